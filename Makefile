@@ -1,0 +1,39 @@
+# Switchboard. Two commands matter: `make run` and `make test`.
+GO ?= go
+PKGS := ./...
+
+.PHONY: run build test test-short generate migration bench vet fmt check
+
+## run: build and start the server on SQLite in ./data with the demo tenant
+run: build
+	./bin/switchboard
+
+## build: compile the server into ./bin/switchboard
+build:
+	$(GO) build -o bin/switchboard .
+
+## test: the whole suite; Postgres tests run when TEST_DATABASE_URL is set
+test:
+	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "TEST_DATABASE_URL not set: Postgres tests are skipped (SQLite only)"; fi
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## generate: regenerate ent, entgql and gqlgen code (committed; CI fails on drift)
+generate:
+	$(GO) run -mod=mod ./ent/entc.go
+	$(GO) tool gqlgen generate
+
+## migration: write the next versioned migration for both dialects, NAME=what_changed
+## (needs Postgres: TEST_DATABASE_URL or DATABASE_URL)
+migration:
+	@test -n "$(NAME)" || (echo "usage: make migration NAME=add_something" && exit 2)
+	$(GO) run ./store/migrategen -name $(NAME)
+
+## bench: the benchmarks recorded in BENCHMARKS.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/...
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')

@@ -1,0 +1,195 @@
+// Package agent manages the people who sign in: agents, supervisors, owners,
+// and the teams they form.
+package agent
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Service creates, changes and disables agents.
+type Service struct {
+	client *ent.Client
+	now    func() time.Time
+}
+
+// NewService returns a Service over client.
+func NewService(client *ent.Client) *Service {
+	return &Service{client: client, now: time.Now}
+}
+
+// CreateInput is a new agent.
+type CreateInput struct {
+	Name          string
+	Email         string
+	Password      string
+	EmployeeCode  *string
+	Roles         []string
+	MaxConcurrent *int
+	TeamIDs       []string
+	NumberIDs     []string
+}
+
+// Create adds an agent to the viewer's tenant.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Agent, error) {
+	if err := checkPassword(in.Password); err != nil {
+		return nil, err
+	}
+	roles := in.Roles
+	if len(roles) == 0 {
+		roles = []string{policy.RoleAgent}
+	}
+	if err := checkRoles(roles); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	return s.client.Agent.Create().
+		SetName(strings.TrimSpace(in.Name)).
+		SetEmail(NormalizeEmail(in.Email)).
+		SetPasswordHash(hash).
+		SetNillableEmployeeCode(in.EmployeeCode).
+		SetRoles(roles).
+		SetNillableMaxConcurrent(in.MaxConcurrent).
+		AddTeamIDs(in.TeamIDs...).
+		AddNumberIDs(in.NumberIDs...).
+		Save(ctx)
+}
+
+// UpdateInput changes an agent; nil fields stay as they are.
+type UpdateInput struct {
+	Name          *string
+	Email         *string
+	Password      *string
+	EmployeeCode  *string
+	Roles         []string
+	MaxConcurrent *int
+	TeamIDs       []string // replaces the teams when not nil
+	NumberIDs     []string // replaces the numbers when not nil
+}
+
+// Update changes an agent. A new password or new roles end the agent's
+// sessions, so that the change applies everywhere at once.
+func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.Agent, error) {
+	var out *ent.Agent
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		a, err := tx.Agent.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		u := a.Update()
+		revoke := false
+		if in.Name != nil {
+			u.SetName(strings.TrimSpace(*in.Name))
+		}
+		if in.Email != nil {
+			u.SetEmail(NormalizeEmail(*in.Email))
+		}
+		if in.EmployeeCode != nil {
+			u.SetEmployeeCode(*in.EmployeeCode)
+		}
+		if in.MaxConcurrent != nil {
+			u.SetMaxConcurrent(*in.MaxConcurrent)
+		}
+		if in.Password != nil {
+			if err := checkPassword(*in.Password); err != nil {
+				return err
+			}
+			hash, err := auth.HashPassword(*in.Password)
+			if err != nil {
+				return err
+			}
+			u.SetPasswordHash(hash)
+			revoke = true
+		}
+		if in.Roles != nil {
+			if err := checkRoles(in.Roles); err != nil {
+				return err
+			}
+			u.SetRoles(in.Roles)
+			revoke = true
+		}
+		if in.TeamIDs != nil {
+			u.ClearTeams().AddTeamIDs(in.TeamIDs...)
+		}
+		if in.NumberIDs != nil {
+			u.ClearNumbers().AddNumberIDs(in.NumberIDs...)
+		}
+		if out, err = u.Save(ctx); err != nil {
+			return err
+		}
+		if revoke {
+			return auth.RevokeAgentSessions(ctx, tx.Client(), id, s.now())
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Disable stops an agent from signing in and ends their sessions. Their
+// conversations and history stay. Disabling yourself is refused.
+func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
+	if v := viewer.FromContext(ctx); v != nil && v.AgentID == id {
+		return nil, apperr.New(apperr.Conflict, "you cannot disable yourself")
+	}
+	var out *ent.Agent
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		a, err := tx.Agent.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a.DisabledAt != nil {
+			out = a
+			return nil
+		}
+		now := s.now()
+		if out, err = a.Update().SetDisabledAt(now).SetPresence("OFFLINE").Save(ctx); err != nil {
+			return err
+		}
+		return auth.RevokeAgentSessions(ctx, tx.Client(), id, now)
+	})
+	return out, err
+}
+
+// Enable lets a disabled agent sign in again.
+func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
+	return s.client.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
+}
+
+// NormalizeEmail lowercases and trims an email, the form it is stored and
+// looked up in.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+func checkPassword(p string) error {
+	if len(p) < auth.MinPasswordLen {
+		return apperr.Invalid("password", "must be at least %d characters", auth.MinPasswordLen)
+	}
+	if len(p) > 256 {
+		return apperr.Invalid("password", "must be at most 256 characters")
+	}
+	return nil
+}
+
+func checkRoles(roles []string) error {
+	if len(roles) == 0 {
+		return apperr.Invalid("roles", "an agent needs at least one role")
+	}
+	for _, r := range roles {
+		if !policy.IsBuiltinRole(r) {
+			return apperr.Invalid("roles", "unknown role %q", r)
+		}
+	}
+	return nil
+}

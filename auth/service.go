@@ -1,0 +1,311 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/privacy"
+	"github.com/switchboard-dev/switchboard/ent/session"
+	"github.com/switchboard-dev/switchboard/ent/tenant"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Service signs agents in and out and manages API keys.
+type Service struct {
+	client     *ent.Client
+	tokens     *Tokens
+	refreshTTL time.Duration
+	now        func() time.Time
+}
+
+// NewService returns a Service issuing access tokens with tokens and refresh
+// tokens valid for refreshTTL after their last use.
+func NewService(client *ent.Client, tokens *Tokens, refreshTTL time.Duration) *Service {
+	return &Service{client: client, tokens: tokens, refreshTTL: refreshTTL, now: time.Now}
+}
+
+// Grant is what a successful login or refresh hands out.
+type Grant struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	Agent            *ent.Agent
+}
+
+// ClientInfo describes where a sign-in comes from, kept on the session.
+type ClientInfo struct {
+	UserAgent string
+	IP        string
+}
+
+var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid email or password")
+
+// maxAccountsPerEmail bounds the password checks one login may cost.
+const maxAccountsPerEmail = 5
+
+// platform marks a context for the few lookups that precede knowing the
+// tenant: an agent by email, a session by refresh token, a key by its hash.
+func platform(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
+
+// Login checks email and password and opens a session. Emails are unique
+// within a tenant, not across tenants (a global index would let one tenant
+// probe another's staff); when the same email and password open accounts in
+// several tenants, tenantSlug chooses.
+func (s *Service) Login(ctx context.Context, email, password, tenantSlug string, info ClientInfo) (*Grant, error) {
+	q := s.client.Agent.Query().Where(agent.Email(strings.ToLower(strings.TrimSpace(email))))
+	if tenantSlug != "" {
+		q = q.Where(agent.HasTenantWith(tenant.Slug(strings.ToLower(tenantSlug))))
+	}
+	candidates, err := q.Limit(maxAccountsPerEmail).All(platform(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if len(candidates) == 0 {
+		_, _ = CheckPassword(dummyHash, password)
+		return nil, errBadCredentials
+	}
+	var matches []*ent.Agent
+	for _, c := range candidates {
+		ok, err := CheckPassword(c.PasswordHash, password)
+		if err != nil {
+			return nil, fmt.Errorf("login %s: %w", c.ID, err)
+		}
+		if ok {
+			matches = append(matches, c)
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return nil, errBadCredentials
+	case len(matches) > 1:
+		return nil, apperr.Invalid("tenant", "this account exists in several companies: pass the company's slug in tenant")
+	}
+	a := matches[0]
+	if a.DisabledAt != nil {
+		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
+	}
+	refresh := randomToken("rt_")
+	ses, err := s.client.Session.Create().
+		SetAgentID(a.ID).
+		SetRefreshHash(digest(refresh)).
+		SetUserAgent(truncate(info.UserAgent, 512)).
+		SetIP(truncate(info.IP, 64)).
+		SetExpiresAt(s.now().Add(s.refreshTTL)).
+		Save(viewer.System(ctx, a.TenantID))
+	if err != nil {
+		return nil, fmt.Errorf("login %s: open session: %w", a.ID, err)
+	}
+	return s.grant(a, ses, refresh)
+}
+
+// Refresh exchanges a refresh token for a new token pair. A token that was
+// already rotated out revokes its session.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, error) {
+	pctx := platform(ctx)
+	h := digest(refreshToken)
+	ses, err := s.client.Session.Query().
+		Where(session.Or(session.RefreshHash(h), session.PreviousHash(h))).
+		WithAgent().
+		First(pctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.Unauthenticated, "unknown refresh token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	now := s.now()
+	if ses.RefreshHash != h {
+		if err := s.revokeSession(pctx, ses.ID); err != nil {
+			return nil, err
+		}
+		return nil, apperr.New(apperr.Unauthenticated, "refresh token reused: the session is revoked")
+	}
+	switch {
+	case ses.RevokedAt != nil:
+		return nil, apperr.New(apperr.Unauthenticated, "the session is revoked")
+	case now.After(ses.ExpiresAt):
+		return nil, apperr.New(apperr.Unauthenticated, "the session has expired")
+	case ses.Edges.Agent.DisabledAt != nil:
+		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
+	}
+	next := randomToken("rt_")
+	// Conditional on the old hash: of two concurrent refreshes, one wins.
+	n, err := s.client.Session.Update().
+		Where(session.ID(ses.ID), session.RefreshHash(h), session.RevokedAtIsNil()).
+		SetRefreshHash(digest(next)).
+		SetPreviousHash(h).
+		SetLastUsedAt(now).
+		SetExpiresAt(now.Add(s.refreshTTL)).
+		Save(pctx)
+	if err != nil {
+		return nil, fmt.Errorf("refresh %s: %w", ses.ID, err)
+	}
+	if n == 0 {
+		return nil, apperr.New(apperr.Unauthenticated, "refresh token already used")
+	}
+	ses.ExpiresAt = now.Add(s.refreshTTL)
+	return s.grant(ses.Edges.Agent, ses, next)
+}
+
+// Logout revokes the session of refreshToken, or the viewer's own session
+// when refreshToken is empty. It only touches sessions of the viewer's tenant.
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	q := s.client.Session.Update().Where(session.RevokedAtIsNil())
+	switch {
+	case refreshToken != "":
+		q = q.Where(session.RefreshHash(digest(refreshToken)))
+	case v.SessionID != "":
+		q = q.Where(session.ID(v.SessionID))
+	default:
+		return apperr.Invalid("refreshToken", "an API key has no session; pass the refresh token to end")
+	}
+	n, err := q.SetRevokedAt(s.now()).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if n == 0 {
+		return apperr.New(apperr.NotFound, "no such session")
+	}
+	return nil
+}
+
+// RevokeAgentSessions ends every session of agentID (used when an agent is
+// disabled or loses roles).
+func RevokeAgentSessions(ctx context.Context, client *ent.Client, agentID string, at time.Time) error {
+	_, err := client.Session.Update().
+		Where(session.AgentID(agentID), session.RevokedAtIsNil()).
+		SetRevokedAt(at).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke sessions of %s: %w", agentID, err)
+	}
+	return nil
+}
+
+func (s *Service) revokeSession(ctx context.Context, id string) error {
+	if err := s.client.Session.UpdateOneID(id).SetRevokedAt(s.now()).Exec(ctx); err != nil {
+		return fmt.Errorf("revoke session %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Service) grant(a *ent.Agent, ses *ent.Session, refresh string) (*Grant, error) {
+	access, exp, err := s.tokens.Issue(a.TenantID, a.ID, ses.ID, a.Roles)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{
+		AccessToken:      access,
+		AccessExpiresAt:  exp,
+		RefreshToken:     refresh,
+		RefreshExpiresAt: ses.ExpiresAt,
+		Agent:            a,
+	}, nil
+}
+
+// APIKeyPrefix starts every API key.
+const APIKeyPrefix = "sk_"
+
+// CreateAPIKey makes a key for the viewer's tenant and returns it with its
+// secret, which is not stored and cannot be shown again.
+func (s *Service) CreateAPIKey(ctx context.Context, name, role string, expiresAt *time.Time) (*ent.APIKey, string, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, "", apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	if !policy.IsBuiltinRole(role) {
+		return nil, "", apperr.Invalid("role", "unknown role %q", role)
+	}
+	if expiresAt != nil && !expiresAt.After(s.now()) {
+		return nil, "", apperr.Invalid("expiresAt", "must be in the future")
+	}
+	secret := randomToken(APIKeyPrefix)
+	create := s.client.APIKey.Create().
+		SetName(strings.TrimSpace(name)).
+		SetRole(role).
+		SetPrefix(secret[:len(APIKeyPrefix)+6]).
+		SetSecretHash(digest(secret)).
+		SetNillableExpiresAt(expiresAt)
+	if v.AgentID != "" {
+		create.SetCreatedByID(v.AgentID)
+	}
+	k, err := create.Save(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return k, secret, nil
+}
+
+// RevokeAPIKey revokes a key of the viewer's tenant.
+func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error) {
+	k, err := s.client.APIKey.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.RevokedAt != nil {
+		return k, nil
+	}
+	return k.Update().SetRevokedAt(s.now()).Save(ctx)
+}
+
+// apiKeyTouchEvery limits how often last_used_at is written.
+const apiKeyTouchEvery = time.Minute
+
+// AuthenticateAPIKey returns the viewer of an API key secret.
+func (s *Service) AuthenticateAPIKey(ctx context.Context, secret string) (*viewer.Viewer, error) {
+	pctx := platform(ctx)
+	k, err := s.client.APIKey.Query().Where(apikey.SecretHash(digest(secret))).Only(pctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.Unauthenticated, "unknown API key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("api key: %w", err)
+	}
+	now := s.now()
+	if k.RevokedAt != nil {
+		return nil, apperr.New(apperr.Unauthenticated, "the API key is revoked")
+	}
+	if k.ExpiresAt != nil && now.After(*k.ExpiresAt) {
+		return nil, apperr.New(apperr.Unauthenticated, "the API key has expired")
+	}
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > apiKeyTouchEvery {
+		if err := k.Update().SetLastUsedAt(now).Exec(pctx); err != nil {
+			return nil, fmt.Errorf("api key %s: touch: %w", k.ID, err)
+		}
+	}
+	return &viewer.Viewer{Kind: viewer.KindAPIKey, TenantID: k.TenantID, APIKeyID: k.ID, Roles: []string{k.Role}}, nil
+}
+
+// Authenticate returns the viewer of a bearer credential: an API key or an
+// access token.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (*viewer.Viewer, error) {
+	if strings.HasPrefix(bearer, APIKeyPrefix) {
+		return s.AuthenticateAPIKey(ctx, bearer)
+	}
+	v, err := s.tokens.Verify(bearer)
+	if err != nil {
+		return nil, &apperr.Error{Code: apperr.Unauthenticated, Message: "invalid or expired access token", Err: err}
+	}
+	return v, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

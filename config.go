@@ -1,0 +1,135 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is read from the environment; every variable has a default that
+// runs the embedded demo. README.md lists them.
+type config struct {
+	Addr            string
+	DatabaseURL     string
+	DataDir         string
+	Secret          []byte
+	Demo            bool
+	Introspection   bool
+	CORSOrigins     []string
+	MaxBodyBytes    int64
+	MaxDepth        int
+	MaxComplexity   int
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+	LogFormat       string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	c := config{
+		Addr:        env("SWITCHBOARD_ADDR", ":8080"),
+		DataDir:     env("SWITCHBOARD_DATA_DIR", "./data"),
+		DatabaseURL: getenv("DATABASE_URL"),
+		LogFormat:   env("SWITCHBOARD_LOG_FORMAT", "text"),
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "switchboard.db")
+	}
+	embedded := !isPostgres(c.DatabaseURL)
+	c.Demo = parseBool(env("SWITCHBOARD_DEMO", strconv.FormatBool(embedded)), "SWITCHBOARD_DEMO", &errs)
+	c.Introspection = parseBool(env("SWITCHBOARD_INTROSPECTION", "true"), "SWITCHBOARD_INTROSPECTION", &errs)
+	if o := env("SWITCHBOARD_CORS_ORIGINS", ""); o != "" {
+		for _, s := range strings.Split(o, ",") {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimSpace(s))
+		}
+	}
+	c.MaxBodyBytes = int64(parseInt(env("SWITCHBOARD_MAX_BODY_BYTES", "1048576"), "SWITCHBOARD_MAX_BODY_BYTES", &errs))
+	c.MaxDepth = parseInt(env("SWITCHBOARD_MAX_QUERY_DEPTH", "12"), "SWITCHBOARD_MAX_QUERY_DEPTH", &errs)
+	c.MaxComplexity = parseInt(env("SWITCHBOARD_MAX_QUERY_COMPLEXITY", "5000"), "SWITCHBOARD_MAX_QUERY_COMPLEXITY", &errs)
+	c.AccessTokenTTL = parseDuration(env("SWITCHBOARD_ACCESS_TOKEN_TTL", "15m"), "SWITCHBOARD_ACCESS_TOKEN_TTL", &errs)
+	c.RefreshTokenTTL = parseDuration(env("SWITCHBOARD_REFRESH_TOKEN_TTL", "720h"), "SWITCHBOARD_REFRESH_TOKEN_TTL", &errs)
+	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
+	if err := c.LogLevel.UnmarshalText([]byte(env("SWITCHBOARD_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("SWITCHBOARD_LOG_LEVEL: %w", err))
+	}
+	secret, err := loadSecret(getenv("SWITCHBOARD_SECRET"), c.DataDir, embedded)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Secret = secret
+	return c, errors.Join(errs...)
+}
+
+// loadSecret returns the key access tokens are signed with. Every instance of
+// a deployment must share it, so with Postgres it must be configured; the
+// embedded default keeps a generated one in the data directory.
+func loadSecret(configured, dataDir string, embedded bool) ([]byte, error) {
+	if configured != "" {
+		if len(configured) < 32 {
+			return nil, errors.New("SWITCHBOARD_SECRET must be at least 32 characters")
+		}
+		return []byte(configured), nil
+	}
+	if !embedded {
+		return nil, errors.New("SWITCHBOARD_SECRET is required with Postgres, so that every instance signs tokens alike (try: openssl rand -hex 32)")
+	}
+	path := filepath.Join(dataDir, "secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(b)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return []byte(s), nil
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+func parseBool(s, key string, errs *[]error) bool {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not true or false", key, s))
+	}
+	return b
+}
+
+func parseInt(s, key string, errs *[]error) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not a non-negative integer", key, s))
+	}
+	return n
+}
+
+func parseDuration(s, key string, errs *[]error) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not a positive duration such as 15m", key, s))
+	}
+	return d
+}

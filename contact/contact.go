@@ -1,0 +1,196 @@
+// Package contact keeps the tenant's customers: profiles, tags and typed
+// custom attributes.
+package contact
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// Limits on tags and attributes.
+const (
+	MaxTags       = 50
+	MaxTagLen     = 50
+	MaxAttributes = 50
+	MaxAttrKeyLen = 64
+	MaxAttrValLen = 1024
+)
+
+// Service changes contacts.
+type Service struct {
+	client *ent.Client
+}
+
+// NewService returns a Service over client.
+func NewService(client *ent.Client) *Service {
+	return &Service{client: client}
+}
+
+// Create adds a contact; tags are normalised.
+func (s *Service) Create(ctx context.Context, in ent.CreateContactInput) (*ent.Contact, error) {
+	tags, err := NormalizeTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	in.Tags = tags
+	return s.client.Contact.Create().SetInput(in).Save(ctx)
+}
+
+// Update changes a contact; tags are normalised.
+func (s *Service) Update(ctx context.Context, id string, in ent.UpdateContactInput) (*ent.Contact, error) {
+	var err error
+	if in.Tags != nil {
+		if in.Tags, err = NormalizeTags(in.Tags); err != nil {
+			return nil, err
+		}
+	}
+	if in.AppendTags != nil {
+		// Appending could duplicate tags: fold it into a full replacement.
+		var out *ent.Contact
+		err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+			c, err := tx.Contact.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			base := c.Tags
+			if in.Tags != nil {
+				base = in.Tags
+			}
+			if in.Tags, err = NormalizeTags(append(slices.Clone(base), in.AppendTags...)); err != nil {
+				return err
+			}
+			in.AppendTags = nil
+			out, err = c.Update().SetInput(in).Save(ctx)
+			return err
+		})
+		return out, err
+	}
+	return s.client.Contact.UpdateOneID(id).SetInput(in).Save(ctx)
+}
+
+// Tag adds and removes tags in one step.
+func (s *Service) Tag(ctx context.Context, id string, add, remove []string) (*ent.Contact, error) {
+	add, err := NormalizeTags(add)
+	if err != nil {
+		return nil, err
+	}
+	drop, err := NormalizeTags(remove)
+	if err != nil {
+		return nil, err
+	}
+	var out *ent.Contact
+	err = store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		c, err := tx.Contact.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		tags := slices.DeleteFunc(append(slices.Clone(c.Tags), add...), func(t string) bool {
+			return slices.Contains(drop, t)
+		})
+		if tags, err = NormalizeTags(tags); err != nil {
+			return err
+		}
+		out, err = c.Update().SetTags(tags).Save(ctx)
+		return err
+	})
+	return out, err
+}
+
+// SetAttributes replaces a contact's custom attributes after checking that
+// each value parses as its type; values are stored in canonical form.
+func (s *Service) SetAttributes(ctx context.Context, id string, attrs []schematype.ContactAttribute) (*ent.Contact, error) {
+	clean, err := NormalizeAttributes(attrs)
+	if err != nil {
+		return nil, err
+	}
+	return s.client.Contact.UpdateOneID(id).SetAttributes(clean).Save(ctx)
+}
+
+// NormalizeTags trims and lowercases tags, drops empty ones and duplicates,
+// and sorts them.
+func NormalizeTags(tags []string) ([]string, error) {
+	if tags == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" {
+			continue
+		}
+		if len(t) > MaxTagLen {
+			return nil, apperr.Invalid("tags", "tag %q is longer than %d characters", t, MaxTagLen)
+		}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > MaxTags {
+		return nil, apperr.Invalid("tags", "a contact has at most %d tags", MaxTags)
+	}
+	return out, nil
+}
+
+// NormalizeAttributes validates attributes and returns them with values in
+// canonical form, sorted by key.
+func NormalizeAttributes(attrs []schematype.ContactAttribute) ([]schematype.ContactAttribute, error) {
+	if len(attrs) > MaxAttributes {
+		return nil, apperr.Invalid("attributes", "a contact has at most %d attributes", MaxAttributes)
+	}
+	out := make([]schematype.ContactAttribute, 0, len(attrs))
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		key := strings.TrimSpace(a.Key)
+		switch {
+		case key == "" || len(key) > MaxAttrKeyLen:
+			return nil, apperr.Invalid("attributes", "attribute keys are 1 to %d characters", MaxAttrKeyLen)
+		case seen[key]:
+			return nil, apperr.Invalid("attributes", "attribute %q is given twice", key)
+		case len(a.Value) > MaxAttrValLen:
+			return nil, apperr.Invalid("attributes", "attribute %q is longer than %d characters", key, MaxAttrValLen)
+		}
+		seen[key] = true
+		v, err := canonical(a.Type, strings.TrimSpace(a.Value))
+		if err != nil {
+			return nil, apperr.Invalid("attributes", "attribute %q: %v", key, err)
+		}
+		out = append(out, schematype.ContactAttribute{Key: key, Type: a.Type, Value: v})
+	}
+	slices.SortFunc(out, func(a, b schematype.ContactAttribute) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+func canonical(t schematype.AttributeType, v string) (string, error) {
+	switch t {
+	case schematype.AttributeString:
+		return v, nil
+	case schematype.AttributeNumber:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a number", v)
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), nil
+	case schematype.AttributeBool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return "", fmt.Errorf("%q is not true or false", v)
+		}
+		return strconv.FormatBool(b), nil
+	case schematype.AttributeTime:
+		tm, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return "", fmt.Errorf("%q is not an RFC 3339 time", v)
+		}
+		return tm.UTC().Format(time.RFC3339), nil
+	}
+	return "", fmt.Errorf("unknown type %q", t)
+}

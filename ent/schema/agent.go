@@ -1,0 +1,63 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Agent is an employee login: an agent, a supervisor, an owner.
+type Agent struct {
+	ent.Schema
+}
+
+// Mixin of the Agent.
+func (Agent) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "agt"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Agent.
+func (Agent) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200).Annotations(entgql.OrderField("NAME")),
+		field.String("email").Match(emailPattern).MaxLen(320).
+			Comment("lowercase; unique within a tenant").
+			Annotations(entgql.OrderField("EMAIL")),
+		field.String("employee_code").Optional().MaxLen(32).
+			Comment(`the number customers see, as in "agent #103"`),
+		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
+		field.Strings("roles").Default([]string{"agent"}),
+		field.Enum("presence").Values("ONLINE", "AWAY", "OFFLINE").Default("OFFLINE").
+			Annotations(entgql.OrderField("PRESENCE")),
+		field.Int("max_concurrent").Default(5).Min(0).Max(1000),
+		field.Time("disabled_at").Optional().Nillable(),
+	}
+}
+
+// Edges of the Agent.
+func (Agent) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("teams", Team.Type).Ref("agents"),
+		edge.From("numbers", Number.Type).Ref("members"),
+		edge.From("assigned", Conversation.Type).Ref("assignee").
+			Annotations(entgql.RelayConnection()),
+		edge.To("sessions", Session.Type).Annotations(entgql.Skip()),
+	}
+}
+
+// Indexes of the Agent.
+func (Agent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "email").Unique(),
+		index.Fields("email"),
+		index.Fields("tenant_id", "employee_code"),
+	}
+}
+
+// Annotations of the Agent.
+func (Agent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}

@@ -1,0 +1,62 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+)
+
+// Contact is a customer, known by their WhatsApp id.
+type Contact struct {
+	ent.Schema
+}
+
+// Mixin of the Contact.
+func (Contact) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "ctc"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Contact.
+func (Contact) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("wa_id").NotEmpty().MaxLen(32).Immutable().
+			Comment("the customer's WhatsApp id (their phone number without +)"),
+		field.String("phone").Optional().Annotations(entgql.OrderField("PHONE")),
+		field.String("profile_name").Optional().MaxLen(200).Annotations(entgql.OrderField("PROFILE_NAME")),
+		field.Strings("tags").Default([]string{}),
+		field.JSON("attributes", []schematype.ContactAttribute{}).Default([]schematype.ContactAttribute{}).
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Enum("opt_in").Values("UNKNOWN", "OPTED_IN", "OPTED_OUT").Default("UNKNOWN"),
+		field.String("opt_in_source").Optional().MaxLen(200),
+		field.Time("opt_in_at").Optional().Nillable(),
+		field.Time("erased_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Edges of the Contact.
+func (Contact) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("conversations", Conversation.Type).Ref("contact").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Indexes of the Contact.
+func (Contact) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("tenant_id", "wa_id").Unique()}
+}
+
+// Annotations of the Contact.
+func (Contact) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

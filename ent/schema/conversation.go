@@ -1,0 +1,70 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Conversation is the thread between one Number and one Contact.
+type Conversation struct {
+	ent.Schema
+}
+
+// Mixin of the Conversation.
+func (Conversation) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cnv"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Conversation.
+func (Conversation) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("number_id").Immutable(),
+		field.String("contact_id").Immutable(),
+		field.String("assignee_id").Optional().Nillable(),
+		field.String("team_id").Optional().Nillable(),
+		field.String("last_message_id").Optional().Nillable(),
+		field.Enum("status").Values("OPEN", "PENDING", "SNOOZED", "RESOLVED").Default("OPEN").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Enum("priority").Values("LOW", "NORMAL", "HIGH", "URGENT").Default("NORMAL").
+			Annotations(entgql.OrderField("PRIORITY")),
+		field.Int("unread_count").Default(0).Min(0),
+		field.Time("last_message_at").Optional().Nillable().Annotations(entgql.OrderField("LAST_MESSAGE_AT")),
+		field.Time("last_customer_message_at").Optional().Nillable().
+			Comment("opens the 24-hour customer service window"),
+		field.Time("first_response_at").Optional().Nillable(),
+		field.Time("snoozed_until").Optional().Nillable(),
+		field.Time("resolved_at").Optional().Nillable(),
+	}
+}
+
+// Edges of the Conversation.
+func (Conversation) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable(),
+		edge.To("contact", Contact.Type).Field("contact_id").Unique().Required().Immutable(),
+		edge.To("assignee", Agent.Type).Field("assignee_id").Unique(),
+		edge.To("team", Team.Type).Field("team_id").Unique(),
+		edge.To("last_message", Message.Type).Field("last_message_id").Unique().
+			Comment("denormalised so a page of conversations loads its last messages in one query"),
+		edge.From("messages", Message.Type).Ref("conversation").
+			Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Indexes of the Conversation.
+func (Conversation) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "status", "last_message_at"),
+		index.Fields("tenant_id", "assignee_id"),
+		index.Fields("number_id", "contact_id"),
+	}
+}
+
+// Annotations of the Conversation.
+func (Conversation) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}

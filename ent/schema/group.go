@@ -1,0 +1,141 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+)
+
+// Group is a WhatsApp group run from one of the tenant's numbers.
+type Group struct {
+	ent.Schema
+}
+
+// Mixin of the Group.
+func (Group) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "grp"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Group.
+func (Group) Fields() []ent.Field {
+	audience := func(name string, def schematype.Audience, comment string) ent.Field {
+		return field.Enum(name).GoType(schematype.Audience("")).Default(string(def)).Comment(comment)
+	}
+	return []ent.Field{
+		field.String("number_id").Immutable(),
+		field.String("subject").NotEmpty().MaxLen(100).Annotations(entgql.OrderField("SUBJECT")),
+		field.String("description").Optional().MaxLen(2048),
+		field.String("icon_url").Optional(),
+		field.String("invite_link").Optional().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.String("provider_group_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		audience("send_messages", schematype.AudienceAll, "who may post"),
+		audience("edit_info", schematype.AudienceAdmins, "who may change subject, description and icon"),
+		audience("add_members", schematype.AudienceAdmins, "who may add members"),
+		field.Bool("join_approval").Default(false),
+		field.Bool("members_reply_to_admins_only").Default(false).
+			Comment("with send_messages ADMINS: members may still reply to announcements"),
+		field.Int("member_limit").Default(1024).Positive(),
+	}
+}
+
+// Edges of the Group.
+func (Group) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable(),
+		edge.From("members", GroupMember.Type).Ref("group").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.From("join_requests", GroupJoinRequest.Type).Ref("group").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Indexes of the Group.
+func (Group) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("number_id", "provider_group_id").Unique()}
+}
+
+// Annotations of the Group.
+func (Group) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}
+
+// GroupMember is one participant of a group.
+type GroupMember struct {
+	ent.Schema
+}
+
+// Mixin of the GroupMember.
+func (GroupMember) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "gmb"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the GroupMember.
+func (GroupMember) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("group_id").Immutable(),
+		field.String("wa_id").NotEmpty().MaxLen(32).Immutable(),
+		field.String("name").Optional().MaxLen(200),
+		field.Enum("role").Values("CREATOR", "ADMIN", "MEMBER").Default("MEMBER"),
+	}
+}
+
+// Edges of the GroupMember.
+func (GroupMember) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("group", Group.Type).Field("group_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the GroupMember.
+func (GroupMember) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("group_id", "wa_id").Unique()}
+}
+
+// Annotations of the GroupMember.
+func (GroupMember) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// GroupJoinRequest is a request to join a group that needs approval.
+type GroupJoinRequest struct {
+	ent.Schema
+}
+
+// Mixin of the GroupJoinRequest.
+func (GroupJoinRequest) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "gjr"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the GroupJoinRequest.
+func (GroupJoinRequest) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("group_id").Immutable(),
+		field.String("wa_id").NotEmpty().MaxLen(32).Immutable(),
+		field.String("name").Optional().MaxLen(200),
+		field.Enum("status").Values("PENDING", "APPROVED", "REJECTED").Default("PENDING"),
+		field.Time("decided_at").Optional().Nillable(),
+		field.String("decided_by_id").Optional().Nillable(),
+	}
+}
+
+// Edges of the GroupJoinRequest.
+func (GroupJoinRequest) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("group", Group.Type).Field("group_id").Unique().Required().Immutable(),
+		edge.To("decided_by", Agent.Type).Field("decided_by_id").Unique(),
+	}
+}
+
+// Annotations of the GroupJoinRequest.
+func (GroupJoinRequest) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,77 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+)
+
+// Message is one message of a conversation, in or out. Deleting one leaves a
+// tombstone (deleted_at, deleted_by) and keeps the original.
+type Message struct {
+	ent.Schema
+}
+
+// Mixin of the Message.
+func (Message) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "msg"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Message.
+func (Message) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("conversation_id").Immutable(),
+		field.String("number_id").Immutable().Annotations(entgql.Skip()),
+		field.String("sender_id").Optional().Nillable().Immutable(),
+		field.String("reply_to_id").Optional().Nillable().Immutable(),
+		field.String("deleted_by_id").Optional().Nillable(),
+		field.Enum("direction").Values("INBOUND", "OUTBOUND").Immutable(),
+		field.Enum("kind").
+			Values("TEXT", "IMAGE", "DOCUMENT", "AUDIO", "VIDEO", "STICKER", "LOCATION", "CONTACTS",
+				"INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "UNSUPPORTED").
+			Default("TEXT").Immutable(),
+		field.Text("body").Optional().
+			Annotations(entgql.Skip(entgql.SkipType)).
+			Comment("kept after deletion; the API hides it from a tombstone (graph/message.go)"),
+		field.JSON("media", &schematype.MediaRef{}).Optional(),
+		field.String("provider_message_id").Optional().Nillable().
+			Comment("the provider's id (wamid); unique per number"),
+		field.Enum("status").Values("QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED").Default("QUEUED").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Int("error_code").Optional().Nillable(),
+		field.String("error_text").Optional(),
+		field.Time("sent_at").Optional().Nillable(),
+		field.Time("delivered_at").Optional().Nillable(),
+		field.Time("read_at").Optional().Nillable(),
+		field.Time("deleted_at").Optional().Nillable(),
+	}
+}
+
+// Edges of the Message.
+func (Message) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("conversation", Conversation.Type).Field("conversation_id").Unique().Required().Immutable(),
+		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable().Annotations(entgql.Skip()),
+		edge.To("sender", Agent.Type).Field("sender_id").Unique().Immutable(),
+		edge.To("reply_to", Message.Type).Field("reply_to_id").Unique().Immutable(),
+		edge.To("deleted_by", Agent.Type).Field("deleted_by_id").Unique(),
+	}
+}
+
+// Indexes of the Message.
+func (Message) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("conversation_id", "created_at"),
+		index.Fields("number_id", "provider_message_id").Unique(),
+	}
+}
+
+// Annotations of the Message.
+func (Message) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
+}

@@ -1,0 +1,73 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Number is a WhatsApp business number, the "account" agents answer on.
+type Number struct {
+	ent.Schema
+}
+
+// Mixin of the Number.
+func (Number) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "num"}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the Number.
+func (Number) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("phone").Match(e164Pattern).Annotations(entgql.OrderField("PHONE")),
+		field.String("display_name").NotEmpty().MaxLen(200).Annotations(entgql.OrderField("DISPLAY_NAME")),
+		field.Enum("provider").Values("cloud", "sim").Default("cloud"),
+		field.String("waba_id").Optional(),
+		field.String("phone_number_id").Optional().Nillable().
+			Comment("the provider's id of the number; routes webhooks to it"),
+		field.Bytes("credentials").Optional().Sensitive().Annotations(entgql.Skip()).
+			Comment("encrypted provider credentials"),
+		field.Enum("status").
+			Values("CONNECTED", "CONNECTING", "DISCONNECTED", "RESTRICTED", "BANNED").
+			Default("CONNECTING").
+			Annotations(entgql.OrderField("STATUS"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Enum("quality").Values("GREEN", "YELLOW", "RED", "UNKNOWN").Default("UNKNOWN").
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.String("messaging_tier").Optional().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Int("throughput").Default(80).Positive().Comment("messages per second"),
+		field.Time("last_seen_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Time("unlinked_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("set when the number is unlinked; its history stays"),
+	}
+}
+
+// Edges of the Number.
+func (Number) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("members", Agent.Type).Annotations(entgql.RelayConnection()),
+		edge.From("conversations", Conversation.Type).Ref("number").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.From("groups", Group.Type).Ref("number").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Indexes of the Number.
+func (Number) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "phone").Unique(),
+		index.Fields("phone_number_id").Unique(),
+	}
+}
+
+// Annotations of the Number.
+func (Number) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/privacy"
+)
+
+// presentError gives every error a stable extensions.code. Errors the
+// executor made (parse, validation, persisted query) keep their code; domain
+// errors carry theirs; ent's are mapped; anything else is INTERNAL, logged
+// with its cause and shown without it.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	if _, ok := gerr.Extensions["code"]; ok {
+		return gerr
+	}
+	code, msg, field := classify(err)
+	if code == apperr.Internal {
+		slog.ErrorContext(ctx, "graphql: internal error", "path", gerr.Path.String(), "err", err)
+	}
+	gerr.Message = msg
+	if gerr.Extensions == nil {
+		gerr.Extensions = map[string]any{}
+	}
+	gerr.Extensions["code"] = code
+	if field != "" {
+		gerr.Extensions["field"] = field
+	}
+	return gerr
+}
+
+func classify(err error) (code apperr.Code, msg, field string) {
+	var (
+		ae *apperr.Error
+		ve *ent.ValidationError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.Code, ae.Message, ae.Field
+	case ent.IsNotFound(err):
+		return apperr.NotFound, "not found", ""
+	case errors.As(err, &ve):
+		name := ve.Name
+		return apperr.InvalidInput, "invalid value for " + name, name
+	case ent.IsConstraintError(err):
+		return apperr.Conflict, "conflicts with an existing record", ""
+	case errors.Is(err, privacy.Deny):
+		return apperr.Forbidden, "not allowed", ""
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apperr.Internal, "the request was cancelled or timed out", ""
+	}
+	var gerr *gqlerror.Error
+	if errors.As(err, &gerr) && gerr.Err == nil && strings.Contains(gerr.Message, "must be") {
+		// Argument coercion errors made by the executor.
+		return apperr.InvalidInput, gerr.Message, ""
+	}
+	return apperr.Internal, "internal error", ""
+}
+
+// recoverPanic turns a resolver panic into an INTERNAL error, never a 500.
+func recoverPanic(ctx context.Context, p any) error {
+	slog.ErrorContext(ctx, "graphql: panic", "panic", p, "path", graphql.GetPath(ctx).String())
+	return apperr.New(apperr.Internal, "internal error")
+}
+
+// fieldError adds err for the current field and returns null for it.
+func fieldError(ctx context.Context, err error) graphql.Marshaler {
+	graphql.AddError(ctx, err)
+	return graphql.Null
+}

@@ -1,0 +1,139 @@
+package graph_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// world is one tenant with one of everything, for tests that need data.
+type world struct {
+	tenantID     string
+	token        string // the owner's access token
+	refreshToken string // the owner's refresh token
+	owner        string
+	agent        string
+	team         string
+	number       string
+	contact      string
+	contactWaID  string
+	conversation string
+	inbound      string // a message from the customer
+	outbound     string // the agent's reply
+	group        string
+	memberWaID   string
+	apiKey       string
+}
+
+// ids lists every entity id of the world.
+func (w world) ids() []string {
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey}
+}
+
+// seedWorld creates a tenant through the API where the API can, and through
+// ent (as the tenant's system viewer) for what only ingest creates.
+func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
+	t.Helper()
+	var w world
+	w.tenantID, _ = s.Tenant(t, slug)
+	var login struct {
+		Login struct {
+			AccessToken, RefreshToken string
+			Agent                     struct{ ID string }
+		}
+	}
+	r := s.Do(t, "", loginMutation, map[string]any{"e": "owner@" + slug + ".test", "p": graphtest.Password})
+	r.RequireOK(t)
+	r.Decode(t, &login)
+	w.token, w.refreshToken, w.owner = login.Login.AccessToken, login.Login.RefreshToken, login.Login.Agent.ID
+
+	mutate := func(q string, vars map[string]any, out any) {
+		t.Helper()
+		r := s.Do(t, w.token, q, vars)
+		r.RequireOK(t)
+		r.Decode(t, out)
+	}
+	var num struct{ LinkNumber struct{ ID string } }
+	mutate(`mutation($p: String!) { linkNumber(input: {phone: $p, displayName: "Main"}) { id } }`,
+		map[string]any{"p": "+3361234" + map[string]string{"alpha": "5601", "beta": "5602"}[slug]}, &num)
+	w.number = num.LinkNumber.ID
+
+	var team struct{ CreateTeam struct{ ID string } }
+	mutate(`mutation { createTeam(input: {name: "Support"}) { id } }`, nil, &team)
+	w.team = team.CreateTeam.ID
+
+	var ag struct{ CreateAgent struct{ ID string } }
+	mutate(`mutation($e: String!, $p: String!, $t: ID!, $n: ID!) {
+		createAgent(input: {name: "Agent", email: $e, password: $p, employeeCode: "103", teamIDs: [$t], numberIDs: [$n]}) { id } }`,
+		map[string]any{"e": "agent@" + slug + ".test", "p": graphtest.Password, "t": w.team, "n": w.number}, &ag)
+	w.agent = ag.CreateAgent.ID
+
+	w.contactWaID = map[string]string{"alpha": "33612000111", "beta": "33612000222"}[slug]
+	var ct struct{ CreateContact struct{ ID string } }
+	mutate(`mutation($wa: String!, $p: String!) { createContact(input: {waID: $wa, profileName: "Camille", phone: $p, tags: ["VIP"]}) { id } }`,
+		map[string]any{"wa": w.contactWaID, "p": "+" + w.contactWaID}, &ct)
+	w.contact = ct.CreateContact.ID
+
+	var grp struct{ CreateGroup struct{ ID string } }
+	mutate(`mutation($n: ID!) { createGroup(input: {numberID: $n, subject: "Parents"}) { id } }`, map[string]any{"n": w.number}, &grp)
+	w.group = grp.CreateGroup.ID
+	w.memberWaID = "447700900123"
+	var added struct{ AddGroupMembers struct{ ID string } }
+	mutate(`mutation($g: ID!, $wa: String!) { addGroupMembers(groupID: $g, members: [{waID: $wa, role: ADMIN}]) { id } }`,
+		map[string]any{"g": w.group, "wa": w.memberWaID}, &added)
+
+	var key struct{ CreateAPIKey struct{ APIKey struct{ ID string } } }
+	mutate(`mutation { createAPIKey(input: {name: "CRM", role: "partner"}) { apiKey { id } } }`, nil, &key)
+	w.apiKey = key.CreateAPIKey.APIKey.ID
+
+	// Conversations start with an inbound message (WhatsApp ingest).
+	ctx := viewer.System(t.Context(), w.tenantID)
+	c := s.DB.Client
+	conv, err := c.Conversation.Create().SetNumberID(w.number).SetContactID(w.contact).SetAssigneeID(w.agent).Save(ctx)
+	require.NoError(t, err)
+	w.conversation = conv.ID
+	in, err := c.Message.Create().SetConversationID(conv.ID).SetNumberID(w.number).
+		SetDirection(message.DirectionINBOUND).SetStatus(message.StatusRECEIVED).SetBody("Hello?").Save(ctx)
+	require.NoError(t, err)
+	w.inbound = in.ID
+	require.NoError(t, conv.Update().SetLastMessageID(in.ID).SetLastMessageAt(in.CreatedAt).
+		SetLastCustomerMessageAt(in.CreatedAt).Exec(ctx))
+
+	var sent struct{ SendText struct{ ID string } }
+	mutate(`mutation($c: ID!) { sendText(conversationID: $c, body: "Hi! How can I help?") { id } }`, map[string]any{"c": conv.ID}, &sent)
+	w.outbound = sent.SendText.ID
+	return w
+}
+
+// addConversations adds n conversations, each with a contact and two
+// messages, assigned to agentID, on number.
+func addConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID string, n int) {
+	t.Helper()
+	ctx := viewer.System(t.Context(), tenantID)
+	for i := range n {
+		ct, err := c.Contact.Create().SetWaID(waID(i)).SetProfileName("Customer").SetPhone("+" + waID(i)).Save(ctx)
+		require.NoError(t, err)
+		conv, err := c.Conversation.Create().SetNumberID(numberID).SetContactID(ct.ID).SetAssigneeID(agentID).Save(ctx)
+		require.NoError(t, err)
+		at := time.Now()
+		msgs, err := c.Message.CreateBulk(
+			c.Message.Create().SetConversationID(conv.ID).SetNumberID(numberID).SetDirection(message.DirectionINBOUND).
+				SetStatus(message.StatusRECEIVED).SetBody("Where is my order?").SetCreatedAt(at),
+			c.Message.Create().SetConversationID(conv.ID).SetNumberID(numberID).SetDirection(message.DirectionOUTBOUND).
+				SetStatus(message.StatusREAD).SetBody("On its way!").SetSenderID(agentID).SetCreatedAt(at.Add(time.Second)),
+		).Save(ctx)
+		require.NoError(t, err)
+		require.NoError(t, conv.Update().SetLastMessageID(msgs[1].ID).SetLastMessageAt(msgs[1].CreatedAt).Exec(ctx))
+	}
+}
+
+func waID(i int) string {
+	return strconv.Itoa(33700000000 + i)
+}

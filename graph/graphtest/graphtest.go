@@ -1,0 +1,147 @@
+// Package graphtest runs GraphQL operations against the real API handler in
+// process, for tests: each Server has its own database (store/storetest).
+package graphtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/tenant"
+)
+
+// Password is the password of every agent a test creates through Server.
+const Password = "correct horse battery"
+
+// Server is the API over one test database.
+type Server struct {
+	DB      *store.DB
+	Handler http.Handler
+	Auth    *auth.Service
+}
+
+// New returns a Server over db with cfg (graph.DefaultConfig when zero).
+func New(t testing.TB, db *store.DB, cfg graph.Config) *Server {
+	t.Helper()
+	if cfg == (graph.Config{}) {
+		cfg = graph.DefaultConfig
+	}
+	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 15*time.Minute)
+	require.NoError(t, err)
+	svc := auth.NewService(db.Client, tokens, time.Hour)
+	return &Server{DB: db, Auth: svc, Handler: graph.NewAPI(graph.NewResolver(db.Client, svc), cfg)}
+}
+
+// Tenant creates a tenant whose owner signs in as owner@<slug>.test.
+func (s *Server) Tenant(t testing.TB, slug string) (tenantID, ownerToken string) {
+	t.Helper()
+	ten, _, err := tenant.Create(t.Context(), s.DB.Client, tenant.Input{
+		Name: "Tenant " + slug, Slug: slug, OwnerName: "Owner " + slug,
+		OwnerEmail: "owner@" + slug + ".test", OwnerPassword: Password,
+	})
+	require.NoError(t, err)
+	return ten.ID, s.Login(t, "owner@"+slug+".test", Password)
+}
+
+// Login signs in and returns the access token.
+func (s *Server) Login(t testing.TB, email, password string) string {
+	t.Helper()
+	r := s.Do(t, "", `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+		map[string]any{"e": email, "p": password})
+	r.RequireOK(t)
+	var out struct{ Login struct{ AccessToken string } }
+	r.Decode(t, &out)
+	return out.Login.AccessToken
+}
+
+// Response is a GraphQL response with its HTTP status.
+type Response struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []Error         `json:"errors"`
+	Body   []byte          `json:"-"`
+}
+
+// Error is one GraphQL error.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code is the error's extensions.code.
+func (e Error) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// Do posts a GraphQL operation with token as bearer (none when empty).
+func (s *Server) Do(t testing.TB, token, query string, vars map[string]any) Response {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	return s.Raw(t, token, "application/json", body)
+}
+
+// Raw posts body as is, for malformed requests.
+func (s *Server) Raw(t testing.TB, token, contentType string, body []byte) Response {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return s.Serve(t, req)
+}
+
+// Serve runs any request through the handler and decodes the answer.
+func (s *Server) Serve(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.Handler.ServeHTTP(rec, req)
+	r := Response{Status: rec.Code, Body: rec.Body.Bytes()}
+	require.NoError(t, json.Unmarshal(r.Body, &r), "body: %s", r.Body)
+	return r
+}
+
+// RequireOK fails the test unless the response has no errors.
+func (r Response) RequireOK(t testing.TB) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	require.Empty(t, r.Errors, "body: %s", r.Body)
+}
+
+// Decode unmarshals data into v.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Data, v), "data: %s", r.Data)
+}
+
+// Codes lists the error codes in order.
+func (r Response) Codes() []string {
+	out := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		out[i] = e.Code()
+	}
+	return out
+}
+
+// RequireCode fails unless the response has exactly one error, with code.
+func (r Response) RequireCode(t testing.TB, code string) {
+	t.Helper()
+	require.Len(t, r.Errors, 1, "body: %s", r.Body)
+	require.Equal(t, code, r.Errors[0].Code(), "body: %s", r.Body)
+}
+
+// String shows the body, for messages.
+func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }

@@ -1,0 +1,125 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/graph/generated"
+)
+
+// Config sets the API's limits and switches.
+type Config struct {
+	// Introspection allows __schema and __type (GraphiQL needs it).
+	Introspection bool
+	// MaxDepth is the deepest nesting of fields an operation may have.
+	MaxDepth int
+	// MaxComplexity is the highest cost an operation may have; a connection
+	// costs its page size times its selection.
+	MaxComplexity int
+	// MaxBodyBytes caps the size of a request body.
+	MaxBodyBytes int64
+}
+
+// DefaultConfig is what the server runs with unless configured otherwise.
+var DefaultConfig = Config{Introspection: true, MaxDepth: 12, MaxComplexity: 5000, MaxBodyBytes: 1 << 20}
+
+// NewServer returns the gqlgen server for r: transports (POST, GET, SSE),
+// automatic persisted queries, limits, the root-field guard and the error
+// presenter. Handler wraps it for HTTP.
+func NewServer(r *Resolver, cfg Config) *handler.Server {
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: r, Complexity: connectionComplexity()})
+	srv := handler.New(es)
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.SSE{}) // before POST: both accept a JSON POST, SSE asks for text/event-stream
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(queryLimits{schema: es, maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
+	srv.AroundRootFields(rootGuard{introspection: cfg.Introspection}.guard)
+	srv.AroundFields(checkArguments)
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverPanic)
+	return srv
+}
+
+// Handler serves GraphQL over HTTP: requests are checked for size and shape
+// first, so that a malformed one gets a coded error instead of a bare 400.
+func Handler(srv http.Handler, cfg Config) http.Handler {
+	return withRequest(checkRequest(cfg.MaxBodyBytes, srv))
+}
+
+func checkRequest(maxBytes int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if ct != "application/json" {
+				requestError(w, http.StatusUnsupportedMediaType, apperr.BadRequest, "the Content-Type must be application/json")
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				requestError(w, http.StatusRequestEntityTooLarge, apperr.PayloadTooLarge, "the body is larger than %d bytes", maxBytes)
+				return
+			case err != nil:
+				requestError(w, http.StatusBadRequest, apperr.BadRequest, "the body could not be read")
+				return
+			case !isJSONObject(body):
+				requestError(w, http.StatusBadRequest, apperr.BadRequest, "the body must be a JSON object with a query")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		case http.MethodGet:
+			if r.Header.Get("Upgrade") != "" {
+				break
+			}
+			q := r.URL.Query()
+			for _, p := range []string{"variables", "extensions"} {
+				if v := q.Get(p); v != "" && !isJSONObject([]byte(v)) {
+					requestError(w, http.StatusBadRequest, apperr.BadRequest, "the %s parameter must be a JSON object", p)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+func requestError(w http.ResponseWriter, status int, code apperr.Code, format string, args ...any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{
+			"message":    apperr.New(code, format, args...).Message,
+			"extensions": map[string]any{"code": code},
+		}},
+	})
+}
+
+// NewAPI is the whole GraphQL endpoint: bearer authentication, then the
+// request checks, then the executor. server.go mounts it; tests call it.
+func NewAPI(r *Resolver, cfg Config) http.Handler {
+	return r.auth.Middleware(Handler(NewServer(r, cfg), cfg))
+}

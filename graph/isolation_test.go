@@ -1,0 +1,187 @@
+package graph_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+)
+
+// crossTenantCase is one attempt by tenant A on tenant B's data. want is the
+// error code A must get; "" means the call may succeed, as long as it reads
+// and changes nothing of B (the snapshot comparison checks that).
+type crossTenantCase struct {
+	query string
+	want  string
+}
+
+// crossTenantMutations names, for every mutation of the schema, how A tries
+// to reach B with it. TestTenantIsolation fails on a mutation missing here.
+func crossTenantMutations(a, b world) map[string][]crossTenantCase {
+	nf := func(q string) crossTenantCase { return crossTenantCase{query: q, want: "NOT_FOUND"} }
+	ok := func(q string) crossTenantCase { return crossTenantCase{query: q} }
+	return map[string][]crossTenantCase{
+		// Signing in as B is being B; A's token adds nothing to it.
+		"login":   {ok(`mutation { login(email: "owner@alpha.test", password: "` + graphtest.Password + `") { accessToken } }`)},
+		// A refresh token is a bearer credential of its session: without B's, A gets nowhere.
+		"refresh": {{query: `mutation { refresh(refreshToken: "rt_not-a-real-token") { accessToken } }`, want: "UNAUTHENTICATED"}},
+		"logout":  {nf(`mutation { logout(refreshToken: "` + b.refreshToken + `") }`)},
+
+		"createAPIKey": {ok(`mutation { createAPIKey(input: {name: "mine", role: "agent"}) { apiKey { id } } }`)},
+		"revokeAPIKey": {nf(`mutation { revokeAPIKey(id: "` + b.apiKey + `") { id } }`)},
+
+		"createAgent": {
+			nf(`mutation { createAgent(input: {name: "X", email: "x@alpha.test", password: "long enough pw", teamIDs: ["` + b.team + `"]}) { id } }`),
+			nf(`mutation { createAgent(input: {name: "X", email: "x@alpha.test", password: "long enough pw", numberIDs: ["` + b.number + `"]}) { id } }`),
+			// Emails are unique per tenant: B's agent's email is free in A and says nothing about B.
+			ok(`mutation { createAgent(input: {name: "Same", email: "agent@beta.test", password: "long enough pw"}) { id } }`),
+		},
+		"updateAgent": {
+			nf(`mutation { updateAgent(id: "` + b.agent + `", input: {name: "pwned"}) { id } }`),
+			nf(`mutation { updateAgent(id: "` + a.agent + `", input: {teamIDs: ["` + b.team + `"]}) { id } }`),
+		},
+		"disableAgent": {nf(`mutation { disableAgent(id: "` + b.agent + `") { id } }`)},
+		"enableAgent":  {nf(`mutation { enableAgent(id: "` + b.agent + `") { id } }`)},
+		"createTeam":   {nf(`mutation { createTeam(input: {name: "T2", agentIDs: ["` + b.agent + `"]}) { id } }`)},
+		"updateTeam": {
+			nf(`mutation { updateTeam(id: "` + b.team + `", input: {name: "pwned"}) { id } }`),
+			nf(`mutation { updateTeam(id: "` + a.team + `", input: {addAgentIDs: ["` + b.agent + `"]}) { id } }`),
+			ok(`mutation { updateTeam(id: "` + a.team + `", input: {removeAgentIDs: ["` + b.agent + `"]}) { id } }`),
+		},
+
+		"linkNumber": {nf(`mutation { linkNumber(input: {phone: "+33700000001", displayName: "N", memberIDs: ["` + b.agent + `"]}) { id } }`)},
+		"updateNumber": {
+			nf(`mutation { updateNumber(id: "` + b.number + `", input: {displayName: "pwned"}) { id } }`),
+			nf(`mutation { updateNumber(id: "` + a.number + `", input: {addMemberIDs: ["` + b.agent + `"]}) { id } }`),
+		},
+		"unlinkNumber": {nf(`mutation { unlinkNumber(id: "` + b.number + `") { id } }`)},
+
+		// B's customer's WhatsApp id is free in A: contacts are per tenant.
+		"createContact":        {ok(`mutation { createContact(input: {waID: "` + b.contactWaID + `"}) { id } }`)},
+		"updateContact":        {nf(`mutation { updateContact(id: "` + b.contact + `", input: {profileName: "pwned"}) { id } }`)},
+		"tagContact":           {nf(`mutation { tagContact(id: "` + b.contact + `", add: ["pwned"]) { id } }`)},
+		"setContactAttributes": {nf(`mutation { setContactAttributes(id: "` + b.contact + `", attributes: [{key: "k", type: STRING, value: "v"}]) { id } }`)},
+
+		"setConversationStatus": {nf(`mutation { setConversationStatus(id: "` + b.conversation + `", status: RESOLVED) { id } }`)},
+		"assignConversation": {
+			nf(`mutation { assignConversation(id: "` + b.conversation + `", agentID: "` + a.agent + `") { id } }`),
+			nf(`mutation { assignConversation(id: "` + a.conversation + `", agentID: "` + b.agent + `") { id } }`),
+		},
+		"transferConversation": {
+			nf(`mutation { transferConversation(id: "` + b.conversation + `", agentID: "` + a.agent + `") { id } }`),
+			nf(`mutation { transferConversation(id: "` + a.conversation + `", teamID: "` + b.team + `") { id } }`),
+		},
+		"resolveConversation": {nf(`mutation { resolveConversation(id: "` + b.conversation + `") { id } }`)},
+		"sendText": {
+			nf(`mutation { sendText(conversationID: "` + b.conversation + `", body: "hi") { id } }`),
+			nf(`mutation { sendText(conversationID: "` + a.conversation + `", body: "hi", replyToID: "` + b.inbound + `") { id } }`),
+		},
+		"deleteMessage": {nf(`mutation { deleteMessage(id: "` + b.inbound + `") { id } }`)},
+
+		"createGroup":        {nf(`mutation { createGroup(input: {numberID: "` + b.number + `", subject: "G"}) { id } }`)},
+		"updateGroup":        {nf(`mutation { updateGroup(id: "` + b.group + `", input: {subject: "pwned"}) { id } }`)},
+		"addGroupMembers":    {nf(`mutation { addGroupMembers(groupID: "` + b.group + `", members: [{waID: "447700900999"}]) { id } }`)},
+		"removeGroupMembers": {nf(`mutation { removeGroupMembers(groupID: "` + b.group + `", waIDs: ["` + b.memberWaID + `"]) { id } }`)},
+		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+	}
+}
+
+// snapshotQuery reads everything a tenant has, with the fields a write would
+// change.
+const snapshotQuery = `{
+  viewer { tenant { id name settings { retentionDays } } }
+  numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt members(first: 100) { edges { node { id } } } } } }
+  agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
+  teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }
+  contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt } } }
+  conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } } } }
+  messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt } } }
+  groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
+}`
+
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		cfg := graph.DefaultConfig
+		cfg.MaxComplexity = 1_000_000 // the snapshot reads everything at once
+		s := graphtest.New(t, db, cfg)
+		a := seedWorld(t, s, "alpha")
+		b := seedWorld(t, s, "beta")
+
+		before := s.Do(t, b.token, snapshotQuery, nil)
+		before.RequireOK(t)
+
+		t.Run("queries", func(t *testing.T) {
+			r := s.Do(t, a.token, snapshotQuery, nil)
+			r.RequireOK(t)
+			for _, id := range b.ids() {
+				require.NotContains(t, string(r.Body), id, "A's lists show B's %s", id)
+			}
+			for _, id := range b.ids() {
+				r := s.Do(t, a.token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
+				require.JSONEq(t, `{"node":null}`, string(r.Data), "node(%s): %s", id, r.Body)
+				r.RequireCode(t, "NOT_FOUND")
+			}
+			r = s.Do(t, a.token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": b.ids()})
+			require.NotContains(t, string(r.Body), `"id":"`, "nodes: %s", r.Body)
+			for _, q := range []string{
+				`{ conversations(where: {id: "` + b.conversation + `"}) { totalCount edges { node { id } } } }`,
+				`{ messages(where: {hasConversationWith: {id: "` + b.conversation + `"}}) { totalCount } }`,
+				`{ contacts(where: {waID: "` + b.contactWaID + `"}) { totalCount edges { node { id } } } }`,
+				`{ agents(where: {email: "agent@beta.test"}) { totalCount } }`,
+			} {
+				r := s.Do(t, a.token, q, nil)
+				r.RequireOK(t)
+				require.Contains(t, string(r.Data), `"totalCount":0`, "%s: %s", q, r.Body)
+				require.NotContains(t, string(r.Data), b.conversation)
+			}
+		})
+
+		t.Run("mutations", func(t *testing.T) {
+			cases := crossTenantMutations(a, b)
+			for _, name := range mutationNames(t, s, a.token) {
+				tries, ok := cases[name]
+				require.True(t, ok, "mutation %s has no cross-tenant case: add one to crossTenantMutations", name)
+				for _, c := range tries {
+					r := s.Do(t, a.token, c.query, nil)
+					require.Less(t, r.Status, 500, "%s: %s", name, r)
+					if c.want != "" {
+						require.NotEmpty(t, r.Errors, "%s succeeded across tenants: %s", name, r)
+						require.Equal(t, c.want, r.Errors[0].Code(), "%s: %s", c.query, r)
+					}
+					for _, id := range b.ids() {
+						require.NotContains(t, string(r.Body), id, "%s leaked %s", name, id)
+					}
+				}
+			}
+		})
+
+		after := s.Do(t, b.token, snapshotQuery, nil)
+		after.RequireOK(t)
+		require.JSONEq(t, string(before.Data), string(after.Data), "B's data changed")
+	})
+}
+
+// mutationNames lists the schema's mutations through introspection.
+func mutationNames(t *testing.T, s *graphtest.Server, token string) []string {
+	t.Helper()
+	r := s.Do(t, token, `{ __schema { mutationType { fields { name } } } }`, nil)
+	r.RequireOK(t)
+	var out struct {
+		Schema struct {
+			MutationType struct{ Fields []struct{ Name string } }
+		} `json:"__schema"`
+	}
+	r.Decode(t, &out)
+	names := make([]string, 0, len(out.Schema.MutationType.Fields))
+	for _, f := range out.Schema.MutationType.Fields {
+		names = append(names, f.Name)
+	}
+	require.NotEmpty(t, names)
+	return names
+}
+

@@ -1,0 +1,39 @@
+// Package graph is the GraphQL API: the SDL in schema/, thin resolvers that
+// call ent or a domain service, and the HTTP handler with its limits
+// (handler.go), the mutation guard (permission.go) and error codes (errors.go).
+package graph
+
+import (
+	"github.com/switchboard-dev/switchboard/agent"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/contact"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/group"
+	"github.com/switchboard-dev/switchboard/inbox"
+	"github.com/switchboard-dev/switchboard/number"
+)
+
+// Resolver holds what resolvers need: the ent client for reads and the
+// domain services for writes.
+type Resolver struct {
+	client   *ent.Client
+	auth     *auth.Service
+	agents   *agent.Service
+	contacts *contact.Service
+	numbers  *number.Service
+	inbox    *inbox.Service
+	groups   *group.Service
+}
+
+// NewResolver wires the services over client.
+func NewResolver(client *ent.Client, authService *auth.Service) *Resolver {
+	return &Resolver{
+		client:   client,
+		auth:     authService,
+		agents:   agent.NewService(client),
+		contacts: contact.NewService(client),
+		numbers:  number.NewService(client),
+		inbox:    inbox.NewService(client),
+		groups:   group.NewService(client),
+	}
+}

@@ -1,0 +1,166 @@
+// Package group runs the tenant's WhatsApp groups: their settings and members.
+package group
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// Service changes groups and their members.
+type Service struct {
+	client *ent.Client
+}
+
+// NewService returns a Service over client.
+func NewService(client *ent.Client) *Service {
+	return &Service{client: client}
+}
+
+// Member is a participant to add.
+type Member struct {
+	WaID string
+	Name string
+	Role groupmember.Role
+}
+
+// Create makes a group on one of the tenant's numbers.
+func (s *Service) Create(ctx context.Context, in ent.CreateGroupInput) (*ent.Group, error) {
+	return s.client.Group.Create().SetInput(in).Save(ctx)
+}
+
+// Update changes a group's subject, description, icon or settings. The member
+// limit cannot drop below the current number of members.
+func (s *Service) Update(ctx context.Context, id string, in ent.UpdateGroupInput) (*ent.Group, error) {
+	var out *ent.Group
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		if in.MemberLimit != nil {
+			n, err := tx.GroupMember.Query().Where(groupmember.GroupID(id)).Count(ctx)
+			if err != nil {
+				return err
+			}
+			if *in.MemberLimit < n {
+				return apperr.Invalid("memberLimit", "the group already has %d members", n)
+			}
+		}
+		var err error
+		out, err = tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
+		return err
+	})
+	return out, err
+}
+
+// AddMembers adds participants; ones already in the group are left as they
+// are. Adding past the member limit is refused as a whole.
+func (s *Service) AddMembers(ctx context.Context, groupID string, members []Member) (*ent.Group, error) {
+	var out *ent.Group
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		// Touching the group first locks its row on Postgres (SQLite's
+		// immediate transactions already serialise writers), so two concurrent
+		// additions cannot both pass the member limit.
+		g, err := tx.Group.UpdateOneID(groupID).SetUpdatedAt(time.Now()).Save(ctx)
+		if err != nil {
+			return err
+		}
+		existing, err := tx.GroupMember.Query().Where(groupmember.GroupID(groupID)).Select(groupmember.FieldWaID).Strings(ctx)
+		if err != nil {
+			return err
+		}
+		have := make(map[string]bool, len(existing))
+		for _, w := range existing {
+			have[w] = true
+		}
+		creates := make([]*ent.GroupMemberCreate, 0, len(members))
+		for _, m := range members {
+			wa := strings.TrimPrefix(strings.TrimSpace(m.WaID), "+")
+			if !validWaID(wa) {
+				return apperr.Invalid("members", "%q is not a WhatsApp id (digits only)", m.WaID)
+			}
+			if m.Role == groupmember.RoleCREATOR {
+				return apperr.Invalid("members", "a group has one creator, set when it is created")
+			}
+			if have[wa] {
+				continue
+			}
+			have[wa] = true
+			role := m.Role
+			if role == "" {
+				role = groupmember.RoleMEMBER
+			}
+			creates = append(creates, tx.GroupMember.Create().SetGroupID(groupID).SetWaID(wa).SetName(m.Name).SetRole(role))
+		}
+		if len(existing)+len(creates) > g.MemberLimit {
+			return apperr.Invalid("members", "the group is limited to %d members", g.MemberLimit)
+		}
+		if err := tx.GroupMember.CreateBulk(creates...).Exec(ctx); err != nil {
+			return err
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}
+
+// RemoveMembers removes participants. The creator cannot be removed.
+func (s *Service) RemoveMembers(ctx context.Context, groupID string, waIDs []string) (*ent.Group, error) {
+	var out *ent.Group
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		g, err := tx.Group.Get(ctx, groupID)
+		if err != nil {
+			return err
+		}
+		creator, err := tx.GroupMember.Query().
+			Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...), groupmember.RoleEQ(groupmember.RoleCREATOR)).
+			Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if creator {
+			return apperr.Invalid("waIDs", "the creator cannot be removed from the group")
+		}
+		if _, err := tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx); err != nil {
+			return err
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}
+
+// SetMemberRole promotes a member to admin or demotes an admin. The creator's
+// role does not change.
+func (s *Service) SetMemberRole(ctx context.Context, groupID, waID string, role groupmember.Role) (*ent.GroupMember, error) {
+	if role == groupmember.RoleCREATOR {
+		return nil, apperr.Invalid("role", "a group has one creator, set when it is created")
+	}
+	m, err := s.client.GroupMember.Query().
+		Where(groupmember.GroupID(groupID), groupmember.WaID(waID)).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.NotFound, "no member %s in this group", waID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Role == groupmember.RoleCREATOR {
+		return nil, apperr.Invalid("waID", "the creator's role cannot change")
+	}
+	return m.Update().SetRole(role).Save(ctx)
+}
+
+func validWaID(s string) bool {
+	if len(s) < 6 || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,190 @@
+// Package inbox runs conversations: their lifecycle (status, assignment,
+// transfer) and the messages in them (sending, deleting).
+package inbox
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// MaxTextLen is the longest text message WhatsApp accepts, in characters.
+const MaxTextLen = 4096
+
+// Service changes conversations and their messages.
+type Service struct {
+	client *ent.Client
+	now    func() time.Time
+}
+
+// NewService returns a Service over client.
+func NewService(client *ent.Client) *Service {
+	return &Service{client: client, now: time.Now}
+}
+
+// SetStatus moves a conversation to status. SNOOZED needs a wake-up time in
+// the future; RESOLVED records when; any other status clears both.
+func (s *Service) SetStatus(ctx context.Context, id string, status conversation.Status, snoozedUntil *time.Time) (*ent.Conversation, error) {
+	now := s.now()
+	u := s.client.Conversation.UpdateOneID(id).SetStatus(status)
+	switch status {
+	case conversation.StatusSNOOZED:
+		if snoozedUntil == nil || !snoozedUntil.After(now) {
+			return nil, apperr.Invalid("snoozedUntil", "snoozing needs a time in the future")
+		}
+		u.SetSnoozedUntil(*snoozedUntil).ClearResolvedAt()
+	case conversation.StatusRESOLVED:
+		u.SetResolvedAt(now).ClearSnoozedUntil()
+	default:
+		if snoozedUntil != nil {
+			return nil, apperr.Invalid("snoozedUntil", "only a SNOOZED conversation has a wake-up time")
+		}
+		u.ClearSnoozedUntil().ClearResolvedAt()
+	}
+	return u.Save(ctx)
+}
+
+// Resolve marks a conversation RESOLVED.
+func (s *Service) Resolve(ctx context.Context, id string) (*ent.Conversation, error) {
+	return s.SetStatus(ctx, id, conversation.StatusRESOLVED, nil)
+}
+
+// Assign gives a conversation to agentID, or unassigns it when agentID is nil.
+// A disabled agent cannot take conversations.
+func (s *Service) Assign(ctx context.Context, id string, agentID *string) (*ent.Conversation, error) {
+	var out *ent.Conversation
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		u := tx.Conversation.UpdateOneID(id)
+		if agentID == nil {
+			u.ClearAssignee()
+		} else {
+			if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
+				return err
+			}
+			u.SetAssigneeID(*agentID)
+		}
+		var err error
+		out, err = u.Save(ctx)
+		return err
+	})
+	return out, err
+}
+
+// Transfer hands a conversation to another agent, another team, or both.
+func (s *Service) Transfer(ctx context.Context, id string, agentID, teamID *string) (*ent.Conversation, error) {
+	if agentID == nil && teamID == nil {
+		return nil, apperr.Invalid("agentID", "transfer to an agent, a team or both")
+	}
+	var out *ent.Conversation
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		u := tx.Conversation.UpdateOneID(id)
+		if agentID != nil {
+			if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
+				return err
+			}
+			u.SetAssigneeID(*agentID)
+		}
+		if teamID != nil {
+			u.SetTeamID(*teamID)
+			if agentID == nil {
+				u.ClearAssignee() // the team picks it up
+			}
+		}
+		var err error
+		out, err = u.Save(ctx)
+		return err
+	})
+	return out, err
+}
+
+func checkActiveAgent(ctx context.Context, tx *ent.Tx, id string) error {
+	a, err := tx.Agent.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return apperr.New(apperr.NotFound, "agentID: no such agent")
+	}
+	if err != nil {
+		return err
+	}
+	if a.DisabledAt != nil {
+		return apperr.Invalid("agentID", "%s is disabled", a.Name)
+	}
+	return nil
+}
+
+// SendText queues a text message into a conversation. The message is stored
+// QUEUED, with the viewer as sender; the outbox delivers it.
+func (s *Service) SendText(ctx context.Context, conversationID, body string, replyToID *string) (*ent.Message, error) {
+	body = strings.TrimSpace(body)
+	switch {
+	case body == "":
+		return nil, apperr.Invalid("body", "the message is empty")
+	case utf8.RuneCountInString(body) > MaxTextLen:
+		return nil, apperr.Invalid("body", "a text message has at most %d characters", MaxTextLen)
+	}
+	var out *ent.Message
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		c, err := tx.Conversation.Query().
+			Where(conversation.ID(conversationID)).
+			WithNumber().
+			Only(ctx)
+		if err != nil {
+			return err
+		}
+		if c.Edges.Number.UnlinkedAt != nil {
+			return apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
+		}
+		if replyToID != nil {
+			ok, err := tx.Message.Query().
+				Where(message.ID(*replyToID), message.ConversationID(c.ID)).
+				Exist(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return apperr.New(apperr.NotFound, "replyToID: no such message in this conversation")
+			}
+		}
+		create := tx.Message.Create().
+			SetConversationID(c.ID).
+			SetNumberID(c.NumberID).
+			SetDirection(message.DirectionOUTBOUND).
+			SetKind(message.KindTEXT).
+			SetBody(body).
+			SetStatus(message.StatusQUEUED).
+			SetNillableReplyToID(replyToID)
+		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
+			create.SetSenderID(v.AgentID)
+		}
+		if out, err = create.Save(ctx); err != nil {
+			return err
+		}
+		u := c.Update().SetLastMessageID(out.ID).SetLastMessageAt(out.CreatedAt)
+		if c.FirstResponseAt == nil {
+			u.SetFirstResponseAt(out.CreatedAt)
+		}
+		return u.Exec(ctx)
+	})
+	return out, err
+}
+
+// DeleteMessage turns a message into a tombstone: it records who deleted it
+// and when, and keeps the original. Deleting twice changes nothing.
+func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, error) {
+	m, err := s.client.Message.Get(ctx, id)
+	if err != nil || m.DeletedAt != nil {
+		return m, err
+	}
+	u := m.Update().SetDeletedAt(s.now())
+	if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
+		u.SetDeletedByID(v.AgentID)
+	}
+	return u.Save(ctx)
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // registers "postgres"
+	"modernc.org/sqlite"  // registers "sqlite"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	// Registers the privacy policies and hooks of ent/schema; without it the
+	// client enforces none of them.
+	_ "github.com/switchboard-dev/switchboard/ent/runtime"
+)
+
+// DB is an open database: the ent client for the application and the
+// underlying pool for what ent does not do (migrations, health checks).
+type DB struct {
+	Client *ent.Client
+	SQL    *sql.DB
+	// Dialect is dialect.SQLite or dialect.Postgres.
+	Dialect string
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	wrapDriver func(dialect.Driver) dialect.Driver
+}
+
+// WithDriver wraps the driver the ent client talks to, for example to count
+// the statements a test causes. Migrate does not go through it.
+func WithDriver(wrap func(dialect.Driver) dialect.Driver) Option {
+	return func(o *options) { o.wrapDriver = wrap }
+}
+
+// Open connects to the database at url and checks that it answers. It does
+// not migrate; call Migrate for that.
+//
+// A postgres:// or postgresql:// URL opens PostgreSQL. Anything else names an
+// SQLite file: sqlite:path, sqlite://path, file:path or a bare path; its
+// directory is created if missing. Query parameters of an SQLite URL are
+// passed to modernc.org/sqlite: _pragma values add to the ones Open sets
+// (foreign keys on, WAL, a 10s busy timeout), other keys replace Open's
+// (_txlock=immediate).
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	name, sqlDB, err := openPool(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", redact(url), err)
+	}
+	var drv dialect.Driver = entsql.OpenDB(name, sqlDB)
+	if o.wrapDriver != nil {
+		drv = o.wrapDriver(drv)
+	}
+	client := ent.NewClient(ent.Driver(drv))
+	guardEdges(client)
+	return &DB{Client: client, SQL: sqlDB, Dialect: name}, nil
+}
+
+// Close closes the pool; the client is unusable afterwards.
+func (db *DB) Close() error {
+	return db.SQL.Close()
+}
+
+// openPool returns the ent dialect name and a pool sized for it.
+func openPool(url string) (string, *sql.DB, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		sqlDB, err := sql.Open("postgres", url)
+		if err != nil {
+			return "", nil, fmt.Errorf("store: open %s: %w", redact(url), err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return dialect.Postgres, sqlDB, nil
+	}
+	dsn, err := sqliteDSN(url)
+	if err != nil {
+		return "", nil, err
+	}
+	registerSQLite3()
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("store: open %s: %w", url, err)
+	}
+	// WAL lets readers run beside the one writer; more connections would only
+	// queue on the write lock.
+	sqlDB.SetMaxOpenConns(4)
+	sqlDB.SetMaxIdleConns(4)
+	return dialect.SQLite, sqlDB, nil
+}
+
+// sqliteDefaults are the connection settings every SQLite connection gets.
+// _txlock=immediate makes BEGIN take the write lock, so a write transaction
+// waits out busy_timeout instead of failing with SQLITE_BUSY when it upgrades
+// from reading to writing.
+var sqliteDefaults = url.Values{
+	"_pragma": {"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"},
+	"_txlock": {"immediate"},
+}
+
+// sqliteDSN turns an SQLite URL into a modernc.org/sqlite DSN and creates the
+// directory of the file.
+func sqliteDSN(rawURL string) (string, error) {
+	path, query, _ := strings.Cut(rawURL, "?")
+	for _, prefix := range []string{"sqlite://", "sqlite:", "file://", "file:"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			path = rest
+			break
+		}
+	}
+	switch {
+	case path == "":
+		return "", fmt.Errorf("store: %q names no SQLite file", rawURL)
+	case path == ":memory:" || strings.Contains(query, "mode=memory"):
+		// Every pooled connection would get a database of its own.
+		return "", fmt.Errorf("store: in-memory SQLite is not supported, use a file (%q)", rawURL)
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("store: SQLite path %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("store: create directory for %s: %w", path, err)
+	}
+	user, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("store: SQLite URL %q: %w", rawURL, err)
+	}
+	params := url.Values{}
+	for key, vs := range sqliteDefaults {
+		params[key] = slices.Clone(vs)
+	}
+	for key, vs := range user {
+		if key == "_pragma" {
+			params[key] = append(params[key], vs...)
+		} else {
+			params[key] = vs
+		}
+	}
+	// The path is opened as an SQLite URI, which percent-decodes it.
+	dsn := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: params.Encode()}
+	return dsn.String(), nil
+}
+
+var sqlite3Once sync.Once
+
+// registerSQLite3 registers modernc.org/sqlite also as "sqlite3", the name
+// Atlas (behind ent's migration engine) opens SQLite with.
+func registerSQLite3() {
+	sqlite3Once.Do(func() {
+		if !slices.Contains(sql.Drivers(), "sqlite3") {
+			sql.Register("sqlite3", &sqlite.Driver{})
+		}
+	})
+}
+
+// redact hides the password of a database URL for error messages.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	return u.Redacted()
+}
