@@ -89,7 +89,9 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	mutate(`mutation($g: ID!, $wa: String!) { addGroupMembers(groupID: $g, members: [{waID: $wa, role: ADMIN}]) { id } }`,
 		map[string]any{"g": w.group, "wa": w.memberWaID}, &added)
 
-	var key struct{ CreateAPIKey struct{ APIKey struct{ ID string } } }
+	var key struct {
+		CreateAPIKey struct{ APIKey struct{ ID string } }
+	}
 	mutate(`mutation { createAPIKey(input: {name: "CRM", role: "partner"}) { apiKey { id } } }`, nil, &key)
 	w.apiKey = key.CreateAPIKey.APIKey.ID
 

@@ -26,7 +26,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 	ok := func(q string) crossTenantCase { return crossTenantCase{query: q} }
 	return map[string][]crossTenantCase{
 		// Signing in as B is being B; A's token adds nothing to it.
-		"login":   {ok(`mutation { login(email: "owner@alpha.test", password: "` + graphtest.Password + `") { accessToken } }`)},
+		"login": {ok(`mutation { login(email: "owner@alpha.test", password: "` + graphtest.Password + `") { accessToken } }`)},
 		// A refresh token is a bearer credential of its session: without B's, A gets nowhere.
 		"refresh": {{query: `mutation { refresh(refreshToken: "rt_not-a-real-token") { accessToken } }`, want: "UNAUTHENTICATED"}},
 		"logout":  {nf(`mutation { logout(refreshToken: "` + b.refreshToken + `") }`)},
@@ -184,4 +184,3 @@ func mutationNames(t *testing.T, s *graphtest.Server, token string) []string {
 	require.NotEmpty(t, names)
 	return names
 }
-

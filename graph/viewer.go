@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 
-
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/graph/model"
@@ -55,4 +54,3 @@ func clientInfo(ctx context.Context) auth.ClientInfo {
 	}
 	return auth.ClientInfo{UserAgent: r.UserAgent(), IP: ip}
 }
-
