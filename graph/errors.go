@@ -31,7 +31,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if gerr.Extensions == nil {
 		gerr.Extensions = map[string]any{}
 	}
-	gerr.Extensions["code"] = code
+	gerr.Extensions["code"] = string(code)
 	if field != "" {
 		gerr.Extensions["field"] = field
 	}

@@ -1,6 +1,8 @@
 package graph_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"testing"
 	"time"
@@ -114,12 +116,12 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	return w
 }
 
-// addConversations adds n conversations, each with a contact and two
-// messages, assigned to agentID, on number.
-func addConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID string, n int) {
+// addConversations adds n conversations, each with a new contact (WhatsApp
+// ids from first on) and two messages, assigned to agentID, on number.
+func addConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID string, first, n int) {
 	t.Helper()
 	ctx := viewer.System(t.Context(), tenantID)
-	for i := range n {
+	for i := first; i < first+n; i++ {
 		ct, err := c.Contact.Create().SetWaID(waID(i)).SetProfileName("Customer").SetPhone("+" + waID(i)).Save(ctx)
 		require.NoError(t, err)
 		conv, err := c.Conversation.Create().SetNumberID(numberID).SetContactID(ct.ID).SetAssigneeID(agentID).Save(ctx)
@@ -138,4 +140,9 @@ func addConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID s
 
 func waID(i int) string {
 	return strconv.Itoa(33700000000 + i)
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -44,9 +45,16 @@ func (l queryLimits) MutateOperationContext(ctx context.Context, oc *graphql.Ope
 	return nil
 }
 
+// Limit errors refuse the request before execution, like a validation error:
+// gqlgen answers them 422.
+func init() {
+	errcode.RegisterErrorType(string(apperr.QueryTooDeep), errcode.KindProtocol)
+	errcode.RegisterErrorType(string(apperr.QueryTooComplex), errcode.KindProtocol)
+}
+
 func limitError(code apperr.Code, format string, args ...any) *gqlerror.Error {
 	err := gqlerror.Errorf(format, args...)
-	err.Extensions = map[string]any{"code": code}
+	err.Extensions = map[string]any{"code": string(code)}
 	return err
 }
 

@@ -57,7 +57,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 //
 // Migrate is safe to call at every start, also from instances starting
 // together: on PostgreSQL they take turns on an advisory lock per schema, on
-// SQLite on the write lock.
+// SQLite they queue for the write lock.
 func (db *DB) Migrate(ctx context.Context) error {
 	dir, ok := migrationDirs[db.Dialect]
 	if !ok {

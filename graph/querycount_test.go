@@ -1,0 +1,72 @@
+package graph_test
+
+import (
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+)
+
+// inboxPage is the query an inbox screen makes: a page of conversations with
+// each one's contact, assignee, number and last message.
+const inboxPage = `query($n: Int!) {
+  conversations(first: $n, orderBy: {field: LAST_MESSAGE_AT, direction: DESC}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id status priority unreadCount lastMessageAt
+      contact { id profileName phone tags }
+      assignee { id name employeeCode presence }
+      number { id phone displayName status }
+      lastMessage { id direction kind body status createdAt }
+    } }
+  }
+}`
+
+// maxInboxStatements: count, conversations, then one query per edge
+// (contacts, agents, numbers, messages), whatever the page size.
+const maxInboxStatements = 6
+
+func TestInboxPageCostsAFixedNumberOfStatements(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var counter storetest.Counter
+			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
+			s := graphtest.New(t, db, graph.Config{})
+			w := seedWorld(t, s, "alpha")
+
+			costs := map[int]int{}
+			for _, n := range []int{5, 50} {
+				have := countConversations(t, s, w.token)
+				addConversations(t, db.Client, w.tenantID, w.number, w.agent, have, n-have)
+
+				counter.Reset()
+				r := s.Do(t, w.token, inboxPage, map[string]any{"n": n})
+				costs[n] = counter.Count()
+				t.Logf("%d conversations: %d statements", n, costs[n])
+				r.RequireOK(t)
+				require.Equal(t, n, strings.Count(string(r.Data), `"lastMessage":{"id":"msg_`), "every node has its last message")
+				require.Equal(t, n, strings.Count(string(r.Data), `"assignee":{"id":"agt_`))
+				require.LessOrEqual(t, costs[n], maxInboxStatements, "statements for %d conversations:\n%s", n, strings.Join(counter.Statements(), "\n"))
+			}
+			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
+		})
+	}
+}
+
+func countConversations(t *testing.T, s *graphtest.Server, token string) int {
+	t.Helper()
+	r := s.Do(t, token, `{ conversations { totalCount } }`, nil)
+	r.RequireOK(t)
+	var out struct{ Conversations struct{ TotalCount int } }
+	r.Decode(t, &out)
+	return out.Conversations.TotalCount
+}
