@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -118,7 +119,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("serving", "addr", cfg.Addr, "database", db.Dialect, "graphiql", "http://localhost"+cfg.Addr+"/")
+	logger.Info("serving", "addr", cfg.Addr, "database", db.Dialect, "graphiql", baseURL(cfg.Addr)+"/")
 
 	select {
 	case err := <-errc:
@@ -172,8 +173,8 @@ func printLogin(cfg config, l *demo.Login) {
 	fmt.Printf(`
   Switchboard is running with a demo tenant (%s).
 
-    GraphiQL   http://localhost%s/
-    API        http://localhost%s/graphql
+    GraphiQL   %s/
+    API        %s/graphql
     Sign in    email %s   password %s
 
   In GraphiQL run:
@@ -181,5 +182,13 @@ func printLogin(cfg config, l *demo.Login) {
   then set the header  {"Authorization": "Bearer <accessToken>"}  and query:
     { conversations(first: 10) { totalCount edges { node { id status contact { profileName } lastMessage { body } } } } }
 
-`, l.Tenant, cfg.Addr, cfg.Addr, l.Email, l.Password, l.Email, l.Password)
+`, l.Tenant, baseURL(cfg.Addr), baseURL(cfg.Addr), l.Email, l.Password, l.Email, l.Password)
+}
+
+// baseURL is how a person on this machine reaches addr (":8080" → localhost).
+func baseURL(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "http://localhost" + addr
+	}
+	return "http://" + addr
 }

@@ -3,13 +3,10 @@ package graph_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -114,32 +111,6 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	mutate(`mutation($c: ID!) { sendText(conversationID: $c, body: "Hi! How can I help?") { id } }`, map[string]any{"c": conv.ID}, &sent)
 	w.outbound = sent.SendText.ID
 	return w
-}
-
-// addConversations adds n conversations, each with a new contact (WhatsApp
-// ids from first on) and two messages, assigned to agentID, on number.
-func addConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID string, first, n int) {
-	t.Helper()
-	ctx := viewer.System(t.Context(), tenantID)
-	for i := first; i < first+n; i++ {
-		ct, err := c.Contact.Create().SetWaID(waID(i)).SetProfileName("Customer").SetPhone("+" + waID(i)).Save(ctx)
-		require.NoError(t, err)
-		conv, err := c.Conversation.Create().SetNumberID(numberID).SetContactID(ct.ID).SetAssigneeID(agentID).Save(ctx)
-		require.NoError(t, err)
-		at := time.Now()
-		msgs, err := c.Message.CreateBulk(
-			c.Message.Create().SetConversationID(conv.ID).SetNumberID(numberID).SetDirection(message.DirectionINBOUND).
-				SetStatus(message.StatusRECEIVED).SetBody("Where is my order?").SetCreatedAt(at),
-			c.Message.Create().SetConversationID(conv.ID).SetNumberID(numberID).SetDirection(message.DirectionOUTBOUND).
-				SetStatus(message.StatusREAD).SetBody("On its way!").SetSenderID(agentID).SetCreatedAt(at.Add(time.Second)),
-		).Save(ctx)
-		require.NoError(t, err)
-		require.NoError(t, conv.Update().SetLastMessageID(msgs[1].ID).SetLastMessageAt(msgs[1].CreatedAt).Exec(ctx))
-	}
-}
-
-func waID(i int) string {
-	return strconv.Itoa(33700000000 + i)
 }
 
 func sha256Hex(s string) string {

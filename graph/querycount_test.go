@@ -13,22 +13,6 @@ import (
 	"github.com/switchboard-dev/switchboard/store/storetest"
 )
 
-// inboxPage is the query an inbox screen makes: a page of conversations with
-// each one's contact, assignee, number and last message.
-const inboxPage = `query($n: Int!) {
-  conversations(first: $n, orderBy: {field: LAST_MESSAGE_AT, direction: DESC}) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      id status priority unreadCount lastMessageAt
-      contact { id profileName phone tags }
-      assignee { id name employeeCode presence }
-      number { id phone displayName status }
-      lastMessage { id direction kind body status createdAt }
-    } }
-  }
-}`
-
 // maxInboxStatements: count, conversations, then one query per edge
 // (contacts, agents, numbers, messages), whatever the page size.
 const maxInboxStatements = 6
@@ -46,10 +30,10 @@ func TestInboxPageCostsAFixedNumberOfStatements(t *testing.T) {
 			costs := map[int]int{}
 			for _, n := range []int{5, 50} {
 				have := countConversations(t, s, w.token)
-				addConversations(t, db.Client, w.tenantID, w.number, w.agent, have, n-have)
+				graphtest.AddConversations(t, db.Client, w.tenantID, w.number, w.agent, have, n-have)
 
 				counter.Reset()
-				r := s.Do(t, w.token, inboxPage, map[string]any{"n": n})
+				r := s.Do(t, w.token, graphtest.InboxQuery, map[string]any{"n": n})
 				costs[n] = counter.Count()
 				t.Logf("%d conversations: %d statements", n, costs[n])
 				r.RequireOK(t)

@@ -258,6 +258,11 @@ var (
 				Columns: []*schema.Column{ConversationsColumns[11]},
 			},
 			{
+				Name:    "conversation_tenant_id_last_message_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[11], ConversationsColumns[6]},
+			},
+			{
 				Name:    "conversation_tenant_id_status_last_message_at",
 				Unique:  false,
 				Columns: []*schema.Column{ConversationsColumns[11], ConversationsColumns[3], ConversationsColumns[6]},

@@ -58,6 +58,7 @@ func (Conversation) Edges() []ent.Edge {
 // Indexes of the Conversation.
 func (Conversation) Indexes() []ent.Index {
 	return []ent.Index{
+		index.Fields("tenant_id", "last_message_at"), // the inbox order
 		index.Fields("tenant_id", "status", "last_message_at"),
 		index.Fields("tenant_id", "assignee_id"),
 		index.Fields("number_id", "contact_id"),

@@ -14,6 +14,7 @@ CREATE INDEX "contact_tenant_id" ON "contacts" ("tenant_id");
 CREATE UNIQUE INDEX "contact_tenant_id_wa_id" ON "contacts" ("tenant_id", "wa_id");
 CREATE TABLE "conversations" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "status" character varying NOT NULL DEFAULT 'OPEN', "priority" character varying NOT NULL DEFAULT 'NORMAL', "unread_count" bigint NOT NULL DEFAULT 0, "last_message_at" timestamptz NULL, "last_customer_message_at" timestamptz NULL, "first_response_at" timestamptz NULL, "snoozed_until" timestamptz NULL, "resolved_at" timestamptz NULL, "tenant_id" character varying NOT NULL, "number_id" character varying NOT NULL, "contact_id" character varying NOT NULL, "assignee_id" character varying NULL, "team_id" character varying NULL, "last_message_id" character varying NULL, PRIMARY KEY ("id"));
 CREATE INDEX "conversation_tenant_id" ON "conversations" ("tenant_id");
+CREATE INDEX "conversation_tenant_id_last_message_at" ON "conversations" ("tenant_id", "last_message_at");
 CREATE INDEX "conversation_tenant_id_status_last_message_at" ON "conversations" ("tenant_id", "status", "last_message_at");
 CREATE INDEX "conversation_tenant_id_assignee_id" ON "conversations" ("tenant_id", "assignee_id");
 CREATE INDEX "conversation_number_id_contact_id" ON "conversations" ("number_id", "contact_id");

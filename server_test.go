@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// TestDemoServer starts the server as `make run` does (SQLite in a data
+// directory, demo tenant) and uses the printed login to read conversations.
+func TestDemoServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"SWITCHBOARD_DATA_DIR": dir, "SWITCHBOARD_ADDR": freeAddr(t)}[k]
+	})
+	require.NoError(t, err)
+	require.True(t, cfg.Demo, "the embedded default runs the demo")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, db.Migrate(ctx))
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, db, newLogger(config{LogLevel: 8})) }()
+	base := "http://" + cfg.Addr
+	waitReady(t, base+"/readyz")
+
+	post := func(token, query string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"query": query})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+		require.Nil(t, out["errors"], "%s: %v", query, out)
+		return out["data"].(map[string]any)
+	}
+	login := post("", `mutation { login(email: "`+demo.OwnerEmail+`", password: "`+demo.OwnerPassword+`") { accessToken } }`)
+	token := login["login"].(map[string]any)["accessToken"].(string)
+
+	data := post(token, `{ conversations(first: 50) { totalCount edges { node { contact { profileName } lastMessage { body } } } } }`)
+	convs := data["conversations"].(map[string]any)
+	require.EqualValues(t, 18, convs["totalCount"])
+	first := convs["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
+	require.NotEmpty(t, first["lastMessage"].(map[string]any)["body"])
+
+	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "switchboard_http_requests_total", "/": "graphiql"} {
+		res, err := http.Get(base + path)
+		require.NoError(t, err)
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(res.Body)
+		res.Body.Close()
+		require.Equal(t, 200, res.StatusCode, path)
+		require.Contains(t, strings.ToLower(b.String()), want, path)
+	}
+
+	cancel() // SIGTERM: drain and stop
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not stop")
+	}
+
+	// A second start finds the demo and does not seed it twice.
+	again, err := demo.Seed(t.Context(), db.Client)
+	require.NoError(t, err)
+	require.Equal(t, demo.OwnerEmail, again.Email)
+}
+
+func TestConfigRequiresASecretWithPostgres(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": "postgres://db/x", "SWITCHBOARD_DATA_DIR": t.TempDir()}[k]
+	})
+	require.ErrorContains(t, err, "SWITCHBOARD_SECRET is required")
+
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": "postgres://db/x", "SWITCHBOARD_SECRET": strings.Repeat("s", 32)}[k]
+	})
+	require.NoError(t, err)
+	require.False(t, cfg.Demo, "no demo on Postgres unless asked")
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(func(k string) string {
+		return map[string]string{"SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_MAX_QUERY_DEPTH": "deep", "SWITCHBOARD_ACCESS_TOKEN_TTL": "soon"}[k]
+	})
+	require.ErrorContains(t, err, "SWITCHBOARD_MAX_QUERY_DEPTH")
+	require.ErrorContains(t, err, "SWITCHBOARD_ACCESS_TOKEN_TTL")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", url)
+}
