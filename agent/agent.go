@@ -81,11 +81,10 @@ type UpdateInput struct {
 // Update changes an agent. A new password or new roles end the agent's
 // sessions, so that the change applies everywhere at once.
 func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.Agent, error) {
-	var out *ent.Agent
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		a, err := tx.Agent.Get(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		u := a.Update()
 		revoke := false
@@ -103,18 +102,18 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		}
 		if in.Password != nil {
 			if err := checkPassword(*in.Password); err != nil {
-				return err
+				return nil, err
 			}
 			hash, err := auth.HashPassword(*in.Password)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			u.SetPasswordHash(hash)
 			revoke = true
 		}
 		if in.Roles != nil {
 			if err := checkRoles(in.Roles); err != nil {
-				return err
+				return nil, err
 			}
 			u.SetRoles(in.Roles)
 			revoke = true
@@ -125,15 +124,16 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if in.NumberIDs != nil {
 			u.ClearNumbers().AddNumberIDs(in.NumberIDs...)
 		}
-		if out, err = u.Save(ctx); err != nil {
-			return err
+		if a, err = u.Save(ctx); err != nil {
+			return nil, err
 		}
 		if revoke {
-			return auth.RevokeAgentSessions(ctx, tx.Client(), id, s.now())
+			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, s.now()); err != nil {
+				return nil, err
+			}
 		}
-		return nil
+		return a, nil
 	})
-	return out, err
 }
 
 // Disable stops an agent from signing in and ends their sessions. Their
@@ -142,23 +142,17 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 	if v := viewer.FromContext(ctx); v != nil && v.AgentID == id {
 		return nil, apperr.New(apperr.Conflict, "you cannot disable yourself")
 	}
-	var out *ent.Agent
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		a, err := tx.Agent.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if a.DisabledAt != nil {
-			out = a
-			return nil
+		if err != nil || a.DisabledAt != nil {
+			return a, err
 		}
 		now := s.now()
-		if out, err = a.Update().SetDisabledAt(now).SetPresence("OFFLINE").Save(ctx); err != nil {
-			return err
+		if a, err = a.Update().SetDisabledAt(now).SetPresence("OFFLINE").Save(ctx); err != nil {
+			return nil, err
 		}
-		return auth.RevokeAgentSessions(ctx, tx.Client(), id, now)
+		return a, auth.RevokeAgentSessions(ctx, tx.Client(), id, now)
 	})
-	return out, err
 }
 
 // Enable lets a disabled agent sign in again.

@@ -55,24 +55,21 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateContactInp
 	}
 	if in.AppendTags != nil {
 		// Appending could duplicate tags: fold it into a full replacement.
-		var out *ent.Contact
-		err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
 			c, err := tx.Contact.Get(ctx, id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			base := c.Tags
 			if in.Tags != nil {
 				base = in.Tags
 			}
 			if in.Tags, err = NormalizeTags(append(slices.Clone(base), in.AppendTags...)); err != nil {
-				return err
+				return nil, err
 			}
 			in.AppendTags = nil
-			out, err = c.Update().SetInput(in).Save(ctx)
-			return err
+			return c.Update().SetInput(in).Save(ctx)
 		})
-		return out, err
 	}
 	return s.client.Contact.UpdateOneID(id).SetInput(in).Save(ctx)
 }
@@ -87,22 +84,19 @@ func (s *Service) Tag(ctx context.Context, id string, add, remove []string) (*en
 	if err != nil {
 		return nil, err
 	}
-	var out *ent.Contact
-	err = store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
 		c, err := tx.Contact.Get(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tags := slices.DeleteFunc(append(slices.Clone(c.Tags), add...), func(t string) bool {
 			return slices.Contains(drop, t)
 		})
 		if tags, err = NormalizeTags(tags); err != nil {
-			return err
+			return nil, err
 		}
-		out, err = c.Update().SetTags(tags).Save(ctx)
-		return err
+		return c.Update().SetTags(tags).Save(ctx)
 	})
-	return out, err
 }
 
 // SetAttributes replaces a contact's custom attributes after checking that

@@ -1,8 +1,10 @@
 package graph_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -116,4 +118,19 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// jsonField returns the raw JSON of data.<outer>.<field>.
+func jsonField(t *testing.T, r graphtest.Response, outer, field string) string {
+	t.Helper()
+	var data map[string]map[string]json.RawMessage
+	r.Decode(t, &data)
+	v, ok := data[outer][field]
+	require.True(t, ok, "no %s.%s in %s", outer, field, r.Data)
+	return string(v)
+}
+
+// systemCtx reads as w's tenant, bypassing the API.
+func systemCtx(t *testing.T, w world) context.Context {
+	return viewer.System(t.Context(), w.tenantID)
 }

@@ -37,39 +37,34 @@ func (s *Service) Create(ctx context.Context, in ent.CreateGroupInput) (*ent.Gro
 // Update changes a group's subject, description, icon or settings. The member
 // limit cannot drop below the current number of members.
 func (s *Service) Update(ctx context.Context, id string, in ent.UpdateGroupInput) (*ent.Group, error) {
-	var out *ent.Group
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Group, error) {
 		if in.MemberLimit != nil {
 			n, err := tx.GroupMember.Query().Where(groupmember.GroupID(id)).Count(ctx)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if *in.MemberLimit < n {
-				return apperr.Invalid("memberLimit", "the group already has %d members", n)
+				return nil, apperr.Invalid("memberLimit", "the group already has %d members", n)
 			}
 		}
-		var err error
-		out, err = tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
-		return err
+		return tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
 	})
-	return out, err
 }
 
 // AddMembers adds participants; ones already in the group are left as they
 // are. Adding past the member limit is refused as a whole.
 func (s *Service) AddMembers(ctx context.Context, groupID string, members []Member) (*ent.Group, error) {
-	var out *ent.Group
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Group, error) {
 		// Touching the group first locks its row on Postgres (SQLite's
 		// immediate transactions already serialise writers), so two concurrent
 		// additions cannot both pass the member limit.
 		g, err := tx.Group.UpdateOneID(groupID).SetUpdatedAt(time.Now()).Save(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		existing, err := tx.GroupMember.Query().Where(groupmember.GroupID(groupID)).Select(groupmember.FieldWaID).Strings(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		have := make(map[string]bool, len(existing))
 		for _, w := range existing {
@@ -79,10 +74,10 @@ func (s *Service) AddMembers(ctx context.Context, groupID string, members []Memb
 		for _, m := range members {
 			wa := strings.TrimPrefix(strings.TrimSpace(m.WaID), "+")
 			if !validWaID(wa) {
-				return apperr.Invalid("members", "%q is not a WhatsApp id (digits only)", m.WaID)
+				return nil, apperr.Invalid("members", "%q is not a WhatsApp id (digits only)", m.WaID)
 			}
 			if m.Role == groupmember.RoleCREATOR {
-				return apperr.Invalid("members", "a group has one creator, set when it is created")
+				return nil, apperr.Invalid("members", "a group has one creator, set when it is created")
 			}
 			if have[wa] {
 				continue
@@ -95,41 +90,31 @@ func (s *Service) AddMembers(ctx context.Context, groupID string, members []Memb
 			creates = append(creates, tx.GroupMember.Create().SetGroupID(groupID).SetWaID(wa).SetName(m.Name).SetRole(role))
 		}
 		if len(existing)+len(creates) > g.MemberLimit {
-			return apperr.Invalid("members", "the group is limited to %d members", g.MemberLimit)
+			return nil, apperr.Invalid("members", "the group is limited to %d members", g.MemberLimit)
 		}
-		if err := tx.GroupMember.CreateBulk(creates...).Exec(ctx); err != nil {
-			return err
-		}
-		out = g
-		return nil
+		return g, tx.GroupMember.CreateBulk(creates...).Exec(ctx)
 	})
-	return out, err
 }
 
 // RemoveMembers removes participants. The creator cannot be removed.
 func (s *Service) RemoveMembers(ctx context.Context, groupID string, waIDs []string) (*ent.Group, error) {
-	var out *ent.Group
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Group, error) {
 		g, err := tx.Group.Get(ctx, groupID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		creator, err := tx.GroupMember.Query().
 			Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...), groupmember.RoleEQ(groupmember.RoleCREATOR)).
 			Exist(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if creator {
-			return apperr.Invalid("waIDs", "the creator cannot be removed from the group")
+			return nil, apperr.Invalid("waIDs", "the creator cannot be removed from the group")
 		}
-		if _, err := tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx); err != nil {
-			return err
-		}
-		out = g
-		return nil
+		_, err = tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx)
+		return g, err
 	})
-	return out, err
 }
 
 // SetMemberRole promotes a member to admin or demotes an admin. The creator's

@@ -60,22 +60,16 @@ func (s *Service) Resolve(ctx context.Context, id string) (*ent.Conversation, er
 // Assign gives a conversation to agentID, or unassigns it when agentID is nil.
 // A disabled agent cannot take conversations.
 func (s *Service) Assign(ctx context.Context, id string, agentID *string) (*ent.Conversation, error) {
-	var out *ent.Conversation
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
 		u := tx.Conversation.UpdateOneID(id)
 		if agentID == nil {
-			u.ClearAssignee()
-		} else {
-			if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
-				return err
-			}
-			u.SetAssigneeID(*agentID)
+			return u.ClearAssignee().Save(ctx)
 		}
-		var err error
-		out, err = u.Save(ctx)
-		return err
+		if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
+			return nil, err
+		}
+		return u.SetAssigneeID(*agentID).Save(ctx)
 	})
-	return out, err
 }
 
 // Transfer hands a conversation to another agent, another team, or both.
@@ -83,12 +77,11 @@ func (s *Service) Transfer(ctx context.Context, id string, agentID, teamID *stri
 	if agentID == nil && teamID == nil {
 		return nil, apperr.Invalid("agentID", "transfer to an agent, a team or both")
 	}
-	var out *ent.Conversation
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
 		u := tx.Conversation.UpdateOneID(id)
 		if agentID != nil {
 			if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
-				return err
+				return nil, err
 			}
 			u.SetAssigneeID(*agentID)
 		}
@@ -98,11 +91,8 @@ func (s *Service) Transfer(ctx context.Context, id string, agentID, teamID *stri
 				u.ClearAssignee() // the team picks it up
 			}
 		}
-		var err error
-		out, err = u.Save(ctx)
-		return err
+		return u.Save(ctx)
 	})
-	return out, err
 }
 
 func checkActiveAgent(ctx context.Context, tx *ent.Tx, id string) error {
@@ -129,27 +119,26 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 	case utf8.RuneCountInString(body) > MaxTextLen:
 		return nil, apperr.Invalid("body", "a text message has at most %d characters", MaxTextLen)
 	}
-	var out *ent.Message
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
 		c, err := tx.Conversation.Query().
 			Where(conversation.ID(conversationID)).
 			WithNumber().
 			Only(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c.Edges.Number.UnlinkedAt != nil {
-			return apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
+			return nil, apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
 		}
 		if replyToID != nil {
 			ok, err := tx.Message.Query().
 				Where(message.ID(*replyToID), message.ConversationID(c.ID)).
 				Exist(ctx)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !ok {
-				return apperr.New(apperr.NotFound, "replyToID: no such message in this conversation")
+				return nil, apperr.New(apperr.NotFound, "replyToID: no such message in this conversation")
 			}
 		}
 		create := tx.Message.Create().
@@ -163,16 +152,16 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
 			create.SetSenderID(v.AgentID)
 		}
-		if out, err = create.Save(ctx); err != nil {
-			return err
+		m, err := create.Save(ctx)
+		if err != nil {
+			return nil, err
 		}
-		u := c.Update().SetLastMessageID(out.ID).SetLastMessageAt(out.CreatedAt)
+		u := c.Update().SetLastMessageID(m.ID).SetLastMessageAt(m.CreatedAt)
 		if c.FirstResponseAt == nil {
-			u.SetFirstResponseAt(out.CreatedAt)
+			u.SetFirstResponseAt(m.CreatedAt)
 		}
-		return u.Exec(ctx)
+		return m, u.Exec(ctx)
 	})
-	return out, err
 }
 
 // DeleteMessage turns a message into a tombstone: it records who deleted it

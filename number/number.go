@@ -24,19 +24,17 @@ func NewService(client *ent.Client) *Service {
 // Link adds a number to the tenant. Linking a phone that was unlinked before
 // brings that number back, with its history.
 func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Number, error) {
-	var out *ent.Number
-	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
 		old, err := tx.Number.Query().Where(number.Phone(in.Phone)).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
-			out, err = tx.Number.Create().SetInput(in).Save(ctx)
-			return err
+			return tx.Number.Create().SetInput(in).Save(ctx)
 		case err != nil:
-			return err
+			return nil, err
 		case old.UnlinkedAt == nil:
-			return apperr.New(apperr.Conflict, "%s is already linked as %s", in.Phone, old.ID)
+			return nil, apperr.New(apperr.Conflict, "%s is already linked as %s", in.Phone, old.ID)
 		}
-		out, err = old.Update().
+		return old.Update().
 			SetDisplayName(in.DisplayName).
 			SetNillableProvider(in.Provider).
 			SetNillableWabaID(in.WabaID).
@@ -46,9 +44,7 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 			ClearUnlinkedAt().
 			SetStatus(number.StatusCONNECTING).
 			Save(ctx)
-		return err
 	})
-	return out, err
 }
 
 // Unlink stops a number from sending and receiving. Its conversations and

@@ -37,3 +37,27 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context
 	}
 	return nil
 }
+
+// InTx runs fn in a transaction like WithTx and returns its result. An entity
+// made in a transaction keeps the transaction's driver, which is closed once
+// committed; InTx unwraps the result onto the client's driver so that the
+// caller (a resolver loading its edges) can go on reading it. When fn joins an
+// enclosing transaction the result is left as is: that transaction is still
+// open and must stay the one that reads.
+func InTx[T interface{ Unwrap() T }](ctx context.Context, client *ent.Client, fn func(ctx context.Context, tx *ent.Tx) (T, error)) (T, error) {
+	var out T
+	joined := ent.TxFromContext(ctx) != nil
+	err := WithTx(ctx, client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		out, err = fn(ctx, tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if joined {
+		return out, nil
+	}
+	return out.Unwrap(), nil
+}
