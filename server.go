@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/demo"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/middleware"
+	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tenant"
 	"github.com/switchboard-dev/switchboard/web"
@@ -79,8 +80,9 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	authService := auth.NewService(db.Client, tokens, cfg.RefreshTokenTTL)
-	api := graph.NewAPI(graph.NewResolver(db.Client, authService), graph.Config{
+	authz := policy.NewAuthorizer(db.Client)
+	authService := auth.NewService(db.Client, tokens, authz, cfg.RefreshTokenTTL)
+	api := graph.NewAPI(graph.NewResolver(db.Client, authService, authz), graph.Config{
 		Introspection: cfg.Introspection,
 		MaxDepth:      cfg.MaxDepth,
 		MaxComplexity: cfg.MaxComplexity,

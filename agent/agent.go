@@ -4,10 +4,12 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -18,12 +20,12 @@ import (
 // Service creates, changes and disables agents.
 type Service struct {
 	client *ent.Client
-	now    func() time.Time
+	authz  *policy.Authorizer // told when a change revokes tokens; nil while seeding
 }
 
 // NewService returns a Service over client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client, now: time.Now}
+func NewService(client *ent.Client, authz *policy.Authorizer) *Service {
+	return &Service{client: client, authz: authz}
 }
 
 // CreateInput is a new agent.
@@ -46,8 +48,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Agent, error
 	roles := in.Roles
 	if len(roles) == 0 {
 		roles = []string{policy.RoleAgent}
-	}
-	if err := checkRoles(roles); err != nil {
+	} else if err := s.checkRoles(ctx, roles); err != nil {
 		return nil, err
 	}
 	hash, err := auth.HashPassword(in.Password)
@@ -112,11 +113,12 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			revoke = true
 		}
 		if in.Roles != nil {
-			if err := checkRoles(in.Roles); err != nil {
+			if err := s.checkRoles(ctx, in.Roles); err != nil {
 				return nil, err
 			}
-			u.SetRoles(in.Roles)
-			revoke = true
+			// Tokens carry roles: the old ones stop working, a refresh brings the new.
+			u.SetRoles(in.Roles).SetTokensValidAfter(revocationInstant())
+			s.invalidateOnCommit(ctx, tx)
 		}
 		if in.TeamIDs != nil {
 			u.ClearTeams().AddTeamIDs(in.TeamIDs...)
@@ -124,13 +126,21 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if in.NumberIDs != nil {
 			u.ClearNumbers().AddNumberIDs(in.NumberIDs...)
 		}
+		if revoke {
+			// A new password ends every session and token of the old one.
+			u.SetTokensValidAfter(revocationInstant())
+			s.invalidateOnCommit(ctx, tx)
+		}
 		if a, err = u.Save(ctx); err != nil {
 			return nil, err
 		}
 		if revoke {
-			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, s.now()); err != nil {
+			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, time.Now()); err != nil {
 				return nil, err
 			}
+		}
+		if in.Roles != nil {
+			return a, policy.CheckTenantManaged(ctx, tx.Client())
 		}
 		return a, nil
 	})
@@ -147,17 +157,29 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 		if err != nil || a.DisabledAt != nil {
 			return a, err
 		}
-		now := s.now()
-		if a, err = a.Update().SetDisabledAt(now).SetPresence("OFFLINE").Save(ctx); err != nil {
+		now := revocationInstant()
+		s.invalidateOnCommit(ctx, tx)
+		if a, err = a.Update().SetDisabledAt(now).SetTokensValidAfter(now).SetPresence("OFFLINE").Save(ctx); err != nil {
 			return nil, err
 		}
-		return a, auth.RevokeAgentSessions(ctx, tx.Client(), id, now)
+		if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, now); err != nil {
+			return nil, err
+		}
+		if err := policy.CheckTenantManaged(ctx, tx.Client()); err != nil {
+			return nil, err
+		}
+		return a, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAgentDisabled, TargetID: a.ID, Summary: fmt.Sprintf("disabled %s <%s>", a.Name, a.Email),
+		})
 	})
 }
 
 // Enable lets a disabled agent sign in again.
 func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
-	return s.client.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
+		s.invalidateOnCommit(ctx, tx)
+		return tx.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
+	})
 }
 
 // NormalizeEmail lowercases and trims an email, the form it is stored and
@@ -176,14 +198,34 @@ func checkPassword(p string) error {
 	return nil
 }
 
-func checkRoles(roles []string) error {
-	if len(roles) == 0 {
-		return apperr.Invalid("roles", "an agent needs at least one role")
+// checkRoles: roles must exist in the tenant, and choosing them is the
+// role.manage switch's business, not agent.manage's, or an agent manager could
+// make anyone an owner.
+func (s *Service) checkRoles(ctx context.Context, roles []string) error {
+	if !policy.Can(ctx, policy.RoleManage) {
+		return apperr.New(apperr.Forbidden, "choosing roles needs the %s permission", policy.RoleManage)
 	}
-	for _, r := range roles {
-		if !policy.IsBuiltinRole(r) {
-			return apperr.Invalid("roles", "unknown role %q", r)
-		}
-	}
-	return nil
+	return policy.CheckRoles(ctx, s.client, roles)
 }
+
+// invalidateOnCommit makes the authorizer reload the tenant (revocations,
+// roles) once tx commits.
+func (s *Service) invalidateOnCommit(ctx context.Context, tx *ent.Tx) {
+	if s.authz == nil {
+		return
+	}
+	tenantID := viewer.FromContext(ctx).TenantID
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				s.authz.Invalidate(tenantID)
+			}
+			return err
+		})
+	})
+}
+
+// revocationInstant is when tokens stop being accepted, to the microsecond
+// both databases keep.
+func revocationInstant() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

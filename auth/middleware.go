@@ -34,7 +34,16 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "authentication unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
+		ctx, err := s.authz.Admit(viewer.NewContext(r.Context(), v), v)
+		if err != nil {
+			if apperr.CodeOf(err) == apperr.Unauthenticated {
+				unauthenticated(w, err.Error())
+				return
+			}
+			http.Error(w, "authorization unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

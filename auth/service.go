@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
@@ -14,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -21,14 +23,15 @@ import (
 type Service struct {
 	client     *ent.Client
 	tokens     *Tokens
+	authz      *policy.Authorizer
 	refreshTTL time.Duration
 	now        func() time.Time
 }
 
 // NewService returns a Service issuing access tokens with tokens and refresh
-// tokens valid for refreshTTL after their last use.
-func NewService(client *ent.Client, tokens *Tokens, refreshTTL time.Duration) *Service {
-	return &Service{client: client, tokens: tokens, refreshTTL: refreshTTL, now: time.Now}
+// tokens valid for refreshTTL after their last use; authz admits each request.
+func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, refreshTTL time.Duration) *Service {
+	return &Service{client: client, tokens: tokens, authz: authz, refreshTTL: refreshTTL, now: time.Now}
 }
 
 // Grant is what a successful login or refresh hands out.
@@ -86,6 +89,11 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 	}
 	switch {
 	case len(matches) == 0:
+		for _, c := range candidates {
+			if err := s.recordLoginFailure(ctx, c, info); err != nil {
+				return nil, err
+			}
+		}
 		return nil, errBadCredentials
 	case len(matches) > 1:
 		return nil, apperr.Invalid("tenant", "this account exists in several companies: pass the company's slug in tenant")
@@ -95,17 +103,39 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
 	}
 	refresh := randomToken("rt_")
-	ses, err := s.client.Session.Create().
-		SetAgentID(a.ID).
-		SetRefreshHash(digest(refresh)).
-		SetUserAgent(truncate(info.UserAgent, 512)).
-		SetIP(truncate(info.IP, 64)).
-		SetExpiresAt(s.now().Add(s.refreshTTL)).
-		Save(viewer.System(ctx, a.TenantID))
+	// The session is opened, and the sign-in recorded, as the agent.
+	actx := viewer.NewContext(ctx, &viewer.Viewer{Kind: viewer.KindAgent, TenantID: a.TenantID, AgentID: a.ID, Scope: viewer.Everything})
+	ses, err := store.InTx(actx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Session, error) {
+		ses, err := tx.Session.Create().
+			SetAgentID(a.ID).
+			SetRefreshHash(digest(refresh)).
+			SetUserAgent(truncate(info.UserAgent, 512)).
+			SetIP(truncate(info.IP, 64)).
+			SetExpiresAt(s.now().Add(s.refreshTTL)).
+			Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return ses, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionLogin, TargetID: ses.ID,
+			Summary: fmt.Sprintf("%s signed in from %s", a.Email, info.IP),
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("login %s: open session: %w", a.ID, err)
 	}
 	return s.grant(a, ses, refresh)
+}
+
+// recordLoginFailure audits a wrong password for a known account, in the
+// account's tenant. (An unknown email has no tenant to record it in.)
+func (s *Service) recordLoginFailure(ctx context.Context, a *ent.Agent, info ClientInfo) error {
+	return store.WithTx(viewer.System(ctx, a.TenantID), s.client, func(ctx context.Context, tx *ent.Tx) error {
+		return audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionLoginFailed, TargetID: a.ID,
+			Summary: fmt.Sprintf("wrong password for %s from %s", a.Email, info.IP),
+		})
+	})
 }
 
 // Refresh exchanges a refresh token for a new token pair. A token that was
@@ -227,39 +257,52 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, role string, expiresAt
 	if v == nil {
 		return nil, "", apperr.New(apperr.Unauthenticated, "sign in first")
 	}
-	if !policy.IsBuiltinRole(role) {
+	if err := policy.CheckRoles(ctx, s.client, []string{role}); err != nil {
 		return nil, "", apperr.Invalid("role", "unknown role %q", role)
 	}
 	if expiresAt != nil && !expiresAt.After(s.now()) {
 		return nil, "", apperr.Invalid("expiresAt", "must be in the future")
 	}
 	secret := randomToken(APIKeyPrefix)
-	create := s.client.APIKey.Create().
-		SetName(strings.TrimSpace(name)).
-		SetRole(role).
-		SetPrefix(secret[:len(APIKeyPrefix)+6]).
-		SetSecretHash(digest(secret)).
-		SetNillableExpiresAt(expiresAt)
-	if v.AgentID != "" {
-		create.SetCreatedByID(v.AgentID)
-	}
-	k, err := create.Save(ctx)
+	k, err := store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.APIKey, error) {
+		create := tx.APIKey.Create().
+			SetName(strings.TrimSpace(name)).
+			SetRole(role).
+			SetPrefix(secret[:len(APIKeyPrefix)+6]).
+			SetSecretHash(digest(secret)).
+			SetNillableExpiresAt(expiresAt)
+		if v.AgentID != "" {
+			create.SetCreatedByID(v.AgentID)
+		}
+		k, err := create.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return k, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAPIKeyCreated, TargetID: k.ID,
+			Summary: fmt.Sprintf("API key %q (%s…) with role %s", k.Name, k.Prefix, k.Role),
+		})
+	})
 	if err != nil {
 		return nil, "", err
 	}
 	return k, secret, nil
 }
 
-// RevokeAPIKey revokes a key of the viewer's tenant.
+// RevokeAPIKey revokes a key of the viewer's tenant; revoking twice is harmless.
 func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, error) {
-	k, err := s.client.APIKey.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if k.RevokedAt != nil {
-		return k, nil
-	}
-	return k.Update().SetRevokedAt(s.now()).Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.APIKey, error) {
+		k, err := tx.APIKey.Get(ctx, id)
+		if err != nil || k.RevokedAt != nil {
+			return k, err
+		}
+		if k, err = k.Update().SetRevokedAt(s.now()).Save(ctx); err != nil {
+			return nil, err
+		}
+		return k, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAPIKeyRevoked, TargetID: k.ID, Summary: fmt.Sprintf("revoked API key %q", k.Name),
+		})
+	})
 }
 
 // apiKeyTouchEvery limits how often last_used_at is written.

@@ -38,9 +38,16 @@ type claims struct {
 
 const issuer = "switchboard"
 
+func init() {
+	// Revocation compares a token's iat with an instant kept to the
+	// microsecond; whole seconds would let a token issued in the same second
+	// as a revocation through, or refuse its replacement.
+	jwt.TimePrecision = time.Microsecond
+}
+
 // Issue returns an access token for an agent's session and its expiry.
 func (t *Tokens) Issue(tenantID, agentID, sessionID string, roles []string) (string, time.Time, error) {
-	now := t.now()
+	now := t.now().Truncate(time.Microsecond)
 	exp := now.Add(t.ttl)
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -81,6 +88,7 @@ func (t *Tokens) Verify(token string) (*viewer.Viewer, error) {
 		AgentID:   c.Subject,
 		SessionID: c.SessionID,
 		Roles:     c.Roles,
+		IssuedAt:  c.IssuedAt.Time,
 	}, nil
 }
 

@@ -27,7 +27,7 @@ type Agent struct {
 	TenantID string `json:"tenant_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
-	// lowercase; unique within a tenant
+	// lowercase; unique within a tenant; guarded by the field rules (graph/schema/policy.graphqls)
 	Email string `json:"email,omitempty"`
 	// the number customers see, as in "agent #103"
 	EmployeeCode string `json:"employee_code,omitempty"`
@@ -41,6 +41,8 @@ type Agent struct {
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 	// DisabledAt holds the value of the "disabled_at" field.
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// access tokens issued before this instant are refused (role change, disabling)
+	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AgentQuery when eager-loading is set.
 	Edges        AgentEdges `json:"edges"`
@@ -129,7 +131,7 @@ func (*Agent) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case agent.FieldID, agent.FieldTenantID, agent.FieldName, agent.FieldEmail, agent.FieldEmployeeCode, agent.FieldPasswordHash, agent.FieldPresence:
 			values[i] = new(sql.NullString)
-		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt:
+		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldTokensValidAfter:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -220,6 +222,13 @@ func (_m *Agent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
+			}
+		case agent.FieldTokensValidAfter:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field tokens_valid_after", values[i])
+			} else if value.Valid {
+				_m.TokensValidAfter = new(time.Time)
+				*_m.TokensValidAfter = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -313,6 +322,11 @@ func (_m *Agent) String() string {
 	builder.WriteString(", ")
 	if v := _m.DisabledAt; v != nil {
 		builder.WriteString("disabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.TokensValidAfter; v != nil {
+		builder.WriteString("tokens_valid_after=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

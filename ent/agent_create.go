@@ -142,6 +142,20 @@ func (_c *AgentCreate) SetNillableDisabledAt(v *time.Time) *AgentCreate {
 	return _c
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_c *AgentCreate) SetTokensValidAfter(v time.Time) *AgentCreate {
+	_c.mutation.SetTokensValidAfter(v)
+	return _c
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableTokensValidAfter(v *time.Time) *AgentCreate {
+	if v != nil {
+		_c.SetTokensValidAfter(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AgentCreate) SetID(v string) *AgentCreate {
 	_c.mutation.SetID(v)
@@ -437,6 +451,10 @@ func (_c *AgentCreate) createSpec() (*Agent, *sqlgraph.CreateSpec) {
 		_spec.SetField(agent.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
 	}
+	if value, ok := _c.mutation.TokensValidAfter(); ok {
+		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
+		_node.TokensValidAfter = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -696,6 +714,24 @@ func (u *AgentUpsert) ClearDisabledAt() *AgentUpsert {
 	return u
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *AgentUpsert) SetTokensValidAfter(v time.Time) *AgentUpsert {
+	u.Set(agent.FieldTokensValidAfter, v)
+	return u
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateTokensValidAfter() *AgentUpsert {
+	u.SetExcluded(agent.FieldTokensValidAfter)
+	return u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *AgentUpsert) ClearTokensValidAfter() *AgentUpsert {
+	u.SetNull(agent.FieldTokensValidAfter)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -894,6 +930,27 @@ func (u *AgentUpsertOne) UpdateDisabledAt() *AgentUpsertOne {
 func (u *AgentUpsertOne) ClearDisabledAt() *AgentUpsertOne {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *AgentUpsertOne) SetTokensValidAfter(v time.Time) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetTokensValidAfter(v)
+	})
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateTokensValidAfter() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateTokensValidAfter()
+	})
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *AgentUpsertOne) ClearTokensValidAfter() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearTokensValidAfter()
 	})
 }
 
@@ -1262,6 +1319,27 @@ func (u *AgentUpsertBulk) UpdateDisabledAt() *AgentUpsertBulk {
 func (u *AgentUpsertBulk) ClearDisabledAt() *AgentUpsertBulk {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *AgentUpsertBulk) SetTokensValidAfter(v time.Time) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetTokensValidAfter(v)
+	})
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateTokensValidAfter() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateTokensValidAfter()
+	})
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *AgentUpsertBulk) ClearTokensValidAfter() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearTokensValidAfter()
 	})
 }
 

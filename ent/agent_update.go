@@ -169,6 +169,26 @@ func (_u *AgentUpdate) ClearDisabledAt() *AgentUpdate {
 	return _u
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_u *AgentUpdate) SetTokensValidAfter(v time.Time) *AgentUpdate {
+	_u.mutation.SetTokensValidAfter(v)
+	return _u
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableTokensValidAfter(v *time.Time) *AgentUpdate {
+	if v != nil {
+		_u.SetTokensValidAfter(*v)
+	}
+	return _u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (_u *AgentUpdate) ClearTokensValidAfter() *AgentUpdate {
+	_u.mutation.ClearTokensValidAfter()
+	return _u
+}
+
 // AddTeamIDs adds the "teams" edge to the Team entity by IDs.
 func (_u *AgentUpdate) AddTeamIDs(ids ...string) *AgentUpdate {
 	_u.mutation.AddTeamIDs(ids...)
@@ -451,6 +471,12 @@ func (_u *AgentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TokensValidAfter(); ok {
+		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
+	}
+	if _u.mutation.TokensValidAfterCleared() {
+		_spec.ClearField(agent.FieldTokensValidAfter, field.TypeTime)
 	}
 	if _u.mutation.TeamsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -789,6 +815,26 @@ func (_u *AgentUpdateOne) ClearDisabledAt() *AgentUpdateOne {
 	return _u
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_u *AgentUpdateOne) SetTokensValidAfter(v time.Time) *AgentUpdateOne {
+	_u.mutation.SetTokensValidAfter(v)
+	return _u
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableTokensValidAfter(v *time.Time) *AgentUpdateOne {
+	if v != nil {
+		_u.SetTokensValidAfter(*v)
+	}
+	return _u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (_u *AgentUpdateOne) ClearTokensValidAfter() *AgentUpdateOne {
+	_u.mutation.ClearTokensValidAfter()
+	return _u
+}
+
 // AddTeamIDs adds the "teams" edge to the Team entity by IDs.
 func (_u *AgentUpdateOne) AddTeamIDs(ids ...string) *AgentUpdateOne {
 	_u.mutation.AddTeamIDs(ids...)
@@ -1101,6 +1147,12 @@ func (_u *AgentUpdateOne) sqlSave(ctx context.Context) (_node *Agent, err error)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TokensValidAfter(); ok {
+		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
+	}
+	if _u.mutation.TokensValidAfterCleared() {
+		_spec.ClearField(agent.FieldTokensValidAfter, field.TypeTime)
 	}
 	if _u.mutation.TeamsCleared() {
 		edge := &sqlgraph.EdgeSpec{

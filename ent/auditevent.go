@@ -28,6 +28,8 @@ type AuditEvent struct {
 	Action string `json:"action,omitempty"`
 	// TargetID holds the value of the "target_id" field.
 	TargetID string `json:"target_id,omitempty"`
+	// what happened, for people
+	Summary string `json:"summary,omitempty"`
 	// BeforeDigest holds the value of the "before_digest" field.
 	BeforeDigest string `json:"before_digest,omitempty"`
 	// AfterDigest holds the value of the "after_digest" field.
@@ -71,7 +73,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldSeq:
 			values[i] = new(sql.NullInt64)
-		case auditevent.FieldID, auditevent.FieldTenantID, auditevent.FieldActorID, auditevent.FieldAction, auditevent.FieldTargetID, auditevent.FieldBeforeDigest, auditevent.FieldAfterDigest, auditevent.FieldPrevHash, auditevent.FieldHash:
+		case auditevent.FieldID, auditevent.FieldTenantID, auditevent.FieldActorID, auditevent.FieldAction, auditevent.FieldTargetID, auditevent.FieldSummary, auditevent.FieldBeforeDigest, auditevent.FieldAfterDigest, auditevent.FieldPrevHash, auditevent.FieldHash:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -125,6 +127,12 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field target_id", values[i])
 			} else if value.Valid {
 				_m.TargetID = value.String
+			}
+		case auditevent.FieldSummary:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field summary", values[i])
+			} else if value.Valid {
+				_m.Summary = value.String
 			}
 		case auditevent.FieldBeforeDigest:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -211,6 +219,9 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("target_id=")
 	builder.WriteString(_m.TargetID)
+	builder.WriteString(", ")
+	builder.WriteString("summary=")
+	builder.WriteString(_m.Summary)
 	builder.WriteString(", ")
 	builder.WriteString("before_digest=")
 	builder.WriteString(_m.BeforeDigest)

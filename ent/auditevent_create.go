@@ -62,6 +62,20 @@ func (_c *AuditEventCreate) SetNillableTargetID(v *string) *AuditEventCreate {
 	return _c
 }
 
+// SetSummary sets the "summary" field.
+func (_c *AuditEventCreate) SetSummary(v string) *AuditEventCreate {
+	_c.mutation.SetSummary(v)
+	return _c
+}
+
+// SetNillableSummary sets the "summary" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableSummary(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetSummary(*v)
+	}
+	return _c
+}
+
 // SetBeforeDigest sets the "before_digest" field.
 func (_c *AuditEventCreate) SetBeforeDigest(v string) *AuditEventCreate {
 	_c.mutation.SetBeforeDigest(v)
@@ -198,6 +212,11 @@ func (_c *AuditEventCreate) check() error {
 			return &ValidationError{Name: "action", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.action": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Summary(); ok {
+		if err := auditevent.SummaryValidator(v); err != nil {
+			return &ValidationError{Name: "summary", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.summary": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.At(); !ok {
 		return &ValidationError{Name: "at", err: errors.New(`ent: missing required field "AuditEvent.at"`)}
 	}
@@ -266,6 +285,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.TargetID(); ok {
 		_spec.SetField(auditevent.FieldTargetID, field.TypeString, value)
 		_node.TargetID = value
+	}
+	if value, ok := _c.mutation.Summary(); ok {
+		_spec.SetField(auditevent.FieldSummary, field.TypeString, value)
+		_node.Summary = value
 	}
 	if value, ok := _c.mutation.BeforeDigest(); ok {
 		_spec.SetField(auditevent.FieldBeforeDigest, field.TypeString, value)
@@ -387,6 +410,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.TargetID(); exists {
 			s.SetIgnore(auditevent.FieldTargetID)
+		}
+		if _, exists := u.create.mutation.Summary(); exists {
+			s.SetIgnore(auditevent.FieldSummary)
 		}
 		if _, exists := u.create.mutation.BeforeDigest(); exists {
 			s.SetIgnore(auditevent.FieldBeforeDigest)
@@ -631,6 +657,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.TargetID(); exists {
 				s.SetIgnore(auditevent.FieldTargetID)
+			}
+			if _, exists := b.mutation.Summary(); exists {
+				s.SetIgnore(auditevent.FieldSummary)
 			}
 			if _, exists := b.mutation.BeforeDigest(); exists {
 				s.SetIgnore(auditevent.FieldBeforeDigest)

@@ -89,6 +89,9 @@ func (_u *AuditEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.TargetIDCleared() {
 		_spec.ClearField(auditevent.FieldTargetID, field.TypeString)
 	}
+	if _u.mutation.SummaryCleared() {
+		_spec.ClearField(auditevent.FieldSummary, field.TypeString)
+	}
 	if _u.mutation.BeforeDigestCleared() {
 		_spec.ClearField(auditevent.FieldBeforeDigest, field.TypeString)
 	}
@@ -207,6 +210,9 @@ func (_u *AuditEventUpdateOne) sqlSave(ctx context.Context) (_node *AuditEvent, 
 	}
 	if _u.mutation.TargetIDCleared() {
 		_spec.ClearField(auditevent.FieldTargetID, field.TypeString)
+	}
+	if _u.mutation.SummaryCleared() {
+		_spec.ClearField(auditevent.FieldSummary, field.TypeString)
 	}
 	if _u.mutation.BeforeDigestCleared() {
 		_spec.ClearField(auditevent.FieldBeforeDigest, field.TypeString)

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -88,6 +90,7 @@ func checkColumn(t, c string) error {
 			apikey.Table:           apikey.ValidColumn,
 			agent.Table:            agent.ValidColumn,
 			auditevent.Table:       auditevent.ValidColumn,
+			casbinrule.Table:       casbinrule.ValidColumn,
 			contact.Table:          contact.ValidColumn,
 			conversation.Table:     conversation.ValidColumn,
 			group.Table:            group.ValidColumn,
@@ -95,6 +98,7 @@ func checkColumn(t, c string) error {
 			groupmember.Table:      groupmember.ValidColumn,
 			message.Table:          message.ValidColumn,
 			number.Table:           number.ValidColumn,
+			role.Table:             role.ValidColumn,
 			session.Table:          session.ValidColumn,
 			team.Table:             team.ValidColumn,
 			tenant.Table:           tenant.ValidColumn,

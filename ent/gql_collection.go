@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -320,11 +321,6 @@ func (_q *AgentQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, agent.FieldName)
 				fieldSeen[agent.FieldName] = struct{}{}
 			}
-		case "email":
-			if _, ok := fieldSeen[agent.FieldEmail]; !ok {
-				selectedFields = append(selectedFields, agent.FieldEmail)
-				fieldSeen[agent.FieldEmail] = struct{}{}
-			}
 		case "employeeCode":
 			if _, ok := fieldSeen[agent.FieldEmployeeCode]; !ok {
 				selectedFields = append(selectedFields, agent.FieldEmployeeCode)
@@ -453,6 +449,11 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[auditevent.FieldTargetID]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldTargetID)
 				fieldSeen[auditevent.FieldTargetID] = struct{}{}
+			}
+		case "summary":
+			if _, ok := fieldSeen[auditevent.FieldSummary]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldSummary)
+				fieldSeen[auditevent.FieldSummary] = struct{}{}
 			}
 		case "beforeDigest":
 			if _, ok := fieldSeen[auditevent.FieldBeforeDigest]; !ok {
@@ -662,11 +663,6 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, contact.FieldUpdatedAt)
 				fieldSeen[contact.FieldUpdatedAt] = struct{}{}
 			}
-		case "waID":
-			if _, ok := fieldSeen[contact.FieldWaID]; !ok {
-				selectedFields = append(selectedFields, contact.FieldWaID)
-				fieldSeen[contact.FieldWaID] = struct{}{}
-			}
 		case "phone":
 			if _, ok := fieldSeen[contact.FieldPhone]; !ok {
 				selectedFields = append(selectedFields, contact.FieldPhone)
@@ -676,16 +672,6 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[contact.FieldProfileName]; !ok {
 				selectedFields = append(selectedFields, contact.FieldProfileName)
 				fieldSeen[contact.FieldProfileName] = struct{}{}
-			}
-		case "tags":
-			if _, ok := fieldSeen[contact.FieldTags]; !ok {
-				selectedFields = append(selectedFields, contact.FieldTags)
-				fieldSeen[contact.FieldTags] = struct{}{}
-			}
-		case "attributes":
-			if _, ok := fieldSeen[contact.FieldAttributes]; !ok {
-				selectedFields = append(selectedFields, contact.FieldAttributes)
-				fieldSeen[contact.FieldAttributes] = struct{}{}
 			}
 		case "optIn":
 			if _, ok := fieldSeen[contact.FieldOptIn]; !ok {
@@ -2368,6 +2354,120 @@ func newNumberPaginateArgs(rv map[string]any) *numberPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*NumberWhereInput); ok {
 		args.opts = append(args.opts, WithNumberFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RoleQuery) CollectFields(ctx context.Context, satisfies ...string) (*RoleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(role.Columns))
+		selectedFields = []string{role.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[role.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, role.FieldCreatedAt)
+				fieldSeen[role.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[role.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, role.FieldUpdatedAt)
+				fieldSeen[role.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[role.FieldName]; !ok {
+				selectedFields = append(selectedFields, role.FieldName)
+				fieldSeen[role.FieldName] = struct{}{}
+			}
+		case "label":
+			if _, ok := fieldSeen[role.FieldLabel]; !ok {
+				selectedFields = append(selectedFields, role.FieldLabel)
+				fieldSeen[role.FieldLabel] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[role.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, role.FieldDescription)
+				fieldSeen[role.FieldDescription] = struct{}{}
+			}
+		case "builtin":
+			if _, ok := fieldSeen[role.FieldBuiltin]; !ok {
+				selectedFields = append(selectedFields, role.FieldBuiltin)
+				fieldSeen[role.FieldBuiltin] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type rolePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RolePaginateOption
+}
+
+func newRolePaginateArgs(rv map[string]any) *rolePaginateArgs {
+	args := &rolePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RoleOrder{Field: &RoleOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRoleOrder(order))
+			}
+		case *RoleOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRoleOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*RoleWhereInput); ok {
+		args.opts = append(args.opts, WithRoleFilter(v.Filter))
 	}
 	return args
 }

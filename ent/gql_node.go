@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -78,6 +79,11 @@ var numberImplementors = []string{"Number", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Number) IsNode() {}
+
+var roleImplementors = []string{"Role", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Role) IsNode() {}
 
 var sessionImplementors = []string{"Session", "Node"}
 
@@ -238,6 +244,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(number.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, numberImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case role.Table:
+		query := c.Role.Query().
+			Where(role.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, roleImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -490,6 +505,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Number.Query().
 			Where(number.IDIn(ids...))
 		query, err := query.CollectFields(ctx, numberImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case role.Table:
+		query := c.Role.Query().
+			Where(role.IDIn(ids...))
+		query, err := query.CollectFields(ctx, roleImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -25,6 +27,7 @@ var typeByPrefix = map[string]string{
 	"key":  apikey.Table,
 	"agt":  agent.Table,
 	"aud":  auditevent.Table,
+	"cbr":  casbinrule.Table,
 	"ctc":  contact.Table,
 	"cnv":  conversation.Table,
 	"grp":  group.Table,
@@ -32,6 +35,7 @@ var typeByPrefix = map[string]string{
 	"gmb":  groupmember.Table,
 	"msg":  message.Table,
 	"num":  number.Table,
+	"rol":  role.Table,
 	"ses":  session.Table,
 	"team": team.Table,
 	"ten":  tenant.Table,
@@ -41,6 +45,7 @@ var prefixByTable = map[string]string{
 	apikey.Table:           "key",
 	agent.Table:            "agt",
 	auditevent.Table:       "aud",
+	casbinrule.Table:       "cbr",
 	contact.Table:          "ctc",
 	conversation.Table:     "cnv",
 	group.Table:            "grp",
@@ -48,6 +53,7 @@ var prefixByTable = map[string]string{
 	groupmember.Table:      "gmb",
 	message.Table:          "msg",
 	number.Table:           "num",
+	role.Table:             "rol",
 	session.Table:          "ses",
 	team.Table:             "team",
 	tenant.Table:           "ten",
@@ -57,6 +63,7 @@ var edgeTables = map[string]map[string]string{
 	"APIKey":           {"tenant": tenant.Table, "created_by": agent.Table},
 	"Agent":            {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "assigned": conversation.Table, "sessions": session.Table},
 	"AuditEvent":       {"tenant": tenant.Table},
+	"CasbinRule":       {"tenant": tenant.Table},
 	"Contact":          {"tenant": tenant.Table, "conversations": conversation.Table},
 	"Conversation":     {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table},
 	"Group":            {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table},
@@ -64,6 +71,7 @@ var edgeTables = map[string]map[string]string{
 	"GroupMember":      {"tenant": tenant.Table, "group": group.Table},
 	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "deleted_by": agent.Table},
 	"Number":           {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
+	"Role":             {"tenant": tenant.Table},
 	"Session":          {"tenant": tenant.Table, "agent": agent.Table},
 	"Team":             {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
 	"Tenant":           {},
@@ -97,6 +105,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Agent.Query().Where(agent.IDIn(ids...)).Count(ctx)
 	case auditevent.Table:
 		return c.AuditEvent.Query().Where(auditevent.IDIn(ids...)).Count(ctx)
+	case casbinrule.Table:
+		return c.CasbinRule.Query().Where(casbinrule.IDIn(ids...)).Count(ctx)
 	case contact.Table:
 		return c.Contact.Query().Where(contact.IDIn(ids...)).Count(ctx)
 	case conversation.Table:
@@ -111,6 +121,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
 	case number.Table:
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
+	case role.Table:
+		return c.Role.Query().Where(role.IDIn(ids...)).Count(ctx)
 	case session.Table:
 		return c.Session.Query().Where(session.IDIn(ids...)).Count(ctx)
 	case team.Table:

@@ -18,6 +18,8 @@ type Tx struct {
 	Agent *AgentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// CasbinRule is the client for interacting with the CasbinRule builders.
+	CasbinRule *CasbinRuleClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
 	// Conversation is the client for interacting with the Conversation builders.
@@ -32,6 +34,8 @@ type Tx struct {
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
+	// Role is the client for interacting with the Role builders.
+	Role *RoleClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Team is the client for interacting with the Team builders.
@@ -172,6 +176,7 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Agent = NewAgentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.CasbinRule = NewCasbinRuleClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
 	tx.Group = NewGroupClient(tx.config)
@@ -179,6 +184,7 @@ func (tx *Tx) init() {
 	tx.GroupMember = NewGroupMemberClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
+	tx.Role = NewRoleClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Team = NewTeamClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)

@@ -31,11 +31,12 @@ type world struct {
 	group        string
 	memberWaID   string
 	apiKey       string
+	agentRole    string // the built-in agent role
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -95,6 +96,15 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	}
 	mutate(`mutation { createAPIKey(input: {name: "CRM", role: "partner"}) { apiKey { id } } }`, nil, &key)
 	w.apiKey = key.CreateAPIKey.APIKey.ID
+
+	var roles struct{ Roles []struct{ ID, Name string } }
+	mutate(`{ roles { id name } }`, nil, &roles)
+	for _, r := range roles.Roles {
+		if r.Name == "agent" {
+			w.agentRole = r.ID
+		}
+	}
+	require.NotEmpty(t, w.agentRole)
 
 	// Conversations start with an inbound message (WhatsApp ingest).
 	ctx := viewer.System(t.Context(), w.tenantID)

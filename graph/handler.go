@@ -51,7 +51,7 @@ func NewServer(r *Resolver, cfg Config) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(queryLimits{schema: es, maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
 	srv.AroundRootFields(rootGuard{introspection: cfg.Introspection}.guard)
-	srv.AroundFields(checkArguments)
+	srv.AroundFields(fieldGuard{schema: es.Schema()}.guard)
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return srv

@@ -86,6 +86,16 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"updateGroup":        {nf(`mutation { updateGroup(id: "` + b.group + `", input: {subject: "pwned"}) { id } }`)},
 		"addGroupMembers":    {nf(`mutation { addGroupMembers(groupID: "` + b.group + `", members: [{waID: "447700900999"}]) { id } }`)},
 		"removeGroupMembers": {nf(`mutation { removeGroupMembers(groupID: "` + b.group + `", waIDs: ["` + b.memberWaID + `"]) { id } }`)},
+		// Role names are per tenant: A's "specialist" is not B's.
+		"createRole":     {ok(`mutation { createRole(input: {name: "specialist", label: "S", permissions: ["conversation.reply"]}) { id } }`)},
+		"updateRole":     {nf(`mutation { updateRole(id: "` + b.agentRole + `", input: {permissions: ["conversation.read.all"]}) { id } }`)},
+		"deleteRole":     {nf(`mutation { deleteRole(id: "` + b.agentRole + `") { id } }`)},
+		"setFieldRule":   {nf(`mutation { setFieldRule(roleID: "` + b.agentRole + `", coordinate: "Contact.phone", effect: ALLOW) { id } }`)},
+		"clearFieldRule": {nf(`mutation { clearFieldRule(roleID: "` + b.agentRole + `", coordinate: "Contact.phone") { id } }`)},
+		"assignRoles": {
+			nf(`mutation { assignRoles(agentID: "` + b.agent + `", roleIDs: ["` + a.agentRole + `"]) { id } }`),
+			nf(`mutation { assignRoles(agentID: "` + a.agent + `", roleIDs: ["` + b.agentRole + `"]) { id } }`),
+		},
 		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
@@ -101,6 +111,8 @@ const snapshotQuery = `{
   conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } } } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
+  roles { id name updatedAt permissions fieldRules { coordinate effect } }
+  auditEvents(first: 100) { totalCount edges { node { id hash } } }
 }`
 
 func TestTenantIsolation(t *testing.T) {

@@ -59,6 +59,13 @@ var mutations = map[string]mutationRule{
 	"addGroupMembers":    {perm: policy.GroupManageMembers},
 	"removeGroupMembers": {perm: policy.GroupManageMembers},
 	"setGroupMemberRole": {perm: policy.GroupManageMembers},
+
+	"createRole":     {perm: policy.RoleManage},
+	"updateRole":     {perm: policy.RoleManage, id: "rol"},
+	"deleteRole":     {perm: policy.RoleManage, id: "rol"},
+	"assignRoles":    {perm: policy.RoleManage},
+	"setFieldRule":   {perm: policy.RoleManage},
+	"clearFieldRule": {perm: policy.RoleManage},
 }
 
 // authenticatedOnly marks a mutation any signed-in caller may run on
@@ -72,6 +79,8 @@ var idArgs = map[string]string{
 	"conversationID": "cnv",
 	"replyToID":      "msg",
 	"groupID":        "grp",
+	"roleID":         "rol",
+	"roleIDs":        "rol",
 }
 
 // anonymousQueries are the root query fields a caller without credentials may
@@ -96,7 +105,7 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		case rule.anonymous:
 		case v == nil:
 			return fieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to call %s", name))
-		case rule.perm != authenticatedOnly && !policy.Allowed(v, rule.perm):
+		case rule.perm != authenticatedOnly && !policy.Can(ctx, rule.perm):
 			return fieldError(ctx, apperr.New(apperr.Forbidden, "%s needs the %s permission", name, rule.perm))
 		}
 		return next(ctx)
@@ -112,32 +121,28 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 
 // checkArguments rejects malformed ID arguments and oversized pages before a
 // field resolves, and gives root connections a default page size.
-func checkArguments(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if len(fc.Args) == 0 {
-		return next(ctx)
-	}
+func checkArguments(fc *graphql.FieldContext) error {
 	for name, val := range fc.Args {
 		prefix := idArgs[name]
 		if name == "id" && fc.Object == "Mutation" {
 			prefix = mutations[fc.Field.Name].id
 		}
 		if err := checkID(name, val, prefix); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	first, hasFirst := fc.Args["first"].(*int)
 	last, hasLast := fc.Args["last"].(*int)
 	for _, n := range []*int{first, last} {
 		if n != nil && (*n < 0 || *n > MaxPageSize) {
-			return nil, apperr.Invalid("first", "a page holds 0 to %d items", MaxPageSize)
+			return apperr.Invalid("first", "a page holds 0 to %d items", MaxPageSize)
 		}
 	}
 	if hasFirst && hasLast && first == nil && last == nil && fc.Object == "Query" {
 		n := DefaultPageSize
 		fc.Args["first"] = &n
 	}
-	return next(ctx)
+	return nil
 }
 
 func checkID(arg string, val any, prefix string) error {
@@ -153,6 +158,13 @@ func checkID(arg string, val any, prefix string) error {
 			return nil
 		}
 		id = *v
+	case []string:
+		for _, id := range v {
+			if err := checkID(arg, id, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
 		return nil
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/number"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/role"
 )
 
 // Resolver holds what resolvers need: the ent client for reads and the
@@ -18,6 +20,8 @@ import (
 type Resolver struct {
 	client   *ent.Client
 	auth     *auth.Service
+	authz    *policy.Authorizer
+	roles    *role.Service
 	agents   *agent.Service
 	contacts *contact.Service
 	numbers  *number.Service
@@ -26,11 +30,13 @@ type Resolver struct {
 }
 
 // NewResolver wires the services over client.
-func NewResolver(client *ent.Client, authService *auth.Service) *Resolver {
+func NewResolver(client *ent.Client, authService *auth.Service, authz *policy.Authorizer) *Resolver {
 	return &Resolver{
 		client:   client,
 		auth:     authService,
-		agents:   agent.NewService(client),
+		authz:    authz,
+		roles:    role.NewService(client, authz),
+		agents:   agent.NewService(client, authz),
 		contacts: contact.NewService(client),
 		numbers:  number.NewService(client),
 		inbox:    inbox.NewService(client),

@@ -4,11 +4,13 @@ package inbox
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -167,13 +169,21 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 // DeleteMessage turns a message into a tombstone: it records who deleted it
 // and when, and keeps the original. Deleting twice changes nothing.
 func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, error) {
-	m, err := s.client.Message.Get(ctx, id)
-	if err != nil || m.DeletedAt != nil {
-		return m, err
-	}
-	u := m.Update().SetDeletedAt(s.now())
-	if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
-		u.SetDeletedByID(v.AgentID)
-	}
-	return u.Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
+		m, err := tx.Message.Get(ctx, id)
+		if err != nil || m.DeletedAt != nil {
+			return m, err
+		}
+		u := m.Update().SetDeletedAt(s.now())
+		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
+			u.SetDeletedByID(v.AgentID)
+		}
+		if m, err = u.Save(ctx); err != nil {
+			return nil, err
+		}
+		return m, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionMessageDeleted, TargetID: m.ID, Before: m.Body,
+			Summary: fmt.Sprintf("deleted a %s message of %s", strings.ToLower(string(m.Direction)), m.ConversationID),
+		})
+	})
 }

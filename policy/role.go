@@ -1,6 +1,16 @@
 package policy
 
-import "github.com/switchboard-dev/switchboard/viewer"
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/casbinrule"
+	"github.com/switchboard-dev/switchboard/ent/role"
+)
 
 // Built-in roles.
 const (
@@ -23,6 +33,16 @@ func IsBuiltinRole(name string) bool {
 		}
 	}
 	return false
+}
+
+// builtinLabels name the built-in roles for people.
+var builtinLabels = map[string][2]string{
+	RoleOwner:      {"Owner", "Runs the company's account: every switch, including company settings."},
+	RoleAdmin:      {"Administrator", "Manages numbers, people, roles and integrations."},
+	RoleSupervisor: {"Supervisor", "Watches every conversation, assigns and replies on behalf of agents."},
+	RoleAgent:      {"Agent", "Answers the conversations of their numbers."},
+	RoleAuditor:    {"Auditor", "Reads everything, including the audit log; changes nothing."},
+	RolePartner:    {"Partner integration", "What a partner's console or CRM may do through an API key."},
 }
 
 // defaultGrants are the switches each built-in role starts with.
@@ -55,27 +75,6 @@ func DefaultGrants(role string) []Permission {
 	return append([]Permission(nil), defaultGrants[role]...)
 }
 
-// Allowed reports whether the viewer holds permission p through one of their
-// roles. The system viewer holds every permission.
-//
-// Until tenant-defined roles exist, the built-in grants above decide.
-func Allowed(v *viewer.Viewer, p Permission) bool {
-	if v == nil {
-		return false
-	}
-	if v.Kind == viewer.KindSystem {
-		return true
-	}
-	for _, r := range v.Roles {
-		for _, g := range defaultGrants[r] {
-			if g == p {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func allPermissions() []Permission {
 	out := make([]Permission, len(Catalog))
 	for i, e := range Catalog {
@@ -96,4 +95,72 @@ func except(ps []Permission, drop ...Permission) []Permission {
 		}
 	}
 	return out
+}
+
+// SeedBuiltinRoles gives the tenant of ctx's viewer the built-in roles with
+// their default switches, skipping roles it already has. It runs when a tenant
+// is created and, for tenants older than roles, when their policy first loads.
+func SeedBuiltinRoles(ctx context.Context, client *ent.Client) error {
+	have, err := client.Role.Query().Where(role.Builtin(true)).Select(role.FieldName).Strings(ctx)
+	if err != nil {
+		return fmt.Errorf("seed roles: %w", err)
+	}
+	for _, name := range BuiltinRoles {
+		if slices.Contains(have, name) {
+			continue
+		}
+		label := builtinLabels[name]
+		if err := client.Role.Create().SetName(name).SetLabel(label[0]).SetDescription(label[1]).SetBuiltin(true).Exec(ctx); err != nil {
+			return fmt.Errorf("seed role %s: %w", name, err)
+		}
+		rules := make([]Rule, 0, len(defaultGrants[name]))
+		for _, p := range defaultGrants[name] {
+			rules = append(rules, Rule{Role: name, Object: string(p), Action: actUse, Effect: "allow"})
+		}
+		if err := WriteRules(ctx, client, rules...); err != nil {
+			return fmt.Errorf("seed role %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// CheckRoles refuses role names the tenant of ctx does not have.
+func CheckRoles(ctx context.Context, client *ent.Client, names []string) error {
+	if len(names) == 0 {
+		return apperr.Invalid("roles", "at least one role is needed")
+	}
+	found, err := client.Role.Query().Where(role.NameIn(names...)).Select(role.FieldName).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !slices.Contains(found, n) {
+			return apperr.Invalid("roles", "unknown role %q", n)
+		}
+	}
+	return nil
+}
+
+// CheckTenantManaged refuses a change that would leave the tenant of ctx
+// without an active agent holding tenant.manage: the last owner cannot lose
+// it. Run it in the changing transaction, after the change.
+func CheckTenantManaged(ctx context.Context, client *ent.Client) error {
+	managers, err := client.CasbinRule.Query().
+		Where(casbinrule.Ptype("p"), casbinrule.V2(string(TenantManage)), casbinrule.V3(actUse), casbinrule.V4("allow")).
+		Select(casbinrule.FieldV0).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	active, err := client.Agent.Query().Where(agent.DisabledAtIsNil()).Select(agent.FieldRoles).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range active {
+		for _, r := range a.Roles {
+			if slices.Contains(managers, r) {
+				return nil
+			}
+		}
+	}
+	return apperr.New(apperr.Conflict, "the company would be left without anyone holding %s: keep at least one active owner", TenantManage)
 }

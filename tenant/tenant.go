@@ -50,7 +50,11 @@ func Create(ctx context.Context, client *ent.Client, in Input) (*ent.Tenant, *en
 		if t, err = create.Save(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
 			return fmt.Errorf("create tenant: %w", err)
 		}
-		owner, err = agent.NewService(tx.Client()).Create(viewer.System(ctx, t.ID), agent.CreateInput{
+		sctx := viewer.System(ctx, t.ID)
+		if err := policy.SeedBuiltinRoles(sctx, tx.Client()); err != nil {
+			return err
+		}
+		owner, err = agent.NewService(tx.Client(), nil).Create(sctx, agent.CreateInput{
 			Name:     in.OwnerName,
 			Email:    in.OwnerEmail,
 			Password: in.OwnerPassword,

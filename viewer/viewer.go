@@ -4,7 +4,10 @@
 // filtered by the viewer's tenant (see ent/schema/tenancy.go).
 package viewer
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Kind says how the viewer authenticated.
 type Kind int
@@ -26,7 +29,25 @@ type Viewer struct {
 	APIKeyID  string // KindAPIKey only
 	SessionID string // KindAgent only: the refresh session the token belongs to
 	Roles     []string
+	// IssuedAt is when the viewer's access token was issued (KindAgent only),
+	// to refuse tokens issued before a revocation.
+	IssuedAt time.Time
+	// Scope says which rows the viewer may read; policy fills it from the
+	// viewer's switches when the request is admitted.
+	Scope Scope
 }
+
+// Scope is which conversations (and with them messages and contacts) and
+// which records a viewer may see. The zero Scope sees no conversation.
+type Scope struct {
+	AllConversations      bool // conversation.read.all
+	NumberConversations   bool // conversation.read.number: those on the viewer's numbers
+	AssignedConversations bool // conversation.read.assigned: those assigned to the viewer
+	Audit                 bool // audit.view
+}
+
+// Everything is the scope of the system viewer.
+var Everything = Scope{AllConversations: true, NumberConversations: true, AssignedConversations: true, Audit: true}
 
 type ctxKey struct{}
 
@@ -44,7 +65,7 @@ func FromContext(ctx context.Context) *Viewer {
 // System returns a context in which the server acts for tenantID with every
 // role. Use it for background work, never for a request.
 func System(ctx context.Context, tenantID string) context.Context {
-	return NewContext(ctx, &Viewer{Kind: KindSystem, TenantID: tenantID, Roles: []string{"owner"}})
+	return NewContext(ctx, &Viewer{Kind: KindSystem, TenantID: tenantID, Roles: []string{"owner"}, Scope: Everything})
 }
 
 // HasRole reports whether the viewer holds role.

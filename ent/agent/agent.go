@@ -40,6 +40,8 @@ const (
 	FieldMaxConcurrent = "max_concurrent"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
 	FieldDisabledAt = "disabled_at"
+	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
+	FieldTokensValidAfter = "tokens_valid_after"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeTeams holds the string denoting the teams edge name in mutations.
@@ -99,6 +101,7 @@ var Columns = []string{
 	FieldPresence,
 	FieldMaxConcurrent,
 	FieldDisabledAt,
+	FieldTokensValidAfter,
 }
 
 var (
@@ -237,6 +240,11 @@ func ByMaxConcurrent(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabledAt orders the results by the disabled_at field.
 func ByDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabledAt, opts...).ToFunc()
+}
+
+// ByTokensValidAfter orders the results by the tokens_valid_after field.
+func ByTokensValidAfter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTokensValidAfter, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

@@ -110,6 +110,11 @@ func DisabledAt(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldDisabledAt, v))
 }
 
+// TokensValidAfter applies equality check predicate on the "tokens_valid_after" field. It's identical to TokensValidAfterEQ.
+func TokensValidAfter(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldTokensValidAfter, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldCreatedAt, v))
@@ -633,6 +638,56 @@ func DisabledAtIsNil() predicate.Agent {
 // DisabledAtNotNil applies the NotNil predicate on the "disabled_at" field.
 func DisabledAtNotNil() predicate.Agent {
 	return predicate.Agent(sql.FieldNotNull(FieldDisabledAt))
+}
+
+// TokensValidAfterEQ applies the EQ predicate on the "tokens_valid_after" field.
+func TokensValidAfterEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterNEQ applies the NEQ predicate on the "tokens_valid_after" field.
+func TokensValidAfterNEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterIn applies the In predicate on the "tokens_valid_after" field.
+func TokensValidAfterIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldTokensValidAfter, vs...))
+}
+
+// TokensValidAfterNotIn applies the NotIn predicate on the "tokens_valid_after" field.
+func TokensValidAfterNotIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldTokensValidAfter, vs...))
+}
+
+// TokensValidAfterGT applies the GT predicate on the "tokens_valid_after" field.
+func TokensValidAfterGT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterGTE applies the GTE predicate on the "tokens_valid_after" field.
+func TokensValidAfterGTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterLT applies the LT predicate on the "tokens_valid_after" field.
+func TokensValidAfterLT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterLTE applies the LTE predicate on the "tokens_valid_after" field.
+func TokensValidAfterLTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterIsNil applies the IsNil predicate on the "tokens_valid_after" field.
+func TokensValidAfterIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldTokensValidAfter))
+}
+
+// TokensValidAfterNotNil applies the NotNil predicate on the "tokens_valid_after" field.
+func TokensValidAfterNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldTokensValidAfter))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

@@ -23,6 +23,8 @@ const (
 	FieldAction = "action"
 	// FieldTargetID holds the string denoting the target_id field in the database.
 	FieldTargetID = "target_id"
+	// FieldSummary holds the string denoting the summary field in the database.
+	FieldSummary = "summary"
 	// FieldBeforeDigest holds the string denoting the before_digest field in the database.
 	FieldBeforeDigest = "before_digest"
 	// FieldAfterDigest holds the string denoting the after_digest field in the database.
@@ -54,6 +56,7 @@ var Columns = []string{
 	FieldActorID,
 	FieldAction,
 	FieldTargetID,
+	FieldSummary,
 	FieldBeforeDigest,
 	FieldAfterDigest,
 	FieldAt,
@@ -83,6 +86,8 @@ var (
 	TenantIDValidator func(string) error
 	// ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	ActionValidator func(string) error
+	// SummaryValidator is a validator for the "summary" field. It is called by the builders before save.
+	SummaryValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -120,6 +125,11 @@ func ByAction(opts ...sql.OrderTermOption) OrderOption {
 // ByTargetID orders the results by the target_id field.
 func ByTargetID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTargetID, opts...).ToFunc()
+}
+
+// BySummary orders the results by the summary field.
+func BySummary(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSummary, opts...).ToFunc()
 }
 
 // ByBeforeDigest orders the results by the before_digest field.

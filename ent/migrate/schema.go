@@ -68,6 +68,7 @@ var (
 		{Name: "presence", Type: field.TypeEnum, Enums: []string{"ONLINE", "AWAY", "OFFLINE"}, Default: "OFFLINE"},
 		{Name: "max_concurrent", Type: field.TypeInt, Default: 5},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
 	// AgentsTable holds the schema information for the "agents" table.
@@ -78,7 +79,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "agents_tenants_tenant",
-				Columns:    []*schema.Column{AgentsColumns[11]},
+				Columns:    []*schema.Column{AgentsColumns[12]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -87,12 +88,12 @@ var (
 			{
 				Name:    "agent_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[11]},
+				Columns: []*schema.Column{AgentsColumns[12]},
 			},
 			{
 				Name:    "agent_tenant_id_email",
 				Unique:  true,
-				Columns: []*schema.Column{AgentsColumns[11], AgentsColumns[4]},
+				Columns: []*schema.Column{AgentsColumns[12], AgentsColumns[4]},
 			},
 			{
 				Name:    "agent_email",
@@ -102,7 +103,7 @@ var (
 			{
 				Name:    "agent_tenant_id_employee_code",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[11], AgentsColumns[5]},
+				Columns: []*schema.Column{AgentsColumns[12], AgentsColumns[5]},
 			},
 		},
 	}
@@ -113,6 +114,7 @@ var (
 		{Name: "actor_id", Type: field.TypeString},
 		{Name: "action", Type: field.TypeString},
 		{Name: "target_id", Type: field.TypeString, Nullable: true},
+		{Name: "summary", Type: field.TypeString, Nullable: true, Size: 1000},
 		{Name: "before_digest", Type: field.TypeString, Nullable: true},
 		{Name: "after_digest", Type: field.TypeString, Nullable: true},
 		{Name: "at", Type: field.TypeTime},
@@ -128,7 +130,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "audit_events_tenants_tenant",
-				Columns:    []*schema.Column{AuditEventsColumns[10]},
+				Columns:    []*schema.Column{AuditEventsColumns[11]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -137,12 +139,50 @@ var (
 			{
 				Name:    "auditevent_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEventsColumns[10]},
+				Columns: []*schema.Column{AuditEventsColumns[11]},
 			},
 			{
 				Name:    "auditevent_tenant_id_seq",
 				Unique:  true,
-				Columns: []*schema.Column{AuditEventsColumns[10], AuditEventsColumns[1]},
+				Columns: []*schema.Column{AuditEventsColumns[11], AuditEventsColumns[1]},
+			},
+		},
+	}
+	// CasbinRulesColumns holds the columns for the "casbin_rules" table.
+	CasbinRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "ptype", Type: field.TypeString},
+		{Name: "v0", Type: field.TypeString, Default: ""},
+		{Name: "v1", Type: field.TypeString, Default: ""},
+		{Name: "v2", Type: field.TypeString, Default: ""},
+		{Name: "v3", Type: field.TypeString, Default: ""},
+		{Name: "v4", Type: field.TypeString, Default: ""},
+		{Name: "v5", Type: field.TypeString, Default: ""},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// CasbinRulesTable holds the schema information for the "casbin_rules" table.
+	CasbinRulesTable = &schema.Table{
+		Name:       "casbin_rules",
+		Columns:    CasbinRulesColumns,
+		PrimaryKey: []*schema.Column{CasbinRulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "casbin_rules_tenants_tenant",
+				Columns:    []*schema.Column{CasbinRulesColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "casbinrule_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{CasbinRulesColumns[8]},
+			},
+			{
+				Name:    "casbinrule_tenant_id_ptype_v0_v1_v2_v3_v4_v5",
+				Unique:  true,
+				Columns: []*schema.Column{CasbinRulesColumns[8], CasbinRulesColumns[1], CasbinRulesColumns[2], CasbinRulesColumns[3], CasbinRulesColumns[4], CasbinRulesColumns[5], CasbinRulesColumns[6], CasbinRulesColumns[7]},
 			},
 		},
 	}
@@ -554,6 +594,43 @@ var (
 			},
 		},
 	}
+	// RolesColumns holds the columns for the "roles" table.
+	RolesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString},
+		{Name: "label", Type: field.TypeString, Size: 100},
+		{Name: "description", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// RolesTable holds the schema information for the "roles" table.
+	RolesTable = &schema.Table{
+		Name:       "roles",
+		Columns:    RolesColumns,
+		PrimaryKey: []*schema.Column{RolesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "roles_tenants_tenant",
+				Columns:    []*schema.Column{RolesColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "role_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{RolesColumns[7]},
+			},
+			{
+				Name:    "role_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{RolesColumns[7], RolesColumns[3]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -712,6 +789,7 @@ var (
 		APIKeysTable,
 		AgentsTable,
 		AuditEventsTable,
+		CasbinRulesTable,
 		ContactsTable,
 		ConversationsTable,
 		GroupsTable,
@@ -719,6 +797,7 @@ var (
 		GroupMembersTable,
 		MessagesTable,
 		NumbersTable,
+		RolesTable,
 		SessionsTable,
 		TeamsTable,
 		TenantsTable,
@@ -732,6 +811,7 @@ func init() {
 	APIKeysTable.ForeignKeys[1].RefTable = AgentsTable
 	AgentsTable.ForeignKeys[0].RefTable = TenantsTable
 	AuditEventsTable.ForeignKeys[0].RefTable = TenantsTable
+	CasbinRulesTable.ForeignKeys[0].RefTable = TenantsTable
 	ContactsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[1].RefTable = NumbersTable
@@ -753,6 +833,7 @@ func init() {
 	MessagesTable.ForeignKeys[4].RefTable = MessagesTable
 	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
+	RolesTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[0].RefTable = AgentsTable
 	SessionsTable.ForeignKeys[1].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -15,6 +15,9 @@ type Agent func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// CasbinRule is the predicate function for casbinrule builders.
+type CasbinRule func(*sql.Selector)
+
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
@@ -35,6 +38,9 @@ type Message func(*sql.Selector)
 
 // Number is the predicate function for number builders.
 type Number func(*sql.Selector)
+
+// Role is the predicate function for role builders.
+type Role func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

@@ -24,8 +24,8 @@ func (Agent) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").NotEmpty().MaxLen(200).Annotations(entgql.OrderField("NAME")),
 		field.String("email").Match(emailPattern).MaxLen(320).
-			Comment("lowercase; unique within a tenant").
-			Annotations(entgql.OrderField("EMAIL")),
+			Comment("lowercase; unique within a tenant; guarded by the field rules (graph/schema/policy.graphqls)").
+			Annotations(entgql.OrderField("EMAIL"), entgql.Skip(entgql.SkipType)),
 		field.String("employee_code").Optional().MaxLen(32).
 			Comment(`the number customers see, as in "agent #103"`),
 		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
@@ -34,6 +34,9 @@ func (Agent) Fields() []ent.Field {
 			Annotations(entgql.OrderField("PRESENCE")),
 		field.Int("max_concurrent").Default(5).Min(0).Max(1000),
 		field.Time("disabled_at").Optional().Nillable(),
+		field.Time("tokens_valid_after").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("access tokens issued before this instant are refused (role change, disabling)"),
 	}
 }
 

@@ -112,6 +112,7 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("actor_id").Immutable().Comment("agent, API key or system id"),
 		field.String("action").Immutable().NotEmpty(),
 		field.String("target_id").Optional().Immutable(),
+		field.String("summary").Optional().Immutable().MaxLen(1000).Comment("what happened, for people"),
 		field.String("before_digest").Optional().Immutable(),
 		field.String("after_digest").Optional().Immutable(),
 		field.Time("at").Immutable().Annotations(entgql.OrderField("AT")),
@@ -127,5 +128,10 @@ func (AuditEvent) Indexes() []ent.Index {
 
 // Annotations of the AuditEvent.
 func (AuditEvent) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}
+
+// Policy of the AuditEvent: its row scope (scope.go).
+func (AuditEvent) Policy() ent.Policy {
+	return scopedPolicy(auditRows)
 }

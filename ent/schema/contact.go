@@ -25,12 +25,13 @@ func (Contact) Mixin() []ent.Mixin {
 func (Contact) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("wa_id").NotEmpty().MaxLen(32).Immutable().
-			Comment("the customer's WhatsApp id (their phone number without +)"),
+			Comment("the customer's WhatsApp id (their phone number without +)").
+			Annotations(guardedInAPI),
 		field.String("phone").Optional().Annotations(entgql.OrderField("PHONE")),
 		field.String("profile_name").Optional().MaxLen(200).Annotations(entgql.OrderField("PROFILE_NAME")),
-		field.Strings("tags").Default([]string{}),
+		field.Strings("tags").Default([]string{}).Annotations(guardedInAPI),
 		field.JSON("attributes", []schematype.ContactAttribute{}).Default([]schematype.ContactAttribute{}).
-			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Enum("opt_in").Values("UNKNOWN", "OPTED_IN", "OPTED_OUT").Default("UNKNOWN"),
 		field.String("opt_in_source").Optional().MaxLen(200),
 		field.Time("opt_in_at").Optional().Nillable(),
@@ -59,4 +60,9 @@ func (Contact) Annotations() []schema.Annotation {
 		entgql.RelayConnection(),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 	}
+}
+
+// Policy of the Contact: its row scope (scope.go).
+func (Contact) Policy() ent.Policy {
+	return scopedPolicy(contactRows)
 }

@@ -69,3 +69,8 @@ func (Conversation) Indexes() []ent.Index {
 func (Conversation) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
 }
+
+// Policy of the Conversation: its row scope (scope.go).
+func (Conversation) Policy() ent.Policy {
+	return scopedPolicy(conversationRows)
+}

@@ -75,3 +75,8 @@ func (Message) Indexes() []ent.Index {
 func (Message) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
 }
+
+// Policy of the Message: its row scope (scope.go).
+func (Message) Policy() ent.Policy {
+	return scopedPolicy(messageRows)
+}

@@ -100,3 +100,8 @@ func (IDPrefix) Name() string { return "IDPrefix" }
 func (m IDMixin) Annotations() []schema.Annotation {
 	return []schema.Annotation{IDPrefix{Prefix: m.Prefix}}
 }
+
+// guardedInAPI leaves a field out of the generated GraphQL type: the field
+// guard may deny it, so graph/schema/policy.graphqls declares it nullable.
+// Inputs and filters keep it.
+var guardedInAPI = entgql.Skip(entgql.SkipType)

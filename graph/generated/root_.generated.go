@@ -30,6 +30,7 @@ type ResolverRoot interface {
 	Message() MessageResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Role() RoleResolver
 	Viewer() ViewerResolver
 }
 
@@ -89,6 +90,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AuditChainReport struct {
+		BrokenID  func(childComplexity int) int
+		BrokenSeq func(childComplexity int) int
+		Checked   func(childComplexity int) int
+		Ok        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Action       func(childComplexity int) int
 		ActorID      func(childComplexity int) int
@@ -99,6 +108,7 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		PrevHash     func(childComplexity int) int
 		Seq          func(childComplexity int) int
+		Summary      func(childComplexity int) int
 		TargetID     func(childComplexity int) int
 	}
 
@@ -199,6 +209,11 @@ type ComplexityRoot struct {
 	CreateAPIKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
+	}
+
+	FieldRule struct {
+		Coordinate func(childComplexity int) int
+		Effect     func(childComplexity int) int
 	}
 
 	Group struct {
@@ -329,12 +344,16 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddGroupMembers       func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
 		AssignConversation    func(childComplexity int, id string, agentID *string) int
+		AssignRoles           func(childComplexity int, agentID string, roleIDs []string) int
+		ClearFieldRule        func(childComplexity int, roleID string, coordinate string) int
 		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAgent           func(childComplexity int, input model.CreateAgentInput) int
 		CreateContact         func(childComplexity int, input ent.CreateContactInput) int
 		CreateGroup           func(childComplexity int, input ent.CreateGroupInput) int
+		CreateRole            func(childComplexity int, input model.CreateRoleInput) int
 		CreateTeam            func(childComplexity int, input ent.CreateTeamInput) int
 		DeleteMessage         func(childComplexity int, id string) int
+		DeleteRole            func(childComplexity int, id string) int
 		DisableAgent          func(childComplexity int, id string) int
 		EnableAgent           func(childComplexity int, id string) int
 		LinkNumber            func(childComplexity int, input ent.CreateNumberInput) int
@@ -347,6 +366,7 @@ type ComplexityRoot struct {
 		SendText              func(childComplexity int, conversationID string, body string, replyToID *string) int
 		SetContactAttributes  func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
 		SetConversationStatus func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
+		SetFieldRule          func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
 		SetGroupMemberRole    func(childComplexity int, groupID string, waID string, role groupmember.Role) int
 		TagContact            func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation  func(childComplexity int, id string, agentID *string, teamID *string) int
@@ -355,6 +375,7 @@ type ComplexityRoot struct {
 		UpdateContact         func(childComplexity int, id string, input ent.UpdateContactInput) int
 		UpdateGroup           func(childComplexity int, id string, input ent.UpdateGroupInput) int
 		UpdateNumber          func(childComplexity int, id string, input ent.UpdateNumberInput) int
+		UpdateRole            func(childComplexity int, id string, input model.UpdateRoleInput) int
 		UpdateTeam            func(childComplexity int, id string, input ent.UpdateTeamInput) int
 	}
 
@@ -396,17 +417,39 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Permission struct {
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Label       func(childComplexity int) int
+	}
+
 	Query struct {
-		Agents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		Contacts      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
-		Conversations func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		Groups        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		Messages      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
-		Node          func(childComplexity int, id string) int
-		Nodes         func(childComplexity int, ids []string) int
-		Numbers       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
-		Teams         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
-		Viewer        func(childComplexity int) int
+		Agents            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		AuditEvents       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		Contacts          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
+		Conversations     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		Groups            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		Messages          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
+		Node              func(childComplexity int, id string) int
+		Nodes             func(childComplexity int, ids []string) int
+		Numbers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
+		PermissionCatalog func(childComplexity int) int
+		Roles             func(childComplexity int) int
+		Teams             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
+		VerifyAuditChain  func(childComplexity int) int
+		Viewer            func(childComplexity int) int
+	}
+
+	Role struct {
+		Builtin     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Description func(childComplexity int) int
+		FieldRules  func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Label       func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Permissions func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 	}
 
 	Session struct {
@@ -470,10 +513,11 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		Agent  func(childComplexity int) int
-		Kind   func(childComplexity int) int
-		Roles  func(childComplexity int) int
-		Tenant func(childComplexity int) int
+		Agent       func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Permissions func(childComplexity int) int
+		Roles       func(childComplexity int) int
+		Tenant      func(childComplexity int) int
 	}
 }
 
@@ -706,6 +750,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AgentEdge.Node(childComplexity), true
 
+	case "AuditChainReport.brokenID":
+		if e.ComplexityRoot.AuditChainReport.BrokenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainReport.BrokenID(childComplexity), true
+	case "AuditChainReport.brokenSeq":
+		if e.ComplexityRoot.AuditChainReport.BrokenSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainReport.BrokenSeq(childComplexity), true
+	case "AuditChainReport.checked":
+		if e.ComplexityRoot.AuditChainReport.Checked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainReport.Checked(childComplexity), true
+	case "AuditChainReport.ok":
+		if e.ComplexityRoot.AuditChainReport.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainReport.Ok(childComplexity), true
+	case "AuditChainReport.reason":
+		if e.ComplexityRoot.AuditChainReport.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainReport.Reason(childComplexity), true
+
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
 			break
@@ -760,6 +835,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEvent.Seq(childComplexity), true
+	case "AuditEvent.summary":
+		if e.ComplexityRoot.AuditEvent.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Summary(childComplexity), true
 	case "AuditEvent.targetID":
 		if e.ComplexityRoot.AuditEvent.TargetID == nil {
 			break
@@ -1166,6 +1247,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateAPIKeyPayload.Secret(childComplexity), true
+
+	case "FieldRule.coordinate":
+		if e.ComplexityRoot.FieldRule.Coordinate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldRule.Coordinate(childComplexity), true
+	case "FieldRule.effect":
+		if e.ComplexityRoot.FieldRule.Effect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldRule.Effect(childComplexity), true
 
 	case "Group.addMembers":
 		if e.ComplexityRoot.Group.AddMembers == nil {
@@ -1728,6 +1822,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConversation(childComplexity, args["id"].(string), args["agentID"].(*string)), true
+	case "Mutation.assignRoles":
+		if e.ComplexityRoot.Mutation.AssignRoles == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignRoles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignRoles(childComplexity, args["agentID"].(string), args["roleIDs"].([]string)), true
+	case "Mutation.clearFieldRule":
+		if e.ComplexityRoot.Mutation.ClearFieldRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_clearFieldRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClearFieldRule(childComplexity, args["roleID"].(string), args["coordinate"].(string)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1772,6 +1888,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateGroup(childComplexity, args["input"].(ent.CreateGroupInput)), true
+	case "Mutation.createRole":
+		if e.ComplexityRoot.Mutation.CreateRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.CreateRoleInput)), true
 	case "Mutation.createTeam":
 		if e.ComplexityRoot.Mutation.CreateTeam == nil {
 			break
@@ -1794,6 +1921,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteMessage(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteRole":
+		if e.ComplexityRoot.Mutation.DeleteRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRole(childComplexity, args["id"].(string)), true
 	case "Mutation.disableAgent":
 		if e.ComplexityRoot.Mutation.DisableAgent == nil {
 			break
@@ -1926,6 +2064,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetConversationStatus(childComplexity, args["id"].(string), args["status"].(conversation.Status), args["snoozedUntil"].(*time.Time)), true
+	case "Mutation.setFieldRule":
+		if e.ComplexityRoot.Mutation.SetFieldRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFieldRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFieldRule(childComplexity, args["roleID"].(string), args["coordinate"].(string), args["effect"].(model.FieldEffect)), true
 	case "Mutation.setGroupMemberRole":
 		if e.ComplexityRoot.Mutation.SetGroupMemberRole == nil {
 			break
@@ -2014,6 +2163,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateNumber(childComplexity, args["id"].(string), args["input"].(ent.UpdateNumberInput)), true
+	case "Mutation.updateRole":
+		if e.ComplexityRoot.Mutation.UpdateRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRole(childComplexity, args["id"].(string), args["input"].(model.UpdateRoleInput)), true
 	case "Mutation.updateTeam":
 		if e.ComplexityRoot.Mutation.UpdateTeam == nil {
 			break
@@ -2201,6 +2361,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Permission.description":
+		if e.ComplexityRoot.Permission.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Permission.Description(childComplexity), true
+	case "Permission.id":
+		if e.ComplexityRoot.Permission.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Permission.ID(childComplexity), true
+	case "Permission.label":
+		if e.ComplexityRoot.Permission.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Permission.Label(childComplexity), true
+
 	case "Query.agents":
 		if e.ComplexityRoot.Query.Agents == nil {
 			break
@@ -2212,6 +2391,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Agents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AgentOrder), args["where"].(*ent.AgentWhereInput)), true
+	case "Query.auditEvents":
+		if e.ComplexityRoot.Query.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
 	case "Query.contacts":
 		if e.ComplexityRoot.Query.Contacts == nil {
 			break
@@ -2290,6 +2480,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Numbers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.NumberOrder), args["where"].(*ent.NumberWhereInput)), true
+	case "Query.permissionCatalog":
+		if e.ComplexityRoot.Query.PermissionCatalog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PermissionCatalog(childComplexity), true
+	case "Query.roles":
+		if e.ComplexityRoot.Query.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Roles(childComplexity), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -2301,12 +2503,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Teams(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.TeamOrder), args["where"].(*ent.TeamWhereInput)), true
+	case "Query.verifyAuditChain":
+		if e.ComplexityRoot.Query.VerifyAuditChain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.VerifyAuditChain(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "Role.builtin":
+		if e.ComplexityRoot.Role.Builtin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Builtin(childComplexity), true
+	case "Role.createdAt":
+		if e.ComplexityRoot.Role.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.CreatedAt(childComplexity), true
+	case "Role.description":
+		if e.ComplexityRoot.Role.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Description(childComplexity), true
+	case "Role.fieldRules":
+		if e.ComplexityRoot.Role.FieldRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.FieldRules(childComplexity), true
+	case "Role.id":
+		if e.ComplexityRoot.Role.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.ID(childComplexity), true
+	case "Role.label":
+		if e.ComplexityRoot.Role.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Label(childComplexity), true
+	case "Role.name":
+		if e.ComplexityRoot.Role.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Name(childComplexity), true
+	case "Role.permissions":
+		if e.ComplexityRoot.Role.Permissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Permissions(childComplexity), true
+	case "Role.updatedAt":
+		if e.ComplexityRoot.Role.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.UpdatedAt(childComplexity), true
 
 	case "Session.agent":
 		if e.ComplexityRoot.Session.Agent == nil {
@@ -2549,6 +2812,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Kind(childComplexity), true
+	case "Viewer.permissions":
+		if e.ComplexityRoot.Viewer.Permissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Permissions(childComplexity), true
 	case "Viewer.roles":
 		if e.ComplexityRoot.Viewer.Roles == nil {
 			break
@@ -2586,6 +2855,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateContactInput,
 		ec.unmarshalInputCreateGroupInput,
 		ec.unmarshalInputCreateNumberInput,
+		ec.unmarshalInputCreateRoleInput,
 		ec.unmarshalInputCreateTeamInput,
 		ec.unmarshalInputGroupJoinRequestOrder,
 		ec.unmarshalInputGroupJoinRequestWhereInput,
@@ -2598,6 +2868,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
+		ec.unmarshalInputRoleOrder,
+		ec.unmarshalInputRoleWhereInput,
 		ec.unmarshalInputSessionOrder,
 		ec.unmarshalInputSessionWhereInput,
 		ec.unmarshalInputTeamOrder,
@@ -2608,6 +2880,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputUpdateContactInput,
 		ec.unmarshalInputUpdateGroupInput,
 		ec.unmarshalInputUpdateNumberInput,
+		ec.unmarshalInputUpdateRoleInput,
 		ec.unmarshalInputUpdateTeamInput,
 	)
 	first := true
@@ -3018,10 +3291,6 @@ type Agent implements Node {
   updatedAt: Time!
   name: String!
   """
-  lowercase; unique within a tenant
-  """
-  email: String!
-  """
   the number customers see, as in "agent #103"
   """
   employeeCode: String
@@ -3276,6 +3545,10 @@ type AuditEvent implements Node {
   actorID: String!
   action: String!
   targetID: String
+  """
+  what happened, for people
+  """
+  summary: String
   beforeDigest: String
   afterDigest: String
   at: Time!
@@ -3414,6 +3687,24 @@ input AuditEventWhereInput {
   targetIDEqualFold: String
   targetIDContainsFold: String
   """
+  summary field predicates
+  """
+  summary: String
+  summaryNEQ: String
+  summaryIn: [String!]
+  summaryNotIn: [String!]
+  summaryGT: String
+  summaryGTE: String
+  summaryLT: String
+  summaryLTE: String
+  summaryContains: String
+  summaryHasPrefix: String
+  summaryHasSuffix: String
+  summaryIsNil: Boolean
+  summaryNotNil: Boolean
+  summaryEqualFold: String
+  summaryContainsFold: String
+  """
   before_digest field predicates
   """
   beforeDigest: String
@@ -3497,14 +3788,8 @@ type Contact implements Node {
   id: ID!
   createdAt: Time!
   updatedAt: Time!
-  """
-  the customer's WhatsApp id (their phone number without +)
-  """
-  waID: String!
   phone: String
   profileName: String
-  tags: [String!]!
-  attributes: [ContactAttribute!]!
   optIn: ContactOptIn!
   optInSource: String
   optInAt: Time
@@ -5836,6 +6121,37 @@ type Query {
     """
     where: AgentWhereInput
   ): AgentConnection!
+  auditEvents(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AuditEvents returned from the connection.
+    """
+    orderBy: AuditEventOrder
+
+    """
+    Filtering options for AuditEvents returned from the connection.
+    """
+    where: AuditEventWhereInput
+  ): AuditEventConnection!
   contacts(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6022,6 +6338,134 @@ type Query {
     """
     where: TeamWhereInput
   ): TeamConnection!
+}
+type Role implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  label: String!
+  description: String
+  builtin: Boolean!
+}
+"""
+Ordering options for Role connections
+"""
+input RoleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Roles.
+  """
+  field: RoleOrderField!
+}
+"""
+Properties by which Role connections can be ordered.
+"""
+enum RoleOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+RoleWhereInput is used for filtering Role objects.
+Input was generated by ent.
+"""
+input RoleWhereInput {
+  not: RoleWhereInput
+  and: [RoleWhereInput!]
+  or: [RoleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  label field predicates
+  """
+  label: String
+  labelNEQ: String
+  labelIn: [String!]
+  labelNotIn: [String!]
+  labelGT: String
+  labelGTE: String
+  labelLT: String
+  labelLTE: String
+  labelContains: String
+  labelHasPrefix: String
+  labelHasSuffix: String
+  labelEqualFold: String
+  labelContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionIsNil: Boolean
+  descriptionNotNil: Boolean
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  builtin field predicates
+  """
+  builtin: Boolean
+  builtinNEQ: Boolean
 }
 type Session implements Node {
   id: ID!
@@ -6641,6 +7085,99 @@ extend type Mutation {
   deleteMessage(id: ID!): Message!
 }
 `, BuiltIn: false},
+	{Name: "../schema/policy.graphqls", Input: `# Roles, switches and field rules (policy/), and the audit log (audit/).
+
+"A feature switch a role can hold."
+type Permission {
+  id: String!
+  label: String!
+  description: String!
+}
+
+"What a role gets for a field: its value, a redacted value, or null with a FORBIDDEN error."
+enum FieldEffect {
+  ALLOW
+  MASK
+  DENY
+}
+
+"A role's own rule for a field (Type.field) or a whole type (Type.*), overriding the default."
+type FieldRule {
+  coordinate: String!
+  effect: FieldEffect!
+}
+
+extend type Role {
+  "The switches the role holds, in catalogue order."
+  permissions: [String!]! @goField(forceResolver: true)
+  fieldRules: [FieldRule!]! @goField(forceResolver: true)
+}
+
+type AuditChainReport {
+  "True when every event's hash and link hold."
+  ok: Boolean!
+  "How many events were checked before the first broken one."
+  checked: Int!
+  "The first event whose hash or link does not hold."
+  brokenID: ID
+  brokenSeq: Int
+  reason: String
+}
+
+extend type Viewer {
+  "The switches the viewer holds, so a console can hide what they cannot do."
+  permissions: [String!]! @goField(forceResolver: true)
+}
+
+# Fields the guard may deny or mask are nullable.
+extend type Agent {
+  "Needs agent.manage."
+  email: String
+}
+
+extend type Contact {
+  "Masked without contact.view_phone."
+  waID: String
+  tags: [String!]
+  attributes: [ContactAttribute!]
+}
+
+input CreateRoleInput {
+  "Stable name, lowercase: what agents' roles and API keys refer to."
+  name: String!
+  label: String!
+  description: String
+  permissions: [String!]!
+}
+
+input UpdateRoleInput {
+  label: String
+  description: String
+  "Replaces the role's switches."
+  permissions: [String!]
+}
+
+extend type Query {
+  "Every switch, for a role editor."
+  permissionCatalog: [Permission!]!
+  roles: [Role!]!
+  "Walk the audit log's hash chain and report the first broken link."
+  verifyAuditChain: AuditChainReport!
+}
+
+extend type Mutation {
+  createRole(input: CreateRoleInput!): Role!
+  updateRole(id: ID!, input: UpdateRoleInput!): Role!
+  "Delete a custom role that nobody holds. Built-in roles stay."
+  deleteRole(id: ID!): Role!
+  "Give an agent exactly these roles. Their current access tokens stop working; a refresh brings the new roles."
+  assignRoles(agentID: ID!, roleIDs: [ID!]!): Agent!
+  "Override, for one role, what it gets for a field (Type.field) or a type (Type.*)."
+  setFieldRule(roleID: ID!, coordinate: String!, effect: FieldEffect!): Role!
+  "Return a role's field to its default rule."
+  clearFieldRule(roleID: ID!, coordinate: String!): Role!
+}
+`, BuiltIn: false},
 	{Name: "../schema/types.graphqls", Input: `# Shapes stored in JSON columns (ent/schema/schematype) and small extensions
 # of the generated types.
 
@@ -6748,8 +7285,6 @@ func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql
 		return ec.fieldContext_Agent_updatedAt(ctx, field)
 	case "name":
 		return ec.fieldContext_Agent_name(ctx, field)
-	case "email":
-		return ec.fieldContext_Agent_email(ctx, field)
 	case "employeeCode":
 		return ec.fieldContext_Agent_employeeCode(ctx, field)
 	case "roles":
@@ -6766,6 +7301,8 @@ func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql
 		return ec.fieldContext_Agent_numbers(ctx, field)
 	case "assigned":
 		return ec.fieldContext_Agent_assigned(ctx, field)
+	case "email":
+		return ec.fieldContext_Agent_email(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Agent", field.Name)
 }
@@ -6792,6 +7329,22 @@ func (ec *executionContext) childFields_AgentEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type AgentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditChainReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_AuditChainReport_ok(ctx, field)
+	case "checked":
+		return ec.fieldContext_AuditChainReport_checked(ctx, field)
+	case "brokenID":
+		return ec.fieldContext_AuditChainReport_brokenID(ctx, field)
+	case "brokenSeq":
+		return ec.fieldContext_AuditChainReport_brokenSeq(ctx, field)
+	case "reason":
+		return ec.fieldContext_AuditChainReport_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditChainReport", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6804,6 +7357,8 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_action(ctx, field)
 	case "targetID":
 		return ec.fieldContext_AuditEvent_targetID(ctx, field)
+	case "summary":
+		return ec.fieldContext_AuditEvent_summary(ctx, field)
 	case "beforeDigest":
 		return ec.fieldContext_AuditEvent_beforeDigest(ctx, field)
 	case "afterDigest":
@@ -6816,6 +7371,18 @@ func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field gr
 		return ec.fieldContext_AuditEvent_hash(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6864,16 +7431,10 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Contact_updatedAt(ctx, field)
-	case "waID":
-		return ec.fieldContext_Contact_waID(ctx, field)
 	case "phone":
 		return ec.fieldContext_Contact_phone(ctx, field)
 	case "profileName":
 		return ec.fieldContext_Contact_profileName(ctx, field)
-	case "tags":
-		return ec.fieldContext_Contact_tags(ctx, field)
-	case "attributes":
-		return ec.fieldContext_Contact_attributes(ctx, field)
 	case "optIn":
 		return ec.fieldContext_Contact_optIn(ctx, field)
 	case "optInSource":
@@ -6884,6 +7445,12 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_erasedAt(ctx, field)
 	case "conversations":
 		return ec.fieldContext_Contact_conversations(ctx, field)
+	case "waID":
+		return ec.fieldContext_Contact_waID(ctx, field)
+	case "tags":
+		return ec.fieldContext_Contact_tags(ctx, field)
+	case "attributes":
+		return ec.fieldContext_Contact_attributes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
 }
@@ -7002,6 +7569,16 @@ func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context,
 		return ec.fieldContext_CreateAPIKeyPayload_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateAPIKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "coordinate":
+		return ec.fieldContext_FieldRule_coordinate(ctx, field)
+	case "effect":
+		return ec.fieldContext_FieldRule_effect(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldRule", field.Name)
 }
 
 func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7330,6 +7907,42 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Permission_id(ctx, field)
+	case "label":
+		return ec.fieldContext_Permission_label(ctx, field)
+	case "description":
+		return ec.fieldContext_Permission_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Permission", field.Name)
+}
+
+func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Role_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Role_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Role_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Role_name(ctx, field)
+	case "label":
+		return ec.fieldContext_Role_label(ctx, field)
+	case "description":
+		return ec.fieldContext_Role_description(ctx, field)
+	case "builtin":
+		return ec.fieldContext_Role_builtin(ctx, field)
+	case "permissions":
+		return ec.fieldContext_Role_permissions(ctx, field)
+	case "fieldRules":
+		return ec.fieldContext_Role_fieldRules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7448,6 +8061,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_agent(ctx, field)
 	case "roles":
 		return ec.fieldContext_Viewer_roles(ctx, field)
+	case "permissions":
+		return ec.fieldContext_Viewer_permissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }

@@ -642,22 +642,6 @@ func (ec *executionContext) marshalNContactAttribute2githubᚗcomᚋswitchboard�
 	return ec._ContactAttribute(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNContactAttribute2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐContactAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.ContactAttribute) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNContactAttribute2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐContactAttribute(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNContactAttributeInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋgraphᚋmodelᚐContactAttributeInputᚄ(ctx context.Context, v any) ([]*model.ContactAttributeInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
@@ -696,6 +680,25 @@ func (ec *executionContext) marshalNContactAttributeType2githubᚗcomᚋswitchbo
 
 func (ec *executionContext) marshalNTenantSettings2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐTenantSettings(ctx context.Context, sel ast.SelectionSet, v schematype.TenantSettings) graphql.Marshaler {
 	return ec._TenantSettings(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalOContactAttribute2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐContactAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.ContactAttribute) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactAttribute2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐContactAttribute(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOMediaRef2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐMediaRef(ctx context.Context, sel ast.SelectionSet, v *schematype.MediaRef) graphql.Marshaler {

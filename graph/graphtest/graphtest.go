@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tenant"
 )
@@ -28,6 +29,7 @@ type Server struct {
 	DB      *store.DB
 	Handler http.Handler
 	Auth    *auth.Service
+	Authz   *policy.Authorizer
 }
 
 // New returns a Server over db with cfg (graph.DefaultConfig when zero).
@@ -38,8 +40,9 @@ func New(t testing.TB, db *store.DB, cfg graph.Config) *Server {
 	}
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 15*time.Minute)
 	require.NoError(t, err)
-	svc := auth.NewService(db.Client, tokens, time.Hour)
-	return &Server{DB: db, Auth: svc, Handler: graph.NewAPI(graph.NewResolver(db.Client, svc), cfg)}
+	authz := policy.NewAuthorizer(db.Client)
+	svc := auth.NewService(db.Client, tokens, authz, time.Hour)
+	return &Server{DB: db, Auth: svc, Authz: authz, Handler: graph.NewAPI(graph.NewResolver(db.Client, svc, authz), cfg)}
 }
 
 // Tenant creates a tenant whose owner signs in as owner@<slug>.test.

@@ -14,6 +14,17 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
+type AuditChainReport struct {
+	// True when every event's hash and link hold.
+	Ok bool `json:"ok"`
+	// How many events were checked before the first broken one.
+	Checked int `json:"checked"`
+	// The first event whose hash or link does not hold.
+	BrokenID  *string `json:"brokenID,omitempty"`
+	BrokenSeq *int    `json:"brokenSeq,omitempty"`
+	Reason    *string `json:"reason,omitempty"`
+}
+
 type AuthPayload struct {
 	// A short-lived JWT for Authorization: Bearer.
 	AccessToken          string    `json:"accessToken"`
@@ -55,10 +66,31 @@ type CreateAgentInput struct {
 	NumberIDs     []string `json:"numberIDs,omitempty"`
 }
 
+type CreateRoleInput struct {
+	// Stable name, lowercase: what agents' roles and API keys refer to.
+	Name        string   `json:"name"`
+	Label       string   `json:"label"`
+	Description *string  `json:"description,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+// A role's own rule for a field (Type.field) or a whole type (Type.*), overriding the default.
+type FieldRule struct {
+	Coordinate string      `json:"coordinate"`
+	Effect     FieldEffect `json:"effect"`
+}
+
 type GroupMemberInput struct {
 	WaID string            `json:"waID"`
 	Name *string           `json:"name,omitempty"`
 	Role *groupmember.Role `json:"role,omitempty"`
+}
+
+// A feature switch a role can hold.
+type Permission struct {
+	ID          string `json:"id"`
+	Label       string `json:"label"`
+	Description string `json:"description"`
 }
 
 type UpdateAgentInput struct {
@@ -72,6 +104,71 @@ type UpdateAgentInput struct {
 	TeamIDs []string `json:"teamIDs,omitempty"`
 	// Replace the numbers the agent works on.
 	NumberIDs []string `json:"numberIDs,omitempty"`
+}
+
+type UpdateRoleInput struct {
+	Label       *string `json:"label,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// Replaces the role's switches.
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// What a role gets for a field: its value, a redacted value, or null with a FORBIDDEN error.
+type FieldEffect string
+
+const (
+	FieldEffectAllow FieldEffect = "ALLOW"
+	FieldEffectMask  FieldEffect = "MASK"
+	FieldEffectDeny  FieldEffect = "DENY"
+)
+
+var AllFieldEffect = []FieldEffect{
+	FieldEffectAllow,
+	FieldEffectMask,
+	FieldEffectDeny,
+}
+
+func (e FieldEffect) IsValid() bool {
+	switch e {
+	case FieldEffectAllow, FieldEffectMask, FieldEffectDeny:
+		return true
+	}
+	return false
+}
+
+func (e FieldEffect) String() string {
+	return string(e)
+}
+
+func (e *FieldEffect) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FieldEffect(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FieldEffect", str)
+	}
+	return nil
+}
+
+func (e FieldEffect) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FieldEffect) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FieldEffect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type ViewerKind string

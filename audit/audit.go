@@ -1,0 +1,180 @@
+// Package audit keeps the append-only, hash-chained record of who did what.
+//
+// Each tenant's events form a chain: event n stores the hash of event n-1
+// (prev_hash) and its own hash over its fields and prev_hash, so altering,
+// removing or inserting a row breaks the chain at that row, which Verify
+// names. Record writes in the caller's transaction, so an event exists if and
+// only if the change it records committed.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Actions recorded.
+const (
+	ActionLogin          = "auth.login"
+	ActionLoginFailed    = "auth.login_failed"
+	ActionAPIKeyCreated  = "apikey.create"
+	ActionAPIKeyRevoked  = "apikey.revoke"
+	ActionRoleCreated    = "role.create"
+	ActionRoleUpdated    = "role.update"
+	ActionRoleDeleted    = "role.delete"
+	ActionFieldRuleSet   = "role.field_rule"
+	ActionRolesAssigned  = "agent.roles"
+	ActionAgentDisabled  = "agent.disable"
+	ActionMessageDeleted = "message.delete"
+)
+
+// genesis is the prev_hash of a tenant's first event.
+const genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Event is one thing to record. Before and After are digested (SHA-256 of
+// their JSON), so the log proves what changed without copying personal data.
+type Event struct {
+	Action   string
+	TargetID string
+	Summary  string
+	Before   any
+	After    any
+}
+
+// Record appends e to the chain of the tenant of ctx's viewer, through tx.
+// The actor is the viewer: an agent, an API key or "system".
+func Record(ctx context.Context, tx *ent.Tx, e Event) error {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.TenantID == "" {
+		return fmt.Errorf("audit %s: no tenant", e.Action)
+	}
+	// Touching the tenant row serialises appends of one tenant on Postgres;
+	// SQLite's immediate transactions already do.
+	if err := tx.Tenant.UpdateOneID(v.TenantID).SetUpdatedAt(time.Now()).Exec(viewer.System(ctx, v.TenantID)); err != nil {
+		return fmt.Errorf("audit %s: lock chain: %w", e.Action, err)
+	}
+	sctx := viewer.System(ctx, v.TenantID)
+	prevHash, seq := genesis, int64(1)
+	last, err := tx.AuditEvent.Query().Order(ent.Desc(auditevent.FieldSeq)).First(sctx)
+	switch {
+	case err == nil:
+		prevHash, seq = last.Hash, last.Seq+1
+	case !ent.IsNotFound(err):
+		return fmt.Errorf("audit %s: chain head: %w", e.Action, err)
+	}
+	row := &ent.AuditEvent{
+		TenantID:     v.TenantID,
+		Seq:          seq,
+		ActorID:      actor(v),
+		Action:       e.Action,
+		TargetID:     e.TargetID,
+		Summary:      e.Summary,
+		BeforeDigest: digest(e.Before),
+		AfterDigest:  digest(e.After),
+		At:           time.Now().UTC().Truncate(time.Microsecond), // what both databases keep
+		PrevHash:     prevHash,
+	}
+	row.Hash = Hash(row)
+	return tx.AuditEvent.Create().
+		SetSeq(row.Seq).SetActorID(row.ActorID).SetAction(row.Action).SetTargetID(row.TargetID).
+		SetSummary(row.Summary).SetBeforeDigest(row.BeforeDigest).SetAfterDigest(row.AfterDigest).
+		SetAt(row.At).SetPrevHash(row.PrevHash).SetHash(row.Hash).
+		Exec(sctx)
+}
+
+// Hash is the hash of an event: SHA-256 over its fields and prev_hash, each
+// length-prefixed so that no two different events encode alike.
+func Hash(e *ent.AuditEvent) string {
+	h := sha256.New()
+	for _, f := range []string{
+		e.TenantID, strconv.FormatInt(e.Seq, 10), e.ActorID, e.Action, e.TargetID, e.Summary,
+		e.BeforeDigest, e.AfterDigest, e.At.UTC().Format(time.RFC3339Nano), e.PrevHash,
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func actor(v *viewer.Viewer) string {
+	switch {
+	case v.AgentID != "":
+		return v.AgentID
+	case v.APIKeyID != "":
+		return v.APIKeyID
+	}
+	return "system"
+}
+
+func digest(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprint(v))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	OK      bool
+	Checked int
+	// BrokenID and BrokenSeq name the first event whose hash or link does
+	// not hold; Reason says which.
+	BrokenID  string
+	BrokenSeq int64
+	Reason    string
+}
+
+// verifyBatch is how many events Verify reads at a time.
+const verifyBatch = 1000
+
+// Verify walks the chain of the tenant of ctx's viewer and reports the first
+// broken link: a row whose hash does not match its content (altered), whose
+// prev_hash is not its predecessor's hash, or whose sequence skips (removed or
+// inserted).
+func Verify(ctx context.Context, client *ent.Client) (Report, error) {
+	var r Report
+	prevHash, want := genesis, int64(1)
+	for {
+		batch, err := client.AuditEvent.Query().
+			Where(auditevent.SeqGTE(want)).
+			Order(ent.Asc(auditevent.FieldSeq)).
+			Limit(verifyBatch).
+			All(ctx)
+		if err != nil {
+			return r, fmt.Errorf("verify audit chain: %w", err)
+		}
+		for _, e := range batch {
+			var reason string
+			switch {
+			case e.Seq != want:
+				reason = fmt.Sprintf("sequence jumps from %d to %d: events are missing", want-1, e.Seq)
+			case e.PrevHash != prevHash:
+				reason = "prev_hash does not match the previous event: an event before it was changed or removed"
+			case Hash(e) != e.Hash:
+				reason = "hash does not match the content: this event was altered"
+			}
+			if reason != "" {
+				r.BrokenID, r.BrokenSeq, r.Reason = e.ID, e.Seq, reason
+				return r, nil
+			}
+			r.Checked++
+			prevHash, want = e.Hash, e.Seq+1
+		}
+		if len(batch) < verifyBatch {
+			r.OK = true
+			return r, nil
+		}
+	}
+}

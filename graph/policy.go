@@ -1,0 +1,40 @@
+package graph
+
+import (
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/graph/generated"
+	"github.com/switchboard-dev/switchboard/policy"
+)
+
+func permissions(ids []string) []policy.Permission {
+	out := make([]policy.Permission, len(ids))
+	for i, id := range ids {
+		out[i] = policy.Permission(id)
+	}
+	return out
+}
+
+func permissionIDs(ps []policy.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// schemaCoordinate parses "Type.field" or "Type.*" and checks that the schema
+// has that type and field, so that a rule never names nothing.
+func schemaCoordinate(s string) (policy.Coordinate, error) {
+	c, ok := policy.ParseCoordinate(s)
+	if !ok {
+		return c, apperr.Invalid("coordinate", "%q is not Type.field or Type.*", s)
+	}
+	def := generated.NewExecutableSchema(generated.Config{}).Schema().Types[c.Type]
+	if def == nil || (def.Kind != "OBJECT") {
+		return c, apperr.Invalid("coordinate", "the schema has no object type %s", c.Type)
+	}
+	if c.Field != "*" && def.Fields.ForName(c.Field) == nil {
+		return c, apperr.Invalid("coordinate", "%s has no field %s", c.Type, c.Field)
+	}
+	return c, nil
+}

@@ -1,0 +1,333 @@
+package policy
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+//go:embed model.conf
+var modelText string
+
+// Casbin actions.
+const (
+	actUse  = "use"  // a feature switch
+	actRead = "read" // a field: allow or deny
+	actMask = "mask" // a field: allowed in redacted form
+)
+
+// Authorizer answers what a viewer may do. Per tenant it keeps a Casbin
+// enforcer loaded with that tenant's rules and, per role set, the Decisions
+// computed from it: Casbin is asked once per distinct question, and the
+// answers are reused until the tenant's policy changes (Invalidate).
+type Authorizer struct {
+	client  *ent.Client
+	adapter *Adapter
+
+	mu      sync.Mutex
+	tenants map[string]*tenantPolicy
+}
+
+// NewAuthorizer returns an Authorizer over client.
+func NewAuthorizer(client *ent.Client) *Authorizer {
+	return &Authorizer{client: client, adapter: NewAdapter(client), tenants: map[string]*tenantPolicy{}}
+}
+
+// tenantPolicy is one tenant's loaded policy.
+type tenantPolicy struct {
+	tenantID string
+	load     sync.Once
+	err      error
+
+	enforcer   *casbin.Enforcer
+	overridden []Coordinate          // coordinates with a tenant rule
+	validAfter map[string]time.Time // agent id → tokens issued before are refused
+
+	mu        sync.Mutex // guards decisions and the enforcer's role manager
+	decisions map[string]*Decisions
+}
+
+// Invalidate drops what is known of a tenant's policy: the next request loads
+// it again. The role and agent services call it when their change commits;
+// other instances will be told through the event bus.
+func (a *Authorizer) Invalidate(tenantID string) {
+	a.mu.Lock()
+	delete(a.tenants, tenantID)
+	a.mu.Unlock()
+}
+
+// Admit checks that v's credential still stands and returns ctx carrying the
+// viewer's Decisions, with v.Scope filled in.
+func (a *Authorizer) Admit(ctx context.Context, v *viewer.Viewer) (context.Context, error) {
+	if v.Kind == viewer.KindSystem {
+		v.Scope = viewer.Everything
+		return ctx, nil
+	}
+	tp, err := a.tenant(ctx, v.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind == viewer.KindAgent {
+		if after, ok := tp.validAfter[v.AgentID]; ok && !v.IssuedAt.After(after) {
+			return nil, apperr.New(apperr.Unauthenticated, "this access token was revoked: refresh or sign in again")
+		}
+	}
+	d, err := tp.decide(v.Roles)
+	if err != nil {
+		return nil, err
+	}
+	v.Scope = d.scope
+	return NewContext(ctx, d), nil
+}
+
+// Decide returns the decisions of a role set in a tenant.
+func (a *Authorizer) Decide(ctx context.Context, tenantID string, roles []string) (*Decisions, error) {
+	tp, err := a.tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return tp.decide(roles)
+}
+
+func (a *Authorizer) tenant(ctx context.Context, tenantID string) (*tenantPolicy, error) {
+	a.mu.Lock()
+	tp, ok := a.tenants[tenantID]
+	if !ok {
+		tp = &tenantPolicy{tenantID: tenantID, decisions: map[string]*Decisions{}}
+		a.tenants[tenantID] = tp
+	}
+	a.mu.Unlock()
+	tp.load.Do(func() { tp.err = a.loadTenant(ctx, tp) })
+	if tp.err != nil {
+		a.Invalidate(tenantID) // let the next request try again
+		return nil, tp.err
+	}
+	return tp, nil
+}
+
+func (a *Authorizer) loadTenant(ctx context.Context, tp *tenantPolicy) error {
+	sctx := viewer.System(context.WithoutCancel(ctx), tp.tenantID)
+	if err := SeedBuiltinRoles(sctx, a.client); err != nil {
+		return err
+	}
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return fmt.Errorf("casbin model: %w", err)
+	}
+	e, err := casbin.NewEnforcer(m)
+	if err != nil {
+		return fmt.Errorf("casbin: %w", err)
+	}
+	e.SetAdapter(a.adapter)
+	e.EnableAutoSave(false) // role-set groupings live in memory only
+	if err := e.LoadFilteredPolicy(Filter{TenantID: tp.tenantID}); err != nil {
+		return err
+	}
+	tp.enforcer = e
+	rules, err := e.GetPolicy()
+	if err != nil {
+		return err
+	}
+	seen := map[Coordinate]bool{}
+	for _, r := range rules {
+		if c, ok := ParseCoordinate(r[2]); ok && r[3] != actUse && !seen[c] {
+			seen[c] = true
+			tp.overridden = append(tp.overridden, c)
+		}
+	}
+	revoked, err := a.client.Agent.Query().
+		Where(agent.TokensValidAfterNotNil()).
+		Select(agent.FieldID, agent.FieldTokensValidAfter).
+		All(sctx)
+	if err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	tp.validAfter = make(map[string]time.Time, len(revoked))
+	for _, ag := range revoked {
+		tp.validAfter[ag.ID] = *ag.TokensValidAfter
+	}
+	return nil
+}
+
+// decide returns (and remembers) the decisions of a role set.
+func (tp *tenantPolicy) decide(roles []string) (*Decisions, error) {
+	roles = slices.Sorted(slices.Values(roles))
+	key := strings.Join(roles, "\x00")
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if d, ok := tp.decisions[key]; ok {
+		return d, nil
+	}
+	d, err := tp.compute(roles, "set:"+key)
+	if err != nil {
+		return nil, err
+	}
+	tp.decisions[key] = d
+	return d, nil
+}
+
+// compute asks Casbin about every switch and every guarded field for a role
+// set. Switches are asked of a subject that holds all the roles, so Casbin's
+// deny-override applies across them. A field takes, per role, the role's own
+// rule if the tenant set one and else the default rule (FieldRules) from the
+// role's switches; across roles an explicit DENY wins, otherwise the most
+// permissive effect does.
+func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, error) {
+	e, dom := tp.enforcer, tp.tenantID
+	for _, r := range roles {
+		if _, err := e.AddNamedGroupingPolicy("g", subject, r, dom); err != nil {
+			return nil, err
+		}
+	}
+	d := &Decisions{perms: map[Permission]bool{}, fields: map[Coordinate]Effect{}}
+	for _, entry := range Catalog {
+		ok, err := e.Enforce(subject, dom, string(entry.ID), actUse)
+		if err != nil {
+			return nil, err
+		}
+		d.perms[entry.ID] = ok
+	}
+	rolePerms := make(map[string]map[Permission]bool, len(roles))
+	for _, r := range roles {
+		rolePerms[r] = map[Permission]bool{}
+		for _, entry := range Catalog {
+			ok, err := e.Enforce(r, dom, string(entry.ID), actUse)
+			if err != nil {
+				return nil, err
+			}
+			rolePerms[r][entry.ID] = ok
+		}
+	}
+	coords := slices.Collect(func(yield func(Coordinate) bool) {
+		for c := range FieldRules {
+			if !yield(c) {
+				return
+			}
+		}
+	})
+	coords = append(coords, tp.overridden...)
+	for _, c := range coords {
+		if _, done := d.fields[c]; done {
+			continue
+		}
+		eff, explicitDeny, err := tp.fieldEffect(c, roles, rolePerms)
+		if err != nil {
+			return nil, err
+		}
+		if explicitDeny {
+			eff = Deny
+		}
+		d.fields[c] = eff
+	}
+	d.scope = viewer.Scope{
+		AllConversations:      d.perms[ConversationReadAll],
+		NumberConversations:   d.perms[ConversationReadNumber],
+		AssignedConversations: d.perms[ConversationReadAssigned],
+		Audit:                 d.perms[AuditView],
+	}
+	return d, nil
+}
+
+func (tp *tenantPolicy) fieldEffect(c Coordinate, roles []string, rolePerms map[string]map[Permission]bool) (best Effect, explicitDeny bool, err error) {
+	e, dom := tp.enforcer, tp.tenantID
+	best = Deny
+	for _, r := range roles {
+		eff := Allow
+		explicit, err := e.GetFilteredPolicy(0, r, dom, c.String())
+		if err != nil {
+			return Deny, false, err
+		}
+		if len(explicit) > 0 {
+			read, err := e.Enforce(r, dom, c.String(), actRead)
+			if err != nil {
+				return Deny, false, err
+			}
+			mask, err := e.Enforce(r, dom, c.String(), actMask)
+			if err != nil {
+				return Deny, false, err
+			}
+			switch {
+			case read:
+				eff = Allow
+			case mask:
+				eff = Mask
+			default:
+				eff = Deny
+				explicitDeny = true
+			}
+		} else if def, ok := defaultEffect(c, rolePerms[r]); ok {
+			eff = def
+		}
+		best = min(best, eff)
+	}
+	return best, explicitDeny, nil
+}
+
+// Decisions is what one role set may do in one tenant, as of one version of
+// its policy. It is immutable and shared by every request of that role set.
+type Decisions struct {
+	perms  map[Permission]bool
+	fields map[Coordinate]Effect
+	scope  viewer.Scope
+}
+
+// Can reports whether the role set holds permission p.
+func (d *Decisions) Can(p Permission) bool { return d.perms[p] }
+
+// Field returns the effect for field of typ: its own rule, else its type's
+// ("Type.*"), else Allow.
+func (d *Decisions) Field(typ, field string) Effect {
+	if eff, ok := d.fields[Coordinate{typ, field}]; ok {
+		return eff
+	}
+	if eff, ok := d.fields[Coordinate{typ, "*"}]; ok {
+		return eff
+	}
+	return Allow
+}
+
+// Permissions lists the held permissions in catalogue order.
+func (d *Decisions) Permissions() []Permission {
+	var out []Permission
+	for _, e := range Catalog {
+		if d.perms[e.ID] {
+			out = append(out, e.ID)
+		}
+	}
+	return out
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying d.
+func NewContext(ctx context.Context, d *Decisions) context.Context {
+	return context.WithValue(ctx, ctxKey{}, d)
+}
+
+// FromContext returns the decisions of the request in ctx, or nil.
+func FromContext(ctx context.Context) *Decisions {
+	d, _ := ctx.Value(ctxKey{}).(*Decisions)
+	return d
+}
+
+// Can reports whether the viewer of ctx holds p. The system viewer holds
+// everything; a context without decisions holds nothing.
+func Can(ctx context.Context, p Permission) bool {
+	if v := viewer.FromContext(ctx); v != nil && v.Kind == viewer.KindSystem {
+		return true
+	}
+	d := FromContext(ctx)
+	return d != nil && d.Can(p)
+}

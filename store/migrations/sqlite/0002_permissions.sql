@@ -1,0 +1,10 @@
+PRAGMA foreign_keys = off;
+ALTER TABLE `agents` ADD COLUMN `tokens_valid_after` datetime NULL;
+ALTER TABLE `audit_events` ADD COLUMN `summary` text NULL;
+CREATE TABLE `casbin_rules` (`id` text NOT NULL, `ptype` text NOT NULL, `v0` text NOT NULL DEFAULT (''), `v1` text NOT NULL DEFAULT (''), `v2` text NOT NULL DEFAULT (''), `v3` text NOT NULL DEFAULT (''), `v4` text NOT NULL DEFAULT (''), `v5` text NOT NULL DEFAULT (''), `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `casbin_rules_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE INDEX `casbinrule_tenant_id` ON `casbin_rules` (`tenant_id`);
+CREATE UNIQUE INDEX `casbinrule_tenant_id_ptype_v0_v1_v2_v3_v4_v5` ON `casbin_rules` (`tenant_id`, `ptype`, `v0`, `v1`, `v2`, `v3`, `v4`, `v5`);
+CREATE TABLE `roles` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `label` text NOT NULL, `description` text NULL, `builtin` bool NOT NULL DEFAULT (false), `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `roles_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE INDEX `role_tenant_id` ON `roles` (`tenant_id`);
+CREATE UNIQUE INDEX `role_tenant_id_name` ON `roles` (`tenant_id`, `name`);
+PRAGMA foreign_keys = on;
