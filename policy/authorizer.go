@@ -52,7 +52,7 @@ type tenantPolicy struct {
 	err      error
 
 	enforcer   *casbin.Enforcer
-	overridden []Coordinate          // coordinates with a tenant rule
+	overridden []Coordinate         // coordinates with a tenant rule
 	validAfter map[string]time.Time // agent id → tokens issued before are refused
 
 	mu        sync.Mutex // guards decisions and the enforcer's role manager

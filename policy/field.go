@@ -56,7 +56,9 @@ type FieldRule struct {
 
 var public = FieldRule{}
 
-func needs(p Permission, otherwise Effect) FieldRule { return FieldRule{Needs: p, Otherwise: otherwise} }
+func needs(p Permission, otherwise Effect) FieldRule {
+	return FieldRule{Needs: p, Otherwise: otherwise}
+}
 
 // FieldRules are the default field rules. Every field of a sensitive type
 // (SensitiveTypes) has one, even when public, so that adding a field forces a
