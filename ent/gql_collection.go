@@ -1830,11 +1830,6 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, message.FieldKind)
 				fieldSeen[message.FieldKind] = struct{}{}
 			}
-		case "media":
-			if _, ok := fieldSeen[message.FieldMedia]; !ok {
-				selectedFields = append(selectedFields, message.FieldMedia)
-				fieldSeen[message.FieldMedia] = struct{}{}
-			}
 		case "providerMessageID":
 			if _, ok := fieldSeen[message.FieldProviderMessageID]; !ok {
 				selectedFields = append(selectedFields, message.FieldProviderMessageID)

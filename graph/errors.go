@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -72,8 +73,14 @@ func recoverPanic(ctx context.Context, p any) error {
 	return apperr.New(apperr.Internal, "internal error")
 }
 
-// fieldError adds err for the current field and returns null for it.
-func fieldError(ctx context.Context, err error) graphql.Marshaler {
-	graphql.AddError(ctx, err)
+// rootFieldError adds err at the path of the current root field and returns
+// null for it.
+func rootFieldError(ctx context.Context, err error) graphql.Marshaler {
+	gerr := presentError(ctx, err)
+	if fc := graphql.GetRootFieldContext(ctx); fc != nil {
+		gerr.Path = ast.Path{ast.PathName(fc.Field.Alias)}
+		gerr.Locations = []gqlerror.Location{{Line: fc.Field.Position.Line, Column: fc.Field.Position.Column}}
+	}
+	graphql.AddError(ctx, gerr)
 	return graphql.Null
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/policy"
 )
 
@@ -51,8 +53,27 @@ func (g fieldGuard) guard(ctx context.Context, next graphql.Resolver) (any, erro
 		}
 		return mask(policy.Coordinate{Type: fc.Object, Field: fc.Field.Name}, v)
 	default:
-		return nil, forbiddenField(fc.Object, fc.Field.Name)
+		err := forbiddenField(fc.Object, fc.Field.Name)
+		if empty, ok := emptyValues[fc.Field.Definition.Type.String()]; ok {
+			// A non-null list denied as null would null the whole response:
+			// it answers empty, with the error at its path.
+			graphql.AddError(ctx, err)
+			return empty(), nil
+		}
+		return nil, err
 	}
+}
+
+// emptyValues are what a denied non-null field answers, by its schema type.
+var emptyValues = map[string]func() any{
+	"NumberConnection!":     func() any { return &ent.NumberConnection{} },
+	"AgentConnection!":      func() any { return &ent.AgentConnection{} },
+	"TeamConnection!":       func() any { return &ent.TeamConnection{} },
+	"ContactConnection!":    func() any { return &ent.ContactConnection{} },
+	"GroupConnection!":      func() any { return &ent.GroupConnection{} },
+	"AuditEventConnection!": func() any { return &ent.AuditEventConnection{} },
+	"[Role!]!":              func() any { return []*ent.Role{} },
+	"AuditChainReport!":     func() any { return &model.AuditChainReport{} },
 }
 
 func forbiddenField(typ, field string) error {

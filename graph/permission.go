@@ -101,20 +101,20 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		rule, declared := mutations[name]
 		switch {
 		case !declared:
-			return fieldError(ctx, apperr.New(apperr.Forbidden, "%s declares no permission", name))
+			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s declares no permission", name))
 		case rule.anonymous:
 		case v == nil:
-			return fieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to call %s", name))
+			return rootFieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to call %s", name))
 		case rule.perm != authenticatedOnly && !policy.Can(ctx, rule.perm):
-			return fieldError(ctx, apperr.New(apperr.Forbidden, "%s needs the %s permission", name, rule.perm))
+			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s needs the %s permission", name, rule.perm))
 		}
 		return next(ctx)
 	}
 	if anonymousQueries[name] && !g.introspection {
-		return fieldError(ctx, apperr.New(apperr.Forbidden, "introspection is disabled"))
+		return rootFieldError(ctx, apperr.New(apperr.Forbidden, "introspection is disabled"))
 	}
 	if v == nil && !anonymousQueries[name] {
-		return fieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to read %s", name))
+		return rootFieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to read %s", name))
 	}
 	return next(ctx)
 }

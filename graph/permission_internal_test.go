@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,5 +31,40 @@ func TestEveryMutationDeclaresAPermission(t *testing.T) {
 	}
 	for name := range mutations {
 		require.True(t, names[name], "graph/permission.go declares %s, which the schema does not have", name)
+	}
+}
+
+// TestSensitiveFieldsHaveRules walks the schema: every field of a sensitive
+// type must have its own rule (a new field forces a decision), every rule must
+// name a field that exists, and a field whose rule can deny or mask must be
+// nullable, or denying it would null its parent.
+func TestSensitiveFieldsHaveRules(t *testing.T) {
+	t.Parallel()
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	for _, typ := range policy.SensitiveTypes {
+		def := schema.Types[typ]
+		require.NotNil(t, def, typ)
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			_, ok := policy.FieldRules[policy.Coordinate{Type: typ, Field: f.Name}]
+			require.True(t, ok, "%s.%s has no rule in policy/field.go: decide who may read it", typ, f.Name)
+		}
+	}
+	for c, rule := range policy.FieldRules {
+		def := schema.Types[c.Type]
+		require.NotNil(t, def, "rule for unknown type %s", c)
+		if c.Field == "*" {
+			continue
+		}
+		f := def.Fields.ForName(c.Field)
+		require.NotNil(t, f, "rule for unknown field %s", c)
+		if rule.Needs != "" {
+			_, empty := emptyValues[f.Type.String()]
+			require.True(t, !f.Type.NonNull || (empty && rule.Otherwise == policy.Deny),
+				"%s can be denied or masked, so it must be nullable (or a list with an empty value in graph/guard.go)", c)
+			require.True(t, policy.Known(rule.Needs), "%s needs unknown permission %s", c, rule.Needs)
+		}
 	}
 }

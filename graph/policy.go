@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/policy"
 )
@@ -37,4 +40,11 @@ func schemaCoordinate(s string) (policy.Coordinate, error) {
 		return c, apperr.Invalid("coordinate", "%s has no field %s", c.Type, c.Field)
 	}
 	return c, nil
+}
+
+// tombstoneVisible: a message's content shows unless it is deleted and the
+// viewer lacks message.view_deleted. A tombstone is the normal view of a
+// deleted message, so hiding it is not an error.
+func tombstoneVisible(ctx context.Context, m *ent.Message) bool {
+	return m.DeletedAt == nil || policy.Can(ctx, policy.MessageViewDeleted)
 }

@@ -9,12 +9,21 @@ import (
 	"context"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
 // Body is the resolver for the body field.
 func (r *messageResolver) Body(ctx context.Context, obj *ent.Message) (*string, error) {
-	if obj.DeletedAt != nil || obj.Body == "" {
+	if obj.Body == "" || !tombstoneVisible(ctx, obj) {
 		return nil, nil
 	}
 	return &obj.Body, nil
+}
+
+// Media is the resolver for the media field.
+func (r *messageResolver) Media(ctx context.Context, obj *ent.Message) (*schematype.MediaRef, error) {
+	if !tombstoneVisible(ctx, obj) {
+		return nil, nil
+	}
+	return obj.Media, nil
 }

@@ -38,7 +38,7 @@ func (Message) Fields() []ent.Field {
 		field.Text("body").Optional().
 			Annotations(entgql.Skip(entgql.SkipType)).
 			Comment("kept after deletion; the API hides it from a tombstone (graph/message.go)"),
-		field.JSON("media", &schematype.MediaRef{}).Optional(),
+		field.JSON("media", &schematype.MediaRef{}).Optional().Annotations(entgql.Skip(entgql.SkipType)),
 		field.String("provider_message_id").Optional().Nillable().
 			Comment("the provider's id (wamid); unique per number"),
 		field.Enum("status").Values("QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED").Default("QUEUED").

@@ -5248,7 +5248,6 @@ type Message implements Node {
   deletedByID: ID
   direction: MessageDirection!
   kind: MessageKind!
-  media: MediaRef
   """
   the provider's id (wamid); unique per number
   """
@@ -7226,8 +7225,10 @@ type BusinessHours {
 }
 
 extend type Message {
-  "The text of the message; null once the message is deleted (the original is kept)."
+  "The text of the message. Once deleted, only message.view_deleted shows the original; others get null."
   body: String @goField(forceResolver: true)
+  "The media of the message, hidden like the text once deleted."
+  media: MediaRef @goField(forceResolver: true)
 }
 `, BuiltIn: false},
 }
@@ -7777,8 +7778,6 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_direction(ctx, field)
 	case "kind":
 		return ec.fieldContext_Message_kind(ctx, field)
-	case "media":
-		return ec.fieldContext_Message_media(ctx, field)
 	case "providerMessageID":
 		return ec.fieldContext_Message_providerMessageID(ctx, field)
 	case "status":
@@ -7805,6 +7804,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_deletedBy(ctx, field)
 	case "body":
 		return ec.fieldContext_Message_body(ctx, field)
+	case "media":
+		return ec.fieldContext_Message_media(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
