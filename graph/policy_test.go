@@ -55,7 +55,9 @@ func TestPolicyChangeAppliesToTheNextRequest(t *testing.T) {
 		agentRole := roleID(t, s, w.token, "agent")
 		r = s.Do(t, w.token, `query($id: ID!) { node(id: $id) { ... on Role { permissions } } }`, map[string]any{"id": agentRole})
 		r.RequireOK(t)
-		var cur struct{ Node struct{ Permissions []string } }
+		var cur struct {
+			Node struct{ Permissions []string }
+		}
 		r.Decode(t, &cur)
 		var without []string
 		for _, p := range cur.Node.Permissions {
@@ -168,7 +170,9 @@ func TestRowScopes(t *testing.T) {
 		s := graphtest.New(t, db, graph.Config{})
 		w := seedWorld(t, s, "alpha")
 		// Five more conversations on w's number, none assigned to w's agent.
-		var owner struct{ Viewer struct{ Agent struct{ ID string } } }
+		var owner struct {
+			Viewer struct{ Agent struct{ ID string } }
+		}
 		s.Do(t, w.token, `{ viewer { agent { id } } }`, nil).Decode(t, &owner)
 		graphtest.AddConversations(t, db.Client, w.tenantID, w.number, owner.Viewer.Agent.ID, 10, 5)
 
@@ -207,7 +211,9 @@ func TestRowScopes(t *testing.T) {
 		// An unassigned conversation is invisible, to reads and writes alike.
 		r = s.Do(t, w.token, `{ conversations(first: 1, where: {hasAssigneeWith: {idNEQ: "`+w.agent+`"}}) { edges { node { id } } } }`, nil)
 		var other struct {
-			Conversations struct{ Edges []struct{ Node struct{ ID string } } }
+			Conversations struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		r.Decode(t, &other)
 		hidden := other.Conversations.Edges[0].Node.ID
