@@ -30,7 +30,7 @@ migration:
 
 ## bench: the benchmarks recorded in BENCHMARKS.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/...
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/... ./graph/... ./policy/...
 
 vet:
 	$(GO) vet $(PKGS)

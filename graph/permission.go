@@ -108,7 +108,7 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		case rule.perm != authenticatedOnly && !policy.Can(ctx, rule.perm):
 			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s needs the %s permission", name, rule.perm))
 		}
-		return next(ctx)
+		return next(nearDecisions(ctx))
 	}
 	if anonymousQueries[name] && !g.introspection {
 		return rootFieldError(ctx, apperr.New(apperr.Forbidden, "introspection is disabled"))
@@ -116,7 +116,17 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 	if v == nil && !anonymousQueries[name] {
 		return rootFieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to read %s", name))
 	}
-	return next(ctx)
+	return next(nearDecisions(ctx))
+}
+
+// nearDecisions puts the request's decisions back at the top of ctx: every
+// field below looks them up, and a lookup walks the context chain from the
+// field up to where they were stored.
+func nearDecisions(ctx context.Context) context.Context {
+	if d := policy.FromContext(ctx); d != nil {
+		return policy.NewContext(ctx, d)
+	}
+	return ctx
 }
 
 // checkArguments rejects malformed ID arguments and oversized pages before a

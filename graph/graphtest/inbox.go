@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -52,7 +53,8 @@ func AddConversations(t testing.TB, c *ent.Client, tenantID, numberID, agentID s
 	}
 }
 
-// Inbox creates a tenant with a number, an agent and n conversations, and
+// Inbox creates a tenant with a number, an agent (agent@<slug>.test, role
+// agent, member of the number) and n conversations assigned to them, and
 // returns the owner's access token.
 func (s *Server) Inbox(t testing.TB, slug string, n int) string {
 	t.Helper()
@@ -60,8 +62,10 @@ func (s *Server) Inbox(t testing.TB, slug string, n int) string {
 	ctx := viewer.System(t.Context(), tenantID)
 	num, err := s.DB.Client.Number.Create().SetPhone("+33612340000").SetDisplayName("Main").Save(ctx)
 	require.NoError(t, err)
+	hash, err := auth.HashPassword(Password)
+	require.NoError(t, err)
 	agent, err := s.DB.Client.Agent.Create().SetName("Agent").SetEmail("agent@" + slug + ".test").
-		SetPasswordHash("unused").SetEmployeeCode("103").Save(ctx)
+		SetPasswordHash(hash).SetEmployeeCode("103").AddNumberIDs(num.ID).Save(ctx)
 	require.NoError(t, err)
 	AddConversations(t, s.DB.Client, tenantID, num.ID, agent.ID, 0, n)
 	return token
