@@ -117,8 +117,8 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 				return nil, err
 			}
 			// Tokens carry roles: the old ones stop working, a refresh brings the new.
-			u.SetRoles(in.Roles).SetTokensValidAfter(revocationInstant())
-			s.invalidateOnCommit(ctx, tx)
+			u.SetRoles(in.Roles).SetTokensValidAfter(policy.RevocationInstant())
+			s.authz.InvalidateOnCommit(ctx, tx)
 		}
 		if in.TeamIDs != nil {
 			u.ClearTeams().AddTeamIDs(in.TeamIDs...)
@@ -128,8 +128,8 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		}
 		if revoke {
 			// A new password ends every session and token of the old one.
-			u.SetTokensValidAfter(revocationInstant())
-			s.invalidateOnCommit(ctx, tx)
+			u.SetTokensValidAfter(policy.RevocationInstant())
+			s.authz.InvalidateOnCommit(ctx, tx)
 		}
 		if a, err = u.Save(ctx); err != nil {
 			return nil, err
@@ -157,8 +157,8 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 		if err != nil || a.DisabledAt != nil {
 			return a, err
 		}
-		now := revocationInstant()
-		s.invalidateOnCommit(ctx, tx)
+		now := policy.RevocationInstant()
+		s.authz.InvalidateOnCommit(ctx, tx)
 		if a, err = a.Update().SetDisabledAt(now).SetTokensValidAfter(now).SetPresence("OFFLINE").Save(ctx); err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 // Enable lets a disabled agent sign in again.
 func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
-		s.invalidateOnCommit(ctx, tx)
+		s.authz.InvalidateOnCommit(ctx, tx)
 		return tx.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
 	})
 }
@@ -207,25 +207,3 @@ func (s *Service) checkRoles(ctx context.Context, roles []string) error {
 	}
 	return policy.CheckRoles(ctx, s.client, roles)
 }
-
-// invalidateOnCommit makes the authorizer reload the tenant (revocations,
-// roles) once tx commits.
-func (s *Service) invalidateOnCommit(ctx context.Context, tx *ent.Tx) {
-	if s.authz == nil {
-		return
-	}
-	tenantID := viewer.FromContext(ctx).TenantID
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				s.authz.Invalidate(tenantID)
-			}
-			return err
-		})
-	})
-}
-
-// revocationInstant is when tokens stop being accepted, to the microsecond
-// both databases keep.
-func revocationInstant() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

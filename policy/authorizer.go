@@ -68,6 +68,29 @@ func (a *Authorizer) Invalidate(tenantID string) {
 	a.mu.Unlock()
 }
 
+// InvalidateOnCommit makes the tenant of ctx's viewer reload its policy once
+// tx commits (and not if it rolls back). A nil Authorizer does nothing, for
+// services running before there is one (seeding).
+func (a *Authorizer) InvalidateOnCommit(ctx context.Context, tx *ent.Tx) {
+	if a == nil {
+		return
+	}
+	tenantID := viewer.FromContext(ctx).TenantID
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				a.Invalidate(tenantID)
+			}
+			return err
+		})
+	})
+}
+
+// RevocationInstant is "now" as a revocation stores it: access tokens issued
+// up to it are refused. It keeps the microseconds both databases keep.
+func RevocationInstant() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // Admit checks that v's credential still stands and returns ctx carrying the
 // viewer's Decisions, with v.Scope filled in.
 func (a *Authorizer) Admit(ctx context.Context, v *viewer.Viewer) (context.Context, error) {

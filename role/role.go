@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
@@ -20,7 +19,6 @@ import (
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/store"
-	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Service changes roles.
@@ -38,21 +36,8 @@ func NewService(client *ent.Client, authz *policy.Authorizer) *Service {
 // tenant's policy everywhere.
 func (s *Service) change(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx) (*ent.Role, error)) (*ent.Role, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Role, error) {
-		s.invalidateOnCommit(ctx, tx)
+		s.authz.InvalidateOnCommit(ctx, tx)
 		return fn(ctx, tx)
-	})
-}
-
-func (s *Service) invalidateOnCommit(ctx context.Context, tx *ent.Tx) {
-	tenantID := viewer.FromContext(ctx).TenantID
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil && s.authz != nil {
-				s.authz.Invalidate(tenantID)
-			}
-			return err
-		})
 	})
 }
 
@@ -196,7 +181,7 @@ func (s *Service) ClearFieldRule(ctx context.Context, roleID string, c policy.Co
 // stop working at once (they carry the old roles); a refresh brings the new ones.
 func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
-		s.invalidateOnCommit(ctx, tx)
+		s.authz.InvalidateOnCommit(ctx, tx)
 		a, err := tx.Agent.Get(ctx, agentID)
 		if err != nil {
 			return nil, err
@@ -214,7 +199,7 @@ func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) 
 		}
 		slices.Sort(names)
 		before := a.Roles
-		if a, err = a.Update().SetRoles(names).SetTokensValidAfter(Now()).Save(ctx); err != nil {
+		if a, err = a.Update().SetRoles(names).SetTokensValidAfter(policy.RevocationInstant()).Save(ctx); err != nil {
 			return nil, err
 		}
 		if err := policy.CheckTenantManaged(ctx, tx.Client()); err != nil {
@@ -226,10 +211,6 @@ func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) 
 		})
 	})
 }
-
-// Now is the revocation instant: tokens issued up to it are refused. It is
-// kept to the microsecond, as both databases store it.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Permissions lists the switches a role holds, in catalogue order.
 func Permissions(ctx context.Context, client *ent.Client, roleName string) ([]policy.Permission, error) {
