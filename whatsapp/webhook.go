@@ -1,0 +1,196 @@
+package whatsapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// The webhook fields this package reads into typed events. Any other field
+// still yields a Change, with only Field, WABAID, Time and Raw set.
+const (
+	FieldMessages       = "messages"
+	FieldMessageEchoes  = "smb_message_echoes"
+	FieldAccountUpdate  = "account_update"
+	FieldQualityUpdate  = "phone_number_quality_update"
+	FieldTemplateStatus = "message_template_status_update"
+)
+
+// ErrNotWhatsApp is returned by Parse for a body whose object is not
+// "whatsapp_business_account": another product's webhook, or not one at all.
+var ErrNotWhatsApp = errors.New("whatsapp: not a whatsapp_business_account webhook")
+
+// Notification is one webhook POST, flattened: one Change per entry.changes[]
+// item, in the order Meta sent them.
+type Notification struct {
+	Changes []Change
+}
+
+// Change is one change of one entry. Which of the event fields is set depends
+// on Field.
+type Change struct {
+	Field  string
+	WABAID string    // entry.id: the WhatsApp Business Account
+	Time   time.Time // entry.time; zero when Meta leaves it out, as on messages
+
+	// The business number the change is about. Message notifications carry
+	// both; quality updates carry only the display number.
+	PhoneNumberID string
+	DisplayPhone  string
+
+	Messages []Message // inbound, from customers
+	Echoes   []Message // sent by the business from another client (smb_message_echoes)
+	Statuses []Status  // of messages the business sent
+	Errors   []Error   // problems Meta reports about the change as a whole
+
+	Account  *AccountUpdate
+	Quality  *QualityUpdate
+	Template *TemplateUpdate
+
+	Raw json.RawMessage // the change's value, as received
+}
+
+// Error is a problem Meta reports inside a webhook: on an unsupported inbound
+// message, a failed status or a whole change.
+type Error struct {
+	Code    int
+	Title   string
+	Message string
+	Details string // error_data.details: the most specific explanation
+}
+
+// Parse reads a webhook POST body. It fails on malformed JSON, on a body that
+// is not a WhatsApp Business Account webhook, and on a message or status
+// without the ids an idempotent ingest needs. Fields it does not know are kept
+// in the Raw of their change, message or status.
+func Parse(body []byte) (*Notification, error) {
+	var envelope struct {
+		Object string `json:"object"`
+		Entry  []struct {
+			ID      string   `json:"id"`
+			Time    unixTime `json:"time"`
+			Changes []struct {
+				Field string          `json:"field"`
+				Value json.RawMessage `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return nil, fmt.Errorf("whatsapp: parse webhook: %w", err)
+	}
+	if envelope.Object != "whatsapp_business_account" {
+		return nil, fmt.Errorf("%w: object %q", ErrNotWhatsApp, envelope.Object)
+	}
+	n := &Notification{}
+	for i, entry := range envelope.Entry {
+		for j, raw := range entry.Changes {
+			change, err := parseChange(raw.Field, raw.Value)
+			if err != nil {
+				return nil, fmt.Errorf("whatsapp: parse webhook: entry %d, change %d (%s): %w", i, j, raw.Field, err)
+			}
+			change.WABAID = entry.ID
+			change.Time = entry.Time.Time
+			n.Changes = append(n.Changes, change)
+		}
+	}
+	return n, nil
+}
+
+func parseChange(field string, value json.RawMessage) (Change, error) {
+	c := Change{Field: field, Raw: value}
+	if len(value) == 0 {
+		return c, nil
+	}
+	var err error
+	switch field {
+	case FieldMessages, FieldMessageEchoes:
+		err = c.readMessagingValue(value)
+	case FieldAccountUpdate:
+		c.Account, err = parseAccountUpdate(value)
+	case FieldQualityUpdate:
+		c.Quality, c.DisplayPhone, err = parseQualityUpdate(value)
+	case FieldTemplateStatus:
+		c.Template, err = parseTemplateUpdate(value)
+	}
+	return c, err
+}
+
+// readMessagingValue reads the value of a messages or echoes change: the
+// number's metadata, the customers' profiles, and messages, echoes and
+// statuses, each kept with its raw JSON.
+func (c *Change) readMessagingValue(value json.RawMessage) error {
+	var v struct {
+		Metadata struct {
+			DisplayPhoneNumber string `json:"display_phone_number"`
+			PhoneNumberID      string `json:"phone_number_id"`
+		} `json:"metadata"`
+		Contacts []wireProfile     `json:"contacts"`
+		Messages []json.RawMessage `json:"messages"`
+		Echoes   []json.RawMessage `json:"message_echoes"`
+		Statuses []json.RawMessage `json:"statuses"`
+		Errors   []wireError       `json:"errors"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil {
+		return err
+	}
+	c.PhoneNumberID = v.Metadata.PhoneNumberID
+	c.DisplayPhone = v.Metadata.DisplayPhoneNumber
+	c.Errors = errorsFrom(v.Errors)
+	profiles := indexProfiles(v.Contacts)
+	var err error
+	if c.Messages, err = parseMessages(v.Messages, profiles, false); err != nil {
+		return err
+	}
+	if c.Echoes, err = parseMessages(v.Echoes, profiles, true); err != nil {
+		return err
+	}
+	c.Statuses, err = parseStatuses(v.Statuses)
+	return err
+}
+
+type wireError struct {
+	Code      int    `json:"code"`
+	Title     string `json:"title"`
+	Message   string `json:"message"`
+	ErrorData struct {
+		Details string `json:"details"`
+	} `json:"error_data"`
+}
+
+func errorsFrom(ws []wireError) []Error {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]Error, len(ws))
+	for i, w := range ws {
+		out[i] = Error{Code: w.Code, Title: w.Title, Message: w.Message, Details: w.ErrorData.Details}
+	}
+	return out
+}
+
+// unixTime reads Meta's timestamps: unix seconds, as a JSON string in message
+// payloads and as a number in entry.time and account payloads.
+type unixTime struct{ time.Time }
+
+func (t *unixTime) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if s == "" {
+			return nil
+		}
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("timestamp %s is not unix seconds", b)
+	}
+	t.Time = time.Unix(sec, 0).UTC()
+	return nil
+}
