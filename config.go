@@ -29,6 +29,8 @@ type config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 	ShutdownTimeout time.Duration
+	NATSURL         string
+	PresenceGrace   time.Duration
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -64,6 +66,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.AccessTokenTTL = parseDuration(env("SWITCHBOARD_ACCESS_TOKEN_TTL", "15m"), "SWITCHBOARD_ACCESS_TOKEN_TTL", &errs)
 	c.RefreshTokenTTL = parseDuration(env("SWITCHBOARD_REFRESH_TOKEN_TTL", "720h"), "SWITCHBOARD_REFRESH_TOKEN_TTL", &errs)
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
+	c.NATSURL = getenv("NATS_URL")
+	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
 	if err := c.LogLevel.UnmarshalText([]byte(env("SWITCHBOARD_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("SWITCHBOARD_LOG_LEVEL: %w", err))
 	}

@@ -27,6 +27,9 @@ import (
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/middleware"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tenant"
 	"github.com/switchboard-dev/switchboard/web"
@@ -82,15 +85,30 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	}
 	authz := policy.NewAuthorizer(db.Client)
 	authService := auth.NewService(db.Client, tokens, authz, cfg.RefreshTokenTTL)
-	api := graph.NewAPI(graph.NewResolver(db.Client, authService, authz), graph.Config{
+	postgresURL := ""
+	if isPostgres(cfg.DatabaseURL) {
+		postgresURL = cfg.DatabaseURL
+	}
+	bus, err := realtime.Open(ctx, db.SQL, postgresURL, cfg.NATSURL, realtime.WithLogger(logger))
+	if err != nil {
+		return fmt.Errorf("event bus: %w", err)
+	}
+	defer bus.Close()
+	resolver := graph.NewResolver(db.Client, authService, authz, bus, presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger))
+	gw := graph.NewGateway(resolver, graph.GatewayConfig{OriginPatterns: cfg.CORSOrigins})
+	if err := graph.FollowPolicy(ctx, bus, authz, gw, logger); err != nil {
+		return err
+	}
+	api := graph.NewAPI(resolver, graph.Config{
 		Introspection: cfg.Introspection,
 		MaxDepth:      cfg.MaxDepth,
 		MaxComplexity: cfg.MaxComplexity,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
-	})
+	}, gw)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerGatewayMetrics(reg, gw)
 	metrics := middleware.NewHTTPMetrics(reg)
 	var draining atomic.Bool
 
@@ -132,6 +150,10 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Websockets are hijacked: the HTTP server does not wait for them.
+	if err := gw.Shutdown(sctx); err != nil {
+		logger.Warn("websockets still open at the deadline", "err", err)
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -161,6 +183,23 @@ func createTenant(ctx context.Context, db *store.DB, args []string) error {
 	}
 	fmt.Printf("created tenant %s (%s) with owner %s <%s>\n", t.Slug, t.ID, owner.Name, owner.Email)
 	return nil
+}
+
+// registerGatewayMetrics exposes the websocket gateway's counters.
+func registerGatewayMetrics(reg prometheus.Registerer, gw *gateway.Gateway) {
+	gauge := func(name, help string, f func(gateway.Stats) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(gw.Stats()) }))
+	}
+	counter := func(name, help string, f func(gateway.Stats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return f(gw.Stats()) }))
+	}
+	gauge("switchboard_ws_connections", "Open websocket connections.", func(s gateway.Stats) float64 { return float64(s.Connections) })
+	gauge("switchboard_ws_subscriptions", "Live subscriptions.", func(s gateway.Stats) float64 { return float64(s.Subscriptions) })
+	gauge("switchboard_ws_executions", "Shared subscription executions.", func(s gateway.Stats) float64 { return float64(s.Executions) })
+	counter("switchboard_ws_messages_sent_total", "Messages written to websockets.", func(s gateway.Stats) float64 { return float64(s.Sent) })
+	counter("switchboard_ws_too_slow_total", "Connections closed for falling behind.", func(s gateway.Stats) float64 { return float64(s.TooSlow) })
 }
 
 func newLogger(cfg config) *slog.Logger {

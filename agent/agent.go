@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -20,12 +21,21 @@ import (
 // Service creates, changes and disables agents.
 type Service struct {
 	client *ent.Client
-	authz  *policy.Authorizer // told when a change revokes tokens; nil while seeding
+	authz  *policy.Authorizer  // told when a change revokes tokens; nil while seeding
+	pub    *realtime.Publisher // tells the other instances; nil while seeding
 }
 
 // NewService returns a Service over client.
-func NewService(client *ent.Client, authz *policy.Authorizer) *Service {
-	return &Service{client: client, authz: authz}
+func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher) *Service {
+	return &Service{client: client, authz: authz, pub: pub}
+}
+
+// revoke makes the agent's tokens and live connections end once tx commits,
+// on every instance.
+func (s *Service) revoke(ctx context.Context, tx *ent.Tx, agentID string) {
+	tenantID := viewer.FromContext(ctx).TenantID
+	s.authz.InvalidateOnCommit(ctx, tx)
+	s.pub.OnCommit(tx, realtime.PolicyChangedEvent(tenantID), realtime.AgentRevokedEvent(tenantID, agentID))
 }
 
 // CreateInput is a new agent.
@@ -118,7 +128,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			}
 			// Tokens carry roles: the old ones stop working, a refresh brings the new.
 			u.SetRoles(in.Roles).SetTokensValidAfter(policy.RevocationInstant())
-			s.authz.InvalidateOnCommit(ctx, tx)
+			s.revoke(ctx, tx, id)
 		}
 		if in.TeamIDs != nil {
 			u.ClearTeams().AddTeamIDs(in.TeamIDs...)
@@ -129,7 +139,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if revoke {
 			// A new password ends every session and token of the old one.
 			u.SetTokensValidAfter(policy.RevocationInstant())
-			s.authz.InvalidateOnCommit(ctx, tx)
+			s.revoke(ctx, tx, id)
 		}
 		if a, err = u.Save(ctx); err != nil {
 			return nil, err
@@ -158,7 +168,7 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 			return a, err
 		}
 		now := policy.RevocationInstant()
-		s.authz.InvalidateOnCommit(ctx, tx)
+		s.revoke(ctx, tx, id)
 		if a, err = a.Update().SetDisabledAt(now).SetTokensValidAfter(now).SetPresence("OFFLINE").Save(ctx); err != nil {
 			return nil, err
 		}
@@ -178,6 +188,7 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		s.authz.InvalidateOnCommit(ctx, tx)
+		s.pub.OnCommit(tx, realtime.PolicyChangedEvent(viewer.FromContext(ctx).TenantID))
 		return tx.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
 	})
 }

@@ -106,7 +106,7 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 		return err
 	}
 
-	agents := agent.NewService(tx.Client(), nil)
+	agents := agent.NewService(tx.Client(), nil, nil)
 	type person struct {
 		name, email, code, role string
 		team                    *ent.Team

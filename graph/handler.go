@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -41,9 +42,12 @@ var DefaultConfig = Config{Introspection: true, MaxDepth: 12, MaxComplexity: 500
 // NewServer returns the gqlgen server for r: transports (POST, GET, SSE),
 // automatic persisted queries, limits, the root-field guard and the error
 // presenter. Handler wraps it for HTTP.
-func NewServer(r *Resolver, cfg Config) *handler.Server {
+func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Server {
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: r, Complexity: connectionComplexity()})
 	srv := handler.New(es)
+	if websocket != nil {
+		srv.AddTransport(websocket) // first: it takes the upgrade requests
+	}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.SSE{}) // before POST: both accept a JSON POST, SSE asks for text/event-stream
@@ -124,8 +128,18 @@ func requestError(w http.ResponseWriter, status int, code apperr.Code, format st
 	})
 }
 
-// NewAPI is the whole GraphQL endpoint: bearer authentication, then the
-// request checks, then the executor. server.go mounts it; tests call it.
-func NewAPI(r *Resolver, cfg Config) http.Handler {
-	return r.auth.Middleware(Handler(NewServer(r, cfg), cfg))
+// NewAPI is the whole GraphQL endpoint: websocket upgrades go to the gateway
+// (which authenticates from connection_init); other requests pass bearer
+// authentication, then the request checks, then the executor. server.go
+// mounts it; tests call it.
+func NewAPI(r *Resolver, cfg Config, websocket graphql.Transport) http.Handler {
+	srv := NewServer(r, cfg, websocket)
+	api := r.auth.Middleware(Handler(srv, cfg))
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if websocket != nil && websocket.Supports(req) {
+			srv.ServeHTTP(w, req)
+			return
+		}
+		api.ServeHTTP(w, req)
+	})
 }

@@ -86,6 +86,8 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"updateGroup":        {nf(`mutation { updateGroup(id: "` + b.group + `", input: {subject: "pwned"}) { id } }`)},
 		"addGroupMembers":    {nf(`mutation { addGroupMembers(groupID: "` + b.group + `", members: [{waID: "447700900999"}]) { id } }`)},
 		"removeGroupMembers": {nf(`mutation { removeGroupMembers(groupID: "` + b.group + `", waIDs: ["` + b.memberWaID + `"]) { id } }`)},
+		// Presence is the caller's own.
+		"setPresence": {ok(`mutation { setPresence(presence: AWAY) { presence } }`)},
 		// Role names are per tenant: A's "specialist" is not B's.
 		"createRole":     {ok(`mutation { createRole(input: {name: "specialist", label: "S", permissions: ["conversation.reply"]}) { id } }`)},
 		"updateRole":     {nf(`mutation { updateRole(id: "` + b.agentRole + `", input: {permissions: ["conversation.read.all"]}) { id } }`)},

@@ -27,6 +27,8 @@ var mutations = map[string]mutationRule{
 	"login":   {anonymous: true},
 	"refresh": {anonymous: true},
 	"logout":  {perm: authenticatedOnly},
+	// Your own presence: anyone signed in as an agent.
+	"setPresence": {perm: authenticatedOnly},
 
 	"createAPIKey": {perm: policy.APIKeyManage},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key"},

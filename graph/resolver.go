@@ -4,6 +4,8 @@
 package graph
 
 import (
+	"log/slog"
+
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/contact"
@@ -12,6 +14,8 @@ import (
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/number"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/role"
 )
 
@@ -21,6 +25,8 @@ type Resolver struct {
 	client   *ent.Client
 	auth     *auth.Service
 	authz    *policy.Authorizer
+	bus      realtime.Bus
+	presence *presence.Tracker
 	roles    *role.Service
 	agents   *agent.Service
 	contacts *contact.Service
@@ -29,17 +35,21 @@ type Resolver struct {
 	groups   *group.Service
 }
 
-// NewResolver wires the services over client.
-func NewResolver(client *ent.Client, authService *auth.Service, authz *policy.Authorizer) *Resolver {
+// NewResolver wires the services over client; they publish their changes on
+// bus, which the subscriptions read.
+func NewResolver(client *ent.Client, authService *auth.Service, authz *policy.Authorizer, bus realtime.Bus, presence *presence.Tracker) *Resolver {
+	pub := realtime.NewPublisher(bus, slog.Default())
 	return &Resolver{
 		client:   client,
 		auth:     authService,
 		authz:    authz,
-		roles:    role.NewService(client, authz),
-		agents:   agent.NewService(client, authz),
+		bus:      bus,
+		presence: presence,
+		roles:    role.NewService(client, authz, pub),
+		agents:   agent.NewService(client, authz, pub),
 		contacts: contact.NewService(client),
-		numbers:  number.NewService(client),
-		inbox:    inbox.NewService(client),
-		groups:   group.NewService(client),
+		numbers:  number.NewService(client, pub),
+		inbox:    inbox.NewService(client, pub),
+		groups:   group.NewService(client, pub),
 	}
 }

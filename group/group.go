@@ -9,17 +9,26 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Service changes groups and their members.
 type Service struct {
 	client *ent.Client
+	pub    *realtime.Publisher
 }
 
-// NewService returns a Service over client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client}
+// NewService returns a Service over client that publishes changes with pub.
+func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
+	return &Service{client: client, pub: pub}
+}
+
+func (s *Service) changed(ctx context.Context, tx *ent.Tx, id, kind string) {
+	s.pub.OnCommit(tx, realtime.Event{
+		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.GroupChanged, Subject: id, Data: realtime.Kinded(kind),
+	})
 }
 
 // Member is a participant to add.
@@ -47,6 +56,7 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateGroupInput
 				return nil, apperr.Invalid("memberLimit", "the group already has %d members", n)
 			}
 		}
+		s.changed(ctx, tx, id, realtime.KindUpdated)
 		return tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
 	})
 }
@@ -92,6 +102,7 @@ func (s *Service) AddMembers(ctx context.Context, groupID string, members []Memb
 		if len(existing)+len(creates) > g.MemberLimit {
 			return nil, apperr.Invalid("members", "the group is limited to %d members", g.MemberLimit)
 		}
+		s.changed(ctx, tx, groupID, realtime.KindAdded)
 		return g, tx.GroupMember.CreateBulk(creates...).Exec(ctx)
 	})
 }
@@ -113,6 +124,7 @@ func (s *Service) RemoveMembers(ctx context.Context, groupID string, waIDs []str
 			return nil, apperr.Invalid("waIDs", "the creator cannot be removed from the group")
 		}
 		_, err = tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx)
+		s.changed(ctx, tx, groupID, realtime.KindDeleted)
 		return g, err
 	})
 }
@@ -135,7 +147,10 @@ func (s *Service) SetMemberRole(ctx context.Context, groupID, waID string, role 
 	if m.Role == groupmember.RoleCREATOR {
 		return nil, apperr.Invalid("waID", "the creator's role cannot change")
 	}
-	return m.Update().SetRole(role).Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.GroupMember, error) {
+		s.changed(ctx, tx, groupID, realtime.KindUpdated)
+		return tx.GroupMember.UpdateOne(m).SetRole(role).Save(ctx)
+	})
 }
 
 func validWaID(s string) bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -24,34 +25,49 @@ const MaxTextLen = 4096
 // Service changes conversations and their messages.
 type Service struct {
 	client *ent.Client
+	pub    *realtime.Publisher
 	now    func() time.Time
 }
 
-// NewService returns a Service over client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client, now: time.Now}
+// NewService returns a Service over client that publishes its changes with pub.
+func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
+	return &Service{client: client, pub: pub, now: time.Now}
+}
+
+func conversationEvent(ctx context.Context, id, kind string) realtime.Event {
+	return realtime.Event{TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.ConversationChanged, Subject: id, Data: realtime.Kinded(kind)}
+}
+
+func messageEvent(ctx context.Context, m *ent.Message, kind string) realtime.Event {
+	return realtime.Event{
+		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.MessageChanged, Subject: m.ID,
+		Data: realtime.Kinded(kind, "conversationID", m.ConversationID),
+	}
 }
 
 // SetStatus moves a conversation to status. SNOOZED needs a wake-up time in
 // the future; RESOLVED records when; any other status clears both.
 func (s *Service) SetStatus(ctx context.Context, id string, status conversation.Status, snoozedUntil *time.Time) (*ent.Conversation, error) {
 	now := s.now()
-	u := s.client.Conversation.UpdateOneID(id).SetStatus(status)
-	switch status {
-	case conversation.StatusSNOOZED:
-		if snoozedUntil == nil || !snoozedUntil.After(now) {
-			return nil, apperr.Invalid("snoozedUntil", "snoozing needs a time in the future")
-		}
-		u.SetSnoozedUntil(*snoozedUntil).ClearResolvedAt()
-	case conversation.StatusRESOLVED:
-		u.SetResolvedAt(now).ClearSnoozedUntil()
-	default:
-		if snoozedUntil != nil {
-			return nil, apperr.Invalid("snoozedUntil", "only a SNOOZED conversation has a wake-up time")
-		}
-		u.ClearSnoozedUntil().ClearResolvedAt()
+	switch {
+	case status == conversation.StatusSNOOZED && (snoozedUntil == nil || !snoozedUntil.After(now)):
+		return nil, apperr.Invalid("snoozedUntil", "snoozing needs a time in the future")
+	case status != conversation.StatusSNOOZED && snoozedUntil != nil:
+		return nil, apperr.Invalid("snoozedUntil", "only a SNOOZED conversation has a wake-up time")
 	}
-	return u.Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
+		u := tx.Conversation.UpdateOneID(id).SetStatus(status)
+		switch status {
+		case conversation.StatusSNOOZED:
+			u.SetSnoozedUntil(*snoozedUntil).ClearResolvedAt()
+		case conversation.StatusRESOLVED:
+			u.SetResolvedAt(now).ClearSnoozedUntil()
+		default:
+			u.ClearSnoozedUntil().ClearResolvedAt()
+		}
+		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindStatusChanged))
+		return u.Save(ctx)
+	})
 }
 
 // Resolve marks a conversation RESOLVED.
@@ -64,6 +80,7 @@ func (s *Service) Resolve(ctx context.Context, id string) (*ent.Conversation, er
 func (s *Service) Assign(ctx context.Context, id string, agentID *string) (*ent.Conversation, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
 		u := tx.Conversation.UpdateOneID(id)
+		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindAssigned))
 		if agentID == nil {
 			return u.ClearAssignee().Save(ctx)
 		}
@@ -93,6 +110,7 @@ func (s *Service) Transfer(ctx context.Context, id string, agentID, teamID *stri
 				u.ClearAssignee() // the team picks it up
 			}
 		}
+		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindTransferred))
 		return u.Save(ctx)
 	})
 }
@@ -162,6 +180,7 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 		if c.FirstResponseAt == nil {
 			u.SetFirstResponseAt(m.CreatedAt)
 		}
+		s.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindAdded), conversationEvent(ctx, c.ID, realtime.KindMessageAdded))
 		return m, u.Exec(ctx)
 	})
 }
@@ -181,6 +200,7 @@ func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, e
 		if m, err = u.Save(ctx); err != nil {
 			return nil, err
 		}
+		s.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindDeleted))
 		return m, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionMessageDeleted, TargetID: m.ID, Before: m.Body,
 			Summary: fmt.Sprintf("deleted a %s message of %s", strings.ToLower(string(m.Direction)), m.ConversationID),

@@ -8,17 +8,27 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Service links, changes and unlinks numbers.
 type Service struct {
 	client *ent.Client
+	pub    *realtime.Publisher
 }
 
-// NewService returns a Service over client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client}
+// NewService returns a Service over client that publishes status changes with pub.
+func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
+	return &Service{client: client, pub: pub}
+}
+
+func (s *Service) statusChanged(ctx context.Context, tx *ent.Tx, id string) {
+	s.pub.OnCommit(tx, realtime.Event{
+		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.NumberStatusChanged, Subject: id,
+		Data: realtime.Kinded(realtime.KindUpdated),
+	})
 }
 
 // Link adds a number to the tenant. Linking a phone that was unlinked before
@@ -28,12 +38,17 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 		old, err := tx.Number.Query().Where(number.Phone(in.Phone)).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
-			return tx.Number.Create().SetInput(in).Save(ctx)
+			n, err := tx.Number.Create().SetInput(in).Save(ctx)
+			if err == nil {
+				s.statusChanged(ctx, tx, n.ID)
+			}
+			return n, err
 		case err != nil:
 			return nil, err
 		case old.UnlinkedAt == nil:
 			return nil, apperr.New(apperr.Conflict, "%s is already linked as %s", in.Phone, old.ID)
 		}
+		s.statusChanged(ctx, tx, old.ID)
 		return old.Update().
 			SetDisplayName(in.DisplayName).
 			SetNillableProvider(in.Provider).
@@ -51,14 +66,17 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 // messages stay; its provider id is released so webhooks no longer route to it.
 // Unlinking twice is harmless.
 func (s *Service) Unlink(ctx context.Context, id string) (*ent.Number, error) {
-	n, err := s.client.Number.Get(ctx, id)
-	if err != nil || n.UnlinkedAt != nil {
-		return n, err
-	}
-	return n.Update().
-		SetUnlinkedAt(time.Now()).
-		SetStatus(number.StatusDISCONNECTED).
-		ClearPhoneNumberID().
-		ClearCredentials().
-		Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
+		n, err := tx.Number.Get(ctx, id)
+		if err != nil || n.UnlinkedAt != nil {
+			return n, err
+		}
+		s.statusChanged(ctx, tx, id)
+		return n.Update().
+			SetUnlinkedAt(time.Now()).
+			SetStatus(number.StatusDISCONNECTED).
+			ClearPhoneNumberID().
+			ClearCredentials().
+			Save(ctx)
+	})
 }

@@ -68,6 +68,14 @@ func (a *Authorizer) Invalidate(tenantID string) {
 	a.mu.Unlock()
 }
 
+// InvalidateAll drops every tenant's policy, after announcements may have
+// been missed.
+func (a *Authorizer) InvalidateAll() {
+	a.mu.Lock()
+	a.tenants = map[string]*tenantPolicy{}
+	a.mu.Unlock()
+}
+
 // InvalidateOnCommit makes the tenant of ctx's viewer reload its policy once
 // tx commits (and not if it rolls back). A nil Authorizer does nothing, for
 // services running before there is one (seeding).

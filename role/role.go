@@ -18,25 +18,36 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Service changes roles.
 type Service struct {
 	client *ent.Client
 	authz  *policy.Authorizer
+	pub    *realtime.Publisher
 }
 
-// NewService returns a Service over client that tells authz about changes.
-func NewService(client *ent.Client, authz *policy.Authorizer) *Service {
-	return &Service{client: client, authz: authz}
+// NewService returns a Service over client that tells authz (this instance)
+// and pub (every instance) about changes.
+func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher) *Service {
+	return &Service{client: client, authz: authz, pub: pub}
+}
+
+// changed makes the tenant's policy reload once tx commits, here and on
+// every instance.
+func (s *Service) changed(ctx context.Context, tx *ent.Tx, extra ...realtime.Event) {
+	s.authz.InvalidateOnCommit(ctx, tx)
+	s.pub.OnCommit(tx, append([]realtime.Event{realtime.PolicyChangedEvent(viewer.FromContext(ctx).TenantID)}, extra...)...)
 }
 
 // change runs fn in a transaction that, once committed, invalidates the
 // tenant's policy everywhere.
 func (s *Service) change(ctx context.Context, fn func(ctx context.Context, tx *ent.Tx) (*ent.Role, error)) (*ent.Role, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Role, error) {
-		s.authz.InvalidateOnCommit(ctx, tx)
+		s.changed(ctx, tx)
 		return fn(ctx, tx)
 	})
 }
@@ -181,7 +192,7 @@ func (s *Service) ClearFieldRule(ctx context.Context, roleID string, c policy.Co
 // stop working at once (they carry the old roles); a refresh brings the new ones.
 func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
-		s.authz.InvalidateOnCommit(ctx, tx)
+		s.changed(ctx, tx, realtime.AgentRevokedEvent(viewer.FromContext(ctx).TenantID, agentID))
 		a, err := tx.Agent.Get(ctx, agentID)
 		if err != nil {
 			return nil, err

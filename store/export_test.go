@@ -30,3 +30,6 @@ func (db *DB) MigrateWith(ctx context.Context, migrations ...Migration) error {
 
 // SQLiteDSN exposes sqliteDSN.
 var SQLiteDSN = sqliteDSN
+
+// Migrations is the embedded migration files.
+var Migrations = migrationFiles

@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Role() RoleResolver
+	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
 }
 
@@ -88,6 +89,19 @@ type ComplexityRoot struct {
 	AgentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AgentEvent struct {
+		Agent func(childComplexity int) int
+		At    func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Seq   func(childComplexity int) int
+	}
+
+	AgentLoad struct {
+		Agent             func(childComplexity int) int
+		Capacity          func(childComplexity int) int
+		OpenConversations func(childComplexity int) int
 	}
 
 	AuditChainReport struct {
@@ -206,9 +220,31 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ConversationEvent struct {
+		At           func(childComplexity int) int
+		Conversation func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Seq          func(childComplexity int) int
+	}
+
 	CreateAPIKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
+	}
+
+	Dashboard struct {
+		AgentLoad                   func(childComplexity int) int
+		AgentsAway                  func(childComplexity int) int
+		AgentsOffline               func(childComplexity int) int
+		AgentsOnline                func(childComplexity int) int
+		At                          func(childComplexity int) int
+		AverageFirstResponseSeconds func(childComplexity int) int
+		NumbersConnected            func(childComplexity int) int
+		NumbersDisconnected         func(childComplexity int) int
+		NumbersRestricted           func(childComplexity int) int
+		OpenConversations           func(childComplexity int) int
+		UnassignedConversations     func(childComplexity int) int
+		WaitingConversations        func(childComplexity int) int
 	}
 
 	FieldRule struct {
@@ -246,6 +282,13 @@ type ComplexityRoot struct {
 	GroupEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	GroupEvent struct {
+		At    func(childComplexity int) int
+		Group func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Seq   func(childComplexity int) int
 	}
 
 	GroupJoinRequest struct {
@@ -341,6 +384,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MessageEvent struct {
+		At      func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Message func(childComplexity int) int
+		Seq     func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddGroupMembers       func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
 		AssignConversation    func(childComplexity int, id string, agentID *string) int
@@ -368,6 +418,7 @@ type ComplexityRoot struct {
 		SetConversationStatus func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
 		SetFieldRule          func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
 		SetGroupMemberRole    func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetPresence           func(childComplexity int, presence model.Presence) int
 		TagContact            func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation  func(childComplexity int, id string, agentID *string, teamID *string) int
 		UnlinkNumber          func(childComplexity int, id string) int
@@ -408,6 +459,13 @@ type ComplexityRoot struct {
 	NumberEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	NumberEvent struct {
+		At     func(childComplexity int) int
+		Kind   func(childComplexity int) int
+		Number func(childComplexity int) int
+		Seq    func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -474,6 +532,15 @@ type ComplexityRoot struct {
 	SessionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Subscription struct {
+		AgentPresenceChanged func(childComplexity int) int
+		ConversationEvents   func(childComplexity int, filter *model.ConversationEventFilter, after *int) int
+		Dashboard            func(childComplexity int) int
+		GroupEvents          func(childComplexity int, groupID string) int
+		MessageEvents        func(childComplexity int, conversationID string, after *int) int
+		NumberStatusChanged  func(childComplexity int, numberIDs []string) int
 	}
 
 	Team struct {
@@ -749,6 +816,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentEdge.Node(childComplexity), true
+
+	case "AgentEvent.agent":
+		if e.ComplexityRoot.AgentEvent.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEvent.Agent(childComplexity), true
+	case "AgentEvent.at":
+		if e.ComplexityRoot.AgentEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEvent.At(childComplexity), true
+	case "AgentEvent.kind":
+		if e.ComplexityRoot.AgentEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEvent.Kind(childComplexity), true
+	case "AgentEvent.seq":
+		if e.ComplexityRoot.AgentEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEvent.Seq(childComplexity), true
+
+	case "AgentLoad.agent":
+		if e.ComplexityRoot.AgentLoad.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentLoad.Agent(childComplexity), true
+	case "AgentLoad.capacity":
+		if e.ComplexityRoot.AgentLoad.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentLoad.Capacity(childComplexity), true
+	case "AgentLoad.openConversations":
+		if e.ComplexityRoot.AgentLoad.OpenConversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentLoad.OpenConversations(childComplexity), true
 
 	case "AuditChainReport.brokenID":
 		if e.ComplexityRoot.AuditChainReport.BrokenID == nil {
@@ -1235,6 +1346,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConversationEdge.Node(childComplexity), true
 
+	case "ConversationEvent.at":
+		if e.ComplexityRoot.ConversationEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationEvent.At(childComplexity), true
+	case "ConversationEvent.conversation":
+		if e.ComplexityRoot.ConversationEvent.Conversation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationEvent.Conversation(childComplexity), true
+	case "ConversationEvent.kind":
+		if e.ComplexityRoot.ConversationEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationEvent.Kind(childComplexity), true
+	case "ConversationEvent.seq":
+		if e.ComplexityRoot.ConversationEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationEvent.Seq(childComplexity), true
+
 	case "CreateAPIKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateAPIKeyPayload.APIKey == nil {
 			break
@@ -1247,6 +1383,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateAPIKeyPayload.Secret(childComplexity), true
+
+	case "Dashboard.agentLoad":
+		if e.ComplexityRoot.Dashboard.AgentLoad == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.AgentLoad(childComplexity), true
+	case "Dashboard.agentsAway":
+		if e.ComplexityRoot.Dashboard.AgentsAway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.AgentsAway(childComplexity), true
+	case "Dashboard.agentsOffline":
+		if e.ComplexityRoot.Dashboard.AgentsOffline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.AgentsOffline(childComplexity), true
+	case "Dashboard.agentsOnline":
+		if e.ComplexityRoot.Dashboard.AgentsOnline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.AgentsOnline(childComplexity), true
+	case "Dashboard.at":
+		if e.ComplexityRoot.Dashboard.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.At(childComplexity), true
+	case "Dashboard.averageFirstResponseSeconds":
+		if e.ComplexityRoot.Dashboard.AverageFirstResponseSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.AverageFirstResponseSeconds(childComplexity), true
+	case "Dashboard.numbersConnected":
+		if e.ComplexityRoot.Dashboard.NumbersConnected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.NumbersConnected(childComplexity), true
+	case "Dashboard.numbersDisconnected":
+		if e.ComplexityRoot.Dashboard.NumbersDisconnected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.NumbersDisconnected(childComplexity), true
+	case "Dashboard.numbersRestricted":
+		if e.ComplexityRoot.Dashboard.NumbersRestricted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.NumbersRestricted(childComplexity), true
+	case "Dashboard.openConversations":
+		if e.ComplexityRoot.Dashboard.OpenConversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.OpenConversations(childComplexity), true
+	case "Dashboard.unassignedConversations":
+		if e.ComplexityRoot.Dashboard.UnassignedConversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.UnassignedConversations(childComplexity), true
+	case "Dashboard.waitingConversations":
+		if e.ComplexityRoot.Dashboard.WaitingConversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.WaitingConversations(childComplexity), true
 
 	case "FieldRule.coordinate":
 		if e.ComplexityRoot.FieldRule.Coordinate == nil {
@@ -1411,6 +1620,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GroupEdge.Node(childComplexity), true
+
+	case "GroupEvent.at":
+		if e.ComplexityRoot.GroupEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupEvent.At(childComplexity), true
+	case "GroupEvent.group":
+		if e.ComplexityRoot.GroupEvent.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupEvent.Group(childComplexity), true
+	case "GroupEvent.kind":
+		if e.ComplexityRoot.GroupEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupEvent.Kind(childComplexity), true
+	case "GroupEvent.seq":
+		if e.ComplexityRoot.GroupEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupEvent.Seq(childComplexity), true
 
 	case "GroupJoinRequest.createdAt":
 		if e.ComplexityRoot.GroupJoinRequest.CreatedAt == nil {
@@ -1800,6 +2034,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
 
+	case "MessageEvent.at":
+		if e.ComplexityRoot.MessageEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEvent.At(childComplexity), true
+	case "MessageEvent.kind":
+		if e.ComplexityRoot.MessageEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEvent.Kind(childComplexity), true
+	case "MessageEvent.message":
+		if e.ComplexityRoot.MessageEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEvent.Message(childComplexity), true
+	case "MessageEvent.seq":
+		if e.ComplexityRoot.MessageEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEvent.Seq(childComplexity), true
+
 	case "Mutation.addGroupMembers":
 		if e.ComplexityRoot.Mutation.AddGroupMembers == nil {
 			break
@@ -2086,6 +2345,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMemberRole(childComplexity, args["groupID"].(string), args["waID"].(string), args["role"].(groupmember.Role)), true
+	case "Mutation.setPresence":
+		if e.ComplexityRoot.Mutation.SetPresence == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPresence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPresence(childComplexity, args["presence"].(model.Presence)), true
 	case "Mutation.tagContact":
 		if e.ComplexityRoot.Mutation.TagContact == nil {
 			break
@@ -2335,6 +2605,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NumberEdge.Node(childComplexity), true
+
+	case "NumberEvent.at":
+		if e.ComplexityRoot.NumberEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEvent.At(childComplexity), true
+	case "NumberEvent.kind":
+		if e.ComplexityRoot.NumberEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEvent.Kind(childComplexity), true
+	case "NumberEvent.number":
+		if e.ComplexityRoot.NumberEvent.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEvent.Number(childComplexity), true
+	case "NumberEvent.seq":
+		if e.ComplexityRoot.NumberEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEvent.Seq(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2664,6 +2959,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SessionEdge.Node(childComplexity), true
 
+	case "Subscription.agentPresenceChanged":
+		if e.ComplexityRoot.Subscription.AgentPresenceChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AgentPresenceChanged(childComplexity), true
+	case "Subscription.conversationEvents":
+		if e.ComplexityRoot.Subscription.ConversationEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_conversationEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ConversationEvents(childComplexity, args["filter"].(*model.ConversationEventFilter), args["after"].(*int)), true
+	case "Subscription.dashboard":
+		if e.ComplexityRoot.Subscription.Dashboard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.Dashboard(childComplexity), true
+	case "Subscription.groupEvents":
+		if e.ComplexityRoot.Subscription.GroupEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_groupEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.GroupEvents(childComplexity, args["groupID"].(string)), true
+	case "Subscription.messageEvents":
+		if e.ComplexityRoot.Subscription.MessageEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_messageEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.MessageEvents(childComplexity, args["conversationID"].(string), args["after"].(*int)), true
+	case "Subscription.numberStatusChanged":
+		if e.ComplexityRoot.Subscription.NumberStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_numberStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.NumberStatusChanged(childComplexity, args["numberIDs"].([]string)), true
+
 	case "Team.agents":
 		if e.ComplexityRoot.Team.Agents == nil {
 			break
@@ -2848,6 +3200,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputContactAttributeInput,
 		ec.unmarshalInputContactOrder,
 		ec.unmarshalInputContactWhereInput,
+		ec.unmarshalInputConversationEventFilter,
 		ec.unmarshalInputConversationOrder,
 		ec.unmarshalInputConversationWhereInput,
 		ec.unmarshalInputCreateAPIKeyInput,
@@ -2925,6 +3278,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -7177,6 +7547,117 @@ extend type Mutation {
   clearFieldRule(roleID: ID!, coordinate: String!): Role!
 }
 `, BuiltIn: false},
+	{Name: "../schema/realtime.graphqls", Input: `# Live events (realtime/gateway, over websocket; SSE also works).
+#
+# Every event carries its tenant's sequence number. Subscribe with
+# after: <the last seq you saw> to receive what you missed from the replay
+# window first; when that is too old, the first event has kind RESYNC: reload.
+
+type Subscription {
+  "Conversations you can see: created, message added, assigned, transferred, status changed, read."
+  conversationEvents(filter: ConversationEventFilter, after: Int): ConversationEvent!
+  "Messages of one conversation: added, status changed, deleted."
+  messageEvents(conversationID: ID!, after: Int): MessageEvent!
+  "A number's status, quality or tier changed (all numbers, or those listed)."
+  numberStatusChanged(numberIDs: [ID!]): NumberEvent!
+  "A colleague went online, away or offline."
+  agentPresenceChanged: AgentEvent!
+  "Live counters: a snapshot at once, then updates at most a few times a second."
+  dashboard: Dashboard!
+  "A group's settings or members changed."
+  groupEvents(groupID: ID!): GroupEvent!
+}
+
+input ConversationEventFilter {
+  numberIDs: [ID!]
+  assigneeIDs: [ID!]
+  statuses: [ConversationStatus!]
+  kinds: [EventKind!]
+}
+
+enum EventKind {
+  CREATED
+  MESSAGE_ADDED
+  ASSIGNED
+  TRANSFERRED
+  STATUS_CHANGED
+  READ
+  ADDED
+  DELETED
+  UPDATED
+  "Events were missed (the replay window was too short): reload."
+  RESYNC
+}
+
+type ConversationEvent {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  "Null for RESYNC."
+  conversation: Conversation
+}
+
+type MessageEvent {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  message: Message
+}
+
+type NumberEvent {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  number: Number
+}
+
+type AgentEvent {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  agent: Agent
+}
+
+type GroupEvent {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  group: Group
+}
+
+type Dashboard {
+  at: Time!
+  numbersConnected: Int!
+  numbersDisconnected: Int!
+  numbersRestricted: Int!
+  agentsOnline: Int!
+  agentsAway: Int!
+  agentsOffline: Int!
+  openConversations: Int!
+  unassignedConversations: Int!
+  "Open conversations whose last message is the customer's."
+  waitingConversations: Int!
+  agentLoad: [AgentLoad!]!
+  "Mean time to first response of conversations created today (tenant time), in seconds; null when none."
+  averageFirstResponseSeconds: Float
+}
+
+type AgentLoad {
+  agent: Agent!
+  openConversations: Int!
+  capacity: Int!
+}
+
+enum Presence {
+  ONLINE
+  AWAY
+}
+
+extend type Mutation {
+  "Set your own presence: AWAY stays away while connected; ONLINE follows your connections."
+  setPresence(presence: Presence!): Agent!
+}
+`, BuiltIn: false},
 	{Name: "../schema/types.graphqls", Input: `# Shapes stored in JSON columns (ent/schema/schematype) and small extensions
 # of the generated types.
 
@@ -7328,6 +7809,32 @@ func (ec *executionContext) childFields_AgentEdge(ctx context.Context, field gra
 		return ec.fieldContext_AgentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AgentEvent_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_AgentEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_AgentEvent_at(ctx, field)
+	case "agent":
+		return ec.fieldContext_AgentEvent_agent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentLoad(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agent":
+		return ec.fieldContext_AgentLoad_agent(ctx, field)
+	case "openConversations":
+		return ec.fieldContext_AgentLoad_openConversations(ctx, field)
+	case "capacity":
+		return ec.fieldContext_AgentLoad_capacity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentLoad", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditChainReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7562,6 +8069,20 @@ func (ec *executionContext) childFields_ConversationEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type ConversationEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ConversationEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_ConversationEvent_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_ConversationEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_ConversationEvent_at(ctx, field)
+	case "conversation":
+		return ec.fieldContext_ConversationEvent_conversation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -7570,6 +8091,36 @@ func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context,
 		return ec.fieldContext_CreateAPIKeyPayload_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateAPIKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Dashboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_Dashboard_at(ctx, field)
+	case "numbersConnected":
+		return ec.fieldContext_Dashboard_numbersConnected(ctx, field)
+	case "numbersDisconnected":
+		return ec.fieldContext_Dashboard_numbersDisconnected(ctx, field)
+	case "numbersRestricted":
+		return ec.fieldContext_Dashboard_numbersRestricted(ctx, field)
+	case "agentsOnline":
+		return ec.fieldContext_Dashboard_agentsOnline(ctx, field)
+	case "agentsAway":
+		return ec.fieldContext_Dashboard_agentsAway(ctx, field)
+	case "agentsOffline":
+		return ec.fieldContext_Dashboard_agentsOffline(ctx, field)
+	case "openConversations":
+		return ec.fieldContext_Dashboard_openConversations(ctx, field)
+	case "unassignedConversations":
+		return ec.fieldContext_Dashboard_unassignedConversations(ctx, field)
+	case "waitingConversations":
+		return ec.fieldContext_Dashboard_waitingConversations(ctx, field)
+	case "agentLoad":
+		return ec.fieldContext_Dashboard_agentLoad(ctx, field)
+	case "averageFirstResponseSeconds":
+		return ec.fieldContext_Dashboard_averageFirstResponseSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Dashboard", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7644,6 +8195,20 @@ func (ec *executionContext) childFields_GroupEdge(ctx context.Context, field gra
 		return ec.fieldContext_GroupEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GroupEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_GroupEvent_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_GroupEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_GroupEvent_at(ctx, field)
+	case "group":
+		return ec.fieldContext_GroupEvent_group(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_GroupJoinRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7832,6 +8397,20 @@ func (ec *executionContext) childFields_MessageEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type MessageEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_MessageEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_MessageEvent_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_MessageEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_MessageEvent_at(ctx, field)
+	case "message":
+		return ec.fieldContext_MessageEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_Number(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7892,6 +8471,20 @@ func (ec *executionContext) childFields_NumberEdge(ctx context.Context, field gr
 		return ec.fieldContext_NumberEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NumberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_NumberEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_NumberEvent_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_NumberEvent_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_NumberEvent_at(ctx, field)
+	case "number":
+		return ec.fieldContext_NumberEvent_number(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -4,6 +4,9 @@ package graphtest
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"log/slog"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,6 +20,9 @@ import (
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tenant"
 )
@@ -24,12 +30,15 @@ import (
 // Password is the password of every agent a test creates through Server.
 const Password = "correct horse battery"
 
-// Server is the API over one test database.
+// Server is the API over one test database, with an in-memory bus and the
+// websocket gateway.
 type Server struct {
 	DB      *store.DB
 	Handler http.Handler
 	Auth    *auth.Service
 	Authz   *policy.Authorizer
+	Bus     realtime.Bus
+	Gateway *gateway.Gateway
 }
 
 // New returns a Server over db with cfg (graph.DefaultConfig when zero).
@@ -42,7 +51,21 @@ func New(t testing.TB, db *store.DB, cfg graph.Config) *Server {
 	require.NoError(t, err)
 	authz := policy.NewAuthorizer(db.Client)
 	svc := auth.NewService(db.Client, tokens, authz, time.Hour)
-	return &Server{DB: db, Auth: svc, Authz: authz, Handler: graph.NewAPI(graph.NewResolver(db.Client, svc, authz), cfg)}
+	bus, err := realtime.Open(t.Context(), nil, "", "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = bus.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := graph.NewResolver(db.Client, svc, authz, bus, presence.NewTracker(db.Client, bus, 50*time.Millisecond, log))
+	gw := graph.NewGateway(r, graph.GatewayConfig{InitTimeout: 2 * time.Second})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	require.NoError(t, graph.FollowPolicy(ctx, bus, authz, gw, log))
+	return &Server{DB: db, Auth: svc, Authz: authz, Bus: bus, Gateway: gw, Handler: graph.NewAPI(r, cfg, gw)}
 }
 
 // Tenant creates a tenant whose owner signs in as owner@<slug>.test.

@@ -10,9 +10,23 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
+
+type AgentEvent struct {
+	Seq   int        `json:"seq"`
+	Kind  EventKind  `json:"kind"`
+	At    time.Time  `json:"at"`
+	Agent *ent.Agent `json:"agent,omitempty"`
+}
+
+type AgentLoad struct {
+	Agent             *ent.Agent `json:"agent"`
+	OpenConversations int        `json:"openConversations"`
+	Capacity          int        `json:"capacity"`
+}
 
 type AuditChainReport struct {
 	// True when every event's hash and link hold.
@@ -39,6 +53,21 @@ type ContactAttributeInput struct {
 	Key   string                   `json:"key"`
 	Type  schematype.AttributeType `json:"type"`
 	Value string                   `json:"value"`
+}
+
+type ConversationEvent struct {
+	Seq  int       `json:"seq"`
+	Kind EventKind `json:"kind"`
+	At   time.Time `json:"at"`
+	// Null for RESYNC.
+	Conversation *ent.Conversation `json:"conversation,omitempty"`
+}
+
+type ConversationEventFilter struct {
+	NumberIDs   []string              `json:"numberIDs,omitempty"`
+	AssigneeIDs []string              `json:"assigneeIDs,omitempty"`
+	Statuses    []conversation.Status `json:"statuses,omitempty"`
+	Kinds       []EventKind           `json:"kinds,omitempty"`
 }
 
 type CreateAPIKeyInput struct {
@@ -74,10 +103,34 @@ type CreateRoleInput struct {
 	Permissions []string `json:"permissions"`
 }
 
+type Dashboard struct {
+	At                      time.Time `json:"at"`
+	NumbersConnected        int       `json:"numbersConnected"`
+	NumbersDisconnected     int       `json:"numbersDisconnected"`
+	NumbersRestricted       int       `json:"numbersRestricted"`
+	AgentsOnline            int       `json:"agentsOnline"`
+	AgentsAway              int       `json:"agentsAway"`
+	AgentsOffline           int       `json:"agentsOffline"`
+	OpenConversations       int       `json:"openConversations"`
+	UnassignedConversations int       `json:"unassignedConversations"`
+	// Open conversations whose last message is the customer's.
+	WaitingConversations int          `json:"waitingConversations"`
+	AgentLoad            []*AgentLoad `json:"agentLoad"`
+	// Mean time to first response of conversations created today (tenant time), in seconds; null when none.
+	AverageFirstResponseSeconds *float64 `json:"averageFirstResponseSeconds,omitempty"`
+}
+
 // A role's own rule for a field (Type.field) or a whole type (Type.*), overriding the default.
 type FieldRule struct {
 	Coordinate string      `json:"coordinate"`
 	Effect     FieldEffect `json:"effect"`
+}
+
+type GroupEvent struct {
+	Seq   int        `json:"seq"`
+	Kind  EventKind  `json:"kind"`
+	At    time.Time  `json:"at"`
+	Group *ent.Group `json:"group,omitempty"`
 }
 
 type GroupMemberInput struct {
@@ -86,11 +139,28 @@ type GroupMemberInput struct {
 	Role *groupmember.Role `json:"role,omitempty"`
 }
 
+type MessageEvent struct {
+	Seq     int          `json:"seq"`
+	Kind    EventKind    `json:"kind"`
+	At      time.Time    `json:"at"`
+	Message *ent.Message `json:"message,omitempty"`
+}
+
+type NumberEvent struct {
+	Seq    int         `json:"seq"`
+	Kind   EventKind   `json:"kind"`
+	At     time.Time   `json:"at"`
+	Number *ent.Number `json:"number,omitempty"`
+}
+
 // A feature switch a role can hold.
 type Permission struct {
 	ID          string `json:"id"`
 	Label       string `json:"label"`
 	Description string `json:"description"`
+}
+
+type Subscription struct {
 }
 
 type UpdateAgentInput struct {
@@ -111,6 +181,78 @@ type UpdateRoleInput struct {
 	Description *string `json:"description,omitempty"`
 	// Replaces the role's switches.
 	Permissions []string `json:"permissions,omitempty"`
+}
+
+type EventKind string
+
+const (
+	EventKindCreated       EventKind = "CREATED"
+	EventKindMessageAdded  EventKind = "MESSAGE_ADDED"
+	EventKindAssigned      EventKind = "ASSIGNED"
+	EventKindTransferred   EventKind = "TRANSFERRED"
+	EventKindStatusChanged EventKind = "STATUS_CHANGED"
+	EventKindRead          EventKind = "READ"
+	EventKindAdded         EventKind = "ADDED"
+	EventKindDeleted       EventKind = "DELETED"
+	EventKindUpdated       EventKind = "UPDATED"
+	// Events were missed (the replay window was too short): reload.
+	EventKindResync EventKind = "RESYNC"
+)
+
+var AllEventKind = []EventKind{
+	EventKindCreated,
+	EventKindMessageAdded,
+	EventKindAssigned,
+	EventKindTransferred,
+	EventKindStatusChanged,
+	EventKindRead,
+	EventKindAdded,
+	EventKindDeleted,
+	EventKindUpdated,
+	EventKindResync,
+}
+
+func (e EventKind) IsValid() bool {
+	switch e {
+	case EventKindCreated, EventKindMessageAdded, EventKindAssigned, EventKindTransferred, EventKindStatusChanged, EventKindRead, EventKindAdded, EventKindDeleted, EventKindUpdated, EventKindResync:
+		return true
+	}
+	return false
+}
+
+func (e EventKind) String() string {
+	return string(e)
+}
+
+func (e *EventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EventKind", str)
+	}
+	return nil
+}
+
+func (e EventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // What a role gets for a field: its value, a redacted value, or null with a FORBIDDEN error.
@@ -166,6 +308,61 @@ func (e *FieldEffect) UnmarshalJSON(b []byte) error {
 }
 
 func (e FieldEffect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Presence string
+
+const (
+	PresenceOnline Presence = "ONLINE"
+	PresenceAway   Presence = "AWAY"
+)
+
+var AllPresence = []Presence{
+	PresenceOnline,
+	PresenceAway,
+}
+
+func (e Presence) IsValid() bool {
+	switch e {
+	case PresenceOnline, PresenceAway:
+		return true
+	}
+	return false
+}
+
+func (e Presence) String() string {
+	return string(e)
+}
+
+func (e *Presence) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Presence(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Presence", str)
+	}
+	return nil
+}
+
+func (e Presence) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Presence) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Presence) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,128 @@
+package graph
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// dashboardPeriod: the dashboard recomputes at most this often, however
+// many events arrive.
+const dashboardPeriod = 250 * time.Millisecond
+
+var dashboardEvents = []string{
+	realtime.ConversationChanged, realtime.MessageChanged, realtime.NumberStatusChanged, realtime.AgentPresenceChanged,
+}
+
+// dashboard computes the live counters as the viewer sees them: row scopes
+// apply, so an agent's dashboard counts their own conversations.
+func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
+	c := r.client
+	d := &model.Dashboard{At: time.Now().UTC()}
+	count := func(dst *int, q interface {
+		Count(context.Context) (int, error)
+	}) error { n, err := q.Count(ctx); *dst = n; return err }
+	open := conversation.StatusEQ(conversation.StatusOPEN)
+	for _, step := range []struct {
+		dst *int
+		q   interface {
+			Count(context.Context) (int, error)
+		}
+	}{
+		{&d.NumbersConnected, c.Number.Query().Where(number.StatusEQ(number.StatusCONNECTED))},
+		{&d.NumbersDisconnected, c.Number.Query().Where(number.StatusEQ(number.StatusDISCONNECTED))},
+		{&d.NumbersRestricted, c.Number.Query().Where(number.StatusIn(number.StatusRESTRICTED, number.StatusBANNED))},
+		{&d.AgentsOnline, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceONLINE))},
+		{&d.AgentsAway, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceAWAY))},
+		{&d.AgentsOffline, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceOFFLINE))},
+		{&d.OpenConversations, c.Conversation.Query().Where(open)},
+		{&d.UnassignedConversations, c.Conversation.Query().Where(open, conversation.AssigneeIDIsNil())},
+		{&d.WaitingConversations, c.Conversation.Query().Where(open, func(s *sql.Selector) {
+			s.Where(sql.ColumnsEQ(s.C(conversation.FieldLastCustomerMessageAt), s.C(conversation.FieldLastMessageAt)))
+		})},
+	} {
+		if err := count(step.dst, step.q); err != nil {
+			return nil, err
+		}
+	}
+	var loads []struct {
+		AssigneeID string `json:"assignee_id"`
+		Count      int    `json:"count"`
+	}
+	if err := c.Conversation.Query().Where(open, conversation.AssigneeIDNotNil()).
+		GroupBy(conversation.FieldAssigneeID).Aggregate(ent.Count()).Scan(ctx, &loads); err != nil {
+		return nil, err
+	}
+	agents, err := c.Agent.Query().Where(agent.DisabledAtIsNil()).Order(ent.Asc(agent.FieldName)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range agents {
+		l := &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent}
+		if i := slices.IndexFunc(loads, func(x struct {
+			AssigneeID string `json:"assignee_id"`
+			Count      int    `json:"count"`
+		}) bool {
+			return x.AssigneeID == a.ID
+		}); i >= 0 {
+			l.OpenConversations = loads[i].Count
+		}
+		d.AgentLoad = append(d.AgentLoad, l)
+	}
+	if d.AverageFirstResponseSeconds, err = r.firstResponseToday(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// firstResponseToday is the mean time to first response, in seconds, of the
+// conversations created since midnight in the tenant's timezone.
+func (r *Resolver) firstResponseToday(ctx context.Context) (*float64, error) {
+	t, err := r.client.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(t.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := time.Now().In(loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	convs, err := r.client.Conversation.Query().
+		Where(conversation.CreatedAtGTE(midnight), conversation.FirstResponseAtNotNil()).
+		Select(conversation.FieldCreatedAt, conversation.FieldFirstResponseAt).
+		All(ctx)
+	if err != nil || len(convs) == 0 {
+		return nil, err
+	}
+	var total float64
+	for _, c := range convs {
+		total += c.FirstResponseAt.Sub(c.CreatedAt).Seconds()
+	}
+	avg := total / float64(len(convs))
+	return &avg, nil
+}
+
+// conversationMatches applies a subscription's filter to a conversation.
+func conversationMatches(c *ent.Conversation, f *model.ConversationEventFilter) bool {
+	if f == nil {
+		return true
+	}
+	if len(f.NumberIDs) > 0 && !slices.Contains(f.NumberIDs, c.NumberID) {
+		return false
+	}
+	if len(f.AssigneeIDs) > 0 && (c.AssigneeID == nil || !slices.Contains(f.AssigneeIDs, *c.AssigneeID)) {
+		return false
+	}
+	return len(f.Statuses) == 0 || slices.Contains(f.Statuses, c.Status)
+}

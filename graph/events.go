@@ -1,0 +1,156 @@
+package graph
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// stream turns the bus into a subscription's channel: the viewer's tenant's
+// events of the given types, replayed from after (when given) and then live,
+// each turned into an output by load (false: not for this subscriber, e.g.
+// outside their row scope). A gap the replay window cannot fill, or events
+// lost to a slow reader, yield resync(seq) so the client reloads.
+//
+// load runs with the subscriber's context, so privacy rules and row scopes
+// decide what it may load; the field guard then applies to the payload.
+func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []string,
+	load func(ctx context.Context, e realtime.Event) (T, bool, error), resync func(seq uint64) T) (<-chan T, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	if bus == nil {
+		return nil, apperr.New(apperr.Internal, "live events are not available")
+	}
+	sub, err := bus.Subscribe(ctx, v.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan T, 1)
+	var last uint64
+	emit := func(e realtime.Event) bool {
+		if e.Seq <= last {
+			return true // already sent during the replay
+		}
+		last = e.Seq
+		if !slices.Contains(types, e.Type) {
+			return true
+		}
+		item, ok, err := load(ctx, e)
+		if err != nil || !ok {
+			return true // not visible to this subscriber (or gone): skip
+		}
+		select {
+		case out <- item:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	var replay []realtime.Event
+	replayOK := true
+	if after != nil && *after >= 0 {
+		replay, replayOK, err = bus.Since(ctx, v.TenantID, uint64(*after))
+		if err != nil {
+			sub.Close()
+			return nil, err
+		}
+		last = uint64(*after)
+	}
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		if !replayOK {
+			select {
+			case out <- resync(last):
+			case <-ctx.Done():
+				return
+			}
+		}
+		for _, e := range replay {
+			if !emit(e) {
+				return
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Events():
+				if !ok || !emit(e) {
+					return
+				}
+			case <-sub.Resync():
+				select {
+				case out <- resync(last):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// ticker coalesces a stream of "something changed" into at most one
+// recomputation per period: for state-like subscriptions (dashboard).
+func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, types []string,
+	compute func(ctx context.Context) (T, error)) (<-chan T, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	if bus == nil {
+		return nil, apperr.New(apperr.Internal, "live events are not available")
+	}
+	first, err := compute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := bus.Subscribe(ctx, v.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan T, 1)
+	out <- first
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		dirty := false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Events():
+				if !ok {
+					return
+				}
+				dirty = dirty || slices.Contains(types, e.Type)
+			case <-sub.Resync():
+				dirty = true
+			case <-t.C:
+				if !dirty {
+					continue
+				}
+				dirty = false
+				next, err := compute(ctx)
+				if err != nil {
+					continue
+				}
+				select {
+				case out <- next:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -1,0 +1,121 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// GatewayConfig is the websocket side's configuration; zero values take the
+// gateway's defaults.
+type GatewayConfig = gateway.Config
+
+// NewGateway returns the websocket transport of the API: connections are
+// admitted with the same credentials and policy as HTTP requests, and
+// subscriptions with the same permissions share their executions.
+func NewGateway(r *Resolver, cfg GatewayConfig) *gateway.Gateway {
+	cfg.Admit = r.admitConnection
+	cfg.Fingerprint = fingerprint
+	cfg.Coalesce = func(field string) bool {
+		return field == "dashboard" || field == "numberStatusChanged" || field == "agentPresenceChanged"
+	}
+	if r.presence != nil {
+		cfg.OnConnect = func(id gateway.Identity) { r.presence.Connected(id.TenantID, id.AgentID) }
+		cfg.OnDisconnect = func(id gateway.Identity) { r.presence.Disconnected(id.TenantID, id.AgentID) }
+	}
+	return gateway.New(cfg)
+}
+
+// admitConnection authenticates a websocket from its connection_init
+// payload ({"Authorization": "Bearer …"}, or "token") or, for clients that
+// can set headers, the upgrade request's Authorization header.
+func (r *Resolver) admitConnection(ctx context.Context, req *http.Request, payload map[string]any) (context.Context, gateway.Identity, error) {
+	token := bearer(req.Header.Get("Authorization"))
+	for _, k := range []string{"Authorization", "authorization", "token", "authToken", "accessToken"} {
+		if s, ok := payload[k].(string); ok && s != "" {
+			token = bearer(s)
+			break
+		}
+	}
+	if token == "" {
+		return nil, gateway.Identity{}, apperr.New(apperr.Unauthenticated, "connection_init needs {\"Authorization\": \"Bearer <token>\"}")
+	}
+	v, err := r.auth.Authenticate(ctx, token)
+	if err != nil {
+		return nil, gateway.Identity{}, err
+	}
+	ctx, err = r.authz.Admit(viewer.NewContext(ctx, v), v)
+	if err != nil {
+		return nil, gateway.Identity{}, err
+	}
+	return ctx, gateway.Identity{TenantID: v.TenantID, AgentID: v.AgentID}, nil
+}
+
+func bearer(s string) string {
+	s = strings.TrimSpace(s)
+	if scheme, cred, ok := strings.Cut(s, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(cred)
+	}
+	return s
+}
+
+// fingerprint names what a subscriber may see: the tenant, the decisions of
+// their role set (one value per policy version), and, when their row scope
+// depends on who they are, the agent.
+func fingerprint(ctx context.Context) string {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return ""
+	}
+	who := ""
+	if !v.Scope.AllConversations {
+		who = v.AgentID
+	}
+	return fmt.Sprintf("%s|%p|%s", v.TenantID, policy.FromContext(ctx), who)
+}
+
+// FollowPolicy applies, on this instance, what other instances announce:
+// a tenant's policy changed (reload it, re-admit its connections) or an
+// agent was revoked (close their connections with 4403). It runs until ctx
+// ends.
+func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorizer, gw *gateway.Gateway, log *slog.Logger) error {
+	sub, err := bus.Subscribe(ctx, "")
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Events():
+				if !ok {
+					return
+				}
+				switch e.Type {
+				case realtime.PolicyChanged:
+					authz.Invalidate(e.TenantID)
+					gw.Readmit(e.TenantID)
+				case realtime.AgentRevoked:
+					authz.Invalidate(e.TenantID)
+					gw.CloseAgent(e.Subject, "forbidden: access revoked")
+				}
+			case <-sub.Resync():
+				// Announcements may have been missed: nothing cached can be trusted.
+				log.Warn("realtime: policy announcements missed; reloading every tenant")
+				authz.InvalidateAll()
+				gw.ReadmitAll()
+			}
+		}
+	}()
+	return nil
+}

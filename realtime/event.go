@@ -1,0 +1,47 @@
+package realtime
+
+// The event types: the one list of what the bus carries. Data holds the small
+// delta described with each; Subject is the id the event is about.
+const (
+	// ConversationChanged: a conversation was created or changed. Data:
+	// {"kind": one of the ConversationKind values}.
+	ConversationChanged = "conversation.changed"
+	// MessageChanged: a message was added, changed status or was deleted.
+	// Subject is the message; Data: {"kind": …, "conversationID": "cnv_…"}.
+	MessageChanged = "message.changed"
+	// NumberStatusChanged: a number's status, quality or tier changed.
+	NumberStatusChanged = "number.status"
+	// AgentPresenceChanged: an agent went online, away or offline.
+	AgentPresenceChanged = "agent.presence"
+	// GroupChanged: a group's settings or members changed. Data: {"kind": …}.
+	GroupChanged = "group.changed"
+	// PolicyChanged: a tenant's roles, rules or assignments changed: every
+	// instance reloads the tenant's policy and re-admits its connections.
+	PolicyChanged = "policy.changed"
+	// AgentRevoked: an agent was disabled or lost their tokens: every instance
+	// closes their connections. Subject is the agent.
+	AgentRevoked = "agent.revoked"
+)
+
+// Kinds of conversation and message events (Data.kind).
+const (
+	KindCreated       = "CREATED"
+	KindMessageAdded  = "MESSAGE_ADDED"
+	KindAssigned      = "ASSIGNED"
+	KindTransferred   = "TRANSFERRED"
+	KindStatusChanged = "STATUS_CHANGED"
+	KindRead          = "READ"
+	KindAdded         = "ADDED"
+	KindDeleted       = "DELETED"
+	KindUpdated       = "UPDATED"
+)
+
+// PolicyChangedEvent tells every instance that tenantID's policy changed.
+func PolicyChangedEvent(tenantID string) Event {
+	return Event{TenantID: tenantID, Type: PolicyChanged, Subject: tenantID, Data: Kinded(KindUpdated)}
+}
+
+// AgentRevokedEvent tells every instance to close agentID's connections.
+func AgentRevokedEvent(tenantID, agentID string) Event {
+	return Event{TenantID: tenantID, Type: AgentRevoked, Subject: agentID, Data: Kinded(KindUpdated)}
+}

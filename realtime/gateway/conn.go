@@ -1,0 +1,430 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// conn is one websocket connection.
+type conn struct {
+	g    *Gateway
+	ws   *websocket.Conn
+	d    *dialect
+	exec graphql.GraphExecutor
+	req  *http.Request
+
+	base   context.Context // lives as long as the connection
+	cancel context.CancelFunc
+
+	mu          sync.Mutex
+	initSeen    bool
+	admitted    bool
+	initPayload map[string]any
+	ctx         context.Context // admitted: operations run in it
+	who         Identity
+	subs        map[string]*sub
+	queue       []outbound
+	scheduled   bool
+	closed      bool
+	initTimer   *time.Timer
+}
+
+type outbound struct {
+	data     []byte
+	coalesce string // subscription id of a state-like payload, or ""
+}
+
+// sub is one live subscription of a connection.
+type sub struct {
+	id       string
+	prefix   []byte // {"type":"next","id":…,"payload":
+	coalesce bool
+	params   *graphql.RawParams
+	group    *group
+	cancel   context.CancelFunc // single-result operations
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{ProtocolTransportWS, ProtocolLegacyWS},
+		OriginPatterns: g.cfg.OriginPatterns,
+	})
+	if err != nil {
+		return // Accept answered the request
+	}
+	d := dialects[ws.Subprotocol()]
+	if d == nil {
+		_ = ws.Close(CloseSubprotocol, "subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+		return
+	}
+	ws.SetReadLimit(g.cfg.ReadLimit)
+	base, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c := &conn{g: g, ws: ws, d: d, exec: exec, req: r, base: base, cancel: cancel, subs: map[string]*sub{}}
+	c.initTimer = time.AfterFunc(g.cfg.InitTimeout, func() {
+		c.mu.Lock()
+		admitted := c.admitted
+		c.mu.Unlock()
+		if !admitted {
+			c.close(CloseInitTimeout, "connection initialisation timeout")
+		}
+	})
+	c.readLoop()
+}
+
+// readLoop is the connection's one goroutine.
+func (c *conn) readLoop() {
+	defer c.close(closeNormal, "")
+	for {
+		typ, data, err := c.ws.Read(c.base)
+		if err != nil {
+			if websocket.CloseStatus(err) == closeMessageTooBigStatus {
+				c.close(closeMessageTooBigStatus, "message too big")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.close(CloseInvalidMessage, "messages must be text")
+			return
+		}
+		var m inbound
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.close(CloseInvalidMessage, "invalid message: not JSON")
+			return
+		}
+		if !c.handle(m) {
+			return
+		}
+	}
+}
+
+// handle acts on one message; false ends the connection.
+func (c *conn) handle(m inbound) bool {
+	switch c.d.inbound[m.Type] {
+	case kindInit:
+		return c.init(m.Payload)
+	case kindPing:
+		c.enqueue(frame(c.d.pong, "", m.Payload), "")
+	case kindPong:
+	case kindSubscribe:
+		return c.subscribe(m)
+	case kindComplete:
+		if m.ID == nil {
+			c.close(CloseInvalidMessage, "complete without an id")
+			return false
+		}
+		c.stop(*m.ID)
+	case kindTerminate:
+		c.close(closeNormal, "")
+		return false
+	default:
+		c.close(CloseInvalidMessage, "unknown message type "+quoteShort(m.Type))
+		return false
+	}
+	return true
+}
+
+func (c *conn) init(payload json.RawMessage) bool {
+	c.mu.Lock()
+	if c.initSeen {
+		c.mu.Unlock()
+		c.close(CloseTooManyInit, "too many initialisation requests")
+		return false
+	}
+	c.initSeen = true
+	c.mu.Unlock()
+
+	var p map[string]any
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &p); err != nil {
+			c.close(CloseInvalidMessage, "connection_init payload must be an object")
+			return false
+		}
+	}
+	ctx, who, err := c.g.cfg.Admit(c.base, c.req, p)
+	if err != nil {
+		c.close(CloseForbidden, "forbidden: "+err.Error())
+		return false
+	}
+	c.mu.Lock()
+	c.initPayload, c.ctx, c.who = p, ctx, who
+	c.mu.Unlock()
+	if !c.g.register(c) {
+		c.close(CloseForbidden, "forbidden: too many connections, or the server is draining")
+		return false
+	}
+	c.mu.Lock()
+	c.admitted = true
+	c.mu.Unlock()
+	c.initTimer.Stop()
+	if c.g.cfg.OnConnect != nil {
+		c.g.cfg.OnConnect(who)
+	}
+	c.enqueue(frame(c.d.ack, "", nil), "")
+	return true
+}
+
+func (c *conn) subscribe(m inbound) bool {
+	c.mu.Lock()
+	admitted, ctx := c.admitted, c.ctx
+	c.mu.Unlock()
+	if !admitted {
+		c.close(CloseUnauthorized, "unauthorized: send connection_init first")
+		return false
+	}
+	if m.ID == nil || *m.ID == "" {
+		c.close(CloseInvalidMessage, "subscribe without an id")
+		return false
+	}
+	id := *m.ID
+	var params graphql.RawParams
+	if err := json.Unmarshal(m.Payload, &params); err != nil {
+		c.close(CloseInvalidMessage, "subscribe payload must be {query, variables, operationName, extensions}")
+		return false
+	}
+	c.mu.Lock()
+	if _, dup := c.subs[id]; dup {
+		c.mu.Unlock()
+		c.close(CloseDuplicateID, "subscriber for "+quoteShort(id)+" already exists")
+		return false
+	}
+	if len(c.subs) >= c.g.cfg.MaxSubscriptions {
+		c.mu.Unlock()
+		c.sendErrors(id, gqlerror.Errorf("too many subscriptions on this connection (at most %d)", c.g.cfg.MaxSubscriptions))
+		return true
+	}
+	s := &sub{id: id, prefix: nextPrefix(c.d, id), params: &params}
+	c.subs[id] = s
+	c.mu.Unlock()
+	c.start(ctx, s)
+	return true
+}
+
+// start runs a subscription's operation: a subscription joins the group for
+// its question, anything else executes once.
+func (c *conn) start(ctx context.Context, s *sub) {
+	params := *s.params
+	params.ReadTime = graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
+	rc, errs := c.exec.CreateOperationContext(ctx, &params)
+	if errs != nil {
+		c.forget(s.id)
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		c.sendErrors(s.id, resp.Errors...)
+		return
+	}
+	if rc.Operation.Operation != ast.Subscription {
+		c.runOnce(ctx, s, rc)
+		return
+	}
+	field := ""
+	if len(rc.Operation.SelectionSet) > 0 {
+		if f, ok := rc.Operation.SelectionSet[0].(*ast.Field); ok {
+			field = f.Name
+		}
+	}
+	s.coalesce = c.g.cfg.Coalesce(field)
+	c.g.join(ctx, c, s, rc)
+}
+
+func (c *conn) runOnce(ctx context.Context, s *sub, rc *graphql.OperationContext) {
+	ctx, cancel := context.WithCancel(graphql.WithOperationContext(ctx, rc))
+	c.mu.Lock()
+	s.cancel = cancel
+	c.mu.Unlock()
+	go func() {
+		defer cancel()
+		responses, ctx := c.exec.DispatchOperation(ctx, rc)
+		if resp := responses(ctx); resp != nil {
+			b, err := json.Marshal(resp)
+			if err != nil {
+				c.sendErrors(s.id, gqlerror.Errorf("internal error"))
+				return
+			}
+			c.enqueue(append(append([]byte{}, s.prefix...), append(b, '}')...), "")
+		}
+		if c.forget(s.id) {
+			c.enqueue(frame(c.d.complete, s.id, nil), "")
+		}
+	}()
+}
+
+// stop ends a subscription at the client's request.
+func (c *conn) stop(id string) {
+	c.mu.Lock()
+	s := c.subs[id]
+	delete(c.subs, id)
+	c.mu.Unlock()
+	if s == nil {
+		return
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.group != nil {
+		s.group.leave(s)
+	}
+}
+
+// forget drops a finished subscription; false if it was already gone.
+func (c *conn) forget(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.subs[id]
+	delete(c.subs, id)
+	return ok
+}
+
+func (c *conn) sendErrors(id string, errs ...*gqlerror.Error) {
+	b, err := json.Marshal(errs)
+	if err != nil {
+		b = []byte(`[{"message":"internal error"}]`)
+	}
+	c.enqueue(frame(c.d.errorType, id, b), "")
+}
+
+// readmit re-runs admission with the connection's first credential: after a
+// policy change, the connection either goes (4403) or carries on with the new
+// permissions, restarting its live subscriptions.
+func (c *conn) readmit() {
+	c.mu.Lock()
+	if !c.admitted || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	payload := c.initPayload
+	c.mu.Unlock()
+	ctx, _, err := c.g.cfg.Admit(c.base, c.req, payload)
+	if err != nil {
+		c.close(CloseForbidden, "forbidden: "+err.Error())
+		return
+	}
+	c.mu.Lock()
+	c.ctx = ctx
+	var live []*sub
+	for _, s := range c.subs {
+		if s.group != nil {
+			live = append(live, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range live {
+		c.mu.Lock()
+		grp := s.group
+		s.group = nil
+		c.mu.Unlock()
+		grp.leave(s)
+		c.start(ctx, s)
+	}
+}
+
+// enqueue adds a message to the connection's queue. A state-like payload
+// replaces a pending one of the same subscription. A full queue means the
+// client is too far behind: it is closed with 1013 and may resume.
+func (c *conn) enqueue(data []byte, coalesce string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if coalesce != "" {
+		for i := range c.queue {
+			if c.queue[i].coalesce == coalesce {
+				c.queue[i].data = data
+				c.mu.Unlock()
+				return
+			}
+		}
+	}
+	if len(c.queue) >= c.g.cfg.QueueSize {
+		c.mu.Unlock()
+		c.g.stats.tooSlow.Add(1)
+		c.close(CloseTooSlow, "too slow: reconnect and resume from the last sequence you saw")
+		return
+	}
+	c.queue = append(c.queue, outbound{data: data, coalesce: coalesce})
+	schedule := !c.scheduled
+	c.scheduled = true
+	c.mu.Unlock()
+	if schedule {
+		c.g.schedule(c)
+	}
+}
+
+// flush writes the queue out, on a writer of the pool.
+func (c *conn) flush() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.closed {
+			c.scheduled = false
+			c.queue = nil
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue = make([]outbound, 0, 4)
+		c.mu.Unlock()
+		for _, m := range batch {
+			ctx, cancel := context.WithTimeout(c.base, c.g.cfg.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, m.data)
+			cancel()
+			if err != nil {
+				c.close(CloseTooSlow, "write timed out")
+				return
+			}
+			c.g.stats.sent.Add(1)
+		}
+	}
+}
+
+// close ends the connection once, with code.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	admitted := c.admitted
+	subs := c.subs
+	c.subs = map[string]*sub{}
+	c.queue = nil
+	c.mu.Unlock()
+
+	c.initTimer.Stop()
+	for _, s := range subs {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		if s.group != nil {
+			s.group.leave(s)
+		}
+	}
+	if admitted {
+		c.g.unregister(c)
+		if c.g.cfg.OnDisconnect != nil {
+			c.g.cfg.OnDisconnect(c.who)
+		}
+	}
+	if len(reason) > 120 {
+		reason = reason[:120] // a close reason fits in a control frame
+	}
+	go func() {
+		_ = c.ws.Close(code, reason) // the handshake waits for the peer: not on the caller's time
+		c.cancel()
+	}()
+}
+
+func quoteShort(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}

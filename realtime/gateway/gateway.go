@@ -1,0 +1,299 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// Identity is who a connection belongs to, for revocation and presence.
+type Identity struct {
+	TenantID string
+	AgentID  string // empty for API keys
+}
+
+// Config sets up a Gateway. Admit is required; the rest have defaults.
+type Config struct {
+	// Admit authenticates a connection from its connection_init payload (or,
+	// failing that, the upgrade request's headers) and returns the context
+	// its operations run in. An error closes the connection with 4403.
+	Admit func(ctx context.Context, r *http.Request, initPayload map[string]any) (context.Context, Identity, error)
+	// Fingerprint names the permissions of an admitted context: subscriptions
+	// share an execution only when their fingerprints are equal.
+	Fingerprint func(ctx context.Context) string
+	// Coalesce reports whether a root subscription field is state-like: a
+	// connection's queue keeps only its newest pending payload.
+	Coalesce func(field string) bool
+	// OnConnect and OnDisconnect are told when an admitted connection opens
+	// and closes (presence).
+	OnConnect, OnDisconnect func(Identity)
+
+	OriginPatterns         []string      // browser origins allowed besides the server's own host
+	InitTimeout            time.Duration // to send connection_init (default 10s)
+	KeepAlive              time.Duration // server ping interval (default 25s)
+	WriteTimeout           time.Duration // per write (default 10s)
+	ReadLimit              int64         // largest client message (default 64 KiB)
+	QueueSize              int           // pending messages per connection (default 256)
+	MaxSubscriptions       int           // per connection (default 100)
+	MaxConnectionsPerAgent int           // default 20
+	Writers                int           // shared writer goroutines (default 32)
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&c.InitTimeout, 10*time.Second)
+	set(&c.KeepAlive, 25*time.Second)
+	set(&c.WriteTimeout, 10*time.Second)
+	if c.ReadLimit == 0 {
+		c.ReadLimit = 64 << 10
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 256
+	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = 100
+	}
+	if c.MaxConnectionsPerAgent == 0 {
+		c.MaxConnectionsPerAgent = 20
+	}
+	if c.Writers == 0 {
+		c.Writers = 32
+	}
+	if c.Fingerprint == nil {
+		c.Fingerprint = func(context.Context) string { return "" }
+	}
+	if c.Coalesce == nil {
+		c.Coalesce = func(string) bool { return false }
+	}
+}
+
+// Gateway is the websocket transport and the registry of its connections.
+type Gateway struct {
+	cfg    Config
+	writes chan *conn
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	byAgent  map[string]map[*conn]struct{}
+	byTenant map[string]map[*conn]struct{}
+	groups   map[string]*group
+	draining bool
+
+	stats struct {
+		sent, tooSlow, executions atomic.Int64
+	}
+	stop chan struct{}
+}
+
+// New starts a Gateway's writers and keepalive.
+func New(cfg Config) *Gateway {
+	cfg.defaults()
+	g := &Gateway{
+		cfg:      cfg,
+		writes:   make(chan *conn, 1<<16),
+		conns:    map[*conn]struct{}{},
+		byAgent:  map[string]map[*conn]struct{}{},
+		byTenant: map[string]map[*conn]struct{}{},
+		groups:   map[string]*group{},
+		stop:     make(chan struct{}),
+	}
+	for range cfg.Writers {
+		go g.writer()
+	}
+	go g.keepAlive()
+	return g
+}
+
+// Supports reports whether r asks for a websocket.
+func (g *Gateway) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// Do serves one websocket connection; gqlgen calls it with its executor.
+func (g *Gateway) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	g.serve(w, r, exec)
+}
+
+var _ graphql.Transport = (*Gateway)(nil)
+
+// CloseAgent closes every connection of an agent with 4403: they were
+// disabled, their roles changed or their session was revoked.
+func (g *Gateway) CloseAgent(agentID, reason string) {
+	for _, c := range g.connsOf(g.byAgent, agentID) {
+		c.close(CloseForbidden, reason)
+	}
+}
+
+// Readmit checks every connection of a tenant again after its policy changed:
+// a connection whose credential no longer stands is closed with 4403; the
+// others run their next operations, and restart their live subscriptions,
+// with the new permissions.
+func (g *Gateway) Readmit(tenantID string) {
+	for _, c := range g.connsOf(g.byTenant, tenantID) {
+		c.readmit()
+	}
+}
+
+func (g *Gateway) connsOf(index map[string]map[*conn]struct{}, key string) []*conn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*conn, 0, len(index[key]))
+	for c := range index[key] {
+		out = append(out, c)
+	}
+	return out
+}
+
+// ReadmitAll re-admits every connection (see Readmit).
+func (g *Gateway) ReadmitAll() {
+	g.mu.Lock()
+	all := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		all = append(all, c)
+	}
+	g.mu.Unlock()
+	for _, c := range all {
+		c.readmit()
+	}
+}
+
+// Shutdown closes every connection with 1001 and waits for them to go, or for
+// ctx to end.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.draining = true
+	all := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		all = append(all, c)
+	}
+	g.mu.Unlock()
+	for _, c := range all {
+		c.close(CloseGoingAway, "server shutting down")
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		g.mu.Lock()
+		n := len(g.conns)
+		g.mu.Unlock()
+		if n == 0 {
+			close(g.stop)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			close(g.stop)
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Stats are the gateway's counters, for metrics.
+type Stats struct {
+	Connections, Subscriptions, Executions int
+	Sent, TooSlow                          int64
+}
+
+// Stats returns the current counters.
+func (g *Gateway) Stats() Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := Stats{Connections: len(g.conns), Executions: len(g.groups), Sent: g.stats.sent.Load(), TooSlow: g.stats.tooSlow.Load()}
+	for c := range g.conns {
+		c.mu.Lock()
+		s.Subscriptions += len(c.subs)
+		c.mu.Unlock()
+	}
+	return s
+}
+
+func (g *Gateway) register(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	if c.who.AgentID != "" && len(g.byAgent[c.who.AgentID]) >= g.cfg.MaxConnectionsPerAgent {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	add := func(index map[string]map[*conn]struct{}, key string) {
+		if key == "" {
+			return
+		}
+		if index[key] == nil {
+			index[key] = map[*conn]struct{}{}
+		}
+		index[key][c] = struct{}{}
+	}
+	add(g.byAgent, c.who.AgentID)
+	add(g.byTenant, c.who.TenantID)
+	return true
+}
+
+func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.conns, c)
+	del := func(index map[string]map[*conn]struct{}, key string) {
+		delete(index[key], c)
+		if len(index[key]) == 0 {
+			delete(index, key)
+		}
+	}
+	del(g.byAgent, c.who.AgentID)
+	del(g.byTenant, c.who.TenantID)
+}
+
+// writer drains connections' queues: one pool for all, so an idle connection
+// costs no writer goroutine.
+func (g *Gateway) writer() {
+	for {
+		select {
+		case c := <-g.writes:
+			c.flush()
+		case <-g.stop:
+			return
+		}
+	}
+}
+
+func (g *Gateway) schedule(c *conn) {
+	select {
+	case g.writes <- c:
+	default:
+		go func() { g.writes <- c }() // the pool is saturated: wait without blocking the publisher
+	}
+}
+
+// keepAlive pings every admitted connection; a dead one fails its write.
+func (g *Gateway) keepAlive() {
+	t := time.NewTicker(g.cfg.KeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		all := make([]*conn, 0, len(g.conns))
+		for c := range g.conns {
+			all = append(all, c)
+		}
+		g.mu.Unlock()
+		for _, c := range all {
+			c.enqueue(frame(c.d.ping, "", nil), "")
+		}
+	}
+}

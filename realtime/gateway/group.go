@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// group is one execution of a subscription shared by every subscriber asking
+// the same question with the same permissions: each event is resolved and
+// serialized once, and the bytes go to every member.
+type group struct {
+	g      *Gateway
+	key    string
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	members map[*sub]*conn
+	done    bool
+}
+
+// join adds s (of c) to the group for its question, starting the group if it
+// is the first member.
+func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.OperationContext) {
+	vars, _ := json.Marshal(rc.Variables) // maps marshal with sorted keys
+	key := g.cfg.Fingerprint(ctx) + "\x00" + rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
+
+	g.mu.Lock()
+	grp := g.groups[key]
+	if grp != nil {
+		grp.mu.Lock()
+		if grp.done {
+			grp.mu.Unlock()
+			grp = nil
+		}
+	}
+	if grp == nil {
+		gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		grp = &group{g: g, key: key, cancel: cancel, members: map[*sub]*conn{}}
+		grp.mu.Lock()
+		g.groups[key] = grp
+		g.stats.executions.Add(1)
+		go grp.run(gctx, c.exec, rc)
+	}
+	grp.members[s] = c
+	grp.mu.Unlock()
+	g.mu.Unlock()
+
+	c.mu.Lock()
+	s.group = grp
+	c.mu.Unlock()
+}
+
+// run executes the subscription and fans each response out.
+func (grp *group) run(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext) {
+	defer grp.finish()
+	responses, ctx := exec.DispatchOperation(graphql.WithOperationContext(ctx, rc), rc)
+	for {
+		resp := responses(ctx)
+		if resp == nil {
+			return
+		}
+		payload, err := json.Marshal(resp)
+		if err != nil {
+			continue
+		}
+		// Enqueueing may close a too-slow connection, which leaves the group:
+		// never under the group's lock.
+		grp.mu.Lock()
+		members := make([]member, 0, len(grp.members))
+		for s, c := range grp.members {
+			members = append(members, member{s, c})
+		}
+		grp.mu.Unlock()
+		for _, m := range members {
+			msg := make([]byte, 0, len(m.s.prefix)+len(payload)+1)
+			msg = append(append(append(msg, m.s.prefix...), payload...), '}')
+			coalesce := ""
+			if m.s.coalesce {
+				coalesce = m.s.id
+			}
+			m.c.enqueue(msg, coalesce)
+		}
+	}
+}
+
+type member struct {
+	s *sub
+	c *conn
+}
+
+// finish ends the group when its stream ends: members still there are told
+// the subscription completed.
+func (grp *group) finish() {
+	grp.g.mu.Lock()
+	if grp.g.groups[grp.key] == grp {
+		delete(grp.g.groups, grp.key)
+	}
+	grp.g.mu.Unlock()
+	grp.mu.Lock()
+	grp.done = true
+	members := grp.members
+	grp.members = nil
+	grp.mu.Unlock()
+	grp.cancel()
+	for s, c := range members {
+		if c.forget(s.id) {
+			c.enqueue(frame(c.d.complete, s.id, nil), "")
+		}
+	}
+}
+
+// leave removes a member; the last one out stops the execution.
+func (grp *group) leave(s *sub) {
+	grp.mu.Lock()
+	delete(grp.members, s)
+	empty := len(grp.members) == 0 && !grp.done
+	grp.mu.Unlock()
+	if empty {
+		grp.g.mu.Lock()
+		// A member may have joined between the unlock and here.
+		grp.mu.Lock()
+		if len(grp.members) == 0 && grp.g.groups[grp.key] == grp {
+			delete(grp.g.groups, grp.key)
+			grp.done = true
+		}
+		stop := grp.done
+		grp.mu.Unlock()
+		grp.g.mu.Unlock()
+		if stop {
+			grp.cancel()
+		}
+	}
+}
