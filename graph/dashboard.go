@@ -31,7 +31,11 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 	d := &model.Dashboard{At: time.Now().UTC()}
 	count := func(dst *int, q interface {
 		Count(context.Context) (int, error)
-	}) error { n, err := q.Count(ctx); *dst = n; return err }
+	}) error {
+		n, err := q.Count(ctx)
+		*dst = n
+		return err
+	}
 	open := conversation.StatusEQ(conversation.StatusOPEN)
 	for _, step := range []struct {
 		dst *int
