@@ -41,8 +41,23 @@ type Server struct {
 	Gateway *gateway.Gateway
 }
 
+// Option adjusts a Server before it is built.
+type Option func(*options)
+
+type options struct {
+	bus     realtime.Bus
+	gateway graph.GatewayConfig
+}
+
+// WithBus makes the Server use bus instead of a fresh in-memory one (two
+// "instances" over one Postgres bus).
+func WithBus(bus realtime.Bus) Option { return func(o *options) { o.bus = bus } }
+
+// WithGateway sets the websocket gateway's configuration.
+func WithGateway(cfg graph.GatewayConfig) Option { return func(o *options) { o.gateway = cfg } }
+
 // New returns a Server over db with cfg (graph.DefaultConfig when zero).
-func New(t testing.TB, db *store.DB, cfg graph.Config) *Server {
+func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	t.Helper()
 	if cfg == (graph.Config{}) {
 		cfg = graph.DefaultConfig
@@ -51,12 +66,18 @@ func New(t testing.TB, db *store.DB, cfg graph.Config) *Server {
 	require.NoError(t, err)
 	authz := policy.NewAuthorizer(db.Client)
 	svc := auth.NewService(db.Client, tokens, authz, time.Hour)
-	bus, err := realtime.Open(t.Context(), nil, "", "")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = bus.Close() })
+	o := options{gateway: graph.GatewayConfig{InitTimeout: 2 * time.Second}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	bus := o.bus
+	if bus == nil {
+		bus = realtime.NewMemory()
+		t.Cleanup(func() { _ = bus.Close() })
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := graph.NewResolver(db.Client, svc, authz, bus, presence.NewTracker(db.Client, bus, 50*time.Millisecond, log))
-	gw := graph.NewGateway(r, graph.GatewayConfig{InitTimeout: 2 * time.Second})
+	gw := graph.NewGateway(r, o.gateway)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -68,6 +68,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	ws.SetReadLimit(g.cfg.ReadLimit)
 	base, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &conn{g: g, ws: ws, d: d, exec: exec, req: r, base: base, cancel: cancel, subs: map[string]*sub{}}
+	c.mu.Lock()
 	c.initTimer = time.AfterFunc(g.cfg.InitTimeout, func() {
 		c.mu.Lock()
 		admitted := c.admitted
@@ -76,6 +77,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 			c.close(CloseInitTimeout, "connection initialisation timeout")
 		}
 	})
+	c.mu.Unlock()
 	c.readLoop()
 }
 
@@ -162,8 +164,8 @@ func (c *conn) init(payload json.RawMessage) bool {
 	}
 	c.mu.Lock()
 	c.admitted = true
-	c.mu.Unlock()
 	c.initTimer.Stop()
+	c.mu.Unlock()
 	if c.g.cfg.OnConnect != nil {
 		c.g.cfg.OnConnect(who)
 	}
@@ -395,9 +397,9 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	subs := c.subs
 	c.subs = map[string]*sub{}
 	c.queue = nil
+	c.initTimer.Stop()
 	c.mu.Unlock()
 
-	c.initTimer.Stop()
 	for _, s := range subs {
 		if s.cancel != nil {
 			s.cancel()

@@ -91,7 +91,8 @@ type Gateway struct {
 	stats struct {
 		sent, tooSlow, executions atomic.Int64
 	}
-	stop chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // New starts a Gateway's writers and keepalive.
@@ -167,7 +168,7 @@ func (g *Gateway) ReadmitAll() {
 }
 
 // Shutdown closes every connection with 1001 and waits for them to go, or for
-// ctx to end.
+// ctx to end. Calling it again is harmless.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.draining = true
@@ -186,12 +187,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		n := len(g.conns)
 		g.mu.Unlock()
 		if n == 0 {
-			close(g.stop)
+			g.stopOnce.Do(func() { close(g.stop) })
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			close(g.stop)
+			g.stopOnce.Do(func() { close(g.stop) })
 			return ctx.Err()
 		case <-t.C:
 		}
