@@ -21,6 +21,7 @@ import (
 // with its cause and shown without it.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	gerr.Path = subscriptionPath(ctx, gerr.Path)
 	if _, ok := gerr.Extensions["code"]; ok {
 		return gerr
 	}
@@ -65,6 +66,23 @@ func classify(err error) (code apperr.Code, msg, field string) {
 		return apperr.InvalidInput, gerr.Message, ""
 	}
 	return apperr.Internal, "internal error", ""
+}
+
+// subscriptionPath completes the path of an error inside a subscription
+// event: gqlgen leaves out the root field, which the spec's path starts with.
+func subscriptionPath(ctx context.Context, path ast.Path) ast.Path {
+	if len(path) == 0 || !graphql.HasOperationContext(ctx) {
+		return path
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil || op.Operation != ast.Subscription || len(op.SelectionSet) != 1 {
+		return path
+	}
+	root, ok := op.SelectionSet[0].(*ast.Field)
+	if !ok || path[0] == ast.PathName(root.Alias) {
+		return path
+	}
+	return append(ast.Path{ast.PathName(root.Alias)}, path...)
 }
 
 // recoverPanic turns a resolver panic into an INTERNAL error, never a 500.

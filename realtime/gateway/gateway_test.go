@@ -312,7 +312,9 @@ func firstConversation(t *testing.T, b *bundle) string {
 	r := b.s.Do(t, b.token, `{ conversations(first: 1) { edges { node { id } } } }`, nil)
 	r.RequireOK(t)
 	var out struct {
-		Conversations struct{ Edges []struct{ Node struct{ ID string } } }
+		Conversations struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	r.Decode(t, &out)
 	return out.Conversations.Edges[0].Node.ID
@@ -321,7 +323,9 @@ func firstConversation(t *testing.T, b *bundle) string {
 func tenantOf(t *testing.T, b *bundle) string {
 	t.Helper()
 	r := b.s.Do(t, b.token, `{ viewer { tenant { id } } }`, nil)
-	var out struct{ Viewer struct{ Tenant struct{ ID string } } }
+	var out struct {
+		Viewer struct{ Tenant struct{ ID string } }
+	}
 	r.Decode(t, &out)
 	return out.Viewer.Tenant.ID
 }
@@ -330,4 +334,3 @@ func waitSubscribed(t *testing.T, b *bundle) {
 	t.Helper()
 	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions > 0 }, 5*time.Second, 10*time.Millisecond)
 }
-
