@@ -1,0 +1,129 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+)
+
+func event(m map[string]any, field string) map[string]any {
+	return m["payload"].(map[string]any)["data"].(map[string]any)[field].(map[string]any)
+}
+
+// A client that reconnects with the last sequence it saw gets what it missed;
+// one that asks for something older than the replay window is told to resync.
+func TestResume(t *testing.T) {
+	t.Parallel()
+	b := setup(t, graphtest.WithBus(realtime.NewMemory(realtime.WithWindow(8))))
+	conv := firstConversation(t, b)
+	resolve := func(status string) {
+		b.s.Do(t, b.token, `mutation { setConversationStatus(id: "`+conv+`", status: `+status+`) { id } }`, nil).RequireOK(t)
+	}
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("a", `subscription { conversationEvents { seq kind conversation { status } } }`))
+	waitSubscribed(t, b)
+	resolve("RESOLVED")
+	seen := int(event(c.read(), "conversationEvents")["seq"].(float64))
+	_ = c.ws.CloseNow()
+
+	// While away: two changes.
+	resolve("PENDING")
+	resolve("OPEN")
+	c = b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("a", `subscription { conversationEvents(after: `+strconv.Itoa(seen)+`) { seq kind conversation { status } } }`))
+	// Events carry what changed; the conversation is read as it is now.
+	first, second := event(c.read(), "conversationEvents"), event(c.read(), "conversationEvents")
+	require.Equal(t, float64(seen+1), first["seq"])
+	require.Equal(t, "STATUS_CHANGED", first["kind"])
+	require.Equal(t, float64(seen+2), second["seq"])
+	require.Equal(t, "OPEN", second["conversation"].(map[string]any)["status"])
+
+	// Far behind: more changes than the window holds.
+	for range 10 {
+		resolve("RESOLVED")
+	}
+	c.send(subscribeMsg("old", `subscription { conversationEvents(after: `+strconv.Itoa(seen)+`) { seq kind } }`))
+	for {
+		m := c.read()
+		if m["id"] == "old" {
+			require.Equal(t, "RESYNC", event(m, "conversationEvents")["kind"])
+			break
+		}
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conv := firstConversation(t, b)
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("d", `subscription { dashboard { openConversations unassignedConversations numbersConnected agentsOffline agentLoad { openConversations capacity agent { name } } } }`))
+	snap := event(c.read(), "dashboard")
+	require.Equal(t, float64(3), snap["openConversations"], "a snapshot at once: %v", snap)
+	require.Equal(t, float64(0), snap["unassignedConversations"])
+
+	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+conv+`") { id } }`, nil).RequireOK(t)
+	next := event(c.read(), "dashboard")
+	require.Equal(t, float64(2), next["openConversations"])
+}
+
+func TestPresence(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	watcher := b.dial(t, gateway.ProtocolTransportWS)
+	watcher.init(b.token)
+	watcher.send(subscribeMsg("p", `subscription { agentPresenceChanged { agent { name presence } } }`))
+	waitSubscribed(t, b)
+
+	agent := b.s.Login(t, "agent@acme.test", graphtest.Password)
+	presence := func() string {
+		m := watcher.read()
+		return event(m, "agentPresenceChanged")["agent"].(map[string]any)["presence"].(string)
+	}
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(agent)
+	require.Equal(t, "ONLINE", presence())
+
+	b.s.Do(t, agent, `mutation { setPresence(presence: AWAY) { presence } }`, nil).RequireOK(t)
+	require.Equal(t, "AWAY", presence())
+	b.s.Do(t, agent, `mutation { setPresence(presence: ONLINE) { presence } }`, nil).RequireOK(t)
+	require.Equal(t, "ONLINE", presence())
+
+	_ = c.ws.Close(websocket.StatusNormalClosure, "")
+	require.Equal(t, "OFFLINE", presence(), "after the grace period")
+}
+
+func TestOriginCheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t, graphtest.WithGateway(graph.GatewayConfig{OriginPatterns: []string{"console.example.com"}}))
+	dial := func(origin string) (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		ws, res, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{
+			Subprotocols: []string{gateway.ProtocolTransportWS},
+			HTTPHeader:   http.Header{"Origin": {origin}},
+		})
+		if ws != nil {
+			_ = ws.CloseNow()
+		}
+		return res, err
+	}
+	res, err := dial("https://evil.example.net")
+	require.Error(t, err)
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	_, err = dial("https://console.example.com")
+	require.NoError(t, err)
+}
