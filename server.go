@@ -83,8 +83,6 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	authz := policy.NewAuthorizer(db.Client)
-	authService := auth.NewService(db.Client, tokens, authz, cfg.RefreshTokenTTL)
 	postgresURL := ""
 	if isPostgres(cfg.DatabaseURL) {
 		postgresURL = cfg.DatabaseURL
@@ -94,6 +92,8 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 		return fmt.Errorf("event bus: %w", err)
 	}
 	defer bus.Close()
+	authz := policy.NewAuthorizer(db.Client)
+	authService := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, logger), cfg.RefreshTokenTTL)
 	resolver := graph.NewResolver(db.Client, authService, authz, bus, presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger))
 	gw := graph.NewGateway(resolver, graph.GatewayConfig{OriginPatterns: cfg.CORSOrigins})
 	if err := graph.FollowPolicy(ctx, bus, authz, gw, logger); err != nil {

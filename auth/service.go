@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -24,14 +25,16 @@ type Service struct {
 	client     *ent.Client
 	tokens     *Tokens
 	authz      *policy.Authorizer
+	pub        *realtime.Publisher
 	refreshTTL time.Duration
 	now        func() time.Time
 }
 
 // NewService returns a Service issuing access tokens with tokens and refresh
-// tokens valid for refreshTTL after their last use; authz admits each request.
-func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, refreshTTL time.Duration) *Service {
-	return &Service{client: client, tokens: tokens, authz: authz, refreshTTL: refreshTTL, now: time.Now}
+// tokens valid for refreshTTL after their last use; authz admits each
+// request, and pub tells every instance when a session ends.
+func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, pub *realtime.Publisher, refreshTTL time.Duration) *Service {
+	return &Service{client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, now: time.Now}
 }
 
 // Grant is what a successful login or refresh hands out.
@@ -155,7 +158,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 	}
 	now := s.now()
 	if ses.RefreshHash != h {
-		if err := s.revokeSession(pctx, ses.ID); err != nil {
+		if err := s.revokeSession(ctx, ses.TenantID, ses.ID); err != nil {
 			return nil, err
 		}
 		return nil, apperr.New(apperr.Unauthenticated, "refresh token reused: the session is revoked")
@@ -194,7 +197,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if v == nil {
 		return apperr.New(apperr.Unauthenticated, "sign in first")
 	}
-	q := s.client.Session.Update().Where(session.RevokedAtIsNil())
+	q := s.client.Session.Query().Where(session.RevokedAtIsNil())
 	switch {
 	case refreshToken != "":
 		q = q.Where(session.RefreshHash(digest(refreshToken)))
@@ -203,14 +206,14 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	default:
 		return apperr.Invalid("refreshToken", "an API key has no session; pass the refresh token to end")
 	}
-	n, err := q.SetRevokedAt(s.now()).Save(ctx)
+	ses, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return apperr.New(apperr.NotFound, "no such session")
+	}
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	if n == 0 {
-		return apperr.New(apperr.NotFound, "no such session")
-	}
-	return nil
+	return s.revokeSession(ctx, ses.TenantID, ses.ID)
 }
 
 // RevokeAgentSessions ends every session of agentID (used when an agent is
@@ -226,11 +229,17 @@ func RevokeAgentSessions(ctx context.Context, client *ent.Client, agentID string
 	return nil
 }
 
-func (s *Service) revokeSession(ctx context.Context, id string) error {
-	if err := s.client.Session.UpdateOneID(id).SetRevokedAt(s.now()).Exec(ctx); err != nil {
-		return fmt.Errorf("revoke session %s: %w", id, err)
-	}
-	return nil
+// revokeSession ends a session: its refresh token stops working, and so do,
+// on every instance, its access tokens and live connections.
+func (s *Service) revokeSession(ctx context.Context, tenantID, id string) error {
+	return store.WithTx(viewer.System(ctx, tenantID), s.client, func(ctx context.Context, tx *ent.Tx) error {
+		if err := tx.Session.UpdateOneID(id).SetRevokedAt(s.now()).Exec(ctx); err != nil {
+			return fmt.Errorf("revoke session %s: %w", id, err)
+		}
+		s.authz.InvalidateOnCommit(ctx, tx)
+		s.pub.OnCommit(tx, realtime.SessionRevokedEvent(tenantID, id))
+		return nil
+	})
 }
 
 func (s *Service) grant(a *ent.Agent, ses *ent.Session, refresh string) (*Grant, error) {

@@ -56,7 +56,7 @@ func (r *Resolver) admitConnection(ctx context.Context, req *http.Request, paylo
 	if err != nil {
 		return nil, gateway.Identity{}, err
 	}
-	return ctx, gateway.Identity{TenantID: v.TenantID, AgentID: v.AgentID}, nil
+	return ctx, gateway.Identity{TenantID: v.TenantID, AgentID: v.AgentID, SessionID: v.SessionID}, nil
 }
 
 func bearer(s string) string {
@@ -108,6 +108,9 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 				case realtime.AgentRevoked:
 					authz.Invalidate(e.TenantID)
 					gw.CloseAgent(e.Subject, "forbidden: access revoked")
+				case realtime.SessionRevoked:
+					authz.Invalidate(e.TenantID)
+					gw.CloseSession(e.Subject, "forbidden: the session has ended")
 				}
 			case <-sub.Resync():
 				// Announcements may have been missed: nothing cached can be trusted.

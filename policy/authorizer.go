@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -54,6 +55,7 @@ type tenantPolicy struct {
 	enforcer   *casbin.Enforcer
 	overridden []Coordinate         // coordinates with a tenant rule
 	validAfter map[string]time.Time // agent id → tokens issued before are refused
+	revoked    map[string]bool      // sessions ended recently: their tokens are refused
 
 	mu        sync.Mutex // guards decisions and the enforcer's role manager
 	decisions map[string]*Decisions
@@ -113,6 +115,9 @@ func (a *Authorizer) Admit(ctx context.Context, v *viewer.Viewer) (context.Conte
 	if v.Kind == viewer.KindAgent {
 		if after, ok := tp.validAfter[v.AgentID]; ok && !v.IssuedAt.After(after) {
 			return nil, apperr.New(apperr.Unauthenticated, "this access token was revoked: refresh or sign in again")
+		}
+		if tp.revoked[v.SessionID] {
+			return nil, apperr.New(apperr.Unauthenticated, "this session has ended: sign in again")
 		}
 	}
 	d, err := tp.decide(v.Roles)
@@ -189,8 +194,24 @@ func (a *Authorizer) loadTenant(ctx context.Context, tp *tenantPolicy) error {
 	for _, ag := range revoked {
 		tp.validAfter[ag.ID] = *ag.TokensValidAfter
 	}
+	// Access tokens outlive a revoked session by at most their TTL; a day
+	// covers every TTL the server accepts.
+	ended, err := a.client.Session.Query().
+		Where(session.RevokedAtGT(time.Now().Add(-MaxAccessTokenTTL))).
+		IDs(sctx)
+	if err != nil {
+		return fmt.Errorf("load ended sessions: %w", err)
+	}
+	tp.revoked = make(map[string]bool, len(ended))
+	for _, id := range ended {
+		tp.revoked[id] = true
+	}
 	return nil
 }
+
+// MaxAccessTokenTTL bounds the access token lifetime the server accepts, so
+// that the sessions whose tokens must be refused are those ended within it.
+const MaxAccessTokenTTL = 24 * time.Hour
 
 // decide returns (and remembers) the decisions of a role set.
 func (tp *tenantPolicy) decide(roles []string) (*Decisions, error) {

@@ -21,6 +21,9 @@ const (
 	// AgentRevoked: an agent was disabled or lost their tokens: every instance
 	// closes their connections. Subject is the agent.
 	AgentRevoked = "agent.revoked"
+	// SessionRevoked: a session ended (sign-out, a reused refresh token):
+	// every instance closes the connections opened with it. Subject is the session.
+	SessionRevoked = "session.revoked"
 )
 
 // Kinds of conversation and message events (Data.kind).
@@ -44,4 +47,9 @@ func PolicyChangedEvent(tenantID string) Event {
 // AgentRevokedEvent tells every instance to close agentID's connections.
 func AgentRevokedEvent(tenantID, agentID string) Event {
 	return Event{TenantID: tenantID, Type: AgentRevoked, Subject: agentID, Data: Kinded(KindUpdated)}
+}
+
+// SessionRevokedEvent tells every instance to close sessionID's connections.
+func SessionRevokedEvent(tenantID, sessionID string) Event {
+	return Event{TenantID: tenantID, Type: SessionRevoked, Subject: sessionID, Data: Kinded(KindUpdated)}
 }

@@ -64,8 +64,6 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	}
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 15*time.Minute)
 	require.NoError(t, err)
-	authz := policy.NewAuthorizer(db.Client)
-	svc := auth.NewService(db.Client, tokens, authz, time.Hour)
 	o := options{gateway: graph.GatewayConfig{InitTimeout: 2 * time.Second}}
 	for _, opt := range opts {
 		opt(&o)
@@ -76,6 +74,8 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 		t.Cleanup(func() { _ = bus.Close() })
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	authz := policy.NewAuthorizer(db.Client)
+	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
 	r := graph.NewResolver(db.Client, svc, authz, bus, presence.NewTracker(db.Client, bus, 50*time.Millisecond, log))
 	gw := graph.NewGateway(r, o.gateway)
 	t.Cleanup(func() {

@@ -127,3 +127,24 @@ func TestOriginCheck(t *testing.T) {
 	_, err = dial("https://console.example.com")
 	require.NoError(t, err)
 }
+
+// Signing out ends the session everywhere: its socket closes with 4403 and
+// its access token stops working, while the agent's other session goes on.
+func TestSignOutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first := b.s.Login(t, "agent@acme.test", graphtest.Password)
+	second := b.s.Login(t, "agent@acme.test", graphtest.Password)
+	one := b.dial(t, gateway.ProtocolTransportWS)
+	one.init(first)
+	other := b.dial(t, gateway.ProtocolTransportWS)
+	other.init(second)
+
+	b.s.Do(t, first, `mutation { logout }`, nil).RequireOK(t)
+	require.Equal(t, gateway.CloseForbidden, one.closed())
+	r := b.s.Do(t, first, `{ viewer { kind } }`, nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	b.s.Do(t, second, `{ viewer { kind } }`, nil).RequireOK(t)
+	other.send(`{"type":"ping"}`)
+	require.Equal(t, "pong", other.read()["type"])
+}

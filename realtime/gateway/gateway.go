@@ -13,8 +13,9 @@ import (
 
 // Identity is who a connection belongs to, for revocation and presence.
 type Identity struct {
-	TenantID string
-	AgentID  string // empty for API keys
+	TenantID  string
+	AgentID   string // empty for API keys
+	SessionID string // the sign-in the credential belongs to; empty for API keys
 }
 
 // Config sets up a Gateway. Admit is required; the rest have defaults.
@@ -84,6 +85,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	byAgent  map[string]map[*conn]struct{}
+	bySess   map[string]map[*conn]struct{}
 	byTenant map[string]map[*conn]struct{}
 	groups   map[string]*group
 	draining bool
@@ -103,6 +105,7 @@ func New(cfg Config) *Gateway {
 		writes:   make(chan *conn, 1<<16),
 		conns:    map[*conn]struct{}{},
 		byAgent:  map[string]map[*conn]struct{}{},
+		bySess:   map[string]map[*conn]struct{}{},
 		byTenant: map[string]map[*conn]struct{}{},
 		groups:   map[string]*group{},
 		stop:     make(chan struct{}),
@@ -130,6 +133,14 @@ var _ graphql.Transport = (*Gateway)(nil)
 // disabled, their roles changed or their session was revoked.
 func (g *Gateway) CloseAgent(agentID, reason string) {
 	for _, c := range g.connsOf(g.byAgent, agentID) {
+		c.close(CloseForbidden, reason)
+	}
+}
+
+// CloseSession closes, with 4403, the connections opened with a session that
+// has ended.
+func (g *Gateway) CloseSession(sessionID, reason string) {
+	for _, c := range g.connsOf(g.bySess, sessionID) {
 		c.close(CloseForbidden, reason)
 	}
 }
@@ -238,6 +249,7 @@ func (g *Gateway) register(c *conn) bool {
 		index[key][c] = struct{}{}
 	}
 	add(g.byAgent, c.who.AgentID)
+	add(g.bySess, c.who.SessionID)
 	add(g.byTenant, c.who.TenantID)
 	return true
 }
@@ -253,6 +265,7 @@ func (g *Gateway) unregister(c *conn) {
 		}
 	}
 	del(g.byAgent, c.who.AgentID)
+	del(g.bySess, c.who.SessionID)
 	del(g.byTenant, c.who.TenantID)
 }
 
