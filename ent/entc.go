@@ -34,6 +34,7 @@ func main() {
 		},
 		Templates: []*gen.Template{
 			gen.MustParse(gen.NewTemplate("ident").ParseFiles("ent/template/ident.tmpl")),
+			gen.MustParse(gen.NewTemplate("sqltx").ParseFiles("ent/template/sqltx.tmpl")),
 		},
 	}
 	if err := entc.Generate("./ent/schema", cfg, entc.Extensions(ex)); err != nil {

@@ -2290,6 +2290,11 @@ func (_q *NumberQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, number.FieldUnlinkedAt)
 				fieldSeen[number.FieldUnlinkedAt] = struct{}{}
 			}
+		case "attention":
+			if _, ok := fieldSeen[number.FieldAttention]; !ok {
+				selectedFields = append(selectedFields, number.FieldAttention)
+				fieldSeen[number.FieldAttention] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

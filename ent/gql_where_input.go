@@ -6087,6 +6087,23 @@ type NumberWhereInput struct {
 	UnlinkedAtIsNil  bool        `json:"unlinkedAtIsNil,omitempty"`
 	UnlinkedAtNotNil bool        `json:"unlinkedAtNotNil,omitempty"`
 
+	// "attention" field predicates.
+	Attention             *string  `json:"attention,omitempty"`
+	AttentionNEQ          *string  `json:"attentionNEQ,omitempty"`
+	AttentionIn           []string `json:"attentionIn,omitempty"`
+	AttentionNotIn        []string `json:"attentionNotIn,omitempty"`
+	AttentionGT           *string  `json:"attentionGT,omitempty"`
+	AttentionGTE          *string  `json:"attentionGTE,omitempty"`
+	AttentionLT           *string  `json:"attentionLT,omitempty"`
+	AttentionLTE          *string  `json:"attentionLTE,omitempty"`
+	AttentionContains     *string  `json:"attentionContains,omitempty"`
+	AttentionHasPrefix    *string  `json:"attentionHasPrefix,omitempty"`
+	AttentionHasSuffix    *string  `json:"attentionHasSuffix,omitempty"`
+	AttentionIsNil        bool     `json:"attentionIsNil,omitempty"`
+	AttentionNotNil       bool     `json:"attentionNotNil,omitempty"`
+	AttentionEqualFold    *string  `json:"attentionEqualFold,omitempty"`
+	AttentionContainsFold *string  `json:"attentionContainsFold,omitempty"`
+
 	// "members" edge predicates.
 	HasMembers     *bool              `json:"hasMembers,omitempty"`
 	HasMembersWith []*AgentWhereInput `json:"hasMembersWith,omitempty"`
@@ -6581,6 +6598,51 @@ func (i *NumberWhereInput) P() (predicate.Number, error) {
 	}
 	if i.UnlinkedAtNotNil {
 		predicates = append(predicates, number.UnlinkedAtNotNil())
+	}
+	if i.Attention != nil {
+		predicates = append(predicates, number.AttentionEQ(*i.Attention))
+	}
+	if i.AttentionNEQ != nil {
+		predicates = append(predicates, number.AttentionNEQ(*i.AttentionNEQ))
+	}
+	if len(i.AttentionIn) > 0 {
+		predicates = append(predicates, number.AttentionIn(i.AttentionIn...))
+	}
+	if len(i.AttentionNotIn) > 0 {
+		predicates = append(predicates, number.AttentionNotIn(i.AttentionNotIn...))
+	}
+	if i.AttentionGT != nil {
+		predicates = append(predicates, number.AttentionGT(*i.AttentionGT))
+	}
+	if i.AttentionGTE != nil {
+		predicates = append(predicates, number.AttentionGTE(*i.AttentionGTE))
+	}
+	if i.AttentionLT != nil {
+		predicates = append(predicates, number.AttentionLT(*i.AttentionLT))
+	}
+	if i.AttentionLTE != nil {
+		predicates = append(predicates, number.AttentionLTE(*i.AttentionLTE))
+	}
+	if i.AttentionContains != nil {
+		predicates = append(predicates, number.AttentionContains(*i.AttentionContains))
+	}
+	if i.AttentionHasPrefix != nil {
+		predicates = append(predicates, number.AttentionHasPrefix(*i.AttentionHasPrefix))
+	}
+	if i.AttentionHasSuffix != nil {
+		predicates = append(predicates, number.AttentionHasSuffix(*i.AttentionHasSuffix))
+	}
+	if i.AttentionIsNil {
+		predicates = append(predicates, number.AttentionIsNil())
+	}
+	if i.AttentionNotNil {
+		predicates = append(predicates, number.AttentionNotNil())
+	}
+	if i.AttentionEqualFold != nil {
+		predicates = append(predicates, number.AttentionEqualFold(*i.AttentionEqualFold))
+	}
+	if i.AttentionContainsFold != nil {
+		predicates = append(predicates, number.AttentionContainsFold(*i.AttentionContainsFold))
 	}
 
 	if i.HasMembers != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 )
 
 var typeByPrefix = map[string]string{
@@ -39,6 +40,7 @@ var typeByPrefix = map[string]string{
 	"ses":  session.Table,
 	"team": team.Table,
 	"ten":  tenant.Table,
+	"whd":  webhookdelivery.Table,
 }
 
 var prefixByTable = map[string]string{
@@ -57,6 +59,7 @@ var prefixByTable = map[string]string{
 	session.Table:          "ses",
 	team.Table:             "team",
 	tenant.Table:           "ten",
+	webhookdelivery.Table:  "whd",
 }
 
 var edgeTables = map[string]map[string]string{
@@ -75,6 +78,7 @@ var edgeTables = map[string]map[string]string{
 	"Session":          {"tenant": tenant.Table, "agent": agent.Table},
 	"Team":             {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
 	"Tenant":           {},
+	"WebhookDelivery":  {},
 }
 
 // TableOfPrefix returns the table whose rows carry IDs with prefix ("cnv").
@@ -129,6 +133,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Team.Query().Where(team.IDIn(ids...)).Count(ctx)
 	case tenant.Table:
 		return c.Tenant.Query().Where(tenant.IDIn(ids...)).Count(ctx)
+	case webhookdelivery.Table:
+		return c.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...)).Count(ctx)
 	}
 	return 0, fmt.Errorf("count visible: unknown table %q", table)
 }

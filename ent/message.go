@@ -47,6 +47,10 @@ type Message struct {
 	Body string `json:"body,omitempty"`
 	// Media holds the value of the "media" field.
 	Media *schematype.MediaRef `json:"media,omitempty"`
+	// what to send, for outbound messages other than plain text (template, media, interactive)
+	Content json.RawMessage `json:"content,omitempty"`
+	// send attempts so far
+	Attempts int `json:"attempts,omitempty"`
 	// the provider's id (wamid); unique per number
 	ProviderMessageID *string `json:"provider_message_id,omitempty"`
 	// Status holds the value of the "status" field.
@@ -161,9 +165,9 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case message.FieldMedia:
+		case message.FieldMedia, message.FieldContent:
 			values[i] = new([]byte)
-		case message.FieldErrorCode:
+		case message.FieldAttempts, message.FieldErrorCode:
 			values[i] = new(sql.NullInt64)
 		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText:
 			values[i] = new(sql.NullString)
@@ -266,6 +270,20 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.Media); err != nil {
 					return fmt.Errorf("unmarshal field media: %w", err)
 				}
+			}
+		case message.FieldContent:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field content", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Content); err != nil {
+					return fmt.Errorf("unmarshal field content: %w", err)
+				}
+			}
+		case message.FieldAttempts:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field attempts", values[i])
+			} else if value.Valid {
+				_m.Attempts = int(value.Int64)
 			}
 		case message.FieldProviderMessageID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -428,6 +446,12 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("media=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Media))
+	builder.WriteString(", ")
+	builder.WriteString("content=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Content))
+	builder.WriteString(", ")
+	builder.WriteString("attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Attempts))
 	builder.WriteString(", ")
 	if v := _m.ProviderMessageID; v != nil {
 		builder.WriteString("provider_message_id=")

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -153,6 +154,26 @@ func (_c *MessageCreate) SetNillableBody(v *string) *MessageCreate {
 // SetMedia sets the "media" field.
 func (_c *MessageCreate) SetMedia(v *schematype.MediaRef) *MessageCreate {
 	_c.mutation.SetMedia(v)
+	return _c
+}
+
+// SetContent sets the "content" field.
+func (_c *MessageCreate) SetContent(v json.RawMessage) *MessageCreate {
+	_c.mutation.SetContent(v)
+	return _c
+}
+
+// SetAttempts sets the "attempts" field.
+func (_c *MessageCreate) SetAttempts(v int) *MessageCreate {
+	_c.mutation.SetAttempts(v)
+	return _c
+}
+
+// SetNillableAttempts sets the "attempts" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableAttempts(v *int) *MessageCreate {
+	if v != nil {
+		_c.SetAttempts(*v)
+	}
 	return _c
 }
 
@@ -367,6 +388,10 @@ func (_c *MessageCreate) defaults() error {
 		v := message.DefaultKind
 		_c.mutation.SetKind(v)
 	}
+	if _, ok := _c.mutation.Attempts(); !ok {
+		v := message.DefaultAttempts
+		_c.mutation.SetAttempts(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := message.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -418,6 +443,9 @@ func (_c *MessageCreate) check() error {
 		if err := message.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Message.kind": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Attempts(); !ok {
+		return &ValidationError{Name: "attempts", err: errors.New(`ent: missing required field "Message.attempts"`)}
 	}
 	if _, ok := _c.mutation.Status(); !ok {
 		return &ValidationError{Name: "status", err: errors.New(`ent: missing required field "Message.status"`)}
@@ -500,6 +528,14 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Media(); ok {
 		_spec.SetField(message.FieldMedia, field.TypeJSON, value)
 		_node.Media = value
+	}
+	if value, ok := _c.mutation.Content(); ok {
+		_spec.SetField(message.FieldContent, field.TypeJSON, value)
+		_node.Content = value
+	}
+	if value, ok := _c.mutation.Attempts(); ok {
+		_spec.SetField(message.FieldAttempts, field.TypeInt, value)
+		_node.Attempts = value
 	}
 	if value, ok := _c.mutation.ProviderMessageID(); ok {
 		_spec.SetField(message.FieldProviderMessageID, field.TypeString, value)
@@ -750,6 +786,42 @@ func (u *MessageUpsert) UpdateMedia() *MessageUpsert {
 // ClearMedia clears the value of the "media" field.
 func (u *MessageUpsert) ClearMedia() *MessageUpsert {
 	u.SetNull(message.FieldMedia)
+	return u
+}
+
+// SetContent sets the "content" field.
+func (u *MessageUpsert) SetContent(v json.RawMessage) *MessageUpsert {
+	u.Set(message.FieldContent, v)
+	return u
+}
+
+// UpdateContent sets the "content" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateContent() *MessageUpsert {
+	u.SetExcluded(message.FieldContent)
+	return u
+}
+
+// ClearContent clears the value of the "content" field.
+func (u *MessageUpsert) ClearContent() *MessageUpsert {
+	u.SetNull(message.FieldContent)
+	return u
+}
+
+// SetAttempts sets the "attempts" field.
+func (u *MessageUpsert) SetAttempts(v int) *MessageUpsert {
+	u.Set(message.FieldAttempts, v)
+	return u
+}
+
+// UpdateAttempts sets the "attempts" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateAttempts() *MessageUpsert {
+	u.SetExcluded(message.FieldAttempts)
+	return u
+}
+
+// AddAttempts adds v to the "attempts" field.
+func (u *MessageUpsert) AddAttempts(v int) *MessageUpsert {
+	u.Add(message.FieldAttempts, v)
 	return u
 }
 
@@ -1043,6 +1115,48 @@ func (u *MessageUpsertOne) UpdateMedia() *MessageUpsertOne {
 func (u *MessageUpsertOne) ClearMedia() *MessageUpsertOne {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearMedia()
+	})
+}
+
+// SetContent sets the "content" field.
+func (u *MessageUpsertOne) SetContent(v json.RawMessage) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetContent(v)
+	})
+}
+
+// UpdateContent sets the "content" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateContent() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateContent()
+	})
+}
+
+// ClearContent clears the value of the "content" field.
+func (u *MessageUpsertOne) ClearContent() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearContent()
+	})
+}
+
+// SetAttempts sets the "attempts" field.
+func (u *MessageUpsertOne) SetAttempts(v int) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetAttempts(v)
+	})
+}
+
+// AddAttempts adds v to the "attempts" field.
+func (u *MessageUpsertOne) AddAttempts(v int) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.AddAttempts(v)
+	})
+}
+
+// UpdateAttempts sets the "attempts" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateAttempts() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateAttempts()
 	})
 }
 
@@ -1527,6 +1641,48 @@ func (u *MessageUpsertBulk) UpdateMedia() *MessageUpsertBulk {
 func (u *MessageUpsertBulk) ClearMedia() *MessageUpsertBulk {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearMedia()
+	})
+}
+
+// SetContent sets the "content" field.
+func (u *MessageUpsertBulk) SetContent(v json.RawMessage) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetContent(v)
+	})
+}
+
+// UpdateContent sets the "content" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateContent() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateContent()
+	})
+}
+
+// ClearContent clears the value of the "content" field.
+func (u *MessageUpsertBulk) ClearContent() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearContent()
+	})
+}
+
+// SetAttempts sets the "attempts" field.
+func (u *MessageUpsertBulk) SetAttempts(v int) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetAttempts(v)
+	})
+}
+
+// AddAttempts adds v to the "attempts" field.
+func (u *MessageUpsertBulk) AddAttempts(v int) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.AddAttempts(v)
+	})
+}
+
+// UpdateAttempts sets the "attempts" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateAttempts() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateAttempts()
 	})
 }
 

@@ -4,12 +4,14 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -86,6 +88,45 @@ func (_u *MessageUpdate) SetMedia(v *schematype.MediaRef) *MessageUpdate {
 // ClearMedia clears the value of the "media" field.
 func (_u *MessageUpdate) ClearMedia() *MessageUpdate {
 	_u.mutation.ClearMedia()
+	return _u
+}
+
+// SetContent sets the "content" field.
+func (_u *MessageUpdate) SetContent(v json.RawMessage) *MessageUpdate {
+	_u.mutation.SetContent(v)
+	return _u
+}
+
+// AppendContent appends value to the "content" field.
+func (_u *MessageUpdate) AppendContent(v json.RawMessage) *MessageUpdate {
+	_u.mutation.AppendContent(v)
+	return _u
+}
+
+// ClearContent clears the value of the "content" field.
+func (_u *MessageUpdate) ClearContent() *MessageUpdate {
+	_u.mutation.ClearContent()
+	return _u
+}
+
+// SetAttempts sets the "attempts" field.
+func (_u *MessageUpdate) SetAttempts(v int) *MessageUpdate {
+	_u.mutation.ResetAttempts()
+	_u.mutation.SetAttempts(v)
+	return _u
+}
+
+// SetNillableAttempts sets the "attempts" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableAttempts(v *int) *MessageUpdate {
+	if v != nil {
+		_u.SetAttempts(*v)
+	}
+	return _u
+}
+
+// AddAttempts adds value to the "attempts" field.
+func (_u *MessageUpdate) AddAttempts(v int) *MessageUpdate {
+	_u.mutation.AddAttempts(v)
 	return _u
 }
 
@@ -360,6 +401,23 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.MediaCleared() {
 		_spec.ClearField(message.FieldMedia, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.Content(); ok {
+		_spec.SetField(message.FieldContent, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedContent(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, message.FieldContent, value)
+		})
+	}
+	if _u.mutation.ContentCleared() {
+		_spec.ClearField(message.FieldContent, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Attempts(); ok {
+		_spec.SetField(message.FieldAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAttempts(); ok {
+		_spec.AddField(message.FieldAttempts, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.ProviderMessageID(); ok {
 		_spec.SetField(message.FieldProviderMessageID, field.TypeString, value)
 	}
@@ -514,6 +572,45 @@ func (_u *MessageUpdateOne) SetMedia(v *schematype.MediaRef) *MessageUpdateOne {
 // ClearMedia clears the value of the "media" field.
 func (_u *MessageUpdateOne) ClearMedia() *MessageUpdateOne {
 	_u.mutation.ClearMedia()
+	return _u
+}
+
+// SetContent sets the "content" field.
+func (_u *MessageUpdateOne) SetContent(v json.RawMessage) *MessageUpdateOne {
+	_u.mutation.SetContent(v)
+	return _u
+}
+
+// AppendContent appends value to the "content" field.
+func (_u *MessageUpdateOne) AppendContent(v json.RawMessage) *MessageUpdateOne {
+	_u.mutation.AppendContent(v)
+	return _u
+}
+
+// ClearContent clears the value of the "content" field.
+func (_u *MessageUpdateOne) ClearContent() *MessageUpdateOne {
+	_u.mutation.ClearContent()
+	return _u
+}
+
+// SetAttempts sets the "attempts" field.
+func (_u *MessageUpdateOne) SetAttempts(v int) *MessageUpdateOne {
+	_u.mutation.ResetAttempts()
+	_u.mutation.SetAttempts(v)
+	return _u
+}
+
+// SetNillableAttempts sets the "attempts" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableAttempts(v *int) *MessageUpdateOne {
+	if v != nil {
+		_u.SetAttempts(*v)
+	}
+	return _u
+}
+
+// AddAttempts adds value to the "attempts" field.
+func (_u *MessageUpdateOne) AddAttempts(v int) *MessageUpdateOne {
+	_u.mutation.AddAttempts(v)
 	return _u
 }
 
@@ -817,6 +914,23 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 	}
 	if _u.mutation.MediaCleared() {
 		_spec.ClearField(message.FieldMedia, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Content(); ok {
+		_spec.SetField(message.FieldContent, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedContent(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, message.FieldContent, value)
+		})
+	}
+	if _u.mutation.ContentCleared() {
+		_spec.ClearField(message.FieldContent, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Attempts(); ok {
+		_spec.SetField(message.FieldAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAttempts(); ok {
+		_spec.AddField(message.FieldAttempts, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.ProviderMessageID(); ok {
 		_spec.SetField(message.FieldProviderMessageID, field.TypeString, value)

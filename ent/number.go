@@ -48,6 +48,8 @@ type Number struct {
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
 	// set when the number is unlinked; its history stays
 	UnlinkedAt *time.Time `json:"unlinked_at,omitempty"`
+	// why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine
+	Attention string `json:"attention,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the NumberQuery when eager-loading is set.
 	Edges        NumberEdges `json:"edges"`
@@ -122,7 +124,7 @@ func (*Number) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case number.FieldThroughput:
 			values[i] = new(sql.NullInt64)
-		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier:
+		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier, number.FieldAttention:
 			values[i] = new(sql.NullString)
 		case number.FieldCreatedAt, number.FieldUpdatedAt, number.FieldLastSeenAt, number.FieldUnlinkedAt:
 			values[i] = new(sql.NullTime)
@@ -240,6 +242,12 @@ func (_m *Number) assignValues(columns []string, values []any) error {
 				_m.UnlinkedAt = new(time.Time)
 				*_m.UnlinkedAt = value.Time
 			}
+		case number.FieldAttention:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field attention", values[i])
+			} else if value.Valid {
+				_m.Attention = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -345,6 +353,9 @@ func (_m *Number) String() string {
 		builder.WriteString("unlinked_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("attention=")
+	builder.WriteString(_m.Attention)
 	builder.WriteByte(')')
 	return builder.String()
 }

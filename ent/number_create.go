@@ -205,6 +205,20 @@ func (_c *NumberCreate) SetNillableUnlinkedAt(v *time.Time) *NumberCreate {
 	return _c
 }
 
+// SetAttention sets the "attention" field.
+func (_c *NumberCreate) SetAttention(v string) *NumberCreate {
+	_c.mutation.SetAttention(v)
+	return _c
+}
+
+// SetNillableAttention sets the "attention" field if the given value is not nil.
+func (_c *NumberCreate) SetNillableAttention(v *string) *NumberCreate {
+	if v != nil {
+		_c.SetAttention(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *NumberCreate) SetID(v string) *NumberCreate {
 	_c.mutation.SetID(v)
@@ -509,6 +523,10 @@ func (_c *NumberCreate) createSpec() (*Number, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UnlinkedAt(); ok {
 		_spec.SetField(number.FieldUnlinkedAt, field.TypeTime, value)
 		_node.UnlinkedAt = &value
+	}
+	if value, ok := _c.mutation.Attention(); ok {
+		_spec.SetField(number.FieldAttention, field.TypeString, value)
+		_node.Attention = value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -825,6 +843,24 @@ func (u *NumberUpsert) ClearUnlinkedAt() *NumberUpsert {
 	return u
 }
 
+// SetAttention sets the "attention" field.
+func (u *NumberUpsert) SetAttention(v string) *NumberUpsert {
+	u.Set(number.FieldAttention, v)
+	return u
+}
+
+// UpdateAttention sets the "attention" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateAttention() *NumberUpsert {
+	u.SetExcluded(number.FieldAttention)
+	return u
+}
+
+// ClearAttention clears the value of the "attention" field.
+func (u *NumberUpsert) ClearAttention() *NumberUpsert {
+	u.SetNull(number.FieldAttention)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -1107,6 +1143,27 @@ func (u *NumberUpsertOne) UpdateUnlinkedAt() *NumberUpsertOne {
 func (u *NumberUpsertOne) ClearUnlinkedAt() *NumberUpsertOne {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearUnlinkedAt()
+	})
+}
+
+// SetAttention sets the "attention" field.
+func (u *NumberUpsertOne) SetAttention(v string) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetAttention(v)
+	})
+}
+
+// UpdateAttention sets the "attention" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateAttention() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateAttention()
+	})
+}
+
+// ClearAttention clears the value of the "attention" field.
+func (u *NumberUpsertOne) ClearAttention() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearAttention()
 	})
 }
 
@@ -1559,6 +1616,27 @@ func (u *NumberUpsertBulk) UpdateUnlinkedAt() *NumberUpsertBulk {
 func (u *NumberUpsertBulk) ClearUnlinkedAt() *NumberUpsertBulk {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearUnlinkedAt()
+	})
+}
+
+// SetAttention sets the "attention" field.
+func (u *NumberUpsertBulk) SetAttention(v string) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetAttention(v)
+	})
+}
+
+// UpdateAttention sets the "attention" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateAttention() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateAttention()
+	})
+}
+
+// ClearAttention clears the value of the "attention" field.
+func (u *NumberUpsertBulk) ClearAttention() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearAttention()
 	})
 }
 

@@ -241,6 +241,26 @@ func (_u *NumberUpdate) ClearUnlinkedAt() *NumberUpdate {
 	return _u
 }
 
+// SetAttention sets the "attention" field.
+func (_u *NumberUpdate) SetAttention(v string) *NumberUpdate {
+	_u.mutation.SetAttention(v)
+	return _u
+}
+
+// SetNillableAttention sets the "attention" field if the given value is not nil.
+func (_u *NumberUpdate) SetNillableAttention(v *string) *NumberUpdate {
+	if v != nil {
+		_u.SetAttention(*v)
+	}
+	return _u
+}
+
+// ClearAttention clears the value of the "attention" field.
+func (_u *NumberUpdate) ClearAttention() *NumberUpdate {
+	_u.mutation.ClearAttention()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the Agent entity by IDs.
 func (_u *NumberUpdate) AddMemberIDs(ids ...string) *NumberUpdate {
 	_u.mutation.AddMemberIDs(ids...)
@@ -511,6 +531,12 @@ func (_u *NumberUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.UnlinkedAtCleared() {
 		_spec.ClearField(number.FieldUnlinkedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Attention(); ok {
+		_spec.SetField(number.FieldAttention, field.TypeString, value)
+	}
+	if _u.mutation.AttentionCleared() {
+		_spec.ClearField(number.FieldAttention, field.TypeString)
 	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -878,6 +904,26 @@ func (_u *NumberUpdateOne) ClearUnlinkedAt() *NumberUpdateOne {
 	return _u
 }
 
+// SetAttention sets the "attention" field.
+func (_u *NumberUpdateOne) SetAttention(v string) *NumberUpdateOne {
+	_u.mutation.SetAttention(v)
+	return _u
+}
+
+// SetNillableAttention sets the "attention" field if the given value is not nil.
+func (_u *NumberUpdateOne) SetNillableAttention(v *string) *NumberUpdateOne {
+	if v != nil {
+		_u.SetAttention(*v)
+	}
+	return _u
+}
+
+// ClearAttention clears the value of the "attention" field.
+func (_u *NumberUpdateOne) ClearAttention() *NumberUpdateOne {
+	_u.mutation.ClearAttention()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the Agent entity by IDs.
 func (_u *NumberUpdateOne) AddMemberIDs(ids ...string) *NumberUpdateOne {
 	_u.mutation.AddMemberIDs(ids...)
@@ -1178,6 +1224,12 @@ func (_u *NumberUpdateOne) sqlSave(ctx context.Context) (_node *Number, err erro
 	}
 	if _u.mutation.UnlinkedAtCleared() {
 		_spec.ClearField(number.FieldUnlinkedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Attention(); ok {
+		_spec.SetField(number.FieldAttention, field.TypeString, value)
+	}
+	if _u.mutation.AttentionCleared() {
+		_spec.ClearField(number.FieldAttention, field.TypeString)
 	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{

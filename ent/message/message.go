@@ -42,6 +42,10 @@ const (
 	FieldBody = "body"
 	// FieldMedia holds the string denoting the media field in the database.
 	FieldMedia = "media"
+	// FieldContent holds the string denoting the content field in the database.
+	FieldContent = "content"
+	// FieldAttempts holds the string denoting the attempts field in the database.
+	FieldAttempts = "attempts"
 	// FieldProviderMessageID holds the string denoting the provider_message_id field in the database.
 	FieldProviderMessageID = "provider_message_id"
 	// FieldStatus holds the string denoting the status field in the database.
@@ -128,6 +132,8 @@ var Columns = []string{
 	FieldKind,
 	FieldBody,
 	FieldMedia,
+	FieldContent,
+	FieldAttempts,
 	FieldProviderMessageID,
 	FieldStatus,
 	FieldErrorCode,
@@ -164,6 +170,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
 	TenantIDValidator func(string) error
+	// DefaultAttempts holds the default value on creation for the "attempts" field.
+	DefaultAttempts int
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -321,6 +329,11 @@ func ByKind(opts ...sql.OrderTermOption) OrderOption {
 // ByBody orders the results by the body field.
 func ByBody(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBody, opts...).ToFunc()
+}
+
+// ByAttempts orders the results by the attempts field.
+func ByAttempts(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAttempts, opts...).ToFunc()
 }
 
 // ByProviderMessageID orders the results by the provider_message_id field.

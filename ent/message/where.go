@@ -110,6 +110,11 @@ func Body(v string) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldBody, v))
 }
 
+// Attempts applies equality check predicate on the "attempts" field. It's identical to AttemptsEQ.
+func Attempts(v int) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldAttempts, v))
+}
+
 // ProviderMessageID applies equality check predicate on the "provider_message_id" field. It's identical to ProviderMessageIDEQ.
 func ProviderMessageID(v string) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldProviderMessageID, v))
@@ -768,6 +773,56 @@ func MediaIsNil() predicate.Message {
 // MediaNotNil applies the NotNil predicate on the "media" field.
 func MediaNotNil() predicate.Message {
 	return predicate.Message(sql.FieldNotNull(FieldMedia))
+}
+
+// ContentIsNil applies the IsNil predicate on the "content" field.
+func ContentIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldContent))
+}
+
+// ContentNotNil applies the NotNil predicate on the "content" field.
+func ContentNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldContent))
+}
+
+// AttemptsEQ applies the EQ predicate on the "attempts" field.
+func AttemptsEQ(v int) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldAttempts, v))
+}
+
+// AttemptsNEQ applies the NEQ predicate on the "attempts" field.
+func AttemptsNEQ(v int) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldAttempts, v))
+}
+
+// AttemptsIn applies the In predicate on the "attempts" field.
+func AttemptsIn(vs ...int) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldAttempts, vs...))
+}
+
+// AttemptsNotIn applies the NotIn predicate on the "attempts" field.
+func AttemptsNotIn(vs ...int) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldAttempts, vs...))
+}
+
+// AttemptsGT applies the GT predicate on the "attempts" field.
+func AttemptsGT(v int) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldAttempts, v))
+}
+
+// AttemptsGTE applies the GTE predicate on the "attempts" field.
+func AttemptsGTE(v int) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldAttempts, v))
+}
+
+// AttemptsLT applies the LT predicate on the "attempts" field.
+func AttemptsLT(v int) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldAttempts, v))
+}
+
+// AttemptsLTE applies the LTE predicate on the "attempts" field.
+func AttemptsLTE(v int) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldAttempts, v))
 }
 
 // ProviderMessageIDEQ applies the EQ predicate on the "provider_message_id" field.

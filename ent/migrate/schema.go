@@ -468,6 +468,8 @@ var (
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"TEXT", "IMAGE", "DOCUMENT", "AUDIO", "VIDEO", "STICKER", "LOCATION", "CONTACTS", "INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "UNSUPPORTED"}, Default: "TEXT"},
 		{Name: "body", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "media", Type: field.TypeJSON, Nullable: true},
+		{Name: "content", Type: field.TypeJSON, Nullable: true},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "provider_message_id", Type: field.TypeString, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED"}, Default: "QUEUED"},
 		{Name: "error_code", Type: field.TypeInt, Nullable: true},
@@ -491,37 +493,37 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_tenants_tenant",
-				Columns:    []*schema.Column{MessagesColumns[15]},
+				Columns:    []*schema.Column{MessagesColumns[17]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_conversations_conversation",
-				Columns:    []*schema.Column{MessagesColumns[16]},
+				Columns:    []*schema.Column{MessagesColumns[18]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_numbers_number",
-				Columns:    []*schema.Column{MessagesColumns[17]},
+				Columns:    []*schema.Column{MessagesColumns[19]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_agents_sender",
-				Columns:    []*schema.Column{MessagesColumns[18]},
+				Columns:    []*schema.Column{MessagesColumns[20]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_messages_reply_to",
-				Columns:    []*schema.Column{MessagesColumns[19]},
+				Columns:    []*schema.Column{MessagesColumns[21]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_agents_deleted_by",
-				Columns:    []*schema.Column{MessagesColumns[20]},
+				Columns:    []*schema.Column{MessagesColumns[22]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -530,17 +532,17 @@ var (
 			{
 				Name:    "message_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[15]},
+				Columns: []*schema.Column{MessagesColumns[17]},
 			},
 			{
 				Name:    "message_conversation_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[16], MessagesColumns[1]},
+				Columns: []*schema.Column{MessagesColumns[18], MessagesColumns[1]},
 			},
 			{
 				Name:    "message_number_id_provider_message_id",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[17], MessagesColumns[7]},
+				Columns: []*schema.Column{MessagesColumns[19], MessagesColumns[9]},
 			},
 		},
 	}
@@ -561,6 +563,7 @@ var (
 		{Name: "throughput", Type: field.TypeInt, Default: 80},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "unlinked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "attention", Type: field.TypeString, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
 	// NumbersTable holds the schema information for the "numbers" table.
@@ -571,7 +574,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "numbers_tenants_tenant",
-				Columns:    []*schema.Column{NumbersColumns[15]},
+				Columns:    []*schema.Column{NumbersColumns[16]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -580,12 +583,12 @@ var (
 			{
 				Name:    "number_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{NumbersColumns[15]},
+				Columns: []*schema.Column{NumbersColumns[16]},
 			},
 			{
 				Name:    "number_tenant_id_phone",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[15], NumbersColumns[3]},
+				Columns: []*schema.Column{NumbersColumns[16], NumbersColumns[3]},
 			},
 			{
 				Name:    "number_phone_number_id",
@@ -734,6 +737,32 @@ var (
 		Columns:    TenantsColumns,
 		PrimaryKey: []*schema.Column{TenantsColumns[0]},
 	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "provider", Type: field.TypeString, Default: "cloud"},
+		{Name: "body", Type: field.TypeBytes},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"RECEIVED", "PROCESSED", "UNROUTED", "FAILED"}, Default: "RECEIVED"},
+		{Name: "phone_number_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_state_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[1]},
+			},
+		},
+	}
 	// NumberMembersColumns holds the columns for the "number_members" table.
 	NumberMembersColumns = []*schema.Column{
 		{Name: "number_id", Type: field.TypeString},
@@ -801,6 +830,7 @@ var (
 		SessionsTable,
 		TeamsTable,
 		TenantsTable,
+		WebhookDeliveriesTable,
 		NumberMembersTable,
 		TeamAgentsTable,
 	}

@@ -48,6 +48,8 @@ const (
 	FieldLastSeenAt = "last_seen_at"
 	// FieldUnlinkedAt holds the string denoting the unlinked_at field in the database.
 	FieldUnlinkedAt = "unlinked_at"
+	// FieldAttention holds the string denoting the attention field in the database.
+	FieldAttention = "attention"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeMembers holds the string denoting the members edge name in mutations.
@@ -104,6 +106,7 @@ var Columns = []string{
 	FieldThroughput,
 	FieldLastSeenAt,
 	FieldUnlinkedAt,
+	FieldAttention,
 }
 
 var (
@@ -311,6 +314,11 @@ func ByLastSeenAt(opts ...sql.OrderTermOption) OrderOption {
 // ByUnlinkedAt orders the results by the unlinked_at field.
 func ByUnlinkedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUnlinkedAt, opts...).ToFunc()
+}
+
+// ByAttention orders the results by the attention field.
+func ByAttention(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAttention, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

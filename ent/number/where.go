@@ -125,6 +125,11 @@ func UnlinkedAt(v time.Time) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldUnlinkedAt, v))
 }
 
+// Attention applies equality check predicate on the "attention" field. It's identical to AttentionEQ.
+func Attention(v string) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldAttention, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldCreatedAt, v))
@@ -873,6 +878,81 @@ func UnlinkedAtIsNil() predicate.Number {
 // UnlinkedAtNotNil applies the NotNil predicate on the "unlinked_at" field.
 func UnlinkedAtNotNil() predicate.Number {
 	return predicate.Number(sql.FieldNotNull(FieldUnlinkedAt))
+}
+
+// AttentionEQ applies the EQ predicate on the "attention" field.
+func AttentionEQ(v string) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldAttention, v))
+}
+
+// AttentionNEQ applies the NEQ predicate on the "attention" field.
+func AttentionNEQ(v string) predicate.Number {
+	return predicate.Number(sql.FieldNEQ(FieldAttention, v))
+}
+
+// AttentionIn applies the In predicate on the "attention" field.
+func AttentionIn(vs ...string) predicate.Number {
+	return predicate.Number(sql.FieldIn(FieldAttention, vs...))
+}
+
+// AttentionNotIn applies the NotIn predicate on the "attention" field.
+func AttentionNotIn(vs ...string) predicate.Number {
+	return predicate.Number(sql.FieldNotIn(FieldAttention, vs...))
+}
+
+// AttentionGT applies the GT predicate on the "attention" field.
+func AttentionGT(v string) predicate.Number {
+	return predicate.Number(sql.FieldGT(FieldAttention, v))
+}
+
+// AttentionGTE applies the GTE predicate on the "attention" field.
+func AttentionGTE(v string) predicate.Number {
+	return predicate.Number(sql.FieldGTE(FieldAttention, v))
+}
+
+// AttentionLT applies the LT predicate on the "attention" field.
+func AttentionLT(v string) predicate.Number {
+	return predicate.Number(sql.FieldLT(FieldAttention, v))
+}
+
+// AttentionLTE applies the LTE predicate on the "attention" field.
+func AttentionLTE(v string) predicate.Number {
+	return predicate.Number(sql.FieldLTE(FieldAttention, v))
+}
+
+// AttentionContains applies the Contains predicate on the "attention" field.
+func AttentionContains(v string) predicate.Number {
+	return predicate.Number(sql.FieldContains(FieldAttention, v))
+}
+
+// AttentionHasPrefix applies the HasPrefix predicate on the "attention" field.
+func AttentionHasPrefix(v string) predicate.Number {
+	return predicate.Number(sql.FieldHasPrefix(FieldAttention, v))
+}
+
+// AttentionHasSuffix applies the HasSuffix predicate on the "attention" field.
+func AttentionHasSuffix(v string) predicate.Number {
+	return predicate.Number(sql.FieldHasSuffix(FieldAttention, v))
+}
+
+// AttentionIsNil applies the IsNil predicate on the "attention" field.
+func AttentionIsNil() predicate.Number {
+	return predicate.Number(sql.FieldIsNull(FieldAttention))
+}
+
+// AttentionNotNil applies the NotNil predicate on the "attention" field.
+func AttentionNotNil() predicate.Number {
+	return predicate.Number(sql.FieldNotNull(FieldAttention))
+}
+
+// AttentionEqualFold applies the EqualFold predicate on the "attention" field.
+func AttentionEqualFold(v string) predicate.Number {
+	return predicate.Number(sql.FieldEqualFold(FieldAttention, v))
+}
+
+// AttentionContainsFold applies the ContainsFold predicate on the "attention" field.
+func AttentionContainsFold(v string) predicate.Number {
+	return predicate.Number(sql.FieldContainsFold(FieldAttention, v))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

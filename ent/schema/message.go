@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/json"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
@@ -39,6 +41,9 @@ func (Message) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipType)).
 			Comment("kept after deletion; the API hides it from a tombstone (graph/message.go)"),
 		field.JSON("media", &schematype.MediaRef{}).Optional().Annotations(entgql.Skip(entgql.SkipType)),
+		field.JSON("content", json.RawMessage{}).Optional().Annotations(entgql.Skip()).
+			Comment("what to send, for outbound messages other than plain text (template, media, interactive)"),
+		field.Int("attempts").Default(0).Annotations(entgql.Skip()).Comment("send attempts so far"),
 		field.String("provider_message_id").Optional().Nillable().
 			Comment("the provider's id (wamid); unique per number"),
 		field.Enum("status").Values("QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED").Default("QUEUED").

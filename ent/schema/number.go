@@ -41,6 +41,8 @@ func (Number) Fields() []ent.Field {
 		field.Time("last_seen_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Time("unlinked_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("set when the number is unlinked; its history stays"),
+		field.String("attention").Optional().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine"),
 	}
 }
 

@@ -115,3 +115,7 @@ func (tx *countedTx) Query(ctx context.Context, query string, args, v any) error
 	tx.counter.record(query)
 	return tx.Tx.Query(ctx, query, args, v)
 }
+
+// Unwrap returns the counted transaction, so that (*ent.Tx).SQLTx reaches
+// the *sql.Tx beneath.
+func (tx *countedTx) Unwrap() dialect.Tx { return tx.Tx }

@@ -1,0 +1,15 @@
+PRAGMA foreign_keys = off;
+PRAGMA foreign_keys = off;
+CREATE TABLE `new_messages` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `direction` text NOT NULL, `kind` text NOT NULL DEFAULT ('TEXT'), `body` text NULL, `media` json NULL, `content` json NULL, `attempts` integer NOT NULL DEFAULT (0), `provider_message_id` text NULL, `status` text NOT NULL DEFAULT ('QUEUED'), `error_code` integer NULL, `error_text` text NULL, `sent_at` datetime NULL, `delivered_at` datetime NULL, `read_at` datetime NULL, `deleted_at` datetime NULL, `tenant_id` text NOT NULL, `conversation_id` text NOT NULL, `number_id` text NOT NULL, `sender_id` text NULL, `reply_to_id` text NULL, `deleted_by_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `messages_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION, CONSTRAINT `messages_conversations_conversation` FOREIGN KEY (`conversation_id`) REFERENCES `conversations` (`id`) ON DELETE NO ACTION, CONSTRAINT `messages_numbers_number` FOREIGN KEY (`number_id`) REFERENCES `numbers` (`id`) ON DELETE NO ACTION, CONSTRAINT `messages_agents_sender` FOREIGN KEY (`sender_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL, CONSTRAINT `messages_messages_reply_to` FOREIGN KEY (`reply_to_id`) REFERENCES `messages` (`id`) ON DELETE SET NULL, CONSTRAINT `messages_agents_deleted_by` FOREIGN KEY (`deleted_by_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL);
+INSERT INTO `new_messages` (`id`, `created_at`, `updated_at`, `direction`, `kind`, `body`, `media`, `provider_message_id`, `status`, `error_code`, `error_text`, `sent_at`, `delivered_at`, `read_at`, `deleted_at`, `tenant_id`, `conversation_id`, `number_id`, `sender_id`, `reply_to_id`, `deleted_by_id`) SELECT `id`, `created_at`, `updated_at`, `direction`, `kind`, `body`, `media`, `provider_message_id`, `status`, `error_code`, `error_text`, `sent_at`, `delivered_at`, `read_at`, `deleted_at`, `tenant_id`, `conversation_id`, `number_id`, `sender_id`, `reply_to_id`, `deleted_by_id` FROM `messages`;
+DROP TABLE `messages`;
+ALTER TABLE `new_messages` RENAME TO `messages`;
+CREATE UNIQUE INDEX `messages_reply_to_id_key` ON `messages` (`reply_to_id`);
+CREATE INDEX `message_tenant_id` ON `messages` (`tenant_id`);
+CREATE INDEX `message_conversation_id_created_at` ON `messages` (`conversation_id`, `created_at`);
+CREATE UNIQUE INDEX `message_number_id_provider_message_id` ON `messages` (`number_id`, `provider_message_id`);
+ALTER TABLE `numbers` ADD COLUMN `attention` text NULL;
+CREATE TABLE `webhook_deliveries` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `provider` text NOT NULL DEFAULT ('cloud'), `body` blob NOT NULL, `state` text NOT NULL DEFAULT ('RECEIVED'), `phone_number_ids` json NULL, `error` text NULL, `attempts` integer NOT NULL DEFAULT (0), `processed_at` datetime NULL, PRIMARY KEY (`id`));
+CREATE INDEX `webhookdelivery_state_created_at` ON `webhook_deliveries` (`state`, `created_at`);
+PRAGMA foreign_keys = on;
+PRAGMA foreign_keys = on;
