@@ -1,0 +1,456 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/privacy"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+)
+
+// Ingester turns stored webhook deliveries into messages, statuses and
+// number health. Processing is idempotent: a delivery processed twice, or a
+// webhook Meta delivered twice, changes nothing the second time; statuses only
+// move forward.
+type Ingester struct {
+	client *ent.Client
+	pub    *realtime.Publisher
+	log    *slog.Logger
+}
+
+// NewIngester returns an Ingester over client that publishes what changed.
+func NewIngester(client *ent.Client, pub *realtime.Publisher, log *slog.Logger) *Ingester {
+	return &Ingester{client: client, pub: pub, log: log}
+}
+
+// ErrStatusBeforeSend is returned when a status names a message not yet
+// recorded as sent (the provider can report before the sender has written
+// the message id): the delivery is retried later.
+var ErrStatusBeforeSend = errors.New("inbox: status for a message not yet recorded")
+
+func platform(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
+
+// Process ingests one stored delivery.
+func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
+	pctx := platform(ctx)
+	d, err := in.client.WebhookDelivery.Get(pctx, deliveryID)
+	if err != nil {
+		return fmt.Errorf("delivery %s: %w", deliveryID, err)
+	}
+	if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
+		return nil
+	}
+	n, err := whatsapp.Parse(d.Body)
+	if err != nil {
+		// Malformed bodies are kept, marked, and never retried.
+		return in.client.WebhookDelivery.UpdateOne(d).SetState(webhookdelivery.StateFAILED).SetError(err.Error()).Exec(pctx)
+	}
+	var ids []string
+	routed, retry := false, false
+	for _, ch := range n.Changes {
+		if ch.PhoneNumberID != "" {
+			ids = append(ids, ch.PhoneNumberID)
+		}
+		ok, err := in.change(ctx, ch)
+		switch {
+		case errors.Is(err, ErrStatusBeforeSend):
+			retry = true
+		case err != nil:
+			return fmt.Errorf("delivery %s: %w", deliveryID, err)
+		}
+		routed = routed || ok
+	}
+	u := in.client.WebhookDelivery.UpdateOne(d).SetPhoneNumberIds(ids).AddAttempts(1)
+	if retry && d.Attempts < maxStatusWaits {
+		if err := u.Exec(pctx); err != nil {
+			return err
+		}
+		return ErrStatusBeforeSend
+	}
+	state := webhookdelivery.StatePROCESSED
+	if !routed {
+		state = webhookdelivery.StateUNROUTED
+		in.log.Warn("whatsapp: webhook for no known number, kept", "delivery", d.ID, "phone_number_ids", ids)
+	}
+	return u.SetState(state).SetProcessedAt(time.Now()).Exec(pctx)
+}
+
+// maxStatusWaits bounds how often a delivery waits for its message to be
+// recorded before its statuses are given up.
+const maxStatusWaits = 8
+
+// change applies one change of a notification; false when it concerns no
+// number of any tenant.
+func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error) {
+	var nums []*ent.Number
+	var err error
+	switch {
+	case ch.PhoneNumberID != "":
+		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID)).All(platform(ctx))
+	case ch.Quality != nil && ch.DisplayPhone != "":
+		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+"))).All(platform(ctx))
+	case ch.Account != nil && ch.WABAID != "":
+		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.UnlinkedAtIsNil()).All(platform(ctx))
+	}
+	if err != nil || len(nums) == 0 {
+		return false, err
+	}
+	for _, num := range nums {
+		tctx := viewer.System(ctx, num.TenantID)
+		err := store.WithTx(tctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
+			for _, m := range ch.Messages {
+				if err := in.inbound(ctx, tx, num, m); err != nil {
+					return err
+				}
+			}
+			for _, m := range ch.Echoes {
+				if err := in.echo(ctx, tx, num, m); err != nil {
+					return err
+				}
+			}
+			for _, st := range ch.Statuses {
+				if err := in.status(ctx, tx, num, st); err != nil {
+					return err
+				}
+			}
+			return in.health(ctx, tx, num, ch)
+		})
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// inbound records a customer's message, creating or reopening its
+// conversation and contact.
+func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
+	switch {
+	case m.OriginalID != "" && m.Type == "revoke", m.Type == "deleted":
+		return in.revoke(ctx, tx, num, m.OriginalID)
+	case m.Edited != nil && m.OriginalID != "":
+		return in.edit(ctx, tx, num, m)
+	}
+	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err // a duplicate delivery: nothing to do
+	}
+	c, err := in.contact(ctx, tx, m.From, m.ProfileName)
+	if err != nil {
+		return err
+	}
+	conv, created, err := in.conversation(ctx, tx, num, c)
+	if err != nil {
+		return err
+	}
+	create := inboundMessage(tx, conv, num, m)
+	if m.Context != nil && m.Context.MessageID != "" {
+		if orig, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.Context.MessageID)).
+			Only(ctx); err == nil && orig.ConversationID == conv.ID {
+			create.SetReplyToID(orig.ID)
+		}
+	}
+	msg, err := create.Save(ctx)
+	if err != nil {
+		return err
+	}
+	u := conv.Update().SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt).
+		SetLastCustomerMessageAt(msg.CreatedAt).AddUnreadCount(1)
+	if conv.Status == conversation.StatusRESOLVED || conv.Status == conversation.StatusSNOOZED {
+		u.SetStatus(conversation.StatusOPEN).ClearResolvedAt().ClearSnoozedUntil()
+	}
+	if err := u.Exec(ctx); err != nil {
+		return err
+	}
+	kind := realtime.KindMessageAdded
+	if created {
+		kind = realtime.KindCreated
+	}
+	in.pub.OnCommit(tx, messageEvent(ctx, msg, realtime.KindAdded), conversationEvent(ctx, conv.ID, kind))
+	return nil
+}
+
+// inboundMessage maps a provider message onto a Message.
+func inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.Number, m whatsapp.Message) *ent.MessageCreate {
+	at := m.Timestamp
+	if at.IsZero() {
+		at = time.Now()
+	}
+	create := tx.Message.Create().
+		SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionINBOUND).
+		SetStatus(message.StatusRECEIVED).SetProviderMessageID(m.ID).SetCreatedAt(at).
+		SetContent(m.Raw)
+	kind, body := message.KindUNSUPPORTED, ""
+	switch m.Type {
+	case "text":
+		kind, body = message.KindTEXT, m.Text
+	case "image", "video", "audio", "voice", "document", "sticker":
+		kind = map[string]message.Kind{
+			"image": message.KindIMAGE, "video": message.KindVIDEO, "audio": message.KindAUDIO, "voice": message.KindAUDIO,
+			"document": message.KindDOCUMENT, "sticker": message.KindSTICKER,
+		}[m.Type]
+		if m.Media != nil {
+			body = m.Media.Caption
+			create.SetMedia(mediaRef(m.Media))
+		}
+	case "location":
+		kind = message.KindLOCATION
+		if l := m.Location; l != nil {
+			body = strings.TrimSpace(fmt.Sprintf("%s %s (%.6f, %.6f)", l.Name, l.Address, l.Latitude, l.Longitude))
+		}
+	case "contacts":
+		kind = message.KindCONTACTS
+		var names []string
+		for _, c := range m.Contacts {
+			names = append(names, c.Name.Formatted)
+		}
+		body = strings.Join(names, ", ")
+	case "interactive":
+		kind = message.KindINTERACTIVE
+		if r := m.Interactive; r != nil {
+			body = r.Title
+		}
+	case "button":
+		kind = message.KindINTERACTIVE
+		if m.Button != nil {
+			body = m.Button.Text
+		}
+	case "reaction":
+		kind = message.KindREACTION
+		if m.Reaction != nil {
+			body = m.Reaction.Emoji
+		}
+	case "system":
+		kind = message.KindSYSTEM
+		if m.System != nil {
+			body = m.System.Body
+		}
+	}
+	return create.SetKind(kind).SetBody(body)
+}
+
+// echo records a message the business sent from elsewhere (the phone app).
+func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
+	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	c, err := in.contact(ctx, tx, m.To, "")
+	if err != nil {
+		return err
+	}
+	conv, _, err := in.conversation(ctx, tx, num, c)
+	if err != nil {
+		return err
+	}
+	create := inboundMessage(tx, conv, num, m).SetDirection(message.DirectionOUTBOUND).SetStatus(message.StatusSENT)
+	msg, err := create.Save(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conv.Update().SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt).Exec(ctx); err != nil {
+		return err
+	}
+	in.pub.OnCommit(tx, messageEvent(ctx, msg, realtime.KindAdded), conversationEvent(ctx, conv.ID, realtime.KindMessageAdded))
+	return nil
+}
+
+// revoke tombstones a message the customer deleted; the original is kept.
+func (in *Ingester) revoke(ctx context.Context, tx *ent.Tx, num *ent.Number, providerID string) error {
+	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(providerID)).Only(ctx)
+	if ent.IsNotFound(err) || (err == nil && m.DeletedAt != nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m, err = m.Update().SetDeletedAt(time.Now()).Save(ctx); err != nil {
+		return err
+	}
+	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindDeleted))
+	return nil
+}
+
+// edit replaces the text of a message the customer edited.
+func (in *Ingester) edit(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
+	orig, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.OriginalID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if orig, err = orig.Update().SetBody(m.Edited.Text).Save(ctx); err != nil {
+		return err
+	}
+	in.pub.OnCommit(tx, messageEvent(ctx, orig, realtime.KindUpdated))
+	return nil
+}
+
+// statusRank orders delivery statuses: a status only ever moves up.
+var statusRank = map[message.Status]int{
+	message.StatusQUEUED: 0, message.StatusSENT: 1, message.StatusDELIVERED: 2, message.StatusREAD: 3,
+}
+
+// status applies a delivery status to a sent message, forward only: a late
+// "delivered" after "read" changes nothing, and "failed" only fails a message
+// not yet delivered.
+func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st whatsapp.Status) error {
+	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return ErrStatusBeforeSend
+	}
+	if err != nil {
+		return err
+	}
+	at := st.Timestamp
+	if at.IsZero() {
+		at = time.Now()
+	}
+	u := m.Update()
+	cur, ok := statusRank[m.Status]
+	switch st.Status {
+	case whatsapp.StatusSent, whatsapp.StatusDelivered, whatsapp.StatusRead, "played":
+		next := map[string]message.Status{
+			whatsapp.StatusSent: message.StatusSENT, whatsapp.StatusDelivered: message.StatusDELIVERED,
+			whatsapp.StatusRead: message.StatusREAD, "played": message.StatusREAD,
+		}[st.Status]
+		if !ok || statusRank[next] <= cur {
+			return nil
+		}
+		u.SetStatus(next)
+		switch next {
+		case message.StatusSENT:
+			u.SetSentAt(at)
+		case message.StatusDELIVERED:
+			u.SetDeliveredAt(at)
+		case message.StatusREAD:
+			u.SetReadAt(at)
+		}
+		if m.SentAt == nil {
+			u.SetSentAt(at)
+		}
+	case whatsapp.StatusFailed:
+		if !ok || cur > statusRank[message.StatusSENT] {
+			return nil
+		}
+		u.SetStatus(message.StatusFAILED)
+		if len(st.Errors) > 0 {
+			u.SetErrorCode(st.Errors[0].Code).SetErrorText(errorText(st.Errors[0]))
+		}
+	default:
+		return nil
+	}
+	if m, err = u.Save(ctx); err != nil {
+		return err
+	}
+	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+	return nil
+}
+
+func errorText(e whatsapp.Error) string {
+	s := strings.TrimSpace(e.Title)
+	if e.Details != "" {
+		s = strings.TrimSpace(s + ": " + e.Details)
+	}
+	return s
+}
+
+// health applies account and quality updates to the number.
+func (in *Ingester) health(ctx context.Context, tx *ent.Tx, num *ent.Number, ch whatsapp.Change) error {
+	u := tx.Number.UpdateOneID(num.ID)
+	changed := false
+	if a := ch.Account; a != nil {
+		if st, ok := accountStatus(a); ok && st != num.Status {
+			u.SetStatus(st)
+			changed = true
+		}
+	}
+	if q := ch.Quality; q != nil {
+		if q.CurrentLimit != "" && q.CurrentLimit != num.MessagingTier {
+			u.SetMessagingTier(q.CurrentLimit)
+			changed = true
+		}
+		if ql, ok := map[string]number.Quality{"FLAGGED": number.QualityRED, "UNFLAGGED": number.QualityGREEN}[q.Event]; ok && ql != num.Quality {
+			u.SetQuality(ql)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := u.Exec(ctx); err != nil {
+		return err
+	}
+	in.pub.OnCommit(tx, realtime.Event{
+		TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated),
+	})
+	return nil
+}
+
+// accountStatus maps an account_update to a number status.
+func accountStatus(a *whatsapp.AccountUpdate) (number.Status, bool) {
+	switch a.Event {
+	case "ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION":
+		return number.StatusRESTRICTED, true
+	case "DISABLED_UPDATE":
+		if a.BanState == "REINSTATE" {
+			return number.StatusCONNECTED, true
+		}
+		return number.StatusBANNED, true
+	case "ACCOUNT_DELETED", "ACCOUNT_OFFBOARDED", "PARTNER_REMOVED":
+		return number.StatusDISCONNECTED, true
+	case "ACCOUNT_RECONNECTED":
+		return number.StatusCONNECTED, true
+	}
+	return "", false
+}
+
+// contact finds or creates the contact of a WhatsApp id, keeping its profile
+// name current.
+func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, waID, profileName string) (*ent.Contact, error) {
+	c, err := tx.Contact.Query().Where(contact.WaID(waID)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return tx.Contact.Create().SetWaID(waID).SetPhone("+" + waID).SetProfileName(profileName).Save(ctx)
+	case err != nil:
+		return nil, err
+	case profileName != "" && profileName != c.ProfileName:
+		return c.Update().SetProfileName(profileName).Save(ctx)
+	}
+	return c, nil
+}
+
+// conversation returns the contact's latest conversation on the number, or
+// a new one.
+func (in *Ingester) conversation(ctx context.Context, tx *ent.Tx, num *ent.Number, c *ent.Contact) (*ent.Conversation, bool, error) {
+	conv, err := tx.Conversation.Query().
+		Where(conversation.NumberID(num.ID), conversation.ContactID(c.ID)).
+		Order(ent.Desc(conversation.FieldCreatedAt)).
+		First(ctx)
+	if ent.IsNotFound(err) {
+		conv, err = tx.Conversation.Create().SetNumberID(num.ID).SetContactID(c.ID).Save(ctx)
+		return conv, true, err
+	}
+	return conv, false, err
+}
+
+func mediaRef(m *whatsapp.Media) *schematype.MediaRef {
+	return &schematype.MediaRef{ID: m.ID, Link: m.URL, MimeType: m.MimeType, Filename: m.Filename, Caption: m.Caption, SHA256: m.SHA256}
+}

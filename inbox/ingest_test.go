@@ -1,0 +1,269 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/privacy"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/inbox"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/tenant"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+)
+
+var secret = []byte("app secret for tests")
+
+// testBundle is a tenant with the samples' number, the webhook endpoint and
+// an ingester that processes each stored delivery at once.
+type testBundle struct {
+	db       *store.DB
+	ctx      context.Context // the tenant's system viewer
+	num      *ent.Number
+	hook     *inbox.Webhook
+	ingester *inbox.Ingester
+	pending  []string
+}
+
+func setup(t *testing.T, db *store.DB) *testBundle {
+	t.Helper()
+	ten, _, err := tenant.Create(t.Context(), db.Client, tenant.Input{
+		Name: "Acme", Slug: "acme", OwnerName: "O", OwnerEmail: "o@acme.test", OwnerPassword: "long enough pw",
+	})
+	require.NoError(t, err)
+	ctx := viewer.System(t.Context(), ten.ID)
+	num, err := db.Client.Number.Create().SetPhone("+972123456789").SetDisplayName("Main").
+		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).Save(ctx)
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := &testBundle{db: db, ctx: ctx, num: num, ingester: inbox.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)}
+	b.hook = &inbox.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
+		Enqueue: func(_ context.Context, _ *ent.Tx, id string) error {
+			b.pending = append(b.pending, id)
+			return nil
+		}}
+	return b
+}
+
+// post signs and posts body, then processes what was stored.
+func (b *testBundle) post(t *testing.T, body []byte) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+	req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(secret, body))
+	rec := httptest.NewRecorder()
+	b.hook.ServeHTTP(rec, req)
+	for _, id := range b.pending {
+		err := b.ingester.Process(t.Context(), id)
+		if err != nil && err != inbox.ErrStatusBeforeSend {
+			require.NoError(t, err)
+		}
+	}
+	b.pending = nil
+	return rec.Code
+}
+
+func samples(t *testing.T, file string) map[string]json.RawMessage {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "whatsapp", file))
+	require.NoError(t, err)
+	var cases map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &cases))
+	return cases
+}
+
+// withMessageID gives the sample's messages an id of their own (the samples
+// share one).
+func withMessageID(t *testing.T, body json.RawMessage, id string) []byte {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(body, &v))
+	for _, e := range v["entry"].([]any) {
+		for _, ch := range e.(map[string]any)["changes"].([]any) {
+			if ms, ok := ch.(map[string]any)["value"].(map[string]any)["messages"].([]any); ok {
+				for _, m := range ms {
+					m.(map[string]any)["id"] = id
+				}
+			}
+		}
+	}
+	out, err := json.Marshal(v)
+	require.NoError(t, err)
+	return out
+}
+
+func TestIngestEverySample(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		want := map[string]message.Kind{
+			"text": message.KindTEXT, "image": message.KindIMAGE, "media_with_url": message.KindIMAGE,
+			"video": message.KindVIDEO, "document": message.KindDOCUMENT, "audio": message.KindAUDIO,
+			"voice": message.KindAUDIO, "static_sticker": message.KindSTICKER, "animated_sticker": message.KindSTICKER,
+			"reaction": message.KindREACTION, "unreaction_empty": message.KindREACTION, "unreaction_no_emoji": message.KindREACTION,
+			"current_location": message.KindLOCATION, "chosen_location": message.KindLOCATION, "contacts": message.KindCONTACTS,
+			"order": message.KindUNSUPPORTED, "unsupported": message.KindUNSUPPORTED, "unsupported_with_type": message.KindUNSUPPORTED,
+			"reply": message.KindTEXT, "forwarded": message.KindTEXT, "forwarded_many_times": message.KindTEXT,
+			"interactive_message_with_err": message.KindINTERACTIVE, "referral": message.KindTEXT,
+		}
+		all := map[string]json.RawMessage{}
+		for _, f := range []string{"message.json", "callback_button.json", "callback_selection.json", "system.json"} {
+			for name, body := range samples(t, f) {
+				all[f+"/"+name] = body
+				if _, ok := want[name]; !ok {
+					want[name] = map[string]message.Kind{"callback_button.json": message.KindINTERACTIVE,
+						"callback_selection.json": message.KindINTERACTIVE, "system.json": message.KindSYSTEM}[f]
+				}
+			}
+		}
+		for key, body := range all {
+			require.Equal(t, http.StatusOK, b.post(t, withMessageID(t, body, "wamid."+key)), key)
+		}
+		for key := range all {
+			name := key[bytes.IndexByte([]byte(key), '/')+1:]
+			m, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid." + key)).Only(b.ctx)
+			require.NoError(t, err, key)
+			require.Equal(t, want[name], m.Kind, key)
+			require.Equal(t, message.DirectionINBOUND, m.Direction, key)
+			require.NotEmpty(t, m.Content, "the raw message is kept: %s", key)
+		}
+		text, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.message.json/text")).
+			WithConversation(func(q *ent.ConversationQuery) { q.WithContact() }).Only(b.ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, text.Body)
+		require.NotEmpty(t, text.Edges.Conversation.Edges.Contact.ProfileName, "the contact carries the profile name")
+		image, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.message.json/image")).Only(b.ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, image.Media.ID, "media keeps its provider reference")
+
+		// Meta delivers twice: nothing changes.
+		before, err := db.Client.Message.Query().Count(b.ctx)
+		require.NoError(t, err)
+		for key, body := range all {
+			require.Equal(t, http.StatusOK, b.post(t, withMessageID(t, body, "wamid."+key)), key)
+		}
+		after, err := db.Client.Message.Query().Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, before, after)
+	})
+}
+
+func TestStatusesOnlyMoveForward(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		s := samples(t, "message_status.json")
+		// The message the samples' statuses are about, as sent.
+		b.post(t, withMessageID(t, samples(t, "message.json")["text"], "wamid.in"))
+		in, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.in")).Only(b.ctx)
+		require.NoError(t, err)
+		out, err := db.Client.Message.Create().SetConversationID(in.ConversationID).SetNumberID(b.num.ID).
+			SetDirection(message.DirectionOUTBOUND).SetStatus(message.StatusSENT).SetBody("hi").
+			SetProviderMessageID(statusID(t, s["read"])).Save(b.ctx)
+		require.NoError(t, err)
+		reload := func() *ent.Message {
+			m, err := db.Client.Message.Get(b.ctx, out.ID)
+			require.NoError(t, err)
+			return m
+		}
+		b.post(t, s["read"]) // read without delivered
+		require.Equal(t, message.StatusREAD, reload().Status)
+		require.NotNil(t, reload().ReadAt)
+		b.post(t, s["delivered"]) // late
+		b.post(t, s["sent"])
+		b.post(t, s["failed"])
+		require.Equal(t, message.StatusREAD, reload().Status, "statuses never move back")
+
+		// A message that fails before delivery records why.
+		require.NoError(t, db.Client.Message.UpdateOneID(out.ID).SetStatus(message.StatusSENT).ClearReadAt().Exec(b.ctx))
+		b.post(t, s["failed"])
+		m := reload()
+		require.Equal(t, message.StatusFAILED, m.Status)
+		require.NotNil(t, m.ErrorCode)
+		require.NotEmpty(t, m.ErrorText)
+	})
+}
+
+func statusID(t *testing.T, body json.RawMessage) string {
+	n, err := whatsapp.Parse(body)
+	require.NoError(t, err)
+	return n.Changes[0].Statuses[0].MessageID
+}
+
+func TestAccountUpdatesSetTheNumberStatus(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		s := samples(t, "account_update.json")
+		status := func() number.Status {
+			n, err := db.Client.Number.Get(b.ctx, b.num.ID)
+			require.NoError(t, err)
+			return n.Status
+		}
+		for _, step := range []struct {
+			sample string
+			want   number.Status
+		}{
+			{"account_restriction", number.StatusRESTRICTED},
+			{"account_reconnected", number.StatusCONNECTED},
+			{"account_violation", number.StatusRESTRICTED},
+			{"account_disabled", number.StatusCONNECTED}, // a REINSTATE
+			{"account_offboarded", number.StatusDISCONNECTED},
+		} {
+			require.Equal(t, http.StatusOK, b.post(t, s[step.sample]))
+			require.Equal(t, step.want, status(), step.sample)
+		}
+	})
+}
+
+func TestWebhookEndpoint(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.Open(t, "sqlite3"))
+	body := withMessageID(t, samples(t, "message.json")["text"], "wamid.sig")
+
+	for _, header := range []string{"", "sha256=00", whatsapp.Sign([]byte("another secret"), body)} {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+		if header != "" {
+			req.Header.Set(whatsapp.SignatureHeader, header)
+		}
+		rec := httptest.NewRecorder()
+		b.hook.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusUnauthorized, rec.Code, header)
+	}
+	require.EqualValues(t, 3, b.hook.Rejected())
+	n, err := b.db.Client.WebhookDelivery.Query().Count(privacy.DecisionContext(t.Context(), privacy.Allow))
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing unsigned is stored")
+
+	// The verification handshake.
+	rec := httptest.NewRecorder()
+	b.hook.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42", nil))
+	require.Equal(t, "42", rec.Body.String())
+	rec = httptest.NewRecorder()
+	b.hook.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=42", nil))
+	require.Equal(t, http.StatusForbidden, rec.Code)
+
+	// A number nobody linked: kept and marked, not dropped.
+	other := bytes.ReplaceAll(body, []byte("1122334455667"), []byte("9999999999"))
+	require.Equal(t, http.StatusOK, b.post(t, other))
+	d, err := b.db.Client.WebhookDelivery.Query().Only(privacy.DecisionContext(t.Context(), privacy.Allow))
+	require.NoError(t, err)
+	require.Equal(t, webhookdelivery.StateUNROUTED, d.State)
+	require.Equal(t, []string{"9999999999"}, d.PhoneNumberIds)
+	require.Equal(t, other, d.Body, "the raw body is kept as signed")
+}

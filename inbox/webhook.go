@@ -1,0 +1,91 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+)
+
+// MaxWebhookBytes bounds a webhook body; Meta's are far smaller.
+const MaxWebhookBytes = 3 << 20
+
+// Webhook receives the Cloud API's webhooks. GET answers Meta's
+// verification handshake; POST checks X-Hub-Signature-256, stores the raw
+// body and enqueues its processing in one transaction, then answers 200 at
+// once: a crash after that answer loses nothing.
+type Webhook struct {
+	Client      *ent.Client
+	AppSecret   []byte
+	VerifyToken string
+	// Enqueue schedules the processing of a stored delivery inside tx (a
+	// durable job in production).
+	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string) error
+	Log     *slog.Logger
+
+	rejected, accepted atomic.Int64
+}
+
+// Rejected counts POSTs refused for a missing or wrong signature.
+func (h *Webhook) Rejected() int64 { return h.rejected.Load() }
+
+// Accepted counts stored deliveries.
+func (h *Webhook) Accepted() int64 { return h.accepted.Load() }
+
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		challenge, ok := whatsapp.VerifyChallenge(r.URL.Query(), h.VerifyToken)
+		if !ok {
+			http.Error(w, "verification failed", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, challenge)
+	case http.MethodPost:
+		h.post(w, r)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	if err := whatsapp.VerifySignature(h.AppSecret, body, r.Header.Get(whatsapp.SignatureHeader)); err != nil {
+		h.rejected.Add(1)
+		h.Log.Warn("whatsapp: webhook refused", "reason", err, "remote", r.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	ctx := platform(r.Context())
+	err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
+		d, err := tx.WebhookDelivery.Create().SetBody(body).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return h.Enqueue(ctx, tx, d.ID)
+	})
+	if err != nil {
+		// Meta retries what is not acknowledged: nothing is lost.
+		h.Log.Error("whatsapp: webhook not stored", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	h.accepted.Add(1)
+	w.WriteHeader(http.StatusOK)
+}
