@@ -32,6 +32,12 @@ migration:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/... ./graph/... ./policy/...
 
+## bench-realtime: websocket fan-out, gateway vs gqlgen's stock transport vs a raw broadcast,
+## at 1,000 and 10,000 subscribers (bench/realtime; BENCH_REALTIME_FLAGS, e.g. -profile prof/)
+.PHONY: bench-realtime
+bench-realtime:
+	GO=$(GO) $(GO) run ./bench/realtime/driver $(BENCH_REALTIME_FLAGS)
+
 vet:
 	$(GO) vet $(PKGS)
 

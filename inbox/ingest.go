@@ -104,7 +104,7 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 	case ch.PhoneNumberID != "":
 		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID)).All(platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
-		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+"))).All(platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.Phone("+" + strings.TrimPrefix(ch.DisplayPhone, "+"))).All(platform(ctx))
 	case ch.Account != nil && ch.WABAID != "":
 		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.UnlinkedAtIsNil()).All(platform(ctx))
 	}

@@ -5879,6 +5879,29 @@ func (ec *executionContext) fieldContext_Number_unlinkedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Number_attention(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Number_attention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attention, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Number_attention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Number_members(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17099,7 +17122,7 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18086,6 +18109,111 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.UnlinkedAtNotNil = data
+		case "attention":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attention"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attention = data
+		case "attentionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionNEQ = data
+		case "attentionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionIn = data
+		case "attentionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionNotIn = data
+		case "attentionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionGT = data
+		case "attentionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionGTE = data
+		case "attentionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionLT = data
+		case "attentionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionLTE = data
+		case "attentionContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionContains = data
+		case "attentionHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionHasPrefix = data
+		case "attentionHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionHasSuffix = data
+		case "attentionIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionIsNil = data
+		case "attentionNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionNotNil = data
+		case "attentionEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionEqualFold = data
+		case "attentionContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attentionContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttentionContainsFold = data
 		case "hasMembers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasMembers"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -23570,6 +23698,11 @@ func (ec *executionContext) _Number(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "unlinkedAt":
 			out.Values[i] = ec._Number_unlinkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attention":
+			out.Values[i] = ec._Number_attention(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -431,6 +431,7 @@ type ComplexityRoot struct {
 	}
 
 	Number struct {
+		Attention     func(childComplexity int) int
 		Conversations func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
 		CreatedAt     func(childComplexity int) int
 		DisplayName   func(childComplexity int) int
@@ -2456,6 +2457,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateTeam(childComplexity, args["id"].(string), args["input"].(ent.UpdateTeamInput)), true
 
+	case "Number.attention":
+		if e.ComplexityRoot.Number.Attention == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.Attention(childComplexity), true
 	case "Number.conversations":
 		if e.ComplexityRoot.Number.Conversations == nil {
 			break
@@ -6029,6 +6036,10 @@ type Number implements Node {
   set when the number is unlinked; its history stays
   """
   unlinkedAt: Time
+  """
+  why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine
+  """
+  attention: String
   members(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6389,6 +6400,24 @@ input NumberWhereInput {
   unlinkedAtLTE: Time
   unlinkedAtIsNil: Boolean
   unlinkedAtNotNil: Boolean
+  """
+  attention field predicates
+  """
+  attention: String
+  attentionNEQ: String
+  attentionIn: [String!]
+  attentionNotIn: [String!]
+  attentionGT: String
+  attentionGTE: String
+  attentionLT: String
+  attentionLTE: String
+  attentionContains: String
+  attentionHasPrefix: String
+  attentionHasSuffix: String
+  attentionIsNil: Boolean
+  attentionNotNil: Boolean
+  attentionEqualFold: String
+  attentionContainsFold: String
   """
   members edge predicates
   """
@@ -8441,6 +8470,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_lastSeenAt(ctx, field)
 	case "unlinkedAt":
 		return ec.fieldContext_Number_unlinkedAt(ctx, field)
+	case "attention":
+		return ec.fieldContext_Number_attention(ctx, field)
 	case "members":
 		return ec.fieldContext_Number_members(ctx, field)
 	case "conversations":
