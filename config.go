@@ -31,6 +31,14 @@ type config struct {
 	ShutdownTimeout time.Duration
 	NATSURL         string
 	PresenceGrace   time.Duration
+
+	WhatsAppAPIURL      string
+	WhatsAppAPIVersion  string
+	WhatsAppAppSecret   []byte
+	WhatsAppVerifyToken string
+	PairInterval        time.Duration
+	HealthInterval      time.Duration
+	JobPollInterval     time.Duration
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -68,6 +76,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
 	c.NATSURL = getenv("NATS_URL")
 	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
+	c.WhatsAppAPIURL = env("SWITCHBOARD_WHATSAPP_API_URL", "https://graph.facebook.com")
+	c.WhatsAppAPIVersion = env("SWITCHBOARD_WHATSAPP_API_VERSION", "v21.0")
+	c.WhatsAppAppSecret = []byte(getenv("SWITCHBOARD_WHATSAPP_APP_SECRET"))
+	c.WhatsAppVerifyToken = getenv("SWITCHBOARD_WHATSAPP_VERIFY_TOKEN")
+	c.PairInterval = parseDuration(env("SWITCHBOARD_PAIR_INTERVAL", "6s"), "SWITCHBOARD_PAIR_INTERVAL", &errs)
+	c.HealthInterval = parseDuration(env("SWITCHBOARD_HEALTH_INTERVAL", "5m"), "SWITCHBOARD_HEALTH_INTERVAL", &errs)
+	c.JobPollInterval = parseDuration(env("SWITCHBOARD_JOB_POLL_INTERVAL", "100ms"), "SWITCHBOARD_JOB_POLL_INTERVAL", &errs)
 	if err := c.LogLevel.UnmarshalText([]byte(env("SWITCHBOARD_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("SWITCHBOARD_LOG_LEVEL: %w", err))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/demo"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/middleware"
@@ -92,9 +93,31 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 		return fmt.Errorf("event bus: %w", err)
 	}
 	defer bus.Close()
+	pub := realtime.NewPublisher(bus, logger)
+	box, err := credential.NewBox(cfg.Secret)
+	if err != nil {
+		return err
+	}
+	whatsApp, err := newConnector(cfg, db, pub, box, logger)
+	if err != nil {
+		return fmt.Errorf("whatsapp: %w", err)
+	}
+	if err := whatsApp.jobs.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := whatsApp.jobs.Stop(sctx); err != nil {
+			logger.Warn("jobs still running at the deadline: they will be retried", "err", err)
+		}
+	}()
 	authz := policy.NewAuthorizer(db.Client)
-	authService := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, logger), cfg.RefreshTokenTTL)
-	resolver := graph.NewResolver(db.Client, authService, authz, bus, presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger))
+	authService := auth.NewService(db.Client, tokens, authz, pub, cfg.RefreshTokenTTL)
+	resolver := graph.NewResolver(graph.Deps{
+		Client: db.Client, Auth: authService, Authz: authz, Bus: bus, Jobs: whatsApp.jobs, Box: box,
+		Presence: presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger),
+	})
 	gw := graph.NewGateway(resolver, graph.GatewayConfig{OriginPatterns: cfg.CORSOrigins})
 	if err := graph.FollowPolicy(ctx, bus, authz, gw, logger); err != nil {
 		return err
@@ -109,11 +132,18 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerGatewayMetrics(reg, gw)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_accepted_total", Help: "Signed webhooks stored."},
+			func() float64 { return float64(whatsApp.webhook.Accepted()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_rejected_total", Help: "Webhooks refused for a missing or wrong signature."},
+			func() float64 { return float64(whatsApp.webhook.Rejected()) }),
+	)
 	metrics := middleware.NewHTTPMetrics(reg)
 	var draining atomic.Bool
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", metrics.Route("graphql", middleware.CORS(cfg.CORSOrigins, api)))
+	mux.Handle("/webhooks/whatsapp", metrics.Route("webhook", whatsApp.webhook))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,9 @@ const (
 	RateLimited     Code = "RATE_LIMITED"    // slow down and retry later
 	BadRequest      Code = "BAD_REQUEST"     // the HTTP request itself is malformed
 	PayloadTooLarge Code = "PAYLOAD_TOO_LARGE"
+	// OutsideWindow: more than 24 hours since the customer last wrote; only a
+	// template may be sent.
+	OutsideWindow Code = "OUTSIDE_CUSTOMER_WINDOW"
 	QueryTooDeep    Code = "QUERY_TOO_DEEP"
 	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
 	Internal        Code = "INTERNAL" // a bug or an outage; details are logged, not returned

@@ -100,3 +100,8 @@ func (r *mutationResolver) SetContactAttributes(ctx context.Context, id string, 
 	}
 	return r.contacts.SetAttributes(ctx, id, attrs)
 }
+
+// SetNumberCredentials is the resolver for the setNumberCredentials field.
+func (r *mutationResolver) SetNumberCredentials(ctx context.Context, id string, accessToken string) (*ent.Number, error) {
+	return r.numbers.SetCredentials(ctx, id, accessToken)
+}

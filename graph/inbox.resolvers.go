@@ -11,6 +11,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/inbox"
 )
 
 // SetConversationStatus is the resolver for the setConversationStatus field.
@@ -41,4 +43,19 @@ func (r *mutationResolver) SendText(ctx context.Context, conversationID string, 
 // DeleteMessage is the resolver for the deleteMessage field.
 func (r *mutationResolver) DeleteMessage(ctx context.Context, id string) (*ent.Message, error) {
 	return r.inbox.DeleteMessage(ctx, id)
+}
+
+// SendMessage is the resolver for the sendMessage field.
+func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMessageInput) (*ent.Message, error) {
+	out := inbox.Outgoing{ConversationID: input.ConversationID, ReplyToID: input.ReplyToID}
+	if input.Text != nil {
+		out.Text = *input.Text
+	}
+	out.Outbound = outbound(input)
+	return r.inbox.Send(ctx, out)
+}
+
+// MarkConversationRead is the resolver for the markConversationRead field.
+func (r *mutationResolver) MarkConversationRead(ctx context.Context, id string) (*ent.Conversation, error) {
+	return r.inbox.MarkRead(ctx, id)
 }

@@ -58,7 +58,8 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { updateNumber(id: "` + b.number + `", input: {displayName: "pwned"}) { id } }`),
 			nf(`mutation { updateNumber(id: "` + a.number + `", input: {addMemberIDs: ["` + b.agent + `"]}) { id } }`),
 		},
-		"unlinkNumber": {nf(`mutation { unlinkNumber(id: "` + b.number + `") { id } }`)},
+		"unlinkNumber":         {nf(`mutation { unlinkNumber(id: "` + b.number + `") { id } }`)},
+		"setNumberCredentials": {nf(`mutation { setNumberCredentials(id: "` + b.number + `", accessToken: "stolen") { id } }`)},
 
 		// B's customer's WhatsApp id is free in A: contacts are per tenant.
 		"createContact":        {ok(`mutation { createContact(input: {waID: "` + b.contactWaID + `"}) { id } }`)},
@@ -81,6 +82,11 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { sendText(conversationID: "` + a.conversation + `", body: "hi", replyToID: "` + b.inbound + `") { id } }`),
 		},
 		"deleteMessage": {nf(`mutation { deleteMessage(id: "` + b.inbound + `") { id } }`)},
+		"sendMessage": {
+			nf(`mutation { sendMessage(input: {conversationID: "` + b.conversation + `", text: "hi"}) { id } }`),
+			nf(`mutation { sendMessage(input: {conversationID: "` + a.conversation + `", text: "hi", replyToID: "` + b.inbound + `"}) { id } }`),
+		},
+		"markConversationRead": {nf(`mutation { markConversationRead(id: "` + b.conversation + `") { id } }`)},
 
 		"createGroup":        {nf(`mutation { createGroup(input: {numberID: "` + b.number + `", subject: "G"}) { id } }`)},
 		"updateGroup":        {nf(`mutation { updateGroup(id: "` + b.group + `", input: {subject: "pwned"}) { id } }`)},

@@ -54,6 +54,9 @@ var mutations = map[string]mutationRule{
 	"transferConversation":  {perm: policy.ConversationTransfer, id: "cnv"},
 	"resolveConversation":   {perm: policy.ConversationResolve, id: "cnv"},
 	"sendText":              {perm: policy.ConversationReply},
+	"sendMessage":           {perm: policy.ConversationReply},
+	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv"},
+	"setNumberCredentials":  {perm: policy.NumberManage, id: "num"},
 	"deleteMessage":         {perm: policy.MessageDelete, id: "msg"},
 
 	"createGroup":        {perm: policy.GroupManageSettings},

@@ -9,9 +9,11 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/contact"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
+	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/number"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
@@ -35,21 +37,31 @@ type Resolver struct {
 	groups   *group.Service
 }
 
-// NewResolver wires the services over client; they publish their changes on
-// bus, which the subscriptions read.
-func NewResolver(client *ent.Client, authService *auth.Service, authz *policy.Authorizer, bus realtime.Bus, presence *presence.Tracker) *Resolver {
-	pub := realtime.NewPublisher(bus, slog.Default())
+// Deps are what the API runs on.
+type Deps struct {
+	Client   *ent.Client
+	Auth     *auth.Service
+	Authz    *policy.Authorizer
+	Bus      realtime.Bus      // live events: services publish, subscriptions read
+	Presence *presence.Tracker // nil: presence is not tracked
+	Jobs     *job.Client       // sends queued messages; nil leaves them QUEUED
+	Box      *credential.Box   // seals numbers' credentials
+}
+
+// NewResolver wires the services.
+func NewResolver(d Deps) *Resolver {
+	pub := realtime.NewPublisher(d.Bus, slog.Default())
 	return &Resolver{
-		client:   client,
-		auth:     authService,
-		authz:    authz,
-		bus:      bus,
-		presence: presence,
-		roles:    role.NewService(client, authz, pub),
-		agents:   agent.NewService(client, authz, pub),
-		contacts: contact.NewService(client),
-		numbers:  number.NewService(client, pub),
-		inbox:    inbox.NewService(client, pub),
-		groups:   group.NewService(client, pub),
+		client:   d.Client,
+		auth:     d.Auth,
+		authz:    d.Authz,
+		bus:      d.Bus,
+		presence: d.Presence,
+		roles:    role.NewService(d.Client, d.Authz, pub),
+		agents:   agent.NewService(d.Client, d.Authz, pub),
+		contacts: contact.NewService(d.Client),
+		numbers:  number.NewService(d.Client, pub, d.Box),
+		inbox:    inbox.NewService(d.Client, pub, d.Jobs),
+		groups:   group.NewService(d.Client, pub),
 	}
 }

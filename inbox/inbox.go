@@ -4,16 +4,20 @@ package inbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -26,12 +30,31 @@ const MaxTextLen = 4096
 type Service struct {
 	client *ent.Client
 	pub    *realtime.Publisher
+	jobs   *job.Client // sends queued messages; nil leaves them QUEUED (tests, tools)
 	now    func() time.Time
 }
 
-// NewService returns a Service over client that publishes its changes with pub.
-func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
-	return &Service{client: client, pub: pub, now: time.Now}
+// NewService returns a Service over client that publishes its changes with
+// pub and hands messages to send to jobs.
+func NewService(client *ent.Client, pub *realtime.Publisher, jobs *job.Client) *Service {
+	return &Service{client: client, pub: pub, jobs: jobs, now: time.Now}
+}
+
+// CustomerWindow is how long after a customer's last message the business
+// may write freely; after it, only templates.
+const CustomerWindow = 24 * time.Hour
+
+// enqueue schedules a durable job in tx: it exists if and only if tx commits.
+func (s *Service) enqueue(ctx context.Context, tx *ent.Tx, args river.JobArgs) error {
+	if s.jobs == nil {
+		return nil
+	}
+	stx, err := tx.SQLTx()
+	if err != nil {
+		return err
+	}
+	_, err = s.jobs.InsertTx(ctx, stx, args, nil)
+	return err
 }
 
 func conversationEvent(ctx context.Context, id, kind string) realtime.Event {
@@ -129,16 +152,28 @@ func checkActiveAgent(ctx context.Context, tx *ent.Tx, id string) error {
 	return nil
 }
 
-// SendText queues a text message into a conversation. The message is stored
-// QUEUED, with the viewer as sender; the outbox delivers it.
+// SendText queues a text message into a conversation (see Send).
 func (s *Service) SendText(ctx context.Context, conversationID, body string, replyToID *string) (*ent.Message, error) {
-	body = strings.TrimSpace(body)
-	switch {
-	case body == "":
-		return nil, apperr.Invalid("body", "the message is empty")
-	case utf8.RuneCountInString(body) > MaxTextLen:
-		return nil, apperr.Invalid("body", "a text message has at most %d characters", MaxTextLen)
+	return s.Send(ctx, Outgoing{ConversationID: conversationID, Text: body, ReplyToID: replyToID})
+}
+
+// Outgoing is a message to send: Text, or one of Outbound's kinds.
+type Outgoing struct {
+	ConversationID string
+	Text           string
+	Outbound       Outbound
+	ReplyToID      *string
+}
+
+// Send queues a message into a conversation: it is stored QUEUED, with the
+// viewer as sender, and a durable job sends it. Outside the customer's
+// 24-hour window only a template is accepted.
+func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) {
+	kind, body, content, err := outgoingContent(out)
+	if err != nil {
+		return nil, err
 	}
+	conversationID, replyToID := out.ConversationID, out.ReplyToID
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
 		c, err := tx.Conversation.Query().
 			Where(conversation.ID(conversationID)).
@@ -149,6 +184,9 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 		}
 		if c.Edges.Number.UnlinkedAt != nil {
 			return nil, apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
+		}
+		if out.Outbound.Template == nil && (c.LastCustomerMessageAt == nil || s.now().Sub(*c.LastCustomerMessageAt) > CustomerWindow) {
+			return nil, apperr.New(apperr.OutsideWindow, "the customer last wrote more than 24 hours ago: only a template may be sent")
 		}
 		if replyToID != nil {
 			ok, err := tx.Message.Query().
@@ -165,10 +203,13 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 			SetConversationID(c.ID).
 			SetNumberID(c.NumberID).
 			SetDirection(message.DirectionOUTBOUND).
-			SetKind(message.KindTEXT).
+			SetKind(kind).
 			SetBody(body).
 			SetStatus(message.StatusQUEUED).
 			SetNillableReplyToID(replyToID)
+		if content != nil {
+			create.SetContent(content)
+		}
 		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
 			create.SetSenderID(v.AgentID)
 		}
@@ -181,7 +222,10 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 			u.SetFirstResponseAt(m.CreatedAt)
 		}
 		s.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindAdded), conversationEvent(ctx, c.ID, realtime.KindMessageAdded))
-		return m, u.Exec(ctx)
+		if err := u.Exec(ctx); err != nil {
+			return nil, err
+		}
+		return m, s.enqueue(ctx, tx, SendArgs{TenantID: m.TenantID, MessageID: m.ID})
 	})
 }
 
@@ -205,5 +249,74 @@ func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, e
 			Action: audit.ActionMessageDeleted, TargetID: m.ID, Before: m.Body,
 			Summary: fmt.Sprintf("deleted a %s message of %s", strings.ToLower(string(m.Direction)), m.ConversationID),
 		})
+	})
+}
+
+// outgoingContent checks what a message will send and returns its kind, its
+// text (the body, a caption or the template's name) and its stored content.
+func outgoingContent(out Outgoing) (message.Kind, string, json.RawMessage, error) {
+	o := out.Outbound
+	n := 0
+	for _, set := range []bool{strings.TrimSpace(out.Text) != "", o.Template != nil, o.Media != nil, o.Interactive != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return "", "", nil, apperr.Invalid("input", "send exactly one of text, template, media or interactive")
+	}
+	var (
+		kind = message.KindTEXT
+		body = strings.TrimSpace(out.Text)
+	)
+	switch {
+	case o.Template != nil:
+		if strings.TrimSpace(o.Template.Name) == "" || strings.TrimSpace(o.Template.Language) == "" {
+			return "", "", nil, apperr.Invalid("template", "a template needs a name and a language")
+		}
+		kind, body = message.KindTEMPLATE, o.Template.Name
+	case o.Media != nil:
+		if (o.Media.ID == "") == (o.Media.Link == "") {
+			return "", "", nil, apperr.Invalid("media", "give the media's id or its link, not both")
+		}
+		kind = map[string]message.Kind{"image": message.KindIMAGE, "document": message.KindDOCUMENT,
+			"audio": message.KindAUDIO, "video": message.KindVIDEO, "sticker": message.KindSTICKER}[o.Media.Kind]
+		body = o.Media.Caption
+	case o.Interactive != nil:
+		buttons, list := len(o.Interactive.Buttons), o.Interactive.List
+		if strings.TrimSpace(o.Interactive.Body) == "" || (buttons == 0) == (list == nil) || buttons > 3 {
+			return "", "", nil, apperr.Invalid("interactive", "an interactive message has a body and either 1 to 3 buttons or a list")
+		}
+		kind, body = message.KindINTERACTIVE, o.Interactive.Body
+	}
+	if utf8.RuneCountInString(body) > MaxTextLen {
+		return "", "", nil, apperr.Invalid("text", "a text message has at most %d characters", MaxTextLen)
+	}
+	if kind == message.KindTEXT {
+		return kind, body, nil, nil
+	}
+	content, err := json.Marshal(o)
+	return kind, body, content, err
+}
+
+// MarkRead marks a conversation read: its unread count drops to zero and the
+// customer's last message gets a read receipt.
+func (s *Service) MarkRead(ctx context.Context, id string) (*ent.Conversation, error) {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
+		c, err := tx.Conversation.UpdateOneID(id).SetUnreadCount(0).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.pub.OnCommit(tx, conversationEvent(ctx, c.ID, realtime.KindRead))
+		last, err := tx.Message.Query().
+			Where(message.ConversationID(c.ID), message.DirectionEQ(message.DirectionINBOUND), message.ProviderMessageIDNotNil()).
+			Order(ent.Desc(message.FieldCreatedAt)).First(ctx)
+		if ent.IsNotFound(err) {
+			return c, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c, s.enqueue(ctx, tx, MarkReadArgs{TenantID: c.TenantID, MessageID: last.ID})
 	})
 }

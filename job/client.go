@@ -50,6 +50,10 @@ type Config struct {
 
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
+
+	// PeriodicJobs are inserted on their schedules by the elected leader
+	// among the instances.
+	PeriodicJobs []*river.PeriodicJob
 }
 
 // Defaults of Config.
@@ -118,6 +122,7 @@ func (cfg Config) riverConfig(workers *river.Workers) *river.Config {
 		Queues:               queues,
 		Workers:              workers,
 		Logger:               logger,
+		PeriodicJobs:         cfg.PeriodicJobs,
 	}
 }
 

@@ -3,9 +3,11 @@ package number
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -17,11 +19,37 @@ import (
 type Service struct {
 	client *ent.Client
 	pub    *realtime.Publisher
+	box    *credential.Box
 }
 
-// NewService returns a Service over client that publishes status changes with pub.
-func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
-	return &Service{client: client, pub: pub}
+// NewService returns a Service over client that publishes status changes with
+// pub and seals credentials with box.
+func NewService(client *ent.Client, pub *realtime.Publisher, box *credential.Box) *Service {
+	return &Service{client: client, pub: pub, box: box}
+}
+
+// SetCredentials stores a number's access token, sealed; a number flagged
+// for its token is no longer.
+func (s *Service) SetCredentials(ctx context.Context, id, accessToken string) (*ent.Number, error) {
+	accessToken = strings.TrimSpace(accessToken)
+	if accessToken == "" {
+		return nil, apperr.Invalid("accessToken", "the access token is empty")
+	}
+	if s.box == nil {
+		return nil, apperr.New(apperr.Internal, "credentials cannot be stored: no key")
+	}
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
+		n, err := tx.Number.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := s.box.Seal(credential.Credentials{AccessToken: accessToken}, n.ID)
+		if err != nil {
+			return nil, err
+		}
+		s.statusChanged(ctx, tx, n.ID)
+		return n.Update().SetCredentials(sealed).ClearAttention().Save(ctx)
+	})
 }
 
 func (s *Service) statusChanged(ctx context.Context, tx *ent.Tx, id string) {

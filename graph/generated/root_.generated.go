@@ -409,15 +409,18 @@ type ComplexityRoot struct {
 		LinkNumber            func(childComplexity int, input ent.CreateNumberInput) int
 		Login                 func(childComplexity int, email string, password string, tenant *string) int
 		Logout                func(childComplexity int, refreshToken *string) int
+		MarkConversationRead  func(childComplexity int, id string) int
 		Refresh               func(childComplexity int, refreshToken string) int
 		RemoveGroupMembers    func(childComplexity int, groupID string, waIDs []string) int
 		ResolveConversation   func(childComplexity int, id string) int
 		RevokeAPIKey          func(childComplexity int, id string) int
+		SendMessage           func(childComplexity int, input model.SendMessageInput) int
 		SendText              func(childComplexity int, conversationID string, body string, replyToID *string) int
 		SetContactAttributes  func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
 		SetConversationStatus func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
 		SetFieldRule          func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
 		SetGroupMemberRole    func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetNumberCredentials  func(childComplexity int, id string, accessToken string) int
 		SetPresence           func(childComplexity int, presence model.Presence) int
 		TagContact            func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation  func(childComplexity int, id string, agentID *string, teamID *string) int
@@ -2247,6 +2250,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(*string)), true
+	case "Mutation.markConversationRead":
+		if e.ComplexityRoot.Mutation.MarkConversationRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markConversationRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkConversationRead(childComplexity, args["id"].(string)), true
 	case "Mutation.refresh":
 		if e.ComplexityRoot.Mutation.Refresh == nil {
 			break
@@ -2291,6 +2305,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.sendMessage":
+		if e.ComplexityRoot.Mutation.SendMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(model.SendMessageInput)), true
 	case "Mutation.sendText":
 		if e.ComplexityRoot.Mutation.SendText == nil {
 			break
@@ -2346,6 +2371,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMemberRole(childComplexity, args["groupID"].(string), args["waID"].(string), args["role"].(groupmember.Role)), true
+	case "Mutation.setNumberCredentials":
+		if e.ComplexityRoot.Mutation.SetNumberCredentials == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNumberCredentials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNumberCredentials(childComplexity, args["id"].(string), args["accessToken"].(string)), true
 	case "Mutation.setPresence":
 		if e.ComplexityRoot.Mutation.SetPresence == nil {
 			break
@@ -3224,16 +3260,24 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputGroupMemberWhereInput,
 		ec.unmarshalInputGroupOrder,
 		ec.unmarshalInputGroupWhereInput,
+		ec.unmarshalInputInteractiveInput,
+		ec.unmarshalInputListInput,
+		ec.unmarshalInputListRowInput,
+		ec.unmarshalInputListSectionInput,
+		ec.unmarshalInputMediaInput,
 		ec.unmarshalInputMessageOrder,
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
+		ec.unmarshalInputReplyButtonInput,
 		ec.unmarshalInputRoleOrder,
 		ec.unmarshalInputRoleWhereInput,
+		ec.unmarshalInputSendMessageInput,
 		ec.unmarshalInputSessionOrder,
 		ec.unmarshalInputSessionWhereInput,
 		ec.unmarshalInputTeamOrder,
 		ec.unmarshalInputTeamWhereInput,
+		ec.unmarshalInputTemplateInput,
 		ec.unmarshalInputTenantOrder,
 		ec.unmarshalInputTenantWhereInput,
 		ec.unmarshalInputUpdateAgentInput,
@@ -3438,6 +3482,11 @@ extend type Mutation {
   tagContact(id: ID!, add: [String!], remove: [String!]): Contact!
   "Replace the contact's custom attributes; each value must parse as its type."
   setContactAttributes(id: ID!, attributes: [ContactAttributeInput!]!): Contact!
+}
+
+extend type Mutation {
+  "Store the number's Cloud API access token, encrypted at rest; clears a TOKEN_EXPIRED attention."
+  setNumberCredentials(id: ID!, accessToken: String!): Number!
 }
 `, BuiltIn: false},
 	{Name: "../schema/ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -7481,6 +7530,85 @@ extend type Mutation {
   sendText(conversationID: ID!, body: String!, replyToID: ID): Message!
   "Delete a message: it becomes a tombstone, the original is kept for the record."
   deleteMessage(id: ID!): Message!
+}
+
+"What to send: exactly one of text, template, media or interactive."
+input SendMessageInput {
+  conversationID: ID!
+  text: String
+  template: TemplateInput
+  media: MediaInput
+  interactive: InteractiveInput
+  "Reply to this message of the conversation."
+  replyToID: ID
+}
+
+"An approved template; the only kind of message allowed outside the customer's 24-hour window."
+input TemplateInput {
+  name: String!
+  "The translation, e.g. en_US."
+  language: String!
+  "The values of the body's {{1}}, {{2}}, … in order."
+  parameters: [String!]
+}
+
+enum MediaKind {
+  IMAGE
+  DOCUMENT
+  AUDIO
+  VIDEO
+  STICKER
+}
+
+"A file to send: an uploaded media id or a public https link."
+input MediaInput {
+  kind: MediaKind!
+  id: String
+  link: String
+  caption: String
+  filename: String
+}
+
+"Reply buttons (1 to 3) or a list."
+input InteractiveInput {
+  body: String!
+  header: String
+  footer: String
+  buttons: [ReplyButtonInput!]
+  list: ListInput
+}
+
+input ReplyButtonInput {
+  id: String!
+  title: String!
+}
+
+input ListInput {
+  "The label of the button that opens the list."
+  button: String!
+  sections: [ListSectionInput!]!
+}
+
+input ListSectionInput {
+  title: String
+  rows: [ListRowInput!]!
+}
+
+input ListRowInput {
+  id: String!
+  title: String!
+  description: String
+}
+
+extend type Mutation {
+  """
+  Send a message into a conversation. It is stored QUEUED and sent by a durable job, paced to the number's
+  throughput. Outside the customer's 24-hour window only a template may be sent: anything else answers
+  OUTSIDE_CUSTOMER_WINDOW and nothing is queued.
+  """
+  sendMessage(input: SendMessageInput!): Message!
+  "Mark the conversation read: unread count to zero, and a read receipt for the customer's last message."
+  markConversationRead(id: ID!): Conversation!
 }
 `, BuiltIn: false},
 	{Name: "../schema/policy.graphqls", Input: `# Roles, switches and field rules (policy/), and the audit log (audit/).

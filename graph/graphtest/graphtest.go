@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -47,7 +49,12 @@ type Option func(*options)
 type options struct {
 	bus     realtime.Bus
 	gateway graph.GatewayConfig
+	jobs    *job.Client
 }
+
+// WithJobs makes sent messages go to jobs (the outbox) instead of staying
+// QUEUED.
+func WithJobs(jobs *job.Client) Option { return func(o *options) { o.jobs = jobs } }
 
 // WithBus makes the Server use bus instead of a fresh in-memory one (two
 // "instances" over one Postgres bus).
@@ -76,7 +83,12 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	authz := policy.NewAuthorizer(db.Client)
 	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
-	r := graph.NewResolver(db.Client, svc, authz, bus, presence.NewTracker(db.Client, bus, 50*time.Millisecond, log))
+	box, err := credential.NewBox([]byte(strings.Repeat("k", 32)))
+	require.NoError(t, err)
+	r := graph.NewResolver(graph.Deps{
+		Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Box: box, Jobs: o.jobs,
+		Presence: presence.NewTracker(db.Client, bus, 50*time.Millisecond, log),
+	})
 	gw := graph.NewGateway(r, o.gateway)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -139,6 +139,41 @@ type GroupMemberInput struct {
 	Role *groupmember.Role `json:"role,omitempty"`
 }
 
+// Reply buttons (1 to 3) or a list.
+type InteractiveInput struct {
+	Body    string              `json:"body"`
+	Header  *string             `json:"header,omitempty"`
+	Footer  *string             `json:"footer,omitempty"`
+	Buttons []*ReplyButtonInput `json:"buttons,omitempty"`
+	List    *ListInput          `json:"list,omitempty"`
+}
+
+type ListInput struct {
+	// The label of the button that opens the list.
+	Button   string              `json:"button"`
+	Sections []*ListSectionInput `json:"sections"`
+}
+
+type ListRowInput struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Description *string `json:"description,omitempty"`
+}
+
+type ListSectionInput struct {
+	Title *string         `json:"title,omitempty"`
+	Rows  []*ListRowInput `json:"rows"`
+}
+
+// A file to send: an uploaded media id or a public https link.
+type MediaInput struct {
+	Kind     MediaKind `json:"kind"`
+	ID       *string   `json:"id,omitempty"`
+	Link     *string   `json:"link,omitempty"`
+	Caption  *string   `json:"caption,omitempty"`
+	Filename *string   `json:"filename,omitempty"`
+}
+
 type MessageEvent struct {
 	Seq     int          `json:"seq"`
 	Kind    EventKind    `json:"kind"`
@@ -160,7 +195,32 @@ type Permission struct {
 	Description string `json:"description"`
 }
 
+type ReplyButtonInput struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// What to send: exactly one of text, template, media or interactive.
+type SendMessageInput struct {
+	ConversationID string            `json:"conversationID"`
+	Text           *string           `json:"text,omitempty"`
+	Template       *TemplateInput    `json:"template,omitempty"`
+	Media          *MediaInput       `json:"media,omitempty"`
+	Interactive    *InteractiveInput `json:"interactive,omitempty"`
+	// Reply to this message of the conversation.
+	ReplyToID *string `json:"replyToID,omitempty"`
+}
+
 type Subscription struct {
+}
+
+// An approved template; the only kind of message allowed outside the customer's 24-hour window.
+type TemplateInput struct {
+	Name string `json:"name"`
+	// The translation, e.g. en_US.
+	Language string `json:"language"`
+	// The values of the body's {{1}}, {{2}}, … in order.
+	Parameters []string `json:"parameters,omitempty"`
 }
 
 type UpdateAgentInput struct {
@@ -308,6 +368,67 @@ func (e *FieldEffect) UnmarshalJSON(b []byte) error {
 }
 
 func (e FieldEffect) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MediaKind string
+
+const (
+	MediaKindImage    MediaKind = "IMAGE"
+	MediaKindDocument MediaKind = "DOCUMENT"
+	MediaKindAudio    MediaKind = "AUDIO"
+	MediaKindVideo    MediaKind = "VIDEO"
+	MediaKindSticker  MediaKind = "STICKER"
+)
+
+var AllMediaKind = []MediaKind{
+	MediaKindImage,
+	MediaKindDocument,
+	MediaKindAudio,
+	MediaKindVideo,
+	MediaKindSticker,
+}
+
+func (e MediaKind) IsValid() bool {
+	switch e {
+	case MediaKindImage, MediaKindDocument, MediaKindAudio, MediaKindVideo, MediaKindSticker:
+		return true
+	}
+	return false
+}
+
+func (e MediaKind) String() string {
+	return string(e)
+}
+
+func (e *MediaKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MediaKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MediaKind", str)
+	}
+	return nil
+}
+
+func (e MediaKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MediaKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MediaKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/inbox"
+	"github.com/switchboard-dev/switchboard/job"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+)
+
+// connector is the WhatsApp side of the server: the webhook endpoint and the
+// durable jobs that ingest, send, send receipts and read numbers' health.
+type connector struct {
+	jobs    *job.Client
+	webhook *inbox.Webhook
+}
+
+func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *credential.Box, logger *slog.Logger) (*connector, error) {
+	api := &whatsapp.Client{BaseURL: cfg.WhatsAppAPIURL, Version: cfg.WhatsAppAPIVersion}
+	ingester := inbox.NewIngester(db.Client, pub, logger)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &inbox.ProcessWebhookWorker{Ingester: ingester})
+	river.AddWorker(workers, &inbox.Sender{Client: db.Client, API: api, Box: box, Pub: pub, Limits: inbox.NewLimits(cfg.PairInterval), Log: logger})
+	river.AddWorker(workers, &inbox.Reader{Client: db.Client, API: api, Box: box})
+	river.AddWorker(workers, &inbox.Health{Client: db.Client, API: api, Box: box, Pub: pub, Log: logger})
+	jobs, err := job.New(db.SQL, db.Dialect, workers, job.Config{
+		Queues:       map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 4, inbox.QueueSend: 8},
+		PollInterval: cfg.JobPollInterval,
+		JobTimeout:   time.Minute,
+		Logger:       logger,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return inbox.HealthArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	hook := &inbox.Webhook{
+		Client:      db.Client,
+		AppSecret:   cfg.WhatsAppAppSecret,
+		VerifyToken: cfg.WhatsAppVerifyToken,
+		Log:         logger,
+		Enqueue: func(ctx context.Context, tx *ent.Tx, deliveryID string) error {
+			stx, err := tx.SQLTx()
+			if err != nil {
+				return err
+			}
+			_, err = jobs.InsertTx(ctx, stx, inbox.ProcessWebhookArgs{DeliveryID: deliveryID}, nil)
+			return err
+		},
+	}
+	return &connector{jobs: jobs, webhook: hook}, nil
+}

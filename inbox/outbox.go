@@ -1,0 +1,285 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+)
+
+// SendArgs is the durable job that sends one QUEUED message.
+type SendArgs struct {
+	TenantID  string `json:"tenant_id"`
+	MessageID string `json:"message_id"`
+}
+
+// Kind names the job.
+func (SendArgs) Kind() string { return "whatsapp.send" }
+
+// InsertOpts: sends have their own queue; a message keeps trying through an
+// outage (with backoff) before it is given up.
+func (SendArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSend, MaxAttempts: 30}
+}
+
+// Outbound is what a queued message asks to send, in Message.content.
+type Outbound struct {
+	Template    *whatsapp.Template      `json:"template,omitempty"`
+	Media       *whatsapp.OutgoingMedia `json:"media,omitempty"`
+	Interactive *whatsapp.Interactive   `json:"interactive,omitempty"`
+}
+
+// Sender sends queued messages through the provider. A message is sent at
+// most once per successful attempt: one whose send succeeded but whose
+// instance died before recording it may be sent again (the Cloud API has no
+// idempotency key), which bounds duplicates by the sends in flight.
+type Sender struct {
+	river.WorkerDefaults[SendArgs]
+	Client *ent.Client
+	API    *whatsapp.Client
+	Box    *credential.Box
+	Pub    *realtime.Publisher
+	Limits *Limits
+	Log    *slog.Logger
+}
+
+// Work sends one message.
+func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
+	ctx = viewer.System(ctx, j.Args.TenantID)
+	m, err := s.Client.Message.Query().Where(message.ID(j.Args.MessageID)).
+		WithNumber().
+		WithConversation(func(q *ent.ConversationQuery) { q.WithContact() }).
+		WithReplyTo().
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != message.StatusQUEUED {
+		return nil // sent (or failed) already: a retried job does nothing
+	}
+	num, to := m.Edges.Number, m.Edges.Conversation.Edges.Contact.WaID
+	if num.UnlinkedAt != nil || num.PhoneNumberID == nil {
+		return s.fail(ctx, m, 0, "the number is unlinked")
+	}
+	creds, err := s.Box.Open(num.Credentials, num.ID)
+	if err != nil {
+		s.attention(ctx, num, "NO_CREDENTIALS")
+		return river.JobSnooze(time.Minute)
+	}
+	if wait := s.Limits.Reserve(num.ID, num.Throughput, to, time.Now()); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	wamid, err := s.send(ctx, *num.PhoneNumberID, creds.AccessToken, to, m)
+	if err := s.Client.Message.UpdateOneID(m.ID).AddAttempts(1).Exec(ctx); err != nil {
+		s.Log.Error("whatsapp: count attempt", "message", m.ID, "err", err)
+	}
+	var apiErr *whatsapp.APIError
+	switch {
+	case err == nil:
+		return s.sent(ctx, m, wamid)
+	case errors.As(err, &apiErr) && apiErr.TokenExpired():
+		s.attention(ctx, num, "TOKEN_EXPIRED")
+		return river.JobSnooze(time.Minute) // kept queued until the token is renewed
+	case errors.As(err, &apiErr) && apiErr.Permanent():
+		return s.fail(ctx, m, apiErr.Code, apiErr.Message)
+	case errors.As(err, &apiErr) && (apiErr.Code == whatsapp.CodeThroughput || apiErr.Code == whatsapp.CodePairRateLimit):
+		return river.JobSnooze(backoff(j.Attempt))
+	case whatsapp.IsRetryable(err):
+		return fmt.Errorf("send %s: %w", m.ID, err) // River retries with backoff
+	default:
+		code := 0
+		if apiErr != nil {
+			code = apiErr.Code
+		}
+		return s.fail(ctx, m, code, err.Error())
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	return time.Duration(1<<min(attempt, 6)) * 500 * time.Millisecond
+}
+
+// send calls the provider for the message's kind.
+func (s *Sender) send(ctx context.Context, phoneNumberID, token, to string, m *ent.Message) (string, error) {
+	replyTo := ""
+	if r := m.Edges.ReplyTo; r != nil && r.ProviderMessageID != nil {
+		replyTo = *r.ProviderMessageID
+	}
+	var out Outbound
+	if len(m.Content) > 0 {
+		if err := json.Unmarshal(m.Content, &out); err != nil {
+			return "", fmt.Errorf("message %s: content: %w", m.ID, err)
+		}
+	}
+	switch {
+	case out.Template != nil:
+		return s.API.SendTemplate(ctx, phoneNumberID, token, to, *out.Template, replyTo)
+	case out.Media != nil:
+		return s.API.SendMedia(ctx, phoneNumberID, token, to, *out.Media, replyTo)
+	case out.Interactive != nil:
+		return s.API.SendInteractive(ctx, phoneNumberID, token, to, *out.Interactive, replyTo)
+	}
+	return s.API.SendText(ctx, phoneNumberID, token, to, m.Body, replyTo)
+}
+
+func (s *Sender) sent(ctx context.Context, m *ent.Message, wamid string) error {
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	m, err = tx.Message.UpdateOneID(m.ID).Where(message.StatusEQ(message.StatusQUEUED)).
+		SetStatus(message.StatusSENT).SetProviderMessageID(wamid).SetSentAt(time.Now()).Save(ctx)
+	if err != nil {
+		_ = tx.Rollback()
+		if ent.IsNotFound(err) {
+			return nil // a status webhook got there first
+		}
+		return err
+	}
+	s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+	return tx.Commit()
+}
+
+// fail gives a message up with the provider's reason; nothing retries it.
+func (s *Sender) fail(ctx context.Context, m *ent.Message, code int, reason string) error {
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	u := tx.Message.UpdateOneID(m.ID).SetStatus(message.StatusFAILED).SetErrorText(reason)
+	if code != 0 {
+		u.SetErrorCode(code)
+	}
+	if m, err = u.Save(ctx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+	return tx.Commit()
+}
+
+// attention flags a number whose credentials need someone.
+func (s *Sender) attention(ctx context.Context, num *ent.Number, reason string) {
+	if num.Attention == reason {
+		return
+	}
+	tx, err := s.Client.Tx(ctx)
+	if err != nil {
+		return
+	}
+	if err := tx.Number.UpdateOneID(num.ID).SetAttention(reason).Exec(ctx); err != nil {
+		_ = tx.Rollback()
+		return
+	}
+	s.Pub.OnCommit(tx, realtime.Event{TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated)})
+	if err := tx.Commit(); err != nil {
+		s.Log.Error("whatsapp: flag number", "number", num.ID, "err", err)
+	}
+}
+
+// Limits paces sends: a token bucket per number (its throughput, messages a
+// second) and a minimum interval per (number, customer) pair. They hold per
+// instance; with several instances each paces its own share.
+type Limits struct {
+	PairInterval time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	pairs   map[string]time.Time
+}
+
+// NewLimits returns Limits with the given pair interval (0: none).
+func NewLimits(pairInterval time.Duration) *Limits {
+	return &Limits{PairInterval: pairInterval, buckets: map[string]*bucket{}, pairs: map[string]time.Time{}}
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// Reserve takes a send slot for (number, to) at now, or says how long to wait.
+func (l *Limits) Reserve(numberID string, perSecond int, to string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pair := numberID + "\x00" + to
+	if next, ok := l.pairs[pair]; ok && now.Before(next) {
+		return next.Sub(now)
+	}
+	rate := float64(max(perSecond, 1))
+	b := l.buckets[numberID]
+	if b == nil {
+		b = &bucket{tokens: rate, last: now}
+		l.buckets[numberID] = b
+	}
+	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+	}
+	b.tokens--
+	if l.PairInterval > 0 {
+		l.pairs[pair] = now.Add(l.PairInterval)
+	}
+	return 0
+}
+
+// MarkReadArgs is the durable job that sends a read receipt.
+type MarkReadArgs struct {
+	TenantID  string `json:"tenant_id"`
+	MessageID string `json:"message_id"`
+}
+
+// Kind names the job.
+func (MarkReadArgs) Kind() string { return "whatsapp.mark_read" }
+
+// InsertOpts puts receipts on the send queue.
+func (MarkReadArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSend, MaxAttempts: 10}
+}
+
+// Reader sends read receipts.
+type Reader struct {
+	river.WorkerDefaults[MarkReadArgs]
+	Client *ent.Client
+	API    *whatsapp.Client
+	Box    *credential.Box
+}
+
+// Work sends one read receipt; a permanent refusal is not worth retrying.
+func (r *Reader) Work(ctx context.Context, j *river.Job[MarkReadArgs]) error {
+	ctx = viewer.System(ctx, j.Args.TenantID)
+	m, err := r.Client.Message.Query().Where(message.ID(j.Args.MessageID)).WithNumber().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	num := m.Edges.Number
+	creds, err := r.Box.Open(num.Credentials, num.ID)
+	if err != nil || num.PhoneNumberID == nil || m.ProviderMessageID == nil {
+		return nil
+	}
+	err = r.API.MarkRead(ctx, *num.PhoneNumberID, creds.AccessToken, *m.ProviderMessageID)
+	var apiErr *whatsapp.APIError
+	if errors.As(err, &apiErr) && !apiErr.Retryable() {
+		return nil
+	}
+	return err
+}
