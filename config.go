@@ -39,8 +39,8 @@ type config struct {
 	PairInterval        time.Duration
 	HealthInterval      time.Duration
 	JobPollInterval     time.Duration
-	LogLevel        slog.Level
-	LogFormat       string
+	LogLevel            slog.Level
+	LogFormat           string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {

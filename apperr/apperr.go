@@ -24,7 +24,7 @@ const (
 	PayloadTooLarge Code = "PAYLOAD_TOO_LARGE"
 	// OutsideWindow: more than 24 hours since the customer last wrote; only a
 	// template may be sent.
-	OutsideWindow Code = "OUTSIDE_CUSTOMER_WINDOW"
+	OutsideWindow   Code = "OUTSIDE_CUSTOMER_WINDOW"
 	QueryTooDeep    Code = "QUERY_TOO_DEEP"
 	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
 	Internal        Code = "INTERNAL" // a bug or an outage; details are logged, not returned
