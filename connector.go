@@ -50,6 +50,8 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 		AppSecret:   cfg.WhatsAppAppSecret,
 		VerifyToken: cfg.WhatsAppVerifyToken,
 		Log:         logger,
+		Process:     ingester.Process,
+		Eager:       64,
 		Enqueue: func(ctx context.Context, tx *ent.Tx, deliveryID string) error {
 			stx, err := tx.SQLTx()
 			if err != nil {

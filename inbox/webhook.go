@@ -27,9 +27,15 @@ type Webhook struct {
 	// Enqueue schedules the processing of a stored delivery inside tx (a
 	// durable job in production).
 	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string) error
+	// Process, when set, ingests a delivery right after it is stored, for
+	// latency; the durable job then finds it done. At most Eager run at once;
+	// past that, deliveries wait for their job.
+	Process func(ctx context.Context, deliveryID string) error
+	Eager   int
 	Log     *slog.Logger
 
 	rejected, accepted atomic.Int64
+	eager              atomic.Int64
 }
 
 // Rejected counts POSTs refused for a missing or wrong signature.
@@ -73,11 +79,13 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := platform(r.Context())
+	var id string
 	err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
 		d, err := tx.WebhookDelivery.Create().SetBody(body).Save(ctx)
 		if err != nil {
 			return err
 		}
+		id = d.ID
 		return h.Enqueue(ctx, tx, d.ID)
 	})
 	if err != nil {
@@ -88,4 +96,14 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 	}
 	h.accepted.Add(1)
 	w.WriteHeader(http.StatusOK)
+	if h.Process != nil && h.eager.Add(1) <= int64(h.Eager) {
+		go func() {
+			defer h.eager.Add(-1)
+			if err := h.Process(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, ErrStatusBeforeSend) {
+				h.Log.Warn("whatsapp: eager ingest failed; its job will retry", "delivery", id, "err", err)
+			}
+		}()
+	} else if h.Process != nil {
+		h.eager.Add(-1)
+	}
 }
