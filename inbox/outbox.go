@@ -97,21 +97,31 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 		return river.JobSnooze(time.Minute) // kept queued until the token is renewed
 	case errors.As(err, &apiErr) && apiErr.Permanent():
 		return s.fail(ctx, m, apiErr.Code, apiErr.Message)
-	case errors.As(err, &apiErr) && (apiErr.Code == whatsapp.CodeThroughput || apiErr.Code == whatsapp.CodePairRateLimit):
-		return river.JobSnooze(backoff(j.Attempt))
+	case whatsapp.IsRetryable(err) && m.Attempts+1 >= MaxSendAttempts:
+		return s.fail(ctx, m, code(apiErr), fmt.Sprintf("gave up after %d attempts: %v", m.Attempts+1, err))
 	case whatsapp.IsRetryable(err):
-		return fmt.Errorf("send %s: %w", m.ID, err) // River retries with backoff
+		// Throughput, pair rate, 5xx, network: wait and try again, sooner
+		// than River's own schedule, so an outage of a minute costs about a
+		// minute.
+		return river.JobSnooze(backoff(m.Attempts + 1))
 	default:
-		code := 0
-		if apiErr != nil {
-			code = apiErr.Code
-		}
-		return s.fail(ctx, m, code, err.Error())
+		return s.fail(ctx, m, code(apiErr), err.Error())
 	}
 }
 
+// MaxSendAttempts bounds how often a message is tried before it fails.
+const MaxSendAttempts = 200
+
+func code(e *whatsapp.APIError) int {
+	if e == nil {
+		return 0
+	}
+	return e.Code
+}
+
+// backoff is 250 ms doubling per attempt, up to 30 s.
 func backoff(attempt int) time.Duration {
-	return time.Duration(1<<min(attempt, 6)) * 500 * time.Millisecond
+	return min(time.Duration(1<<min(attempt, 10))*125*time.Millisecond, 30*time.Second)
 }
 
 // send calls the provider for the message's kind.

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/sim"
+)
+
+const (
+	simNumberID = "100200300"
+	simToken    = "sim-access-token"
+	simSecret   = "sim app secret"
+)
+
+// waBundle is Switchboard wired to the Cloud API simulator over HTTP, both
+// ways: sends go to the simulator, its signed webhooks come back.
+type waBundle struct {
+	sim      *sim.Simulator
+	answers  *answerCounter // what the simulator answered Switchboard's sends
+	s        *graphtest.Server
+	db       *store.DB
+	url      string // Switchboard's base URL
+	owner    string // the owner's access token
+	tenantID string
+	numberID string
+}
+
+func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := storetest.Open(t, dialectName)
+	bus := realtime.NewMemory()
+	t.Cleanup(func() { _ = bus.Close() })
+
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+
+	simulator, err := sim.New(sim.Config{
+		WebhookURL:   srv.URL + "/webhooks/whatsapp",
+		AppSecret:    simSecret,
+		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, Throughput: throughput}},
+		StatusDelays: sim.StatusDelays{Sent: 5 * time.Millisecond, Delivered: 5 * time.Millisecond, Read: 5 * time.Millisecond},
+		PairInterval: -1,
+		RetryBackoff: 50 * time.Millisecond,
+		Seed:         7,
+	})
+	require.NoError(t, err)
+	t.Cleanup(simulator.Close)
+	answers := &answerCounter{next: simulator, codes: map[string]int{}}
+	simSrv := httptest.NewServer(answers)
+	t.Cleanup(simSrv.Close)
+
+	cfg := config{
+		WhatsAppAPIURL: simSrv.URL, WhatsAppAPIVersion: "v21.0", WhatsAppAppSecret: []byte(simSecret),
+		WhatsAppVerifyToken: "verify", HealthInterval: time.Hour, JobPollInterval: 50 * time.Millisecond,
+	}
+	box, err := credential.NewBox([]byte(strings.Repeat("k", 32))) // graphtest's secret
+	require.NoError(t, err)
+	conn, err := newConnector(cfg, db, realtime.NewPublisher(bus, log), box, log)
+	require.NoError(t, err)
+	require.NoError(t, conn.jobs.Start(t.Context()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = conn.jobs.Stop(ctx)
+	})
+	s := graphtest.New(t, db, graph.Config{}, graphtest.WithBus(bus), graphtest.WithJobs(conn.jobs))
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", s.Handler)
+	mux.Handle("/webhooks/whatsapp", conn.webhook)
+	handler = mux
+
+	tenantID, owner := s.Tenant(t, "acme")
+	r := s.Do(t, owner, `mutation($p: String!) { linkNumber(input: {phone: "+33600000001", displayName: "Sim", provider: sim, phoneNumberID: $p, throughput: 1000}) { id } }`,
+		map[string]any{"p": simNumberID})
+	r.RequireOK(t)
+	var linked struct{ LinkNumber struct{ ID string } }
+	r.Decode(t, &linked)
+	s.Do(t, owner, `mutation($id: ID!, $t: String!) { setNumberCredentials(id: $id, accessToken: $t) { attention } }`,
+		map[string]any{"id": linked.LinkNumber.ID, "t": simToken}).RequireOK(t)
+	return &waBundle{sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
+}
+
+// writeIn has a customer write, and waits until the conversation exists.
+func (b *waBundle) writeIn(t *testing.T, from, text string) string {
+	t.Helper()
+	_, err := b.sim.WriteIn(simNumberID, from, whatsapp.Message{Type: "text", Text: text, ProfileName: "Customer " + from[len(from)-4:]})
+	require.NoError(t, err)
+	var id string
+	require.Eventually(t, func() bool {
+		r := b.s.Do(t, b.owner, `query($wa: String!) { conversations(where: {hasContactWith: {waID: $wa}}) { edges { node { id } } } }`,
+			map[string]any{"wa": from})
+		var out struct {
+			Conversations struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		r.Decode(t, &out)
+		if len(out.Conversations.Edges) == 1 {
+			id = out.Conversations.Edges[0].Node.ID
+			return true
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond)
+	return id
+}
+
+// TestEndToEndThroughTheSimulator: a customer writes, it becomes a
+// conversation, an agent replies through GraphQL, the reply is sent, and its
+// status reaches READ, every step visible to a subscriber.
+func TestEndToEndThroughTheSimulator(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			b := setupWhatsApp(t, d, 80)
+			ws := dialWS(t, strings.Replace(b.url, "http", "ws", 1)+"/graphql", b.owner)
+			ws.send(`{"id":"c","type":"subscribe","payload":{"query":"subscription { conversationEvents { kind conversation { id contact { profileName } lastMessage { body direction } } } }"}}`)
+			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions == 1 }, 5*time.Second, 10*time.Millisecond)
+
+			conv := b.writeIn(t, "33612340001", "Bonjour, ma commande ?")
+			ev := ws.next("c")
+			require.Equal(t, "CREATED", ev["kind"])
+			c := ev["conversation"].(map[string]any)
+			require.Equal(t, conv, c["id"])
+			require.Equal(t, map[string]any{"body": "Bonjour, ma commande ?", "direction": "INBOUND"}, c["lastMessage"])
+
+			ws.send(`{"id":"m","type":"subscribe","payload":{"query":"subscription { messageEvents(conversationID: \"` + conv + `\") { kind message { id status direction } } }"}}`)
+			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions == 2 }, 5*time.Second, 10*time.Millisecond)
+			r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "Elle part demain !"}) { id status } }`,
+				map[string]any{"c": conv})
+			r.RequireOK(t)
+			require.Contains(t, string(r.Data), `"status":"QUEUED"`)
+
+			var statuses []string
+			for !contains(statuses, "READ") {
+				ev := ws.next("m")
+				if m := ev["message"].(map[string]any); m["direction"] == "OUTBOUND" {
+					statuses = append(statuses, m["status"].(string))
+				}
+			}
+			require.Equal(t, "QUEUED", statuses[0])
+			require.Contains(t, statuses, "SENT")
+			require.Equal(t, "READ", statuses[len(statuses)-1])
+			log := b.sim.Log()
+			require.Len(t, log, 1)
+			require.Equal(t, "33612340001", log[0].To)
+		})
+	}
+}
+
+// TestOutageAndThrottling: while 1,000 replies are queued the provider
+// answers 5xx, then throttles (130429); once it recovers every reply is
+// delivered exactly once.
+func TestOutageAndThrottling(t *testing.T) {
+	t.Parallel()
+	const replies = 1000
+	b := setupWhatsApp(t, dialect.SQLite, 100) // the provider takes 100/s; Switchboard would send 1000/s
+	convs := make([]string, replies)
+	for i := range convs {
+		_, err := b.sim.WriteIn(simNumberID, fmt.Sprintf("3361%07d", i), whatsapp.Message{Type: "text", Text: "hello"})
+		require.NoError(t, err)
+	}
+	ctx := viewer.System(t.Context(), b.tenantID)
+	require.Eventually(t, func() bool {
+		n, err := b.db.Client.Conversation.Query().Count(ctx)
+		return err == nil && n == replies
+	}, 60*time.Second, 50*time.Millisecond)
+	ids, err := b.db.Client.Conversation.Query().IDs(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, b.sim.StartOutage(2*time.Second, http.StatusServiceUnavailable))
+	for i, id := range ids {
+		r := b.s.Do(t, b.owner, `mutation($c: ID!, $t: String!) { sendMessage(input: {conversationID: $c, text: $t}) { id } }`,
+			map[string]any{"c": id, "t": fmt.Sprintf("reply %d", i)})
+		r.RequireOK(t)
+	}
+	require.Eventually(t, func() bool {
+		n, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionOUTBOUND), message.StatusEQ(message.StatusQUEUED)).Count(ctx)
+		return err == nil && n == 0
+	}, 3*time.Minute, 100*time.Millisecond)
+
+	failed, err := b.db.Client.Message.Query().Where(message.StatusEQ(message.StatusFAILED)).Count(ctx)
+	require.NoError(t, err)
+	require.Zero(t, failed)
+	perRecipient := map[string]int{}
+	for _, s := range b.sim.Log() {
+		perRecipient[s.To]++
+	}
+	require.Len(t, perRecipient, replies, "every reply reached the provider")
+	for to, n := range perRecipient {
+		require.Equal(t, 1, n, "%s got %d copies", to, n)
+	}
+	t.Logf("the provider answered 503 %d times, 130429 %d times, and accepted %d",
+		b.answers.count("503"), b.answers.count("130429"), b.answers.count("200"))
+	require.Positive(t, b.answers.count("503"), "the outage happened")
+	require.Positive(t, b.answers.count("130429"), "the throttling happened")
+	require.Equal(t, replies, b.answers.count("200"))
+}
+
+// TestDuplicatedAndReorderedWebhooks: Meta posts every webhook twice and a
+// message's statuses newest first; no message is duplicated and statuses end
+// right.
+func TestDuplicatedAndReorderedWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setupWhatsApp(t, dialect.SQLite, 80)
+	require.NoError(t, b.sim.SetFaults(sim.Faults{DuplicateRate: 1, ReorderRate: 1}))
+	conv := b.writeIn(t, "33612340009", "hi")
+	for i := range 10 {
+		b.s.Do(t, b.owner, `mutation($c: ID!, $t: String!) { sendMessage(input: {conversationID: $c, text: $t}) { id } }`,
+			map[string]any{"c": conv, "t": fmt.Sprintf("answer %d", i)}).RequireOK(t)
+	}
+	ctx := viewer.System(t.Context(), b.tenantID)
+	require.Eventually(t, func() bool {
+		n, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionOUTBOUND), message.StatusEQ(message.StatusREAD)).Count(ctx)
+		return err == nil && n == 10
+	}, 30*time.Second, 20*time.Millisecond)
+	in, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionINBOUND)).Count(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, in, "the customer's message, delivered twice, is stored once")
+	require.Len(t, b.sim.Log(), 10)
+	dup := 0
+	for _, s := range b.sim.Log() {
+		dup += len(s.Statuses) - 3
+	}
+	require.Positive(t, dup, "the simulator did post duplicates")
+}
+
+// answerCounter counts the simulator's answers to sends: "200", "503",
+// "130429", …
+type answerCounter struct {
+	next  http.Handler
+	mu    sync.Mutex
+	codes map[string]int
+}
+
+func (a *answerCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+		a.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	a.next.ServeHTTP(rec, r)
+	key := strconv.Itoa(rec.Code)
+	var e struct {
+		Error struct{ Code int } `json:"error"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &e) == nil && e.Error.Code == whatsapp.CodeThroughput {
+		key = strconv.Itoa(e.Error.Code)
+	}
+	a.mu.Lock()
+	a.codes[key]++
+	a.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+func (a *answerCounter) count(key string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.codes[key]
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type wsConn struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dialWS(t *testing.T, url, token string) *wsConn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{gateway.ProtocolTransportWS}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	c := &wsConn{t: t, ws: ws}
+	c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer ` + token + `"}}`)
+	require.Equal(t, "connection_ack", c.read()["type"])
+	return c
+}
+
+func (c *wsConn) send(msg string) {
+	require.NoError(c.t, c.ws.Write(c.t.Context(), websocket.MessageText, []byte(msg)))
+}
+
+func (c *wsConn) read() map[string]any {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.t.Context(), 20*time.Second)
+	defer cancel()
+	_, data, err := c.ws.Read(ctx)
+	require.NoError(c.t, err)
+	var m map[string]any
+	require.NoError(c.t, json.Unmarshal(data, &m))
+	return m
+}
+
+// next returns the data of the next event of subscription id.
+func (c *wsConn) next(id string) map[string]any {
+	c.t.Helper()
+	for {
+		m := c.read()
+		if m["id"] != id || m["type"] != "next" {
+			continue
+		}
+		data := m["payload"].(map[string]any)["data"].(map[string]any)
+		for _, v := range data {
+			return v.(map[string]any)
+		}
+	}
+}
