@@ -32,6 +32,7 @@ type config struct {
 	NATSURL         string
 	PresenceGrace   time.Duration
 
+	Simulator           bool // run the Cloud API simulator in process (the demo)
 	WhatsAppAPIURL      string
 	WhatsAppAPIVersion  string
 	WhatsAppAppSecret   []byte
@@ -76,12 +77,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
 	c.NATSURL = getenv("NATS_URL")
 	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
-	c.WhatsAppAPIURL = env("SWITCHBOARD_WHATSAPP_API_URL", "https://graph.facebook.com")
+	c.Simulator = parseBool(env("SWITCHBOARD_SIMULATOR", strconv.FormatBool(c.Demo)), "SWITCHBOARD_SIMULATOR", &errs)
+	defaultAPI, defaultSecret, defaultHealth := "https://graph.facebook.com", "", "5m"
+	if c.Simulator {
+		defaultAPI, defaultSecret, defaultHealth = baseURL(c.Addr)+"/sim", demoAppSecret, "15s"
+	}
+	c.WhatsAppAPIURL = env("SWITCHBOARD_WHATSAPP_API_URL", defaultAPI)
 	c.WhatsAppAPIVersion = env("SWITCHBOARD_WHATSAPP_API_VERSION", "v21.0")
-	c.WhatsAppAppSecret = []byte(getenv("SWITCHBOARD_WHATSAPP_APP_SECRET"))
+	c.WhatsAppAppSecret = []byte(env("SWITCHBOARD_WHATSAPP_APP_SECRET", defaultSecret))
 	c.WhatsAppVerifyToken = getenv("SWITCHBOARD_WHATSAPP_VERIFY_TOKEN")
 	c.PairInterval = parseDuration(env("SWITCHBOARD_PAIR_INTERVAL", "6s"), "SWITCHBOARD_PAIR_INTERVAL", &errs)
-	c.HealthInterval = parseDuration(env("SWITCHBOARD_HEALTH_INTERVAL", "5m"), "SWITCHBOARD_HEALTH_INTERVAL", &errs)
+	c.HealthInterval = parseDuration(env("SWITCHBOARD_HEALTH_INTERVAL", defaultHealth), "SWITCHBOARD_HEALTH_INTERVAL", &errs)
 	c.JobPollInterval = parseDuration(env("SWITCHBOARD_JOB_POLL_INTERVAL", "100ms"), "SWITCHBOARD_JOB_POLL_INTERVAL", &errs)
 	if err := c.LogLevel.UnmarshalText([]byte(env("SWITCHBOARD_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("SWITCHBOARD_LOG_LEVEL: %w", err))

@@ -35,7 +35,7 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 		Queues:       map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 4, inbox.QueueSend: 8},
 		PollInterval: cfg.JobPollInterval,
 		JobTimeout:   time.Minute,
-		Logger:       logger,
+		Logger:       slog.New(atLeast{slog.LevelWarn, logger.Handler()}), // River is chatty at INFO
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return inbox.HealthArgs{}, nil },
@@ -62,4 +62,14 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 		},
 	}
 	return &connector{jobs: jobs, webhook: hook}, nil
+}
+
+// atLeast passes on the records of a handler at or above a level.
+type atLeast struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
 }

@@ -160,6 +160,11 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("/", web.Handler())
+	if cfg.Simulator {
+		if err := startSimulator(ctx, cfg, db.Client, box, mux, logger); err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+	}
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,

@@ -58,7 +58,7 @@ func TestDemoServer(t *testing.T) {
 
 	data := post(token, `{ conversations(first: 50) { totalCount edges { node { contact { profileName } lastMessage { body } } } } }`)
 	convs := data["conversations"].(map[string]any)
-	require.EqualValues(t, 18, convs["totalCount"])
+	require.GreaterOrEqual(t, convs["totalCount"], float64(18), "the seeded ones, and the simulator's customers may have written in")
 	first := convs["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
 	require.NotEmpty(t, first["lastMessage"].(map[string]any)["body"])
 

@@ -88,7 +88,7 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 	} {
 		num, err := tx.Number.Create().
 			SetPhone(n.phone).SetDisplayName(n.name).SetProvider(number.ProviderSim).
-			SetPhoneNumberID("sim-" + n.phone[1:]).SetStatus(n.status).SetQuality(number.QualityGREEN).
+			SetPhoneNumberID(n.phone[1:]).SetStatus(n.status).SetQuality(number.QualityGREEN).
 			SetMessagingTier("TIER_1K").SetLastSeenAt(now).
 			Save(ctx)
 		if err != nil {
