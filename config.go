@@ -40,6 +40,9 @@ type config struct {
 	PairInterval        time.Duration
 	HealthInterval      time.Duration
 	JobPollInterval     time.Duration
+	JobTimeout          time.Duration
+	JobRescueAfter      time.Duration
+	SendWorkers         int
 	LogLevel            slog.Level
 	LogFormat           string
 }
@@ -89,6 +92,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.PairInterval = parseDuration(env("SWITCHBOARD_PAIR_INTERVAL", "6s"), "SWITCHBOARD_PAIR_INTERVAL", &errs)
 	c.HealthInterval = parseDuration(env("SWITCHBOARD_HEALTH_INTERVAL", defaultHealth), "SWITCHBOARD_HEALTH_INTERVAL", &errs)
 	c.JobPollInterval = parseDuration(env("SWITCHBOARD_JOB_POLL_INTERVAL", "100ms"), "SWITCHBOARD_JOB_POLL_INTERVAL", &errs)
+	c.JobTimeout = parseDuration(env("SWITCHBOARD_JOB_TIMEOUT", "1m"), "SWITCHBOARD_JOB_TIMEOUT", &errs)
+	c.JobRescueAfter = parseDuration(env("SWITCHBOARD_JOB_RESCUE_AFTER", "6m"), "SWITCHBOARD_JOB_RESCUE_AFTER", &errs)
+	c.SendWorkers = parseInt(env("SWITCHBOARD_SEND_WORKERS", "8"), "SWITCHBOARD_SEND_WORKERS", &errs)
+	if c.JobRescueAfter <= c.JobTimeout {
+		errs = append(errs, errors.New("SWITCHBOARD_JOB_RESCUE_AFTER must exceed SWITCHBOARD_JOB_TIMEOUT, or running jobs would be run twice"))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("SWITCHBOARD_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("SWITCHBOARD_LOG_LEVEL: %w", err))
 	}

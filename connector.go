@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -32,10 +31,11 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 	river.AddWorker(workers, &inbox.Reader{Client: db.Client, API: api, Box: box})
 	river.AddWorker(workers, &inbox.Health{Client: db.Client, API: api, Box: box, Pub: pub, Log: logger})
 	jobs, err := job.New(db.SQL, db.Dialect, workers, job.Config{
-		Queues:       map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 4, inbox.QueueSend: 8},
-		PollInterval: cfg.JobPollInterval,
-		JobTimeout:   time.Minute,
-		Logger:       slog.New(atLeast{slog.LevelWarn, logger.Handler()}), // River is chatty at INFO
+		Queues:               map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 4, inbox.QueueSend: max(cfg.SendWorkers, 1)},
+		PollInterval:         cfg.JobPollInterval,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.JobRescueAfter,
+		Logger:               slog.New(atLeast{slog.LevelWarn, logger.Handler()}), // River is chatty at INFO
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return inbox.HealthArgs{}, nil },

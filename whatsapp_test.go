@@ -79,6 +79,7 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	cfg := config{
 		WhatsAppAPIURL: simSrv.URL, WhatsAppAPIVersion: "v21.0", WhatsAppAppSecret: []byte(simSecret),
 		WhatsAppVerifyToken: "verify", HealthInterval: time.Hour, JobPollInterval: 50 * time.Millisecond,
+		JobTimeout: time.Minute, JobRescueAfter: 2 * time.Minute, SendWorkers: 8,
 	}
 	box, err := credential.NewBox([]byte(strings.Repeat("k", 32))) // graphtest's secret
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -168,7 +169,7 @@ func (s *Simulator) inboundMedia(n *number, kind string, given *whatsapp.Media) 
 	file, ok := s.media[media.ID]
 	if !ok {
 		p := placeholders[kind]
-		media.ID, file = s.addMedia(n.PhoneNumberID, cmpOr(media.MimeType, p.mimeType), p.data)
+		media.ID, file = s.addMedia(n.PhoneNumberID, cmp.Or(media.MimeType, p.mimeType), p.data)
 	}
 	out := map[string]any{"id": media.ID, "mime_type": file.mimeType, "sha256": file.sha256}
 	if media.Caption != "" {

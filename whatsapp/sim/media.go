@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // maxMediaBytes bounds an upload; the simulator keeps files in memory.
@@ -95,12 +96,24 @@ func (s *Simulator) mediaInfo(r *http.Request) (any, *apiError) {
 	}
 	return map[string]any{
 		"messaging_product": "whatsapp",
-		"url":               scheme + "://" + r.Host + "/_sim/media/" + id + "/content",
+		"url":               scheme + "://" + r.Host + mountPrefix(r) + "/_sim/media/" + id + "/content",
 		"mime_type":         f.mimeType,
 		"sha256":            f.sha256,
 		"file_size":         strconv.Itoa(len(f.data)),
 		"id":                id,
 	}, nil
+}
+
+// mountPrefix is the path the simulator is mounted under, as by
+// http.StripPrefix("/sim", s): what the request URI has before the path the
+// simulator sees.
+func mountPrefix(r *http.Request) string {
+	uri, _, _ := strings.Cut(r.RequestURI, "?")
+	prefix, _ := strings.CutSuffix(uri, r.URL.Path)
+	if prefix == uri {
+		return ""
+	}
+	return prefix
 }
 
 // deleteMedia answers DELETE /{media_id}, with s.mu held.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"testing"
 
@@ -101,4 +102,29 @@ func TestMediaUploadNeedsTokenAndType(t *testing.T) {
 	status, out = b.upload(t, testToken, "", []byte("x"))
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, whatsapp.CodeInvalidParameter, errorCode(t, out))
+}
+
+func TestMediaURLUnderAPrefix(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	mux := http.NewServeMux()
+	mux.Handle("/sim/", http.StripPrefix("/sim", b.sim))
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	status, out := b.upload(t, testToken, "image/png", []byte("png"))
+	require.Equal(t, http.StatusOK, status, out)
+
+	req, err := http.NewRequest(http.MethodGet, server.URL+"/sim/v21.0/"+out["id"].(string), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var info map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+
+	require.Equal(t, server.URL+"/sim/_sim/media/"+out["id"].(string)+"/content", info["url"])
+	status, data := b.download(t, info["url"].(string), testToken)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, []byte("png"), data)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,9 +59,9 @@ func (n Number) withDefaults() (Number, error) {
 	if n.Throughput < 0 {
 		return n, fmt.Errorf("sim: number %s: negative throughput", n.PhoneNumberID)
 	}
-	n.Quality = cmpOr(n.Quality, "GREEN")
-	n.Tier = cmpOr(n.Tier, "TIER_1K")
-	n.Status = cmpOr(n.Status, "CONNECTED")
+	n.Quality = cmp.Or(n.Quality, "GREEN")
+	n.Tier = cmp.Or(n.Tier, "TIER_1K")
+	n.Status = cmp.Or(n.Status, "CONNECTED")
 	for _, check := range []struct {
 		what, value string
 		valid       []string
@@ -70,13 +71,6 @@ func (n Number) withDefaults() (Number, error) {
 		}
 	}
 	return n, nil
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // AddNumber starts serving a business number.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -85,16 +86,9 @@ func (s *Simulator) failure(to string) (int, bool) {
 		return code, true
 	}
 	if s.chance(s.faults.FailRate) {
-		return cmpOrInt(s.faults.FailCode, whatsapp.CodeUndeliverable), true
+		return cmp.Or(s.faults.FailCode, whatsapp.CodeUndeliverable), true
 	}
 	return 0, false
-}
-
-func cmpOrInt(v, fallback int) int {
-	if v == 0 {
-		return fallback
-	}
-	return v
 }
 
 // recordStatus notes that the receiver acknowledged acked posts of a status.
