@@ -31,7 +31,9 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 	river.AddWorker(workers, &inbox.Reader{Client: db.Client, API: api, Box: box})
 	river.AddWorker(workers, &inbox.Health{Client: db.Client, API: api, Box: box, Pub: pub, Log: logger})
 	jobs, err := job.New(db.SQL, db.Dialect, workers, job.Config{
-		Queues:               map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 4, inbox.QueueSend: max(cfg.SendWorkers, 1)},
+		// River polls (no listener on these drivers): a queue moves at most its
+		// workers per poll interval, so ingest gets many.
+		Queues:               map[string]int{river.QueueDefault: 2, inbox.QueueIngest: 32, inbox.QueueSend: max(cfg.SendWorkers, 1)},
 		PollInterval:         cfg.JobPollInterval,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.JobRescueAfter,
