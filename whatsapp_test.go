@@ -182,7 +182,7 @@ func TestEndToEndThroughTheSimulator(t *testing.T) {
 func TestOutageAndThrottling(t *testing.T) {
 	t.Parallel()
 	const replies = 1000
-	b := setupWhatsApp(t, dialect.SQLite, 100) // the provider takes 100/s; Switchboard would send 1000/s
+	b := setupWhatsApp(t, dialect.SQLite, 500)
 	convs := make([]string, replies)
 	for i := range convs {
 		_, err := b.sim.WriteIn(simNumberID, fmt.Sprintf("3361%07d", i), whatsapp.Message{Type: "text", Text: "hello"})
@@ -196,12 +196,19 @@ func TestOutageAndThrottling(t *testing.T) {
 	ids, err := b.db.Client.Conversation.Query().IDs(ctx)
 	require.NoError(t, err)
 
+	// Down (5xx) while the replies are queued, then throttling: a few
+	// messages a second, far below what Switchboard would send.
 	require.NoError(t, b.sim.StartOutage(2*time.Second, http.StatusServiceUnavailable))
 	for i, id := range ids {
 		r := b.s.Do(t, b.owner, `mutation($c: ID!, $t: String!) { sendMessage(input: {conversationID: $c, text: $t}) { id } }`,
 			map[string]any{"c": id, "t": fmt.Sprintf("reply %d", i)})
 		r.RequireOK(t)
 	}
+	require.Eventually(t, func() bool { return b.answers.count("503") > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.sim.SetThroughput(simNumberID, 5))
+	require.Eventually(t, func() bool { return b.answers.count("130429") > 0 }, 30*time.Second, 10*time.Millisecond)
+	time.Sleep(time.Second)
+	require.NoError(t, b.sim.SetThroughput(simNumberID, 500))
 	require.Eventually(t, func() bool {
 		n, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionOUTBOUND), message.StatusEQ(message.StatusQUEUED)).Count(ctx)
 		return err == nil && n == 0
