@@ -155,6 +155,17 @@ func (g *Gateway) Readmit(tenantID string) {
 	}
 }
 
+// all returns the open connections.
+func (g *Gateway) all() []*conn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
 func (g *Gateway) connsOf(index map[string]map[*conn]struct{}, key string) []*conn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -167,13 +178,7 @@ func (g *Gateway) connsOf(index map[string]map[*conn]struct{}, key string) []*co
 
 // ReadmitAll re-admits every connection (see Readmit).
 func (g *Gateway) ReadmitAll() {
-	g.mu.Lock()
-	all := make([]*conn, 0, len(g.conns))
-	for c := range g.conns {
-		all = append(all, c)
-	}
-	g.mu.Unlock()
-	for _, c := range all {
+	for _, c := range g.all() {
 		c.readmit()
 	}
 }
@@ -183,12 +188,8 @@ func (g *Gateway) ReadmitAll() {
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.draining = true
-	all := make([]*conn, 0, len(g.conns))
-	for c := range g.conns {
-		all = append(all, c)
-	}
 	g.mu.Unlock()
-	for _, c := range all {
+	for _, c := range g.all() {
 		c.close(CloseGoingAway, "server shutting down")
 	}
 	t := time.NewTicker(20 * time.Millisecond)
@@ -300,13 +301,7 @@ func (g *Gateway) keepAlive() {
 			return
 		case <-t.C:
 		}
-		g.mu.Lock()
-		all := make([]*conn, 0, len(g.conns))
-		for c := range g.conns {
-			all = append(all, c)
-		}
-		g.mu.Unlock()
-		for _, c := range all {
+		for _, c := range g.all() {
 			c.enqueue(frame(c.d.ping, "", nil), "")
 		}
 	}
