@@ -16,12 +16,14 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/coder/websocket"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
@@ -48,6 +50,7 @@ type waBundle struct {
 	owner    string // the owner's access token
 	tenantID string
 	numberID string
+	health   *inbox.Health // the periodic health read, run on demand
 }
 
 func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
@@ -105,7 +108,9 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	r.Decode(t, &linked)
 	s.Do(t, owner, `mutation($id: ID!, $t: String!) { setNumberCredentials(id: $id, accessToken: $t) { attention } }`,
 		map[string]any{"id": linked.LinkNumber.ID, "t": simToken}).RequireOK(t)
-	return &waBundle{sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
+	health := &inbox.Health{Client: db.Client, API: &whatsapp.Client{BaseURL: simSrv.URL, Version: "v21.0"}, Box: box,
+		Pub: realtime.NewPublisher(bus, log), Log: log}
+	return &waBundle{health: health, sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
 }
 
 // writeIn has a customer write, and waits until the conversation exists.
@@ -353,4 +358,50 @@ func (c *wsConn) next(id string) map[string]any {
 			return v.(map[string]any)
 		}
 	}
+}
+
+// TestNumberHealth: the periodic health read takes a number whose provider
+// stops answering DISCONNECTED and back CONNECTED, and an expired token flags
+// the number while its messages stay queued.
+func TestNumberHealth(t *testing.T) {
+	t.Parallel()
+	b := setupWhatsApp(t, dialect.SQLite, 80)
+	ctx := viewer.System(t.Context(), b.tenantID)
+	status := func() (string, string) {
+		n, err := b.db.Client.Number.Get(ctx, b.numberID)
+		require.NoError(t, err)
+		return string(n.Status), n.Attention
+	}
+	read := func() {
+		require.NoError(t, b.health.Work(t.Context(), &river.Job[inbox.HealthArgs]{}))
+	}
+	read()
+	st, _ := status()
+	require.Equal(t, "CONNECTED", st, "linked numbers start CONNECTING; the first read connects them")
+
+	require.NoError(t, b.sim.StartOutage(time.Minute, http.StatusServiceUnavailable))
+	read()
+	st, _ = status()
+	require.Equal(t, "DISCONNECTED", st)
+	b.sim.EndOutage()
+	read()
+	st, _ = status()
+	require.Equal(t, "CONNECTED", st)
+
+	// A token the provider no longer accepts (190).
+	b.s.Do(t, b.owner, `mutation($id: ID!) { setNumberCredentials(id: $id, accessToken: "revoked-token") { id } }`,
+		map[string]any{"id": b.numberID}).RequireOK(t)
+	conv := b.writeIn(t, "33612340077", "hi")
+	r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "hello"}) { id } }`, map[string]any{"c": conv})
+	r.RequireOK(t)
+	require.Eventually(t, func() bool { _, a := status(); return a == "TOKEN_EXPIRED" }, 20*time.Second, 20*time.Millisecond)
+	queued, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionOUTBOUND), message.StatusEQ(message.StatusQUEUED)).Count(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, queued, "the message waits for a new token")
+
+	// A new token clears the flag, and the message goes.
+	b.s.Do(t, b.owner, `mutation($id: ID!, $t: String!) { setNumberCredentials(id: $id, accessToken: $t) { attention } }`,
+		map[string]any{"id": b.numberID, "t": simToken}).RequireOK(t)
+	_, attention := status()
+	require.Empty(t, attention)
 }
