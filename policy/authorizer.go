@@ -243,7 +243,7 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 			return nil, err
 		}
 	}
-	d := &Decisions{perms: map[Permission]bool{}, fields: map[Coordinate]Effect{}}
+	d := &Decisions{perms: map[Permission]bool{}, fields: map[string]map[string]Effect{}}
 	for _, entry := range Catalog {
 		ok, err := e.Enforce(subject, dom, string(entry.ID), actUse)
 		if err != nil {
@@ -270,10 +270,11 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 		}
 	})
 	coords = append(coords, tp.overridden...)
+	// Type-wide rules first: set keeps a field's ALLOW only against one.
+	slices.SortStableFunc(coords, func(a, b Coordinate) int {
+		return boolInt(b.Field == "*") - boolInt(a.Field == "*")
+	})
 	for _, c := range coords {
-		if _, done := d.fields[c]; done {
-			continue
-		}
 		eff, explicitDeny, err := tp.fieldEffect(c, roles, rolePerms)
 		if err != nil {
 			return nil, err
@@ -281,7 +282,7 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 		if explicitDeny {
 			eff = Deny
 		}
-		d.fields[c] = eff
+		d.set(c, eff)
 	}
 	d.scope = viewer.Scope{
 		AllConversations:      d.perms[ConversationReadAll],
@@ -330,9 +331,27 @@ func (tp *tenantPolicy) fieldEffect(c Coordinate, roles []string, rolePerms map[
 // Decisions is what one role set may do in one tenant, as of one version of
 // its policy. It is immutable and shared by every request of that role set.
 type Decisions struct {
-	perms  map[Permission]bool
-	fields map[Coordinate]Effect
+	perms map[Permission]bool
+	// fields holds, by type then field ("*" for the whole type), the fields
+	// that are not simply allowed: most types have none, and the field guard
+	// answers them with one map lookup.
+	fields map[string]map[string]Effect
 	scope  viewer.Scope
+}
+
+// set records a field's effect; a type-wide ALLOW is kept so that it can
+// override a stricter default, a field's ALLOW only when its type has a
+// type-wide rule to override.
+func (d *Decisions) set(c Coordinate, eff Effect) {
+	byField := d.fields[c.Type]
+	if eff == Allow && c.Field != "*" && byField["*"] == Allow {
+		return
+	}
+	if byField == nil {
+		byField = map[string]Effect{}
+		d.fields[c.Type] = byField
+	}
+	byField[c.Field] = eff
 }
 
 // Can reports whether the role set holds permission p.
@@ -341,13 +360,14 @@ func (d *Decisions) Can(p Permission) bool { return d.perms[p] }
 // Field returns the effect for field of typ: its own rule, else its type's
 // ("Type.*"), else Allow.
 func (d *Decisions) Field(typ, field string) Effect {
-	if eff, ok := d.fields[Coordinate{typ, field}]; ok {
+	byField := d.fields[typ]
+	if byField == nil {
+		return Allow
+	}
+	if eff, ok := byField[field]; ok {
 		return eff
 	}
-	if eff, ok := d.fields[Coordinate{typ, "*"}]; ok {
-		return eff
-	}
-	return Allow
+	return byField["*"]
 }
 
 // Permissions lists the held permissions in catalogue order.
@@ -382,4 +402,11 @@ func Can(ctx context.Context, p Permission) bool {
 	}
 	d := FromContext(ctx)
 	return d != nil && d.Can(p)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -9,9 +9,9 @@ import (
 // BenchmarkDecisionField is the cost of one cached field decision: what the
 // field guard pays per field once a role set's decisions are computed.
 func BenchmarkDecisionField(b *testing.B) {
-	d := &Decisions{perms: map[Permission]bool{}, fields: map[Coordinate]Effect{}, scope: viewer.Scope{}}
-	for c := range FieldRules {
-		d.fields[c] = Allow
+	d := &Decisions{perms: map[Permission]bool{}, fields: map[string]map[string]Effect{}, scope: viewer.Scope{}}
+	for c, r := range FieldRules {
+		d.set(c, r.Otherwise) // as for a role holding none of the switches
 	}
 	fields := []Coordinate{{"Contact", "phone"}, {"Conversation", "status"}, {"Agent", "name"}, {"Message", "body"}}
 	var sink Effect
