@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -22,6 +21,7 @@ type GatewayConfig = gateway.Config
 // admitted with the same credentials and policy as HTTP requests, and
 // subscriptions with the same permissions share their executions.
 func NewGateway(r *Resolver, cfg GatewayConfig) *gateway.Gateway {
+	cfg.Credential = wsCredential
 	cfg.Admit = r.admitConnection
 	cfg.Fingerprint = fingerprint
 	cfg.Coalesce = func(field string) bool {
@@ -34,17 +34,20 @@ func NewGateway(r *Resolver, cfg GatewayConfig) *gateway.Gateway {
 	return gateway.New(cfg)
 }
 
-// admitConnection authenticates a websocket from its connection_init
-// payload ({"Authorization": "Bearer …"}, or "token") or, for clients that
-// can set headers, the upgrade request's Authorization header.
-func (r *Resolver) admitConnection(ctx context.Context, req *http.Request, payload map[string]any) (context.Context, gateway.Identity, error) {
-	token := bearer(req.Header.Get("Authorization"))
+// wsCredential reads a websocket's credential from its connection_init payload
+// ({"Authorization": "Bearer …"}, or "token") or, for clients that can set
+// headers, the upgrade request's Authorization header.
+func wsCredential(header string, payload map[string]any) string {
 	for _, k := range []string{"Authorization", "authorization", "token", "authToken", "accessToken"} {
 		if s, ok := payload[k].(string); ok && s != "" {
-			token = bearer(s)
-			break
+			return bearer(s)
 		}
 	}
+	return bearer(header)
+}
+
+// admitConnection authenticates a websocket's credential as a request's.
+func (r *Resolver) admitConnection(ctx context.Context, token string) (context.Context, gateway.Identity, error) {
 	if token == "" {
 		return nil, gateway.Identity{}, apperr.New(apperr.Unauthenticated, "connection_init needs {\"Authorization\": \"Bearer <token>\"}")
 	}

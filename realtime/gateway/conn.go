@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -15,26 +16,31 @@ import (
 
 // conn is one websocket connection.
 type conn struct {
-	g    *Gateway
-	ws   *websocket.Conn
-	d    *dialect
-	exec graphql.GraphExecutor
-	req  *http.Request
+	g      *Gateway
+	ws     *websocket.Conn
+	d      *dialect
+	exec   graphql.GraphExecutor
+	header string // the upgrade request's Authorization, for Config.Credential
 
 	base   context.Context // lives as long as the connection
 	cancel context.CancelFunc
 
-	mu          sync.Mutex
-	initSeen    bool
-	admitted    bool
-	initPayload map[string]any
-	ctx         context.Context // admitted: operations run in it
-	who         Identity
-	subs        map[string]*sub
-	queue       []outbound
-	scheduled   bool
-	closed      bool
-	initTimer   *time.Timer
+	// writingSince is when the write in progress began (unix nanoseconds), 0
+	// when none is: the gateway's watchdog closes a connection whose write
+	// outlives Config.WriteTimeout.
+	writingSince atomic.Int64
+
+	mu         sync.Mutex
+	initSeen   bool
+	admitted   bool
+	credential string
+	ctx        context.Context // admitted: operations run in it
+	who        Identity
+	subs       map[string]*sub
+	queue      []outbound
+	scheduled  bool
+	closed     bool
+	initTimer  *time.Timer
 }
 
 type outbound struct {
@@ -66,8 +72,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	ws.SetReadLimit(g.cfg.ReadLimit)
-	base, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &conn{g: g, ws: ws, d: d, exec: exec, req: r, base: base, cancel: cancel, subs: map[string]*sub{}}
+	// Nothing of the request is kept: its context, values and headers would
+	// stay alive as long as the socket.
+	base, cancel := context.WithCancel(context.Background())
+	c := &conn{g: g, ws: ws, d: d, exec: exec, header: r.Header.Get("Authorization"), base: base, cancel: cancel, subs: map[string]*sub{}}
 	c.mu.Lock()
 	c.initTimer = time.AfterFunc(g.cfg.InitTimeout, func() {
 		c.mu.Lock()
@@ -78,14 +86,18 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		}
 	})
 	c.mu.Unlock()
-	c.readLoop()
+	// The reader gets a goroutine of its own rather than staying on the HTTP
+	// handler's: that stack, deep with net/http's and gqlgen's frames, would
+	// stay grown for the socket's whole life.
+	go c.readLoop()
 }
 
-// readLoop is the connection's one goroutine.
+// readLoop is the connection's one goroutine. It reads without a deadline:
+// close ends the read by closing the socket.
 func (c *conn) readLoop() {
 	defer c.close(closeNormal, "")
 	for {
-		typ, data, err := c.ws.Read(c.base)
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			if websocket.CloseStatus(err) == closeMessageTooBigStatus {
 				c.close(closeMessageTooBigStatus, "message too big")
@@ -150,13 +162,14 @@ func (c *conn) init(payload json.RawMessage) bool {
 			return false
 		}
 	}
-	ctx, who, err := c.g.cfg.Admit(c.base, c.req, p)
+	credential := c.g.cfg.Credential(c.header, p)
+	ctx, who, err := c.g.cfg.Admit(c.base, credential)
 	if err != nil {
 		c.close(CloseForbidden, "forbidden: "+err.Error())
 		return false
 	}
 	c.mu.Lock()
-	c.initPayload, c.ctx, c.who = p, ctx, who
+	c.credential, c.ctx, c.who, c.header = credential, ctx, who, ""
 	c.mu.Unlock()
 	if !c.g.register(c) {
 		c.close(CloseForbidden, "forbidden: too many connections, or the server is draining")
@@ -165,6 +178,7 @@ func (c *conn) init(payload json.RawMessage) bool {
 	c.mu.Lock()
 	c.admitted = true
 	c.initTimer.Stop()
+	c.initTimer = nil
 	c.mu.Unlock()
 	if c.g.cfg.OnConnect != nil {
 		c.g.cfg.OnConnect(who)
@@ -214,6 +228,7 @@ func (c *conn) subscribe(m inbound) bool {
 func (c *conn) start(ctx context.Context, s *sub) {
 	params := *s.params
 	params.ReadTime = graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
+	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := c.exec.CreateOperationContext(ctx, &params)
 	if errs != nil {
 		c.forget(s.id)
@@ -300,9 +315,9 @@ func (c *conn) readmit() {
 		c.mu.Unlock()
 		return
 	}
-	payload := c.initPayload
+	credential := c.credential
 	c.mu.Unlock()
-	ctx, _, err := c.g.cfg.Admit(c.base, c.req, payload)
+	ctx, _, err := c.g.cfg.Admit(c.base, credential)
 	if err != nil {
 		c.close(CloseForbidden, "forbidden: "+err.Error())
 		return
@@ -373,11 +388,13 @@ func (c *conn) flush() {
 		c.queue = make([]outbound, 0, 4)
 		c.mu.Unlock()
 		for _, m := range batch {
-			ctx, cancel := context.WithTimeout(c.base, c.g.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, m.data)
-			cancel()
+			// No context per write (a timer and a cancellation each, at every
+			// message to every client): the watchdog enforces WriteTimeout.
+			c.writingSince.Store(time.Now().UnixNano())
+			err := c.ws.Write(context.Background(), websocket.MessageText, m.data)
+			c.writingSince.Store(0)
 			if err != nil {
-				c.close(CloseTooSlow, "write timed out")
+				c.close(CloseTooSlow, "write failed or timed out")
 				return
 			}
 			c.g.stats.sent.Add(1)
@@ -397,7 +414,9 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	subs := c.subs
 	c.subs = map[string]*sub{}
 	c.queue = nil
-	c.initTimer.Stop()
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+	}
 	c.mu.Unlock()
 
 	for _, s := range subs {

@@ -20,10 +20,13 @@ type Identity struct {
 
 // Config sets up a Gateway. Admit is required; the rest have defaults.
 type Config struct {
-	// Admit authenticates a connection from its connection_init payload (or,
-	// failing that, the upgrade request's headers) and returns the context
-	// its operations run in. An error closes the connection with 4403.
-	Admit func(ctx context.Context, r *http.Request, initPayload map[string]any) (context.Context, Identity, error)
+	// Credential picks a connection's credential from its connection_init
+	// payload, or from the upgrade request's Authorization header. Only the
+	// credential is kept, for re-admission.
+	Credential func(authorizationHeader string, initPayload map[string]any) string
+	// Admit authenticates a credential and returns the context operations run
+	// in. An error closes the connection with 4403.
+	Admit func(ctx context.Context, credential string) (context.Context, Identity, error)
 	// Fingerprint names the permissions of an admitted context: subscriptions
 	// share an execution only when their fingerprints are equal.
 	Fingerprint func(ctx context.Context) string
@@ -75,6 +78,14 @@ func (c *Config) defaults() {
 	if c.Coalesce == nil {
 		c.Coalesce = func(string) bool { return false }
 	}
+	if c.Credential == nil {
+		c.Credential = func(header string, payload map[string]any) string {
+			if s, ok := payload["Authorization"].(string); ok {
+				return s
+			}
+			return header
+		}
+	}
 }
 
 // Gateway is the websocket transport and the registry of its connections.
@@ -114,6 +125,7 @@ func New(cfg Config) *Gateway {
 		go g.writer()
 	}
 	go g.keepAlive()
+	go g.watchdog()
 	return g
 }
 
@@ -288,6 +300,27 @@ func (g *Gateway) schedule(c *conn) {
 	case g.writes <- c:
 	default:
 		go func() { g.writes <- c }() // the pool is saturated: wait without blocking the publisher
+	}
+}
+
+// watchdog closes, without a closing handshake, every connection whose write
+// has outlived WriteTimeout: a stalled client does not hold a writer forever.
+func (g *Gateway) watchdog() {
+	t := time.NewTicker(min(time.Second, g.cfg.WriteTimeout/2))
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		deadline := time.Now().Add(-g.cfg.WriteTimeout).UnixNano()
+		for _, c := range g.all() {
+			if since := c.writingSince.Load(); since != 0 && since < deadline {
+				g.stats.tooSlow.Add(1)
+				_ = c.ws.CloseNow() // the stuck write fails; flush closes the rest
+			}
+		}
 	}
 }
 

@@ -74,9 +74,16 @@ func (grp *group) run(ctx context.Context, exec graphql.GraphExecutor, rc *graph
 			members = append(members, member{s, c})
 		}
 		grp.mu.Unlock()
+		// Members with the same subscription id (often all of them) get the
+		// very same bytes: frame once per distinct id.
+		framed := make(map[string][]byte, 1)
 		for _, m := range members {
-			msg := make([]byte, 0, len(m.s.prefix)+len(payload)+1)
-			msg = append(append(append(msg, m.s.prefix...), payload...), '}')
+			msg, ok := framed[string(m.s.prefix)]
+			if !ok {
+				msg = make([]byte, 0, len(m.s.prefix)+len(payload)+1)
+				msg = append(append(append(msg, m.s.prefix...), payload...), '}')
+				framed[string(m.s.prefix)] = msg
+			}
 			coalesce := ""
 			if m.s.coalesce {
 				coalesce = m.s.id
