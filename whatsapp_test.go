@@ -405,3 +405,48 @@ func TestNumberHealth(t *testing.T) {
 	_, attention := status()
 	require.Empty(t, attention)
 }
+
+// TestSendEveryKind sends each kind of message through the outbox to the
+// simulator, and shows that outside the 24-hour window only a template is
+// accepted, refused up front with a clear code.
+func TestSendEveryKind(t *testing.T) {
+	t.Parallel()
+	b := setupWhatsApp(t, dialect.SQLite, 80)
+	conv := b.writeIn(t, "33612340055", "hello")
+	ctx := viewer.System(t.Context(), b.tenantID)
+	in, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionINBOUND)).Only(ctx)
+	require.NoError(t, err)
+	send := func(input string) graphtest.Response {
+		return b.s.Do(t, b.owner, `mutation { sendMessage(input: {conversationID: "`+conv+`", `+input+`}) { id kind status } }`, nil)
+	}
+	for _, input := range []string{
+		`template: {name: "order_update", language: "en_US", parameters: ["4417", "tomorrow"]}`,
+		`media: {kind: IMAGE, link: "https://example.com/p.jpg", caption: "your parcel"}`,
+		`media: {kind: DOCUMENT, id: "1234567890", filename: "invoice.pdf"}`,
+		`interactive: {body: "Did it arrive?", buttons: [{id: "yes", title: "Yes"}, {id: "no", title: "No"}]}`,
+		`interactive: {body: "Pick a slot", list: {button: "Slots", sections: [{title: "Today", rows: [{id: "a", title: "14:00"}]}]}}`,
+		`text: "On its way", replyToID: "` + in.ID + `"`,
+	} {
+		send(input).RequireOK(t)
+	}
+	require.Eventually(t, func() bool { return len(b.sim.Log()) == 6 }, 20*time.Second, 20*time.Millisecond)
+	var types []string
+	replied := false
+	for _, s := range b.sim.Log() {
+		types = append(types, s.Type)
+		replied = replied || (s.Type == "text" && s.ReplyTo == *in.ProviderMessageID)
+	}
+	require.ElementsMatch(t, []string{"template", "image", "document", "interactive", "interactive", "text"}, types)
+	require.True(t, replied, "the reply carries the customer's message id as context")
+
+	// Bad shapes are refused before anything is queued.
+	send(`text: "a", template: {name: "x", language: "en"}`).RequireCode(t, "INVALID_INPUT")
+	send(`media: {kind: IMAGE, id: "1", link: "https://example.com/p.jpg"}`).RequireCode(t, "INVALID_INPUT")
+	send(`interactive: {body: "x", buttons: [{id: "1", title: "1"}, {id: "2", title: "2"}, {id: "3", title: "3"}, {id: "4", title: "4"}]}`).RequireCode(t, "INVALID_INPUT")
+
+	// A day later, only a template may go.
+	require.NoError(t, b.db.Client.Conversation.UpdateOneID(conv).SetLastCustomerMessageAt(time.Now().Add(-25*time.Hour)).Exec(ctx))
+	send(`text: "still there?"`).RequireCode(t, "OUTSIDE_CUSTOMER_WINDOW")
+	send(`template: {name: "reengage", language: "en_US"}`).RequireOK(t)
+	require.Eventually(t, func() bool { return len(b.sim.Log()) == 7 }, 20*time.Second, 20*time.Millisecond)
+}
