@@ -114,9 +114,10 @@ func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) e
 	}()
 	authz := policy.NewAuthorizer(db.Client)
 	authService := auth.NewService(db.Client, tokens, authz, pub, cfg.RefreshTokenTTL)
+	tracker := presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger)
+	go tracker.Run(ctx)
 	resolver := graph.NewResolver(graph.Deps{
-		Client: db.Client, Auth: authService, Authz: authz, Bus: bus, Jobs: whatsApp.jobs, Box: box,
-		Presence: presence.NewTracker(db.Client, bus, cfg.PresenceGrace, logger),
+		Client: db.Client, Auth: authService, Authz: authz, Bus: bus, Jobs: whatsApp.jobs, Box: box, Presence: tracker,
 	})
 	gw := graph.NewGateway(resolver, graph.GatewayConfig{OriginPatterns: cfg.CORSOrigins})
 	if err := graph.FollowPolicy(ctx, bus, authz, gw, logger); err != nil {

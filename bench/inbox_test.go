@@ -30,7 +30,7 @@ var concurrency = []int{1, 8}
 func BenchmarkInboxPage(b *testing.B) {
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
 		b.Run(d, func(b *testing.B) {
-			s := graphtest.New(b, storetest.Open(b, d), graph.Config{})
+			s := graphtest.New(b, storetest.Open(b, d), graph.Config{}, graphtest.Quiet())
 			token := s.Inbox(b, "bench", 500)
 			srv := httptest.NewServer(s.Handler)
 			defer srv.Close()

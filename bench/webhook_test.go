@@ -84,7 +84,7 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 			return err
 		},
 	}
-	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus))
+	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus), graphtest.Quiet())
 	tenantID, token := s.Tenant(b, "bench")
 	if _, err := db.Client.Number.Create().SetPhone("+33600000001").SetDisplayName("Bench").
 		SetPhoneNumberID("100200300").Save(viewer.System(b.Context(), tenantID)); err != nil {

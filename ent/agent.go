@@ -41,6 +41,8 @@ type Agent struct {
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 	// DisabledAt holds the value of the "disabled_at" field.
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses
+	OnlineUntil *time.Time `json:"online_until,omitempty"`
 	// access tokens issued before this instant are refused (role change, disabling)
 	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -131,7 +133,7 @@ func (*Agent) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case agent.FieldID, agent.FieldTenantID, agent.FieldName, agent.FieldEmail, agent.FieldEmployeeCode, agent.FieldPasswordHash, agent.FieldPresence:
 			values[i] = new(sql.NullString)
-		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldTokensValidAfter:
+		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldOnlineUntil, agent.FieldTokensValidAfter:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -222,6 +224,13 @@ func (_m *Agent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
+			}
+		case agent.FieldOnlineUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field online_until", values[i])
+			} else if value.Valid {
+				_m.OnlineUntil = new(time.Time)
+				*_m.OnlineUntil = value.Time
 			}
 		case agent.FieldTokensValidAfter:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -322,6 +331,11 @@ func (_m *Agent) String() string {
 	builder.WriteString(", ")
 	if v := _m.DisabledAt; v != nil {
 		builder.WriteString("disabled_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.OnlineUntil; v != nil {
+		builder.WriteString("online_until=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

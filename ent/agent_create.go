@@ -142,6 +142,20 @@ func (_c *AgentCreate) SetNillableDisabledAt(v *time.Time) *AgentCreate {
 	return _c
 }
 
+// SetOnlineUntil sets the "online_until" field.
+func (_c *AgentCreate) SetOnlineUntil(v time.Time) *AgentCreate {
+	_c.mutation.SetOnlineUntil(v)
+	return _c
+}
+
+// SetNillableOnlineUntil sets the "online_until" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableOnlineUntil(v *time.Time) *AgentCreate {
+	if v != nil {
+		_c.SetOnlineUntil(*v)
+	}
+	return _c
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_c *AgentCreate) SetTokensValidAfter(v time.Time) *AgentCreate {
 	_c.mutation.SetTokensValidAfter(v)
@@ -451,6 +465,10 @@ func (_c *AgentCreate) createSpec() (*Agent, *sqlgraph.CreateSpec) {
 		_spec.SetField(agent.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
 	}
+	if value, ok := _c.mutation.OnlineUntil(); ok {
+		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
+		_node.OnlineUntil = &value
+	}
 	if value, ok := _c.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
 		_node.TokensValidAfter = &value
@@ -714,6 +732,24 @@ func (u *AgentUpsert) ClearDisabledAt() *AgentUpsert {
 	return u
 }
 
+// SetOnlineUntil sets the "online_until" field.
+func (u *AgentUpsert) SetOnlineUntil(v time.Time) *AgentUpsert {
+	u.Set(agent.FieldOnlineUntil, v)
+	return u
+}
+
+// UpdateOnlineUntil sets the "online_until" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateOnlineUntil() *AgentUpsert {
+	u.SetExcluded(agent.FieldOnlineUntil)
+	return u
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (u *AgentUpsert) ClearOnlineUntil() *AgentUpsert {
+	u.SetNull(agent.FieldOnlineUntil)
+	return u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (u *AgentUpsert) SetTokensValidAfter(v time.Time) *AgentUpsert {
 	u.Set(agent.FieldTokensValidAfter, v)
@@ -930,6 +966,27 @@ func (u *AgentUpsertOne) UpdateDisabledAt() *AgentUpsertOne {
 func (u *AgentUpsertOne) ClearDisabledAt() *AgentUpsertOne {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetOnlineUntil sets the "online_until" field.
+func (u *AgentUpsertOne) SetOnlineUntil(v time.Time) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetOnlineUntil(v)
+	})
+}
+
+// UpdateOnlineUntil sets the "online_until" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateOnlineUntil() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateOnlineUntil()
+	})
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (u *AgentUpsertOne) ClearOnlineUntil() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearOnlineUntil()
 	})
 }
 
@@ -1319,6 +1376,27 @@ func (u *AgentUpsertBulk) UpdateDisabledAt() *AgentUpsertBulk {
 func (u *AgentUpsertBulk) ClearDisabledAt() *AgentUpsertBulk {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetOnlineUntil sets the "online_until" field.
+func (u *AgentUpsertBulk) SetOnlineUntil(v time.Time) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetOnlineUntil(v)
+	})
+}
+
+// UpdateOnlineUntil sets the "online_until" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateOnlineUntil() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateOnlineUntil()
+	})
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (u *AgentUpsertBulk) ClearOnlineUntil() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearOnlineUntil()
 	})
 }
 

@@ -169,6 +169,26 @@ func (_u *AgentUpdate) ClearDisabledAt() *AgentUpdate {
 	return _u
 }
 
+// SetOnlineUntil sets the "online_until" field.
+func (_u *AgentUpdate) SetOnlineUntil(v time.Time) *AgentUpdate {
+	_u.mutation.SetOnlineUntil(v)
+	return _u
+}
+
+// SetNillableOnlineUntil sets the "online_until" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableOnlineUntil(v *time.Time) *AgentUpdate {
+	if v != nil {
+		_u.SetOnlineUntil(*v)
+	}
+	return _u
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (_u *AgentUpdate) ClearOnlineUntil() *AgentUpdate {
+	_u.mutation.ClearOnlineUntil()
+	return _u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_u *AgentUpdate) SetTokensValidAfter(v time.Time) *AgentUpdate {
 	_u.mutation.SetTokensValidAfter(v)
@@ -471,6 +491,12 @@ func (_u *AgentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.OnlineUntil(); ok {
+		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
+	}
+	if _u.mutation.OnlineUntilCleared() {
+		_spec.ClearField(agent.FieldOnlineUntil, field.TypeTime)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
@@ -815,6 +841,26 @@ func (_u *AgentUpdateOne) ClearDisabledAt() *AgentUpdateOne {
 	return _u
 }
 
+// SetOnlineUntil sets the "online_until" field.
+func (_u *AgentUpdateOne) SetOnlineUntil(v time.Time) *AgentUpdateOne {
+	_u.mutation.SetOnlineUntil(v)
+	return _u
+}
+
+// SetNillableOnlineUntil sets the "online_until" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableOnlineUntil(v *time.Time) *AgentUpdateOne {
+	if v != nil {
+		_u.SetOnlineUntil(*v)
+	}
+	return _u
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (_u *AgentUpdateOne) ClearOnlineUntil() *AgentUpdateOne {
+	_u.mutation.ClearOnlineUntil()
+	return _u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_u *AgentUpdateOne) SetTokensValidAfter(v time.Time) *AgentUpdateOne {
 	_u.mutation.SetTokensValidAfter(v)
@@ -1147,6 +1193,12 @@ func (_u *AgentUpdateOne) sqlSave(ctx context.Context) (_node *Agent, err error)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.OnlineUntil(); ok {
+		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
+	}
+	if _u.mutation.OnlineUntilCleared() {
+		_spec.ClearField(agent.FieldOnlineUntil, field.TypeTime)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)

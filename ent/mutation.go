@@ -1128,6 +1128,7 @@ type AgentMutation struct {
 	max_concurrent     *int
 	addmax_concurrent  *int
 	disabled_at        *time.Time
+	online_until       *time.Time
 	tokens_valid_after *time.Time
 	clearedFields      map[string]struct{}
 	tenant             *string
@@ -1710,6 +1711,55 @@ func (m *AgentMutation) ResetDisabledAt() {
 	delete(m.clearedFields, agent.FieldDisabledAt)
 }
 
+// SetOnlineUntil sets the "online_until" field.
+func (m *AgentMutation) SetOnlineUntil(t time.Time) {
+	m.online_until = &t
+}
+
+// OnlineUntil returns the value of the "online_until" field in the mutation.
+func (m *AgentMutation) OnlineUntil() (r time.Time, exists bool) {
+	v := m.online_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOnlineUntil returns the old "online_until" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldOnlineUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOnlineUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOnlineUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOnlineUntil: %w", err)
+	}
+	return oldValue.OnlineUntil, nil
+}
+
+// ClearOnlineUntil clears the value of the "online_until" field.
+func (m *AgentMutation) ClearOnlineUntil() {
+	m.online_until = nil
+	m.clearedFields[agent.FieldOnlineUntil] = struct{}{}
+}
+
+// OnlineUntilCleared returns if the "online_until" field was cleared in this mutation.
+func (m *AgentMutation) OnlineUntilCleared() bool {
+	_, ok := m.clearedFields[agent.FieldOnlineUntil]
+	return ok
+}
+
+// ResetOnlineUntil resets all changes to the "online_until" field.
+func (m *AgentMutation) ResetOnlineUntil() {
+	m.online_until = nil
+	delete(m.clearedFields, agent.FieldOnlineUntil)
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (m *AgentMutation) SetTokensValidAfter(t time.Time) {
 	m.tokens_valid_after = &t
@@ -2036,7 +2086,7 @@ func (m *AgentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AgentMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, agent.FieldCreatedAt)
 	}
@@ -2069,6 +2119,9 @@ func (m *AgentMutation) Fields() []string {
 	}
 	if m.disabled_at != nil {
 		fields = append(fields, agent.FieldDisabledAt)
+	}
+	if m.online_until != nil {
+		fields = append(fields, agent.FieldOnlineUntil)
 	}
 	if m.tokens_valid_after != nil {
 		fields = append(fields, agent.FieldTokensValidAfter)
@@ -2103,6 +2156,8 @@ func (m *AgentMutation) Field(name string) (ent.Value, bool) {
 		return m.MaxConcurrent()
 	case agent.FieldDisabledAt:
 		return m.DisabledAt()
+	case agent.FieldOnlineUntil:
+		return m.OnlineUntil()
 	case agent.FieldTokensValidAfter:
 		return m.TokensValidAfter()
 	}
@@ -2136,6 +2191,8 @@ func (m *AgentMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldMaxConcurrent(ctx)
 	case agent.FieldDisabledAt:
 		return m.OldDisabledAt(ctx)
+	case agent.FieldOnlineUntil:
+		return m.OldOnlineUntil(ctx)
 	case agent.FieldTokensValidAfter:
 		return m.OldTokensValidAfter(ctx)
 	}
@@ -2224,6 +2281,13 @@ func (m *AgentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabledAt(v)
 		return nil
+	case agent.FieldOnlineUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOnlineUntil(v)
+		return nil
 	case agent.FieldTokensValidAfter:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2282,6 +2346,9 @@ func (m *AgentMutation) ClearedFields() []string {
 	if m.FieldCleared(agent.FieldDisabledAt) {
 		fields = append(fields, agent.FieldDisabledAt)
 	}
+	if m.FieldCleared(agent.FieldOnlineUntil) {
+		fields = append(fields, agent.FieldOnlineUntil)
+	}
 	if m.FieldCleared(agent.FieldTokensValidAfter) {
 		fields = append(fields, agent.FieldTokensValidAfter)
 	}
@@ -2304,6 +2371,9 @@ func (m *AgentMutation) ClearField(name string) error {
 		return nil
 	case agent.FieldDisabledAt:
 		m.ClearDisabledAt()
+		return nil
+	case agent.FieldOnlineUntil:
+		m.ClearOnlineUntil()
 		return nil
 	case agent.FieldTokensValidAfter:
 		m.ClearTokensValidAfter()
@@ -2348,6 +2418,9 @@ func (m *AgentMutation) ResetField(name string) error {
 		return nil
 	case agent.FieldDisabledAt:
 		m.ResetDisabledAt()
+		return nil
+	case agent.FieldOnlineUntil:
+		m.ResetOnlineUntil()
 		return nil
 	case agent.FieldTokensValidAfter:
 		m.ResetTokensValidAfter()

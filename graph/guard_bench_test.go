@@ -25,10 +25,10 @@ import (
 // each and the guard's overhead in percent, and the guard's cost per field.
 func BenchmarkFieldGuard(b *testing.B) {
 	db := storetest.Open(b, dialect.SQLite)
-	guarded := graphtest.New(b, db, graph.Config{})
+	guarded := graphtest.New(b, db, graph.Config{}, graphtest.Quiet())
 	guarded.Inbox(b, "bench", 100)
 	token := guarded.Login(b, "agent@bench.test", graphtest.Password)
-	bare := graphtest.New(b, db, graph.WithoutFieldGuard(graph.DefaultConfig))
+	bare := graphtest.New(b, db, graph.WithoutFieldGuard(graph.DefaultConfig), graphtest.Quiet())
 	body, _ := json.Marshal(map[string]any{"query": graphtest.InboxQuery, "variables": map[string]any{"n": 50}})
 
 	serve := func(s *graphtest.Server) (time.Duration, []byte) {

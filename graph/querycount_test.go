@@ -24,7 +24,7 @@ func TestInboxPageCostsAFixedNumberOfStatements(t *testing.T) {
 			t.Parallel()
 			var counter storetest.Counter
 			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
-			s := graphtest.New(t, db, graph.Config{})
+			s := graphtest.New(t, db, graph.Config{}, graphtest.Quiet())
 			w := seedWorld(t, s, "alpha")
 
 			costs := map[int]int{}

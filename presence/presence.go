@@ -1,41 +1,71 @@
 // Package presence keeps agents' presence: ONLINE while they have an
-// authenticated live connection and have not set AWAY, OFFLINE a short grace
-// after their last connection closes. Every change is published.
+// authenticated live connection on any instance and have not set AWAY,
+// OFFLINE a short grace after their last connection closes. Every change is
+// published.
 //
-// Connections are counted per instance; with several instances an agent's
-// presence follows the instance that saw the last change. A shared count
-// (per instance, with heartbeats) is the known next step.
+// Presence is a lease in the database, so it holds across instances: each
+// instance renews agents.online_until for the agents connected to it every
+// grace/3, and every instance sweeps agents whose lease has lapsed to
+// OFFLINE. An agent connected to instance A who also opens and closes a tab
+// on instance B stays ONLINE; an instance that dies lets its agents' leases
+// lapse within one grace. The conditional update makes the sweep safe to run
+// everywhere at once: only the instance whose update changed the row
+// publishes.
 package presence
 
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
-// Tracker counts live connections per agent and keeps presence in step.
+// Tracker counts live connections per agent on this instance and keeps their
+// presence lease in the database.
 type Tracker struct {
 	client *ent.Client
 	bus    realtime.Bus
 	grace  time.Duration
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	live   map[string]int // agent id → open connections here
-	timers map[string]*time.Timer
+	mu   sync.Mutex
+	live map[string]conn // agent id → connections here
 }
 
-// NewTracker returns a Tracker that waits grace before marking an agent
-// whose last connection closed OFFLINE.
+type conn struct {
+	tenantID string
+	n        int
+}
+
+// NewTracker returns a Tracker whose leases last grace: an agent whose last
+// connection closed goes OFFLINE between grace and 4/3 grace later. Run must
+// be running for leases to be renewed and swept.
 func NewTracker(client *ent.Client, bus realtime.Bus, grace time.Duration, log *slog.Logger) *Tracker {
-	return &Tracker{client: client, bus: bus, grace: grace, log: log, live: map[string]int{}, timers: map[string]*time.Timer{}}
+	return &Tracker{client: client, bus: bus, grace: grace, log: log, live: map[string]conn{}}
+}
+
+// Run renews the leases of this instance's agents and sweeps lapsed ones
+// until ctx ends.
+func (t *Tracker) Run(ctx context.Context) {
+	tick := time.NewTicker(max(t.grace/3, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.renew(ctx)
+			t.sweep(ctx)
+		}
+	}
 }
 
 // Connected is told when an agent's connection opens.
@@ -44,39 +74,39 @@ func (t *Tracker) Connected(tenantID, agentID string) {
 		return
 	}
 	t.mu.Lock()
-	t.live[agentID]++
-	first := t.live[agentID] == 1
-	if timer := t.timers[agentID]; timer != nil {
-		timer.Stop()
-		delete(t.timers, agentID)
-	}
+	c := t.live[agentID]
+	c.tenantID, c.n = tenantID, c.n+1
+	t.live[agentID] = c
 	t.mu.Unlock()
-	if first {
-		t.update(tenantID, agentID, agent.PresenceONLINE, agent.PresenceOFFLINE)
+	if c.n > 1 {
+		return
+	}
+	ctx := viewer.System(context.Background(), tenantID)
+	n, err := t.client.Agent.Update().
+		Where(agent.ID(agentID)).
+		SetOnlineUntil(t.until()).
+		Save(ctx)
+	if err == nil && n > 0 {
+		t.move(ctx, agentID, agent.PresenceONLINE, agent.PresenceOFFLINE)
+	} else if err != nil {
+		t.log.Error("presence: lease", "agent", agentID, "err", err)
 	}
 }
 
-// Disconnected is told when an agent's connection closes.
-func (t *Tracker) Disconnected(tenantID, agentID string) {
+// Disconnected is told when an agent's connection closes. The lease is left
+// to lapse: another instance may still hold a connection of the agent.
+func (t *Tracker) Disconnected(_, agentID string) {
 	if agentID == "" {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.live[agentID]--
-	if t.live[agentID] > 0 {
+	c := t.live[agentID]
+	if c.n--; c.n > 0 {
+		t.live[agentID] = c
 		return
 	}
 	delete(t.live, agentID)
-	t.timers[agentID] = time.AfterFunc(t.grace, func() {
-		t.mu.Lock()
-		still := t.live[agentID] == 0
-		delete(t.timers, agentID)
-		t.mu.Unlock()
-		if still {
-			t.update(tenantID, agentID, agent.PresenceOFFLINE, agent.PresenceONLINE, agent.PresenceAWAY)
-		}
-	})
 }
 
 // Set is the agent of ctx setting their own presence: AWAY stays away while
@@ -86,30 +116,80 @@ func (t *Tracker) Set(ctx context.Context, away bool) (*ent.Agent, error) {
 	if v == nil || v.AgentID == "" {
 		return nil, apperr.Invalid("presence", "only a signed-in agent has a presence")
 	}
+	a, err := t.client.Agent.Get(viewer.System(ctx, v.TenantID), v.AgentID)
+	if err != nil {
+		return nil, err
+	}
 	p := agent.PresenceONLINE
 	switch {
 	case away:
 		p = agent.PresenceAWAY
-	case !t.connected(v.AgentID):
+	case a.OnlineUntil == nil || a.OnlineUntil.Before(time.Now()):
 		p = agent.PresenceOFFLINE
 	}
-	a, err := t.client.Agent.UpdateOneID(v.AgentID).SetPresence(p).Save(ctx)
-	if err != nil {
+	if a, err = t.client.Agent.UpdateOneID(v.AgentID).SetPresence(p).Save(ctx); err != nil {
 		return nil, err
 	}
 	t.publish(ctx, v.TenantID, v.AgentID)
 	return a, nil
 }
 
-func (t *Tracker) connected(agentID string) bool {
+func (t *Tracker) until() time.Time { return time.Now().UTC().Add(t.grace) }
+
+// renew extends the lease of every agent connected here, one statement per
+// tenant and 500 agents.
+func (t *Tracker) renew(ctx context.Context) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.live[agentID] > 0
+	byTenant := map[string][]string{}
+	for id, c := range t.live {
+		byTenant[c.tenantID] = append(byTenant[c.tenantID], id)
+	}
+	t.mu.Unlock()
+	for tenantID, ids := range byTenant {
+		for chunk := range slices.Chunk(ids, 500) {
+			_, err := t.client.Agent.Update().
+				Where(agent.IDIn(chunk...)).
+				SetOnlineUntil(t.until()).
+				Save(viewer.System(ctx, tenantID))
+			if err != nil && ctx.Err() == nil {
+				t.log.Error("presence: renew", "tenant", tenantID, "err", err)
+			}
+		}
+	}
 }
 
-// update moves the agent to presence when it is one of from.
-func (t *Tracker) update(tenantID, agentID string, to agent.Presence, from ...agent.Presence) {
-	ctx := viewer.System(context.Background(), tenantID)
+// sweep moves agents whose lease lapsed to OFFLINE, across tenants.
+func (t *Tracker) sweep(ctx context.Context) {
+	now := time.Now().UTC()
+	lapsed, err := t.client.Agent.Query().
+		Where(agent.PresenceNEQ(agent.PresenceOFFLINE), agent.OnlineUntilLT(now)).
+		Select(agent.FieldID, agent.FieldTenantID).
+		All(privacy.DecisionContext(ctx, privacy.Allow))
+	if err != nil {
+		if ctx.Err() == nil {
+			t.log.Error("presence: sweep", "err", err)
+		}
+		return
+	}
+	for _, a := range lapsed {
+		sctx := viewer.System(ctx, a.TenantID)
+		n, err := t.client.Agent.Update().
+			Where(agent.ID(a.ID), agent.PresenceNEQ(agent.PresenceOFFLINE), agent.OnlineUntilLT(now)).
+			SetPresence(agent.PresenceOFFLINE).
+			Save(sctx)
+		if err != nil {
+			t.log.Error("presence: sweep", "agent", a.ID, "err", err)
+			continue
+		}
+		if n > 0 {
+			t.publish(sctx, a.TenantID, a.ID)
+		}
+	}
+}
+
+// move sets the agent's presence to `to` when it is one of from, and
+// publishes if it changed.
+func (t *Tracker) move(ctx context.Context, agentID string, to agent.Presence, from ...agent.Presence) {
 	n, err := t.client.Agent.Update().
 		Where(agent.ID(agentID), agent.PresenceIn(from...)).
 		SetPresence(to).
@@ -119,7 +199,7 @@ func (t *Tracker) update(tenantID, agentID string, to agent.Presence, from ...ag
 		return
 	}
 	if n > 0 {
-		t.publish(ctx, tenantID, agentID)
+		t.publish(ctx, viewer.FromContext(ctx).TenantID, agentID)
 	}
 }
 

@@ -40,6 +40,8 @@ const (
 	FieldMaxConcurrent = "max_concurrent"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
 	FieldDisabledAt = "disabled_at"
+	// FieldOnlineUntil holds the string denoting the online_until field in the database.
+	FieldOnlineUntil = "online_until"
 	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
 	FieldTokensValidAfter = "tokens_valid_after"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -101,6 +103,7 @@ var Columns = []string{
 	FieldPresence,
 	FieldMaxConcurrent,
 	FieldDisabledAt,
+	FieldOnlineUntil,
 	FieldTokensValidAfter,
 }
 
@@ -240,6 +243,11 @@ func ByMaxConcurrent(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabledAt orders the results by the disabled_at field.
 func ByDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabledAt, opts...).ToFunc()
+}
+
+// ByOnlineUntil orders the results by the online_until field.
+func ByOnlineUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOnlineUntil, opts...).ToFunc()
 }
 
 // ByTokensValidAfter orders the results by the tokens_valid_after field.

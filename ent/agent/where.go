@@ -110,6 +110,11 @@ func DisabledAt(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldDisabledAt, v))
 }
 
+// OnlineUntil applies equality check predicate on the "online_until" field. It's identical to OnlineUntilEQ.
+func OnlineUntil(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldOnlineUntil, v))
+}
+
 // TokensValidAfter applies equality check predicate on the "tokens_valid_after" field. It's identical to TokensValidAfterEQ.
 func TokensValidAfter(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldTokensValidAfter, v))
@@ -638,6 +643,56 @@ func DisabledAtIsNil() predicate.Agent {
 // DisabledAtNotNil applies the NotNil predicate on the "disabled_at" field.
 func DisabledAtNotNil() predicate.Agent {
 	return predicate.Agent(sql.FieldNotNull(FieldDisabledAt))
+}
+
+// OnlineUntilEQ applies the EQ predicate on the "online_until" field.
+func OnlineUntilEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldOnlineUntil, v))
+}
+
+// OnlineUntilNEQ applies the NEQ predicate on the "online_until" field.
+func OnlineUntilNEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldOnlineUntil, v))
+}
+
+// OnlineUntilIn applies the In predicate on the "online_until" field.
+func OnlineUntilIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldOnlineUntil, vs...))
+}
+
+// OnlineUntilNotIn applies the NotIn predicate on the "online_until" field.
+func OnlineUntilNotIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldOnlineUntil, vs...))
+}
+
+// OnlineUntilGT applies the GT predicate on the "online_until" field.
+func OnlineUntilGT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldOnlineUntil, v))
+}
+
+// OnlineUntilGTE applies the GTE predicate on the "online_until" field.
+func OnlineUntilGTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldOnlineUntil, v))
+}
+
+// OnlineUntilLT applies the LT predicate on the "online_until" field.
+func OnlineUntilLT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldOnlineUntil, v))
+}
+
+// OnlineUntilLTE applies the LTE predicate on the "online_until" field.
+func OnlineUntilLTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldOnlineUntil, v))
+}
+
+// OnlineUntilIsNil applies the IsNil predicate on the "online_until" field.
+func OnlineUntilIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldOnlineUntil))
+}
+
+// OnlineUntilNotNil applies the NotNil predicate on the "online_until" field.
+func OnlineUntilNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldOnlineUntil))
 }
 
 // TokensValidAfterEQ applies the EQ predicate on the "tokens_valid_after" field.

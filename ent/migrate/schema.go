@@ -68,6 +68,7 @@ var (
 		{Name: "presence", Type: field.TypeEnum, Enums: []string{"ONLINE", "AWAY", "OFFLINE"}, Default: "OFFLINE"},
 		{Name: "max_concurrent", Type: field.TypeInt, Default: 5},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "online_until", Type: field.TypeTime, Nullable: true},
 		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
@@ -79,7 +80,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "agents_tenants_tenant",
-				Columns:    []*schema.Column{AgentsColumns[12]},
+				Columns:    []*schema.Column{AgentsColumns[13]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -88,12 +89,12 @@ var (
 			{
 				Name:    "agent_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[12]},
+				Columns: []*schema.Column{AgentsColumns[13]},
 			},
 			{
 				Name:    "agent_tenant_id_email",
 				Unique:  true,
-				Columns: []*schema.Column{AgentsColumns[12], AgentsColumns[4]},
+				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[4]},
 			},
 			{
 				Name:    "agent_email",
@@ -103,7 +104,7 @@ var (
 			{
 				Name:    "agent_tenant_id_employee_code",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[12], AgentsColumns[5]},
+				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[5]},
 			},
 		},
 	}

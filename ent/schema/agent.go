@@ -34,6 +34,9 @@ func (Agent) Fields() []ent.Field {
 			Annotations(entgql.OrderField("PRESENCE")),
 		field.Int("max_concurrent").Default(5).Min(0).Max(1000),
 		field.Time("disabled_at").Optional().Nillable(),
+		field.Time("online_until").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses"),
 		field.Time("tokens_valid_after").Optional().Nillable().
 			Annotations(entgql.Skip()).
 			Comment("access tokens issued before this instant are refused (role change, disabling)"),

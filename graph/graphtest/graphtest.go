@@ -50,7 +50,12 @@ type options struct {
 	bus     realtime.Bus
 	gateway graph.GatewayConfig
 	jobs    *job.Client
+	quiet   bool
 }
+
+// Quiet starts no background work on the database (the presence lease
+// loop), for tests that count the statements a request costs.
+func Quiet() Option { return func(o *options) { o.quiet = true } }
 
 // WithJobs makes sent messages go to jobs (the outbox) instead of staying
 // QUEUED.
@@ -85,9 +90,14 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
 	box, err := credential.NewBox([]byte(strings.Repeat("k", 32)))
 	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tracker := presence.NewTracker(db.Client, bus, 50*time.Millisecond, log)
+	if !o.quiet {
+		go tracker.Run(ctx)
+	}
 	r := graph.NewResolver(graph.Deps{
-		Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Box: box, Jobs: o.jobs,
-		Presence: presence.NewTracker(db.Client, bus, 50*time.Millisecond, log),
+		Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Box: box, Jobs: o.jobs, Presence: tracker,
 	})
 	gw := graph.NewGateway(r, o.gateway)
 	t.Cleanup(func() {
@@ -95,8 +105,6 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 		defer cancel()
 		_ = gw.Shutdown(ctx)
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	require.NoError(t, graph.FollowPolicy(ctx, bus, authz, gw, log))
 	return &Server{DB: db, Auth: svc, Authz: authz, Bus: bus, Gateway: gw, Handler: graph.NewAPI(r, cfg, gw)}
 }

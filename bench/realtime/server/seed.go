@@ -65,8 +65,9 @@ func newApp(ctx context.Context, db *store.DB) (*app, error) {
 	bus := &countingBus{Bus: realtime.NewMemory()}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
-	r := graph.NewResolver(graph.Deps{Client: db.Client, Auth: svc, Authz: authz, Bus: bus,
-		Presence: presence.NewTracker(db.Client, bus, time.Second, log)})
+	tracker := presence.NewTracker(db.Client, bus, time.Second, log)
+	go tracker.Run(ctx)
+	r := graph.NewResolver(graph.Deps{Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Presence: tracker})
 
 	ten, _, err := tenant.Create(ctx, db.Client, tenant.Input{Name: "Bench", Slug: slug, OwnerName: "Owner", OwnerEmail: email, OwnerPassword: password})
 	if err != nil {

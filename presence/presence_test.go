@@ -1,0 +1,88 @@
+package presence_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	_ "github.com/switchboard-dev/switchboard/ent/runtime"
+	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/tenant"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Two instances share one database: a tab opened and closed on B does not
+// take offline an agent still connected to A; closing A does, once; and an
+// instance that dies lets its agents' leases lapse, swept by the other.
+func TestPresenceAcrossInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		const grace = 300 * time.Millisecond
+		ctx := t.Context()
+		ten, owner, err := tenant.Create(ctx, db.Client, tenant.Input{
+			Name: "Acme", Slug: "acme", OwnerName: "Owner", OwnerEmail: "owner@acme.test", OwnerPassword: "correct horse battery",
+		})
+		require.NoError(t, err)
+		bus := realtime.NewMemory()
+		t.Cleanup(func() { _ = bus.Close() })
+		sub, err := bus.Subscribe(ctx, ten.ID)
+		require.NoError(t, err)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+		actx, stopA := context.WithCancel(ctx)
+		defer stopA()
+		a := presence.NewTracker(db.Client, bus, grace, log)
+		go a.Run(actx)
+		b := presence.NewTracker(db.Client, bus, grace, log)
+		go b.Run(ctx)
+
+		presenceNow := func() agent.Presence {
+			ag, err := db.Client.Agent.Get(viewer.System(ctx, ten.ID), owner.ID)
+			require.NoError(t, err)
+			return ag.Presence
+		}
+		changes := 0
+		nextChange := func(want agent.Presence) {
+			t.Helper()
+			select {
+			case e := <-sub.Events():
+				require.Equal(t, realtime.AgentPresenceChanged, e.Type)
+				require.Equal(t, owner.ID, e.Subject)
+				changes++
+				require.Equal(t, want, presenceNow())
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no presence change to %s", want)
+			}
+		}
+
+		a.Connected(ten.ID, owner.ID)
+		nextChange(agent.PresenceONLINE)
+
+		b.Connected(ten.ID, owner.ID)
+		b.Disconnected(ten.ID, owner.ID)
+		time.Sleep(4 * grace)
+		require.Equal(t, agent.PresenceONLINE, presenceNow(), "still connected to A")
+
+		a.Disconnected(ten.ID, owner.ID)
+		nextChange(agent.PresenceOFFLINE)
+
+		a.Connected(ten.ID, owner.ID)
+		nextChange(agent.PresenceONLINE)
+		stopA() // A dies with the connection open: B sweeps the lapsed lease
+		nextChange(agent.PresenceOFFLINE)
+
+		time.Sleep(2 * grace)
+		select {
+		case e := <-sub.Events():
+			t.Fatalf("unexpected event %s after %d changes: each change is published once", e.Type, changes)
+		default:
+		}
+	})
+}

@@ -1,0 +1,3 @@
+PRAGMA foreign_keys = off;
+ALTER TABLE `agents` ADD COLUMN `online_until` datetime NULL;
+PRAGMA foreign_keys = on;
