@@ -136,8 +136,9 @@ func (t *Tracker) Set(ctx context.Context, away bool) (*ent.Agent, error) {
 
 func (t *Tracker) until() time.Time { return time.Now().UTC().Add(t.grace) }
 
-// renew extends the lease of every agent connected here, one statement per
-// tenant and 500 agents.
+// renew extends the lease of every agent connected here, two statements per
+// tenant and 500 agents, and brings back ONLINE those a sweep took OFFLINE
+// while this instance was too slow to renew.
 func (t *Tracker) renew(ctx context.Context) {
 	t.mu.Lock()
 	byTenant := map[string][]string{}
@@ -146,11 +147,20 @@ func (t *Tracker) renew(ctx context.Context) {
 	}
 	t.mu.Unlock()
 	for tenantID, ids := range byTenant {
+		sctx := viewer.System(ctx, tenantID)
 		for chunk := range slices.Chunk(ids, 500) {
 			_, err := t.client.Agent.Update().
 				Where(agent.IDIn(chunk...)).
 				SetOnlineUntil(t.until()).
-				Save(viewer.System(ctx, tenantID))
+				Save(sctx)
+			if err == nil {
+				// swept while this instance stalled past the lease: back ONLINE
+				var swept []string
+				swept, err = t.client.Agent.Query().Where(agent.IDIn(chunk...), agent.PresenceEQ(agent.PresenceOFFLINE)).IDs(sctx)
+				for _, id := range swept {
+					t.move(sctx, id, agent.PresenceONLINE, agent.PresenceOFFLINE)
+				}
+			}
 			if err != nil && ctx.Err() == nil {
 				t.log.Error("presence: renew", "tenant", tenantID, "err", err)
 			}

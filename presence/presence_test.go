@@ -20,7 +20,8 @@ import (
 )
 
 // Two instances share one database: a tab opened and closed on B does not
-// take offline an agent still connected to A; closing A does, once; and an
+// take offline an agent still connected to A; A's renewals bring back an
+// agent swept while A stalled; closing A takes them offline, once; and an
 // instance that dies lets its agents' leases lapse, swept by the other.
 func TestPresenceAcrossInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -69,6 +70,10 @@ func TestPresenceAcrossInstances(t *testing.T) {
 		b.Disconnected(ten.ID, owner.ID)
 		time.Sleep(4 * grace)
 		require.Equal(t, agent.PresenceONLINE, presenceNow(), "still connected to A")
+
+		// as if swept while A stalled past the lease: A's next renewal brings the agent back
+		require.NoError(t, db.Client.Agent.UpdateOneID(owner.ID).SetPresence(agent.PresenceOFFLINE).Exec(viewer.System(ctx, ten.ID)))
+		nextChange(agent.PresenceONLINE)
 
 		a.Disconnected(ten.ID, owner.ID)
 		nextChange(agent.PresenceOFFLINE)
