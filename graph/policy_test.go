@@ -85,6 +85,18 @@ func TestPolicyChangeAppliesToTheNextRequest(t *testing.T) {
 			map[string]any{"id": agentRole}).RequireOK(t)
 		r = s.Do(t, agent, phone, nil)
 		require.Contains(t, string(r.Data), "•")
+
+		// A rule for the whole type reaches every field without a rule of its
+		// own, those with a public default included; a field's own rule wins.
+		s.Do(t, w.token, `mutation($id: ID!) { setFieldRule(roleID: $id, coordinate: "Contact.*", effect: DENY) { id } }`,
+			map[string]any{"id": agentRole}).RequireOK(t)
+		s.Do(t, w.token, `mutation($id: ID!) { setFieldRule(roleID: $id, coordinate: "Contact.phone", effect: MASK) { id } }`,
+			map[string]any{"id": agentRole}).RequireOK(t)
+		r = s.Do(t, agent, `{ node(id: "`+w.contact+`") { ... on Contact { profileName phone } } }`, nil)
+		r.RequireCode(t, "FORBIDDEN")
+		require.Equal(t, []any{"node", "profileName"}, r.Errors[0].Path)
+		require.Len(t, r.Errors, 1, "phone has its own rule")
+		require.Contains(t, string(r.Data), "•")
 	})
 }
 

@@ -233,8 +233,8 @@ func (tp *tenantPolicy) decide(roles []string) (*Decisions, error) {
 // compute asks Casbin about every switch and every guarded field for a role
 // set. Switches are asked of a subject that holds all the roles, so Casbin's
 // deny-override applies across them. A field takes, per role, the role's own
-// rule if the tenant set one and else the default rule (FieldRules) from the
-// role's switches; across roles an explicit DENY wins, otherwise the most
+// rule for the field, else its own rule for the whole type, else the default
+// rule (FieldRules) from the role's switches; across roles an explicit DENY wins, otherwise the most
 // permissive effect does.
 func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, error) {
 	e, dom := tp.enforcer, tp.tenantID
@@ -294,38 +294,51 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 }
 
 func (tp *tenantPolicy) fieldEffect(c Coordinate, roles []string, rolePerms map[string]map[Permission]bool) (best Effect, explicitDeny bool, err error) {
-	e, dom := tp.enforcer, tp.tenantID
 	best = Deny
 	for _, r := range roles {
-		eff := Allow
-		explicit, err := e.GetFilteredPolicy(0, r, dom, c.String())
-		if err != nil {
-			return Deny, false, err
+		eff, found, err := tp.ownRule(r, c)
+		if !found && err == nil && c.Field != "*" {
+			eff, found, err = tp.ownRule(r, Coordinate{Type: c.Type, Field: "*"})
 		}
-		if len(explicit) > 0 {
-			read, err := e.Enforce(r, dom, c.String(), actRead)
-			if err != nil {
-				return Deny, false, err
+		switch {
+		case err != nil:
+			return Deny, false, err
+		case found:
+			explicitDeny = explicitDeny || eff == Deny
+		default:
+			eff = Allow
+			if def, ok := defaultEffect(c, rolePerms[r]); ok {
+				eff = def
 			}
-			mask, err := e.Enforce(r, dom, c.String(), actMask)
-			if err != nil {
-				return Deny, false, err
-			}
-			switch {
-			case read:
-				eff = Allow
-			case mask:
-				eff = Mask
-			default:
-				eff = Deny
-				explicitDeny = true
-			}
-		} else if def, ok := defaultEffect(c, rolePerms[r]); ok {
-			eff = def
 		}
 		best = min(best, eff)
 	}
 	return best, explicitDeny, nil
+}
+
+// ownRule is the rule role r was given for c in this tenant, if any.
+func (tp *tenantPolicy) ownRule(r string, c Coordinate) (eff Effect, found bool, err error) {
+	e, dom := tp.enforcer, tp.tenantID
+	explicit, err := e.GetFilteredPolicy(0, r, dom, c.String())
+	if err != nil || len(explicit) == 0 {
+		return Deny, false, err
+	}
+	read, err := e.Enforce(r, dom, c.String(), actRead)
+	if err != nil {
+		return Deny, false, err
+	}
+	mask, err := e.Enforce(r, dom, c.String(), actMask)
+	if err != nil {
+		return Deny, false, err
+	}
+	switch {
+	case read:
+		return Allow, true, nil
+	case mask:
+		return Mask, true, nil
+	default:
+		return Deny, true, nil
+	}
 }
 
 // Decisions is what one role set may do in one tenant, as of one version of
