@@ -51,6 +51,8 @@ func TestAccessToken(t *testing.T) {
 	_, err = tok.Verify(s)
 	require.Error(t, err, "expired")
 
+	_, err = NewTokens([]byte(strings.Repeat("k", 32)), 25*time.Hour)
+	require.Error(t, err, "longer than revocations are remembered")
 	_, err = NewTokens([]byte("short"), time.Minute)
 	require.Error(t, err)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -25,6 +26,11 @@ type Tokens struct {
 func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("auth: the token secret must be at least 32 bytes")
+	}
+	if ttl <= 0 || ttl > policy.MaxAccessTokenTTL {
+		// revoked sessions are remembered for MaxAccessTokenTTL: a token that
+		// lived longer would work again once its session's revocation is forgotten
+		return nil, fmt.Errorf("auth: the access token lifetime must be between 0 and %s", policy.MaxAccessTokenTTL)
 	}
 	return &Tokens{secret: secret, ttl: ttl, now: time.Now}, nil
 }
