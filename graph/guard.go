@@ -73,6 +73,7 @@ var emptyValues = map[string]func() any{
 	"GroupConnection!":      func() any { return &ent.GroupConnection{} },
 	"AuditEventConnection!": func() any { return &ent.AuditEventConnection{} },
 	"[Role!]!":              func() any { return []*ent.Role{} },
+	"[AgentLoad!]!":         func() any { return []*model.AgentLoad{} },
 	"AuditChainReport!":     func() any { return &model.AuditChainReport{} },
 }
 

@@ -73,6 +73,12 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "groups"}:      needs(GroupView, Deny),
 	{"Query", "auditEvents"}: needs(AuditView, Deny),
 	{"Query", "roles"}:       needs(RoleManage, Deny),
+	// Live lists: the same switches as the lists they follow.
+	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
+	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),
+	{"Subscription", "dashboard"}:            needs(ReportViewOwn, Deny),
+	// Colleagues' figures.
+	{"Dashboard", "agentLoad"}: needs(ReportViewAll, Deny),
 
 	{"Contact", "id"}:            public,
 	{"Contact", "createdAt"}:     public,

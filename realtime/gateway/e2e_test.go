@@ -145,6 +145,20 @@ func TestEndToEndWithARealClient(t *testing.T) {
 	e := payload["errors"].([]any)[0].(map[string]any)
 	require.Equal(t, "FORBIDDEN", e["extensions"].(map[string]any)["code"])
 	require.Equal(t, []any{"conversationEvents", "conversation", "assignee", "email"}, e["path"])
+
+	// Live lists need the switches of the lists they follow: Ann's role holds
+	// neither number.view, agent.view nor report.view_own.
+	for id, q := range map[string]string{
+		"n": `subscription { numberStatusChanged { number { id } } }`,
+		"a": `subscription { agentPresenceChanged { agent { id } } }`,
+		"d": `subscription { dashboard { openConversations } }`,
+	} {
+		raw.send(subscribeMsg(id, q))
+		m := raw.read()
+		require.Equal(t, id, m["id"])
+		require.Contains(t, fmt.Sprint(m["payload"]), "code:FORBIDDEN", "%s: %v", q, m)
+		require.Equal(t, map[string]any{"id": id, "type": "complete"}, raw.read())
+	}
 }
 
 func debugListeners(ls ...*listener) func() string {

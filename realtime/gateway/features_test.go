@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -78,6 +79,15 @@ func TestDashboard(t *testing.T) {
 	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+conv+`") { id } }`, nil).RequireOK(t)
 	next := event(c.read(), "dashboard")
 	require.Equal(t, float64(2), next["openConversations"])
+	require.NotEmpty(t, next["agentLoad"])
+
+	// An agent sees the counters but not colleagues' load (report.view_all).
+	a := b.dial(t, gateway.ProtocolTransportWS)
+	a.init(b.s.Login(t, "agent@acme.test", graphtest.Password))
+	a.send(subscribeMsg("d", `subscription { dashboard { openConversations agentLoad { capacity } } }`))
+	m := a.read()
+	require.Equal(t, []any{}, event(m, "dashboard")["agentLoad"])
+	require.Contains(t, fmt.Sprint(m["payload"]), "code:FORBIDDEN")
 }
 
 func TestPresence(t *testing.T) {
