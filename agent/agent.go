@@ -126,9 +126,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			if err := s.checkRoles(ctx, in.Roles); err != nil {
 				return nil, err
 			}
-			// Tokens carry roles: the old ones stop working, a refresh brings the new.
-			u.SetRoles(in.Roles).SetTokensValidAfter(policy.RevocationInstant())
-			s.revoke(ctx, tx, id)
+			u.SetRoles(in.Roles)
 		}
 		if in.TeamIDs != nil {
 			u.ClearTeams().AddTeamIDs(in.TeamIDs...)
@@ -136,8 +134,10 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if in.NumberIDs != nil {
 			u.ClearNumbers().AddNumberIDs(in.NumberIDs...)
 		}
-		if revoke {
-			// A new password ends every session and token of the old one.
+		if revoke || in.Roles != nil {
+			// Tokens carry roles: with new roles the old tokens stop working
+			// and a refresh brings the new; a new password also ends every
+			// session of the old one (below).
 			u.SetTokensValidAfter(policy.RevocationInstant())
 			s.revoke(ctx, tx, id)
 		}
