@@ -128,15 +128,6 @@ func (a *Authorizer) Admit(ctx context.Context, v *viewer.Viewer) (context.Conte
 	return NewContext(ctx, d), nil
 }
 
-// Decide returns the decisions of a role set in a tenant.
-func (a *Authorizer) Decide(ctx context.Context, tenantID string, roles []string) (*Decisions, error) {
-	tp, err := a.tenant(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return tp.decide(roles)
-}
-
 func (a *Authorizer) tenant(ctx context.Context, tenantID string) (*tenantPolicy, error) {
 	a.mu.Lock()
 	tp, ok := a.tenants[tenantID]

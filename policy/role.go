@@ -25,16 +25,6 @@ const (
 // BuiltinRoles lists the roles every tenant has, in display order.
 var BuiltinRoles = []string{RoleOwner, RoleAdmin, RoleSupervisor, RoleAgent, RoleAuditor, RolePartner}
 
-// IsBuiltinRole reports whether name is a built-in role.
-func IsBuiltinRole(name string) bool {
-	for _, r := range BuiltinRoles {
-		if r == name {
-			return true
-		}
-	}
-	return false
-}
-
 // builtinLabels name the built-in roles for people.
 var builtinLabels = map[string][2]string{
 	RoleOwner:      {"Owner", "Runs the company's account: every switch, including company settings."},
@@ -68,11 +58,6 @@ var defaultGrants = map[string][]Permission{
 		ConversationReadAll, ConversationReply, ConversationAssign, ConversationTransfer, ConversationResolve,
 		ContactRead, ContactViewPhone, ContactEdit, NumberView, AgentView, GroupView,
 	},
-}
-
-// DefaultGrants returns the switches a built-in role starts with.
-func DefaultGrants(role string) []Permission {
-	return append([]Permission(nil), defaultGrants[role]...)
 }
 
 func allPermissions() []Permission {

@@ -102,7 +102,7 @@ type Gateway struct {
 	draining bool
 
 	stats struct {
-		sent, tooSlow, executions atomic.Int64
+		sent, tooSlow atomic.Int64
 	}
 	stop     chan struct{}
 	stopOnce sync.Once

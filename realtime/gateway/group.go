@@ -41,7 +41,6 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 		grp = &group{g: g, key: key, cancel: cancel, members: map[*sub]*conn{}}
 		grp.mu.Lock()
 		g.groups[key] = grp
-		g.stats.executions.Add(1)
 		go grp.run(gctx, c.exec, rc)
 	}
 	grp.members[s] = c

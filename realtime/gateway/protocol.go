@@ -51,7 +51,6 @@ const (
 
 // dialect maps one protocol's message names.
 type dialect struct {
-	name      string
 	inbound   map[string]kind
 	ack       string
 	next      string
@@ -63,7 +62,6 @@ type dialect struct {
 
 var dialects = map[string]*dialect{
 	ProtocolTransportWS: {
-		name: ProtocolTransportWS,
 		inbound: map[string]kind{
 			"connection_init": kindInit, "ping": kindPing, "pong": kindPong,
 			"subscribe": kindSubscribe, "complete": kindComplete,
@@ -71,7 +69,6 @@ var dialects = map[string]*dialect{
 		ack: "connection_ack", next: "next", errorType: "error", complete: "complete", ping: "ping", pong: "pong",
 	},
 	ProtocolLegacyWS: {
-		name: ProtocolLegacyWS,
 		inbound: map[string]kind{
 			"connection_init": kindInit, "start": kindSubscribe, "stop": kindComplete,
 			"connection_terminate": kindTerminate,
