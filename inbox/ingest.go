@@ -111,6 +111,7 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 	if err != nil || len(nums) == 0 {
 		return false, err
 	}
+	waiting := false // a status whose message is not recorded yet
 	for _, num := range nums {
 		tctx := viewer.System(ctx, num.TenantID)
 		err := store.WithTx(tctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
@@ -125,7 +126,13 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 				}
 			}
 			for _, st := range ch.Statuses {
-				if err := in.status(ctx, tx, num, st); err != nil {
+				err := in.status(ctx, tx, num, st)
+				switch {
+				case errors.Is(err, ErrStatusBeforeSend):
+					// the rest of the change commits; the delivery is
+					// processed again, and what is applied stays so
+					waiting = true
+				case err != nil:
 					return err
 				}
 			}
@@ -134,6 +141,9 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 		if err != nil {
 			return true, err
 		}
+	}
+	if waiting {
+		return true, ErrStatusBeforeSend
 	}
 	return true, nil
 }

@@ -267,3 +267,29 @@ func TestWebhookEndpoint(t *testing.T) {
 	require.Equal(t, []string{"9999999999"}, d.PhoneNumberIds)
 	require.Equal(t, other, d.Body, "the raw body is kept as signed")
 }
+
+// A status for a message we never sent (one sent from the business's phone
+// app, say) keeps its delivery waiting, but takes nothing else of the change
+// with it: the customer's message beside it is stored at once.
+func TestUnknownStatusLosesNothingBesideIt(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		var body, st map[string]any
+		require.NoError(t, json.Unmarshal(withMessageID(t, samples(t, "message.json")["text"], "wamid.beside"), &body))
+		require.NoError(t, json.Unmarshal(samples(t, "message_status.json")["read"], &st))
+		value := func(v map[string]any) map[string]any {
+			return v["entry"].([]any)[0].(map[string]any)["changes"].([]any)[0].(map[string]any)["value"].(map[string]any)
+		}
+		statuses := value(st)["statuses"].([]any)
+		statuses[0].(map[string]any)["id"] = "wamid.never-sent-here"
+		value(body)["statuses"] = statuses
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+
+		require.Equal(t, http.StatusOK, b.post(t, raw))
+		n, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.beside")).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the customer's message is stored while the status waits")
+	})
+}
