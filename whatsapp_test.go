@@ -450,3 +450,35 @@ func TestSendEveryKind(t *testing.T) {
 	send(`template: {name: "reengage", language: "en_US"}`).RequireOK(t)
 	require.Eventually(t, func() bool { return len(b.sim.Log()) == 7 }, 20*time.Second, 20*time.Millisecond)
 }
+
+// A reply deleted while it waits to be sent (the provider is down) is never
+// sent: it ends FAILED, saying why; the reply beside it goes out.
+func TestDeletedBeforeSentIsNotSent(t *testing.T) {
+	t.Parallel()
+	b := setupWhatsApp(t, dialect.SQLite, 500)
+	conv := b.writeIn(t, "33612345678", "hello")
+	require.NoError(t, b.sim.StartOutage(1500*time.Millisecond, http.StatusServiceUnavailable))
+	send := func(text string) string {
+		r := b.s.Do(t, b.owner, `mutation($c: ID!, $t: String!) { sendMessage(input: {conversationID: $c, text: $t}) { id } }`,
+			map[string]any{"c": conv, "t": text})
+		r.RequireOK(t)
+		var out struct{ SendMessage struct{ ID string } }
+		r.Decode(t, &out)
+		return out.SendMessage.ID
+	}
+	send("kept")
+	dropped := send("taken back")
+	require.Eventually(t, func() bool { return b.answers.count("503") > 0 }, 10*time.Second, 10*time.Millisecond)
+	b.s.Do(t, b.owner, `mutation($m: ID!) { deleteMessage(id: $m) { id } }`, map[string]any{"m": dropped}).RequireOK(t)
+
+	ctx := viewer.System(t.Context(), b.tenantID)
+	require.Eventually(t, func() bool {
+		n, err := b.db.Client.Message.Query().Where(message.DirectionEQ(message.DirectionOUTBOUND), message.StatusEQ(message.StatusQUEUED)).Count(ctx)
+		return err == nil && n == 0
+	}, time.Minute, 50*time.Millisecond)
+	require.Len(t, b.sim.Log(), 1, "only the kept reply reached the provider")
+	m, err := b.db.Client.Message.Get(ctx, dropped)
+	require.NoError(t, err)
+	require.Equal(t, message.StatusFAILED, m.Status)
+	require.Contains(t, m.ErrorText, "deleted")
+}

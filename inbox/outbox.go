@@ -72,6 +72,9 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	if m.Status != message.StatusQUEUED {
 		return nil // sent (or failed) already: a retried job does nothing
 	}
+	if m.DeletedAt != nil {
+		return s.fail(ctx, m, 0, "deleted before it was sent")
+	}
 	num, to := m.Edges.Number, m.Edges.Conversation.Edges.Contact.WaID
 	if num.UnlinkedAt != nil || num.PhoneNumberID == nil {
 		return s.fail(ctx, m, 0, "the number is unlinked")
