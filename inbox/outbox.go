@@ -213,7 +213,8 @@ type Limits struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
-	pairs   map[string]time.Time
+	pairs   map[string]time.Time // pair → when it may send again
+	sweepAt int                  // len(pairs) at which lapsed pairs are dropped
 }
 
 // NewLimits returns Limits with the given pair interval (0: none).
@@ -247,6 +248,16 @@ func (l *Limits) Reserve(numberID string, perSecond int, to string, now time.Tim
 	}
 	b.tokens--
 	if l.PairInterval > 0 {
+		if len(l.pairs) >= l.sweepAt {
+			// every customer ever written to would stay otherwise; sweeping
+			// when the map doubles keeps the cost constant per send
+			for p, next := range l.pairs {
+				if !now.Before(next) {
+					delete(l.pairs, p)
+				}
+			}
+			l.sweepAt = max(1024, 2*len(l.pairs))
+		}
 		l.pairs[pair] = now.Add(l.PairInterval)
 	}
 	return 0
