@@ -277,6 +277,10 @@ func (c *conn) stop(id string) {
 	c.mu.Lock()
 	s := c.subs[id]
 	delete(c.subs, id)
+	var grp *group
+	if s != nil {
+		grp, s.group = s.group, nil
+	}
 	c.mu.Unlock()
 	if s == nil {
 		return
@@ -284,8 +288,8 @@ func (c *conn) stop(id string) {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	if s.group != nil {
-		s.group.leave(s)
+	if grp != nil {
+		grp.leave(s)
 	}
 }
 
@@ -336,6 +340,9 @@ func (c *conn) readmit() {
 		grp := s.group
 		s.group = nil
 		c.mu.Unlock()
+		if grp == nil {
+			continue // stopped meanwhile
+		}
 		grp.leave(s)
 		c.start(ctx, s)
 	}
@@ -417,14 +424,20 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	if c.initTimer != nil {
 		c.initTimer.Stop()
 	}
+	groups := make(map[*sub]*group, len(subs))
+	for _, s := range subs {
+		if s.group != nil {
+			groups[s], s.group = s.group, nil
+		}
+	}
 	c.mu.Unlock()
 
 	for _, s := range subs {
 		if s.cancel != nil {
 			s.cancel()
 		}
-		if s.group != nil {
-			s.group.leave(s)
+		if grp := groups[s]; grp != nil {
+			grp.leave(s)
 		}
 	}
 	if admitted {

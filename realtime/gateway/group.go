@@ -47,9 +47,18 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 	grp.mu.Unlock()
 	g.mu.Unlock()
 
+	// The subscription may have been stopped, or its connection closed,
+	// while it joined: then it leaves at once, or the group would run on
+	// for a member nobody will remove.
 	c.mu.Lock()
-	s.group = grp
+	current := !c.closed && c.subs[s.id] == s
+	if current {
+		s.group = grp
+	}
 	c.mu.Unlock()
+	if !current {
+		grp.leave(s)
+	}
 }
 
 // run executes the subscription and fans each response out.
