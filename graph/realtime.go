@@ -53,13 +53,22 @@ func (r *Resolver) admitConnection(ctx context.Context, token string) (context.C
 	}
 	v, err := r.auth.Authenticate(ctx, token)
 	if err != nil {
-		return nil, gateway.Identity{}, err
+		return nil, gateway.Identity{}, admissionError(err)
 	}
 	ctx, err = r.authz.Admit(viewer.NewContext(ctx, v), v)
 	if err != nil {
-		return nil, gateway.Identity{}, err
+		return nil, gateway.Identity{}, admissionError(err)
 	}
 	return ctx, gateway.Identity{TenantID: v.TenantID, AgentID: v.AgentID, SessionID: v.SessionID}, nil
+}
+
+// admissionError tells a refusal (an error with a code) from a failure to
+// decide (the database), which must not look like "forbidden" to clients.
+func admissionError(err error) error {
+	if apperr.CodeOf(err) == "" {
+		return fmt.Errorf("%w: %w", gateway.ErrUnavailable, err)
+	}
+	return err
 }
 
 func bearer(s string) string {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -165,7 +166,7 @@ func (c *conn) init(payload json.RawMessage) bool {
 	credential := c.g.cfg.Credential(c.header, p)
 	ctx, who, err := c.g.cfg.Admit(c.base, credential)
 	if err != nil {
-		c.close(CloseForbidden, "forbidden: "+err.Error())
+		c.refuse(err)
 		return false
 	}
 	c.mu.Lock()
@@ -310,6 +311,16 @@ func (c *conn) sendErrors(id string, errs ...*gqlerror.Error) {
 	c.enqueue(frame(c.d.errorType, id, b), "")
 }
 
+// refuse closes the connection after a failed admission: 4403 for a
+// refusal, 4500 (reconnect) when it could not be decided.
+func (c *conn) refuse(err error) {
+	if errors.Is(err, ErrUnavailable) {
+		c.close(CloseInternal, "admission unavailable: reconnect")
+		return
+	}
+	c.close(CloseForbidden, "forbidden: "+err.Error())
+}
+
 // readmit re-runs admission with the connection's first credential: after a
 // policy change, the connection either goes (4403) or carries on with the new
 // permissions, restarting its live subscriptions.
@@ -323,7 +334,7 @@ func (c *conn) readmit() {
 	c.mu.Unlock()
 	ctx, _, err := c.g.cfg.Admit(c.base, credential)
 	if err != nil {
-		c.close(CloseForbidden, "forbidden: "+err.Error())
+		c.refuse(err)
 		return
 	}
 	c.mu.Lock()

@@ -158,3 +158,19 @@ func TestSignOutEndsTheSession(t *testing.T) {
 	other.send(`{"type":"ping"}`)
 	require.Equal(t, "pong", other.read()["type"])
 }
+
+// When admission cannot be decided (the database is gone), the connection
+// closes with 4500, reconnect, not 4403, sign in again; a bad token is still
+// a refusal.
+func TestAdmissionUnavailableIsNotForbidden(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer not-a-token"}}`)
+	require.Equal(t, gateway.CloseForbidden, c.closed())
+
+	require.NoError(t, b.s.DB.SQL.Close())
+	c = b.dial(t, gateway.ProtocolTransportWS)
+	c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer ` + b.token + `"}}`)
+	require.Equal(t, gateway.CloseInternal, c.closed())
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ type Identity struct {
 	SessionID string // the sign-in the credential belongs to; empty for API keys
 }
 
+// ErrUnavailable is wrapped by an Admit error that is no refusal.
+var ErrUnavailable = errors.New("admission unavailable")
+
 // Config sets up a Gateway. Admit is required; the rest have defaults.
 type Config struct {
 	// Credential picks a connection's credential from its connection_init
@@ -25,7 +29,10 @@ type Config struct {
 	// credential is kept, for re-admission.
 	Credential func(authorizationHeader string, initPayload map[string]any) string
 	// Admit authenticates a credential and returns the context operations run
-	// in. An error closes the connection with 4403.
+	// in. An error closes the connection with 4403, unless it wraps
+	// ErrUnavailable (admission could not be decided: the database failed),
+	// which closes it with 4500 so that the client reconnects rather than
+	// signing in again.
 	Admit func(ctx context.Context, credential string) (context.Context, Identity, error)
 	// Fingerprint names the permissions of an admitted context: subscriptions
 	// share an execution only when their fingerprints are equal.
