@@ -267,7 +267,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, role string, expiresAt
 		return nil, "", apperr.New(apperr.Unauthenticated, "sign in first")
 	}
 	if err := policy.CheckRoles(ctx, s.client, []string{role}); err != nil {
-		return nil, "", apperr.Invalid("role", "unknown role %q", role)
+		return nil, "", err
 	}
 	if expiresAt != nil && !expiresAt.After(s.now()) {
 		return nil, "", apperr.Invalid("expiresAt", "must be in the future")

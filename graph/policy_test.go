@@ -287,3 +287,39 @@ func placeholder(db *store.DB) string {
 	}
 	return "?"
 }
+
+// Nobody grants a switch they do not hold: an administrator (everything but
+// tenant.manage) can hand out the agent role, not make an owner, whether by
+// assigning roles, creating a colleague, minting an API key or editing a role.
+func TestNobodyGrantsWhatTheyDoNotHold(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := graphtest.New(t, db, graph.Config{})
+		w := seedWorld(t, s, "alpha")
+		var admin struct{ CreateAgent struct{ ID string } }
+		r := s.Do(t, w.token, `mutation { createAgent(input: {name: "Ada", email: "ada@alpha.test", password: "long enough pw", roles: ["admin"]}) { id } }`, nil)
+		r.RequireOK(t)
+		r.Decode(t, &admin)
+		ada := s.Login(t, "ada@alpha.test", "long enough pw")
+		owner, adminRole, agentRole := roleID(t, s, w.token, "owner"), roleID(t, s, w.token, "admin"), roleID(t, s, w.token, "agent")
+
+		refused := map[string]struct {
+			q    string
+			vars map[string]any
+		}{
+			"assign owner":      {`mutation($a: ID!, $r: [ID!]!) { assignRoles(agentID: $a, roleIDs: $r) { id } }`, map[string]any{"a": admin.CreateAgent.ID, "r": []string{owner}}},
+			"create an owner":   {`mutation { createAgent(input: {name: "Eve", email: "eve@alpha.test", password: "long enough pw", roles: ["owner"]}) { id } }`, nil},
+			"owner API key":     {`mutation { createAPIKey(input: {name: "k", role: "owner"}) { secret } }`, nil},
+			"add tenant.manage": {`mutation($id: ID!) { updateRole(id: $id, input: {permissions: ["tenant.manage", "agent.manage"]}) { id } }`, map[string]any{"id": adminRole}},
+			"new role above me": {`mutation { createRole(input: {name: "boss", label: "Boss", permissions: ["tenant.manage"]}) { id } }`, nil},
+		}
+		for name, c := range refused {
+			t.Run(name, func(t *testing.T) { s.Do(t, ada, c.q, c.vars).RequireCode(t, "FORBIDDEN") })
+		}
+		// What the administrator holds, they may grant.
+		s.Do(t, ada, `mutation($a: ID!, $r: [ID!]!) { assignRoles(agentID: $a, roleIDs: $r) { id } }`,
+			map[string]any{"a": w.agent, "r": []string{agentRole}}).RequireOK(t)
+		s.Do(t, ada, `mutation { createAPIKey(input: {name: "k", role: "agent"}) { secret } }`, nil).RequireOK(t)
+		s.Do(t, ada, `mutation { createRole(input: {name: "helper", label: "Helper", permissions: ["conversation.reply"]}) { id } }`, nil).RequireOK(t)
+	})
+}

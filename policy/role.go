@@ -109,7 +109,8 @@ func SeedBuiltinRoles(ctx context.Context, client *ent.Client) error {
 	return nil
 }
 
-// CheckRoles refuses role names the tenant of ctx does not have.
+// CheckRoles refuses role names the tenant of ctx does not have, and roles
+// holding a switch the viewer of ctx does not hold (CheckGrantable).
 func CheckRoles(ctx context.Context, client *ent.Client, names []string) error {
 	if len(names) == 0 {
 		return apperr.Invalid("roles", "at least one role is needed")
@@ -121,6 +122,28 @@ func CheckRoles(ctx context.Context, client *ent.Client, names []string) error {
 	for _, n := range names {
 		if !slices.Contains(found, n) {
 			return apperr.Invalid("roles", "unknown role %q", n)
+		}
+	}
+	held, err := client.CasbinRule.Query().
+		Where(casbinrule.Ptype("p"), casbinrule.V0In(names...), casbinrule.V3(actUse), casbinrule.V4("allow")).
+		Select(casbinrule.FieldV2).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	perms := make([]Permission, len(held))
+	for i, p := range held {
+		perms[i] = Permission(p)
+	}
+	return CheckGrantable(ctx, perms)
+}
+
+// CheckGrantable refuses to give away a switch the viewer of ctx does not
+// hold: nobody makes a role, an API key or a colleague more powerful than
+// themselves (an administrator cannot make an owner).
+func CheckGrantable(ctx context.Context, perms []Permission) error {
+	for _, p := range perms {
+		if !Can(ctx, p) {
+			return apperr.New(apperr.Forbidden, "you cannot grant %s: you do not hold it", p)
 		}
 	}
 	return nil

@@ -57,6 +57,9 @@ func (s *Service) Create(ctx context.Context, name, label, description string, p
 	if err := checkPermissions(perms); err != nil {
 		return nil, err
 	}
+	if err := policy.CheckGrantable(ctx, perms); err != nil {
+		return nil, err
+	}
 	name = strings.TrimSpace(name)
 	return s.change(ctx, func(ctx context.Context, tx *ent.Tx) (*ent.Role, error) {
 		r, err := tx.Role.Create().SetName(name).SetLabel(strings.TrimSpace(label)).SetDescription(description).Save(ctx)
@@ -105,6 +108,15 @@ func (s *Service) Update(ctx context.Context, id string, label, description *str
 		}
 		before, err := Permissions(ctx, tx.Client(), r.Name)
 		if err != nil {
+			return nil, err
+		}
+		var added []policy.Permission
+		for _, p := range perms {
+			if !slices.Contains(before, p) {
+				added = append(added, p)
+			}
+		}
+		if err := policy.CheckGrantable(ctx, added); err != nil {
 			return nil, err
 		}
 		if err := replaceSwitches(ctx, tx.Client(), r.Name, perms); err != nil {
@@ -209,6 +221,9 @@ func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) 
 			names[i] = r.Name
 		}
 		slices.Sort(names)
+		if err := policy.CheckRoles(ctx, tx.Client(), names); err != nil {
+			return nil, err
+		}
 		before := a.Roles
 		if a, err = a.Update().SetRoles(names).SetTokensValidAfter(policy.RevocationInstant()).Save(ctx); err != nil {
 			return nil, err
