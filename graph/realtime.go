@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -98,11 +99,51 @@ func fingerprint(ctx context.Context) string {
 // a tenant's policy changed (reload it, re-admit its connections) or an
 // agent was revoked (close their connections with 4403). It runs until ctx
 // ends.
+//
+// It hears every tenant's traffic, so its loop only does cheap work:
+// re-admissions (database reads, restarted subscriptions) are handed to a
+// worker that coalesces them, or a burst of messages would overflow the
+// subscription while one tenant is re-admitted, and the resync that follows
+// would re-admit every tenant, again and again.
 func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorizer, gw *gateway.Gateway, log *slog.Logger) error {
 	sub, err := bus.Subscribe(ctx, "")
 	if err != nil {
 		return err
 	}
+	var (
+		mu      sync.Mutex
+		pending = map[string]bool{} // tenants to re-admit; "" for all
+		wake    = make(chan struct{}, 1)
+	)
+	readmit := func(tenantID string) {
+		mu.Lock()
+		pending[tenantID] = true
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+			mu.Lock()
+			tenants := pending
+			pending = map[string]bool{}
+			mu.Unlock()
+			if tenants[""] {
+				gw.ReadmitAll()
+				continue
+			}
+			for t := range tenants {
+				gw.Readmit(t)
+			}
+		}
+	}()
 	go func() {
 		defer sub.Close()
 		for {
@@ -116,7 +157,7 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 				switch e.Type {
 				case realtime.PolicyChanged:
 					authz.Invalidate(e.TenantID)
-					gw.Readmit(e.TenantID)
+					readmit(e.TenantID)
 				case realtime.AgentRevoked:
 					authz.Invalidate(e.TenantID)
 					gw.CloseAgent(e.Subject, "forbidden: access revoked")
@@ -128,7 +169,7 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 				// Announcements may have been missed: nothing cached can be trusted.
 				log.Warn("realtime: policy announcements missed; reloading every tenant")
 				authz.InvalidateAll()
-				gw.ReadmitAll()
+				readmit("")
 			}
 		}
 	}()
