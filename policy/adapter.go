@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/casbin/casbin/v2/model"
 	"github.com/casbin/casbin/v2/persist"
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
-	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -101,19 +101,37 @@ type Rule struct {
 }
 
 // WriteRules stores rules for the tenant of ctx's viewer through client (a
-// transaction's client), skipping ones that exist.
+// transaction's client), skipping ones that exist: one read of the roles'
+// rules, one bulk insert.
 func WriteRules(ctx context.Context, client *ent.Client, rules ...Rule) error {
+	if len(rules) == 0 {
+		return nil
+	}
 	v := viewer.FromContext(ctx)
+	roles := make([]string, 0, len(rules))
+	for _, r := range rules {
+		if !slices.Contains(roles, r.Role) {
+			roles = append(roles, r.Role)
+		}
+	}
+	existing, err := client.CasbinRule.Query().
+		Where(casbinrule.Ptype("p"), casbinrule.V1(v.TenantID), casbinrule.V0In(roles...)).
+		All(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[Rule]bool, len(existing))
+	for _, e := range existing {
+		have[Rule{Role: e.V0, Object: e.V2, Action: e.V3, Effect: e.V4}] = true
+	}
 	creates := make([]*ent.CasbinRuleCreate, 0, len(rules))
 	for _, r := range rules {
-		exists, err := client.CasbinRule.Query().Where(ruleIs(v.TenantID, r)...).Exist(ctx)
-		if err != nil {
-			return err
+		if have[r] {
+			continue
 		}
-		if !exists {
-			creates = append(creates, client.CasbinRule.Create().
-				SetPtype("p").SetV0(r.Role).SetV1(v.TenantID).SetV2(r.Object).SetV3(r.Action).SetV4(r.Effect))
-		}
+		have[r] = true
+		creates = append(creates, client.CasbinRule.Create().
+			SetPtype("p").SetV0(r.Role).SetV1(v.TenantID).SetV2(r.Object).SetV3(r.Action).SetV4(r.Effect))
 	}
 	return client.CasbinRule.CreateBulk(creates...).Exec(ctx)
 }
@@ -128,11 +146,4 @@ func RemoveRules(ctx context.Context, client *ent.Client, role, object string) e
 	}
 	_, err := q.Exec(ctx)
 	return err
-}
-
-func ruleIs(tenantID string, r Rule) []predicate.CasbinRule {
-	return []predicate.CasbinRule{
-		casbinrule.Ptype("p"), casbinrule.V0(r.Role), casbinrule.V1(tenantID),
-		casbinrule.V2(r.Object), casbinrule.V3(r.Action), casbinrule.V4(r.Effect),
-	}
 }
