@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test test-short generate migration bench vet fmt check
+.PHONY: run build test test-short generate migration bench fuzz vet fmt check
 
 ## run: build and start the server on SQLite in ./data with the demo tenant
 run: build
@@ -31,6 +31,12 @@ migration:
 ## bench: the benchmarks recorded in BENCHMARKS.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/... ./graph/... ./policy/...
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s); `make test` replays their seeds only
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./whatsapp/
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBody$$' -fuzztime $(FUZZTIME) ./graph/
 
 ## bench-realtime: websocket fan-out, gateway vs gqlgen's stock transport vs a raw broadcast,
 ## at 1,000 and 10,000 subscribers (bench/realtime; BENCH_REALTIME_FLAGS, e.g. -profile prof/)
