@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
@@ -59,8 +60,10 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 	switch {
 	case errors.As(err, &apiErr) && apiErr.TokenExpired():
 		attention = "TOKEN_EXPIRED"
-	case err != nil && whatsapp.IsRetryable(err):
+	case unreachable(err):
 		status = number.StatusDISCONNECTED // the provider does not answer for it
+	case whatsapp.IsRetryable(err):
+		return // throttled: that says nothing of the number; read it next round
 	case err != nil:
 		h.Log.Warn("whatsapp: health read refused", "number", n.ID, "err", err)
 		return
@@ -79,20 +82,41 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 	if status == n.Status && quality == n.Quality && tier == n.MessagingTier && attention == n.Attention {
 		return
 	}
-	tx, err := h.Client.Tx(ctx)
+	// Only what this read changed is written: n was read before the call, and
+	// a webhook (BANNED) or the Sender (TOKEN_EXPIRED) may have written since.
+	err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
+		u := tx.Number.UpdateOneID(n.ID)
+		if status != n.Status {
+			u.SetStatus(status)
+		}
+		if quality != n.Quality {
+			u.SetQuality(quality)
+		}
+		if tier != n.MessagingTier {
+			u.SetMessagingTier(tier)
+		}
+		if attention != n.Attention {
+			u.SetAttention(attention)
+		}
+		if err := u.Exec(ctx); err != nil {
+			return err
+		}
+		h.Pub.OnCommit(tx, numberEvent(n))
+		return nil
+	})
 	if err != nil {
-		return
-	}
-	if err := tx.Number.UpdateOneID(n.ID).SetStatus(status).SetQuality(quality).SetMessagingTier(tier).
-		SetAttention(attention).Exec(ctx); err != nil {
-		_ = tx.Rollback()
-		h.Log.Error("whatsapp: health update", "number", n.ID, "err", err)
-		return
-	}
-	h.Pub.OnCommit(tx, realtime.Event{TenantID: n.TenantID, Type: realtime.NumberStatusChanged, Subject: n.ID, Data: realtime.Kinded(realtime.KindUpdated)})
-	if err := tx.Commit(); err != nil {
 		h.Log.Error("whatsapp: health update", "number", n.ID, "err", err)
 	}
+}
+
+// unreachable reports whether err means the provider did not answer for the
+// number: no HTTP answer at all, or a 5xx. A throttled read (HTTP 429, or a
+// rate-limit code with a 400) is an answer, not an outage.
+func unreachable(err error) bool {
+	if apiErr, ok := errors.AsType[*whatsapp.APIError](err); ok {
+		return apiErr.Status >= 500
+	}
+	return whatsapp.IsRetryable(err) // without an APIError, only a transport error is
 }
 
 // healthStatus maps the provider's number status onto ours.

@@ -68,6 +68,12 @@ func messageEvent(ctx context.Context, m *ent.Message, kind string) realtime.Eve
 	}
 }
 
+// numberEvent tells the number's tenant that its status, quality, tier or
+// attention changed.
+func numberEvent(num *ent.Number) realtime.Event {
+	return realtime.Event{TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated)}
+}
+
 // SetStatus moves a conversation to status. SNOOZED needs a wake-up time in
 // the future; RESOLVED records when; any other status clears both.
 func (s *Service) SetStatus(ctx context.Context, id string, status conversation.Status, snoozedUntil *time.Time) (*ent.Conversation, error) {

@@ -408,9 +408,7 @@ func (in *Ingester) health(ctx context.Context, tx *ent.Tx, num *ent.Number, ch 
 	if err := u.Exec(ctx); err != nil {
 		return err
 	}
-	in.pub.OnCommit(tx, realtime.Event{
-		TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated),
-	})
+	in.pub.OnCommit(tx, numberEvent(num))
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
@@ -73,11 +74,11 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 		return nil // sent (or failed) already: a retried job does nothing
 	}
 	if m.DeletedAt != nil {
-		return s.fail(ctx, m, 0, "deleted before it was sent")
+		return s.fail(ctx, m, 0, 0, "deleted before it was sent")
 	}
 	num, to := m.Edges.Number, m.Edges.Conversation.Edges.Contact.WaID
 	if num.UnlinkedAt != nil || num.PhoneNumberID == nil {
-		return s.fail(ctx, m, 0, "the number is unlinked")
+		return s.fail(ctx, m, 0, 0, "the number is unlinked")
 	}
 	creds, err := s.Box.Open(num.Credentials, num.ID)
 	if err != nil {
@@ -87,28 +88,29 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	if wait := s.Limits.Reserve(num.ID, num.Throughput, to, time.Now()); wait > 0 {
 		return river.JobSnooze(wait)
 	}
+	// From here the send counts as an attempt: sent and fail record it with
+	// the outcome, the paths that keep the message queued on their own.
 	wamid, err := s.send(ctx, *num.PhoneNumberID, creds.AccessToken, to, m)
-	if err := s.Client.Message.UpdateOneID(m.ID).AddAttempts(1).Exec(ctx); err != nil {
-		s.Log.Error("whatsapp: count attempt", "message", m.ID, "err", err)
-	}
 	var apiErr *whatsapp.APIError
 	switch {
 	case err == nil:
 		return s.sent(ctx, m, wamid)
 	case errors.As(err, &apiErr) && apiErr.TokenExpired():
+		s.countAttempt(ctx, m)
 		s.attention(ctx, num, "TOKEN_EXPIRED")
 		return river.JobSnooze(time.Minute) // kept queued until the token is renewed
 	case errors.As(err, &apiErr) && apiErr.Permanent():
-		return s.fail(ctx, m, apiErr.Code, apiErr.Message)
+		return s.fail(ctx, m, 1, apiErr.Code, apiErr.Message)
 	case whatsapp.IsRetryable(err) && m.Attempts+1 >= MaxSendAttempts:
-		return s.fail(ctx, m, code(apiErr), fmt.Sprintf("gave up after %d attempts: %v", m.Attempts+1, err))
+		return s.fail(ctx, m, 1, code(apiErr), fmt.Sprintf("gave up after %d attempts: %v", m.Attempts+1, err))
 	case whatsapp.IsRetryable(err):
 		// Throughput, pair rate, 5xx, network: wait and try again, sooner
 		// than River's own schedule, so an outage of a minute costs about a
 		// minute.
+		s.countAttempt(ctx, m)
 		return river.JobSnooze(backoff(m.Attempts + 1))
 	default:
-		return s.fail(ctx, m, code(apiErr), err.Error())
+		return s.fail(ctx, m, 1, code(apiErr), err.Error())
 	}
 }
 
@@ -150,40 +152,50 @@ func (s *Sender) send(ctx context.Context, phoneNumberID, token, to string, m *e
 	return s.API.SendText(ctx, phoneNumberID, token, to, m.Body, replyTo)
 }
 
+// sent records the send that got wamid: the message is SENT and the attempt counted.
 func (s *Sender) sent(ctx context.Context, m *ent.Message, wamid string) error {
-	tx, err := s.Client.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	m, err = tx.Message.UpdateOneID(m.ID).Where(message.StatusEQ(message.StatusQUEUED)).
-		SetStatus(message.StatusSENT).SetProviderMessageID(wamid).SetSentAt(time.Now()).Save(ctx)
-	if err != nil {
-		_ = tx.Rollback()
-		if ent.IsNotFound(err) {
-			return nil // a status webhook got there first
+	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Tx) error {
+		m, err := tx.Message.UpdateOneID(m.ID).Where(message.StatusEQ(message.StatusQUEUED)).
+			SetStatus(message.StatusSENT).SetProviderMessageID(wamid).SetSentAt(time.Now()).AddAttempts(1).Save(ctx)
+		if err != nil {
+			return err
 		}
-		return err
+		s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+		return nil
+	})
+	if ent.IsNotFound(err) {
+		s.countAttempt(ctx, m) // a status webhook got there first; the send still counts
+		return nil
 	}
-	s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
-	return tx.Commit()
+	return err
 }
 
 // fail gives a message up with the provider's reason; nothing retries it.
-func (s *Sender) fail(ctx context.Context, m *ent.Message, code int, reason string) error {
-	tx, err := s.Client.Tx(ctx)
-	if err != nil {
-		return err
+// attempts is the sends to count with it: 1 after a send, 0 when the message
+// is given up before one.
+func (s *Sender) fail(ctx context.Context, m *ent.Message, attempts, code int, reason string) error {
+	return store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Tx) error {
+		u := tx.Message.UpdateOneID(m.ID).SetStatus(message.StatusFAILED).SetErrorText(reason)
+		if attempts != 0 {
+			u.AddAttempts(attempts)
+		}
+		if code != 0 {
+			u.SetErrorCode(code)
+		}
+		m, err := u.Save(ctx)
+		if err != nil {
+			return err
+		}
+		s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+		return nil
+	})
+}
+
+// countAttempt records a send that left the message queued.
+func (s *Sender) countAttempt(ctx context.Context, m *ent.Message) {
+	if err := s.Client.Message.UpdateOneID(m.ID).AddAttempts(1).Exec(ctx); err != nil {
+		s.Log.Error("whatsapp: count attempt", "message", m.ID, "err", err)
 	}
-	u := tx.Message.UpdateOneID(m.ID).SetStatus(message.StatusFAILED).SetErrorText(reason)
-	if code != 0 {
-		u.SetErrorCode(code)
-	}
-	if m, err = u.Save(ctx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	s.Pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
-	return tx.Commit()
 }
 
 // attention flags a number whose credentials need someone.
@@ -191,16 +203,14 @@ func (s *Sender) attention(ctx context.Context, num *ent.Number, reason string) 
 	if num.Attention == reason {
 		return
 	}
-	tx, err := s.Client.Tx(ctx)
+	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Tx) error {
+		if err := tx.Number.UpdateOneID(num.ID).SetAttention(reason).Exec(ctx); err != nil {
+			return err
+		}
+		s.Pub.OnCommit(tx, numberEvent(num))
+		return nil
+	})
 	if err != nil {
-		return
-	}
-	if err := tx.Number.UpdateOneID(num.ID).SetAttention(reason).Exec(ctx); err != nil {
-		_ = tx.Rollback()
-		return
-	}
-	s.Pub.OnCommit(tx, realtime.Event{TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated)})
-	if err := tx.Commit(); err != nil {
 		s.Log.Error("whatsapp: flag number", "number", num.ID, "err", err)
 	}
 }
