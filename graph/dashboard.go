@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -71,17 +72,12 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
+	openByAgent := make(map[string]int, len(loads))
+	for _, l := range loads {
+		openByAgent[l.AssigneeID] = l.Count
+	}
 	for _, a := range agents {
-		l := &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent}
-		if i := slices.IndexFunc(loads, func(x struct {
-			AssigneeID string `json:"assignee_id"`
-			Count      int    `json:"count"`
-		}) bool {
-			return x.AssigneeID == a.ID
-		}); i >= 0 {
-			l.OpenConversations = loads[i].Count
-		}
-		d.AgentLoad = append(d.AgentLoad, l)
+		d.AgentLoad = append(d.AgentLoad, &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent, OpenConversations: openByAgent[a.ID]})
 	}
 	if d.AverageFirstResponseSeconds, err = r.firstResponseToday(ctx); err != nil {
 		return nil, err
@@ -96,25 +92,43 @@ func (r *Resolver) firstResponseToday(ctx context.Context) (*float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(t.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := location(t.Timezone)
 	now := time.Now().In(loc)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	convs, err := r.client.Conversation.Query().
+	// The mean of a time difference needs dialect-specific SQL (julianday on
+	// SQLite, EXTRACT(EPOCH …) on Postgres): average the two columns here.
+	var rows []struct {
+		CreatedAt       time.Time `json:"created_at"`
+		FirstResponseAt time.Time `json:"first_response_at"`
+	}
+	if err := r.client.Conversation.Query().
 		Where(conversation.CreatedAtGTE(midnight), conversation.FirstResponseAtNotNil()).
 		Select(conversation.FieldCreatedAt, conversation.FieldFirstResponseAt).
-		All(ctx)
-	if err != nil || len(convs) == 0 {
+		Scan(ctx, &rows); err != nil || len(rows) == 0 {
 		return nil, err
 	}
 	var total float64
-	for _, c := range convs {
+	for _, c := range rows {
 		total += c.FirstResponseAt.Sub(c.CreatedAt).Seconds()
 	}
-	avg := total / float64(len(convs))
+	avg := total / float64(len(rows))
 	return &avg, nil
+}
+
+// locations caches time.LoadLocation, which reads the zone database on every
+// call: timezone name → *time.Location (an unknown name → UTC).
+var locations sync.Map
+
+func location(name string) *time.Location {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 // conversationMatches applies a subscription's filter to a conversation.

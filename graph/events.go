@@ -13,8 +13,9 @@ import (
 // stream turns the bus into a subscription's channel: the viewer's tenant's
 // events of the given types, replayed from after (when given) and then live,
 // each turned into an output by load (false: not for this subscriber, e.g.
-// outside their row scope). A gap the replay window cannot fill, or events
-// lost to a slow reader, yield resync(seq) so the client reloads.
+// outside their row scope). A gap the replay window cannot fill, events lost
+// to a slow reader, or an event load failed to read yield resync(seq) so the
+// client reloads.
 //
 // load runs with the subscriber's context, so privacy rules and row scopes
 // decide what it may load; the field guard then applies to the payload.
@@ -42,8 +43,15 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 			return true
 		}
 		item, ok, err := load(ctx, e)
-		if err != nil || !ok {
+		switch {
+		case err != nil && invisible(err):
 			return true // not visible to this subscriber (or gone): skip
+		case ctx.Err() != nil:
+			return false // the subscriber left
+		case err != nil:
+			item = resync(e.Seq) // not read (e.g. the database failed): reload rather than lose it
+		case !ok:
+			return true
 		}
 		select {
 		case out <- item:
@@ -108,12 +116,14 @@ func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, 
 	if bus == nil {
 		return nil, apperr.New(apperr.Internal, "live events are not available")
 	}
-	first, err := compute(ctx)
+	// Subscribe first, so that no change made while computing is missed.
+	sub, err := bus.Subscribe(ctx, v.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := bus.Subscribe(ctx, v.TenantID)
+	first, err := compute(ctx)
 	if err != nil {
+		sub.Close()
 		return nil, err
 	}
 	out := make(chan T, 1)
@@ -139,11 +149,11 @@ func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, 
 				if !dirty {
 					continue
 				}
-				dirty = false
 				next, err := compute(ctx)
 				if err != nil {
-					continue
+					continue // still dirty: the next tick retries
 				}
+				dirty = false
 				select {
 				case out <- next:
 				case <-ctx.Done():
@@ -153,4 +163,11 @@ func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, 
 		}
 	}()
 	return out, nil
+}
+
+// invisible reports whether a load failed because the subscriber may not see
+// the subject, or it is gone, rather than because it could not be read.
+func invisible(err error) bool {
+	code, _, _ := classify(err)
+	return code == apperr.NotFound || code == apperr.Forbidden
 }

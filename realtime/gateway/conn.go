@@ -242,13 +242,17 @@ func (c *conn) start(ctx context.Context, s *sub) {
 		return
 	}
 	field := ""
+	isResume := false
 	if len(rc.Operation.SelectionSet) > 0 {
 		if f, ok := rc.Operation.SelectionSet[0].(*ast.Field); ok {
 			field = f.Name
+			// The replay from a non-null after runs once, when an execution
+			// starts: a late joiner sharing it would miss it.
+			isResume = f.ArgumentMap(rc.Variables)["after"] != nil
 		}
 	}
 	s.coalesce = c.g.cfg.Coalesce(field)
-	c.g.join(ctx, c, s, rc)
+	c.g.join(ctx, c, s, rc, !isResume)
 }
 
 func (c *conn) runOnce(ctx context.Context, s *sub, rc *graphql.OperationContext) {

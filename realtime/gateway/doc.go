@@ -14,7 +14,9 @@
 //     later) and can resubscribe, resuming from the last sequence it saw.
 //   - Subscriptions asking the same question (document, operation, variables)
 //     with the same permissions (Config.Fingerprint) share one execution per
-//     event; the serialized payload goes to every member.
+//     event; the serialized payload goes to every member. A subscription
+//     resuming with a non-null `after` runs on its own: its replay runs when
+//     an execution starts, and a late joiner would miss it.
 //   - State-like subscriptions (Config.Coalesce) keep only the newest pending
 //     payload per subscription in a queue.
 //

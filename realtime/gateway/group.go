@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,10 +23,14 @@ type group struct {
 }
 
 // join adds s (of c) to the group for its question, starting the group if it
-// is the first member.
-func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.OperationContext) {
+// is the first member. A subscription that may not share (isShared false)
+// gets a group of its own.
+func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.OperationContext, isShared bool) {
 	vars, _ := json.Marshal(rc.Variables) // maps marshal with sorted keys
 	key := g.cfg.Fingerprint(ctx) + "\x00" + rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
+	if !isShared {
+		key += fmt.Sprintf("\x00%p", s) // unique while s is a member
+	}
 
 	g.mu.Lock()
 	grp := g.groups[key]

@@ -1,0 +1,58 @@
+package gateway_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Two clients resuming from the same sequence each get the replay, even when
+// the second asks once the first's replay has run.
+func TestResumeLateJoinerGetsReplay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conv := firstConversation(t, b)
+	tenantID := tenantOf(t, b)
+	var seqs []int
+	for range 3 {
+		e, err := b.s.Bus.Publish(t.Context(), realtime.Event{
+			TenantID: tenantID, Type: realtime.ConversationChanged, Subject: conv,
+			Data: realtime.Kinded(realtime.KindStatusChanged),
+		})
+		require.NoError(t, err)
+		seqs = append(seqs, int(e.Seq))
+	}
+	seen := seqs[0]
+
+	resume := subscribeMsg("r", `subscription { conversationEvents(after: `+strconv.Itoa(seen)+`) { seq } }`)
+	for i := range 2 {
+		c := b.dial(t, gateway.ProtocolTransportWS)
+		c.init(b.token)
+		c.send(resume)
+		for _, want := range seqs[1:] {
+			require.Equal(t, float64(want), event(c.read(), "conversationEvents")["seq"], "client %d", i)
+		}
+	}
+}
+
+// The dashboard's mean first response averages today's answered
+// conversations, read back from the database.
+func TestDashboardFirstResponse(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := viewer.System(t.Context(), tenantOf(t, b))
+	conv, err := b.s.DB.Client.Conversation.Get(ctx, firstConversation(t, b))
+	require.NoError(t, err)
+	require.NoError(t, conv.Update().SetFirstResponseAt(conv.CreatedAt.Add(90*time.Second)).Exec(ctx))
+
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("d", `subscription { dashboard { averageFirstResponseSeconds } }`))
+	require.InDelta(t, 90.0, event(c.read(), "dashboard")["averageFirstResponseSeconds"], 0.001)
+}
