@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -67,17 +68,19 @@ func run(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unknown command %q (commands: create-tenant)", args[0])
 	}
-	return serve(ctx, cfg, db, logger)
+	return serve(ctx, cfg, db, logger, os.Stdout)
 }
 
-func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger) error {
+// serve runs the server until ctx ends; with the demo, it prints how to sign
+// in on out.
+func serve(ctx context.Context, cfg config, db *store.DB, logger *slog.Logger, out io.Writer) error {
 	if cfg.Demo {
 		login, err := demo.Seed(ctx, db.Client)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		if login != nil {
-			printLogin(cfg, login)
+			printLogin(out, cfg, login)
 		}
 	}
 	tokens, err := auth.NewTokens(cfg.Secret, cfg.AccessTokenTTL)
@@ -246,8 +249,8 @@ func newLogger(cfg config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-func printLogin(cfg config, l *demo.Login) {
-	fmt.Printf(`
+func printLogin(out io.Writer, cfg config, l *demo.Login) {
+	fmt.Fprintf(out, `
   Switchboard is running with a demo tenant (%s).
 
     GraphiQL   %s/

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +24,7 @@ import (
 // directory, demo tenant) and uses the printed login to read conversations.
 func TestDemoServer(t *testing.T) {
 	t.Parallel()
+	out, printed := signInPrinted(t)
 	dir := t.TempDir()
 	cfg, err := loadConfig(func(k string) string {
 		return map[string]string{"SWITCHBOARD_DATA_DIR": dir, "SWITCHBOARD_ADDR": freeAddr(t)}[k]
@@ -33,7 +38,7 @@ func TestDemoServer(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, db.Migrate(ctx))
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, db, newLogger(config{LogLevel: 8})) }()
+	go func() { done <- serve(ctx, cfg, db, newLogger(config{LogLevel: 8}), out) }()
 	base := "http://" + cfg.Addr
 	waitReady(t, base+"/readyz")
 
@@ -53,7 +58,14 @@ func TestDemoServer(t *testing.T) {
 		require.Nil(t, out["errors"], "%s: %v", query, out)
 		return out["data"].(map[string]any)
 	}
-	login := post("", `mutation { login(email: "`+demo.OwnerEmail+`", password: "`+demo.OwnerPassword+`") { accessToken } }`)
+	var email, password string
+	select {
+	case signIn := <-printed:
+		email, password = signIn[1], signIn[2]
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server printed no sign-in line")
+	}
+	login := post("", fmt.Sprintf(`mutation { login(email: %q, password: %q) { accessToken } }`, email, password))
 	token := login["login"].(map[string]any)["accessToken"].(string)
 
 	data := post(token, `{ conversations(first: 50) { totalCount edges { node { contact { profileName } lastMessage { body } } } } }`)
@@ -107,6 +119,27 @@ func TestConfigRejectsBadValues(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "SWITCHBOARD_MAX_QUERY_DEPTH")
 	require.ErrorContains(t, err, "SWITCHBOARD_ACCESS_TOKEN_TTL")
+}
+
+// signInLine is the banner's line with the demo login.
+var signInLine = regexp.MustCompile(`Sign in\s+email (\S+)\s+password (\S+)`)
+
+// signInPrinted returns a writer for the server's banner and the submatches
+// of the first sign-in line written to it.
+func signInPrinted(t *testing.T) (io.Writer, <-chan []string) {
+	t.Helper()
+	r, w := io.Pipe()
+	t.Cleanup(func() { _ = w.Close() })
+	found := make(chan []string, 1)
+	go func() {
+		lines := bufio.NewScanner(r)
+		for lines.Scan() {
+			if m := signInLine.FindStringSubmatch(lines.Text()); m != nil && len(found) == 0 {
+				found <- m
+			}
+		}
+	}()
+	return w, found
 }
 
 func freeAddr(t *testing.T) string {
