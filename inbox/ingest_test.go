@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/privacy"
@@ -160,6 +162,41 @@ func TestIngestEverySample(t *testing.T) {
 		after, err := db.Client.Message.Query().Count(b.ctx)
 		require.NoError(t, err)
 		require.Equal(t, before, after)
+	})
+}
+
+// Meta redelivers what it already delivered: the replay reopens nothing,
+// counts nothing unread and touches neither the conversation nor the contact.
+func TestReplayedWebhookChangesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := withMessageID(t, samples(t, "message.json")["text"], "wamid.replayed")
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		in, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.replayed")).Only(b.ctx)
+		require.NoError(t, err)
+		require.NoError(t, db.Client.Conversation.UpdateOneID(in.ConversationID).
+			SetStatus(conversation.StatusRESOLVED).SetResolvedAt(time.Now()).Exec(b.ctx))
+		rows := func() (conv, contact string) {
+			c, err := db.Client.Conversation.Query().Where(conversation.ID(in.ConversationID)).WithContact().Only(b.ctx)
+			require.NoError(t, err)
+			ct := c.Edges.Contact
+			c.Edges = ent.ConversationEdges{}
+			convRow, err := json.Marshal(c)
+			require.NoError(t, err)
+			contactRow, err := json.Marshal(ct)
+			require.NoError(t, err)
+			return string(convRow), string(contactRow)
+		}
+		conv, contact := rows()
+		require.Contains(t, conv, `"status":"RESOLVED"`)
+		require.Contains(t, conv, `"unread_count":1`)
+		require.Contains(t, conv, `"last_message_at":"`)
+
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		convAfter, contactAfter := rows()
+		require.JSONEq(t, conv, convAfter, "status, unread count and last message time are as before")
+		require.JSONEq(t, contact, contactAfter)
 	})
 }
 
