@@ -23,7 +23,8 @@ var matrixRoles = []string{"owner", "admin", "supervisor", "agent", "auditor", "
 
 // matrixCase is one operation and the outcome each role must get:
 // "allow", "deny" (FORBIDDEN), "mask" (a redacted value), "hidden" (null
-// without error: a tombstone's text), or a count.
+// without error: a tombstone's text), "held"/"lacked" (a switch in the
+// viewer's permissions), or a count.
 type matrixCase struct {
 	name   string
 	op     func(role string) (string, map[string]any)
@@ -113,6 +114,18 @@ func TestPermissionMatrix(t *testing.T) {
 				op:     fixed(`{ numbers { totalCount } }`),
 				read:   ok,
 				expect: all("allow", nil),
+			},
+			{
+				name: "hold the export switch",
+				op:   fixed(`{ viewer { permissions } }`),
+				read: func(d map[string]any) string {
+					if slices.Contains(d["viewer"].(map[string]any)["permissions"].([]any), any("conversation.export")) {
+						return "held"
+					}
+					return "lacked"
+				},
+				// The specialist's role was made without it.
+				expect: all("lacked", map[string]string{"owner": "held", "admin": "held", "supervisor": "held"}),
 			},
 			{
 				name:   "read the audit log",
