@@ -7,7 +7,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/credential"
-	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -54,14 +53,7 @@ func newConnector(cfg config, db *store.DB, pub *realtime.Publisher, box *creden
 		Log:         logger,
 		Process:     ingester.Process,
 		Eager:       64,
-		Enqueue: func(ctx context.Context, tx *ent.Tx, deliveryID string) error {
-			stx, err := tx.SQLTx()
-			if err != nil {
-				return err
-			}
-			_, err = jobs.InsertTx(ctx, stx, inbox.ProcessWebhookArgs{DeliveryID: deliveryID}, nil)
-			return err
-		},
+		Enqueue:     inbox.EnqueueWebhook(jobs),
 	}
 	return &connector{jobs: jobs, webhook: hook}, nil
 }

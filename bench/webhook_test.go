@@ -20,7 +20,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/riverqueue/river"
 
-	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/inbox"
@@ -75,14 +74,7 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 	})
 	hook := &inbox.Webhook{
 		Client: db.Client, AppSecret: []byte(benchSecret), Log: log, Process: ingester.Process, Eager: eager,
-		Enqueue: func(ctx context.Context, tx *ent.Tx, id string) error {
-			stx, err := tx.SQLTx()
-			if err != nil {
-				return err
-			}
-			_, err = jobs.InsertTx(ctx, stx, inbox.ProcessWebhookArgs{DeliveryID: id}, nil)
-			return err
-		},
+		Enqueue: inbox.EnqueueWebhook(jobs),
 	}
 	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus), graphtest.Quiet())
 	tenantID, token := s.Tenant(b, "bench")

@@ -56,7 +56,7 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := &testBundle{db: db, ctx: ctx, num: num, ingester: inbox.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)}
 	b.hook = &inbox.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
-		Enqueue: func(_ context.Context, _ *ent.Tx, id string) error {
+		Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
 			b.pending = append(b.pending, id)
 			return nil
 		}}

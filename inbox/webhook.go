@@ -7,8 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
@@ -25,8 +29,9 @@ type Webhook struct {
 	AppSecret   []byte
 	VerifyToken string
 	// Enqueue schedules the processing of a stored delivery inside tx (a
-	// durable job in production).
-	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string) error
+	// durable job in production: EnqueueWebhook). eager tells that Process
+	// is about to ingest it at once, so the job is only a safety net.
+	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error
 	// Process, when set, ingests a delivery right after it is stored, for
 	// latency; the durable job then finds it done. At most Eager run at once;
 	// past that, deliveries wait for their job.
@@ -79,6 +84,12 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := platform(r.Context())
+	// An eager slot is taken before storing, so that the job knows it is
+	// only the safety net.
+	eager := h.Process != nil && h.eager.Add(1) <= int64(h.Eager)
+	if h.Process != nil && !eager {
+		h.eager.Add(-1)
+	}
 	var id string
 	err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
 		d, err := tx.WebhookDelivery.Create().SetBody(body).Save(ctx)
@@ -86,9 +97,12 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		id = d.ID
-		return h.Enqueue(ctx, tx, d.ID)
+		return h.Enqueue(ctx, tx, d.ID, eager)
 	})
 	if err != nil {
+		if eager {
+			h.eager.Add(-1)
+		}
 		// Meta retries what is not acknowledged: nothing is lost.
 		h.Log.Error("whatsapp: webhook not stored", "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
@@ -96,14 +110,36 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 	}
 	h.accepted.Add(1)
 	w.WriteHeader(http.StatusOK)
-	if h.Process != nil && h.eager.Add(1) <= int64(h.Eager) {
+	if eager {
 		go func() {
 			defer h.eager.Add(-1)
 			if err := h.Process(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, ErrStatusBeforeSend) {
 				h.Log.Warn("whatsapp: eager ingest failed; its job will retry", "delivery", id, "err", err)
 			}
 		}()
-	} else if h.Process != nil {
-		h.eager.Add(-1)
+	}
+}
+
+// EagerGrace is how long the job of a delivery being ingested eagerly waits
+// before it runs: long enough for the eager ingest to finish, so the two do
+// not ingest the same delivery at once (on Postgres the loser would hit a
+// unique index and be retried); short enough to pick up soon what an eager
+// ingest that failed or died left behind.
+const EagerGrace = 5 * time.Second
+
+// EnqueueWebhook returns a Webhook.Enqueue that inserts the delivery's
+// durable job with jobs, in the delivery's transaction.
+func EnqueueWebhook(jobs *job.Client) func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error {
+	return func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error {
+		stx, err := tx.SQLTx()
+		if err != nil {
+			return err
+		}
+		var opts *river.InsertOpts
+		if eager {
+			opts = &river.InsertOpts{ScheduledAt: time.Now().Add(EagerGrace)}
+		}
+		_, err = jobs.InsertTx(ctx, stx, ProcessWebhookArgs{DeliveryID: deliveryID}, opts)
+		return err
 	}
 }
