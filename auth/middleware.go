@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -25,7 +26,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			unauthenticated(w, "the Authorization header must be \"Bearer <token>\"")
 			return
 		}
-		v, err := s.Authenticate(r.Context(), strings.TrimSpace(cred))
+		ctx, _, err := s.Admit(r.Context(), strings.TrimSpace(cred))
 		if err != nil {
 			if apperr.CodeOf(err) == apperr.Unauthenticated {
 				unauthenticated(w, err.Error())
@@ -34,17 +35,23 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "authentication unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		ctx, err := s.authz.Admit(viewer.NewContext(r.Context(), v), v)
-		if err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				unauthenticated(w, err.Error())
-				return
-			}
-			http.Error(w, "authorization unavailable", http.StatusServiceUnavailable)
-			return
-		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// Admit authenticates credential (an access token or an API key) and
+// returns ctx carrying its viewer and their decisions. An error with the
+// Unauthenticated code is a refusal; any other is a failure to decide.
+func (s *Service) Admit(ctx context.Context, credential string) (context.Context, *viewer.Viewer, error) {
+	v, err := s.Authenticate(ctx, credential)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, err = s.authz.Admit(viewer.NewContext(ctx, v), v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctx, v, nil
 }
 
 func unauthenticated(w http.ResponseWriter, msg string) {

@@ -52,11 +52,7 @@ func (r *Resolver) admitConnection(ctx context.Context, token string) (context.C
 	if token == "" {
 		return nil, gateway.Identity{}, apperr.New(apperr.Unauthenticated, "connection_init needs {\"Authorization\": \"Bearer <token>\"}")
 	}
-	v, err := r.auth.Authenticate(ctx, token)
-	if err != nil {
-		return nil, gateway.Identity{}, admissionError(err)
-	}
-	ctx, err = r.authz.Admit(viewer.NewContext(ctx, v), v)
+	ctx, v, err := r.auth.Admit(ctx, token)
 	if err != nil {
 		return nil, gateway.Identity{}, admissionError(err)
 	}
