@@ -201,17 +201,17 @@ func TestOutageAndThrottling(t *testing.T) {
 	ids, err := b.db.Client.Conversation.Query().IDs(ctx)
 	require.NoError(t, err)
 
-	// Down (5xx) while the replies are queued, then throttling: a few
-	// messages a second, far below what Switchboard would send.
-	require.NoError(t, b.sim.StartOutage(2*time.Second, http.StatusServiceUnavailable))
+	// Down (5xx) for a minute while the replies are queued, then throttling:
+	// a few messages a second, far below what Switchboard would send.
+	require.NoError(t, b.sim.StartOutage(time.Minute, http.StatusServiceUnavailable))
 	for i, id := range ids {
 		r := b.s.Do(t, b.owner, `mutation($c: ID!, $t: String!) { sendMessage(input: {conversationID: $c, text: $t}) { id } }`,
 			map[string]any{"c": id, "t": fmt.Sprintf("reply %d", i)})
 		r.RequireOK(t)
 	}
 	require.Eventually(t, func() bool { return b.answers.count("503") > 0 }, 10*time.Second, 10*time.Millisecond)
-	require.NoError(t, b.sim.SetThroughput(simNumberID, 5))
-	require.Eventually(t, func() bool { return b.answers.count("130429") > 0 }, 30*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.sim.SetThroughput(simNumberID, 5)) // holds once the outage ends
+	require.Eventually(t, func() bool { return b.answers.count("130429") > 0 }, 2*time.Minute, 10*time.Millisecond)
 	time.Sleep(time.Second)
 	require.NoError(t, b.sim.SetThroughput(simNumberID, 500))
 	require.Eventually(t, func() bool {
