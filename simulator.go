@@ -13,7 +13,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/number"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
@@ -43,7 +42,7 @@ func startSimulator(ctx context.Context, cfg config, client *ent.Client, box *cr
 	go func() { <-ctx.Done(); s.Close() }()
 	mux.Handle("/sim/", http.StripPrefix("/sim", s))
 
-	pctx := privacy.DecisionContext(ctx, privacy.Allow)
+	pctx := viewer.Platform(ctx)
 	nums, err := client.Number.Query().Where(number.ProviderEQ(number.ProviderSim), number.PhoneNumberIDNotNil(), number.UnlinkedAtIsNil()).All(pctx)
 	if err != nil {
 		return err

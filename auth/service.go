@@ -11,7 +11,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -57,12 +56,6 @@ var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid email or pas
 // maxAccountsPerEmail bounds the password checks one login may cost.
 const maxAccountsPerEmail = 5
 
-// platform marks a context for the few lookups that precede knowing the
-// tenant: an agent by email, a session by refresh token, a key by its hash.
-func platform(ctx context.Context) context.Context {
-	return privacy.DecisionContext(ctx, privacy.Allow)
-}
-
 // Login checks email and password and opens a session. Emails are unique
 // within a tenant, not across tenants (a global index would let one tenant
 // probe another's staff); when the same email and password open accounts in
@@ -72,7 +65,7 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 	if tenantSlug != "" {
 		q = q.Where(agent.HasTenantWith(tenant.Slug(strings.ToLower(tenantSlug))))
 	}
-	candidates, err := q.Limit(maxAccountsPerEmail).All(platform(ctx))
+	candidates, err := q.Limit(maxAccountsPerEmail).All(viewer.Platform(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
@@ -144,7 +137,7 @@ func (s *Service) recordLoginFailure(ctx context.Context, a *ent.Agent, info Cli
 // Refresh exchanges a refresh token for a new token pair. A token that was
 // already rotated out revokes its session.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, error) {
-	pctx := platform(ctx)
+	pctx := viewer.Platform(ctx)
 	h := digest(refreshToken)
 	ses, err := s.client.Session.Query().
 		Where(session.Or(session.RefreshHash(h), session.PreviousHash(h))).
@@ -319,7 +312,7 @@ const apiKeyTouchEvery = time.Minute
 
 // AuthenticateAPIKey returns the viewer of an API key secret.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, secret string) (*viewer.Viewer, error) {
-	pctx := platform(ctx)
+	pctx := viewer.Platform(ctx)
 	k, err := s.client.APIKey.Query().Where(apikey.SecretHash(digest(secret))).Only(pctx)
 	if ent.IsNotFound(err) {
 		return nil, apperr.New(apperr.Unauthenticated, "unknown API key")

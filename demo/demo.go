@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	entTenant "github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -44,7 +43,7 @@ type Login struct {
 // returns nil: a production database is never seeded.
 func Seed(ctx context.Context, client *ent.Client) (*Login, error) {
 	login := &Login{Tenant: Slug, Email: OwnerEmail, Password: OwnerPassword}
-	pctx := privacy.DecisionContext(ctx, privacy.Allow)
+	pctx := viewer.Platform(ctx)
 	if ok, err := client.Tenant.Query().Where(entTenant.Slug(Slug)).Exist(pctx); err != nil || ok {
 		return login, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -56,7 +55,7 @@ func TestInsertTxInEntTransaction(t *testing.T) {
 	// welcome in the same transaction.
 	createTenantAndWelcome := func(t *testing.T, ctx context.Context, bundle *testBundle, tx *ent.Tx) (int64, error) {
 		tenant, err := tx.Tenant.Create().SetName("Acme").SetSlug("acme").
-			Save(privacy.DecisionContext(ctx, privacy.Allow))
+			Save(viewer.Platform(ctx))
 		if err != nil {
 			return 0, err
 		}
@@ -95,7 +94,7 @@ func TestInsertTxInEntTransaction(t *testing.T) {
 			})
 			require.ErrorIs(t, err, errAbort)
 
-			tenants, err := db.Client.Tenant.Query().Count(privacy.DecisionContext(t.Context(), privacy.Allow))
+			tenants, err := db.Client.Tenant.Query().Count(viewer.Platform(t.Context()))
 			require.NoError(t, err)
 			require.Zero(t, tenants)
 			var jobs int

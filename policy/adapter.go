@@ -11,7 +11,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -39,7 +38,7 @@ var (
 // LoadPolicy loads every tenant's rules. The server never does (it loads per
 // tenant); it is here for tools and for Casbin's interface.
 func (a *Adapter) LoadPolicy(m model.Model) error {
-	rules, err := a.client.CasbinRule.Query().All(privacy.DecisionContext(context.Background(), privacy.Allow))
+	rules, err := a.client.CasbinRule.Query().All(viewer.Platform(context.Background()))
 	if err != nil {
 		return fmt.Errorf("casbin: load rules: %w", err)
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -174,7 +173,7 @@ func (t *Tracker) sweep(ctx context.Context) {
 	lapsed, err := t.client.Agent.Query().
 		Where(agent.PresenceNEQ(agent.PresenceOFFLINE), agent.OnlineUntilLT(now)).
 		Select(agent.FieldID, agent.FieldTenantID).
-		All(privacy.DecisionContext(ctx, privacy.Allow))
+		All(viewer.Platform(ctx))
 	if err != nil {
 		if ctx.Err() == nil {
 			t.log.Error("presence: sweep", "err", err)

@@ -10,7 +10,6 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -47,7 +46,7 @@ func Create(ctx context.Context, client *ent.Client, in Input) (*ent.Tenant, *en
 		if in.Timezone != "" {
 			create.SetTimezone(in.Timezone)
 		}
-		if t, err = create.Save(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
+		if t, err = create.Save(viewer.Platform(ctx)); err != nil {
 			return fmt.Errorf("create tenant: %w", err)
 		}
 		sctx := viewer.System(ctx, t.ID)

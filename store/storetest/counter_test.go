@@ -8,9 +8,9 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 func TestCounter(t *testing.T) {
@@ -31,7 +31,7 @@ func TestCounter(t *testing.T) {
 				t.Parallel()
 				counter := &storetest.Counter{}
 				db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
-				ctx := privacy.DecisionContext(t.Context(), privacy.Allow)
+				ctx := viewer.Platform(t.Context())
 				fn(t, &testBundle{counter: counter, db: db, ctx: ctx})
 			})
 		}

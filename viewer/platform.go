@@ -1,0 +1,29 @@
+package viewer
+
+import (
+	"context"
+
+	"entgo.io/ent/privacy"
+)
+
+// Platform returns a context in which the privacy rules allow every read and
+// write, across tenants. It is the one name for that bypass: platform work
+// that runs before a tenant is known, or that spans tenants by design. Keep
+// the list short; everything else runs as a viewer, background work for one
+// tenant as System. The legitimate callers:
+//
+//   - auth: login by email, refresh by token, API key by hash (the tenant is
+//     what the lookup finds);
+//   - tenant.Create: the tenant row itself (its owner is then written as the
+//     new tenant's system viewer);
+//   - the WhatsApp webhook and ingest: storing a delivery and routing it to
+//     the number it names, whose tenant it learns;
+//   - number health: the periodic read lists numbers of every tenant;
+//   - presence: the sweep of lapsed leases, across tenants;
+//   - policy.Adapter.LoadPolicy: every tenant's rules, for tools;
+//   - demo.Seed and the in-process simulator: whether the database is empty,
+//     and the demo's sim numbers;
+//   - tests that count or inspect rows across tenants.
+func Platform(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
