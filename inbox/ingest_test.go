@@ -82,7 +82,7 @@ func (b *testBundle) post(t *testing.T, body []byte) int {
 
 func samples(t *testing.T, file string) map[string]json.RawMessage {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "whatsapp", file))
+	raw, err := os.ReadFile(filepath.Join("..", "whatsapp", "testdata", "fixtures", file))
 	require.NoError(t, err)
 	var cases map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(raw, &cases))

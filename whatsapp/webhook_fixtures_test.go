@@ -2,9 +2,9 @@ package whatsapp
 
 import "time"
 
-// fixtureDir holds Meta's sample webhook bodies; CI checks shared/ out beside
-// the repository.
-const fixtureDir = "../../shared/fixtures/whatsapp"
+// fixtureDir holds Meta's sample webhook bodies (MIT, see its LICENSE and
+// README).
+const fixtureDir = "testdata/fixtures"
 
 // Values most samples share.
 const (

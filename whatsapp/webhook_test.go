@@ -15,7 +15,7 @@ func loadFixtures(tb testing.TB) map[string][]byte {
 	tb.Helper()
 	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
 	require.NoError(tb, err)
-	require.NotEmpty(tb, files, "no samples in %s: is shared/ checked out beside the repository?", fixtureDir)
+	require.NotEmpty(tb, files, "no samples in %s", fixtureDir)
 	bodies := map[string][]byte{}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
