@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -27,7 +29,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	code, msg, field := classify(err)
 	if code == apperr.Internal {
-		slog.ErrorContext(ctx, "graphql: internal error", "path", gerr.Path.String(), "err", err)
+		slog.ErrorContext(ctx, "graphql: internal error", append(operationAttrs(ctx), "path", gerr.Path.String(), "err", err)...)
 	}
 	gerr.Message = msg
 	if gerr.Extensions == nil {
@@ -68,6 +70,17 @@ func classify(err error) (code apperr.Code, msg, field string) {
 	return apperr.Internal, "internal error", ""
 }
 
+// operationAttrs names the operation in a log line: its name and a hash of
+// its text, never the text or the variables (they may hold a password).
+func operationAttrs(ctx context.Context) []any {
+	if !graphql.HasOperationContext(ctx) {
+		return nil
+	}
+	oc := graphql.GetOperationContext(ctx)
+	sum := sha256.Sum256([]byte(oc.RawQuery))
+	return []any{"operation", oc.OperationName, "query_sha256", hex.EncodeToString(sum[:8])}
+}
+
 // subscriptionPath completes the path of an error inside a subscription
 // event: gqlgen leaves out the root field, which the spec's path starts with.
 func subscriptionPath(ctx context.Context, path ast.Path) ast.Path {
@@ -87,7 +100,7 @@ func subscriptionPath(ctx context.Context, path ast.Path) ast.Path {
 
 // recoverPanic turns a resolver panic into an INTERNAL error, never a 500.
 func recoverPanic(ctx context.Context, p any) error {
-	slog.ErrorContext(ctx, "graphql: panic", "panic", p, "path", graphql.GetPath(ctx).String())
+	slog.ErrorContext(ctx, "graphql: panic", append(operationAttrs(ctx), "panic", p, "path", graphql.GetPath(ctx).String())...)
 	return apperr.New(apperr.Internal, "internal error")
 }
 

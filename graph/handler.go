@@ -49,9 +49,8 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 		srv.AddTransport(websocket) // first: it takes the upgrade requests
 	}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.SSE{}) // before POST: both accept a JSON POST, SSE asks for text/event-stream
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
@@ -73,6 +72,10 @@ func Handler(srv http.Handler, cfg Config) http.Handler {
 	return withRequest(checkRequest(cfg.MaxBodyBytes, srv))
 }
 
+// checkRequest refuses, before any transport sees it, a request whose body
+// is too large, not JSON, or has a field of the wrong type (every transport,
+// SSE included, would otherwise echo the body into its error, and into the
+// log). It never quotes what was sent: a body may hold a password.
 func checkRequest(maxBytes int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -91,8 +94,9 @@ func checkRequest(maxBytes int64, next http.Handler) http.Handler {
 			case err != nil:
 				requestError(w, http.StatusBadRequest, apperr.BadRequest, "the body could not be read")
 				return
-			case !isJSONObject(body):
-				requestError(w, http.StatusBadRequest, apperr.BadRequest, "the body must be a JSON object with a query")
+			}
+			if _, perr := paramsFromBody(body); perr != nil {
+				fieldRequestError(w, perr)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -100,21 +104,23 @@ func checkRequest(maxBytes int64, next http.Handler) http.Handler {
 			if r.Header.Get("Upgrade") != "" {
 				break
 			}
-			q := r.URL.Query()
-			for _, p := range []string{"variables", "extensions"} {
-				if v := q.Get(p); v != "" && !isJSONObject([]byte(v)) {
-					requestError(w, http.StatusBadRequest, apperr.BadRequest, "the %s parameter must be a JSON object", p)
-					return
-				}
+			if _, perr := paramsFromQuery(r.URL.Query()); perr != nil {
+				fieldRequestError(w, perr)
+				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func isJSONObject(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+func fieldRequestError(w http.ResponseWriter, err *apperr.Error) {
+	ext := map[string]any{"code": string(err.Code)}
+	if err.Field != "" {
+		ext["field"] = err.Field
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": err.Message, "extensions": ext}}})
 }
 
 func requestError(w http.ResponseWriter, status int, code apperr.Code, format string, args ...any) {
