@@ -45,8 +45,8 @@ func (l queryLimits) MutateOperationContext(ctx context.Context, oc *graphql.Ope
 	return nil
 }
 
-// Limit errors refuse the request before execution, like a validation error:
-// gqlgen answers them 422.
+// Limit errors refuse the request before execution, like a validation error
+// (a request error: httpTransport answers it without data).
 func init() {
 	errcode.RegisterErrorType(string(apperr.QueryTooDeep), errcode.KindProtocol)
 	errcode.RegisterErrorType(string(apperr.QueryTooComplex), errcode.KindProtocol)
