@@ -23,13 +23,13 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
-	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
 
@@ -50,7 +50,7 @@ type waBundle struct {
 	owner    string // the owner's access token
 	tenantID string
 	numberID string
-	health   *inbox.Health // the periodic health read, run on demand
+	health   *connector.Health // the periodic health read, run on demand
 }
 
 func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
@@ -108,7 +108,7 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	r.Decode(t, &linked)
 	s.Do(t, owner, `mutation($id: ID!, $t: String!) { setNumberCredentials(id: $id, accessToken: $t) { attention } }`,
 		map[string]any{"id": linked.LinkNumber.ID, "t": simToken}).RequireOK(t)
-	health := &inbox.Health{Client: db.Client, API: &whatsapp.Client{BaseURL: simSrv.URL, Version: "v21.0"}, Box: box,
+	health := &connector.Health{Client: db.Client, API: &whatsapp.Client{BaseURL: simSrv.URL, Version: "v21.0"}, Box: box,
 		Pub: realtime.NewPublisher(bus, log), Log: log}
 	return &waBundle{health: health, sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
 }
@@ -373,7 +373,7 @@ func TestNumberHealth(t *testing.T) {
 		return string(n.Status), n.Attention
 	}
 	read := func() {
-		require.NoError(t, b.health.Work(t.Context(), &river.Job[inbox.HealthArgs]{}))
+		require.NoError(t, b.health.Work(t.Context(), &river.Job[connector.HealthArgs]{}))
 	}
 	read()
 	st, _ := status()

@@ -22,12 +22,12 @@ import (
 
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
-	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 const benchSecret = "bench app secret"
@@ -55,11 +55,11 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 	bus := realtime.NewMemory(realtime.WithBuffer(1 << 16))
 	b.Cleanup(func() { _ = bus.Close() })
 	pub := realtime.NewPublisher(bus, log)
-	ingester := inbox.NewIngester(db.Client, pub, log)
+	ingester := connector.NewIngester(db.Client, pub, log)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &inbox.ProcessWebhookWorker{Ingester: ingester})
+	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	jobs, err := job.New(db.SQL, db.Dialect, workers, job.Config{
-		Queues: map[string]int{inbox.QueueIngest: 32}, PollInterval: 100 * time.Millisecond, Logger: log, // as the server
+		Queues: map[string]int{connector.QueueIngest: 32}, PollInterval: 100 * time.Millisecond, Logger: log, // as the server
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -72,9 +72,9 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 		defer cancel()
 		_ = jobs.Stop(ctx)
 	})
-	hook := &inbox.Webhook{
+	hook := &connector.Webhook{
 		Client: db.Client, AppSecret: []byte(benchSecret), Log: log, Process: ingester.Process, Eager: eager,
-		Enqueue: inbox.EnqueueWebhook(jobs),
+		Enqueue: connector.EnqueueWebhook(jobs),
 	}
 	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus), graphtest.Quiet())
 	tenantID, token := s.Tenant(b, "bench")

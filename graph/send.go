@@ -4,13 +4,13 @@ import (
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/graph/model"
-	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 // outbound turns sendMessage's input into what the outbox sends.
-func outbound(in model.SendMessageInput) inbox.Outbound {
-	var o inbox.Outbound
+func outbound(in model.SendMessageInput) connector.Outbound {
+	var o connector.Outbound
 	str := func(p *string) string {
 		if p == nil {
 			return ""

@@ -1,5 +1,6 @@
 // Package inbox runs conversations: their lifecycle (status, assignment,
-// transfer) and the messages in them (sending, deleting).
+// transfer) and the messages in them (sending, deleting). The provider side
+// (webhooks, ingest, the send workers) is package whatsapp/connector.
 package inbox
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 // MaxTextLen is the longest text message WhatsApp accepts, in characters.
@@ -58,20 +60,11 @@ func (s *Service) enqueue(ctx context.Context, tx *ent.Tx, args river.JobArgs) e
 }
 
 func conversationEvent(ctx context.Context, id, kind string) realtime.Event {
-	return realtime.Event{TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.ConversationChanged, Subject: id, Data: realtime.Kinded(kind)}
+	return realtime.ConversationEvent(viewer.FromContext(ctx).TenantID, id, kind)
 }
 
 func messageEvent(ctx context.Context, m *ent.Message, kind string) realtime.Event {
-	return realtime.Event{
-		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.MessageChanged, Subject: m.ID,
-		Data: realtime.Kinded(kind, "conversationID", m.ConversationID),
-	}
-}
-
-// numberEvent tells the number's tenant that its status, quality, tier or
-// attention changed.
-func numberEvent(num *ent.Number) realtime.Event {
-	return realtime.Event{TenantID: num.TenantID, Type: realtime.NumberStatusChanged, Subject: num.ID, Data: realtime.Kinded(realtime.KindUpdated)}
+	return realtime.MessageEvent(viewer.FromContext(ctx).TenantID, m.ID, m.ConversationID, kind)
 }
 
 // SetStatus moves a conversation to status. SNOOZED needs a wake-up time in
@@ -167,7 +160,7 @@ func (s *Service) SendText(ctx context.Context, conversationID, body string, rep
 type Outgoing struct {
 	ConversationID string
 	Text           string
-	Outbound       Outbound
+	Outbound       connector.Outbound
 	ReplyToID      *string
 }
 
@@ -231,7 +224,7 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 		if err := u.Exec(ctx); err != nil {
 			return nil, err
 		}
-		return m, s.enqueue(ctx, tx, SendArgs{TenantID: m.TenantID, MessageID: m.ID})
+		return m, s.enqueue(ctx, tx, connector.SendArgs{TenantID: m.TenantID, MessageID: m.ID})
 	})
 }
 
@@ -323,6 +316,6 @@ func (s *Service) MarkRead(ctx context.Context, id string) (*ent.Conversation, e
 		if err != nil {
 			return nil, err
 		}
-		return c, s.enqueue(ctx, tx, MarkReadArgs{TenantID: c.TenantID, MessageID: last.ID})
+		return c, s.enqueue(ctx, tx, connector.MarkReadArgs{TenantID: c.TenantID, MessageID: last.ID})
 	})
 }

@@ -39,6 +39,24 @@ const (
 	KindUpdated       = "UPDATED"
 )
 
+// ConversationEvent tells tenantID's viewers that conversation id changed
+// in the way kind names.
+func ConversationEvent(tenantID, id, kind string) Event {
+	return Event{TenantID: tenantID, Type: ConversationChanged, Subject: id, Data: Kinded(kind)}
+}
+
+// MessageEvent tells tenantID's viewers that message id of conversationID
+// changed in the way kind names.
+func MessageEvent(tenantID, id, conversationID, kind string) Event {
+	return Event{TenantID: tenantID, Type: MessageChanged, Subject: id, Data: Kinded(kind, "conversationID", conversationID)}
+}
+
+// NumberEvent tells tenantID that number id's status, quality, tier or
+// attention changed.
+func NumberEvent(tenantID, id string) Event {
+	return Event{TenantID: tenantID, Type: NumberStatusChanged, Subject: id, Data: Kinded(KindUpdated)}
+}
+
 // PolicyChangedEvent tells every instance that tenantID's policy changed.
 func PolicyChangedEvent(tenantID string) Event {
 	return Event{TenantID: tenantID, Type: PolicyChanged, Subject: tenantID, Data: Kinded(KindUpdated)}

@@ -1,4 +1,4 @@
-package inbox_test
+package connector_test
 
 import (
 	"bytes"
@@ -21,13 +21,13 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
-	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/tenant"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 var secret = []byte("app secret for tests")
@@ -38,8 +38,8 @@ type testBundle struct {
 	db       *store.DB
 	ctx      context.Context // the tenant's system viewer
 	num      *ent.Number
-	hook     *inbox.Webhook
-	ingester *inbox.Ingester
+	hook     *connector.Webhook
+	ingester *connector.Ingester
 	pending  []string
 }
 
@@ -54,8 +54,8 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).Save(ctx)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := &testBundle{db: db, ctx: ctx, num: num, ingester: inbox.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)}
-	b.hook = &inbox.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
+	b := &testBundle{db: db, ctx: ctx, num: num, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)}
+	b.hook = &connector.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
 		Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
 			b.pending = append(b.pending, id)
 			return nil
@@ -72,7 +72,7 @@ func (b *testBundle) post(t *testing.T, body []byte) int {
 	b.hook.ServeHTTP(rec, req)
 	for _, id := range b.pending {
 		err := b.ingester.Process(t.Context(), id)
-		if err != nil && err != inbox.ErrStatusBeforeSend {
+		if err != nil && err != connector.ErrStatusBeforeSend {
 			require.NoError(t, err)
 		}
 	}
@@ -82,7 +82,7 @@ func (b *testBundle) post(t *testing.T, body []byte) int {
 
 func samples(t *testing.T, file string) map[string]json.RawMessage {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "whatsapp", "testdata", "fixtures", file))
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", file))
 	require.NoError(t, err)
 	var cases map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(raw, &cases))

@@ -1,4 +1,4 @@
-package inbox
+package connector
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func NewIngester(client *ent.Client, pub *realtime.Publisher, log *slog.Logger) 
 // ErrStatusBeforeSend is returned when a status names a message not yet
 // recorded as sent (the provider can report before the sender has written
 // the message id): the delivery is retried later.
-var ErrStatusBeforeSend = errors.New("inbox: status for a message not yet recorded")
+var ErrStatusBeforeSend = errors.New("connector: status for a message not yet recorded")
 
 func platform(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
