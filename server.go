@@ -254,6 +254,7 @@ func printLogin(out io.Writer, cfg config, l *demo.Login) {
   Switchboard is running with a demo tenant (%s).
 
     GraphiQL   %s/
+    Console    %s/console
     API        %s/graphql
     Sign in    email %s   password %s
 
@@ -262,7 +263,7 @@ func printLogin(out io.Writer, cfg config, l *demo.Login) {
   then set the header  {"Authorization": "Bearer <accessToken>"}  and query:
     { conversations(first: 10) { totalCount edges { node { id status contact { profileName } lastMessage { body } } } } }
 
-`, l.Tenant, baseURL(cfg.Addr), baseURL(cfg.Addr), l.Email, l.Password, l.Email, l.Password)
+`, l.Tenant, baseURL(cfg.Addr), baseURL(cfg.Addr), baseURL(cfg.Addr), l.Email, l.Password, l.Email, l.Password)
 }
 
 // baseURL is how a person on this machine reaches addr (":8080" → localhost).

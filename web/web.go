@@ -1,7 +1,9 @@
-// Package web serves GraphiQL, the in-browser GraphQL IDE, for the API at
-// /graphql. Its assets are embedded in the binary, so the page works without
-// internet access: GraphiQL 3.9.0 with React and ReactDOM 18.3.1, copied from
-// their npm packages (README.md says how to update them).
+// Package web serves the two pages of the API in a browser: GraphiQL, the
+// in-browser GraphQL IDE (with subscriptions over a websocket), and the
+// supervisor console. Their assets are embedded in the binary, so the pages
+// work without internet access: GraphiQL 3.9.0 with React and ReactDOM 18.3.1,
+// graphql-ws 6.4.2, Preact 10.28.0 and htm 3.1.1, copied from their npm
+// packages by vendor.sh (README.md says how to update them).
 package web
 
 import (
@@ -50,16 +52,20 @@ var contentTypes = map[string]string{
 	".txt":  "text/plain; charset=utf-8",
 }
 
-// page is static/index.html, served at "/"; assets are the other files of
-// static/, served at "/static/<name>" and keyed by name.
-var page, assets = load()
+// pageFiles are the files of static/ served as pages, not as assets.
+var pageFiles = map[string]bool{"index.html": true, "console.html": true}
 
-func load() (asset, map[string]asset) {
+// pages are static/index.html (GraphiQL, served at "/") and
+// static/console.html (served at "/console"), keyed by file name; assets are
+// the other files of static/, served at "/static/<name>" and keyed by name.
+var pages, assets = load()
+
+func load() (map[string]asset, map[string]asset) {
 	entries, err := fs.ReadDir(files, "static")
 	if err != nil {
 		panic("web: " + err.Error()) // the directory is embedded; this cannot happen
 	}
-	var idx asset
+	ps := make(map[string]asset, len(pageFiles))
 	m := make(map[string]asset, len(entries))
 	for _, e := range entries {
 		if e.IsDir() {
@@ -71,16 +77,18 @@ func load() (asset, map[string]asset) {
 			panic("web: " + err.Error())
 		}
 		a := newAsset(name, body)
-		if name == "index.html" {
-			idx = a
+		if pageFiles[name] {
+			ps[name] = a
 			continue
 		}
 		m[name] = a
 	}
-	if idx.body == nil {
-		panic("web: static/index.html is not embedded")
+	for name := range pageFiles {
+		if _, ok := ps[name]; !ok {
+			panic("web: static/" + name + " is not embedded")
+		}
 	}
-	return idx, m
+	return ps, m
 }
 
 func newAsset(name string, body []byte) asset {
@@ -104,18 +112,15 @@ func newAsset(name string, body []byte) asset {
 	}
 }
 
-// Handler serves the GraphiQL page at GET / and its assets at
-// GET /static/<name>; any other path is 404 and any other method 405. The
-// page loads its assets by relative URL, so it can also be mounted under a
-// prefix with http.StripPrefix, as long as the page is reached with a
-// trailing slash. It always talks to /graphql.
+// Handler serves the GraphiQL page at GET /, the supervisor console at
+// GET /console and their assets at GET /static/<name>; any other path is 404
+// and any other method 405. The pages load their assets by relative URL, so
+// they can also be mounted under a prefix with http.StripPrefix. Both always
+// talk to /graphql.
 func Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		// The page is where tokens get pasted: don't let other sites frame it.
-		w.Header().Set("X-Frame-Options", "DENY")
-		serve(w, r, page)
-	})
+	mux.HandleFunc("GET /{$}", servePage("index.html"))
+	mux.HandleFunc("GET /console", servePage("console.html"))
 	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := assets[r.PathValue("name")]
 		if !ok {
@@ -126,6 +131,23 @@ func Handler() http.Handler {
 	})
 	return mux
 }
+
+func servePage(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		// The pages are where tokens are typed or pasted: other sites may not
+		// frame them, and they load nothing from anywhere but this server.
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		serve(w, r, pages[name])
+	}
+}
+
+// contentSecurityPolicy keeps the pages on this server: scripts, styles,
+// images and connections (fetch and websockets) to its own origin only.
+// GraphiQL's page script is inline and GraphiQL sets inline styles.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 func serve(w http.ResponseWriter, r *http.Request, a asset) {
 	h := w.Header()
