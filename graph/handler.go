@@ -59,7 +59,7 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 	srv.Use(queryLimits{schema: es, maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
 	srv.AroundRootFields(rootGuard{introspection: cfg.Introspection}.guard)
 	if !cfg.noFieldGuard {
-		srv.AroundFields(fieldGuard{schema: es.Schema()}.guard)
+		srv.AroundFields(fieldGuard{filters: newFilterSchema(es.Schema())}.guard)
 	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

@@ -42,9 +42,10 @@ func schemaCoordinate(s string) (policy.Coordinate, error) {
 	return c, nil
 }
 
-// tombstoneVisible: a message's content shows unless it is deleted and the
-// viewer lacks message.view_deleted. A tombstone is the normal view of a
-// deleted message, so hiding it is not an error.
-func tombstoneVisible(ctx context.Context, m *ent.Message) bool {
-	return m.DeletedAt == nil || policy.Can(ctx, policy.MessageViewDeleted)
+// tombstoneVisible: a message's field shows unless the message is deleted
+// and the viewer lacks the switch policy.Tombstoned asks for it. A tombstone
+// is the normal view of a deleted message, so hiding it is not an error.
+func tombstoneVisible(ctx context.Context, m *ent.Message, field string) bool {
+	p, ok := policy.Tombstoned[policy.Coordinate{Type: "Message", Field: field}]
+	return m.DeletedAt == nil || !ok || policy.Can(ctx, p)
 }

@@ -14,7 +14,7 @@ import (
 
 // Body is the resolver for the body field.
 func (r *messageResolver) Body(ctx context.Context, obj *ent.Message) (*string, error) {
-	if obj.Body == "" || !tombstoneVisible(ctx, obj) {
+	if obj.Body == "" || !tombstoneVisible(ctx, obj, "body") {
 		return nil, nil
 	}
 	return &obj.Body, nil
@@ -22,7 +22,7 @@ func (r *messageResolver) Body(ctx context.Context, obj *ent.Message) (*string, 
 
 // Media is the resolver for the media field.
 func (r *messageResolver) Media(ctx context.Context, obj *ent.Message) (*schematype.MediaRef, error) {
-	if !tombstoneVisible(ctx, obj) {
+	if !tombstoneVisible(ctx, obj, "media") {
 		return nil, nil
 	}
 	return obj.Media, nil

@@ -117,7 +117,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Message", "deletedByID"}:       public,
 	{"Message", "direction"}:         public,
 	{"Message", "kind"}:              public,
-	{"Message", "body"}:              public, // a tombstone's original needs message.view_deleted (graph/types.resolvers.go)
+	{"Message", "body"}:              public, // a tombstone's original needs message.view_deleted (Tombstoned)
 	{"Message", "media"}:             public, // likewise
 	{"Message", "providerMessageID"}: public,
 	{"Message", "status"}:            public,
@@ -144,6 +144,23 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"AuditEvent", "at"}:           public,
 	{"AuditEvent", "prevHash"}:     public,
 	{"AuditEvent", "hash"}:         public,
+}
+
+// Tombstoned are the fields whose value, once their row is deleted (a
+// tombstone), needs a switch whatever the field rule says: the original text
+// of a deleted message is for message.view_deleted. The resolvers hide it
+// (null, no error: a tombstone is the normal view of a deleted message), and
+// the filter guard refuses a predicate on it that could reach deleted rows.
+var Tombstoned = map[Coordinate]Permission{
+	{"Message", "body"}:  MessageViewDeleted,
+	{"Message", "media"}: MessageViewDeleted,
+}
+
+// TombstoneHidden reports whether the viewer of d cannot read the value of
+// field of typ on a deleted row.
+func (d *Decisions) TombstoneHidden(typ, field string) bool {
+	p, ok := Tombstoned[Coordinate{typ, field}]
+	return ok && !d.perms[p]
 }
 
 // SensitiveTypes must have a rule for every field.
