@@ -20,8 +20,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
-	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
@@ -255,14 +255,11 @@ func startDemo(t *testing.T, env map[string]string) *demoServer {
 	t.Helper()
 	env["SWITCHBOARD_DATA_DIR"] = t.TempDir()
 	env["SWITCHBOARD_ADDR"] = freeAddr(t)
-	cfg, err := loadConfig(func(k string) string { return env[k] })
+	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := store.Open(ctx, cfg.DatabaseURL)
-	require.NoError(t, err)
-	require.NoError(t, db.Migrate(ctx))
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, db, newLogger(config{LogLevel: 8}), &bytes.Buffer{}) }()
+	go func() { done <- serve(ctx, cfg, newLogger(app.Config{LogLevel: 8}), &bytes.Buffer{}) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -270,7 +267,6 @@ func startDemo(t *testing.T, env map[string]string) *demoServer {
 		case <-time.After(20 * time.Second):
 			t.Error("the server did not stop")
 		}
-		db.Close()
 	})
 	s := &demoServer{base: "http://" + cfg.Addr, addr: cfg.Addr, secret: cfg.WhatsAppAppSecret}
 	waitReady(t, s.base+"/readyz")

@@ -16,8 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
-	"github.com/switchboard-dev/switchboard/store"
 )
 
 // TestDemoServer starts the server as `make run` does (SQLite in a data
@@ -26,19 +26,15 @@ func TestDemoServer(t *testing.T) {
 	t.Parallel()
 	out, printed := signInPrinted(t)
 	dir := t.TempDir()
-	cfg, err := loadConfig(func(k string) string {
+	cfg, err := app.LoadConfig(func(k string) string {
 		return map[string]string{"SWITCHBOARD_DATA_DIR": dir, "SWITCHBOARD_ADDR": freeAddr(t)}[k]
 	})
 	require.NoError(t, err)
 	require.True(t, cfg.Demo, "the embedded default runs the demo")
 
 	ctx, cancel := context.WithCancel(t.Context())
-	db, err := store.Open(ctx, cfg.DatabaseURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	require.NoError(t, db.Migrate(ctx))
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, db, newLogger(config{LogLevel: 8}), out) }()
+	go func() { done <- serve(ctx, cfg, newLogger(app.Config{LogLevel: 8}), out) }()
 	base := "http://" + cfg.Addr
 	waitReady(t, base+"/readyz")
 
@@ -93,32 +89,12 @@ func TestDemoServer(t *testing.T) {
 	}
 
 	// A second start finds the demo and does not seed it twice.
+	db, err := app.OpenStore(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
 	again, err := demo.Seed(t.Context(), db.Client)
 	require.NoError(t, err)
 	require.Equal(t, demo.OwnerEmail, again.Email)
-}
-
-func TestConfigRequiresASecretWithPostgres(t *testing.T) {
-	t.Parallel()
-	_, err := loadConfig(func(k string) string {
-		return map[string]string{"DATABASE_URL": "postgres://db/x", "SWITCHBOARD_DATA_DIR": t.TempDir()}[k]
-	})
-	require.ErrorContains(t, err, "SWITCHBOARD_SECRET is required")
-
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"DATABASE_URL": "postgres://db/x", "SWITCHBOARD_SECRET": strings.Repeat("s", 32)}[k]
-	})
-	require.NoError(t, err)
-	require.False(t, cfg.Demo, "no demo on Postgres unless asked")
-}
-
-func TestConfigRejectsBadValues(t *testing.T) {
-	t.Parallel()
-	_, err := loadConfig(func(k string) string {
-		return map[string]string{"SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_MAX_QUERY_DEPTH": "deep", "SWITCHBOARD_ACCESS_TOKEN_TTL": "soon"}[k]
-	})
-	require.ErrorContains(t, err, "SWITCHBOARD_MAX_QUERY_DEPTH")
-	require.ErrorContains(t, err, "SWITCHBOARD_ACCESS_TOKEN_TTL")
 }
 
 // signInLine is the banner's line with the demo login.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,11 +17,10 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
-	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
-	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
@@ -55,11 +52,7 @@ type waBundle struct {
 
 func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db := storetest.Open(t, dialectName)
-	bus := realtime.NewMemory()
-	t.Cleanup(func() { _ = bus.Close() })
-
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -79,26 +72,11 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	simSrv := httptest.NewServer(answers)
 	t.Cleanup(simSrv.Close)
 
-	cfg := config{
-		WhatsAppAPIURL: simSrv.URL, WhatsAppAPIVersion: "v21.0", WhatsAppAppSecret: []byte(simSecret),
-		WhatsAppVerifyToken: "verify", HealthInterval: time.Hour, JobPollInterval: 50 * time.Millisecond,
-		JobTimeout: time.Minute, JobRescueAfter: 2 * time.Minute, SendWorkers: 8,
-	}
-	box, err := credential.NewBox([]byte(strings.Repeat("k", 32))) // graphtest's secret
-	require.NoError(t, err)
-	conn, err := newConnector(cfg, db, realtime.NewPublisher(bus, log), box, log)
-	require.NoError(t, err)
-	require.NoError(t, conn.jobs.Start(t.Context()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = conn.jobs.Stop(ctx)
-	})
-	s := graphtest.New(t, db, graph.Config{}, graphtest.WithBus(bus), graphtest.WithJobs(conn.jobs))
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Handler)
-	mux.Handle("/webhooks/whatsapp", conn.webhook)
-	handler = mux
+	s := graphtest.New(t, db, graph.Config{}, graphtest.WithApp(app.WithWorkers(true)),
+		graphtest.WithConfig(func(c *app.Config) {
+			c.WhatsAppAPIURL, c.WhatsAppAppSecret, c.WhatsAppVerifyToken = simSrv.URL, []byte(simSecret), "verify"
+		}))
+	handler = s.App.Handler()
 
 	tenantID, owner := s.Tenant(t, "acme")
 	r := s.Do(t, owner, `mutation($p: String!) { linkNumber(input: {phone: "+33600000001", displayName: "Sim", provider: sim, phoneNumberID: $p, throughput: 1000}) { id } }`,
@@ -108,9 +86,7 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	r.Decode(t, &linked)
 	s.Do(t, owner, `mutation($id: ID!, $t: String!) { setNumberCredentials(id: $id, accessToken: $t) { attention } }`,
 		map[string]any{"id": linked.LinkNumber.ID, "t": simToken}).RequireOK(t)
-	health := &connector.Health{Client: db.Client, API: &whatsapp.Client{BaseURL: simSrv.URL, Version: "v21.0"}, Box: box,
-		Pub: realtime.NewPublisher(bus, log), Log: log}
-	return &waBundle{health: health, sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
+	return &waBundle{health: s.App.WhatsApp.Health, sim: simulator, answers: answers, s: s, db: db, url: srv.URL, owner: owner, tenantID: tenantID, numberID: linked.LinkNumber.ID}
 }
 
 // writeIn has a customer write, and waits until the conversation exists.

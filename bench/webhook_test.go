@@ -18,27 +18,23 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/coder/websocket"
-	"github.com/riverqueue/river"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
-	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
-	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 const benchSecret = "bench app secret"
 
-var eager = 64 // as the server
-
 var benchLog io.Writer = io.Discard
 
-// webhookBench is the webhook endpoint as the server wires it (signature,
-// raw body stored with its River job in one transaction, eager ingest), the
-// API with its gateway, and a subscriber timing each new conversation.
+// webhookBench is the App as the server builds it (webhook: signature, raw
+// body stored with its River job in one transaction, eager ingest; the API
+// with its gateway), and a subscriber timing each new conversation.
 type webhookBench struct {
 	post      func(body []byte) int
 	latencies chan time.Duration
@@ -54,38 +50,17 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 	}
 	bus := realtime.NewMemory(realtime.WithBuffer(1 << 16))
 	b.Cleanup(func() { _ = bus.Close() })
-	pub := realtime.NewPublisher(bus, log)
-	ingester := connector.NewIngester(db.Client, pub, log)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
-	jobs, err := job.New(db.SQL, db.Dialect, workers, job.Config{
-		Queues: map[string]int{connector.QueueIngest: 32}, PollInterval: 100 * time.Millisecond, Logger: log, // as the server
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := jobs.Start(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = jobs.Stop(ctx)
-	})
-	hook := &connector.Webhook{
-		Client: db.Client, AppSecret: []byte(benchSecret), Log: log, Process: ingester.Process, Eager: eager,
-		Enqueue: connector.EnqueueWebhook(jobs),
-	}
-	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus), graphtest.Quiet())
+	s := graphtest.New(b, db, graph.Config{}, graphtest.WithBus(bus), graphtest.Quiet(),
+		graphtest.WithApp(app.WithWorkers(true), app.WithLogger(log)),
+		graphtest.WithConfig(func(c *app.Config) {
+			c.WhatsAppAppSecret, c.JobPollInterval = []byte(benchSecret), 100*time.Millisecond // as the server
+		}))
 	tenantID, token := s.Tenant(b, "bench")
 	if _, err := db.Client.Number.Create().SetPhone("+33600000001").SetDisplayName("Bench").
 		SetPhoneNumberID("100200300").Save(viewer.System(b.Context(), tenantID)); err != nil {
 		b.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.Handler)
-	mux.Handle("/webhooks/whatsapp", hook)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(s.App.Handler())
 	b.Cleanup(srv.Close)
 
 	wb := &webhookBench{latencies: make(chan time.Duration, 1<<20)}

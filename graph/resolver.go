@@ -4,16 +4,12 @@
 package graph
 
 import (
-	"log/slog"
-
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/contact"
-	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
-	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/number"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
@@ -37,31 +33,34 @@ type Resolver struct {
 	groups   *group.Service
 }
 
-// Deps are what the API runs on.
-type Deps struct {
+// Services are what the API runs on; package app builds them once.
+type Services struct {
 	Client   *ent.Client
 	Auth     *auth.Service
 	Authz    *policy.Authorizer
 	Bus      realtime.Bus      // live events: services publish, subscriptions read
 	Presence *presence.Tracker // nil: presence is not tracked
-	Jobs     *job.Client       // sends queued messages; nil leaves them QUEUED
-	Box      *credential.Box   // seals numbers' credentials
+	Roles    *role.Service
+	Agents   *agent.Service
+	Contacts *contact.Service
+	Numbers  *number.Service
+	Inbox    *inbox.Service
+	Groups   *group.Service
 }
 
-// NewResolver wires the services.
-func NewResolver(d Deps) *Resolver {
-	pub := realtime.NewPublisher(d.Bus, slog.Default())
+// NewResolver returns the root resolver over s.
+func NewResolver(s Services) *Resolver {
 	return &Resolver{
-		client:   d.Client,
-		auth:     d.Auth,
-		authz:    d.Authz,
-		bus:      d.Bus,
-		presence: d.Presence,
-		roles:    role.NewService(d.Client, d.Authz, pub),
-		agents:   agent.NewService(d.Client, d.Authz, pub),
-		contacts: contact.NewService(d.Client),
-		numbers:  number.NewService(d.Client, pub, d.Box),
-		inbox:    inbox.NewService(d.Client, pub, d.Jobs),
-		groups:   group.NewService(d.Client, pub),
+		client:   s.Client,
+		auth:     s.Auth,
+		authz:    s.Authz,
+		bus:      s.Bus,
+		presence: s.Presence,
+		roles:    s.Roles,
+		agents:   s.Agents,
+		contacts: s.Contacts,
+		numbers:  s.Numbers,
+		inbox:    s.Inbox,
+		groups:   s.Groups,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -71,14 +72,22 @@ const cancelGrace = 5 * time.Second
 // Client works the jobs of this instance and enqueues new ones. Several
 // clients, one per instance, share the jobs of one database.
 type Client struct {
-	river  *river.Client[*sql.Tx]
-	driver riverdriver.Driver[*sql.Tx]
+	driver  riverdriver.Driver[*sql.Tx]
+	workers *river.Workers
+	cfg     Config
+
+	build sync.Once
+	river *river.Client[*sql.Tx]
+	err   error
 }
 
 // New returns a client over db, the pool the ent client uses, for dialect
 // (dialect.SQLite or dialect.Postgres). River's tables must exist: they come
-// with store/migrations (see package doc). workers holds a worker for every
-// kind of job the client inserts or works.
+// with store/migrations (see package doc). workers must end up holding a
+// worker for every kind of job the client inserts or works: workers and
+// cfg.PeriodicJobs may still be added until the first Start or InsertTx,
+// which build the River client. That lets services that enqueue hold the
+// Client before the workers that call those services are registered.
 func New(db *sql.DB, dialectName string, workers *river.Workers, cfg Config) (*Client, error) {
 	driver, err := newDriver(dialectName, db)
 	if err != nil {
@@ -87,11 +96,25 @@ func New(db *sql.DB, dialectName string, workers *river.Workers, cfg Config) (*C
 	if workers == nil {
 		return nil, errors.New("job: workers are required")
 	}
-	rc, err := river.NewClient(driver, cfg.riverConfig(workers))
-	if err != nil {
-		return nil, fmt.Errorf("job: %w", err)
-	}
-	return &Client{river: rc, driver: driver}, nil
+	return &Client{driver: driver, workers: workers, cfg: cfg}, nil
+}
+
+// AddPeriodicJobs schedules jobs besides cfg.PeriodicJobs; like workers,
+// only before the first Start or InsertTx.
+func (c *Client) AddPeriodicJobs(jobs ...*river.PeriodicJob) {
+	c.cfg.PeriodicJobs = append(c.cfg.PeriodicJobs, jobs...)
+}
+
+// riverClient builds the River client once, from the workers and periodic
+// jobs registered by then.
+func (c *Client) riverClient() (*river.Client[*sql.Tx], error) {
+	c.build.Do(func() {
+		c.river, c.err = river.NewClient(c.driver, c.cfg.riverConfig(c.workers))
+		if c.err != nil {
+			c.err = fmt.Errorf("job: %w", c.err)
+		}
+	})
+	return c.river, c.err
 }
 
 func (cfg Config) riverConfig(workers *river.Workers) *river.Config {
@@ -130,6 +153,10 @@ func (cfg Config) riverConfig(workers *river.Workers) *river.Config {
 // working jobs. ctx bounds the start only: the client runs until Stop, so
 // that a cancelled server context cannot skip the graceful stop.
 func (c *Client) Start(ctx context.Context) error {
+	rc, err := c.riverClient()
+	if err != nil {
+		return err
+	}
 	migrator, err := rivermigrate.New(c.driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("job: river migrator: %w", err)
@@ -142,7 +169,7 @@ func (c *Client) Start(ctx context.Context) error {
 		return fmt.Errorf("job: River's schema is not current (%s): add River's migrations to store/migrations, see package job",
 			strings.Join(res.Messages, "; "))
 	}
-	if err := c.river.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("job: start: %w", err)
 	}
 	return nil
@@ -154,13 +181,17 @@ func (c *Client) Start(ctx context.Context) error {
 // fails if jobs still run after that: they stay marked running until
 // RescueStuckJobsAfter has passed and the leader instance retries them.
 func (c *Client) Stop(ctx context.Context) error {
-	err := c.river.Stop(ctx)
+	rc, err := c.riverClient()
+	if err != nil {
+		return nil // never built, so never started
+	}
+	err = rc.Stop(ctx)
 	if err == nil || ctx.Err() == nil {
 		return err
 	}
 	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
 	defer cancel()
-	if err := c.river.StopAndCancel(hardCtx); err != nil {
+	if err := rc.StopAndCancel(hardCtx); err != nil {
 		return fmt.Errorf("job: stop: jobs still running after cancellation, left for rescue: %w", err)
 	}
 	return nil
@@ -170,7 +201,11 @@ func (c *Client) Stop(ctx context.Context) error {
 // the job exists if and only if tx commits. Workers see it at their next
 // poll after the commit.
 func (c *Client) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-	res, err := c.river.InsertTx(ctx, tx, args, opts)
+	rc, err := c.riverClient()
+	if err != nil {
+		return nil, err
+	}
+	res, err := rc.InsertTx(ctx, tx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("job: insert %s: %w", args.Kind(), err)
 	}
@@ -178,7 +213,13 @@ func (c *Client) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, o
 }
 
 // River returns the underlying River client, for what this package does not
-// wrap: subscriptions to job events, job queries, queue pauses.
+// wrap: subscriptions to job events, job queries, queue pauses. It builds the
+// client (see New) and panics if its configuration is invalid, which Start
+// would have reported.
 func (c *Client) River() *river.Client[*sql.Tx] {
-	return c.river
+	rc, err := c.riverClient()
+	if err != nil {
+		panic(err)
+	}
+	return rc
 }

@@ -17,12 +17,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/auth"
-	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/graph"
-	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/policy"
-	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store"
@@ -32,11 +30,12 @@ import (
 // Password is the password of every agent a test creates through Server.
 const Password = "correct horse battery"
 
-// Server is the API over one test database, with an in-memory bus and the
-// websocket gateway.
+// Server is the App (package app, built as the server builds it) over one
+// test database, with an in-memory bus unless told otherwise.
 type Server struct {
+	App     *app.App
 	DB      *store.DB
-	Handler http.Handler
+	Handler http.Handler // the GraphQL endpoint (App.API)
 	Auth    *auth.Service
 	Authz   *policy.Authorizer
 	Bus     realtime.Bus
@@ -47,66 +46,84 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	bus     realtime.Bus
-	gateway graph.GatewayConfig
-	jobs    *job.Client
-	quiet   bool
+	app       []app.Option
+	configure []func(*app.Config)
 }
 
 // Quiet starts no background work on the database (the presence lease
 // loop), for tests that count the statements a request costs.
-func Quiet() Option { return func(o *options) { o.quiet = true } }
-
-// WithJobs makes sent messages go to jobs (the outbox) instead of staying
-// QUEUED.
-func WithJobs(jobs *job.Client) Option { return func(o *options) { o.jobs = jobs } }
+func Quiet() Option { return WithApp(app.WithQuietPresence()) }
 
 // WithBus makes the Server use bus instead of a fresh in-memory one (two
 // "instances" over one Postgres bus).
-func WithBus(bus realtime.Bus) Option { return func(o *options) { o.bus = bus } }
+func WithBus(bus realtime.Bus) Option { return WithApp(app.WithBus(bus)) }
 
 // WithGateway sets the websocket gateway's configuration.
-func WithGateway(cfg graph.GatewayConfig) Option { return func(o *options) { o.gateway = cfg } }
+func WithGateway(cfg graph.GatewayConfig) Option {
+	return WithConfig(func(c *app.Config) { c.Gateway = cfg })
+}
+
+// WithApp passes options to app.New, after the Server's own (which leave
+// the job workers off: sent messages stay QUEUED unless
+// app.WithWorkers(true) is given).
+func WithApp(opts ...app.Option) Option {
+	return func(o *options) { o.app = append(o.app, opts...) }
+}
+
+// WithConfig changes the App's configuration (Config) before it is built.
+func WithConfig(f func(*app.Config)) Option {
+	return func(o *options) { o.configure = append(o.configure, f) }
+}
+
+// Secret signs the Server's tokens and seals its numbers' credentials.
+var Secret = []byte(strings.Repeat("k", 32))
+
+// Config is the App configuration a Server starts from: no demo, no
+// simulator, a provider URL where nothing listens (a test never calls the
+// real provider by accident), no pair limit (a test sending twice to one
+// customer would wait 6 s), a short presence grace, fast job polling.
+func Config() app.Config {
+	return app.Config{
+		Secret:             Secret,
+		API:                graph.DefaultConfig,
+		Gateway:            graph.GatewayConfig{InitTimeout: 2 * time.Second},
+		AccessTokenTTL:     15 * time.Minute,
+		RefreshTokenTTL:    time.Hour,
+		ShutdownTimeout:    5 * time.Second,
+		PresenceGrace:      50 * time.Millisecond,
+		WhatsAppAPIURL:     "http://127.0.0.1:1",
+		WhatsAppAPIVersion: "v21.0",
+		HealthInterval:     time.Hour,
+		JobPollInterval:    50 * time.Millisecond,
+		JobTimeout:         time.Minute,
+		JobRescueAfter:     2 * time.Minute,
+		SendWorkers:        8,
+	}
+}
 
 // New returns a Server over db with cfg (graph.DefaultConfig when zero).
 func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	t.Helper()
-	if cfg == (graph.Config{}) {
-		cfg = graph.DefaultConfig
+	c := Config()
+	if cfg != (graph.Config{}) {
+		c.API = cfg
 	}
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 15*time.Minute)
-	require.NoError(t, err)
-	o := options{gateway: graph.GatewayConfig{InitTimeout: 2 * time.Second}}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bus := o.bus
-	if bus == nil {
-		bus = realtime.NewMemory()
-		t.Cleanup(func() { _ = bus.Close() })
+	for _, f := range o.configure {
+		f(&c)
 	}
+	bus := realtime.NewMemory()
+	t.Cleanup(func() { _ = bus.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	authz := policy.NewAuthorizer(db.Client)
-	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
-	box, err := credential.NewBox([]byte(strings.Repeat("k", 32)))
+	base := []app.Option{app.WithDB(db), app.WithBus(bus), app.WithLogger(log), app.WithWorkers(false)}
+	a, err := app.New(t.Context(), c, append(base, o.app...)...)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	tracker := presence.NewTracker(db.Client, bus, 50*time.Millisecond, log)
-	if !o.quiet {
-		go tracker.Run(ctx)
-	}
-	r := graph.NewResolver(graph.Deps{
-		Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Box: box, Jobs: o.jobs, Presence: tracker,
-	})
-	gw := graph.NewGateway(r, o.gateway)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = gw.Shutdown(ctx)
-	})
-	require.NoError(t, graph.FollowPolicy(ctx, bus, authz, gw, log))
-	return &Server{DB: db, Auth: svc, Authz: authz, Bus: bus, Gateway: gw, Handler: graph.NewAPI(r, cfg, gw)}
+	t.Cleanup(func() { _ = a.Close() })
+	require.NoError(t, a.Start(context.Background()))
+	return &Server{App: a, DB: db, Handler: a.API(), Auth: a.Auth, Authz: a.Authz, Bus: a.Bus, Gateway: a.Gateway}
 }
 
 // Tenant creates a tenant whose owner signs in as owner@<slug>.test.

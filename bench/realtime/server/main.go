@@ -64,20 +64,20 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	app, err := seed(ctx, dir)
+	b, err := seed(ctx, dir, graph.GatewayConfig{Writers: *gatewayWriters, KeepAlive: *gatewayKeepAlive})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	defer app.db.Close()
+	defer b.app.Close()
 
 	var t backend
 	switch *mode {
 	case wire.ModeGateway:
-		t = newGatewayTransport(app, graph.GatewayConfig{Writers: *gatewayWriters, KeepAlive: *gatewayKeepAlive})
+		t = newGatewayTransport(b)
 	case wire.ModeStock:
-		t = newStockTransport(app)
+		t = newStockTransport(b)
 	case wire.ModeRaw:
-		t = newRawTransport(app, *rawWriters)
+		t = newRawTransport(b, *rawWriters)
 	default:
 		return fmt.Errorf("unknown mode %q (gateway, stock or raw)", *mode)
 	}
@@ -100,7 +100,7 @@ func run() error {
 
 	host := ln.Addr().String()
 	ready := wire.Ready{Mode: *mode, URL: "ws://" + host + "/graphql", Base: "http://" + host,
-		Token: app.token, Conversation: app.conversationID, PID: os.Getpid()}
+		Token: b.token, Conversation: b.conversationID, PID: os.Getpid()}
 	if err := json.NewEncoder(os.Stdout).Encode(ready); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // each to its share of the connections. One goroutine per connection: its
 // reader.
 type rawTransport struct {
-	app     *app
+	b       *bench
 	writers int
 
 	mu    sync.Mutex
@@ -29,8 +29,8 @@ type rawTransport struct {
 	write sync.Mutex // one broadcast at a time, as a bus delivers in order
 }
 
-func newRawTransport(a *app, writers int) *rawTransport {
-	return &rawTransport{app: a, writers: max(writers, 1), subs: map[*websocket.Conn]string{}}
+func newRawTransport(b *bench, writers int) *rawTransport {
+	return &rawTransport{b: b, writers: max(writers, 1), subs: map[*websocket.Conn]string{}}
 }
 
 // inbound is a client message.
@@ -128,9 +128,9 @@ func (t *rawTransport) payload(seq int, at time.Time) []byte {
 	b = append(b, `,"kind":"STATUS_CHANGED","at":`...)
 	b = strconv.AppendQuote(b, at.Format(time.RFC3339Nano))
 	b = append(b, `,"conversation":{"id":`...)
-	b = strconv.AppendQuote(b, t.app.conversationID)
+	b = strconv.AppendQuote(b, t.b.conversationID)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendQuote(b, t.app.conversation)
+	b = strconv.AppendQuote(b, t.b.conversation)
 	return append(b, `}}}}`...)
 }
 

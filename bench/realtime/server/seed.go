@@ -5,28 +5,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
-	"time"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/graph"
-	"github.com/switchboard-dev/switchboard/policy"
-	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
-	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/tenant"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
-// app is the API's wiring as server.go does it, over SQLite and the memory
-// bus, with one tenant, one conversation and the owner signed in.
-type app struct {
-	db             *store.DB
-	auth           *auth.Service
-	authz          *policy.Authorizer
+// bench is the App as server.go builds it, over SQLite and the memory bus,
+// with one tenant, one conversation and the owner signed in.
+type bench struct {
+	app            *app.App
 	bus            *countingBus
-	resolver       *graph.Resolver
 	tenantID       string
 	conversationID string
 	conversation   string // its status, as the subscription shows it
@@ -39,36 +34,45 @@ const (
 	password = "correct horse battery"
 )
 
-func seed(ctx context.Context, dir string) (*app, error) {
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"))
+// seed builds the App in dir with gw as its gateway's configuration, except
+// for the per-agent connection cap: every benchmark client signs in as the
+// same owner. No job workers run: this benchmark is about the websockets.
+func seed(ctx context.Context, dir string, gw graph.GatewayConfig) (*bench, error) {
+	env := map[string]string{
+		"DATABASE_URL":                 "sqlite:" + filepath.Join(dir, "bench.db"),
+		"SWITCHBOARD_DATA_DIR":         dir,
+		"SWITCHBOARD_SECRET":           strings.Repeat("b", 32),
+		"SWITCHBOARD_DEMO":             "false",
+		"SWITCHBOARD_PRESENCE_GRACE":   "1s",
+		"SWITCHBOARD_ACCESS_TOKEN_TTL": "1h",
+	}
+	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	a, err := newApp(ctx, db)
+	cfg.Gateway = gw
+	cfg.Gateway.MaxConnectionsPerAgent = math.MaxInt32
+	bus := &countingBus{Bus: realtime.NewMemory()}
+	a, err := app.New(ctx, cfg, app.WithBus(bus), app.WithWorkers(false),
+		app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	return a, nil
+	if err := a.Start(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	b, err := seedTenant(ctx, a)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	b.bus = bus
+	return b, nil
 }
 
-func newApp(ctx context.Context, db *store.DB) (*app, error) {
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("b", 32)), time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	authz := policy.NewAuthorizer(db.Client)
-	bus := &countingBus{Bus: realtime.NewMemory()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := auth.NewService(db.Client, tokens, authz, realtime.NewPublisher(bus, log), time.Hour)
-	tracker := presence.NewTracker(db.Client, bus, time.Second, log)
-	go tracker.Run(ctx)
-	r := graph.NewResolver(graph.Deps{Client: db.Client, Auth: svc, Authz: authz, Bus: bus, Presence: tracker})
-
+func seedTenant(ctx context.Context, a *app.App) (*bench, error) {
+	db := a.DB
 	ten, _, err := tenant.Create(ctx, db.Client, tenant.Input{Name: "Bench", Slug: slug, OwnerName: "Owner", OwnerEmail: email, OwnerPassword: password})
 	if err != nil {
 		return nil, fmt.Errorf("tenant: %w", err)
@@ -86,10 +90,9 @@ func newApp(ctx context.Context, db *store.DB) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conversation: %w", err)
 	}
-	grant, err := svc.Login(ctx, email, password, slug, auth.ClientInfo{UserAgent: "bench"})
+	grant, err := a.Auth.Login(ctx, email, password, slug, auth.ClientInfo{UserAgent: "bench"})
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	return &app{db: db, auth: svc, authz: authz, bus: bus, resolver: r, tenantID: ten.ID,
-		conversationID: conv.ID, conversation: string(conv.Status), token: grant.AccessToken}, nil
+	return &bench{app: a, tenantID: ten.ID, conversationID: conv.ID, conversation: string(conv.Status), token: grant.AccessToken}, nil
 }

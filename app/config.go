@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"crypto/rand"
@@ -11,21 +11,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/graph"
 )
 
-// config is read from the environment; every variable has a default that
-// runs the embedded demo. README.md lists them.
-type config struct {
+// Config is read from the environment (LoadConfig); every variable has a
+// default that runs the embedded demo. README.md lists them.
+type Config struct {
 	Addr            string
 	DatabaseURL     string
 	DataDir         string
 	Secret          []byte
 	Demo            bool
-	Introspection   bool
 	CORSOrigins     []string
-	MaxBodyBytes    int64
-	MaxDepth        int
-	MaxComplexity   int
+	API             graph.Config        // limits and switches of the GraphQL endpoint
+	Gateway         graph.GatewayConfig // the websocket gateway; zero values take its defaults
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 	ShutdownTimeout time.Duration
@@ -47,7 +47,9 @@ type config struct {
 	LogFormat           string
 }
 
-func loadConfig(getenv func(string) string) (config, error) {
+// LoadConfig reads the configuration through getenv (os.Getenv in the
+// server, a map in tests).
+func LoadConfig(getenv func(string) string) (Config, error) {
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -55,7 +57,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	var errs []error
-	c := config{
+	c := Config{
 		Addr:        env("SWITCHBOARD_ADDR", ":8080"),
 		DataDir:     env("SWITCHBOARD_DATA_DIR", "./data"),
 		DatabaseURL: getenv("DATABASE_URL"),
@@ -66,15 +68,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	embedded := !isPostgres(c.DatabaseURL)
 	c.Demo = parseBool(env("SWITCHBOARD_DEMO", strconv.FormatBool(embedded)), "SWITCHBOARD_DEMO", &errs)
-	c.Introspection = parseBool(env("SWITCHBOARD_INTROSPECTION", "true"), "SWITCHBOARD_INTROSPECTION", &errs)
+	c.API.Introspection = parseBool(env("SWITCHBOARD_INTROSPECTION", "true"), "SWITCHBOARD_INTROSPECTION", &errs)
 	if o := env("SWITCHBOARD_CORS_ORIGINS", ""); o != "" {
 		for _, s := range strings.Split(o, ",") {
 			c.CORSOrigins = append(c.CORSOrigins, strings.TrimSpace(s))
 		}
 	}
-	c.MaxBodyBytes = int64(parseInt(env("SWITCHBOARD_MAX_BODY_BYTES", "1048576"), "SWITCHBOARD_MAX_BODY_BYTES", &errs))
-	c.MaxDepth = parseInt(env("SWITCHBOARD_MAX_QUERY_DEPTH", "12"), "SWITCHBOARD_MAX_QUERY_DEPTH", &errs)
-	c.MaxComplexity = parseInt(env("SWITCHBOARD_MAX_QUERY_COMPLEXITY", "5000"), "SWITCHBOARD_MAX_QUERY_COMPLEXITY", &errs)
+	c.Gateway.OriginPatterns = c.CORSOrigins
+	c.API.MaxBodyBytes = int64(parseInt(env("SWITCHBOARD_MAX_BODY_BYTES", strconv.FormatInt(graph.DefaultConfig.MaxBodyBytes, 10)), "SWITCHBOARD_MAX_BODY_BYTES", &errs))
+	c.API.MaxDepth = parseInt(env("SWITCHBOARD_MAX_QUERY_DEPTH", strconv.Itoa(graph.DefaultConfig.MaxDepth)), "SWITCHBOARD_MAX_QUERY_DEPTH", &errs)
+	c.API.MaxComplexity = parseInt(env("SWITCHBOARD_MAX_QUERY_COMPLEXITY", strconv.Itoa(graph.DefaultConfig.MaxComplexity)), "SWITCHBOARD_MAX_QUERY_COMPLEXITY", &errs)
 	c.AccessTokenTTL = parseDuration(env("SWITCHBOARD_ACCESS_TOKEN_TTL", "15m"), "SWITCHBOARD_ACCESS_TOKEN_TTL", &errs)
 	c.RefreshTokenTTL = parseDuration(env("SWITCHBOARD_REFRESH_TOKEN_TTL", "720h"), "SWITCHBOARD_REFRESH_TOKEN_TTL", &errs)
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
@@ -140,6 +143,10 @@ func loadSecret(configured, dataDir string, embedded bool) ([]byte, error) {
 	return []byte(s), nil
 }
 
+// IsPostgres reports whether the configuration runs on PostgreSQL (the
+// deployment of more than one instance) rather than embedded SQLite.
+func (c Config) IsPostgres() bool { return isPostgres(c.DatabaseURL) }
+
 func isPostgres(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
@@ -166,4 +173,15 @@ func parseDuration(s, key string, errs *[]error) time.Duration {
 		*errs = append(*errs, fmt.Errorf("%s: %q is not a positive duration such as 15m", key, s))
 	}
 	return d
+}
+
+// BaseURL is how a person on this machine reaches the server (":8080" →
+// http://localhost:8080).
+func (c Config) BaseURL() string { return baseURL(c.Addr) }
+
+func baseURL(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "http://localhost" + addr
+	}
+	return "http://" + addr
 }

@@ -1,11 +1,10 @@
-package main
+package app
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"strings"
 	"time"
 
@@ -22,11 +21,22 @@ import (
 // is configured: the demo's own, public.
 const demoAppSecret = "switchboard-demo-app-secret"
 
-// startSimulator runs the Cloud API simulator inside the server, under
-// /sim/, for the demo: it serves the sim numbers (their tokens are set here),
-// posts its webhooks back to /webhooks/whatsapp, has simulated customers
-// write in, and takes one number offline now and then.
-func startSimulator(ctx context.Context, cfg config, client *ent.Client, box *credential.Box, mux *http.ServeMux, log *slog.Logger) error {
+// simulator is the Cloud API simulator run inside the server for the demo,
+// under /sim/: it serves the sim numbers, posts its webhooks back to
+// /webhooks/whatsapp, has simulated customers write in, and takes one number
+// offline now and then.
+type simulator struct {
+	sim  *sim.Simulator
+	base string   // how the simulator reaches this instance
+	ids  []string // the connected sim numbers' phone number ids
+	log  *slog.Logger
+	db   *ent.Client
+}
+
+// newSimulator builds the simulator and gives the demo's sim numbers their
+// tokens (a start-up write).
+func newSimulator(ctx context.Context, a *App) (*simulator, error) {
+	cfg := a.Config
 	base := "http://127.0.0.1" + cfg.Addr[strings.LastIndex(cfg.Addr, ":"):]
 	s, err := sim.New(sim.Config{
 		WebhookURL: base + "/webhooks/whatsapp",
@@ -37,57 +47,63 @@ func startSimulator(ctx context.Context, cfg config, client *ent.Client, box *cr
 		SkipDelivered: 0.1,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	go func() { <-ctx.Done(); s.Close() }()
-	mux.Handle("/sim/", http.StripPrefix("/sim", s))
-
-	pctx := viewer.Platform(ctx)
-	nums, err := client.Number.Query().Where(number.ProviderEQ(number.ProviderSim), number.PhoneNumberIDNotNil(), number.UnlinkedAtIsNil()).All(pctx)
+	out := &simulator{sim: s, base: base, log: a.Log, db: a.DB.Client}
+	client := a.DB.Client
+	nums, err := client.Number.Query().Where(number.ProviderEQ(number.ProviderSim), number.PhoneNumberIDNotNil(), number.UnlinkedAtIsNil()).All(viewer.Platform(ctx))
 	if err != nil {
-		return err
+		s.Close()
+		return nil, err
 	}
-	var ids []string
 	for _, n := range nums {
 		token := "sim-token-" + *n.PhoneNumberID
 		if err := s.AddNumber(sim.Number{PhoneNumberID: *n.PhoneNumberID, Token: token, DisplayPhone: n.Phone[1:],
 			VerifiedName: n.DisplayName, Throughput: n.Throughput, Status: string(n.Status)}); err != nil {
-			return err
+			s.Close()
+			return nil, err
 		}
-		sealed, err := box.Seal(credential.Credentials{AccessToken: token}, n.ID)
+		sealed, err := a.Box.Seal(credential.Credentials{AccessToken: token}, n.ID)
 		if err != nil {
-			return err
+			s.Close()
+			return nil, err
 		}
 		if err := client.Number.UpdateOne(n).SetCredentials(sealed).Exec(viewer.System(ctx, n.TenantID)); err != nil {
-			return err
+			s.Close()
+			return nil, err
 		}
 		if n.Status == number.StatusCONNECTED {
-			ids = append(ids, *n.PhoneNumberID)
+			out.ids = append(out.ids, *n.PhoneNumberID)
 		}
 	}
-	if len(ids) == 0 {
+	return out, nil
+}
+
+// start has the customers of open demo conversations write once more (the
+// simulator starts with no history: that opens their 24-hour window there),
+// then new customers write in until ctx ends.
+func (s *simulator) start(ctx context.Context) error {
+	if len(s.ids) == 0 {
 		return nil
 	}
-	// The simulator starts with no history: the customers of open demo
-	// conversations write once more, which opens their 24-hour window there.
-	convs, err := client.Conversation.Query().
-		Where(conversation.StatusNEQ(conversation.StatusRESOLVED), conversation.HasNumberWith(number.PhoneNumberIDIn(ids...))).
-		WithContact().WithNumber().All(pctx)
+	convs, err := s.db.Conversation.Query().
+		Where(conversation.StatusNEQ(conversation.StatusRESOLVED), conversation.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).
+		WithContact().WithNumber().All(viewer.Platform(ctx))
 	if err != nil {
 		return err
 	}
 	go func() {
 		for _, c := range convs {
-			_, _ = s.WriteIn(*c.Edges.Number.PhoneNumberID, c.Edges.Contact.WaID, whatsapp.Message{
+			_, _ = s.sim.WriteIn(*c.Edges.Number.PhoneNumberID, c.Edges.Contact.WaID, whatsapp.Message{
 				Type: "text", Text: "Are you there?", ProfileName: c.Edges.Contact.ProfileName,
 			})
 		}
 	}()
-	if err := s.StartCustomers(ctx, 0.2, ids...); err != nil {
+	if err := s.sim.StartCustomers(ctx, 0.2, s.ids...); err != nil {
 		return err
 	}
-	go flapNumbers(ctx, s, ids, log)
-	log.Info("simulator: serving the demo numbers", "numbers", len(ids), "api", base+"/sim")
+	go flapNumbers(ctx, s.sim, s.ids, s.log)
+	s.log.Info("simulator: serving the demo numbers", "numbers", len(s.ids), "api", s.base+"/sim")
 	return nil
 }
 

@@ -1,0 +1,354 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/switchboard-dev/switchboard/agent"
+	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/clock"
+	"github.com/switchboard-dev/switchboard/contact"
+	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/group"
+	"github.com/switchboard-dev/switchboard/inbox"
+	"github.com/switchboard-dev/switchboard/job"
+	"github.com/switchboard-dev/switchboard/number"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/role"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// App is Switchboard built once: the store, the event bus, the authorizer,
+// the domain services, the job workers and the HTTP routes. Its fields are
+// for tests and benchmarks to reach into; the server only calls Run.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	DB       *store.DB
+	Bus      realtime.Bus
+	Pub      *realtime.Publisher
+	Box      *credential.Box
+	Auth     *auth.Service
+	Authz    *policy.Authorizer
+	Presence *presence.Tracker
+	Jobs     *job.Client
+	Services graph.Services
+	Resolver *graph.Resolver
+	Gateway  *gateway.Gateway
+	WhatsApp *Connector
+	// DemoLogin is the demo tenant's sign-in when Config.Demo seeded or
+	// found it, else nil.
+	DemoLogin *demo.Login
+
+	opts     options
+	api      http.Handler // the GraphQL endpoint alone
+	handler  http.Handler // every route, logged
+	sim      *simulator   // nil unless Config.Simulator
+	draining atomic.Bool
+	started  atomic.Bool
+	stop     context.CancelFunc // ends what Start started
+	closers  []func() error     // in reverse order of opening
+	close    sync.Once
+	stopped  sync.Once // the job workers
+}
+
+// Option swaps a part of the App, for tests: what they pass replaces what
+// New would build. Options never copy the wiring.
+type Option func(*options)
+
+type options struct {
+	db       *store.DB
+	bus      realtime.Bus
+	clock    clock.Clock
+	log      *slog.Logger
+	workers  bool
+	presence bool
+}
+
+// WithDB runs the App on db, already open and migrated (store/storetest);
+// Close leaves it open.
+func WithDB(db *store.DB) Option { return func(o *options) { o.db = db } }
+
+// WithBus runs the App on bus instead of the one the configuration names
+// (two "instances" on one bus); Close leaves it open.
+func WithBus(bus realtime.Bus) Option { return func(o *options) { o.bus = bus } }
+
+// WithClock gives every service c as its "now" (a clock.Fake in tests).
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithLogger sets where the App logs (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithWorkers says whether Start runs the job workers (default true). Without
+// them jobs are still enqueued, never worked: sent messages stay QUEUED and
+// the provider is never called.
+func WithWorkers(on bool) Option { return func(o *options) { o.workers = on } }
+
+// WithQuietPresence leaves the presence lease loop out of Start, for tests
+// that count the statements a request costs.
+func WithQuietPresence() Option { return func(o *options) { o.presence = false } }
+
+// New builds the App for cfg. Unless WithDB is given it opens the database
+// and migrates it; with Config.Demo it seeds the demo tenant. Nothing runs in
+// the background until Start (or Run).
+func New(ctx context.Context, cfg Config, opts ...Option) (a *App, err error) {
+	o := options{clock: clock.Real(), log: slog.Default(), workers: true, presence: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a = &App{Config: cfg, Log: o.log, Clock: o.clock, opts: o}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openBus(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.buildServices(); err != nil {
+		return nil, err
+	}
+	a.Resolver = graph.NewResolver(a.Services)
+	a.Gateway = graph.NewGateway(a.Resolver, cfg.Gateway)
+	a.api = graph.NewAPI(a.Resolver, cfg.API, a.Gateway)
+	if err := a.startupWrites(ctx); err != nil {
+		return nil, err
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	if a.opts.db != nil {
+		a.DB = a.opts.db
+		return nil
+	}
+	db, err := OpenStore(ctx, a.Config)
+	if err != nil {
+		return err
+	}
+	a.DB = db
+	a.closers = append(a.closers, db.Close)
+	return nil
+}
+
+// OpenStore opens the configured database and migrates it: what New does
+// unless WithDB is given, and what one-off commands (create-tenant) need.
+func OpenStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+func (a *App) openBus(ctx context.Context) error {
+	if a.opts.bus != nil {
+		a.Bus = a.opts.bus
+	} else {
+		postgresURL := ""
+		if a.Config.IsPostgres() {
+			postgresURL = a.Config.DatabaseURL
+		}
+		bus, err := realtime.Open(ctx, a.DB.SQL, postgresURL, a.Config.NATSURL, realtime.WithLogger(a.Log))
+		if err != nil {
+			return fmt.Errorf("event bus: %w", err)
+		}
+		a.Bus = bus
+		a.closers = append(a.closers, bus.Close)
+	}
+	a.Pub = realtime.NewPublisher(a.Bus, a.Log)
+	return nil
+}
+
+// buildServices builds the domain services and the workers that run them. A
+// new service is built here and handed to whoever uses it (graph.Services for
+// the resolvers, its workers); see the package doc.
+func (a *App) buildServices() error {
+	tokens, err := auth.NewTokens(a.Config.Secret, a.Config.AccessTokenTTL)
+	if err != nil {
+		return err
+	}
+	if a.Box, err = credential.NewBox(a.Config.Secret); err != nil {
+		return err
+	}
+	// The job client comes first, so that services can enqueue; workers
+	// register on it afterwards, until Start.
+	workers := river.NewWorkers()
+	if a.Jobs, err = a.newJobs(workers); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	client := a.DB.Client
+	a.Authz = policy.NewAuthorizer(client)
+	a.Auth = auth.NewService(client, tokens, a.Authz, a.Pub, a.Config.RefreshTokenTTL)
+	a.Presence = presence.NewTracker(client, a.Bus, a.Config.PresenceGrace, a.Log)
+	a.Services = graph.Services{
+		Client:   client,
+		Auth:     a.Auth,
+		Authz:    a.Authz,
+		Bus:      a.Bus,
+		Presence: a.Presence,
+		Roles:    role.NewService(client, a.Authz, a.Pub),
+		Agents:   agent.NewService(client, a.Authz, a.Pub),
+		Contacts: contact.NewService(client),
+		Numbers:  number.NewService(client, a.Pub, a.Box),
+		Inbox:    inbox.NewService(client, a.Pub, a.Jobs),
+		Groups:   group.NewService(client, a.Pub),
+	}
+	a.WhatsApp = newConnector(a, workers)
+	return nil
+}
+
+// startupWrites are the writes an instance makes before it serves: the demo
+// tenant and the simulator's numbers.
+func (a *App) startupWrites(ctx context.Context) error {
+	if a.Config.Demo {
+		login, err := demo.Seed(ctx, a.DB.Client)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		a.DemoLogin = login
+	}
+	if a.Config.Simulator {
+		s, err := newSimulator(ctx, a)
+		if err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		a.sim = s
+		a.closers = append(a.closers, func() error { s.sim.Close(); return nil })
+	}
+	return nil
+}
+
+// Handler serves every route: /graphql, the WhatsApp webhook, /metrics,
+// /healthz, /readyz, the simulator under /sim/ when it runs in process, and
+// the web assets.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// API is the GraphQL endpoint alone, as /graphql serves it without the
+// access log and metrics.
+func (a *App) API() http.Handler { return a.api }
+
+// Start runs the background work until ctx ends or Close: the job workers
+// (unless WithWorkers(false)), the presence leases (unless
+// WithQuietPresence), the policy follower and the in-process simulator.
+func (a *App) Start(ctx context.Context) error {
+	if !a.started.CompareAndSwap(false, true) {
+		return errors.New("app: started twice")
+	}
+	ctx, a.stop = context.WithCancel(ctx)
+	if err := graph.FollowPolicy(ctx, a.Bus, a.Authz, a.Gateway, a.Log); err != nil {
+		return err
+	}
+	if a.opts.presence {
+		go a.Presence.Run(ctx)
+	}
+	if a.opts.workers {
+		if err := a.Jobs.Start(ctx); err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+	}
+	if a.sim != nil {
+		if err := a.sim.start(ctx); err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run starts the App, serves Handler on Config.Addr until ctx ends, then
+// drains: /readyz answers 503, websockets are closed with 1001, in-flight
+// requests finish and jobs are released, within Config.ShutdownTimeout.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              a.Config.Addr,
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	a.Log.Info("serving", "addr", a.Config.Addr, "database", a.DB.Dialect, "graphiql", a.Config.BaseURL()+"/")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("draining", "timeout", a.Config.ShutdownTimeout)
+	a.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	// Websockets are hijacked: the HTTP server does not wait for them.
+	if err := a.Gateway.Shutdown(sctx); err != nil {
+		a.Log.Warn("websockets still open at the deadline", "err", err)
+	}
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.stopJobs()
+	a.Log.Info("stopped")
+	return nil
+}
+
+// stopJobs lets running jobs finish within the shutdown timeout; those still
+// running are retried by another instance or the next start.
+func (a *App) stopJobs() {
+	if !a.opts.workers || !a.started.Load() {
+		return
+	}
+	a.stopped.Do(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+		defer cancel()
+		if err := a.Jobs.Stop(sctx); err != nil {
+			a.Log.Warn("jobs still running at the deadline: they will be retried", "err", err)
+		}
+	})
+}
+
+// Close stops the background work and closes what New opened (not what an
+// Option handed in). It is safe to call more than once.
+func (a *App) Close() error {
+	var errs []error
+	a.close.Do(func() {
+		if a.Gateway != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = a.Gateway.Shutdown(ctx)
+			cancel()
+		}
+		a.stopJobs()
+		if a.stop != nil {
+			a.stop()
+		}
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			if err := a.closers[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}

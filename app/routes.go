@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-dev/switchboard/middleware"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/web"
+)
+
+// routes mounts every endpoint, each counted in the metrics, behind the
+// access log.
+func (a *App) routes() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerGatewayMetrics(reg, a.Gateway)
+	hook := a.WhatsApp.Webhook
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_accepted_total", Help: "Signed webhooks stored."},
+			func() float64 { return float64(hook.Accepted()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_rejected_total", Help: "Webhooks refused for a missing or wrong signature."},
+			func() float64 { return float64(hook.Rejected()) }),
+	)
+	metrics := middleware.NewHTTPMetrics(reg)
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", metrics.Route("graphql", middleware.CORS(a.Config.CORSOrigins, a.api)))
+	mux.Handle("/webhooks/whatsapp", metrics.Route("webhook", hook))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", a.ready)
+	if a.sim != nil {
+		mux.Handle("/sim/", http.StripPrefix("/sim", a.sim.sim))
+	}
+	mux.Handle("/", web.Handler())
+	return middleware.Log(a.Log, mux)
+}
+
+// ready answers 200 while the instance takes traffic: not draining, and the
+// database answers.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if a.draining.Load() {
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	if err := a.DB.SQL.PingContext(ctx); err != nil {
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// registerGatewayMetrics exposes the websocket gateway's counters.
+func registerGatewayMetrics(reg prometheus.Registerer, gw *gateway.Gateway) {
+	gauge := func(name, help string, f func(gateway.Stats) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(gw.Stats()) }))
+	}
+	counter := func(name, help string, f func(gateway.Stats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return f(gw.Stats()) }))
+	}
+	gauge("switchboard_ws_connections", "Open websocket connections.", func(s gateway.Stats) float64 { return float64(s.Connections) })
+	gauge("switchboard_ws_subscriptions", "Live subscriptions.", func(s gateway.Stats) float64 { return float64(s.Subscriptions) })
+	gauge("switchboard_ws_executions", "Shared subscription executions.", func(s gateway.Stats) float64 { return float64(s.Executions) })
+	counter("switchboard_ws_messages_sent_total", "Messages written to websockets.", func(s gateway.Stats) float64 { return float64(s.Sent) })
+	counter("switchboard_ws_too_slow_total", "Connections closed for falling behind.", func(s gateway.Stats) float64 { return float64(s.TooSlow) })
+}
