@@ -38,7 +38,7 @@ type Health struct {
 func (h *Health) Work(ctx context.Context, _ *river.Job[HealthArgs]) error {
 	nums, err := h.Client.Number.Query().
 		Where(number.UnlinkedAtIsNil(), number.PhoneNumberIDNotNil(), number.CredentialsNotNil()).
-		All(platform(ctx))
+		All(viewer.Platform(ctx))
 	if err != nil {
 		return err
 	}

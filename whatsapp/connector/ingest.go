@@ -13,7 +13,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -42,13 +41,9 @@ func NewIngester(client *ent.Client, pub *realtime.Publisher, log *slog.Logger) 
 // the message id): the delivery is retried later.
 var ErrStatusBeforeSend = errors.New("connector: status for a message not yet recorded")
 
-func platform(ctx context.Context) context.Context {
-	return privacy.DecisionContext(ctx, privacy.Allow)
-}
-
 // Process ingests one stored delivery.
 func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
-	pctx := platform(ctx)
+	pctx := viewer.Platform(ctx)
 	d, err := in.client.WebhookDelivery.Get(pctx, deliveryID)
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", deliveryID, err)
@@ -102,11 +97,11 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 	var err error
 	switch {
 	case ch.PhoneNumberID != "":
-		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID)).All(platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID)).All(viewer.Platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
-		nums, err = in.client.Number.Query().Where(number.Phone("+" + strings.TrimPrefix(ch.DisplayPhone, "+"))).All(platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.Phone("+" + strings.TrimPrefix(ch.DisplayPhone, "+"))).All(viewer.Platform(ctx))
 	case ch.Account != nil && ch.WABAID != "":
-		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.UnlinkedAtIsNil()).All(platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.UnlinkedAtIsNil()).All(viewer.Platform(ctx))
 	}
 	if err != nil || len(nums) == 0 {
 		return false, err

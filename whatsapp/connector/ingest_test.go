@@ -19,7 +19,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
@@ -283,7 +282,7 @@ func TestWebhookEndpoint(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, rec.Code, header)
 	}
 	require.EqualValues(t, 3, b.hook.Rejected())
-	n, err := b.db.Client.WebhookDelivery.Query().Count(privacy.DecisionContext(t.Context(), privacy.Allow))
+	n, err := b.db.Client.WebhookDelivery.Query().Count(viewer.Platform(t.Context()))
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing unsigned is stored")
 
@@ -298,7 +297,7 @@ func TestWebhookEndpoint(t *testing.T) {
 	// A number nobody linked: kept and marked, not dropped.
 	other := bytes.ReplaceAll(body, []byte("1122334455667"), []byte("9999999999"))
 	require.Equal(t, http.StatusOK, b.post(t, other))
-	d, err := b.db.Client.WebhookDelivery.Query().Only(privacy.DecisionContext(t.Context(), privacy.Allow))
+	d, err := b.db.Client.WebhookDelivery.Query().Only(viewer.Platform(t.Context()))
 	require.NoError(t, err)
 	require.Equal(t, webhookdelivery.StateUNROUTED, d.State)
 	require.Equal(t, []string{"9999999999"}, d.PhoneNumberIds)

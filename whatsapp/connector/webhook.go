@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
@@ -83,7 +84,7 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	ctx := platform(r.Context())
+	ctx := viewer.Platform(r.Context())
 	// An eager slot is taken before storing, so that the job knows it is
 	// only the safety net.
 	eager := h.Process != nil && h.eager.Add(1) <= int64(h.Eager)
