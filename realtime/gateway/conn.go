@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -201,8 +202,13 @@ func (c *conn) subscribe(m inbound) bool {
 		return false
 	}
 	id := *m.ID
+	// Numbers in variables stay json.Number, as gqlgen's own transports
+	// decode them: its Int scalar refuses a float64, so `after: $after`
+	// would fail for every browser resuming a subscription.
 	var params graphql.RawParams
-	if err := json.Unmarshal(m.Payload, &params); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(m.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&params); err != nil {
 		c.close(CloseInvalidMessage, "subscribe payload must be {query, variables, operationName, extensions}")
 		return false
 	}

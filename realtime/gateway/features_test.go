@@ -43,7 +43,9 @@ func TestResume(t *testing.T) {
 	resolve("OPEN")
 	c = b.dial(t, gateway.ProtocolTransportWS)
 	c.init(b.token)
-	c.send(subscribeMsg("a", `subscription { conversationEvents(after: `+strconv.Itoa(seen)+`) { seq kind conversation { status } } }`))
+	// As browser clients do, with after in the variables (a JSON number).
+	c.send(subscribeMsg("a", `subscription($after: Int) { conversationEvents(after: $after) { seq kind conversation { status } } }`,
+		map[string]any{"after": seen}))
 	// Events carry what changed; the conversation is read as it is now.
 	first, second := event(c.read(), "conversationEvents"), event(c.read(), "conversationEvents")
 	require.Equal(t, float64(seen+1), first["seq"])

@@ -99,8 +99,13 @@ func (c *client) init(token string) {
 
 const conversationSub = `subscription { conversationEvents { seq kind conversation { id status } } }`
 
-func subscribeMsg(id, query string) string {
-	b, _ := json.Marshal(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query}})
+// subscribeMsg is a subscribe message; vars, when given, are its variables.
+func subscribeMsg(id, query string, vars ...map[string]any) string {
+	payload := map[string]any{"query": query}
+	if len(vars) > 0 {
+		payload["variables"] = vars[0]
+	}
+	b, _ := json.Marshal(map[string]any{"id": id, "type": "subscribe", "payload": payload})
 	return string(b)
 }
 
