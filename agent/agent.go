@@ -144,6 +144,9 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if a, err = u.Save(ctx); err != nil {
 			return nil, err
 		}
+		if in.MaxConcurrent != nil || in.TeamIDs != nil || in.NumberIDs != nil {
+			s.pub.OnCommit(tx, realtime.Event{TenantID: a.TenantID, Type: realtime.AgentChanged, Subject: a.ID, Data: realtime.Kinded(realtime.KindUpdated)})
+		}
 		if revoke {
 			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, time.Now()); err != nil {
 				return nil, err

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/role"
+	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -215,6 +216,7 @@ func (a *App) buildServices() error {
 		Numbers:  number.NewService(client, a.Pub, a.Box),
 		Inbox:    inbox.NewService(client, a.Pub, a.Jobs),
 		Groups:   group.NewService(client, a.Pub),
+		Routing:  routing.New(client, a.Pub, a.Clock),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	return nil
@@ -241,6 +243,10 @@ func (a *App) startupWrites(ctx context.Context) error {
 	return nil
 }
 
+// routingSweep is how often every instance drains the routing queues that
+// still wait, in case an event that freed capacity was lost.
+const routingSweep = 30 * time.Second
+
 // Handler serves every route: /graphql, the WhatsApp webhook, /metrics,
 // /healthz, /readyz, the simulator under /sim/ when it runs in process, and
 // the web assets.
@@ -263,6 +269,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.opts.presence {
 		go a.Presence.Run(ctx)
+	}
+	if err := a.Services.Routing.Follow(ctx, a.Bus, routingSweep, a.Log); err != nil {
+		return fmt.Errorf("routing: %w", err)
 	}
 	if a.opts.workers {
 		if err := a.Jobs.Start(ctx); err != nil {

@@ -25,6 +25,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	api := &whatsapp.Client{BaseURL: cfg.WhatsAppAPIURL, Version: cfg.WhatsAppAPIVersion}
 	client := a.DB.Client
 	ingester := connector.NewIngester(client, a.Pub, a.Log)
+	ingester.Arrivals = a.Services.Routing // routes new conversations on arrival
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log}
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})

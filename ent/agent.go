@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 )
 
@@ -41,6 +42,12 @@ type Agent struct {
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 	// DisabledAt holds the value of the "disabled_at" field.
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// unresolved conversations assigned to the agent (their load); kept by the conversation hook (load.go)
+	OpenCount int `json:"open_count,omitempty"`
+	// when routing last gave the agent a conversation (round-robin order)
+	LastAssignedAt *time.Time `json:"last_assigned_at,omitempty"`
+	// the agent's shift in the tenant's time zone; empty: the business hours
+	WorkingHours []schematype.BusinessHours `json:"working_hours,omitempty"`
 	// presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses
 	OnlineUntil *time.Time `json:"online_until,omitempty"`
 	// access tokens issued before this instant are refused (role change, disabling)
@@ -127,13 +134,13 @@ func (*Agent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case agent.FieldRoles:
+		case agent.FieldRoles, agent.FieldWorkingHours:
 			values[i] = new([]byte)
-		case agent.FieldMaxConcurrent:
+		case agent.FieldMaxConcurrent, agent.FieldOpenCount:
 			values[i] = new(sql.NullInt64)
 		case agent.FieldID, agent.FieldTenantID, agent.FieldName, agent.FieldEmail, agent.FieldEmployeeCode, agent.FieldPasswordHash, agent.FieldPresence:
 			values[i] = new(sql.NullString)
-		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldOnlineUntil, agent.FieldTokensValidAfter:
+		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldLastAssignedAt, agent.FieldOnlineUntil, agent.FieldTokensValidAfter:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -224,6 +231,27 @@ func (_m *Agent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DisabledAt = new(time.Time)
 				*_m.DisabledAt = value.Time
+			}
+		case agent.FieldOpenCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field open_count", values[i])
+			} else if value.Valid {
+				_m.OpenCount = int(value.Int64)
+			}
+		case agent.FieldLastAssignedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field last_assigned_at", values[i])
+			} else if value.Valid {
+				_m.LastAssignedAt = new(time.Time)
+				*_m.LastAssignedAt = value.Time
+			}
+		case agent.FieldWorkingHours:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field working_hours", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.WorkingHours); err != nil {
+					return fmt.Errorf("unmarshal field working_hours: %w", err)
+				}
 			}
 		case agent.FieldOnlineUntil:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -333,6 +361,17 @@ func (_m *Agent) String() string {
 		builder.WriteString("disabled_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("open_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.OpenCount))
+	builder.WriteString(", ")
+	if v := _m.LastAssignedAt; v != nil {
+		builder.WriteString("last_assigned_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("working_hours=")
+	builder.WriteString(fmt.Sprintf("%v", _m.WorkingHours))
 	builder.WriteString(", ")
 	if v := _m.OnlineUntil; v != nil {
 		builder.WriteString("online_until=")

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -139,6 +140,40 @@ func (_c *AgentCreate) SetNillableDisabledAt(v *time.Time) *AgentCreate {
 	if v != nil {
 		_c.SetDisabledAt(*v)
 	}
+	return _c
+}
+
+// SetOpenCount sets the "open_count" field.
+func (_c *AgentCreate) SetOpenCount(v int) *AgentCreate {
+	_c.mutation.SetOpenCount(v)
+	return _c
+}
+
+// SetNillableOpenCount sets the "open_count" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableOpenCount(v *int) *AgentCreate {
+	if v != nil {
+		_c.SetOpenCount(*v)
+	}
+	return _c
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (_c *AgentCreate) SetLastAssignedAt(v time.Time) *AgentCreate {
+	_c.mutation.SetLastAssignedAt(v)
+	return _c
+}
+
+// SetNillableLastAssignedAt sets the "last_assigned_at" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableLastAssignedAt(v *time.Time) *AgentCreate {
+	if v != nil {
+		_c.SetLastAssignedAt(*v)
+	}
+	return _c
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (_c *AgentCreate) SetWorkingHours(v []schematype.BusinessHours) *AgentCreate {
+	_c.mutation.SetWorkingHours(v)
 	return _c
 }
 
@@ -312,6 +347,10 @@ func (_c *AgentCreate) defaults() error {
 		v := agent.DefaultMaxConcurrent
 		_c.mutation.SetMaxConcurrent(v)
 	}
+	if _, ok := _c.mutation.OpenCount(); !ok {
+		v := agent.DefaultOpenCount
+		_c.mutation.SetOpenCount(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if agent.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized agent.DefaultID (forgotten import ent/runtime?)")
@@ -380,6 +419,9 @@ func (_c *AgentCreate) check() error {
 		if err := agent.MaxConcurrentValidator(v); err != nil {
 			return &ValidationError{Name: "max_concurrent", err: fmt.Errorf(`ent: validator failed for field "Agent.max_concurrent": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.OpenCount(); !ok {
+		return &ValidationError{Name: "open_count", err: errors.New(`ent: missing required field "Agent.open_count"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := agent.IDValidator(v); err != nil {
@@ -464,6 +506,18 @@ func (_c *AgentCreate) createSpec() (*Agent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DisabledAt(); ok {
 		_spec.SetField(agent.FieldDisabledAt, field.TypeTime, value)
 		_node.DisabledAt = &value
+	}
+	if value, ok := _c.mutation.OpenCount(); ok {
+		_spec.SetField(agent.FieldOpenCount, field.TypeInt, value)
+		_node.OpenCount = value
+	}
+	if value, ok := _c.mutation.LastAssignedAt(); ok {
+		_spec.SetField(agent.FieldLastAssignedAt, field.TypeTime, value)
+		_node.LastAssignedAt = &value
+	}
+	if value, ok := _c.mutation.WorkingHours(); ok {
+		_spec.SetField(agent.FieldWorkingHours, field.TypeJSON, value)
+		_node.WorkingHours = value
 	}
 	if value, ok := _c.mutation.OnlineUntil(); ok {
 		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
@@ -732,6 +786,60 @@ func (u *AgentUpsert) ClearDisabledAt() *AgentUpsert {
 	return u
 }
 
+// SetOpenCount sets the "open_count" field.
+func (u *AgentUpsert) SetOpenCount(v int) *AgentUpsert {
+	u.Set(agent.FieldOpenCount, v)
+	return u
+}
+
+// UpdateOpenCount sets the "open_count" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateOpenCount() *AgentUpsert {
+	u.SetExcluded(agent.FieldOpenCount)
+	return u
+}
+
+// AddOpenCount adds v to the "open_count" field.
+func (u *AgentUpsert) AddOpenCount(v int) *AgentUpsert {
+	u.Add(agent.FieldOpenCount, v)
+	return u
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (u *AgentUpsert) SetLastAssignedAt(v time.Time) *AgentUpsert {
+	u.Set(agent.FieldLastAssignedAt, v)
+	return u
+}
+
+// UpdateLastAssignedAt sets the "last_assigned_at" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateLastAssignedAt() *AgentUpsert {
+	u.SetExcluded(agent.FieldLastAssignedAt)
+	return u
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (u *AgentUpsert) ClearLastAssignedAt() *AgentUpsert {
+	u.SetNull(agent.FieldLastAssignedAt)
+	return u
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (u *AgentUpsert) SetWorkingHours(v []schematype.BusinessHours) *AgentUpsert {
+	u.Set(agent.FieldWorkingHours, v)
+	return u
+}
+
+// UpdateWorkingHours sets the "working_hours" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateWorkingHours() *AgentUpsert {
+	u.SetExcluded(agent.FieldWorkingHours)
+	return u
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (u *AgentUpsert) ClearWorkingHours() *AgentUpsert {
+	u.SetNull(agent.FieldWorkingHours)
+	return u
+}
+
 // SetOnlineUntil sets the "online_until" field.
 func (u *AgentUpsert) SetOnlineUntil(v time.Time) *AgentUpsert {
 	u.Set(agent.FieldOnlineUntil, v)
@@ -966,6 +1074,69 @@ func (u *AgentUpsertOne) UpdateDisabledAt() *AgentUpsertOne {
 func (u *AgentUpsertOne) ClearDisabledAt() *AgentUpsertOne {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetOpenCount sets the "open_count" field.
+func (u *AgentUpsertOne) SetOpenCount(v int) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetOpenCount(v)
+	})
+}
+
+// AddOpenCount adds v to the "open_count" field.
+func (u *AgentUpsertOne) AddOpenCount(v int) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.AddOpenCount(v)
+	})
+}
+
+// UpdateOpenCount sets the "open_count" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateOpenCount() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateOpenCount()
+	})
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (u *AgentUpsertOne) SetLastAssignedAt(v time.Time) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetLastAssignedAt(v)
+	})
+}
+
+// UpdateLastAssignedAt sets the "last_assigned_at" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateLastAssignedAt() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateLastAssignedAt()
+	})
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (u *AgentUpsertOne) ClearLastAssignedAt() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearLastAssignedAt()
+	})
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (u *AgentUpsertOne) SetWorkingHours(v []schematype.BusinessHours) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetWorkingHours(v)
+	})
+}
+
+// UpdateWorkingHours sets the "working_hours" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateWorkingHours() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateWorkingHours()
+	})
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (u *AgentUpsertOne) ClearWorkingHours() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearWorkingHours()
 	})
 }
 
@@ -1376,6 +1547,69 @@ func (u *AgentUpsertBulk) UpdateDisabledAt() *AgentUpsertBulk {
 func (u *AgentUpsertBulk) ClearDisabledAt() *AgentUpsertBulk {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearDisabledAt()
+	})
+}
+
+// SetOpenCount sets the "open_count" field.
+func (u *AgentUpsertBulk) SetOpenCount(v int) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetOpenCount(v)
+	})
+}
+
+// AddOpenCount adds v to the "open_count" field.
+func (u *AgentUpsertBulk) AddOpenCount(v int) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.AddOpenCount(v)
+	})
+}
+
+// UpdateOpenCount sets the "open_count" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateOpenCount() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateOpenCount()
+	})
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (u *AgentUpsertBulk) SetLastAssignedAt(v time.Time) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetLastAssignedAt(v)
+	})
+}
+
+// UpdateLastAssignedAt sets the "last_assigned_at" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateLastAssignedAt() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateLastAssignedAt()
+	})
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (u *AgentUpsertBulk) ClearLastAssignedAt() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearLastAssignedAt()
+	})
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (u *AgentUpsertBulk) SetWorkingHours(v []schematype.BusinessHours) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetWorkingHours(v)
+	})
+}
+
+// UpdateWorkingHours sets the "working_hours" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateWorkingHours() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateWorkingHours()
+	})
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (u *AgentUpsertBulk) ClearWorkingHours() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearWorkingHours()
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 )
@@ -166,6 +167,65 @@ func (_u *AgentUpdate) SetNillableDisabledAt(v *time.Time) *AgentUpdate {
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (_u *AgentUpdate) ClearDisabledAt() *AgentUpdate {
 	_u.mutation.ClearDisabledAt()
+	return _u
+}
+
+// SetOpenCount sets the "open_count" field.
+func (_u *AgentUpdate) SetOpenCount(v int) *AgentUpdate {
+	_u.mutation.ResetOpenCount()
+	_u.mutation.SetOpenCount(v)
+	return _u
+}
+
+// SetNillableOpenCount sets the "open_count" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableOpenCount(v *int) *AgentUpdate {
+	if v != nil {
+		_u.SetOpenCount(*v)
+	}
+	return _u
+}
+
+// AddOpenCount adds value to the "open_count" field.
+func (_u *AgentUpdate) AddOpenCount(v int) *AgentUpdate {
+	_u.mutation.AddOpenCount(v)
+	return _u
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (_u *AgentUpdate) SetLastAssignedAt(v time.Time) *AgentUpdate {
+	_u.mutation.SetLastAssignedAt(v)
+	return _u
+}
+
+// SetNillableLastAssignedAt sets the "last_assigned_at" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableLastAssignedAt(v *time.Time) *AgentUpdate {
+	if v != nil {
+		_u.SetLastAssignedAt(*v)
+	}
+	return _u
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (_u *AgentUpdate) ClearLastAssignedAt() *AgentUpdate {
+	_u.mutation.ClearLastAssignedAt()
+	return _u
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (_u *AgentUpdate) SetWorkingHours(v []schematype.BusinessHours) *AgentUpdate {
+	_u.mutation.SetWorkingHours(v)
+	return _u
+}
+
+// AppendWorkingHours appends value to the "working_hours" field.
+func (_u *AgentUpdate) AppendWorkingHours(v []schematype.BusinessHours) *AgentUpdate {
+	_u.mutation.AppendWorkingHours(v)
+	return _u
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (_u *AgentUpdate) ClearWorkingHours() *AgentUpdate {
+	_u.mutation.ClearWorkingHours()
 	return _u
 }
 
@@ -491,6 +551,29 @@ func (_u *AgentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.OpenCount(); ok {
+		_spec.SetField(agent.FieldOpenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedOpenCount(); ok {
+		_spec.AddField(agent.FieldOpenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.LastAssignedAt(); ok {
+		_spec.SetField(agent.FieldLastAssignedAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastAssignedAtCleared() {
+		_spec.ClearField(agent.FieldLastAssignedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.WorkingHours(); ok {
+		_spec.SetField(agent.FieldWorkingHours, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedWorkingHours(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, agent.FieldWorkingHours, value)
+		})
+	}
+	if _u.mutation.WorkingHoursCleared() {
+		_spec.ClearField(agent.FieldWorkingHours, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.OnlineUntil(); ok {
 		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
@@ -838,6 +921,65 @@ func (_u *AgentUpdateOne) SetNillableDisabledAt(v *time.Time) *AgentUpdateOne {
 // ClearDisabledAt clears the value of the "disabled_at" field.
 func (_u *AgentUpdateOne) ClearDisabledAt() *AgentUpdateOne {
 	_u.mutation.ClearDisabledAt()
+	return _u
+}
+
+// SetOpenCount sets the "open_count" field.
+func (_u *AgentUpdateOne) SetOpenCount(v int) *AgentUpdateOne {
+	_u.mutation.ResetOpenCount()
+	_u.mutation.SetOpenCount(v)
+	return _u
+}
+
+// SetNillableOpenCount sets the "open_count" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableOpenCount(v *int) *AgentUpdateOne {
+	if v != nil {
+		_u.SetOpenCount(*v)
+	}
+	return _u
+}
+
+// AddOpenCount adds value to the "open_count" field.
+func (_u *AgentUpdateOne) AddOpenCount(v int) *AgentUpdateOne {
+	_u.mutation.AddOpenCount(v)
+	return _u
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (_u *AgentUpdateOne) SetLastAssignedAt(v time.Time) *AgentUpdateOne {
+	_u.mutation.SetLastAssignedAt(v)
+	return _u
+}
+
+// SetNillableLastAssignedAt sets the "last_assigned_at" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableLastAssignedAt(v *time.Time) *AgentUpdateOne {
+	if v != nil {
+		_u.SetLastAssignedAt(*v)
+	}
+	return _u
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (_u *AgentUpdateOne) ClearLastAssignedAt() *AgentUpdateOne {
+	_u.mutation.ClearLastAssignedAt()
+	return _u
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (_u *AgentUpdateOne) SetWorkingHours(v []schematype.BusinessHours) *AgentUpdateOne {
+	_u.mutation.SetWorkingHours(v)
+	return _u
+}
+
+// AppendWorkingHours appends value to the "working_hours" field.
+func (_u *AgentUpdateOne) AppendWorkingHours(v []schematype.BusinessHours) *AgentUpdateOne {
+	_u.mutation.AppendWorkingHours(v)
+	return _u
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (_u *AgentUpdateOne) ClearWorkingHours() *AgentUpdateOne {
+	_u.mutation.ClearWorkingHours()
 	return _u
 }
 
@@ -1193,6 +1335,29 @@ func (_u *AgentUpdateOne) sqlSave(ctx context.Context) (_node *Agent, err error)
 	}
 	if _u.mutation.DisabledAtCleared() {
 		_spec.ClearField(agent.FieldDisabledAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.OpenCount(); ok {
+		_spec.SetField(agent.FieldOpenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedOpenCount(); ok {
+		_spec.AddField(agent.FieldOpenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.LastAssignedAt(); ok {
+		_spec.SetField(agent.FieldLastAssignedAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastAssignedAtCleared() {
+		_spec.ClearField(agent.FieldLastAssignedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.WorkingHours(); ok {
+		_spec.SetField(agent.FieldWorkingHours, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedWorkingHours(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, agent.FieldWorkingHours, value)
+		})
+	}
+	if _u.mutation.WorkingHoursCleared() {
+		_spec.ClearField(agent.FieldWorkingHours, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.OnlineUntil(); ok {
 		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)

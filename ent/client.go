@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -27,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -42,6 +44,8 @@ type Client struct {
 	APIKey *APIKeyClient
 	// Agent is the client for interacting with the Agent builders.
 	Agent *AgentClient
+	// Assignment is the client for interacting with the Assignment builders.
+	Assignment *AssignmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
@@ -62,6 +66,8 @@ type Client struct {
 	Number *NumberClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// RoutingRun is the client for interacting with the RoutingRun builders.
+	RoutingRun *RoutingRunClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Team is the client for interacting with the Team builders.
@@ -83,6 +89,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.Agent = NewAgentClient(c.config)
+	c.Assignment = NewAssignmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.CasbinRule = NewCasbinRuleClient(c.config)
 	c.Contact = NewContactClient(c.config)
@@ -93,6 +100,7 @@ func (c *Client) init() {
 	c.Message = NewMessageClient(c.config)
 	c.Number = NewNumberClient(c.config)
 	c.Role = NewRoleClient(c.config)
+	c.RoutingRun = NewRoutingRunClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Team = NewTeamClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
@@ -191,6 +199,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:           cfg,
 		APIKey:           NewAPIKeyClient(cfg),
 		Agent:            NewAgentClient(cfg),
+		Assignment:       NewAssignmentClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
 		CasbinRule:       NewCasbinRuleClient(cfg),
 		Contact:          NewContactClient(cfg),
@@ -201,6 +210,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Message:          NewMessageClient(cfg),
 		Number:           NewNumberClient(cfg),
 		Role:             NewRoleClient(cfg),
+		RoutingRun:       NewRoutingRunClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Team:             NewTeamClient(cfg),
 		Tenant:           NewTenantClient(cfg),
@@ -226,6 +236,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:           cfg,
 		APIKey:           NewAPIKeyClient(cfg),
 		Agent:            NewAgentClient(cfg),
+		Assignment:       NewAssignmentClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
 		CasbinRule:       NewCasbinRuleClient(cfg),
 		Contact:          NewContactClient(cfg),
@@ -236,6 +247,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Message:          NewMessageClient(cfg),
 		Number:           NewNumberClient(cfg),
 		Role:             NewRoleClient(cfg),
+		RoutingRun:       NewRoutingRunClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Team:             NewTeamClient(cfg),
 		Tenant:           NewTenantClient(cfg),
@@ -269,9 +281,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Agent, c.AuditEvent, c.CasbinRule, c.Contact, c.Conversation,
-		c.Group, c.GroupJoinRequest, c.GroupMember, c.Message, c.Number, c.Role,
-		c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
+		c.Number, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 	} {
 		n.Use(hooks...)
 	}
@@ -281,9 +293,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Agent, c.AuditEvent, c.CasbinRule, c.Contact, c.Conversation,
-		c.Group, c.GroupJoinRequest, c.GroupMember, c.Message, c.Number, c.Role,
-		c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
+		c.Number, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -296,6 +308,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.APIKey.mutate(ctx, m)
 	case *AgentMutation:
 		return c.Agent.mutate(ctx, m)
+	case *AssignmentMutation:
+		return c.Assignment.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *CasbinRuleMutation:
@@ -316,6 +330,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Number.mutate(ctx, m)
 	case *RoleMutation:
 		return c.Role.mutate(ctx, m)
+	case *RoutingRunMutation:
+		return c.RoutingRun.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *TeamMutation:
@@ -706,6 +722,188 @@ func (c *AgentClient) mutate(ctx context.Context, m *AgentMutation) (Value, erro
 		return (&AgentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Agent mutation op: %q", m.Op())
+	}
+}
+
+// AssignmentClient is a client for the Assignment schema.
+type AssignmentClient struct {
+	config
+}
+
+// NewAssignmentClient returns a client for the Assignment from the given config.
+func NewAssignmentClient(c config) *AssignmentClient {
+	return &AssignmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `assignment.Hooks(f(g(h())))`.
+func (c *AssignmentClient) Use(hooks ...Hook) {
+	c.hooks.Assignment = append(c.hooks.Assignment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `assignment.Intercept(f(g(h())))`.
+func (c *AssignmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Assignment = append(c.inters.Assignment, interceptors...)
+}
+
+// Create returns a builder for creating a Assignment entity.
+func (c *AssignmentClient) Create() *AssignmentCreate {
+	mutation := newAssignmentMutation(c.config, OpCreate)
+	return &AssignmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Assignment entities.
+func (c *AssignmentClient) CreateBulk(builders ...*AssignmentCreate) *AssignmentCreateBulk {
+	return &AssignmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AssignmentClient) MapCreateBulk(slice any, setFunc func(*AssignmentCreate, int)) *AssignmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AssignmentCreateBulk{err: fmt.Errorf("calling to AssignmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AssignmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AssignmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Assignment.
+func (c *AssignmentClient) Update() *AssignmentUpdate {
+	mutation := newAssignmentMutation(c.config, OpUpdate)
+	return &AssignmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AssignmentClient) UpdateOne(_m *Assignment) *AssignmentUpdateOne {
+	mutation := newAssignmentMutation(c.config, OpUpdateOne, withAssignment(_m))
+	return &AssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AssignmentClient) UpdateOneID(id string) *AssignmentUpdateOne {
+	mutation := newAssignmentMutation(c.config, OpUpdateOne, withAssignmentID(id))
+	return &AssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Assignment.
+func (c *AssignmentClient) Delete() *AssignmentDelete {
+	mutation := newAssignmentMutation(c.config, OpDelete)
+	return &AssignmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AssignmentClient) DeleteOne(_m *Assignment) *AssignmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AssignmentClient) DeleteOneID(id string) *AssignmentDeleteOne {
+	builder := c.Delete().Where(assignment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AssignmentDeleteOne{builder}
+}
+
+// Query returns a query builder for Assignment.
+func (c *AssignmentClient) Query() *AssignmentQuery {
+	return &AssignmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAssignment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Assignment entity by its id.
+func (c *AssignmentClient) Get(ctx context.Context, id string) (*Assignment, error) {
+	return c.Query().Where(assignment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AssignmentClient) GetX(ctx context.Context, id string) *Assignment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Assignment.
+func (c *AssignmentClient) QueryTenant(_m *Assignment) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(assignment.Table, assignment.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, assignment.TenantTable, assignment.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryConversation queries the conversation edge of a Assignment.
+func (c *AssignmentClient) QueryConversation(_m *Assignment) *ConversationQuery {
+	query := (&ConversationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(assignment.Table, assignment.FieldID, id),
+			sqlgraph.To(conversation.Table, conversation.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, assignment.ConversationTable, assignment.ConversationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAgent queries the agent edge of a Assignment.
+func (c *AssignmentClient) QueryAgent(_m *Assignment) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(assignment.Table, assignment.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, assignment.AgentTable, assignment.AgentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AssignmentClient) Hooks() []Hook {
+	hooks := c.hooks.Assignment
+	return append(hooks[:len(hooks):len(hooks)], assignment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AssignmentClient) Interceptors() []Interceptor {
+	return c.inters.Assignment
+}
+
+func (c *AssignmentClient) mutate(ctx context.Context, m *AssignmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AssignmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AssignmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AssignmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AssignmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Assignment mutation op: %q", m.Op())
 	}
 }
 
@@ -1388,6 +1586,22 @@ func (c *ConversationClient) QueryMessages(_m *Conversation) *MessageQuery {
 			sqlgraph.From(conversation.Table, conversation.FieldID, id),
 			sqlgraph.To(message.Table, message.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, true, conversation.MessagesTable, conversation.MessagesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAssignments queries the assignments edge of a Conversation.
+func (c *ConversationClient) QueryAssignments(_m *Conversation) *AssignmentQuery {
+	query := (&AssignmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, id),
+			sqlgraph.To(assignment.Table, assignment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, conversation.AssignmentsTable, conversation.AssignmentsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2545,6 +2759,156 @@ func (c *RoleClient) mutate(ctx context.Context, m *RoleMutation) (Value, error)
 	}
 }
 
+// RoutingRunClient is a client for the RoutingRun schema.
+type RoutingRunClient struct {
+	config
+}
+
+// NewRoutingRunClient returns a client for the RoutingRun from the given config.
+func NewRoutingRunClient(c config) *RoutingRunClient {
+	return &RoutingRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `routingrun.Hooks(f(g(h())))`.
+func (c *RoutingRunClient) Use(hooks ...Hook) {
+	c.hooks.RoutingRun = append(c.hooks.RoutingRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `routingrun.Intercept(f(g(h())))`.
+func (c *RoutingRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RoutingRun = append(c.inters.RoutingRun, interceptors...)
+}
+
+// Create returns a builder for creating a RoutingRun entity.
+func (c *RoutingRunClient) Create() *RoutingRunCreate {
+	mutation := newRoutingRunMutation(c.config, OpCreate)
+	return &RoutingRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RoutingRun entities.
+func (c *RoutingRunClient) CreateBulk(builders ...*RoutingRunCreate) *RoutingRunCreateBulk {
+	return &RoutingRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RoutingRunClient) MapCreateBulk(slice any, setFunc func(*RoutingRunCreate, int)) *RoutingRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RoutingRunCreateBulk{err: fmt.Errorf("calling to RoutingRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RoutingRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RoutingRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RoutingRun.
+func (c *RoutingRunClient) Update() *RoutingRunUpdate {
+	mutation := newRoutingRunMutation(c.config, OpUpdate)
+	return &RoutingRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RoutingRunClient) UpdateOne(_m *RoutingRun) *RoutingRunUpdateOne {
+	mutation := newRoutingRunMutation(c.config, OpUpdateOne, withRoutingRun(_m))
+	return &RoutingRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RoutingRunClient) UpdateOneID(id string) *RoutingRunUpdateOne {
+	mutation := newRoutingRunMutation(c.config, OpUpdateOne, withRoutingRunID(id))
+	return &RoutingRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RoutingRun.
+func (c *RoutingRunClient) Delete() *RoutingRunDelete {
+	mutation := newRoutingRunMutation(c.config, OpDelete)
+	return &RoutingRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RoutingRunClient) DeleteOne(_m *RoutingRun) *RoutingRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RoutingRunClient) DeleteOneID(id string) *RoutingRunDeleteOne {
+	builder := c.Delete().Where(routingrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RoutingRunDeleteOne{builder}
+}
+
+// Query returns a query builder for RoutingRun.
+func (c *RoutingRunClient) Query() *RoutingRunQuery {
+	return &RoutingRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRoutingRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RoutingRun entity by its id.
+func (c *RoutingRunClient) Get(ctx context.Context, id string) (*RoutingRun, error) {
+	return c.Query().Where(routingrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RoutingRunClient) GetX(ctx context.Context, id string) *RoutingRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a RoutingRun.
+func (c *RoutingRunClient) QueryTenant(_m *RoutingRun) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(routingrun.Table, routingrun.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, routingrun.TenantTable, routingrun.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RoutingRunClient) Hooks() []Hook {
+	hooks := c.hooks.RoutingRun
+	return append(hooks[:len(hooks):len(hooks)], routingrun.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RoutingRunClient) Interceptors() []Interceptor {
+	return c.inters.RoutingRun
+}
+
+func (c *RoutingRunClient) mutate(ctx context.Context, m *RoutingRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RoutingRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RoutingRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RoutingRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RoutingRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RoutingRun mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -3164,13 +3528,13 @@ func (c *WebhookDeliveryClient) mutate(ctx context.Context, m *WebhookDeliveryMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Agent, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, Role, Session, Team, Tenant,
-		WebhookDelivery []ent.Hook
+		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
+		GroupJoinRequest, GroupMember, Message, Number, Role, RoutingRun, Session,
+		Team, Tenant, WebhookDelivery []ent.Hook
 	}
 	inters struct {
-		APIKey, Agent, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, Role, Session, Team, Tenant,
-		WebhookDelivery []ent.Interceptor
+		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
+		GroupJoinRequest, GroupMember, Message, Number, Role, RoutingRun, Session,
+		Team, Tenant, WebhookDelivery []ent.Interceptor
 	}
 )

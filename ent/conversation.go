@@ -55,6 +55,8 @@ type Conversation struct {
 	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
 	// ResolvedAt holds the value of the "resolved_at" field.
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// set while the conversation waits in the routing queue for an agent with capacity
+	QueuedAt *time.Time `json:"queued_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
 	Edges        ConversationEdges `json:"edges"`
@@ -77,13 +79,16 @@ type ConversationEdges struct {
 	LastMessage *Message `json:"last_message,omitempty"`
 	// Messages holds the value of the messages edge.
 	Messages []*Message `json:"messages,omitempty"`
+	// the assignment history, oldest first
+	Assignments []*Assignment `json:"assignments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
-	totalCount [6]map[string]int
+	totalCount [7]map[string]int
 
-	namedMessages map[string][]*Message
+	namedMessages    map[string][]*Message
+	namedAssignments map[string][]*Assignment
 }
 
 // TenantOrErr returns the Tenant value or an error if the edge
@@ -161,6 +166,15 @@ func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
 	return nil, &NotLoadedError{edge: "messages"}
 }
 
+// AssignmentsOrErr returns the Assignments value or an error if the edge
+// was not loaded in eager-loading.
+func (e ConversationEdges) AssignmentsOrErr() ([]*Assignment, error) {
+	if e.loadedTypes[7] {
+		return e.Assignments, nil
+	}
+	return nil, &NotLoadedError{edge: "assignments"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Conversation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -170,7 +184,7 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority:
 			values[i] = new(sql.NullString)
-		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt:
+		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldQueuedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -297,6 +311,13 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				_m.ResolvedAt = new(time.Time)
 				*_m.ResolvedAt = value.Time
 			}
+		case conversation.FieldQueuedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field queued_at", values[i])
+			} else if value.Valid {
+				_m.QueuedAt = new(time.Time)
+				*_m.QueuedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -343,6 +364,11 @@ func (_m *Conversation) QueryLastMessage() *MessageQuery {
 // QueryMessages queries the "messages" edge of the Conversation entity.
 func (_m *Conversation) QueryMessages() *MessageQuery {
 	return NewConversationClient(_m.config).QueryMessages(_m)
+}
+
+// QueryAssignments queries the "assignments" edge of the Conversation entity.
+func (_m *Conversation) QueryAssignments() *AssignmentQuery {
+	return NewConversationClient(_m.config).QueryAssignments(_m)
 }
 
 // Update returns a builder for updating this Conversation.
@@ -431,6 +457,11 @@ func (_m *Conversation) String() string {
 		builder.WriteString("resolved_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.QueuedAt; v != nil {
+		builder.WriteString("queued_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -456,6 +487,30 @@ func (_m *Conversation) appendNamedMessages(name string, edges ...*Message) {
 		_m.Edges.namedMessages[name] = []*Message{}
 	} else {
 		_m.Edges.namedMessages[name] = append(_m.Edges.namedMessages[name], edges...)
+	}
+}
+
+// NamedAssignments returns the Assignments named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Conversation) NamedAssignments(name string) ([]*Assignment, error) {
+	if _m.Edges.namedAssignments == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAssignments[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Conversation) appendNamedAssignments(name string, edges ...*Assignment) {
+	if _m.Edges.namedAssignments == nil {
+		_m.Edges.namedAssignments = make(map[string][]*Assignment)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAssignments[name] = []*Assignment{}
+	} else {
+		_m.Edges.namedAssignments[name] = append(_m.Edges.namedAssignments[name], edges...)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -229,6 +230,20 @@ func (_c *ConversationCreate) SetNillableResolvedAt(v *time.Time) *ConversationC
 	return _c
 }
 
+// SetQueuedAt sets the "queued_at" field.
+func (_c *ConversationCreate) SetQueuedAt(v time.Time) *ConversationCreate {
+	_c.mutation.SetQueuedAt(v)
+	return _c
+}
+
+// SetNillableQueuedAt sets the "queued_at" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableQueuedAt(v *time.Time) *ConversationCreate {
+	if v != nil {
+		_c.SetQueuedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ConversationCreate) SetID(v string) *ConversationCreate {
 	_c.mutation.SetID(v)
@@ -286,6 +301,21 @@ func (_c *ConversationCreate) AddMessages(v ...*Message) *ConversationCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddMessageIDs(ids...)
+}
+
+// AddAssignmentIDs adds the "assignments" edge to the Assignment entity by IDs.
+func (_c *ConversationCreate) AddAssignmentIDs(ids ...string) *ConversationCreate {
+	_c.mutation.AddAssignmentIDs(ids...)
+	return _c
+}
+
+// AddAssignments adds the "assignments" edges to the Assignment entity.
+func (_c *ConversationCreate) AddAssignments(v ...*Assignment) *ConversationCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAssignmentIDs(ids...)
 }
 
 // Mutation returns the ConversationMutation object of the builder.
@@ -497,6 +527,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 		_spec.SetField(conversation.FieldResolvedAt, field.TypeTime, value)
 		_node.ResolvedAt = &value
 	}
+	if value, ok := _c.mutation.QueuedAt(); ok {
+		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
+		_node.QueuedAt = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -608,6 +642,22 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AssignmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -862,6 +912,24 @@ func (u *ConversationUpsert) UpdateResolvedAt() *ConversationUpsert {
 // ClearResolvedAt clears the value of the "resolved_at" field.
 func (u *ConversationUpsert) ClearResolvedAt() *ConversationUpsert {
 	u.SetNull(conversation.FieldResolvedAt)
+	return u
+}
+
+// SetQueuedAt sets the "queued_at" field.
+func (u *ConversationUpsert) SetQueuedAt(v time.Time) *ConversationUpsert {
+	u.Set(conversation.FieldQueuedAt, v)
+	return u
+}
+
+// UpdateQueuedAt sets the "queued_at" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateQueuedAt() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldQueuedAt)
+	return u
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (u *ConversationUpsert) ClearQueuedAt() *ConversationUpsert {
+	u.SetNull(conversation.FieldQueuedAt)
 	return u
 }
 
@@ -1153,6 +1221,27 @@ func (u *ConversationUpsertOne) UpdateResolvedAt() *ConversationUpsertOne {
 func (u *ConversationUpsertOne) ClearResolvedAt() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearResolvedAt()
+	})
+}
+
+// SetQueuedAt sets the "queued_at" field.
+func (u *ConversationUpsertOne) SetQueuedAt(v time.Time) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetQueuedAt(v)
+	})
+}
+
+// UpdateQueuedAt sets the "queued_at" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateQueuedAt() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateQueuedAt()
+	})
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (u *ConversationUpsertOne) ClearQueuedAt() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearQueuedAt()
 	})
 }
 
@@ -1611,6 +1700,27 @@ func (u *ConversationUpsertBulk) UpdateResolvedAt() *ConversationUpsertBulk {
 func (u *ConversationUpsertBulk) ClearResolvedAt() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearResolvedAt()
+	})
+}
+
+// SetQueuedAt sets the "queued_at" field.
+func (u *ConversationUpsertBulk) SetQueuedAt(v time.Time) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetQueuedAt(v)
+	})
+}
+
+// UpdateQueuedAt sets the "queued_at" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateQueuedAt() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateQueuedAt()
+	})
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (u *ConversationUpsertBulk) ClearQueuedAt() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearQueuedAt()
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -27,20 +28,22 @@ import (
 // ConversationQuery is the builder for querying Conversation entities.
 type ConversationQuery struct {
 	config
-	ctx               *QueryContext
-	order             []conversation.OrderOption
-	inters            []Interceptor
-	predicates        []predicate.Conversation
-	withTenant        *TenantQuery
-	withNumber        *NumberQuery
-	withContact       *ContactQuery
-	withAssignee      *AgentQuery
-	withTeam          *TeamQuery
-	withLastMessage   *MessageQuery
-	withMessages      *MessageQuery
-	loadTotal         []func(context.Context, []*Conversation) error
-	modifiers         []func(*sql.Selector)
-	withNamedMessages map[string]*MessageQuery
+	ctx                  *QueryContext
+	order                []conversation.OrderOption
+	inters               []Interceptor
+	predicates           []predicate.Conversation
+	withTenant           *TenantQuery
+	withNumber           *NumberQuery
+	withContact          *ContactQuery
+	withAssignee         *AgentQuery
+	withTeam             *TeamQuery
+	withLastMessage      *MessageQuery
+	withMessages         *MessageQuery
+	withAssignments      *AssignmentQuery
+	loadTotal            []func(context.Context, []*Conversation) error
+	modifiers            []func(*sql.Selector)
+	withNamedMessages    map[string]*MessageQuery
+	withNamedAssignments map[string]*AssignmentQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -224,6 +227,28 @@ func (_q *ConversationQuery) QueryMessages() *MessageQuery {
 			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, true, conversation.MessagesTable, conversation.MessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAssignments chains the current query on the "assignments" edge.
+func (_q *ConversationQuery) QueryAssignments() *AssignmentQuery {
+	query := (&AssignmentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
+			sqlgraph.To(assignment.Table, assignment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, conversation.AssignmentsTable, conversation.AssignmentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -430,6 +455,7 @@ func (_q *ConversationQuery) Clone() *ConversationQuery {
 		withTeam:        _q.withTeam.Clone(),
 		withLastMessage: _q.withLastMessage.Clone(),
 		withMessages:    _q.withMessages.Clone(),
+		withAssignments: _q.withAssignments.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -511,6 +537,17 @@ func (_q *ConversationQuery) WithMessages(opts ...func(*MessageQuery)) *Conversa
 		opt(query)
 	}
 	_q.withMessages = query
+	return _q
+}
+
+// WithAssignments tells the query-builder to eager-load the nodes that are connected to
+// the "assignments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ConversationQuery) WithAssignments(opts ...func(*AssignmentQuery)) *ConversationQuery {
+	query := (&AssignmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAssignments = query
 	return _q
 }
 
@@ -598,7 +635,7 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	var (
 		nodes       = []*Conversation{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withTenant != nil,
 			_q.withNumber != nil,
 			_q.withContact != nil,
@@ -606,6 +643,7 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			_q.withTeam != nil,
 			_q.withLastMessage != nil,
 			_q.withMessages != nil,
+			_q.withAssignments != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -672,10 +710,24 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 			return nil, err
 		}
 	}
+	if query := _q.withAssignments; query != nil {
+		if err := _q.loadAssignments(ctx, query, nodes,
+			func(n *Conversation) { n.Edges.Assignments = []*Assignment{} },
+			func(n *Conversation, e *Assignment) { n.Edges.Assignments = append(n.Edges.Assignments, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedMessages {
 		if err := _q.loadMessages(ctx, query, nodes,
 			func(n *Conversation) { n.appendNamedMessages(name) },
 			func(n *Conversation, e *Message) { n.appendNamedMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAssignments {
+		if err := _q.loadAssignments(ctx, query, nodes,
+			func(n *Conversation) { n.appendNamedAssignments(name) },
+			func(n *Conversation, e *Assignment) { n.appendNamedAssignments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -900,6 +952,36 @@ func (_q *ConversationQuery) loadMessages(ctx context.Context, query *MessageQue
 	}
 	return nil
 }
+func (_q *ConversationQuery) loadAssignments(ctx context.Context, query *AssignmentQuery, nodes []*Conversation, init func(*Conversation), assign func(*Conversation, *Assignment)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Conversation)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(assignment.FieldConversationID)
+	}
+	query.Where(predicate.Assignment(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(conversation.AssignmentsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ConversationID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "conversation_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *ConversationQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1049,6 +1131,20 @@ func (_q *ConversationQuery) WithNamedMessages(name string, opts ...func(*Messag
 		_q.withNamedMessages = make(map[string]*MessageQuery)
 	}
 	_q.withNamedMessages[name] = query
+	return _q
+}
+
+// WithNamedAssignments tells the query-builder to eager-load the nodes that are connected to the "assignments"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ConversationQuery) WithNamedAssignments(name string, opts ...func(*AssignmentQuery)) *ConversationQuery {
+	query := (&AssignmentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAssignments == nil {
+		_q.withNamedAssignments = make(map[string]*AssignmentQuery)
+	}
+	_q.withNamedAssignments[name] = query
 	return _q
 }
 

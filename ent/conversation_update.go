@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -247,6 +248,26 @@ func (_u *ConversationUpdate) ClearResolvedAt() *ConversationUpdate {
 	return _u
 }
 
+// SetQueuedAt sets the "queued_at" field.
+func (_u *ConversationUpdate) SetQueuedAt(v time.Time) *ConversationUpdate {
+	_u.mutation.SetQueuedAt(v)
+	return _u
+}
+
+// SetNillableQueuedAt sets the "queued_at" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableQueuedAt(v *time.Time) *ConversationUpdate {
+	if v != nil {
+		_u.SetQueuedAt(*v)
+	}
+	return _u
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (_u *ConversationUpdate) ClearQueuedAt() *ConversationUpdate {
+	_u.mutation.ClearQueuedAt()
+	return _u
+}
+
 // SetAssignee sets the "assignee" edge to the Agent entity.
 func (_u *ConversationUpdate) SetAssignee(v *Agent) *ConversationUpdate {
 	return _u.SetAssigneeID(v.ID)
@@ -275,6 +296,21 @@ func (_u *ConversationUpdate) AddMessages(v ...*Message) *ConversationUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddMessageIDs(ids...)
+}
+
+// AddAssignmentIDs adds the "assignments" edge to the Assignment entity by IDs.
+func (_u *ConversationUpdate) AddAssignmentIDs(ids ...string) *ConversationUpdate {
+	_u.mutation.AddAssignmentIDs(ids...)
+	return _u
+}
+
+// AddAssignments adds the "assignments" edges to the Assignment entity.
+func (_u *ConversationUpdate) AddAssignments(v ...*Assignment) *ConversationUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAssignmentIDs(ids...)
 }
 
 // Mutation returns the ConversationMutation object of the builder.
@@ -319,6 +355,27 @@ func (_u *ConversationUpdate) RemoveMessages(v ...*Message) *ConversationUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearAssignments clears all "assignments" edges to the Assignment entity.
+func (_u *ConversationUpdate) ClearAssignments() *ConversationUpdate {
+	_u.mutation.ClearAssignments()
+	return _u
+}
+
+// RemoveAssignmentIDs removes the "assignments" edge to Assignment entities by IDs.
+func (_u *ConversationUpdate) RemoveAssignmentIDs(ids ...string) *ConversationUpdate {
+	_u.mutation.RemoveAssignmentIDs(ids...)
+	return _u
+}
+
+// RemoveAssignments removes "assignments" edges to Assignment entities.
+func (_u *ConversationUpdate) RemoveAssignments(v ...*Assignment) *ConversationUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAssignmentIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -455,6 +512,12 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.ResolvedAtCleared() {
 		_spec.ClearField(conversation.FieldResolvedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.QueuedAt(); ok {
+		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
+	}
+	if _u.mutation.QueuedAtCleared() {
+		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
+	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -580,6 +643,51 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AssignmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.AssignmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AssignmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -824,6 +932,26 @@ func (_u *ConversationUpdateOne) ClearResolvedAt() *ConversationUpdateOne {
 	return _u
 }
 
+// SetQueuedAt sets the "queued_at" field.
+func (_u *ConversationUpdateOne) SetQueuedAt(v time.Time) *ConversationUpdateOne {
+	_u.mutation.SetQueuedAt(v)
+	return _u
+}
+
+// SetNillableQueuedAt sets the "queued_at" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableQueuedAt(v *time.Time) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetQueuedAt(*v)
+	}
+	return _u
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (_u *ConversationUpdateOne) ClearQueuedAt() *ConversationUpdateOne {
+	_u.mutation.ClearQueuedAt()
+	return _u
+}
+
 // SetAssignee sets the "assignee" edge to the Agent entity.
 func (_u *ConversationUpdateOne) SetAssignee(v *Agent) *ConversationUpdateOne {
 	return _u.SetAssigneeID(v.ID)
@@ -852,6 +980,21 @@ func (_u *ConversationUpdateOne) AddMessages(v ...*Message) *ConversationUpdateO
 		ids[i] = v[i].ID
 	}
 	return _u.AddMessageIDs(ids...)
+}
+
+// AddAssignmentIDs adds the "assignments" edge to the Assignment entity by IDs.
+func (_u *ConversationUpdateOne) AddAssignmentIDs(ids ...string) *ConversationUpdateOne {
+	_u.mutation.AddAssignmentIDs(ids...)
+	return _u
+}
+
+// AddAssignments adds the "assignments" edges to the Assignment entity.
+func (_u *ConversationUpdateOne) AddAssignments(v ...*Assignment) *ConversationUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAssignmentIDs(ids...)
 }
 
 // Mutation returns the ConversationMutation object of the builder.
@@ -896,6 +1039,27 @@ func (_u *ConversationUpdateOne) RemoveMessages(v ...*Message) *ConversationUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearAssignments clears all "assignments" edges to the Assignment entity.
+func (_u *ConversationUpdateOne) ClearAssignments() *ConversationUpdateOne {
+	_u.mutation.ClearAssignments()
+	return _u
+}
+
+// RemoveAssignmentIDs removes the "assignments" edge to Assignment entities by IDs.
+func (_u *ConversationUpdateOne) RemoveAssignmentIDs(ids ...string) *ConversationUpdateOne {
+	_u.mutation.RemoveAssignmentIDs(ids...)
+	return _u
+}
+
+// RemoveAssignments removes "assignments" edges to Assignment entities.
+func (_u *ConversationUpdateOne) RemoveAssignments(v ...*Assignment) *ConversationUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAssignmentIDs(ids...)
 }
 
 // Where appends a list predicates to the ConversationUpdate builder.
@@ -1062,6 +1226,12 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	if _u.mutation.ResolvedAtCleared() {
 		_spec.ClearField(conversation.FieldResolvedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.QueuedAt(); ok {
+		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
+	}
+	if _u.mutation.QueuedAtCleared() {
+		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
+	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -1187,6 +1357,51 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AssignmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.AssignmentsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AssignmentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   conversation.AssignmentsTable,
+			Columns: []string{conversation.AssignmentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(assignment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

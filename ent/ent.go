@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -90,6 +92,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:           apikey.ValidColumn,
 			agent.Table:            agent.ValidColumn,
+			assignment.Table:       assignment.ValidColumn,
 			auditevent.Table:       auditevent.ValidColumn,
 			casbinrule.Table:       casbinrule.ValidColumn,
 			contact.Table:          contact.ValidColumn,
@@ -100,6 +103,7 @@ func checkColumn(t, c string) error {
 			message.Table:          message.ValidColumn,
 			number.Table:           number.ValidColumn,
 			role.Table:             role.ValidColumn,
+			routingrun.Table:       routingrun.ValidColumn,
 			session.Table:          session.ValidColumn,
 			team.Table:             team.ValidColumn,
 			tenant.Table:           tenant.ValidColumn,

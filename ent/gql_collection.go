@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -405,6 +407,165 @@ func newAgentPaginateArgs(rv map[string]any) *agentPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AgentWhereInput); ok {
 		args.opts = append(args.opts, WithAgentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AssignmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*AssignmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AssignmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(assignment.Columns))
+		selectedFields = []string{assignment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "conversation":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ConversationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, conversationImplementors)...); err != nil {
+				return err
+			}
+			_q.withConversation = query
+			if _, ok := fieldSeen[assignment.FieldConversationID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldConversationID)
+				fieldSeen[assignment.FieldConversationID] = struct{}{}
+			}
+
+		case "agent":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AgentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, agentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAgent = query
+			if _, ok := fieldSeen[assignment.FieldAgentID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldAgentID)
+				fieldSeen[assignment.FieldAgentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[assignment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldCreatedAt)
+				fieldSeen[assignment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[assignment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldUpdatedAt)
+				fieldSeen[assignment.FieldUpdatedAt] = struct{}{}
+			}
+		case "conversationID":
+			if _, ok := fieldSeen[assignment.FieldConversationID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldConversationID)
+				fieldSeen[assignment.FieldConversationID] = struct{}{}
+			}
+		case "agentID":
+			if _, ok := fieldSeen[assignment.FieldAgentID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldAgentID)
+				fieldSeen[assignment.FieldAgentID] = struct{}{}
+			}
+		case "fromAgentID":
+			if _, ok := fieldSeen[assignment.FieldFromAgentID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldFromAgentID)
+				fieldSeen[assignment.FieldFromAgentID] = struct{}{}
+			}
+		case "cause":
+			if _, ok := fieldSeen[assignment.FieldCause]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldCause)
+				fieldSeen[assignment.FieldCause] = struct{}{}
+			}
+		case "strategy":
+			if _, ok := fieldSeen[assignment.FieldStrategy]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldStrategy)
+				fieldSeen[assignment.FieldStrategy] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[assignment.FieldReason]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldReason)
+				fieldSeen[assignment.FieldReason] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[assignment.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, assignment.FieldActorID)
+				fieldSeen[assignment.FieldActorID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type assignmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AssignmentPaginateOption
+}
+
+func newAssignmentPaginateArgs(rv map[string]any) *assignmentPaginateArgs {
+	args := &assignmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AssignmentOrder{Field: &AssignmentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAssignmentOrder(order))
+			}
+		case *AssignmentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAssignmentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AssignmentWhereInput); ok {
+		args.opts = append(args.opts, WithAssignmentFilter(v.Filter))
 	}
 	return args
 }
@@ -941,6 +1102,19 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 			_q.WithNamedMessages(alias, func(wq *MessageQuery) {
 				*wq = *query
 			})
+
+		case "assignments":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AssignmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, assignmentImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAssignments(alias, func(wq *AssignmentQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[conversation.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, conversation.FieldCreatedAt)
@@ -1015,6 +1189,11 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 			if _, ok := fieldSeen[conversation.FieldResolvedAt]; !ok {
 				selectedFields = append(selectedFields, conversation.FieldResolvedAt)
 				fieldSeen[conversation.FieldResolvedAt] = struct{}{}
+			}
+		case "queuedAt":
+			if _, ok := fieldSeen[conversation.FieldQueuedAt]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldQueuedAt)
+				fieldSeen[conversation.FieldQueuedAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -2468,6 +2647,120 @@ func newRolePaginateArgs(rv map[string]any) *rolePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RoleWhereInput); ok {
 		args.opts = append(args.opts, WithRoleFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RoutingRunQuery) CollectFields(ctx context.Context, satisfies ...string) (*RoutingRunQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RoutingRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(routingrun.Columns))
+		selectedFields = []string{routingrun.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[routingrun.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldCreatedAt)
+				fieldSeen[routingrun.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[routingrun.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldUpdatedAt)
+				fieldSeen[routingrun.FieldUpdatedAt] = struct{}{}
+			}
+		case "schedule":
+			if _, ok := fieldSeen[routingrun.FieldSchedule]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldSchedule)
+				fieldSeen[routingrun.FieldSchedule] = struct{}{}
+			}
+		case "slot":
+			if _, ok := fieldSeen[routingrun.FieldSlot]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldSlot)
+				fieldSeen[routingrun.FieldSlot] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[routingrun.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldFinishedAt)
+				fieldSeen[routingrun.FieldFinishedAt] = struct{}{}
+			}
+		case "movedCount":
+			if _, ok := fieldSeen[routingrun.FieldMovedCount]; !ok {
+				selectedFields = append(selectedFields, routingrun.FieldMovedCount)
+				fieldSeen[routingrun.FieldMovedCount] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type routingrunPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RoutingRunPaginateOption
+}
+
+func newRoutingRunPaginateArgs(rv map[string]any) *routingrunPaginateArgs {
+	args := &routingrunPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RoutingRunOrder{Field: &RoutingRunOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRoutingRunOrder(order))
+			}
+		case *RoutingRunOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRoutingRunOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*RoutingRunWhereInput); ok {
+		args.opts = append(args.opts, WithRoutingRunFilter(v.Filter))
 	}
 	return args
 }

@@ -61,6 +61,22 @@ func (_m *Agent) Assigned(
 	return _m.QueryAssigned().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Assignment) Conversation(ctx context.Context) (*Conversation, error) {
+	result, err := _m.Edges.ConversationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryConversation().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Assignment) Agent(ctx context.Context) (*Agent, error) {
+	result, err := _m.Edges.AgentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAgent().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Contact) Conversations(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ConversationOrder, where *ConversationWhereInput,
 ) (*ConversationConnection, error) {
@@ -141,6 +157,18 @@ func (_m *Conversation) Messages(
 		return conn, nil
 	}
 	return _m.QueryMessages().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Conversation) Assignments(ctx context.Context) (result []*Assignment, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAssignments(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AssignmentsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAssignments().All(ctx)
+	}
+	return result, err
 }
 
 func (_m *Group) Number(ctx context.Context) (*Number, error) {

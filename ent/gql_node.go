@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -39,6 +41,11 @@ var agentImplementors = []string{"Agent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Agent) IsNode() {}
+
+var assignmentImplementors = []string{"Assignment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Assignment) IsNode() {}
 
 var auditeventImplementors = []string{"AuditEvent", "Node"}
 
@@ -84,6 +91,11 @@ var roleImplementors = []string{"Role", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Role) IsNode() {}
+
+var routingrunImplementors = []string{"RoutingRun", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RoutingRun) IsNode() {}
 
 var sessionImplementors = []string{"Session", "Node"}
 
@@ -176,6 +188,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case assignment.Table:
+		query := c.Assignment.Query().
+			Where(assignment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, assignmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case auditevent.Table:
 		query := c.AuditEvent.Query().
 			Where(auditevent.ID(id))
@@ -253,6 +274,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(role.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, roleImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case routingrun.Table:
+		query := c.RoutingRun.Query().
+			Where(routingrun.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, routingrunImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -377,6 +407,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Agent.Query().
 			Where(agent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, agentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case assignment.Table:
+		query := c.Assignment.Query().
+			Where(assignment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, assignmentImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -521,6 +567,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Role.Query().
 			Where(role.IDIn(ids...))
 		query, err := query.CollectFields(ctx, roleImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case routingrun.Table:
+		query := c.RoutingRun.Query().
+			Where(routingrun.IDIn(ids...))
+		query, err := query.CollectFields(ctx, routingrunImplementors...)
 		if err != nil {
 			return nil, err
 		}

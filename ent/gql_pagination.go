@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -25,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -788,6 +790,320 @@ func (_m *Agent) ToEdge(order *AgentOrder) *AgentEdge {
 		order = DefaultAgentOrder
 	}
 	return &AgentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AssignmentEdge is the edge representation of Assignment.
+type AssignmentEdge struct {
+	Node   *Assignment `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// AssignmentConnection is the connection containing edges to Assignment.
+type AssignmentConnection struct {
+	Edges      []*AssignmentEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *AssignmentConnection) build(nodes []*Assignment, pager *assignmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Assignment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Assignment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Assignment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AssignmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AssignmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AssignmentPaginateOption enables pagination customization.
+type AssignmentPaginateOption func(*assignmentPager) error
+
+// WithAssignmentOrder configures pagination ordering.
+func WithAssignmentOrder(order *AssignmentOrder) AssignmentPaginateOption {
+	if order == nil {
+		order = DefaultAssignmentOrder
+	}
+	o := *order
+	return func(pager *assignmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAssignmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAssignmentFilter configures pagination filter.
+func WithAssignmentFilter(filter func(*AssignmentQuery) (*AssignmentQuery, error)) AssignmentPaginateOption {
+	return func(pager *assignmentPager) error {
+		if filter == nil {
+			return errors.New("AssignmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type assignmentPager struct {
+	reverse bool
+	order   *AssignmentOrder
+	filter  func(*AssignmentQuery) (*AssignmentQuery, error)
+}
+
+func newAssignmentPager(opts []AssignmentPaginateOption, reverse bool) (*assignmentPager, error) {
+	pager := &assignmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAssignmentOrder
+	}
+	return pager, nil
+}
+
+func (p *assignmentPager) applyFilter(query *AssignmentQuery) (*AssignmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *assignmentPager) toCursor(_m *Assignment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *assignmentPager) applyCursors(query *AssignmentQuery, after, before *Cursor) (*AssignmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAssignmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *assignmentPager) applyOrder(query *AssignmentQuery) *AssignmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAssignmentOrder.Field {
+		query = query.Order(DefaultAssignmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *assignmentPager) orderExpr(query *AssignmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAssignmentOrder.Field {
+			b.Comma().Ident(DefaultAssignmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Assignment.
+func (_m *AssignmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AssignmentPaginateOption,
+) (*AssignmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAssignmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AssignmentConnection{Edges: []*AssignmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AssignmentOrderFieldCreatedAt orders Assignment by created_at.
+	AssignmentOrderFieldCreatedAt = &AssignmentOrderField{
+		Value: func(_m *Assignment) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: assignment.FieldCreatedAt,
+		toTerm: assignment.ByCreatedAt,
+		toCursor: func(_m *Assignment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AssignmentOrderFieldUpdatedAt orders Assignment by updated_at.
+	AssignmentOrderFieldUpdatedAt = &AssignmentOrderField{
+		Value: func(_m *Assignment) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: assignment.FieldUpdatedAt,
+		toTerm: assignment.ByUpdatedAt,
+		toCursor: func(_m *Assignment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AssignmentOrderField) String() string {
+	var str string
+	switch f.column {
+	case AssignmentOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AssignmentOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AssignmentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AssignmentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AssignmentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AssignmentOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AssignmentOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AssignmentOrderField", str)
+	}
+	return nil
+}
+
+// AssignmentOrderField defines the ordering field of Assignment.
+type AssignmentOrderField struct {
+	// Value extracts the ordering value from the given Assignment.
+	Value    func(*Assignment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) assignment.OrderOption
+	toCursor func(*Assignment) Cursor
+}
+
+// AssignmentOrder defines the ordering of Assignment.
+type AssignmentOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *AssignmentOrderField `json:"field"`
+}
+
+// DefaultAssignmentOrder is the default ordering of Assignment.
+var DefaultAssignmentOrder = &AssignmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AssignmentOrderField{
+		Value: func(_m *Assignment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: assignment.FieldID,
+		toTerm: assignment.ByID,
+		toCursor: func(_m *Assignment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Assignment into AssignmentEdge.
+func (_m *Assignment) ToEdge(order *AssignmentOrder) *AssignmentEdge {
+	if order == nil {
+		order = DefaultAssignmentOrder
+	}
+	return &AssignmentEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -1718,6 +2034,20 @@ var (
 			}
 		},
 	}
+	// ConversationOrderFieldQueuedAt orders Conversation by queued_at.
+	ConversationOrderFieldQueuedAt = &ConversationOrderField{
+		Value: func(_m *Conversation) (ent.Value, error) {
+			return _m.QueuedAt, nil
+		},
+		column: conversation.FieldQueuedAt,
+		toTerm: conversation.ByQueuedAt,
+		toCursor: func(_m *Conversation) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.QueuedAt,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -1734,6 +2064,8 @@ func (f ConversationOrderField) String() string {
 		str = "PRIORITY"
 	case ConversationOrderFieldLastMessageAt.column:
 		str = "LAST_MESSAGE_AT"
+	case ConversationOrderFieldQueuedAt.column:
+		str = "QUEUED_AT"
 	}
 	return str
 }
@@ -1760,6 +2092,8 @@ func (f *ConversationOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *ConversationOrderFieldPriority
 	case "LAST_MESSAGE_AT":
 		*f = *ConversationOrderFieldLastMessageAt
+	case "QUEUED_AT":
+		*f = *ConversationOrderFieldQueuedAt
 	default:
 		return fmt.Errorf("%s is not a valid ConversationOrderField", str)
 	}
@@ -3776,6 +4110,320 @@ func (_m *Role) ToEdge(order *RoleOrder) *RoleEdge {
 		order = DefaultRoleOrder
 	}
 	return &RoleEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RoutingRunEdge is the edge representation of RoutingRun.
+type RoutingRunEdge struct {
+	Node   *RoutingRun `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// RoutingRunConnection is the connection containing edges to RoutingRun.
+type RoutingRunConnection struct {
+	Edges      []*RoutingRunEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *RoutingRunConnection) build(nodes []*RoutingRun, pager *routingrunPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RoutingRun
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RoutingRun {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RoutingRun {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RoutingRunEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RoutingRunEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RoutingRunPaginateOption enables pagination customization.
+type RoutingRunPaginateOption func(*routingrunPager) error
+
+// WithRoutingRunOrder configures pagination ordering.
+func WithRoutingRunOrder(order *RoutingRunOrder) RoutingRunPaginateOption {
+	if order == nil {
+		order = DefaultRoutingRunOrder
+	}
+	o := *order
+	return func(pager *routingrunPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRoutingRunOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRoutingRunFilter configures pagination filter.
+func WithRoutingRunFilter(filter func(*RoutingRunQuery) (*RoutingRunQuery, error)) RoutingRunPaginateOption {
+	return func(pager *routingrunPager) error {
+		if filter == nil {
+			return errors.New("RoutingRunQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type routingrunPager struct {
+	reverse bool
+	order   *RoutingRunOrder
+	filter  func(*RoutingRunQuery) (*RoutingRunQuery, error)
+}
+
+func newRoutingRunPager(opts []RoutingRunPaginateOption, reverse bool) (*routingrunPager, error) {
+	pager := &routingrunPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRoutingRunOrder
+	}
+	return pager, nil
+}
+
+func (p *routingrunPager) applyFilter(query *RoutingRunQuery) (*RoutingRunQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *routingrunPager) toCursor(_m *RoutingRun) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *routingrunPager) applyCursors(query *RoutingRunQuery, after, before *Cursor) (*RoutingRunQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRoutingRunOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *routingrunPager) applyOrder(query *RoutingRunQuery) *RoutingRunQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRoutingRunOrder.Field {
+		query = query.Order(DefaultRoutingRunOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *routingrunPager) orderExpr(query *RoutingRunQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRoutingRunOrder.Field {
+			b.Comma().Ident(DefaultRoutingRunOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RoutingRun.
+func (_m *RoutingRunQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RoutingRunPaginateOption,
+) (*RoutingRunConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRoutingRunPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RoutingRunConnection{Edges: []*RoutingRunEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// RoutingRunOrderFieldCreatedAt orders RoutingRun by created_at.
+	RoutingRunOrderFieldCreatedAt = &RoutingRunOrderField{
+		Value: func(_m *RoutingRun) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: routingrun.FieldCreatedAt,
+		toTerm: routingrun.ByCreatedAt,
+		toCursor: func(_m *RoutingRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// RoutingRunOrderFieldUpdatedAt orders RoutingRun by updated_at.
+	RoutingRunOrderFieldUpdatedAt = &RoutingRunOrderField{
+		Value: func(_m *RoutingRun) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: routingrun.FieldUpdatedAt,
+		toTerm: routingrun.ByUpdatedAt,
+		toCursor: func(_m *RoutingRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RoutingRunOrderField) String() string {
+	var str string
+	switch f.column {
+	case RoutingRunOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case RoutingRunOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RoutingRunOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RoutingRunOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RoutingRunOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *RoutingRunOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *RoutingRunOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid RoutingRunOrderField", str)
+	}
+	return nil
+}
+
+// RoutingRunOrderField defines the ordering field of RoutingRun.
+type RoutingRunOrderField struct {
+	// Value extracts the ordering value from the given RoutingRun.
+	Value    func(*RoutingRun) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) routingrun.OrderOption
+	toCursor func(*RoutingRun) Cursor
+}
+
+// RoutingRunOrder defines the ordering of RoutingRun.
+type RoutingRunOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *RoutingRunOrderField `json:"field"`
+}
+
+// DefaultRoutingRunOrder is the default ordering of RoutingRun.
+var DefaultRoutingRunOrder = &RoutingRunOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RoutingRunOrderField{
+		Value: func(_m *RoutingRun) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: routingrun.FieldID,
+		toTerm: routingrun.ByID,
+		toCursor: func(_m *RoutingRun) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RoutingRun into RoutingRunEdge.
+func (_m *RoutingRun) ToEdge(order *RoutingRunOrder) *RoutingRunEdge {
+	if order == nil {
+		order = DefaultRoutingRunOrder
+	}
+	return &RoutingRunEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

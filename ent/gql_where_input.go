@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -19,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
@@ -1124,6 +1126,624 @@ func (i *AgentWhereInput) P() (predicate.Agent, error) {
 		return predicates[0], nil
 	default:
 		return agent.And(predicates...), nil
+	}
+}
+
+// AssignmentWhereInput represents a where input for filtering Assignment queries.
+type AssignmentWhereInput struct {
+	Predicates []predicate.Assignment  `json:"-"`
+	Not        *AssignmentWhereInput   `json:"not,omitempty"`
+	Or         []*AssignmentWhereInput `json:"or,omitempty"`
+	And        []*AssignmentWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "conversation_id" field predicates.
+	ConversationID             *string  `json:"conversationID,omitempty"`
+	ConversationIDNEQ          *string  `json:"conversationIDNEQ,omitempty"`
+	ConversationIDIn           []string `json:"conversationIDIn,omitempty"`
+	ConversationIDNotIn        []string `json:"conversationIDNotIn,omitempty"`
+	ConversationIDGT           *string  `json:"conversationIDGT,omitempty"`
+	ConversationIDGTE          *string  `json:"conversationIDGTE,omitempty"`
+	ConversationIDLT           *string  `json:"conversationIDLT,omitempty"`
+	ConversationIDLTE          *string  `json:"conversationIDLTE,omitempty"`
+	ConversationIDContains     *string  `json:"conversationIDContains,omitempty"`
+	ConversationIDHasPrefix    *string  `json:"conversationIDHasPrefix,omitempty"`
+	ConversationIDHasSuffix    *string  `json:"conversationIDHasSuffix,omitempty"`
+	ConversationIDEqualFold    *string  `json:"conversationIDEqualFold,omitempty"`
+	ConversationIDContainsFold *string  `json:"conversationIDContainsFold,omitempty"`
+
+	// "agent_id" field predicates.
+	AgentID             *string  `json:"agentID,omitempty"`
+	AgentIDNEQ          *string  `json:"agentIDNEQ,omitempty"`
+	AgentIDIn           []string `json:"agentIDIn,omitempty"`
+	AgentIDNotIn        []string `json:"agentIDNotIn,omitempty"`
+	AgentIDGT           *string  `json:"agentIDGT,omitempty"`
+	AgentIDGTE          *string  `json:"agentIDGTE,omitempty"`
+	AgentIDLT           *string  `json:"agentIDLT,omitempty"`
+	AgentIDLTE          *string  `json:"agentIDLTE,omitempty"`
+	AgentIDContains     *string  `json:"agentIDContains,omitempty"`
+	AgentIDHasPrefix    *string  `json:"agentIDHasPrefix,omitempty"`
+	AgentIDHasSuffix    *string  `json:"agentIDHasSuffix,omitempty"`
+	AgentIDIsNil        bool     `json:"agentIDIsNil,omitempty"`
+	AgentIDNotNil       bool     `json:"agentIDNotNil,omitempty"`
+	AgentIDEqualFold    *string  `json:"agentIDEqualFold,omitempty"`
+	AgentIDContainsFold *string  `json:"agentIDContainsFold,omitempty"`
+
+	// "from_agent_id" field predicates.
+	FromAgentID             *string  `json:"fromAgentID,omitempty"`
+	FromAgentIDNEQ          *string  `json:"fromAgentIDNEQ,omitempty"`
+	FromAgentIDIn           []string `json:"fromAgentIDIn,omitempty"`
+	FromAgentIDNotIn        []string `json:"fromAgentIDNotIn,omitempty"`
+	FromAgentIDGT           *string  `json:"fromAgentIDGT,omitempty"`
+	FromAgentIDGTE          *string  `json:"fromAgentIDGTE,omitempty"`
+	FromAgentIDLT           *string  `json:"fromAgentIDLT,omitempty"`
+	FromAgentIDLTE          *string  `json:"fromAgentIDLTE,omitempty"`
+	FromAgentIDContains     *string  `json:"fromAgentIDContains,omitempty"`
+	FromAgentIDHasPrefix    *string  `json:"fromAgentIDHasPrefix,omitempty"`
+	FromAgentIDHasSuffix    *string  `json:"fromAgentIDHasSuffix,omitempty"`
+	FromAgentIDIsNil        bool     `json:"fromAgentIDIsNil,omitempty"`
+	FromAgentIDNotNil       bool     `json:"fromAgentIDNotNil,omitempty"`
+	FromAgentIDEqualFold    *string  `json:"fromAgentIDEqualFold,omitempty"`
+	FromAgentIDContainsFold *string  `json:"fromAgentIDContainsFold,omitempty"`
+
+	// "cause" field predicates.
+	Cause      *assignment.Cause  `json:"cause,omitempty"`
+	CauseNEQ   *assignment.Cause  `json:"causeNEQ,omitempty"`
+	CauseIn    []assignment.Cause `json:"causeIn,omitempty"`
+	CauseNotIn []assignment.Cause `json:"causeNotIn,omitempty"`
+
+	// "strategy" field predicates.
+	Strategy             *string  `json:"strategy,omitempty"`
+	StrategyNEQ          *string  `json:"strategyNEQ,omitempty"`
+	StrategyIn           []string `json:"strategyIn,omitempty"`
+	StrategyNotIn        []string `json:"strategyNotIn,omitempty"`
+	StrategyGT           *string  `json:"strategyGT,omitempty"`
+	StrategyGTE          *string  `json:"strategyGTE,omitempty"`
+	StrategyLT           *string  `json:"strategyLT,omitempty"`
+	StrategyLTE          *string  `json:"strategyLTE,omitempty"`
+	StrategyContains     *string  `json:"strategyContains,omitempty"`
+	StrategyHasPrefix    *string  `json:"strategyHasPrefix,omitempty"`
+	StrategyHasSuffix    *string  `json:"strategyHasSuffix,omitempty"`
+	StrategyIsNil        bool     `json:"strategyIsNil,omitempty"`
+	StrategyNotNil       bool     `json:"strategyNotNil,omitempty"`
+	StrategyEqualFold    *string  `json:"strategyEqualFold,omitempty"`
+	StrategyContainsFold *string  `json:"strategyContainsFold,omitempty"`
+
+	// "reason" field predicates.
+	Reason             *string  `json:"reason,omitempty"`
+	ReasonNEQ          *string  `json:"reasonNEQ,omitempty"`
+	ReasonIn           []string `json:"reasonIn,omitempty"`
+	ReasonNotIn        []string `json:"reasonNotIn,omitempty"`
+	ReasonGT           *string  `json:"reasonGT,omitempty"`
+	ReasonGTE          *string  `json:"reasonGTE,omitempty"`
+	ReasonLT           *string  `json:"reasonLT,omitempty"`
+	ReasonLTE          *string  `json:"reasonLTE,omitempty"`
+	ReasonContains     *string  `json:"reasonContains,omitempty"`
+	ReasonHasPrefix    *string  `json:"reasonHasPrefix,omitempty"`
+	ReasonHasSuffix    *string  `json:"reasonHasSuffix,omitempty"`
+	ReasonEqualFold    *string  `json:"reasonEqualFold,omitempty"`
+	ReasonContainsFold *string  `json:"reasonContainsFold,omitempty"`
+
+	// "actor_id" field predicates.
+	ActorID             *string  `json:"actorID,omitempty"`
+	ActorIDNEQ          *string  `json:"actorIDNEQ,omitempty"`
+	ActorIDIn           []string `json:"actorIDIn,omitempty"`
+	ActorIDNotIn        []string `json:"actorIDNotIn,omitempty"`
+	ActorIDGT           *string  `json:"actorIDGT,omitempty"`
+	ActorIDGTE          *string  `json:"actorIDGTE,omitempty"`
+	ActorIDLT           *string  `json:"actorIDLT,omitempty"`
+	ActorIDLTE          *string  `json:"actorIDLTE,omitempty"`
+	ActorIDContains     *string  `json:"actorIDContains,omitempty"`
+	ActorIDHasPrefix    *string  `json:"actorIDHasPrefix,omitempty"`
+	ActorIDHasSuffix    *string  `json:"actorIDHasSuffix,omitempty"`
+	ActorIDIsNil        bool     `json:"actorIDIsNil,omitempty"`
+	ActorIDNotNil       bool     `json:"actorIDNotNil,omitempty"`
+	ActorIDEqualFold    *string  `json:"actorIDEqualFold,omitempty"`
+	ActorIDContainsFold *string  `json:"actorIDContainsFold,omitempty"`
+
+	// "conversation" edge predicates.
+	HasConversation     *bool                     `json:"hasConversation,omitempty"`
+	HasConversationWith []*ConversationWhereInput `json:"hasConversationWith,omitempty"`
+
+	// "agent" edge predicates.
+	HasAgent     *bool              `json:"hasAgent,omitempty"`
+	HasAgentWith []*AgentWhereInput `json:"hasAgentWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AssignmentWhereInput) AddPredicates(predicates ...predicate.Assignment) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AssignmentWhereInput filter on the AssignmentQuery builder.
+func (i *AssignmentWhereInput) Filter(q *AssignmentQuery) (*AssignmentQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAssignmentWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAssignmentWhereInput is returned in case the AssignmentWhereInput is empty.
+var ErrEmptyAssignmentWhereInput = errors.New("ent: empty predicate AssignmentWhereInput")
+
+// P returns a predicate for filtering assignments.
+// An error is returned if the input is empty or invalid.
+func (i *AssignmentWhereInput) P() (predicate.Assignment, error) {
+	var predicates []predicate.Assignment
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, assignment.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Assignment, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, assignment.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Assignment, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, assignment.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, assignment.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, assignment.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, assignment.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, assignment.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, assignment.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, assignment.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, assignment.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, assignment.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, assignment.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, assignment.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, assignment.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, assignment.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, assignment.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, assignment.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, assignment.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, assignment.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, assignment.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, assignment.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, assignment.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, assignment.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, assignment.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, assignment.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, assignment.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, assignment.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, assignment.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, assignment.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ConversationID != nil {
+		predicates = append(predicates, assignment.ConversationIDEQ(*i.ConversationID))
+	}
+	if i.ConversationIDNEQ != nil {
+		predicates = append(predicates, assignment.ConversationIDNEQ(*i.ConversationIDNEQ))
+	}
+	if len(i.ConversationIDIn) > 0 {
+		predicates = append(predicates, assignment.ConversationIDIn(i.ConversationIDIn...))
+	}
+	if len(i.ConversationIDNotIn) > 0 {
+		predicates = append(predicates, assignment.ConversationIDNotIn(i.ConversationIDNotIn...))
+	}
+	if i.ConversationIDGT != nil {
+		predicates = append(predicates, assignment.ConversationIDGT(*i.ConversationIDGT))
+	}
+	if i.ConversationIDGTE != nil {
+		predicates = append(predicates, assignment.ConversationIDGTE(*i.ConversationIDGTE))
+	}
+	if i.ConversationIDLT != nil {
+		predicates = append(predicates, assignment.ConversationIDLT(*i.ConversationIDLT))
+	}
+	if i.ConversationIDLTE != nil {
+		predicates = append(predicates, assignment.ConversationIDLTE(*i.ConversationIDLTE))
+	}
+	if i.ConversationIDContains != nil {
+		predicates = append(predicates, assignment.ConversationIDContains(*i.ConversationIDContains))
+	}
+	if i.ConversationIDHasPrefix != nil {
+		predicates = append(predicates, assignment.ConversationIDHasPrefix(*i.ConversationIDHasPrefix))
+	}
+	if i.ConversationIDHasSuffix != nil {
+		predicates = append(predicates, assignment.ConversationIDHasSuffix(*i.ConversationIDHasSuffix))
+	}
+	if i.ConversationIDEqualFold != nil {
+		predicates = append(predicates, assignment.ConversationIDEqualFold(*i.ConversationIDEqualFold))
+	}
+	if i.ConversationIDContainsFold != nil {
+		predicates = append(predicates, assignment.ConversationIDContainsFold(*i.ConversationIDContainsFold))
+	}
+	if i.AgentID != nil {
+		predicates = append(predicates, assignment.AgentIDEQ(*i.AgentID))
+	}
+	if i.AgentIDNEQ != nil {
+		predicates = append(predicates, assignment.AgentIDNEQ(*i.AgentIDNEQ))
+	}
+	if len(i.AgentIDIn) > 0 {
+		predicates = append(predicates, assignment.AgentIDIn(i.AgentIDIn...))
+	}
+	if len(i.AgentIDNotIn) > 0 {
+		predicates = append(predicates, assignment.AgentIDNotIn(i.AgentIDNotIn...))
+	}
+	if i.AgentIDGT != nil {
+		predicates = append(predicates, assignment.AgentIDGT(*i.AgentIDGT))
+	}
+	if i.AgentIDGTE != nil {
+		predicates = append(predicates, assignment.AgentIDGTE(*i.AgentIDGTE))
+	}
+	if i.AgentIDLT != nil {
+		predicates = append(predicates, assignment.AgentIDLT(*i.AgentIDLT))
+	}
+	if i.AgentIDLTE != nil {
+		predicates = append(predicates, assignment.AgentIDLTE(*i.AgentIDLTE))
+	}
+	if i.AgentIDContains != nil {
+		predicates = append(predicates, assignment.AgentIDContains(*i.AgentIDContains))
+	}
+	if i.AgentIDHasPrefix != nil {
+		predicates = append(predicates, assignment.AgentIDHasPrefix(*i.AgentIDHasPrefix))
+	}
+	if i.AgentIDHasSuffix != nil {
+		predicates = append(predicates, assignment.AgentIDHasSuffix(*i.AgentIDHasSuffix))
+	}
+	if i.AgentIDIsNil {
+		predicates = append(predicates, assignment.AgentIDIsNil())
+	}
+	if i.AgentIDNotNil {
+		predicates = append(predicates, assignment.AgentIDNotNil())
+	}
+	if i.AgentIDEqualFold != nil {
+		predicates = append(predicates, assignment.AgentIDEqualFold(*i.AgentIDEqualFold))
+	}
+	if i.AgentIDContainsFold != nil {
+		predicates = append(predicates, assignment.AgentIDContainsFold(*i.AgentIDContainsFold))
+	}
+	if i.FromAgentID != nil {
+		predicates = append(predicates, assignment.FromAgentIDEQ(*i.FromAgentID))
+	}
+	if i.FromAgentIDNEQ != nil {
+		predicates = append(predicates, assignment.FromAgentIDNEQ(*i.FromAgentIDNEQ))
+	}
+	if len(i.FromAgentIDIn) > 0 {
+		predicates = append(predicates, assignment.FromAgentIDIn(i.FromAgentIDIn...))
+	}
+	if len(i.FromAgentIDNotIn) > 0 {
+		predicates = append(predicates, assignment.FromAgentIDNotIn(i.FromAgentIDNotIn...))
+	}
+	if i.FromAgentIDGT != nil {
+		predicates = append(predicates, assignment.FromAgentIDGT(*i.FromAgentIDGT))
+	}
+	if i.FromAgentIDGTE != nil {
+		predicates = append(predicates, assignment.FromAgentIDGTE(*i.FromAgentIDGTE))
+	}
+	if i.FromAgentIDLT != nil {
+		predicates = append(predicates, assignment.FromAgentIDLT(*i.FromAgentIDLT))
+	}
+	if i.FromAgentIDLTE != nil {
+		predicates = append(predicates, assignment.FromAgentIDLTE(*i.FromAgentIDLTE))
+	}
+	if i.FromAgentIDContains != nil {
+		predicates = append(predicates, assignment.FromAgentIDContains(*i.FromAgentIDContains))
+	}
+	if i.FromAgentIDHasPrefix != nil {
+		predicates = append(predicates, assignment.FromAgentIDHasPrefix(*i.FromAgentIDHasPrefix))
+	}
+	if i.FromAgentIDHasSuffix != nil {
+		predicates = append(predicates, assignment.FromAgentIDHasSuffix(*i.FromAgentIDHasSuffix))
+	}
+	if i.FromAgentIDIsNil {
+		predicates = append(predicates, assignment.FromAgentIDIsNil())
+	}
+	if i.FromAgentIDNotNil {
+		predicates = append(predicates, assignment.FromAgentIDNotNil())
+	}
+	if i.FromAgentIDEqualFold != nil {
+		predicates = append(predicates, assignment.FromAgentIDEqualFold(*i.FromAgentIDEqualFold))
+	}
+	if i.FromAgentIDContainsFold != nil {
+		predicates = append(predicates, assignment.FromAgentIDContainsFold(*i.FromAgentIDContainsFold))
+	}
+	if i.Cause != nil {
+		predicates = append(predicates, assignment.CauseEQ(*i.Cause))
+	}
+	if i.CauseNEQ != nil {
+		predicates = append(predicates, assignment.CauseNEQ(*i.CauseNEQ))
+	}
+	if len(i.CauseIn) > 0 {
+		predicates = append(predicates, assignment.CauseIn(i.CauseIn...))
+	}
+	if len(i.CauseNotIn) > 0 {
+		predicates = append(predicates, assignment.CauseNotIn(i.CauseNotIn...))
+	}
+	if i.Strategy != nil {
+		predicates = append(predicates, assignment.StrategyEQ(*i.Strategy))
+	}
+	if i.StrategyNEQ != nil {
+		predicates = append(predicates, assignment.StrategyNEQ(*i.StrategyNEQ))
+	}
+	if len(i.StrategyIn) > 0 {
+		predicates = append(predicates, assignment.StrategyIn(i.StrategyIn...))
+	}
+	if len(i.StrategyNotIn) > 0 {
+		predicates = append(predicates, assignment.StrategyNotIn(i.StrategyNotIn...))
+	}
+	if i.StrategyGT != nil {
+		predicates = append(predicates, assignment.StrategyGT(*i.StrategyGT))
+	}
+	if i.StrategyGTE != nil {
+		predicates = append(predicates, assignment.StrategyGTE(*i.StrategyGTE))
+	}
+	if i.StrategyLT != nil {
+		predicates = append(predicates, assignment.StrategyLT(*i.StrategyLT))
+	}
+	if i.StrategyLTE != nil {
+		predicates = append(predicates, assignment.StrategyLTE(*i.StrategyLTE))
+	}
+	if i.StrategyContains != nil {
+		predicates = append(predicates, assignment.StrategyContains(*i.StrategyContains))
+	}
+	if i.StrategyHasPrefix != nil {
+		predicates = append(predicates, assignment.StrategyHasPrefix(*i.StrategyHasPrefix))
+	}
+	if i.StrategyHasSuffix != nil {
+		predicates = append(predicates, assignment.StrategyHasSuffix(*i.StrategyHasSuffix))
+	}
+	if i.StrategyIsNil {
+		predicates = append(predicates, assignment.StrategyIsNil())
+	}
+	if i.StrategyNotNil {
+		predicates = append(predicates, assignment.StrategyNotNil())
+	}
+	if i.StrategyEqualFold != nil {
+		predicates = append(predicates, assignment.StrategyEqualFold(*i.StrategyEqualFold))
+	}
+	if i.StrategyContainsFold != nil {
+		predicates = append(predicates, assignment.StrategyContainsFold(*i.StrategyContainsFold))
+	}
+	if i.Reason != nil {
+		predicates = append(predicates, assignment.ReasonEQ(*i.Reason))
+	}
+	if i.ReasonNEQ != nil {
+		predicates = append(predicates, assignment.ReasonNEQ(*i.ReasonNEQ))
+	}
+	if len(i.ReasonIn) > 0 {
+		predicates = append(predicates, assignment.ReasonIn(i.ReasonIn...))
+	}
+	if len(i.ReasonNotIn) > 0 {
+		predicates = append(predicates, assignment.ReasonNotIn(i.ReasonNotIn...))
+	}
+	if i.ReasonGT != nil {
+		predicates = append(predicates, assignment.ReasonGT(*i.ReasonGT))
+	}
+	if i.ReasonGTE != nil {
+		predicates = append(predicates, assignment.ReasonGTE(*i.ReasonGTE))
+	}
+	if i.ReasonLT != nil {
+		predicates = append(predicates, assignment.ReasonLT(*i.ReasonLT))
+	}
+	if i.ReasonLTE != nil {
+		predicates = append(predicates, assignment.ReasonLTE(*i.ReasonLTE))
+	}
+	if i.ReasonContains != nil {
+		predicates = append(predicates, assignment.ReasonContains(*i.ReasonContains))
+	}
+	if i.ReasonHasPrefix != nil {
+		predicates = append(predicates, assignment.ReasonHasPrefix(*i.ReasonHasPrefix))
+	}
+	if i.ReasonHasSuffix != nil {
+		predicates = append(predicates, assignment.ReasonHasSuffix(*i.ReasonHasSuffix))
+	}
+	if i.ReasonEqualFold != nil {
+		predicates = append(predicates, assignment.ReasonEqualFold(*i.ReasonEqualFold))
+	}
+	if i.ReasonContainsFold != nil {
+		predicates = append(predicates, assignment.ReasonContainsFold(*i.ReasonContainsFold))
+	}
+	if i.ActorID != nil {
+		predicates = append(predicates, assignment.ActorIDEQ(*i.ActorID))
+	}
+	if i.ActorIDNEQ != nil {
+		predicates = append(predicates, assignment.ActorIDNEQ(*i.ActorIDNEQ))
+	}
+	if len(i.ActorIDIn) > 0 {
+		predicates = append(predicates, assignment.ActorIDIn(i.ActorIDIn...))
+	}
+	if len(i.ActorIDNotIn) > 0 {
+		predicates = append(predicates, assignment.ActorIDNotIn(i.ActorIDNotIn...))
+	}
+	if i.ActorIDGT != nil {
+		predicates = append(predicates, assignment.ActorIDGT(*i.ActorIDGT))
+	}
+	if i.ActorIDGTE != nil {
+		predicates = append(predicates, assignment.ActorIDGTE(*i.ActorIDGTE))
+	}
+	if i.ActorIDLT != nil {
+		predicates = append(predicates, assignment.ActorIDLT(*i.ActorIDLT))
+	}
+	if i.ActorIDLTE != nil {
+		predicates = append(predicates, assignment.ActorIDLTE(*i.ActorIDLTE))
+	}
+	if i.ActorIDContains != nil {
+		predicates = append(predicates, assignment.ActorIDContains(*i.ActorIDContains))
+	}
+	if i.ActorIDHasPrefix != nil {
+		predicates = append(predicates, assignment.ActorIDHasPrefix(*i.ActorIDHasPrefix))
+	}
+	if i.ActorIDHasSuffix != nil {
+		predicates = append(predicates, assignment.ActorIDHasSuffix(*i.ActorIDHasSuffix))
+	}
+	if i.ActorIDIsNil {
+		predicates = append(predicates, assignment.ActorIDIsNil())
+	}
+	if i.ActorIDNotNil {
+		predicates = append(predicates, assignment.ActorIDNotNil())
+	}
+	if i.ActorIDEqualFold != nil {
+		predicates = append(predicates, assignment.ActorIDEqualFold(*i.ActorIDEqualFold))
+	}
+	if i.ActorIDContainsFold != nil {
+		predicates = append(predicates, assignment.ActorIDContainsFold(*i.ActorIDContainsFold))
+	}
+
+	if i.HasConversation != nil {
+		p := assignment.HasConversation()
+		if !*i.HasConversation {
+			p = assignment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasConversationWith) > 0 {
+		with := make([]predicate.Conversation, 0, len(i.HasConversationWith))
+		for _, w := range i.HasConversationWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasConversationWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, assignment.HasConversationWith(with...))
+	}
+	if i.HasAgent != nil {
+		p := assignment.HasAgent()
+		if !*i.HasAgent {
+			p = assignment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAgentWith) > 0 {
+		with := make([]predicate.Agent, 0, len(i.HasAgentWith))
+		for _, w := range i.HasAgentWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAgentWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, assignment.HasAgentWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAssignmentWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return assignment.And(predicates...), nil
 	}
 }
 
@@ -2557,6 +3177,18 @@ type ConversationWhereInput struct {
 	ResolvedAtIsNil  bool        `json:"resolvedAtIsNil,omitempty"`
 	ResolvedAtNotNil bool        `json:"resolvedAtNotNil,omitempty"`
 
+	// "queued_at" field predicates.
+	QueuedAt       *time.Time  `json:"queuedAt,omitempty"`
+	QueuedAtNEQ    *time.Time  `json:"queuedAtNEQ,omitempty"`
+	QueuedAtIn     []time.Time `json:"queuedAtIn,omitempty"`
+	QueuedAtNotIn  []time.Time `json:"queuedAtNotIn,omitempty"`
+	QueuedAtGT     *time.Time  `json:"queuedAtGT,omitempty"`
+	QueuedAtGTE    *time.Time  `json:"queuedAtGTE,omitempty"`
+	QueuedAtLT     *time.Time  `json:"queuedAtLT,omitempty"`
+	QueuedAtLTE    *time.Time  `json:"queuedAtLTE,omitempty"`
+	QueuedAtIsNil  bool        `json:"queuedAtIsNil,omitempty"`
+	QueuedAtNotNil bool        `json:"queuedAtNotNil,omitempty"`
+
 	// "number" edge predicates.
 	HasNumber     *bool               `json:"hasNumber,omitempty"`
 	HasNumberWith []*NumberWhereInput `json:"hasNumberWith,omitempty"`
@@ -2580,6 +3212,10 @@ type ConversationWhereInput struct {
 	// "messages" edge predicates.
 	HasMessages     *bool                `json:"hasMessages,omitempty"`
 	HasMessagesWith []*MessageWhereInput `json:"hasMessagesWith,omitempty"`
+
+	// "assignments" edge predicates.
+	HasAssignments     *bool                   `json:"hasAssignments,omitempty"`
+	HasAssignmentsWith []*AssignmentWhereInput `json:"hasAssignmentsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3142,6 +3778,36 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 	if i.ResolvedAtNotNil {
 		predicates = append(predicates, conversation.ResolvedAtNotNil())
 	}
+	if i.QueuedAt != nil {
+		predicates = append(predicates, conversation.QueuedAtEQ(*i.QueuedAt))
+	}
+	if i.QueuedAtNEQ != nil {
+		predicates = append(predicates, conversation.QueuedAtNEQ(*i.QueuedAtNEQ))
+	}
+	if len(i.QueuedAtIn) > 0 {
+		predicates = append(predicates, conversation.QueuedAtIn(i.QueuedAtIn...))
+	}
+	if len(i.QueuedAtNotIn) > 0 {
+		predicates = append(predicates, conversation.QueuedAtNotIn(i.QueuedAtNotIn...))
+	}
+	if i.QueuedAtGT != nil {
+		predicates = append(predicates, conversation.QueuedAtGT(*i.QueuedAtGT))
+	}
+	if i.QueuedAtGTE != nil {
+		predicates = append(predicates, conversation.QueuedAtGTE(*i.QueuedAtGTE))
+	}
+	if i.QueuedAtLT != nil {
+		predicates = append(predicates, conversation.QueuedAtLT(*i.QueuedAtLT))
+	}
+	if i.QueuedAtLTE != nil {
+		predicates = append(predicates, conversation.QueuedAtLTE(*i.QueuedAtLTE))
+	}
+	if i.QueuedAtIsNil {
+		predicates = append(predicates, conversation.QueuedAtIsNil())
+	}
+	if i.QueuedAtNotNil {
+		predicates = append(predicates, conversation.QueuedAtNotNil())
+	}
 
 	if i.HasNumber != nil {
 		p := conversation.HasNumber()
@@ -3250,6 +3916,24 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, conversation.HasMessagesWith(with...))
+	}
+	if i.HasAssignments != nil {
+		p := conversation.HasAssignments()
+		if !*i.HasAssignments {
+			p = conversation.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAssignmentsWith) > 0 {
+		with := make([]predicate.Assignment, 0, len(i.HasAssignmentsWith))
+		for _, w := range i.HasAssignmentsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAssignmentsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, conversation.HasAssignmentsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -7086,6 +7770,390 @@ func (i *RoleWhereInput) P() (predicate.Role, error) {
 		return predicates[0], nil
 	default:
 		return role.And(predicates...), nil
+	}
+}
+
+// RoutingRunWhereInput represents a where input for filtering RoutingRun queries.
+type RoutingRunWhereInput struct {
+	Predicates []predicate.RoutingRun  `json:"-"`
+	Not        *RoutingRunWhereInput   `json:"not,omitempty"`
+	Or         []*RoutingRunWhereInput `json:"or,omitempty"`
+	And        []*RoutingRunWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "schedule" field predicates.
+	Schedule             *string  `json:"schedule,omitempty"`
+	ScheduleNEQ          *string  `json:"scheduleNEQ,omitempty"`
+	ScheduleIn           []string `json:"scheduleIn,omitempty"`
+	ScheduleNotIn        []string `json:"scheduleNotIn,omitempty"`
+	ScheduleGT           *string  `json:"scheduleGT,omitempty"`
+	ScheduleGTE          *string  `json:"scheduleGTE,omitempty"`
+	ScheduleLT           *string  `json:"scheduleLT,omitempty"`
+	ScheduleLTE          *string  `json:"scheduleLTE,omitempty"`
+	ScheduleContains     *string  `json:"scheduleContains,omitempty"`
+	ScheduleHasPrefix    *string  `json:"scheduleHasPrefix,omitempty"`
+	ScheduleHasSuffix    *string  `json:"scheduleHasSuffix,omitempty"`
+	ScheduleEqualFold    *string  `json:"scheduleEqualFold,omitempty"`
+	ScheduleContainsFold *string  `json:"scheduleContainsFold,omitempty"`
+
+	// "slot" field predicates.
+	Slot             *string  `json:"slot,omitempty"`
+	SlotNEQ          *string  `json:"slotNEQ,omitempty"`
+	SlotIn           []string `json:"slotIn,omitempty"`
+	SlotNotIn        []string `json:"slotNotIn,omitempty"`
+	SlotGT           *string  `json:"slotGT,omitempty"`
+	SlotGTE          *string  `json:"slotGTE,omitempty"`
+	SlotLT           *string  `json:"slotLT,omitempty"`
+	SlotLTE          *string  `json:"slotLTE,omitempty"`
+	SlotContains     *string  `json:"slotContains,omitempty"`
+	SlotHasPrefix    *string  `json:"slotHasPrefix,omitempty"`
+	SlotHasSuffix    *string  `json:"slotHasSuffix,omitempty"`
+	SlotEqualFold    *string  `json:"slotEqualFold,omitempty"`
+	SlotContainsFold *string  `json:"slotContainsFold,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+
+	// "moved_count" field predicates.
+	MovedCount      *int  `json:"movedCount,omitempty"`
+	MovedCountNEQ   *int  `json:"movedCountNEQ,omitempty"`
+	MovedCountIn    []int `json:"movedCountIn,omitempty"`
+	MovedCountNotIn []int `json:"movedCountNotIn,omitempty"`
+	MovedCountGT    *int  `json:"movedCountGT,omitempty"`
+	MovedCountGTE   *int  `json:"movedCountGTE,omitempty"`
+	MovedCountLT    *int  `json:"movedCountLT,omitempty"`
+	MovedCountLTE   *int  `json:"movedCountLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RoutingRunWhereInput) AddPredicates(predicates ...predicate.RoutingRun) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RoutingRunWhereInput filter on the RoutingRunQuery builder.
+func (i *RoutingRunWhereInput) Filter(q *RoutingRunQuery) (*RoutingRunQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRoutingRunWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRoutingRunWhereInput is returned in case the RoutingRunWhereInput is empty.
+var ErrEmptyRoutingRunWhereInput = errors.New("ent: empty predicate RoutingRunWhereInput")
+
+// P returns a predicate for filtering routingruns.
+// An error is returned if the input is empty or invalid.
+func (i *RoutingRunWhereInput) P() (predicate.RoutingRun, error) {
+	var predicates []predicate.RoutingRun
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, routingrun.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.RoutingRun, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, routingrun.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.RoutingRun, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, routingrun.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, routingrun.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, routingrun.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, routingrun.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, routingrun.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, routingrun.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, routingrun.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, routingrun.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, routingrun.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, routingrun.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, routingrun.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, routingrun.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, routingrun.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, routingrun.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, routingrun.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, routingrun.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, routingrun.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, routingrun.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, routingrun.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, routingrun.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, routingrun.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, routingrun.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, routingrun.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, routingrun.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, routingrun.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, routingrun.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, routingrun.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Schedule != nil {
+		predicates = append(predicates, routingrun.ScheduleEQ(*i.Schedule))
+	}
+	if i.ScheduleNEQ != nil {
+		predicates = append(predicates, routingrun.ScheduleNEQ(*i.ScheduleNEQ))
+	}
+	if len(i.ScheduleIn) > 0 {
+		predicates = append(predicates, routingrun.ScheduleIn(i.ScheduleIn...))
+	}
+	if len(i.ScheduleNotIn) > 0 {
+		predicates = append(predicates, routingrun.ScheduleNotIn(i.ScheduleNotIn...))
+	}
+	if i.ScheduleGT != nil {
+		predicates = append(predicates, routingrun.ScheduleGT(*i.ScheduleGT))
+	}
+	if i.ScheduleGTE != nil {
+		predicates = append(predicates, routingrun.ScheduleGTE(*i.ScheduleGTE))
+	}
+	if i.ScheduleLT != nil {
+		predicates = append(predicates, routingrun.ScheduleLT(*i.ScheduleLT))
+	}
+	if i.ScheduleLTE != nil {
+		predicates = append(predicates, routingrun.ScheduleLTE(*i.ScheduleLTE))
+	}
+	if i.ScheduleContains != nil {
+		predicates = append(predicates, routingrun.ScheduleContains(*i.ScheduleContains))
+	}
+	if i.ScheduleHasPrefix != nil {
+		predicates = append(predicates, routingrun.ScheduleHasPrefix(*i.ScheduleHasPrefix))
+	}
+	if i.ScheduleHasSuffix != nil {
+		predicates = append(predicates, routingrun.ScheduleHasSuffix(*i.ScheduleHasSuffix))
+	}
+	if i.ScheduleEqualFold != nil {
+		predicates = append(predicates, routingrun.ScheduleEqualFold(*i.ScheduleEqualFold))
+	}
+	if i.ScheduleContainsFold != nil {
+		predicates = append(predicates, routingrun.ScheduleContainsFold(*i.ScheduleContainsFold))
+	}
+	if i.Slot != nil {
+		predicates = append(predicates, routingrun.SlotEQ(*i.Slot))
+	}
+	if i.SlotNEQ != nil {
+		predicates = append(predicates, routingrun.SlotNEQ(*i.SlotNEQ))
+	}
+	if len(i.SlotIn) > 0 {
+		predicates = append(predicates, routingrun.SlotIn(i.SlotIn...))
+	}
+	if len(i.SlotNotIn) > 0 {
+		predicates = append(predicates, routingrun.SlotNotIn(i.SlotNotIn...))
+	}
+	if i.SlotGT != nil {
+		predicates = append(predicates, routingrun.SlotGT(*i.SlotGT))
+	}
+	if i.SlotGTE != nil {
+		predicates = append(predicates, routingrun.SlotGTE(*i.SlotGTE))
+	}
+	if i.SlotLT != nil {
+		predicates = append(predicates, routingrun.SlotLT(*i.SlotLT))
+	}
+	if i.SlotLTE != nil {
+		predicates = append(predicates, routingrun.SlotLTE(*i.SlotLTE))
+	}
+	if i.SlotContains != nil {
+		predicates = append(predicates, routingrun.SlotContains(*i.SlotContains))
+	}
+	if i.SlotHasPrefix != nil {
+		predicates = append(predicates, routingrun.SlotHasPrefix(*i.SlotHasPrefix))
+	}
+	if i.SlotHasSuffix != nil {
+		predicates = append(predicates, routingrun.SlotHasSuffix(*i.SlotHasSuffix))
+	}
+	if i.SlotEqualFold != nil {
+		predicates = append(predicates, routingrun.SlotEqualFold(*i.SlotEqualFold))
+	}
+	if i.SlotContainsFold != nil {
+		predicates = append(predicates, routingrun.SlotContainsFold(*i.SlotContainsFold))
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, routingrun.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, routingrun.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, routingrun.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, routingrun.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, routingrun.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, routingrun.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, routingrun.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, routingrun.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, routingrun.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, routingrun.FinishedAtNotNil())
+	}
+	if i.MovedCount != nil {
+		predicates = append(predicates, routingrun.MovedCountEQ(*i.MovedCount))
+	}
+	if i.MovedCountNEQ != nil {
+		predicates = append(predicates, routingrun.MovedCountNEQ(*i.MovedCountNEQ))
+	}
+	if len(i.MovedCountIn) > 0 {
+		predicates = append(predicates, routingrun.MovedCountIn(i.MovedCountIn...))
+	}
+	if len(i.MovedCountNotIn) > 0 {
+		predicates = append(predicates, routingrun.MovedCountNotIn(i.MovedCountNotIn...))
+	}
+	if i.MovedCountGT != nil {
+		predicates = append(predicates, routingrun.MovedCountGT(*i.MovedCountGT))
+	}
+	if i.MovedCountGTE != nil {
+		predicates = append(predicates, routingrun.MovedCountGTE(*i.MovedCountGTE))
+	}
+	if i.MovedCountLT != nil {
+		predicates = append(predicates, routingrun.MovedCountLT(*i.MovedCountLT))
+	}
+	if i.MovedCountLTE != nil {
+		predicates = append(predicates, routingrun.MovedCountLTE(*i.MovedCountLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRoutingRunWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return routingrun.And(predicates...), nil
 	}
 }
 

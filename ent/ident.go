@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -18,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -27,6 +29,7 @@ import (
 var typeByPrefix = map[string]string{
 	"key":  apikey.Table,
 	"agt":  agent.Table,
+	"asg":  assignment.Table,
 	"aud":  auditevent.Table,
 	"cbr":  casbinrule.Table,
 	"ctc":  contact.Table,
@@ -37,6 +40,7 @@ var typeByPrefix = map[string]string{
 	"msg":  message.Table,
 	"num":  number.Table,
 	"rol":  role.Table,
+	"rrun": routingrun.Table,
 	"ses":  session.Table,
 	"team": team.Table,
 	"ten":  tenant.Table,
@@ -46,6 +50,7 @@ var typeByPrefix = map[string]string{
 var prefixByTable = map[string]string{
 	apikey.Table:           "key",
 	agent.Table:            "agt",
+	assignment.Table:       "asg",
 	auditevent.Table:       "aud",
 	casbinrule.Table:       "cbr",
 	contact.Table:          "ctc",
@@ -56,6 +61,7 @@ var prefixByTable = map[string]string{
 	message.Table:          "msg",
 	number.Table:           "num",
 	role.Table:             "rol",
+	routingrun.Table:       "rrun",
 	session.Table:          "ses",
 	team.Table:             "team",
 	tenant.Table:           "ten",
@@ -65,16 +71,18 @@ var prefixByTable = map[string]string{
 var edgeTables = map[string]map[string]string{
 	"APIKey":           {"tenant": tenant.Table, "created_by": agent.Table},
 	"Agent":            {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "assigned": conversation.Table, "sessions": session.Table},
+	"Assignment":       {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
 	"AuditEvent":       {"tenant": tenant.Table},
 	"CasbinRule":       {"tenant": tenant.Table},
 	"Contact":          {"tenant": tenant.Table, "conversations": conversation.Table},
-	"Conversation":     {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table},
+	"Conversation":     {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
 	"Group":            {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table},
 	"GroupJoinRequest": {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":      {"tenant": tenant.Table, "group": group.Table},
 	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "deleted_by": agent.Table},
 	"Number":           {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
 	"Role":             {"tenant": tenant.Table},
+	"RoutingRun":       {"tenant": tenant.Table},
 	"Session":          {"tenant": tenant.Table, "agent": agent.Table},
 	"Team":             {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
 	"Tenant":           {},
@@ -107,6 +115,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.APIKey.Query().Where(apikey.IDIn(ids...)).Count(ctx)
 	case agent.Table:
 		return c.Agent.Query().Where(agent.IDIn(ids...)).Count(ctx)
+	case assignment.Table:
+		return c.Assignment.Query().Where(assignment.IDIn(ids...)).Count(ctx)
 	case auditevent.Table:
 		return c.AuditEvent.Query().Where(auditevent.IDIn(ids...)).Count(ctx)
 	case casbinrule.Table:
@@ -127,6 +137,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
 	case role.Table:
 		return c.Role.Query().Where(role.IDIn(ids...)).Count(ctx)
+	case routingrun.Table:
+		return c.RoutingRun.Query().Where(routingrun.IDIn(ids...)).Count(ctx)
 	case session.Table:
 		return c.Session.Query().Where(session.IDIn(ids...)).Count(ctx)
 	case team.Table:

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -25,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
@@ -43,6 +45,7 @@ const (
 	// Node types.
 	TypeAPIKey           = "APIKey"
 	TypeAgent            = "Agent"
+	TypeAssignment       = "Assignment"
 	TypeAuditEvent       = "AuditEvent"
 	TypeCasbinRule       = "CasbinRule"
 	TypeContact          = "Contact"
@@ -53,6 +56,7 @@ const (
 	TypeMessage          = "Message"
 	TypeNumber           = "Number"
 	TypeRole             = "Role"
+	TypeRoutingRun       = "RoutingRun"
 	TypeSession          = "Session"
 	TypeTeam             = "Team"
 	TypeTenant           = "Tenant"
@@ -1113,41 +1117,46 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 // AgentMutation represents an operation that mutates the Agent nodes in the graph.
 type AgentMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *string
-	created_at         *time.Time
-	updated_at         *time.Time
-	name               *string
-	email              *string
-	employee_code      *string
-	password_hash      *string
-	roles              *[]string
-	appendroles        []string
-	presence           *agent.Presence
-	max_concurrent     *int
-	addmax_concurrent  *int
-	disabled_at        *time.Time
-	online_until       *time.Time
-	tokens_valid_after *time.Time
-	clearedFields      map[string]struct{}
-	tenant             *string
-	clearedtenant      bool
-	teams              map[string]struct{}
-	removedteams       map[string]struct{}
-	clearedteams       bool
-	numbers            map[string]struct{}
-	removednumbers     map[string]struct{}
-	clearednumbers     bool
-	assigned           map[string]struct{}
-	removedassigned    map[string]struct{}
-	clearedassigned    bool
-	sessions           map[string]struct{}
-	removedsessions    map[string]struct{}
-	clearedsessions    bool
-	done               bool
-	oldValue           func(context.Context) (*Agent, error)
-	predicates         []predicate.Agent
+	op                  Op
+	typ                 string
+	id                  *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	name                *string
+	email               *string
+	employee_code       *string
+	password_hash       *string
+	roles               *[]string
+	appendroles         []string
+	presence            *agent.Presence
+	max_concurrent      *int
+	addmax_concurrent   *int
+	disabled_at         *time.Time
+	open_count          *int
+	addopen_count       *int
+	last_assigned_at    *time.Time
+	working_hours       *[]schematype.BusinessHours
+	appendworking_hours []schematype.BusinessHours
+	online_until        *time.Time
+	tokens_valid_after  *time.Time
+	clearedFields       map[string]struct{}
+	tenant              *string
+	clearedtenant       bool
+	teams               map[string]struct{}
+	removedteams        map[string]struct{}
+	clearedteams        bool
+	numbers             map[string]struct{}
+	removednumbers      map[string]struct{}
+	clearednumbers      bool
+	assigned            map[string]struct{}
+	removedassigned     map[string]struct{}
+	clearedassigned     bool
+	sessions            map[string]struct{}
+	removedsessions     map[string]struct{}
+	clearedsessions     bool
+	done                bool
+	oldValue            func(context.Context) (*Agent, error)
+	predicates          []predicate.Agent
 }
 
 var _ ent.Mutation = (*AgentMutation)(nil)
@@ -1711,6 +1720,176 @@ func (m *AgentMutation) ResetDisabledAt() {
 	delete(m.clearedFields, agent.FieldDisabledAt)
 }
 
+// SetOpenCount sets the "open_count" field.
+func (m *AgentMutation) SetOpenCount(i int) {
+	m.open_count = &i
+	m.addopen_count = nil
+}
+
+// OpenCount returns the value of the "open_count" field in the mutation.
+func (m *AgentMutation) OpenCount() (r int, exists bool) {
+	v := m.open_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOpenCount returns the old "open_count" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldOpenCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOpenCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOpenCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOpenCount: %w", err)
+	}
+	return oldValue.OpenCount, nil
+}
+
+// AddOpenCount adds i to the "open_count" field.
+func (m *AgentMutation) AddOpenCount(i int) {
+	if m.addopen_count != nil {
+		*m.addopen_count += i
+	} else {
+		m.addopen_count = &i
+	}
+}
+
+// AddedOpenCount returns the value that was added to the "open_count" field in this mutation.
+func (m *AgentMutation) AddedOpenCount() (r int, exists bool) {
+	v := m.addopen_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOpenCount resets all changes to the "open_count" field.
+func (m *AgentMutation) ResetOpenCount() {
+	m.open_count = nil
+	m.addopen_count = nil
+}
+
+// SetLastAssignedAt sets the "last_assigned_at" field.
+func (m *AgentMutation) SetLastAssignedAt(t time.Time) {
+	m.last_assigned_at = &t
+}
+
+// LastAssignedAt returns the value of the "last_assigned_at" field in the mutation.
+func (m *AgentMutation) LastAssignedAt() (r time.Time, exists bool) {
+	v := m.last_assigned_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastAssignedAt returns the old "last_assigned_at" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldLastAssignedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastAssignedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastAssignedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastAssignedAt: %w", err)
+	}
+	return oldValue.LastAssignedAt, nil
+}
+
+// ClearLastAssignedAt clears the value of the "last_assigned_at" field.
+func (m *AgentMutation) ClearLastAssignedAt() {
+	m.last_assigned_at = nil
+	m.clearedFields[agent.FieldLastAssignedAt] = struct{}{}
+}
+
+// LastAssignedAtCleared returns if the "last_assigned_at" field was cleared in this mutation.
+func (m *AgentMutation) LastAssignedAtCleared() bool {
+	_, ok := m.clearedFields[agent.FieldLastAssignedAt]
+	return ok
+}
+
+// ResetLastAssignedAt resets all changes to the "last_assigned_at" field.
+func (m *AgentMutation) ResetLastAssignedAt() {
+	m.last_assigned_at = nil
+	delete(m.clearedFields, agent.FieldLastAssignedAt)
+}
+
+// SetWorkingHours sets the "working_hours" field.
+func (m *AgentMutation) SetWorkingHours(sh []schematype.BusinessHours) {
+	m.working_hours = &sh
+	m.appendworking_hours = nil
+}
+
+// WorkingHours returns the value of the "working_hours" field in the mutation.
+func (m *AgentMutation) WorkingHours() (r []schematype.BusinessHours, exists bool) {
+	v := m.working_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWorkingHours returns the old "working_hours" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldWorkingHours(ctx context.Context) (v []schematype.BusinessHours, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWorkingHours is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWorkingHours requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWorkingHours: %w", err)
+	}
+	return oldValue.WorkingHours, nil
+}
+
+// AppendWorkingHours adds sh to the "working_hours" field.
+func (m *AgentMutation) AppendWorkingHours(sh []schematype.BusinessHours) {
+	m.appendworking_hours = append(m.appendworking_hours, sh...)
+}
+
+// AppendedWorkingHours returns the list of values that were appended to the "working_hours" field in this mutation.
+func (m *AgentMutation) AppendedWorkingHours() ([]schematype.BusinessHours, bool) {
+	if len(m.appendworking_hours) == 0 {
+		return nil, false
+	}
+	return m.appendworking_hours, true
+}
+
+// ClearWorkingHours clears the value of the "working_hours" field.
+func (m *AgentMutation) ClearWorkingHours() {
+	m.working_hours = nil
+	m.appendworking_hours = nil
+	m.clearedFields[agent.FieldWorkingHours] = struct{}{}
+}
+
+// WorkingHoursCleared returns if the "working_hours" field was cleared in this mutation.
+func (m *AgentMutation) WorkingHoursCleared() bool {
+	_, ok := m.clearedFields[agent.FieldWorkingHours]
+	return ok
+}
+
+// ResetWorkingHours resets all changes to the "working_hours" field.
+func (m *AgentMutation) ResetWorkingHours() {
+	m.working_hours = nil
+	m.appendworking_hours = nil
+	delete(m.clearedFields, agent.FieldWorkingHours)
+}
+
 // SetOnlineUntil sets the "online_until" field.
 func (m *AgentMutation) SetOnlineUntil(t time.Time) {
 	m.online_until = &t
@@ -2086,7 +2265,7 @@ func (m *AgentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AgentMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, agent.FieldCreatedAt)
 	}
@@ -2119,6 +2298,15 @@ func (m *AgentMutation) Fields() []string {
 	}
 	if m.disabled_at != nil {
 		fields = append(fields, agent.FieldDisabledAt)
+	}
+	if m.open_count != nil {
+		fields = append(fields, agent.FieldOpenCount)
+	}
+	if m.last_assigned_at != nil {
+		fields = append(fields, agent.FieldLastAssignedAt)
+	}
+	if m.working_hours != nil {
+		fields = append(fields, agent.FieldWorkingHours)
 	}
 	if m.online_until != nil {
 		fields = append(fields, agent.FieldOnlineUntil)
@@ -2156,6 +2344,12 @@ func (m *AgentMutation) Field(name string) (ent.Value, bool) {
 		return m.MaxConcurrent()
 	case agent.FieldDisabledAt:
 		return m.DisabledAt()
+	case agent.FieldOpenCount:
+		return m.OpenCount()
+	case agent.FieldLastAssignedAt:
+		return m.LastAssignedAt()
+	case agent.FieldWorkingHours:
+		return m.WorkingHours()
 	case agent.FieldOnlineUntil:
 		return m.OnlineUntil()
 	case agent.FieldTokensValidAfter:
@@ -2191,6 +2385,12 @@ func (m *AgentMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldMaxConcurrent(ctx)
 	case agent.FieldDisabledAt:
 		return m.OldDisabledAt(ctx)
+	case agent.FieldOpenCount:
+		return m.OldOpenCount(ctx)
+	case agent.FieldLastAssignedAt:
+		return m.OldLastAssignedAt(ctx)
+	case agent.FieldWorkingHours:
+		return m.OldWorkingHours(ctx)
 	case agent.FieldOnlineUntil:
 		return m.OldOnlineUntil(ctx)
 	case agent.FieldTokensValidAfter:
@@ -2281,6 +2481,27 @@ func (m *AgentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDisabledAt(v)
 		return nil
+	case agent.FieldOpenCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOpenCount(v)
+		return nil
+	case agent.FieldLastAssignedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastAssignedAt(v)
+		return nil
+	case agent.FieldWorkingHours:
+		v, ok := value.([]schematype.BusinessHours)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWorkingHours(v)
+		return nil
 	case agent.FieldOnlineUntil:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2306,6 +2527,9 @@ func (m *AgentMutation) AddedFields() []string {
 	if m.addmax_concurrent != nil {
 		fields = append(fields, agent.FieldMaxConcurrent)
 	}
+	if m.addopen_count != nil {
+		fields = append(fields, agent.FieldOpenCount)
+	}
 	return fields
 }
 
@@ -2316,6 +2540,8 @@ func (m *AgentMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case agent.FieldMaxConcurrent:
 		return m.AddedMaxConcurrent()
+	case agent.FieldOpenCount:
+		return m.AddedOpenCount()
 	}
 	return nil, false
 }
@@ -2332,6 +2558,13 @@ func (m *AgentMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddMaxConcurrent(v)
 		return nil
+	case agent.FieldOpenCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOpenCount(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Agent numeric field %s", name)
 }
@@ -2345,6 +2578,12 @@ func (m *AgentMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(agent.FieldDisabledAt) {
 		fields = append(fields, agent.FieldDisabledAt)
+	}
+	if m.FieldCleared(agent.FieldLastAssignedAt) {
+		fields = append(fields, agent.FieldLastAssignedAt)
+	}
+	if m.FieldCleared(agent.FieldWorkingHours) {
+		fields = append(fields, agent.FieldWorkingHours)
 	}
 	if m.FieldCleared(agent.FieldOnlineUntil) {
 		fields = append(fields, agent.FieldOnlineUntil)
@@ -2371,6 +2610,12 @@ func (m *AgentMutation) ClearField(name string) error {
 		return nil
 	case agent.FieldDisabledAt:
 		m.ClearDisabledAt()
+		return nil
+	case agent.FieldLastAssignedAt:
+		m.ClearLastAssignedAt()
+		return nil
+	case agent.FieldWorkingHours:
+		m.ClearWorkingHours()
 		return nil
 	case agent.FieldOnlineUntil:
 		m.ClearOnlineUntil()
@@ -2418,6 +2663,15 @@ func (m *AgentMutation) ResetField(name string) error {
 		return nil
 	case agent.FieldDisabledAt:
 		m.ResetDisabledAt()
+		return nil
+	case agent.FieldOpenCount:
+		m.ResetOpenCount()
+		return nil
+	case agent.FieldLastAssignedAt:
+		m.ResetLastAssignedAt()
+		return nil
+	case agent.FieldWorkingHours:
+		m.ResetWorkingHours()
 		return nil
 	case agent.FieldOnlineUntil:
 		m.ResetOnlineUntil()
@@ -2607,6 +2861,1103 @@ func (m *AgentMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Agent edge %s", name)
+}
+
+// AssignmentMutation represents an operation that mutates the Assignment nodes in the graph.
+type AssignmentMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	from_agent_id       *string
+	contact_id          *string
+	cause               *assignment.Cause
+	strategy            *string
+	reason              *string
+	actor_id            *string
+	clearedFields       map[string]struct{}
+	tenant              *string
+	clearedtenant       bool
+	conversation        *string
+	clearedconversation bool
+	agent               *string
+	clearedagent        bool
+	done                bool
+	oldValue            func(context.Context) (*Assignment, error)
+	predicates          []predicate.Assignment
+}
+
+var _ ent.Mutation = (*AssignmentMutation)(nil)
+
+// assignmentOption allows management of the mutation configuration using functional options.
+type assignmentOption func(*AssignmentMutation)
+
+// newAssignmentMutation creates new mutation for the Assignment entity.
+func newAssignmentMutation(c config, op Op, opts ...assignmentOption) *AssignmentMutation {
+	m := &AssignmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAssignment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAssignmentID sets the ID field of the mutation.
+func withAssignmentID(id string) assignmentOption {
+	return func(m *AssignmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Assignment
+		)
+		m.oldValue = func(ctx context.Context) (*Assignment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Assignment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAssignment sets the old Assignment of the mutation.
+func withAssignment(node *Assignment) assignmentOption {
+	return func(m *AssignmentMutation) {
+		m.oldValue = func(context.Context) (*Assignment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AssignmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AssignmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Assignment entities.
+func (m *AssignmentMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AssignmentMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AssignmentMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Assignment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AssignmentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AssignmentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AssignmentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AssignmentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AssignmentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AssignmentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *AssignmentMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *AssignmentMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *AssignmentMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetConversationID sets the "conversation_id" field.
+func (m *AssignmentMutation) SetConversationID(s string) {
+	m.conversation = &s
+}
+
+// ConversationID returns the value of the "conversation_id" field in the mutation.
+func (m *AssignmentMutation) ConversationID() (r string, exists bool) {
+	v := m.conversation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversationID returns the old "conversation_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldConversationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversationID: %w", err)
+	}
+	return oldValue.ConversationID, nil
+}
+
+// ResetConversationID resets all changes to the "conversation_id" field.
+func (m *AssignmentMutation) ResetConversationID() {
+	m.conversation = nil
+}
+
+// SetAgentID sets the "agent_id" field.
+func (m *AssignmentMutation) SetAgentID(s string) {
+	m.agent = &s
+}
+
+// AgentID returns the value of the "agent_id" field in the mutation.
+func (m *AssignmentMutation) AgentID() (r string, exists bool) {
+	v := m.agent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAgentID returns the old "agent_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldAgentID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAgentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAgentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAgentID: %w", err)
+	}
+	return oldValue.AgentID, nil
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (m *AssignmentMutation) ClearAgentID() {
+	m.agent = nil
+	m.clearedFields[assignment.FieldAgentID] = struct{}{}
+}
+
+// AgentIDCleared returns if the "agent_id" field was cleared in this mutation.
+func (m *AssignmentMutation) AgentIDCleared() bool {
+	_, ok := m.clearedFields[assignment.FieldAgentID]
+	return ok
+}
+
+// ResetAgentID resets all changes to the "agent_id" field.
+func (m *AssignmentMutation) ResetAgentID() {
+	m.agent = nil
+	delete(m.clearedFields, assignment.FieldAgentID)
+}
+
+// SetFromAgentID sets the "from_agent_id" field.
+func (m *AssignmentMutation) SetFromAgentID(s string) {
+	m.from_agent_id = &s
+}
+
+// FromAgentID returns the value of the "from_agent_id" field in the mutation.
+func (m *AssignmentMutation) FromAgentID() (r string, exists bool) {
+	v := m.from_agent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromAgentID returns the old "from_agent_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldFromAgentID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromAgentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromAgentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromAgentID: %w", err)
+	}
+	return oldValue.FromAgentID, nil
+}
+
+// ClearFromAgentID clears the value of the "from_agent_id" field.
+func (m *AssignmentMutation) ClearFromAgentID() {
+	m.from_agent_id = nil
+	m.clearedFields[assignment.FieldFromAgentID] = struct{}{}
+}
+
+// FromAgentIDCleared returns if the "from_agent_id" field was cleared in this mutation.
+func (m *AssignmentMutation) FromAgentIDCleared() bool {
+	_, ok := m.clearedFields[assignment.FieldFromAgentID]
+	return ok
+}
+
+// ResetFromAgentID resets all changes to the "from_agent_id" field.
+func (m *AssignmentMutation) ResetFromAgentID() {
+	m.from_agent_id = nil
+	delete(m.clearedFields, assignment.FieldFromAgentID)
+}
+
+// SetContactID sets the "contact_id" field.
+func (m *AssignmentMutation) SetContactID(s string) {
+	m.contact_id = &s
+}
+
+// ContactID returns the value of the "contact_id" field in the mutation.
+func (m *AssignmentMutation) ContactID() (r string, exists bool) {
+	v := m.contact_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContactID returns the old "contact_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldContactID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContactID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContactID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContactID: %w", err)
+	}
+	return oldValue.ContactID, nil
+}
+
+// ResetContactID resets all changes to the "contact_id" field.
+func (m *AssignmentMutation) ResetContactID() {
+	m.contact_id = nil
+}
+
+// SetCause sets the "cause" field.
+func (m *AssignmentMutation) SetCause(a assignment.Cause) {
+	m.cause = &a
+}
+
+// Cause returns the value of the "cause" field in the mutation.
+func (m *AssignmentMutation) Cause() (r assignment.Cause, exists bool) {
+	v := m.cause
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCause returns the old "cause" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldCause(ctx context.Context) (v assignment.Cause, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCause is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCause requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCause: %w", err)
+	}
+	return oldValue.Cause, nil
+}
+
+// ResetCause resets all changes to the "cause" field.
+func (m *AssignmentMutation) ResetCause() {
+	m.cause = nil
+}
+
+// SetStrategy sets the "strategy" field.
+func (m *AssignmentMutation) SetStrategy(s string) {
+	m.strategy = &s
+}
+
+// Strategy returns the value of the "strategy" field in the mutation.
+func (m *AssignmentMutation) Strategy() (r string, exists bool) {
+	v := m.strategy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStrategy returns the old "strategy" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldStrategy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStrategy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStrategy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStrategy: %w", err)
+	}
+	return oldValue.Strategy, nil
+}
+
+// ClearStrategy clears the value of the "strategy" field.
+func (m *AssignmentMutation) ClearStrategy() {
+	m.strategy = nil
+	m.clearedFields[assignment.FieldStrategy] = struct{}{}
+}
+
+// StrategyCleared returns if the "strategy" field was cleared in this mutation.
+func (m *AssignmentMutation) StrategyCleared() bool {
+	_, ok := m.clearedFields[assignment.FieldStrategy]
+	return ok
+}
+
+// ResetStrategy resets all changes to the "strategy" field.
+func (m *AssignmentMutation) ResetStrategy() {
+	m.strategy = nil
+	delete(m.clearedFields, assignment.FieldStrategy)
+}
+
+// SetReason sets the "reason" field.
+func (m *AssignmentMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *AssignmentMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *AssignmentMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetActorID sets the "actor_id" field.
+func (m *AssignmentMutation) SetActorID(s string) {
+	m.actor_id = &s
+}
+
+// ActorID returns the value of the "actor_id" field in the mutation.
+func (m *AssignmentMutation) ActorID() (r string, exists bool) {
+	v := m.actor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorID returns the old "actor_id" field's value of the Assignment entity.
+// If the Assignment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AssignmentMutation) OldActorID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorID: %w", err)
+	}
+	return oldValue.ActorID, nil
+}
+
+// ClearActorID clears the value of the "actor_id" field.
+func (m *AssignmentMutation) ClearActorID() {
+	m.actor_id = nil
+	m.clearedFields[assignment.FieldActorID] = struct{}{}
+}
+
+// ActorIDCleared returns if the "actor_id" field was cleared in this mutation.
+func (m *AssignmentMutation) ActorIDCleared() bool {
+	_, ok := m.clearedFields[assignment.FieldActorID]
+	return ok
+}
+
+// ResetActorID resets all changes to the "actor_id" field.
+func (m *AssignmentMutation) ResetActorID() {
+	m.actor_id = nil
+	delete(m.clearedFields, assignment.FieldActorID)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *AssignmentMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[assignment.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *AssignmentMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *AssignmentMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *AssignmentMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearConversation clears the "conversation" edge to the Conversation entity.
+func (m *AssignmentMutation) ClearConversation() {
+	m.clearedconversation = true
+	m.clearedFields[assignment.FieldConversationID] = struct{}{}
+}
+
+// ConversationCleared reports if the "conversation" edge to the Conversation entity was cleared.
+func (m *AssignmentMutation) ConversationCleared() bool {
+	return m.clearedconversation
+}
+
+// ConversationIDs returns the "conversation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ConversationID instead. It exists only for internal usage by the builders.
+func (m *AssignmentMutation) ConversationIDs() (ids []string) {
+	if id := m.conversation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetConversation resets all changes to the "conversation" edge.
+func (m *AssignmentMutation) ResetConversation() {
+	m.conversation = nil
+	m.clearedconversation = false
+}
+
+// ClearAgent clears the "agent" edge to the Agent entity.
+func (m *AssignmentMutation) ClearAgent() {
+	m.clearedagent = true
+	m.clearedFields[assignment.FieldAgentID] = struct{}{}
+}
+
+// AgentCleared reports if the "agent" edge to the Agent entity was cleared.
+func (m *AssignmentMutation) AgentCleared() bool {
+	return m.AgentIDCleared() || m.clearedagent
+}
+
+// AgentIDs returns the "agent" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AgentID instead. It exists only for internal usage by the builders.
+func (m *AssignmentMutation) AgentIDs() (ids []string) {
+	if id := m.agent; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAgent resets all changes to the "agent" edge.
+func (m *AssignmentMutation) ResetAgent() {
+	m.agent = nil
+	m.clearedagent = false
+}
+
+// Where appends a list predicates to the AssignmentMutation builder.
+func (m *AssignmentMutation) Where(ps ...predicate.Assignment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AssignmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AssignmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Assignment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AssignmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AssignmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Assignment).
+func (m *AssignmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AssignmentMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, assignment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, assignment.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, assignment.FieldTenantID)
+	}
+	if m.conversation != nil {
+		fields = append(fields, assignment.FieldConversationID)
+	}
+	if m.agent != nil {
+		fields = append(fields, assignment.FieldAgentID)
+	}
+	if m.from_agent_id != nil {
+		fields = append(fields, assignment.FieldFromAgentID)
+	}
+	if m.contact_id != nil {
+		fields = append(fields, assignment.FieldContactID)
+	}
+	if m.cause != nil {
+		fields = append(fields, assignment.FieldCause)
+	}
+	if m.strategy != nil {
+		fields = append(fields, assignment.FieldStrategy)
+	}
+	if m.reason != nil {
+		fields = append(fields, assignment.FieldReason)
+	}
+	if m.actor_id != nil {
+		fields = append(fields, assignment.FieldActorID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AssignmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case assignment.FieldCreatedAt:
+		return m.CreatedAt()
+	case assignment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case assignment.FieldTenantID:
+		return m.TenantID()
+	case assignment.FieldConversationID:
+		return m.ConversationID()
+	case assignment.FieldAgentID:
+		return m.AgentID()
+	case assignment.FieldFromAgentID:
+		return m.FromAgentID()
+	case assignment.FieldContactID:
+		return m.ContactID()
+	case assignment.FieldCause:
+		return m.Cause()
+	case assignment.FieldStrategy:
+		return m.Strategy()
+	case assignment.FieldReason:
+		return m.Reason()
+	case assignment.FieldActorID:
+		return m.ActorID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AssignmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case assignment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case assignment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case assignment.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case assignment.FieldConversationID:
+		return m.OldConversationID(ctx)
+	case assignment.FieldAgentID:
+		return m.OldAgentID(ctx)
+	case assignment.FieldFromAgentID:
+		return m.OldFromAgentID(ctx)
+	case assignment.FieldContactID:
+		return m.OldContactID(ctx)
+	case assignment.FieldCause:
+		return m.OldCause(ctx)
+	case assignment.FieldStrategy:
+		return m.OldStrategy(ctx)
+	case assignment.FieldReason:
+		return m.OldReason(ctx)
+	case assignment.FieldActorID:
+		return m.OldActorID(ctx)
+	}
+	return nil, fmt.Errorf("unknown Assignment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AssignmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case assignment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case assignment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case assignment.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case assignment.FieldConversationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversationID(v)
+		return nil
+	case assignment.FieldAgentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAgentID(v)
+		return nil
+	case assignment.FieldFromAgentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromAgentID(v)
+		return nil
+	case assignment.FieldContactID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContactID(v)
+		return nil
+	case assignment.FieldCause:
+		v, ok := value.(assignment.Cause)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCause(v)
+		return nil
+	case assignment.FieldStrategy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStrategy(v)
+		return nil
+	case assignment.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case assignment.FieldActorID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Assignment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AssignmentMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AssignmentMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AssignmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Assignment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AssignmentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(assignment.FieldAgentID) {
+		fields = append(fields, assignment.FieldAgentID)
+	}
+	if m.FieldCleared(assignment.FieldFromAgentID) {
+		fields = append(fields, assignment.FieldFromAgentID)
+	}
+	if m.FieldCleared(assignment.FieldStrategy) {
+		fields = append(fields, assignment.FieldStrategy)
+	}
+	if m.FieldCleared(assignment.FieldActorID) {
+		fields = append(fields, assignment.FieldActorID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AssignmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AssignmentMutation) ClearField(name string) error {
+	switch name {
+	case assignment.FieldAgentID:
+		m.ClearAgentID()
+		return nil
+	case assignment.FieldFromAgentID:
+		m.ClearFromAgentID()
+		return nil
+	case assignment.FieldStrategy:
+		m.ClearStrategy()
+		return nil
+	case assignment.FieldActorID:
+		m.ClearActorID()
+		return nil
+	}
+	return fmt.Errorf("unknown Assignment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AssignmentMutation) ResetField(name string) error {
+	switch name {
+	case assignment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case assignment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case assignment.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case assignment.FieldConversationID:
+		m.ResetConversationID()
+		return nil
+	case assignment.FieldAgentID:
+		m.ResetAgentID()
+		return nil
+	case assignment.FieldFromAgentID:
+		m.ResetFromAgentID()
+		return nil
+	case assignment.FieldContactID:
+		m.ResetContactID()
+		return nil
+	case assignment.FieldCause:
+		m.ResetCause()
+		return nil
+	case assignment.FieldStrategy:
+		m.ResetStrategy()
+		return nil
+	case assignment.FieldReason:
+		m.ResetReason()
+		return nil
+	case assignment.FieldActorID:
+		m.ResetActorID()
+		return nil
+	}
+	return fmt.Errorf("unknown Assignment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AssignmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.tenant != nil {
+		edges = append(edges, assignment.EdgeTenant)
+	}
+	if m.conversation != nil {
+		edges = append(edges, assignment.EdgeConversation)
+	}
+	if m.agent != nil {
+		edges = append(edges, assignment.EdgeAgent)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AssignmentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case assignment.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case assignment.EdgeConversation:
+		if id := m.conversation; id != nil {
+			return []ent.Value{*id}
+		}
+	case assignment.EdgeAgent:
+		if id := m.agent; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AssignmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AssignmentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AssignmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedtenant {
+		edges = append(edges, assignment.EdgeTenant)
+	}
+	if m.clearedconversation {
+		edges = append(edges, assignment.EdgeConversation)
+	}
+	if m.clearedagent {
+		edges = append(edges, assignment.EdgeAgent)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AssignmentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case assignment.EdgeTenant:
+		return m.clearedtenant
+	case assignment.EdgeConversation:
+		return m.clearedconversation
+	case assignment.EdgeAgent:
+		return m.clearedagent
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AssignmentMutation) ClearEdge(name string) error {
+	switch name {
+	case assignment.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case assignment.EdgeConversation:
+		m.ClearConversation()
+		return nil
+	case assignment.EdgeAgent:
+		m.ClearAgent()
+		return nil
+	}
+	return fmt.Errorf("unknown Assignment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AssignmentMutation) ResetEdge(name string) error {
+	switch name {
+	case assignment.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case assignment.EdgeConversation:
+		m.ResetConversation()
+		return nil
+	case assignment.EdgeAgent:
+		m.ResetAgent()
+		return nil
+	}
+	return fmt.Errorf("unknown Assignment edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -5626,6 +6977,7 @@ type ConversationMutation struct {
 	first_response_at        *time.Time
 	snoozed_until            *time.Time
 	resolved_at              *time.Time
+	queued_at                *time.Time
 	clearedFields            map[string]struct{}
 	tenant                   *string
 	clearedtenant            bool
@@ -5642,6 +6994,9 @@ type ConversationMutation struct {
 	messages                 map[string]struct{}
 	removedmessages          map[string]struct{}
 	clearedmessages          bool
+	assignments              map[string]struct{}
+	removedassignments       map[string]struct{}
+	clearedassignments       bool
 	done                     bool
 	oldValue                 func(context.Context) (*Conversation, error)
 	predicates               []predicate.Conversation
@@ -6451,6 +7806,55 @@ func (m *ConversationMutation) ResetResolvedAt() {
 	delete(m.clearedFields, conversation.FieldResolvedAt)
 }
 
+// SetQueuedAt sets the "queued_at" field.
+func (m *ConversationMutation) SetQueuedAt(t time.Time) {
+	m.queued_at = &t
+}
+
+// QueuedAt returns the value of the "queued_at" field in the mutation.
+func (m *ConversationMutation) QueuedAt() (r time.Time, exists bool) {
+	v := m.queued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQueuedAt returns the old "queued_at" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldQueuedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQueuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQueuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQueuedAt: %w", err)
+	}
+	return oldValue.QueuedAt, nil
+}
+
+// ClearQueuedAt clears the value of the "queued_at" field.
+func (m *ConversationMutation) ClearQueuedAt() {
+	m.queued_at = nil
+	m.clearedFields[conversation.FieldQueuedAt] = struct{}{}
+}
+
+// QueuedAtCleared returns if the "queued_at" field was cleared in this mutation.
+func (m *ConversationMutation) QueuedAtCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldQueuedAt]
+	return ok
+}
+
+// ResetQueuedAt resets all changes to the "queued_at" field.
+func (m *ConversationMutation) ResetQueuedAt() {
+	m.queued_at = nil
+	delete(m.clearedFields, conversation.FieldQueuedAt)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *ConversationMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -6667,6 +8071,60 @@ func (m *ConversationMutation) ResetMessages() {
 	m.removedmessages = nil
 }
 
+// AddAssignmentIDs adds the "assignments" edge to the Assignment entity by ids.
+func (m *ConversationMutation) AddAssignmentIDs(ids ...string) {
+	if m.assignments == nil {
+		m.assignments = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.assignments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAssignments clears the "assignments" edge to the Assignment entity.
+func (m *ConversationMutation) ClearAssignments() {
+	m.clearedassignments = true
+}
+
+// AssignmentsCleared reports if the "assignments" edge to the Assignment entity was cleared.
+func (m *ConversationMutation) AssignmentsCleared() bool {
+	return m.clearedassignments
+}
+
+// RemoveAssignmentIDs removes the "assignments" edge to the Assignment entity by IDs.
+func (m *ConversationMutation) RemoveAssignmentIDs(ids ...string) {
+	if m.removedassignments == nil {
+		m.removedassignments = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.assignments, ids[i])
+		m.removedassignments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAssignments returns the removed IDs of the "assignments" edge to the Assignment entity.
+func (m *ConversationMutation) RemovedAssignmentsIDs() (ids []string) {
+	for id := range m.removedassignments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AssignmentsIDs returns the "assignments" edge IDs in the mutation.
+func (m *ConversationMutation) AssignmentsIDs() (ids []string) {
+	for id := range m.assignments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAssignments resets all changes to the "assignments" edge.
+func (m *ConversationMutation) ResetAssignments() {
+	m.assignments = nil
+	m.clearedassignments = false
+	m.removedassignments = nil
+}
+
 // Where appends a list predicates to the ConversationMutation builder.
 func (m *ConversationMutation) Where(ps ...predicate.Conversation) {
 	m.predicates = append(m.predicates, ps...)
@@ -6701,7 +8159,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, conversation.FieldCreatedAt)
 	}
@@ -6750,6 +8208,9 @@ func (m *ConversationMutation) Fields() []string {
 	if m.resolved_at != nil {
 		fields = append(fields, conversation.FieldResolvedAt)
 	}
+	if m.queued_at != nil {
+		fields = append(fields, conversation.FieldQueuedAt)
+	}
 	return fields
 }
 
@@ -6790,6 +8251,8 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.SnoozedUntil()
 	case conversation.FieldResolvedAt:
 		return m.ResolvedAt()
+	case conversation.FieldQueuedAt:
+		return m.QueuedAt()
 	}
 	return nil, false
 }
@@ -6831,6 +8294,8 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldSnoozedUntil(ctx)
 	case conversation.FieldResolvedAt:
 		return m.OldResolvedAt(ctx)
+	case conversation.FieldQueuedAt:
+		return m.OldQueuedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -6952,6 +8417,13 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetResolvedAt(v)
 		return nil
+	case conversation.FieldQueuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQueuedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -7021,6 +8493,9 @@ func (m *ConversationMutation) ClearedFields() []string {
 	if m.FieldCleared(conversation.FieldResolvedAt) {
 		fields = append(fields, conversation.FieldResolvedAt)
 	}
+	if m.FieldCleared(conversation.FieldQueuedAt) {
+		fields = append(fields, conversation.FieldQueuedAt)
+	}
 	return fields
 }
 
@@ -7058,6 +8533,9 @@ func (m *ConversationMutation) ClearField(name string) error {
 		return nil
 	case conversation.FieldResolvedAt:
 		m.ClearResolvedAt()
+		return nil
+	case conversation.FieldQueuedAt:
+		m.ClearQueuedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation nullable field %s", name)
@@ -7115,13 +8593,16 @@ func (m *ConversationMutation) ResetField(name string) error {
 	case conversation.FieldResolvedAt:
 		m.ResetResolvedAt()
 		return nil
+	case conversation.FieldQueuedAt:
+		m.ResetQueuedAt()
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ConversationMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.tenant != nil {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -7142,6 +8623,9 @@ func (m *ConversationMutation) AddedEdges() []string {
 	}
 	if m.messages != nil {
 		edges = append(edges, conversation.EdgeMessages)
+	}
+	if m.assignments != nil {
+		edges = append(edges, conversation.EdgeAssignments)
 	}
 	return edges
 }
@@ -7180,15 +8664,24 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case conversation.EdgeAssignments:
+		ids := make([]ent.Value, 0, len(m.assignments))
+		for id := range m.assignments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ConversationMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.removedmessages != nil {
 		edges = append(edges, conversation.EdgeMessages)
+	}
+	if m.removedassignments != nil {
+		edges = append(edges, conversation.EdgeAssignments)
 	}
 	return edges
 }
@@ -7203,13 +8696,19 @@ func (m *ConversationMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case conversation.EdgeAssignments:
+		ids := make([]ent.Value, 0, len(m.removedassignments))
+		for id := range m.removedassignments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ConversationMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedtenant {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -7230,6 +8729,9 @@ func (m *ConversationMutation) ClearedEdges() []string {
 	}
 	if m.clearedmessages {
 		edges = append(edges, conversation.EdgeMessages)
+	}
+	if m.clearedassignments {
+		edges = append(edges, conversation.EdgeAssignments)
 	}
 	return edges
 }
@@ -7252,6 +8754,8 @@ func (m *ConversationMutation) EdgeCleared(name string) bool {
 		return m.clearedlast_message
 	case conversation.EdgeMessages:
 		return m.clearedmessages
+	case conversation.EdgeAssignments:
+		return m.clearedassignments
 	}
 	return false
 }
@@ -7306,6 +8810,9 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 		return nil
 	case conversation.EdgeMessages:
 		m.ResetMessages()
+		return nil
+	case conversation.EdgeAssignments:
+		m.ResetAssignments()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation edge %s", name)
@@ -12638,6 +14145,8 @@ type NumberMutation struct {
 	addthroughput        *int
 	last_seen_at         *time.Time
 	unlinked_at          *time.Time
+	routing_policy       *schematype.RoutingPolicy
+	business_hours       **schematype.Hours
 	attention            *string
 	clearedFields        map[string]struct{}
 	tenant               *string
@@ -13398,6 +14907,104 @@ func (m *NumberMutation) ResetUnlinkedAt() {
 	delete(m.clearedFields, number.FieldUnlinkedAt)
 }
 
+// SetRoutingPolicy sets the "routing_policy" field.
+func (m *NumberMutation) SetRoutingPolicy(sp schematype.RoutingPolicy) {
+	m.routing_policy = &sp
+}
+
+// RoutingPolicy returns the value of the "routing_policy" field in the mutation.
+func (m *NumberMutation) RoutingPolicy() (r schematype.RoutingPolicy, exists bool) {
+	v := m.routing_policy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoutingPolicy returns the old "routing_policy" field's value of the Number entity.
+// If the Number object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NumberMutation) OldRoutingPolicy(ctx context.Context) (v schematype.RoutingPolicy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoutingPolicy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoutingPolicy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoutingPolicy: %w", err)
+	}
+	return oldValue.RoutingPolicy, nil
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (m *NumberMutation) ClearRoutingPolicy() {
+	m.routing_policy = nil
+	m.clearedFields[number.FieldRoutingPolicy] = struct{}{}
+}
+
+// RoutingPolicyCleared returns if the "routing_policy" field was cleared in this mutation.
+func (m *NumberMutation) RoutingPolicyCleared() bool {
+	_, ok := m.clearedFields[number.FieldRoutingPolicy]
+	return ok
+}
+
+// ResetRoutingPolicy resets all changes to the "routing_policy" field.
+func (m *NumberMutation) ResetRoutingPolicy() {
+	m.routing_policy = nil
+	delete(m.clearedFields, number.FieldRoutingPolicy)
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (m *NumberMutation) SetBusinessHours(s *schematype.Hours) {
+	m.business_hours = &s
+}
+
+// BusinessHours returns the value of the "business_hours" field in the mutation.
+func (m *NumberMutation) BusinessHours() (r *schematype.Hours, exists bool) {
+	v := m.business_hours
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBusinessHours returns the old "business_hours" field's value of the Number entity.
+// If the Number object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NumberMutation) OldBusinessHours(ctx context.Context) (v *schematype.Hours, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBusinessHours is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBusinessHours requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBusinessHours: %w", err)
+	}
+	return oldValue.BusinessHours, nil
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (m *NumberMutation) ClearBusinessHours() {
+	m.business_hours = nil
+	m.clearedFields[number.FieldBusinessHours] = struct{}{}
+}
+
+// BusinessHoursCleared returns if the "business_hours" field was cleared in this mutation.
+func (m *NumberMutation) BusinessHoursCleared() bool {
+	_, ok := m.clearedFields[number.FieldBusinessHours]
+	return ok
+}
+
+// ResetBusinessHours resets all changes to the "business_hours" field.
+func (m *NumberMutation) ResetBusinessHours() {
+	m.business_hours = nil
+	delete(m.clearedFields, number.FieldBusinessHours)
+}
+
 // SetAttention sets the "attention" field.
 func (m *NumberMutation) SetAttention(s string) {
 	m.attention = &s
@@ -13670,7 +15277,7 @@ func (m *NumberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NumberMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, number.FieldCreatedAt)
 	}
@@ -13716,6 +15323,12 @@ func (m *NumberMutation) Fields() []string {
 	if m.unlinked_at != nil {
 		fields = append(fields, number.FieldUnlinkedAt)
 	}
+	if m.routing_policy != nil {
+		fields = append(fields, number.FieldRoutingPolicy)
+	}
+	if m.business_hours != nil {
+		fields = append(fields, number.FieldBusinessHours)
+	}
 	if m.attention != nil {
 		fields = append(fields, number.FieldAttention)
 	}
@@ -13757,6 +15370,10 @@ func (m *NumberMutation) Field(name string) (ent.Value, bool) {
 		return m.LastSeenAt()
 	case number.FieldUnlinkedAt:
 		return m.UnlinkedAt()
+	case number.FieldRoutingPolicy:
+		return m.RoutingPolicy()
+	case number.FieldBusinessHours:
+		return m.BusinessHours()
 	case number.FieldAttention:
 		return m.Attention()
 	}
@@ -13798,6 +15415,10 @@ func (m *NumberMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldLastSeenAt(ctx)
 	case number.FieldUnlinkedAt:
 		return m.OldUnlinkedAt(ctx)
+	case number.FieldRoutingPolicy:
+		return m.OldRoutingPolicy(ctx)
+	case number.FieldBusinessHours:
+		return m.OldBusinessHours(ctx)
 	case number.FieldAttention:
 		return m.OldAttention(ctx)
 	}
@@ -13914,6 +15535,20 @@ func (m *NumberMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUnlinkedAt(v)
 		return nil
+	case number.FieldRoutingPolicy:
+		v, ok := value.(schematype.RoutingPolicy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoutingPolicy(v)
+		return nil
+	case number.FieldBusinessHours:
+		v, ok := value.(*schematype.Hours)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBusinessHours(v)
+		return nil
 	case number.FieldAttention:
 		v, ok := value.(string)
 		if !ok {
@@ -13984,6 +15619,12 @@ func (m *NumberMutation) ClearedFields() []string {
 	if m.FieldCleared(number.FieldUnlinkedAt) {
 		fields = append(fields, number.FieldUnlinkedAt)
 	}
+	if m.FieldCleared(number.FieldRoutingPolicy) {
+		fields = append(fields, number.FieldRoutingPolicy)
+	}
+	if m.FieldCleared(number.FieldBusinessHours) {
+		fields = append(fields, number.FieldBusinessHours)
+	}
 	if m.FieldCleared(number.FieldAttention) {
 		fields = append(fields, number.FieldAttention)
 	}
@@ -14018,6 +15659,12 @@ func (m *NumberMutation) ClearField(name string) error {
 		return nil
 	case number.FieldUnlinkedAt:
 		m.ClearUnlinkedAt()
+		return nil
+	case number.FieldRoutingPolicy:
+		m.ClearRoutingPolicy()
+		return nil
+	case number.FieldBusinessHours:
+		m.ClearBusinessHours()
 		return nil
 	case number.FieldAttention:
 		m.ClearAttention()
@@ -14074,6 +15721,12 @@ func (m *NumberMutation) ResetField(name string) error {
 		return nil
 	case number.FieldUnlinkedAt:
 		m.ResetUnlinkedAt()
+		return nil
+	case number.FieldRoutingPolicy:
+		m.ResetRoutingPolicy()
+		return nil
+	case number.FieldBusinessHours:
+		m.ResetBusinessHours()
 		return nil
 	case number.FieldAttention:
 		m.ResetAttention()
@@ -14966,6 +16619,864 @@ func (m *RoleMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Role edge %s", name)
+}
+
+// RoutingRunMutation represents an operation that mutates the RoutingRun nodes in the graph.
+type RoutingRunMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *string
+	created_at     *time.Time
+	updated_at     *time.Time
+	schedule       *string
+	slot           *string
+	finished_at    *time.Time
+	moved_count    *int
+	addmoved_count *int
+	moves          *[]schematype.RoutingMove
+	appendmoves    []schematype.RoutingMove
+	clearedFields  map[string]struct{}
+	tenant         *string
+	clearedtenant  bool
+	done           bool
+	oldValue       func(context.Context) (*RoutingRun, error)
+	predicates     []predicate.RoutingRun
+}
+
+var _ ent.Mutation = (*RoutingRunMutation)(nil)
+
+// routingrunOption allows management of the mutation configuration using functional options.
+type routingrunOption func(*RoutingRunMutation)
+
+// newRoutingRunMutation creates new mutation for the RoutingRun entity.
+func newRoutingRunMutation(c config, op Op, opts ...routingrunOption) *RoutingRunMutation {
+	m := &RoutingRunMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRoutingRun,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRoutingRunID sets the ID field of the mutation.
+func withRoutingRunID(id string) routingrunOption {
+	return func(m *RoutingRunMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RoutingRun
+		)
+		m.oldValue = func(ctx context.Context) (*RoutingRun, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RoutingRun.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRoutingRun sets the old RoutingRun of the mutation.
+func withRoutingRun(node *RoutingRun) routingrunOption {
+	return func(m *RoutingRunMutation) {
+		m.oldValue = func(context.Context) (*RoutingRun, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RoutingRunMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RoutingRunMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RoutingRun entities.
+func (m *RoutingRunMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RoutingRunMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RoutingRunMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RoutingRun.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RoutingRunMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RoutingRunMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RoutingRunMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RoutingRunMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RoutingRunMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RoutingRunMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *RoutingRunMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *RoutingRunMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *RoutingRunMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetSchedule sets the "schedule" field.
+func (m *RoutingRunMutation) SetSchedule(s string) {
+	m.schedule = &s
+}
+
+// Schedule returns the value of the "schedule" field in the mutation.
+func (m *RoutingRunMutation) Schedule() (r string, exists bool) {
+	v := m.schedule
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchedule returns the old "schedule" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldSchedule(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchedule is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchedule requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchedule: %w", err)
+	}
+	return oldValue.Schedule, nil
+}
+
+// ResetSchedule resets all changes to the "schedule" field.
+func (m *RoutingRunMutation) ResetSchedule() {
+	m.schedule = nil
+}
+
+// SetSlot sets the "slot" field.
+func (m *RoutingRunMutation) SetSlot(s string) {
+	m.slot = &s
+}
+
+// Slot returns the value of the "slot" field in the mutation.
+func (m *RoutingRunMutation) Slot() (r string, exists bool) {
+	v := m.slot
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlot returns the old "slot" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldSlot(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlot is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlot requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlot: %w", err)
+	}
+	return oldValue.Slot, nil
+}
+
+// ResetSlot resets all changes to the "slot" field.
+func (m *RoutingRunMutation) ResetSlot() {
+	m.slot = nil
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *RoutingRunMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *RoutingRunMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *RoutingRunMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[routingrun.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *RoutingRunMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[routingrun.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *RoutingRunMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, routingrun.FieldFinishedAt)
+}
+
+// SetMovedCount sets the "moved_count" field.
+func (m *RoutingRunMutation) SetMovedCount(i int) {
+	m.moved_count = &i
+	m.addmoved_count = nil
+}
+
+// MovedCount returns the value of the "moved_count" field in the mutation.
+func (m *RoutingRunMutation) MovedCount() (r int, exists bool) {
+	v := m.moved_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMovedCount returns the old "moved_count" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldMovedCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMovedCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMovedCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMovedCount: %w", err)
+	}
+	return oldValue.MovedCount, nil
+}
+
+// AddMovedCount adds i to the "moved_count" field.
+func (m *RoutingRunMutation) AddMovedCount(i int) {
+	if m.addmoved_count != nil {
+		*m.addmoved_count += i
+	} else {
+		m.addmoved_count = &i
+	}
+}
+
+// AddedMovedCount returns the value that was added to the "moved_count" field in this mutation.
+func (m *RoutingRunMutation) AddedMovedCount() (r int, exists bool) {
+	v := m.addmoved_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMovedCount resets all changes to the "moved_count" field.
+func (m *RoutingRunMutation) ResetMovedCount() {
+	m.moved_count = nil
+	m.addmoved_count = nil
+}
+
+// SetMoves sets the "moves" field.
+func (m *RoutingRunMutation) SetMoves(sm []schematype.RoutingMove) {
+	m.moves = &sm
+	m.appendmoves = nil
+}
+
+// Moves returns the value of the "moves" field in the mutation.
+func (m *RoutingRunMutation) Moves() (r []schematype.RoutingMove, exists bool) {
+	v := m.moves
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMoves returns the old "moves" field's value of the RoutingRun entity.
+// If the RoutingRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoutingRunMutation) OldMoves(ctx context.Context) (v []schematype.RoutingMove, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMoves is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMoves requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMoves: %w", err)
+	}
+	return oldValue.Moves, nil
+}
+
+// AppendMoves adds sm to the "moves" field.
+func (m *RoutingRunMutation) AppendMoves(sm []schematype.RoutingMove) {
+	m.appendmoves = append(m.appendmoves, sm...)
+}
+
+// AppendedMoves returns the list of values that were appended to the "moves" field in this mutation.
+func (m *RoutingRunMutation) AppendedMoves() ([]schematype.RoutingMove, bool) {
+	if len(m.appendmoves) == 0 {
+		return nil, false
+	}
+	return m.appendmoves, true
+}
+
+// ClearMoves clears the value of the "moves" field.
+func (m *RoutingRunMutation) ClearMoves() {
+	m.moves = nil
+	m.appendmoves = nil
+	m.clearedFields[routingrun.FieldMoves] = struct{}{}
+}
+
+// MovesCleared returns if the "moves" field was cleared in this mutation.
+func (m *RoutingRunMutation) MovesCleared() bool {
+	_, ok := m.clearedFields[routingrun.FieldMoves]
+	return ok
+}
+
+// ResetMoves resets all changes to the "moves" field.
+func (m *RoutingRunMutation) ResetMoves() {
+	m.moves = nil
+	m.appendmoves = nil
+	delete(m.clearedFields, routingrun.FieldMoves)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *RoutingRunMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[routingrun.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *RoutingRunMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *RoutingRunMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *RoutingRunMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the RoutingRunMutation builder.
+func (m *RoutingRunMutation) Where(ps ...predicate.RoutingRun) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RoutingRunMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RoutingRunMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RoutingRun, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RoutingRunMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RoutingRunMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RoutingRun).
+func (m *RoutingRunMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RoutingRunMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, routingrun.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, routingrun.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, routingrun.FieldTenantID)
+	}
+	if m.schedule != nil {
+		fields = append(fields, routingrun.FieldSchedule)
+	}
+	if m.slot != nil {
+		fields = append(fields, routingrun.FieldSlot)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, routingrun.FieldFinishedAt)
+	}
+	if m.moved_count != nil {
+		fields = append(fields, routingrun.FieldMovedCount)
+	}
+	if m.moves != nil {
+		fields = append(fields, routingrun.FieldMoves)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RoutingRunMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case routingrun.FieldCreatedAt:
+		return m.CreatedAt()
+	case routingrun.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case routingrun.FieldTenantID:
+		return m.TenantID()
+	case routingrun.FieldSchedule:
+		return m.Schedule()
+	case routingrun.FieldSlot:
+		return m.Slot()
+	case routingrun.FieldFinishedAt:
+		return m.FinishedAt()
+	case routingrun.FieldMovedCount:
+		return m.MovedCount()
+	case routingrun.FieldMoves:
+		return m.Moves()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RoutingRunMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case routingrun.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case routingrun.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case routingrun.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case routingrun.FieldSchedule:
+		return m.OldSchedule(ctx)
+	case routingrun.FieldSlot:
+		return m.OldSlot(ctx)
+	case routingrun.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case routingrun.FieldMovedCount:
+		return m.OldMovedCount(ctx)
+	case routingrun.FieldMoves:
+		return m.OldMoves(ctx)
+	}
+	return nil, fmt.Errorf("unknown RoutingRun field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RoutingRunMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case routingrun.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case routingrun.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case routingrun.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case routingrun.FieldSchedule:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchedule(v)
+		return nil
+	case routingrun.FieldSlot:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlot(v)
+		return nil
+	case routingrun.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case routingrun.FieldMovedCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMovedCount(v)
+		return nil
+	case routingrun.FieldMoves:
+		v, ok := value.([]schematype.RoutingMove)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMoves(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RoutingRunMutation) AddedFields() []string {
+	var fields []string
+	if m.addmoved_count != nil {
+		fields = append(fields, routingrun.FieldMovedCount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RoutingRunMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case routingrun.FieldMovedCount:
+		return m.AddedMovedCount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RoutingRunMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case routingrun.FieldMovedCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMovedCount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RoutingRunMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(routingrun.FieldFinishedAt) {
+		fields = append(fields, routingrun.FieldFinishedAt)
+	}
+	if m.FieldCleared(routingrun.FieldMoves) {
+		fields = append(fields, routingrun.FieldMoves)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RoutingRunMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RoutingRunMutation) ClearField(name string) error {
+	switch name {
+	case routingrun.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	case routingrun.FieldMoves:
+		m.ClearMoves()
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RoutingRunMutation) ResetField(name string) error {
+	switch name {
+	case routingrun.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case routingrun.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case routingrun.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case routingrun.FieldSchedule:
+		m.ResetSchedule()
+		return nil
+	case routingrun.FieldSlot:
+		m.ResetSlot()
+		return nil
+	case routingrun.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case routingrun.FieldMovedCount:
+		m.ResetMovedCount()
+		return nil
+	case routingrun.FieldMoves:
+		m.ResetMoves()
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RoutingRunMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, routingrun.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RoutingRunMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case routingrun.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RoutingRunMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RoutingRunMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RoutingRunMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, routingrun.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RoutingRunMutation) EdgeCleared(name string) bool {
+	switch name {
+	case routingrun.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RoutingRunMutation) ClearEdge(name string) error {
+	switch name {
+	case routingrun.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RoutingRunMutation) ResetEdge(name string) error {
+	switch name {
+	case routingrun.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RoutingRun edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 )
 
@@ -48,6 +50,10 @@ type Number struct {
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
 	// set when the number is unlinked; its history stays
 	UnlinkedAt *time.Time `json:"unlinked_at,omitempty"`
+	// how new conversations on the number find an agent (routing); empty: manual
+	RoutingPolicy schematype.RoutingPolicy `json:"routing_policy,omitempty"`
+	// the number's own hours; nil: the tenant's
+	BusinessHours *schematype.Hours `json:"business_hours,omitempty"`
 	// why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine
 	Attention string `json:"attention,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -120,7 +126,7 @@ func (*Number) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case number.FieldCredentials:
+		case number.FieldCredentials, number.FieldRoutingPolicy, number.FieldBusinessHours:
 			values[i] = new([]byte)
 		case number.FieldThroughput:
 			values[i] = new(sql.NullInt64)
@@ -242,6 +248,22 @@ func (_m *Number) assignValues(columns []string, values []any) error {
 				_m.UnlinkedAt = new(time.Time)
 				*_m.UnlinkedAt = value.Time
 			}
+		case number.FieldRoutingPolicy:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field routing_policy", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.RoutingPolicy); err != nil {
+					return fmt.Errorf("unmarshal field routing_policy: %w", err)
+				}
+			}
+		case number.FieldBusinessHours:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field business_hours", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.BusinessHours); err != nil {
+					return fmt.Errorf("unmarshal field business_hours: %w", err)
+				}
+			}
 		case number.FieldAttention:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field attention", values[i])
@@ -353,6 +375,12 @@ func (_m *Number) String() string {
 		builder.WriteString("unlinked_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("routing_policy=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RoutingPolicy))
+	builder.WriteString(", ")
+	builder.WriteString("business_hours=")
+	builder.WriteString(fmt.Sprintf("%v", _m.BusinessHours))
 	builder.WriteString(", ")
 	builder.WriteString("attention=")
 	builder.WriteString(_m.Attention)

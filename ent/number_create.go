@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 )
 
@@ -202,6 +203,26 @@ func (_c *NumberCreate) SetNillableUnlinkedAt(v *time.Time) *NumberCreate {
 	if v != nil {
 		_c.SetUnlinkedAt(*v)
 	}
+	return _c
+}
+
+// SetRoutingPolicy sets the "routing_policy" field.
+func (_c *NumberCreate) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberCreate {
+	_c.mutation.SetRoutingPolicy(v)
+	return _c
+}
+
+// SetNillableRoutingPolicy sets the "routing_policy" field if the given value is not nil.
+func (_c *NumberCreate) SetNillableRoutingPolicy(v *schematype.RoutingPolicy) *NumberCreate {
+	if v != nil {
+		_c.SetRoutingPolicy(*v)
+	}
+	return _c
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (_c *NumberCreate) SetBusinessHours(v *schematype.Hours) *NumberCreate {
+	_c.mutation.SetBusinessHours(v)
 	return _c
 }
 
@@ -524,6 +545,14 @@ func (_c *NumberCreate) createSpec() (*Number, *sqlgraph.CreateSpec) {
 		_spec.SetField(number.FieldUnlinkedAt, field.TypeTime, value)
 		_node.UnlinkedAt = &value
 	}
+	if value, ok := _c.mutation.RoutingPolicy(); ok {
+		_spec.SetField(number.FieldRoutingPolicy, field.TypeJSON, value)
+		_node.RoutingPolicy = value
+	}
+	if value, ok := _c.mutation.BusinessHours(); ok {
+		_spec.SetField(number.FieldBusinessHours, field.TypeJSON, value)
+		_node.BusinessHours = value
+	}
 	if value, ok := _c.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)
 		_node.Attention = value
@@ -843,6 +872,42 @@ func (u *NumberUpsert) ClearUnlinkedAt() *NumberUpsert {
 	return u
 }
 
+// SetRoutingPolicy sets the "routing_policy" field.
+func (u *NumberUpsert) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberUpsert {
+	u.Set(number.FieldRoutingPolicy, v)
+	return u
+}
+
+// UpdateRoutingPolicy sets the "routing_policy" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateRoutingPolicy() *NumberUpsert {
+	u.SetExcluded(number.FieldRoutingPolicy)
+	return u
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (u *NumberUpsert) ClearRoutingPolicy() *NumberUpsert {
+	u.SetNull(number.FieldRoutingPolicy)
+	return u
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (u *NumberUpsert) SetBusinessHours(v *schematype.Hours) *NumberUpsert {
+	u.Set(number.FieldBusinessHours, v)
+	return u
+}
+
+// UpdateBusinessHours sets the "business_hours" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateBusinessHours() *NumberUpsert {
+	u.SetExcluded(number.FieldBusinessHours)
+	return u
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (u *NumberUpsert) ClearBusinessHours() *NumberUpsert {
+	u.SetNull(number.FieldBusinessHours)
+	return u
+}
+
 // SetAttention sets the "attention" field.
 func (u *NumberUpsert) SetAttention(v string) *NumberUpsert {
 	u.Set(number.FieldAttention, v)
@@ -1143,6 +1208,48 @@ func (u *NumberUpsertOne) UpdateUnlinkedAt() *NumberUpsertOne {
 func (u *NumberUpsertOne) ClearUnlinkedAt() *NumberUpsertOne {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearUnlinkedAt()
+	})
+}
+
+// SetRoutingPolicy sets the "routing_policy" field.
+func (u *NumberUpsertOne) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetRoutingPolicy(v)
+	})
+}
+
+// UpdateRoutingPolicy sets the "routing_policy" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateRoutingPolicy() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateRoutingPolicy()
+	})
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (u *NumberUpsertOne) ClearRoutingPolicy() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearRoutingPolicy()
+	})
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (u *NumberUpsertOne) SetBusinessHours(v *schematype.Hours) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetBusinessHours(v)
+	})
+}
+
+// UpdateBusinessHours sets the "business_hours" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateBusinessHours() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateBusinessHours()
+	})
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (u *NumberUpsertOne) ClearBusinessHours() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearBusinessHours()
 	})
 }
 
@@ -1616,6 +1723,48 @@ func (u *NumberUpsertBulk) UpdateUnlinkedAt() *NumberUpsertBulk {
 func (u *NumberUpsertBulk) ClearUnlinkedAt() *NumberUpsertBulk {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearUnlinkedAt()
+	})
+}
+
+// SetRoutingPolicy sets the "routing_policy" field.
+func (u *NumberUpsertBulk) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetRoutingPolicy(v)
+	})
+}
+
+// UpdateRoutingPolicy sets the "routing_policy" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateRoutingPolicy() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateRoutingPolicy()
+	})
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (u *NumberUpsertBulk) ClearRoutingPolicy() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearRoutingPolicy()
+	})
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (u *NumberUpsertBulk) SetBusinessHours(v *schematype.Hours) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetBusinessHours(v)
+	})
+}
+
+// UpdateBusinessHours sets the "business_hours" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateBusinessHours() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateBusinessHours()
+	})
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (u *NumberUpsertBulk) ClearBusinessHours() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearBusinessHours()
 	})
 }
 

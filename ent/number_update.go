@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
 // NumberUpdate is the builder for updating Number entities.
@@ -238,6 +239,38 @@ func (_u *NumberUpdate) SetNillableUnlinkedAt(v *time.Time) *NumberUpdate {
 // ClearUnlinkedAt clears the value of the "unlinked_at" field.
 func (_u *NumberUpdate) ClearUnlinkedAt() *NumberUpdate {
 	_u.mutation.ClearUnlinkedAt()
+	return _u
+}
+
+// SetRoutingPolicy sets the "routing_policy" field.
+func (_u *NumberUpdate) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberUpdate {
+	_u.mutation.SetRoutingPolicy(v)
+	return _u
+}
+
+// SetNillableRoutingPolicy sets the "routing_policy" field if the given value is not nil.
+func (_u *NumberUpdate) SetNillableRoutingPolicy(v *schematype.RoutingPolicy) *NumberUpdate {
+	if v != nil {
+		_u.SetRoutingPolicy(*v)
+	}
+	return _u
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (_u *NumberUpdate) ClearRoutingPolicy() *NumberUpdate {
+	_u.mutation.ClearRoutingPolicy()
+	return _u
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (_u *NumberUpdate) SetBusinessHours(v *schematype.Hours) *NumberUpdate {
+	_u.mutation.SetBusinessHours(v)
+	return _u
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (_u *NumberUpdate) ClearBusinessHours() *NumberUpdate {
+	_u.mutation.ClearBusinessHours()
 	return _u
 }
 
@@ -531,6 +564,18 @@ func (_u *NumberUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.UnlinkedAtCleared() {
 		_spec.ClearField(number.FieldUnlinkedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.RoutingPolicy(); ok {
+		_spec.SetField(number.FieldRoutingPolicy, field.TypeJSON, value)
+	}
+	if _u.mutation.RoutingPolicyCleared() {
+		_spec.ClearField(number.FieldRoutingPolicy, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.BusinessHours(); ok {
+		_spec.SetField(number.FieldBusinessHours, field.TypeJSON, value)
+	}
+	if _u.mutation.BusinessHoursCleared() {
+		_spec.ClearField(number.FieldBusinessHours, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)
@@ -904,6 +949,38 @@ func (_u *NumberUpdateOne) ClearUnlinkedAt() *NumberUpdateOne {
 	return _u
 }
 
+// SetRoutingPolicy sets the "routing_policy" field.
+func (_u *NumberUpdateOne) SetRoutingPolicy(v schematype.RoutingPolicy) *NumberUpdateOne {
+	_u.mutation.SetRoutingPolicy(v)
+	return _u
+}
+
+// SetNillableRoutingPolicy sets the "routing_policy" field if the given value is not nil.
+func (_u *NumberUpdateOne) SetNillableRoutingPolicy(v *schematype.RoutingPolicy) *NumberUpdateOne {
+	if v != nil {
+		_u.SetRoutingPolicy(*v)
+	}
+	return _u
+}
+
+// ClearRoutingPolicy clears the value of the "routing_policy" field.
+func (_u *NumberUpdateOne) ClearRoutingPolicy() *NumberUpdateOne {
+	_u.mutation.ClearRoutingPolicy()
+	return _u
+}
+
+// SetBusinessHours sets the "business_hours" field.
+func (_u *NumberUpdateOne) SetBusinessHours(v *schematype.Hours) *NumberUpdateOne {
+	_u.mutation.SetBusinessHours(v)
+	return _u
+}
+
+// ClearBusinessHours clears the value of the "business_hours" field.
+func (_u *NumberUpdateOne) ClearBusinessHours() *NumberUpdateOne {
+	_u.mutation.ClearBusinessHours()
+	return _u
+}
+
 // SetAttention sets the "attention" field.
 func (_u *NumberUpdateOne) SetAttention(v string) *NumberUpdateOne {
 	_u.mutation.SetAttention(v)
@@ -1224,6 +1301,18 @@ func (_u *NumberUpdateOne) sqlSave(ctx context.Context) (_node *Number, err erro
 	}
 	if _u.mutation.UnlinkedAtCleared() {
 		_spec.ClearField(number.FieldUnlinkedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.RoutingPolicy(); ok {
+		_spec.SetField(number.FieldRoutingPolicy, field.TypeJSON, value)
+	}
+	if _u.mutation.RoutingPolicyCleared() {
+		_spec.ClearField(number.FieldRoutingPolicy, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.BusinessHours(); ok {
+		_spec.SetField(number.FieldBusinessHours, field.TypeJSON, value)
+	}
+	if _u.mutation.BusinessHoursCleared() {
+		_spec.ClearField(number.FieldBusinessHours, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)

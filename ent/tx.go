@@ -16,6 +16,8 @@ type Tx struct {
 	APIKey *APIKeyClient
 	// Agent is the client for interacting with the Agent builders.
 	Agent *AgentClient
+	// Assignment is the client for interacting with the Assignment builders.
+	Assignment *AssignmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
@@ -36,6 +38,8 @@ type Tx struct {
 	Number *NumberClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// RoutingRun is the client for interacting with the RoutingRun builders.
+	RoutingRun *RoutingRunClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Team is the client for interacting with the Team builders.
@@ -177,6 +181,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Agent = NewAgentClient(tx.config)
+	tx.Assignment = NewAssignmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.CasbinRule = NewCasbinRuleClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
@@ -187,6 +192,7 @@ func (tx *Tx) init() {
 	tx.Message = NewMessageClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
+	tx.RoutingRun = NewRoutingRunClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Team = NewTeamClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)

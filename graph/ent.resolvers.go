@@ -58,6 +58,11 @@ func (r *queryResolver) Numbers(ctx context.Context, after *entgql.Cursor[string
 	return r.client.Number.Query().Paginate(ctx, after, first, before, last, ent.WithNumberOrder(orderBy), ent.WithNumberFilter(where.Filter))
 }
 
+// RoutingRuns is the resolver for the routingRuns field.
+func (r *queryResolver) RoutingRuns(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) (*ent.RoutingRunConnection, error) {
+	return r.client.RoutingRun.Query().Paginate(ctx, after, first, before, last, ent.WithRoutingRunOrder(orderBy), ent.WithRoutingRunFilter(where.Filter))
+}
+
 // Teams is the resolver for the teams field.
 func (r *queryResolver) Teams(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) (*ent.TeamConnection, error) {
 	return r.client.Team.Query().Paginate(ctx, after, first, before, last, ent.WithTeamOrder(orderBy), ent.WithTeamFilter(where.Filter))

@@ -70,6 +70,7 @@ var emptyValues = map[string]func() any{
 	"ContactConnection!":    func() any { return &ent.ContactConnection{} },
 	"GroupConnection!":      func() any { return &ent.GroupConnection{} },
 	"AuditEventConnection!": func() any { return &ent.AuditEventConnection{} },
+	"RoutingRunConnection!": func() any { return &ent.RoutingRunConnection{} },
 	"[Role!]!":              func() any { return []*ent.Role{} },
 	"[AgentLoad!]!":         func() any { return []*model.AgentLoad{} },
 	"AuditChainReport!":     func() any { return &model.AuditChainReport{} },

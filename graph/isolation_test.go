@@ -60,6 +60,10 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		},
 		"unlinkNumber":         {nf(`mutation { unlinkNumber(id: "` + b.number + `") { id } }`)},
 		"setNumberCredentials": {nf(`mutation { setNumberCredentials(id: "` + b.number + `", accessToken: "stolen") { id } }`)},
+		"setRoutingPolicy": {
+			nf(`mutation { setRoutingPolicy(numberID: "` + b.number + `", policy: {strategies: [LEAST_LOADED]}) { id } }`),
+			nf(`mutation { setRoutingPolicy(numberID: "` + a.number + `", policy: {strategies: [LEAST_LOADED], teamID: "` + b.team + `"}) { id } }`),
+		},
 
 		// B's customer's WhatsApp id is free in A: contacts are per tenant.
 		"createContact":        {ok(`mutation { createContact(input: {waID: "` + b.contactWaID + `"}) { id } }`)},
@@ -112,11 +116,13 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 // change.
 const snapshotQuery = `{
   viewer { tenant { id name settings { retentionDays } } }
-  numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt members(first: 100) { edges { node { id } } } } } }
+  numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } } } } }
   agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
   teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }
   contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt } } }
-  conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } } } }
+  conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
+  routingQueue { length conversations { id } }
+  routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }

@@ -57,6 +57,7 @@ var mutations = map[string]mutationRule{
 	"sendMessage":           {perm: policy.ConversationReply},
 	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv"},
 	"setNumberCredentials":  {perm: policy.NumberManage, id: "num"},
+	"setRoutingPolicy":      {perm: policy.NumberManage},
 	"deleteMessage":         {perm: policy.MessageDelete, id: "msg"},
 
 	"createGroup":        {perm: policy.GroupManageSettings},
@@ -80,6 +81,7 @@ const authenticatedOnly policy.Permission = "authenticated"
 // idArgs gives the type prefix of ID arguments other than `id`, by name.
 var idArgs = map[string]string{
 	"agentID":        "agt",
+	"numberID":       "num",
 	"teamID":         "team",
 	"conversationID": "cnv",
 	"replyToID":      "msg",

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/routing"
 )
 
 // SetPresence is the resolver for the setPresence field.
@@ -36,7 +37,11 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 			if !conversationMatches(c, filter) {
 				return nil, false, nil
 			}
-			return &model.ConversationEvent{Seq: int(e.Seq), Kind: kind, At: e.At, Conversation: c}, true, nil
+			ev := &model.ConversationEvent{Seq: int(e.Seq), Kind: kind, At: e.At, Conversation: c}
+			if reason := routing.ReasonOf(e); reason != "" {
+				ev.Reason = &reason
+			}
+			return ev, true, nil
 		},
 		func(seq uint64) *model.ConversationEvent {
 			return &model.ConversationEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}

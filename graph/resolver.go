@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/role"
+	"github.com/switchboard-dev/switchboard/routing"
 )
 
 // Resolver holds what resolvers need: the ent client for reads and the
@@ -31,6 +32,7 @@ type Resolver struct {
 	numbers  *number.Service
 	inbox    *inbox.Service
 	groups   *group.Service
+	routing  *routing.Service
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -46,6 +48,7 @@ type Services struct {
 	Numbers  *number.Service
 	Inbox    *inbox.Service
 	Groups   *group.Service
+	Routing  *routing.Service
 }
 
 // NewResolver returns the root resolver over s.
@@ -62,5 +65,6 @@ func NewResolver(s Services) *Resolver {
 		numbers:  s.Numbers,
 		inbox:    s.Inbox,
 		groups:   s.Groups,
+		routing:  s.Routing,
 	}
 }

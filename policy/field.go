@@ -73,6 +73,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "groups"}:      needs(GroupView, Deny),
 	{"Query", "auditEvents"}: needs(AuditView, Deny),
 	{"Query", "roles"}:       needs(RoleManage, Deny),
+	{"Query", "routingRuns"}: needs(AutomationManage, Deny),
 	// Live lists: the same switches as the lists they follow.
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),

@@ -13,6 +13,9 @@ const (
 	NumberStatusChanged = "number.status"
 	// AgentPresenceChanged: an agent went online, away or offline.
 	AgentPresenceChanged = "agent.presence"
+	// AgentChanged: an agent's capacity, teams or numbers changed (routing
+	// drains its queue). Subject is the agent.
+	AgentChanged = "agent.changed"
 	// GroupChanged: a group's settings or members changed. Data: {"kind": …}.
 	GroupChanged = "group.changed"
 	// PolicyChanged: a tenant's roles, rules or assignments changed: every
@@ -36,7 +39,9 @@ const (
 	KindRead          = "READ"
 	KindAdded         = "ADDED"
 	KindDeleted       = "DELETED"
-	KindUpdated       = "UPDATED"
+	// KindQueued: nobody could take the conversation; it waits in the routing queue.
+	KindQueued  = "QUEUED"
+	KindUpdated = "UPDATED"
 )
 
 // ConversationEvent tells tenantID's viewers that conversation id changed

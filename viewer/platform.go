@@ -20,6 +20,8 @@ import (
 //     the number it names, whose tenant it learns;
 //   - number health: the periodic read lists numbers of every tenant;
 //   - presence: the sweep of lapsed leases, across tenants;
+//   - routing: the tenants with a queue to drain, and the tenants whose
+//     redistribution schedules are due;
 //   - policy.Adapter.LoadPolicy: every tenant's rules, for tools;
 //   - demo.Seed and the in-process simulator: whether the database is empty,
 //     and the demo's sim numbers;

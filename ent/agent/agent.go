@@ -40,6 +40,12 @@ const (
 	FieldMaxConcurrent = "max_concurrent"
 	// FieldDisabledAt holds the string denoting the disabled_at field in the database.
 	FieldDisabledAt = "disabled_at"
+	// FieldOpenCount holds the string denoting the open_count field in the database.
+	FieldOpenCount = "open_count"
+	// FieldLastAssignedAt holds the string denoting the last_assigned_at field in the database.
+	FieldLastAssignedAt = "last_assigned_at"
+	// FieldWorkingHours holds the string denoting the working_hours field in the database.
+	FieldWorkingHours = "working_hours"
 	// FieldOnlineUntil holds the string denoting the online_until field in the database.
 	FieldOnlineUntil = "online_until"
 	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
@@ -103,6 +109,9 @@ var Columns = []string{
 	FieldPresence,
 	FieldMaxConcurrent,
 	FieldDisabledAt,
+	FieldOpenCount,
+	FieldLastAssignedAt,
+	FieldWorkingHours,
 	FieldOnlineUntil,
 	FieldTokensValidAfter,
 }
@@ -154,6 +163,8 @@ var (
 	DefaultMaxConcurrent int
 	// MaxConcurrentValidator is a validator for the "max_concurrent" field. It is called by the builders before save.
 	MaxConcurrentValidator func(int) error
+	// DefaultOpenCount holds the default value on creation for the "open_count" field.
+	DefaultOpenCount int
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -243,6 +254,16 @@ func ByMaxConcurrent(opts ...sql.OrderTermOption) OrderOption {
 // ByDisabledAt orders the results by the disabled_at field.
 func ByDisabledAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDisabledAt, opts...).ToFunc()
+}
+
+// ByOpenCount orders the results by the open_count field.
+func ByOpenCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOpenCount, opts...).ToFunc()
+}
+
+// ByLastAssignedAt orders the results by the last_assigned_at field.
+func ByLastAssignedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastAssignedAt, opts...).ToFunc()
 }
 
 // ByOnlineUntil orders the results by the online_until field.

@@ -110,6 +110,16 @@ func DisabledAt(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldDisabledAt, v))
 }
 
+// OpenCount applies equality check predicate on the "open_count" field. It's identical to OpenCountEQ.
+func OpenCount(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldOpenCount, v))
+}
+
+// LastAssignedAt applies equality check predicate on the "last_assigned_at" field. It's identical to LastAssignedAtEQ.
+func LastAssignedAt(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldLastAssignedAt, v))
+}
+
 // OnlineUntil applies equality check predicate on the "online_until" field. It's identical to OnlineUntilEQ.
 func OnlineUntil(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldOnlineUntil, v))
@@ -643,6 +653,106 @@ func DisabledAtIsNil() predicate.Agent {
 // DisabledAtNotNil applies the NotNil predicate on the "disabled_at" field.
 func DisabledAtNotNil() predicate.Agent {
 	return predicate.Agent(sql.FieldNotNull(FieldDisabledAt))
+}
+
+// OpenCountEQ applies the EQ predicate on the "open_count" field.
+func OpenCountEQ(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldOpenCount, v))
+}
+
+// OpenCountNEQ applies the NEQ predicate on the "open_count" field.
+func OpenCountNEQ(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldOpenCount, v))
+}
+
+// OpenCountIn applies the In predicate on the "open_count" field.
+func OpenCountIn(vs ...int) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldOpenCount, vs...))
+}
+
+// OpenCountNotIn applies the NotIn predicate on the "open_count" field.
+func OpenCountNotIn(vs ...int) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldOpenCount, vs...))
+}
+
+// OpenCountGT applies the GT predicate on the "open_count" field.
+func OpenCountGT(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldOpenCount, v))
+}
+
+// OpenCountGTE applies the GTE predicate on the "open_count" field.
+func OpenCountGTE(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldOpenCount, v))
+}
+
+// OpenCountLT applies the LT predicate on the "open_count" field.
+func OpenCountLT(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldOpenCount, v))
+}
+
+// OpenCountLTE applies the LTE predicate on the "open_count" field.
+func OpenCountLTE(v int) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldOpenCount, v))
+}
+
+// LastAssignedAtEQ applies the EQ predicate on the "last_assigned_at" field.
+func LastAssignedAtEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtNEQ applies the NEQ predicate on the "last_assigned_at" field.
+func LastAssignedAtNEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtIn applies the In predicate on the "last_assigned_at" field.
+func LastAssignedAtIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldLastAssignedAt, vs...))
+}
+
+// LastAssignedAtNotIn applies the NotIn predicate on the "last_assigned_at" field.
+func LastAssignedAtNotIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldLastAssignedAt, vs...))
+}
+
+// LastAssignedAtGT applies the GT predicate on the "last_assigned_at" field.
+func LastAssignedAtGT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtGTE applies the GTE predicate on the "last_assigned_at" field.
+func LastAssignedAtGTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtLT applies the LT predicate on the "last_assigned_at" field.
+func LastAssignedAtLT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtLTE applies the LTE predicate on the "last_assigned_at" field.
+func LastAssignedAtLTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldLastAssignedAt, v))
+}
+
+// LastAssignedAtIsNil applies the IsNil predicate on the "last_assigned_at" field.
+func LastAssignedAtIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldLastAssignedAt))
+}
+
+// LastAssignedAtNotNil applies the NotNil predicate on the "last_assigned_at" field.
+func LastAssignedAtNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldLastAssignedAt))
+}
+
+// WorkingHoursIsNil applies the IsNil predicate on the "working_hours" field.
+func WorkingHoursIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldWorkingHours))
+}
+
+// WorkingHoursNotNil applies the NotNil predicate on the "working_hours" field.
+func WorkingHoursNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldWorkingHours))
 }
 
 // OnlineUntilEQ applies the EQ predicate on the "online_until" field.

@@ -33,6 +33,18 @@ func (f AgentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AgentMutation", m)
 }
 
+// The AssignmentFunc type is an adapter to allow the use of ordinary
+// function as Assignment mutator.
+type AssignmentFunc func(context.Context, *ent.AssignmentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AssignmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AssignmentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AssignmentMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)
@@ -151,6 +163,18 @@ func (f RoleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RoleMutation", m)
+}
+
+// The RoutingRunFunc type is an adapter to allow the use of ordinary
+// function as RoutingRun mutator.
+type RoutingRunFunc func(context.Context, *ent.RoutingRunMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RoutingRunFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RoutingRunMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RoutingRunMutation", m)
 }
 
 // The SessionFunc type is an adapter to allow the use of ordinary

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -135,6 +137,33 @@ func (f TraverseAgent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AgentQuery", q)
+}
+
+// The AssignmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AssignmentFunc func(context.Context, *ent.AssignmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AssignmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AssignmentQuery", q)
+}
+
+// The TraverseAssignment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAssignment func(context.Context, *ent.AssignmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAssignment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAssignment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AssignmentQuery", q)
 }
 
 // The AuditEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -407,6 +436,33 @@ func (f TraverseRole) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RoleQuery", q)
 }
 
+// The RoutingRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RoutingRunFunc func(context.Context, *ent.RoutingRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RoutingRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RoutingRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RoutingRunQuery", q)
+}
+
+// The TraverseRoutingRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRoutingRun func(context.Context, *ent.RoutingRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRoutingRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRoutingRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RoutingRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RoutingRunQuery", q)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
 
@@ -522,6 +578,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
 	case *ent.AgentQuery:
 		return &query[*ent.AgentQuery, predicate.Agent, agent.OrderOption]{typ: ent.TypeAgent, tq: q}, nil
+	case *ent.AssignmentQuery:
+		return &query[*ent.AssignmentQuery, predicate.Assignment, assignment.OrderOption]{typ: ent.TypeAssignment, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.CasbinRuleQuery:
@@ -542,6 +600,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.NumberQuery, predicate.Number, number.OrderOption]{typ: ent.TypeNumber, tq: q}, nil
 	case *ent.RoleQuery:
 		return &query[*ent.RoleQuery, predicate.Role, role.OrderOption]{typ: ent.TypeRole, tq: q}, nil
+	case *ent.RoutingRunQuery:
+		return &query[*ent.RoutingRunQuery, predicate.RoutingRun, routingrun.OrderOption]{typ: ent.TypeRoutingRun, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.TeamQuery:

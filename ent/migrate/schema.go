@@ -68,6 +68,9 @@ var (
 		{Name: "presence", Type: field.TypeEnum, Enums: []string{"ONLINE", "AWAY", "OFFLINE"}, Default: "OFFLINE"},
 		{Name: "max_concurrent", Type: field.TypeInt, Default: 5},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "open_count", Type: field.TypeInt, Default: 0},
+		{Name: "last_assigned_at", Type: field.TypeTime, Nullable: true},
+		{Name: "working_hours", Type: field.TypeJSON, Nullable: true},
 		{Name: "online_until", Type: field.TypeTime, Nullable: true},
 		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
@@ -80,7 +83,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "agents_tenants_tenant",
-				Columns:    []*schema.Column{AgentsColumns[13]},
+				Columns:    []*schema.Column{AgentsColumns[16]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -89,12 +92,12 @@ var (
 			{
 				Name:    "agent_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[13]},
+				Columns: []*schema.Column{AgentsColumns[16]},
 			},
 			{
 				Name:    "agent_tenant_id_email",
 				Unique:  true,
-				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[4]},
+				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[4]},
 			},
 			{
 				Name:    "agent_email",
@@ -104,7 +107,70 @@ var (
 			{
 				Name:    "agent_tenant_id_employee_code",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[5]},
+				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[5]},
+			},
+			{
+				Name:    "agent_tenant_id_presence_open_count",
+				Unique:  false,
+				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[8], AgentsColumns[11]},
+			},
+		},
+	}
+	// AssignmentsColumns holds the columns for the "assignments" table.
+	AssignmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "from_agent_id", Type: field.TypeString, Nullable: true},
+		{Name: "contact_id", Type: field.TypeString},
+		{Name: "cause", Type: field.TypeEnum, Enums: []string{"POLICY", "QUEUE", "REDISTRIBUTION", "RULE", "OFFBOARDING", "MANUAL"}},
+		{Name: "strategy", Type: field.TypeString, Nullable: true},
+		{Name: "reason", Type: field.TypeString, Size: 500},
+		{Name: "actor_id", Type: field.TypeString, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+		{Name: "conversation_id", Type: field.TypeString},
+		{Name: "agent_id", Type: field.TypeString, Nullable: true},
+	}
+	// AssignmentsTable holds the schema information for the "assignments" table.
+	AssignmentsTable = &schema.Table{
+		Name:       "assignments",
+		Columns:    AssignmentsColumns,
+		PrimaryKey: []*schema.Column{AssignmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "assignments_tenants_tenant",
+				Columns:    []*schema.Column{AssignmentsColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "assignments_conversations_conversation",
+				Columns:    []*schema.Column{AssignmentsColumns[10]},
+				RefColumns: []*schema.Column{ConversationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "assignments_agents_agent",
+				Columns:    []*schema.Column{AssignmentsColumns[11]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "assignment_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AssignmentsColumns[9]},
+			},
+			{
+				Name:    "assignment_conversation_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AssignmentsColumns[10], AssignmentsColumns[1]},
+			},
+			{
+				Name:    "assignment_tenant_id_contact_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AssignmentsColumns[9], AssignmentsColumns[4], AssignmentsColumns[1]},
 			},
 		},
 	}
@@ -242,6 +308,7 @@ var (
 		{Name: "first_response_at", Type: field.TypeTime, Nullable: true},
 		{Name: "snoozed_until", Type: field.TypeTime, Nullable: true},
 		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "queued_at", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 		{Name: "contact_id", Type: field.TypeString},
@@ -257,37 +324,37 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversations_tenants_tenant",
-				Columns:    []*schema.Column{ConversationsColumns[11]},
+				Columns:    []*schema.Column{ConversationsColumns[12]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_numbers_number",
-				Columns:    []*schema.Column{ConversationsColumns[12]},
+				Columns:    []*schema.Column{ConversationsColumns[13]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_contacts_contact",
-				Columns:    []*schema.Column{ConversationsColumns[13]},
+				Columns:    []*schema.Column{ConversationsColumns[14]},
 				RefColumns: []*schema.Column{ContactsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_agents_assignee",
-				Columns:    []*schema.Column{ConversationsColumns[14]},
+				Columns:    []*schema.Column{ConversationsColumns[15]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_teams_team",
-				Columns:    []*schema.Column{ConversationsColumns[15]},
+				Columns:    []*schema.Column{ConversationsColumns[16]},
 				RefColumns: []*schema.Column{TeamsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_messages_last_message",
-				Columns:    []*schema.Column{ConversationsColumns[16]},
+				Columns:    []*schema.Column{ConversationsColumns[17]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -296,27 +363,32 @@ var (
 			{
 				Name:    "conversation_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[11]},
+				Columns: []*schema.Column{ConversationsColumns[12]},
 			},
 			{
 				Name:    "conversation_tenant_id_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[11], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_status_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[11], ConversationsColumns[3], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[3], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_assignee_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[11], ConversationsColumns[14]},
+				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[15]},
 			},
 			{
 				Name:    "conversation_number_id_contact_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[13]},
+				Columns: []*schema.Column{ConversationsColumns[13], ConversationsColumns[14]},
+			},
+			{
+				Name:    "conversation_tenant_id_queued_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[11]},
 			},
 		},
 	}
@@ -564,6 +636,8 @@ var (
 		{Name: "throughput", Type: field.TypeInt, Default: 80},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "unlinked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "routing_policy", Type: field.TypeJSON, Nullable: true},
+		{Name: "business_hours", Type: field.TypeJSON, Nullable: true},
 		{Name: "attention", Type: field.TypeString, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
@@ -575,7 +649,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "numbers_tenants_tenant",
-				Columns:    []*schema.Column{NumbersColumns[16]},
+				Columns:    []*schema.Column{NumbersColumns[18]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -584,12 +658,12 @@ var (
 			{
 				Name:    "number_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{NumbersColumns[16]},
+				Columns: []*schema.Column{NumbersColumns[18]},
 			},
 			{
 				Name:    "number_tenant_id_phone",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[16], NumbersColumns[3]},
+				Columns: []*schema.Column{NumbersColumns[18], NumbersColumns[3]},
 			},
 			{
 				Name:    "number_phone_number_id",
@@ -632,6 +706,44 @@ var (
 				Name:    "role_tenant_id_name",
 				Unique:  true,
 				Columns: []*schema.Column{RolesColumns[7], RolesColumns[3]},
+			},
+		},
+	}
+	// RoutingRunsColumns holds the columns for the "routing_runs" table.
+	RoutingRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "schedule", Type: field.TypeString, Size: 100},
+		{Name: "slot", Type: field.TypeString},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "moved_count", Type: field.TypeInt, Default: 0},
+		{Name: "moves", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// RoutingRunsTable holds the schema information for the "routing_runs" table.
+	RoutingRunsTable = &schema.Table{
+		Name:       "routing_runs",
+		Columns:    RoutingRunsColumns,
+		PrimaryKey: []*schema.Column{RoutingRunsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "routing_runs_tenants_tenant",
+				Columns:    []*schema.Column{RoutingRunsColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "routingrun_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{RoutingRunsColumns[8]},
+			},
+			{
+				Name:    "routingrun_tenant_id_schedule_slot",
+				Unique:  true,
+				Columns: []*schema.Column{RoutingRunsColumns[8], RoutingRunsColumns[3], RoutingRunsColumns[4]},
 			},
 		},
 	}
@@ -818,6 +930,7 @@ var (
 	Tables = []*schema.Table{
 		APIKeysTable,
 		AgentsTable,
+		AssignmentsTable,
 		AuditEventsTable,
 		CasbinRulesTable,
 		ContactsTable,
@@ -828,6 +941,7 @@ var (
 		MessagesTable,
 		NumbersTable,
 		RolesTable,
+		RoutingRunsTable,
 		SessionsTable,
 		TeamsTable,
 		TenantsTable,
@@ -841,6 +955,9 @@ func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = TenantsTable
 	APIKeysTable.ForeignKeys[1].RefTable = AgentsTable
 	AgentsTable.ForeignKeys[0].RefTable = TenantsTable
+	AssignmentsTable.ForeignKeys[0].RefTable = TenantsTable
+	AssignmentsTable.ForeignKeys[1].RefTable = ConversationsTable
+	AssignmentsTable.ForeignKeys[2].RefTable = AgentsTable
 	AuditEventsTable.ForeignKeys[0].RefTable = TenantsTable
 	CasbinRulesTable.ForeignKeys[0].RefTable = TenantsTable
 	ContactsTable.ForeignKeys[0].RefTable = TenantsTable
@@ -865,6 +982,7 @@ func init() {
 	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
 	RolesTable.ForeignKeys[0].RefTable = TenantsTable
+	RoutingRunsTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[0].RefTable = AgentsTable
 	SessionsTable.ForeignKeys[1].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -48,6 +48,10 @@ const (
 	FieldLastSeenAt = "last_seen_at"
 	// FieldUnlinkedAt holds the string denoting the unlinked_at field in the database.
 	FieldUnlinkedAt = "unlinked_at"
+	// FieldRoutingPolicy holds the string denoting the routing_policy field in the database.
+	FieldRoutingPolicy = "routing_policy"
+	// FieldBusinessHours holds the string denoting the business_hours field in the database.
+	FieldBusinessHours = "business_hours"
 	// FieldAttention holds the string denoting the attention field in the database.
 	FieldAttention = "attention"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -106,6 +110,8 @@ var Columns = []string{
 	FieldThroughput,
 	FieldLastSeenAt,
 	FieldUnlinkedAt,
+	FieldRoutingPolicy,
+	FieldBusinessHours,
 	FieldAttention,
 }
 

@@ -880,6 +880,26 @@ func UnlinkedAtNotNil() predicate.Number {
 	return predicate.Number(sql.FieldNotNull(FieldUnlinkedAt))
 }
 
+// RoutingPolicyIsNil applies the IsNil predicate on the "routing_policy" field.
+func RoutingPolicyIsNil() predicate.Number {
+	return predicate.Number(sql.FieldIsNull(FieldRoutingPolicy))
+}
+
+// RoutingPolicyNotNil applies the NotNil predicate on the "routing_policy" field.
+func RoutingPolicyNotNil() predicate.Number {
+	return predicate.Number(sql.FieldNotNull(FieldRoutingPolicy))
+}
+
+// BusinessHoursIsNil applies the IsNil predicate on the "business_hours" field.
+func BusinessHoursIsNil() predicate.Number {
+	return predicate.Number(sql.FieldIsNull(FieldBusinessHours))
+}
+
+// BusinessHoursNotNil applies the NotNil predicate on the "business_hours" field.
+func BusinessHoursNotNil() predicate.Number {
+	return predicate.Number(sql.FieldNotNull(FieldBusinessHours))
+}
+
 // AttentionEQ applies the EQ predicate on the "attention" field.
 func AttentionEQ(v string) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldAttention, v))

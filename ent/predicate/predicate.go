@@ -12,6 +12,9 @@ type APIKey func(*sql.Selector)
 // Agent is the predicate function for agent builders.
 type Agent func(*sql.Selector)
 
+// Assignment is the predicate function for assignment builders.
+type Assignment func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
@@ -41,6 +44,9 @@ type Number func(*sql.Selector)
 
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
+
+// RoutingRun is the predicate function for routingrun builders.
+type RoutingRun func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

@@ -158,6 +158,30 @@ func (f AgentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation)
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AgentMutation", m)
 }
 
+// The AssignmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AssignmentQueryRuleFunc func(context.Context, *ent.AssignmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AssignmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AssignmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AssignmentQuery", q)
+}
+
+// The AssignmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AssignmentMutationRuleFunc func(context.Context, *ent.AssignmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AssignmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AssignmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AssignmentMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -396,6 +420,30 @@ func (f RoleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RoleMutation", m)
+}
+
+// The RoutingRunQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RoutingRunQueryRuleFunc func(context.Context, *ent.RoutingRunQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RoutingRunQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RoutingRunQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RoutingRunQuery", q)
+}
+
+// The RoutingRunMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RoutingRunMutationRuleFunc func(context.Context, *ent.RoutingRunMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RoutingRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RoutingRunMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RoutingRunMutation", m)
 }
 
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
@@ -18,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
@@ -195,12 +197,61 @@ func init() {
 			return nil
 		}
 	}()
+	// agentDescOpenCount is the schema descriptor for open_count field.
+	agentDescOpenCount := agentFields[8].Descriptor()
+	// agent.DefaultOpenCount holds the default value on creation for the open_count field.
+	agent.DefaultOpenCount = agentDescOpenCount.Default.(int)
 	// agentDescID is the schema descriptor for id field.
 	agentDescID := agentMixinFields0[0].Descriptor()
 	// agent.DefaultID holds the default value on creation for the id field.
 	agent.DefaultID = agentDescID.Default.(func() string)
 	// agent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	agent.IDValidator = agentDescID.Validators[0].(func(string) error)
+	assignmentMixin := schema.Assignment{}.Mixin()
+	assignment.Policy = privacy.NewPolicies(assignmentMixin[2], schema.Assignment{})
+	assignment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := assignment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	assignmentMixinHooks2 := assignmentMixin[2].Hooks()
+
+	assignment.Hooks[1] = assignmentMixinHooks2[0]
+	assignmentMixinFields0 := assignmentMixin[0].Fields()
+	_ = assignmentMixinFields0
+	assignmentMixinFields1 := assignmentMixin[1].Fields()
+	_ = assignmentMixinFields1
+	assignmentMixinFields2 := assignmentMixin[2].Fields()
+	_ = assignmentMixinFields2
+	assignmentFields := schema.Assignment{}.Fields()
+	_ = assignmentFields
+	// assignmentDescCreatedAt is the schema descriptor for created_at field.
+	assignmentDescCreatedAt := assignmentMixinFields1[0].Descriptor()
+	// assignment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	assignment.DefaultCreatedAt = assignmentDescCreatedAt.Default.(func() time.Time)
+	// assignmentDescUpdatedAt is the schema descriptor for updated_at field.
+	assignmentDescUpdatedAt := assignmentMixinFields1[1].Descriptor()
+	// assignment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	assignment.DefaultUpdatedAt = assignmentDescUpdatedAt.Default.(func() time.Time)
+	// assignment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	assignment.UpdateDefaultUpdatedAt = assignmentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// assignmentDescTenantID is the schema descriptor for tenant_id field.
+	assignmentDescTenantID := assignmentMixinFields2[0].Descriptor()
+	// assignment.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	assignment.TenantIDValidator = assignmentDescTenantID.Validators[0].(func(string) error)
+	// assignmentDescReason is the schema descriptor for reason field.
+	assignmentDescReason := assignmentFields[6].Descriptor()
+	// assignment.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	assignment.ReasonValidator = assignmentDescReason.Validators[0].(func(string) error)
+	// assignmentDescID is the schema descriptor for id field.
+	assignmentDescID := assignmentMixinFields0[0].Descriptor()
+	// assignment.DefaultID holds the default value on creation for the id field.
+	assignment.DefaultID = assignmentDescID.Default.(func() string)
+	// assignment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	assignment.IDValidator = assignmentDescID.Validators[0].(func(string) error)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(auditeventMixin[1], schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -377,8 +428,11 @@ func init() {
 		})
 	}
 	conversationMixinHooks2 := conversationMixin[2].Hooks()
+	conversationHooks := schema.Conversation{}.Hooks()
 
 	conversation.Hooks[1] = conversationMixinHooks2[0]
+
+	conversation.Hooks[2] = conversationHooks[0]
 	conversationMixinFields0 := conversationMixin[0].Fields()
 	_ = conversationMixinFields0
 	conversationMixinFields1 := conversationMixin[1].Fields()
@@ -801,6 +855,73 @@ func init() {
 	role.DefaultID = roleDescID.Default.(func() string)
 	// role.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	role.IDValidator = roleDescID.Validators[0].(func(string) error)
+	routingrunMixin := schema.RoutingRun{}.Mixin()
+	routingrun.Policy = privacy.NewPolicies(routingrunMixin[2], schema.RoutingRun{})
+	routingrun.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := routingrun.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	routingrunMixinHooks2 := routingrunMixin[2].Hooks()
+
+	routingrun.Hooks[1] = routingrunMixinHooks2[0]
+	routingrunMixinFields0 := routingrunMixin[0].Fields()
+	_ = routingrunMixinFields0
+	routingrunMixinFields1 := routingrunMixin[1].Fields()
+	_ = routingrunMixinFields1
+	routingrunMixinFields2 := routingrunMixin[2].Fields()
+	_ = routingrunMixinFields2
+	routingrunFields := schema.RoutingRun{}.Fields()
+	_ = routingrunFields
+	// routingrunDescCreatedAt is the schema descriptor for created_at field.
+	routingrunDescCreatedAt := routingrunMixinFields1[0].Descriptor()
+	// routingrun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	routingrun.DefaultCreatedAt = routingrunDescCreatedAt.Default.(func() time.Time)
+	// routingrunDescUpdatedAt is the schema descriptor for updated_at field.
+	routingrunDescUpdatedAt := routingrunMixinFields1[1].Descriptor()
+	// routingrun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	routingrun.DefaultUpdatedAt = routingrunDescUpdatedAt.Default.(func() time.Time)
+	// routingrun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	routingrun.UpdateDefaultUpdatedAt = routingrunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// routingrunDescTenantID is the schema descriptor for tenant_id field.
+	routingrunDescTenantID := routingrunMixinFields2[0].Descriptor()
+	// routingrun.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	routingrun.TenantIDValidator = routingrunDescTenantID.Validators[0].(func(string) error)
+	// routingrunDescSchedule is the schema descriptor for schedule field.
+	routingrunDescSchedule := routingrunFields[0].Descriptor()
+	// routingrun.ScheduleValidator is a validator for the "schedule" field. It is called by the builders before save.
+	routingrun.ScheduleValidator = func() func(string) error {
+		validators := routingrunDescSchedule.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(schedule string) error {
+			for _, fn := range fns {
+				if err := fn(schedule); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// routingrunDescSlot is the schema descriptor for slot field.
+	routingrunDescSlot := routingrunFields[1].Descriptor()
+	// routingrun.SlotValidator is a validator for the "slot" field. It is called by the builders before save.
+	routingrun.SlotValidator = routingrunDescSlot.Validators[0].(func(string) error)
+	// routingrunDescMovedCount is the schema descriptor for moved_count field.
+	routingrunDescMovedCount := routingrunFields[3].Descriptor()
+	// routingrun.DefaultMovedCount holds the default value on creation for the moved_count field.
+	routingrun.DefaultMovedCount = routingrunDescMovedCount.Default.(int)
+	// routingrunDescID is the schema descriptor for id field.
+	routingrunDescID := routingrunMixinFields0[0].Descriptor()
+	// routingrun.DefaultID holds the default value on creation for the id field.
+	routingrun.DefaultID = routingrunDescID.Default.(func() string)
+	// routingrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	routingrun.IDValidator = routingrunDescID.Validators[0].(func(string) error)
 	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(sessionMixin[2], schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -7,6 +7,8 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
 // Agent is an employee login: an agent, a supervisor, an owner.
@@ -34,6 +36,15 @@ func (Agent) Fields() []ent.Field {
 			Annotations(entgql.OrderField("PRESENCE")),
 		field.Int("max_concurrent").Default(5).Min(0).Max(1000),
 		field.Time("disabled_at").Optional().Nillable(),
+		field.Int("open_count").Default(0).
+			Annotations(entgql.Skip()).
+			Comment("unresolved conversations assigned to the agent (their load); kept by the conversation hook (load.go)"),
+		field.Time("last_assigned_at").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("when routing last gave the agent a conversation (round-robin order)"),
+		field.JSON("working_hours", []schematype.BusinessHours{}).Optional().
+			Annotations(entgql.Skip()).
+			Comment("the agent's shift in the tenant's time zone; empty: the business hours"),
 		field.Time("online_until").Optional().Nillable().
 			Annotations(entgql.Skip()).
 			Comment("presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses"),
@@ -60,6 +71,7 @@ func (Agent) Indexes() []ent.Index {
 		index.Fields("tenant_id", "email").Unique(),
 		index.Fields("email"),
 		index.Fields("tenant_id", "employee_code"),
+		index.Fields("tenant_id", "presence", "open_count"), // routing's candidates
 	}
 }
 

@@ -38,6 +38,9 @@ func (Conversation) Fields() []ent.Field {
 		field.Time("first_response_at").Optional().Nillable(),
 		field.Time("snoozed_until").Optional().Nillable(),
 		field.Time("resolved_at").Optional().Nillable(),
+		field.Time("queued_at").Optional().Nillable().
+			Annotations(entgql.OrderField("QUEUED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("set while the conversation waits in the routing queue for an agent with capacity"),
 	}
 }
 
@@ -52,6 +55,8 @@ func (Conversation) Edges() []ent.Edge {
 			Comment("denormalised so a page of conversations loads its last messages in one query"),
 		edge.From("messages", Message.Type).Ref("conversation").
 			Annotations(entgql.RelayConnection()),
+		edge.From("assignments", Assignment.Type).Ref("conversation").
+			Comment("the assignment history, oldest first"),
 	}
 }
 
@@ -62,6 +67,7 @@ func (Conversation) Indexes() []ent.Index {
 		index.Fields("tenant_id", "status", "last_message_at"),
 		index.Fields("tenant_id", "assignee_id"),
 		index.Fields("number_id", "contact_id"),
+		index.Fields("tenant_id", "queued_at"), // the routing queue
 	}
 }
 
@@ -73,4 +79,9 @@ func (Conversation) Annotations() []schema.Annotation {
 // Policy of the Conversation: its row scope (scope.go).
 func (Conversation) Policy() ent.Policy {
 	return scopedPolicy(conversationRows)
+}
+
+// Hooks of the Conversation: agents' loads follow assignments (load.go).
+func (Conversation) Hooks() []ent.Hook {
+	return []ent.Hook{keepAgentLoad}
 }

@@ -7,6 +7,8 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
 // Number is a WhatsApp business number, the "account" agents answer on.
@@ -41,6 +43,10 @@ func (Number) Fields() []ent.Field {
 		field.Time("last_seen_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Time("unlinked_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("set when the number is unlinked; its history stays"),
+		field.JSON("routing_policy", schematype.RoutingPolicy{}).Optional().Annotations(entgql.Skip()).
+			Comment("how new conversations on the number find an agent (routing); empty: manual"),
+		field.JSON("business_hours", &schematype.Hours{}).Optional().Annotations(entgql.Skip()).
+			Comment("the number's own hours; nil: the tenant's"),
 		field.String("attention").Optional().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine"),
 	}

@@ -60,6 +60,7 @@ type MutationResolver interface {
 	SetFieldRule(ctx context.Context, roleID string, coordinate string, effect model.FieldEffect) (*ent.Role, error)
 	ClearFieldRule(ctx context.Context, roleID string, coordinate string) (*ent.Role, error)
 	SetPresence(ctx context.Context, presence model.Presence) (*ent.Agent, error)
+	SetRoutingPolicy(ctx context.Context, numberID string, policy model.RoutingPolicyInput) (*ent.Number, error)
 }
 type ViewerResolver interface {
 	Tenant(ctx context.Context, obj *model.Viewer) (*ent.Tenant, error)
@@ -625,6 +626,28 @@ func (ec *executionContext) field_Mutation_setPresence_args(ctx context.Context,
 		return nil, err
 	}
 	args["presence"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRoutingPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (model.RoutingPolicyInput, error) {
+			return ec.unmarshalNRoutingPolicyInput2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋgraphᚋmodelᚐRoutingPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg1
 	return args, nil
 }
 
@@ -2733,6 +2756,50 @@ func (ec *executionContext) fieldContext_Mutation_setPresence(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setRoutingPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRoutingPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRoutingPolicy(ctx, fc.Args["numberID"].(string), fc.Args["policy"].(model.RoutingPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Number) graphql.Marshaler {
+			return ec.marshalNNumber2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRoutingPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Number(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRoutingPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Viewer_kind(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3312,6 +3379,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setPresence":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setPresence(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRoutingPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRoutingPolicy(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

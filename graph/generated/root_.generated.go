@@ -104,6 +104,32 @@ type ComplexityRoot struct {
 		OpenConversations func(childComplexity int) int
 	}
 
+	Assignment struct {
+		ActorID        func(childComplexity int) int
+		Agent          func(childComplexity int) int
+		AgentID        func(childComplexity int) int
+		Cause          func(childComplexity int) int
+		Conversation   func(childComplexity int) int
+		ConversationID func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		FromAgentID    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Strategy       func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	AssignmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AssignmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AuditChainReport struct {
 		BrokenID  func(childComplexity int) int
 		BrokenSeq func(childComplexity int) int
@@ -187,6 +213,7 @@ type ComplexityRoot struct {
 	Conversation struct {
 		Assignee              func(childComplexity int) int
 		AssigneeID            func(childComplexity int) int
+		Assignments           func(childComplexity int) int
 		Contact               func(childComplexity int) int
 		ContactID             func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
@@ -200,6 +227,7 @@ type ComplexityRoot struct {
 		Number                func(childComplexity int) int
 		NumberID              func(childComplexity int) int
 		Priority              func(childComplexity int) int
+		QueuedAt              func(childComplexity int) int
 		ResolvedAt            func(childComplexity int) int
 		SnoozedUntil          func(childComplexity int) int
 		Status                func(childComplexity int) int
@@ -224,6 +252,7 @@ type ComplexityRoot struct {
 		At           func(childComplexity int) int
 		Conversation func(childComplexity int) int
 		Kind         func(childComplexity int) int
+		Reason       func(childComplexity int) int
 		Seq          func(childComplexity int) int
 	}
 
@@ -422,6 +451,7 @@ type ComplexityRoot struct {
 		SetGroupMemberRole    func(childComplexity int, groupID string, waID string, role groupmember.Role) int
 		SetNumberCredentials  func(childComplexity int, id string, accessToken string) int
 		SetPresence           func(childComplexity int, presence model.Presence) int
+		SetRoutingPolicy      func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
 		TagContact            func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation  func(childComplexity int, id string, agentID *string, teamID *string) int
 		UnlinkNumber          func(childComplexity int, id string) int
@@ -447,6 +477,7 @@ type ComplexityRoot struct {
 		PhoneNumberID func(childComplexity int) int
 		Provider      func(childComplexity int) int
 		Quality       func(childComplexity int) int
+		RoutingPolicy func(childComplexity int) int
 		Status        func(childComplexity int) int
 		Throughput    func(childComplexity int) int
 		UnlinkedAt    func(childComplexity int) int
@@ -497,6 +528,8 @@ type ComplexityRoot struct {
 		Numbers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
 		PermissionCatalog func(childComplexity int) int
 		Roles             func(childComplexity int) int
+		RoutingQueue      func(childComplexity int, first *int) int
+		RoutingRuns       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
 		Teams             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
 		VerifyAuditChain  func(childComplexity int) int
 		Viewer            func(childComplexity int) int
@@ -512,6 +545,48 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Permissions func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
+	}
+
+	RoutingMove struct {
+		ConversationID func(childComplexity int) int
+		FromAgentID    func(childComplexity int) int
+		ToAgentID      func(childComplexity int) int
+	}
+
+	RoutingPolicy struct {
+		IgnoreCapacity      func(childComplexity int) int
+		IncludeOffline      func(childComplexity int) int
+		StickyWindowMinutes func(childComplexity int) int
+		Strategies          func(childComplexity int) int
+		TeamID              func(childComplexity int) int
+	}
+
+	RoutingQueue struct {
+		Conversations      func(childComplexity int) int
+		Length             func(childComplexity int) int
+		LongestWaitSeconds func(childComplexity int) int
+	}
+
+	RoutingRun struct {
+		CreatedAt  func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		ID         func(childComplexity int) int
+		MovedCount func(childComplexity int) int
+		Moves      func(childComplexity int) int
+		Schedule   func(childComplexity int) int
+		Slot       func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	RoutingRunConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RoutingRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Session struct {
@@ -865,6 +940,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AgentLoad.OpenConversations(childComplexity), true
 
+	case "Assignment.actorID":
+		if e.ComplexityRoot.Assignment.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.ActorID(childComplexity), true
+	case "Assignment.agent":
+		if e.ComplexityRoot.Assignment.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Agent(childComplexity), true
+	case "Assignment.agentID":
+		if e.ComplexityRoot.Assignment.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.AgentID(childComplexity), true
+	case "Assignment.cause":
+		if e.ComplexityRoot.Assignment.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Cause(childComplexity), true
+	case "Assignment.conversation":
+		if e.ComplexityRoot.Assignment.Conversation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Conversation(childComplexity), true
+	case "Assignment.conversationID":
+		if e.ComplexityRoot.Assignment.ConversationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.ConversationID(childComplexity), true
+	case "Assignment.createdAt":
+		if e.ComplexityRoot.Assignment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.CreatedAt(childComplexity), true
+	case "Assignment.fromAgentID":
+		if e.ComplexityRoot.Assignment.FromAgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.FromAgentID(childComplexity), true
+	case "Assignment.id":
+		if e.ComplexityRoot.Assignment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.ID(childComplexity), true
+	case "Assignment.reason":
+		if e.ComplexityRoot.Assignment.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Reason(childComplexity), true
+	case "Assignment.strategy":
+		if e.ComplexityRoot.Assignment.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.Strategy(childComplexity), true
+	case "Assignment.updatedAt":
+		if e.ComplexityRoot.Assignment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Assignment.UpdatedAt(childComplexity), true
+
+	case "AssignmentConnection.edges":
+		if e.ComplexityRoot.AssignmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentConnection.Edges(childComplexity), true
+	case "AssignmentConnection.pageInfo":
+		if e.ComplexityRoot.AssignmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentConnection.PageInfo(childComplexity), true
+	case "AssignmentConnection.totalCount":
+		if e.ComplexityRoot.AssignmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentConnection.TotalCount(childComplexity), true
+
+	case "AssignmentEdge.cursor":
+		if e.ComplexityRoot.AssignmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentEdge.Cursor(childComplexity), true
+	case "AssignmentEdge.node":
+		if e.ComplexityRoot.AssignmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentEdge.Node(childComplexity), true
+
 	case "AuditChainReport.brokenID":
 		if e.ComplexityRoot.AuditChainReport.BrokenID == nil {
 			break
@@ -1192,6 +1372,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.AssigneeID(childComplexity), true
+	case "Conversation.assignments":
+		if e.ComplexityRoot.Conversation.Assignments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.Assignments(childComplexity), true
 	case "Conversation.contact":
 		if e.ComplexityRoot.Conversation.Contact == nil {
 			break
@@ -1275,6 +1461,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.Priority(childComplexity), true
+	case "Conversation.queuedAt":
+		if e.ComplexityRoot.Conversation.QueuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.QueuedAt(childComplexity), true
 	case "Conversation.resolvedAt":
 		if e.ComplexityRoot.Conversation.ResolvedAt == nil {
 			break
@@ -1368,6 +1560,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationEvent.Kind(childComplexity), true
+	case "ConversationEvent.reason":
+		if e.ComplexityRoot.ConversationEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationEvent.Reason(childComplexity), true
 	case "ConversationEvent.seq":
 		if e.ComplexityRoot.ConversationEvent.Seq == nil {
 			break
@@ -2393,6 +2591,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetPresence(childComplexity, args["presence"].(model.Presence)), true
+	case "Mutation.setRoutingPolicy":
+		if e.ComplexityRoot.Mutation.SetRoutingPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRoutingPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRoutingPolicy(childComplexity, args["numberID"].(string), args["policy"].(model.RoutingPolicyInput)), true
 	case "Mutation.tagContact":
 		if e.ComplexityRoot.Mutation.TagContact == nil {
 			break
@@ -2586,6 +2795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Number.Quality(childComplexity), true
+	case "Number.routingPolicy":
+		if e.ComplexityRoot.Number.RoutingPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.RoutingPolicy(childComplexity), true
 	case "Number.status":
 		if e.ComplexityRoot.Number.Status == nil {
 			break
@@ -2830,6 +3045,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roles(childComplexity), true
+	case "Query.routingQueue":
+		if e.ComplexityRoot.Query.RoutingQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_routingQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RoutingQueue(childComplexity, args["first"].(*int)), true
+	case "Query.routingRuns":
+		if e.ComplexityRoot.Query.RoutingRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_routingRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RoutingRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.RoutingRunOrder), args["where"].(*ent.RoutingRunWhereInput)), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -2908,6 +3145,156 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Role.UpdatedAt(childComplexity), true
+
+	case "RoutingMove.conversationID":
+		if e.ComplexityRoot.RoutingMove.ConversationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingMove.ConversationID(childComplexity), true
+	case "RoutingMove.fromAgentID":
+		if e.ComplexityRoot.RoutingMove.FromAgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingMove.FromAgentID(childComplexity), true
+	case "RoutingMove.toAgentID":
+		if e.ComplexityRoot.RoutingMove.ToAgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingMove.ToAgentID(childComplexity), true
+
+	case "RoutingPolicy.ignoreCapacity":
+		if e.ComplexityRoot.RoutingPolicy.IgnoreCapacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingPolicy.IgnoreCapacity(childComplexity), true
+	case "RoutingPolicy.includeOffline":
+		if e.ComplexityRoot.RoutingPolicy.IncludeOffline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingPolicy.IncludeOffline(childComplexity), true
+	case "RoutingPolicy.stickyWindowMinutes":
+		if e.ComplexityRoot.RoutingPolicy.StickyWindowMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingPolicy.StickyWindowMinutes(childComplexity), true
+	case "RoutingPolicy.strategies":
+		if e.ComplexityRoot.RoutingPolicy.Strategies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingPolicy.Strategies(childComplexity), true
+	case "RoutingPolicy.teamID":
+		if e.ComplexityRoot.RoutingPolicy.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingPolicy.TeamID(childComplexity), true
+
+	case "RoutingQueue.conversations":
+		if e.ComplexityRoot.RoutingQueue.Conversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingQueue.Conversations(childComplexity), true
+	case "RoutingQueue.length":
+		if e.ComplexityRoot.RoutingQueue.Length == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingQueue.Length(childComplexity), true
+	case "RoutingQueue.longestWaitSeconds":
+		if e.ComplexityRoot.RoutingQueue.LongestWaitSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingQueue.LongestWaitSeconds(childComplexity), true
+
+	case "RoutingRun.createdAt":
+		if e.ComplexityRoot.RoutingRun.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.CreatedAt(childComplexity), true
+	case "RoutingRun.finishedAt":
+		if e.ComplexityRoot.RoutingRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.FinishedAt(childComplexity), true
+	case "RoutingRun.id":
+		if e.ComplexityRoot.RoutingRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.ID(childComplexity), true
+	case "RoutingRun.movedCount":
+		if e.ComplexityRoot.RoutingRun.MovedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.MovedCount(childComplexity), true
+	case "RoutingRun.moves":
+		if e.ComplexityRoot.RoutingRun.Moves == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.Moves(childComplexity), true
+	case "RoutingRun.schedule":
+		if e.ComplexityRoot.RoutingRun.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.Schedule(childComplexity), true
+	case "RoutingRun.slot":
+		if e.ComplexityRoot.RoutingRun.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.Slot(childComplexity), true
+	case "RoutingRun.updatedAt":
+		if e.ComplexityRoot.RoutingRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRun.UpdatedAt(childComplexity), true
+
+	case "RoutingRunConnection.edges":
+		if e.ComplexityRoot.RoutingRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRunConnection.Edges(childComplexity), true
+	case "RoutingRunConnection.pageInfo":
+		if e.ComplexityRoot.RoutingRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRunConnection.PageInfo(childComplexity), true
+	case "RoutingRunConnection.totalCount":
+		if e.ComplexityRoot.RoutingRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRunConnection.TotalCount(childComplexity), true
+
+	case "RoutingRunEdge.cursor":
+		if e.ComplexityRoot.RoutingRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRunEdge.Cursor(childComplexity), true
+	case "RoutingRunEdge.node":
+		if e.ComplexityRoot.RoutingRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingRunEdge.Node(childComplexity), true
 
 	case "Session.agent":
 		if e.ComplexityRoot.Session.Agent == nil {
@@ -3238,6 +3625,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAPIKeyWhereInput,
 		ec.unmarshalInputAgentOrder,
 		ec.unmarshalInputAgentWhereInput,
+		ec.unmarshalInputAssignmentOrder,
+		ec.unmarshalInputAssignmentWhereInput,
 		ec.unmarshalInputAuditEventOrder,
 		ec.unmarshalInputAuditEventWhereInput,
 		ec.unmarshalInputContactAttributeInput,
@@ -3272,6 +3661,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputReplyButtonInput,
 		ec.unmarshalInputRoleOrder,
 		ec.unmarshalInputRoleWhereInput,
+		ec.unmarshalInputRoutingPolicyInput,
+		ec.unmarshalInputRoutingRunOrder,
+		ec.unmarshalInputRoutingRunWhereInput,
 		ec.unmarshalInputSendMessageInput,
 		ec.unmarshalInputSessionOrder,
 		ec.unmarshalInputSessionWhereInput,
@@ -3959,6 +4351,258 @@ input AgentWhereInput {
   hasAssigned: Boolean
   hasAssignedWith: [ConversationWhereInput!]
 }
+type Assignment implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  conversationID: ID!
+  """
+  who got the conversation; nil when it went to the queue or was unassigned
+  """
+  agentID: ID
+  fromAgentID: String
+  cause: AssignmentCause!
+  """
+  the policy step that chose the agent, e.g. LEAST_LOADED
+  """
+  strategy: String
+  """
+  says why, for people
+  """
+  reason: String!
+  """
+  the agent who asked for it; nil for automatic assignments
+  """
+  actorID: String
+  conversation: Conversation!
+  agent: Agent
+}
+"""
+AssignmentCause is enum for the field cause
+"""
+enum AssignmentCause @goModel(model: "github.com/switchboard-dev/switchboard/ent/assignment.Cause") {
+  POLICY
+  QUEUE
+  REDISTRIBUTION
+  RULE
+  OFFBOARDING
+  MANUAL
+}
+"""
+A connection to a list of items.
+"""
+type AssignmentConnection {
+  """
+  A list of edges.
+  """
+  edges: [AssignmentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AssignmentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Assignment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Assignment connections
+"""
+input AssignmentOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Assignments.
+  """
+  field: AssignmentOrderField!
+}
+"""
+Properties by which Assignment connections can be ordered.
+"""
+enum AssignmentOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+AssignmentWhereInput is used for filtering Assignment objects.
+Input was generated by ent.
+"""
+input AssignmentWhereInput {
+  not: AssignmentWhereInput
+  and: [AssignmentWhereInput!]
+  or: [AssignmentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  conversation_id field predicates
+  """
+  conversationID: ID
+  conversationIDNEQ: ID
+  conversationIDIn: [ID!]
+  conversationIDNotIn: [ID!]
+  conversationIDGT: ID
+  conversationIDGTE: ID
+  conversationIDLT: ID
+  conversationIDLTE: ID
+  conversationIDContains: ID
+  conversationIDHasPrefix: ID
+  conversationIDHasSuffix: ID
+  conversationIDEqualFold: ID
+  conversationIDContainsFold: ID
+  """
+  agent_id field predicates
+  """
+  agentID: ID
+  agentIDNEQ: ID
+  agentIDIn: [ID!]
+  agentIDNotIn: [ID!]
+  agentIDGT: ID
+  agentIDGTE: ID
+  agentIDLT: ID
+  agentIDLTE: ID
+  agentIDContains: ID
+  agentIDHasPrefix: ID
+  agentIDHasSuffix: ID
+  agentIDIsNil: Boolean
+  agentIDNotNil: Boolean
+  agentIDEqualFold: ID
+  agentIDContainsFold: ID
+  """
+  from_agent_id field predicates
+  """
+  fromAgentID: String
+  fromAgentIDNEQ: String
+  fromAgentIDIn: [String!]
+  fromAgentIDNotIn: [String!]
+  fromAgentIDGT: String
+  fromAgentIDGTE: String
+  fromAgentIDLT: String
+  fromAgentIDLTE: String
+  fromAgentIDContains: String
+  fromAgentIDHasPrefix: String
+  fromAgentIDHasSuffix: String
+  fromAgentIDIsNil: Boolean
+  fromAgentIDNotNil: Boolean
+  fromAgentIDEqualFold: String
+  fromAgentIDContainsFold: String
+  """
+  cause field predicates
+  """
+  cause: AssignmentCause
+  causeNEQ: AssignmentCause
+  causeIn: [AssignmentCause!]
+  causeNotIn: [AssignmentCause!]
+  """
+  strategy field predicates
+  """
+  strategy: String
+  strategyNEQ: String
+  strategyIn: [String!]
+  strategyNotIn: [String!]
+  strategyGT: String
+  strategyGTE: String
+  strategyLT: String
+  strategyLTE: String
+  strategyContains: String
+  strategyHasPrefix: String
+  strategyHasSuffix: String
+  strategyIsNil: Boolean
+  strategyNotNil: Boolean
+  strategyEqualFold: String
+  strategyContainsFold: String
+  """
+  reason field predicates
+  """
+  reason: String
+  reasonNEQ: String
+  reasonIn: [String!]
+  reasonNotIn: [String!]
+  reasonGT: String
+  reasonGTE: String
+  reasonLT: String
+  reasonLTE: String
+  reasonContains: String
+  reasonHasPrefix: String
+  reasonHasSuffix: String
+  reasonEqualFold: String
+  reasonContainsFold: String
+  """
+  actor_id field predicates
+  """
+  actorID: String
+  actorIDNEQ: String
+  actorIDIn: [String!]
+  actorIDNotIn: [String!]
+  actorIDGT: String
+  actorIDGTE: String
+  actorIDLT: String
+  actorIDLTE: String
+  actorIDContains: String
+  actorIDHasPrefix: String
+  actorIDHasSuffix: String
+  actorIDIsNil: Boolean
+  actorIDNotNil: Boolean
+  actorIDEqualFold: String
+  actorIDContainsFold: String
+  """
+  conversation edge predicates
+  """
+  hasConversation: Boolean
+  hasConversationWith: [ConversationWhereInput!]
+  """
+  agent edge predicates
+  """
+  hasAgent: Boolean
+  hasAgentWith: [AgentWhereInput!]
+}
 type AuditEvent implements Node {
   id: ID!
   """
@@ -4484,6 +5128,10 @@ type Conversation implements Node {
   firstResponseAt: Time
   snoozedUntil: Time
   resolvedAt: Time
+  """
+  set while the conversation waits in the routing queue for an agent with capacity
+  """
+  queuedAt: Time
   number: Number!
   contact: Contact!
   assignee: Agent
@@ -4523,6 +5171,10 @@ type Conversation implements Node {
     """
     where: MessageWhereInput
   ): MessageConnection!
+  """
+  the assignment history, oldest first
+  """
+  assignments: [Assignment!]
 }
 """
 A connection to a list of items.
@@ -4576,6 +5228,7 @@ enum ConversationOrderField {
   STATUS
   PRIORITY
   LAST_MESSAGE_AT
+  QUEUED_AT
 }
 """
 ConversationPriority is enum for the field priority
@@ -4815,6 +5468,19 @@ input ConversationWhereInput {
   resolvedAtIsNil: Boolean
   resolvedAtNotNil: Boolean
   """
+  queued_at field predicates
+  """
+  queuedAt: Time
+  queuedAtNEQ: Time
+  queuedAtIn: [Time!]
+  queuedAtNotIn: [Time!]
+  queuedAtGT: Time
+  queuedAtGTE: Time
+  queuedAtLT: Time
+  queuedAtLTE: Time
+  queuedAtIsNil: Boolean
+  queuedAtNotNil: Boolean
+  """
   number edge predicates
   """
   hasNumber: Boolean
@@ -4844,6 +5510,11 @@ input ConversationWhereInput {
   """
   hasMessages: Boolean
   hasMessagesWith: [MessageWhereInput!]
+  """
+  assignments edge predicates
+  """
+  hasAssignments: Boolean
+  hasAssignmentsWith: [AssignmentWhereInput!]
 }
 """
 CreateContactInput is used for create Contact object.
@@ -6754,6 +7425,37 @@ type Query {
     """
     where: NumberWhereInput
   ): NumberConnection!
+  routingRuns(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for RoutingRuns returned from the connection.
+    """
+    orderBy: RoutingRunOrder
+
+    """
+    Filtering options for RoutingRuns returned from the connection.
+    """
+    where: RoutingRunWhereInput
+  ): RoutingRunConnection!
   teams(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6913,6 +7615,171 @@ input RoleWhereInput {
   """
   builtin: Boolean
   builtinNEQ: Boolean
+}
+type RoutingRun implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  the schedule's name, e.g. "weekdays 09:00"; "manual" for redistributeNow
+  """
+  schedule: String!
+  """
+  the local date and time the run is for, e.g. 2026-11-30T09:00: unique per schedule
+  """
+  slot: String!
+  finishedAt: Time
+  movedCount: Int!
+}
+"""
+A connection to a list of items.
+"""
+type RoutingRunConnection {
+  """
+  A list of edges.
+  """
+  edges: [RoutingRunEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type RoutingRunEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: RoutingRun
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for RoutingRun connections
+"""
+input RoutingRunOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order RoutingRuns.
+  """
+  field: RoutingRunOrderField!
+}
+"""
+Properties by which RoutingRun connections can be ordered.
+"""
+enum RoutingRunOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+RoutingRunWhereInput is used for filtering RoutingRun objects.
+Input was generated by ent.
+"""
+input RoutingRunWhereInput {
+  not: RoutingRunWhereInput
+  and: [RoutingRunWhereInput!]
+  or: [RoutingRunWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  schedule field predicates
+  """
+  schedule: String
+  scheduleNEQ: String
+  scheduleIn: [String!]
+  scheduleNotIn: [String!]
+  scheduleGT: String
+  scheduleGTE: String
+  scheduleLT: String
+  scheduleLTE: String
+  scheduleContains: String
+  scheduleHasPrefix: String
+  scheduleHasSuffix: String
+  scheduleEqualFold: String
+  scheduleContainsFold: String
+  """
+  slot field predicates
+  """
+  slot: String
+  slotNEQ: String
+  slotIn: [String!]
+  slotNotIn: [String!]
+  slotGT: String
+  slotGTE: String
+  slotLT: String
+  slotLTE: String
+  slotContains: String
+  slotHasPrefix: String
+  slotHasSuffix: String
+  slotEqualFold: String
+  slotContainsFold: String
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+  """
+  moved_count field predicates
+  """
+  movedCount: Int
+  movedCountNEQ: Int
+  movedCountIn: [Int!]
+  movedCountNotIn: [Int!]
+  movedCountGT: Int
+  movedCountGTE: Int
+  movedCountLT: Int
+  movedCountLTE: Int
 }
 type Session implements Node {
   id: ID!
@@ -7742,6 +8609,8 @@ enum EventKind {
   ADDED
   DELETED
   UPDATED
+  "Nobody could take the conversation: it waits in the routing queue."
+  QUEUED
   "Events were missed (the replay window was too short): reload."
   RESYNC
 }
@@ -7813,6 +8682,73 @@ enum Presence {
 extend type Mutation {
   "Set your own presence: AWAY stays away while connected; ONLINE follows your connections."
   setPresence(presence: Presence!): Agent!
+}
+`, BuiltIn: false},
+	{Name: "../schema/routing.graphqls", Input: `# Routing: assignment policies, the queue, redistribution.
+
+extend type Mutation {
+  "Set how the number's new conversations find an agent; an empty chain is manual routing."
+  setRoutingPolicy(numberID: ID!, policy: RoutingPolicyInput!): Number!
+}
+
+extend type Query {
+  "Conversations waiting for an agent with room, in the order they will be served: by priority (URGENT first), then by arrival."
+  routingQueue(first: Int = 50): RoutingQueue!
+}
+
+"The conversations nobody online could take yet (those the viewer may see)."
+type RoutingQueue {
+  length: Int!
+  "How long the first arrival still waiting has waited, in seconds."
+  longestWaitSeconds: Int!
+  conversations: [Conversation!]!
+}
+
+enum RoutingStrategy {
+  "The contact's last agent (within the sticky window)."
+  STICKY
+  "The candidate assigned longest ago."
+  ROUND_ROBIN
+  "The candidate with the fewest unresolved conversations."
+  LEAST_LOADED
+}
+
+"How a number's new conversations find an agent: the strategies are tried in order among the eligible agents (enabled; online unless includeOffline; under maxConcurrent unless ignoreCapacity; in the team, else the number's members, else everyone). Nobody eligible: the conversation waits in the queue."
+type RoutingPolicy {
+  strategies: [RoutingStrategy!]!
+  teamID: ID
+  includeOffline: Boolean!
+  ignoreCapacity: Boolean!
+  "0: no bound."
+  stickyWindowMinutes: Int!
+}
+
+input RoutingPolicyInput {
+  strategies: [RoutingStrategy!]!
+  teamID: ID
+  includeOffline: Boolean! = false
+  ignoreCapacity: Boolean! = false
+  stickyWindowMinutes: Int! = 0
+}
+
+extend type Number {
+  routingPolicy: RoutingPolicy!
+}
+
+extend type ConversationEvent {
+  "Why an automatic action happened (ASSIGNED by routing, QUEUED)."
+  reason: String
+}
+
+"One conversation a redistribution moved."
+type RoutingMove {
+  conversationID: ID!
+  fromAgentID: ID
+  toAgentID: ID!
+}
+
+extend type RoutingRun {
+  moves: [RoutingMove!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/types.graphqls", Input: `# Shapes stored in JSON columns (ent/schema/schematype) and small extensions
@@ -7992,6 +8928,46 @@ func (ec *executionContext) childFields_AgentLoad(ctx context.Context, field gra
 		return ec.fieldContext_AgentLoad_capacity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentLoad", field.Name)
+}
+
+func (ec *executionContext) childFields_Assignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Assignment_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Assignment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Assignment_updatedAt(ctx, field)
+	case "conversationID":
+		return ec.fieldContext_Assignment_conversationID(ctx, field)
+	case "agentID":
+		return ec.fieldContext_Assignment_agentID(ctx, field)
+	case "fromAgentID":
+		return ec.fieldContext_Assignment_fromAgentID(ctx, field)
+	case "cause":
+		return ec.fieldContext_Assignment_cause(ctx, field)
+	case "strategy":
+		return ec.fieldContext_Assignment_strategy(ctx, field)
+	case "reason":
+		return ec.fieldContext_Assignment_reason(ctx, field)
+	case "actorID":
+		return ec.fieldContext_Assignment_actorID(ctx, field)
+	case "conversation":
+		return ec.fieldContext_Assignment_conversation(ctx, field)
+	case "agent":
+		return ec.fieldContext_Assignment_agent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Assignment", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AssignmentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AssignmentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditChainReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8188,6 +9164,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_snoozedUntil(ctx, field)
 	case "resolvedAt":
 		return ec.fieldContext_Conversation_resolvedAt(ctx, field)
+	case "queuedAt":
+		return ec.fieldContext_Conversation_queuedAt(ctx, field)
 	case "number":
 		return ec.fieldContext_Conversation_number(ctx, field)
 	case "contact":
@@ -8200,6 +9178,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_lastMessage(ctx, field)
 	case "messages":
 		return ec.fieldContext_Conversation_messages(ctx, field)
+	case "assignments":
+		return ec.fieldContext_Conversation_assignments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Conversation", field.Name)
 }
@@ -8236,6 +9216,8 @@ func (ec *executionContext) childFields_ConversationEvent(ctx context.Context, f
 		return ec.fieldContext_ConversationEvent_at(ctx, field)
 	case "conversation":
 		return ec.fieldContext_ConversationEvent_conversation(ctx, field)
+	case "reason":
+		return ec.fieldContext_ConversationEvent_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConversationEvent", field.Name)
 }
@@ -8606,6 +9588,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_conversations(ctx, field)
 	case "groups":
 		return ec.fieldContext_Number_groups(ctx, field)
+	case "routingPolicy":
+		return ec.fieldContext_Number_routingPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Number", field.Name)
 }
@@ -8694,6 +9678,90 @@ func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.
 		return ec.fieldContext_Role_fieldRules(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingMove(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "conversationID":
+		return ec.fieldContext_RoutingMove_conversationID(ctx, field)
+	case "fromAgentID":
+		return ec.fieldContext_RoutingMove_fromAgentID(ctx, field)
+	case "toAgentID":
+		return ec.fieldContext_RoutingMove_toAgentID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingMove", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "strategies":
+		return ec.fieldContext_RoutingPolicy_strategies(ctx, field)
+	case "teamID":
+		return ec.fieldContext_RoutingPolicy_teamID(ctx, field)
+	case "includeOffline":
+		return ec.fieldContext_RoutingPolicy_includeOffline(ctx, field)
+	case "ignoreCapacity":
+		return ec.fieldContext_RoutingPolicy_ignoreCapacity(ctx, field)
+	case "stickyWindowMinutes":
+		return ec.fieldContext_RoutingPolicy_stickyWindowMinutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingQueue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "length":
+		return ec.fieldContext_RoutingQueue_length(ctx, field)
+	case "longestWaitSeconds":
+		return ec.fieldContext_RoutingQueue_longestWaitSeconds(ctx, field)
+	case "conversations":
+		return ec.fieldContext_RoutingQueue_conversations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingQueue", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RoutingRun_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RoutingRun_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_RoutingRun_updatedAt(ctx, field)
+	case "schedule":
+		return ec.fieldContext_RoutingRun_schedule(ctx, field)
+	case "slot":
+		return ec.fieldContext_RoutingRun_slot(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_RoutingRun_finishedAt(ctx, field)
+	case "movedCount":
+		return ec.fieldContext_RoutingRun_movedCount(ctx, field)
+	case "moves":
+		return ec.fieldContext_RoutingRun_moves(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingRun", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RoutingRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RoutingRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RoutingRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RoutingRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_RoutingRunEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RoutingRunEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoutingRunEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -61,6 +61,8 @@ type ConversationEvent struct {
 	At   time.Time `json:"at"`
 	// Null for RESYNC.
 	Conversation *ent.Conversation `json:"conversation,omitempty"`
+	// Why an automatic action happened (ASSIGNED by routing, QUEUED).
+	Reason *string `json:"reason,omitempty"`
 }
 
 type ConversationEventFilter struct {
@@ -200,6 +202,22 @@ type ReplyButtonInput struct {
 	Title string `json:"title"`
 }
 
+type RoutingPolicyInput struct {
+	Strategies          []schematype.RoutingStrategy `json:"strategies"`
+	TeamID              *string                      `json:"teamID,omitempty"`
+	IncludeOffline      bool                         `json:"includeOffline"`
+	IgnoreCapacity      bool                         `json:"ignoreCapacity"`
+	StickyWindowMinutes int                          `json:"stickyWindowMinutes"`
+}
+
+// The conversations nobody online could take yet (those the viewer may see).
+type RoutingQueue struct {
+	Length int `json:"length"`
+	// How long the first arrival still waiting has waited, in seconds.
+	LongestWaitSeconds int                 `json:"longestWaitSeconds"`
+	Conversations      []*ent.Conversation `json:"conversations"`
+}
+
 // What to send: exactly one of text, template, media or interactive.
 type SendMessageInput struct {
 	ConversationID string            `json:"conversationID"`
@@ -255,6 +273,8 @@ const (
 	EventKindAdded         EventKind = "ADDED"
 	EventKindDeleted       EventKind = "DELETED"
 	EventKindUpdated       EventKind = "UPDATED"
+	// Nobody could take the conversation: it waits in the routing queue.
+	EventKindQueued EventKind = "QUEUED"
 	// Events were missed (the replay window was too short): reload.
 	EventKindResync EventKind = "RESYNC"
 )
@@ -269,12 +289,13 @@ var AllEventKind = []EventKind{
 	EventKindAdded,
 	EventKindDeleted,
 	EventKindUpdated,
+	EventKindQueued,
 	EventKindResync,
 }
 
 func (e EventKind) IsValid() bool {
 	switch e {
-	case EventKindCreated, EventKindMessageAdded, EventKindAssigned, EventKindTransferred, EventKindStatusChanged, EventKindRead, EventKindAdded, EventKindDeleted, EventKindUpdated, EventKindResync:
+	case EventKindCreated, EventKindMessageAdded, EventKindAssigned, EventKindTransferred, EventKindStatusChanged, EventKindRead, EventKindAdded, EventKindDeleted, EventKindUpdated, EventKindQueued, EventKindResync:
 		return true
 	}
 	return false

@@ -11,7 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,7 +81,7 @@ func Open(t testing.TB, dialectName string, opts ...store.Option) *store.DB {
 // the database. The schema is not migrated.
 func OpenSchema(ctx context.Context, databaseURL, prefix string, opts ...store.Option) (db *store.DB, drop func() error, err error) {
 	schema := prefix + randomSuffix()
-	u, err := url.Parse(databaseURL)
+	u, err := neturl.Parse(databaseURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storetest: parse database URL: %w", err)
 	}
@@ -119,4 +119,40 @@ func randomSuffix() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // never fails, see crypto/rand.Read
 	return hex.EncodeToString(b)
+}
+
+// Instances returns n pools onto one fresh migrated database of the dialect,
+// as n server instances would hold: what one writes, the others read, and
+// they race for the same rows. Closed and removed when the test ends.
+func Instances(t testing.TB, dialectName string, n int) []*store.DB {
+	t.Helper()
+	first := Open(t, dialectName)
+	dbs := []*store.DB{first}
+	var url string
+	switch dialectName {
+	case dialect.SQLite:
+		var file string
+		require.NoError(t, first.SQL.QueryRowContext(t.Context(), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file))
+		url = "sqlite:" + file
+	default:
+		var schema string
+		require.NoError(t, first.SQL.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema))
+		u, err := neturl.Parse(os.Getenv(EnvDatabaseURL))
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		url = u.String()
+	}
+	for range n - 1 {
+		db, err := store.Open(t.Context(), url)
+		require.NoError(t, err)
+		if dialectName == dialect.Postgres {
+			db.SQL.SetMaxOpenConns(4)
+		}
+		// closed before the first one drops the schema (cleanups run last first)
+		t.Cleanup(func() { require.NoError(t, db.Close()) })
+		dbs = append(dbs, db)
+	}
+	return dbs
 }

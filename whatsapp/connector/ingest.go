@@ -29,6 +29,15 @@ type Ingester struct {
 	client *ent.Client
 	pub    *realtime.Publisher
 	log    *slog.Logger
+
+	// Arrivals, when set, is told of every new customer message.
+	Arrivals Arrivals
+}
+
+// Arrivals is told of every new customer message inside the transaction that
+// records it: routing assigns the conversation when nobody holds it.
+type Arrivals interface {
+	Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error
 }
 
 // NewIngester returns an Ingester over client that publishes what changed.
@@ -182,6 +191,12 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	}
 	if err := u.Exec(ctx); err != nil {
 		return err
+	}
+	if in.Arrivals != nil {
+		// before this change's own events: commit hooks registered later publish first
+		if err := in.Arrivals.Arrived(ctx, tx, conv, msg, created); err != nil {
+			return err
+		}
 	}
 	kind := realtime.KindMessageAdded
 	if created {

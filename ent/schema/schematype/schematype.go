@@ -6,6 +6,7 @@ package schematype
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -13,6 +14,10 @@ import (
 type TenantSettings struct {
 	// BusinessHours lists the opening hours per weekday in the tenant's timezone.
 	BusinessHours []BusinessHours `json:"businessHours,omitempty"`
+	// Holidays lists dates ("2026-12-25") on which the business stays closed.
+	Holidays []string `json:"holidays,omitempty"`
+	// Redistributions are the periodic redistributions of open conversations.
+	Redistributions []RedistributionSchedule `json:"redistributions,omitempty"`
 	// RetentionDays is how long messages are kept; 0 keeps them forever.
 	RetentionDays int `json:"retentionDays,omitempty"`
 }
@@ -78,4 +83,82 @@ func (a *Audience) UnmarshalGQL(v any) error {
 	}
 	*a = Audience(s)
 	return nil
+}
+
+// RoutingStrategy is one step of a routing policy's fallback chain.
+type RoutingStrategy string
+
+// Routing strategies.
+const (
+	// StrategySticky gives the conversation to the contact's last agent.
+	StrategySticky RoutingStrategy = "STICKY"
+	// StrategyRoundRobin gives it to the candidate who was assigned longest ago.
+	StrategyRoundRobin RoutingStrategy = "ROUND_ROBIN"
+	// StrategyLeastLoaded gives it to the candidate with the fewest open conversations.
+	StrategyLeastLoaded RoutingStrategy = "LEAST_LOADED"
+)
+
+// Values lists the strategies.
+func (RoutingStrategy) Values() []string {
+	return []string{string(StrategySticky), string(StrategyRoundRobin), string(StrategyLeastLoaded)}
+}
+
+// MarshalGQL writes the strategy as a GraphQL enum value.
+func (s RoutingStrategy) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(s))) }
+
+// UnmarshalGQL reads a strategy from a GraphQL enum value.
+func (s *RoutingStrategy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok || !slices.Contains(RoutingStrategy("").Values(), str) {
+		return fmt.Errorf("%v is not a valid RoutingStrategy", v)
+	}
+	*s = RoutingStrategy(str)
+	return nil
+}
+
+// RoutingPolicy says how a number's new conversations find an agent. The zero
+// value is manual routing: nothing is assigned automatically.
+type RoutingPolicy struct {
+	// Strategies are tried in order (the fallback chain); empty means manual.
+	Strategies []RoutingStrategy `json:"strategies,omitempty"`
+	// TeamID routes among the team's agents; empty: the number's members, or
+	// every agent of the tenant when the number has none.
+	TeamID *string `json:"teamId,omitempty"`
+	// IncludeOffline lets agents who are not ONLINE take conversations
+	// (online-only is the default).
+	IncludeOffline bool `json:"includeOffline,omitempty"`
+	// IgnoreCapacity lets agents take more than their maxConcurrent
+	// (capacity-aware is the default).
+	IgnoreCapacity bool `json:"ignoreCapacity,omitempty"`
+	// StickyWindowMinutes bounds STICKY: the contact's last agent is chosen
+	// only if they were given a conversation of this contact within the
+	// window; 0 means no bound.
+	StickyWindowMinutes int `json:"stickyWindowMinutes,omitempty"`
+}
+
+// Manual reports whether the policy assigns nothing by itself.
+func (p RoutingPolicy) Manual() bool { return len(p.Strategies) == 0 }
+
+// Hours are opening hours: weekly windows and the dates closed anyway, in the
+// time zone of whoever owns them (the tenant).
+type Hours struct {
+	Weekly []BusinessHours `json:"weekly,omitempty"`
+	// Closed lists dates ("2026-12-25") on which nothing opens.
+	Closed []string `json:"closed,omitempty"`
+}
+
+// RoutingMove is one conversation a redistribution moved.
+type RoutingMove struct {
+	ConversationID string  `json:"conversationId"`
+	FromAgentID    *string `json:"fromAgentId,omitempty"`
+	ToAgentID      string  `json:"toAgentId"`
+}
+
+// RedistributionSchedule is a tenant's periodic redistribution: on the given
+// weekdays at At (tenant time), spread every open conversation that is
+// unassigned or held by an offline agent over the agents online.
+type RedistributionSchedule struct {
+	Name     string `json:"name"`
+	Weekdays []int  `json:"weekdays"` // 0 is Sunday
+	At       string `json:"at"`       // "HH:MM"
 }

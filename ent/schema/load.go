@@ -1,0 +1,166 @@
+package schema
+
+import (
+	"context"
+	"slices"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	gen "github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/hook"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Agents' load: agents.open_count counts the unresolved conversations
+// assigned to each agent, so routing finds the least loaded agent with one
+// indexed read of the agents instead of counting open conversations (there
+// may be 100,000). keepAgentLoad keeps it true on every write of a
+// conversation's assignee or status, in the same transaction.
+//
+// Lock order, to keep Postgres free of deadlocks: the conversation row first,
+// then agents in id order.
+
+type loadClaimKey struct{}
+
+// WithLoadClaimed tells the hook that agentID's load was already raised for
+// the assignment made with ctx: routing raises it first, with a conditional
+// update that refuses an agent at capacity.
+func WithLoadClaimed(ctx context.Context, agentID string) context.Context {
+	return context.WithValue(ctx, loadClaimKey{}, agentID)
+}
+
+func claimed(ctx context.Context) string {
+	id, _ := ctx.Value(loadClaimKey{}).(string)
+	return id
+}
+
+// LockRow makes a read of conversations lock the rows it returns until the
+// transaction ends, on Postgres; SQLite's immediate transactions already
+// serialise writers.
+func LockRow(s *sql.Selector) {
+	if s.Dialect() == dialect.Postgres {
+		s.ForUpdate()
+	}
+}
+
+var keepAgentLoad = hook.On(func(next ent.Mutator) ent.Mutator {
+	return hook.ConversationFunc(func(ctx context.Context, m *gen.ConversationMutation) (ent.Value, error) {
+		_, assigneeSet := m.AssigneeID()
+		_, statusSet := m.Status()
+		touches := assigneeSet || statusSet || m.AssigneeIDCleared()
+		switch {
+		case m.Op().Is(ent.OpCreate):
+			v, err := next.Mutate(ctx, m)
+			if err != nil || !touches {
+				return v, err
+			}
+			a, _ := m.AssigneeID()
+			st, _ := m.Status()
+			return v, moveLoad(ctx, m.Client(), "", a, st != conversation.StatusRESOLVED)
+		case m.Op().Is(ent.OpUpdateOne):
+			if !touches {
+				return next.Mutate(ctx, m)
+			}
+			return updateOneKeepingLoad(ctx, next, m)
+		case m.Op().Is(ent.OpDelete | ent.OpDeleteOne), touches:
+			// bulk writes: recount the tenant's agents afterwards
+			v, err := next.Mutate(ctx, m)
+			if err != nil {
+				return v, err
+			}
+			return v, RecountLoads(ctx, m.Client())
+		}
+		return next.Mutate(ctx, m)
+	})
+}, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne)
+
+func updateOneKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.ConversationMutation) (ent.Value, error) {
+	id, _ := m.ID()
+	var rows []struct {
+		AssigneeID *string             `json:"assignee_id"`
+		Status     conversation.Status `json:"status"`
+	}
+	err := m.Client().Conversation.Query().Where(conversation.ID(id)).
+		Modify(LockRow).Select(conversation.FieldAssigneeID, conversation.FieldStatus).Scan(ctx, &rows)
+	if err != nil {
+		return nil, err
+	}
+	v, err := next.Mutate(ctx, m)
+	if err != nil || len(rows) == 0 {
+		return v, err
+	}
+	old := rows[0]
+	oldAgent, newAgent := "", ""
+	if old.AssigneeID != nil {
+		oldAgent = *old.AssigneeID
+	}
+	newAgent, newStatus := oldAgent, old.Status
+	if a, ok := m.AssigneeID(); ok {
+		newAgent = a
+	} else if m.AssigneeIDCleared() {
+		newAgent = ""
+	}
+	if st, ok := m.Status(); ok {
+		newStatus = st
+	}
+	oldCounted := oldAgent != "" && old.Status != conversation.StatusRESOLVED
+	newCounted := newAgent != "" && newStatus != conversation.StatusRESOLVED
+	if oldCounted == newCounted && oldAgent == newAgent {
+		return v, nil
+	}
+	from := ""
+	if oldCounted {
+		from = oldAgent
+	}
+	return v, moveLoad(ctx, m.Client(), from, newAgent, newCounted)
+}
+
+// moveLoad takes one from from's load and adds one to to's (when counted and
+// not already claimed), in id order.
+func moveLoad(ctx context.Context, c *gen.Client, from, to string, counted bool) error {
+	type delta struct {
+		id string
+		by int
+	}
+	var ds []delta
+	if from != "" {
+		ds = append(ds, delta{from, -1})
+	}
+	if to != "" && counted && claimed(ctx) != to {
+		ds = append(ds, delta{to, +1})
+	}
+	slices.SortFunc(ds, func(a, b delta) int { return cmpString(a.id, b.id) })
+	for _, d := range ds {
+		if err := c.Agent.Update().Where(agent.ID(d.id)).AddOpenCount(d.by).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// RecountLoads sets every agent's load of the viewer's tenant from the
+// conversations themselves: after bulk writes, and to repair a drift.
+func RecountLoads(ctx context.Context, c *gen.Client) error {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.TenantID == "" {
+		return nil
+	}
+	return c.Agent.Update().Where(agent.TenantID(v.TenantID)).Modify(func(u *sql.UpdateBuilder) {
+		u.Set(agent.FieldOpenCount, sql.Expr(
+			"(SELECT COUNT(*) FROM conversations WHERE conversations.assignee_id = agents.id AND conversations.status <> 'RESOLVED')"))
+	}).Exec(ctx)
+}

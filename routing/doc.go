@@ -1,0 +1,20 @@
+// Package routing gives conversations to agents: assignment policies per
+// number (sticky, round-robin, least-loaded, capacity-aware and online-only
+// by default, in a fallback chain), the queue of conversations nobody online
+// can take yet, business hours, and scheduled redistribution.
+//
+// Nothing here is an in-memory list: every decision is a conditional update
+// in the database, so any number of instances route the same tenant at once
+// without assigning a conversation twice or an agent over capacity.
+//
+//   - The conversation row is locked first (Postgres FOR UPDATE; SQLite's
+//     immediate transactions serialise writers) and must still be unassigned.
+//   - The agent is claimed with UPDATE agents SET open_count = open_count+1
+//     WHERE id = ? AND open_count < max_concurrent AND presence = 'ONLINE' …:
+//     zero rows means someone else took the last place, and the next
+//     candidate is tried.
+//
+// agents.open_count (the load) is kept by a hook on every conversation write
+// (ent/schema/load.go), so choosing among 1,000 agents is one indexed read
+// however many conversations are open.
+package routing

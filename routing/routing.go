@@ -1,0 +1,270 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/switchboard-dev/switchboard/clock"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/assignment"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/predicate"
+	"github.com/switchboard-dev/switchboard/ent/schema"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+)
+
+// Service routes conversations. It is safe for concurrent use, and several
+// instances may run one each over the same database.
+type Service struct {
+	client *ent.Client
+	pub    *realtime.Publisher
+	clock  clock.Clock
+}
+
+// New returns a Service over client that publishes what it does with pub.
+func New(client *ent.Client, pub *realtime.Publisher, clk clock.Clock) *Service {
+	return &Service{client: client, pub: pub, clock: clk}
+}
+
+// Decision is what routing did with a conversation.
+type Decision struct {
+	// AgentID is who got it; empty when it was queued or left alone.
+	AgentID string
+	// Queued is true when nobody could take it and it waits in the queue.
+	Queued bool
+	// Strategy is the step of the policy that chose the agent.
+	Strategy schematype.RoutingStrategy
+	// Reason says why, for people (the history and the ASSIGNED event).
+	Reason string
+}
+
+// candidatesPerStep bounds how many agents one step of a policy tries when
+// other instances claim the first ones' last places at the same moment.
+const candidatesPerStep = 8
+
+// Route routes one conversation in its own transaction (see RouteTx).
+func (s *Service) Route(ctx context.Context, conversationID string) (Decision, error) {
+	var d Decision
+	err := store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		d, err = s.RouteTx(ctx, tx, conversationID)
+		return err
+	})
+	return d, err
+}
+
+// RouteTx gives an unassigned, unresolved conversation to an agent by its
+// number's policy, inside tx; when nobody qualifies it queues the
+// conversation. A conversation that is assigned, resolved, or on a manually
+// routed number is left alone.
+func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string) (Decision, error) {
+	conv, err := tx.Conversation.Query().Where(conversation.ID(conversationID)).
+		Modify(schema.LockRow).Only(ctx)
+	if err != nil {
+		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
+	}
+	if conv.AssigneeID != nil || conv.Status == conversation.StatusRESOLVED {
+		return Decision{}, nil
+	}
+	num, err := tx.Number.Get(ctx, conv.NumberID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
+	}
+	pol := num.RoutingPolicy
+	if pol.Manual() {
+		return Decision{}, nil
+	}
+	eligible := eligibleAgents(num, pol)
+	for _, step := range pol.Strategies {
+		ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
+		if err != nil {
+			return Decision{}, err
+		}
+		for _, id := range ids {
+			ok, err := s.claim(ctx, tx, id, eligible)
+			if err != nil {
+				return Decision{}, err
+			}
+			if !ok {
+				continue // taken by someone else meanwhile
+			}
+			d := Decision{AgentID: id, Strategy: step, Reason: reasonOf(step, pol)}
+			return d, s.give(ctx, tx, conv, d, assignment.CausePOLICY)
+		}
+	}
+	return s.queue(ctx, tx, conv)
+}
+
+// eligibleAgents is the filter every candidate of a policy passes: enabled,
+// online unless the policy says otherwise, under capacity unless it says
+// otherwise, and in the policy's team or the number's members (everyone when
+// the number lists none).
+func eligibleAgents(num *ent.Number, pol schematype.RoutingPolicy) []predicate.Agent {
+	ps := []predicate.Agent{agent.DisabledAtIsNil()}
+	if !pol.IncludeOffline {
+		ps = append(ps, agent.PresenceEQ(agent.PresenceONLINE))
+	}
+	if !pol.IgnoreCapacity {
+		ps = append(ps, predicate.Agent(func(s *sql.Selector) {
+			s.Where(sql.ColumnsLT(s.C(agent.FieldOpenCount), s.C(agent.FieldMaxConcurrent)))
+		}))
+	}
+	if pol.TeamID != nil {
+		teamID := *pol.TeamID
+		ps = append(ps, predicate.Agent(func(s *sql.Selector) {
+			s.Where(sql.In(s.C(agent.FieldID),
+				sql.Select("agent_id").From(sql.Table("team_agents")).Where(sql.EQ("team_id", teamID))))
+		}))
+		return ps
+	}
+	numberID := num.ID
+	return append(ps, predicate.Agent(func(s *sql.Selector) {
+		members := sql.Table("number_members")
+		s.Where(sql.Or(
+			sql.In(s.C(agent.FieldID), sql.Select(members.C("agent_id")).From(members).Where(sql.EQ(members.C("number_id"), numberID))),
+			sql.NotExists(sql.Select(members.C("agent_id")).From(members).Where(sql.EQ(members.C("number_id"), numberID))),
+		))
+	}))
+}
+
+// candidates lists the agents one step of the policy would choose, best
+// first. It reads; claim decides.
+func (s *Service) candidates(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
+	step schematype.RoutingStrategy, eligible []predicate.Agent) ([]string, error) {
+	q := tx.Agent.Query().Where(eligible...).Limit(candidatesPerStep)
+	switch step {
+	case schematype.StrategySticky:
+		aq := tx.Assignment.Query().
+			Where(assignment.ContactID(conv.ContactID), assignment.AgentIDNotNil()).
+			Order(ent.Desc(assignment.FieldCreatedAt)).Limit(1)
+		if pol.StickyWindowMinutes > 0 {
+			aq.Where(assignment.CreatedAtGTE(s.clock.Now().Add(-time.Duration(pol.StickyWindowMinutes) * time.Minute)))
+		}
+		last, err := aq.First(ctx)
+		if ent.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []string{*last.AgentID}, nil
+	case schematype.StrategyRoundRobin:
+		q.Order(agent.ByLastAssignedAt(sql.OrderNullsFirst()), agent.ByID())
+	case schematype.StrategyLeastLoaded:
+		q.Order(agent.ByOpenCount(), agent.ByLastAssignedAt(sql.OrderNullsFirst()), agent.ByID())
+	default:
+		return nil, nil
+	}
+	return q.IDs(ctx)
+}
+
+// claim raises agentID's load if they are still eligible: one conditional
+// update, so that two instances never both take an agent's last place.
+func (s *Service) claim(ctx context.Context, tx *ent.Tx, agentID string, eligible []predicate.Agent) (bool, error) {
+	n, err := tx.Agent.Update().
+		Where(append([]predicate.Agent{agent.ID(agentID)}, eligible...)...).
+		AddOpenCount(1).SetLastAssignedAt(s.clock.Now()).
+		Save(ctx)
+	return n == 1, err
+}
+
+// give assigns conv to d.AgentID, whose load is already claimed, and records
+// why.
+func (s *Service) give(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause) error {
+	err := tx.Conversation.UpdateOneID(conv.ID).SetAssigneeID(d.AgentID).ClearQueuedAt().
+		Exec(schema.WithLoadClaimed(ctx, d.AgentID))
+	if err != nil {
+		return fmt.Errorf("assign %s: %w", conv.ID, err)
+	}
+	return s.record(ctx, tx, conv, d, cause, realtime.KindAssigned)
+}
+
+// queue puts conv in the queue (once: its place is its first arrival).
+func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (Decision, error) {
+	d := Decision{Queued: true, Reason: "nobody online has capacity: waiting in the queue"}
+	if conv.QueuedAt != nil {
+		return d, nil
+	}
+	if err := tx.Conversation.UpdateOneID(conv.ID).SetQueuedAt(s.clock.Now()).Exec(ctx); err != nil {
+		return Decision{}, fmt.Errorf("queue %s: %w", conv.ID, err)
+	}
+	return d, s.record(ctx, tx, conv, d, assignment.CauseQUEUE, realtime.KindQueued)
+}
+
+// record writes the history entry and publishes the event, both saying why.
+func (s *Service) record(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause, kind string) error {
+	create := tx.Assignment.Create().
+		SetConversationID(conv.ID).
+		SetContactID(conv.ContactID).
+		SetNillableFromAgentID(conv.AssigneeID).
+		SetCause(cause).
+		SetStrategy(string(d.Strategy)).
+		SetReason(d.Reason).
+		SetCreatedAt(s.clock.Now())
+	if d.AgentID != "" {
+		create.SetAgentID(d.AgentID)
+	}
+	if err := create.Exec(ctx); err != nil {
+		return fmt.Errorf("record assignment of %s: %w", conv.ID, err)
+	}
+	s.pub.OnCommit(tx, realtime.Event{
+		TenantID: conv.TenantID, Type: realtime.ConversationChanged, Subject: conv.ID,
+		Data: realtime.Kinded(kind, "agentID", d.AgentID, "cause", string(cause), "reason", d.Reason),
+	})
+	return nil
+}
+
+func reasonOf(step schematype.RoutingStrategy, pol schematype.RoutingPolicy) string {
+	var b strings.Builder
+	switch step {
+	case schematype.StrategySticky:
+		b.WriteString("sticky: the contact's last agent")
+	case schematype.StrategyRoundRobin:
+		b.WriteString("round-robin: the agent assigned longest ago")
+	case schematype.StrategyLeastLoaded:
+		b.WriteString("least-loaded: the agent with the fewest open conversations")
+	}
+	if !pol.IncludeOffline {
+		b.WriteString(", online")
+	}
+	if !pol.IgnoreCapacity {
+		b.WriteString(", under capacity")
+	}
+	if pol.TeamID != nil {
+		b.WriteString(", in team " + *pol.TeamID)
+	}
+	return b.String()
+}
+
+// causeOf reads the cause an assignment event carries.
+func causeOf(e realtime.Event) string {
+	var d struct{ Cause string }
+	_ = json.Unmarshal(e.Data, &d)
+	return d.Cause
+}
+
+// ReasonOf reads why an automatic action happened from its event ("" when
+// it does not say).
+func ReasonOf(e realtime.Event) string {
+	var d struct{ Reason string }
+	_ = json.Unmarshal(e.Data, &d)
+	return d.Reason
+}
+
+// Arrived routes the conversation of a new customer message when nobody
+// holds it: a new conversation, or one reopened unassigned (inbox.Arrivals).
+func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, _ *ent.Message, _ bool) error {
+	if conv.AssigneeID != nil {
+		return nil
+	}
+	_, err := s.RouteTx(ctx, tx, conv.ID)
+	return err
+}
