@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +57,8 @@ func TestBrowser(t *testing.T) {
 	srv := startDemo(t, map[string]string{
 		// A number that drops offline is noticed by the next health read.
 		"SWITCHBOARD_HEALTH_INTERVAL": "300ms",
+		// Access tokens this short make the console refresh during the test.
+		"SWITCHBOARD_ACCESS_TOKEN_TTL": "40s",
 	})
 	require.NoError(t, os.MkdirAll(*artifacts, 0o755))
 	t.Logf("screenshots in %s", *artifacts)
@@ -97,6 +101,8 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	}
 	require.Equal(t, "DISCONNECTED", attrOf(t, ctx, `//li[contains(@class,"number")][contains(., "Acme Berlin")]`, "data-status"))
 	shot("1-signed-in")
+	session := `JSON.parse(sessionStorage.getItem('switchboard.session')).refreshToken`
+	firstRefresh := get(t, ctx, chromedp.Evaluate[string](session))
 
 	// First load: what came over HTTP (the page, its scripts and styles,
 	// the first queries), and nothing from anywhere but this server.
@@ -147,14 +153,31 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	shot("5-number-offline")
 	srv.simPatch(t, "/_sim/numbers/"+lyonNumber, `{"status":"CONNECTED"}`)
 
+	// The connection drops and cannot come back for a while: the page says
+	// it is reconnecting; a message that arrives meanwhile shows once it is
+	// back, because its subscription resumes with after.
+	act(t, ctx, 30*time.Second, blockWebSockets(srv, true), closeWebSockets(),
+		chromedp.WaitVisible(`.conn-reconnecting`), chromedp.WaitVisible(`.banner`))
+	srv.webhook(t, parisNumber, customerWA, customer, "Sent while you were away")
+	shot("6-reconnecting")
+	act(t, ctx, 30*time.Second, blockWebSockets(srv, false),
+		chromedp.WaitVisible(`.conn-live`),
+		chromedp.WaitVisible(`//ol[contains(@class,"messages")]//p[contains(., "Sent while you were away")]`),
+	)
+
+	// The access token lived 40 s: the console has refreshed it (a new
+	// refresh token each time) without the supervisor noticing.
+	require.NotEqual(t, firstRefresh, get(t, ctx, chromedp.Evaluate[string](session)), "the console rotated its refresh token")
+	act(t, ctx, 5*time.Second, chromedp.WaitVisible(`.conn-live`))
+
 	// A phone-sized screen: one column; the open conversation takes it.
 	act(t, ctx, 10*time.Second,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 		chromedp.WaitVisible(`.back`),
 	)
-	shot("6-phone-conversation")
+	shot("7-phone-conversation")
 	act(t, ctx, 10*time.Second, chromedp.Click(`.back`), chromedp.WaitVisible(`.list`))
-	shot("7-phone-list")
+	shot("8-phone-list")
 
 	net.requireOnly(t, srv)
 }
@@ -318,7 +341,7 @@ func (s *demoServer) simPatch(t *testing.T, path, body string) {
 // webhook posts a customer's text as Meta does, signed with the app secret.
 func (s *demoServer) webhook(t *testing.T, phoneNumberID, from, name, text string) {
 	t.Helper()
-	msg := map[string]any{"from": from, "id": "wamid.test-" + strings.Trim(text, "[]"), "timestamp": fmt.Sprint(time.Now().Unix()),
+	msg := map[string]any{"from": from, "id": fmt.Sprintf("wamid.test-%d", time.Now().UnixNano()), "timestamp": fmt.Sprint(time.Now().Unix()),
 		"type": "text", "text": map[string]string{"body": text}}
 	value := map[string]any{
 		"messaging_product": "whatsapp",
@@ -374,6 +397,40 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 func attrOf(t *testing.T, ctx context.Context, sel, name string) string {
 	t.Helper()
 	return get(t, ctx, chromedp.AttributeValue(sel, name)).Value
+}
+
+// blockWebSockets makes the page's new websockets to the server fail, or
+// lets them through again.
+func blockWebSockets(srv *demoServer, block bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		var patterns []*network.BlockPattern
+		if block {
+			patterns = []*network.BlockPattern{{URLPattern: "ws://" + srv.addr + "/*", Block: true}}
+		}
+		_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
+		return err
+	})
+}
+
+// closeWebSockets closes every websocket of the page, found in its heap as
+// the DevTools console's queryObjects does. (Emulating offline does not
+// touch open sockets.)
+func closeWebSockets() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		proto, err := chromedp.Evaluate[*runtime.RemoteObject](`WebSocket.prototype`)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		sockets, err := cdp.Call(ctx, tg, runtime.QueryObjects, runtime.QueryObjectsParams{PrototypeObjectID: proto.ObjectID})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, tg, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+			FunctionDeclaration: `function() { this.forEach(ws => ws.close(3000, 'the test cuts the network')); }`,
+			ObjectID:            sockets.Objects.ObjectID,
+		})
+		return err
+	})
 }
 
 // waitCount waits until at least n elements match the CSS selector.
