@@ -74,6 +74,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("console", func(t *testing.T) { testConsole(t, alloc, srv) })
 	t.Run("graphiql", func(t *testing.T) { testGraphiQL(t, alloc, srv) })
+	t.Run("console as auditor", func(t *testing.T) { testAuditor(t, alloc, srv) })
 }
 
 func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
@@ -179,6 +180,35 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	act(t, ctx, 10*time.Second, chromedp.Click(`.back`), chromedp.WaitVisible(`.list`))
 	shot("8-phone-list")
 
+	net.requireOnly(t, srv)
+}
+
+// testAuditor signs in as the auditor, who reads everything but changes
+// nothing and may not see phones in the clear: no reply box, masked phones,
+// no figures (the dashboard needs report.view_own).
+func testAuditor(t *testing.T, alloc context.Context, srv *demoServer) {
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	net := watchNetwork(t, ctx)
+	shot := screenshots(t, ctx, "auditor")
+	act(t, ctx, 60*time.Second,
+		chromedp.Navigate(srv.base+"/console"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, "auditor@demo.switchboard.local"),
+		chromedp.SendKeys(`input[name=password]`, demo.OwnerPassword),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`.conn-live`),
+		waitCount(`.number`, 3),
+		waitCount(`.agent`, 6),
+		waitCount(`.conversation`, 1),
+		chromedp.Click(`.conversation`),
+		waitCount(`.message`, 1),
+	)
+	phone := textOf(t, ctx, `.thread-head .meta`)
+	require.Contains(t, phone, "•", "the auditor sees phones masked: %s", phone)
+	absent := get(t, ctx, chromedp.Evaluate[bool](`!document.querySelector('#reply-text') && !document.querySelector('.today')`))
+	require.True(t, absent, "no reply box and no figures for a role without conversation.reply and report.view_own")
+	shot("1-read-only")
 	net.requireOnly(t, srv)
 }
 
