@@ -1955,6 +1955,19 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[message.FieldReplyToID] = struct{}{}
 			}
 
+		case "replies":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&MessageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, messageImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedReplies(alias, func(wq *MessageQuery) {
+				*wq = *query
+			})
+
 		case "deletedBy":
 			var (
 				alias = field.Alias

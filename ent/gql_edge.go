@@ -269,6 +269,18 @@ func (_m *Message) ReplyTo(ctx context.Context) (*Message, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Message) Replies(ctx context.Context) (result []*Message, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedReplies(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.RepliesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReplies().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Message) DeletedBy(ctx context.Context) (*Agent, error) {
 	result, err := _m.Edges.DeletedByOrErr()
 	if IsNotLoaded(err) {

@@ -5867,6 +5867,10 @@ type MessageWhereInput struct {
 	HasReplyTo     *bool                `json:"hasReplyTo,omitempty"`
 	HasReplyToWith []*MessageWhereInput `json:"hasReplyToWith,omitempty"`
 
+	// "replies" edge predicates.
+	HasReplies     *bool                `json:"hasReplies,omitempty"`
+	HasRepliesWith []*MessageWhereInput `json:"hasRepliesWith,omitempty"`
+
 	// "deleted_by" edge predicates.
 	HasDeletedBy     *bool              `json:"hasDeletedBy,omitempty"`
 	HasDeletedByWith []*AgentWhereInput `json:"hasDeletedByWith,omitempty"`
@@ -6570,6 +6574,24 @@ func (i *MessageWhereInput) P() (predicate.Message, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, message.HasReplyToWith(with...))
+	}
+	if i.HasReplies != nil {
+		p := message.HasReplies()
+		if !*i.HasReplies {
+			p = message.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRepliesWith) > 0 {
+		with := make([]predicate.Message, 0, len(i.HasRepliesWith))
+		for _, w := range i.HasRepliesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRepliesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, message.HasRepliesWith(with...))
 	}
 	if i.HasDeletedBy != nil {
 		p := message.HasDeletedBy()

@@ -79,7 +79,7 @@ var edgeTables = map[string]map[string]string{
 	"Group":            {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table},
 	"GroupJoinRequest": {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":      {"tenant": tenant.Table, "group": group.Table},
-	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "deleted_by": agent.Table},
+	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table},
 	"Number":           {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
 	"Role":             {"tenant": tenant.Table},
 	"RoutingRun":       {"tenant": tenant.Table},

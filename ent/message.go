@@ -85,13 +85,17 @@ type MessageEdges struct {
 	Sender *Agent `json:"sender,omitempty"`
 	// ReplyTo holds the value of the reply_to edge.
 	ReplyTo *Message `json:"reply_to,omitempty"`
+	// Replies holds the value of the replies edge.
+	Replies []*Message `json:"replies,omitempty"`
 	// DeletedBy holds the value of the deleted_by edge.
 	DeletedBy *Agent `json:"deleted_by,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
+
+	namedReplies map[string][]*Message
 }
 
 // TenantOrErr returns the Tenant value or an error if the edge
@@ -149,12 +153,21 @@ func (e MessageEdges) ReplyToOrErr() (*Message, error) {
 	return nil, &NotLoadedError{edge: "reply_to"}
 }
 
+// RepliesOrErr returns the Replies value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
+	if e.loadedTypes[5] {
+		return e.Replies, nil
+	}
+	return nil, &NotLoadedError{edge: "replies"}
+}
+
 // DeletedByOrErr returns the DeletedBy value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
 func (e MessageEdges) DeletedByOrErr() (*Agent, error) {
 	if e.DeletedBy != nil {
 		return e.DeletedBy, nil
-	} else if e.loadedTypes[5] {
+	} else if e.loadedTypes[6] {
 		return nil, &NotFoundError{label: agent.Label}
 	}
 	return nil, &NotLoadedError{edge: "deleted_by"}
@@ -377,6 +390,11 @@ func (_m *Message) QueryReplyTo() *MessageQuery {
 	return NewMessageClient(_m.config).QueryReplyTo(_m)
 }
 
+// QueryReplies queries the "replies" edge of the Message entity.
+func (_m *Message) QueryReplies() *MessageQuery {
+	return NewMessageClient(_m.config).QueryReplies(_m)
+}
+
 // QueryDeletedBy queries the "deleted_by" edge of the Message entity.
 func (_m *Message) QueryDeletedBy() *AgentQuery {
 	return NewMessageClient(_m.config).QueryDeletedBy(_m)
@@ -490,6 +508,30 @@ func (_m *Message) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedReplies returns the Replies named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedReplies(name string) ([]*Message, error) {
+	if _m.Edges.namedReplies == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReplies[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedReplies(name string, edges ...*Message) {
+	if _m.Edges.namedReplies == nil {
+		_m.Edges.namedReplies = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReplies[name] = []*Message{}
+	} else {
+		_m.Edges.namedReplies[name] = append(_m.Edges.namedReplies[name], edges...)
+	}
 }
 
 // Messages is a parsable slice of Message.

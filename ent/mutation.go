@@ -12073,6 +12073,9 @@ type MessageMutation struct {
 	clearedsender       bool
 	reply_to            *string
 	clearedreply_to     bool
+	replies             map[string]struct{}
+	removedreplies      map[string]struct{}
+	clearedreplies      bool
 	deleted_by          *string
 	cleareddeleted_by   bool
 	done                bool
@@ -13337,6 +13340,60 @@ func (m *MessageMutation) ResetReplyTo() {
 	m.clearedreply_to = false
 }
 
+// AddReplyIDs adds the "replies" edge to the Message entity by ids.
+func (m *MessageMutation) AddReplyIDs(ids ...string) {
+	if m.replies == nil {
+		m.replies = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.replies[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReplies clears the "replies" edge to the Message entity.
+func (m *MessageMutation) ClearReplies() {
+	m.clearedreplies = true
+}
+
+// RepliesCleared reports if the "replies" edge to the Message entity was cleared.
+func (m *MessageMutation) RepliesCleared() bool {
+	return m.clearedreplies
+}
+
+// RemoveReplyIDs removes the "replies" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveReplyIDs(ids ...string) {
+	if m.removedreplies == nil {
+		m.removedreplies = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.replies, ids[i])
+		m.removedreplies[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReplies returns the removed IDs of the "replies" edge to the Message entity.
+func (m *MessageMutation) RemovedRepliesIDs() (ids []string) {
+	for id := range m.removedreplies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RepliesIDs returns the "replies" edge IDs in the mutation.
+func (m *MessageMutation) RepliesIDs() (ids []string) {
+	for id := range m.replies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReplies resets all changes to the "replies" edge.
+func (m *MessageMutation) ResetReplies() {
+	m.replies = nil
+	m.clearedreplies = false
+	m.removedreplies = nil
+}
+
 // ClearDeletedBy clears the "deleted_by" edge to the Agent entity.
 func (m *MessageMutation) ClearDeletedBy() {
 	m.cleareddeleted_by = true
@@ -13962,7 +14019,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.tenant != nil {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -13977,6 +14034,9 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.reply_to != nil {
 		edges = append(edges, message.EdgeReplyTo)
+	}
+	if m.replies != nil {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.deleted_by != nil {
 		edges = append(edges, message.EdgeDeletedBy)
@@ -14008,6 +14068,12 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.reply_to; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.replies))
+		for id := range m.replies {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeDeletedBy:
 		if id := m.deleted_by; id != nil {
 			return []ent.Value{*id}
@@ -14018,19 +14084,30 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
+	if m.removedreplies != nil {
+		edges = append(edges, message.EdgeReplies)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.removedreplies))
+		for id := range m.removedreplies {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.clearedtenant {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -14045,6 +14122,9 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedreply_to {
 		edges = append(edges, message.EdgeReplyTo)
+	}
+	if m.clearedreplies {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.cleareddeleted_by {
 		edges = append(edges, message.EdgeDeletedBy)
@@ -14066,6 +14146,8 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedsender
 	case message.EdgeReplyTo:
 		return m.clearedreply_to
+	case message.EdgeReplies:
+		return m.clearedreplies
 	case message.EdgeDeletedBy:
 		return m.cleareddeleted_by
 	}
@@ -14116,6 +14198,9 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeReplyTo:
 		m.ResetReplyTo()
+		return nil
+	case message.EdgeReplies:
+		m.ResetReplies()
 		return nil
 	case message.EdgeDeletedBy:
 		m.ResetDeletedBy()

@@ -123,7 +123,7 @@ const snapshotQuery = `{
   conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
   routingQueue { length conversations { id } }
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
-  messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt } } }
+  messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }
   auditEvents(first: 100) { totalCount edges { node { id hash } } }
@@ -157,6 +157,7 @@ func TestTenantIsolation(t *testing.T) {
 			for _, q := range []string{
 				`{ conversations(where: {id: "` + b.conversation + `"}) { totalCount edges { node { id } } } }`,
 				`{ messages(where: {hasConversationWith: {id: "` + b.conversation + `"}}) { totalCount } }`,
+				`{ messages(where: {hasRepliesWith: {hasConversationWith: {id: "` + b.conversation + `"}}}) { totalCount } }`,
 				`{ contacts(where: {waID: "` + b.contactWaID + `"}) { totalCount edges { node { id } } } }`,
 				`{ agents(where: {email: "agent@beta.test"}) { totalCount } }`,
 			} {

@@ -77,10 +77,29 @@ func TestSendAndDeleteMessages(t *testing.T) {
 		require.JSONEq(t, `{"sendText":{"id":`+jsonField(t, r, "sendText", "id")+`,"body":"On its way!","status":"QUEUED",
 			"direction":"OUTBOUND","kind":"TEXT","sender":{"id":"`+w.owner+`"},"replyTo":{"id":"`+w.inbound+`"}}}`, string(r.Data))
 		sent := jsonField(t, r, "sendText", "id")
+		// A message may be quoted many times; quoting it does not make it a
+		// reply (reply_to was a bidirectional one-to-one: CONFLICT here).
+		r = do(`mutation($c: ID!, $re: ID) { sendText(conversationID: $c, body: "And again", replyToID: $re) { id replyTo { id } } }`,
+			map[string]any{"c": w.conversation, "re": w.inbound})
+		r.RequireOK(t)
+		again := jsonField(t, r, "sendText", "id")
+		r = do(`query($m: ID!) { node(id: $m) { ... on Message { replyTo { id } replies { id } } } }`, map[string]any{"m": w.inbound})
+		r.RequireOK(t)
+		var quoted struct {
+			Node struct {
+				ReplyTo *struct{ ID string }
+				Replies []struct{ ID string }
+			}
+		}
+		r.Decode(t, &quoted)
+		require.Nil(t, quoted.Node.ReplyTo)
+		require.Len(t, quoted.Node.Replies, 2)
+		require.ElementsMatch(t, []string{strings.Trim(sent, `"`), strings.Trim(again, `"`)},
+			[]string{quoted.Node.Replies[0].ID, quoted.Node.Replies[1].ID})
 
 		r = do(`query($c: ID!) { node(id: $c) { ... on Conversation { lastMessage { id } firstResponseAt } } }`, map[string]any{"c": w.conversation})
 		r.RequireOK(t)
-		require.Contains(t, string(r.Data), `"lastMessage":{"id":`+sent+`}`)
+		require.Contains(t, string(r.Data), `"lastMessage":{"id":`+again+`}`)
 		require.NotContains(t, string(r.Data), `"firstResponseAt":null`)
 
 		do(`mutation($c: ID!) { sendText(conversationID: $c, body: "   ") { id } }`, map[string]any{"c": w.conversation}).RequireCode(t, "INVALID_INPUT")
@@ -111,7 +130,7 @@ func TestSendAndDeleteMessages(t *testing.T) {
 		do(`mutation($c: ID!) { sendText(conversationID: $c, body: "hi") { id } }`, map[string]any{"c": w.conversation}).RequireCode(t, "CONFLICT")
 		r = do(`query($c: ID!) { node(id: $c) { ... on Conversation { messages(first: 10) { totalCount } } } }`, map[string]any{"c": w.conversation})
 		r.RequireOK(t)
-		require.Contains(t, string(r.Data), `"totalCount":3`, "the greeting, the reply and the sent text")
+		require.Contains(t, string(r.Data), `"totalCount":4`, "the greeting, the two replies and the sent text")
 	})
 }
 

@@ -54,3 +54,28 @@ func countConversations(t *testing.T, s *graphtest.Server, token string) int {
 	r.Decode(t, &out)
 	return out.Conversations.TotalCount
 }
+
+// A page of messages with what each quotes and what quotes it costs the
+// same number of statements whatever its size.
+func TestMessageRepliesCostAFixedNumberOfStatements(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var counter storetest.Counter
+			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
+			s := graphtest.New(t, db, graph.Config{}, graphtest.Quiet())
+			w := seedWorld(t, s, "alpha")
+			graphtest.AddConversations(t, db.Client, w.tenantID, w.number, w.agent, countConversations(t, s, w.token), 50)
+			costs := map[int]int{}
+			for _, n := range []int{5, 50} {
+				counter.Reset()
+				r := s.Do(t, w.token, `query($n: Int) { messages(first: $n) { edges { node { id replyTo { id } replies { id } } } } }`, map[string]any{"n": n})
+				costs[n] = counter.Count()
+				r.RequireOK(t)
+				require.Equal(t, n, strings.Count(string(r.Data), `"replies":[`), "every message lists its replies")
+			}
+			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
+		})
+	}
+}

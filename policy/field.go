@@ -131,6 +131,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Message", "conversation"}:      public,
 	{"Message", "sender"}:            public,
 	{"Message", "replyTo"}:           public,
+	{"Message", "replies"}:           public,
 	{"Message", "deletedBy"}:         public,
 
 	// Audit events are rows only audit.view sees (ent/schema/scope.go).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"io/fs"
+	"path"
 )
 
 // Migration is a migration file, for tests that run their own.
@@ -33,3 +34,19 @@ var SQLiteDSN = sqliteDSN
 
 // Migrations is the embedded migration files.
 var Migrations = migrationFiles
+
+// MigrateTo applies the embedded migrations up to and including version, as
+// a database at that schema would be.
+func (db *DB) MigrateTo(ctx context.Context, version string) error {
+	ms, err := loadMigrations(migrationFiles, path.Join("migrations", migrationDirs[db.Dialect]))
+	if err != nil {
+		return err
+	}
+	var upTo []migration
+	for _, m := range ms {
+		if versionNumber(m.version) <= versionNumber(version) {
+			upTo = append(upTo, m)
+		}
+	}
+	return db.migrate(ctx, upTo)
+}

@@ -72,6 +72,8 @@ const (
 	EdgeSender = "sender"
 	// EdgeReplyTo holds the string denoting the reply_to edge name in mutations.
 	EdgeReplyTo = "reply_to"
+	// EdgeReplies holds the string denoting the replies edge name in mutations.
+	EdgeReplies = "replies"
 	// EdgeDeletedBy holds the string denoting the deleted_by edge name in mutations.
 	EdgeDeletedBy = "deleted_by"
 	// Table holds the table name of the message in the database.
@@ -108,6 +110,10 @@ const (
 	ReplyToTable = "messages"
 	// ReplyToColumn is the table column denoting the reply_to relation/edge.
 	ReplyToColumn = "reply_to_id"
+	// RepliesTable is the table that holds the replies relation/edge.
+	RepliesTable = "messages"
+	// RepliesColumn is the table column denoting the replies relation/edge.
+	RepliesColumn = "reply_to_id"
 	// DeletedByTable is the table that holds the deleted_by relation/edge.
 	DeletedByTable = "messages"
 	// DeletedByInverseTable is the table name for the Agent entity.
@@ -411,6 +417,20 @@ func ByReplyToField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
+// ByRepliesCount orders the results by replies count.
+func ByRepliesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRepliesStep(), opts...)
+	}
+}
+
+// ByReplies orders the results by replies terms.
+func ByReplies(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRepliesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByDeletedByField orders the results by deleted_by field.
 func ByDeletedByField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -449,7 +469,14 @@ func newReplyToStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
-		sqlgraph.Edge(sqlgraph.O2O, false, ReplyToTable, ReplyToColumn),
+		sqlgraph.Edge(sqlgraph.M2O, true, ReplyToTable, ReplyToColumn),
+	)
+}
+func newRepliesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RepliesTable, RepliesColumn),
 	)
 }
 func newDeletedByStep() *sqlgraph.Step {

@@ -555,7 +555,7 @@ var (
 		{Name: "conversation_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 		{Name: "sender_id", Type: field.TypeString, Nullable: true},
-		{Name: "reply_to_id", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "reply_to_id", Type: field.TypeString, Nullable: true},
 		{Name: "deleted_by_id", Type: field.TypeString, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
@@ -589,7 +589,7 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "messages_messages_reply_to",
+				Symbol:     "messages_messages_replies",
 				Columns:    []*schema.Column{MessagesColumns[21]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
@@ -616,6 +616,11 @@ var (
 				Name:    "message_number_id_provider_message_id",
 				Unique:  true,
 				Columns: []*schema.Column{MessagesColumns[19], MessagesColumns[9]},
+			},
+			{
+				Name:    "message_reply_to_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[21]},
 			},
 		},
 	}

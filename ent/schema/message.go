@@ -63,7 +63,10 @@ func (Message) Edges() []ent.Edge {
 		edge.To("conversation", Conversation.Type).Field("conversation_id").Unique().Required().Immutable(),
 		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable().Annotations(entgql.Skip()),
 		edge.To("sender", Agent.Type).Field("sender_id").Unique().Immutable(),
-		edge.To("reply_to", Message.Type).Field("reply_to_id").Unique().Immutable(),
+		// A plain many-to-one: a message quotes at most one, and may be
+		// quoted by many. (A unique edge to its own type with no inverse is
+		// ent's bidirectional one-to-one, which cross-linked both messages.)
+		edge.To("replies", Message.Type).From("reply_to").Field("reply_to_id").Unique().Immutable(),
 		edge.To("deleted_by", Agent.Type).Field("deleted_by_id").Unique(),
 	}
 }
@@ -73,6 +76,7 @@ func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "created_at"),
 		index.Fields("number_id", "provider_message_id").Unique(),
+		index.Fields("reply_to_id"), // a message's replies
 	}
 }
 

@@ -393,6 +393,7 @@ type ComplexityRoot struct {
 		Media             func(childComplexity int) int
 		ProviderMessageID func(childComplexity int) int
 		ReadAt            func(childComplexity int) int
+		Replies           func(childComplexity int) int
 		ReplyTo           func(childComplexity int) int
 		ReplyToID         func(childComplexity int) int
 		Sender            func(childComplexity int) int
@@ -2161,6 +2162,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.ReadAt(childComplexity), true
+	case "Message.replies":
+		if e.ComplexityRoot.Message.Replies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Replies(childComplexity), true
 	case "Message.replyTo":
 		if e.ComplexityRoot.Message.ReplyTo == nil {
 			break
@@ -6359,6 +6366,7 @@ type Message implements Node {
   conversation: Conversation!
   sender: Agent
   replyTo: Message
+  replies: [Message!]
   deletedBy: Agent
 }
 """
@@ -6716,6 +6724,11 @@ input MessageWhereInput {
   """
   hasReplyTo: Boolean
   hasReplyToWith: [MessageWhereInput!]
+  """
+  replies edge predicates
+  """
+  hasReplies: Boolean
+  hasRepliesWith: [MessageWhereInput!]
   """
   deleted_by edge predicates
   """
@@ -9504,6 +9517,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_sender(ctx, field)
 	case "replyTo":
 		return ec.fieldContext_Message_replyTo(ctx, field)
+	case "replies":
+		return ec.fieldContext_Message_replies(ctx, field)
 	case "deletedBy":
 		return ec.fieldContext_Message_deletedBy(ctx, field)
 	case "body":
