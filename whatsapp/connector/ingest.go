@@ -162,6 +162,11 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 		return in.edit(ctx, tx, num, m)
 	}
 	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
+	if exists {
+		// Meta redelivers, and its examples reuse ids across types: say so,
+		// so an operator sees why nothing appeared.
+		in.log.Info("whatsapp: duplicate message, already stored", "wamid", m.ID, "number", num.ID, "type", m.Type)
+	}
 	if err != nil || exists {
 		return err // a duplicate delivery: nothing to do
 	}
@@ -184,9 +189,23 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
-	u := conv.Update().SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt).
-		SetLastCustomerMessageAt(msg.CreatedAt).AddUnreadCount(1)
-	if conv.Status == conversation.StatusRESOLVED || conv.Status == conversation.StatusSNOOZED {
+	// Clocks only move forward: a message arriving late (its provider
+	// timestamp older than what the conversation has seen) neither shortens
+	// the customer's window nor becomes the last message. A reaction is not
+	// a message to read: it raises no unread count and is never the last
+	// message.
+	u := conv.Update()
+	reaction := msg.Kind == message.KindREACTION
+	if !reaction && latest(conv.LastMessageAt, msg.CreatedAt) {
+		u.SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt)
+	}
+	if latest(conv.LastCustomerMessageAt, msg.CreatedAt) {
+		u.SetLastCustomerMessageAt(msg.CreatedAt)
+	}
+	if !reaction {
+		u.AddUnreadCount(1)
+	}
+	if !reaction && (conv.Status == conversation.StatusRESOLVED || conv.Status == conversation.StatusSNOOZED) {
 		u.SetStatus(conversation.StatusOPEN).ClearResolvedAt().ClearSnoozedUntil()
 	}
 	if err := u.Exec(ctx); err != nil {
@@ -283,6 +302,10 @@ func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m wha
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return err
+	}
+	if !latest(conv.LastMessageAt, msg.CreatedAt) {
+		in.pub.OnCommit(tx, messageEvent(ctx, msg, realtime.KindAdded))
+		return nil
 	}
 	if err := conv.Update().SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt).Exec(ctx); err != nil {
 		return err
@@ -471,4 +494,9 @@ func (in *Ingester) conversation(ctx context.Context, tx *ent.Tx, num *ent.Numbe
 
 func mediaRef(m *whatsapp.Media) *schematype.MediaRef {
 	return &schematype.MediaRef{ID: m.ID, Link: m.URL, MimeType: m.MimeType, Filename: m.Filename, Caption: m.Caption, SHA256: m.SHA256}
+}
+
+// latest tells whether at is not older than the clock cur (nil: never set).
+func latest(cur *time.Time, at time.Time) bool {
+	return cur == nil || !at.Before(*cur)
 }

@@ -1,0 +1,94 @@
+package connector_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
+)
+
+// inboundAt is a customer's message of the messages webhook reference (v23)
+// with its provider timestamp and the type's own object.
+func inboundAt(id string, ts int64, typ, object string) []byte {
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":"16505551234"}],
+"messages":[{"from":"16505551234","id":%q,"timestamp":"%d","type":%q,%q:%s}]}}]}]}`, id, ts, typ, typ, object)
+}
+
+func conversationOf(t *testing.T, b *testBundle, wamid string) *ent.Conversation {
+	t.Helper()
+	m, err := b.db.Client.Message.Query().Where(message.ProviderMessageID(wamid)).Only(b.ctx)
+	require.NoError(t, err)
+	c, err := b.db.Client.Conversation.Query().Where(conversation.ID(m.ConversationID)).Only(b.ctx)
+	require.NoError(t, err)
+	return c
+}
+
+// A message delivered late (older provider timestamp) does not move the
+// conversation's clocks backwards: the customer's 24-hour window and the
+// last message stay those of the newest message.
+func TestLateMessageMovesNoClockBack(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		newer, older := int64(1750003600), int64(1750000000)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.newer", newer, "text", `{"body":"second"}`)))
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.older", older, "text", `{"body":"first"}`)))
+		c := conversationOf(t, b, "wamid.older")
+		require.True(t, c.LastCustomerMessageAt.Equal(time.Unix(newer, 0)), "window from %v", c.LastCustomerMessageAt)
+		require.True(t, c.LastMessageAt.Equal(time.Unix(newer, 0)))
+		last, err := db.Client.Message.Get(b.ctx, *c.LastMessageID)
+		require.NoError(t, err)
+		require.Equal(t, "wamid.newer", *last.ProviderMessageID)
+		require.Equal(t, 2, c.UnreadCount, "the late message is still unread")
+	})
+}
+
+// A reaction raises no unread count, does not become the last message and
+// does not reopen a resolved conversation.
+func TestReactionIsNotAnUnreadMessage(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.text", 1750000000, "text", `{"body":"hello"}`)))
+		c := conversationOf(t, b, "wamid.text")
+		require.NoError(t, db.Client.Conversation.UpdateOneID(c.ID).SetUnreadCount(0).
+			SetStatus(conversation.StatusRESOLVED).SetResolvedAt(time.Now()).Exec(b.ctx))
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.reaction", 1750000060, "reaction",
+			`{"message_id":"wamid.text","emoji":"\ud83d\udc4d"}`)))
+		after := conversationOf(t, b, "wamid.reaction")
+		require.Equal(t, 0, after.UnreadCount)
+		require.Equal(t, c.LastMessageID, after.LastMessageID)
+		require.Equal(t, conversation.StatusRESOLVED, after.Status)
+	})
+}
+
+// A duplicate delivery is logged at INFO, so an operator sees why nothing
+// appeared.
+func TestDuplicateMessageIsLoggedAtInfo(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		b.ingester = connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)
+		body := inboundAt("wamid.twice", 1750000000, "text", `{"body":"hello"}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		require.NotContains(t, logs.String(), "duplicate")
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		require.Contains(t, logs.String(), `level=INFO msg="whatsapp: duplicate message, already stored" wamid=wamid.twice`)
+	})
+}
