@@ -37,6 +37,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./whatsapp/
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBody$$' -fuzztime $(FUZZTIME) ./graph/
+	$(GO) test -run '^$$' -fuzz '^FuzzAnonymousDocument$$' -fuzztime $(FUZZTIME) ./graph/
 
 ## bench-realtime: websocket fan-out, gateway vs gqlgen's stock transport vs a raw broadcast,
 ## at 1,000 and 10,000 subscribers (bench/realtime; BENCH_REALTIME_FLAGS, e.g. -profile prof/)

@@ -2,11 +2,13 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -14,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/graph/generated"
@@ -30,10 +33,17 @@ type Config struct {
 	MaxComplexity int
 	// MaxBodyBytes caps the size of a request body.
 	MaxBodyBytes int64
+	// AnonymousDocument and SignedInDocument bound a document before it is
+	// validated (zero fields take DefaultAnonymousLimits and
+	// DefaultSignedInLimits).
+	AnonymousDocument, SignedInDocument DocumentLimits
 
 	// noFieldGuard leaves the field guard out; only the benchmark that
 	// measures the guard's cost sets it (export_test.go).
 	noFieldGuard bool
+	// validations counts the documents validated, for the tests that show a
+	// document is bounded before validation runs (export_test.go).
+	validations *atomic.Int64
 }
 
 // DefaultConfig is what the server runs with unless configured otherwise.
@@ -43,7 +53,7 @@ var DefaultConfig = Config{Introspection: true, MaxDepth: 12, MaxComplexity: 500
 // automatic persisted queries, limits, the root-field guard and the error
 // presenter. Handler wraps it for HTTP.
 func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Server {
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: r, Complexity: connectionComplexity()})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
 	srv := handler.New(es)
 	if websocket != nil {
 		srv.AddTransport(websocket) // first: it takes the upgrade requests
@@ -51,12 +61,22 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.SSE{}) // before POST: both accept a JSON POST, SSE asks for text/event-stream
 	srv.AddTransport(httpTransport{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	documents := defaultPages{lru.New[*ast.QueryDocument](1000)}
+	srv.SetQueryCache(documents)
+	srv.SetParserTokenLimit(cfg.SignedInDocument.withDefaults(DefaultSignedInLimits).Tokens)
+	if cfg.validations != nil {
+		srv.SetValidationRulesFn(func() *rules.Rules { cfg.validations.Add(1); return rules.NewDefaultRules() })
+	}
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(queryLimits{schema: es, maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
+	srv.Use(documentBound{ // after the persisted query has put the text in place
+		cache:     documents,
+		anonymous: cfg.AnonymousDocument.withDefaults(DefaultAnonymousLimits),
+		signedIn:  cfg.SignedInDocument.withDefaults(DefaultSignedInLimits),
+	})
+	srv.Use(queryLimits{maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
 	srv.AroundRootFields(rootGuard{introspection: cfg.Introspection}.guard)
 	if !cfg.noFieldGuard {
 		srv.AroundFields(fieldGuard{filters: newFilterSchema(es.Schema())}.guard)
@@ -95,11 +115,13 @@ func checkRequest(maxBytes int64, next http.Handler) http.Handler {
 				requestError(w, http.StatusBadRequest, apperr.BadRequest, "the body could not be read")
 				return
 			}
-			if _, perr := paramsFromBody(body); perr != nil {
+			params, perr := paramsFromBody(body)
+			if perr != nil {
 				fieldRequestError(w, perr)
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = io.NopCloser(bytes.NewReader(body)) // for SSE, which reads it again
+			r = r.WithContext(context.WithValue(r.Context(), paramsKey{}, params))
 		case http.MethodGet:
 			if r.Header.Get("Upgrade") != "" {
 				break
@@ -112,6 +134,10 @@ func checkRequest(maxBytes int64, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// paramsKey carries the operation checkRequest decoded to httpTransport, so
+// that a large body is decoded once.
+type paramsKey struct{}
 
 func fieldRequestError(w http.ResponseWriter, err *apperr.Error) {
 	ext := map[string]any{"code": string(err.Code)}

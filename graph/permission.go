@@ -148,6 +148,9 @@ func checkArguments(fc *graphql.FieldContext) error {
 			return err
 		}
 	}
+	if ids, ok := fc.Args["ids"].([]string); ok && len(ids) > MaxPageSize {
+		return apperr.Invalid("ids", "at most %d ids at once", MaxPageSize)
+	}
 	first, hasFirst := fc.Args["first"].(*int)
 	last, hasLast := fc.Args["last"].(*int)
 	for _, n := range []*int{first, last} {

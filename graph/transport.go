@@ -117,6 +117,9 @@ func readParams(r *http.Request) (*graphql.RawParams, *apperr.Error) {
 	if r.Method == http.MethodGet {
 		return paramsFromQuery(r.URL.Query())
 	}
+	if p, ok := r.Context().Value(paramsKey{}).(*graphql.RawParams); ok {
+		return p, nil
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, apperr.New(apperr.BadRequest, "the body could not be read")
