@@ -13,9 +13,11 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
@@ -90,5 +92,42 @@ func TestDuplicateMessageIsLoggedAtInfo(t *testing.T) {
 		require.NotContains(t, logs.String(), "duplicate")
 		require.Equal(t, http.StatusOK, b.post(t, body))
 		require.Contains(t, logs.String(), `level=INFO msg="whatsapp: duplicate message, already stored" wamid=wamid.twice`)
+	})
+}
+
+// A status whose message never appears is kept waiting up to the horizon
+// (maxStatusWaits processings), then given up: counted, logged and written
+// on the delivery.
+func TestStatusBeforeItsMessageIsGivenUpAtTheHorizon(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		b.ingester = connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"statuses":[{"id":"wamid.never","status":"delivered","timestamp":"1750000000","recipient_id":"16505551234"}]}}]}]}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		pctx := viewer.Platform(t.Context())
+		d, err := db.Client.WebhookDelivery.Query().Only(pctx)
+		require.NoError(t, err)
+		processings := 1 // the post's
+		for processings < 20 {
+			processings++
+			err := b.ingester.Process(t.Context(), d.ID)
+			if err == nil {
+				break
+			}
+			require.ErrorIs(t, err, connector.ErrStatusBeforeSend)
+			require.Zero(t, b.ingester.DroppedStatuses(), "kept pending before the horizon")
+		}
+		require.Equal(t, 9, processings, "8 waits, then given up")
+		d, err = db.Client.WebhookDelivery.Get(pctx, d.ID)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		require.Contains(t, d.Error, "given up after 8 waits")
+		require.EqualValues(t, 1, b.ingester.DroppedStatuses())
+		require.Contains(t, logs.String(), `level=WARN msg="whatsapp: statuses for messages never recorded, given up"`)
 	})
 }

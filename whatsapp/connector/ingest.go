@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -29,6 +30,8 @@ type Ingester struct {
 	client *ent.Client
 	pub    *realtime.Publisher
 	log    *slog.Logger
+
+	dropped atomic.Int64 // deliveries whose statuses were given up
 
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
@@ -87,6 +90,13 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		}
 		return ErrStatusBeforeSend
 	}
+	if retry {
+		// The horizon passed: what was applied stays, the statuses whose
+		// message never appeared are given up, counted and said.
+		in.dropped.Add(1)
+		in.log.Warn("whatsapp: statuses for messages never recorded, given up", "delivery", d.ID, "waits", d.Attempts)
+		u.SetError(fmt.Sprintf("statuses for messages never recorded, given up after %d waits", d.Attempts))
+	}
 	state := webhookdelivery.StatePROCESSED
 	if !routed {
 		state = webhookdelivery.StateUNROUTED
@@ -96,8 +106,13 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 }
 
 // maxStatusWaits bounds how often a delivery waits for its message to be
-// recorded before its statuses are given up.
+// recorded before its statuses are given up (the horizon): between waits the
+// job snoozes, 1 s doubling up to 32 s (ProcessWebhookWorker).
 const maxStatusWaits = 8
+
+// DroppedStatuses counts the deliveries whose statuses were given up because
+// their message never appeared within the horizon.
+func (in *Ingester) DroppedStatuses() int64 { return in.dropped.Load() }
 
 // change applies one change of a notification; false when it concerns no
 // number of any tenant.
