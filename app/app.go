@@ -219,6 +219,8 @@ func (a *App) buildServices() error {
 		Routing:  routing.New(client, a.Pub, a.Clock),
 	}
 	a.WhatsApp = newConnector(a, workers)
+	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
+	a.Jobs.AddPeriodicJobs(routing.PeriodicTick())
 	return nil
 }
 
