@@ -301,6 +301,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, err
 		if k, err = k.Update().SetRevokedAt(s.now()).Save(ctx); err != nil {
 			return nil, err
 		}
+		// Its live connections close on every instance once this commits.
+		s.pub.OnCommit(tx, realtime.APIKeyRevokedEvent(k.TenantID, k.ID))
 		return k, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionAPIKeyRevoked, TargetID: k.ID, Summary: fmt.Sprintf("revoked API key %q", k.Name),
 		})
@@ -332,7 +334,14 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, secret string) (*viewe
 			return nil, fmt.Errorf("api key %s: touch: %w", k.ID, err)
 		}
 	}
-	return &viewer.Viewer{Kind: viewer.KindAPIKey, TenantID: k.TenantID, APIKeyID: k.ID, Roles: []string{k.Role}}, nil
+	v := &viewer.Viewer{Kind: viewer.KindAPIKey, TenantID: k.TenantID, APIKeyID: k.ID, Roles: []string{k.Role}}
+	if k.ExpiresAt != nil {
+		v.ExpiresAt = *k.ExpiresAt
+	}
+	if k.CreatedByID != nil {
+		v.KeyCreatorID = *k.CreatedByID
+	}
+	return v, nil
 }
 
 // Authenticate returns the viewer of a bearer credential: an API key or an

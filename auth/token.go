@@ -95,6 +95,7 @@ func (t *Tokens) Verify(token string) (*viewer.Viewer, error) {
 		SessionID: c.SessionID,
 		Roles:     c.Roles,
 		IssuedAt:  c.IssuedAt.Time,
+		ExpiresAt: c.ExpiresAt.Time,
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -34,11 +35,16 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 	}
 	out := make(chan T, 1)
 	var last uint64
-	emit := func(e realtime.Event) bool {
+	emit := func(e realtime.Event, live bool) bool {
 		if e.Seq <= last {
 			return true // already sent during the replay
 		}
 		last = e.Seq
+		if live && realtime.Revokes(e) {
+			// Nothing after a revocation reaches a connection it revokes.
+			gateway.AwaitRevocation(ctx, e.TenantID, e.Seq)
+			return ctx.Err() == nil
+		}
 		if !slices.Contains(types, e.Type) {
 			return true
 		}
@@ -81,7 +87,7 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 			}
 		}
 		for _, e := range replay {
-			if !emit(e) {
+			if !emit(e, false) {
 				return
 			}
 		}
@@ -90,7 +96,7 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 			case <-ctx.Done():
 				return
 			case e, ok := <-sub.Events():
-				if !ok || !emit(e) {
+				if !ok || !emit(e, true) {
 					return
 				}
 			case <-sub.Resync():

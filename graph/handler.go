@@ -59,7 +59,15 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 		srv.AddTransport(websocket) // first: it takes the upgrade requests
 	}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.SSE{}) // before POST: both accept a JSON POST, SSE asks for text/event-stream
+	// Before the HTTP transport: both accept a JSON POST, SSE asks for
+	// text/event-stream. The gateway's SSE registers its streams for
+	// revocation, caps and presence like its websockets; gqlgen's stock one
+	// (for the benchmark's stock websocket peer) does none of that.
+	if live, ok := websocket.(interface{ SSE() graphql.Transport }); ok {
+		srv.AddTransport(live.SSE())
+	} else {
+		srv.AddTransport(transport.SSE{})
+	}
 	srv.AddTransport(httpTransport{})
 	documents := defaultPages{lru.New[*ast.QueryDocument](1000)}
 	srv.SetQueryCache(documents)

@@ -27,7 +27,21 @@ const (
 	// SessionRevoked: a session ended (sign-out, a reused refresh token):
 	// every instance closes the connections opened with it. Subject is the session.
 	SessionRevoked = "session.revoked"
+	// APIKeyRevoked: an API key was revoked: every instance closes the
+	// connections opened with it. Subject is the key.
+	APIKeyRevoked = "apikey.revoked"
 )
+
+// Revokes reports whether e takes access away or changes it (a policy
+// change, a revoked agent, session or key): live deliveries after it must
+// wait until it is applied.
+func Revokes(e Event) bool {
+	switch e.Type {
+	case PolicyChanged, AgentRevoked, SessionRevoked, APIKeyRevoked:
+		return true
+	}
+	return false
+}
 
 // Kinds of conversation and message events (Data.kind).
 const (
@@ -70,6 +84,11 @@ func PolicyChangedEvent(tenantID string) Event {
 // AgentRevokedEvent tells every instance to close agentID's connections.
 func AgentRevokedEvent(tenantID, agentID string) Event {
 	return Event{TenantID: tenantID, Type: AgentRevoked, Subject: agentID, Data: Kinded(KindUpdated)}
+}
+
+// APIKeyRevokedEvent tells every instance to close keyID's connections.
+func APIKeyRevokedEvent(tenantID, keyID string) Event {
+	return Event{TenantID: tenantID, Type: APIKeyRevoked, Subject: keyID, Data: Kinded(KindUpdated)}
 }
 
 // SessionRevokedEvent tells every instance to close sessionID's connections.

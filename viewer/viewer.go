@@ -32,6 +32,12 @@ type Viewer struct {
 	// IssuedAt is when the viewer's access token was issued (KindAgent only),
 	// to refuse tokens issued before a revocation.
 	IssuedAt time.Time
+	// ExpiresAt is when the credential stops working (zero: never): live
+	// connections opened with it close then.
+	ExpiresAt time.Time
+	// KeyCreatorID is the agent who made the API key (KindAPIKey only):
+	// disabling them closes the key's live connections.
+	KeyCreatorID string
 	// Scope says which rows the viewer may read; policy fills it from the
 	// viewer's switches when the request is admitted.
 	Scope Scope

@@ -16,10 +16,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// conn is one websocket connection.
+// conn is one live connection: a websocket, or an event stream (SSE) that
+// carries a single subscription. Both are admitted, capped, revoked,
+// re-admitted and counted for presence alike.
 type conn struct {
 	g      *Gateway
-	ws     *websocket.Conn
+	ws     *websocket.Conn // nil for an event stream
+	wire   wire
 	d      *dialect
 	exec   graphql.GraphExecutor
 	header string // the upgrade request's Authorization, for Config.Credential
@@ -43,7 +46,30 @@ type conn struct {
 	scheduled  bool
 	closed     bool
 	initTimer  *time.Timer
+	expiry     *time.Timer // closes the connection when its credential expires
+	// single marks an event stream: it ends once its one subscription has.
+	single bool
 }
+
+// wire is what a connection's messages travel on.
+type wire interface {
+	write(data []byte) error
+	// end closes the transport with code and reason; it may wait for the peer.
+	end(code websocket.StatusCode, reason string)
+	// abort drops the transport at once, failing a write in progress.
+	abort()
+}
+
+type wsWire struct{ ws *websocket.Conn }
+
+func (w wsWire) write(data []byte) error {
+	// No context per write (a timer and a cancellation each, at every
+	// message to every client): the watchdog enforces WriteTimeout.
+	return w.ws.Write(context.Background(), websocket.MessageText, data)
+}
+
+func (w wsWire) end(code websocket.StatusCode, reason string) { _ = w.ws.Close(code, reason) }
+func (w wsWire) abort()                                       { _ = w.ws.CloseNow() }
 
 type outbound struct {
 	data     []byte
@@ -54,6 +80,7 @@ type outbound struct {
 type sub struct {
 	id       string
 	prefix   []byte // {"type":"next","id":…,"payload":
+	suffix   []byte // }
 	coalesce bool
 	params   *graphql.RawParams
 	group    *group
@@ -77,7 +104,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	// Nothing of the request is kept: its context, values and headers would
 	// stay alive as long as the socket.
 	base, cancel := context.WithCancel(context.Background())
-	c := &conn{g: g, ws: ws, d: d, exec: exec, header: r.Header.Get("Authorization"), base: base, cancel: cancel, subs: map[string]*sub{}}
+	c := &conn{g: g, ws: ws, wire: wsWire{ws}, d: d, exec: exec, header: r.Header.Get("Authorization"), base: base, cancel: cancel, subs: map[string]*sub{}}
 	c.mu.Lock()
 	c.initTimer = time.AfterFunc(g.cfg.InitTimeout, func() {
 		c.mu.Lock()
@@ -127,7 +154,7 @@ func (c *conn) handle(m inbound) bool {
 	case kindInit:
 		return c.init(m.Payload)
 	case kindPing:
-		c.enqueue(frame(c.d.pong, "", m.Payload), "")
+		c.enqueue(c.d.frame(c.d.pong, "", m.Payload), "")
 	case kindPong:
 	case kindSubscribe:
 		return c.subscribe(m)
@@ -164,28 +191,49 @@ func (c *conn) init(payload json.RawMessage) bool {
 			return false
 		}
 	}
-	credential := c.g.cfg.Credential(c.header, p)
+	if !c.admit(c.g.cfg.Credential(c.header, p)) {
+		return false
+	}
+	c.enqueue(c.d.frame(c.d.ack, "", nil), "")
+	return true
+}
+
+// admit authenticates the connection's credential and registers it, under
+// the caps, for revocation and presence; on a refusal it closes the
+// connection and returns false. Every transport admits through here.
+func (c *conn) admit(credential string) bool {
 	ctx, who, err := c.g.cfg.Admit(c.base, credential)
 	if err != nil {
 		c.refuse(err)
 		return false
 	}
 	c.mu.Lock()
-	c.credential, c.ctx, c.who, c.header = credential, ctx, who, ""
+	c.credential, c.ctx, c.who, c.header = credential, context.WithValue(ctx, gatewayKey{}, c.g), who, ""
 	c.mu.Unlock()
-	if !c.g.register(c) {
-		c.close(CloseForbidden, "forbidden: too many connections, or the server is draining")
+	if reason := c.g.register(c); reason != "" {
+		c.close(CloseForbidden, "forbidden: "+reason)
 		return false
 	}
 	c.mu.Lock()
+	if c.closed { // closed while it registered: close could not unregister it
+		c.mu.Unlock()
+		c.g.unregister(c)
+		return false
+	}
 	c.admitted = true
-	c.initTimer.Stop()
-	c.initTimer = nil
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+		c.initTimer = nil
+	}
+	if !who.ExpiresAt.IsZero() {
+		c.expiry = time.AfterFunc(time.Until(who.ExpiresAt), func() {
+			c.close(CloseForbidden, "forbidden: the credential expired: reconnect with a fresh access token")
+		})
+	}
 	c.mu.Unlock()
 	if c.g.cfg.OnConnect != nil {
 		c.g.cfg.OnConnect(who)
 	}
-	c.enqueue(frame(c.d.ack, "", nil), "")
 	return true
 }
 
@@ -223,7 +271,7 @@ func (c *conn) subscribe(m inbound) bool {
 		c.sendErrors(id, gqlerror.Errorf("too many subscriptions on this connection (at most %d)", c.g.cfg.MaxSubscriptions))
 		return true
 	}
-	s := &sub{id: id, prefix: nextPrefix(c.d, id), params: &params}
+	s := &sub{id: id, prefix: c.d.nextPrefix(id), suffix: c.d.nextSuffix(), params: &params}
 	c.subs[id] = s
 	c.mu.Unlock()
 	c.start(ctx, s)
@@ -240,7 +288,7 @@ func (c *conn) start(ctx context.Context, s *sub) {
 	if errs != nil {
 		c.forget(s.id)
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		c.sendErrors(s.id, resp.Errors...)
+		c.fail(s.id, resp.Errors...)
 		return
 	}
 	if rc.Operation.Operation != ast.Subscription {
@@ -272,13 +320,14 @@ func (c *conn) runOnce(ctx context.Context, s *sub, rc *graphql.OperationContext
 		if resp := responses(ctx); resp != nil {
 			b, err := json.Marshal(resp)
 			if err != nil {
-				c.sendErrors(s.id, gqlerror.Errorf("internal error"))
+				c.forget(s.id)
+				c.fail(s.id, gqlerror.Errorf("internal error"))
 				return
 			}
-			c.enqueue(append(append([]byte{}, s.prefix...), append(b, '}')...), "")
+			c.enqueue(append(append(append([]byte{}, s.prefix...), b...), s.suffix...), "")
 		}
 		if c.forget(s.id) {
-			c.enqueue(frame(c.d.complete, s.id, nil), "")
+			c.complete(s.id)
 		}
 	}()
 }
@@ -318,7 +367,22 @@ func (c *conn) sendErrors(id string, errs ...*gqlerror.Error) {
 	if err != nil {
 		b = []byte(`[{"message":"internal error"}]`)
 	}
-	c.enqueue(frame(c.d.errorType, id, b), "")
+	c.enqueue(c.d.errors(id, b), "")
+}
+
+// fail ends subscription id with errs. On a websocket the error message ends
+// it; an event stream completes after it.
+func (c *conn) fail(id string, errs ...*gqlerror.Error) {
+	c.sendErrors(id, errs...)
+	if c.single {
+		c.complete(id)
+	}
+}
+
+// complete tells the client subscription id is over; an event stream then
+// ends once its queue is written.
+func (c *conn) complete(id string) {
+	c.enqueue(c.d.frame(c.d.complete, id, nil), "")
 }
 
 // refuse closes the connection after a failed admission: 4403 for a
@@ -347,6 +411,7 @@ func (c *conn) readmit() {
 		c.refuse(err)
 		return
 	}
+	ctx = context.WithValue(ctx, gatewayKey{}, c.g)
 	c.mu.Lock()
 	c.ctx = ctx
 	var live []*sub
@@ -409,17 +474,20 @@ func (c *conn) flush() {
 		if len(c.queue) == 0 || c.closed {
 			c.scheduled = false
 			c.queue = nil
+			// An event stream whose subscription is over has said so: end it.
+			over := c.single && c.admitted && len(c.subs) == 0 && !c.closed
 			c.mu.Unlock()
+			if over {
+				c.close(closeNormal, "")
+			}
 			return
 		}
 		batch := c.queue
 		c.queue = make([]outbound, 0, 4)
 		c.mu.Unlock()
 		for _, m := range batch {
-			// No context per write (a timer and a cancellation each, at every
-			// message to every client): the watchdog enforces WriteTimeout.
 			c.writingSince.Store(time.Now().UnixNano())
-			err := c.ws.Write(context.Background(), websocket.MessageText, m.data)
+			err := c.wire.write(m.data)
 			c.writingSince.Store(0)
 			if err != nil {
 				c.close(CloseTooSlow, "write failed or timed out")
@@ -444,6 +512,9 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.queue = nil
 	if c.initTimer != nil {
 		c.initTimer.Stop()
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
 	}
 	groups := make(map[*sub]*group, len(subs))
 	for _, s := range subs {
@@ -471,7 +542,7 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		reason = reason[:120] // a close reason fits in a control frame
 	}
 	go func() {
-		_ = c.ws.Close(code, reason) // the handshake waits for the peer: not on the caller's time
+		c.wire.end(code, reason) // the handshake waits for the peer: not on the caller's time
 		c.cancel()
 	}()
 }

@@ -1,6 +1,11 @@
-// Package gateway serves GraphQL subscriptions over websockets, as a gqlgen
-// transport: every operation runs through the server's executor, so limits,
-// the root guard and the field guard apply to every pushed payload.
+// Package gateway serves GraphQL subscriptions over websockets and over
+// server-sent events (Gateway.SSE), as gqlgen transports: every operation
+// runs through the server's executor, so limits, the root guard and the
+// field guard apply to every pushed payload. Both transports' connections
+// are admitted, capped, revoked, re-admitted and counted for presence by the
+// same code (conn.admit); an execution that meets a revocation waits until
+// it is applied (AwaitRevocation), so nothing published after it reaches a
+// connection it revokes.
 //
 // Protocols, chosen by subprotocol: graphql-transport-ws (the graphql-ws
 // library's; Apollo, urql and Relay speak it) and the legacy graphql-ws of
@@ -21,7 +26,7 @@
 //     payload per subscription in a queue.
 //
 // Close codes: 4400 invalid message, 4401 subscribe before the connection is
-// acknowledged, 4403 forbidden (bad credentials, revoked, too many
+// acknowledged, 4403 forbidden (bad credentials, revoked, expired, too many
 // connections), 4406 subprotocol not acceptable, 4408 no connection_init in
 // time, 4409 duplicate subscription id, 4429 a second connection_init, 1001
 // server shutting down, 1013 too slow.

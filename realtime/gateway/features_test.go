@@ -101,10 +101,7 @@ func TestPresence(t *testing.T) {
 	waitSubscribed(t, b)
 
 	agent := b.s.Login(t, "agent@acme.test", graphtest.Password)
-	presence := func() string {
-		m := watcher.read()
-		return event(m, "agentPresenceChanged")["agent"].(map[string]any)["presence"].(string)
-	}
+	presence := func() string { return presenceOf(watcher, "Agent") }
 	c := b.dial(t, gateway.ProtocolTransportWS)
 	c.init(agent)
 	require.Equal(t, "ONLINE", presence())

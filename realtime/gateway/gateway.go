@@ -12,11 +12,19 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// Identity is who a connection belongs to, for revocation and presence.
+// Identity is who a connection belongs to, for revocation, caps and
+// presence.
 type Identity struct {
 	TenantID  string
 	AgentID   string // empty for API keys
 	SessionID string // the sign-in the credential belongs to; empty for API keys
+	APIKeyID  string // the API key, for API keys
+	// KeyCreatorID is the agent who made the API key: disabling them closes
+	// the key's connections too.
+	KeyCreatorID string
+	// ExpiresAt is when the credential stops being valid (zero: never); the
+	// connection is closed with 4403 then.
+	ExpiresAt time.Time
 }
 
 // ErrUnavailable is wrapped by an Admit error that is no refusal.
@@ -51,7 +59,8 @@ type Config struct {
 	ReadLimit              int64         // largest client message (default 64 KiB)
 	QueueSize              int           // pending messages per connection (default 256)
 	MaxSubscriptions       int           // per connection (default 100)
-	MaxConnectionsPerAgent int           // default 20
+	MaxConnectionsPerAgent int           // default 20, websockets and event streams together
+	MaxConnectionsPerKey   int           // per API key, default 20
 	Writers                int           // shared writer goroutines (default 32)
 }
 
@@ -75,6 +84,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxConnectionsPerAgent == 0 {
 		c.MaxConnectionsPerAgent = 20
+	}
+	if c.MaxConnectionsPerKey == 0 {
+		c.MaxConnectionsPerKey = 20
 	}
 	if c.Writers == 0 {
 		c.Writers = 32
@@ -105,8 +117,12 @@ type Gateway struct {
 	byAgent  map[string]map[*conn]struct{}
 	bySess   map[string]map[*conn]struct{}
 	byTenant map[string]map[*conn]struct{}
-	groups   map[string]*group
-	draining bool
+	byKey    map[string]map[*conn]struct{}
+	// byCreator holds API keys' connections under the agent who made the key.
+	byCreator map[string]map[*conn]struct{}
+	groups    map[string]*group
+	applied   applied // revocations applied, per tenant (revocation.go)
+	draining  bool
 
 	stats struct {
 		sent, tooSlow atomic.Int64
@@ -119,14 +135,17 @@ type Gateway struct {
 func New(cfg Config) *Gateway {
 	cfg.defaults()
 	g := &Gateway{
-		cfg:      cfg,
-		writes:   make(chan *conn, 1<<16),
-		conns:    map[*conn]struct{}{},
-		byAgent:  map[string]map[*conn]struct{}{},
-		bySess:   map[string]map[*conn]struct{}{},
-		byTenant: map[string]map[*conn]struct{}{},
-		groups:   map[string]*group{},
-		stop:     make(chan struct{}),
+		cfg:       cfg,
+		writes:    make(chan *conn, 1<<16),
+		conns:     map[*conn]struct{}{},
+		byAgent:   map[string]map[*conn]struct{}{},
+		bySess:    map[string]map[*conn]struct{}{},
+		byTenant:  map[string]map[*conn]struct{}{},
+		byKey:     map[string]map[*conn]struct{}{},
+		byCreator: map[string]map[*conn]struct{}{},
+		groups:    map[string]*group{},
+		stop:      make(chan struct{}),
+		applied:   applied{upTo: map[string]uint64{}, changed: make(chan struct{})},
 	}
 	for range cfg.Writers {
 		go g.writer()
@@ -148,10 +167,18 @@ func (g *Gateway) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 
 var _ graphql.Transport = (*Gateway)(nil)
 
-// CloseAgent closes every connection of an agent with 4403: they were
-// disabled, their roles changed or their session was revoked.
+// CloseAgent closes every connection of an agent with 4403, and those of
+// the API keys they made: they were disabled, their roles changed or their
+// session was revoked.
 func (g *Gateway) CloseAgent(agentID, reason string) {
-	for _, c := range g.connsOf(g.byAgent, agentID) {
+	for _, c := range append(g.connsOf(g.byAgent, agentID), g.connsOf(g.byCreator, agentID)...) {
+		c.close(CloseForbidden, reason)
+	}
+}
+
+// CloseAPIKey closes, with 4403, every connection of a revoked API key.
+func (g *Gateway) CloseAPIKey(keyID, reason string) {
+	for _, c := range g.connsOf(g.byKey, keyID) {
 		c.close(CloseForbidden, reason)
 	}
 }
@@ -249,14 +276,18 @@ func (g *Gateway) Stats() Stats {
 	return s
 }
 
-func (g *Gateway) register(c *conn) bool {
+// register adds an admitted connection to the indexes that revocation,
+// re-admission and the caps read; it returns why it refused, or "".
+func (g *Gateway) register(c *conn) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.draining {
-		return false
-	}
-	if c.who.AgentID != "" && len(g.byAgent[c.who.AgentID]) >= g.cfg.MaxConnectionsPerAgent {
-		return false
+	switch {
+	case g.draining:
+		return "the server is draining"
+	case c.who.AgentID != "" && len(g.byAgent[c.who.AgentID]) >= g.cfg.MaxConnectionsPerAgent:
+		return "too many connections for this agent"
+	case c.who.APIKeyID != "" && len(g.byKey[c.who.APIKeyID]) >= g.cfg.MaxConnectionsPerKey:
+		return "too many connections for this API key"
 	}
 	g.conns[c] = struct{}{}
 	add := func(index map[string]map[*conn]struct{}, key string) {
@@ -271,7 +302,9 @@ func (g *Gateway) register(c *conn) bool {
 	add(g.byAgent, c.who.AgentID)
 	add(g.bySess, c.who.SessionID)
 	add(g.byTenant, c.who.TenantID)
-	return true
+	add(g.byKey, c.who.APIKeyID)
+	add(g.byCreator, c.who.KeyCreatorID)
+	return ""
 }
 
 func (g *Gateway) unregister(c *conn) {
@@ -287,6 +320,8 @@ func (g *Gateway) unregister(c *conn) {
 	del(g.byAgent, c.who.AgentID)
 	del(g.bySess, c.who.SessionID)
 	del(g.byTenant, c.who.TenantID)
+	del(g.byKey, c.who.APIKeyID)
+	del(g.byCreator, c.who.KeyCreatorID)
 }
 
 // writer drains connections' queues: one pool for all, so an idle connection
@@ -325,7 +360,7 @@ func (g *Gateway) watchdog() {
 		for _, c := range g.all() {
 			if since := c.writingSince.Load(); since != 0 && since < deadline {
 				g.stats.tooSlow.Add(1)
-				_ = c.ws.CloseNow() // the stuck write fails; flush closes the rest
+				c.wire.abort() // the stuck write fails; flush closes the rest
 			}
 		}
 	}
@@ -342,7 +377,7 @@ func (g *Gateway) keepAlive() {
 		case <-t.C:
 		}
 		for _, c := range g.all() {
-			c.enqueue(frame(c.d.ping, "", nil), "")
+			c.enqueue(c.d.frame(c.d.ping, "", nil), "")
 		}
 	}
 }

@@ -93,8 +93,8 @@ func (grp *group) run(ctx context.Context, exec graphql.GraphExecutor, rc *graph
 		for _, m := range members {
 			msg, ok := framed[string(m.s.prefix)]
 			if !ok {
-				msg = make([]byte, 0, len(m.s.prefix)+len(payload)+1)
-				msg = append(append(append(msg, m.s.prefix...), payload...), '}')
+				msg = make([]byte, 0, len(m.s.prefix)+len(payload)+len(m.s.suffix))
+				msg = append(append(append(msg, m.s.prefix...), payload...), m.s.suffix...)
 				framed[string(m.s.prefix)] = msg
 			}
 			coalesce := ""
@@ -127,7 +127,7 @@ func (grp *group) finish() {
 	grp.cancel()
 	for s, c := range members {
 		if c.forget(s.id) {
-			c.enqueue(frame(c.d.complete, s.id, nil), "")
+			c.complete(s.id)
 		}
 	}
 }

@@ -58,6 +58,9 @@ type dialect struct {
 	complete  string
 	ping      string // server keepalive message
 	pong      string
+	// sse marks the event-stream dialect: frames are SSE events, errors go
+	// in a next event, and a keepalive is a comment.
+	sse bool
 }
 
 var dialects = map[string]*dialect{
@@ -75,6 +78,52 @@ var dialects = map[string]*dialect{
 		},
 		ack: "connection_ack", next: "data", errorType: "error", complete: "complete", ping: "ka",
 	},
+}
+
+// sseDialect is the event stream of a subscription over HTTP (gqlgen's SSE,
+// the graphql-sse protocol's distinct connections mode): `next` events
+// carrying responses, then `complete`.
+var sseDialect = &dialect{next: "next", errorType: "next", complete: "complete", ping: "ping", sse: true}
+
+// frame returns one message of the dialect: t, for subscription id, with
+// payload (already JSON, or nil).
+func (d *dialect) frame(t, id string, payload []byte) []byte {
+	if !d.sse {
+		return frame(t, id, payload)
+	}
+	if t == d.ping {
+		return []byte(": ping\n\n")
+	}
+	b := make([]byte, 0, 24+len(payload))
+	b = append(append(append(b, "event: "...), t...), '\n')
+	if payload != nil {
+		b = append(append(append(b, "data: "...), payload...), '\n')
+	}
+	return append(b, '\n')
+}
+
+// errors returns the message carrying errs (a JSON list) for subscription id.
+func (d *dialect) errors(id string, errs []byte) []byte {
+	if d.sse {
+		return d.frame(d.errorType, id, append(append([]byte(`{"errors":`), errs...), '}'))
+	}
+	return frame(d.errorType, id, errs)
+}
+
+// nextPrefix and nextSuffix surround a response: fan-out frames the shared
+// payload once per distinct prefix.
+func (d *dialect) nextPrefix(id string) []byte {
+	if d.sse {
+		return []byte("event: next\ndata: ")
+	}
+	return nextPrefix(d, id)
+}
+
+func (d *dialect) nextSuffix() []byte {
+	if d.sse {
+		return []byte("\n\n")
+	}
+	return []byte("}")
 }
 
 // frame returns {"type":t} or {"type":t,"id":id,"payload":payload}; the
