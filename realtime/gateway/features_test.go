@@ -94,7 +94,7 @@ func TestDashboard(t *testing.T) {
 
 func TestPresence(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setup(t, steadyPresence)
 	watcher := b.dial(t, gateway.ProtocolTransportWS)
 	watcher.init(b.token)
 	watcher.send(subscribeMsg("p", `subscription { agentPresenceChanged { agent { name presence } } }`))
