@@ -29,6 +29,13 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	code, msg, field := classify(err)
 	if code == apperr.Internal {
+		if arg, ok := argumentOf(ctx, gerr.Path); ok {
+			// An argument the executor could not coerce (a cursor or a time
+			// that does not parse): the client's mistake.
+			code, msg, field = apperr.InvalidInput, "invalid value for "+arg+": "+gerr.Message, arg
+		}
+	}
+	if code == apperr.Internal {
 		slog.ErrorContext(ctx, "graphql: internal error", append(operationAttrs(ctx), "path", gerr.Path.String(), "err", err)...)
 	}
 	gerr.Message = msg
@@ -68,6 +75,64 @@ func classify(err error) (code apperr.Code, msg, field string) {
 		return apperr.InvalidInput, gerr.Message, ""
 	}
 	return apperr.Internal, "internal error", ""
+}
+
+// argumentOf reports whether path leads into an argument of a field of the
+// operation rather than to a field of the answer (gqlgen puts an argument's
+// coercion error at the field's path followed by the argument's), and
+// returns the argument's path, e.g. "where.createdAtGT".
+func argumentOf(ctx context.Context, path ast.Path) (string, bool) {
+	if !graphql.HasOperationContext(ctx) {
+		return "", false
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil {
+		return "", false
+	}
+	set := op.SelectionSet
+	var field *ast.Field
+	var arg []string
+	for _, el := range path {
+		name, ok := el.(ast.PathName)
+		switch {
+		case !ok:
+			continue // a list index
+		case arg != nil:
+			arg = append(arg, string(name))
+		default:
+			if f := fieldByAlias(set, string(name)); f != nil {
+				field, set = f, f.SelectionSet
+				continue
+			}
+			if field == nil || field.Definition == nil || field.Definition.Arguments.ForName(string(name)) == nil {
+				return "", false
+			}
+			arg = []string{string(name)}
+		}
+	}
+	return strings.Join(arg, "."), arg != nil
+}
+
+func fieldByAlias(set ast.SelectionSet, alias string) *ast.Field {
+	for _, sel := range set {
+		var f *ast.Field
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Alias == alias {
+				return s
+			}
+		case *ast.InlineFragment:
+			f = fieldByAlias(s.SelectionSet, alias)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				f = fieldByAlias(s.Definition.SelectionSet, alias)
+			}
+		}
+		if f != nil {
+			return f
+		}
+	}
+	return nil
 }
 
 // operationAttrs names the operation in a log line: its name and a hash of

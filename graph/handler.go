@@ -78,7 +78,7 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(newPersistedQueries(persistedQueryBytes))
 	srv.Use(documentBound{ // after the persisted query has put the text in place
 		cache:     documents,
 		anonymous: cfg.AnonymousDocument.withDefaults(DefaultAnonymousLimits),
