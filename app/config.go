@@ -29,6 +29,8 @@ type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 	ShutdownTimeout time.Duration
+	BodyTimeout     time.Duration // how long a request may take to deliver its body
+	MetricsToken    string        // bearer token for /metrics; empty: loopback callers only
 	NATSURL         string
 	PresenceGrace   time.Duration
 
@@ -81,6 +83,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AccessTokenTTL = parseDuration(env("SWITCHBOARD_ACCESS_TOKEN_TTL", "15m"), "SWITCHBOARD_ACCESS_TOKEN_TTL", &errs)
 	c.RefreshTokenTTL = parseDuration(env("SWITCHBOARD_REFRESH_TOKEN_TTL", "720h"), "SWITCHBOARD_REFRESH_TOKEN_TTL", &errs)
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
+	c.BodyTimeout = parseDuration(env("SWITCHBOARD_BODY_TIMEOUT", "30s"), "SWITCHBOARD_BODY_TIMEOUT", &errs)
+	c.MetricsToken = getenv("SWITCHBOARD_METRICS_TOKEN")
 	c.NATSURL = getenv("NATS_URL")
 	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
 	c.Simulator = parseBool(env("SWITCHBOARD_SIMULATOR", strconv.FormatBool(c.Demo)), "SWITCHBOARD_SIMULATOR", &errs)

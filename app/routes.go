@@ -33,14 +33,14 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", metrics.Route("graphql", middleware.CORS(a.Config.CORSOrigins, a.api)))
 	mux.Handle("/webhooks/whatsapp", metrics.Route("webhook", hook))
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", middleware.MetricsGuard(a.Config.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", a.ready)
 	if a.sim != nil {
 		mux.Handle("/sim/", http.StripPrefix("/sim", a.sim.sim))
 	}
 	mux.Handle("/", web.Handler())
-	return middleware.Log(a.Log, mux)
+	return middleware.Log(a.Log, middleware.BodyTimeout(a.Config.BodyTimeout, mux))
 }
 
 // ready answers 200 while the instance takes traffic: not draining, and the
