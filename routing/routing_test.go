@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
-	"github.com/switchboard-dev/switchboard/ent/privacy"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -42,7 +41,7 @@ func setup(t testing.TB, db *store.DB, pol schematype.RoutingPolicy) *testBundle
 	t.Helper()
 	clk := clock.NewFake(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
 	ten, err := db.Client.Tenant.Create().SetName("Acme").SetSlug("acme").SetTimezone("Europe/Paris").
-		Save(privacy.DecisionContext(t.Context(), privacy.Allow))
+		Save(viewer.Platform(t.Context()))
 	require.NoError(t, err)
 	ctx := viewer.System(t.Context(), ten.ID)
 	num, err := db.Client.Number.Create().SetPhone("+33100000001").SetDisplayName("Sales").SetRoutingPolicy(pol).Save(ctx)
