@@ -170,7 +170,10 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 
 	// The access token lived 40 s: the console has refreshed it (a new
 	// refresh token each time) without the supervisor noticing.
-	require.NotEqual(t, firstRefresh, get(t, ctx, chromedp.Evaluate[string](session)), "the console rotated its refresh token")
+	// On a fast machine the test gets here before the token is due: wait.
+	require.Eventually(t, func() bool {
+		return get(t, ctx, chromedp.Evaluate[string](session)) != firstRefresh
+	}, 60*time.Second, 500*time.Millisecond, "the console rotated its refresh token")
 	act(t, ctx, 60*time.Second, chromedp.WaitVisible(`.conn-live`))
 
 	// A phone-sized screen: one column; the open conversation takes it.
