@@ -153,7 +153,37 @@ func TestEndToEndThroughTheSimulator(t *testing.T) {
 			log := b.sim.Log()
 			require.Len(t, log, 1)
 			require.Equal(t, "33612340001", log[0].To)
+			b.verifyAuditChain(t, "auth.login", "number.link", "number.credentials")
 		})
+	}
+}
+
+// verifyAuditChain asks the API to verify the tenant's audit chain and
+// requires it whole, holding at least the actions named.
+func (b *waBundle) verifyAuditChain(t *testing.T, actions ...string) {
+	t.Helper()
+	r := b.s.Do(t, b.owner, `{ verifyAuditChain { ok checked reason } auditEvents(first: 100) { totalCount edges { node { action } } } }`, nil)
+	r.RequireOK(t)
+	var out struct {
+		VerifyAuditChain struct {
+			OK      bool
+			Checked int
+			Reason  *string
+		}
+		AuditEvents struct {
+			TotalCount int
+			Edges      []struct{ Node struct{ Action string } }
+		}
+	}
+	r.Decode(t, &out)
+	require.True(t, out.VerifyAuditChain.OK, "audit chain broken: %s", r)
+	require.Equal(t, out.AuditEvents.TotalCount, out.VerifyAuditChain.Checked)
+	recorded := map[string]bool{}
+	for _, e := range out.AuditEvents.Edges {
+		recorded[e.Node.Action] = true
+	}
+	for _, a := range actions {
+		require.True(t, recorded[a], "no %s in the audit chain: %s", a, r)
 	}
 }
 

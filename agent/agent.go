@@ -65,16 +65,32 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Agent, error
 	if err != nil {
 		return nil, err
 	}
-	return s.client.Agent.Create().
-		SetName(strings.TrimSpace(in.Name)).
-		SetEmail(NormalizeEmail(in.Email)).
-		SetPasswordHash(hash).
-		SetNillableEmployeeCode(in.EmployeeCode).
-		SetRoles(roles).
-		SetNillableMaxConcurrent(in.MaxConcurrent).
-		AddTeamIDs(in.TeamIDs...).
-		AddNumberIDs(in.NumberIDs...).
-		Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
+		a, err := tx.Agent.Create().
+			SetName(strings.TrimSpace(in.Name)).
+			SetEmail(NormalizeEmail(in.Email)).
+			SetPasswordHash(hash).
+			SetNillableEmployeeCode(in.EmployeeCode).
+			SetRoles(roles).
+			SetNillableMaxConcurrent(in.MaxConcurrent).
+			AddTeamIDs(in.TeamIDs...).
+			AddNumberIDs(in.NumberIDs...).
+			Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return a, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAgentCreated, TargetID: a.ID, Summary: fmt.Sprintf("created %s <%s>", a.Name, a.Email),
+			After: access{Roles: a.Roles, Teams: in.TeamIDs, Numbers: in.NumberIDs},
+		})
+	})
+}
+
+// access is what an agent's audit records digest: what the agent may reach.
+type access struct {
+	Roles   []string `json:"roles"`
+	Teams   []string `json:"teams,omitempty"`
+	Numbers []string `json:"numbers,omitempty"`
 }
 
 // UpdateInput changes an agent; nil fields stay as they are.
@@ -153,10 +169,36 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			}
 		}
 		if in.Roles != nil {
-			return a, policy.CheckTenantManaged(ctx, tx.Client())
+			if err := policy.CheckTenantManaged(ctx, tx.Client()); err != nil {
+				return nil, err
+			}
 		}
-		return a, nil
+		return a, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAgentUpdated, TargetID: a.ID, Summary: fmt.Sprintf("updated %s <%s>: %s", a.Name, a.Email, changed(in)),
+			After: access{Roles: a.Roles, Teams: in.TeamIDs, Numbers: in.NumberIDs},
+		})
 	})
+}
+
+// changed names the fields an update sets, never their values (a password).
+func changed(in UpdateInput) string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"name", in.Name != nil}, {"email", in.Email != nil}, {"password", in.Password != nil},
+		{"employee code", in.EmployeeCode != nil}, {"roles", in.Roles != nil},
+		{"capacity", in.MaxConcurrent != nil}, {"teams", in.TeamIDs != nil}, {"numbers", in.NumberIDs != nil},
+	} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	return strings.Join(names, ", ")
 }
 
 // Disable stops an agent from signing in and ends their sessions. Their
@@ -167,8 +209,12 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 	}
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		a, err := tx.Agent.Get(ctx, id)
-		if err != nil || a.DisabledAt != nil {
-			return a, err
+		if err != nil {
+			return nil, err
+		}
+		if a.DisabledAt != nil {
+			audit.Unchanged(ctx)
+			return a, nil
 		}
 		now := policy.RevocationInstant()
 		s.revoke(ctx, tx, id)
@@ -190,9 +236,49 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 // Enable lets a disabled agent sign in again.
 func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
+		a, err := tx.Agent.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if a.DisabledAt == nil {
+			audit.Unchanged(ctx)
+			return a, nil
+		}
 		s.authz.InvalidateOnCommit(ctx, tx)
 		s.pub.OnCommit(tx, realtime.PolicyChangedEvent(viewer.FromContext(ctx).TenantID))
-		return tx.Agent.UpdateOneID(id).ClearDisabledAt().Save(ctx)
+		if a, err = a.Update().ClearDisabledAt().Save(ctx); err != nil {
+			return nil, err
+		}
+		return a, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionAgentEnabled, TargetID: a.ID, Summary: fmt.Sprintf("enabled %s <%s>", a.Name, a.Email),
+		})
+	})
+}
+
+// CreateTeam adds a team; agents join it through their own update.
+func (s *Service) CreateTeam(ctx context.Context, in ent.CreateTeamInput) (*ent.Team, error) {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Team, error) {
+		t, err := tx.Team.Create().SetInput(in).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return t, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionTeamCreated, TargetID: t.ID, Summary: "created team " + t.Name, After: in,
+		})
+	})
+}
+
+// UpdateTeam changes a team, its members included (they see its
+// conversations).
+func (s *Service) UpdateTeam(ctx context.Context, id string, in ent.UpdateTeamInput) (*ent.Team, error) {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Team, error) {
+		t, err := tx.Team.UpdateOneID(id).SetInput(in).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return t, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionTeamUpdated, TargetID: t.ID, Summary: "updated team " + t.Name, After: in,
+		})
 	})
 }
 

@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -21,19 +23,36 @@ import (
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
-// Actions recorded.
+// Actions recorded. A mutation names the one it records beside its
+// permission (graph/permission.go).
 const (
-	ActionLogin          = "auth.login"
-	ActionLoginFailed    = "auth.login_failed"
-	ActionAPIKeyCreated  = "apikey.create"
-	ActionAPIKeyRevoked  = "apikey.revoke"
-	ActionRoleCreated    = "role.create"
-	ActionRoleUpdated    = "role.update"
-	ActionRoleDeleted    = "role.delete"
-	ActionFieldRuleSet   = "role.field_rule"
-	ActionRolesAssigned  = "agent.roles"
-	ActionAgentDisabled  = "agent.disable"
-	ActionMessageDeleted = "message.delete"
+	ActionLogin                = "auth.login"
+	ActionLoginFailed          = "auth.login_failed"
+	ActionAPIKeyCreated        = "apikey.create"
+	ActionAPIKeyRevoked        = "apikey.revoke"
+	ActionRoleCreated          = "role.create"
+	ActionRoleUpdated          = "role.update"
+	ActionRoleDeleted          = "role.delete"
+	ActionFieldRuleSet         = "role.field_rule"
+	ActionRolesAssigned        = "agent.roles"
+	ActionAgentCreated         = "agent.create"
+	ActionAgentUpdated         = "agent.update"
+	ActionAgentDisabled        = "agent.disable"
+	ActionAgentEnabled         = "agent.enable"
+	ActionTeamCreated          = "team.create"
+	ActionTeamUpdated          = "team.update"
+	ActionNumberLinked         = "number.link"
+	ActionNumberUpdated        = "number.update"
+	ActionNumberUnlinked       = "number.unlink"
+	ActionCredentialsSet       = "number.credentials"
+	ActionConversationAssigned = "conversation.assign"
+	ActionConversationTransfer = "conversation.transfer"
+	ActionMessageDeleted       = "message.delete"
+	ActionGroupCreated         = "group.create"
+	ActionGroupUpdated         = "group.update"
+	ActionGroupMembersAdded    = "group.members_add"
+	ActionGroupMembersRemoved  = "group.members_remove"
+	ActionGroupMemberRoleSet   = "group.member_role"
 )
 
 // genesis is the prev_hash of a tenant's first event.
@@ -83,11 +102,72 @@ func Record(ctx context.Context, tx *ent.Tx, e Event) error {
 		PrevHash:     prevHash,
 	}
 	row.Hash = Hash(row)
-	return tx.AuditEvent.Create().
+	err = tx.AuditEvent.Create().
 		SetSeq(row.Seq).SetActorID(row.ActorID).SetAction(row.Action).SetTargetID(row.TargetID).
 		SetSummary(row.Summary).SetBeforeDigest(row.BeforeDigest).SetAfterDigest(row.AfterDigest).
 		SetAt(row.At).SetPrevHash(row.PrevHash).SetHash(row.Hash).
 		Exec(sctx)
+	if t, _ := ctx.Value(trailKey{}).(*Trail); t != nil && err == nil {
+		tx.OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				err := next.Commit(ctx, tx)
+				if err == nil {
+					t.add(e.Action)
+				}
+				return err
+			})
+		})
+	}
+	return err
+}
+
+// Trail collects the actions recorded, and committed, while one operation
+// runs: the API gives every mutation one and checks afterwards that the
+// mutation committed the action it declares (graph/permission.go).
+type Trail struct {
+	mu        sync.Mutex
+	actions   []string
+	unchanged bool
+}
+
+type trailKey struct{}
+
+// WithTrail returns ctx carrying a new, empty Trail.
+func WithTrail(ctx context.Context) (context.Context, *Trail) {
+	t := &Trail{}
+	return context.WithValue(ctx, trailKey{}, t), t
+}
+
+func (t *Trail) add(action string) {
+	t.mu.Lock()
+	t.actions = append(t.actions, action)
+	t.mu.Unlock()
+}
+
+// Accounts reports whether the trail holds action committed, or the
+// operation said it changed nothing (Unchanged).
+func (t *Trail) Accounts(action string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unchanged || slices.Contains(t.actions, action)
+}
+
+// Actions are the actions committed so far, in order.
+func (t *Trail) Actions() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.actions)
+}
+
+// Unchanged says that the operation of ctx changed nothing (disabling an
+// agent already disabled, unlinking a number already unlinked), so there is
+// nothing to record. Call it only on such a path.
+func Unchanged(ctx context.Context) {
+	if t, _ := ctx.Value(trailKey{}).(*Trail); t != nil {
+		t.mu.Lock()
+		t.unchanged = true
+		t.mu.Unlock()
+	}
 }
 
 // Hash is the hash of an event: SHA-256 over its fields and prev_hash, each

@@ -54,12 +54,12 @@ func (r *mutationResolver) EnableAgent(ctx context.Context, id string) (*ent.Age
 
 // CreateTeam is the resolver for the createTeam field.
 func (r *mutationResolver) CreateTeam(ctx context.Context, input ent.CreateTeamInput) (*ent.Team, error) {
-	return r.client.Team.Create().SetInput(input).Save(ctx)
+	return r.agents.CreateTeam(ctx, input)
 }
 
 // UpdateTeam is the resolver for the updateTeam field.
 func (r *mutationResolver) UpdateTeam(ctx context.Context, id string, input ent.UpdateTeamInput) (*ent.Team, error) {
-	return r.client.Team.UpdateOneID(id).SetInput(input).Save(ctx)
+	return r.agents.UpdateTeam(ctx, id, input)
 }
 
 // LinkNumber is the resolver for the linkNumber field.
@@ -69,7 +69,7 @@ func (r *mutationResolver) LinkNumber(ctx context.Context, input ent.CreateNumbe
 
 // UpdateNumber is the resolver for the updateNumber field.
 func (r *mutationResolver) UpdateNumber(ctx context.Context, id string, input ent.UpdateNumberInput) (*ent.Number, error) {
-	return r.client.Number.UpdateOneID(id).SetInput(input).Save(ctx)
+	return r.numbers.Update(ctx, id, input)
 }
 
 // UnlinkNumber is the resolver for the unlinkNumber field.

@@ -33,6 +33,10 @@ type Config struct {
 	MaxComplexity int
 	// MaxBodyBytes caps the size of a request body.
 	MaxBodyBytes int64
+	// StrictAudit fails a mutation that committed without the audit record
+	// it declares (graph/permission.go) with INTERNAL, instead of logging it
+	// at ERROR; every test runs with it (graphtest).
+	StrictAudit bool
 	// AnonymousDocument and SignedInDocument bound a document before it is
 	// validated (zero fields take DefaultAnonymousLimits and
 	// DefaultSignedInLimits).
@@ -41,6 +45,9 @@ type Config struct {
 	// noFieldGuard leaves the field guard out; only the benchmark that
 	// measures the guard's cost sets it (export_test.go).
 	noFieldGuard bool
+	// declared replaces the declarations of graph/permission.go, for the
+	// test that shows a missing audit record fails (export_test.go).
+	declared *map[string]mutationRule
 	// validations counts the documents validated, for the tests that show a
 	// document is bounded before validation runs (export_test.go).
 	validations *atomic.Int64
@@ -85,7 +92,11 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 		signedIn:  cfg.SignedInDocument.withDefaults(DefaultSignedInLimits),
 	})
 	srv.Use(queryLimits{maxDepth: cfg.MaxDepth, maxComplexity: cfg.MaxComplexity})
-	srv.AroundRootFields(rootGuard{introspection: cfg.Introspection}.guard)
+	guard := rootGuard{introspection: cfg.Introspection, strictAudit: cfg.StrictAudit, mutations: mutations}
+	if cfg.declared != nil {
+		guard.mutations = *cfg.declared
+	}
+	srv.AroundRootFields(guard.guard)
 	if !cfg.noFieldGuard {
 		srv.AroundFields(fieldGuard{filters: newFilterSchema(es.Schema())}.guard)
 	}

@@ -2,77 +2,118 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
+	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // mutationRule is what a mutation declares: the permission it needs (or that
-// anonymous callers may run it) and the type prefix of its `id` argument.
+// anonymous callers may run it), the type prefix of its `id` argument, and
+// its audit: the action its transaction records, or why it records none.
 type mutationRule struct {
 	perm      policy.Permission
 	anonymous bool
 	id        string
+	// audit is the action (audit.Action…) the mutation records in the
+	// transaction of its change; the guard checks that it did.
+	audit string
+	// noAudit says why the mutation records nothing: it changes nothing a
+	// business must account for (who can do what, what a customer sees,
+	// which data leaves).
+	noAudit string
 }
 
-// mutations is the one place every mutation declares its permission. A
-// mutation missing here is refused at run time, and TestEveryMutationDeclaresAPermission
-// fails on it.
+// mutations is the one place every mutation declares its permission and its
+// audit. Adding a mutation is one line here:
+//
+//		"createThing": {perm: policy.ThingManage, audit: audit.ActionThingCreated},
+//		"markThingSeen": {perm: policy.ThingView, id: "thg", noAudit: "the viewer's own read marker"},
+//
+//	  - perm: the switch it needs (policy.Permission), or anonymous: true, or
+//	    authenticatedOnly for what a signed-in caller does to themselves.
+//	  - id: the type prefix of its `id` argument, if it has one.
+//	  - audit: the action it records with audit.Record in the transaction of
+//	    its change (add the constant to package audit). After the mutation
+//	    succeeds the guard checks the record was committed; a path that changes
+//	    nothing calls audit.Unchanged(ctx) instead. With Config.StrictAudit
+//	    (every test) a missing record fails the mutation with INTERNAL; in
+//	    production it is logged at ERROR.
+//	  - noAudit: instead of audit, why the mutation records nothing. Whatever
+//	    changes who can do what, what a customer sees or which data leaves
+//	    (credentials, agents, roles, field rules, assignments, deletions,
+//	    exports, API keys, webhooks) is audited.
+//
+// A mutation missing here is refused at run time, and
+// TestEveryMutationDeclaresPermissionAndAudit fails on it, on a mutation
+// that declares both audit and noAudit or neither, and on an entry the
+// schema does not have.
 var mutations = map[string]mutationRule{
-	"login":   {anonymous: true},
-	"refresh": {anonymous: true},
-	"logout":  {perm: authenticatedOnly},
+	"login":   {anonymous: true, audit: audit.ActionLogin},
+	"refresh": {anonymous: true, noAudit: "continues a session whose sign-in is recorded"},
+	"logout":  {perm: authenticatedOnly, noAudit: "ends the caller's own session"},
 	// Your own presence: anyone signed in as an agent.
-	"setPresence": {perm: authenticatedOnly},
+	"setPresence": {perm: authenticatedOnly, noAudit: "the caller's own availability, a lease not a record"},
 
-	"createAPIKey": {perm: policy.APIKeyManage},
-	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key"},
+	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
+	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},
 
-	"createAgent":  {perm: policy.AgentManage},
-	"updateAgent":  {perm: policy.AgentManage, id: "agt"},
-	"disableAgent": {perm: policy.AgentManage, id: "agt"},
-	"enableAgent":  {perm: policy.AgentManage, id: "agt"},
-	"createTeam":   {perm: policy.AgentManage},
-	"updateTeam":   {perm: policy.AgentManage, id: "team"},
+	"createAgent":  {perm: policy.AgentManage, audit: audit.ActionAgentCreated},
+	"updateAgent":  {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentUpdated},
+	"disableAgent": {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentDisabled},
+	"enableAgent":  {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentEnabled},
+	"createTeam":   {perm: policy.AgentManage, audit: audit.ActionTeamCreated},
+	"updateTeam":   {perm: policy.AgentManage, id: "team", audit: audit.ActionTeamUpdated},
 
-	"linkNumber":   {perm: policy.NumberManage},
-	"updateNumber": {perm: policy.NumberManage, id: "num"},
-	"unlinkNumber": {perm: policy.NumberManage, id: "num"},
+	"linkNumber":           {perm: policy.NumberManage, audit: audit.ActionNumberLinked},
+	"updateNumber":         {perm: policy.NumberManage, id: "num", audit: audit.ActionNumberUpdated},
+	"unlinkNumber":         {perm: policy.NumberManage, id: "num", audit: audit.ActionNumberUnlinked},
+	"setNumberCredentials": {perm: policy.NumberManage, id: "num", audit: audit.ActionCredentialsSet},
+	"setRoutingPolicy":     {perm: policy.NumberManage, audit: routing.ActionPolicySet},
 
-	"createContact":        {perm: policy.ContactEdit},
-	"updateContact":        {perm: policy.ContactEdit, id: "ctc"},
-	"tagContact":           {perm: policy.ContactEdit, id: "ctc"},
-	"setContactAttributes": {perm: policy.ContactEdit, id: "ctc"},
+	"createContact":        {perm: policy.ContactEdit, noAudit: contactData},
+	"updateContact":        {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
+	"tagContact":           {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
+	"setContactAttributes": {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
 
-	"setConversationStatus": {perm: policy.ConversationResolve, id: "cnv"},
-	"assignConversation":    {perm: policy.ConversationAssign, id: "cnv"},
-	"transferConversation":  {perm: policy.ConversationTransfer, id: "cnv"},
-	"resolveConversation":   {perm: policy.ConversationResolve, id: "cnv"},
-	"sendText":              {perm: policy.ConversationReply},
-	"sendMessage":           {perm: policy.ConversationReply},
-	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv"},
-	"setNumberCredentials":  {perm: policy.NumberManage, id: "num"},
-	"setRoutingPolicy":      {perm: policy.NumberManage},
-	"deleteMessage":         {perm: policy.MessageDelete, id: "msg"},
+	"setConversationStatus": {perm: policy.ConversationResolve, id: "cnv", noAudit: workflowState},
+	"resolveConversation":   {perm: policy.ConversationResolve, id: "cnv", noAudit: workflowState},
+	"assignConversation":    {perm: policy.ConversationAssign, id: "cnv", audit: audit.ActionConversationAssigned},
+	"transferConversation":  {perm: policy.ConversationTransfer, id: "cnv", audit: audit.ActionConversationTransfer},
+	"sendText":              {perm: policy.ConversationReply, noAudit: messageIsRecord},
+	"sendMessage":           {perm: policy.ConversationReply, noAudit: messageIsRecord},
+	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv", noAudit: "a read marker: changes nothing a business accounts for"},
+	"deleteMessage":         {perm: policy.MessageDelete, id: "msg", audit: audit.ActionMessageDeleted},
 
-	"createGroup":        {perm: policy.GroupManageSettings},
-	"updateGroup":        {perm: policy.GroupManageSettings, id: "grp"},
-	"addGroupMembers":    {perm: policy.GroupManageMembers},
-	"removeGroupMembers": {perm: policy.GroupManageMembers},
-	"setGroupMemberRole": {perm: policy.GroupManageMembers},
+	"createGroup":        {perm: policy.GroupManageSettings, audit: audit.ActionGroupCreated},
+	"updateGroup":        {perm: policy.GroupManageSettings, id: "grp", audit: audit.ActionGroupUpdated},
+	"addGroupMembers":    {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersAdded},
+	"removeGroupMembers": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
+	"setGroupMemberRole": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
 
-	"createRole":     {perm: policy.RoleManage},
-	"updateRole":     {perm: policy.RoleManage, id: "rol"},
-	"deleteRole":     {perm: policy.RoleManage, id: "rol"},
-	"assignRoles":    {perm: policy.RoleManage},
-	"setFieldRule":   {perm: policy.RoleManage},
-	"clearFieldRule": {perm: policy.RoleManage},
+	"createRole":     {perm: policy.RoleManage, audit: audit.ActionRoleCreated},
+	"updateRole":     {perm: policy.RoleManage, id: "rol", audit: audit.ActionRoleUpdated},
+	"deleteRole":     {perm: policy.RoleManage, id: "rol", audit: audit.ActionRoleDeleted},
+	"assignRoles":    {perm: policy.RoleManage, audit: audit.ActionRolesAssigned},
+	"setFieldRule":   {perm: policy.RoleManage, audit: audit.ActionFieldRuleSet},
+	"clearFieldRule": {perm: policy.RoleManage, audit: audit.ActionFieldRuleSet},
 }
+
+// Reasons shared by several mutations that record no audit event.
+const (
+	contactData     = "the business's own notes on a contact: no access, nothing a customer sees, nothing leaves"
+	workflowState   = "workflow state, kept on the conversation and in its events; changes no one's access"
+	messageIsRecord = "the message row is its own record (author, time, status); a chain entry per message would serialise a tenant's sends"
+)
 
 // authenticatedOnly marks a mutation any signed-in caller may run on
 // themselves (logout).
@@ -94,9 +135,14 @@ var idArgs = map[string]string{
 // ask for (introspection, when enabled; __typename needs no resolver).
 var anonymousQueries = map[string]bool{"__schema": true, "__type": true}
 
-// rootGuard authenticates and authorises every root field before it runs.
+// rootGuard authenticates and authorises every root field before it runs,
+// and checks that a mutation committed the audit record it declares.
 type rootGuard struct {
 	introspection bool
+	// strictAudit fails a mutation that committed without its audit
+	// record (Config.StrictAudit); otherwise it is logged at ERROR.
+	strictAudit bool
+	mutations   map[string]mutationRule // the declarations: mutations
 }
 
 func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
@@ -105,7 +151,7 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 	v := viewer.FromContext(ctx)
 	name := fc.Field.Name
 	if oc.Operation.Operation == "mutation" {
-		rule, declared := mutations[name]
+		rule, declared := g.mutations[name]
 		switch {
 		case !declared:
 			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s declares no permission", name))
@@ -115,7 +161,19 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		case rule.perm != authenticatedOnly && !policy.Can(ctx, rule.perm):
 			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s needs the %s permission", name, rule.perm))
 		}
-		return next(nearDecisions(ctx))
+		if rule.audit == "" {
+			return next(nearDecisions(ctx))
+		}
+		tctx, trail := audit.WithTrail(ctx)
+		out := next(nearDecisions(tctx))
+		if !failed(ctx, fc.Field.Alias) && !trail.Accounts(rule.audit) {
+			slog.ErrorContext(ctx, "graphql: mutation committed without its audit record",
+				append(operationAttrs(ctx), "mutation", name, "audit", rule.audit, "recorded", trail.Actions())...)
+			if g.strictAudit {
+				return rootFieldError(ctx, fmt.Errorf("%s committed without its %s audit record", name, rule.audit))
+			}
+		}
+		return out
 	}
 	if anonymousQueries[name] && !g.introspection {
 		return rootFieldError(ctx, apperr.New(apperr.Forbidden, "introspection is disabled"))
@@ -124,6 +182,17 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		return rootFieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to read %s", name))
 	}
 	return next(nearDecisions(ctx))
+}
+
+// failed reports whether the root field alias answered an error of its own
+// (errors below it are its selection's, after the change was made).
+func failed(ctx context.Context, alias string) bool {
+	for _, e := range graphql.GetErrors(ctx) {
+		if len(e.Path) == 1 && e.Path[0] == ast.PathName(alias) {
+			return true
+		}
+	}
+	return false
 }
 
 // nearDecisions puts the request's decisions back at the top of ctx: every

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,10 +11,11 @@ import (
 	"github.com/switchboard-dev/switchboard/policy"
 )
 
-// TestEveryMutationDeclaresAPermission walks the schema: a mutation without
-// an entry in `mutations` would be refused at run time, and a permission
-// outside the catalogue could never be granted.
-func TestEveryMutationDeclaresAPermission(t *testing.T) {
+// TestEveryMutationDeclaresPermissionAndAudit walks the schema: a mutation
+// without an entry in `mutations` would be refused at run time, a permission
+// outside the catalogue could never be granted, and every mutation says
+// either which audit action it records or why it records none.
+func TestEveryMutationDeclaresPermissionAndAudit(t *testing.T) {
 	t.Parallel()
 	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
 	names := map[string]bool{}
@@ -21,6 +23,14 @@ func TestEveryMutationDeclaresAPermission(t *testing.T) {
 		names[f.Name] = true
 		rule, ok := mutations[f.Name]
 		require.True(t, ok, "mutation %s declares no permission in graph/permission.go", f.Name)
+		switch {
+		case rule.audit == "" && rule.noAudit == "":
+			t.Errorf("mutation %s declares no audit in graph/permission.go: name its audit action, or say in noAudit why it records none", f.Name)
+		case rule.audit != "" && rule.noAudit != "":
+			t.Errorf("mutation %s declares both an audit action and a reason for none", f.Name)
+		case rule.audit != "" && !auditAction.MatchString(rule.audit):
+			t.Errorf("mutation %s: audit action %q is not of the form thing.verb", f.Name, rule.audit)
+		}
 		if rule.anonymous || rule.perm == authenticatedOnly {
 			continue
 		}
@@ -33,6 +43,8 @@ func TestEveryMutationDeclaresAPermission(t *testing.T) {
 		require.True(t, names[name], "graph/permission.go declares %s, which the schema does not have", name)
 	}
 }
+
+var auditAction = regexp.MustCompile(`^[a-z]+\.[a-z_]+$`)
 
 // TestSensitiveFieldsHaveRules walks the schema: every field of a sensitive
 // type must have its own rule (a new field forces a decision), every rule must

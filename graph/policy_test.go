@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/app"
 
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
@@ -322,4 +325,37 @@ func TestNobodyGrantsWhatTheyDoNotHold(t *testing.T) {
 		s.Do(t, ada, `mutation { createAPIKey(input: {name: "k", role: "agent"}) { secret } }`, nil).RequireOK(t)
 		s.Do(t, ada, `mutation { createRole(input: {name: "helper", label: "Helper", permissions: ["conversation.reply"]}) { id } }`, nil).RequireOK(t)
 	})
+}
+
+// TestMutationWithoutItsAuditRecordFails: the guard checks that a mutation
+// declared as audited committed its record. createTeam records team.create;
+// declared as recording something else, it fails under StrictAudit (every
+// test), and only logs without it. A path that changes nothing
+// (audit.Unchanged) needs no record.
+func TestMutationWithoutItsAuditRecordFails(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, dialect.SQLite)
+	s := graphtest.New(t, db, graph.Config{})
+	w := seedWorld(t, s, "alpha")
+	r := s.Do(t, w.token, `{ auditEvents(first: 50, where: {action: "team.create"}) { totalCount } }`, nil)
+	r.RequireOK(t)
+	require.JSONEq(t, `{"auditEvents":{"totalCount":1}}`, string(r.Data))
+
+	// Disabling twice: the second changes nothing and records nothing.
+	do := func(s *graphtest.Server) graphtest.Response {
+		return s.Do(t, w.token, `mutation($a: ID!) { disableAgent(id: $a) { id } }`, map[string]any{"a": w.agent})
+	}
+	do(s).RequireOK(t)
+	do(s).RequireOK(t)
+	r = s.Do(t, w.token, `{ auditEvents(first: 50, where: {action: "agent.disable"}) { totalCount } }`, nil)
+	require.JSONEq(t, `{"auditEvents":{"totalCount":1}}`, string(r.Data))
+
+	strict := graphtest.New(t, db, graph.DeclaringAudit(graph.DefaultConfig, "createTeam", "team.other"))
+	create := `mutation { createTeam(input: {name: "Billing"}) { id } }`
+	r = strict.Do(t, w.token, create, nil)
+	r.RequireCode(t, "INTERNAL")
+
+	lax := graphtest.New(t, db, graph.DeclaringAudit(graph.DefaultConfig, "createTeam", "team.other"),
+		graphtest.WithConfig(func(c *app.Config) { c.API.StrictAudit = false }))
+	lax.Do(t, w.token, `mutation { createTeam(input: {name: "Returns"}) { id } }`, nil).RequireOK(t) // logged at ERROR
 }

@@ -84,7 +84,7 @@ func TestRoutingThroughTheAPI(t *testing.T) {
 		r = s.Do(t, w.token, set, map[string]any{"n": w.number, "p": map[string]any{"strategies": []string{"STICKY", "LEAST_LOADED"}, "teamID": w.team, "stickyWindowMinutes": 120}})
 		r.RequireOK(t)
 		require.JSONEq(t, `{"setRoutingPolicy":{"id":"`+w.number+`","routingPolicy":{"strategies":["STICKY","LEAST_LOADED"],"teamID":"`+w.team+`","stickyWindowMinutes":120}}}`, string(r.Data))
-		r = s.Do(t, w.token, `{ auditEvents(first: 5) { edges { node { action summary } } } }`, nil)
+		r = s.Do(t, w.token, `{ auditEvents(first: 5, where: {action: "number.routing_policy"}) { edges { node { action summary } } } }`, nil)
 		r.RequireOK(t)
 		require.Contains(t, string(r.Data), `"action":"number.routing_policy"`)
 		require.Contains(t, string(r.Data), "STICKY → LEAST_LOADED")

@@ -3,10 +3,12 @@ package group
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -40,7 +42,13 @@ type Member struct {
 
 // Create makes a group on one of the tenant's numbers.
 func (s *Service) Create(ctx context.Context, in ent.CreateGroupInput) (*ent.Group, error) {
-	return s.client.Group.Create().SetInput(in).Save(ctx)
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Group, error) {
+		g, err := tx.Group.Create().SetInput(in).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return g, audit.Record(ctx, tx, audit.Event{Action: audit.ActionGroupCreated, TargetID: g.ID, Summary: "created group " + g.Subject, After: in})
+	})
 }
 
 // Update changes a group's subject, description, icon or settings. The member
@@ -57,7 +65,11 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateGroupInput
 			}
 		}
 		s.changed(ctx, tx, id, realtime.KindUpdated)
-		return tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
+		g, err := tx.Group.UpdateOneID(id).SetInput(in).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return g, audit.Record(ctx, tx, audit.Event{Action: audit.ActionGroupUpdated, TargetID: g.ID, Summary: "updated group " + g.Subject, After: in})
 	})
 }
 
@@ -102,8 +114,18 @@ func (s *Service) AddMembers(ctx context.Context, groupID string, members []Memb
 		if len(existing)+len(creates) > g.MemberLimit {
 			return nil, apperr.Invalid("members", "the group is limited to %d members", g.MemberLimit)
 		}
+		if len(creates) == 0 {
+			audit.Unchanged(ctx)
+			return g, nil
+		}
 		s.changed(ctx, tx, groupID, realtime.KindAdded)
-		return g, tx.GroupMember.CreateBulk(creates...).Exec(ctx)
+		if err := tx.GroupMember.CreateBulk(creates...).Exec(ctx); err != nil {
+			return nil, err
+		}
+		return g, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionGroupMembersAdded, TargetID: g.ID, Summary: fmt.Sprintf("added %d members to %s", len(creates), g.Subject),
+			After: members,
+		})
 	})
 }
 
@@ -123,9 +145,19 @@ func (s *Service) RemoveMembers(ctx context.Context, groupID string, waIDs []str
 		if creator {
 			return nil, apperr.Invalid("waIDs", "the creator cannot be removed from the group")
 		}
-		_, err = tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx)
+		n, err := tx.GroupMember.Delete().Where(groupmember.GroupID(groupID), groupmember.WaIDIn(waIDs...)).Exec(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			audit.Unchanged(ctx)
+			return g, nil
+		}
 		s.changed(ctx, tx, groupID, realtime.KindDeleted)
-		return g, err
+		return g, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionGroupMembersRemoved, TargetID: g.ID, Summary: fmt.Sprintf("removed %d members from %s", n, g.Subject),
+			Before: waIDs,
+		})
 	})
 }
 
@@ -149,7 +181,14 @@ func (s *Service) SetMemberRole(ctx context.Context, groupID, waID string, role 
 	}
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.GroupMember, error) {
 		s.changed(ctx, tx, groupID, realtime.KindUpdated)
-		return tx.GroupMember.UpdateOne(m).SetRole(role).Save(ctx)
+		m, err := tx.GroupMember.UpdateOne(m).SetRole(role).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return m, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionGroupMemberRoleSet, TargetID: groupID, Summary: fmt.Sprintf("made a member %s", role),
+			After: map[string]string{"waID": m.WaID, "role": string(role)},
+		})
 	})
 }
 

@@ -102,14 +102,22 @@ func (s *Service) Resolve(ctx context.Context, id string) (*ent.Conversation, er
 func (s *Service) Assign(ctx context.Context, id string, agentID *string) (*ent.Conversation, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Conversation, error) {
 		u := tx.Conversation.UpdateOneID(id)
-		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindAssigned))
+		summary := "unassigned"
 		if agentID == nil {
-			return u.ClearAssignee().Save(ctx)
+			u.ClearAssignee()
+		} else {
+			if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
+				return nil, err
+			}
+			u.SetAssigneeID(*agentID)
+			summary = "assigned to " + *agentID
 		}
-		if err := checkActiveAgent(ctx, tx, *agentID); err != nil {
+		c, err := u.Save(ctx)
+		if err != nil {
 			return nil, err
 		}
-		return u.SetAssigneeID(*agentID).Save(ctx)
+		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindAssigned))
+		return c, audit.Record(ctx, tx, audit.Event{Action: audit.ActionConversationAssigned, TargetID: id, Summary: summary})
 	})
 }
 
@@ -132,9 +140,25 @@ func (s *Service) Transfer(ctx context.Context, id string, agentID, teamID *stri
 				u.ClearAssignee() // the team picks it up
 			}
 		}
+		c, err := u.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
 		s.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindTransferred))
-		return u.Save(ctx)
+		return c, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionConversationTransfer, TargetID: id, Summary: "transferred to " + transferTarget(agentID, teamID),
+		})
 	})
+}
+
+func transferTarget(agentID, teamID *string) string {
+	switch {
+	case agentID != nil && teamID != nil:
+		return *agentID + " in " + *teamID
+	case agentID != nil:
+		return *agentID
+	}
+	return *teamID
 }
 
 func checkActiveAgent(ctx context.Context, tx *ent.Tx, id string) error {
@@ -233,8 +257,12 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
 		m, err := tx.Message.Get(ctx, id)
-		if err != nil || m.DeletedAt != nil {
-			return m, err
+		if err != nil {
+			return nil, err
+		}
+		if m.DeletedAt != nil {
+			audit.Unchanged(ctx)
+			return m, nil
 		}
 		u := m.Update().SetDeletedAt(s.now())
 		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {

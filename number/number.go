@@ -3,10 +3,12 @@ package number
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -48,7 +50,14 @@ func (s *Service) SetCredentials(ctx context.Context, id, accessToken string) (*
 			return nil, err
 		}
 		s.statusChanged(ctx, tx, n.ID)
-		return n.Update().SetCredentials(sealed).ClearAttention().Save(ctx)
+		if n, err = n.Update().SetCredentials(sealed).ClearAttention().Save(ctx); err != nil {
+			return nil, err
+		}
+		// The token itself is never digested: a digest of a short secret
+		// can be tested against guesses.
+		return n, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionCredentialsSet, TargetID: n.ID, Summary: "set the access token of " + n.DisplayName,
+		})
 	})
 }
 
@@ -64,29 +73,48 @@ func (s *Service) statusChanged(ctx context.Context, tx *ent.Tx, id string) {
 func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Number, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
 		old, err := tx.Number.Query().Where(number.Phone(in.Phone)).Only(ctx)
+		var n *ent.Number
 		switch {
 		case ent.IsNotFound(err):
-			n, err := tx.Number.Create().SetInput(in).Save(ctx)
-			if err == nil {
-				s.statusChanged(ctx, tx, n.ID)
-			}
-			return n, err
+			n, err = tx.Number.Create().SetInput(in).Save(ctx)
 		case err != nil:
 			return nil, err
 		case old.UnlinkedAt == nil:
 			return nil, apperr.New(apperr.Conflict, "%s is already linked as %s", in.Phone, old.ID)
+		default:
+			n, err = old.Update().
+				SetDisplayName(in.DisplayName).
+				SetNillableProvider(in.Provider).
+				SetNillableWabaID(in.WabaID).
+				SetNillablePhoneNumberID(in.PhoneNumberID).
+				SetNillableThroughput(in.Throughput).
+				AddMemberIDs(in.MemberIDs...).
+				ClearUnlinkedAt().
+				SetStatus(number.StatusCONNECTING).
+				Save(ctx)
 		}
-		s.statusChanged(ctx, tx, old.ID)
-		return old.Update().
-			SetDisplayName(in.DisplayName).
-			SetNillableProvider(in.Provider).
-			SetNillableWabaID(in.WabaID).
-			SetNillablePhoneNumberID(in.PhoneNumberID).
-			SetNillableThroughput(in.Throughput).
-			AddMemberIDs(in.MemberIDs...).
-			ClearUnlinkedAt().
-			SetStatus(number.StatusCONNECTING).
-			Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.statusChanged(ctx, tx, n.ID)
+		return n, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionNumberLinked, TargetID: n.ID, Summary: fmt.Sprintf("linked %s (%s)", n.Phone, n.DisplayName),
+			After: in,
+		})
+	})
+}
+
+// Update changes a number: its provider ids, its throughput, who may use it.
+func (s *Service) Update(ctx context.Context, id string, in ent.UpdateNumberInput) (*ent.Number, error) {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
+		n, err := tx.Number.UpdateOneID(id).SetInput(in).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return n, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionNumberUpdated, TargetID: n.ID, Summary: fmt.Sprintf("updated %s (%s)", n.Phone, n.DisplayName),
+			After: in,
+		})
 	})
 }
 
@@ -96,15 +124,25 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 func (s *Service) Unlink(ctx context.Context, id string) (*ent.Number, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
 		n, err := tx.Number.Get(ctx, id)
-		if err != nil || n.UnlinkedAt != nil {
-			return n, err
+		if err != nil {
+			return nil, err
+		}
+		if n.UnlinkedAt != nil {
+			audit.Unchanged(ctx)
+			return n, nil
 		}
 		s.statusChanged(ctx, tx, id)
-		return n.Update().
+		n, err = n.Update().
 			SetUnlinkedAt(time.Now()).
 			SetStatus(number.StatusDISCONNECTED).
 			ClearPhoneNumberID().
 			ClearCredentials().
 			Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return n, audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionNumberUnlinked, TargetID: n.ID, Summary: fmt.Sprintf("unlinked %s (%s)", n.Phone, n.DisplayName),
+		})
 	})
 }

@@ -108,6 +108,7 @@ func New(t testing.TB, db *store.DB, cfg graph.Config, opts ...Option) *Server {
 	if cfg != (graph.Config{}) {
 		c.API = cfg
 	}
+	c.API.StrictAudit = true // a mutation without its declared audit record fails
 	var o options
 	for _, opt := range opts {
 		opt(&o)
