@@ -34,10 +34,20 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 		return nil, err
 	}
 	out := make(chan T, 1)
+	// last is the Seq the client knows. Live events may repeat the end of
+	// the replay (the subscription is made before it) until one passes it;
+	// after that, or when there was no replay to repeat (a resync), a live
+	// event at or below last means the tenant's sequence went back (a bus
+	// whose history was reset): it is news, not a repeat, and the stream
+	// goes on from it rather than staying silent until the old Seq is passed.
 	var last uint64
+	overlap := false
 	emit := func(e realtime.Event, live bool) bool {
-		if e.Seq <= last {
+		if e.Seq <= last && (!live || overlap) {
 			return true // already sent during the replay
+		}
+		if live {
+			overlap = false
 		}
 		last = e.Seq
 		if live && realtime.Revokes(e) {
@@ -75,6 +85,7 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 			return nil, err
 		}
 		last = uint64(*after)
+		overlap = replayOK
 	}
 	go func() {
 		defer close(out)

@@ -80,6 +80,7 @@ type options struct {
 	postgresChannel   string
 	natsStream        string
 	natsSubjectPrefix string
+	sequences         *sql.DB
 }
 
 func newOptions(opts []Option) options {
@@ -128,7 +129,8 @@ func WithLogger(l *slog.Logger) Option {
 // Open returns the bus a deployment is configured for: NATS when natsURL is
 // set; else PostgreSQL when databaseURL is a postgres:// URL, publishing
 // through db and listening on a connection of its own to databaseURL; else
-// the in-process memory bus, for a single instance.
+// the in-process memory bus, for a single instance, which keeps its
+// sequences in db (SQLite, see WithSequences) when db is given.
 func Open(ctx context.Context, db *sql.DB, databaseURL, natsURL string, opts ...Option) (Bus, error) {
 	switch {
 	case natsURL != "":
@@ -138,6 +140,8 @@ func Open(ctx context.Context, db *sql.DB, databaseURL, natsURL string, opts ...
 			return nil, errors.New("realtime: the PostgreSQL bus needs the database pool")
 		}
 		return NewPostgres(ctx, db, databaseURL, opts...)
+	case db != nil:
+		return NewMemory(append(opts, WithSequences(db))...), nil
 	default:
 		return NewMemory(opts...), nil
 	}

@@ -3,14 +3,48 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"sync"
 )
+
+// SQLiteSchema creates the table where the memory bus keeps its sequences
+// when it runs beside SQLite (store migration 0011): each tenant's highest
+// reserved Seq. The bus reserves sequenceBlock numbers at a time, so a
+// restart skips at most that many and never hands out a Seq again.
+const SQLiteSchema = `CREATE TABLE realtime_sequences (
+    tenant_id text PRIMARY KEY,
+    seq integer NOT NULL
+);
+`
+
+// sequenceBlock is how many Seqs the memory bus reserves per write to its
+// sequence table: one write per block of a tenant's events, and at most a
+// block skipped per restart.
+const sequenceBlock = 1024
+
+// reserveSQL reserves the next block of a tenant's sequence and returns the
+// new highest reserved Seq; the previous one is it minus the block.
+const reserveSQL = `INSERT INTO realtime_sequences (tenant_id, seq) VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO UPDATE SET seq = realtime_sequences.seq + excluded.seq
+RETURNING seq`
+
+// WithSequences makes the memory bus keep its sequences in db's
+// realtime_sequences table (SQLiteSchema), so that they continue after a
+// restart instead of starting again at 1: a client resuming with a Seq from
+// before the restart is then told to resync (the events themselves were in
+// the process), and every live event after that has a greater Seq than the
+// one it knows. Open passes it for a SQLite deployment.
+func WithSequences(db *sql.DB) Option {
+	return func(o *options) { o.sequences = db }
+}
 
 // memoryBus is the bus of a single instance: sequences, replay window and
 // subscribers all live in this process and are gone when it exits.
 type memoryBus struct {
 	window int
 	fanout *fanout
+	seqDB  *sql.DB // nil: sequences live in the process alone
 
 	mu      sync.Mutex
 	closed  bool
@@ -20,23 +54,25 @@ type memoryBus struct {
 // memoryLog is one tenant's last assigned Seq and a ring of its most recent
 // events: event n is at ring[n % len(ring)].
 type memoryLog struct {
-	last uint64
-	ring []Event
+	last     uint64
+	reserved uint64 // with a sequence table, the highest Seq reserved there
+	ring     []Event
 }
 
-// NewMemory returns the in-process bus, for a deployment of one instance. Its
-// sequences start again at 1 when the process restarts; Since then reports
-// a resync to clients that saw the old ones.
+// NewMemory returns the in-process bus, for a deployment of one instance.
+// Its replay window is gone when the process exits; its sequences start
+// again at 1 too, unless WithSequences keeps them in the database.
 func NewMemory(opts ...Option) Bus {
 	o := newOptions(opts)
 	return &memoryBus{
 		window:  o.window,
 		fanout:  newFanout(o.buffer),
+		seqDB:   o.sequences,
 		tenants: make(map[string]*memoryLog),
 	}
 }
 
-func (b *memoryBus) Publish(_ context.Context, e Event) (Event, error) {
+func (b *memoryBus) Publish(ctx context.Context, e Event) (Event, error) {
 	e, err := prepare(e)
 	if err != nil {
 		return Event{}, err
@@ -50,8 +86,22 @@ func (b *memoryBus) Publish(_ context.Context, e Event) (Event, error) {
 	log := b.tenants[e.TenantID]
 	if log == nil {
 		log = &memoryLog{ring: make([]Event, b.window)}
-		b.tenants[e.TenantID] = log
 	}
+	if b.seqDB != nil && log.last == log.reserved {
+		// The first event of the tenant in this process, or the block is
+		// used up: reserve the next one. A new tenant's row starts at the
+		// block, so its first Seq is 1; an old one's continues after
+		// whatever the previous process may have handed out.
+		var reserved uint64
+		if err := b.seqDB.QueryRowContext(ctx, reserveSQL, e.TenantID, sequenceBlock).Scan(&reserved); err != nil {
+			return Event{}, fmt.Errorf("realtime: reserve sequences for %s: %w", e.TenantID, err)
+		}
+		if b.tenants[e.TenantID] == nil {
+			log.last = reserved - sequenceBlock
+		}
+		log.reserved = reserved
+	}
+	b.tenants[e.TenantID] = log
 	log.last++
 	e.Seq, e.At = log.last, now()
 	log.ring[e.Seq%uint64(len(log.ring))] = e

@@ -36,7 +36,7 @@ type testBackend struct {
 }
 
 func busDrivers() []busDriver {
-	return []busDriver{memoryDriver(), postgresDriver(), natsDriver()}
+	return []busDriver{memoryDriver(), memorySQLiteDriver(), postgresDriver(), natsDriver()}
 }
 
 // waitFor bounds how long a test waits for something that should happen,

@@ -40,7 +40,14 @@
 // window of its most recent events ([WithWindow]), so that a client that
 // reconnects catches up instead of showing a stale screen. When the window
 // no longer holds all it missed, or the Seq is one the bus never assigned
-// (the memory bus restarted), Since says so and the client must resync.
+// (its history was reset), Since says so and the client must resync.
+//
+// Restarts. PostgreSQL and NATS keep sequences and window. The memory bus
+// keeps its window in the process; beside SQLite ([Open] passes
+// [WithSequences]) its sequences live in a table, reserved a block at a
+// time, so after a restart they go on above every Seq handed out before (a
+// block may be skipped) and a client resuming from before is told to
+// resync, then receives the new events.
 //
 // Closing. Closing a subscription, the context it was made with, or the bus
 // closes the subscription's Events channel; nothing is delivered after.

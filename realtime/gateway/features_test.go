@@ -67,6 +67,26 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// A client resuming from a Seq the bus never assigned (its history was reset:
+// a restart without a kept sequence, a recreated stream) is told to resync
+// and then gets the live events, although their Seq is below the one it
+// resumed from.
+func TestResyncIsFollowedByLiveEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conv := firstConversation(t, b)
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("a", `subscription($after: Int) { conversationEvents(after: $after) { seq kind conversation { status } } }`,
+		map[string]any{"after": 1_000_000}))
+	require.Equal(t, "RESYNC", event(c.read(), "conversationEvents")["kind"])
+	waitSubscribed(t, b)
+	b.s.Do(t, b.token, `mutation { setConversationStatus(id: "`+conv+`", status: PENDING) { id } }`, nil).RequireOK(t)
+	live := event(c.read(), "conversationEvents")
+	require.Equal(t, "STATUS_CHANGED", live["kind"])
+	require.Less(t, live["seq"], float64(1_000_000))
+}
+
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
