@@ -3,13 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/store/storetest"
 )
 
 // TestTwoInstancesOnPostgres runs two server processes on one Postgres
@@ -28,11 +25,7 @@ import (
 // agent through A closes their websocket on B with 4403 within a second.
 func TestTwoInstancesOnPostgres(t *testing.T) {
 	t.Parallel()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("TEST_DATABASE_URL not set: the two-instance Postgres test is skipped")
-	}
-	databaseURL := freshSchema(t, base)
+	databaseURL := storetest.EmptySchema(t) // skips without TEST_DATABASE_URL
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "switchboard")
 	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
@@ -111,31 +104,6 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 	require.Equal(t, gateway.CloseForbidden, code)
 	t.Logf("Ann's socket on B closed %v after the disable on A returned", after)
 	require.Less(t, time.Since(disabled), time.Second+200*time.Millisecond, "closed within a second (with slack for the HTTP round trip)")
-}
-
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("postgres", base)
-	require.NoError(t, err)
-	defer db.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_inst_" + hex.EncodeToString(b)
-	_, err = db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		db, err := sql.Open("postgres", base)
-		if err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 type wsClient struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/tenant"
 )
 
@@ -81,7 +82,14 @@ func createTenant(ctx context.Context, cfg app.Config, args []string) error {
 		return err
 	}
 	defer db.Close()
-	t, owner, err := tenant.Create(ctx, db.Client, in)
+	// Under the start-up writes' lock: an instance starting now seeds the
+	// demo only into a database without tenants, and must see this one.
+	var t *ent.Tenant
+	var owner *ent.Agent
+	err = db.Exclusive(ctx, func(ctx context.Context) error {
+		t, owner, err = tenant.Create(ctx, db.Client, in)
+		return err
+	})
 	if err != nil {
 		return err
 	}

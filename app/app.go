@@ -106,15 +106,15 @@ func WithQuietPresence() Option { return func(o *options) { o.presence = false }
 // New builds the App for cfg. Unless WithDB is given it opens the database
 // and migrates it; with Config.Demo it seeds the demo tenant. Nothing runs in
 // the background until Start (or Run).
-func New(ctx context.Context, cfg Config, opts ...Option) (a *App, err error) {
+func New(ctx context.Context, cfg Config, opts ...Option) (_ *App, err error) {
 	o := options{clock: clock.Real(), log: slog.Default(), workers: true, presence: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	a = &App{Config: cfg, Log: o.log, Clock: o.clock, opts: o}
+	a := &App{Config: cfg, Log: o.log, Clock: o.clock, opts: o}
 	defer func() {
 		if err != nil {
-			_ = a.Close()
+			_ = a.Close() // what was opened before the failure
 		}
 	}()
 	if err := a.openStore(ctx); err != nil {
@@ -225,8 +225,14 @@ func (a *App) buildServices() error {
 }
 
 // startupWrites are the writes an instance makes before it serves: the demo
-// tenant and the simulator's numbers.
+// tenant (with its built-in roles) and the simulator's numbers. They run
+// under the migrations' lock, so that instances starting together on an
+// empty database take turns: one seeds, the others find the seed.
 func (a *App) startupWrites(ctx context.Context) error {
+	return a.DB.Exclusive(ctx, a.writeAtStartup)
+}
+
+func (a *App) writeAtStartup(ctx context.Context) error {
 	if a.Config.Demo {
 		login, err := demo.Seed(ctx, a.DB.Client)
 		if err != nil {

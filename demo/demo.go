@@ -42,15 +42,19 @@ type Login struct {
 // database that holds other tenants but no demo one, it does nothing and
 // returns nil: a production database is never seeded.
 func Seed(ctx context.Context, client *ent.Client) (*Login, error) {
-	login := &Login{Tenant: Slug, Email: OwnerEmail, Password: OwnerPassword}
-	pctx := viewer.Platform(ctx)
-	if ok, err := client.Tenant.Query().Where(entTenant.Slug(Slug)).Exist(pctx); err != nil || ok {
-		return login, err
-	}
-	if n, err := client.Tenant.Query().Count(pctx); err != nil || n > 0 {
-		return nil, err
-	}
+	var login *Login
+	// The checks run in the transaction that seeds: on SQLite it holds the
+	// write lock from its start; on PostgreSQL instances starting together
+	// take turns on the migrations' lock (store.DB.Exclusive, app.New).
 	err := store.WithTx(ctx, client, func(ctx context.Context, tx *ent.Tx) error {
+		pctx := viewer.Platform(ctx)
+		if ok, err := tx.Tenant.Query().Where(entTenant.Slug(Slug)).Exist(pctx); err != nil || ok {
+			login = &Login{Tenant: Slug, Email: OwnerEmail, Password: OwnerPassword}
+			return err
+		}
+		if n, err := tx.Tenant.Query().Count(pctx); err != nil || n > 0 {
+			return err
+		}
 		t, _, err := tenant.Create(ctx, tx.Client(), tenant.Input{
 			Name: "Acme Retail (demo)", Slug: Slug, Timezone: "Europe/Paris",
 			OwnerName: "Olivia Owner", OwnerEmail: OwnerEmail, OwnerPassword: OwnerPassword,
@@ -58,6 +62,7 @@ func Seed(ctx context.Context, client *ent.Client) (*Login, error) {
 		if err != nil {
 			return err
 		}
+		login = &Login{Tenant: Slug, Email: OwnerEmail, Password: OwnerPassword}
 		return seed(viewer.System(ctx, t.ID), tx)
 	})
 	if err != nil {

@@ -109,9 +109,27 @@ func versionNumber(version string) int {
 }
 
 func (db *DB) migrate(ctx context.Context, migrations []migration) error {
+	return db.exclusive(ctx, func(conn *sql.Conn) error { return db.migrateOn(ctx, conn, migrations) })
+}
+
+// Exclusive runs fn under the lock migrations take, so that the start-up
+// writes of instances starting together (the demo seed, built-in roles, the
+// simulator's credentials) take turns like their migrations: a
+// check-then-insert among them never races another instance's. On
+// PostgreSQL that is the advisory lock per schema; SQLite has one writer, and
+// fn's own transactions (immediate) serialise there.
+func (db *DB) Exclusive(ctx context.Context, fn func(ctx context.Context) error) error {
+	if db.Dialect != dialect.Postgres {
+		return fn(ctx) // holding a connection of SQLite's small pool would only starve fn
+	}
+	return db.exclusive(ctx, func(*sql.Conn) error { return fn(ctx) })
+}
+
+// exclusive runs fn with a connection that holds the migrations' lock.
+func (db *DB) exclusive(ctx context.Context, fn func(conn *sql.Conn) error) error {
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("store: lock: %w", err)
 	}
 	defer conn.Close()
 	if db.Dialect == dialect.Postgres {
@@ -121,6 +139,10 @@ func (db *DB) migrate(ctx context.Context, migrations []migration) error {
 		}
 		defer unlock()
 	}
+	return fn(conn)
+}
+
+func (db *DB) migrateOn(ctx context.Context, conn *sql.Conn, migrations []migration) error {
 	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}

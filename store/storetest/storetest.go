@@ -115,6 +115,39 @@ func OpenSchema(ctx context.Context, databaseURL, prefix string, opts ...store.O
 	return db, drop, nil
 }
 
+// EmptySchema returns the URL of a new, empty PostgreSQL schema (not
+// migrated) in TEST_DATABASE_URL's database, dropped when the test ends: what
+// instances starting on an empty database see. It skips the test when
+// TEST_DATABASE_URL is unset.
+func EmptySchema(t testing.TB) string {
+	t.Helper()
+	databaseURL := os.Getenv(EnvDatabaseURL)
+	if databaseURL == "" {
+		t.Skip(EnvDatabaseURL + " not set: Postgres tests skipped")
+	}
+	db, drop, err := OpenSchema(t.Context(), databaseURL, "t_empty_")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, drop()) })
+	return schemaURL(t, databaseURL, currentSchema(t, db))
+}
+
+func currentSchema(t testing.TB, db *store.DB) string {
+	t.Helper()
+	var schema string
+	require.NoError(t, db.SQL.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema))
+	return schema
+}
+
+func schemaURL(t testing.TB, databaseURL, schema string) string {
+	t.Helper()
+	u, err := neturl.Parse(databaseURL)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 func randomSuffix() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // never fails, see crypto/rand.Read
@@ -135,14 +168,7 @@ func Instances(t testing.TB, dialectName string, n int) []*store.DB {
 		require.NoError(t, first.SQL.QueryRowContext(t.Context(), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file))
 		url = "sqlite:" + file
 	default:
-		var schema string
-		require.NoError(t, first.SQL.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema))
-		u, err := neturl.Parse(os.Getenv(EnvDatabaseURL))
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		url = u.String()
+		url = schemaURL(t, os.Getenv(EnvDatabaseURL), currentSchema(t, first))
 	}
 	for range n - 1 {
 		db, err := store.Open(t.Context(), url)
