@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/store/storetest"
 )
 
 // TestResumeAfterRestart stops the server and starts it again on the same
@@ -40,12 +41,12 @@ func TestResumeAfterRestart(t *testing.T) {
 			replays bool
 		}{"sqlite+nats", map[string]string{"NATS_URL": u}, true})
 	}
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+	if os.Getenv(storetest.EnvDatabaseURL) != "" {
 		cases = append(cases, struct {
 			name    string
 			env     map[string]string
 			replays bool
-		}{"postgres", map[string]string{"DATABASE_URL": freshSchema(t, u)}, true})
+		}{"postgres", map[string]string{"DATABASE_URL": storetest.EmptySchema(t)}, true})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
