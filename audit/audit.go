@@ -53,6 +53,13 @@ const (
 	ActionGroupMembersAdded    = "group.members_add"
 	ActionGroupMembersRemoved  = "group.members_remove"
 	ActionGroupMemberRoleSet   = "group.member_role"
+
+	ActionWebhookCreated       = "webhook.create"
+	ActionWebhookUpdated       = "webhook.update"
+	ActionWebhookDeleted       = "webhook.delete"
+	ActionWebhookSecretRotated = "webhook.rotate_secret"
+	ActionWebhookRedelivered   = "webhook.redeliver"
+	ActionWebhookDisabled      = "webhook.disabled"
 )
 
 // genesis is the prev_hash of a tenant's first event.

@@ -27,12 +27,14 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/ent/webhookendpoint"
 )
 
 // Client is the client that holds all ent builders.
@@ -64,6 +66,8 @@ type Client struct {
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
+	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
+	OutboundDelivery *OutboundDeliveryClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
 	// RoutingRun is the client for interacting with the RoutingRun builders.
@@ -76,6 +80,8 @@ type Client struct {
 	Tenant *TenantClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
 	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -99,12 +105,14 @@ func (c *Client) init() {
 	c.GroupMember = NewGroupMemberClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.Number = NewNumberClient(c.config)
+	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
 	c.Role = NewRoleClient(c.config)
 	c.RoutingRun = NewRoutingRunClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Team = NewTeamClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
+	c.WebhookEndpoint = NewWebhookEndpointClient(c.config)
 }
 
 type (
@@ -209,12 +217,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		GroupMember:      NewGroupMemberClient(cfg),
 		Message:          NewMessageClient(cfg),
 		Number:           NewNumberClient(cfg),
+		OutboundDelivery: NewOutboundDeliveryClient(cfg),
 		Role:             NewRoleClient(cfg),
 		RoutingRun:       NewRoutingRunClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Team:             NewTeamClient(cfg),
 		Tenant:           NewTenantClient(cfg),
 		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:  NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -246,12 +256,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		GroupMember:      NewGroupMemberClient(cfg),
 		Message:          NewMessageClient(cfg),
 		Number:           NewNumberClient(cfg),
+		OutboundDelivery: NewOutboundDeliveryClient(cfg),
 		Role:             NewRoleClient(cfg),
 		RoutingRun:       NewRoutingRunClient(cfg),
 		Session:          NewSessionClient(cfg),
 		Team:             NewTeamClient(cfg),
 		Tenant:           NewTenantClient(cfg),
 		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:  NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -283,7 +295,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
-		c.Number, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.Number, c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team,
+		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -295,7 +308,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
-		c.Number, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.Number, c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team,
+		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -328,6 +342,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Message.mutate(ctx, m)
 	case *NumberMutation:
 		return c.Number.mutate(ctx, m)
+	case *OutboundDeliveryMutation:
+		return c.OutboundDelivery.mutate(ctx, m)
 	case *RoleMutation:
 		return c.Role.mutate(ctx, m)
 	case *RoutingRunMutation:
@@ -340,6 +356,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Tenant.mutate(ctx, m)
 	case *WebhookDeliveryMutation:
 		return c.WebhookDelivery.mutate(ctx, m)
+	case *WebhookEndpointMutation:
+		return c.WebhookEndpoint.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -2625,6 +2643,172 @@ func (c *NumberClient) mutate(ctx context.Context, m *NumberMutation) (Value, er
 	}
 }
 
+// OutboundDeliveryClient is a client for the OutboundDelivery schema.
+type OutboundDeliveryClient struct {
+	config
+}
+
+// NewOutboundDeliveryClient returns a client for the OutboundDelivery from the given config.
+func NewOutboundDeliveryClient(c config) *OutboundDeliveryClient {
+	return &OutboundDeliveryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `outbounddelivery.Hooks(f(g(h())))`.
+func (c *OutboundDeliveryClient) Use(hooks ...Hook) {
+	c.hooks.OutboundDelivery = append(c.hooks.OutboundDelivery, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `outbounddelivery.Intercept(f(g(h())))`.
+func (c *OutboundDeliveryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OutboundDelivery = append(c.inters.OutboundDelivery, interceptors...)
+}
+
+// Create returns a builder for creating a OutboundDelivery entity.
+func (c *OutboundDeliveryClient) Create() *OutboundDeliveryCreate {
+	mutation := newOutboundDeliveryMutation(c.config, OpCreate)
+	return &OutboundDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OutboundDelivery entities.
+func (c *OutboundDeliveryClient) CreateBulk(builders ...*OutboundDeliveryCreate) *OutboundDeliveryCreateBulk {
+	return &OutboundDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OutboundDeliveryClient) MapCreateBulk(slice any, setFunc func(*OutboundDeliveryCreate, int)) *OutboundDeliveryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OutboundDeliveryCreateBulk{err: fmt.Errorf("calling to OutboundDeliveryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OutboundDeliveryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OutboundDeliveryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OutboundDelivery.
+func (c *OutboundDeliveryClient) Update() *OutboundDeliveryUpdate {
+	mutation := newOutboundDeliveryMutation(c.config, OpUpdate)
+	return &OutboundDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OutboundDeliveryClient) UpdateOne(_m *OutboundDelivery) *OutboundDeliveryUpdateOne {
+	mutation := newOutboundDeliveryMutation(c.config, OpUpdateOne, withOutboundDelivery(_m))
+	return &OutboundDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OutboundDeliveryClient) UpdateOneID(id string) *OutboundDeliveryUpdateOne {
+	mutation := newOutboundDeliveryMutation(c.config, OpUpdateOne, withOutboundDeliveryID(id))
+	return &OutboundDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OutboundDelivery.
+func (c *OutboundDeliveryClient) Delete() *OutboundDeliveryDelete {
+	mutation := newOutboundDeliveryMutation(c.config, OpDelete)
+	return &OutboundDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OutboundDeliveryClient) DeleteOne(_m *OutboundDelivery) *OutboundDeliveryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OutboundDeliveryClient) DeleteOneID(id string) *OutboundDeliveryDeleteOne {
+	builder := c.Delete().Where(outbounddelivery.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OutboundDeliveryDeleteOne{builder}
+}
+
+// Query returns a query builder for OutboundDelivery.
+func (c *OutboundDeliveryClient) Query() *OutboundDeliveryQuery {
+	return &OutboundDeliveryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOutboundDelivery},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OutboundDelivery entity by its id.
+func (c *OutboundDeliveryClient) Get(ctx context.Context, id string) (*OutboundDelivery, error) {
+	return c.Query().Where(outbounddelivery.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OutboundDeliveryClient) GetX(ctx context.Context, id string) *OutboundDelivery {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a OutboundDelivery.
+func (c *OutboundDeliveryClient) QueryTenant(_m *OutboundDelivery) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(outbounddelivery.Table, outbounddelivery.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, outbounddelivery.TenantTable, outbounddelivery.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryEndpoint queries the endpoint edge of a OutboundDelivery.
+func (c *OutboundDeliveryClient) QueryEndpoint(_m *OutboundDelivery) *WebhookEndpointQuery {
+	query := (&WebhookEndpointClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(outbounddelivery.Table, outbounddelivery.FieldID, id),
+			sqlgraph.To(webhookendpoint.Table, webhookendpoint.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, outbounddelivery.EndpointTable, outbounddelivery.EndpointColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OutboundDeliveryClient) Hooks() []Hook {
+	hooks := c.hooks.OutboundDelivery
+	return append(hooks[:len(hooks):len(hooks)], outbounddelivery.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OutboundDeliveryClient) Interceptors() []Interceptor {
+	return c.inters.OutboundDelivery
+}
+
+func (c *OutboundDeliveryClient) mutate(ctx context.Context, m *OutboundDeliveryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OutboundDeliveryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OutboundDeliveryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OutboundDeliveryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OutboundDeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OutboundDelivery mutation op: %q", m.Op())
+	}
+}
+
 // RoleClient is a client for the Role schema.
 type RoleClient struct {
 	config
@@ -3541,16 +3725,183 @@ func (c *WebhookDeliveryClient) mutate(ctx context.Context, m *WebhookDeliveryMu
 	}
 }
 
+// WebhookEndpointClient is a client for the WebhookEndpoint schema.
+type WebhookEndpointClient struct {
+	config
+}
+
+// NewWebhookEndpointClient returns a client for the WebhookEndpoint from the given config.
+func NewWebhookEndpointClient(c config) *WebhookEndpointClient {
+	return &WebhookEndpointClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookendpoint.Hooks(f(g(h())))`.
+func (c *WebhookEndpointClient) Use(hooks ...Hook) {
+	c.hooks.WebhookEndpoint = append(c.hooks.WebhookEndpoint, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookendpoint.Intercept(f(g(h())))`.
+func (c *WebhookEndpointClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookEndpoint = append(c.inters.WebhookEndpoint, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookEndpoint entity.
+func (c *WebhookEndpointClient) Create() *WebhookEndpointCreate {
+	mutation := newWebhookEndpointMutation(c.config, OpCreate)
+	return &WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookEndpoint entities.
+func (c *WebhookEndpointClient) CreateBulk(builders ...*WebhookEndpointCreate) *WebhookEndpointCreateBulk {
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookEndpointClient) MapCreateBulk(slice any, setFunc func(*WebhookEndpointCreate, int)) *WebhookEndpointCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookEndpointCreateBulk{err: fmt.Errorf("calling to WebhookEndpointClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookEndpointCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookEndpointCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Update() *WebhookEndpointUpdate {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdate)
+	return &WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookEndpointClient) UpdateOne(_m *WebhookEndpoint) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpoint(_m))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookEndpointClient) UpdateOneID(id string) *WebhookEndpointUpdateOne {
+	mutation := newWebhookEndpointMutation(c.config, OpUpdateOne, withWebhookEndpointID(id))
+	return &WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Delete() *WebhookEndpointDelete {
+	mutation := newWebhookEndpointMutation(c.config, OpDelete)
+	return &WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookEndpointClient) DeleteOne(_m *WebhookEndpoint) *WebhookEndpointDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookEndpointClient) DeleteOneID(id string) *WebhookEndpointDeleteOne {
+	builder := c.Delete().Where(webhookendpoint.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookEndpointDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookEndpoint.
+func (c *WebhookEndpointClient) Query() *WebhookEndpointQuery {
+	return &WebhookEndpointQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookEndpoint},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookEndpoint entity by its id.
+func (c *WebhookEndpointClient) Get(ctx context.Context, id string) (*WebhookEndpoint, error) {
+	return c.Query().Where(webhookendpoint.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookEndpointClient) GetX(ctx context.Context, id string) *WebhookEndpoint {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a WebhookEndpoint.
+func (c *WebhookEndpointClient) QueryTenant(_m *WebhookEndpoint) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookendpoint.Table, webhookendpoint.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, webhookendpoint.TenantTable, webhookendpoint.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDeliveries queries the deliveries edge of a WebhookEndpoint.
+func (c *WebhookEndpointClient) QueryDeliveries(_m *WebhookEndpoint) *OutboundDeliveryQuery {
+	query := (&OutboundDeliveryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(webhookendpoint.Table, webhookendpoint.FieldID, id),
+			sqlgraph.To(outbounddelivery.Table, outbounddelivery.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, webhookendpoint.DeliveriesTable, webhookendpoint.DeliveriesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookEndpointClient) Hooks() []Hook {
+	hooks := c.hooks.WebhookEndpoint
+	return append(hooks[:len(hooks):len(hooks)], webhookendpoint.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookEndpointClient) Interceptors() []Interceptor {
+	return c.inters.WebhookEndpoint
+}
+
+func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookEndpointCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookEndpointUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookEndpointUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookEndpointDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookEndpoint mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, Role, RoutingRun, Session,
-		Team, Tenant, WebhookDelivery []ent.Hook
+		GroupJoinRequest, GroupMember, Message, Number, OutboundDelivery, Role,
+		RoutingRun, Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, Role, RoutingRun, Session,
-		Team, Tenant, WebhookDelivery []ent.Interceptor
+		GroupJoinRequest, GroupMember, Message, Number, OutboundDelivery, Role,
+		RoutingRun, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )

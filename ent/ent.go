@@ -24,12 +24,14 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/ent/webhookendpoint"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -102,12 +104,14 @@ func checkColumn(t, c string) error {
 			groupmember.Table:      groupmember.ValidColumn,
 			message.Table:          message.ValidColumn,
 			number.Table:           number.ValidColumn,
+			outbounddelivery.Table: outbounddelivery.ValidColumn,
 			role.Table:             role.ValidColumn,
 			routingrun.Table:       routingrun.ValidColumn,
 			session.Table:          session.ValidColumn,
 			team.Table:             team.ValidColumn,
 			tenant.Table:           tenant.ValidColumn,
 			webhookdelivery.Table:  webhookdelivery.ValidColumn,
+			webhookendpoint.Table:  webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -352,6 +352,14 @@ func (_m *Number) Groups(
 	return _m.QueryGroups().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *OutboundDelivery) Endpoint(ctx context.Context) (*WebhookEndpoint, error) {
+	result, err := _m.Edges.EndpointOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEndpoint().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Session) Agent(ctx context.Context) (*Agent, error) {
 	result, err := _m.Edges.AgentOrErr()
 	if IsNotLoaded(err) {
@@ -391,4 +399,25 @@ func (_m *Team) Conversations(
 		return conn, nil
 	}
 	return _m.QueryConversations().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *WebhookEndpoint) Deliveries(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *OutboundDeliveryOrder, where *OutboundDeliveryWhereInput,
+) (*OutboundDeliveryConnection, error) {
+	opts := []OutboundDeliveryPaginateOption{
+		WithOutboundDeliveryOrder(orderBy),
+		WithOutboundDeliveryFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedDeliveries(alias); err == nil || hasTotalCount {
+		pager, err := newOutboundDeliveryPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &OutboundDeliveryConnection{Edges: []*OutboundDeliveryEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeliveries().Paginate(ctx, after, first, before, last, opts...)
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/ent/webhookendpoint"
 )
 
 var typeByPrefix = map[string]string{
@@ -39,12 +41,14 @@ var typeByPrefix = map[string]string{
 	"gmb":  groupmember.Table,
 	"msg":  message.Table,
 	"num":  number.Table,
+	"odl":  outbounddelivery.Table,
 	"rol":  role.Table,
 	"rrun": routingrun.Table,
 	"ses":  session.Table,
 	"team": team.Table,
 	"ten":  tenant.Table,
 	"whd":  webhookdelivery.Table,
+	"whk":  webhookendpoint.Table,
 }
 
 var prefixByTable = map[string]string{
@@ -60,12 +64,14 @@ var prefixByTable = map[string]string{
 	groupmember.Table:      "gmb",
 	message.Table:          "msg",
 	number.Table:           "num",
+	outbounddelivery.Table: "odl",
 	role.Table:             "rol",
 	routingrun.Table:       "rrun",
 	session.Table:          "ses",
 	team.Table:             "team",
 	tenant.Table:           "ten",
 	webhookdelivery.Table:  "whd",
+	webhookendpoint.Table:  "whk",
 }
 
 var edgeTables = map[string]map[string]string{
@@ -81,12 +87,14 @@ var edgeTables = map[string]map[string]string{
 	"GroupMember":      {"tenant": tenant.Table, "group": group.Table},
 	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table},
 	"Number":           {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
+	"OutboundDelivery": {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
 	"Role":             {"tenant": tenant.Table},
 	"RoutingRun":       {"tenant": tenant.Table},
 	"Session":          {"tenant": tenant.Table, "agent": agent.Table},
 	"Team":             {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
 	"Tenant":           {},
 	"WebhookDelivery":  {},
+	"WebhookEndpoint":  {"tenant": tenant.Table, "deliveries": outbounddelivery.Table},
 }
 
 // TableOfPrefix returns the table whose rows carry IDs with prefix ("cnv").
@@ -135,6 +143,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
 	case number.Table:
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
+	case outbounddelivery.Table:
+		return c.OutboundDelivery.Query().Where(outbounddelivery.IDIn(ids...)).Count(ctx)
 	case role.Table:
 		return c.Role.Query().Where(role.IDIn(ids...)).Count(ctx)
 	case routingrun.Table:
@@ -147,6 +157,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Tenant.Query().Where(tenant.IDIn(ids...)).Count(ctx)
 	case webhookdelivery.Table:
 		return c.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...)).Count(ctx)
+	case webhookendpoint.Table:
+		return c.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(ids...)).Count(ctx)
 	}
 	return 0, fmt.Errorf("count visible: unknown table %q", table)
 }

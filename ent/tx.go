@@ -36,6 +36,8 @@ type Tx struct {
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
+	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
+	OutboundDelivery *OutboundDeliveryClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
 	// RoutingRun is the client for interacting with the RoutingRun builders.
@@ -48,6 +50,8 @@ type Tx struct {
 	Tenant *TenantClient
 	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
 	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 
 	// lazily loaded.
 	client     *Client
@@ -191,12 +195,14 @@ func (tx *Tx) init() {
 	tx.GroupMember = NewGroupMemberClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
+	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
 	tx.RoutingRun = NewRoutingRunClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Team = NewTeamClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

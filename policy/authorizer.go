@@ -280,6 +280,7 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 		NumberConversations:   d.perms[ConversationReadNumber],
 		AssignedConversations: d.perms[ConversationReadAssigned],
 		Audit:                 d.perms[AuditView],
+		Webhooks:              d.perms[WebhookManage],
 	}
 	return d, nil
 }

@@ -30,6 +30,10 @@ const (
 	// APIKeyRevoked: an API key was revoked: every instance closes the
 	// connections opened with it. Subject is the key.
 	APIKeyRevoked = "apikey.revoked"
+	// WebhookEndpointChanged: an outbound webhook endpoint changed on its
+	// own (disabled after sustained failure). Subject is the endpoint; Data:
+	// {"kind": …, "reason": …}.
+	WebhookEndpointChanged = "webhook.endpoint"
 )
 
 // Revokes reports whether e takes access away or changes it (a policy
@@ -56,6 +60,8 @@ const (
 	// KindQueued: nobody could take the conversation; it waits in the routing queue.
 	KindQueued  = "QUEUED"
 	KindUpdated = "UPDATED"
+	// KindDisabled: switched off (an outbound webhook endpoint).
+	KindDisabled = "DISABLED"
 )
 
 // ConversationEvent tells tenantID's viewers that conversation id changed

@@ -3,7 +3,9 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/switchboard-dev/switchboard/ent"
 )
@@ -11,24 +13,79 @@ import (
 // Publisher publishes a transaction's events once it commits, and never for
 // a transaction that rolls back. A nil Publisher publishes nothing (seeding,
 // tools).
+//
+// With an Outbox (SetOutbox), the events are also handed to it inside the
+// transaction, just before it commits, so that what must survive a crash
+// (outbound webhook deliveries) is written with the change or not at all.
 type Publisher struct {
-	bus Bus
-	log *slog.Logger
+	bus    Bus
+	log    *slog.Logger
+	outbox Outbox
+
+	mu      sync.Mutex
+	pending map[*ent.Tx]*[]Event // per open transaction, in publication order
+}
+
+// Outbox takes a transaction's events before it commits: what it writes
+// through tx commits with the change. An error rolls the change back.
+type Outbox interface {
+	Enqueue(ctx context.Context, tx *ent.Tx, events []Event) error
 }
 
 // NewPublisher returns a Publisher onto bus.
 func NewPublisher(bus Bus, log *slog.Logger) *Publisher {
-	return &Publisher{bus: bus, log: log}
+	return &Publisher{bus: bus, log: log, pending: map[*ent.Tx]*[]Event{}}
 }
 
-// OnCommit publishes events after tx commits.
+// SetOutbox makes o receive every transaction's events before it commits.
+// Call it while building, before any transaction publishes.
+func (p *Publisher) SetOutbox(o Outbox) { p.outbox = o }
+
+// OnCommit publishes events after tx commits. Events of later calls on the
+// same transaction are published first (ent runs the commit hooks registered
+// last innermost): a service that wants its event seen after another's
+// registers it first.
 func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 	if p == nil || len(events) == 0 {
 		return
 	}
+	p.mu.Lock()
+	list, open := p.pending[tx]
+	if !open {
+		list = new([]Event)
+		p.pending[tx] = list
+	}
+	*list = append(append([]Event(nil), events...), *list...)
+	p.mu.Unlock()
+	if open {
+		return
+	}
+	forget := func() {
+		p.mu.Lock()
+		delete(p.pending, tx)
+		p.mu.Unlock()
+	}
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			forget()
+			return next.Rollback(ctx, tx)
+		})
+	})
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			if err := next.Commit(ctx, tx); err != nil {
+			p.mu.Lock()
+			events := *list
+			p.mu.Unlock()
+			if p.outbox != nil {
+				if err := p.outbox.Enqueue(ctx, tx, events); err != nil {
+					// Nothing is half-kept: the change goes with its deliveries.
+					_ = tx.Rollback()
+					return fmt.Errorf("outbox: %w", err)
+				}
+			}
+			err := next.Commit(ctx, tx)
+			forget()
+			if err != nil {
 				return err
 			}
 			for _, e := range events {

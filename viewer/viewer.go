@@ -50,10 +50,11 @@ type Scope struct {
 	NumberConversations   bool // conversation.read.number: those on the viewer's numbers
 	AssignedConversations bool // conversation.read.assigned: those assigned to the viewer
 	Audit                 bool // audit.view
+	Webhooks              bool // webhook.manage: outbound webhooks and their delivery log
 }
 
 // Everything is the scope of the system viewer.
-var Everything = Scope{AllConversations: true, NumberConversations: true, AssignedConversations: true, Audit: true}
+var Everything = Scope{AllConversations: true, NumberConversations: true, AssignedConversations: true, Audit: true, Webhooks: true}
 
 type ctxKey struct{}
 

@@ -677,6 +677,71 @@ var (
 			},
 		},
 	}
+	// OutboundDeliveriesColumns holds the columns for the "outbound_deliveries" table.
+	OutboundDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "event_id", Type: field.TypeString},
+		{Name: "event_type", Type: field.TypeString},
+		{Name: "subject_id", Type: field.TypeString},
+		{Name: "order_key", Type: field.TypeString},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "payload", Type: field.TypeBytes, Nullable: true},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "DELIVERED", "FAILED", "SKIPPED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_status", Type: field.TypeInt, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "last_duration_ms", Type: field.TypeInt, Nullable: true},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+		{Name: "endpoint_id", Type: field.TypeString},
+	}
+	// OutboundDeliveriesTable holds the schema information for the "outbound_deliveries" table.
+	OutboundDeliveriesTable = &schema.Table{
+		Name:       "outbound_deliveries",
+		Columns:    OutboundDeliveriesColumns,
+		PrimaryKey: []*schema.Column{OutboundDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "outbound_deliveries_tenants_tenant",
+				Columns:    []*schema.Column{OutboundDeliveriesColumns[18]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "outbound_deliveries_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{OutboundDeliveriesColumns[19]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outbounddelivery_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{OutboundDeliveriesColumns[18]},
+			},
+			{
+				Name:    "outbounddelivery_endpoint_id_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{OutboundDeliveriesColumns[19], OutboundDeliveriesColumns[3]},
+			},
+			{
+				Name:    "outbounddelivery_endpoint_id_state_seq",
+				Unique:  false,
+				Columns: []*schema.Column{OutboundDeliveriesColumns[19], OutboundDeliveriesColumns[10], OutboundDeliveriesColumns[7]},
+			},
+			{
+				Name:    "outbounddelivery_state_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{OutboundDeliveriesColumns[10], OutboundDeliveriesColumns[12]},
+			},
+		},
+	}
 	// RolesColumns holds the columns for the "roles" table.
 	RolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -881,6 +946,46 @@ var (
 			},
 		},
 	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "url", Type: field.TypeString, Size: 2048},
+		{Name: "secret_sealed", Type: field.TypeBytes},
+		{Name: "secret_prefix", Type: field.TypeString},
+		{Name: "events", Type: field.TypeJSON},
+		{Name: "role", Type: field.TypeString},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "max_in_flight", Type: field.TypeInt, Default: 4},
+		{Name: "consecutive_failures", Type: field.TypeInt, Default: 0},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "disabled_reason", Type: field.TypeString, Nullable: true},
+		{Name: "created_by_id", Type: field.TypeString, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_endpoints_tenants_tenant",
+				Columns:    []*schema.Column{WebhookEndpointsColumns[15]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[15]},
+			},
+		},
+	}
 	// NumberMembersColumns holds the columns for the "number_members" table.
 	NumberMembersColumns = []*schema.Column{
 		{Name: "number_id", Type: field.TypeString},
@@ -945,12 +1050,14 @@ var (
 		GroupMembersTable,
 		MessagesTable,
 		NumbersTable,
+		OutboundDeliveriesTable,
 		RolesTable,
 		RoutingRunsTable,
 		SessionsTable,
 		TeamsTable,
 		TenantsTable,
 		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 		NumberMembersTable,
 		TeamAgentsTable,
 	}
@@ -986,11 +1093,14 @@ func init() {
 	MessagesTable.ForeignKeys[4].RefTable = MessagesTable
 	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
+	OutboundDeliveriesTable.ForeignKeys[0].RefTable = TenantsTable
+	OutboundDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable
 	RolesTable.ForeignKeys[0].RefTable = TenantsTable
 	RoutingRunsTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[0].RefTable = AgentsTable
 	SessionsTable.ForeignKeys[1].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable
+	WebhookEndpointsTable.ForeignKeys[0].RefTable = TenantsTable
 	NumberMembersTable.ForeignKeys[0].RefTable = NumbersTable
 	NumberMembersTable.ForeignKeys[1].RefTable = AgentsTable
 	TeamAgentsTable.ForeignKeys[0].RefTable = TeamsTable

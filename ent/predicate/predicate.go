@@ -42,6 +42,9 @@ type Message func(*sql.Selector)
 // Number is the predicate function for number builders.
 type Number func(*sql.Selector)
 
+// OutboundDelivery is the predicate function for outbounddelivery builders.
+type OutboundDelivery func(*sql.Selector)
+
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
 
@@ -59,3 +62,6 @@ type Tenant func(*sql.Selector)
 
 // WebhookDelivery is the predicate function for webhookdelivery builders.
 type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/schema"
@@ -26,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/ent/webhookendpoint"
 
 	"entgo.io/ent"
 	"entgo.io/ent/privacy"
@@ -784,6 +786,55 @@ func init() {
 	number.DefaultID = numberDescID.Default.(func() string)
 	// number.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	number.IDValidator = numberDescID.Validators[0].(func(string) error)
+	outbounddeliveryMixin := schema.OutboundDelivery{}.Mixin()
+	outbounddelivery.Policy = privacy.NewPolicies(outbounddeliveryMixin[2], schema.OutboundDelivery{})
+	outbounddelivery.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := outbounddelivery.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	outbounddeliveryMixinHooks2 := outbounddeliveryMixin[2].Hooks()
+
+	outbounddelivery.Hooks[1] = outbounddeliveryMixinHooks2[0]
+	outbounddeliveryMixinFields0 := outbounddeliveryMixin[0].Fields()
+	_ = outbounddeliveryMixinFields0
+	outbounddeliveryMixinFields1 := outbounddeliveryMixin[1].Fields()
+	_ = outbounddeliveryMixinFields1
+	outbounddeliveryMixinFields2 := outbounddeliveryMixin[2].Fields()
+	_ = outbounddeliveryMixinFields2
+	outbounddeliveryFields := schema.OutboundDelivery{}.Fields()
+	_ = outbounddeliveryFields
+	// outbounddeliveryDescCreatedAt is the schema descriptor for created_at field.
+	outbounddeliveryDescCreatedAt := outbounddeliveryMixinFields1[0].Descriptor()
+	// outbounddelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	outbounddelivery.DefaultCreatedAt = outbounddeliveryDescCreatedAt.Default.(func() time.Time)
+	// outbounddeliveryDescUpdatedAt is the schema descriptor for updated_at field.
+	outbounddeliveryDescUpdatedAt := outbounddeliveryMixinFields1[1].Descriptor()
+	// outbounddelivery.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	outbounddelivery.DefaultUpdatedAt = outbounddeliveryDescUpdatedAt.Default.(func() time.Time)
+	// outbounddelivery.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	outbounddelivery.UpdateDefaultUpdatedAt = outbounddeliveryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// outbounddeliveryDescTenantID is the schema descriptor for tenant_id field.
+	outbounddeliveryDescTenantID := outbounddeliveryMixinFields2[0].Descriptor()
+	// outbounddelivery.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	outbounddelivery.TenantIDValidator = outbounddeliveryDescTenantID.Validators[0].(func(string) error)
+	// outbounddeliveryDescAttempts is the schema descriptor for attempts field.
+	outbounddeliveryDescAttempts := outbounddeliveryFields[9].Descriptor()
+	// outbounddelivery.DefaultAttempts holds the default value on creation for the attempts field.
+	outbounddelivery.DefaultAttempts = outbounddeliveryDescAttempts.Default.(int)
+	// outbounddeliveryDescLastError is the schema descriptor for last_error field.
+	outbounddeliveryDescLastError := outbounddeliveryFields[13].Descriptor()
+	// outbounddelivery.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	outbounddelivery.LastErrorValidator = outbounddeliveryDescLastError.Validators[0].(func(string) error)
+	// outbounddeliveryDescID is the schema descriptor for id field.
+	outbounddeliveryDescID := outbounddeliveryMixinFields0[0].Descriptor()
+	// outbounddelivery.DefaultID holds the default value on creation for the id field.
+	outbounddelivery.DefaultID = outbounddeliveryDescID.Default.(func() string)
+	// outbounddelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	outbounddelivery.IDValidator = outbounddeliveryDescID.Validators[0].(func(string) error)
 	roleMixin := schema.Role{}.Mixin()
 	role.Policy = privacy.NewPolicies(roleMixin[2], schema.Role{})
 	role.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1136,6 +1187,115 @@ func init() {
 	webhookdelivery.DefaultID = webhookdeliveryDescID.Default.(func() string)
 	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	webhookdelivery.IDValidator = webhookdeliveryDescID.Validators[0].(func(string) error)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpoint.Policy = privacy.NewPolicies(webhookendpointMixin[2], schema.WebhookEndpoint{})
+	webhookendpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookendpoint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookendpointMixinHooks2 := webhookendpointMixin[2].Hooks()
+
+	webhookendpoint.Hooks[1] = webhookendpointMixinHooks2[0]
+	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
+	_ = webhookendpointMixinFields0
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointMixinFields2 := webhookendpointMixin[2].Fields()
+	_ = webhookendpointMixinFields2
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescTenantID is the schema descriptor for tenant_id field.
+	webhookendpointDescTenantID := webhookendpointMixinFields2[0].Descriptor()
+	// webhookendpoint.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	webhookendpoint.TenantIDValidator = webhookendpointDescTenantID.Validators[0].(func(string) error)
+	// webhookendpointDescName is the schema descriptor for name field.
+	webhookendpointDescName := webhookendpointFields[0].Descriptor()
+	// webhookendpoint.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	webhookendpoint.NameValidator = func() func(string) error {
+		validators := webhookendpointDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[1].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescRole is the schema descriptor for role field.
+	webhookendpointDescRole := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.RoleValidator is a validator for the "role" field. It is called by the builders before save.
+	webhookendpoint.RoleValidator = webhookendpointDescRole.Validators[0].(func(string) error)
+	// webhookendpointDescEnabled is the schema descriptor for enabled field.
+	webhookendpointDescEnabled := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.DefaultEnabled holds the default value on creation for the enabled field.
+	webhookendpoint.DefaultEnabled = webhookendpointDescEnabled.Default.(bool)
+	// webhookendpointDescMaxInFlight is the schema descriptor for max_in_flight field.
+	webhookendpointDescMaxInFlight := webhookendpointFields[7].Descriptor()
+	// webhookendpoint.DefaultMaxInFlight holds the default value on creation for the max_in_flight field.
+	webhookendpoint.DefaultMaxInFlight = webhookendpointDescMaxInFlight.Default.(int)
+	// webhookendpoint.MaxInFlightValidator is a validator for the "max_in_flight" field. It is called by the builders before save.
+	webhookendpoint.MaxInFlightValidator = func() func(int) error {
+		validators := webhookendpointDescMaxInFlight.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(max_in_flight int) error {
+			for _, fn := range fns {
+				if err := fn(max_in_flight); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescConsecutiveFailures is the schema descriptor for consecutive_failures field.
+	webhookendpointDescConsecutiveFailures := webhookendpointFields[8].Descriptor()
+	// webhookendpoint.DefaultConsecutiveFailures holds the default value on creation for the consecutive_failures field.
+	webhookendpoint.DefaultConsecutiveFailures = webhookendpointDescConsecutiveFailures.Default.(int)
+	// webhookendpointDescID is the schema descriptor for id field.
+	webhookendpointDescID := webhookendpointMixinFields0[0].Descriptor()
+	// webhookendpoint.DefaultID holds the default value on creation for the id field.
+	webhookendpoint.DefaultID = webhookendpointDescID.Default.(func() string)
+	// webhookendpoint.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookendpoint.IDValidator = webhookendpointDescID.Validators[0].(func(string) error)
 }
 
 const (
