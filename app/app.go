@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/number"
+	"github.com/switchboard-dev/switchboard/outhook"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -204,6 +205,10 @@ func (a *App) buildServices() error {
 	a.Authz = policy.NewAuthorizer(client)
 	a.Auth = auth.NewService(client, tokens, a.Authz, a.Pub, a.Config.RefreshTokenTTL)
 	a.Presence = presence.NewTracker(client, a.Bus, a.Config.PresenceGrace, a.Log)
+	// Outbound webhooks are written with the changes they report: the
+	// publisher hands every transaction's events to them before it commits.
+	webhooks := outhook.New(client, a.Box, a.Authz, a.Pub, a.Clock, a.Log, a.Config.Webhooks)
+	a.Pub.SetOutbox(webhooks)
 	a.Services = graph.Services{
 		Client:   client,
 		Auth:     a.Auth,
@@ -217,6 +222,7 @@ func (a *App) buildServices() error {
 		Inbox:    inbox.NewService(client, a.Pub, a.Jobs),
 		Groups:   group.NewService(client, a.Pub),
 		Routing:  routing.New(client, a.Pub, a.Clock),
+		Webhooks: webhooks,
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
@@ -282,6 +288,9 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("routing: %w", err)
 	}
 	if a.opts.workers {
+		if err := a.Services.Webhooks.Run(ctx, a.Bus); err != nil {
+			return fmt.Errorf("outbound webhooks: %w", err)
+		}
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}

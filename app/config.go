@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/graph"
+	"github.com/switchboard-dev/switchboard/outhook"
 )
 
 // Config is read from the environment (LoadConfig); every variable has a
@@ -33,6 +34,7 @@ type Config struct {
 	MetricsToken    string        // bearer token for /metrics; empty: loopback callers only
 	NATSURL         string
 	PresenceGrace   time.Duration
+	Webhooks        outhook.Config // outbound webhooks; zero values take their defaults
 
 	Simulator           bool // run the Cloud API simulator in process (the demo)
 	WhatsAppAPIURL      string
@@ -87,6 +89,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MetricsToken = getenv("SWITCHBOARD_METRICS_TOKEN")
 	c.NATSURL = getenv("NATS_URL")
 	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
+	c.Webhooks.AllowPrivate = parseBool(env("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", "false"), "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", &errs)
+	c.Webhooks.Poll = parseDuration(env("SWITCHBOARD_WEBHOOK_POLL", "1s"), "SWITCHBOARD_WEBHOOK_POLL", &errs)
+	c.Webhooks.Timeout = parseDuration(env("SWITCHBOARD_WEBHOOK_TIMEOUT", "10s"), "SWITCHBOARD_WEBHOOK_TIMEOUT", &errs)
 	c.Simulator = parseBool(env("SWITCHBOARD_SIMULATOR", strconv.FormatBool(c.Demo)), "SWITCHBOARD_SIMULATOR", &errs)
 	defaultAPI, defaultSecret, defaultHealth := "https://graph.facebook.com", "", "5m"
 	if c.Simulator {

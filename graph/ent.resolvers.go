@@ -58,6 +58,11 @@ func (r *queryResolver) Numbers(ctx context.Context, after *entgql.Cursor[string
 	return r.client.Number.Query().Paginate(ctx, after, first, before, last, ent.WithNumberOrder(orderBy), ent.WithNumberFilter(where.Filter))
 }
 
+// OutboundDeliveries is the resolver for the outboundDeliveries field.
+func (r *queryResolver) OutboundDeliveries(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) (*ent.OutboundDeliveryConnection, error) {
+	return r.client.OutboundDelivery.Query().Paginate(ctx, after, first, before, last, ent.WithOutboundDeliveryOrder(orderBy), ent.WithOutboundDeliveryFilter(where.Filter))
+}
+
 // RoutingRuns is the resolver for the routingRuns field.
 func (r *queryResolver) RoutingRuns(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) (*ent.RoutingRunConnection, error) {
 	return r.client.RoutingRun.Query().Paginate(ctx, after, first, before, last, ent.WithRoutingRunOrder(orderBy), ent.WithRoutingRunFilter(where.Filter))
@@ -66,6 +71,11 @@ func (r *queryResolver) RoutingRuns(ctx context.Context, after *entgql.Cursor[st
 // Teams is the resolver for the teams field.
 func (r *queryResolver) Teams(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) (*ent.TeamConnection, error) {
 	return r.client.Team.Query().Paginate(ctx, after, first, before, last, ent.WithTeamOrder(orderBy), ent.WithTeamFilter(where.Filter))
+}
+
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last, ent.WithWebhookEndpointOrder(orderBy), ent.WithWebhookEndpointFilter(where.Filter))
 }
 
 // Message returns generated.MessageResolver implementation.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -32,11 +33,13 @@ type world struct {
 	memberWaID   string
 	apiKey       string
 	agentRole    string // the built-in agent role
+	webhook      string // an outbound webhook endpoint
+	delivery     string // a delivery owed to it (the reply's message.sent)
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -119,9 +122,20 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	require.NoError(t, conv.Update().SetLastMessageID(in.ID).SetLastMessageAt(in.CreatedAt).
 		SetLastCustomerMessageAt(in.CreatedAt).Exec(ctx))
 
+	var hook struct {
+		CreateWebhookEndpoint struct{ Endpoint struct{ ID string } }
+	}
+	mutate(`mutation { createWebhookEndpoint(input: {name: "CRM", url: "https://crm.example.com/hooks", role: "partner",
+		events: ["message.sent", "conversation.assigned"]}) { endpoint { id } } }`, nil, &hook)
+	w.webhook = hook.CreateWebhookEndpoint.Endpoint.ID
+
 	var sent struct{ SendText struct{ ID string } }
 	mutate(`mutation($c: ID!) { sendText(conversationID: $c, body: "Hi! How can I help?") { id } }`, map[string]any{"c": conv.ID}, &sent)
 	w.outbound = sent.SendText.ID
+	d, err := c.OutboundDelivery.Query().Where(outbounddelivery.EndpointID(w.webhook), outbounddelivery.SubjectID(w.outbound)).
+		Only(viewer.Platform(t.Context()))
+	require.NoError(t, err, "the reply owes the webhook its message.sent")
+	w.delivery = d.ID
 	return w
 }
 

@@ -108,7 +108,12 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { assignRoles(agentID: "` + b.agent + `", roleIDs: ["` + a.agentRole + `"]) { id } }`),
 			nf(`mutation { assignRoles(agentID: "` + a.agent + `", roleIDs: ["` + b.agentRole + `"]) { id } }`),
 		},
-		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+		"createWebhookEndpoint": {ok(`mutation { createWebhookEndpoint(input: {name: "Mine", url: "https://crm.example.org/a", role: "partner", events: ["message.received"]}) { endpoint { id } } }`)},
+		"updateWebhookEndpoint": {nf(`mutation { updateWebhookEndpoint(id: "` + b.webhook + `", input: {url: "https://evil.example.com/"}) { id } }`)},
+		"deleteWebhookEndpoint": {nf(`mutation { deleteWebhookEndpoint(id: "` + b.webhook + `") }`)},
+		"rotateWebhookSecret":   {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
+		"redeliverWebhook":      {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
+		"setGroupMemberRole":    {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
 
@@ -127,6 +132,8 @@ const snapshotQuery = `{
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }
   auditEvents(first: 100) { totalCount edges { node { id hash } } }
+  webhookEndpoints(first: 100) { totalCount edges { node { id name url events role enabled secretPrefix updatedAt } } }
+  outboundDeliveries(first: 100) { totalCount edges { node { id eventID state attempts nextAttemptAt updatedAt } } }
 }`
 
 func TestTenantIsolation(t *testing.T) {

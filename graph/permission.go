@@ -100,6 +100,12 @@ var mutations = map[string]mutationRule{
 	"removeGroupMembers": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
 	"setGroupMemberRole": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
 
+	"createWebhookEndpoint": {perm: policy.WebhookManage, audit: audit.ActionWebhookCreated},
+	"updateWebhookEndpoint": {perm: policy.WebhookManage, id: "whk", audit: audit.ActionWebhookUpdated},
+	"deleteWebhookEndpoint": {perm: policy.WebhookManage, id: "whk", audit: audit.ActionWebhookDeleted},
+	"rotateWebhookSecret":   {perm: policy.WebhookManage, id: "whk", audit: audit.ActionWebhookSecretRotated},
+	"redeliverWebhook":      {perm: policy.WebhookManage, id: "odl", audit: audit.ActionWebhookRedelivered},
+
 	"createRole":     {perm: policy.RoleManage, audit: audit.ActionRoleCreated},
 	"updateRole":     {perm: policy.RoleManage, id: "rol", audit: audit.ActionRoleUpdated},
 	"deleteRole":     {perm: policy.RoleManage, id: "rol", audit: audit.ActionRoleDeleted},

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/number"
+	"github.com/switchboard-dev/switchboard/outhook"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -33,6 +34,7 @@ type Resolver struct {
 	inbox    *inbox.Service
 	groups   *group.Service
 	routing  *routing.Service
+	webhooks *outhook.Service
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -49,6 +51,7 @@ type Services struct {
 	Inbox    *inbox.Service
 	Groups   *group.Service
 	Routing  *routing.Service
+	Webhooks *outhook.Service // outbound webhooks: endpoints and their delivery log
 }
 
 // NewResolver returns the root resolver over s.
@@ -66,5 +69,6 @@ func NewResolver(s Services) *Resolver {
 		inbox:    s.Inbox,
 		groups:   s.Groups,
 		routing:  s.Routing,
+		webhooks: s.Webhooks,
 	}
 }

@@ -42,7 +42,9 @@ type world struct {
 	n      int
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t *testing.T, db *store.DB) *world { return newBenchWorld(t, db) }
+
+func newBenchWorld(t testing.TB, db *store.DB) *world {
 	t.Helper()
 	ten, err := db.Client.Tenant.Create().SetName("Acme").SetSlug("acme").Save(viewer.Platform(t.Context()))
 	require.NoError(t, err)
@@ -67,7 +69,9 @@ func (w *world) instance() *outhook.Service {
 }
 
 // conversation opens a conversation with a new customer, publishing CREATED.
-func (w *world) conversation(t *testing.T) *ent.Conversation {
+func (w *world) conversation(t *testing.T) *ent.Conversation { return w.conversationB(t) }
+
+func (w *world) conversationB(t testing.TB) *ent.Conversation {
 	t.Helper()
 	w.n++
 	var c *ent.Conversation

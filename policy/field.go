@@ -66,14 +66,16 @@ func needs(p Permission, otherwise Effect) FieldRule {
 // nullable in the schema.
 var FieldRules = map[Coordinate]FieldRule{
 	// Root lists: what a role may list at all.
-	{"Query", "numbers"}:     needs(NumberView, Deny),
-	{"Query", "agents"}:      needs(AgentView, Deny),
-	{"Query", "teams"}:       needs(AgentView, Deny),
-	{"Query", "contacts"}:    needs(ContactRead, Deny),
-	{"Query", "groups"}:      needs(GroupView, Deny),
-	{"Query", "auditEvents"}: needs(AuditView, Deny),
-	{"Query", "roles"}:       needs(RoleManage, Deny),
-	{"Query", "routingRuns"}: needs(AutomationManage, Deny),
+	{"Query", "numbers"}:            needs(NumberView, Deny),
+	{"Query", "agents"}:             needs(AgentView, Deny),
+	{"Query", "teams"}:              needs(AgentView, Deny),
+	{"Query", "contacts"}:           needs(ContactRead, Deny),
+	{"Query", "groups"}:             needs(GroupView, Deny),
+	{"Query", "auditEvents"}:        needs(AuditView, Deny),
+	{"Query", "roles"}:              needs(RoleManage, Deny),
+	{"Query", "routingRuns"}:        needs(AutomationManage, Deny),
+	{"Query", "webhookEndpoints"}:   needs(WebhookManage, Deny),
+	{"Query", "outboundDeliveries"}: needs(WebhookManage, Deny),
 	// Live lists: the same switches as the lists they follow.
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),

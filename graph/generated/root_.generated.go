@@ -432,18 +432,22 @@ type ComplexityRoot struct {
 		CreateGroup           func(childComplexity int, input ent.CreateGroupInput) int
 		CreateRole            func(childComplexity int, input model.CreateRoleInput) int
 		CreateTeam            func(childComplexity int, input ent.CreateTeamInput) int
+		CreateWebhookEndpoint func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteMessage         func(childComplexity int, id string) int
 		DeleteRole            func(childComplexity int, id string) int
+		DeleteWebhookEndpoint func(childComplexity int, id string) int
 		DisableAgent          func(childComplexity int, id string) int
 		EnableAgent           func(childComplexity int, id string) int
 		LinkNumber            func(childComplexity int, input ent.CreateNumberInput) int
 		Login                 func(childComplexity int, email string, password string, tenant *string) int
 		Logout                func(childComplexity int, refreshToken *string) int
 		MarkConversationRead  func(childComplexity int, id string) int
+		RedeliverWebhook      func(childComplexity int, id string) int
 		Refresh               func(childComplexity int, refreshToken string) int
 		RemoveGroupMembers    func(childComplexity int, groupID string, waIDs []string) int
 		ResolveConversation   func(childComplexity int, id string) int
 		RevokeAPIKey          func(childComplexity int, id string) int
+		RotateWebhookSecret   func(childComplexity int, id string) int
 		SendMessage           func(childComplexity int, input model.SendMessageInput) int
 		SendText              func(childComplexity int, conversationID string, body string, replyToID *string) int
 		SetContactAttributes  func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
@@ -462,6 +466,7 @@ type ComplexityRoot struct {
 		UpdateNumber          func(childComplexity int, id string, input ent.UpdateNumberInput) int
 		UpdateRole            func(childComplexity int, id string, input model.UpdateRoleInput) int
 		UpdateTeam            func(childComplexity int, id string, input ent.UpdateTeamInput) int
+		UpdateWebhookEndpoint func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
 	}
 
 	Number struct {
@@ -504,6 +509,36 @@ type ComplexityRoot struct {
 		Seq    func(childComplexity int) int
 	}
 
+	OutboundDelivery struct {
+		Attempts       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DeliveredAt    func(childComplexity int) int
+		Endpoint       func(childComplexity int) int
+		EndpointID     func(childComplexity int) int
+		EventID        func(childComplexity int) int
+		EventType      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastDurationMs func(childComplexity int) int
+		LastError      func(childComplexity int) int
+		LastStatus     func(childComplexity int) int
+		NextAttemptAt  func(childComplexity int) int
+		OccurredAt     func(childComplexity int) int
+		State          func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	OutboundDeliveryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	OutboundDeliveryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -518,22 +553,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Agents            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		AuditEvents       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		Contacts          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
-		Conversations     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		Groups            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		Messages          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
-		Node              func(childComplexity int, id string) int
-		Nodes             func(childComplexity int, ids []string) int
-		Numbers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
-		PermissionCatalog func(childComplexity int) int
-		Roles             func(childComplexity int) int
-		RoutingQueue      func(childComplexity int, first *int) int
-		RoutingRuns       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
-		Teams             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
-		VerifyAuditChain  func(childComplexity int) int
-		Viewer            func(childComplexity int) int
+		Agents             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		AuditEvents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
+		Conversations      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		Groups             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		Messages           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
+		Node               func(childComplexity int, id string) int
+		Nodes              func(childComplexity int, ids []string) int
+		Numbers            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
+		OutboundDeliveries func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
+		PermissionCatalog  func(childComplexity int) int
+		Roles              func(childComplexity int) int
+		RoutingQueue       func(childComplexity int, first *int) int
+		RoutingRuns        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
+		Teams              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
+		VerifyAuditChain   func(childComplexity int) int
+		Viewer             func(childComplexity int) int
+		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
+		WebhookEventTypes  func(childComplexity int) int
 	}
 
 	Role struct {
@@ -665,6 +703,40 @@ type ComplexityRoot struct {
 		Permissions func(childComplexity int) int
 		Roles       func(childComplexity int) int
 		Tenant      func(childComplexity int) int
+	}
+
+	WebhookEndpoint struct {
+		ConsecutiveFailures func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		CreatedByID         func(childComplexity int) int
+		Deliveries          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
+		DisabledReason      func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		Events              func(childComplexity int) int
+		FailingSince        func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		MaxInFlight         func(childComplexity int) int
+		Name                func(childComplexity int) int
+		Role                func(childComplexity int) int
+		SecretPrefix        func(childComplexity int) int
+		URL                 func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	WebhookEndpointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookEndpointEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookEndpointSecretPayload struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
 	}
 }
 
@@ -2378,6 +2450,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTeam(childComplexity, args["input"].(ent.CreateTeamInput)), true
+	case "Mutation.createWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
 	case "Mutation.deleteMessage":
 		if e.ComplexityRoot.Mutation.DeleteMessage == nil {
 			break
@@ -2400,6 +2483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRole(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(string)), true
 	case "Mutation.disableAgent":
 		if e.ComplexityRoot.Mutation.DisableAgent == nil {
 			break
@@ -2466,6 +2560,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkConversationRead(childComplexity, args["id"].(string)), true
+	case "Mutation.redeliverWebhook":
+		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhook(childComplexity, args["id"].(string)), true
 	case "Mutation.refresh":
 		if e.ComplexityRoot.Mutation.Refresh == nil {
 			break
@@ -2510,6 +2615,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateWebhookSecret":
+		if e.ComplexityRoot.Mutation.RotateWebhookSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateWebhookSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(string)), true
 	case "Mutation.sendMessage":
 		if e.ComplexityRoot.Mutation.SendMessage == nil {
 			break
@@ -2708,6 +2824,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTeam(childComplexity, args["id"].(string), args["input"].(ent.UpdateTeamInput)), true
+	case "Mutation.updateWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateWebhookEndpoint(childComplexity, args["id"].(string), args["input"].(model.UpdateWebhookEndpointInput)), true
 
 	case "Number.attention":
 		if e.ComplexityRoot.Number.Attention == nil {
@@ -2896,6 +3023,135 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NumberEvent.Seq(childComplexity), true
 
+	case "OutboundDelivery.attempts":
+		if e.ComplexityRoot.OutboundDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.Attempts(childComplexity), true
+	case "OutboundDelivery.createdAt":
+		if e.ComplexityRoot.OutboundDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.CreatedAt(childComplexity), true
+	case "OutboundDelivery.deliveredAt":
+		if e.ComplexityRoot.OutboundDelivery.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.DeliveredAt(childComplexity), true
+	case "OutboundDelivery.endpoint":
+		if e.ComplexityRoot.OutboundDelivery.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.Endpoint(childComplexity), true
+	case "OutboundDelivery.endpointID":
+		if e.ComplexityRoot.OutboundDelivery.EndpointID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.EndpointID(childComplexity), true
+	case "OutboundDelivery.eventID":
+		if e.ComplexityRoot.OutboundDelivery.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.EventID(childComplexity), true
+	case "OutboundDelivery.eventType":
+		if e.ComplexityRoot.OutboundDelivery.EventType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.EventType(childComplexity), true
+	case "OutboundDelivery.id":
+		if e.ComplexityRoot.OutboundDelivery.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.ID(childComplexity), true
+	case "OutboundDelivery.lastDurationMs":
+		if e.ComplexityRoot.OutboundDelivery.LastDurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.LastDurationMs(childComplexity), true
+	case "OutboundDelivery.lastError":
+		if e.ComplexityRoot.OutboundDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.LastError(childComplexity), true
+	case "OutboundDelivery.lastStatus":
+		if e.ComplexityRoot.OutboundDelivery.LastStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.LastStatus(childComplexity), true
+	case "OutboundDelivery.nextAttemptAt":
+		if e.ComplexityRoot.OutboundDelivery.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.NextAttemptAt(childComplexity), true
+	case "OutboundDelivery.occurredAt":
+		if e.ComplexityRoot.OutboundDelivery.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.OccurredAt(childComplexity), true
+	case "OutboundDelivery.state":
+		if e.ComplexityRoot.OutboundDelivery.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.State(childComplexity), true
+	case "OutboundDelivery.subjectID":
+		if e.ComplexityRoot.OutboundDelivery.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.SubjectID(childComplexity), true
+	case "OutboundDelivery.updatedAt":
+		if e.ComplexityRoot.OutboundDelivery.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDelivery.UpdatedAt(childComplexity), true
+
+	case "OutboundDeliveryConnection.edges":
+		if e.ComplexityRoot.OutboundDeliveryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDeliveryConnection.Edges(childComplexity), true
+	case "OutboundDeliveryConnection.pageInfo":
+		if e.ComplexityRoot.OutboundDeliveryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDeliveryConnection.PageInfo(childComplexity), true
+	case "OutboundDeliveryConnection.totalCount":
+		if e.ComplexityRoot.OutboundDeliveryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDeliveryConnection.TotalCount(childComplexity), true
+
+	case "OutboundDeliveryEdge.cursor":
+		if e.ComplexityRoot.OutboundDeliveryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDeliveryEdge.Cursor(childComplexity), true
+	case "OutboundDeliveryEdge.node":
+		if e.ComplexityRoot.OutboundDeliveryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundDeliveryEdge.Node(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -3040,6 +3296,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Numbers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.NumberOrder), args["where"].(*ent.NumberWhereInput)), true
+	case "Query.outboundDeliveries":
+		if e.ComplexityRoot.Query.OutboundDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_outboundDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OutboundDeliveries(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.OutboundDeliveryOrder), args["where"].(*ent.OutboundDeliveryWhereInput)), true
 	case "Query.permissionCatalog":
 		if e.ComplexityRoot.Query.PermissionCatalog == nil {
 			break
@@ -3097,6 +3364,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.webhookEndpoints":
+		if e.ComplexityRoot.Query.WebhookEndpoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookEndpoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
+	case "Query.webhookEventTypes":
+		if e.ComplexityRoot.Query.WebhookEventTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WebhookEventTypes(childComplexity), true
 
 	case "Role.builtin":
 		if e.ComplexityRoot.Role.Builtin == nil {
@@ -3620,6 +3904,147 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Tenant(childComplexity), true
 
+	case "WebhookEndpoint.consecutiveFailures":
+		if e.ComplexityRoot.WebhookEndpoint.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ConsecutiveFailures(childComplexity), true
+	case "WebhookEndpoint.createdAt":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedAt(childComplexity), true
+	case "WebhookEndpoint.createdByID":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedByID(childComplexity), true
+	case "WebhookEndpoint.deliveries":
+		if e.ComplexityRoot.WebhookEndpoint.Deliveries == nil {
+			break
+		}
+
+		args, err := ec.field_WebhookEndpoint_deliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.OutboundDeliveryOrder), args["where"].(*ent.OutboundDeliveryWhereInput)), true
+	case "WebhookEndpoint.disabledReason":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledReason(childComplexity), true
+	case "WebhookEndpoint.enabled":
+		if e.ComplexityRoot.WebhookEndpoint.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Enabled(childComplexity), true
+	case "WebhookEndpoint.events":
+		if e.ComplexityRoot.WebhookEndpoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Events(childComplexity), true
+	case "WebhookEndpoint.failingSince":
+		if e.ComplexityRoot.WebhookEndpoint.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.FailingSince(childComplexity), true
+	case "WebhookEndpoint.id":
+		if e.ComplexityRoot.WebhookEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.maxInFlight":
+		if e.ComplexityRoot.WebhookEndpoint.MaxInFlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.MaxInFlight(childComplexity), true
+	case "WebhookEndpoint.name":
+		if e.ComplexityRoot.WebhookEndpoint.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Name(childComplexity), true
+	case "WebhookEndpoint.role":
+		if e.ComplexityRoot.WebhookEndpoint.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Role(childComplexity), true
+	case "WebhookEndpoint.secretPrefix":
+		if e.ComplexityRoot.WebhookEndpoint.SecretPrefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.SecretPrefix(childComplexity), true
+	case "WebhookEndpoint.url":
+		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.URL(childComplexity), true
+	case "WebhookEndpoint.updatedAt":
+		if e.ComplexityRoot.WebhookEndpoint.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.UpdatedAt(childComplexity), true
+
+	case "WebhookEndpointConnection.edges":
+		if e.ComplexityRoot.WebhookEndpointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.Edges(childComplexity), true
+	case "WebhookEndpointConnection.pageInfo":
+		if e.ComplexityRoot.WebhookEndpointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.PageInfo(childComplexity), true
+	case "WebhookEndpointConnection.totalCount":
+		if e.ComplexityRoot.WebhookEndpointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.TotalCount(childComplexity), true
+
+	case "WebhookEndpointEdge.cursor":
+		if e.ComplexityRoot.WebhookEndpointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Cursor(childComplexity), true
+	case "WebhookEndpointEdge.node":
+		if e.ComplexityRoot.WebhookEndpointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Node(childComplexity), true
+
+	case "WebhookEndpointSecretPayload.endpoint":
+		if e.ComplexityRoot.WebhookEndpointSecretPayload.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointSecretPayload.Endpoint(childComplexity), true
+	case "WebhookEndpointSecretPayload.secret":
+		if e.ComplexityRoot.WebhookEndpointSecretPayload.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointSecretPayload.Secret(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -3649,6 +4074,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateNumberInput,
 		ec.unmarshalInputCreateRoleInput,
 		ec.unmarshalInputCreateTeamInput,
+		ec.unmarshalInputCreateWebhookEndpointInput,
 		ec.unmarshalInputGroupJoinRequestOrder,
 		ec.unmarshalInputGroupJoinRequestWhereInput,
 		ec.unmarshalInputGroupMemberInput,
@@ -3665,6 +4091,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
+		ec.unmarshalInputOutboundDeliveryOrder,
+		ec.unmarshalInputOutboundDeliveryWhereInput,
 		ec.unmarshalInputReplyButtonInput,
 		ec.unmarshalInputRoleOrder,
 		ec.unmarshalInputRoleWhereInput,
@@ -3685,6 +4113,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputUpdateNumberInput,
 		ec.unmarshalInputUpdateRoleInput,
 		ec.unmarshalInputUpdateTeamInput,
+		ec.unmarshalInputUpdateWebhookEndpointInput,
+		ec.unmarshalInputWebhookEndpointOrder,
+		ec.unmarshalInputWebhookEndpointWhereInput,
 	)
 	first := true
 
@@ -7180,6 +7611,302 @@ enum OrderDirection {
   """
   DESC
 }
+type OutboundDelivery implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  endpointID: ID!
+  """
+  the event's id, the same in every attempt and to every endpoint
+  """
+  eventID: String!
+  eventType: String!
+  """
+  what the event is about: a conversation, message or number
+  """
+  subjectID: String!
+  occurredAt: Time!
+  state: OutboundDeliveryState!
+  attempts: Int!
+  nextAttemptAt: Time!
+  """
+  the HTTP status of the last attempt
+  """
+  lastStatus: Int
+  lastError: String
+  lastDurationMs: Int
+  deliveredAt: Time
+  endpoint: WebhookEndpoint!
+}
+"""
+A connection to a list of items.
+"""
+type OutboundDeliveryConnection {
+  """
+  A list of edges.
+  """
+  edges: [OutboundDeliveryEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type OutboundDeliveryEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: OutboundDelivery
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for OutboundDelivery connections
+"""
+input OutboundDeliveryOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order OutboundDeliveries.
+  """
+  field: OutboundDeliveryOrderField!
+}
+"""
+Properties by which OutboundDelivery connections can be ordered.
+"""
+enum OutboundDeliveryOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+OutboundDeliveryState is enum for the field state
+"""
+enum OutboundDeliveryState @goModel(model: "github.com/switchboard-dev/switchboard/ent/outbounddelivery.State") {
+  PENDING
+  DELIVERED
+  FAILED
+  SKIPPED
+}
+"""
+OutboundDeliveryWhereInput is used for filtering OutboundDelivery objects.
+Input was generated by ent.
+"""
+input OutboundDeliveryWhereInput {
+  not: OutboundDeliveryWhereInput
+  and: [OutboundDeliveryWhereInput!]
+  or: [OutboundDeliveryWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  endpoint_id field predicates
+  """
+  endpointID: ID
+  endpointIDNEQ: ID
+  endpointIDIn: [ID!]
+  endpointIDNotIn: [ID!]
+  endpointIDGT: ID
+  endpointIDGTE: ID
+  endpointIDLT: ID
+  endpointIDLTE: ID
+  endpointIDContains: ID
+  endpointIDHasPrefix: ID
+  endpointIDHasSuffix: ID
+  endpointIDEqualFold: ID
+  endpointIDContainsFold: ID
+  """
+  event_id field predicates
+  """
+  eventID: String
+  eventIDNEQ: String
+  eventIDIn: [String!]
+  eventIDNotIn: [String!]
+  eventIDGT: String
+  eventIDGTE: String
+  eventIDLT: String
+  eventIDLTE: String
+  eventIDContains: String
+  eventIDHasPrefix: String
+  eventIDHasSuffix: String
+  eventIDEqualFold: String
+  eventIDContainsFold: String
+  """
+  event_type field predicates
+  """
+  eventType: String
+  eventTypeNEQ: String
+  eventTypeIn: [String!]
+  eventTypeNotIn: [String!]
+  eventTypeGT: String
+  eventTypeGTE: String
+  eventTypeLT: String
+  eventTypeLTE: String
+  eventTypeContains: String
+  eventTypeHasPrefix: String
+  eventTypeHasSuffix: String
+  eventTypeEqualFold: String
+  eventTypeContainsFold: String
+  """
+  subject_id field predicates
+  """
+  subjectID: String
+  subjectIDNEQ: String
+  subjectIDIn: [String!]
+  subjectIDNotIn: [String!]
+  subjectIDGT: String
+  subjectIDGTE: String
+  subjectIDLT: String
+  subjectIDLTE: String
+  subjectIDContains: String
+  subjectIDHasPrefix: String
+  subjectIDHasSuffix: String
+  subjectIDEqualFold: String
+  subjectIDContainsFold: String
+  """
+  occurred_at field predicates
+  """
+  occurredAt: Time
+  occurredAtNEQ: Time
+  occurredAtIn: [Time!]
+  occurredAtNotIn: [Time!]
+  occurredAtGT: Time
+  occurredAtGTE: Time
+  occurredAtLT: Time
+  occurredAtLTE: Time
+  """
+  state field predicates
+  """
+  state: OutboundDeliveryState
+  stateNEQ: OutboundDeliveryState
+  stateIn: [OutboundDeliveryState!]
+  stateNotIn: [OutboundDeliveryState!]
+  """
+  attempts field predicates
+  """
+  attempts: Int
+  attemptsNEQ: Int
+  attemptsIn: [Int!]
+  attemptsNotIn: [Int!]
+  attemptsGT: Int
+  attemptsGTE: Int
+  attemptsLT: Int
+  attemptsLTE: Int
+  """
+  next_attempt_at field predicates
+  """
+  nextAttemptAt: Time
+  nextAttemptAtNEQ: Time
+  nextAttemptAtIn: [Time!]
+  nextAttemptAtNotIn: [Time!]
+  nextAttemptAtGT: Time
+  nextAttemptAtGTE: Time
+  nextAttemptAtLT: Time
+  nextAttemptAtLTE: Time
+  """
+  last_status field predicates
+  """
+  lastStatus: Int
+  lastStatusNEQ: Int
+  lastStatusIn: [Int!]
+  lastStatusNotIn: [Int!]
+  lastStatusGT: Int
+  lastStatusGTE: Int
+  lastStatusLT: Int
+  lastStatusLTE: Int
+  lastStatusIsNil: Boolean
+  lastStatusNotNil: Boolean
+  """
+  last_error field predicates
+  """
+  lastError: String
+  lastErrorNEQ: String
+  lastErrorIn: [String!]
+  lastErrorNotIn: [String!]
+  lastErrorGT: String
+  lastErrorGTE: String
+  lastErrorLT: String
+  lastErrorLTE: String
+  lastErrorContains: String
+  lastErrorHasPrefix: String
+  lastErrorHasSuffix: String
+  lastErrorIsNil: Boolean
+  lastErrorNotNil: Boolean
+  lastErrorEqualFold: String
+  lastErrorContainsFold: String
+  """
+  last_duration_ms field predicates
+  """
+  lastDurationMs: Int
+  lastDurationMsNEQ: Int
+  lastDurationMsIn: [Int!]
+  lastDurationMsNotIn: [Int!]
+  lastDurationMsGT: Int
+  lastDurationMsGTE: Int
+  lastDurationMsLT: Int
+  lastDurationMsLTE: Int
+  lastDurationMsIsNil: Boolean
+  lastDurationMsNotNil: Boolean
+  """
+  delivered_at field predicates
+  """
+  deliveredAt: Time
+  deliveredAtNEQ: Time
+  deliveredAtIn: [Time!]
+  deliveredAtNotIn: [Time!]
+  deliveredAtGT: Time
+  deliveredAtGTE: Time
+  deliveredAtLT: Time
+  deliveredAtLTE: Time
+  deliveredAtIsNil: Boolean
+  deliveredAtNotNil: Boolean
+  """
+  endpoint edge predicates
+  """
+  hasEndpoint: Boolean
+  hasEndpointWith: [WebhookEndpointWhereInput!]
+}
 """
 Information about pagination in a connection.
 https://relay.dev/graphql/connections.htm#sec-undefined.PageInfo
@@ -7438,6 +8165,37 @@ type Query {
     """
     where: NumberWhereInput
   ): NumberConnection!
+  outboundDeliveries(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for OutboundDeliveries returned from the connection.
+    """
+    orderBy: OutboundDeliveryOrder
+
+    """
+    Filtering options for OutboundDeliveries returned from the connection.
+    """
+    where: OutboundDeliveryWhereInput
+  ): OutboundDeliveryConnection!
   routingRuns(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -7500,6 +8258,37 @@ type Query {
     """
     where: TeamWhereInput
   ): TeamConnection!
+  webhookEndpoints(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookEndpoints returned from the connection.
+    """
+    orderBy: WebhookEndpointOrder
+
+    """
+    Filtering options for WebhookEndpoints returned from the connection.
+    """
+    where: WebhookEndpointWhereInput
+  ): WebhookEndpointConnection!
 }
 type Role implements Node {
   id: ID!
@@ -8379,6 +9168,304 @@ input UpdateTeamInput {
   removeAgentIDs: [ID!]
   clearAgents: Boolean
 }
+type WebhookEndpoint implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  url: String!
+  """
+  the first characters of the secret, to recognise it
+  """
+  secretPrefix: String!
+  """
+  the event types delivered, e.g. message.received
+  """
+  events: [String!]!
+  """
+  the role whose field rules and row scope cut the payloads
+  """
+  role: String!
+  enabled: Boolean!
+  """
+  deliveries in flight at once, across instances
+  """
+  maxInFlight: Int!
+  consecutiveFailures: Int!
+  failingSince: Time
+  disabledReason: String
+  createdByID: String
+  deliveries(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for OutboundDeliveries returned from the connection.
+    """
+    orderBy: OutboundDeliveryOrder
+
+    """
+    Filtering options for OutboundDeliveries returned from the connection.
+    """
+    where: OutboundDeliveryWhereInput
+  ): OutboundDeliveryConnection!
+}
+"""
+A connection to a list of items.
+"""
+type WebhookEndpointConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookEndpointEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookEndpointEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookEndpoint
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for WebhookEndpoint connections
+"""
+input WebhookEndpointOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookEndpoints.
+  """
+  field: WebhookEndpointOrderField!
+}
+"""
+Properties by which WebhookEndpoint connections can be ordered.
+"""
+enum WebhookEndpointOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+WebhookEndpointWhereInput is used for filtering WebhookEndpoint objects.
+Input was generated by ent.
+"""
+input WebhookEndpointWhereInput {
+  not: WebhookEndpointWhereInput
+  and: [WebhookEndpointWhereInput!]
+  or: [WebhookEndpointWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  url field predicates
+  """
+  url: String
+  urlNEQ: String
+  urlIn: [String!]
+  urlNotIn: [String!]
+  urlGT: String
+  urlGTE: String
+  urlLT: String
+  urlLTE: String
+  urlContains: String
+  urlHasPrefix: String
+  urlHasSuffix: String
+  urlEqualFold: String
+  urlContainsFold: String
+  """
+  secret_prefix field predicates
+  """
+  secretPrefix: String
+  secretPrefixNEQ: String
+  secretPrefixIn: [String!]
+  secretPrefixNotIn: [String!]
+  secretPrefixGT: String
+  secretPrefixGTE: String
+  secretPrefixLT: String
+  secretPrefixLTE: String
+  secretPrefixContains: String
+  secretPrefixHasPrefix: String
+  secretPrefixHasSuffix: String
+  secretPrefixEqualFold: String
+  secretPrefixContainsFold: String
+  """
+  role field predicates
+  """
+  role: String
+  roleNEQ: String
+  roleIn: [String!]
+  roleNotIn: [String!]
+  roleGT: String
+  roleGTE: String
+  roleLT: String
+  roleLTE: String
+  roleContains: String
+  roleHasPrefix: String
+  roleHasSuffix: String
+  roleEqualFold: String
+  roleContainsFold: String
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  max_in_flight field predicates
+  """
+  maxInFlight: Int
+  maxInFlightNEQ: Int
+  maxInFlightIn: [Int!]
+  maxInFlightNotIn: [Int!]
+  maxInFlightGT: Int
+  maxInFlightGTE: Int
+  maxInFlightLT: Int
+  maxInFlightLTE: Int
+  """
+  consecutive_failures field predicates
+  """
+  consecutiveFailures: Int
+  consecutiveFailuresNEQ: Int
+  consecutiveFailuresIn: [Int!]
+  consecutiveFailuresNotIn: [Int!]
+  consecutiveFailuresGT: Int
+  consecutiveFailuresGTE: Int
+  consecutiveFailuresLT: Int
+  consecutiveFailuresLTE: Int
+  """
+  failing_since field predicates
+  """
+  failingSince: Time
+  failingSinceNEQ: Time
+  failingSinceIn: [Time!]
+  failingSinceNotIn: [Time!]
+  failingSinceGT: Time
+  failingSinceGTE: Time
+  failingSinceLT: Time
+  failingSinceLTE: Time
+  failingSinceIsNil: Boolean
+  failingSinceNotNil: Boolean
+  """
+  disabled_reason field predicates
+  """
+  disabledReason: String
+  disabledReasonNEQ: String
+  disabledReasonIn: [String!]
+  disabledReasonNotIn: [String!]
+  disabledReasonGT: String
+  disabledReasonGTE: String
+  disabledReasonLT: String
+  disabledReasonLTE: String
+  disabledReasonContains: String
+  disabledReasonHasPrefix: String
+  disabledReasonHasSuffix: String
+  disabledReasonIsNil: Boolean
+  disabledReasonNotNil: Boolean
+  disabledReasonEqualFold: String
+  disabledReasonContainsFold: String
+  """
+  created_by_id field predicates
+  """
+  createdByID: String
+  createdByIDNEQ: String
+  createdByIDIn: [String!]
+  createdByIDNotIn: [String!]
+  createdByIDGT: String
+  createdByIDGTE: String
+  createdByIDLT: String
+  createdByIDLTE: String
+  createdByIDContains: String
+  createdByIDHasPrefix: String
+  createdByIDHasSuffix: String
+  createdByIDIsNil: Boolean
+  createdByIDNotNil: Boolean
+  createdByIDEqualFold: String
+  createdByIDContainsFold: String
+  """
+  deliveries edge predicates
+  """
+  hasDeliveries: Boolean
+  hasDeliveriesWith: [OutboundDeliveryWhereInput!]
+}
 `, BuiltIn: false},
 	{Name: "../schema/group.graphqls", Input: `# WhatsApp groups.
 
@@ -8816,6 +9903,54 @@ extend type Message {
   body: String @goField(forceResolver: true)
   "The media of the message, hidden like the text once deleted."
   media: MediaRef @goField(forceResolver: true)
+}
+`, BuiltIn: false},
+	{Name: "../schema/webhook.graphqls", Input: `# Outbound webhooks: a tenant's events POSTed, signed, to its CRM (package outhook).
+# Everything here needs webhook.manage.
+
+extend type Query {
+  "The event types an endpoint can subscribe to."
+  webhookEventTypes: [String!]!
+}
+
+extend type Mutation {
+  "Add an endpoint. The payload's secret signs every delivery and is shown this once."
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): WebhookEndpointSecretPayload!
+  "Change an endpoint; enabling a disabled one clears its failure streak."
+  updateWebhookEndpoint(id: ID!, input: UpdateWebhookEndpointInput!): WebhookEndpoint!
+  "Remove an endpoint and its delivery log."
+  deleteWebhookEndpoint(id: ID!): ID!
+  "Give an endpoint a new signing secret, shown this once; the old one stops signing at once."
+  rotateWebhookSecret(id: ID!): WebhookEndpointSecretPayload!
+  "Send a delivery again, with the same event id and body."
+  redeliverWebhook(id: ID!): OutboundDelivery!
+}
+
+input CreateWebhookEndpointInput {
+  name: String!
+  "http(s), no credentials; loopback and private addresses are refused unless the operator allows them."
+  url: String!
+  "Event types, from webhookEventTypes."
+  events: [String!]!
+  "The role whose field rules and row scope cut the payloads; one you could grant."
+  role: String!
+  "Deliveries in flight at once, 1 to 32 (default 4)."
+  maxInFlight: Int
+}
+
+input UpdateWebhookEndpointInput {
+  name: String
+  url: String
+  events: [String!]
+  role: String
+  enabled: Boolean
+  maxInFlight: Int
+}
+
+type WebhookEndpointSecretPayload {
+  endpoint: WebhookEndpoint!
+  "whsec_…: verify Switchboard-Signature with it. Not stored in the clear, never shown again."
+  secret: String!
 }
 `, BuiltIn: false},
 }
@@ -9645,6 +10780,66 @@ func (ec *executionContext) childFields_NumberEvent(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type NumberEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_OutboundDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OutboundDelivery_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OutboundDelivery_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_OutboundDelivery_updatedAt(ctx, field)
+	case "endpointID":
+		return ec.fieldContext_OutboundDelivery_endpointID(ctx, field)
+	case "eventID":
+		return ec.fieldContext_OutboundDelivery_eventID(ctx, field)
+	case "eventType":
+		return ec.fieldContext_OutboundDelivery_eventType(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_OutboundDelivery_subjectID(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_OutboundDelivery_occurredAt(ctx, field)
+	case "state":
+		return ec.fieldContext_OutboundDelivery_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OutboundDelivery_attempts(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_OutboundDelivery_nextAttemptAt(ctx, field)
+	case "lastStatus":
+		return ec.fieldContext_OutboundDelivery_lastStatus(ctx, field)
+	case "lastError":
+		return ec.fieldContext_OutboundDelivery_lastError(ctx, field)
+	case "lastDurationMs":
+		return ec.fieldContext_OutboundDelivery_lastDurationMs(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_OutboundDelivery_deliveredAt(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_OutboundDelivery_endpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OutboundDeliveryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OutboundDeliveryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OutboundDeliveryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundDeliveryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboundDeliveryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_OutboundDeliveryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_OutboundDeliveryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboundDeliveryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -9901,6 +11096,74 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_permissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookEndpoint_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_WebhookEndpoint_name(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
+	case "secretPrefix":
+		return ec.fieldContext_WebhookEndpoint_secretPrefix(ctx, field)
+	case "events":
+		return ec.fieldContext_WebhookEndpoint_events(ctx, field)
+	case "role":
+		return ec.fieldContext_WebhookEndpoint_role(ctx, field)
+	case "enabled":
+		return ec.fieldContext_WebhookEndpoint_enabled(ctx, field)
+	case "maxInFlight":
+		return ec.fieldContext_WebhookEndpoint_maxInFlight(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_WebhookEndpoint_consecutiveFailures(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_WebhookEndpoint_failingSince(ctx, field)
+	case "disabledReason":
+		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
+	case "createdByID":
+		return ec.fieldContext_WebhookEndpoint_createdByID(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_WebhookEndpoint_deliveries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookEndpointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookEndpointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookEndpointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookEndpointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookEndpointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointSecretPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_WebhookEndpointSecretPayload_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_WebhookEndpointSecretPayload_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointSecretPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

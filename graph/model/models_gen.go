@@ -105,6 +105,18 @@ type CreateRoleInput struct {
 	Permissions []string `json:"permissions"`
 }
 
+type CreateWebhookEndpointInput struct {
+	Name string `json:"name"`
+	// http(s), no credentials; loopback and private addresses are refused unless the operator allows them.
+	URL string `json:"url"`
+	// Event types, from webhookEventTypes.
+	Events []string `json:"events"`
+	// The role whose field rules and row scope cut the payloads; one you could grant.
+	Role string `json:"role"`
+	// Deliveries in flight at once, 1 to 32 (default 4).
+	MaxInFlight *int `json:"maxInFlight,omitempty"`
+}
+
 type Dashboard struct {
 	At                      time.Time `json:"at"`
 	NumbersConnected        int       `json:"numbersConnected"`
@@ -259,6 +271,21 @@ type UpdateRoleInput struct {
 	Description *string `json:"description,omitempty"`
 	// Replaces the role's switches.
 	Permissions []string `json:"permissions,omitempty"`
+}
+
+type UpdateWebhookEndpointInput struct {
+	Name        *string  `json:"name,omitempty"`
+	URL         *string  `json:"url,omitempty"`
+	Events      []string `json:"events,omitempty"`
+	Role        *string  `json:"role,omitempty"`
+	Enabled     *bool    `json:"enabled,omitempty"`
+	MaxInFlight *int     `json:"maxInFlight,omitempty"`
+}
+
+type WebhookEndpointSecretPayload struct {
+	Endpoint *ent.WebhookEndpoint `json:"endpoint"`
+	// whsec_…: verify Switchboard-Signature with it. Not stored in the clear, never shown again.
+	Secret string `json:"secret"`
 }
 
 type EventKind string
