@@ -269,19 +269,21 @@ func (p profiles) find(waID, userID string) (wireProfile, bool) {
 var errNoMessageID = errors.New("message without id")
 
 // parseMessages reads inbound messages, or echoes when isEcho: on an echo the
-// customer is the recipient.
-func parseMessages(raws []json.RawMessage, p profiles, isEcho bool) ([]Message, error) {
+// customer is the recipient. A message it cannot read is left out and added to
+// problems, named what (e.g. "message 2").
+func parseMessages(raws []json.RawMessage, p profiles, isEcho bool, what string, problems *[]Problem) []Message {
 	if len(raws) == 0 {
-		return nil, nil
+		return nil
 	}
 	out := make([]Message, 0, len(raws))
 	for i, raw := range raws {
 		m, w, err := decodeMessage(raw, true)
-		if err != nil {
-			return nil, fmt.Errorf("message %d: %w", i, err)
+		if err == nil && m.ID == "" {
+			err = errNoMessageID
 		}
-		if m.ID == "" {
-			return nil, fmt.Errorf("message %d: %w", i, errNoMessageID)
+		if err != nil {
+			*problems = append(*problems, Problem{Where: fmt.Sprintf("%s %d", what, i), ID: itemID(raw), Reason: err.Error()})
+			continue
 		}
 		customer, customerUserID := w.From, w.FromUserID
 		if isEcho {
@@ -296,7 +298,7 @@ func parseMessages(raws []json.RawMessage, p profiles, isEcho bool) ([]Message, 
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out
 }
 
 // decodeMessage reads one message. An edit's new content is read one level

@@ -57,9 +57,11 @@ type Pricing struct {
 
 var errIncompleteStatus = errors.New("status without message id or status")
 
-func parseStatuses(raws []json.RawMessage) ([]Status, error) {
+// parseStatuses reads statuses; one it cannot read is left out and added to
+// problems.
+func parseStatuses(raws []json.RawMessage, problems *[]Problem) []Status {
 	if len(raws) == 0 {
-		return nil, nil
+		return nil
 	}
 	out := make([]Status, 0, len(raws))
 	for i, raw := range raws {
@@ -81,11 +83,13 @@ func parseStatuses(raws []json.RawMessage) ([]Status, error) {
 			Pricing *Pricing    `json:"pricing"`
 			Errors  []wireError `json:"errors"`
 		}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, fmt.Errorf("status %d: %w", i, err)
+		err := json.Unmarshal(raw, &w)
+		if err == nil && (w.ID == "" || w.Status == "") {
+			err = errIncompleteStatus
 		}
-		if w.ID == "" || w.Status == "" {
-			return nil, fmt.Errorf("status %d: %w", i, errIncompleteStatus)
+		if err != nil {
+			*problems = append(*problems, Problem{Where: fmt.Sprintf("status %d", i), ID: itemID(raw), Reason: err.Error()})
+			continue
 		}
 		s := Status{
 			MessageID:              w.ID,
@@ -104,5 +108,5 @@ func parseStatuses(raws []json.RawMessage) ([]Status, error) {
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out
 }

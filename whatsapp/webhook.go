@@ -26,6 +26,24 @@ var ErrNotWhatsApp = errors.New("whatsapp: not a whatsapp_business_account webho
 // item, in the order Meta sent them.
 type Notification struct {
 	Changes []Change
+	// Problems are the items that could not be read (a message with a
+	// non-numeric timestamp, a status without id, a change of the wrong
+	// shape): each is left out with its reason, the rest is read.
+	Problems []Problem
+}
+
+// Problem is an item of a webhook left out because it could not be read.
+type Problem struct {
+	Where  string // "entry 0, change 1 (messages), message 2"
+	ID     string // the item's id (a wamid), when it could be read
+	Reason string
+}
+
+func (p Problem) String() string {
+	if p.ID != "" {
+		return p.Where + " (" + p.ID + "): " + p.Reason
+	}
+	return p.Where + ": " + p.Reason
 }
 
 // Change is one change of one entry. Which of the event fields is set depends
@@ -61,16 +79,19 @@ type Error struct {
 	Details string // error_data.details: the most specific explanation
 }
 
-// Parse reads a webhook POST body. It fails on malformed JSON, on a body that
-// is not a WhatsApp Business Account webhook, and on a message or status
-// without the ids an idempotent ingest needs. Fields it does not know are kept
-// in the Raw of their change, message or status.
+// Parse reads a webhook POST body. It fails only on malformed JSON and on a
+// body that is not a WhatsApp Business Account webhook. An item it cannot read
+// (a message or status without the ids an idempotent ingest needs, or with a
+// field of the wrong type; an entry's time; a change of the wrong shape) is
+// left out and listed in Problems, so one odd item never costs the others.
+// Fields it does not know are kept in the Raw of their change, message or
+// status.
 func Parse(body []byte) (*Notification, error) {
 	var envelope struct {
 		Object string `json:"object"`
 		Entry  []struct {
-			ID      string   `json:"id"`
-			Time    unixTime `json:"time"`
+			ID      string          `json:"id"`
+			Time    json.RawMessage `json:"time"`
 			Changes []struct {
 				Field string          `json:"field"`
 				Value json.RawMessage `json:"value"`
@@ -85,28 +106,41 @@ func Parse(body []byte) (*Notification, error) {
 	}
 	n := &Notification{}
 	for i, entry := range envelope.Entry {
+		var at unixTime
+		if len(entry.Time) > 0 {
+			if err := json.Unmarshal(entry.Time, &at); err != nil {
+				n.Problems = append(n.Problems, Problem{Where: fmt.Sprintf("entry %d, time", i), Reason: err.Error()})
+			}
+		}
 		for j, raw := range entry.Changes {
-			change, err := parseChange(raw.Field, raw.Value)
+			where := fmt.Sprintf("entry %d, change %d (%s)", i, j, raw.Field)
+			change, problems, err := parseChange(raw.Field, raw.Value)
+			for _, p := range problems {
+				p.Where = where + ", " + p.Where
+				n.Problems = append(n.Problems, p)
+			}
 			if err != nil {
-				return nil, fmt.Errorf("whatsapp: parse webhook: entry %d, change %d (%s): %w", i, j, raw.Field, err)
+				n.Problems = append(n.Problems, Problem{Where: where, Reason: err.Error()})
+				continue
 			}
 			change.WABAID = entry.ID
-			change.Time = entry.Time.Time
+			change.Time = at.Time
 			n.Changes = append(n.Changes, change)
 		}
 	}
 	return n, nil
 }
 
-func parseChange(field string, value json.RawMessage) (Change, error) {
+func parseChange(field string, value json.RawMessage) (Change, []Problem, error) {
 	c := Change{Field: field, Raw: value}
 	if len(value) == 0 {
-		return c, nil
+		return c, nil, nil
 	}
 	var err error
+	var problems []Problem
 	switch field {
 	case FieldMessages, FieldMessageEchoes:
-		err = c.readMessagingValue(value)
+		problems, err = c.readMessagingValue(value)
 	case FieldAccountUpdate:
 		c.Account, err = parseAccountUpdate(value)
 	case FieldQualityUpdate:
@@ -114,13 +148,14 @@ func parseChange(field string, value json.RawMessage) (Change, error) {
 	case FieldTemplateStatus:
 		c.Template, err = parseTemplateUpdate(value)
 	}
-	return c, err
+	return c, problems, err
 }
 
 // readMessagingValue reads the value of a messages or echoes change: the
 // number's metadata, the customers' profiles, and messages, echoes and
-// statuses, each kept with its raw JSON.
-func (c *Change) readMessagingValue(value json.RawMessage) error {
+// statuses, each kept with its raw JSON. The items it cannot read are
+// returned as problems; the error is for a value of the wrong shape.
+func (c *Change) readMessagingValue(value json.RawMessage) ([]Problem, error) {
 	var v struct {
 		Metadata struct {
 			DisplayPhoneNumber string `json:"display_phone_number"`
@@ -133,21 +168,31 @@ func (c *Change) readMessagingValue(value json.RawMessage) error {
 		Errors   []wireError       `json:"errors"`
 	}
 	if err := json.Unmarshal(value, &v); err != nil {
-		return err
+		return nil, err
 	}
 	c.PhoneNumberID = v.Metadata.PhoneNumberID
 	c.DisplayPhone = v.Metadata.DisplayPhoneNumber
 	c.Errors = errorsFrom(v.Errors)
 	profiles := indexProfiles(v.Contacts)
-	var err error
-	if c.Messages, err = parseMessages(v.Messages, profiles, false); err != nil {
-		return err
+	var problems []Problem
+	c.Messages = parseMessages(v.Messages, profiles, false, "message", &problems)
+	c.Echoes = parseMessages(v.Echoes, profiles, true, "echo", &problems)
+	c.Statuses = parseStatuses(v.Statuses, &problems)
+	return problems, nil
+}
+
+// itemID reads an item's id for a Problem, when the item has one.
+func itemID(raw json.RawMessage) string {
+	var v struct {
+		ID any `json:"id"`
 	}
-	if c.Echoes, err = parseMessages(v.Echoes, profiles, true); err != nil {
-		return err
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
 	}
-	c.Statuses, err = parseStatuses(v.Statuses)
-	return err
+	if s, ok := v.ID.(string); ok {
+		return s
+	}
+	return ""
 }
 
 type wireError struct {

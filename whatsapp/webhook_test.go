@@ -184,9 +184,6 @@ func TestParseKeepsEveryChangeInOrder(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	t.Parallel()
 
-	messagesValue := func(value string) string {
-		return `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":` + value + `}]}]}`
-	}
 	tests := []struct {
 		name    string
 		body    string
@@ -197,12 +194,6 @@ func TestParseRejects(t *testing.T) {
 		{name: "null", body: `null`, wantErr: ErrNotWhatsApp.Error()},
 		{name: "another product", body: `{"object":"page","entry":[]}`, wantErr: ErrNotWhatsApp.Error()},
 		{name: "entry not a list", body: `{"object":"whatsapp_business_account","entry":{}}`, wantErr: "cannot unmarshal"},
-		{name: "message without id", body: messagesValue(`{"messages":[{"from":"1","type":"text"}]}`), wantErr: "message 0: message without id"},
-		{name: "echo without id", body: messagesValue(`{"message_echoes":[{"from":"1","type":"text"}]}`), wantErr: "message 0: message without id"},
-		{name: "status without status", body: messagesValue(`{"statuses":[{"id":"wamid.1"}]}`), wantErr: "status 0: status without"},
-		{name: "timestamp not unix seconds", body: messagesValue(`{"messages":[{"id":"wamid.1","timestamp":"yesterday"}]}`), wantErr: `timestamp "yesterday" is not unix seconds`},
-		{name: "value of the wrong shape", body: messagesValue(`"hello"`), wantErr: "entry 0, change 0 (messages)"},
-		{name: "edit content of the wrong shape", body: messagesValue(`{"messages":[{"id":"wamid.1","type":"edit","edit":{"message":[]}}]}`), wantErr: "message 0: edit:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +202,53 @@ func TestParseRejects(t *testing.T) {
 			require.Error(t, err)
 			require.Nil(t, n)
 			require.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+// One item Parse cannot read is left out with its reason; the items beside
+// it are read (defect 9: a non-numeric timestamp once failed the delivery).
+func TestParseLeavesOutOnlyTheBadItem(t *testing.T) {
+	t.Parallel()
+	// a valid text message of the webhook reference beside the bad item
+	const good = `{"from":"16505551234","id":"wamid.good","timestamp":"1750000000","type":"text","text":{"body":"hi"}}`
+	const goodStatus = `{"id":"wamid.out","status":"delivered","timestamp":"1750000000","recipient_id":"16505551234"}`
+	body := func(field, value string) string {
+		return `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1750000000,"changes":[{"field":` + field + `,"value":` + value + `}]}]}`
+	}
+	messages := func(items ...string) string {
+		return body(`"messages"`, `{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"1122334455667"},"messages":[`+strings.Join(items, ",")+`]}`)
+	}
+	tests := []struct {
+		name, body, where, id, reason string
+		messages, statuses            int
+	}{
+		{name: "message without id", body: messages(`{"from":"1","type":"text"}`, good), where: "entry 0, change 0 (messages), message 0", reason: "message without id", messages: 1},
+		{name: "timestamp not unix seconds", body: messages(good, `{"id":"wamid.bad","from":"1","timestamp":"yesterday","type":"text","text":{"body":"x"}}`), where: "entry 0, change 0 (messages), message 1", id: "wamid.bad", reason: `timestamp "yesterday" is not unix seconds`, messages: 1},
+		{name: "edit content of the wrong shape", body: messages(`{"id":"wamid.e","type":"edit","edit":{"message":[]}}`, good), where: "message 0", id: "wamid.e", reason: "edit:", messages: 1},
+		{name: "echo without id", body: body(`"smb_message_echoes"`, `{"metadata":{"phone_number_id":"1"},"message_echoes":[{"from":"1","type":"text"}],"messages":[`+good+`]}`), where: "echo 0", reason: "message without id", messages: 1},
+		{name: "status without status", body: body(`"messages"`, `{"metadata":{"phone_number_id":"1"},"statuses":[{"id":"wamid.1"},`+goodStatus+`]}`), where: "status 0", id: "wamid.1", reason: "status without", statuses: 1},
+		{name: "pricing of the wrong type", body: body(`"messages"`, `{"metadata":{"phone_number_id":"1"},"statuses":[`+goodStatus+`,{"id":"wamid.2","status":"sent","pricing":{"billable":"yes"}}]}`), where: "status 1", id: "wamid.2", reason: "cannot unmarshal", statuses: 1},
+		{name: "value of the wrong shape", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":"hello"},{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[` + good + `]}}]}]}`, where: "entry 0, change 0 (messages)", reason: "cannot unmarshal", messages: 1},
+		{name: "entry time not a number", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","time":"soon","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[` + good + `]}}]}]}`, where: "entry 0, time", reason: "not unix seconds", messages: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n, err := Parse([]byte(tt.body))
+			require.NoError(t, err)
+			require.Len(t, n.Problems, 1)
+			p := n.Problems[0]
+			require.Contains(t, p.Where, tt.where)
+			require.Equal(t, tt.id, p.ID)
+			require.Contains(t, p.Reason, tt.reason)
+			var msgs, sts int
+			for _, c := range n.Changes {
+				msgs += len(c.Messages) + len(c.Echoes)
+				sts += len(c.Statuses)
+			}
+			require.Equal(t, tt.messages, msgs, "the valid messages beside it are read")
+			require.Equal(t, tt.statuses, sts)
 		})
 	}
 }

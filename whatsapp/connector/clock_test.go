@@ -131,3 +131,35 @@ func TestStatusBeforeItsMessageIsGivenUpAtTheHorizon(t *testing.T) {
 		require.Contains(t, logs.String(), `level=WARN msg="whatsapp: statuses for messages never recorded, given up"`)
 	})
 }
+
+// One bad item (a non-numeric timestamp, a status without its status) is
+// recorded on the delivery with its reason; the valid messages and statuses
+// beside it are ingested and the delivery is processed, not failed (defect 9).
+func TestBadItemIsLeftOutTheRestIngested(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":"16505551234"}],
+"messages":[
+ {"from":"16505551234","id":"wamid.ok1","timestamp":"1750000000","type":"text","text":{"body":"first"}},
+ {"from":"16505551234","id":"wamid.badts","timestamp":"tomorrow","type":"text","text":{"body":"odd"}},
+ {"from":"16505551234","id":"wamid.ok2","timestamp":"1750000005","type":"text","text":{"body":"second"}}],
+"statuses":[{"id":"wamid.nostatus","timestamp":"1750000000","recipient_id":"16505551234"}]}}]}]}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		pctx := viewer.Platform(t.Context())
+		d, err := db.Client.WebhookDelivery.Query().Only(pctx)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		require.Contains(t, d.Error, `2 item(s) left out`)
+		require.Contains(t, d.Error, `message 1 (wamid.badts): timestamp "tomorrow" is not unix seconds`)
+		require.Contains(t, d.Error, `status 0 (wamid.nostatus): status without message id or status`)
+		n, err := db.Client.Message.Query().Where(message.ProviderMessageIDIn("wamid.ok1", "wamid.ok2")).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		bad, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.badts")).Exist(b.ctx)
+		require.NoError(t, err)
+		require.False(t, bad)
+	})
+}

@@ -84,7 +84,23 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		routed = routed || ok
 	}
 	u := in.client.WebhookDelivery.UpdateOne(d).SetPhoneNumberIds(ids).AddAttempts(1)
+	var notes []string
+	if len(n.Problems) > 0 {
+		// Each item that could not be read is left out with its reason; the
+		// rest of the delivery is ingested.
+		reasons := make([]string, len(n.Problems))
+		for i, p := range n.Problems {
+			reasons[i] = p.String()
+		}
+		notes = append(notes, fmt.Sprintf("%d item(s) left out: %s", len(n.Problems), strings.Join(reasons, "; ")))
+		if d.Attempts == 0 {
+			in.log.Warn("whatsapp: webhook items left out", "delivery", d.ID, "problems", reasons)
+		}
+	}
 	if retry && d.Attempts < maxStatusWaits {
+		if len(notes) > 0 {
+			u.SetError(strings.Join(notes, "; "))
+		}
 		if err := u.Exec(pctx); err != nil {
 			return err
 		}
@@ -95,7 +111,10 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		// message never appeared are given up, counted and said.
 		in.dropped.Add(1)
 		in.log.Warn("whatsapp: statuses for messages never recorded, given up", "delivery", d.ID, "waits", d.Attempts)
-		u.SetError(fmt.Sprintf("statuses for messages never recorded, given up after %d waits", d.Attempts))
+		notes = append(notes, fmt.Sprintf("statuses for messages never recorded, given up after %d waits", d.Attempts))
+	}
+	if len(notes) > 0 {
+		u.SetError(strings.Join(notes, "; "))
 	}
 	state := webhookdelivery.StatePROCESSED
 	if !routed {

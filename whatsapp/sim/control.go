@@ -270,6 +270,9 @@ func decodeMessage(raw json.RawMessage) (whatsapp.Message, error) {
 	if err != nil {
 		return whatsapp.Message{}, fmt.Errorf("sim: message: %w", err)
 	}
+	if len(n.Problems) > 0 {
+		return whatsapp.Message{}, fmt.Errorf("sim: message: %s", n.Problems[0].Reason)
+	}
 	return n.Changes[0].Messages[0], nil
 }
 
