@@ -31,12 +31,25 @@ var (
 	// artifacts is where the browser tests write their screenshots.
 	artifacts = flag.String("artifacts", filepath.Join(os.TempDir(), "switchboard-browser"),
 		"directory for the browser tests' screenshots")
-	// latencyBar is the p99 that webhook → DOM must stay under. The figures
-	// are always logged; a timing is a benchmark, not a test (make test runs
-	// every package at once on two cores), so the bar is off unless asked:
-	// -latency-bar=1s on a quiet machine checks the product's goal.
-	latencyBar = flag.Duration("latency-bar", 0, "if set, the p99 bound for webhook → text in the console's DOM")
+	// latencyBar is the p99 that webhook → DOM must stay under, and the bound
+	// for a number going offline to turn red. CI (CI=true) runs this test
+	// alone (make test runs it after every other package), so there the
+	// product's goal, 1 s, is enforced; elsewhere the figures are logged and
+	// the bar is off unless asked (-latency-bar=1s), because a developer's
+	// machine shared with other work measured p99 from 0.7 to 6.7 s
+	// (docs/notes.md). -latency-bar=0 turns it off under CI too.
+	latencyBar = flag.Duration("latency-bar", defaultLatencyBar(), "the p99 bound for webhook → text in the console's DOM (0: log only; 1s when CI=true)")
 )
+
+// latencyGoal is the product's goal for webhook → DOM at p99 (issue 15).
+const latencyGoal = time.Second
+
+func defaultLatencyBar() time.Duration {
+	if os.Getenv("CI") == "true" {
+		return latencyGoal
+	}
+	return 0
+}
 
 // The demo's numbers (their phone number ids) and a customer of the tests.
 const (
@@ -96,11 +109,18 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 		waitCount(`.figures .figure`, 7),
 		waitCount(`.conversation`, 1),
 	)
+	act(t, ctx, 60*time.Second, waitCount(`.number .volume`, 3), chromedp.WaitVisible(`.queue .queue-length`))
 	text := textOf(t, ctx, `body`)
-	for _, want := range []string{"Acme Paris", "Acme Lyon", "Acme Berlin", "Sofia Supervisor", "Chen Wei #103", "Numbers online"} {
+	for _, want := range []string{"Acme Paris", "Acme Lyon", "Acme Berlin", "Sofia Supervisor", "Chen Wei #103", "Numbers online",
+		"First response today (target 5 min)", "within target", "waiting for an agent"} {
 		require.Contains(t, text, want)
 	}
 	require.Equal(t, "DISCONNECTED", attrOf(t, ctx, `//li[contains(@class,"number")][contains(., "Acme Berlin")]`, "data-status"))
+	// Numbers show status, quality and tier; agents presence and load
+	// against capacity.
+	require.Regexp(t, `quality (green|yellow|red)`, textOf(t, ctx, `//li[contains(@class,"number")][contains(., "Acme Paris")]`))
+	require.Regexp(t, `\d+/\d+`, textOf(t, ctx, `//li[contains(@class,"agent")][contains(., "Chen Wei")]//span[@class="load"]`))
+	requireAccessible(t, ctx, "signed in at 1,280 px")
 	shot("1-signed-in")
 	session := `JSON.parse(sessionStorage.getItem('switchboard.session')).refreshToken`
 	firstRefresh := get(t, ctx, chromedp.Evaluate[string](session))
@@ -121,6 +141,28 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 		chromedp.WaitVisible(`//ol[contains(@class,"messages")]//p[contains(., "is my order on its way")]`),
 	)
 	shot("2-customer-message")
+
+	// The list's filters: by number, status and assignee, each showing only
+	// what matches.
+	filterBy(t, ctx, "number", "Acme Lyon")
+	requireAllConversations(t, ctx, "data-number", attrOf(t, ctx, `//select[@name="number"]/option[.="Acme Lyon"]`, "value"))
+	require.False(t, has(t, ctx, conv), "a Paris conversation is not listed under Acme Lyon")
+	shot("2a-filter-number")
+	filterBy(t, ctx, "number", "All numbers")
+	filterBy(t, ctx, "status", "resolved")
+	requireAllConversations(t, ctx, "data-status", "RESOLVED")
+	require.False(t, has(t, ctx, conv), "an open conversation is not listed as resolved")
+	filterBy(t, ctx, "status", "Not resolved")
+	filterBy(t, ctx, "assignee", "Unassigned")
+	requireAllConversations(t, ctx, "data-assignee", "")
+	filterBy(t, ctx, "assignee", "Chen Wei #103")
+	requireAllConversations(t, ctx, "data-assignee", attrOf(t, ctx, `//select[@name="assignee"]/option[.="Chen Wei #103"]`, "value"))
+	filterBy(t, ctx, "assignee", "Anyone")
+	act(t, ctx, 60*time.Second, chromedp.WaitVisible(conv))
+
+	// The keyboard alone: Tab to the customer's conversation, Enter opens it.
+	act(t, ctx, 60*time.Second, chromedp.Click(`.bar h1`), tabTo(fmt.Sprintf(`button.conversation[data-id=%q]`, attrOf(t, ctx, conv, "data-id"))),
+		chromedp.KeyEvent("\r"), chromedp.WaitVisible(conv+`[@aria-current="true"]`), chromedp.WaitVisible(`#reply-text`))
 
 	// The supervisor replies; the simulator reports it sent, then delivered
 	// (or read).
@@ -144,15 +186,21 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	}
 	shot("4-fifty-messages")
 
-	// A number drops offline: it turns red.
+	// A number drops offline: it turns red within a second (the health read
+	// every 300 ms included).
 	lyon := `//li[contains(@class,"number")][contains(., "Acme Lyon")]`
 	start := time.Now()
 	srv.simPatch(t, "/_sim/numbers/"+lyonNumber, `{"status":"DISCONNECTED"}`)
 	act(t, ctx, 60*time.Second, chromedp.WaitVisible(lyon+`[@data-status="DISCONNECTED"]`))
-	t.Logf("number offline at the simulator → red in the page: %v (health read every 300ms)", time.Since(start).Round(time.Millisecond))
+	red := time.Since(start)
+	t.Logf("number offline at the simulator → red in the page: %v (health read every 300ms)", red.Round(time.Millisecond))
+	if *latencyBar > 0 {
+		require.Less(t, red, *latencyBar, "a number dropping offline turns red within the bar")
+	}
 	bg := get(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.evaluate('`+lyon+`//span[@class="badge"]', document, null, 9, null).singleNodeValue).backgroundColor`))
 	require.Equal(t, "rgb(179, 38, 30)", bg, "an offline number's badge is red")
 	require.Contains(t, textOf(t, ctx, lyon), "Offline")
+	requireAccessible(t, ctx, "a number offline")
 	shot("5-number-offline")
 	srv.simPatch(t, "/_sim/numbers/"+lyonNumber, `{"status":"CONNECTED"}`)
 
@@ -162,6 +210,7 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	act(t, ctx, 90*time.Second, blockWebSockets(srv, true), closeWebSockets(),
 		chromedp.WaitVisible(`.conn-reconnecting`), chromedp.WaitVisible(`.banner`))
 	srv.webhook(t, parisNumber, customerWA, customer, "Sent while you were away")
+	requireAccessible(t, ctx, "reconnecting")
 	shot("6-reconnecting")
 	act(t, ctx, 90*time.Second, blockWebSockets(srv, false),
 		chromedp.WaitVisible(`.conn-live`),
@@ -181,8 +230,11 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 		chromedp.WaitVisible(`.back`),
 	)
+	requireAccessible(t, ctx, "phone, a conversation")
+	requireFits(t, ctx, 390)
 	shot("7-phone-conversation")
 	act(t, ctx, 60*time.Second, chromedp.Click(`.back`), chromedp.WaitVisible(`.list`))
+	requireFits(t, ctx, 390)
 	shot("8-phone-list")
 
 	net.requireOnly(t, srv)
@@ -213,6 +265,10 @@ func testAuditor(t *testing.T, alloc context.Context, srv *demoServer) {
 	require.Contains(t, phone, "•", "the auditor sees phones masked: %s", phone)
 	absent := get(t, ctx, chromedp.Evaluate[bool](`!document.querySelector('#reply-text') && !document.querySelector('.today')`))
 	require.True(t, absent, "no reply box and no figures for a role without conversation.reply and report.view_own")
+	for _, p := range get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.conversation, .queued-conversation')].map(e => e.textContent)`)) {
+		require.NotRegexp(t, `\+\d{6,}`, p, "no phone in the clear anywhere in the lists")
+	}
+	requireAccessible(t, ctx, "read-only")
 	shot("1-read-only")
 	net.requireOnly(t, srv)
 }
@@ -252,6 +308,109 @@ func testGraphiQL(t *testing.T, alloc context.Context, srv *demoServer) {
 
 	net.requireOnly(t, srv)
 	require.Len(t, net.sockets, 1, "the subscription went over one websocket")
+}
+
+// filterBy picks the option with the given text in the conversation list's
+// filter, as a person would (a change event), and waits for the list.
+func filterBy(t *testing.T, ctx context.Context, name, option string) {
+	t.Helper()
+	act(t, ctx, 60*time.Second, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const s = document.querySelector('select[name=%q]');
+		const o = [...s.options].find(o => o.textContent.trim() === %q);
+		if (!o) throw new Error('no option %s');
+		s.value = o.value;
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, name, option, option)))
+	// The list reloads: wait until it settles (two reads 300 ms apart agree).
+	var last string
+	for i := 0; i < 100; i++ {
+		time.Sleep(300 * time.Millisecond)
+		now := get(t, ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('.conversation')].map(b => b.dataset.id).join() + '|' + (document.querySelector('.list .muted') || {}).textContent`))
+		if now == last {
+			return
+		}
+		last = now
+	}
+	t.Fatalf("the list never settled after filtering %s by %s", name, option)
+}
+
+// requireAllConversations checks every listed conversation has attr = want.
+func requireAllConversations(t *testing.T, ctx context.Context, attr, want string) {
+	t.Helper()
+	got := get(t, ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll('.conversation')].map(b => b.getAttribute(%q))`, attr)))
+	for _, v := range got {
+		require.Equal(t, want, v, "a listed conversation does not match the filter on %s", attr)
+	}
+}
+
+func has(t *testing.T, ctx context.Context, xpath string) bool {
+	t.Helper()
+	return get(t, ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.evaluate(%q, document, null, 9, null).singleNodeValue !== null`, xpath)))
+}
+
+// tabTo presses Tab until the element the CSS selector names has the focus.
+func tabTo(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for range 200 {
+			focused, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel))(ctx, tg)
+			if err != nil || focused {
+				return err
+			}
+			if _, err := chromedp.KeyEvent("\t")(ctx, tg); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("%s never got the focus from the keyboard", sel)
+	})
+}
+
+// requireAccessible checks the page as it is: every form control has a
+// label, every button a name, and every visible text a contrast of at least
+// 4.5:1 with what is behind it (3:1 for large text), as WCAG AA asks.
+func requireAccessible(t *testing.T, ctx context.Context, step string) {
+	t.Helper()
+	problems := get(t, ctx, chromedp.Evaluate[[]string](`(() => {
+		const out = [];
+		const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+		const name = el => (el.getAttribute('aria-label') || (el.labels && [...el.labels].map(l => l.textContent).join('')) ||
+			(el.getAttribute('aria-labelledby') || '').split(' ').map(id => (document.getElementById(id) || {}).textContent || '').join('') ||
+			el.textContent || el.title || '').trim();
+		for (const el of document.querySelectorAll('input, select, textarea, button, meter')) {
+			if (visible(el) && !name(el)) out.push('no accessible name: ' + el.outerHTML.slice(0, 80));
+		}
+		const rgba = c => { const m = c.match(/[\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+		const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+		const background = el => {
+			for (let e = el; e; e = e.parentElement) {
+				const c = rgba(getComputedStyle(e).backgroundColor);
+				if (c[3] > 0.5) return c;
+			}
+			return [255, 255, 255, 1];
+		};
+		const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		const seen = new Set();
+		for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+			const el = n.parentElement;
+			if (!n.textContent.trim() || seen.has(el) || !visible(el) || el.closest('[disabled], [aria-hidden="true"]')) continue;
+			seen.add(el);
+			const st = getComputedStyle(el);
+			const fg = rgba(st.color), bg = background(el);
+			const L1 = lum(fg), L2 = lum(bg);
+			const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+			const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+			const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+			if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': "' + n.textContent.trim().slice(0, 40) + '" (' + st.color + ' on rgb(' + bg.slice(0, 3) + '))');
+		}
+		return out.slice(0, 12);
+	})()`))
+	require.Empty(t, problems, "accessibility (%s)", step)
+}
+
+// requireFits checks nothing is wider than the screen: no sideways scroll.
+func requireFits(t *testing.T, ctx context.Context, width int) {
+	t.Helper()
+	scroll := get(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	require.LessOrEqual(t, scroll, width, "the page scrolls sideways at %d px", width)
 }
 
 // measureArrivals posts n signed webhooks, each with a customer's text, and

@@ -60,6 +60,7 @@ const (
 	ActionWebhookSecretRotated = "webhook.rotate_secret"
 	ActionWebhookRedelivered   = "webhook.redeliver"
 	ActionWebhookDisabled      = "webhook.disabled"
+	ActionTenantSettings       = "tenant.settings"
 )
 
 // genesis is the prev_hash of a tenant's first event.

@@ -2,18 +2,24 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -79,22 +85,27 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 	for _, a := range agents {
 		d.AgentLoad = append(d.AgentLoad, &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent, OpenConversations: openByAgent[a.ID]})
 	}
-	if d.AverageFirstResponseSeconds, err = r.firstResponseToday(ctx); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// firstResponseToday is the mean time to first response, in seconds, of the
-// conversations created since midnight in the tenant's timezone.
-func (r *Resolver) firstResponseToday(ctx context.Context) (*float64, error) {
-	t, err := r.client.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
+	t, err := c.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
 	if err != nil {
 		return nil, err
 	}
 	loc := location(t.Timezone)
 	now := time.Now().In(loc)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	d.FirstResponseTargetSeconds = t.Settings.FirstResponseTargetSeconds()
+	if err := r.firstResponsesSince(ctx, midnight, d); err != nil {
+		return nil, err
+	}
+	if d.VolumesToday, err = r.volumesSince(ctx, midnight); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// firstResponsesSince fills in the mean time to first response, in seconds,
+// of the conversations created since midnight, and how many of them had
+// their first response within the target.
+func (r *Resolver) firstResponsesSince(ctx context.Context, midnight time.Time, d *model.Dashboard) error {
 	// The mean of a time difference needs dialect-specific SQL (julianday on
 	// SQLite, EXTRACT(EPOCH …) on Postgres): average the two columns here.
 	var rows []struct {
@@ -105,14 +116,58 @@ func (r *Resolver) firstResponseToday(ctx context.Context) (*float64, error) {
 		Where(conversation.CreatedAtGTE(midnight), conversation.FirstResponseAtNotNil()).
 		Select(conversation.FieldCreatedAt, conversation.FieldFirstResponseAt).
 		Scan(ctx, &rows); err != nil || len(rows) == 0 {
-		return nil, err
+		return err
 	}
+	target := time.Duration(d.FirstResponseTargetSeconds) * time.Second
 	var total float64
 	for _, c := range rows {
-		total += c.FirstResponseAt.Sub(c.CreatedAt).Seconds()
+		took := c.FirstResponseAt.Sub(c.CreatedAt)
+		total += took.Seconds()
+		if took <= target {
+			d.FirstResponsesWithinTarget++
+		}
 	}
+	d.FirstResponsesToday = len(rows)
 	avg := total / float64(len(rows))
-	return &avg, nil
+	d.AverageFirstResponseSeconds = &avg
+	return nil
+}
+
+// volumesSince counts the messages since midnight per number and direction,
+// among those the viewer may see, for the numbers the viewer may see (every
+// one of them, with zeros), ordered by name.
+func (r *Resolver) volumesSince(ctx context.Context, midnight time.Time) ([]*model.NumberVolume, error) {
+	var counts []struct {
+		NumberID  string `json:"number_id"`
+		Direction string `json:"direction"`
+		Count     int    `json:"count"`
+	}
+	if err := r.client.Message.Query().Where(message.CreatedAtGTE(midnight)).
+		GroupBy(message.FieldNumberID, message.FieldDirection).Aggregate(ent.Count()).Scan(ctx, &counts); err != nil {
+		return nil, err
+	}
+	numbers, err := r.client.Number.Query().Where(number.UnlinkedAtIsNil()).Order(ent.Asc(number.FieldDisplayName), ent.Asc(number.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	volumes := make([]*model.NumberVolume, 0, len(numbers))
+	byID := make(map[string]*model.NumberVolume, len(numbers))
+	for _, n := range numbers {
+		v := &model.NumberVolume{Number: n}
+		volumes = append(volumes, v)
+		byID[n.ID] = v
+	}
+	for _, c := range counts {
+		v := byID[c.NumberID]
+		switch {
+		case v == nil: // an unlinked number, or one the viewer may not see
+		case c.Direction == string(message.DirectionINBOUND):
+			v.Inbound = c.Count
+		default:
+			v.Outbound = c.Count
+		}
+	}
+	return volumes, nil
 }
 
 // locations caches time.LoadLocation, which reads the zone database on every
@@ -143,4 +198,34 @@ func conversationMatches(c *ent.Conversation, f *model.ConversationEventFilter) 
 		return false
 	}
 	return len(f.Statuses) == 0 || slices.Contains(f.Statuses, c.Status)
+}
+
+// setFirstResponseTarget stores the tenant's first-response target, with
+// its audit record, in one transaction.
+func (r *Resolver) setFirstResponseTarget(ctx context.Context, seconds int) (*schematype.TenantSettings, error) {
+	if seconds < 1 || seconds > 86400 {
+		return nil, apperr.Invalid("seconds", "the first-response target must be 1 to 86400 seconds, not %d", seconds)
+	}
+	var settings schematype.TenantSettings
+	err := store.WithTx(ctx, r.client, func(ctx context.Context, tx *ent.Tx) error {
+		t, err := tx.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
+		if err != nil {
+			return err
+		}
+		before := t.Settings.FirstResponseTargetSeconds()
+		settings = t.Settings
+		settings.FirstResponseTarget = seconds
+		if err := tx.Tenant.UpdateOne(t).SetSettings(settings).Exec(ctx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{
+			Action: audit.ActionTenantSettings, TargetID: t.ID,
+			Summary: fmt.Sprintf("first-response target %d s → %d s", before, seconds),
+			Before:  before, After: seconds,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &settings, nil
 }

@@ -98,6 +98,8 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"removeGroupMembers": {nf(`mutation { removeGroupMembers(groupID: "` + b.group + `", waIDs: ["` + b.memberWaID + `"]) { id } }`)},
 		// Presence is the caller's own.
 		"setPresence": {ok(`mutation { setPresence(presence: AWAY) { presence } }`)},
+		// The target is the caller's tenant's: A sets its own, B's stays (the snapshot).
+		"setFirstResponseTarget": {ok(`mutation { setFirstResponseTarget(seconds: 60) { firstResponseTargetSeconds } }`)},
 		// Role names are per tenant: A's "specialist" is not B's.
 		"createRole":     {ok(`mutation { createRole(input: {name: "specialist", label: "S", permissions: ["conversation.reply"]}) { id } }`)},
 		"updateRole":     {nf(`mutation { updateRole(id: "` + b.agentRole + `", input: {permissions: ["conversation.read.all"]}) { id } }`)},
@@ -120,7 +122,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 // snapshotQuery reads everything a tenant has, with the fields a write would
 // change.
 const snapshotQuery = `{
-  viewer { tenant { id name settings { retentionDays } } }
+  viewer { tenant { id name settings { retentionDays firstResponseTargetSeconds } } }
   numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } } } } }
   agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
   teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }

@@ -64,6 +64,8 @@ var mutations = map[string]mutationRule{
 	// Your own presence: anyone signed in as an agent.
 	"setPresence": {perm: authenticatedOnly, noAudit: "the caller's own availability, a lease not a record"},
 
+	"setFirstResponseTarget": {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
+
 	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -20,6 +21,11 @@ import (
 // SetPresence is the resolver for the setPresence field.
 func (r *mutationResolver) SetPresence(ctx context.Context, presence model.Presence) (*ent.Agent, error) {
 	return r.presence.Set(ctx, presence == model.PresenceAway)
+}
+
+// SetFirstResponseTarget is the resolver for the setFirstResponseTarget field.
+func (r *mutationResolver) SetFirstResponseTarget(ctx context.Context, seconds int) (*schematype.TenantSettings, error) {
+	return r.setFirstResponseTarget(ctx, seconds)
 }
 
 // ConversationEvents is the resolver for the conversationEvents field.

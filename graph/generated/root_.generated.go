@@ -268,11 +268,15 @@ type ComplexityRoot struct {
 		AgentsOnline                func(childComplexity int) int
 		At                          func(childComplexity int) int
 		AverageFirstResponseSeconds func(childComplexity int) int
+		FirstResponseTargetSeconds  func(childComplexity int) int
+		FirstResponsesToday         func(childComplexity int) int
+		FirstResponsesWithinTarget  func(childComplexity int) int
 		NumbersConnected            func(childComplexity int) int
 		NumbersDisconnected         func(childComplexity int) int
 		NumbersRestricted           func(childComplexity int) int
 		OpenConversations           func(childComplexity int) int
 		UnassignedConversations     func(childComplexity int) int
+		VolumesToday                func(childComplexity int) int
 		WaitingConversations        func(childComplexity int) int
 	}
 
@@ -422,51 +426,52 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddGroupMembers       func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
-		AssignConversation    func(childComplexity int, id string, agentID *string) int
-		AssignRoles           func(childComplexity int, agentID string, roleIDs []string) int
-		ClearFieldRule        func(childComplexity int, roleID string, coordinate string) int
-		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateAgent           func(childComplexity int, input model.CreateAgentInput) int
-		CreateContact         func(childComplexity int, input ent.CreateContactInput) int
-		CreateGroup           func(childComplexity int, input ent.CreateGroupInput) int
-		CreateRole            func(childComplexity int, input model.CreateRoleInput) int
-		CreateTeam            func(childComplexity int, input ent.CreateTeamInput) int
-		CreateWebhookEndpoint func(childComplexity int, input model.CreateWebhookEndpointInput) int
-		DeleteMessage         func(childComplexity int, id string) int
-		DeleteRole            func(childComplexity int, id string) int
-		DeleteWebhookEndpoint func(childComplexity int, id string) int
-		DisableAgent          func(childComplexity int, id string) int
-		EnableAgent           func(childComplexity int, id string) int
-		LinkNumber            func(childComplexity int, input ent.CreateNumberInput) int
-		Login                 func(childComplexity int, email string, password string, tenant *string) int
-		Logout                func(childComplexity int, refreshToken *string) int
-		MarkConversationRead  func(childComplexity int, id string) int
-		RedeliverWebhook      func(childComplexity int, id string) int
-		Refresh               func(childComplexity int, refreshToken string) int
-		RemoveGroupMembers    func(childComplexity int, groupID string, waIDs []string) int
-		ResolveConversation   func(childComplexity int, id string) int
-		RevokeAPIKey          func(childComplexity int, id string) int
-		RotateWebhookSecret   func(childComplexity int, id string) int
-		SendMessage           func(childComplexity int, input model.SendMessageInput) int
-		SendText              func(childComplexity int, conversationID string, body string, replyToID *string) int
-		SetContactAttributes  func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
-		SetConversationStatus func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
-		SetFieldRule          func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
-		SetGroupMemberRole    func(childComplexity int, groupID string, waID string, role groupmember.Role) int
-		SetNumberCredentials  func(childComplexity int, id string, accessToken string) int
-		SetPresence           func(childComplexity int, presence model.Presence) int
-		SetRoutingPolicy      func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
-		TagContact            func(childComplexity int, id string, add []string, remove []string) int
-		TransferConversation  func(childComplexity int, id string, agentID *string, teamID *string) int
-		UnlinkNumber          func(childComplexity int, id string) int
-		UpdateAgent           func(childComplexity int, id string, input model.UpdateAgentInput) int
-		UpdateContact         func(childComplexity int, id string, input ent.UpdateContactInput) int
-		UpdateGroup           func(childComplexity int, id string, input ent.UpdateGroupInput) int
-		UpdateNumber          func(childComplexity int, id string, input ent.UpdateNumberInput) int
-		UpdateRole            func(childComplexity int, id string, input model.UpdateRoleInput) int
-		UpdateTeam            func(childComplexity int, id string, input ent.UpdateTeamInput) int
-		UpdateWebhookEndpoint func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
+		AddGroupMembers        func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
+		AssignConversation     func(childComplexity int, id string, agentID *string) int
+		AssignRoles            func(childComplexity int, agentID string, roleIDs []string) int
+		ClearFieldRule         func(childComplexity int, roleID string, coordinate string) int
+		CreateAPIKey           func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateAgent            func(childComplexity int, input model.CreateAgentInput) int
+		CreateContact          func(childComplexity int, input ent.CreateContactInput) int
+		CreateGroup            func(childComplexity int, input ent.CreateGroupInput) int
+		CreateRole             func(childComplexity int, input model.CreateRoleInput) int
+		CreateTeam             func(childComplexity int, input ent.CreateTeamInput) int
+		CreateWebhookEndpoint  func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteMessage          func(childComplexity int, id string) int
+		DeleteRole             func(childComplexity int, id string) int
+		DeleteWebhookEndpoint  func(childComplexity int, id string) int
+		DisableAgent           func(childComplexity int, id string) int
+		EnableAgent            func(childComplexity int, id string) int
+		LinkNumber             func(childComplexity int, input ent.CreateNumberInput) int
+		Login                  func(childComplexity int, email string, password string, tenant *string) int
+		Logout                 func(childComplexity int, refreshToken *string) int
+		MarkConversationRead   func(childComplexity int, id string) int
+		RedeliverWebhook       func(childComplexity int, id string) int
+		Refresh                func(childComplexity int, refreshToken string) int
+		RemoveGroupMembers     func(childComplexity int, groupID string, waIDs []string) int
+		ResolveConversation    func(childComplexity int, id string) int
+		RevokeAPIKey           func(childComplexity int, id string) int
+		RotateWebhookSecret    func(childComplexity int, id string) int
+		SendMessage            func(childComplexity int, input model.SendMessageInput) int
+		SendText               func(childComplexity int, conversationID string, body string, replyToID *string) int
+		SetContactAttributes   func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
+		SetConversationStatus  func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
+		SetFieldRule           func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
+		SetFirstResponseTarget func(childComplexity int, seconds int) int
+		SetGroupMemberRole     func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetNumberCredentials   func(childComplexity int, id string, accessToken string) int
+		SetPresence            func(childComplexity int, presence model.Presence) int
+		SetRoutingPolicy       func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
+		TagContact             func(childComplexity int, id string, add []string, remove []string) int
+		TransferConversation   func(childComplexity int, id string, agentID *string, teamID *string) int
+		UnlinkNumber           func(childComplexity int, id string) int
+		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
+		UpdateContact          func(childComplexity int, id string, input ent.UpdateContactInput) int
+		UpdateGroup            func(childComplexity int, id string, input ent.UpdateGroupInput) int
+		UpdateNumber           func(childComplexity int, id string, input ent.UpdateNumberInput) int
+		UpdateRole             func(childComplexity int, id string, input model.UpdateRoleInput) int
+		UpdateTeam             func(childComplexity int, id string, input ent.UpdateTeamInput) int
+		UpdateWebhookEndpoint  func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
 	}
 
 	Number struct {
@@ -507,6 +512,12 @@ type ComplexityRoot struct {
 		Kind   func(childComplexity int) int
 		Number func(childComplexity int) int
 		Seq    func(childComplexity int) int
+	}
+
+	NumberVolume struct {
+		Inbound  func(childComplexity int) int
+		Number   func(childComplexity int) int
+		Outbound func(childComplexity int) int
 	}
 
 	OutboundDelivery struct {
@@ -693,8 +704,9 @@ type ComplexityRoot struct {
 	}
 
 	TenantSettings struct {
-		BusinessHours func(childComplexity int) int
-		RetentionDays func(childComplexity int) int
+		BusinessHours              func(childComplexity int) int
+		FirstResponseTargetSeconds func(childComplexity int) int
+		RetentionDays              func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1695,6 +1707,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dashboard.AverageFirstResponseSeconds(childComplexity), true
+	case "Dashboard.firstResponseTargetSeconds":
+		if e.ComplexityRoot.Dashboard.FirstResponseTargetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.FirstResponseTargetSeconds(childComplexity), true
+	case "Dashboard.firstResponsesToday":
+		if e.ComplexityRoot.Dashboard.FirstResponsesToday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.FirstResponsesToday(childComplexity), true
+	case "Dashboard.firstResponsesWithinTarget":
+		if e.ComplexityRoot.Dashboard.FirstResponsesWithinTarget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.FirstResponsesWithinTarget(childComplexity), true
 	case "Dashboard.numbersConnected":
 		if e.ComplexityRoot.Dashboard.NumbersConnected == nil {
 			break
@@ -1725,6 +1755,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dashboard.UnassignedConversations(childComplexity), true
+	case "Dashboard.volumesToday":
+		if e.ComplexityRoot.Dashboard.VolumesToday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.VolumesToday(childComplexity), true
 	case "Dashboard.waitingConversations":
 		if e.ComplexityRoot.Dashboard.WaitingConversations == nil {
 			break
@@ -2681,6 +2717,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetFieldRule(childComplexity, args["roleID"].(string), args["coordinate"].(string), args["effect"].(model.FieldEffect)), true
+	case "Mutation.setFirstResponseTarget":
+		if e.ComplexityRoot.Mutation.SetFirstResponseTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFirstResponseTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFirstResponseTarget(childComplexity, args["seconds"].(int)), true
 	case "Mutation.setGroupMemberRole":
 		if e.ComplexityRoot.Mutation.SetGroupMemberRole == nil {
 			break
@@ -3022,6 +3069,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NumberEvent.Seq(childComplexity), true
+
+	case "NumberVolume.inbound":
+		if e.ComplexityRoot.NumberVolume.Inbound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberVolume.Inbound(childComplexity), true
+	case "NumberVolume.number":
+		if e.ComplexityRoot.NumberVolume.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberVolume.Number(childComplexity), true
+	case "NumberVolume.outbound":
+		if e.ComplexityRoot.NumberVolume.Outbound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberVolume.Outbound(childComplexity), true
 
 	case "OutboundDelivery.attempts":
 		if e.ComplexityRoot.OutboundDelivery.Attempts == nil {
@@ -3866,6 +3932,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantSettings.BusinessHours(childComplexity), true
+	case "TenantSettings.firstResponseTargetSeconds":
+		if e.ComplexityRoot.TenantSettings.FirstResponseTargetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSettings.FirstResponseTargetSeconds(childComplexity), true
 	case "TenantSettings.retentionDays":
 		if e.ComplexityRoot.TenantSettings.RetentionDays == nil {
 			break
@@ -9766,6 +9838,20 @@ type Dashboard {
   agentLoad: [AgentLoad!]!
   "Mean time to first response of conversations created today (tenant time), in seconds; null when none."
   averageFirstResponseSeconds: Float
+  "The tenant's first-response target, in seconds (TenantSettings.firstResponseTargetSeconds)."
+  firstResponseTargetSeconds: Int!
+  "Conversations created today that have had their first response, and how many of them within the target."
+  firstResponsesToday: Int!
+  firstResponsesWithinTarget: Int!
+  "Messages since midnight (tenant time) per number, for the messages the viewer may see."
+  volumesToday: [NumberVolume!]!
+}
+
+"One number's messages today."
+type NumberVolume {
+  number: Number!
+  inbound: Int!
+  outbound: Int!
 }
 
 type AgentLoad {
@@ -9782,6 +9868,8 @@ enum Presence {
 extend type Mutation {
   "Set your own presence: AWAY stays away while connected; ONLINE follows your connections."
   setPresence(presence: Presence!): Agent!
+  "Set the tenant's first-response target, in seconds (1 to 86400), which the dashboard measures against (tenant.manage)."
+  setFirstResponseTarget(seconds: Int!): TenantSettings!
 }
 `, BuiltIn: false},
 	{Name: "../schema/routing.graphqls", Input: `# Routing: assignment policies, the queue, redistribution.
@@ -9889,6 +9977,8 @@ type TenantSettings {
   businessHours: [BusinessHours!]!
   "How long messages are kept; 0 keeps them forever."
   retentionDays: Int!
+  "The target for the first reply to a new conversation, in seconds (300 unless set with setFirstResponseTarget)."
+  firstResponseTargetSeconds: Int!
 }
 
 "One opening window in the tenant's timezone: weekday 0 is Sunday, times are HH:MM."
@@ -10406,6 +10496,14 @@ func (ec *executionContext) childFields_Dashboard(ctx context.Context, field gra
 		return ec.fieldContext_Dashboard_agentLoad(ctx, field)
 	case "averageFirstResponseSeconds":
 		return ec.fieldContext_Dashboard_averageFirstResponseSeconds(ctx, field)
+	case "firstResponseTargetSeconds":
+		return ec.fieldContext_Dashboard_firstResponseTargetSeconds(ctx, field)
+	case "firstResponsesToday":
+		return ec.fieldContext_Dashboard_firstResponsesToday(ctx, field)
+	case "firstResponsesWithinTarget":
+		return ec.fieldContext_Dashboard_firstResponsesWithinTarget(ctx, field)
+	case "volumesToday":
+		return ec.fieldContext_Dashboard_volumesToday(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dashboard", field.Name)
 }
@@ -10780,6 +10878,18 @@ func (ec *executionContext) childFields_NumberEvent(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type NumberEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_NumberVolume(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_NumberVolume_number(ctx, field)
+	case "inbound":
+		return ec.fieldContext_NumberVolume_inbound(ctx, field)
+	case "outbound":
+		return ec.fieldContext_NumberVolume_outbound(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberVolume", field.Name)
+}
+
 func (ec *executionContext) childFields_OutboundDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11078,6 +11188,8 @@ func (ec *executionContext) childFields_TenantSettings(ctx context.Context, fiel
 		return ec.fieldContext_TenantSettings_businessHours(ctx, field)
 	case "retentionDays":
 		return ec.fieldContext_TenantSettings_retentionDays(ctx, field)
+	case "firstResponseTargetSeconds":
+		return ec.fieldContext_TenantSettings_firstResponseTargetSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantSettings", field.Name)
 }

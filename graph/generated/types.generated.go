@@ -356,6 +356,29 @@ func (ec *executionContext) fieldContext_TenantSettings_retentionDays(_ context.
 	return graphql.NewScalarFieldContext("TenantSettings", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _TenantSettings_firstResponseTargetSeconds(ctx context.Context, field graphql.CollectedField, obj *schematype.TenantSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSettings_firstResponseTargetSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstResponseTargetSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSettings_firstResponseTargetSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSettings", field, true, false, errors.New("field of type Int does not have child fields"))
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -593,6 +616,11 @@ func (ec *executionContext) _TenantSettings(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "firstResponseTargetSeconds":
+			out.Values[i] = ec._TenantSettings_firstResponseTargetSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -680,6 +708,16 @@ func (ec *executionContext) marshalNContactAttributeType2githubᚗcomᚋswitchbo
 
 func (ec *executionContext) marshalNTenantSettings2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐTenantSettings(ctx context.Context, sel ast.SelectionSet, v schematype.TenantSettings) graphql.Marshaler {
 	return ec._TenantSettings(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTenantSettings2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐTenantSettings(ctx context.Context, sel ast.SelectionSet, v *schematype.TenantSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._TenantSettings(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOContactAttribute2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐContactAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.ContactAttribute) graphql.Marshaler {

@@ -132,6 +132,13 @@ type Dashboard struct {
 	AgentLoad            []*AgentLoad `json:"agentLoad"`
 	// Mean time to first response of conversations created today (tenant time), in seconds; null when none.
 	AverageFirstResponseSeconds *float64 `json:"averageFirstResponseSeconds,omitempty"`
+	// The tenant's first-response target, in seconds (TenantSettings.firstResponseTargetSeconds).
+	FirstResponseTargetSeconds int `json:"firstResponseTargetSeconds"`
+	// Conversations created today that have had their first response, and how many of them within the target.
+	FirstResponsesToday        int `json:"firstResponsesToday"`
+	FirstResponsesWithinTarget int `json:"firstResponsesWithinTarget"`
+	// Messages since midnight (tenant time) per number, for the messages the viewer may see.
+	VolumesToday []*NumberVolume `json:"volumesToday"`
 }
 
 // A role's own rule for a field (Type.field) or a whole type (Type.*), overriding the default.
@@ -200,6 +207,13 @@ type NumberEvent struct {
 	Kind   EventKind   `json:"kind"`
 	At     time.Time   `json:"at"`
 	Number *ent.Number `json:"number,omitempty"`
+}
+
+// One number's messages today.
+type NumberVolume struct {
+	Number   *ent.Number `json:"number"`
+	Inbound  int         `json:"inbound"`
+	Outbound int         `json:"outbound"`
 }
 
 // A feature switch a role can hold.

@@ -11,10 +11,13 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 func event(m map[string]any, field string) map[string]any {
@@ -110,6 +113,50 @@ func TestDashboard(t *testing.T) {
 	m := a.read()
 	require.Equal(t, []any{}, event(m, "dashboard")["agentLoad"])
 	require.Contains(t, fmt.Sprint(m["payload"]), "code:FORBIDDEN")
+}
+
+// Today's figures: first responses against the tenant's target (300 s
+// unless set; tenant.manage sets it, audited) and messages per number.
+func TestDashboardFiguresOfTheDay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := viewer.Platform(t.Context())
+	convs := b.s.DB.Client.Conversation.Query().AllX(ctx)
+	require.Len(t, convs, 3)
+	// One answered in 10 s, one in an hour, one not yet.
+	convs[0].Update().SetFirstResponseAt(convs[0].CreatedAt.Add(10 * time.Second)).ExecX(ctx)
+	convs[1].Update().SetFirstResponseAt(convs[1].CreatedAt.Add(time.Hour)).ExecX(ctx)
+
+	const q = `subscription { dashboard { firstResponseTargetSeconds firstResponsesToday firstResponsesWithinTarget
+		averageFirstResponseSeconds volumesToday { number { displayName } inbound outbound } } }`
+	c := b.dial(t, gateway.ProtocolTransportWS)
+	c.init(b.token)
+	c.send(subscribeMsg("d", q))
+	snap := event(c.read(), "dashboard")
+	require.Equal(t, float64(300), snap["firstResponseTargetSeconds"], "the default target: %v", snap)
+	require.Equal(t, float64(2), snap["firstResponsesToday"])
+	require.Equal(t, float64(1), snap["firstResponsesWithinTarget"])
+	require.InDelta(t, (10+3600)/2.0, snap["averageFirstResponseSeconds"], 0.01)
+	require.Equal(t, []any{map[string]any{"number": map[string]any{"displayName": "Main"}, "inbound": float64(3), "outbound": float64(3)}},
+		snap["volumesToday"])
+
+	// Setting the target: tenant.manage only, checked, audited.
+	agent := b.s.Login(t, "agent@acme.test", graphtest.Password)
+	b.s.Do(t, agent, `mutation { setFirstResponseTarget(seconds: 7200) { firstResponseTargetSeconds } }`, nil).RequireCode(t, "FORBIDDEN")
+	b.s.Do(t, b.token, `mutation { setFirstResponseTarget(seconds: 0) { firstResponseTargetSeconds } }`, nil).RequireCode(t, "INVALID_INPUT")
+	r := b.s.Do(t, b.token, `mutation { setFirstResponseTarget(seconds: 7200) { firstResponseTargetSeconds } }`, nil)
+	r.RequireOK(t)
+	require.Contains(t, r.String(), `"firstResponseTargetSeconds":7200`)
+	require.Equal(t, 1, b.s.DB.Client.AuditEvent.Query().Where(auditevent.Action(audit.ActionTenantSettings)).CountX(ctx))
+	r = b.s.Do(t, b.token, `{ viewer { tenant { settings { firstResponseTargetSeconds } } } }`, nil)
+	r.RequireOK(t)
+	require.Contains(t, r.String(), `"firstResponseTargetSeconds":7200`)
+
+	// The dashboard follows at its next change.
+	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+convs[2].ID+`") { id } }`, nil).RequireOK(t)
+	next := event(c.read(), "dashboard")
+	require.Equal(t, float64(7200), next["firstResponseTargetSeconds"])
+	require.Equal(t, float64(2), next["firstResponsesWithinTarget"])
 }
 
 func TestPresence(t *testing.T) {

@@ -239,7 +239,7 @@ function duration(seconds) {
   if (seconds == null) return '—';
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min` + (s % 60 ? ` ${s % 60} s` : '');
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
@@ -292,22 +292,44 @@ function ConnectionState({ state }) {
 
 function Figures({ dash, waiting }) {
   if (!dash) return html`<p class="muted">Loading today's figures…</p>`;
-  const item = (label, value, cls) => html`<div class=${'figure ' + (cls || '')}><dt>${label}</dt><dd>${value}</dd></div>`;
+  const item = (label, value, cls, sub) => html`
+    <div class=${'figure ' + (cls || '')}><dt>${label}</dt><dd>${value}${sub && html`<span class="sub">${sub}</span>`}</dd></div>`;
+  const offline = dash.numbersDisconnected + dash.numbersRestricted;
+  const target = dash.firstResponseTargetSeconds;
+  const answered = dash.firstResponsesToday, within = dash.firstResponsesWithinTarget;
+  const mean = dash.averageFirstResponseSeconds;
   return html`
     <dl class="figures" data-testid="figures">
       ${item('Numbers online', dash.numbersConnected, 'good')}
-      ${item('Numbers offline', dash.numbersDisconnected + dash.numbersRestricted, dash.numbersDisconnected + dash.numbersRestricted ? 'bad' : '')}
-      ${item('Agents online', dash.agentsOnline)}
-      ${item('Agents away', dash.agentsAway)}
+      ${item('Numbers offline', offline, offline ? 'bad' : '')}
+      ${item('Agents online', dash.agentsOnline, '', `${dash.agentsAway} away`)}
       ${item('Open conversations', dash.openConversations)}
       ${item('Unassigned', dash.unassignedConversations)}
-      ${item('Waiting for a reply', dash.waitingConversations)}
-      ${waiting !== undefined && item('Longest wait', waiting == null ? '—' : duration(waiting))}
-      ${item('First response today (mean)', duration(dash.averageFirstResponseSeconds))}
+      ${item('Waiting for a reply', dash.waitingConversations, '', waiting === undefined ? '' : `longest ${waiting == null ? '—' : duration(waiting)}`)}
+      ${item(`First response today (target ${duration(target)})`, duration(mean),
+        'first-response ' + (mean == null ? '' : answered > within ? 'bad' : 'good'),
+        answered ? `${within} of ${answered} within target` : 'none yet')}
     </dl>`;
 }
 
-function Numbers({ numbers }) {
+// Queue is the routing queue: conversations nobody online could take yet,
+// in the order they will be served, and how long the first has waited.
+function Queue({ queue }) {
+  return html`
+    <section class="panel queue" aria-labelledby="queue-title">
+      <h2 id="queue-title">Queue</h2>
+      ${!queue ? html`<p class="muted">Loading the queue…</p>` : html`
+        <p class="queue-figures"><strong class="queue-length">${queue.length}</strong> waiting for an agent${queue.length > 0
+          ? html` · longest wait <strong class="queue-wait">${duration(queue.longestWaitSeconds)}</strong>` : ''}</p>
+        <ol class="queued">
+          ${queue.conversations.map(c => html`
+            <li key=${c.id} class="queued-conversation">${(c.contact && (c.contact.profileName || c.contact.phone)) || 'Customer'}
+              <span class="meta"> · ${c.number.displayName}${c.priority && c.priority !== 'NORMAL' ? ' · ' + c.priority.toLowerCase() : ''}</span></li>`)}
+        </ol>`}
+    </section>`;
+}
+
+function Numbers({ numbers, volumes }) {
   return html`
     <section class="panel" aria-labelledby="numbers-title">
       <h2 id="numbers-title">Numbers</h2>
@@ -317,6 +339,7 @@ function Numbers({ numbers }) {
             <span class="name">${n.displayName}</span>
             <span class="badge">${STATUS_TEXT[n.status] || n.status}</span>
             <span class="meta">${n.phone} · quality ${n.quality.toLowerCase()}${n.messagingTier ? ' · ' + n.messagingTier.replace('TIER_', 'tier ') : ''}</span>
+            ${volumes && volumes[n.id] && html`<span class="meta volume">Today ${volumes[n.id].inbound} in · ${volumes[n.id].outbound} out</span>`}
             ${n.attention && html`<span class="meta warn">Needs attention: ${n.attention}</span>`}
           </li>`)}
       </ul>
@@ -353,18 +376,18 @@ function Filters({ filter, setFilter, numbers, agents }) {
   return html`
     <div class="filters" role="group" aria-label="Filter conversations">
       <label>Number
-        <select value=${filter.number} onChange=${set('number')}>
+        <select name="number" value=${filter.number} onChange=${set('number')}>
           <option value="">All numbers</option>
           ${numbers.map(n => html`<option value=${n.id}>${n.displayName}</option>`)}
         </select></label>
       <label>Status
-        <select value=${filter.status} onChange=${set('status')}>
+        <select name="status" value=${filter.status} onChange=${set('status')}>
           <option value="ACTIVE">Not resolved</option>
           <option value="">Any status</option>
           ${STATUSES.map(s => html`<option value=${s}>${s.toLowerCase()}</option>`)}
         </select></label>
       <label>Assignee
-        <select value=${filter.assignee} onChange=${set('assignee')}>
+        <select name="assignee" value=${filter.assignee} onChange=${set('assignee')}>
           <option value="">Anyone</option>
           <option value="NONE">Unassigned</option>
           ${agents.map(a => html`<option value=${a.id}>${agentLabel(a)}</option>`)}
@@ -382,6 +405,7 @@ function Conversations({ conversations, selected, select }) {
         return html`
           <li key=${c.id}>
             <button type="button" class=${'conversation status-' + c.status} data-id=${c.id}
+              data-number=${c.number.id} data-status=${c.status} data-assignee=${c.assignee ? c.assignee.id : ''}
               aria-current=${c.id === selected ? 'true' : undefined} onClick=${() => select(c.id)}>
               <span class="who">${(c.contact && (c.contact.profileName || c.contact.phone)) || 'Customer'}</span>
               <span class="when">${time(c.lastMessageAt)}</span>
@@ -463,6 +487,7 @@ function Console({ auth }) {
   const [agents, setAgents] = useState([]);
   const [dash, setDash] = useState(null);
   const [waiting, setWaiting] = useState(undefined);
+  const [queue, setQueue] = useState(null);
   const [filter, setFilter] = useState({ number: '', status: 'ACTIVE', assignee: '' });
   const [conversations, setConversations] = useState(null);
   const [selected, setSelected] = useState(null);
@@ -510,7 +535,8 @@ function Console({ auth }) {
       offs.push(live.subscribe({
         query: `subscription { dashboard { at numbersConnected numbersDisconnected numbersRestricted agentsOnline
           agentsAway agentsOffline openConversations unassignedConversations waitingConversations
-          averageFirstResponseSeconds ${load} } }`,
+          averageFirstResponseSeconds firstResponseTargetSeconds firstResponsesToday firstResponsesWithinTarget
+          volumesToday { number { id displayName } inbound outbound } ${load} } }`,
       }, r => r.data && setDash(r.data.dashboard)));
     }
     return () => offs.forEach(off => off());
@@ -528,6 +554,26 @@ function Console({ auth }) {
         setWaiting(n && n.lastMessageAt ? (Date.now() - Date.parse(n.lastMessageAt)) / 1000 : null);
       });
   }, [me, waitingCount]);
+
+  // The routing queue: read again (at most every half second) when a
+  // conversation is created, queued, assigned or changes status, and every
+  // 15 s for the waits.
+  const readsConversations = me && (can('conversation.read.assigned') || can('conversation.read.number') || can('conversation.read.all'));
+  useEffect(() => {
+    if (!readsConversations || !live) return;
+    let timer = null, stale = false;
+    const read = () => {
+      timer = null;
+      gql(auth, `{ routingQueue(first: 10) { length longestWaitSeconds
+          conversations { id priority contact { id profileName phone } number { id displayName } } } }`)
+        .then(res => { if (!stale && res.data) setQueue(res.data.routingQueue); });
+    };
+    const soon = () => { if (!timer) timer = setTimeout(read, 500); };
+    const off = live.subscribe({ query: 'subscription { conversationEvents(filter: {kinds: [CREATED, QUEUED, ASSIGNED, TRANSFERRED, STATUS_CHANGED]}) { seq } }' }, soon);
+    const every = setInterval(read, 15000);
+    read();
+    return () => { stale = true; off(); clearInterval(every); clearTimeout(timer); };
+  }, [me, live, reconnects]);
 
   // The conversation list: events resume from the last sequence seen; a
   // RESYNC (the replay window no longer holds it) loads the list again.
@@ -579,6 +625,7 @@ function Console({ auth }) {
     if (!dash || !dash.agentLoad) return null;
     return Object.fromEntries(dash.agentLoad.map(l => [l.agent.id, l]));
   }, [dash]);
+  const volumes = useMemo(() => dash && dash.volumesToday && Object.fromEntries(dash.volumesToday.map(v => [v.number.id, v])), [dash]);
   const open = conversations && conversations.find(c => c.id === selected);
 
   return html`
@@ -592,7 +639,8 @@ function Console({ auth }) {
     <main class=${'layout' + (selected ? ' reading' : '')}>
       ${can('report.view_own') && html`<section class="panel today" aria-label="Today"><${Figures} dash=${dash} waiting=${waiting} /></section>`}
       <div class="side">
-        ${can('number.view') && html`<${Numbers} numbers=${numbers} />`}
+        ${readsConversations && html`<${Queue} queue=${queue} />`}
+        ${can('number.view') && html`<${Numbers} numbers=${numbers} volumes=${volumes} />`}
         ${can('agent.view') && html`<${Agents} agents=${agents} load=${load} />`}
       </div>
       <section class="panel list" aria-labelledby="conversations-title">

@@ -20,6 +20,21 @@ type TenantSettings struct {
 	Redistributions []RedistributionSchedule `json:"redistributions,omitempty"`
 	// RetentionDays is how long messages are kept; 0 keeps them forever.
 	RetentionDays int `json:"retentionDays,omitempty"`
+	// FirstResponseTarget is the service-level target for the first reply to
+	// a new conversation, in seconds; 0 means DefaultFirstResponseTarget.
+	FirstResponseTarget int `json:"firstResponseTargetSeconds,omitempty"`
+}
+
+// DefaultFirstResponseTarget is the first-response target of a tenant that
+// set none: five minutes, a common target for live chat.
+const DefaultFirstResponseTarget = 300
+
+// FirstResponseTargetSeconds is the first-response target in force.
+func (s TenantSettings) FirstResponseTargetSeconds() int {
+	if s.FirstResponseTarget > 0 {
+		return s.FirstResponseTarget
+	}
+	return DefaultFirstResponseTarget
 }
 
 // BusinessHours is one opening window: Weekday 0 is Sunday, times are "HH:MM".
