@@ -152,10 +152,13 @@ func TestDashboardFiguresOfTheDay(t *testing.T) {
 	r.RequireOK(t)
 	require.Contains(t, r.String(), `"firstResponseTargetSeconds":7200`)
 
-	// The dashboard follows at its next change.
+	// The dashboard follows at its next change (an update computed before
+	// the new target may come first).
 	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+convs[2].ID+`") { id } }`, nil).RequireOK(t)
 	next := event(c.read(), "dashboard")
-	require.Equal(t, float64(7200), next["firstResponseTargetSeconds"])
+	for next["firstResponseTargetSeconds"] != float64(7200) {
+		next = event(c.read(), "dashboard") // fails after 5 s without one
+	}
 	require.Equal(t, float64(2), next["firstResponsesWithinTarget"])
 }
 
