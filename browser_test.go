@@ -122,6 +122,7 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	require.Regexp(t, `\d+/\d+`, textOf(t, ctx, `//li[contains(@class,"agent")][contains(., "Chen Wei")]//span[@class="load"]`))
 	requireAccessible(t, ctx, "signed in at 1,280 px")
 	shot("1-signed-in")
+
 	session := `JSON.parse(sessionStorage.getItem('switchboard.session')).refreshToken`
 	firstRefresh := get(t, ctx, chromedp.Evaluate[string](session))
 
@@ -131,6 +132,23 @@ func testConsole(t *testing.T, alloc context.Context, srv *demoServer) {
 	t.Logf("first load: %d requests, %d bytes as transferred (the server does not compress; assets %d bytes)",
 		len(net.urls()), firstLoad, net.assetBytes())
 	require.Less(t, firstLoad, int64(250<<10), "the console's first load must stay under 250 KB")
+
+	// Lyon's new conversations go to Sales, whose agents are all offline: a
+	// customer writing in waits in the queue, which the page shows with the
+	// wait.
+	owner := srv.login(t, demo.OwnerEmail)
+	ids := srv.gql(t, owner, `{ numbers(where: {displayName: "Acme Lyon"}) { edges { node { id } } } teams(where: {name: "Sales"}) { edges { node { id } } } }`)
+	lyonID := ids["numbers"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+	salesID := ids["teams"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+	srv.gql(t, owner, fmt.Sprintf(`mutation { setRoutingPolicy(numberID: %q, policy: {strategies: [LEAST_LOADED], teamID: %q}) { id } }`, lyonID, salesID))
+	srv.webhook(t, lyonNumber, "33699900055", "Queued Customer", "Is anyone there?")
+	act(t, ctx, 60*time.Second,
+		chromedp.WaitVisible(`//li[contains(@class,"queued-conversation")][contains(., "Queued Customer")]`),
+		chromedp.WaitVisible(`.queue .queue-wait`))
+	require.Regexp(t, `^[1-9]\d*$`, textOf(t, ctx, `.queue .queue-length`))
+	act(t, ctx, 60*time.Second, chromedp.Poll[chromedp.Void](`document.querySelector('.queue .queue-wait').textContent !== '0 s'`,
+		chromedp.WithPollingTimeout(0)))
+	shot("1a-queue")
 
 	// A simulated customer writes in; the conversation appears live.
 	srv.simInbound(t, parisNumber, customerWA, customer, "Hello, is my order on its way?")
@@ -516,6 +534,19 @@ func (s *demoServer) login(t *testing.T, email string) string {
 	require.NoError(t, json.Unmarshal(s.do(t, http.MethodPost, "/graphql", "application/json", q, nil), &res))
 	require.NotEmpty(t, res.Data.Login.AccessToken)
 	return res.Data.Login.AccessToken
+}
+
+// gql runs a query or mutation with token and returns its data.
+func (s *demoServer) gql(t *testing.T, token, query string) map[string]any {
+	t.Helper()
+	q, _ := json.Marshal(map[string]string{"query": query})
+	var res struct {
+		Data   map[string]any
+		Errors []any
+	}
+	require.NoError(t, json.Unmarshal(s.do(t, http.MethodPost, "/graphql", "application/json", q, http.Header{"Authorization": {"Bearer " + token}}), &res))
+	require.Empty(t, res.Errors, "%s", query)
+	return res.Data
 }
 
 // simInbound has a customer write in through the in-process simulator,

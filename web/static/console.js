@@ -315,12 +315,16 @@ function Figures({ dash, waiting }) {
 // Queue is the routing queue: conversations nobody online could take yet,
 // in the order they will be served, and how long the first has waited.
 function Queue({ queue }) {
+  // The wait grows between reads: tick once a second.
+  const [, tick] = useState(0);
+  useEffect(() => { const every = setInterval(() => tick(n => n + 1), 1000); return () => clearInterval(every); }, []);
+  const wait = queue && queue.longestWaitSeconds + (Date.now() - queue.readAt) / 1000;
   return html`
     <section class="panel queue" aria-labelledby="queue-title">
       <h2 id="queue-title">Queue</h2>
       ${!queue ? html`<p class="muted">Loading the queue…</p>` : html`
         <p class="queue-figures"><strong class="queue-length">${queue.length}</strong> waiting for an agent${queue.length > 0
-          ? html` · longest wait <strong class="queue-wait">${duration(queue.longestWaitSeconds)}</strong>` : ''}</p>
+          ? html` · longest wait <strong class="queue-wait">${duration(wait)}</strong>` : ''}</p>
         <ol class="queued">
           ${queue.conversations.map(c => html`
             <li key=${c.id} class="queued-conversation">${(c.contact && (c.contact.profileName || c.contact.phone)) || 'Customer'}
@@ -566,7 +570,7 @@ function Console({ auth }) {
       timer = null;
       gql(auth, `{ routingQueue(first: 10) { length longestWaitSeconds
           conversations { id priority contact { id profileName phone } number { id displayName } } } }`)
-        .then(res => { if (!stale && res.data) setQueue(res.data.routingQueue); });
+        .then(res => { if (!stale && res.data) setQueue({ ...res.data.routingQueue, readAt: Date.now() }); });
     };
     const soon = () => { if (!timer) timer = setTimeout(read, 500); };
     const off = live.subscribe({ query: 'subscription { conversationEvents(filter: {kinds: [CREATED, QUEUED, ASSIGNED, TRANSFERRED, STATUS_CHANGED]}) { seq } }' }, soon);
