@@ -50,7 +50,7 @@ func TestKilledWhileSending(t *testing.T) {
 	env := append(os.Environ(),
 		"SWITCHBOARD_ADDR="+addr, "SWITCHBOARD_DATA_DIR="+dir, "SWITCHBOARD_DEMO=false", "SWITCHBOARD_SIMULATOR=false",
 		"SWITCHBOARD_LOG_LEVEL=error", "SWITCHBOARD_OWNER_PASSWORD=owner password 1", "DATABASE_URL=", "NATS_URL=",
-		"SWITCHBOARD_WHATSAPP_API_URL="+simSrv.URL, "SWITCHBOARD_WHATSAPP_APP_SECRET="+simSecret,
+		"SWITCHBOARD_WHATSAPP_API_URL="+simSrv.URL, "SWITCHBOARD_SIM_URL="+simSrv.URL, "SWITCHBOARD_WHATSAPP_APP_SECRET="+simSecret,
 		"SWITCHBOARD_JOB_TIMEOUT=2s", "SWITCHBOARD_JOB_RESCUE_AFTER=3s", fmt.Sprintf("SWITCHBOARD_SEND_WORKERS=%d", sendWorkers),
 	)
 	create := exec.CommandContext(t.Context(), bin, "create-tenant", "-name", "Acme", "-slug", "acme",

@@ -75,6 +75,7 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	s := graphtest.New(t, db, graph.Config{}, graphtest.WithApp(app.WithWorkers(true)),
 		graphtest.WithConfig(func(c *app.Config) {
 			c.WhatsAppAPIURL, c.WhatsAppAppSecret, c.WhatsAppVerifyToken = simSrv.URL, []byte(simSecret), "verify"
+			c.SimURL = simSrv.URL // the number is linked with provider: sim
 		}))
 	handler = s.App.Handler()
 

@@ -6,11 +6,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -23,11 +23,12 @@ type Service struct {
 	client *ent.Client
 	authz  *policy.Authorizer  // told when a change revokes tokens; nil while seeding
 	pub    *realtime.Publisher // tells the other instances; nil while seeding
+	clock  clock.Clock
 }
 
-// NewService returns a Service over client.
-func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher) *Service {
-	return &Service{client: client, authz: authz, pub: pub}
+// NewService returns a Service over client that reads the time from clk.
+func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher, clk clock.Clock) *Service {
+	return &Service{client: client, authz: authz, pub: pub, clock: clk}
 }
 
 // revoke makes the agent's tokens and live connections end once tx commits,
@@ -164,7 +165,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			s.pub.OnCommit(tx, realtime.Event{TenantID: a.TenantID, Type: realtime.AgentChanged, Subject: a.ID, Data: realtime.Kinded(realtime.KindUpdated)})
 		}
 		if revoke {
-			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, time.Now()); err != nil {
+			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, s.clock.Now()); err != nil {
 				return nil, err
 			}
 		}

@@ -188,7 +188,7 @@ func (a *App) openBus(ctx context.Context) error {
 // new service is built here and handed to whoever uses it (graph.Services for
 // the resolvers, its workers); see the package doc.
 func (a *App) buildServices() error {
-	tokens, err := auth.NewTokens(a.Config.Secret, a.Config.AccessTokenTTL)
+	tokens, err := auth.NewTokens(a.Config.Secret, a.Config.AccessTokenTTL, a.Clock)
 	if err != nil {
 		return err
 	}
@@ -203,8 +203,8 @@ func (a *App) buildServices() error {
 	}
 	client := a.DB.Client
 	a.Authz = policy.NewAuthorizer(client)
-	a.Auth = auth.NewService(client, tokens, a.Authz, a.Pub, a.Config.RefreshTokenTTL)
-	a.Presence = presence.NewTracker(client, a.Bus, a.Config.PresenceGrace, a.Log)
+	a.Auth = auth.NewService(client, tokens, a.Authz, a.Pub, a.Config.RefreshTokenTTL, a.Clock)
+	a.Presence = presence.NewTracker(client, a.Bus, a.Config.PresenceGrace, a.Clock, a.Log)
 	// Outbound webhooks are written with the changes they report: the
 	// publisher hands every transaction's events to them before it commits.
 	webhooks := outhook.New(client, a.Box, a.Authz, a.Pub, a.Clock, a.Log, a.Config.Webhooks)
@@ -216,10 +216,10 @@ func (a *App) buildServices() error {
 		Bus:      a.Bus,
 		Presence: a.Presence,
 		Roles:    role.NewService(client, a.Authz, a.Pub),
-		Agents:   agent.NewService(client, a.Authz, a.Pub),
+		Agents:   agent.NewService(client, a.Authz, a.Pub, a.Clock),
 		Contacts: contact.NewService(client),
-		Numbers:  number.NewService(client, a.Pub, a.Box),
-		Inbox:    inbox.NewService(client, a.Pub, a.Jobs),
+		Numbers:  number.NewService(client, a.Pub, a.Box, a.Clock),
+		Inbox:    inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
 		Groups:   group.NewService(client, a.Pub),
 		Routing:  routing.New(client, a.Pub, a.Clock),
 		Webhooks: webhooks,
@@ -247,6 +247,17 @@ func (a *App) writeAtStartup(ctx context.Context) error {
 		a.DemoLogin = login
 	}
 	if a.Config.Simulator {
+		// One simulator per deployment: two would each have customers write
+		// in (duplicate demo messages) and know different conversations.
+		release, ok, err := a.DB.Hold(ctx, "simulator")
+		if err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		if !ok {
+			return errors.New("simulator: another instance on this database runs it; run it on one instance only " +
+				"and start the others with SWITCHBOARD_SIM_URL=http://<that instance>/sim (README, \"More than one instance\")")
+		}
+		a.closers = append(a.closers, release)
 		s, err := newSimulator(ctx, a)
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)

@@ -36,7 +36,12 @@ type Config struct {
 	PresenceGrace   time.Duration
 	Webhooks        outhook.Config // outbound webhooks; zero values take their defaults
 
-	Simulator           bool // run the Cloud API simulator in process (the demo)
+	Simulator bool // run the Cloud API simulator in process (the demo), under /sim/
+	// SimURL is the simulator's Cloud API that the simulator's numbers
+	// (provider sim) are sent to: this instance's /sim when it runs the
+	// simulator, another instance's (SWITCHBOARD_SIM_URL) when it does not.
+	// Empty: their messages stay queued; they never go to the real provider.
+	SimURL              string
 	WhatsAppAPIURL      string
 	WhatsAppAPIVersion  string
 	WhatsAppAppSecret   []byte
@@ -92,10 +97,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Webhooks.AllowPrivate = parseBool(env("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", "false"), "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", &errs)
 	c.Webhooks.Poll = parseDuration(env("SWITCHBOARD_WEBHOOK_POLL", "1s"), "SWITCHBOARD_WEBHOOK_POLL", &errs)
 	c.Webhooks.Timeout = parseDuration(env("SWITCHBOARD_WEBHOOK_TIMEOUT", "10s"), "SWITCHBOARD_WEBHOOK_TIMEOUT", &errs)
-	c.Simulator = parseBool(env("SWITCHBOARD_SIMULATOR", strconv.FormatBool(c.Demo)), "SWITCHBOARD_SIMULATOR", &errs)
-	defaultAPI, defaultSecret, defaultHealth := "https://graph.facebook.com", "", "5m"
+	// One instance runs the simulator; the others point at it (README, "More
+	// than one instance").
+	c.SimURL = strings.TrimSuffix(getenv("SWITCHBOARD_SIM_URL"), "/")
+	c.Simulator = parseBool(env("SWITCHBOARD_SIMULATOR", strconv.FormatBool(c.Demo && c.SimURL == "")), "SWITCHBOARD_SIMULATOR", &errs)
+	if c.Simulator && c.SimURL != "" {
+		errs = append(errs, errors.New("SWITCHBOARD_SIMULATOR and SWITCHBOARD_SIM_URL: run the simulator here, or point at another instance's, not both"))
+	}
 	if c.Simulator {
-		defaultAPI, defaultSecret, defaultHealth = baseURL(c.Addr)+"/sim", demoAppSecret, "15s"
+		c.SimURL = baseURL(c.Addr) + "/sim"
+	}
+	defaultAPI, defaultSecret, defaultHealth := "https://graph.facebook.com", "", "5m"
+	if c.SimURL != "" {
+		// A demo: numbers linked without a provider go to the simulator too.
+		defaultAPI, defaultSecret, defaultHealth = c.SimURL, demoAppSecret, "15s"
 	}
 	c.WhatsAppAPIURL = env("SWITCHBOARD_WHATSAPP_API_URL", defaultAPI)
 	c.WhatsAppAPIVersion = env("SWITCHBOARD_WHATSAPP_API_VERSION", "v21.0")

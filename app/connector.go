@@ -22,13 +22,16 @@ type Connector struct {
 // jobs on a.Jobs.
 func newConnector(a *App, workers *river.Workers) *Connector {
 	cfg := a.Config
-	api := &whatsapp.Client{BaseURL: cfg.WhatsAppAPIURL, Version: cfg.WhatsAppAPIVersion}
+	api := connector.Providers{Cloud: &whatsapp.Client{BaseURL: cfg.WhatsAppAPIURL, Version: cfg.WhatsAppAPIVersion}}
+	if cfg.SimURL != "" {
+		api.Sim = &whatsapp.Client{BaseURL: cfg.SimURL, Version: cfg.WhatsAppAPIVersion}
+	}
 	client := a.DB.Client
-	ingester := connector.NewIngester(client, a.Pub, a.Log)
+	ingester := connector.NewIngester(client, a.Pub, a.Clock, a.Log)
 	ingester.Arrivals = a.Services.Routing // routes new conversations on arrival
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log}
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
-	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})
+	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})
 	river.AddWorker(workers, &connector.Reader{Client: client, API: api, Box: a.Box})
 	river.AddWorker(workers, health)
 	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/clock"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -29,10 +31,10 @@ func TestPasswordHash(t *testing.T) {
 
 func TestAccessToken(t *testing.T) {
 	t.Parallel()
-	tok, err := NewTokens([]byte(strings.Repeat("k", 32)), time.Minute)
+	tok, err := NewTokens([]byte(strings.Repeat("k", 32)), time.Minute, clock.Real())
 	require.NoError(t, err)
 	now := time.Now()
-	tok.now = func() time.Time { return now }
+	tok.clock = clock.NewFake(now)
 	s, exp, err := tok.Issue("ten_1", "agt_1", "ses_1", []string{"agent"})
 	require.NoError(t, err)
 	require.Equal(t, now.Add(time.Minute).Unix(), exp.Unix())
@@ -43,16 +45,16 @@ func TestAccessToken(t *testing.T) {
 	require.Equal(t, "agt_1", v.AgentID)
 	require.Equal(t, []string{"agent"}, v.Roles)
 
-	other, _ := NewTokens([]byte(strings.Repeat("x", 32)), time.Minute)
+	other, _ := NewTokens([]byte(strings.Repeat("x", 32)), time.Minute, clock.Real())
 	_, err = other.Verify(s)
 	require.Error(t, err, "signed with another key")
 
-	tok.now = func() time.Time { return now.Add(2 * time.Minute) }
+	tok.clock = clock.NewFake(now.Add(2 * time.Minute))
 	_, err = tok.Verify(s)
 	require.Error(t, err, "expired")
 
-	_, err = NewTokens([]byte(strings.Repeat("k", 32)), 25*time.Hour)
+	_, err = NewTokens([]byte(strings.Repeat("k", 32)), 25*time.Hour, clock.Real())
 	require.Error(t, err, "longer than revocations are remembered")
-	_, err = NewTokens([]byte("short"), time.Minute)
+	_, err = NewTokens([]byte("short"), time.Minute, clock.Real())
 	require.Error(t, err)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
@@ -26,14 +27,15 @@ type Service struct {
 	authz      *policy.Authorizer
 	pub        *realtime.Publisher
 	refreshTTL time.Duration
-	now        func() time.Time
+	clock      clock.Clock
 }
 
 // NewService returns a Service issuing access tokens with tokens and refresh
 // tokens valid for refreshTTL after their last use; authz admits each
-// request, and pub tells every instance when a session ends.
-func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, pub *realtime.Publisher, refreshTTL time.Duration) *Service {
-	return &Service{client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, now: time.Now}
+// request, pub tells every instance when a session ends, and clk says when
+// sessions and API keys expire.
+func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, pub *realtime.Publisher, refreshTTL time.Duration, clk clock.Clock) *Service {
+	return &Service{client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, clock: clk}
 }
 
 // Grant is what a successful login or refresh hands out.
@@ -107,7 +109,7 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 			SetRefreshHash(digest(refresh)).
 			SetUserAgent(truncate(info.UserAgent, 512)).
 			SetIP(truncate(info.IP, 64)).
-			SetExpiresAt(s.now().Add(s.refreshTTL)).
+			SetExpiresAt(s.clock.Now().Add(s.refreshTTL)).
 			Save(ctx)
 		if err != nil {
 			return nil, err
@@ -149,7 +151,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	now := s.now()
+	now := s.clock.Now()
 	if ses.RefreshHash != h {
 		if err := s.revokeSession(ctx, ses.TenantID, ses.ID); err != nil {
 			return nil, err
@@ -226,7 +228,7 @@ func RevokeAgentSessions(ctx context.Context, client *ent.Client, agentID string
 // on every instance, its access tokens and live connections.
 func (s *Service) revokeSession(ctx context.Context, tenantID, id string) error {
 	return store.WithTx(viewer.System(ctx, tenantID), s.client, func(ctx context.Context, tx *ent.Tx) error {
-		if err := tx.Session.UpdateOneID(id).SetRevokedAt(s.now()).Exec(ctx); err != nil {
+		if err := tx.Session.UpdateOneID(id).SetRevokedAt(s.clock.Now()).Exec(ctx); err != nil {
 			return fmt.Errorf("revoke session %s: %w", id, err)
 		}
 		s.authz.InvalidateOnCommit(ctx, tx)
@@ -262,7 +264,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, role string, expiresAt
 	if err := policy.CheckRoles(ctx, s.client, []string{role}); err != nil {
 		return nil, "", err
 	}
-	if expiresAt != nil && !expiresAt.After(s.now()) {
+	if expiresAt != nil && !expiresAt.After(s.clock.Now()) {
 		return nil, "", apperr.Invalid("expiresAt", "must be in the future")
 	}
 	secret := randomToken(APIKeyPrefix)
@@ -298,7 +300,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*ent.APIKey, err
 		if err != nil || k.RevokedAt != nil {
 			return k, err
 		}
-		if k, err = k.Update().SetRevokedAt(s.now()).Save(ctx); err != nil {
+		if k, err = k.Update().SetRevokedAt(s.clock.Now()).Save(ctx); err != nil {
 			return nil, err
 		}
 		// Its live connections close on every instance once this commits.
@@ -322,7 +324,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, secret string) (*viewe
 	if err != nil {
 		return nil, fmt.Errorf("api key: %w", err)
 	}
-	now := s.now()
+	now := s.clock.Now()
 	if k.RevokedAt != nil {
 		return nil, apperr.New(apperr.Unauthenticated, "the API key is revoked")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -19,11 +20,12 @@ import (
 type Tokens struct {
 	secret []byte
 	ttl    time.Duration
-	now    func() time.Time
+	clock  clock.Clock
 }
 
-// NewTokens returns a signer using secret (at least 32 bytes) and ttl.
-func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
+// NewTokens returns a signer using secret (at least 32 bytes) and ttl, that
+// reads issue and expiry times from clk.
+func NewTokens(secret []byte, ttl time.Duration, clk clock.Clock) (*Tokens, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("auth: the token secret must be at least 32 bytes")
 	}
@@ -32,7 +34,7 @@ func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
 		// lived longer would work again once its session's revocation is forgotten
 		return nil, fmt.Errorf("auth: the access token lifetime must be between 0 and %s", policy.MaxAccessTokenTTL)
 	}
-	return &Tokens{secret: secret, ttl: ttl, now: time.Now}, nil
+	return &Tokens{secret: secret, ttl: ttl, clock: clk}, nil
 }
 
 type claims struct {
@@ -53,7 +55,7 @@ func init() {
 
 // Issue returns an access token for an agent's session and its expiry.
 func (t *Tokens) Issue(tenantID, agentID, sessionID string, roles []string) (string, time.Time, error) {
-	now := t.now().Truncate(time.Microsecond)
+	now := t.clock.Now().Truncate(time.Microsecond)
 	exp := now.Add(t.ttl)
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -80,7 +82,7 @@ func (t *Tokens) Verify(token string) (*viewer.Viewer, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(t.now),
+		jwt.WithTimeFunc(t.clock.Now),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("access token: %w", err)

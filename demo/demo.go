@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/agent"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
@@ -110,7 +111,7 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 		return err
 	}
 
-	agents := agent.NewService(tx.Client(), nil, nil)
+	agents := agent.NewService(tx.Client(), nil, nil, clock.Real())
 	type person struct {
 		name, email, code, role string
 		team                    *ent.Team

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -33,13 +34,13 @@ type Service struct {
 	client *ent.Client
 	pub    *realtime.Publisher
 	jobs   *job.Client // sends queued messages; nil leaves them QUEUED (tests, tools)
-	now    func() time.Time
+	clock  clock.Clock
 }
 
 // NewService returns a Service over client that publishes its changes with
-// pub and hands messages to send to jobs.
-func NewService(client *ent.Client, pub *realtime.Publisher, jobs *job.Client) *Service {
-	return &Service{client: client, pub: pub, jobs: jobs, now: time.Now}
+// pub, hands messages to send to jobs and reads the time from clk.
+func NewService(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, clk clock.Clock) *Service {
+	return &Service{client: client, pub: pub, jobs: jobs, clock: clk}
 }
 
 // CustomerWindow is how long after a customer's last message the business
@@ -70,7 +71,7 @@ func messageEvent(ctx context.Context, m *ent.Message, kind string) realtime.Eve
 // SetStatus moves a conversation to status. SNOOZED needs a wake-up time in
 // the future; RESOLVED records when; any other status clears both.
 func (s *Service) SetStatus(ctx context.Context, id string, status conversation.Status, snoozedUntil *time.Time) (*ent.Conversation, error) {
-	now := s.now()
+	now := s.clock.Now()
 	switch {
 	case status == conversation.StatusSNOOZED && (snoozedUntil == nil || !snoozedUntil.After(now)):
 		return nil, apperr.Invalid("snoozedUntil", "snoozing needs a time in the future")
@@ -208,7 +209,7 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 		if c.Edges.Number.UnlinkedAt != nil {
 			return nil, apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
 		}
-		if out.Outbound.Template == nil && (c.LastCustomerMessageAt == nil || s.now().Sub(*c.LastCustomerMessageAt) > CustomerWindow) {
+		if out.Outbound.Template == nil && (c.LastCustomerMessageAt == nil || s.clock.Now().Sub(*c.LastCustomerMessageAt) > CustomerWindow) {
 			return nil, apperr.New(apperr.OutsideWindow, "the customer last wrote more than 24 hours ago: only a template may be sent")
 		}
 		if replyToID != nil {
@@ -264,7 +265,7 @@ func (s *Service) DeleteMessage(ctx context.Context, id string) (*ent.Message, e
 			audit.Unchanged(ctx)
 			return m, nil
 		}
-		u := m.Update().SetDeletedAt(s.now())
+		u := m.Update().SetDeletedAt(s.clock.Now())
 		if v := viewer.FromContext(ctx); v != nil && v.AgentID != "" {
 			u.SetDeletedByID(v.AgentID)
 		}

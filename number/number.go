@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -22,12 +22,13 @@ type Service struct {
 	client *ent.Client
 	pub    *realtime.Publisher
 	box    *credential.Box
+	clock  clock.Clock
 }
 
 // NewService returns a Service over client that publishes status changes with
-// pub and seals credentials with box.
-func NewService(client *ent.Client, pub *realtime.Publisher, box *credential.Box) *Service {
-	return &Service{client: client, pub: pub, box: box}
+// pub, seals credentials with box and reads the time from clk.
+func NewService(client *ent.Client, pub *realtime.Publisher, box *credential.Box, clk clock.Clock) *Service {
+	return &Service{client: client, pub: pub, box: box, clock: clk}
 }
 
 // SetCredentials stores a number's access token, sealed; a number flagged
@@ -133,7 +134,7 @@ func (s *Service) Unlink(ctx context.Context, id string) (*ent.Number, error) {
 		}
 		s.statusChanged(ctx, tx, id)
 		n, err = n.Update().
-			SetUnlinkedAt(time.Now()).
+			SetUnlinkedAt(s.clock.Now()).
 			SetStatus(number.StatusDISCONNECTED).
 			ClearPhoneNumberID().
 			ClearCredentials().

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -33,6 +34,7 @@ type Tracker struct {
 	client *ent.Client
 	bus    realtime.Bus
 	grace  time.Duration
+	clock  clock.Clock // lease times; the ticker that renews them is the machine's
 	log    *slog.Logger
 
 	mu   sync.Mutex
@@ -46,9 +48,10 @@ type conn struct {
 
 // NewTracker returns a Tracker whose leases last grace: an agent whose last
 // connection closed goes OFFLINE between grace and 4/3 grace later. Run must
-// be running for leases to be renewed and swept.
-func NewTracker(client *ent.Client, bus realtime.Bus, grace time.Duration, log *slog.Logger) *Tracker {
-	return &Tracker{client: client, bus: bus, grace: grace, log: log, live: map[string]conn{}}
+// be running for leases to be renewed and swept. Lease times are read from
+// clk.
+func NewTracker(client *ent.Client, bus realtime.Bus, grace time.Duration, clk clock.Clock, log *slog.Logger) *Tracker {
+	return &Tracker{client: client, bus: bus, grace: grace, clock: clk, log: log, live: map[string]conn{}}
 }
 
 // Run renews the leases of this instance's agents and sweeps lapsed ones
@@ -123,7 +126,7 @@ func (t *Tracker) Set(ctx context.Context, away bool) (*ent.Agent, error) {
 	switch {
 	case away:
 		p = agent.PresenceAWAY
-	case a.OnlineUntil == nil || a.OnlineUntil.Before(time.Now()):
+	case a.OnlineUntil == nil || a.OnlineUntil.Before(t.clock.Now()):
 		p = agent.PresenceOFFLINE
 	}
 	if a, err = t.client.Agent.UpdateOneID(v.AgentID).SetPresence(p).Save(ctx); err != nil {
@@ -133,7 +136,7 @@ func (t *Tracker) Set(ctx context.Context, away bool) (*ent.Agent, error) {
 	return a, nil
 }
 
-func (t *Tracker) until() time.Time { return time.Now().UTC().Add(t.grace) }
+func (t *Tracker) until() time.Time { return t.clock.Now().UTC().Add(t.grace) }
 
 // renew extends the lease of every agent connected here, two statements per
 // tenant and 500 agents, and brings back ONLINE those a sweep took OFFLINE
@@ -169,7 +172,7 @@ func (t *Tracker) renew(ctx context.Context) {
 
 // sweep moves agents whose lease lapsed to OFFLINE, across tenants.
 func (t *Tracker) sweep(ctx context.Context) {
-	now := time.Now().UTC()
+	now := t.clock.Now().UTC()
 	lapsed, err := t.client.Agent.Query().
 		Where(agent.PresenceNEQ(agent.PresenceOFFLINE), agent.OnlineUntilLT(now)).
 		Select(agent.FieldID, agent.FieldTenantID).

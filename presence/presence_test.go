@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	_ "github.com/switchboard-dev/switchboard/ent/runtime"
 	"github.com/switchboard-dev/switchboard/presence"
@@ -39,9 +40,9 @@ func TestPresenceAcrossInstances(t *testing.T) {
 
 		actx, stopA := context.WithCancel(ctx)
 		defer stopA()
-		a := presence.NewTracker(db.Client, bus, grace, log)
+		a := presence.NewTracker(db.Client, bus, grace, clock.Real(), log)
 		go a.Run(actx)
-		b := presence.NewTracker(db.Client, bus, grace, log)
+		b := presence.NewTracker(db.Client, bus, grace, clock.Real(), log)
 		go b.Run(ctx)
 
 		presenceNow := func() agent.Presence {

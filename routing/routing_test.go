@@ -178,7 +178,7 @@ func TestQueueServedInOrderAsCapacityFrees(t *testing.T) {
 		b := setup(t, db, leastLoaded)
 		a1 := b.agent(t, "101", true, 1)
 		a2 := b.agent(t, "102", false, 1)
-		box := inbox.NewService(db.Client, nil, nil)
+		box := inbox.NewService(db.Client, nil, nil, b.clock)
 
 		held := b.arrive(t, conversation.PriorityNORMAL)
 		d, err := b.svc.Route(b.ctx, held.ID)
@@ -247,7 +247,7 @@ func TestLoadFollowsManualChanges(t *testing.T) {
 		b := setup(t, db, schematype.RoutingPolicy{})
 		a1 := b.agent(t, "101", true, 5)
 		a2 := b.agent(t, "102", true, 5)
-		box := inbox.NewService(db.Client, nil, nil)
+		box := inbox.NewService(db.Client, nil, nil, b.clock)
 		c1, c2 := b.arrive(t, conversation.PriorityNORMAL), b.arrive(t, conversation.PriorityNORMAL)
 		steps := []func() error{
 			func() error { _, err := box.Assign(b.ctx, c1.ID, &a1.ID); return err },

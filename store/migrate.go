@@ -125,6 +125,33 @@ func (db *DB) Exclusive(ctx context.Context, fn func(ctx context.Context) error)
 	return db.exclusive(ctx, func(*sql.Conn) error { return fn(ctx) })
 }
 
+// Hold takes the PostgreSQL advisory lock called name, in the current schema,
+// without waiting, and keeps it until release is called (or the connection
+// ends): ok is false when another session holds it. It marks the one
+// instance of a deployment that does something (runs the simulator). On
+// SQLite, a single instance's database, ok is always true.
+func (db *DB) Hold(ctx context.Context, name string) (release func() error, ok bool, err error) {
+	if db.Dialect != dialect.Postgres {
+		return func() error { return nil }, true, nil
+	}
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: hold %s: %w", name, err)
+	}
+	key := `hashtext('switchboard.' || $1 || '.' || current_schema())`
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+key+`)`, name).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		if err != nil {
+			err = fmt.Errorf("store: hold %s: %w", name, err)
+		}
+		return nil, false, err
+	}
+	return func() error {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+key+`)`, name)
+		return conn.Close()
+	}, true, nil
+}
+
 // exclusive runs fn with a connection that holds the migrations' lock.
 func (db *DB) exclusive(ctx context.Context, fn func(conn *sql.Conn) error) error {
 	conn, err := db.SQL.Conn(ctx)

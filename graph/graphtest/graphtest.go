@@ -92,6 +92,7 @@ func Config() app.Config {
 		ShutdownTimeout:    5 * time.Second,
 		PresenceGrace:      50 * time.Millisecond,
 		WhatsAppAPIURL:     "http://127.0.0.1:1",
+		SimURL:             "http://127.0.0.1:1",
 		WhatsAppAPIVersion: "v21.0",
 		HealthInterval:     time.Hour,
 		JobPollInterval:    50 * time.Millisecond,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
@@ -213,7 +214,7 @@ func TestConnectionsCloseWhenTheirTokenExpires(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	// graphtest signs with this secret; a token of a second's life.
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Second)
+	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Second, clock.Real())
 	require.NoError(t, err)
 	var me struct {
 		Viewer struct {

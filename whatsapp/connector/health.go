@@ -28,7 +28,7 @@ func (HealthArgs) Kind() string { return "whatsapp.health" }
 type Health struct {
 	river.WorkerDefaults[HealthArgs]
 	Client *ent.Client
-	API    *whatsapp.Client
+	API    Providers
 	Box    *credential.Box
 	Pub    *realtime.Publisher
 	Log    *slog.Logger
@@ -50,11 +50,15 @@ func (h *Health) Work(ctx context.Context, _ *river.Job[HealthArgs]) error {
 
 func (h *Health) check(ctx context.Context, n *ent.Number) {
 	ctx = viewer.System(ctx, n.TenantID)
+	api, err := h.API.For(n)
+	if err != nil {
+		return // nothing to ask: its status stays as it is
+	}
 	creds, err := h.Box.Open(n.Credentials, n.ID)
 	if err != nil {
 		return
 	}
-	got, err := h.API.HealthCheck(ctx, *n.PhoneNumberID, creds.AccessToken)
+	got, err := api.HealthCheck(ctx, *n.PhoneNumberID, creds.AccessToken)
 	status, quality, tier, attention := n.Status, n.Quality, n.MessagingTier, n.Attention
 	var apiErr *whatsapp.APIError
 	switch {

@@ -62,7 +62,7 @@ func TestHealthThrottledReadKeepsStatus(t *testing.T) {
 			require.NoError(t, num.Update().SetCredentials(sealed).Exec(ctx))
 
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			h := &Health{Client: db.Client, API: &whatsapp.Client{BaseURL: api.URL}, Box: box,
+			h := &Health{Client: db.Client, API: Providers{Cloud: &whatsapp.Client{BaseURL: api.URL}}, Box: box,
 				Pub: realtime.NewPublisher(realtime.NewMemory(), log), Log: log}
 			require.NoError(t, h.Work(t.Context(), &river.Job[HealthArgs]{}))
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -29,6 +30,7 @@ import (
 type Ingester struct {
 	client *ent.Client
 	pub    *realtime.Publisher
+	clock  clock.Clock
 	log    *slog.Logger
 
 	dropped atomic.Int64 // deliveries whose statuses were given up
@@ -44,8 +46,8 @@ type Arrivals interface {
 }
 
 // NewIngester returns an Ingester over client that publishes what changed.
-func NewIngester(client *ent.Client, pub *realtime.Publisher, log *slog.Logger) *Ingester {
-	return &Ingester{client: client, pub: pub, log: log}
+func NewIngester(client *ent.Client, pub *realtime.Publisher, clk clock.Clock, log *slog.Logger) *Ingester {
+	return &Ingester{client: client, pub: pub, clock: clk, log: log}
 }
 
 // ErrStatusBeforeSend is returned when a status names a message not yet
@@ -121,7 +123,7 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		state = webhookdelivery.StateUNROUTED
 		in.log.Warn("whatsapp: webhook for no known number, kept", "delivery", d.ID, "phone_number_ids", ids)
 	}
-	return u.SetState(state).SetProcessedAt(time.Now()).Exec(pctx)
+	return u.SetState(state).SetProcessedAt(in.clock.Now()).Exec(pctx)
 }
 
 // maxStatusWaits bounds how often a delivery waits for its message to be
@@ -212,7 +214,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
-	create := inboundMessage(tx, conv, num, m)
+	create := in.inboundMessage(tx, conv, num, m)
 	if m.Context != nil && m.Context.MessageID != "" {
 		if orig, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.Context.MessageID)).
 			Only(ctx); err == nil && orig.ConversationID == conv.ID {
@@ -260,10 +262,10 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 }
 
 // inboundMessage maps a provider message onto a Message.
-func inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.Number, m whatsapp.Message) *ent.MessageCreate {
+func (in *Ingester) inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.Number, m whatsapp.Message) *ent.MessageCreate {
 	at := m.Timestamp
 	if at.IsZero() {
-		at = time.Now()
+		at = in.clock.Now()
 	}
 	create := tx.Message.Create().
 		SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionINBOUND).
@@ -332,7 +334,7 @@ func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m wha
 	if err != nil {
 		return err
 	}
-	create := inboundMessage(tx, conv, num, m).SetDirection(message.DirectionOUTBOUND).SetStatus(message.StatusSENT)
+	create := in.inboundMessage(tx, conv, num, m).SetDirection(message.DirectionOUTBOUND).SetStatus(message.StatusSENT)
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return err
@@ -357,7 +359,7 @@ func (in *Ingester) revoke(ctx context.Context, tx *ent.Tx, num *ent.Number, pro
 	if err != nil {
 		return err
 	}
-	if m, err = m.Update().SetDeletedAt(time.Now()).Save(ctx); err != nil {
+	if m, err = m.Update().SetDeletedAt(in.clock.Now()).Save(ctx); err != nil {
 		return err
 	}
 	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindDeleted))
@@ -398,7 +400,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	}
 	at := st.Timestamp
 	if at.IsZero() {
-		at = time.Now()
+		at = in.clock.Now()
 	}
 	u := m.Update()
 	cur, ok := statusRank[m.Status]

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -53,7 +54,7 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).Save(ctx)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := &testBundle{db: db, ctx: ctx, num: num, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), log)}
+	b := &testBundle{db: db, ctx: ctx, num: num, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)}
 	b.hook = &connector.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
 		Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
 			b.pending = append(b.pending, id)

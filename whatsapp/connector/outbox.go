@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -49,7 +50,8 @@ type Outbound struct {
 type Sender struct {
 	river.WorkerDefaults[SendArgs]
 	Client *ent.Client
-	API    *whatsapp.Client
+	API    Providers
+	Clock  clock.Clock // when a message was sent; pacing (Limits) is the machine's time
 	Box    *credential.Box
 	Pub    *realtime.Publisher
 	Limits *Limits
@@ -80,6 +82,12 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	if num.UnlinkedAt != nil || num.PhoneNumberID == nil {
 		return s.fail(ctx, m, 0, 0, "the number is unlinked")
 	}
+	api, err := s.API.For(num)
+	if err != nil {
+		s.Log.Warn("whatsapp: message kept queued", "message", m.ID, "err", err)
+		s.attention(ctx, num, "NO_SIMULATOR")
+		return river.JobSnooze(time.Minute) // kept queued until a simulator is configured
+	}
 	creds, err := s.Box.Open(num.Credentials, num.ID)
 	if err != nil {
 		s.attention(ctx, num, "NO_CREDENTIALS")
@@ -90,7 +98,7 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	}
 	// From here the send counts as an attempt: sent and fail record it with
 	// the outcome, the paths that keep the message queued on their own.
-	wamid, err := s.send(ctx, *num.PhoneNumberID, creds.AccessToken, to, m)
+	wamid, err := s.send(ctx, api, *num.PhoneNumberID, creds.AccessToken, to, m)
 	var apiErr *whatsapp.APIError
 	switch {
 	case err == nil:
@@ -130,7 +138,7 @@ func backoff(attempt int) time.Duration {
 }
 
 // send calls the provider for the message's kind.
-func (s *Sender) send(ctx context.Context, phoneNumberID, token, to string, m *ent.Message) (string, error) {
+func (s *Sender) send(ctx context.Context, api *whatsapp.Client, phoneNumberID, token, to string, m *ent.Message) (string, error) {
 	replyTo := ""
 	if r := m.Edges.ReplyTo; r != nil && r.ProviderMessageID != nil {
 		replyTo = *r.ProviderMessageID
@@ -143,20 +151,20 @@ func (s *Sender) send(ctx context.Context, phoneNumberID, token, to string, m *e
 	}
 	switch {
 	case out.Template != nil:
-		return s.API.SendTemplate(ctx, phoneNumberID, token, to, *out.Template, replyTo)
+		return api.SendTemplate(ctx, phoneNumberID, token, to, *out.Template, replyTo)
 	case out.Media != nil:
-		return s.API.SendMedia(ctx, phoneNumberID, token, to, *out.Media, replyTo)
+		return api.SendMedia(ctx, phoneNumberID, token, to, *out.Media, replyTo)
 	case out.Interactive != nil:
-		return s.API.SendInteractive(ctx, phoneNumberID, token, to, *out.Interactive, replyTo)
+		return api.SendInteractive(ctx, phoneNumberID, token, to, *out.Interactive, replyTo)
 	}
-	return s.API.SendText(ctx, phoneNumberID, token, to, m.Body, replyTo)
+	return api.SendText(ctx, phoneNumberID, token, to, m.Body, replyTo)
 }
 
 // sent records the send that got wamid: the message is SENT and the attempt counted.
 func (s *Sender) sent(ctx context.Context, m *ent.Message, wamid string) error {
 	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Tx) error {
 		m, err := tx.Message.UpdateOneID(m.ID).Where(message.StatusEQ(message.StatusQUEUED)).
-			SetStatus(message.StatusSENT).SetProviderMessageID(wamid).SetSentAt(time.Now()).AddAttempts(1).Save(ctx)
+			SetStatus(message.StatusSENT).SetProviderMessageID(wamid).SetSentAt(s.Clock.Now()).AddAttempts(1).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -291,7 +299,7 @@ func (MarkReadArgs) InsertOpts() river.InsertOpts {
 type Reader struct {
 	river.WorkerDefaults[MarkReadArgs]
 	Client *ent.Client
-	API    *whatsapp.Client
+	API    Providers
 	Box    *credential.Box
 }
 
@@ -306,11 +314,15 @@ func (r *Reader) Work(ctx context.Context, j *river.Job[MarkReadArgs]) error {
 		return err
 	}
 	num := m.Edges.Number
+	api, err := r.API.For(num)
+	if err != nil {
+		return nil // a receipt is not worth keeping until a simulator is configured
+	}
 	creds, err := r.Box.Open(num.Credentials, num.ID)
 	if err != nil || num.PhoneNumberID == nil || m.ProviderMessageID == nil {
 		return nil
 	}
-	err = r.API.MarkRead(ctx, *num.PhoneNumberID, creds.AccessToken, *m.ProviderMessageID)
+	err = api.MarkRead(ctx, *num.PhoneNumberID, creds.AccessToken, *m.ProviderMessageID)
 	var apiErr *whatsapp.APIError
 	if errors.As(err, &apiErr) && !apiErr.Retryable() {
 		return nil
