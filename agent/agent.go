@@ -162,7 +162,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			return nil, err
 		}
 		if in.MaxConcurrent != nil || in.TeamIDs != nil || in.NumberIDs != nil {
-			s.pub.OnCommit(tx, realtime.Event{TenantID: a.TenantID, Type: realtime.AgentChanged, Subject: a.ID, Data: realtime.Kinded(realtime.KindUpdated)})
+			s.pub.OnCommit(tx, realtime.AgentEvent(a.TenantID, a.ID))
 		}
 		if revoke {
 			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, s.clock.Now()); err != nil {

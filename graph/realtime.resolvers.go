@@ -15,7 +15,6 @@ import (
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/realtime"
-	"github.com/switchboard-dev/switchboard/routing"
 )
 
 // SetPresence is the resolver for the setPresence field.
@@ -32,7 +31,8 @@ func (r *mutationResolver) SetFirstResponseTarget(ctx context.Context, seconds i
 func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *model.ConversationEventFilter, after *int) (<-chan *model.ConversationEvent, error) {
 	return stream(ctx, r.bus, after, []string{realtime.ConversationChanged},
 		func(ctx context.Context, e realtime.Event) (*model.ConversationEvent, bool, error) {
-			kind := model.EventKind(realtime.KindOf(e))
+			change := e.Change()
+			kind := model.EventKind(change.Kind)
 			if filter != nil && len(filter.Kinds) > 0 && !slices.Contains(filter.Kinds, kind) {
 				return nil, false, nil
 			}
@@ -44,8 +44,8 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 				return nil, false, nil
 			}
 			ev := &model.ConversationEvent{Seq: int(e.Seq), Kind: kind, At: e.At, Conversation: c}
-			if reason := routing.ReasonOf(e); reason != "" {
-				ev.Reason = &reason
+			if change.Reason != "" {
+				ev.Reason = &change.Reason
 			}
 			return ev, true, nil
 		},
@@ -61,14 +61,15 @@ func (r *subscriptionResolver) MessageEvents(ctx context.Context, conversationID
 	}
 	return stream(ctx, r.bus, after, []string{realtime.MessageChanged},
 		func(ctx context.Context, e realtime.Event) (*model.MessageEvent, bool, error) {
-			if realtime.Field(e, "conversationID") != conversationID {
+			change := e.Change()
+			if change.ConversationID != conversationID {
 				return nil, false, nil
 			}
 			m, err := r.client.Message.Get(ctx, e.Subject)
 			if err != nil {
 				return nil, false, err
 			}
-			return &model.MessageEvent{Seq: int(e.Seq), Kind: model.EventKind(realtime.KindOf(e)), At: e.At, Message: m}, true, nil
+			return &model.MessageEvent{Seq: int(e.Seq), Kind: model.EventKind(change.Kind), At: e.At, Message: m}, true, nil
 		},
 		func(seq uint64) *model.MessageEvent {
 			return &model.MessageEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}
@@ -86,7 +87,7 @@ func (r *subscriptionResolver) NumberStatusChanged(ctx context.Context, numberID
 			if err != nil {
 				return nil, false, err
 			}
-			return &model.NumberEvent{Seq: int(e.Seq), Kind: model.EventKind(realtime.KindOf(e)), At: e.At, Number: n}, true, nil
+			return &model.NumberEvent{Seq: int(e.Seq), Kind: model.EventKind(e.Change().Kind), At: e.At, Number: n}, true, nil
 		},
 		func(seq uint64) *model.NumberEvent {
 			return &model.NumberEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}
@@ -101,7 +102,7 @@ func (r *subscriptionResolver) AgentPresenceChanged(ctx context.Context) (<-chan
 			if err != nil {
 				return nil, false, err
 			}
-			return &model.AgentEvent{Seq: int(e.Seq), Kind: model.EventKind(realtime.KindOf(e)), At: e.At, Agent: a}, true, nil
+			return &model.AgentEvent{Seq: int(e.Seq), Kind: model.EventKind(e.Change().Kind), At: e.At, Agent: a}, true, nil
 		},
 		func(seq uint64) *model.AgentEvent {
 			return &model.AgentEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}
@@ -127,7 +128,7 @@ func (r *subscriptionResolver) GroupEvents(ctx context.Context, groupID string) 
 			if err != nil {
 				return nil, false, err
 			}
-			return &model.GroupEvent{Seq: int(e.Seq), Kind: model.EventKind(realtime.KindOf(e)), At: e.At, Group: g}, true, nil
+			return &model.GroupEvent{Seq: int(e.Seq), Kind: model.EventKind(e.Change().Kind), At: e.At, Group: g}, true, nil
 		},
 		func(seq uint64) *model.GroupEvent {
 			return &model.GroupEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}

@@ -28,9 +28,7 @@ func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
 }
 
 func (s *Service) changed(ctx context.Context, tx *ent.Tx, id, kind string) {
-	s.pub.OnCommit(tx, realtime.Event{
-		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.GroupChanged, Subject: id, Data: realtime.Kinded(kind),
-	})
+	s.pub.OnCommit(tx, realtime.GroupEvent(viewer.FromContext(ctx).TenantID, id, kind))
 }
 
 // Member is a participant to add.

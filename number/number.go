@@ -63,10 +63,7 @@ func (s *Service) SetCredentials(ctx context.Context, id, accessToken string) (*
 }
 
 func (s *Service) statusChanged(ctx context.Context, tx *ent.Tx, id string) {
-	s.pub.OnCommit(tx, realtime.Event{
-		TenantID: viewer.FromContext(ctx).TenantID, Type: realtime.NumberStatusChanged, Subject: id,
-		Data: realtime.Kinded(realtime.KindUpdated),
-	})
+	s.pub.OnCommit(tx, realtime.NumberEvent(viewer.FromContext(ctx).TenantID, id))
 }
 
 // Link adds a number to the tenant. Linking a phone that was unlinked before

@@ -59,7 +59,7 @@ func TestSustainedFailureDisablesTheEndpoint(t *testing.T) {
 					continue
 				}
 				require.Equal(t, ep.ID, e.Subject)
-				require.Equal(t, realtime.KindDisabled, realtime.KindOf(e))
+				require.Equal(t, realtime.KindDisabled, e.Change().Kind)
 			case <-time.After(5 * time.Second):
 				t.Fatal("no webhook.endpoint event")
 			}

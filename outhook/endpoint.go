@@ -230,10 +230,7 @@ func (s *Service) Redeliver(ctx context.Context, id string) (*ent.OutboundDelive
 // disabled records that the endpoint was switched off for failing, and
 // tells the tenant's live screens.
 func (s *Service) disabled(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, reason string) error {
-	s.pub.OnCommit(tx, realtime.Event{
-		TenantID: ep.TenantID, Type: realtime.WebhookEndpointChanged, Subject: ep.ID,
-		Data: realtime.Kinded(realtime.KindDisabled, "reason", reason),
-	})
+	s.pub.OnCommit(tx, realtime.WebhookDisabledEvent(ep.TenantID, ep.ID, reason))
 	return audit.Record(ctx, tx, audit.Event{
 		Action: audit.ActionWebhookDisabled, TargetID: ep.ID, Summary: fmt.Sprintf("webhook %q disabled: %s", ep.Name, reason),
 	})

@@ -199,7 +199,8 @@ func (s *Service) nextSeq(now time.Time) int64 {
 // classify names the webhook event type of e ("" when it has none) and its
 // order key, reading through tx what the bus event does not say.
 func classify(ctx context.Context, tx *ent.Tx, e realtime.Event) (classified, error) {
-	kind := realtime.KindOf(e)
+	change := e.Change()
+	kind := change.Kind
 	switch e.Type {
 	case realtime.ConversationChanged:
 		c := classified{orderKey: e.Subject}
@@ -225,7 +226,7 @@ func classify(ctx context.Context, tx *ent.Tx, e realtime.Event) (classified, er
 		}
 		return c, nil
 	case realtime.MessageChanged:
-		c := classified{orderKey: realtime.Field(e, "conversationID")}
+		c := classified{orderKey: change.ConversationID}
 		if c.orderKey == "" {
 			c.orderKey = e.Subject
 		}

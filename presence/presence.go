@@ -219,9 +219,7 @@ func (t *Tracker) publish(ctx context.Context, tenantID, agentID string) {
 	if t.bus == nil {
 		return
 	}
-	_, err := t.bus.Publish(context.WithoutCancel(ctx), realtime.Event{
-		TenantID: tenantID, Type: realtime.AgentPresenceChanged, Subject: agentID, Data: realtime.Kinded(realtime.KindUpdated),
-	})
+	_, err := t.bus.Publish(context.WithoutCancel(ctx), realtime.AgentPresenceEvent(tenantID, agentID))
 	if err != nil {
 		t.log.Error("presence: publish", "agent", agentID, "err", err)
 	}

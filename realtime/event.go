@@ -1,7 +1,10 @@
 package realtime
 
-// The event types: the one list of what the bus carries. Data holds the small
-// delta described with each; Subject is the id the event is about.
+import "encoding/json"
+
+// The event types: the one list of what the bus carries. Data holds a
+// Change; Subject is the id the event is about. Events are built by the
+// constructors below, each once, and read back with Event.Change.
 const (
 	// ConversationChanged: a conversation was created or changed. Data:
 	// {"kind": one of the ConversationKind values}.
@@ -64,40 +67,99 @@ const (
 	KindDisabled = "DISABLED"
 )
 
+// Change is the Data of every event: the kind of change and the few ids a
+// subscriber filters on before it loads the row as it is now. Its JSON is
+// what the bus carries (and replays), so a field is only ever added.
+type Change struct {
+	Kind string `json:"kind"`
+	// ConversationID: the conversation of a MessageChanged event.
+	ConversationID string `json:"conversationID,omitempty"`
+	// AgentID, Cause and Reason: who routing chose, why it ran
+	// (assignment.Cause) and how it chose, on its ConversationChanged
+	// events. Reason also says why a webhook endpoint was disabled.
+	AgentID string `json:"agentID,omitempty"`
+	Cause   string `json:"cause,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Change reads the Change an event carries (the zero Change when it carries
+// none).
+func (e Event) Change() Change {
+	var c Change
+	_ = json.Unmarshal(e.Data, &c)
+	return c
+}
+
+func event(tenantID, typ, subject string, c Change) Event {
+	b, _ := json.Marshal(c) // a struct of strings always marshals
+	return Event{TenantID: tenantID, Type: typ, Subject: subject, Data: b}
+}
+
 // ConversationEvent tells tenantID's viewers that conversation id changed
 // in the way kind names.
 func ConversationEvent(tenantID, id, kind string) Event {
-	return Event{TenantID: tenantID, Type: ConversationChanged, Subject: id, Data: Kinded(kind)}
+	return event(tenantID, ConversationChanged, id, Change{Kind: kind})
+}
+
+// RoutedEvent tells tenantID's viewers that routing assigned conversation
+// id to agentID (or queued it: kind KindQueued), for cause, with the reason
+// it gives.
+func RoutedEvent(tenantID, id, kind, agentID, cause, reason string) Event {
+	return event(tenantID, ConversationChanged, id, Change{Kind: kind, AgentID: agentID, Cause: cause, Reason: reason})
 }
 
 // MessageEvent tells tenantID's viewers that message id of conversationID
 // changed in the way kind names.
 func MessageEvent(tenantID, id, conversationID, kind string) Event {
-	return Event{TenantID: tenantID, Type: MessageChanged, Subject: id, Data: Kinded(kind, "conversationID", conversationID)}
+	return event(tenantID, MessageChanged, id, Change{Kind: kind, ConversationID: conversationID})
 }
 
 // NumberEvent tells tenantID that number id's status, quality, tier or
 // attention changed.
 func NumberEvent(tenantID, id string) Event {
-	return Event{TenantID: tenantID, Type: NumberStatusChanged, Subject: id, Data: Kinded(KindUpdated)}
+	return event(tenantID, NumberStatusChanged, id, Change{Kind: KindUpdated})
+}
+
+// AgentPresenceEvent tells tenantID that agentID went online, away or
+// offline.
+func AgentPresenceEvent(tenantID, agentID string) Event {
+	return event(tenantID, AgentPresenceChanged, agentID, Change{Kind: KindUpdated})
+}
+
+// AgentEvent tells tenantID that agentID's capacity, teams or numbers
+// changed.
+func AgentEvent(tenantID, agentID string) Event {
+	return event(tenantID, AgentChanged, agentID, Change{Kind: KindUpdated})
+}
+
+// WebhookDisabledEvent tells tenantID that outbound webhook endpoint id was
+// switched off, and why.
+func WebhookDisabledEvent(tenantID, id, reason string) Event {
+	return event(tenantID, WebhookEndpointChanged, id, Change{Kind: KindDisabled, Reason: reason})
+}
+
+// GroupEvent tells tenantID's viewers that group id changed in the way kind
+// names.
+func GroupEvent(tenantID, id, kind string) Event {
+	return event(tenantID, GroupChanged, id, Change{Kind: kind})
 }
 
 // PolicyChangedEvent tells every instance that tenantID's policy changed.
 func PolicyChangedEvent(tenantID string) Event {
-	return Event{TenantID: tenantID, Type: PolicyChanged, Subject: tenantID, Data: Kinded(KindUpdated)}
+	return event(tenantID, PolicyChanged, tenantID, Change{Kind: KindUpdated})
 }
 
 // AgentRevokedEvent tells every instance to close agentID's connections.
 func AgentRevokedEvent(tenantID, agentID string) Event {
-	return Event{TenantID: tenantID, Type: AgentRevoked, Subject: agentID, Data: Kinded(KindUpdated)}
+	return event(tenantID, AgentRevoked, agentID, Change{Kind: KindUpdated})
 }
 
 // APIKeyRevokedEvent tells every instance to close keyID's connections.
 func APIKeyRevokedEvent(tenantID, keyID string) Event {
-	return Event{TenantID: tenantID, Type: APIKeyRevoked, Subject: keyID, Data: Kinded(KindUpdated)}
+	return event(tenantID, APIKeyRevoked, keyID, Change{Kind: KindUpdated})
 }
 
 // SessionRevokedEvent tells every instance to close sessionID's connections.
 func SessionRevokedEvent(tenantID, sessionID string) Event {
-	return Event{TenantID: tenantID, Type: SessionRevoked, Subject: sessionID, Data: Kinded(KindUpdated)}
+	return event(tenantID, SessionRevoked, sessionID, Change{Kind: KindUpdated})
 }

@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -98,30 +97,4 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 			return nil
 		})
 	})
-}
-
-// Kinded is the Data of an event that says what kind of change it was, with
-// extra key/value pairs.
-func Kinded(kind string, extra ...string) json.RawMessage {
-	m := map[string]string{"kind": kind}
-	for i := 0; i+1 < len(extra); i += 2 {
-		m[extra[i]] = extra[i+1]
-	}
-	b, _ := json.Marshal(m) // a map of strings always marshals
-	return b
-}
-
-// KindOf reads the kind of an event's Data.
-func KindOf(e Event) string {
-	var d struct{ Kind string }
-	_ = json.Unmarshal(e.Data, &d)
-	return d.Kind
-}
-
-// Field reads one string of an event's Data.
-func Field(e Event, name string) string {
-	var d map[string]any
-	_ = json.Unmarshal(e.Data, &d)
-	s, _ := d[name].(string)
-	return s
 }

@@ -95,11 +95,11 @@ func freesCapacity(e realtime.Event) bool {
 	case realtime.AgentPresenceChanged, realtime.AgentChanged:
 		return true
 	case realtime.ConversationChanged:
-		switch realtime.KindOf(e) {
+		switch c := e.Change(); c.Kind {
 		case realtime.KindStatusChanged, realtime.KindTransferred:
 			return true
 		case realtime.KindAssigned:
-			return causeOf(e) != "POLICY" // routing's own assignments take places, they free none
+			return c.Cause != "POLICY" // routing's own assignments take places, they free none
 		}
 	}
 	return false

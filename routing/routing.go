@@ -2,7 +2,6 @@ package routing
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -215,10 +214,7 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 	if err := create.Exec(ctx); err != nil {
 		return fmt.Errorf("record assignment of %s: %w", conv.ID, err)
 	}
-	s.pub.OnCommit(tx, realtime.Event{
-		TenantID: conv.TenantID, Type: realtime.ConversationChanged, Subject: conv.ID,
-		Data: realtime.Kinded(kind, "agentID", d.AgentID, "cause", string(cause), "reason", d.Reason),
-	})
+	s.pub.OnCommit(tx, realtime.RoutedEvent(conv.TenantID, conv.ID, kind, d.AgentID, string(cause), d.Reason))
 	return nil
 }
 
@@ -242,21 +238,6 @@ func reasonOf(step schematype.RoutingStrategy, pol schematype.RoutingPolicy) str
 		b.WriteString(", in team " + *pol.TeamID)
 	}
 	return b.String()
-}
-
-// causeOf reads the cause an assignment event carries.
-func causeOf(e realtime.Event) string {
-	var d struct{ Cause string }
-	_ = json.Unmarshal(e.Data, &d)
-	return d.Cause
-}
-
-// ReasonOf reads why an automatic action happened from its event ("" when
-// it does not say).
-func ReasonOf(e realtime.Event) string {
-	var d struct{ Reason string }
-	_ = json.Unmarshal(e.Data, &d)
-	return d.Reason
 }
 
 // Arrived routes the conversation of a new customer message when nobody

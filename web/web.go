@@ -112,7 +112,8 @@ func newAsset(name string, body []byte) asset {
 	}
 }
 
-// Handler serves the GraphiQL page at GET /, the supervisor console at
+// Handler serves the GraphiQL page at GET / (and GET /graphiql, where people
+// look for it), the supervisor console at
 // GET /console and their assets at GET /static/<name>; any other path is 404
 // and any other method 405. The pages load their assets by relative URL, so
 // they can also be mounted under a prefix with http.StripPrefix. Both always
@@ -120,6 +121,7 @@ func newAsset(name string, body []byte) asset {
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", servePage("index.html"))
+	mux.HandleFunc("GET /graphiql", servePage("index.html"))
 	mux.HandleFunc("GET /console", servePage("console.html"))
 	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := assets[r.PathValue("name")]

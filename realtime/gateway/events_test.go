@@ -21,10 +21,7 @@ func TestResumeLateJoinerGetsReplay(t *testing.T) {
 	tenantID := tenantOf(t, b)
 	var seqs []int
 	for range 3 {
-		e, err := b.s.Bus.Publish(t.Context(), realtime.Event{
-			TenantID: tenantID, Type: realtime.ConversationChanged, Subject: conv,
-			Data: realtime.Kinded(realtime.KindStatusChanged),
-		})
+		e, err := b.s.Bus.Publish(t.Context(), realtime.ConversationEvent(tenantID, conv, realtime.KindStatusChanged))
 		require.NoError(t, err)
 		seqs = append(seqs, int(e.Seq))
 	}

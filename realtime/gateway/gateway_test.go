@@ -283,10 +283,7 @@ func TestSlowConsumer(t *testing.T) {
 	// could hold anything up, and it never does.
 	tenantID := tenantOf(t, b)
 	for range 600 {
-		e, err := b.s.Bus.Publish(t.Context(), realtime.Event{
-			TenantID: tenantID, Type: realtime.ConversationChanged, Subject: conv,
-			Data: realtime.Kinded(realtime.KindStatusChanged),
-		})
+		e, err := b.s.Bus.Publish(t.Context(), realtime.ConversationEvent(tenantID, conv, realtime.KindStatusChanged))
 		require.NoError(t, err)
 		m := fast.read()
 		require.Equal(t, "next", m["type"], "%v", m)

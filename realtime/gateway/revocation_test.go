@@ -148,10 +148,7 @@ func TestRevocationOnEveryTransportAndInstance(t *testing.T) {
 			w := setupTenant(t, fmt.Sprintf("rv%d", i))
 			credential, change := tt.change(t, w)
 			publish := func() uint64 {
-				e, err := a.s.Bus.Publish(t.Context(), realtime.Event{
-					TenantID: w.tenantID, Type: realtime.NumberStatusChanged, Subject: w.numberID,
-					Data: realtime.Kinded(realtime.KindUpdated),
-				})
+				e, err := a.s.Bus.Publish(t.Context(), realtime.NumberEvent(w.tenantID, w.numberID))
 				require.NoError(t, err)
 				return e.Seq
 			}

@@ -41,8 +41,7 @@ type apiTransport struct {
 }
 
 func (t *apiTransport) publish(ctx context.Context) error {
-	_, err := t.b.bus.Publish(ctx, realtime.Event{TenantID: t.b.tenantID, Type: realtime.ConversationChanged,
-		Subject: t.b.conversationID, Data: realtime.Kinded(realtime.KindStatusChanged)})
+	_, err := t.b.bus.Publish(ctx, realtime.ConversationEvent(t.b.tenantID, t.b.conversationID, realtime.KindStatusChanged))
 	return err
 }
 
