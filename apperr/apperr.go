@@ -27,7 +27,10 @@ const (
 	OutsideWindow   Code = "OUTSIDE_CUSTOMER_WINDOW"
 	QueryTooDeep    Code = "QUERY_TOO_DEEP"
 	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
-	Internal        Code = "INTERNAL" // a bug or an outage; details are logged, not returned
+	// Cancelled: the caller left (a subscriber disconnected, a request was
+	// abandoned) or its own deadline passed before the answer was ready.
+	Cancelled Code = "CANCELLED"
+	Internal  Code = "INTERNAL" // a bug or an outage; details are logged, not returned
 )
 
 // Error is an error with a code, safe to show to the caller.

@@ -28,6 +28,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return gerr
 	}
 	code, msg, field := classify(err)
+	if code == apperr.Internal && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The operation's own context ended: the caller left (a subscriber
+		// disconnecting mid-execution) or its deadline passed. Nothing is
+		// broken and usually nobody reads the answer: no ERROR line, which
+		// under load would fill the log.
+		code, msg = apperr.Cancelled, "the request was cancelled or timed out"
+		slog.DebugContext(ctx, "graphql: cancelled by the caller", append(operationAttrs(ctx), "path", gerr.Path.String(), "err", err)...)
+	}
 	if code == apperr.Internal {
 		if arg, ok := argumentOf(ctx, gerr.Path); ok {
 			// An argument the executor could not coerce (a cursor or a time

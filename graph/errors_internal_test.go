@@ -1,0 +1,27 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+)
+
+// A subscriber that leaves mid-execution makes its loads fail with the
+// context's error: that is the caller going away, not an internal error. The
+// same error while the operation's context is still alive (a timeout of the
+// server's own) stays INTERNAL.
+func TestCallerCancellationIsNotInternal(t *testing.T) {
+	t.Parallel()
+	left, cancel := context.WithCancel(t.Context())
+	cancel()
+	loadErr := fmt.Errorf("load conversation: %w", context.Canceled)
+
+	require.Equal(t, string(apperr.Cancelled), presentError(left, loadErr).Extensions["code"])
+	require.Equal(t, string(apperr.Internal), presentError(t.Context(), loadErr).Extensions["code"])
+	require.Equal(t, string(apperr.Internal), presentError(left, errors.New("disk full")).Extensions["code"])
+}
