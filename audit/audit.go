@@ -48,6 +48,8 @@ const (
 	ActionConversationAssigned = "conversation.assign"
 	ActionConversationTransfer = "conversation.transfer"
 	ActionMessageDeleted       = "message.delete"
+	ActionContactErased        = "contact.erase"
+	ActionLegalHold            = "privacy.legal_hold" // on a contact or a conversation, set or released: the summary says which
 	ActionGroupCreated         = "group.create"
 	ActionGroupUpdated         = "group.update"
 	ActionGroupMembersAdded    = "group.members_add"

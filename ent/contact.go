@@ -26,7 +26,7 @@ type Contact struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// TenantID holds the value of the "tenant_id" field.
 	TenantID string `json:"tenant_id,omitempty"`
-	// the customer's WhatsApp id (their phone number without +)
+	// the customer's WhatsApp id (their phone number without +); erased-<id> once erased
 	WaID string `json:"wa_id,omitempty"`
 	// Phone holds the value of the "phone" field.
 	Phone string `json:"phone,omitempty"`
@@ -44,6 +44,10 @@ type Contact struct {
 	OptInAt *time.Time `json:"opt_in_at,omitempty"`
 	// ErasedAt holds the value of the "erased_at" field.
 	ErasedAt *time.Time `json:"erased_at,omitempty"`
+	// set while a legal hold applies: no erasure, no retention purge
+	LegalHoldAt *time.Time `json:"legal_hold_at,omitempty"`
+	// LegalHoldReason holds the value of the "legal_hold_reason" field.
+	LegalHoldReason string `json:"legal_hold_reason,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ContactQuery when eager-loading is set.
 	Edges        ContactEdges `json:"edges"`
@@ -92,9 +96,9 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case contact.FieldTags, contact.FieldAttributes:
 			values[i] = new([]byte)
-		case contact.FieldID, contact.FieldTenantID, contact.FieldWaID, contact.FieldPhone, contact.FieldProfileName, contact.FieldOptIn, contact.FieldOptInSource:
+		case contact.FieldID, contact.FieldTenantID, contact.FieldWaID, contact.FieldPhone, contact.FieldProfileName, contact.FieldOptIn, contact.FieldOptInSource, contact.FieldLegalHoldReason:
 			values[i] = new(sql.NullString)
-		case contact.FieldCreatedAt, contact.FieldUpdatedAt, contact.FieldOptInAt, contact.FieldErasedAt:
+		case contact.FieldCreatedAt, contact.FieldUpdatedAt, contact.FieldOptInAt, contact.FieldErasedAt, contact.FieldLegalHoldAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -195,6 +199,19 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 				_m.ErasedAt = new(time.Time)
 				*_m.ErasedAt = value.Time
 			}
+		case contact.FieldLegalHoldAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field legal_hold_at", values[i])
+			} else if value.Valid {
+				_m.LegalHoldAt = new(time.Time)
+				*_m.LegalHoldAt = value.Time
+			}
+		case contact.FieldLegalHoldReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field legal_hold_reason", values[i])
+			} else if value.Valid {
+				_m.LegalHoldReason = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -280,6 +297,14 @@ func (_m *Contact) String() string {
 		builder.WriteString("erased_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.LegalHoldAt; v != nil {
+		builder.WriteString("legal_hold_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("legal_hold_reason=")
+	builder.WriteString(_m.LegalHoldReason)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -162,6 +162,34 @@ func (_c *ContactCreate) SetNillableErasedAt(v *time.Time) *ContactCreate {
 	return _c
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_c *ContactCreate) SetLegalHoldAt(v time.Time) *ContactCreate {
+	_c.mutation.SetLegalHoldAt(v)
+	return _c
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableLegalHoldAt(v *time.Time) *ContactCreate {
+	if v != nil {
+		_c.SetLegalHoldAt(*v)
+	}
+	return _c
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_c *ContactCreate) SetLegalHoldReason(v string) *ContactCreate {
+	_c.mutation.SetLegalHoldReason(v)
+	return _c
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableLegalHoldReason(v *string) *ContactCreate {
+	if v != nil {
+		_c.SetLegalHoldReason(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ContactCreate) SetID(v string) *ContactCreate {
 	_c.mutation.SetID(v)
@@ -317,6 +345,11 @@ func (_c *ContactCreate) check() error {
 			return &ValidationError{Name: "opt_in_source", err: fmt.Errorf(`ent: validator failed for field "Contact.opt_in_source": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.LegalHoldReason(); ok {
+		if err := contact.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Contact.legal_hold_reason": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := contact.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Contact.id": %w`, err)}
@@ -404,6 +437,14 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ErasedAt(); ok {
 		_spec.SetField(contact.FieldErasedAt, field.TypeTime, value)
 		_node.ErasedAt = &value
+	}
+	if value, ok := _c.mutation.LegalHoldAt(); ok {
+		_spec.SetField(contact.FieldLegalHoldAt, field.TypeTime, value)
+		_node.LegalHoldAt = &value
+	}
+	if value, ok := _c.mutation.LegalHoldReason(); ok {
+		_spec.SetField(contact.FieldLegalHoldReason, field.TypeString, value)
+		_node.LegalHoldReason = value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -499,6 +540,18 @@ func (u *ContactUpsert) SetUpdatedAt(v time.Time) *ContactUpsert {
 // UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
 func (u *ContactUpsert) UpdateUpdatedAt() *ContactUpsert {
 	u.SetExcluded(contact.FieldUpdatedAt)
+	return u
+}
+
+// SetWaID sets the "wa_id" field.
+func (u *ContactUpsert) SetWaID(v string) *ContactUpsert {
+	u.Set(contact.FieldWaID, v)
+	return u
+}
+
+// UpdateWaID sets the "wa_id" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateWaID() *ContactUpsert {
+	u.SetExcluded(contact.FieldWaID)
 	return u
 }
 
@@ -628,6 +681,42 @@ func (u *ContactUpsert) ClearErasedAt() *ContactUpsert {
 	return u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ContactUpsert) SetLegalHoldAt(v time.Time) *ContactUpsert {
+	u.Set(contact.FieldLegalHoldAt, v)
+	return u
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateLegalHoldAt() *ContactUpsert {
+	u.SetExcluded(contact.FieldLegalHoldAt)
+	return u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ContactUpsert) ClearLegalHoldAt() *ContactUpsert {
+	u.SetNull(contact.FieldLegalHoldAt)
+	return u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ContactUpsert) SetLegalHoldReason(v string) *ContactUpsert {
+	u.Set(contact.FieldLegalHoldReason, v)
+	return u
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateLegalHoldReason() *ContactUpsert {
+	u.SetExcluded(contact.FieldLegalHoldReason)
+	return u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ContactUpsert) ClearLegalHoldReason() *ContactUpsert {
+	u.SetNull(contact.FieldLegalHoldReason)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -650,9 +739,6 @@ func (u *ContactUpsertOne) UpdateNewValues() *ContactUpsertOne {
 		}
 		if _, exists := u.create.mutation.TenantID(); exists {
 			s.SetIgnore(contact.FieldTenantID)
-		}
-		if _, exists := u.create.mutation.WaID(); exists {
-			s.SetIgnore(contact.FieldWaID)
 		}
 	}))
 	return u
@@ -696,6 +782,20 @@ func (u *ContactUpsertOne) SetUpdatedAt(v time.Time) *ContactUpsertOne {
 func (u *ContactUpsertOne) UpdateUpdatedAt() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetWaID sets the "wa_id" field.
+func (u *ContactUpsertOne) SetWaID(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetWaID(v)
+	})
+}
+
+// UpdateWaID sets the "wa_id" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateWaID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateWaID()
 	})
 }
 
@@ -843,6 +943,48 @@ func (u *ContactUpsertOne) UpdateErasedAt() *ContactUpsertOne {
 func (u *ContactUpsertOne) ClearErasedAt() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
 		s.ClearErasedAt()
+	})
+}
+
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ContactUpsertOne) SetLegalHoldAt(v time.Time) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLegalHoldAt(v)
+	})
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateLegalHoldAt() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLegalHoldAt()
+	})
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ContactUpsertOne) ClearLegalHoldAt() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLegalHoldAt()
+	})
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ContactUpsertOne) SetLegalHoldReason(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLegalHoldReason(v)
+	})
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateLegalHoldReason() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLegalHoldReason()
+	})
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ContactUpsertOne) ClearLegalHoldReason() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLegalHoldReason()
 	})
 }
 
@@ -1035,9 +1177,6 @@ func (u *ContactUpsertBulk) UpdateNewValues() *ContactUpsertBulk {
 			if _, exists := b.mutation.TenantID(); exists {
 				s.SetIgnore(contact.FieldTenantID)
 			}
-			if _, exists := b.mutation.WaID(); exists {
-				s.SetIgnore(contact.FieldWaID)
-			}
 		}
 	}))
 	return u
@@ -1081,6 +1220,20 @@ func (u *ContactUpsertBulk) SetUpdatedAt(v time.Time) *ContactUpsertBulk {
 func (u *ContactUpsertBulk) UpdateUpdatedAt() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetWaID sets the "wa_id" field.
+func (u *ContactUpsertBulk) SetWaID(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetWaID(v)
+	})
+}
+
+// UpdateWaID sets the "wa_id" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateWaID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateWaID()
 	})
 }
 
@@ -1228,6 +1381,48 @@ func (u *ContactUpsertBulk) UpdateErasedAt() *ContactUpsertBulk {
 func (u *ContactUpsertBulk) ClearErasedAt() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
 		s.ClearErasedAt()
+	})
+}
+
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ContactUpsertBulk) SetLegalHoldAt(v time.Time) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLegalHoldAt(v)
+	})
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateLegalHoldAt() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLegalHoldAt()
+	})
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ContactUpsertBulk) ClearLegalHoldAt() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLegalHoldAt()
+	})
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ContactUpsertBulk) SetLegalHoldReason(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLegalHoldReason(v)
+	})
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateLegalHoldReason() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLegalHoldReason()
+	})
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ContactUpsertBulk) ClearLegalHoldReason() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLegalHoldReason()
 	})
 }
 

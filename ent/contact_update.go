@@ -38,6 +38,20 @@ func (_u *ContactUpdate) SetUpdatedAt(v time.Time) *ContactUpdate {
 	return _u
 }
 
+// SetWaID sets the "wa_id" field.
+func (_u *ContactUpdate) SetWaID(v string) *ContactUpdate {
+	_u.mutation.SetWaID(v)
+	return _u
+}
+
+// SetNillableWaID sets the "wa_id" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableWaID(v *string) *ContactUpdate {
+	if v != nil {
+		_u.SetWaID(*v)
+	}
+	return _u
+}
+
 // SetPhone sets the "phone" field.
 func (_u *ContactUpdate) SetPhone(v string) *ContactUpdate {
 	_u.mutation.SetPhone(v)
@@ -176,6 +190,46 @@ func (_u *ContactUpdate) ClearErasedAt() *ContactUpdate {
 	return _u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_u *ContactUpdate) SetLegalHoldAt(v time.Time) *ContactUpdate {
+	_u.mutation.SetLegalHoldAt(v)
+	return _u
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableLegalHoldAt(v *time.Time) *ContactUpdate {
+	if v != nil {
+		_u.SetLegalHoldAt(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (_u *ContactUpdate) ClearLegalHoldAt() *ContactUpdate {
+	_u.mutation.ClearLegalHoldAt()
+	return _u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_u *ContactUpdate) SetLegalHoldReason(v string) *ContactUpdate {
+	_u.mutation.SetLegalHoldReason(v)
+	return _u
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableLegalHoldReason(v *string) *ContactUpdate {
+	if v != nil {
+		_u.SetLegalHoldReason(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (_u *ContactUpdate) ClearLegalHoldReason() *ContactUpdate {
+	_u.mutation.ClearLegalHoldReason()
+	return _u
+}
+
 // AddConversationIDs adds the "conversations" edge to the Conversation entity by IDs.
 func (_u *ContactUpdate) AddConversationIDs(ids ...string) *ContactUpdate {
 	_u.mutation.AddConversationIDs(ids...)
@@ -261,6 +315,11 @@ func (_u *ContactUpdate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ContactUpdate) check() error {
+	if v, ok := _u.mutation.WaID(); ok {
+		if err := contact.WaIDValidator(v); err != nil {
+			return &ValidationError{Name: "wa_id", err: fmt.Errorf(`ent: validator failed for field "Contact.wa_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ProfileName(); ok {
 		if err := contact.ProfileNameValidator(v); err != nil {
 			return &ValidationError{Name: "profile_name", err: fmt.Errorf(`ent: validator failed for field "Contact.profile_name": %w`, err)}
@@ -274,6 +333,11 @@ func (_u *ContactUpdate) check() error {
 	if v, ok := _u.mutation.OptInSource(); ok {
 		if err := contact.OptInSourceValidator(v); err != nil {
 			return &ValidationError{Name: "opt_in_source", err: fmt.Errorf(`ent: validator failed for field "Contact.opt_in_source": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LegalHoldReason(); ok {
+		if err := contact.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Contact.legal_hold_reason": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -302,6 +366,9 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(contact.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.WaID(); ok {
+		_spec.SetField(contact.FieldWaID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
 		_spec.SetField(contact.FieldPhone, field.TypeString, value)
@@ -351,6 +418,18 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ErasedAtCleared() {
 		_spec.ClearField(contact.FieldErasedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldAt(); ok {
+		_spec.SetField(contact.FieldLegalHoldAt, field.TypeTime, value)
+	}
+	if _u.mutation.LegalHoldAtCleared() {
+		_spec.ClearField(contact.FieldLegalHoldAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldReason(); ok {
+		_spec.SetField(contact.FieldLegalHoldReason, field.TypeString, value)
+	}
+	if _u.mutation.LegalHoldReasonCleared() {
+		_spec.ClearField(contact.FieldLegalHoldReason, field.TypeString)
 	}
 	if _u.mutation.ConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -422,6 +501,20 @@ type ContactUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *ContactUpdateOne) SetUpdatedAt(v time.Time) *ContactUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetWaID sets the "wa_id" field.
+func (_u *ContactUpdateOne) SetWaID(v string) *ContactUpdateOne {
+	_u.mutation.SetWaID(v)
+	return _u
+}
+
+// SetNillableWaID sets the "wa_id" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableWaID(v *string) *ContactUpdateOne {
+	if v != nil {
+		_u.SetWaID(*v)
+	}
 	return _u
 }
 
@@ -563,6 +656,46 @@ func (_u *ContactUpdateOne) ClearErasedAt() *ContactUpdateOne {
 	return _u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_u *ContactUpdateOne) SetLegalHoldAt(v time.Time) *ContactUpdateOne {
+	_u.mutation.SetLegalHoldAt(v)
+	return _u
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableLegalHoldAt(v *time.Time) *ContactUpdateOne {
+	if v != nil {
+		_u.SetLegalHoldAt(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (_u *ContactUpdateOne) ClearLegalHoldAt() *ContactUpdateOne {
+	_u.mutation.ClearLegalHoldAt()
+	return _u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_u *ContactUpdateOne) SetLegalHoldReason(v string) *ContactUpdateOne {
+	_u.mutation.SetLegalHoldReason(v)
+	return _u
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableLegalHoldReason(v *string) *ContactUpdateOne {
+	if v != nil {
+		_u.SetLegalHoldReason(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (_u *ContactUpdateOne) ClearLegalHoldReason() *ContactUpdateOne {
+	_u.mutation.ClearLegalHoldReason()
+	return _u
+}
+
 // AddConversationIDs adds the "conversations" edge to the Conversation entity by IDs.
 func (_u *ContactUpdateOne) AddConversationIDs(ids ...string) *ContactUpdateOne {
 	_u.mutation.AddConversationIDs(ids...)
@@ -661,6 +794,11 @@ func (_u *ContactUpdateOne) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *ContactUpdateOne) check() error {
+	if v, ok := _u.mutation.WaID(); ok {
+		if err := contact.WaIDValidator(v); err != nil {
+			return &ValidationError{Name: "wa_id", err: fmt.Errorf(`ent: validator failed for field "Contact.wa_id": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ProfileName(); ok {
 		if err := contact.ProfileNameValidator(v); err != nil {
 			return &ValidationError{Name: "profile_name", err: fmt.Errorf(`ent: validator failed for field "Contact.profile_name": %w`, err)}
@@ -674,6 +812,11 @@ func (_u *ContactUpdateOne) check() error {
 	if v, ok := _u.mutation.OptInSource(); ok {
 		if err := contact.OptInSourceValidator(v); err != nil {
 			return &ValidationError{Name: "opt_in_source", err: fmt.Errorf(`ent: validator failed for field "Contact.opt_in_source": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LegalHoldReason(); ok {
+		if err := contact.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Contact.legal_hold_reason": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -719,6 +862,9 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(contact.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.WaID(); ok {
+		_spec.SetField(contact.FieldWaID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
 		_spec.SetField(contact.FieldPhone, field.TypeString, value)
@@ -768,6 +914,18 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 	}
 	if _u.mutation.ErasedAtCleared() {
 		_spec.ClearField(contact.FieldErasedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldAt(); ok {
+		_spec.SetField(contact.FieldLegalHoldAt, field.TypeTime, value)
+	}
+	if _u.mutation.LegalHoldAtCleared() {
+		_spec.ClearField(contact.FieldLegalHoldAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldReason(); ok {
+		_spec.SetField(contact.FieldLegalHoldReason, field.TypeString, value)
+	}
+	if _u.mutation.LegalHoldReasonCleared() {
+		_spec.ClearField(contact.FieldLegalHoldReason, field.TypeString)
 	}
 	if _u.mutation.ConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -55,6 +55,10 @@ type Conversation struct {
 	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
 	// ResolvedAt holds the value of the "resolved_at" field.
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// set while a legal hold applies: no erasure, no retention purge
+	LegalHoldAt *time.Time `json:"legal_hold_at,omitempty"`
+	// LegalHoldReason holds the value of the "legal_hold_reason" field.
+	LegalHoldReason string `json:"legal_hold_reason,omitempty"`
 	// set while the conversation waits in the routing queue for an agent with capacity
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -182,9 +186,9 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case conversation.FieldUnreadCount:
 			values[i] = new(sql.NullInt64)
-		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority:
+		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority, conversation.FieldLegalHoldReason:
 			values[i] = new(sql.NullString)
-		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldQueuedAt:
+		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldLegalHoldAt, conversation.FieldQueuedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -310,6 +314,19 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ResolvedAt = new(time.Time)
 				*_m.ResolvedAt = value.Time
+			}
+		case conversation.FieldLegalHoldAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field legal_hold_at", values[i])
+			} else if value.Valid {
+				_m.LegalHoldAt = new(time.Time)
+				*_m.LegalHoldAt = value.Time
+			}
+		case conversation.FieldLegalHoldReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field legal_hold_reason", values[i])
+			} else if value.Valid {
+				_m.LegalHoldReason = value.String
 			}
 		case conversation.FieldQueuedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -457,6 +474,14 @@ func (_m *Conversation) String() string {
 		builder.WriteString("resolved_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.LegalHoldAt; v != nil {
+		builder.WriteString("legal_hold_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("legal_hold_reason=")
+	builder.WriteString(_m.LegalHoldReason)
 	builder.WriteString(", ")
 	if v := _m.QueuedAt; v != nil {
 		builder.WriteString("queued_at=")

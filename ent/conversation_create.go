@@ -230,6 +230,34 @@ func (_c *ConversationCreate) SetNillableResolvedAt(v *time.Time) *ConversationC
 	return _c
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_c *ConversationCreate) SetLegalHoldAt(v time.Time) *ConversationCreate {
+	_c.mutation.SetLegalHoldAt(v)
+	return _c
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableLegalHoldAt(v *time.Time) *ConversationCreate {
+	if v != nil {
+		_c.SetLegalHoldAt(*v)
+	}
+	return _c
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_c *ConversationCreate) SetLegalHoldReason(v string) *ConversationCreate {
+	_c.mutation.SetLegalHoldReason(v)
+	return _c
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableLegalHoldReason(v *string) *ConversationCreate {
+	if v != nil {
+		_c.SetLegalHoldReason(*v)
+	}
+	return _c
+}
+
 // SetQueuedAt sets the "queued_at" field.
 func (_c *ConversationCreate) SetQueuedAt(v time.Time) *ConversationCreate {
 	_c.mutation.SetQueuedAt(v)
@@ -437,6 +465,11 @@ func (_c *ConversationCreate) check() error {
 			return &ValidationError{Name: "unread_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.unread_count": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.LegalHoldReason(); ok {
+		if err := conversation.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Conversation.legal_hold_reason": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := conversation.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Conversation.id": %w`, err)}
@@ -526,6 +559,14 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.ResolvedAt(); ok {
 		_spec.SetField(conversation.FieldResolvedAt, field.TypeTime, value)
 		_node.ResolvedAt = &value
+	}
+	if value, ok := _c.mutation.LegalHoldAt(); ok {
+		_spec.SetField(conversation.FieldLegalHoldAt, field.TypeTime, value)
+		_node.LegalHoldAt = &value
+	}
+	if value, ok := _c.mutation.LegalHoldReason(); ok {
+		_spec.SetField(conversation.FieldLegalHoldReason, field.TypeString, value)
+		_node.LegalHoldReason = value
 	}
 	if value, ok := _c.mutation.QueuedAt(); ok {
 		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
@@ -915,6 +956,42 @@ func (u *ConversationUpsert) ClearResolvedAt() *ConversationUpsert {
 	return u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ConversationUpsert) SetLegalHoldAt(v time.Time) *ConversationUpsert {
+	u.Set(conversation.FieldLegalHoldAt, v)
+	return u
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateLegalHoldAt() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldLegalHoldAt)
+	return u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ConversationUpsert) ClearLegalHoldAt() *ConversationUpsert {
+	u.SetNull(conversation.FieldLegalHoldAt)
+	return u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ConversationUpsert) SetLegalHoldReason(v string) *ConversationUpsert {
+	u.Set(conversation.FieldLegalHoldReason, v)
+	return u
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateLegalHoldReason() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldLegalHoldReason)
+	return u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ConversationUpsert) ClearLegalHoldReason() *ConversationUpsert {
+	u.SetNull(conversation.FieldLegalHoldReason)
+	return u
+}
+
 // SetQueuedAt sets the "queued_at" field.
 func (u *ConversationUpsert) SetQueuedAt(v time.Time) *ConversationUpsert {
 	u.Set(conversation.FieldQueuedAt, v)
@@ -1221,6 +1298,48 @@ func (u *ConversationUpsertOne) UpdateResolvedAt() *ConversationUpsertOne {
 func (u *ConversationUpsertOne) ClearResolvedAt() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearResolvedAt()
+	})
+}
+
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ConversationUpsertOne) SetLegalHoldAt(v time.Time) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetLegalHoldAt(v)
+	})
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateLegalHoldAt() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateLegalHoldAt()
+	})
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ConversationUpsertOne) ClearLegalHoldAt() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearLegalHoldAt()
+	})
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ConversationUpsertOne) SetLegalHoldReason(v string) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetLegalHoldReason(v)
+	})
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateLegalHoldReason() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateLegalHoldReason()
+	})
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ConversationUpsertOne) ClearLegalHoldReason() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearLegalHoldReason()
 	})
 }
 
@@ -1700,6 +1819,48 @@ func (u *ConversationUpsertBulk) UpdateResolvedAt() *ConversationUpsertBulk {
 func (u *ConversationUpsertBulk) ClearResolvedAt() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearResolvedAt()
+	})
+}
+
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (u *ConversationUpsertBulk) SetLegalHoldAt(v time.Time) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetLegalHoldAt(v)
+	})
+}
+
+// UpdateLegalHoldAt sets the "legal_hold_at" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateLegalHoldAt() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateLegalHoldAt()
+	})
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (u *ConversationUpsertBulk) ClearLegalHoldAt() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearLegalHoldAt()
+	})
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (u *ConversationUpsertBulk) SetLegalHoldReason(v string) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetLegalHoldReason(v)
+	})
+}
+
+// UpdateLegalHoldReason sets the "legal_hold_reason" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateLegalHoldReason() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateLegalHoldReason()
+	})
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (u *ConversationUpsertBulk) ClearLegalHoldReason() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearLegalHoldReason()
 	})
 }
 

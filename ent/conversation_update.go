@@ -248,6 +248,46 @@ func (_u *ConversationUpdate) ClearResolvedAt() *ConversationUpdate {
 	return _u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_u *ConversationUpdate) SetLegalHoldAt(v time.Time) *ConversationUpdate {
+	_u.mutation.SetLegalHoldAt(v)
+	return _u
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableLegalHoldAt(v *time.Time) *ConversationUpdate {
+	if v != nil {
+		_u.SetLegalHoldAt(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (_u *ConversationUpdate) ClearLegalHoldAt() *ConversationUpdate {
+	_u.mutation.ClearLegalHoldAt()
+	return _u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_u *ConversationUpdate) SetLegalHoldReason(v string) *ConversationUpdate {
+	_u.mutation.SetLegalHoldReason(v)
+	return _u
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableLegalHoldReason(v *string) *ConversationUpdate {
+	if v != nil {
+		_u.SetLegalHoldReason(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (_u *ConversationUpdate) ClearLegalHoldReason() *ConversationUpdate {
+	_u.mutation.ClearLegalHoldReason()
+	return _u
+}
+
 // SetQueuedAt sets the "queued_at" field.
 func (_u *ConversationUpdate) SetQueuedAt(v time.Time) *ConversationUpdate {
 	_u.mutation.SetQueuedAt(v)
@@ -437,6 +477,11 @@ func (_u *ConversationUpdate) check() error {
 			return &ValidationError{Name: "unread_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.unread_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LegalHoldReason(); ok {
+		if err := conversation.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Conversation.legal_hold_reason": %w`, err)}
+		}
+	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Conversation.tenant"`)
 	}
@@ -511,6 +556,18 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.ResolvedAtCleared() {
 		_spec.ClearField(conversation.FieldResolvedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldAt(); ok {
+		_spec.SetField(conversation.FieldLegalHoldAt, field.TypeTime, value)
+	}
+	if _u.mutation.LegalHoldAtCleared() {
+		_spec.ClearField(conversation.FieldLegalHoldAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldReason(); ok {
+		_spec.SetField(conversation.FieldLegalHoldReason, field.TypeString, value)
+	}
+	if _u.mutation.LegalHoldReasonCleared() {
+		_spec.ClearField(conversation.FieldLegalHoldReason, field.TypeString)
 	}
 	if value, ok := _u.mutation.QueuedAt(); ok {
 		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
@@ -932,6 +989,46 @@ func (_u *ConversationUpdateOne) ClearResolvedAt() *ConversationUpdateOne {
 	return _u
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (_u *ConversationUpdateOne) SetLegalHoldAt(v time.Time) *ConversationUpdateOne {
+	_u.mutation.SetLegalHoldAt(v)
+	return _u
+}
+
+// SetNillableLegalHoldAt sets the "legal_hold_at" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableLegalHoldAt(v *time.Time) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetLegalHoldAt(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (_u *ConversationUpdateOne) ClearLegalHoldAt() *ConversationUpdateOne {
+	_u.mutation.ClearLegalHoldAt()
+	return _u
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (_u *ConversationUpdateOne) SetLegalHoldReason(v string) *ConversationUpdateOne {
+	_u.mutation.SetLegalHoldReason(v)
+	return _u
+}
+
+// SetNillableLegalHoldReason sets the "legal_hold_reason" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableLegalHoldReason(v *string) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetLegalHoldReason(*v)
+	}
+	return _u
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (_u *ConversationUpdateOne) ClearLegalHoldReason() *ConversationUpdateOne {
+	_u.mutation.ClearLegalHoldReason()
+	return _u
+}
+
 // SetQueuedAt sets the "queued_at" field.
 func (_u *ConversationUpdateOne) SetQueuedAt(v time.Time) *ConversationUpdateOne {
 	_u.mutation.SetQueuedAt(v)
@@ -1134,6 +1231,11 @@ func (_u *ConversationUpdateOne) check() error {
 			return &ValidationError{Name: "unread_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.unread_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LegalHoldReason(); ok {
+		if err := conversation.LegalHoldReasonValidator(v); err != nil {
+			return &ValidationError{Name: "legal_hold_reason", err: fmt.Errorf(`ent: validator failed for field "Conversation.legal_hold_reason": %w`, err)}
+		}
+	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Conversation.tenant"`)
 	}
@@ -1225,6 +1327,18 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if _u.mutation.ResolvedAtCleared() {
 		_spec.ClearField(conversation.FieldResolvedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldAt(); ok {
+		_spec.SetField(conversation.FieldLegalHoldAt, field.TypeTime, value)
+	}
+	if _u.mutation.LegalHoldAtCleared() {
+		_spec.ClearField(conversation.FieldLegalHoldAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LegalHoldReason(); ok {
+		_spec.SetField(conversation.FieldLegalHoldReason, field.TypeString, value)
+	}
+	if _u.mutation.LegalHoldReasonCleared() {
+		_spec.ClearField(conversation.FieldLegalHoldReason, field.TypeString)
 	}
 	if value, ok := _u.mutation.QueuedAt(); ok {
 		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)

@@ -856,6 +856,16 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, contact.FieldErasedAt)
 				fieldSeen[contact.FieldErasedAt] = struct{}{}
 			}
+		case "legalHoldAt":
+			if _, ok := fieldSeen[contact.FieldLegalHoldAt]; !ok {
+				selectedFields = append(selectedFields, contact.FieldLegalHoldAt)
+				fieldSeen[contact.FieldLegalHoldAt] = struct{}{}
+			}
+		case "legalHoldReason":
+			if _, ok := fieldSeen[contact.FieldLegalHoldReason]; !ok {
+				selectedFields = append(selectedFields, contact.FieldLegalHoldReason)
+				fieldSeen[contact.FieldLegalHoldReason] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1191,6 +1201,16 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 			if _, ok := fieldSeen[conversation.FieldResolvedAt]; !ok {
 				selectedFields = append(selectedFields, conversation.FieldResolvedAt)
 				fieldSeen[conversation.FieldResolvedAt] = struct{}{}
+			}
+		case "legalHoldAt":
+			if _, ok := fieldSeen[conversation.FieldLegalHoldAt]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldLegalHoldAt)
+				fieldSeen[conversation.FieldLegalHoldAt] = struct{}{}
+			}
+		case "legalHoldReason":
+			if _, ok := fieldSeen[conversation.FieldLegalHoldReason]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldLegalHoldReason)
+				fieldSeen[conversation.FieldLegalHoldReason] = struct{}{}
 			}
 		case "queuedAt":
 			if _, ok := fieldSeen[conversation.FieldQueuedAt]; !ok {

@@ -2548,6 +2548,35 @@ type ContactWhereInput struct {
 	ErasedAtIsNil  bool        `json:"erasedAtIsNil,omitempty"`
 	ErasedAtNotNil bool        `json:"erasedAtNotNil,omitempty"`
 
+	// "legal_hold_at" field predicates.
+	LegalHoldAt       *time.Time  `json:"legalHoldAt,omitempty"`
+	LegalHoldAtNEQ    *time.Time  `json:"legalHoldAtNEQ,omitempty"`
+	LegalHoldAtIn     []time.Time `json:"legalHoldAtIn,omitempty"`
+	LegalHoldAtNotIn  []time.Time `json:"legalHoldAtNotIn,omitempty"`
+	LegalHoldAtGT     *time.Time  `json:"legalHoldAtGT,omitempty"`
+	LegalHoldAtGTE    *time.Time  `json:"legalHoldAtGTE,omitempty"`
+	LegalHoldAtLT     *time.Time  `json:"legalHoldAtLT,omitempty"`
+	LegalHoldAtLTE    *time.Time  `json:"legalHoldAtLTE,omitempty"`
+	LegalHoldAtIsNil  bool        `json:"legalHoldAtIsNil,omitempty"`
+	LegalHoldAtNotNil bool        `json:"legalHoldAtNotNil,omitempty"`
+
+	// "legal_hold_reason" field predicates.
+	LegalHoldReason             *string  `json:"legalHoldReason,omitempty"`
+	LegalHoldReasonNEQ          *string  `json:"legalHoldReasonNEQ,omitempty"`
+	LegalHoldReasonIn           []string `json:"legalHoldReasonIn,omitempty"`
+	LegalHoldReasonNotIn        []string `json:"legalHoldReasonNotIn,omitempty"`
+	LegalHoldReasonGT           *string  `json:"legalHoldReasonGT,omitempty"`
+	LegalHoldReasonGTE          *string  `json:"legalHoldReasonGTE,omitempty"`
+	LegalHoldReasonLT           *string  `json:"legalHoldReasonLT,omitempty"`
+	LegalHoldReasonLTE          *string  `json:"legalHoldReasonLTE,omitempty"`
+	LegalHoldReasonContains     *string  `json:"legalHoldReasonContains,omitempty"`
+	LegalHoldReasonHasPrefix    *string  `json:"legalHoldReasonHasPrefix,omitempty"`
+	LegalHoldReasonHasSuffix    *string  `json:"legalHoldReasonHasSuffix,omitempty"`
+	LegalHoldReasonIsNil        bool     `json:"legalHoldReasonIsNil,omitempty"`
+	LegalHoldReasonNotNil       bool     `json:"legalHoldReasonNotNil,omitempty"`
+	LegalHoldReasonEqualFold    *string  `json:"legalHoldReasonEqualFold,omitempty"`
+	LegalHoldReasonContainsFold *string  `json:"legalHoldReasonContainsFold,omitempty"`
+
 	// "conversations" edge predicates.
 	HasConversations     *bool                     `json:"hasConversations,omitempty"`
 	HasConversationsWith []*ConversationWhereInput `json:"hasConversationsWith,omitempty"`
@@ -2948,6 +2977,81 @@ func (i *ContactWhereInput) P() (predicate.Contact, error) {
 	if i.ErasedAtNotNil {
 		predicates = append(predicates, contact.ErasedAtNotNil())
 	}
+	if i.LegalHoldAt != nil {
+		predicates = append(predicates, contact.LegalHoldAtEQ(*i.LegalHoldAt))
+	}
+	if i.LegalHoldAtNEQ != nil {
+		predicates = append(predicates, contact.LegalHoldAtNEQ(*i.LegalHoldAtNEQ))
+	}
+	if len(i.LegalHoldAtIn) > 0 {
+		predicates = append(predicates, contact.LegalHoldAtIn(i.LegalHoldAtIn...))
+	}
+	if len(i.LegalHoldAtNotIn) > 0 {
+		predicates = append(predicates, contact.LegalHoldAtNotIn(i.LegalHoldAtNotIn...))
+	}
+	if i.LegalHoldAtGT != nil {
+		predicates = append(predicates, contact.LegalHoldAtGT(*i.LegalHoldAtGT))
+	}
+	if i.LegalHoldAtGTE != nil {
+		predicates = append(predicates, contact.LegalHoldAtGTE(*i.LegalHoldAtGTE))
+	}
+	if i.LegalHoldAtLT != nil {
+		predicates = append(predicates, contact.LegalHoldAtLT(*i.LegalHoldAtLT))
+	}
+	if i.LegalHoldAtLTE != nil {
+		predicates = append(predicates, contact.LegalHoldAtLTE(*i.LegalHoldAtLTE))
+	}
+	if i.LegalHoldAtIsNil {
+		predicates = append(predicates, contact.LegalHoldAtIsNil())
+	}
+	if i.LegalHoldAtNotNil {
+		predicates = append(predicates, contact.LegalHoldAtNotNil())
+	}
+	if i.LegalHoldReason != nil {
+		predicates = append(predicates, contact.LegalHoldReasonEQ(*i.LegalHoldReason))
+	}
+	if i.LegalHoldReasonNEQ != nil {
+		predicates = append(predicates, contact.LegalHoldReasonNEQ(*i.LegalHoldReasonNEQ))
+	}
+	if len(i.LegalHoldReasonIn) > 0 {
+		predicates = append(predicates, contact.LegalHoldReasonIn(i.LegalHoldReasonIn...))
+	}
+	if len(i.LegalHoldReasonNotIn) > 0 {
+		predicates = append(predicates, contact.LegalHoldReasonNotIn(i.LegalHoldReasonNotIn...))
+	}
+	if i.LegalHoldReasonGT != nil {
+		predicates = append(predicates, contact.LegalHoldReasonGT(*i.LegalHoldReasonGT))
+	}
+	if i.LegalHoldReasonGTE != nil {
+		predicates = append(predicates, contact.LegalHoldReasonGTE(*i.LegalHoldReasonGTE))
+	}
+	if i.LegalHoldReasonLT != nil {
+		predicates = append(predicates, contact.LegalHoldReasonLT(*i.LegalHoldReasonLT))
+	}
+	if i.LegalHoldReasonLTE != nil {
+		predicates = append(predicates, contact.LegalHoldReasonLTE(*i.LegalHoldReasonLTE))
+	}
+	if i.LegalHoldReasonContains != nil {
+		predicates = append(predicates, contact.LegalHoldReasonContains(*i.LegalHoldReasonContains))
+	}
+	if i.LegalHoldReasonHasPrefix != nil {
+		predicates = append(predicates, contact.LegalHoldReasonHasPrefix(*i.LegalHoldReasonHasPrefix))
+	}
+	if i.LegalHoldReasonHasSuffix != nil {
+		predicates = append(predicates, contact.LegalHoldReasonHasSuffix(*i.LegalHoldReasonHasSuffix))
+	}
+	if i.LegalHoldReasonIsNil {
+		predicates = append(predicates, contact.LegalHoldReasonIsNil())
+	}
+	if i.LegalHoldReasonNotNil {
+		predicates = append(predicates, contact.LegalHoldReasonNotNil())
+	}
+	if i.LegalHoldReasonEqualFold != nil {
+		predicates = append(predicates, contact.LegalHoldReasonEqualFold(*i.LegalHoldReasonEqualFold))
+	}
+	if i.LegalHoldReasonContainsFold != nil {
+		predicates = append(predicates, contact.LegalHoldReasonContainsFold(*i.LegalHoldReasonContainsFold))
+	}
 
 	if i.HasConversations != nil {
 		p := contact.HasConversations()
@@ -3178,6 +3282,35 @@ type ConversationWhereInput struct {
 	ResolvedAtLTE    *time.Time  `json:"resolvedAtLTE,omitempty"`
 	ResolvedAtIsNil  bool        `json:"resolvedAtIsNil,omitempty"`
 	ResolvedAtNotNil bool        `json:"resolvedAtNotNil,omitempty"`
+
+	// "legal_hold_at" field predicates.
+	LegalHoldAt       *time.Time  `json:"legalHoldAt,omitempty"`
+	LegalHoldAtNEQ    *time.Time  `json:"legalHoldAtNEQ,omitempty"`
+	LegalHoldAtIn     []time.Time `json:"legalHoldAtIn,omitempty"`
+	LegalHoldAtNotIn  []time.Time `json:"legalHoldAtNotIn,omitempty"`
+	LegalHoldAtGT     *time.Time  `json:"legalHoldAtGT,omitempty"`
+	LegalHoldAtGTE    *time.Time  `json:"legalHoldAtGTE,omitempty"`
+	LegalHoldAtLT     *time.Time  `json:"legalHoldAtLT,omitempty"`
+	LegalHoldAtLTE    *time.Time  `json:"legalHoldAtLTE,omitempty"`
+	LegalHoldAtIsNil  bool        `json:"legalHoldAtIsNil,omitempty"`
+	LegalHoldAtNotNil bool        `json:"legalHoldAtNotNil,omitempty"`
+
+	// "legal_hold_reason" field predicates.
+	LegalHoldReason             *string  `json:"legalHoldReason,omitempty"`
+	LegalHoldReasonNEQ          *string  `json:"legalHoldReasonNEQ,omitempty"`
+	LegalHoldReasonIn           []string `json:"legalHoldReasonIn,omitempty"`
+	LegalHoldReasonNotIn        []string `json:"legalHoldReasonNotIn,omitempty"`
+	LegalHoldReasonGT           *string  `json:"legalHoldReasonGT,omitempty"`
+	LegalHoldReasonGTE          *string  `json:"legalHoldReasonGTE,omitempty"`
+	LegalHoldReasonLT           *string  `json:"legalHoldReasonLT,omitempty"`
+	LegalHoldReasonLTE          *string  `json:"legalHoldReasonLTE,omitempty"`
+	LegalHoldReasonContains     *string  `json:"legalHoldReasonContains,omitempty"`
+	LegalHoldReasonHasPrefix    *string  `json:"legalHoldReasonHasPrefix,omitempty"`
+	LegalHoldReasonHasSuffix    *string  `json:"legalHoldReasonHasSuffix,omitempty"`
+	LegalHoldReasonIsNil        bool     `json:"legalHoldReasonIsNil,omitempty"`
+	LegalHoldReasonNotNil       bool     `json:"legalHoldReasonNotNil,omitempty"`
+	LegalHoldReasonEqualFold    *string  `json:"legalHoldReasonEqualFold,omitempty"`
+	LegalHoldReasonContainsFold *string  `json:"legalHoldReasonContainsFold,omitempty"`
 
 	// "queued_at" field predicates.
 	QueuedAt       *time.Time  `json:"queuedAt,omitempty"`
@@ -3779,6 +3912,81 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 	}
 	if i.ResolvedAtNotNil {
 		predicates = append(predicates, conversation.ResolvedAtNotNil())
+	}
+	if i.LegalHoldAt != nil {
+		predicates = append(predicates, conversation.LegalHoldAtEQ(*i.LegalHoldAt))
+	}
+	if i.LegalHoldAtNEQ != nil {
+		predicates = append(predicates, conversation.LegalHoldAtNEQ(*i.LegalHoldAtNEQ))
+	}
+	if len(i.LegalHoldAtIn) > 0 {
+		predicates = append(predicates, conversation.LegalHoldAtIn(i.LegalHoldAtIn...))
+	}
+	if len(i.LegalHoldAtNotIn) > 0 {
+		predicates = append(predicates, conversation.LegalHoldAtNotIn(i.LegalHoldAtNotIn...))
+	}
+	if i.LegalHoldAtGT != nil {
+		predicates = append(predicates, conversation.LegalHoldAtGT(*i.LegalHoldAtGT))
+	}
+	if i.LegalHoldAtGTE != nil {
+		predicates = append(predicates, conversation.LegalHoldAtGTE(*i.LegalHoldAtGTE))
+	}
+	if i.LegalHoldAtLT != nil {
+		predicates = append(predicates, conversation.LegalHoldAtLT(*i.LegalHoldAtLT))
+	}
+	if i.LegalHoldAtLTE != nil {
+		predicates = append(predicates, conversation.LegalHoldAtLTE(*i.LegalHoldAtLTE))
+	}
+	if i.LegalHoldAtIsNil {
+		predicates = append(predicates, conversation.LegalHoldAtIsNil())
+	}
+	if i.LegalHoldAtNotNil {
+		predicates = append(predicates, conversation.LegalHoldAtNotNil())
+	}
+	if i.LegalHoldReason != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonEQ(*i.LegalHoldReason))
+	}
+	if i.LegalHoldReasonNEQ != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonNEQ(*i.LegalHoldReasonNEQ))
+	}
+	if len(i.LegalHoldReasonIn) > 0 {
+		predicates = append(predicates, conversation.LegalHoldReasonIn(i.LegalHoldReasonIn...))
+	}
+	if len(i.LegalHoldReasonNotIn) > 0 {
+		predicates = append(predicates, conversation.LegalHoldReasonNotIn(i.LegalHoldReasonNotIn...))
+	}
+	if i.LegalHoldReasonGT != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonGT(*i.LegalHoldReasonGT))
+	}
+	if i.LegalHoldReasonGTE != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonGTE(*i.LegalHoldReasonGTE))
+	}
+	if i.LegalHoldReasonLT != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonLT(*i.LegalHoldReasonLT))
+	}
+	if i.LegalHoldReasonLTE != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonLTE(*i.LegalHoldReasonLTE))
+	}
+	if i.LegalHoldReasonContains != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonContains(*i.LegalHoldReasonContains))
+	}
+	if i.LegalHoldReasonHasPrefix != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonHasPrefix(*i.LegalHoldReasonHasPrefix))
+	}
+	if i.LegalHoldReasonHasSuffix != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonHasSuffix(*i.LegalHoldReasonHasSuffix))
+	}
+	if i.LegalHoldReasonIsNil {
+		predicates = append(predicates, conversation.LegalHoldReasonIsNil())
+	}
+	if i.LegalHoldReasonNotNil {
+		predicates = append(predicates, conversation.LegalHoldReasonNotNil())
+	}
+	if i.LegalHoldReasonEqualFold != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonEqualFold(*i.LegalHoldReasonEqualFold))
+	}
+	if i.LegalHoldReasonContainsFold != nil {
+		predicates = append(predicates, conversation.LegalHoldReasonContainsFold(*i.LegalHoldReasonContainsFold))
 	}
 	if i.QueuedAt != nil {
 		predicates = append(predicates, conversation.QueuedAtEQ(*i.QueuedAt))

@@ -5788,6 +5788,8 @@ type ContactMutation struct {
 	opt_in_source        *string
 	opt_in_at            *time.Time
 	erased_at            *time.Time
+	legal_hold_at        *time.Time
+	legal_hold_reason    *string
 	clearedFields        map[string]struct{}
 	tenant               *string
 	clearedtenant        bool
@@ -6430,6 +6432,104 @@ func (m *ContactMutation) ResetErasedAt() {
 	delete(m.clearedFields, contact.FieldErasedAt)
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (m *ContactMutation) SetLegalHoldAt(t time.Time) {
+	m.legal_hold_at = &t
+}
+
+// LegalHoldAt returns the value of the "legal_hold_at" field in the mutation.
+func (m *ContactMutation) LegalHoldAt() (r time.Time, exists bool) {
+	v := m.legal_hold_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalHoldAt returns the old "legal_hold_at" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldLegalHoldAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalHoldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalHoldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalHoldAt: %w", err)
+	}
+	return oldValue.LegalHoldAt, nil
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (m *ContactMutation) ClearLegalHoldAt() {
+	m.legal_hold_at = nil
+	m.clearedFields[contact.FieldLegalHoldAt] = struct{}{}
+}
+
+// LegalHoldAtCleared returns if the "legal_hold_at" field was cleared in this mutation.
+func (m *ContactMutation) LegalHoldAtCleared() bool {
+	_, ok := m.clearedFields[contact.FieldLegalHoldAt]
+	return ok
+}
+
+// ResetLegalHoldAt resets all changes to the "legal_hold_at" field.
+func (m *ContactMutation) ResetLegalHoldAt() {
+	m.legal_hold_at = nil
+	delete(m.clearedFields, contact.FieldLegalHoldAt)
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (m *ContactMutation) SetLegalHoldReason(s string) {
+	m.legal_hold_reason = &s
+}
+
+// LegalHoldReason returns the value of the "legal_hold_reason" field in the mutation.
+func (m *ContactMutation) LegalHoldReason() (r string, exists bool) {
+	v := m.legal_hold_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalHoldReason returns the old "legal_hold_reason" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldLegalHoldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalHoldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalHoldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalHoldReason: %w", err)
+	}
+	return oldValue.LegalHoldReason, nil
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (m *ContactMutation) ClearLegalHoldReason() {
+	m.legal_hold_reason = nil
+	m.clearedFields[contact.FieldLegalHoldReason] = struct{}{}
+}
+
+// LegalHoldReasonCleared returns if the "legal_hold_reason" field was cleared in this mutation.
+func (m *ContactMutation) LegalHoldReasonCleared() bool {
+	_, ok := m.clearedFields[contact.FieldLegalHoldReason]
+	return ok
+}
+
+// ResetLegalHoldReason resets all changes to the "legal_hold_reason" field.
+func (m *ContactMutation) ResetLegalHoldReason() {
+	m.legal_hold_reason = nil
+	delete(m.clearedFields, contact.FieldLegalHoldReason)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *ContactMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -6545,7 +6645,7 @@ func (m *ContactMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ContactMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, contact.FieldCreatedAt)
 	}
@@ -6582,6 +6682,12 @@ func (m *ContactMutation) Fields() []string {
 	if m.erased_at != nil {
 		fields = append(fields, contact.FieldErasedAt)
 	}
+	if m.legal_hold_at != nil {
+		fields = append(fields, contact.FieldLegalHoldAt)
+	}
+	if m.legal_hold_reason != nil {
+		fields = append(fields, contact.FieldLegalHoldReason)
+	}
 	return fields
 }
 
@@ -6614,6 +6720,10 @@ func (m *ContactMutation) Field(name string) (ent.Value, bool) {
 		return m.OptInAt()
 	case contact.FieldErasedAt:
 		return m.ErasedAt()
+	case contact.FieldLegalHoldAt:
+		return m.LegalHoldAt()
+	case contact.FieldLegalHoldReason:
+		return m.LegalHoldReason()
 	}
 	return nil, false
 }
@@ -6647,6 +6757,10 @@ func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldOptInAt(ctx)
 	case contact.FieldErasedAt:
 		return m.OldErasedAt(ctx)
+	case contact.FieldLegalHoldAt:
+		return m.OldLegalHoldAt(ctx)
+	case contact.FieldLegalHoldReason:
+		return m.OldLegalHoldReason(ctx)
 	}
 	return nil, fmt.Errorf("unknown Contact field %s", name)
 }
@@ -6740,6 +6854,20 @@ func (m *ContactMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetErasedAt(v)
 		return nil
+	case contact.FieldLegalHoldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalHoldAt(v)
+		return nil
+	case contact.FieldLegalHoldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalHoldReason(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
 }
@@ -6785,6 +6913,12 @@ func (m *ContactMutation) ClearedFields() []string {
 	if m.FieldCleared(contact.FieldErasedAt) {
 		fields = append(fields, contact.FieldErasedAt)
 	}
+	if m.FieldCleared(contact.FieldLegalHoldAt) {
+		fields = append(fields, contact.FieldLegalHoldAt)
+	}
+	if m.FieldCleared(contact.FieldLegalHoldReason) {
+		fields = append(fields, contact.FieldLegalHoldReason)
+	}
 	return fields
 }
 
@@ -6813,6 +6947,12 @@ func (m *ContactMutation) ClearField(name string) error {
 		return nil
 	case contact.FieldErasedAt:
 		m.ClearErasedAt()
+		return nil
+	case contact.FieldLegalHoldAt:
+		m.ClearLegalHoldAt()
+		return nil
+	case contact.FieldLegalHoldReason:
+		m.ClearLegalHoldReason()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact nullable field %s", name)
@@ -6857,6 +6997,12 @@ func (m *ContactMutation) ResetField(name string) error {
 		return nil
 	case contact.FieldErasedAt:
 		m.ResetErasedAt()
+		return nil
+	case contact.FieldLegalHoldAt:
+		m.ResetLegalHoldAt()
+		return nil
+	case contact.FieldLegalHoldReason:
+		m.ResetLegalHoldReason()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
@@ -6981,6 +7127,8 @@ type ConversationMutation struct {
 	first_response_at        *time.Time
 	snoozed_until            *time.Time
 	resolved_at              *time.Time
+	legal_hold_at            *time.Time
+	legal_hold_reason        *string
 	queued_at                *time.Time
 	clearedFields            map[string]struct{}
 	tenant                   *string
@@ -7810,6 +7958,104 @@ func (m *ConversationMutation) ResetResolvedAt() {
 	delete(m.clearedFields, conversation.FieldResolvedAt)
 }
 
+// SetLegalHoldAt sets the "legal_hold_at" field.
+func (m *ConversationMutation) SetLegalHoldAt(t time.Time) {
+	m.legal_hold_at = &t
+}
+
+// LegalHoldAt returns the value of the "legal_hold_at" field in the mutation.
+func (m *ConversationMutation) LegalHoldAt() (r time.Time, exists bool) {
+	v := m.legal_hold_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalHoldAt returns the old "legal_hold_at" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldLegalHoldAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalHoldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalHoldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalHoldAt: %w", err)
+	}
+	return oldValue.LegalHoldAt, nil
+}
+
+// ClearLegalHoldAt clears the value of the "legal_hold_at" field.
+func (m *ConversationMutation) ClearLegalHoldAt() {
+	m.legal_hold_at = nil
+	m.clearedFields[conversation.FieldLegalHoldAt] = struct{}{}
+}
+
+// LegalHoldAtCleared returns if the "legal_hold_at" field was cleared in this mutation.
+func (m *ConversationMutation) LegalHoldAtCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldLegalHoldAt]
+	return ok
+}
+
+// ResetLegalHoldAt resets all changes to the "legal_hold_at" field.
+func (m *ConversationMutation) ResetLegalHoldAt() {
+	m.legal_hold_at = nil
+	delete(m.clearedFields, conversation.FieldLegalHoldAt)
+}
+
+// SetLegalHoldReason sets the "legal_hold_reason" field.
+func (m *ConversationMutation) SetLegalHoldReason(s string) {
+	m.legal_hold_reason = &s
+}
+
+// LegalHoldReason returns the value of the "legal_hold_reason" field in the mutation.
+func (m *ConversationMutation) LegalHoldReason() (r string, exists bool) {
+	v := m.legal_hold_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalHoldReason returns the old "legal_hold_reason" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldLegalHoldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalHoldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalHoldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalHoldReason: %w", err)
+	}
+	return oldValue.LegalHoldReason, nil
+}
+
+// ClearLegalHoldReason clears the value of the "legal_hold_reason" field.
+func (m *ConversationMutation) ClearLegalHoldReason() {
+	m.legal_hold_reason = nil
+	m.clearedFields[conversation.FieldLegalHoldReason] = struct{}{}
+}
+
+// LegalHoldReasonCleared returns if the "legal_hold_reason" field was cleared in this mutation.
+func (m *ConversationMutation) LegalHoldReasonCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldLegalHoldReason]
+	return ok
+}
+
+// ResetLegalHoldReason resets all changes to the "legal_hold_reason" field.
+func (m *ConversationMutation) ResetLegalHoldReason() {
+	m.legal_hold_reason = nil
+	delete(m.clearedFields, conversation.FieldLegalHoldReason)
+}
+
 // SetQueuedAt sets the "queued_at" field.
 func (m *ConversationMutation) SetQueuedAt(t time.Time) {
 	m.queued_at = &t
@@ -8163,7 +8409,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, conversation.FieldCreatedAt)
 	}
@@ -8212,6 +8458,12 @@ func (m *ConversationMutation) Fields() []string {
 	if m.resolved_at != nil {
 		fields = append(fields, conversation.FieldResolvedAt)
 	}
+	if m.legal_hold_at != nil {
+		fields = append(fields, conversation.FieldLegalHoldAt)
+	}
+	if m.legal_hold_reason != nil {
+		fields = append(fields, conversation.FieldLegalHoldReason)
+	}
 	if m.queued_at != nil {
 		fields = append(fields, conversation.FieldQueuedAt)
 	}
@@ -8255,6 +8507,10 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.SnoozedUntil()
 	case conversation.FieldResolvedAt:
 		return m.ResolvedAt()
+	case conversation.FieldLegalHoldAt:
+		return m.LegalHoldAt()
+	case conversation.FieldLegalHoldReason:
+		return m.LegalHoldReason()
 	case conversation.FieldQueuedAt:
 		return m.QueuedAt()
 	}
@@ -8298,6 +8554,10 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldSnoozedUntil(ctx)
 	case conversation.FieldResolvedAt:
 		return m.OldResolvedAt(ctx)
+	case conversation.FieldLegalHoldAt:
+		return m.OldLegalHoldAt(ctx)
+	case conversation.FieldLegalHoldReason:
+		return m.OldLegalHoldReason(ctx)
 	case conversation.FieldQueuedAt:
 		return m.OldQueuedAt(ctx)
 	}
@@ -8421,6 +8681,20 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetResolvedAt(v)
 		return nil
+	case conversation.FieldLegalHoldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalHoldAt(v)
+		return nil
+	case conversation.FieldLegalHoldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalHoldReason(v)
+		return nil
 	case conversation.FieldQueuedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -8497,6 +8771,12 @@ func (m *ConversationMutation) ClearedFields() []string {
 	if m.FieldCleared(conversation.FieldResolvedAt) {
 		fields = append(fields, conversation.FieldResolvedAt)
 	}
+	if m.FieldCleared(conversation.FieldLegalHoldAt) {
+		fields = append(fields, conversation.FieldLegalHoldAt)
+	}
+	if m.FieldCleared(conversation.FieldLegalHoldReason) {
+		fields = append(fields, conversation.FieldLegalHoldReason)
+	}
 	if m.FieldCleared(conversation.FieldQueuedAt) {
 		fields = append(fields, conversation.FieldQueuedAt)
 	}
@@ -8537,6 +8817,12 @@ func (m *ConversationMutation) ClearField(name string) error {
 		return nil
 	case conversation.FieldResolvedAt:
 		m.ClearResolvedAt()
+		return nil
+	case conversation.FieldLegalHoldAt:
+		m.ClearLegalHoldAt()
+		return nil
+	case conversation.FieldLegalHoldReason:
+		m.ClearLegalHoldReason()
 		return nil
 	case conversation.FieldQueuedAt:
 		m.ClearQueuedAt()
@@ -8596,6 +8882,12 @@ func (m *ConversationMutation) ResetField(name string) error {
 		return nil
 	case conversation.FieldResolvedAt:
 		m.ResetResolvedAt()
+		return nil
+	case conversation.FieldLegalHoldAt:
+		m.ResetLegalHoldAt()
+		return nil
+	case conversation.FieldLegalHoldReason:
+		m.ResetLegalHoldReason()
 		return nil
 	case conversation.FieldQueuedAt:
 		m.ResetQueuedAt()

@@ -24,7 +24,7 @@ type WebhookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Provider holds the value of the "provider" field.
 	Provider string `json:"provider,omitempty"`
-	// the raw POST body, as signed
+	// the raw POST body, as signed (redacted by an erasure that finds its person in it)
 	Body []byte `json:"body,omitempty"`
 	// State holds the value of the "state" field.
 	State webhookdelivery.State `json:"state,omitempty"`

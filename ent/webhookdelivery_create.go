@@ -386,6 +386,18 @@ func (u *WebhookDeliveryUpsert) UpdateUpdatedAt() *WebhookDeliveryUpsert {
 	return u
 }
 
+// SetBody sets the "body" field.
+func (u *WebhookDeliveryUpsert) SetBody(v []byte) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldBody, v)
+	return u
+}
+
+// UpdateBody sets the "body" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateBody() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldBody)
+	return u
+}
+
 // SetState sets the "state" field.
 func (u *WebhookDeliveryUpsert) SetState(v webhookdelivery.State) *WebhookDeliveryUpsert {
 	u.Set(webhookdelivery.FieldState, v)
@@ -493,9 +505,6 @@ func (u *WebhookDeliveryUpsertOne) UpdateNewValues() *WebhookDeliveryUpsertOne {
 		if _, exists := u.create.mutation.Provider(); exists {
 			s.SetIgnore(webhookdelivery.FieldProvider)
 		}
-		if _, exists := u.create.mutation.Body(); exists {
-			s.SetIgnore(webhookdelivery.FieldBody)
-		}
 	}))
 	return u
 }
@@ -538,6 +547,20 @@ func (u *WebhookDeliveryUpsertOne) SetUpdatedAt(v time.Time) *WebhookDeliveryUps
 func (u *WebhookDeliveryUpsertOne) UpdateUpdatedAt() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetBody sets the "body" field.
+func (u *WebhookDeliveryUpsertOne) SetBody(v []byte) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetBody(v)
+	})
+}
+
+// UpdateBody sets the "body" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateBody() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateBody()
 	})
 }
 
@@ -828,9 +851,6 @@ func (u *WebhookDeliveryUpsertBulk) UpdateNewValues() *WebhookDeliveryUpsertBulk
 			if _, exists := b.mutation.Provider(); exists {
 				s.SetIgnore(webhookdelivery.FieldProvider)
 			}
-			if _, exists := b.mutation.Body(); exists {
-				s.SetIgnore(webhookdelivery.FieldBody)
-			}
 		}
 	}))
 	return u
@@ -874,6 +894,20 @@ func (u *WebhookDeliveryUpsertBulk) SetUpdatedAt(v time.Time) *WebhookDeliveryUp
 func (u *WebhookDeliveryUpsertBulk) UpdateUpdatedAt() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetBody sets the "body" field.
+func (u *WebhookDeliveryUpsertBulk) SetBody(v []byte) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetBody(v)
+	})
+}
+
+// UpdateBody sets the "body" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateBody() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateBody()
 	})
 }
 

@@ -36,6 +36,12 @@ func (_u *WebhookDeliveryUpdate) SetUpdatedAt(v time.Time) *WebhookDeliveryUpdat
 	return _u
 }
 
+// SetBody sets the "body" field.
+func (_u *WebhookDeliveryUpdate) SetBody(v []byte) *WebhookDeliveryUpdate {
+	_u.mutation.SetBody(v)
+	return _u
+}
+
 // SetState sets the "state" field.
 func (_u *WebhookDeliveryUpdate) SetState(v webhookdelivery.State) *WebhookDeliveryUpdate {
 	_u.mutation.SetState(v)
@@ -207,6 +213,9 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(webhookdelivery.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.Body(); ok {
+		_spec.SetField(webhookdelivery.FieldBody, field.TypeBytes, value)
+	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(webhookdelivery.FieldState, field.TypeEnum, value)
 	}
@@ -264,6 +273,12 @@ type WebhookDeliveryUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *WebhookDeliveryUpdateOne) SetUpdatedAt(v time.Time) *WebhookDeliveryUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetBody sets the "body" field.
+func (_u *WebhookDeliveryUpdateOne) SetBody(v []byte) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetBody(v)
 	return _u
 }
 
@@ -467,6 +482,9 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(webhookdelivery.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Body(); ok {
+		_spec.SetField(webhookdelivery.FieldBody, field.TypeBytes, value)
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(webhookdelivery.FieldState, field.TypeEnum, value)

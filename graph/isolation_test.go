@@ -110,12 +110,15 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { assignRoles(agentID: "` + b.agent + `", roleIDs: ["` + a.agentRole + `"]) { id } }`),
 			nf(`mutation { assignRoles(agentID: "` + a.agent + `", roleIDs: ["` + b.agentRole + `"]) { id } }`),
 		},
-		"createWebhookEndpoint": {ok(`mutation { createWebhookEndpoint(input: {name: "Mine", url: "https://crm.example.org/a", role: "partner", events: ["message.received"]}) { endpoint { id } } }`)},
-		"updateWebhookEndpoint": {nf(`mutation { updateWebhookEndpoint(id: "` + b.webhook + `", input: {url: "https://evil.example.com/"}) { id } }`)},
-		"deleteWebhookEndpoint": {nf(`mutation { deleteWebhookEndpoint(id: "` + b.webhook + `") }`)},
-		"rotateWebhookSecret":   {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
-		"redeliverWebhook":      {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
-		"setGroupMemberRole":    {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+		"eraseContact":             {nf(`mutation { eraseContact(id: "` + b.contact + `") { id } }`)},
+		"setContactLegalHold":      {nf(`mutation { setContactLegalHold(id: "` + b.contact + `", reason: "x") { id } }`)},
+		"setConversationLegalHold": {nf(`mutation { setConversationLegalHold(id: "` + b.conversation + `", reason: "x") { id } }`)},
+		"createWebhookEndpoint":    {ok(`mutation { createWebhookEndpoint(input: {name: "Mine", url: "https://crm.example.org/a", role: "partner", events: ["message.received"]}) { endpoint { id } } }`)},
+		"updateWebhookEndpoint":    {nf(`mutation { updateWebhookEndpoint(id: "` + b.webhook + `", input: {url: "https://evil.example.com/"}) { id } }`)},
+		"deleteWebhookEndpoint":    {nf(`mutation { deleteWebhookEndpoint(id: "` + b.webhook + `") }`)},
+		"rotateWebhookSecret":      {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
+		"redeliverWebhook":         {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
+		"setGroupMemberRole":       {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
 
@@ -126,7 +129,7 @@ const snapshotQuery = `{
   numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } } } } }
   agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
   teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }
-  contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt } } }
+  contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt erasedAt legalHoldAt } } }
   conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
   routingQueue { length conversations { id } }
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }

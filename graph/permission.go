@@ -102,6 +102,10 @@ var mutations = map[string]mutationRule{
 	"removeGroupMembers": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
 	"setGroupMemberRole": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
 
+	"eraseContact":             {perm: policy.ContactErase, id: "ctc", audit: audit.ActionContactErased},
+	"setContactLegalHold":      {perm: policy.ContactErase, id: "ctc", audit: audit.ActionLegalHold},
+	"setConversationLegalHold": {perm: policy.ContactErase, id: "cnv", audit: audit.ActionLegalHold},
+
 	"createWebhookEndpoint": {perm: policy.WebhookManage, audit: audit.ActionWebhookCreated},
 	"updateWebhookEndpoint": {perm: policy.WebhookManage, id: "whk", audit: audit.ActionWebhookUpdated},
 	"deleteWebhookEndpoint": {perm: policy.WebhookManage, id: "whk", audit: audit.ActionWebhookDeleted},

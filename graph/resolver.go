@@ -72,3 +72,11 @@ func NewResolver(s Services) *Resolver {
 		webhooks: s.Webhooks,
 	}
 }
+
+// stringOr is *s, or "" when s is nil.
+func stringOr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -43,6 +43,10 @@ const (
 	FieldOptInAt = "opt_in_at"
 	// FieldErasedAt holds the string denoting the erased_at field in the database.
 	FieldErasedAt = "erased_at"
+	// FieldLegalHoldAt holds the string denoting the legal_hold_at field in the database.
+	FieldLegalHoldAt = "legal_hold_at"
+	// FieldLegalHoldReason holds the string denoting the legal_hold_reason field in the database.
+	FieldLegalHoldReason = "legal_hold_reason"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeConversations holds the string denoting the conversations edge name in mutations.
@@ -80,6 +84,8 @@ var Columns = []string{
 	FieldOptInSource,
 	FieldOptInAt,
 	FieldErasedAt,
+	FieldLegalHoldAt,
+	FieldLegalHoldReason,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -118,6 +124,8 @@ var (
 	DefaultAttributes []schematype.ContactAttribute
 	// OptInSourceValidator is a validator for the "opt_in_source" field. It is called by the builders before save.
 	OptInSourceValidator func(string) error
+	// LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
+	LegalHoldReasonValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -207,6 +215,16 @@ func ByOptInAt(opts ...sql.OrderTermOption) OrderOption {
 // ByErasedAt orders the results by the erased_at field.
 func ByErasedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldErasedAt, opts...).ToFunc()
+}
+
+// ByLegalHoldAt orders the results by the legal_hold_at field.
+func ByLegalHoldAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLegalHoldAt, opts...).ToFunc()
+}
+
+// ByLegalHoldReason orders the results by the legal_hold_reason field.
+func ByLegalHoldReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLegalHoldReason, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

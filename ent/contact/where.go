@@ -110,6 +110,16 @@ func ErasedAt(v time.Time) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldErasedAt, v))
 }
 
+// LegalHoldAt applies equality check predicate on the "legal_hold_at" field. It's identical to LegalHoldAtEQ.
+func LegalHoldAt(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldReason applies equality check predicate on the "legal_hold_reason" field. It's identical to LegalHoldReasonEQ.
+func LegalHoldReason(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLegalHoldReason, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldCreatedAt, v))
@@ -663,6 +673,131 @@ func ErasedAtIsNil() predicate.Contact {
 // ErasedAtNotNil applies the NotNil predicate on the "erased_at" field.
 func ErasedAtNotNil() predicate.Contact {
 	return predicate.Contact(sql.FieldNotNull(FieldErasedAt))
+}
+
+// LegalHoldAtEQ applies the EQ predicate on the "legal_hold_at" field.
+func LegalHoldAtEQ(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtNEQ applies the NEQ predicate on the "legal_hold_at" field.
+func LegalHoldAtNEQ(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtIn applies the In predicate on the "legal_hold_at" field.
+func LegalHoldAtIn(vs ...time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldLegalHoldAt, vs...))
+}
+
+// LegalHoldAtNotIn applies the NotIn predicate on the "legal_hold_at" field.
+func LegalHoldAtNotIn(vs ...time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldLegalHoldAt, vs...))
+}
+
+// LegalHoldAtGT applies the GT predicate on the "legal_hold_at" field.
+func LegalHoldAtGT(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtGTE applies the GTE predicate on the "legal_hold_at" field.
+func LegalHoldAtGTE(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtLT applies the LT predicate on the "legal_hold_at" field.
+func LegalHoldAtLT(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtLTE applies the LTE predicate on the "legal_hold_at" field.
+func LegalHoldAtLTE(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtIsNil applies the IsNil predicate on the "legal_hold_at" field.
+func LegalHoldAtIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldLegalHoldAt))
+}
+
+// LegalHoldAtNotNil applies the NotNil predicate on the "legal_hold_at" field.
+func LegalHoldAtNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldLegalHoldAt))
+}
+
+// LegalHoldReasonEQ applies the EQ predicate on the "legal_hold_reason" field.
+func LegalHoldReasonEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonNEQ applies the NEQ predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonIn applies the In predicate on the "legal_hold_reason" field.
+func LegalHoldReasonIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldLegalHoldReason, vs...))
+}
+
+// LegalHoldReasonNotIn applies the NotIn predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNotIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldLegalHoldReason, vs...))
+}
+
+// LegalHoldReasonGT applies the GT predicate on the "legal_hold_reason" field.
+func LegalHoldReasonGT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonGTE applies the GTE predicate on the "legal_hold_reason" field.
+func LegalHoldReasonGTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonLT applies the LT predicate on the "legal_hold_reason" field.
+func LegalHoldReasonLT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonLTE applies the LTE predicate on the "legal_hold_reason" field.
+func LegalHoldReasonLTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonContains applies the Contains predicate on the "legal_hold_reason" field.
+func LegalHoldReasonContains(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContains(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonHasPrefix applies the HasPrefix predicate on the "legal_hold_reason" field.
+func LegalHoldReasonHasPrefix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasPrefix(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonHasSuffix applies the HasSuffix predicate on the "legal_hold_reason" field.
+func LegalHoldReasonHasSuffix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasSuffix(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonIsNil applies the IsNil predicate on the "legal_hold_reason" field.
+func LegalHoldReasonIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldLegalHoldReason))
+}
+
+// LegalHoldReasonNotNil applies the NotNil predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldLegalHoldReason))
+}
+
+// LegalHoldReasonEqualFold applies the EqualFold predicate on the "legal_hold_reason" field.
+func LegalHoldReasonEqualFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEqualFold(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonContainsFold applies the ContainsFold predicate on the "legal_hold_reason" field.
+func LegalHoldReasonContainsFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContainsFold(FieldLegalHoldReason, v))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

@@ -50,6 +50,10 @@ const (
 	FieldSnoozedUntil = "snoozed_until"
 	// FieldResolvedAt holds the string denoting the resolved_at field in the database.
 	FieldResolvedAt = "resolved_at"
+	// FieldLegalHoldAt holds the string denoting the legal_hold_at field in the database.
+	FieldLegalHoldAt = "legal_hold_at"
+	// FieldLegalHoldReason holds the string denoting the legal_hold_reason field in the database.
+	FieldLegalHoldReason = "legal_hold_reason"
 	// FieldQueuedAt holds the string denoting the queued_at field in the database.
 	FieldQueuedAt = "queued_at"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -147,6 +151,8 @@ var Columns = []string{
 	FieldFirstResponseAt,
 	FieldSnoozedUntil,
 	FieldResolvedAt,
+	FieldLegalHoldAt,
+	FieldLegalHoldReason,
 	FieldQueuedAt,
 }
 
@@ -180,6 +186,8 @@ var (
 	DefaultUnreadCount int
 	// UnreadCountValidator is a validator for the "unread_count" field. It is called by the builders before save.
 	UnreadCountValidator func(int) error
+	// LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
+	LegalHoldReasonValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -328,6 +336,16 @@ func BySnoozedUntil(opts ...sql.OrderTermOption) OrderOption {
 // ByResolvedAt orders the results by the resolved_at field.
 func ByResolvedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResolvedAt, opts...).ToFunc()
+}
+
+// ByLegalHoldAt orders the results by the legal_hold_at field.
+func ByLegalHoldAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLegalHoldAt, opts...).ToFunc()
+}
+
+// ByLegalHoldReason orders the results by the legal_hold_reason field.
+func ByLegalHoldReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLegalHoldReason, opts...).ToFunc()
 }
 
 // ByQueuedAt orders the results by the queued_at field.

@@ -135,6 +135,16 @@ func ResolvedAt(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldResolvedAt, v))
 }
 
+// LegalHoldAt applies equality check predicate on the "legal_hold_at" field. It's identical to LegalHoldAtEQ.
+func LegalHoldAt(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldReason applies equality check predicate on the "legal_hold_reason" field. It's identical to LegalHoldReasonEQ.
+func LegalHoldReason(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldLegalHoldReason, v))
+}
+
 // QueuedAt applies equality check predicate on the "queued_at" field. It's identical to QueuedAtEQ.
 func QueuedAt(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldQueuedAt, v))
@@ -968,6 +978,131 @@ func ResolvedAtIsNil() predicate.Conversation {
 // ResolvedAtNotNil applies the NotNil predicate on the "resolved_at" field.
 func ResolvedAtNotNil() predicate.Conversation {
 	return predicate.Conversation(sql.FieldNotNull(FieldResolvedAt))
+}
+
+// LegalHoldAtEQ applies the EQ predicate on the "legal_hold_at" field.
+func LegalHoldAtEQ(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtNEQ applies the NEQ predicate on the "legal_hold_at" field.
+func LegalHoldAtNEQ(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtIn applies the In predicate on the "legal_hold_at" field.
+func LegalHoldAtIn(vs ...time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldLegalHoldAt, vs...))
+}
+
+// LegalHoldAtNotIn applies the NotIn predicate on the "legal_hold_at" field.
+func LegalHoldAtNotIn(vs ...time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldLegalHoldAt, vs...))
+}
+
+// LegalHoldAtGT applies the GT predicate on the "legal_hold_at" field.
+func LegalHoldAtGT(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtGTE applies the GTE predicate on the "legal_hold_at" field.
+func LegalHoldAtGTE(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtLT applies the LT predicate on the "legal_hold_at" field.
+func LegalHoldAtLT(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtLTE applies the LTE predicate on the "legal_hold_at" field.
+func LegalHoldAtLTE(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldLegalHoldAt, v))
+}
+
+// LegalHoldAtIsNil applies the IsNil predicate on the "legal_hold_at" field.
+func LegalHoldAtIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldLegalHoldAt))
+}
+
+// LegalHoldAtNotNil applies the NotNil predicate on the "legal_hold_at" field.
+func LegalHoldAtNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldLegalHoldAt))
+}
+
+// LegalHoldReasonEQ applies the EQ predicate on the "legal_hold_reason" field.
+func LegalHoldReasonEQ(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonNEQ applies the NEQ predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNEQ(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonIn applies the In predicate on the "legal_hold_reason" field.
+func LegalHoldReasonIn(vs ...string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldLegalHoldReason, vs...))
+}
+
+// LegalHoldReasonNotIn applies the NotIn predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNotIn(vs ...string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldLegalHoldReason, vs...))
+}
+
+// LegalHoldReasonGT applies the GT predicate on the "legal_hold_reason" field.
+func LegalHoldReasonGT(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonGTE applies the GTE predicate on the "legal_hold_reason" field.
+func LegalHoldReasonGTE(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonLT applies the LT predicate on the "legal_hold_reason" field.
+func LegalHoldReasonLT(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonLTE applies the LTE predicate on the "legal_hold_reason" field.
+func LegalHoldReasonLTE(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonContains applies the Contains predicate on the "legal_hold_reason" field.
+func LegalHoldReasonContains(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldContains(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonHasPrefix applies the HasPrefix predicate on the "legal_hold_reason" field.
+func LegalHoldReasonHasPrefix(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldHasPrefix(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonHasSuffix applies the HasSuffix predicate on the "legal_hold_reason" field.
+func LegalHoldReasonHasSuffix(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldHasSuffix(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonIsNil applies the IsNil predicate on the "legal_hold_reason" field.
+func LegalHoldReasonIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldLegalHoldReason))
+}
+
+// LegalHoldReasonNotNil applies the NotNil predicate on the "legal_hold_reason" field.
+func LegalHoldReasonNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldLegalHoldReason))
+}
+
+// LegalHoldReasonEqualFold applies the EqualFold predicate on the "legal_hold_reason" field.
+func LegalHoldReasonEqualFold(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEqualFold(FieldLegalHoldReason, v))
+}
+
+// LegalHoldReasonContainsFold applies the ContainsFold predicate on the "legal_hold_reason" field.
+func LegalHoldReasonContainsFold(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldContainsFold(FieldLegalHoldReason, v))
 }
 
 // QueuedAtEQ applies the EQ predicate on the "queued_at" field.

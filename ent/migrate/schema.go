@@ -258,7 +258,7 @@ var (
 		{Name: "id", Type: field.TypeString},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "wa_id", Type: field.TypeString, Size: 32},
+		{Name: "wa_id", Type: field.TypeString, Size: 64},
 		{Name: "phone", Type: field.TypeString, Nullable: true},
 		{Name: "profile_name", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "tags", Type: field.TypeJSON},
@@ -267,6 +267,8 @@ var (
 		{Name: "opt_in_source", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "opt_in_at", Type: field.TypeTime, Nullable: true},
 		{Name: "erased_at", Type: field.TypeTime, Nullable: true},
+		{Name: "legal_hold_at", Type: field.TypeTime, Nullable: true},
+		{Name: "legal_hold_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
 	// ContactsTable holds the schema information for the "contacts" table.
@@ -277,7 +279,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "contacts_tenants_tenant",
-				Columns:    []*schema.Column{ContactsColumns[12]},
+				Columns:    []*schema.Column{ContactsColumns[14]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -286,12 +288,12 @@ var (
 			{
 				Name:    "contact_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ContactsColumns[12]},
+				Columns: []*schema.Column{ContactsColumns[14]},
 			},
 			{
 				Name:    "contact_tenant_id_wa_id",
 				Unique:  true,
-				Columns: []*schema.Column{ContactsColumns[12], ContactsColumns[3]},
+				Columns: []*schema.Column{ContactsColumns[14], ContactsColumns[3]},
 			},
 		},
 	}
@@ -308,6 +310,8 @@ var (
 		{Name: "first_response_at", Type: field.TypeTime, Nullable: true},
 		{Name: "snoozed_until", Type: field.TypeTime, Nullable: true},
 		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+		{Name: "legal_hold_at", Type: field.TypeTime, Nullable: true},
+		{Name: "legal_hold_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "queued_at", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
@@ -324,37 +328,37 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversations_tenants_tenant",
-				Columns:    []*schema.Column{ConversationsColumns[12]},
+				Columns:    []*schema.Column{ConversationsColumns[14]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_numbers_number",
-				Columns:    []*schema.Column{ConversationsColumns[13]},
+				Columns:    []*schema.Column{ConversationsColumns[15]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_contacts_contact",
-				Columns:    []*schema.Column{ConversationsColumns[14]},
+				Columns:    []*schema.Column{ConversationsColumns[16]},
 				RefColumns: []*schema.Column{ContactsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_agents_assignee",
-				Columns:    []*schema.Column{ConversationsColumns[15]},
+				Columns:    []*schema.Column{ConversationsColumns[17]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_teams_team",
-				Columns:    []*schema.Column{ConversationsColumns[16]},
+				Columns:    []*schema.Column{ConversationsColumns[18]},
 				RefColumns: []*schema.Column{TeamsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_messages_last_message",
-				Columns:    []*schema.Column{ConversationsColumns[17]},
+				Columns:    []*schema.Column{ConversationsColumns[19]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -363,32 +367,32 @@ var (
 			{
 				Name:    "conversation_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12]},
+				Columns: []*schema.Column{ConversationsColumns[14]},
 			},
 			{
 				Name:    "conversation_tenant_id_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_status_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[3], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[3], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_assignee_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[15]},
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[17]},
 			},
 			{
 				Name:    "conversation_number_id_contact_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[13], ConversationsColumns[14]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[16]},
 			},
 			{
 				Name:    "conversation_tenant_id_queued_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[12], ConversationsColumns[11]},
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[13]},
 			},
 		},
 	}

@@ -413,6 +413,10 @@ func init() {
 	contactDescOptInSource := contactFields[6].Descriptor()
 	// contact.OptInSourceValidator is a validator for the "opt_in_source" field. It is called by the builders before save.
 	contact.OptInSourceValidator = contactDescOptInSource.Validators[0].(func(string) error)
+	// contactDescLegalHoldReason is the schema descriptor for legal_hold_reason field.
+	contactDescLegalHoldReason := contactFields[10].Descriptor()
+	// contact.LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
+	contact.LegalHoldReasonValidator = contactDescLegalHoldReason.Validators[0].(func(string) error)
 	// contactDescID is the schema descriptor for id field.
 	contactDescID := contactMixinFields0[0].Descriptor()
 	// contact.DefaultID holds the default value on creation for the id field.
@@ -463,6 +467,10 @@ func init() {
 	conversation.DefaultUnreadCount = conversationDescUnreadCount.Default.(int)
 	// conversation.UnreadCountValidator is a validator for the "unread_count" field. It is called by the builders before save.
 	conversation.UnreadCountValidator = conversationDescUnreadCount.Validators[0].(func(int) error)
+	// conversationDescLegalHoldReason is the schema descriptor for legal_hold_reason field.
+	conversationDescLegalHoldReason := conversationFields[14].Descriptor()
+	// conversation.LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
+	conversation.LegalHoldReasonValidator = conversationDescLegalHoldReason.Validators[0].(func(string) error)
 	// conversationDescID is the schema descriptor for id field.
 	conversationDescID := conversationMixinFields0[0].Descriptor()
 	// conversation.DefaultID holds the default value on creation for the id field.

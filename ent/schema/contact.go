@@ -24,9 +24,9 @@ func (Contact) Mixin() []ent.Mixin {
 // Fields of the Contact.
 func (Contact) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("wa_id").NotEmpty().MaxLen(32).Immutable().
-			Comment("the customer's WhatsApp id (their phone number without +)").
-			Annotations(guardedInAPI),
+		field.String("wa_id").NotEmpty().MaxLen(64).
+			Comment("the customer's WhatsApp id (their phone number without +); erased-<id> once erased").
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationUpdateInput)), // guarded in the API; changed only by erasure
 		field.String("phone").Optional().Annotations(entgql.OrderField("PHONE")),
 		field.String("profile_name").Optional().MaxLen(200).Annotations(entgql.OrderField("PROFILE_NAME")),
 		field.Strings("tags").Default([]string{}).Annotations(guardedInAPI),
@@ -36,6 +36,11 @@ func (Contact) Fields() []ent.Field {
 		field.String("opt_in_source").Optional().MaxLen(200),
 		field.Time("opt_in_at").Optional().Nillable(),
 		field.Time("erased_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Time("legal_hold_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("set while a legal hold applies: no erasure, no retention purge"),
+		field.String("legal_hold_reason").Optional().MaxLen(500).
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }

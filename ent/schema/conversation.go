@@ -38,6 +38,11 @@ func (Conversation) Fields() []ent.Field {
 		field.Time("first_response_at").Optional().Nillable(),
 		field.Time("snoozed_until").Optional().Nillable(),
 		field.Time("resolved_at").Optional().Nillable(),
+		field.Time("legal_hold_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("set while a legal hold applies: no erasure, no retention purge"),
+		field.String("legal_hold_reason").Optional().MaxLen(500).
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Time("queued_at").Optional().Nillable().
 			Annotations(entgql.OrderField("QUEUED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("set while the conversation waits in the routing queue for an agent with capacity"),

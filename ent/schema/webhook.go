@@ -28,7 +28,7 @@ func (WebhookDelivery) Mixin() []ent.Mixin {
 func (WebhookDelivery) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("provider").Default("cloud").Immutable(),
-		field.Bytes("body").Immutable().Comment("the raw POST body, as signed"),
+		field.Bytes("body").Comment("the raw POST body, as signed (redacted by an erasure that finds its person in it)"),
 		field.Enum("state").Values("RECEIVED", "PROCESSED", "UNROUTED", "FAILED").Default("RECEIVED"),
 		field.Strings("phone_number_ids").Optional().Comment("the numbers the body is about"),
 		field.String("error").Optional(),

@@ -3181,6 +3181,52 @@ func (ec *executionContext) fieldContext_Contact_erasedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Contact_legalHoldAt(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_legalHoldAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalHoldAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_legalHoldAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Contact_legalHoldReason(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_legalHoldReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalHoldReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_legalHoldReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Contact_conversations(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3811,6 +3857,52 @@ func (ec *executionContext) _Conversation_resolvedAt(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Conversation_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Conversation_legalHoldAt(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_legalHoldAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalHoldAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_legalHoldAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Conversation_legalHoldReason(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_legalHoldReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalHoldReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_legalHoldReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Conversation_queuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
@@ -14016,7 +14108,7 @@ func (ec *executionContext) unmarshalInputContactWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "waID", "waIDNEQ", "waIDIn", "waIDNotIn", "waIDGT", "waIDGTE", "waIDLT", "waIDLTE", "waIDContains", "waIDHasPrefix", "waIDHasSuffix", "waIDEqualFold", "waIDContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "profileName", "profileNameNEQ", "profileNameIn", "profileNameNotIn", "profileNameGT", "profileNameGTE", "profileNameLT", "profileNameLTE", "profileNameContains", "profileNameHasPrefix", "profileNameHasSuffix", "profileNameIsNil", "profileNameNotNil", "profileNameEqualFold", "profileNameContainsFold", "optIn", "optInNEQ", "optInIn", "optInNotIn", "optInSource", "optInSourceNEQ", "optInSourceIn", "optInSourceNotIn", "optInSourceGT", "optInSourceGTE", "optInSourceLT", "optInSourceLTE", "optInSourceContains", "optInSourceHasPrefix", "optInSourceHasSuffix", "optInSourceIsNil", "optInSourceNotNil", "optInSourceEqualFold", "optInSourceContainsFold", "optInAt", "optInAtNEQ", "optInAtIn", "optInAtNotIn", "optInAtGT", "optInAtGTE", "optInAtLT", "optInAtLTE", "optInAtIsNil", "optInAtNotNil", "erasedAt", "erasedAtNEQ", "erasedAtIn", "erasedAtNotIn", "erasedAtGT", "erasedAtGTE", "erasedAtLT", "erasedAtLTE", "erasedAtIsNil", "erasedAtNotNil", "hasConversations", "hasConversationsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "waID", "waIDNEQ", "waIDIn", "waIDNotIn", "waIDGT", "waIDGTE", "waIDLT", "waIDLTE", "waIDContains", "waIDHasPrefix", "waIDHasSuffix", "waIDEqualFold", "waIDContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "profileName", "profileNameNEQ", "profileNameIn", "profileNameNotIn", "profileNameGT", "profileNameGTE", "profileNameLT", "profileNameLTE", "profileNameContains", "profileNameHasPrefix", "profileNameHasSuffix", "profileNameIsNil", "profileNameNotNil", "profileNameEqualFold", "profileNameContainsFold", "optIn", "optInNEQ", "optInIn", "optInNotIn", "optInSource", "optInSourceNEQ", "optInSourceIn", "optInSourceNotIn", "optInSourceGT", "optInSourceGTE", "optInSourceLT", "optInSourceLTE", "optInSourceContains", "optInSourceHasPrefix", "optInSourceHasSuffix", "optInSourceIsNil", "optInSourceNotNil", "optInSourceEqualFold", "optInSourceContainsFold", "optInAt", "optInAtNEQ", "optInAtIn", "optInAtNotIn", "optInAtGT", "optInAtGTE", "optInAtLT", "optInAtLTE", "optInAtIsNil", "optInAtNotNil", "erasedAt", "erasedAtNEQ", "erasedAtIn", "erasedAtNotIn", "erasedAtGT", "erasedAtGTE", "erasedAtLT", "erasedAtLTE", "erasedAtIsNil", "erasedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "hasConversations", "hasConversationsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14800,6 +14892,181 @@ func (ec *executionContext) unmarshalInputContactWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ErasedAtNotNil = data
+		case "legalHoldAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAt = data
+		case "legalHoldAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNEQ = data
+		case "legalHoldAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtIn = data
+		case "legalHoldAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNotIn = data
+		case "legalHoldAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtGT = data
+		case "legalHoldAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtGTE = data
+		case "legalHoldAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtLT = data
+		case "legalHoldAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtLTE = data
+		case "legalHoldAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtIsNil = data
+		case "legalHoldAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNotNil = data
+		case "legalHoldReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReason = data
+		case "legalHoldReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNEQ = data
+		case "legalHoldReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonIn = data
+		case "legalHoldReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNotIn = data
+		case "legalHoldReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonGT = data
+		case "legalHoldReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonGTE = data
+		case "legalHoldReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonLT = data
+		case "legalHoldReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonLTE = data
+		case "legalHoldReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonContains = data
+		case "legalHoldReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonHasPrefix = data
+		case "legalHoldReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonHasSuffix = data
+		case "legalHoldReasonIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonIsNil = data
+		case "legalHoldReasonNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNotNil = data
+		case "legalHoldReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonEqualFold = data
+		case "legalHoldReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonContainsFold = data
 		case "hasConversations":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasConversations"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -14871,7 +15138,7 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16040,6 +16307,181 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.ResolvedAtNotNil = data
+		case "legalHoldAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAt = data
+		case "legalHoldAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNEQ = data
+		case "legalHoldAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtIn = data
+		case "legalHoldAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNotIn = data
+		case "legalHoldAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtGT = data
+		case "legalHoldAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtGTE = data
+		case "legalHoldAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtLT = data
+		case "legalHoldAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtLTE = data
+		case "legalHoldAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtIsNil = data
+		case "legalHoldAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldAtNotNil = data
+		case "legalHoldReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReason = data
+		case "legalHoldReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNEQ = data
+		case "legalHoldReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonIn = data
+		case "legalHoldReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNotIn = data
+		case "legalHoldReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonGT = data
+		case "legalHoldReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonGTE = data
+		case "legalHoldReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonLT = data
+		case "legalHoldReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonLTE = data
+		case "legalHoldReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonContains = data
+		case "legalHoldReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonHasPrefix = data
+		case "legalHoldReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonHasSuffix = data
+		case "legalHoldReasonIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonIsNil = data
+		case "legalHoldReasonNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonNotNil = data
+		case "legalHoldReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonEqualFold = data
+		case "legalHoldReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalHoldReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalHoldReasonContainsFold = data
 		case "queuedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("queuedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -28258,6 +28700,16 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "legalHoldAt":
+			out.Values[i] = ec._Contact_legalHoldAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "legalHoldReason":
+			out.Values[i] = ec._Contact_legalHoldReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversations":
 			field := field
 
@@ -28512,6 +28964,16 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 			}
 		case "resolvedAt":
 			out.Values[i] = ec._Conversation_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "legalHoldAt":
+			out.Values[i] = ec._Conversation_legalHoldAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "legalHoldReason":
+			out.Values[i] = ec._Conversation_legalHoldReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
