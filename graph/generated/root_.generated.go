@@ -178,19 +178,21 @@ type ComplexityRoot struct {
 	}
 
 	Contact struct {
-		Attributes    func(childComplexity int) int
-		Conversations func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		CreatedAt     func(childComplexity int) int
-		ErasedAt      func(childComplexity int) int
-		ID            func(childComplexity int) int
-		OptIn         func(childComplexity int) int
-		OptInAt       func(childComplexity int) int
-		OptInSource   func(childComplexity int) int
-		Phone         func(childComplexity int) int
-		ProfileName   func(childComplexity int) int
-		Tags          func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		WaID          func(childComplexity int) int
+		Attributes      func(childComplexity int) int
+		Conversations   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		CreatedAt       func(childComplexity int) int
+		ErasedAt        func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LegalHoldAt     func(childComplexity int) int
+		LegalHoldReason func(childComplexity int) int
+		OptIn           func(childComplexity int) int
+		OptInAt         func(childComplexity int) int
+		OptInSource     func(childComplexity int) int
+		Phone           func(childComplexity int) int
+		ProfileName     func(childComplexity int) int
+		Tags            func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		WaID            func(childComplexity int) int
 	}
 
 	ContactAttribute struct {
@@ -223,6 +225,8 @@ type ComplexityRoot struct {
 		LastMessage           func(childComplexity int) int
 		LastMessageAt         func(childComplexity int) int
 		LastMessageID         func(childComplexity int) int
+		LegalHoldAt           func(childComplexity int) int
+		LegalHoldReason       func(childComplexity int) int
 		Messages              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
 		Number                func(childComplexity int) int
 		NumberID              func(childComplexity int) int
@@ -426,52 +430,55 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddGroupMembers        func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
-		AssignConversation     func(childComplexity int, id string, agentID *string) int
-		AssignRoles            func(childComplexity int, agentID string, roleIDs []string) int
-		ClearFieldRule         func(childComplexity int, roleID string, coordinate string) int
-		CreateAPIKey           func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateAgent            func(childComplexity int, input model.CreateAgentInput) int
-		CreateContact          func(childComplexity int, input ent.CreateContactInput) int
-		CreateGroup            func(childComplexity int, input ent.CreateGroupInput) int
-		CreateRole             func(childComplexity int, input model.CreateRoleInput) int
-		CreateTeam             func(childComplexity int, input ent.CreateTeamInput) int
-		CreateWebhookEndpoint  func(childComplexity int, input model.CreateWebhookEndpointInput) int
-		DeleteMessage          func(childComplexity int, id string) int
-		DeleteRole             func(childComplexity int, id string) int
-		DeleteWebhookEndpoint  func(childComplexity int, id string) int
-		DisableAgent           func(childComplexity int, id string) int
-		EnableAgent            func(childComplexity int, id string) int
-		LinkNumber             func(childComplexity int, input ent.CreateNumberInput) int
-		Login                  func(childComplexity int, email string, password string, tenant *string) int
-		Logout                 func(childComplexity int, refreshToken *string) int
-		MarkConversationRead   func(childComplexity int, id string) int
-		RedeliverWebhook       func(childComplexity int, id string) int
-		Refresh                func(childComplexity int, refreshToken string) int
-		RemoveGroupMembers     func(childComplexity int, groupID string, waIDs []string) int
-		ResolveConversation    func(childComplexity int, id string) int
-		RevokeAPIKey           func(childComplexity int, id string) int
-		RotateWebhookSecret    func(childComplexity int, id string) int
-		SendMessage            func(childComplexity int, input model.SendMessageInput) int
-		SendText               func(childComplexity int, conversationID string, body string, replyToID *string) int
-		SetContactAttributes   func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
-		SetConversationStatus  func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
-		SetFieldRule           func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
-		SetFirstResponseTarget func(childComplexity int, seconds int) int
-		SetGroupMemberRole     func(childComplexity int, groupID string, waID string, role groupmember.Role) int
-		SetNumberCredentials   func(childComplexity int, id string, accessToken string) int
-		SetPresence            func(childComplexity int, presence model.Presence) int
-		SetRoutingPolicy       func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
-		TagContact             func(childComplexity int, id string, add []string, remove []string) int
-		TransferConversation   func(childComplexity int, id string, agentID *string, teamID *string) int
-		UnlinkNumber           func(childComplexity int, id string) int
-		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
-		UpdateContact          func(childComplexity int, id string, input ent.UpdateContactInput) int
-		UpdateGroup            func(childComplexity int, id string, input ent.UpdateGroupInput) int
-		UpdateNumber           func(childComplexity int, id string, input ent.UpdateNumberInput) int
-		UpdateRole             func(childComplexity int, id string, input model.UpdateRoleInput) int
-		UpdateTeam             func(childComplexity int, id string, input ent.UpdateTeamInput) int
-		UpdateWebhookEndpoint  func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
+		AddGroupMembers          func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
+		AssignConversation       func(childComplexity int, id string, agentID *string) int
+		AssignRoles              func(childComplexity int, agentID string, roleIDs []string) int
+		ClearFieldRule           func(childComplexity int, roleID string, coordinate string) int
+		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateAgent              func(childComplexity int, input model.CreateAgentInput) int
+		CreateContact            func(childComplexity int, input ent.CreateContactInput) int
+		CreateGroup              func(childComplexity int, input ent.CreateGroupInput) int
+		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
+		CreateTeam               func(childComplexity int, input ent.CreateTeamInput) int
+		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteMessage            func(childComplexity int, id string) int
+		DeleteRole               func(childComplexity int, id string) int
+		DeleteWebhookEndpoint    func(childComplexity int, id string) int
+		DisableAgent             func(childComplexity int, id string) int
+		EnableAgent              func(childComplexity int, id string) int
+		EraseContact             func(childComplexity int, id string) int
+		LinkNumber               func(childComplexity int, input ent.CreateNumberInput) int
+		Login                    func(childComplexity int, email string, password string, tenant *string) int
+		Logout                   func(childComplexity int, refreshToken *string) int
+		MarkConversationRead     func(childComplexity int, id string) int
+		RedeliverWebhook         func(childComplexity int, id string) int
+		Refresh                  func(childComplexity int, refreshToken string) int
+		RemoveGroupMembers       func(childComplexity int, groupID string, waIDs []string) int
+		ResolveConversation      func(childComplexity int, id string) int
+		RevokeAPIKey             func(childComplexity int, id string) int
+		RotateWebhookSecret      func(childComplexity int, id string) int
+		SendMessage              func(childComplexity int, input model.SendMessageInput) int
+		SendText                 func(childComplexity int, conversationID string, body string, replyToID *string) int
+		SetContactAttributes     func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
+		SetContactLegalHold      func(childComplexity int, id string, reason *string) int
+		SetConversationLegalHold func(childComplexity int, id string, reason *string) int
+		SetConversationStatus    func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
+		SetFieldRule             func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
+		SetFirstResponseTarget   func(childComplexity int, seconds int) int
+		SetGroupMemberRole       func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetNumberCredentials     func(childComplexity int, id string, accessToken string) int
+		SetPresence              func(childComplexity int, presence model.Presence) int
+		SetRoutingPolicy         func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
+		TagContact               func(childComplexity int, id string, add []string, remove []string) int
+		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
+		UnlinkNumber             func(childComplexity int, id string) int
+		UpdateAgent              func(childComplexity int, id string, input model.UpdateAgentInput) int
+		UpdateContact            func(childComplexity int, id string, input ent.UpdateContactInput) int
+		UpdateGroup              func(childComplexity int, id string, input ent.UpdateGroupInput) int
+		UpdateNumber             func(childComplexity int, id string, input ent.UpdateNumberInput) int
+		UpdateRole               func(childComplexity int, id string, input model.UpdateRoleInput) int
+		UpdateTeam               func(childComplexity int, id string, input ent.UpdateTeamInput) int
+		UpdateWebhookEndpoint    func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
 	}
 
 	Number struct {
@@ -1345,6 +1352,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.ID(childComplexity), true
+	case "Contact.legalHoldAt":
+		if e.ComplexityRoot.Contact.LegalHoldAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.LegalHoldAt(childComplexity), true
+	case "Contact.legalHoldReason":
+		if e.ComplexityRoot.Contact.LegalHoldReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.LegalHoldReason(childComplexity), true
 	case "Contact.optIn":
 		if e.ComplexityRoot.Contact.OptIn == nil {
 			break
@@ -1517,6 +1536,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.LastMessageID(childComplexity), true
+	case "Conversation.legalHoldAt":
+		if e.ComplexityRoot.Conversation.LegalHoldAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.LegalHoldAt(childComplexity), true
+	case "Conversation.legalHoldReason":
+		if e.ComplexityRoot.Conversation.LegalHoldReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.LegalHoldReason(childComplexity), true
 	case "Conversation.messages":
 		if e.ComplexityRoot.Conversation.Messages == nil {
 			break
@@ -2552,6 +2583,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EnableAgent(childComplexity, args["id"].(string)), true
+	case "Mutation.eraseContact":
+		if e.ComplexityRoot.Mutation.EraseContact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseContact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseContact(childComplexity, args["id"].(string)), true
 	case "Mutation.linkNumber":
 		if e.ComplexityRoot.Mutation.LinkNumber == nil {
 			break
@@ -2695,6 +2737,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetContactAttributes(childComplexity, args["id"].(string), args["attributes"].([]*model.ContactAttributeInput)), true
+	case "Mutation.setContactLegalHold":
+		if e.ComplexityRoot.Mutation.SetContactLegalHold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setContactLegalHold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetContactLegalHold(childComplexity, args["id"].(string), args["reason"].(*string)), true
+	case "Mutation.setConversationLegalHold":
+		if e.ComplexityRoot.Mutation.SetConversationLegalHold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setConversationLegalHold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetConversationLegalHold(childComplexity, args["id"].(string), args["reason"].(*string)), true
 	case "Mutation.setConversationStatus":
 		if e.ComplexityRoot.Mutation.SetConversationStatus == nil {
 			break
@@ -5374,6 +5438,11 @@ type Contact implements Node {
   optInSource: String
   optInAt: Time
   erasedAt: Time
+  """
+  set while a legal hold applies: no erasure, no retention purge
+  """
+  legalHoldAt: Time
+  legalHoldReason: String
   conversations(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5613,6 +5682,37 @@ input ContactWhereInput {
   erasedAtIsNil: Boolean
   erasedAtNotNil: Boolean
   """
+  legal_hold_at field predicates
+  """
+  legalHoldAt: Time
+  legalHoldAtNEQ: Time
+  legalHoldAtIn: [Time!]
+  legalHoldAtNotIn: [Time!]
+  legalHoldAtGT: Time
+  legalHoldAtGTE: Time
+  legalHoldAtLT: Time
+  legalHoldAtLTE: Time
+  legalHoldAtIsNil: Boolean
+  legalHoldAtNotNil: Boolean
+  """
+  legal_hold_reason field predicates
+  """
+  legalHoldReason: String
+  legalHoldReasonNEQ: String
+  legalHoldReasonIn: [String!]
+  legalHoldReasonNotIn: [String!]
+  legalHoldReasonGT: String
+  legalHoldReasonGTE: String
+  legalHoldReasonLT: String
+  legalHoldReasonLTE: String
+  legalHoldReasonContains: String
+  legalHoldReasonHasPrefix: String
+  legalHoldReasonHasSuffix: String
+  legalHoldReasonIsNil: Boolean
+  legalHoldReasonNotNil: Boolean
+  legalHoldReasonEqualFold: String
+  legalHoldReasonContainsFold: String
+  """
   conversations edge predicates
   """
   hasConversations: Boolean
@@ -5638,6 +5738,11 @@ type Conversation implements Node {
   firstResponseAt: Time
   snoozedUntil: Time
   resolvedAt: Time
+  """
+  set while a legal hold applies: no erasure, no retention purge
+  """
+  legalHoldAt: Time
+  legalHoldReason: String
   """
   set while the conversation waits in the routing queue for an agent with capacity
   """
@@ -5978,6 +6083,37 @@ input ConversationWhereInput {
   resolvedAtIsNil: Boolean
   resolvedAtNotNil: Boolean
   """
+  legal_hold_at field predicates
+  """
+  legalHoldAt: Time
+  legalHoldAtNEQ: Time
+  legalHoldAtIn: [Time!]
+  legalHoldAtNotIn: [Time!]
+  legalHoldAtGT: Time
+  legalHoldAtGTE: Time
+  legalHoldAtLT: Time
+  legalHoldAtLTE: Time
+  legalHoldAtIsNil: Boolean
+  legalHoldAtNotNil: Boolean
+  """
+  legal_hold_reason field predicates
+  """
+  legalHoldReason: String
+  legalHoldReasonNEQ: String
+  legalHoldReasonIn: [String!]
+  legalHoldReasonNotIn: [String!]
+  legalHoldReasonGT: String
+  legalHoldReasonGTE: String
+  legalHoldReasonLT: String
+  legalHoldReasonLTE: String
+  legalHoldReasonContains: String
+  legalHoldReasonHasPrefix: String
+  legalHoldReasonHasSuffix: String
+  legalHoldReasonIsNil: Boolean
+  legalHoldReasonNotNil: Boolean
+  legalHoldReasonEqualFold: String
+  legalHoldReasonContainsFold: String
+  """
   queued_at field predicates
   """
   queuedAt: Time
@@ -6032,7 +6168,7 @@ Input was generated by ent.
 """
 input CreateContactInput {
   """
-  the customer's WhatsApp id (their phone number without +)
+  the customer's WhatsApp id (their phone number without +); erased-<id> once erased
   """
   waID: String!
   phone: String
@@ -9743,6 +9879,17 @@ extend type Mutation {
   clearFieldRule(roleID: ID!, coordinate: String!): Role!
 }
 `, BuiltIn: false},
+	{Name: "../schema/privacy.graphqls", Input: `# Data protection: erasure and legal holds (contact.erase).
+
+extend type Mutation {
+  "Remove every trace of a customer's personal data (GDPR erasure): profile, identifiers, the text and media of their conversations, group memberships, stored provider webhooks and outbound webhook payloads that carry them. Counts stay. Refused (CONFLICT) under a legal hold. Audited."
+  eraseContact(id: ID!): Contact!
+  "Put a contact under legal hold (no erasure, no retention purge) with a reason; an empty or null reason releases it. Audited."
+  setContactLegalHold(id: ID!, reason: String): Contact!
+  "Put a conversation under legal hold with a reason; an empty or null reason releases it. Audited."
+  setConversationLegalHold(id: ID!, reason: String): Conversation!
+}
+`, BuiltIn: false},
 	{Name: "../schema/realtime.graphqls", Input: `# Live events (realtime/gateway, over websocket; SSE also works).
 #
 # Every event carries its tenant's sequence number. Subscribe with
@@ -10322,6 +10469,10 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_optInAt(ctx, field)
 	case "erasedAt":
 		return ec.fieldContext_Contact_erasedAt(ctx, field)
+	case "legalHoldAt":
+		return ec.fieldContext_Contact_legalHoldAt(ctx, field)
+	case "legalHoldReason":
+		return ec.fieldContext_Contact_legalHoldReason(ctx, field)
 	case "conversations":
 		return ec.fieldContext_Contact_conversations(ctx, field)
 	case "waID":
@@ -10402,6 +10553,10 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_snoozedUntil(ctx, field)
 	case "resolvedAt":
 		return ec.fieldContext_Conversation_resolvedAt(ctx, field)
+	case "legalHoldAt":
+		return ec.fieldContext_Conversation_legalHoldAt(ctx, field)
+	case "legalHoldReason":
+		return ec.fieldContext_Conversation_legalHoldReason(ctx, field)
 	case "queuedAt":
 		return ec.fieldContext_Conversation_queuedAt(ctx, field)
 	case "number":
