@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/middleware"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/web"
@@ -33,6 +34,7 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", metrics.Route("graphql", middleware.CORS(a.Config.CORSOrigins, a.api)))
 	mux.Handle("/webhooks/whatsapp", metrics.Route("webhook", hook))
+	mux.Handle("/export/conversations", metrics.Route("export", a.Auth.Middleware(export.New(a.DB.Client).Handler(a.Log))))
 	mux.Handle("/metrics", middleware.MetricsGuard(a.Config.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", a.ready)
