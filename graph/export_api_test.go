@@ -53,7 +53,9 @@ func TestExportThroughTheAPI(t *testing.T) {
 			return resp
 		}
 		code := func(resp *http.Response) string {
-			var body struct{ Errors []struct{ Extensions map[string]any } }
+			var body struct {
+				Errors []struct{ Extensions map[string]any }
+			}
 			require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 			return body.Errors[0].Extensions["code"].(string)
 		}

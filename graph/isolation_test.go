@@ -1,6 +1,8 @@
 package graph_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -195,6 +197,20 @@ func TestTenantIsolation(t *testing.T) {
 					for _, id := range b.ids() {
 						require.NotContains(t, string(r.Body), id, "%s leaked %s", name, id)
 					}
+				}
+			}
+		})
+
+		t.Run("export", func(t *testing.T) {
+			// The export is a list too: A's, even filtered on B's ids, holds nothing of B.
+			for _, q := range []string{"format=jsonl", "number=" + b.number, "agent=" + b.agent, "status=OPEN"} {
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/export/conversations?"+q, nil)
+				req.Header.Set("Authorization", "Bearer "+a.token)
+				rec := httptest.NewRecorder()
+				s.App.Handler().ServeHTTP(rec, req)
+				require.Equal(t, http.StatusOK, rec.Code, "%s: %s", q, rec.Body)
+				for _, id := range b.ids() {
+					require.NotContains(t, rec.Body.String(), id, "export %s leaked %s", q, id)
 				}
 			}
 		})
