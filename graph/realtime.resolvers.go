@@ -29,12 +29,22 @@ func (r *mutationResolver) SetFirstResponseTarget(ctx context.Context, seconds i
 
 // ConversationEvents is the resolver for the conversationEvents field.
 func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *model.ConversationEventFilter, after *int) (<-chan *model.ConversationEvent, error) {
-	return stream(ctx, r.bus, after, []string{realtime.ConversationChanged},
+	aud, err := newAudience(ctx, r.client)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.bus, after, []string{realtime.ConversationChanged, realtime.AgentChanged},
 		func(ctx context.Context, e realtime.Event) (*model.ConversationEvent, bool, error) {
+			if e.Type == realtime.AgentChanged {
+				return nil, false, aud.changed(ctx, e.Subject) // the viewer's numbers may have changed
+			}
 			change := e.Change()
 			kind := model.EventKind(change.Kind)
 			if filter != nil && len(filter.Kinds) > 0 && !slices.Contains(filter.Kinds, kind) {
 				return nil, false, nil
+			}
+			if !aud.concerns(change) {
+				return nil, false, nil // decided in memory: the load would not find it
 			}
 			c, err := r.client.Conversation.Get(ctx, e.Subject)
 			if err != nil {

@@ -4,6 +4,7 @@ package number
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -105,9 +106,23 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 // Update changes a number: its provider ids, its throughput, who may use it.
 func (s *Service) Update(ctx context.Context, id string, in ent.UpdateNumberInput) (*ent.Number, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Number, error) {
+		// Who joins or leaves the number: they see other conversations now,
+		// and routing may now (or no longer) give them the number's.
+		moved := append(slices.Clone(in.AddMemberIDs), in.RemoveMemberIDs...)
+		if in.ClearMembers {
+			before, err := tx.Number.Query().Where(number.ID(id)).QueryMembers().IDs(ctx)
+			if err != nil {
+				return nil, err
+			}
+			moved = append(moved, before...)
+		}
 		n, err := tx.Number.UpdateOneID(id).SetInput(in).Save(ctx)
 		if err != nil {
 			return nil, err
+		}
+		slices.Sort(moved)
+		for _, agentID := range slices.Compact(moved) {
+			s.pub.OnCommit(tx, realtime.AgentEvent(n.TenantID, agentID))
 		}
 		return n, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionNumberUpdated, TargetID: n.ID, Summary: fmt.Sprintf("updated %s (%s)", n.Phone, n.DisplayName),

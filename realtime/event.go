@@ -80,6 +80,13 @@ type Change struct {
 	AgentID string `json:"agentID,omitempty"`
 	Cause   string `json:"cause,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// NumberID and AssigneeID: a ConversationChanged event's audience, the
+	// conversation's number and assignee ("" for none) as the transaction
+	// that published it left them. The Publisher fills them in before the
+	// commit; an event without NumberID (published elsewhere, or replayed
+	// from before they existed) has an unknown audience.
+	NumberID   string `json:"numberID,omitempty"`
+	AssigneeID string `json:"assigneeID,omitempty"`
 }
 
 // Change reads the Change an event carries (the zero Change when it carries
@@ -88,6 +95,12 @@ func (e Event) Change() Change {
 	var c Change
 	_ = json.Unmarshal(e.Data, &c)
 	return c
+}
+
+// WithChange returns e carrying c as its Data.
+func (e Event) WithChange(c Change) Event {
+	e.Data, _ = json.Marshal(c) // a struct of strings always marshals
+	return e
 }
 
 func event(tenantID, typ, subject string, c Change) Event {

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Publisher publishes a transaction's events once it commits, and never for
@@ -75,6 +77,11 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 			p.mu.Lock()
 			events := *list
 			p.mu.Unlock()
+			if err := addAudience(ctx, tx, events); err != nil {
+				// Not worth the change: without an audience every
+				// subscriber loads the event, as before.
+				p.log.WarnContext(ctx, "realtime: event audience", "err", err)
+			}
 			if p.outbox != nil {
 				if err := p.outbox.Enqueue(ctx, tx, events); err != nil {
 					// Nothing is half-kept: the change goes with its deliveries.
@@ -97,4 +104,41 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 			return nil
 		})
 	})
+}
+
+// addAudience writes into each ConversationChanged event the conversation's
+// number and assignee as tx leaves them, read in tx just before it commits
+// (as the system: the writer may not see the conversation any more, e.g.
+// after transferring it away). Subscribers then tell in memory whose
+// screens an event may concern (graph's audience) instead of loading it for
+// every one of them.
+func addAudience(ctx context.Context, tx *ent.Tx, events []Event) error {
+	for i, e := range events {
+		if e.Type != ConversationChanged {
+			continue
+		}
+		c := e.Change()
+		if c.NumberID != "" {
+			continue
+		}
+		var rows []struct {
+			NumberID   string  `json:"number_id"`
+			AssigneeID *string `json:"assignee_id"`
+		}
+		err := tx.Conversation.Query().Where(conversation.ID(e.Subject)).
+			Select(conversation.FieldNumberID, conversation.FieldAssigneeID).
+			Scan(viewer.System(ctx, e.TenantID), &rows)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			continue // gone: the audience stays unknown
+		}
+		c.NumberID = rows[0].NumberID
+		if rows[0].AssigneeID != nil {
+			c.AssigneeID = *rows[0].AssigneeID
+		}
+		events[i] = e.WithChange(c)
+	}
+	return nil
 }
