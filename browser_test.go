@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
@@ -489,7 +490,7 @@ type demoServer struct {
 func startDemo(t *testing.T, env map[string]string) *demoServer {
 	t.Helper()
 	env["SWITCHBOARD_DATA_DIR"] = t.TempDir()
-	env["SWITCHBOARD_ADDR"] = freeAddr(t)
+	env["SWITCHBOARD_ADDR"] = graphtest.FreeAddr(t)
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -504,7 +505,7 @@ func startDemo(t *testing.T, env map[string]string) *demoServer {
 		}
 	})
 	s := &demoServer{base: "http://" + cfg.Addr, addr: cfg.Addr, secret: cfg.WhatsAppAppSecret}
-	waitReady(t, s.base+"/readyz")
+	graphtest.WaitReady(t, s.base+"/readyz")
 	return s
 }
 

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
@@ -35,7 +33,7 @@ func TestKilledWhileSending(t *testing.T) {
 	build.Stderr = os.Stderr
 	require.NoError(t, build.Run())
 
-	addr := freeAddr(t)
+	addr := graphtest.FreeAddr(t)
 	s, err := sim.New(sim.Config{
 		WebhookURL: "http://" + addr + "/webhooks/whatsapp", AppSecret: simSecret,
 		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, Throughput: 1000}},
@@ -63,26 +61,13 @@ func TestKilledWhileSending(t *testing.T) {
 		cmd.Env = env
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
-		waitReady(t, "http://"+addr+"/readyz")
+		graphtest.WaitReady(t, "http://"+addr+"/readyz")
 		return cmd
 	}
 	server := start()
 
 	gql := func(token, query string, vars map[string]any) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var r map[string]any
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&r))
-		require.Nil(t, r["errors"], "%s: %v", query, r)
-		return r["data"].(map[string]any)
+		return graphtest.Post(t, "http://"+addr, token, query, vars)
 	}
 	login := gql("", `mutation { login(email: "olivia@acme.test", password: "owner password 1") { accessToken } }`, nil)
 	token := login["login"].(map[string]any)["accessToken"].(string)

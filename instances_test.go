@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 )
@@ -48,7 +47,7 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	start := func(name string) string {
-		addr := freeAddr(t)
+		addr := graphtest.FreeAddr(t)
 		cmd := exec.Command(bin)
 		cmd.Env = append(env, "SWITCHBOARD_ADDR="+addr)
 		cmd.Stderr = os.Stderr
@@ -57,27 +56,12 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 			_ = cmd.Process.Signal(os.Interrupt)
 			_ = cmd.Wait()
 		})
-		waitReady(t, "http://"+addr+"/readyz")
+		graphtest.WaitReady(t, "http://"+addr+"/readyz")
 		return addr
 	}
 	a, b := start("A"), start("B")
 
-	post := func(token, query string) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]string{"query": query})
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+a+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var r map[string]any
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&r))
-		require.Nil(t, r["errors"], "%s: %v", query, r)
-		return r["data"].(map[string]any)
-	}
+	post := func(token, query string) map[string]any { return graphtest.Post(t, "http://"+a, token, query, nil) }
 	token := func(email, password string) string {
 		d := post("", `mutation { login(email: "`+email+`", password: "`+password+`") { accessToken } }`)
 		return d["login"].(map[string]any)["accessToken"].(string)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 )
 
@@ -52,7 +53,7 @@ func TestResumeAfterRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{
-				"SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_ADDR": freeAddr(t), "SWITCHBOARD_SIMULATOR": "false",
+				"SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_ADDR": graphtest.FreeAddr(t), "SWITCHBOARD_SIMULATOR": "false",
 				"SWITCHBOARD_DEMO": "true", "SWITCHBOARD_SECRET": strings.Repeat("r", 40), "SWITCHBOARD_WHATSAPP_APP_SECRET": "restart-test-app-secret",
 			}
 			for k, v := range tc.env {
@@ -65,7 +66,7 @@ func TestResumeAfterRestart(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() { done <- serve(ctx, cfg, newLogger(app.Config{LogLevel: 8}), &bytes.Buffer{}) }()
-				waitReady(t, srv.base+"/readyz")
+				graphtest.WaitReady(t, srv.base+"/readyz")
 				stopped := false
 				stop = func() {
 					if stopped {

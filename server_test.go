@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/graph/graphtest"
 )
 
 // TestDemoServer starts the server as `make run` does (SQLite in a data
@@ -27,7 +26,7 @@ func TestDemoServer(t *testing.T) {
 	out, printed := signInPrinted(t)
 	dir := t.TempDir()
 	cfg, err := app.LoadConfig(func(k string) string {
-		return map[string]string{"SWITCHBOARD_DATA_DIR": dir, "SWITCHBOARD_ADDR": freeAddr(t)}[k]
+		return map[string]string{"SWITCHBOARD_DATA_DIR": dir, "SWITCHBOARD_ADDR": graphtest.FreeAddr(t)}[k]
 	})
 	require.NoError(t, err)
 	require.True(t, cfg.Demo, "the embedded default runs the demo")
@@ -36,24 +35,9 @@ func TestDemoServer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, newLogger(app.Config{LogLevel: 8}), out) }()
 	base := "http://" + cfg.Addr
-	waitReady(t, base+"/readyz")
+	graphtest.WaitReady(t, base+"/readyz")
 
-	post := func(token, query string) map[string]any {
-		t.Helper()
-		body, _ := json.Marshal(map[string]string{"query": query})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var out map[string]any
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
-		require.Nil(t, out["errors"], "%s: %v", query, out)
-		return out["data"].(map[string]any)
-	}
+	post := func(token, query string) map[string]any { return graphtest.Post(t, base, token, query, nil) }
 	var email, password string
 	select {
 	case signIn := <-printed:
@@ -116,27 +100,4 @@ func signInPrinted(t *testing.T) (io.Writer, <-chan []string) {
 		}
 	}()
 	return w, found
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitReady(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get(url); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never became ready", url)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/middleware"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/web"
+	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
 
 // routes mounts every endpoint, each counted in the metrics, behind the
@@ -43,6 +44,15 @@ func (a *App) routes() http.Handler {
 	}
 	mux.Handle("/", web.Handler())
 	return middleware.Log(a.Log, middleware.BodyTimeout(a.Config.BodyTimeout, mux))
+}
+
+// Simulator is the Cloud API simulator this instance runs under /sim/
+// (Config.Simulator), or nil.
+func (a *App) Simulator() *sim.Simulator {
+	if a.sim == nil {
+		return nil
+	}
+	return a.sim.sim
 }
 
 // ready answers 200 while the instance takes traffic: not draining, and the

@@ -11,6 +11,19 @@ import (
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
+// subscribe follows the viewer's tenant on bus: what every subscription
+// resolver starts with.
+func subscribe(ctx context.Context, bus realtime.Bus) (*realtime.Subscription, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	if bus == nil {
+		return nil, apperr.New(apperr.Internal, "live events are not available")
+	}
+	return bus.Subscribe(ctx, v.TenantID)
+}
+
 // stream turns the bus into a subscription's channel: the viewer's tenant's
 // events of the given types, replayed from after (when given) and then live,
 // each turned into an output by load (false: not for this subscriber, e.g.
@@ -22,14 +35,7 @@ import (
 // decide what it may load; the field guard then applies to the payload.
 func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []string,
 	load func(ctx context.Context, e realtime.Event) (T, bool, error), resync func(seq uint64) T) (<-chan T, error) {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
-	}
-	if bus == nil {
-		return nil, apperr.New(apperr.Internal, "live events are not available")
-	}
-	sub, err := bus.Subscribe(ctx, v.TenantID)
+	sub, err := subscribe(ctx, bus)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +85,7 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 	var replay []realtime.Event
 	replayOK := true
 	if after != nil && *after >= 0 {
-		replay, replayOK, err = bus.Since(ctx, v.TenantID, uint64(*after))
+		replay, replayOK, err = bus.Since(ctx, viewer.FromContext(ctx).TenantID, uint64(*after))
 		if err != nil {
 			sub.Close()
 			return nil, err
@@ -126,15 +132,8 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 // recomputation per period: for state-like subscriptions (dashboard).
 func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, types []string,
 	compute func(ctx context.Context) (T, error)) (<-chan T, error) {
-	v := viewer.FromContext(ctx)
-	if v == nil {
-		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
-	}
-	if bus == nil {
-		return nil, apperr.New(apperr.Internal, "live events are not available")
-	}
 	// Subscribe first, so that no change made while computing is missed.
-	sub, err := bus.Subscribe(ctx, v.TenantID)
+	sub, err := subscribe(ctx, bus)
 	if err != nil {
 		return nil, err
 	}

@@ -165,26 +165,17 @@ func (s *Service) Delete(ctx context.Context, id string) (*ent.Role, error) {
 // "Type.*"), overriding the default rule. coordinate must name a field of the
 // schema; the caller checks it against the schema.
 func (s *Service) SetFieldRule(ctx context.Context, roleID string, c policy.Coordinate, eff policy.Effect) (*ent.Role, error) {
-	return s.change(ctx, func(ctx context.Context, tx *ent.Tx) (*ent.Role, error) {
-		r, err := tx.Role.Get(ctx, roleID)
-		if err != nil {
-			return nil, err
-		}
-		if err := policy.RemoveRules(ctx, tx.Client(), r.Name, c.String()); err != nil {
-			return nil, err
-		}
-		if err := policy.WriteRules(ctx, tx.Client(), policy.FieldRuleLines(r.Name, c, eff)...); err != nil {
-			return nil, err
-		}
-		return r, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionFieldRuleSet, TargetID: r.ID, After: map[string]string{c.String(): eff.String()},
-			Summary: fmt.Sprintf("role %s: %s is %s", r.Name, c, eff),
-		})
-	})
+	return s.fieldRule(ctx, roleID, c, &eff)
 }
 
 // ClearFieldRule returns a field of a role to its default rule.
 func (s *Service) ClearFieldRule(ctx context.Context, roleID string, c policy.Coordinate) (*ent.Role, error) {
+	return s.fieldRule(ctx, roleID, c, nil)
+}
+
+// fieldRule replaces the role's rule for c with eff, or with none (the
+// default) when eff is nil.
+func (s *Service) fieldRule(ctx context.Context, roleID string, c policy.Coordinate, eff *policy.Effect) (*ent.Role, error) {
 	return s.change(ctx, func(ctx context.Context, tx *ent.Tx) (*ent.Role, error) {
 		r, err := tx.Role.Get(ctx, roleID)
 		if err != nil {
@@ -193,9 +184,15 @@ func (s *Service) ClearFieldRule(ctx context.Context, roleID string, c policy.Co
 		if err := policy.RemoveRules(ctx, tx.Client(), r.Name, c.String()); err != nil {
 			return nil, err
 		}
+		after, summary := "DEFAULT", fmt.Sprintf("role %s: %s back to its default", r.Name, c)
+		if eff != nil {
+			if err := policy.WriteRules(ctx, tx.Client(), policy.FieldRuleLines(r.Name, c, *eff)...); err != nil {
+				return nil, err
+			}
+			after, summary = eff.String(), fmt.Sprintf("role %s: %s is %s", r.Name, c, *eff)
+		}
 		return r, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionFieldRuleSet, TargetID: r.ID, After: map[string]string{c.String(): "DEFAULT"},
-			Summary: fmt.Sprintf("role %s: %s back to its default", r.Name, c),
+			Action: audit.ActionFieldRuleSet, TargetID: r.ID, After: map[string]string{c.String(): after}, Summary: summary,
 		})
 	})
 }

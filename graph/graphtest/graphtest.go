@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -231,3 +232,51 @@ func (r Response) RequireCode(t testing.TB, code string) {
 
 // String shows the body, for messages.
 func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// FreeAddr returns a loopback address nothing listens on, for a server the
+// test starts (app.Config.Addr).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// WaitReady waits until url (a server's /readyz) answers 200, at most 30 s.
+func WaitReady(t testing.TB, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", url)
+}
+
+// Post runs query as token against the running server at base
+// ("http://host:port") over HTTP and returns its data; an error in the
+// answer fails the test. For servers started as processes or with App.Run;
+// Server.Do serves in process.
+func Post(t testing.TB, base, token, query string, vars map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+	require.Nil(t, out["errors"], "%s: %v", query, out)
+	data, _ := out["data"].(map[string]any)
+	return data
+}
