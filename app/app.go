@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/retention"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
@@ -227,6 +228,8 @@ func (a *App) buildServices() error {
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
 	a.Jobs.AddPeriodicJobs(routing.PeriodicTick())
+	river.AddWorker(workers, &retention.Worker{Retention: retention.New(client, a.Clock)})
+	a.Jobs.AddPeriodicJobs(retention.Periodic())
 	return nil
 }
 

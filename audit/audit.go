@@ -50,6 +50,7 @@ const (
 	ActionMessageDeleted        = "message.delete"
 	ActionContactErased         = "contact.erase"
 	ActionConversationsExported = "conversation.export"
+	ActionRetentionPurged       = "retention.purge"
 	ActionLegalHold             = "privacy.legal_hold" // on a contact or a conversation, set or released: the summary says which
 	ActionGroupCreated          = "group.create"
 	ActionGroupUpdated          = "group.update"

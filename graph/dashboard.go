@@ -206,23 +206,42 @@ func (r *Resolver) setFirstResponseTarget(ctx context.Context, seconds int) (*sc
 	if seconds < 1 || seconds > 86400 {
 		return nil, apperr.Invalid("seconds", "the first-response target must be 1 to 86400 seconds, not %d", seconds)
 	}
+	return r.changeSettings(ctx, func(s *schematype.TenantSettings) audit.Event {
+		before := s.FirstResponseTargetSeconds()
+		s.FirstResponseTarget = seconds
+		return audit.Event{Summary: fmt.Sprintf("first-response target %d s → %d s", before, seconds), Before: before, After: seconds}
+	})
+}
+
+// setRetention sets how long message content is kept (0: forever); the
+// retention job purges what is older (package retention).
+func (r *Resolver) setRetention(ctx context.Context, days int) (*schematype.TenantSettings, error) {
+	if days < 0 || days > 36500 {
+		return nil, apperr.Invalid("days", "the retention period must be 0 (keep forever) to 36500 days, not %d", days)
+	}
+	return r.changeSettings(ctx, func(s *schematype.TenantSettings) audit.Event {
+		before := s.RetentionDays
+		s.RetentionDays = days
+		return audit.Event{Summary: fmt.Sprintf("retention %d days → %d days (0: forever)", before, days), Before: before, After: days}
+	})
+}
+
+// changeSettings changes the viewer's tenant's settings with change, which
+// says what to audit (as tenant.settings), in one transaction.
+func (r *Resolver) changeSettings(ctx context.Context, change func(*schematype.TenantSettings) audit.Event) (*schematype.TenantSettings, error) {
 	var settings schematype.TenantSettings
 	err := store.WithTx(ctx, r.client, func(ctx context.Context, tx *ent.Tx) error {
 		t, err := tx.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
 		if err != nil {
 			return err
 		}
-		before := t.Settings.FirstResponseTargetSeconds()
 		settings = t.Settings
-		settings.FirstResponseTarget = seconds
+		ev := change(&settings)
 		if err := tx.Tenant.UpdateOne(t).SetSettings(settings).Exec(ctx); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionTenantSettings, TargetID: t.ID,
-			Summary: fmt.Sprintf("first-response target %d s → %d s", before, seconds),
-			Before:  before, After: seconds,
-		})
+		ev.Action, ev.TargetID = audit.ActionTenantSettings, t.ID
+		return audit.Record(ctx, tx, ev)
 	})
 	if err != nil {
 		return nil, err

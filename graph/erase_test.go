@@ -44,6 +44,13 @@ func TestEraseThroughTheAPI(t *testing.T) {
 		require.NotContains(t, string(r.Data), "Hello?")
 		require.NotContains(t, string(r.Data), "How can I help")
 
+		retain := `mutation($d: Int!) { setRetention(days: $d) { retentionDays } }`
+		s.Do(t, agentToken, retain, map[string]any{"d": 30}).RequireCode(t, "FORBIDDEN")
+		s.Do(t, w.token, retain, map[string]any{"d": -1}).RequireCode(t, "INVALID_INPUT")
+		r = s.Do(t, w.token, retain, map[string]any{"d": 30})
+		r.RequireOK(t)
+		require.JSONEq(t, `{"setRetention":{"retentionDays":30}}`, string(r.Data))
+
 		r = s.Do(t, w.token, `{ auditEvents(where: {actionIn: ["contact.erase", "privacy.legal_hold"]}) { totalCount } verifyAuditChain { ok } }`, nil)
 		r.RequireOK(t)
 		require.Contains(t, string(r.Data), `"totalCount":3`)

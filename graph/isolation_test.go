@@ -112,6 +112,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { assignRoles(agentID: "` + b.agent + `", roleIDs: ["` + a.agentRole + `"]) { id } }`),
 			nf(`mutation { assignRoles(agentID: "` + a.agent + `", roleIDs: ["` + b.agentRole + `"]) { id } }`),
 		},
+		"setRetention":             {ok(`mutation { setRetention(days: 30) { retentionDays } }`)},
 		"eraseContact":             {nf(`mutation { eraseContact(id: "` + b.contact + `") { id } }`)},
 		"setContactLegalHold":      {nf(`mutation { setContactLegalHold(id: "` + b.contact + `", reason: "x") { id } }`)},
 		"setConversationLegalHold": {nf(`mutation { setConversationLegalHold(id: "` + b.conversation + `", reason: "x") { id } }`)},

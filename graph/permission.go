@@ -102,6 +102,7 @@ var mutations = map[string]mutationRule{
 	"removeGroupMembers": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
 	"setGroupMemberRole": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
 
+	"setRetention":             {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 	"eraseContact":             {perm: policy.ContactErase, id: "ctc", audit: audit.ActionContactErased},
 	"setContactLegalHold":      {perm: policy.ContactErase, id: "ctc", audit: audit.ActionLegalHold},
 	"setConversationLegalHold": {perm: policy.ContactErase, id: "cnv", audit: audit.ActionLegalHold},

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
 // EraseContact is the resolver for the eraseContact field.
@@ -19,6 +20,11 @@ func (r *mutationResolver) EraseContact(ctx context.Context, id string) (*ent.Co
 // SetContactLegalHold is the resolver for the setContactLegalHold field.
 func (r *mutationResolver) SetContactLegalHold(ctx context.Context, id string, reason *string) (*ent.Contact, error) {
 	return r.contacts.SetContactLegalHold(ctx, id, stringOr(reason))
+}
+
+// SetRetention is the resolver for the setRetention field.
+func (r *mutationResolver) SetRetention(ctx context.Context, days int) (*schematype.TenantSettings, error) {
+	return r.setRetention(ctx, days)
 }
 
 // SetConversationLegalHold is the resolver for the setConversationLegalHold field.

@@ -25,6 +25,10 @@ import (
 //   - policy.Adapter.LoadPolicy: every tenant's rules, for tools;
 //   - demo.Seed and the in-process simulator: whether the database is empty,
 //     and the demo's sim numbers;
+//   - outbound webhooks: the enabled endpoints of every tenant, and the
+//     deliveries they owe (outhook);
+//   - erasure and retention: the stored provider webhooks, which belong to
+//     no tenant, of the tenant's own numbers (contact.Erase, retention);
 //   - tests that count or inspect rows across tenants.
 func Platform(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)

@@ -62,6 +62,7 @@ type MutationResolver interface {
 	ClearFieldRule(ctx context.Context, roleID string, coordinate string) (*ent.Role, error)
 	EraseContact(ctx context.Context, id string) (*ent.Contact, error)
 	SetContactLegalHold(ctx context.Context, id string, reason *string) (*ent.Contact, error)
+	SetRetention(ctx context.Context, days int) (*schematype.TenantSettings, error)
 	SetConversationLegalHold(ctx context.Context, id string, reason *string) (*ent.Conversation, error)
 	SetPresence(ctx context.Context, presence model.Presence) (*ent.Agent, error)
 	SetFirstResponseTarget(ctx context.Context, seconds int) (*schematype.TenantSettings, error)
@@ -764,6 +765,20 @@ func (ec *executionContext) field_Mutation_setPresence_args(ctx context.Context,
 		return nil, err
 	}
 	args["presence"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRetention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
 	return args, nil
 }
 
@@ -2960,6 +2975,50 @@ func (ec *executionContext) fieldContext_Mutation_setContactLegalHold(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRetention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRetention(ctx, fc.Args["days"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.TenantSettings) graphql.Marshaler {
+			return ec.marshalNTenantSettings2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐTenantSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRetention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setConversationLegalHold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3942,6 +4001,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setContactLegalHold":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setContactLegalHold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRetention":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRetention(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -468,6 +468,7 @@ type ComplexityRoot struct {
 		SetGroupMemberRole       func(childComplexity int, groupID string, waID string, role groupmember.Role) int
 		SetNumberCredentials     func(childComplexity int, id string, accessToken string) int
 		SetPresence              func(childComplexity int, presence model.Presence) int
+		SetRetention             func(childComplexity int, days int) int
 		SetRoutingPolicy         func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
 		TagContact               func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
@@ -2825,6 +2826,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetPresence(childComplexity, args["presence"].(model.Presence)), true
+	case "Mutation.setRetention":
+		if e.ComplexityRoot.Mutation.SetRetention == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRetention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRetention(childComplexity, args["days"].(int)), true
 	case "Mutation.setRoutingPolicy":
 		if e.ComplexityRoot.Mutation.SetRoutingPolicy == nil {
 			break
@@ -9886,6 +9898,8 @@ extend type Mutation {
   eraseContact(id: ID!): Contact!
   "Put a contact under legal hold (no erasure, no retention purge) with a reason; an empty or null reason releases it. Audited."
   setContactLegalHold(id: ID!, reason: String): Contact!
+  "Keep message content this many days (0: forever); an hourly job purges older content outside legal holds, keeping the rows as tombstones. Audited."
+  setRetention(days: Int!): TenantSettings!
   "Put a conversation under legal hold with a reason; an empty or null reason releases it. Audited."
   setConversationLegalHold(id: ID!, reason: String): Conversation!
 }
