@@ -14,38 +14,26 @@ import (
 // (bytea and JSON included). Erasure tests use it to prove a person is gone.
 func FindText(ctx context.Context, db *store.DB, needle string) ([]string, error) {
 	type col struct{ table, name, typ string }
-	var cols []col
+	list := `SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' ORDER BY m.name, p.cid`
 	if db.Dialect == dialect.Postgres {
-		rows, err := db.SQL.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
-			WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var c col
-			if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
-	} else {
-		rows, err := db.SQL.QueryContext(ctx, `SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p
-			WHERE m.type = 'table' ORDER BY m.name, p.cid`)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var c col
-			if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
+		list = `SELECT table_name, column_name, data_type FROM information_schema.columns
+			WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
 	}
+	rows, err := db.SQL.QueryContext(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	var cols []col
+	for rows.Next() {
+		var c col
+		if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	rows.Close()
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("storetest: no columns found")
 	}
