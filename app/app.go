@@ -67,6 +67,9 @@ type App struct {
 	closers  []func() error     // in reverse order of opening
 	close    sync.Once
 	stopped  sync.Once // the job workers
+	// stoppingJobs is set while River stops: its services' errors about
+	// their cancelled context are then logged at INFO (riverLog).
+	stoppingJobs atomic.Bool
 }
 
 // Option swaps a part of the App, for tests: what they pass replaces what
@@ -364,6 +367,7 @@ func (a *App) stopJobs() {
 	a.stopped.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 		defer cancel()
+		a.stoppingJobs.Store(true)
 		if err := a.Jobs.Stop(sctx); err != nil {
 			a.Log.Warn("jobs still running at the deadline: they will be retried", "err", err)
 		}

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"sync/atomic"
 
 	"github.com/riverqueue/river"
 
@@ -37,6 +39,12 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return connector.HealthArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true}))
+	enqueue := connector.EnqueueWebhook(a.Jobs)
+	replayer := &connector.Replayer{Enqueue: enqueue}
+	// A number linked (or given its phone number id) gets the webhooks that
+	// arrived for it before.
+	a.Services.Numbers.Linked = replayer.NumberLinked
+	a.Services.Deliveries = &connector.Deliveries{Client: client, Replayer: replayer}
 	hook := &connector.Webhook{
 		Client:      client,
 		AppSecret:   cfg.WhatsAppAppSecret,
@@ -44,7 +52,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		Log:         a.Log,
 		Process:     ingester.Process,
 		Eager:       64,
-		Enqueue:     connector.EnqueueWebhook(a.Jobs),
+		Enqueue:     enqueue,
 	}
 	return &Connector{Webhook: hook, Health: health}
 }
@@ -60,16 +68,47 @@ func (a *App) newJobs(workers *river.Workers) (*job.Client, error) {
 		PollInterval:         cfg.JobPollInterval,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.JobRescueAfter,
-		Logger:               slog.New(atLeast{slog.LevelWarn, a.Log.Handler()}), // River is chatty at INFO
+		Logger:               slog.New(riverLog{slog.LevelWarn, &a.stoppingJobs, a.Log.Handler()}), // River is chatty at INFO
 	})
 }
 
-// atLeast passes on the records of a handler at or above a level.
-type atLeast struct {
-	min slog.Level
+// riverLog passes on River's records at or above min. While the App stops
+// River (stopping), an error River's own services log because Stop cancelled
+// their context ("PeriodicJobEnqueuer: Error starting transaction … context
+// canceled") is part of a clean stop, not a failure: it is passed on at INFO.
+type riverLog struct {
+	min      slog.Level
+	stopping *atomic.Bool
 	slog.Handler
 }
 
-func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+func (h riverLog) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h riverLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && h.stopping.Load() && cancelled(r) {
+		quiet := slog.NewRecord(r.Time, slog.LevelInfo, r.Message+" (while stopping)", r.PC)
+		r.Attrs(func(a slog.Attr) bool { quiet.AddAttrs(a); return true })
+		return h.Handler.Handle(ctx, quiet)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h riverLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return riverLog{h.min, h.stopping, h.Handler.WithAttrs(attrs)}
+}
+
+func (h riverLog) WithGroup(name string) slog.Handler {
+	return riverLog{h.min, h.stopping, h.Handler.WithGroup(name)}
+}
+
+// cancelled tells whether a record reports a cancelled context.
+func cancelled(r slog.Record) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = strings.Contains(a.Value.String(), context.Canceled.Error())
+		return !found
+	})
+	return found
 }

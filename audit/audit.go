@@ -45,6 +45,7 @@ const (
 	ActionNumberUpdated         = "number.update"
 	ActionNumberUnlinked        = "number.unlink"
 	ActionCredentialsSet        = "number.credentials"
+	ActionDeliveriesReplayed    = "number.replay_webhooks"
 	ActionConversationAssigned  = "conversation.assign"
 	ActionConversationTransfer  = "conversation.transfer"
 	ActionMessageDeleted        = "message.delete"

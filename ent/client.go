@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -62,6 +63,8 @@ type Client struct {
 	GroupJoinRequest *GroupJoinRequestClient
 	// GroupMember is the client for interacting with the GroupMember builders.
 	GroupMember *GroupMemberClient
+	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
+	GroupWebhookEvent *GroupWebhookEventClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
@@ -103,6 +106,7 @@ func (c *Client) init() {
 	c.Group = NewGroupClient(c.config)
 	c.GroupJoinRequest = NewGroupJoinRequestClient(c.config)
 	c.GroupMember = NewGroupMemberClient(c.config)
+	c.GroupWebhookEvent = NewGroupWebhookEventClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.Number = NewNumberClient(c.config)
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
@@ -203,28 +207,29 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		APIKey:           NewAPIKeyClient(cfg),
-		Agent:            NewAgentClient(cfg),
-		Assignment:       NewAssignmentClient(cfg),
-		AuditEvent:       NewAuditEventClient(cfg),
-		CasbinRule:       NewCasbinRuleClient(cfg),
-		Contact:          NewContactClient(cfg),
-		Conversation:     NewConversationClient(cfg),
-		Group:            NewGroupClient(cfg),
-		GroupJoinRequest: NewGroupJoinRequestClient(cfg),
-		GroupMember:      NewGroupMemberClient(cfg),
-		Message:          NewMessageClient(cfg),
-		Number:           NewNumberClient(cfg),
-		OutboundDelivery: NewOutboundDeliveryClient(cfg),
-		Role:             NewRoleClient(cfg),
-		RoutingRun:       NewRoutingRunClient(cfg),
-		Session:          NewSessionClient(cfg),
-		Team:             NewTeamClient(cfg),
-		Tenant:           NewTenantClient(cfg),
-		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:  NewWebhookEndpointClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		Agent:             NewAgentClient(cfg),
+		Assignment:        NewAssignmentClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
+		CasbinRule:        NewCasbinRuleClient(cfg),
+		Contact:           NewContactClient(cfg),
+		Conversation:      NewConversationClient(cfg),
+		Group:             NewGroupClient(cfg),
+		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
+		GroupMember:       NewGroupMemberClient(cfg),
+		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
+		Message:           NewMessageClient(cfg),
+		Number:            NewNumberClient(cfg),
+		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
+		Role:              NewRoleClient(cfg),
+		RoutingRun:        NewRoutingRunClient(cfg),
+		Session:           NewSessionClient(cfg),
+		Team:              NewTeamClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -242,28 +247,29 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		APIKey:           NewAPIKeyClient(cfg),
-		Agent:            NewAgentClient(cfg),
-		Assignment:       NewAssignmentClient(cfg),
-		AuditEvent:       NewAuditEventClient(cfg),
-		CasbinRule:       NewCasbinRuleClient(cfg),
-		Contact:          NewContactClient(cfg),
-		Conversation:     NewConversationClient(cfg),
-		Group:            NewGroupClient(cfg),
-		GroupJoinRequest: NewGroupJoinRequestClient(cfg),
-		GroupMember:      NewGroupMemberClient(cfg),
-		Message:          NewMessageClient(cfg),
-		Number:           NewNumberClient(cfg),
-		OutboundDelivery: NewOutboundDeliveryClient(cfg),
-		Role:             NewRoleClient(cfg),
-		RoutingRun:       NewRoutingRunClient(cfg),
-		Session:          NewSessionClient(cfg),
-		Team:             NewTeamClient(cfg),
-		Tenant:           NewTenantClient(cfg),
-		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:  NewWebhookEndpointClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		Agent:             NewAgentClient(cfg),
+		Assignment:        NewAssignmentClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
+		CasbinRule:        NewCasbinRuleClient(cfg),
+		Contact:           NewContactClient(cfg),
+		Conversation:      NewConversationClient(cfg),
+		Group:             NewGroupClient(cfg),
+		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
+		GroupMember:       NewGroupMemberClient(cfg),
+		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
+		Message:           NewMessageClient(cfg),
+		Number:            NewNumberClient(cfg),
+		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
+		Role:              NewRoleClient(cfg),
+		RoutingRun:        NewRoutingRunClient(cfg),
+		Session:           NewSessionClient(cfg),
+		Team:              NewTeamClient(cfg),
+		Tenant:            NewTenantClient(cfg),
+		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -294,9 +300,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
-		c.Number, c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team,
-		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
+		c.GroupWebhookEvent, c.Message, c.Number, c.OutboundDelivery, c.Role,
+		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -307,9 +314,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.Message,
-		c.Number, c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team,
-		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
+		c.GroupWebhookEvent, c.Message, c.Number, c.OutboundDelivery, c.Role,
+		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -338,6 +346,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.GroupJoinRequest.mutate(ctx, m)
 	case *GroupMemberMutation:
 		return c.GroupMember.mutate(ctx, m)
+	case *GroupWebhookEventMutation:
+		return c.GroupWebhookEvent.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
 	case *NumberMutation:
@@ -2199,6 +2209,172 @@ func (c *GroupMemberClient) mutate(ctx context.Context, m *GroupMemberMutation) 
 	}
 }
 
+// GroupWebhookEventClient is a client for the GroupWebhookEvent schema.
+type GroupWebhookEventClient struct {
+	config
+}
+
+// NewGroupWebhookEventClient returns a client for the GroupWebhookEvent from the given config.
+func NewGroupWebhookEventClient(c config) *GroupWebhookEventClient {
+	return &GroupWebhookEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `groupwebhookevent.Hooks(f(g(h())))`.
+func (c *GroupWebhookEventClient) Use(hooks ...Hook) {
+	c.hooks.GroupWebhookEvent = append(c.hooks.GroupWebhookEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `groupwebhookevent.Intercept(f(g(h())))`.
+func (c *GroupWebhookEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GroupWebhookEvent = append(c.inters.GroupWebhookEvent, interceptors...)
+}
+
+// Create returns a builder for creating a GroupWebhookEvent entity.
+func (c *GroupWebhookEventClient) Create() *GroupWebhookEventCreate {
+	mutation := newGroupWebhookEventMutation(c.config, OpCreate)
+	return &GroupWebhookEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GroupWebhookEvent entities.
+func (c *GroupWebhookEventClient) CreateBulk(builders ...*GroupWebhookEventCreate) *GroupWebhookEventCreateBulk {
+	return &GroupWebhookEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GroupWebhookEventClient) MapCreateBulk(slice any, setFunc func(*GroupWebhookEventCreate, int)) *GroupWebhookEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GroupWebhookEventCreateBulk{err: fmt.Errorf("calling to GroupWebhookEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GroupWebhookEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GroupWebhookEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GroupWebhookEvent.
+func (c *GroupWebhookEventClient) Update() *GroupWebhookEventUpdate {
+	mutation := newGroupWebhookEventMutation(c.config, OpUpdate)
+	return &GroupWebhookEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GroupWebhookEventClient) UpdateOne(_m *GroupWebhookEvent) *GroupWebhookEventUpdateOne {
+	mutation := newGroupWebhookEventMutation(c.config, OpUpdateOne, withGroupWebhookEvent(_m))
+	return &GroupWebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GroupWebhookEventClient) UpdateOneID(id string) *GroupWebhookEventUpdateOne {
+	mutation := newGroupWebhookEventMutation(c.config, OpUpdateOne, withGroupWebhookEventID(id))
+	return &GroupWebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GroupWebhookEvent.
+func (c *GroupWebhookEventClient) Delete() *GroupWebhookEventDelete {
+	mutation := newGroupWebhookEventMutation(c.config, OpDelete)
+	return &GroupWebhookEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GroupWebhookEventClient) DeleteOne(_m *GroupWebhookEvent) *GroupWebhookEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GroupWebhookEventClient) DeleteOneID(id string) *GroupWebhookEventDeleteOne {
+	builder := c.Delete().Where(groupwebhookevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GroupWebhookEventDeleteOne{builder}
+}
+
+// Query returns a query builder for GroupWebhookEvent.
+func (c *GroupWebhookEventClient) Query() *GroupWebhookEventQuery {
+	return &GroupWebhookEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGroupWebhookEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GroupWebhookEvent entity by its id.
+func (c *GroupWebhookEventClient) Get(ctx context.Context, id string) (*GroupWebhookEvent, error) {
+	return c.Query().Where(groupwebhookevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GroupWebhookEventClient) GetX(ctx context.Context, id string) *GroupWebhookEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a GroupWebhookEvent.
+func (c *GroupWebhookEventClient) QueryTenant(_m *GroupWebhookEvent) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupwebhookevent.Table, groupwebhookevent.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupwebhookevent.TenantTable, groupwebhookevent.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryNumber queries the number edge of a GroupWebhookEvent.
+func (c *GroupWebhookEventClient) QueryNumber(_m *GroupWebhookEvent) *NumberQuery {
+	query := (&NumberClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupwebhookevent.Table, groupwebhookevent.FieldID, id),
+			sqlgraph.To(number.Table, number.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupwebhookevent.NumberTable, groupwebhookevent.NumberColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GroupWebhookEventClient) Hooks() []Hook {
+	hooks := c.hooks.GroupWebhookEvent
+	return append(hooks[:len(hooks):len(hooks)], groupwebhookevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GroupWebhookEventClient) Interceptors() []Interceptor {
+	return c.inters.GroupWebhookEvent
+}
+
+func (c *GroupWebhookEventClient) mutate(ctx context.Context, m *GroupWebhookEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GroupWebhookEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GroupWebhookEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GroupWebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GroupWebhookEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GroupWebhookEvent mutation op: %q", m.Op())
+	}
+}
+
 // MessageClient is a client for the Message schema.
 type MessageClient struct {
 	config
@@ -2412,6 +2588,38 @@ func (c *MessageClient) QueryDeletedBy(_m *Message) *AgentQuery {
 			sqlgraph.From(message.Table, message.FieldID, id),
 			sqlgraph.To(agent.Table, agent.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, message.DeletedByTable, message.DeletedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReactionTo queries the reaction_to edge of a Message.
+func (c *MessageClient) QueryReactionTo(_m *Message) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.ReactionToTable, message.ReactionToColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReactions queries the reactions edge of a Message.
+func (c *MessageClient) QueryReactions(_m *Message) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ReactionsTable, message.ReactionsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -3895,13 +4103,14 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, OutboundDelivery, Role,
-		RoutingRun, Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
+		GroupJoinRequest, GroupMember, GroupWebhookEvent, Message, Number,
+		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, Message, Number, OutboundDelivery, Role,
-		RoutingRun, Session, Team, Tenant, WebhookDelivery,
+		GroupJoinRequest, GroupMember, GroupWebhookEvent, Message, Number,
+		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
 		WebhookEndpoint []ent.Interceptor
 	}
 )

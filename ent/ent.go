@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -92,26 +93,27 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:           apikey.ValidColumn,
-			agent.Table:            agent.ValidColumn,
-			assignment.Table:       assignment.ValidColumn,
-			auditevent.Table:       auditevent.ValidColumn,
-			casbinrule.Table:       casbinrule.ValidColumn,
-			contact.Table:          contact.ValidColumn,
-			conversation.Table:     conversation.ValidColumn,
-			group.Table:            group.ValidColumn,
-			groupjoinrequest.Table: groupjoinrequest.ValidColumn,
-			groupmember.Table:      groupmember.ValidColumn,
-			message.Table:          message.ValidColumn,
-			number.Table:           number.ValidColumn,
-			outbounddelivery.Table: outbounddelivery.ValidColumn,
-			role.Table:             role.ValidColumn,
-			routingrun.Table:       routingrun.ValidColumn,
-			session.Table:          session.ValidColumn,
-			team.Table:             team.ValidColumn,
-			tenant.Table:           tenant.ValidColumn,
-			webhookdelivery.Table:  webhookdelivery.ValidColumn,
-			webhookendpoint.Table:  webhookendpoint.ValidColumn,
+			apikey.Table:            apikey.ValidColumn,
+			agent.Table:             agent.ValidColumn,
+			assignment.Table:        assignment.ValidColumn,
+			auditevent.Table:        auditevent.ValidColumn,
+			casbinrule.Table:        casbinrule.ValidColumn,
+			contact.Table:           contact.ValidColumn,
+			conversation.Table:      conversation.ValidColumn,
+			group.Table:             group.ValidColumn,
+			groupjoinrequest.Table:  groupjoinrequest.ValidColumn,
+			groupmember.Table:       groupmember.ValidColumn,
+			groupwebhookevent.Table: groupwebhookevent.ValidColumn,
+			message.Table:           message.ValidColumn,
+			number.Table:            number.ValidColumn,
+			outbounddelivery.Table:  outbounddelivery.ValidColumn,
+			role.Table:              role.ValidColumn,
+			routingrun.Table:        routingrun.ValidColumn,
+			session.Table:           session.ValidColumn,
+			team.Table:              team.ValidColumn,
+			tenant.Table:            tenant.ValidColumn,
+			webhookdelivery.Table:   webhookdelivery.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -1911,6 +1912,145 @@ func newGroupMemberPaginateArgs(rv map[string]any) *groupmemberPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *GroupWebhookEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*GroupWebhookEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *GroupWebhookEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(groupwebhookevent.Columns))
+		selectedFields = []string{groupwebhookevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "number":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&NumberClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, numberImplementors)...); err != nil {
+				return err
+			}
+			_q.withNumber = query
+			if _, ok := fieldSeen[groupwebhookevent.FieldNumberID]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldNumberID)
+				fieldSeen[groupwebhookevent.FieldNumberID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[groupwebhookevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldCreatedAt)
+				fieldSeen[groupwebhookevent.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[groupwebhookevent.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldUpdatedAt)
+				fieldSeen[groupwebhookevent.FieldUpdatedAt] = struct{}{}
+			}
+		case "numberID":
+			if _, ok := fieldSeen[groupwebhookevent.FieldNumberID]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldNumberID)
+				fieldSeen[groupwebhookevent.FieldNumberID] = struct{}{}
+			}
+		case "field":
+			if _, ok := fieldSeen[groupwebhookevent.FieldField]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldField)
+				fieldSeen[groupwebhookevent.FieldField] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[groupwebhookevent.FieldType]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldType)
+				fieldSeen[groupwebhookevent.FieldType] = struct{}{}
+			}
+		case "groupID":
+			if _, ok := fieldSeen[groupwebhookevent.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldGroupID)
+				fieldSeen[groupwebhookevent.FieldGroupID] = struct{}{}
+			}
+		case "requestID":
+			if _, ok := fieldSeen[groupwebhookevent.FieldRequestID]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldRequestID)
+				fieldSeen[groupwebhookevent.FieldRequestID] = struct{}{}
+			}
+		case "occurredAt":
+			if _, ok := fieldSeen[groupwebhookevent.FieldOccurredAt]; !ok {
+				selectedFields = append(selectedFields, groupwebhookevent.FieldOccurredAt)
+				fieldSeen[groupwebhookevent.FieldOccurredAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type groupwebhookeventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []GroupWebhookEventPaginateOption
+}
+
+func newGroupWebhookEventPaginateArgs(rv map[string]any) *groupwebhookeventPaginateArgs {
+	args := &groupwebhookeventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &GroupWebhookEventOrder{Field: &GroupWebhookEventOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithGroupWebhookEventOrder(order))
+			}
+		case *GroupWebhookEventOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithGroupWebhookEventOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*GroupWebhookEventWhereInput); ok {
+		args.opts = append(args.opts, WithGroupWebhookEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *MessageQuery) CollectFields(ctx context.Context, satisfies ...string) (*MessageQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -2033,6 +2173,11 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[message.FieldDeletedByID]; !ok {
 				selectedFields = append(selectedFields, message.FieldDeletedByID)
 				fieldSeen[message.FieldDeletedByID] = struct{}{}
+			}
+		case "reactionToID":
+			if _, ok := fieldSeen[message.FieldReactionToID]; !ok {
+				selectedFields = append(selectedFields, message.FieldReactionToID)
+				fieldSeen[message.FieldReactionToID] = struct{}{}
 			}
 		case "direction":
 			if _, ok := fieldSeen[message.FieldDirection]; !ok {

@@ -245,6 +245,14 @@ func (_m *GroupMember) Group(ctx context.Context) (*Group, error) {
 	return result, err
 }
 
+func (_m *GroupWebhookEvent) Number(ctx context.Context) (*Number, error) {
+	result, err := _m.Edges.NumberOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryNumber().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Message) Conversation(ctx context.Context) (*Conversation, error) {
 	result, err := _m.Edges.ConversationOrErr()
 	if IsNotLoaded(err) {

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -78,6 +79,11 @@ var groupmemberImplementors = []string{"GroupMember", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*GroupMember) IsNode() {}
+
+var groupwebhookeventImplementors = []string{"GroupWebhookEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*GroupWebhookEvent) IsNode() {}
 
 var messageImplementors = []string{"Message", "Node"}
 
@@ -259,6 +265,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(groupmember.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, groupmemberImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case groupwebhookevent.Table:
+		query := c.GroupWebhookEvent.Query().
+			Where(groupwebhookevent.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, groupwebhookeventImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -549,6 +564,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.GroupMember.Query().
 			Where(groupmember.IDIn(ids...))
 		query, err := query.CollectFields(ctx, groupmemberImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case groupwebhookevent.Table:
+		query := c.GroupWebhookEvent.Query().
+			Where(groupwebhookevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, groupwebhookeventImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -3098,6 +3099,338 @@ func (_m *GroupMember) ToEdge(order *GroupMemberOrder) *GroupMemberEdge {
 		order = DefaultGroupMemberOrder
 	}
 	return &GroupMemberEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// GroupWebhookEventEdge is the edge representation of GroupWebhookEvent.
+type GroupWebhookEventEdge struct {
+	Node   *GroupWebhookEvent `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// GroupWebhookEventConnection is the connection containing edges to GroupWebhookEvent.
+type GroupWebhookEventConnection struct {
+	Edges      []*GroupWebhookEventEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *GroupWebhookEventConnection) build(nodes []*GroupWebhookEvent, pager *groupwebhookeventPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *GroupWebhookEvent
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *GroupWebhookEvent {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *GroupWebhookEvent {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*GroupWebhookEventEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &GroupWebhookEventEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// GroupWebhookEventPaginateOption enables pagination customization.
+type GroupWebhookEventPaginateOption func(*groupwebhookeventPager) error
+
+// WithGroupWebhookEventOrder configures pagination ordering.
+func WithGroupWebhookEventOrder(order *GroupWebhookEventOrder) GroupWebhookEventPaginateOption {
+	if order == nil {
+		order = DefaultGroupWebhookEventOrder
+	}
+	o := *order
+	return func(pager *groupwebhookeventPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultGroupWebhookEventOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithGroupWebhookEventFilter configures pagination filter.
+func WithGroupWebhookEventFilter(filter func(*GroupWebhookEventQuery) (*GroupWebhookEventQuery, error)) GroupWebhookEventPaginateOption {
+	return func(pager *groupwebhookeventPager) error {
+		if filter == nil {
+			return errors.New("GroupWebhookEventQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type groupwebhookeventPager struct {
+	reverse bool
+	order   *GroupWebhookEventOrder
+	filter  func(*GroupWebhookEventQuery) (*GroupWebhookEventQuery, error)
+}
+
+func newGroupWebhookEventPager(opts []GroupWebhookEventPaginateOption, reverse bool) (*groupwebhookeventPager, error) {
+	pager := &groupwebhookeventPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultGroupWebhookEventOrder
+	}
+	return pager, nil
+}
+
+func (p *groupwebhookeventPager) applyFilter(query *GroupWebhookEventQuery) (*GroupWebhookEventQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *groupwebhookeventPager) toCursor(_m *GroupWebhookEvent) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *groupwebhookeventPager) applyCursors(query *GroupWebhookEventQuery, after, before *Cursor) (*GroupWebhookEventQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultGroupWebhookEventOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *groupwebhookeventPager) applyOrder(query *GroupWebhookEventQuery) *GroupWebhookEventQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultGroupWebhookEventOrder.Field {
+		query = query.Order(DefaultGroupWebhookEventOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *groupwebhookeventPager) orderExpr(query *GroupWebhookEventQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultGroupWebhookEventOrder.Field {
+			b.Comma().Ident(DefaultGroupWebhookEventOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to GroupWebhookEvent.
+func (_m *GroupWebhookEventQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...GroupWebhookEventPaginateOption,
+) (*GroupWebhookEventConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newGroupWebhookEventPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &GroupWebhookEventConnection{Edges: []*GroupWebhookEventEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// GroupWebhookEventOrderFieldCreatedAt orders GroupWebhookEvent by created_at.
+	GroupWebhookEventOrderFieldCreatedAt = &GroupWebhookEventOrderField{
+		Value: func(_m *GroupWebhookEvent) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: groupwebhookevent.FieldCreatedAt,
+		toTerm: groupwebhookevent.ByCreatedAt,
+		toCursor: func(_m *GroupWebhookEvent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// GroupWebhookEventOrderFieldUpdatedAt orders GroupWebhookEvent by updated_at.
+	GroupWebhookEventOrderFieldUpdatedAt = &GroupWebhookEventOrderField{
+		Value: func(_m *GroupWebhookEvent) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: groupwebhookevent.FieldUpdatedAt,
+		toTerm: groupwebhookevent.ByUpdatedAt,
+		toCursor: func(_m *GroupWebhookEvent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// GroupWebhookEventOrderFieldOccurredAt orders GroupWebhookEvent by occurred_at.
+	GroupWebhookEventOrderFieldOccurredAt = &GroupWebhookEventOrderField{
+		Value: func(_m *GroupWebhookEvent) (ent.Value, error) {
+			return _m.OccurredAt, nil
+		},
+		column: groupwebhookevent.FieldOccurredAt,
+		toTerm: groupwebhookevent.ByOccurredAt,
+		toCursor: func(_m *GroupWebhookEvent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.OccurredAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f GroupWebhookEventOrderField) String() string {
+	var str string
+	switch f.column {
+	case GroupWebhookEventOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case GroupWebhookEventOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case GroupWebhookEventOrderFieldOccurredAt.column:
+		str = "OCCURRED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f GroupWebhookEventOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *GroupWebhookEventOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("GroupWebhookEventOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *GroupWebhookEventOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *GroupWebhookEventOrderFieldUpdatedAt
+	case "OCCURRED_AT":
+		*f = *GroupWebhookEventOrderFieldOccurredAt
+	default:
+		return fmt.Errorf("%s is not a valid GroupWebhookEventOrderField", str)
+	}
+	return nil
+}
+
+// GroupWebhookEventOrderField defines the ordering field of GroupWebhookEvent.
+type GroupWebhookEventOrderField struct {
+	// Value extracts the ordering value from the given GroupWebhookEvent.
+	Value    func(*GroupWebhookEvent) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) groupwebhookevent.OrderOption
+	toCursor func(*GroupWebhookEvent) Cursor
+}
+
+// GroupWebhookEventOrder defines the ordering of GroupWebhookEvent.
+type GroupWebhookEventOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *GroupWebhookEventOrderField `json:"field"`
+}
+
+// DefaultGroupWebhookEventOrder is the default ordering of GroupWebhookEvent.
+var DefaultGroupWebhookEventOrder = &GroupWebhookEventOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &GroupWebhookEventOrderField{
+		Value: func(_m *GroupWebhookEvent) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: groupwebhookevent.FieldID,
+		toTerm: groupwebhookevent.ByID,
+		toCursor: func(_m *GroupWebhookEvent) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts GroupWebhookEvent into GroupWebhookEventEdge.
+func (_m *GroupWebhookEvent) ToEdge(order *GroupWebhookEventOrder) *GroupWebhookEventEdge {
+	if order == nil {
+		order = DefaultGroupWebhookEventOrder
+	}
+	return &GroupWebhookEventEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

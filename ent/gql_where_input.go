@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -5831,6 +5832,556 @@ func (i *GroupMemberWhereInput) P() (predicate.GroupMember, error) {
 	}
 }
 
+// GroupWebhookEventWhereInput represents a where input for filtering GroupWebhookEvent queries.
+type GroupWebhookEventWhereInput struct {
+	Predicates []predicate.GroupWebhookEvent  `json:"-"`
+	Not        *GroupWebhookEventWhereInput   `json:"not,omitempty"`
+	Or         []*GroupWebhookEventWhereInput `json:"or,omitempty"`
+	And        []*GroupWebhookEventWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "number_id" field predicates.
+	NumberID             *string  `json:"numberID,omitempty"`
+	NumberIDNEQ          *string  `json:"numberIDNEQ,omitempty"`
+	NumberIDIn           []string `json:"numberIDIn,omitempty"`
+	NumberIDNotIn        []string `json:"numberIDNotIn,omitempty"`
+	NumberIDGT           *string  `json:"numberIDGT,omitempty"`
+	NumberIDGTE          *string  `json:"numberIDGTE,omitempty"`
+	NumberIDLT           *string  `json:"numberIDLT,omitempty"`
+	NumberIDLTE          *string  `json:"numberIDLTE,omitempty"`
+	NumberIDContains     *string  `json:"numberIDContains,omitempty"`
+	NumberIDHasPrefix    *string  `json:"numberIDHasPrefix,omitempty"`
+	NumberIDHasSuffix    *string  `json:"numberIDHasSuffix,omitempty"`
+	NumberIDEqualFold    *string  `json:"numberIDEqualFold,omitempty"`
+	NumberIDContainsFold *string  `json:"numberIDContainsFold,omitempty"`
+
+	// "field" field predicates.
+	Field             *string  `json:"field,omitempty"`
+	FieldNEQ          *string  `json:"fieldNEQ,omitempty"`
+	FieldIn           []string `json:"fieldIn,omitempty"`
+	FieldNotIn        []string `json:"fieldNotIn,omitempty"`
+	FieldGT           *string  `json:"fieldGT,omitempty"`
+	FieldGTE          *string  `json:"fieldGTE,omitempty"`
+	FieldLT           *string  `json:"fieldLT,omitempty"`
+	FieldLTE          *string  `json:"fieldLTE,omitempty"`
+	FieldContains     *string  `json:"fieldContains,omitempty"`
+	FieldHasPrefix    *string  `json:"fieldHasPrefix,omitempty"`
+	FieldHasSuffix    *string  `json:"fieldHasSuffix,omitempty"`
+	FieldEqualFold    *string  `json:"fieldEqualFold,omitempty"`
+	FieldContainsFold *string  `json:"fieldContainsFold,omitempty"`
+
+	// "type" field predicates.
+	Type             *string  `json:"type,omitempty"`
+	TypeNEQ          *string  `json:"typeNEQ,omitempty"`
+	TypeIn           []string `json:"typeIn,omitempty"`
+	TypeNotIn        []string `json:"typeNotIn,omitempty"`
+	TypeGT           *string  `json:"typeGT,omitempty"`
+	TypeGTE          *string  `json:"typeGTE,omitempty"`
+	TypeLT           *string  `json:"typeLT,omitempty"`
+	TypeLTE          *string  `json:"typeLTE,omitempty"`
+	TypeContains     *string  `json:"typeContains,omitempty"`
+	TypeHasPrefix    *string  `json:"typeHasPrefix,omitempty"`
+	TypeHasSuffix    *string  `json:"typeHasSuffix,omitempty"`
+	TypeIsNil        bool     `json:"typeIsNil,omitempty"`
+	TypeNotNil       bool     `json:"typeNotNil,omitempty"`
+	TypeEqualFold    *string  `json:"typeEqualFold,omitempty"`
+	TypeContainsFold *string  `json:"typeContainsFold,omitempty"`
+
+	// "group_id" field predicates.
+	GroupID             *string  `json:"groupID,omitempty"`
+	GroupIDNEQ          *string  `json:"groupIDNEQ,omitempty"`
+	GroupIDIn           []string `json:"groupIDIn,omitempty"`
+	GroupIDNotIn        []string `json:"groupIDNotIn,omitempty"`
+	GroupIDGT           *string  `json:"groupIDGT,omitempty"`
+	GroupIDGTE          *string  `json:"groupIDGTE,omitempty"`
+	GroupIDLT           *string  `json:"groupIDLT,omitempty"`
+	GroupIDLTE          *string  `json:"groupIDLTE,omitempty"`
+	GroupIDContains     *string  `json:"groupIDContains,omitempty"`
+	GroupIDHasPrefix    *string  `json:"groupIDHasPrefix,omitempty"`
+	GroupIDHasSuffix    *string  `json:"groupIDHasSuffix,omitempty"`
+	GroupIDIsNil        bool     `json:"groupIDIsNil,omitempty"`
+	GroupIDNotNil       bool     `json:"groupIDNotNil,omitempty"`
+	GroupIDEqualFold    *string  `json:"groupIDEqualFold,omitempty"`
+	GroupIDContainsFold *string  `json:"groupIDContainsFold,omitempty"`
+
+	// "request_id" field predicates.
+	RequestID             *string  `json:"requestID,omitempty"`
+	RequestIDNEQ          *string  `json:"requestIDNEQ,omitempty"`
+	RequestIDIn           []string `json:"requestIDIn,omitempty"`
+	RequestIDNotIn        []string `json:"requestIDNotIn,omitempty"`
+	RequestIDGT           *string  `json:"requestIDGT,omitempty"`
+	RequestIDGTE          *string  `json:"requestIDGTE,omitempty"`
+	RequestIDLT           *string  `json:"requestIDLT,omitempty"`
+	RequestIDLTE          *string  `json:"requestIDLTE,omitempty"`
+	RequestIDContains     *string  `json:"requestIDContains,omitempty"`
+	RequestIDHasPrefix    *string  `json:"requestIDHasPrefix,omitempty"`
+	RequestIDHasSuffix    *string  `json:"requestIDHasSuffix,omitempty"`
+	RequestIDIsNil        bool     `json:"requestIDIsNil,omitempty"`
+	RequestIDNotNil       bool     `json:"requestIDNotNil,omitempty"`
+	RequestIDEqualFold    *string  `json:"requestIDEqualFold,omitempty"`
+	RequestIDContainsFold *string  `json:"requestIDContainsFold,omitempty"`
+
+	// "occurred_at" field predicates.
+	OccurredAt      *time.Time  `json:"occurredAt,omitempty"`
+	OccurredAtNEQ   *time.Time  `json:"occurredAtNEQ,omitempty"`
+	OccurredAtIn    []time.Time `json:"occurredAtIn,omitempty"`
+	OccurredAtNotIn []time.Time `json:"occurredAtNotIn,omitempty"`
+	OccurredAtGT    *time.Time  `json:"occurredAtGT,omitempty"`
+	OccurredAtGTE   *time.Time  `json:"occurredAtGTE,omitempty"`
+	OccurredAtLT    *time.Time  `json:"occurredAtLT,omitempty"`
+	OccurredAtLTE   *time.Time  `json:"occurredAtLTE,omitempty"`
+
+	// "number" edge predicates.
+	HasNumber     *bool               `json:"hasNumber,omitempty"`
+	HasNumberWith []*NumberWhereInput `json:"hasNumberWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *GroupWebhookEventWhereInput) AddPredicates(predicates ...predicate.GroupWebhookEvent) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the GroupWebhookEventWhereInput filter on the GroupWebhookEventQuery builder.
+func (i *GroupWebhookEventWhereInput) Filter(q *GroupWebhookEventQuery) (*GroupWebhookEventQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyGroupWebhookEventWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyGroupWebhookEventWhereInput is returned in case the GroupWebhookEventWhereInput is empty.
+var ErrEmptyGroupWebhookEventWhereInput = errors.New("ent: empty predicate GroupWebhookEventWhereInput")
+
+// P returns a predicate for filtering groupwebhookevents.
+// An error is returned if the input is empty or invalid.
+func (i *GroupWebhookEventWhereInput) P() (predicate.GroupWebhookEvent, error) {
+	var predicates []predicate.GroupWebhookEvent
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, groupwebhookevent.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.GroupWebhookEvent, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, groupwebhookevent.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.GroupWebhookEvent, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, groupwebhookevent.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, groupwebhookevent.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, groupwebhookevent.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, groupwebhookevent.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, groupwebhookevent.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, groupwebhookevent.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, groupwebhookevent.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, groupwebhookevent.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.NumberID != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDEQ(*i.NumberID))
+	}
+	if i.NumberIDNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDNEQ(*i.NumberIDNEQ))
+	}
+	if len(i.NumberIDIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.NumberIDIn(i.NumberIDIn...))
+	}
+	if len(i.NumberIDNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.NumberIDNotIn(i.NumberIDNotIn...))
+	}
+	if i.NumberIDGT != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDGT(*i.NumberIDGT))
+	}
+	if i.NumberIDGTE != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDGTE(*i.NumberIDGTE))
+	}
+	if i.NumberIDLT != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDLT(*i.NumberIDLT))
+	}
+	if i.NumberIDLTE != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDLTE(*i.NumberIDLTE))
+	}
+	if i.NumberIDContains != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDContains(*i.NumberIDContains))
+	}
+	if i.NumberIDHasPrefix != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDHasPrefix(*i.NumberIDHasPrefix))
+	}
+	if i.NumberIDHasSuffix != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDHasSuffix(*i.NumberIDHasSuffix))
+	}
+	if i.NumberIDEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDEqualFold(*i.NumberIDEqualFold))
+	}
+	if i.NumberIDContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.NumberIDContainsFold(*i.NumberIDContainsFold))
+	}
+	if i.Field != nil {
+		predicates = append(predicates, groupwebhookevent.FieldEQ(*i.Field))
+	}
+	if i.FieldNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.FieldNEQ(*i.FieldNEQ))
+	}
+	if len(i.FieldIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.FieldIn(i.FieldIn...))
+	}
+	if len(i.FieldNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.FieldNotIn(i.FieldNotIn...))
+	}
+	if i.FieldGT != nil {
+		predicates = append(predicates, groupwebhookevent.FieldGT(*i.FieldGT))
+	}
+	if i.FieldGTE != nil {
+		predicates = append(predicates, groupwebhookevent.FieldGTE(*i.FieldGTE))
+	}
+	if i.FieldLT != nil {
+		predicates = append(predicates, groupwebhookevent.FieldLT(*i.FieldLT))
+	}
+	if i.FieldLTE != nil {
+		predicates = append(predicates, groupwebhookevent.FieldLTE(*i.FieldLTE))
+	}
+	if i.FieldContains != nil {
+		predicates = append(predicates, groupwebhookevent.FieldContains(*i.FieldContains))
+	}
+	if i.FieldHasPrefix != nil {
+		predicates = append(predicates, groupwebhookevent.FieldHasPrefix(*i.FieldHasPrefix))
+	}
+	if i.FieldHasSuffix != nil {
+		predicates = append(predicates, groupwebhookevent.FieldHasSuffix(*i.FieldHasSuffix))
+	}
+	if i.FieldEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.FieldEqualFold(*i.FieldEqualFold))
+	}
+	if i.FieldContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.FieldContainsFold(*i.FieldContainsFold))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, groupwebhookevent.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.TypeGT != nil {
+		predicates = append(predicates, groupwebhookevent.TypeGT(*i.TypeGT))
+	}
+	if i.TypeGTE != nil {
+		predicates = append(predicates, groupwebhookevent.TypeGTE(*i.TypeGTE))
+	}
+	if i.TypeLT != nil {
+		predicates = append(predicates, groupwebhookevent.TypeLT(*i.TypeLT))
+	}
+	if i.TypeLTE != nil {
+		predicates = append(predicates, groupwebhookevent.TypeLTE(*i.TypeLTE))
+	}
+	if i.TypeContains != nil {
+		predicates = append(predicates, groupwebhookevent.TypeContains(*i.TypeContains))
+	}
+	if i.TypeHasPrefix != nil {
+		predicates = append(predicates, groupwebhookevent.TypeHasPrefix(*i.TypeHasPrefix))
+	}
+	if i.TypeHasSuffix != nil {
+		predicates = append(predicates, groupwebhookevent.TypeHasSuffix(*i.TypeHasSuffix))
+	}
+	if i.TypeIsNil {
+		predicates = append(predicates, groupwebhookevent.TypeIsNil())
+	}
+	if i.TypeNotNil {
+		predicates = append(predicates, groupwebhookevent.TypeNotNil())
+	}
+	if i.TypeEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.TypeEqualFold(*i.TypeEqualFold))
+	}
+	if i.TypeContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.TypeContainsFold(*i.TypeContainsFold))
+	}
+	if i.GroupID != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDEQ(*i.GroupID))
+	}
+	if i.GroupIDNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDNEQ(*i.GroupIDNEQ))
+	}
+	if len(i.GroupIDIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.GroupIDIn(i.GroupIDIn...))
+	}
+	if len(i.GroupIDNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.GroupIDNotIn(i.GroupIDNotIn...))
+	}
+	if i.GroupIDGT != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDGT(*i.GroupIDGT))
+	}
+	if i.GroupIDGTE != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDGTE(*i.GroupIDGTE))
+	}
+	if i.GroupIDLT != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDLT(*i.GroupIDLT))
+	}
+	if i.GroupIDLTE != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDLTE(*i.GroupIDLTE))
+	}
+	if i.GroupIDContains != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDContains(*i.GroupIDContains))
+	}
+	if i.GroupIDHasPrefix != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDHasPrefix(*i.GroupIDHasPrefix))
+	}
+	if i.GroupIDHasSuffix != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDHasSuffix(*i.GroupIDHasSuffix))
+	}
+	if i.GroupIDIsNil {
+		predicates = append(predicates, groupwebhookevent.GroupIDIsNil())
+	}
+	if i.GroupIDNotNil {
+		predicates = append(predicates, groupwebhookevent.GroupIDNotNil())
+	}
+	if i.GroupIDEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDEqualFold(*i.GroupIDEqualFold))
+	}
+	if i.GroupIDContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.GroupIDContainsFold(*i.GroupIDContainsFold))
+	}
+	if i.RequestID != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDEQ(*i.RequestID))
+	}
+	if i.RequestIDNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDNEQ(*i.RequestIDNEQ))
+	}
+	if len(i.RequestIDIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.RequestIDIn(i.RequestIDIn...))
+	}
+	if len(i.RequestIDNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.RequestIDNotIn(i.RequestIDNotIn...))
+	}
+	if i.RequestIDGT != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDGT(*i.RequestIDGT))
+	}
+	if i.RequestIDGTE != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDGTE(*i.RequestIDGTE))
+	}
+	if i.RequestIDLT != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDLT(*i.RequestIDLT))
+	}
+	if i.RequestIDLTE != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDLTE(*i.RequestIDLTE))
+	}
+	if i.RequestIDContains != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDContains(*i.RequestIDContains))
+	}
+	if i.RequestIDHasPrefix != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDHasPrefix(*i.RequestIDHasPrefix))
+	}
+	if i.RequestIDHasSuffix != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDHasSuffix(*i.RequestIDHasSuffix))
+	}
+	if i.RequestIDIsNil {
+		predicates = append(predicates, groupwebhookevent.RequestIDIsNil())
+	}
+	if i.RequestIDNotNil {
+		predicates = append(predicates, groupwebhookevent.RequestIDNotNil())
+	}
+	if i.RequestIDEqualFold != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDEqualFold(*i.RequestIDEqualFold))
+	}
+	if i.RequestIDContainsFold != nil {
+		predicates = append(predicates, groupwebhookevent.RequestIDContainsFold(*i.RequestIDContainsFold))
+	}
+	if i.OccurredAt != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtEQ(*i.OccurredAt))
+	}
+	if i.OccurredAtNEQ != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtNEQ(*i.OccurredAtNEQ))
+	}
+	if len(i.OccurredAtIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.OccurredAtIn(i.OccurredAtIn...))
+	}
+	if len(i.OccurredAtNotIn) > 0 {
+		predicates = append(predicates, groupwebhookevent.OccurredAtNotIn(i.OccurredAtNotIn...))
+	}
+	if i.OccurredAtGT != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtGT(*i.OccurredAtGT))
+	}
+	if i.OccurredAtGTE != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtGTE(*i.OccurredAtGTE))
+	}
+	if i.OccurredAtLT != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtLT(*i.OccurredAtLT))
+	}
+	if i.OccurredAtLTE != nil {
+		predicates = append(predicates, groupwebhookevent.OccurredAtLTE(*i.OccurredAtLTE))
+	}
+
+	if i.HasNumber != nil {
+		p := groupwebhookevent.HasNumber()
+		if !*i.HasNumber {
+			p = groupwebhookevent.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasNumberWith) > 0 {
+		with := make([]predicate.Number, 0, len(i.HasNumberWith))
+		for _, w := range i.HasNumberWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasNumberWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, groupwebhookevent.HasNumberWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyGroupWebhookEventWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return groupwebhookevent.And(predicates...), nil
+	}
+}
+
 // MessageWhereInput represents a where input for filtering Message queries.
 type MessageWhereInput struct {
 	Predicates []predicate.Message  `json:"-"`
@@ -5935,6 +6486,23 @@ type MessageWhereInput struct {
 	DeletedByIDNotNil       bool     `json:"deletedByIDNotNil,omitempty"`
 	DeletedByIDEqualFold    *string  `json:"deletedByIDEqualFold,omitempty"`
 	DeletedByIDContainsFold *string  `json:"deletedByIDContainsFold,omitempty"`
+
+	// "reaction_to_id" field predicates.
+	ReactionToID             *string  `json:"reactionToID,omitempty"`
+	ReactionToIDNEQ          *string  `json:"reactionToIDNEQ,omitempty"`
+	ReactionToIDIn           []string `json:"reactionToIDIn,omitempty"`
+	ReactionToIDNotIn        []string `json:"reactionToIDNotIn,omitempty"`
+	ReactionToIDGT           *string  `json:"reactionToIDGT,omitempty"`
+	ReactionToIDGTE          *string  `json:"reactionToIDGTE,omitempty"`
+	ReactionToIDLT           *string  `json:"reactionToIDLT,omitempty"`
+	ReactionToIDLTE          *string  `json:"reactionToIDLTE,omitempty"`
+	ReactionToIDContains     *string  `json:"reactionToIDContains,omitempty"`
+	ReactionToIDHasPrefix    *string  `json:"reactionToIDHasPrefix,omitempty"`
+	ReactionToIDHasSuffix    *string  `json:"reactionToIDHasSuffix,omitempty"`
+	ReactionToIDIsNil        bool     `json:"reactionToIDIsNil,omitempty"`
+	ReactionToIDNotNil       bool     `json:"reactionToIDNotNil,omitempty"`
+	ReactionToIDEqualFold    *string  `json:"reactionToIDEqualFold,omitempty"`
+	ReactionToIDContainsFold *string  `json:"reactionToIDContainsFold,omitempty"`
 
 	// "direction" field predicates.
 	Direction      *message.Direction  `json:"direction,omitempty"`
@@ -6408,6 +6976,51 @@ func (i *MessageWhereInput) P() (predicate.Message, error) {
 	}
 	if i.DeletedByIDContainsFold != nil {
 		predicates = append(predicates, message.DeletedByIDContainsFold(*i.DeletedByIDContainsFold))
+	}
+	if i.ReactionToID != nil {
+		predicates = append(predicates, message.ReactionToIDEQ(*i.ReactionToID))
+	}
+	if i.ReactionToIDNEQ != nil {
+		predicates = append(predicates, message.ReactionToIDNEQ(*i.ReactionToIDNEQ))
+	}
+	if len(i.ReactionToIDIn) > 0 {
+		predicates = append(predicates, message.ReactionToIDIn(i.ReactionToIDIn...))
+	}
+	if len(i.ReactionToIDNotIn) > 0 {
+		predicates = append(predicates, message.ReactionToIDNotIn(i.ReactionToIDNotIn...))
+	}
+	if i.ReactionToIDGT != nil {
+		predicates = append(predicates, message.ReactionToIDGT(*i.ReactionToIDGT))
+	}
+	if i.ReactionToIDGTE != nil {
+		predicates = append(predicates, message.ReactionToIDGTE(*i.ReactionToIDGTE))
+	}
+	if i.ReactionToIDLT != nil {
+		predicates = append(predicates, message.ReactionToIDLT(*i.ReactionToIDLT))
+	}
+	if i.ReactionToIDLTE != nil {
+		predicates = append(predicates, message.ReactionToIDLTE(*i.ReactionToIDLTE))
+	}
+	if i.ReactionToIDContains != nil {
+		predicates = append(predicates, message.ReactionToIDContains(*i.ReactionToIDContains))
+	}
+	if i.ReactionToIDHasPrefix != nil {
+		predicates = append(predicates, message.ReactionToIDHasPrefix(*i.ReactionToIDHasPrefix))
+	}
+	if i.ReactionToIDHasSuffix != nil {
+		predicates = append(predicates, message.ReactionToIDHasSuffix(*i.ReactionToIDHasSuffix))
+	}
+	if i.ReactionToIDIsNil {
+		predicates = append(predicates, message.ReactionToIDIsNil())
+	}
+	if i.ReactionToIDNotNil {
+		predicates = append(predicates, message.ReactionToIDNotNil())
+	}
+	if i.ReactionToIDEqualFold != nil {
+		predicates = append(predicates, message.ReactionToIDEqualFold(*i.ReactionToIDEqualFold))
+	}
+	if i.ReactionToIDContainsFold != nil {
+		predicates = append(predicates, message.ReactionToIDContainsFold(*i.ReactionToIDContainsFold))
 	}
 	if i.Direction != nil {
 		predicates = append(predicates, message.DirectionEQ(*i.Direction))

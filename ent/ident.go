@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -39,6 +40,7 @@ var typeByPrefix = map[string]string{
 	"grp":  group.Table,
 	"gjr":  groupjoinrequest.Table,
 	"gmb":  groupmember.Table,
+	"gwe":  groupwebhookevent.Table,
 	"msg":  message.Table,
 	"num":  number.Table,
 	"odl":  outbounddelivery.Table,
@@ -52,49 +54,51 @@ var typeByPrefix = map[string]string{
 }
 
 var prefixByTable = map[string]string{
-	apikey.Table:           "key",
-	agent.Table:            "agt",
-	assignment.Table:       "asg",
-	auditevent.Table:       "aud",
-	casbinrule.Table:       "cbr",
-	contact.Table:          "ctc",
-	conversation.Table:     "cnv",
-	group.Table:            "grp",
-	groupjoinrequest.Table: "gjr",
-	groupmember.Table:      "gmb",
-	message.Table:          "msg",
-	number.Table:           "num",
-	outbounddelivery.Table: "odl",
-	role.Table:             "rol",
-	routingrun.Table:       "rrun",
-	session.Table:          "ses",
-	team.Table:             "team",
-	tenant.Table:           "ten",
-	webhookdelivery.Table:  "whd",
-	webhookendpoint.Table:  "whk",
+	apikey.Table:            "key",
+	agent.Table:             "agt",
+	assignment.Table:        "asg",
+	auditevent.Table:        "aud",
+	casbinrule.Table:        "cbr",
+	contact.Table:           "ctc",
+	conversation.Table:      "cnv",
+	group.Table:             "grp",
+	groupjoinrequest.Table:  "gjr",
+	groupmember.Table:       "gmb",
+	groupwebhookevent.Table: "gwe",
+	message.Table:           "msg",
+	number.Table:            "num",
+	outbounddelivery.Table:  "odl",
+	role.Table:              "rol",
+	routingrun.Table:        "rrun",
+	session.Table:           "ses",
+	team.Table:              "team",
+	tenant.Table:            "ten",
+	webhookdelivery.Table:   "whd",
+	webhookendpoint.Table:   "whk",
 }
 
 var edgeTables = map[string]map[string]string{
-	"APIKey":           {"tenant": tenant.Table, "created_by": agent.Table},
-	"Agent":            {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "assigned": conversation.Table, "sessions": session.Table},
-	"Assignment":       {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
-	"AuditEvent":       {"tenant": tenant.Table},
-	"CasbinRule":       {"tenant": tenant.Table},
-	"Contact":          {"tenant": tenant.Table, "conversations": conversation.Table},
-	"Conversation":     {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
-	"Group":            {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table},
-	"GroupJoinRequest": {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
-	"GroupMember":      {"tenant": tenant.Table, "group": group.Table},
-	"Message":          {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table},
-	"Number":           {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
-	"OutboundDelivery": {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
-	"Role":             {"tenant": tenant.Table},
-	"RoutingRun":       {"tenant": tenant.Table},
-	"Session":          {"tenant": tenant.Table, "agent": agent.Table},
-	"Team":             {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
-	"Tenant":           {},
-	"WebhookDelivery":  {},
-	"WebhookEndpoint":  {"tenant": tenant.Table, "deliveries": outbounddelivery.Table},
+	"APIKey":            {"tenant": tenant.Table, "created_by": agent.Table},
+	"Agent":             {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "assigned": conversation.Table, "sessions": session.Table},
+	"Assignment":        {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
+	"AuditEvent":        {"tenant": tenant.Table},
+	"CasbinRule":        {"tenant": tenant.Table},
+	"Contact":           {"tenant": tenant.Table, "conversations": conversation.Table},
+	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
+	"Group":             {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table},
+	"GroupJoinRequest":  {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
+	"GroupMember":       {"tenant": tenant.Table, "group": group.Table},
+	"GroupWebhookEvent": {"tenant": tenant.Table, "number": number.Table},
+	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
+	"Number":            {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
+	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
+	"Role":              {"tenant": tenant.Table},
+	"RoutingRun":        {"tenant": tenant.Table},
+	"Session":           {"tenant": tenant.Table, "agent": agent.Table},
+	"Team":              {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
+	"Tenant":            {},
+	"WebhookDelivery":   {},
+	"WebhookEndpoint":   {"tenant": tenant.Table, "deliveries": outbounddelivery.Table},
 }
 
 // TableOfPrefix returns the table whose rows carry IDs with prefix ("cnv").
@@ -139,6 +143,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.GroupJoinRequest.Query().Where(groupjoinrequest.IDIn(ids...)).Count(ctx)
 	case groupmember.Table:
 		return c.GroupMember.Query().Where(groupmember.IDIn(ids...)).Count(ctx)
+	case groupwebhookevent.Table:
+		return c.GroupWebhookEvent.Query().Where(groupwebhookevent.IDIn(ids...)).Count(ctx)
 	case message.Table:
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
 	case number.Table:

@@ -39,6 +39,8 @@ type Message struct {
 	ReplyToID *string `json:"reply_to_id,omitempty"`
 	// DeletedByID holds the value of the "deleted_by_id" field.
 	DeletedByID *string `json:"deleted_by_id,omitempty"`
+	// for a reaction: the message it is on
+	ReactionToID *string `json:"reaction_to_id,omitempty"`
 	// Direction holds the value of the "direction" field.
 	Direction message.Direction `json:"direction,omitempty"`
 	// Kind holds the value of the "kind" field.
@@ -89,13 +91,18 @@ type MessageEdges struct {
 	Replies []*Message `json:"replies,omitempty"`
 	// DeletedBy holds the value of the deleted_by edge.
 	DeletedBy *Agent `json:"deleted_by,omitempty"`
+	// ReactionTo holds the value of the reaction_to edge.
+	ReactionTo *Message `json:"reaction_to,omitempty"`
+	// Reactions holds the value of the reactions edge.
+	Reactions []*Message `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [9]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
-	namedReplies map[string][]*Message
+	namedReplies   map[string][]*Message
+	namedReactions map[string][]*Message
 }
 
 // TenantOrErr returns the Tenant value or an error if the edge
@@ -173,6 +180,26 @@ func (e MessageEdges) DeletedByOrErr() (*Agent, error) {
 	return nil, &NotLoadedError{edge: "deleted_by"}
 }
 
+// ReactionToOrErr returns the ReactionTo value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e MessageEdges) ReactionToOrErr() (*Message, error) {
+	if e.ReactionTo != nil {
+		return e.ReactionTo, nil
+	} else if e.loadedTypes[7] {
+		return nil, &NotFoundError{label: message.Label}
+	}
+	return nil, &NotLoadedError{edge: "reaction_to"}
+}
+
+// ReactionsOrErr returns the Reactions value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) ReactionsOrErr() ([]*Message, error) {
+	if e.loadedTypes[8] {
+		return e.Reactions, nil
+	}
+	return nil, &NotLoadedError{edge: "reactions"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Message) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -182,7 +209,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case message.FieldAttempts, message.FieldErrorCode:
 			values[i] = new(sql.NullInt64)
-		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText:
+		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldReactionToID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText:
 			values[i] = new(sql.NullString)
 		case message.FieldCreatedAt, message.FieldUpdatedAt, message.FieldSentAt, message.FieldDeliveredAt, message.FieldReadAt, message.FieldDeletedAt:
 			values[i] = new(sql.NullTime)
@@ -257,6 +284,13 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DeletedByID = new(string)
 				*_m.DeletedByID = value.String
+			}
+		case message.FieldReactionToID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reaction_to_id", values[i])
+			} else if value.Valid {
+				_m.ReactionToID = new(string)
+				*_m.ReactionToID = value.String
 			}
 		case message.FieldDirection:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -400,6 +434,16 @@ func (_m *Message) QueryDeletedBy() *AgentQuery {
 	return NewMessageClient(_m.config).QueryDeletedBy(_m)
 }
 
+// QueryReactionTo queries the "reaction_to" edge of the Message entity.
+func (_m *Message) QueryReactionTo() *MessageQuery {
+	return NewMessageClient(_m.config).QueryReactionTo(_m)
+}
+
+// QueryReactions queries the "reactions" edge of the Message entity.
+func (_m *Message) QueryReactions() *MessageQuery {
+	return NewMessageClient(_m.config).QueryReactions(_m)
+}
+
 // Update returns a builder for updating this Message.
 // Note that you need to call Message.Unwrap() before calling this method if this Message
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -450,6 +494,11 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	if v := _m.DeletedByID; v != nil {
 		builder.WriteString("deleted_by_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.ReactionToID; v != nil {
+		builder.WriteString("reaction_to_id=")
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
@@ -531,6 +580,30 @@ func (_m *Message) appendNamedReplies(name string, edges ...*Message) {
 		_m.Edges.namedReplies[name] = []*Message{}
 	} else {
 		_m.Edges.namedReplies[name] = append(_m.Edges.namedReplies[name], edges...)
+	}
+}
+
+// NamedReactions returns the Reactions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedReactions(name string) ([]*Message, error) {
+	if _m.Edges.namedReactions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReactions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedReactions(name string, edges ...*Message) {
+	if _m.Edges.namedReactions == nil {
+		_m.Edges.namedReactions = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReactions[name] = []*Message{}
+	} else {
+		_m.Edges.namedReactions[name] = append(_m.Edges.namedReactions[name], edges...)
 	}
 }
 

@@ -117,6 +117,20 @@ func (_c *MessageCreate) SetNillableDeletedByID(v *string) *MessageCreate {
 	return _c
 }
 
+// SetReactionToID sets the "reaction_to_id" field.
+func (_c *MessageCreate) SetReactionToID(v string) *MessageCreate {
+	_c.mutation.SetReactionToID(v)
+	return _c
+}
+
+// SetNillableReactionToID sets the "reaction_to_id" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableReactionToID(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetReactionToID(*v)
+	}
+	return _c
+}
+
 // SetDirection sets the "direction" field.
 func (_c *MessageCreate) SetDirection(v message.Direction) *MessageCreate {
 	_c.mutation.SetDirection(v)
@@ -346,6 +360,26 @@ func (_c *MessageCreate) AddReplies(v ...*Message) *MessageCreate {
 // SetDeletedBy sets the "deleted_by" edge to the Agent entity.
 func (_c *MessageCreate) SetDeletedBy(v *Agent) *MessageCreate {
 	return _c.SetDeletedByID(v.ID)
+}
+
+// SetReactionTo sets the "reaction_to" edge to the Message entity.
+func (_c *MessageCreate) SetReactionTo(v *Message) *MessageCreate {
+	return _c.SetReactionToID(v.ID)
+}
+
+// AddReactionIDs adds the "reactions" edge to the Message entity by IDs.
+func (_c *MessageCreate) AddReactionIDs(ids ...string) *MessageCreate {
+	_c.mutation.AddReactionIDs(ids...)
+	return _c
+}
+
+// AddReactions adds the "reactions" edges to the Message entity.
+func (_c *MessageCreate) AddReactions(v ...*Message) *MessageCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReactionIDs(ids...)
 }
 
 // Mutation returns the MessageMutation object of the builder.
@@ -702,6 +736,39 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 		_node.DeletedByID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.ReactionToIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ReactionToTable,
+			Columns: []string{message.ReactionToColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ReactionToID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -781,6 +848,24 @@ func (u *MessageUpsert) UpdateDeletedByID() *MessageUpsert {
 // ClearDeletedByID clears the value of the "deleted_by_id" field.
 func (u *MessageUpsert) ClearDeletedByID() *MessageUpsert {
 	u.SetNull(message.FieldDeletedByID)
+	return u
+}
+
+// SetReactionToID sets the "reaction_to_id" field.
+func (u *MessageUpsert) SetReactionToID(v string) *MessageUpsert {
+	u.Set(message.FieldReactionToID, v)
+	return u
+}
+
+// UpdateReactionToID sets the "reaction_to_id" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateReactionToID() *MessageUpsert {
+	u.SetExcluded(message.FieldReactionToID)
+	return u
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (u *MessageUpsert) ClearReactionToID() *MessageUpsert {
+	u.SetNull(message.FieldReactionToID)
 	return u
 }
 
@@ -1104,6 +1189,27 @@ func (u *MessageUpsertOne) UpdateDeletedByID() *MessageUpsertOne {
 func (u *MessageUpsertOne) ClearDeletedByID() *MessageUpsertOne {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedByID()
+	})
+}
+
+// SetReactionToID sets the "reaction_to_id" field.
+func (u *MessageUpsertOne) SetReactionToID(v string) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetReactionToID(v)
+	})
+}
+
+// UpdateReactionToID sets the "reaction_to_id" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateReactionToID() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateReactionToID()
+	})
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (u *MessageUpsertOne) ClearReactionToID() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearReactionToID()
 	})
 }
 
@@ -1630,6 +1736,27 @@ func (u *MessageUpsertBulk) UpdateDeletedByID() *MessageUpsertBulk {
 func (u *MessageUpsertBulk) ClearDeletedByID() *MessageUpsertBulk {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedByID()
+	})
+}
+
+// SetReactionToID sets the "reaction_to_id" field.
+func (u *MessageUpsertBulk) SetReactionToID(v string) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetReactionToID(v)
+	})
+}
+
+// UpdateReactionToID sets the "reaction_to_id" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateReactionToID() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateReactionToID()
+	})
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (u *MessageUpsertBulk) ClearReactionToID() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearReactionToID()
 	})
 }
 

@@ -25,20 +25,23 @@ import (
 // MessageQuery is the builder for querying Message entities.
 type MessageQuery struct {
 	config
-	ctx              *QueryContext
-	order            []message.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.Message
-	withTenant       *TenantQuery
-	withConversation *ConversationQuery
-	withNumber       *NumberQuery
-	withSender       *AgentQuery
-	withReplyTo      *MessageQuery
-	withReplies      *MessageQuery
-	withDeletedBy    *AgentQuery
-	loadTotal        []func(context.Context, []*Message) error
-	modifiers        []func(*sql.Selector)
-	withNamedReplies map[string]*MessageQuery
+	ctx                *QueryContext
+	order              []message.OrderOption
+	inters             []Interceptor
+	predicates         []predicate.Message
+	withTenant         *TenantQuery
+	withConversation   *ConversationQuery
+	withNumber         *NumberQuery
+	withSender         *AgentQuery
+	withReplyTo        *MessageQuery
+	withReplies        *MessageQuery
+	withDeletedBy      *AgentQuery
+	withReactionTo     *MessageQuery
+	withReactions      *MessageQuery
+	loadTotal          []func(context.Context, []*Message) error
+	modifiers          []func(*sql.Selector)
+	withNamedReplies   map[string]*MessageQuery
+	withNamedReactions map[string]*MessageQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -222,6 +225,50 @@ func (_q *MessageQuery) QueryDeletedBy() *AgentQuery {
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(agent.Table, agent.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, message.DeletedByTable, message.DeletedByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReactionTo chains the current query on the "reaction_to" edge.
+func (_q *MessageQuery) QueryReactionTo() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.ReactionToTable, message.ReactionToColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReactions chains the current query on the "reactions" edge.
+func (_q *MessageQuery) QueryReactions() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ReactionsTable, message.ReactionsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -428,6 +475,8 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withReplyTo:      _q.withReplyTo.Clone(),
 		withReplies:      _q.withReplies.Clone(),
 		withDeletedBy:    _q.withDeletedBy.Clone(),
+		withReactionTo:   _q.withReactionTo.Clone(),
+		withReactions:    _q.withReactions.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -509,6 +558,28 @@ func (_q *MessageQuery) WithDeletedBy(opts ...func(*AgentQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withDeletedBy = query
+	return _q
+}
+
+// WithReactionTo tells the query-builder to eager-load the nodes that are connected to
+// the "reaction_to" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithReactionTo(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReactionTo = query
+	return _q
+}
+
+// WithReactions tells the query-builder to eager-load the nodes that are connected to
+// the "reactions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithReactions(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReactions = query
 	return _q
 }
 
@@ -596,7 +667,7 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [9]bool{
 			_q.withTenant != nil,
 			_q.withConversation != nil,
 			_q.withNumber != nil,
@@ -604,6 +675,8 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			_q.withReplyTo != nil,
 			_q.withReplies != nil,
 			_q.withDeletedBy != nil,
+			_q.withReactionTo != nil,
+			_q.withReactions != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -670,10 +743,30 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			return nil, err
 		}
 	}
+	if query := _q.withReactionTo; query != nil {
+		if err := _q.loadReactionTo(ctx, query, nodes, nil,
+			func(n *Message, e *Message) { n.Edges.ReactionTo = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReactions; query != nil {
+		if err := _q.loadReactions(ctx, query, nodes,
+			func(n *Message) { n.Edges.Reactions = []*Message{} },
+			func(n *Message, e *Message) { n.Edges.Reactions = append(n.Edges.Reactions, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedReplies {
 		if err := _q.loadReplies(ctx, query, nodes,
 			func(n *Message) { n.appendNamedReplies(name) },
 			func(n *Message, e *Message) { n.appendNamedReplies(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReactions {
+		if err := _q.loadReactions(ctx, query, nodes,
+			func(n *Message) { n.appendNamedReactions(name) },
+			func(n *Message, e *Message) { n.appendNamedReactions(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -901,6 +994,71 @@ func (_q *MessageQuery) loadDeletedBy(ctx context.Context, query *AgentQuery, no
 	}
 	return nil
 }
+func (_q *MessageQuery) loadReactionTo(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Message)
+	for i := range nodes {
+		if nodes[i].ReactionToID == nil {
+			continue
+		}
+		fk := *nodes[i].ReactionToID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(message.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "reaction_to_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadReactions(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(message.FieldReactionToID)
+	}
+	query.Where(predicate.Message(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.ReactionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ReactionToID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "reaction_to_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "reaction_to_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *MessageQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -947,6 +1105,9 @@ func (_q *MessageQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withDeletedBy != nil {
 			_spec.Node.AddColumnOnce(message.FieldDeletedByID)
+		}
+		if _q.withReactionTo != nil {
+			_spec.Node.AddColumnOnce(message.FieldReactionToID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
@@ -1050,6 +1211,20 @@ func (_q *MessageQuery) WithNamedReplies(name string, opts ...func(*MessageQuery
 		_q.withNamedReplies = make(map[string]*MessageQuery)
 	}
 	_q.withNamedReplies[name] = query
+	return _q
+}
+
+// WithNamedReactions tells the query-builder to eager-load the nodes that are connected to the "reactions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedReactions(name string, opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReactions == nil {
+		_q.withNamedReactions = make(map[string]*MessageQuery)
+	}
+	_q.withNamedReactions[name] = query
 	return _q
 }
 

@@ -59,6 +59,26 @@ func (_u *MessageUpdate) ClearDeletedByID() *MessageUpdate {
 	return _u
 }
 
+// SetReactionToID sets the "reaction_to_id" field.
+func (_u *MessageUpdate) SetReactionToID(v string) *MessageUpdate {
+	_u.mutation.SetReactionToID(v)
+	return _u
+}
+
+// SetNillableReactionToID sets the "reaction_to_id" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableReactionToID(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetReactionToID(*v)
+	}
+	return _u
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (_u *MessageUpdate) ClearReactionToID() *MessageUpdate {
+	_u.mutation.ClearReactionToID()
+	return _u
+}
+
 // SetBody sets the "body" field.
 func (_u *MessageUpdate) SetBody(v string) *MessageUpdate {
 	_u.mutation.SetBody(v)
@@ -311,6 +331,26 @@ func (_u *MessageUpdate) SetDeletedBy(v *Agent) *MessageUpdate {
 	return _u.SetDeletedByID(v.ID)
 }
 
+// SetReactionTo sets the "reaction_to" edge to the Message entity.
+func (_u *MessageUpdate) SetReactionTo(v *Message) *MessageUpdate {
+	return _u.SetReactionToID(v.ID)
+}
+
+// AddReactionIDs adds the "reactions" edge to the Message entity by IDs.
+func (_u *MessageUpdate) AddReactionIDs(ids ...string) *MessageUpdate {
+	_u.mutation.AddReactionIDs(ids...)
+	return _u
+}
+
+// AddReactions adds the "reactions" edges to the Message entity.
+func (_u *MessageUpdate) AddReactions(v ...*Message) *MessageUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReactionIDs(ids...)
+}
+
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdate) Mutation() *MessageMutation {
 	return _u.mutation
@@ -341,6 +381,33 @@ func (_u *MessageUpdate) RemoveReplies(v ...*Message) *MessageUpdate {
 func (_u *MessageUpdate) ClearDeletedBy() *MessageUpdate {
 	_u.mutation.ClearDeletedBy()
 	return _u
+}
+
+// ClearReactionTo clears the "reaction_to" edge to the Message entity.
+func (_u *MessageUpdate) ClearReactionTo() *MessageUpdate {
+	_u.mutation.ClearReactionTo()
+	return _u
+}
+
+// ClearReactions clears all "reactions" edges to the Message entity.
+func (_u *MessageUpdate) ClearReactions() *MessageUpdate {
+	_u.mutation.ClearReactions()
+	return _u
+}
+
+// RemoveReactionIDs removes the "reactions" edge to Message entities by IDs.
+func (_u *MessageUpdate) RemoveReactionIDs(ids ...string) *MessageUpdate {
+	_u.mutation.RemoveReactionIDs(ids...)
+	return _u
+}
+
+// RemoveReactions removes "reactions" edges to Message entities.
+func (_u *MessageUpdate) RemoveReactions(v ...*Message) *MessageUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReactionIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -576,6 +643,80 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ReactionToCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ReactionToTable,
+			Columns: []string{message.ReactionToColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionToIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ReactionToTable,
+			Columns: []string{message.ReactionToColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReactionsIDs(); len(nodes) > 0 && !_u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -621,6 +762,26 @@ func (_u *MessageUpdateOne) SetNillableDeletedByID(v *string) *MessageUpdateOne 
 // ClearDeletedByID clears the value of the "deleted_by_id" field.
 func (_u *MessageUpdateOne) ClearDeletedByID() *MessageUpdateOne {
 	_u.mutation.ClearDeletedByID()
+	return _u
+}
+
+// SetReactionToID sets the "reaction_to_id" field.
+func (_u *MessageUpdateOne) SetReactionToID(v string) *MessageUpdateOne {
+	_u.mutation.SetReactionToID(v)
+	return _u
+}
+
+// SetNillableReactionToID sets the "reaction_to_id" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableReactionToID(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetReactionToID(*v)
+	}
+	return _u
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (_u *MessageUpdateOne) ClearReactionToID() *MessageUpdateOne {
+	_u.mutation.ClearReactionToID()
 	return _u
 }
 
@@ -876,6 +1037,26 @@ func (_u *MessageUpdateOne) SetDeletedBy(v *Agent) *MessageUpdateOne {
 	return _u.SetDeletedByID(v.ID)
 }
 
+// SetReactionTo sets the "reaction_to" edge to the Message entity.
+func (_u *MessageUpdateOne) SetReactionTo(v *Message) *MessageUpdateOne {
+	return _u.SetReactionToID(v.ID)
+}
+
+// AddReactionIDs adds the "reactions" edge to the Message entity by IDs.
+func (_u *MessageUpdateOne) AddReactionIDs(ids ...string) *MessageUpdateOne {
+	_u.mutation.AddReactionIDs(ids...)
+	return _u
+}
+
+// AddReactions adds the "reactions" edges to the Message entity.
+func (_u *MessageUpdateOne) AddReactions(v ...*Message) *MessageUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReactionIDs(ids...)
+}
+
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdateOne) Mutation() *MessageMutation {
 	return _u.mutation
@@ -906,6 +1087,33 @@ func (_u *MessageUpdateOne) RemoveReplies(v ...*Message) *MessageUpdateOne {
 func (_u *MessageUpdateOne) ClearDeletedBy() *MessageUpdateOne {
 	_u.mutation.ClearDeletedBy()
 	return _u
+}
+
+// ClearReactionTo clears the "reaction_to" edge to the Message entity.
+func (_u *MessageUpdateOne) ClearReactionTo() *MessageUpdateOne {
+	_u.mutation.ClearReactionTo()
+	return _u
+}
+
+// ClearReactions clears all "reactions" edges to the Message entity.
+func (_u *MessageUpdateOne) ClearReactions() *MessageUpdateOne {
+	_u.mutation.ClearReactions()
+	return _u
+}
+
+// RemoveReactionIDs removes the "reactions" edge to Message entities by IDs.
+func (_u *MessageUpdateOne) RemoveReactionIDs(ids ...string) *MessageUpdateOne {
+	_u.mutation.RemoveReactionIDs(ids...)
+	return _u
+}
+
+// RemoveReactions removes "reactions" edges to Message entities.
+func (_u *MessageUpdateOne) RemoveReactions(v ...*Message) *MessageUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReactionIDs(ids...)
 }
 
 // Where appends a list predicates to the MessageUpdate builder.
@@ -1164,6 +1372,80 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReactionToCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ReactionToTable,
+			Columns: []string{message.ReactionToColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionToIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ReactionToTable,
+			Columns: []string{message.ReactionToColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReactionsIDs(); len(nodes) > 0 && !_u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

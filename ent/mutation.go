@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -45,26 +46,27 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey           = "APIKey"
-	TypeAgent            = "Agent"
-	TypeAssignment       = "Assignment"
-	TypeAuditEvent       = "AuditEvent"
-	TypeCasbinRule       = "CasbinRule"
-	TypeContact          = "Contact"
-	TypeConversation     = "Conversation"
-	TypeGroup            = "Group"
-	TypeGroupJoinRequest = "GroupJoinRequest"
-	TypeGroupMember      = "GroupMember"
-	TypeMessage          = "Message"
-	TypeNumber           = "Number"
-	TypeOutboundDelivery = "OutboundDelivery"
-	TypeRole             = "Role"
-	TypeRoutingRun       = "RoutingRun"
-	TypeSession          = "Session"
-	TypeTeam             = "Team"
-	TypeTenant           = "Tenant"
-	TypeWebhookDelivery  = "WebhookDelivery"
-	TypeWebhookEndpoint  = "WebhookEndpoint"
+	TypeAPIKey            = "APIKey"
+	TypeAgent             = "Agent"
+	TypeAssignment        = "Assignment"
+	TypeAuditEvent        = "AuditEvent"
+	TypeCasbinRule        = "CasbinRule"
+	TypeContact           = "Contact"
+	TypeConversation      = "Conversation"
+	TypeGroup             = "Group"
+	TypeGroupJoinRequest  = "GroupJoinRequest"
+	TypeGroupMember       = "GroupMember"
+	TypeGroupWebhookEvent = "GroupWebhookEvent"
+	TypeMessage           = "Message"
+	TypeNumber            = "Number"
+	TypeOutboundDelivery  = "OutboundDelivery"
+	TypeRole              = "Role"
+	TypeRoutingRun        = "RoutingRun"
+	TypeSession           = "Session"
+	TypeTeam              = "Team"
+	TypeTenant            = "Tenant"
+	TypeWebhookDelivery   = "WebhookDelivery"
+	TypeWebhookEndpoint   = "WebhookEndpoint"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -12333,6 +12335,1074 @@ func (m *GroupMemberMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown GroupMember edge %s", name)
 }
 
+// GroupWebhookEventMutation represents an operation that mutates the GroupWebhookEvent nodes in the graph.
+type GroupWebhookEventMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	created_at    *time.Time
+	updated_at    *time.Time
+	field         *string
+	_type         *string
+	group_id      *string
+	request_id    *string
+	occurred_at   *time.Time
+	digest        *string
+	payload       *json.RawMessage
+	appendpayload json.RawMessage
+	clearedFields map[string]struct{}
+	tenant        *string
+	clearedtenant bool
+	number        *string
+	clearednumber bool
+	done          bool
+	oldValue      func(context.Context) (*GroupWebhookEvent, error)
+	predicates    []predicate.GroupWebhookEvent
+}
+
+var _ ent.Mutation = (*GroupWebhookEventMutation)(nil)
+
+// groupwebhookeventOption allows management of the mutation configuration using functional options.
+type groupwebhookeventOption func(*GroupWebhookEventMutation)
+
+// newGroupWebhookEventMutation creates new mutation for the GroupWebhookEvent entity.
+func newGroupWebhookEventMutation(c config, op Op, opts ...groupwebhookeventOption) *GroupWebhookEventMutation {
+	m := &GroupWebhookEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGroupWebhookEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGroupWebhookEventID sets the ID field of the mutation.
+func withGroupWebhookEventID(id string) groupwebhookeventOption {
+	return func(m *GroupWebhookEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GroupWebhookEvent
+		)
+		m.oldValue = func(ctx context.Context) (*GroupWebhookEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GroupWebhookEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGroupWebhookEvent sets the old GroupWebhookEvent of the mutation.
+func withGroupWebhookEvent(node *GroupWebhookEvent) groupwebhookeventOption {
+	return func(m *GroupWebhookEventMutation) {
+		m.oldValue = func(context.Context) (*GroupWebhookEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GroupWebhookEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GroupWebhookEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GroupWebhookEvent entities.
+func (m *GroupWebhookEventMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GroupWebhookEventMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GroupWebhookEventMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GroupWebhookEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GroupWebhookEventMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GroupWebhookEventMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GroupWebhookEventMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GroupWebhookEventMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GroupWebhookEventMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GroupWebhookEventMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GroupWebhookEventMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GroupWebhookEventMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GroupWebhookEventMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetNumberID sets the "number_id" field.
+func (m *GroupWebhookEventMutation) SetNumberID(s string) {
+	m.number = &s
+}
+
+// NumberID returns the value of the "number_id" field in the mutation.
+func (m *GroupWebhookEventMutation) NumberID() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberID returns the old "number_id" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldNumberID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberID: %w", err)
+	}
+	return oldValue.NumberID, nil
+}
+
+// ResetNumberID resets all changes to the "number_id" field.
+func (m *GroupWebhookEventMutation) ResetNumberID() {
+	m.number = nil
+}
+
+// SetFieldField sets the "field" field.
+func (m *GroupWebhookEventMutation) SetFieldField(s string) {
+	m.field = &s
+}
+
+// GetField returns the value of the "field" field in the mutation.
+func (m *GroupWebhookEventMutation) GetField() (r string, exists bool) {
+	v := m.field
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// GetOldField returns the old "field" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) GetOldField(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("GetOldField is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("GetOldField requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for GetOldField: %w", err)
+	}
+	return oldValue.Field, nil
+}
+
+// ResetFieldField resets all changes to the "field" field.
+func (m *GroupWebhookEventMutation) ResetFieldField() {
+	m.field = nil
+}
+
+// SetType sets the "type" field.
+func (m *GroupWebhookEventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *GroupWebhookEventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ClearType clears the value of the "type" field.
+func (m *GroupWebhookEventMutation) ClearType() {
+	m._type = nil
+	m.clearedFields[groupwebhookevent.FieldType] = struct{}{}
+}
+
+// TypeCleared returns if the "type" field was cleared in this mutation.
+func (m *GroupWebhookEventMutation) TypeCleared() bool {
+	_, ok := m.clearedFields[groupwebhookevent.FieldType]
+	return ok
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *GroupWebhookEventMutation) ResetType() {
+	m._type = nil
+	delete(m.clearedFields, groupwebhookevent.FieldType)
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *GroupWebhookEventMutation) SetGroupID(s string) {
+	m.group_id = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *GroupWebhookEventMutation) GroupID() (r string, exists bool) {
+	v := m.group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ClearGroupID clears the value of the "group_id" field.
+func (m *GroupWebhookEventMutation) ClearGroupID() {
+	m.group_id = nil
+	m.clearedFields[groupwebhookevent.FieldGroupID] = struct{}{}
+}
+
+// GroupIDCleared returns if the "group_id" field was cleared in this mutation.
+func (m *GroupWebhookEventMutation) GroupIDCleared() bool {
+	_, ok := m.clearedFields[groupwebhookevent.FieldGroupID]
+	return ok
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *GroupWebhookEventMutation) ResetGroupID() {
+	m.group_id = nil
+	delete(m.clearedFields, groupwebhookevent.FieldGroupID)
+}
+
+// SetRequestID sets the "request_id" field.
+func (m *GroupWebhookEventMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *GroupWebhookEventMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ClearRequestID clears the value of the "request_id" field.
+func (m *GroupWebhookEventMutation) ClearRequestID() {
+	m.request_id = nil
+	m.clearedFields[groupwebhookevent.FieldRequestID] = struct{}{}
+}
+
+// RequestIDCleared returns if the "request_id" field was cleared in this mutation.
+func (m *GroupWebhookEventMutation) RequestIDCleared() bool {
+	_, ok := m.clearedFields[groupwebhookevent.FieldRequestID]
+	return ok
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *GroupWebhookEventMutation) ResetRequestID() {
+	m.request_id = nil
+	delete(m.clearedFields, groupwebhookevent.FieldRequestID)
+}
+
+// SetOccurredAt sets the "occurred_at" field.
+func (m *GroupWebhookEventMutation) SetOccurredAt(t time.Time) {
+	m.occurred_at = &t
+}
+
+// OccurredAt returns the value of the "occurred_at" field in the mutation.
+func (m *GroupWebhookEventMutation) OccurredAt() (r time.Time, exists bool) {
+	v := m.occurred_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOccurredAt returns the old "occurred_at" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldOccurredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOccurredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOccurredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOccurredAt: %w", err)
+	}
+	return oldValue.OccurredAt, nil
+}
+
+// ResetOccurredAt resets all changes to the "occurred_at" field.
+func (m *GroupWebhookEventMutation) ResetOccurredAt() {
+	m.occurred_at = nil
+}
+
+// SetDigest sets the "digest" field.
+func (m *GroupWebhookEventMutation) SetDigest(s string) {
+	m.digest = &s
+}
+
+// Digest returns the value of the "digest" field in the mutation.
+func (m *GroupWebhookEventMutation) Digest() (r string, exists bool) {
+	v := m.digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDigest returns the old "digest" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDigest: %w", err)
+	}
+	return oldValue.Digest, nil
+}
+
+// ResetDigest resets all changes to the "digest" field.
+func (m *GroupWebhookEventMutation) ResetDigest() {
+	m.digest = nil
+}
+
+// SetPayload sets the "payload" field.
+func (m *GroupWebhookEventMutation) SetPayload(jm json.RawMessage) {
+	m.payload = &jm
+	m.appendpayload = nil
+}
+
+// Payload returns the value of the "payload" field in the mutation.
+func (m *GroupWebhookEventMutation) Payload() (r json.RawMessage, exists bool) {
+	v := m.payload
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayload returns the old "payload" field's value of the GroupWebhookEvent entity.
+// If the GroupWebhookEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupWebhookEventMutation) OldPayload(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayload is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayload requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayload: %w", err)
+	}
+	return oldValue.Payload, nil
+}
+
+// AppendPayload adds jm to the "payload" field.
+func (m *GroupWebhookEventMutation) AppendPayload(jm json.RawMessage) {
+	m.appendpayload = append(m.appendpayload, jm...)
+}
+
+// AppendedPayload returns the list of values that were appended to the "payload" field in this mutation.
+func (m *GroupWebhookEventMutation) AppendedPayload() (json.RawMessage, bool) {
+	if len(m.appendpayload) == 0 {
+		return nil, false
+	}
+	return m.appendpayload, true
+}
+
+// ClearPayload clears the value of the "payload" field.
+func (m *GroupWebhookEventMutation) ClearPayload() {
+	m.payload = nil
+	m.appendpayload = nil
+	m.clearedFields[groupwebhookevent.FieldPayload] = struct{}{}
+}
+
+// PayloadCleared returns if the "payload" field was cleared in this mutation.
+func (m *GroupWebhookEventMutation) PayloadCleared() bool {
+	_, ok := m.clearedFields[groupwebhookevent.FieldPayload]
+	return ok
+}
+
+// ResetPayload resets all changes to the "payload" field.
+func (m *GroupWebhookEventMutation) ResetPayload() {
+	m.payload = nil
+	m.appendpayload = nil
+	delete(m.clearedFields, groupwebhookevent.FieldPayload)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GroupWebhookEventMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[groupwebhookevent.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GroupWebhookEventMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GroupWebhookEventMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GroupWebhookEventMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearNumber clears the "number" edge to the Number entity.
+func (m *GroupWebhookEventMutation) ClearNumber() {
+	m.clearednumber = true
+	m.clearedFields[groupwebhookevent.FieldNumberID] = struct{}{}
+}
+
+// NumberCleared reports if the "number" edge to the Number entity was cleared.
+func (m *GroupWebhookEventMutation) NumberCleared() bool {
+	return m.clearednumber
+}
+
+// NumberIDs returns the "number" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// NumberID instead. It exists only for internal usage by the builders.
+func (m *GroupWebhookEventMutation) NumberIDs() (ids []string) {
+	if id := m.number; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetNumber resets all changes to the "number" edge.
+func (m *GroupWebhookEventMutation) ResetNumber() {
+	m.number = nil
+	m.clearednumber = false
+}
+
+// Where appends a list predicates to the GroupWebhookEventMutation builder.
+func (m *GroupWebhookEventMutation) Where(ps ...predicate.GroupWebhookEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GroupWebhookEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GroupWebhookEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GroupWebhookEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GroupWebhookEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GroupWebhookEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GroupWebhookEvent).
+func (m *GroupWebhookEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GroupWebhookEventMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, groupwebhookevent.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, groupwebhookevent.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, groupwebhookevent.FieldTenantID)
+	}
+	if m.number != nil {
+		fields = append(fields, groupwebhookevent.FieldNumberID)
+	}
+	if m.field != nil {
+		fields = append(fields, groupwebhookevent.FieldField)
+	}
+	if m._type != nil {
+		fields = append(fields, groupwebhookevent.FieldType)
+	}
+	if m.group_id != nil {
+		fields = append(fields, groupwebhookevent.FieldGroupID)
+	}
+	if m.request_id != nil {
+		fields = append(fields, groupwebhookevent.FieldRequestID)
+	}
+	if m.occurred_at != nil {
+		fields = append(fields, groupwebhookevent.FieldOccurredAt)
+	}
+	if m.digest != nil {
+		fields = append(fields, groupwebhookevent.FieldDigest)
+	}
+	if m.payload != nil {
+		fields = append(fields, groupwebhookevent.FieldPayload)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GroupWebhookEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case groupwebhookevent.FieldCreatedAt:
+		return m.CreatedAt()
+	case groupwebhookevent.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case groupwebhookevent.FieldTenantID:
+		return m.TenantID()
+	case groupwebhookevent.FieldNumberID:
+		return m.NumberID()
+	case groupwebhookevent.FieldField:
+		return m.GetField()
+	case groupwebhookevent.FieldType:
+		return m.GetType()
+	case groupwebhookevent.FieldGroupID:
+		return m.GroupID()
+	case groupwebhookevent.FieldRequestID:
+		return m.RequestID()
+	case groupwebhookevent.FieldOccurredAt:
+		return m.OccurredAt()
+	case groupwebhookevent.FieldDigest:
+		return m.Digest()
+	case groupwebhookevent.FieldPayload:
+		return m.Payload()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GroupWebhookEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case groupwebhookevent.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case groupwebhookevent.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case groupwebhookevent.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case groupwebhookevent.FieldNumberID:
+		return m.OldNumberID(ctx)
+	case groupwebhookevent.FieldField:
+		return m.GetOldField(ctx)
+	case groupwebhookevent.FieldType:
+		return m.OldType(ctx)
+	case groupwebhookevent.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case groupwebhookevent.FieldRequestID:
+		return m.OldRequestID(ctx)
+	case groupwebhookevent.FieldOccurredAt:
+		return m.OldOccurredAt(ctx)
+	case groupwebhookevent.FieldDigest:
+		return m.OldDigest(ctx)
+	case groupwebhookevent.FieldPayload:
+		return m.OldPayload(ctx)
+	}
+	return nil, fmt.Errorf("unknown GroupWebhookEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupWebhookEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case groupwebhookevent.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case groupwebhookevent.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case groupwebhookevent.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case groupwebhookevent.FieldNumberID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberID(v)
+		return nil
+	case groupwebhookevent.FieldField:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFieldField(v)
+		return nil
+	case groupwebhookevent.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case groupwebhookevent.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case groupwebhookevent.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
+	case groupwebhookevent.FieldOccurredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOccurredAt(v)
+		return nil
+	case groupwebhookevent.FieldDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDigest(v)
+		return nil
+	case groupwebhookevent.FieldPayload:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayload(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GroupWebhookEventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GroupWebhookEventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupWebhookEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GroupWebhookEventMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(groupwebhookevent.FieldType) {
+		fields = append(fields, groupwebhookevent.FieldType)
+	}
+	if m.FieldCleared(groupwebhookevent.FieldGroupID) {
+		fields = append(fields, groupwebhookevent.FieldGroupID)
+	}
+	if m.FieldCleared(groupwebhookevent.FieldRequestID) {
+		fields = append(fields, groupwebhookevent.FieldRequestID)
+	}
+	if m.FieldCleared(groupwebhookevent.FieldPayload) {
+		fields = append(fields, groupwebhookevent.FieldPayload)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GroupWebhookEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GroupWebhookEventMutation) ClearField(name string) error {
+	switch name {
+	case groupwebhookevent.FieldType:
+		m.ClearType()
+		return nil
+	case groupwebhookevent.FieldGroupID:
+		m.ClearGroupID()
+		return nil
+	case groupwebhookevent.FieldRequestID:
+		m.ClearRequestID()
+		return nil
+	case groupwebhookevent.FieldPayload:
+		m.ClearPayload()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GroupWebhookEventMutation) ResetField(name string) error {
+	switch name {
+	case groupwebhookevent.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case groupwebhookevent.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case groupwebhookevent.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case groupwebhookevent.FieldNumberID:
+		m.ResetNumberID()
+		return nil
+	case groupwebhookevent.FieldField:
+		m.ResetFieldField()
+		return nil
+	case groupwebhookevent.FieldType:
+		m.ResetType()
+		return nil
+	case groupwebhookevent.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case groupwebhookevent.FieldRequestID:
+		m.ResetRequestID()
+		return nil
+	case groupwebhookevent.FieldOccurredAt:
+		m.ResetOccurredAt()
+		return nil
+	case groupwebhookevent.FieldDigest:
+		m.ResetDigest()
+		return nil
+	case groupwebhookevent.FieldPayload:
+		m.ResetPayload()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GroupWebhookEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, groupwebhookevent.EdgeTenant)
+	}
+	if m.number != nil {
+		edges = append(edges, groupwebhookevent.EdgeNumber)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GroupWebhookEventMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case groupwebhookevent.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case groupwebhookevent.EdgeNumber:
+		if id := m.number; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GroupWebhookEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GroupWebhookEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GroupWebhookEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, groupwebhookevent.EdgeTenant)
+	}
+	if m.clearednumber {
+		edges = append(edges, groupwebhookevent.EdgeNumber)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GroupWebhookEventMutation) EdgeCleared(name string) bool {
+	switch name {
+	case groupwebhookevent.EdgeTenant:
+		return m.clearedtenant
+	case groupwebhookevent.EdgeNumber:
+		return m.clearednumber
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GroupWebhookEventMutation) ClearEdge(name string) error {
+	switch name {
+	case groupwebhookevent.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case groupwebhookevent.EdgeNumber:
+		m.ClearNumber()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GroupWebhookEventMutation) ResetEdge(name string) error {
+	switch name {
+	case groupwebhookevent.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case groupwebhookevent.EdgeNumber:
+		m.ResetNumber()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupWebhookEvent edge %s", name)
+}
+
 // MessageMutation represents an operation that mutates the Message nodes in the graph.
 type MessageMutation struct {
 	config
@@ -12374,6 +13444,11 @@ type MessageMutation struct {
 	clearedreplies      bool
 	deleted_by          *string
 	cleareddeleted_by   bool
+	reaction_to         *string
+	clearedreaction_to  bool
+	reactions           map[string]struct{}
+	removedreactions    map[string]struct{}
+	clearedreactions    bool
 	done                bool
 	oldValue            func(context.Context) (*Message, error)
 	predicates          []predicate.Message
@@ -12808,6 +13883,55 @@ func (m *MessageMutation) DeletedByIDCleared() bool {
 func (m *MessageMutation) ResetDeletedByID() {
 	m.deleted_by = nil
 	delete(m.clearedFields, message.FieldDeletedByID)
+}
+
+// SetReactionToID sets the "reaction_to_id" field.
+func (m *MessageMutation) SetReactionToID(s string) {
+	m.reaction_to = &s
+}
+
+// ReactionToID returns the value of the "reaction_to_id" field in the mutation.
+func (m *MessageMutation) ReactionToID() (r string, exists bool) {
+	v := m.reaction_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReactionToID returns the old "reaction_to_id" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldReactionToID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReactionToID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReactionToID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReactionToID: %w", err)
+	}
+	return oldValue.ReactionToID, nil
+}
+
+// ClearReactionToID clears the value of the "reaction_to_id" field.
+func (m *MessageMutation) ClearReactionToID() {
+	m.reaction_to = nil
+	m.clearedFields[message.FieldReactionToID] = struct{}{}
+}
+
+// ReactionToIDCleared returns if the "reaction_to_id" field was cleared in this mutation.
+func (m *MessageMutation) ReactionToIDCleared() bool {
+	_, ok := m.clearedFields[message.FieldReactionToID]
+	return ok
+}
+
+// ResetReactionToID resets all changes to the "reaction_to_id" field.
+func (m *MessageMutation) ResetReactionToID() {
+	m.reaction_to = nil
+	delete(m.clearedFields, message.FieldReactionToID)
 }
 
 // SetDirection sets the "direction" field.
@@ -13717,6 +14841,87 @@ func (m *MessageMutation) ResetDeletedBy() {
 	m.cleareddeleted_by = false
 }
 
+// ClearReactionTo clears the "reaction_to" edge to the Message entity.
+func (m *MessageMutation) ClearReactionTo() {
+	m.clearedreaction_to = true
+	m.clearedFields[message.FieldReactionToID] = struct{}{}
+}
+
+// ReactionToCleared reports if the "reaction_to" edge to the Message entity was cleared.
+func (m *MessageMutation) ReactionToCleared() bool {
+	return m.ReactionToIDCleared() || m.clearedreaction_to
+}
+
+// ReactionToIDs returns the "reaction_to" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReactionToID instead. It exists only for internal usage by the builders.
+func (m *MessageMutation) ReactionToIDs() (ids []string) {
+	if id := m.reaction_to; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReactionTo resets all changes to the "reaction_to" edge.
+func (m *MessageMutation) ResetReactionTo() {
+	m.reaction_to = nil
+	m.clearedreaction_to = false
+}
+
+// AddReactionIDs adds the "reactions" edge to the Message entity by ids.
+func (m *MessageMutation) AddReactionIDs(ids ...string) {
+	if m.reactions == nil {
+		m.reactions = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.reactions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReactions clears the "reactions" edge to the Message entity.
+func (m *MessageMutation) ClearReactions() {
+	m.clearedreactions = true
+}
+
+// ReactionsCleared reports if the "reactions" edge to the Message entity was cleared.
+func (m *MessageMutation) ReactionsCleared() bool {
+	return m.clearedreactions
+}
+
+// RemoveReactionIDs removes the "reactions" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveReactionIDs(ids ...string) {
+	if m.removedreactions == nil {
+		m.removedreactions = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.reactions, ids[i])
+		m.removedreactions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReactions returns the removed IDs of the "reactions" edge to the Message entity.
+func (m *MessageMutation) RemovedReactionsIDs() (ids []string) {
+	for id := range m.removedreactions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ReactionsIDs returns the "reactions" edge IDs in the mutation.
+func (m *MessageMutation) ReactionsIDs() (ids []string) {
+	for id := range m.reactions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReactions resets all changes to the "reactions" edge.
+func (m *MessageMutation) ResetReactions() {
+	m.reactions = nil
+	m.clearedreactions = false
+	m.removedreactions = nil
+}
+
 // Where appends a list predicates to the MessageMutation builder.
 func (m *MessageMutation) Where(ps ...predicate.Message) {
 	m.predicates = append(m.predicates, ps...)
@@ -13751,7 +14956,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
 	}
@@ -13775,6 +14980,9 @@ func (m *MessageMutation) Fields() []string {
 	}
 	if m.deleted_by != nil {
 		fields = append(fields, message.FieldDeletedByID)
+	}
+	if m.reaction_to != nil {
+		fields = append(fields, message.FieldReactionToID)
 	}
 	if m.direction != nil {
 		fields = append(fields, message.FieldDirection)
@@ -13842,6 +15050,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.ReplyToID()
 	case message.FieldDeletedByID:
 		return m.DeletedByID()
+	case message.FieldReactionToID:
+		return m.ReactionToID()
 	case message.FieldDirection:
 		return m.Direction()
 	case message.FieldKind:
@@ -13895,6 +15105,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldReplyToID(ctx)
 	case message.FieldDeletedByID:
 		return m.OldDeletedByID(ctx)
+	case message.FieldReactionToID:
+		return m.OldReactionToID(ctx)
 	case message.FieldDirection:
 		return m.OldDirection(ctx)
 	case message.FieldKind:
@@ -13987,6 +15199,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetDeletedByID(v)
+		return nil
+	case message.FieldReactionToID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReactionToID(v)
 		return nil
 	case message.FieldDirection:
 		v, ok := value.(message.Direction)
@@ -14152,6 +15371,9 @@ func (m *MessageMutation) ClearedFields() []string {
 	if m.FieldCleared(message.FieldDeletedByID) {
 		fields = append(fields, message.FieldDeletedByID)
 	}
+	if m.FieldCleared(message.FieldReactionToID) {
+		fields = append(fields, message.FieldReactionToID)
+	}
 	if m.FieldCleared(message.FieldBody) {
 		fields = append(fields, message.FieldBody)
 	}
@@ -14204,6 +15426,9 @@ func (m *MessageMutation) ClearField(name string) error {
 		return nil
 	case message.FieldDeletedByID:
 		m.ClearDeletedByID()
+		return nil
+	case message.FieldReactionToID:
+		m.ClearReactionToID()
 		return nil
 	case message.FieldBody:
 		m.ClearBody()
@@ -14267,6 +15492,9 @@ func (m *MessageMutation) ResetField(name string) error {
 	case message.FieldDeletedByID:
 		m.ResetDeletedByID()
 		return nil
+	case message.FieldReactionToID:
+		m.ResetReactionToID()
+		return nil
 	case message.FieldDirection:
 		m.ResetDirection()
 		return nil
@@ -14315,7 +15543,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 9)
 	if m.tenant != nil {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -14336,6 +15564,12 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.deleted_by != nil {
 		edges = append(edges, message.EdgeDeletedBy)
+	}
+	if m.reaction_to != nil {
+		edges = append(edges, message.EdgeReactionTo)
+	}
+	if m.reactions != nil {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -14374,15 +15608,28 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.deleted_by; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeReactionTo:
+		if id := m.reaction_to; id != nil {
+			return []ent.Value{*id}
+		}
+	case message.EdgeReactions:
+		ids := make([]ent.Value, 0, len(m.reactions))
+		for id := range m.reactions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 9)
 	if m.removedreplies != nil {
 		edges = append(edges, message.EdgeReplies)
+	}
+	if m.removedreactions != nil {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -14397,13 +15644,19 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case message.EdgeReactions:
+		ids := make([]ent.Value, 0, len(m.removedreactions))
+		for id := range m.removedreactions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 9)
 	if m.clearedtenant {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -14424,6 +15677,12 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.cleareddeleted_by {
 		edges = append(edges, message.EdgeDeletedBy)
+	}
+	if m.clearedreaction_to {
+		edges = append(edges, message.EdgeReactionTo)
+	}
+	if m.clearedreactions {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -14446,6 +15705,10 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedreplies
 	case message.EdgeDeletedBy:
 		return m.cleareddeleted_by
+	case message.EdgeReactionTo:
+		return m.clearedreaction_to
+	case message.EdgeReactions:
+		return m.clearedreactions
 	}
 	return false
 }
@@ -14471,6 +15734,9 @@ func (m *MessageMutation) ClearEdge(name string) error {
 		return nil
 	case message.EdgeDeletedBy:
 		m.ClearDeletedBy()
+		return nil
+	case message.EdgeReactionTo:
+		m.ClearReactionTo()
 		return nil
 	}
 	return fmt.Errorf("unknown Message unique edge %s", name)
@@ -14500,6 +15766,12 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeDeletedBy:
 		m.ResetDeletedBy()
+		return nil
+	case message.EdgeReactionTo:
+		m.ResetReactionTo()
+		return nil
+	case message.EdgeReactions:
+		m.ResetReactions()
 		return nil
 	}
 	return fmt.Errorf("unknown Message edge %s", name)

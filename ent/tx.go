@@ -32,6 +32,8 @@ type Tx struct {
 	GroupJoinRequest *GroupJoinRequestClient
 	// GroupMember is the client for interacting with the GroupMember builders.
 	GroupMember *GroupMemberClient
+	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
+	GroupWebhookEvent *GroupWebhookEventClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
@@ -193,6 +195,7 @@ func (tx *Tx) init() {
 	tx.Group = NewGroupClient(tx.config)
 	tx.GroupJoinRequest = NewGroupJoinRequestClient(tx.config)
 	tx.GroupMember = NewGroupMemberClient(tx.config)
+	tx.GroupWebhookEvent = NewGroupWebhookEventClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)

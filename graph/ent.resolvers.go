@@ -48,6 +48,11 @@ func (r *queryResolver) Groups(ctx context.Context, after *entgql.Cursor[string]
 	return r.client.Group.Query().Paginate(ctx, after, first, before, last, ent.WithGroupOrder(orderBy), ent.WithGroupFilter(where.Filter))
 }
 
+// GroupWebhookEvents is the resolver for the groupWebhookEvents field.
+func (r *queryResolver) GroupWebhookEvents(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) (*ent.GroupWebhookEventConnection, error) {
+	return r.client.GroupWebhookEvent.Query().Paginate(ctx, after, first, before, last, ent.WithGroupWebhookEventOrder(orderBy), ent.WithGroupWebhookEventFilter(where.Filter))
+}
+
 // Messages is the resolver for the messages field.
 func (r *queryResolver) Messages(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) (*ent.MessageConnection, error) {
 	return r.client.Message.Query().Paginate(ctx, after, first, before, last, ent.WithMessageOrder(orderBy), ent.WithMessageFilter(where.Filter))

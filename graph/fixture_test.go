@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -35,11 +37,13 @@ type world struct {
 	agentRole    string // the built-in agent role
 	webhook      string // an outbound webhook endpoint
 	delivery     string // a delivery owed to it (the reply's message.sent)
+	inboundHook  string // a webhook received from the provider for the number
+	groupEvent   string // a group webhook's event kept on the number
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -66,8 +70,8 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		r.Decode(t, out)
 	}
 	var num struct{ LinkNumber struct{ ID string } }
-	mutate(`mutation($p: String!) { linkNumber(input: {phone: $p, displayName: "Main"}) { id } }`,
-		map[string]any{"p": "+3361234" + map[string]string{"alpha": "5601", "beta": "5602"}[slug]}, &num)
+	mutate(`mutation($p: String!, $pid: String!) { linkNumber(input: {phone: $p, displayName: "Main", phoneNumberID: $pid}) { id } }`,
+		map[string]any{"p": "+3361234" + map[string]string{"alpha": "5601", "beta": "5602"}[slug], "pid": "pnid-" + slug}, &num)
 	w.number = num.LinkNumber.ID
 
 	var team struct{ CreateTeam struct{ ID string } }
@@ -136,6 +140,16 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		Only(viewer.Platform(t.Context()))
 	require.NoError(t, err, "the reply owes the webhook its message.sent")
 	w.delivery = d.ID
+
+	// What the provider sent for the number: a stored webhook, a group event.
+	hd, err := c.WebhookDelivery.Create().SetBody([]byte(`{}`)).SetState(webhookdelivery.StatePROCESSED).
+		SetPhoneNumberIds([]string{"pnid-" + slug}).SetError("1 item(s) left out: " + slug).Save(viewer.Platform(t.Context()))
+	require.NoError(t, err)
+	w.inboundHook = hd.ID
+	ge, err := c.GroupWebhookEvent.Create().SetNumberID(w.number).SetField("group_lifecycle_update").SetType("group_create").
+		SetGroupID("g-" + slug).SetOccurredAt(time.Now()).SetDigest(slug).Save(ctx)
+	require.NoError(t, err)
+	w.groupEvent = ge.ID
 	return w
 }
 

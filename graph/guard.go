@@ -64,18 +64,20 @@ func (g fieldGuard) guard(ctx context.Context, next graphql.Resolver) (any, erro
 
 // emptyValues are what a denied non-null field answers, by its schema type.
 var emptyValues = map[string]func() any{
-	"NumberConnection!":           func() any { return &ent.NumberConnection{} },
-	"AgentConnection!":            func() any { return &ent.AgentConnection{} },
-	"TeamConnection!":             func() any { return &ent.TeamConnection{} },
-	"ContactConnection!":          func() any { return &ent.ContactConnection{} },
-	"GroupConnection!":            func() any { return &ent.GroupConnection{} },
-	"AuditEventConnection!":       func() any { return &ent.AuditEventConnection{} },
-	"RoutingRunConnection!":       func() any { return &ent.RoutingRunConnection{} },
-	"WebhookEndpointConnection!":  func() any { return &ent.WebhookEndpointConnection{} },
-	"OutboundDeliveryConnection!": func() any { return &ent.OutboundDeliveryConnection{} },
-	"[Role!]!":                    func() any { return []*ent.Role{} },
-	"[AgentLoad!]!":               func() any { return []*model.AgentLoad{} },
-	"AuditChainReport!":           func() any { return &model.AuditChainReport{} },
+	"NumberConnection!":            func() any { return &ent.NumberConnection{} },
+	"AgentConnection!":             func() any { return &ent.AgentConnection{} },
+	"TeamConnection!":              func() any { return &ent.TeamConnection{} },
+	"ContactConnection!":           func() any { return &ent.ContactConnection{} },
+	"GroupConnection!":             func() any { return &ent.GroupConnection{} },
+	"AuditEventConnection!":        func() any { return &ent.AuditEventConnection{} },
+	"RoutingRunConnection!":        func() any { return &ent.RoutingRunConnection{} },
+	"WebhookEndpointConnection!":   func() any { return &ent.WebhookEndpointConnection{} },
+	"OutboundDeliveryConnection!":  func() any { return &ent.OutboundDeliveryConnection{} },
+	"GroupWebhookEventConnection!": func() any { return &ent.GroupWebhookEventConnection{} },
+	"[InboundDelivery!]!":          func() any { return []*model.InboundDelivery{} },
+	"[Role!]!":                     func() any { return []*ent.Role{} },
+	"[AgentLoad!]!":                func() any { return []*model.AgentLoad{} },
+	"AuditChainReport!":            func() any { return &model.AuditChainReport{} },
 }
 
 func forbiddenField(typ, field string) error {

@@ -121,6 +121,11 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"deleteWebhookEndpoint":    {nf(`mutation { deleteWebhookEndpoint(id: "` + b.webhook + `") }`)},
 		"rotateWebhookSecret":      {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
 		"redeliverWebhook":         {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
+		"replayInboundDeliveries": {
+			nf(`mutation { replayInboundDeliveries(ids: ["` + b.inboundHook + `"]) { id } }`),
+			nf(`mutation { replayInboundDeliveries(numberID: "` + b.number + `") { id } }`),
+			ok(`mutation { replayInboundDeliveries(state: PROCESSED) { id phoneNumberIDs } }`),
+		},
 		"setGroupMemberRole":       {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
@@ -142,6 +147,8 @@ const snapshotQuery = `{
   auditEvents(first: 100) { totalCount edges { node { id hash } } }
   webhookEndpoints(first: 100) { totalCount edges { node { id name url events role enabled secretPrefix updatedAt } } }
   outboundDeliveries(first: 100) { totalCount edges { node { id eventID state attempts nextAttemptAt updatedAt } } }
+  inboundDeliveries(first: 100) { id state attempts phoneNumberIDs error }
+  groupWebhookEvents(first: 100) { totalCount edges { node { id field type groupID } } }
 }`
 
 func TestTenantIsolation(t *testing.T) {
@@ -167,6 +174,8 @@ func TestTenantIsolation(t *testing.T) {
 				require.JSONEq(t, `{"node":null}`, string(r.Data), "node(%s): %s", id, r.Body)
 				r.RequireCode(t, "NOT_FOUND")
 			}
+			r = s.Do(t, a.token, `query($n: ID!) { inboundDeliveries(numberID: $n) { id } }`, map[string]any{"n": b.number})
+			r.RequireCode(t, "NOT_FOUND")
 			r = s.Do(t, a.token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": b.ids()})
 			require.NotContains(t, string(r.Body), `"id":"`, "nodes: %s", r.Body)
 			for _, q := range []string{
@@ -175,6 +184,7 @@ func TestTenantIsolation(t *testing.T) {
 				`{ messages(where: {hasRepliesWith: {hasConversationWith: {id: "` + b.conversation + `"}}}) { totalCount } }`,
 				`{ contacts(where: {waID: "` + b.contactWaID + `"}) { totalCount edges { node { id } } } }`,
 				`{ agents(where: {email: "agent@beta.test"}) { totalCount } }`,
+				`{ groupWebhookEvents(where: {groupID: "g-beta"}) { totalCount } }`,
 			} {
 				r := s.Do(t, a.token, q, nil)
 				r.RequireOK(t)

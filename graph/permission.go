@@ -80,7 +80,9 @@ var mutations = map[string]mutationRule{
 	"updateNumber":         {perm: policy.NumberManage, id: "num", audit: audit.ActionNumberUpdated},
 	"unlinkNumber":         {perm: policy.NumberManage, id: "num", audit: audit.ActionNumberUnlinked},
 	"setNumberCredentials": {perm: policy.NumberManage, id: "num", audit: audit.ActionCredentialsSet},
-	"setRoutingPolicy":     {perm: policy.NumberManage, audit: routing.ActionPolicySet},
+	// Webhooks received for the tenant's numbers, processed again (connector.Deliveries).
+	"replayInboundDeliveries": {perm: policy.NumberManage, audit: audit.ActionDeliveriesReplayed},
+	"setRoutingPolicy":        {perm: policy.NumberManage, audit: routing.ActionPolicySet},
 
 	"createContact":        {perm: policy.ContactEdit, noAudit: contactData},
 	"updateContact":        {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},

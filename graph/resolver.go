@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
 // Resolver holds what resolvers need: the ent client for reads and the
@@ -35,6 +36,7 @@ type Resolver struct {
 	groups   *group.Service
 	routing  *routing.Service
 	webhooks *outhook.Service
+	delivs   *connector.Deliveries
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -52,6 +54,8 @@ type Services struct {
 	Groups   *group.Service
 	Routing  *routing.Service
 	Webhooks *outhook.Service // outbound webhooks: endpoints and their delivery log
+	// Deliveries lists and replays the provider's stored webhooks.
+	Deliveries *connector.Deliveries
 }
 
 // NewResolver returns the root resolver over s.
@@ -70,6 +74,7 @@ func NewResolver(s Services) *Resolver {
 		groups:   s.Groups,
 		routing:  s.Routing,
 		webhooks: s.Webhooks,
+		delivs:   s.Deliveries,
 	}
 }
 

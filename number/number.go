@@ -24,6 +24,18 @@ type Service struct {
 	pub    *realtime.Publisher
 	box    *credential.Box
 	clock  clock.Clock
+
+	// Linked, when set, is told inside the transaction that links a number
+	// or gives it a phone number id: the connector replays the webhooks that
+	// arrived for that id before (they were UNROUTED).
+	Linked func(ctx context.Context, tx *ent.Tx, phoneNumberID string) error
+}
+
+func (s *Service) linked(ctx context.Context, tx *ent.Tx, n *ent.Number) error {
+	if s.Linked == nil || n.PhoneNumberID == nil || *n.PhoneNumberID == "" {
+		return nil
+	}
+	return s.Linked(ctx, tx, *n.PhoneNumberID)
 }
 
 // NewService returns a Service over client that publishes status changes with
@@ -95,6 +107,9 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 		if err != nil {
 			return nil, err
 		}
+		if err := s.linked(ctx, tx, n); err != nil {
+			return nil, err
+		}
 		s.statusChanged(ctx, tx, n.ID)
 		return n, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionNumberLinked, TargetID: n.ID, Summary: fmt.Sprintf("linked %s (%s)", n.Phone, n.DisplayName),
@@ -123,6 +138,11 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateNumberInpu
 		slices.Sort(moved)
 		for _, agentID := range slices.Compact(moved) {
 			s.pub.OnCommit(tx, realtime.AgentEvent(n.TenantID, agentID))
+		}
+		if in.PhoneNumberID != nil {
+			if err := s.linked(ctx, tx, n); err != nil {
+				return nil, err
+			}
 		}
 		return n, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionNumberUpdated, TargetID: n.ID, Summary: fmt.Sprintf("updated %s (%s)", n.Phone, n.DisplayName),

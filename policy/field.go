@@ -76,6 +76,8 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "routingRuns"}:        needs(AutomationManage, Deny),
 	{"Query", "webhookEndpoints"}:   needs(WebhookManage, Deny),
 	{"Query", "outboundDeliveries"}: needs(WebhookManage, Deny),
+	{"Query", "inboundDeliveries"}:  needs(NumberManage, Deny),
+	{"Query", "groupWebhookEvents"}: needs(GroupView, Deny),
 	// Live lists: the same switches as the lists they follow.
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),
@@ -137,6 +139,17 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Message", "replyTo"}:           public,
 	{"Message", "replies"}:           public,
 	{"Message", "deletedBy"}:         public,
+	{"Message", "reactionToID"}:      public,
+	{"Message", "reactionTo"}:        public,
+	{"Message", "reactions"}:         public,
+	{"Message", "content"}:           public, // hidden once deleted (Tombstoned); phones inside are masked below
+	{"Message", "referral"}:          public, // likewise
+	{"Message", "referredProduct"}:   public,
+
+	// A contact card's numbers reveal phones like Contact.phone does.
+	{"SharedContactPhone", "phone"}: needs(ContactViewPhone, Mask),
+	{"SharedContactPhone", "waID"}:  needs(ContactViewPhone, Mask),
+	{"SharedContactPhone", "type"}:  public,
 
 	// Audit events are rows only audit.view sees (ent/schema/scope.go).
 	{"AuditEvent", "id"}:           public,
@@ -158,8 +171,10 @@ var FieldRules = map[Coordinate]FieldRule{
 // (null, no error: a tombstone is the normal view of a deleted message), and
 // the filter guard refuses a predicate on it that could reach deleted rows.
 var Tombstoned = map[Coordinate]Permission{
-	{"Message", "body"}:  MessageViewDeleted,
-	{"Message", "media"}: MessageViewDeleted,
+	{"Message", "body"}:     MessageViewDeleted,
+	{"Message", "media"}:    MessageViewDeleted,
+	{"Message", "content"}:  MessageViewDeleted,
+	{"Message", "referral"}: MessageViewDeleted,
 }
 
 // TombstoneHidden reports whether the viewer of d cannot read the value of
@@ -170,7 +185,7 @@ func (d *Decisions) TombstoneHidden(typ, field string) bool {
 }
 
 // SensitiveTypes must have a rule for every field.
-var SensitiveTypes = []string{"Contact", "Agent", "Message", "AuditEvent"}
+var SensitiveTypes = []string{"Contact", "Agent", "Message", "AuditEvent", "SharedContactPhone"}
 
 // defaultEffect is the effect of the default rules for a holder of perms.
 func defaultEffect(c Coordinate, perms map[Permission]bool) (Effect, bool) {

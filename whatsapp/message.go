@@ -72,11 +72,27 @@ type Location struct {
 	URL       string  `json:"url"`
 }
 
-// SharedContact is a contact card. Only the name and phones are read; the rest
-// of the card (emails, addresses, org, ...) stays in Message.Raw.
+// SharedContact is a contact card. The name, organisation, emails and phones
+// are read; the rest of the card (addresses, urls, birthday) stays in
+// Message.Raw.
 type SharedContact struct {
 	Name   ContactName    `json:"name"`
+	Org    ContactOrg     `json:"org"`
+	Emails []ContactEmail `json:"emails"`
 	Phones []ContactPhone `json:"phones"`
+}
+
+// ContactOrg is the organisation on a contact card.
+type ContactOrg struct {
+	Company    string `json:"company"`
+	Department string `json:"department"`
+	Title      string `json:"title"`
+}
+
+// ContactEmail is an address on a contact card.
+type ContactEmail struct {
+	Email string `json:"email"`
+	Type  string `json:"type"`
 }
 
 // ContactName is the name on a contact card.
@@ -155,6 +171,15 @@ type Context struct {
 	MessageID           string `json:"id"` // the message replied to
 	Forwarded           bool   `json:"forwarded"`
 	FrequentlyForwarded bool   `json:"frequently_forwarded"`
+	// ReferredProduct is the catalog product the customer asks about, when
+	// they wrote from a product.
+	ReferredProduct *ReferredProduct `json:"referred_product"`
+}
+
+// ReferredProduct names a product of the business's catalog.
+type ReferredProduct struct {
+	CatalogID         string `json:"catalog_id"`
+	ProductRetailerID string `json:"product_retailer_id"`
 }
 
 // Referral is the click-to-WhatsApp ad or post a conversation started from.
@@ -299,6 +324,13 @@ func parseMessages(raws []json.RawMessage, p profiles, isEcho bool, what string,
 		out = append(out, m)
 	}
 	return out
+}
+
+// DecodeMessage reads one message as stored (Message.Raw): its typed content,
+// without the profile the change's contacts[] gave it.
+func DecodeMessage(raw json.RawMessage) (Message, error) {
+	m, _, err := decodeMessage(raw, true)
+	return m, err
 }
 
 // decodeMessage reads one message. An edit's new content is read one level

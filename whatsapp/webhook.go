@@ -16,7 +16,23 @@ const (
 	FieldAccountUpdate  = "account_update"
 	FieldQualityUpdate  = "phone_number_quality_update"
 	FieldTemplateStatus = "message_template_status_update"
+
+	// Group webhooks: each value names the number (metadata.phone_number_id)
+	// and lists events in groups[].
+	FieldGroupLifecycle    = "group_lifecycle_update"
+	FieldGroupParticipants = "group_participants_update"
+	FieldGroupSettings     = "group_settings_update"
+	FieldGroupStatus       = "group_status_update"
 )
+
+// IsGroupField tells whether field is one of the group webhooks.
+func IsGroupField(field string) bool {
+	switch field {
+	case FieldGroupLifecycle, FieldGroupParticipants, FieldGroupSettings, FieldGroupStatus:
+		return true
+	}
+	return false
+}
 
 // ErrNotWhatsApp is returned by Parse for a body whose object is not
 // "whatsapp_business_account": another product's webhook, or not one at all.
@@ -66,6 +82,7 @@ type Change struct {
 	Account  *AccountUpdate
 	Quality  *QualityUpdate
 	Template *TemplateUpdate
+	Groups   []GroupEvent // group webhooks: groups[]
 
 	Raw json.RawMessage // the change's value, as received
 }
@@ -147,6 +164,8 @@ func parseChange(field string, value json.RawMessage) (Change, []Problem, error)
 		c.Quality, c.DisplayPhone, err = parseQualityUpdate(value)
 	case FieldTemplateStatus:
 		c.Template, err = parseTemplateUpdate(value)
+	case FieldGroupLifecycle, FieldGroupParticipants, FieldGroupSettings, FieldGroupStatus:
+		problems, err = c.readGroupValue(value)
 	}
 	return c, problems, err
 }
@@ -238,4 +257,47 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 	}
 	t.Time = time.Unix(sec, 0).UTC()
 	return nil
+}
+
+// GroupEvent is one item of a group webhook's groups[]. Only what routes and
+// identifies it is read; the rest (participants, settings, errors) stays in
+// Raw.
+type GroupEvent struct {
+	GroupID   string
+	Type      string // e.g. group_create, group_participants_add
+	RequestID string // the business's request the event answers, when any
+	Timestamp time.Time
+	Raw       json.RawMessage
+}
+
+// readGroupValue reads a group webhook's value: the number it is for and its
+// events. An event it cannot read is a problem; the others are kept.
+func (c *Change) readGroupValue(value json.RawMessage) ([]Problem, error) {
+	var v struct {
+		Metadata struct {
+			DisplayPhoneNumber string `json:"display_phone_number"`
+			PhoneNumberID      string `json:"phone_number_id"`
+		} `json:"metadata"`
+		Groups []json.RawMessage `json:"groups"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil {
+		return nil, err
+	}
+	c.PhoneNumberID = v.Metadata.PhoneNumberID
+	c.DisplayPhone = v.Metadata.DisplayPhoneNumber
+	var problems []Problem
+	for i, raw := range v.Groups {
+		var w struct {
+			GroupID   string   `json:"group_id"`
+			Type      string   `json:"type"`
+			RequestID string   `json:"request_id"`
+			Timestamp unixTime `json:"timestamp"`
+		}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			problems = append(problems, Problem{Where: fmt.Sprintf("group %d", i), Reason: err.Error()})
+			continue
+		}
+		c.Groups = append(c.Groups, GroupEvent{GroupID: w.GroupID, Type: w.Type, RequestID: w.RequestID, Timestamp: w.Timestamp.Time, Raw: raw})
+	}
+	return problems, nil
 }

@@ -129,6 +129,18 @@ func (f GroupMemberFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GroupMemberMutation", m)
 }
 
+// The GroupWebhookEventFunc type is an adapter to allow the use of ordinary
+// function as GroupWebhookEvent mutator.
+type GroupWebhookEventFunc func(context.Context, *ent.GroupWebhookEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GroupWebhookEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GroupWebhookEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GroupWebhookEventMutation", m)
+}
+
 // The MessageFunc type is an adapter to allow the use of ordinary
 // function as Message mutator.
 type MessageFunc func(context.Context, *ent.MessageMutation) (ent.Value, error)

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -357,6 +358,33 @@ func (f TraverseGroupMember) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.GroupMemberQuery", q)
 }
 
+// The GroupWebhookEventFunc type is an adapter to allow the use of ordinary function as a Querier.
+type GroupWebhookEventFunc func(context.Context, *ent.GroupWebhookEventQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f GroupWebhookEventFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.GroupWebhookEventQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.GroupWebhookEventQuery", q)
+}
+
+// The TraverseGroupWebhookEvent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseGroupWebhookEvent func(context.Context, *ent.GroupWebhookEventQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseGroupWebhookEvent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseGroupWebhookEvent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupWebhookEventQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.GroupWebhookEventQuery", q)
+}
+
 // The MessageFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MessageFunc func(context.Context, *ent.MessageQuery) (ent.Value, error)
 
@@ -650,6 +678,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.GroupJoinRequestQuery, predicate.GroupJoinRequest, groupjoinrequest.OrderOption]{typ: ent.TypeGroupJoinRequest, tq: q}, nil
 	case *ent.GroupMemberQuery:
 		return &query[*ent.GroupMemberQuery, predicate.GroupMember, groupmember.OrderOption]{typ: ent.TypeGroupMember, tq: q}, nil
+	case *ent.GroupWebhookEventQuery:
+		return &query[*ent.GroupWebhookEventQuery, predicate.GroupWebhookEvent, groupwebhookevent.OrderOption]{typ: ent.TypeGroupWebhookEvent, tq: q}, nil
 	case *ent.MessageQuery:
 		return &query[*ent.MessageQuery, predicate.Message, message.OrderOption]{typ: ent.TypeMessage, tq: q}, nil
 	case *ent.NumberQuery:

@@ -34,6 +34,8 @@ const (
 	FieldReplyToID = "reply_to_id"
 	// FieldDeletedByID holds the string denoting the deleted_by_id field in the database.
 	FieldDeletedByID = "deleted_by_id"
+	// FieldReactionToID holds the string denoting the reaction_to_id field in the database.
+	FieldReactionToID = "reaction_to_id"
 	// FieldDirection holds the string denoting the direction field in the database.
 	FieldDirection = "direction"
 	// FieldKind holds the string denoting the kind field in the database.
@@ -76,6 +78,10 @@ const (
 	EdgeReplies = "replies"
 	// EdgeDeletedBy holds the string denoting the deleted_by edge name in mutations.
 	EdgeDeletedBy = "deleted_by"
+	// EdgeReactionTo holds the string denoting the reaction_to edge name in mutations.
+	EdgeReactionTo = "reaction_to"
+	// EdgeReactions holds the string denoting the reactions edge name in mutations.
+	EdgeReactions = "reactions"
 	// Table holds the table name of the message in the database.
 	Table = "messages"
 	// TenantTable is the table that holds the tenant relation/edge.
@@ -121,6 +127,14 @@ const (
 	DeletedByInverseTable = "agents"
 	// DeletedByColumn is the table column denoting the deleted_by relation/edge.
 	DeletedByColumn = "deleted_by_id"
+	// ReactionToTable is the table that holds the reaction_to relation/edge.
+	ReactionToTable = "messages"
+	// ReactionToColumn is the table column denoting the reaction_to relation/edge.
+	ReactionToColumn = "reaction_to_id"
+	// ReactionsTable is the table that holds the reactions relation/edge.
+	ReactionsTable = "messages"
+	// ReactionsColumn is the table column denoting the reactions relation/edge.
+	ReactionsColumn = "reaction_to_id"
 )
 
 // Columns holds all SQL columns for message fields.
@@ -134,6 +148,7 @@ var Columns = []string{
 	FieldSenderID,
 	FieldReplyToID,
 	FieldDeletedByID,
+	FieldReactionToID,
 	FieldDirection,
 	FieldKind,
 	FieldBody,
@@ -227,6 +242,7 @@ const (
 	KindTEMPLATE    Kind = "TEMPLATE"
 	KindREACTION    Kind = "REACTION"
 	KindSYSTEM      Kind = "SYSTEM"
+	KindORDER       Kind = "ORDER"
 	KindUNSUPPORTED Kind = "UNSUPPORTED"
 )
 
@@ -237,7 +253,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindTEXT, KindIMAGE, KindDOCUMENT, KindAUDIO, KindVIDEO, KindSTICKER, KindLOCATION, KindCONTACTS, KindINTERACTIVE, KindTEMPLATE, KindREACTION, KindSYSTEM, KindUNSUPPORTED:
+	case KindTEXT, KindIMAGE, KindDOCUMENT, KindAUDIO, KindVIDEO, KindSTICKER, KindLOCATION, KindCONTACTS, KindINTERACTIVE, KindTEMPLATE, KindREACTION, KindSYSTEM, KindORDER, KindUNSUPPORTED:
 		return nil
 	default:
 		return fmt.Errorf("message: invalid enum value for kind field: %q", k)
@@ -320,6 +336,11 @@ func ByReplyToID(opts ...sql.OrderTermOption) OrderOption {
 // ByDeletedByID orders the results by the deleted_by_id field.
 func ByDeletedByID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeletedByID, opts...).ToFunc()
+}
+
+// ByReactionToID orders the results by the reaction_to_id field.
+func ByReactionToID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReactionToID, opts...).ToFunc()
 }
 
 // ByDirection orders the results by the direction field.
@@ -437,6 +458,27 @@ func ByDeletedByField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newDeletedByStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByReactionToField orders the results by reaction_to field.
+func ByReactionToField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReactionToStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByReactionsCount orders the results by reactions count.
+func ByReactionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newReactionsStep(), opts...)
+	}
+}
+
+// ByReactions orders the results by reactions terms.
+func ByReactions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReactionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newTenantStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -484,6 +526,20 @@ func newDeletedByStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(DeletedByInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, DeletedByTable, DeletedByColumn),
+	)
+}
+func newReactionToStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, ReactionToTable, ReactionToColumn),
+	)
+}
+func newReactionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ReactionsTable, ReactionsColumn),
 	)
 }
 

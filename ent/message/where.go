@@ -105,6 +105,11 @@ func DeletedByID(v string) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldDeletedByID, v))
 }
 
+// ReactionToID applies equality check predicate on the "reaction_to_id" field. It's identical to ReactionToIDEQ.
+func ReactionToID(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldReactionToID, v))
+}
+
 // Body applies equality check predicate on the "body" field. It's identical to BodyEQ.
 func Body(v string) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldBody, v))
@@ -648,6 +653,81 @@ func DeletedByIDEqualFold(v string) predicate.Message {
 // DeletedByIDContainsFold applies the ContainsFold predicate on the "deleted_by_id" field.
 func DeletedByIDContainsFold(v string) predicate.Message {
 	return predicate.Message(sql.FieldContainsFold(FieldDeletedByID, v))
+}
+
+// ReactionToIDEQ applies the EQ predicate on the "reaction_to_id" field.
+func ReactionToIDEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldReactionToID, v))
+}
+
+// ReactionToIDNEQ applies the NEQ predicate on the "reaction_to_id" field.
+func ReactionToIDNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldReactionToID, v))
+}
+
+// ReactionToIDIn applies the In predicate on the "reaction_to_id" field.
+func ReactionToIDIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldReactionToID, vs...))
+}
+
+// ReactionToIDNotIn applies the NotIn predicate on the "reaction_to_id" field.
+func ReactionToIDNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldReactionToID, vs...))
+}
+
+// ReactionToIDGT applies the GT predicate on the "reaction_to_id" field.
+func ReactionToIDGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldReactionToID, v))
+}
+
+// ReactionToIDGTE applies the GTE predicate on the "reaction_to_id" field.
+func ReactionToIDGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldReactionToID, v))
+}
+
+// ReactionToIDLT applies the LT predicate on the "reaction_to_id" field.
+func ReactionToIDLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldReactionToID, v))
+}
+
+// ReactionToIDLTE applies the LTE predicate on the "reaction_to_id" field.
+func ReactionToIDLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldReactionToID, v))
+}
+
+// ReactionToIDContains applies the Contains predicate on the "reaction_to_id" field.
+func ReactionToIDContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldReactionToID, v))
+}
+
+// ReactionToIDHasPrefix applies the HasPrefix predicate on the "reaction_to_id" field.
+func ReactionToIDHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldReactionToID, v))
+}
+
+// ReactionToIDHasSuffix applies the HasSuffix predicate on the "reaction_to_id" field.
+func ReactionToIDHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldReactionToID, v))
+}
+
+// ReactionToIDIsNil applies the IsNil predicate on the "reaction_to_id" field.
+func ReactionToIDIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldReactionToID))
+}
+
+// ReactionToIDNotNil applies the NotNil predicate on the "reaction_to_id" field.
+func ReactionToIDNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldReactionToID))
+}
+
+// ReactionToIDEqualFold applies the EqualFold predicate on the "reaction_to_id" field.
+func ReactionToIDEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldReactionToID, v))
+}
+
+// ReactionToIDContainsFold applies the ContainsFold predicate on the "reaction_to_id" field.
+func ReactionToIDContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldReactionToID, v))
 }
 
 // DirectionEQ applies the EQ predicate on the "direction" field.
@@ -1398,6 +1478,52 @@ func HasDeletedBy() predicate.Message {
 func HasDeletedByWith(preds ...predicate.Agent) predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := newDeletedByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReactionTo applies the HasEdge predicate on the "reaction_to" edge.
+func HasReactionTo() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ReactionToTable, ReactionToColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReactionToWith applies the HasEdge predicate on the "reaction_to" edge with a given conditions (other predicates).
+func HasReactionToWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newReactionToStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReactions applies the HasEdge predicate on the "reactions" edge.
+func HasReactions() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ReactionsTable, ReactionsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReactionsWith applies the HasEdge predicate on the "reactions" edge with a given conditions (other predicates).
+func HasReactionsWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newReactionsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -536,13 +536,65 @@ var (
 			},
 		},
 	}
+	// GroupWebhookEventsColumns holds the columns for the "group_webhook_events" table.
+	GroupWebhookEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "field", Type: field.TypeString},
+		{Name: "type", Type: field.TypeString, Nullable: true},
+		{Name: "group_id", Type: field.TypeString, Nullable: true},
+		{Name: "request_id", Type: field.TypeString, Nullable: true},
+		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "digest", Type: field.TypeString},
+		{Name: "payload", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+		{Name: "number_id", Type: field.TypeString},
+	}
+	// GroupWebhookEventsTable holds the schema information for the "group_webhook_events" table.
+	GroupWebhookEventsTable = &schema.Table{
+		Name:       "group_webhook_events",
+		Columns:    GroupWebhookEventsColumns,
+		PrimaryKey: []*schema.Column{GroupWebhookEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_webhook_events_tenants_tenant",
+				Columns:    []*schema.Column{GroupWebhookEventsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "group_webhook_events_numbers_number",
+				Columns:    []*schema.Column{GroupWebhookEventsColumns[11]},
+				RefColumns: []*schema.Column{NumbersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupwebhookevent_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{GroupWebhookEventsColumns[10]},
+			},
+			{
+				Name:    "groupwebhookevent_number_id_digest",
+				Unique:  true,
+				Columns: []*schema.Column{GroupWebhookEventsColumns[11], GroupWebhookEventsColumns[8]},
+			},
+			{
+				Name:    "groupwebhookevent_number_id_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{GroupWebhookEventsColumns[11], GroupWebhookEventsColumns[7]},
+			},
+		},
+	}
 	// MessagesColumns holds the columns for the "messages" table.
 	MessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "direction", Type: field.TypeEnum, Enums: []string{"INBOUND", "OUTBOUND"}},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"TEXT", "IMAGE", "DOCUMENT", "AUDIO", "VIDEO", "STICKER", "LOCATION", "CONTACTS", "INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "UNSUPPORTED"}, Default: "TEXT"},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"TEXT", "IMAGE", "DOCUMENT", "AUDIO", "VIDEO", "STICKER", "LOCATION", "CONTACTS", "INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "ORDER", "UNSUPPORTED"}, Default: "TEXT"},
 		{Name: "body", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "media", Type: field.TypeJSON, Nullable: true},
 		{Name: "content", Type: field.TypeJSON, Nullable: true},
@@ -561,6 +613,7 @@ var (
 		{Name: "sender_id", Type: field.TypeString, Nullable: true},
 		{Name: "reply_to_id", Type: field.TypeString, Nullable: true},
 		{Name: "deleted_by_id", Type: field.TypeString, Nullable: true},
+		{Name: "reaction_to_id", Type: field.TypeString, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
 	MessagesTable = &schema.Table{
@@ -604,6 +657,12 @@ var (
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
+			{
+				Symbol:     "messages_messages_reactions",
+				Columns:    []*schema.Column{MessagesColumns[23]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
 		},
 		Indexes: []*schema.Index{
 			{
@@ -625,6 +684,11 @@ var (
 				Name:    "message_reply_to_id",
 				Unique:  false,
 				Columns: []*schema.Column{MessagesColumns[21]},
+			},
+			{
+				Name:    "message_reaction_to_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[23]},
 			},
 		},
 	}
@@ -1052,6 +1116,7 @@ var (
 		GroupsTable,
 		GroupJoinRequestsTable,
 		GroupMembersTable,
+		GroupWebhookEventsTable,
 		MessagesTable,
 		NumbersTable,
 		OutboundDeliveriesTable,
@@ -1090,12 +1155,15 @@ func init() {
 	GroupJoinRequestsTable.ForeignKeys[2].RefTable = AgentsTable
 	GroupMembersTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupMembersTable.ForeignKeys[1].RefTable = GroupsTable
+	GroupWebhookEventsTable.ForeignKeys[0].RefTable = TenantsTable
+	GroupWebhookEventsTable.ForeignKeys[1].RefTable = NumbersTable
 	MessagesTable.ForeignKeys[0].RefTable = TenantsTable
 	MessagesTable.ForeignKeys[1].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[2].RefTable = NumbersTable
 	MessagesTable.ForeignKeys[3].RefTable = AgentsTable
 	MessagesTable.ForeignKeys[4].RefTable = MessagesTable
 	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
+	MessagesTable.ForeignKeys[6].RefTable = MessagesTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
 	OutboundDeliveriesTable.ForeignKeys[0].RefTable = TenantsTable
 	OutboundDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable

@@ -36,6 +36,9 @@ type GroupJoinRequest func(*sql.Selector)
 // GroupMember is the predicate function for groupmember builders.
 type GroupMember func(*sql.Selector)
 
+// GroupWebhookEvent is the predicate function for groupwebhookevent builders.
+type GroupWebhookEvent func(*sql.Selector)
+
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
 

@@ -350,6 +350,30 @@ func (f GroupMemberMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GroupMemberMutation", m)
 }
 
+// The GroupWebhookEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GroupWebhookEventQueryRuleFunc func(context.Context, *ent.GroupWebhookEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GroupWebhookEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupWebhookEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GroupWebhookEventQuery", q)
+}
+
+// The GroupWebhookEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GroupWebhookEventMutationRuleFunc func(context.Context, *ent.GroupWebhookEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GroupWebhookEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GroupWebhookEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GroupWebhookEventMutation", m)
+}
+
 // The MessageQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MessageQueryRuleFunc func(context.Context, *ent.MessageQuery) error

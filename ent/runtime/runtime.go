@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -680,6 +681,47 @@ func init() {
 	groupmember.DefaultID = groupmemberDescID.Default.(func() string)
 	// groupmember.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	groupmember.IDValidator = groupmemberDescID.Validators[0].(func(string) error)
+	groupwebhookeventMixin := schema.GroupWebhookEvent{}.Mixin()
+	groupwebhookevent.Policy = privacy.NewPolicies(groupwebhookeventMixin[2], schema.GroupWebhookEvent{})
+	groupwebhookevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := groupwebhookevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	groupwebhookeventMixinHooks2 := groupwebhookeventMixin[2].Hooks()
+
+	groupwebhookevent.Hooks[1] = groupwebhookeventMixinHooks2[0]
+	groupwebhookeventMixinFields0 := groupwebhookeventMixin[0].Fields()
+	_ = groupwebhookeventMixinFields0
+	groupwebhookeventMixinFields1 := groupwebhookeventMixin[1].Fields()
+	_ = groupwebhookeventMixinFields1
+	groupwebhookeventMixinFields2 := groupwebhookeventMixin[2].Fields()
+	_ = groupwebhookeventMixinFields2
+	groupwebhookeventFields := schema.GroupWebhookEvent{}.Fields()
+	_ = groupwebhookeventFields
+	// groupwebhookeventDescCreatedAt is the schema descriptor for created_at field.
+	groupwebhookeventDescCreatedAt := groupwebhookeventMixinFields1[0].Descriptor()
+	// groupwebhookevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	groupwebhookevent.DefaultCreatedAt = groupwebhookeventDescCreatedAt.Default.(func() time.Time)
+	// groupwebhookeventDescUpdatedAt is the schema descriptor for updated_at field.
+	groupwebhookeventDescUpdatedAt := groupwebhookeventMixinFields1[1].Descriptor()
+	// groupwebhookevent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	groupwebhookevent.DefaultUpdatedAt = groupwebhookeventDescUpdatedAt.Default.(func() time.Time)
+	// groupwebhookevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	groupwebhookevent.UpdateDefaultUpdatedAt = groupwebhookeventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// groupwebhookeventDescTenantID is the schema descriptor for tenant_id field.
+	groupwebhookeventDescTenantID := groupwebhookeventMixinFields2[0].Descriptor()
+	// groupwebhookevent.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	groupwebhookevent.TenantIDValidator = groupwebhookeventDescTenantID.Validators[0].(func(string) error)
+	// groupwebhookeventDescID is the schema descriptor for id field.
+	groupwebhookeventDescID := groupwebhookeventMixinFields0[0].Descriptor()
+	// groupwebhookevent.DefaultID holds the default value on creation for the id field.
+	groupwebhookevent.DefaultID = groupwebhookeventDescID.Default.(func() string)
+	// groupwebhookevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	groupwebhookevent.IDValidator = groupwebhookeventDescID.Validators[0].(func(string) error)
 	messageMixin := schema.Message{}.Mixin()
 	message.Policy = privacy.NewPolicies(messageMixin[2], schema.Message{})
 	message.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -716,7 +758,7 @@ func init() {
 	// message.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
 	message.TenantIDValidator = messageDescTenantID.Validators[0].(func(string) error)
 	// messageDescAttempts is the schema descriptor for attempts field.
-	messageDescAttempts := messageFields[10].Descriptor()
+	messageDescAttempts := messageFields[11].Descriptor()
 	// message.DefaultAttempts holds the default value on creation for the attempts field.
 	message.DefaultAttempts = messageDescAttempts.Default.(int)
 	// messageDescID is the schema descriptor for id field.

@@ -32,10 +32,12 @@ func (Message) Fields() []ent.Field {
 		field.String("sender_id").Optional().Nillable().Immutable(),
 		field.String("reply_to_id").Optional().Nillable().Immutable(),
 		field.String("deleted_by_id").Optional().Nillable(),
+		field.String("reaction_to_id").Optional().Nillable().
+			Comment("for a reaction: the message it is on"),
 		field.Enum("direction").Values("INBOUND", "OUTBOUND").Immutable(),
 		field.Enum("kind").
 			Values("TEXT", "IMAGE", "DOCUMENT", "AUDIO", "VIDEO", "STICKER", "LOCATION", "CONTACTS",
-				"INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "UNSUPPORTED").
+				"INTERACTIVE", "TEMPLATE", "REACTION", "SYSTEM", "ORDER", "UNSUPPORTED").
 			Default("TEXT").Immutable(),
 		field.Text("body").Optional().
 			Annotations(entgql.Skip(entgql.SkipType)).
@@ -68,6 +70,10 @@ func (Message) Edges() []ent.Edge {
 		// ent's bidirectional one-to-one, which cross-linked both messages.)
 		edge.To("replies", Message.Type).From("reply_to").Field("reply_to_id").Unique().Immutable(),
 		edge.To("deleted_by", Agent.Type).Field("deleted_by_id").Unique(),
+		// A reaction is on one message; a message has many (one per reactor).
+		// The API lists only the current ones (graph: Message.reactions).
+		edge.To("reactions", Message.Type).Annotations(entgql.Skip()).
+			From("reaction_to").Field("reaction_to_id").Unique().Annotations(entgql.Skip()),
 	}
 }
 
@@ -76,7 +82,8 @@ func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "created_at"),
 		index.Fields("number_id", "provider_message_id").Unique(),
-		index.Fields("reply_to_id"), // a message's replies
+		index.Fields("reply_to_id"),    // a message's replies
+		index.Fields("reaction_to_id"), // a message's reactions
 	}
 }
 

@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -176,6 +179,11 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 					return err
 				}
 			}
+			for _, g := range ch.Groups {
+				if err := in.groupEvent(ctx, tx, num, ch, g); err != nil {
+					return err
+				}
+			}
 			return in.health(ctx, tx, num, ch)
 		})
 		if err != nil {
@@ -215,6 +223,16 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 		return err
 	}
 	create := in.inboundMessage(tx, conv, num, m)
+	var target *ent.Message
+	if m.Type == "reaction" {
+		at := m.Timestamp
+		if at.IsZero() {
+			at = in.clock.Now()
+		}
+		if target, err = in.react(ctx, tx, num, conv, create, m, at); err != nil {
+			return err
+		}
+	}
 	if m.Context != nil && m.Context.MessageID != "" {
 		if orig, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.Context.MessageID)).
 			Only(ctx); err == nil && orig.ConversationID == conv.ID {
@@ -258,7 +276,69 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 		kind = realtime.KindCreated
 	}
 	in.pub.OnCommit(tx, messageEvent(ctx, msg, realtime.KindAdded), conversationEvent(ctx, conv.ID, kind))
+	if target != nil {
+		in.pub.OnCommit(tx, messageEvent(ctx, target, realtime.KindUpdated)) // its reactions changed
+	}
 	return nil
+}
+
+// groupEvent keeps one event of a group webhook on its number, once: a
+// redelivered event (same field, same bytes) is stored once.
+func (in *Ingester) groupEvent(ctx context.Context, tx *ent.Tx, num *ent.Number, ch whatsapp.Change, g whatsapp.GroupEvent) error {
+	sum := sha256.Sum256(append([]byte(ch.Field+"\x00"), g.Raw...))
+	digest := hex.EncodeToString(sum[:])
+	exists, err := tx.GroupWebhookEvent.Query().Where(groupwebhookevent.NumberID(num.ID), groupwebhookevent.Digest(digest)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	at := g.Timestamp
+	if at.IsZero() {
+		at = ch.Time
+	}
+	if at.IsZero() {
+		at = in.clock.Now()
+	}
+	return tx.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField(ch.Field).SetType(g.Type).SetGroupID(g.GroupID).
+		SetRequestID(g.RequestID).SetOccurredAt(at).SetDigest(digest).SetPayload(g.Raw).Exec(ctx)
+}
+
+// react links a reaction to the message it is on. A customer has one
+// reaction per message: a newer one replaces the older (which becomes a
+// tombstone), an empty emoji removes it (the removal is stored as a
+// tombstone too), and a reaction delivered late after a newer one is stored
+// already replaced. It returns the target, nil when it is not recorded.
+func (in *Ingester) react(ctx context.Context, tx *ent.Tx, num *ent.Number, conv *ent.Conversation, create *ent.MessageCreate, m whatsapp.Message, at time.Time) (*ent.Message, error) {
+	if m.Reaction == nil || m.Reaction.MessageID == "" {
+		return nil, nil
+	}
+	target, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.Reaction.MessageID),
+		message.ConversationID(conv.ID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	create.SetReactionToID(target.ID)
+	current, err := tx.Message.Query().Where(message.ReactionToID(target.ID), message.DirectionEQ(message.DirectionINBOUND),
+		message.DeletedAtIsNil()).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	superseded := m.Reaction.Emoji == ""
+	for _, r := range current {
+		if r.CreatedAt.After(at) {
+			superseded = true // a newer reaction is already there
+			continue
+		}
+		if err := r.Update().SetDeletedAt(in.clock.Now()).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if superseded {
+		create.SetDeletedAt(in.clock.Now())
+	}
+	return target, nil
 }
 
 // inboundMessage maps a provider message onto a Message.
@@ -315,6 +395,14 @@ func (in *Ingester) inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.
 		kind = message.KindSYSTEM
 		if m.System != nil {
 			body = m.System.Body
+		}
+	case "order":
+		kind = message.KindORDER
+		if o := m.Order; o != nil {
+			body = o.Text
+			if body == "" {
+				body = fmt.Sprintf("%d item(s)", len(o.Items))
+			}
 		}
 	}
 	return create.SetKind(kind).SetBody(body)

@@ -119,7 +119,7 @@ func TestIngestEverySample(t *testing.T) {
 			"voice": message.KindAUDIO, "static_sticker": message.KindSTICKER, "animated_sticker": message.KindSTICKER,
 			"reaction": message.KindREACTION, "unreaction_empty": message.KindREACTION, "unreaction_no_emoji": message.KindREACTION,
 			"current_location": message.KindLOCATION, "chosen_location": message.KindLOCATION, "contacts": message.KindCONTACTS,
-			"order": message.KindUNSUPPORTED, "unsupported": message.KindUNSUPPORTED, "unsupported_with_type": message.KindUNSUPPORTED,
+			"order": message.KindORDER, "unsupported": message.KindUNSUPPORTED, "unsupported_with_type": message.KindUNSUPPORTED,
 			"reply": message.KindTEXT, "forwarded": message.KindTEXT, "forwarded_many_times": message.KindTEXT,
 			"interactive_message_with_err": message.KindINTERACTIVE, "referral": message.KindTEXT,
 		}

@@ -1,0 +1,6 @@
+ALTER TABLE "messages" ADD COLUMN "reaction_to_id" character varying NULL, ADD CONSTRAINT "messages_messages_reactions" FOREIGN KEY ("reaction_to_id") REFERENCES "messages" ("id") ON DELETE SET NULL;
+CREATE INDEX "message_reaction_to_id" ON "messages" ("reaction_to_id");
+CREATE TABLE "group_webhook_events" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "field" character varying NOT NULL, "type" character varying NULL, "group_id" character varying NULL, "request_id" character varying NULL, "occurred_at" timestamptz NOT NULL, "digest" character varying NOT NULL, "payload" jsonb NULL, "tenant_id" character varying NOT NULL, "number_id" character varying NOT NULL, PRIMARY KEY ("id"), CONSTRAINT "group_webhook_events_tenants_tenant" FOREIGN KEY ("tenant_id") REFERENCES "tenants" ("id") ON DELETE NO ACTION, CONSTRAINT "group_webhook_events_numbers_number" FOREIGN KEY ("number_id") REFERENCES "numbers" ("id") ON DELETE NO ACTION);
+CREATE INDEX "groupwebhookevent_tenant_id" ON "group_webhook_events" ("tenant_id");
+CREATE UNIQUE INDEX "groupwebhookevent_number_id_digest" ON "group_webhook_events" ("number_id", "digest");
+CREATE INDEX "groupwebhookevent_number_id_occurred_at" ON "group_webhook_events" ("number_id", "occurred_at");

@@ -1,0 +1,79 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqljson"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/predicate"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// MaxReplay bounds the deliveries one replay puts back.
+const MaxReplay = 500
+
+// Replayer puts stored deliveries back to be ingested: the UNROUTED ones of a
+// number when it is linked (or given its phone number id), and those an
+// operator replays.
+type Replayer struct {
+	// Enqueue schedules the processing of a delivery inside tx
+	// (Webhook.Enqueue).
+	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error
+}
+
+// NamingAny is the predicate of the deliveries whose phone_number_ids hold
+// one of ids (none when ids is empty).
+func NamingAny(ids []string) predicate.WebhookDelivery {
+	if len(ids) == 0 {
+		return predicate.WebhookDelivery(func(s *sql.Selector) { s.Where(sql.False()) })
+	}
+	ors := make([]predicate.WebhookDelivery, len(ids))
+	for i, id := range ids {
+		ors[i] = predicate.WebhookDelivery(func(s *sql.Selector) {
+			s.Where(sqljson.ValueContains(s.C(webhookdelivery.FieldPhoneNumberIds), id))
+		})
+	}
+	return webhookdelivery.Or(ors...)
+}
+
+// NumberLinked replays, in tx, the UNROUTED deliveries that name
+// phoneNumberID: a webhook that arrived before its number was linked is
+// ingested once it is.
+func (r *Replayer) NumberLinked(ctx context.Context, tx *ent.Tx, phoneNumberID string) error {
+	if phoneNumberID == "" {
+		return nil
+	}
+	ids, err := tx.WebhookDelivery.Query().
+		Where(webhookdelivery.StateEQ(webhookdelivery.StateUNROUTED), NamingAny([]string{phoneNumberID})).
+		Order(ent.Asc(webhookdelivery.FieldCreatedAt)).Limit(MaxReplay).IDs(viewer.Platform(ctx))
+	if err != nil {
+		return err
+	}
+	return r.Replay(ctx, tx, ids)
+}
+
+// Replay puts the deliveries ids back to RECEIVED, their waits counted
+// afresh, and schedules their processing, in tx.
+func (r *Replayer) Replay(ctx context.Context, tx *ent.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) > MaxReplay {
+		return fmt.Errorf("connector: replay %d deliveries: at most %d at once", len(ids), MaxReplay)
+	}
+	pctx := viewer.Platform(ctx)
+	if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).
+		SetState(webhookdelivery.StateRECEIVED).SetAttempts(0).ClearError().ClearProcessedAt().Exec(pctx); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := r.Enqueue(pctx, tx, id, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

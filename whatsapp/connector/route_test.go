@@ -1,0 +1,131 @@
+package connector_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
+)
+
+// groupWebhook is a group webhook of the reference: the number in
+// value.metadata, the events in value.groups[].
+func groupWebhook(field, phoneNumberID, group string) []byte {
+	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1750000100,"changes":[{"field":"` + field + `",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"` + phoneNumberID + `"},
+"groups":[` + group + `]}}]}]}`)
+}
+
+// Group webhooks are routed by their phone_number_id to the number and kept
+// there once each, never UNROUTED (defect 10).
+func TestGroupWebhooksAreRoutedAndKept(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		bodies := [][]byte{
+			groupWebhook("group_lifecycle_update", "1122334455667", `{"timestamp":"1750000000","group_id":"Y2FwaV9ncm91cDoxNzA1","type":"group_create","request_id":"req-1","subject":"Launch"}`),
+			groupWebhook("group_participants_update", "1122334455667", `{"timestamp":"1750000010","group_id":"Y2FwaV9ncm91cDoxNzA1","type":"group_participants_add","reason":"invite_link","added_participants":[{"input":"16505551234","wa_id":"16505551234"}]}`),
+			groupWebhook("group_settings_update", "1122334455667", `{"timestamp":"1750000020","group_id":"Y2FwaV9ncm91cDoxNzA1","type":"group_settings_update","request_id":"req-2","group_subject":{"text":"Launch 2","update_successful":true}}`),
+			groupWebhook("group_status_update", "1122334455667", `{"timestamp":"1750000030","group_id":"Y2FwaV9ncm91cDoxNzA1","type":"group_suspend"}`),
+		}
+		for range 2 { // delivered twice: stored once
+			for _, body := range bodies {
+				require.Equal(t, http.StatusOK, b.post(t, body))
+			}
+		}
+		pctx := viewer.Platform(t.Context())
+		ds, err := db.Client.WebhookDelivery.Query().All(pctx)
+		require.NoError(t, err)
+		require.Len(t, ds, 8)
+		for _, d := range ds {
+			require.Equal(t, webhookdelivery.StatePROCESSED, d.State, d.Error)
+		}
+		evs, err := db.Client.GroupWebhookEvent.Query().Order(ent.Asc(groupwebhookevent.FieldOccurredAt)).All(b.ctx)
+		require.NoError(t, err)
+		require.Len(t, evs, 4)
+		require.Equal(t, "group_lifecycle_update", evs[0].Field)
+		require.Equal(t, "group_create", evs[0].Type)
+		require.Equal(t, "req-1", evs[0].RequestID)
+		require.Equal(t, "Y2FwaV9ncm91cDoxNzA1", evs[1].GroupID)
+		require.Equal(t, "group_participants_add", evs[1].Type)
+		require.Equal(t, "group_status_update", evs[3].Field)
+		require.Equal(t, b.num.ID, evs[3].NumberID)
+	})
+}
+
+// A delivery for a number not linked yet is UNROUTED; linking a number with
+// that phone number id replays it, and it is ingested (defect 7).
+func TestUnroutedDeliveryIsReplayedWhenItsNumberIsLinked(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550009999","phone_number_id":"999000111"},
+"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":"16505551234"}],
+"messages":[{"from":"16505551234","id":"wamid.early","timestamp":"1750000000","type":"text","text":{"body":"anyone?"}}]}}]}]}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		pctx := viewer.Platform(t.Context())
+		d, err := db.Client.WebhookDelivery.Query().Only(pctx)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StateUNROUTED, d.State)
+
+		var queued []string
+		r := &connector.Replayer{Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
+			queued = append(queued, id)
+			return nil
+		}}
+		require.NoError(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
+			if _, err := tx.Number.Create().SetPhone("+15550009999").SetDisplayName("Second").SetPhoneNumberID("999000111").Save(ctx); err != nil {
+				return err
+			}
+			return r.NumberLinked(ctx, tx, "999000111")
+		}))
+		require.Equal(t, []string{d.ID}, queued)
+		require.NoError(t, b.ingester.Process(t.Context(), d.ID))
+		d, err = db.Client.WebhookDelivery.Get(pctx, d.ID)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		ok, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.early")).Exist(b.ctx)
+		require.NoError(t, err)
+		require.True(t, ok, "the early message is ingested once its number is linked")
+	})
+}
+
+// A reaction links to its message and shows on it; a newer reaction replaces
+// it and an empty emoji removes it (defect 5).
+func TestReactionLinksToItsMessageAndCanBeRemoved(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.target", 1750000000, "text", `{"body":"hello"}`)))
+		target, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.target")).Only(b.ctx)
+		require.NoError(t, err)
+		current := func() []string {
+			rs, err := db.Client.Message.Query().Where(message.ReactionToID(target.ID), message.DeletedAtIsNil()).All(b.ctx)
+			require.NoError(t, err)
+			var out []string
+			for _, r := range rs {
+				out = append(out, r.Body)
+			}
+			return out
+		}
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.r1", 1750000010, "reaction", `{"message_id":"wamid.target","emoji":"\ud83d\udc4d"}`)))
+		require.Equal(t, []string{"\U0001F44D"}, current())
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.r2", 1750000020, "reaction", `{"message_id":"wamid.target","emoji":"\u2764\ufe0f"}`)))
+		require.Equal(t, []string{"\u2764\ufe0f"}, current(), "the newer reaction replaces the older")
+		// an older reaction delivered late does not come back
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.r0", 1750000005, "reaction", `{"message_id":"wamid.target","emoji":"\ud83d\ude02"}`)))
+		require.Equal(t, []string{"\u2764\ufe0f"}, current())
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.r3", 1750000030, "reaction", `{"message_id":"wamid.target","emoji":""}`)))
+		require.Empty(t, current(), "an empty emoji removes the reaction")
+	})
+}
