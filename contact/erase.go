@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -93,6 +94,13 @@ func (s *Service) Erase(ctx context.Context, id string) (*ent.Contact, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Group webhooks kept per number name participants: those naming the
+		// person go (they are records of events, immutable, not of state).
+		if _, err := tx.GroupWebhookEvent.Delete().Where(func(sel *sql.Selector) {
+			sel.Where(textContains(sel, groupwebhookevent.FieldPayload, c.WaID))
+		}).Exec(sctx); err != nil {
+			return nil, fmt.Errorf("erase group webhook events: %w", err)
+		}
 		erased, err := c.Update().SetWaID("erased-" + c.ID).SetPhone("").SetProfileName("").SetTags([]string{}).
 			SetAttributes([]schematype.ContactAttribute{}).SetOptInSource("").SetErasedAt(time.Now().UTC()).Save(sctx)
 		if err != nil {
@@ -146,6 +154,20 @@ func namesNumber(ids []string) predicate.WebhookDelivery {
 		}
 		sel.Where(sql.Or(ors...))
 	}
+}
+
+// textContains is "the JSON column field, as text, contains s", on either
+// dialect.
+func textContains(sel *sql.Selector, field, s string) *sql.Predicate {
+	col := sel.C(field)
+	postgres := sel.Dialect() == dialect.Postgres
+	return sql.P(func(b *sql.Builder) {
+		if postgres {
+			b.WriteString("position(").Arg(s).WriteString(" in CAST(" + col + " AS TEXT)) > 0")
+			return
+		}
+		b.WriteString("instr(CAST(" + col + " AS TEXT), ").Arg(s).WriteString(") > 0")
+	})
 }
 
 // bytesContain is "the body column contains s", on either dialect.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,6 +51,9 @@ func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (
 	require.NoError(t, err)
 	require.NoError(t, db.Client.GroupMember.Create().SetGroupID(g.ID).SetWaID(p.waID).SetName(p.name).Exec(ctx))
 	require.NoError(t, db.Client.GroupJoinRequest.Create().SetGroupID(g.ID).SetWaID(p.waID).SetName(p.name).Exec(ctx))
+	require.NoError(t, db.Client.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField("group_participants_update").
+		SetType("group_participants_add").SetOccurredAt(time.Now()).SetDigest("d-"+tenant).
+		SetPayload([]byte(fmt.Sprintf(`{"type":"group_participants_add","added_participants":[{"input":%q,"wa_id":%q}]}`, p.waID, p.waID))).Exec(ctx))
 	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":%q},`+
 		`"contacts":[{"profile":{"name":%q},"wa_id":%q}],"messages":[{"from":%q,"id":"wamid.%s","type":"text","text":{"body":%q}}]}}]}]}`,
 		phoneNumberID, p.name, p.waID, p.waID, tenant, p.text)

@@ -126,7 +126,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { replayInboundDeliveries(numberID: "` + b.number + `") { id } }`),
 			ok(`mutation { replayInboundDeliveries(state: PROCESSED) { id phoneNumberIDs } }`),
 		},
-		"setGroupMemberRole":       {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -177,6 +178,11 @@ type ComplexityRoot struct {
 		Weekday func(childComplexity int) int
 	}
 
+	ButtonReplyContent struct {
+		Payload func(childComplexity int) int
+		Text    func(childComplexity int) int
+	}
+
 	Contact struct {
 		Attributes      func(childComplexity int) int
 		Conversations   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
@@ -210,6 +216,10 @@ type ComplexityRoot struct {
 	ContactEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ContactsContent struct {
+		Contacts func(childComplexity int) int
 	}
 
 	Conversation struct {
@@ -375,6 +385,57 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	GroupWebhookEvent struct {
+		CreatedAt  func(childComplexity int) int
+		Field      func(childComplexity int) int
+		GroupID    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Number     func(childComplexity int) int
+		NumberID   func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		RequestID  func(childComplexity int) int
+		Type       func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	GroupWebhookEventConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	GroupWebhookEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	InboundDelivery struct {
+		Attempts       func(childComplexity int) int
+		Error          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		PhoneNumberIDs func(childComplexity int) int
+		ProcessedAt    func(childComplexity int) int
+		ReceivedAt     func(childComplexity int) int
+		State          func(childComplexity int) int
+	}
+
+	InteractiveReplyContent struct {
+		Description      func(childComplexity int) int
+		FlowName         func(childComplexity int) int
+		FlowResponseJSON func(childComplexity int) int
+		ReplyID          func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Type             func(childComplexity int) int
+	}
+
+	LocationContent struct {
+		Address   func(childComplexity int) int
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
+		Name      func(childComplexity int) int
+		URL       func(childComplexity int) int
+	}
+
 	MediaRef struct {
 		Caption  func(childComplexity int) int
 		Filename func(childComplexity int) int
@@ -386,6 +447,7 @@ type ComplexityRoot struct {
 
 	Message struct {
 		Body              func(childComplexity int) int
+		Content           func(childComplexity int) int
 		Conversation      func(childComplexity int) int
 		ConversationID    func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -400,7 +462,12 @@ type ComplexityRoot struct {
 		Kind              func(childComplexity int) int
 		Media             func(childComplexity int) int
 		ProviderMessageID func(childComplexity int) int
+		ReactionTo        func(childComplexity int) int
+		ReactionToID      func(childComplexity int) int
+		Reactions         func(childComplexity int) int
 		ReadAt            func(childComplexity int) int
+		Referral          func(childComplexity int) int
+		ReferredProduct   func(childComplexity int) int
 		Replies           func(childComplexity int) int
 		ReplyTo           func(childComplexity int) int
 		ReplyToID         func(childComplexity int) int
@@ -454,6 +521,7 @@ type ComplexityRoot struct {
 		RedeliverWebhook         func(childComplexity int, id string) int
 		Refresh                  func(childComplexity int, refreshToken string) int
 		RemoveGroupMembers       func(childComplexity int, groupID string, waIDs []string) int
+		ReplayInboundDeliveries  func(childComplexity int, ids []string, state *webhookdelivery.State, numberID *string) int
 		ResolveConversation      func(childComplexity int, id string) int
 		RevokeAPIKey             func(childComplexity int, id string) int
 		RotateWebhookSecret      func(childComplexity int, id string) int
@@ -528,6 +596,19 @@ type ComplexityRoot struct {
 		Outbound func(childComplexity int) int
 	}
 
+	OrderContent struct {
+		CatalogID func(childComplexity int) int
+		Items     func(childComplexity int) int
+		Text      func(childComplexity int) int
+	}
+
+	OrderItem struct {
+		Currency          func(childComplexity int) int
+		ItemPrice         func(childComplexity int) int
+		ProductRetailerID func(childComplexity int) int
+		Quantity          func(childComplexity int) int
+	}
+
 	OutboundDelivery struct {
 		Attempts       func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -571,12 +652,21 @@ type ComplexityRoot struct {
 		Label       func(childComplexity int) int
 	}
 
+	ProviderError struct {
+		Code    func(childComplexity int) int
+		Details func(childComplexity int) int
+		Message func(childComplexity int) int
+		Title   func(childComplexity int) int
+	}
+
 	Query struct {
 		Agents             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
 		Conversations      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		GroupWebhookEvents func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
 		Groups             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		InboundDeliveries  func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
 		Messages           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
 		Node               func(childComplexity int, id string) int
 		Nodes              func(childComplexity int, ids []string) int
@@ -591,6 +681,24 @@ type ComplexityRoot struct {
 		Viewer             func(childComplexity int) int
 		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
 		WebhookEventTypes  func(childComplexity int) int
+	}
+
+	Referral struct {
+		Body         func(childComplexity int) int
+		CtwaClid     func(childComplexity int) int
+		Headline     func(childComplexity int) int
+		ImageURL     func(childComplexity int) int
+		MediaType    func(childComplexity int) int
+		SourceID     func(childComplexity int) int
+		SourceType   func(childComplexity int) int
+		SourceURL    func(childComplexity int) int
+		ThumbnailURL func(childComplexity int) int
+		VideoURL     func(childComplexity int) int
+	}
+
+	ReferredProduct struct {
+		CatalogID         func(childComplexity int) int
+		ProductRetailerID func(childComplexity int) int
 	}
 
 	Role struct {
@@ -671,6 +779,21 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SharedContact struct {
+		Emails        func(childComplexity int) int
+		FirstName     func(childComplexity int) int
+		FormattedName func(childComplexity int) int
+		LastName      func(childComplexity int) int
+		Organization  func(childComplexity int) int
+		Phones        func(childComplexity int) int
+	}
+
+	SharedContactPhone struct {
+		Phone func(childComplexity int) int
+		Type  func(childComplexity int) int
+		WaID  func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AgentPresenceChanged func(childComplexity int) int
 		ConversationEvents   func(childComplexity int, filter *model.ConversationEventFilter, after *int) int
@@ -715,6 +838,10 @@ type ComplexityRoot struct {
 		BusinessHours              func(childComplexity int) int
 		FirstResponseTargetSeconds func(childComplexity int) int
 		RetentionDays              func(childComplexity int) int
+	}
+
+	UnsupportedContent struct {
+		Errors func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1318,6 +1445,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BusinessHours.Weekday(childComplexity), true
 
+	case "ButtonReplyContent.payload":
+		if e.ComplexityRoot.ButtonReplyContent.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButtonReplyContent.Payload(childComplexity), true
+	case "ButtonReplyContent.text":
+		if e.ComplexityRoot.ButtonReplyContent.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ButtonReplyContent.Text(childComplexity), true
+
 	case "Contact.attributes":
 		if e.ComplexityRoot.Contact.Attributes == nil {
 			break
@@ -1464,6 +1604,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ContactEdge.Node(childComplexity), true
+
+	case "ContactsContent.contacts":
+		if e.ComplexityRoot.ContactsContent.Contacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactsContent.Contacts(childComplexity), true
 
 	case "Conversation.assignee":
 		if e.ComplexityRoot.Conversation.Assignee == nil {
@@ -2169,6 +2316,210 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GroupMemberEdge.Node(childComplexity), true
 
+	case "GroupWebhookEvent.createdAt":
+		if e.ComplexityRoot.GroupWebhookEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.CreatedAt(childComplexity), true
+	case "GroupWebhookEvent.field":
+		if e.ComplexityRoot.GroupWebhookEvent.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.Field(childComplexity), true
+	case "GroupWebhookEvent.groupID":
+		if e.ComplexityRoot.GroupWebhookEvent.GroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.GroupID(childComplexity), true
+	case "GroupWebhookEvent.id":
+		if e.ComplexityRoot.GroupWebhookEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.ID(childComplexity), true
+	case "GroupWebhookEvent.number":
+		if e.ComplexityRoot.GroupWebhookEvent.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.Number(childComplexity), true
+	case "GroupWebhookEvent.numberID":
+		if e.ComplexityRoot.GroupWebhookEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.NumberID(childComplexity), true
+	case "GroupWebhookEvent.occurredAt":
+		if e.ComplexityRoot.GroupWebhookEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.OccurredAt(childComplexity), true
+	case "GroupWebhookEvent.requestID":
+		if e.ComplexityRoot.GroupWebhookEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.RequestID(childComplexity), true
+	case "GroupWebhookEvent.type":
+		if e.ComplexityRoot.GroupWebhookEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.Type(childComplexity), true
+	case "GroupWebhookEvent.updatedAt":
+		if e.ComplexityRoot.GroupWebhookEvent.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEvent.UpdatedAt(childComplexity), true
+
+	case "GroupWebhookEventConnection.edges":
+		if e.ComplexityRoot.GroupWebhookEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEventConnection.Edges(childComplexity), true
+	case "GroupWebhookEventConnection.pageInfo":
+		if e.ComplexityRoot.GroupWebhookEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEventConnection.PageInfo(childComplexity), true
+	case "GroupWebhookEventConnection.totalCount":
+		if e.ComplexityRoot.GroupWebhookEventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEventConnection.TotalCount(childComplexity), true
+
+	case "GroupWebhookEventEdge.cursor":
+		if e.ComplexityRoot.GroupWebhookEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEventEdge.Cursor(childComplexity), true
+	case "GroupWebhookEventEdge.node":
+		if e.ComplexityRoot.GroupWebhookEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupWebhookEventEdge.Node(childComplexity), true
+
+	case "InboundDelivery.attempts":
+		if e.ComplexityRoot.InboundDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.Attempts(childComplexity), true
+	case "InboundDelivery.error":
+		if e.ComplexityRoot.InboundDelivery.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.Error(childComplexity), true
+	case "InboundDelivery.id":
+		if e.ComplexityRoot.InboundDelivery.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.ID(childComplexity), true
+	case "InboundDelivery.phoneNumberIDs":
+		if e.ComplexityRoot.InboundDelivery.PhoneNumberIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.PhoneNumberIDs(childComplexity), true
+	case "InboundDelivery.processedAt":
+		if e.ComplexityRoot.InboundDelivery.ProcessedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.ProcessedAt(childComplexity), true
+	case "InboundDelivery.receivedAt":
+		if e.ComplexityRoot.InboundDelivery.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.ReceivedAt(childComplexity), true
+	case "InboundDelivery.state":
+		if e.ComplexityRoot.InboundDelivery.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InboundDelivery.State(childComplexity), true
+
+	case "InteractiveReplyContent.description":
+		if e.ComplexityRoot.InteractiveReplyContent.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.Description(childComplexity), true
+	case "InteractiveReplyContent.flowName":
+		if e.ComplexityRoot.InteractiveReplyContent.FlowName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.FlowName(childComplexity), true
+	case "InteractiveReplyContent.flowResponseJSON":
+		if e.ComplexityRoot.InteractiveReplyContent.FlowResponseJSON == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.FlowResponseJSON(childComplexity), true
+	case "InteractiveReplyContent.replyID":
+		if e.ComplexityRoot.InteractiveReplyContent.ReplyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.ReplyID(childComplexity), true
+	case "InteractiveReplyContent.title":
+		if e.ComplexityRoot.InteractiveReplyContent.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.Title(childComplexity), true
+	case "InteractiveReplyContent.type":
+		if e.ComplexityRoot.InteractiveReplyContent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InteractiveReplyContent.Type(childComplexity), true
+
+	case "LocationContent.address":
+		if e.ComplexityRoot.LocationContent.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationContent.Address(childComplexity), true
+	case "LocationContent.latitude":
+		if e.ComplexityRoot.LocationContent.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationContent.Latitude(childComplexity), true
+	case "LocationContent.longitude":
+		if e.ComplexityRoot.LocationContent.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationContent.Longitude(childComplexity), true
+	case "LocationContent.name":
+		if e.ComplexityRoot.LocationContent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationContent.Name(childComplexity), true
+	case "LocationContent.url":
+		if e.ComplexityRoot.LocationContent.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LocationContent.URL(childComplexity), true
+
 	case "MediaRef.caption":
 		if e.ComplexityRoot.MediaRef.Caption == nil {
 			break
@@ -2212,6 +2563,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Body(childComplexity), true
+	case "Message.content":
+		if e.ComplexityRoot.Message.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Content(childComplexity), true
 	case "Message.conversation":
 		if e.ComplexityRoot.Message.Conversation == nil {
 			break
@@ -2296,12 +2653,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.ProviderMessageID(childComplexity), true
+	case "Message.reactionTo":
+		if e.ComplexityRoot.Message.ReactionTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ReactionTo(childComplexity), true
+	case "Message.reactionToID":
+		if e.ComplexityRoot.Message.ReactionToID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ReactionToID(childComplexity), true
+	case "Message.reactions":
+		if e.ComplexityRoot.Message.Reactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Reactions(childComplexity), true
 	case "Message.readAt":
 		if e.ComplexityRoot.Message.ReadAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.ReadAt(childComplexity), true
+	case "Message.referral":
+		if e.ComplexityRoot.Message.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Referral(childComplexity), true
+	case "Message.referredProduct":
+		if e.ComplexityRoot.Message.ReferredProduct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ReferredProduct(childComplexity), true
 	case "Message.replies":
 		if e.ComplexityRoot.Message.Replies == nil {
 			break
@@ -2672,6 +3059,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveGroupMembers(childComplexity, args["groupID"].(string), args["waIDs"].([]string)), true
+	case "Mutation.replayInboundDeliveries":
+		if e.ComplexityRoot.Mutation.ReplayInboundDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayInboundDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayInboundDeliveries(childComplexity, args["ids"].([]string), args["state"].(*webhookdelivery.State), args["numberID"].(*string)), true
 	case "Mutation.resolveConversation":
 		if e.ComplexityRoot.Mutation.ResolveConversation == nil {
 			break
@@ -3165,6 +3563,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NumberVolume.Outbound(childComplexity), true
 
+	case "OrderContent.catalogID":
+		if e.ComplexityRoot.OrderContent.CatalogID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderContent.CatalogID(childComplexity), true
+	case "OrderContent.items":
+		if e.ComplexityRoot.OrderContent.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderContent.Items(childComplexity), true
+	case "OrderContent.text":
+		if e.ComplexityRoot.OrderContent.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderContent.Text(childComplexity), true
+
+	case "OrderItem.currency":
+		if e.ComplexityRoot.OrderItem.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderItem.Currency(childComplexity), true
+	case "OrderItem.itemPrice":
+		if e.ComplexityRoot.OrderItem.ItemPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderItem.ItemPrice(childComplexity), true
+	case "OrderItem.productRetailerID":
+		if e.ComplexityRoot.OrderItem.ProductRetailerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderItem.ProductRetailerID(childComplexity), true
+	case "OrderItem.quantity":
+		if e.ComplexityRoot.OrderItem.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderItem.Quantity(childComplexity), true
+
 	case "OutboundDelivery.attempts":
 		if e.ComplexityRoot.OutboundDelivery.Attempts == nil {
 			break
@@ -3338,6 +3780,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Permission.Label(childComplexity), true
 
+	case "ProviderError.code":
+		if e.ComplexityRoot.ProviderError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderError.Code(childComplexity), true
+	case "ProviderError.details":
+		if e.ComplexityRoot.ProviderError.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderError.Details(childComplexity), true
+	case "ProviderError.message":
+		if e.ComplexityRoot.ProviderError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderError.Message(childComplexity), true
+	case "ProviderError.title":
+		if e.ComplexityRoot.ProviderError.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderError.Title(childComplexity), true
+
 	case "Query.agents":
 		if e.ComplexityRoot.Query.Agents == nil {
 			break
@@ -3382,6 +3849,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Conversations(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ConversationOrder), args["where"].(*ent.ConversationWhereInput)), true
+	case "Query.groupWebhookEvents":
+		if e.ComplexityRoot.Query.GroupWebhookEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_groupWebhookEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GroupWebhookEvents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.GroupWebhookEventOrder), args["where"].(*ent.GroupWebhookEventWhereInput)), true
 	case "Query.groups":
 		if e.ComplexityRoot.Query.Groups == nil {
 			break
@@ -3393,6 +3871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Groups(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.GroupOrder), args["where"].(*ent.GroupWhereInput)), true
+	case "Query.inboundDeliveries":
+		if e.ComplexityRoot.Query.InboundDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_inboundDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.InboundDeliveries(childComplexity, args["state"].(*webhookdelivery.State), args["numberID"].(*string), args["first"].(*int)), true
 
 	case "Query.messages":
 		if e.ComplexityRoot.Query.Messages == nil {
@@ -3523,6 +4012,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEventTypes(childComplexity), true
+
+	case "Referral.body":
+		if e.ComplexityRoot.Referral.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Body(childComplexity), true
+	case "Referral.ctwaClid":
+		if e.ComplexityRoot.Referral.CtwaClid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.CtwaClid(childComplexity), true
+	case "Referral.headline":
+		if e.ComplexityRoot.Referral.Headline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.Headline(childComplexity), true
+	case "Referral.imageURL":
+		if e.ComplexityRoot.Referral.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ImageURL(childComplexity), true
+	case "Referral.mediaType":
+		if e.ComplexityRoot.Referral.MediaType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.MediaType(childComplexity), true
+	case "Referral.sourceID":
+		if e.ComplexityRoot.Referral.SourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.SourceID(childComplexity), true
+	case "Referral.sourceType":
+		if e.ComplexityRoot.Referral.SourceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.SourceType(childComplexity), true
+	case "Referral.sourceURL":
+		if e.ComplexityRoot.Referral.SourceURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.SourceURL(childComplexity), true
+	case "Referral.thumbnailURL":
+		if e.ComplexityRoot.Referral.ThumbnailURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.ThumbnailURL(childComplexity), true
+	case "Referral.videoURL":
+		if e.ComplexityRoot.Referral.VideoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referral.VideoURL(childComplexity), true
+
+	case "ReferredProduct.catalogID":
+		if e.ComplexityRoot.ReferredProduct.CatalogID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferredProduct.CatalogID(childComplexity), true
+	case "ReferredProduct.productRetailerID":
+		if e.ComplexityRoot.ReferredProduct.ProductRetailerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferredProduct.ProductRetailerID(childComplexity), true
 
 	case "Role.builtin":
 		if e.ComplexityRoot.Role.Builtin == nil {
@@ -3822,6 +4385,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SessionEdge.Node(childComplexity), true
 
+	case "SharedContact.emails":
+		if e.ComplexityRoot.SharedContact.Emails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.Emails(childComplexity), true
+	case "SharedContact.firstName":
+		if e.ComplexityRoot.SharedContact.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.FirstName(childComplexity), true
+	case "SharedContact.formattedName":
+		if e.ComplexityRoot.SharedContact.FormattedName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.FormattedName(childComplexity), true
+	case "SharedContact.lastName":
+		if e.ComplexityRoot.SharedContact.LastName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.LastName(childComplexity), true
+	case "SharedContact.organization":
+		if e.ComplexityRoot.SharedContact.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.Organization(childComplexity), true
+	case "SharedContact.phones":
+		if e.ComplexityRoot.SharedContact.Phones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContact.Phones(childComplexity), true
+
+	case "SharedContactPhone.phone":
+		if e.ComplexityRoot.SharedContactPhone.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContactPhone.Phone(childComplexity), true
+	case "SharedContactPhone.type":
+		if e.ComplexityRoot.SharedContactPhone.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContactPhone.Type(childComplexity), true
+	case "SharedContactPhone.waID":
+		if e.ComplexityRoot.SharedContactPhone.WaID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SharedContactPhone.WaID(childComplexity), true
+
 	case "Subscription.agentPresenceChanged":
 		if e.ComplexityRoot.Subscription.AgentPresenceChanged == nil {
 			break
@@ -4020,6 +4639,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantSettings.RetentionDays(childComplexity), true
+
+	case "UnsupportedContent.errors":
+		if e.ComplexityRoot.UnsupportedContent.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnsupportedContent.Errors(childComplexity), true
 
 	case "Viewer.agent":
 		if e.ComplexityRoot.Viewer.Agent == nil {
@@ -4229,6 +4855,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputGroupMemberOrder,
 		ec.unmarshalInputGroupMemberWhereInput,
 		ec.unmarshalInputGroupOrder,
+		ec.unmarshalInputGroupWebhookEventOrder,
+		ec.unmarshalInputGroupWebhookEventWhereInput,
 		ec.unmarshalInputGroupWhereInput,
 		ec.unmarshalInputInteractiveInput,
 		ec.unmarshalInputListInput,
@@ -6788,6 +7416,227 @@ enum GroupOrderField {
   UPDATED_AT
   SUBJECT
 }
+type GroupWebhookEvent implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  numberID: ID!
+  """
+  the webhook field, e.g. group_participants_update
+  """
+  field: String!
+  """
+  the item's type, e.g. group_participants_add
+  """
+  type: String
+  """
+  the provider's group id
+  """
+  groupID: String
+  """
+  the request of the business the event answers, when any
+  """
+  requestID: String
+  occurredAt: Time!
+  number: Number!
+}
+"""
+A connection to a list of items.
+"""
+type GroupWebhookEventConnection {
+  """
+  A list of edges.
+  """
+  edges: [GroupWebhookEventEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type GroupWebhookEventEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: GroupWebhookEvent
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for GroupWebhookEvent connections
+"""
+input GroupWebhookEventOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order GroupWebhookEvents.
+  """
+  field: GroupWebhookEventOrderField!
+}
+"""
+Properties by which GroupWebhookEvent connections can be ordered.
+"""
+enum GroupWebhookEventOrderField {
+  CREATED_AT
+  UPDATED_AT
+  OCCURRED_AT
+}
+"""
+GroupWebhookEventWhereInput is used for filtering GroupWebhookEvent objects.
+Input was generated by ent.
+"""
+input GroupWebhookEventWhereInput {
+  not: GroupWebhookEventWhereInput
+  and: [GroupWebhookEventWhereInput!]
+  or: [GroupWebhookEventWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  number_id field predicates
+  """
+  numberID: ID
+  numberIDNEQ: ID
+  numberIDIn: [ID!]
+  numberIDNotIn: [ID!]
+  numberIDGT: ID
+  numberIDGTE: ID
+  numberIDLT: ID
+  numberIDLTE: ID
+  numberIDContains: ID
+  numberIDHasPrefix: ID
+  numberIDHasSuffix: ID
+  numberIDEqualFold: ID
+  numberIDContainsFold: ID
+  """
+  field field predicates
+  """
+  field: String
+  fieldNEQ: String
+  fieldIn: [String!]
+  fieldNotIn: [String!]
+  fieldGT: String
+  fieldGTE: String
+  fieldLT: String
+  fieldLTE: String
+  fieldContains: String
+  fieldHasPrefix: String
+  fieldHasSuffix: String
+  fieldEqualFold: String
+  fieldContainsFold: String
+  """
+  type field predicates
+  """
+  type: String
+  typeNEQ: String
+  typeIn: [String!]
+  typeNotIn: [String!]
+  typeGT: String
+  typeGTE: String
+  typeLT: String
+  typeLTE: String
+  typeContains: String
+  typeHasPrefix: String
+  typeHasSuffix: String
+  typeIsNil: Boolean
+  typeNotNil: Boolean
+  typeEqualFold: String
+  typeContainsFold: String
+  """
+  group_id field predicates
+  """
+  groupID: String
+  groupIDNEQ: String
+  groupIDIn: [String!]
+  groupIDNotIn: [String!]
+  groupIDGT: String
+  groupIDGTE: String
+  groupIDLT: String
+  groupIDLTE: String
+  groupIDContains: String
+  groupIDHasPrefix: String
+  groupIDHasSuffix: String
+  groupIDIsNil: Boolean
+  groupIDNotNil: Boolean
+  groupIDEqualFold: String
+  groupIDContainsFold: String
+  """
+  request_id field predicates
+  """
+  requestID: String
+  requestIDNEQ: String
+  requestIDIn: [String!]
+  requestIDNotIn: [String!]
+  requestIDGT: String
+  requestIDGTE: String
+  requestIDLT: String
+  requestIDLTE: String
+  requestIDContains: String
+  requestIDHasPrefix: String
+  requestIDHasSuffix: String
+  requestIDIsNil: Boolean
+  requestIDNotNil: Boolean
+  requestIDEqualFold: String
+  requestIDContainsFold: String
+  """
+  occurred_at field predicates
+  """
+  occurredAt: Time
+  occurredAtNEQ: Time
+  occurredAtIn: [Time!]
+  occurredAtNotIn: [Time!]
+  occurredAtGT: Time
+  occurredAtGTE: Time
+  occurredAtLT: Time
+  occurredAtLTE: Time
+  """
+  number edge predicates
+  """
+  hasNumber: Boolean
+  hasNumberWith: [NumberWhereInput!]
+}
 """
 GroupWhereInput is used for filtering Group objects.
 Input was generated by ent.
@@ -7001,6 +7850,10 @@ type Message implements Node {
   senderID: ID
   replyToID: ID
   deletedByID: ID
+  """
+  for a reaction: the message it is on
+  """
+  reactionToID: ID
   direction: MessageDirection!
   kind: MessageKind!
   """
@@ -7073,6 +7926,7 @@ enum MessageKind @goModel(model: "github.com/switchboard-dev/switchboard/ent/mes
   TEMPLATE
   REACTION
   SYSTEM
+  ORDER
   UNSUPPORTED
 }
 """
@@ -7220,6 +8074,24 @@ input MessageWhereInput {
   deletedByIDNotNil: Boolean
   deletedByIDEqualFold: ID
   deletedByIDContainsFold: ID
+  """
+  reaction_to_id field predicates
+  """
+  reactionToID: ID
+  reactionToIDNEQ: ID
+  reactionToIDIn: [ID!]
+  reactionToIDNotIn: [ID!]
+  reactionToIDGT: ID
+  reactionToIDGTE: ID
+  reactionToIDLT: ID
+  reactionToIDLTE: ID
+  reactionToIDContains: ID
+  reactionToIDHasPrefix: ID
+  reactionToIDHasSuffix: ID
+  reactionToIDIsNil: Boolean
+  reactionToIDNotNil: Boolean
+  reactionToIDEqualFold: ID
+  reactionToIDContainsFold: ID
   """
   direction field predicates
   """
@@ -8323,6 +9195,37 @@ type Query {
     """
     where: GroupWhereInput
   ): GroupConnection!
+  groupWebhookEvents(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for GroupWebhookEvents returned from the connection.
+    """
+    orderBy: GroupWebhookEventOrder
+
+    """
+    Filtering options for GroupWebhookEvents returned from the connection.
+    """
+    where: GroupWebhookEventWhereInput
+  ): GroupWebhookEventConnection!
   messages(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -10204,6 +11107,156 @@ type WebhookEndpointSecretPayload {
   secret: String!
 }
 `, BuiltIn: false},
+	{Name: "../schema/whatsapp.graphqls", Input: `# What WhatsApp sends, typed (whatsapp/, whatsapp/connector/).
+
+extend type Message {
+  "The current reactions on the message (a removed or replaced reaction is gone)."
+  reactions: [Message!]! @goField(forceResolver: true)
+  "For a reaction: the message it is on."
+  reactionTo: Message @goField(forceResolver: true)
+  "What the customer sent, typed by kind: null for text, media and outbound messages. Hidden like the text once deleted."
+  content: MessageContent @goField(forceResolver: true)
+  "The click-to-WhatsApp ad or post the customer came from."
+  referral: Referral @goField(forceResolver: true)
+  "The catalog product the customer asked about (context.referred_product)."
+  referredProduct: ReferredProduct @goField(forceResolver: true)
+}
+
+union MessageContent = LocationContent | ContactsContent | InteractiveReplyContent | ButtonReplyContent | OrderContent | UnsupportedContent
+
+"A shared pin: the customer's own position (no name) or a chosen place."
+type LocationContent {
+  latitude: Float!
+  longitude: Float!
+  name: String
+  address: String
+  url: String
+}
+
+"One or more contact cards."
+type ContactsContent {
+  contacts: [SharedContact!]!
+}
+
+type SharedContact {
+  formattedName: String
+  firstName: String
+  lastName: String
+  organization: String
+  emails: [String!]!
+  phones: [SharedContactPhone!]!
+}
+
+"A number on a contact card. Masked without contact.view_phone."
+type SharedContactPhone {
+  phone: String
+  "Set when the number is on WhatsApp."
+  waID: String
+  type: String
+}
+
+"The customer's answer to an interactive message: a reply button, a list row or a completed flow (nfm_reply)."
+type InteractiveReplyContent {
+  "button_reply, list_reply or nfm_reply."
+  type: String!
+  "The id the business gave the button or row."
+  replyID: String
+  title: String
+  description: String
+  "nfm_reply: the flow's name and its answers (a JSON document)."
+  flowName: String
+  flowResponseJSON: String
+}
+
+"A press on a template's quick-reply button."
+type ButtonReplyContent {
+  "Set by the business in the template."
+  payload: String
+  text: String
+}
+
+"A cart sent from a catalog."
+type OrderContent {
+  catalogID: String!
+  text: String
+  items: [OrderItem!]!
+}
+
+type OrderItem {
+  productRetailerID: String!
+  quantity: Int!
+  "Per unit."
+  itemPrice: Float!
+  currency: String!
+}
+
+"Content WhatsApp could not deliver, with Meta's reason."
+type UnsupportedContent {
+  errors: [ProviderError!]!
+}
+
+type ProviderError {
+  code: Int!
+  title: String
+  message: String
+  details: String
+}
+
+type Referral {
+  sourceURL: String
+  sourceID: String
+  "ad or post."
+  sourceType: String
+  headline: String
+  body: String
+  mediaType: String
+  imageURL: String
+  videoURL: String
+  thumbnailURL: String
+  "The click id of a click-to-WhatsApp ad."
+  ctwaClid: String
+}
+
+type ReferredProduct {
+  catalogID: String!
+  productRetailerID: String!
+}
+
+enum InboundDeliveryState @goModel(model: "github.com/switchboard-dev/switchboard/ent/webhookdelivery.State") {
+  RECEIVED
+  PROCESSED
+  UNROUTED
+  FAILED
+}
+
+"A webhook POST received from the provider, as a tenant sees it: only the ids of its own numbers."
+type InboundDelivery {
+  id: ID!
+  receivedAt: Time!
+  state: InboundDeliveryState!
+  "How often it was processed."
+  attempts: Int!
+  processedAt: Time
+  "The tenant's phone number ids the delivery names."
+  phoneNumberIDs: [String!]!
+  "Items left out and statuses given up, with their reasons; null when the delivery also names numbers of others."
+  error: String
+}
+
+extend type Query {
+  "Webhook deliveries naming the tenant's numbers, newest first, by state and by number. Needs number.manage."
+  inboundDeliveries(state: InboundDeliveryState, numberID: ID, first: Int = 50): [InboundDelivery!]!
+}
+
+extend type Mutation {
+  """
+  Process again the deliveries given by id, or those in a state (of a number): an UNROUTED delivery whose number is
+  now linked is ingested, a processed one changes nothing (ingest is idempotent). At most 500 at once. Needs
+  number.manage; a delivery must name one of the tenant's numbers.
+  """
+  replayInboundDeliveries(ids: [ID!], state: InboundDeliveryState, numberID: ID): [InboundDelivery!]!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -10859,6 +11912,74 @@ func (ec *executionContext) childFields_GroupMemberEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type GroupMemberEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_GroupWebhookEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GroupWebhookEvent_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_GroupWebhookEvent_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_GroupWebhookEvent_updatedAt(ctx, field)
+	case "numberID":
+		return ec.fieldContext_GroupWebhookEvent_numberID(ctx, field)
+	case "field":
+		return ec.fieldContext_GroupWebhookEvent_field(ctx, field)
+	case "type":
+		return ec.fieldContext_GroupWebhookEvent_type(ctx, field)
+	case "groupID":
+		return ec.fieldContext_GroupWebhookEvent_groupID(ctx, field)
+	case "requestID":
+		return ec.fieldContext_GroupWebhookEvent_requestID(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_GroupWebhookEvent_occurredAt(ctx, field)
+	case "number":
+		return ec.fieldContext_GroupWebhookEvent_number(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupWebhookEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupWebhookEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GroupWebhookEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GroupWebhookEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_GroupWebhookEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupWebhookEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupWebhookEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_GroupWebhookEventEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_GroupWebhookEventEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupWebhookEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InboundDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InboundDelivery_id(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_InboundDelivery_receivedAt(ctx, field)
+	case "state":
+		return ec.fieldContext_InboundDelivery_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_InboundDelivery_attempts(ctx, field)
+	case "processedAt":
+		return ec.fieldContext_InboundDelivery_processedAt(ctx, field)
+	case "phoneNumberIDs":
+		return ec.fieldContext_InboundDelivery_phoneNumberIDs(ctx, field)
+	case "error":
+		return ec.fieldContext_InboundDelivery_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboundDelivery", field.Name)
+}
+
 func (ec *executionContext) childFields_MediaRef(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10893,6 +12014,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_replyToID(ctx, field)
 	case "deletedByID":
 		return ec.fieldContext_Message_deletedByID(ctx, field)
+	case "reactionToID":
+		return ec.fieldContext_Message_reactionToID(ctx, field)
 	case "direction":
 		return ec.fieldContext_Message_direction(ctx, field)
 	case "kind":
@@ -10927,6 +12050,16 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_body(ctx, field)
 	case "media":
 		return ec.fieldContext_Message_media(ctx, field)
+	case "reactions":
+		return ec.fieldContext_Message_reactions(ctx, field)
+	case "reactionTo":
+		return ec.fieldContext_Message_reactionTo(ctx, field)
+	case "content":
+		return ec.fieldContext_Message_content(ctx, field)
+	case "referral":
+		return ec.fieldContext_Message_referral(ctx, field)
+	case "referredProduct":
+		return ec.fieldContext_Message_referredProduct(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
@@ -11059,6 +12192,20 @@ func (ec *executionContext) childFields_NumberVolume(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type NumberVolume", field.Name)
 }
 
+func (ec *executionContext) childFields_OrderItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productRetailerID":
+		return ec.fieldContext_OrderItem_productRetailerID(ctx, field)
+	case "quantity":
+		return ec.fieldContext_OrderItem_quantity(ctx, field)
+	case "itemPrice":
+		return ec.fieldContext_OrderItem_itemPrice(ctx, field)
+	case "currency":
+		return ec.fieldContext_OrderItem_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderItem", field.Name)
+}
+
 func (ec *executionContext) childFields_OutboundDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11143,6 +12290,56 @@ func (ec *executionContext) childFields_Permission(ctx context.Context, field gr
 		return ec.fieldContext_Permission_description(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Permission", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ProviderError_code(ctx, field)
+	case "title":
+		return ec.fieldContext_ProviderError_title(ctx, field)
+	case "message":
+		return ec.fieldContext_ProviderError_message(ctx, field)
+	case "details":
+		return ec.fieldContext_ProviderError_details(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderError", field.Name)
+}
+
+func (ec *executionContext) childFields_Referral(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sourceURL":
+		return ec.fieldContext_Referral_sourceURL(ctx, field)
+	case "sourceID":
+		return ec.fieldContext_Referral_sourceID(ctx, field)
+	case "sourceType":
+		return ec.fieldContext_Referral_sourceType(ctx, field)
+	case "headline":
+		return ec.fieldContext_Referral_headline(ctx, field)
+	case "body":
+		return ec.fieldContext_Referral_body(ctx, field)
+	case "mediaType":
+		return ec.fieldContext_Referral_mediaType(ctx, field)
+	case "imageURL":
+		return ec.fieldContext_Referral_imageURL(ctx, field)
+	case "videoURL":
+		return ec.fieldContext_Referral_videoURL(ctx, field)
+	case "thumbnailURL":
+		return ec.fieldContext_Referral_thumbnailURL(ctx, field)
+	case "ctwaClid":
+		return ec.fieldContext_Referral_ctwaClid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Referral", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferredProduct(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "catalogID":
+		return ec.fieldContext_ReferredProduct_catalogID(ctx, field)
+	case "productRetailerID":
+		return ec.fieldContext_ReferredProduct_productRetailerID(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferredProduct", field.Name)
 }
 
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11287,6 +12484,36 @@ func (ec *executionContext) childFields_SessionEdge(ctx context.Context, field g
 		return ec.fieldContext_SessionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SessionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SharedContact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "formattedName":
+		return ec.fieldContext_SharedContact_formattedName(ctx, field)
+	case "firstName":
+		return ec.fieldContext_SharedContact_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_SharedContact_lastName(ctx, field)
+	case "organization":
+		return ec.fieldContext_SharedContact_organization(ctx, field)
+	case "emails":
+		return ec.fieldContext_SharedContact_emails(ctx, field)
+	case "phones":
+		return ec.fieldContext_SharedContact_phones(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SharedContact", field.Name)
+}
+
+func (ec *executionContext) childFields_SharedContactPhone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phone":
+		return ec.fieldContext_SharedContactPhone_phone(ctx, field)
+	case "waID":
+		return ec.fieldContext_SharedContactPhone_waID(ctx, field)
+	case "type":
+		return ec.fieldContext_SharedContactPhone_type(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SharedContactPhone", field.Name)
 }
 
 func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -13,7 +13,12 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 )
+
+type MessageContent interface {
+	IsMessageContent()
+}
 
 type AgentEvent struct {
 	Seq   int        `json:"seq"`
@@ -49,11 +54,27 @@ type AuthPayload struct {
 	Agent                 *ent.Agent `json:"agent"`
 }
 
+// A press on a template's quick-reply button.
+type ButtonReplyContent struct {
+	// Set by the business in the template.
+	Payload *string `json:"payload,omitempty"`
+	Text    *string `json:"text,omitempty"`
+}
+
+func (ButtonReplyContent) IsMessageContent() {}
+
 type ContactAttributeInput struct {
 	Key   string                   `json:"key"`
 	Type  schematype.AttributeType `json:"type"`
 	Value string                   `json:"value"`
 }
+
+// One or more contact cards.
+type ContactsContent struct {
+	Contacts []*SharedContact `json:"contacts"`
+}
+
+func (ContactsContent) IsMessageContent() {}
 
 type ConversationEvent struct {
 	Seq  int       `json:"seq"`
@@ -160,6 +181,20 @@ type GroupMemberInput struct {
 	Role *groupmember.Role `json:"role,omitempty"`
 }
 
+// A webhook POST received from the provider, as a tenant sees it: only the ids of its own numbers.
+type InboundDelivery struct {
+	ID         string                `json:"id"`
+	ReceivedAt time.Time             `json:"receivedAt"`
+	State      webhookdelivery.State `json:"state"`
+	// How often it was processed.
+	Attempts    int        `json:"attempts"`
+	ProcessedAt *time.Time `json:"processedAt,omitempty"`
+	// The tenant's phone number ids the delivery names.
+	PhoneNumberIDs []string `json:"phoneNumberIDs"`
+	// Items left out and statuses given up, with their reasons; null when the delivery also names numbers of others.
+	Error *string `json:"error,omitempty"`
+}
+
 // Reply buttons (1 to 3) or a list.
 type InteractiveInput struct {
 	Body    string              `json:"body"`
@@ -168,6 +203,21 @@ type InteractiveInput struct {
 	Buttons []*ReplyButtonInput `json:"buttons,omitempty"`
 	List    *ListInput          `json:"list,omitempty"`
 }
+
+// The customer's answer to an interactive message: a reply button, a list row or a completed flow (nfm_reply).
+type InteractiveReplyContent struct {
+	// button_reply, list_reply or nfm_reply.
+	Type string `json:"type"`
+	// The id the business gave the button or row.
+	ReplyID     *string `json:"replyID,omitempty"`
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// nfm_reply: the flow's name and its answers (a JSON document).
+	FlowName         *string `json:"flowName,omitempty"`
+	FlowResponseJSON *string `json:"flowResponseJSON,omitempty"`
+}
+
+func (InteractiveReplyContent) IsMessageContent() {}
 
 type ListInput struct {
 	// The label of the button that opens the list.
@@ -185,6 +235,17 @@ type ListSectionInput struct {
 	Title *string         `json:"title,omitempty"`
 	Rows  []*ListRowInput `json:"rows"`
 }
+
+// A shared pin: the customer's own position (no name) or a chosen place.
+type LocationContent struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      *string `json:"name,omitempty"`
+	Address   *string `json:"address,omitempty"`
+	URL       *string `json:"url,omitempty"`
+}
+
+func (LocationContent) IsMessageContent() {}
 
 // A file to send: an uploaded media id or a public https link.
 type MediaInput struct {
@@ -216,11 +277,55 @@ type NumberVolume struct {
 	Outbound int         `json:"outbound"`
 }
 
+// A cart sent from a catalog.
+type OrderContent struct {
+	CatalogID string       `json:"catalogID"`
+	Text      *string      `json:"text,omitempty"`
+	Items     []*OrderItem `json:"items"`
+}
+
+func (OrderContent) IsMessageContent() {}
+
+type OrderItem struct {
+	ProductRetailerID string `json:"productRetailerID"`
+	Quantity          int    `json:"quantity"`
+	// Per unit.
+	ItemPrice float64 `json:"itemPrice"`
+	Currency  string  `json:"currency"`
+}
+
 // A feature switch a role can hold.
 type Permission struct {
 	ID          string `json:"id"`
 	Label       string `json:"label"`
 	Description string `json:"description"`
+}
+
+type ProviderError struct {
+	Code    int     `json:"code"`
+	Title   *string `json:"title,omitempty"`
+	Message *string `json:"message,omitempty"`
+	Details *string `json:"details,omitempty"`
+}
+
+type Referral struct {
+	SourceURL *string `json:"sourceURL,omitempty"`
+	SourceID  *string `json:"sourceID,omitempty"`
+	// ad or post.
+	SourceType   *string `json:"sourceType,omitempty"`
+	Headline     *string `json:"headline,omitempty"`
+	Body         *string `json:"body,omitempty"`
+	MediaType    *string `json:"mediaType,omitempty"`
+	ImageURL     *string `json:"imageURL,omitempty"`
+	VideoURL     *string `json:"videoURL,omitempty"`
+	ThumbnailURL *string `json:"thumbnailURL,omitempty"`
+	// The click id of a click-to-WhatsApp ad.
+	CtwaClid *string `json:"ctwaClid,omitempty"`
+}
+
+type ReferredProduct struct {
+	CatalogID         string `json:"catalogID"`
+	ProductRetailerID string `json:"productRetailerID"`
 }
 
 type ReplyButtonInput struct {
@@ -255,6 +360,23 @@ type SendMessageInput struct {
 	ReplyToID *string `json:"replyToID,omitempty"`
 }
 
+type SharedContact struct {
+	FormattedName *string               `json:"formattedName,omitempty"`
+	FirstName     *string               `json:"firstName,omitempty"`
+	LastName      *string               `json:"lastName,omitempty"`
+	Organization  *string               `json:"organization,omitempty"`
+	Emails        []string              `json:"emails"`
+	Phones        []*SharedContactPhone `json:"phones"`
+}
+
+// A number on a contact card. Masked without contact.view_phone.
+type SharedContactPhone struct {
+	Phone *string `json:"phone,omitempty"`
+	// Set when the number is on WhatsApp.
+	WaID *string `json:"waID,omitempty"`
+	Type *string `json:"type,omitempty"`
+}
+
 type Subscription struct {
 }
 
@@ -266,6 +388,13 @@ type TemplateInput struct {
 	// The values of the body's {{1}}, {{2}}, … in order.
 	Parameters []string `json:"parameters,omitempty"`
 }
+
+// Content WhatsApp could not deliver, with Meta's reason.
+type UnsupportedContent struct {
+	Errors []*ProviderError `json:"errors"`
+}
+
+func (UnsupportedContent) IsMessageContent() {}
 
 type UpdateAgentInput struct {
 	Name          *string  `json:"name,omitempty"`

@@ -23,8 +23,9 @@ var placeholders = map[string]struct {
 // WriteIn is a customer, from, writing to a business number: the business
 // gets a signed messages webhook, as Parse reads it back. m says what is
 // written: Type (inferred from the content field set when empty), the
-// content field that goes with it, ProfileName, Context (a reply: its
-// MessageID; Forwarded), GroupID (a message in a group). An attachment
+// content field that goes with it (an Order too), ProfileName, Context (a
+// reply: its MessageID; Forwarded; ReferredProduct), Referral (a
+// click-to-WhatsApp ad), GroupID (a message in a group). An attachment
 // without Media.ID gets an uploaded placeholder; an interactive reply must
 // answer an interactive message sent to the customer, and takes its titles
 // from it. The message opens the customer's 24-hour window (not in a group).
@@ -74,7 +75,13 @@ func (s *Simulator) writeIn(phoneNumberID, from string, m whatsapp.Message) (str
 		if c.FrequentlyForwarded {
 			ctx["frequently_forwarded"] = true
 		}
+		if p := c.ReferredProduct; p != nil {
+			ctx["referred_product"] = p
+		}
 		msg["context"] = ctx
+	}
+	if m.Referral != nil { // the click-to-WhatsApp ad the customer came from
+		msg["referral"] = m.Referral
 	}
 	customer := pair{phoneNumberID, from}
 	if m.GroupID != "" {
@@ -117,6 +124,8 @@ func inboundKind(m whatsapp.Message) string {
 		return "button"
 	case m.Reaction != nil:
 		return "reaction"
+	case m.Order != nil:
+		return "order"
 	}
 	return ""
 }
@@ -157,6 +166,11 @@ func (s *Simulator) inboundContent(n *number, from, kind string, m whatsapp.Mess
 			return nil, errors.New("sim: a reaction needs the id of the message it reacts to")
 		}
 		return m.Reaction, nil
+	case "order":
+		if m.Order == nil || len(m.Order.Items) == 0 {
+			return nil, errors.New("sim: an order needs its catalog and items")
+		}
+		return m.Order, nil
 	}
 	return nil, fmt.Errorf("sim: customers cannot send %q messages", kind)
 }

@@ -45,6 +45,19 @@ func TestWriteIn(t *testing.T) {
 			},
 		},
 		{
+			name: "order from an ad",
+			write: func(*testing.T, *testBundle) whatsapp.Message {
+				return whatsapp.Message{Order: &whatsapp.Order{CatalogID: "cat-7", Text: "for Friday",
+					Items: []whatsapp.OrderItem{{ProductRetailerID: "SKU-1", Quantity: 2, ItemPrice: 9.5, Currency: "EUR"}}},
+					Referral: &whatsapp.Referral{SourceType: "ad", Headline: "Summer sale", CTWAClickID: "ARAk"}}
+			},
+			check: func(t *testing.T, _ *testBundle, in, got whatsapp.Message) {
+				require.Equal(t, "order", got.Type)
+				require.Equal(t, in.Order, got.Order)
+				require.Equal(t, in.Referral, got.Referral)
+			},
+		},
+		{
 			name: "image with a placeholder file",
 			write: func(*testing.T, *testBundle) whatsapp.Message {
 				return whatsapp.Message{Type: "image", Media: &whatsapp.Media{Caption: "the damage"}}
