@@ -64,6 +64,14 @@ func TestClientSends(t *testing.T) {
 				"text":{"body":"Hello","preview_url":false}}`,
 		},
 		{
+			name: "text to a customer known only by their business-scoped id",
+			send: func(ctx context.Context, c *Client) (string, error) {
+				return c.SendText(ctx, testNumber, testToken, "US.13491208655302741918", "Hello", "")
+			},
+			wantBody: `{"messaging_product":"whatsapp","recipient_type":"individual","recipient":"US.13491208655302741918","type":"text",
+				"text":{"body":"Hello","preview_url":false}}`,
+		},
+		{
 			name: "text in reply",
 			send: func(ctx context.Context, c *Client) (string, error) {
 				return c.SendText(ctx, testNumber, testToken, testCustomer, "Yes", "wamid.IN")
@@ -305,5 +313,15 @@ func TestClientRefusesInvalidRequests(t *testing.T) {
 			require.False(t, IsRetryable(err))
 			require.Empty(t, bundle.requests, "nothing may reach the Cloud API")
 		})
+	}
+}
+
+func TestIsBSUID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"US.13491208655302741918": true, "US.ENT.11815799212886844830": true, "GB.abc123": true,
+		"16505551234": false, "+16505551234": false, "us.123": false, "U.123": false, "US.": false, "US.12 3": false, "": false,
+	} {
+		require.Equal(t, want, IsBSUID(id), id)
 	}
 }

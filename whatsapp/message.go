@@ -21,8 +21,10 @@ type Message struct {
 
 	// The customer, from the change's contacts[]: the sender of an inbound
 	// message, the recipient of an echo.
-	UserID      string // business-scoped user id (BSUID), when Meta sends one
-	ProfileName string
+	UserID       string // business-scoped user id (BSUID), when Meta sends one
+	ParentUserID string // the parent BSUID, across linked business portfolios
+	Username     string // the customer's WhatsApp username, when they adopted one
+	ProfileName  string
 
 	GroupID string // set when the message was sent in a group
 
@@ -258,10 +260,12 @@ type wireInteractive struct {
 }
 
 type wireProfile struct {
-	WAID    string `json:"wa_id"`
-	UserID  string `json:"user_id"`
-	Profile struct {
-		Name string `json:"name"`
+	WAID         string `json:"wa_id"`
+	UserID       string `json:"user_id"`
+	ParentUserID string `json:"parent_user_id"`
+	Profile      struct {
+		Name     string `json:"name"`
+		Username string `json:"username"`
 	} `json:"profile"`
 }
 
@@ -291,7 +295,10 @@ func (p profiles) find(waID, userID string) (wireProfile, bool) {
 	return c, ok
 }
 
-var errNoMessageID = errors.New("message without id")
+var (
+	errNoMessageID = errors.New("message without id")
+	errNoCustomer  = errors.New("message without its customer: neither a wa_id nor a business-scoped user id")
+)
 
 // parseMessages reads inbound messages, or echoes when isEcho: on an echo the
 // customer is the recipient. A message it cannot read is left out and added to
@@ -314,9 +321,13 @@ func parseMessages(raws []json.RawMessage, p profiles, isEcho bool, what string,
 		if isEcho {
 			customer, customerUserID = w.To, w.ToUserID
 		}
+		if customer == "" && customerUserID == "" {
+			*problems = append(*problems, Problem{Where: fmt.Sprintf("%s %d", what, i), ID: m.ID, Reason: errNoCustomer.Error()})
+			continue
+		}
 		m.UserID = customerUserID
 		if c, ok := p.find(customer, customerUserID); ok {
-			m.ProfileName = c.Profile.Name
+			m.ProfileName, m.Username, m.ParentUserID = c.Profile.Name, c.Profile.Username, c.ParentUserID
 			if m.UserID == "" {
 				m.UserID = c.UserID
 			}

@@ -203,9 +203,13 @@ func (c *Client) send(ctx context.Context, phoneNumberID, token, to, replyTo, ki
 	in := map[string]any{
 		"messaging_product": "whatsapp",
 		"recipient_type":    "individual",
-		"to":                to,
 		"type":              kind,
 		kind:                content,
+	}
+	if IsBSUID(to) {
+		in["recipient"] = to // a customer known only by their business-scoped id
+	} else {
+		in["to"] = to
 	}
 	if replyTo != "" {
 		in["context"] = map[string]string{"message_id": replyTo}
@@ -228,3 +232,21 @@ func (c *Client) send(ctx context.Context, phoneNumberID, token, to, replyTo, ki
 // errNoWamid is a 2xx answer without a message id. The message may have
 // been sent, so it is not retryable.
 var errNoWamid = errors.New("the answer carries no message id")
+
+// IsBSUID tells whether id is a business-scoped user id (BSUID) rather than a
+// phone's wa_id: an ISO country code, a period, then letters and digits
+// ("US.13491208655302741918", a parent one "US.ENT.1181…").
+func IsBSUID(id string) bool {
+	if len(id) < 4 || id[2] != '.' {
+		return false
+	}
+	for i, r := range id {
+		switch {
+		case i < 2 && r >= 'A' && r <= 'Z', i == 2:
+		case i > 2 && (r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}

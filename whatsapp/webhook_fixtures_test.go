@@ -16,6 +16,7 @@ const (
 	businessPhone     = "972123456789"
 	customer          = "972987654321"
 	customerBSUID     = "US.13491208655302741918"
+	customerParent    = "US.ENT.11815799212886844830"
 	customerName      = "Test Name"
 	placeholderWABA   = "<WHATSAPP_BUSINESS_ACCOUNT_ID>"
 	placeholderID     = "<BUSINESS_PHONE_NUMBER_ID>"
@@ -26,7 +27,7 @@ func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 
 // fromCustomer sets the sender the samples' contacts[] describe.
 func fromCustomer(m Message) Message {
-	m.From, m.UserID, m.ProfileName = customer, customerBSUID, customerName
+	m.From, m.UserID, m.ParentUserID, m.ProfileName = customer, customerBSUID, customerParent, customerName
 	return m
 }
 

@@ -214,7 +214,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil || exists {
 		return err // a duplicate delivery: nothing to do
 	}
-	c, err := in.contact(ctx, tx, m.From, m.ProfileName)
+	c, err := in.contact(ctx, tx, customerID(m.From, m.UserID), m.ProfileName)
 	if err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m wha
 	if err != nil || exists {
 		return err
 	}
-	c, err := in.contact(ctx, tx, m.To, "")
+	c, err := in.contact(ctx, tx, customerID(m.To, m.UserID), "")
 	if err != nil {
 		return err
 	}
@@ -587,13 +587,27 @@ func accountStatus(a *whatsapp.AccountUpdate) (number.Status, bool) {
 	return "", false
 }
 
+// customerID is how a customer is addressed: their phone's wa_id, or, when
+// Meta leaves the phone out (a customer with a username), their
+// business-scoped user id, which the API accepts as a recipient.
+func customerID(waID, userID string) string {
+	if waID != "" {
+		return waID
+	}
+	return userID
+}
+
 // contact finds or creates the contact of a WhatsApp id, keeping its profile
 // name current.
 func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, waID, profileName string) (*ent.Contact, error) {
 	c, err := tx.Contact.Query().Where(contact.WaID(waID)).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
-		return tx.Contact.Create().SetWaID(waID).SetPhone("+" + waID).SetProfileName(profileName).Save(ctx)
+		create := tx.Contact.Create().SetWaID(waID).SetProfileName(profileName)
+		if !whatsapp.IsBSUID(waID) {
+			create.SetPhone("+" + waID) // a BSUID reveals no phone
+		}
+		return create.Save(ctx)
 	case err != nil:
 		return nil, err
 	case profileName != "" && profileName != c.ProfileName:

@@ -129,3 +129,31 @@ func TestReactionLinksToItsMessageAndCanBeRemoved(t *testing.T) {
 		require.Empty(t, current(), "an empty emoji removes the reaction")
 	})
 }
+
+// A customer who adopted a username may come without a phone: the message is
+// ingested, the contact is addressed by their business-scoped user id and
+// has no phone; a message with neither id is left out with its reason, not
+// retried (defect 2, the refusal).
+func TestCustomerKnownOnlyByBSUID(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"contacts":[{"profile":{"name":"Sam","username":"@sam.codes"},"user_id":"US.13491208655302741918"}],
+"messages":[{"from_user_id":"US.13491208655302741918","id":"wamid.bsuid","timestamp":"1750000000","type":"text","text":{"body":"hi, no phone"}},
+ {"id":"wamid.nobody","timestamp":"1750000001","type":"text","text":{"body":"who?"}}]}}]}]}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		m, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.bsuid")).WithConversation().Only(b.ctx)
+		require.NoError(t, err)
+		c, err := db.Client.Contact.Get(b.ctx, m.Edges.Conversation.ContactID)
+		require.NoError(t, err)
+		require.Equal(t, "US.13491208655302741918", c.WaID)
+		require.Empty(t, c.Phone, "a BSUID reveals no phone")
+		require.Equal(t, "Sam", c.ProfileName)
+		d, err := db.Client.WebhookDelivery.Query().Only(viewer.Platform(t.Context()))
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		require.Contains(t, d.Error, "message 1 (wamid.nobody): message without its customer")
+	})
+}

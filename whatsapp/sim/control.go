@@ -264,6 +264,9 @@ func decodeMessage(raw json.RawMessage) (whatsapp.Message, error) {
 		return whatsapp.Message{}, fmt.Errorf("sim: message: %w", err)
 	}
 	fields["id"] = json.RawMessage(`"wamid.control"`)
+	if _, ok := fields["from"]; !ok {
+		fields["from"] = json.RawMessage(`"0"`) // the customer is given apart; Parse wants one
+	}
 	message, _ := json.Marshal(fields)
 	body := fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"0","changes":[{"field":"messages","value":{"messages":[%s]}}]}]}`, message)
 	n, err := whatsapp.Parse(body)

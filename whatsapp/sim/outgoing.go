@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
 // outgoing is a POST /{phone_number_id}/messages request, checked the way
@@ -49,6 +51,7 @@ func parseOutgoing(body []byte) (*outgoing, *apiError) {
 		MessagingProduct string `json:"messaging_product"`
 		RecipientType    string `json:"recipient_type"`
 		To               string `json:"to"`
+		Recipient        string `json:"recipient"` // a business-scoped user id, instead of to
 		Type             string `json:"type"`
 		Status           string `json:"status"`
 		MessageID        string `json:"message_id"`
@@ -81,6 +84,9 @@ func parseOutgoing(body []byte) (*outgoing, *apiError) {
 	switch head.RecipientType {
 	case "", "individual":
 		o.waID = digits(head.To)
+		if head.To == "" && whatsapp.IsBSUID(head.Recipient) {
+			o.to, o.waID = head.Recipient, head.Recipient
+		}
 		if o.waID == "" {
 			return nil, errInvalidParameter("The parameter to is required and must be a phone number or WhatsApp ID.")
 		}
