@@ -158,6 +158,10 @@ var webhookTable = []struct {
 	{"echo from the phone app", tblChange("smb_message_echoes", `{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"`+tblNumberID+`"},
 "message_echoes":[{"from":"972123456789","to":"`+tblCustomer+`","id":"wamid.echo1","timestamp":"1750000027","type":"text","text":{"body":"Sent from the app"}}]}`),
 		msgQ("wamid.echo1", "kind direction status body"), msgW(`{"kind":"TEXT","direction":"OUTBOUND","status":"SENT","body":"Sent from the app"}`)},
+	{"history (coexistence)", tblChange("history", `{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"`+tblNumberID+`"},
+"history":[{"metadata":{"phase":0,"chunk_order":1,"progress":100},"threads":[{"id":"`+tblCustomer+`","messages":[
+{"from":"972123456789","to":"`+tblCustomer+`","id":"wamid.hist1","timestamp":"1740000060","type":"text","text":{"body":"Back in stock next week"},"history_context":{"status":"DELIVERED"}}]}]}]}`),
+		msgQ("wamid.hist1", "kind direction status body"), msgW(`{"kind":"TEXT","direction":"OUTBOUND","status":"DELIVERED","body":"Back in stock next week"}`)},
 	{"status sent with pricing", tblStatuses(`{"id":"wamid.out1","status":"sent","timestamp":"1750000100","recipient_id":"` + tblCustomer + `",
 "conversation":{"id":"c1","origin":{"type":"service"}},"pricing":{"billable":false,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}`),
 		msgQ("wamid.out1", "status errorCode"), msgW(`{"status":"SENT","errorCode":null}`)},

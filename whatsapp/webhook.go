@@ -16,6 +16,9 @@ const (
 	FieldAccountUpdate  = "account_update"
 	FieldQualityUpdate  = "phone_number_quality_update"
 	FieldTemplateStatus = "message_template_status_update"
+	// FieldHistory carries, for a number onboarded from the WhatsApp
+	// Business app (coexistence), the chats it had there, in chunks.
+	FieldHistory = "history"
 
 	// Group webhooks: each value names the number (metadata.phone_number_id)
 	// and lists events in groups[].
@@ -83,6 +86,10 @@ type Change struct {
 	Quality  *QualityUpdate
 	Template *TemplateUpdate
 	Groups   []GroupEvent // group webhooks: groups[]
+	// History are the past messages of a history change, oldest chunks
+	// first: the customer's (From set) and the business's (To set, like an
+	// echo), each with Context's thread customer in From or To.
+	History []Message
 
 	Raw json.RawMessage // the change's value, as received
 }
@@ -166,6 +173,8 @@ func parseChange(field string, value json.RawMessage) (Change, []Problem, error)
 		c.Template, err = parseTemplateUpdate(value)
 	case FieldGroupLifecycle, FieldGroupParticipants, FieldGroupSettings, FieldGroupStatus:
 		problems, err = c.readGroupValue(value)
+	case FieldHistory:
+		problems, err = c.readHistoryValue(value)
 	}
 	return c, problems, err
 }
@@ -298,6 +307,55 @@ func (c *Change) readGroupValue(value json.RawMessage) ([]Problem, error) {
 			continue
 		}
 		c.Groups = append(c.Groups, GroupEvent{GroupID: w.GroupID, Type: w.Type, RequestID: w.RequestID, Timestamp: w.Timestamp.Time, Raw: raw})
+	}
+	return problems, nil
+}
+
+// readHistoryValue reads a history change: per chunk, threads of one customer
+// each (thread id: their wa_id), with the messages both sides sent. A message
+// from the customer keeps From; one the business sent gets To = the customer.
+func (c *Change) readHistoryValue(value json.RawMessage) ([]Problem, error) {
+	var v struct {
+		Metadata struct {
+			DisplayPhoneNumber string `json:"display_phone_number"`
+			PhoneNumberID      string `json:"phone_number_id"`
+		} `json:"metadata"`
+		History []struct {
+			Threads []struct {
+				ID       string            `json:"id"`
+				Messages []json.RawMessage `json:"messages"`
+			} `json:"threads"`
+			Errors []wireError `json:"errors"`
+		} `json:"history"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil {
+		return nil, err
+	}
+	c.PhoneNumberID = v.Metadata.PhoneNumberID
+	c.DisplayPhone = v.Metadata.DisplayPhoneNumber
+	var problems []Problem
+	for i, chunk := range v.History {
+		c.Errors = append(c.Errors, errorsFrom(chunk.Errors)...)
+		for j, thread := range chunk.Threads {
+			for k, raw := range thread.Messages {
+				where := fmt.Sprintf("history %d, thread %d, message %d", i, j, k)
+				m, _, err := decodeMessage(raw, false)
+				if err == nil && m.ID == "" {
+					err = errNoMessageID
+				}
+				if err == nil && thread.ID == "" {
+					err = errNoCustomer
+				}
+				if err != nil {
+					problems = append(problems, Problem{Where: where, ID: itemID(raw), Reason: err.Error()})
+					continue
+				}
+				if m.From != thread.ID {
+					m.To = thread.ID // the business wrote it
+				}
+				c.History = append(c.History, m)
+			}
+		}
 	}
 	return problems, nil
 }

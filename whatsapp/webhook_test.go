@@ -258,6 +258,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(body)
 	}
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"1","type":"edit","edit":{"message":{"type":"edit","edit":{"message":{}}}}}]}}]}]}`))
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"history","value":{"history":[{"threads":[{"id":"1","messages":[{"from":"2","id":"w","timestamp":"x"}]}]}]}}]}]}`))
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"group_participants_update","value":{"metadata":{"phone_number_id":"1"},"groups":[{"group_id":"g","type":"t","timestamp":1}]}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := Parse(body)
 		if err != nil {
@@ -266,7 +268,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, c := range n.Changes {
-			for _, m := range append(c.Messages, c.Echoes...) {
+			for _, m := range append(append(c.Messages, c.Echoes...), c.History...) {
 				require.NotEmpty(t, m.ID)
 			}
 			for _, s := range c.Statuses {

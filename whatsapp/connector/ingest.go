@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -176,6 +177,11 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 					// processed again, and what is applied stays so
 					waiting = true
 				case err != nil:
+					return err
+				}
+			}
+			for _, m := range ch.History {
+				if err := in.history(ctx, tx, num, m); err != nil {
 					return err
 				}
 			}
@@ -406,6 +412,80 @@ func (in *Ingester) inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.
 		}
 	}
 	return create.SetKind(kind).SetBody(body)
+}
+
+// history records a past message of a chat the number had in the WhatsApp
+// Business app before it was onboarded (coexistence): the customer's as
+// inbound, the business's as outbound with the status the app knew. History
+// is the past: it raises no unread count, reopens and routes nothing, and
+// moves the conversation's clocks only forward, like a late message.
+func (in *Ingester) history(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
+	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
+	if err != nil || exists {
+		return err
+	}
+	outbound, customer := m.To != "", m.From
+	if outbound {
+		customer = m.To
+	}
+	c, err := in.contact(ctx, tx, customerID(customer, m.UserID), "")
+	if err != nil {
+		return err
+	}
+	conv, created, err := in.conversation(ctx, tx, num, c)
+	if err != nil {
+		return err
+	}
+	create := in.inboundMessage(tx, conv, num, m)
+	if outbound {
+		create.SetDirection(message.DirectionOUTBOUND).SetStatus(historyStatus(m.Raw))
+	}
+	msg, err := create.Save(ctx)
+	if err != nil {
+		return err
+	}
+	u, moved := conv.Update(), false
+	if msg.Kind != message.KindREACTION && latest(conv.LastMessageAt, msg.CreatedAt) {
+		u.SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt)
+		moved = true
+	}
+	if !outbound && latest(conv.LastCustomerMessageAt, msg.CreatedAt) {
+		u.SetLastCustomerMessageAt(msg.CreatedAt)
+		moved = true
+	}
+	if moved {
+		if err := u.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	events := []realtime.Event{messageEvent(ctx, msg, realtime.KindAdded)}
+	if created {
+		events = append(events, conversationEvent(ctx, conv.ID, realtime.KindCreated))
+	} else if moved {
+		events = append(events, conversationEvent(ctx, conv.ID, realtime.KindMessageAdded))
+	}
+	in.pub.OnCommit(tx, events...)
+	return nil
+}
+
+// historyStatus maps the status a history message had in the app
+// (history_context.status) onto ours.
+func historyStatus(raw []byte) message.Status {
+	var v struct {
+		HistoryContext struct {
+			Status string `json:"status"`
+		} `json:"history_context"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	switch strings.ToUpper(v.HistoryContext.Status) {
+	case "READ", "PLAYED":
+		return message.StatusREAD
+	case "DELIVERED":
+		return message.StatusDELIVERED
+	case "ERROR":
+		return message.StatusFAILED
+	}
+	return message.StatusSENT
 }
 
 // echo records a message the business sent from elsewhere (the phone app).

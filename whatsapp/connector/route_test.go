@@ -157,3 +157,44 @@ func TestCustomerKnownOnlyByBSUID(t *testing.T) {
 		require.Contains(t, d.Error, "message 1 (wamid.nobody): message without its customer")
 	})
 }
+
+// historyWebhook is a history webhook of the coexistence reference: a
+// chunk with one thread (the customer's wa_id) holding both sides' messages.
+const historyWebhook = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"history",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"history":[{"metadata":{"phase":0,"chunk_order":1,"progress":100},"threads":[{"id":"16505551234","messages":[
+ {"from":"16505551234","id":"wamid.h1","timestamp":"1740000000","type":"text","text":{"body":"Do you deliver?"},"history_context":{"status":"READ"}},
+ {"from":"972123456789","to":"16505551234","id":"wamid.h2","timestamp":"1740000060","type":"text","text":{"body":"Yes, on Fridays"},"history_context":{"status":"READ"}},
+ {"from":"16505551234","id":"wamid.h3","timestamp":"nope","type":"text","text":{"body":"bad"}}]}]}]}}]}]}`
+
+// History webhooks (coexistence) are stored as the conversation's past, both
+// sides, not dropped: no unread count, the clocks from the messages' own
+// times; the bad item is named.
+func TestHistoryIsStoredAsThePast(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		for range 2 {
+			require.Equal(t, http.StatusOK, b.post(t, []byte(historyWebhook)))
+		}
+		in, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.h1")).Only(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, message.DirectionINBOUND, in.Direction)
+		out, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.h2")).Only(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, message.DirectionOUTBOUND, out.Direction)
+		require.Equal(t, message.StatusREAD, out.Status)
+		require.Equal(t, "Yes, on Fridays", out.Body)
+		require.Equal(t, in.ConversationID, out.ConversationID)
+		conv := conversationOf(t, b, "wamid.h2")
+		require.Equal(t, 0, conv.UnreadCount)
+		require.Equal(t, out.ID, *conv.LastMessageID)
+		require.True(t, conv.LastCustomerMessageAt.Equal(in.CreatedAt))
+		n, err := db.Client.Message.Query().Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		ds, err := db.Client.WebhookDelivery.Query().All(viewer.Platform(t.Context()))
+		require.NoError(t, err)
+		require.Contains(t, ds[0].Error, "history 0, thread 0, message 2 (wamid.h3)")
+	})
+}
