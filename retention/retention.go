@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -53,6 +54,9 @@ type Result struct {
 	Messages int
 	Webhooks int
 	Payloads int
+	// GroupEvents are the group webhook events removed: they name
+	// participants and have no content to keep apart.
+	GroupEvents int
 }
 
 // Sweep purges, for every tenant with a retention period, what is older
@@ -114,13 +118,16 @@ func (s *Service) Tenant(ctx context.Context, keep time.Duration) (Result, error
 				return err
 			}
 		}
-		if res.Messages+res.Payloads+res.Webhooks == 0 {
+		if res.GroupEvents, err = tx.GroupWebhookEvent.Delete().Where(groupwebhookevent.OccurredAtLT(before)).Exec(ctx); err != nil {
+			return err
+		}
+		if res.Messages+res.Payloads+res.Webhooks+res.GroupEvents == 0 {
 			return nil
 		}
 		return audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionRetentionPurged,
-			Summary: fmt.Sprintf("retention: purged the content of %d messages, %d provider webhooks and %d outbound payloads older than %s",
-				res.Messages, res.Webhooks, res.Payloads, before.UTC().Format(time.RFC3339)),
+			Summary: fmt.Sprintf("retention: purged the content of %d messages, %d provider webhooks, %d outbound payloads and %d group webhook events older than %s",
+				res.Messages, res.Webhooks, res.Payloads, res.GroupEvents, before.UTC().Format(time.RFC3339)),
 		})
 	})
 	return res, err

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
@@ -66,11 +67,17 @@ func TestRetentionPurgesOldContentOutsideLegalHolds(t *testing.T) {
 		foreign := db.Client.WebhookDelivery.Create().SetBody([]byte(`{"text":"someone else's"}`)).SetState(webhookdelivery.StatePROCESSED).
 			SetPhoneNumberIds([]string{"777002"}).SetCreatedAt(now.Add(-40 * 24 * time.Hour)).SaveX(pctx)
 		_ = other
+		oldGroup := db.Client.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField("group_participants_update").
+			SetOccurredAt(now.Add(-40 * 24 * time.Hour)).SetDigest("old").SetPayload([]byte(`{"wa_id":"33600000009"}`)).SaveX(ctx)
+		recentGroup := db.Client.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField("group_participants_update").
+			SetOccurredAt(now.Add(-10 * 24 * time.Hour)).SetDigest("recent").SaveX(ctx)
 
 		svc := retention.New(db.Client, clock.NewFake(now))
 		res, err := svc.Sweep(t.Context())
 		require.NoError(t, err)
-		require.Equal(t, []retention.Result{{TenantID: ten.ID, Messages: 1, Webhooks: 1}}, res, "only Acme has a period")
+		require.Equal(t, []retention.Result{{TenantID: ten.ID, Messages: 1, Webhooks: 1, GroupEvents: 1}}, res, "only Acme has a period")
+		require.False(t, db.Client.GroupWebhookEvent.Query().Where(groupwebhookevent.ID(oldGroup.ID)).ExistX(ctx), "an old group event goes")
+		require.True(t, db.Client.GroupWebhookEvent.Query().Where(groupwebhookevent.ID(recentGroup.ID)).ExistX(ctx))
 
 		body := func(m *ent.Message) string {
 			got, err := db.Client.Message.Get(ctx, m.ID)
