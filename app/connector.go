@@ -45,6 +45,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	// arrived for it before.
 	a.Services.Numbers.Linked = replayer.NumberLinked
 	a.Services.Deliveries = &connector.Deliveries{Client: client, Replayer: replayer}
+	a.Services.Typing = &connector.Typing{Client: client, API: api, Box: a.Box, Clock: a.Clock, Log: a.Log}
 	hook := &connector.Webhook{
 		Client:      client,
 		AppSecret:   cfg.WhatsAppAppSecret,

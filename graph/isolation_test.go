@@ -121,6 +121,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"deleteWebhookEndpoint":    {nf(`mutation { deleteWebhookEndpoint(id: "` + b.webhook + `") }`)},
 		"rotateWebhookSecret":      {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
 		"redeliverWebhook":         {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
+		"indicateTyping":           {nf(`mutation { indicateTyping(conversationID: "` + b.conversation + `") }`)},
 		"replayInboundDeliveries": {
 			nf(`mutation { replayInboundDeliveries(ids: ["` + b.inboundHook + `"]) { id } }`),
 			nf(`mutation { replayInboundDeliveries(numberID: "` + b.number + `") { id } }`),

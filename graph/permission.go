@@ -96,6 +96,7 @@ var mutations = map[string]mutationRule{
 	"sendText":              {perm: policy.ConversationReply, noAudit: messageIsRecord},
 	"sendMessage":           {perm: policy.ConversationReply, noAudit: messageIsRecord},
 	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv", noAudit: "a read marker: changes nothing a business accounts for"},
+	"indicateTyping":        {perm: policy.ConversationReply, id: "cnv", noAudit: "a transient indicator to the customer: changes no record"},
 	"deleteMessage":         {perm: policy.MessageDelete, id: "msg", audit: audit.ActionMessageDeleted},
 
 	"createGroup":        {perm: policy.GroupManageSettings, audit: audit.ActionGroupCreated},

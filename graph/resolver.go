@@ -37,6 +37,7 @@ type Resolver struct {
 	routing  *routing.Service
 	webhooks *outhook.Service
 	delivs   *connector.Deliveries
+	typing   *connector.Typing
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -56,6 +57,8 @@ type Services struct {
 	Webhooks *outhook.Service // outbound webhooks: endpoints and their delivery log
 	// Deliveries lists and replays the provider's stored webhooks.
 	Deliveries *connector.Deliveries
+	// Typing shows customers an agent's typing indicator.
+	Typing *connector.Typing
 }
 
 // NewResolver returns the root resolver over s.
@@ -75,6 +78,7 @@ func NewResolver(s Services) *Resolver {
 		routing:  s.Routing,
 		webhooks: s.Webhooks,
 		delivs:   s.Deliveries,
+		typing:   s.Typing,
 	}
 }
 

@@ -71,6 +71,11 @@ func (r *mutationResolver) ReplayInboundDeliveries(ctx context.Context, ids []st
 	return inboundDeliveries(ds), nil
 }
 
+// IndicateTyping is the resolver for the indicateTyping field.
+func (r *mutationResolver) IndicateTyping(ctx context.Context, conversationID string) (bool, error) {
+	return r.typing.Indicate(ctx, conversationID)
+}
+
 // InboundDeliveries is the resolver for the inboundDeliveries field.
 func (r *queryResolver) InboundDeliveries(ctx context.Context, state *webhookdelivery.State, numberID *string, first *int) ([]*model.InboundDelivery, error) {
 	f := connector.DeliveryFilter{State: state, NumberID: numberID, First: 50}

@@ -63,10 +63,24 @@ func (c *Client) HealthCheck(ctx context.Context, phoneNumberID, token string) (
 // MarkRead marks an inbound message, and those before it, as read: the
 // customer sees blue ticks.
 func (c *Client) MarkRead(ctx context.Context, phoneNumberID, token, wamid string) error {
+	return c.markRead(ctx, phoneNumberID, token, wamid, false)
+}
+
+// ShowTyping marks an inbound message read and shows the customer a typing
+// indicator, which WhatsApp hides after 25 seconds or when the business's
+// next message arrives.
+func (c *Client) ShowTyping(ctx context.Context, phoneNumberID, token, wamid string) error {
+	return c.markRead(ctx, phoneNumberID, token, wamid, true)
+}
+
+func (c *Client) markRead(ctx context.Context, phoneNumberID, token, wamid string, typing bool) error {
 	if wamid == "" {
 		return fmt.Errorf("%w: no message id to mark read", ErrInvalidRequest)
 	}
-	in := map[string]string{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+	in := map[string]any{"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+	if typing {
+		in["typing_indicator"] = map[string]string{"type": "text"}
+	}
 	var out struct {
 		Success bool `json:"success"`
 	}

@@ -514,6 +514,7 @@ type ComplexityRoot struct {
 		DisableAgent             func(childComplexity int, id string) int
 		EnableAgent              func(childComplexity int, id string) int
 		EraseContact             func(childComplexity int, id string) int
+		IndicateTyping           func(childComplexity int, conversationID string) int
 		LinkNumber               func(childComplexity int, input ent.CreateNumberInput) int
 		Login                    func(childComplexity int, email string, password string, tenant *string) int
 		Logout                   func(childComplexity int, refreshToken *string) int
@@ -2982,6 +2983,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EraseContact(childComplexity, args["id"].(string)), true
+	case "Mutation.indicateTyping":
+		if e.ComplexityRoot.Mutation.IndicateTyping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_indicateTyping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IndicateTyping(childComplexity, args["conversationID"].(string)), true
 	case "Mutation.linkNumber":
 		if e.ComplexityRoot.Mutation.LinkNumber == nil {
 			break
@@ -11255,6 +11267,13 @@ extend type Mutation {
   number.manage; a delivery must name one of the tenant's numbers.
   """
   replayInboundDeliveries(ids: [ID!], state: InboundDeliveryState, numberID: ID): [InboundDelivery!]!
+  """
+  Show the customer that an agent is typing (Meta's typing indicator, with a read receipt for their last message);
+  WhatsApp hides it after 25 s or when the answer arrives. Call it while typing: calls within 10 s of the last one for
+  the conversation are absorbed (false), and nothing is published to subscribers. False too when the customer has
+  written nothing to answer or the provider refused.
+  """
+  indicateTyping(conversationID: ID!): Boolean!
 }
 `, BuiltIn: false},
 }

@@ -2,11 +2,19 @@ package connector_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/clock"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -14,6 +22,7 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
@@ -196,5 +205,54 @@ func TestHistoryIsStoredAsThePast(t *testing.T) {
 		ds, err := db.Client.WebhookDelivery.Query().All(viewer.Platform(t.Context()))
 		require.NoError(t, err)
 		require.Contains(t, ds[0].Error, "history 0, thread 0, message 2 (wamid.h3)")
+	})
+}
+
+// The typing indicator reaches the Cloud API as Meta documents it (a read of
+// the customer's last message with typing_indicator), at most once per
+// TypingEvery per conversation: calls in between are absorbed.
+func TestTypingIndicatorIsRateLimited(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		var bodies []string
+		var mu sync.Mutex
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, r.URL.Path+" "+string(body))
+			mu.Unlock()
+			_, _ = io.WriteString(w, `{"success":true}`)
+		}))
+		t.Cleanup(api.Close)
+		box, err := credential.NewBox([]byte("secret for tests"))
+		require.NoError(t, err)
+		sealed, err := box.Seal(credential.Credentials{AccessToken: "token"}, b.num.ID)
+		require.NoError(t, err)
+		require.NoError(t, b.num.Update().SetCredentials(sealed).Exec(b.ctx))
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.ask", 1750000000, "text", `{"body":"are you there?"}`)))
+		conv := conversationOf(t, b, "wamid.ask")
+
+		clk := clock.NewFake(time.Unix(1750000100, 0))
+		typing := &connector.Typing{Client: db.Client, API: connector.Providers{Cloud: &whatsapp.Client{BaseURL: api.URL}}, Box: box,
+			Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		for i, want := range []bool{true, false, false} {
+			ok, err := typing.Indicate(b.ctx, conv.ID)
+			require.NoError(t, err)
+			require.Equal(t, want, ok, "call %d", i)
+			clk.Advance(3 * time.Second)
+		}
+		clk.Advance(connector.TypingEvery)
+		ok, err := typing.Indicate(b.ctx, conv.ID)
+		require.NoError(t, err)
+		require.True(t, ok, "after TypingEvery it goes again")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, bodies, 2)
+		require.JSONEq(t, `{"messaging_product":"whatsapp","status":"read","message_id":"wamid.ask","typing_indicator":{"type":"text"}}`,
+			bodies[0][strings.Index(bodies[0], "{"):])
+		require.Contains(t, bodies[0], "1122334455667/messages ")
+		_, err = typing.Indicate(b.ctx, "cnv_01J0000000000000000000000")
+		require.True(t, ent.IsNotFound(err))
 	})
 }
