@@ -489,3 +489,30 @@ func TestDeletedBeforeSentIsNotSent(t *testing.T) {
 	require.Equal(t, message.StatusFAILED, m.Status)
 	require.Contains(t, m.ErrorText, "deleted")
 }
+
+// A customer who writes with a username, no phone (the simulator sends only
+// their business-scoped id), gets a conversation and is answered through
+// that id; the statuses of the reply reach READ (defect 2, the refusal).
+func TestCustomerKnownOnlyByBSUIDThroughTheSimulator(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			b := setupWhatsApp(t, d, 80)
+			const bsuid = "US.13491208655302741918"
+			conv := b.writeIn(t, bsuid, "hello from a username")
+			r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "Hi there"}) { id } }`,
+				map[string]any{"c": conv})
+			r.RequireOK(t)
+			require.Eventually(t, func() bool {
+				r := b.s.Do(t, b.owner, `query($c: ID!) { node(id: $c) { ... on Conversation { lastMessage { direction status } contact { phone waID } } } }`,
+					map[string]any{"c": conv})
+				return strings.Contains(string(r.Data), `"lastMessage":{"direction":"OUTBOUND","status":"READ"}`) &&
+					strings.Contains(string(r.Data), `"contact":{"phone":"","waID":"`+bsuid+`"}`)
+			}, 20*time.Second, 20*time.Millisecond)
+			log := b.sim.Log()
+			require.Len(t, log, 1)
+			require.Equal(t, bsuid, log[0].To)
+		})
+	}
+}

@@ -38,7 +38,9 @@ func (s *Simulator) WriteIn(phoneNumberID, from string, m whatsapp.Message) (str
 
 // writeIn is WriteIn with s.mu held.
 func (s *Simulator) writeIn(phoneNumberID, from string, m whatsapp.Message) (string, error) {
-	from = digits(from)
+	if !whatsapp.IsBSUID(from) { // a customer with a username writes from their BSUID, no phone
+		from = digits(from)
+	}
 	if from == "" {
 		return "", errors.New("sim: a customer writes from a wa_id")
 	}
@@ -64,6 +66,10 @@ func (s *Simulator) writeIn(phoneNumberID, from string, m whatsapp.Message) (str
 	}
 	wamid, now := s.ids.wamid(), s.now()
 	msg := map[string]any{"from": from, "id": wamid, "timestamp": unixString(now), "type": kind, kind: content}
+	if whatsapp.IsBSUID(from) {
+		delete(msg, "from")
+		msg["from_user_id"] = from
+	}
 	if c := m.Context; c != nil {
 		ctx := map[string]any{}
 		if c.MessageID != "" {

@@ -145,5 +145,8 @@ func (s *Simulator) numberWebhook(field string, n *number, value map[string]any)
 
 // contacts is the contacts[] of a messages change: the customer's profile.
 func (s *Simulator) contacts(waID string) []map[string]any {
+	if whatsapp.IsBSUID(waID) { // known by their business-scoped id only: no phone
+		return []map[string]any{{"profile": map[string]string{"name": s.profiles[waID]}, "user_id": waID}}
+	}
 	return []map[string]any{{"profile": map[string]string{"name": s.profiles[waID]}, "wa_id": waID}}
 }
