@@ -249,6 +249,11 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
+	if sys := m.System; sys != nil && sys.Type == "user_changed_number" && sys.NewWAID != "" && sys.NewWAID != c.WaID {
+		if err := in.changedNumber(ctx, tx, c, sys.NewWAID); err != nil {
+			return err
+		}
+	}
 	// Clocks only move forward: a message arriving late (its provider
 	// timestamp older than what the conversation has seen) neither shortens
 	// the customer's window nor becomes the last message. A reaction is not
@@ -665,6 +670,22 @@ func accountStatus(a *whatsapp.AccountUpdate) (number.Status, bool) {
 		return number.StatusCONNECTED, true
 	}
 	return "", false
+}
+
+// changedNumber follows a customer to their new number: the contact, with
+// its conversations and history, is addressed by the new wa_id from now on.
+// When the new number is already another contact's, the two stay apart
+// (conversations belong to their contact for good) and it is said.
+func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contact, newWAID string) error {
+	taken, err := tx.Contact.Query().Where(contact.WaID(newWAID)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if taken {
+		in.log.Info("whatsapp: customer changed number to one already known as another contact; kept apart", "contact", c.ID)
+		return nil
+	}
+	return c.Update().SetWaID(newWAID).SetPhone("+" + newWAID).Exec(ctx)
 }
 
 // customerID is how a customer is addressed: their phone's wa_id, or, when

@@ -256,3 +256,24 @@ func TestTypingIndicatorIsRateLimited(t *testing.T) {
 		require.True(t, ent.IsNotFound(err))
 	})
 }
+
+// "User changed number": the contact moves to the new number with its
+// history; the customer's next message, from the new number, lands in the
+// same conversation (defect 2).
+func TestContactFollowsAChangedNumber(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.before", 1750000000, "text", `{"body":"old phone"}`)))
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.sys", 1750000010, "system",
+			`{"body":"Kerry Fisher changed their phone number to a new number","wa_id":"16505550000","type":"user_changed_number"}`)))
+		before := conversationOf(t, b, "wamid.before")
+		c, err := db.Client.Contact.Get(b.ctx, before.ContactID)
+		require.NoError(t, err)
+		require.Equal(t, "16505550000", c.WaID)
+		require.Equal(t, "+16505550000", c.Phone)
+		body := []byte(strings.ReplaceAll(string(inboundAt("wamid.after", 1750000020, "text", `{"body":"new phone"}`)), "16505551234", "16505550000"))
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		require.Equal(t, before.ID, conversationOf(t, b, "wamid.after").ID, "the same conversation")
+	})
+}
