@@ -73,8 +73,8 @@ func TestExportStreamsInBoundedMemory(t *testing.T) {
 	require.Equal(t, convs, res.Conversations)
 	require.Equal(t, *exportMessages, res.Messages)
 	require.Equal(t, hex.EncodeToString(h.Sum(nil)), res.SHA256)
-	require.Zero(t, w.found, "a phone in the clear: the role masks Contact.phone")
-	require.Equal(t, convs, w.phones, "every conversation carries its contact's (masked) phone")
+	require.Zero(t, w.found.n, "a phone in the clear: the role masks Contact.phone")
+	require.Equal(t, convs, w.phones.n, "every conversation carries its contact's (masked) phone")
 	growth := int64(peak.Load()) - int64(base)
 	rssGrowth := int64(peakRSS.Load()) - int64(baseRSS)
 	t.Logf("exported %d conversations, %d messages, %d bytes in %s; peak growth: heap in use %.1f MB, RSS %.1f MB",
@@ -130,19 +130,34 @@ func seed(t testing.TB, db *store.DB, n int) (context.Context, int) {
 	return ctx, convs
 }
 
-// scanner passes bytes on and counts a needle (across writes, near enough
-// for a test: lines are written whole).
+// scanner passes bytes on and counts needle and phone keys, across writes
+// (a buffered writer cuts lines anywhere).
 type scanner struct {
 	needle string
 	w      io.Writer
-	found  int
-	phones int
+	found  counter
+	phones counter
 }
 
+const phoneKey = `"phone":"`
+
 func (s *scanner) Write(p []byte) (int, error) {
-	s.found += strings.Count(string(p), s.needle)
-	s.phones += strings.Count(string(p), `"phone":"`)
+	s.found.add(s.needle, p)
+	s.phones.add(phoneKey, p)
 	return s.w.Write(p)
+}
+
+// counter counts a needle in a stream of chunks: it keeps the previous
+// chunk's last len(needle)-1 bytes, too short to hold it whole.
+type counter struct {
+	n    int
+	tail string
+}
+
+func (c *counter) add(needle string, p []byte) {
+	text := c.tail + string(p)
+	c.n += strings.Count(text, needle)
+	c.tail = text[max(0, len(text)-(len(needle)-1)):]
 }
 
 // rss is the process's resident set size in bytes (Linux), 0 elsewhere.
