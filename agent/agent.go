@@ -52,13 +52,18 @@ type CreateInput struct {
 }
 
 // Create adds an agent to the viewer's tenant.
+// Without roles the agent gets the agent role, which the viewer must hold
+// every switch of like any role they grant (a tenant may have widened it).
 func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Agent, error) {
-	if err := checkPassword(in.Password); err != nil {
+	if err := auth.CheckNewPassword("password", in.Password); err != nil {
 		return nil, err
 	}
 	roles := in.Roles
 	if len(roles) == 0 {
 		roles = []string{policy.RoleAgent}
+		if err := policy.CheckRoles(ctx, s.client, roles); err != nil {
+			return nil, err
+		}
 	} else if err := s.checkRoles(ctx, roles); err != nil {
 		return nil, err
 	}
@@ -81,7 +86,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Agent, error
 			return nil, err
 		}
 		return a, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionAgentCreated, TargetID: a.ID, Summary: fmt.Sprintf("created %s <%s>", a.Name, a.Email),
+			Action: audit.ActionAgentCreated, TargetID: a.ID, Summary: fmt.Sprintf("created %s", a.Name),
 			After: access{Roles: a.Roles, Teams: in.TeamIDs, Numbers: in.NumberIDs},
 		})
 	})
@@ -98,7 +103,6 @@ type access struct {
 type UpdateInput struct {
 	Name          *string
 	Email         *string
-	Password      *string
 	EmployeeCode  *string
 	Roles         []string
 	MaxConcurrent *int
@@ -106,8 +110,10 @@ type UpdateInput struct {
 	NumberIDs     []string // replaces the numbers when not nil
 }
 
-// Update changes an agent. A new password or new roles end the agent's
-// sessions, so that the change applies everywhere at once.
+// Update changes an agent. A password is not changed here (auth's
+// ChangePassword and password resets are). A new email ends the agent's
+// sessions and is audited, and only someone holding every switch the agent
+// holds may change it; new roles end their access tokens.
 func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		a, err := tx.Agent.Get(ctx, id)
@@ -115,11 +121,14 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			return nil, err
 		}
 		u := a.Update()
-		revoke := false
+		newEmail := in.Email != nil && NormalizeEmail(*in.Email) != a.Email
 		if in.Name != nil {
 			u.SetName(strings.TrimSpace(*in.Name))
 		}
-		if in.Email != nil {
+		if newEmail {
+			if err := policy.CheckOutranks(ctx, tx.Client(), a.Roles); err != nil {
+				return nil, err
+			}
 			u.SetEmail(NormalizeEmail(*in.Email))
 		}
 		if in.EmployeeCode != nil {
@@ -127,17 +136,6 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		}
 		if in.MaxConcurrent != nil {
 			u.SetMaxConcurrent(*in.MaxConcurrent)
-		}
-		if in.Password != nil {
-			if err := checkPassword(*in.Password); err != nil {
-				return nil, err
-			}
-			hash, err := auth.HashPassword(*in.Password)
-			if err != nil {
-				return nil, err
-			}
-			u.SetPasswordHash(hash)
-			revoke = true
 		}
 		if in.Roles != nil {
 			if err := s.checkRoles(ctx, in.Roles); err != nil {
@@ -151,10 +149,10 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if in.NumberIDs != nil {
 			u.ClearNumbers().AddNumberIDs(in.NumberIDs...)
 		}
-		if revoke || in.Roles != nil {
+		if newEmail || in.Roles != nil {
 			// Tokens carry roles: with new roles the old tokens stop working
-			// and a refresh brings the new; a new password also ends every
-			// session of the old one (below).
+			// and a refresh brings the new; a new email also ends every
+			// session (below).
 			u.SetTokensValidAfter(policy.RevocationInstant())
 			s.revoke(ctx, tx, id)
 		}
@@ -164,8 +162,14 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 		if in.MaxConcurrent != nil || in.TeamIDs != nil || in.NumberIDs != nil {
 			s.pub.OnCommit(tx, realtime.AgentEvent(a.TenantID, a.ID))
 		}
-		if revoke {
+		if newEmail {
 			if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, s.clock.Now()); err != nil {
+				return nil, err
+			}
+			if err := audit.Record(ctx, tx, audit.Event{
+				Action: audit.ActionEmailChanged, TargetID: a.ID, After: a.Email,
+				Summary: fmt.Sprintf("changed the email of %s; their sessions ended", a.Name),
+			}); err != nil {
 				return nil, err
 			}
 		}
@@ -175,7 +179,7 @@ func (s *Service) Update(ctx context.Context, id string, in UpdateInput) (*ent.A
 			}
 		}
 		return a, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionAgentUpdated, TargetID: a.ID, Summary: fmt.Sprintf("updated %s <%s>: %s", a.Name, a.Email, changed(in)),
+			Action: audit.ActionAgentUpdated, TargetID: a.ID, Summary: fmt.Sprintf("updated %s: %s", a.Name, changed(in)),
 			After: access{Roles: a.Roles, Teams: in.TeamIDs, Numbers: in.NumberIDs},
 		})
 	})
@@ -188,7 +192,7 @@ func changed(in UpdateInput) string {
 		name string
 		set  bool
 	}{
-		{"name", in.Name != nil}, {"email", in.Email != nil}, {"password", in.Password != nil},
+		{"name", in.Name != nil}, {"email", in.Email != nil},
 		{"employee code", in.EmployeeCode != nil}, {"roles", in.Roles != nil},
 		{"capacity", in.MaxConcurrent != nil}, {"teams", in.TeamIDs != nil}, {"numbers", in.NumberIDs != nil},
 	} {
@@ -217,6 +221,9 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 			audit.Unchanged(ctx)
 			return a, nil
 		}
+		if err := policy.CheckOutranks(ctx, tx.Client(), a.Roles); err != nil {
+			return nil, err
+		}
 		now := policy.RevocationInstant()
 		s.revoke(ctx, tx, id)
 		if a, err = a.Update().SetDisabledAt(now).SetTokensValidAfter(now).SetPresence("OFFLINE").Save(ctx); err != nil {
@@ -229,12 +236,13 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 			return nil, err
 		}
 		return a, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionAgentDisabled, TargetID: a.ID, Summary: fmt.Sprintf("disabled %s <%s>", a.Name, a.Email),
+			Action: audit.ActionAgentDisabled, TargetID: a.ID, Summary: fmt.Sprintf("disabled %s", a.Name),
 		})
 	})
 }
 
-// Enable lets a disabled agent sign in again.
+// Enable lets a disabled agent sign in again. Nobody re-enables someone
+// holding a switch they do not hold.
 func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
 	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Agent, error) {
 		a, err := tx.Agent.Get(ctx, id)
@@ -245,13 +253,16 @@ func (s *Service) Enable(ctx context.Context, id string) (*ent.Agent, error) {
 			audit.Unchanged(ctx)
 			return a, nil
 		}
+		if err := policy.CheckOutranks(ctx, tx.Client(), a.Roles); err != nil {
+			return nil, err
+		}
 		s.authz.InvalidateOnCommit(ctx, tx)
 		s.pub.OnCommit(tx, realtime.PolicyChangedEvent(viewer.FromContext(ctx).TenantID))
 		if a, err = a.Update().ClearDisabledAt().Save(ctx); err != nil {
 			return nil, err
 		}
 		return a, audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionAgentEnabled, TargetID: a.ID, Summary: fmt.Sprintf("enabled %s <%s>", a.Name, a.Email),
+			Action: audit.ActionAgentEnabled, TargetID: a.ID, Summary: fmt.Sprintf("enabled %s", a.Name),
 		})
 	})
 }
@@ -287,16 +298,6 @@ func (s *Service) UpdateTeam(ctx context.Context, id string, in ent.UpdateTeamIn
 // looked up in.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
-}
-
-func checkPassword(p string) error {
-	if len(p) < auth.MinPasswordLen {
-		return apperr.Invalid("password", "must be at least %d characters", auth.MinPasswordLen)
-	}
-	if len(p) > 256 {
-		return apperr.Invalid("password", "must be at most 256 characters")
-	}
-	return nil
 }
 
 // checkRoles: roles must exist in the tenant, and choosing them is the

@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, machine-readable error code.
@@ -41,6 +42,9 @@ type Error struct {
 	Field string
 	// Err is the cause, kept for logs and errors.Is.
 	Err error
+	// RetryAfter, for RATE_LIMITED, is how long to wait before trying again
+	// (the Retry-After header and extensions.retryAfter, in seconds).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -55,6 +59,17 @@ func New(code Code, format string, args ...any) *Error {
 // Invalid returns an INVALID_INPUT error about field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: InvalidInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limited returns a RATE_LIMITED error asking to wait at least wait.
+func Limited(wait time.Duration, format string, args ...any) *Error {
+	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: wait}
+}
+
+// RetrySeconds is d in whole seconds, rounded up, at least 1: what
+// Retry-After carries.
+func RetrySeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // CodeOf returns the code of err, or "" when err carries none.

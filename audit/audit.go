@@ -66,6 +66,11 @@ const (
 	ActionWebhookRedelivered   = "webhook.redeliver"
 	ActionWebhookDisabled      = "webhook.disabled"
 	ActionTenantSettings       = "tenant.settings"
+	ActionEmailChanged         = "agent.email"
+	// Passwords: changed by their owner, a reset issued by an admin, a reset used.
+	ActionPasswordChanged     = "agent.password"
+	ActionPasswordResetIssued = "agent.password_reset_issue"
+	ActionPasswordReset       = "agent.password_reset"
 )
 
 // genesis is the prev_hash of a tenant's first event.

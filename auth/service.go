@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -28,14 +29,18 @@ type Service struct {
 	pub        *realtime.Publisher
 	refreshTTL time.Duration
 	clock      clock.Clock
+	throttle   *throttle
 }
 
 // NewService returns a Service issuing access tokens with tokens and refresh
 // tokens valid for refreshTTL after their last use; authz admits each
 // request, pub tells every instance when a session ends, and clk says when
-// sessions and API keys expire.
+// sessions, API keys, reset tokens and sign-in locks expire.
 func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, pub *realtime.Publisher, refreshTTL time.Duration, clk clock.Clock) *Service {
-	return &Service{client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, clock: clk}
+	return &Service{
+		client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, clock: clk,
+		throttle: &throttle{client: client, clock: clk.Now},
+	}
 }
 
 // Grant is what a successful login or refresh hands out.
@@ -62,8 +67,15 @@ const maxAccountsPerEmail = 5
 // within a tenant, not across tenants (a global index would let one tenant
 // probe another's staff); when the same email and password open accounts in
 // several tenants, tenantSlug chooses.
+//
+// Attempts are throttled per email and per client address (RATE_LIMITED
+// with a wait once too many failed), and failures are audited aggregated.
 func (s *Service) Login(ctx context.Context, email, password, tenantSlug string, info ClientInfo) (*Grant, error) {
-	q := s.client.Agent.Query().Where(agent.Email(strings.ToLower(strings.TrimSpace(email))))
+	email = strings.ToLower(strings.TrimSpace(email))
+	if err := s.throttle.admit(ctx, email, info.IP); err != nil {
+		return nil, err
+	}
+	q := s.client.Agent.Query().Where(agent.Email(email))
 	if tenantSlug != "" {
 		q = q.Where(agent.HasTenantWith(tenant.Slug(strings.ToLower(tenantSlug))))
 	}
@@ -85,14 +97,14 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 			matches = append(matches, c)
 		}
 	}
-	switch {
-	case len(matches) == 0:
-		for _, c := range candidates {
-			if err := s.recordLoginFailure(ctx, c, info); err != nil {
-				return nil, err
-			}
+	if len(matches) == 0 {
+		if err := s.throttle.failed(ctx, candidates, email, info.IP); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
 		}
 		return nil, errBadCredentials
+	}
+	s.throttle.succeeded(ctx, email, info.IP)
+	switch {
 	case len(matches) > 1:
 		return nil, apperr.Invalid("tenant", "this account exists in several companies: pass the company's slug in tenant")
 	}
@@ -100,13 +112,23 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 	if a.DisabledAt != nil {
 		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
 	}
-	refresh := randomToken("rt_")
-	// The session is opened, and the sign-in recorded, as the agent.
+	g, err := s.openSession(ctx, a, info)
+	if err != nil {
+		return nil, fmt.Errorf("login %s: %w", a.ID, err)
+	}
+	return g, nil
+}
+
+// openSession opens a session for a, recording the sign-in as a.
+func (s *Service) openSession(ctx context.Context, a *ent.Agent, info ClientInfo) (*Grant, error) {
+	family := randomToken("")
+	refresh := newRefreshToken(family)
 	actx := viewer.NewContext(ctx, &viewer.Viewer{Kind: viewer.KindAgent, TenantID: a.TenantID, AgentID: a.ID, Scope: viewer.Everything})
 	ses, err := store.InTx(actx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Session, error) {
 		ses, err := tx.Session.Create().
 			SetAgentID(a.ID).
 			SetRefreshHash(digest(refresh)).
+			SetFamilyHash(digest(family)).
 			SetUserAgent(truncate(info.UserAgent, 512)).
 			SetIP(truncate(info.IP, 64)).
 			SetExpiresAt(s.clock.Now().Add(s.refreshTTL)).
@@ -116,33 +138,29 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 		}
 		return ses, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionLogin, TargetID: ses.ID,
-			Summary: fmt.Sprintf("%s signed in from %s", a.Email, info.IP),
+			Summary: fmt.Sprintf("%s signed in from %s", a.Name, info.IP),
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("login %s: open session: %w", a.ID, err)
+		return nil, fmt.Errorf("open session: %w", err)
 	}
 	return s.grant(a, ses, refresh)
 }
 
-// recordLoginFailure audits a wrong password for a known account, in the
-// account's tenant. (An unknown email has no tenant to record it in.)
-func (s *Service) recordLoginFailure(ctx context.Context, a *ent.Agent, info ClientInfo) error {
-	return store.WithTx(viewer.System(ctx, a.TenantID), s.client, func(ctx context.Context, tx *ent.Tx) error {
-		return audit.Record(ctx, tx, audit.Event{
-			Action: audit.ActionLoginFailed, TargetID: a.ID,
-			Summary: fmt.Sprintf("wrong password for %s from %s", a.Email, info.IP),
-		})
-	})
-}
-
 // Refresh exchanges a refresh token for a new token pair. A token that was
-// already rotated out revokes its session.
+// already rotated out (any token of the session's family, however old)
+// revokes its session: someone holds a copy.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, error) {
 	pctx := viewer.Platform(ctx)
 	h := digest(refreshToken)
+	match := []predicate.Session{session.RefreshHash(h), session.PreviousHash(h)}
+	family, hasFamily := familyOf(refreshToken)
+	if hasFamily {
+		// Any token the session ever issued names its family.
+		match = append(match, session.FamilyHash(digest(family)))
+	}
 	ses, err := s.client.Session.Query().
-		Where(session.Or(session.RefreshHash(h), session.PreviousHash(h))).
+		Where(session.Or(match...)).
 		WithAgent().
 		First(pctx)
 	if ent.IsNotFound(err) {
@@ -167,6 +185,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
 	}
 	next := randomToken("rt_")
+	if hasFamily {
+		next = newRefreshToken(family)
+	}
 	// Conditional on the old hash: of two concurrent refreshes, one wins.
 	n, err := s.client.Session.Update().
 		Where(session.ID(ses.ID), session.RefreshHash(h), session.RevokedAtIsNil()).
@@ -275,8 +296,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, role string, expiresAt
 			SetPrefix(secret[:len(APIKeyPrefix)+6]).
 			SetSecretHash(digest(secret)).
 			SetNillableExpiresAt(expiresAt)
-		if v.AgentID != "" {
+		switch {
+		case v.AgentID != "":
 			create.SetCreatedByID(v.AgentID)
+		case v.KeyCreatorID != "":
+			// A key made with a key answers to the same person.
+			create.SetCreatedByID(v.KeyCreatorID)
 		}
 		k, err := create.Save(ctx)
 		if err != nil {

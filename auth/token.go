@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -115,4 +116,22 @@ func randomToken(prefix string) string {
 func digest(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// newRefreshToken returns a new refresh token of a session's family: every
+// token of the session carries the family part, so that presenting an old
+// one is recognised as a reuse however many rotations ago it was issued.
+func newRefreshToken(family string) string {
+	return "rt_" + family + "." + randomToken("")
+}
+
+// familyOf returns the family part of a refresh token (tokens issued before
+// families have none).
+func familyOf(token string) (string, bool) {
+	rest, ok := strings.CutPrefix(token, "rt_")
+	if !ok {
+		return "", false
+	}
+	family, _, ok := strings.Cut(rest, ".")
+	return family, ok && family != ""
 }

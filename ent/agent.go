@@ -50,6 +50,10 @@ type Agent struct {
 	WorkingHours []schematype.BusinessHours `json:"working_hours,omitempty"`
 	// presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses
 	OnlineUntil *time.Time `json:"online_until,omitempty"`
+	// SHA-256 of the one password-reset token issued by an admin and not used yet
+	ResetHash string `json:"-"`
+	// when the reset token stops working
+	ResetExpiresAt *time.Time `json:"reset_expires_at,omitempty"`
 	// access tokens issued before this instant are refused (role change, disabling)
 	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -138,9 +142,9 @@ func (*Agent) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case agent.FieldMaxConcurrent, agent.FieldOpenCount:
 			values[i] = new(sql.NullInt64)
-		case agent.FieldID, agent.FieldTenantID, agent.FieldName, agent.FieldEmail, agent.FieldEmployeeCode, agent.FieldPasswordHash, agent.FieldPresence:
+		case agent.FieldID, agent.FieldTenantID, agent.FieldName, agent.FieldEmail, agent.FieldEmployeeCode, agent.FieldPasswordHash, agent.FieldPresence, agent.FieldResetHash:
 			values[i] = new(sql.NullString)
-		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldLastAssignedAt, agent.FieldOnlineUntil, agent.FieldTokensValidAfter:
+		case agent.FieldCreatedAt, agent.FieldUpdatedAt, agent.FieldDisabledAt, agent.FieldLastAssignedAt, agent.FieldOnlineUntil, agent.FieldResetExpiresAt, agent.FieldTokensValidAfter:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -260,6 +264,19 @@ func (_m *Agent) assignValues(columns []string, values []any) error {
 				_m.OnlineUntil = new(time.Time)
 				*_m.OnlineUntil = value.Time
 			}
+		case agent.FieldResetHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reset_hash", values[i])
+			} else if value.Valid {
+				_m.ResetHash = value.String
+			}
+		case agent.FieldResetExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field reset_expires_at", values[i])
+			} else if value.Valid {
+				_m.ResetExpiresAt = new(time.Time)
+				*_m.ResetExpiresAt = value.Time
+			}
 		case agent.FieldTokensValidAfter:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field tokens_valid_after", values[i])
@@ -375,6 +392,13 @@ func (_m *Agent) String() string {
 	builder.WriteString(", ")
 	if v := _m.OnlineUntil; v != nil {
 		builder.WriteString("online_until=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("reset_hash=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.ResetExpiresAt; v != nil {
+		builder.WriteString("reset_expires_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

@@ -191,6 +191,34 @@ func (_c *AgentCreate) SetNillableOnlineUntil(v *time.Time) *AgentCreate {
 	return _c
 }
 
+// SetResetHash sets the "reset_hash" field.
+func (_c *AgentCreate) SetResetHash(v string) *AgentCreate {
+	_c.mutation.SetResetHash(v)
+	return _c
+}
+
+// SetNillableResetHash sets the "reset_hash" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableResetHash(v *string) *AgentCreate {
+	if v != nil {
+		_c.SetResetHash(*v)
+	}
+	return _c
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (_c *AgentCreate) SetResetExpiresAt(v time.Time) *AgentCreate {
+	_c.mutation.SetResetExpiresAt(v)
+	return _c
+}
+
+// SetNillableResetExpiresAt sets the "reset_expires_at" field if the given value is not nil.
+func (_c *AgentCreate) SetNillableResetExpiresAt(v *time.Time) *AgentCreate {
+	if v != nil {
+		_c.SetResetExpiresAt(*v)
+	}
+	return _c
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_c *AgentCreate) SetTokensValidAfter(v time.Time) *AgentCreate {
 	_c.mutation.SetTokensValidAfter(v)
@@ -522,6 +550,14 @@ func (_c *AgentCreate) createSpec() (*Agent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OnlineUntil(); ok {
 		_spec.SetField(agent.FieldOnlineUntil, field.TypeTime, value)
 		_node.OnlineUntil = &value
+	}
+	if value, ok := _c.mutation.ResetHash(); ok {
+		_spec.SetField(agent.FieldResetHash, field.TypeString, value)
+		_node.ResetHash = value
+	}
+	if value, ok := _c.mutation.ResetExpiresAt(); ok {
+		_spec.SetField(agent.FieldResetExpiresAt, field.TypeTime, value)
+		_node.ResetExpiresAt = &value
 	}
 	if value, ok := _c.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
@@ -858,6 +894,42 @@ func (u *AgentUpsert) ClearOnlineUntil() *AgentUpsert {
 	return u
 }
 
+// SetResetHash sets the "reset_hash" field.
+func (u *AgentUpsert) SetResetHash(v string) *AgentUpsert {
+	u.Set(agent.FieldResetHash, v)
+	return u
+}
+
+// UpdateResetHash sets the "reset_hash" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateResetHash() *AgentUpsert {
+	u.SetExcluded(agent.FieldResetHash)
+	return u
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (u *AgentUpsert) ClearResetHash() *AgentUpsert {
+	u.SetNull(agent.FieldResetHash)
+	return u
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (u *AgentUpsert) SetResetExpiresAt(v time.Time) *AgentUpsert {
+	u.Set(agent.FieldResetExpiresAt, v)
+	return u
+}
+
+// UpdateResetExpiresAt sets the "reset_expires_at" field to the value that was provided on create.
+func (u *AgentUpsert) UpdateResetExpiresAt() *AgentUpsert {
+	u.SetExcluded(agent.FieldResetExpiresAt)
+	return u
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (u *AgentUpsert) ClearResetExpiresAt() *AgentUpsert {
+	u.SetNull(agent.FieldResetExpiresAt)
+	return u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (u *AgentUpsert) SetTokensValidAfter(v time.Time) *AgentUpsert {
 	u.Set(agent.FieldTokensValidAfter, v)
@@ -1158,6 +1230,48 @@ func (u *AgentUpsertOne) UpdateOnlineUntil() *AgentUpsertOne {
 func (u *AgentUpsertOne) ClearOnlineUntil() *AgentUpsertOne {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearOnlineUntil()
+	})
+}
+
+// SetResetHash sets the "reset_hash" field.
+func (u *AgentUpsertOne) SetResetHash(v string) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetResetHash(v)
+	})
+}
+
+// UpdateResetHash sets the "reset_hash" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateResetHash() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateResetHash()
+	})
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (u *AgentUpsertOne) ClearResetHash() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearResetHash()
+	})
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (u *AgentUpsertOne) SetResetExpiresAt(v time.Time) *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetResetExpiresAt(v)
+	})
+}
+
+// UpdateResetExpiresAt sets the "reset_expires_at" field to the value that was provided on create.
+func (u *AgentUpsertOne) UpdateResetExpiresAt() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateResetExpiresAt()
+	})
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (u *AgentUpsertOne) ClearResetExpiresAt() *AgentUpsertOne {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearResetExpiresAt()
 	})
 }
 
@@ -1631,6 +1745,48 @@ func (u *AgentUpsertBulk) UpdateOnlineUntil() *AgentUpsertBulk {
 func (u *AgentUpsertBulk) ClearOnlineUntil() *AgentUpsertBulk {
 	return u.Update(func(s *AgentUpsert) {
 		s.ClearOnlineUntil()
+	})
+}
+
+// SetResetHash sets the "reset_hash" field.
+func (u *AgentUpsertBulk) SetResetHash(v string) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetResetHash(v)
+	})
+}
+
+// UpdateResetHash sets the "reset_hash" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateResetHash() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateResetHash()
+	})
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (u *AgentUpsertBulk) ClearResetHash() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearResetHash()
+	})
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (u *AgentUpsertBulk) SetResetExpiresAt(v time.Time) *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.SetResetExpiresAt(v)
+	})
+}
+
+// UpdateResetExpiresAt sets the "reset_expires_at" field to the value that was provided on create.
+func (u *AgentUpsertBulk) UpdateResetExpiresAt() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.UpdateResetExpiresAt()
+	})
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (u *AgentUpsertBulk) ClearResetExpiresAt() *AgentUpsertBulk {
+	return u.Update(func(s *AgentUpsert) {
+		s.ClearResetExpiresAt()
 	})
 }
 

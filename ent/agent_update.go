@@ -249,6 +249,46 @@ func (_u *AgentUpdate) ClearOnlineUntil() *AgentUpdate {
 	return _u
 }
 
+// SetResetHash sets the "reset_hash" field.
+func (_u *AgentUpdate) SetResetHash(v string) *AgentUpdate {
+	_u.mutation.SetResetHash(v)
+	return _u
+}
+
+// SetNillableResetHash sets the "reset_hash" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableResetHash(v *string) *AgentUpdate {
+	if v != nil {
+		_u.SetResetHash(*v)
+	}
+	return _u
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (_u *AgentUpdate) ClearResetHash() *AgentUpdate {
+	_u.mutation.ClearResetHash()
+	return _u
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (_u *AgentUpdate) SetResetExpiresAt(v time.Time) *AgentUpdate {
+	_u.mutation.SetResetExpiresAt(v)
+	return _u
+}
+
+// SetNillableResetExpiresAt sets the "reset_expires_at" field if the given value is not nil.
+func (_u *AgentUpdate) SetNillableResetExpiresAt(v *time.Time) *AgentUpdate {
+	if v != nil {
+		_u.SetResetExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (_u *AgentUpdate) ClearResetExpiresAt() *AgentUpdate {
+	_u.mutation.ClearResetExpiresAt()
+	return _u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_u *AgentUpdate) SetTokensValidAfter(v time.Time) *AgentUpdate {
 	_u.mutation.SetTokensValidAfter(v)
@@ -580,6 +620,18 @@ func (_u *AgentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.OnlineUntilCleared() {
 		_spec.ClearField(agent.FieldOnlineUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ResetHash(); ok {
+		_spec.SetField(agent.FieldResetHash, field.TypeString, value)
+	}
+	if _u.mutation.ResetHashCleared() {
+		_spec.ClearField(agent.FieldResetHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.ResetExpiresAt(); ok {
+		_spec.SetField(agent.FieldResetExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ResetExpiresAtCleared() {
+		_spec.ClearField(agent.FieldResetExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)
@@ -1003,6 +1055,46 @@ func (_u *AgentUpdateOne) ClearOnlineUntil() *AgentUpdateOne {
 	return _u
 }
 
+// SetResetHash sets the "reset_hash" field.
+func (_u *AgentUpdateOne) SetResetHash(v string) *AgentUpdateOne {
+	_u.mutation.SetResetHash(v)
+	return _u
+}
+
+// SetNillableResetHash sets the "reset_hash" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableResetHash(v *string) *AgentUpdateOne {
+	if v != nil {
+		_u.SetResetHash(*v)
+	}
+	return _u
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (_u *AgentUpdateOne) ClearResetHash() *AgentUpdateOne {
+	_u.mutation.ClearResetHash()
+	return _u
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (_u *AgentUpdateOne) SetResetExpiresAt(v time.Time) *AgentUpdateOne {
+	_u.mutation.SetResetExpiresAt(v)
+	return _u
+}
+
+// SetNillableResetExpiresAt sets the "reset_expires_at" field if the given value is not nil.
+func (_u *AgentUpdateOne) SetNillableResetExpiresAt(v *time.Time) *AgentUpdateOne {
+	if v != nil {
+		_u.SetResetExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (_u *AgentUpdateOne) ClearResetExpiresAt() *AgentUpdateOne {
+	_u.mutation.ClearResetExpiresAt()
+	return _u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_u *AgentUpdateOne) SetTokensValidAfter(v time.Time) *AgentUpdateOne {
 	_u.mutation.SetTokensValidAfter(v)
@@ -1364,6 +1456,18 @@ func (_u *AgentUpdateOne) sqlSave(ctx context.Context) (_node *Agent, err error)
 	}
 	if _u.mutation.OnlineUntilCleared() {
 		_spec.ClearField(agent.FieldOnlineUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ResetHash(); ok {
+		_spec.SetField(agent.FieldResetHash, field.TypeString, value)
+	}
+	if _u.mutation.ResetHashCleared() {
+		_spec.ClearField(agent.FieldResetHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.ResetExpiresAt(); ok {
+		_spec.SetField(agent.FieldResetExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ResetExpiresAtCleared() {
+		_spec.ClearField(agent.FieldResetExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(agent.FieldTokensValidAfter, field.TypeTime, value)

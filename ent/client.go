@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -65,6 +66,8 @@ type Client struct {
 	GroupMember *GroupMemberClient
 	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
 	GroupWebhookEvent *GroupWebhookEventClient
+	// LoginThrottle is the client for interacting with the LoginThrottle builders.
+	LoginThrottle *LoginThrottleClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
@@ -107,6 +110,7 @@ func (c *Client) init() {
 	c.GroupJoinRequest = NewGroupJoinRequestClient(c.config)
 	c.GroupMember = NewGroupMemberClient(c.config)
 	c.GroupWebhookEvent = NewGroupWebhookEventClient(c.config)
+	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.Number = NewNumberClient(c.config)
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
@@ -220,6 +224,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
 		GroupMember:       NewGroupMemberClient(cfg),
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
 		Number:            NewNumberClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
@@ -260,6 +265,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
 		GroupMember:       NewGroupMemberClient(cfg),
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
+		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
 		Number:            NewNumberClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
@@ -301,8 +307,8 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.Message, c.Number, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.Number, c.OutboundDelivery,
+		c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
@@ -315,8 +321,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.Message, c.Number, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.Number, c.OutboundDelivery,
+		c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
@@ -348,6 +354,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.GroupMember.mutate(ctx, m)
 	case *GroupWebhookEventMutation:
 		return c.GroupWebhookEvent.mutate(ctx, m)
+	case *LoginThrottleMutation:
+		return c.LoginThrottle.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
 	case *NumberMutation:
@@ -2375,6 +2383,140 @@ func (c *GroupWebhookEventClient) mutate(ctx context.Context, m *GroupWebhookEve
 	}
 }
 
+// LoginThrottleClient is a client for the LoginThrottle schema.
+type LoginThrottleClient struct {
+	config
+}
+
+// NewLoginThrottleClient returns a client for the LoginThrottle from the given config.
+func NewLoginThrottleClient(c config) *LoginThrottleClient {
+	return &LoginThrottleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `loginthrottle.Hooks(f(g(h())))`.
+func (c *LoginThrottleClient) Use(hooks ...Hook) {
+	c.hooks.LoginThrottle = append(c.hooks.LoginThrottle, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `loginthrottle.Intercept(f(g(h())))`.
+func (c *LoginThrottleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LoginThrottle = append(c.inters.LoginThrottle, interceptors...)
+}
+
+// Create returns a builder for creating a LoginThrottle entity.
+func (c *LoginThrottleClient) Create() *LoginThrottleCreate {
+	mutation := newLoginThrottleMutation(c.config, OpCreate)
+	return &LoginThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LoginThrottle entities.
+func (c *LoginThrottleClient) CreateBulk(builders ...*LoginThrottleCreate) *LoginThrottleCreateBulk {
+	return &LoginThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LoginThrottleClient) MapCreateBulk(slice any, setFunc func(*LoginThrottleCreate, int)) *LoginThrottleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LoginThrottleCreateBulk{err: fmt.Errorf("calling to LoginThrottleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LoginThrottleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LoginThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LoginThrottle.
+func (c *LoginThrottleClient) Update() *LoginThrottleUpdate {
+	mutation := newLoginThrottleMutation(c.config, OpUpdate)
+	return &LoginThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LoginThrottleClient) UpdateOne(_m *LoginThrottle) *LoginThrottleUpdateOne {
+	mutation := newLoginThrottleMutation(c.config, OpUpdateOne, withLoginThrottle(_m))
+	return &LoginThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LoginThrottleClient) UpdateOneID(id string) *LoginThrottleUpdateOne {
+	mutation := newLoginThrottleMutation(c.config, OpUpdateOne, withLoginThrottleID(id))
+	return &LoginThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LoginThrottle.
+func (c *LoginThrottleClient) Delete() *LoginThrottleDelete {
+	mutation := newLoginThrottleMutation(c.config, OpDelete)
+	return &LoginThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LoginThrottleClient) DeleteOne(_m *LoginThrottle) *LoginThrottleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LoginThrottleClient) DeleteOneID(id string) *LoginThrottleDeleteOne {
+	builder := c.Delete().Where(loginthrottle.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LoginThrottleDeleteOne{builder}
+}
+
+// Query returns a query builder for LoginThrottle.
+func (c *LoginThrottleClient) Query() *LoginThrottleQuery {
+	return &LoginThrottleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLoginThrottle},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LoginThrottle entity by its id.
+func (c *LoginThrottleClient) Get(ctx context.Context, id string) (*LoginThrottle, error) {
+	return c.Query().Where(loginthrottle.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LoginThrottleClient) GetX(ctx context.Context, id string) *LoginThrottle {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LoginThrottleClient) Hooks() []Hook {
+	hooks := c.hooks.LoginThrottle
+	return append(hooks[:len(hooks):len(hooks)], loginthrottle.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LoginThrottleClient) Interceptors() []Interceptor {
+	return c.inters.LoginThrottle
+}
+
+func (c *LoginThrottleClient) mutate(ctx context.Context, m *LoginThrottleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LoginThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LoginThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LoginThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LoginThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LoginThrottle mutation op: %q", m.Op())
+	}
+}
+
 // MessageClient is a client for the Message schema.
 type MessageClient struct {
 	config
@@ -4103,14 +4245,14 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, GroupWebhookEvent, Message, Number,
-		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Hook
+		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
+		Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, GroupWebhookEvent, Message, Number,
-		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Interceptor
+		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
+		Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )

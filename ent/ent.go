@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -104,6 +105,7 @@ func checkColumn(t, c string) error {
 			groupjoinrequest.Table:  groupjoinrequest.ValidColumn,
 			groupmember.Table:       groupmember.ValidColumn,
 			groupwebhookevent.Table: groupwebhookevent.ValidColumn,
+			loginthrottle.Table:     loginthrottle.ValidColumn,
 			message.Table:           message.ValidColumn,
 			number.Table:            number.ValidColumn,
 			outbounddelivery.Table:  outbounddelivery.ValidColumn,

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -41,6 +42,7 @@ var typeByPrefix = map[string]string{
 	"gjr":  groupjoinrequest.Table,
 	"gmb":  groupmember.Table,
 	"gwe":  groupwebhookevent.Table,
+	"lth":  loginthrottle.Table,
 	"msg":  message.Table,
 	"num":  number.Table,
 	"odl":  outbounddelivery.Table,
@@ -65,6 +67,7 @@ var prefixByTable = map[string]string{
 	groupjoinrequest.Table:  "gjr",
 	groupmember.Table:       "gmb",
 	groupwebhookevent.Table: "gwe",
+	loginthrottle.Table:     "lth",
 	message.Table:           "msg",
 	number.Table:            "num",
 	outbounddelivery.Table:  "odl",
@@ -89,6 +92,7 @@ var edgeTables = map[string]map[string]string{
 	"GroupJoinRequest":  {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":       {"tenant": tenant.Table, "group": group.Table},
 	"GroupWebhookEvent": {"tenant": tenant.Table, "number": number.Table},
+	"LoginThrottle":     {},
 	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
 	"Number":            {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
 	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
@@ -145,6 +149,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.GroupMember.Query().Where(groupmember.IDIn(ids...)).Count(ctx)
 	case groupwebhookevent.Table:
 		return c.GroupWebhookEvent.Query().Where(groupwebhookevent.IDIn(ids...)).Count(ctx)
+	case loginthrottle.Table:
+		return c.LoginThrottle.Query().Where(loginthrottle.IDIn(ids...)).Count(ctx)
 	case message.Table:
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
 	case number.Table:

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -57,6 +58,7 @@ const (
 	TypeGroupJoinRequest  = "GroupJoinRequest"
 	TypeGroupMember       = "GroupMember"
 	TypeGroupWebhookEvent = "GroupWebhookEvent"
+	TypeLoginThrottle     = "LoginThrottle"
 	TypeMessage           = "Message"
 	TypeNumber            = "Number"
 	TypeOutboundDelivery  = "OutboundDelivery"
@@ -1144,6 +1146,8 @@ type AgentMutation struct {
 	working_hours       *[]schematype.BusinessHours
 	appendworking_hours []schematype.BusinessHours
 	online_until        *time.Time
+	reset_hash          *string
+	reset_expires_at    *time.Time
 	tokens_valid_after  *time.Time
 	clearedFields       map[string]struct{}
 	tenant              *string
@@ -1945,6 +1949,104 @@ func (m *AgentMutation) ResetOnlineUntil() {
 	delete(m.clearedFields, agent.FieldOnlineUntil)
 }
 
+// SetResetHash sets the "reset_hash" field.
+func (m *AgentMutation) SetResetHash(s string) {
+	m.reset_hash = &s
+}
+
+// ResetHash returns the value of the "reset_hash" field in the mutation.
+func (m *AgentMutation) ResetHash() (r string, exists bool) {
+	v := m.reset_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResetHash returns the old "reset_hash" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldResetHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResetHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResetHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResetHash: %w", err)
+	}
+	return oldValue.ResetHash, nil
+}
+
+// ClearResetHash clears the value of the "reset_hash" field.
+func (m *AgentMutation) ClearResetHash() {
+	m.reset_hash = nil
+	m.clearedFields[agent.FieldResetHash] = struct{}{}
+}
+
+// ResetHashCleared returns if the "reset_hash" field was cleared in this mutation.
+func (m *AgentMutation) ResetHashCleared() bool {
+	_, ok := m.clearedFields[agent.FieldResetHash]
+	return ok
+}
+
+// ResetResetHash resets all changes to the "reset_hash" field.
+func (m *AgentMutation) ResetResetHash() {
+	m.reset_hash = nil
+	delete(m.clearedFields, agent.FieldResetHash)
+}
+
+// SetResetExpiresAt sets the "reset_expires_at" field.
+func (m *AgentMutation) SetResetExpiresAt(t time.Time) {
+	m.reset_expires_at = &t
+}
+
+// ResetExpiresAt returns the value of the "reset_expires_at" field in the mutation.
+func (m *AgentMutation) ResetExpiresAt() (r time.Time, exists bool) {
+	v := m.reset_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResetExpiresAt returns the old "reset_expires_at" field's value of the Agent entity.
+// If the Agent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AgentMutation) OldResetExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResetExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResetExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResetExpiresAt: %w", err)
+	}
+	return oldValue.ResetExpiresAt, nil
+}
+
+// ClearResetExpiresAt clears the value of the "reset_expires_at" field.
+func (m *AgentMutation) ClearResetExpiresAt() {
+	m.reset_expires_at = nil
+	m.clearedFields[agent.FieldResetExpiresAt] = struct{}{}
+}
+
+// ResetExpiresAtCleared returns if the "reset_expires_at" field was cleared in this mutation.
+func (m *AgentMutation) ResetExpiresAtCleared() bool {
+	_, ok := m.clearedFields[agent.FieldResetExpiresAt]
+	return ok
+}
+
+// ResetResetExpiresAt resets all changes to the "reset_expires_at" field.
+func (m *AgentMutation) ResetResetExpiresAt() {
+	m.reset_expires_at = nil
+	delete(m.clearedFields, agent.FieldResetExpiresAt)
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (m *AgentMutation) SetTokensValidAfter(t time.Time) {
 	m.tokens_valid_after = &t
@@ -2271,7 +2373,7 @@ func (m *AgentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AgentMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, agent.FieldCreatedAt)
 	}
@@ -2317,6 +2419,12 @@ func (m *AgentMutation) Fields() []string {
 	if m.online_until != nil {
 		fields = append(fields, agent.FieldOnlineUntil)
 	}
+	if m.reset_hash != nil {
+		fields = append(fields, agent.FieldResetHash)
+	}
+	if m.reset_expires_at != nil {
+		fields = append(fields, agent.FieldResetExpiresAt)
+	}
 	if m.tokens_valid_after != nil {
 		fields = append(fields, agent.FieldTokensValidAfter)
 	}
@@ -2358,6 +2466,10 @@ func (m *AgentMutation) Field(name string) (ent.Value, bool) {
 		return m.WorkingHours()
 	case agent.FieldOnlineUntil:
 		return m.OnlineUntil()
+	case agent.FieldResetHash:
+		return m.ResetHash()
+	case agent.FieldResetExpiresAt:
+		return m.ResetExpiresAt()
 	case agent.FieldTokensValidAfter:
 		return m.TokensValidAfter()
 	}
@@ -2399,6 +2511,10 @@ func (m *AgentMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldWorkingHours(ctx)
 	case agent.FieldOnlineUntil:
 		return m.OldOnlineUntil(ctx)
+	case agent.FieldResetHash:
+		return m.OldResetHash(ctx)
+	case agent.FieldResetExpiresAt:
+		return m.OldResetExpiresAt(ctx)
 	case agent.FieldTokensValidAfter:
 		return m.OldTokensValidAfter(ctx)
 	}
@@ -2515,6 +2631,20 @@ func (m *AgentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetOnlineUntil(v)
 		return nil
+	case agent.FieldResetHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResetHash(v)
+		return nil
+	case agent.FieldResetExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResetExpiresAt(v)
+		return nil
 	case agent.FieldTokensValidAfter:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2594,6 +2724,12 @@ func (m *AgentMutation) ClearedFields() []string {
 	if m.FieldCleared(agent.FieldOnlineUntil) {
 		fields = append(fields, agent.FieldOnlineUntil)
 	}
+	if m.FieldCleared(agent.FieldResetHash) {
+		fields = append(fields, agent.FieldResetHash)
+	}
+	if m.FieldCleared(agent.FieldResetExpiresAt) {
+		fields = append(fields, agent.FieldResetExpiresAt)
+	}
 	if m.FieldCleared(agent.FieldTokensValidAfter) {
 		fields = append(fields, agent.FieldTokensValidAfter)
 	}
@@ -2625,6 +2761,12 @@ func (m *AgentMutation) ClearField(name string) error {
 		return nil
 	case agent.FieldOnlineUntil:
 		m.ClearOnlineUntil()
+		return nil
+	case agent.FieldResetHash:
+		m.ClearResetHash()
+		return nil
+	case agent.FieldResetExpiresAt:
+		m.ClearResetExpiresAt()
 		return nil
 	case agent.FieldTokensValidAfter:
 		m.ClearTokensValidAfter()
@@ -2681,6 +2823,12 @@ func (m *AgentMutation) ResetField(name string) error {
 		return nil
 	case agent.FieldOnlineUntil:
 		m.ResetOnlineUntil()
+		return nil
+	case agent.FieldResetHash:
+		m.ResetResetHash()
+		return nil
+	case agent.FieldResetExpiresAt:
+		m.ResetResetExpiresAt()
 		return nil
 	case agent.FieldTokensValidAfter:
 		m.ResetTokensValidAfter()
@@ -13403,6 +13551,845 @@ func (m *GroupWebhookEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown GroupWebhookEvent edge %s", name)
 }
 
+// LoginThrottleMutation represents an operation that mutates the LoginThrottle nodes in the graph.
+type LoginThrottleMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	key             *string
+	failures        *int
+	addfailures     *int
+	locked_until    *time.Time
+	last_failure_at *time.Time
+	unreported      *int
+	addunreported   *int
+	reported_at     *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*LoginThrottle, error)
+	predicates      []predicate.LoginThrottle
+}
+
+var _ ent.Mutation = (*LoginThrottleMutation)(nil)
+
+// loginthrottleOption allows management of the mutation configuration using functional options.
+type loginthrottleOption func(*LoginThrottleMutation)
+
+// newLoginThrottleMutation creates new mutation for the LoginThrottle entity.
+func newLoginThrottleMutation(c config, op Op, opts ...loginthrottleOption) *LoginThrottleMutation {
+	m := &LoginThrottleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLoginThrottle,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLoginThrottleID sets the ID field of the mutation.
+func withLoginThrottleID(id string) loginthrottleOption {
+	return func(m *LoginThrottleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LoginThrottle
+		)
+		m.oldValue = func(ctx context.Context) (*LoginThrottle, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LoginThrottle.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLoginThrottle sets the old LoginThrottle of the mutation.
+func withLoginThrottle(node *LoginThrottle) loginthrottleOption {
+	return func(m *LoginThrottleMutation) {
+		m.oldValue = func(context.Context) (*LoginThrottle, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LoginThrottleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LoginThrottleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LoginThrottle entities.
+func (m *LoginThrottleMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LoginThrottleMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LoginThrottleMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LoginThrottle.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LoginThrottleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LoginThrottleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LoginThrottleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LoginThrottleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LoginThrottleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LoginThrottleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKey sets the "key" field.
+func (m *LoginThrottleMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *LoginThrottleMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *LoginThrottleMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetFailures sets the "failures" field.
+func (m *LoginThrottleMutation) SetFailures(i int) {
+	m.failures = &i
+	m.addfailures = nil
+}
+
+// Failures returns the value of the "failures" field in the mutation.
+func (m *LoginThrottleMutation) Failures() (r int, exists bool) {
+	v := m.failures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailures returns the old "failures" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldFailures(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailures: %w", err)
+	}
+	return oldValue.Failures, nil
+}
+
+// AddFailures adds i to the "failures" field.
+func (m *LoginThrottleMutation) AddFailures(i int) {
+	if m.addfailures != nil {
+		*m.addfailures += i
+	} else {
+		m.addfailures = &i
+	}
+}
+
+// AddedFailures returns the value that was added to the "failures" field in this mutation.
+func (m *LoginThrottleMutation) AddedFailures() (r int, exists bool) {
+	v := m.addfailures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailures resets all changes to the "failures" field.
+func (m *LoginThrottleMutation) ResetFailures() {
+	m.failures = nil
+	m.addfailures = nil
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (m *LoginThrottleMutation) SetLockedUntil(t time.Time) {
+	m.locked_until = &t
+}
+
+// LockedUntil returns the value of the "locked_until" field in the mutation.
+func (m *LoginThrottleMutation) LockedUntil() (r time.Time, exists bool) {
+	v := m.locked_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLockedUntil returns the old "locked_until" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldLockedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLockedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLockedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLockedUntil: %w", err)
+	}
+	return oldValue.LockedUntil, nil
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (m *LoginThrottleMutation) ClearLockedUntil() {
+	m.locked_until = nil
+	m.clearedFields[loginthrottle.FieldLockedUntil] = struct{}{}
+}
+
+// LockedUntilCleared returns if the "locked_until" field was cleared in this mutation.
+func (m *LoginThrottleMutation) LockedUntilCleared() bool {
+	_, ok := m.clearedFields[loginthrottle.FieldLockedUntil]
+	return ok
+}
+
+// ResetLockedUntil resets all changes to the "locked_until" field.
+func (m *LoginThrottleMutation) ResetLockedUntil() {
+	m.locked_until = nil
+	delete(m.clearedFields, loginthrottle.FieldLockedUntil)
+}
+
+// SetLastFailureAt sets the "last_failure_at" field.
+func (m *LoginThrottleMutation) SetLastFailureAt(t time.Time) {
+	m.last_failure_at = &t
+}
+
+// LastFailureAt returns the value of the "last_failure_at" field in the mutation.
+func (m *LoginThrottleMutation) LastFailureAt() (r time.Time, exists bool) {
+	v := m.last_failure_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastFailureAt returns the old "last_failure_at" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldLastFailureAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastFailureAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastFailureAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastFailureAt: %w", err)
+	}
+	return oldValue.LastFailureAt, nil
+}
+
+// ClearLastFailureAt clears the value of the "last_failure_at" field.
+func (m *LoginThrottleMutation) ClearLastFailureAt() {
+	m.last_failure_at = nil
+	m.clearedFields[loginthrottle.FieldLastFailureAt] = struct{}{}
+}
+
+// LastFailureAtCleared returns if the "last_failure_at" field was cleared in this mutation.
+func (m *LoginThrottleMutation) LastFailureAtCleared() bool {
+	_, ok := m.clearedFields[loginthrottle.FieldLastFailureAt]
+	return ok
+}
+
+// ResetLastFailureAt resets all changes to the "last_failure_at" field.
+func (m *LoginThrottleMutation) ResetLastFailureAt() {
+	m.last_failure_at = nil
+	delete(m.clearedFields, loginthrottle.FieldLastFailureAt)
+}
+
+// SetUnreported sets the "unreported" field.
+func (m *LoginThrottleMutation) SetUnreported(i int) {
+	m.unreported = &i
+	m.addunreported = nil
+}
+
+// Unreported returns the value of the "unreported" field in the mutation.
+func (m *LoginThrottleMutation) Unreported() (r int, exists bool) {
+	v := m.unreported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnreported returns the old "unreported" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldUnreported(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnreported is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnreported requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnreported: %w", err)
+	}
+	return oldValue.Unreported, nil
+}
+
+// AddUnreported adds i to the "unreported" field.
+func (m *LoginThrottleMutation) AddUnreported(i int) {
+	if m.addunreported != nil {
+		*m.addunreported += i
+	} else {
+		m.addunreported = &i
+	}
+}
+
+// AddedUnreported returns the value that was added to the "unreported" field in this mutation.
+func (m *LoginThrottleMutation) AddedUnreported() (r int, exists bool) {
+	v := m.addunreported
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnreported resets all changes to the "unreported" field.
+func (m *LoginThrottleMutation) ResetUnreported() {
+	m.unreported = nil
+	m.addunreported = nil
+}
+
+// SetReportedAt sets the "reported_at" field.
+func (m *LoginThrottleMutation) SetReportedAt(t time.Time) {
+	m.reported_at = &t
+}
+
+// ReportedAt returns the value of the "reported_at" field in the mutation.
+func (m *LoginThrottleMutation) ReportedAt() (r time.Time, exists bool) {
+	v := m.reported_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportedAt returns the old "reported_at" field's value of the LoginThrottle entity.
+// If the LoginThrottle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginThrottleMutation) OldReportedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportedAt: %w", err)
+	}
+	return oldValue.ReportedAt, nil
+}
+
+// ClearReportedAt clears the value of the "reported_at" field.
+func (m *LoginThrottleMutation) ClearReportedAt() {
+	m.reported_at = nil
+	m.clearedFields[loginthrottle.FieldReportedAt] = struct{}{}
+}
+
+// ReportedAtCleared returns if the "reported_at" field was cleared in this mutation.
+func (m *LoginThrottleMutation) ReportedAtCleared() bool {
+	_, ok := m.clearedFields[loginthrottle.FieldReportedAt]
+	return ok
+}
+
+// ResetReportedAt resets all changes to the "reported_at" field.
+func (m *LoginThrottleMutation) ResetReportedAt() {
+	m.reported_at = nil
+	delete(m.clearedFields, loginthrottle.FieldReportedAt)
+}
+
+// Where appends a list predicates to the LoginThrottleMutation builder.
+func (m *LoginThrottleMutation) Where(ps ...predicate.LoginThrottle) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LoginThrottleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LoginThrottleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LoginThrottle, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LoginThrottleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LoginThrottleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LoginThrottle).
+func (m *LoginThrottleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LoginThrottleMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, loginthrottle.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, loginthrottle.FieldUpdatedAt)
+	}
+	if m.key != nil {
+		fields = append(fields, loginthrottle.FieldKey)
+	}
+	if m.failures != nil {
+		fields = append(fields, loginthrottle.FieldFailures)
+	}
+	if m.locked_until != nil {
+		fields = append(fields, loginthrottle.FieldLockedUntil)
+	}
+	if m.last_failure_at != nil {
+		fields = append(fields, loginthrottle.FieldLastFailureAt)
+	}
+	if m.unreported != nil {
+		fields = append(fields, loginthrottle.FieldUnreported)
+	}
+	if m.reported_at != nil {
+		fields = append(fields, loginthrottle.FieldReportedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LoginThrottleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case loginthrottle.FieldCreatedAt:
+		return m.CreatedAt()
+	case loginthrottle.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case loginthrottle.FieldKey:
+		return m.Key()
+	case loginthrottle.FieldFailures:
+		return m.Failures()
+	case loginthrottle.FieldLockedUntil:
+		return m.LockedUntil()
+	case loginthrottle.FieldLastFailureAt:
+		return m.LastFailureAt()
+	case loginthrottle.FieldUnreported:
+		return m.Unreported()
+	case loginthrottle.FieldReportedAt:
+		return m.ReportedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LoginThrottleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case loginthrottle.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case loginthrottle.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case loginthrottle.FieldKey:
+		return m.OldKey(ctx)
+	case loginthrottle.FieldFailures:
+		return m.OldFailures(ctx)
+	case loginthrottle.FieldLockedUntil:
+		return m.OldLockedUntil(ctx)
+	case loginthrottle.FieldLastFailureAt:
+		return m.OldLastFailureAt(ctx)
+	case loginthrottle.FieldUnreported:
+		return m.OldUnreported(ctx)
+	case loginthrottle.FieldReportedAt:
+		return m.OldReportedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LoginThrottle field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginThrottleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case loginthrottle.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case loginthrottle.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case loginthrottle.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case loginthrottle.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailures(v)
+		return nil
+	case loginthrottle.FieldLockedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLockedUntil(v)
+		return nil
+	case loginthrottle.FieldLastFailureAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastFailureAt(v)
+		return nil
+	case loginthrottle.FieldUnreported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnreported(v)
+		return nil
+	case loginthrottle.FieldReportedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LoginThrottle field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LoginThrottleMutation) AddedFields() []string {
+	var fields []string
+	if m.addfailures != nil {
+		fields = append(fields, loginthrottle.FieldFailures)
+	}
+	if m.addunreported != nil {
+		fields = append(fields, loginthrottle.FieldUnreported)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LoginThrottleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case loginthrottle.FieldFailures:
+		return m.AddedFailures()
+	case loginthrottle.FieldUnreported:
+		return m.AddedUnreported()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginThrottleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case loginthrottle.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailures(v)
+		return nil
+	case loginthrottle.FieldUnreported:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnreported(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LoginThrottle numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LoginThrottleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(loginthrottle.FieldLockedUntil) {
+		fields = append(fields, loginthrottle.FieldLockedUntil)
+	}
+	if m.FieldCleared(loginthrottle.FieldLastFailureAt) {
+		fields = append(fields, loginthrottle.FieldLastFailureAt)
+	}
+	if m.FieldCleared(loginthrottle.FieldReportedAt) {
+		fields = append(fields, loginthrottle.FieldReportedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LoginThrottleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LoginThrottleMutation) ClearField(name string) error {
+	switch name {
+	case loginthrottle.FieldLockedUntil:
+		m.ClearLockedUntil()
+		return nil
+	case loginthrottle.FieldLastFailureAt:
+		m.ClearLastFailureAt()
+		return nil
+	case loginthrottle.FieldReportedAt:
+		m.ClearReportedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginThrottle nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LoginThrottleMutation) ResetField(name string) error {
+	switch name {
+	case loginthrottle.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case loginthrottle.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case loginthrottle.FieldKey:
+		m.ResetKey()
+		return nil
+	case loginthrottle.FieldFailures:
+		m.ResetFailures()
+		return nil
+	case loginthrottle.FieldLockedUntil:
+		m.ResetLockedUntil()
+		return nil
+	case loginthrottle.FieldLastFailureAt:
+		m.ResetLastFailureAt()
+		return nil
+	case loginthrottle.FieldUnreported:
+		m.ResetUnreported()
+		return nil
+	case loginthrottle.FieldReportedAt:
+		m.ResetReportedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginThrottle field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LoginThrottleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LoginThrottleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LoginThrottleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LoginThrottleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LoginThrottleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LoginThrottleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LoginThrottleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown LoginThrottle unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LoginThrottleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown LoginThrottle edge %s", name)
+}
+
 // MessageMutation represents an operation that mutates the Message nodes in the graph.
 type MessageMutation struct {
 	config
@@ -20800,6 +21787,7 @@ type SessionMutation struct {
 	updated_at    *time.Time
 	refresh_hash  *string
 	previous_hash *string
+	family_hash   *string
 	user_agent    *string
 	ip            *string
 	expires_at    *time.Time
@@ -21148,6 +22136,55 @@ func (m *SessionMutation) ResetPreviousHash() {
 	delete(m.clearedFields, session.FieldPreviousHash)
 }
 
+// SetFamilyHash sets the "family_hash" field.
+func (m *SessionMutation) SetFamilyHash(s string) {
+	m.family_hash = &s
+}
+
+// FamilyHash returns the value of the "family_hash" field in the mutation.
+func (m *SessionMutation) FamilyHash() (r string, exists bool) {
+	v := m.family_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFamilyHash returns the old "family_hash" field's value of the Session entity.
+// If the Session object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SessionMutation) OldFamilyHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFamilyHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFamilyHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFamilyHash: %w", err)
+	}
+	return oldValue.FamilyHash, nil
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (m *SessionMutation) ClearFamilyHash() {
+	m.family_hash = nil
+	m.clearedFields[session.FieldFamilyHash] = struct{}{}
+}
+
+// FamilyHashCleared returns if the "family_hash" field was cleared in this mutation.
+func (m *SessionMutation) FamilyHashCleared() bool {
+	_, ok := m.clearedFields[session.FieldFamilyHash]
+	return ok
+}
+
+// ResetFamilyHash resets all changes to the "family_hash" field.
+func (m *SessionMutation) ResetFamilyHash() {
+	m.family_hash = nil
+	delete(m.clearedFields, session.FieldFamilyHash)
+}
+
 // SetUserAgent sets the "user_agent" field.
 func (m *SessionMutation) SetUserAgent(s string) {
 	m.user_agent = &s
@@ -21468,7 +22505,7 @@ func (m *SessionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SessionMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, session.FieldCreatedAt)
 	}
@@ -21486,6 +22523,9 @@ func (m *SessionMutation) Fields() []string {
 	}
 	if m.previous_hash != nil {
 		fields = append(fields, session.FieldPreviousHash)
+	}
+	if m.family_hash != nil {
+		fields = append(fields, session.FieldFamilyHash)
 	}
 	if m.user_agent != nil {
 		fields = append(fields, session.FieldUserAgent)
@@ -21522,6 +22562,8 @@ func (m *SessionMutation) Field(name string) (ent.Value, bool) {
 		return m.RefreshHash()
 	case session.FieldPreviousHash:
 		return m.PreviousHash()
+	case session.FieldFamilyHash:
+		return m.FamilyHash()
 	case session.FieldUserAgent:
 		return m.UserAgent()
 	case session.FieldIP:
@@ -21553,6 +22595,8 @@ func (m *SessionMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldRefreshHash(ctx)
 	case session.FieldPreviousHash:
 		return m.OldPreviousHash(ctx)
+	case session.FieldFamilyHash:
+		return m.OldFamilyHash(ctx)
 	case session.FieldUserAgent:
 		return m.OldUserAgent(ctx)
 	case session.FieldIP:
@@ -21613,6 +22657,13 @@ func (m *SessionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPreviousHash(v)
+		return nil
+	case session.FieldFamilyHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFamilyHash(v)
 		return nil
 	case session.FieldUserAgent:
 		v, ok := value.(string)
@@ -21682,6 +22733,9 @@ func (m *SessionMutation) ClearedFields() []string {
 	if m.FieldCleared(session.FieldPreviousHash) {
 		fields = append(fields, session.FieldPreviousHash)
 	}
+	if m.FieldCleared(session.FieldFamilyHash) {
+		fields = append(fields, session.FieldFamilyHash)
+	}
 	if m.FieldCleared(session.FieldUserAgent) {
 		fields = append(fields, session.FieldUserAgent)
 	}
@@ -21710,6 +22764,9 @@ func (m *SessionMutation) ClearField(name string) error {
 	switch name {
 	case session.FieldPreviousHash:
 		m.ClearPreviousHash()
+		return nil
+	case session.FieldFamilyHash:
+		m.ClearFamilyHash()
 		return nil
 	case session.FieldUserAgent:
 		m.ClearUserAgent()
@@ -21748,6 +22805,9 @@ func (m *SessionMutation) ResetField(name string) error {
 		return nil
 	case session.FieldPreviousHash:
 		m.ResetPreviousHash()
+		return nil
+	case session.FieldFamilyHash:
+		m.ResetFamilyHash()
 		return nil
 	case session.FieldUserAgent:
 		m.ResetUserAgent()

@@ -31,6 +31,8 @@ type Session struct {
 	RefreshHash string `json:"-"`
 	// the refresh token just rotated out; presenting it again revokes the session
 	PreviousHash string `json:"-"`
+	// SHA-256 of the family part every refresh token of the session carries: an old token of the family revokes it
+	FamilyHash string `json:"-"`
 	// UserAgent holds the value of the "user_agent" field.
 	UserAgent string `json:"user_agent,omitempty"`
 	// IP holds the value of the "ip" field.
@@ -87,7 +89,7 @@ func (*Session) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case session.FieldID, session.FieldTenantID, session.FieldAgentID, session.FieldRefreshHash, session.FieldPreviousHash, session.FieldUserAgent, session.FieldIP:
+		case session.FieldID, session.FieldTenantID, session.FieldAgentID, session.FieldRefreshHash, session.FieldPreviousHash, session.FieldFamilyHash, session.FieldUserAgent, session.FieldIP:
 			values[i] = new(sql.NullString)
 		case session.FieldCreatedAt, session.FieldUpdatedAt, session.FieldExpiresAt, session.FieldLastUsedAt, session.FieldRevokedAt:
 			values[i] = new(sql.NullTime)
@@ -147,6 +149,12 @@ func (_m *Session) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field previous_hash", values[i])
 			} else if value.Valid {
 				_m.PreviousHash = value.String
+			}
+		case session.FieldFamilyHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field family_hash", values[i])
+			} else if value.Valid {
+				_m.FamilyHash = value.String
 			}
 		case session.FieldUserAgent:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -241,6 +249,8 @@ func (_m *Session) String() string {
 	builder.WriteString("refresh_hash=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("previous_hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("family_hash=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("user_agent=")
 	builder.WriteString(_m.UserAgent)

@@ -85,6 +85,20 @@ func (_c *SessionCreate) SetNillablePreviousHash(v *string) *SessionCreate {
 	return _c
 }
 
+// SetFamilyHash sets the "family_hash" field.
+func (_c *SessionCreate) SetFamilyHash(v string) *SessionCreate {
+	_c.mutation.SetFamilyHash(v)
+	return _c
+}
+
+// SetNillableFamilyHash sets the "family_hash" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableFamilyHash(v *string) *SessionCreate {
+	if v != nil {
+		_c.SetFamilyHash(*v)
+	}
+	return _c
+}
+
 // SetUserAgent sets the "user_agent" field.
 func (_c *SessionCreate) SetUserAgent(v string) *SessionCreate {
 	_c.mutation.SetUserAgent(v)
@@ -330,6 +344,10 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 		_spec.SetField(session.FieldPreviousHash, field.TypeString, value)
 		_node.PreviousHash = value
 	}
+	if value, ok := _c.mutation.FamilyHash(); ok {
+		_spec.SetField(session.FieldFamilyHash, field.TypeString, value)
+		_node.FamilyHash = value
+	}
 	if value, ok := _c.mutation.UserAgent(); ok {
 		_spec.SetField(session.FieldUserAgent, field.TypeString, value)
 		_node.UserAgent = value
@@ -475,6 +493,24 @@ func (u *SessionUpsert) UpdatePreviousHash() *SessionUpsert {
 // ClearPreviousHash clears the value of the "previous_hash" field.
 func (u *SessionUpsert) ClearPreviousHash() *SessionUpsert {
 	u.SetNull(session.FieldPreviousHash)
+	return u
+}
+
+// SetFamilyHash sets the "family_hash" field.
+func (u *SessionUpsert) SetFamilyHash(v string) *SessionUpsert {
+	u.Set(session.FieldFamilyHash, v)
+	return u
+}
+
+// UpdateFamilyHash sets the "family_hash" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateFamilyHash() *SessionUpsert {
+	u.SetExcluded(session.FieldFamilyHash)
+	return u
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (u *SessionUpsert) ClearFamilyHash() *SessionUpsert {
+	u.SetNull(session.FieldFamilyHash)
 	return u
 }
 
@@ -665,6 +701,27 @@ func (u *SessionUpsertOne) UpdatePreviousHash() *SessionUpsertOne {
 func (u *SessionUpsertOne) ClearPreviousHash() *SessionUpsertOne {
 	return u.Update(func(s *SessionUpsert) {
 		s.ClearPreviousHash()
+	})
+}
+
+// SetFamilyHash sets the "family_hash" field.
+func (u *SessionUpsertOne) SetFamilyHash(v string) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetFamilyHash(v)
+	})
+}
+
+// UpdateFamilyHash sets the "family_hash" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateFamilyHash() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateFamilyHash()
+	})
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (u *SessionUpsertOne) ClearFamilyHash() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearFamilyHash()
 	})
 }
 
@@ -1036,6 +1093,27 @@ func (u *SessionUpsertBulk) UpdatePreviousHash() *SessionUpsertBulk {
 func (u *SessionUpsertBulk) ClearPreviousHash() *SessionUpsertBulk {
 	return u.Update(func(s *SessionUpsert) {
 		s.ClearPreviousHash()
+	})
+}
+
+// SetFamilyHash sets the "family_hash" field.
+func (u *SessionUpsertBulk) SetFamilyHash(v string) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetFamilyHash(v)
+	})
+}
+
+// UpdateFamilyHash sets the "family_hash" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateFamilyHash() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateFamilyHash()
+	})
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (u *SessionUpsertBulk) ClearFamilyHash() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.ClearFamilyHash()
 	})
 }
 

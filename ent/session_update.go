@@ -69,6 +69,26 @@ func (_u *SessionUpdate) ClearPreviousHash() *SessionUpdate {
 	return _u
 }
 
+// SetFamilyHash sets the "family_hash" field.
+func (_u *SessionUpdate) SetFamilyHash(v string) *SessionUpdate {
+	_u.mutation.SetFamilyHash(v)
+	return _u
+}
+
+// SetNillableFamilyHash sets the "family_hash" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableFamilyHash(v *string) *SessionUpdate {
+	if v != nil {
+		_u.SetFamilyHash(*v)
+	}
+	return _u
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (_u *SessionUpdate) ClearFamilyHash() *SessionUpdate {
+	_u.mutation.ClearFamilyHash()
+	return _u
+}
+
 // SetUserAgent sets the "user_agent" field.
 func (_u *SessionUpdate) SetUserAgent(v string) *SessionUpdate {
 	_u.mutation.SetUserAgent(v)
@@ -261,6 +281,12 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PreviousHashCleared() {
 		_spec.ClearField(session.FieldPreviousHash, field.TypeString)
 	}
+	if value, ok := _u.mutation.FamilyHash(); ok {
+		_spec.SetField(session.FieldFamilyHash, field.TypeString, value)
+	}
+	if _u.mutation.FamilyHashCleared() {
+		_spec.ClearField(session.FieldFamilyHash, field.TypeString)
+	}
 	if value, ok := _u.mutation.UserAgent(); ok {
 		_spec.SetField(session.FieldUserAgent, field.TypeString, value)
 	}
@@ -347,6 +373,26 @@ func (_u *SessionUpdateOne) SetNillablePreviousHash(v *string) *SessionUpdateOne
 // ClearPreviousHash clears the value of the "previous_hash" field.
 func (_u *SessionUpdateOne) ClearPreviousHash() *SessionUpdateOne {
 	_u.mutation.ClearPreviousHash()
+	return _u
+}
+
+// SetFamilyHash sets the "family_hash" field.
+func (_u *SessionUpdateOne) SetFamilyHash(v string) *SessionUpdateOne {
+	_u.mutation.SetFamilyHash(v)
+	return _u
+}
+
+// SetNillableFamilyHash sets the "family_hash" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableFamilyHash(v *string) *SessionUpdateOne {
+	if v != nil {
+		_u.SetFamilyHash(*v)
+	}
+	return _u
+}
+
+// ClearFamilyHash clears the value of the "family_hash" field.
+func (_u *SessionUpdateOne) ClearFamilyHash() *SessionUpdateOne {
+	_u.mutation.ClearFamilyHash()
 	return _u
 }
 
@@ -571,6 +617,12 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if _u.mutation.PreviousHashCleared() {
 		_spec.ClearField(session.FieldPreviousHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.FamilyHash(); ok {
+		_spec.SetField(session.FieldFamilyHash, field.TypeString, value)
+	}
+	if _u.mutation.FamilyHashCleared() {
+		_spec.ClearField(session.FieldFamilyHash, field.TypeString)
 	}
 	if value, ok := _u.mutation.UserAgent(); ok {
 		_spec.SetField(session.FieldUserAgent, field.TypeString, value)

@@ -34,6 +34,8 @@ type Tx struct {
 	GroupMember *GroupMemberClient
 	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
 	GroupWebhookEvent *GroupWebhookEventClient
+	// LoginThrottle is the client for interacting with the LoginThrottle builders.
+	LoginThrottle *LoginThrottleClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
 	// Number is the client for interacting with the Number builders.
@@ -196,6 +198,7 @@ func (tx *Tx) init() {
 	tx.GroupJoinRequest = NewGroupJoinRequestClient(tx.config)
 	tx.GroupMember = NewGroupMemberClient(tx.config)
 	tx.GroupWebhookEvent = NewGroupWebhookEventClient(tx.config)
+	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)

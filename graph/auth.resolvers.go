@@ -61,6 +61,32 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*ent.AP
 	return r.auth.RevokeAPIKey(ctx, id)
 }
 
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*model.AuthPayload, error) {
+	g, err := r.auth.ChangePassword(ctx, currentPassword, newPassword, clientInfo(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return authPayload(g), nil
+}
+
+// IssuePasswordReset is the resolver for the issuePasswordReset field.
+func (r *mutationResolver) IssuePasswordReset(ctx context.Context, agentID string) (*model.PasswordResetPayload, error) {
+	a, token, expires, err := r.auth.IssuePasswordReset(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PasswordResetPayload{Agent: a, Token: token, ExpiresAt: expires}, nil
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, token string, newPassword string) (bool, error) {
+	if err := r.auth.ResetPassword(ctx, token, newPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	return viewerOf(ctx)

@@ -33,7 +33,6 @@ func (r *mutationResolver) UpdateAgent(ctx context.Context, id string, input mod
 	return r.agents.Update(ctx, id, agent.UpdateInput{
 		Name:          input.Name,
 		Email:         input.Email,
-		Password:      input.Password,
 		EmployeeCode:  input.EmployeeCode,
 		Roles:         input.Roles,
 		MaxConcurrent: input.MaxConcurrent,

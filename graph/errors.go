@@ -54,7 +54,23 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if field != "" {
 		gerr.Extensions["field"] = field
 	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		gerr.Extensions["retryAfter"] = apperr.RetrySeconds(ae.RetryAfter)
+	}
 	return gerr
+}
+
+// retryAfter is the longest wait the errors of a response ask for, in
+// seconds (0: none), for the Retry-After header.
+func retryAfter(errs gqlerror.List) int {
+	longest := 0
+	for _, e := range errs {
+		if n, ok := e.Extensions["retryAfter"].(int); ok {
+			longest = max(longest, n)
+		}
+	}
+	return longest
 }
 
 func classify(err error) (code apperr.Code, msg, field string) {

@@ -33,6 +33,12 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"refresh": {{query: `mutation { refresh(refreshToken: "rt_not-a-real-token") { accessToken } }`, want: "UNAUTHENTICATED"}},
 		"logout":  {nf(`mutation { logout(refreshToken: "` + b.refreshToken + `") }`)},
 
+		// One's own password: A changes nothing of B's (a wrong current password keeps A's token working).
+		"changePassword":     {{query: `mutation { changePassword(currentPassword: "not it at all", newPassword: "long enough pw") { accessToken } }`, want: "INVALID_INPUT"}},
+		"issuePasswordReset": {nf(`mutation { issuePasswordReset(agentID: "` + b.agent + `") { token } }`)},
+		// A reset token is the credential: without B's, A gets nowhere.
+		"resetPassword": {{query: `mutation { resetPassword(token: "pr_not-a-real-token", newPassword: "long enough pw") }`, want: "UNAUTHENTICATED"}},
+
 		"createAPIKey": {ok(`mutation { createAPIKey(input: {name: "mine", role: "agent"}) { apiKey { id } } }`)},
 		"revokeAPIKey": {nf(`mutation { revokeAPIKey(id: "` + b.apiKey + `") { id } }`)},
 

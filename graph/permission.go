@@ -68,6 +68,11 @@ var mutations = map[string]mutationRule{
 
 	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},
+	// Your own password, proving the current one; every session of yours ends.
+	"changePassword":     {perm: authenticatedOnly, audit: audit.ActionPasswordChanged},
+	"issuePasswordReset": {perm: policy.AgentManage, audit: audit.ActionPasswordResetIssued},
+	// The reset token is the credential.
+	"resetPassword": {anonymous: true, audit: audit.ActionPasswordReset},
 
 	"createAgent":  {perm: policy.AgentManage, audit: audit.ActionAgentCreated},
 	"updateAgent":  {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentUpdated},
@@ -131,6 +136,32 @@ const (
 	messageIsRecord = "the message row is its own record (author, time, status); a chain entry per message would serialise a tenant's sends"
 )
 
+// credentialFields check a password or a token: one operation may carry at
+// most one of them, so that aliases cannot pack a thousand guesses into one
+// request past the sign-in throttle.
+var credentialFields = map[string]bool{"login": true, "refresh": true, "changePassword": true, "resetPassword": true}
+
+// countRootFields counts the fields of set named in names, through
+// fragments.
+func countRootFields(set ast.SelectionSet, names map[string]bool) int {
+	n := 0
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if names[s.Name] {
+				n++
+			}
+		case *ast.InlineFragment:
+			n += countRootFields(s.SelectionSet, names)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				n += countRootFields(s.Definition.SelectionSet, names)
+			}
+		}
+	}
+	return n
+}
+
 // authenticatedOnly marks a mutation any signed-in caller may run on
 // themselves (logout).
 const authenticatedOnly policy.Permission = "authenticated"
@@ -171,6 +202,8 @@ func (g rootGuard) guard(ctx context.Context, next graphql.RootResolver) graphql
 		switch {
 		case !declared:
 			return rootFieldError(ctx, apperr.New(apperr.Forbidden, "%s declares no permission", name))
+		case credentialFields[name] && countRootFields(oc.Operation.SelectionSet, credentialFields) > 1:
+			return rootFieldError(ctx, apperr.New(apperr.BadRequest, "at most one of login, refresh, changePassword and resetPassword per operation"))
 		case rule.anonymous:
 		case v == nil:
 			return rootFieldError(ctx, apperr.New(apperr.Unauthenticated, "sign in to call %s", name))

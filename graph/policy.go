@@ -7,6 +7,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 func permissions(ids []string) []policy.Permission {
@@ -40,6 +41,34 @@ func schemaCoordinate(s string) (policy.Coordinate, error) {
 		return c, apperr.Invalid("coordinate", "%s has no field %s", c.Type, c.Field)
 	}
 	return c, nil
+}
+
+// checkFieldRuleGrantable refuses a field rule that would let a role read
+// more than the viewer reads (for Type.*, any field of the type): field
+// rules, like switches, never grant what their author does not hold. eff is
+// the rule's effect; clearing a rule is checked as ALLOW, since the default
+// it returns to may be.
+func checkFieldRuleGrantable(ctx context.Context, c policy.Coordinate, eff policy.Effect) error {
+	if v := viewer.FromContext(ctx); v != nil && v.Kind == viewer.KindSystem {
+		return nil
+	}
+	d := policy.FromContext(ctx)
+	if d == nil {
+		return apperr.New(apperr.Forbidden, "no decisions to grant from")
+	}
+	fields := []string{c.Field}
+	if c.Field == "*" {
+		fields = fields[:0]
+		for _, f := range generated.NewExecutableSchema(generated.Config{}).Schema().Types[c.Type].Fields {
+			fields = append(fields, f.Name)
+		}
+	}
+	for _, f := range fields {
+		if own := d.Field(c.Type, f); own > eff {
+			return apperr.New(apperr.Forbidden, "you cannot give %s.%s %s: you see it %s", c.Type, f, eff, own)
+		}
+	}
+	return nil
 }
 
 // tombstoneVisible: a message's field shows unless the message is deleted

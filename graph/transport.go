@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -76,7 +77,13 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeJSON(w, responses(ctx))
+	resp := responses(ctx)
+	if resp != nil {
+		if wait := retryAfter(resp.Errors); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(wait))
+		}
+	}
+	writeJSON(w, resp)
 }
 
 // requestErrors is the answer to a request that did not run: errors and no

@@ -55,6 +55,7 @@ type tenantPolicy struct {
 	enforcer   *casbin.Enforcer
 	overridden []Coordinate         // coordinates with a tenant rule
 	validAfter map[string]time.Time // agent id → tokens issued before are refused
+	creators   map[string]creator   // API keys' creators, by agent id
 	revoked    map[string]bool      // sessions ended recently: their tokens are refused
 
 	mu        sync.Mutex // guards decisions and the enforcer's role manager
@@ -124,8 +125,91 @@ func (a *Authorizer) Admit(ctx context.Context, v *viewer.Viewer) (context.Conte
 	if err != nil {
 		return nil, err
 	}
+	if v.Kind == viewer.KindAPIKey && v.KeyCreatorID != "" {
+		// A key acts with at most its creator's rights as they are now.
+		c, err := a.creatorOf(ctx, tp, v.KeyCreatorID)
+		if err != nil {
+			return nil, err
+		}
+		if c.disabled {
+			return nil, apperr.New(apperr.Unauthenticated, "the API key's creator is disabled or gone: the key no longer works")
+		}
+		if d, err = tp.bounded(v.Roles, c.roles); err != nil {
+			return nil, err
+		}
+	}
 	v.Scope = d.scope
 	return NewContext(ctx, d), nil
+}
+
+// creatorOf returns what bounds the keys agentID made, loaded once per
+// version of the tenant's policy (a change to an agent's roles or state
+// invalidates it). An agent gone counts as disabled.
+func (a *Authorizer) creatorOf(ctx context.Context, tp *tenantPolicy, agentID string) (creator, error) {
+	tp.mu.Lock()
+	c, ok := tp.creators[agentID]
+	tp.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	ag, err := a.client.Agent.Query().Where(agent.ID(agentID)).
+		Select(agent.FieldRoles, agent.FieldDisabledAt).
+		Only(viewer.System(context.WithoutCancel(ctx), tp.tenantID))
+	switch {
+	case ent.IsNotFound(err):
+		c = creator{disabled: true}
+	case err != nil:
+		return c, fmt.Errorf("API key creator %s: %w", agentID, err)
+	default:
+		c = creator{roles: ag.Roles, disabled: ag.DisabledAt != nil}
+	}
+	tp.mu.Lock()
+	tp.creators[agentID] = c
+	tp.mu.Unlock()
+	return c, nil
+}
+
+// bounded returns (and remembers) the decisions of keyRoles limited to what
+// creatorRoles may do.
+func (tp *tenantPolicy) bounded(keyRoles, creatorRoles []string) (*Decisions, error) {
+	kd, err := tp.decide(keyRoles)
+	if err != nil {
+		return nil, err
+	}
+	cd, err := tp.decide(creatorRoles)
+	if err != nil {
+		return nil, err
+	}
+	key := "bounded:" + strings.Join(slices.Sorted(slices.Values(keyRoles)), "\x00") + "|" + strings.Join(slices.Sorted(slices.Values(creatorRoles)), "\x00")
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if d, ok := tp.decisions[key]; ok {
+		return d, nil
+	}
+	d := intersect(kd, cd)
+	tp.decisions[key] = d
+	return d, nil
+}
+
+// intersect is what both a and b may do: a switch both hold, each field at
+// the stricter of the two effects.
+func intersect(a, b *Decisions) *Decisions {
+	d := &Decisions{perms: map[Permission]bool{}, fields: map[string]map[string]Effect{}}
+	for p, ok := range a.perms {
+		d.perms[p] = ok && b.perms[p]
+	}
+	for _, src := range []*Decisions{a, b} {
+		for typ, byField := range src.fields {
+			if d.fields[typ] == nil {
+				d.fields[typ] = map[string]Effect{"*": max(a.Field(typ, "*"), b.Field(typ, "*"))}
+			}
+			for f := range byField {
+				d.fields[typ][f] = max(a.Field(typ, f), b.Field(typ, f))
+			}
+		}
+	}
+	d.scope = scopeOf(d.perms)
+	return d
 }
 
 func (a *Authorizer) tenant(ctx context.Context, tenantID string) (*tenantPolicy, error) {
@@ -185,6 +269,7 @@ func (a *Authorizer) loadTenant(ctx context.Context, tp *tenantPolicy) error {
 	for _, ag := range revoked {
 		tp.validAfter[ag.ID] = *ag.TokensValidAfter
 	}
+	tp.creators = map[string]creator{}
 	// Access tokens outlive a revoked session by at most their TTL; a day
 	// covers every TTL the server accepts.
 	ended, err := a.client.Session.Query().
@@ -198,6 +283,13 @@ func (a *Authorizer) loadTenant(ctx context.Context, tp *tenantPolicy) error {
 		tp.revoked[id] = true
 	}
 	return nil
+}
+
+// creator is what an API key's rights are bounded by: its creator's roles
+// as they are now, and whether they are disabled.
+type creator struct {
+	roles    []string
+	disabled bool
 }
 
 // MaxAccessTokenTTL bounds the access token lifetime the server accepts, so
@@ -275,14 +367,18 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 		}
 		d.set(c, eff)
 	}
-	d.scope = viewer.Scope{
-		AllConversations:      d.perms[ConversationReadAll],
-		NumberConversations:   d.perms[ConversationReadNumber],
-		AssignedConversations: d.perms[ConversationReadAssigned],
-		Audit:                 d.perms[AuditView],
-		Webhooks:              d.perms[WebhookManage],
-	}
+	d.scope = scopeOf(d.perms)
 	return d, nil
+}
+
+func scopeOf(perms map[Permission]bool) viewer.Scope {
+	return viewer.Scope{
+		AllConversations:      perms[ConversationReadAll],
+		NumberConversations:   perms[ConversationReadNumber],
+		AssignedConversations: perms[ConversationReadAssigned],
+		Audit:                 perms[AuditView],
+		Webhooks:              perms[WebhookManage],
+	}
 }
 
 func (tp *tenantPolicy) fieldEffect(c Coordinate, roles []string, rolePerms map[string]map[Permission]bool) (best Effect, explicitDeny bool, err error) {

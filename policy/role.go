@@ -124,17 +124,42 @@ func CheckRoles(ctx context.Context, client *ent.Client, names []string) error {
 			return apperr.Invalid("roles", "unknown role %q", n)
 		}
 	}
+	perms, err := switchesOf(ctx, client, names)
+	if err != nil {
+		return err
+	}
+	return CheckGrantable(ctx, perms)
+}
+
+// CheckOutranks refuses unless the viewer of ctx holds every switch of the
+// roles names (someone's roles): nobody changes the credentials of, disables
+// or re-enables someone holding a switch they do not hold.
+func CheckOutranks(ctx context.Context, client *ent.Client, names []string) error {
+	perms, err := switchesOf(ctx, client, names)
+	if err != nil {
+		return err
+	}
+	for _, p := range perms {
+		if !Can(ctx, p) {
+			return apperr.New(apperr.Forbidden, "they hold %s, which you do not", p)
+		}
+	}
+	return nil
+}
+
+// switchesOf lists the switches the roles names hold, together.
+func switchesOf(ctx context.Context, client *ent.Client, names []string) ([]Permission, error) {
 	held, err := client.CasbinRule.Query().
 		Where(casbinrule.Ptype("p"), casbinrule.V0In(names...), casbinrule.V3(actUse), casbinrule.V4("allow")).
 		Select(casbinrule.FieldV2).Strings(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	perms := make([]Permission, len(held))
 	for i, p := range held {
 		perms[i] = Permission(p)
 	}
-	return CheckGrantable(ctx, perms)
+	return perms, nil
 }
 
 // CheckGrantable refuses to give away a switch the viewer of ctx does not

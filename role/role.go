@@ -90,6 +90,9 @@ func (s *Service) Update(ctx context.Context, id string, label, description *str
 		if err != nil {
 			return nil, err
 		}
+		if err := checkOwnerRole(ctx, tx.Client(), r.Name); err != nil {
+			return nil, err
+		}
 		u := r.Update()
 		if label != nil {
 			u.SetLabel(strings.TrimSpace(*label))
@@ -181,6 +184,18 @@ func (s *Service) fieldRule(ctx context.Context, roleID string, c policy.Coordin
 		if err != nil {
 			return nil, err
 		}
+		if err := checkOwnerRole(ctx, tx.Client(), r.Name); err != nil {
+			return nil, err
+		}
+		if eff != nil && *eff != policy.Allow && isRoot(c.Type) {
+			owner, err := holdsTenantManage(ctx, tx.Client(), r.Name)
+			if err != nil {
+				return nil, err
+			}
+			if owner {
+				return nil, apperr.New(apperr.Conflict, "%s holds %s: narrowing its %s would lock the company's owners out", r.Name, policy.TenantManage, c)
+			}
+		}
 		if err := policy.RemoveRules(ctx, tx.Client(), r.Name, c.String()); err != nil {
 			return nil, err
 		}
@@ -204,6 +219,10 @@ func (s *Service) Assign(ctx context.Context, agentID string, roleIDs []string) 
 		s.changed(ctx, tx, realtime.AgentRevokedEvent(viewer.FromContext(ctx).TenantID, agentID))
 		a, err := tx.Agent.Get(ctx, agentID)
 		if err != nil {
+			return nil, err
+		}
+		// Taking roles away is changing someone: not someone who outranks you.
+		if err := policy.CheckOutranks(ctx, tx.Client(), a.Roles); err != nil {
 			return nil, err
 		}
 		roles, err := tx.Role.Query().Where(entrole.IDIn(roleIDs...)).All(ctx)
@@ -334,4 +353,32 @@ func diff(before, after []policy.Permission) string {
 
 func dedupe(ids []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(ids)))
+}
+
+// checkOwnerRole refuses to change a role holding tenant.manage (the owner
+// role, or any role made like it) unless the viewer holds tenant.manage: an
+// administrator cannot narrow the owners.
+func checkOwnerRole(ctx context.Context, client *ent.Client, name string) error {
+	if policy.Can(ctx, policy.TenantManage) {
+		return nil
+	}
+	owner, err := holdsTenantManage(ctx, client, name)
+	if err != nil {
+		return err
+	}
+	if owner {
+		return apperr.New(apperr.Forbidden, "%s holds %s: only someone holding it changes the role", name, policy.TenantManage)
+	}
+	return nil
+}
+
+func holdsTenantManage(ctx context.Context, client *ent.Client, name string) (bool, error) {
+	perms, err := Permissions(ctx, client, name)
+	return slices.Contains(perms, policy.TenantManage), err
+}
+
+// isRoot reports whether typ is a root operation type, whose fields are the
+// API itself.
+func isRoot(typ string) bool {
+	return typ == "Query" || typ == "Mutation" || typ == "Subscription"
 }

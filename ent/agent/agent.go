@@ -48,6 +48,10 @@ const (
 	FieldWorkingHours = "working_hours"
 	// FieldOnlineUntil holds the string denoting the online_until field in the database.
 	FieldOnlineUntil = "online_until"
+	// FieldResetHash holds the string denoting the reset_hash field in the database.
+	FieldResetHash = "reset_hash"
+	// FieldResetExpiresAt holds the string denoting the reset_expires_at field in the database.
+	FieldResetExpiresAt = "reset_expires_at"
 	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
 	FieldTokensValidAfter = "tokens_valid_after"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -113,6 +117,8 @@ var Columns = []string{
 	FieldLastAssignedAt,
 	FieldWorkingHours,
 	FieldOnlineUntil,
+	FieldResetHash,
+	FieldResetExpiresAt,
 	FieldTokensValidAfter,
 }
 
@@ -269,6 +275,16 @@ func ByLastAssignedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByOnlineUntil orders the results by the online_until field.
 func ByOnlineUntil(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOnlineUntil, opts...).ToFunc()
+}
+
+// ByResetHash orders the results by the reset_hash field.
+func ByResetHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResetHash, opts...).ToFunc()
+}
+
+// ByResetExpiresAt orders the results by the reset_expires_at field.
+func ByResetExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResetExpiresAt, opts...).ToFunc()
 }
 
 // ByTokensValidAfter orders the results by the tokens_valid_after field.

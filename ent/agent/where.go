@@ -125,6 +125,16 @@ func OnlineUntil(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldOnlineUntil, v))
 }
 
+// ResetHash applies equality check predicate on the "reset_hash" field. It's identical to ResetHashEQ.
+func ResetHash(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldResetHash, v))
+}
+
+// ResetExpiresAt applies equality check predicate on the "reset_expires_at" field. It's identical to ResetExpiresAtEQ.
+func ResetExpiresAt(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldResetExpiresAt, v))
+}
+
 // TokensValidAfter applies equality check predicate on the "tokens_valid_after" field. It's identical to TokensValidAfterEQ.
 func TokensValidAfter(v time.Time) predicate.Agent {
 	return predicate.Agent(sql.FieldEQ(FieldTokensValidAfter, v))
@@ -803,6 +813,131 @@ func OnlineUntilIsNil() predicate.Agent {
 // OnlineUntilNotNil applies the NotNil predicate on the "online_until" field.
 func OnlineUntilNotNil() predicate.Agent {
 	return predicate.Agent(sql.FieldNotNull(FieldOnlineUntil))
+}
+
+// ResetHashEQ applies the EQ predicate on the "reset_hash" field.
+func ResetHashEQ(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldResetHash, v))
+}
+
+// ResetHashNEQ applies the NEQ predicate on the "reset_hash" field.
+func ResetHashNEQ(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldResetHash, v))
+}
+
+// ResetHashIn applies the In predicate on the "reset_hash" field.
+func ResetHashIn(vs ...string) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldResetHash, vs...))
+}
+
+// ResetHashNotIn applies the NotIn predicate on the "reset_hash" field.
+func ResetHashNotIn(vs ...string) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldResetHash, vs...))
+}
+
+// ResetHashGT applies the GT predicate on the "reset_hash" field.
+func ResetHashGT(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldResetHash, v))
+}
+
+// ResetHashGTE applies the GTE predicate on the "reset_hash" field.
+func ResetHashGTE(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldResetHash, v))
+}
+
+// ResetHashLT applies the LT predicate on the "reset_hash" field.
+func ResetHashLT(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldResetHash, v))
+}
+
+// ResetHashLTE applies the LTE predicate on the "reset_hash" field.
+func ResetHashLTE(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldResetHash, v))
+}
+
+// ResetHashContains applies the Contains predicate on the "reset_hash" field.
+func ResetHashContains(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldContains(FieldResetHash, v))
+}
+
+// ResetHashHasPrefix applies the HasPrefix predicate on the "reset_hash" field.
+func ResetHashHasPrefix(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldHasPrefix(FieldResetHash, v))
+}
+
+// ResetHashHasSuffix applies the HasSuffix predicate on the "reset_hash" field.
+func ResetHashHasSuffix(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldHasSuffix(FieldResetHash, v))
+}
+
+// ResetHashIsNil applies the IsNil predicate on the "reset_hash" field.
+func ResetHashIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldResetHash))
+}
+
+// ResetHashNotNil applies the NotNil predicate on the "reset_hash" field.
+func ResetHashNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldResetHash))
+}
+
+// ResetHashEqualFold applies the EqualFold predicate on the "reset_hash" field.
+func ResetHashEqualFold(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldEqualFold(FieldResetHash, v))
+}
+
+// ResetHashContainsFold applies the ContainsFold predicate on the "reset_hash" field.
+func ResetHashContainsFold(v string) predicate.Agent {
+	return predicate.Agent(sql.FieldContainsFold(FieldResetHash, v))
+}
+
+// ResetExpiresAtEQ applies the EQ predicate on the "reset_expires_at" field.
+func ResetExpiresAtEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldEQ(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtNEQ applies the NEQ predicate on the "reset_expires_at" field.
+func ResetExpiresAtNEQ(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNEQ(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtIn applies the In predicate on the "reset_expires_at" field.
+func ResetExpiresAtIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldIn(FieldResetExpiresAt, vs...))
+}
+
+// ResetExpiresAtNotIn applies the NotIn predicate on the "reset_expires_at" field.
+func ResetExpiresAtNotIn(vs ...time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldNotIn(FieldResetExpiresAt, vs...))
+}
+
+// ResetExpiresAtGT applies the GT predicate on the "reset_expires_at" field.
+func ResetExpiresAtGT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGT(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtGTE applies the GTE predicate on the "reset_expires_at" field.
+func ResetExpiresAtGTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldGTE(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtLT applies the LT predicate on the "reset_expires_at" field.
+func ResetExpiresAtLT(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLT(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtLTE applies the LTE predicate on the "reset_expires_at" field.
+func ResetExpiresAtLTE(v time.Time) predicate.Agent {
+	return predicate.Agent(sql.FieldLTE(FieldResetExpiresAt, v))
+}
+
+// ResetExpiresAtIsNil applies the IsNil predicate on the "reset_expires_at" field.
+func ResetExpiresAtIsNil() predicate.Agent {
+	return predicate.Agent(sql.FieldIsNull(FieldResetExpiresAt))
+}
+
+// ResetExpiresAtNotNil applies the NotNil predicate on the "reset_expires_at" field.
+func ResetExpiresAtNotNil() predicate.Agent {
+	return predicate.Agent(sql.FieldNotNull(FieldResetExpiresAt))
 }
 
 // TokensValidAfterEQ applies the EQ predicate on the "tokens_valid_after" field.

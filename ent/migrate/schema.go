@@ -72,6 +72,8 @@ var (
 		{Name: "last_assigned_at", Type: field.TypeTime, Nullable: true},
 		{Name: "working_hours", Type: field.TypeJSON, Nullable: true},
 		{Name: "online_until", Type: field.TypeTime, Nullable: true},
+		{Name: "reset_hash", Type: field.TypeString, Nullable: true},
+		{Name: "reset_expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
@@ -83,7 +85,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "agents_tenants_tenant",
-				Columns:    []*schema.Column{AgentsColumns[16]},
+				Columns:    []*schema.Column{AgentsColumns[18]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -92,12 +94,12 @@ var (
 			{
 				Name:    "agent_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[16]},
+				Columns: []*schema.Column{AgentsColumns[18]},
 			},
 			{
 				Name:    "agent_tenant_id_email",
 				Unique:  true,
-				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[4]},
+				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[4]},
 			},
 			{
 				Name:    "agent_email",
@@ -107,12 +109,12 @@ var (
 			{
 				Name:    "agent_tenant_id_employee_code",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[5]},
+				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[5]},
 			},
 			{
 				Name:    "agent_tenant_id_presence_open_count",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[16], AgentsColumns[8], AgentsColumns[11]},
+				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[8], AgentsColumns[11]},
 			},
 		},
 	}
@@ -588,6 +590,24 @@ var (
 			},
 		},
 	}
+	// LoginThrottlesColumns holds the columns for the "login_throttles" table.
+	LoginThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "key", Type: field.TypeString, Unique: true, Size: 400},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_failure_at", Type: field.TypeTime, Nullable: true},
+		{Name: "unreported", Type: field.TypeInt, Default: 0},
+		{Name: "reported_at", Type: field.TypeTime, Nullable: true},
+	}
+	// LoginThrottlesTable holds the schema information for the "login_throttles" table.
+	LoginThrottlesTable = &schema.Table{
+		Name:       "login_throttles",
+		Columns:    LoginThrottlesColumns,
+		PrimaryKey: []*schema.Column{LoginThrottlesColumns[0]},
+	}
 	// MessagesColumns holds the columns for the "messages" table.
 	MessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -892,6 +912,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "refresh_hash", Type: field.TypeString},
 		{Name: "previous_hash", Type: field.TypeString, Nullable: true},
+		{Name: "family_hash", Type: field.TypeString, Nullable: true},
 		{Name: "user_agent", Type: field.TypeString, Nullable: true, Size: 512},
 		{Name: "ip", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "expires_at", Type: field.TypeTime},
@@ -908,13 +929,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sessions_agents_sessions",
-				Columns:    []*schema.Column{SessionsColumns[10]},
+				Columns:    []*schema.Column{SessionsColumns[11]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "sessions_tenants_tenant",
-				Columns:    []*schema.Column{SessionsColumns[11]},
+				Columns:    []*schema.Column{SessionsColumns[12]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -923,7 +944,7 @@ var (
 			{
 				Name:    "session_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{SessionsColumns[11]},
+				Columns: []*schema.Column{SessionsColumns[12]},
 			},
 			{
 				Name:    "session_refresh_hash",
@@ -934,6 +955,11 @@ var (
 				Name:    "session_previous_hash",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[4]},
+			},
+			{
+				Name:    "session_family_hash",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[5]},
 			},
 		},
 	}
@@ -1117,6 +1143,7 @@ var (
 		GroupJoinRequestsTable,
 		GroupMembersTable,
 		GroupWebhookEventsTable,
+		LoginThrottlesTable,
 		MessagesTable,
 		NumbersTable,
 		OutboundDeliveriesTable,

@@ -39,6 +39,9 @@ type GroupMember func(*sql.Selector)
 // GroupWebhookEvent is the predicate function for groupwebhookevent builders.
 type GroupWebhookEvent func(*sql.Selector)
 
+// LoginThrottle is the predicate function for loginthrottle builders.
+type LoginThrottle func(*sql.Selector)
+
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
+	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -722,6 +723,50 @@ func init() {
 	groupwebhookevent.DefaultID = groupwebhookeventDescID.Default.(func() string)
 	// groupwebhookevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	groupwebhookevent.IDValidator = groupwebhookeventDescID.Validators[0].(func(string) error)
+	loginthrottleMixin := schema.LoginThrottle{}.Mixin()
+	loginthrottle.Policy = privacy.NewPolicies(schema.LoginThrottle{})
+	loginthrottle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := loginthrottle.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	loginthrottleMixinFields0 := loginthrottleMixin[0].Fields()
+	_ = loginthrottleMixinFields0
+	loginthrottleMixinFields1 := loginthrottleMixin[1].Fields()
+	_ = loginthrottleMixinFields1
+	loginthrottleFields := schema.LoginThrottle{}.Fields()
+	_ = loginthrottleFields
+	// loginthrottleDescCreatedAt is the schema descriptor for created_at field.
+	loginthrottleDescCreatedAt := loginthrottleMixinFields1[0].Descriptor()
+	// loginthrottle.DefaultCreatedAt holds the default value on creation for the created_at field.
+	loginthrottle.DefaultCreatedAt = loginthrottleDescCreatedAt.Default.(func() time.Time)
+	// loginthrottleDescUpdatedAt is the schema descriptor for updated_at field.
+	loginthrottleDescUpdatedAt := loginthrottleMixinFields1[1].Descriptor()
+	// loginthrottle.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	loginthrottle.DefaultUpdatedAt = loginthrottleDescUpdatedAt.Default.(func() time.Time)
+	// loginthrottle.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	loginthrottle.UpdateDefaultUpdatedAt = loginthrottleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// loginthrottleDescKey is the schema descriptor for key field.
+	loginthrottleDescKey := loginthrottleFields[0].Descriptor()
+	// loginthrottle.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	loginthrottle.KeyValidator = loginthrottleDescKey.Validators[0].(func(string) error)
+	// loginthrottleDescFailures is the schema descriptor for failures field.
+	loginthrottleDescFailures := loginthrottleFields[1].Descriptor()
+	// loginthrottle.DefaultFailures holds the default value on creation for the failures field.
+	loginthrottle.DefaultFailures = loginthrottleDescFailures.Default.(int)
+	// loginthrottleDescUnreported is the schema descriptor for unreported field.
+	loginthrottleDescUnreported := loginthrottleFields[4].Descriptor()
+	// loginthrottle.DefaultUnreported holds the default value on creation for the unreported field.
+	loginthrottle.DefaultUnreported = loginthrottleDescUnreported.Default.(int)
+	// loginthrottleDescID is the schema descriptor for id field.
+	loginthrottleDescID := loginthrottleMixinFields0[0].Descriptor()
+	// loginthrottle.DefaultID holds the default value on creation for the id field.
+	loginthrottle.DefaultID = loginthrottleDescID.Default.(func() string)
+	// loginthrottle.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	loginthrottle.IDValidator = loginthrottleDescID.Validators[0].(func(string) error)
 	messageMixin := schema.Message{}.Mixin()
 	message.Policy = privacy.NewPolicies(messageMixin[2], schema.Message{})
 	message.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1059,11 +1104,11 @@ func init() {
 	// session.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
 	session.TenantIDValidator = sessionDescTenantID.Validators[0].(func(string) error)
 	// sessionDescUserAgent is the schema descriptor for user_agent field.
-	sessionDescUserAgent := sessionFields[3].Descriptor()
+	sessionDescUserAgent := sessionFields[4].Descriptor()
 	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
 	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
 	// sessionDescIP is the schema descriptor for ip field.
-	sessionDescIP := sessionFields[4].Descriptor()
+	sessionDescIP := sessionFields[5].Descriptor()
 	// session.IPValidator is a validator for the "ip" field. It is called by the builders before save.
 	session.IPValidator = sessionDescIP.Validators[0].(func(string) error)
 	// sessionDescID is the schema descriptor for id field.

@@ -48,6 +48,12 @@ func (Agent) Fields() []ent.Field {
 		field.Time("online_until").Optional().Nillable().
 			Annotations(entgql.Skip()).
 			Comment("presence lease: renewed by every instance holding a connection of the agent; OFFLINE once it lapses"),
+		field.String("reset_hash").Optional().Sensitive().
+			Annotations(entgql.Skip()).
+			Comment("SHA-256 of the one password-reset token issued by an admin and not used yet"),
+		field.Time("reset_expires_at").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("when the reset token stops working"),
 		field.Time("tokens_valid_after").Optional().Nillable().
 			Annotations(entgql.Skip()).
 			Comment("access tokens issued before this instant are refused (role change, disabling)"),

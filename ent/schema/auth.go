@@ -69,6 +69,8 @@ func (Session) Fields() []ent.Field {
 		field.String("refresh_hash").Sensitive().Annotations(entgql.Skip()),
 		field.String("previous_hash").Optional().Sensitive().Annotations(entgql.Skip()).
 			Comment("the refresh token just rotated out; presenting it again revokes the session"),
+		field.String("family_hash").Optional().Sensitive().Annotations(entgql.Skip()).
+			Comment("SHA-256 of the family part every refresh token of the session carries: an old token of the family revokes it"),
 		field.String("user_agent").Optional().MaxLen(512),
 		field.String("ip").Optional().MaxLen(64),
 		field.Time("expires_at"),
@@ -86,7 +88,7 @@ func (Session) Edges() []ent.Edge {
 
 // Indexes of the Session.
 func (Session) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("refresh_hash").Unique(), index.Fields("previous_hash")}
+	return []ent.Index{index.Fields("refresh_hash").Unique(), index.Fields("previous_hash"), index.Fields("family_hash")}
 }
 
 // Annotations of the Session.

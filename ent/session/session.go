@@ -27,6 +27,8 @@ const (
 	FieldRefreshHash = "refresh_hash"
 	// FieldPreviousHash holds the string denoting the previous_hash field in the database.
 	FieldPreviousHash = "previous_hash"
+	// FieldFamilyHash holds the string denoting the family_hash field in the database.
+	FieldFamilyHash = "family_hash"
 	// FieldUserAgent holds the string denoting the user_agent field in the database.
 	FieldUserAgent = "user_agent"
 	// FieldIP holds the string denoting the ip field in the database.
@@ -68,6 +70,7 @@ var Columns = []string{
 	FieldAgentID,
 	FieldRefreshHash,
 	FieldPreviousHash,
+	FieldFamilyHash,
 	FieldUserAgent,
 	FieldIP,
 	FieldExpiresAt,
@@ -147,6 +150,11 @@ func ByRefreshHash(opts ...sql.OrderTermOption) OrderOption {
 // ByPreviousHash orders the results by the previous_hash field.
 func ByPreviousHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPreviousHash, opts...).ToFunc()
+}
+
+// ByFamilyHash orders the results by the family_hash field.
+func ByFamilyHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFamilyHash, opts...).ToFunc()
 }
 
 // ByUserAgent orders the results by the user_agent field.

@@ -95,6 +95,11 @@ func PreviousHash(v string) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldPreviousHash, v))
 }
 
+// FamilyHash applies equality check predicate on the "family_hash" field. It's identical to FamilyHashEQ.
+func FamilyHash(v string) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldFamilyHash, v))
+}
+
 // UserAgent applies equality check predicate on the "user_agent" field. It's identical to UserAgentEQ.
 func UserAgent(v string) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldUserAgent, v))
@@ -468,6 +473,81 @@ func PreviousHashEqualFold(v string) predicate.Session {
 // PreviousHashContainsFold applies the ContainsFold predicate on the "previous_hash" field.
 func PreviousHashContainsFold(v string) predicate.Session {
 	return predicate.Session(sql.FieldContainsFold(FieldPreviousHash, v))
+}
+
+// FamilyHashEQ applies the EQ predicate on the "family_hash" field.
+func FamilyHashEQ(v string) predicate.Session {
+	return predicate.Session(sql.FieldEQ(FieldFamilyHash, v))
+}
+
+// FamilyHashNEQ applies the NEQ predicate on the "family_hash" field.
+func FamilyHashNEQ(v string) predicate.Session {
+	return predicate.Session(sql.FieldNEQ(FieldFamilyHash, v))
+}
+
+// FamilyHashIn applies the In predicate on the "family_hash" field.
+func FamilyHashIn(vs ...string) predicate.Session {
+	return predicate.Session(sql.FieldIn(FieldFamilyHash, vs...))
+}
+
+// FamilyHashNotIn applies the NotIn predicate on the "family_hash" field.
+func FamilyHashNotIn(vs ...string) predicate.Session {
+	return predicate.Session(sql.FieldNotIn(FieldFamilyHash, vs...))
+}
+
+// FamilyHashGT applies the GT predicate on the "family_hash" field.
+func FamilyHashGT(v string) predicate.Session {
+	return predicate.Session(sql.FieldGT(FieldFamilyHash, v))
+}
+
+// FamilyHashGTE applies the GTE predicate on the "family_hash" field.
+func FamilyHashGTE(v string) predicate.Session {
+	return predicate.Session(sql.FieldGTE(FieldFamilyHash, v))
+}
+
+// FamilyHashLT applies the LT predicate on the "family_hash" field.
+func FamilyHashLT(v string) predicate.Session {
+	return predicate.Session(sql.FieldLT(FieldFamilyHash, v))
+}
+
+// FamilyHashLTE applies the LTE predicate on the "family_hash" field.
+func FamilyHashLTE(v string) predicate.Session {
+	return predicate.Session(sql.FieldLTE(FieldFamilyHash, v))
+}
+
+// FamilyHashContains applies the Contains predicate on the "family_hash" field.
+func FamilyHashContains(v string) predicate.Session {
+	return predicate.Session(sql.FieldContains(FieldFamilyHash, v))
+}
+
+// FamilyHashHasPrefix applies the HasPrefix predicate on the "family_hash" field.
+func FamilyHashHasPrefix(v string) predicate.Session {
+	return predicate.Session(sql.FieldHasPrefix(FieldFamilyHash, v))
+}
+
+// FamilyHashHasSuffix applies the HasSuffix predicate on the "family_hash" field.
+func FamilyHashHasSuffix(v string) predicate.Session {
+	return predicate.Session(sql.FieldHasSuffix(FieldFamilyHash, v))
+}
+
+// FamilyHashIsNil applies the IsNil predicate on the "family_hash" field.
+func FamilyHashIsNil() predicate.Session {
+	return predicate.Session(sql.FieldIsNull(FieldFamilyHash))
+}
+
+// FamilyHashNotNil applies the NotNil predicate on the "family_hash" field.
+func FamilyHashNotNil() predicate.Session {
+	return predicate.Session(sql.FieldNotNull(FieldFamilyHash))
+}
+
+// FamilyHashEqualFold applies the EqualFold predicate on the "family_hash" field.
+func FamilyHashEqualFold(v string) predicate.Session {
+	return predicate.Session(sql.FieldEqualFold(FieldFamilyHash, v))
+}
+
+// FamilyHashContainsFold applies the ContainsFold predicate on the "family_hash" field.
+func FamilyHashContainsFold(v string) predicate.Session {
+	return predicate.Session(sql.FieldContainsFold(FieldFamilyHash, v))
 }
 
 // UserAgentEQ applies the EQ predicate on the "user_agent" field.

@@ -113,7 +113,7 @@ func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "password", "employeeCode", "roles", "maxConcurrent", "teamIDs", "numberIDs"}
+	fieldsInOrder := [...]string{"name", "email", "employeeCode", "roles", "maxConcurrent", "teamIDs", "numberIDs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -134,13 +134,6 @@ func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, 
 				return it, err
 			}
 			it.Email = data
-		case "password":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Password = data
 		case "employeeCode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employeeCode"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)

@@ -500,6 +500,7 @@ type ComplexityRoot struct {
 		AddGroupMembers          func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
 		AssignConversation       func(childComplexity int, id string, agentID *string) int
 		AssignRoles              func(childComplexity int, agentID string, roleIDs []string) int
+		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		ClearFieldRule           func(childComplexity int, roleID string, coordinate string) int
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAgent              func(childComplexity int, input model.CreateAgentInput) int
@@ -515,6 +516,7 @@ type ComplexityRoot struct {
 		EnableAgent              func(childComplexity int, id string) int
 		EraseContact             func(childComplexity int, id string) int
 		IndicateTyping           func(childComplexity int, conversationID string) int
+		IssuePasswordReset       func(childComplexity int, agentID string) int
 		LinkNumber               func(childComplexity int, input ent.CreateNumberInput) int
 		Login                    func(childComplexity int, email string, password string, tenant *string) int
 		Logout                   func(childComplexity int, refreshToken *string) int
@@ -523,6 +525,7 @@ type ComplexityRoot struct {
 		Refresh                  func(childComplexity int, refreshToken string) int
 		RemoveGroupMembers       func(childComplexity int, groupID string, waIDs []string) int
 		ReplayInboundDeliveries  func(childComplexity int, ids []string, state *webhookdelivery.State, numberID *string) int
+		ResetPassword            func(childComplexity int, token string, newPassword string) int
 		ResolveConversation      func(childComplexity int, id string) int
 		RevokeAPIKey             func(childComplexity int, id string) int
 		RotateWebhookSecret      func(childComplexity int, id string) int
@@ -645,6 +648,12 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PasswordResetPayload struct {
+		Agent     func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		Token     func(childComplexity int) int
 	}
 
 	Permission struct {
@@ -2829,6 +2838,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignRoles(childComplexity, args["agentID"].(string), args["roleIDs"].([]string)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["currentPassword"].(string), args["newPassword"].(string)), true
 	case "Mutation.clearFieldRule":
 		if e.ComplexityRoot.Mutation.ClearFieldRule == nil {
 			break
@@ -2994,6 +3014,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IndicateTyping(childComplexity, args["conversationID"].(string)), true
+	case "Mutation.issuePasswordReset":
+		if e.ComplexityRoot.Mutation.IssuePasswordReset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issuePasswordReset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssuePasswordReset(childComplexity, args["agentID"].(string)), true
 	case "Mutation.linkNumber":
 		if e.ComplexityRoot.Mutation.LinkNumber == nil {
 			break
@@ -3082,6 +3113,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayInboundDeliveries(childComplexity, args["ids"].([]string), args["state"].(*webhookdelivery.State), args["numberID"].(*string)), true
+	case "Mutation.resetPassword":
+		if e.ComplexityRoot.Mutation.ResetPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["token"].(string), args["newPassword"].(string)), true
 	case "Mutation.resolveConversation":
 		if e.ComplexityRoot.Mutation.ResolveConversation == nil {
 			break
@@ -3772,6 +3814,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PasswordResetPayload.agent":
+		if e.ComplexityRoot.PasswordResetPayload.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasswordResetPayload.Agent(childComplexity), true
+	case "PasswordResetPayload.expiresAt":
+		if e.ComplexityRoot.PasswordResetPayload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasswordResetPayload.ExpiresAt(childComplexity), true
+	case "PasswordResetPayload.token":
+		if e.ComplexityRoot.PasswordResetPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasswordResetPayload.Token(childComplexity), true
 
 	case "Permission.description":
 		if e.ComplexityRoot.Permission.Description == nil {
@@ -5037,6 +5098,13 @@ type CreateAPIKeyPayload {
   secret: String!
 }
 
+type PasswordResetPayload {
+  agent: Agent!
+  "The one-time reset token (pr_…), shown this once; hand it to the agent privately."
+  token: String!
+  expiresAt: Time!
+}
+
 type Mutation {
   """
   Sign in. Anonymous callers may call it. An email used in several companies
@@ -5049,6 +5117,22 @@ type Mutation {
   logout(refreshToken: String): Boolean!
   createAPIKey(input: CreateAPIKeyInput!): CreateAPIKeyPayload!
   revokeAPIKey(id: ID!): APIKey!
+  """
+  Change your own password, proving the current one. Every session of yours
+  ends; the answer is a fresh one.
+  """
+  changePassword(currentPassword: String!, newPassword: String!): AuthPayload!
+  """
+  Issue a one-time token with which the agent sets a new password
+  (resetPassword). It replaces any earlier one and expires after an hour.
+  Nobody resets someone holding a switch they do not hold.
+  """
+  issuePasswordReset(agentID: ID!): PasswordResetPayload!
+  """
+  Set a new password with a reset token; every session of the agent ends.
+  Anonymous callers may call it.
+  """
+  resetPassword(token: String!, newPassword: String!): Boolean!
 }
 `, BuiltIn: false},
 	{Name: "../schema/directory.graphqls", Input: `# Agents, teams, numbers and contacts: the tenant's directory.
@@ -5065,10 +5149,14 @@ input CreateAgentInput {
   numberIDs: [ID!]
 }
 
+"""
+Changes an agent. A password is never set here: its owner changes it with
+changePassword, or an administrator issues a reset (issuePasswordReset).
+Changing the email ends the agent's sessions.
+"""
 input UpdateAgentInput {
   name: String
   email: String
-  password: String
   employeeCode: String
   roles: [String!]
   maxConcurrent: Int
@@ -12297,6 +12385,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PasswordResetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agent":
+		return ec.fieldContext_PasswordResetPayload_agent(ctx, field)
+	case "token":
+		return ec.fieldContext_PasswordResetPayload_token(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_PasswordResetPayload_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PasswordResetPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

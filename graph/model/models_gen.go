@@ -294,6 +294,13 @@ type OrderItem struct {
 	Currency  string  `json:"currency"`
 }
 
+type PasswordResetPayload struct {
+	Agent *ent.Agent `json:"agent"`
+	// The one-time reset token (pr_…), shown this once; hand it to the agent privately.
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // A feature switch a role can hold.
 type Permission struct {
 	ID          string `json:"id"`
@@ -396,10 +403,12 @@ type UnsupportedContent struct {
 
 func (UnsupportedContent) IsMessageContent() {}
 
+// Changes an agent. A password is never set here: its owner changes it with
+// changePassword, or an administrator issues a reset (issuePasswordReset).
+// Changing the email ends the agent's sessions.
 type UpdateAgentInput struct {
 	Name          *string  `json:"name,omitempty"`
 	Email         *string  `json:"email,omitempty"`
-	Password      *string  `json:"password,omitempty"`
 	EmployeeCode  *string  `json:"employeeCode,omitempty"`
 	Roles         []string `json:"roles,omitempty"`
 	MaxConcurrent *int     `json:"maxConcurrent,omitempty"`

@@ -1,0 +1,16 @@
+PRAGMA foreign_keys = off;
+PRAGMA foreign_keys = off;
+CREATE TABLE `new_sessions` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `refresh_hash` text NOT NULL, `previous_hash` text NULL, `family_hash` text NULL, `user_agent` text NULL, `ip` text NULL, `expires_at` datetime NOT NULL, `last_used_at` datetime NULL, `revoked_at` datetime NULL, `agent_id` text NOT NULL, `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `sessions_agents_sessions` FOREIGN KEY (`agent_id`) REFERENCES `agents` (`id`) ON DELETE NO ACTION, CONSTRAINT `sessions_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+INSERT INTO `new_sessions` (`id`, `created_at`, `updated_at`, `refresh_hash`, `previous_hash`, `user_agent`, `ip`, `expires_at`, `last_used_at`, `revoked_at`, `agent_id`, `tenant_id`) SELECT `id`, `created_at`, `updated_at`, `refresh_hash`, `previous_hash`, `user_agent`, `ip`, `expires_at`, `last_used_at`, `revoked_at`, `agent_id`, `tenant_id` FROM `sessions`;
+DROP TABLE `sessions`;
+ALTER TABLE `new_sessions` RENAME TO `sessions`;
+CREATE INDEX `session_tenant_id` ON `sessions` (`tenant_id`);
+CREATE UNIQUE INDEX `session_refresh_hash` ON `sessions` (`refresh_hash`);
+CREATE INDEX `session_previous_hash` ON `sessions` (`previous_hash`);
+CREATE INDEX `session_family_hash` ON `sessions` (`family_hash`);
+ALTER TABLE `agents` ADD COLUMN `reset_hash` text NULL;
+ALTER TABLE `agents` ADD COLUMN `reset_expires_at` datetime NULL;
+CREATE TABLE `login_throttles` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `key` text NOT NULL, `failures` integer NOT NULL DEFAULT (0), `locked_until` datetime NULL, `last_failure_at` datetime NULL, `unreported` integer NOT NULL DEFAULT (0), `reported_at` datetime NULL, PRIMARY KEY (`id`));
+CREATE UNIQUE INDEX `login_throttles_key_key` ON `login_throttles` (`key`);
+PRAGMA foreign_keys = on;
+PRAGMA foreign_keys = on;
