@@ -3,7 +3,10 @@ package graph
 import (
 	"context"
 
+	"strings"
+
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
@@ -23,6 +26,31 @@ import (
 // introspection, whose payloads are the caller's own.
 type fieldGuard struct {
 	filters filterSchema
+	// gates are the fields that lead to a type readable only with a switch
+	// (policy.TypeSwitches): an edge, a list, a connection. Without the
+	// switch the field is denied, so no path reaches the type.
+	gates map[fieldKey]policy.Permission
+}
+
+type fieldKey struct{ object, field string }
+
+// typeGates finds, in schema, every field of an object type (the root
+// mutation's payloads aside: their permission is the mutation's) whose
+// value is, or is a connection of, a type of policy.TypeSwitches.
+func typeGates(schema *ast.Schema) map[fieldKey]policy.Permission {
+	gates := map[fieldKey]policy.Permission{}
+	for name, def := range schema.Types {
+		if def.Kind != ast.Object || name == "Mutation" {
+			continue
+		}
+		for _, f := range def.Fields {
+			target := strings.TrimSuffix(f.Type.Name(), "Connection")
+			if p, ok := policy.TypeSwitches[target]; ok {
+				gates[fieldKey{name, f.Name}] = p
+			}
+		}
+	}
+	return gates
 }
 
 func (g fieldGuard) guard(ctx context.Context, next graphql.Resolver) (any, error) {
@@ -41,6 +69,9 @@ func (g fieldGuard) guard(ctx context.Context, next graphql.Resolver) (any, erro
 	if d == nil {
 		return next(ctx)
 	}
+	if p, ok := g.gates[fieldKey{fc.Object, fc.Field.Name}]; ok && !d.Can(p) {
+		return deny(ctx, fc)
+	}
 	switch d.Field(fc.Object, fc.Field.Name) {
 	case policy.Allow:
 		return next(ctx)
@@ -51,15 +82,20 @@ func (g fieldGuard) guard(ctx context.Context, next graphql.Resolver) (any, erro
 		}
 		return mask(policy.Coordinate{Type: fc.Object, Field: fc.Field.Name}, v)
 	default:
-		err := forbiddenField(fc.Object, fc.Field.Name)
-		if empty, ok := emptyValues[fc.Field.Definition.Type.String()]; ok {
-			// A non-null list denied as null would null the whole response:
-			// it answers empty, with the error at its path.
-			graphql.AddError(ctx, err)
-			return empty(), nil
-		}
-		return nil, err
+		return deny(ctx, fc)
 	}
+}
+
+// deny answers a field the viewer may not read: null with a FORBIDDEN error.
+func deny(ctx context.Context, fc *graphql.FieldContext) (any, error) {
+	err := forbiddenField(fc.Object, fc.Field.Name)
+	if empty, ok := emptyValues[fc.Field.Definition.Type.String()]; ok {
+		// A non-null list denied as null would null the whole response:
+		// it answers empty, with the error at its path.
+		graphql.AddError(ctx, err)
+		return empty(), nil
+	}
+	return nil, err
 }
 
 // emptyValues are what a denied non-null field answers, by its schema type.
@@ -69,6 +105,8 @@ var emptyValues = map[string]func() any{
 	"TeamConnection!":              func() any { return &ent.TeamConnection{} },
 	"ContactConnection!":           func() any { return &ent.ContactConnection{} },
 	"GroupConnection!":             func() any { return &ent.GroupConnection{} },
+	"GroupMemberConnection!":       func() any { return &ent.GroupMemberConnection{} },
+	"GroupJoinRequestConnection!":  func() any { return &ent.GroupJoinRequestConnection{} },
 	"AuditEventConnection!":        func() any { return &ent.AuditEventConnection{} },
 	"RoutingRunConnection!":        func() any { return &ent.RoutingRunConnection{} },
 	"WebhookEndpointConnection!":   func() any { return &ent.WebhookEndpointConnection{} },

@@ -98,7 +98,7 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 	}
 	srv.AroundRootFields(guard.guard)
 	if !cfg.noFieldGuard {
-		srv.AroundFields(fieldGuard{filters: newFilterSchema(es.Schema())}.guard)
+		srv.AroundFields(fieldGuard{filters: newFilterSchema(es.Schema()), gates: typeGates(es.Schema())}.guard)
 	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

@@ -367,6 +367,11 @@ func (tp *tenantPolicy) compute(roles []string, subject string) (*Decisions, err
 		}
 		d.set(c, eff)
 	}
+	for typ, p := range TypeSwitches {
+		if !d.perms[p] {
+			d.fields[typ] = map[string]Effect{"*": Deny}
+		}
+	}
 	d.scope = scopeOf(d.perms)
 	return d, nil
 }

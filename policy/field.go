@@ -101,6 +101,10 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Contact", "legalHoldReason"}: needs(ContactRead, Deny),
 	{"Contact", "conversations"}:   public,
 
+	// Group members and join requests are customers too: their phones are masked.
+	{"GroupMember", "waID"}:      needs(ContactViewPhone, Mask),
+	{"GroupJoinRequest", "waID"}: needs(ContactViewPhone, Mask),
+
 	{"Agent", "id"}:            public,
 	{"Agent", "createdAt"}:     public,
 	{"Agent", "updatedAt"}:     public,
@@ -182,6 +186,27 @@ var Tombstoned = map[Coordinate]Permission{
 func (d *Decisions) TombstoneHidden(typ, field string) bool {
 	p, ok := Tombstoned[Coordinate{typ, field}]
 	return ok && !d.perms[p]
+}
+
+// TypeSwitches are the types readable only with a switch, through every
+// path: their fields, every edge and payload that leads to them (the graph
+// field guard) and node(id:). Without the switch the type is denied whole,
+// whatever field rules say.
+var TypeSwitches = map[string]Permission{
+	"Group":            GroupView,
+	"GroupMember":      GroupView,
+	"GroupJoinRequest": GroupView,
+	"Role":             RoleManage,
+	"APIKey":           APIKeyManage,
+	"Session":          AgentManage,
+}
+
+// PhoneFields are the fields holding a customer's phone number or WhatsApp
+// id: each needs contact.view_phone and is masked without it (FieldRules),
+// and masks as a phone (Redact).
+var PhoneFields = []Coordinate{
+	{"Contact", "phone"}, {"Contact", "waID"},
+	{"GroupMember", "waID"}, {"GroupJoinRequest", "waID"},
 }
 
 // SensitiveTypes must have a rule for every field.

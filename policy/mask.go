@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -10,8 +11,7 @@ import (
 // ("+33 6•• •• •• 12" shows as "+33 •••••••12"), anything else its first
 // character.
 func Redact(c Coordinate, value string) string {
-	switch c {
-	case Coordinate{"Contact", "phone"}, Coordinate{"Contact", "waID"}:
+	if slices.Contains(PhoneFields, c) {
 		return RedactPhone(value)
 	}
 	if value == "" {
