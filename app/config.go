@@ -32,6 +32,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	BodyTimeout     time.Duration // how long a request may take to deliver its body
 	MetricsToken    string        // bearer token for /metrics; empty: loopback callers only
+	SimulatorToken  string        // bearer token for the simulator's control API (/sim/_sim/); empty: loopback callers only
 	NATSURL         string
 	PresenceGrace   time.Duration
 	Webhooks        outhook.Config // outbound webhooks; zero values take their defaults
@@ -92,6 +93,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ShutdownTimeout = parseDuration(env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20s"), "SWITCHBOARD_SHUTDOWN_TIMEOUT", &errs)
 	c.BodyTimeout = parseDuration(env("SWITCHBOARD_BODY_TIMEOUT", "30s"), "SWITCHBOARD_BODY_TIMEOUT", &errs)
 	c.MetricsToken = getenv("SWITCHBOARD_METRICS_TOKEN")
+	c.SimulatorToken = getenv("SWITCHBOARD_SIMULATOR_TOKEN")
 	c.NATSURL = getenv("NATS_URL")
 	c.PresenceGrace = parseDuration(env("SWITCHBOARD_PRESENCE_GRACE", "15s"), "SWITCHBOARD_PRESENCE_GRACE", &errs)
 	c.Webhooks.AllowPrivate = parseBool(env("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", "false"), "SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", &errs)

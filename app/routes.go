@@ -40,7 +40,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", a.ready)
 	if a.sim != nil {
-		mux.Handle("/sim/", http.StripPrefix("/sim", a.sim.sim))
+		mux.Handle("/sim/", http.StripPrefix("/sim", middleware.SimulatorGuard(a.Config.SimulatorToken, a.sim.sim)))
 	}
 	mux.Handle("/", web.Handler())
 	return middleware.Log(a.Log, middleware.BodyTimeout(a.Config.BodyTimeout, mux))

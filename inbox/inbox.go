@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -307,6 +308,11 @@ func outgoingContent(out Outgoing) (message.Kind, string, json.RawMessage, error
 		if (o.Media.ID == "") == (o.Media.Link == "") {
 			return "", "", nil, apperr.Invalid("media", "give the media's id or its link, not both")
 		}
+		if o.Media.Link != "" {
+			if err := checkMediaLink(o.Media.Link); err != nil {
+				return "", "", nil, err
+			}
+		}
 		kind = map[string]message.Kind{"image": message.KindIMAGE, "document": message.KindDOCUMENT,
 			"audio": message.KindAUDIO, "video": message.KindVIDEO, "sticker": message.KindSTICKER}[o.Media.Kind]
 		body = o.Media.Caption
@@ -347,4 +353,15 @@ func (s *Service) MarkRead(ctx context.Context, id string) (*ent.Conversation, e
 		}
 		return c, s.enqueue(ctx, tx, connector.MarkReadArgs{TenantID: c.TenantID, MessageID: last.ID})
 	})
+}
+
+// checkMediaLink accepts only a public https link: the provider fetches it,
+// and a javascript:, file: or plain http link would be run, read from the
+// server or sent in the clear wherever it is shown or followed.
+func checkMediaLink(link string) error {
+	u, err := url.Parse(link)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return apperr.Invalid("media.link", "a media link must be an https URL")
+	}
+	return nil
 }

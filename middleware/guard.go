@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -56,6 +57,21 @@ func MetricsGuard(token string, next http.Handler) http.Handler {
 		if !metricsAllowed(token, r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "metrics need the operator's token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// SimulatorGuard protects the simulator's control API (paths under /_sim/:
+// faults, outages, its clock, its numbers) like MetricsGuard protects
+// /metrics; the simulated Cloud API beside it answers anyone, as the real
+// one does, and checks its own tokens.
+func SimulatorGuard(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_sim/") && !metricsAllowed(token, r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="simulator"`)
+			http.Error(w, "the simulator's control API needs the operator's token", http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)

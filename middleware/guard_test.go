@@ -97,3 +97,34 @@ func TestMetricsGuard(t *testing.T) {
 		})
 	}
 }
+
+// M7: the simulator's control API (faults, outages, its clock, its numbers)
+// answers only loopback callers, or the operator's token when one is set;
+// the simulated Cloud API beside it is not guarded here.
+func TestSimulatorGuard(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "sim") })
+	tests := []struct {
+		name, token, path, remote, auth string
+		status                          int
+	}{
+		{"control, remote", "", "/_sim/faults", "203.0.113.7:5000", "", 401},
+		{"control, loopback", "", "/_sim/faults", "127.0.0.1:5000", "", 200},
+		{"control, token", "s3cret", "/_sim/outage", "203.0.113.7:5000", "Bearer s3cret", 200},
+		{"control, wrong token", "s3cret", "/_sim/clock", "203.0.113.7:5000", "Bearer nope", 401},
+		{"cloud API, remote", "", "/v21.0/123/messages", "203.0.113.7:5000", "", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodPut, tt.path, nil)
+			req.RemoteAddr = tt.remote
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			SimulatorGuard(tt.token, ok).ServeHTTP(rec, req)
+			require.Equal(t, tt.status, rec.Code)
+		})
+	}
+}
