@@ -86,7 +86,7 @@ func NewServer(r *Resolver, cfg Config, websocket graphql.Transport) *handler.Se
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(newPersistedQueries(persistedQueryBytes))
-	srv.Use(textGuard{}) // after the persisted query has put the text in place
+	srv.Use(textGuard{})   // after the persisted query has put the text in place
 	srv.Use(documentBound{ // after the persisted query has put the text in place
 		cache:     documents,
 		anonymous: cfg.AnonymousDocument.withDefaults(DefaultAnonymousLimits),
