@@ -12,8 +12,10 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
+	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // Limits on tags and attributes.
@@ -42,7 +44,55 @@ func (s *Service) Create(ctx context.Context, in ent.CreateContactInput) (*ent.C
 		return nil, err
 	}
 	in.Tags = tags
-	return s.client.Contact.Create().SetInput(in).Save(ctx)
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+	}
+	existing, err := s.client.Contact.Query().Where(entcontact.WaID(in.WaID)).Only(viewer.System(ctx, v.TenantID))
+	switch {
+	case ent.IsNotFound(err):
+		return s.client.Contact.Create().SetInput(in).Save(ctx)
+	case err != nil:
+		return nil, err
+	}
+	visible, err := s.client.Contact.Query().Where(entcontact.ID(existing.ID)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if visible {
+		return nil, apperr.New(apperr.Conflict, "%s is already a contact", in.WaID)
+	}
+	return unseen(existing, in, time.Now()), nil
+}
+
+// unseen answers a create whose WhatsApp id is already a contact outside the
+// viewer's scope as a new contact they cannot see would be answered: what
+// they sent, under the contact's id, which reads back as NOT_FOUND to them
+// like any contact outside their scope. A CONFLICT would tell them that the
+// number is a customer they may not see; nothing of the contact is shown,
+// and nothing of it changes.
+func unseen(existing *ent.Contact, in ent.CreateContactInput, now time.Time) *ent.Contact {
+	c := *existing // keeps the client, so the contact's edges load (as the viewer: nothing)
+	c.CreatedAt, c.UpdatedAt = now, now
+	c.Phone, c.ProfileName, c.Tags, c.Attributes = "", "", in.Tags, entcontact.DefaultAttributes
+	if c.Tags == nil {
+		c.Tags = entcontact.DefaultTags
+	}
+	if in.Phone != nil {
+		c.Phone = *in.Phone
+	}
+	if in.ProfileName != nil {
+		c.ProfileName = *in.ProfileName
+	}
+	c.OptIn, c.OptInSource, c.OptInAt, c.ErasedAt = entcontact.OptInUNKNOWN, "", in.OptInAt, nil
+	if in.OptIn != nil {
+		c.OptIn = *in.OptIn
+	}
+	if in.OptInSource != nil {
+		c.OptInSource = *in.OptInSource
+	}
+	c.Edges = ent.ContactEdges{}
+	return &c
 }
 
 // Update changes a contact; tags are normalised.
