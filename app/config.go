@@ -1,7 +1,9 @@
 package app
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -112,7 +114,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	defaultAPI, defaultSecret, defaultHealth := "https://graph.facebook.com", "", "5m"
 	if c.SimURL != "" {
 		// A demo: numbers linked without a provider go to the simulator too.
-		defaultAPI, defaultSecret, defaultHealth = c.SimURL, demoAppSecret, "15s"
+		defaultAPI, defaultHealth = c.SimURL, "15s"
 	}
 	c.WhatsAppAPIURL = env("SWITCHBOARD_WHATSAPP_API_URL", defaultAPI)
 	c.WhatsAppAPIVersion = env("SWITCHBOARD_WHATSAPP_API_VERSION", "v21.0")
@@ -135,6 +137,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.Secret = secret
+	if c.SimURL != "" && len(c.WhatsAppAppSecret) == 0 && len(secret) > 0 {
+		c.WhatsAppAppSecret = simulatorAppSecret(secret)
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -210,4 +215,15 @@ func baseURL(addr string) string {
 		return "http://localhost" + addr
 	}
 	return "http://" + addr
+}
+
+// simulatorAppSecret is the app secret the demo simulator signs its webhooks
+// with when none is configured: derived from the installation's own secret
+// (generated in the data directory, or SWITCHBOARD_SECRET, which every
+// instance of a deployment shares), so it is never one published in the
+// source, and instances pointing at one simulator agree on it.
+func simulatorAppSecret(secret []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("switchboard simulator app secret"))
+	return []byte(hex.EncodeToString(mac.Sum(nil)))
 }

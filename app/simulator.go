@@ -17,10 +17,6 @@ import (
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
 
-// demoAppSecret signs the in-process simulator's webhooks when no app secret
-// is configured: the demo's own, public.
-const demoAppSecret = "switchboard-demo-app-secret"
-
 // simulator is the Cloud API simulator run inside the server for the demo,
 // under /sim/: it serves the sim numbers, posts its webhooks back to
 // /webhooks/whatsapp, has simulated customers write in, and takes one number
