@@ -5,6 +5,7 @@ package contact
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,8 +74,16 @@ func (s *Service) Create(ctx context.Context, in ent.CreateContactInput) (*ent.C
 // and nothing of it changes.
 func unseen(existing *ent.Contact, in ent.CreateContactInput, now time.Time) *ent.Contact {
 	c := *existing // keeps the client, so the contact's edges load (as the viewer: nothing)
+	// Every field but the id and the tenant is forgotten, fields added later
+	// included, then filled as a create fills them.
+	rv := reflect.ValueOf(&c).Elem()
+	for i := range rv.NumField() {
+		if f := rv.Type().Field(i); f.IsExported() && f.Name != "ID" && f.Name != "TenantID" {
+			rv.Field(i).SetZero()
+		}
+	}
 	c.CreatedAt, c.UpdatedAt = now, now
-	c.Phone, c.ProfileName, c.Tags, c.Attributes = "", "", in.Tags, entcontact.DefaultAttributes
+	c.WaID, c.Tags, c.Attributes, c.OptIn, c.OptInAt = in.WaID, in.Tags, entcontact.DefaultAttributes, entcontact.OptInUNKNOWN, in.OptInAt
 	if c.Tags == nil {
 		c.Tags = entcontact.DefaultTags
 	}
@@ -84,14 +93,12 @@ func unseen(existing *ent.Contact, in ent.CreateContactInput, now time.Time) *en
 	if in.ProfileName != nil {
 		c.ProfileName = *in.ProfileName
 	}
-	c.OptIn, c.OptInSource, c.OptInAt, c.ErasedAt = entcontact.OptInUNKNOWN, "", in.OptInAt, nil
 	if in.OptIn != nil {
 		c.OptIn = *in.OptIn
 	}
 	if in.OptInSource != nil {
 		c.OptInSource = *in.OptInSource
 	}
-	c.Edges = ent.ContactEdges{}
 	return &c
 }
 
