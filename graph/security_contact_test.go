@@ -41,7 +41,9 @@ func TestCreateContactRevealsNoHiddenCustomer(t *testing.T) {
 		r.RequireOK(t)
 		require.Contains(t, string(r.Data), "Hidden VIP")
 		var out struct {
-			Contacts struct{ Edges []struct{ Node struct{ ID string } } }
+			Contacts struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		r.Decode(t, &out)
 		s.Do(t, agent, read, map[string]any{"id": out.Contacts.Edges[0].Node.ID}).RequireCode(t, "NOT_FOUND")
