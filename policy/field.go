@@ -207,6 +207,7 @@ var TypeSwitches = map[string]Permission{
 var PhoneFields = []Coordinate{
 	{"Contact", "phone"}, {"Contact", "waID"},
 	{"GroupMember", "waID"}, {"GroupJoinRequest", "waID"},
+	{"SharedContactPhone", "phone"}, {"SharedContactPhone", "waID"},
 }
 
 // SensitiveTypes must have a rule for every field.
