@@ -233,6 +233,8 @@ func (a *App) buildServices() error {
 	a.Jobs.AddPeriodicJobs(routing.PeriodicTick())
 	river.AddWorker(workers, &retention.Worker{Retention: retention.New(client, a.Clock)})
 	a.Jobs.AddPeriodicJobs(retention.Periodic())
+	river.AddWorker(workers, &auth.PurgeThrottlesWorker{Auth: a.Auth})
+	a.Jobs.AddPeriodicJobs(auth.PeriodicPurgeThrottles())
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
@@ -186,4 +188,45 @@ func (t *throttle) failed(ctx context.Context, accounts []*ent.Agent, email, ip 
 		}
 	}
 	return nil
+}
+
+// forgetRowsAfter is how long an idle throttle row is kept: a guesser
+// trying a million made-up emails leaves a million rows, which go once they
+// no longer count.
+const forgetRowsAfter = 24 * time.Hour
+
+// PurgeThrottles deletes the throttle rows that no longer count: untouched
+// for a day, not locked, and with no failures still to be audited. It
+// returns how many went.
+func (s *Service) PurgeThrottles(ctx context.Context) (int, error) {
+	now := s.throttle.now()
+	return s.client.LoginThrottle.Delete().Where(
+		loginthrottle.UpdatedAtLT(now.Add(-forgetRowsAfter)),
+		loginthrottle.Or(loginthrottle.LockedUntilIsNil(), loginthrottle.LockedUntilLT(now)),
+		loginthrottle.Unreported(0),
+	).Exec(viewer.Platform(ctx))
+}
+
+// PurgeThrottlesArgs is the periodic job that runs PurgeThrottles.
+type PurgeThrottlesArgs struct{}
+
+// Kind names the job.
+func (PurgeThrottlesArgs) Kind() string { return "auth.purge_throttles" }
+
+// PurgeThrottlesWorker runs PurgeThrottlesArgs.
+type PurgeThrottlesWorker struct {
+	river.WorkerDefaults[PurgeThrottlesArgs]
+	Auth *Service
+}
+
+// Work purges.
+func (w *PurgeThrottlesWorker) Work(ctx context.Context, _ *river.Job[PurgeThrottlesArgs]) error {
+	_, err := w.Auth.PurgeThrottles(ctx)
+	return err
+}
+
+// PeriodicPurgeThrottles is the job to give River: every hour.
+func PeriodicPurgeThrottles() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PurgeThrottlesArgs{}, nil }, nil)
 }
