@@ -221,7 +221,7 @@ func (a *App) buildServices() error {
 		Presence: a.Presence,
 		Roles:    role.NewService(client, a.Authz, a.Pub),
 		Agents:   agent.NewService(client, a.Authz, a.Pub, a.Clock),
-		Contacts: contact.NewService(client),
+		Contacts: contact.NewService(client, a.Pub),
 		Numbers:  number.NewService(client, a.Pub, a.Box, a.Clock),
 		Inbox:    inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
 		Groups:   group.NewService(client, a.Pub),

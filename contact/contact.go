@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -31,11 +32,25 @@ const (
 // Service changes contacts.
 type Service struct {
 	client *ent.Client
+	pub    *realtime.Publisher
 }
 
-// NewService returns a Service over client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client}
+// NewService returns a Service over client that tells pub of every contact
+// it creates or changes (outbound webhooks listen); pub may be nil.
+func NewService(client *ent.Client, pub *realtime.Publisher) *Service {
+	return &Service{client: client, pub: pub}
+}
+
+// write runs fn in a transaction and publishes the contact it wrote, as
+// kind (realtime.KindCreated or KindUpdated), once it commits.
+func (s *Service) write(ctx context.Context, kind string, fn func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error)) (*ent.Contact, error) {
+	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+		c, err := fn(ctx, tx)
+		if err == nil {
+			s.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, kind))
+		}
+		return c, err
+	})
 }
 
 // Create adds a contact; tags are normalised.
@@ -52,7 +67,9 @@ func (s *Service) Create(ctx context.Context, in ent.CreateContactInput) (*ent.C
 	existing, err := s.client.Contact.Query().Where(entcontact.WaID(in.WaID)).Only(viewer.System(ctx, v.TenantID))
 	switch {
 	case ent.IsNotFound(err):
-		return s.client.Contact.Create().SetInput(in).Save(ctx)
+		return s.write(ctx, realtime.KindCreated, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+			return tx.Contact.Create().SetInput(in).Save(ctx)
+		})
 	case err != nil:
 		return nil, err
 	}
@@ -112,7 +129,7 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateContactInp
 	}
 	if in.AppendTags != nil {
 		// Appending could duplicate tags: fold it into a full replacement.
-		return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+		return s.write(ctx, realtime.KindUpdated, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
 			c, err := tx.Contact.Get(ctx, id)
 			if err != nil {
 				return nil, err
@@ -128,7 +145,9 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateContactInp
 			return c.Update().SetInput(in).Save(ctx)
 		})
 	}
-	return s.client.Contact.UpdateOneID(id).SetInput(in).Save(ctx)
+	return s.write(ctx, realtime.KindUpdated, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+		return tx.Contact.UpdateOneID(id).SetInput(in).Save(ctx)
+	})
 }
 
 // Tag adds and removes tags in one step.
@@ -141,7 +160,7 @@ func (s *Service) Tag(ctx context.Context, id string, add, remove []string) (*en
 	if err != nil {
 		return nil, err
 	}
-	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+	return s.write(ctx, realtime.KindUpdated, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
 		c, err := tx.Contact.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -163,7 +182,9 @@ func (s *Service) SetAttributes(ctx context.Context, id string, attrs []schematy
 	if err != nil {
 		return nil, err
 	}
-	return s.client.Contact.UpdateOneID(id).SetAttributes(clean).Save(ctx)
+	return s.write(ctx, realtime.KindUpdated, func(ctx context.Context, tx *ent.Tx) (*ent.Contact, error) {
+		return tx.Contact.UpdateOneID(id).SetAttributes(clean).Save(ctx)
+	})
 }
 
 // NormalizeTags trims and lowercases tags, drops empty ones and duplicates,

@@ -75,7 +75,7 @@ func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (
 // phone is untouched; a legal hold refuses the erasure.
 func TestEraseContact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		svc := contact.NewService(db.Client)
+		svc := contact.NewService(db.Client, nil)
 		gone := person{waID: "33612349876", phone: "+33612349876", name: "Zoé Erasable", text: "my secret address is 12 rue Quiet",
 			reply: "noted, Zoé, we ship to 12 rue Quiet", tag: "tag-zoe-vip", attr: "zoe-signup-page"}
 		ctx, c, conv := plant(t, db, "alpha", "1098765400001", gone)

@@ -34,12 +34,15 @@ const (
 	MessageStatus             = "message.status"
 	MessageDeleted            = "message.deleted"
 	NumberStatus              = "number.status"
+	ContactCreated            = "contact.created"
+	ContactUpdated            = "contact.updated"
 )
 
 // EventTypes are the event types, in the order a console lists them.
 var EventTypes = []string{
 	ConversationCreated, ConversationAssigned, ConversationQueued, ConversationResolved,
 	ConversationStatusChanged, MessageReceived, MessageSent, MessageStatus, MessageDeleted, NumberStatus,
+	ContactCreated, ContactUpdated,
 }
 
 // Config tunes delivery. The zero value of a field takes its default.
@@ -142,7 +145,7 @@ func (s *Service) Enqueue(ctx context.Context, tx *ent.Tx, events []realtime.Eve
 // relevant reports whether e may become a webhook event, before any query.
 func relevant(e realtime.Event) bool {
 	switch e.Type {
-	case realtime.ConversationChanged, realtime.MessageChanged, realtime.NumberStatusChanged:
+	case realtime.ConversationChanged, realtime.MessageChanged, realtime.NumberStatusChanged, realtime.ContactChanged:
 		return e.TenantID != ""
 	}
 	return false
@@ -251,6 +254,12 @@ func classify(ctx context.Context, tx *ent.Tx, e realtime.Event) (classified, er
 		return c, nil
 	case realtime.NumberStatusChanged:
 		return classified{typ: NumberStatus, orderKey: e.Subject}, nil
+	case realtime.ContactChanged:
+		c := classified{typ: ContactUpdated, orderKey: e.Subject}
+		if kind == realtime.KindCreated {
+			c.typ = ContactCreated
+		}
+		return c, nil
 	}
 	return classified{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -43,6 +44,15 @@ func (s *Service) render(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.Ou
 			return nil, false, err
 		}
 		data["message"] = view.Message(dec, m)
+	case ContactCreated, ContactUpdated:
+		ct, err := s.client.Contact.Query().Where(contact.ID(d.SubjectID)).Only(rctx)
+		if ent.IsNotFound(err) {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		data["contact"] = view.Contact(dec, ct)
 	case NumberStatus:
 		n, err := s.client.Number.Query().Where(number.ID(d.SubjectID)).Only(rctx)
 		if ent.IsNotFound(err) {

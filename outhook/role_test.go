@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/contact"
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/outhook"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -65,5 +67,47 @@ func TestPayloadsObeyTheEndpointsRole(t *testing.T) {
 		require.Equal(t, "Customer 1", contact["profileName"])
 		msg := got["/auditor"][1].Data["message"].(map[string]any)
 		require.Equal(t, "my card number is 4970 1000 0000 0000", msg["body"])
+	})
+}
+
+// TestContactEvents: a contact created or changed through the contact
+// service reaches an endpoint subscribed to contact events, cut to its role
+// (the auditor's phone masked).
+func TestContactEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		var mu sync.Mutex
+		var got []outhook.Payload
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			var p outhook.Payload
+			require.NoError(t, json.NewDecoder(r.Body).Decode(&p))
+			mu.Lock()
+			got = append(got, p)
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		w.endpoint(t, srv.URL, policy.RoleAuditor, outhook.ContactCreated, outhook.ContactUpdated)
+
+		contacts := contact.NewService(db.Client, w.pub)
+		name, phone := "Noor", "+33699887766"
+		c, err := contacts.Create(w.ctx, ent.CreateContactInput{WaID: "33699887766", ProfileName: &name, Phone: &phone})
+		require.NoError(t, err)
+		_, err = contacts.Tag(w.ctx, c.ID, []string{"vip"}, nil)
+		require.NoError(t, err)
+		for range 3 {
+			_, err := w.svc.DispatchOnce(t.Context())
+			require.NoError(t, err)
+			w.svc.Wait()
+			w.clock.Advance(time.Second)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, got, 2)
+		require.Equal(t, []string{outhook.ContactCreated, outhook.ContactUpdated}, []string{got[0].Type, got[1].Type})
+		ct := got[1].Data["contact"].(map[string]any)
+		require.Equal(t, c.ID, ct["id"])
+		require.Equal(t, "Noor", ct["profileName"])
+		require.NotContains(t, ct["phone"], "99887766", "masked for the auditor")
+		require.Equal(t, []any{"vip"}, ct["tags"])
 	})
 }

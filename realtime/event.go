@@ -33,6 +33,9 @@ const (
 	// APIKeyRevoked: an API key was revoked: every instance closes the
 	// connections opened with it. Subject is the key.
 	APIKeyRevoked = "apikey.revoked"
+	// ContactChanged: a contact was created (kind CREATED) or its profile,
+	// tags or attributes changed (UPDATED). Subject is the contact.
+	ContactChanged = "contact.changed"
 	// WebhookEndpointChanged: an outbound webhook endpoint changed on its
 	// own (disabled after sustained failure). Subject is the endpoint; Data:
 	// {"kind": …, "reason": …}.
@@ -149,6 +152,12 @@ func AgentEvent(tenantID, agentID string) Event {
 // switched off, and why.
 func WebhookDisabledEvent(tenantID, id, reason string) Event {
 	return event(tenantID, WebhookEndpointChanged, id, Change{Kind: KindDisabled, Reason: reason})
+}
+
+// ContactEvent tells tenantID that contact id was created or changed, as
+// kind says.
+func ContactEvent(tenantID, id, kind string) Event {
+	return event(tenantID, ContactChanged, id, Change{Kind: kind})
 }
 
 // GroupEvent tells tenantID's viewers that group id changed in the way kind

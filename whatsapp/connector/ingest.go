@@ -708,11 +708,17 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, waID, profileName s
 		if !whatsapp.IsBSUID(waID) {
 			create.SetPhone("+" + waID) // a BSUID reveals no phone
 		}
-		return create.Save(ctx)
+		if c, err = create.Save(ctx); err == nil {
+			in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindCreated))
+		}
+		return c, err
 	case err != nil:
 		return nil, err
 	case profileName != "" && profileName != c.ProfileName:
-		return c.Update().SetProfileName(profileName).Save(ctx)
+		if c, err = c.Update().SetProfileName(profileName).Save(ctx); err == nil {
+			in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
+		}
+		return c, err
 	}
 	return c, nil
 }
