@@ -156,31 +156,28 @@ func namesNumber(ids []string) predicate.WebhookDelivery {
 	}
 }
 
-// textContains is "the JSON column field, as text, contains s", on either
-// dialect.
+// textContains is "column field, read as text, contains s", on either
+// dialect. A bytea column (Postgres) is decoded as UTF-8 bytes rather than
+// cast, which would give its hex form.
 func textContains(sel *sql.Selector, field, s string) *sql.Predicate {
 	col := sel.C(field)
 	postgres := sel.Dialect() == dialect.Postgres
+	bytea := field == webhookdelivery.FieldBody
 	return sql.P(func(b *sql.Builder) {
-		if postgres {
+		switch {
+		case postgres && bytea:
+			b.WriteString("position(convert_to(").Arg(s).WriteString(", 'UTF8') in " + col + ") > 0")
+		case postgres:
 			b.WriteString("position(").Arg(s).WriteString(" in CAST(" + col + " AS TEXT)) > 0")
-			return
+		default:
+			b.WriteString("instr(CAST(" + col + " AS TEXT), ").Arg(s).WriteString(") > 0")
 		}
-		b.WriteString("instr(CAST(" + col + " AS TEXT), ").Arg(s).WriteString(") > 0")
 	})
 }
 
-// bytesContain is "the body column contains s", on either dialect.
+// bytesContain is "the body column contains s".
 func bytesContain(sel *sql.Selector, s string) *sql.Predicate {
-	col := sel.C(webhookdelivery.FieldBody)
-	postgres := sel.Dialect() == dialect.Postgres
-	return sql.P(func(b *sql.Builder) {
-		if postgres {
-			b.WriteString("position(convert_to(").Arg(s).WriteString(", 'UTF8') in " + col + ") > 0")
-			return
-		}
-		b.WriteString("instr(CAST(" + col + " AS TEXT), ").Arg(s).WriteString(") > 0")
-	})
+	return textContains(sel, webhookdelivery.FieldBody, s)
 }
 
 // SetContactLegalHold puts a contact under legal hold with reason, or
