@@ -353,6 +353,19 @@ func (c *conn) stop(id string) {
 	}
 }
 
+// forgetMember drops subscription s when grp, the execution it belongs to,
+// ended; false if s was stopped or has moved to another execution (a
+// re-admission restarts it): that one answers for it.
+func (c *conn) forgetMember(grp *group, s *sub) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs[s.id] != s || s.group != grp {
+		return false
+	}
+	delete(c.subs, s.id)
+	return true
+}
+
 // forget drops a finished subscription; false if it was already gone.
 func (c *conn) forget(id string) bool {
 	c.mu.Lock()
@@ -438,8 +451,20 @@ func (c *conn) readmit() {
 // replaces a pending one of the same subscription. A full queue means the
 // client is too far behind: it is closed with 1013 and may resume.
 func (c *conn) enqueue(data []byte, coalesce string) {
+	c.push(data, coalesce, nil, nil)
+}
+
+// deliver enqueues what execution grp sends to its member s, unless s has
+// left grp meanwhile: a re-admission moves s to a new execution (with the
+// new permissions), and an event the old one had in hand must neither
+// follow the new one's answer nor, coalescing, replace it.
+func (c *conn) deliver(grp *group, s *sub, data []byte, coalesce string) {
+	c.push(data, coalesce, grp, s)
+}
+
+func (c *conn) push(data []byte, coalesce string, from *group, s *sub) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || (from != nil && s.group != from) {
 		c.mu.Unlock()
 		return
 	}

@@ -49,18 +49,19 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 		go grp.run(gctx, c.exec, rc)
 	}
 	grp.members[s] = c
-	grp.mu.Unlock()
-	g.mu.Unlock()
-
-	// The subscription may have been stopped, or its connection closed,
-	// while it joined: then it leaves at once, or the group would run on
-	// for a member nobody will remove.
+	// s belongs to grp before grp can fan anything out to it: deliver drops
+	// what an execution sends to a subscription that is not (or no longer)
+	// its member. The subscription may have been stopped, or its connection
+	// closed, while it joined: then it leaves at once, or the group would
+	// run on for a member nobody will remove.
 	c.mu.Lock()
 	current := !c.closed && c.subs[s.id] == s
 	if current {
 		s.group = grp
 	}
 	c.mu.Unlock()
+	grp.mu.Unlock()
+	g.mu.Unlock()
 	if !current {
 		grp.leave(s)
 	}
@@ -101,7 +102,7 @@ func (grp *group) run(ctx context.Context, exec graphql.GraphExecutor, rc *graph
 			if m.s.coalesce {
 				coalesce = m.s.id
 			}
-			m.c.enqueue(msg, coalesce)
+			m.c.deliver(grp, m.s, msg, coalesce)
 		}
 	}
 }
@@ -126,7 +127,7 @@ func (grp *group) finish() {
 	grp.mu.Unlock()
 	grp.cancel()
 	for s, c := range members {
-		if c.forget(s.id) {
+		if c.forgetMember(grp, s) {
 			c.complete(s.id)
 		}
 	}
