@@ -54,7 +54,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string, info
 	if err := s.throttle.admit(ctx, a.Email, info.IP); err != nil {
 		return nil, err
 	}
-	ok, err := CheckPassword(a.PasswordHash, current)
+	ok, err := s.checkPassword(a.PasswordHash, current)
 	if err != nil {
 		return nil, fmt.Errorf("change password of %s: %w", a.ID, err)
 	}

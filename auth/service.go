@@ -30,6 +30,8 @@ type Service struct {
 	refreshTTL time.Duration
 	clock      clock.Clock
 	throttle   *throttle
+	// checkPassword is CheckPassword; tests count its calls.
+	checkPassword func(hash, password string) (bool, error)
 }
 
 // NewService returns a Service issuing access tokens with tokens and refresh
@@ -39,7 +41,7 @@ type Service struct {
 func NewService(client *ent.Client, tokens *Tokens, authz *policy.Authorizer, pub *realtime.Publisher, refreshTTL time.Duration, clk clock.Clock) *Service {
 	return &Service{
 		client: client, tokens: tokens, authz: authz, pub: pub, refreshTTL: refreshTTL, clock: clk,
-		throttle: &throttle{client: client, clock: clk.Now},
+		throttle: &throttle{client: client, clock: clk.Now}, checkPassword: CheckPassword,
 	}
 }
 
@@ -60,13 +62,18 @@ type ClientInfo struct {
 
 var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid email or password")
 
-// maxAccountsPerEmail bounds the password checks one login may cost.
+// maxAccountsPerEmail bounds the accounts one login reads.
 const maxAccountsPerEmail = 5
 
 // Login checks email and password and opens a session. Emails are unique
 // within a tenant, not across tenants (a global index would let one tenant
-// probe another's staff); when the same email and password open accounts in
-// several tenants, tenantSlug chooses.
+// probe another's staff). An email used in several tenants signs in to the
+// first of its accounts (the oldest enabled one) unless tenantSlug names
+// another.
+//
+// Every attempt costs exactly one password check, against that account, or
+// against a dummy hash when the email is unknown: the time a login takes
+// says nothing of whether the email exists or in how many tenants.
 //
 // Attempts are throttled per email and per client address (RATE_LIMITED
 // with a wait once too many failed), and failures are audited aggregated.
@@ -79,36 +86,26 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 	if tenantSlug != "" {
 		q = q.Where(agent.HasTenantWith(tenant.Slug(strings.ToLower(tenantSlug))))
 	}
-	candidates, err := q.Limit(maxAccountsPerEmail).All(viewer.Platform(ctx))
+	accounts, err := q.Order(agent.ByCreatedAt(), agent.ByID()).Limit(maxAccountsPerEmail).All(viewer.Platform(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if len(candidates) == 0 {
-		_, _ = CheckPassword(dummyHash, password)
-		return nil, errBadCredentials
+	a := firstEnabled(accounts)
+	hash := dummyHash
+	if a != nil {
+		hash = a.PasswordHash
 	}
-	var matches []*ent.Agent
-	for _, c := range candidates {
-		ok, err := CheckPassword(c.PasswordHash, password)
-		if err != nil {
-			return nil, fmt.Errorf("login %s: %w", c.ID, err)
-		}
-		if ok {
-			matches = append(matches, c)
-		}
+	ok, err := s.checkPassword(hash, password)
+	if err != nil && a != nil {
+		return nil, fmt.Errorf("login %s: %w", a.ID, err)
 	}
-	if len(matches) == 0 {
-		if err := s.throttle.failed(ctx, candidates, email, info.IP); err != nil {
+	if a == nil || !ok {
+		if err := s.throttle.failed(ctx, accounts, email, info.IP); err != nil {
 			return nil, fmt.Errorf("login: %w", err)
 		}
 		return nil, errBadCredentials
 	}
 	s.throttle.succeeded(ctx, email, info.IP)
-	switch {
-	case len(matches) > 1:
-		return nil, apperr.Invalid("tenant", "this account exists in several companies: pass the company's slug in tenant")
-	}
-	a := matches[0]
 	if a.DisabledAt != nil {
 		return nil, apperr.New(apperr.Unauthenticated, "this account is disabled")
 	}
@@ -117,6 +114,21 @@ func (s *Service) Login(ctx context.Context, email, password, tenantSlug string,
 		return nil, fmt.Errorf("login %s: %w", a.ID, err)
 	}
 	return g, nil
+}
+
+// firstEnabled is the account of accounts (oldest first) whose password a
+// login checks: the oldest enabled one, else the oldest; nil when there is
+// none.
+func firstEnabled(accounts []*ent.Agent) *ent.Agent {
+	for _, a := range accounts {
+		if a.DisabledAt == nil {
+			return a
+		}
+	}
+	if len(accounts) > 0 {
+		return accounts[0]
+	}
+	return nil
 }
 
 // openSession opens a session for a, recording the sign-in as a.

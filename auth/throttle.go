@@ -167,7 +167,12 @@ func (t *throttle) failed(ctx context.Context, accounts []*ent.Agent, email, ip 
 			return err
 		}
 		pending := row.Unreported + 1
-		if row.ReportedAt != nil && now.Sub(*row.ReportedAt) < auditEvery {
+		if len(accounts) == 0 {
+			// An unknown email: nobody to tell, but the same writes, so that
+			// it costs what a known one does (and its row stays purgeable).
+			pending = 0
+		}
+		if pending == 0 || (row.ReportedAt != nil && now.Sub(*row.ReportedAt) < auditEvery) {
 			return row.Update().SetUnreported(pending).Exec(ctx)
 		}
 		report = pending

@@ -5108,7 +5108,8 @@ type PasswordResetPayload {
 type Mutation {
   """
   Sign in. Anonymous callers may call it. An email used in several companies
-  needs the company's slug in tenant.
+  signs in to the oldest of its enabled accounts; tenant (the company's slug)
+  chooses another.
   """
   login(email: String!, password: String!, tenant: String): AuthPayload!
   "Rotate a refresh token into a new token pair. Anonymous callers may call it."
