@@ -22,9 +22,10 @@ type audience struct {
 	v      *viewer.Viewer
 	client *ent.Client
 	// numbers the viewer is a member of, when its scope has
-	// conversation.read.number; reloaded when an AgentChanged event names
-	// the viewer (agent and number updates publish one for each member who
-	// joins or leaves).
+	// conversation.read.number: pinned by a live connection's admission, or
+	// else read and reloaded when an AgentChanged event names the viewer
+	// (agent and number updates publish one for each member who joins or
+	// leaves).
 	numbers map[string]bool
 	// unsure: the numbers could not be reloaded; every event is loaded.
 	unsure bool
@@ -40,6 +41,13 @@ func newAudience(ctx context.Context, client *ent.Client) (*audience, error) {
 
 func (a *audience) load(ctx context.Context) error {
 	s := a.v.Scope
+	if s.NumbersPinned {
+		a.numbers = make(map[string]bool, len(s.Numbers))
+		for _, id := range s.Numbers {
+			a.numbers[id] = true
+		}
+		return nil // a change re-admits the connection (graph.FollowPolicy)
+	}
 	if s.AllConversations || !s.NumberConversations || a.v.AgentID == "" {
 		return nil
 	}
@@ -57,9 +65,10 @@ func (a *audience) load(ctx context.Context) error {
 	return nil
 }
 
-// changed reloads the viewer's numbers when agentID is the viewer.
+// changed reloads the viewer's numbers when agentID is the viewer (and
+// they are not pinned).
 func (a *audience) changed(ctx context.Context, agentID string) error {
-	if a.v == nil || agentID != a.v.AgentID {
+	if a.v == nil || agentID != a.v.AgentID || a.v.Scope.NumbersPinned {
 		return nil
 	}
 	return a.load(ctx)

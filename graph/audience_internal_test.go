@@ -78,8 +78,22 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 	// Subscribers: each agent with each row scope short of everything (the
 	// whole scope never skips), plus an API key (no agent).
 	type subscriber struct {
-		ctx context.Context
+		ctx context.Context // what it could load: its scope as a request would see it
 		aud *audience
+		// pinned: a live connection's viewer, numbers pinned at admission;
+		// an AgentChanged event naming it re-admits it (graph.FollowPolicy).
+		pinned bool
+	}
+	admit := func(s *subscriber) {
+		actx := s.ctx
+		if s.pinned {
+			var err error
+			actx, _, err = pinNumbers(s.ctx, client, viewer.FromContext(s.ctx))
+			require.NoError(t, err)
+		}
+		aud, err := newAudience(actx, client)
+		require.NoError(t, err)
+		s.aud = aud
 	}
 	var subs []subscriber
 	scopes := []viewer.Scope{
@@ -88,17 +102,19 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 	}
 	for _, a := range agents {
 		for _, s := range scopes {
-			ctx := viewer.NewContext(t.Context(), &viewer.Viewer{Kind: viewer.KindAgent, TenantID: tenant.ID, AgentID: a.ID, Scope: s})
-			aud, err := newAudience(ctx, client)
-			require.NoError(t, err)
-			subs = append(subs, subscriber{ctx, aud})
+			for _, pinned := range []bool{false, true} {
+				ctx := viewer.NewContext(t.Context(), &viewer.Viewer{Kind: viewer.KindAgent, TenantID: tenant.ID, AgentID: a.ID, Scope: s})
+				sub := subscriber{ctx: ctx, pinned: pinned}
+				admit(&sub)
+				subs = append(subs, sub)
+			}
 		}
 	}
 	keyCtx := viewer.NewContext(t.Context(), &viewer.Viewer{Kind: viewer.KindAPIKey, TenantID: tenant.ID, APIKeyID: "key_1",
 		Scope: viewer.Scope{AssignedConversations: true, NumberConversations: true}})
 	keyAud, err := newAudience(keyCtx, client)
 	require.NoError(t, err)
-	subs = append(subs, subscriber{keyCtx, keyAud})
+	subs = append(subs, subscriber{ctx: keyCtx, aud: keyAud})
 
 	var convs []string
 	pick := func() *string {
@@ -148,8 +164,12 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 		for drained := false; !drained; {
 			select {
 			case e := <-sub.Events():
-				for _, s := range subs {
+				for i := range subs {
+					s := &subs[i]
 					if e.Type == realtime.AgentChanged {
+						if s.pinned && viewer.FromContext(s.ctx).AgentID == e.Subject {
+							admit(s)
+						}
 						require.NoError(t, s.aud.changed(s.ctx, e.Subject))
 						continue
 					}

@@ -59,7 +59,9 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 		if live && realtime.Revokes(e) {
 			// Nothing after a revocation reaches a connection it revokes.
 			gateway.AwaitRevocation(ctx, e.TenantID, e.Seq)
-			return ctx.Err() == nil
+			if ctx.Err() != nil {
+				return false
+			}
 		}
 		if !slices.Contains(types, e.Type) {
 			return true

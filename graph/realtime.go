@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
@@ -57,6 +61,9 @@ func (r *Resolver) admitConnection(ctx context.Context, token string) (context.C
 	if err != nil {
 		return nil, gateway.Identity{}, admissionError(err)
 	}
+	if ctx, v, err = pinNumbers(ctx, r.client, v); err != nil {
+		return nil, gateway.Identity{}, admissionError(err)
+	}
 	return ctx, gateway.Identity{
 		TenantID: v.TenantID, AgentID: v.AgentID, SessionID: v.SessionID,
 		APIKeyID: v.APIKeyID, KeyCreatorID: v.KeyCreatorID, ExpiresAt: v.ExpiresAt,
@@ -80,19 +87,51 @@ func bearer(s string) string {
 	return s
 }
 
+// pinNumbers fixes, for a live connection, the numbers a viewer with
+// conversation.read.number sees (viewer.Scope.NumbersPinned): what they may
+// see then depends on their numbers, not on who they are, and agents on the
+// same numbers share executions (fingerprint). When the agent's numbers
+// change (an AgentChanged event), FollowPolicy re-admits their connections,
+// which pins the new set.
+func pinNumbers(ctx context.Context, client *ent.Client, v *viewer.Viewer) (context.Context, *viewer.Viewer, error) {
+	s := v.Scope
+	if s.AllConversations || !s.NumberConversations || v.AgentID == "" {
+		return ctx, v, nil
+	}
+	ids, err := client.Number.Query().Where(number.HasMembersWith(agent.ID(v.AgentID))).IDs(viewer.System(ctx, v.TenantID))
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(ids)
+	pinned := *v
+	pinned.Scope.NumbersPinned, pinned.Scope.Numbers = true, ids
+	return viewer.NewContext(ctx, &pinned), &pinned, nil
+}
+
 // fingerprint names what a subscriber may see: the tenant, the decisions of
-// their role set (one value per policy version), and, when their row scope
-// depends on who they are, the agent.
+// their role set (one value per policy version), and their row scope short
+// of everything: their pinned numbers, and the agent when conversations
+// assigned to them count. Subscribers with equal fingerprints see the same
+// rows and fields, and share executions.
 func fingerprint(ctx context.Context) string {
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return ""
 	}
-	who := ""
-	if !v.Scope.AllConversations {
-		who = v.AgentID
+	var scope strings.Builder
+	switch s := v.Scope; {
+	case s.AllConversations:
+	case s.NumberConversations && !s.NumbersPinned:
+		scope.WriteString(v.AgentID) // their numbers are read at each query
+	default:
+		if s.AssignedConversations {
+			scope.WriteString(v.AgentID)
+		}
+		if s.NumberConversations {
+			scope.WriteString("|n:" + strings.Join(s.Numbers, ","))
+		}
 	}
-	return fmt.Sprintf("%s|%p|%s", v.TenantID, policy.FromContext(ctx), who)
+	return fmt.Sprintf("%s|%p|%s", v.TenantID, policy.FromContext(ctx), scope.String())
 }
 
 // FollowPolicy applies, on this instance, what other instances announce:
@@ -112,7 +151,8 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 	if err != nil {
 		return err
 	}
-	f := &follower{gw: gw, seen: map[string]uint64{}, pending: map[string]uint64{}, inflight: map[string]uint64{}, wake: make(chan struct{}, 1)}
+	f := &follower{gw: gw, seen: map[string]uint64{}, pending: map[string]uint64{}, inflight: map[string]uint64{},
+		agents: map[string]map[string]bool{}, wake: make(chan struct{}, 1)}
 	go f.readmitLoop(ctx)
 	go func() {
 		defer sub.Close()
@@ -127,7 +167,10 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 				switch e.Type {
 				case realtime.PolicyChanged:
 					authz.Invalidate(e.TenantID)
-					f.readmit(e.TenantID, e.Seq)
+					f.readmit(e.TenantID, "", e.Seq)
+				case realtime.AgentChanged:
+					// Their numbers may have changed: what their connections pinned.
+					f.readmit(e.TenantID, e.Subject, e.Seq)
 				case realtime.AgentRevoked:
 					authz.Invalidate(e.TenantID)
 					gw.CloseAgent(e.Subject, "forbidden: access revoked")
@@ -144,7 +187,7 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 				// Announcements may have been missed: nothing cached can be trusted.
 				log.Warn("realtime: policy announcements missed; reloading every tenant")
 				authz.InvalidateAll()
-				f.readmit("", 0)
+				f.readmit("", "", 0)
 			}
 		}
 	}()
@@ -159,15 +202,29 @@ type follower struct {
 
 	mu       sync.Mutex
 	seen     map[string]uint64 // the last revocation seen, per tenant
-	pending  map[string]uint64 // tenants to re-admit ("" for all): their first policy change not applied
+	pending  map[string]uint64 // tenants to re-admit ("" for all): their first change not applied
 	inflight map[string]uint64 // likewise, for the re-admissions under way
-	wake     chan struct{}
+	// agents: the agents to re-admit of a pending tenant; nil when the whole
+	// tenant is.
+	agents map[string]map[string]bool
+	wake   chan struct{}
 }
 
-func (f *follower) readmit(tenantID string, seq uint64) {
+// readmit schedules the re-admission of tenantID's connections (agentID's
+// only, unless agentID is "").
+func (f *follower) readmit(tenantID, agentID string, seq uint64) {
 	f.mu.Lock()
-	if first, ok := f.pending[tenantID]; !ok || seq < first {
+	first, ok := f.pending[tenantID]
+	if !ok || seq < first {
 		f.pending[tenantID] = seq
+	}
+	switch {
+	case agentID == "":
+		f.agents[tenantID] = nil
+	case !ok:
+		f.agents[tenantID] = map[string]bool{agentID: true}
+	case f.agents[tenantID] != nil:
+		f.agents[tenantID][agentID] = true
 	}
 	f.mu.Unlock()
 	select {
@@ -203,8 +260,8 @@ func (f *follower) readmitLoop(ctx context.Context) {
 		case <-f.wake:
 		}
 		f.mu.Lock()
-		tenants := f.pending
-		f.pending = map[string]uint64{}
+		tenants, agents := f.pending, f.agents
+		f.pending, f.agents = map[string]uint64{}, map[string]map[string]bool{}
 		for t, seq := range tenants {
 			f.inflight[t] = seq
 		}
@@ -214,7 +271,13 @@ func (f *follower) readmitLoop(ctx context.Context) {
 			f.gw.AppliedAll()
 		} else {
 			for t := range tenants {
-				f.gw.Readmit(t)
+				if agents[t] == nil {
+					f.gw.Readmit(t)
+					continue
+				}
+				for a := range agents[t] {
+					f.gw.ReadmitAgent(a)
+				}
 			}
 		}
 		f.mu.Lock()

@@ -43,11 +43,11 @@ const (
 )
 
 // Revokes reports whether e takes access away or changes it (a policy
-// change, a revoked agent, session or key): live deliveries after it must
-// wait until it is applied.
+// change, a revoked agent, session or key, an agent's numbers): live
+// deliveries after it must wait until it is applied.
 func Revokes(e Event) bool {
 	switch e.Type {
-	case PolicyChanged, AgentRevoked, SessionRevoked, APIKeyRevoked:
+	case PolicyChanged, AgentRevoked, SessionRevoked, APIKeyRevoked, AgentChanged:
 		return true
 	}
 	return false

@@ -51,6 +51,13 @@ type Scope struct {
 	AssignedConversations bool // conversation.read.assigned: those assigned to the viewer
 	Audit                 bool // audit.view
 	Webhooks              bool // webhook.manage: outbound webhooks and their delivery log
+	// NumbersPinned: NumberConversations covers exactly Numbers (sorted),
+	// the viewer's numbers as read when a live connection was admitted,
+	// rather than their membership as it is at each query. Subscribers on
+	// the same numbers then see the same rows and share one execution; the
+	// gateway re-admits a connection when its agent's numbers change.
+	NumbersPinned bool
+	Numbers       []string
 }
 
 // Everything is the scope of the system viewer.

@@ -73,7 +73,16 @@ func conversationScope(v *viewer.Viewer, col string) func(*sql.Selector) {
 		if s.AssignedConversations && v.AgentID != "" {
 			ors = append(ors, sql.EQ(conv.C("assignee_id"), v.AgentID))
 		}
-		if s.NumberConversations && v.AgentID != "" {
+		switch {
+		case s.NumberConversations && s.NumbersPinned:
+			if len(s.Numbers) > 0 {
+				ids := make([]any, len(s.Numbers))
+				for i, id := range s.Numbers {
+					ids[i] = id
+				}
+				ors = append(ors, sql.In(conv.C("number_id"), ids...))
+			}
+		case s.NumberConversations && v.AgentID != "":
 			members := sql.Select("number_id").From(sql.Table("number_members")).Where(sql.EQ("agent_id", v.AgentID))
 			ors = append(ors, sql.In(conv.C("number_id"), members))
 		}

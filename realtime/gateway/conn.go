@@ -84,7 +84,9 @@ type sub struct {
 	coalesce bool
 	params   *graphql.RawParams
 	group    *group
-	cancel   context.CancelFunc // single-result operations
+	// fingerprint: Config.Fingerprint of the context group runs in.
+	fingerprint string
+	cancel      context.CancelFunc // single-result operations
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -434,13 +436,19 @@ func (c *conn) readmit() {
 		}
 	}
 	c.mu.Unlock()
+	fp := c.g.cfg.Fingerprint(ctx)
 	for _, s := range live {
 		c.mu.Lock()
 		grp := s.group
-		s.group = nil
+		same := s.fingerprint == fp
+		if !same {
+			s.group = nil
+		}
 		c.mu.Unlock()
-		if grp == nil {
-			continue // stopped meanwhile
+		if grp == nil || same {
+			// Stopped meanwhile, or it may see what it saw: its execution,
+			// shared by whoever else may, goes on without a gap.
+			continue
 		}
 		grp.leave(s)
 		c.start(ctx, s)

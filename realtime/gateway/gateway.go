@@ -201,6 +201,14 @@ func (g *Gateway) Readmit(tenantID string) {
 	}
 }
 
+// ReadmitAgent checks the connections of one agent again (see Readmit):
+// what they may see changed, not their tenant's policy.
+func (g *Gateway) ReadmitAgent(agentID string) {
+	for _, c := range g.connsOf(g.byAgent, agentID) {
+		c.readmit()
+	}
+}
+
 // all returns the open connections.
 func (g *Gateway) all() []*conn {
 	g.mu.Lock()

@@ -27,7 +27,8 @@ type group struct {
 // gets a group of its own.
 func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.OperationContext, isShared bool) {
 	vars, _ := json.Marshal(rc.Variables) // maps marshal with sorted keys
-	key := g.cfg.Fingerprint(ctx) + "\x00" + rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
+	fp := g.cfg.Fingerprint(ctx)
+	key := fp + "\x00" + rc.OperationName + "\x00" + rc.RawQuery + "\x00" + string(vars)
 	if !isShared {
 		key += fmt.Sprintf("\x00%p", s) // unique while s is a member
 	}
@@ -57,7 +58,7 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 	c.mu.Lock()
 	current := !c.closed && c.subs[s.id] == s
 	if current {
-		s.group = grp
+		s.group, s.fingerprint = grp, fp
 	}
 	c.mu.Unlock()
 	grp.mu.Unlock()
