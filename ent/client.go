@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -70,6 +71,8 @@ type Client struct {
 	LoginThrottle *LoginThrottleClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageRate is the client for interacting with the MessageRate builders.
+	MessageRate *MessageRateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
 	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
@@ -112,6 +115,7 @@ func (c *Client) init() {
 	c.GroupWebhookEvent = NewGroupWebhookEventClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Message = NewMessageClient(c.config)
+	c.MessageRate = NewMessageRateClient(c.config)
 	c.Number = NewNumberClient(c.config)
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
 	c.Role = NewRoleClient(c.config)
@@ -226,6 +230,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
 		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
+		MessageRate:       NewMessageRateClient(cfg),
 		Number:            NewNumberClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
@@ -267,6 +272,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
 		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
+		MessageRate:       NewMessageRateClient(cfg),
 		Number:            NewNumberClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
@@ -307,9 +313,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.Number, c.OutboundDelivery,
-		c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
+		c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -321,9 +327,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
 		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.Number, c.OutboundDelivery,
-		c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
+		c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -358,6 +364,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.LoginThrottle.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
+	case *MessageRateMutation:
+		return c.MessageRate.mutate(ctx, m)
 	case *NumberMutation:
 		return c.Number.mutate(ctx, m)
 	case *OutboundDeliveryMutation:
@@ -2795,6 +2803,156 @@ func (c *MessageClient) mutate(ctx context.Context, m *MessageMutation) (Value, 
 	}
 }
 
+// MessageRateClient is a client for the MessageRate schema.
+type MessageRateClient struct {
+	config
+}
+
+// NewMessageRateClient returns a client for the MessageRate from the given config.
+func NewMessageRateClient(c config) *MessageRateClient {
+	return &MessageRateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messagerate.Hooks(f(g(h())))`.
+func (c *MessageRateClient) Use(hooks ...Hook) {
+	c.hooks.MessageRate = append(c.hooks.MessageRate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messagerate.Intercept(f(g(h())))`.
+func (c *MessageRateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageRate = append(c.inters.MessageRate, interceptors...)
+}
+
+// Create returns a builder for creating a MessageRate entity.
+func (c *MessageRateClient) Create() *MessageRateCreate {
+	mutation := newMessageRateMutation(c.config, OpCreate)
+	return &MessageRateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageRate entities.
+func (c *MessageRateClient) CreateBulk(builders ...*MessageRateCreate) *MessageRateCreateBulk {
+	return &MessageRateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageRateClient) MapCreateBulk(slice any, setFunc func(*MessageRateCreate, int)) *MessageRateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageRateCreateBulk{err: fmt.Errorf("calling to MessageRateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageRateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageRateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageRate.
+func (c *MessageRateClient) Update() *MessageRateUpdate {
+	mutation := newMessageRateMutation(c.config, OpUpdate)
+	return &MessageRateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageRateClient) UpdateOne(_m *MessageRate) *MessageRateUpdateOne {
+	mutation := newMessageRateMutation(c.config, OpUpdateOne, withMessageRate(_m))
+	return &MessageRateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageRateClient) UpdateOneID(id string) *MessageRateUpdateOne {
+	mutation := newMessageRateMutation(c.config, OpUpdateOne, withMessageRateID(id))
+	return &MessageRateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageRate.
+func (c *MessageRateClient) Delete() *MessageRateDelete {
+	mutation := newMessageRateMutation(c.config, OpDelete)
+	return &MessageRateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageRateClient) DeleteOne(_m *MessageRate) *MessageRateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageRateClient) DeleteOneID(id string) *MessageRateDeleteOne {
+	builder := c.Delete().Where(messagerate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageRateDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageRate.
+func (c *MessageRateClient) Query() *MessageRateQuery {
+	return &MessageRateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageRate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageRate entity by its id.
+func (c *MessageRateClient) Get(ctx context.Context, id string) (*MessageRate, error) {
+	return c.Query().Where(messagerate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageRateClient) GetX(ctx context.Context, id string) *MessageRate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a MessageRate.
+func (c *MessageRateClient) QueryTenant(_m *MessageRate) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagerate.Table, messagerate.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, messagerate.TenantTable, messagerate.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageRateClient) Hooks() []Hook {
+	hooks := c.hooks.MessageRate
+	return append(hooks[:len(hooks):len(hooks)], messagerate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageRateClient) Interceptors() []Interceptor {
+	return c.inters.MessageRate
+}
+
+func (c *MessageRateClient) mutate(ctx context.Context, m *MessageRateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageRateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageRateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageRateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageRateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageRate mutation op: %q", m.Op())
+	}
+}
+
 // NumberClient is a client for the Number schema.
 type NumberClient struct {
 	config
@@ -4246,13 +4404,13 @@ type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
 		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
-		Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
+		MessageRate, Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
 		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
 		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
-		Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
+		MessageRate, Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
 		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )

@@ -28,6 +28,12 @@ type Contact struct {
 	TenantID string `json:"tenant_id,omitempty"`
 	// the customer's WhatsApp id (their phone number without +); erased-<id> once erased
 	WaID string `json:"wa_id,omitempty"`
+	// the customer's business-scoped user id (BSUID), when Meta sent one; unique per tenant
+	UserID *string `json:"user_id,omitempty"`
+	// the parent BSUID, shared across the portfolios of a managed business
+	ParentUserID string `json:"parent_user_id,omitempty"`
+	// the customer's WhatsApp username, when they adopted one
+	Username string `json:"username,omitempty"`
 	// Phone holds the value of the "phone" field.
 	Phone string `json:"phone,omitempty"`
 	// ProfileName holds the value of the "profile_name" field.
@@ -96,7 +102,7 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case contact.FieldTags, contact.FieldAttributes:
 			values[i] = new([]byte)
-		case contact.FieldID, contact.FieldTenantID, contact.FieldWaID, contact.FieldPhone, contact.FieldProfileName, contact.FieldOptIn, contact.FieldOptInSource, contact.FieldLegalHoldReason:
+		case contact.FieldID, contact.FieldTenantID, contact.FieldWaID, contact.FieldUserID, contact.FieldParentUserID, contact.FieldUsername, contact.FieldPhone, contact.FieldProfileName, contact.FieldOptIn, contact.FieldOptInSource, contact.FieldLegalHoldReason:
 			values[i] = new(sql.NullString)
 		case contact.FieldCreatedAt, contact.FieldUpdatedAt, contact.FieldOptInAt, contact.FieldErasedAt, contact.FieldLegalHoldAt:
 			values[i] = new(sql.NullTime)
@@ -144,6 +150,25 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field wa_id", values[i])
 			} else if value.Valid {
 				_m.WaID = value.String
+			}
+		case contact.FieldUserID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field user_id", values[i])
+			} else if value.Valid {
+				_m.UserID = new(string)
+				*_m.UserID = value.String
+			}
+		case contact.FieldParentUserID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field parent_user_id", values[i])
+			} else if value.Valid {
+				_m.ParentUserID = value.String
+			}
+		case contact.FieldUsername:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field username", values[i])
+			} else if value.Valid {
+				_m.Username = value.String
 			}
 		case contact.FieldPhone:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -269,6 +294,17 @@ func (_m *Contact) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("wa_id=")
 	builder.WriteString(_m.WaID)
+	builder.WriteString(", ")
+	if v := _m.UserID; v != nil {
+		builder.WriteString("user_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("parent_user_id=")
+	builder.WriteString(_m.ParentUserID)
+	builder.WriteString(", ")
+	builder.WriteString("username=")
+	builder.WriteString(_m.Username)
 	builder.WriteString(", ")
 	builder.WriteString("phone=")
 	builder.WriteString(_m.Phone)

@@ -66,6 +66,48 @@ func (_c *ContactCreate) SetWaID(v string) *ContactCreate {
 	return _c
 }
 
+// SetUserID sets the "user_id" field.
+func (_c *ContactCreate) SetUserID(v string) *ContactCreate {
+	_c.mutation.SetUserID(v)
+	return _c
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableUserID(v *string) *ContactCreate {
+	if v != nil {
+		_c.SetUserID(*v)
+	}
+	return _c
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (_c *ContactCreate) SetParentUserID(v string) *ContactCreate {
+	_c.mutation.SetParentUserID(v)
+	return _c
+}
+
+// SetNillableParentUserID sets the "parent_user_id" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableParentUserID(v *string) *ContactCreate {
+	if v != nil {
+		_c.SetParentUserID(*v)
+	}
+	return _c
+}
+
+// SetUsername sets the "username" field.
+func (_c *ContactCreate) SetUsername(v string) *ContactCreate {
+	_c.mutation.SetUsername(v)
+	return _c
+}
+
+// SetNillableUsername sets the "username" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableUsername(v *string) *ContactCreate {
+	if v != nil {
+		_c.SetUsername(*v)
+	}
+	return _c
+}
+
 // SetPhone sets the "phone" field.
 func (_c *ContactCreate) SetPhone(v string) *ContactCreate {
 	_c.mutation.SetPhone(v)
@@ -321,6 +363,21 @@ func (_c *ContactCreate) check() error {
 			return &ValidationError{Name: "wa_id", err: fmt.Errorf(`ent: validator failed for field "Contact.wa_id": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.UserID(); ok {
+		if err := contact.UserIDValidator(v); err != nil {
+			return &ValidationError{Name: "user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.user_id": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.ParentUserID(); ok {
+		if err := contact.ParentUserIDValidator(v); err != nil {
+			return &ValidationError{Name: "parent_user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.parent_user_id": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.Username(); ok {
+		if err := contact.UsernameValidator(v); err != nil {
+			return &ValidationError{Name: "username", err: fmt.Errorf(`ent: validator failed for field "Contact.username": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ProfileName(); ok {
 		if err := contact.ProfileNameValidator(v); err != nil {
 			return &ValidationError{Name: "profile_name", err: fmt.Errorf(`ent: validator failed for field "Contact.profile_name": %w`, err)}
@@ -405,6 +462,18 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.WaID(); ok {
 		_spec.SetField(contact.FieldWaID, field.TypeString, value)
 		_node.WaID = value
+	}
+	if value, ok := _c.mutation.UserID(); ok {
+		_spec.SetField(contact.FieldUserID, field.TypeString, value)
+		_node.UserID = &value
+	}
+	if value, ok := _c.mutation.ParentUserID(); ok {
+		_spec.SetField(contact.FieldParentUserID, field.TypeString, value)
+		_node.ParentUserID = value
+	}
+	if value, ok := _c.mutation.Username(); ok {
+		_spec.SetField(contact.FieldUsername, field.TypeString, value)
+		_node.Username = value
 	}
 	if value, ok := _c.mutation.Phone(); ok {
 		_spec.SetField(contact.FieldPhone, field.TypeString, value)
@@ -552,6 +621,60 @@ func (u *ContactUpsert) SetWaID(v string) *ContactUpsert {
 // UpdateWaID sets the "wa_id" field to the value that was provided on create.
 func (u *ContactUpsert) UpdateWaID() *ContactUpsert {
 	u.SetExcluded(contact.FieldWaID)
+	return u
+}
+
+// SetUserID sets the "user_id" field.
+func (u *ContactUpsert) SetUserID(v string) *ContactUpsert {
+	u.Set(contact.FieldUserID, v)
+	return u
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateUserID() *ContactUpsert {
+	u.SetExcluded(contact.FieldUserID)
+	return u
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (u *ContactUpsert) ClearUserID() *ContactUpsert {
+	u.SetNull(contact.FieldUserID)
+	return u
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (u *ContactUpsert) SetParentUserID(v string) *ContactUpsert {
+	u.Set(contact.FieldParentUserID, v)
+	return u
+}
+
+// UpdateParentUserID sets the "parent_user_id" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateParentUserID() *ContactUpsert {
+	u.SetExcluded(contact.FieldParentUserID)
+	return u
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (u *ContactUpsert) ClearParentUserID() *ContactUpsert {
+	u.SetNull(contact.FieldParentUserID)
+	return u
+}
+
+// SetUsername sets the "username" field.
+func (u *ContactUpsert) SetUsername(v string) *ContactUpsert {
+	u.Set(contact.FieldUsername, v)
+	return u
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateUsername() *ContactUpsert {
+	u.SetExcluded(contact.FieldUsername)
+	return u
+}
+
+// ClearUsername clears the value of the "username" field.
+func (u *ContactUpsert) ClearUsername() *ContactUpsert {
+	u.SetNull(contact.FieldUsername)
 	return u
 }
 
@@ -796,6 +919,69 @@ func (u *ContactUpsertOne) SetWaID(v string) *ContactUpsertOne {
 func (u *ContactUpsertOne) UpdateWaID() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateWaID()
+	})
+}
+
+// SetUserID sets the "user_id" field.
+func (u *ContactUpsertOne) SetUserID(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUserID(v)
+	})
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateUserID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUserID()
+	})
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (u *ContactUpsertOne) ClearUserID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearUserID()
+	})
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (u *ContactUpsertOne) SetParentUserID(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetParentUserID(v)
+	})
+}
+
+// UpdateParentUserID sets the "parent_user_id" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateParentUserID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateParentUserID()
+	})
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (u *ContactUpsertOne) ClearParentUserID() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearParentUserID()
+	})
+}
+
+// SetUsername sets the "username" field.
+func (u *ContactUpsertOne) SetUsername(v string) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUsername(v)
+	})
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateUsername() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUsername()
+	})
+}
+
+// ClearUsername clears the value of the "username" field.
+func (u *ContactUpsertOne) ClearUsername() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearUsername()
 	})
 }
 
@@ -1234,6 +1420,69 @@ func (u *ContactUpsertBulk) SetWaID(v string) *ContactUpsertBulk {
 func (u *ContactUpsertBulk) UpdateWaID() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateWaID()
+	})
+}
+
+// SetUserID sets the "user_id" field.
+func (u *ContactUpsertBulk) SetUserID(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUserID(v)
+	})
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateUserID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUserID()
+	})
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (u *ContactUpsertBulk) ClearUserID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearUserID()
+	})
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (u *ContactUpsertBulk) SetParentUserID(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetParentUserID(v)
+	})
+}
+
+// UpdateParentUserID sets the "parent_user_id" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateParentUserID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateParentUserID()
+	})
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (u *ContactUpsertBulk) ClearParentUserID() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearParentUserID()
+	})
+}
+
+// SetUsername sets the "username" field.
+func (u *ContactUpsertBulk) SetUsername(v string) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetUsername(v)
+	})
+}
+
+// UpdateUsername sets the "username" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateUsername() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateUsername()
+	})
+}
+
+// ClearUsername clears the value of the "username" field.
+func (u *ContactUpsertBulk) ClearUsername() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearUsername()
 	})
 }
 

@@ -52,6 +52,66 @@ func (_u *ContactUpdate) SetNillableWaID(v *string) *ContactUpdate {
 	return _u
 }
 
+// SetUserID sets the "user_id" field.
+func (_u *ContactUpdate) SetUserID(v string) *ContactUpdate {
+	_u.mutation.SetUserID(v)
+	return _u
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableUserID(v *string) *ContactUpdate {
+	if v != nil {
+		_u.SetUserID(*v)
+	}
+	return _u
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (_u *ContactUpdate) ClearUserID() *ContactUpdate {
+	_u.mutation.ClearUserID()
+	return _u
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (_u *ContactUpdate) SetParentUserID(v string) *ContactUpdate {
+	_u.mutation.SetParentUserID(v)
+	return _u
+}
+
+// SetNillableParentUserID sets the "parent_user_id" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableParentUserID(v *string) *ContactUpdate {
+	if v != nil {
+		_u.SetParentUserID(*v)
+	}
+	return _u
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (_u *ContactUpdate) ClearParentUserID() *ContactUpdate {
+	_u.mutation.ClearParentUserID()
+	return _u
+}
+
+// SetUsername sets the "username" field.
+func (_u *ContactUpdate) SetUsername(v string) *ContactUpdate {
+	_u.mutation.SetUsername(v)
+	return _u
+}
+
+// SetNillableUsername sets the "username" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableUsername(v *string) *ContactUpdate {
+	if v != nil {
+		_u.SetUsername(*v)
+	}
+	return _u
+}
+
+// ClearUsername clears the value of the "username" field.
+func (_u *ContactUpdate) ClearUsername() *ContactUpdate {
+	_u.mutation.ClearUsername()
+	return _u
+}
+
 // SetPhone sets the "phone" field.
 func (_u *ContactUpdate) SetPhone(v string) *ContactUpdate {
 	_u.mutation.SetPhone(v)
@@ -320,6 +380,21 @@ func (_u *ContactUpdate) check() error {
 			return &ValidationError{Name: "wa_id", err: fmt.Errorf(`ent: validator failed for field "Contact.wa_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.UserID(); ok {
+		if err := contact.UserIDValidator(v); err != nil {
+			return &ValidationError{Name: "user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.user_id": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ParentUserID(); ok {
+		if err := contact.ParentUserIDValidator(v); err != nil {
+			return &ValidationError{Name: "parent_user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.parent_user_id": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Username(); ok {
+		if err := contact.UsernameValidator(v); err != nil {
+			return &ValidationError{Name: "username", err: fmt.Errorf(`ent: validator failed for field "Contact.username": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ProfileName(); ok {
 		if err := contact.ProfileNameValidator(v); err != nil {
 			return &ValidationError{Name: "profile_name", err: fmt.Errorf(`ent: validator failed for field "Contact.profile_name": %w`, err)}
@@ -369,6 +444,24 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.WaID(); ok {
 		_spec.SetField(contact.FieldWaID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.UserID(); ok {
+		_spec.SetField(contact.FieldUserID, field.TypeString, value)
+	}
+	if _u.mutation.UserIDCleared() {
+		_spec.ClearField(contact.FieldUserID, field.TypeString)
+	}
+	if value, ok := _u.mutation.ParentUserID(); ok {
+		_spec.SetField(contact.FieldParentUserID, field.TypeString, value)
+	}
+	if _u.mutation.ParentUserIDCleared() {
+		_spec.ClearField(contact.FieldParentUserID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Username(); ok {
+		_spec.SetField(contact.FieldUsername, field.TypeString, value)
+	}
+	if _u.mutation.UsernameCleared() {
+		_spec.ClearField(contact.FieldUsername, field.TypeString)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
 		_spec.SetField(contact.FieldPhone, field.TypeString, value)
@@ -515,6 +608,66 @@ func (_u *ContactUpdateOne) SetNillableWaID(v *string) *ContactUpdateOne {
 	if v != nil {
 		_u.SetWaID(*v)
 	}
+	return _u
+}
+
+// SetUserID sets the "user_id" field.
+func (_u *ContactUpdateOne) SetUserID(v string) *ContactUpdateOne {
+	_u.mutation.SetUserID(v)
+	return _u
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableUserID(v *string) *ContactUpdateOne {
+	if v != nil {
+		_u.SetUserID(*v)
+	}
+	return _u
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (_u *ContactUpdateOne) ClearUserID() *ContactUpdateOne {
+	_u.mutation.ClearUserID()
+	return _u
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (_u *ContactUpdateOne) SetParentUserID(v string) *ContactUpdateOne {
+	_u.mutation.SetParentUserID(v)
+	return _u
+}
+
+// SetNillableParentUserID sets the "parent_user_id" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableParentUserID(v *string) *ContactUpdateOne {
+	if v != nil {
+		_u.SetParentUserID(*v)
+	}
+	return _u
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (_u *ContactUpdateOne) ClearParentUserID() *ContactUpdateOne {
+	_u.mutation.ClearParentUserID()
+	return _u
+}
+
+// SetUsername sets the "username" field.
+func (_u *ContactUpdateOne) SetUsername(v string) *ContactUpdateOne {
+	_u.mutation.SetUsername(v)
+	return _u
+}
+
+// SetNillableUsername sets the "username" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableUsername(v *string) *ContactUpdateOne {
+	if v != nil {
+		_u.SetUsername(*v)
+	}
+	return _u
+}
+
+// ClearUsername clears the value of the "username" field.
+func (_u *ContactUpdateOne) ClearUsername() *ContactUpdateOne {
+	_u.mutation.ClearUsername()
 	return _u
 }
 
@@ -799,6 +952,21 @@ func (_u *ContactUpdateOne) check() error {
 			return &ValidationError{Name: "wa_id", err: fmt.Errorf(`ent: validator failed for field "Contact.wa_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.UserID(); ok {
+		if err := contact.UserIDValidator(v); err != nil {
+			return &ValidationError{Name: "user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.user_id": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ParentUserID(); ok {
+		if err := contact.ParentUserIDValidator(v); err != nil {
+			return &ValidationError{Name: "parent_user_id", err: fmt.Errorf(`ent: validator failed for field "Contact.parent_user_id": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Username(); ok {
+		if err := contact.UsernameValidator(v); err != nil {
+			return &ValidationError{Name: "username", err: fmt.Errorf(`ent: validator failed for field "Contact.username": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.ProfileName(); ok {
 		if err := contact.ProfileNameValidator(v); err != nil {
 			return &ValidationError{Name: "profile_name", err: fmt.Errorf(`ent: validator failed for field "Contact.profile_name": %w`, err)}
@@ -865,6 +1033,24 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 	}
 	if value, ok := _u.mutation.WaID(); ok {
 		_spec.SetField(contact.FieldWaID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.UserID(); ok {
+		_spec.SetField(contact.FieldUserID, field.TypeString, value)
+	}
+	if _u.mutation.UserIDCleared() {
+		_spec.ClearField(contact.FieldUserID, field.TypeString)
+	}
+	if value, ok := _u.mutation.ParentUserID(); ok {
+		_spec.SetField(contact.FieldParentUserID, field.TypeString, value)
+	}
+	if _u.mutation.ParentUserIDCleared() {
+		_spec.ClearField(contact.FieldParentUserID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Username(); ok {
+		_spec.SetField(contact.FieldUsername, field.TypeString, value)
+	}
+	if _u.mutation.UsernameCleared() {
+		_spec.ClearField(contact.FieldUsername, field.TypeString)
 	}
 	if value, ok := _u.mutation.Phone(); ok {
 		_spec.SetField(contact.FieldPhone, field.TypeString, value)

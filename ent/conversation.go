@@ -31,7 +31,7 @@ type Conversation struct {
 	TenantID string `json:"tenant_id,omitempty"`
 	// NumberID holds the value of the "number_id" field.
 	NumberID string `json:"number_id,omitempty"`
-	// ContactID holds the value of the "contact_id" field.
+	// changes only when two contacts are merged into one
 	ContactID string `json:"contact_id,omitempty"`
 	// AssigneeID holds the value of the "assignee_id" field.
 	AssigneeID *string `json:"assignee_id,omitempty"`

@@ -770,6 +770,18 @@ func (u *ConversationUpsert) UpdateUpdatedAt() *ConversationUpsert {
 	return u
 }
 
+// SetContactID sets the "contact_id" field.
+func (u *ConversationUpsert) SetContactID(v string) *ConversationUpsert {
+	u.Set(conversation.FieldContactID, v)
+	return u
+}
+
+// UpdateContactID sets the "contact_id" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateContactID() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldContactID)
+	return u
+}
+
 // SetAssigneeID sets the "assignee_id" field.
 func (u *ConversationUpsert) SetAssigneeID(v string) *ConversationUpsert {
 	u.Set(conversation.FieldAssigneeID, v)
@@ -1036,9 +1048,6 @@ func (u *ConversationUpsertOne) UpdateNewValues() *ConversationUpsertOne {
 		if _, exists := u.create.mutation.NumberID(); exists {
 			s.SetIgnore(conversation.FieldNumberID)
 		}
-		if _, exists := u.create.mutation.ContactID(); exists {
-			s.SetIgnore(conversation.FieldContactID)
-		}
 	}))
 	return u
 }
@@ -1081,6 +1090,20 @@ func (u *ConversationUpsertOne) SetUpdatedAt(v time.Time) *ConversationUpsertOne
 func (u *ConversationUpsertOne) UpdateUpdatedAt() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetContactID sets the "contact_id" field.
+func (u *ConversationUpsertOne) SetContactID(v string) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetContactID(v)
+	})
+}
+
+// UpdateContactID sets the "contact_id" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateContactID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateContactID()
 	})
 }
 
@@ -1556,9 +1579,6 @@ func (u *ConversationUpsertBulk) UpdateNewValues() *ConversationUpsertBulk {
 			if _, exists := b.mutation.NumberID(); exists {
 				s.SetIgnore(conversation.FieldNumberID)
 			}
-			if _, exists := b.mutation.ContactID(); exists {
-				s.SetIgnore(conversation.FieldContactID)
-			}
 		}
 	}))
 	return u
@@ -1602,6 +1622,20 @@ func (u *ConversationUpsertBulk) SetUpdatedAt(v time.Time) *ConversationUpsertBu
 func (u *ConversationUpsertBulk) UpdateUpdatedAt() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetContactID sets the "contact_id" field.
+func (u *ConversationUpsertBulk) SetContactID(v string) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetContactID(v)
+	})
+}
+
+// UpdateContactID sets the "contact_id" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateContactID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateContactID()
 	})
 }
 

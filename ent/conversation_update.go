@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -36,6 +37,20 @@ func (_u *ConversationUpdate) Where(ps ...predicate.Conversation) *ConversationU
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *ConversationUpdate) SetUpdatedAt(v time.Time) *ConversationUpdate {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetContactID sets the "contact_id" field.
+func (_u *ConversationUpdate) SetContactID(v string) *ConversationUpdate {
+	_u.mutation.SetContactID(v)
+	return _u
+}
+
+// SetNillableContactID sets the "contact_id" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableContactID(v *string) *ConversationUpdate {
+	if v != nil {
+		_u.SetContactID(*v)
+	}
 	return _u
 }
 
@@ -308,6 +323,11 @@ func (_u *ConversationUpdate) ClearQueuedAt() *ConversationUpdate {
 	return _u
 }
 
+// SetContact sets the "contact" edge to the Contact entity.
+func (_u *ConversationUpdate) SetContact(v *Contact) *ConversationUpdate {
+	return _u.SetContactID(v.ID)
+}
+
 // SetAssignee sets the "assignee" edge to the Agent entity.
 func (_u *ConversationUpdate) SetAssignee(v *Agent) *ConversationUpdate {
 	return _u.SetAssigneeID(v.ID)
@@ -356,6 +376,12 @@ func (_u *ConversationUpdate) AddAssignments(v ...*Assignment) *ConversationUpda
 // Mutation returns the ConversationMutation object of the builder.
 func (_u *ConversationUpdate) Mutation() *ConversationMutation {
 	return _u.mutation
+}
+
+// ClearContact clears the "contact" edge to the Contact entity.
+func (_u *ConversationUpdate) ClearContact() *ConversationUpdate {
+	_u.mutation.ClearContact()
+	return _u
 }
 
 // ClearAssignee clears the "assignee" edge to the Agent entity.
@@ -575,6 +601,35 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.QueuedAtCleared() {
 		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
 	}
+	if _u.mutation.ContactCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ContactTable,
+			Columns: []string{conversation.ContactColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ContactTable,
+			Columns: []string{conversation.ContactColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -777,6 +832,20 @@ type ConversationUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *ConversationUpdateOne) SetUpdatedAt(v time.Time) *ConversationUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetContactID sets the "contact_id" field.
+func (_u *ConversationUpdateOne) SetContactID(v string) *ConversationUpdateOne {
+	_u.mutation.SetContactID(v)
+	return _u
+}
+
+// SetNillableContactID sets the "contact_id" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableContactID(v *string) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetContactID(*v)
+	}
 	return _u
 }
 
@@ -1049,6 +1118,11 @@ func (_u *ConversationUpdateOne) ClearQueuedAt() *ConversationUpdateOne {
 	return _u
 }
 
+// SetContact sets the "contact" edge to the Contact entity.
+func (_u *ConversationUpdateOne) SetContact(v *Contact) *ConversationUpdateOne {
+	return _u.SetContactID(v.ID)
+}
+
 // SetAssignee sets the "assignee" edge to the Agent entity.
 func (_u *ConversationUpdateOne) SetAssignee(v *Agent) *ConversationUpdateOne {
 	return _u.SetAssigneeID(v.ID)
@@ -1097,6 +1171,12 @@ func (_u *ConversationUpdateOne) AddAssignments(v ...*Assignment) *ConversationU
 // Mutation returns the ConversationMutation object of the builder.
 func (_u *ConversationUpdateOne) Mutation() *ConversationMutation {
 	return _u.mutation
+}
+
+// ClearContact clears the "contact" edge to the Contact entity.
+func (_u *ConversationUpdateOne) ClearContact() *ConversationUpdateOne {
+	_u.mutation.ClearContact()
+	return _u
 }
 
 // ClearAssignee clears the "assignee" edge to the Agent entity.
@@ -1345,6 +1425,35 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if _u.mutation.QueuedAtCleared() {
 		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
+	}
+	if _u.mutation.ContactCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ContactTable,
+			Columns: []string{conversation.ContactColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ContactIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ContactTable,
+			Columns: []string{conversation.ContactColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{

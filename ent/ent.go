@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			groupwebhookevent.Table: groupwebhookevent.ValidColumn,
 			loginthrottle.Table:     loginthrottle.ValidColumn,
 			message.Table:           message.ValidColumn,
+			messagerate.Table:       messagerate.ValidColumn,
 			number.Table:            number.ValidColumn,
 			outbounddelivery.Table:  outbounddelivery.ValidColumn,
 			role.Table:              role.ValidColumn,

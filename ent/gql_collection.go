@@ -827,6 +827,21 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, contact.FieldUpdatedAt)
 				fieldSeen[contact.FieldUpdatedAt] = struct{}{}
 			}
+		case "userID":
+			if _, ok := fieldSeen[contact.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, contact.FieldUserID)
+				fieldSeen[contact.FieldUserID] = struct{}{}
+			}
+		case "parentUserID":
+			if _, ok := fieldSeen[contact.FieldParentUserID]; !ok {
+				selectedFields = append(selectedFields, contact.FieldParentUserID)
+				fieldSeen[contact.FieldParentUserID] = struct{}{}
+			}
+		case "username":
+			if _, ok := fieldSeen[contact.FieldUsername]; !ok {
+				selectedFields = append(selectedFields, contact.FieldUsername)
+				fieldSeen[contact.FieldUsername] = struct{}{}
+			}
 		case "phone":
 			if _, ok := fieldSeen[contact.FieldPhone]; !ok {
 				selectedFields = append(selectedFields, contact.FieldPhone)

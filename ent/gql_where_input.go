@@ -2468,6 +2468,57 @@ type ContactWhereInput struct {
 	WaIDEqualFold    *string  `json:"waIDEqualFold,omitempty"`
 	WaIDContainsFold *string  `json:"waIDContainsFold,omitempty"`
 
+	// "user_id" field predicates.
+	UserID             *string  `json:"userID,omitempty"`
+	UserIDNEQ          *string  `json:"userIDNEQ,omitempty"`
+	UserIDIn           []string `json:"userIDIn,omitempty"`
+	UserIDNotIn        []string `json:"userIDNotIn,omitempty"`
+	UserIDGT           *string  `json:"userIDGT,omitempty"`
+	UserIDGTE          *string  `json:"userIDGTE,omitempty"`
+	UserIDLT           *string  `json:"userIDLT,omitempty"`
+	UserIDLTE          *string  `json:"userIDLTE,omitempty"`
+	UserIDContains     *string  `json:"userIDContains,omitempty"`
+	UserIDHasPrefix    *string  `json:"userIDHasPrefix,omitempty"`
+	UserIDHasSuffix    *string  `json:"userIDHasSuffix,omitempty"`
+	UserIDIsNil        bool     `json:"userIDIsNil,omitempty"`
+	UserIDNotNil       bool     `json:"userIDNotNil,omitempty"`
+	UserIDEqualFold    *string  `json:"userIDEqualFold,omitempty"`
+	UserIDContainsFold *string  `json:"userIDContainsFold,omitempty"`
+
+	// "parent_user_id" field predicates.
+	ParentUserID             *string  `json:"parentUserID,omitempty"`
+	ParentUserIDNEQ          *string  `json:"parentUserIDNEQ,omitempty"`
+	ParentUserIDIn           []string `json:"parentUserIDIn,omitempty"`
+	ParentUserIDNotIn        []string `json:"parentUserIDNotIn,omitempty"`
+	ParentUserIDGT           *string  `json:"parentUserIDGT,omitempty"`
+	ParentUserIDGTE          *string  `json:"parentUserIDGTE,omitempty"`
+	ParentUserIDLT           *string  `json:"parentUserIDLT,omitempty"`
+	ParentUserIDLTE          *string  `json:"parentUserIDLTE,omitempty"`
+	ParentUserIDContains     *string  `json:"parentUserIDContains,omitempty"`
+	ParentUserIDHasPrefix    *string  `json:"parentUserIDHasPrefix,omitempty"`
+	ParentUserIDHasSuffix    *string  `json:"parentUserIDHasSuffix,omitempty"`
+	ParentUserIDIsNil        bool     `json:"parentUserIDIsNil,omitempty"`
+	ParentUserIDNotNil       bool     `json:"parentUserIDNotNil,omitempty"`
+	ParentUserIDEqualFold    *string  `json:"parentUserIDEqualFold,omitempty"`
+	ParentUserIDContainsFold *string  `json:"parentUserIDContainsFold,omitempty"`
+
+	// "username" field predicates.
+	Username             *string  `json:"username,omitempty"`
+	UsernameNEQ          *string  `json:"usernameNEQ,omitempty"`
+	UsernameIn           []string `json:"usernameIn,omitempty"`
+	UsernameNotIn        []string `json:"usernameNotIn,omitempty"`
+	UsernameGT           *string  `json:"usernameGT,omitempty"`
+	UsernameGTE          *string  `json:"usernameGTE,omitempty"`
+	UsernameLT           *string  `json:"usernameLT,omitempty"`
+	UsernameLTE          *string  `json:"usernameLTE,omitempty"`
+	UsernameContains     *string  `json:"usernameContains,omitempty"`
+	UsernameHasPrefix    *string  `json:"usernameHasPrefix,omitempty"`
+	UsernameHasSuffix    *string  `json:"usernameHasSuffix,omitempty"`
+	UsernameIsNil        bool     `json:"usernameIsNil,omitempty"`
+	UsernameNotNil       bool     `json:"usernameNotNil,omitempty"`
+	UsernameEqualFold    *string  `json:"usernameEqualFold,omitempty"`
+	UsernameContainsFold *string  `json:"usernameContainsFold,omitempty"`
+
 	// "phone" field predicates.
 	Phone             *string  `json:"phone,omitempty"`
 	PhoneNEQ          *string  `json:"phoneNEQ,omitempty"`
@@ -2770,6 +2821,141 @@ func (i *ContactWhereInput) P() (predicate.Contact, error) {
 	}
 	if i.WaIDContainsFold != nil {
 		predicates = append(predicates, contact.WaIDContainsFold(*i.WaIDContainsFold))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, contact.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, contact.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, contact.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, contact.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.UserIDGT != nil {
+		predicates = append(predicates, contact.UserIDGT(*i.UserIDGT))
+	}
+	if i.UserIDGTE != nil {
+		predicates = append(predicates, contact.UserIDGTE(*i.UserIDGTE))
+	}
+	if i.UserIDLT != nil {
+		predicates = append(predicates, contact.UserIDLT(*i.UserIDLT))
+	}
+	if i.UserIDLTE != nil {
+		predicates = append(predicates, contact.UserIDLTE(*i.UserIDLTE))
+	}
+	if i.UserIDContains != nil {
+		predicates = append(predicates, contact.UserIDContains(*i.UserIDContains))
+	}
+	if i.UserIDHasPrefix != nil {
+		predicates = append(predicates, contact.UserIDHasPrefix(*i.UserIDHasPrefix))
+	}
+	if i.UserIDHasSuffix != nil {
+		predicates = append(predicates, contact.UserIDHasSuffix(*i.UserIDHasSuffix))
+	}
+	if i.UserIDIsNil {
+		predicates = append(predicates, contact.UserIDIsNil())
+	}
+	if i.UserIDNotNil {
+		predicates = append(predicates, contact.UserIDNotNil())
+	}
+	if i.UserIDEqualFold != nil {
+		predicates = append(predicates, contact.UserIDEqualFold(*i.UserIDEqualFold))
+	}
+	if i.UserIDContainsFold != nil {
+		predicates = append(predicates, contact.UserIDContainsFold(*i.UserIDContainsFold))
+	}
+	if i.ParentUserID != nil {
+		predicates = append(predicates, contact.ParentUserIDEQ(*i.ParentUserID))
+	}
+	if i.ParentUserIDNEQ != nil {
+		predicates = append(predicates, contact.ParentUserIDNEQ(*i.ParentUserIDNEQ))
+	}
+	if len(i.ParentUserIDIn) > 0 {
+		predicates = append(predicates, contact.ParentUserIDIn(i.ParentUserIDIn...))
+	}
+	if len(i.ParentUserIDNotIn) > 0 {
+		predicates = append(predicates, contact.ParentUserIDNotIn(i.ParentUserIDNotIn...))
+	}
+	if i.ParentUserIDGT != nil {
+		predicates = append(predicates, contact.ParentUserIDGT(*i.ParentUserIDGT))
+	}
+	if i.ParentUserIDGTE != nil {
+		predicates = append(predicates, contact.ParentUserIDGTE(*i.ParentUserIDGTE))
+	}
+	if i.ParentUserIDLT != nil {
+		predicates = append(predicates, contact.ParentUserIDLT(*i.ParentUserIDLT))
+	}
+	if i.ParentUserIDLTE != nil {
+		predicates = append(predicates, contact.ParentUserIDLTE(*i.ParentUserIDLTE))
+	}
+	if i.ParentUserIDContains != nil {
+		predicates = append(predicates, contact.ParentUserIDContains(*i.ParentUserIDContains))
+	}
+	if i.ParentUserIDHasPrefix != nil {
+		predicates = append(predicates, contact.ParentUserIDHasPrefix(*i.ParentUserIDHasPrefix))
+	}
+	if i.ParentUserIDHasSuffix != nil {
+		predicates = append(predicates, contact.ParentUserIDHasSuffix(*i.ParentUserIDHasSuffix))
+	}
+	if i.ParentUserIDIsNil {
+		predicates = append(predicates, contact.ParentUserIDIsNil())
+	}
+	if i.ParentUserIDNotNil {
+		predicates = append(predicates, contact.ParentUserIDNotNil())
+	}
+	if i.ParentUserIDEqualFold != nil {
+		predicates = append(predicates, contact.ParentUserIDEqualFold(*i.ParentUserIDEqualFold))
+	}
+	if i.ParentUserIDContainsFold != nil {
+		predicates = append(predicates, contact.ParentUserIDContainsFold(*i.ParentUserIDContainsFold))
+	}
+	if i.Username != nil {
+		predicates = append(predicates, contact.UsernameEQ(*i.Username))
+	}
+	if i.UsernameNEQ != nil {
+		predicates = append(predicates, contact.UsernameNEQ(*i.UsernameNEQ))
+	}
+	if len(i.UsernameIn) > 0 {
+		predicates = append(predicates, contact.UsernameIn(i.UsernameIn...))
+	}
+	if len(i.UsernameNotIn) > 0 {
+		predicates = append(predicates, contact.UsernameNotIn(i.UsernameNotIn...))
+	}
+	if i.UsernameGT != nil {
+		predicates = append(predicates, contact.UsernameGT(*i.UsernameGT))
+	}
+	if i.UsernameGTE != nil {
+		predicates = append(predicates, contact.UsernameGTE(*i.UsernameGTE))
+	}
+	if i.UsernameLT != nil {
+		predicates = append(predicates, contact.UsernameLT(*i.UsernameLT))
+	}
+	if i.UsernameLTE != nil {
+		predicates = append(predicates, contact.UsernameLTE(*i.UsernameLTE))
+	}
+	if i.UsernameContains != nil {
+		predicates = append(predicates, contact.UsernameContains(*i.UsernameContains))
+	}
+	if i.UsernameHasPrefix != nil {
+		predicates = append(predicates, contact.UsernameHasPrefix(*i.UsernameHasPrefix))
+	}
+	if i.UsernameHasSuffix != nil {
+		predicates = append(predicates, contact.UsernameHasSuffix(*i.UsernameHasSuffix))
+	}
+	if i.UsernameIsNil {
+		predicates = append(predicates, contact.UsernameIsNil())
+	}
+	if i.UsernameNotNil {
+		predicates = append(predicates, contact.UsernameNotNil())
+	}
+	if i.UsernameEqualFold != nil {
+		predicates = append(predicates, contact.UsernameEqualFold(*i.UsernameEqualFold))
+	}
+	if i.UsernameContainsFold != nil {
+		predicates = append(predicates, contact.UsernameContainsFold(*i.UsernameContainsFold))
 	}
 	if i.Phone != nil {
 		predicates = append(predicates, contact.PhoneEQ(*i.Phone))

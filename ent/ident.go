@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -44,6 +45,7 @@ var typeByPrefix = map[string]string{
 	"gwe":  groupwebhookevent.Table,
 	"lth":  loginthrottle.Table,
 	"msg":  message.Table,
+	"rate": messagerate.Table,
 	"num":  number.Table,
 	"odl":  outbounddelivery.Table,
 	"rol":  role.Table,
@@ -69,6 +71,7 @@ var prefixByTable = map[string]string{
 	groupwebhookevent.Table: "gwe",
 	loginthrottle.Table:     "lth",
 	message.Table:           "msg",
+	messagerate.Table:       "rate",
 	number.Table:            "num",
 	outbounddelivery.Table:  "odl",
 	role.Table:              "rol",
@@ -94,6 +97,7 @@ var edgeTables = map[string]map[string]string{
 	"GroupWebhookEvent": {"tenant": tenant.Table, "number": number.Table},
 	"LoginThrottle":     {},
 	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
+	"MessageRate":       {"tenant": tenant.Table},
 	"Number":            {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
 	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
 	"Role":              {"tenant": tenant.Table},
@@ -153,6 +157,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.LoginThrottle.Query().Where(loginthrottle.IDIn(ids...)).Count(ctx)
 	case message.Table:
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
+	case messagerate.Table:
+		return c.MessageRate.Query().Where(messagerate.IDIn(ids...)).Count(ctx)
 	case number.Table:
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
 	case outbounddelivery.Table:

@@ -69,6 +69,16 @@ type Message struct {
 	ReadAt *time.Time `json:"read_at,omitempty"`
 	// DeletedAt holds the value of the "deleted_at" field.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// marketing, utility, authentication, authentication_international, service, referral_conversion, ...
+	PricingCategory *string `json:"pricing_category,omitempty"`
+	// PMP (per message), CBP (per conversation)
+	PricingModel string `json:"pricing_model,omitempty"`
+	// regular, free_customer_service, free_entry_point
+	PricingType string `json:"pricing_type,omitempty"`
+	// Billable holds the value of the "billable" field.
+	Billable *bool `json:"billable,omitempty"`
+	// the time of the status that priced it: the month it is counted in
+	PricedAt *time.Time `json:"priced_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MessageQuery when eager-loading is set.
 	Edges        MessageEdges `json:"edges"`
@@ -207,11 +217,13 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case message.FieldMedia, message.FieldContent:
 			values[i] = new([]byte)
+		case message.FieldBillable:
+			values[i] = new(sql.NullBool)
 		case message.FieldAttempts, message.FieldErrorCode:
 			values[i] = new(sql.NullInt64)
-		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldReactionToID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText:
+		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldReactionToID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText, message.FieldPricingCategory, message.FieldPricingModel, message.FieldPricingType:
 			values[i] = new(sql.NullString)
-		case message.FieldCreatedAt, message.FieldUpdatedAt, message.FieldSentAt, message.FieldDeliveredAt, message.FieldReadAt, message.FieldDeletedAt:
+		case message.FieldCreatedAt, message.FieldUpdatedAt, message.FieldSentAt, message.FieldDeliveredAt, message.FieldReadAt, message.FieldDeletedAt, message.FieldPricedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -386,6 +398,39 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				_m.DeletedAt = new(time.Time)
 				*_m.DeletedAt = value.Time
 			}
+		case message.FieldPricingCategory:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pricing_category", values[i])
+			} else if value.Valid {
+				_m.PricingCategory = new(string)
+				*_m.PricingCategory = value.String
+			}
+		case message.FieldPricingModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pricing_model", values[i])
+			} else if value.Valid {
+				_m.PricingModel = value.String
+			}
+		case message.FieldPricingType:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pricing_type", values[i])
+			} else if value.Valid {
+				_m.PricingType = value.String
+			}
+		case message.FieldBillable:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field billable", values[i])
+			} else if value.Valid {
+				_m.Billable = new(bool)
+				*_m.Billable = value.Bool
+			}
+		case message.FieldPricedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field priced_at", values[i])
+			} else if value.Valid {
+				_m.PricedAt = new(time.Time)
+				*_m.PricedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -553,6 +598,27 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	if v := _m.DeletedAt; v != nil {
 		builder.WriteString("deleted_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PricingCategory; v != nil {
+		builder.WriteString("pricing_category=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("pricing_model=")
+	builder.WriteString(_m.PricingModel)
+	builder.WriteString(", ")
+	builder.WriteString("pricing_type=")
+	builder.WriteString(_m.PricingType)
+	builder.WriteString(", ")
+	if v := _m.Billable; v != nil {
+		builder.WriteString("billable=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.PricedAt; v != nil {
+		builder.WriteString("priced_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

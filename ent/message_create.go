@@ -303,6 +303,76 @@ func (_c *MessageCreate) SetNillableDeletedAt(v *time.Time) *MessageCreate {
 	return _c
 }
 
+// SetPricingCategory sets the "pricing_category" field.
+func (_c *MessageCreate) SetPricingCategory(v string) *MessageCreate {
+	_c.mutation.SetPricingCategory(v)
+	return _c
+}
+
+// SetNillablePricingCategory sets the "pricing_category" field if the given value is not nil.
+func (_c *MessageCreate) SetNillablePricingCategory(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetPricingCategory(*v)
+	}
+	return _c
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (_c *MessageCreate) SetPricingModel(v string) *MessageCreate {
+	_c.mutation.SetPricingModel(v)
+	return _c
+}
+
+// SetNillablePricingModel sets the "pricing_model" field if the given value is not nil.
+func (_c *MessageCreate) SetNillablePricingModel(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetPricingModel(*v)
+	}
+	return _c
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (_c *MessageCreate) SetPricingType(v string) *MessageCreate {
+	_c.mutation.SetPricingType(v)
+	return _c
+}
+
+// SetNillablePricingType sets the "pricing_type" field if the given value is not nil.
+func (_c *MessageCreate) SetNillablePricingType(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetPricingType(*v)
+	}
+	return _c
+}
+
+// SetBillable sets the "billable" field.
+func (_c *MessageCreate) SetBillable(v bool) *MessageCreate {
+	_c.mutation.SetBillable(v)
+	return _c
+}
+
+// SetNillableBillable sets the "billable" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableBillable(v *bool) *MessageCreate {
+	if v != nil {
+		_c.SetBillable(*v)
+	}
+	return _c
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (_c *MessageCreate) SetPricedAt(v time.Time) *MessageCreate {
+	_c.mutation.SetPricedAt(v)
+	return _c
+}
+
+// SetNillablePricedAt sets the "priced_at" field if the given value is not nil.
+func (_c *MessageCreate) SetNillablePricedAt(v *time.Time) *MessageCreate {
+	if v != nil {
+		_c.SetPricedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *MessageCreate) SetID(v string) *MessageCreate {
 	_c.mutation.SetID(v)
@@ -617,6 +687,26 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DeletedAt(); ok {
 		_spec.SetField(message.FieldDeletedAt, field.TypeTime, value)
 		_node.DeletedAt = &value
+	}
+	if value, ok := _c.mutation.PricingCategory(); ok {
+		_spec.SetField(message.FieldPricingCategory, field.TypeString, value)
+		_node.PricingCategory = &value
+	}
+	if value, ok := _c.mutation.PricingModel(); ok {
+		_spec.SetField(message.FieldPricingModel, field.TypeString, value)
+		_node.PricingModel = value
+	}
+	if value, ok := _c.mutation.PricingType(); ok {
+		_spec.SetField(message.FieldPricingType, field.TypeString, value)
+		_node.PricingType = value
+	}
+	if value, ok := _c.mutation.Billable(); ok {
+		_spec.SetField(message.FieldBillable, field.TypeBool, value)
+		_node.Billable = &value
+	}
+	if value, ok := _c.mutation.PricedAt(); ok {
+		_spec.SetField(message.FieldPricedAt, field.TypeTime, value)
+		_node.PricedAt = &value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1085,6 +1175,96 @@ func (u *MessageUpsert) ClearDeletedAt() *MessageUpsert {
 	return u
 }
 
+// SetPricingCategory sets the "pricing_category" field.
+func (u *MessageUpsert) SetPricingCategory(v string) *MessageUpsert {
+	u.Set(message.FieldPricingCategory, v)
+	return u
+}
+
+// UpdatePricingCategory sets the "pricing_category" field to the value that was provided on create.
+func (u *MessageUpsert) UpdatePricingCategory() *MessageUpsert {
+	u.SetExcluded(message.FieldPricingCategory)
+	return u
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (u *MessageUpsert) ClearPricingCategory() *MessageUpsert {
+	u.SetNull(message.FieldPricingCategory)
+	return u
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (u *MessageUpsert) SetPricingModel(v string) *MessageUpsert {
+	u.Set(message.FieldPricingModel, v)
+	return u
+}
+
+// UpdatePricingModel sets the "pricing_model" field to the value that was provided on create.
+func (u *MessageUpsert) UpdatePricingModel() *MessageUpsert {
+	u.SetExcluded(message.FieldPricingModel)
+	return u
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (u *MessageUpsert) ClearPricingModel() *MessageUpsert {
+	u.SetNull(message.FieldPricingModel)
+	return u
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (u *MessageUpsert) SetPricingType(v string) *MessageUpsert {
+	u.Set(message.FieldPricingType, v)
+	return u
+}
+
+// UpdatePricingType sets the "pricing_type" field to the value that was provided on create.
+func (u *MessageUpsert) UpdatePricingType() *MessageUpsert {
+	u.SetExcluded(message.FieldPricingType)
+	return u
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (u *MessageUpsert) ClearPricingType() *MessageUpsert {
+	u.SetNull(message.FieldPricingType)
+	return u
+}
+
+// SetBillable sets the "billable" field.
+func (u *MessageUpsert) SetBillable(v bool) *MessageUpsert {
+	u.Set(message.FieldBillable, v)
+	return u
+}
+
+// UpdateBillable sets the "billable" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateBillable() *MessageUpsert {
+	u.SetExcluded(message.FieldBillable)
+	return u
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (u *MessageUpsert) ClearBillable() *MessageUpsert {
+	u.SetNull(message.FieldBillable)
+	return u
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (u *MessageUpsert) SetPricedAt(v time.Time) *MessageUpsert {
+	u.Set(message.FieldPricedAt, v)
+	return u
+}
+
+// UpdatePricedAt sets the "priced_at" field to the value that was provided on create.
+func (u *MessageUpsert) UpdatePricedAt() *MessageUpsert {
+	u.SetExcluded(message.FieldPricedAt)
+	return u
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (u *MessageUpsert) ClearPricedAt() *MessageUpsert {
+	u.SetNull(message.FieldPricedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -1462,6 +1642,111 @@ func (u *MessageUpsertOne) UpdateDeletedAt() *MessageUpsertOne {
 func (u *MessageUpsertOne) ClearDeletedAt() *MessageUpsertOne {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetPricingCategory sets the "pricing_category" field.
+func (u *MessageUpsertOne) SetPricingCategory(v string) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingCategory(v)
+	})
+}
+
+// UpdatePricingCategory sets the "pricing_category" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdatePricingCategory() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingCategory()
+	})
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (u *MessageUpsertOne) ClearPricingCategory() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingCategory()
+	})
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (u *MessageUpsertOne) SetPricingModel(v string) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingModel(v)
+	})
+}
+
+// UpdatePricingModel sets the "pricing_model" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdatePricingModel() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingModel()
+	})
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (u *MessageUpsertOne) ClearPricingModel() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingModel()
+	})
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (u *MessageUpsertOne) SetPricingType(v string) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingType(v)
+	})
+}
+
+// UpdatePricingType sets the "pricing_type" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdatePricingType() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingType()
+	})
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (u *MessageUpsertOne) ClearPricingType() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingType()
+	})
+}
+
+// SetBillable sets the "billable" field.
+func (u *MessageUpsertOne) SetBillable(v bool) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetBillable(v)
+	})
+}
+
+// UpdateBillable sets the "billable" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateBillable() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateBillable()
+	})
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (u *MessageUpsertOne) ClearBillable() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearBillable()
+	})
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (u *MessageUpsertOne) SetPricedAt(v time.Time) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricedAt(v)
+	})
+}
+
+// UpdatePricedAt sets the "priced_at" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdatePricedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricedAt()
+	})
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (u *MessageUpsertOne) ClearPricedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricedAt()
 	})
 }
 
@@ -2009,6 +2294,111 @@ func (u *MessageUpsertBulk) UpdateDeletedAt() *MessageUpsertBulk {
 func (u *MessageUpsertBulk) ClearDeletedAt() *MessageUpsertBulk {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetPricingCategory sets the "pricing_category" field.
+func (u *MessageUpsertBulk) SetPricingCategory(v string) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingCategory(v)
+	})
+}
+
+// UpdatePricingCategory sets the "pricing_category" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdatePricingCategory() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingCategory()
+	})
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (u *MessageUpsertBulk) ClearPricingCategory() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingCategory()
+	})
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (u *MessageUpsertBulk) SetPricingModel(v string) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingModel(v)
+	})
+}
+
+// UpdatePricingModel sets the "pricing_model" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdatePricingModel() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingModel()
+	})
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (u *MessageUpsertBulk) ClearPricingModel() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingModel()
+	})
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (u *MessageUpsertBulk) SetPricingType(v string) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricingType(v)
+	})
+}
+
+// UpdatePricingType sets the "pricing_type" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdatePricingType() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricingType()
+	})
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (u *MessageUpsertBulk) ClearPricingType() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricingType()
+	})
+}
+
+// SetBillable sets the "billable" field.
+func (u *MessageUpsertBulk) SetBillable(v bool) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetBillable(v)
+	})
+}
+
+// UpdateBillable sets the "billable" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateBillable() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateBillable()
+	})
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (u *MessageUpsertBulk) ClearBillable() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearBillable()
+	})
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (u *MessageUpsertBulk) SetPricedAt(v time.Time) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetPricedAt(v)
+	})
+}
+
+// UpdatePricedAt sets the "priced_at" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdatePricedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdatePricedAt()
+	})
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (u *MessageUpsertBulk) ClearPricedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearPricedAt()
 	})
 }
 

@@ -311,6 +311,106 @@ func (_u *MessageUpdate) ClearDeletedAt() *MessageUpdate {
 	return _u
 }
 
+// SetPricingCategory sets the "pricing_category" field.
+func (_u *MessageUpdate) SetPricingCategory(v string) *MessageUpdate {
+	_u.mutation.SetPricingCategory(v)
+	return _u
+}
+
+// SetNillablePricingCategory sets the "pricing_category" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillablePricingCategory(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetPricingCategory(*v)
+	}
+	return _u
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (_u *MessageUpdate) ClearPricingCategory() *MessageUpdate {
+	_u.mutation.ClearPricingCategory()
+	return _u
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (_u *MessageUpdate) SetPricingModel(v string) *MessageUpdate {
+	_u.mutation.SetPricingModel(v)
+	return _u
+}
+
+// SetNillablePricingModel sets the "pricing_model" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillablePricingModel(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetPricingModel(*v)
+	}
+	return _u
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (_u *MessageUpdate) ClearPricingModel() *MessageUpdate {
+	_u.mutation.ClearPricingModel()
+	return _u
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (_u *MessageUpdate) SetPricingType(v string) *MessageUpdate {
+	_u.mutation.SetPricingType(v)
+	return _u
+}
+
+// SetNillablePricingType sets the "pricing_type" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillablePricingType(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetPricingType(*v)
+	}
+	return _u
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (_u *MessageUpdate) ClearPricingType() *MessageUpdate {
+	_u.mutation.ClearPricingType()
+	return _u
+}
+
+// SetBillable sets the "billable" field.
+func (_u *MessageUpdate) SetBillable(v bool) *MessageUpdate {
+	_u.mutation.SetBillable(v)
+	return _u
+}
+
+// SetNillableBillable sets the "billable" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableBillable(v *bool) *MessageUpdate {
+	if v != nil {
+		_u.SetBillable(*v)
+	}
+	return _u
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (_u *MessageUpdate) ClearBillable() *MessageUpdate {
+	_u.mutation.ClearBillable()
+	return _u
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (_u *MessageUpdate) SetPricedAt(v time.Time) *MessageUpdate {
+	_u.mutation.SetPricedAt(v)
+	return _u
+}
+
+// SetNillablePricedAt sets the "priced_at" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillablePricedAt(v *time.Time) *MessageUpdate {
+	if v != nil {
+		_u.SetPricedAt(*v)
+	}
+	return _u
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (_u *MessageUpdate) ClearPricedAt() *MessageUpdate {
+	_u.mutation.ClearPricedAt()
+	return _u
+}
+
 // AddReplyIDs adds the "replies" edge to the Message entity by IDs.
 func (_u *MessageUpdate) AddReplyIDs(ids ...string) *MessageUpdate {
 	_u.mutation.AddReplyIDs(ids...)
@@ -568,6 +668,36 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(message.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PricingCategory(); ok {
+		_spec.SetField(message.FieldPricingCategory, field.TypeString, value)
+	}
+	if _u.mutation.PricingCategoryCleared() {
+		_spec.ClearField(message.FieldPricingCategory, field.TypeString)
+	}
+	if value, ok := _u.mutation.PricingModel(); ok {
+		_spec.SetField(message.FieldPricingModel, field.TypeString, value)
+	}
+	if _u.mutation.PricingModelCleared() {
+		_spec.ClearField(message.FieldPricingModel, field.TypeString)
+	}
+	if value, ok := _u.mutation.PricingType(); ok {
+		_spec.SetField(message.FieldPricingType, field.TypeString, value)
+	}
+	if _u.mutation.PricingTypeCleared() {
+		_spec.ClearField(message.FieldPricingType, field.TypeString)
+	}
+	if value, ok := _u.mutation.Billable(); ok {
+		_spec.SetField(message.FieldBillable, field.TypeBool, value)
+	}
+	if _u.mutation.BillableCleared() {
+		_spec.ClearField(message.FieldBillable, field.TypeBool)
+	}
+	if value, ok := _u.mutation.PricedAt(); ok {
+		_spec.SetField(message.FieldPricedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PricedAtCleared() {
+		_spec.ClearField(message.FieldPricedAt, field.TypeTime)
 	}
 	if _u.mutation.RepliesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1017,6 +1147,106 @@ func (_u *MessageUpdateOne) ClearDeletedAt() *MessageUpdateOne {
 	return _u
 }
 
+// SetPricingCategory sets the "pricing_category" field.
+func (_u *MessageUpdateOne) SetPricingCategory(v string) *MessageUpdateOne {
+	_u.mutation.SetPricingCategory(v)
+	return _u
+}
+
+// SetNillablePricingCategory sets the "pricing_category" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillablePricingCategory(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetPricingCategory(*v)
+	}
+	return _u
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (_u *MessageUpdateOne) ClearPricingCategory() *MessageUpdateOne {
+	_u.mutation.ClearPricingCategory()
+	return _u
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (_u *MessageUpdateOne) SetPricingModel(v string) *MessageUpdateOne {
+	_u.mutation.SetPricingModel(v)
+	return _u
+}
+
+// SetNillablePricingModel sets the "pricing_model" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillablePricingModel(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetPricingModel(*v)
+	}
+	return _u
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (_u *MessageUpdateOne) ClearPricingModel() *MessageUpdateOne {
+	_u.mutation.ClearPricingModel()
+	return _u
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (_u *MessageUpdateOne) SetPricingType(v string) *MessageUpdateOne {
+	_u.mutation.SetPricingType(v)
+	return _u
+}
+
+// SetNillablePricingType sets the "pricing_type" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillablePricingType(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetPricingType(*v)
+	}
+	return _u
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (_u *MessageUpdateOne) ClearPricingType() *MessageUpdateOne {
+	_u.mutation.ClearPricingType()
+	return _u
+}
+
+// SetBillable sets the "billable" field.
+func (_u *MessageUpdateOne) SetBillable(v bool) *MessageUpdateOne {
+	_u.mutation.SetBillable(v)
+	return _u
+}
+
+// SetNillableBillable sets the "billable" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableBillable(v *bool) *MessageUpdateOne {
+	if v != nil {
+		_u.SetBillable(*v)
+	}
+	return _u
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (_u *MessageUpdateOne) ClearBillable() *MessageUpdateOne {
+	_u.mutation.ClearBillable()
+	return _u
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (_u *MessageUpdateOne) SetPricedAt(v time.Time) *MessageUpdateOne {
+	_u.mutation.SetPricedAt(v)
+	return _u
+}
+
+// SetNillablePricedAt sets the "priced_at" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillablePricedAt(v *time.Time) *MessageUpdateOne {
+	if v != nil {
+		_u.SetPricedAt(*v)
+	}
+	return _u
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (_u *MessageUpdateOne) ClearPricedAt() *MessageUpdateOne {
+	_u.mutation.ClearPricedAt()
+	return _u
+}
+
 // AddReplyIDs adds the "replies" edge to the Message entity by IDs.
 func (_u *MessageUpdateOne) AddReplyIDs(ids ...string) *MessageUpdateOne {
 	_u.mutation.AddReplyIDs(ids...)
@@ -1304,6 +1534,36 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(message.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PricingCategory(); ok {
+		_spec.SetField(message.FieldPricingCategory, field.TypeString, value)
+	}
+	if _u.mutation.PricingCategoryCleared() {
+		_spec.ClearField(message.FieldPricingCategory, field.TypeString)
+	}
+	if value, ok := _u.mutation.PricingModel(); ok {
+		_spec.SetField(message.FieldPricingModel, field.TypeString, value)
+	}
+	if _u.mutation.PricingModelCleared() {
+		_spec.ClearField(message.FieldPricingModel, field.TypeString)
+	}
+	if value, ok := _u.mutation.PricingType(); ok {
+		_spec.SetField(message.FieldPricingType, field.TypeString, value)
+	}
+	if _u.mutation.PricingTypeCleared() {
+		_spec.ClearField(message.FieldPricingType, field.TypeString)
+	}
+	if value, ok := _u.mutation.Billable(); ok {
+		_spec.SetField(message.FieldBillable, field.TypeBool, value)
+	}
+	if _u.mutation.BillableCleared() {
+		_spec.ClearField(message.FieldBillable, field.TypeBool)
+	}
+	if value, ok := _u.mutation.PricedAt(); ok {
+		_spec.SetField(message.FieldPricedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PricedAtCleared() {
+		_spec.ClearField(message.FieldPricedAt, field.TypeTime)
 	}
 	if _u.mutation.RepliesCleared() {
 		edge := &sqlgraph.EdgeSpec{

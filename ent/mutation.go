@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -60,6 +61,7 @@ const (
 	TypeGroupWebhookEvent = "GroupWebhookEvent"
 	TypeLoginThrottle     = "LoginThrottle"
 	TypeMessage           = "Message"
+	TypeMessageRate       = "MessageRate"
 	TypeNumber            = "Number"
 	TypeOutboundDelivery  = "OutboundDelivery"
 	TypeRole              = "Role"
@@ -5928,6 +5930,9 @@ type ContactMutation struct {
 	created_at           *time.Time
 	updated_at           *time.Time
 	wa_id                *string
+	user_id              *string
+	parent_user_id       *string
+	username             *string
 	phone                *string
 	profile_name         *string
 	tags                 *[]string
@@ -6197,6 +6202,153 @@ func (m *ContactMutation) OldWaID(ctx context.Context) (v string, err error) {
 // ResetWaID resets all changes to the "wa_id" field.
 func (m *ContactMutation) ResetWaID() {
 	m.wa_id = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ContactMutation) SetUserID(s string) {
+	m.user_id = &s
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ContactMutation) UserID() (r string, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldUserID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (m *ContactMutation) ClearUserID() {
+	m.user_id = nil
+	m.clearedFields[contact.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *ContactMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[contact.FieldUserID]
+	return ok
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ContactMutation) ResetUserID() {
+	m.user_id = nil
+	delete(m.clearedFields, contact.FieldUserID)
+}
+
+// SetParentUserID sets the "parent_user_id" field.
+func (m *ContactMutation) SetParentUserID(s string) {
+	m.parent_user_id = &s
+}
+
+// ParentUserID returns the value of the "parent_user_id" field in the mutation.
+func (m *ContactMutation) ParentUserID() (r string, exists bool) {
+	v := m.parent_user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParentUserID returns the old "parent_user_id" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldParentUserID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParentUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParentUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParentUserID: %w", err)
+	}
+	return oldValue.ParentUserID, nil
+}
+
+// ClearParentUserID clears the value of the "parent_user_id" field.
+func (m *ContactMutation) ClearParentUserID() {
+	m.parent_user_id = nil
+	m.clearedFields[contact.FieldParentUserID] = struct{}{}
+}
+
+// ParentUserIDCleared returns if the "parent_user_id" field was cleared in this mutation.
+func (m *ContactMutation) ParentUserIDCleared() bool {
+	_, ok := m.clearedFields[contact.FieldParentUserID]
+	return ok
+}
+
+// ResetParentUserID resets all changes to the "parent_user_id" field.
+func (m *ContactMutation) ResetParentUserID() {
+	m.parent_user_id = nil
+	delete(m.clearedFields, contact.FieldParentUserID)
+}
+
+// SetUsername sets the "username" field.
+func (m *ContactMutation) SetUsername(s string) {
+	m.username = &s
+}
+
+// Username returns the value of the "username" field in the mutation.
+func (m *ContactMutation) Username() (r string, exists bool) {
+	v := m.username
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsername returns the old "username" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldUsername(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsername is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsername requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsername: %w", err)
+	}
+	return oldValue.Username, nil
+}
+
+// ClearUsername clears the value of the "username" field.
+func (m *ContactMutation) ClearUsername() {
+	m.username = nil
+	m.clearedFields[contact.FieldUsername] = struct{}{}
+}
+
+// UsernameCleared returns if the "username" field was cleared in this mutation.
+func (m *ContactMutation) UsernameCleared() bool {
+	_, ok := m.clearedFields[contact.FieldUsername]
+	return ok
+}
+
+// ResetUsername resets all changes to the "username" field.
+func (m *ContactMutation) ResetUsername() {
+	m.username = nil
+	delete(m.clearedFields, contact.FieldUsername)
 }
 
 // SetPhone sets the "phone" field.
@@ -6795,7 +6947,7 @@ func (m *ContactMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ContactMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, contact.FieldCreatedAt)
 	}
@@ -6807,6 +6959,15 @@ func (m *ContactMutation) Fields() []string {
 	}
 	if m.wa_id != nil {
 		fields = append(fields, contact.FieldWaID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, contact.FieldUserID)
+	}
+	if m.parent_user_id != nil {
+		fields = append(fields, contact.FieldParentUserID)
+	}
+	if m.username != nil {
+		fields = append(fields, contact.FieldUsername)
 	}
 	if m.phone != nil {
 		fields = append(fields, contact.FieldPhone)
@@ -6854,6 +7015,12 @@ func (m *ContactMutation) Field(name string) (ent.Value, bool) {
 		return m.TenantID()
 	case contact.FieldWaID:
 		return m.WaID()
+	case contact.FieldUserID:
+		return m.UserID()
+	case contact.FieldParentUserID:
+		return m.ParentUserID()
+	case contact.FieldUsername:
+		return m.Username()
 	case contact.FieldPhone:
 		return m.Phone()
 	case contact.FieldProfileName:
@@ -6891,6 +7058,12 @@ func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldTenantID(ctx)
 	case contact.FieldWaID:
 		return m.OldWaID(ctx)
+	case contact.FieldUserID:
+		return m.OldUserID(ctx)
+	case contact.FieldParentUserID:
+		return m.OldParentUserID(ctx)
+	case contact.FieldUsername:
+		return m.OldUsername(ctx)
 	case contact.FieldPhone:
 		return m.OldPhone(ctx)
 	case contact.FieldProfileName:
@@ -6947,6 +7120,27 @@ func (m *ContactMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetWaID(v)
+		return nil
+	case contact.FieldUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case contact.FieldParentUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParentUserID(v)
+		return nil
+	case contact.FieldUsername:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsername(v)
 		return nil
 	case contact.FieldPhone:
 		v, ok := value.(string)
@@ -7048,6 +7242,15 @@ func (m *ContactMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *ContactMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(contact.FieldUserID) {
+		fields = append(fields, contact.FieldUserID)
+	}
+	if m.FieldCleared(contact.FieldParentUserID) {
+		fields = append(fields, contact.FieldParentUserID)
+	}
+	if m.FieldCleared(contact.FieldUsername) {
+		fields = append(fields, contact.FieldUsername)
+	}
 	if m.FieldCleared(contact.FieldPhone) {
 		fields = append(fields, contact.FieldPhone)
 	}
@@ -7083,6 +7286,15 @@ func (m *ContactMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *ContactMutation) ClearField(name string) error {
 	switch name {
+	case contact.FieldUserID:
+		m.ClearUserID()
+		return nil
+	case contact.FieldParentUserID:
+		m.ClearParentUserID()
+		return nil
+	case contact.FieldUsername:
+		m.ClearUsername()
+		return nil
 	case contact.FieldPhone:
 		m.ClearPhone()
 		return nil
@@ -7123,6 +7335,15 @@ func (m *ContactMutation) ResetField(name string) error {
 		return nil
 	case contact.FieldWaID:
 		m.ResetWaID()
+		return nil
+	case contact.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case contact.FieldParentUserID:
+		m.ResetParentUserID()
+		return nil
+	case contact.FieldUsername:
+		m.ResetUsername()
 		return nil
 	case contact.FieldPhone:
 		m.ResetPhone()
@@ -14415,6 +14636,11 @@ type MessageMutation struct {
 	delivered_at        *time.Time
 	read_at             *time.Time
 	deleted_at          *time.Time
+	pricing_category    *string
+	pricing_model       *string
+	pricing_type        *string
+	billable            *bool
+	priced_at           *time.Time
 	clearedFields       map[string]struct{}
 	tenant              *string
 	clearedtenant       bool
@@ -15612,6 +15838,251 @@ func (m *MessageMutation) ResetDeletedAt() {
 	delete(m.clearedFields, message.FieldDeletedAt)
 }
 
+// SetPricingCategory sets the "pricing_category" field.
+func (m *MessageMutation) SetPricingCategory(s string) {
+	m.pricing_category = &s
+}
+
+// PricingCategory returns the value of the "pricing_category" field in the mutation.
+func (m *MessageMutation) PricingCategory() (r string, exists bool) {
+	v := m.pricing_category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPricingCategory returns the old "pricing_category" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldPricingCategory(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPricingCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPricingCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPricingCategory: %w", err)
+	}
+	return oldValue.PricingCategory, nil
+}
+
+// ClearPricingCategory clears the value of the "pricing_category" field.
+func (m *MessageMutation) ClearPricingCategory() {
+	m.pricing_category = nil
+	m.clearedFields[message.FieldPricingCategory] = struct{}{}
+}
+
+// PricingCategoryCleared returns if the "pricing_category" field was cleared in this mutation.
+func (m *MessageMutation) PricingCategoryCleared() bool {
+	_, ok := m.clearedFields[message.FieldPricingCategory]
+	return ok
+}
+
+// ResetPricingCategory resets all changes to the "pricing_category" field.
+func (m *MessageMutation) ResetPricingCategory() {
+	m.pricing_category = nil
+	delete(m.clearedFields, message.FieldPricingCategory)
+}
+
+// SetPricingModel sets the "pricing_model" field.
+func (m *MessageMutation) SetPricingModel(s string) {
+	m.pricing_model = &s
+}
+
+// PricingModel returns the value of the "pricing_model" field in the mutation.
+func (m *MessageMutation) PricingModel() (r string, exists bool) {
+	v := m.pricing_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPricingModel returns the old "pricing_model" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldPricingModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPricingModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPricingModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPricingModel: %w", err)
+	}
+	return oldValue.PricingModel, nil
+}
+
+// ClearPricingModel clears the value of the "pricing_model" field.
+func (m *MessageMutation) ClearPricingModel() {
+	m.pricing_model = nil
+	m.clearedFields[message.FieldPricingModel] = struct{}{}
+}
+
+// PricingModelCleared returns if the "pricing_model" field was cleared in this mutation.
+func (m *MessageMutation) PricingModelCleared() bool {
+	_, ok := m.clearedFields[message.FieldPricingModel]
+	return ok
+}
+
+// ResetPricingModel resets all changes to the "pricing_model" field.
+func (m *MessageMutation) ResetPricingModel() {
+	m.pricing_model = nil
+	delete(m.clearedFields, message.FieldPricingModel)
+}
+
+// SetPricingType sets the "pricing_type" field.
+func (m *MessageMutation) SetPricingType(s string) {
+	m.pricing_type = &s
+}
+
+// PricingType returns the value of the "pricing_type" field in the mutation.
+func (m *MessageMutation) PricingType() (r string, exists bool) {
+	v := m.pricing_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPricingType returns the old "pricing_type" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldPricingType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPricingType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPricingType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPricingType: %w", err)
+	}
+	return oldValue.PricingType, nil
+}
+
+// ClearPricingType clears the value of the "pricing_type" field.
+func (m *MessageMutation) ClearPricingType() {
+	m.pricing_type = nil
+	m.clearedFields[message.FieldPricingType] = struct{}{}
+}
+
+// PricingTypeCleared returns if the "pricing_type" field was cleared in this mutation.
+func (m *MessageMutation) PricingTypeCleared() bool {
+	_, ok := m.clearedFields[message.FieldPricingType]
+	return ok
+}
+
+// ResetPricingType resets all changes to the "pricing_type" field.
+func (m *MessageMutation) ResetPricingType() {
+	m.pricing_type = nil
+	delete(m.clearedFields, message.FieldPricingType)
+}
+
+// SetBillable sets the "billable" field.
+func (m *MessageMutation) SetBillable(b bool) {
+	m.billable = &b
+}
+
+// Billable returns the value of the "billable" field in the mutation.
+func (m *MessageMutation) Billable() (r bool, exists bool) {
+	v := m.billable
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillable returns the old "billable" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldBillable(ctx context.Context) (v *bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillable is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillable requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillable: %w", err)
+	}
+	return oldValue.Billable, nil
+}
+
+// ClearBillable clears the value of the "billable" field.
+func (m *MessageMutation) ClearBillable() {
+	m.billable = nil
+	m.clearedFields[message.FieldBillable] = struct{}{}
+}
+
+// BillableCleared returns if the "billable" field was cleared in this mutation.
+func (m *MessageMutation) BillableCleared() bool {
+	_, ok := m.clearedFields[message.FieldBillable]
+	return ok
+}
+
+// ResetBillable resets all changes to the "billable" field.
+func (m *MessageMutation) ResetBillable() {
+	m.billable = nil
+	delete(m.clearedFields, message.FieldBillable)
+}
+
+// SetPricedAt sets the "priced_at" field.
+func (m *MessageMutation) SetPricedAt(t time.Time) {
+	m.priced_at = &t
+}
+
+// PricedAt returns the value of the "priced_at" field in the mutation.
+func (m *MessageMutation) PricedAt() (r time.Time, exists bool) {
+	v := m.priced_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPricedAt returns the old "priced_at" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldPricedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPricedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPricedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPricedAt: %w", err)
+	}
+	return oldValue.PricedAt, nil
+}
+
+// ClearPricedAt clears the value of the "priced_at" field.
+func (m *MessageMutation) ClearPricedAt() {
+	m.priced_at = nil
+	m.clearedFields[message.FieldPricedAt] = struct{}{}
+}
+
+// PricedAtCleared returns if the "priced_at" field was cleared in this mutation.
+func (m *MessageMutation) PricedAtCleared() bool {
+	_, ok := m.clearedFields[message.FieldPricedAt]
+	return ok
+}
+
+// ResetPricedAt resets all changes to the "priced_at" field.
+func (m *MessageMutation) ResetPricedAt() {
+	m.priced_at = nil
+	delete(m.clearedFields, message.FieldPricedAt)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *MessageMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -15943,7 +16414,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 28)
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
 	}
@@ -16013,6 +16484,21 @@ func (m *MessageMutation) Fields() []string {
 	if m.deleted_at != nil {
 		fields = append(fields, message.FieldDeletedAt)
 	}
+	if m.pricing_category != nil {
+		fields = append(fields, message.FieldPricingCategory)
+	}
+	if m.pricing_model != nil {
+		fields = append(fields, message.FieldPricingModel)
+	}
+	if m.pricing_type != nil {
+		fields = append(fields, message.FieldPricingType)
+	}
+	if m.billable != nil {
+		fields = append(fields, message.FieldBillable)
+	}
+	if m.priced_at != nil {
+		fields = append(fields, message.FieldPricedAt)
+	}
 	return fields
 }
 
@@ -16067,6 +16553,16 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.ReadAt()
 	case message.FieldDeletedAt:
 		return m.DeletedAt()
+	case message.FieldPricingCategory:
+		return m.PricingCategory()
+	case message.FieldPricingModel:
+		return m.PricingModel()
+	case message.FieldPricingType:
+		return m.PricingType()
+	case message.FieldBillable:
+		return m.Billable()
+	case message.FieldPricedAt:
+		return m.PricedAt()
 	}
 	return nil, false
 }
@@ -16122,6 +16618,16 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldReadAt(ctx)
 	case message.FieldDeletedAt:
 		return m.OldDeletedAt(ctx)
+	case message.FieldPricingCategory:
+		return m.OldPricingCategory(ctx)
+	case message.FieldPricingModel:
+		return m.OldPricingModel(ctx)
+	case message.FieldPricingType:
+		return m.OldPricingType(ctx)
+	case message.FieldBillable:
+		return m.OldBillable(ctx)
+	case message.FieldPricedAt:
+		return m.OldPricedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Message field %s", name)
 }
@@ -16292,6 +16798,41 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeletedAt(v)
 		return nil
+	case message.FieldPricingCategory:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPricingCategory(v)
+		return nil
+	case message.FieldPricingModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPricingModel(v)
+		return nil
+	case message.FieldPricingType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPricingType(v)
+		return nil
+	case message.FieldBillable:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillable(v)
+		return nil
+	case message.FieldPricedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPricedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
@@ -16391,6 +16932,21 @@ func (m *MessageMutation) ClearedFields() []string {
 	if m.FieldCleared(message.FieldDeletedAt) {
 		fields = append(fields, message.FieldDeletedAt)
 	}
+	if m.FieldCleared(message.FieldPricingCategory) {
+		fields = append(fields, message.FieldPricingCategory)
+	}
+	if m.FieldCleared(message.FieldPricingModel) {
+		fields = append(fields, message.FieldPricingModel)
+	}
+	if m.FieldCleared(message.FieldPricingType) {
+		fields = append(fields, message.FieldPricingType)
+	}
+	if m.FieldCleared(message.FieldBillable) {
+		fields = append(fields, message.FieldBillable)
+	}
+	if m.FieldCleared(message.FieldPricedAt) {
+		fields = append(fields, message.FieldPricedAt)
+	}
 	return fields
 }
 
@@ -16446,6 +17002,21 @@ func (m *MessageMutation) ClearField(name string) error {
 		return nil
 	case message.FieldDeletedAt:
 		m.ClearDeletedAt()
+		return nil
+	case message.FieldPricingCategory:
+		m.ClearPricingCategory()
+		return nil
+	case message.FieldPricingModel:
+		m.ClearPricingModel()
+		return nil
+	case message.FieldPricingType:
+		m.ClearPricingType()
+		return nil
+	case message.FieldBillable:
+		m.ClearBillable()
+		return nil
+	case message.FieldPricedAt:
+		m.ClearPricedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Message nullable field %s", name)
@@ -16523,6 +17094,21 @@ func (m *MessageMutation) ResetField(name string) error {
 		return nil
 	case message.FieldDeletedAt:
 		m.ResetDeletedAt()
+		return nil
+	case message.FieldPricingCategory:
+		m.ResetPricingCategory()
+		return nil
+	case message.FieldPricingModel:
+		m.ResetPricingModel()
+		return nil
+	case message.FieldPricingType:
+		m.ResetPricingType()
+		return nil
+	case message.FieldBillable:
+		m.ResetBillable()
+		return nil
+	case message.FieldPricedAt:
+		m.ResetPricedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
@@ -16762,6 +17348,752 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Message edge %s", name)
+}
+
+// MessageRateMutation represents an operation that mutates the MessageRate nodes in the graph.
+type MessageRateMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	category        *string
+	market          *string
+	currency        *string
+	price_micros    *int64
+	addprice_micros *int64
+	clearedFields   map[string]struct{}
+	tenant          *string
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*MessageRate, error)
+	predicates      []predicate.MessageRate
+}
+
+var _ ent.Mutation = (*MessageRateMutation)(nil)
+
+// messagerateOption allows management of the mutation configuration using functional options.
+type messagerateOption func(*MessageRateMutation)
+
+// newMessageRateMutation creates new mutation for the MessageRate entity.
+func newMessageRateMutation(c config, op Op, opts ...messagerateOption) *MessageRateMutation {
+	m := &MessageRateMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageRate,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageRateID sets the ID field of the mutation.
+func withMessageRateID(id string) messagerateOption {
+	return func(m *MessageRateMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageRate
+		)
+		m.oldValue = func(ctx context.Context) (*MessageRate, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageRate.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageRate sets the old MessageRate of the mutation.
+func withMessageRate(node *MessageRate) messagerateOption {
+	return func(m *MessageRateMutation) {
+		m.oldValue = func(context.Context) (*MessageRate, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageRateMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageRateMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MessageRate entities.
+func (m *MessageRateMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageRateMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageRateMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageRate.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MessageRateMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MessageRateMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MessageRateMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MessageRateMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MessageRateMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MessageRateMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *MessageRateMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *MessageRateMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *MessageRateMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *MessageRateMutation) SetCategory(s string) {
+	m.category = &s
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *MessageRateMutation) Category() (r string, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldCategory(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *MessageRateMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetMarket sets the "market" field.
+func (m *MessageRateMutation) SetMarket(s string) {
+	m.market = &s
+}
+
+// Market returns the value of the "market" field in the mutation.
+func (m *MessageRateMutation) Market() (r string, exists bool) {
+	v := m.market
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMarket returns the old "market" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldMarket(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMarket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMarket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMarket: %w", err)
+	}
+	return oldValue.Market, nil
+}
+
+// ResetMarket resets all changes to the "market" field.
+func (m *MessageRateMutation) ResetMarket() {
+	m.market = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *MessageRateMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *MessageRateMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *MessageRateMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetPriceMicros sets the "price_micros" field.
+func (m *MessageRateMutation) SetPriceMicros(i int64) {
+	m.price_micros = &i
+	m.addprice_micros = nil
+}
+
+// PriceMicros returns the value of the "price_micros" field in the mutation.
+func (m *MessageRateMutation) PriceMicros() (r int64, exists bool) {
+	v := m.price_micros
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceMicros returns the old "price_micros" field's value of the MessageRate entity.
+// If the MessageRate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageRateMutation) OldPriceMicros(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceMicros is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceMicros requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceMicros: %w", err)
+	}
+	return oldValue.PriceMicros, nil
+}
+
+// AddPriceMicros adds i to the "price_micros" field.
+func (m *MessageRateMutation) AddPriceMicros(i int64) {
+	if m.addprice_micros != nil {
+		*m.addprice_micros += i
+	} else {
+		m.addprice_micros = &i
+	}
+}
+
+// AddedPriceMicros returns the value that was added to the "price_micros" field in this mutation.
+func (m *MessageRateMutation) AddedPriceMicros() (r int64, exists bool) {
+	v := m.addprice_micros
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriceMicros resets all changes to the "price_micros" field.
+func (m *MessageRateMutation) ResetPriceMicros() {
+	m.price_micros = nil
+	m.addprice_micros = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *MessageRateMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[messagerate.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *MessageRateMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *MessageRateMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *MessageRateMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the MessageRateMutation builder.
+func (m *MessageRateMutation) Where(ps ...predicate.MessageRate) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageRateMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageRateMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageRate, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageRateMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageRateMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageRate).
+func (m *MessageRateMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageRateMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, messagerate.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, messagerate.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, messagerate.FieldTenantID)
+	}
+	if m.category != nil {
+		fields = append(fields, messagerate.FieldCategory)
+	}
+	if m.market != nil {
+		fields = append(fields, messagerate.FieldMarket)
+	}
+	if m.currency != nil {
+		fields = append(fields, messagerate.FieldCurrency)
+	}
+	if m.price_micros != nil {
+		fields = append(fields, messagerate.FieldPriceMicros)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageRateMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messagerate.FieldCreatedAt:
+		return m.CreatedAt()
+	case messagerate.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case messagerate.FieldTenantID:
+		return m.TenantID()
+	case messagerate.FieldCategory:
+		return m.Category()
+	case messagerate.FieldMarket:
+		return m.Market()
+	case messagerate.FieldCurrency:
+		return m.Currency()
+	case messagerate.FieldPriceMicros:
+		return m.PriceMicros()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageRateMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messagerate.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case messagerate.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case messagerate.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case messagerate.FieldCategory:
+		return m.OldCategory(ctx)
+	case messagerate.FieldMarket:
+		return m.OldMarket(ctx)
+	case messagerate.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case messagerate.FieldPriceMicros:
+		return m.OldPriceMicros(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageRate field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageRateMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messagerate.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case messagerate.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case messagerate.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case messagerate.FieldCategory:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case messagerate.FieldMarket:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMarket(v)
+		return nil
+	case messagerate.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case messagerate.FieldPriceMicros:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceMicros(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageRate field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageRateMutation) AddedFields() []string {
+	var fields []string
+	if m.addprice_micros != nil {
+		fields = append(fields, messagerate.FieldPriceMicros)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageRateMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case messagerate.FieldPriceMicros:
+		return m.AddedPriceMicros()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageRateMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case messagerate.FieldPriceMicros:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriceMicros(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageRate numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageRateMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageRateMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageRateMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MessageRate nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageRateMutation) ResetField(name string) error {
+	switch name {
+	case messagerate.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case messagerate.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case messagerate.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case messagerate.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case messagerate.FieldMarket:
+		m.ResetMarket()
+		return nil
+	case messagerate.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case messagerate.FieldPriceMicros:
+		m.ResetPriceMicros()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageRate field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageRateMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, messagerate.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageRateMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messagerate.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageRateMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageRateMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageRateMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, messagerate.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageRateMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messagerate.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageRateMutation) ClearEdge(name string) error {
+	switch name {
+	case messagerate.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageRate unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageRateMutation) ResetEdge(name string) error {
+	switch name {
+	case messagerate.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageRate edge %s", name)
 }
 
 // NumberMutation represents an operation that mutates the Number nodes in the graph.
@@ -24317,24 +25649,26 @@ func (m *TenantMutation) ResetEdge(name string) error {
 // WebhookDeliveryMutation represents an operation that mutates the WebhookDelivery nodes in the graph.
 type WebhookDeliveryMutation struct {
 	config
-	op                     Op
-	typ                    string
-	id                     *string
-	created_at             *time.Time
-	updated_at             *time.Time
-	provider               *string
-	body                   *[]byte
-	state                  *webhookdelivery.State
-	phone_number_ids       *[]string
-	appendphone_number_ids []string
-	error                  *string
-	attempts               *int
-	addattempts            *int
-	processed_at           *time.Time
-	clearedFields          map[string]struct{}
-	done                   bool
-	oldValue               func(context.Context) (*WebhookDelivery, error)
-	predicates             []predicate.WebhookDelivery
+	op                              Op
+	typ                             string
+	id                              *string
+	created_at                      *time.Time
+	updated_at                      *time.Time
+	provider                        *string
+	body                            *[]byte
+	state                           *webhookdelivery.State
+	phone_number_ids                *[]string
+	appendphone_number_ids          []string
+	unrouted_phone_number_ids       *[]string
+	appendunrouted_phone_number_ids []string
+	error                           *string
+	attempts                        *int
+	addattempts                     *int
+	processed_at                    *time.Time
+	clearedFields                   map[string]struct{}
+	done                            bool
+	oldValue                        func(context.Context) (*WebhookDelivery, error)
+	predicates                      []predicate.WebhookDelivery
 }
 
 var _ ent.Mutation = (*WebhookDeliveryMutation)(nil)
@@ -24686,6 +26020,71 @@ func (m *WebhookDeliveryMutation) ResetPhoneNumberIds() {
 	delete(m.clearedFields, webhookdelivery.FieldPhoneNumberIds)
 }
 
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (m *WebhookDeliveryMutation) SetUnroutedPhoneNumberIds(s []string) {
+	m.unrouted_phone_number_ids = &s
+	m.appendunrouted_phone_number_ids = nil
+}
+
+// UnroutedPhoneNumberIds returns the value of the "unrouted_phone_number_ids" field in the mutation.
+func (m *WebhookDeliveryMutation) UnroutedPhoneNumberIds() (r []string, exists bool) {
+	v := m.unrouted_phone_number_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnroutedPhoneNumberIds returns the old "unrouted_phone_number_ids" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldUnroutedPhoneNumberIds(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnroutedPhoneNumberIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnroutedPhoneNumberIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnroutedPhoneNumberIds: %w", err)
+	}
+	return oldValue.UnroutedPhoneNumberIds, nil
+}
+
+// AppendUnroutedPhoneNumberIds adds s to the "unrouted_phone_number_ids" field.
+func (m *WebhookDeliveryMutation) AppendUnroutedPhoneNumberIds(s []string) {
+	m.appendunrouted_phone_number_ids = append(m.appendunrouted_phone_number_ids, s...)
+}
+
+// AppendedUnroutedPhoneNumberIds returns the list of values that were appended to the "unrouted_phone_number_ids" field in this mutation.
+func (m *WebhookDeliveryMutation) AppendedUnroutedPhoneNumberIds() ([]string, bool) {
+	if len(m.appendunrouted_phone_number_ids) == 0 {
+		return nil, false
+	}
+	return m.appendunrouted_phone_number_ids, true
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (m *WebhookDeliveryMutation) ClearUnroutedPhoneNumberIds() {
+	m.unrouted_phone_number_ids = nil
+	m.appendunrouted_phone_number_ids = nil
+	m.clearedFields[webhookdelivery.FieldUnroutedPhoneNumberIds] = struct{}{}
+}
+
+// UnroutedPhoneNumberIdsCleared returns if the "unrouted_phone_number_ids" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) UnroutedPhoneNumberIdsCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldUnroutedPhoneNumberIds]
+	return ok
+}
+
+// ResetUnroutedPhoneNumberIds resets all changes to the "unrouted_phone_number_ids" field.
+func (m *WebhookDeliveryMutation) ResetUnroutedPhoneNumberIds() {
+	m.unrouted_phone_number_ids = nil
+	m.appendunrouted_phone_number_ids = nil
+	delete(m.clearedFields, webhookdelivery.FieldUnroutedPhoneNumberIds)
+}
+
 // SetError sets the "error" field.
 func (m *WebhookDeliveryMutation) SetError(s string) {
 	m.error = &s
@@ -24874,7 +26273,7 @@ func (m *WebhookDeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookDeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, webhookdelivery.FieldCreatedAt)
 	}
@@ -24892,6 +26291,9 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	}
 	if m.phone_number_ids != nil {
 		fields = append(fields, webhookdelivery.FieldPhoneNumberIds)
+	}
+	if m.unrouted_phone_number_ids != nil {
+		fields = append(fields, webhookdelivery.FieldUnroutedPhoneNumberIds)
 	}
 	if m.error != nil {
 		fields = append(fields, webhookdelivery.FieldError)
@@ -24922,6 +26324,8 @@ func (m *WebhookDeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.State()
 	case webhookdelivery.FieldPhoneNumberIds:
 		return m.PhoneNumberIds()
+	case webhookdelivery.FieldUnroutedPhoneNumberIds:
+		return m.UnroutedPhoneNumberIds()
 	case webhookdelivery.FieldError:
 		return m.Error()
 	case webhookdelivery.FieldAttempts:
@@ -24949,6 +26353,8 @@ func (m *WebhookDeliveryMutation) OldField(ctx context.Context, name string) (en
 		return m.OldState(ctx)
 	case webhookdelivery.FieldPhoneNumberIds:
 		return m.OldPhoneNumberIds(ctx)
+	case webhookdelivery.FieldUnroutedPhoneNumberIds:
+		return m.OldUnroutedPhoneNumberIds(ctx)
 	case webhookdelivery.FieldError:
 		return m.OldError(ctx)
 	case webhookdelivery.FieldAttempts:
@@ -25005,6 +26411,13 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPhoneNumberIds(v)
+		return nil
+	case webhookdelivery.FieldUnroutedPhoneNumberIds:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnroutedPhoneNumberIds(v)
 		return nil
 	case webhookdelivery.FieldError:
 		v, ok := value.(string)
@@ -25075,6 +26488,9 @@ func (m *WebhookDeliveryMutation) ClearedFields() []string {
 	if m.FieldCleared(webhookdelivery.FieldPhoneNumberIds) {
 		fields = append(fields, webhookdelivery.FieldPhoneNumberIds)
 	}
+	if m.FieldCleared(webhookdelivery.FieldUnroutedPhoneNumberIds) {
+		fields = append(fields, webhookdelivery.FieldUnroutedPhoneNumberIds)
+	}
 	if m.FieldCleared(webhookdelivery.FieldError) {
 		fields = append(fields, webhookdelivery.FieldError)
 	}
@@ -25097,6 +26513,9 @@ func (m *WebhookDeliveryMutation) ClearField(name string) error {
 	switch name {
 	case webhookdelivery.FieldPhoneNumberIds:
 		m.ClearPhoneNumberIds()
+		return nil
+	case webhookdelivery.FieldUnroutedPhoneNumberIds:
+		m.ClearUnroutedPhoneNumberIds()
 		return nil
 	case webhookdelivery.FieldError:
 		m.ClearError()
@@ -25129,6 +26548,9 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 		return nil
 	case webhookdelivery.FieldPhoneNumberIds:
 		m.ResetPhoneNumberIds()
+		return nil
+	case webhookdelivery.FieldUnroutedPhoneNumberIds:
+		m.ResetUnroutedPhoneNumberIds()
 		return nil
 	case webhookdelivery.FieldError:
 		m.ResetError()

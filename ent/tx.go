@@ -38,6 +38,8 @@ type Tx struct {
 	LoginThrottle *LoginThrottleClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageRate is the client for interacting with the MessageRate builders.
+	MessageRate *MessageRateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
 	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
@@ -200,6 +202,7 @@ func (tx *Tx) init() {
 	tx.GroupWebhookEvent = NewGroupWebhookEventClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
+	tx.MessageRate = NewMessageRateClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)

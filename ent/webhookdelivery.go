@@ -30,6 +30,8 @@ type WebhookDelivery struct {
 	State webhookdelivery.State `json:"state,omitempty"`
 	// the numbers the body is about
 	PhoneNumberIds []string `json:"phone_number_ids,omitempty"`
+	// those of phone_number_ids no number had when it was processed: linking one replays the delivery
+	UnroutedPhoneNumberIds []string `json:"unrouted_phone_number_ids,omitempty"`
 	// Error holds the value of the "error" field.
 	Error string `json:"error,omitempty"`
 	// Attempts holds the value of the "attempts" field.
@@ -44,7 +46,7 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case webhookdelivery.FieldBody, webhookdelivery.FieldPhoneNumberIds:
+		case webhookdelivery.FieldBody, webhookdelivery.FieldPhoneNumberIds, webhookdelivery.FieldUnroutedPhoneNumberIds:
 			values[i] = new([]byte)
 		case webhookdelivery.FieldAttempts:
 			values[i] = new(sql.NullInt64)
@@ -109,6 +111,14 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 			} else if value != nil && len(*value) > 0 {
 				if err := json.Unmarshal(*value, &_m.PhoneNumberIds); err != nil {
 					return fmt.Errorf("unmarshal field phone_number_ids: %w", err)
+				}
+			}
+		case webhookdelivery.FieldUnroutedPhoneNumberIds:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field unrouted_phone_number_ids", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.UnroutedPhoneNumberIds); err != nil {
+					return fmt.Errorf("unmarshal field unrouted_phone_number_ids: %w", err)
 				}
 			}
 		case webhookdelivery.FieldError:
@@ -183,6 +193,9 @@ func (_m *WebhookDelivery) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("phone_number_ids=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PhoneNumberIds))
+	builder.WriteString(", ")
+	builder.WriteString("unrouted_phone_number_ids=")
+	builder.WriteString(fmt.Sprintf("%v", _m.UnroutedPhoneNumberIds))
 	builder.WriteString(", ")
 	builder.WriteString("error=")
 	builder.WriteString(_m.Error)

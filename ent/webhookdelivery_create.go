@@ -91,6 +91,12 @@ func (_c *WebhookDeliveryCreate) SetPhoneNumberIds(v []string) *WebhookDeliveryC
 	return _c
 }
 
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (_c *WebhookDeliveryCreate) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryCreate {
+	_c.mutation.SetUnroutedPhoneNumberIds(v)
+	return _c
+}
+
 // SetError sets the "error" field.
 func (_c *WebhookDeliveryCreate) SetError(v string) *WebhookDeliveryCreate {
 	_c.mutation.SetError(v)
@@ -310,6 +316,10 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 		_spec.SetField(webhookdelivery.FieldPhoneNumberIds, field.TypeJSON, value)
 		_node.PhoneNumberIds = value
 	}
+	if value, ok := _c.mutation.UnroutedPhoneNumberIds(); ok {
+		_spec.SetField(webhookdelivery.FieldUnroutedPhoneNumberIds, field.TypeJSON, value)
+		_node.UnroutedPhoneNumberIds = value
+	}
 	if value, ok := _c.mutation.Error(); ok {
 		_spec.SetField(webhookdelivery.FieldError, field.TypeString, value)
 		_node.Error = value
@@ -425,6 +435,24 @@ func (u *WebhookDeliveryUpsert) UpdatePhoneNumberIds() *WebhookDeliveryUpsert {
 // ClearPhoneNumberIds clears the value of the "phone_number_ids" field.
 func (u *WebhookDeliveryUpsert) ClearPhoneNumberIds() *WebhookDeliveryUpsert {
 	u.SetNull(webhookdelivery.FieldPhoneNumberIds)
+	return u
+}
+
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsert) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldUnroutedPhoneNumberIds, v)
+	return u
+}
+
+// UpdateUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateUnroutedPhoneNumberIds() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldUnroutedPhoneNumberIds)
+	return u
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsert) ClearUnroutedPhoneNumberIds() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldUnroutedPhoneNumberIds)
 	return u
 }
 
@@ -596,6 +624,27 @@ func (u *WebhookDeliveryUpsertOne) UpdatePhoneNumberIds() *WebhookDeliveryUpsert
 func (u *WebhookDeliveryUpsertOne) ClearPhoneNumberIds() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearPhoneNumberIds()
+	})
+}
+
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsertOne) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetUnroutedPhoneNumberIds(v)
+	})
+}
+
+// UpdateUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateUnroutedPhoneNumberIds() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateUnroutedPhoneNumberIds()
+	})
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsertOne) ClearUnroutedPhoneNumberIds() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearUnroutedPhoneNumberIds()
 	})
 }
 
@@ -943,6 +992,27 @@ func (u *WebhookDeliveryUpsertBulk) UpdatePhoneNumberIds() *WebhookDeliveryUpser
 func (u *WebhookDeliveryUpsertBulk) ClearPhoneNumberIds() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearPhoneNumberIds()
+	})
+}
+
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsertBulk) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetUnroutedPhoneNumberIds(v)
+	})
+}
+
+// UpdateUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateUnroutedPhoneNumberIds() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateUnroutedPhoneNumberIds()
+	})
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (u *WebhookDeliveryUpsertBulk) ClearUnroutedPhoneNumberIds() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearUnroutedPhoneNumberIds()
 	})
 }
 

@@ -74,6 +74,24 @@ func (_u *WebhookDeliveryUpdate) ClearPhoneNumberIds() *WebhookDeliveryUpdate {
 	return _u
 }
 
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdate) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpdate {
+	_u.mutation.SetUnroutedPhoneNumberIds(v)
+	return _u
+}
+
+// AppendUnroutedPhoneNumberIds appends value to the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdate) AppendUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpdate {
+	_u.mutation.AppendUnroutedPhoneNumberIds(v)
+	return _u
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdate) ClearUnroutedPhoneNumberIds() *WebhookDeliveryUpdate {
+	_u.mutation.ClearUnroutedPhoneNumberIds()
+	return _u
+}
+
 // SetError sets the "error" field.
 func (_u *WebhookDeliveryUpdate) SetError(v string) *WebhookDeliveryUpdate {
 	_u.mutation.SetError(v)
@@ -230,6 +248,17 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	if _u.mutation.PhoneNumberIdsCleared() {
 		_spec.ClearField(webhookdelivery.FieldPhoneNumberIds, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.UnroutedPhoneNumberIds(); ok {
+		_spec.SetField(webhookdelivery.FieldUnroutedPhoneNumberIds, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedUnroutedPhoneNumberIds(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, webhookdelivery.FieldUnroutedPhoneNumberIds, value)
+		})
+	}
+	if _u.mutation.UnroutedPhoneNumberIdsCleared() {
+		_spec.ClearField(webhookdelivery.FieldUnroutedPhoneNumberIds, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(webhookdelivery.FieldError, field.TypeString, value)
 	}
@@ -311,6 +340,24 @@ func (_u *WebhookDeliveryUpdateOne) AppendPhoneNumberIds(v []string) *WebhookDel
 // ClearPhoneNumberIds clears the value of the "phone_number_ids" field.
 func (_u *WebhookDeliveryUpdateOne) ClearPhoneNumberIds() *WebhookDeliveryUpdateOne {
 	_u.mutation.ClearPhoneNumberIds()
+	return _u
+}
+
+// SetUnroutedPhoneNumberIds sets the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdateOne) SetUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetUnroutedPhoneNumberIds(v)
+	return _u
+}
+
+// AppendUnroutedPhoneNumberIds appends value to the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdateOne) AppendUnroutedPhoneNumberIds(v []string) *WebhookDeliveryUpdateOne {
+	_u.mutation.AppendUnroutedPhoneNumberIds(v)
+	return _u
+}
+
+// ClearUnroutedPhoneNumberIds clears the value of the "unrouted_phone_number_ids" field.
+func (_u *WebhookDeliveryUpdateOne) ClearUnroutedPhoneNumberIds() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearUnroutedPhoneNumberIds()
 	return _u
 }
 
@@ -499,6 +546,17 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if _u.mutation.PhoneNumberIdsCleared() {
 		_spec.ClearField(webhookdelivery.FieldPhoneNumberIds, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.UnroutedPhoneNumberIds(); ok {
+		_spec.SetField(webhookdelivery.FieldUnroutedPhoneNumberIds, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedUnroutedPhoneNumberIds(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, webhookdelivery.FieldUnroutedPhoneNumberIds, value)
+		})
+	}
+	if _u.mutation.UnroutedPhoneNumberIdsCleared() {
+		_spec.ClearField(webhookdelivery.FieldUnroutedPhoneNumberIds, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(webhookdelivery.FieldError, field.TypeString, value)

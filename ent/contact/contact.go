@@ -27,6 +27,12 @@ const (
 	FieldTenantID = "tenant_id"
 	// FieldWaID holds the string denoting the wa_id field in the database.
 	FieldWaID = "wa_id"
+	// FieldUserID holds the string denoting the user_id field in the database.
+	FieldUserID = "user_id"
+	// FieldParentUserID holds the string denoting the parent_user_id field in the database.
+	FieldParentUserID = "parent_user_id"
+	// FieldUsername holds the string denoting the username field in the database.
+	FieldUsername = "username"
 	// FieldPhone holds the string denoting the phone field in the database.
 	FieldPhone = "phone"
 	// FieldProfileName holds the string denoting the profile_name field in the database.
@@ -76,6 +82,9 @@ var Columns = []string{
 	FieldUpdatedAt,
 	FieldTenantID,
 	FieldWaID,
+	FieldUserID,
+	FieldParentUserID,
+	FieldUsername,
 	FieldPhone,
 	FieldProfileName,
 	FieldTags,
@@ -116,6 +125,12 @@ var (
 	TenantIDValidator func(string) error
 	// WaIDValidator is a validator for the "wa_id" field. It is called by the builders before save.
 	WaIDValidator func(string) error
+	// UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	UserIDValidator func(string) error
+	// ParentUserIDValidator is a validator for the "parent_user_id" field. It is called by the builders before save.
+	ParentUserIDValidator func(string) error
+	// UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	UsernameValidator func(string) error
 	// ProfileNameValidator is a validator for the "profile_name" field. It is called by the builders before save.
 	ProfileNameValidator func(string) error
 	// DefaultTags holds the default value on creation for the "tags" field.
@@ -185,6 +200,21 @@ func ByTenantID(opts ...sql.OrderTermOption) OrderOption {
 // ByWaID orders the results by the wa_id field.
 func ByWaID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWaID, opts...).ToFunc()
+}
+
+// ByUserID orders the results by the user_id field.
+func ByUserID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUserID, opts...).ToFunc()
+}
+
+// ByParentUserID orders the results by the parent_user_id field.
+func ByParentUserID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldParentUserID, opts...).ToFunc()
+}
+
+// ByUsername orders the results by the username field.
+func ByUsername(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUsername, opts...).ToFunc()
 }
 
 // ByPhone orders the results by the phone field.

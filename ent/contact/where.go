@@ -85,6 +85,21 @@ func WaID(v string) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldWaID, v))
 }
 
+// UserID applies equality check predicate on the "user_id" field. It's identical to UserIDEQ.
+func UserID(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldUserID, v))
+}
+
+// ParentUserID applies equality check predicate on the "parent_user_id" field. It's identical to ParentUserIDEQ.
+func ParentUserID(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldParentUserID, v))
+}
+
+// Username applies equality check predicate on the "username" field. It's identical to UsernameEQ.
+func Username(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldUsername, v))
+}
+
 // Phone applies equality check predicate on the "phone" field. It's identical to PhoneEQ.
 func Phone(v string) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldPhone, v))
@@ -328,6 +343,231 @@ func WaIDEqualFold(v string) predicate.Contact {
 // WaIDContainsFold applies the ContainsFold predicate on the "wa_id" field.
 func WaIDContainsFold(v string) predicate.Contact {
 	return predicate.Contact(sql.FieldContainsFold(FieldWaID, v))
+}
+
+// UserIDEQ applies the EQ predicate on the "user_id" field.
+func UserIDEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldUserID, v))
+}
+
+// UserIDNEQ applies the NEQ predicate on the "user_id" field.
+func UserIDNEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldUserID, v))
+}
+
+// UserIDIn applies the In predicate on the "user_id" field.
+func UserIDIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldUserID, vs...))
+}
+
+// UserIDNotIn applies the NotIn predicate on the "user_id" field.
+func UserIDNotIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldUserID, vs...))
+}
+
+// UserIDGT applies the GT predicate on the "user_id" field.
+func UserIDGT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldUserID, v))
+}
+
+// UserIDGTE applies the GTE predicate on the "user_id" field.
+func UserIDGTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldUserID, v))
+}
+
+// UserIDLT applies the LT predicate on the "user_id" field.
+func UserIDLT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldUserID, v))
+}
+
+// UserIDLTE applies the LTE predicate on the "user_id" field.
+func UserIDLTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldUserID, v))
+}
+
+// UserIDContains applies the Contains predicate on the "user_id" field.
+func UserIDContains(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContains(FieldUserID, v))
+}
+
+// UserIDHasPrefix applies the HasPrefix predicate on the "user_id" field.
+func UserIDHasPrefix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasPrefix(FieldUserID, v))
+}
+
+// UserIDHasSuffix applies the HasSuffix predicate on the "user_id" field.
+func UserIDHasSuffix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasSuffix(FieldUserID, v))
+}
+
+// UserIDIsNil applies the IsNil predicate on the "user_id" field.
+func UserIDIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldUserID))
+}
+
+// UserIDNotNil applies the NotNil predicate on the "user_id" field.
+func UserIDNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldUserID))
+}
+
+// UserIDEqualFold applies the EqualFold predicate on the "user_id" field.
+func UserIDEqualFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEqualFold(FieldUserID, v))
+}
+
+// UserIDContainsFold applies the ContainsFold predicate on the "user_id" field.
+func UserIDContainsFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContainsFold(FieldUserID, v))
+}
+
+// ParentUserIDEQ applies the EQ predicate on the "parent_user_id" field.
+func ParentUserIDEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldParentUserID, v))
+}
+
+// ParentUserIDNEQ applies the NEQ predicate on the "parent_user_id" field.
+func ParentUserIDNEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldParentUserID, v))
+}
+
+// ParentUserIDIn applies the In predicate on the "parent_user_id" field.
+func ParentUserIDIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldParentUserID, vs...))
+}
+
+// ParentUserIDNotIn applies the NotIn predicate on the "parent_user_id" field.
+func ParentUserIDNotIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldParentUserID, vs...))
+}
+
+// ParentUserIDGT applies the GT predicate on the "parent_user_id" field.
+func ParentUserIDGT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldParentUserID, v))
+}
+
+// ParentUserIDGTE applies the GTE predicate on the "parent_user_id" field.
+func ParentUserIDGTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldParentUserID, v))
+}
+
+// ParentUserIDLT applies the LT predicate on the "parent_user_id" field.
+func ParentUserIDLT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldParentUserID, v))
+}
+
+// ParentUserIDLTE applies the LTE predicate on the "parent_user_id" field.
+func ParentUserIDLTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldParentUserID, v))
+}
+
+// ParentUserIDContains applies the Contains predicate on the "parent_user_id" field.
+func ParentUserIDContains(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContains(FieldParentUserID, v))
+}
+
+// ParentUserIDHasPrefix applies the HasPrefix predicate on the "parent_user_id" field.
+func ParentUserIDHasPrefix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasPrefix(FieldParentUserID, v))
+}
+
+// ParentUserIDHasSuffix applies the HasSuffix predicate on the "parent_user_id" field.
+func ParentUserIDHasSuffix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasSuffix(FieldParentUserID, v))
+}
+
+// ParentUserIDIsNil applies the IsNil predicate on the "parent_user_id" field.
+func ParentUserIDIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldParentUserID))
+}
+
+// ParentUserIDNotNil applies the NotNil predicate on the "parent_user_id" field.
+func ParentUserIDNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldParentUserID))
+}
+
+// ParentUserIDEqualFold applies the EqualFold predicate on the "parent_user_id" field.
+func ParentUserIDEqualFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEqualFold(FieldParentUserID, v))
+}
+
+// ParentUserIDContainsFold applies the ContainsFold predicate on the "parent_user_id" field.
+func ParentUserIDContainsFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContainsFold(FieldParentUserID, v))
+}
+
+// UsernameEQ applies the EQ predicate on the "username" field.
+func UsernameEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldUsername, v))
+}
+
+// UsernameNEQ applies the NEQ predicate on the "username" field.
+func UsernameNEQ(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldUsername, v))
+}
+
+// UsernameIn applies the In predicate on the "username" field.
+func UsernameIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldUsername, vs...))
+}
+
+// UsernameNotIn applies the NotIn predicate on the "username" field.
+func UsernameNotIn(vs ...string) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldUsername, vs...))
+}
+
+// UsernameGT applies the GT predicate on the "username" field.
+func UsernameGT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldUsername, v))
+}
+
+// UsernameGTE applies the GTE predicate on the "username" field.
+func UsernameGTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldUsername, v))
+}
+
+// UsernameLT applies the LT predicate on the "username" field.
+func UsernameLT(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldUsername, v))
+}
+
+// UsernameLTE applies the LTE predicate on the "username" field.
+func UsernameLTE(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldUsername, v))
+}
+
+// UsernameContains applies the Contains predicate on the "username" field.
+func UsernameContains(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContains(FieldUsername, v))
+}
+
+// UsernameHasPrefix applies the HasPrefix predicate on the "username" field.
+func UsernameHasPrefix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasPrefix(FieldUsername, v))
+}
+
+// UsernameHasSuffix applies the HasSuffix predicate on the "username" field.
+func UsernameHasSuffix(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldHasSuffix(FieldUsername, v))
+}
+
+// UsernameIsNil applies the IsNil predicate on the "username" field.
+func UsernameIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldUsername))
+}
+
+// UsernameNotNil applies the NotNil predicate on the "username" field.
+func UsernameNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldUsername))
+}
+
+// UsernameEqualFold applies the EqualFold predicate on the "username" field.
+func UsernameEqualFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldEqualFold(FieldUsername, v))
+}
+
+// UsernameContainsFold applies the ContainsFold predicate on the "username" field.
+func UsernameContainsFold(v string) predicate.Contact {
+	return predicate.Contact(sql.FieldContainsFold(FieldUsername, v))
 }
 
 // PhoneEQ applies the EQ predicate on the "phone" field.

@@ -165,6 +165,18 @@ func (f MessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageMutation", m)
 }
 
+// The MessageRateFunc type is an adapter to allow the use of ordinary
+// function as MessageRate mutator.
+type MessageRateFunc func(context.Context, *ent.MessageRateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MessageRateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MessageRateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageRateMutation", m)
+}
+
 // The NumberFunc type is an adapter to allow the use of ordinary
 // function as Number mutator.
 type NumberFunc func(context.Context, *ent.NumberMutation) (ent.Value, error)

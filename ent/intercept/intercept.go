@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -440,6 +441,33 @@ func (f TraverseMessage) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MessageQuery", q)
 }
 
+// The MessageRateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MessageRateFunc func(context.Context, *ent.MessageRateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MessageRateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MessageRateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MessageRateQuery", q)
+}
+
+// The TraverseMessageRate type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMessageRate func(context.Context, *ent.MessageRateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMessageRate) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMessageRate) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageRateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MessageRateQuery", q)
+}
+
 // The NumberFunc type is an adapter to allow the use of ordinary function as a Querier.
 type NumberFunc func(context.Context, *ent.NumberQuery) (ent.Value, error)
 
@@ -712,6 +740,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.LoginThrottleQuery, predicate.LoginThrottle, loginthrottle.OrderOption]{typ: ent.TypeLoginThrottle, tq: q}, nil
 	case *ent.MessageQuery:
 		return &query[*ent.MessageQuery, predicate.Message, message.OrderOption]{typ: ent.TypeMessage, tq: q}, nil
+	case *ent.MessageRateQuery:
+		return &query[*ent.MessageRateQuery, predicate.MessageRate, messagerate.OrderOption]{typ: ent.TypeMessageRate, tq: q}, nil
 	case *ent.NumberQuery:
 		return &query[*ent.NumberQuery, predicate.Number, number.OrderOption]{typ: ent.TypeNumber, tq: q}, nil
 	case *ent.OutboundDeliveryQuery:

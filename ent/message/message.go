@@ -64,6 +64,16 @@ const (
 	FieldReadAt = "read_at"
 	// FieldDeletedAt holds the string denoting the deleted_at field in the database.
 	FieldDeletedAt = "deleted_at"
+	// FieldPricingCategory holds the string denoting the pricing_category field in the database.
+	FieldPricingCategory = "pricing_category"
+	// FieldPricingModel holds the string denoting the pricing_model field in the database.
+	FieldPricingModel = "pricing_model"
+	// FieldPricingType holds the string denoting the pricing_type field in the database.
+	FieldPricingType = "pricing_type"
+	// FieldBillable holds the string denoting the billable field in the database.
+	FieldBillable = "billable"
+	// FieldPricedAt holds the string denoting the priced_at field in the database.
+	FieldPricedAt = "priced_at"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -163,6 +173,11 @@ var Columns = []string{
 	FieldDeliveredAt,
 	FieldReadAt,
 	FieldDeletedAt,
+	FieldPricingCategory,
+	FieldPricingModel,
+	FieldPricingType,
+	FieldBillable,
+	FieldPricedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -401,6 +416,31 @@ func ByReadAt(opts ...sql.OrderTermOption) OrderOption {
 // ByDeletedAt orders the results by the deleted_at field.
 func ByDeletedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeletedAt, opts...).ToFunc()
+}
+
+// ByPricingCategory orders the results by the pricing_category field.
+func ByPricingCategory(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPricingCategory, opts...).ToFunc()
+}
+
+// ByPricingModel orders the results by the pricing_model field.
+func ByPricingModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPricingModel, opts...).ToFunc()
+}
+
+// ByPricingType orders the results by the pricing_type field.
+func ByPricingType(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPricingType, opts...).ToFunc()
+}
+
+// ByBillable orders the results by the billable field.
+func ByBillable(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBillable, opts...).ToFunc()
+}
+
+// ByPricedAt orders the results by the priced_at field.
+func ByPricedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPricedAt, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

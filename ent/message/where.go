@@ -155,6 +155,31 @@ func DeletedAt(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldDeletedAt, v))
 }
 
+// PricingCategory applies equality check predicate on the "pricing_category" field. It's identical to PricingCategoryEQ.
+func PricingCategory(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingCategory, v))
+}
+
+// PricingModel applies equality check predicate on the "pricing_model" field. It's identical to PricingModelEQ.
+func PricingModel(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingModel, v))
+}
+
+// PricingType applies equality check predicate on the "pricing_type" field. It's identical to PricingTypeEQ.
+func PricingType(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingType, v))
+}
+
+// Billable applies equality check predicate on the "billable" field. It's identical to BillableEQ.
+func Billable(v bool) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldBillable, v))
+}
+
+// PricedAt applies equality check predicate on the "priced_at" field. It's identical to PricedAtEQ.
+func PricedAt(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldCreatedAt, v))
@@ -1323,6 +1348,301 @@ func DeletedAtIsNil() predicate.Message {
 // DeletedAtNotNil applies the NotNil predicate on the "deleted_at" field.
 func DeletedAtNotNil() predicate.Message {
 	return predicate.Message(sql.FieldNotNull(FieldDeletedAt))
+}
+
+// PricingCategoryEQ applies the EQ predicate on the "pricing_category" field.
+func PricingCategoryEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingCategory, v))
+}
+
+// PricingCategoryNEQ applies the NEQ predicate on the "pricing_category" field.
+func PricingCategoryNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldPricingCategory, v))
+}
+
+// PricingCategoryIn applies the In predicate on the "pricing_category" field.
+func PricingCategoryIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldPricingCategory, vs...))
+}
+
+// PricingCategoryNotIn applies the NotIn predicate on the "pricing_category" field.
+func PricingCategoryNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldPricingCategory, vs...))
+}
+
+// PricingCategoryGT applies the GT predicate on the "pricing_category" field.
+func PricingCategoryGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldPricingCategory, v))
+}
+
+// PricingCategoryGTE applies the GTE predicate on the "pricing_category" field.
+func PricingCategoryGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldPricingCategory, v))
+}
+
+// PricingCategoryLT applies the LT predicate on the "pricing_category" field.
+func PricingCategoryLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldPricingCategory, v))
+}
+
+// PricingCategoryLTE applies the LTE predicate on the "pricing_category" field.
+func PricingCategoryLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldPricingCategory, v))
+}
+
+// PricingCategoryContains applies the Contains predicate on the "pricing_category" field.
+func PricingCategoryContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldPricingCategory, v))
+}
+
+// PricingCategoryHasPrefix applies the HasPrefix predicate on the "pricing_category" field.
+func PricingCategoryHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldPricingCategory, v))
+}
+
+// PricingCategoryHasSuffix applies the HasSuffix predicate on the "pricing_category" field.
+func PricingCategoryHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldPricingCategory, v))
+}
+
+// PricingCategoryIsNil applies the IsNil predicate on the "pricing_category" field.
+func PricingCategoryIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldPricingCategory))
+}
+
+// PricingCategoryNotNil applies the NotNil predicate on the "pricing_category" field.
+func PricingCategoryNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldPricingCategory))
+}
+
+// PricingCategoryEqualFold applies the EqualFold predicate on the "pricing_category" field.
+func PricingCategoryEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldPricingCategory, v))
+}
+
+// PricingCategoryContainsFold applies the ContainsFold predicate on the "pricing_category" field.
+func PricingCategoryContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldPricingCategory, v))
+}
+
+// PricingModelEQ applies the EQ predicate on the "pricing_model" field.
+func PricingModelEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingModel, v))
+}
+
+// PricingModelNEQ applies the NEQ predicate on the "pricing_model" field.
+func PricingModelNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldPricingModel, v))
+}
+
+// PricingModelIn applies the In predicate on the "pricing_model" field.
+func PricingModelIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldPricingModel, vs...))
+}
+
+// PricingModelNotIn applies the NotIn predicate on the "pricing_model" field.
+func PricingModelNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldPricingModel, vs...))
+}
+
+// PricingModelGT applies the GT predicate on the "pricing_model" field.
+func PricingModelGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldPricingModel, v))
+}
+
+// PricingModelGTE applies the GTE predicate on the "pricing_model" field.
+func PricingModelGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldPricingModel, v))
+}
+
+// PricingModelLT applies the LT predicate on the "pricing_model" field.
+func PricingModelLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldPricingModel, v))
+}
+
+// PricingModelLTE applies the LTE predicate on the "pricing_model" field.
+func PricingModelLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldPricingModel, v))
+}
+
+// PricingModelContains applies the Contains predicate on the "pricing_model" field.
+func PricingModelContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldPricingModel, v))
+}
+
+// PricingModelHasPrefix applies the HasPrefix predicate on the "pricing_model" field.
+func PricingModelHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldPricingModel, v))
+}
+
+// PricingModelHasSuffix applies the HasSuffix predicate on the "pricing_model" field.
+func PricingModelHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldPricingModel, v))
+}
+
+// PricingModelIsNil applies the IsNil predicate on the "pricing_model" field.
+func PricingModelIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldPricingModel))
+}
+
+// PricingModelNotNil applies the NotNil predicate on the "pricing_model" field.
+func PricingModelNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldPricingModel))
+}
+
+// PricingModelEqualFold applies the EqualFold predicate on the "pricing_model" field.
+func PricingModelEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldPricingModel, v))
+}
+
+// PricingModelContainsFold applies the ContainsFold predicate on the "pricing_model" field.
+func PricingModelContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldPricingModel, v))
+}
+
+// PricingTypeEQ applies the EQ predicate on the "pricing_type" field.
+func PricingTypeEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricingType, v))
+}
+
+// PricingTypeNEQ applies the NEQ predicate on the "pricing_type" field.
+func PricingTypeNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldPricingType, v))
+}
+
+// PricingTypeIn applies the In predicate on the "pricing_type" field.
+func PricingTypeIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldPricingType, vs...))
+}
+
+// PricingTypeNotIn applies the NotIn predicate on the "pricing_type" field.
+func PricingTypeNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldPricingType, vs...))
+}
+
+// PricingTypeGT applies the GT predicate on the "pricing_type" field.
+func PricingTypeGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldPricingType, v))
+}
+
+// PricingTypeGTE applies the GTE predicate on the "pricing_type" field.
+func PricingTypeGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldPricingType, v))
+}
+
+// PricingTypeLT applies the LT predicate on the "pricing_type" field.
+func PricingTypeLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldPricingType, v))
+}
+
+// PricingTypeLTE applies the LTE predicate on the "pricing_type" field.
+func PricingTypeLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldPricingType, v))
+}
+
+// PricingTypeContains applies the Contains predicate on the "pricing_type" field.
+func PricingTypeContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldPricingType, v))
+}
+
+// PricingTypeHasPrefix applies the HasPrefix predicate on the "pricing_type" field.
+func PricingTypeHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldPricingType, v))
+}
+
+// PricingTypeHasSuffix applies the HasSuffix predicate on the "pricing_type" field.
+func PricingTypeHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldPricingType, v))
+}
+
+// PricingTypeIsNil applies the IsNil predicate on the "pricing_type" field.
+func PricingTypeIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldPricingType))
+}
+
+// PricingTypeNotNil applies the NotNil predicate on the "pricing_type" field.
+func PricingTypeNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldPricingType))
+}
+
+// PricingTypeEqualFold applies the EqualFold predicate on the "pricing_type" field.
+func PricingTypeEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldPricingType, v))
+}
+
+// PricingTypeContainsFold applies the ContainsFold predicate on the "pricing_type" field.
+func PricingTypeContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldPricingType, v))
+}
+
+// BillableEQ applies the EQ predicate on the "billable" field.
+func BillableEQ(v bool) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldBillable, v))
+}
+
+// BillableNEQ applies the NEQ predicate on the "billable" field.
+func BillableNEQ(v bool) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldBillable, v))
+}
+
+// BillableIsNil applies the IsNil predicate on the "billable" field.
+func BillableIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldBillable))
+}
+
+// BillableNotNil applies the NotNil predicate on the "billable" field.
+func BillableNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldBillable))
+}
+
+// PricedAtEQ applies the EQ predicate on the "priced_at" field.
+func PricedAtEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPricedAt, v))
+}
+
+// PricedAtNEQ applies the NEQ predicate on the "priced_at" field.
+func PricedAtNEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldPricedAt, v))
+}
+
+// PricedAtIn applies the In predicate on the "priced_at" field.
+func PricedAtIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldPricedAt, vs...))
+}
+
+// PricedAtNotIn applies the NotIn predicate on the "priced_at" field.
+func PricedAtNotIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldPricedAt, vs...))
+}
+
+// PricedAtGT applies the GT predicate on the "priced_at" field.
+func PricedAtGT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldPricedAt, v))
+}
+
+// PricedAtGTE applies the GTE predicate on the "priced_at" field.
+func PricedAtGTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldPricedAt, v))
+}
+
+// PricedAtLT applies the LT predicate on the "priced_at" field.
+func PricedAtLT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldPricedAt, v))
+}
+
+// PricedAtLTE applies the LTE predicate on the "priced_at" field.
+func PricedAtLTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldPricedAt, v))
+}
+
+// PricedAtIsNil applies the IsNil predicate on the "priced_at" field.
+func PricedAtIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldPricedAt))
+}
+
+// PricedAtNotNil applies the NotNil predicate on the "priced_at" field.
+func PricedAtNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldPricedAt))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

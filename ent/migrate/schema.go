@@ -261,6 +261,9 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "wa_id", Type: field.TypeString, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 160},
+		{Name: "parent_user_id", Type: field.TypeString, Nullable: true, Size: 160},
+		{Name: "username", Type: field.TypeString, Nullable: true, Size: 100},
 		{Name: "phone", Type: field.TypeString, Nullable: true},
 		{Name: "profile_name", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "tags", Type: field.TypeJSON},
@@ -281,7 +284,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "contacts_tenants_tenant",
-				Columns:    []*schema.Column{ContactsColumns[14]},
+				Columns:    []*schema.Column{ContactsColumns[17]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -290,12 +293,17 @@ var (
 			{
 				Name:    "contact_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ContactsColumns[14]},
+				Columns: []*schema.Column{ContactsColumns[17]},
 			},
 			{
 				Name:    "contact_tenant_id_wa_id",
 				Unique:  true,
-				Columns: []*schema.Column{ContactsColumns[14], ContactsColumns[3]},
+				Columns: []*schema.Column{ContactsColumns[17], ContactsColumns[3]},
+			},
+			{
+				Name:    "contact_tenant_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{ContactsColumns[17], ContactsColumns[4]},
 			},
 		},
 	}
@@ -627,6 +635,11 @@ var (
 		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pricing_category", Type: field.TypeString, Nullable: true},
+		{Name: "pricing_model", Type: field.TypeString, Nullable: true},
+		{Name: "pricing_type", Type: field.TypeString, Nullable: true},
+		{Name: "billable", Type: field.TypeBool, Nullable: true},
+		{Name: "priced_at", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "conversation_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
@@ -643,43 +656,43 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_tenants_tenant",
-				Columns:    []*schema.Column{MessagesColumns[17]},
+				Columns:    []*schema.Column{MessagesColumns[22]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_conversations_conversation",
-				Columns:    []*schema.Column{MessagesColumns[18]},
+				Columns:    []*schema.Column{MessagesColumns[23]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_numbers_number",
-				Columns:    []*schema.Column{MessagesColumns[19]},
+				Columns:    []*schema.Column{MessagesColumns[24]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "messages_agents_sender",
-				Columns:    []*schema.Column{MessagesColumns[20]},
+				Columns:    []*schema.Column{MessagesColumns[25]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_messages_replies",
-				Columns:    []*schema.Column{MessagesColumns[21]},
+				Columns:    []*schema.Column{MessagesColumns[26]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_agents_deleted_by",
-				Columns:    []*schema.Column{MessagesColumns[22]},
+				Columns:    []*schema.Column{MessagesColumns[27]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_messages_reactions",
-				Columns:    []*schema.Column{MessagesColumns[23]},
+				Columns:    []*schema.Column{MessagesColumns[28]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -688,27 +701,69 @@ var (
 			{
 				Name:    "message_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[17]},
+				Columns: []*schema.Column{MessagesColumns[22]},
 			},
 			{
 				Name:    "message_conversation_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[18], MessagesColumns[1]},
+				Columns: []*schema.Column{MessagesColumns[23], MessagesColumns[1]},
 			},
 			{
 				Name:    "message_number_id_provider_message_id",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[19], MessagesColumns[9]},
+				Columns: []*schema.Column{MessagesColumns[24], MessagesColumns[9]},
 			},
 			{
 				Name:    "message_reply_to_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[21]},
+				Columns: []*schema.Column{MessagesColumns[26]},
 			},
 			{
 				Name:    "message_reaction_to_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[23]},
+				Columns: []*schema.Column{MessagesColumns[28]},
+			},
+			{
+				Name:    "message_number_id_priced_at",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[24], MessagesColumns[21]},
+			},
+		},
+	}
+	// MessageRatesColumns holds the columns for the "message_rates" table.
+	MessageRatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "category", Type: field.TypeString, Size: 64},
+		{Name: "market", Type: field.TypeString, Size: 8, Default: "*"},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: "USD"},
+		{Name: "price_micros", Type: field.TypeInt64},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// MessageRatesTable holds the schema information for the "message_rates" table.
+	MessageRatesTable = &schema.Table{
+		Name:       "message_rates",
+		Columns:    MessageRatesColumns,
+		PrimaryKey: []*schema.Column{MessageRatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_rates_tenants_tenant",
+				Columns:    []*schema.Column{MessageRatesColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "messagerate_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessageRatesColumns[7]},
+			},
+			{
+				Name:    "messagerate_tenant_id_category_market",
+				Unique:  true,
+				Columns: []*schema.Column{MessageRatesColumns[7], MessageRatesColumns[3], MessageRatesColumns[4]},
 			},
 		},
 	}
@@ -1023,6 +1078,7 @@ var (
 		{Name: "body", Type: field.TypeBytes},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"RECEIVED", "PROCESSED", "UNROUTED", "FAILED"}, Default: "RECEIVED"},
 		{Name: "phone_number_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "unrouted_phone_number_ids", Type: field.TypeJSON, Nullable: true},
 		{Name: "error", Type: field.TypeString, Nullable: true},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
@@ -1145,6 +1201,7 @@ var (
 		GroupWebhookEventsTable,
 		LoginThrottlesTable,
 		MessagesTable,
+		MessageRatesTable,
 		NumbersTable,
 		OutboundDeliveriesTable,
 		RolesTable,
@@ -1191,6 +1248,7 @@ func init() {
 	MessagesTable.ForeignKeys[4].RefTable = MessagesTable
 	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
 	MessagesTable.ForeignKeys[6].RefTable = MessagesTable
+	MessageRatesTable.ForeignKeys[0].RefTable = TenantsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
 	OutboundDeliveriesTable.ForeignKeys[0].RefTable = TenantsTable
 	OutboundDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable

@@ -45,6 +45,9 @@ type LoginThrottle func(*sql.Selector)
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
 
+// MessageRate is the predicate function for messagerate builders.
+type MessageRate func(*sql.Selector)
+
 // Number is the predicate function for number builders.
 type Number func(*sql.Selector)
 

@@ -422,6 +422,30 @@ func (f MessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageMutation", m)
 }
 
+// The MessageRateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MessageRateQueryRuleFunc func(context.Context, *ent.MessageRateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MessageRateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageRateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MessageRateQuery", q)
+}
+
+// The MessageRateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MessageRateMutationRuleFunc func(context.Context, *ent.MessageRateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MessageRateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MessageRateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageRateMutation", m)
+}
+
 // The NumberQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type NumberQueryRuleFunc func(context.Context, *ent.NumberQuery) error

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -399,24 +400,36 @@ func init() {
 			return nil
 		}
 	}()
+	// contactDescUserID is the schema descriptor for user_id field.
+	contactDescUserID := contactFields[1].Descriptor()
+	// contact.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	contact.UserIDValidator = contactDescUserID.Validators[0].(func(string) error)
+	// contactDescParentUserID is the schema descriptor for parent_user_id field.
+	contactDescParentUserID := contactFields[2].Descriptor()
+	// contact.ParentUserIDValidator is a validator for the "parent_user_id" field. It is called by the builders before save.
+	contact.ParentUserIDValidator = contactDescParentUserID.Validators[0].(func(string) error)
+	// contactDescUsername is the schema descriptor for username field.
+	contactDescUsername := contactFields[3].Descriptor()
+	// contact.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
+	contact.UsernameValidator = contactDescUsername.Validators[0].(func(string) error)
 	// contactDescProfileName is the schema descriptor for profile_name field.
-	contactDescProfileName := contactFields[2].Descriptor()
+	contactDescProfileName := contactFields[5].Descriptor()
 	// contact.ProfileNameValidator is a validator for the "profile_name" field. It is called by the builders before save.
 	contact.ProfileNameValidator = contactDescProfileName.Validators[0].(func(string) error)
 	// contactDescTags is the schema descriptor for tags field.
-	contactDescTags := contactFields[3].Descriptor()
+	contactDescTags := contactFields[6].Descriptor()
 	// contact.DefaultTags holds the default value on creation for the tags field.
 	contact.DefaultTags = contactDescTags.Default.([]string)
 	// contactDescAttributes is the schema descriptor for attributes field.
-	contactDescAttributes := contactFields[4].Descriptor()
+	contactDescAttributes := contactFields[7].Descriptor()
 	// contact.DefaultAttributes holds the default value on creation for the attributes field.
 	contact.DefaultAttributes = contactDescAttributes.Default.([]schematype.ContactAttribute)
 	// contactDescOptInSource is the schema descriptor for opt_in_source field.
-	contactDescOptInSource := contactFields[6].Descriptor()
+	contactDescOptInSource := contactFields[9].Descriptor()
 	// contact.OptInSourceValidator is a validator for the "opt_in_source" field. It is called by the builders before save.
 	contact.OptInSourceValidator = contactDescOptInSource.Validators[0].(func(string) error)
 	// contactDescLegalHoldReason is the schema descriptor for legal_hold_reason field.
-	contactDescLegalHoldReason := contactFields[10].Descriptor()
+	contactDescLegalHoldReason := contactFields[13].Descriptor()
 	// contact.LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
 	contact.LegalHoldReasonValidator = contactDescLegalHoldReason.Validators[0].(func(string) error)
 	// contactDescID is the schema descriptor for id field.
@@ -812,6 +825,109 @@ func init() {
 	message.DefaultID = messageDescID.Default.(func() string)
 	// message.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	message.IDValidator = messageDescID.Validators[0].(func(string) error)
+	messagerateMixin := schema.MessageRate{}.Mixin()
+	messagerate.Policy = privacy.NewPolicies(messagerateMixin[2], schema.MessageRate{})
+	messagerate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := messagerate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	messagerateMixinHooks2 := messagerateMixin[2].Hooks()
+
+	messagerate.Hooks[1] = messagerateMixinHooks2[0]
+	messagerateMixinFields0 := messagerateMixin[0].Fields()
+	_ = messagerateMixinFields0
+	messagerateMixinFields1 := messagerateMixin[1].Fields()
+	_ = messagerateMixinFields1
+	messagerateMixinFields2 := messagerateMixin[2].Fields()
+	_ = messagerateMixinFields2
+	messagerateFields := schema.MessageRate{}.Fields()
+	_ = messagerateFields
+	// messagerateDescCreatedAt is the schema descriptor for created_at field.
+	messagerateDescCreatedAt := messagerateMixinFields1[0].Descriptor()
+	// messagerate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	messagerate.DefaultCreatedAt = messagerateDescCreatedAt.Default.(func() time.Time)
+	// messagerateDescUpdatedAt is the schema descriptor for updated_at field.
+	messagerateDescUpdatedAt := messagerateMixinFields1[1].Descriptor()
+	// messagerate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	messagerate.DefaultUpdatedAt = messagerateDescUpdatedAt.Default.(func() time.Time)
+	// messagerate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	messagerate.UpdateDefaultUpdatedAt = messagerateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// messagerateDescTenantID is the schema descriptor for tenant_id field.
+	messagerateDescTenantID := messagerateMixinFields2[0].Descriptor()
+	// messagerate.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	messagerate.TenantIDValidator = messagerateDescTenantID.Validators[0].(func(string) error)
+	// messagerateDescCategory is the schema descriptor for category field.
+	messagerateDescCategory := messagerateFields[0].Descriptor()
+	// messagerate.CategoryValidator is a validator for the "category" field. It is called by the builders before save.
+	messagerate.CategoryValidator = func() func(string) error {
+		validators := messagerateDescCategory.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(category string) error {
+			for _, fn := range fns {
+				if err := fn(category); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// messagerateDescMarket is the schema descriptor for market field.
+	messagerateDescMarket := messagerateFields[1].Descriptor()
+	// messagerate.DefaultMarket holds the default value on creation for the market field.
+	messagerate.DefaultMarket = messagerateDescMarket.Default.(string)
+	// messagerate.MarketValidator is a validator for the "market" field. It is called by the builders before save.
+	messagerate.MarketValidator = func() func(string) error {
+		validators := messagerateDescMarket.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(market string) error {
+			for _, fn := range fns {
+				if err := fn(market); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// messagerateDescCurrency is the schema descriptor for currency field.
+	messagerateDescCurrency := messagerateFields[2].Descriptor()
+	// messagerate.DefaultCurrency holds the default value on creation for the currency field.
+	messagerate.DefaultCurrency = messagerateDescCurrency.Default.(string)
+	// messagerate.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	messagerate.CurrencyValidator = func() func(string) error {
+		validators := messagerateDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// messagerateDescPriceMicros is the schema descriptor for price_micros field.
+	messagerateDescPriceMicros := messagerateFields[3].Descriptor()
+	// messagerate.PriceMicrosValidator is a validator for the "price_micros" field. It is called by the builders before save.
+	messagerate.PriceMicrosValidator = messagerateDescPriceMicros.Validators[0].(func(int64) error)
+	// messagerateDescID is the schema descriptor for id field.
+	messagerateDescID := messagerateMixinFields0[0].Descriptor()
+	// messagerate.DefaultID holds the default value on creation for the id field.
+	messagerate.DefaultID = messagerateDescID.Default.(func() string)
+	// messagerate.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	messagerate.IDValidator = messagerateDescID.Validators[0].(func(string) error)
 	numberMixin := schema.Number{}.Mixin()
 	number.Policy = privacy.NewPolicies(numberMixin[2], schema.Number{})
 	number.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1273,7 +1389,7 @@ func init() {
 	// webhookdelivery.DefaultProvider holds the default value on creation for the provider field.
 	webhookdelivery.DefaultProvider = webhookdeliveryDescProvider.Default.(string)
 	// webhookdeliveryDescAttempts is the schema descriptor for attempts field.
-	webhookdeliveryDescAttempts := webhookdeliveryFields[5].Descriptor()
+	webhookdeliveryDescAttempts := webhookdeliveryFields[6].Descriptor()
 	// webhookdelivery.DefaultAttempts holds the default value on creation for the attempts field.
 	webhookdelivery.DefaultAttempts = webhookdeliveryDescAttempts.Default.(int)
 	// webhookdeliveryDescID is the schema descriptor for id field.

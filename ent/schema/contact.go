@@ -11,7 +11,9 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
 
-// Contact is a customer, known by their WhatsApp id.
+// Contact is a customer, known by their WhatsApp id (their phone's wa_id)
+// and/or their business-scoped user id (BSUID, user_id): ingest finds a
+// contact by either and merges two contacts that turn out to be one person.
 type Contact struct {
 	ent.Schema
 }
@@ -27,6 +29,15 @@ func (Contact) Fields() []ent.Field {
 		field.String("wa_id").NotEmpty().MaxLen(64).
 			Comment("the customer's WhatsApp id (their phone number without +); erased-<id> once erased").
 			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationUpdateInput)), // guarded in the API; changed only by erasure
+		field.String("user_id").Optional().Nillable().MaxLen(160).
+			Comment("the customer's business-scoped user id (BSUID), when Meta sent one; unique per tenant").
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.String("parent_user_id").Optional().MaxLen(160).
+			Comment("the parent BSUID, shared across the portfolios of a managed business").
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.String("username").Optional().MaxLen(100).
+			Comment("the customer's WhatsApp username, when they adopted one").
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.String("phone").Optional().Annotations(entgql.OrderField("PHONE")),
 		field.String("profile_name").Optional().MaxLen(200).Annotations(entgql.OrderField("PROFILE_NAME")),
 		field.Strings("tags").Default([]string{}).Annotations(guardedInAPI),
@@ -55,7 +66,10 @@ func (Contact) Edges() []ent.Edge {
 
 // Indexes of the Contact.
 func (Contact) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "wa_id").Unique()}
+	return []ent.Index{
+		index.Fields("tenant_id", "wa_id").Unique(),
+		index.Fields("tenant_id", "user_id").Unique(),
+	}
 }
 
 // Annotations of the Contact.

@@ -23,7 +23,7 @@ func (Conversation) Mixin() []ent.Mixin {
 func (Conversation) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("number_id").Immutable(),
-		field.String("contact_id").Immutable(),
+		field.String("contact_id").Comment("changes only when two contacts are merged into one"),
 		field.String("assignee_id").Optional().Nillable(),
 		field.String("team_id").Optional().Nillable(),
 		field.String("last_message_id").Optional().Nillable(),
@@ -53,7 +53,7 @@ func (Conversation) Fields() []ent.Field {
 func (Conversation) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable(),
-		edge.To("contact", Contact.Type).Field("contact_id").Unique().Required().Immutable(),
+		edge.To("contact", Contact.Type).Field("contact_id").Unique().Required(),
 		edge.To("assignee", Agent.Type).Field("assignee_id").Unique(),
 		edge.To("team", Team.Type).Field("team_id").Unique(),
 		edge.To("last_message", Message.Type).Field("last_message_id").Unique().

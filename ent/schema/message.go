@@ -56,6 +56,16 @@ func (Message) Fields() []ent.Field {
 		field.Time("delivered_at").Optional().Nillable(),
 		field.Time("read_at").Optional().Nillable(),
 		field.Time("deleted_at").Optional().Nillable(),
+		// How the provider billed an outbound message, from the first status
+		// webhook carrying a pricing object (graph: Message.pricing).
+		field.String("pricing_category").Optional().Nillable().Annotations(entgql.Skip()).
+			Comment("marketing, utility, authentication, authentication_international, service, referral_conversion, ..."),
+		field.String("pricing_model").Optional().Annotations(entgql.Skip()).Comment("PMP (per message), CBP (per conversation)"),
+		field.String("pricing_type").Optional().Annotations(entgql.Skip()).
+			Comment("regular, free_customer_service, free_entry_point"),
+		field.Bool("billable").Optional().Nillable().Annotations(entgql.Skip()),
+		field.Time("priced_at").Optional().Nillable().Annotations(entgql.Skip()).
+			Comment("the time of the status that priced it: the month it is counted in"),
 	}
 }
 
@@ -82,8 +92,9 @@ func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "created_at"),
 		index.Fields("number_id", "provider_message_id").Unique(),
-		index.Fields("reply_to_id"),    // a message's replies
-		index.Fields("reaction_to_id"), // a message's reactions
+		index.Fields("reply_to_id"),            // a message's replies
+		index.Fields("reaction_to_id"),         // a message's reactions
+		index.Fields("number_id", "priced_at"), // a number's costs of a month
 	}
 }
 

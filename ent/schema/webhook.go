@@ -31,6 +31,8 @@ func (WebhookDelivery) Fields() []ent.Field {
 		field.Bytes("body").Comment("the raw POST body, as signed (redacted by an erasure that finds its person in it)"),
 		field.Enum("state").Values("RECEIVED", "PROCESSED", "UNROUTED", "FAILED").Default("RECEIVED"),
 		field.Strings("phone_number_ids").Optional().Comment("the numbers the body is about"),
+		field.Strings("unrouted_phone_number_ids").Optional().
+			Comment("those of phone_number_ids no number had when it was processed: linking one replays the delivery"),
 		field.String("error").Optional(),
 		field.Int("attempts").Default(0),
 		field.Time("processed_at").Optional().Nillable(),

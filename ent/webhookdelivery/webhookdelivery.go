@@ -29,6 +29,8 @@ const (
 	FieldState = "state"
 	// FieldPhoneNumberIds holds the string denoting the phone_number_ids field in the database.
 	FieldPhoneNumberIds = "phone_number_ids"
+	// FieldUnroutedPhoneNumberIds holds the string denoting the unrouted_phone_number_ids field in the database.
+	FieldUnroutedPhoneNumberIds = "unrouted_phone_number_ids"
 	// FieldError holds the string denoting the error field in the database.
 	FieldError = "error"
 	// FieldAttempts holds the string denoting the attempts field in the database.
@@ -48,6 +50,7 @@ var Columns = []string{
 	FieldBody,
 	FieldState,
 	FieldPhoneNumberIds,
+	FieldUnroutedPhoneNumberIds,
 	FieldError,
 	FieldAttempts,
 	FieldProcessedAt,

@@ -314,6 +314,16 @@ func PhoneNumberIdsNotNil() predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldNotNull(FieldPhoneNumberIds))
 }
 
+// UnroutedPhoneNumberIdsIsNil applies the IsNil predicate on the "unrouted_phone_number_ids" field.
+func UnroutedPhoneNumberIdsIsNil() predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldIsNull(FieldUnroutedPhoneNumberIds))
+}
+
+// UnroutedPhoneNumberIdsNotNil applies the NotNil predicate on the "unrouted_phone_number_ids" field.
+func UnroutedPhoneNumberIdsNotNil() predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(sql.FieldNotNull(FieldUnroutedPhoneNumberIds))
+}
+
 // ErrorEQ applies the EQ predicate on the "error" field.
 func ErrorEQ(v string) predicate.WebhookDelivery {
 	return predicate.WebhookDelivery(sql.FieldEQ(FieldError, v))

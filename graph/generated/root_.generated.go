@@ -194,10 +194,13 @@ type ComplexityRoot struct {
 		OptIn           func(childComplexity int) int
 		OptInAt         func(childComplexity int) int
 		OptInSource     func(childComplexity int) int
+		ParentUserID    func(childComplexity int) int
 		Phone           func(childComplexity int) int
 		ProfileName     func(childComplexity int) int
 		Tags            func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
+		UserID          func(childComplexity int) int
+		Username        func(childComplexity int) int
 		WaID            func(childComplexity int) int
 	}
 
@@ -1533,6 +1536,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.OptInSource(childComplexity), true
+	case "Contact.parentUserID":
+		if e.ComplexityRoot.Contact.ParentUserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.ParentUserID(childComplexity), true
 	case "Contact.phone":
 		if e.ComplexityRoot.Contact.Phone == nil {
 			break
@@ -1557,6 +1566,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.UpdatedAt(childComplexity), true
+	case "Contact.userID":
+		if e.ComplexityRoot.Contact.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.UserID(childComplexity), true
+	case "Contact.username":
+		if e.ComplexityRoot.Contact.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.Username(childComplexity), true
 	case "Contact.waID":
 		if e.ComplexityRoot.Contact.WaID == nil {
 			break
@@ -6173,6 +6194,18 @@ type Contact implements Node {
   id: ID!
   createdAt: Time!
   updatedAt: Time!
+  """
+  the customer's business-scoped user id (BSUID), when Meta sent one; unique per tenant
+  """
+  userID: String
+  """
+  the parent BSUID, shared across the portfolios of a managed business
+  """
+  parentUserID: String
+  """
+  the customer's WhatsApp username, when they adopted one
+  """
+  username: String
   phone: String
   profileName: String
   optIn: ContactOptIn!
@@ -6336,6 +6369,60 @@ input ContactWhereInput {
   waIDEqualFold: String
   waIDContainsFold: String
   """
+  user_id field predicates
+  """
+  userID: String
+  userIDNEQ: String
+  userIDIn: [String!]
+  userIDNotIn: [String!]
+  userIDGT: String
+  userIDGTE: String
+  userIDLT: String
+  userIDLTE: String
+  userIDContains: String
+  userIDHasPrefix: String
+  userIDHasSuffix: String
+  userIDIsNil: Boolean
+  userIDNotNil: Boolean
+  userIDEqualFold: String
+  userIDContainsFold: String
+  """
+  parent_user_id field predicates
+  """
+  parentUserID: String
+  parentUserIDNEQ: String
+  parentUserIDIn: [String!]
+  parentUserIDNotIn: [String!]
+  parentUserIDGT: String
+  parentUserIDGTE: String
+  parentUserIDLT: String
+  parentUserIDLTE: String
+  parentUserIDContains: String
+  parentUserIDHasPrefix: String
+  parentUserIDHasSuffix: String
+  parentUserIDIsNil: Boolean
+  parentUserIDNotNil: Boolean
+  parentUserIDEqualFold: String
+  parentUserIDContainsFold: String
+  """
+  username field predicates
+  """
+  username: String
+  usernameNEQ: String
+  usernameIn: [String!]
+  usernameNotIn: [String!]
+  usernameGT: String
+  usernameGTE: String
+  usernameLT: String
+  usernameLTE: String
+  usernameContains: String
+  usernameHasPrefix: String
+  usernameHasSuffix: String
+  usernameIsNil: Boolean
+  usernameNotNil: Boolean
+  usernameEqualFold: String
+  usernameContainsFold: String
+  """
   phone field predicates
   """
   phone: String
@@ -6464,6 +6551,9 @@ type Conversation implements Node {
   createdAt: Time!
   updatedAt: Time!
   numberID: ID!
+  """
+  changes only when two contacts are merged into one
+  """
   contactID: ID!
   assigneeID: ID
   teamID: ID
@@ -11632,6 +11722,12 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Contact_updatedAt(ctx, field)
+	case "userID":
+		return ec.fieldContext_Contact_userID(ctx, field)
+	case "parentUserID":
+		return ec.fieldContext_Contact_parentUserID(ctx, field)
+	case "username":
+		return ec.fieldContext_Contact_username(ctx, field)
 	case "phone":
 		return ec.fieldContext_Contact_phone(ctx, field)
 	case "profileName":
