@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,7 +75,7 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		// Malformed bodies are kept, marked, and never retried.
 		return in.client.WebhookDelivery.UpdateOne(d).SetState(webhookdelivery.StateFAILED).SetError(err.Error()).Exec(pctx)
 	}
-	var ids []string
+	var ids, unrouted []string
 	routed, retry := false, false
 	for _, ch := range n.Changes {
 		if ch.PhoneNumberID != "" {
@@ -88,8 +89,13 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 			return fmt.Errorf("delivery %s: %w", deliveryID, err)
 		}
 		routed = routed || ok
+		if !ok && ch.PhoneNumberID != "" && !slices.Contains(unrouted, ch.PhoneNumberID) {
+			unrouted = append(unrouted, ch.PhoneNumberID)
+		}
 	}
-	u := in.client.WebhookDelivery.UpdateOne(d).SetPhoneNumberIds(ids).AddAttempts(1)
+	// The ids no number had: linking one of them replays the delivery
+	// (Replayer.NumberLinked), whether the rest of it was routed or not.
+	u := in.client.WebhookDelivery.UpdateOne(d).SetPhoneNumberIds(ids).SetUnroutedPhoneNumberIds(unrouted).AddAttempts(1)
 	var notes []string
 	if len(n.Problems) > 0 {
 		// Each item that could not be read is left out with its reason; the
@@ -123,9 +129,12 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		u.SetError(strings.Join(notes, "; "))
 	}
 	state := webhookdelivery.StatePROCESSED
-	if !routed {
+	switch {
+	case !routed:
 		state = webhookdelivery.StateUNROUTED
 		in.log.Warn("whatsapp: webhook for no known number, kept", "delivery", d.ID, "phone_number_ids", ids)
+	case len(unrouted) > 0:
+		in.log.Warn("whatsapp: webhook partly for no known number, kept for when it is linked", "delivery", d.ID, "unrouted", unrouted)
 	}
 	return u.SetState(state).SetProcessedAt(in.clock.Now()).Exec(pctx)
 }

@@ -40,15 +40,27 @@ func NamingAny(ids []string) predicate.WebhookDelivery {
 	return webhookdelivery.Or(ors...)
 }
 
-// NumberLinked replays, in tx, the UNROUTED deliveries that name
-// phoneNumberID: a webhook that arrived before its number was linked is
-// ingested once it is.
+// unroutedFor is the predicate of the deliveries that left the items of
+// phoneNumberID unrouted when they were processed.
+func unroutedFor(phoneNumberID string) predicate.WebhookDelivery {
+	return predicate.WebhookDelivery(func(s *sql.Selector) {
+		s.Where(sqljson.ValueContains(s.C(webhookdelivery.FieldUnroutedPhoneNumberIds), phoneNumberID))
+	})
+}
+
+// NumberLinked replays, in tx, the deliveries with items for phoneNumberID
+// that no number took: a webhook that arrived before its number was linked
+// is ingested once it is, whether it was UNROUTED whole or partly routed
+// (its other items, already ingested, change nothing the second time).
 func (r *Replayer) NumberLinked(ctx context.Context, tx *ent.Tx, phoneNumberID string) error {
 	if phoneNumberID == "" {
 		return nil
 	}
 	ids, err := tx.WebhookDelivery.Query().
-		Where(webhookdelivery.StateEQ(webhookdelivery.StateUNROUTED), NamingAny([]string{phoneNumberID})).
+		Where(webhookdelivery.Or(
+			webhookdelivery.And(webhookdelivery.StateEQ(webhookdelivery.StateUNROUTED), NamingAny([]string{phoneNumberID})),
+			unroutedFor(phoneNumberID),
+		)).
 		Order(ent.Asc(webhookdelivery.FieldCreatedAt)).Limit(MaxReplay).IDs(viewer.Platform(ctx))
 	if err != nil {
 		return err

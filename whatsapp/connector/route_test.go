@@ -109,6 +109,58 @@ func TestUnroutedDeliveryIsReplayedWhenItsNumberIsLinked(t *testing.T) {
 	})
 }
 
+// A delivery with items for a linked number and for one not linked yet is
+// PROCESSED for the first; linking the second replays it, and its items
+// are ingested, those of the first not twice.
+func TestPartlyRoutedDeliveryIsReplayedWhenTheMissingNumberIsLinked(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		change := func(display, phoneNumberID, wamid string) string {
+			return `{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"` + display + `","phone_number_id":"` + phoneNumberID + `"},
+"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":"16505551234","user_id":"US.13491208655302741918"}],
+"messages":[{"from":"16505551234","from_user_id":"US.13491208655302741918","id":"` + wamid + `","timestamp":"1750000000","type":"text","text":{"body":"hello"}}]}}`
+		}
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[` +
+			change("972123456789", "1122334455667", "wamid.routed") + `,` + change("15550009999", "999000111", "wamid.later") + `]}]}`)
+		require.Equal(t, http.StatusOK, b.post(t, body))
+		pctx := viewer.Platform(t.Context())
+		d, err := db.Client.WebhookDelivery.Query().Only(pctx)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		require.Equal(t, []string{"999000111"}, d.UnroutedPhoneNumberIds)
+
+		var queued []string
+		r := &connector.Replayer{Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
+			queued = append(queued, id)
+			return nil
+		}}
+		require.NoError(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
+			if _, err := tx.Number.Create().SetPhone("+15550009999").SetDisplayName("Second").SetPhoneNumberID("999000111").Save(ctx); err != nil {
+				return err
+			}
+			return r.NumberLinked(ctx, tx, "999000111")
+		}))
+		require.Equal(t, []string{d.ID}, queued, "the partly routed delivery is replayed")
+		require.NoError(t, b.ingester.Process(t.Context(), d.ID))
+		d, err = db.Client.WebhookDelivery.Get(pctx, d.ID)
+		require.NoError(t, err)
+		require.Equal(t, webhookdelivery.StatePROCESSED, d.State)
+		require.Empty(t, d.UnroutedPhoneNumberIds)
+		for _, wamid := range []string{"wamid.routed", "wamid.later"} {
+			n, err := db.Client.Message.Query().Where(message.ProviderMessageID(wamid)).Count(b.ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, wamid)
+		}
+		// linked again (a new phone number id given to another number): nothing left to replay
+		queued = nil
+		require.NoError(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
+			return r.NumberLinked(ctx, tx, "999000111")
+		}))
+		require.Empty(t, queued)
+	})
+}
+
 // A reaction links to its message and shows on it; a newer reaction replaces
 // it and an empty emoji removes it (defect 5).
 func TestReactionLinksToItsMessageAndCanBeRemoved(t *testing.T) {
