@@ -90,6 +90,9 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Contact", "updatedAt"}:       public,
 	{"Contact", "waID"}:            needs(ContactViewPhone, Mask),
 	{"Contact", "phone"}:           needs(ContactViewPhone, Mask),
+	{"Contact", "userID"}:          needs(ContactRead, Deny), // a BSUID reveals no phone
+	{"Contact", "parentUserID"}:    needs(ContactRead, Deny),
+	{"Contact", "username"}:        needs(ContactRead, Deny),
 	{"Contact", "profileName"}:     needs(ContactRead, Deny),
 	{"Contact", "tags"}:            needs(ContactRead, Deny),
 	{"Contact", "attributes"}:      needs(ContactRead, Deny),
