@@ -50,6 +50,9 @@ const (
 	ActionConversationTransfer  = "conversation.transfer"
 	ActionMessageDeleted        = "message.delete"
 	ActionContactErased         = "contact.erase"
+	ActionContactMerged         = "contact.merge" // two contacts found to be one person (ingest)
+	ActionMessageRateSet        = "pricing.rate_set"
+	ActionMessageRateDeleted    = "pricing.rate_delete"
 	ActionConversationsExported = "conversation.export"
 	ActionRetentionPurged       = "retention.purge"
 	ActionLegalHold             = "privacy.legal_hold" // on a contact or a conversation, set or released: the summary says which

@@ -36,8 +36,9 @@ var ErasedWebhookBody = []byte(`{"erased":true}`)
 // (direction, kind, status, times), so reports still count them.
 //
 // What goes: the contact's WhatsApp id (replaced by erased-<id>), phone,
-// profile name, tags, attributes and opt-in source; the text, media and raw
-// provider content of every message of its conversations (theirs and the
+// business-scoped ids and username, profile name, tags, attributes and
+// opt-in source; the text, media and raw provider content of every message
+// of its conversations (theirs and the
 // agents' replies); its group memberships and join requests (in this
 // database: the provider's group is not changed); the provider webhook bodies
 // that name them (replaced by ErasedWebhookBody); the rendered payloads of
@@ -101,7 +102,8 @@ func (s *Service) Erase(ctx context.Context, id string) (*ent.Contact, error) {
 		}).Exec(sctx); err != nil {
 			return nil, fmt.Errorf("erase group webhook events: %w", err)
 		}
-		erased, err := c.Update().SetWaID("erased-" + c.ID).SetPhone("").SetProfileName("").SetTags([]string{}).
+		erased, err := c.Update().SetWaID("erased-" + c.ID).ClearUserID().SetParentUserID("").SetUsername("").
+			SetPhone("").SetProfileName("").SetTags([]string{}).
 			SetAttributes([]schematype.ContactAttribute{}).SetOptInSource("").SetErasedAt(time.Now().UTC()).Save(sctx)
 		if err != nil {
 			return nil, err
@@ -125,6 +127,9 @@ func (s *Service) eraseWebhookBodies(ctx context.Context, tx *ent.Tx, c *ent.Con
 	needles := []string{c.WaID}
 	if p := strings.TrimPrefix(c.Phone, "+"); p != "" && p != c.WaID {
 		needles = append(needles, p)
+	}
+	if c.UserID != nil && *c.UserID != c.WaID {
+		needles = append(needles, *c.UserID) // a BSUID names the person as surely
 	}
 	pctx := viewer.Platform(ctx)
 	var total int

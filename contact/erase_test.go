@@ -24,6 +24,7 @@ import (
 // services put it.
 type person struct {
 	waID, phone, name, text, reply, tag, attr string
+	bsuid, username                           string
 }
 
 func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (ctx context.Context, c *ent.Contact, conv *ent.Conversation) {
@@ -35,8 +36,12 @@ func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (
 	num, err := db.Client.Number.Create().SetPhone("+3310000" + phoneNumberID[len(phoneNumberID)-4:]).SetDisplayName("Sales").
 		SetPhoneNumberID(phoneNumberID).Save(ctx)
 	require.NoError(t, err)
-	c, err = db.Client.Contact.Create().SetWaID(p.waID).SetPhone(p.phone).SetProfileName(p.name).SetTags([]string{p.tag}).
-		SetOptInSource("form " + p.attr).Save(ctx)
+	create := db.Client.Contact.Create().SetWaID(p.waID).SetPhone(p.phone).SetProfileName(p.name).SetTags([]string{p.tag}).
+		SetOptInSource("form " + p.attr).SetUsername(p.username)
+	if p.bsuid != "" {
+		create.SetUserID(p.bsuid)
+	}
+	c, err = create.Save(ctx)
 	require.NoError(t, err)
 	conv, err = db.Client.Conversation.Create().SetNumberID(num.ID).SetContactID(c.ID).Save(ctx)
 	require.NoError(t, err)
@@ -55,8 +60,8 @@ func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (
 		SetType("group_participants_add").SetOccurredAt(time.Now()).SetDigest("d-"+tenant).
 		SetPayload([]byte(fmt.Sprintf(`{"type":"group_participants_add","added_participants":[{"input":%q,"wa_id":%q}]}`, p.waID, p.waID))).Exec(ctx))
 	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":%q},`+
-		`"contacts":[{"profile":{"name":%q},"wa_id":%q}],"messages":[{"from":%q,"id":"wamid.%s","type":"text","text":{"body":%q}}]}}]}]}`,
-		phoneNumberID, p.name, p.waID, p.waID, tenant, p.text)
+		`"contacts":[{"profile":{"name":%q},"wa_id":%q,"user_id":%q}],"messages":[{"from":%q,"id":"wamid.%s","type":"text","text":{"body":%q}}]}}]}]}`,
+		phoneNumberID, p.name, p.waID, p.bsuid, p.waID, tenant, p.text)
 	require.NoError(t, db.Client.WebhookDelivery.Create().SetBody([]byte(body)).SetState(webhookdelivery.StatePROCESSED).
 		SetPhoneNumberIds([]string{phoneNumberID}).Exec(pctx))
 	ep, err := db.Client.WebhookEndpoint.Create().SetName("CRM").SetURL("https://crm.example.com").SetSecretSealed([]byte("x")).
@@ -77,7 +82,8 @@ func TestEraseContact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		svc := contact.NewService(db.Client, nil)
 		gone := person{waID: "33612349876", phone: "+33612349876", name: "Zoé Erasable", text: "my secret address is 12 rue Quiet",
-			reply: "noted, Zoé, we ship to 12 rue Quiet", tag: "tag-zoe-vip", attr: "zoe-signup-page"}
+			reply: "noted, Zoé, we ship to 12 rue Quiet", tag: "tag-zoe-vip", attr: "zoe-signup-page",
+			bsuid: "FR.7730019912345678", username: "@zoe.erasable"}
 		ctx, c, conv := plant(t, db, "alpha", "1098765400001", gone)
 		// Another tenant knows the same person by the same number: not theirs to erase.
 		kept := person{waID: gone.waID, phone: gone.phone, name: "Z. E. (beta)", text: "beta's own record of the order",
@@ -105,7 +111,7 @@ func TestEraseContact(t *testing.T) {
 		require.NoError(t, err, "erasing twice is harmless")
 
 		// Nothing of alpha's person is left anywhere.
-		for _, needle := range []string{gone.name, gone.text, gone.reply, gone.tag, gone.attr, "12 rue Quiet"} {
+		for _, needle := range []string{gone.name, gone.text, gone.reply, gone.tag, gone.attr, "12 rue Quiet", gone.bsuid, gone.username} {
 			hits, err := storetest.FindText(t.Context(), db, needle)
 			require.NoError(t, err)
 			require.Empty(t, hits, "%q is still in %v", needle, hits)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
-	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -229,7 +228,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil || exists {
 		return err // a duplicate delivery: nothing to do
 	}
-	c, err := in.contact(ctx, tx, customerID(m.From, m.UserID), m.ProfileName)
+	c, err := in.contact(ctx, tx, customerOf(m, m.From))
 	if err != nil {
 		return err
 	}
@@ -442,7 +441,7 @@ func (in *Ingester) history(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if outbound {
 		customer = m.To
 	}
-	c, err := in.contact(ctx, tx, customerID(customer, m.UserID), "")
+	c, err := in.contact(ctx, tx, customerOf(m, customer))
 	if err != nil {
 		return err
 	}
@@ -508,7 +507,7 @@ func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m wha
 	if err != nil || exists {
 		return err
 	}
-	c, err := in.contact(ctx, tx, customerID(m.To, m.UserID), "")
+	c, err := in.contact(ctx, tx, customerOf(m, m.To))
 	if err != nil {
 		return err
 	}
@@ -584,6 +583,14 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	if at.IsZero() {
 		at = in.clock.Now()
 	}
+	if p := st.Pricing; p != nil && p.Category != "" && m.PricedAt == nil {
+		// How the message is billed, from the first status that says it
+		// (sent, delivered and read repeat it), whatever order they come in.
+		if m, err = m.Update().SetPricingCategory(p.Category).SetPricingModel(p.Model).SetPricingType(p.Type).
+			SetBillable(charged(p)).SetPricedAt(at).Save(ctx); err != nil {
+			return err
+		}
+	}
 	u := m.Update()
 	cur, ok := statusRank[m.Status]
 	switch st.Status {
@@ -623,6 +630,13 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	}
 	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
 	return nil
+}
+
+// charged tells whether a message priced p is billed: Meta's billable flag,
+// or, under per-message pricing where that flag is deprecated, a "regular"
+// (not free_customer_service or free_entry_point) message.
+func charged(p *whatsapp.Pricing) bool {
+	return p.Billable || (strings.EqualFold(p.Model, "PMP") && p.Type == "regular")
 }
 
 func errorText(e whatsapp.Error) string {
@@ -679,57 +693,6 @@ func accountStatus(a *whatsapp.AccountUpdate) (number.Status, bool) {
 		return number.StatusCONNECTED, true
 	}
 	return "", false
-}
-
-// changedNumber follows a customer to their new number: the contact, with
-// its conversations and history, is addressed by the new wa_id from now on.
-// When the new number is already another contact's, the two stay apart
-// (conversations belong to their contact for good) and it is said.
-func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contact, newWAID string) error {
-	taken, err := tx.Contact.Query().Where(contact.WaID(newWAID)).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if taken {
-		in.log.Info("whatsapp: customer changed number to one already known as another contact; kept apart", "contact", c.ID)
-		return nil
-	}
-	return c.Update().SetWaID(newWAID).SetPhone("+" + newWAID).Exec(ctx)
-}
-
-// customerID is how a customer is addressed: their phone's wa_id, or, when
-// Meta leaves the phone out (a customer with a username), their
-// business-scoped user id, which the API accepts as a recipient.
-func customerID(waID, userID string) string {
-	if waID != "" {
-		return waID
-	}
-	return userID
-}
-
-// contact finds or creates the contact of a WhatsApp id, keeping its profile
-// name current.
-func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, waID, profileName string) (*ent.Contact, error) {
-	c, err := tx.Contact.Query().Where(contact.WaID(waID)).Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		create := tx.Contact.Create().SetWaID(waID).SetProfileName(profileName)
-		if !whatsapp.IsBSUID(waID) {
-			create.SetPhone("+" + waID) // a BSUID reveals no phone
-		}
-		if c, err = create.Save(ctx); err == nil {
-			in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindCreated))
-		}
-		return c, err
-	case err != nil:
-		return nil, err
-	case profileName != "" && profileName != c.ProfileName:
-		if c, err = c.Update().SetProfileName(profileName).Save(ctx); err == nil {
-			in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // conversation returns the contact's latest conversation on the number, or

@@ -40,6 +40,7 @@ type testBundle struct {
 	num      *ent.Number
 	hook     *connector.Webhook
 	ingester *connector.Ingester
+	bus      realtime.Bus
 	pending  []string
 }
 
@@ -54,7 +55,8 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).Save(ctx)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := &testBundle{db: db, ctx: ctx, num: num, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)}
+	bus := realtime.NewMemory()
+	b := &testBundle{db: db, ctx: ctx, num: num, bus: bus, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(bus, log), clock.Real(), log)}
 	b.hook = &connector.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log,
 		Enqueue: func(_ context.Context, _ *ent.Tx, id string, _ bool) error {
 			b.pending = append(b.pending, id)

@@ -1,0 +1,177 @@
+package connector_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+)
+
+const (
+	kerryPhone = "16505551234"
+	kerryBSUID = "US.13491208655302741918"
+)
+
+// textAs is a text message of the messages webhook reference as Meta sends
+// it since BSUIDs (v23+): the sender by phone (wa_id, from), by BSUID
+// (user_id, from_user_id), or both; an empty id is left out.
+func textAs(wamid string, ts int64, phone, bsuid, body string) []byte {
+	ct := map[string]any{"profile": map[string]string{"name": "Kerry Fisher", "username": "@kerry"}}
+	msg := map[string]any{"id": wamid, "timestamp": fmt.Sprint(ts), "type": "text", "text": map[string]string{"body": body}}
+	if phone != "" {
+		ct["wa_id"], msg["from"] = phone, phone
+	}
+	if bsuid != "" {
+		ct["user_id"], msg["from_user_id"] = bsuid, bsuid
+	}
+	v, _ := json.Marshal(map[string]any{"messaging_product": "whatsapp",
+		"metadata": map[string]string{"display_phone_number": "972123456789", "phone_number_id": "1122334455667"},
+		"contacts": []any{ct}, "messages": []any{msg}})
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":%s}]}]}`, v)
+}
+
+func contacts(t *testing.T, b *testBundle) []*ent.Contact {
+	t.Helper()
+	cs, err := b.db.Client.Contact.Query().Order(ent.Asc(contact.FieldCreatedAt)).All(b.ctx)
+	require.NoError(t, err)
+	return cs
+}
+
+// A customer is one contact whichever ids a message carries: first known by
+// phone, then by phone and BSUID, then by the BSUID alone (a username hides
+// the phone), and the reverse; their messages share one conversation
+// (defect 2: match on either).
+func TestContactIsFoundByPhoneOrBSUID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		order [][2]string // phone, bsuid of each message
+	}{
+		{"phone first", [][2]string{{kerryPhone, ""}, {kerryPhone, kerryBSUID}, {"", kerryBSUID}, {kerryPhone, ""}}},
+		{"BSUID first", [][2]string{{"", kerryBSUID}, {kerryPhone, kerryBSUID}, {kerryPhone, ""}, {"", kerryBSUID}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				b := setup(t, db)
+				for i, ids := range tc.order {
+					require.Equal(t, http.StatusOK, b.post(t, textAs(fmt.Sprintf("wamid.%d", i), int64(1750000000+i), ids[0], ids[1], "hi")))
+				}
+				cs := contacts(t, b)
+				require.Len(t, cs, 1, "one person, one contact")
+				c := cs[0]
+				require.Equal(t, kerryPhone, c.WaID, "addressed by the phone once it is known")
+				require.Equal(t, "+"+kerryPhone, c.Phone)
+				require.NotNil(t, c.UserID)
+				require.Equal(t, kerryBSUID, *c.UserID)
+				require.Equal(t, "@kerry", c.Username)
+				n, err := db.Client.Conversation.Query().Count(b.ctx)
+				require.NoError(t, err)
+				require.Equal(t, 1, n, "one conversation")
+				n, err = db.Client.Message.Query().Count(b.ctx)
+				require.NoError(t, err)
+				require.Len(t, tc.order, n)
+			})
+		})
+	}
+}
+
+// Two contacts that turn out to be one person (one known by phone, one by
+// BSUID, until a message carries both) are merged into the older: the
+// conversations move, tags and attributes are united, the merge is audited
+// and published as a contact update (defect 2: merge when both are learnt).
+func TestContactsOfOnePersonAreMerged(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.phone", 1750000000, kerryPhone, "", "from my phone")))
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.bsuid", 1750000010, "", kerryBSUID, "from my username")))
+		cs := contacts(t, b)
+		require.Len(t, cs, 2, "nothing links the two yet")
+		byPhone, byUser := cs[0], cs[1]
+		require.NoError(t, byPhone.Update().SetTags([]string{"vip"}).
+			SetAttributes([]schematype.ContactAttribute{{Key: "tier", Type: schematype.AttributeString, Value: "gold"}}).Exec(b.ctx))
+		require.NoError(t, byUser.Update().SetTags([]string{"lead", "vip"}).SetOptIn(contact.OptInOPTED_OUT).
+			SetAttributes([]schematype.ContactAttribute{{Key: "tier", Type: schematype.AttributeString, Value: "silver"},
+				{Key: "city", Type: schematype.AttributeString, Value: "Lyon"}}).Exec(b.ctx))
+		sub, err := b.bus.Subscribe(t.Context(), byPhone.TenantID)
+		require.NoError(t, err)
+
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.both", 1750000020, kerryPhone, kerryBSUID, "both")))
+		cs = contacts(t, b)
+		require.Len(t, cs, 1, "merged")
+		c := cs[0]
+		require.Equal(t, byPhone.ID, c.ID, "the older survives")
+		require.Equal(t, kerryPhone, c.WaID)
+		require.Equal(t, kerryBSUID, *c.UserID)
+		require.Equal(t, []string{"vip", "lead"}, c.Tags)
+		require.Equal(t, []schematype.ContactAttribute{{Key: "tier", Type: schematype.AttributeString, Value: "gold"},
+			{Key: "city", Type: schematype.AttributeString, Value: "Lyon"}}, c.Attributes)
+		require.Equal(t, contact.OptInOPTED_OUT, c.OptIn, "an opt-out on either wins")
+		convs, err := db.Client.Conversation.Query().Where(conversation.ContactID(c.ID)).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, convs, "the BSUID contact's conversation moved with its history")
+		for _, wamid := range []string{"wamid.phone", "wamid.bsuid", "wamid.both"} {
+			require.Equal(t, c.ID, conversationOf(t, b, wamid).ContactID, wamid)
+		}
+		ev, err := db.Client.AuditEvent.Query().Where(auditevent.Action(audit.ActionContactMerged)).Only(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, c.ID, ev.TargetID)
+		require.Contains(t, ev.Summary, byUser.ID)
+		timeout := time.After(10 * time.Second)
+		for updated := false; !updated; {
+			select {
+			case e := <-sub.Events():
+				updated = e.Type == realtime.ContactChanged && e.Subject == c.ID && kindOf(t, e) == realtime.KindUpdated
+			case <-timeout:
+				t.Fatal("no contact update published for the merged contact")
+			}
+		}
+
+		// posted again: nothing changes
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.both", 1750000020, kerryPhone, kerryBSUID, "both")))
+		require.Len(t, contacts(t, b), 1)
+	})
+}
+
+func kindOf(t *testing.T, e realtime.Event) string {
+	t.Helper()
+	var c realtime.Change
+	require.NoError(t, json.Unmarshal(e.Data, &c))
+	return c.Kind
+}
+
+// A customer who changes to a number already known as another contact was
+// that contact too: the two are merged, the history of both kept
+// (defect 2: "user changed number").
+func TestChangedNumberToAKnownContactMerges(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.old", 1750000000, kerryPhone, "", "old phone")))
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.new", 1750000005, "16505550000", "", "new phone, before the notice")))
+		require.Len(t, contacts(t, b), 2)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.sys", 1750000010, "system",
+			`{"body":"Kerry Fisher changed their phone number to a new number","wa_id":"16505550000","type":"user_changed_number"}`)))
+		cs := contacts(t, b)
+		require.Len(t, cs, 1)
+		require.Equal(t, "16505550000", cs[0].WaID)
+		require.Equal(t, "+16505550000", cs[0].Phone)
+		for _, wamid := range []string{"wamid.old", "wamid.new", "wamid.sys"} {
+			require.Equal(t, cs[0].ID, conversationOf(t, b, wamid).ContactID, wamid)
+		}
+	})
+}
