@@ -83,6 +83,8 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 		// pinned: a live connection's viewer, numbers pinned at admission;
 		// an AgentChanged event naming it re-admits it (graph.FollowPolicy).
 		pinned bool
+		// admitted: the viewer its execution runs with.
+		admitted *viewer.Viewer
 	}
 	admit := func(s *subscriber) {
 		actx := s.ctx
@@ -91,6 +93,7 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 			actx, _, err = pinNumbers(s.ctx, client, viewer.FromContext(s.ctx))
 			require.NoError(t, err)
 		}
+		s.admitted = viewer.FromContext(actx)
 		aud, err := newAudience(actx, client)
 		require.NoError(t, err)
 		s.aud = aud
@@ -114,7 +117,7 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 		Scope: viewer.Scope{AssignedConversations: true, NumberConversations: true}})
 	keyAud, err := newAudience(keyCtx, client)
 	require.NoError(t, err)
-	subs = append(subs, subscriber{ctx: keyCtx, aud: keyAud})
+	subs = append(subs, subscriber{ctx: keyCtx, aud: keyAud, admitted: viewer.FromContext(keyCtx)})
 
 	var convs []string
 	pick := func() *string {
@@ -180,6 +183,12 @@ func testAudience(t *testing.T, db *store.DB, rng *rand.Rand) {
 					require.NotEmpty(t, c.NumberID, "step %d: %s %s has no audience", step, c.Kind, e.Subject)
 					visible, err := client.Conversation.Query().Where(conversation.ID(e.Subject)).Exist(s.ctx)
 					require.NoError(t, err)
+					if decidesInMemory(s.admitted.Scope) {
+						// The per-event read (eventRows) decides in memory too.
+						row := client.Conversation.GetX(sys, e.Subject)
+						require.Equal(t, visible, visibleConversation(s.admitted, row),
+							"step %d: the in-memory row scope of %+v disagrees with the database's on %+v", step, s.admitted, row)
+					}
 					concerns := s.aud.concerns(c)
 					decided++
 					if !concerns {

@@ -84,6 +84,11 @@ func stream[T any](ctx context.Context, bus realtime.Bus, after *int, types []st
 			return false
 		}
 	}
+	if since, ok := gateway.ResumeFrom(ctx); ok && (after == nil || *after < 0) {
+		// Restarted by a re-admission: the old execution delivered up to since.
+		from := int(since)
+		after = &from
+	}
 	var replay []realtime.Event
 	replayOK := true
 	if after != nil && *after >= 0 {
@@ -159,6 +164,10 @@ func ticker[T any](ctx context.Context, bus realtime.Bus, period time.Duration, 
 			case e, ok := <-sub.Events():
 				if !ok {
 					return
+				}
+				if realtime.Revokes(e) {
+					// As a stream: nothing after a revocation before it applies.
+					gateway.AwaitRevocation(ctx, e.TenantID, e.Seq)
 				}
 				dirty = dirty || slices.Contains(types, e.Type)
 			case <-sub.Resync():

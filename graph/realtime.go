@@ -152,7 +152,7 @@ func FollowPolicy(ctx context.Context, bus realtime.Bus, authz *policy.Authorize
 		return err
 	}
 	f := &follower{gw: gw, seen: map[string]uint64{}, pending: map[string]uint64{}, inflight: map[string]uint64{},
-		agents: map[string]map[string]bool{}, wake: make(chan struct{}, 1)}
+		agents: map[string]map[string]uint64{}, wake: make(chan struct{}, 1)}
 	go f.readmitLoop(ctx)
 	go func() {
 		defer sub.Close()
@@ -204,9 +204,9 @@ type follower struct {
 	seen     map[string]uint64 // the last revocation seen, per tenant
 	pending  map[string]uint64 // tenants to re-admit ("" for all): their first change not applied
 	inflight map[string]uint64 // likewise, for the re-admissions under way
-	// agents: the agents to re-admit of a pending tenant; nil when the whole
-	// tenant is.
-	agents map[string]map[string]bool
+	// agents: the agents to re-admit of a pending tenant, with the Seq of
+	// their first change; nil when the whole tenant is.
+	agents map[string]map[string]uint64
 	wake   chan struct{}
 }
 
@@ -218,13 +218,15 @@ func (f *follower) readmit(tenantID, agentID string, seq uint64) {
 	if !ok || seq < first {
 		f.pending[tenantID] = seq
 	}
-	switch {
+	switch agents := f.agents[tenantID]; {
 	case agentID == "":
 		f.agents[tenantID] = nil
 	case !ok:
-		f.agents[tenantID] = map[string]bool{agentID: true}
-	case f.agents[tenantID] != nil:
-		f.agents[tenantID][agentID] = true
+		f.agents[tenantID] = map[string]uint64{agentID: seq}
+	case agents != nil:
+		if first, ok := agents[agentID]; !ok || seq < first {
+			agents[agentID] = seq
+		}
 	}
 	f.mu.Unlock()
 	select {
@@ -261,7 +263,7 @@ func (f *follower) readmitLoop(ctx context.Context) {
 		}
 		f.mu.Lock()
 		tenants, agents := f.pending, f.agents
-		f.pending, f.agents = map[string]uint64{}, map[string]map[string]bool{}
+		f.pending, f.agents = map[string]uint64{}, map[string]map[string]uint64{}
 		for t, seq := range tenants {
 			f.inflight[t] = seq
 		}
@@ -275,8 +277,8 @@ func (f *follower) readmitLoop(ctx context.Context) {
 					f.gw.Readmit(t)
 					continue
 				}
-				for a := range agents[t] {
-					f.gw.ReadmitAgent(a)
+				for a, seq := range agents[t] {
+					f.gw.ReadmitAgent(a, seq)
 				}
 			}
 		}

@@ -46,7 +46,7 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 			if !aud.concerns(change) {
 				return nil, false, nil // decided in memory: the load would not find it
 			}
-			c, err := r.client.Conversation.Get(ctx, e.Subject)
+			c, err := r.rows.conversation(ctx, r.client, e)
 			if err != nil {
 				return nil, false, err
 			}

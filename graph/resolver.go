@@ -38,6 +38,8 @@ type Resolver struct {
 	webhooks *outhook.Service
 	delivs   *connector.Deliveries
 	typing   *connector.Typing
+	// rows: the conversations of live events, read once per event.
+	rows *eventRows
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -79,6 +81,7 @@ func NewResolver(s Services) *Resolver {
 		webhooks: s.Webhooks,
 		delivs:   s.Deliveries,
 		typing:   s.Typing,
+		rows:     newEventRows(),
 	}
 }
 

@@ -109,3 +109,58 @@ func TestAnEventCostsItsAudience(t *testing.T) {
 	}
 	require.Equal(t, 2, s.Gateway.Stats().Executions, "the moved agent left the shared execution for one of their new number")
 }
+
+// An event's conversation is read once, however many executions show it:
+// the owner, a supervisor and an agent of its number run three executions
+// (their decisions or scopes differ), and the three cost the statements of
+// one.
+func TestAnEventIsReadOnceForEveryExecution(t *testing.T) {
+	t.Parallel()
+	var counter storetest.Counter
+	s := graphtest.New(t, storetest.Open(t, dialect.SQLite, store.WithDriver(counter.Wrap)), graph.Config{}, graphtest.Quiet())
+	owner := s.Inbox(t, "acme", 1) // number Main, agent@acme.test on it, one conversation
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(srv.Close)
+	b := &bundle{s: s, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql", token: owner}
+	conv := s.DB.Client.Conversation.Query().OnlyX(viewer.Platform(t.Context()))
+	s.Do(t, owner, `mutation($e: String!, $p: String!) { createAgent(input: {name: "Sue", email: $e, password: $p, roles: ["supervisor"]}) { id } }`,
+		map[string]any{"e": "sue@acme.test", "p": graphtest.Password}).RequireOK(t)
+
+	var subscribers []*client
+	subscribe := func(token string) {
+		c := b.dial(t, gateway.ProtocolTransportWS)
+		c.init(token)
+		c.send(subscribeMsg("c", `subscription { conversationEvents { seq conversation { id } } }`))
+		subscribers = append(subscribers, c)
+		require.Eventually(t, func() bool { return s.Gateway.Stats().Subscriptions == len(subscribers) }, 10*time.Second, 10*time.Millisecond)
+	}
+	next := "PENDING"
+	phase := func() int {
+		time.Sleep(200 * time.Millisecond) // sign-ins and presence settle
+		counter.Reset()
+		s.Do(t, owner, `mutation { setConversationStatus(id: "`+conv.ID+`", status: `+next+`) { id } }`, nil).RequireOK(t)
+		for _, c := range subscribers {
+			m := c.read()
+			require.Contains(t, fmt.Sprint(m["payload"]), conv.ID, "%v", m)
+		}
+		next = map[string]string{"PENDING": "OPEN", "OPEN": "PENDING"}[next]
+		// The reads of the whole row are the executions' (the change
+		// itself and routing read a few columns).
+		reads := 0
+		for _, st := range counter.Statements() {
+			if strings.HasPrefix(st, "SELECT `conversations`.`id`, `conversations`.`created_at`") {
+				reads++
+			}
+		}
+		return reads
+	}
+	subscribe(owner)
+	one := phase()
+	subscribe(s.Login(t, "sue@acme.test", graphtest.Password))
+	subscribe(s.Login(t, "agent@acme.test", graphtest.Password))
+	require.Equal(t, 3, s.Gateway.Stats().Executions)
+	three := phase()
+	t.Logf("reads of the conversation per event: %d with one execution, %d with three", one, three)
+	require.Equal(t, 1, one)
+	require.Equal(t, 1, three, "the two more executions read the conversation again")
+}

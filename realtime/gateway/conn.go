@@ -307,6 +307,9 @@ func (c *conn) start(ctx context.Context, s *sub) {
 			isResume = f.ArgumentMap(rc.Variables)["after"] != nil
 		}
 	}
+	if _, ok := ResumeFrom(ctx); ok {
+		isResume = true
+	}
 	s.coalesce = c.g.cfg.Coalesce(field)
 	c.g.join(ctx, c, s, rc, !isResume)
 }
@@ -412,8 +415,12 @@ func (c *conn) refuse(err error) {
 
 // readmit re-runs admission with the connection's first credential: after a
 // policy change, the connection either goes (4403) or carries on with the new
-// permissions, restarting its live subscriptions.
-func (c *conn) readmit() {
+// permissions, restarting its live subscriptions whose permissions changed.
+// With since (the Seq of the change; 0: unknown) a restarted subscription
+// loses nothing: its old execution delivers every event before the change,
+// and the new one replays those after it (running on its own, as a resumed
+// subscription does).
+func (c *conn) readmit(since uint64) {
 	c.mu.Lock()
 	if !c.admitted || c.closed {
 		c.mu.Unlock()
@@ -450,8 +457,13 @@ func (c *conn) readmit() {
 			// shared by whoever else may, goes on without a gap.
 			continue
 		}
+		sctx := ctx
+		if since > 0 {
+			grp.waitReach(since)
+			sctx = context.WithValue(ctx, resumeKey{}, since)
+		}
 		grp.leave(s)
-		c.start(ctx, s)
+		c.start(sctx, s)
 	}
 }
 

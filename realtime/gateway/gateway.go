@@ -197,15 +197,17 @@ func (g *Gateway) CloseSession(sessionID, reason string) {
 // with the new permissions.
 func (g *Gateway) Readmit(tenantID string) {
 	for _, c := range g.connsOf(g.byTenant, tenantID) {
-		c.readmit()
+		c.readmit(0)
 	}
 }
 
 // ReadmitAgent checks the connections of one agent again (see Readmit):
-// what they may see changed, not their tenant's policy.
-func (g *Gateway) ReadmitAgent(agentID string) {
+// what they may see changed (their numbers), not their tenant's policy. since
+// is the Seq of the change: a subscription it restarts resumes after it,
+// having had every event before it.
+func (g *Gateway) ReadmitAgent(agentID string, since uint64) {
 	for _, c := range g.connsOf(g.byAgent, agentID) {
-		c.readmit()
+		c.readmit(since)
 	}
 }
 
@@ -233,7 +235,7 @@ func (g *Gateway) connsOf(index map[string]map[*conn]struct{}, key string) []*co
 // ReadmitAll re-admits every connection (see Readmit).
 func (g *Gateway) ReadmitAll() {
 	for _, c := range g.all() {
-		c.readmit()
+		c.readmit(0)
 	}
 }
 

@@ -20,6 +20,10 @@ type group struct {
 	mu      sync.Mutex
 	members map[*sub]*conn
 	done    bool
+	// reached: the revocation the execution waits at, or last waited at
+	// (AwaitRevocation); moved is closed and replaced when it changes.
+	reached uint64
+	moved   chan struct{}
 }
 
 // join adds s (of c) to the group for its question, starting the group if it
@@ -44,7 +48,8 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 	}
 	if grp == nil {
 		gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		grp = &group{g: g, key: key, cancel: cancel, members: map[*sub]*conn{}}
+		grp = &group{g: g, key: key, cancel: cancel, members: map[*sub]*conn{}, moved: make(chan struct{})}
+		gctx = context.WithValue(gctx, groupKey{}, grp)
 		grp.mu.Lock()
 		g.groups[key] = grp
 		go grp.run(gctx, c.exec, rc)

@@ -61,6 +61,9 @@ func AwaitRevocation(ctx context.Context, tenantID string, seq uint64) {
 	if g == nil {
 		return
 	}
+	if grp, _ := ctx.Value(groupKey{}).(*group); grp != nil {
+		grp.reach(seq)
+	}
 	a := &g.applied
 	limit := time.NewTimer(awaitLimit)
 	defer limit.Stop()
@@ -79,4 +82,48 @@ func AwaitRevocation(ctx context.Context, tenantID string, seq uint64) {
 		a.mu.Lock()
 	}
 	a.mu.Unlock()
+}
+
+type groupKey struct{}
+
+type resumeKey struct{}
+
+// ResumeFrom returns the Seq after which a subscription restarted by a
+// re-admission resumes: its old execution delivered every event up to it,
+// and the new one replays what follows (false: start live, as new).
+func ResumeFrom(ctx context.Context) (uint64, bool) {
+	seq, ok := ctx.Value(resumeKey{}).(uint64)
+	return seq, ok
+}
+
+// reach records that the execution has delivered every event before seq and
+// waits at seq's revocation.
+func (grp *group) reach(seq uint64) {
+	grp.mu.Lock()
+	defer grp.mu.Unlock()
+	if seq > grp.reached {
+		grp.reached = seq
+		close(grp.moved)
+		grp.moved = make(chan struct{})
+	}
+}
+
+// waitReach waits until the execution has reached the revocation seq (or
+// ended, or a short limit passed): then it has delivered everything before.
+func (grp *group) waitReach(seq uint64) {
+	limit := time.NewTimer(awaitLimit)
+	defer limit.Stop()
+	for {
+		grp.mu.Lock()
+		reached, done, moved := grp.reached >= seq, grp.done, grp.moved
+		grp.mu.Unlock()
+		if reached || done {
+			return
+		}
+		select {
+		case <-moved:
+		case <-limit.C:
+			return
+		}
+	}
 }
