@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -23,12 +24,13 @@ type Service struct {
 	client *ent.Client
 	authz  *policy.Authorizer  // told when a change revokes tokens; nil while seeding
 	pub    *realtime.Publisher // tells the other instances; nil while seeding
+	router *routing.Service    // reassigns an offboarded agent's conversations; nil while seeding
 	clock  clock.Clock
 }
 
 // NewService returns a Service over client that reads the time from clk.
-func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher, clk clock.Clock) *Service {
-	return &Service{client: client, authz: authz, pub: pub, clock: clk}
+func NewService(client *ent.Client, authz *policy.Authorizer, pub *realtime.Publisher, router *routing.Service, clk clock.Clock) *Service {
+	return &Service{client: client, authz: authz, pub: pub, router: router, clock: clk}
 }
 
 // revoke makes the agent's tokens and live connections end once tx commits,

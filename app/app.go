@@ -213,6 +213,7 @@ func (a *App) buildServices() error {
 	// publisher hands every transaction's events to them before it commits.
 	webhooks := outhook.New(client, a.Box, a.Authz, a.Pub, a.Clock, a.Log, a.Config.Webhooks)
 	a.Pub.SetOutbox(webhooks)
+	router := routing.New(client, a.Pub, a.Clock)
 	a.Services = graph.Services{
 		Client:   client,
 		Auth:     a.Auth,
@@ -220,12 +221,12 @@ func (a *App) buildServices() error {
 		Bus:      a.Bus,
 		Presence: a.Presence,
 		Roles:    role.NewService(client, a.Authz, a.Pub),
-		Agents:   agent.NewService(client, a.Authz, a.Pub, a.Clock),
+		Agents:   agent.NewService(client, a.Authz, a.Pub, router, a.Clock),
 		Contacts: contact.NewService(client, a.Pub),
 		Numbers:  number.NewService(client, a.Pub, a.Box, a.Clock),
 		Inbox:    inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
 		Groups:   group.NewService(client, a.Pub),
-		Routing:  routing.New(client, a.Pub, a.Clock),
+		Routing:  router,
 		Webhooks: webhooks,
 	}
 	a.WhatsApp = newConnector(a, workers)

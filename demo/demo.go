@@ -111,7 +111,7 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 		return err
 	}
 
-	agents := agent.NewService(tx.Client(), nil, nil, clock.Real())
+	agents := agent.NewService(tx.Client(), nil, nil, nil, clock.Real())
 	type person struct {
 		name, email, code, role string
 		team                    *ent.Team

@@ -19,6 +19,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -30,6 +32,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
@@ -53,6 +56,10 @@ type Client struct {
 	Assignment *AssignmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AutomationRule is the client for interacting with the AutomationRule builders.
+	AutomationRule *AutomationRuleClient
+	// AutomationRun is the client for interacting with the AutomationRun builders.
+	AutomationRun *AutomationRunClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
 	// Contact is the client for interacting with the Contact builders.
@@ -75,6 +82,8 @@ type Client struct {
 	MessageRate *MessageRateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
+	// Offboarding is the client for interacting with the Offboarding builders.
+	Offboarding *OffboardingClient
 	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
 	OutboundDelivery *OutboundDeliveryClient
 	// Role is the client for interacting with the Role builders.
@@ -106,6 +115,8 @@ func (c *Client) init() {
 	c.Agent = NewAgentClient(c.config)
 	c.Assignment = NewAssignmentClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AutomationRule = NewAutomationRuleClient(c.config)
+	c.AutomationRun = NewAutomationRunClient(c.config)
 	c.CasbinRule = NewCasbinRuleClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
@@ -117,6 +128,7 @@ func (c *Client) init() {
 	c.Message = NewMessageClient(c.config)
 	c.MessageRate = NewMessageRateClient(c.config)
 	c.Number = NewNumberClient(c.config)
+	c.Offboarding = NewOffboardingClient(c.config)
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
 	c.Role = NewRoleClient(c.config)
 	c.RoutingRun = NewRoutingRunClient(c.config)
@@ -221,6 +233,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Agent:             NewAgentClient(cfg),
 		Assignment:        NewAssignmentClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AutomationRule:    NewAutomationRuleClient(cfg),
+		AutomationRun:     NewAutomationRunClient(cfg),
 		CasbinRule:        NewCasbinRuleClient(cfg),
 		Contact:           NewContactClient(cfg),
 		Conversation:      NewConversationClient(cfg),
@@ -232,6 +246,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Message:           NewMessageClient(cfg),
 		MessageRate:       NewMessageRateClient(cfg),
 		Number:            NewNumberClient(cfg),
+		Offboarding:       NewOffboardingClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
 		RoutingRun:        NewRoutingRunClient(cfg),
@@ -263,6 +278,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Agent:             NewAgentClient(cfg),
 		Assignment:        NewAssignmentClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AutomationRule:    NewAutomationRuleClient(cfg),
+		AutomationRun:     NewAutomationRunClient(cfg),
 		CasbinRule:        NewCasbinRuleClient(cfg),
 		Contact:           NewContactClient(cfg),
 		Conversation:      NewConversationClient(cfg),
@@ -274,6 +291,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Message:           NewMessageClient(cfg),
 		MessageRate:       NewMessageRateClient(cfg),
 		Number:            NewNumberClient(cfg),
+		Offboarding:       NewOffboardingClient(cfg),
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
 		RoutingRun:        NewRoutingRunClient(cfg),
@@ -311,11 +329,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
+		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
+		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
+		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
+		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -325,11 +344,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.OutboundDelivery, c.Role, c.RoutingRun, c.Session, c.Team, c.Tenant,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
+		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
+		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
+		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
+		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -346,6 +366,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Assignment.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AutomationRuleMutation:
+		return c.AutomationRule.mutate(ctx, m)
+	case *AutomationRunMutation:
+		return c.AutomationRun.mutate(ctx, m)
 	case *CasbinRuleMutation:
 		return c.CasbinRule.mutate(ctx, m)
 	case *ContactMutation:
@@ -368,6 +392,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MessageRate.mutate(ctx, m)
 	case *NumberMutation:
 		return c.Number.mutate(ctx, m)
+	case *OffboardingMutation:
+		return c.Offboarding.mutate(ctx, m)
 	case *OutboundDeliveryMutation:
 		return c.OutboundDelivery.mutate(ctx, m)
 	case *RoleMutation:
@@ -1098,6 +1124,306 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AutomationRuleClient is a client for the AutomationRule schema.
+type AutomationRuleClient struct {
+	config
+}
+
+// NewAutomationRuleClient returns a client for the AutomationRule from the given config.
+func NewAutomationRuleClient(c config) *AutomationRuleClient {
+	return &AutomationRuleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `automationrule.Hooks(f(g(h())))`.
+func (c *AutomationRuleClient) Use(hooks ...Hook) {
+	c.hooks.AutomationRule = append(c.hooks.AutomationRule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `automationrule.Intercept(f(g(h())))`.
+func (c *AutomationRuleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AutomationRule = append(c.inters.AutomationRule, interceptors...)
+}
+
+// Create returns a builder for creating a AutomationRule entity.
+func (c *AutomationRuleClient) Create() *AutomationRuleCreate {
+	mutation := newAutomationRuleMutation(c.config, OpCreate)
+	return &AutomationRuleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AutomationRule entities.
+func (c *AutomationRuleClient) CreateBulk(builders ...*AutomationRuleCreate) *AutomationRuleCreateBulk {
+	return &AutomationRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AutomationRuleClient) MapCreateBulk(slice any, setFunc func(*AutomationRuleCreate, int)) *AutomationRuleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AutomationRuleCreateBulk{err: fmt.Errorf("calling to AutomationRuleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AutomationRuleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AutomationRuleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AutomationRule.
+func (c *AutomationRuleClient) Update() *AutomationRuleUpdate {
+	mutation := newAutomationRuleMutation(c.config, OpUpdate)
+	return &AutomationRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AutomationRuleClient) UpdateOne(_m *AutomationRule) *AutomationRuleUpdateOne {
+	mutation := newAutomationRuleMutation(c.config, OpUpdateOne, withAutomationRule(_m))
+	return &AutomationRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AutomationRuleClient) UpdateOneID(id string) *AutomationRuleUpdateOne {
+	mutation := newAutomationRuleMutation(c.config, OpUpdateOne, withAutomationRuleID(id))
+	return &AutomationRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AutomationRule.
+func (c *AutomationRuleClient) Delete() *AutomationRuleDelete {
+	mutation := newAutomationRuleMutation(c.config, OpDelete)
+	return &AutomationRuleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AutomationRuleClient) DeleteOne(_m *AutomationRule) *AutomationRuleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AutomationRuleClient) DeleteOneID(id string) *AutomationRuleDeleteOne {
+	builder := c.Delete().Where(automationrule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AutomationRuleDeleteOne{builder}
+}
+
+// Query returns a query builder for AutomationRule.
+func (c *AutomationRuleClient) Query() *AutomationRuleQuery {
+	return &AutomationRuleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAutomationRule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AutomationRule entity by its id.
+func (c *AutomationRuleClient) Get(ctx context.Context, id string) (*AutomationRule, error) {
+	return c.Query().Where(automationrule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AutomationRuleClient) GetX(ctx context.Context, id string) *AutomationRule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a AutomationRule.
+func (c *AutomationRuleClient) QueryTenant(_m *AutomationRule) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(automationrule.Table, automationrule.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, automationrule.TenantTable, automationrule.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AutomationRuleClient) Hooks() []Hook {
+	hooks := c.hooks.AutomationRule
+	return append(hooks[:len(hooks):len(hooks)], automationrule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AutomationRuleClient) Interceptors() []Interceptor {
+	return c.inters.AutomationRule
+}
+
+func (c *AutomationRuleClient) mutate(ctx context.Context, m *AutomationRuleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AutomationRuleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AutomationRuleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AutomationRuleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AutomationRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AutomationRule mutation op: %q", m.Op())
+	}
+}
+
+// AutomationRunClient is a client for the AutomationRun schema.
+type AutomationRunClient struct {
+	config
+}
+
+// NewAutomationRunClient returns a client for the AutomationRun from the given config.
+func NewAutomationRunClient(c config) *AutomationRunClient {
+	return &AutomationRunClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `automationrun.Hooks(f(g(h())))`.
+func (c *AutomationRunClient) Use(hooks ...Hook) {
+	c.hooks.AutomationRun = append(c.hooks.AutomationRun, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `automationrun.Intercept(f(g(h())))`.
+func (c *AutomationRunClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AutomationRun = append(c.inters.AutomationRun, interceptors...)
+}
+
+// Create returns a builder for creating a AutomationRun entity.
+func (c *AutomationRunClient) Create() *AutomationRunCreate {
+	mutation := newAutomationRunMutation(c.config, OpCreate)
+	return &AutomationRunCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AutomationRun entities.
+func (c *AutomationRunClient) CreateBulk(builders ...*AutomationRunCreate) *AutomationRunCreateBulk {
+	return &AutomationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AutomationRunClient) MapCreateBulk(slice any, setFunc func(*AutomationRunCreate, int)) *AutomationRunCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AutomationRunCreateBulk{err: fmt.Errorf("calling to AutomationRunClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AutomationRunCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AutomationRunCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AutomationRun.
+func (c *AutomationRunClient) Update() *AutomationRunUpdate {
+	mutation := newAutomationRunMutation(c.config, OpUpdate)
+	return &AutomationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AutomationRunClient) UpdateOne(_m *AutomationRun) *AutomationRunUpdateOne {
+	mutation := newAutomationRunMutation(c.config, OpUpdateOne, withAutomationRun(_m))
+	return &AutomationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AutomationRunClient) UpdateOneID(id string) *AutomationRunUpdateOne {
+	mutation := newAutomationRunMutation(c.config, OpUpdateOne, withAutomationRunID(id))
+	return &AutomationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AutomationRun.
+func (c *AutomationRunClient) Delete() *AutomationRunDelete {
+	mutation := newAutomationRunMutation(c.config, OpDelete)
+	return &AutomationRunDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AutomationRunClient) DeleteOne(_m *AutomationRun) *AutomationRunDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AutomationRunClient) DeleteOneID(id string) *AutomationRunDeleteOne {
+	builder := c.Delete().Where(automationrun.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AutomationRunDeleteOne{builder}
+}
+
+// Query returns a query builder for AutomationRun.
+func (c *AutomationRunClient) Query() *AutomationRunQuery {
+	return &AutomationRunQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAutomationRun},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AutomationRun entity by its id.
+func (c *AutomationRunClient) Get(ctx context.Context, id string) (*AutomationRun, error) {
+	return c.Query().Where(automationrun.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AutomationRunClient) GetX(ctx context.Context, id string) *AutomationRun {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a AutomationRun.
+func (c *AutomationRunClient) QueryTenant(_m *AutomationRun) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(automationrun.Table, automationrun.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, automationrun.TenantTable, automationrun.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AutomationRunClient) Hooks() []Hook {
+	hooks := c.hooks.AutomationRun
+	return append(hooks[:len(hooks):len(hooks)], automationrun.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AutomationRunClient) Interceptors() []Interceptor {
+	return c.inters.AutomationRun
+}
+
+func (c *AutomationRunClient) mutate(ctx context.Context, m *AutomationRunMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AutomationRunCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AutomationRunUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AutomationRunUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AutomationRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AutomationRun mutation op: %q", m.Op())
 	}
 }
 
@@ -3151,6 +3477,172 @@ func (c *NumberClient) mutate(ctx context.Context, m *NumberMutation) (Value, er
 	}
 }
 
+// OffboardingClient is a client for the Offboarding schema.
+type OffboardingClient struct {
+	config
+}
+
+// NewOffboardingClient returns a client for the Offboarding from the given config.
+func NewOffboardingClient(c config) *OffboardingClient {
+	return &OffboardingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `offboarding.Hooks(f(g(h())))`.
+func (c *OffboardingClient) Use(hooks ...Hook) {
+	c.hooks.Offboarding = append(c.hooks.Offboarding, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `offboarding.Intercept(f(g(h())))`.
+func (c *OffboardingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Offboarding = append(c.inters.Offboarding, interceptors...)
+}
+
+// Create returns a builder for creating a Offboarding entity.
+func (c *OffboardingClient) Create() *OffboardingCreate {
+	mutation := newOffboardingMutation(c.config, OpCreate)
+	return &OffboardingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Offboarding entities.
+func (c *OffboardingClient) CreateBulk(builders ...*OffboardingCreate) *OffboardingCreateBulk {
+	return &OffboardingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OffboardingClient) MapCreateBulk(slice any, setFunc func(*OffboardingCreate, int)) *OffboardingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OffboardingCreateBulk{err: fmt.Errorf("calling to OffboardingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OffboardingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OffboardingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Offboarding.
+func (c *OffboardingClient) Update() *OffboardingUpdate {
+	mutation := newOffboardingMutation(c.config, OpUpdate)
+	return &OffboardingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OffboardingClient) UpdateOne(_m *Offboarding) *OffboardingUpdateOne {
+	mutation := newOffboardingMutation(c.config, OpUpdateOne, withOffboarding(_m))
+	return &OffboardingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OffboardingClient) UpdateOneID(id string) *OffboardingUpdateOne {
+	mutation := newOffboardingMutation(c.config, OpUpdateOne, withOffboardingID(id))
+	return &OffboardingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Offboarding.
+func (c *OffboardingClient) Delete() *OffboardingDelete {
+	mutation := newOffboardingMutation(c.config, OpDelete)
+	return &OffboardingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OffboardingClient) DeleteOne(_m *Offboarding) *OffboardingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OffboardingClient) DeleteOneID(id string) *OffboardingDeleteOne {
+	builder := c.Delete().Where(offboarding.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OffboardingDeleteOne{builder}
+}
+
+// Query returns a query builder for Offboarding.
+func (c *OffboardingClient) Query() *OffboardingQuery {
+	return &OffboardingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOffboarding},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Offboarding entity by its id.
+func (c *OffboardingClient) Get(ctx context.Context, id string) (*Offboarding, error) {
+	return c.Query().Where(offboarding.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OffboardingClient) GetX(ctx context.Context, id string) *Offboarding {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Offboarding.
+func (c *OffboardingClient) QueryTenant(_m *Offboarding) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(offboarding.Table, offboarding.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, offboarding.TenantTable, offboarding.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAgent queries the agent edge of a Offboarding.
+func (c *OffboardingClient) QueryAgent(_m *Offboarding) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(offboarding.Table, offboarding.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, offboarding.AgentTable, offboarding.AgentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OffboardingClient) Hooks() []Hook {
+	hooks := c.hooks.Offboarding
+	return append(hooks[:len(hooks):len(hooks)], offboarding.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OffboardingClient) Interceptors() []Interceptor {
+	return c.inters.Offboarding
+}
+
+func (c *OffboardingClient) mutate(ctx context.Context, m *OffboardingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OffboardingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OffboardingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OffboardingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OffboardingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Offboarding mutation op: %q", m.Op())
+	}
+}
+
 // OutboundDeliveryClient is a client for the OutboundDelivery schema.
 type OutboundDeliveryClient struct {
 	config
@@ -4402,15 +4894,17 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
+		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
+		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
+		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		APIKey, Agent, Assignment, AuditEvent, CasbinRule, Contact, Conversation, Group,
-		GroupJoinRequest, GroupMember, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, OutboundDelivery, Role, RoutingRun, Session, Team, Tenant,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
+		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
+		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
+		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )

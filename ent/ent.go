@@ -16,6 +16,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -27,6 +29,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
@@ -99,6 +102,8 @@ func checkColumn(t, c string) error {
 			agent.Table:             agent.ValidColumn,
 			assignment.Table:        assignment.ValidColumn,
 			auditevent.Table:        auditevent.ValidColumn,
+			automationrule.Table:    automationrule.ValidColumn,
+			automationrun.Table:     automationrun.ValidColumn,
 			casbinrule.Table:        casbinrule.ValidColumn,
 			contact.Table:           contact.ValidColumn,
 			conversation.Table:      conversation.ValidColumn,
@@ -110,6 +115,7 @@ func checkColumn(t, c string) error {
 			message.Table:           message.ValidColumn,
 			messagerate.Table:       messagerate.ValidColumn,
 			number.Table:            number.ValidColumn,
+			offboarding.Table:       offboarding.ValidColumn,
 			outbounddelivery.Table:  outbounddelivery.ValidColumn,
 			role.Table:              role.ValidColumn,
 			routingrun.Table:        routingrun.ValidColumn,

@@ -14,6 +14,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -703,6 +705,264 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditEventWhereInput); ok {
 		args.opts = append(args.opts, WithAuditEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AutomationRuleQuery) CollectFields(ctx context.Context, satisfies ...string) (*AutomationRuleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AutomationRuleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(automationrule.Columns))
+		selectedFields = []string{automationrule.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[automationrule.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldCreatedAt)
+				fieldSeen[automationrule.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[automationrule.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldUpdatedAt)
+				fieldSeen[automationrule.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[automationrule.FieldName]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldName)
+				fieldSeen[automationrule.FieldName] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[automationrule.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldPosition)
+				fieldSeen[automationrule.FieldPosition] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[automationrule.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldEnabled)
+				fieldSeen[automationrule.FieldEnabled] = struct{}{}
+			}
+		case "trigger":
+			if _, ok := fieldSeen[automationrule.FieldTrigger]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldTrigger)
+				fieldSeen[automationrule.FieldTrigger] = struct{}{}
+			}
+		case "delayMinutes":
+			if _, ok := fieldSeen[automationrule.FieldDelayMinutes]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldDelayMinutes)
+				fieldSeen[automationrule.FieldDelayMinutes] = struct{}{}
+			}
+		case "stopProcessing":
+			if _, ok := fieldSeen[automationrule.FieldStopProcessing]; !ok {
+				selectedFields = append(selectedFields, automationrule.FieldStopProcessing)
+				fieldSeen[automationrule.FieldStopProcessing] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type automationrulePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AutomationRulePaginateOption
+}
+
+func newAutomationRulePaginateArgs(rv map[string]any) *automationrulePaginateArgs {
+	args := &automationrulePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AutomationRuleOrder{Field: &AutomationRuleOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAutomationRuleOrder(order))
+			}
+		case *AutomationRuleOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAutomationRuleOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AutomationRuleWhereInput); ok {
+		args.opts = append(args.opts, WithAutomationRuleFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AutomationRunQuery) CollectFields(ctx context.Context, satisfies ...string) (*AutomationRunQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AutomationRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(automationrun.Columns))
+		selectedFields = []string{automationrun.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[automationrun.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldCreatedAt)
+				fieldSeen[automationrun.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[automationrun.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldUpdatedAt)
+				fieldSeen[automationrun.FieldUpdatedAt] = struct{}{}
+			}
+		case "ruleID":
+			if _, ok := fieldSeen[automationrun.FieldRuleID]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldRuleID)
+				fieldSeen[automationrun.FieldRuleID] = struct{}{}
+			}
+		case "ruleName":
+			if _, ok := fieldSeen[automationrun.FieldRuleName]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldRuleName)
+				fieldSeen[automationrun.FieldRuleName] = struct{}{}
+			}
+		case "conversationID":
+			if _, ok := fieldSeen[automationrun.FieldConversationID]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldConversationID)
+				fieldSeen[automationrun.FieldConversationID] = struct{}{}
+			}
+		case "trigger":
+			if _, ok := fieldSeen[automationrun.FieldTrigger]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldTrigger)
+				fieldSeen[automationrun.FieldTrigger] = struct{}{}
+			}
+		case "depth":
+			if _, ok := fieldSeen[automationrun.FieldDepth]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldDepth)
+				fieldSeen[automationrun.FieldDepth] = struct{}{}
+			}
+		case "outcome":
+			if _, ok := fieldSeen[automationrun.FieldOutcome]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldOutcome)
+				fieldSeen[automationrun.FieldOutcome] = struct{}{}
+			}
+		case "actions":
+			if _, ok := fieldSeen[automationrun.FieldActions]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldActions)
+				fieldSeen[automationrun.FieldActions] = struct{}{}
+			}
+		case "detail":
+			if _, ok := fieldSeen[automationrun.FieldDetail]; !ok {
+				selectedFields = append(selectedFields, automationrun.FieldDetail)
+				fieldSeen[automationrun.FieldDetail] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type automationrunPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AutomationRunPaginateOption
+}
+
+func newAutomationRunPaginateArgs(rv map[string]any) *automationrunPaginateArgs {
+	args := &automationrunPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AutomationRunOrder{Field: &AutomationRunOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAutomationRunOrder(order))
+			}
+		case *AutomationRunOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAutomationRunOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AutomationRunWhereInput); ok {
+		args.opts = append(args.opts, WithAutomationRunFilter(v.Filter))
 	}
 	return args
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -54,6 +56,16 @@ var auditeventImplementors = []string{"AuditEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEvent) IsNode() {}
+
+var automationruleImplementors = []string{"AutomationRule", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AutomationRule) IsNode() {}
+
+var automationrunImplementors = []string{"AutomationRun", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AutomationRun) IsNode() {}
 
 var contactImplementors = []string{"Contact", "Node"}
 
@@ -220,6 +232,24 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(auditevent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, auditeventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case automationrule.Table:
+		query := c.AutomationRule.Query().
+			Where(automationrule.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, automationruleImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case automationrun.Table:
+		query := c.AutomationRun.Query().
+			Where(automationrun.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, automationrunImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -484,6 +514,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.AuditEvent.Query().
 			Where(auditevent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, auditeventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case automationrule.Table:
+		query := c.AutomationRule.Query().
+			Where(automationrule.IDIn(ids...))
+		query, err := query.CollectFields(ctx, automationruleImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case automationrun.Table:
+		query := c.AutomationRun.Query().
+			Where(automationrun.IDIn(ids...))
+		query, err := query.CollectFields(ctx, automationrunImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -1403,6 +1405,670 @@ func (_m *AuditEvent) ToEdge(order *AuditEventOrder) *AuditEventEdge {
 		order = DefaultAuditEventOrder
 	}
 	return &AuditEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AutomationRuleEdge is the edge representation of AutomationRule.
+type AutomationRuleEdge struct {
+	Node   *AutomationRule `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// AutomationRuleConnection is the connection containing edges to AutomationRule.
+type AutomationRuleConnection struct {
+	Edges      []*AutomationRuleEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *AutomationRuleConnection) build(nodes []*AutomationRule, pager *automationrulePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AutomationRule
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AutomationRule {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AutomationRule {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AutomationRuleEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AutomationRuleEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AutomationRulePaginateOption enables pagination customization.
+type AutomationRulePaginateOption func(*automationrulePager) error
+
+// WithAutomationRuleOrder configures pagination ordering.
+func WithAutomationRuleOrder(order *AutomationRuleOrder) AutomationRulePaginateOption {
+	if order == nil {
+		order = DefaultAutomationRuleOrder
+	}
+	o := *order
+	return func(pager *automationrulePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAutomationRuleOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAutomationRuleFilter configures pagination filter.
+func WithAutomationRuleFilter(filter func(*AutomationRuleQuery) (*AutomationRuleQuery, error)) AutomationRulePaginateOption {
+	return func(pager *automationrulePager) error {
+		if filter == nil {
+			return errors.New("AutomationRuleQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type automationrulePager struct {
+	reverse bool
+	order   *AutomationRuleOrder
+	filter  func(*AutomationRuleQuery) (*AutomationRuleQuery, error)
+}
+
+func newAutomationRulePager(opts []AutomationRulePaginateOption, reverse bool) (*automationrulePager, error) {
+	pager := &automationrulePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAutomationRuleOrder
+	}
+	return pager, nil
+}
+
+func (p *automationrulePager) applyFilter(query *AutomationRuleQuery) (*AutomationRuleQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *automationrulePager) toCursor(_m *AutomationRule) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *automationrulePager) applyCursors(query *AutomationRuleQuery, after, before *Cursor) (*AutomationRuleQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAutomationRuleOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *automationrulePager) applyOrder(query *AutomationRuleQuery) *AutomationRuleQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAutomationRuleOrder.Field {
+		query = query.Order(DefaultAutomationRuleOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *automationrulePager) orderExpr(query *AutomationRuleQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAutomationRuleOrder.Field {
+			b.Comma().Ident(DefaultAutomationRuleOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AutomationRule.
+func (_m *AutomationRuleQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AutomationRulePaginateOption,
+) (*AutomationRuleConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAutomationRulePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AutomationRuleConnection{Edges: []*AutomationRuleEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AutomationRuleOrderFieldCreatedAt orders AutomationRule by created_at.
+	AutomationRuleOrderFieldCreatedAt = &AutomationRuleOrderField{
+		Value: func(_m *AutomationRule) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: automationrule.FieldCreatedAt,
+		toTerm: automationrule.ByCreatedAt,
+		toCursor: func(_m *AutomationRule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AutomationRuleOrderFieldUpdatedAt orders AutomationRule by updated_at.
+	AutomationRuleOrderFieldUpdatedAt = &AutomationRuleOrderField{
+		Value: func(_m *AutomationRule) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: automationrule.FieldUpdatedAt,
+		toTerm: automationrule.ByUpdatedAt,
+		toCursor: func(_m *AutomationRule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// AutomationRuleOrderFieldName orders AutomationRule by name.
+	AutomationRuleOrderFieldName = &AutomationRuleOrderField{
+		Value: func(_m *AutomationRule) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: automationrule.FieldName,
+		toTerm: automationrule.ByName,
+		toCursor: func(_m *AutomationRule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// AutomationRuleOrderFieldPosition orders AutomationRule by position.
+	AutomationRuleOrderFieldPosition = &AutomationRuleOrderField{
+		Value: func(_m *AutomationRule) (ent.Value, error) {
+			return _m.Position, nil
+		},
+		column: automationrule.FieldPosition,
+		toTerm: automationrule.ByPosition,
+		toCursor: func(_m *AutomationRule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Position,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AutomationRuleOrderField) String() string {
+	var str string
+	switch f.column {
+	case AutomationRuleOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AutomationRuleOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case AutomationRuleOrderFieldName.column:
+		str = "NAME"
+	case AutomationRuleOrderFieldPosition.column:
+		str = "POSITION"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AutomationRuleOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AutomationRuleOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AutomationRuleOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AutomationRuleOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AutomationRuleOrderFieldUpdatedAt
+	case "NAME":
+		*f = *AutomationRuleOrderFieldName
+	case "POSITION":
+		*f = *AutomationRuleOrderFieldPosition
+	default:
+		return fmt.Errorf("%s is not a valid AutomationRuleOrderField", str)
+	}
+	return nil
+}
+
+// AutomationRuleOrderField defines the ordering field of AutomationRule.
+type AutomationRuleOrderField struct {
+	// Value extracts the ordering value from the given AutomationRule.
+	Value    func(*AutomationRule) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) automationrule.OrderOption
+	toCursor func(*AutomationRule) Cursor
+}
+
+// AutomationRuleOrder defines the ordering of AutomationRule.
+type AutomationRuleOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *AutomationRuleOrderField `json:"field"`
+}
+
+// DefaultAutomationRuleOrder is the default ordering of AutomationRule.
+var DefaultAutomationRuleOrder = &AutomationRuleOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AutomationRuleOrderField{
+		Value: func(_m *AutomationRule) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: automationrule.FieldID,
+		toTerm: automationrule.ByID,
+		toCursor: func(_m *AutomationRule) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AutomationRule into AutomationRuleEdge.
+func (_m *AutomationRule) ToEdge(order *AutomationRuleOrder) *AutomationRuleEdge {
+	if order == nil {
+		order = DefaultAutomationRuleOrder
+	}
+	return &AutomationRuleEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AutomationRunEdge is the edge representation of AutomationRun.
+type AutomationRunEdge struct {
+	Node   *AutomationRun `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// AutomationRunConnection is the connection containing edges to AutomationRun.
+type AutomationRunConnection struct {
+	Edges      []*AutomationRunEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *AutomationRunConnection) build(nodes []*AutomationRun, pager *automationrunPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AutomationRun
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AutomationRun {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AutomationRun {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AutomationRunEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AutomationRunEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AutomationRunPaginateOption enables pagination customization.
+type AutomationRunPaginateOption func(*automationrunPager) error
+
+// WithAutomationRunOrder configures pagination ordering.
+func WithAutomationRunOrder(order *AutomationRunOrder) AutomationRunPaginateOption {
+	if order == nil {
+		order = DefaultAutomationRunOrder
+	}
+	o := *order
+	return func(pager *automationrunPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAutomationRunOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAutomationRunFilter configures pagination filter.
+func WithAutomationRunFilter(filter func(*AutomationRunQuery) (*AutomationRunQuery, error)) AutomationRunPaginateOption {
+	return func(pager *automationrunPager) error {
+		if filter == nil {
+			return errors.New("AutomationRunQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type automationrunPager struct {
+	reverse bool
+	order   *AutomationRunOrder
+	filter  func(*AutomationRunQuery) (*AutomationRunQuery, error)
+}
+
+func newAutomationRunPager(opts []AutomationRunPaginateOption, reverse bool) (*automationrunPager, error) {
+	pager := &automationrunPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAutomationRunOrder
+	}
+	return pager, nil
+}
+
+func (p *automationrunPager) applyFilter(query *AutomationRunQuery) (*AutomationRunQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *automationrunPager) toCursor(_m *AutomationRun) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *automationrunPager) applyCursors(query *AutomationRunQuery, after, before *Cursor) (*AutomationRunQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAutomationRunOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *automationrunPager) applyOrder(query *AutomationRunQuery) *AutomationRunQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAutomationRunOrder.Field {
+		query = query.Order(DefaultAutomationRunOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *automationrunPager) orderExpr(query *AutomationRunQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAutomationRunOrder.Field {
+			b.Comma().Ident(DefaultAutomationRunOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AutomationRun.
+func (_m *AutomationRunQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AutomationRunPaginateOption,
+) (*AutomationRunConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAutomationRunPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AutomationRunConnection{Edges: []*AutomationRunEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AutomationRunOrderFieldCreatedAt orders AutomationRun by created_at.
+	AutomationRunOrderFieldCreatedAt = &AutomationRunOrderField{
+		Value: func(_m *AutomationRun) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: automationrun.FieldCreatedAt,
+		toTerm: automationrun.ByCreatedAt,
+		toCursor: func(_m *AutomationRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AutomationRunOrderFieldUpdatedAt orders AutomationRun by updated_at.
+	AutomationRunOrderFieldUpdatedAt = &AutomationRunOrderField{
+		Value: func(_m *AutomationRun) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: automationrun.FieldUpdatedAt,
+		toTerm: automationrun.ByUpdatedAt,
+		toCursor: func(_m *AutomationRun) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AutomationRunOrderField) String() string {
+	var str string
+	switch f.column {
+	case AutomationRunOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AutomationRunOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AutomationRunOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AutomationRunOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AutomationRunOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AutomationRunOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AutomationRunOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AutomationRunOrderField", str)
+	}
+	return nil
+}
+
+// AutomationRunOrderField defines the ordering field of AutomationRun.
+type AutomationRunOrderField struct {
+	// Value extracts the ordering value from the given AutomationRun.
+	Value    func(*AutomationRun) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) automationrun.OrderOption
+	toCursor func(*AutomationRun) Cursor
+}
+
+// AutomationRunOrder defines the ordering of AutomationRun.
+type AutomationRunOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *AutomationRunOrderField `json:"field"`
+}
+
+// DefaultAutomationRunOrder is the default ordering of AutomationRun.
+var DefaultAutomationRunOrder = &AutomationRunOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AutomationRunOrderField{
+		Value: func(_m *AutomationRun) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: automationrun.FieldID,
+		toTerm: automationrun.ByID,
+		toCursor: func(_m *AutomationRun) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AutomationRun into AutomationRunEdge.
+func (_m *AutomationRun) ToEdge(order *AutomationRunOrder) *AutomationRunEdge {
+	if order == nil {
+		order = DefaultAutomationRunOrder
+	}
+	return &AutomationRunEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

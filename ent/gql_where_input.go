@@ -11,6 +11,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -2411,6 +2413,896 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 		return predicates[0], nil
 	default:
 		return auditevent.And(predicates...), nil
+	}
+}
+
+// AutomationRuleWhereInput represents a where input for filtering AutomationRule queries.
+type AutomationRuleWhereInput struct {
+	Predicates []predicate.AutomationRule  `json:"-"`
+	Not        *AutomationRuleWhereInput   `json:"not,omitempty"`
+	Or         []*AutomationRuleWhereInput `json:"or,omitempty"`
+	And        []*AutomationRuleWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "position" field predicates.
+	Position      *int  `json:"position,omitempty"`
+	PositionNEQ   *int  `json:"positionNEQ,omitempty"`
+	PositionIn    []int `json:"positionIn,omitempty"`
+	PositionNotIn []int `json:"positionNotIn,omitempty"`
+	PositionGT    *int  `json:"positionGT,omitempty"`
+	PositionGTE   *int  `json:"positionGTE,omitempty"`
+	PositionLT    *int  `json:"positionLT,omitempty"`
+	PositionLTE   *int  `json:"positionLTE,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "trigger" field predicates.
+	Trigger      *automationrule.Trigger  `json:"trigger,omitempty"`
+	TriggerNEQ   *automationrule.Trigger  `json:"triggerNEQ,omitempty"`
+	TriggerIn    []automationrule.Trigger `json:"triggerIn,omitempty"`
+	TriggerNotIn []automationrule.Trigger `json:"triggerNotIn,omitempty"`
+
+	// "delay_minutes" field predicates.
+	DelayMinutes      *int  `json:"delayMinutes,omitempty"`
+	DelayMinutesNEQ   *int  `json:"delayMinutesNEQ,omitempty"`
+	DelayMinutesIn    []int `json:"delayMinutesIn,omitempty"`
+	DelayMinutesNotIn []int `json:"delayMinutesNotIn,omitempty"`
+	DelayMinutesGT    *int  `json:"delayMinutesGT,omitempty"`
+	DelayMinutesGTE   *int  `json:"delayMinutesGTE,omitempty"`
+	DelayMinutesLT    *int  `json:"delayMinutesLT,omitempty"`
+	DelayMinutesLTE   *int  `json:"delayMinutesLTE,omitempty"`
+
+	// "stop_processing" field predicates.
+	StopProcessing    *bool `json:"stopProcessing,omitempty"`
+	StopProcessingNEQ *bool `json:"stopProcessingNEQ,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AutomationRuleWhereInput) AddPredicates(predicates ...predicate.AutomationRule) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AutomationRuleWhereInput filter on the AutomationRuleQuery builder.
+func (i *AutomationRuleWhereInput) Filter(q *AutomationRuleQuery) (*AutomationRuleQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAutomationRuleWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAutomationRuleWhereInput is returned in case the AutomationRuleWhereInput is empty.
+var ErrEmptyAutomationRuleWhereInput = errors.New("ent: empty predicate AutomationRuleWhereInput")
+
+// P returns a predicate for filtering automationrules.
+// An error is returned if the input is empty or invalid.
+func (i *AutomationRuleWhereInput) P() (predicate.AutomationRule, error) {
+	var predicates []predicate.AutomationRule
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, automationrule.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AutomationRule, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, automationrule.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AutomationRule, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, automationrule.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, automationrule.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, automationrule.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, automationrule.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, automationrule.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, automationrule.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, automationrule.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, automationrule.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, automationrule.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, automationrule.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, automationrule.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, automationrule.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, automationrule.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, automationrule.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, automationrule.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, automationrule.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, automationrule.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, automationrule.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, automationrule.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, automationrule.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, automationrule.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, automationrule.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, automationrule.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, automationrule.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, automationrule.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, automationrule.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, automationrule.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, automationrule.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, automationrule.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, automationrule.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, automationrule.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, automationrule.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, automationrule.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, automationrule.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, automationrule.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, automationrule.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, automationrule.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, automationrule.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, automationrule.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, automationrule.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Position != nil {
+		predicates = append(predicates, automationrule.PositionEQ(*i.Position))
+	}
+	if i.PositionNEQ != nil {
+		predicates = append(predicates, automationrule.PositionNEQ(*i.PositionNEQ))
+	}
+	if len(i.PositionIn) > 0 {
+		predicates = append(predicates, automationrule.PositionIn(i.PositionIn...))
+	}
+	if len(i.PositionNotIn) > 0 {
+		predicates = append(predicates, automationrule.PositionNotIn(i.PositionNotIn...))
+	}
+	if i.PositionGT != nil {
+		predicates = append(predicates, automationrule.PositionGT(*i.PositionGT))
+	}
+	if i.PositionGTE != nil {
+		predicates = append(predicates, automationrule.PositionGTE(*i.PositionGTE))
+	}
+	if i.PositionLT != nil {
+		predicates = append(predicates, automationrule.PositionLT(*i.PositionLT))
+	}
+	if i.PositionLTE != nil {
+		predicates = append(predicates, automationrule.PositionLTE(*i.PositionLTE))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, automationrule.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, automationrule.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.Trigger != nil {
+		predicates = append(predicates, automationrule.TriggerEQ(*i.Trigger))
+	}
+	if i.TriggerNEQ != nil {
+		predicates = append(predicates, automationrule.TriggerNEQ(*i.TriggerNEQ))
+	}
+	if len(i.TriggerIn) > 0 {
+		predicates = append(predicates, automationrule.TriggerIn(i.TriggerIn...))
+	}
+	if len(i.TriggerNotIn) > 0 {
+		predicates = append(predicates, automationrule.TriggerNotIn(i.TriggerNotIn...))
+	}
+	if i.DelayMinutes != nil {
+		predicates = append(predicates, automationrule.DelayMinutesEQ(*i.DelayMinutes))
+	}
+	if i.DelayMinutesNEQ != nil {
+		predicates = append(predicates, automationrule.DelayMinutesNEQ(*i.DelayMinutesNEQ))
+	}
+	if len(i.DelayMinutesIn) > 0 {
+		predicates = append(predicates, automationrule.DelayMinutesIn(i.DelayMinutesIn...))
+	}
+	if len(i.DelayMinutesNotIn) > 0 {
+		predicates = append(predicates, automationrule.DelayMinutesNotIn(i.DelayMinutesNotIn...))
+	}
+	if i.DelayMinutesGT != nil {
+		predicates = append(predicates, automationrule.DelayMinutesGT(*i.DelayMinutesGT))
+	}
+	if i.DelayMinutesGTE != nil {
+		predicates = append(predicates, automationrule.DelayMinutesGTE(*i.DelayMinutesGTE))
+	}
+	if i.DelayMinutesLT != nil {
+		predicates = append(predicates, automationrule.DelayMinutesLT(*i.DelayMinutesLT))
+	}
+	if i.DelayMinutesLTE != nil {
+		predicates = append(predicates, automationrule.DelayMinutesLTE(*i.DelayMinutesLTE))
+	}
+	if i.StopProcessing != nil {
+		predicates = append(predicates, automationrule.StopProcessingEQ(*i.StopProcessing))
+	}
+	if i.StopProcessingNEQ != nil {
+		predicates = append(predicates, automationrule.StopProcessingNEQ(*i.StopProcessingNEQ))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAutomationRuleWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return automationrule.And(predicates...), nil
+	}
+}
+
+// AutomationRunWhereInput represents a where input for filtering AutomationRun queries.
+type AutomationRunWhereInput struct {
+	Predicates []predicate.AutomationRun  `json:"-"`
+	Not        *AutomationRunWhereInput   `json:"not,omitempty"`
+	Or         []*AutomationRunWhereInput `json:"or,omitempty"`
+	And        []*AutomationRunWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "rule_id" field predicates.
+	RuleID             *string  `json:"ruleID,omitempty"`
+	RuleIDNEQ          *string  `json:"ruleIDNEQ,omitempty"`
+	RuleIDIn           []string `json:"ruleIDIn,omitempty"`
+	RuleIDNotIn        []string `json:"ruleIDNotIn,omitempty"`
+	RuleIDGT           *string  `json:"ruleIDGT,omitempty"`
+	RuleIDGTE          *string  `json:"ruleIDGTE,omitempty"`
+	RuleIDLT           *string  `json:"ruleIDLT,omitempty"`
+	RuleIDLTE          *string  `json:"ruleIDLTE,omitempty"`
+	RuleIDContains     *string  `json:"ruleIDContains,omitempty"`
+	RuleIDHasPrefix    *string  `json:"ruleIDHasPrefix,omitempty"`
+	RuleIDHasSuffix    *string  `json:"ruleIDHasSuffix,omitempty"`
+	RuleIDEqualFold    *string  `json:"ruleIDEqualFold,omitempty"`
+	RuleIDContainsFold *string  `json:"ruleIDContainsFold,omitempty"`
+
+	// "rule_name" field predicates.
+	RuleName             *string  `json:"ruleName,omitempty"`
+	RuleNameNEQ          *string  `json:"ruleNameNEQ,omitempty"`
+	RuleNameIn           []string `json:"ruleNameIn,omitempty"`
+	RuleNameNotIn        []string `json:"ruleNameNotIn,omitempty"`
+	RuleNameGT           *string  `json:"ruleNameGT,omitempty"`
+	RuleNameGTE          *string  `json:"ruleNameGTE,omitempty"`
+	RuleNameLT           *string  `json:"ruleNameLT,omitempty"`
+	RuleNameLTE          *string  `json:"ruleNameLTE,omitempty"`
+	RuleNameContains     *string  `json:"ruleNameContains,omitempty"`
+	RuleNameHasPrefix    *string  `json:"ruleNameHasPrefix,omitempty"`
+	RuleNameHasSuffix    *string  `json:"ruleNameHasSuffix,omitempty"`
+	RuleNameEqualFold    *string  `json:"ruleNameEqualFold,omitempty"`
+	RuleNameContainsFold *string  `json:"ruleNameContainsFold,omitempty"`
+
+	// "conversation_id" field predicates.
+	ConversationID             *string  `json:"conversationID,omitempty"`
+	ConversationIDNEQ          *string  `json:"conversationIDNEQ,omitempty"`
+	ConversationIDIn           []string `json:"conversationIDIn,omitempty"`
+	ConversationIDNotIn        []string `json:"conversationIDNotIn,omitempty"`
+	ConversationIDGT           *string  `json:"conversationIDGT,omitempty"`
+	ConversationIDGTE          *string  `json:"conversationIDGTE,omitempty"`
+	ConversationIDLT           *string  `json:"conversationIDLT,omitempty"`
+	ConversationIDLTE          *string  `json:"conversationIDLTE,omitempty"`
+	ConversationIDContains     *string  `json:"conversationIDContains,omitempty"`
+	ConversationIDHasPrefix    *string  `json:"conversationIDHasPrefix,omitempty"`
+	ConversationIDHasSuffix    *string  `json:"conversationIDHasSuffix,omitempty"`
+	ConversationIDEqualFold    *string  `json:"conversationIDEqualFold,omitempty"`
+	ConversationIDContainsFold *string  `json:"conversationIDContainsFold,omitempty"`
+
+	// "trigger" field predicates.
+	Trigger             *string  `json:"trigger,omitempty"`
+	TriggerNEQ          *string  `json:"triggerNEQ,omitempty"`
+	TriggerIn           []string `json:"triggerIn,omitempty"`
+	TriggerNotIn        []string `json:"triggerNotIn,omitempty"`
+	TriggerGT           *string  `json:"triggerGT,omitempty"`
+	TriggerGTE          *string  `json:"triggerGTE,omitempty"`
+	TriggerLT           *string  `json:"triggerLT,omitempty"`
+	TriggerLTE          *string  `json:"triggerLTE,omitempty"`
+	TriggerContains     *string  `json:"triggerContains,omitempty"`
+	TriggerHasPrefix    *string  `json:"triggerHasPrefix,omitempty"`
+	TriggerHasSuffix    *string  `json:"triggerHasSuffix,omitempty"`
+	TriggerEqualFold    *string  `json:"triggerEqualFold,omitempty"`
+	TriggerContainsFold *string  `json:"triggerContainsFold,omitempty"`
+
+	// "depth" field predicates.
+	Depth      *int  `json:"depth,omitempty"`
+	DepthNEQ   *int  `json:"depthNEQ,omitempty"`
+	DepthIn    []int `json:"depthIn,omitempty"`
+	DepthNotIn []int `json:"depthNotIn,omitempty"`
+	DepthGT    *int  `json:"depthGT,omitempty"`
+	DepthGTE   *int  `json:"depthGTE,omitempty"`
+	DepthLT    *int  `json:"depthLT,omitempty"`
+	DepthLTE   *int  `json:"depthLTE,omitempty"`
+
+	// "outcome" field predicates.
+	Outcome      *automationrun.Outcome  `json:"outcome,omitempty"`
+	OutcomeNEQ   *automationrun.Outcome  `json:"outcomeNEQ,omitempty"`
+	OutcomeIn    []automationrun.Outcome `json:"outcomeIn,omitempty"`
+	OutcomeNotIn []automationrun.Outcome `json:"outcomeNotIn,omitempty"`
+
+	// "detail" field predicates.
+	Detail             *string  `json:"detail,omitempty"`
+	DetailNEQ          *string  `json:"detailNEQ,omitempty"`
+	DetailIn           []string `json:"detailIn,omitempty"`
+	DetailNotIn        []string `json:"detailNotIn,omitempty"`
+	DetailGT           *string  `json:"detailGT,omitempty"`
+	DetailGTE          *string  `json:"detailGTE,omitempty"`
+	DetailLT           *string  `json:"detailLT,omitempty"`
+	DetailLTE          *string  `json:"detailLTE,omitempty"`
+	DetailContains     *string  `json:"detailContains,omitempty"`
+	DetailHasPrefix    *string  `json:"detailHasPrefix,omitempty"`
+	DetailHasSuffix    *string  `json:"detailHasSuffix,omitempty"`
+	DetailIsNil        bool     `json:"detailIsNil,omitempty"`
+	DetailNotNil       bool     `json:"detailNotNil,omitempty"`
+	DetailEqualFold    *string  `json:"detailEqualFold,omitempty"`
+	DetailContainsFold *string  `json:"detailContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AutomationRunWhereInput) AddPredicates(predicates ...predicate.AutomationRun) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AutomationRunWhereInput filter on the AutomationRunQuery builder.
+func (i *AutomationRunWhereInput) Filter(q *AutomationRunQuery) (*AutomationRunQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAutomationRunWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAutomationRunWhereInput is returned in case the AutomationRunWhereInput is empty.
+var ErrEmptyAutomationRunWhereInput = errors.New("ent: empty predicate AutomationRunWhereInput")
+
+// P returns a predicate for filtering automationruns.
+// An error is returned if the input is empty or invalid.
+func (i *AutomationRunWhereInput) P() (predicate.AutomationRun, error) {
+	var predicates []predicate.AutomationRun
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, automationrun.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AutomationRun, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, automationrun.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AutomationRun, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, automationrun.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, automationrun.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, automationrun.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, automationrun.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, automationrun.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, automationrun.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, automationrun.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, automationrun.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, automationrun.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, automationrun.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, automationrun.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, automationrun.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, automationrun.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, automationrun.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, automationrun.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, automationrun.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, automationrun.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, automationrun.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, automationrun.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, automationrun.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, automationrun.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, automationrun.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, automationrun.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, automationrun.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, automationrun.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, automationrun.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, automationrun.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.RuleID != nil {
+		predicates = append(predicates, automationrun.RuleIDEQ(*i.RuleID))
+	}
+	if i.RuleIDNEQ != nil {
+		predicates = append(predicates, automationrun.RuleIDNEQ(*i.RuleIDNEQ))
+	}
+	if len(i.RuleIDIn) > 0 {
+		predicates = append(predicates, automationrun.RuleIDIn(i.RuleIDIn...))
+	}
+	if len(i.RuleIDNotIn) > 0 {
+		predicates = append(predicates, automationrun.RuleIDNotIn(i.RuleIDNotIn...))
+	}
+	if i.RuleIDGT != nil {
+		predicates = append(predicates, automationrun.RuleIDGT(*i.RuleIDGT))
+	}
+	if i.RuleIDGTE != nil {
+		predicates = append(predicates, automationrun.RuleIDGTE(*i.RuleIDGTE))
+	}
+	if i.RuleIDLT != nil {
+		predicates = append(predicates, automationrun.RuleIDLT(*i.RuleIDLT))
+	}
+	if i.RuleIDLTE != nil {
+		predicates = append(predicates, automationrun.RuleIDLTE(*i.RuleIDLTE))
+	}
+	if i.RuleIDContains != nil {
+		predicates = append(predicates, automationrun.RuleIDContains(*i.RuleIDContains))
+	}
+	if i.RuleIDHasPrefix != nil {
+		predicates = append(predicates, automationrun.RuleIDHasPrefix(*i.RuleIDHasPrefix))
+	}
+	if i.RuleIDHasSuffix != nil {
+		predicates = append(predicates, automationrun.RuleIDHasSuffix(*i.RuleIDHasSuffix))
+	}
+	if i.RuleIDEqualFold != nil {
+		predicates = append(predicates, automationrun.RuleIDEqualFold(*i.RuleIDEqualFold))
+	}
+	if i.RuleIDContainsFold != nil {
+		predicates = append(predicates, automationrun.RuleIDContainsFold(*i.RuleIDContainsFold))
+	}
+	if i.RuleName != nil {
+		predicates = append(predicates, automationrun.RuleNameEQ(*i.RuleName))
+	}
+	if i.RuleNameNEQ != nil {
+		predicates = append(predicates, automationrun.RuleNameNEQ(*i.RuleNameNEQ))
+	}
+	if len(i.RuleNameIn) > 0 {
+		predicates = append(predicates, automationrun.RuleNameIn(i.RuleNameIn...))
+	}
+	if len(i.RuleNameNotIn) > 0 {
+		predicates = append(predicates, automationrun.RuleNameNotIn(i.RuleNameNotIn...))
+	}
+	if i.RuleNameGT != nil {
+		predicates = append(predicates, automationrun.RuleNameGT(*i.RuleNameGT))
+	}
+	if i.RuleNameGTE != nil {
+		predicates = append(predicates, automationrun.RuleNameGTE(*i.RuleNameGTE))
+	}
+	if i.RuleNameLT != nil {
+		predicates = append(predicates, automationrun.RuleNameLT(*i.RuleNameLT))
+	}
+	if i.RuleNameLTE != nil {
+		predicates = append(predicates, automationrun.RuleNameLTE(*i.RuleNameLTE))
+	}
+	if i.RuleNameContains != nil {
+		predicates = append(predicates, automationrun.RuleNameContains(*i.RuleNameContains))
+	}
+	if i.RuleNameHasPrefix != nil {
+		predicates = append(predicates, automationrun.RuleNameHasPrefix(*i.RuleNameHasPrefix))
+	}
+	if i.RuleNameHasSuffix != nil {
+		predicates = append(predicates, automationrun.RuleNameHasSuffix(*i.RuleNameHasSuffix))
+	}
+	if i.RuleNameEqualFold != nil {
+		predicates = append(predicates, automationrun.RuleNameEqualFold(*i.RuleNameEqualFold))
+	}
+	if i.RuleNameContainsFold != nil {
+		predicates = append(predicates, automationrun.RuleNameContainsFold(*i.RuleNameContainsFold))
+	}
+	if i.ConversationID != nil {
+		predicates = append(predicates, automationrun.ConversationIDEQ(*i.ConversationID))
+	}
+	if i.ConversationIDNEQ != nil {
+		predicates = append(predicates, automationrun.ConversationIDNEQ(*i.ConversationIDNEQ))
+	}
+	if len(i.ConversationIDIn) > 0 {
+		predicates = append(predicates, automationrun.ConversationIDIn(i.ConversationIDIn...))
+	}
+	if len(i.ConversationIDNotIn) > 0 {
+		predicates = append(predicates, automationrun.ConversationIDNotIn(i.ConversationIDNotIn...))
+	}
+	if i.ConversationIDGT != nil {
+		predicates = append(predicates, automationrun.ConversationIDGT(*i.ConversationIDGT))
+	}
+	if i.ConversationIDGTE != nil {
+		predicates = append(predicates, automationrun.ConversationIDGTE(*i.ConversationIDGTE))
+	}
+	if i.ConversationIDLT != nil {
+		predicates = append(predicates, automationrun.ConversationIDLT(*i.ConversationIDLT))
+	}
+	if i.ConversationIDLTE != nil {
+		predicates = append(predicates, automationrun.ConversationIDLTE(*i.ConversationIDLTE))
+	}
+	if i.ConversationIDContains != nil {
+		predicates = append(predicates, automationrun.ConversationIDContains(*i.ConversationIDContains))
+	}
+	if i.ConversationIDHasPrefix != nil {
+		predicates = append(predicates, automationrun.ConversationIDHasPrefix(*i.ConversationIDHasPrefix))
+	}
+	if i.ConversationIDHasSuffix != nil {
+		predicates = append(predicates, automationrun.ConversationIDHasSuffix(*i.ConversationIDHasSuffix))
+	}
+	if i.ConversationIDEqualFold != nil {
+		predicates = append(predicates, automationrun.ConversationIDEqualFold(*i.ConversationIDEqualFold))
+	}
+	if i.ConversationIDContainsFold != nil {
+		predicates = append(predicates, automationrun.ConversationIDContainsFold(*i.ConversationIDContainsFold))
+	}
+	if i.Trigger != nil {
+		predicates = append(predicates, automationrun.TriggerEQ(*i.Trigger))
+	}
+	if i.TriggerNEQ != nil {
+		predicates = append(predicates, automationrun.TriggerNEQ(*i.TriggerNEQ))
+	}
+	if len(i.TriggerIn) > 0 {
+		predicates = append(predicates, automationrun.TriggerIn(i.TriggerIn...))
+	}
+	if len(i.TriggerNotIn) > 0 {
+		predicates = append(predicates, automationrun.TriggerNotIn(i.TriggerNotIn...))
+	}
+	if i.TriggerGT != nil {
+		predicates = append(predicates, automationrun.TriggerGT(*i.TriggerGT))
+	}
+	if i.TriggerGTE != nil {
+		predicates = append(predicates, automationrun.TriggerGTE(*i.TriggerGTE))
+	}
+	if i.TriggerLT != nil {
+		predicates = append(predicates, automationrun.TriggerLT(*i.TriggerLT))
+	}
+	if i.TriggerLTE != nil {
+		predicates = append(predicates, automationrun.TriggerLTE(*i.TriggerLTE))
+	}
+	if i.TriggerContains != nil {
+		predicates = append(predicates, automationrun.TriggerContains(*i.TriggerContains))
+	}
+	if i.TriggerHasPrefix != nil {
+		predicates = append(predicates, automationrun.TriggerHasPrefix(*i.TriggerHasPrefix))
+	}
+	if i.TriggerHasSuffix != nil {
+		predicates = append(predicates, automationrun.TriggerHasSuffix(*i.TriggerHasSuffix))
+	}
+	if i.TriggerEqualFold != nil {
+		predicates = append(predicates, automationrun.TriggerEqualFold(*i.TriggerEqualFold))
+	}
+	if i.TriggerContainsFold != nil {
+		predicates = append(predicates, automationrun.TriggerContainsFold(*i.TriggerContainsFold))
+	}
+	if i.Depth != nil {
+		predicates = append(predicates, automationrun.DepthEQ(*i.Depth))
+	}
+	if i.DepthNEQ != nil {
+		predicates = append(predicates, automationrun.DepthNEQ(*i.DepthNEQ))
+	}
+	if len(i.DepthIn) > 0 {
+		predicates = append(predicates, automationrun.DepthIn(i.DepthIn...))
+	}
+	if len(i.DepthNotIn) > 0 {
+		predicates = append(predicates, automationrun.DepthNotIn(i.DepthNotIn...))
+	}
+	if i.DepthGT != nil {
+		predicates = append(predicates, automationrun.DepthGT(*i.DepthGT))
+	}
+	if i.DepthGTE != nil {
+		predicates = append(predicates, automationrun.DepthGTE(*i.DepthGTE))
+	}
+	if i.DepthLT != nil {
+		predicates = append(predicates, automationrun.DepthLT(*i.DepthLT))
+	}
+	if i.DepthLTE != nil {
+		predicates = append(predicates, automationrun.DepthLTE(*i.DepthLTE))
+	}
+	if i.Outcome != nil {
+		predicates = append(predicates, automationrun.OutcomeEQ(*i.Outcome))
+	}
+	if i.OutcomeNEQ != nil {
+		predicates = append(predicates, automationrun.OutcomeNEQ(*i.OutcomeNEQ))
+	}
+	if len(i.OutcomeIn) > 0 {
+		predicates = append(predicates, automationrun.OutcomeIn(i.OutcomeIn...))
+	}
+	if len(i.OutcomeNotIn) > 0 {
+		predicates = append(predicates, automationrun.OutcomeNotIn(i.OutcomeNotIn...))
+	}
+	if i.Detail != nil {
+		predicates = append(predicates, automationrun.DetailEQ(*i.Detail))
+	}
+	if i.DetailNEQ != nil {
+		predicates = append(predicates, automationrun.DetailNEQ(*i.DetailNEQ))
+	}
+	if len(i.DetailIn) > 0 {
+		predicates = append(predicates, automationrun.DetailIn(i.DetailIn...))
+	}
+	if len(i.DetailNotIn) > 0 {
+		predicates = append(predicates, automationrun.DetailNotIn(i.DetailNotIn...))
+	}
+	if i.DetailGT != nil {
+		predicates = append(predicates, automationrun.DetailGT(*i.DetailGT))
+	}
+	if i.DetailGTE != nil {
+		predicates = append(predicates, automationrun.DetailGTE(*i.DetailGTE))
+	}
+	if i.DetailLT != nil {
+		predicates = append(predicates, automationrun.DetailLT(*i.DetailLT))
+	}
+	if i.DetailLTE != nil {
+		predicates = append(predicates, automationrun.DetailLTE(*i.DetailLTE))
+	}
+	if i.DetailContains != nil {
+		predicates = append(predicates, automationrun.DetailContains(*i.DetailContains))
+	}
+	if i.DetailHasPrefix != nil {
+		predicates = append(predicates, automationrun.DetailHasPrefix(*i.DetailHasPrefix))
+	}
+	if i.DetailHasSuffix != nil {
+		predicates = append(predicates, automationrun.DetailHasSuffix(*i.DetailHasSuffix))
+	}
+	if i.DetailIsNil {
+		predicates = append(predicates, automationrun.DetailIsNil())
+	}
+	if i.DetailNotNil {
+		predicates = append(predicates, automationrun.DetailNotNil())
+	}
+	if i.DetailEqualFold != nil {
+		predicates = append(predicates, automationrun.DetailEqualFold(*i.DetailEqualFold))
+	}
+	if i.DetailContainsFold != nil {
+		predicates = append(predicates, automationrun.DetailContainsFold(*i.DetailContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAutomationRunWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return automationrun.And(predicates...), nil
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -21,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
@@ -36,6 +39,8 @@ var typeByPrefix = map[string]string{
 	"agt":  agent.Table,
 	"asg":  assignment.Table,
 	"aud":  auditevent.Table,
+	"aur":  automationrule.Table,
+	"aurn": automationrun.Table,
 	"cbr":  casbinrule.Table,
 	"ctc":  contact.Table,
 	"cnv":  conversation.Table,
@@ -47,6 +52,7 @@ var typeByPrefix = map[string]string{
 	"msg":  message.Table,
 	"rate": messagerate.Table,
 	"num":  number.Table,
+	"ofb":  offboarding.Table,
 	"odl":  outbounddelivery.Table,
 	"rol":  role.Table,
 	"rrun": routingrun.Table,
@@ -62,6 +68,8 @@ var prefixByTable = map[string]string{
 	agent.Table:             "agt",
 	assignment.Table:        "asg",
 	auditevent.Table:        "aud",
+	automationrule.Table:    "aur",
+	automationrun.Table:     "aurn",
 	casbinrule.Table:        "cbr",
 	contact.Table:           "ctc",
 	conversation.Table:      "cnv",
@@ -73,6 +81,7 @@ var prefixByTable = map[string]string{
 	message.Table:           "msg",
 	messagerate.Table:       "rate",
 	number.Table:            "num",
+	offboarding.Table:       "ofb",
 	outbounddelivery.Table:  "odl",
 	role.Table:              "rol",
 	routingrun.Table:        "rrun",
@@ -88,6 +97,8 @@ var edgeTables = map[string]map[string]string{
 	"Agent":             {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "assigned": conversation.Table, "sessions": session.Table},
 	"Assignment":        {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
 	"AuditEvent":        {"tenant": tenant.Table},
+	"AutomationRule":    {"tenant": tenant.Table},
+	"AutomationRun":     {"tenant": tenant.Table},
 	"CasbinRule":        {"tenant": tenant.Table},
 	"Contact":           {"tenant": tenant.Table, "conversations": conversation.Table},
 	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
@@ -99,6 +110,7 @@ var edgeTables = map[string]map[string]string{
 	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
 	"MessageRate":       {"tenant": tenant.Table},
 	"Number":            {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
+	"Offboarding":       {"tenant": tenant.Table, "agent": agent.Table},
 	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
 	"Role":              {"tenant": tenant.Table},
 	"RoutingRun":        {"tenant": tenant.Table},
@@ -139,6 +151,10 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Assignment.Query().Where(assignment.IDIn(ids...)).Count(ctx)
 	case auditevent.Table:
 		return c.AuditEvent.Query().Where(auditevent.IDIn(ids...)).Count(ctx)
+	case automationrule.Table:
+		return c.AutomationRule.Query().Where(automationrule.IDIn(ids...)).Count(ctx)
+	case automationrun.Table:
+		return c.AutomationRun.Query().Where(automationrun.IDIn(ids...)).Count(ctx)
 	case casbinrule.Table:
 		return c.CasbinRule.Query().Where(casbinrule.IDIn(ids...)).Count(ctx)
 	case contact.Table:
@@ -161,6 +177,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.MessageRate.Query().Where(messagerate.IDIn(ids...)).Count(ctx)
 	case number.Table:
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
+	case offboarding.Table:
+		return c.Offboarding.Query().Where(offboarding.IDIn(ids...)).Count(ctx)
 	case outbounddelivery.Table:
 		return c.OutboundDelivery.Query().Where(outbounddelivery.IDIn(ids...)).Count(ctx)
 	case role.Table:

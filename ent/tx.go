@@ -20,6 +20,10 @@ type Tx struct {
 	Assignment *AssignmentClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AutomationRule is the client for interacting with the AutomationRule builders.
+	AutomationRule *AutomationRuleClient
+	// AutomationRun is the client for interacting with the AutomationRun builders.
+	AutomationRun *AutomationRunClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
 	// Contact is the client for interacting with the Contact builders.
@@ -42,6 +46,8 @@ type Tx struct {
 	MessageRate *MessageRateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
+	// Offboarding is the client for interacting with the Offboarding builders.
+	Offboarding *OffboardingClient
 	// OutboundDelivery is the client for interacting with the OutboundDelivery builders.
 	OutboundDelivery *OutboundDeliveryClient
 	// Role is the client for interacting with the Role builders.
@@ -193,6 +199,8 @@ func (tx *Tx) init() {
 	tx.Agent = NewAgentClient(tx.config)
 	tx.Assignment = NewAssignmentClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AutomationRule = NewAutomationRuleClient(tx.config)
+	tx.AutomationRun = NewAutomationRunClient(tx.config)
 	tx.CasbinRule = NewCasbinRuleClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
@@ -204,6 +212,7 @@ func (tx *Tx) init() {
 	tx.Message = NewMessageClient(tx.config)
 	tx.MessageRate = NewMessageRateClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
+	tx.Offboarding = NewOffboardingClient(tx.config)
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
 	tx.RoutingRun = NewRoutingRunClient(tx.config)

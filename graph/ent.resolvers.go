@@ -33,6 +33,16 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[st
 	return r.client.AuditEvent.Query().Paginate(ctx, after, first, before, last, ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
 }
 
+// AutomationRules is the resolver for the automationRules field.
+func (r *queryResolver) AutomationRules(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) (*ent.AutomationRuleConnection, error) {
+	return r.client.AutomationRule.Query().Paginate(ctx, after, first, before, last, ent.WithAutomationRuleOrder(orderBy), ent.WithAutomationRuleFilter(where.Filter))
+}
+
+// AutomationRuns is the resolver for the automationRuns field.
+func (r *queryResolver) AutomationRuns(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) (*ent.AutomationRunConnection, error) {
+	return r.client.AutomationRun.Query().Paginate(ctx, after, first, before, last, ent.WithAutomationRunOrder(orderBy), ent.WithAutomationRunFilter(where.Filter))
+}
+
 // Contacts is the resolver for the contacts field.
 func (r *queryResolver) Contacts(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) (*ent.ContactConnection, error) {
 	return r.client.Contact.Query().Paginate(ctx, after, first, before, last, ent.WithContactOrder(orderBy), ent.WithContactFilter(where.Filter))

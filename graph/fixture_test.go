@@ -10,8 +10,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -39,11 +42,13 @@ type world struct {
 	delivery     string // a delivery owed to it (the reply's message.sent)
 	inboundHook  string // a webhook received from the provider for the number
 	groupEvent   string // a group webhook's event kept on the number
+	rule         string // an automation rule
+	ruleRun      string // its run on the conversation
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -150,6 +155,14 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		SetGroupID("g-" + slug).SetOccurredAt(time.Now()).SetDigest(slug).Save(ctx)
 	require.NoError(t, err)
 	w.groupEvent = ge.ID
+	rule, err := s.DB.Client.AutomationRule.Create().SetName("tag " + slug).SetTrigger(automationrule.TriggerCUSTOMER_MESSAGE).
+		SetActions([]schematype.RuleAction{{Type: "TAG", Tag: slug}}).Save(ctx)
+	require.NoError(t, err)
+	w.rule = rule.ID
+	run, err := s.DB.Client.AutomationRun.Create().SetRuleID(rule.ID).SetRuleName(rule.Name).SetConversationID(w.conversation).
+		SetTrigger("CUSTOMER_MESSAGE").SetDepth(0).SetOutcome(automationrun.OutcomeAPPLIED).SetActions([]string{"tagged " + slug}).Save(ctx)
+	require.NoError(t, err)
+	w.ruleRun = run.ID
 	return w
 }
 

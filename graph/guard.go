@@ -109,6 +109,8 @@ var emptyValues = map[string]func() any{
 	"GroupJoinRequestConnection!":  func() any { return &ent.GroupJoinRequestConnection{} },
 	"AuditEventConnection!":        func() any { return &ent.AuditEventConnection{} },
 	"RoutingRunConnection!":        func() any { return &ent.RoutingRunConnection{} },
+	"AutomationRuleConnection!":    func() any { return &ent.AutomationRuleConnection{} },
+	"AutomationRunConnection!":     func() any { return &ent.AutomationRunConnection{} },
 	"WebhookEndpointConnection!":   func() any { return &ent.WebhookEndpointConnection{} },
 	"OutboundDeliveryConnection!":  func() any { return &ent.OutboundDeliveryConnection{} },
 	"GroupWebhookEventConnection!": func() any { return &ent.GroupWebhookEventConnection{} },

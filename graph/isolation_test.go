@@ -54,7 +54,13 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		},
 		"disableAgent": {nf(`mutation { disableAgent(id: "` + b.agent + `") { id } }`)},
 		"enableAgent":  {nf(`mutation { enableAgent(id: "` + b.agent + `") { id } }`)},
-		"createTeam":   {nf(`mutation { createTeam(input: {name: "T2", agentIDs: ["` + b.agent + `"]}) { id } }`)},
+		"offboardAgent": {
+			nf(`mutation { offboardAgent(id: "` + b.agent + `", reassignTo: {policy: true}) { agent { id } } }`),
+			nf(`mutation { offboardAgent(id: "` + a.agent + `", reassignTo: {agentID: "` + b.agent + `"}) { agent { id } } }`),
+			nf(`mutation { offboardAgent(id: "` + a.agent + `", reassignTo: {teamID: "` + b.team + `"}) { agent { id } } }`),
+		},
+		"reinstateAgent": {nf(`mutation { reinstateAgent(id: "` + b.agent + `") { id } }`)},
+		"createTeam":     {nf(`mutation { createTeam(input: {name: "T2", agentIDs: ["` + b.agent + `"]}) { id } }`)},
 		"updateTeam": {
 			nf(`mutation { updateTeam(id: "` + b.team + `", input: {name: "pwned"}) { id } }`),
 			nf(`mutation { updateTeam(id: "` + a.team + `", input: {addAgentIDs: ["` + b.agent + `"]}) { id } }`),
@@ -148,6 +154,8 @@ const snapshotQuery = `{
   conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
   routingQueue { length conversations { id } }
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
+  automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt } } }
+  automationRuns(first: 100) { totalCount edges { node { id outcome conversationID } } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -78,8 +79,11 @@ var mutations = map[string]mutationRule{
 	"updateAgent":  {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentUpdated},
 	"disableAgent": {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentDisabled},
 	"enableAgent":  {perm: policy.AgentManage, id: "agt", audit: audit.ActionAgentEnabled},
-	"createTeam":   {perm: policy.AgentManage, audit: audit.ActionTeamCreated},
-	"updateTeam":   {perm: policy.AgentManage, id: "team", audit: audit.ActionTeamUpdated},
+	// Offboarding moves the agent's conversations too: agent.manage is the switch that decides who works here.
+	"offboardAgent":  {perm: policy.AgentManage, id: "agt", audit: agent.ActionOffboarded},
+	"reinstateAgent": {perm: policy.AgentManage, id: "agt", audit: agent.ActionReinstated},
+	"createTeam":     {perm: policy.AgentManage, audit: audit.ActionTeamCreated},
+	"updateTeam":     {perm: policy.AgentManage, id: "team", audit: audit.ActionTeamUpdated},
 
 	"linkNumber":           {perm: policy.NumberManage, audit: audit.ActionNumberLinked},
 	"updateNumber":         {perm: policy.NumberManage, id: "num", audit: audit.ActionNumberUpdated},

@@ -74,6 +74,8 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "auditEvents"}:        needs(AuditView, Deny),
 	{"Query", "roles"}:              needs(RoleManage, Deny),
 	{"Query", "routingRuns"}:        needs(AutomationManage, Deny),
+	{"Query", "automationRules"}:    needs(AutomationManage, Deny),
+	{"Query", "automationRuns"}:     needs(AutomationManage, Deny),
 	{"Query", "webhookEndpoints"}:   needs(WebhookManage, Deny),
 	{"Query", "outboundDeliveries"}: needs(WebhookManage, Deny),
 	{"Query", "inboundDeliveries"}:  needs(NumberManage, Deny),
@@ -202,6 +204,8 @@ var TypeSwitches = map[string]Permission{
 	"Role":             RoleManage,
 	"APIKey":           APIKeyManage,
 	"Session":          AgentManage,
+	"AutomationRule":   AutomationManage,
+	"AutomationRun":    AutomationManage,
 }
 
 // PhoneFields are the fields holding a customer's phone number or WhatsApp

@@ -81,6 +81,14 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 	if pol.Manual() {
 		return Decision{}, nil
 	}
+	return s.place(ctx, tx, conv, num, pol, assignment.CausePOLICY, "")
+}
+
+// place gives the locked conv to the first agent a step of pol finds and
+// claims, recording cause and why (prefixed to the step's reason), or puts
+// it in the queue when nobody qualifies.
+func (s *Service) place(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, num *ent.Number,
+	pol schematype.RoutingPolicy, cause assignment.Cause, why string) (Decision, error) {
 	eligible := eligibleAgents(num, pol)
 	for _, step := range pol.Strategies {
 		ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
@@ -95,11 +103,11 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 			if !ok {
 				continue // taken by someone else meanwhile
 			}
-			d := Decision{AgentID: id, Strategy: step, Reason: reasonOf(step, pol)}
-			return d, s.give(ctx, tx, conv, d, assignment.CausePOLICY)
+			d := Decision{AgentID: id, Strategy: step, Reason: why + reasonOf(step, pol)}
+			return d, s.give(ctx, tx, conv, d, cause)
 		}
 	}
-	return s.queue(ctx, tx, conv)
+	return s.queue(ctx, tx, conv, why)
 }
 
 // eligibleAgents is the filter every candidate of a policy passes: enabled,
@@ -183,16 +191,21 @@ func (s *Service) give(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, 
 	if err != nil {
 		return fmt.Errorf("assign %s: %w", conv.ID, err)
 	}
-	return s.record(ctx, tx, conv, d, cause, realtime.KindAssigned)
+	return s.record(ctx, tx, conv, d, cause, kindOfMove(conv))
 }
 
-// queue puts conv in the queue (once: its place is its first arrival).
-func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (Decision, error) {
-	d := Decision{Queued: true, Reason: "nobody online has capacity: waiting in the queue"}
-	if conv.QueuedAt != nil {
+// queue puts conv in the queue (once: its place is its first arrival),
+// taking it from its agent if it has one.
+func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, why string) (Decision, error) {
+	d := Decision{Queued: true, Reason: why + "nobody online has capacity: waiting in the queue"}
+	if conv.QueuedAt != nil && conv.AssigneeID == nil {
 		return d, nil
 	}
-	if err := tx.Conversation.UpdateOneID(conv.ID).SetQueuedAt(s.clock.Now()).Exec(ctx); err != nil {
+	u := tx.Conversation.UpdateOneID(conv.ID).ClearAssignee()
+	if conv.QueuedAt == nil {
+		u.SetQueuedAt(s.clock.Now())
+	}
+	if err := u.Exec(ctx); err != nil {
 		return Decision{}, fmt.Errorf("queue %s: %w", conv.ID, err)
 	}
 	return d, s.record(ctx, tx, conv, d, assignment.CauseQUEUE, realtime.KindQueued)

@@ -54,7 +54,7 @@ func Create(ctx context.Context, client *ent.Client, in Input) (*ent.Tenant, *en
 		if err := policy.SeedBuiltinRoles(sctx, tx.Client()); err != nil {
 			return err
 		}
-		owner, err = agent.NewService(tx.Client(), nil, nil, clock.Real()).Create(sctx, agent.CreateInput{
+		owner, err = agent.NewService(tx.Client(), nil, nil, nil, clock.Real()).Create(sctx, agent.CreateInput{
 			Name:     in.OwnerName,
 			Email:    in.OwnerEmail,
 			Password: in.OwnerPassword,

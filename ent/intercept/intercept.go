@@ -12,6 +12,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -23,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -196,6 +199,60 @@ func (f TraverseAuditEvent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEventQuery", q)
+}
+
+// The AutomationRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AutomationRuleFunc func(context.Context, *ent.AutomationRuleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AutomationRuleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AutomationRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AutomationRuleQuery", q)
+}
+
+// The TraverseAutomationRule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAutomationRule func(context.Context, *ent.AutomationRuleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAutomationRule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAutomationRule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AutomationRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AutomationRuleQuery", q)
+}
+
+// The AutomationRunFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AutomationRunFunc func(context.Context, *ent.AutomationRunQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AutomationRunFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AutomationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AutomationRunQuery", q)
+}
+
+// The TraverseAutomationRun type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAutomationRun func(context.Context, *ent.AutomationRunQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAutomationRun) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAutomationRun) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AutomationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AutomationRunQuery", q)
 }
 
 // The CasbinRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -495,6 +552,33 @@ func (f TraverseNumber) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.NumberQuery", q)
 }
 
+// The OffboardingFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OffboardingFunc func(context.Context, *ent.OffboardingQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OffboardingFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OffboardingQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OffboardingQuery", q)
+}
+
+// The TraverseOffboarding type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOffboarding func(context.Context, *ent.OffboardingQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOffboarding) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOffboarding) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OffboardingQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OffboardingQuery", q)
+}
+
 // The OutboundDeliveryFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OutboundDeliveryFunc func(context.Context, *ent.OutboundDeliveryQuery) (ent.Value, error)
 
@@ -722,6 +806,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AssignmentQuery, predicate.Assignment, assignment.OrderOption]{typ: ent.TypeAssignment, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
+	case *ent.AutomationRuleQuery:
+		return &query[*ent.AutomationRuleQuery, predicate.AutomationRule, automationrule.OrderOption]{typ: ent.TypeAutomationRule, tq: q}, nil
+	case *ent.AutomationRunQuery:
+		return &query[*ent.AutomationRunQuery, predicate.AutomationRun, automationrun.OrderOption]{typ: ent.TypeAutomationRun, tq: q}, nil
 	case *ent.CasbinRuleQuery:
 		return &query[*ent.CasbinRuleQuery, predicate.CasbinRule, casbinrule.OrderOption]{typ: ent.TypeCasbinRule, tq: q}, nil
 	case *ent.ContactQuery:
@@ -744,6 +832,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MessageRateQuery, predicate.MessageRate, messagerate.OrderOption]{typ: ent.TypeMessageRate, tq: q}, nil
 	case *ent.NumberQuery:
 		return &query[*ent.NumberQuery, predicate.Number, number.OrderOption]{typ: ent.TypeNumber, tq: q}, nil
+	case *ent.OffboardingQuery:
+		return &query[*ent.OffboardingQuery, predicate.Offboarding, offboarding.OrderOption]{typ: ent.TypeOffboarding, tq: q}, nil
 	case *ent.OutboundDeliveryQuery:
 		return &query[*ent.OutboundDeliveryQuery, predicate.OutboundDelivery, outbounddelivery.OrderOption]{typ: ent.TypeOutboundDelivery, tq: q}, nil
 	case *ent.RoleQuery:

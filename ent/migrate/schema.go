@@ -217,6 +217,98 @@ var (
 			},
 		},
 	}
+	// AutomationRulesColumns holds the columns for the "automation_rules" table.
+	AutomationRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"CONVERSATION_CREATED", "CUSTOMER_MESSAGE", "AGENT_MESSAGE", "STATUS_CHANGED", "ASSIGNED", "NO_AGENT_REPLY", "NO_CUSTOMER_REPLY", "OPEN_FOR", "SNOOZE_ENDED"}},
+		{Name: "delay_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "conditions", Type: field.TypeJSON, Nullable: true},
+		{Name: "actions", Type: field.TypeJSON},
+		{Name: "stop_processing", Type: field.TypeBool, Default: false},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// AutomationRulesTable holds the schema information for the "automation_rules" table.
+	AutomationRulesTable = &schema.Table{
+		Name:       "automation_rules",
+		Columns:    AutomationRulesColumns,
+		PrimaryKey: []*schema.Column{AutomationRulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "automation_rules_tenants_tenant",
+				Columns:    []*schema.Column{AutomationRulesColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "automationrule_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRulesColumns[11]},
+			},
+			{
+				Name:    "automationrule_tenant_id_trigger_position",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRulesColumns[11], AutomationRulesColumns[6], AutomationRulesColumns[4]},
+			},
+		},
+	}
+	// AutomationRunsColumns holds the columns for the "automation_runs" table.
+	AutomationRunsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "rule_id", Type: field.TypeString},
+		{Name: "rule_name", Type: field.TypeString},
+		{Name: "conversation_id", Type: field.TypeString},
+		{Name: "trigger", Type: field.TypeString},
+		{Name: "depth", Type: field.TypeInt},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"APPLIED", "SKIPPED", "FAILED"}},
+		{Name: "actions", Type: field.TypeJSON, Nullable: true},
+		{Name: "detail", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// AutomationRunsTable holds the schema information for the "automation_runs" table.
+	AutomationRunsTable = &schema.Table{
+		Name:       "automation_runs",
+		Columns:    AutomationRunsColumns,
+		PrimaryKey: []*schema.Column{AutomationRunsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "automation_runs_tenants_tenant",
+				Columns:    []*schema.Column{AutomationRunsColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "automationrun_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRunsColumns[11]},
+			},
+			{
+				Name:    "automationrun_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRunsColumns[11], AutomationRunsColumns[1]},
+			},
+			{
+				Name:    "automationrun_conversation_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRunsColumns[5], AutomationRunsColumns[1]},
+			},
+			{
+				Name:    "automationrun_rule_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRunsColumns[3], AutomationRunsColumns[1]},
+			},
+		},
+	}
 	// CasbinRulesColumns holds the columns for the "casbin_rules" table.
 	CasbinRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -820,6 +912,48 @@ var (
 			},
 		},
 	}
+	// OffboardingsColumns holds the columns for the "offboardings" table.
+	OffboardingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "team_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "reinstated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+		{Name: "agent_id", Type: field.TypeString},
+	}
+	// OffboardingsTable holds the schema information for the "offboardings" table.
+	OffboardingsTable = &schema.Table{
+		Name:       "offboardings",
+		Columns:    OffboardingsColumns,
+		PrimaryKey: []*schema.Column{OffboardingsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "offboardings_tenants_tenant",
+				Columns:    []*schema.Column{OffboardingsColumns[5]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "offboardings_agents_agent",
+				Columns:    []*schema.Column{OffboardingsColumns[6]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "offboarding_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{OffboardingsColumns[5]},
+			},
+			{
+				Name:    "offboarding_agent_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OffboardingsColumns[6], OffboardingsColumns[1]},
+			},
+		},
+	}
 	// OutboundDeliveriesColumns holds the columns for the "outbound_deliveries" table.
 	OutboundDeliveriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -1192,6 +1326,8 @@ var (
 		AgentsTable,
 		AssignmentsTable,
 		AuditEventsTable,
+		AutomationRulesTable,
+		AutomationRunsTable,
 		CasbinRulesTable,
 		ContactsTable,
 		ConversationsTable,
@@ -1203,6 +1339,7 @@ var (
 		MessagesTable,
 		MessageRatesTable,
 		NumbersTable,
+		OffboardingsTable,
 		OutboundDeliveriesTable,
 		RolesTable,
 		RoutingRunsTable,
@@ -1224,6 +1361,8 @@ func init() {
 	AssignmentsTable.ForeignKeys[1].RefTable = ConversationsTable
 	AssignmentsTable.ForeignKeys[2].RefTable = AgentsTable
 	AuditEventsTable.ForeignKeys[0].RefTable = TenantsTable
+	AutomationRulesTable.ForeignKeys[0].RefTable = TenantsTable
+	AutomationRunsTable.ForeignKeys[0].RefTable = TenantsTable
 	CasbinRulesTable.ForeignKeys[0].RefTable = TenantsTable
 	ContactsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
@@ -1250,6 +1389,8 @@ func init() {
 	MessagesTable.ForeignKeys[6].RefTable = MessagesTable
 	MessageRatesTable.ForeignKeys[0].RefTable = TenantsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
+	OffboardingsTable.ForeignKeys[0].RefTable = TenantsTable
+	OffboardingsTable.ForeignKeys[1].RefTable = AgentsTable
 	OutboundDeliveriesTable.ForeignKeys[0].RefTable = TenantsTable
 	OutboundDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable
 	RolesTable.ForeignKeys[0].RefTable = TenantsTable

@@ -18,6 +18,12 @@ type Assignment func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// AutomationRule is the predicate function for automationrule builders.
+type AutomationRule func(*sql.Selector)
+
+// AutomationRun is the predicate function for automationrun builders.
+type AutomationRun func(*sql.Selector)
+
 // CasbinRule is the predicate function for casbinrule builders.
 type CasbinRule func(*sql.Selector)
 
@@ -50,6 +56,9 @@ type MessageRate func(*sql.Selector)
 
 // Number is the predicate function for number builders.
 type Number func(*sql.Selector)
+
+// Offboarding is the predicate function for offboarding builders.
+type Offboarding func(*sql.Selector)
 
 // OutboundDelivery is the predicate function for outbounddelivery builders.
 type OutboundDelivery func(*sql.Selector)

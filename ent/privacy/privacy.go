@@ -206,6 +206,54 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The AutomationRuleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AutomationRuleQueryRuleFunc func(context.Context, *ent.AutomationRuleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AutomationRuleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AutomationRuleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AutomationRuleQuery", q)
+}
+
+// The AutomationRuleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AutomationRuleMutationRuleFunc func(context.Context, *ent.AutomationRuleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AutomationRuleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AutomationRuleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AutomationRuleMutation", m)
+}
+
+// The AutomationRunQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AutomationRunQueryRuleFunc func(context.Context, *ent.AutomationRunQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AutomationRunQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AutomationRunQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AutomationRunQuery", q)
+}
+
+// The AutomationRunMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AutomationRunMutationRuleFunc func(context.Context, *ent.AutomationRunMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AutomationRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AutomationRunMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AutomationRunMutation", m)
+}
+
 // The CasbinRuleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CasbinRuleQueryRuleFunc func(context.Context, *ent.CasbinRuleQuery) error
@@ -468,6 +516,30 @@ func (f NumberMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NumberMutation", m)
+}
+
+// The OffboardingQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OffboardingQueryRuleFunc func(context.Context, *ent.OffboardingQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OffboardingQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OffboardingQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OffboardingQuery", q)
+}
+
+// The OffboardingMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OffboardingMutationRuleFunc func(context.Context, *ent.OffboardingMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OffboardingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OffboardingMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OffboardingMutation", m)
 }
 
 // The OutboundDeliveryQueryRuleFunc type is an adapter to allow the use of ordinary

@@ -10,6 +10,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/apikey"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -21,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
@@ -294,6 +297,142 @@ func init() {
 	auditevent.DefaultID = auditeventDescID.Default.(func() string)
 	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	auditevent.IDValidator = auditeventDescID.Validators[0].(func(string) error)
+	automationruleMixin := schema.AutomationRule{}.Mixin()
+	automationrule.Policy = privacy.NewPolicies(automationruleMixin[2], schema.AutomationRule{})
+	automationrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := automationrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	automationruleMixinHooks2 := automationruleMixin[2].Hooks()
+
+	automationrule.Hooks[1] = automationruleMixinHooks2[0]
+	automationruleMixinFields0 := automationruleMixin[0].Fields()
+	_ = automationruleMixinFields0
+	automationruleMixinFields1 := automationruleMixin[1].Fields()
+	_ = automationruleMixinFields1
+	automationruleMixinFields2 := automationruleMixin[2].Fields()
+	_ = automationruleMixinFields2
+	automationruleFields := schema.AutomationRule{}.Fields()
+	_ = automationruleFields
+	// automationruleDescCreatedAt is the schema descriptor for created_at field.
+	automationruleDescCreatedAt := automationruleMixinFields1[0].Descriptor()
+	// automationrule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	automationrule.DefaultCreatedAt = automationruleDescCreatedAt.Default.(func() time.Time)
+	// automationruleDescUpdatedAt is the schema descriptor for updated_at field.
+	automationruleDescUpdatedAt := automationruleMixinFields1[1].Descriptor()
+	// automationrule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	automationrule.DefaultUpdatedAt = automationruleDescUpdatedAt.Default.(func() time.Time)
+	// automationrule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	automationrule.UpdateDefaultUpdatedAt = automationruleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// automationruleDescTenantID is the schema descriptor for tenant_id field.
+	automationruleDescTenantID := automationruleMixinFields2[0].Descriptor()
+	// automationrule.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	automationrule.TenantIDValidator = automationruleDescTenantID.Validators[0].(func(string) error)
+	// automationruleDescName is the schema descriptor for name field.
+	automationruleDescName := automationruleFields[0].Descriptor()
+	// automationrule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	automationrule.NameValidator = func() func(string) error {
+		validators := automationruleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescPosition is the schema descriptor for position field.
+	automationruleDescPosition := automationruleFields[1].Descriptor()
+	// automationrule.DefaultPosition holds the default value on creation for the position field.
+	automationrule.DefaultPosition = automationruleDescPosition.Default.(int)
+	// automationruleDescEnabled is the schema descriptor for enabled field.
+	automationruleDescEnabled := automationruleFields[2].Descriptor()
+	// automationrule.DefaultEnabled holds the default value on creation for the enabled field.
+	automationrule.DefaultEnabled = automationruleDescEnabled.Default.(bool)
+	// automationruleDescDelayMinutes is the schema descriptor for delay_minutes field.
+	automationruleDescDelayMinutes := automationruleFields[4].Descriptor()
+	// automationrule.DefaultDelayMinutes holds the default value on creation for the delay_minutes field.
+	automationrule.DefaultDelayMinutes = automationruleDescDelayMinutes.Default.(int)
+	// automationrule.DelayMinutesValidator is a validator for the "delay_minutes" field. It is called by the builders before save.
+	automationrule.DelayMinutesValidator = func() func(int) error {
+		validators := automationruleDescDelayMinutes.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(delay_minutes int) error {
+			for _, fn := range fns {
+				if err := fn(delay_minutes); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescStopProcessing is the schema descriptor for stop_processing field.
+	automationruleDescStopProcessing := automationruleFields[7].Descriptor()
+	// automationrule.DefaultStopProcessing holds the default value on creation for the stop_processing field.
+	automationrule.DefaultStopProcessing = automationruleDescStopProcessing.Default.(bool)
+	// automationruleDescID is the schema descriptor for id field.
+	automationruleDescID := automationruleMixinFields0[0].Descriptor()
+	// automationrule.DefaultID holds the default value on creation for the id field.
+	automationrule.DefaultID = automationruleDescID.Default.(func() string)
+	// automationrule.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	automationrule.IDValidator = automationruleDescID.Validators[0].(func(string) error)
+	automationrunMixin := schema.AutomationRun{}.Mixin()
+	automationrun.Policy = privacy.NewPolicies(automationrunMixin[2], schema.AutomationRun{})
+	automationrun.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := automationrun.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	automationrunMixinHooks2 := automationrunMixin[2].Hooks()
+
+	automationrun.Hooks[1] = automationrunMixinHooks2[0]
+	automationrunMixinFields0 := automationrunMixin[0].Fields()
+	_ = automationrunMixinFields0
+	automationrunMixinFields1 := automationrunMixin[1].Fields()
+	_ = automationrunMixinFields1
+	automationrunMixinFields2 := automationrunMixin[2].Fields()
+	_ = automationrunMixinFields2
+	automationrunFields := schema.AutomationRun{}.Fields()
+	_ = automationrunFields
+	// automationrunDescCreatedAt is the schema descriptor for created_at field.
+	automationrunDescCreatedAt := automationrunMixinFields1[0].Descriptor()
+	// automationrun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	automationrun.DefaultCreatedAt = automationrunDescCreatedAt.Default.(func() time.Time)
+	// automationrunDescUpdatedAt is the schema descriptor for updated_at field.
+	automationrunDescUpdatedAt := automationrunMixinFields1[1].Descriptor()
+	// automationrun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	automationrun.DefaultUpdatedAt = automationrunDescUpdatedAt.Default.(func() time.Time)
+	// automationrun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	automationrun.UpdateDefaultUpdatedAt = automationrunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// automationrunDescTenantID is the schema descriptor for tenant_id field.
+	automationrunDescTenantID := automationrunMixinFields2[0].Descriptor()
+	// automationrun.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	automationrun.TenantIDValidator = automationrunDescTenantID.Validators[0].(func(string) error)
+	// automationrunDescDetail is the schema descriptor for detail field.
+	automationrunDescDetail := automationrunFields[7].Descriptor()
+	// automationrun.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
+	automationrun.DetailValidator = automationrunDescDetail.Validators[0].(func(string) error)
+	// automationrunDescID is the schema descriptor for id field.
+	automationrunDescID := automationrunMixinFields0[0].Descriptor()
+	// automationrun.DefaultID holds the default value on creation for the id field.
+	automationrun.DefaultID = automationrunDescID.Default.(func() string)
+	// automationrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	automationrun.IDValidator = automationrunDescID.Validators[0].(func(string) error)
 	casbinruleMixin := schema.CasbinRule{}.Mixin()
 	casbinrule.Policy = privacy.NewPolicies(casbinruleMixin[1], schema.CasbinRule{})
 	casbinrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -997,6 +1136,47 @@ func init() {
 	number.DefaultID = numberDescID.Default.(func() string)
 	// number.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	number.IDValidator = numberDescID.Validators[0].(func(string) error)
+	offboardingMixin := schema.Offboarding{}.Mixin()
+	offboarding.Policy = privacy.NewPolicies(offboardingMixin[2], schema.Offboarding{})
+	offboarding.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := offboarding.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	offboardingMixinHooks2 := offboardingMixin[2].Hooks()
+
+	offboarding.Hooks[1] = offboardingMixinHooks2[0]
+	offboardingMixinFields0 := offboardingMixin[0].Fields()
+	_ = offboardingMixinFields0
+	offboardingMixinFields1 := offboardingMixin[1].Fields()
+	_ = offboardingMixinFields1
+	offboardingMixinFields2 := offboardingMixin[2].Fields()
+	_ = offboardingMixinFields2
+	offboardingFields := schema.Offboarding{}.Fields()
+	_ = offboardingFields
+	// offboardingDescCreatedAt is the schema descriptor for created_at field.
+	offboardingDescCreatedAt := offboardingMixinFields1[0].Descriptor()
+	// offboarding.DefaultCreatedAt holds the default value on creation for the created_at field.
+	offboarding.DefaultCreatedAt = offboardingDescCreatedAt.Default.(func() time.Time)
+	// offboardingDescUpdatedAt is the schema descriptor for updated_at field.
+	offboardingDescUpdatedAt := offboardingMixinFields1[1].Descriptor()
+	// offboarding.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	offboarding.DefaultUpdatedAt = offboardingDescUpdatedAt.Default.(func() time.Time)
+	// offboarding.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	offboarding.UpdateDefaultUpdatedAt = offboardingDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// offboardingDescTenantID is the schema descriptor for tenant_id field.
+	offboardingDescTenantID := offboardingMixinFields2[0].Descriptor()
+	// offboarding.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	offboarding.TenantIDValidator = offboardingDescTenantID.Validators[0].(func(string) error)
+	// offboardingDescID is the schema descriptor for id field.
+	offboardingDescID := offboardingMixinFields0[0].Descriptor()
+	// offboarding.DefaultID holds the default value on creation for the id field.
+	offboarding.DefaultID = offboardingDescID.Default.(func() string)
+	// offboarding.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	offboarding.IDValidator = offboardingDescID.Validators[0].(func(string) error)
 	outbounddeliveryMixin := schema.OutboundDelivery{}.Mixin()
 	outbounddelivery.Policy = privacy.NewPolicies(outbounddeliveryMixin[2], schema.OutboundDelivery{})
 	outbounddelivery.Hooks[0] = func(next ent.Mutator) ent.Mutator {

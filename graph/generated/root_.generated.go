@@ -105,6 +105,13 @@ type ComplexityRoot struct {
 		OpenConversations func(childComplexity int) int
 	}
 
+	AgentOffboarding struct {
+		APIKeysRevoked func(childComplexity int) int
+		Agent          func(childComplexity int) int
+		Moves          func(childComplexity int) int
+		TeamsLeft      func(childComplexity int) int
+	}
+
 	Assignment struct {
 		ActorID        func(childComplexity int) int
 		Agent          func(childComplexity int) int
@@ -170,6 +177,54 @@ type ComplexityRoot struct {
 		Agent                 func(childComplexity int) int
 		RefreshToken          func(childComplexity int) int
 		RefreshTokenExpiresAt func(childComplexity int) int
+	}
+
+	AutomationRule struct {
+		CreatedAt      func(childComplexity int) int
+		DelayMinutes   func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Position       func(childComplexity int) int
+		StopProcessing func(childComplexity int) int
+		Trigger        func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	AutomationRuleConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AutomationRuleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AutomationRun struct {
+		Actions        func(childComplexity int) int
+		ConversationID func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Depth          func(childComplexity int) int
+		Detail         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Outcome        func(childComplexity int) int
+		RuleID         func(childComplexity int) int
+		RuleName       func(childComplexity int) int
+		Trigger        func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	AutomationRunConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AutomationRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	BusinessHours struct {
@@ -524,8 +579,10 @@ type ComplexityRoot struct {
 		Login                    func(childComplexity int, email string, password string, tenant *string) int
 		Logout                   func(childComplexity int, refreshToken *string) int
 		MarkConversationRead     func(childComplexity int, id string) int
+		OffboardAgent            func(childComplexity int, id string, reassignTo model.ReassignTarget) int
 		RedeliverWebhook         func(childComplexity int, id string) int
 		Refresh                  func(childComplexity int, refreshToken string) int
+		ReinstateAgent           func(childComplexity int, id string) int
 		RemoveGroupMembers       func(childComplexity int, groupID string, waIDs []string) int
 		ReplayInboundDeliveries  func(childComplexity int, ids []string, state *webhookdelivery.State, numberID *string) int
 		ResetPassword            func(childComplexity int, token string, newPassword string) int
@@ -603,6 +660,13 @@ type ComplexityRoot struct {
 		Outbound func(childComplexity int) int
 	}
 
+	OffboardingMove struct {
+		AgentID        func(childComplexity int) int
+		ConversationID func(childComplexity int) int
+		Queued         func(childComplexity int) int
+		Reason         func(childComplexity int) int
+	}
+
 	OrderContent struct {
 		CatalogID func(childComplexity int) int
 		Items     func(childComplexity int) int
@@ -675,6 +739,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Agents             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AutomationRules    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
+		AutomationRuns     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
 		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
 		Conversations      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
 		GroupWebhookEvents func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
@@ -1173,6 +1239,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AgentLoad.OpenConversations(childComplexity), true
 
+	case "AgentOffboarding.apiKeysRevoked":
+		if e.ComplexityRoot.AgentOffboarding.APIKeysRevoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentOffboarding.APIKeysRevoked(childComplexity), true
+	case "AgentOffboarding.agent":
+		if e.ComplexityRoot.AgentOffboarding.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentOffboarding.Agent(childComplexity), true
+	case "AgentOffboarding.moves":
+		if e.ComplexityRoot.AgentOffboarding.Moves == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentOffboarding.Moves(childComplexity), true
+	case "AgentOffboarding.teamsLeft":
+		if e.ComplexityRoot.AgentOffboarding.TeamsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentOffboarding.TeamsLeft(childComplexity), true
+
 	case "Assignment.actorID":
 		if e.ComplexityRoot.Assignment.ActorID == nil {
 			break
@@ -1438,6 +1529,192 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.RefreshTokenExpiresAt(childComplexity), true
+
+	case "AutomationRule.createdAt":
+		if e.ComplexityRoot.AutomationRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.CreatedAt(childComplexity), true
+	case "AutomationRule.delayMinutes":
+		if e.ComplexityRoot.AutomationRule.DelayMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.DelayMinutes(childComplexity), true
+	case "AutomationRule.enabled":
+		if e.ComplexityRoot.AutomationRule.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Enabled(childComplexity), true
+	case "AutomationRule.id":
+		if e.ComplexityRoot.AutomationRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ID(childComplexity), true
+	case "AutomationRule.name":
+		if e.ComplexityRoot.AutomationRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Name(childComplexity), true
+	case "AutomationRule.position":
+		if e.ComplexityRoot.AutomationRule.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Position(childComplexity), true
+	case "AutomationRule.stopProcessing":
+		if e.ComplexityRoot.AutomationRule.StopProcessing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.StopProcessing(childComplexity), true
+	case "AutomationRule.trigger":
+		if e.ComplexityRoot.AutomationRule.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Trigger(childComplexity), true
+	case "AutomationRule.updatedAt":
+		if e.ComplexityRoot.AutomationRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.UpdatedAt(childComplexity), true
+
+	case "AutomationRuleConnection.edges":
+		if e.ComplexityRoot.AutomationRuleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.Edges(childComplexity), true
+	case "AutomationRuleConnection.pageInfo":
+		if e.ComplexityRoot.AutomationRuleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.PageInfo(childComplexity), true
+	case "AutomationRuleConnection.totalCount":
+		if e.ComplexityRoot.AutomationRuleConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.TotalCount(childComplexity), true
+
+	case "AutomationRuleEdge.cursor":
+		if e.ComplexityRoot.AutomationRuleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleEdge.Cursor(childComplexity), true
+	case "AutomationRuleEdge.node":
+		if e.ComplexityRoot.AutomationRuleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleEdge.Node(childComplexity), true
+
+	case "AutomationRun.actions":
+		if e.ComplexityRoot.AutomationRun.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.Actions(childComplexity), true
+	case "AutomationRun.conversationID":
+		if e.ComplexityRoot.AutomationRun.ConversationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.ConversationID(childComplexity), true
+	case "AutomationRun.createdAt":
+		if e.ComplexityRoot.AutomationRun.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.CreatedAt(childComplexity), true
+	case "AutomationRun.depth":
+		if e.ComplexityRoot.AutomationRun.Depth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.Depth(childComplexity), true
+	case "AutomationRun.detail":
+		if e.ComplexityRoot.AutomationRun.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.Detail(childComplexity), true
+	case "AutomationRun.id":
+		if e.ComplexityRoot.AutomationRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.ID(childComplexity), true
+	case "AutomationRun.outcome":
+		if e.ComplexityRoot.AutomationRun.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.Outcome(childComplexity), true
+	case "AutomationRun.ruleID":
+		if e.ComplexityRoot.AutomationRun.RuleID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.RuleID(childComplexity), true
+	case "AutomationRun.ruleName":
+		if e.ComplexityRoot.AutomationRun.RuleName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.RuleName(childComplexity), true
+	case "AutomationRun.trigger":
+		if e.ComplexityRoot.AutomationRun.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.Trigger(childComplexity), true
+	case "AutomationRun.updatedAt":
+		if e.ComplexityRoot.AutomationRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRun.UpdatedAt(childComplexity), true
+
+	case "AutomationRunConnection.edges":
+		if e.ComplexityRoot.AutomationRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRunConnection.Edges(childComplexity), true
+	case "AutomationRunConnection.pageInfo":
+		if e.ComplexityRoot.AutomationRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRunConnection.PageInfo(childComplexity), true
+	case "AutomationRunConnection.totalCount":
+		if e.ComplexityRoot.AutomationRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRunConnection.TotalCount(childComplexity), true
+
+	case "AutomationRunEdge.cursor":
+		if e.ComplexityRoot.AutomationRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRunEdge.Cursor(childComplexity), true
+	case "AutomationRunEdge.node":
+		if e.ComplexityRoot.AutomationRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRunEdge.Node(childComplexity), true
 
 	case "BusinessHours.close":
 		if e.ComplexityRoot.BusinessHours.Close == nil {
@@ -3090,6 +3367,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkConversationRead(childComplexity, args["id"].(string)), true
+	case "Mutation.offboardAgent":
+		if e.ComplexityRoot.Mutation.OffboardAgent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_offboardAgent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OffboardAgent(childComplexity, args["id"].(string), args["reassignTo"].(model.ReassignTarget)), true
 	case "Mutation.redeliverWebhook":
 		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
 			break
@@ -3112,6 +3400,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Refresh(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.reinstateAgent":
+		if e.ComplexityRoot.Mutation.ReinstateAgent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reinstateAgent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReinstateAgent(childComplexity, args["id"].(string)), true
 	case "Mutation.removeGroupMembers":
 		if e.ComplexityRoot.Mutation.RemoveGroupMembers == nil {
 			break
@@ -3638,6 +3937,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NumberVolume.Outbound(childComplexity), true
 
+	case "OffboardingMove.agentID":
+		if e.ComplexityRoot.OffboardingMove.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffboardingMove.AgentID(childComplexity), true
+	case "OffboardingMove.conversationID":
+		if e.ComplexityRoot.OffboardingMove.ConversationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffboardingMove.ConversationID(childComplexity), true
+	case "OffboardingMove.queued":
+		if e.ComplexityRoot.OffboardingMove.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffboardingMove.Queued(childComplexity), true
+	case "OffboardingMove.reason":
+		if e.ComplexityRoot.OffboardingMove.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffboardingMove.Reason(childComplexity), true
+
 	case "OrderContent.catalogID":
 		if e.ComplexityRoot.OrderContent.CatalogID == nil {
 			break
@@ -3921,6 +4245,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AuditEventOrder), args["where"].(*ent.AuditEventWhereInput)), true
+	case "Query.automationRules":
+		if e.ComplexityRoot.Query.AutomationRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_automationRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AutomationRules(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AutomationRuleOrder), args["where"].(*ent.AutomationRuleWhereInput)), true
+	case "Query.automationRuns":
+		if e.ComplexityRoot.Query.AutomationRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_automationRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AutomationRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AutomationRunOrder), args["where"].(*ent.AutomationRunWhereInput)), true
 	case "Query.contacts":
 		if e.ComplexityRoot.Query.Contacts == nil {
 			break
@@ -4929,6 +5275,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAssignmentWhereInput,
 		ec.unmarshalInputAuditEventOrder,
 		ec.unmarshalInputAuditEventWhereInput,
+		ec.unmarshalInputAutomationRuleOrder,
+		ec.unmarshalInputAutomationRuleWhereInput,
+		ec.unmarshalInputAutomationRunOrder,
+		ec.unmarshalInputAutomationRunWhereInput,
 		ec.unmarshalInputContactAttributeInput,
 		ec.unmarshalInputContactOrder,
 		ec.unmarshalInputContactWhereInput,
@@ -4963,6 +5313,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputNumberWhereInput,
 		ec.unmarshalInputOutboundDeliveryOrder,
 		ec.unmarshalInputOutboundDeliveryWhereInput,
+		ec.unmarshalInputReassignTarget,
 		ec.unmarshalInputReplyButtonInput,
 		ec.unmarshalInputRoleOrder,
 		ec.unmarshalInputRoleWhereInput,
@@ -6189,6 +6540,418 @@ input AuditEventWhereInput {
   hashHasSuffix: String
   hashEqualFold: String
   hashContainsFold: String
+}
+type AutomationRule implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  """
+  rules run in ascending position, then by id
+  """
+  position: Int!
+  enabled: Boolean!
+  trigger: AutomationRuleTrigger!
+  """
+  for the timer triggers: how long, in minutes
+  """
+  delayMinutes: Int!
+  """
+  later rules do not run on the same event
+  """
+  stopProcessing: Boolean!
+}
+"""
+A connection to a list of items.
+"""
+type AutomationRuleConnection {
+  """
+  A list of edges.
+  """
+  edges: [AutomationRuleEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AutomationRuleEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AutomationRule
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for AutomationRule connections
+"""
+input AutomationRuleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order AutomationRules.
+  """
+  field: AutomationRuleOrderField!
+}
+"""
+Properties by which AutomationRule connections can be ordered.
+"""
+enum AutomationRuleOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+  POSITION
+}
+"""
+AutomationRuleTrigger is enum for the field trigger
+"""
+enum AutomationRuleTrigger @goModel(model: "github.com/switchboard-dev/switchboard/ent/automationrule.Trigger") {
+  CONVERSATION_CREATED
+  CUSTOMER_MESSAGE
+  AGENT_MESSAGE
+  STATUS_CHANGED
+  ASSIGNED
+  NO_AGENT_REPLY
+  NO_CUSTOMER_REPLY
+  OPEN_FOR
+  SNOOZE_ENDED
+}
+"""
+AutomationRuleWhereInput is used for filtering AutomationRule objects.
+Input was generated by ent.
+"""
+input AutomationRuleWhereInput {
+  not: AutomationRuleWhereInput
+  and: [AutomationRuleWhereInput!]
+  or: [AutomationRuleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  position field predicates
+  """
+  position: Int
+  positionNEQ: Int
+  positionIn: [Int!]
+  positionNotIn: [Int!]
+  positionGT: Int
+  positionGTE: Int
+  positionLT: Int
+  positionLTE: Int
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  trigger field predicates
+  """
+  trigger: AutomationRuleTrigger
+  triggerNEQ: AutomationRuleTrigger
+  triggerIn: [AutomationRuleTrigger!]
+  triggerNotIn: [AutomationRuleTrigger!]
+  """
+  delay_minutes field predicates
+  """
+  delayMinutes: Int
+  delayMinutesNEQ: Int
+  delayMinutesIn: [Int!]
+  delayMinutesNotIn: [Int!]
+  delayMinutesGT: Int
+  delayMinutesGTE: Int
+  delayMinutesLT: Int
+  delayMinutesLTE: Int
+  """
+  stop_processing field predicates
+  """
+  stopProcessing: Boolean
+  stopProcessingNEQ: Boolean
+}
+type AutomationRun implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  the rule, kept after it is deleted
+  """
+  ruleID: String!
+  ruleName: String!
+  conversationID: String!
+  trigger: String!
+  """
+  0 for an outside event, n for one caused by a rule's action
+  """
+  depth: Int!
+  outcome: AutomationRunOutcome!
+  """
+  what was done, for people
+  """
+  actions: [String!]
+  """
+  why it was skipped or failed
+  """
+  detail: String
+}
+"""
+A connection to a list of items.
+"""
+type AutomationRunConnection {
+  """
+  A list of edges.
+  """
+  edges: [AutomationRunEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AutomationRunEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AutomationRun
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for AutomationRun connections
+"""
+input AutomationRunOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order AutomationRuns.
+  """
+  field: AutomationRunOrderField!
+}
+"""
+Properties by which AutomationRun connections can be ordered.
+"""
+enum AutomationRunOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+AutomationRunOutcome is enum for the field outcome
+"""
+enum AutomationRunOutcome @goModel(model: "github.com/switchboard-dev/switchboard/ent/automationrun.Outcome") {
+  APPLIED
+  SKIPPED
+  FAILED
+}
+"""
+AutomationRunWhereInput is used for filtering AutomationRun objects.
+Input was generated by ent.
+"""
+input AutomationRunWhereInput {
+  not: AutomationRunWhereInput
+  and: [AutomationRunWhereInput!]
+  or: [AutomationRunWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  rule_id field predicates
+  """
+  ruleID: String
+  ruleIDNEQ: String
+  ruleIDIn: [String!]
+  ruleIDNotIn: [String!]
+  ruleIDGT: String
+  ruleIDGTE: String
+  ruleIDLT: String
+  ruleIDLTE: String
+  ruleIDContains: String
+  ruleIDHasPrefix: String
+  ruleIDHasSuffix: String
+  ruleIDEqualFold: String
+  ruleIDContainsFold: String
+  """
+  rule_name field predicates
+  """
+  ruleName: String
+  ruleNameNEQ: String
+  ruleNameIn: [String!]
+  ruleNameNotIn: [String!]
+  ruleNameGT: String
+  ruleNameGTE: String
+  ruleNameLT: String
+  ruleNameLTE: String
+  ruleNameContains: String
+  ruleNameHasPrefix: String
+  ruleNameHasSuffix: String
+  ruleNameEqualFold: String
+  ruleNameContainsFold: String
+  """
+  conversation_id field predicates
+  """
+  conversationID: String
+  conversationIDNEQ: String
+  conversationIDIn: [String!]
+  conversationIDNotIn: [String!]
+  conversationIDGT: String
+  conversationIDGTE: String
+  conversationIDLT: String
+  conversationIDLTE: String
+  conversationIDContains: String
+  conversationIDHasPrefix: String
+  conversationIDHasSuffix: String
+  conversationIDEqualFold: String
+  conversationIDContainsFold: String
+  """
+  trigger field predicates
+  """
+  trigger: String
+  triggerNEQ: String
+  triggerIn: [String!]
+  triggerNotIn: [String!]
+  triggerGT: String
+  triggerGTE: String
+  triggerLT: String
+  triggerLTE: String
+  triggerContains: String
+  triggerHasPrefix: String
+  triggerHasSuffix: String
+  triggerEqualFold: String
+  triggerContainsFold: String
+  """
+  depth field predicates
+  """
+  depth: Int
+  depthNEQ: Int
+  depthIn: [Int!]
+  depthNotIn: [Int!]
+  depthGT: Int
+  depthGTE: Int
+  depthLT: Int
+  depthLTE: Int
+  """
+  outcome field predicates
+  """
+  outcome: AutomationRunOutcome
+  outcomeNEQ: AutomationRunOutcome
+  outcomeIn: [AutomationRunOutcome!]
+  outcomeNotIn: [AutomationRunOutcome!]
+  """
+  detail field predicates
+  """
+  detail: String
+  detailNEQ: String
+  detailIn: [String!]
+  detailNotIn: [String!]
+  detailGT: String
+  detailGTE: String
+  detailLT: String
+  detailLTE: String
+  detailContains: String
+  detailHasPrefix: String
+  detailHasSuffix: String
+  detailIsNil: Boolean
+  detailNotNil: Boolean
+  detailEqualFold: String
+  detailContainsFold: String
 }
 type Contact implements Node {
   id: ID!
@@ -9293,6 +10056,68 @@ type Query {
     """
     where: AuditEventWhereInput
   ): AuditEventConnection!
+  automationRules(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AutomationRules returned from the connection.
+    """
+    orderBy: AutomationRuleOrder
+
+    """
+    Filtering options for AutomationRules returned from the connection.
+    """
+    where: AutomationRuleWhereInput
+  ): AutomationRuleConnection!
+  automationRuns(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AutomationRuns returned from the connection.
+    """
+    orderBy: AutomationRunOrder
+
+    """
+    Filtering options for AutomationRuns returned from the connection.
+    """
+    where: AutomationRunWhereInput
+  ): AutomationRunConnection!
   contacts(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -10892,6 +11717,39 @@ extend type Mutation {
   markConversationRead(id: ID!): Conversation!
 }
 `, BuiltIn: false},
+	{Name: "../schema/offboarding.graphqls", Input: `# Offboarding: an agent leaves in one action.
+
+extend type Mutation {
+  "Take an agent out in one action: they can no longer sign in; their sessions and live connections end on every instance; the API keys they created are revoked; their open conversations go where reassignTo says; they leave their teams. Every message they wrote stays. Audited as one agent.offboard event (and one apikey.revoke per key)."
+  offboardAgent(id: ID!, reassignTo: ReassignTarget!): AgentOffboarding!
+  "Give an offboarded or disabled agent their access back: they may sign in again and rejoin the teams their last offboarding took them out of. Revoked API keys stay revoked; conversations stay where they went."
+  reinstateAgent(id: ID!): Agent!
+}
+
+"Where an offboarded agent's open conversations go: one agent (whatever their load), one team (its least loaded member online with room, else the queue), or, with policy: true, wherever each conversation's number's routing policy finds (else the queue; a manually routed number leaves it unassigned)."
+input ReassignTarget {
+  agentID: ID
+  teamID: ID
+  policy: Boolean
+}
+
+"What offboarding did."
+type AgentOffboarding {
+  agent: Agent!
+  apiKeysRevoked: [ID!]!
+  teamsLeft: [ID!]!
+  moves: [OffboardingMove!]!
+}
+
+"Where one open conversation of the offboarded agent went."
+type OffboardingMove {
+  conversationID: ID!
+  "The agent who has it now; null when it waits in the queue or was left unassigned."
+  agentID: ID
+  queued: Boolean!
+  reason: String!
+}
+`, BuiltIn: false},
 	{Name: "../schema/policy.graphqls", Input: `# Roles, switches and field rules (policy/), and the audit log (audit/).
 
 "A feature switch a role can hold."
@@ -11580,6 +12438,20 @@ func (ec *executionContext) childFields_AgentLoad(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type AgentLoad", field.Name)
 }
 
+func (ec *executionContext) childFields_AgentOffboarding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agent":
+		return ec.fieldContext_AgentOffboarding_agent(ctx, field)
+	case "apiKeysRevoked":
+		return ec.fieldContext_AgentOffboarding_apiKeysRevoked(ctx, field)
+	case "teamsLeft":
+		return ec.fieldContext_AgentOffboarding_teamsLeft(ctx, field)
+	case "moves":
+		return ec.fieldContext_AgentOffboarding_moves(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentOffboarding", field.Name)
+}
+
 func (ec *executionContext) childFields_Assignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11700,6 +12572,102 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_agent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AutomationRule_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AutomationRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AutomationRule_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_AutomationRule_name(ctx, field)
+	case "position":
+		return ec.fieldContext_AutomationRule_position(ctx, field)
+	case "enabled":
+		return ec.fieldContext_AutomationRule_enabled(ctx, field)
+	case "trigger":
+		return ec.fieldContext_AutomationRule_trigger(ctx, field)
+	case "delayMinutes":
+		return ec.fieldContext_AutomationRule_delayMinutes(ctx, field)
+	case "stopProcessing":
+		return ec.fieldContext_AutomationRule_stopProcessing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRule", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRuleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AutomationRuleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AutomationRuleConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AutomationRuleConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRuleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRuleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AutomationRuleEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AutomationRuleEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRuleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AutomationRun_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AutomationRun_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AutomationRun_updatedAt(ctx, field)
+	case "ruleID":
+		return ec.fieldContext_AutomationRun_ruleID(ctx, field)
+	case "ruleName":
+		return ec.fieldContext_AutomationRun_ruleName(ctx, field)
+	case "conversationID":
+		return ec.fieldContext_AutomationRun_conversationID(ctx, field)
+	case "trigger":
+		return ec.fieldContext_AutomationRun_trigger(ctx, field)
+	case "depth":
+		return ec.fieldContext_AutomationRun_depth(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AutomationRun_outcome(ctx, field)
+	case "actions":
+		return ec.fieldContext_AutomationRun_actions(ctx, field)
+	case "detail":
+		return ec.fieldContext_AutomationRun_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRun", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AutomationRunConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AutomationRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AutomationRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AutomationRunEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AutomationRunEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRunEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_BusinessHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12394,6 +13362,20 @@ func (ec *executionContext) childFields_NumberVolume(ctx context.Context, field 
 		return ec.fieldContext_NumberVolume_outbound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NumberVolume", field.Name)
+}
+
+func (ec *executionContext) childFields_OffboardingMove(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "conversationID":
+		return ec.fieldContext_OffboardingMove_conversationID(ctx, field)
+	case "agentID":
+		return ec.fieldContext_OffboardingMove_agentID(ctx, field)
+	case "queued":
+		return ec.fieldContext_OffboardingMove_queued(ctx, field)
+	case "reason":
+		return ec.fieldContext_OffboardingMove_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OffboardingMove", field.Name)
 }
 
 func (ec *executionContext) childFields_OrderItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -33,6 +33,14 @@ type AgentLoad struct {
 	Capacity          int        `json:"capacity"`
 }
 
+// What offboarding did.
+type AgentOffboarding struct {
+	Agent          *ent.Agent         `json:"agent"`
+	APIKeysRevoked []string           `json:"apiKeysRevoked"`
+	TeamsLeft      []string           `json:"teamsLeft"`
+	Moves          []*OffboardingMove `json:"moves"`
+}
+
 type AuditChainReport struct {
 	// True when every event's hash and link hold.
 	Ok bool `json:"ok"`
@@ -277,6 +285,15 @@ type NumberVolume struct {
 	Outbound int         `json:"outbound"`
 }
 
+// Where one open conversation of the offboarded agent went.
+type OffboardingMove struct {
+	ConversationID string `json:"conversationID"`
+	// The agent who has it now; null when it waits in the queue or was left unassigned.
+	AgentID *string `json:"agentID,omitempty"`
+	Queued  bool    `json:"queued"`
+	Reason  string  `json:"reason"`
+}
+
 // A cart sent from a catalog.
 type OrderContent struct {
 	CatalogID string       `json:"catalogID"`
@@ -313,6 +330,13 @@ type ProviderError struct {
 	Title   *string `json:"title,omitempty"`
 	Message *string `json:"message,omitempty"`
 	Details *string `json:"details,omitempty"`
+}
+
+// Where an offboarded agent's open conversations go: one agent (whatever their load), one team (its least loaded member online with room, else the queue), or, with policy: true, wherever each conversation's number's routing policy finds (else the queue; a manually routed number leaves it unassigned).
+type ReassignTarget struct {
+	AgentID *string `json:"agentID,omitempty"`
+	TeamID  *string `json:"teamID,omitempty"`
+	Policy  *bool   `json:"policy,omitempty"`
 }
 
 type Referral struct {

@@ -115,6 +115,11 @@ func TestRevocationOnEveryTransportAndInstance(t *testing.T) {
 				do(t, w.owner, `mutation($a: ID!) { disableAgent(id: $a) { id } }`, map[string]any{"a": w.samID})
 			}
 		}, false},
+		{"offboard", func(t *testing.T, w world) (string, func()) {
+			return w.sam, func() {
+				do(t, w.owner, `mutation($a: ID!) { offboardAgent(id: $a, reassignTo: {policy: true}) { agent { id } } }`, map[string]any{"a": w.samID})
+			}
+		}, false},
 		{"role change", func(t *testing.T, w world) (string, func()) {
 			return w.sam, func() {
 				do(t, w.owner, `mutation($a: ID!, $r: [ID!]!) { assignRoles(agentID: $a, roleIDs: $r) { id } }`,

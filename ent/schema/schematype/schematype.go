@@ -177,3 +177,36 @@ type RedistributionSchedule struct {
 	Weekdays []int  `json:"weekdays"` // 0 is Sunday
 	At       string `json:"at"`       // "HH:MM"
 }
+
+// RuleCondition is one test an automation rule makes of the conversation
+// and the event. Field names what is tested; Values are compared with it.
+//
+//	NUMBER, TEAM, PRIORITY, ASSIGNEE_PRESENCE: IN / NOT_IN Values
+//	CONTACT_TAG: IN (has one of) / NOT_IN (has none of) Values
+//	CONTACT_ATTRIBUTE: IN / NOT_IN Values of the attribute Key
+//	BUSINESS_HOURS: IN ["OPEN"] or ["CLOSED"]
+//	MESSAGE_TEXT: CONTAINS (any of Values, case-insensitive) / MATCHES (the regexp Values[0])
+type RuleCondition struct {
+	Field  string   `json:"field"`
+	Op     string   `json:"op"`
+	Key    string   `json:"key,omitempty"`
+	Values []string `json:"values,omitempty"`
+}
+
+// RuleAction is one thing an automation rule does. Type says what; the
+// other fields are its arguments.
+//
+//	ASSIGN_POLICY; ASSIGN_AGENT AgentID; ASSIGN_TEAM TeamID;
+//	TRANSFER_ONLINE (to another agent online with room, by the number's policy);
+//	SEND_TEXT Text; TAG Tag; UNTAG Tag; SET_PRIORITY Priority; SET_STATUS Status;
+//	SNOOZE Minutes; NOTE Text; ALERT Text
+type RuleAction struct {
+	Type     string `json:"type"`
+	AgentID  string `json:"agentId,omitempty"`
+	TeamID   string `json:"teamId,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Tag      string `json:"tag,omitempty"`
+	Priority string `json:"priority,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Minutes  int    `json:"minutes,omitempty"`
+}

@@ -1,0 +1,13 @@
+PRAGMA foreign_keys = off;
+CREATE TABLE `automation_rules` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `position` integer NOT NULL DEFAULT (0), `enabled` bool NOT NULL DEFAULT (true), `trigger` text NOT NULL, `delay_minutes` integer NOT NULL DEFAULT (0), `conditions` json NULL, `actions` json NOT NULL, `stop_processing` bool NOT NULL DEFAULT (false), `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `automation_rules_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE INDEX `automationrule_tenant_id` ON `automation_rules` (`tenant_id`);
+CREATE INDEX `automationrule_tenant_id_trigger_position` ON `automation_rules` (`tenant_id`, `trigger`, `position`);
+CREATE TABLE `automation_runs` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `rule_id` text NOT NULL, `rule_name` text NOT NULL, `conversation_id` text NOT NULL, `trigger` text NOT NULL, `depth` integer NOT NULL, `outcome` text NOT NULL, `actions` json NULL, `detail` text NULL, `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `automation_runs_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE INDEX `automationrun_tenant_id` ON `automation_runs` (`tenant_id`);
+CREATE INDEX `automationrun_tenant_id_created_at` ON `automation_runs` (`tenant_id`, `created_at`);
+CREATE INDEX `automationrun_conversation_id_created_at` ON `automation_runs` (`conversation_id`, `created_at`);
+CREATE INDEX `automationrun_rule_id_created_at` ON `automation_runs` (`rule_id`, `created_at`);
+CREATE TABLE `offboardings` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `team_ids` json NULL, `reinstated_at` datetime NULL, `tenant_id` text NOT NULL, `agent_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `offboardings_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION, CONSTRAINT `offboardings_agents_agent` FOREIGN KEY (`agent_id`) REFERENCES `agents` (`id`) ON DELETE NO ACTION);
+CREATE INDEX `offboarding_tenant_id` ON `offboardings` (`tenant_id`);
+CREATE INDEX `offboarding_agent_id_created_at` ON `offboardings` (`agent_id`, `created_at`);
+PRAGMA foreign_keys = on;
