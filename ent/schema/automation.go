@@ -33,7 +33,7 @@ func (AutomationRule) Fields() []ent.Field {
 			"CONVERSATION_CREATED", "CUSTOMER_MESSAGE", "AGENT_MESSAGE", "STATUS_CHANGED", "ASSIGNED",
 			"NO_AGENT_REPLY", "NO_CUSTOMER_REPLY", "OPEN_FOR", "SNOOZE_ENDED",
 		),
-		field.Int("delay_minutes").Default(0).Min(0).Max(60*24*30).
+		field.Int("delay_minutes").Default(0).Min(0).Max(60 * 24 * 30).
 			Comment("for the timer triggers: how long, in minutes"),
 		field.JSON("conditions", []schematype.RuleCondition{}).Optional().Annotations(entgql.Skip(entgql.SkipType)),
 		field.JSON("actions", []schematype.RuleAction{}).Annotations(entgql.Skip(entgql.SkipType)),
