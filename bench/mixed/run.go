@@ -47,7 +47,7 @@ type Result struct {
 	// Executions is the gateway's count of distinct executions once every
 	// client has subscribed: how far subscriptions share.
 	Executions          int     `json:"executions"`
-	WindowSeconds       float64 `json:"windowSeconds"`    // first post until all arrived or the drain ended
+	WindowSeconds       float64 `json:"windowSeconds"` // first post until all arrived or the drain ended
 	ServerCPUms         float64 `json:"serverCpuMsPerMessage"`
 	StatementsPerMsg    float64 `json:"statementsPerMessage"`
 	AssigneeP50         float64 `json:"assigneeP50ms"`

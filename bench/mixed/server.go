@@ -26,10 +26,10 @@ const appSecret = "bench-mixed app secret"
 
 // Shape is what the server seeds.
 type Shape struct {
-	Agents          int // with the built-in agent role
-	Supervisors     int // with the built-in supervisor role
-	Numbers         int // the agents are spread evenly over them
-	PerAgent        int // conversations assigned to each agent, each with its own customer
+	Agents      int // with the built-in agent role
+	Supervisors int // with the built-in supervisor role
+	Numbers     int // the agents are spread evenly over them
+	PerAgent    int // conversations assigned to each agent, each with its own customer
 }
 
 func (s Shape) args() []string {
