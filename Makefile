@@ -47,8 +47,16 @@ fuzz:
 bench-realtime:
 	GO=$(GO) $(GO) run ./bench/realtime/driver $(BENCH_REALTIME_FLAGS)
 
+## bench-mixed: a contact centre's realtime cost (issue 16): 10, 100 and 1,000 agents with the agent role and
+## 10 supervisors on websockets, signed webhooks at 20/s into a server process (bench/mixed; BENCH_MIXED_FLAGS,
+## e.g. -agents 10,500 -rate 5 -messages 600)
+.PHONY: bench-mixed
+bench-mixed:
+	$(GO) run ./bench/mixed/driver $(BENCH_MIXED_FLAGS)
+
 vet:
 	$(GO) vet $(PKGS)
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
+

@@ -49,6 +49,7 @@ type Result struct {
 	Executions          int     `json:"executions"`
 	WindowSeconds       float64 `json:"windowSeconds"` // first post until all arrived or the drain ended
 	ServerCPUms         float64 `json:"serverCpuMsPerMessage"`
+	ServerCores         float64 `json:"serverCores"` // server CPU over the window: near 2 here, it was saturated
 	StatementsPerMsg    float64 `json:"statementsPerMessage"`
 	AssigneeP50         float64 `json:"assigneeP50ms"`
 	AssigneeP99         float64 `json:"assigneeP99ms"`
@@ -177,6 +178,7 @@ func runOne(ctx context.Context, cfg Config, n int) (res Result, err error) {
 	res.Load = loadAvg()
 	l.track.fill(&res)
 	res.ServerCPUms = (cpu1 - cpu0).Seconds() * 1000 / float64(max(res.Posted, 1))
+	res.ServerCores = (cpu1 - cpu0).Seconds() / res.WindowSeconds
 	res.StatementsPerMsg = float64(after.Statements-before.Statements) / float64(max(res.Posted, 1))
 	res.Problems = l.errors.Load() + l.dropped.Load() + after.TooSlow
 	if p, ok := l.lastError.Load().(string); ok {
