@@ -42,7 +42,7 @@ func TestHarnessDeliversEveryMessage(t *testing.T) {
 	}
 	var log bytes.Buffer
 	cfg := Config{Agents: []int{3}, Supervisors: 1, Numbers: 2, PerAgent: 2, Messages: 5, Rate: 20,
-		ConnectRate: 100, Drain: 20 * time.Second, RunTimeout: 2 * time.Minute, Log: &log,
+		ConnectRate: 100, Drain: 20 * time.Second, RunTimeout: time.Minute, Log: &log,
 		Server: func(ctx context.Context, args []string) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, os.Args[0], args...)
 			cmd.Env = append(os.Environ(), serveEnv+"=1")

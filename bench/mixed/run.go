@@ -213,7 +213,7 @@ type server struct {
 // startServer starts the server process and waits for its Ready line (at
 // most three minutes: migrating and seeding).
 func startServer(ctx context.Context, cfg Config, shape Shape) (*server, error) {
-	log, err := os.CreateTemp("", "bench-mixed-server-*.log")
+	log, err := os.CreateTemp("", "bench-mixed-log-*.log")
 	if err != nil {
 		return nil, err
 	}
@@ -288,8 +288,8 @@ func (s *server) stats(st *Stats) error {
 	return json.NewDecoder(res.Body).Decode(st)
 }
 
-// stop asks the server to exit (it removes its directory), then kills it
-// after 15 s.
+// stop asks the server to exit, kills it after 15 s, and removes its
+// directory if it could not (killed).
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
@@ -302,9 +302,9 @@ func (s *server) stop() {
 	case <-time.After(15 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-done
-		if s.ready.Seed != "" { // killed: its directory is left behind
-			_ = os.RemoveAll(filepath.Dir(s.ready.Seed))
-		}
+	}
+	if dir := filepath.Dir(s.ready.Seed); s.ready.Seed != "" && strings.HasPrefix(filepath.Base(dir), serverDirPrefix) {
+		_ = os.RemoveAll(dir)
 	}
 }
 

@@ -24,6 +24,9 @@ import (
 // the load signs its webhooks with it (Seed.AppSecret).
 const appSecret = "bench-mixed app secret"
 
+// serverDirPrefix names the server's temporary directory.
+const serverDirPrefix = "bench-mixed-server-"
+
 // Shape is what the server seeds.
 type Shape struct {
 	Agents      int // with the built-in agent role
@@ -61,7 +64,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *lifetime)
 	defer cancel()
 
-	dir, err := os.MkdirTemp("", "bench-mixed-")
+	dir, err := os.MkdirTemp("", serverDirPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -141,6 +144,7 @@ func serverConfig(dir string) (app.Config, error) {
 		"SWITCHBOARD_WHATSAPP_APP_SECRET": appSecret,
 		"SWITCHBOARD_WHATSAPP_API_URL":    "http://127.0.0.1:1",
 		"SWITCHBOARD_ACCESS_TOKEN_TTL":    "1h",
+		"SWITCHBOARD_SHUTDOWN_TIMEOUT":    "5s", // the job workers' stop: the load kills the server after 15 s
 	}
 	return app.LoadConfig(func(k string) string { return env[k] })
 }
