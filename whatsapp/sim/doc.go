@@ -100,7 +100,10 @@
 // Meta often reports 131047 asynchronously, as a failed status; the
 // simulator refuses the send at once, and a failed status with that code is
 // one fault away (Faults.FailRecipients). Pricing in statuses is per message
-// (PMP): templates are billable utility messages, the rest free service
-// messages. Admins-only sending is not a Cloud API setting; it is set here
+// (PMP), decided when the message is accepted: answers inside the customer's
+// window are free service messages (billed beyond Config.ServiceFreeTier a
+// month per number); templates are billed in their category
+// (Config.TemplateCategories, utility by default), except a utility template
+// inside the window, which is free. Admins-only sending is not a Cloud API setting; it is set here
 // (SetAdminsOnly) to reproduce what a group set up in the app does.
 package sim

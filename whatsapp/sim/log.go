@@ -28,6 +28,13 @@ const maxLogEntries = 100_000
 type sentEntry struct {
 	Sent
 	choices []choice // interactive: what the customer may answer
+	pricing pricing  // how the message is billed, said by its statuses
+}
+
+// pricing is the pricing object of a message's statuses.
+type pricing struct {
+	category, typ string
+	billable      bool
 }
 
 type sentLog struct {

@@ -25,6 +25,7 @@ type outgoing struct {
 	callbackData string // biz_opaque_callback_data
 	digest       string
 	choices      []choice // interactive: what the customer may answer
+	template     string   // a template's name
 }
 
 // choice is an option of an interactive message: a reply button or a list row.
@@ -121,6 +122,13 @@ func parseOutgoing(body []byte) (*outgoing, *apiError) {
 	}
 	o.choices = choices
 	o.digest = digest(o.kind, content)
+	if o.kind == "template" {
+		var t struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(content, &t) // checked above
+		o.template = t.Name
+	}
 	return o, nil
 }
 

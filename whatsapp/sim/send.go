@@ -92,7 +92,34 @@ func (s *Simulator) accept(n *number, o *outgoing, now time.Time) *sentEntry {
 			CallbackData:  o.callbackData,
 		},
 		choices: o.choices,
+		pricing: s.priceOf(n, o, now),
 	}
 	s.log.add(e)
 	return e
+}
+
+// priceOf bills a message as Meta's per-message pricing does (since July
+// 2025): a free-form answer inside the customer's 24-hour window is a free
+// service message (beyond Config.ServiceFreeTier a month, a billed one); a
+// template is billed in its category, except a utility
+// template sent inside the window, which is free.
+func (s *Simulator) priceOf(n *number, o *outgoing, now time.Time) pricing {
+	last, ok := s.lastInbound[pair{n.PhoneNumberID, o.waID}]
+	inWindow := ok && now.Sub(last) < customerWindow
+	if o.kind != "template" {
+		month := n.PhoneNumberID + " " + now.UTC().Format("2006-01")
+		s.serviceSent[month]++
+		if s.cfg.ServiceFreeTier > 0 && s.serviceSent[month] > s.cfg.ServiceFreeTier {
+			return pricing{category: "service", typ: "regular", billable: true}
+		}
+		return pricing{category: "service", typ: "free_customer_service"}
+	}
+	category := s.cfg.TemplateCategories[o.template]
+	if category == "" {
+		category = "utility"
+	}
+	if category == "utility" && inWindow {
+		return pricing{category: category, typ: "free_customer_service"}
+	}
+	return pricing{category: category, typ: "regular", billable: true}
 }

@@ -48,6 +48,15 @@ type Config struct {
 	RetryBackoff time.Duration
 	RetryFor     time.Duration
 
+	// TemplateCategories is the pricing category of each template by name
+	// (marketing, utility, authentication), as Meta approved it; a template
+	// not named is utility.
+	TemplateCategories map[string]string
+	// ServiceFreeTier is how many service messages a number sends free each
+	// (simulated) month; those beyond are billed, as Meta does since October
+	// 2026. Zero: every service message is free.
+	ServiceFreeTier int
+
 	HTTPClient *http.Client // posts webhooks; a client with a 10 s timeout when nil
 	Seed       uint64       // seeds the random choices (skips, faults by rate, customers); random when zero
 }
@@ -80,6 +89,7 @@ type Simulator struct {
 	pairInterval time.Duration
 	numbers      map[string]*number
 	lastInbound  map[pair]time.Time // opens the 24-hour window
+	serviceSent  map[string]int     // service messages per number and month ("<id> 2006-01")
 	lastSent     map[pair]time.Time // for the pair rate limit
 	inbound      inboundIndex       // customers' messages, for mark-as-read
 	profiles     map[string]string  // wa_id → profile name
@@ -127,6 +137,7 @@ func New(cfg Config) (*Simulator, error) {
 		pairInterval: cfg.PairInterval,
 		numbers:      map[string]*number{},
 		lastInbound:  map[pair]time.Time{},
+		serviceSent:  map[string]int{},
 		lastSent:     map[pair]time.Time{},
 		inbound:      newInboundIndex(),
 		profiles:     map[string]string{},

@@ -122,16 +122,13 @@ func (s *Simulator) statusWebhook(n *number, e *sentEntry, ev statusEvent, at ti
 	if ev.status == whatsapp.StatusFailed {
 		st["errors"] = []any{deliveryError(ev.failCode)}
 	} else {
-		category, billable, pricingType := "service", false, "free_customer_service"
-		if e.Type == "template" {
-			category, billable, pricingType = "utility", true, "regular"
-		}
-		conversation := map[string]any{"id": conversationID(e, category), "origin": map[string]string{"type": category}}
+		p := e.pricing
+		conversation := map[string]any{"id": conversationID(e, p.category), "origin": map[string]string{"type": p.category}}
 		if ev.status == whatsapp.StatusSent {
 			conversation["expiration_timestamp"] = unixString(at.Add(customerWindow))
 		}
 		st["conversation"] = conversation
-		st["pricing"] = map[string]any{"billable": billable, "pricing_model": "PMP", "category": category, "type": pricingType}
+		st["pricing"] = map[string]any{"billable": p.billable, "pricing_model": "PMP", "category": p.category, "type": p.typ}
 	}
 	value := map[string]any{"statuses": []any{st}}
 	if _, known := s.profiles[e.To]; known && e.RecipientType != "group" {

@@ -39,7 +39,8 @@ func TestStatusesProgressWithMetasShape(t *testing.T) {
 	require.NotEmpty(t, sent.Conversation.ID)
 	require.Equal(t, "utility", sent.Conversation.Origin)
 	require.WithinDuration(t, sent.Timestamp.Add(24*time.Hour), sent.Conversation.ExpiresAt, 2*time.Second)
-	require.Equal(t, &whatsapp.Pricing{Billable: true, Model: "PMP", Category: "utility", Type: "regular"}, sent.Pricing)
+	require.Equal(t, &whatsapp.Pricing{Billable: false, Model: "PMP", Category: "utility", Type: "free_customer_service"}, sent.Pricing,
+		"a utility template inside the customer's window is free")
 	require.True(t, statuses[2].Conversation.ExpiresAt.IsZero(), "only sent carries the expiry")
 
 	changes := b.hooks.snapshot()
@@ -51,6 +52,37 @@ func TestStatusesProgressWithMetasShape(t *testing.T) {
 
 	require.Eventually(t, func() bool { return len(b.sim.Log()[0].Statuses) == 3 }, waitFor, time.Millisecond)
 	require.Equal(t, []string{"sent", "delivered", "read"}, b.sim.Log()[0].Statuses)
+}
+
+// Statuses price messages as Meta's per-message pricing does: templates in
+// their category, billed (a utility one free inside the customer's window),
+// answers inside the window free service messages up to the monthly free
+// tier and billed beyond it.
+func TestStatusesCarryMetasPricing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *sim.Config) {
+		c.TemplateCategories = map[string]string{"spring_sale": "marketing"}
+		c.ServiceFreeTier = 1
+	})
+	send := func(to string, body map[string]any) *whatsapp.Pricing {
+		t.Helper()
+		body["messaging_product"], body["to"] = "whatsapp", to
+		status, out := b.call(t, http.MethodPost, "/v21.0/"+testNumber+"/messages", testToken, body)
+		require.Equal(t, http.StatusOK, status, out)
+		wamid := out["messages"].([]any)[0].(map[string]any)["id"].(string)
+		return b.hooks.waitStatuses(t, wamid, 1)[0].Pricing
+	}
+	template := func(name string) map[string]any {
+		return map[string]any{"type": "template", "template": map[string]any{"name": name, "language": map[string]any{"code": "en_US"}}}
+	}
+	text := map[string]any{"type": "text", "text": map[string]any{"body": "answer"}}
+	const quiet = "16505550111" // has not written: no window
+	require.Equal(t, &whatsapp.Pricing{Billable: true, Model: "PMP", Category: "marketing", Type: "regular"}, send(quiet, template("spring_sale")))
+	require.Equal(t, &whatsapp.Pricing{Billable: true, Model: "PMP", Category: "utility", Type: "regular"}, send(quiet, template("order_update")))
+	b.customerWrites(t, testCustomer)
+	require.Equal(t, &whatsapp.Pricing{Billable: false, Model: "PMP", Category: "service", Type: "free_customer_service"}, send(testCustomer, text))
+	require.Equal(t, &whatsapp.Pricing{Billable: true, Model: "PMP", Category: "service", Type: "regular"}, send(testCustomer, text),
+		"beyond the monthly free tier")
 }
 
 func TestStatusFaults(t *testing.T) {
