@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/outhook"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/pricing"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
 	"github.com/switchboard-dev/switchboard/retention"
@@ -228,6 +229,7 @@ func (a *App) buildServices() error {
 		Groups:   group.NewService(client, a.Pub),
 		Routing:  router,
 		Webhooks: webhooks,
+		Pricing:  pricing.NewService(client),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})

@@ -96,6 +96,9 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Curs
 // Message returns generated.MessageResolver implementation.
 func (r *Resolver) Message() generated.MessageResolver { return &messageResolver{r} }
 
+// Number returns generated.NumberResolver implementation.
+func (r *Resolver) Number() generated.NumberResolver { return &numberResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -104,6 +107,7 @@ func (r *Resolver) Role() generated.RoleResolver { return &roleResolver{r} }
 
 type (
 	messageResolver struct{ *Resolver }
+	numberResolver  struct{ *Resolver }
 	queryResolver   struct{ *Resolver }
 	roleResolver    struct{ *Resolver }
 )

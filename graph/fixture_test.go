@@ -44,6 +44,7 @@ type world struct {
 	groupEvent   string // a group webhook's event kept on the number
 	rule         string // an automation rule
 	ruleRun      string // its run on the conversation
+	rate         string // a line of the rate card
 }
 
 // ids lists every entity id of the world.
@@ -145,6 +146,13 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		Only(viewer.Platform(t.Context()))
 	require.NoError(t, err, "the reply owes the webhook its message.sent")
 	w.delivery = d.ID
+
+	// The reply was billed as marketing in November 2026, at the rate card's price.
+	require.NoError(t, c.Message.UpdateOneID(w.outbound).SetPricingCategory("marketing").SetPricingModel("PMP").
+		SetPricingType("regular").SetBillable(true).SetPricedAt(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)).Exec(ctx))
+	var rate struct{ SetMessageRate struct{ ID string } }
+	mutate(`mutation { setMessageRate(input: {category: "marketing", price: 0.05}) { id } }`, nil, &rate)
+	w.rate = rate.SetMessageRate.ID
 
 	// What the provider sent for the number: a stored webhook, a group event.
 	hd, err := c.WebhookDelivery.Create().SetBody([]byte(`{}`)).SetState(webhookdelivery.StatePROCESSED).

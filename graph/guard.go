@@ -116,6 +116,7 @@ var emptyValues = map[string]func() any{
 	"GroupWebhookEventConnection!": func() any { return &ent.GroupWebhookEventConnection{} },
 	"[InboundDelivery!]!":          func() any { return []*model.InboundDelivery{} },
 	"[Role!]!":                     func() any { return []*ent.Role{} },
+	"[MessageRate!]!":              func() any { return []*ent.MessageRate{} },
 	"[AgentLoad!]!":                func() any { return []*model.AgentLoad{} },
 	"AuditChainReport!":            func() any { return &model.AuditChainReport{} },
 }

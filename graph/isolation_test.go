@@ -139,6 +139,9 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { replayInboundDeliveries(numberID: "` + b.number + `") { id } }`),
 			ok(`mutation { replayInboundDeliveries(state: PROCESSED) { id phoneNumberIDs } }`),
 		},
+		// A's rate card is A's: setting a line writes A's, B's stays (the snapshot).
+		"setMessageRate":     {ok(`mutation { setMessageRate(input: {category: "marketing", price: 0.09}) { id price } }`)},
+		"deleteMessageRate":  {nf(`mutation { deleteMessageRate(id: "` + b.rate + `") }`)},
 		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
 	}
 }
@@ -147,7 +150,9 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 // change.
 const snapshotQuery = `{
   viewer { tenant { id name settings { retentionDays firstResponseTargetSeconds } } }
-  numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } } } } }
+  numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } }
+    costs(month: "2026-11") { total categories { category messages billable cost } } } } }
+  messageRates { id category market currency price updatedAt }
   agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
   teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }
   contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt erasedAt legalHoldAt } } }
@@ -181,6 +186,8 @@ func TestTenantIsolation(t *testing.T) {
 		t.Run("queries", func(t *testing.T) {
 			r := s.Do(t, a.token, snapshotQuery, nil)
 			r.RequireOK(t)
+			require.NotContains(t, string(r.Body), b.rate, "A's rate card shows B's line")
+			require.Contains(t, string(r.Data), `"costs":{"total":0.05,`, "A's costs are A's own reply's")
 			for _, id := range b.ids() {
 				require.NotContains(t, string(r.Body), id, "A's lists show B's %s", id)
 			}

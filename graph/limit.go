@@ -104,6 +104,7 @@ type cost struct {
 // expensiveFields are fields whose resolver does much more than load a row.
 var expensiveFields = map[string]int{
 	"Query.verifyAuditChain": 1_000, // walks and hashes the tenant's whole audit chain
+	"Number.costs":           50,    // aggregates a month of the number's messages
 }
 
 const costCeiling = 1 << 40

@@ -67,6 +67,9 @@ var mutations = map[string]mutationRule{
 
 	"setFirstResponseTarget": {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 
+	"setMessageRate":    {perm: policy.TenantManage, audit: audit.ActionMessageRateSet},
+	"deleteMessageRate": {perm: policy.TenantManage, id: "rate", audit: audit.ActionMessageRateDeleted},
+
 	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},
 	// Your own password, proving the current one; every session of yours ends.

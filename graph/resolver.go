@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/outhook"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/presence"
+	"github.com/switchboard-dev/switchboard/pricing"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -39,7 +40,8 @@ type Resolver struct {
 	delivs   *connector.Deliveries
 	typing   *connector.Typing
 	// rows: the conversations of live events, read once per event.
-	rows *eventRows
+	rows    *eventRows
+	pricing *pricing.Service
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -61,6 +63,8 @@ type Services struct {
 	Deliveries *connector.Deliveries
 	// Typing shows customers an agent's typing indicator.
 	Typing *connector.Typing
+	// Pricing keeps the rate card and computes messaging costs.
+	Pricing *pricing.Service
 }
 
 // NewResolver returns the root resolver over s.
@@ -82,6 +86,7 @@ func NewResolver(s Services) *Resolver {
 		delivs:   s.Deliveries,
 		typing:   s.Typing,
 		rows:     newEventRows(),
+		pricing:  s.Pricing,
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/pricing"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
@@ -62,6 +64,20 @@ func (r *messageResolver) ReferredProduct(ctx context.Context, obj *ent.Message)
 	return &model.ReferredProduct{CatalogID: p.CatalogID, ProductRetailerID: p.ProductRetailerID}, nil
 }
 
+// Pricing is the resolver for the pricing field.
+func (r *messageResolver) Pricing(ctx context.Context, obj *ent.Message) (*model.MessagePricing, error) {
+	if obj.PricingCategory == nil || obj.PricedAt == nil {
+		return nil, nil
+	}
+	return &model.MessagePricing{Category: *obj.PricingCategory, Model: obj.PricingModel, Type: obj.PricingType,
+		Billable: obj.Billable != nil && *obj.Billable, PricedAt: *obj.PricedAt}, nil
+}
+
+// Price is the resolver for the price field.
+func (r *messageRateResolver) Price(ctx context.Context, obj *ent.MessageRate) (float64, error) {
+	return pricing.Units(obj.PriceMicros), nil
+}
+
 // ReplayInboundDeliveries is the resolver for the replayInboundDeliveries field.
 func (r *mutationResolver) ReplayInboundDeliveries(ctx context.Context, ids []string, state *webhookdelivery.State, numberID *string) ([]*model.InboundDelivery, error) {
 	ds, err := r.delivs.Replay(ctx, connector.DeliveryFilter{IDs: ids, State: state, NumberID: numberID})
@@ -74,6 +90,32 @@ func (r *mutationResolver) ReplayInboundDeliveries(ctx context.Context, ids []st
 // IndicateTyping is the resolver for the indicateTyping field.
 func (r *mutationResolver) IndicateTyping(ctx context.Context, conversationID string) (bool, error) {
 	return r.typing.Indicate(ctx, conversationID)
+}
+
+// SetMessageRate is the resolver for the setMessageRate field.
+func (r *mutationResolver) SetMessageRate(ctx context.Context, input model.MessageRateInput) (*ent.MessageRate, error) {
+	return r.pricing.SetRate(ctx, pricing.RateInput{Category: input.Category, Market: stringOr(input.Market),
+		Currency: stringOr(input.Currency), Price: input.Price})
+}
+
+// DeleteMessageRate is the resolver for the deleteMessageRate field.
+func (r *mutationResolver) DeleteMessageRate(ctx context.Context, id string) (bool, error) {
+	return true, r.pricing.DeleteRate(ctx, id)
+}
+
+// Costs is the resolver for the costs field.
+func (r *numberResolver) Costs(ctx context.Context, obj *ent.Number, month string) (*model.MessagingCosts, error) {
+	c, err := r.pricing.NumberCosts(ctx, obj, month)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.MessagingCosts{Month: c.Month, Currency: c.Currency, Total: pricing.Units(c.TotalMicro),
+		ServiceMessages: c.ServiceMessages, BilledServiceMessages: c.BilledServiceMessages, Categories: []*model.CategoryCost{}}
+	for _, cat := range c.Categories {
+		out.Categories = append(out.Categories, &model.CategoryCost{Category: cat.Category, Messages: cat.Messages,
+			Billable: cat.Billable, Cost: pricing.Units(cat.CostMicro), Unrated: cat.Unrated})
+	}
+	return out, nil
 }
 
 // InboundDeliveries is the resolver for the inboundDeliveries field.
@@ -94,3 +136,13 @@ func (r *queryResolver) InboundDeliveries(ctx context.Context, state *webhookdel
 	}
 	return inboundDeliveries(ds), nil
 }
+
+// MessageRates is the resolver for the messageRates field.
+func (r *queryResolver) MessageRates(ctx context.Context) ([]*ent.MessageRate, error) {
+	return r.pricing.Rates(ctx)
+}
+
+// MessageRate returns generated.MessageRateResolver implementation.
+func (r *Resolver) MessageRate() generated.MessageRateResolver { return &messageRateResolver{r} }
+
+type messageRateResolver struct{ *Resolver }

@@ -80,6 +80,9 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "outboundDeliveries"}: needs(WebhookManage, Deny),
 	{"Query", "inboundDeliveries"}:  needs(NumberManage, Deny),
 	{"Query", "groupWebhookEvents"}: needs(GroupView, Deny),
+	{"Query", "messageRates"}:       needs(ReportViewAll, Deny),
+	// What the company pays: figures for those who see every report.
+	{"Number", "costs"}: needs(ReportViewAll, Deny),
 	// Live lists: the same switches as the lists they follow.
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),
@@ -154,6 +157,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Message", "content"}:           public, // hidden once deleted (Tombstoned); phones inside are masked below
 	{"Message", "referral"}:          public, // likewise
 	{"Message", "referredProduct"}:   public,
+	{"Message", "pricing"}:           needs(ReportViewAll, Deny),
 
 	// A contact card's numbers reveal phones like Contact.phone does.
 	{"SharedContactPhone", "phone"}: needs(ContactViewPhone, Mask),

@@ -29,7 +29,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Message() MessageResolver
+	MessageRate() MessageRateResolver
 	Mutation() MutationResolver
+	Number() NumberResolver
 	Query() QueryResolver
 	Role() RoleResolver
 	Subscription() SubscriptionResolver
@@ -236,6 +238,14 @@ type ComplexityRoot struct {
 	ButtonReplyContent struct {
 		Payload func(childComplexity int) int
 		Text    func(childComplexity int) int
+	}
+
+	CategoryCost struct {
+		Billable func(childComplexity int) int
+		Category func(childComplexity int) int
+		Cost     func(childComplexity int) int
+		Messages func(childComplexity int) int
+		Unrated  func(childComplexity int) int
 	}
 
 	Contact struct {
@@ -519,6 +529,7 @@ type ComplexityRoot struct {
 		ID                func(childComplexity int) int
 		Kind              func(childComplexity int) int
 		Media             func(childComplexity int) int
+		Pricing           func(childComplexity int) int
 		ProviderMessageID func(childComplexity int) int
 		ReactionTo        func(childComplexity int) int
 		ReactionToID      func(childComplexity int) int
@@ -554,6 +565,32 @@ type ComplexityRoot struct {
 		Seq     func(childComplexity int) int
 	}
 
+	MessagePricing struct {
+		Billable func(childComplexity int) int
+		Category func(childComplexity int) int
+		Model    func(childComplexity int) int
+		PricedAt func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
+	MessageRate struct {
+		Category  func(childComplexity int) int
+		Currency  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Market    func(childComplexity int) int
+		Price     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	MessagingCosts struct {
+		BilledServiceMessages func(childComplexity int) int
+		Categories            func(childComplexity int) int
+		Currency              func(childComplexity int) int
+		Month                 func(childComplexity int) int
+		ServiceMessages       func(childComplexity int) int
+		Total                 func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddGroupMembers          func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
 		AssignConversation       func(childComplexity int, id string, agentID *string) int
@@ -568,6 +605,7 @@ type ComplexityRoot struct {
 		CreateTeam               func(childComplexity int, input ent.CreateTeamInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteMessage            func(childComplexity int, id string) int
+		DeleteMessageRate        func(childComplexity int, id string) int
 		DeleteRole               func(childComplexity int, id string) int
 		DeleteWebhookEndpoint    func(childComplexity int, id string) int
 		DisableAgent             func(childComplexity int, id string) int
@@ -598,6 +636,7 @@ type ComplexityRoot struct {
 		SetFieldRule             func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
 		SetFirstResponseTarget   func(childComplexity int, seconds int) int
 		SetGroupMemberRole       func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetMessageRate           func(childComplexity int, input model.MessageRateInput) int
 		SetNumberCredentials     func(childComplexity int, id string, accessToken string) int
 		SetPresence              func(childComplexity int, presence model.Presence) int
 		SetRetention             func(childComplexity int, days int) int
@@ -617,6 +656,7 @@ type ComplexityRoot struct {
 	Number struct {
 		Attention     func(childComplexity int) int
 		Conversations func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		Costs         func(childComplexity int, month string) int
 		CreatedAt     func(childComplexity int) int
 		DisplayName   func(childComplexity int) int
 		Groups        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
@@ -746,6 +786,7 @@ type ComplexityRoot struct {
 		GroupWebhookEvents func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
 		Groups             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
 		InboundDeliveries  func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
+		MessageRates       func(childComplexity int) int
 		Messages           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
 		Node               func(childComplexity int, id string) int
 		Nodes              func(childComplexity int, ids []string) int
@@ -1747,6 +1788,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ButtonReplyContent.Text(childComplexity), true
+
+	case "CategoryCost.billable":
+		if e.ComplexityRoot.CategoryCost.Billable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCost.Billable(childComplexity), true
+	case "CategoryCost.category":
+		if e.ComplexityRoot.CategoryCost.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCost.Category(childComplexity), true
+	case "CategoryCost.cost":
+		if e.ComplexityRoot.CategoryCost.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCost.Cost(childComplexity), true
+	case "CategoryCost.messages":
+		if e.ComplexityRoot.CategoryCost.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCost.Messages(childComplexity), true
+	case "CategoryCost.unrated":
+		if e.ComplexityRoot.CategoryCost.Unrated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCost.Unrated(childComplexity), true
 
 	case "Contact.attributes":
 		if e.ComplexityRoot.Contact.Attributes == nil {
@@ -2955,6 +3027,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Media(childComplexity), true
+	case "Message.pricing":
+		if e.ComplexityRoot.Message.Pricing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Pricing(childComplexity), true
 	case "Message.providerMessageID":
 		if e.ComplexityRoot.Message.ProviderMessageID == nil {
 			break
@@ -3103,6 +3181,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageEvent.Seq(childComplexity), true
 
+	case "MessagePricing.billable":
+		if e.ComplexityRoot.MessagePricing.Billable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePricing.Billable(childComplexity), true
+	case "MessagePricing.category":
+		if e.ComplexityRoot.MessagePricing.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePricing.Category(childComplexity), true
+	case "MessagePricing.model":
+		if e.ComplexityRoot.MessagePricing.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePricing.Model(childComplexity), true
+	case "MessagePricing.pricedAt":
+		if e.ComplexityRoot.MessagePricing.PricedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePricing.PricedAt(childComplexity), true
+	case "MessagePricing.type":
+		if e.ComplexityRoot.MessagePricing.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagePricing.Type(childComplexity), true
+
+	case "MessageRate.category":
+		if e.ComplexityRoot.MessageRate.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.Category(childComplexity), true
+	case "MessageRate.currency":
+		if e.ComplexityRoot.MessageRate.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.Currency(childComplexity), true
+	case "MessageRate.id":
+		if e.ComplexityRoot.MessageRate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.ID(childComplexity), true
+	case "MessageRate.market":
+		if e.ComplexityRoot.MessageRate.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.Market(childComplexity), true
+	case "MessageRate.price":
+		if e.ComplexityRoot.MessageRate.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.Price(childComplexity), true
+	case "MessageRate.updatedAt":
+		if e.ComplexityRoot.MessageRate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRate.UpdatedAt(childComplexity), true
+
+	case "MessagingCosts.billedServiceMessages":
+		if e.ComplexityRoot.MessagingCosts.BilledServiceMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.BilledServiceMessages(childComplexity), true
+	case "MessagingCosts.categories":
+		if e.ComplexityRoot.MessagingCosts.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.Categories(childComplexity), true
+	case "MessagingCosts.currency":
+		if e.ComplexityRoot.MessagingCosts.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.Currency(childComplexity), true
+	case "MessagingCosts.month":
+		if e.ComplexityRoot.MessagingCosts.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.Month(childComplexity), true
+	case "MessagingCosts.serviceMessages":
+		if e.ComplexityRoot.MessagingCosts.ServiceMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.ServiceMessages(childComplexity), true
+	case "MessagingCosts.total":
+		if e.ComplexityRoot.MessagingCosts.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessagingCosts.Total(childComplexity), true
+
 	case "Mutation.addGroupMembers":
 		if e.ComplexityRoot.Mutation.AddGroupMembers == nil {
 			break
@@ -3246,6 +3429,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteMessage(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteMessageRate":
+		if e.ComplexityRoot.Mutation.DeleteMessageRate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteMessageRate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteMessageRate(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteRole":
 		if e.ComplexityRoot.Mutation.DeleteRole == nil {
 			break
@@ -3576,6 +3770,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMemberRole(childComplexity, args["groupID"].(string), args["waID"].(string), args["role"].(groupmember.Role)), true
+	case "Mutation.setMessageRate":
+		if e.ComplexityRoot.Mutation.SetMessageRate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMessageRate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMessageRate(childComplexity, args["input"].(model.MessageRateInput)), true
 	case "Mutation.setNumberCredentials":
 		if e.ComplexityRoot.Mutation.SetNumberCredentials == nil {
 			break
@@ -3748,6 +3953,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Number.Conversations(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ConversationOrder), args["where"].(*ent.ConversationWhereInput)), true
+	case "Number.costs":
+		if e.ComplexityRoot.Number.Costs == nil {
+			break
+		}
+
+		args, err := ec.field_Number_costs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Number.Costs(childComplexity, args["month"].(string)), true
 	case "Number.createdAt":
 		if e.ComplexityRoot.Number.CreatedAt == nil {
 			break
@@ -4323,6 +4539,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.InboundDeliveries(childComplexity, args["state"].(*webhookdelivery.State), args["numberID"].(*string), args["first"].(*int)), true
 
+	case "Query.messageRates":
+		if e.ComplexityRoot.Query.MessageRates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MessageRates(childComplexity), true
 	case "Query.messages":
 		if e.ComplexityRoot.Query.Messages == nil {
 			break
@@ -5308,6 +5530,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputListSectionInput,
 		ec.unmarshalInputMediaInput,
 		ec.unmarshalInputMessageOrder,
+		ec.unmarshalInputMessageRateInput,
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
@@ -12312,6 +12535,89 @@ extend type Mutation {
   """
   indicateTyping(conversationID: ID!): Boolean!
 }
+
+extend type Message {
+  "How the provider billed the message, from its status webhooks: outbound messages, once a status said. Needs report.view_all."
+  pricing: MessagePricing @goField(forceResolver: true)
+}
+
+"How a message is billed, as the pricing object of its status webhook said."
+type MessagePricing {
+  "marketing, utility, authentication, authentication_international, service, referral_conversion, ..."
+  category: String!
+  "PMP (per message) or CBP (per conversation, the model before July 2025)."
+  model: String!
+  "regular, free_customer_service or free_entry_point (PMP)."
+  type: String!
+  "Whether the message is charged: Meta's billable flag, or a regular message under per-message pricing."
+  billable: Boolean!
+  "When the status that priced it happened: the month the message is counted in."
+  pricedAt: Time!
+}
+
+"""
+A line of the tenant's rate card: what one billable message of a category to a market costs. The tenant copies the
+figures from Meta's published rate card (or its partner's invoice); costs are computed at the rates in force when read.
+"""
+type MessageRate {
+  id: ID!
+  category: String!
+  "The recipient's international dialling prefix (\"44\", \"1\"; the longest match wins), or \"*\" for any."
+  market: String!
+  currency: String!
+  "Per billable message, in currency units (kept to the millionth)."
+  price: Float! @goField(forceResolver: true)
+  updatedAt: Time!
+}
+
+input MessageRateInput {
+  category: String!
+  market: String = "*"
+  currency: String = "USD"
+  price: Float!
+}
+
+"A number's messaging costs in one month (of the tenant's time zone)."
+type MessagingCosts {
+  "YYYY-MM."
+  month: String!
+  currency: String!
+  "The sum of the categories' costs."
+  total: Float!
+  categories: [CategoryCost!]!
+  "Service messages (answers inside the customer's window) of the month, and how many the provider billed (beyond the monthly free tier)."
+  serviceMessages: Int!
+  billedServiceMessages: Int!
+}
+
+type CategoryCost {
+  category: String!
+  "Priced messages of the category."
+  messages: Int!
+  "Of those, the billed ones."
+  billable: Int!
+  "What the billed ones cost at the rate card's rates."
+  cost: Float!
+  "Billed messages no rate matches: their cost is not in cost."
+  unrated: Int!
+}
+
+extend type Number {
+  "The number's messaging costs in month (YYYY-MM): the pricing its status webhooks reported, at the rate card's rates. Needs report.view_all."
+  costs(month: String!): MessagingCosts @goField(forceResolver: true)
+}
+
+extend type Query {
+  "The tenant's rate card, by category and market. Needs report.view_all."
+  messageRates: [MessageRate!]!
+}
+
+extend type Mutation {
+  "Set what a billable message of a category to a market costs (creates or replaces that line). Needs tenant.manage."
+  setMessageRate(input: MessageRateInput!): MessageRate!
+  "Remove a line of the rate card. Needs tenant.manage."
+  deleteMessageRate(id: ID!): Boolean!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -12680,6 +12986,22 @@ func (ec *executionContext) childFields_BusinessHours(ctx context.Context, field
 		return ec.fieldContext_BusinessHours_close(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BusinessHours", field.Name)
+}
+
+func (ec *executionContext) childFields_CategoryCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_CategoryCost_category(ctx, field)
+	case "messages":
+		return ec.fieldContext_CategoryCost_messages(ctx, field)
+	case "billable":
+		return ec.fieldContext_CategoryCost_billable(ctx, field)
+	case "cost":
+		return ec.fieldContext_CategoryCost_cost(ctx, field)
+	case "unrated":
+		return ec.fieldContext_CategoryCost_unrated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryCost", field.Name)
 }
 
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13232,6 +13554,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_referral(ctx, field)
 	case "referredProduct":
 		return ec.fieldContext_Message_referredProduct(ctx, field)
+	case "pricing":
+		return ec.fieldContext_Message_pricing(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
@@ -13270,6 +13594,58 @@ func (ec *executionContext) childFields_MessageEvent(ctx context.Context, field 
 		return ec.fieldContext_MessageEvent_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessageEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_MessagePricing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_MessagePricing_category(ctx, field)
+	case "model":
+		return ec.fieldContext_MessagePricing_model(ctx, field)
+	case "type":
+		return ec.fieldContext_MessagePricing_type(ctx, field)
+	case "billable":
+		return ec.fieldContext_MessagePricing_billable(ctx, field)
+	case "pricedAt":
+		return ec.fieldContext_MessagePricing_pricedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessagePricing", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MessageRate_id(ctx, field)
+	case "category":
+		return ec.fieldContext_MessageRate_category(ctx, field)
+	case "market":
+		return ec.fieldContext_MessageRate_market(ctx, field)
+	case "currency":
+		return ec.fieldContext_MessageRate_currency(ctx, field)
+	case "price":
+		return ec.fieldContext_MessageRate_price(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_MessageRate_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageRate", field.Name)
+}
+
+func (ec *executionContext) childFields_MessagingCosts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_MessagingCosts_month(ctx, field)
+	case "currency":
+		return ec.fieldContext_MessagingCosts_currency(ctx, field)
+	case "total":
+		return ec.fieldContext_MessagingCosts_total(ctx, field)
+	case "categories":
+		return ec.fieldContext_MessagingCosts_categories(ctx, field)
+	case "serviceMessages":
+		return ec.fieldContext_MessagingCosts_serviceMessages(ctx, field)
+	case "billedServiceMessages":
+		return ec.fieldContext_MessagingCosts_billedServiceMessages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessagingCosts", field.Name)
 }
 
 func (ec *executionContext) childFields_Number(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13312,6 +13688,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_groups(ctx, field)
 	case "routingPolicy":
 		return ec.fieldContext_Number_routingPolicy(ctx, field)
+	case "costs":
+		return ec.fieldContext_Number_costs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Number", field.Name)
 }

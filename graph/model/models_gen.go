@@ -71,6 +71,18 @@ type ButtonReplyContent struct {
 
 func (ButtonReplyContent) IsMessageContent() {}
 
+type CategoryCost struct {
+	Category string `json:"category"`
+	// Priced messages of the category.
+	Messages int `json:"messages"`
+	// Of those, the billed ones.
+	Billable int `json:"billable"`
+	// What the billed ones cost at the rate card's rates.
+	Cost float64 `json:"cost"`
+	// Billed messages no rate matches: their cost is not in cost.
+	Unrated int `json:"unrated"`
+}
+
 type ContactAttributeInput struct {
 	Key   string                   `json:"key"`
 	Type  schematype.AttributeType `json:"type"`
@@ -269,6 +281,40 @@ type MessageEvent struct {
 	Kind    EventKind    `json:"kind"`
 	At      time.Time    `json:"at"`
 	Message *ent.Message `json:"message,omitempty"`
+}
+
+// How a message is billed, as the pricing object of its status webhook said.
+type MessagePricing struct {
+	// marketing, utility, authentication, authentication_international, service, referral_conversion, ...
+	Category string `json:"category"`
+	// PMP (per message) or CBP (per conversation, the model before July 2025).
+	Model string `json:"model"`
+	// regular, free_customer_service or free_entry_point (PMP).
+	Type string `json:"type"`
+	// Whether the message is charged: Meta's billable flag, or a regular message under per-message pricing.
+	Billable bool `json:"billable"`
+	// When the status that priced it happened: the month the message is counted in.
+	PricedAt time.Time `json:"pricedAt"`
+}
+
+type MessageRateInput struct {
+	Category string  `json:"category"`
+	Market   *string `json:"market,omitempty"`
+	Currency *string `json:"currency,omitempty"`
+	Price    float64 `json:"price"`
+}
+
+// A number's messaging costs in one month (of the tenant's time zone).
+type MessagingCosts struct {
+	// YYYY-MM.
+	Month    string `json:"month"`
+	Currency string `json:"currency"`
+	// The sum of the categories' costs.
+	Total      float64         `json:"total"`
+	Categories []*CategoryCost `json:"categories"`
+	// Service messages (answers inside the customer's window) of the month, and how many the provider billed (beyond the monthly free tier).
+	ServiceMessages       int `json:"serviceMessages"`
+	BilledServiceMessages int `json:"billedServiceMessages"`
 }
 
 type NumberEvent struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -330,5 +331,57 @@ func TestUnknownStatusLosesNothingBesideIt(t *testing.T) {
 		n, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.beside")).Count(b.ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "the customer's message is stored while the status waits")
+	})
+}
+
+// A status's pricing object is stored on its message (category, model,
+// type, billable, and the status time as the month it counts in), from the
+// first status that carries one, whatever order they arrive in; a status
+// without pricing leaves the message unpriced.
+func TestStatusPricingIsStoredPerMessage(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, inboundAt("wamid.in", 1750000000, "text", `{"body":"hi"}`)))
+		conv := conversationOf(t, b, "wamid.in")
+		for _, id := range []string{"wamid.promo", "wamid.answer", "wamid.plain"} {
+			_, err := db.Client.Message.Create().SetConversationID(conv.ID).SetNumberID(b.num.ID).SetDirection(message.DirectionOUTBOUND).
+				SetStatus(message.StatusQUEUED).SetProviderMessageID(id).Save(b.ctx)
+			require.NoError(t, err)
+		}
+		status := func(id, st string, ts int64, pricing string) []byte {
+			if pricing != "" {
+				pricing = `,"pricing":` + pricing
+			}
+			return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"statuses":[{"id":%q,"status":%q,"timestamp":"%d","recipient_id":"16505551234"%s}]}}]}]}`, id, st, ts, pricing)
+		}
+		// read arrives first (delivered implied), then a late sent: the first pricing stays
+		require.Equal(t, http.StatusOK, b.post(t, status("wamid.promo", "read", 1764547200, `{"billable":true,"pricing_model":"PMP","category":"marketing","type":"regular"}`)))
+		require.Equal(t, http.StatusOK, b.post(t, status("wamid.promo", "sent", 1764547100, `{"billable":false,"pricing_model":"PMP","category":"utility","type":"free_customer_service"}`)))
+		// PMP without the deprecated billable flag: a free_customer_service answer is not billed
+		require.Equal(t, http.StatusOK, b.post(t, status("wamid.answer", "delivered", 1764547300, `{"pricing_model":"PMP","category":"service","type":"free_customer_service"}`)))
+		require.Equal(t, http.StatusOK, b.post(t, status("wamid.plain", "sent", 1764547400, "")))
+
+		get := func(id string) *ent.Message {
+			m, err := db.Client.Message.Query().Where(message.ProviderMessageID(id)).Only(b.ctx)
+			require.NoError(t, err)
+			return m
+		}
+		promo := get("wamid.promo")
+		require.Equal(t, "marketing", *promo.PricingCategory)
+		require.Equal(t, "PMP", promo.PricingModel)
+		require.Equal(t, "regular", promo.PricingType)
+		require.True(t, *promo.Billable)
+		require.True(t, promo.PricedAt.Equal(time.Unix(1764547200, 0)), "%v", promo.PricedAt)
+		require.Equal(t, message.StatusREAD, promo.Status)
+		answer := get("wamid.answer")
+		require.Equal(t, "service", *answer.PricingCategory)
+		require.False(t, *answer.Billable)
+		plain := get("wamid.plain")
+		require.Nil(t, plain.PricingCategory)
+		require.Nil(t, plain.Billable)
+		require.Nil(t, plain.PricedAt)
 	})
 }
