@@ -181,6 +181,10 @@ var webhookTable = []struct {
 		msgW(`{"status":"FAILED","errorCode":131047,"errorText":"Re-engagement message: Message failed to send because more than 24 hours have passed."}`)},
 	{"status sent without pricing", tblStatuses(`{"id":"wamid.out3","status":"sent","timestamp":"1750000105","recipient_id":"` + tblCustomer + `"}`),
 		msgQ("wamid.out3", "status pricing { category }"), msgW(`{"status":"SENT","pricing":null}`)},
+	// (the seed conversation's customer moved to 16505550000 with "system: changed number")
+	{"status naming the recipient's business-scoped id", tblStatuses(`{"id":"wamid.out3","status":"delivered","timestamp":"1750000106","recipient_id":"16505550000","recipient_user_id":"US.1000000000000001"}`),
+		`{ contacts(where: {userID: "US.1000000000000001"}) { edges { node { waID userID } } } }`,
+		`{"contacts":{"edges":[{"node":{"waID":"16505550000","userID":"US.1000000000000001"}}]}}`},
 	{"statuses batched", tblStatuses(`{"id":"wamid.out4","status":"sent","timestamp":"1750000106","recipient_id":"` + tblCustomer + `"},{"id":"wamid.out4","status":"delivered","timestamp":"1750000107","recipient_id":"` + tblCustomer + `"}`),
 		msgQ("wamid.out4", "status"), msgW(`{"status":"DELIVERED"}`)},
 	{"status before its message", tblStatuses(`{"id":"wamid.notyet","status":"delivered","timestamp":"1750000108","recipient_id":"` + tblCustomer + `"}`),

@@ -25,8 +25,11 @@ type Status struct {
 	Status    string
 	Timestamp time.Time
 
-	RecipientID   string // the customer's wa_id, or the group id
-	RecipientType string // "group" for group messages, else empty or "individual"
+	RecipientID string // the customer's wa_id, or the group id
+	// RecipientUserID is the customer's business-scoped user id (BSUID),
+	// which Meta adds since 2026 (the only id when the phone is withheld).
+	RecipientUserID string
+	RecipientType   string // "group" for group messages, else empty or "individual"
 	// RecipientParticipantID is, in a group, the member the status is about.
 	RecipientParticipantID string
 
@@ -70,6 +73,7 @@ func parseStatuses(raws []json.RawMessage, problems *[]Problem) []Status {
 			Status                 string   `json:"status"`
 			Timestamp              unixTime `json:"timestamp"`
 			RecipientID            string   `json:"recipient_id"`
+			RecipientUserID        string   `json:"recipient_user_id"`
 			RecipientType          string   `json:"recipient_type"`
 			RecipientParticipantID string   `json:"recipient_participant_id"`
 			BizOpaqueCallbackData  string   `json:"biz_opaque_callback_data"`
@@ -96,6 +100,7 @@ func parseStatuses(raws []json.RawMessage, problems *[]Problem) []Status {
 			Status:                 w.Status,
 			Timestamp:              w.Timestamp.Time,
 			RecipientID:            w.RecipientID,
+			RecipientUserID:        w.RecipientUserID,
 			RecipientType:          w.RecipientType,
 			RecipientParticipantID: w.RecipientParticipantID,
 			BizOpaqueCallbackData:  w.BizOpaqueCallbackData,

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
@@ -173,5 +174,32 @@ func TestChangedNumberToAKnownContactMerges(t *testing.T) {
 		for _, wamid := range []string{"wamid.old", "wamid.new", "wamid.sys"} {
 			require.Equal(t, cs[0].ID, conversationOf(t, b, wamid).ContactID, wamid)
 		}
+	})
+}
+
+// A status of a message sent to a customer known by phone carries their
+// business-scoped id (recipient_user_id, Meta's 2026 statuses): the contact
+// learns it, and the customer's later messages under a username (BSUID
+// only) land in the same conversation.
+func TestStatusTeachesTheRecipientsBSUID(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.in", 1750000000, kerryPhone, "", "hello")))
+		conv := conversationOf(t, b, "wamid.in")
+		_, err := db.Client.Message.Create().SetConversationID(conv.ID).SetNumberID(b.num.ID).SetDirection(message.DirectionOUTBOUND).
+			SetStatus(message.StatusQUEUED).SetProviderMessageID("wamid.out").Save(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, b.post(t, []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"contacts":[{"profile":{"name":"Kerry Fisher"},"wa_id":"`+kerryPhone+`","user_id":"`+kerryBSUID+`"}],
+"statuses":[{"id":"wamid.out","status":"delivered","timestamp":"1750000010","recipient_id":"`+kerryPhone+`","recipient_user_id":"`+kerryBSUID+`"}]}}]}]}`)))
+		cs := contacts(t, b)
+		require.Len(t, cs, 1)
+		require.NotNil(t, cs[0].UserID)
+		require.Equal(t, kerryBSUID, *cs[0].UserID)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.later", 1750000020, "", kerryBSUID, "now with a username")))
+		require.Equal(t, conv.ID, conversationOf(t, b, "wamid.later").ID)
+		require.Len(t, contacts(t, b), 1)
 	})
 }

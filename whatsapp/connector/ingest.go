@@ -583,6 +583,9 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	if at.IsZero() {
 		at = in.clock.Now()
 	}
+	if err := in.recipientKnown(ctx, tx, m, st); err != nil {
+		return err
+	}
 	if p := st.Pricing; p != nil && p.Category != "" && m.PricedAt == nil {
 		// How the message is billed, from the first status that says it
 		// (sent, delivered and read repeat it), whatever order they come in.
@@ -630,6 +633,25 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	}
 	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
 	return nil
+}
+
+// recipientKnown learns the customer's business-scoped id from a status of
+// a message sent to them (Meta adds recipient_user_id to statuses): a
+// contact known by phone, a broadcast recipient say, is found by its BSUID
+// from then on, and merged with a contact that had only the BSUID.
+func (in *Ingester) recipientKnown(ctx context.Context, tx *ent.Tx, m *ent.Message, st whatsapp.Status) error {
+	if st.RecipientUserID == "" || st.RecipientType == "group" {
+		return nil
+	}
+	c, err := tx.Conversation.Query().Where(conversation.ID(m.ConversationID)).QueryContact().Only(ctx)
+	if err != nil || (c.UserID != nil && *c.UserID == st.RecipientUserID) {
+		return err
+	}
+	if st.RecipientID == "" || st.RecipientID != c.WaID {
+		return nil // only a contact the status names by its phone learns the BSUID
+	}
+	_, err = in.contact(ctx, tx, customer{waID: st.RecipientID, userID: st.RecipientUserID})
+	return err
 }
 
 // charged tells whether a message priced p is billed: Meta's billable flag,
