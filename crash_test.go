@@ -36,7 +36,7 @@ func TestKilledWhileSending(t *testing.T) {
 	addr := graphtest.FreeAddr(t)
 	s, err := sim.New(sim.Config{
 		WebhookURL: "http://" + addr + "/webhooks/whatsapp", AppSecret: simSecret,
-		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, Throughput: 1000}},
+		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, DisplayPhone: "33600000001", Throughput: 1000}},
 		StatusDelays: sim.StatusDelays{Sent: time.Hour}, // statuses are not what this test is about
 		PairInterval: -1, RetryBackoff: 100 * time.Millisecond, Seed: 3,
 	})

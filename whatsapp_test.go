@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/app"
+	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
@@ -60,7 +61,7 @@ func setupWhatsApp(t *testing.T, dialectName string, throughput int) *waBundle {
 	simulator, err := sim.New(sim.Config{
 		WebhookURL:   srv.URL + "/webhooks/whatsapp",
 		AppSecret:    simSecret,
-		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, Throughput: throughput}},
+		Numbers:      []sim.Number{{PhoneNumberID: simNumberID, Token: simToken, DisplayPhone: "33600000001", Throughput: throughput}},
 		StatusDelays: sim.StatusDelays{Sent: 5 * time.Millisecond, Delivered: 5 * time.Millisecond, Read: 5 * time.Millisecond},
 		PairInterval: -1,
 		RetryBackoff: 50 * time.Millisecond,
@@ -408,9 +409,11 @@ func TestNumberHealth(t *testing.T) {
 	st, _ = status()
 	require.Equal(t, "CONNECTED", st)
 
-	// A token the provider no longer accepts (190).
-	b.s.Do(t, b.owner, `mutation($id: ID!) { setNumberCredentials(id: $id, accessToken: "revoked-token") { id } }`,
-		map[string]any{"id": b.numberID}).RequireOK(t)
+	// A token the provider no longer accepts (190): setNumberCredentials
+	// refuses one, so it is the stored token that went stale.
+	sealed, err := b.s.App.Box.Seal(credential.Credentials{AccessToken: "revoked-token"}, b.numberID)
+	require.NoError(t, err)
+	require.NoError(t, b.db.Client.Number.UpdateOneID(b.numberID).SetCredentials(sealed).Exec(ctx))
 	conv := b.writeIn(t, "33612340077", "hi")
 	r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "hello"}) { id } }`, map[string]any{"c": conv})
 	r.RequireOK(t)

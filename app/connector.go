@@ -31,7 +31,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	client := a.DB.Client
 	ingester := connector.NewIngester(client, a.Pub, a.Clock, a.Log)
 	ingester.Arrivals = a.Services.Routing // routes new conversations on arrival
-	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log}
+	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})
 	river.AddWorker(workers, &connector.Reader{Client: client, API: api, Box: a.Box})
@@ -41,8 +41,9 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		&river.PeriodicJobOpts{RunOnStart: true}))
 	enqueue := connector.EnqueueWebhook(a.Jobs)
 	replayer := &connector.Replayer{Enqueue: enqueue}
-	// A number linked (or given its phone number id) gets the webhooks that
-	// arrived for it before.
+	// A number is verified with its provider, and then gets the webhooks
+	// that arrived for it before.
+	a.Services.Numbers.Prove = api.Proves
 	a.Services.Numbers.Linked = replayer.NumberLinked
 	a.Services.Deliveries = &connector.Deliveries{Client: client, Replayer: replayer}
 	a.Services.Typing = &connector.Typing{Client: client, API: api, Box: a.Box, Clock: a.Clock, Log: a.Log}

@@ -45,6 +45,7 @@ const (
 	ActionNumberUpdated         = "number.update"
 	ActionNumberUnlinked        = "number.unlink"
 	ActionCredentialsSet        = "number.credentials"
+	ActionNumberVerified        = "number.verify" // the health read proved a stored token
 	ActionDeliveriesReplayed    = "number.replay_webhooks"
 	ActionConversationAssigned  = "conversation.assign"
 	ActionConversationTransfer  = "conversation.transfer"

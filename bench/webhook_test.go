@@ -57,7 +57,7 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 		}))
 	tenantID, token := s.Tenant(b, "bench")
 	if _, err := db.Client.Number.Create().SetPhone("+33600000001").SetDisplayName("Bench").
-		SetPhoneNumberID("100200300").Save(viewer.System(b.Context(), tenantID)); err != nil {
+		SetPhoneNumberID("100200300").SetVerifiedAt(time.Now()).Save(viewer.System(b.Context(), tenantID)); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(s.App.Handler())

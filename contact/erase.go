@@ -120,7 +120,8 @@ func (s *Service) Erase(ctx context.Context, id string) (*ent.Contact, error) {
 // numbers that name the person (by WhatsApp id or phone). They are platform
 // records: the tenant is known by the numbers they name.
 func (s *Service) eraseWebhookBodies(ctx context.Context, tx *ent.Tx, c *ent.Contact) (int, error) {
-	ids, err := tx.Number.Query().Where(number.PhoneNumberIDNotNil()).Select(number.FieldPhoneNumberID).Strings(ctx)
+	// only ids the tenant proved: a claimed id is not theirs to redact
+	ids, err := tx.Number.Query().Where(number.PhoneNumberIDNotNil(), number.VerifiedAtNotNil()).Select(number.FieldPhoneNumberID).Strings(ctx)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}

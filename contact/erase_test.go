@@ -34,7 +34,7 @@ func plant(t *testing.T, db *store.DB, tenant, phoneNumberID string, p person) (
 	require.NoError(t, err)
 	ctx = viewer.System(t.Context(), ten.ID)
 	num, err := db.Client.Number.Create().SetPhone("+3310000" + phoneNumberID[len(phoneNumberID)-4:]).SetDisplayName("Sales").
-		SetPhoneNumberID(phoneNumberID).Save(ctx)
+		SetPhoneNumberID(phoneNumberID).SetVerifiedAt(time.Now()).Save(ctx)
 	require.NoError(t, err)
 	create := db.Client.Contact.Create().SetWaID(p.waID).SetPhone(p.phone).SetProfileName(p.name).SetTags([]string{p.tag}).
 		SetOptInSource("form " + p.attr).SetUsername(p.username)

@@ -2894,6 +2894,11 @@ func (_q *NumberQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, number.FieldPhoneNumberID)
 				fieldSeen[number.FieldPhoneNumberID] = struct{}{}
 			}
+		case "verifiedAt":
+			if _, ok := fieldSeen[number.FieldVerifiedAt]; !ok {
+				selectedFields = append(selectedFields, number.FieldVerifiedAt)
+				fieldSeen[number.FieldVerifiedAt] = struct{}{}
+			}
 		case "status":
 			if _, ok := fieldSeen[number.FieldStatus]; !ok {
 				selectedFields = append(selectedFields, number.FieldStatus)

@@ -8631,6 +8631,18 @@ type NumberWhereInput struct {
 	PhoneNumberIDEqualFold    *string  `json:"phoneNumberIDEqualFold,omitempty"`
 	PhoneNumberIDContainsFold *string  `json:"phoneNumberIDContainsFold,omitempty"`
 
+	// "verified_at" field predicates.
+	VerifiedAt       *time.Time  `json:"verifiedAt,omitempty"`
+	VerifiedAtNEQ    *time.Time  `json:"verifiedAtNEQ,omitempty"`
+	VerifiedAtIn     []time.Time `json:"verifiedAtIn,omitempty"`
+	VerifiedAtNotIn  []time.Time `json:"verifiedAtNotIn,omitempty"`
+	VerifiedAtGT     *time.Time  `json:"verifiedAtGT,omitempty"`
+	VerifiedAtGTE    *time.Time  `json:"verifiedAtGTE,omitempty"`
+	VerifiedAtLT     *time.Time  `json:"verifiedAtLT,omitempty"`
+	VerifiedAtLTE    *time.Time  `json:"verifiedAtLTE,omitempty"`
+	VerifiedAtIsNil  bool        `json:"verifiedAtIsNil,omitempty"`
+	VerifiedAtNotNil bool        `json:"verifiedAtNotNil,omitempty"`
+
 	// "status" field predicates.
 	Status      *number.Status  `json:"status,omitempty"`
 	StatusNEQ   *number.Status  `json:"statusNEQ,omitempty"`
@@ -9052,6 +9064,36 @@ func (i *NumberWhereInput) P() (predicate.Number, error) {
 	}
 	if i.PhoneNumberIDContainsFold != nil {
 		predicates = append(predicates, number.PhoneNumberIDContainsFold(*i.PhoneNumberIDContainsFold))
+	}
+	if i.VerifiedAt != nil {
+		predicates = append(predicates, number.VerifiedAtEQ(*i.VerifiedAt))
+	}
+	if i.VerifiedAtNEQ != nil {
+		predicates = append(predicates, number.VerifiedAtNEQ(*i.VerifiedAtNEQ))
+	}
+	if len(i.VerifiedAtIn) > 0 {
+		predicates = append(predicates, number.VerifiedAtIn(i.VerifiedAtIn...))
+	}
+	if len(i.VerifiedAtNotIn) > 0 {
+		predicates = append(predicates, number.VerifiedAtNotIn(i.VerifiedAtNotIn...))
+	}
+	if i.VerifiedAtGT != nil {
+		predicates = append(predicates, number.VerifiedAtGT(*i.VerifiedAtGT))
+	}
+	if i.VerifiedAtGTE != nil {
+		predicates = append(predicates, number.VerifiedAtGTE(*i.VerifiedAtGTE))
+	}
+	if i.VerifiedAtLT != nil {
+		predicates = append(predicates, number.VerifiedAtLT(*i.VerifiedAtLT))
+	}
+	if i.VerifiedAtLTE != nil {
+		predicates = append(predicates, number.VerifiedAtLTE(*i.VerifiedAtLTE))
+	}
+	if i.VerifiedAtIsNil {
+		predicates = append(predicates, number.VerifiedAtIsNil())
+	}
+	if i.VerifiedAtNotNil {
+		predicates = append(predicates, number.VerifiedAtNotNil())
 	}
 	if i.Status != nil {
 		predicates = append(predicates, number.StatusEQ(*i.Status))

@@ -20185,6 +20185,7 @@ type NumberMutation struct {
 	provider             *number.Provider
 	waba_id              *string
 	phone_number_id      *string
+	verified_at          *time.Time
 	credentials          *[]byte
 	status               *number.Status
 	quality              *number.Quality
@@ -20629,6 +20630,55 @@ func (m *NumberMutation) PhoneNumberIDCleared() bool {
 func (m *NumberMutation) ResetPhoneNumberID() {
 	m.phone_number_id = nil
 	delete(m.clearedFields, number.FieldPhoneNumberID)
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (m *NumberMutation) SetVerifiedAt(t time.Time) {
+	m.verified_at = &t
+}
+
+// VerifiedAt returns the value of the "verified_at" field in the mutation.
+func (m *NumberMutation) VerifiedAt() (r time.Time, exists bool) {
+	v := m.verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerifiedAt returns the old "verified_at" field's value of the Number entity.
+// If the Number object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NumberMutation) OldVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerifiedAt: %w", err)
+	}
+	return oldValue.VerifiedAt, nil
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (m *NumberMutation) ClearVerifiedAt() {
+	m.verified_at = nil
+	m.clearedFields[number.FieldVerifiedAt] = struct{}{}
+}
+
+// VerifiedAtCleared returns if the "verified_at" field was cleared in this mutation.
+func (m *NumberMutation) VerifiedAtCleared() bool {
+	_, ok := m.clearedFields[number.FieldVerifiedAt]
+	return ok
+}
+
+// ResetVerifiedAt resets all changes to the "verified_at" field.
+func (m *NumberMutation) ResetVerifiedAt() {
+	m.verified_at = nil
+	delete(m.clearedFields, number.FieldVerifiedAt)
 }
 
 // SetCredentials sets the "credentials" field.
@@ -21325,7 +21375,7 @@ func (m *NumberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NumberMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, number.FieldCreatedAt)
 	}
@@ -21349,6 +21399,9 @@ func (m *NumberMutation) Fields() []string {
 	}
 	if m.phone_number_id != nil {
 		fields = append(fields, number.FieldPhoneNumberID)
+	}
+	if m.verified_at != nil {
+		fields = append(fields, number.FieldVerifiedAt)
 	}
 	if m.credentials != nil {
 		fields = append(fields, number.FieldCredentials)
@@ -21404,6 +21457,8 @@ func (m *NumberMutation) Field(name string) (ent.Value, bool) {
 		return m.WabaID()
 	case number.FieldPhoneNumberID:
 		return m.PhoneNumberID()
+	case number.FieldVerifiedAt:
+		return m.VerifiedAt()
 	case number.FieldCredentials:
 		return m.Credentials()
 	case number.FieldStatus:
@@ -21449,6 +21504,8 @@ func (m *NumberMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldWabaID(ctx)
 	case number.FieldPhoneNumberID:
 		return m.OldPhoneNumberID(ctx)
+	case number.FieldVerifiedAt:
+		return m.OldVerifiedAt(ctx)
 	case number.FieldCredentials:
 		return m.OldCredentials(ctx)
 	case number.FieldStatus:
@@ -21533,6 +21590,13 @@ func (m *NumberMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPhoneNumberID(v)
+		return nil
+	case number.FieldVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerifiedAt(v)
 		return nil
 	case number.FieldCredentials:
 		v, ok := value.([]byte)
@@ -21655,6 +21719,9 @@ func (m *NumberMutation) ClearedFields() []string {
 	if m.FieldCleared(number.FieldPhoneNumberID) {
 		fields = append(fields, number.FieldPhoneNumberID)
 	}
+	if m.FieldCleared(number.FieldVerifiedAt) {
+		fields = append(fields, number.FieldVerifiedAt)
+	}
 	if m.FieldCleared(number.FieldCredentials) {
 		fields = append(fields, number.FieldCredentials)
 	}
@@ -21695,6 +21762,9 @@ func (m *NumberMutation) ClearField(name string) error {
 		return nil
 	case number.FieldPhoneNumberID:
 		m.ClearPhoneNumberID()
+		return nil
+	case number.FieldVerifiedAt:
+		m.ClearVerifiedAt()
 		return nil
 	case number.FieldCredentials:
 		m.ClearCredentials()
@@ -21748,6 +21818,9 @@ func (m *NumberMutation) ResetField(name string) error {
 		return nil
 	case number.FieldPhoneNumberID:
 		m.ResetPhoneNumberID()
+		return nil
+	case number.FieldVerifiedAt:
+		m.ResetVerifiedAt()
 		return nil
 	case number.FieldCredentials:
 		m.ResetCredentials()

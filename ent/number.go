@@ -34,8 +34,10 @@ type Number struct {
 	Provider number.Provider `json:"provider,omitempty"`
 	// WabaID holds the value of the "waba_id" field.
 	WabaID string `json:"waba_id,omitempty"`
-	// the provider's id of the number; routes webhooks to it
+	// the provider's id of the number; routes webhooks to it once verified
 	PhoneNumberID *string `json:"phone_number_id,omitempty"`
+	// when the provider showed that the number's access token reads its phone number id and phone; only a verified number receives webhooks; changing either clears it
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 	// encrypted provider credentials
 	Credentials []byte `json:"-"`
 	// Status holds the value of the "status" field.
@@ -132,7 +134,7 @@ func (*Number) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier, number.FieldAttention:
 			values[i] = new(sql.NullString)
-		case number.FieldCreatedAt, number.FieldUpdatedAt, number.FieldLastSeenAt, number.FieldUnlinkedAt:
+		case number.FieldCreatedAt, number.FieldUpdatedAt, number.FieldVerifiedAt, number.FieldLastSeenAt, number.FieldUnlinkedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -203,6 +205,13 @@ func (_m *Number) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.PhoneNumberID = new(string)
 				*_m.PhoneNumberID = value.String
+			}
+		case number.FieldVerifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field verified_at", values[i])
+			} else if value.Valid {
+				_m.VerifiedAt = new(time.Time)
+				*_m.VerifiedAt = value.Time
 			}
 		case number.FieldCredentials:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -350,6 +359,11 @@ func (_m *Number) String() string {
 	if v := _m.PhoneNumberID; v != nil {
 		builder.WriteString("phone_number_id=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.VerifiedAt; v != nil {
+		builder.WriteString("verified_at=")
+		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
 	builder.WriteString("credentials=<sensitive>")

@@ -116,6 +116,20 @@ func (_c *NumberCreate) SetNillablePhoneNumberID(v *string) *NumberCreate {
 	return _c
 }
 
+// SetVerifiedAt sets the "verified_at" field.
+func (_c *NumberCreate) SetVerifiedAt(v time.Time) *NumberCreate {
+	_c.mutation.SetVerifiedAt(v)
+	return _c
+}
+
+// SetNillableVerifiedAt sets the "verified_at" field if the given value is not nil.
+func (_c *NumberCreate) SetNillableVerifiedAt(v *time.Time) *NumberCreate {
+	if v != nil {
+		_c.SetVerifiedAt(*v)
+	}
+	return _c
+}
+
 // SetCredentials sets the "credentials" field.
 func (_c *NumberCreate) SetCredentials(v []byte) *NumberCreate {
 	_c.mutation.SetCredentials(v)
@@ -517,6 +531,10 @@ func (_c *NumberCreate) createSpec() (*Number, *sqlgraph.CreateSpec) {
 		_spec.SetField(number.FieldPhoneNumberID, field.TypeString, value)
 		_node.PhoneNumberID = &value
 	}
+	if value, ok := _c.mutation.VerifiedAt(); ok {
+		_spec.SetField(number.FieldVerifiedAt, field.TypeTime, value)
+		_node.VerifiedAt = &value
+	}
 	if value, ok := _c.mutation.Credentials(); ok {
 		_spec.SetField(number.FieldCredentials, field.TypeBytes, value)
 		_node.Credentials = value
@@ -755,6 +773,24 @@ func (u *NumberUpsert) UpdatePhoneNumberID() *NumberUpsert {
 // ClearPhoneNumberID clears the value of the "phone_number_id" field.
 func (u *NumberUpsert) ClearPhoneNumberID() *NumberUpsert {
 	u.SetNull(number.FieldPhoneNumberID)
+	return u
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (u *NumberUpsert) SetVerifiedAt(v time.Time) *NumberUpsert {
+	u.Set(number.FieldVerifiedAt, v)
+	return u
+}
+
+// UpdateVerifiedAt sets the "verified_at" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateVerifiedAt() *NumberUpsert {
+	u.SetExcluded(number.FieldVerifiedAt)
+	return u
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (u *NumberUpsert) ClearVerifiedAt() *NumberUpsert {
+	u.SetNull(number.FieldVerifiedAt)
 	return u
 }
 
@@ -1075,6 +1111,27 @@ func (u *NumberUpsertOne) UpdatePhoneNumberID() *NumberUpsertOne {
 func (u *NumberUpsertOne) ClearPhoneNumberID() *NumberUpsertOne {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearPhoneNumberID()
+	})
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (u *NumberUpsertOne) SetVerifiedAt(v time.Time) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetVerifiedAt(v)
+	})
+}
+
+// UpdateVerifiedAt sets the "verified_at" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateVerifiedAt() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateVerifiedAt()
+	})
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (u *NumberUpsertOne) ClearVerifiedAt() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearVerifiedAt()
 	})
 }
 
@@ -1590,6 +1647,27 @@ func (u *NumberUpsertBulk) UpdatePhoneNumberID() *NumberUpsertBulk {
 func (u *NumberUpsertBulk) ClearPhoneNumberID() *NumberUpsertBulk {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearPhoneNumberID()
+	})
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (u *NumberUpsertBulk) SetVerifiedAt(v time.Time) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetVerifiedAt(v)
+	})
+}
+
+// UpdateVerifiedAt sets the "verified_at" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateVerifiedAt() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateVerifiedAt()
+	})
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (u *NumberUpsertBulk) ClearVerifiedAt() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearVerifiedAt()
 	})
 }
 

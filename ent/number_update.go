@@ -121,6 +121,26 @@ func (_u *NumberUpdate) ClearPhoneNumberID() *NumberUpdate {
 	return _u
 }
 
+// SetVerifiedAt sets the "verified_at" field.
+func (_u *NumberUpdate) SetVerifiedAt(v time.Time) *NumberUpdate {
+	_u.mutation.SetVerifiedAt(v)
+	return _u
+}
+
+// SetNillableVerifiedAt sets the "verified_at" field if the given value is not nil.
+func (_u *NumberUpdate) SetNillableVerifiedAt(v *time.Time) *NumberUpdate {
+	if v != nil {
+		_u.SetVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (_u *NumberUpdate) ClearVerifiedAt() *NumberUpdate {
+	_u.mutation.ClearVerifiedAt()
+	return _u
+}
+
 // SetCredentials sets the "credentials" field.
 func (_u *NumberUpdate) SetCredentials(v []byte) *NumberUpdate {
 	_u.mutation.SetCredentials(v)
@@ -529,6 +549,12 @@ func (_u *NumberUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PhoneNumberIDCleared() {
 		_spec.ClearField(number.FieldPhoneNumberID, field.TypeString)
 	}
+	if value, ok := _u.mutation.VerifiedAt(); ok {
+		_spec.SetField(number.FieldVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.VerifiedAtCleared() {
+		_spec.ClearField(number.FieldVerifiedAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.Credentials(); ok {
 		_spec.SetField(number.FieldCredentials, field.TypeBytes, value)
 	}
@@ -825,6 +851,26 @@ func (_u *NumberUpdateOne) SetNillablePhoneNumberID(v *string) *NumberUpdateOne 
 // ClearPhoneNumberID clears the value of the "phone_number_id" field.
 func (_u *NumberUpdateOne) ClearPhoneNumberID() *NumberUpdateOne {
 	_u.mutation.ClearPhoneNumberID()
+	return _u
+}
+
+// SetVerifiedAt sets the "verified_at" field.
+func (_u *NumberUpdateOne) SetVerifiedAt(v time.Time) *NumberUpdateOne {
+	_u.mutation.SetVerifiedAt(v)
+	return _u
+}
+
+// SetNillableVerifiedAt sets the "verified_at" field if the given value is not nil.
+func (_u *NumberUpdateOne) SetNillableVerifiedAt(v *time.Time) *NumberUpdateOne {
+	if v != nil {
+		_u.SetVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearVerifiedAt clears the value of the "verified_at" field.
+func (_u *NumberUpdateOne) ClearVerifiedAt() *NumberUpdateOne {
+	_u.mutation.ClearVerifiedAt()
 	return _u
 }
 
@@ -1265,6 +1311,12 @@ func (_u *NumberUpdateOne) sqlSave(ctx context.Context) (_node *Number, err erro
 	}
 	if _u.mutation.PhoneNumberIDCleared() {
 		_spec.ClearField(number.FieldPhoneNumberID, field.TypeString)
+	}
+	if value, ok := _u.mutation.VerifiedAt(); ok {
+		_spec.SetField(number.FieldVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.VerifiedAtCleared() {
+		_spec.ClearField(number.FieldVerifiedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Credentials(); ok {
 		_spec.SetField(number.FieldCredentials, field.TypeBytes, value)

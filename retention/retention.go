@@ -103,7 +103,8 @@ func (s *Service) Tenant(ctx context.Context, keep time.Duration) (Result, error
 			ClearPayload().Save(ctx); err != nil {
 			return err
 		}
-		ids, err := tx.Number.Query().Where(number.PhoneNumberIDNotNil()).Select(number.FieldPhoneNumberID).Strings(ctx)
+		// only ids the tenant proved: a claimed id is not theirs to purge
+		ids, err := tx.Number.Query().Where(number.PhoneNumberIDNotNil(), number.VerifiedAtNotNil()).Select(number.FieldPhoneNumberID).Strings(ctx)
 		if err != nil {
 			return err
 		}

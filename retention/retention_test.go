@@ -33,7 +33,7 @@ func TestRetentionPurgesOldContentOutsideLegalHolds(t *testing.T) {
 		other, err := db.Client.Tenant.Create().SetName("Keeps").SetSlug("keeps").Save(pctx)
 		require.NoError(t, err)
 		ctx := viewer.System(t.Context(), ten.ID)
-		num, err := db.Client.Number.Create().SetPhone("+33100000001").SetDisplayName("Sales").SetPhoneNumberID("555001").Save(ctx)
+		num, err := db.Client.Number.Create().SetPhone("+33100000001").SetDisplayName("Sales").SetPhoneNumberID("555001").SetVerifiedAt(time.Now()).Save(ctx)
 		require.NoError(t, err)
 
 		conv := func(held, contactHeld bool, wa string) *ent.Conversation {

@@ -19,6 +19,8 @@ import (
 //   - the WhatsApp webhook and ingest: storing a delivery and routing it to
 //     the number it names, whose tenant it learns;
 //   - number health: the periodic read lists numbers of every tenant;
+//   - number verification: whether another tenant verified a phone number id
+//     first (number.Service), answered without naming it;
 //   - presence: the sweep of lapsed leases, across tenants;
 //   - routing: the tenants with a queue to drain, and the tenants whose
 //     redistribution schedules are due;

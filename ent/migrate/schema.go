@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -869,6 +870,7 @@ var (
 		{Name: "provider", Type: field.TypeEnum, Enums: []string{"cloud", "sim"}, Default: "cloud"},
 		{Name: "waba_id", Type: field.TypeString, Nullable: true},
 		{Name: "phone_number_id", Type: field.TypeString, Nullable: true},
+		{Name: "verified_at", Type: field.TypeTime, Nullable: true},
 		{Name: "credentials", Type: field.TypeBytes, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"CONNECTED", "CONNECTING", "DISCONNECTED", "RESTRICTED", "BANNED"}, Default: "CONNECTING"},
 		{Name: "quality", Type: field.TypeEnum, Enums: []string{"GREEN", "YELLOW", "RED", "UNKNOWN"}, Default: "UNKNOWN"},
@@ -889,7 +891,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "numbers_tenants_tenant",
-				Columns:    []*schema.Column{NumbersColumns[18]},
+				Columns:    []*schema.Column{NumbersColumns[19]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -898,17 +900,20 @@ var (
 			{
 				Name:    "number_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{NumbersColumns[18]},
+				Columns: []*schema.Column{NumbersColumns[19]},
 			},
 			{
 				Name:    "number_tenant_id_phone",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[18], NumbersColumns[3]},
+				Columns: []*schema.Column{NumbersColumns[19], NumbersColumns[3]},
 			},
 			{
 				Name:    "number_phone_number_id",
 				Unique:  true,
 				Columns: []*schema.Column{NumbersColumns[7]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "verified_at IS NOT NULL",
+				},
 			},
 		},
 	}

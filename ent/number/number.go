@@ -34,6 +34,8 @@ const (
 	FieldWabaID = "waba_id"
 	// FieldPhoneNumberID holds the string denoting the phone_number_id field in the database.
 	FieldPhoneNumberID = "phone_number_id"
+	// FieldVerifiedAt holds the string denoting the verified_at field in the database.
+	FieldVerifiedAt = "verified_at"
 	// FieldCredentials holds the string denoting the credentials field in the database.
 	FieldCredentials = "credentials"
 	// FieldStatus holds the string denoting the status field in the database.
@@ -103,6 +105,7 @@ var Columns = []string{
 	FieldProvider,
 	FieldWabaID,
 	FieldPhoneNumberID,
+	FieldVerifiedAt,
 	FieldCredentials,
 	FieldStatus,
 	FieldQuality,
@@ -290,6 +293,11 @@ func ByWabaID(opts ...sql.OrderTermOption) OrderOption {
 // ByPhoneNumberID orders the results by the phone_number_id field.
 func ByPhoneNumberID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPhoneNumberID, opts...).ToFunc()
+}
+
+// ByVerifiedAt orders the results by the verified_at field.
+func ByVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVerifiedAt, opts...).ToFunc()
 }
 
 // ByStatus orders the results by the status field.

@@ -100,6 +100,11 @@ func PhoneNumberID(v string) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldPhoneNumberID, v))
 }
 
+// VerifiedAt applies equality check predicate on the "verified_at" field. It's identical to VerifiedAtEQ.
+func VerifiedAt(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldVerifiedAt, v))
+}
+
 // Credentials applies equality check predicate on the "credentials" field. It's identical to CredentialsEQ.
 func Credentials(v []byte) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldCredentials, v))
@@ -573,6 +578,56 @@ func PhoneNumberIDEqualFold(v string) predicate.Number {
 // PhoneNumberIDContainsFold applies the ContainsFold predicate on the "phone_number_id" field.
 func PhoneNumberIDContainsFold(v string) predicate.Number {
 	return predicate.Number(sql.FieldContainsFold(FieldPhoneNumberID, v))
+}
+
+// VerifiedAtEQ applies the EQ predicate on the "verified_at" field.
+func VerifiedAtEQ(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldVerifiedAt, v))
+}
+
+// VerifiedAtNEQ applies the NEQ predicate on the "verified_at" field.
+func VerifiedAtNEQ(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldNEQ(FieldVerifiedAt, v))
+}
+
+// VerifiedAtIn applies the In predicate on the "verified_at" field.
+func VerifiedAtIn(vs ...time.Time) predicate.Number {
+	return predicate.Number(sql.FieldIn(FieldVerifiedAt, vs...))
+}
+
+// VerifiedAtNotIn applies the NotIn predicate on the "verified_at" field.
+func VerifiedAtNotIn(vs ...time.Time) predicate.Number {
+	return predicate.Number(sql.FieldNotIn(FieldVerifiedAt, vs...))
+}
+
+// VerifiedAtGT applies the GT predicate on the "verified_at" field.
+func VerifiedAtGT(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldGT(FieldVerifiedAt, v))
+}
+
+// VerifiedAtGTE applies the GTE predicate on the "verified_at" field.
+func VerifiedAtGTE(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldGTE(FieldVerifiedAt, v))
+}
+
+// VerifiedAtLT applies the LT predicate on the "verified_at" field.
+func VerifiedAtLT(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldLT(FieldVerifiedAt, v))
+}
+
+// VerifiedAtLTE applies the LTE predicate on the "verified_at" field.
+func VerifiedAtLTE(v time.Time) predicate.Number {
+	return predicate.Number(sql.FieldLTE(FieldVerifiedAt, v))
+}
+
+// VerifiedAtIsNil applies the IsNil predicate on the "verified_at" field.
+func VerifiedAtIsNil() predicate.Number {
+	return predicate.Number(sql.FieldIsNull(FieldVerifiedAt))
+}
+
+// VerifiedAtNotNil applies the NotNil predicate on the "verified_at" field.
+func VerifiedAtNotNil() predicate.Number {
+	return predicate.Number(sql.FieldNotNull(FieldVerifiedAt))
 }
 
 // CredentialsEQ applies the EQ predicate on the "credentials" field.

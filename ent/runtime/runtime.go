@@ -1125,7 +1125,7 @@ func init() {
 		}
 	}()
 	// numberDescThroughput is the schema descriptor for throughput field.
-	numberDescThroughput := numberFields[9].Descriptor()
+	numberDescThroughput := numberFields[10].Descriptor()
 	// number.DefaultThroughput holds the default value on creation for the throughput field.
 	number.DefaultThroughput = numberDescThroughput.Default.(int)
 	// number.ThroughputValidator is a validator for the "throughput" field. It is called by the builders before save.

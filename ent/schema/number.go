@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -29,7 +30,10 @@ func (Number) Fields() []ent.Field {
 		field.Enum("provider").Values("cloud", "sim").Default("cloud"),
 		field.String("waba_id").Optional(),
 		field.String("phone_number_id").Optional().Nillable().
-			Comment("the provider's id of the number; routes webhooks to it"),
+			Comment("the provider's id of the number; routes webhooks to it once verified"),
+		field.Time("verified_at").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("when the provider showed that the number's access token reads its phone number id and phone; only a verified number receives webhooks; changing either clears it"),
 		field.Bytes("credentials").Optional().Sensitive().Annotations(entgql.Skip()).
 			Comment("encrypted provider credentials"),
 		field.Enum("status").
@@ -67,7 +71,10 @@ func (Number) Edges() []ent.Edge {
 func (Number) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("tenant_id", "phone").Unique(),
-		index.Fields("phone_number_id").Unique(),
+		// One tenant per phone number id, among those that proved it: an
+		// unproven claim blocks nobody (linking someone else's id first
+		// would otherwise keep its owner out).
+		index.Fields("phone_number_id").Unique().Annotations(entsql.IndexWhere("verified_at IS NOT NULL")),
 	}
 }
 

@@ -8216,6 +8216,29 @@ func (ec *executionContext) fieldContext_Number_phoneNumberID(_ context.Context,
 	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Number_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Number_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Number_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _Number_status(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25415,7 +25438,7 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "verifiedAt", "verifiedAtNEQ", "verifiedAtIn", "verifiedAtNotIn", "verifiedAtGT", "verifiedAtGTE", "verifiedAtLT", "verifiedAtLTE", "verifiedAtIsNil", "verifiedAtNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26045,6 +26068,76 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.PhoneNumberIDContainsFold = data
+		case "verifiedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAt = data
+		case "verifiedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtNEQ = data
+		case "verifiedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtIn = data
+		case "verifiedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtNotIn = data
+		case "verifiedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtGT = data
+		case "verifiedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtGTE = data
+		case "verifiedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtLT = data
+		case "verifiedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtLTE = data
+		case "verifiedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtIsNil = data
+		case "verifiedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedAtNotNil = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalONumberStatus2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐStatus(ctx, v)
@@ -35932,6 +36025,11 @@ func (ec *executionContext) _Number(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "phoneNumberID":
 			out.Values[i] = ec._Number_phoneNumberID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._Number_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -673,6 +673,7 @@ type ComplexityRoot struct {
 		Throughput    func(childComplexity int) int
 		UnlinkedAt    func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+		VerifiedAt    func(childComplexity int) int
 		WabaID        func(childComplexity int) int
 	}
 
@@ -4070,6 +4071,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Number.UpdatedAt(childComplexity), true
+	case "Number.verifiedAt":
+		if e.ComplexityRoot.Number.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.VerifiedAt(childComplexity), true
 	case "Number.wabaID":
 		if e.ComplexityRoot.Number.WabaID == nil {
 			break
@@ -5772,7 +5779,7 @@ extend type Mutation {
   createTeam(input: CreateTeamInput!): Team!
   updateTeam(id: ID!, input: UpdateTeamInput!): Team!
 
-  "Link a WhatsApp business number to the tenant."
+  "Link a WhatsApp business number to the tenant. It receives nothing until setNumberCredentials verifies it."
   linkNumber(input: CreateNumberInput!): Number!
   updateNumber(id: ID!, input: UpdateNumberInput!): Number!
   "Unlink a number: it stops sending and receiving; its conversations and history stay."
@@ -5787,7 +5794,14 @@ extend type Mutation {
 }
 
 extend type Mutation {
-  "Store the number's Cloud API access token, encrypted at rest; clears a TOKEN_EXPIRED attention."
+  """
+  Store the number's Cloud API access token, encrypted at rest, once the
+  provider has confirmed that it reads the number's phone number id under its
+  phone: the number is then verified (verifiedAt) and receives its webhooks,
+  those kept for it included. Otherwise INVALID_INPUT, the same answer
+  whether the token reads another number or another company verified the id
+  first. Clears a TOKEN_EXPIRED attention.
+  """
   setNumberCredentials(id: ID!, accessToken: String!): Number!
 }
 `, BuiltIn: false},
@@ -8033,7 +8047,7 @@ input CreateNumberInput {
   provider: NumberProvider
   wabaID: String
   """
-  the provider's id of the number; routes webhooks to it
+  the provider's id of the number; routes webhooks to it once verified
   """
   phoneNumberID: String
   """
@@ -9454,9 +9468,13 @@ type Number implements Node {
   provider: NumberProvider!
   wabaID: String
   """
-  the provider's id of the number; routes webhooks to it
+  the provider's id of the number; routes webhooks to it once verified
   """
   phoneNumberID: String
+  """
+  when the provider showed that the number's access token reads its phone number id and phone; only a verified number receives webhooks; changing either clears it
+  """
+  verifiedAt: Time
   status: NumberStatus!
   quality: NumberQuality!
   messagingTier: String
@@ -9764,6 +9782,19 @@ input NumberWhereInput {
   phoneNumberIDNotNil: Boolean
   phoneNumberIDEqualFold: String
   phoneNumberIDContainsFold: String
+  """
+  verified_at field predicates
+  """
+  verifiedAt: Time
+  verifiedAtNEQ: Time
+  verifiedAtIn: [Time!]
+  verifiedAtNotIn: [Time!]
+  verifiedAtGT: Time
+  verifiedAtGTE: Time
+  verifiedAtLT: Time
+  verifiedAtLTE: Time
+  verifiedAtIsNil: Boolean
+  verifiedAtNotNil: Boolean
   """
   status field predicates
   """
@@ -11506,7 +11537,7 @@ input UpdateNumberInput {
   wabaID: String
   clearWabaID: Boolean
   """
-  the provider's id of the number; routes webhooks to it
+  the provider's id of the number; routes webhooks to it once verified
   """
   phoneNumberID: String
   clearPhoneNumberID: Boolean
@@ -13666,6 +13697,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_wabaID(ctx, field)
 	case "phoneNumberID":
 		return ec.fieldContext_Number_phoneNumberID(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_Number_verifiedAt(ctx, field)
 	case "status":
 		return ec.fieldContext_Number_status(ctx, field)
 	case "quality":

@@ -43,16 +43,17 @@ type DeliveryFilter struct {
 	First    int
 }
 
-// phoneNumberIDs are the phone number ids of the viewer's numbers, or of
-// the one filter names (NOT_FOUND when it is not theirs).
+// phoneNumberIDs are the phone number ids of the viewer's verified numbers,
+// or of the one filter names (NOT_FOUND when it is not theirs): an id the
+// tenant has not proven is not theirs to read or replay.
 func (s *Deliveries) phoneNumberIDs(ctx context.Context, numberID *string) ([]string, error) {
-	q := s.Client.Number.Query().Where(number.PhoneNumberIDNotNil(), number.PhoneNumberIDNEQ(""))
+	q := s.Client.Number.Query().Where(number.PhoneNumberIDNotNil(), number.PhoneNumberIDNEQ(""), number.VerifiedAtNotNil())
 	if numberID != nil {
 		n, err := s.Client.Number.Get(ctx, *numberID)
 		if err != nil {
 			return nil, err
 		}
-		if n.PhoneNumberID == nil {
+		if n.PhoneNumberID == nil || n.VerifiedAt == nil {
 			return nil, nil
 		}
 		return []string{*n.PhoneNumberID}, nil

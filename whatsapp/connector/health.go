@@ -32,6 +32,11 @@ type Health struct {
 	Box    *credential.Box
 	Pub    *realtime.Publisher
 	Log    *slog.Logger
+	// Proven, when set, is told of an unverified number whose stored token
+	// the read just proved (number.Service.Proven): numbers linked before
+	// verification existed, or given another id after their token was
+	// stored, verify themselves.
+	Proven func(ctx context.Context, n *ent.Number) error
 }
 
 // Work checks every linked number with credentials.
@@ -72,6 +77,7 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 		h.Log.Warn("whatsapp: health read refused", "number", n.ID, "err", err)
 		return
 	default:
+		h.proven(ctx, n, got)
 		status = healthStatus(got.Status, n.Status)
 		if q := number.Quality(got.QualityRating); number.QualityValidator(q) == nil {
 			quality = q
@@ -110,6 +116,17 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 	})
 	if err != nil {
 		h.Log.Error("whatsapp: health update", "number", n.ID, "err", err)
+	}
+}
+
+// proven tells Proven of an unverified number that got confirms.
+func (h *Health) proven(ctx context.Context, n *ent.Number, got *whatsapp.NumberHealth) {
+	if h.Proven == nil || n.VerifiedAt != nil || !confirms(got, n) {
+		return
+	}
+	if err := h.Proven(ctx, n); err != nil {
+		// another tenant verified the id first, or the number changed
+		h.Log.Info("whatsapp: a number's health read did not verify it", "number", n.ID, "err", err)
 	}
 }
 

@@ -153,12 +153,14 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 	var nums []*ent.Number
 	var err error
 	switch {
+	// Only to verified numbers: a tenant that links someone else's phone
+	// number id, phone or business account receives nothing of it.
 	case ch.PhoneNumberID != "":
-		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID)).All(viewer.Platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
-		nums, err = in.client.Number.Query().Where(number.Phone("+" + strings.TrimPrefix(ch.DisplayPhone, "+"))).All(viewer.Platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case ch.Account != nil && ch.WABAID != "":
-		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.UnlinkedAtIsNil()).All(viewer.Platform(ctx))
+		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	}
 	if err != nil || len(nums) == 0 {
 		return false, err

@@ -53,7 +53,8 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 	require.NoError(t, err)
 	ctx := viewer.System(t.Context(), ten.ID)
 	num, err := db.Client.Number.Create().SetPhone("+972123456789").SetDisplayName("Main").
-		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).Save(ctx)
+		SetPhoneNumberID("1122334455667").SetWabaID("102290129340398").SetStatus(number.StatusCONNECTED).
+		SetVerifiedAt(time.Now()).Save(ctx)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := realtime.NewMemory()

@@ -1,7 +1,9 @@
 package connector
 
 import (
+	"context"
 	"errors"
+	"strings"
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -33,4 +35,48 @@ func (p Providers) For(n *ent.Number) (*whatsapp.Client, error) {
 		return nil, ErrNoSimulator
 	}
 	return p.Sim, nil
+}
+
+// Proves asks n's provider whether token reads n's phone number id, and
+// whether the provider knows that id under n's phone: the proof that the
+// number is the tenant's before any webhook is routed to it. A refusal (an
+// unknown id, a token of someone else, an id that is not a Graph id) is
+// false; an error means the provider could not be asked (no answer, an
+// outage, throttled), which proves nothing either way.
+func (p Providers) Proves(ctx context.Context, n *ent.Number, token string) (bool, error) {
+	if n.PhoneNumberID == nil {
+		return false, nil
+	}
+	api, err := p.For(n)
+	if err != nil {
+		return false, err
+	}
+	got, err := api.HealthCheck(ctx, *n.PhoneNumberID, token)
+	switch {
+	case whatsapp.IsRetryable(err):
+		return false, err
+	case errors.Is(err, whatsapp.ErrInvalidRequest):
+		return false, nil
+	case errors.As(err, new(*whatsapp.APIError)):
+		return false, nil
+	case err != nil:
+		return false, err // an answer that could not be read
+	}
+	return confirms(got, n), nil
+}
+
+// confirms tells whether a health read is about n: its phone number id,
+// under its phone (the display number's digits, "+1 631-555-1111" for
+// +16315551111).
+func confirms(got *whatsapp.NumberHealth, n *ent.Number) bool {
+	return n.PhoneNumberID != nil && got.ID == *n.PhoneNumberID && digits(got.DisplayPhone) == digits(n.Phone) && digits(n.Phone) != ""
+}
+
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return -1
+		}
+		return r
+	}, s)
 }

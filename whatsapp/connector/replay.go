@@ -17,8 +17,7 @@ import (
 const MaxReplay = 500
 
 // Replayer puts stored deliveries back to be ingested: the UNROUTED ones of a
-// number when it is linked (or given its phone number id), and those an
-// operator replays.
+// number when it is verified, and those an operator replays.
 type Replayer struct {
 	// Enqueue schedules the processing of a delivery inside tx
 	// (Webhook.Enqueue).
@@ -50,7 +49,7 @@ func unroutedFor(phoneNumberID string) predicate.WebhookDelivery {
 
 // NumberLinked replays, in tx, the deliveries with items for phoneNumberID
 // that no number took: a webhook that arrived before its number was linked
-// is ingested once it is, whether it was UNROUTED whole or partly routed
+// and verified is ingested once it is, whether it was UNROUTED whole or partly routed
 // (its other items, already ingested, change nothing the second time).
 func (r *Replayer) NumberLinked(ctx context.Context, tx *ent.Tx, phoneNumberID string) error {
 	if phoneNumberID == "" {

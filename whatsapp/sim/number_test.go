@@ -192,3 +192,35 @@ func sameAccountEvent(want whatsapp.AccountUpdate, got *whatsapp.AccountUpdate) 
 	}
 	return true
 }
+
+// TestHealthReadOnlyWithTheNumbersToken: GET /{phone-number-id}, what
+// Switchboard asks to prove that a tenant's token reads a number (issue 9,
+// M8), answers only the tokens that own the number. A business's token reads
+// all its numbers; another's token, a made-up one and an id nobody serves
+// are refused.
+func TestHealthReadOnlyWithTheNumbersToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *sim.Config) {
+		c.Numbers = append(c.Numbers,
+			sim.Number{PhoneNumberID: "3001234567", Token: testToken, DisplayPhone: "15550001111"},
+			sim.Number{PhoneNumberID: "3007654321", Token: "another business", DisplayPhone: "15550002222"})
+	})
+
+	for id, phone := range map[string]string{testNumber: testDisplay, "3001234567": "15550001111"} {
+		h, err := b.client.HealthCheck(t.Context(), id, testToken)
+		require.NoError(t, err)
+		require.Equal(t, id, h.ID)
+		require.Equal(t, phone, h.DisplayPhone)
+	}
+	for _, c := range []struct{ id, token string }{
+		{"3007654321", testToken},        // another business's number
+		{testNumber, "another business"}, // another business's token
+		{testNumber, "made up"},
+		{"3009999999", testToken}, // nobody's
+	} {
+		_, err := b.client.HealthCheck(t.Context(), c.id, c.token)
+		var apiErr *whatsapp.APIError
+		require.ErrorAs(t, err, &apiErr, "%s with %q", c.id, c.token)
+		require.False(t, apiErr.Retryable())
+	}
+}
