@@ -137,7 +137,8 @@ func TestPartlyRoutedDeliveryIsReplayedWhenTheMissingNumberIsLinked(t *testing.T
 			return nil
 		}}
 		require.NoError(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
-			if _, err := tx.Number.Create().SetPhone("+15550009999").SetDisplayName("Second").SetPhoneNumberID("999000111").Save(ctx); err != nil {
+			if _, err := tx.Number.Create().SetPhone("+15550009999").SetDisplayName("Second").SetPhoneNumberID("999000111").
+				SetVerifiedAt(time.Now()).Save(ctx); err != nil {
 				return err
 			}
 			return r.NumberLinked(ctx, tx, "999000111")
