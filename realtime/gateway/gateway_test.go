@@ -64,7 +64,8 @@ func (c *client) send(msg string) {
 func (c *client) read() map[string]any {
 	c.t.Helper()
 	for {
-		ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+		// Generous: under a loaded CI machine an event can take seconds.
+		ctx, cancel := context.WithTimeout(c.t.Context(), 15*time.Second)
 		_, data, err := c.ws.Read(ctx)
 		cancel()
 		require.NoError(c.t, err)
@@ -216,7 +217,7 @@ func TestSubscriptionOverBothProtocols(t *testing.T) {
 
 			// Stopping ends delivery.
 			c.send(`{"id":"s","type":"` + p.stop + `"}`)
-			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 0 }, 15*time.Second, 10*time.Millisecond)
 			b.s.Do(t, b.token, `mutation { setConversationStatus(id: "`+conv+`", status: OPEN) { id } }`, nil).RequireOK(t)
 			c.send(`{"id":"after","type":"` + p.subscribe + `","payload":{"query":"{ __typename }"}}`)
 			m = c.read()
@@ -236,7 +237,7 @@ func TestSharedExecution(t *testing.T) {
 		c.send(subscribeMsg("x", conversationSub))
 		clients = append(clients, c)
 	}
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 5 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 5 }, 15*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1, b.s.Gateway.Stats().Executions, "five subscribers of one question, one execution")
 	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+conv+`") { id } }`, nil).RequireOK(t)
 	for _, c := range clients {
@@ -276,7 +277,7 @@ func TestSlowConsumer(t *testing.T) {
 	fast := b.dial(t, gateway.ProtocolTransportWS)
 	fast.init(b.token)
 	fast.send(subscribeMsg("f", conversationSub))
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 2 }, 15*time.Second, 10*time.Millisecond)
 
 	// In lockstep with the reading client: each event is published once the
 	// previous one reached it, so the stalled client is the only one that
@@ -337,5 +338,5 @@ func tenantOf(t *testing.T, b *bundle) string {
 
 func waitSubscribed(t *testing.T, b *bundle) {
 	t.Helper()
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions > 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions > 0 }, 15*time.Second, 10*time.Millisecond)
 }

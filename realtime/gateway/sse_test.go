@@ -145,7 +145,7 @@ func TestEventStreamSubscription(t *testing.T) {
 	b.s.Do(t, agent, `mutation { logout }`, nil).RequireOK(t)
 	last := s.ended(t)
 	require.Equal(t, float64(gateway.CloseForbidden), closeCode(last), "%v", last)
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Connections == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Connections == 0 }, 15*time.Second, 10*time.Millisecond)
 }
 
 // Websockets and event streams share the per-agent cap and both count for
