@@ -126,7 +126,7 @@ func TestEndToEndThroughTheSimulator(t *testing.T) {
 			b := setupWhatsApp(t, d, 80)
 			ws := dialWS(t, strings.Replace(b.url, "http", "ws", 1)+"/graphql", b.owner)
 			ws.send(`{"id":"c","type":"subscribe","payload":{"query":"subscription { conversationEvents { kind conversation { id contact { profileName } lastMessage { body direction } } } }"}}`)
-			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions == 1 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Live == 1 }, 15*time.Second, 10*time.Millisecond)
 
 			conv := b.writeIn(t, "33612340001", "Bonjour, ma commande ?")
 			ev := ws.next("c")
@@ -136,7 +136,7 @@ func TestEndToEndThroughTheSimulator(t *testing.T) {
 			require.Equal(t, map[string]any{"body": "Bonjour, ma commande ?", "direction": "INBOUND"}, c["lastMessage"])
 
 			ws.send(`{"id":"m","type":"subscribe","payload":{"query":"subscription { messageEvents(conversationID: \"` + conv + `\") { kind message { id status direction } } }"}}`)
-			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions == 2 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.s.Gateway.Stats().Live == 2 }, 15*time.Second, 10*time.Millisecond)
 			r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "Elle part demain !"}) { id status } }`,
 				map[string]any{"c": conv})
 			r.RequireOK(t)

@@ -58,7 +58,7 @@ func TestAnEventCostsItsAudience(t *testing.T) {
 		c.init(s.Login(t, email, graphtest.Password))
 		c.send(subscribeMsg("c", `subscription { conversationEvents { seq conversation { id } } }`))
 		subscribers = append(subscribers, c)
-		require.Eventually(t, func() bool { return s.Gateway.Stats().Subscriptions == len(subscribers) }, 15*time.Second, 10*time.Millisecond)
+		require.Eventually(t, settled(s.Gateway, len(subscribers)), 15*time.Second, 10*time.Millisecond)
 	}
 	status := func(id, to string) {
 		s.Do(t, owner, `mutation { setConversationStatus(id: "`+id+`", status: `+to+`) { id } }`, nil).RequireOK(t)
@@ -132,7 +132,7 @@ func TestAnEventIsReadOnceForEveryExecution(t *testing.T) {
 		c.init(token)
 		c.send(subscribeMsg("c", `subscription { conversationEvents { seq conversation { id } } }`))
 		subscribers = append(subscribers, c)
-		require.Eventually(t, func() bool { return s.Gateway.Stats().Subscriptions == len(subscribers) }, 15*time.Second, 10*time.Millisecond)
+		require.Eventually(t, settled(s.Gateway, len(subscribers)), 15*time.Second, 10*time.Millisecond)
 	}
 	next := "PENDING"
 	phase := func() int {

@@ -98,7 +98,7 @@ func TestEndToEndWithARealClient(t *testing.T) {
 	raw := b.dial(t, gateway.ProtocolTransportWS)
 	raw.init(annToken)
 	raw.send(subscribeMsg("e", `subscription { conversationEvents { conversation { id assignee { name email } } } }`))
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 3 }, 15*time.Second, 20*time.Millisecond)
+	require.Eventually(t, settled(b.s.Gateway, 3), 15*time.Second, 20*time.Millisecond)
 
 	// A change to a conversation that is not Ann's: only the supervisor hears.
 	do(owner, `mutation($c: ID!) { resolveConversation(id: $c) { id } }`, map[string]any{"c": others}, nil)

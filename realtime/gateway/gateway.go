@@ -270,7 +270,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 // Stats are the gateway's counters, for metrics.
 type Stats struct {
 	Connections, Subscriptions, Executions int
-	Sent, TooSlow                          int64
+	// Live: the executions whose resolver has run, so their streams are
+	// open (an event published from then on reaches them).
+	Live          int
+	Sent, TooSlow int64
 }
 
 // Stats returns the current counters.
@@ -278,6 +281,11 @@ func (g *Gateway) Stats() Stats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := Stats{Connections: len(g.conns), Executions: len(g.groups), Sent: g.stats.sent.Load(), TooSlow: g.stats.tooSlow.Load()}
+	for _, grp := range g.groups {
+		if grp.live.Load() {
+			s.Live++
+		}
+	}
 	for c := range g.conns {
 		c.mu.Lock()
 		s.Subscriptions += len(c.subs)

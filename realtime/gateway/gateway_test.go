@@ -237,7 +237,7 @@ func TestSharedExecution(t *testing.T) {
 		c.send(subscribeMsg("x", conversationSub))
 		clients = append(clients, c)
 	}
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 5 }, 15*time.Second, 10*time.Millisecond)
+	require.Eventually(t, settled(b.s.Gateway, 5), 15*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1, b.s.Gateway.Stats().Executions, "five subscribers of one question, one execution")
 	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+conv+`") { id } }`, nil).RequireOK(t)
 	for _, c := range clients {
@@ -277,7 +277,7 @@ func TestSlowConsumer(t *testing.T) {
 	fast := b.dial(t, gateway.ProtocolTransportWS)
 	fast.init(b.token)
 	fast.send(subscribeMsg("f", conversationSub))
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Subscriptions == 2 }, 15*time.Second, 10*time.Millisecond)
+	require.Eventually(t, settled(b.s.Gateway, 2), 15*time.Second, 10*time.Millisecond)
 
 	// In lockstep with the reading client: each event is published once the
 	// previous one reached it, so the stalled client is the only one that
@@ -336,7 +336,16 @@ func tenantOf(t *testing.T, b *bundle) string {
 	return out.Viewer.Tenant.ID
 }
 
+// settled reports when the gateway holds subs subscriptions and every
+// execution's stream is open: an event published then reaches them all.
+func settled(g *gateway.Gateway, subs int) func() bool {
+	return func() bool {
+		st := g.Stats()
+		return st.Subscriptions == subs && st.Live == st.Executions
+	}
+}
+
 func waitSubscribed(t *testing.T, b *bundle) {
 	t.Helper()
-	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Executions > 0 }, 15*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return b.s.Gateway.Stats().Live > 0 }, 15*time.Second, 10*time.Millisecond)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -20,6 +21,7 @@ type group struct {
 	mu      sync.Mutex
 	members map[*sub]*conn
 	done    bool
+	live    atomic.Bool
 	// reached: the revocation the execution waits at, or last waited at
 	// (AwaitRevocation); moved is closed and replaced when it changes.
 	reached uint64
@@ -77,6 +79,8 @@ func (g *Gateway) join(ctx context.Context, c *conn, s *sub, rc *graphql.Operati
 func (grp *group) run(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext) {
 	defer grp.finish()
 	responses, ctx := exec.DispatchOperation(graphql.WithOperationContext(ctx, rc), rc)
+	// The resolver has run: its stream is open (Stats.Live).
+	grp.live.Store(true)
 	for {
 		resp := responses(ctx)
 		if resp == nil {
