@@ -146,6 +146,23 @@ func TestRevocationOnEveryTransportAndInstance(t *testing.T) {
 				do(t, w.owner, `mutation($k: ID!) { revokeAPIKey(id: $k) { id } }`, map[string]any{"k": out.CreateAPIKey.APIKey.ID})
 			}
 		}, false},
+		{"API key creator disabled", func(t *testing.T, w world) (string, func()) {
+			// An admin makes a key; disabling the admin ends the key's
+			// streams too (a key acts with at most its creator's rights).
+			r := a.s.Do(t, w.owner, `mutation($e: String!, $p: String!) { createAgent(input: {name: "Kim", email: $e, password: $p, roles: ["admin"]}) { id } }`,
+				map[string]any{"e": "kim@keys.test", "p": graphtest.Password})
+			r.RequireOK(t)
+			var created struct{ CreateAgent struct{ ID string } }
+			r.Decode(t, &created)
+			kim := a.s.Login(t, "kim@keys.test", graphtest.Password)
+			r = a.s.Do(t, kim, `mutation { createAPIKey(input: {name: "crm", role: "supervisor"}) { secret } }`, nil)
+			r.RequireOK(t)
+			var out struct{ CreateAPIKey struct{ Secret string } }
+			r.Decode(t, &out)
+			return out.CreateAPIKey.Secret, func() {
+				do(t, w.owner, `mutation($a: ID!) { disableAgent(id: $a) { id } }`, map[string]any{"a": created.CreateAgent.ID})
+			}
+		}, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
