@@ -260,6 +260,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"1","type":"edit","edit":{"message":{"type":"edit","edit":{"message":{}}}}}]}}]}]}`))
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"history","value":{"history":[{"threads":[{"id":"1","messages":[{"from":"2","id":"w","timestamp":"x"}]}]}]}}]}]}`))
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"group_participants_update","value":{"metadata":{"phone_number_id":"1"},"groups":[{"group_id":"g","type":"t","timestamp":1}]}}]}]}`))
+	// 2026 shapes: a status naming the recipient by BSUID, priced per message; a username-only sender.
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"contacts":[{"wa_id":"1","user_id":"US.1"}],"statuses":[{"id":"w","status":"read","timestamp":"1","recipient_id":"1","recipient_user_id":"US.1","pricing":{"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]}}]}]}`))
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"contacts":[{"profile":{"username":"@u"},"user_id":"US.1","parent_user_id":"US.ENT.1"}],"messages":[{"from_user_id":"US.1","id":"w","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := Parse(body)
 		if err != nil {
