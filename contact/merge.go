@@ -25,25 +25,28 @@ import (
 // parent id, phone and opt-in source are filled from gone where keep has
 // none; an opt-out on either wins, then an opt-in; a legal hold on either
 // stays. The merge is audited (ids only). The caller sets keep's identifiers
-// afterwards (gone's are free once it is deleted) and publishes the change.
+// afterwards (gone's are free once it is deleted) and publishes the change
+// of the contact and of the conversations moved (returned).
 //
 // Every table that refers to a contact must be moved here.
-func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (*ent.Contact, error) {
+func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (merged *ent.Contact, moved []string, err error) {
 	if keep.ID == gone.ID || keep.TenantID != gone.TenantID {
-		return nil, fmt.Errorf("merge %s into %s: not two contacts of one tenant", gone.ID, keep.ID)
+		return nil, nil, fmt.Errorf("merge %s into %s: not two contacts of one tenant", gone.ID, keep.ID)
 	}
 	sctx := viewer.System(ctx, keep.TenantID) // the whole history, whoever caused it
-	moved, err := tx.Conversation.Update().Where(conversation.ContactID(gone.ID)).SetContactID(keep.ID).Save(sctx)
-	if err != nil {
-		return nil, fmt.Errorf("merge %s into %s: conversations: %w", gone.ID, keep.ID, err)
+	if moved, err = tx.Conversation.Query().Where(conversation.ContactID(gone.ID)).IDs(sctx); err != nil {
+		return nil, nil, fmt.Errorf("merge %s into %s: conversations: %w", gone.ID, keep.ID, err)
+	}
+	if err := tx.Conversation.Update().Where(conversation.IDIn(moved...)).SetContactID(keep.ID).Exec(sctx); err != nil {
+		return nil, nil, fmt.Errorf("merge %s into %s: conversations: %w", gone.ID, keep.ID, err)
 	}
 	// assignments.contact_id is a denormalised copy (immutable in the API).
 	if _, err := tx.Assignment.Update().Where(assignment.ContactID(gone.ID)).
 		Modify(func(u *sql.UpdateBuilder) { u.Set(assignment.FieldContactID, keep.ID) }).Save(sctx); err != nil {
-		return nil, fmt.Errorf("merge %s into %s: assignments: %w", gone.ID, keep.ID, err)
+		return nil, nil, fmt.Errorf("merge %s into %s: assignments: %w", gone.ID, keep.ID, err)
 	}
 	if err := tx.Contact.DeleteOneID(gone.ID).Exec(sctx); err != nil {
-		return nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)
+		return nil, nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)
 	}
 	u := tx.Contact.UpdateOneID(keep.ID).SetTags(unionTags(keep.Tags, gone.Tags)).
 		SetAttributes(unionAttributes(keep.Attributes, gone.Attributes))
@@ -68,14 +71,13 @@ func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (*ent.Conta
 	if keep.LegalHoldAt == nil && gone.LegalHoldAt != nil {
 		u.SetLegalHoldAt(*gone.LegalHoldAt).SetLegalHoldReason(gone.LegalHoldReason)
 	}
-	merged, err := u.Save(sctx)
-	if err != nil {
-		return nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)
+	if merged, err = u.Save(sctx); err != nil {
+		return nil, nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)
 	}
-	return merged, audit.Record(sctx, tx, audit.Event{
+	return merged, moved, audit.Record(sctx, tx, audit.Event{
 		Action: audit.ActionContactMerged, TargetID: keep.ID,
 		Summary: fmt.Sprintf("merged contact %s into %s (one person known by phone and by business-scoped id): %d conversations moved",
-			gone.ID, keep.ID, moved),
+			gone.ID, keep.ID, len(moved)),
 		Before: []string{keep.ID, gone.ID}, After: keep.ID,
 	})
 }

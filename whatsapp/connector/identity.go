@@ -67,7 +67,7 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 		if gone.CreatedAt.Before(keep.CreatedAt) {
 			keep, gone = gone, keep
 		}
-		if c, err = contact.Merge(ctx, tx, keep, gone); err != nil {
+		if c, err = in.merge(ctx, tx, keep, gone); err != nil {
 			return nil, err
 		}
 		in.log.Info("whatsapp: a customer known as two contacts (by phone and by business-scoped id) merged", "contact", keep.ID, "merged", gone.ID)
@@ -137,7 +137,7 @@ func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contac
 		if gone.CreatedAt.Before(keep.CreatedAt) {
 			keep, gone = gone, keep
 		}
-		if c, err = contact.Merge(ctx, tx, keep, gone); err != nil {
+		if c, err = in.merge(ctx, tx, keep, gone); err != nil {
 			return err
 		}
 		in.log.Info("whatsapp: a customer changed number to one known as another contact; merged", "contact", keep.ID, "merged", gone.ID)
@@ -148,4 +148,17 @@ func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contac
 	}
 	in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
 	return nil
+}
+
+// merge merges gone into keep (contact.Merge) and tells subscribers that the
+// conversations moved changed contact.
+func (in *Ingester) merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (*ent.Contact, error) {
+	c, moved, err := contact.Merge(ctx, tx, keep, gone)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range moved {
+		in.pub.OnCommit(tx, conversationEvent(ctx, id, realtime.KindUpdated))
+	}
+	return c, nil
 }

@@ -132,13 +132,15 @@ func TestContactsOfOnePersonAreMerged(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c.ID, ev.TargetID)
 		require.Contains(t, ev.Summary, byUser.ID)
+		movedConv := conversationOf(t, b, "wamid.bsuid").ID
 		timeout := time.After(10 * time.Second)
-		for updated := false; !updated; {
+		for contactUpdated, convUpdated := false, false; !contactUpdated || !convUpdated; {
 			select {
 			case e := <-sub.Events():
-				updated = e.Type == realtime.ContactChanged && e.Subject == c.ID && kindOf(t, e) == realtime.KindUpdated
+				contactUpdated = contactUpdated || e.Type == realtime.ContactChanged && e.Subject == c.ID && kindOf(t, e) == realtime.KindUpdated
+				convUpdated = convUpdated || e.Type == realtime.ConversationChanged && e.Subject == movedConv && kindOf(t, e) == realtime.KindUpdated
 			case <-timeout:
-				t.Fatal("no contact update published for the merged contact")
+				t.Fatal("no update published for the merged contact and its moved conversation")
 			}
 		}
 
