@@ -532,3 +532,35 @@ func TestCustomerKnownOnlyByBSUIDThroughTheSimulator(t *testing.T) {
 		})
 	}
 }
+
+// The simulator's statuses price the reply (a free service message inside
+// the customer's window, Meta's per-message pricing): the message shows its
+// pricing and the number's month counts it, at no cost.
+func TestPricingThroughTheSimulator(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			b := setupWhatsApp(t, d, 80)
+			conv := b.writeIn(t, "447700900555", "do you ship to Leeds?")
+			r := b.s.Do(t, b.owner, `mutation($c: ID!) { sendMessage(input: {conversationID: $c, text: "We do"}) { id } }`,
+				map[string]any{"c": conv})
+			r.RequireOK(t)
+			var sent struct{ SendMessage struct{ ID string } }
+			r.Decode(t, &sent)
+			b.s.Do(t, b.owner, `mutation { setMessageRate(input: {category: "service", market: "44", price: 0.01}) { id } }`, nil).RequireOK(t)
+			require.Eventually(t, func() bool {
+				r := b.s.Do(t, b.owner, `query($m: ID!) { node(id: $m) { ... on Message { status pricing { category model type billable } } } }`,
+					map[string]any{"m": sent.SendMessage.ID})
+				return strings.Contains(string(r.Data), `"status":"READ","pricing":{"category":"service","model":"PMP","type":"free_customer_service","billable":false}`)
+			}, 20*time.Second, 20*time.Millisecond)
+			month := time.Now().UTC().Format("2006-01")
+			r = b.s.Do(t, b.owner, `query($n: ID!, $m: String!) { node(id: $n) { ... on Number { costs(month: $m) {
+				total serviceMessages billedServiceMessages categories { category messages billable cost } } } } }`,
+				map[string]any{"n": b.numberID, "m": month})
+			r.RequireOK(t)
+			require.JSONEq(t, `{"node":{"costs":{"total":0,"serviceMessages":1,"billedServiceMessages":0,
+				"categories":[{"category":"service","messages":1,"billable":0,"cost":0}]}}}`, string(r.Data))
+		})
+	}
+}
