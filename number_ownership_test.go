@@ -130,8 +130,11 @@ func TestNumberOwnershipIsProven(t *testing.T) {
 		require.Eventually(t, func() bool { return conversations(beta) == 1 }, 10*time.Second, 20*time.Millisecond)
 
 		// Now verified by beta: alpha, even holding beta's token, gets the
-		// answer of a wrong token, word for word.
+		// answer of a wrong token, word for word, and linking the id again
+		// says nothing either (no CONFLICT).
 		require.Equal(t, wrongToken, refused(setToken(alpha, claimed, "beta-token")))
+		again := link(alpha, "+33600000003", betaID)
+		require.Equal(t, wrongToken, refused(setToken(alpha, again, "alpha-token")))
 		// The database holds one verified number per id, whatever the tenant.
 		_, err = db.Client.Number.Create().SetPhone("+33600000009").SetDisplayName("Twin").SetPhoneNumberID(betaID).
 			SetVerifiedAt(time.Now()).Save(viewer.System(t.Context(), betaTenant))
@@ -160,7 +163,7 @@ func TestNumberOwnershipIsProven(t *testing.T) {
 		require.NotNil(t, verifiedAt(own))
 		unverified, err := db.Client.Number.Query().Where(number.VerifiedAtIsNil()).IDs(pctx)
 		require.NoError(t, err)
-		require.ElementsMatch(t, []string{claimed, wrongPhone}, unverified, "the health read proves nothing it does not read")
+		require.ElementsMatch(t, []string{claimed, again, wrongPhone}, unverified, "the health read proves nothing it does not read")
 
 		// Beta's customers still reach beta only.
 		_, err = simulator.WriteIn(betaID, "33612340002", whatsapp.Message{Type: "text", Text: "me too", ProfileName: "Lou"})
