@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/automation"
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/credential"
@@ -216,23 +217,25 @@ func (a *App) buildServices() error {
 	a.Pub.SetOutbox(webhooks)
 	router := routing.New(client, a.Pub, a.Clock)
 	a.Services = graph.Services{
-		Client:   client,
-		Auth:     a.Auth,
-		Authz:    a.Authz,
-		Bus:      a.Bus,
-		Presence: a.Presence,
-		Roles:    role.NewService(client, a.Authz, a.Pub),
-		Agents:   agent.NewService(client, a.Authz, a.Pub, router, a.Clock),
-		Contacts: contact.NewService(client, a.Pub),
-		Numbers:  number.NewService(client, a.Pub, a.Box, a.Clock),
-		Inbox:    inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
-		Groups:   group.NewService(client, a.Pub),
-		Routing:  router,
-		Webhooks: webhooks,
-		Pricing:  pricing.NewService(client),
+		Client:     client,
+		Auth:       a.Auth,
+		Authz:      a.Authz,
+		Bus:        a.Bus,
+		Presence:   a.Presence,
+		Roles:      role.NewService(client, a.Authz, a.Pub),
+		Agents:     agent.NewService(client, a.Authz, a.Pub, router, a.Clock),
+		Contacts:   contact.NewService(client, a.Pub),
+		Numbers:    number.NewService(client, a.Pub, a.Box, a.Clock),
+		Inbox:      inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
+		Groups:     group.NewService(client, a.Pub),
+		Routing:    router,
+		Automation: automation.New(client, a.Pub, a.Jobs, router, a.Clock, a.Log),
+		Webhooks:   webhooks,
+		Pricing:    pricing.NewService(client),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
+	river.AddWorker(workers, &automation.TimerWorker{Automation: a.Services.Automation})
 	a.Jobs.AddPeriodicJobs(routing.PeriodicTick())
 	river.AddWorker(workers, &retention.Worker{Retention: retention.New(client, a.Clock)})
 	a.Jobs.AddPeriodicJobs(retention.Periodic())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/switchboard-dev/switchboard/automation"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
@@ -30,7 +31,8 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	}
 	client := a.DB.Client
 	ingester := connector.NewIngester(client, a.Pub, a.Clock, a.Log)
-	ingester.Arrivals = a.Services.Routing // routes new conversations on arrival
+	// routes new conversations on arrival, then runs the rules
+	ingester.Arrivals = automation.Arrivals{a.Services.Routing, a.Services.Automation}
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})

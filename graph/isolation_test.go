@@ -74,6 +74,15 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		},
 		"unlinkNumber":         {nf(`mutation { unlinkNumber(id: "` + b.number + `") { id } }`)},
 		"setNumberCredentials": {nf(`mutation { setNumberCredentials(id: "` + b.number + `", accessToken: "stolen") { id } }`)},
+		"createAutomationRule": {
+			nf(`mutation { createAutomationRule(input: {name: "x", trigger: CUSTOMER_MESSAGE, actions: [{type: "ASSIGN_AGENT", agentID: "` + b.agent + `"}]}) { id } }`),
+			nf(`mutation { createAutomationRule(input: {name: "x", trigger: CUSTOMER_MESSAGE, actions: [{type: "ASSIGN_TEAM", teamID: "` + b.team + `"}]}) { id } }`),
+		},
+		"updateAutomationRule": {
+			nf(`mutation { updateAutomationRule(id: "` + b.rule + `", input: {name: "pwned", trigger: CUSTOMER_MESSAGE, actions: [{type: "TAG", tag: "x"}]}) { id } }`),
+			nf(`mutation { updateAutomationRule(id: "` + a.rule + `", input: {name: "x", trigger: CUSTOMER_MESSAGE, actions: [{type: "ASSIGN_AGENT", agentID: "` + b.agent + `"}]}) { id } }`),
+		},
+		"deleteAutomationRule": {nf(`mutation { deleteAutomationRule(id: "` + b.rule + `") { id } }`)},
 		"setRoutingPolicy": {
 			nf(`mutation { setRoutingPolicy(numberID: "` + b.number + `", policy: {strategies: [LEAST_LOADED]}) { id } }`),
 			nf(`mutation { setRoutingPolicy(numberID: "` + a.number + `", policy: {strategies: [LEAST_LOADED], teamID: "` + b.team + `"}) { id } }`),
@@ -159,7 +168,7 @@ const snapshotQuery = `{
   conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
   routingQueue { length conversations { id } }
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
-  automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt } } }
+  automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt actions { type tag } } } }
   automationRuns(first: 100) { totalCount edges { node { id outcome conversationID } } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/automation"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -94,6 +95,9 @@ var mutations = map[string]mutationRule{
 	"setNumberCredentials": {perm: policy.NumberManage, id: "num", audit: audit.ActionCredentialsSet},
 	// Webhooks received for the tenant's numbers, processed again (connector.Deliveries).
 	"replayInboundDeliveries": {perm: policy.NumberManage, audit: audit.ActionDeliveriesReplayed},
+	"createAutomationRule":    {perm: policy.AutomationManage, audit: automation.ActionRuleCreated},
+	"updateAutomationRule":    {perm: policy.AutomationManage, id: "aur", audit: automation.ActionRuleUpdated},
+	"deleteAutomationRule":    {perm: policy.AutomationManage, id: "aur", audit: automation.ActionRuleDeleted},
 	"setRoutingPolicy":        {perm: policy.NumberManage, audit: routing.ActionPolicySet},
 
 	"createContact":        {perm: policy.ContactEdit, noAudit: contactData},

@@ -6,6 +6,7 @@ package graph
 import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
+	"github.com/switchboard-dev/switchboard/automation"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/group"
@@ -36,6 +37,7 @@ type Resolver struct {
 	inbox    *inbox.Service
 	groups   *group.Service
 	routing  *routing.Service
+	rules    *automation.Service
 	webhooks *outhook.Service
 	delivs   *connector.Deliveries
 	typing   *connector.Typing
@@ -58,7 +60,9 @@ type Services struct {
 	Inbox    *inbox.Service
 	Groups   *group.Service
 	Routing  *routing.Service
-	Webhooks *outhook.Service // outbound webhooks: endpoints and their delivery log
+	// Automation keeps and runs the tenant's rules.
+	Automation *automation.Service
+	Webhooks   *outhook.Service // outbound webhooks: endpoints and their delivery log
 	// Deliveries lists and replays the provider's stored webhooks.
 	Deliveries *connector.Deliveries
 	// Typing shows customers an agent's typing indicator.
@@ -82,6 +86,7 @@ func NewResolver(s Services) *Resolver {
 		inbox:    s.Inbox,
 		groups:   s.Groups,
 		routing:  s.Routing,
+		rules:    s.Automation,
 		webhooks: s.Webhooks,
 		delivs:   s.Deliveries,
 		typing:   s.Typing,

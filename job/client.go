@@ -15,6 +15,8 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/switchboard-dev/switchboard/clock"
 )
 
 // Config tunes a Client. The zero value is usable: every field has a default.
@@ -55,6 +57,22 @@ type Config struct {
 	// PeriodicJobs are inserted on their schedules by the elected leader
 	// among the instances.
 	PeriodicJobs []*river.PeriodicJob
+
+	// Clock, when set, is the time River schedules and fetches by: a job
+	// scheduled at t runs once Clock reaches t. Tests that move a
+	// clock.Fake set it so that durable timers fire when the clock says;
+	// production leaves it nil (the database's time).
+	Clock clock.Clock
+}
+
+// riverTime shows River a clock.Clock.
+type riverTime struct{ clock.Clock }
+
+func (t riverTime) NowUTC() time.Time { return t.Now().UTC() }
+
+func (t riverTime) NowUTCOrNil() *time.Time {
+	now := t.NowUTC()
+	return &now
 }
 
 // Defaults of Config.
@@ -131,7 +149,12 @@ func (cfg Config) riverConfig(workers *river.Workers) *river.Config {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	var test river.TestConfig
+	if cfg.Clock != nil {
+		test.Time = riverTime{cfg.Clock}
+	}
 	return &river.Config{
+		Test: test,
 		// Neither driver supports a listener: River would fall back to
 		// polling on its own, saying so in the log. Asking keeps it explicit.
 		PollOnly:          true,

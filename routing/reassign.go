@@ -19,6 +19,10 @@ import (
 type Target struct {
 	AgentID string
 	TeamID  string
+	// OrStay keeps the conversation with its agent when nobody else
+	// qualifies, instead of putting it in the queue (a rule's "transfer to
+	// another online agent").
+	OrStay bool
 }
 
 // Check refuses a target that names both an agent and a team, or one that
@@ -49,7 +53,7 @@ func (t Target) Check(ctx context.Context, tx *ent.Tx, except string) error {
 }
 
 // Reassign takes an unresolved conversation from whoever holds it and gives
-// it by to, inside tx, saying why in its history and event (why is prefixed
+// it by to (never back to them), inside tx, saying why in its history and event (why is prefixed
 // to the reason). An agent named by to takes it whatever their load or
 // presence: someone chose them. A team or the policy may find nobody with
 // room: the conversation then waits in the queue; on a manually routed
@@ -66,6 +70,9 @@ func (s *Service) Reassign(ctx context.Context, tx *ent.Tx, conversationID strin
 	}
 	why += ": "
 	if to.AgentID != "" {
+		if conv.AssigneeID != nil && *conv.AssigneeID == to.AgentID {
+			return Decision{AgentID: to.AgentID, Reason: why + "already with the agent chosen"}, nil
+		}
 		d := Decision{AgentID: to.AgentID, Reason: why + "to the agent chosen"}
 		if err := tx.Conversation.UpdateOneID(conv.ID).SetAssigneeID(to.AgentID).ClearQueuedAt().Exec(ctx); err != nil {
 			return Decision{}, fmt.Errorf("reassign %s: %w", conv.ID, err)
@@ -83,12 +90,22 @@ func (s *Service) Reassign(ctx context.Context, tx *ent.Tx, conversationID strin
 		}
 		pol = schematype.RoutingPolicy{Strategies: []schematype.RoutingStrategy{schematype.StrategyLeastLoaded}, TeamID: &to.TeamID}
 	}
+	if pol.Manual() && to.OrStay {
+		pol.Strategies = []schematype.RoutingStrategy{schematype.StrategyLeastLoaded}
+	}
 	if pol.Manual() {
 		d := Decision{Reason: why + "manual routing: left unassigned for someone to take"}
 		if err := tx.Conversation.UpdateOneID(conv.ID).ClearAssignee().Exec(ctx); err != nil {
 			return Decision{}, fmt.Errorf("reassign %s: %w", conv.ID, err)
 		}
 		return d, s.record(ctx, tx, conv, d, cause, kindOfMove(conv))
+	}
+	if to.OrStay {
+		d, err := s.pick(ctx, tx, conv, num, pol, cause, why)
+		if err != nil || d.AgentID != "" {
+			return d, err
+		}
+		return Decision{AgentID: *conv.AssigneeID, Reason: why + "nobody else qualifies: left with the agent"}, nil
 	}
 	return s.place(ctx, tx, conv, num, pol, cause, why)
 }

@@ -89,7 +89,22 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 // it in the queue when nobody qualifies.
 func (s *Service) place(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, num *ent.Number,
 	pol schematype.RoutingPolicy, cause assignment.Cause, why string) (Decision, error) {
+	d, err := s.pick(ctx, tx, conv, num, pol, cause, why)
+	if err != nil || d.AgentID != "" {
+		return d, err
+	}
+	return s.queue(ctx, tx, conv, why)
+}
+
+// pick gives the locked conv to the first agent a step of pol finds and
+// claims (never the agent holding it); an empty Decision when nobody
+// qualifies.
+func (s *Service) pick(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, num *ent.Number,
+	pol schematype.RoutingPolicy, cause assignment.Cause, why string) (Decision, error) {
 	eligible := eligibleAgents(num, pol)
+	if conv.AssigneeID != nil {
+		eligible = append(eligible, agent.IDNEQ(*conv.AssigneeID))
+	}
 	for _, step := range pol.Strategies {
 		ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
 		if err != nil {
@@ -107,7 +122,7 @@ func (s *Service) place(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 			return d, s.give(ctx, tx, conv, d, cause)
 		}
 	}
-	return s.queue(ctx, tx, conv, why)
+	return Decision{}, nil
 }
 
 // eligibleAgents is the filter every candidate of a policy passes: enabled,

@@ -3404,6 +3404,70 @@ func (ec *executionContext) fieldContext_AutomationRule_stopProcessing(_ context
 	return graphql.NewScalarFieldContext("AutomationRule", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _AutomationRule_conditions(ctx context.Context, field graphql.CollectedField, obj *ent.AutomationRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutomationRule_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.RuleCondition) graphql.Marshaler {
+			return ec.marshalNRuleCondition2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐRuleConditionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutomationRule_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutomationRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AutomationRule_actions(ctx context.Context, field graphql.CollectedField, obj *ent.AutomationRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AutomationRule_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.RuleAction) graphql.Marshaler {
+			return ec.marshalNRuleAction2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐRuleActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AutomationRule_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AutomationRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AutomationRuleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AutomationRuleConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33283,6 +33347,16 @@ func (ec *executionContext) _AutomationRule(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "conditions":
+			out.Values[i] = ec._AutomationRule_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actions":
+			out.Values[i] = ec._AutomationRule_actions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -38406,6 +38480,16 @@ func (ec *executionContext) marshalNAuditEventOrderField2ᚖgithubᚗcomᚋswitc
 func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAuditEventWhereInput(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAutomationRule2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAutomationRule(ctx context.Context, sel ast.SelectionSet, v *ent.AutomationRule) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AutomationRule(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAutomationRuleConnection2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAutomationRuleConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AutomationRuleConnection) graphql.Marshaler {

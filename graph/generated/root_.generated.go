@@ -182,6 +182,8 @@ type ComplexityRoot struct {
 	}
 
 	AutomationRule struct {
+		Actions        func(childComplexity int) int
+		Conditions     func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		DelayMinutes   func(childComplexity int) int
 		Enabled        func(childComplexity int) int
@@ -599,11 +601,13 @@ type ComplexityRoot struct {
 		ClearFieldRule           func(childComplexity int, roleID string, coordinate string) int
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAgent              func(childComplexity int, input model.CreateAgentInput) int
+		CreateAutomationRule     func(childComplexity int, input model.AutomationRuleInput) int
 		CreateContact            func(childComplexity int, input ent.CreateContactInput) int
 		CreateGroup              func(childComplexity int, input ent.CreateGroupInput) int
 		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
 		CreateTeam               func(childComplexity int, input ent.CreateTeamInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteAutomationRule     func(childComplexity int, id string) int
 		DeleteMessage            func(childComplexity int, id string) int
 		DeleteMessageRate        func(childComplexity int, id string) int
 		DeleteRole               func(childComplexity int, id string) int
@@ -645,6 +649,7 @@ type ComplexityRoot struct {
 		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
 		UnlinkNumber             func(childComplexity int, id string) int
 		UpdateAgent              func(childComplexity int, id string, input model.UpdateAgentInput) int
+		UpdateAutomationRule     func(childComplexity int, id string, input model.AutomationRuleInput) int
 		UpdateContact            func(childComplexity int, id string, input ent.UpdateContactInput) int
 		UpdateGroup              func(childComplexity int, id string, input ent.UpdateGroupInput) int
 		UpdateNumber             func(childComplexity int, id string, input ent.UpdateNumberInput) int
@@ -874,6 +879,22 @@ type ComplexityRoot struct {
 	RoutingRunEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RuleAction struct {
+		AgentID  func(childComplexity int) int
+		Priority func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Tag      func(childComplexity int) int
+		TeamID   func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
+	RuleCondition struct {
+		Field  func(childComplexity int) int
+		Key    func(childComplexity int) int
+		Op     func(childComplexity int) int
+		Values func(childComplexity int) int
 	}
 
 	Session struct {
@@ -1572,6 +1593,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.RefreshTokenExpiresAt(childComplexity), true
 
+	case "AutomationRule.actions":
+		if e.ComplexityRoot.AutomationRule.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Actions(childComplexity), true
+	case "AutomationRule.conditions":
+		if e.ComplexityRoot.AutomationRule.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Conditions(childComplexity), true
 	case "AutomationRule.createdAt":
 		if e.ComplexityRoot.AutomationRule.CreatedAt == nil {
 			break
@@ -3364,6 +3397,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAgent(childComplexity, args["input"].(model.CreateAgentInput)), true
+	case "Mutation.createAutomationRule":
+		if e.ComplexityRoot.Mutation.CreateAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAutomationRule(childComplexity, args["input"].(model.AutomationRuleInput)), true
 	case "Mutation.createContact":
 		if e.ComplexityRoot.Mutation.CreateContact == nil {
 			break
@@ -3419,6 +3463,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
+	case "Mutation.deleteAutomationRule":
+		if e.ComplexityRoot.Mutation.DeleteAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAutomationRule(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteMessage":
 		if e.ComplexityRoot.Mutation.DeleteMessage == nil {
 			break
@@ -3870,6 +3925,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAgent(childComplexity, args["id"].(string), args["input"].(model.UpdateAgentInput)), true
+	case "Mutation.updateAutomationRule":
+		if e.ComplexityRoot.Mutation.UpdateAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAutomationRule(childComplexity, args["id"].(string), args["input"].(model.AutomationRuleInput)), true
 	case "Mutation.updateContact":
 		if e.ComplexityRoot.Mutation.UpdateContact == nil {
 			break
@@ -4961,6 +5027,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RoutingRunEdge.Node(childComplexity), true
 
+	case "RuleAction.agentID":
+		if e.ComplexityRoot.RuleAction.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.AgentID(childComplexity), true
+	case "RuleAction.priority":
+		if e.ComplexityRoot.RuleAction.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Priority(childComplexity), true
+	case "RuleAction.status":
+		if e.ComplexityRoot.RuleAction.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Status(childComplexity), true
+	case "RuleAction.tag":
+		if e.ComplexityRoot.RuleAction.Tag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Tag(childComplexity), true
+	case "RuleAction.teamID":
+		if e.ComplexityRoot.RuleAction.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.TeamID(childComplexity), true
+	case "RuleAction.type":
+		if e.ComplexityRoot.RuleAction.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Type(childComplexity), true
+
+	case "RuleCondition.field":
+		if e.ComplexityRoot.RuleCondition.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Field(childComplexity), true
+	case "RuleCondition.key":
+		if e.ComplexityRoot.RuleCondition.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Key(childComplexity), true
+	case "RuleCondition.op":
+		if e.ComplexityRoot.RuleCondition.Op == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Op(childComplexity), true
+	case "RuleCondition.values":
+		if e.ComplexityRoot.RuleCondition.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Values(childComplexity), true
+
 	case "Session.agent":
 		if e.ComplexityRoot.Session.Agent == nil {
 			break
@@ -5504,6 +5632,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAssignmentWhereInput,
 		ec.unmarshalInputAuditEventOrder,
 		ec.unmarshalInputAuditEventWhereInput,
+		ec.unmarshalInputAutomationRuleInput,
 		ec.unmarshalInputAutomationRuleOrder,
 		ec.unmarshalInputAutomationRuleWhereInput,
 		ec.unmarshalInputAutomationRunOrder,
@@ -5550,6 +5679,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRoutingPolicyInput,
 		ec.unmarshalInputRoutingRunOrder,
 		ec.unmarshalInputRoutingRunWhereInput,
+		ec.unmarshalInputRuleActionInput,
+		ec.unmarshalInputRuleConditionInput,
 		ec.unmarshalInputSendMessageInput,
 		ec.unmarshalInputSessionOrder,
 		ec.unmarshalInputSessionWhereInput,
@@ -5736,6 +5867,72 @@ type Mutation {
   Anonymous callers may call it.
   """
   resetPassword(token: String!, newPassword: String!): Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../schema/automation.graphqls", Input: `# Automation rules (automation.manage): when a trigger happens to a conversation and every condition holds, the actions run.
+
+extend type Mutation {
+  createAutomationRule(input: AutomationRuleInput!): AutomationRule!
+  updateAutomationRule(id: ID!, input: AutomationRuleInput!): AutomationRule!
+  "Delete a rule: its runs stay in automationRuns, its armed timers find it gone."
+  deleteAutomationRule(id: ID!): AutomationRule!
+}
+
+"""
+A rule. Triggers supported: CONVERSATION_CREATED, CUSTOMER_MESSAGE, ASSIGNED, and the timer NO_AGENT_REPLY (delayMinutes after the customer's last message with no agent reply since; checked again when it fires). Rules run in position order; stopProcessing ends the pass; rules triggered by rules run at most 3 levels deep.
+"""
+input AutomationRuleInput {
+  name: String!
+  position: Int! = 0
+  enabled: Boolean! = true
+  trigger: AutomationRuleTrigger!
+  delayMinutes: Int! = 0
+  conditions: [RuleConditionInput!]! = []
+  actions: [RuleActionInput!]!
+  stopProcessing: Boolean! = false
+}
+
+"""
+A condition: field NUMBER, TEAM, PRIORITY, ASSIGNEE_PRESENCE, CONTACT_TAG (any of the values) or CONTACT_ATTRIBUTE (key) with op IN or NOT_IN; BUSINESS_HOURS IN ["OPEN"] or ["CLOSED"]; MESSAGE_TEXT with CONTAINS (any value, case-insensitive) or MATCHES (one regular expression).
+"""
+input RuleConditionInput {
+  field: String!
+  op: String!
+  key: String! = ""
+  values: [String!]!
+}
+
+"""
+An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED).
+"""
+input RuleActionInput {
+  type: String!
+  agentID: ID
+  teamID: ID
+  tag: String! = ""
+  priority: String! = ""
+  status: String! = ""
+}
+
+type RuleCondition {
+  field: String!
+  op: String!
+  key: String!
+  values: [String!]!
+}
+
+type RuleAction {
+  type: String!
+  agentID: String!
+  teamID: String!
+  tag: String!
+  priority: String!
+  status: String!
+}
+
+extend type AutomationRule {
+  conditions: [RuleCondition!]!
+  actions: [RuleAction!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/directory.graphqls", Input: `# Agents, teams, numbers and contacts: the tenant's directory.
@@ -12931,6 +13128,10 @@ func (ec *executionContext) childFields_AutomationRule(ctx context.Context, fiel
 		return ec.fieldContext_AutomationRule_delayMinutes(ctx, field)
 	case "stopProcessing":
 		return ec.fieldContext_AutomationRule_stopProcessing(ctx, field)
+	case "conditions":
+		return ec.fieldContext_AutomationRule_conditions(ctx, field)
+	case "actions":
+		return ec.fieldContext_AutomationRule_actions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AutomationRule", field.Name)
 }
@@ -14057,6 +14258,38 @@ func (ec *executionContext) childFields_RoutingRunEdge(ctx context.Context, fiel
 		return ec.fieldContext_RoutingRunEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoutingRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_RuleAction_type(ctx, field)
+	case "agentID":
+		return ec.fieldContext_RuleAction_agentID(ctx, field)
+	case "teamID":
+		return ec.fieldContext_RuleAction_teamID(ctx, field)
+	case "tag":
+		return ec.fieldContext_RuleAction_tag(ctx, field)
+	case "priority":
+		return ec.fieldContext_RuleAction_priority(ctx, field)
+	case "status":
+		return ec.fieldContext_RuleAction_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleAction", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleCondition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_RuleCondition_field(ctx, field)
+	case "op":
+		return ec.fieldContext_RuleCondition_op(ctx, field)
+	case "key":
+		return ec.fieldContext_RuleCondition_key(ctx, field)
+	case "values":
+		return ec.fieldContext_RuleCondition_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleCondition", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

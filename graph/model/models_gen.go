@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -60,6 +61,18 @@ type AuthPayload struct {
 	RefreshToken          string     `json:"refreshToken"`
 	RefreshTokenExpiresAt time.Time  `json:"refreshTokenExpiresAt"`
 	Agent                 *ent.Agent `json:"agent"`
+}
+
+// A rule. Triggers supported: CONVERSATION_CREATED, CUSTOMER_MESSAGE, ASSIGNED, and the timer NO_AGENT_REPLY (delayMinutes after the customer's last message with no agent reply since; checked again when it fires). Rules run in position order; stopProcessing ends the pass; rules triggered by rules run at most 3 levels deep.
+type AutomationRuleInput struct {
+	Name           string                 `json:"name"`
+	Position       int                    `json:"position"`
+	Enabled        bool                   `json:"enabled"`
+	Trigger        automationrule.Trigger `json:"trigger"`
+	DelayMinutes   int                    `json:"delayMinutes"`
+	Conditions     []*RuleConditionInput  `json:"conditions"`
+	Actions        []*RuleActionInput     `json:"actions"`
+	StopProcessing bool                   `json:"stopProcessing"`
 }
 
 // A press on a template's quick-reply button.
@@ -424,6 +437,24 @@ type RoutingQueue struct {
 	// How long the first arrival still waiting has waited, in seconds.
 	LongestWaitSeconds int                 `json:"longestWaitSeconds"`
 	Conversations      []*ent.Conversation `json:"conversations"`
+}
+
+// An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED).
+type RuleActionInput struct {
+	Type     string  `json:"type"`
+	AgentID  *string `json:"agentID,omitempty"`
+	TeamID   *string `json:"teamID,omitempty"`
+	Tag      string  `json:"tag"`
+	Priority string  `json:"priority"`
+	Status   string  `json:"status"`
+}
+
+// A condition: field NUMBER, TEAM, PRIORITY, ASSIGNEE_PRESENCE, CONTACT_TAG (any of the values) or CONTACT_ATTRIBUTE (key) with op IN or NOT_IN; BUSINESS_HOURS IN ["OPEN"] or ["CLOSED"]; MESSAGE_TEXT with CONTAINS (any value, case-insensitive) or MATCHES (one regular expression).
+type RuleConditionInput struct {
+	Field  string   `json:"field"`
+	Op     string   `json:"op"`
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
 }
 
 // What to send: exactly one of text, template, media or interactive.

@@ -1,0 +1,58 @@
+package automation
+
+import (
+	"context"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/routing"
+)
+
+// facts reads what conditions test about conv (and msg, if any).
+func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message) (*Facts, error) {
+	f := &Facts{NumberID: conv.NumberID, Priority: string(conv.Priority), ContactAttrs: map[string]string{}}
+	if conv.TeamID != nil {
+		f.TeamID = *conv.TeamID
+	}
+	if msg != nil {
+		f.MessageText = msg.Body
+	}
+	if conv.AssigneeID != nil {
+		a, err := tx.Agent.Get(ctx, *conv.AssigneeID)
+		if err != nil {
+			return nil, err
+		}
+		f.AssigneePresence = string(a.Presence)
+	}
+	c, err := tx.Contact.Get(ctx, conv.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	f.ContactTags = c.Tags
+	for _, a := range c.Attributes {
+		f.ContactAttrs[a.Key] = a.Value
+	}
+	hours, err := s.hoursOf(ctx, tx, conv)
+	if err != nil {
+		return nil, err
+	}
+	f.BusinessOpen = hours.OpenAt(s.clock.Now())
+	return f, nil
+}
+
+// hoursOf are the business hours of conv's number: its own when it has
+// them, else the tenant's, in the tenant's time zone.
+func (s *Service) hoursOf(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (routing.Hours, error) {
+	t, err := tx.Tenant.Get(ctx, conv.TenantID)
+	if err != nil {
+		return routing.Hours{}, err
+	}
+	weekly, closed := t.Settings.BusinessHours, t.Settings.Holidays
+	num, err := tx.Number.Get(ctx, conv.NumberID)
+	if err != nil {
+		return routing.Hours{}, err
+	}
+	if num.BusinessHours != nil && len(num.BusinessHours.Weekly) > 0 {
+		weekly, closed = num.BusinessHours.Weekly, num.BusinessHours.Closed
+	}
+	return routing.NewHours(t.Timezone, weekly, closed)
+}

@@ -1,0 +1,140 @@
+package automation
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
+)
+
+// maxDepth is how many times rules may trigger rules from one outside
+// event: an assignment made by a rule runs the ASSIGNED rules one level
+// deeper, and past this level they are logged SKIPPED instead of run.
+const maxDepth = 3
+
+// event is a trigger happening to a conversation.
+type event struct {
+	trigger automationrule.Trigger
+	convID  string
+	message *ent.Message // the customer's message, when the trigger has one
+	depth   int
+	only    string // a timer runs its own rule only
+}
+
+// fire runs, in tx, the enabled rules of e's trigger whose conditions hold,
+// in position order, logging each, until one stops processing.
+func (s *Service) fire(ctx context.Context, tx *ent.Tx, e event) error {
+	q := tx.AutomationRule.Query().Where(automationrule.Enabled(true), automationrule.TriggerEQ(e.trigger)).
+		Order(ent.Asc(automationrule.FieldPosition), ent.Asc(automationrule.FieldID))
+	if e.only != "" {
+		q.Where(automationrule.ID(e.only))
+	}
+	rules, err := q.All(ctx)
+	if err != nil || len(rules) == 0 {
+		return err
+	}
+	conv, err := tx.Conversation.Get(ctx, e.convID)
+	if err != nil {
+		return err
+	}
+	facts, err := s.facts(ctx, tx, conv, e.message)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if !Matches(r.Conditions, facts) {
+			continue
+		}
+		if e.depth > maxDepth {
+			if err := s.logRun(ctx, tx, r, e, automationrun.OutcomeSKIPPED, nil,
+				fmt.Sprintf("rules triggered by rules %d levels deep: stopped so that rules cannot loop", e.depth)); err != nil {
+				return err
+			}
+			continue
+		}
+		done, next, failure, err := s.apply(ctx, tx, r, conv, e)
+		if err != nil {
+			return fmt.Errorf("rule %s on %s: %w", r.ID, conv.ID, err)
+		}
+		outcome := automationrun.OutcomeAPPLIED
+		if failure != "" {
+			outcome = automationrun.OutcomeFAILED
+		}
+		if err := s.logRun(ctx, tx, r, e, outcome, done, failure); err != nil {
+			return err
+		}
+		for _, n := range next {
+			if err := s.fire(ctx, tx, n); err != nil {
+				return err
+			}
+		}
+		if r.StopProcessing {
+			break
+		}
+		// later rules see what this one changed
+		if conv, err = tx.Conversation.Get(ctx, e.convID); err != nil {
+			return err
+		}
+		if facts, err = s.facts(ctx, tx, conv, e.message); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) logRun(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, e event,
+	outcome automationrun.Outcome, done []string, detail string) error {
+	return tx.AutomationRun.Create().SetRuleID(r.ID).SetRuleName(r.Name).SetConversationID(e.convID).
+		SetTrigger(string(e.trigger)).SetDepth(e.depth).SetOutcome(outcome).SetActions(done).
+		SetDetail(truncate(detail, 1000)).SetCreatedAt(s.clock.Now()).Exec(ctx)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Arrived runs the rules of a customer's message, in the transaction that
+// records it, after routing had its turn: CONVERSATION_CREATED for a new
+// conversation, ASSIGNED when routing just assigned it, CUSTOMER_MESSAGE;
+// then it arms the timers the message starts.
+func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error {
+	if created {
+		if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerCONVERSATION_CREATED, convID: conv.ID, message: msg}); err != nil {
+			return err
+		}
+	}
+	now, err := tx.Conversation.Get(ctx, conv.ID)
+	if err != nil {
+		return err
+	}
+	if conv.AssigneeID == nil && now.AssigneeID != nil {
+		if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerASSIGNED, convID: conv.ID}); err != nil {
+			return err
+		}
+	}
+	if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerCUSTOMER_MESSAGE, convID: conv.ID, message: msg}); err != nil {
+		return err
+	}
+	return s.arm(ctx, tx, conv, msg)
+}
+
+// Arrivals runs several Arrived in turn (routing, then automation).
+type Arrivals []interface {
+	Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error
+}
+
+// Arrived tells each in order.
+func (as Arrivals) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error {
+	for _, a := range as {
+		if err := a.Arrived(ctx, tx, conv, msg, created); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
