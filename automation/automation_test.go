@@ -179,7 +179,7 @@ func TestNoAgentReplyTimer(t *testing.T) {
 			require.Zero(t, none, "nothing before 10 minutes")
 
 			first.stop(t) // the timer is a row in the database, not a goroutine
-			b.start(t) // another instance, as after a restart
+			b.start(t)    // another instance, as after a restart
 			b.clock.Advance(time.Second)
 			runs = b.runs(t, waiting, 1)
 			require.Equal(t, automationrun.OutcomeAPPLIED, runs[0].Outcome, "%+v", runs[0])

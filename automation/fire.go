@@ -103,16 +103,17 @@ func truncate(s string, n int) string {
 // conversation, ASSIGNED when routing just assigned it, CUSTOMER_MESSAGE;
 // then it arms the timers the message starts.
 func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error {
+	now, err := tx.Conversation.Get(ctx, conv.ID)
+	if err != nil {
+		return err
+	}
+	routed := conv.AssigneeID == nil && now.AssigneeID != nil // read before rules assign it themselves
 	if created {
 		if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerCONVERSATION_CREATED, convID: conv.ID, message: msg}); err != nil {
 			return err
 		}
 	}
-	now, err := tx.Conversation.Get(ctx, conv.ID)
-	if err != nil {
-		return err
-	}
-	if conv.AssigneeID == nil && now.AssigneeID != nil {
+	if routed {
 		if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerASSIGNED, convID: conv.ID}); err != nil {
 			return err
 		}
@@ -137,4 +138,3 @@ func (as Arrivals) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversati
 	}
 	return nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -18,9 +19,25 @@ type Hours struct {
 	Closed map[string]bool // "2026-12-25"
 }
 
+// locations caches time zones by name: time.LoadLocation reads the zone
+// database from disk on every call, and rules read hours on every message.
+var locations sync.Map
+
+func location(tz string) (*time.Location, error) {
+	if loc, ok := locations.Load(tz); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(tz, loc)
+	return loc, nil
+}
+
 // NewHours reads weekly windows and closed dates in the time zone named tz.
 func NewHours(tz string, weekly []schematype.BusinessHours, closed []string) (Hours, error) {
-	loc, err := time.LoadLocation(tz)
+	loc, err := location(tz)
 	if err != nil {
 		return Hours{}, fmt.Errorf("time zone %q: %w", tz, err)
 	}
