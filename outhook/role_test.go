@@ -92,6 +92,8 @@ func TestContactEvents(t *testing.T) {
 		name, phone := "Noor", "+33699887766"
 		c, err := contacts.Create(w.ctx, ent.CreateContactInput{WaID: "33699887766", ProfileName: &name, Phone: &phone})
 		require.NoError(t, err)
+		// Learnt from a webhook: their business-scoped id and username travel with the contact (contact.read).
+		require.NoError(t, c.Update().SetUserID("FR.4455667788990011").SetUsername("@noor").Exec(w.ctx))
 		_, err = contacts.Tag(w.ctx, c.ID, []string{"vip"}, nil)
 		require.NoError(t, err)
 		for range 3 {
@@ -109,5 +111,7 @@ func TestContactEvents(t *testing.T) {
 		require.Equal(t, "Noor", ct["profileName"])
 		require.NotContains(t, ct["phone"], "99887766", "masked for the auditor")
 		require.Equal(t, []any{"vip"}, ct["tags"])
+		require.Equal(t, "FR.4455667788990011", ct["userID"])
+		require.Equal(t, "@noor", ct["username"])
 	})
 }

@@ -45,6 +45,7 @@ func Conversation(dec *policy.Decisions, c *ent.Conversation) map[string]any {
 func Contact(dec *policy.Decisions, ct *ent.Contact) map[string]any {
 	return Cut(dec, "Contact", map[string]any{
 		"id": ct.ID, "waID": ct.WaID, "phone": ct.Phone, "profileName": ct.ProfileName,
+		"userID": ct.UserID, "username": ct.Username,
 		"tags": ct.Tags, "optIn": ct.OptIn, "erasedAt": ct.ErasedAt,
 	})
 }
