@@ -141,10 +141,20 @@ func TestNumberOwnershipIsProven(t *testing.T) {
 		require.True(t, ent.IsConstraintError(err), "%v", err)
 
 		// Alpha's own number, under another phone, is refused the same way;
-		// under its phone it is verified.
+		// so is it in a business account its token does not read (account
+		// updates are routed by it). Under its phone and account it is
+		// verified.
 		wrongPhone := link(alpha, "+33699999999", alphaID)
 		require.Equal(t, wrongToken, refused(setToken(alpha, wrongPhone, "alpha-token")))
 		own := link(alpha, alphaPhone, alphaID)
+		setWABA := func(waba string) {
+			t.Helper()
+			s.Do(t, alpha, `mutation($n: ID!, $w: String!) { updateNumber(id: $n, input: {wabaID: $w}) { id } }`,
+				map[string]any{"n": own, "w": waba}).RequireOK(t)
+		}
+		setWABA("999888777")
+		require.Equal(t, wrongToken, refused(setToken(alpha, own, "alpha-token")))
+		setWABA(sim.DefaultWABAID)
 		setToken(alpha, own, "alpha-token").RequireOK(t)
 		require.NotNil(t, verifiedAt(own))
 

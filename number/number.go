@@ -179,9 +179,10 @@ func (s *Service) claim(ctx context.Context, tx *ent.Tx, n *ent.Number, u *ent.N
 }
 
 // sameClaim tells whether a and b claim the same number: what a proof
-// covers. Changing any of it makes a verified number unverified.
+// covers (phone, provider, business account, phone number id). Changing any
+// of it makes a verified number unverified.
 func sameClaim(a, b *ent.Number) bool {
-	return a.Phone == b.Phone && a.Provider == b.Provider &&
+	return a.Phone == b.Phone && a.Provider == b.Provider && a.WabaID == b.WabaID &&
 		(a.PhoneNumberID == nil) == (b.PhoneNumberID == nil) &&
 		(a.PhoneNumberID == nil || *a.PhoneNumberID == *b.PhoneNumberID)
 }

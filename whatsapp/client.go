@@ -60,6 +60,36 @@ func (c *Client) HealthCheck(ctx context.Context, phoneNumberID, token string) (
 	return &h, nil
 }
 
+// maxNumberPages bounds the pages BusinessNumbers reads (100 numbers each).
+const maxNumberPages = 20
+
+// BusinessNumbers lists the phone numbers of a WhatsApp Business Account
+// (GET /{waba-id}/phone_numbers) that token reads, following the pages.
+func (c *Client) BusinessNumbers(ctx context.Context, wabaID, token string) ([]NumberHealth, error) {
+	var all []NumberHealth
+	query := url.Values{"fields": {"id,display_phone_number"}, "limit": {"100"}}
+	for range maxNumberPages {
+		var page struct {
+			Data   []NumberHealth `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.call(ctx, http.MethodGet, wabaID, "phone_numbers", token, query, nil, &page); err != nil {
+			return nil, fmt.Errorf("whatsapp: phone numbers of %s: %w", wabaID, err)
+		}
+		all = append(all, page.Data...)
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
+			return all, nil
+		}
+		query.Set("after", page.Paging.Cursors.After)
+	}
+	return all, nil
+}
+
 // MarkRead marks an inbound message, and those before it, as read: the
 // customer sees blue ticks.
 func (c *Client) MarkRead(ctx context.Context, phoneNumberID, token, wamid string) error {

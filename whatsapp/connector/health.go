@@ -77,7 +77,7 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 		h.Log.Warn("whatsapp: health read refused", "number", n.ID, "err", err)
 		return
 	default:
-		h.proven(ctx, n, got)
+		h.proven(ctx, n, creds.AccessToken)
 		status = healthStatus(got.Status, n.Status)
 		if q := number.Quality(got.QualityRating); number.QualityValidator(q) == nil {
 			quality = q
@@ -119,9 +119,13 @@ func (h *Health) check(ctx context.Context, n *ent.Number) {
 	}
 }
 
-// proven tells Proven of an unverified number that got confirms.
-func (h *Health) proven(ctx context.Context, n *ent.Number, got *whatsapp.NumberHealth) {
-	if h.Proven == nil || n.VerifiedAt != nil || !confirms(got, n) {
+// proven tells Proven of an unverified number whose stored token the
+// provider confirms reads it (Providers.Proves).
+func (h *Health) proven(ctx context.Context, n *ent.Number, token string) {
+	if h.Proven == nil || n.VerifiedAt != nil {
+		return
+	}
+	if ok, err := h.API.Proves(ctx, n, token); err != nil || !ok {
 		return
 	}
 	if err := h.Proven(ctx, n); err != nil {

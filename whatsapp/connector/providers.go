@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -38,11 +39,12 @@ func (p Providers) For(n *ent.Number) (*whatsapp.Client, error) {
 }
 
 // Proves asks n's provider whether token reads n's phone number id, and
-// whether the provider knows that id under n's phone: the proof that the
-// number is the tenant's before any webhook is routed to it. A refusal (an
-// unknown id, a token of someone else, an id that is not a Graph id) is
-// false; an error means the provider could not be asked (no answer, an
-// outage, throttled), which proves nothing either way.
+// whether the provider knows that id under n's phone and, when n names one,
+// in n's business account: the proof that the number is the tenant's before
+// any webhook is routed to it (by id, by phone, by business account). A
+// refusal (an unknown id, a token of someone else, an id that is not a Graph
+// id) is false; an error means the provider could not be asked (no answer,
+// an outage, throttled), which proves nothing either way.
 func (p Providers) Proves(ctx context.Context, n *ent.Number, token string) (bool, error) {
 	if n.PhoneNumberID == nil {
 		return false, nil
@@ -52,17 +54,31 @@ func (p Providers) Proves(ctx context.Context, n *ent.Number, token string) (boo
 		return false, err
 	}
 	got, err := api.HealthCheck(ctx, *n.PhoneNumberID, token)
-	switch {
-	case whatsapp.IsRetryable(err):
-		return false, err
-	case errors.Is(err, whatsapp.ErrInvalidRequest):
-		return false, nil
-	case errors.As(err, new(*whatsapp.APIError)):
-		return false, nil
-	case err != nil:
-		return false, err // an answer that could not be read
+	if err != nil || !confirms(got, n) {
+		return false, refusal(err)
 	}
-	return confirms(got, n), nil
+	if n.WabaID == "" {
+		return true, nil
+	}
+	numbers, err := api.BusinessNumbers(ctx, n.WabaID, token)
+	if err != nil {
+		return false, refusal(err)
+	}
+	return slices.ContainsFunc(numbers, func(h whatsapp.NumberHealth) bool { return h.ID == *n.PhoneNumberID }), nil
+}
+
+// refusal is the error of a failed proof: nil when the provider answered no
+// (it proves the number is not the token's), err when it could not be asked.
+func refusal(err error) error {
+	switch {
+	case err == nil, errors.Is(err, whatsapp.ErrInvalidRequest):
+		return nil
+	case whatsapp.IsRetryable(err):
+		return err
+	case errors.As(err, new(*whatsapp.APIError)):
+		return nil
+	}
+	return err // an answer that could not be read
 }
 
 // confirms tells whether a health read is about n: its phone number id,

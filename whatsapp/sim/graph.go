@@ -21,6 +21,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.HandleFunc("GET /{version}/{node}", s.graph(s.getNode))
 	mux.HandleFunc("DELETE /{version}/{node}", s.graph(s.deleteNode))
 	mux.HandleFunc("GET /{version}/{node}/groups", s.graph(s.listGroups))
+	mux.HandleFunc("GET /{version}/{node}/phone_numbers", s.graph(s.businessNumbers))
 	mux.HandleFunc("POST /{version}/{node}/groups", s.graph(s.createGroup))
 	mux.HandleFunc("GET /{version}/{node}/invite_link", s.graph(s.groupRoute(s.getInviteLink)))
 	mux.HandleFunc("POST /{version}/{node}/invite_link", s.graph(s.groupRoute(s.resetInviteLink)))

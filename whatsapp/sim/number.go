@@ -211,6 +211,31 @@ func (s *Simulator) SetThroughput(id string, perSecond int) error {
 	})
 }
 
+// businessNumbers answers GET /{waba_id}/phone_numbers: the numbers of the
+// business account (every number the simulator serves belongs to
+// Config.WABAID) that the token owns. A token that owns none is refused.
+func (s *Simulator) businessNumbers(r *http.Request) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("node")
+	if id != s.cfg.WABAID {
+		return nil, s.authorize(r, id, nil)
+	}
+	token := bearer(r)
+	data := []map[string]any{}
+	for _, n := range s.numbers {
+		if sameToken(token, n.Token) {
+			data = append(data, map[string]any{"id": n.PhoneNumberID, "display_phone_number": n.DisplayPhone,
+				"verified_name": n.VerifiedName, "quality_rating": n.Quality})
+		}
+	}
+	if len(data) == 0 {
+		return nil, errTokenInvalid()
+	}
+	slices.SortFunc(data, func(a, b map[string]any) int { return strings.Compare(a["id"].(string), b["id"].(string)) })
+	return map[string]any{"data": data, "paging": emptyPaging}, nil
+}
+
 // health answers GET /{phone_number_id}?fields=..., with s.mu held.
 func (s *Simulator) health(r *http.Request) (any, *apiError) {
 	n, err := s.numberNode(r)

@@ -224,3 +224,34 @@ func TestHealthReadOnlyWithTheNumbersToken(t *testing.T) {
 		require.False(t, apiErr.Retryable())
 	}
 }
+
+// TestBusinessNumbersListTheTokensOwn: GET /{waba-id}/phone_numbers lists the
+// business account's numbers the token owns (Switchboard proves a number's
+// business account with it); a token that owns none, and an account the
+// simulator does not serve, are refused.
+func TestBusinessNumbersListTheTokensOwn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *sim.Config) {
+		c.Numbers = append(c.Numbers,
+			sim.Number{PhoneNumberID: "3001234567", Token: testToken, DisplayPhone: "15550001111"},
+			sim.Number{PhoneNumberID: "3007654321", Token: "another business", DisplayPhone: "15550002222"})
+	})
+
+	ids := func(token string) []string {
+		t.Helper()
+		numbers, err := b.client.BusinessNumbers(t.Context(), sim.DefaultWABAID, token)
+		require.NoError(t, err)
+		var out []string
+		for _, n := range numbers {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{testNumber, "3001234567"}, ids(testToken))
+	require.Equal(t, []string{"3007654321"}, ids("another business"))
+	for _, c := range []struct{ waba, token string }{{sim.DefaultWABAID, "made up"}, {"999888777", testToken}} {
+		_, err := b.client.BusinessNumbers(t.Context(), c.waba, c.token)
+		var apiErr *whatsapp.APIError
+		require.ErrorAs(t, err, &apiErr, "%s with %q", c.waba, c.token)
+	}
+}
