@@ -13,7 +13,9 @@
 //     read. Shapes are checked like Meta does (error 100, HTTP 400); the answer
 //     carries a fresh wamid.
 //   - GET /{phone_number_id}?fields=...: the number's health, as
-//     whatsapp.Client.HealthCheck reads it.
+//     whatsapp.Client.HealthCheck reads it, only with the number's token.
+//   - GET /{waba_id}/phone_numbers: the business account's numbers that the
+//     token owns (Config.WABAID; whatsapp.Client.BusinessNumbers).
 //   - POST /{phone_number_id}/media, GET and DELETE /{media_id}: uploads and
 //     the download URL of any file, customers' attachments included.
 //   - Groups (cap of 8 participants): POST and GET /{phone_number_id}/groups,
