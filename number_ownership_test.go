@@ -165,6 +165,14 @@ func TestNumberOwnershipIsProven(t *testing.T) {
 			s.Do(t, alpha, `mutation($n: ID!, $id: String!) { updateNumber(id: $n, input: {phoneNumberID: $id}) { id } }`,
 				map[string]any{"n": own, "id": id}).RequireOK(t)
 		}
+		// Moving it to an id another company verified is answered as any
+		// move (the index of verified ids answers no CONFLICT that would tell
+		// it exists): it is simply unverified.
+		update(betaID)
+		require.Nil(t, verifiedAt(own))
+		update(alphaID)
+		setToken(alpha, own, "alpha-token").RequireOK(t)
+		require.NotNil(t, verifiedAt(own))
 		update("100200399")
 		require.Nil(t, verifiedAt(own))
 		update(alphaID)

@@ -178,6 +178,30 @@ func (s *Service) claim(ctx context.Context, tx *ent.Tx, n *ent.Number, u *ent.N
 	return n, nil
 }
 
+// claimed is n as in would leave it, as far as sameClaim looks.
+func claimed(n *ent.Number, in ent.UpdateNumberInput) *ent.Number {
+	after := *n
+	if in.Phone != nil {
+		after.Phone = *in.Phone
+	}
+	if in.Provider != nil {
+		after.Provider = *in.Provider
+	}
+	if in.ClearPhoneNumberID {
+		after.PhoneNumberID = nil
+	}
+	if in.PhoneNumberID != nil {
+		after.PhoneNumberID = in.PhoneNumberID
+	}
+	if in.ClearWabaID {
+		after.WabaID = ""
+	}
+	if in.WabaID != nil {
+		after.WabaID = *in.WabaID
+	}
+	return &after
+}
+
 // sameClaim tells whether a and b claim the same number: what a proof
 // covers (phone, provider, business account, phone number id). Changing any
 // of it makes a verified number unverified.
@@ -246,15 +270,16 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateNumberInpu
 		if err != nil {
 			return nil, err
 		}
-		n, err := before.Update().SetInput(in).Save(ctx)
+		u := before.Update().SetInput(in)
+		if before.VerifiedAt != nil && !sameClaim(before, claimed(before, in)) {
+			// Another number now: its token must prove it again. Unverified
+			// in the same statement, so that an id verified elsewhere meets
+			// no unique index (whose CONFLICT would tell it exists).
+			u.ClearVerifiedAt()
+		}
+		n, err := u.Save(ctx)
 		if err != nil {
 			return nil, err
-		}
-		if n.VerifiedAt != nil && !sameClaim(before, n) {
-			// another number now: its token must prove it again
-			if n, err = n.Update().ClearVerifiedAt().Save(ctx); err != nil {
-				return nil, err
-			}
 		}
 		slices.Sort(moved)
 		for _, agentID := range slices.Compact(moved) {
