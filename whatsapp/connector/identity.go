@@ -56,6 +56,15 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 			return nil, err
 		}
 	}
+	if byPhone != nil && cu.userID != "" && byPhone.UserID != nil && *byPhone.UserID != cu.userID {
+		// The phone's contact is another person (their BSUID differs): the
+		// number was given to someone new. The earlier person keeps their
+		// contact and history, addressed by their BSUID from now on.
+		if err := in.readdress(ctx, tx, byPhone); err != nil {
+			return nil, err
+		}
+		byPhone = nil
+	}
 	c, changed := byPhone, false
 	switch {
 	case c == nil && byUser == nil:
@@ -132,6 +141,12 @@ func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contac
 	case ent.IsNotFound(err):
 	case err != nil:
 		return err
+	case other.ID != c.ID && other.UserID != nil && c.UserID != nil && *other.UserID != *c.UserID:
+		// Two people (their BSUIDs differ): the number is c's now; the other
+		// keeps their contact, addressed by their BSUID.
+		if err := in.readdress(ctx, tx, other); err != nil {
+			return err
+		}
 	case other.ID != c.ID:
 		keep, gone := c, other
 		if gone.CreatedAt.Before(keep.CreatedAt) {
@@ -146,6 +161,18 @@ func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contac
 	if err != nil {
 		return err
 	}
+	in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
+	return nil
+}
+
+// readdress addresses c, whose phone now belongs to someone else, by its
+// BSUID (c.UserID must be set): the phone is no longer theirs.
+func (in *Ingester) readdress(ctx context.Context, tx *ent.Tx, c *ent.Contact) error {
+	c, err := c.Update().SetWaID(*c.UserID).ClearPhone().Save(ctx)
+	if err != nil {
+		return err
+	}
+	in.log.Info("whatsapp: a phone number passed to another person (a different business-scoped id); the earlier contact keeps its history, addressed by its BSUID", "contact", c.ID)
 	in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
 	return nil
 }

@@ -150,6 +150,33 @@ func TestContactsOfOnePersonAreMerged(t *testing.T) {
 	})
 }
 
+// A phone number passed to another person (Meta gives the new holder
+// another BSUID) joins nobody: a message from the phone with a new BSUID is
+// the new person's, and the earlier person keeps their contact and history,
+// addressed by their BSUID; nothing is merged.
+func TestARecycledPhoneMergesNobody(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		const newcomer = "US.22222222222222222222"
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.old", 1750000000, kerryPhone, kerryBSUID, "the earlier holder")))
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.new", 1750000010, "", newcomer, "the newcomer, username only")))
+		require.Len(t, contacts(t, b), 2)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.both", 1750000020, kerryPhone, newcomer, "the newcomer, with the phone")))
+		cs := contacts(t, b)
+		require.Len(t, cs, 2, "two people stay two contacts")
+		earlier, now := cs[0], cs[1]
+		require.Equal(t, kerryBSUID, *earlier.UserID)
+		require.Equal(t, kerryBSUID, earlier.WaID, "the earlier holder is addressed by their BSUID")
+		require.Empty(t, earlier.Phone, "the phone is no longer theirs")
+		require.Equal(t, newcomer, *now.UserID)
+		require.Equal(t, kerryPhone, now.WaID)
+		require.Equal(t, earlier.ID, conversationOf(t, b, "wamid.old").ContactID, "the earlier history stays theirs")
+		require.Equal(t, now.ID, conversationOf(t, b, "wamid.both").ContactID)
+		require.Zero(t, db.Client.AuditEvent.Query().Where(auditevent.Action(audit.ActionContactMerged)).CountX(b.ctx))
+	})
+}
+
 func kindOf(t *testing.T, e realtime.Event) string {
 	t.Helper()
 	var c realtime.Change
