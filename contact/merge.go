@@ -68,8 +68,16 @@ func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (merged *en
 	if optRank[gone.OptIn] > optRank[keep.OptIn] {
 		u.SetOptIn(gone.OptIn).SetNillableOptInAt(gone.OptInAt)
 	}
-	if keep.LegalHoldAt == nil && gone.LegalHoldAt != nil {
+	switch {
+	case keep.LegalHoldAt == nil && gone.LegalHoldAt != nil:
 		u.SetLegalHoldAt(*gone.LegalHoldAt).SetLegalHoldReason(gone.LegalHoldReason)
+	case keep.LegalHoldAt != nil && gone.LegalHoldAt != nil && gone.LegalHoldReason != keep.LegalHoldReason:
+		// Both held: neither reason is lost (the column holds 500 characters).
+		reason := keep.LegalHoldReason + "; " + gone.LegalHoldReason
+		if r := []rune(reason); len(r) > 500 {
+			reason = string(r[:500])
+		}
+		u.SetLegalHoldReason(reason)
 	}
 	if merged, err = u.Save(sctx); err != nil {
 		return nil, nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)

@@ -103,6 +103,9 @@ func TestContactsOfOnePersonAreMerged(t *testing.T) {
 		cs := contacts(t, b)
 		require.Len(t, cs, 2, "nothing links the two yet")
 		byPhone, byUser := cs[0], cs[1]
+		held := time.Now()
+		require.NoError(t, byPhone.Update().SetLegalHoldAt(held).SetLegalHoldReason("litigation 2026-17").Exec(b.ctx))
+		require.NoError(t, byUser.Update().SetLegalHoldAt(held).SetLegalHoldReason("regulator request").Exec(b.ctx))
 		require.NoError(t, byPhone.Update().SetTags([]string{"vip"}).
 			SetAttributes([]schematype.ContactAttribute{{Key: "tier", Type: schematype.AttributeString, Value: "gold"}}).Exec(b.ctx))
 		require.NoError(t, byUser.Update().SetTags([]string{"lead", "vip"}).SetOptIn(contact.OptInOPTED_OUT).
@@ -122,6 +125,8 @@ func TestContactsOfOnePersonAreMerged(t *testing.T) {
 		require.Equal(t, []schematype.ContactAttribute{{Key: "tier", Type: schematype.AttributeString, Value: "gold"},
 			{Key: "city", Type: schematype.AttributeString, Value: "Lyon"}}, c.Attributes)
 		require.Equal(t, contact.OptInOPTED_OUT, c.OptIn, "an opt-out on either wins")
+		require.NotNil(t, c.LegalHoldAt)
+		require.Equal(t, "litigation 2026-17; regulator request", c.LegalHoldReason, "both holds' reasons are kept")
 		convs, err := db.Client.Conversation.Query().Where(conversation.ContactID(c.ID)).Count(b.ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, convs, "the BSUID contact's conversation moved with its history")
