@@ -216,6 +216,7 @@ func (a *App) buildServices() error {
 	webhooks := outhook.New(client, a.Box, a.Authz, a.Pub, a.Clock, a.Log, a.Config.Webhooks)
 	a.Pub.SetOutbox(webhooks)
 	router := routing.New(client, a.Pub, a.Clock)
+	conversations := inbox.NewService(client, a.Pub, a.Jobs, a.Clock)
 	a.Services = graph.Services{
 		Client:     client,
 		Auth:       a.Auth,
@@ -226,10 +227,10 @@ func (a *App) buildServices() error {
 		Agents:     agent.NewService(client, a.Authz, a.Pub, router, a.Clock),
 		Contacts:   contact.NewService(client, a.Pub),
 		Numbers:    number.NewService(client, a.Pub, a.Box, a.Clock),
-		Inbox:      inbox.NewService(client, a.Pub, a.Jobs, a.Clock),
+		Inbox:      conversations,
 		Groups:     group.NewService(client, a.Pub),
 		Routing:    router,
-		Automation: automation.New(client, a.Pub, a.Jobs, router, a.Clock, a.Log),
+		Automation: automation.New(client, a.Pub, a.Jobs, router, conversations, a.Clock, a.Log),
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
 	}

@@ -41,6 +41,8 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, 
 			s.pub.OnCommit(tx, realtime.ConversationEvent(conv.TenantID, conv.ID, realtime.KindUpdated))
 		case ActSetStatus:
 			what, err = s.setStatus(ctx, tx, conv, conversation.Status(a.Status))
+		case ActSendText:
+			what, err = s.autoReply(ctx, tx, conv, a)
 		default:
 			failure = a.Type + " is not supported"
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
@@ -78,7 +79,8 @@ func (b *testBundle) start(t *testing.T) *instance {
 		Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
-	svc := automation.New(b.db.Client, nil, jobs, routing.New(b.db.Client, nil, b.clock), b.clock, slog.Default())
+	svc := automation.New(b.db.Client, nil, jobs, routing.New(b.db.Client, nil, b.clock),
+		inbox.NewService(b.db.Client, nil, nil, b.clock), b.clock, slog.Default())
 	river.AddWorker(workers, &automation.TimerWorker{Automation: svc})
 	require.NoError(t, jobs.Start(t.Context()))
 	in := &instance{svc: svc, jobs: jobs}

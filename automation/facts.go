@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/routing"
+	"github.com/switchboard-dev/switchboard/store"
 )
 
 // facts reads what conditions test about conv (and msg, if any).
@@ -31,7 +32,7 @@ func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	for _, a := range c.Attributes {
 		f.ContactAttrs[a.Key] = a.Value
 	}
-	hours, err := s.hoursOf(ctx, tx, conv)
+	hours, err := hoursOf(ctx, tx, conv)
 	if err != nil {
 		return nil, err
 	}
@@ -39,9 +40,20 @@ func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	return f, nil
 }
 
+// HoursOf are the business hours of conv's number (see hoursOf).
+func HoursOf(ctx context.Context, client *ent.Client, conv *ent.Conversation) (routing.Hours, error) {
+	var h routing.Hours
+	err := store.WithTx(ctx, client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		h, err = hoursOf(ctx, tx, conv)
+		return err
+	})
+	return h, err
+}
+
 // hoursOf are the business hours of conv's number: its own when it has
 // them, else the tenant's, in the tenant's time zone.
-func (s *Service) hoursOf(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (routing.Hours, error) {
+func hoursOf(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (routing.Hours, error) {
 	t, err := tx.Tenant.Get(ctx, conv.TenantID)
 	if err != nil {
 		return routing.Hours{}, err

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -34,13 +35,15 @@ type Service struct {
 	pub    *realtime.Publisher
 	jobs   *job.Client // arms timers; nil arms none (tools)
 	router *routing.Service
+	inbox  *inbox.Service // sends auto-replies
 	clock  clock.Clock
 	log    *slog.Logger
 }
 
 // New returns a Service.
-func New(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, router *routing.Service, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{client: client, pub: pub, jobs: jobs, router: router, clock: clk, log: log}
+func New(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, router *routing.Service, in *inbox.Service,
+	clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{client: client, pub: pub, jobs: jobs, router: router, inbox: in, clock: clk, log: log}
 }
 
 // RuleInput is a rule as an administrator writes it.
@@ -142,6 +145,7 @@ const (
 	ActUntag          = "UNTAG"
 	ActSetPriority    = "SET_PRIORITY"
 	ActSetStatus      = "SET_STATUS"
+	ActSendText       = "SEND_TEXT"
 )
 
 // timers are the triggers a timer arms; the others happen.
@@ -239,6 +243,16 @@ func validAction(a schematype.RuleAction) error {
 	case ActTag, ActUntag:
 		if strings.TrimSpace(a.Tag) == "" {
 			return fmt.Errorf("%s needs a tag", a.Type)
+		}
+	case ActSendText:
+		if strings.TrimSpace(a.Text) == "" || len(a.Text) > inbox.MaxTextLen {
+			return fmt.Errorf("SEND_TEXT needs a text of at most %d characters", inbox.MaxTextLen)
+		}
+		if a.Minutes < 0 {
+			return fmt.Errorf("SEND_TEXT's cooldown (minutes) cannot be negative")
+		}
+		if err := checkVariables(a.Text); err != nil {
+			return err
 		}
 	case ActSetPriority:
 		if conversation.PriorityValidator(conversation.Priority(a.Priority)) != nil {

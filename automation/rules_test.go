@@ -48,6 +48,9 @@ func (b *testBundle) write(t *testing.T, in *instance, conv *ent.Conversation, t
 		if err != nil {
 			return err
 		}
+		if err := tx.Conversation.UpdateOneID(conv.ID).SetLastCustomerMessageAt(msg.CreatedAt).Exec(ctx); err != nil {
+			return err
+		}
 		return in.svc.Arrived(ctx, tx, conv, msg, created)
 	})
 	require.NoError(t, err)

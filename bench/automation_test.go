@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
@@ -113,7 +114,7 @@ func BenchmarkRulesOnMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			clk := clock.Real()
-			svc := automation.New(db.Client, nil, nil, routing.New(db.Client, nil, clk), clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			svc := automation.New(db.Client, nil, nil, routing.New(db.Client, nil, clk), inbox.NewService(db.Client, nil, nil, clk), clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			latencies := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for range b.N {

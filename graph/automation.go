@@ -18,7 +18,8 @@ func ruleInput(in model.AutomationRuleInput) automation.RuleInput {
 		out.Conditions[i] = schematype.RuleCondition{Field: c.Field, Op: c.Op, Key: c.Key, Values: c.Values}
 	}
 	for i, a := range in.Actions {
-		out.Actions[i] = schematype.RuleAction{Type: a.Type, Tag: a.Tag, Priority: a.Priority, Status: a.Status}
+		out.Actions[i] = schematype.RuleAction{Type: a.Type, Tag: a.Tag, Priority: a.Priority, Status: a.Status,
+			Text: a.Text, Minutes: a.Minutes}
 		if a.AgentID != nil {
 			out.Actions[i].AgentID = *a.AgentID
 		}

@@ -163,6 +163,52 @@ func (ec *executionContext) fieldContext_RuleAction_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RuleAction", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _RuleAction_text(ctx context.Context, field graphql.CollectedField, obj *schematype.RuleAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleAction_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleAction_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleAction", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RuleAction_minutes(ctx context.Context, field graphql.CollectedField, obj *schematype.RuleAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleAction_minutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Minutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleAction_minutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleAction", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _RuleCondition_field(ctx context.Context, field graphql.CollectedField, obj *schematype.RuleCondition) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -374,8 +420,14 @@ func (ec *executionContext) unmarshalInputRuleActionInput(ctx context.Context, o
 	if _, present := asMap["status"]; !present {
 		asMap["status"] = ""
 	}
+	if _, present := asMap["text"]; !present {
+		asMap["text"] = ""
+	}
+	if _, present := asMap["minutes"]; !present {
+		asMap["minutes"] = 0
+	}
 
-	fieldsInOrder := [...]string{"type", "agentID", "teamID", "tag", "priority", "status"}
+	fieldsInOrder := [...]string{"type", "agentID", "teamID", "tag", "priority", "status", "text", "minutes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -424,6 +476,20 @@ func (ec *executionContext) unmarshalInputRuleActionInput(ctx context.Context, o
 				return it, err
 			}
 			it.Status = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "minutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minutes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Minutes = data
 		}
 	}
 	return it, nil
@@ -531,6 +597,16 @@ func (ec *executionContext) _RuleAction(ctx context.Context, sel ast.SelectionSe
 			}
 		case "status":
 			out.Values[i] = ec._RuleAction_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._RuleAction_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minutes":
+			out.Values[i] = ec._RuleAction_minutes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

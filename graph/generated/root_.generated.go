@@ -883,10 +883,12 @@ type ComplexityRoot struct {
 
 	RuleAction struct {
 		AgentID  func(childComplexity int) int
+		Minutes  func(childComplexity int) int
 		Priority func(childComplexity int) int
 		Status   func(childComplexity int) int
 		Tag      func(childComplexity int) int
 		TeamID   func(childComplexity int) int
+		Text     func(childComplexity int) int
 		Type     func(childComplexity int) int
 	}
 
@@ -5033,6 +5035,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RuleAction.AgentID(childComplexity), true
+	case "RuleAction.minutes":
+		if e.ComplexityRoot.RuleAction.Minutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Minutes(childComplexity), true
 	case "RuleAction.priority":
 		if e.ComplexityRoot.RuleAction.Priority == nil {
 			break
@@ -5057,6 +5065,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RuleAction.TeamID(childComplexity), true
+	case "RuleAction.text":
+		if e.ComplexityRoot.RuleAction.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleAction.Text(childComplexity), true
 	case "RuleAction.type":
 		if e.ComplexityRoot.RuleAction.Type == nil {
 			break
@@ -5903,7 +5917,7 @@ input RuleConditionInput {
 }
 
 """
-An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED).
+An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED), SEND_TEXT (an auto-reply: text with {{contact.name}}, {{agent.name}}, {{agent.code}}, {{number.name}}, {{next_opening}}; sent as a system message through the outbox, at most once per conversation every minutes (60 when 0); outside the customer's 24-hour window nothing is sent and the run says so).
 """
 input RuleActionInput {
   type: String!
@@ -5912,6 +5926,8 @@ input RuleActionInput {
   tag: String! = ""
   priority: String! = ""
   status: String! = ""
+  text: String! = ""
+  minutes: Int! = 0
 }
 
 type RuleCondition {
@@ -5928,6 +5944,8 @@ type RuleAction {
   tag: String!
   priority: String!
   status: String!
+  text: String!
+  minutes: Int!
 }
 
 extend type AutomationRule {
@@ -14274,6 +14292,10 @@ func (ec *executionContext) childFields_RuleAction(ctx context.Context, field gr
 		return ec.fieldContext_RuleAction_priority(ctx, field)
 	case "status":
 		return ec.fieldContext_RuleAction_status(ctx, field)
+	case "text":
+		return ec.fieldContext_RuleAction_text(ctx, field)
+	case "minutes":
+		return ec.fieldContext_RuleAction_minutes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RuleAction", field.Name)
 }

@@ -439,7 +439,7 @@ type RoutingQueue struct {
 	Conversations      []*ent.Conversation `json:"conversations"`
 }
 
-// An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED).
+// An action: ASSIGN_POLICY (the number's policy, when unassigned), ASSIGN_AGENT (agentID), ASSIGN_TEAM (teamID: its least loaded member online with room), TRANSFER_ONLINE (another agent online with room by the number's policy; stays when there is none), TAG / UNTAG (tag, on the contact), SET_PRIORITY (priority), SET_STATUS (status OPEN, PENDING or RESOLVED), SEND_TEXT (an auto-reply: text with {{contact.name}}, {{agent.name}}, {{agent.code}}, {{number.name}}, {{next_opening}}; sent as a system message through the outbox, at most once per conversation every minutes (60 when 0); outside the customer's 24-hour window nothing is sent and the run says so).
 type RuleActionInput struct {
 	Type     string  `json:"type"`
 	AgentID  *string `json:"agentID,omitempty"`
@@ -447,6 +447,8 @@ type RuleActionInput struct {
 	Tag      string  `json:"tag"`
 	Priority string  `json:"priority"`
 	Status   string  `json:"status"`
+	Text     string  `json:"text"`
+	Minutes  int     `json:"minutes"`
 }
 
 // A condition: field NUMBER, TEAM, PRIORITY, ASSIGNEE_PRESENCE, CONTACT_TAG (any of the values) or CONTACT_ATTRIBUTE (key) with op IN or NOT_IN; BUSINESS_HOURS IN ["OPEN"] or ["CLOSED"]; MESSAGE_TEXT with CONTAINS (any value, case-insensitive) or MATCHES (one regular expression).
