@@ -228,7 +228,7 @@ func (a *App) buildServices() error {
 		Contacts:   contact.NewService(client, a.Pub),
 		Numbers:    number.NewService(client, a.Pub, a.Box, a.Clock),
 		Inbox:      conversations,
-		Groups:     group.NewService(client, a.Pub),
+		Groups:     group.NewService(client, a.Pub, a.Jobs, a.Clock),
 		Routing:    router,
 		Automation: automation.New(client, a.Pub, a.Jobs, router, conversations, a.Clock, a.Log),
 		Webhooks:   webhooks,

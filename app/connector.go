@@ -37,6 +37,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})
 	river.AddWorker(workers, &connector.Reader{Client: client, API: api, Box: a.Box})
+	river.AddWorker(workers, &connector.GroupOps{Client: client, API: api, Box: a.Box, Pub: a.Pub, Clock: a.Clock, Log: a.Log})
 	river.AddWorker(workers, health)
 	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return connector.HealthArgs{}, nil },

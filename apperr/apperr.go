@@ -25,9 +25,13 @@ const (
 	PayloadTooLarge Code = "PAYLOAD_TOO_LARGE"
 	// OutsideWindow: more than 24 hours since the customer last wrote; only a
 	// template may be sent.
-	OutsideWindow   Code = "OUTSIDE_CUSTOMER_WINDOW"
-	QueryTooDeep    Code = "QUERY_TOO_DEEP"
-	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
+	OutsideWindow Code = "OUTSIDE_CUSTOMER_WINDOW"
+	// UnsupportedByProvider: the number's transport cannot do this (the
+	// Cloud API's Groups API cannot add members by number, for one); the
+	// message says why. Nothing was stored.
+	UnsupportedByProvider Code = "UNSUPPORTED_BY_PROVIDER"
+	QueryTooDeep          Code = "QUERY_TOO_DEEP"
+	QueryTooComplex       Code = "QUERY_TOO_COMPLEX"
 	// Cancelled: the caller left (a subscriber disconnected, a request was
 	// abandoned) or its own deadline passed before the answer was ready.
 	Cancelled Code = "CANCELLED"

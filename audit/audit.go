@@ -62,6 +62,12 @@ const (
 	ActionGroupMembersAdded     = "group.members_add"
 	ActionGroupMembersRemoved   = "group.members_remove"
 	ActionGroupMemberRoleSet    = "group.member_role"
+	ActionGroupDeleted          = "group.delete"
+	ActionGroupInviteReset      = "group.invite_reset"
+	ActionGroupJoinApproved     = "group.join_approve"
+	ActionGroupJoinRejected     = "group.join_reject"
+	ActionGroupAdminsSet        = "group.admins"
+	ActionGroupMessageHidden    = "group.message_hide"
 
 	ActionWebhookCreated       = "webhook.create"
 	ActionWebhookUpdated       = "webhook.update"

@@ -70,18 +70,21 @@ type AgentEdges struct {
 	Teams []*Team `json:"teams,omitempty"`
 	// Numbers holds the value of the numbers edge.
 	Numbers []*Number `json:"numbers,omitempty"`
+	// AdminOf holds the value of the admin_of edge.
+	AdminOf []*Group `json:"admin_of,omitempty"`
 	// Assigned holds the value of the assigned edge.
 	Assigned []*Conversation `json:"assigned,omitempty"`
 	// Sessions holds the value of the sessions edge.
 	Sessions []*Session `json:"sessions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int
 
 	namedTeams    map[string][]*Team
 	namedNumbers  map[string][]*Number
+	namedAdminOf  map[string][]*Group
 	namedAssigned map[string][]*Conversation
 	namedSessions map[string][]*Session
 }
@@ -115,10 +118,19 @@ func (e AgentEdges) NumbersOrErr() ([]*Number, error) {
 	return nil, &NotLoadedError{edge: "numbers"}
 }
 
+// AdminOfOrErr returns the AdminOf value or an error if the edge
+// was not loaded in eager-loading.
+func (e AgentEdges) AdminOfOrErr() ([]*Group, error) {
+	if e.loadedTypes[3] {
+		return e.AdminOf, nil
+	}
+	return nil, &NotLoadedError{edge: "admin_of"}
+}
+
 // AssignedOrErr returns the Assigned value or an error if the edge
 // was not loaded in eager-loading.
 func (e AgentEdges) AssignedOrErr() ([]*Conversation, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.Assigned, nil
 	}
 	return nil, &NotLoadedError{edge: "assigned"}
@@ -127,7 +139,7 @@ func (e AgentEdges) AssignedOrErr() ([]*Conversation, error) {
 // SessionsOrErr returns the Sessions value or an error if the edge
 // was not loaded in eager-loading.
 func (e AgentEdges) SessionsOrErr() ([]*Session, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.Sessions, nil
 	}
 	return nil, &NotLoadedError{edge: "sessions"}
@@ -312,6 +324,11 @@ func (_m *Agent) QueryNumbers() *NumberQuery {
 	return NewAgentClient(_m.config).QueryNumbers(_m)
 }
 
+// QueryAdminOf queries the "admin_of" edge of the Agent entity.
+func (_m *Agent) QueryAdminOf() *GroupQuery {
+	return NewAgentClient(_m.config).QueryAdminOf(_m)
+}
+
 // QueryAssigned queries the "assigned" edge of the Agent entity.
 func (_m *Agent) QueryAssigned() *ConversationQuery {
 	return NewAgentClient(_m.config).QueryAssigned(_m)
@@ -455,6 +472,30 @@ func (_m *Agent) appendNamedNumbers(name string, edges ...*Number) {
 		_m.Edges.namedNumbers[name] = []*Number{}
 	} else {
 		_m.Edges.namedNumbers[name] = append(_m.Edges.namedNumbers[name], edges...)
+	}
+}
+
+// NamedAdminOf returns the AdminOf named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Agent) NamedAdminOf(name string) ([]*Group, error) {
+	if _m.Edges.namedAdminOf == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAdminOf[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Agent) appendNamedAdminOf(name string, edges ...*Group) {
+	if _m.Edges.namedAdminOf == nil {
+		_m.Edges.namedAdminOf = make(map[string][]*Group)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAdminOf[name] = []*Group{}
+	} else {
+		_m.Edges.namedAdminOf[name] = append(_m.Edges.namedAdminOf[name], edges...)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/session"
@@ -280,6 +281,21 @@ func (_c *AgentCreate) AddNumbers(v ...*Number) *AgentCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddNumberIDs(ids...)
+}
+
+// AddAdminOfIDs adds the "admin_of" edge to the Group entity by IDs.
+func (_c *AgentCreate) AddAdminOfIDs(ids ...string) *AgentCreate {
+	_c.mutation.AddAdminOfIDs(ids...)
+	return _c
+}
+
+// AddAdminOf adds the "admin_of" edges to the Group entity.
+func (_c *AgentCreate) AddAdminOf(v ...*Group) *AgentCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAdminOfIDs(ids...)
 }
 
 // AddAssignedIDs adds the "assigned" edge to the Conversation entity by IDs.
@@ -605,6 +621,22 @@ func (_c *AgentCreate) createSpec() (*Agent, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(number.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AdminOfIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/session"
@@ -33,12 +34,14 @@ type AgentQuery struct {
 	withTenant        *TenantQuery
 	withTeams         *TeamQuery
 	withNumbers       *NumberQuery
+	withAdminOf       *GroupQuery
 	withAssigned      *ConversationQuery
 	withSessions      *SessionQuery
 	loadTotal         []func(context.Context, []*Agent) error
 	modifiers         []func(*sql.Selector)
 	withNamedTeams    map[string]*TeamQuery
 	withNamedNumbers  map[string]*NumberQuery
+	withNamedAdminOf  map[string]*GroupQuery
 	withNamedAssigned map[string]*ConversationQuery
 	withNamedSessions map[string]*SessionQuery
 	// intermediate query (i.e. traversal path).
@@ -136,6 +139,28 @@ func (_q *AgentQuery) QueryNumbers() *NumberQuery {
 			sqlgraph.From(agent.Table, agent.FieldID, selector),
 			sqlgraph.To(number.Table, number.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, true, agent.NumbersTable, agent.NumbersPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAdminOf chains the current query on the "admin_of" edge.
+func (_q *AgentQuery) QueryAdminOf() *GroupQuery {
+	query := (&GroupClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(agent.Table, agent.FieldID, selector),
+			sqlgraph.To(group.Table, group.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, agent.AdminOfTable, agent.AdminOfPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -382,6 +407,7 @@ func (_q *AgentQuery) Clone() *AgentQuery {
 		withTenant:   _q.withTenant.Clone(),
 		withTeams:    _q.withTeams.Clone(),
 		withNumbers:  _q.withNumbers.Clone(),
+		withAdminOf:  _q.withAdminOf.Clone(),
 		withAssigned: _q.withAssigned.Clone(),
 		withSessions: _q.withSessions.Clone(),
 		// clone intermediate query.
@@ -421,6 +447,17 @@ func (_q *AgentQuery) WithNumbers(opts ...func(*NumberQuery)) *AgentQuery {
 		opt(query)
 	}
 	_q.withNumbers = query
+	return _q
+}
+
+// WithAdminOf tells the query-builder to eager-load the nodes that are connected to
+// the "admin_of" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AgentQuery) WithAdminOf(opts ...func(*GroupQuery)) *AgentQuery {
+	query := (&GroupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAdminOf = query
 	return _q
 }
 
@@ -530,10 +567,11 @@ func (_q *AgentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Agent,
 	var (
 		nodes       = []*Agent{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withTenant != nil,
 			_q.withTeams != nil,
 			_q.withNumbers != nil,
+			_q.withAdminOf != nil,
 			_q.withAssigned != nil,
 			_q.withSessions != nil,
 		}
@@ -579,6 +617,13 @@ func (_q *AgentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Agent,
 			return nil, err
 		}
 	}
+	if query := _q.withAdminOf; query != nil {
+		if err := _q.loadAdminOf(ctx, query, nodes,
+			func(n *Agent) { n.Edges.AdminOf = []*Group{} },
+			func(n *Agent, e *Group) { n.Edges.AdminOf = append(n.Edges.AdminOf, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withAssigned; query != nil {
 		if err := _q.loadAssigned(ctx, query, nodes,
 			func(n *Agent) { n.Edges.Assigned = []*Conversation{} },
@@ -604,6 +649,13 @@ func (_q *AgentQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Agent,
 		if err := _q.loadNumbers(ctx, query, nodes,
 			func(n *Agent) { n.appendNamedNumbers(name) },
 			func(n *Agent, e *Number) { n.appendNamedNumbers(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAdminOf {
+		if err := _q.loadAdminOf(ctx, query, nodes,
+			func(n *Agent) { n.appendNamedAdminOf(name) },
+			func(n *Agent, e *Group) { n.appendNamedAdminOf(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -773,6 +825,67 @@ func (_q *AgentQuery) loadNumbers(ctx context.Context, query *NumberQuery, nodes
 		nodes, ok := nids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected "numbers" node returned %v`, n.ID)
+		}
+		for kn := range nodes {
+			assign(kn, n)
+		}
+	}
+	return nil
+}
+func (_q *AgentQuery) loadAdminOf(ctx context.Context, query *GroupQuery, nodes []*Agent, init func(*Agent), assign func(*Agent, *Group)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[string]*Agent)
+	nids := make(map[string]map[*Agent]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
+		}
+	}
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(agent.AdminOfTable)
+		s.Join(joinT).On(s.C(group.FieldID), joinT.C(agent.AdminOfPrimaryKey[0]))
+		s.Where(sql.InValues(joinT.C(agent.AdminOfPrimaryKey[1]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(agent.AdminOfPrimaryKey[1]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullString)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := values[0].(*sql.NullString).String
+				inValue := values[1].(*sql.NullString).String
+				if nids[inValue] == nil {
+					nids[inValue] = map[*Agent]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*Group](ctx, query, qr, query.inters)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected "admin_of" node returned %v`, n.ID)
 		}
 		for kn := range nodes {
 			assign(kn, n)
@@ -991,6 +1104,20 @@ func (_q *AgentQuery) WithNamedNumbers(name string, opts ...func(*NumberQuery)) 
 		_q.withNamedNumbers = make(map[string]*NumberQuery)
 	}
 	_q.withNamedNumbers[name] = query
+	return _q
+}
+
+// WithNamedAdminOf tells the query-builder to eager-load the nodes that are connected to the "admin_of"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *AgentQuery) WithNamedAdminOf(name string, opts ...func(*GroupQuery)) *AgentQuery {
+	query := (&GroupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAdminOf == nil {
+		_q.withNamedAdminOf = make(map[string]*GroupQuery)
+	}
+	_q.withNamedAdminOf[name] = query
 	return _q
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -339,6 +340,21 @@ func (_u *AgentUpdate) AddNumbers(v ...*Number) *AgentUpdate {
 	return _u.AddNumberIDs(ids...)
 }
 
+// AddAdminOfIDs adds the "admin_of" edge to the Group entity by IDs.
+func (_u *AgentUpdate) AddAdminOfIDs(ids ...string) *AgentUpdate {
+	_u.mutation.AddAdminOfIDs(ids...)
+	return _u
+}
+
+// AddAdminOf adds the "admin_of" edges to the Group entity.
+func (_u *AgentUpdate) AddAdminOf(v ...*Group) *AgentUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAdminOfIDs(ids...)
+}
+
 // AddAssignedIDs adds the "assigned" edge to the Conversation entity by IDs.
 func (_u *AgentUpdate) AddAssignedIDs(ids ...string) *AgentUpdate {
 	_u.mutation.AddAssignedIDs(ids...)
@@ -414,6 +430,27 @@ func (_u *AgentUpdate) RemoveNumbers(v ...*Number) *AgentUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveNumberIDs(ids...)
+}
+
+// ClearAdminOf clears all "admin_of" edges to the Group entity.
+func (_u *AgentUpdate) ClearAdminOf() *AgentUpdate {
+	_u.mutation.ClearAdminOf()
+	return _u
+}
+
+// RemoveAdminOfIDs removes the "admin_of" edge to Group entities by IDs.
+func (_u *AgentUpdate) RemoveAdminOfIDs(ids ...string) *AgentUpdate {
+	_u.mutation.RemoveAdminOfIDs(ids...)
+	return _u
+}
+
+// RemoveAdminOf removes "admin_of" edges to Group entities.
+func (_u *AgentUpdate) RemoveAdminOf(v ...*Group) *AgentUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAdminOfIDs(ids...)
 }
 
 // ClearAssigned clears all "assigned" edges to the Conversation entity.
@@ -722,6 +759,51 @@ func (_u *AgentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(number.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AdminOfCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAdminOfIDs(); len(nodes) > 0 && !_u.mutation.AdminOfCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AdminOfIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1145,6 +1227,21 @@ func (_u *AgentUpdateOne) AddNumbers(v ...*Number) *AgentUpdateOne {
 	return _u.AddNumberIDs(ids...)
 }
 
+// AddAdminOfIDs adds the "admin_of" edge to the Group entity by IDs.
+func (_u *AgentUpdateOne) AddAdminOfIDs(ids ...string) *AgentUpdateOne {
+	_u.mutation.AddAdminOfIDs(ids...)
+	return _u
+}
+
+// AddAdminOf adds the "admin_of" edges to the Group entity.
+func (_u *AgentUpdateOne) AddAdminOf(v ...*Group) *AgentUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAdminOfIDs(ids...)
+}
+
 // AddAssignedIDs adds the "assigned" edge to the Conversation entity by IDs.
 func (_u *AgentUpdateOne) AddAssignedIDs(ids ...string) *AgentUpdateOne {
 	_u.mutation.AddAssignedIDs(ids...)
@@ -1220,6 +1317,27 @@ func (_u *AgentUpdateOne) RemoveNumbers(v ...*Number) *AgentUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveNumberIDs(ids...)
+}
+
+// ClearAdminOf clears all "admin_of" edges to the Group entity.
+func (_u *AgentUpdateOne) ClearAdminOf() *AgentUpdateOne {
+	_u.mutation.ClearAdminOf()
+	return _u
+}
+
+// RemoveAdminOfIDs removes the "admin_of" edge to Group entities by IDs.
+func (_u *AgentUpdateOne) RemoveAdminOfIDs(ids ...string) *AgentUpdateOne {
+	_u.mutation.RemoveAdminOfIDs(ids...)
+	return _u
+}
+
+// RemoveAdminOf removes "admin_of" edges to Group entities.
+func (_u *AgentUpdateOne) RemoveAdminOf(v ...*Group) *AgentUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAdminOfIDs(ids...)
 }
 
 // ClearAssigned clears all "assigned" edges to the Conversation entity.
@@ -1558,6 +1676,51 @@ func (_u *AgentUpdateOne) sqlSave(ctx context.Context) (_node *Agent, err error)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(number.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AdminOfCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAdminOfIDs(); len(nodes) > 0 && !_u.mutation.AdminOfCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AdminOfIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   agent.AdminOfTable,
+			Columns: agent.AdminOfPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -737,6 +737,22 @@ func (c *AgentClient) QueryNumbers(_m *Agent) *NumberQuery {
 	return query
 }
 
+// QueryAdminOf queries the admin_of edge of a Agent.
+func (c *AgentClient) QueryAdminOf(_m *Agent) *GroupQuery {
+	query := (&GroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(agent.Table, agent.FieldID, id),
+			sqlgraph.To(group.Table, group.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, agent.AdminOfTable, agent.AdminOfPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryAssigned queries the assigned edge of a Agent.
 func (c *AgentClient) QueryAssigned(_m *Agent) *ConversationQuery {
 	query := (&ConversationClient{config: c.config}).Query()
@@ -1899,6 +1915,22 @@ func (c *ConversationClient) QueryContact(_m *Conversation) *ContactQuery {
 	return query
 }
 
+// QueryGroup queries the group edge of a Conversation.
+func (c *ConversationClient) QueryGroup(_m *Conversation) *GroupQuery {
+	query := (&GroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, id),
+			sqlgraph.To(group.Table, group.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, conversation.GroupTable, conversation.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryAssignee queries the assignee edge of a Conversation.
 func (c *ConversationClient) QueryAssignee(_m *Conversation) *AgentQuery {
 	query := (&AgentClient{config: c.config}).Query()
@@ -2170,6 +2202,22 @@ func (c *GroupClient) QueryJoinRequests(_m *Group) *GroupJoinRequestQuery {
 			sqlgraph.From(group.Table, group.FieldID, id),
 			sqlgraph.To(groupjoinrequest.Table, groupjoinrequest.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, true, group.JoinRequestsTable, group.JoinRequestsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAdmins queries the admins edge of a Group.
+func (c *GroupClient) QueryAdmins(_m *Group) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, group.AdminsTable, group.AdminsPrimaryKey...),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -3016,6 +3064,22 @@ func (c *MessageClient) QuerySender(_m *Message) *AgentQuery {
 			sqlgraph.From(message.Table, message.FieldID, id),
 			sqlgraph.To(agent.Table, agent.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, message.SenderTable, message.SenderColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAuthor queries the author edge of a Message.
+func (c *MessageClient) QueryAuthor(_m *Message) *ContactQuery {
+	query := (&ContactClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, message.AuthorTable, message.AuthorColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/team"
@@ -33,6 +34,8 @@ type Conversation struct {
 	NumberID string `json:"number_id,omitempty"`
 	// changes only when two contacts are merged into one
 	ContactID string `json:"contact_id,omitempty"`
+	// a group's conversation: its contact stands for the group, its members write as authors
+	GroupID *string `json:"group_id,omitempty"`
 	// AssigneeID holds the value of the "assignee_id" field.
 	AssigneeID *string `json:"assignee_id,omitempty"`
 	// TeamID holds the value of the "team_id" field.
@@ -75,6 +78,8 @@ type ConversationEdges struct {
 	Number *Number `json:"number,omitempty"`
 	// Contact holds the value of the contact edge.
 	Contact *Contact `json:"contact,omitempty"`
+	// Group holds the value of the group edge.
+	Group *Group `json:"group,omitempty"`
 	// Assignee holds the value of the assignee edge.
 	Assignee *Agent `json:"assignee,omitempty"`
 	// Team holds the value of the team edge.
@@ -87,9 +92,9 @@ type ConversationEdges struct {
 	Assignments []*Assignment `json:"assignments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [8]bool
+	loadedTypes [9]bool
 	// totalCount holds the count of the edges above.
-	totalCount [7]map[string]int
+	totalCount [8]map[string]int
 
 	namedMessages    map[string][]*Message
 	namedAssignments map[string][]*Assignment
@@ -128,12 +133,23 @@ func (e ConversationEdges) ContactOrErr() (*Contact, error) {
 	return nil, &NotLoadedError{edge: "contact"}
 }
 
+// GroupOrErr returns the Group value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ConversationEdges) GroupOrErr() (*Group, error) {
+	if e.Group != nil {
+		return e.Group, nil
+	} else if e.loadedTypes[3] {
+		return nil, &NotFoundError{label: group.Label}
+	}
+	return nil, &NotLoadedError{edge: "group"}
+}
+
 // AssigneeOrErr returns the Assignee value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
 func (e ConversationEdges) AssigneeOrErr() (*Agent, error) {
 	if e.Assignee != nil {
 		return e.Assignee, nil
-	} else if e.loadedTypes[3] {
+	} else if e.loadedTypes[4] {
 		return nil, &NotFoundError{label: agent.Label}
 	}
 	return nil, &NotLoadedError{edge: "assignee"}
@@ -144,7 +160,7 @@ func (e ConversationEdges) AssigneeOrErr() (*Agent, error) {
 func (e ConversationEdges) TeamOrErr() (*Team, error) {
 	if e.Team != nil {
 		return e.Team, nil
-	} else if e.loadedTypes[4] {
+	} else if e.loadedTypes[5] {
 		return nil, &NotFoundError{label: team.Label}
 	}
 	return nil, &NotLoadedError{edge: "team"}
@@ -155,7 +171,7 @@ func (e ConversationEdges) TeamOrErr() (*Team, error) {
 func (e ConversationEdges) LastMessageOrErr() (*Message, error) {
 	if e.LastMessage != nil {
 		return e.LastMessage, nil
-	} else if e.loadedTypes[5] {
+	} else if e.loadedTypes[6] {
 		return nil, &NotFoundError{label: message.Label}
 	}
 	return nil, &NotLoadedError{edge: "last_message"}
@@ -164,7 +180,7 @@ func (e ConversationEdges) LastMessageOrErr() (*Message, error) {
 // MessagesOrErr returns the Messages value or an error if the edge
 // was not loaded in eager-loading.
 func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.Messages, nil
 	}
 	return nil, &NotLoadedError{edge: "messages"}
@@ -173,7 +189,7 @@ func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
 // AssignmentsOrErr returns the Assignments value or an error if the edge
 // was not loaded in eager-loading.
 func (e ConversationEdges) AssignmentsOrErr() ([]*Assignment, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[8] {
 		return e.Assignments, nil
 	}
 	return nil, &NotLoadedError{edge: "assignments"}
@@ -186,7 +202,7 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case conversation.FieldUnreadCount:
 			values[i] = new(sql.NullInt64)
-		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority, conversation.FieldLegalHoldReason:
+		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldGroupID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority, conversation.FieldLegalHoldReason:
 			values[i] = new(sql.NullString)
 		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldLegalHoldAt, conversation.FieldQueuedAt:
 			values[i] = new(sql.NullTime)
@@ -240,6 +256,13 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field contact_id", values[i])
 			} else if value.Valid {
 				_m.ContactID = value.String
+			}
+		case conversation.FieldGroupID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field group_id", values[i])
+			} else if value.Valid {
+				_m.GroupID = new(string)
+				*_m.GroupID = value.String
 			}
 		case conversation.FieldAssigneeID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -363,6 +386,11 @@ func (_m *Conversation) QueryContact() *ContactQuery {
 	return NewConversationClient(_m.config).QueryContact(_m)
 }
 
+// QueryGroup queries the "group" edge of the Conversation entity.
+func (_m *Conversation) QueryGroup() *GroupQuery {
+	return NewConversationClient(_m.config).QueryGroup(_m)
+}
+
 // QueryAssignee queries the "assignee" edge of the Conversation entity.
 func (_m *Conversation) QueryAssignee() *AgentQuery {
 	return NewConversationClient(_m.config).QueryAssignee(_m)
@@ -425,6 +453,11 @@ func (_m *Conversation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("contact_id=")
 	builder.WriteString(_m.ContactID)
+	builder.WriteString(", ")
+	if v := _m.GroupID; v != nil {
+		builder.WriteString("group_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.AssigneeID; v != nil {
 		builder.WriteString("assignee_id=")

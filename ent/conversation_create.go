@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/team"
@@ -73,6 +74,20 @@ func (_c *ConversationCreate) SetNumberID(v string) *ConversationCreate {
 // SetContactID sets the "contact_id" field.
 func (_c *ConversationCreate) SetContactID(v string) *ConversationCreate {
 	_c.mutation.SetContactID(v)
+	return _c
+}
+
+// SetGroupID sets the "group_id" field.
+func (_c *ConversationCreate) SetGroupID(v string) *ConversationCreate {
+	_c.mutation.SetGroupID(v)
+	return _c
+}
+
+// SetNillableGroupID sets the "group_id" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableGroupID(v *string) *ConversationCreate {
+	if v != nil {
+		_c.SetGroupID(*v)
+	}
 	return _c
 }
 
@@ -299,6 +314,11 @@ func (_c *ConversationCreate) SetNumber(v *Number) *ConversationCreate {
 // SetContact sets the "contact" edge to the Contact entity.
 func (_c *ConversationCreate) SetContact(v *Contact) *ConversationCreate {
 	return _c.SetContactID(v.ID)
+}
+
+// SetGroup sets the "group" edge to the Group entity.
+func (_c *ConversationCreate) SetGroup(v *Group) *ConversationCreate {
+	return _c.SetGroupID(v.ID)
 }
 
 // SetAssignee sets the "assignee" edge to the Agent entity.
@@ -621,6 +641,23 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.ContactID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GroupIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.GroupTable,
+			Columns: []string{conversation.GroupColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(group.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.GroupID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.AssigneeIDs(); len(nodes) > 0 {
@@ -1047,6 +1084,9 @@ func (u *ConversationUpsertOne) UpdateNewValues() *ConversationUpsertOne {
 		}
 		if _, exists := u.create.mutation.NumberID(); exists {
 			s.SetIgnore(conversation.FieldNumberID)
+		}
+		if _, exists := u.create.mutation.GroupID(); exists {
+			s.SetIgnore(conversation.FieldGroupID)
 		}
 	}))
 	return u
@@ -1578,6 +1618,9 @@ func (u *ConversationUpsertBulk) UpdateNewValues() *ConversationUpsertBulk {
 			}
 			if _, exists := b.mutation.NumberID(); exists {
 				s.SetIgnore(conversation.FieldNumberID)
+			}
+			if _, exists := b.mutation.GroupID(); exists {
+				s.SetIgnore(conversation.FieldGroupID)
 			}
 		}
 	}))

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -35,6 +36,7 @@ type ConversationQuery struct {
 	withTenant           *TenantQuery
 	withNumber           *NumberQuery
 	withContact          *ContactQuery
+	withGroup            *GroupQuery
 	withAssignee         *AgentQuery
 	withTeam             *TeamQuery
 	withLastMessage      *MessageQuery
@@ -139,6 +141,28 @@ func (_q *ConversationQuery) QueryContact() *ContactQuery {
 			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
 			sqlgraph.To(contact.Table, contact.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, conversation.ContactTable, conversation.ContactColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGroup chains the current query on the "group" edge.
+func (_q *ConversationQuery) QueryGroup() *GroupQuery {
+	query := (&GroupClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
+			sqlgraph.To(group.Table, group.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, conversation.GroupTable, conversation.GroupColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -451,6 +475,7 @@ func (_q *ConversationQuery) Clone() *ConversationQuery {
 		withTenant:      _q.withTenant.Clone(),
 		withNumber:      _q.withNumber.Clone(),
 		withContact:     _q.withContact.Clone(),
+		withGroup:       _q.withGroup.Clone(),
 		withAssignee:    _q.withAssignee.Clone(),
 		withTeam:        _q.withTeam.Clone(),
 		withLastMessage: _q.withLastMessage.Clone(),
@@ -493,6 +518,17 @@ func (_q *ConversationQuery) WithContact(opts ...func(*ContactQuery)) *Conversat
 		opt(query)
 	}
 	_q.withContact = query
+	return _q
+}
+
+// WithGroup tells the query-builder to eager-load the nodes that are connected to
+// the "group" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ConversationQuery) WithGroup(opts ...func(*GroupQuery)) *ConversationQuery {
+	query := (&GroupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGroup = query
 	return _q
 }
 
@@ -635,10 +671,11 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	var (
 		nodes       = []*Conversation{}
 		_spec       = _q.querySpec()
-		loadedTypes = [8]bool{
+		loadedTypes = [9]bool{
 			_q.withTenant != nil,
 			_q.withNumber != nil,
 			_q.withContact != nil,
+			_q.withGroup != nil,
 			_q.withAssignee != nil,
 			_q.withTeam != nil,
 			_q.withLastMessage != nil,
@@ -682,6 +719,12 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	if query := _q.withContact; query != nil {
 		if err := _q.loadContact(ctx, query, nodes, nil,
 			func(n *Conversation, e *Contact) { n.Edges.Contact = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withGroup; query != nil {
+		if err := _q.loadGroup(ctx, query, nodes, nil,
+			func(n *Conversation, e *Group) { n.Edges.Group = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -819,6 +862,38 @@ func (_q *ConversationQuery) loadContact(ctx context.Context, query *ContactQuer
 		nodes, ok := nodeids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected foreign-key "contact_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *ConversationQuery) loadGroup(ctx context.Context, query *GroupQuery, nodes []*Conversation, init func(*Conversation), assign func(*Conversation, *Group)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Conversation)
+	for i := range nodes {
+		if nodes[i].GroupID == nil {
+			continue
+		}
+		fk := *nodes[i].GroupID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(group.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "group_id" returned %v`, n.ID)
 		}
 		for i := range nodes {
 			assign(nodes[i], n)
@@ -1019,6 +1094,9 @@ func (_q *ConversationQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withContact != nil {
 			_spec.Node.AddColumnOnce(conversation.FieldContactID)
+		}
+		if _q.withGroup != nil {
+			_spec.Node.AddColumnOnce(conversation.FieldGroupID)
 		}
 		if _q.withAssignee != nil {
 			_spec.Node.AddColumnOnce(conversation.FieldAssigneeID)

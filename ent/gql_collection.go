@@ -1257,6 +1257,21 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 				fieldSeen[conversation.FieldContactID] = struct{}{}
 			}
 
+		case "group":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GroupClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, groupImplementors)...); err != nil {
+				return err
+			}
+			_q.withGroup = query
+			if _, ok := fieldSeen[conversation.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldGroupID)
+				fieldSeen[conversation.FieldGroupID] = struct{}{}
+			}
+
 		case "assignee":
 			var (
 				alias = field.Alias
@@ -1345,10 +1360,10 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[6][alias] = n
 						}
 						return nil
 					})
@@ -1356,10 +1371,10 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Conversation) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Messages)
-							if nodes[i].Edges.totalCount[5] == nil {
-								nodes[i].Edges.totalCount[5] = make(map[string]int)
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[5][alias] = n
+							nodes[i].Edges.totalCount[6][alias] = n
 						}
 						return nil
 					})
@@ -1422,6 +1437,11 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 			if _, ok := fieldSeen[conversation.FieldContactID]; !ok {
 				selectedFields = append(selectedFields, conversation.FieldContactID)
 				fieldSeen[conversation.FieldContactID] = struct{}{}
+			}
+		case "groupID":
+			if _, ok := fieldSeen[conversation.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldGroupID)
+				fieldSeen[conversation.FieldGroupID] = struct{}{}
 			}
 		case "assigneeID":
 			if _, ok := fieldSeen[conversation.FieldAssigneeID]; !ok {
@@ -1770,6 +1790,19 @@ func (_q *GroupQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			_q.WithNamedJoinRequests(alias, func(wq *GroupJoinRequestQuery) {
 				*wq = *query
 			})
+
+		case "admins":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AgentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, agentImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAdmins(alias, func(wq *AgentQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[group.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, group.FieldCreatedAt)
@@ -1839,6 +1872,16 @@ func (_q *GroupQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			if _, ok := fieldSeen[group.FieldMemberLimit]; !ok {
 				selectedFields = append(selectedFields, group.FieldMemberLimit)
 				fieldSeen[group.FieldMemberLimit] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[group.FieldState]; !ok {
+				selectedFields = append(selectedFields, group.FieldState)
+				fieldSeen[group.FieldState] = struct{}{}
+			}
+		case "stateReason":
+			if _, ok := fieldSeen[group.FieldStateReason]; !ok {
+				selectedFields = append(selectedFields, group.FieldStateReason)
+				fieldSeen[group.FieldStateReason] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -1993,6 +2036,11 @@ func (_q *GroupJoinRequestQuery) collectField(ctx context.Context, oneNode bool,
 			if _, ok := fieldSeen[groupjoinrequest.FieldDecidedByID]; !ok {
 				selectedFields = append(selectedFields, groupjoinrequest.FieldDecidedByID)
 				fieldSeen[groupjoinrequest.FieldDecidedByID] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[groupjoinrequest.FieldError]; !ok {
+				selectedFields = append(selectedFields, groupjoinrequest.FieldError)
+				fieldSeen[groupjoinrequest.FieldError] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -2377,6 +2425,21 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[message.FieldSenderID] = struct{}{}
 			}
 
+		case "author":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ContactClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, contactImplementors)...); err != nil {
+				return err
+			}
+			_q.withAuthor = query
+			if _, ok := fieldSeen[message.FieldAuthorID]; !ok {
+				selectedFields = append(selectedFields, message.FieldAuthorID)
+				fieldSeen[message.FieldAuthorID] = struct{}{}
+			}
+
 		case "replyTo":
 			var (
 				alias = field.Alias
@@ -2438,6 +2501,11 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[message.FieldSenderID]; !ok {
 				selectedFields = append(selectedFields, message.FieldSenderID)
 				fieldSeen[message.FieldSenderID] = struct{}{}
+			}
+		case "authorID":
+			if _, ok := fieldSeen[message.FieldAuthorID]; !ok {
+				selectedFields = append(selectedFields, message.FieldAuthorID)
+				fieldSeen[message.FieldAuthorID] = struct{}{}
 			}
 		case "replyToID":
 			if _, ok := fieldSeen[message.FieldReplyToID]; !ok {
@@ -2883,6 +2951,11 @@ func (_q *NumberQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if _, ok := fieldSeen[number.FieldProvider]; !ok {
 				selectedFields = append(selectedFields, number.FieldProvider)
 				fieldSeen[number.FieldProvider] = struct{}{}
+			}
+		case "groupMode":
+			if _, ok := fieldSeen[number.FieldGroupMode]; !ok {
+				selectedFields = append(selectedFields, number.FieldGroupMode)
+				fieldSeen[number.FieldGroupMode] = struct{}{}
 			}
 		case "wabaID":
 			if _, ok := fieldSeen[number.FieldWabaID]; !ok {

@@ -114,6 +114,14 @@ func (_m *Conversation) Contact(ctx context.Context) (*Contact, error) {
 	return result, err
 }
 
+func (_m *Conversation) Group(ctx context.Context) (*Group, error) {
+	result, err := _m.Edges.GroupOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGroup().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Conversation) Assignee(ctx context.Context) (*Agent, error) {
 	result, err := _m.Edges.AssigneeOrErr()
 	if IsNotLoaded(err) {
@@ -146,7 +154,7 @@ func (_m *Conversation) Messages(
 		WithMessageFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
 	if nodes, err := _m.NamedMessages(alias); err == nil || hasTotalCount {
 		pager, err := newMessagePager(opts, last != nil)
 		if err != nil {
@@ -221,6 +229,18 @@ func (_m *Group) JoinRequests(
 	return _m.QueryJoinRequests().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Group) Admins(ctx context.Context) (result []*Agent, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAdmins(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AdminsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAdmins().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *GroupJoinRequest) Group(ctx context.Context) (*Group, error) {
 	result, err := _m.Edges.GroupOrErr()
 	if IsNotLoaded(err) {
@@ -265,6 +285,14 @@ func (_m *Message) Sender(ctx context.Context) (*Agent, error) {
 	result, err := _m.Edges.SenderOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QuerySender().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Message) Author(ctx context.Context) (*Contact, error) {
+	result, err := _m.Edges.AuthorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAuthor().Only(ctx)
 	}
 	return result, MaskNotFound(err)
 }

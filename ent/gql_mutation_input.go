@@ -233,6 +233,7 @@ type CreateNumberInput struct {
 	Phone         string
 	DisplayName   string
 	Provider      *number.Provider
+	GroupMode     *number.GroupMode
 	WabaID        *string
 	PhoneNumberID *string
 	Throughput    *int
@@ -245,6 +246,9 @@ func (i *CreateNumberInput) Mutate(m *NumberMutation) {
 	m.SetDisplayName(i.DisplayName)
 	if v := i.Provider; v != nil {
 		m.SetProvider(*v)
+	}
+	if v := i.GroupMode; v != nil {
+		m.SetGroupMode(*v)
 	}
 	if v := i.WabaID; v != nil {
 		m.SetWabaID(*v)
@@ -271,6 +275,7 @@ type UpdateNumberInput struct {
 	Phone              *string
 	DisplayName        *string
 	Provider           *number.Provider
+	GroupMode          *number.GroupMode
 	ClearWabaID        bool
 	WabaID             *string
 	ClearPhoneNumberID bool
@@ -291,6 +296,9 @@ func (i *UpdateNumberInput) Mutate(m *NumberMutation) {
 	}
 	if v := i.Provider; v != nil {
 		m.SetProvider(*v)
+	}
+	if v := i.GroupMode; v != nil {
+		m.SetGroupMode(*v)
 	}
 	if i.ClearWabaID {
 		m.ClearWabaID()

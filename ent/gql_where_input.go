@@ -4229,6 +4229,23 @@ type ConversationWhereInput struct {
 	ContactIDEqualFold    *string  `json:"contactIDEqualFold,omitempty"`
 	ContactIDContainsFold *string  `json:"contactIDContainsFold,omitempty"`
 
+	// "group_id" field predicates.
+	GroupID             *string  `json:"groupID,omitempty"`
+	GroupIDNEQ          *string  `json:"groupIDNEQ,omitempty"`
+	GroupIDIn           []string `json:"groupIDIn,omitempty"`
+	GroupIDNotIn        []string `json:"groupIDNotIn,omitempty"`
+	GroupIDGT           *string  `json:"groupIDGT,omitempty"`
+	GroupIDGTE          *string  `json:"groupIDGTE,omitempty"`
+	GroupIDLT           *string  `json:"groupIDLT,omitempty"`
+	GroupIDLTE          *string  `json:"groupIDLTE,omitempty"`
+	GroupIDContains     *string  `json:"groupIDContains,omitempty"`
+	GroupIDHasPrefix    *string  `json:"groupIDHasPrefix,omitempty"`
+	GroupIDHasSuffix    *string  `json:"groupIDHasSuffix,omitempty"`
+	GroupIDIsNil        bool     `json:"groupIDIsNil,omitempty"`
+	GroupIDNotNil       bool     `json:"groupIDNotNil,omitempty"`
+	GroupIDEqualFold    *string  `json:"groupIDEqualFold,omitempty"`
+	GroupIDContainsFold *string  `json:"groupIDContainsFold,omitempty"`
+
 	// "assignee_id" field predicates.
 	AssigneeID             *string  `json:"assigneeID,omitempty"`
 	AssigneeIDNEQ          *string  `json:"assigneeIDNEQ,omitempty"`
@@ -4410,6 +4427,10 @@ type ConversationWhereInput struct {
 	// "contact" edge predicates.
 	HasContact     *bool                `json:"hasContact,omitempty"`
 	HasContactWith []*ContactWhereInput `json:"hasContactWith,omitempty"`
+
+	// "group" edge predicates.
+	HasGroup     *bool              `json:"hasGroup,omitempty"`
+	HasGroupWith []*GroupWhereInput `json:"hasGroupWith,omitempty"`
 
 	// "assignee" edge predicates.
 	HasAssignee     *bool              `json:"hasAssignee,omitempty"`
@@ -4658,6 +4679,51 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 	}
 	if i.ContactIDContainsFold != nil {
 		predicates = append(predicates, conversation.ContactIDContainsFold(*i.ContactIDContainsFold))
+	}
+	if i.GroupID != nil {
+		predicates = append(predicates, conversation.GroupIDEQ(*i.GroupID))
+	}
+	if i.GroupIDNEQ != nil {
+		predicates = append(predicates, conversation.GroupIDNEQ(*i.GroupIDNEQ))
+	}
+	if len(i.GroupIDIn) > 0 {
+		predicates = append(predicates, conversation.GroupIDIn(i.GroupIDIn...))
+	}
+	if len(i.GroupIDNotIn) > 0 {
+		predicates = append(predicates, conversation.GroupIDNotIn(i.GroupIDNotIn...))
+	}
+	if i.GroupIDGT != nil {
+		predicates = append(predicates, conversation.GroupIDGT(*i.GroupIDGT))
+	}
+	if i.GroupIDGTE != nil {
+		predicates = append(predicates, conversation.GroupIDGTE(*i.GroupIDGTE))
+	}
+	if i.GroupIDLT != nil {
+		predicates = append(predicates, conversation.GroupIDLT(*i.GroupIDLT))
+	}
+	if i.GroupIDLTE != nil {
+		predicates = append(predicates, conversation.GroupIDLTE(*i.GroupIDLTE))
+	}
+	if i.GroupIDContains != nil {
+		predicates = append(predicates, conversation.GroupIDContains(*i.GroupIDContains))
+	}
+	if i.GroupIDHasPrefix != nil {
+		predicates = append(predicates, conversation.GroupIDHasPrefix(*i.GroupIDHasPrefix))
+	}
+	if i.GroupIDHasSuffix != nil {
+		predicates = append(predicates, conversation.GroupIDHasSuffix(*i.GroupIDHasSuffix))
+	}
+	if i.GroupIDIsNil {
+		predicates = append(predicates, conversation.GroupIDIsNil())
+	}
+	if i.GroupIDNotNil {
+		predicates = append(predicates, conversation.GroupIDNotNil())
+	}
+	if i.GroupIDEqualFold != nil {
+		predicates = append(predicates, conversation.GroupIDEqualFold(*i.GroupIDEqualFold))
+	}
+	if i.GroupIDContainsFold != nil {
+		predicates = append(predicates, conversation.GroupIDContainsFold(*i.GroupIDContainsFold))
 	}
 	if i.AssigneeID != nil {
 		predicates = append(predicates, conversation.AssigneeIDEQ(*i.AssigneeID))
@@ -5134,6 +5200,24 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 		}
 		predicates = append(predicates, conversation.HasContactWith(with...))
 	}
+	if i.HasGroup != nil {
+		p := conversation.HasGroup()
+		if !*i.HasGroup {
+			p = conversation.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasGroupWith) > 0 {
+		with := make([]predicate.Group, 0, len(i.HasGroupWith))
+		for _, w := range i.HasGroupWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasGroupWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, conversation.HasGroupWith(with...))
+	}
 	if i.HasAssignee != nil {
 		p := conversation.HasAssignee()
 		if !*i.HasAssignee {
@@ -5407,6 +5491,29 @@ type GroupWhereInput struct {
 	MemberLimitLT    *int  `json:"memberLimitLT,omitempty"`
 	MemberLimitLTE   *int  `json:"memberLimitLTE,omitempty"`
 
+	// "state" field predicates.
+	State      *group.State  `json:"state,omitempty"`
+	StateNEQ   *group.State  `json:"stateNEQ,omitempty"`
+	StateIn    []group.State `json:"stateIn,omitempty"`
+	StateNotIn []group.State `json:"stateNotIn,omitempty"`
+
+	// "state_reason" field predicates.
+	StateReason             *string  `json:"stateReason,omitempty"`
+	StateReasonNEQ          *string  `json:"stateReasonNEQ,omitempty"`
+	StateReasonIn           []string `json:"stateReasonIn,omitempty"`
+	StateReasonNotIn        []string `json:"stateReasonNotIn,omitempty"`
+	StateReasonGT           *string  `json:"stateReasonGT,omitempty"`
+	StateReasonGTE          *string  `json:"stateReasonGTE,omitempty"`
+	StateReasonLT           *string  `json:"stateReasonLT,omitempty"`
+	StateReasonLTE          *string  `json:"stateReasonLTE,omitempty"`
+	StateReasonContains     *string  `json:"stateReasonContains,omitempty"`
+	StateReasonHasPrefix    *string  `json:"stateReasonHasPrefix,omitempty"`
+	StateReasonHasSuffix    *string  `json:"stateReasonHasSuffix,omitempty"`
+	StateReasonIsNil        bool     `json:"stateReasonIsNil,omitempty"`
+	StateReasonNotNil       bool     `json:"stateReasonNotNil,omitempty"`
+	StateReasonEqualFold    *string  `json:"stateReasonEqualFold,omitempty"`
+	StateReasonContainsFold *string  `json:"stateReasonContainsFold,omitempty"`
+
 	// "number" edge predicates.
 	HasNumber     *bool               `json:"hasNumber,omitempty"`
 	HasNumberWith []*NumberWhereInput `json:"hasNumberWith,omitempty"`
@@ -5418,6 +5525,10 @@ type GroupWhereInput struct {
 	// "join_requests" edge predicates.
 	HasJoinRequests     *bool                         `json:"hasJoinRequests,omitempty"`
 	HasJoinRequestsWith []*GroupJoinRequestWhereInput `json:"hasJoinRequestsWith,omitempty"`
+
+	// "admins" edge predicates.
+	HasAdmins     *bool              `json:"hasAdmins,omitempty"`
+	HasAdminsWith []*AgentWhereInput `json:"hasAdminsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5899,6 +6010,63 @@ func (i *GroupWhereInput) P() (predicate.Group, error) {
 	if i.MemberLimitLTE != nil {
 		predicates = append(predicates, group.MemberLimitLTE(*i.MemberLimitLTE))
 	}
+	if i.State != nil {
+		predicates = append(predicates, group.StateEQ(*i.State))
+	}
+	if i.StateNEQ != nil {
+		predicates = append(predicates, group.StateNEQ(*i.StateNEQ))
+	}
+	if len(i.StateIn) > 0 {
+		predicates = append(predicates, group.StateIn(i.StateIn...))
+	}
+	if len(i.StateNotIn) > 0 {
+		predicates = append(predicates, group.StateNotIn(i.StateNotIn...))
+	}
+	if i.StateReason != nil {
+		predicates = append(predicates, group.StateReasonEQ(*i.StateReason))
+	}
+	if i.StateReasonNEQ != nil {
+		predicates = append(predicates, group.StateReasonNEQ(*i.StateReasonNEQ))
+	}
+	if len(i.StateReasonIn) > 0 {
+		predicates = append(predicates, group.StateReasonIn(i.StateReasonIn...))
+	}
+	if len(i.StateReasonNotIn) > 0 {
+		predicates = append(predicates, group.StateReasonNotIn(i.StateReasonNotIn...))
+	}
+	if i.StateReasonGT != nil {
+		predicates = append(predicates, group.StateReasonGT(*i.StateReasonGT))
+	}
+	if i.StateReasonGTE != nil {
+		predicates = append(predicates, group.StateReasonGTE(*i.StateReasonGTE))
+	}
+	if i.StateReasonLT != nil {
+		predicates = append(predicates, group.StateReasonLT(*i.StateReasonLT))
+	}
+	if i.StateReasonLTE != nil {
+		predicates = append(predicates, group.StateReasonLTE(*i.StateReasonLTE))
+	}
+	if i.StateReasonContains != nil {
+		predicates = append(predicates, group.StateReasonContains(*i.StateReasonContains))
+	}
+	if i.StateReasonHasPrefix != nil {
+		predicates = append(predicates, group.StateReasonHasPrefix(*i.StateReasonHasPrefix))
+	}
+	if i.StateReasonHasSuffix != nil {
+		predicates = append(predicates, group.StateReasonHasSuffix(*i.StateReasonHasSuffix))
+	}
+	if i.StateReasonIsNil {
+		predicates = append(predicates, group.StateReasonIsNil())
+	}
+	if i.StateReasonNotNil {
+		predicates = append(predicates, group.StateReasonNotNil())
+	}
+	if i.StateReasonEqualFold != nil {
+		predicates = append(predicates, group.StateReasonEqualFold(*i.StateReasonEqualFold))
+	}
+	if i.StateReasonContainsFold != nil {
+		predicates = append(predicates, group.StateReasonContainsFold(*i.StateReasonContainsFold))
+	}
 
 	if i.HasNumber != nil {
 		p := group.HasNumber()
@@ -5953,6 +6121,24 @@ func (i *GroupWhereInput) P() (predicate.Group, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, group.HasJoinRequestsWith(with...))
+	}
+	if i.HasAdmins != nil {
+		p := group.HasAdmins()
+		if !*i.HasAdmins {
+			p = group.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAdminsWith) > 0 {
+		with := make([]predicate.Agent, 0, len(i.HasAdminsWith))
+		for _, w := range i.HasAdminsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAdminsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, group.HasAdminsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -6084,6 +6270,23 @@ type GroupJoinRequestWhereInput struct {
 	DecidedByIDNotNil       bool     `json:"decidedByIDNotNil,omitempty"`
 	DecidedByIDEqualFold    *string  `json:"decidedByIDEqualFold,omitempty"`
 	DecidedByIDContainsFold *string  `json:"decidedByIDContainsFold,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
 
 	// "group" edge predicates.
 	HasGroup     *bool              `json:"hasGroup,omitempty"`
@@ -6452,6 +6655,51 @@ func (i *GroupJoinRequestWhereInput) P() (predicate.GroupJoinRequest, error) {
 	}
 	if i.DecidedByIDContainsFold != nil {
 		predicates = append(predicates, groupjoinrequest.DecidedByIDContainsFold(*i.DecidedByIDContainsFold))
+	}
+	if i.Error != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, groupjoinrequest.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, groupjoinrequest.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, groupjoinrequest.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, groupjoinrequest.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, groupjoinrequest.ErrorContainsFold(*i.ErrorContainsFold))
 	}
 
 	if i.HasGroup != nil {
@@ -7531,6 +7779,23 @@ type MessageWhereInput struct {
 	SenderIDEqualFold    *string  `json:"senderIDEqualFold,omitempty"`
 	SenderIDContainsFold *string  `json:"senderIDContainsFold,omitempty"`
 
+	// "author_id" field predicates.
+	AuthorID             *string  `json:"authorID,omitempty"`
+	AuthorIDNEQ          *string  `json:"authorIDNEQ,omitempty"`
+	AuthorIDIn           []string `json:"authorIDIn,omitempty"`
+	AuthorIDNotIn        []string `json:"authorIDNotIn,omitempty"`
+	AuthorIDGT           *string  `json:"authorIDGT,omitempty"`
+	AuthorIDGTE          *string  `json:"authorIDGTE,omitempty"`
+	AuthorIDLT           *string  `json:"authorIDLT,omitempty"`
+	AuthorIDLTE          *string  `json:"authorIDLTE,omitempty"`
+	AuthorIDContains     *string  `json:"authorIDContains,omitempty"`
+	AuthorIDHasPrefix    *string  `json:"authorIDHasPrefix,omitempty"`
+	AuthorIDHasSuffix    *string  `json:"authorIDHasSuffix,omitempty"`
+	AuthorIDIsNil        bool     `json:"authorIDIsNil,omitempty"`
+	AuthorIDNotNil       bool     `json:"authorIDNotNil,omitempty"`
+	AuthorIDEqualFold    *string  `json:"authorIDEqualFold,omitempty"`
+	AuthorIDContainsFold *string  `json:"authorIDContainsFold,omitempty"`
+
 	// "reply_to_id" field predicates.
 	ReplyToID             *string  `json:"replyToID,omitempty"`
 	ReplyToIDNEQ          *string  `json:"replyToIDNEQ,omitempty"`
@@ -7718,6 +7983,10 @@ type MessageWhereInput struct {
 	// "sender" edge predicates.
 	HasSender     *bool              `json:"hasSender,omitempty"`
 	HasSenderWith []*AgentWhereInput `json:"hasSenderWith,omitempty"`
+
+	// "author" edge predicates.
+	HasAuthor     *bool                `json:"hasAuthor,omitempty"`
+	HasAuthorWith []*ContactWhereInput `json:"hasAuthorWith,omitempty"`
 
 	// "reply_to" edge predicates.
 	HasReplyTo     *bool                `json:"hasReplyTo,omitempty"`
@@ -7964,6 +8233,51 @@ func (i *MessageWhereInput) P() (predicate.Message, error) {
 	}
 	if i.SenderIDContainsFold != nil {
 		predicates = append(predicates, message.SenderIDContainsFold(*i.SenderIDContainsFold))
+	}
+	if i.AuthorID != nil {
+		predicates = append(predicates, message.AuthorIDEQ(*i.AuthorID))
+	}
+	if i.AuthorIDNEQ != nil {
+		predicates = append(predicates, message.AuthorIDNEQ(*i.AuthorIDNEQ))
+	}
+	if len(i.AuthorIDIn) > 0 {
+		predicates = append(predicates, message.AuthorIDIn(i.AuthorIDIn...))
+	}
+	if len(i.AuthorIDNotIn) > 0 {
+		predicates = append(predicates, message.AuthorIDNotIn(i.AuthorIDNotIn...))
+	}
+	if i.AuthorIDGT != nil {
+		predicates = append(predicates, message.AuthorIDGT(*i.AuthorIDGT))
+	}
+	if i.AuthorIDGTE != nil {
+		predicates = append(predicates, message.AuthorIDGTE(*i.AuthorIDGTE))
+	}
+	if i.AuthorIDLT != nil {
+		predicates = append(predicates, message.AuthorIDLT(*i.AuthorIDLT))
+	}
+	if i.AuthorIDLTE != nil {
+		predicates = append(predicates, message.AuthorIDLTE(*i.AuthorIDLTE))
+	}
+	if i.AuthorIDContains != nil {
+		predicates = append(predicates, message.AuthorIDContains(*i.AuthorIDContains))
+	}
+	if i.AuthorIDHasPrefix != nil {
+		predicates = append(predicates, message.AuthorIDHasPrefix(*i.AuthorIDHasPrefix))
+	}
+	if i.AuthorIDHasSuffix != nil {
+		predicates = append(predicates, message.AuthorIDHasSuffix(*i.AuthorIDHasSuffix))
+	}
+	if i.AuthorIDIsNil {
+		predicates = append(predicates, message.AuthorIDIsNil())
+	}
+	if i.AuthorIDNotNil {
+		predicates = append(predicates, message.AuthorIDNotNil())
+	}
+	if i.AuthorIDEqualFold != nil {
+		predicates = append(predicates, message.AuthorIDEqualFold(*i.AuthorIDEqualFold))
+	}
+	if i.AuthorIDContainsFold != nil {
+		predicates = append(predicates, message.AuthorIDContainsFold(*i.AuthorIDContainsFold))
 	}
 	if i.ReplyToID != nil {
 		predicates = append(predicates, message.ReplyToIDEQ(*i.ReplyToID))
@@ -8458,6 +8772,24 @@ func (i *MessageWhereInput) P() (predicate.Message, error) {
 		}
 		predicates = append(predicates, message.HasSenderWith(with...))
 	}
+	if i.HasAuthor != nil {
+		p := message.HasAuthor()
+		if !*i.HasAuthor {
+			p = message.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAuthorWith) > 0 {
+		with := make([]predicate.Contact, 0, len(i.HasAuthorWith))
+		for _, w := range i.HasAuthorWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAuthorWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, message.HasAuthorWith(with...))
+	}
 	if i.HasReplyTo != nil {
 		p := message.HasReplyTo()
 		if !*i.HasReplyTo {
@@ -8596,6 +8928,12 @@ type NumberWhereInput struct {
 	ProviderNEQ   *number.Provider  `json:"providerNEQ,omitempty"`
 	ProviderIn    []number.Provider `json:"providerIn,omitempty"`
 	ProviderNotIn []number.Provider `json:"providerNotIn,omitempty"`
+
+	// "group_mode" field predicates.
+	GroupMode      *number.GroupMode  `json:"groupMode,omitempty"`
+	GroupModeNEQ   *number.GroupMode  `json:"groupModeNEQ,omitempty"`
+	GroupModeIn    []number.GroupMode `json:"groupModeIn,omitempty"`
+	GroupModeNotIn []number.GroupMode `json:"groupModeNotIn,omitempty"`
 
 	// "waba_id" field predicates.
 	WabaID             *string  `json:"wabaID,omitempty"`
@@ -8974,6 +9312,18 @@ func (i *NumberWhereInput) P() (predicate.Number, error) {
 	}
 	if len(i.ProviderNotIn) > 0 {
 		predicates = append(predicates, number.ProviderNotIn(i.ProviderNotIn...))
+	}
+	if i.GroupMode != nil {
+		predicates = append(predicates, number.GroupModeEQ(*i.GroupMode))
+	}
+	if i.GroupModeNEQ != nil {
+		predicates = append(predicates, number.GroupModeNEQ(*i.GroupModeNEQ))
+	}
+	if len(i.GroupModeIn) > 0 {
+		predicates = append(predicates, number.GroupModeIn(i.GroupModeIn...))
+	}
+	if len(i.GroupModeNotIn) > 0 {
+		predicates = append(predicates, number.GroupModeNotIn(i.GroupModeNotIn...))
 	}
 	if i.WabaID != nil {
 		predicates = append(predicates, number.WabaIDEQ(*i.WabaID))

@@ -50,6 +50,12 @@ type Group struct {
 	MembersReplyToAdminsOnly bool `json:"members_reply_to_admins_only,omitempty"`
 	// MemberLimit holds the value of the "member_limit" field.
 	MemberLimit int `json:"member_limit,omitempty"`
+	// CREATING until the provider's group_lifecycle_update confirms it (or FAILED says why)
+	State group.State `json:"state,omitempty"`
+	// why the provider refused the last change, when it did
+	StateReason string `json:"state_reason,omitempty"`
+	// the provider's request id of the creation, matched with its webhook
+	CreateRequestID *string `json:"create_request_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GroupQuery when eager-loading is set.
 	Edges        GroupEdges `json:"edges"`
@@ -66,14 +72,17 @@ type GroupEdges struct {
 	Members []*GroupMember `json:"members,omitempty"`
 	// JoinRequests holds the value of the join_requests edge.
 	JoinRequests []*GroupJoinRequest `json:"join_requests,omitempty"`
+	// the agents who are the group's admins in the platform (admins-only posting, approvals)
+	Admins []*Agent `json:"admins,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
 	namedMembers      map[string][]*GroupMember
 	namedJoinRequests map[string][]*GroupJoinRequest
+	namedAdmins       map[string][]*Agent
 }
 
 // TenantOrErr returns the Tenant value or an error if the edge
@@ -116,6 +125,15 @@ func (e GroupEdges) JoinRequestsOrErr() ([]*GroupJoinRequest, error) {
 	return nil, &NotLoadedError{edge: "join_requests"}
 }
 
+// AdminsOrErr returns the Admins value or an error if the edge
+// was not loaded in eager-loading.
+func (e GroupEdges) AdminsOrErr() ([]*Agent, error) {
+	if e.loadedTypes[4] {
+		return e.Admins, nil
+	}
+	return nil, &NotLoadedError{edge: "admins"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Group) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -125,7 +143,7 @@ func (*Group) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case group.FieldMemberLimit:
 			values[i] = new(sql.NullInt64)
-		case group.FieldID, group.FieldTenantID, group.FieldNumberID, group.FieldSubject, group.FieldDescription, group.FieldIconURL, group.FieldInviteLink, group.FieldProviderGroupID, group.FieldSendMessages, group.FieldEditInfo, group.FieldAddMembers:
+		case group.FieldID, group.FieldTenantID, group.FieldNumberID, group.FieldSubject, group.FieldDescription, group.FieldIconURL, group.FieldInviteLink, group.FieldProviderGroupID, group.FieldSendMessages, group.FieldEditInfo, group.FieldAddMembers, group.FieldState, group.FieldStateReason, group.FieldCreateRequestID:
 			values[i] = new(sql.NullString)
 		case group.FieldCreatedAt, group.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -241,6 +259,25 @@ func (_m *Group) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MemberLimit = int(value.Int64)
 			}
+		case group.FieldState:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field state", values[i])
+			} else if value.Valid {
+				_m.State = group.State(value.String)
+			}
+		case group.FieldStateReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field state_reason", values[i])
+			} else if value.Valid {
+				_m.StateReason = value.String
+			}
+		case group.FieldCreateRequestID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field create_request_id", values[i])
+			} else if value.Valid {
+				_m.CreateRequestID = new(string)
+				*_m.CreateRequestID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -272,6 +309,11 @@ func (_m *Group) QueryMembers() *GroupMemberQuery {
 // QueryJoinRequests queries the "join_requests" edge of the Group entity.
 func (_m *Group) QueryJoinRequests() *GroupJoinRequestQuery {
 	return NewGroupClient(_m.config).QueryJoinRequests(_m)
+}
+
+// QueryAdmins queries the "admins" edge of the Group entity.
+func (_m *Group) QueryAdmins() *AgentQuery {
+	return NewGroupClient(_m.config).QueryAdmins(_m)
 }
 
 // Update returns a builder for updating this Group.
@@ -343,6 +385,17 @@ func (_m *Group) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("member_limit=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MemberLimit))
+	builder.WriteString(", ")
+	builder.WriteString("state=")
+	builder.WriteString(fmt.Sprintf("%v", _m.State))
+	builder.WriteString(", ")
+	builder.WriteString("state_reason=")
+	builder.WriteString(_m.StateReason)
+	builder.WriteString(", ")
+	if v := _m.CreateRequestID; v != nil {
+		builder.WriteString("create_request_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -392,6 +445,30 @@ func (_m *Group) appendNamedJoinRequests(name string, edges ...*GroupJoinRequest
 		_m.Edges.namedJoinRequests[name] = []*GroupJoinRequest{}
 	} else {
 		_m.Edges.namedJoinRequests[name] = append(_m.Edges.namedJoinRequests[name], edges...)
+	}
+}
+
+// NamedAdmins returns the Admins named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Group) NamedAdmins(name string) ([]*Agent, error) {
+	if _m.Edges.namedAdmins == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAdmins[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Group) appendNamedAdmins(name string, edges ...*Agent) {
+	if _m.Edges.namedAdmins == nil {
+		_m.Edges.namedAdmins = make(map[string][]*Agent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAdmins[name] = []*Agent{}
+	} else {
+		_m.Edges.namedAdmins[name] = append(_m.Edges.namedAdmins[name], edges...)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -214,6 +215,48 @@ func (_c *GroupCreate) SetNillableMemberLimit(v *int) *GroupCreate {
 	return _c
 }
 
+// SetState sets the "state" field.
+func (_c *GroupCreate) SetState(v group.State) *GroupCreate {
+	_c.mutation.SetState(v)
+	return _c
+}
+
+// SetNillableState sets the "state" field if the given value is not nil.
+func (_c *GroupCreate) SetNillableState(v *group.State) *GroupCreate {
+	if v != nil {
+		_c.SetState(*v)
+	}
+	return _c
+}
+
+// SetStateReason sets the "state_reason" field.
+func (_c *GroupCreate) SetStateReason(v string) *GroupCreate {
+	_c.mutation.SetStateReason(v)
+	return _c
+}
+
+// SetNillableStateReason sets the "state_reason" field if the given value is not nil.
+func (_c *GroupCreate) SetNillableStateReason(v *string) *GroupCreate {
+	if v != nil {
+		_c.SetStateReason(*v)
+	}
+	return _c
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (_c *GroupCreate) SetCreateRequestID(v string) *GroupCreate {
+	_c.mutation.SetCreateRequestID(v)
+	return _c
+}
+
+// SetNillableCreateRequestID sets the "create_request_id" field if the given value is not nil.
+func (_c *GroupCreate) SetNillableCreateRequestID(v *string) *GroupCreate {
+	if v != nil {
+		_c.SetCreateRequestID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *GroupCreate) SetID(v string) *GroupCreate {
 	_c.mutation.SetID(v)
@@ -266,6 +309,21 @@ func (_c *GroupCreate) AddJoinRequests(v ...*GroupJoinRequest) *GroupCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddJoinRequestIDs(ids...)
+}
+
+// AddAdminIDs adds the "admins" edge to the Agent entity by IDs.
+func (_c *GroupCreate) AddAdminIDs(ids ...string) *GroupCreate {
+	_c.mutation.AddAdminIDs(ids...)
+	return _c
+}
+
+// AddAdmins adds the "admins" edges to the Agent entity.
+func (_c *GroupCreate) AddAdmins(v ...*Agent) *GroupCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAdminIDs(ids...)
 }
 
 // Mutation returns the GroupMutation object of the builder.
@@ -342,6 +400,10 @@ func (_c *GroupCreate) defaults() error {
 	if _, ok := _c.mutation.MemberLimit(); !ok {
 		v := group.DefaultMemberLimit
 		_c.mutation.SetMemberLimit(v)
+	}
+	if _, ok := _c.mutation.State(); !ok {
+		v := group.DefaultState
+		_c.mutation.SetState(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if group.DefaultID == nil {
@@ -421,6 +483,14 @@ func (_c *GroupCreate) check() error {
 	if v, ok := _c.mutation.MemberLimit(); ok {
 		if err := group.MemberLimitValidator(v); err != nil {
 			return &ValidationError{Name: "member_limit", err: fmt.Errorf(`ent: validator failed for field "Group.member_limit": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.State(); !ok {
+		return &ValidationError{Name: "state", err: errors.New(`ent: missing required field "Group.state"`)}
+	}
+	if v, ok := _c.mutation.State(); ok {
+		if err := group.StateValidator(v); err != nil {
+			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Group.state": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
@@ -522,6 +592,18 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 		_spec.SetField(group.FieldMemberLimit, field.TypeInt, value)
 		_node.MemberLimit = value
 	}
+	if value, ok := _c.mutation.State(); ok {
+		_spec.SetField(group.FieldState, field.TypeEnum, value)
+		_node.State = value
+	}
+	if value, ok := _c.mutation.StateReason(); ok {
+		_spec.SetField(group.FieldStateReason, field.TypeString, value)
+		_node.StateReason = value
+	}
+	if value, ok := _c.mutation.CreateRequestID(); ok {
+		_spec.SetField(group.FieldCreateRequestID, field.TypeString, value)
+		_node.CreateRequestID = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -581,6 +663,22 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(groupjoinrequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AdminsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -811,6 +909,54 @@ func (u *GroupUpsert) UpdateMemberLimit() *GroupUpsert {
 // AddMemberLimit adds v to the "member_limit" field.
 func (u *GroupUpsert) AddMemberLimit(v int) *GroupUpsert {
 	u.Add(group.FieldMemberLimit, v)
+	return u
+}
+
+// SetState sets the "state" field.
+func (u *GroupUpsert) SetState(v group.State) *GroupUpsert {
+	u.Set(group.FieldState, v)
+	return u
+}
+
+// UpdateState sets the "state" field to the value that was provided on create.
+func (u *GroupUpsert) UpdateState() *GroupUpsert {
+	u.SetExcluded(group.FieldState)
+	return u
+}
+
+// SetStateReason sets the "state_reason" field.
+func (u *GroupUpsert) SetStateReason(v string) *GroupUpsert {
+	u.Set(group.FieldStateReason, v)
+	return u
+}
+
+// UpdateStateReason sets the "state_reason" field to the value that was provided on create.
+func (u *GroupUpsert) UpdateStateReason() *GroupUpsert {
+	u.SetExcluded(group.FieldStateReason)
+	return u
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (u *GroupUpsert) ClearStateReason() *GroupUpsert {
+	u.SetNull(group.FieldStateReason)
+	return u
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (u *GroupUpsert) SetCreateRequestID(v string) *GroupUpsert {
+	u.Set(group.FieldCreateRequestID, v)
+	return u
+}
+
+// UpdateCreateRequestID sets the "create_request_id" field to the value that was provided on create.
+func (u *GroupUpsert) UpdateCreateRequestID() *GroupUpsert {
+	u.SetExcluded(group.FieldCreateRequestID)
+	return u
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (u *GroupUpsert) ClearCreateRequestID() *GroupUpsert {
+	u.SetNull(group.FieldCreateRequestID)
 	return u
 }
 
@@ -1071,6 +1217,62 @@ func (u *GroupUpsertOne) AddMemberLimit(v int) *GroupUpsertOne {
 func (u *GroupUpsertOne) UpdateMemberLimit() *GroupUpsertOne {
 	return u.Update(func(s *GroupUpsert) {
 		s.UpdateMemberLimit()
+	})
+}
+
+// SetState sets the "state" field.
+func (u *GroupUpsertOne) SetState(v group.State) *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetState(v)
+	})
+}
+
+// UpdateState sets the "state" field to the value that was provided on create.
+func (u *GroupUpsertOne) UpdateState() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateState()
+	})
+}
+
+// SetStateReason sets the "state_reason" field.
+func (u *GroupUpsertOne) SetStateReason(v string) *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetStateReason(v)
+	})
+}
+
+// UpdateStateReason sets the "state_reason" field to the value that was provided on create.
+func (u *GroupUpsertOne) UpdateStateReason() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateStateReason()
+	})
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (u *GroupUpsertOne) ClearStateReason() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearStateReason()
+	})
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (u *GroupUpsertOne) SetCreateRequestID(v string) *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetCreateRequestID(v)
+	})
+}
+
+// UpdateCreateRequestID sets the "create_request_id" field to the value that was provided on create.
+func (u *GroupUpsertOne) UpdateCreateRequestID() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateCreateRequestID()
+	})
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (u *GroupUpsertOne) ClearCreateRequestID() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearCreateRequestID()
 	})
 }
 
@@ -1498,6 +1700,62 @@ func (u *GroupUpsertBulk) AddMemberLimit(v int) *GroupUpsertBulk {
 func (u *GroupUpsertBulk) UpdateMemberLimit() *GroupUpsertBulk {
 	return u.Update(func(s *GroupUpsert) {
 		s.UpdateMemberLimit()
+	})
+}
+
+// SetState sets the "state" field.
+func (u *GroupUpsertBulk) SetState(v group.State) *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetState(v)
+	})
+}
+
+// UpdateState sets the "state" field to the value that was provided on create.
+func (u *GroupUpsertBulk) UpdateState() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateState()
+	})
+}
+
+// SetStateReason sets the "state_reason" field.
+func (u *GroupUpsertBulk) SetStateReason(v string) *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetStateReason(v)
+	})
+}
+
+// UpdateStateReason sets the "state_reason" field to the value that was provided on create.
+func (u *GroupUpsertBulk) UpdateStateReason() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateStateReason()
+	})
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (u *GroupUpsertBulk) ClearStateReason() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearStateReason()
+	})
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (u *GroupUpsertBulk) SetCreateRequestID(v string) *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetCreateRequestID(v)
+	})
+}
+
+// UpdateCreateRequestID sets the "create_request_id" field to the value that was provided on create.
+func (u *GroupUpsertBulk) UpdateCreateRequestID() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateCreateRequestID()
+	})
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (u *GroupUpsertBulk) ClearCreateRequestID() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearCreateRequestID()
 	})
 }
 

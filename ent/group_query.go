@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -33,10 +34,12 @@ type GroupQuery struct {
 	withNumber            *NumberQuery
 	withMembers           *GroupMemberQuery
 	withJoinRequests      *GroupJoinRequestQuery
+	withAdmins            *AgentQuery
 	loadTotal             []func(context.Context, []*Group) error
 	modifiers             []func(*sql.Selector)
 	withNamedMembers      map[string]*GroupMemberQuery
 	withNamedJoinRequests map[string]*GroupJoinRequestQuery
+	withNamedAdmins       map[string]*AgentQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -154,6 +157,28 @@ func (_q *GroupQuery) QueryJoinRequests() *GroupJoinRequestQuery {
 			sqlgraph.From(group.Table, group.FieldID, selector),
 			sqlgraph.To(groupjoinrequest.Table, groupjoinrequest.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, true, group.JoinRequestsTable, group.JoinRequestsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAdmins chains the current query on the "admins" edge.
+func (_q *GroupQuery) QueryAdmins() *AgentQuery {
+	query := (&AgentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, selector),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, group.AdminsTable, group.AdminsPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -357,6 +382,7 @@ func (_q *GroupQuery) Clone() *GroupQuery {
 		withNumber:       _q.withNumber.Clone(),
 		withMembers:      _q.withMembers.Clone(),
 		withJoinRequests: _q.withJoinRequests.Clone(),
+		withAdmins:       _q.withAdmins.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -405,6 +431,17 @@ func (_q *GroupQuery) WithJoinRequests(opts ...func(*GroupJoinRequestQuery)) *Gr
 		opt(query)
 	}
 	_q.withJoinRequests = query
+	return _q
+}
+
+// WithAdmins tells the query-builder to eager-load the nodes that are connected to
+// the "admins" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithAdmins(opts ...func(*AgentQuery)) *GroupQuery {
+	query := (&AgentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAdmins = query
 	return _q
 }
 
@@ -492,11 +529,12 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 	var (
 		nodes       = []*Group{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withTenant != nil,
 			_q.withNumber != nil,
 			_q.withMembers != nil,
 			_q.withJoinRequests != nil,
+			_q.withAdmins != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -546,6 +584,13 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 			return nil, err
 		}
 	}
+	if query := _q.withAdmins; query != nil {
+		if err := _q.loadAdmins(ctx, query, nodes,
+			func(n *Group) { n.Edges.Admins = []*Agent{} },
+			func(n *Group, e *Agent) { n.Edges.Admins = append(n.Edges.Admins, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedMembers {
 		if err := _q.loadMembers(ctx, query, nodes,
 			func(n *Group) { n.appendNamedMembers(name) },
@@ -557,6 +602,13 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 		if err := _q.loadJoinRequests(ctx, query, nodes,
 			func(n *Group) { n.appendNamedJoinRequests(name) },
 			func(n *Group, e *GroupJoinRequest) { n.appendNamedJoinRequests(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAdmins {
+		if err := _q.loadAdmins(ctx, query, nodes,
+			func(n *Group) { n.appendNamedAdmins(name) },
+			func(n *Group, e *Agent) { n.appendNamedAdmins(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -683,6 +735,67 @@ func (_q *GroupQuery) loadJoinRequests(ctx context.Context, query *GroupJoinRequ
 			return fmt.Errorf(`unexpected referenced foreign-key "group_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
+	}
+	return nil
+}
+func (_q *GroupQuery) loadAdmins(ctx context.Context, query *AgentQuery, nodes []*Group, init func(*Group), assign func(*Group, *Agent)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[string]*Group)
+	nids := make(map[string]map[*Group]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
+		}
+	}
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(group.AdminsTable)
+		s.Join(joinT).On(s.C(agent.FieldID), joinT.C(group.AdminsPrimaryKey[1]))
+		s.Where(sql.InValues(joinT.C(group.AdminsPrimaryKey[0]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(group.AdminsPrimaryKey[0]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullString)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := values[0].(*sql.NullString).String
+				inValue := values[1].(*sql.NullString).String
+				if nids[inValue] == nil {
+					nids[inValue] = map[*Group]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*Agent](ctx, query, qr, query.inters)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected "admins" node returned %v`, n.ID)
+		}
+		for kn := range nodes {
+			assign(kn, n)
+		}
 	}
 	return nil
 }
@@ -837,6 +950,20 @@ func (_q *GroupQuery) WithNamedJoinRequests(name string, opts ...func(*GroupJoin
 		_q.withNamedJoinRequests = make(map[string]*GroupJoinRequestQuery)
 	}
 	_q.withNamedJoinRequests[name] = query
+	return _q
+}
+
+// WithNamedAdmins tells the query-builder to eager-load the nodes that are connected to the "admins"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithNamedAdmins(name string, opts ...func(*AgentQuery)) *GroupQuery {
+	query := (&AgentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAdmins == nil {
+		_q.withNamedAdmins = make(map[string]*AgentQuery)
+	}
+	_q.withNamedAdmins[name] = query
 	return _q
 }
 

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -223,6 +224,60 @@ func (_u *GroupUpdate) AddMemberLimit(v int) *GroupUpdate {
 	return _u
 }
 
+// SetState sets the "state" field.
+func (_u *GroupUpdate) SetState(v group.State) *GroupUpdate {
+	_u.mutation.SetState(v)
+	return _u
+}
+
+// SetNillableState sets the "state" field if the given value is not nil.
+func (_u *GroupUpdate) SetNillableState(v *group.State) *GroupUpdate {
+	if v != nil {
+		_u.SetState(*v)
+	}
+	return _u
+}
+
+// SetStateReason sets the "state_reason" field.
+func (_u *GroupUpdate) SetStateReason(v string) *GroupUpdate {
+	_u.mutation.SetStateReason(v)
+	return _u
+}
+
+// SetNillableStateReason sets the "state_reason" field if the given value is not nil.
+func (_u *GroupUpdate) SetNillableStateReason(v *string) *GroupUpdate {
+	if v != nil {
+		_u.SetStateReason(*v)
+	}
+	return _u
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (_u *GroupUpdate) ClearStateReason() *GroupUpdate {
+	_u.mutation.ClearStateReason()
+	return _u
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (_u *GroupUpdate) SetCreateRequestID(v string) *GroupUpdate {
+	_u.mutation.SetCreateRequestID(v)
+	return _u
+}
+
+// SetNillableCreateRequestID sets the "create_request_id" field if the given value is not nil.
+func (_u *GroupUpdate) SetNillableCreateRequestID(v *string) *GroupUpdate {
+	if v != nil {
+		_u.SetCreateRequestID(*v)
+	}
+	return _u
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (_u *GroupUpdate) ClearCreateRequestID() *GroupUpdate {
+	_u.mutation.ClearCreateRequestID()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the GroupMember entity by IDs.
 func (_u *GroupUpdate) AddMemberIDs(ids ...string) *GroupUpdate {
 	_u.mutation.AddMemberIDs(ids...)
@@ -251,6 +306,21 @@ func (_u *GroupUpdate) AddJoinRequests(v ...*GroupJoinRequest) *GroupUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddJoinRequestIDs(ids...)
+}
+
+// AddAdminIDs adds the "admins" edge to the Agent entity by IDs.
+func (_u *GroupUpdate) AddAdminIDs(ids ...string) *GroupUpdate {
+	_u.mutation.AddAdminIDs(ids...)
+	return _u
+}
+
+// AddAdmins adds the "admins" edges to the Agent entity.
+func (_u *GroupUpdate) AddAdmins(v ...*Agent) *GroupUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAdminIDs(ids...)
 }
 
 // Mutation returns the GroupMutation object of the builder.
@@ -298,6 +368,27 @@ func (_u *GroupUpdate) RemoveJoinRequests(v ...*GroupJoinRequest) *GroupUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveJoinRequestIDs(ids...)
+}
+
+// ClearAdmins clears all "admins" edges to the Agent entity.
+func (_u *GroupUpdate) ClearAdmins() *GroupUpdate {
+	_u.mutation.ClearAdmins()
+	return _u
+}
+
+// RemoveAdminIDs removes the "admins" edge to Agent entities by IDs.
+func (_u *GroupUpdate) RemoveAdminIDs(ids ...string) *GroupUpdate {
+	_u.mutation.RemoveAdminIDs(ids...)
+	return _u
+}
+
+// RemoveAdmins removes "admins" edges to Agent entities.
+func (_u *GroupUpdate) RemoveAdmins(v ...*Agent) *GroupUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAdminIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -372,6 +463,11 @@ func (_u *GroupUpdate) check() error {
 	if v, ok := _u.mutation.MemberLimit(); ok {
 		if err := group.MemberLimitValidator(v); err != nil {
 			return &ValidationError{Name: "member_limit", err: fmt.Errorf(`ent: validator failed for field "Group.member_limit": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.State(); ok {
+		if err := group.StateValidator(v); err != nil {
+			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Group.state": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -451,6 +547,21 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedMemberLimit(); ok {
 		_spec.AddField(group.FieldMemberLimit, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.State(); ok {
+		_spec.SetField(group.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.StateReason(); ok {
+		_spec.SetField(group.FieldStateReason, field.TypeString, value)
+	}
+	if _u.mutation.StateReasonCleared() {
+		_spec.ClearField(group.FieldStateReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.CreateRequestID(); ok {
+		_spec.SetField(group.FieldCreateRequestID, field.TypeString, value)
+	}
+	if _u.mutation.CreateRequestIDCleared() {
+		_spec.ClearField(group.FieldCreateRequestID, field.TypeString)
 	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -535,6 +646,51 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(groupjoinrequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AdminsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAdminsIDs(); len(nodes) > 0 && !_u.mutation.AdminsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AdminsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -755,6 +911,60 @@ func (_u *GroupUpdateOne) AddMemberLimit(v int) *GroupUpdateOne {
 	return _u
 }
 
+// SetState sets the "state" field.
+func (_u *GroupUpdateOne) SetState(v group.State) *GroupUpdateOne {
+	_u.mutation.SetState(v)
+	return _u
+}
+
+// SetNillableState sets the "state" field if the given value is not nil.
+func (_u *GroupUpdateOne) SetNillableState(v *group.State) *GroupUpdateOne {
+	if v != nil {
+		_u.SetState(*v)
+	}
+	return _u
+}
+
+// SetStateReason sets the "state_reason" field.
+func (_u *GroupUpdateOne) SetStateReason(v string) *GroupUpdateOne {
+	_u.mutation.SetStateReason(v)
+	return _u
+}
+
+// SetNillableStateReason sets the "state_reason" field if the given value is not nil.
+func (_u *GroupUpdateOne) SetNillableStateReason(v *string) *GroupUpdateOne {
+	if v != nil {
+		_u.SetStateReason(*v)
+	}
+	return _u
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (_u *GroupUpdateOne) ClearStateReason() *GroupUpdateOne {
+	_u.mutation.ClearStateReason()
+	return _u
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (_u *GroupUpdateOne) SetCreateRequestID(v string) *GroupUpdateOne {
+	_u.mutation.SetCreateRequestID(v)
+	return _u
+}
+
+// SetNillableCreateRequestID sets the "create_request_id" field if the given value is not nil.
+func (_u *GroupUpdateOne) SetNillableCreateRequestID(v *string) *GroupUpdateOne {
+	if v != nil {
+		_u.SetCreateRequestID(*v)
+	}
+	return _u
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (_u *GroupUpdateOne) ClearCreateRequestID() *GroupUpdateOne {
+	_u.mutation.ClearCreateRequestID()
+	return _u
+}
+
 // AddMemberIDs adds the "members" edge to the GroupMember entity by IDs.
 func (_u *GroupUpdateOne) AddMemberIDs(ids ...string) *GroupUpdateOne {
 	_u.mutation.AddMemberIDs(ids...)
@@ -783,6 +993,21 @@ func (_u *GroupUpdateOne) AddJoinRequests(v ...*GroupJoinRequest) *GroupUpdateOn
 		ids[i] = v[i].ID
 	}
 	return _u.AddJoinRequestIDs(ids...)
+}
+
+// AddAdminIDs adds the "admins" edge to the Agent entity by IDs.
+func (_u *GroupUpdateOne) AddAdminIDs(ids ...string) *GroupUpdateOne {
+	_u.mutation.AddAdminIDs(ids...)
+	return _u
+}
+
+// AddAdmins adds the "admins" edges to the Agent entity.
+func (_u *GroupUpdateOne) AddAdmins(v ...*Agent) *GroupUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAdminIDs(ids...)
 }
 
 // Mutation returns the GroupMutation object of the builder.
@@ -830,6 +1055,27 @@ func (_u *GroupUpdateOne) RemoveJoinRequests(v ...*GroupJoinRequest) *GroupUpdat
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveJoinRequestIDs(ids...)
+}
+
+// ClearAdmins clears all "admins" edges to the Agent entity.
+func (_u *GroupUpdateOne) ClearAdmins() *GroupUpdateOne {
+	_u.mutation.ClearAdmins()
+	return _u
+}
+
+// RemoveAdminIDs removes the "admins" edge to Agent entities by IDs.
+func (_u *GroupUpdateOne) RemoveAdminIDs(ids ...string) *GroupUpdateOne {
+	_u.mutation.RemoveAdminIDs(ids...)
+	return _u
+}
+
+// RemoveAdmins removes "admins" edges to Agent entities.
+func (_u *GroupUpdateOne) RemoveAdmins(v ...*Agent) *GroupUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAdminIDs(ids...)
 }
 
 // Where appends a list predicates to the GroupUpdate builder.
@@ -917,6 +1163,11 @@ func (_u *GroupUpdateOne) check() error {
 	if v, ok := _u.mutation.MemberLimit(); ok {
 		if err := group.MemberLimitValidator(v); err != nil {
 			return &ValidationError{Name: "member_limit", err: fmt.Errorf(`ent: validator failed for field "Group.member_limit": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.State(); ok {
+		if err := group.StateValidator(v); err != nil {
+			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Group.state": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -1014,6 +1265,21 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 	if value, ok := _u.mutation.AddedMemberLimit(); ok {
 		_spec.AddField(group.FieldMemberLimit, field.TypeInt, value)
 	}
+	if value, ok := _u.mutation.State(); ok {
+		_spec.SetField(group.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.StateReason(); ok {
+		_spec.SetField(group.FieldStateReason, field.TypeString, value)
+	}
+	if _u.mutation.StateReasonCleared() {
+		_spec.ClearField(group.FieldStateReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.CreateRequestID(); ok {
+		_spec.SetField(group.FieldCreateRequestID, field.TypeString, value)
+	}
+	if _u.mutation.CreateRequestIDCleared() {
+		_spec.ClearField(group.FieldCreateRequestID, field.TypeString)
+	}
 	if _u.mutation.MembersCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1097,6 +1363,51 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(groupjoinrequest.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AdminsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAdminsIDs(); len(nodes) > 0 && !_u.mutation.AdminsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AdminsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: false,
+			Table:   group.AdminsTable,
+			Columns: group.AdminsPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

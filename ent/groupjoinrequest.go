@@ -38,6 +38,10 @@ type GroupJoinRequest struct {
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
 	// DecidedByID holds the value of the "decided_by_id" field.
 	DecidedByID *string `json:"decided_by_id,omitempty"`
+	// the provider's join_request_id
+	ProviderRequestID string `json:"provider_request_id,omitempty"`
+	// why the provider refused the last decision; the request is PENDING again
+	Error string `json:"error,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GroupJoinRequestQuery when eager-loading is set.
 	Edges        GroupJoinRequestEdges `json:"edges"`
@@ -97,7 +101,7 @@ func (*GroupJoinRequest) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case groupjoinrequest.FieldID, groupjoinrequest.FieldTenantID, groupjoinrequest.FieldGroupID, groupjoinrequest.FieldWaID, groupjoinrequest.FieldName, groupjoinrequest.FieldStatus, groupjoinrequest.FieldDecidedByID:
+		case groupjoinrequest.FieldID, groupjoinrequest.FieldTenantID, groupjoinrequest.FieldGroupID, groupjoinrequest.FieldWaID, groupjoinrequest.FieldName, groupjoinrequest.FieldStatus, groupjoinrequest.FieldDecidedByID, groupjoinrequest.FieldProviderRequestID, groupjoinrequest.FieldError:
 			values[i] = new(sql.NullString)
 		case groupjoinrequest.FieldCreatedAt, groupjoinrequest.FieldUpdatedAt, groupjoinrequest.FieldDecidedAt:
 			values[i] = new(sql.NullTime)
@@ -177,6 +181,18 @@ func (_m *GroupJoinRequest) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.DecidedByID = new(string)
 				*_m.DecidedByID = value.String
+			}
+		case groupjoinrequest.FieldProviderRequestID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field provider_request_id", values[i])
+			} else if value.Valid {
+				_m.ProviderRequestID = value.String
+			}
+		case groupjoinrequest.FieldError:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field error", values[i])
+			} else if value.Valid {
+				_m.Error = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -259,6 +275,12 @@ func (_m *GroupJoinRequest) String() string {
 		builder.WriteString("decided_by_id=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("provider_request_id=")
+	builder.WriteString(_m.ProviderRequestID)
+	builder.WriteString(", ")
+	builder.WriteString("error=")
+	builder.WriteString(_m.Error)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -128,6 +128,34 @@ func (_c *GroupJoinRequestCreate) SetNillableDecidedByID(v *string) *GroupJoinRe
 	return _c
 }
 
+// SetProviderRequestID sets the "provider_request_id" field.
+func (_c *GroupJoinRequestCreate) SetProviderRequestID(v string) *GroupJoinRequestCreate {
+	_c.mutation.SetProviderRequestID(v)
+	return _c
+}
+
+// SetNillableProviderRequestID sets the "provider_request_id" field if the given value is not nil.
+func (_c *GroupJoinRequestCreate) SetNillableProviderRequestID(v *string) *GroupJoinRequestCreate {
+	if v != nil {
+		_c.SetProviderRequestID(*v)
+	}
+	return _c
+}
+
+// SetError sets the "error" field.
+func (_c *GroupJoinRequestCreate) SetError(v string) *GroupJoinRequestCreate {
+	_c.mutation.SetError(v)
+	return _c
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_c *GroupJoinRequestCreate) SetNillableError(v *string) *GroupJoinRequestCreate {
+	if v != nil {
+		_c.SetError(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *GroupJoinRequestCreate) SetID(v string) *GroupJoinRequestCreate {
 	_c.mutation.SetID(v)
@@ -333,6 +361,14 @@ func (_c *GroupJoinRequestCreate) createSpec() (*GroupJoinRequest, *sqlgraph.Cre
 		_spec.SetField(groupjoinrequest.FieldDecidedAt, field.TypeTime, value)
 		_node.DecidedAt = &value
 	}
+	if value, ok := _c.mutation.ProviderRequestID(); ok {
+		_spec.SetField(groupjoinrequest.FieldProviderRequestID, field.TypeString, value)
+		_node.ProviderRequestID = value
+	}
+	if value, ok := _c.mutation.Error(); ok {
+		_spec.SetField(groupjoinrequest.FieldError, field.TypeString, value)
+		_node.Error = value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -514,6 +550,24 @@ func (u *GroupJoinRequestUpsert) ClearDecidedByID() *GroupJoinRequestUpsert {
 	return u
 }
 
+// SetError sets the "error" field.
+func (u *GroupJoinRequestUpsert) SetError(v string) *GroupJoinRequestUpsert {
+	u.Set(groupjoinrequest.FieldError, v)
+	return u
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *GroupJoinRequestUpsert) UpdateError() *GroupJoinRequestUpsert {
+	u.SetExcluded(groupjoinrequest.FieldError)
+	return u
+}
+
+// ClearError clears the value of the "error" field.
+func (u *GroupJoinRequestUpsert) ClearError() *GroupJoinRequestUpsert {
+	u.SetNull(groupjoinrequest.FieldError)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -542,6 +596,9 @@ func (u *GroupJoinRequestUpsertOne) UpdateNewValues() *GroupJoinRequestUpsertOne
 		}
 		if _, exists := u.create.mutation.WaID(); exists {
 			s.SetIgnore(groupjoinrequest.FieldWaID)
+		}
+		if _, exists := u.create.mutation.ProviderRequestID(); exists {
+			s.SetIgnore(groupjoinrequest.FieldProviderRequestID)
 		}
 	}))
 	return u
@@ -662,6 +719,27 @@ func (u *GroupJoinRequestUpsertOne) UpdateDecidedByID() *GroupJoinRequestUpsertO
 func (u *GroupJoinRequestUpsertOne) ClearDecidedByID() *GroupJoinRequestUpsertOne {
 	return u.Update(func(s *GroupJoinRequestUpsert) {
 		s.ClearDecidedByID()
+	})
+}
+
+// SetError sets the "error" field.
+func (u *GroupJoinRequestUpsertOne) SetError(v string) *GroupJoinRequestUpsertOne {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.SetError(v)
+	})
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *GroupJoinRequestUpsertOne) UpdateError() *GroupJoinRequestUpsertOne {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.UpdateError()
+	})
+}
+
+// ClearError clears the value of the "error" field.
+func (u *GroupJoinRequestUpsertOne) ClearError() *GroupJoinRequestUpsertOne {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.ClearError()
 	})
 }
 
@@ -860,6 +938,9 @@ func (u *GroupJoinRequestUpsertBulk) UpdateNewValues() *GroupJoinRequestUpsertBu
 			if _, exists := b.mutation.WaID(); exists {
 				s.SetIgnore(groupjoinrequest.FieldWaID)
 			}
+			if _, exists := b.mutation.ProviderRequestID(); exists {
+				s.SetIgnore(groupjoinrequest.FieldProviderRequestID)
+			}
 		}
 	}))
 	return u
@@ -980,6 +1061,27 @@ func (u *GroupJoinRequestUpsertBulk) UpdateDecidedByID() *GroupJoinRequestUpsert
 func (u *GroupJoinRequestUpsertBulk) ClearDecidedByID() *GroupJoinRequestUpsertBulk {
 	return u.Update(func(s *GroupJoinRequestUpsert) {
 		s.ClearDecidedByID()
+	})
+}
+
+// SetError sets the "error" field.
+func (u *GroupJoinRequestUpsertBulk) SetError(v string) *GroupJoinRequestUpsertBulk {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.SetError(v)
+	})
+}
+
+// UpdateError sets the "error" field to the value that was provided on create.
+func (u *GroupJoinRequestUpsertBulk) UpdateError() *GroupJoinRequestUpsertBulk {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.UpdateError()
+	})
+}
+
+// ClearError clears the value of the "error" field.
+func (u *GroupJoinRequestUpsertBulk) ClearError() *GroupJoinRequestUpsertBulk {
+	return u.Update(func(s *GroupJoinRequestUpsert) {
+		s.ClearError()
 	})
 }
 

@@ -110,6 +110,26 @@ func (_u *GroupJoinRequestUpdate) ClearDecidedByID() *GroupJoinRequestUpdate {
 	return _u
 }
 
+// SetError sets the "error" field.
+func (_u *GroupJoinRequestUpdate) SetError(v string) *GroupJoinRequestUpdate {
+	_u.mutation.SetError(v)
+	return _u
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_u *GroupJoinRequestUpdate) SetNillableError(v *string) *GroupJoinRequestUpdate {
+	if v != nil {
+		_u.SetError(*v)
+	}
+	return _u
+}
+
+// ClearError clears the value of the "error" field.
+func (_u *GroupJoinRequestUpdate) ClearError() *GroupJoinRequestUpdate {
+	_u.mutation.ClearError()
+	return _u
+}
+
 // SetDecidedBy sets the "decided_by" edge to the Agent entity.
 func (_u *GroupJoinRequestUpdate) SetDecidedBy(v *Agent) *GroupJoinRequestUpdate {
 	return _u.SetDecidedByID(v.ID)
@@ -224,6 +244,15 @@ func (_u *GroupJoinRequestUpdate) sqlSave(ctx context.Context) (_node int, err e
 	}
 	if _u.mutation.DecidedAtCleared() {
 		_spec.ClearField(groupjoinrequest.FieldDecidedAt, field.TypeTime)
+	}
+	if _u.mutation.ProviderRequestIDCleared() {
+		_spec.ClearField(groupjoinrequest.FieldProviderRequestID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Error(); ok {
+		_spec.SetField(groupjoinrequest.FieldError, field.TypeString, value)
+	}
+	if _u.mutation.ErrorCleared() {
+		_spec.ClearField(groupjoinrequest.FieldError, field.TypeString)
 	}
 	if _u.mutation.DecidedByCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -353,6 +382,26 @@ func (_u *GroupJoinRequestUpdateOne) SetNillableDecidedByID(v *string) *GroupJoi
 // ClearDecidedByID clears the value of the "decided_by_id" field.
 func (_u *GroupJoinRequestUpdateOne) ClearDecidedByID() *GroupJoinRequestUpdateOne {
 	_u.mutation.ClearDecidedByID()
+	return _u
+}
+
+// SetError sets the "error" field.
+func (_u *GroupJoinRequestUpdateOne) SetError(v string) *GroupJoinRequestUpdateOne {
+	_u.mutation.SetError(v)
+	return _u
+}
+
+// SetNillableError sets the "error" field if the given value is not nil.
+func (_u *GroupJoinRequestUpdateOne) SetNillableError(v *string) *GroupJoinRequestUpdateOne {
+	if v != nil {
+		_u.SetError(*v)
+	}
+	return _u
+}
+
+// ClearError clears the value of the "error" field.
+func (_u *GroupJoinRequestUpdateOne) ClearError() *GroupJoinRequestUpdateOne {
+	_u.mutation.ClearError()
 	return _u
 }
 
@@ -500,6 +549,15 @@ func (_u *GroupJoinRequestUpdateOne) sqlSave(ctx context.Context) (_node *GroupJ
 	}
 	if _u.mutation.DecidedAtCleared() {
 		_spec.ClearField(groupjoinrequest.FieldDecidedAt, field.TypeTime)
+	}
+	if _u.mutation.ProviderRequestIDCleared() {
+		_spec.ClearField(groupjoinrequest.FieldProviderRequestID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Error(); ok {
+		_spec.SetField(groupjoinrequest.FieldError, field.TypeString, value)
+	}
+	if _u.mutation.ErrorCleared() {
+		_spec.ClearField(groupjoinrequest.FieldError, field.TypeString)
 	}
 	if _u.mutation.DecidedByCleared() {
 		edge := &sqlgraph.EdgeSpec{

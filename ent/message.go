@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -35,6 +36,8 @@ type Message struct {
 	NumberID string `json:"number_id,omitempty"`
 	// SenderID holds the value of the "sender_id" field.
 	SenderID *string `json:"sender_id,omitempty"`
+	// in a group: the member (a contact) who wrote an inbound message
+	AuthorID *string `json:"author_id,omitempty"`
 	// ReplyToID holds the value of the "reply_to_id" field.
 	ReplyToID *string `json:"reply_to_id,omitempty"`
 	// DeletedByID holds the value of the "deleted_by_id" field.
@@ -95,6 +98,8 @@ type MessageEdges struct {
 	Number *Number `json:"number,omitempty"`
 	// Sender holds the value of the sender edge.
 	Sender *Agent `json:"sender,omitempty"`
+	// Author holds the value of the author edge.
+	Author *Contact `json:"author,omitempty"`
 	// ReplyTo holds the value of the reply_to edge.
 	ReplyTo *Message `json:"reply_to,omitempty"`
 	// Replies holds the value of the replies edge.
@@ -107,9 +112,9 @@ type MessageEdges struct {
 	Reactions []*Message `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [9]bool
+	loadedTypes [10]bool
 	// totalCount holds the count of the edges above.
-	totalCount [5]map[string]int
+	totalCount [6]map[string]int
 
 	namedReplies   map[string][]*Message
 	namedReactions map[string][]*Message
@@ -159,12 +164,23 @@ func (e MessageEdges) SenderOrErr() (*Agent, error) {
 	return nil, &NotLoadedError{edge: "sender"}
 }
 
+// AuthorOrErr returns the Author value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e MessageEdges) AuthorOrErr() (*Contact, error) {
+	if e.Author != nil {
+		return e.Author, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: contact.Label}
+	}
+	return nil, &NotLoadedError{edge: "author"}
+}
+
 // ReplyToOrErr returns the ReplyTo value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
 func (e MessageEdges) ReplyToOrErr() (*Message, error) {
 	if e.ReplyTo != nil {
 		return e.ReplyTo, nil
-	} else if e.loadedTypes[4] {
+	} else if e.loadedTypes[5] {
 		return nil, &NotFoundError{label: message.Label}
 	}
 	return nil, &NotLoadedError{edge: "reply_to"}
@@ -173,7 +189,7 @@ func (e MessageEdges) ReplyToOrErr() (*Message, error) {
 // RepliesOrErr returns the Replies value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.Replies, nil
 	}
 	return nil, &NotLoadedError{edge: "replies"}
@@ -184,7 +200,7 @@ func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
 func (e MessageEdges) DeletedByOrErr() (*Agent, error) {
 	if e.DeletedBy != nil {
 		return e.DeletedBy, nil
-	} else if e.loadedTypes[6] {
+	} else if e.loadedTypes[7] {
 		return nil, &NotFoundError{label: agent.Label}
 	}
 	return nil, &NotLoadedError{edge: "deleted_by"}
@@ -195,7 +211,7 @@ func (e MessageEdges) DeletedByOrErr() (*Agent, error) {
 func (e MessageEdges) ReactionToOrErr() (*Message, error) {
 	if e.ReactionTo != nil {
 		return e.ReactionTo, nil
-	} else if e.loadedTypes[7] {
+	} else if e.loadedTypes[8] {
 		return nil, &NotFoundError{label: message.Label}
 	}
 	return nil, &NotLoadedError{edge: "reaction_to"}
@@ -204,7 +220,7 @@ func (e MessageEdges) ReactionToOrErr() (*Message, error) {
 // ReactionsOrErr returns the Reactions value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) ReactionsOrErr() ([]*Message, error) {
-	if e.loadedTypes[8] {
+	if e.loadedTypes[9] {
 		return e.Reactions, nil
 	}
 	return nil, &NotLoadedError{edge: "reactions"}
@@ -221,7 +237,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case message.FieldAttempts, message.FieldErrorCode:
 			values[i] = new(sql.NullInt64)
-		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldReactionToID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText, message.FieldPricingCategory, message.FieldPricingModel, message.FieldPricingType:
+		case message.FieldID, message.FieldTenantID, message.FieldConversationID, message.FieldNumberID, message.FieldSenderID, message.FieldAuthorID, message.FieldReplyToID, message.FieldDeletedByID, message.FieldReactionToID, message.FieldDirection, message.FieldKind, message.FieldBody, message.FieldProviderMessageID, message.FieldStatus, message.FieldErrorText, message.FieldPricingCategory, message.FieldPricingModel, message.FieldPricingType:
 			values[i] = new(sql.NullString)
 		case message.FieldCreatedAt, message.FieldUpdatedAt, message.FieldSentAt, message.FieldDeliveredAt, message.FieldReadAt, message.FieldDeletedAt, message.FieldPricedAt:
 			values[i] = new(sql.NullTime)
@@ -282,6 +298,13 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.SenderID = new(string)
 				*_m.SenderID = value.String
+			}
+		case message.FieldAuthorID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field author_id", values[i])
+			} else if value.Valid {
+				_m.AuthorID = new(string)
+				*_m.AuthorID = value.String
 			}
 		case message.FieldReplyToID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -464,6 +487,11 @@ func (_m *Message) QuerySender() *AgentQuery {
 	return NewMessageClient(_m.config).QuerySender(_m)
 }
 
+// QueryAuthor queries the "author" edge of the Message entity.
+func (_m *Message) QueryAuthor() *ContactQuery {
+	return NewMessageClient(_m.config).QueryAuthor(_m)
+}
+
 // QueryReplyTo queries the "reply_to" edge of the Message entity.
 func (_m *Message) QueryReplyTo() *MessageQuery {
 	return NewMessageClient(_m.config).QueryReplyTo(_m)
@@ -529,6 +557,11 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	if v := _m.SenderID; v != nil {
 		builder.WriteString("sender_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.AuthorID; v != nil {
+		builder.WriteString("author_id=")
 		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -85,6 +86,20 @@ func (_c *MessageCreate) SetSenderID(v string) *MessageCreate {
 func (_c *MessageCreate) SetNillableSenderID(v *string) *MessageCreate {
 	if v != nil {
 		_c.SetSenderID(*v)
+	}
+	return _c
+}
+
+// SetAuthorID sets the "author_id" field.
+func (_c *MessageCreate) SetAuthorID(v string) *MessageCreate {
+	_c.mutation.SetAuthorID(v)
+	return _c
+}
+
+// SetNillableAuthorID sets the "author_id" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableAuthorID(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetAuthorID(*v)
 	}
 	return _c
 }
@@ -405,6 +420,11 @@ func (_c *MessageCreate) SetNumber(v *Number) *MessageCreate {
 // SetSender sets the "sender" edge to the Agent entity.
 func (_c *MessageCreate) SetSender(v *Agent) *MessageCreate {
 	return _c.SetSenderID(v.ID)
+}
+
+// SetAuthor sets the "author" edge to the Contact entity.
+func (_c *MessageCreate) SetAuthor(v *Contact) *MessageCreate {
+	return _c.SetAuthorID(v.ID)
 }
 
 // SetReplyTo sets the "reply_to" edge to the Message entity.
@@ -774,6 +794,23 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.SenderID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AuthorIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   message.AuthorTable,
+			Columns: []string{message.AuthorColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(contact.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.AuthorID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.ReplyToIDs(); len(nodes) > 0 {
@@ -1296,6 +1333,9 @@ func (u *MessageUpsertOne) UpdateNewValues() *MessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.SenderID(); exists {
 			s.SetIgnore(message.FieldSenderID)
+		}
+		if _, exists := u.create.mutation.AuthorID(); exists {
+			s.SetIgnore(message.FieldAuthorID)
 		}
 		if _, exists := u.create.mutation.ReplyToID(); exists {
 			s.SetIgnore(message.FieldReplyToID)
@@ -1947,6 +1987,9 @@ func (u *MessageUpsertBulk) UpdateNewValues() *MessageUpsertBulk {
 			}
 			if _, exists := b.mutation.SenderID(); exists {
 				s.SetIgnore(message.FieldSenderID)
+			}
+			if _, exists := b.mutation.AuthorID(); exists {
+				s.SetIgnore(message.FieldAuthorID)
 			}
 			if _, exists := b.mutation.ReplyToID(); exists {
 				s.SetIgnore(message.FieldReplyToID)

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/switchboard-dev/switchboard/ent/agent"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -33,6 +34,7 @@ type MessageQuery struct {
 	withConversation   *ConversationQuery
 	withNumber         *NumberQuery
 	withSender         *AgentQuery
+	withAuthor         *ContactQuery
 	withReplyTo        *MessageQuery
 	withReplies        *MessageQuery
 	withDeletedBy      *AgentQuery
@@ -159,6 +161,28 @@ func (_q *MessageQuery) QuerySender() *AgentQuery {
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(agent.Table, agent.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, message.SenderTable, message.SenderColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAuthor chains the current query on the "author" edge.
+func (_q *MessageQuery) QueryAuthor() *ContactQuery {
+	query := (&ContactClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, message.AuthorTable, message.AuthorColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -472,6 +496,7 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withConversation: _q.withConversation.Clone(),
 		withNumber:       _q.withNumber.Clone(),
 		withSender:       _q.withSender.Clone(),
+		withAuthor:       _q.withAuthor.Clone(),
 		withReplyTo:      _q.withReplyTo.Clone(),
 		withReplies:      _q.withReplies.Clone(),
 		withDeletedBy:    _q.withDeletedBy.Clone(),
@@ -525,6 +550,17 @@ func (_q *MessageQuery) WithSender(opts ...func(*AgentQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withSender = query
+	return _q
+}
+
+// WithAuthor tells the query-builder to eager-load the nodes that are connected to
+// the "author" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithAuthor(opts ...func(*ContactQuery)) *MessageQuery {
+	query := (&ContactClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAuthor = query
 	return _q
 }
 
@@ -667,11 +703,12 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [9]bool{
+		loadedTypes = [10]bool{
 			_q.withTenant != nil,
 			_q.withConversation != nil,
 			_q.withNumber != nil,
 			_q.withSender != nil,
+			_q.withAuthor != nil,
 			_q.withReplyTo != nil,
 			_q.withReplies != nil,
 			_q.withDeletedBy != nil,
@@ -721,6 +758,12 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	if query := _q.withSender; query != nil {
 		if err := _q.loadSender(ctx, query, nodes, nil,
 			func(n *Message, e *Agent) { n.Edges.Sender = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withAuthor; query != nil {
+		if err := _q.loadAuthor(ctx, query, nodes, nil,
+			func(n *Message, e *Contact) { n.Edges.Author = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -890,6 +933,38 @@ func (_q *MessageQuery) loadSender(ctx context.Context, query *AgentQuery, nodes
 		nodes, ok := nodeids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected foreign-key "sender_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadAuthor(ctx context.Context, query *ContactQuery, nodes []*Message, init func(*Message), assign func(*Message, *Contact)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Message)
+	for i := range nodes {
+		if nodes[i].AuthorID == nil {
+			continue
+		}
+		fk := *nodes[i].AuthorID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(contact.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "author_id" returned %v`, n.ID)
 		}
 		for i := range nodes {
 			assign(nodes[i], n)
@@ -1099,6 +1174,9 @@ func (_q *MessageQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withSender != nil {
 			_spec.Node.AddColumnOnce(message.FieldSenderID)
+		}
+		if _q.withAuthor != nil {
+			_spec.Node.AddColumnOnce(message.FieldAuthorID)
 		}
 		if _q.withReplyTo != nil {
 			_spec.Node.AddColumnOnce(message.FieldReplyToID)

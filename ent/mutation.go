@@ -1166,6 +1166,9 @@ type AgentMutation struct {
 	numbers             map[string]struct{}
 	removednumbers      map[string]struct{}
 	clearednumbers      bool
+	admin_of            map[string]struct{}
+	removedadmin_of     map[string]struct{}
+	clearedadmin_of     bool
 	assigned            map[string]struct{}
 	removedassigned     map[string]struct{}
 	clearedassigned     bool
@@ -2239,6 +2242,60 @@ func (m *AgentMutation) ResetNumbers() {
 	m.removednumbers = nil
 }
 
+// AddAdminOfIDs adds the "admin_of" edge to the Group entity by ids.
+func (m *AgentMutation) AddAdminOfIDs(ids ...string) {
+	if m.admin_of == nil {
+		m.admin_of = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.admin_of[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAdminOf clears the "admin_of" edge to the Group entity.
+func (m *AgentMutation) ClearAdminOf() {
+	m.clearedadmin_of = true
+}
+
+// AdminOfCleared reports if the "admin_of" edge to the Group entity was cleared.
+func (m *AgentMutation) AdminOfCleared() bool {
+	return m.clearedadmin_of
+}
+
+// RemoveAdminOfIDs removes the "admin_of" edge to the Group entity by IDs.
+func (m *AgentMutation) RemoveAdminOfIDs(ids ...string) {
+	if m.removedadmin_of == nil {
+		m.removedadmin_of = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.admin_of, ids[i])
+		m.removedadmin_of[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAdminOf returns the removed IDs of the "admin_of" edge to the Group entity.
+func (m *AgentMutation) RemovedAdminOfIDs() (ids []string) {
+	for id := range m.removedadmin_of {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AdminOfIDs returns the "admin_of" edge IDs in the mutation.
+func (m *AgentMutation) AdminOfIDs() (ids []string) {
+	for id := range m.admin_of {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAdminOf resets all changes to the "admin_of" edge.
+func (m *AgentMutation) ResetAdminOf() {
+	m.admin_of = nil
+	m.clearedadmin_of = false
+	m.removedadmin_of = nil
+}
+
 // AddAssignedIDs adds the "assigned" edge to the Conversation entity by ids.
 func (m *AgentMutation) AddAssignedIDs(ids ...string) {
 	if m.assigned == nil {
@@ -2847,7 +2904,7 @@ func (m *AgentMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *AgentMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.tenant != nil {
 		edges = append(edges, agent.EdgeTenant)
 	}
@@ -2856,6 +2913,9 @@ func (m *AgentMutation) AddedEdges() []string {
 	}
 	if m.numbers != nil {
 		edges = append(edges, agent.EdgeNumbers)
+	}
+	if m.admin_of != nil {
+		edges = append(edges, agent.EdgeAdminOf)
 	}
 	if m.assigned != nil {
 		edges = append(edges, agent.EdgeAssigned)
@@ -2886,6 +2946,12 @@ func (m *AgentMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case agent.EdgeAdminOf:
+		ids := make([]ent.Value, 0, len(m.admin_of))
+		for id := range m.admin_of {
+			ids = append(ids, id)
+		}
+		return ids
 	case agent.EdgeAssigned:
 		ids := make([]ent.Value, 0, len(m.assigned))
 		for id := range m.assigned {
@@ -2904,12 +2970,15 @@ func (m *AgentMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *AgentMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.removedteams != nil {
 		edges = append(edges, agent.EdgeTeams)
 	}
 	if m.removednumbers != nil {
 		edges = append(edges, agent.EdgeNumbers)
+	}
+	if m.removedadmin_of != nil {
+		edges = append(edges, agent.EdgeAdminOf)
 	}
 	if m.removedassigned != nil {
 		edges = append(edges, agent.EdgeAssigned)
@@ -2936,6 +3005,12 @@ func (m *AgentMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case agent.EdgeAdminOf:
+		ids := make([]ent.Value, 0, len(m.removedadmin_of))
+		for id := range m.removedadmin_of {
+			ids = append(ids, id)
+		}
+		return ids
 	case agent.EdgeAssigned:
 		ids := make([]ent.Value, 0, len(m.removedassigned))
 		for id := range m.removedassigned {
@@ -2954,7 +3029,7 @@ func (m *AgentMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *AgentMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.clearedtenant {
 		edges = append(edges, agent.EdgeTenant)
 	}
@@ -2963,6 +3038,9 @@ func (m *AgentMutation) ClearedEdges() []string {
 	}
 	if m.clearednumbers {
 		edges = append(edges, agent.EdgeNumbers)
+	}
+	if m.clearedadmin_of {
+		edges = append(edges, agent.EdgeAdminOf)
 	}
 	if m.clearedassigned {
 		edges = append(edges, agent.EdgeAssigned)
@@ -2983,6 +3061,8 @@ func (m *AgentMutation) EdgeCleared(name string) bool {
 		return m.clearedteams
 	case agent.EdgeNumbers:
 		return m.clearednumbers
+	case agent.EdgeAdminOf:
+		return m.clearedadmin_of
 	case agent.EdgeAssigned:
 		return m.clearedassigned
 	case agent.EdgeSessions:
@@ -3014,6 +3094,9 @@ func (m *AgentMutation) ResetEdge(name string) error {
 		return nil
 	case agent.EdgeNumbers:
 		m.ResetNumbers()
+		return nil
+	case agent.EdgeAdminOf:
+		m.ResetAdminOf()
 		return nil
 	case agent.EdgeAssigned:
 		m.ResetAssigned()
@@ -9584,6 +9667,8 @@ type ConversationMutation struct {
 	clearednumber            bool
 	contact                  *string
 	clearedcontact           bool
+	group                    *string
+	clearedgroup             bool
 	assignee                 *string
 	clearedassignee          bool
 	team                     *string
@@ -9883,6 +9968,55 @@ func (m *ConversationMutation) OldContactID(ctx context.Context) (v string, err 
 // ResetContactID resets all changes to the "contact_id" field.
 func (m *ConversationMutation) ResetContactID() {
 	m.contact = nil
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *ConversationMutation) SetGroupID(s string) {
+	m.group = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *ConversationMutation) GroupID() (r string, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldGroupID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ClearGroupID clears the value of the "group_id" field.
+func (m *ConversationMutation) ClearGroupID() {
+	m.group = nil
+	m.clearedFields[conversation.FieldGroupID] = struct{}{}
+}
+
+// GroupIDCleared returns if the "group_id" field was cleared in this mutation.
+func (m *ConversationMutation) GroupIDCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldGroupID]
+	return ok
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *ConversationMutation) ResetGroupID() {
+	m.group = nil
+	delete(m.clearedFields, conversation.FieldGroupID)
 }
 
 // SetAssigneeID sets the "assignee_id" field.
@@ -10633,6 +10767,33 @@ func (m *ConversationMutation) ResetContact() {
 	m.clearedcontact = false
 }
 
+// ClearGroup clears the "group" edge to the Group entity.
+func (m *ConversationMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[conversation.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the Group entity was cleared.
+func (m *ConversationMutation) GroupCleared() bool {
+	return m.GroupIDCleared() || m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *ConversationMutation) GroupIDs() (ids []string) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *ConversationMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
 // ClearAssignee clears the "assignee" edge to the Agent entity.
 func (m *ConversationMutation) ClearAssignee() {
 	m.clearedassignee = true
@@ -10856,7 +11017,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, conversation.FieldCreatedAt)
 	}
@@ -10871,6 +11032,9 @@ func (m *ConversationMutation) Fields() []string {
 	}
 	if m.contact != nil {
 		fields = append(fields, conversation.FieldContactID)
+	}
+	if m.group != nil {
+		fields = append(fields, conversation.FieldGroupID)
 	}
 	if m.assignee != nil {
 		fields = append(fields, conversation.FieldAssigneeID)
@@ -10932,6 +11096,8 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.NumberID()
 	case conversation.FieldContactID:
 		return m.ContactID()
+	case conversation.FieldGroupID:
+		return m.GroupID()
 	case conversation.FieldAssigneeID:
 		return m.AssigneeID()
 	case conversation.FieldTeamID:
@@ -10979,6 +11145,8 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldNumberID(ctx)
 	case conversation.FieldContactID:
 		return m.OldContactID(ctx)
+	case conversation.FieldGroupID:
+		return m.OldGroupID(ctx)
 	case conversation.FieldAssigneeID:
 		return m.OldAssigneeID(ctx)
 	case conversation.FieldTeamID:
@@ -11050,6 +11218,13 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetContactID(v)
+		return nil
+	case conversation.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
 		return nil
 	case conversation.FieldAssigneeID:
 		v, ok := value.(string)
@@ -11194,6 +11369,9 @@ func (m *ConversationMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *ConversationMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(conversation.FieldGroupID) {
+		fields = append(fields, conversation.FieldGroupID)
+	}
 	if m.FieldCleared(conversation.FieldAssigneeID) {
 		fields = append(fields, conversation.FieldAssigneeID)
 	}
@@ -11241,6 +11419,9 @@ func (m *ConversationMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *ConversationMutation) ClearField(name string) error {
 	switch name {
+	case conversation.FieldGroupID:
+		m.ClearGroupID()
+		return nil
 	case conversation.FieldAssigneeID:
 		m.ClearAssigneeID()
 		return nil
@@ -11297,6 +11478,9 @@ func (m *ConversationMutation) ResetField(name string) error {
 	case conversation.FieldContactID:
 		m.ResetContactID()
 		return nil
+	case conversation.FieldGroupID:
+		m.ResetGroupID()
+		return nil
 	case conversation.FieldAssigneeID:
 		m.ResetAssigneeID()
 		return nil
@@ -11345,7 +11529,7 @@ func (m *ConversationMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ConversationMutation) AddedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
 	if m.tenant != nil {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -11354,6 +11538,9 @@ func (m *ConversationMutation) AddedEdges() []string {
 	}
 	if m.contact != nil {
 		edges = append(edges, conversation.EdgeContact)
+	}
+	if m.group != nil {
+		edges = append(edges, conversation.EdgeGroup)
 	}
 	if m.assignee != nil {
 		edges = append(edges, conversation.EdgeAssignee)
@@ -11389,6 +11576,10 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 		if id := m.contact; id != nil {
 			return []ent.Value{*id}
 		}
+	case conversation.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
 	case conversation.EdgeAssignee:
 		if id := m.assignee; id != nil {
 			return []ent.Value{*id}
@@ -11419,7 +11610,7 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ConversationMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
 	if m.removedmessages != nil {
 		edges = append(edges, conversation.EdgeMessages)
 	}
@@ -11451,7 +11642,7 @@ func (m *ConversationMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ConversationMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
 	if m.clearedtenant {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -11460,6 +11651,9 @@ func (m *ConversationMutation) ClearedEdges() []string {
 	}
 	if m.clearedcontact {
 		edges = append(edges, conversation.EdgeContact)
+	}
+	if m.clearedgroup {
+		edges = append(edges, conversation.EdgeGroup)
 	}
 	if m.clearedassignee {
 		edges = append(edges, conversation.EdgeAssignee)
@@ -11489,6 +11683,8 @@ func (m *ConversationMutation) EdgeCleared(name string) bool {
 		return m.clearednumber
 	case conversation.EdgeContact:
 		return m.clearedcontact
+	case conversation.EdgeGroup:
+		return m.clearedgroup
 	case conversation.EdgeAssignee:
 		return m.clearedassignee
 	case conversation.EdgeTeam:
@@ -11516,6 +11712,9 @@ func (m *ConversationMutation) ClearEdge(name string) error {
 	case conversation.EdgeContact:
 		m.ClearContact()
 		return nil
+	case conversation.EdgeGroup:
+		m.ClearGroup()
+		return nil
 	case conversation.EdgeAssignee:
 		m.ClearAssignee()
 		return nil
@@ -11541,6 +11740,9 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 		return nil
 	case conversation.EdgeContact:
 		m.ResetContact()
+		return nil
+	case conversation.EdgeGroup:
+		m.ResetGroup()
 		return nil
 	case conversation.EdgeAssignee:
 		m.ResetAssignee()
@@ -11581,6 +11783,9 @@ type GroupMutation struct {
 	members_reply_to_admins_only *bool
 	member_limit                 *int
 	addmember_limit              *int
+	state                        *group.State
+	state_reason                 *string
+	create_request_id            *string
 	clearedFields                map[string]struct{}
 	tenant                       *string
 	clearedtenant                bool
@@ -11592,6 +11797,9 @@ type GroupMutation struct {
 	join_requests                map[string]struct{}
 	removedjoin_requests         map[string]struct{}
 	clearedjoin_requests         bool
+	admins                       map[string]struct{}
+	removedadmins                map[string]struct{}
+	clearedadmins                bool
 	done                         bool
 	oldValue                     func(context.Context) (*Group, error)
 	predicates                   []predicate.Group
@@ -12313,6 +12521,140 @@ func (m *GroupMutation) ResetMemberLimit() {
 	m.addmember_limit = nil
 }
 
+// SetState sets the "state" field.
+func (m *GroupMutation) SetState(gr group.State) {
+	m.state = &gr
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *GroupMutation) State() (r group.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Group entity.
+// If the Group object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupMutation) OldState(ctx context.Context) (v group.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *GroupMutation) ResetState() {
+	m.state = nil
+}
+
+// SetStateReason sets the "state_reason" field.
+func (m *GroupMutation) SetStateReason(s string) {
+	m.state_reason = &s
+}
+
+// StateReason returns the value of the "state_reason" field in the mutation.
+func (m *GroupMutation) StateReason() (r string, exists bool) {
+	v := m.state_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStateReason returns the old "state_reason" field's value of the Group entity.
+// If the Group object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupMutation) OldStateReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStateReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStateReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStateReason: %w", err)
+	}
+	return oldValue.StateReason, nil
+}
+
+// ClearStateReason clears the value of the "state_reason" field.
+func (m *GroupMutation) ClearStateReason() {
+	m.state_reason = nil
+	m.clearedFields[group.FieldStateReason] = struct{}{}
+}
+
+// StateReasonCleared returns if the "state_reason" field was cleared in this mutation.
+func (m *GroupMutation) StateReasonCleared() bool {
+	_, ok := m.clearedFields[group.FieldStateReason]
+	return ok
+}
+
+// ResetStateReason resets all changes to the "state_reason" field.
+func (m *GroupMutation) ResetStateReason() {
+	m.state_reason = nil
+	delete(m.clearedFields, group.FieldStateReason)
+}
+
+// SetCreateRequestID sets the "create_request_id" field.
+func (m *GroupMutation) SetCreateRequestID(s string) {
+	m.create_request_id = &s
+}
+
+// CreateRequestID returns the value of the "create_request_id" field in the mutation.
+func (m *GroupMutation) CreateRequestID() (r string, exists bool) {
+	v := m.create_request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreateRequestID returns the old "create_request_id" field's value of the Group entity.
+// If the Group object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupMutation) OldCreateRequestID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreateRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreateRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreateRequestID: %w", err)
+	}
+	return oldValue.CreateRequestID, nil
+}
+
+// ClearCreateRequestID clears the value of the "create_request_id" field.
+func (m *GroupMutation) ClearCreateRequestID() {
+	m.create_request_id = nil
+	m.clearedFields[group.FieldCreateRequestID] = struct{}{}
+}
+
+// CreateRequestIDCleared returns if the "create_request_id" field was cleared in this mutation.
+func (m *GroupMutation) CreateRequestIDCleared() bool {
+	_, ok := m.clearedFields[group.FieldCreateRequestID]
+	return ok
+}
+
+// ResetCreateRequestID resets all changes to the "create_request_id" field.
+func (m *GroupMutation) ResetCreateRequestID() {
+	m.create_request_id = nil
+	delete(m.clearedFields, group.FieldCreateRequestID)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *GroupMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -12475,6 +12817,60 @@ func (m *GroupMutation) ResetJoinRequests() {
 	m.removedjoin_requests = nil
 }
 
+// AddAdminIDs adds the "admins" edge to the Agent entity by ids.
+func (m *GroupMutation) AddAdminIDs(ids ...string) {
+	if m.admins == nil {
+		m.admins = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.admins[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAdmins clears the "admins" edge to the Agent entity.
+func (m *GroupMutation) ClearAdmins() {
+	m.clearedadmins = true
+}
+
+// AdminsCleared reports if the "admins" edge to the Agent entity was cleared.
+func (m *GroupMutation) AdminsCleared() bool {
+	return m.clearedadmins
+}
+
+// RemoveAdminIDs removes the "admins" edge to the Agent entity by IDs.
+func (m *GroupMutation) RemoveAdminIDs(ids ...string) {
+	if m.removedadmins == nil {
+		m.removedadmins = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.admins, ids[i])
+		m.removedadmins[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAdmins returns the removed IDs of the "admins" edge to the Agent entity.
+func (m *GroupMutation) RemovedAdminsIDs() (ids []string) {
+	for id := range m.removedadmins {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AdminsIDs returns the "admins" edge IDs in the mutation.
+func (m *GroupMutation) AdminsIDs() (ids []string) {
+	for id := range m.admins {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAdmins resets all changes to the "admins" edge.
+func (m *GroupMutation) ResetAdmins() {
+	m.admins = nil
+	m.clearedadmins = false
+	m.removedadmins = nil
+}
+
 // Where appends a list predicates to the GroupMutation builder.
 func (m *GroupMutation) Where(ps ...predicate.Group) {
 	m.predicates = append(m.predicates, ps...)
@@ -12509,7 +12905,7 @@ func (m *GroupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GroupMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, group.FieldCreatedAt)
 	}
@@ -12555,6 +12951,15 @@ func (m *GroupMutation) Fields() []string {
 	if m.member_limit != nil {
 		fields = append(fields, group.FieldMemberLimit)
 	}
+	if m.state != nil {
+		fields = append(fields, group.FieldState)
+	}
+	if m.state_reason != nil {
+		fields = append(fields, group.FieldStateReason)
+	}
+	if m.create_request_id != nil {
+		fields = append(fields, group.FieldCreateRequestID)
+	}
 	return fields
 }
 
@@ -12593,6 +12998,12 @@ func (m *GroupMutation) Field(name string) (ent.Value, bool) {
 		return m.MembersReplyToAdminsOnly()
 	case group.FieldMemberLimit:
 		return m.MemberLimit()
+	case group.FieldState:
+		return m.State()
+	case group.FieldStateReason:
+		return m.StateReason()
+	case group.FieldCreateRequestID:
+		return m.CreateRequestID()
 	}
 	return nil, false
 }
@@ -12632,6 +13043,12 @@ func (m *GroupMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldMembersReplyToAdminsOnly(ctx)
 	case group.FieldMemberLimit:
 		return m.OldMemberLimit(ctx)
+	case group.FieldState:
+		return m.OldState(ctx)
+	case group.FieldStateReason:
+		return m.OldStateReason(ctx)
+	case group.FieldCreateRequestID:
+		return m.OldCreateRequestID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Group field %s", name)
 }
@@ -12746,6 +13163,27 @@ func (m *GroupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMemberLimit(v)
 		return nil
+	case group.FieldState:
+		v, ok := value.(group.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case group.FieldStateReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStateReason(v)
+		return nil
+	case group.FieldCreateRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreateRequestID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Group field %s", name)
 }
@@ -12803,6 +13241,12 @@ func (m *GroupMutation) ClearedFields() []string {
 	if m.FieldCleared(group.FieldProviderGroupID) {
 		fields = append(fields, group.FieldProviderGroupID)
 	}
+	if m.FieldCleared(group.FieldStateReason) {
+		fields = append(fields, group.FieldStateReason)
+	}
+	if m.FieldCleared(group.FieldCreateRequestID) {
+		fields = append(fields, group.FieldCreateRequestID)
+	}
 	return fields
 }
 
@@ -12828,6 +13272,12 @@ func (m *GroupMutation) ClearField(name string) error {
 		return nil
 	case group.FieldProviderGroupID:
 		m.ClearProviderGroupID()
+		return nil
+	case group.FieldStateReason:
+		m.ClearStateReason()
+		return nil
+	case group.FieldCreateRequestID:
+		m.ClearCreateRequestID()
 		return nil
 	}
 	return fmt.Errorf("unknown Group nullable field %s", name)
@@ -12882,13 +13332,22 @@ func (m *GroupMutation) ResetField(name string) error {
 	case group.FieldMemberLimit:
 		m.ResetMemberLimit()
 		return nil
+	case group.FieldState:
+		m.ResetState()
+		return nil
+	case group.FieldStateReason:
+		m.ResetStateReason()
+		return nil
+	case group.FieldCreateRequestID:
+		m.ResetCreateRequestID()
+		return nil
 	}
 	return fmt.Errorf("unknown Group field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *GroupMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.tenant != nil {
 		edges = append(edges, group.EdgeTenant)
 	}
@@ -12900,6 +13359,9 @@ func (m *GroupMutation) AddedEdges() []string {
 	}
 	if m.join_requests != nil {
 		edges = append(edges, group.EdgeJoinRequests)
+	}
+	if m.admins != nil {
+		edges = append(edges, group.EdgeAdmins)
 	}
 	return edges
 }
@@ -12928,18 +13390,27 @@ func (m *GroupMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeAdmins:
+		ids := make([]ent.Value, 0, len(m.admins))
+		for id := range m.admins {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *GroupMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.removedmembers != nil {
 		edges = append(edges, group.EdgeMembers)
 	}
 	if m.removedjoin_requests != nil {
 		edges = append(edges, group.EdgeJoinRequests)
+	}
+	if m.removedadmins != nil {
+		edges = append(edges, group.EdgeAdmins)
 	}
 	return edges
 }
@@ -12960,13 +13431,19 @@ func (m *GroupMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeAdmins:
+		ids := make([]ent.Value, 0, len(m.removedadmins))
+		for id := range m.removedadmins {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *GroupMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedtenant {
 		edges = append(edges, group.EdgeTenant)
 	}
@@ -12978,6 +13455,9 @@ func (m *GroupMutation) ClearedEdges() []string {
 	}
 	if m.clearedjoin_requests {
 		edges = append(edges, group.EdgeJoinRequests)
+	}
+	if m.clearedadmins {
+		edges = append(edges, group.EdgeAdmins)
 	}
 	return edges
 }
@@ -12994,6 +13474,8 @@ func (m *GroupMutation) EdgeCleared(name string) bool {
 		return m.clearedmembers
 	case group.EdgeJoinRequests:
 		return m.clearedjoin_requests
+	case group.EdgeAdmins:
+		return m.clearedadmins
 	}
 	return false
 }
@@ -13028,6 +13510,9 @@ func (m *GroupMutation) ResetEdge(name string) error {
 	case group.EdgeJoinRequests:
 		m.ResetJoinRequests()
 		return nil
+	case group.EdgeAdmins:
+		m.ResetAdmins()
+		return nil
 	}
 	return fmt.Errorf("unknown Group edge %s", name)
 }
@@ -13035,25 +13520,27 @@ func (m *GroupMutation) ResetEdge(name string) error {
 // GroupJoinRequestMutation represents an operation that mutates the GroupJoinRequest nodes in the graph.
 type GroupJoinRequestMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *string
-	created_at        *time.Time
-	updated_at        *time.Time
-	wa_id             *string
-	name              *string
-	status            *groupjoinrequest.Status
-	decided_at        *time.Time
-	clearedFields     map[string]struct{}
-	tenant            *string
-	clearedtenant     bool
-	group             *string
-	clearedgroup      bool
-	decided_by        *string
-	cleareddecided_by bool
-	done              bool
-	oldValue          func(context.Context) (*GroupJoinRequest, error)
-	predicates        []predicate.GroupJoinRequest
+	op                  Op
+	typ                 string
+	id                  *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	wa_id               *string
+	name                *string
+	status              *groupjoinrequest.Status
+	decided_at          *time.Time
+	provider_request_id *string
+	error               *string
+	clearedFields       map[string]struct{}
+	tenant              *string
+	clearedtenant       bool
+	group               *string
+	clearedgroup        bool
+	decided_by          *string
+	cleareddecided_by   bool
+	done                bool
+	oldValue            func(context.Context) (*GroupJoinRequest, error)
+	predicates          []predicate.GroupJoinRequest
 }
 
 var _ ent.Mutation = (*GroupJoinRequestMutation)(nil)
@@ -13523,6 +14010,104 @@ func (m *GroupJoinRequestMutation) ResetDecidedByID() {
 	delete(m.clearedFields, groupjoinrequest.FieldDecidedByID)
 }
 
+// SetProviderRequestID sets the "provider_request_id" field.
+func (m *GroupJoinRequestMutation) SetProviderRequestID(s string) {
+	m.provider_request_id = &s
+}
+
+// ProviderRequestID returns the value of the "provider_request_id" field in the mutation.
+func (m *GroupJoinRequestMutation) ProviderRequestID() (r string, exists bool) {
+	v := m.provider_request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderRequestID returns the old "provider_request_id" field's value of the GroupJoinRequest entity.
+// If the GroupJoinRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupJoinRequestMutation) OldProviderRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderRequestID: %w", err)
+	}
+	return oldValue.ProviderRequestID, nil
+}
+
+// ClearProviderRequestID clears the value of the "provider_request_id" field.
+func (m *GroupJoinRequestMutation) ClearProviderRequestID() {
+	m.provider_request_id = nil
+	m.clearedFields[groupjoinrequest.FieldProviderRequestID] = struct{}{}
+}
+
+// ProviderRequestIDCleared returns if the "provider_request_id" field was cleared in this mutation.
+func (m *GroupJoinRequestMutation) ProviderRequestIDCleared() bool {
+	_, ok := m.clearedFields[groupjoinrequest.FieldProviderRequestID]
+	return ok
+}
+
+// ResetProviderRequestID resets all changes to the "provider_request_id" field.
+func (m *GroupJoinRequestMutation) ResetProviderRequestID() {
+	m.provider_request_id = nil
+	delete(m.clearedFields, groupjoinrequest.FieldProviderRequestID)
+}
+
+// SetError sets the "error" field.
+func (m *GroupJoinRequestMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *GroupJoinRequestMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the GroupJoinRequest entity.
+// If the GroupJoinRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupJoinRequestMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *GroupJoinRequestMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[groupjoinrequest.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *GroupJoinRequestMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[groupjoinrequest.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *GroupJoinRequestMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, groupjoinrequest.FieldError)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *GroupJoinRequestMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -13638,7 +14223,7 @@ func (m *GroupJoinRequestMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GroupJoinRequestMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, groupjoinrequest.FieldCreatedAt)
 	}
@@ -13666,6 +14251,12 @@ func (m *GroupJoinRequestMutation) Fields() []string {
 	if m.decided_by != nil {
 		fields = append(fields, groupjoinrequest.FieldDecidedByID)
 	}
+	if m.provider_request_id != nil {
+		fields = append(fields, groupjoinrequest.FieldProviderRequestID)
+	}
+	if m.error != nil {
+		fields = append(fields, groupjoinrequest.FieldError)
+	}
 	return fields
 }
 
@@ -13692,6 +14283,10 @@ func (m *GroupJoinRequestMutation) Field(name string) (ent.Value, bool) {
 		return m.DecidedAt()
 	case groupjoinrequest.FieldDecidedByID:
 		return m.DecidedByID()
+	case groupjoinrequest.FieldProviderRequestID:
+		return m.ProviderRequestID()
+	case groupjoinrequest.FieldError:
+		return m.Error()
 	}
 	return nil, false
 }
@@ -13719,6 +14314,10 @@ func (m *GroupJoinRequestMutation) OldField(ctx context.Context, name string) (e
 		return m.OldDecidedAt(ctx)
 	case groupjoinrequest.FieldDecidedByID:
 		return m.OldDecidedByID(ctx)
+	case groupjoinrequest.FieldProviderRequestID:
+		return m.OldProviderRequestID(ctx)
+	case groupjoinrequest.FieldError:
+		return m.OldError(ctx)
 	}
 	return nil, fmt.Errorf("unknown GroupJoinRequest field %s", name)
 }
@@ -13791,6 +14390,20 @@ func (m *GroupJoinRequestMutation) SetField(name string, value ent.Value) error 
 		}
 		m.SetDecidedByID(v)
 		return nil
+	case groupjoinrequest.FieldProviderRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderRequestID(v)
+		return nil
+	case groupjoinrequest.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
 	}
 	return fmt.Errorf("unknown GroupJoinRequest field %s", name)
 }
@@ -13830,6 +14443,12 @@ func (m *GroupJoinRequestMutation) ClearedFields() []string {
 	if m.FieldCleared(groupjoinrequest.FieldDecidedByID) {
 		fields = append(fields, groupjoinrequest.FieldDecidedByID)
 	}
+	if m.FieldCleared(groupjoinrequest.FieldProviderRequestID) {
+		fields = append(fields, groupjoinrequest.FieldProviderRequestID)
+	}
+	if m.FieldCleared(groupjoinrequest.FieldError) {
+		fields = append(fields, groupjoinrequest.FieldError)
+	}
 	return fields
 }
 
@@ -13852,6 +14471,12 @@ func (m *GroupJoinRequestMutation) ClearField(name string) error {
 		return nil
 	case groupjoinrequest.FieldDecidedByID:
 		m.ClearDecidedByID()
+		return nil
+	case groupjoinrequest.FieldProviderRequestID:
+		m.ClearProviderRequestID()
+		return nil
+	case groupjoinrequest.FieldError:
+		m.ClearError()
 		return nil
 	}
 	return fmt.Errorf("unknown GroupJoinRequest nullable field %s", name)
@@ -13887,6 +14512,12 @@ func (m *GroupJoinRequestMutation) ResetField(name string) error {
 		return nil
 	case groupjoinrequest.FieldDecidedByID:
 		m.ResetDecidedByID()
+		return nil
+	case groupjoinrequest.FieldProviderRequestID:
+		m.ResetProviderRequestID()
+		return nil
+	case groupjoinrequest.FieldError:
+		m.ResetError()
 		return nil
 	}
 	return fmt.Errorf("unknown GroupJoinRequest field %s", name)
@@ -16726,6 +17357,8 @@ type MessageMutation struct {
 	clearednumber       bool
 	sender              *string
 	clearedsender       bool
+	author              *string
+	clearedauthor       bool
 	reply_to            *string
 	clearedreply_to     bool
 	replies             map[string]struct{}
@@ -17074,6 +17707,55 @@ func (m *MessageMutation) SenderIDCleared() bool {
 func (m *MessageMutation) ResetSenderID() {
 	m.sender = nil
 	delete(m.clearedFields, message.FieldSenderID)
+}
+
+// SetAuthorID sets the "author_id" field.
+func (m *MessageMutation) SetAuthorID(s string) {
+	m.author = &s
+}
+
+// AuthorID returns the value of the "author_id" field in the mutation.
+func (m *MessageMutation) AuthorID() (r string, exists bool) {
+	v := m.author
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthorID returns the old "author_id" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldAuthorID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthorID: %w", err)
+	}
+	return oldValue.AuthorID, nil
+}
+
+// ClearAuthorID clears the value of the "author_id" field.
+func (m *MessageMutation) ClearAuthorID() {
+	m.author = nil
+	m.clearedFields[message.FieldAuthorID] = struct{}{}
+}
+
+// AuthorIDCleared returns if the "author_id" field was cleared in this mutation.
+func (m *MessageMutation) AuthorIDCleared() bool {
+	_, ok := m.clearedFields[message.FieldAuthorID]
+	return ok
+}
+
+// ResetAuthorID resets all changes to the "author_id" field.
+func (m *MessageMutation) ResetAuthorID() {
+	m.author = nil
+	delete(m.clearedFields, message.FieldAuthorID)
 }
 
 // SetReplyToID sets the "reply_to_id" field.
@@ -18267,6 +18949,33 @@ func (m *MessageMutation) ResetSender() {
 	m.clearedsender = false
 }
 
+// ClearAuthor clears the "author" edge to the Contact entity.
+func (m *MessageMutation) ClearAuthor() {
+	m.clearedauthor = true
+	m.clearedFields[message.FieldAuthorID] = struct{}{}
+}
+
+// AuthorCleared reports if the "author" edge to the Contact entity was cleared.
+func (m *MessageMutation) AuthorCleared() bool {
+	return m.AuthorIDCleared() || m.clearedauthor
+}
+
+// AuthorIDs returns the "author" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AuthorID instead. It exists only for internal usage by the builders.
+func (m *MessageMutation) AuthorIDs() (ids []string) {
+	if id := m.author; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAuthor resets all changes to the "author" edge.
+func (m *MessageMutation) ResetAuthor() {
+	m.author = nil
+	m.clearedauthor = false
+}
+
 // ClearReplyTo clears the "reply_to" edge to the Message entity.
 func (m *MessageMutation) ClearReplyTo() {
 	m.clearedreply_to = true
@@ -18490,7 +19199,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 28)
+	fields := make([]string, 0, 29)
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
 	}
@@ -18508,6 +19217,9 @@ func (m *MessageMutation) Fields() []string {
 	}
 	if m.sender != nil {
 		fields = append(fields, message.FieldSenderID)
+	}
+	if m.author != nil {
+		fields = append(fields, message.FieldAuthorID)
 	}
 	if m.reply_to != nil {
 		fields = append(fields, message.FieldReplyToID)
@@ -18595,6 +19307,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.NumberID()
 	case message.FieldSenderID:
 		return m.SenderID()
+	case message.FieldAuthorID:
+		return m.AuthorID()
 	case message.FieldReplyToID:
 		return m.ReplyToID()
 	case message.FieldDeletedByID:
@@ -18660,6 +19374,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldNumberID(ctx)
 	case message.FieldSenderID:
 		return m.OldSenderID(ctx)
+	case message.FieldAuthorID:
+		return m.OldAuthorID(ctx)
 	case message.FieldReplyToID:
 		return m.OldReplyToID(ctx)
 	case message.FieldDeletedByID:
@@ -18754,6 +19470,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSenderID(v)
+		return nil
+	case message.FieldAuthorID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthorID(v)
 		return nil
 	case message.FieldReplyToID:
 		v, ok := value.(string)
@@ -18969,6 +19692,9 @@ func (m *MessageMutation) ClearedFields() []string {
 	if m.FieldCleared(message.FieldSenderID) {
 		fields = append(fields, message.FieldSenderID)
 	}
+	if m.FieldCleared(message.FieldAuthorID) {
+		fields = append(fields, message.FieldAuthorID)
+	}
 	if m.FieldCleared(message.FieldReplyToID) {
 		fields = append(fields, message.FieldReplyToID)
 	}
@@ -19039,6 +19765,9 @@ func (m *MessageMutation) ClearField(name string) error {
 	switch name {
 	case message.FieldSenderID:
 		m.ClearSenderID()
+		return nil
+	case message.FieldAuthorID:
+		m.ClearAuthorID()
 		return nil
 	case message.FieldReplyToID:
 		m.ClearReplyToID()
@@ -19120,6 +19849,9 @@ func (m *MessageMutation) ResetField(name string) error {
 	case message.FieldSenderID:
 		m.ResetSenderID()
 		return nil
+	case message.FieldAuthorID:
+		m.ResetAuthorID()
+		return nil
 	case message.FieldReplyToID:
 		m.ResetReplyToID()
 		return nil
@@ -19192,7 +19924,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.tenant != nil {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -19204,6 +19936,9 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.sender != nil {
 		edges = append(edges, message.EdgeSender)
+	}
+	if m.author != nil {
+		edges = append(edges, message.EdgeAuthor)
 	}
 	if m.reply_to != nil {
 		edges = append(edges, message.EdgeReplyTo)
@@ -19243,6 +19978,10 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.sender; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeAuthor:
+		if id := m.author; id != nil {
+			return []ent.Value{*id}
+		}
 	case message.EdgeReplyTo:
 		if id := m.reply_to; id != nil {
 			return []ent.Value{*id}
@@ -19273,7 +20012,7 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.removedreplies != nil {
 		edges = append(edges, message.EdgeReplies)
 	}
@@ -19305,7 +20044,7 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.clearedtenant {
 		edges = append(edges, message.EdgeTenant)
 	}
@@ -19317,6 +20056,9 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedsender {
 		edges = append(edges, message.EdgeSender)
+	}
+	if m.clearedauthor {
+		edges = append(edges, message.EdgeAuthor)
 	}
 	if m.clearedreply_to {
 		edges = append(edges, message.EdgeReplyTo)
@@ -19348,6 +20090,8 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearednumber
 	case message.EdgeSender:
 		return m.clearedsender
+	case message.EdgeAuthor:
+		return m.clearedauthor
 	case message.EdgeReplyTo:
 		return m.clearedreply_to
 	case message.EdgeReplies:
@@ -19378,6 +20122,9 @@ func (m *MessageMutation) ClearEdge(name string) error {
 	case message.EdgeSender:
 		m.ClearSender()
 		return nil
+	case message.EdgeAuthor:
+		m.ClearAuthor()
+		return nil
 	case message.EdgeReplyTo:
 		m.ClearReplyTo()
 		return nil
@@ -19406,6 +20153,9 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeSender:
 		m.ResetSender()
+		return nil
+	case message.EdgeAuthor:
+		m.ResetAuthor()
 		return nil
 	case message.EdgeReplyTo:
 		m.ResetReplyTo()
@@ -20183,6 +20933,7 @@ type NumberMutation struct {
 	phone                *string
 	display_name         *string
 	provider             *number.Provider
+	group_mode           *number.GroupMode
 	waba_id              *string
 	phone_number_id      *string
 	verified_at          *time.Time
@@ -20532,6 +21283,42 @@ func (m *NumberMutation) OldProvider(ctx context.Context) (v number.Provider, er
 // ResetProvider resets all changes to the "provider" field.
 func (m *NumberMutation) ResetProvider() {
 	m.provider = nil
+}
+
+// SetGroupMode sets the "group_mode" field.
+func (m *NumberMutation) SetGroupMode(nm number.GroupMode) {
+	m.group_mode = &nm
+}
+
+// GroupMode returns the value of the "group_mode" field in the mutation.
+func (m *NumberMutation) GroupMode() (r number.GroupMode, exists bool) {
+	v := m.group_mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupMode returns the old "group_mode" field's value of the Number entity.
+// If the Number object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NumberMutation) OldGroupMode(ctx context.Context) (v number.GroupMode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupMode: %w", err)
+	}
+	return oldValue.GroupMode, nil
+}
+
+// ResetGroupMode resets all changes to the "group_mode" field.
+func (m *NumberMutation) ResetGroupMode() {
+	m.group_mode = nil
 }
 
 // SetWabaID sets the "waba_id" field.
@@ -21375,7 +22162,7 @@ func (m *NumberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NumberMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, number.FieldCreatedAt)
 	}
@@ -21393,6 +22180,9 @@ func (m *NumberMutation) Fields() []string {
 	}
 	if m.provider != nil {
 		fields = append(fields, number.FieldProvider)
+	}
+	if m.group_mode != nil {
+		fields = append(fields, number.FieldGroupMode)
 	}
 	if m.waba_id != nil {
 		fields = append(fields, number.FieldWabaID)
@@ -21453,6 +22243,8 @@ func (m *NumberMutation) Field(name string) (ent.Value, bool) {
 		return m.DisplayName()
 	case number.FieldProvider:
 		return m.Provider()
+	case number.FieldGroupMode:
+		return m.GroupMode()
 	case number.FieldWabaID:
 		return m.WabaID()
 	case number.FieldPhoneNumberID:
@@ -21500,6 +22292,8 @@ func (m *NumberMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldDisplayName(ctx)
 	case number.FieldProvider:
 		return m.OldProvider(ctx)
+	case number.FieldGroupMode:
+		return m.OldGroupMode(ctx)
 	case number.FieldWabaID:
 		return m.OldWabaID(ctx)
 	case number.FieldPhoneNumberID:
@@ -21576,6 +22370,13 @@ func (m *NumberMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProvider(v)
+		return nil
+	case number.FieldGroupMode:
+		v, ok := value.(number.GroupMode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupMode(v)
 		return nil
 	case number.FieldWabaID:
 		v, ok := value.(string)
@@ -21812,6 +22613,9 @@ func (m *NumberMutation) ResetField(name string) error {
 		return nil
 	case number.FieldProvider:
 		m.ResetProvider()
+		return nil
+	case number.FieldGroupMode:
+		m.ResetGroupMode()
 		return nil
 	case number.FieldWabaID:
 		m.ResetWabaID()

@@ -32,6 +32,8 @@ type Number struct {
 	DisplayName string `json:"display_name,omitempty"`
 	// Provider holds the value of the "provider" field.
 	Provider number.Provider `json:"provider,omitempty"`
+	// how groups behave: the Cloud API's Groups API, or (simulator only) like the phone app
+	GroupMode number.GroupMode `json:"group_mode,omitempty"`
 	// WabaID holds the value of the "waba_id" field.
 	WabaID string `json:"waba_id,omitempty"`
 	// the provider's id of the number; routes webhooks to it once verified
@@ -132,7 +134,7 @@ func (*Number) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case number.FieldThroughput:
 			values[i] = new(sql.NullInt64)
-		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier, number.FieldAttention:
+		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldGroupMode, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier, number.FieldAttention:
 			values[i] = new(sql.NullString)
 		case number.FieldCreatedAt, number.FieldUpdatedAt, number.FieldVerifiedAt, number.FieldLastSeenAt, number.FieldUnlinkedAt:
 			values[i] = new(sql.NullTime)
@@ -192,6 +194,12 @@ func (_m *Number) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field provider", values[i])
 			} else if value.Valid {
 				_m.Provider = number.Provider(value.String)
+			}
+		case number.FieldGroupMode:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field group_mode", values[i])
+			} else if value.Valid {
+				_m.GroupMode = number.GroupMode(value.String)
 			}
 		case number.FieldWabaID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -352,6 +360,9 @@ func (_m *Number) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("provider=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Provider))
+	builder.WriteString(", ")
+	builder.WriteString("group_mode=")
+	builder.WriteString(fmt.Sprintf("%v", _m.GroupMode))
 	builder.WriteString(", ")
 	builder.WriteString("waba_id=")
 	builder.WriteString(_m.WabaID)

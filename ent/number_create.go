@@ -88,6 +88,20 @@ func (_c *NumberCreate) SetNillableProvider(v *number.Provider) *NumberCreate {
 	return _c
 }
 
+// SetGroupMode sets the "group_mode" field.
+func (_c *NumberCreate) SetGroupMode(v number.GroupMode) *NumberCreate {
+	_c.mutation.SetGroupMode(v)
+	return _c
+}
+
+// SetNillableGroupMode sets the "group_mode" field if the given value is not nil.
+func (_c *NumberCreate) SetNillableGroupMode(v *number.GroupMode) *NumberCreate {
+	if v != nil {
+		_c.SetGroupMode(*v)
+	}
+	return _c
+}
+
 // SetWabaID sets the "waba_id" field.
 func (_c *NumberCreate) SetWabaID(v string) *NumberCreate {
 	_c.mutation.SetWabaID(v)
@@ -373,6 +387,10 @@ func (_c *NumberCreate) defaults() error {
 		v := number.DefaultProvider
 		_c.mutation.SetProvider(v)
 	}
+	if _, ok := _c.mutation.GroupMode(); !ok {
+		v := number.DefaultGroupMode
+		_c.mutation.SetGroupMode(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := number.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -433,6 +451,14 @@ func (_c *NumberCreate) check() error {
 	if v, ok := _c.mutation.Provider(); ok {
 		if err := number.ProviderValidator(v); err != nil {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "Number.provider": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.GroupMode(); !ok {
+		return &ValidationError{Name: "group_mode", err: errors.New(`ent: missing required field "Number.group_mode"`)}
+	}
+	if v, ok := _c.mutation.GroupMode(); ok {
+		if err := number.GroupModeValidator(v); err != nil {
+			return &ValidationError{Name: "group_mode", err: fmt.Errorf(`ent: validator failed for field "Number.group_mode": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Status(); !ok {
@@ -522,6 +548,10 @@ func (_c *NumberCreate) createSpec() (*Number, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Provider(); ok {
 		_spec.SetField(number.FieldProvider, field.TypeEnum, value)
 		_node.Provider = value
+	}
+	if value, ok := _c.mutation.GroupMode(); ok {
+		_spec.SetField(number.FieldGroupMode, field.TypeEnum, value)
+		_node.GroupMode = value
 	}
 	if value, ok := _c.mutation.WabaID(); ok {
 		_spec.SetField(number.FieldWabaID, field.TypeString, value)
@@ -737,6 +767,18 @@ func (u *NumberUpsert) SetProvider(v number.Provider) *NumberUpsert {
 // UpdateProvider sets the "provider" field to the value that was provided on create.
 func (u *NumberUpsert) UpdateProvider() *NumberUpsert {
 	u.SetExcluded(number.FieldProvider)
+	return u
+}
+
+// SetGroupMode sets the "group_mode" field.
+func (u *NumberUpsert) SetGroupMode(v number.GroupMode) *NumberUpsert {
+	u.Set(number.FieldGroupMode, v)
+	return u
+}
+
+// UpdateGroupMode sets the "group_mode" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateGroupMode() *NumberUpsert {
+	u.SetExcluded(number.FieldGroupMode)
 	return u
 }
 
@@ -1069,6 +1111,20 @@ func (u *NumberUpsertOne) SetProvider(v number.Provider) *NumberUpsertOne {
 func (u *NumberUpsertOne) UpdateProvider() *NumberUpsertOne {
 	return u.Update(func(s *NumberUpsert) {
 		s.UpdateProvider()
+	})
+}
+
+// SetGroupMode sets the "group_mode" field.
+func (u *NumberUpsertOne) SetGroupMode(v number.GroupMode) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetGroupMode(v)
+	})
+}
+
+// UpdateGroupMode sets the "group_mode" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateGroupMode() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateGroupMode()
 	})
 }
 
@@ -1605,6 +1661,20 @@ func (u *NumberUpsertBulk) SetProvider(v number.Provider) *NumberUpsertBulk {
 func (u *NumberUpsertBulk) UpdateProvider() *NumberUpsertBulk {
 	return u.Update(func(s *NumberUpsert) {
 		s.UpdateProvider()
+	})
+}
+
+// SetGroupMode sets the "group_mode" field.
+func (u *NumberUpsertBulk) SetGroupMode(v number.GroupMode) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetGroupMode(v)
+	})
+}
+
+// UpdateGroupMode sets the "group_mode" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateGroupMode() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateGroupMode()
 	})
 }
 

@@ -81,6 +81,20 @@ func (_u *NumberUpdate) SetNillableProvider(v *number.Provider) *NumberUpdate {
 	return _u
 }
 
+// SetGroupMode sets the "group_mode" field.
+func (_u *NumberUpdate) SetGroupMode(v number.GroupMode) *NumberUpdate {
+	_u.mutation.SetGroupMode(v)
+	return _u
+}
+
+// SetNillableGroupMode sets the "group_mode" field if the given value is not nil.
+func (_u *NumberUpdate) SetNillableGroupMode(v *number.GroupMode) *NumberUpdate {
+	if v != nil {
+		_u.SetGroupMode(*v)
+	}
+	return _u
+}
+
 // SetWabaID sets the "waba_id" field.
 func (_u *NumberUpdate) SetWabaID(v string) *NumberUpdate {
 	_u.mutation.SetWabaID(v)
@@ -486,6 +500,11 @@ func (_u *NumberUpdate) check() error {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "Number.provider": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.GroupMode(); ok {
+		if err := number.GroupModeValidator(v); err != nil {
+			return &ValidationError{Name: "group_mode", err: fmt.Errorf(`ent: validator failed for field "Number.group_mode": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := number.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Number.status": %w`, err)}
@@ -536,6 +555,9 @@ func (_u *NumberUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Provider(); ok {
 		_spec.SetField(number.FieldProvider, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.GroupMode(); ok {
+		_spec.SetField(number.FieldGroupMode, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.WabaID(); ok {
 		_spec.SetField(number.FieldWabaID, field.TypeString, value)
@@ -810,6 +832,20 @@ func (_u *NumberUpdateOne) SetProvider(v number.Provider) *NumberUpdateOne {
 func (_u *NumberUpdateOne) SetNillableProvider(v *number.Provider) *NumberUpdateOne {
 	if v != nil {
 		_u.SetProvider(*v)
+	}
+	return _u
+}
+
+// SetGroupMode sets the "group_mode" field.
+func (_u *NumberUpdateOne) SetGroupMode(v number.GroupMode) *NumberUpdateOne {
+	_u.mutation.SetGroupMode(v)
+	return _u
+}
+
+// SetNillableGroupMode sets the "group_mode" field if the given value is not nil.
+func (_u *NumberUpdateOne) SetNillableGroupMode(v *number.GroupMode) *NumberUpdateOne {
+	if v != nil {
+		_u.SetGroupMode(*v)
 	}
 	return _u
 }
@@ -1232,6 +1268,11 @@ func (_u *NumberUpdateOne) check() error {
 			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "Number.provider": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.GroupMode(); ok {
+		if err := number.GroupModeValidator(v); err != nil {
+			return &ValidationError{Name: "group_mode", err: fmt.Errorf(`ent: validator failed for field "Number.group_mode": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := number.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Number.status": %w`, err)}
@@ -1299,6 +1340,9 @@ func (_u *NumberUpdateOne) sqlSave(ctx context.Context) (_node *Number, err erro
 	}
 	if value, ok := _u.mutation.Provider(); ok {
 		_spec.SetField(number.FieldProvider, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.GroupMode(); ok {
+		_spec.SetField(number.FieldGroupMode, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.WabaID(); ok {
 		_spec.SetField(number.FieldWabaID, field.TypeString, value)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/group"
+	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -45,11 +47,12 @@ type world struct {
 	rule         string // an automation rule
 	ruleRun      string // its run on the conversation
 	rate         string // a line of the rate card
+	joinRequest  string // a customer's pending request to join the group
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -102,10 +105,17 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 	var grp struct{ CreateGroup struct{ ID string } }
 	mutate(`mutation($n: ID!) { createGroup(input: {numberID: $n, subject: "Parents"}) { id } }`, map[string]any{"n": w.number}, &grp)
 	w.group = grp.CreateGroup.ID
+	// The provider confirms the group and a customer joins by its invite
+	// link; another asks to join (the Cloud API adds nobody by number).
 	w.memberWaID = "447700900123"
-	var added struct{ AddGroupMembers struct{ ID string } }
-	mutate(`mutation($g: ID!, $wa: String!) { addGroupMembers(groupID: $g, members: [{waID: $wa, role: ADMIN}]) { id } }`,
-		map[string]any{"g": w.group, "wa": w.memberWaID}, &added)
+	sys := viewer.System(t.Context(), w.tenantID)
+	require.NoError(t, s.DB.Client.Group.UpdateOneID(w.group).SetState(group.StateACTIVE).SetProviderGroupID("pg-"+slug).
+		SetInviteLink("https://chat.whatsapp.com/"+slug).Exec(sys))
+	require.NoError(t, s.DB.Client.GroupMember.Create().SetGroupID(w.group).SetWaID(w.memberWaID).SetRole(groupmember.RoleADMIN).Exec(sys))
+	jr, err := s.DB.Client.GroupJoinRequest.Create().SetGroupID(w.group).SetWaID("447700900777").SetName("Asking").
+		SetProviderRequestID("jr-" + slug).Save(sys)
+	require.NoError(t, err)
+	w.joinRequest = jr.ID
 
 	var key struct {
 		CreateAPIKey struct{ APIKey struct{ ID string } }

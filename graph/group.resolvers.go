@@ -7,9 +7,13 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/group"
 )
@@ -47,4 +51,52 @@ func (r *mutationResolver) RemoveGroupMembers(ctx context.Context, groupID strin
 // SetGroupMemberRole is the resolver for the setGroupMemberRole field.
 func (r *mutationResolver) SetGroupMemberRole(ctx context.Context, groupID string, waID string, role groupmember.Role) (*ent.GroupMember, error) {
 	return r.groups.SetMemberRole(ctx, groupID, waID, role)
+}
+
+// DeleteGroup is the resolver for the deleteGroup field.
+func (r *mutationResolver) DeleteGroup(ctx context.Context, id string) (*ent.Group, error) {
+	return r.groups.Delete(ctx, id)
+}
+
+// ResetGroupInviteLink is the resolver for the resetGroupInviteLink field.
+func (r *mutationResolver) ResetGroupInviteLink(ctx context.Context, id string) (*ent.Group, error) {
+	return r.groups.ResetInviteLink(ctx, id)
+}
+
+// ApproveGroupJoinRequests is the resolver for the approveGroupJoinRequests field.
+func (r *mutationResolver) ApproveGroupJoinRequests(ctx context.Context, ids []string) ([]*ent.GroupJoinRequest, error) {
+	return r.groups.Decide(ctx, ids, true)
+}
+
+// RejectGroupJoinRequests is the resolver for the rejectGroupJoinRequests field.
+func (r *mutationResolver) RejectGroupJoinRequests(ctx context.Context, ids []string) ([]*ent.GroupJoinRequest, error) {
+	return r.groups.Decide(ctx, ids, false)
+}
+
+// SetGroupAdmins is the resolver for the setGroupAdmins field.
+func (r *mutationResolver) SetGroupAdmins(ctx context.Context, groupID string, agentIDs []string) (*ent.Group, error) {
+	return r.groups.SetAdmins(ctx, groupID, agentIDs)
+}
+
+// HideGroupMessage is the resolver for the hideGroupMessage field.
+func (r *mutationResolver) HideGroupMessage(ctx context.Context, id string, atProvider *bool) (*group.Hidden, error) {
+	return r.groups.HideMessage(ctx, id, atProvider != nil && *atProvider)
+}
+
+// SetGroupAdminCap is the resolver for the setGroupAdminCap field.
+func (r *mutationResolver) SetGroupAdminCap(ctx context.Context, cap int) (*schematype.TenantSettings, error) {
+	if cap < 1 || cap > group.AppMaxParticipants {
+		return nil, apperr.Invalid("cap", "the admin cap must be 1 to %d, not %d", group.AppMaxParticipants, cap)
+	}
+	return r.changeSettings(ctx, func(s *schematype.TenantSettings) audit.Event {
+		before := s.GroupAdminCap()
+		s.AdminCapPerGroup = cap
+		return audit.Event{Summary: fmt.Sprintf("group admin cap %d → %d", before, cap), Before: before, After: cap}
+	})
+}
+
+// GroupCapabilities is the resolver for the groupCapabilities field.
+func (r *numberResolver) GroupCapabilities(ctx context.Context, obj *ent.Number) (*group.Capabilities, error) {
+	caps := group.CapabilitiesOf(obj)
+	return &caps, nil
 }

@@ -149,16 +149,27 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			ok(`mutation { replayInboundDeliveries(state: PROCESSED) { id phoneNumberIDs } }`),
 		},
 		// A's rate card is A's: setting a line writes A's, B's stays (the snapshot).
-		"setMessageRate":     {ok(`mutation { setMessageRate(input: {category: "marketing", price: 0.09}) { id price } }`)},
-		"deleteMessageRate":  {nf(`mutation { deleteMessageRate(id: "` + b.rate + `") }`)},
-		"setGroupMemberRole": {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+		"setMessageRate":           {ok(`mutation { setMessageRate(input: {category: "marketing", price: 0.09}) { id price } }`)},
+		"deleteMessageRate":        {nf(`mutation { deleteMessageRate(id: "` + b.rate + `") }`)},
+		"setGroupMemberRole":       {nf(`mutation { setGroupMemberRole(groupID: "` + b.group + `", waID: "` + b.memberWaID + `", role: MEMBER) { id } }`)},
+		"deleteGroup":              {nf(`mutation { deleteGroup(id: "` + b.group + `") { id } }`)},
+		"resetGroupInviteLink":     {nf(`mutation { resetGroupInviteLink(id: "` + b.group + `") { id } }`)},
+		"approveGroupJoinRequests": {nf(`mutation { approveGroupJoinRequests(ids: ["` + b.joinRequest + `"]) { id } }`)},
+		"rejectGroupJoinRequests":  {nf(`mutation { rejectGroupJoinRequests(ids: ["` + b.joinRequest + `"]) { id } }`)},
+		"setGroupAdmins": {
+			nf(`mutation { setGroupAdmins(groupID: "` + b.group + `", agentIDs: ["` + a.owner + `"]) { id } }`),
+			nf(`mutation { setGroupAdmins(groupID: "` + a.group + `", agentIDs: ["` + b.agent + `"]) { id } }`),
+		},
+		"hideGroupMessage": {nf(`mutation { hideGroupMessage(id: "` + b.inbound + `") { deletedAtProvider } }`)},
+		// The cap is the caller's tenant's: A sets its own, B's stays (the snapshot).
+		"setGroupAdminCap": {ok(`mutation { setGroupAdminCap(cap: 5) { groupAdminCap } }`)},
 	}
 }
 
 // snapshotQuery reads everything a tenant has, with the fields a write would
 // change.
 const snapshotQuery = `{
-  viewer { tenant { id name settings { retentionDays firstResponseTargetSeconds } } }
+  viewer { tenant { id name settings { retentionDays firstResponseTargetSeconds groupAdminCap } } }
   numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } }
     costs(month: "2026-11") { total categories { category messages billable cost } } } } }
   messageRates { id category market currency price updatedAt }
@@ -171,7 +182,7 @@ const snapshotQuery = `{
   automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt actions { type tag } } } }
   automationRuns(first: 100) { totalCount edges { node { id outcome conversationID } } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
-  groups(first: 100) { totalCount edges { node { id subject updatedAt members(first: 100) { totalCount edges { node { waID role } } } } } }
+  groups(first: 100) { totalCount edges { node { id subject updatedAt state inviteLink admins { id } members(first: 100) { totalCount edges { node { waID role } } } joinRequests(first: 100) { totalCount edges { node { id waID status decidedAt } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }
   auditEvents(first: 100) { totalCount edges { node { id hash } } }
   webhookEndpoints(first: 100) { totalCount edges { node { id name url events role enabled secretPrefix updatedAt } } }

@@ -191,6 +191,10 @@ func TestContactTagsAndAttributes(t *testing.T) {
 	})
 }
 
+// TestGroupMembers: on the Cloud API's Groups API members join by invite
+// link; adding by number, promoting and a limit past 8 are refused with
+// UNSUPPORTED_BY_PROVIDER before anything is stored; removing goes to the
+// provider, and the member leaves when its webhook confirms.
 func TestGroupMembers(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -203,23 +207,26 @@ func TestGroupMembers(t *testing.T) {
 			sendMessages membersReplyToAdminsOnly joinApproval memberLimit } }`, g)
 		r.RequireOK(t)
 		require.JSONEq(t, `{"updateGroup":{"sendMessages":"ADMINS","membersReplyToAdminsOnly":true,"joinApproval":true,"memberLimit":3}}`, string(r.Data))
+		do(`mutation($g: ID!) { updateGroup(id: $g, input: {memberLimit: 9}) { id } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")
 
-		// Adding is idempotent per member and refused past the limit as a whole.
-		do(`mutation($g: ID!) { addGroupMembers(groupID: $g, members: [{waID: "+447700900124"}, {waID: "447700900123"}]) { id } }`, g).RequireOK(t)
-		do(`mutation($g: ID!) { addGroupMembers(groupID: $g, members: [{waID: "447700900125"}, {waID: "447700900126"}]) { id } }`, g).RequireCode(t, "INVALID_INPUT")
-		do(`mutation($g: ID!) { addGroupMembers(groupID: $g, members: [{waID: "not-a-number"}]) { id } }`, g).RequireCode(t, "INVALID_INPUT")
-		do(`mutation($g: ID!) { updateGroup(id: $g, input: {memberLimit: 1}) { id } }`, g).RequireCode(t, "INVALID_INPUT")
+		do(`mutation($g: ID!) { addGroupMembers(groupID: $g, members: [{waID: "+447700900124"}]) { id } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")
+		do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "447700900123", role: MEMBER) { role } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")
+		do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "447700900123", role: CREATOR) { role } }`, g).RequireCode(t, "INVALID_INPUT")
 
-		r = do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "447700900124", role: ADMIN) { role } }`, g)
+		r = do(`query($n: ID!) { node(id: $n) { ... on Number { groupCapabilities { transport maxParticipants canAddMembers canPromoteAdmins canDeleteMessages canSendInteractive joinByInviteLink joinApproval } } } }`,
+			map[string]any{"n": w.number})
 		r.RequireOK(t)
-		require.JSONEq(t, `{"setGroupMemberRole":{"role":"ADMIN"}}`, string(r.Data))
-		do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "447700900124", role: CREATOR) { role } }`, g).RequireCode(t, "INVALID_INPUT")
-		do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "449999999999", role: ADMIN) { role } }`, g).RequireCode(t, "NOT_FOUND")
+		require.JSONEq(t, `{"node":{"groupCapabilities":{"transport":"CLOUD_API","maxParticipants":8,"canAddMembers":false,"canPromoteAdmins":false,
+			"canDeleteMessages":false,"canSendInteractive":false,"joinByInviteLink":true,"joinApproval":true}}}`, string(r.Data))
 
-		do(`mutation($g: ID!) { removeGroupMembers(groupID: $g, waIDs: ["447700900124"]) { id } }`, g).RequireOK(t)
+		do(`mutation($g: ID!) { removeGroupMembers(groupID: $g, waIDs: ["447700900123"]) { id } }`, g).RequireOK(t)
 		r = do(`query($g: ID!) { node(id: $g) { ... on Group { members(first: 10) { totalCount edges { node { waID role } } } } } }`, g)
 		r.RequireOK(t)
-		require.JSONEq(t, `{"node":{"members":{"totalCount":1,"edges":[{"node":{"waID":"447700900123","role":"ADMIN"}}]}}}`, string(r.Data))
+		require.JSONEq(t, `{"node":{"members":{"totalCount":1,"edges":[{"node":{"waID":"447700900123","role":"ADMIN"}}]}}}`, string(r.Data),
+			"the member stays until the provider's webhook says they left")
+		n, err := db.Client.GroupMember.Query().Count(systemCtx(t, w))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
 	})
 }
 

@@ -115,11 +115,18 @@ var mutations = map[string]mutationRule{
 	"indicateTyping":        {perm: policy.ConversationReply, id: "cnv", noAudit: "a transient indicator to the customer: changes no record"},
 	"deleteMessage":         {perm: policy.MessageDelete, id: "msg", audit: audit.ActionMessageDeleted},
 
-	"createGroup":        {perm: policy.GroupManageSettings, audit: audit.ActionGroupCreated},
-	"updateGroup":        {perm: policy.GroupManageSettings, id: "grp", audit: audit.ActionGroupUpdated},
-	"addGroupMembers":    {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersAdded},
-	"removeGroupMembers": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
-	"setGroupMemberRole": {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
+	"createGroup":              {perm: policy.GroupManageSettings, audit: audit.ActionGroupCreated},
+	"updateGroup":              {perm: policy.GroupManageSettings, id: "grp", audit: audit.ActionGroupUpdated},
+	"addGroupMembers":          {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersAdded},
+	"removeGroupMembers":       {perm: policy.GroupManageMembers, audit: audit.ActionGroupMembersRemoved},
+	"setGroupMemberRole":       {perm: policy.GroupManageMembers, audit: audit.ActionGroupMemberRoleSet},
+	"deleteGroup":              {perm: policy.GroupManageSettings, id: "grp", audit: audit.ActionGroupDeleted},
+	"resetGroupInviteLink":     {perm: policy.GroupManageMembers, id: "grp", audit: audit.ActionGroupInviteReset},
+	"approveGroupJoinRequests": {perm: policy.GroupManageMembers, audit: audit.ActionGroupJoinApproved},
+	"rejectGroupJoinRequests":  {perm: policy.GroupManageMembers, audit: audit.ActionGroupJoinRejected},
+	"setGroupAdmins":           {perm: policy.GroupManageSettings, audit: audit.ActionGroupAdminsSet},
+	"hideGroupMessage":         {perm: policy.GroupModerate, id: "msg", audit: audit.ActionGroupMessageHidden},
+	"setGroupAdminCap":         {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 
 	"setRetention":             {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 	"eraseContact":             {perm: policy.ContactErase, id: "ctc", audit: audit.ActionContactErased},
@@ -187,6 +194,7 @@ var idArgs = map[string]string{
 	"groupID":        "grp",
 	"roleID":         "rol",
 	"roleIDs":        "rol",
+	"agentIDs":       "agt",
 }
 
 // anonymousQueries are the root query fields a caller without credentials may

@@ -138,7 +138,14 @@ func (r *subscriptionResolver) GroupEvents(ctx context.Context, groupID string) 
 			if err != nil {
 				return nil, false, err
 			}
-			return &model.GroupEvent{Seq: int(e.Seq), Kind: model.EventKind(e.Change().Kind), At: e.At, Group: g}, true, nil
+			change := e.Change()
+			ev := &model.GroupEvent{Seq: int(e.Seq), Kind: model.EventKind(change.Kind), At: e.At, Group: g}
+			if change.JoinRequestID != "" {
+				if ev.JoinRequest, err = r.client.GroupJoinRequest.Get(ctx, change.JoinRequestID); err != nil {
+					return nil, false, err
+				}
+			}
+			return ev, true, nil
 		},
 		func(seq uint64) *model.GroupEvent {
 			return &model.GroupEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}

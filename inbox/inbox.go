@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
@@ -210,7 +211,10 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 		if c.Edges.Number.UnlinkedAt != nil {
 			return nil, apperr.New(apperr.Conflict, "the number of this conversation is unlinked")
 		}
-		if out.Outbound.Template == nil && (c.LastCustomerMessageAt == nil || s.clock.Now().Sub(*c.LastCustomerMessageAt) > CustomerWindow) {
+		if err := group.CheckPost(ctx, tx, c, kind, replyToID); err != nil {
+			return nil, err // a group's conversation: what the transport and the group's rules allow
+		}
+		if c.GroupID == nil && out.Outbound.Template == nil && (c.LastCustomerMessageAt == nil || s.clock.Now().Sub(*c.LastCustomerMessageAt) > CustomerWindow) {
 			return nil, apperr.New(apperr.OutsideWindow, "the customer last wrote more than 24 hours ago: only a template may be sent")
 		}
 		if replyToID != nil {
@@ -342,6 +346,9 @@ func (s *Service) MarkRead(ctx context.Context, id string) (*ent.Conversation, e
 			return nil, err
 		}
 		s.pub.OnCommit(tx, conversationEvent(ctx, c.ID, realtime.KindRead))
+		if c.GroupID != nil {
+			return c, nil // the Cloud API cannot mark group messages read
+		}
 		last, err := tx.Message.Query().
 			Where(message.ConversationID(c.ID), message.DirectionEQ(message.DirectionINBOUND), message.ProviderMessageIDNotNil()).
 			Order(ent.Desc(message.FieldCreatedAt)).First(ctx)

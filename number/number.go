@@ -237,12 +237,16 @@ func (s *Service) Link(ctx context.Context, in ent.CreateNumberInput) (*ent.Numb
 				SetNillableWabaID(in.WabaID).
 				SetNillablePhoneNumberID(in.PhoneNumberID).
 				SetNillableThroughput(in.Throughput).
+				SetNillableGroupMode(in.GroupMode).
 				AddMemberIDs(in.MemberIDs...).
 				ClearUnlinkedAt().
 				SetStatus(number.StatusCONNECTING).
 				Save(ctx)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := checkGroupMode(n); err != nil {
 			return nil, err
 		}
 		s.statusChanged(ctx, tx, n.ID)
@@ -279,6 +283,9 @@ func (s *Service) Update(ctx context.Context, id string, in ent.UpdateNumberInpu
 		}
 		n, err := u.Save(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkGroupMode(n); err != nil {
 			return nil, err
 		}
 		slices.Sort(moved)
@@ -320,4 +327,13 @@ func (s *Service) Unlink(ctx context.Context, id string) (*ent.Number, error) {
 			Action: audit.ActionNumberUnlinked, TargetID: n.ID, Summary: fmt.Sprintf("unlinked %s (%s)", n.Phone, n.DisplayName),
 		})
 	})
+}
+
+// checkGroupMode refuses groups "like the phone app" on a real number: no
+// official API gives them, only the simulator plays them.
+func checkGroupMode(n *ent.Number) error {
+	if n.GroupMode == number.GroupModeAPP && n.Provider != number.ProviderSim {
+		return apperr.Invalid("groupMode", "APP groups are a simulator mode: a cloud number's groups are the Cloud API's")
+	}
+	return nil
 }

@@ -158,6 +158,9 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Message", "referral"}:          public, // likewise
 	{"Message", "referredProduct"}:   public,
 	{"Message", "pricing"}:           needs(ReportViewAll, Deny),
+	// In a group, the member who wrote: a customer, read like one.
+	{"Message", "authorID"}: public,
+	{"Message", "author"}:   needs(ContactRead, Deny),
 
 	// A contact card's numbers reveal phones like Contact.phone does.
 	{"SharedContactPhone", "phone"}: needs(ContactViewPhone, Mask),

@@ -68,6 +68,10 @@ const (
 	KindUpdated = "UPDATED"
 	// KindDisabled: switched off (an outbound webhook endpoint).
 	KindDisabled = "DISABLED"
+	// KindJoinRequested and KindJoinDecided: a customer asked to join a
+	// group; a join request was approved, rejected or withdrawn.
+	KindJoinRequested = "JOIN_REQUESTED"
+	KindJoinDecided   = "JOIN_DECIDED"
 )
 
 // Change is the Data of every event: the kind of change and the few ids a
@@ -90,6 +94,9 @@ type Change struct {
 	// from before they existed) has an unknown audience.
 	NumberID   string `json:"numberID,omitempty"`
 	AssigneeID string `json:"assigneeID,omitempty"`
+	// JoinRequestID: the join request of a GroupChanged event of kind
+	// KindJoinRequested or KindJoinDecided.
+	JoinRequestID string `json:"joinRequestID,omitempty"`
 }
 
 // Change reads the Change an event carries (the zero Change when it carries
@@ -164,6 +171,12 @@ func ContactEvent(tenantID, id, kind string) Event {
 // names.
 func GroupEvent(tenantID, id, kind string) Event {
 	return event(tenantID, GroupChanged, id, Change{Kind: kind})
+}
+
+// GroupJoinEvent tells tenantID's viewers that join request requestID of
+// group id came (KindJoinRequested) or was decided (KindJoinDecided).
+func GroupJoinEvent(tenantID, id, requestID, kind string) Event {
+	return event(tenantID, GroupChanged, id, Change{Kind: kind, JoinRequestID: requestID})
 }
 
 // PolicyChangedEvent tells every instance that tenantID's policy changed.

@@ -131,6 +131,11 @@ func (c *Client) call(ctx context.Context, method, node, edge, token string, que
 	if !isGraphID(node) {
 		return fmt.Errorf("%w: phone number id %q is not a Graph API id", ErrInvalidRequest, node)
 	}
+	return c.do(ctx, method, node, edge, token, query, in, out)
+}
+
+// do is call once node is known to be safe in a path.
+func (c *Client) do(ctx context.Context, method, node, edge, token string, query url.Values, in, out any) error {
 	if token == "" {
 		return fmt.Errorf("%w: no access token", ErrInvalidRequest)
 	}

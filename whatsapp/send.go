@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Template is an approved message template, the only kind of message that may
@@ -206,7 +207,12 @@ func (c *Client) send(ctx context.Context, phoneNumberID, token, to, replyTo, ki
 		"type":              kind,
 		kind:                content,
 	}
-	if IsBSUID(to) {
+	if group, ok := strings.CutPrefix(to, groupRecipient); ok {
+		if !isGroupID(group) {
+			return "", fmt.Errorf("whatsapp: send %s: %w: %w", kind, ErrInvalidRequest, errGroupRecipient)
+		}
+		in["recipient_type"], in["to"] = "group", group
+	} else if IsBSUID(to) {
 		in["recipient"] = to // a customer known only by their business-scoped id
 	} else {
 		in["to"] = to

@@ -60,6 +60,8 @@ const (
 	EdgeTeams = "teams"
 	// EdgeNumbers holds the string denoting the numbers edge name in mutations.
 	EdgeNumbers = "numbers"
+	// EdgeAdminOf holds the string denoting the admin_of edge name in mutations.
+	EdgeAdminOf = "admin_of"
 	// EdgeAssigned holds the string denoting the assigned edge name in mutations.
 	EdgeAssigned = "assigned"
 	// EdgeSessions holds the string denoting the sessions edge name in mutations.
@@ -83,6 +85,11 @@ const (
 	// NumbersInverseTable is the table name for the Number entity.
 	// It exists in this package in order to avoid circular dependency with the "number" package.
 	NumbersInverseTable = "numbers"
+	// AdminOfTable is the table that holds the admin_of relation/edge. The primary key declared below.
+	AdminOfTable = "group_admins"
+	// AdminOfInverseTable is the table name for the Group entity.
+	// It exists in this package in order to avoid circular dependency with the "group" package.
+	AdminOfInverseTable = "groups"
 	// AssignedTable is the table that holds the assigned relation/edge.
 	AssignedTable = "conversations"
 	// AssignedInverseTable is the table name for the Conversation entity.
@@ -129,6 +136,9 @@ var (
 	// NumbersPrimaryKey and NumbersColumn2 are the table columns denoting the
 	// primary key for the numbers relation (M2M).
 	NumbersPrimaryKey = []string{"number_id", "agent_id"}
+	// AdminOfPrimaryKey and AdminOfColumn2 are the table columns denoting the
+	// primary key for the admin_of relation (M2M).
+	AdminOfPrimaryKey = []string{"group_id", "agent_id"}
 )
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -327,6 +337,20 @@ func ByNumbers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByAdminOfCount orders the results by admin_of count.
+func ByAdminOfCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAdminOfStep(), opts...)
+	}
+}
+
+// ByAdminOf orders the results by admin_of terms.
+func ByAdminOf(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAdminOfStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByAssignedCount orders the results by assigned count.
 func ByAssignedCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -373,6 +397,13 @@ func newNumbersStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(NumbersInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, true, NumbersTable, NumbersPrimaryKey...),
+	)
+}
+func newAdminOfStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AdminOfInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, true, AdminOfTable, AdminOfPrimaryKey...),
 	)
 }
 func newAssignedStep() *sqlgraph.Step {

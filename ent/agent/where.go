@@ -1059,6 +1059,29 @@ func HasNumbersWith(preds ...predicate.Number) predicate.Agent {
 	})
 }
 
+// HasAdminOf applies the HasEdge predicate on the "admin_of" edge.
+func HasAdminOf() predicate.Agent {
+	return predicate.Agent(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, AdminOfTable, AdminOfPrimaryKey...),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAdminOfWith applies the HasEdge predicate on the "admin_of" edge with a given conditions (other predicates).
+func HasAdminOfWith(preds ...predicate.Group) predicate.Agent {
+	return predicate.Agent(func(s *sql.Selector) {
+		step := newAdminOfStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasAssigned applies the HasEdge predicate on the "assigned" edge.
 func HasAssigned() predicate.Agent {
 	return predicate.Agent(func(s *sql.Selector) {

@@ -4,6 +4,8 @@ package group
 
 import (
 	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"entgo.io/ent"
@@ -48,6 +50,12 @@ const (
 	FieldMembersReplyToAdminsOnly = "members_reply_to_admins_only"
 	// FieldMemberLimit holds the string denoting the member_limit field in the database.
 	FieldMemberLimit = "member_limit"
+	// FieldState holds the string denoting the state field in the database.
+	FieldState = "state"
+	// FieldStateReason holds the string denoting the state_reason field in the database.
+	FieldStateReason = "state_reason"
+	// FieldCreateRequestID holds the string denoting the create_request_id field in the database.
+	FieldCreateRequestID = "create_request_id"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeNumber holds the string denoting the number edge name in mutations.
@@ -56,6 +64,8 @@ const (
 	EdgeMembers = "members"
 	// EdgeJoinRequests holds the string denoting the join_requests edge name in mutations.
 	EdgeJoinRequests = "join_requests"
+	// EdgeAdmins holds the string denoting the admins edge name in mutations.
+	EdgeAdmins = "admins"
 	// Table holds the table name of the group in the database.
 	Table = "groups"
 	// TenantTable is the table that holds the tenant relation/edge.
@@ -86,6 +96,11 @@ const (
 	JoinRequestsInverseTable = "group_join_requests"
 	// JoinRequestsColumn is the table column denoting the join_requests relation/edge.
 	JoinRequestsColumn = "group_id"
+	// AdminsTable is the table that holds the admins relation/edge. The primary key declared below.
+	AdminsTable = "group_admins"
+	// AdminsInverseTable is the table name for the Agent entity.
+	// It exists in this package in order to avoid circular dependency with the "agent" package.
+	AdminsInverseTable = "agents"
 )
 
 // Columns holds all SQL columns for group fields.
@@ -106,7 +121,16 @@ var Columns = []string{
 	FieldJoinApproval,
 	FieldMembersReplyToAdminsOnly,
 	FieldMemberLimit,
+	FieldState,
+	FieldStateReason,
+	FieldCreateRequestID,
 }
+
+var (
+	// AdminsPrimaryKey and AdminsColumn2 are the table columns denoting the
+	// primary key for the admins relation (M2M).
+	AdminsPrimaryKey = []string{"group_id", "agent_id"}
+)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
@@ -185,6 +209,36 @@ func AddMembersValidator(am schematype.Audience) error {
 		return nil
 	default:
 		return fmt.Errorf("group: invalid enum value for add_members field: %q", am)
+	}
+}
+
+// State defines the type for the "state" enum field.
+type State string
+
+// StateACTIVE is the default value of the State enum.
+const DefaultState = StateACTIVE
+
+// State values.
+const (
+	StateCREATING  State = "CREATING"
+	StateACTIVE    State = "ACTIVE"
+	StateFAILED    State = "FAILED"
+	StateDELETING  State = "DELETING"
+	StateDELETED   State = "DELETED"
+	StateSUSPENDED State = "SUSPENDED"
+)
+
+func (s State) String() string {
+	return string(s)
+}
+
+// StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
+func StateValidator(s State) error {
+	switch s {
+	case StateCREATING, StateACTIVE, StateFAILED, StateDELETING, StateDELETED, StateSUSPENDED:
+		return nil
+	default:
+		return fmt.Errorf("group: invalid enum value for state field: %q", s)
 	}
 }
 
@@ -271,6 +325,21 @@ func ByMemberLimit(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMemberLimit, opts...).ToFunc()
 }
 
+// ByState orders the results by the state field.
+func ByState(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldState, opts...).ToFunc()
+}
+
+// ByStateReason orders the results by the state_reason field.
+func ByStateReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStateReason, opts...).ToFunc()
+}
+
+// ByCreateRequestID orders the results by the create_request_id field.
+func ByCreateRequestID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreateRequestID, opts...).ToFunc()
+}
+
 // ByTenantField orders the results by tenant field.
 func ByTenantField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -312,6 +381,20 @@ func ByJoinRequests(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newJoinRequestsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByAdminsCount orders the results by admins count.
+func ByAdminsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAdminsStep(), opts...)
+	}
+}
+
+// ByAdmins orders the results by admins terms.
+func ByAdmins(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAdminsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newTenantStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -340,6 +423,13 @@ func newJoinRequestsStep() *sqlgraph.Step {
 		sqlgraph.Edge(sqlgraph.O2M, true, JoinRequestsTable, JoinRequestsColumn),
 	)
 }
+func newAdminsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AdminsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, false, AdminsTable, AdminsPrimaryKey...),
+	)
+}
 
 var (
 	// schematype.Audience must implement graphql.Marshaler.
@@ -361,3 +451,21 @@ var (
 	// schematype.Audience must implement graphql.Unmarshaler.
 	_ graphql.Unmarshaler = (*schematype.Audience)(nil)
 )
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e State) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *State) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = State(str)
+	if err := StateValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid State", str)
+	}
+	return nil
+}

@@ -126,6 +126,16 @@ func MemberLimit(v int) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldMemberLimit, v))
 }
 
+// StateReason applies equality check predicate on the "state_reason" field. It's identical to StateReasonEQ.
+func StateReason(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldStateReason, v))
+}
+
+// CreateRequestID applies equality check predicate on the "create_request_id" field. It's identical to CreateRequestIDEQ.
+func CreateRequestID(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldCreateRequestID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldCreatedAt, v))
@@ -851,6 +861,176 @@ func MemberLimitLTE(v int) predicate.Group {
 	return predicate.Group(sql.FieldLTE(FieldMemberLimit, v))
 }
 
+// StateEQ applies the EQ predicate on the "state" field.
+func StateEQ(v State) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldState, v))
+}
+
+// StateNEQ applies the NEQ predicate on the "state" field.
+func StateNEQ(v State) predicate.Group {
+	return predicate.Group(sql.FieldNEQ(FieldState, v))
+}
+
+// StateIn applies the In predicate on the "state" field.
+func StateIn(vs ...State) predicate.Group {
+	return predicate.Group(sql.FieldIn(FieldState, vs...))
+}
+
+// StateNotIn applies the NotIn predicate on the "state" field.
+func StateNotIn(vs ...State) predicate.Group {
+	return predicate.Group(sql.FieldNotIn(FieldState, vs...))
+}
+
+// StateReasonEQ applies the EQ predicate on the "state_reason" field.
+func StateReasonEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldStateReason, v))
+}
+
+// StateReasonNEQ applies the NEQ predicate on the "state_reason" field.
+func StateReasonNEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldNEQ(FieldStateReason, v))
+}
+
+// StateReasonIn applies the In predicate on the "state_reason" field.
+func StateReasonIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldIn(FieldStateReason, vs...))
+}
+
+// StateReasonNotIn applies the NotIn predicate on the "state_reason" field.
+func StateReasonNotIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldNotIn(FieldStateReason, vs...))
+}
+
+// StateReasonGT applies the GT predicate on the "state_reason" field.
+func StateReasonGT(v string) predicate.Group {
+	return predicate.Group(sql.FieldGT(FieldStateReason, v))
+}
+
+// StateReasonGTE applies the GTE predicate on the "state_reason" field.
+func StateReasonGTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldGTE(FieldStateReason, v))
+}
+
+// StateReasonLT applies the LT predicate on the "state_reason" field.
+func StateReasonLT(v string) predicate.Group {
+	return predicate.Group(sql.FieldLT(FieldStateReason, v))
+}
+
+// StateReasonLTE applies the LTE predicate on the "state_reason" field.
+func StateReasonLTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldLTE(FieldStateReason, v))
+}
+
+// StateReasonContains applies the Contains predicate on the "state_reason" field.
+func StateReasonContains(v string) predicate.Group {
+	return predicate.Group(sql.FieldContains(FieldStateReason, v))
+}
+
+// StateReasonHasPrefix applies the HasPrefix predicate on the "state_reason" field.
+func StateReasonHasPrefix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasPrefix(FieldStateReason, v))
+}
+
+// StateReasonHasSuffix applies the HasSuffix predicate on the "state_reason" field.
+func StateReasonHasSuffix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasSuffix(FieldStateReason, v))
+}
+
+// StateReasonIsNil applies the IsNil predicate on the "state_reason" field.
+func StateReasonIsNil() predicate.Group {
+	return predicate.Group(sql.FieldIsNull(FieldStateReason))
+}
+
+// StateReasonNotNil applies the NotNil predicate on the "state_reason" field.
+func StateReasonNotNil() predicate.Group {
+	return predicate.Group(sql.FieldNotNull(FieldStateReason))
+}
+
+// StateReasonEqualFold applies the EqualFold predicate on the "state_reason" field.
+func StateReasonEqualFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldEqualFold(FieldStateReason, v))
+}
+
+// StateReasonContainsFold applies the ContainsFold predicate on the "state_reason" field.
+func StateReasonContainsFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldContainsFold(FieldStateReason, v))
+}
+
+// CreateRequestIDEQ applies the EQ predicate on the "create_request_id" field.
+func CreateRequestIDEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDNEQ applies the NEQ predicate on the "create_request_id" field.
+func CreateRequestIDNEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldNEQ(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDIn applies the In predicate on the "create_request_id" field.
+func CreateRequestIDIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldIn(FieldCreateRequestID, vs...))
+}
+
+// CreateRequestIDNotIn applies the NotIn predicate on the "create_request_id" field.
+func CreateRequestIDNotIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldNotIn(FieldCreateRequestID, vs...))
+}
+
+// CreateRequestIDGT applies the GT predicate on the "create_request_id" field.
+func CreateRequestIDGT(v string) predicate.Group {
+	return predicate.Group(sql.FieldGT(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDGTE applies the GTE predicate on the "create_request_id" field.
+func CreateRequestIDGTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldGTE(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDLT applies the LT predicate on the "create_request_id" field.
+func CreateRequestIDLT(v string) predicate.Group {
+	return predicate.Group(sql.FieldLT(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDLTE applies the LTE predicate on the "create_request_id" field.
+func CreateRequestIDLTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldLTE(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDContains applies the Contains predicate on the "create_request_id" field.
+func CreateRequestIDContains(v string) predicate.Group {
+	return predicate.Group(sql.FieldContains(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDHasPrefix applies the HasPrefix predicate on the "create_request_id" field.
+func CreateRequestIDHasPrefix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasPrefix(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDHasSuffix applies the HasSuffix predicate on the "create_request_id" field.
+func CreateRequestIDHasSuffix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasSuffix(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDIsNil applies the IsNil predicate on the "create_request_id" field.
+func CreateRequestIDIsNil() predicate.Group {
+	return predicate.Group(sql.FieldIsNull(FieldCreateRequestID))
+}
+
+// CreateRequestIDNotNil applies the NotNil predicate on the "create_request_id" field.
+func CreateRequestIDNotNil() predicate.Group {
+	return predicate.Group(sql.FieldNotNull(FieldCreateRequestID))
+}
+
+// CreateRequestIDEqualFold applies the EqualFold predicate on the "create_request_id" field.
+func CreateRequestIDEqualFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldEqualFold(FieldCreateRequestID, v))
+}
+
+// CreateRequestIDContainsFold applies the ContainsFold predicate on the "create_request_id" field.
+func CreateRequestIDContainsFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldContainsFold(FieldCreateRequestID, v))
+}
+
 // HasTenant applies the HasEdge predicate on the "tenant" edge.
 func HasTenant() predicate.Group {
 	return predicate.Group(func(s *sql.Selector) {
@@ -935,6 +1115,29 @@ func HasJoinRequests() predicate.Group {
 func HasJoinRequestsWith(preds ...predicate.GroupJoinRequest) predicate.Group {
 	return predicate.Group(func(s *sql.Selector) {
 		step := newJoinRequestsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasAdmins applies the HasEdge predicate on the "admins" edge.
+func HasAdmins() predicate.Group {
+	return predicate.Group(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, AdminsTable, AdminsPrimaryKey...),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAdminsWith applies the HasEdge predicate on the "admins" edge with a given conditions (other predicates).
+func HasAdminsWith(preds ...predicate.Agent) predicate.Group {
+	return predicate.Group(func(s *sql.Selector) {
+		step := newAdminsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

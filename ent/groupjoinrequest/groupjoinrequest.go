@@ -36,6 +36,10 @@ const (
 	FieldDecidedAt = "decided_at"
 	// FieldDecidedByID holds the string denoting the decided_by_id field in the database.
 	FieldDecidedByID = "decided_by_id"
+	// FieldProviderRequestID holds the string denoting the provider_request_id field in the database.
+	FieldProviderRequestID = "provider_request_id"
+	// FieldError holds the string denoting the error field in the database.
+	FieldError = "error"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeGroup holds the string denoting the group edge name in mutations.
@@ -79,6 +83,8 @@ var Columns = []string{
 	FieldStatus,
 	FieldDecidedAt,
 	FieldDecidedByID,
+	FieldProviderRequestID,
+	FieldError,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -125,9 +131,10 @@ const DefaultStatus = StatusPENDING
 
 // Status values.
 const (
-	StatusPENDING  Status = "PENDING"
-	StatusAPPROVED Status = "APPROVED"
-	StatusREJECTED Status = "REJECTED"
+	StatusPENDING   Status = "PENDING"
+	StatusAPPROVED  Status = "APPROVED"
+	StatusREJECTED  Status = "REJECTED"
+	StatusCANCELLED Status = "CANCELLED"
 )
 
 func (s Status) String() string {
@@ -137,7 +144,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusPENDING, StatusAPPROVED, StatusREJECTED:
+	case StatusPENDING, StatusAPPROVED, StatusREJECTED, StatusCANCELLED:
 		return nil
 	default:
 		return fmt.Errorf("groupjoinrequest: invalid enum value for status field: %q", s)
@@ -195,6 +202,16 @@ func ByDecidedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByDecidedByID orders the results by the decided_by_id field.
 func ByDecidedByID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDecidedByID, opts...).ToFunc()
+}
+
+// ByProviderRequestID orders the results by the provider_request_id field.
+func ByProviderRequestID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProviderRequestID, opts...).ToFunc()
+}
+
+// ByError orders the results by the error field.
+func ByError(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldError, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

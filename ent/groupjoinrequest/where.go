@@ -105,6 +105,16 @@ func DecidedByID(v string) predicate.GroupJoinRequest {
 	return predicate.GroupJoinRequest(sql.FieldEQ(FieldDecidedByID, v))
 }
 
+// ProviderRequestID applies equality check predicate on the "provider_request_id" field. It's identical to ProviderRequestIDEQ.
+func ProviderRequestID(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEQ(FieldProviderRequestID, v))
+}
+
+// Error applies equality check predicate on the "error" field. It's identical to ErrorEQ.
+func Error(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEQ(FieldError, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.GroupJoinRequest {
 	return predicate.GroupJoinRequest(sql.FieldEQ(FieldCreatedAt, v))
@@ -598,6 +608,156 @@ func DecidedByIDEqualFold(v string) predicate.GroupJoinRequest {
 // DecidedByIDContainsFold applies the ContainsFold predicate on the "decided_by_id" field.
 func DecidedByIDContainsFold(v string) predicate.GroupJoinRequest {
 	return predicate.GroupJoinRequest(sql.FieldContainsFold(FieldDecidedByID, v))
+}
+
+// ProviderRequestIDEQ applies the EQ predicate on the "provider_request_id" field.
+func ProviderRequestIDEQ(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEQ(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDNEQ applies the NEQ predicate on the "provider_request_id" field.
+func ProviderRequestIDNEQ(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNEQ(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDIn applies the In predicate on the "provider_request_id" field.
+func ProviderRequestIDIn(vs ...string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldIn(FieldProviderRequestID, vs...))
+}
+
+// ProviderRequestIDNotIn applies the NotIn predicate on the "provider_request_id" field.
+func ProviderRequestIDNotIn(vs ...string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNotIn(FieldProviderRequestID, vs...))
+}
+
+// ProviderRequestIDGT applies the GT predicate on the "provider_request_id" field.
+func ProviderRequestIDGT(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldGT(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDGTE applies the GTE predicate on the "provider_request_id" field.
+func ProviderRequestIDGTE(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldGTE(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDLT applies the LT predicate on the "provider_request_id" field.
+func ProviderRequestIDLT(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldLT(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDLTE applies the LTE predicate on the "provider_request_id" field.
+func ProviderRequestIDLTE(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldLTE(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDContains applies the Contains predicate on the "provider_request_id" field.
+func ProviderRequestIDContains(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldContains(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDHasPrefix applies the HasPrefix predicate on the "provider_request_id" field.
+func ProviderRequestIDHasPrefix(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldHasPrefix(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDHasSuffix applies the HasSuffix predicate on the "provider_request_id" field.
+func ProviderRequestIDHasSuffix(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldHasSuffix(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDIsNil applies the IsNil predicate on the "provider_request_id" field.
+func ProviderRequestIDIsNil() predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldIsNull(FieldProviderRequestID))
+}
+
+// ProviderRequestIDNotNil applies the NotNil predicate on the "provider_request_id" field.
+func ProviderRequestIDNotNil() predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNotNull(FieldProviderRequestID))
+}
+
+// ProviderRequestIDEqualFold applies the EqualFold predicate on the "provider_request_id" field.
+func ProviderRequestIDEqualFold(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEqualFold(FieldProviderRequestID, v))
+}
+
+// ProviderRequestIDContainsFold applies the ContainsFold predicate on the "provider_request_id" field.
+func ProviderRequestIDContainsFold(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldContainsFold(FieldProviderRequestID, v))
+}
+
+// ErrorEQ applies the EQ predicate on the "error" field.
+func ErrorEQ(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEQ(FieldError, v))
+}
+
+// ErrorNEQ applies the NEQ predicate on the "error" field.
+func ErrorNEQ(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNEQ(FieldError, v))
+}
+
+// ErrorIn applies the In predicate on the "error" field.
+func ErrorIn(vs ...string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldIn(FieldError, vs...))
+}
+
+// ErrorNotIn applies the NotIn predicate on the "error" field.
+func ErrorNotIn(vs ...string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNotIn(FieldError, vs...))
+}
+
+// ErrorGT applies the GT predicate on the "error" field.
+func ErrorGT(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldGT(FieldError, v))
+}
+
+// ErrorGTE applies the GTE predicate on the "error" field.
+func ErrorGTE(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldGTE(FieldError, v))
+}
+
+// ErrorLT applies the LT predicate on the "error" field.
+func ErrorLT(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldLT(FieldError, v))
+}
+
+// ErrorLTE applies the LTE predicate on the "error" field.
+func ErrorLTE(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldLTE(FieldError, v))
+}
+
+// ErrorContains applies the Contains predicate on the "error" field.
+func ErrorContains(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldContains(FieldError, v))
+}
+
+// ErrorHasPrefix applies the HasPrefix predicate on the "error" field.
+func ErrorHasPrefix(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldHasPrefix(FieldError, v))
+}
+
+// ErrorHasSuffix applies the HasSuffix predicate on the "error" field.
+func ErrorHasSuffix(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldHasSuffix(FieldError, v))
+}
+
+// ErrorIsNil applies the IsNil predicate on the "error" field.
+func ErrorIsNil() predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldIsNull(FieldError))
+}
+
+// ErrorNotNil applies the NotNil predicate on the "error" field.
+func ErrorNotNil() predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldNotNull(FieldError))
+}
+
+// ErrorEqualFold applies the EqualFold predicate on the "error" field.
+func ErrorEqualFold(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldEqualFold(FieldError, v))
+}
+
+// ErrorContainsFold applies the ContainsFold predicate on the "error" field.
+func ErrorContainsFold(v string) predicate.GroupJoinRequest {
+	return predicate.GroupJoinRequest(sql.FieldContainsFold(FieldError, v))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

@@ -30,6 +30,8 @@ const (
 	FieldNumberID = "number_id"
 	// FieldSenderID holds the string denoting the sender_id field in the database.
 	FieldSenderID = "sender_id"
+	// FieldAuthorID holds the string denoting the author_id field in the database.
+	FieldAuthorID = "author_id"
 	// FieldReplyToID holds the string denoting the reply_to_id field in the database.
 	FieldReplyToID = "reply_to_id"
 	// FieldDeletedByID holds the string denoting the deleted_by_id field in the database.
@@ -82,6 +84,8 @@ const (
 	EdgeNumber = "number"
 	// EdgeSender holds the string denoting the sender edge name in mutations.
 	EdgeSender = "sender"
+	// EdgeAuthor holds the string denoting the author edge name in mutations.
+	EdgeAuthor = "author"
 	// EdgeReplyTo holds the string denoting the reply_to edge name in mutations.
 	EdgeReplyTo = "reply_to"
 	// EdgeReplies holds the string denoting the replies edge name in mutations.
@@ -122,6 +126,13 @@ const (
 	SenderInverseTable = "agents"
 	// SenderColumn is the table column denoting the sender relation/edge.
 	SenderColumn = "sender_id"
+	// AuthorTable is the table that holds the author relation/edge.
+	AuthorTable = "messages"
+	// AuthorInverseTable is the table name for the Contact entity.
+	// It exists in this package in order to avoid circular dependency with the "contact" package.
+	AuthorInverseTable = "contacts"
+	// AuthorColumn is the table column denoting the author relation/edge.
+	AuthorColumn = "author_id"
 	// ReplyToTable is the table that holds the reply_to relation/edge.
 	ReplyToTable = "messages"
 	// ReplyToColumn is the table column denoting the reply_to relation/edge.
@@ -156,6 +167,7 @@ var Columns = []string{
 	FieldConversationID,
 	FieldNumberID,
 	FieldSenderID,
+	FieldAuthorID,
 	FieldReplyToID,
 	FieldDeletedByID,
 	FieldReactionToID,
@@ -343,6 +355,11 @@ func BySenderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSenderID, opts...).ToFunc()
 }
 
+// ByAuthorID orders the results by the author_id field.
+func ByAuthorID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAuthorID, opts...).ToFunc()
+}
+
 // ByReplyToID orders the results by the reply_to_id field.
 func ByReplyToID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReplyToID, opts...).ToFunc()
@@ -471,6 +488,13 @@ func BySenderField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
+// ByAuthorField orders the results by author field.
+func ByAuthorField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAuthorStep(), sql.OrderByField(field, opts...))
+	}
+}
+
 // ByReplyToField orders the results by reply_to field.
 func ByReplyToField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -545,6 +569,13 @@ func newSenderStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SenderInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, SenderTable, SenderColumn),
+	)
+}
+func newAuthorStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AuthorInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, AuthorTable, AuthorColumn),
 	)
 }
 func newReplyToStep() *sqlgraph.Step {

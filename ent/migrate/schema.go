@@ -419,6 +419,7 @@ var (
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 		{Name: "contact_id", Type: field.TypeString},
+		{Name: "group_id", Type: field.TypeString, Nullable: true},
 		{Name: "assignee_id", Type: field.TypeString, Nullable: true},
 		{Name: "team_id", Type: field.TypeString, Nullable: true},
 		{Name: "last_message_id", Type: field.TypeString, Nullable: true},
@@ -448,20 +449,26 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 			{
-				Symbol:     "conversations_agents_assignee",
+				Symbol:     "conversations_groups_group",
 				Columns:    []*schema.Column{ConversationsColumns[17]},
+				RefColumns: []*schema.Column{GroupsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "conversations_agents_assignee",
+				Columns:    []*schema.Column{ConversationsColumns[18]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_teams_team",
-				Columns:    []*schema.Column{ConversationsColumns[18]},
+				Columns:    []*schema.Column{ConversationsColumns[19]},
 				RefColumns: []*schema.Column{TeamsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_messages_last_message",
-				Columns:    []*schema.Column{ConversationsColumns[19]},
+				Columns:    []*schema.Column{ConversationsColumns[20]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -485,12 +492,17 @@ var (
 			{
 				Name:    "conversation_tenant_id_assignee_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[17]},
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[18]},
 			},
 			{
 				Name:    "conversation_number_id_contact_id",
 				Unique:  false,
 				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[16]},
+			},
+			{
+				Name:    "conversation_group_id",
+				Unique:  true,
+				Columns: []*schema.Column{ConversationsColumns[17]},
 			},
 			{
 				Name:    "conversation_tenant_id_queued_at",
@@ -515,6 +527,9 @@ var (
 		{Name: "join_approval", Type: field.TypeBool, Default: false},
 		{Name: "members_reply_to_admins_only", Type: field.TypeBool, Default: false},
 		{Name: "member_limit", Type: field.TypeInt, Default: 1024},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"CREATING", "ACTIVE", "FAILED", "DELETING", "DELETED", "SUSPENDED"}, Default: "ACTIVE"},
+		{Name: "state_reason", Type: field.TypeString, Nullable: true},
+		{Name: "create_request_id", Type: field.TypeString, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 	}
@@ -526,13 +541,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "groups_tenants_tenant",
-				Columns:    []*schema.Column{GroupsColumns[14]},
+				Columns:    []*schema.Column{GroupsColumns[17]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "groups_numbers_number",
-				Columns:    []*schema.Column{GroupsColumns[15]},
+				Columns:    []*schema.Column{GroupsColumns[18]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -541,12 +556,12 @@ var (
 			{
 				Name:    "group_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{GroupsColumns[14]},
+				Columns: []*schema.Column{GroupsColumns[17]},
 			},
 			{
 				Name:    "group_number_id_provider_group_id",
 				Unique:  true,
-				Columns: []*schema.Column{GroupsColumns[15], GroupsColumns[7]},
+				Columns: []*schema.Column{GroupsColumns[18], GroupsColumns[7]},
 			},
 		},
 	}
@@ -557,8 +572,10 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "wa_id", Type: field.TypeString, Size: 32},
 		{Name: "name", Type: field.TypeString, Nullable: true, Size: 200},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REJECTED"}, Default: "PENDING"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "APPROVED", "REJECTED", "CANCELLED"}, Default: "PENDING"},
 		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "provider_request_id", Type: field.TypeString, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "group_id", Type: field.TypeString},
 		{Name: "decided_by_id", Type: field.TypeString, Nullable: true},
@@ -571,19 +588,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "group_join_requests_tenants_tenant",
-				Columns:    []*schema.Column{GroupJoinRequestsColumns[7]},
+				Columns:    []*schema.Column{GroupJoinRequestsColumns[9]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "group_join_requests_groups_group",
-				Columns:    []*schema.Column{GroupJoinRequestsColumns[8]},
+				Columns:    []*schema.Column{GroupJoinRequestsColumns[10]},
 				RefColumns: []*schema.Column{GroupsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "group_join_requests_agents_decided_by",
-				Columns:    []*schema.Column{GroupJoinRequestsColumns[9]},
+				Columns:    []*schema.Column{GroupJoinRequestsColumns[11]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -592,7 +609,12 @@ var (
 			{
 				Name:    "groupjoinrequest_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{GroupJoinRequestsColumns[7]},
+				Columns: []*schema.Column{GroupJoinRequestsColumns[9]},
+			},
+			{
+				Name:    "groupjoinrequest_group_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{GroupJoinRequestsColumns[10], GroupJoinRequestsColumns[5]},
 			},
 		},
 	}
@@ -737,6 +759,7 @@ var (
 		{Name: "conversation_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 		{Name: "sender_id", Type: field.TypeString, Nullable: true},
+		{Name: "author_id", Type: field.TypeString, Nullable: true},
 		{Name: "reply_to_id", Type: field.TypeString, Nullable: true},
 		{Name: "deleted_by_id", Type: field.TypeString, Nullable: true},
 		{Name: "reaction_to_id", Type: field.TypeString, Nullable: true},
@@ -772,20 +795,26 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "messages_messages_replies",
+				Symbol:     "messages_contacts_author",
 				Columns:    []*schema.Column{MessagesColumns[26]},
+				RefColumns: []*schema.Column{ContactsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "messages_messages_replies",
+				Columns:    []*schema.Column{MessagesColumns[27]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_agents_deleted_by",
-				Columns:    []*schema.Column{MessagesColumns[27]},
+				Columns:    []*schema.Column{MessagesColumns[28]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_messages_reactions",
-				Columns:    []*schema.Column{MessagesColumns[28]},
+				Columns:    []*schema.Column{MessagesColumns[29]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -809,12 +838,12 @@ var (
 			{
 				Name:    "message_reply_to_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[26]},
+				Columns: []*schema.Column{MessagesColumns[27]},
 			},
 			{
 				Name:    "message_reaction_to_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[28]},
+				Columns: []*schema.Column{MessagesColumns[29]},
 			},
 			{
 				Name:    "message_number_id_priced_at",
@@ -868,6 +897,7 @@ var (
 		{Name: "phone", Type: field.TypeString},
 		{Name: "display_name", Type: field.TypeString, Size: 200},
 		{Name: "provider", Type: field.TypeEnum, Enums: []string{"cloud", "sim"}, Default: "cloud"},
+		{Name: "group_mode", Type: field.TypeEnum, Enums: []string{"CLOUD_API", "APP"}, Default: "CLOUD_API"},
 		{Name: "waba_id", Type: field.TypeString, Nullable: true},
 		{Name: "phone_number_id", Type: field.TypeString, Nullable: true},
 		{Name: "verified_at", Type: field.TypeTime, Nullable: true},
@@ -891,7 +921,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "numbers_tenants_tenant",
-				Columns:    []*schema.Column{NumbersColumns[19]},
+				Columns:    []*schema.Column{NumbersColumns[20]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -900,17 +930,17 @@ var (
 			{
 				Name:    "number_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{NumbersColumns[19]},
+				Columns: []*schema.Column{NumbersColumns[20]},
 			},
 			{
 				Name:    "number_tenant_id_phone",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[19], NumbersColumns[3]},
+				Columns: []*schema.Column{NumbersColumns[20], NumbersColumns[3]},
 			},
 			{
 				Name:    "number_phone_number_id",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[7]},
+				Columns: []*schema.Column{NumbersColumns[8]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "verified_at IS NOT NULL",
 				},
@@ -1275,6 +1305,31 @@ var (
 			},
 		},
 	}
+	// GroupAdminsColumns holds the columns for the "group_admins" table.
+	GroupAdminsColumns = []*schema.Column{
+		{Name: "group_id", Type: field.TypeString},
+		{Name: "agent_id", Type: field.TypeString},
+	}
+	// GroupAdminsTable holds the schema information for the "group_admins" table.
+	GroupAdminsTable = &schema.Table{
+		Name:       "group_admins",
+		Columns:    GroupAdminsColumns,
+		PrimaryKey: []*schema.Column{GroupAdminsColumns[0], GroupAdminsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_admins_group_id",
+				Columns:    []*schema.Column{GroupAdminsColumns[0]},
+				RefColumns: []*schema.Column{GroupsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "group_admins_agent_id",
+				Columns:    []*schema.Column{GroupAdminsColumns[1]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// NumberMembersColumns holds the columns for the "number_members" table.
 	NumberMembersColumns = []*schema.Column{
 		{Name: "number_id", Type: field.TypeString},
@@ -1353,6 +1408,7 @@ var (
 		TenantsTable,
 		WebhookDeliveriesTable,
 		WebhookEndpointsTable,
+		GroupAdminsTable,
 		NumberMembersTable,
 		TeamAgentsTable,
 	}
@@ -1373,9 +1429,10 @@ func init() {
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[1].RefTable = NumbersTable
 	ConversationsTable.ForeignKeys[2].RefTable = ContactsTable
-	ConversationsTable.ForeignKeys[3].RefTable = AgentsTable
-	ConversationsTable.ForeignKeys[4].RefTable = TeamsTable
-	ConversationsTable.ForeignKeys[5].RefTable = MessagesTable
+	ConversationsTable.ForeignKeys[3].RefTable = GroupsTable
+	ConversationsTable.ForeignKeys[4].RefTable = AgentsTable
+	ConversationsTable.ForeignKeys[5].RefTable = TeamsTable
+	ConversationsTable.ForeignKeys[6].RefTable = MessagesTable
 	GroupsTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupsTable.ForeignKeys[1].RefTable = NumbersTable
 	GroupJoinRequestsTable.ForeignKeys[0].RefTable = TenantsTable
@@ -1389,9 +1446,10 @@ func init() {
 	MessagesTable.ForeignKeys[1].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[2].RefTable = NumbersTable
 	MessagesTable.ForeignKeys[3].RefTable = AgentsTable
-	MessagesTable.ForeignKeys[4].RefTable = MessagesTable
-	MessagesTable.ForeignKeys[5].RefTable = AgentsTable
-	MessagesTable.ForeignKeys[6].RefTable = MessagesTable
+	MessagesTable.ForeignKeys[4].RefTable = ContactsTable
+	MessagesTable.ForeignKeys[5].RefTable = MessagesTable
+	MessagesTable.ForeignKeys[6].RefTable = AgentsTable
+	MessagesTable.ForeignKeys[7].RefTable = MessagesTable
 	MessageRatesTable.ForeignKeys[0].RefTable = TenantsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
 	OffboardingsTable.ForeignKeys[0].RefTable = TenantsTable
@@ -1404,6 +1462,8 @@ func init() {
 	SessionsTable.ForeignKeys[1].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable
 	WebhookEndpointsTable.ForeignKeys[0].RefTable = TenantsTable
+	GroupAdminsTable.ForeignKeys[0].RefTable = GroupsTable
+	GroupAdminsTable.ForeignKeys[1].RefTable = AgentsTable
 	NumberMembersTable.ForeignKeys[0].RefTable = NumbersTable
 	NumberMembersTable.ForeignKeys[1].RefTable = AgentsTable
 	TeamAgentsTable.ForeignKeys[0].RefTable = TeamsTable

@@ -30,6 +30,8 @@ const (
 	FieldDisplayName = "display_name"
 	// FieldProvider holds the string denoting the provider field in the database.
 	FieldProvider = "provider"
+	// FieldGroupMode holds the string denoting the group_mode field in the database.
+	FieldGroupMode = "group_mode"
 	// FieldWabaID holds the string denoting the waba_id field in the database.
 	FieldWabaID = "waba_id"
 	// FieldPhoneNumberID holds the string denoting the phone_number_id field in the database.
@@ -103,6 +105,7 @@ var Columns = []string{
 	FieldPhone,
 	FieldDisplayName,
 	FieldProvider,
+	FieldGroupMode,
 	FieldWabaID,
 	FieldPhoneNumberID,
 	FieldVerifiedAt,
@@ -187,6 +190,32 @@ func ProviderValidator(pr Provider) error {
 		return nil
 	default:
 		return fmt.Errorf("number: invalid enum value for provider field: %q", pr)
+	}
+}
+
+// GroupMode defines the type for the "group_mode" enum field.
+type GroupMode string
+
+// GroupModeCLOUD_API is the default value of the GroupMode enum.
+const DefaultGroupMode = GroupModeCLOUD_API
+
+// GroupMode values.
+const (
+	GroupModeCLOUD_API GroupMode = "CLOUD_API"
+	GroupModeAPP       GroupMode = "APP"
+)
+
+func (gm GroupMode) String() string {
+	return string(gm)
+}
+
+// GroupModeValidator is a validator for the "group_mode" field enum values. It is called by the builders before save.
+func GroupModeValidator(gm GroupMode) error {
+	switch gm {
+	case GroupModeCLOUD_API, GroupModeAPP:
+		return nil
+	default:
+		return fmt.Errorf("number: invalid enum value for group_mode field: %q", gm)
 	}
 }
 
@@ -283,6 +312,11 @@ func ByDisplayName(opts ...sql.OrderTermOption) OrderOption {
 // ByProvider orders the results by the provider field.
 func ByProvider(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProvider, opts...).ToFunc()
+}
+
+// ByGroupMode orders the results by the group_mode field.
+func ByGroupMode(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGroupMode, opts...).ToFunc()
 }
 
 // ByWabaID orders the results by the waba_id field.
@@ -426,6 +460,24 @@ func (e *Provider) UnmarshalGQL(val interface{}) error {
 	*e = Provider(str)
 	if err := ProviderValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Provider", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e GroupMode) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *GroupMode) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = GroupMode(str)
+	if err := GroupModeValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid GroupMode", str)
 	}
 	return nil
 }

@@ -430,6 +430,26 @@ func ProviderNotIn(vs ...Provider) predicate.Number {
 	return predicate.Number(sql.FieldNotIn(FieldProvider, vs...))
 }
 
+// GroupModeEQ applies the EQ predicate on the "group_mode" field.
+func GroupModeEQ(v GroupMode) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldGroupMode, v))
+}
+
+// GroupModeNEQ applies the NEQ predicate on the "group_mode" field.
+func GroupModeNEQ(v GroupMode) predicate.Number {
+	return predicate.Number(sql.FieldNEQ(FieldGroupMode, v))
+}
+
+// GroupModeIn applies the In predicate on the "group_mode" field.
+func GroupModeIn(vs ...GroupMode) predicate.Number {
+	return predicate.Number(sql.FieldIn(FieldGroupMode, vs...))
+}
+
+// GroupModeNotIn applies the NotIn predicate on the "group_mode" field.
+func GroupModeNotIn(vs ...GroupMode) predicate.Number {
+	return predicate.Number(sql.FieldNotIn(FieldGroupMode, vs...))
+}
+
 // WabaIDEQ applies the EQ predicate on the "waba_id" field.
 func WabaIDEQ(v string) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldWabaID, v))

@@ -616,13 +616,13 @@ func init() {
 	// conversation.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
 	conversation.TenantIDValidator = conversationDescTenantID.Validators[0].(func(string) error)
 	// conversationDescUnreadCount is the schema descriptor for unread_count field.
-	conversationDescUnreadCount := conversationFields[7].Descriptor()
+	conversationDescUnreadCount := conversationFields[8].Descriptor()
 	// conversation.DefaultUnreadCount holds the default value on creation for the unread_count field.
 	conversation.DefaultUnreadCount = conversationDescUnreadCount.Default.(int)
 	// conversation.UnreadCountValidator is a validator for the "unread_count" field. It is called by the builders before save.
 	conversation.UnreadCountValidator = conversationDescUnreadCount.Validators[0].(func(int) error)
 	// conversationDescLegalHoldReason is the schema descriptor for legal_hold_reason field.
-	conversationDescLegalHoldReason := conversationFields[14].Descriptor()
+	conversationDescLegalHoldReason := conversationFields[15].Descriptor()
 	// conversation.LegalHoldReasonValidator is a validator for the "legal_hold_reason" field. It is called by the builders before save.
 	conversation.LegalHoldReasonValidator = conversationDescLegalHoldReason.Validators[0].(func(string) error)
 	// conversationDescID is the schema descriptor for id field.
@@ -955,7 +955,7 @@ func init() {
 	// message.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
 	message.TenantIDValidator = messageDescTenantID.Validators[0].(func(string) error)
 	// messageDescAttempts is the schema descriptor for attempts field.
-	messageDescAttempts := messageFields[11].Descriptor()
+	messageDescAttempts := messageFields[12].Descriptor()
 	// message.DefaultAttempts holds the default value on creation for the attempts field.
 	message.DefaultAttempts = messageDescAttempts.Default.(int)
 	// messageDescID is the schema descriptor for id field.
@@ -1125,7 +1125,7 @@ func init() {
 		}
 	}()
 	// numberDescThroughput is the schema descriptor for throughput field.
-	numberDescThroughput := numberFields[10].Descriptor()
+	numberDescThroughput := numberFields[11].Descriptor()
 	// number.DefaultThroughput holds the default value on creation for the throughput field.
 	number.DefaultThroughput = numberDescThroughput.Default.(int)
 	// number.ThroughputValidator is a validator for the "throughput" field. It is called by the builders before save.

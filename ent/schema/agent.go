@@ -65,6 +65,7 @@ func (Agent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("teams", Team.Type).Ref("agents"),
 		edge.From("numbers", Number.Type).Ref("members"),
+		edge.From("admin_of", Group.Type).Ref("admins").Annotations(entgql.Skip()),
 		edge.From("assigned", Conversation.Type).Ref("assignee").
 			Annotations(entgql.RelayConnection()),
 		edge.To("sessions", Session.Type).Annotations(entgql.Skip()),

@@ -24,6 +24,8 @@ func (Conversation) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("number_id").Immutable(),
 		field.String("contact_id").Comment("changes only when two contacts are merged into one"),
+		field.String("group_id").Optional().Nillable().Immutable().
+			Comment("a group's conversation: its contact stands for the group, its members write as authors"),
 		field.String("assignee_id").Optional().Nillable(),
 		field.String("team_id").Optional().Nillable(),
 		field.String("last_message_id").Optional().Nillable(),
@@ -54,6 +56,7 @@ func (Conversation) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable(),
 		edge.To("contact", Contact.Type).Field("contact_id").Unique().Required(),
+		edge.To("group", Group.Type).Field("group_id").Unique().Immutable(),
 		edge.To("assignee", Agent.Type).Field("assignee_id").Unique(),
 		edge.To("team", Team.Type).Field("team_id").Unique(),
 		edge.To("last_message", Message.Type).Field("last_message_id").Unique().
@@ -72,6 +75,7 @@ func (Conversation) Indexes() []ent.Index {
 		index.Fields("tenant_id", "status", "last_message_at"),
 		index.Fields("tenant_id", "assignee_id"),
 		index.Fields("number_id", "contact_id"),
+		index.Fields("group_id").Unique(),
 		index.Fields("tenant_id", "queued_at"), // the routing queue
 	}
 }

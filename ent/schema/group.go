@@ -40,6 +40,15 @@ func (Group) Fields() []ent.Field {
 		field.Bool("members_reply_to_admins_only").Default(false).
 			Comment("with send_messages ADMINS: members may still reply to announcements"),
 		field.Int("member_limit").Default(1024).Positive(),
+		field.Enum("state").Values("CREATING", "ACTIVE", "FAILED", "DELETING", "DELETED", "SUSPENDED").Default("ACTIVE").
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("CREATING until the provider's group_lifecycle_update confirms it (or FAILED says why)"),
+		field.String("state_reason").Optional().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("why the provider refused the last change, when it did"),
+		field.String("create_request_id").Optional().Nillable().
+			Annotations(entgql.Skip()).
+			Comment("the provider's request id of the creation, matched with its webhook"),
 	}
 }
 
@@ -51,6 +60,9 @@ func (Group) Edges() []ent.Edge {
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		edge.From("join_requests", GroupJoinRequest.Type).Ref("group").
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.To("admins", Agent.Type).
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("the agents who are the group's admins in the platform (admins-only posting, approvals)"),
 	}
 }
 
@@ -121,9 +133,13 @@ func (GroupJoinRequest) Fields() []ent.Field {
 		field.String("group_id").Immutable(),
 		field.String("wa_id").NotEmpty().MaxLen(32).Immutable(),
 		field.String("name").Optional().MaxLen(200),
-		field.Enum("status").Values("PENDING", "APPROVED", "REJECTED").Default("PENDING"),
+		field.Enum("status").Values("PENDING", "APPROVED", "REJECTED", "CANCELLED").Default("PENDING"),
 		field.Time("decided_at").Optional().Nillable(),
 		field.String("decided_by_id").Optional().Nillable(),
+		field.String("provider_request_id").Optional().Immutable().Annotations(entgql.Skip()).
+			Comment("the provider's join_request_id"),
+		field.String("error").Optional().
+			Comment("why the provider refused the last decision; the request is PENDING again"),
 	}
 }
 
@@ -133,6 +149,11 @@ func (GroupJoinRequest) Edges() []ent.Edge {
 		edge.To("group", Group.Type).Field("group_id").Unique().Required().Immutable(),
 		edge.To("decided_by", Agent.Type).Field("decided_by_id").Unique(),
 	}
+}
+
+// Indexes of the GroupJoinRequest.
+func (GroupJoinRequest) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("group_id", "status")}
 }
 
 // Annotations of the GroupJoinRequest.

@@ -30,6 +30,8 @@ func (Message) Fields() []ent.Field {
 		field.String("conversation_id").Immutable(),
 		field.String("number_id").Immutable().Annotations(entgql.Skip()),
 		field.String("sender_id").Optional().Nillable().Immutable(),
+		field.String("author_id").Optional().Nillable().Immutable().
+			Comment("in a group: the member (a contact) who wrote an inbound message"),
 		field.String("reply_to_id").Optional().Nillable().Immutable(),
 		field.String("deleted_by_id").Optional().Nillable(),
 		field.String("reaction_to_id").Optional().Nillable().
@@ -75,6 +77,7 @@ func (Message) Edges() []ent.Edge {
 		edge.To("conversation", Conversation.Type).Field("conversation_id").Unique().Required().Immutable(),
 		edge.To("number", Number.Type).Field("number_id").Unique().Required().Immutable().Annotations(entgql.Skip()),
 		edge.To("sender", Agent.Type).Field("sender_id").Unique().Immutable(),
+		edge.To("author", Contact.Type).Field("author_id").Unique().Immutable(),
 		// A plain many-to-one: a message quotes at most one, and may be
 		// quoted by many. (A unique edge to its own type with no inverse is
 		// ent's bidirectional one-to-one, which cross-linked both messages.)

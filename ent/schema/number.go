@@ -28,6 +28,8 @@ func (Number) Fields() []ent.Field {
 		field.String("phone").Match(e164Pattern).Annotations(entgql.OrderField("PHONE")),
 		field.String("display_name").NotEmpty().MaxLen(200).Annotations(entgql.OrderField("DISPLAY_NAME")),
 		field.Enum("provider").Values("cloud", "sim").Default("cloud"),
+		field.Enum("group_mode").Values("CLOUD_API", "APP").Default("CLOUD_API").
+			Comment("how groups behave: the Cloud API's Groups API, or (simulator only) like the phone app"),
 		field.String("waba_id").Optional(),
 		field.String("phone_number_id").Optional().Nillable().
 			Comment("the provider's id of the number; routes webhooks to it once verified"),

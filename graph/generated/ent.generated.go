@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	group1 "github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -29,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/group"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -45,6 +47,8 @@ type MessageResolver interface {
 	Pricing(ctx context.Context, obj *ent.Message) (*model.MessagePricing, error)
 }
 type NumberResolver interface {
+	GroupCapabilities(ctx context.Context, obj *ent.Number) (*group.Capabilities, error)
+
 	Costs(ctx context.Context, obj *ent.Number, month string) (*model.MessagingCosts, error)
 }
 type QueryResolver interface {
@@ -4706,6 +4710,29 @@ func (ec *executionContext) fieldContext_Conversation_contactID(_ context.Contex
 	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
+func (ec *executionContext) _Conversation_groupID(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_groupID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_groupID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _Conversation_assigneeID(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5087,6 +5114,38 @@ func (ec *executionContext) fieldContext_Conversation_contact(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Conversation_group(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Conversation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5751,6 +5810,52 @@ func (ec *executionContext) fieldContext_Group_memberLimit(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Group", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Group_state(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v group1.State) graphql.Marshaler {
+			return ec.marshalNGroupState2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, errors.New("field of type GroupState does not have child fields"))
+}
+
+func (ec *executionContext) _Group_stateReason(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_stateReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_stateReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Group_number(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5867,6 +5972,38 @@ func (ec *executionContext) fieldContext_Group_joinRequests(ctx context.Context,
 	if fc.Args, err = ec.field_Group_joinRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Group_admins(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_admins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admins(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAgentᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_admins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agent(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -6218,6 +6355,29 @@ func (ec *executionContext) _GroupJoinRequest_decidedByID(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_GroupJoinRequest_decidedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GroupJoinRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _GroupJoinRequest_error(ctx context.Context, field graphql.CollectedField, obj *ent.GroupJoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupJoinRequest_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GroupJoinRequest_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupJoinRequest", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _GroupJoinRequest_group(ctx context.Context, field graphql.CollectedField, obj *ent.GroupJoinRequest) (ret graphql.Marshaler) {
@@ -7257,6 +7417,29 @@ func (ec *executionContext) fieldContext_Message_senderID(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
+func (ec *executionContext) _Message_authorID(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_authorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_authorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _Message_replyToID(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7615,6 +7798,38 @@ func (ec *executionContext) fieldContext_Message_sender(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Agent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_author(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8234,6 +8449,29 @@ func (ec *executionContext) fieldContext_Number_provider(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type NumberProvider does not have child fields"))
 }
 
+func (ec *executionContext) _Number_groupMode(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Number_groupMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v number.GroupMode) graphql.Marshaler {
+			return ec.marshalNNumberGroupMode2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Number_groupMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type NumberGroupMode does not have child fields"))
+}
+
 func (ec *executionContext) _Number_wabaID(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8592,6 +8830,38 @@ func (ec *executionContext) fieldContext_Number_groups(ctx context.Context, fiel
 	if fc.Args, err = ec.field_Number_groups_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Number_groupCapabilities(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Number_groupCapabilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Number().GroupCapabilities(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *group.Capabilities) graphql.Marshaler {
+			return ec.marshalNGroupCapabilities2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋgroupᚐCapabilities(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Number_groupCapabilities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Number",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupCapabilities(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -18761,7 +19031,7 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasGroup", "hasGroupWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19153,6 +19423,111 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.ContactIDContainsFold = data
+		case "groupID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
+		case "groupIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDNEQ = data
+		case "groupIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDIn = data
+		case "groupIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDNotIn = data
+		case "groupIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDGT = data
+		case "groupIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDGTE = data
+		case "groupIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDLT = data
+		case "groupIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDLTE = data
+		case "groupIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContains"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDContains = data
+		case "groupIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDHasPrefix = data
+		case "groupIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDHasSuffix = data
+		case "groupIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDIsNil = data
+		case "groupIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDNotNil = data
+		case "groupIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDEqualFold = data
+		case "groupIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupIDContainsFold = data
 		case "assigneeID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -20203,6 +20578,20 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.HasContactWith = data
+		case "hasGroup":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasGroup"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasGroup = data
+		case "hasGroupWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasGroupWith"))
+			data, err := ec.unmarshalOGroupWhereInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasGroupWith = data
 		case "hasAssignee":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAssignee"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -20454,7 +20843,7 @@ func (ec *executionContext) unmarshalInputCreateNumberInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"phone", "displayName", "provider", "wabaID", "phoneNumberID", "throughput", "memberIDs"}
+	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "phoneNumberID", "throughput", "memberIDs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20482,6 +20871,13 @@ func (ec *executionContext) unmarshalInputCreateNumberInput(ctx context.Context,
 				return it, err
 			}
 			it.Provider = data
+		case "groupMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupMode"))
+			data, err := ec.unmarshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupMode = data
 		case "wabaID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wabaID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -20611,7 +21007,7 @@ func (ec *executionContext) unmarshalInputGroupJoinRequestWhereInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDEqualFold", "groupIDContainsFold", "waID", "waIDNEQ", "waIDIn", "waIDNotIn", "waIDGT", "waIDGTE", "waIDLT", "waIDLTE", "waIDContains", "waIDHasPrefix", "waIDHasSuffix", "waIDEqualFold", "waIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameIsNil", "nameNotNil", "nameEqualFold", "nameContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "decidedByID", "decidedByIDNEQ", "decidedByIDIn", "decidedByIDNotIn", "decidedByIDGT", "decidedByIDGTE", "decidedByIDLT", "decidedByIDLTE", "decidedByIDContains", "decidedByIDHasPrefix", "decidedByIDHasSuffix", "decidedByIDIsNil", "decidedByIDNotNil", "decidedByIDEqualFold", "decidedByIDContainsFold", "hasGroup", "hasGroupWith", "hasDecidedBy", "hasDecidedByWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDEqualFold", "groupIDContainsFold", "waID", "waIDNEQ", "waIDIn", "waIDNotIn", "waIDGT", "waIDGTE", "waIDLT", "waIDLTE", "waIDContains", "waIDHasPrefix", "waIDHasSuffix", "waIDEqualFold", "waIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameIsNil", "nameNotNil", "nameEqualFold", "nameContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "decidedByID", "decidedByIDNEQ", "decidedByIDIn", "decidedByIDNotIn", "decidedByIDGT", "decidedByIDGTE", "decidedByIDLT", "decidedByIDLTE", "decidedByIDContains", "decidedByIDHasPrefix", "decidedByIDHasSuffix", "decidedByIDIsNil", "decidedByIDNotNil", "decidedByIDEqualFold", "decidedByIDContainsFold", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "hasGroup", "hasGroupWith", "hasDecidedBy", "hasDecidedByWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21311,6 +21707,111 @@ func (ec *executionContext) unmarshalInputGroupJoinRequestWhereInput(ctx context
 				return it, err
 			}
 			it.DecidedByIDContainsFold = data
+		case "error":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("error"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Error = data
+		case "errorNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNEQ = data
+		case "errorIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorIn = data
+		case "errorNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNotIn = data
+		case "errorGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorGT = data
+		case "errorGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorGTE = data
+		case "errorLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorLT = data
+		case "errorLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorLTE = data
+		case "errorContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorContains = data
+		case "errorHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorHasPrefix = data
+		case "errorHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorHasSuffix = data
+		case "errorIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorIsNil = data
+		case "errorNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNotNil = data
+		case "errorEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorEqualFold = data
+		case "errorContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorContainsFold = data
 		case "hasGroup":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasGroup"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -22826,7 +23327,7 @@ func (ec *executionContext) unmarshalInputGroupWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "iconURL", "iconURLNEQ", "iconURLIn", "iconURLNotIn", "iconURLGT", "iconURLGTE", "iconURLLT", "iconURLLTE", "iconURLContains", "iconURLHasPrefix", "iconURLHasSuffix", "iconURLIsNil", "iconURLNotNil", "iconURLEqualFold", "iconURLContainsFold", "inviteLink", "inviteLinkNEQ", "inviteLinkIn", "inviteLinkNotIn", "inviteLinkGT", "inviteLinkGTE", "inviteLinkLT", "inviteLinkLTE", "inviteLinkContains", "inviteLinkHasPrefix", "inviteLinkHasSuffix", "inviteLinkIsNil", "inviteLinkNotNil", "inviteLinkEqualFold", "inviteLinkContainsFold", "providerGroupID", "providerGroupIDNEQ", "providerGroupIDIn", "providerGroupIDNotIn", "providerGroupIDGT", "providerGroupIDGTE", "providerGroupIDLT", "providerGroupIDLTE", "providerGroupIDContains", "providerGroupIDHasPrefix", "providerGroupIDHasSuffix", "providerGroupIDIsNil", "providerGroupIDNotNil", "providerGroupIDEqualFold", "providerGroupIDContainsFold", "sendMessages", "sendMessagesNEQ", "sendMessagesIn", "sendMessagesNotIn", "editInfo", "editInfoNEQ", "editInfoIn", "editInfoNotIn", "addMembers", "addMembersNEQ", "addMembersIn", "addMembersNotIn", "joinApproval", "joinApprovalNEQ", "membersReplyToAdminsOnly", "membersReplyToAdminsOnlyNEQ", "memberLimit", "memberLimitNEQ", "memberLimitIn", "memberLimitNotIn", "memberLimitGT", "memberLimitGTE", "memberLimitLT", "memberLimitLTE", "hasNumber", "hasNumberWith", "hasMembers", "hasMembersWith", "hasJoinRequests", "hasJoinRequestsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "iconURL", "iconURLNEQ", "iconURLIn", "iconURLNotIn", "iconURLGT", "iconURLGTE", "iconURLLT", "iconURLLTE", "iconURLContains", "iconURLHasPrefix", "iconURLHasSuffix", "iconURLIsNil", "iconURLNotNil", "iconURLEqualFold", "iconURLContainsFold", "inviteLink", "inviteLinkNEQ", "inviteLinkIn", "inviteLinkNotIn", "inviteLinkGT", "inviteLinkGTE", "inviteLinkLT", "inviteLinkLTE", "inviteLinkContains", "inviteLinkHasPrefix", "inviteLinkHasSuffix", "inviteLinkIsNil", "inviteLinkNotNil", "inviteLinkEqualFold", "inviteLinkContainsFold", "providerGroupID", "providerGroupIDNEQ", "providerGroupIDIn", "providerGroupIDNotIn", "providerGroupIDGT", "providerGroupIDGTE", "providerGroupIDLT", "providerGroupIDLTE", "providerGroupIDContains", "providerGroupIDHasPrefix", "providerGroupIDHasSuffix", "providerGroupIDIsNil", "providerGroupIDNotNil", "providerGroupIDEqualFold", "providerGroupIDContainsFold", "sendMessages", "sendMessagesNEQ", "sendMessagesIn", "sendMessagesNotIn", "editInfo", "editInfoNEQ", "editInfoIn", "editInfoNotIn", "addMembers", "addMembersNEQ", "addMembersIn", "addMembersNotIn", "joinApproval", "joinApprovalNEQ", "membersReplyToAdminsOnly", "membersReplyToAdminsOnlyNEQ", "memberLimit", "memberLimitNEQ", "memberLimitIn", "memberLimitNotIn", "memberLimitGT", "memberLimitGTE", "memberLimitLT", "memberLimitLTE", "state", "stateNEQ", "stateIn", "stateNotIn", "stateReason", "stateReasonNEQ", "stateReasonIn", "stateReasonNotIn", "stateReasonGT", "stateReasonGTE", "stateReasonLT", "stateReasonLTE", "stateReasonContains", "stateReasonHasPrefix", "stateReasonHasSuffix", "stateReasonIsNil", "stateReasonNotNil", "stateReasonEqualFold", "stateReasonContainsFold", "hasNumber", "hasNumberWith", "hasMembers", "hasMembersWith", "hasJoinRequests", "hasJoinRequestsWith", "hasAdmins", "hasAdminsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23806,6 +24307,139 @@ func (ec *executionContext) unmarshalInputGroupWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.MemberLimitLTE = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOGroupState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "stateNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateNEQ"))
+			data, err := ec.unmarshalOGroupState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateNEQ = data
+		case "stateIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateIn"))
+			data, err := ec.unmarshalOGroupState2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateIn = data
+		case "stateNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateNotIn"))
+			data, err := ec.unmarshalOGroupState2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateNotIn = data
+		case "stateReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReason = data
+		case "stateReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonNEQ = data
+		case "stateReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonIn = data
+		case "stateReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonNotIn = data
+		case "stateReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonGT = data
+		case "stateReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonGTE = data
+		case "stateReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonLT = data
+		case "stateReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonLTE = data
+		case "stateReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonContains = data
+		case "stateReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonHasPrefix = data
+		case "stateReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonHasSuffix = data
+		case "stateReasonIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonIsNil = data
+		case "stateReasonNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonNotNil = data
+		case "stateReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonEqualFold = data
+		case "stateReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateReasonContainsFold = data
 		case "hasNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasNumber"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -23848,6 +24482,20 @@ func (ec *executionContext) unmarshalInputGroupWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.HasJoinRequestsWith = data
+		case "hasAdmins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAdmins"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAdmins = data
+		case "hasAdminsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAdminsWith"))
+			data, err := ec.unmarshalOAgentWhereInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAgentWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAdminsWith = data
 		}
 	}
 	return it, nil
@@ -23905,7 +24553,7 @@ func (ec *executionContext) unmarshalInputMessageWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "conversationID", "conversationIDNEQ", "conversationIDIn", "conversationIDNotIn", "conversationIDGT", "conversationIDGTE", "conversationIDLT", "conversationIDLTE", "conversationIDContains", "conversationIDHasPrefix", "conversationIDHasSuffix", "conversationIDEqualFold", "conversationIDContainsFold", "senderID", "senderIDNEQ", "senderIDIn", "senderIDNotIn", "senderIDGT", "senderIDGTE", "senderIDLT", "senderIDLTE", "senderIDContains", "senderIDHasPrefix", "senderIDHasSuffix", "senderIDIsNil", "senderIDNotNil", "senderIDEqualFold", "senderIDContainsFold", "replyToID", "replyToIDNEQ", "replyToIDIn", "replyToIDNotIn", "replyToIDGT", "replyToIDGTE", "replyToIDLT", "replyToIDLTE", "replyToIDContains", "replyToIDHasPrefix", "replyToIDHasSuffix", "replyToIDIsNil", "replyToIDNotNil", "replyToIDEqualFold", "replyToIDContainsFold", "deletedByID", "deletedByIDNEQ", "deletedByIDIn", "deletedByIDNotIn", "deletedByIDGT", "deletedByIDGTE", "deletedByIDLT", "deletedByIDLTE", "deletedByIDContains", "deletedByIDHasPrefix", "deletedByIDHasSuffix", "deletedByIDIsNil", "deletedByIDNotNil", "deletedByIDEqualFold", "deletedByIDContainsFold", "reactionToID", "reactionToIDNEQ", "reactionToIDIn", "reactionToIDNotIn", "reactionToIDGT", "reactionToIDGTE", "reactionToIDLT", "reactionToIDLTE", "reactionToIDContains", "reactionToIDHasPrefix", "reactionToIDHasSuffix", "reactionToIDIsNil", "reactionToIDNotNil", "reactionToIDEqualFold", "reactionToIDContainsFold", "direction", "directionNEQ", "directionIn", "directionNotIn", "kind", "kindNEQ", "kindIn", "kindNotIn", "body", "bodyNEQ", "bodyIn", "bodyNotIn", "bodyGT", "bodyGTE", "bodyLT", "bodyLTE", "bodyContains", "bodyHasPrefix", "bodyHasSuffix", "bodyIsNil", "bodyNotNil", "bodyEqualFold", "bodyContainsFold", "providerMessageID", "providerMessageIDNEQ", "providerMessageIDIn", "providerMessageIDNotIn", "providerMessageIDGT", "providerMessageIDGTE", "providerMessageIDLT", "providerMessageIDLTE", "providerMessageIDContains", "providerMessageIDHasPrefix", "providerMessageIDHasSuffix", "providerMessageIDIsNil", "providerMessageIDNotNil", "providerMessageIDEqualFold", "providerMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "errorCode", "errorCodeNEQ", "errorCodeIn", "errorCodeNotIn", "errorCodeGT", "errorCodeGTE", "errorCodeLT", "errorCodeLTE", "errorCodeIsNil", "errorCodeNotNil", "errorText", "errorTextNEQ", "errorTextIn", "errorTextNotIn", "errorTextGT", "errorTextGTE", "errorTextLT", "errorTextLTE", "errorTextContains", "errorTextHasPrefix", "errorTextHasSuffix", "errorTextIsNil", "errorTextNotNil", "errorTextEqualFold", "errorTextContainsFold", "sentAt", "sentAtNEQ", "sentAtIn", "sentAtNotIn", "sentAtGT", "sentAtGTE", "sentAtLT", "sentAtLTE", "sentAtIsNil", "sentAtNotNil", "deliveredAt", "deliveredAtNEQ", "deliveredAtIn", "deliveredAtNotIn", "deliveredAtGT", "deliveredAtGTE", "deliveredAtLT", "deliveredAtLTE", "deliveredAtIsNil", "deliveredAtNotNil", "readAt", "readAtNEQ", "readAtIn", "readAtNotIn", "readAtGT", "readAtGTE", "readAtLT", "readAtLTE", "readAtIsNil", "readAtNotNil", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil", "hasConversation", "hasConversationWith", "hasSender", "hasSenderWith", "hasReplyTo", "hasReplyToWith", "hasReplies", "hasRepliesWith", "hasDeletedBy", "hasDeletedByWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "conversationID", "conversationIDNEQ", "conversationIDIn", "conversationIDNotIn", "conversationIDGT", "conversationIDGTE", "conversationIDLT", "conversationIDLTE", "conversationIDContains", "conversationIDHasPrefix", "conversationIDHasSuffix", "conversationIDEqualFold", "conversationIDContainsFold", "senderID", "senderIDNEQ", "senderIDIn", "senderIDNotIn", "senderIDGT", "senderIDGTE", "senderIDLT", "senderIDLTE", "senderIDContains", "senderIDHasPrefix", "senderIDHasSuffix", "senderIDIsNil", "senderIDNotNil", "senderIDEqualFold", "senderIDContainsFold", "authorID", "authorIDNEQ", "authorIDIn", "authorIDNotIn", "authorIDGT", "authorIDGTE", "authorIDLT", "authorIDLTE", "authorIDContains", "authorIDHasPrefix", "authorIDHasSuffix", "authorIDIsNil", "authorIDNotNil", "authorIDEqualFold", "authorIDContainsFold", "replyToID", "replyToIDNEQ", "replyToIDIn", "replyToIDNotIn", "replyToIDGT", "replyToIDGTE", "replyToIDLT", "replyToIDLTE", "replyToIDContains", "replyToIDHasPrefix", "replyToIDHasSuffix", "replyToIDIsNil", "replyToIDNotNil", "replyToIDEqualFold", "replyToIDContainsFold", "deletedByID", "deletedByIDNEQ", "deletedByIDIn", "deletedByIDNotIn", "deletedByIDGT", "deletedByIDGTE", "deletedByIDLT", "deletedByIDLTE", "deletedByIDContains", "deletedByIDHasPrefix", "deletedByIDHasSuffix", "deletedByIDIsNil", "deletedByIDNotNil", "deletedByIDEqualFold", "deletedByIDContainsFold", "reactionToID", "reactionToIDNEQ", "reactionToIDIn", "reactionToIDNotIn", "reactionToIDGT", "reactionToIDGTE", "reactionToIDLT", "reactionToIDLTE", "reactionToIDContains", "reactionToIDHasPrefix", "reactionToIDHasSuffix", "reactionToIDIsNil", "reactionToIDNotNil", "reactionToIDEqualFold", "reactionToIDContainsFold", "direction", "directionNEQ", "directionIn", "directionNotIn", "kind", "kindNEQ", "kindIn", "kindNotIn", "body", "bodyNEQ", "bodyIn", "bodyNotIn", "bodyGT", "bodyGTE", "bodyLT", "bodyLTE", "bodyContains", "bodyHasPrefix", "bodyHasSuffix", "bodyIsNil", "bodyNotNil", "bodyEqualFold", "bodyContainsFold", "providerMessageID", "providerMessageIDNEQ", "providerMessageIDIn", "providerMessageIDNotIn", "providerMessageIDGT", "providerMessageIDGTE", "providerMessageIDLT", "providerMessageIDLTE", "providerMessageIDContains", "providerMessageIDHasPrefix", "providerMessageIDHasSuffix", "providerMessageIDIsNil", "providerMessageIDNotNil", "providerMessageIDEqualFold", "providerMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "errorCode", "errorCodeNEQ", "errorCodeIn", "errorCodeNotIn", "errorCodeGT", "errorCodeGTE", "errorCodeLT", "errorCodeLTE", "errorCodeIsNil", "errorCodeNotNil", "errorText", "errorTextNEQ", "errorTextIn", "errorTextNotIn", "errorTextGT", "errorTextGTE", "errorTextLT", "errorTextLTE", "errorTextContains", "errorTextHasPrefix", "errorTextHasSuffix", "errorTextIsNil", "errorTextNotNil", "errorTextEqualFold", "errorTextContainsFold", "sentAt", "sentAtNEQ", "sentAtIn", "sentAtNotIn", "sentAtGT", "sentAtGTE", "sentAtLT", "sentAtLTE", "sentAtIsNil", "sentAtNotNil", "deliveredAt", "deliveredAtNEQ", "deliveredAtIn", "deliveredAtNotIn", "deliveredAtGT", "deliveredAtGTE", "deliveredAtLT", "deliveredAtLTE", "deliveredAtIsNil", "deliveredAtNotNil", "readAt", "readAtNEQ", "readAtIn", "readAtNotIn", "readAtGT", "readAtGTE", "readAtLT", "readAtLTE", "readAtIsNil", "readAtNotNil", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil", "hasConversation", "hasConversationWith", "hasSender", "hasSenderWith", "hasAuthor", "hasAuthorWith", "hasReplyTo", "hasReplyToWith", "hasReplies", "hasRepliesWith", "hasDeletedBy", "hasDeletedByWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24311,6 +24959,111 @@ func (ec *executionContext) unmarshalInputMessageWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.SenderIDContainsFold = data
+		case "authorID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorID"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorID = data
+		case "authorIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDNEQ = data
+		case "authorIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDIn = data
+		case "authorIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDNotIn = data
+		case "authorIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDGT = data
+		case "authorIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDGTE = data
+		case "authorIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDLT = data
+		case "authorIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDLTE = data
+		case "authorIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDContains"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDContains = data
+		case "authorIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDHasPrefix = data
+		case "authorIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDHasSuffix = data
+		case "authorIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDIsNil = data
+		case "authorIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDNotNil = data
+		case "authorIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDEqualFold = data
+		case "authorIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorIDContainsFold = data
 		case "replyToID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replyToID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -25403,6 +26156,20 @@ func (ec *executionContext) unmarshalInputMessageWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HasSenderWith = data
+		case "hasAuthor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAuthor"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAuthor = data
+		case "hasAuthorWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAuthorWith"))
+			data, err := ec.unmarshalOContactWhereInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐContactWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAuthorWith = data
 		case "hasReplyTo":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplyTo"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25502,7 +26269,7 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "verifiedAt", "verifiedAtNEQ", "verifiedAtIn", "verifiedAtNotIn", "verifiedAtGT", "verifiedAtGTE", "verifiedAtLT", "verifiedAtLTE", "verifiedAtIsNil", "verifiedAtNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "groupMode", "groupModeNEQ", "groupModeIn", "groupModeNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "verifiedAt", "verifiedAtNEQ", "verifiedAtIn", "verifiedAtNotIn", "verifiedAtGT", "verifiedAtGTE", "verifiedAtLT", "verifiedAtLTE", "verifiedAtIsNil", "verifiedAtNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25922,6 +26689,34 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.ProviderNotIn = data
+		case "groupMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupMode"))
+			data, err := ec.unmarshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupMode = data
+		case "groupModeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupModeNEQ"))
+			data, err := ec.unmarshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupModeNEQ = data
+		case "groupModeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupModeIn"))
+			data, err := ec.unmarshalONumberGroupMode2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupModeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupModeIn = data
+		case "groupModeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupModeNotIn"))
+			data, err := ec.unmarshalONumberGroupMode2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupModeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupModeNotIn = data
 		case "wabaID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wabaID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -31030,7 +31825,7 @@ func (ec *executionContext) unmarshalInputUpdateNumberInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"phone", "displayName", "provider", "wabaID", "clearWabaID", "phoneNumberID", "clearPhoneNumberID", "throughput", "addMemberIDs", "removeMemberIDs", "clearMembers"}
+	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "clearWabaID", "phoneNumberID", "clearPhoneNumberID", "throughput", "addMemberIDs", "removeMemberIDs", "clearMembers"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31058,6 +31853,13 @@ func (ec *executionContext) unmarshalInputUpdateNumberInput(ctx context.Context,
 				return it, err
 			}
 			it.Provider = data
+		case "groupMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupMode"))
+			data, err := ec.unmarshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupMode = data
 		case "wabaID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wabaID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -33932,6 +34734,11 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "groupID":
+			out.Values[i] = ec._Conversation_groupID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "assigneeID":
 			out.Values[i] = ec._Conversation_assigneeID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -34051,6 +34858,44 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 				}()
 				res = ec._Conversation_contact(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "group":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Conversation_group(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -34467,6 +35312,16 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "state":
+			out.Values[i] = ec._Group_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stateReason":
+			out.Values[i] = ec._Group_stateReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "number":
 			field := field
 
@@ -34554,6 +35409,44 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 				}()
 				res = ec._Group_joinRequests(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "admins":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Group_admins(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -34747,6 +35640,11 @@ func (ec *executionContext) _GroupJoinRequest(ctx context.Context, sel ast.Selec
 			}
 		case "decidedByID":
 			out.Values[i] = ec._GroupJoinRequest_decidedByID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._GroupJoinRequest_error(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -35379,6 +36277,11 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "authorID":
+			out.Values[i] = ec._Message_authorID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "replyToID":
 			out.Values[i] = ec._Message_replyToID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -35492,6 +36395,44 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 					}
 				}()
 				res = ec._Message_sender(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "author":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Message_author(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -36092,6 +37033,11 @@ func (ec *executionContext) _Number(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "groupMode":
+			out.Values[i] = ec._Number_groupMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "wabaID":
 			out.Values[i] = ec._Number_wabaID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -36228,6 +37174,44 @@ func (ec *executionContext) _Number(ctx context.Context, sel ast.SelectionSet, o
 					}
 				}()
 				res = ec._Number_groups(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "groupCapabilities":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Number_groupCapabilities(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -38762,6 +39746,32 @@ func (ec *executionContext) marshalNGroupConnection2ᚖgithubᚗcomᚋswitchboar
 	return ec._GroupConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNGroupJoinRequest2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupJoinRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.GroupJoinRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGroupJoinRequest2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupJoinRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGroupJoinRequest2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupJoinRequest(ctx context.Context, sel ast.SelectionSet, v *ent.GroupJoinRequest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GroupJoinRequest(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNGroupJoinRequestConnection2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupJoinRequestConnection(ctx context.Context, sel ast.SelectionSet, v *ent.GroupJoinRequestConnection) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -38867,6 +39877,16 @@ func (ec *executionContext) marshalNGroupOrderField2ᚖgithubᚗcomᚋswitchboar
 		}
 		return graphql.Null
 	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNGroupState2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx context.Context, v any) (group1.State, error) {
+	var res group1.State
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGroupState2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx context.Context, sel ast.SelectionSet, v group1.State) graphql.Marshaler {
 	return v
 }
 
@@ -39021,6 +40041,16 @@ func (ec *executionContext) marshalNNumberConnection2ᚖgithubᚗcomᚋswitchboa
 		return graphql.Null
 	}
 	return ec._NumberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNumberGroupMode2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx context.Context, v any) (number.GroupMode, error) {
+	var res number.GroupMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNumberGroupMode2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx context.Context, sel ast.SelectionSet, v number.GroupMode) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNNumberOrderField2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐNumberOrderField(ctx context.Context, v any) (*ent.NumberOrderField, error) {
@@ -40580,6 +41610,58 @@ func (ec *executionContext) unmarshalOGroupOrder2ᚖgithubᚗcomᚋswitchboard�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOGroupState2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐStateᚄ(ctx context.Context, v any) ([]group1.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]group1.State, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGroupState2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOGroupState2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐStateᚄ(ctx context.Context, sel ast.SelectionSet, v []group1.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGroupState2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOGroupState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx context.Context, v any) (*group1.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(group1.State)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGroupState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋgroupᚐState(ctx context.Context, sel ast.SelectionSet, v *group1.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOGroupWebhookEvent2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupWebhookEvent(ctx context.Context, sel ast.SelectionSet, v *ent.GroupWebhookEvent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -40951,6 +42033,58 @@ func (ec *executionContext) marshalONumberEdge2ᚖgithubᚗcomᚋswitchboardᚑd
 		return graphql.Null
 	}
 	return ec._NumberEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalONumberGroupMode2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupModeᚄ(ctx context.Context, v any) ([]number.GroupMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]number.GroupMode, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNumberGroupMode2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalONumberGroupMode2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupModeᚄ(ctx context.Context, sel ast.SelectionSet, v []number.GroupMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNumberGroupMode2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx context.Context, v any) (*number.GroupMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(number.GroupMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalONumberGroupMode2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋnumberᚐGroupMode(ctx context.Context, sel ast.SelectionSet, v *number.GroupMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalONumberOrder2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐNumberOrder(ctx context.Context, v any) (*ent.NumberOrder, error) {

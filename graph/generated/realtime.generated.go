@@ -897,6 +897,38 @@ func (ec *executionContext) fieldContext_GroupEvent_group(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _GroupEvent_joinRequest(ctx context.Context, field graphql.CollectedField, obj *model.GroupEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupEvent_joinRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JoinRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.GroupJoinRequest) graphql.Marshaler {
+			return ec.marshalOGroupJoinRequest2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐGroupJoinRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GroupEvent_joinRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupJoinRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MessageEvent_seq(ctx context.Context, field graphql.CollectedField, obj *model.MessageEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1781,6 +1813,11 @@ func (ec *executionContext) _GroupEvent(ctx context.Context, sel ast.SelectionSe
 			}
 		case "group":
 			out.Values[i] = ec._GroupEvent_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "joinRequest":
+			out.Values[i] = ec._GroupEvent_joinRequest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

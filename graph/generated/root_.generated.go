@@ -300,6 +300,8 @@ type ComplexityRoot struct {
 		ContactID             func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
 		FirstResponseAt       func(childComplexity int) int
+		Group                 func(childComplexity int) int
+		GroupID               func(childComplexity int) int
 		ID                    func(childComplexity int) int
 		LastCustomerMessageAt func(childComplexity int) int
 		LastMessage           func(childComplexity int) int
@@ -371,6 +373,7 @@ type ComplexityRoot struct {
 
 	Group struct {
 		AddMembers               func(childComplexity int) int
+		Admins                   func(childComplexity int) int
 		CreatedAt                func(childComplexity int) int
 		Description              func(childComplexity int) int
 		EditInfo                 func(childComplexity int) int
@@ -386,8 +389,26 @@ type ComplexityRoot struct {
 		NumberID                 func(childComplexity int) int
 		ProviderGroupID          func(childComplexity int) int
 		SendMessages             func(childComplexity int) int
+		State                    func(childComplexity int) int
+		StateReason              func(childComplexity int) int
 		Subject                  func(childComplexity int) int
 		UpdatedAt                func(childComplexity int) int
+	}
+
+	GroupCapabilities struct {
+		CanAddMembers      func(childComplexity int) int
+		CanDeleteMessages  func(childComplexity int) int
+		CanEditMessages    func(childComplexity int) int
+		CanMarkRead        func(childComplexity int) int
+		CanPromoteAdmins   func(childComplexity int) int
+		CanRemoveMembers   func(childComplexity int) int
+		CanSendInteractive func(childComplexity int) int
+		CanSetAdminsOnly   func(childComplexity int) int
+		JoinApproval       func(childComplexity int) int
+		JoinByInviteLink   func(childComplexity int) int
+		Limitations        func(childComplexity int) int
+		MaxParticipants    func(childComplexity int) int
+		Transport          func(childComplexity int) int
 	}
 
 	GroupConnection struct {
@@ -402,10 +423,11 @@ type ComplexityRoot struct {
 	}
 
 	GroupEvent struct {
-		At    func(childComplexity int) int
-		Group func(childComplexity int) int
-		Kind  func(childComplexity int) int
-		Seq   func(childComplexity int) int
+		At          func(childComplexity int) int
+		Group       func(childComplexity int) int
+		JoinRequest func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Seq         func(childComplexity int) int
 	}
 
 	GroupJoinRequest struct {
@@ -413,6 +435,7 @@ type ComplexityRoot struct {
 		DecidedAt   func(childComplexity int) int
 		DecidedBy   func(childComplexity int) int
 		DecidedByID func(childComplexity int) int
+		Error       func(childComplexity int) int
 		Group       func(childComplexity int) int
 		GroupID     func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -479,6 +502,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	HideGroupMessagePayload struct {
+		DeletedAtProvider func(childComplexity int) int
+		Message           func(childComplexity int) int
+		ProviderNote      func(childComplexity int) int
+	}
+
 	InboundDelivery struct {
 		Attempts       func(childComplexity int) int
 		Error          func(childComplexity int) int
@@ -516,6 +545,8 @@ type ComplexityRoot struct {
 	}
 
 	Message struct {
+		Author            func(childComplexity int) int
+		AuthorID          func(childComplexity int) int
 		Body              func(childComplexity int) int
 		Content           func(childComplexity int) int
 		Conversation      func(childComplexity int) int
@@ -595,6 +626,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddGroupMembers          func(childComplexity int, groupID string, members []*model.GroupMemberInput) int
+		ApproveGroupJoinRequests func(childComplexity int, ids []string) int
 		AssignConversation       func(childComplexity int, id string, agentID *string) int
 		AssignRoles              func(childComplexity int, agentID string, roleIDs []string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
@@ -608,6 +640,7 @@ type ComplexityRoot struct {
 		CreateTeam               func(childComplexity int, input ent.CreateTeamInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteAutomationRule     func(childComplexity int, id string) int
+		DeleteGroup              func(childComplexity int, id string) int
 		DeleteMessage            func(childComplexity int, id string) int
 		DeleteMessageRate        func(childComplexity int, id string) int
 		DeleteRole               func(childComplexity int, id string) int
@@ -615,6 +648,7 @@ type ComplexityRoot struct {
 		DisableAgent             func(childComplexity int, id string) int
 		EnableAgent              func(childComplexity int, id string) int
 		EraseContact             func(childComplexity int, id string) int
+		HideGroupMessage         func(childComplexity int, id string, atProvider *bool) int
 		IndicateTyping           func(childComplexity int, conversationID string) int
 		IssuePasswordReset       func(childComplexity int, agentID string) int
 		LinkNumber               func(childComplexity int, input ent.CreateNumberInput) int
@@ -625,8 +659,10 @@ type ComplexityRoot struct {
 		RedeliverWebhook         func(childComplexity int, id string) int
 		Refresh                  func(childComplexity int, refreshToken string) int
 		ReinstateAgent           func(childComplexity int, id string) int
+		RejectGroupJoinRequests  func(childComplexity int, ids []string) int
 		RemoveGroupMembers       func(childComplexity int, groupID string, waIDs []string) int
 		ReplayInboundDeliveries  func(childComplexity int, ids []string, state *webhookdelivery.State, numberID *string) int
+		ResetGroupInviteLink     func(childComplexity int, id string) int
 		ResetPassword            func(childComplexity int, token string, newPassword string) int
 		ResolveConversation      func(childComplexity int, id string) int
 		RevokeAPIKey             func(childComplexity int, id string) int
@@ -639,6 +675,8 @@ type ComplexityRoot struct {
 		SetConversationStatus    func(childComplexity int, id string, status conversation.Status, snoozedUntil *time.Time) int
 		SetFieldRule             func(childComplexity int, roleID string, coordinate string, effect model.FieldEffect) int
 		SetFirstResponseTarget   func(childComplexity int, seconds int) int
+		SetGroupAdminCap         func(childComplexity int, cap int) int
+		SetGroupAdmins           func(childComplexity int, groupID string, agentIDs []string) int
 		SetGroupMemberRole       func(childComplexity int, groupID string, waID string, role groupmember.Role) int
 		SetMessageRate           func(childComplexity int, input model.MessageRateInput) int
 		SetNumberCredentials     func(childComplexity int, id string, accessToken string) int
@@ -659,27 +697,29 @@ type ComplexityRoot struct {
 	}
 
 	Number struct {
-		Attention     func(childComplexity int) int
-		Conversations func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		Costs         func(childComplexity int, month string) int
-		CreatedAt     func(childComplexity int) int
-		DisplayName   func(childComplexity int) int
-		Groups        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		ID            func(childComplexity int) int
-		LastSeenAt    func(childComplexity int) int
-		Members       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		MessagingTier func(childComplexity int) int
-		Phone         func(childComplexity int) int
-		PhoneNumberID func(childComplexity int) int
-		Provider      func(childComplexity int) int
-		Quality       func(childComplexity int) int
-		RoutingPolicy func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Throughput    func(childComplexity int) int
-		UnlinkedAt    func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		VerifiedAt    func(childComplexity int) int
-		WabaID        func(childComplexity int) int
+		Attention         func(childComplexity int) int
+		Conversations     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		Costs             func(childComplexity int, month string) int
+		CreatedAt         func(childComplexity int) int
+		DisplayName       func(childComplexity int) int
+		GroupCapabilities func(childComplexity int) int
+		GroupMode         func(childComplexity int) int
+		Groups            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		ID                func(childComplexity int) int
+		LastSeenAt        func(childComplexity int) int
+		Members           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		MessagingTier     func(childComplexity int) int
+		Phone             func(childComplexity int) int
+		PhoneNumberID     func(childComplexity int) int
+		Provider          func(childComplexity int) int
+		Quality           func(childComplexity int) int
+		RoutingPolicy     func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Throughput        func(childComplexity int) int
+		UnlinkedAt        func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+		VerifiedAt        func(childComplexity int) int
+		WabaID            func(childComplexity int) int
 	}
 
 	NumberConnection struct {
@@ -981,6 +1021,7 @@ type ComplexityRoot struct {
 	TenantSettings struct {
 		BusinessHours              func(childComplexity int) int
 		FirstResponseTargetSeconds func(childComplexity int) int
+		GroupAdminCap              func(childComplexity int) int
 		RetentionDays              func(childComplexity int) int
 	}
 
@@ -2070,6 +2111,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.FirstResponseAt(childComplexity), true
+	case "Conversation.group":
+		if e.ComplexityRoot.Conversation.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.Group(childComplexity), true
+	case "Conversation.groupID":
+		if e.ComplexityRoot.Conversation.GroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.GroupID(childComplexity), true
 	case "Conversation.id":
 		if e.ComplexityRoot.Conversation.ID == nil {
 			break
@@ -2382,6 +2435,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.AddMembers(childComplexity), true
+	case "Group.admins":
+		if e.ComplexityRoot.Group.Admins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Admins(childComplexity), true
 	case "Group.createdAt":
 		if e.ComplexityRoot.Group.CreatedAt == nil {
 			break
@@ -2482,6 +2541,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.SendMessages(childComplexity), true
+	case "Group.state":
+		if e.ComplexityRoot.Group.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.State(childComplexity), true
+	case "Group.stateReason":
+		if e.ComplexityRoot.Group.StateReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.StateReason(childComplexity), true
 	case "Group.subject":
 		if e.ComplexityRoot.Group.Subject == nil {
 			break
@@ -2494,6 +2565,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.UpdatedAt(childComplexity), true
+
+	case "GroupCapabilities.canAddMembers":
+		if e.ComplexityRoot.GroupCapabilities.CanAddMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanAddMembers(childComplexity), true
+	case "GroupCapabilities.canDeleteMessages":
+		if e.ComplexityRoot.GroupCapabilities.CanDeleteMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanDeleteMessages(childComplexity), true
+	case "GroupCapabilities.canEditMessages":
+		if e.ComplexityRoot.GroupCapabilities.CanEditMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanEditMessages(childComplexity), true
+	case "GroupCapabilities.canMarkRead":
+		if e.ComplexityRoot.GroupCapabilities.CanMarkRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanMarkRead(childComplexity), true
+	case "GroupCapabilities.canPromoteAdmins":
+		if e.ComplexityRoot.GroupCapabilities.CanPromoteAdmins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanPromoteAdmins(childComplexity), true
+	case "GroupCapabilities.canRemoveMembers":
+		if e.ComplexityRoot.GroupCapabilities.CanRemoveMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanRemoveMembers(childComplexity), true
+	case "GroupCapabilities.canSendInteractive":
+		if e.ComplexityRoot.GroupCapabilities.CanSendInteractive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanSendInteractive(childComplexity), true
+	case "GroupCapabilities.canSetAdminsOnly":
+		if e.ComplexityRoot.GroupCapabilities.CanSetAdminsOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.CanSetAdminsOnly(childComplexity), true
+	case "GroupCapabilities.joinApproval":
+		if e.ComplexityRoot.GroupCapabilities.JoinApproval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.JoinApproval(childComplexity), true
+	case "GroupCapabilities.joinByInviteLink":
+		if e.ComplexityRoot.GroupCapabilities.JoinByInviteLink == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.JoinByInviteLink(childComplexity), true
+	case "GroupCapabilities.limitations":
+		if e.ComplexityRoot.GroupCapabilities.Limitations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.Limitations(childComplexity), true
+	case "GroupCapabilities.maxParticipants":
+		if e.ComplexityRoot.GroupCapabilities.MaxParticipants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.MaxParticipants(childComplexity), true
+	case "GroupCapabilities.transport":
+		if e.ComplexityRoot.GroupCapabilities.Transport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupCapabilities.Transport(childComplexity), true
 
 	case "GroupConnection.edges":
 		if e.ComplexityRoot.GroupConnection.Edges == nil {
@@ -2539,6 +2689,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GroupEvent.Group(childComplexity), true
+	case "GroupEvent.joinRequest":
+		if e.ComplexityRoot.GroupEvent.JoinRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupEvent.JoinRequest(childComplexity), true
 	case "GroupEvent.kind":
 		if e.ComplexityRoot.GroupEvent.Kind == nil {
 			break
@@ -2576,6 +2732,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GroupJoinRequest.DecidedByID(childComplexity), true
+	case "GroupJoinRequest.error":
+		if e.ComplexityRoot.GroupJoinRequest.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupJoinRequest.Error(childComplexity), true
 	case "GroupJoinRequest.group":
 		if e.ComplexityRoot.GroupJoinRequest.Group == nil {
 			break
@@ -2825,6 +2987,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GroupWebhookEventEdge.Node(childComplexity), true
 
+	case "HideGroupMessagePayload.deletedAtProvider":
+		if e.ComplexityRoot.HideGroupMessagePayload.DeletedAtProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HideGroupMessagePayload.DeletedAtProvider(childComplexity), true
+	case "HideGroupMessagePayload.message":
+		if e.ComplexityRoot.HideGroupMessagePayload.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HideGroupMessagePayload.Message(childComplexity), true
+	case "HideGroupMessagePayload.providerNote":
+		if e.ComplexityRoot.HideGroupMessagePayload.ProviderNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HideGroupMessagePayload.ProviderNote(childComplexity), true
+
 	case "InboundDelivery.attempts":
 		if e.ComplexityRoot.InboundDelivery.Attempts == nil {
 			break
@@ -2973,6 +3154,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MediaRef.SHA256(childComplexity), true
 
+	case "Message.author":
+		if e.ComplexityRoot.Message.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Author(childComplexity), true
+	case "Message.authorID":
+		if e.ComplexityRoot.Message.AuthorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.AuthorID(childComplexity), true
 	case "Message.body":
 		if e.ComplexityRoot.Message.Body == nil {
 			break
@@ -3333,6 +3526,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddGroupMembers(childComplexity, args["groupID"].(string), args["members"].([]*model.GroupMemberInput)), true
+	case "Mutation.approveGroupJoinRequests":
+		if e.ComplexityRoot.Mutation.ApproveGroupJoinRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveGroupJoinRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveGroupJoinRequests(childComplexity, args["ids"].([]string)), true
 	case "Mutation.assignConversation":
 		if e.ComplexityRoot.Mutation.AssignConversation == nil {
 			break
@@ -3476,6 +3680,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAutomationRule(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteGroup":
+		if e.ComplexityRoot.Mutation.DeleteGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteGroup(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteMessage":
 		if e.ComplexityRoot.Mutation.DeleteMessage == nil {
 			break
@@ -3553,6 +3768,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EraseContact(childComplexity, args["id"].(string)), true
+	case "Mutation.hideGroupMessage":
+		if e.ComplexityRoot.Mutation.HideGroupMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_hideGroupMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HideGroupMessage(childComplexity, args["id"].(string), args["atProvider"].(*bool)), true
 	case "Mutation.indicateTyping":
 		if e.ComplexityRoot.Mutation.IndicateTyping == nil {
 			break
@@ -3663,6 +3889,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReinstateAgent(childComplexity, args["id"].(string)), true
+	case "Mutation.rejectGroupJoinRequests":
+		if e.ComplexityRoot.Mutation.RejectGroupJoinRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectGroupJoinRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectGroupJoinRequests(childComplexity, args["ids"].([]string)), true
 	case "Mutation.removeGroupMembers":
 		if e.ComplexityRoot.Mutation.RemoveGroupMembers == nil {
 			break
@@ -3685,6 +3922,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayInboundDeliveries(childComplexity, args["ids"].([]string), args["state"].(*webhookdelivery.State), args["numberID"].(*string)), true
+	case "Mutation.resetGroupInviteLink":
+		if e.ComplexityRoot.Mutation.ResetGroupInviteLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetGroupInviteLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetGroupInviteLink(childComplexity, args["id"].(string)), true
 	case "Mutation.resetPassword":
 		if e.ComplexityRoot.Mutation.ResetPassword == nil {
 			break
@@ -3817,6 +4065,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetFirstResponseTarget(childComplexity, args["seconds"].(int)), true
+	case "Mutation.setGroupAdminCap":
+		if e.ComplexityRoot.Mutation.SetGroupAdminCap == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGroupAdminCap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGroupAdminCap(childComplexity, args["cap"].(int)), true
+	case "Mutation.setGroupAdmins":
+		if e.ComplexityRoot.Mutation.SetGroupAdmins == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGroupAdmins_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGroupAdmins(childComplexity, args["groupID"].(string), args["agentIDs"].([]string)), true
 	case "Mutation.setGroupMemberRole":
 		if e.ComplexityRoot.Mutation.SetGroupMemberRole == nil {
 			break
@@ -4045,6 +4315,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Number.DisplayName(childComplexity), true
+	case "Number.groupCapabilities":
+		if e.ComplexityRoot.Number.GroupCapabilities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.GroupCapabilities(childComplexity), true
+	case "Number.groupMode":
+		if e.ComplexityRoot.Number.GroupMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.GroupMode(childComplexity), true
 	case "Number.groups":
 		if e.ComplexityRoot.Number.Groups == nil {
 			break
@@ -5444,6 +5726,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantSettings.FirstResponseTargetSeconds(childComplexity), true
+	case "TenantSettings.groupAdminCap":
+		if e.ComplexityRoot.TenantSettings.GroupAdminCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantSettings.GroupAdminCap(childComplexity), true
 	case "TenantSettings.retentionDays":
 		if e.ComplexityRoot.TenantSettings.RetentionDays == nil {
 			break
@@ -7770,6 +8058,10 @@ type Conversation implements Node {
   changes only when two contacts are merged into one
   """
   contactID: ID!
+  """
+  a group's conversation: its contact stands for the group, its members write as authors
+  """
+  groupID: ID
   assigneeID: ID
   teamID: ID
   lastMessageID: ID
@@ -7795,6 +8087,7 @@ type Conversation implements Node {
   queuedAt: Time
   number: Number!
   contact: Contact!
+  group: Group
   assignee: Agent
   team: Team
   """
@@ -7984,6 +8277,24 @@ input ConversationWhereInput {
   contactIDHasSuffix: ID
   contactIDEqualFold: ID
   contactIDContainsFold: ID
+  """
+  group_id field predicates
+  """
+  groupID: ID
+  groupIDNEQ: ID
+  groupIDIn: [ID!]
+  groupIDNotIn: [ID!]
+  groupIDGT: ID
+  groupIDGTE: ID
+  groupIDLT: ID
+  groupIDLTE: ID
+  groupIDContains: ID
+  groupIDHasPrefix: ID
+  groupIDHasSuffix: ID
+  groupIDIsNil: Boolean
+  groupIDNotNil: Boolean
+  groupIDEqualFold: ID
+  groupIDContainsFold: ID
   """
   assignee_id field predicates
   """
@@ -8183,6 +8494,11 @@ input ConversationWhereInput {
   hasContact: Boolean
   hasContactWith: [ContactWhereInput!]
   """
+  group edge predicates
+  """
+  hasGroup: Boolean
+  hasGroupWith: [GroupWhereInput!]
+  """
   assignee edge predicates
   """
   hasAssignee: Boolean
@@ -8260,6 +8576,10 @@ input CreateNumberInput {
   phone: String!
   displayName: String!
   provider: NumberProvider
+  """
+  how groups behave: the Cloud API's Groups API, or (simulator only) like the phone app
+  """
+  groupMode: NumberGroupMode
   wabaID: String
   """
   the provider's id of the number; routes webhooks to it once verified
@@ -8313,6 +8633,14 @@ type Group implements Node {
   """
   membersReplyToAdminsOnly: Boolean!
   memberLimit: Int!
+  """
+  CREATING until the provider's group_lifecycle_update confirms it (or FAILED says why)
+  """
+  state: GroupState!
+  """
+  why the provider refused the last change, when it did
+  """
+  stateReason: String
   number: Number!
   members(
     """
@@ -8376,6 +8704,10 @@ type Group implements Node {
     """
     where: GroupJoinRequestWhereInput
   ): GroupJoinRequestConnection!
+  """
+  the agents who are the group's admins in the platform (admins-only posting, approvals)
+  """
+  admins: [Agent!]
 }
 """
 GroupAudience is enum for the field send_messages
@@ -8424,6 +8756,10 @@ type GroupJoinRequest implements Node {
   status: GroupJoinRequestStatus!
   decidedAt: Time
   decidedByID: ID
+  """
+  why the provider refused the last decision; the request is PENDING again
+  """
+  error: String
   group: Group!
   decidedBy: Agent
 }
@@ -8484,6 +8820,7 @@ enum GroupJoinRequestStatus @goModel(model: "github.com/switchboard-dev/switchbo
   PENDING
   APPROVED
   REJECTED
+  CANCELLED
 }
 """
 GroupJoinRequestWhereInput is used for filtering GroupJoinRequest objects.
@@ -8616,6 +8953,24 @@ input GroupJoinRequestWhereInput {
   decidedByIDNotNil: Boolean
   decidedByIDEqualFold: ID
   decidedByIDContainsFold: ID
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
   """
   group edge predicates
   """
@@ -8821,6 +9176,17 @@ enum GroupOrderField {
   CREATED_AT
   UPDATED_AT
   SUBJECT
+}
+"""
+GroupState is enum for the field state
+"""
+enum GroupState @goModel(model: "github.com/switchboard-dev/switchboard/ent/group.State") {
+  CREATING
+  ACTIVE
+  FAILED
+  DELETING
+  DELETED
+  SUSPENDED
 }
 type GroupWebhookEvent implements Node {
   id: ID!
@@ -9233,6 +9599,31 @@ input GroupWhereInput {
   memberLimitLT: Int
   memberLimitLTE: Int
   """
+  state field predicates
+  """
+  state: GroupState
+  stateNEQ: GroupState
+  stateIn: [GroupState!]
+  stateNotIn: [GroupState!]
+  """
+  state_reason field predicates
+  """
+  stateReason: String
+  stateReasonNEQ: String
+  stateReasonIn: [String!]
+  stateReasonNotIn: [String!]
+  stateReasonGT: String
+  stateReasonGTE: String
+  stateReasonLT: String
+  stateReasonLTE: String
+  stateReasonContains: String
+  stateReasonHasPrefix: String
+  stateReasonHasSuffix: String
+  stateReasonIsNil: Boolean
+  stateReasonNotNil: Boolean
+  stateReasonEqualFold: String
+  stateReasonContainsFold: String
+  """
   number edge predicates
   """
   hasNumber: Boolean
@@ -9247,6 +9638,11 @@ input GroupWhereInput {
   """
   hasJoinRequests: Boolean
   hasJoinRequestsWith: [GroupJoinRequestWhereInput!]
+  """
+  admins edge predicates
+  """
+  hasAdmins: Boolean
+  hasAdminsWith: [AgentWhereInput!]
 }
 type Message implements Node {
   id: ID!
@@ -9254,6 +9650,10 @@ type Message implements Node {
   updatedAt: Time!
   conversationID: ID!
   senderID: ID
+  """
+  in a group: the member (a contact) who wrote an inbound message
+  """
+  authorID: ID
   replyToID: ID
   deletedByID: ID
   """
@@ -9275,6 +9675,7 @@ type Message implements Node {
   deletedAt: Time
   conversation: Conversation!
   sender: Agent
+  author: Contact
   replyTo: Message
   replies: [Message!]
   deletedBy: Agent
@@ -9444,6 +9845,24 @@ input MessageWhereInput {
   senderIDNotNil: Boolean
   senderIDEqualFold: ID
   senderIDContainsFold: ID
+  """
+  author_id field predicates
+  """
+  authorID: ID
+  authorIDNEQ: ID
+  authorIDIn: [ID!]
+  authorIDNotIn: [ID!]
+  authorIDGT: ID
+  authorIDGTE: ID
+  authorIDLT: ID
+  authorIDLTE: ID
+  authorIDContains: ID
+  authorIDHasPrefix: ID
+  authorIDHasSuffix: ID
+  authorIDIsNil: Boolean
+  authorIDNotNil: Boolean
+  authorIDEqualFold: ID
+  authorIDContainsFold: ID
   """
   reply_to_id field predicates
   """
@@ -9649,6 +10068,11 @@ input MessageWhereInput {
   hasSender: Boolean
   hasSenderWith: [AgentWhereInput!]
   """
+  author edge predicates
+  """
+  hasAuthor: Boolean
+  hasAuthorWith: [ContactWhereInput!]
+  """
   reply_to edge predicates
   """
   hasReplyTo: Boolean
@@ -9681,6 +10105,10 @@ type Number implements Node {
   phone: String!
   displayName: String!
   provider: NumberProvider!
+  """
+  how groups behave: the Cloud API's Groups API, or (simulator only) like the phone app
+  """
+  groupMode: NumberGroupMode!
   wabaID: String
   """
   the provider's id of the number; routes webhooks to it once verified
@@ -9831,6 +10259,13 @@ type NumberEdge {
   cursor: Cursor!
 }
 """
+NumberGroupMode is enum for the field group_mode
+"""
+enum NumberGroupMode @goModel(model: "github.com/switchboard-dev/switchboard/ent/number.GroupMode") {
+  CLOUD_API
+  APP
+}
+"""
 Ordering options for Number connections
 """
 input NumberOrder {
@@ -9961,6 +10396,13 @@ input NumberWhereInput {
   providerNEQ: NumberProvider
   providerIn: [NumberProvider!]
   providerNotIn: [NumberProvider!]
+  """
+  group_mode field predicates
+  """
+  groupMode: NumberGroupMode
+  groupModeNEQ: NumberGroupMode
+  groupModeIn: [NumberGroupMode!]
+  groupModeNotIn: [NumberGroupMode!]
   """
   waba_id field predicates
   """
@@ -11749,6 +12191,10 @@ input UpdateNumberInput {
   phone: String
   displayName: String
   provider: NumberProvider
+  """
+  how groups behave: the Cloud API's Groups API, or (simulator only) like the phone app
+  """
+  groupMode: NumberGroupMode
   wabaID: String
   clearWabaID: Boolean
   """
@@ -12084,11 +12530,61 @@ input GroupMemberInput {
 }
 
 extend type Mutation {
+  "Create a group on a number. At the provider creation is asynchronous: the group is CREATING until its id and invite link arrive by webhook."
   createGroup(input: CreateGroupInput!): Group!
+  "Change settings, subject or description; subject and description changes go to the provider."
   updateGroup(id: ID!, input: UpdateGroupInput!): Group!
+  "Add members by number: UNSUPPORTED_BY_PROVIDER on the Cloud API, where members join by invite link."
   addGroupMembers(groupID: ID!, members: [GroupMemberInput!]!): Group!
+  "Remove participants (at the provider, then here when its webhook confirms)."
   removeGroupMembers(groupID: ID!, waIDs: [String!]!): Group!
+  "Promote or demote a participant: UNSUPPORTED_BY_PROVIDER on the Cloud API."
   setGroupMemberRole(groupID: ID!, waID: String!, role: GroupMemberRole!): GroupMember!
+  "Delete the group at the provider; it is DELETED when the provider confirms."
+  deleteGroup(id: ID!): Group!
+  "Replace the invite link: the old one stops working."
+  resetGroupInviteLink(id: ID!): Group!
+  "Approve pending join requests (all of one group's, or of several groups)."
+  approveGroupJoinRequests(ids: [ID!]!): [GroupJoinRequest!]!
+  "Reject pending join requests."
+  rejectGroupJoinRequests(ids: [ID!]!): [GroupJoinRequest!]!
+  "Set the agents who are the group's admins in the platform (the tenant's admin cap applies)."
+  setGroupAdmins(groupID: ID!, agentIDs: [ID!]!): Group!
+  "Hide a message of a group in the platform's record: a tombstone, the original retained, audited. atProvider also deletes it for the members: UNSUPPORTED_BY_PROVIDER where the transport cannot (the Cloud API), and then nothing is hidden."
+  hideGroupMessage(id: ID!, atProvider: Boolean = false): HideGroupMessagePayload!
+  "The most admins a group may have, for the whole tenant (1 to 1024; 32 unless set)."
+  setGroupAdminCap(cap: Int!): TenantSettings!
+}
+
+"What a number's transport can do with groups: a request it cannot do is refused with UNSUPPORTED_BY_PROVIDER before anything is stored."
+type GroupCapabilities {
+  "CLOUD_API (Meta's Groups API) or APP (the simulator behaving like the phone app)."
+  transport: NumberGroupMode!
+  maxParticipants: Int!
+  canAddMembers: Boolean!
+  canRemoveMembers: Boolean!
+  canPromoteAdmins: Boolean!
+  canDeleteMessages: Boolean!
+  canEditMessages: Boolean!
+  canSendInteractive: Boolean!
+  canMarkRead: Boolean!
+  canSetAdminsOnly: Boolean!
+  joinByInviteLink: Boolean!
+  joinApproval: Boolean!
+  "What the transport does not allow, one sentence each."
+  limitations: [String!]!
+}
+
+extend type Number {
+  groupCapabilities: GroupCapabilities! @goField(forceResolver: true)
+}
+
+type HideGroupMessagePayload {
+  message: Message!
+  "False when the provider cannot delete messages in groups: the members still see it."
+  deletedAtProvider: Boolean!
+  "Why the provider kept it, when it did."
+  providerNote: String
 }
 `, BuiltIn: false},
 	{Name: "../schema/inbox.graphqls", Input: `# Conversations and messages.
@@ -12342,7 +12838,7 @@ type Subscription {
   agentPresenceChanged: AgentEvent!
   "Live counters: a snapshot at once, then updates at most a few times a second."
   dashboard: Dashboard!
-  "A group's settings or members changed."
+  "A group's settings, state or members changed, or a join request came or was decided."
   groupEvents(groupID: ID!): GroupEvent!
 }
 
@@ -12363,6 +12859,10 @@ enum EventKind {
   ADDED
   DELETED
   UPDATED
+  "A customer asked to join a group (GroupEvent.joinRequest)."
+  JOIN_REQUESTED
+  "A join request was approved, rejected or withdrawn (GroupEvent.joinRequest)."
+  JOIN_DECIDED
   "Nobody could take the conversation: it waits in the routing queue."
   QUEUED
   "Events were missed (the replay window was too short): reload."
@@ -12403,6 +12903,8 @@ type GroupEvent {
   kind: EventKind!
   at: Time!
   group: Group
+  "For JOIN_REQUESTED and JOIN_DECIDED."
+  joinRequest: GroupJoinRequest
 }
 
 type Dashboard {
@@ -12561,6 +13063,8 @@ type TenantSettings {
   retentionDays: Int!
   "The target for the first reply to a new conversation, in seconds (300 unless set with setFirstResponseTarget)."
   firstResponseTargetSeconds: Int!
+  "The most admins a group may have (32 unless set with setGroupAdminCap)."
+  groupAdminCap: Int!
 }
 
 "One opening window in the tenant's timezone: weekday 0 is Sunday, times are HH:MM."
@@ -13342,6 +13846,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_numberID(ctx, field)
 	case "contactID":
 		return ec.fieldContext_Conversation_contactID(ctx, field)
+	case "groupID":
+		return ec.fieldContext_Conversation_groupID(ctx, field)
 	case "assigneeID":
 		return ec.fieldContext_Conversation_assigneeID(ctx, field)
 	case "teamID":
@@ -13374,6 +13880,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_number(ctx, field)
 	case "contact":
 		return ec.fieldContext_Conversation_contact(ctx, field)
+	case "group":
+		return ec.fieldContext_Conversation_group(ctx, field)
 	case "assignee":
 		return ec.fieldContext_Conversation_assignee(ctx, field)
 	case "team":
@@ -13516,14 +14024,52 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 		return ec.fieldContext_Group_membersReplyToAdminsOnly(ctx, field)
 	case "memberLimit":
 		return ec.fieldContext_Group_memberLimit(ctx, field)
+	case "state":
+		return ec.fieldContext_Group_state(ctx, field)
+	case "stateReason":
+		return ec.fieldContext_Group_stateReason(ctx, field)
 	case "number":
 		return ec.fieldContext_Group_number(ctx, field)
 	case "members":
 		return ec.fieldContext_Group_members(ctx, field)
 	case "joinRequests":
 		return ec.fieldContext_Group_joinRequests(ctx, field)
+	case "admins":
+		return ec.fieldContext_Group_admins(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupCapabilities(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "transport":
+		return ec.fieldContext_GroupCapabilities_transport(ctx, field)
+	case "maxParticipants":
+		return ec.fieldContext_GroupCapabilities_maxParticipants(ctx, field)
+	case "canAddMembers":
+		return ec.fieldContext_GroupCapabilities_canAddMembers(ctx, field)
+	case "canRemoveMembers":
+		return ec.fieldContext_GroupCapabilities_canRemoveMembers(ctx, field)
+	case "canPromoteAdmins":
+		return ec.fieldContext_GroupCapabilities_canPromoteAdmins(ctx, field)
+	case "canDeleteMessages":
+		return ec.fieldContext_GroupCapabilities_canDeleteMessages(ctx, field)
+	case "canEditMessages":
+		return ec.fieldContext_GroupCapabilities_canEditMessages(ctx, field)
+	case "canSendInteractive":
+		return ec.fieldContext_GroupCapabilities_canSendInteractive(ctx, field)
+	case "canMarkRead":
+		return ec.fieldContext_GroupCapabilities_canMarkRead(ctx, field)
+	case "canSetAdminsOnly":
+		return ec.fieldContext_GroupCapabilities_canSetAdminsOnly(ctx, field)
+	case "joinByInviteLink":
+		return ec.fieldContext_GroupCapabilities_joinByInviteLink(ctx, field)
+	case "joinApproval":
+		return ec.fieldContext_GroupCapabilities_joinApproval(ctx, field)
+	case "limitations":
+		return ec.fieldContext_GroupCapabilities_limitations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupCapabilities", field.Name)
 }
 
 func (ec *executionContext) childFields_GroupConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13558,6 +14104,8 @@ func (ec *executionContext) childFields_GroupEvent(ctx context.Context, field gr
 		return ec.fieldContext_GroupEvent_at(ctx, field)
 	case "group":
 		return ec.fieldContext_GroupEvent_group(ctx, field)
+	case "joinRequest":
+		return ec.fieldContext_GroupEvent_joinRequest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GroupEvent", field.Name)
 }
@@ -13582,6 +14130,8 @@ func (ec *executionContext) childFields_GroupJoinRequest(ctx context.Context, fi
 		return ec.fieldContext_GroupJoinRequest_decidedAt(ctx, field)
 	case "decidedByID":
 		return ec.fieldContext_GroupJoinRequest_decidedByID(ctx, field)
+	case "error":
+		return ec.fieldContext_GroupJoinRequest_error(ctx, field)
 	case "group":
 		return ec.fieldContext_GroupJoinRequest_group(ctx, field)
 	case "decidedBy":
@@ -13704,6 +14254,18 @@ func (ec *executionContext) childFields_GroupWebhookEventEdge(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type GroupWebhookEventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_HideGroupMessagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "message":
+		return ec.fieldContext_HideGroupMessagePayload_message(ctx, field)
+	case "deletedAtProvider":
+		return ec.fieldContext_HideGroupMessagePayload_deletedAtProvider(ctx, field)
+	case "providerNote":
+		return ec.fieldContext_HideGroupMessagePayload_providerNote(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HideGroupMessagePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_InboundDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -13754,6 +14316,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_conversationID(ctx, field)
 	case "senderID":
 		return ec.fieldContext_Message_senderID(ctx, field)
+	case "authorID":
+		return ec.fieldContext_Message_authorID(ctx, field)
 	case "replyToID":
 		return ec.fieldContext_Message_replyToID(ctx, field)
 	case "deletedByID":
@@ -13784,6 +14348,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_conversation(ctx, field)
 	case "sender":
 		return ec.fieldContext_Message_sender(ctx, field)
+	case "author":
+		return ec.fieldContext_Message_author(ctx, field)
 	case "replyTo":
 		return ec.fieldContext_Message_replyTo(ctx, field)
 	case "replies":
@@ -13912,6 +14478,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_displayName(ctx, field)
 	case "provider":
 		return ec.fieldContext_Number_provider(ctx, field)
+	case "groupMode":
+		return ec.fieldContext_Number_groupMode(ctx, field)
 	case "wabaID":
 		return ec.fieldContext_Number_wabaID(ctx, field)
 	case "phoneNumberID":
@@ -13938,6 +14506,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_conversations(ctx, field)
 	case "groups":
 		return ec.fieldContext_Number_groups(ctx, field)
+	case "groupCapabilities":
+		return ec.fieldContext_Number_groupCapabilities(ctx, field)
 	case "routingPolicy":
 		return ec.fieldContext_Number_routingPolicy(ctx, field)
 	case "costs":
@@ -14450,6 +15020,8 @@ func (ec *executionContext) childFields_TenantSettings(ctx context.Context, fiel
 		return ec.fieldContext_TenantSettings_retentionDays(ctx, field)
 	case "firstResponseTargetSeconds":
 		return ec.fieldContext_TenantSettings_firstResponseTargetSeconds(ctx, field)
+	case "groupAdminCap":
+		return ec.fieldContext_TenantSettings_groupAdminCap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantSettings", field.Name)
 }

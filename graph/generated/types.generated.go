@@ -379,6 +379,29 @@ func (ec *executionContext) fieldContext_TenantSettings_firstResponseTargetSecon
 	return graphql.NewScalarFieldContext("TenantSettings", field, true, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _TenantSettings_groupAdminCap(ctx context.Context, field graphql.CollectedField, obj *schematype.TenantSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantSettings_groupAdminCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupAdminCap(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantSettings_groupAdminCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantSettings", field, true, false, errors.New("field of type Int does not have child fields"))
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -618,6 +641,11 @@ func (ec *executionContext) _TenantSettings(ctx context.Context, sel ast.Selecti
 			}
 		case "firstResponseTargetSeconds":
 			out.Values[i] = ec._TenantSettings_firstResponseTargetSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupAdminCap":
+			out.Values[i] = ec._TenantSettings_groupAdminCap(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -206,6 +206,8 @@ type GroupEvent struct {
 	Kind  EventKind  `json:"kind"`
 	At    time.Time  `json:"at"`
 	Group *ent.Group `json:"group,omitempty"`
+	// For JOIN_REQUESTED and JOIN_DECIDED.
+	JoinRequest *ent.GroupJoinRequest `json:"joinRequest,omitempty"`
 }
 
 type GroupMemberInput struct {
@@ -555,6 +557,10 @@ const (
 	EventKindAdded         EventKind = "ADDED"
 	EventKindDeleted       EventKind = "DELETED"
 	EventKindUpdated       EventKind = "UPDATED"
+	// A customer asked to join a group (GroupEvent.joinRequest).
+	EventKindJoinRequested EventKind = "JOIN_REQUESTED"
+	// A join request was approved, rejected or withdrawn (GroupEvent.joinRequest).
+	EventKindJoinDecided EventKind = "JOIN_DECIDED"
 	// Nobody could take the conversation: it waits in the routing queue.
 	EventKindQueued EventKind = "QUEUED"
 	// Events were missed (the replay window was too short): reload.
@@ -571,13 +577,15 @@ var AllEventKind = []EventKind{
 	EventKindAdded,
 	EventKindDeleted,
 	EventKindUpdated,
+	EventKindJoinRequested,
+	EventKindJoinDecided,
 	EventKindQueued,
 	EventKindResync,
 }
 
 func (e EventKind) IsValid() bool {
 	switch e {
-	case EventKindCreated, EventKindMessageAdded, EventKindAssigned, EventKindTransferred, EventKindStatusChanged, EventKindRead, EventKindAdded, EventKindDeleted, EventKindUpdated, EventKindQueued, EventKindResync:
+	case EventKindCreated, EventKindMessageAdded, EventKindAssigned, EventKindTransferred, EventKindStatusChanged, EventKindRead, EventKindAdded, EventKindDeleted, EventKindUpdated, EventKindJoinRequested, EventKindJoinDecided, EventKindQueued, EventKindResync:
 		return true
 	}
 	return false

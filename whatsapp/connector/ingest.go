@@ -234,11 +234,14 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
-	conv, created, err := in.conversation(ctx, tx, num, c)
+	conv, created, err := in.conversationOf(ctx, tx, num, c, m.GroupID)
 	if err != nil {
 		return err
 	}
 	create := in.inboundMessage(tx, conv, num, m)
+	if m.GroupID != "" {
+		create.SetAuthorID(c.ID) // a member writing in the group
+	}
 	var target *ent.Message
 	if m.Type == "reaction" {
 		at := m.Timestamp
@@ -319,8 +322,12 @@ func (in *Ingester) groupEvent(ctx context.Context, tx *ent.Tx, num *ent.Number,
 	if at.IsZero() {
 		at = in.clock.Now()
 	}
-	return tx.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField(ch.Field).SetType(g.Type).SetGroupID(g.GroupID).
+	err = tx.GroupWebhookEvent.Create().SetNumberID(num.ID).SetField(ch.Field).SetType(g.Type).SetGroupID(g.GroupID).
 		SetRequestID(g.RequestID).SetOccurredAt(at).SetDigest(digest).SetPayload(g.Raw).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	return in.reflectGroup(ctx, tx, num, g.Raw)
 }
 
 // react links a reaction to the message it is on. A customer has one

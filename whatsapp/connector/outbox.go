@@ -63,7 +63,7 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	ctx = viewer.System(ctx, j.Args.TenantID)
 	m, err := s.Client.Message.Query().Where(message.ID(j.Args.MessageID)).
 		WithNumber().
-		WithConversation(func(q *ent.ConversationQuery) { q.WithContact() }).
+		WithConversation(func(q *ent.ConversationQuery) { q.WithContact().WithGroup() }).
 		WithReplyTo().
 		Only(ctx)
 	if ent.IsNotFound(err) {
@@ -79,6 +79,12 @@ func (s *Sender) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 		return s.fail(ctx, m, 0, 0, "deleted before it was sent")
 	}
 	num, to := m.Edges.Number, m.Edges.Conversation.Edges.Contact.WaID
+	if g := m.Edges.Conversation.Edges.Group; g != nil {
+		if g.ProviderGroupID == nil {
+			return s.fail(ctx, m, 0, 0, "the group is not created at the provider")
+		}
+		to = whatsapp.GroupTo(*g.ProviderGroupID) // sent with recipient_type group
+	}
 	if num.UnlinkedAt != nil || num.PhoneNumberID == nil {
 		return s.fail(ctx, m, 0, 0, "the number is unlinked")
 	}

@@ -58,7 +58,9 @@ var (
 // messages per second in all (arrivals at random, Poisson-like), until ctx
 // ends or the simulator closes. Messages are mostly text, then replies,
 // answers to interactive messages, reactions, images, locations and contact
-// cards, each answering what the business sent that customer last.
+// cards, each answering what the business sent that customer last. About
+// one arrival in twenty is instead a customer opening the invite link of a
+// number's group (a join request where the group needs approval).
 func (s *Simulator) StartCustomers(ctx context.Context, rate float64, phoneNumberIDs ...string) error {
 	if rate <= 0 {
 		return errors.New("sim: customers write at a positive rate")
@@ -89,6 +91,10 @@ func (s *Simulator) StartCustomers(ctx context.Context, rate float64, phoneNumbe
 			s.mu.Lock()
 			number := phoneNumberIDs[s.rng.IntN(len(phoneNumberIDs))]
 			c := people[s.rng.IntN(len(people))]
+			if s.rng.IntN(100) < joinPercent && s.customerJoins(number, c) {
+				s.mu.Unlock()
+				continue // asked to join a group (or joined) instead of writing
+			}
 			m := s.customerMessage(pair{number, c.waID})
 			m.ProfileName = c.name
 			_, _ = s.writeIn(number, c.waID, m)
@@ -97,6 +103,9 @@ func (s *Simulator) StartCustomers(ctx context.Context, rate float64, phoneNumbe
 	})
 	return nil
 }
+
+// joinPercent is the share of arrivals that are customers asking to join a group.
+const joinPercent = 5
 
 // customerMessage picks what a customer writes next, with s.mu held.
 func (s *Simulator) customerMessage(p pair) whatsapp.Message {

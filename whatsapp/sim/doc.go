@@ -19,11 +19,15 @@
 //   - POST /{phone_number_id}/media, GET and DELETE /{media_id}: uploads and
 //     the download URL of any file, customers' attachments included.
 //   - Groups (cap of 8 participants): POST and GET /{phone_number_id}/groups,
-//     GET and DELETE /{group_id}, GET and POST /{group_id}/invite_link, GET,
-//     POST (approve) and DELETE (reject) /{group_id}/join_requests, DELETE
-//     /{group_id}/participants, and sends with recipient_type "group". As at
-//     Meta, creation answers with a request id; the group id and invite link
-//     come in the group_lifecycle_update webhook.
+//     GET, POST (subject, description) and DELETE /{group_id}, GET and POST
+//     /{group_id}/invite_link, GET, POST (approve) and DELETE (reject)
+//     /{group_id}/join_requests, DELETE /{group_id}/participants, and sends
+//     with recipient_type "group" (no interactive messages). As at Meta,
+//     creation answers with a request id; the group id and invite link come
+//     in the group_lifecycle_update webhook, settings changes in
+//     group_settings_update. A number with GroupMode GroupModeApp behaves
+//     like the phone app instead: AppMaxParticipants members, and POST
+//     /{group_id}/participants adds them by number (refused otherwise).
 //
 // Every accepted send is followed by signed webhooks (X-Hub-Signature-256 with
 // the app secret) in Meta's shape: statuses sent, delivered and read after
@@ -60,8 +64,10 @@
 // and list replies to an interactive message sent before, template quick
 // replies, reactions, replies, messages in groups (refused when the group is
 // admins-only and the sender is not an admin). JoinGroup is a customer
-// opening an invite link. StartCustomers has a stable set of simulated
-// customers write in at a chosen rate, answering what they were sent.
+// opening an invite link; CancelJoinRequest, LeaveGroup and SuspendGroup
+// post the other documented group webhooks. StartCustomers has a stable set
+// of simulated customers write in at a chosen rate, answering what they were
+// sent, and now and then open a group's invite link.
 //
 // # Log
 //

@@ -20,6 +20,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.HandleFunc("POST /{version}/{node}/media", s.graph(s.uploadMedia))
 	mux.HandleFunc("GET /{version}/{node}", s.graph(s.getNode))
 	mux.HandleFunc("DELETE /{version}/{node}", s.graph(s.deleteNode))
+	mux.HandleFunc("POST /{version}/{node}", s.graph(s.groupRoute(s.updateGroup)))
 	mux.HandleFunc("GET /{version}/{node}/groups", s.graph(s.listGroups))
 	mux.HandleFunc("GET /{version}/{node}/phone_numbers", s.graph(s.businessNumbers))
 	mux.HandleFunc("POST /{version}/{node}/groups", s.graph(s.createGroup))
@@ -29,6 +30,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.HandleFunc("POST /{version}/{node}/join_requests", s.graph(s.groupRoute(s.approveJoinRequests)))
 	mux.HandleFunc("DELETE /{version}/{node}/join_requests", s.graph(s.groupRoute(s.rejectJoinRequests)))
 	mux.HandleFunc("DELETE /{version}/{node}/participants", s.graph(s.groupRoute(s.removeParticipants)))
+	mux.HandleFunc("POST /{version}/{node}/participants", s.graph(s.groupRoute(s.addParticipants)))
 	mux.HandleFunc("/", s.graph(func(r *http.Request) (any, *apiError) {
 		return nil, errInvalidParameter("Unknown path components: %s", r.URL.Path)
 	}))

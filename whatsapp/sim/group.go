@@ -14,6 +14,9 @@ import (
 // business not counted.
 const MaxGroupParticipants = 8
 
+// AppMaxParticipants is the phone app's cap, for numbers in GroupModeApp.
+const AppMaxParticipants = 1024
+
 const (
 	inviteLinkPrefix  = "https://chat.whatsapp.com/"
 	maxGroupSubject   = 128
@@ -22,12 +25,14 @@ const (
 	autoApprove       = "auto_approve"
 	fieldGroupLife    = "group_lifecycle_update"
 	fieldParticipants = "group_participants_update"
+	fieldSettings     = "group_settings_update"
+	fieldStatus       = "group_status_update"
 )
 
 // What a simulated customer may be refused in a group.
 var (
 	ErrUnknownGroup   = errors.New("sim: no such group")
-	ErrGroupFull      = fmt.Errorf("sim: the group has its %d participants", MaxGroupParticipants)
+	ErrGroupFull      = errors.New("sim: the group has all its participants")
 	ErrNotParticipant = errors.New("sim: not a participant of the group")
 	ErrAdminsOnly     = errors.New("sim: only admins may send messages to this group")
 )
@@ -82,6 +87,15 @@ func (g *group) public() Group {
 
 func (g *group) isParticipant(waID string) bool { return slices.Contains(g.participants, waID) }
 
+// maxParticipants is the group's cap, with s.mu held: the Cloud API's, or
+// the phone app's for a number in GroupModeApp.
+func (s *Simulator) maxParticipants(g *group) int {
+	if n := s.numbers[g.number]; n != nil && n.GroupMode == GroupModeApp {
+		return AppMaxParticipants
+	}
+	return MaxGroupParticipants
+}
+
 func (g *group) approvalMode() string {
 	if g.needsApproval {
 		return approvalRequired
@@ -129,6 +143,11 @@ func (s *Simulator) JoinGroup(inviteLink, waID, profileName string) (string, err
 	if !ok {
 		return "", fmt.Errorf("%w: invite link %q is not valid", ErrUnknownGroup, inviteLink)
 	}
+	return s.joinGroup(g, waID, profileName)
+}
+
+// joinGroup is JoinGroup with s.mu held.
+func (s *Simulator) joinGroup(g *group, waID, profileName string) (string, error) {
 	if g.isParticipant(waID) {
 		return "", fmt.Errorf("sim: %s is already in group %s", waID, g.id)
 	}
@@ -142,7 +161,7 @@ func (s *Simulator) JoinGroup(inviteLink, waID, profileName string) (string, err
 		s.emitGroupEvent(g, map[string]any{"type": "group_join_request_created", "join_request_id": req.id, "wa_id": waID})
 		return req.id, nil
 	}
-	if len(g.participants) >= MaxGroupParticipants {
+	if len(g.participants) >= s.maxParticipants(g) {
 		return "", ErrGroupFull
 	}
 	s.addParticipant(g, waID, "invite_link")
@@ -194,8 +213,13 @@ func (s *Simulator) emitGroupEvent(g *group, event map[string]any) {
 	event["timestamp"] = unixString(s.now())
 	event["group_id"] = g.id
 	field := fieldParticipants
-	if t := event["type"]; t == "group_create" || t == "group_delete" {
+	switch event["type"] {
+	case "group_create", "group_delete":
 		field = fieldGroupLife
+	case "group_settings_update":
+		field = fieldSettings
+	case "group_suspend", "group_suspend_cleared":
+		field = fieldStatus
 	}
 	s.emit(s.numberWebhook(field, s.numbers[g.number], map[string]any{"groups": []any{event}}))
 }
@@ -386,8 +410,8 @@ func (s *Simulator) decideJoinRequests(r *http.Request, g *group, isApproval boo
 		switch {
 		case i < 0:
 			fail(id, 100, "no open join request has this id")
-		case isApproval && len(g.participants) >= MaxGroupParticipants:
-			fail(id, 100, fmt.Sprintf("the group has its %d participants", MaxGroupParticipants))
+		case isApproval && len(g.participants) >= s.maxParticipants(g):
+			fail(id, 100, fmt.Sprintf("the group has its %d participants", s.maxParticipants(g)))
 		default:
 			req := g.requests[i]
 			g.requests = slices.Delete(g.requests, i, i+1)
@@ -415,8 +439,8 @@ func (s *Simulator) removeParticipants(r *http.Request, g *group) (any, *apiErro
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	if in.MessagingProduct != "whatsapp" || len(in.Participants) == 0 || len(in.Participants) > MaxGroupParticipants {
-		return nil, errInvalidParameter("messaging_product 'whatsapp' and 1 to %d participants are required", MaxGroupParticipants)
+	if in.MessagingProduct != "whatsapp" || len(in.Participants) == 0 || len(in.Participants) > s.maxParticipants(g) {
+		return nil, errInvalidParameter("messaging_product 'whatsapp' and 1 to %d participants are required", s.maxParticipants(g))
 	}
 	removed, failed := []map[string]string{}, []map[string]string{}
 	for _, p := range in.Participants {
@@ -436,4 +460,145 @@ func (s *Simulator) removeParticipants(r *http.Request, g *group) (any, *apiErro
 	}
 	s.emitGroupEvent(g, event)
 	return success, nil
+}
+
+// updateGroup answers POST /{group_id}: a new subject or description. As at
+// Meta the answer is a success and the outcome comes in a
+// group_settings_update webhook.
+func (s *Simulator) updateGroup(r *http.Request, g *group) (any, *apiError) {
+	var in struct {
+		MessagingProduct string  `json:"messaging_product"`
+		Subject          *string `json:"subject"`
+		Description      *string `json:"description"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.MessagingProduct != "whatsapp" || (in.Subject == nil && in.Description == nil) {
+		return nil, errInvalidParameter("messaging_product 'whatsapp' and a subject or description are required")
+	}
+	event := map[string]any{"type": "group_settings_update", "request_id": s.ids.token()}
+	if in.Subject != nil {
+		subject := strings.TrimSpace(*in.Subject)
+		ok := subject != "" && utf8.RuneCountInString(subject) <= maxGroupSubject
+		setting := map[string]any{"text": subject, "update_successful": ok}
+		if ok {
+			g.subject = subject
+		} else {
+			setting["errors"] = []map[string]any{{"code": 131009, "title": "Parameter value is not valid",
+				"message": "Parameter value is not valid", "error_data": map[string]string{"details": "invalid subject"}}}
+		}
+		event["group_subject"] = setting
+	}
+	if in.Description != nil {
+		ok := utf8.RuneCountInString(*in.Description) <= maxGroupDescr
+		if ok {
+			g.description = *in.Description
+		}
+		event["group_description"] = map[string]any{"text": *in.Description, "update_successful": ok}
+	}
+	s.emitGroupEvent(g, event)
+	return success, nil
+}
+
+// addParticipants answers POST /{group_id}/participants: members added by
+// number, which only a number in GroupModeApp does (the Groups API has no
+// such call: members join by invite link).
+func (s *Simulator) addParticipants(r *http.Request, g *group) (any, *apiError) {
+	if s.maxParticipants(g) == MaxGroupParticipants {
+		return nil, errInvalidParameter("participants cannot be added by number: they join with the group's invite link")
+	}
+	var in struct {
+		MessagingProduct string `json:"messaging_product"`
+		Participants     []struct {
+			User string `json:"user"`
+		} `json:"participants"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.MessagingProduct != "whatsapp" || len(in.Participants) == 0 {
+		return nil, errInvalidParameter("messaging_product 'whatsapp' and participants are required")
+	}
+	var add []string
+	for _, p := range in.Participants {
+		if waID := digits(p.User); waID != "" && !g.isParticipant(waID) && !slices.Contains(add, waID) {
+			add = append(add, waID)
+		}
+	}
+	if len(g.participants)+len(add) > s.maxParticipants(g) {
+		return nil, errInvalidParameter("the group has room for %d more participants", s.maxParticipants(g)-len(g.participants))
+	}
+	added := make([]map[string]string, len(add))
+	for i, waID := range add {
+		g.participants = append(g.participants, waID)
+		added[i] = map[string]string{"input": waID, "wa_id": waID}
+	}
+	if len(added) > 0 {
+		s.emitGroupEvent(g, map[string]any{"type": "group_participants_add", "reason": "added", "added_participants": added})
+	}
+	return success, nil
+}
+
+// CancelJoinRequest is a customer withdrawing their request to join: the
+// business gets a group_join_request_revoked webhook.
+func (s *Simulator) CancelJoinRequest(groupID, waID string) error {
+	return s.withGroup(groupID, func(g *group) error {
+		i := slices.IndexFunc(g.requests, func(r joinRequest) bool { return r.waID == waID })
+		if i < 0 {
+			return fmt.Errorf("sim: %s has no pending request in %s", waID, groupID)
+		}
+		req := g.requests[i]
+		g.requests = slices.Delete(g.requests, i, i+1)
+		s.emitGroupEvent(g, map[string]any{"type": "group_join_request_revoked", "join_request_id": req.id, "wa_id": waID})
+		return nil
+	})
+}
+
+// LeaveGroup is a participant leaving: the business gets a
+// group_participants_remove webhook initiated by the participant.
+func (s *Simulator) LeaveGroup(groupID, waID string) error {
+	return s.withGroup(groupID, func(g *group) error {
+		i := slices.Index(g.participants, waID)
+		if i < 0 {
+			return fmt.Errorf("%w: %s", ErrNotParticipant, waID)
+		}
+		g.participants = slices.Delete(g.participants, i, i+1)
+		delete(g.admins, waID)
+		s.emitGroupEvent(g, map[string]any{"type": "group_participants_remove", "initiated_by": "participant",
+			"removed_participants": []map[string]string{{"wa_id": waID}}})
+		return nil
+	})
+}
+
+// SuspendGroup is WhatsApp suspending a group (or lifting the suspension):
+// the business gets a group_status_update webhook.
+func (s *Simulator) SuspendGroup(groupID string, isSuspended bool) error {
+	return s.withGroup(groupID, func(g *group) error {
+		t := "group_suspend"
+		if !isSuspended {
+			t = "group_suspend_cleared"
+		}
+		s.emitGroupEvent(g, map[string]any{"type": t})
+		return nil
+	})
+}
+
+// customerJoins has a simulated customer open the invite link of one of the
+// number's groups they are not in nor waiting for, with s.mu held; false
+// when there is none.
+func (s *Simulator) customerJoins(phoneNumberID string, c customer) bool {
+	var open []*group
+	for _, g := range s.groups {
+		waiting := slices.ContainsFunc(g.requests, func(r joinRequest) bool { return r.waID == c.waID })
+		if g.number == phoneNumberID && !g.isParticipant(c.waID) && !waiting && len(g.participants) < s.maxParticipants(g) {
+			open = append(open, g)
+		}
+	}
+	if len(open) == 0 {
+		return false
+	}
+	slices.SortFunc(open, func(a, b *group) int { return strings.Compare(a.id, b.id) })
+	_, err := s.joinGroup(open[s.rng.IntN(len(open))], c.waID, c.name)
+	return err == nil
 }

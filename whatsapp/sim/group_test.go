@@ -303,3 +303,66 @@ func TestDeleteGroup(t *testing.T) {
 	require.ErrorIs(t, err, sim.ErrUnknownGroup)
 	require.Empty(t, b.sim.Groups(testNumber))
 }
+
+// TestGroupSettingsLeavesAndSuspensions: the rest of the documented
+// webhooks: a settings change (group_settings_update, a bad subject refused
+// in it), a withdrawn join request, a participant leaving, a suspension and
+// its end (group_status_update); adding by number is refused on the Cloud
+// API.
+func TestGroupSettingsLeavesAndSuspensions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	created := b.createGroup(t, "approval_required")
+
+	status, out := b.call(t, http.MethodPost, "/v23.0/"+created.GroupID, testToken,
+		map[string]any{"messaging_product": "whatsapp", "subject": "Purchases 2026", "description": "Updated"})
+	require.Equal(t, http.StatusOK, status, out)
+	g, err := b.sim.Group(created.GroupID)
+	require.NoError(t, err)
+	require.Equal(t, "Purchases 2026", g.Subject)
+	status, _ = b.call(t, http.MethodPost, "/v23.0/"+created.GroupID, testToken, map[string]any{"messaging_product": "whatsapp", "subject": "  "})
+	require.Equal(t, http.StatusOK, status, "the outcome comes by webhook")
+	var settings []map[string]any
+	require.Eventually(t, func() bool {
+		settings = settings[:0]
+		for _, c := range b.hooks.snapshot() {
+			var v struct {
+				Groups []map[string]any `json:"groups"`
+			}
+			if c.Field == "group_settings_update" && json.Unmarshal(c.Raw, &v) == nil {
+				settings = append(settings, v.Groups...)
+			}
+		}
+		return len(settings) == 2
+	}, waitFor, time.Millisecond)
+	oks := map[bool]int{}
+	for _, s := range settings {
+		oks[s["group_subject"].(map[string]any)["update_successful"].(bool)]++
+	}
+	require.Equal(t, map[bool]int{true: 1, false: 1}, oks)
+
+	status, out = b.call(t, http.MethodPost, "/v23.0/"+created.GroupID+"/participants", testToken,
+		map[string]any{"messaging_product": "whatsapp", "participants": []map[string]string{{"user": "34600000009"}}})
+	require.Equal(t, http.StatusBadRequest, status, "the Groups API adds nobody by number")
+	require.Equal(t, whatsapp.CodeInvalidParameter, errorCode(t, out))
+
+	_, err = b.sim.JoinGroup(created.InviteLink, "34600000001", "")
+	require.NoError(t, err)
+	require.NoError(t, b.sim.CancelJoinRequest(created.GroupID, "34600000001"))
+	b.groupEvents(t, "group_participants_update", "group_join_request_revoked", 1)
+
+	require.NoError(t, b.sim.SetAdminsOnly(created.GroupID, false))
+	id, err := b.sim.JoinGroup(created.InviteLink, "34600000002", "")
+	require.NoError(t, err)
+	status, out = b.call(t, http.MethodPost, "/v23.0/"+created.GroupID+"/join_requests", testToken,
+		map[string]any{"messaging_product": "whatsapp", "join_requests": []string{id}})
+	require.Equal(t, http.StatusOK, status, out)
+	require.NoError(t, b.sim.LeaveGroup(created.GroupID, "34600000002"))
+	left := b.groupEvents(t, "group_participants_update", "group_participants_remove", 1)
+	require.Equal(t, "34600000002", left[0].Removed[0].WAID)
+
+	require.NoError(t, b.sim.SuspendGroup(created.GroupID, true))
+	require.NoError(t, b.sim.SuspendGroup(created.GroupID, false))
+	b.groupEvents(t, "group_status_update", "group_suspend", 1)
+	b.groupEvents(t, "group_status_update", "group_suspend_cleared", 1)
+}

@@ -23,7 +23,17 @@ type Number struct {
 	Quality       string `json:"quality_rating"`       // GREEN, YELLOW, RED or UNKNOWN; GREEN when empty
 	Tier          string `json:"messaging_limit_tier"` // TIER_250 ... TIER_UNLIMITED; TIER_1K when empty
 	Status        string `json:"status"`               // CONNECTED, FLAGGED, RESTRICTED, BANNED, ...; CONNECTED when empty
+	// GroupMode is how the number's groups behave: "" (or GroupModeCloud)
+	// as Meta's Groups API documents, GroupModeApp like the phone app
+	// (AppMaxParticipants members, added by number).
+	GroupMode string `json:"group_mode,omitempty"`
 }
+
+// Group modes of a number.
+const (
+	GroupModeCloud = "cloud_api"
+	GroupModeApp   = "app"
+)
 
 // ErrUnknownNumber is returned for a phone number id the simulator does not serve.
 var ErrUnknownNumber = errors.New("sim: unknown phone number id")
@@ -62,6 +72,10 @@ func (n Number) withDefaults() (Number, error) {
 	n.Quality = cmp.Or(n.Quality, "GREEN")
 	n.Tier = cmp.Or(n.Tier, "TIER_1K")
 	n.Status = cmp.Or(n.Status, "CONNECTED")
+	n.GroupMode = cmp.Or(n.GroupMode, GroupModeCloud)
+	if n.GroupMode != GroupModeCloud && n.GroupMode != GroupModeApp {
+		return n, fmt.Errorf("sim: number %s: unknown group mode %q", n.PhoneNumberID, n.GroupMode)
+	}
 	for _, check := range []struct {
 		what, value string
 		valid       []string

@@ -23,6 +23,20 @@ type TenantSettings struct {
 	// FirstResponseTarget is the service-level target for the first reply to
 	// a new conversation, in seconds; 0 means DefaultFirstResponseTarget.
 	FirstResponseTarget int `json:"firstResponseTargetSeconds,omitempty"`
+	// AdminCapPerGroup is the most admins a group may have; 0 means
+	// DefaultGroupAdminCap.
+	AdminCapPerGroup int `json:"groupAdminCap,omitempty"`
+}
+
+// DefaultGroupAdminCap is the admin cap of a tenant that set none.
+const DefaultGroupAdminCap = 32
+
+// GroupAdminCap is the admin cap in force.
+func (s TenantSettings) GroupAdminCap() int {
+	if s.AdminCapPerGroup > 0 {
+		return s.AdminCapPerGroup
+	}
+	return DefaultGroupAdminCap
 }
 
 // DefaultFirstResponseTarget is the first-response target of a tenant that
