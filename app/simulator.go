@@ -12,9 +12,12 @@ import (
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/group"
+	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
 
@@ -28,6 +31,7 @@ type simulator struct {
 	ids  []string // the connected sim numbers' phone number ids
 	log  *slog.Logger
 	db   *ent.Client
+	app  *App
 }
 
 // newSimulator builds the simulator and gives the demo's sim numbers their
@@ -46,7 +50,7 @@ func newSimulator(ctx context.Context, a *App) (*simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &simulator{sim: s, base: base, log: a.Log, db: a.DB.Client}
+	out := &simulator{sim: s, base: base, log: a.Log, db: a.DB.Client, app: a}
 	client := a.DB.Client
 	nums, err := client.Number.Query().Where(number.ProviderEQ(number.ProviderSim), number.PhoneNumberIDNotNil(), number.UnlinkedAtIsNil()).All(viewer.Platform(ctx))
 	if err != nil {
@@ -106,6 +110,9 @@ func (s *simulator) start(ctx context.Context) error {
 			})
 		}
 	}()
+	if err := s.createGroups(ctx); err != nil {
+		return err
+	}
 	if err := s.sim.StartCustomers(ctx, 0.2, s.ids...); err != nil {
 		return err
 	}
@@ -133,4 +140,77 @@ func flapNumbers(ctx context.Context, s *sim.Simulator, ids []string, log *slog.
 		}
 		_ = s.SetStatus(id, "CONNECTED")
 	}
+}
+
+// createGroups asks the simulator for the demo's groups (seeded CREATING:
+// the simulator starts empty), then has a few simulated customers join the
+// announcement group and ask to join the one that needs approval.
+func (s *simulator) createGroups(ctx context.Context) error {
+	pctx := viewer.Platform(ctx)
+	// The simulator starts empty: groups it made in an earlier run are made
+	// again (their members rejoin below).
+	known, err := s.db.Group.Query().Where(group.ProviderGroupIDNotNil(), group.StateNEQ(group.StateDELETED),
+		group.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).All(pctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range known {
+		if _, err := s.sim.Group(*g.ProviderGroupID); err == nil {
+			continue
+		}
+		sctx := viewer.System(ctx, g.TenantID)
+		if _, err := s.db.GroupMember.Delete().Where(groupmember.GroupID(g.ID)).Exec(sctx); err != nil {
+			return err
+		}
+		if err := s.db.Group.UpdateOne(g).SetState(group.StateCREATING).ClearProviderGroupID().ClearCreateRequestID().
+			ClearInviteLink().Exec(sctx); err != nil {
+			return err
+		}
+	}
+	groups, err := s.db.Group.Query().Where(group.StateEQ(group.StateCREATING), group.CreateRequestIDIsNil(),
+		group.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).All(pctx)
+	if err != nil || len(groups) == 0 {
+		return err
+	}
+	for _, g := range groups {
+		args := connector.GroupOpArgs{TenantID: g.TenantID, GroupID: g.ID, Op: connector.GroupOpCreate}
+		if _, err := s.app.Jobs.River().Insert(ctx, args, nil); err != nil {
+			return err
+		}
+	}
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for _, g := range groups {
+			for time.Now().Before(deadline) {
+				cur, err := s.db.Group.Get(pctx, g.ID)
+				if err == nil && cur.State == group.StateACTIVE && cur.InviteLink != "" {
+					g = cur
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			if g.InviteLink == "" {
+				s.log.Warn("simulator: demo group not created", "group", g.ID)
+				continue
+			}
+			n := 7 // an announcement group within the Cloud API's 8 participants
+			if g.JoinApproval {
+				n = 3 // pending requests for the admins
+			}
+			i := 0
+			for waID, name := range sim.Customers() {
+				if i == n {
+					break
+				}
+				if _, err := s.sim.JoinGroup(g.InviteLink, waID, name); err == nil {
+					i++
+				}
+			}
+		}
+	}()
+	return nil
 }
