@@ -31,6 +31,7 @@ func main() {
 			gen.FeatureUpsert,
 			gen.FeatureLock,
 			gen.FeatureModifier,
+			gen.FeatureExecQuery, // raw SQL beside ent in a transaction: the report facts (package report)
 		},
 		Templates: []*gen.Template{
 			gen.MustParse(gen.NewTemplate("ident").ParseFiles("ent/template/ident.tmpl")),

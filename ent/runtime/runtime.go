@@ -593,6 +593,8 @@ func init() {
 	conversation.Hooks[1] = conversationMixinHooks2[0]
 
 	conversation.Hooks[2] = conversationHooks[0]
+
+	conversation.Hooks[3] = conversationHooks[1]
 	conversationMixinFields0 := conversationMixin[0].Fields()
 	_ = conversationMixinFields0
 	conversationMixinFields1 := conversationMixin[1].Fields()
@@ -930,8 +932,11 @@ func init() {
 		})
 	}
 	messageMixinHooks2 := messageMixin[2].Hooks()
+	messageHooks := schema.Message{}.Hooks()
 
 	message.Hooks[1] = messageMixinHooks2[0]
+
+	message.Hooks[2] = messageHooks[0]
 	messageMixinFields0 := messageMixin[0].Fields()
 	_ = messageMixinFields0
 	messageMixinFields1 := messageMixin[1].Fields()

@@ -90,7 +90,8 @@ func (Conversation) Policy() ent.Policy {
 	return scopedPolicy(conversationRows)
 }
 
-// Hooks of the Conversation: agents' loads follow assignments (load.go).
+// Hooks of the Conversation: agents' loads follow assignments (load.go),
+// report facts its opening and status changes (report.go).
 func (Conversation) Hooks() []ent.Hook {
-	return []ent.Hook{keepAgentLoad}
+	return []ent.Hook{keepAgentLoad, reportConversation}
 }

@@ -119,3 +119,31 @@ func (tx *countedTx) Query(ctx context.Context, query string, args, v any) error
 // Unwrap returns the counted transaction, so that (*ent.Tx).SQLTx reaches
 // the *sql.Tx beneath.
 func (tx *countedTx) Unwrap() dialect.Tx { return tx.Tx }
+
+// ExecContext counts and runs a raw statement (ent's sql/execquery feature,
+// used by the report facts).
+func (c *Counter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.record(query)
+	return c.Driver.(execQuerier).ExecContext(ctx, query, args...)
+}
+
+// QueryContext counts and runs a raw query.
+func (c *Counter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.record(query)
+	return c.Driver.(execQuerier).QueryContext(ctx, query, args...)
+}
+
+func (tx *countedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.counter.record(query)
+	return tx.Tx.(execQuerier).ExecContext(ctx, query, args...)
+}
+
+func (tx *countedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.counter.record(query)
+	return tx.Tx.(execQuerier).QueryContext(ctx, query, args...)
+}
+
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}

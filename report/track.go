@@ -1,0 +1,309 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// The facts are kept by hooks (ent/schema/report.go) in the transaction of
+// each write they follow: a new message, a new conversation, a status
+// change. Reads run as the tenant's system viewer: a fact must never fail
+// the write it follows because the writer may not see a row.
+
+// state is a conversation's running state (report_conversations).
+type state struct {
+	episodeStartedAt time.Time  // opened or last reopened
+	waitingSince     *time.Time // the customer's first unanswered message
+	lastMessageAt    *time.Time // the newest message applied
+	responded        bool       // its first response is recorded
+	responders       map[string]bool
+}
+
+// countsAsCustomerMessage: a reaction or a system notice asks for no answer.
+func countsAsCustomerMessage(m *ent.Message) bool {
+	return m.Direction == message.DirectionINBOUND && m.Kind != message.KindREACTION && m.Kind != message.KindSYSTEM
+}
+
+// isResponse: an agent's own message answers; automatic ones (no sender),
+// reactions and system notices do not.
+func isResponse(m *ent.Message) bool {
+	return m.Direction == message.DirectionOUTBOUND && m.SenderID != nil && m.Kind != message.KindREACTION && m.Kind != message.KindSYSTEM
+}
+
+// step applies message m to st and returns the samples it completes.
+// responders says which agents already answered in the conversation.
+func (tc tenantClock) step(st *state, conv *ent.Conversation, m *ent.Message, responders func(string) (bool, error)) ([]sample, error) {
+	at := m.CreatedAt
+	st.lastMessageAt = &at
+	switch {
+	case countsAsCustomerMessage(m):
+		if st.waitingSince == nil {
+			st.waitingSince = &at
+		}
+	case isResponse(m) && st.waitingSince != nil:
+		d := dims{number: conv.NumberID, team: deref(conv.TeamID), agent: *m.SenderID}
+		answered, err := responders(d.agent)
+		if err != nil {
+			return nil, err
+		}
+		r := tc.span(KindResponse, conv.ID, d, *st.waitingSince, at)
+		r.handled = !answered
+		out := []sample{r}
+		if !st.responded {
+			out = append(out, tc.span(KindFirstResponse, conv.ID, d, *st.waitingSince, at))
+			st.responded = true
+		}
+		st.waitingSince = nil
+		return out, nil
+	}
+	return nil, nil
+}
+
+// TrackMessage records a new message: it counts in or out, and may answer
+// the customer (a response sample). A message older than one already
+// applied (a late delivery) replays the conversation's messages in order.
+func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
+	ctx = viewer.System(ctx, m.TenantID)
+	tc, err := readTenant(ctx, c, m.TenantID)
+	if err != nil {
+		return err
+	}
+	conv, err := c.Conversation.Get(ctx, m.ConversationID)
+	if err != nil {
+		return fmt.Errorf("report: conversation of %s: %w", m.ID, err)
+	}
+	d := dims{number: m.NumberID, team: deref(conv.TeamID)}
+	var cnt counts
+	if m.Direction == message.DirectionINBOUND {
+		d.agent, cnt.MessagesIn = deref(conv.AssigneeID), 1
+	} else {
+		d.agent, cnt.MessagesOut = deref(m.SenderID), 1
+	}
+	if err := addCounts(ctx, c, tc, m.CreatedAt, d, cnt, 1); err != nil {
+		return err
+	}
+	if !countsAsCustomerMessage(m) && !isResponse(m) {
+		return nil
+	}
+	st, err := loadState(ctx, c, conv)
+	if err != nil {
+		return err
+	}
+	if st.lastMessageAt != nil && m.CreatedAt.Before(*st.lastMessageAt) {
+		return rebuild(ctx, c, tc, conv, st)
+	}
+	samples, err := tc.step(&st, conv, m, func(agent string) (bool, error) {
+		return exists(ctx, c, `SELECT 1 FROM report_samples WHERE conversation_id = $1 AND kind = $2 AND agent_id = $3`, conv.ID, KindResponse, agent)
+	})
+	if err != nil {
+		return err
+	}
+	if err := addSamples(ctx, c, tc, samples, 1); err != nil {
+		return err
+	}
+	return saveState(ctx, c, tc.id, conv.ID, st)
+}
+
+// TrackOpened records a new conversation (and its resolution, when it is
+// created resolved, as the demo does).
+func TrackOpened(ctx context.Context, c *ent.Client, conv *ent.Conversation) error {
+	ctx = viewer.System(ctx, conv.TenantID)
+	tc, err := readTenant(ctx, c, conv.TenantID)
+	if err != nil {
+		return err
+	}
+	d := conversationDims(conv)
+	if err := addCounts(ctx, c, tc, conv.CreatedAt, d, counts{Opened: 1}, 1); err != nil {
+		return err
+	}
+	st := state{episodeStartedAt: conv.CreatedAt}
+	if err := saveState(ctx, c, tc.id, conv.ID, st); err != nil {
+		return err
+	}
+	if conv.Status != conversation.StatusRESOLVED {
+		return nil
+	}
+	at := conv.CreatedAt
+	if conv.ResolvedAt != nil {
+		at = *conv.ResolvedAt
+	}
+	return resolved(ctx, c, tc, conv, st, at)
+}
+
+// TrackStatus records a conversation's move from status old to its current
+// one at instant at: a resolution or a reopening.
+func TrackStatus(ctx context.Context, c *ent.Client, tenantID, id string, old conversation.Status, at time.Time) error {
+	ctx = viewer.System(ctx, tenantID)
+	conv, err := c.Conversation.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("report: conversation %s: %w", id, err)
+	}
+	isResolved, wasResolved := conv.Status == conversation.StatusRESOLVED, old == conversation.StatusRESOLVED
+	if isResolved == wasResolved {
+		return nil
+	}
+	tc, err := readTenant(ctx, c, conv.TenantID)
+	if err != nil {
+		return err
+	}
+	st, err := loadState(ctx, c, conv)
+	if err != nil {
+		return err
+	}
+	if isResolved {
+		return resolved(ctx, c, tc, conv, st, at)
+	}
+	if err := addCounts(ctx, c, tc, at, conversationDims(conv), counts{Reopened: 1}, 1); err != nil {
+		return err
+	}
+	st.episodeStartedAt = at
+	return saveState(ctx, c, tc.id, conv.ID, st)
+}
+
+func resolved(ctx context.Context, c *ent.Client, tc tenantClock, conv *ent.Conversation, st state, at time.Time) error {
+	d := conversationDims(conv)
+	if err := addCounts(ctx, c, tc, at, d, counts{Resolved: 1}, 1); err != nil {
+		return err
+	}
+	return addSamples(ctx, c, tc, []sample{tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, at)}, 1)
+}
+
+// rebuild takes back the conversation's response samples and replays its
+// messages in order.
+func rebuild(ctx context.Context, c *ent.Client, tc tenantClock, conv *ent.Conversation, st state) error {
+	old, err := responseSamples(ctx, c, conv.ID)
+	if err != nil {
+		return err
+	}
+	if err := addSamples(ctx, c, tc, old, -1); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, `DELETE FROM report_samples WHERE conversation_id = $1 AND kind IN ($2, $3)`,
+		conv.ID, KindResponse, KindFirstResponse); err != nil {
+		return fmt.Errorf("report: rebuild %s: %w", conv.ID, err)
+	}
+	msgs, err := c.Message.Query().Where(message.ConversationID(conv.ID)).
+		Order(ent.Asc(message.FieldCreatedAt), ent.Asc(message.FieldID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	st = state{episodeStartedAt: st.episodeStartedAt}
+	seen := map[string]bool{}
+	var samples []sample
+	for _, m := range msgs {
+		got, err := tc.step(&st, conv, m, func(agent string) (bool, error) { return seen[agent], nil })
+		if err != nil {
+			return err
+		}
+		for _, s := range got {
+			seen[s.dims.agent] = true
+		}
+		samples = append(samples, got...)
+	}
+	if err := addSamples(ctx, c, tc, samples, 1); err != nil {
+		return err
+	}
+	return saveState(ctx, c, tc.id, conv.ID, st)
+}
+
+func responseSamples(ctx context.Context, db execer, conversationID string) ([]sample, error) {
+	rows, err := db.QueryContext(ctx, `SELECT kind, number_id, team_id, agent_id, started_at, at, ms, business_ms, breached, business_breached, handled
+FROM report_samples WHERE conversation_id = $1 AND kind IN ($2, $3)`, conversationID, KindResponse, KindFirstResponse)
+	if err != nil {
+		return nil, fmt.Errorf("report: samples of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var out []sample
+	for rows.Next() {
+		s := sample{conversationID: conversationID}
+		var started, at, breached, bb, handled int64
+		if err := rows.Scan(&s.kind, &s.dims.number, &s.dims.team, &s.dims.agent, &started, &at, &s.ms, &s.businessMs, &breached, &bb, &handled); err != nil {
+			return nil, err
+		}
+		s.startedAt, s.at = time.UnixMilli(started), time.UnixMilli(at)
+		s.breached, s.businessBreach, s.handled = breached == 1, bb == 1, handled == 1
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func conversationDims(conv *ent.Conversation) dims {
+	return dims{number: conv.NumberID, team: deref(conv.TeamID), agent: deref(conv.AssigneeID)}
+}
+
+// loadState reads the conversation's state; a conversation from before the
+// facts existed starts from its opening.
+func loadState(ctx context.Context, db execer, conv *ent.Conversation) (state, error) {
+	var st state
+	var episode int64
+	var waiting, last sql.NullInt64
+	var responded int64
+	rows, err := db.QueryContext(ctx, `SELECT episode_started_at, waiting_since, last_message_at, responded FROM report_conversations WHERE conversation_id = $1`, conv.ID)
+	if err != nil {
+		return st, fmt.Errorf("report: state of %s: %w", conv.ID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+		return state{episodeStartedAt: conv.CreatedAt}, nil
+	}
+	if err := rows.Scan(&episode, &waiting, &last, &responded); err != nil {
+		return st, err
+	}
+	st.episodeStartedAt = time.UnixMilli(episode)
+	if waiting.Valid {
+		t := time.UnixMilli(waiting.Int64)
+		st.waitingSince = &t
+	}
+	if last.Valid {
+		t := time.UnixMilli(last.Int64)
+		st.lastMessageAt = &t
+	}
+	st.responded = responded == 1
+	return st, rows.Err()
+}
+
+func saveState(ctx context.Context, db execer, tenantID, conversationID string, st state) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_id) DO UPDATE SET episode_started_at = excluded.episode_started_at,
+waiting_since = excluded.waiting_since, last_message_at = excluded.last_message_at, responded = excluded.responded`,
+		conversationID, tenantID, st.episodeStartedAt.UnixMilli(), millis(st.waitingSince), millis(st.lastMessageAt), b2i(st.responded))
+	if err != nil {
+		return fmt.Errorf("report: state of %s: %w", conversationID, err)
+	}
+	return nil
+}
+
+func exists(ctx context.Context, db execer, q string, args ...any) (bool, error) {
+	rows, err := db.QueryContext(ctx, q+" LIMIT 1", args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, errors.Join(rows.Err(), rows.Close())
+}
+
+func millis(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
