@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/pricing"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/realtime/gateway"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/retention"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -233,6 +234,7 @@ func (a *App) buildServices() error {
 		Automation: automation.New(client, a.Pub, a.Jobs, router, conversations, a.Clock, a.Log),
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
+		Reports:    report.NewService(client),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
@@ -260,6 +262,13 @@ func (a *App) writeAtStartup(ctx context.Context) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 		a.DemoLogin = login
+	}
+	// Conversations from before the report facts (an upgraded database) get
+	// theirs once; afterwards the hooks keep them.
+	if n, err := report.Backfill(ctx, a.DB.Client); err != nil {
+		return fmt.Errorf("report backfill: %w", err)
+	} else if n > 0 {
+		a.Log.InfoContext(ctx, "report facts computed for existing conversations", "conversations", n)
 	}
 	if a.Config.Simulator {
 		// One simulator per deployment: two would each have customers write

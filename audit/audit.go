@@ -55,6 +55,7 @@ const (
 	ActionMessageRateSet        = "pricing.rate_set"
 	ActionMessageRateDeleted    = "pricing.rate_delete"
 	ActionConversationsExported = "conversation.export"
+	ActionReportExported        = "report.export"
 	ActionRetentionPurged       = "retention.purge"
 	ActionLegalHold             = "privacy.legal_hold" // on a contact or a conversation, set or released: the summary says which
 	ActionGroupCreated          = "group.create"

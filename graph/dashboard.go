@@ -14,11 +14,11 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
-	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -90,84 +90,52 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		return nil, err
 	}
 	loc := location(t.Timezone)
-	now := time.Now().In(loc)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	d.FirstResponseTargetSeconds = t.Settings.FirstResponseTargetSeconds()
-	if err := r.firstResponsesSince(ctx, midnight, d); err != nil {
-		return nil, err
-	}
-	if d.VolumesToday, err = r.volumesSince(ctx, midnight); err != nil {
+	if err := r.figuresOfToday(ctx, time.Now().In(loc).Format(time.DateOnly), d); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// firstResponsesSince fills in the mean time to first response, in seconds,
-// of the conversations created since midnight, and how many of them had
-// their first response within the target.
-func (r *Resolver) firstResponsesSince(ctx context.Context, midnight time.Time, d *model.Dashboard) error {
-	// The mean of a time difference needs dialect-specific SQL (julianday on
-	// SQLite, EXTRACT(EPOCH …) on Postgres): average the two columns here.
-	var rows []struct {
-		CreatedAt       time.Time `json:"created_at"`
-		FirstResponseAt time.Time `json:"first_response_at"`
-	}
-	if err := r.client.Conversation.Query().
-		Where(conversation.CreatedAtGTE(midnight), conversation.FirstResponseAtNotNil()).
-		Select(conversation.FieldCreatedAt, conversation.FieldFirstResponseAt).
-		Scan(ctx, &rows); err != nil || len(rows) == 0 {
-		return err
-	}
-	target := time.Duration(d.FirstResponseTargetSeconds) * time.Second
-	var total float64
-	for _, c := range rows {
-		took := c.FirstResponseAt.Sub(c.CreatedAt)
-		total += took.Seconds()
-		if took <= target {
-			d.FirstResponsesWithinTarget++
-		}
-	}
-	d.FirstResponsesToday = len(rows)
-	avg := total / float64(len(rows))
-	d.AverageFirstResponseSeconds = &avg
-	return nil
-}
-
-// volumesSince counts the messages since midnight per number and direction,
-// among those the viewer may see, for the numbers the viewer may see (every
-// one of them, with zeros), ordered by name.
-func (r *Resolver) volumesSince(ctx context.Context, midnight time.Time) ([]*model.NumberVolume, error) {
-	var counts []struct {
-		NumberID  string `json:"number_id"`
-		Direction string `json:"direction"`
-		Count     int    `json:"count"`
-	}
-	if err := r.client.Message.Query().Where(message.CreatedAtGTE(midnight)).
-		GroupBy(message.FieldNumberID, message.FieldDirection).Aggregate(ent.Count()).Scan(ctx, &counts); err != nil {
-		return nil, err
-	}
+// figuresOfToday fills in today's first responses and messages per number
+// from the reports (package report): everyone's with report.view_all, the
+// viewer's own with report.view_own, none for a viewer with neither.
+func (r *Resolver) figuresOfToday(ctx context.Context, today string, d *model.Dashboard) error {
 	numbers, err := r.client.Number.Query().Where(number.UnlinkedAtIsNil()).Order(ent.Asc(number.FieldDisplayName), ent.Asc(number.FieldID)).All(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	volumes := make([]*model.NumberVolume, 0, len(numbers))
+	d.VolumesToday = make([]*model.NumberVolume, 0, len(numbers))
 	byID := make(map[string]*model.NumberVolume, len(numbers))
 	for _, n := range numbers {
 		v := &model.NumberVolume{Number: n}
-		volumes = append(volumes, v)
+		d.VolumesToday = append(d.VolumesToday, v)
 		byID[n.ID] = v
 	}
-	for _, c := range counts {
-		v := byID[c.NumberID]
-		switch {
-		case v == nil: // an unlinked number, or one the viewer may not see
-		case c.Direction == string(message.DirectionINBOUND):
-			v.Inbound = c.Count
-		default:
-			v.Outbound = c.Count
+	q, err := report.Scope(ctx, report.Query{From: today, To: today, Bucket: report.Day, Dimension: report.Tenant})
+	if err != nil {
+		return nil //nolint:nilerr // no report switch: no figures, the rest of the dashboard stands
+	}
+	whole, err := r.reports.Run(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, row := range whole.Totals {
+		fr := row.FirstResponse
+		d.FirstResponsesToday, d.FirstResponsesWithinTarget = fr.Count, fr.Count-row.FirstResponseBreaches
+		d.AverageFirstResponseSeconds = fr.Mean
+	}
+	q.Dimension = report.Number
+	perNumber, err := r.reports.Run(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, row := range perNumber.Totals {
+		if v := byID[row.Key]; v != nil { // else unlinked, or a number the viewer may not see
+			v.Inbound, v.Outbound = row.MessagesIn, row.MessagesOut
 		}
 	}
-	return volumes, nil
+	return nil
 }
 
 // locations caches time.LoadLocation, which reads the zone database on every

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -168,7 +169,9 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 
 // snapshotQuery reads everything a tenant has, with the fields a write would
 // change.
-const snapshotQuery = `{
+var snapshotQuery = `{
+  report(input: {from: "` + reportDay(-1) + `", to: "` + reportDay(1) + `", dimension: AGENT}) { buckets { key messagesIn } totals { key opened messagesOut } }
+  byNumber: report(input: {from: "` + reportDay(-1) + `", to: "` + reportDay(1) + `", dimension: NUMBER, bucket: HOUR}) { totals { key messagesIn response { count } } }
   viewer { tenant { id name settings { retentionDays firstResponseTargetSeconds groupAdminCap } } }
   numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } }
     costs(month: "2026-11") { total categories { category messages billable cost } } } } }
@@ -266,6 +269,18 @@ func TestTenantIsolation(t *testing.T) {
 					require.NotContains(t, rec.Body.String(), id, "export %s leaked %s", q, id)
 				}
 			}
+			// So is the report's CSV, by every dimension.
+			for _, dim := range []string{"TENANT", "NUMBER", "TEAM", "AGENT"} {
+				q := "from=" + reportDay(-1) + "&to=" + reportDay(1) + "&dimension=" + dim
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/export/report?"+q, nil)
+				req.Header.Set("Authorization", "Bearer "+a.token)
+				rec := httptest.NewRecorder()
+				s.App.Handler().ServeHTTP(rec, req)
+				require.Equal(t, http.StatusOK, rec.Code, "%s: %s", q, rec.Body)
+				for _, id := range b.ids() {
+					require.NotContains(t, rec.Body.String(), id, "report export %s leaked %s", q, id)
+				}
+			}
 		})
 
 		after := s.Do(t, b.token, snapshotQuery, nil)
@@ -292,3 +307,6 @@ func mutationNames(t *testing.T, s *graphtest.Server, token string) []string {
 	require.NotEmpty(t, names)
 	return names
 }
+
+// reportDay is the UTC date d days from today, for a report around today.
+func reportDay(d int) string { return time.Now().UTC().AddDate(0, 0, d).Format(time.DateOnly) }

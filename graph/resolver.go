@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/pricing"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
@@ -44,6 +45,7 @@ type Resolver struct {
 	// rows: the conversations of live events, read once per event.
 	rows    *eventRows
 	pricing *pricing.Service
+	reports *report.Service
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -69,6 +71,8 @@ type Services struct {
 	Typing *connector.Typing
 	// Pricing keeps the rate card and computes messaging costs.
 	Pricing *pricing.Service
+	// Reports answer reports and the dashboard's figures of the day.
+	Reports *report.Service
 }
 
 // NewResolver returns the root resolver over s.
@@ -92,6 +96,7 @@ func NewResolver(s Services) *Resolver {
 		typing:   s.Typing,
 		rows:     newEventRows(),
 		pricing:  s.Pricing,
+		reports:  s.Reports,
 	}
 }
 

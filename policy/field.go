@@ -83,6 +83,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Query", "messageRates"}:       needs(ReportViewAll, Deny),
 	// What the company pays: figures for those who see every report.
 	{"Number", "costs"}: needs(ReportViewAll, Deny),
+	{"Query", "report"}: needs(ReportViewOwn, Deny), // everyone's figures need report.view_all (graph/report.go)
 	// Live lists: the same switches as the lists they follow.
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),
@@ -213,6 +214,9 @@ var TypeSwitches = map[string]Permission{
 	"Session":          AgentManage,
 	"AutomationRule":   AutomationManage,
 	"AutomationRun":    AutomationManage,
+	"Report":           ReportViewOwn,
+	"ReportRow":        ReportViewOwn,
+	"ReportDurations":  ReportViewOwn,
 }
 
 // PhoneFields are the fields holding a customer's phone number or WhatsApp

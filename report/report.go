@@ -93,6 +93,7 @@ type Report struct {
 	Query
 	Start, End                 time.Time
 	Location                   *time.Location
+	TimeZone                   string
 	FirstResponseTargetSeconds int
 	// Buckets holds a row per bucket per key, in time then key order; Totals
 	// a row per key over the whole range.
@@ -120,7 +121,7 @@ func (s *Service) Run(ctx context.Context, q Query) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Query: q, Location: tc.loc, FirstResponseTargetSeconds: t.Settings.FirstResponseTargetSeconds()}
+	r := &Report{Query: q, Location: tc.loc, TimeZone: tc.loc.String(), FirstResponseTargetSeconds: t.Settings.FirstResponseTargetSeconds()}
 	bounds, err := r.plan(tc.loc)
 	if err != nil {
 		return nil, err

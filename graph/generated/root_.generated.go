@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/report"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -839,6 +840,7 @@ type ComplexityRoot struct {
 		Numbers            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
 		OutboundDeliveries func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
 		PermissionCatalog  func(childComplexity int) int
+		Report             func(childComplexity int, input report.Query) int
 		Roles              func(childComplexity int) int
 		RoutingQueue       func(childComplexity int, first *int) int
 		RoutingRuns        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
@@ -865,6 +867,43 @@ type ComplexityRoot struct {
 	ReferredProduct struct {
 		CatalogID         func(childComplexity int) int
 		ProductRetailerID func(childComplexity int) int
+	}
+
+	Report struct {
+		Bucket                     func(childComplexity int) int
+		Buckets                    func(childComplexity int) int
+		BusinessHours              func(childComplexity int) int
+		Dimension                  func(childComplexity int) int
+		End                        func(childComplexity int) int
+		FirstResponseTargetSeconds func(childComplexity int) int
+		From                       func(childComplexity int) int
+		Start                      func(childComplexity int) int
+		TimeZone                   func(childComplexity int) int
+		To                         func(childComplexity int) int
+		Totals                     func(childComplexity int) int
+	}
+
+	ReportDurations struct {
+		Count func(childComplexity int) int
+		Mean  func(childComplexity int) int
+		P50   func(childComplexity int) int
+		P90   func(childComplexity int) int
+	}
+
+	ReportRow struct {
+		End                   func(childComplexity int) int
+		FirstResponse         func(childComplexity int) int
+		FirstResponseBreaches func(childComplexity int) int
+		Handled               func(childComplexity int) int
+		Key                   func(childComplexity int) int
+		MessagesIn            func(childComplexity int) int
+		MessagesOut           func(childComplexity int) int
+		Opened                func(childComplexity int) int
+		Reopened              func(childComplexity int) int
+		Resolution            func(childComplexity int) int
+		Resolved              func(childComplexity int) int
+		Response              func(childComplexity int) int
+		Start                 func(childComplexity int) int
 	}
 
 	Role struct {
@@ -4963,6 +5002,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PermissionCatalog(childComplexity), true
+	case "Query.report":
+		if e.ComplexityRoot.Query.Report == nil {
+			break
+		}
+
+		args, err := ec.field_Query_report_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Report(childComplexity, args["input"].(report.Query)), true
 	case "Query.roles":
 		if e.ComplexityRoot.Query.Roles == nil {
 			break
@@ -5105,6 +5155,177 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReferredProduct.ProductRetailerID(childComplexity), true
+
+	case "Report.bucket":
+		if e.ComplexityRoot.Report.Bucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Bucket(childComplexity), true
+	case "Report.buckets":
+		if e.ComplexityRoot.Report.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Buckets(childComplexity), true
+	case "Report.businessHours":
+		if e.ComplexityRoot.Report.BusinessHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.BusinessHours(childComplexity), true
+	case "Report.dimension":
+		if e.ComplexityRoot.Report.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Dimension(childComplexity), true
+	case "Report.end":
+		if e.ComplexityRoot.Report.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.End(childComplexity), true
+	case "Report.firstResponseTargetSeconds":
+		if e.ComplexityRoot.Report.FirstResponseTargetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.FirstResponseTargetSeconds(childComplexity), true
+	case "Report.from":
+		if e.ComplexityRoot.Report.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.From(childComplexity), true
+	case "Report.start":
+		if e.ComplexityRoot.Report.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Start(childComplexity), true
+	case "Report.timeZone":
+		if e.ComplexityRoot.Report.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.TimeZone(childComplexity), true
+	case "Report.to":
+		if e.ComplexityRoot.Report.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.To(childComplexity), true
+	case "Report.totals":
+		if e.ComplexityRoot.Report.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Totals(childComplexity), true
+
+	case "ReportDurations.count":
+		if e.ComplexityRoot.ReportDurations.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDurations.Count(childComplexity), true
+	case "ReportDurations.mean":
+		if e.ComplexityRoot.ReportDurations.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDurations.Mean(childComplexity), true
+	case "ReportDurations.p50":
+		if e.ComplexityRoot.ReportDurations.P50 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDurations.P50(childComplexity), true
+	case "ReportDurations.p90":
+		if e.ComplexityRoot.ReportDurations.P90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDurations.P90(childComplexity), true
+
+	case "ReportRow.end":
+		if e.ComplexityRoot.ReportRow.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.End(childComplexity), true
+	case "ReportRow.firstResponse":
+		if e.ComplexityRoot.ReportRow.FirstResponse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.FirstResponse(childComplexity), true
+	case "ReportRow.firstResponseBreaches":
+		if e.ComplexityRoot.ReportRow.FirstResponseBreaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.FirstResponseBreaches(childComplexity), true
+	case "ReportRow.handled":
+		if e.ComplexityRoot.ReportRow.Handled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Handled(childComplexity), true
+	case "ReportRow.key":
+		if e.ComplexityRoot.ReportRow.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Key(childComplexity), true
+	case "ReportRow.messagesIn":
+		if e.ComplexityRoot.ReportRow.MessagesIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.MessagesIn(childComplexity), true
+	case "ReportRow.messagesOut":
+		if e.ComplexityRoot.ReportRow.MessagesOut == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.MessagesOut(childComplexity), true
+	case "ReportRow.opened":
+		if e.ComplexityRoot.ReportRow.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Opened(childComplexity), true
+	case "ReportRow.reopened":
+		if e.ComplexityRoot.ReportRow.Reopened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Reopened(childComplexity), true
+	case "ReportRow.resolution":
+		if e.ComplexityRoot.ReportRow.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Resolution(childComplexity), true
+	case "ReportRow.resolved":
+		if e.ComplexityRoot.ReportRow.Resolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Resolved(childComplexity), true
+	case "ReportRow.response":
+		if e.ComplexityRoot.ReportRow.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Response(childComplexity), true
+	case "ReportRow.start":
+		if e.ComplexityRoot.ReportRow.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.Start(childComplexity), true
 
 	case "Role.builtin":
 		if e.ComplexityRoot.Role.Builtin == nil {
@@ -5976,6 +6197,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOutboundDeliveryWhereInput,
 		ec.unmarshalInputReassignTarget,
 		ec.unmarshalInputReplyButtonInput,
+		ec.unmarshalInputReportInput,
 		ec.unmarshalInputRoleOrder,
 		ec.unmarshalInputRoleWhereInput,
 		ec.unmarshalInputRoutingPolicyInput,
@@ -12920,14 +13142,14 @@ type Dashboard {
   "Open conversations whose last message is the customer's."
   waitingConversations: Int!
   agentLoad: [AgentLoad!]!
-  "Mean time to first response of conversations created today (tenant time), in seconds; null when none."
+  "Mean time to first response of the first responses given today (tenant time), in seconds; null when none. From the reports: everyone's with report.view_all, the viewer's own with report.view_own."
   averageFirstResponseSeconds: Float
   "The tenant's first-response target, in seconds (TenantSettings.firstResponseTargetSeconds)."
   firstResponseTargetSeconds: Int!
-  "Conversations created today that have had their first response, and how many of them within the target."
+  "First responses given today, and how many of them within the target in force when they were given."
   firstResponsesToday: Int!
   firstResponsesWithinTarget: Int!
-  "Messages since midnight (tenant time) per number, for the messages the viewer may see."
+  "Messages since midnight (tenant time) per number the viewer may see: everyone's with report.view_all, the viewer's own (customers' messages in conversations assigned to them, their own replies) with report.view_own."
   volumesToday: [NumberVolume!]!
 }
 
@@ -12954,6 +13176,94 @@ extend type Mutation {
   setPresence(presence: Presence!): Agent!
   "Set the tenant's first-response target, in seconds (1 to 86400), which the dashboard measures against (tenant.manage)."
   setFirstResponseTarget(seconds: Int!): TenantSettings!
+}
+`, BuiltIn: false},
+	{Name: "../schema/report.graphqls", Input: `"The length of a report's rows, in the tenant's time zone."
+enum ReportBucket {
+  HOUR
+  DAY
+  "Monday to Sunday"
+  WEEK
+}
+
+"What a report's rows are broken down by."
+enum ReportDimension {
+  TENANT
+  NUMBER
+  TEAM
+  AGENT
+}
+
+input ReportInput {
+  "The first day, YYYY-MM-DD, in the tenant's time zone."
+  from: String!
+  "The last day, included."
+  to: String!
+  "HOUR covers at most 7 days; DAY and WEEK at most 400."
+  bucket: ReportBucket! = DAY
+  dimension: ReportDimension! = TENANT
+  "Count durations only while the business is open (the tenant's business hours; all the time when it has none)."
+  businessHours: Boolean! = false
+}
+
+"""
+Figures over a range of days. With report.view_all, everyone's; with report.view_own only, the viewer's own
+(by TENANT or AGENT: their own row; by NUMBER: their own figures per number). Durations are in seconds: means are
+exact, percentiles exact to the second under a minute and within 5 % above. Time online or away is not reported:
+presence keeps no history.
+"""
+type Report {
+  from: String!
+  to: String!
+  "The range as instants: from's midnight to the midnight after to."
+  start: Time!
+  end: Time!
+  timeZone: String!
+  bucket: ReportBucket!
+  dimension: ReportDimension!
+  businessHours: Boolean!
+  "The tenant's first-response target today; a breach was judged against the target in force when the response came."
+  firstResponseTargetSeconds: Int!
+  "A row per bucket per key (every key with figures in the range, zeros included), in time then key order."
+  buckets: [ReportRow!]!
+  "A row per key over the whole range."
+  totals: [ReportRow!]!
+}
+
+type ReportRow {
+  start: Time!
+  end: Time!
+  "The number, team or agent id; empty for the tenant, and for what had no team or no agent."
+  key: String!
+  "Conversations opened, resolved and reopened."
+  opened: Int!
+  resolved: Int!
+  reopened: Int!
+  messagesIn: Int!
+  messagesOut: Int!
+  "Conversations an agent answered for the first time."
+  handled: Int!
+  "First responses later than the target."
+  firstResponseBreaches: Int!
+  "From the customer's first unanswered message to the conversation's first answer by an agent."
+  firstResponse: ReportDurations!
+  "From the customer's first unanswered message to an agent's answer."
+  response: ReportDurations!
+  "From the opening (or reopening) to the resolution."
+  resolution: ReportDurations!
+}
+
+"Seconds; null when count is 0."
+type ReportDurations {
+  count: Int!
+  mean: Float
+  p50: Float
+  p90: Float
+}
+
+extend type Query {
+  "Figures over a range of days (report.view_own or report.view_all). CSV: GET /export/report (report.export)."
+  report(input: ReportInput!): Report
 }
 `, BuiltIn: false},
 	{Name: "../schema/routing.graphqls", Input: `# Routing: assignment policies, the queue, redistribution.
@@ -14738,6 +15048,80 @@ func (ec *executionContext) childFields_ReferredProduct(ctx context.Context, fie
 		return ec.fieldContext_ReferredProduct_productRetailerID(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferredProduct", field.Name)
+}
+
+func (ec *executionContext) childFields_Report(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Report_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Report_to(ctx, field)
+	case "start":
+		return ec.fieldContext_Report_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Report_end(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_Report_timeZone(ctx, field)
+	case "bucket":
+		return ec.fieldContext_Report_bucket(ctx, field)
+	case "dimension":
+		return ec.fieldContext_Report_dimension(ctx, field)
+	case "businessHours":
+		return ec.fieldContext_Report_businessHours(ctx, field)
+	case "firstResponseTargetSeconds":
+		return ec.fieldContext_Report_firstResponseTargetSeconds(ctx, field)
+	case "buckets":
+		return ec.fieldContext_Report_buckets(ctx, field)
+	case "totals":
+		return ec.fieldContext_Report_totals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Report", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportDurations(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_ReportDurations_count(ctx, field)
+	case "mean":
+		return ec.fieldContext_ReportDurations_mean(ctx, field)
+	case "p50":
+		return ec.fieldContext_ReportDurations_p50(ctx, field)
+	case "p90":
+		return ec.fieldContext_ReportDurations_p90(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportDurations", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_ReportRow_start(ctx, field)
+	case "end":
+		return ec.fieldContext_ReportRow_end(ctx, field)
+	case "key":
+		return ec.fieldContext_ReportRow_key(ctx, field)
+	case "opened":
+		return ec.fieldContext_ReportRow_opened(ctx, field)
+	case "resolved":
+		return ec.fieldContext_ReportRow_resolved(ctx, field)
+	case "reopened":
+		return ec.fieldContext_ReportRow_reopened(ctx, field)
+	case "messagesIn":
+		return ec.fieldContext_ReportRow_messagesIn(ctx, field)
+	case "messagesOut":
+		return ec.fieldContext_ReportRow_messagesOut(ctx, field)
+	case "handled":
+		return ec.fieldContext_ReportRow_handled(ctx, field)
+	case "firstResponseBreaches":
+		return ec.fieldContext_ReportRow_firstResponseBreaches(ctx, field)
+	case "firstResponse":
+		return ec.fieldContext_ReportRow_firstResponse(ctx, field)
+	case "response":
+		return ec.fieldContext_ReportRow_response(ctx, field)
+	case "resolution":
+		return ec.fieldContext_ReportRow_resolution(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportRow", field.Name)
 }
 
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -184,14 +184,14 @@ type Dashboard struct {
 	// Open conversations whose last message is the customer's.
 	WaitingConversations int          `json:"waitingConversations"`
 	AgentLoad            []*AgentLoad `json:"agentLoad"`
-	// Mean time to first response of conversations created today (tenant time), in seconds; null when none.
+	// Mean time to first response of the first responses given today (tenant time), in seconds; null when none. From the reports: everyone's with report.view_all, the viewer's own with report.view_own.
 	AverageFirstResponseSeconds *float64 `json:"averageFirstResponseSeconds,omitempty"`
 	// The tenant's first-response target, in seconds (TenantSettings.firstResponseTargetSeconds).
 	FirstResponseTargetSeconds int `json:"firstResponseTargetSeconds"`
-	// Conversations created today that have had their first response, and how many of them within the target.
+	// First responses given today, and how many of them within the target in force when they were given.
 	FirstResponsesToday        int `json:"firstResponsesToday"`
 	FirstResponsesWithinTarget int `json:"firstResponsesWithinTarget"`
-	// Messages since midnight (tenant time) per number, for the messages the viewer may see.
+	// Messages since midnight (tenant time) per number the viewer may see: everyone's with report.view_all, the viewer's own (customers' messages in conversations assigned to them, their own replies) with report.view_own.
 	VolumesToday []*NumberVolume `json:"volumesToday"`
 }
 

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/pulid"
+	reports "github.com/switchboard-dev/switchboard/report"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Report benchmark size: a month of a large contact centre.
+const (
+	reportConversations = 100_000
+	reportMessagesEach  = 10 // 1,000,000 messages
+	reportNumbers       = 5
+	reportTeams         = 5
+	reportAgents        = 50
+)
+
+// BenchmarkReport measures answering a report over a month holding
+// 1,000,000 messages (100,000 conversations, 50 agents, 5 numbers, 5 teams,
+// October 2026 in Europe/Berlin, across the change of time). The facts are
+// seeded in bulk (report.Builder, as the backfill writes them), not through
+// a million inserts; ns/op is the report alone.
+func BenchmarkReport(b *testing.B) {
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		b.Run(d, func(b *testing.B) {
+			db := storetest.Open(b, d)
+			ctx := seedReport(b, db.Client)
+			svc := reports.NewService(db.Client)
+			for _, q := range []reports.Query{
+				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Day, Dimension: reports.Tenant},
+				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Day, Dimension: reports.Agent},
+				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Week, Dimension: reports.Number, BusinessHours: true},
+				{From: "2026-10-20", To: "2026-10-26", Bucket: reports.Hour, Dimension: reports.Tenant},
+			} {
+				name := fmt.Sprintf("%s-%s/by=%s/per=%s/business=%v", q.From, q.To, q.Bucket, q.Dimension, q.BusinessHours)
+				b.Run(name, func(b *testing.B) {
+					var rows int
+					for b.Loop() {
+						r, err := svc.Run(ctx, q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						rows = len(r.Buckets)
+					}
+					b.ReportMetric(float64(rows), "rows")
+				})
+			}
+		})
+	}
+}
+
+// seedReport writes the facts of the month's conversations and returns the
+// tenant's system viewer.
+func seedReport(b *testing.B, client *ent.Client) context.Context {
+	b.Helper()
+	start := time.Now()
+	weekly := []schematype.BusinessHours{}
+	for d := 1; d <= 5; d++ {
+		weekly = append(weekly, schematype.BusinessHours{Weekday: d, Open: "08:00", Close: "20:00"})
+	}
+	ten, err := client.Tenant.Create().SetName("Big").SetSlug("big").SetTimezone("Europe/Berlin").
+		SetSettings(schematype.TenantSettings{BusinessHours: weekly, FirstResponseTarget: 120}).Save(viewer.Platform(b.Context()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := viewer.System(b.Context(), ten.ID)
+	ids := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = pulid.New(prefix)
+		}
+		return out
+	}
+	numbers, teams, agents := ids("num", reportNumbers), ids("tea", reportTeams), ids("agt", reportAgents)
+	rng := rand.New(rand.NewPCG(1, 2))
+	month := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	builder := reports.NewBuilder(ten)
+	write := func() {
+		tx, err := client.Tx(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := builder.Write(ctx, tx.Client()); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range reportConversations {
+		at := month.Add(time.Duration(rng.Int64N(30*24*3600)) * time.Second)
+		agent := agents[rng.IntN(len(agents))]
+		team := teams[rng.IntN(len(teams))]
+		conv := &ent.Conversation{ID: pulid.New("cnv"), TenantID: ten.ID, NumberID: numbers[rng.IntN(len(numbers))],
+			AssigneeID: &agent, TeamID: &team, CreatedAt: at, Status: conversation.StatusOPEN}
+		msgs := make([]*ent.Message, reportMessagesEach)
+		for j := range msgs {
+			m := &ent.Message{ID: pulid.New("msg"), ConversationID: conv.ID, NumberID: conv.NumberID, CreatedAt: at,
+				Direction: message.DirectionINBOUND, Kind: message.KindTEXT}
+			if j > 0 && rng.IntN(2) == 0 {
+				m.Direction, m.SenderID = message.DirectionOUTBOUND, &agent
+			}
+			msgs[j] = m
+			at = at.Add(time.Duration(5+rng.Int64N(1800)) * time.Second)
+		}
+		if rng.IntN(10) < 7 {
+			conv.Status, conv.ResolvedAt = conversation.StatusRESOLVED, &at
+		}
+		builder.Add(conv, msgs)
+		if i%20_000 == 19_999 {
+			write()
+		}
+	}
+	write()
+	b.Logf("seeded %d conversations, %d messages' facts in %v", reportConversations, reportConversations*reportMessagesEach, time.Since(start))
+	return ctx
+}

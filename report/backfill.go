@@ -1,0 +1,267 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/tenant"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// Builder computes the facts of whole conversations in memory and writes
+// them in bulk: the backfill of conversations from before the facts
+// (Backfill), and the seed of the report benchmark. It knows a
+// conversation's status now, not its history: a resolved conversation
+// counts one resolution (at resolved_at), and no reopening.
+type Builder struct {
+	tc      tenantClock
+	counts  map[countKey]*counts
+	bins    map[binKey]int64
+	samples []sample
+	states  map[string]state
+}
+
+type countKey struct {
+	dim   string
+	slot  int64
+	dimID string
+}
+
+type binKey struct {
+	dim   string
+	day   int64
+	kind  string
+	dimID string
+	bin   int
+}
+
+// NewBuilder builds facts for tenant t.
+func NewBuilder(t *ent.Tenant) *Builder {
+	tc, _ := newTenantClock(t)
+	return &Builder{tc: tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
+}
+
+// Add computes the facts of conv from its messages, oldest first.
+func (b *Builder) Add(conv *ent.Conversation, msgs []*ent.Message) {
+	d := conversationDims(conv)
+	b.addCounts(conv.CreatedAt, d, counts{Opened: 1})
+	st := state{episodeStartedAt: conv.CreatedAt}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		md := dims{number: m.NumberID, team: d.team}
+		var c counts
+		if m.Direction == message.DirectionINBOUND {
+			md.agent, c.MessagesIn = d.agent, 1
+		} else {
+			md.agent, c.MessagesOut = deref(m.SenderID), 1
+		}
+		b.addCounts(m.CreatedAt, md, c)
+		got, _ := b.tc.step(&st, conv, m, func(agent string) (bool, error) { return seen[agent], nil })
+		for _, s := range got {
+			seen[s.dims.agent] = true
+			b.addSample(s)
+		}
+	}
+	if conv.Status == conversation.StatusRESOLVED {
+		at := conv.UpdatedAt
+		if conv.ResolvedAt != nil {
+			at = *conv.ResolvedAt
+		}
+		b.addCounts(at, d, counts{Resolved: 1})
+		b.addSample(b.tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, at))
+	}
+	b.states[conv.ID] = st
+}
+
+func (b *Builder) addCounts(at time.Time, d dims, c counts) {
+	slot := localHour(at, b.tc.loc)
+	for _, r := range d.rows() {
+		k := countKey{r[0], slot, r[1]}
+		if b.counts[k] == nil {
+			b.counts[k] = &counts{}
+		}
+		b.counts[k].add(c)
+	}
+}
+
+func (b *Builder) addSample(s sample) {
+	b.samples = append(b.samples, s)
+	b.addCounts(s.at, s.dims, s.counts())
+	day := localDay(s.at, b.tc.loc)
+	for _, r := range s.dims.rows() {
+		b.bins[binKey{r[0], day, s.kind, r[1], binOf(s.ms)}]++
+		b.bins[binKey{r[0], day, s.kind + businessSuffix, r[1], binOf(s.businessMs)}]++
+	}
+}
+
+// rowsPerStatement keeps a bulk insert under SQLite's and Postgres'
+// limits on bound parameters.
+const rowsPerStatement = 400
+
+// Write adds the built facts to db's (in a transaction, when db is one) and
+// empties the builder.
+func (b *Builder) Write(ctx context.Context, db execer) error {
+	set := make([]string, len(countColumns))
+	for i, col := range countColumns {
+		set[i] = fmt.Sprintf("%s = report_counts.%s + excluded.%s", col, col, col)
+	}
+	countRows := make([][]any, 0, len(b.counts))
+	for k, c := range b.counts {
+		row := []any{b.tc.id, k.dim, k.slot, k.dimID}
+		for _, v := range c.fields() {
+			row = append(row, *v)
+		}
+		countRows = append(countRows, row)
+	}
+	if err := insert(ctx, db, "report_counts (tenant_id, dim, slot, dim_id, "+strings.Join(countColumns, ", ")+")", countRows,
+		" ON CONFLICT (tenant_id, dim, slot, dim_id) DO UPDATE SET "+strings.Join(set, ", ")); err != nil {
+		return err
+	}
+	binRows := make([][]any, 0, len(b.bins))
+	for k, n := range b.bins {
+		binRows = append(binRows, []any{b.tc.id, k.dim, k.day, k.kind, k.dimID, k.bin, n})
+	}
+	if err := insert(ctx, db, "report_histograms (tenant_id, dim, day, kind, dim_id, bin, n)", binRows,
+		" ON CONFLICT (tenant_id, dim, day, kind, dim_id, bin) DO UPDATE SET n = report_histograms.n + excluded.n"); err != nil {
+		return err
+	}
+	sampleRows := make([][]any, 0, len(b.samples))
+	for _, s := range b.samples {
+		sampleRows = append(sampleRows, []any{b.tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent,
+			s.startedAt.UnixMilli(), s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)})
+	}
+	if err := insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
+started_at, at, ms, business_ms, breached, business_breached, handled)`, sampleRows, ""); err != nil {
+		return err
+	}
+	stateRows := make([][]any, 0, len(b.states))
+	for id, st := range b.states {
+		stateRows = append(stateRows, []any{id, b.tc.id, st.episodeStartedAt.UnixMilli(), millis(st.waitingSince), millis(st.lastMessageAt), b2i(st.responded)})
+	}
+	if err := insert(ctx, db, "report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)",
+		stateRows, " ON CONFLICT (conversation_id) DO NOTHING"); err != nil {
+		return err
+	}
+	*b = Builder{tc: b.tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
+	return nil
+}
+
+// insert writes rows into table (with its column list) in multi-row
+// statements, each ending with suffix.
+func insert(ctx context.Context, db execer, table string, rows [][]any, suffix string) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(rowsPerStatement, len(rows))]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " VALUES ")
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for i, row := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(")
+			for j := range row {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				fmt.Fprintf(&q, "$%d", len(args)+j+1)
+			}
+			q.WriteString(")")
+			args = append(args, row...)
+		}
+		q.WriteString(suffix)
+		if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("report: bulk insert into %s: %w", strings.Fields(table)[0], err)
+		}
+	}
+	return nil
+}
+
+// backfillSize is how many conversations Backfill reads and writes at once.
+const backfillSize = 500
+
+// Backfill computes the facts of every conversation that has none: data
+// written before the facts existed (an upgraded database), or by raw SQL
+// that bypassed the hooks. It runs at start-up, before the instance serves;
+// a second run finds nothing to do. It returns how many conversations it
+// filled in.
+func Backfill(ctx context.Context, client *ent.Client) (int, error) {
+	tenants, err := client.Tenant.Query().Order(ent.Asc(tenant.FieldID)).All(viewer.Platform(ctx))
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range tenants {
+		for {
+			ids, err := missing(ctx, client, t.ID)
+			if err != nil || len(ids) == 0 {
+				if err != nil {
+					return total, err
+				}
+				break
+			}
+			if err := backfillPage(ctx, client, t, ids); err != nil {
+				return total, fmt.Errorf("report: backfill of %s: %w", t.ID, err)
+			}
+			total += len(ids)
+		}
+	}
+	return total, nil
+}
+
+// missing lists up to a page of the tenant's conversations without facts.
+func missing(ctx context.Context, client *ent.Client, tenantID string) ([]string, error) {
+	rows, err := client.QueryContext(ctx, fmt.Sprintf(`SELECT c.id FROM conversations c
+LEFT JOIN report_conversations r ON r.conversation_id = c.id
+WHERE c.tenant_id = $1 AND r.conversation_id IS NULL ORDER BY c.id LIMIT %d`, backfillSize), tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("report: conversations without facts: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func backfillPage(ctx context.Context, client *ent.Client, t *ent.Tenant, ids []string) error {
+	ctx = viewer.System(ctx, t.ID)
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	err = func() error {
+		convs, err := tx.Conversation.Query().Where(conversation.IDIn(ids...)).Order(ent.Asc(conversation.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.Message.Query().Where(message.ConversationIDIn(ids...)).
+			Order(ent.Asc(message.FieldCreatedAt), ent.Asc(message.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		byConv := map[string][]*ent.Message{}
+		for _, m := range msgs {
+			byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+		}
+		b := NewBuilder(t)
+		for _, c := range convs {
+			b.Add(c, byConv[c.ID])
+		}
+		return b.Write(ctx, tx.Client())
+	}()
+	if err != nil {
+		return fmt.Errorf("%w (rollback: %v)", err, tx.Rollback())
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/policy"
+	"github.com/switchboard-dev/switchboard/viewer"
+)
+
+// CSVHeader is the first line of a report exported as CSV: a row per bucket
+// per key ("bucket"), then a row per key over the whole range ("total").
+var CSVHeader = []string{
+	"row", "start", "end", "key", "opened", "resolved", "reopened", "messages_in", "messages_out", "handled",
+	"first_response_breaches",
+	"first_response_count", "first_response_mean_s", "first_response_p50_s", "first_response_p90_s",
+	"response_count", "response_mean_s", "response_p50_s", "response_p90_s",
+	"resolution_count", "resolution_mean_s", "resolution_p50_s", "resolution_p90_s",
+}
+
+// Handler serves GET /export/report?from=…&to=…&bucket=…&dimension=…&businessHours=true
+// as CSV, behind the auth middleware: report.export, and the viewer's scope
+// (Scope). Every export is audited (report.export) with its SHA-256, which
+// the response also carries in X-Report-Sha256.
+func (s *Service) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, http.StatusMethodNotAllowed, apperr.New(apperr.BadRequest, "use GET"))
+			return
+		}
+		ctx := r.Context()
+		if viewer.FromContext(ctx) == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			writeError(w, http.StatusUnauthorized, apperr.New(apperr.Unauthenticated, "sign in first: Authorization: Bearer <token>"))
+			return
+		}
+		if !policy.Can(ctx, policy.ReportExport) {
+			writeError(w, http.StatusForbidden, apperr.New(apperr.Forbidden, "your role may not export reports (report.export)"))
+			return
+		}
+		p := r.URL.Query()
+		q := Query{From: p.Get("from"), To: p.Get("to"), Bucket: Bucket(p.Get("bucket")), Dimension: Dimension(p.Get("dimension"))}
+		if q.Bucket == "" {
+			q.Bucket = Day
+		}
+		if q.Dimension == "" {
+			q.Dimension = Tenant
+		}
+		if v := p.Get("businessHours"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, apperr.Invalid("businessHours", "must be true or false"))
+				return
+			}
+			q.BusinessHours = b
+		}
+		q, err := Scope(ctx, q)
+		if err != nil {
+			writeError(w, http.StatusForbidden, err)
+			return
+		}
+		body, rows, err := s.csv(ctx, q)
+		if err != nil {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		sum := sha256.Sum256(body)
+		digest := hex.EncodeToString(sum[:])
+		if err := s.recordExport(ctx, q, rows, digest); err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		name := fmt.Sprintf("report-%s-%s-%s-%s.csv", q.From, q.To, q.Bucket, q.Dimension)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Report-Sha256", digest)
+		_, _ = w.Write(body)
+	})
+}
+
+// csv runs q and writes it as CSV; rows counts the lines after the header.
+func (s *Service) csv(ctx context.Context, q Query) ([]byte, int, error) {
+	rep, err := s.Run(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	_ = cw.Write(CSVHeader)
+	write := func(kind string, r Row) {
+		line := []string{kind, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Key}
+		for _, n := range []int{r.Opened, r.Resolved, r.Reopened, r.MessagesIn, r.MessagesOut, r.Handled, r.FirstResponseBreaches} {
+			line = append(line, strconv.Itoa(n))
+		}
+		for _, d := range []Durations{r.FirstResponse, r.Response, r.Resolution} {
+			line = append(line, strconv.Itoa(d.Count), seconds(d.Mean), seconds(d.P50), seconds(d.P90))
+		}
+		_ = cw.Write(line)
+	}
+	for _, r := range rep.Buckets {
+		write("bucket", r)
+	}
+	for _, r := range rep.Totals {
+		write("total", r)
+	}
+	cw.Flush()
+	return buf.Bytes(), len(rep.Buckets) + len(rep.Totals), cw.Error()
+}
+
+func seconds(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 3, 64)
+}
+
+func (s *Service) recordExport(ctx context.Context, q Query, rows int, digest string) error {
+	ctx = context.WithoutCancel(ctx)
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	scope := "everyone"
+	if q.OwnAgentID != "" {
+		scope = "own figures of " + q.OwnAgentID
+	}
+	err = audit.Record(ctx, tx, audit.Event{
+		Action: audit.ActionReportExported,
+		Summary: fmt.Sprintf("exported the report %s to %s by %s per %s (business hours: %v, %s) as CSV, %d rows, sha256 %s",
+			q.From, q.To, q.Bucket, q.Dimension, q.BusinessHours, scope, rows, digest),
+		After: map[string]any{"from": q.From, "to": q.To, "bucket": q.Bucket, "dimension": q.Dimension,
+			"businessHours": q.BusinessHours, "ownAgentID": q.OwnAgentID, "rows": rows, "sha256": digest},
+	})
+	if err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+func statusOf(err error) int {
+	var e *apperr.Error
+	switch {
+	case !errors.As(err, &e):
+		return http.StatusInternalServerError
+	case e.Code == apperr.Forbidden:
+		return http.StatusForbidden
+	case e.Code == apperr.InvalidInput:
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		e = apperr.New(apperr.Internal, "report failed")
+	}
+	ext := map[string]any{"code": e.Code}
+	if e.Field != "" {
+		ext["field"] = e.Field
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": e.Message, "extensions": ext}}})
+}
