@@ -40,7 +40,7 @@ func TestAutomationRuleMutations(t *testing.T) {
 			{"name": "x", "trigger": "CUSTOMER_MESSAGE", "actions": []any{map[string]any{"type": "TAG", "tag": "t"}},
 				"conditions": []any{map[string]any{"field": "MESSAGE_TEXT", "op": "MATCHES", "values": []string{"(unclosed"}}}},
 			{"name": "x", "trigger": "CUSTOMER_MESSAGE", "actions": []any{map[string]any{"type": "SEND_TEXT", "text": "Hi {{contact.phone}}"}}}, // not a variable
-			{"name": "x", "trigger": "SNOOZE_ENDED", "delayMinutes": 1, "actions": []any{map[string]any{"type": "TAG", "tag": "t"}}}, // not supported yet
+			{"name": "x", "trigger": "SNOOZE_ENDED", "delayMinutes": 1, "actions": []any{map[string]any{"type": "TAG", "tag": "t"}}},            // not supported yet
 		} {
 			s.Do(t, owner, create, map[string]any{"in": bad}).RequireCode(t, "INVALID_INPUT")
 		}
