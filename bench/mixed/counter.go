@@ -74,3 +74,30 @@ func (tx *countedTx) Query(ctx context.Context, query string, args, v any) error
 
 // Unwrap lets (*ent.Tx).SQLTx reach the *sql.Tx beneath.
 func (tx *countedTx) Unwrap() dialect.Tx { return tx.Tx }
+
+// execQuerier is what ent's sql/execquery feature (Client.ExecContext,
+// used by report/ for its facts) asks of a driver and of a transaction.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (c *statementCounter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.n.Add(1)
+	return c.Driver.(execQuerier).ExecContext(ctx, query, args...)
+}
+
+func (c *statementCounter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.Driver.(execQuerier).QueryContext(ctx, query, args...)
+}
+
+func (tx *countedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.n.Add(1)
+	return tx.Tx.(execQuerier).ExecContext(ctx, query, args...)
+}
+
+func (tx *countedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.n.Add(1)
+	return tx.Tx.(execQuerier).QueryContext(ctx, query, args...)
+}

