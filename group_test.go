@@ -71,21 +71,7 @@ func (b *waBundle) createGroup(t *testing.T, numberID, input string) groupInfo {
 // groupConversation waits for the group's conversation and returns its id.
 func (b *waBundle) groupConversation(t *testing.T, groupID string) string {
 	t.Helper()
-	var id string
-	require.Eventually(t, func() bool {
-		r := b.s.Do(t, b.owner, `query($g: ID!) { conversations(where: {hasGroupWith: {id: $g}}) { edges { node { id } } } }`, map[string]any{"g": groupID})
-		var out struct {
-			Conversations struct {
-				Edges []struct{ Node struct{ ID string } }
-			}
-		}
-		r.Decode(t, &out)
-		if len(out.Conversations.Edges) == 1 {
-			id = out.Conversations.Edges[0].Node.ID
-		}
-		return id != ""
-	}, 20*time.Second, 20*time.Millisecond)
-	return id
+	return b.waitConversation(t, "ID!", `hasGroupWith: {id: $v}`, groupID)
 }
 
 // TestGroupEndToEndThroughTheSimulator is the whole path of a group on the

@@ -96,10 +96,17 @@ func (b *waBundle) writeIn(t *testing.T, from, text string) string {
 	t.Helper()
 	_, err := b.sim.WriteIn(simNumberID, from, whatsapp.Message{Type: "text", Text: text, ProfileName: "Customer " + from[len(from)-4:]})
 	require.NoError(t, err)
+	return b.waitConversation(t, "String!", `hasContactWith: {waID: $v}`, from)
+}
+
+// waitConversation waits until exactly one conversation matches where (a
+// ConversationWhereInput's fields, with $v of type vType bound to v) and
+// returns its id.
+func (b *waBundle) waitConversation(t *testing.T, vType, where, v string) string {
+	t.Helper()
 	var id string
 	require.Eventually(t, func() bool {
-		r := b.s.Do(t, b.owner, `query($wa: String!) { conversations(where: {hasContactWith: {waID: $wa}}) { edges { node { id } } } }`,
-			map[string]any{"wa": from})
+		r := b.s.Do(t, b.owner, `query($v: `+vType+`) { conversations(where: {`+where+`}) { edges { node { id } } } }`, map[string]any{"v": v})
 		var out struct {
 			Conversations struct {
 				Edges []struct{ Node struct{ ID string } }
@@ -108,9 +115,8 @@ func (b *waBundle) writeIn(t *testing.T, from, text string) string {
 		r.Decode(t, &out)
 		if len(out.Conversations.Edges) == 1 {
 			id = out.Conversations.Edges[0].Node.ID
-			return true
 		}
-		return false
+		return id != ""
 	}, 20*time.Second, 20*time.Millisecond)
 	return id
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-dev/switchboard/bench/internal/benchws"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
@@ -65,7 +66,8 @@ func (l *load) connect(ctx, readCtx context.Context, rate float64) error {
 			return fmt.Errorf("connecting: %w", ctx.Err())
 		}
 		wg.Go(func() {
-			ws, err := l.subscribe(ctx, wsClient, p.Token)
+			ws, err := benchws.Dial{URL: "ws" + l.ready.Base[len("http"):] + "/graphql", Token: p.Token, ID: "1", Query: Subscription,
+				Client: wsClient, Tries: 3, Backoff: 500 * time.Millisecond, Timeout: 30 * time.Second}.Subscribe(ctx)
 			if err != nil {
 				failed.Add(1)
 				last.Store(err)
@@ -79,51 +81,6 @@ func (l *load) connect(ctx, readCtx context.Context, rate float64) error {
 		return fmt.Errorf("%d of %d clients could not subscribe, the last: %v", f, len(people), last.Load())
 	}
 	return nil
-}
-
-// subscribe dials (three tries), sends connection_init with the token,
-// waits for the ack and subscribes.
-func (l *load) subscribe(ctx context.Context, client *http.Client, token string) (*websocket.Conn, error) {
-	var err error
-	for attempt := range 3 {
-		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
-		}
-		var ws *websocket.Conn
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		ws, _, err = websocket.Dial(dctx, "ws"+l.ready.Base[len("http"):]+"/graphql",
-			&websocket.DialOptions{HTTPClient: client, Subprotocols: []string{"graphql-transport-ws"}})
-		if err == nil {
-			ws.SetReadLimit(1 << 20)
-			if err = handshake(dctx, ws, token); err != nil {
-				_ = ws.CloseNow()
-			}
-		}
-		cancel()
-		if err == nil {
-			return ws, nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, err
-}
-
-func handshake(ctx context.Context, ws *websocket.Conn, token string) error {
-	init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]string{"Authorization": "Bearer " + token}})
-	if err := ws.Write(ctx, websocket.MessageText, init); err != nil {
-		return err
-	}
-	_, msg, err := ws.Read(ctx)
-	if err != nil {
-		return fmt.Errorf("waiting for connection_ack: %w", err)
-	}
-	if !bytes.Contains(msg, []byte(`"connection_ack"`)) {
-		return fmt.Errorf("connection_init answered %.200s", msg)
-	}
-	sub, _ := json.Marshal(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]string{"query": Subscription}})
-	return ws.Write(ctx, websocket.MessageText, sub)
 }
 
 // serverMessage is what the gateway sends a client.

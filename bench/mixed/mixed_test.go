@@ -40,11 +40,6 @@ func TestHarnessDeliversEveryMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process")
 	}
-	// Broken by the report facts (ent hooks with raw statements) landing at
-	// the end of session 4: the counting driver now passes raw statements
-	// through (ExecContext), but the warm-up event no longer reaches the
-	// clients within a minute. Not yet understood; see docs/notes.md.
-	t.Skip("KNOWN BROKEN since the report facts landed: the warm-up times out (docs/notes.md, bench-mixed)")
 	var log bytes.Buffer
 	cfg := Config{Agents: []int{3}, Supervisors: 1, Numbers: 2, PerAgent: 2, Messages: 5, Rate: 20,
 		ConnectRate: 100, Drain: 20 * time.Second, RunTimeout: time.Minute, Log: &log,

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/bench/internal/benchws"
 )
 
 // Config is a benchmark: one run per entry of Agents, each against a fresh
@@ -80,7 +82,7 @@ func (r Result) Complete() bool {
 func Run(ctx context.Context, cfg Config) []Result {
 	var results []Result
 	for _, n := range cfg.Agents {
-		fmt.Fprintf(cfg.Log, "bench-mixed: %d agents, %d supervisors (load %s)\n", n, cfg.Supervisors, loadAvg())
+		fmt.Fprintf(cfg.Log, "bench-mixed: %d agents, %d supervisors (load %s)\n", n, cfg.Supervisors, benchws.LoadAvg())
 		res, err := runOne(ctx, cfg, n)
 		if err != nil {
 			res.Error = err.Error()
@@ -141,7 +143,7 @@ func runOne(ctx context.Context, cfg Config, n int) (res Result, err error) {
 		l.postAll(ctx, shape.Numbers, cfg.Rate, false, firstOfEachNumber(srv.seed))
 		return waitFor(ctx, func() bool { return l.track.complete(false) })
 	}); err != nil {
-		return res, err
+		return res, fmt.Errorf("%w%s", err, srv.tail())
 	}
 	time.Sleep(time.Second) // let the warm-up's tail (routing, jobs) pass
 
@@ -175,7 +177,7 @@ func runOne(ctx context.Context, cfg Config, n int) (res Result, err error) {
 	if err := srv.stats(&after); err != nil {
 		return res, err
 	}
-	res.Load = loadAvg()
+	res.Load = benchws.LoadAvg()
 	l.track.fill(&res)
 	res.ServerCPUms = (cpu1 - cpu0).Seconds() * 1000 / float64(max(res.Posted, 1))
 	res.ServerCores = (cpu1 - cpu0).Seconds() / res.WindowSeconds
@@ -357,19 +359,6 @@ func processCPU(pid int) (time.Duration, error) {
 		ticks += v
 	}
 	return time.Duration(ticks) * time.Second / clockTicks, nil
-}
-
-// loadAvg is the first three fields of /proc/loadavg, or "?".
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // waitFor polls done every 20 ms until it holds or ctx ends.

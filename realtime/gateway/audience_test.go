@@ -31,12 +31,7 @@ import (
 // execution goes on.
 func TestAnEventCostsItsAudience(t *testing.T) {
 	t.Parallel()
-	var counter storetest.Counter
-	s := graphtest.New(t, storetest.Open(t, dialect.SQLite, store.WithDriver(counter.Wrap)), graph.Config{}, graphtest.Quiet())
-	owner := s.Inbox(t, "acme", 1) // number Main, agent@acme.test on it, one conversation
-	srv := httptest.NewServer(s.Handler)
-	t.Cleanup(srv.Close)
-	b := &bundle{s: s, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql", token: owner}
+	s, counter, owner, b := countedInbox(t)
 	ctx := viewer.Platform(t.Context())
 	main := s.DB.Client.Conversation.Query().OnlyX(ctx)
 	sys := viewer.System(t.Context(), main.TenantID)
@@ -116,12 +111,7 @@ func TestAnEventCostsItsAudience(t *testing.T) {
 // one.
 func TestAnEventIsReadOnceForEveryExecution(t *testing.T) {
 	t.Parallel()
-	var counter storetest.Counter
-	s := graphtest.New(t, storetest.Open(t, dialect.SQLite, store.WithDriver(counter.Wrap)), graph.Config{}, graphtest.Quiet())
-	owner := s.Inbox(t, "acme", 1) // number Main, agent@acme.test on it, one conversation
-	srv := httptest.NewServer(s.Handler)
-	t.Cleanup(srv.Close)
-	b := &bundle{s: s, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql", token: owner}
+	s, counter, owner, b := countedInbox(t)
 	conv := s.DB.Client.Conversation.Query().OnlyX(viewer.Platform(t.Context()))
 	s.Do(t, owner, `mutation($e: String!, $p: String!) { createAgent(input: {name: "Sue", email: $e, password: $p, roles: ["supervisor"]}) { id } }`,
 		map[string]any{"e": "sue@acme.test", "p": graphtest.Password}).RequireOK(t)
@@ -165,4 +155,17 @@ func TestAnEventIsReadOnceForEveryExecution(t *testing.T) {
 	// counts is that two more executions add no read.
 	require.Positive(t, one)
 	require.Equal(t, one, three, "the two more executions read the conversation again")
+}
+
+// countedInbox is a server on SQLite whose statements are counted, with the
+// inbox of graphtest.Inbox (number Main, agent@acme.test on it, one
+// conversation), its owner's token and a websocket bundle to it.
+func countedInbox(t *testing.T) (*graphtest.Server, *storetest.Counter, string, *bundle) {
+	t.Helper()
+	counter := new(storetest.Counter)
+	s := graphtest.New(t, storetest.Open(t, dialect.SQLite, store.WithDriver(counter.Wrap)), graph.Config{}, graphtest.Quiet())
+	owner := s.Inbox(t, "acme", 1)
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(srv.Close)
+	return s, counter, owner, &bundle{s: s, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql", token: owner}
 }

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/bench/internal/benchws"
 	"github.com/switchboard-dev/switchboard/bench/mixed"
 )
 
@@ -67,7 +68,7 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *total)
 	defer cancel()
-	fmt.Fprintf(os.Stderr, "bench-mixed: %d CPUs, load %s\n", runtime.NumCPU(), loadAvg())
+	fmt.Fprintf(os.Stderr, "bench-mixed: %d CPUs, load %s\n", runtime.NumCPU(), benchws.LoadAvg())
 	results := mixed.Run(ctx, cfg)
 	mixed.PrintTable(os.Stdout, cfg, results)
 	if *asJSON != "" {
@@ -81,11 +82,6 @@ func main() {
 			os.Exit(1)
 		}
 	}
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return strings.TrimSpace(string(b))
 }
 
 func fail(err error) {

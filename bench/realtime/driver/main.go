@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/bench/internal/benchws"
 	"github.com/switchboard-dev/switchboard/bench/realtime/internal/wire"
 )
 
@@ -110,7 +111,7 @@ func run(ctx context.Context, cfg config) ([]wire.Result, error) {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "bench-realtime: %d CPUs (GOMAXPROCS %d), load %s; %d events at %g/s per run\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), wire.LoadAvg(), cfg.events, cfg.rate)
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), benchws.LoadAvg(), cfg.events, cfg.rate)
 	var results []wire.Result
 	for round := range cfg.rounds {
 		for _, n := range cfg.counts {
@@ -135,7 +136,7 @@ func run(ctx context.Context, cfg config) ([]wire.Result, error) {
 func runOne(ctx context.Context, cfg config, bin, mode string, n, round int) (wire.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.runTimeout)
 	defer cancel()
-	fmt.Fprintf(os.Stderr, "bench-realtime: %s, %d subscribers (load %s)\n", mode, n, wire.LoadAvg())
+	fmt.Fprintf(os.Stderr, "bench-realtime: %s, %d subscribers (load %s)\n", mode, n, benchws.LoadAvg())
 
 	server := exec.Command(filepath.Join(bin, "server"), "-mode", mode, "-lifetime", cfg.runTimeout.String())
 	server.Stderr = os.Stderr

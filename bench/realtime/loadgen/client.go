@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/switchboard-dev/switchboard/bench/realtime/internal/wire"
 )
 
 var (
 	atKey      = []byte(`"at":"`)
 	seqKey     = []byte(`"seq":`)
 	pingType   = []byte(`"type":"ping"`)
-	ackType    = []byte(`"type":"connection_ack"`)
 	pong       = []byte(`{"type":"pong"}`)
 	errorTypes = [][]byte{[]byte(`"type":"error"`), []byte(`"type":"complete"`)}
 )
@@ -35,56 +30,6 @@ var httpClient = &http.Client{Transport: &http.Transport{
 		return c, err
 	},
 }}
-
-// subscribe opens one client: dial (retried), connection_init, wait for the
-// ack, subscribe.
-func (g *generator) subscribe(ctx context.Context) (*websocket.Conn, error) {
-	var (
-		ws  *websocket.Conn
-		err error
-	)
-	for attempt := range 5 {
-		if attempt > 0 {
-			g.reconnects.Add(1)
-			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
-		}
-		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		ws, _, err = websocket.Dial(dctx, g.ready.URL, &websocket.DialOptions{
-			HTTPClient: httpClient, Subprotocols: []string{"graphql-transport-ws"}})
-		if err == nil {
-			err = g.handshake(dctx, ws)
-			if err != nil {
-				_ = ws.CloseNow()
-			}
-		}
-		cancel()
-		if err == nil {
-			return ws, nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, err
-}
-
-func (g *generator) handshake(ctx context.Context, ws *websocket.Conn) error {
-	init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]string{"Authorization": "Bearer " + g.ready.Token}})
-	if err := ws.Write(ctx, websocket.MessageText, init); err != nil {
-		return err
-	}
-	for {
-		_, msg, err := ws.Read(ctx)
-		if err != nil {
-			return fmt.Errorf("waiting for connection_ack: %w", err)
-		}
-		if bytes.Contains(msg, ackType) {
-			break
-		}
-	}
-	sub, _ := json.Marshal(map[string]any{"id": wire.SubscriptionID, "type": "subscribe", "payload": map[string]string{"query": wire.Subscription}})
-	return ws.Write(ctx, websocket.MessageText, sub)
-}
 
 // read receives until the connection ends.
 func (g *generator) read(ctx context.Context, ws *websocket.Conn) {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-dev/switchboard/bench/internal/benchws"
 	"github.com/switchboard-dev/switchboard/bench/realtime/internal/wire"
 )
 
@@ -187,7 +188,7 @@ func (g *generator) measure(ctx context.Context, res *wire.Result) error {
 	}
 	profiled.Wait()
 
-	res.ServerLoad = wire.LoadAvg()
+	res.ServerLoad = benchws.LoadAvg()
 	res.Delivered = g.delivered.Load()
 	res.Pings = g.pings.Load()
 	res.EventMaxMs = g.eventMaxima()
@@ -220,7 +221,9 @@ func (g *generator) connect(ctx context.Context) (int, error) {
 		}
 		setup.Add(1)
 		go func() {
-			ws, err := g.subscribe(ctx)
+			ws, err := benchws.Dial{URL: g.ready.URL, Token: g.ready.Token, ID: wire.SubscriptionID, Query: wire.Subscription,
+				Client: httpClient, Tries: 5, Backoff: 200 * time.Millisecond, Timeout: 20 * time.Second,
+				OnRetry: func() { g.reconnects.Add(1) }}.Subscribe(ctx)
 			if err != nil {
 				failed.Add(1)
 				last.Store(err.Error())
