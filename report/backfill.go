@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
+	"github.com/switchboard-dev/switchboard/store/bulk"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -46,8 +47,34 @@ func NewBuilder(t *ent.Tenant) *Builder {
 	return &Builder{tc: tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
 }
 
-// Add computes the facts of conv from its messages, oldest first.
+// Add computes the facts of conv from its messages, oldest first. Its
+// status history is unknown: a resolved conversation counts one resolution,
+// at resolved_at (updated_at when that is unset), from its opening.
 func (b *Builder) Add(conv *ent.Conversation, msgs []*ent.Message) {
+	var changes []StatusChange
+	if conv.Status == conversation.StatusRESOLVED {
+		at := conv.UpdatedAt
+		if conv.ResolvedAt != nil {
+			at = *conv.ResolvedAt
+		}
+		changes = []StatusChange{{Resolved: true, At: at}}
+	}
+	b.AddHistory(conv, msgs, changes)
+}
+
+// StatusChange is a resolution (Resolved) or a reopening of a
+// conversation, at an instant.
+type StatusChange struct {
+	Resolved bool
+	At       time.Time
+}
+
+// AddHistory computes the facts of conv from its messages, oldest first,
+// and its status changes, in order: each resolution counts, from the
+// opening or the last reopening, and each reopening, as the hooks count
+// them when they follow the writes (TrackStatus). A change that does not
+// move the conversation in or out of resolved is ignored, as there.
+func (b *Builder) AddHistory(conv *ent.Conversation, msgs []*ent.Message, changes []StatusChange) {
 	d := conversationDims(conv)
 	b.addCounts(conv.CreatedAt, d, counts{Opened: 1})
 	st := state{episodeStartedAt: conv.CreatedAt}
@@ -67,13 +94,18 @@ func (b *Builder) Add(conv *ent.Conversation, msgs []*ent.Message) {
 			b.addSample(s)
 		}
 	}
-	if conv.Status == conversation.StatusRESOLVED {
-		at := conv.UpdatedAt
-		if conv.ResolvedAt != nil {
-			at = *conv.ResolvedAt
+	resolved := false
+	for _, ch := range changes {
+		switch {
+		case ch.Resolved == resolved:
+		case ch.Resolved:
+			b.addCounts(ch.At, d, counts{Resolved: 1})
+			b.addSample(b.tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, ch.At))
+		default:
+			b.addCounts(ch.At, d, counts{Reopened: 1})
+			st.episodeStartedAt = ch.At
 		}
-		b.addCounts(at, d, counts{Resolved: 1})
-		b.addSample(b.tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, at))
+		resolved = ch.Resolved
 	}
 	b.states[conv.ID] = st
 }
@@ -98,10 +130,6 @@ func (b *Builder) addSample(s sample) {
 		b.bins[binKey{r[0], day, s.kind + businessSuffix, r[1], binOf(s.businessMs)}]++
 	}
 }
-
-// rowsPerStatement keeps a bulk insert under SQLite's and Postgres'
-// limits on bound parameters.
-const rowsPerStatement = 400
 
 // Write adds the built facts to db's (in a transaction, when db is one) and
 // empties the builder.
@@ -154,30 +182,8 @@ started_at, at, ms, business_ms, breached, business_breached, handled)`, sampleR
 // insert writes rows into table (with its column list) in multi-row
 // statements, each ending with suffix.
 func insert(ctx context.Context, db execer, table string, rows [][]any, suffix string) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(rowsPerStatement, len(rows))]
-		rows = rows[len(chunk):]
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + " VALUES ")
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, row := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(")
-			for j := range row {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				fmt.Fprintf(&q, "$%d", len(args)+j+1)
-			}
-			q.WriteString(")")
-			args = append(args, row...)
-		}
-		q.WriteString(suffix)
-		if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("report: bulk insert into %s: %w", strings.Fields(table)[0], err)
-		}
+	if err := bulk.Insert(ctx, db, table, rows, suffix); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 type state struct {
 	episodeStartedAt time.Time  // opened or last reopened
 	waitingSince     *time.Time // the customer's first unanswered message
-	lastMessageAt    *time.Time // the newest message applied
+	lastMessageAt    *time.Time // the newest customer message or response applied
 	responded        bool       // its first response is recorded
 	responders       map[string]bool
 }
@@ -42,7 +42,9 @@ func isResponse(m *ent.Message) bool {
 // responders says which agents already answered in the conversation.
 func (tc tenantClock) step(st *state, conv *ent.Conversation, m *ent.Message, responders func(string) (bool, error)) ([]sample, error) {
 	at := m.CreatedAt
-	st.lastMessageAt = &at
+	if countsAsCustomerMessage(m) || isResponse(m) { // the others change nothing: their order does not matter
+		st.lastMessageAt = &at
+	}
 	switch {
 	case countsAsCustomerMessage(m):
 		if st.waitingSince == nil {
