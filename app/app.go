@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-dev/switchboard/retention"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
+	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/store"
 )
 
@@ -235,6 +236,7 @@ func (a *App) buildServices() error {
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
 		Reports:    report.NewService(client),
+		Segments:   segment.New(client, a.Clock),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})

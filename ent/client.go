@@ -36,6 +36,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -92,6 +93,8 @@ type Client struct {
 	Role *RoleClient
 	// RoutingRun is the client for interacting with the RoutingRun builders.
 	RoutingRun *RoutingRunClient
+	// Segment is the client for interacting with the Segment builders.
+	Segment *SegmentClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Team is the client for interacting with the Team builders.
@@ -134,6 +137,7 @@ func (c *Client) init() {
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
 	c.Role = NewRoleClient(c.config)
 	c.RoutingRun = NewRoutingRunClient(c.config)
+	c.Segment = NewSegmentClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Team = NewTeamClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
@@ -252,6 +256,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
 		RoutingRun:        NewRoutingRunClient(cfg),
+		Segment:           NewSegmentClient(cfg),
 		Session:           NewSessionClient(cfg),
 		Team:              NewTeamClient(cfg),
 		Tenant:            NewTenantClient(cfg),
@@ -297,6 +302,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
 		Role:              NewRoleClient(cfg),
 		RoutingRun:        NewRoutingRunClient(cfg),
+		Segment:           NewSegmentClient(cfg),
 		Session:           NewSessionClient(cfg),
 		Team:              NewTeamClient(cfg),
 		Tenant:            NewTenantClient(cfg),
@@ -335,7 +341,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
 		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
 		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
@@ -350,7 +356,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
 		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
 		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
+		c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
 		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
@@ -402,6 +408,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Role.mutate(ctx, m)
 	case *RoutingRunMutation:
 		return c.RoutingRun.mutate(ctx, m)
+	case *SegmentMutation:
+		return c.Segment.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *TeamMutation:
@@ -4175,6 +4183,156 @@ func (c *RoutingRunClient) mutate(ctx context.Context, m *RoutingRunMutation) (V
 	}
 }
 
+// SegmentClient is a client for the Segment schema.
+type SegmentClient struct {
+	config
+}
+
+// NewSegmentClient returns a client for the Segment from the given config.
+func NewSegmentClient(c config) *SegmentClient {
+	return &SegmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `segment.Hooks(f(g(h())))`.
+func (c *SegmentClient) Use(hooks ...Hook) {
+	c.hooks.Segment = append(c.hooks.Segment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `segment.Intercept(f(g(h())))`.
+func (c *SegmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Segment = append(c.inters.Segment, interceptors...)
+}
+
+// Create returns a builder for creating a Segment entity.
+func (c *SegmentClient) Create() *SegmentCreate {
+	mutation := newSegmentMutation(c.config, OpCreate)
+	return &SegmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Segment entities.
+func (c *SegmentClient) CreateBulk(builders ...*SegmentCreate) *SegmentCreateBulk {
+	return &SegmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SegmentClient) MapCreateBulk(slice any, setFunc func(*SegmentCreate, int)) *SegmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SegmentCreateBulk{err: fmt.Errorf("calling to SegmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SegmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SegmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Segment.
+func (c *SegmentClient) Update() *SegmentUpdate {
+	mutation := newSegmentMutation(c.config, OpUpdate)
+	return &SegmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SegmentClient) UpdateOne(_m *Segment) *SegmentUpdateOne {
+	mutation := newSegmentMutation(c.config, OpUpdateOne, withSegment(_m))
+	return &SegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SegmentClient) UpdateOneID(id string) *SegmentUpdateOne {
+	mutation := newSegmentMutation(c.config, OpUpdateOne, withSegmentID(id))
+	return &SegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Segment.
+func (c *SegmentClient) Delete() *SegmentDelete {
+	mutation := newSegmentMutation(c.config, OpDelete)
+	return &SegmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SegmentClient) DeleteOne(_m *Segment) *SegmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SegmentClient) DeleteOneID(id string) *SegmentDeleteOne {
+	builder := c.Delete().Where(segment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SegmentDeleteOne{builder}
+}
+
+// Query returns a query builder for Segment.
+func (c *SegmentClient) Query() *SegmentQuery {
+	return &SegmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSegment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Segment entity by its id.
+func (c *SegmentClient) Get(ctx context.Context, id string) (*Segment, error) {
+	return c.Query().Where(segment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SegmentClient) GetX(ctx context.Context, id string) *Segment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Segment.
+func (c *SegmentClient) QueryTenant(_m *Segment) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(segment.Table, segment.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, segment.TenantTable, segment.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SegmentClient) Hooks() []Hook {
+	hooks := c.hooks.Segment
+	return append(hooks[:len(hooks):len(hooks)], segment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SegmentClient) Interceptors() []Interceptor {
+	return c.inters.Segment
+}
+
+func (c *SegmentClient) mutate(ctx context.Context, m *SegmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SegmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SegmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SegmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SegmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Segment mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -4963,15 +5121,15 @@ type (
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
 		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
-		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Hook
+		OutboundDelivery, Role, RoutingRun, Segment, Session, Team, Tenant,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
 		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
-		OutboundDelivery, Role, RoutingRun, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Interceptor
+		OutboundDelivery, Role, RoutingRun, Segment, Session, Team, Tenant,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -119,6 +120,7 @@ func checkColumn(t, c string) error {
 			outbounddelivery.Table:  outbounddelivery.ValidColumn,
 			role.Table:              role.ValidColumn,
 			routingrun.Table:        routingrun.ValidColumn,
+			segment.Table:           segment.ValidColumn,
 			session.Table:           session.ValidColumn,
 			team.Table:              team.ValidColumn,
 			tenant.Table:            tenant.ValidColumn,

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -3463,6 +3464,115 @@ func newRoutingRunPaginateArgs(rv map[string]any) *routingrunPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RoutingRunWhereInput); ok {
 		args.opts = append(args.opts, WithRoutingRunFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SegmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*SegmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SegmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(segment.Columns))
+		selectedFields = []string{segment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[segment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, segment.FieldCreatedAt)
+				fieldSeen[segment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[segment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, segment.FieldUpdatedAt)
+				fieldSeen[segment.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[segment.FieldName]; !ok {
+				selectedFields = append(selectedFields, segment.FieldName)
+				fieldSeen[segment.FieldName] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[segment.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, segment.FieldDescription)
+				fieldSeen[segment.FieldDescription] = struct{}{}
+			}
+		case "createdByID":
+			if _, ok := fieldSeen[segment.FieldCreatedByID]; !ok {
+				selectedFields = append(selectedFields, segment.FieldCreatedByID)
+				fieldSeen[segment.FieldCreatedByID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type segmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SegmentPaginateOption
+}
+
+func newSegmentPaginateArgs(rv map[string]any) *segmentPaginateArgs {
+	args := &segmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SegmentOrder{Field: &SegmentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSegmentOrder(order))
+			}
+		case *SegmentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSegmentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*SegmentWhereInput); ok {
+		args.opts = append(args.opts, WithSegmentFilter(v.Filter))
 	}
 	return args
 }

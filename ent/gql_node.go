@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -121,6 +122,11 @@ var routingrunImplementors = []string{"RoutingRun", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*RoutingRun) IsNode() {}
+
+var segmentImplementors = []string{"Segment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Segment) IsNode() {}
 
 var sessionImplementors = []string{"Session", "Node"}
 
@@ -349,6 +355,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(routingrun.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, routingrunImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case segment.Table:
+		query := c.Segment.Query().
+			Where(segment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, segmentImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -722,6 +737,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.RoutingRun.Query().
 			Where(routingrun.IDIn(ids...))
 		query, err := query.CollectFields(ctx, routingrunImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case segment.Table:
+		query := c.Segment.Query().
+			Where(segment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, segmentImplementors...)
 		if err != nil {
 			return nil, err
 		}

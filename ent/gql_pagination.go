@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -5739,6 +5740,338 @@ func (_m *RoutingRun) ToEdge(order *RoutingRunOrder) *RoutingRunEdge {
 		order = DefaultRoutingRunOrder
 	}
 	return &RoutingRunEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SegmentEdge is the edge representation of Segment.
+type SegmentEdge struct {
+	Node   *Segment `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// SegmentConnection is the connection containing edges to Segment.
+type SegmentConnection struct {
+	Edges      []*SegmentEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *SegmentConnection) build(nodes []*Segment, pager *segmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Segment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Segment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Segment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SegmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SegmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SegmentPaginateOption enables pagination customization.
+type SegmentPaginateOption func(*segmentPager) error
+
+// WithSegmentOrder configures pagination ordering.
+func WithSegmentOrder(order *SegmentOrder) SegmentPaginateOption {
+	if order == nil {
+		order = DefaultSegmentOrder
+	}
+	o := *order
+	return func(pager *segmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSegmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSegmentFilter configures pagination filter.
+func WithSegmentFilter(filter func(*SegmentQuery) (*SegmentQuery, error)) SegmentPaginateOption {
+	return func(pager *segmentPager) error {
+		if filter == nil {
+			return errors.New("SegmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type segmentPager struct {
+	reverse bool
+	order   *SegmentOrder
+	filter  func(*SegmentQuery) (*SegmentQuery, error)
+}
+
+func newSegmentPager(opts []SegmentPaginateOption, reverse bool) (*segmentPager, error) {
+	pager := &segmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSegmentOrder
+	}
+	return pager, nil
+}
+
+func (p *segmentPager) applyFilter(query *SegmentQuery) (*SegmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *segmentPager) toCursor(_m *Segment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *segmentPager) applyCursors(query *SegmentQuery, after, before *Cursor) (*SegmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSegmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *segmentPager) applyOrder(query *SegmentQuery) *SegmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSegmentOrder.Field {
+		query = query.Order(DefaultSegmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *segmentPager) orderExpr(query *SegmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSegmentOrder.Field {
+			b.Comma().Ident(DefaultSegmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Segment.
+func (_m *SegmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SegmentPaginateOption,
+) (*SegmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSegmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SegmentConnection{Edges: []*SegmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// SegmentOrderFieldCreatedAt orders Segment by created_at.
+	SegmentOrderFieldCreatedAt = &SegmentOrderField{
+		Value: func(_m *Segment) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: segment.FieldCreatedAt,
+		toTerm: segment.ByCreatedAt,
+		toCursor: func(_m *Segment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// SegmentOrderFieldUpdatedAt orders Segment by updated_at.
+	SegmentOrderFieldUpdatedAt = &SegmentOrderField{
+		Value: func(_m *Segment) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: segment.FieldUpdatedAt,
+		toTerm: segment.ByUpdatedAt,
+		toCursor: func(_m *Segment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// SegmentOrderFieldName orders Segment by name.
+	SegmentOrderFieldName = &SegmentOrderField{
+		Value: func(_m *Segment) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: segment.FieldName,
+		toTerm: segment.ByName,
+		toCursor: func(_m *Segment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SegmentOrderField) String() string {
+	var str string
+	switch f.column {
+	case SegmentOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case SegmentOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case SegmentOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SegmentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SegmentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SegmentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *SegmentOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *SegmentOrderFieldUpdatedAt
+	case "NAME":
+		*f = *SegmentOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid SegmentOrderField", str)
+	}
+	return nil
+}
+
+// SegmentOrderField defines the ordering field of Segment.
+type SegmentOrderField struct {
+	// Value extracts the ordering value from the given Segment.
+	Value    func(*Segment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) segment.OrderOption
+	toCursor func(*Segment) Cursor
+}
+
+// SegmentOrder defines the ordering of Segment.
+type SegmentOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *SegmentOrderField `json:"field"`
+}
+
+// DefaultSegmentOrder is the default ordering of Segment.
+var DefaultSegmentOrder = &SegmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SegmentOrderField{
+		Value: func(_m *Segment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: segment.FieldID,
+		toTerm: segment.ByID,
+		toCursor: func(_m *Segment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Segment into SegmentEdge.
+func (_m *Segment) ToEdge(order *SegmentOrder) *SegmentEdge {
+	if order == nil {
+		order = DefaultSegmentOrder
+	}
+	return &SegmentEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

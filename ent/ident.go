@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -56,6 +57,7 @@ var typeByPrefix = map[string]string{
 	"odl":  outbounddelivery.Table,
 	"rol":  role.Table,
 	"rrun": routingrun.Table,
+	"seg":  segment.Table,
 	"ses":  session.Table,
 	"team": team.Table,
 	"ten":  tenant.Table,
@@ -85,6 +87,7 @@ var prefixByTable = map[string]string{
 	outbounddelivery.Table:  "odl",
 	role.Table:              "rol",
 	routingrun.Table:        "rrun",
+	segment.Table:           "seg",
 	session.Table:           "ses",
 	team.Table:              "team",
 	tenant.Table:            "ten",
@@ -114,6 +117,7 @@ var edgeTables = map[string]map[string]string{
 	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
 	"Role":              {"tenant": tenant.Table},
 	"RoutingRun":        {"tenant": tenant.Table},
+	"Segment":           {"tenant": tenant.Table},
 	"Session":           {"tenant": tenant.Table, "agent": agent.Table},
 	"Team":              {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
 	"Tenant":            {},
@@ -185,6 +189,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Role.Query().Where(role.IDIn(ids...)).Count(ctx)
 	case routingrun.Table:
 		return c.RoutingRun.Query().Where(routingrun.IDIn(ids...)).Count(ctx)
+	case segment.Table:
+		return c.Segment.Query().Where(segment.IDIn(ids...)).Count(ctx)
 	case session.Table:
 		return c.Session.Query().Where(session.IDIn(ids...)).Count(ctx)
 	case team.Table:

@@ -56,6 +56,8 @@ type Tx struct {
 	Role *RoleClient
 	// RoutingRun is the client for interacting with the RoutingRun builders.
 	RoutingRun *RoutingRunClient
+	// Segment is the client for interacting with the Segment builders.
+	Segment *SegmentClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Team is the client for interacting with the Team builders.
@@ -218,6 +220,7 @@ func (tx *Tx) init() {
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
 	tx.RoutingRun = NewRoutingRunClient(tx.config)
+	tx.Segment = NewSegmentClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Team = NewTeamClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)

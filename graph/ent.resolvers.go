@@ -83,6 +83,11 @@ func (r *queryResolver) RoutingRuns(ctx context.Context, after *entgql.Cursor[st
 	return r.client.RoutingRun.Query().Paginate(ctx, after, first, before, last, ent.WithRoutingRunOrder(orderBy), ent.WithRoutingRunFilter(where.Filter))
 }
 
+// Segments is the resolver for the segments field.
+func (r *queryResolver) Segments(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) (*ent.SegmentConnection, error) {
+	return r.client.Segment.Query().Paginate(ctx, after, first, before, last, ent.WithSegmentOrder(orderBy), ent.WithSegmentFilter(where.Filter))
+}
+
 // Teams is the resolver for the teams field.
 func (r *queryResolver) Teams(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) (*ent.TeamConnection, error) {
 	return r.client.Team.Query().Paginate(ctx, after, first, before, last, ent.WithTeamOrder(orderBy), ent.WithTeamFilter(where.Filter))
@@ -105,9 +110,13 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // Role returns generated.RoleResolver implementation.
 func (r *Resolver) Role() generated.RoleResolver { return &roleResolver{r} }
 
+// Segment returns generated.SegmentResolver implementation.
+func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver{r} }
+
 type (
 	messageResolver struct{ *Resolver }
 	numberResolver  struct{ *Resolver }
 	queryResolver   struct{ *Resolver }
 	roleResolver    struct{ *Resolver }
+	segmentResolver struct{ *Resolver }
 )

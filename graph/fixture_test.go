@@ -48,11 +48,12 @@ type world struct {
 	ruleRun      string // its run on the conversation
 	rate         string // a line of the rate card
 	joinRequest  string // a customer's pending request to join the group
+	segment      string // a saved contact filter (the world's number's customers)
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -184,6 +185,10 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		SetTrigger("CUSTOMER_MESSAGE").SetDepth(0).SetOutcome(automationrun.OutcomeAPPLIED).SetActions([]string{"tagged " + slug}).Save(ctx)
 	require.NoError(t, err)
 	w.ruleRun = run.ID
+	seg, err := s.DB.Client.Segment.Create().SetName("customers of " + slug).
+		SetFilter(schematype.SegmentFilter{NumberIDs: []string{w.number}}).Save(ctx)
+	require.NoError(t, err)
+	w.segment = seg.ID
 	return w
 }
 

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,6 +163,12 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { setGroupAdmins(groupID: "` + a.group + `", agentIDs: ["` + b.agent + `"]) { id } }`),
 		},
 		"hideGroupMessage": {nf(`mutation { hideGroupMessage(id: "` + b.inbound + `") { deletedAtProvider } }`)},
+		"createSegment":    {nf(`mutation { createSegment(input: {name: "theirs", filter: {numberIDs: ["` + b.number + `"]}}) { id } }`)},
+		"updateSegment": {
+			nf(`mutation { updateSegment(id: "` + b.segment + `", input: {name: "pwned", filter: {}}) { id } }`),
+			nf(`mutation { updateSegment(id: "` + a.segment + `", input: {name: "x", filter: {numberIDs: ["` + b.number + `"]}}) { id } }`),
+		},
+		"deleteSegment": {nf(`mutation { deleteSegment(id: "` + b.segment + `") { id } }`)},
 		// The cap is the caller's tenant's: A sets its own, B's stays (the snapshot).
 		"setGroupAdminCap": {ok(`mutation { setGroupAdminCap(cap: 5) { groupAdminCap } }`)},
 	}
@@ -184,6 +191,8 @@ var snapshotQuery = `{
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
   automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt actions { type tag } } } }
   automationRuns(first: 100) { totalCount edges { node { id outcome conversationID } } }
+  segments(first: 100) { totalCount edges { node { id name updatedAt filter { numberIDs } preview { count sample { id } } } } }
+  everyone: segmentPreview(filter: {}) { count sample { id profileName } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
   groups(first: 100) { totalCount edges { node { id subject updatedAt state inviteLink admins { id } members(first: 100) { totalCount edges { node { waID role } } } joinRequests(first: 100) { totalCount edges { node { id waID status decidedAt } } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }
@@ -221,6 +230,8 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			r = s.Do(t, a.token, `query($n: ID!) { inboundDeliveries(numberID: $n) { id } }`, map[string]any{"n": b.number})
 			r.RequireCode(t, "NOT_FOUND")
+			r = s.Do(t, a.token, `query($n: ID!) { segmentPreview(filter: {numberIDs: [$n]}) { count } }`, map[string]any{"n": b.number})
+			r.RequireCode(t, "NOT_FOUND")
 			r = s.Do(t, a.token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": b.ids()})
 			require.NotContains(t, string(r.Body), `"id":"`, "nodes: %s", r.Body)
 			for _, q := range []string{
@@ -230,6 +241,8 @@ func TestTenantIsolation(t *testing.T) {
 				`{ contacts(where: {waID: "` + b.contactWaID + `"}) { totalCount edges { node { id } } } }`,
 				`{ agents(where: {email: "agent@beta.test"}) { totalCount } }`,
 				`{ groupWebhookEvents(where: {groupID: "g-beta"}) { totalCount } }`,
+				`{ segments(where: {name: "customers of beta"}) { totalCount } }`,
+				`{ segmentPreview(filter: {tagsAny: ["beta"]}) { totalCount: count } }`,
 			} {
 				r := s.Do(t, a.token, q, nil)
 				r.RequireOK(t)

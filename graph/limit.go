@@ -105,6 +105,8 @@ type cost struct {
 var expensiveFields = map[string]int{
 	"Query.verifyAuditChain": 1_000, // walks and hashes the tenant's whole audit chain
 	"Number.costs":           50,    // aggregates a month of the number's messages
+	"Segment.preview":        50,    // counts and samples a segment's contacts
+	"Query.segmentPreview":   50,
 }
 
 const costCeiling = 1 << 40

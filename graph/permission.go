@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/routing"
+	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -104,6 +105,11 @@ var mutations = map[string]mutationRule{
 	"updateContact":        {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
 	"tagContact":           {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
 	"setContactAttributes": {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},
+
+	// Segments are a broadcast's audience: who prepares broadcasts keeps them.
+	"createSegment": {perm: policy.BroadcastCreate, audit: segment.ActionCreated},
+	"updateSegment": {perm: policy.BroadcastCreate, id: "seg", audit: segment.ActionUpdated},
+	"deleteSegment": {perm: policy.BroadcastCreate, id: "seg", audit: segment.ActionDeleted},
 
 	"setConversationStatus": {perm: policy.ConversationResolve, id: "cnv", noAudit: workflowState},
 	"resolveConversation":   {perm: policy.ConversationResolve, id: "cnv", noAudit: workflowState},

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/role"
 	"github.com/switchboard-dev/switchboard/routing"
+	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
 )
 
@@ -43,9 +44,10 @@ type Resolver struct {
 	delivs   *connector.Deliveries
 	typing   *connector.Typing
 	// rows: the conversations of live events, read once per event.
-	rows    *eventRows
-	pricing *pricing.Service
-	reports *report.Service
+	rows     *eventRows
+	pricing  *pricing.Service
+	reports  *report.Service
+	segments *segment.Service
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -73,6 +75,8 @@ type Services struct {
 	Pricing *pricing.Service
 	// Reports answer reports and the dashboard's figures of the day.
 	Reports *report.Service
+	// Segments keep saved contact filters and resolve them.
+	Segments *segment.Service
 }
 
 // NewResolver returns the root resolver over s.
@@ -97,6 +101,7 @@ func NewResolver(s Services) *Resolver {
 		rows:     newEventRows(),
 		pricing:  s.Pricing,
 		reports:  s.Reports,
+		segments: s.Segments,
 	}
 }
 

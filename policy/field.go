@@ -217,6 +217,9 @@ var TypeSwitches = map[string]Permission{
 	"Report":           ReportViewOwn,
 	"ReportRow":        ReportViewOwn,
 	"ReportDurations":  ReportViewOwn,
+	"Segment":          ContactRead,
+	"SegmentFilter":    ContactRead,
+	"SegmentPreview":   ContactRead,
 }
 
 // PhoneFields are the fields holding a customer's phone number or WhatsApp

@@ -509,6 +509,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[13]},
 			},
+			{
+				Name:    "conversation_tenant_id_last_customer_message_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[7]},
+			},
 		},
 	}
 	// GroupsColumns holds the columns for the "groups" table.
@@ -1129,6 +1134,43 @@ var (
 			},
 		},
 	}
+	// SegmentsColumns holds the columns for the "segments" table.
+	SegmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "filter", Type: field.TypeJSON},
+		{Name: "created_by_id", Type: field.TypeString, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// SegmentsTable holds the schema information for the "segments" table.
+	SegmentsTable = &schema.Table{
+		Name:       "segments",
+		Columns:    SegmentsColumns,
+		PrimaryKey: []*schema.Column{SegmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "segments_tenants_tenant",
+				Columns:    []*schema.Column{SegmentsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "segment_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{SegmentsColumns[7]},
+			},
+			{
+				Name:    "segment_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{SegmentsColumns[7], SegmentsColumns[3]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -1403,6 +1445,7 @@ var (
 		OutboundDeliveriesTable,
 		RolesTable,
 		RoutingRunsTable,
+		SegmentsTable,
 		SessionsTable,
 		TeamsTable,
 		TenantsTable,
@@ -1458,6 +1501,7 @@ func init() {
 	OutboundDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable
 	RolesTable.ForeignKeys[0].RefTable = TenantsTable
 	RoutingRunsTable.ForeignKeys[0].RefTable = TenantsTable
+	SegmentsTable.ForeignKeys[0].RefTable = TenantsTable
 	SessionsTable.ForeignKeys[0].RefTable = AgentsTable
 	SessionsTable.ForeignKeys[1].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable

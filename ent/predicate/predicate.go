@@ -69,6 +69,9 @@ type Role func(*sql.Selector)
 // RoutingRun is the predicate function for routingrun builders.
 type RoutingRun func(*sql.Selector)
 
+// Segment is the predicate function for segment builders.
+type Segment func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 

@@ -614,6 +614,30 @@ func (f RoutingRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RoutingRunMutation", m)
 }
 
+// The SegmentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SegmentQueryRuleFunc func(context.Context, *ent.SegmentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SegmentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SegmentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SegmentQuery", q)
+}
+
+// The SegmentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SegmentMutationRuleFunc func(context.Context, *ent.SegmentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SegmentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SegmentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SegmentMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/ent/segment"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -1369,6 +1370,69 @@ func init() {
 	routingrun.DefaultID = routingrunDescID.Default.(func() string)
 	// routingrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	routingrun.IDValidator = routingrunDescID.Validators[0].(func(string) error)
+	segmentMixin := schema.Segment{}.Mixin()
+	segment.Policy = privacy.NewPolicies(segmentMixin[2], schema.Segment{})
+	segment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := segment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	segmentMixinHooks2 := segmentMixin[2].Hooks()
+
+	segment.Hooks[1] = segmentMixinHooks2[0]
+	segmentMixinFields0 := segmentMixin[0].Fields()
+	_ = segmentMixinFields0
+	segmentMixinFields1 := segmentMixin[1].Fields()
+	_ = segmentMixinFields1
+	segmentMixinFields2 := segmentMixin[2].Fields()
+	_ = segmentMixinFields2
+	segmentFields := schema.Segment{}.Fields()
+	_ = segmentFields
+	// segmentDescCreatedAt is the schema descriptor for created_at field.
+	segmentDescCreatedAt := segmentMixinFields1[0].Descriptor()
+	// segment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	segment.DefaultCreatedAt = segmentDescCreatedAt.Default.(func() time.Time)
+	// segmentDescUpdatedAt is the schema descriptor for updated_at field.
+	segmentDescUpdatedAt := segmentMixinFields1[1].Descriptor()
+	// segment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	segment.DefaultUpdatedAt = segmentDescUpdatedAt.Default.(func() time.Time)
+	// segment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	segment.UpdateDefaultUpdatedAt = segmentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// segmentDescTenantID is the schema descriptor for tenant_id field.
+	segmentDescTenantID := segmentMixinFields2[0].Descriptor()
+	// segment.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	segment.TenantIDValidator = segmentDescTenantID.Validators[0].(func(string) error)
+	// segmentDescName is the schema descriptor for name field.
+	segmentDescName := segmentFields[0].Descriptor()
+	// segment.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	segment.NameValidator = func() func(string) error {
+		validators := segmentDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// segmentDescDescription is the schema descriptor for description field.
+	segmentDescDescription := segmentFields[1].Descriptor()
+	// segment.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	segment.DescriptionValidator = segmentDescDescription.Validators[0].(func(string) error)
+	// segmentDescID is the schema descriptor for id field.
+	segmentDescID := segmentMixinFields0[0].Descriptor()
+	// segment.DefaultID holds the default value on creation for the id field.
+	segment.DefaultID = segmentDescID.Default.(func() string)
+	// segment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	segment.IDValidator = segmentDescID.Validators[0].(func(string) error)
 	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(sessionMixin[2], schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {

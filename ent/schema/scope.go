@@ -103,6 +103,18 @@ func conversationScope(v *viewer.Viewer, col string) func(*sql.Selector) {
 	}
 }
 
+// ConversationScope is the row scope of conversations for the viewer of ctx,
+// a predicate on a selector of the conversations table, or nil when they see
+// every conversation (the system viewer does). Raw subqueries over
+// conversations, which the privacy rules do not reach, apply it (segments).
+func ConversationScope(ctx context.Context) func(*sql.Selector) {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.Kind == viewer.KindSystem {
+		return nil
+	}
+	return conversationScope(v, "id")
+}
+
 func conversationRows(v *viewer.Viewer) func(*sql.Selector) { return conversationScope(v, "id") }
 
 func messageRows(v *viewer.Viewer) func(*sql.Selector) {

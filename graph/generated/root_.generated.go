@@ -35,6 +35,7 @@ type ResolverRoot interface {
 	Number() NumberResolver
 	Query() QueryResolver
 	Role() RoleResolver
+	Segment() SegmentResolver
 	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
 }
@@ -139,6 +140,13 @@ type ComplexityRoot struct {
 	AssignmentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AttributePredicate struct {
+		Key   func(childComplexity int) int
+		Op    func(childComplexity int) int
+		Type  func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	AuditChainReport struct {
@@ -638,6 +646,7 @@ type ComplexityRoot struct {
 		CreateContact            func(childComplexity int, input ent.CreateContactInput) int
 		CreateGroup              func(childComplexity int, input ent.CreateGroupInput) int
 		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
+		CreateSegment            func(childComplexity int, input model.SegmentInput) int
 		CreateTeam               func(childComplexity int, input ent.CreateTeamInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input model.CreateWebhookEndpointInput) int
 		DeleteAutomationRule     func(childComplexity int, id string) int
@@ -645,6 +654,7 @@ type ComplexityRoot struct {
 		DeleteMessage            func(childComplexity int, id string) int
 		DeleteMessageRate        func(childComplexity int, id string) int
 		DeleteRole               func(childComplexity int, id string) int
+		DeleteSegment            func(childComplexity int, id string) int
 		DeleteWebhookEndpoint    func(childComplexity int, id string) int
 		DisableAgent             func(childComplexity int, id string) int
 		EnableAgent              func(childComplexity int, id string) int
@@ -693,6 +703,7 @@ type ComplexityRoot struct {
 		UpdateGroup              func(childComplexity int, id string, input ent.UpdateGroupInput) int
 		UpdateNumber             func(childComplexity int, id string, input ent.UpdateNumberInput) int
 		UpdateRole               func(childComplexity int, id string, input model.UpdateRoleInput) int
+		UpdateSegment            func(childComplexity int, id string, input model.SegmentInput) int
 		UpdateTeam               func(childComplexity int, id string, input ent.UpdateTeamInput) int
 		UpdateWebhookEndpoint    func(childComplexity int, id string, input model.UpdateWebhookEndpointInput) int
 	}
@@ -844,6 +855,8 @@ type ComplexityRoot struct {
 		Roles              func(childComplexity int) int
 		RoutingQueue       func(childComplexity int, first *int) int
 		RoutingRuns        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
+		SegmentPreview     func(childComplexity int, filter model.SegmentFilterInput, sample int) int
+		Segments           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) int
 		Teams              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
 		VerifyAuditChain   func(childComplexity int) int
 		Viewer             func(childComplexity int) int
@@ -976,6 +989,43 @@ type ComplexityRoot struct {
 		Key    func(childComplexity int) int
 		Op     func(childComplexity int) int
 		Values func(childComplexity int) int
+	}
+
+	Segment struct {
+		CreatedAt   func(childComplexity int) int
+		CreatedByID func(childComplexity int) int
+		Description func(childComplexity int) int
+		Filter      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Preview     func(childComplexity int, sample int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	SegmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SegmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SegmentFilter struct {
+		Attributes        func(childComplexity int) int
+		InboundWithinDays func(childComplexity int) int
+		NumberIDs         func(childComplexity int) int
+		OptIn             func(childComplexity int) int
+		TagsAll           func(childComplexity int) int
+		TagsAny           func(childComplexity int) int
+		TagsNone          func(childComplexity int) int
+	}
+
+	SegmentPreview struct {
+		Count  func(childComplexity int) int
+		Sample func(childComplexity int) int
 	}
 
 	Session struct {
@@ -1513,6 +1563,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssignmentEdge.Node(childComplexity), true
+
+	case "AttributePredicate.key":
+		if e.ComplexityRoot.AttributePredicate.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributePredicate.Key(childComplexity), true
+	case "AttributePredicate.op":
+		if e.ComplexityRoot.AttributePredicate.Op == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributePredicate.Op(childComplexity), true
+	case "AttributePredicate.type":
+		if e.ComplexityRoot.AttributePredicate.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributePredicate.Type(childComplexity), true
+	case "AttributePredicate.value":
+		if e.ComplexityRoot.AttributePredicate.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributePredicate.Value(childComplexity), true
 
 	case "AuditChainReport.brokenID":
 		if e.ComplexityRoot.AuditChainReport.BrokenID == nil {
@@ -3686,6 +3761,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.CreateRoleInput)), true
+	case "Mutation.createSegment":
+		if e.ComplexityRoot.Mutation.CreateSegment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSegment(childComplexity, args["input"].(model.SegmentInput)), true
 	case "Mutation.createTeam":
 		if e.ComplexityRoot.Mutation.CreateTeam == nil {
 			break
@@ -3763,6 +3849,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRole(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteSegment":
+		if e.ComplexityRoot.Mutation.DeleteSegment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSegment(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
 			break
@@ -4291,6 +4388,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateRole(childComplexity, args["id"].(string), args["input"].(model.UpdateRoleInput)), true
+	case "Mutation.updateSegment":
+		if e.ComplexityRoot.Mutation.UpdateSegment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSegment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSegment(childComplexity, args["id"].(string), args["input"].(model.SegmentInput)), true
 	case "Mutation.updateTeam":
 		if e.ComplexityRoot.Mutation.UpdateTeam == nil {
 			break
@@ -5041,6 +5149,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RoutingRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.RoutingRunOrder), args["where"].(*ent.RoutingRunWhereInput)), true
+	case "Query.segmentPreview":
+		if e.ComplexityRoot.Query.SegmentPreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segmentPreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SegmentPreview(childComplexity, args["filter"].(model.SegmentFilterInput), args["sample"].(int)), true
+	case "Query.segments":
+		if e.ComplexityRoot.Query.Segments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_segments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Segments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SegmentOrder), args["where"].(*ent.SegmentWhereInput)), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -5606,6 +5736,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RuleCondition.Values(childComplexity), true
 
+	case "Segment.createdAt":
+		if e.ComplexityRoot.Segment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.CreatedAt(childComplexity), true
+	case "Segment.createdByID":
+		if e.ComplexityRoot.Segment.CreatedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.CreatedByID(childComplexity), true
+	case "Segment.description":
+		if e.ComplexityRoot.Segment.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.Description(childComplexity), true
+	case "Segment.filter":
+		if e.ComplexityRoot.Segment.Filter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.Filter(childComplexity), true
+	case "Segment.id":
+		if e.ComplexityRoot.Segment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.ID(childComplexity), true
+	case "Segment.name":
+		if e.ComplexityRoot.Segment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.Name(childComplexity), true
+	case "Segment.preview":
+		if e.ComplexityRoot.Segment.Preview == nil {
+			break
+		}
+
+		args, err := ec.field_Segment_preview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Segment.Preview(childComplexity, args["sample"].(int)), true
+	case "Segment.updatedAt":
+		if e.ComplexityRoot.Segment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Segment.UpdatedAt(childComplexity), true
+
+	case "SegmentConnection.edges":
+		if e.ComplexityRoot.SegmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentConnection.Edges(childComplexity), true
+	case "SegmentConnection.pageInfo":
+		if e.ComplexityRoot.SegmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentConnection.PageInfo(childComplexity), true
+	case "SegmentConnection.totalCount":
+		if e.ComplexityRoot.SegmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentConnection.TotalCount(childComplexity), true
+
+	case "SegmentEdge.cursor":
+		if e.ComplexityRoot.SegmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentEdge.Cursor(childComplexity), true
+	case "SegmentEdge.node":
+		if e.ComplexityRoot.SegmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentEdge.Node(childComplexity), true
+
+	case "SegmentFilter.attributes":
+		if e.ComplexityRoot.SegmentFilter.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.Attributes(childComplexity), true
+	case "SegmentFilter.inboundWithinDays":
+		if e.ComplexityRoot.SegmentFilter.InboundWithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.InboundWithinDays(childComplexity), true
+	case "SegmentFilter.numberIDs":
+		if e.ComplexityRoot.SegmentFilter.NumberIDs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.NumberIDs(childComplexity), true
+	case "SegmentFilter.optIn":
+		if e.ComplexityRoot.SegmentFilter.OptIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.OptIn(childComplexity), true
+	case "SegmentFilter.tagsAll":
+		if e.ComplexityRoot.SegmentFilter.TagsAll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.TagsAll(childComplexity), true
+	case "SegmentFilter.tagsAny":
+		if e.ComplexityRoot.SegmentFilter.TagsAny == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.TagsAny(childComplexity), true
+	case "SegmentFilter.tagsNone":
+		if e.ComplexityRoot.SegmentFilter.TagsNone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentFilter.TagsNone(childComplexity), true
+
+	case "SegmentPreview.count":
+		if e.ComplexityRoot.SegmentPreview.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Count(childComplexity), true
+	case "SegmentPreview.sample":
+		if e.ComplexityRoot.SegmentPreview.Sample == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentPreview.Sample(childComplexity), true
+
 	case "Session.agent":
 		if e.ComplexityRoot.Session.Agent == nil {
 			break
@@ -6153,6 +6425,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAgentWhereInput,
 		ec.unmarshalInputAssignmentOrder,
 		ec.unmarshalInputAssignmentWhereInput,
+		ec.unmarshalInputAttributePredicateInput,
 		ec.unmarshalInputAuditEventOrder,
 		ec.unmarshalInputAuditEventWhereInput,
 		ec.unmarshalInputAutomationRuleInput,
@@ -6205,6 +6478,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRoutingRunWhereInput,
 		ec.unmarshalInputRuleActionInput,
 		ec.unmarshalInputRuleConditionInput,
+		ec.unmarshalInputSegmentFilterInput,
+		ec.unmarshalInputSegmentInput,
+		ec.unmarshalInputSegmentOrder,
+		ec.unmarshalInputSegmentWhereInput,
 		ec.unmarshalInputSendMessageInput,
 		ec.unmarshalInputSessionOrder,
 		ec.unmarshalInputSessionWhereInput,
@@ -11499,6 +11776,37 @@ type Query {
     """
     where: RoutingRunWhereInput
   ): RoutingRunConnection!
+  segments(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Segments returned from the connection.
+    """
+    orderBy: SegmentOrder
+
+    """
+    Filtering options for Segments returned from the connection.
+    """
+    where: SegmentWhereInput
+  ): SegmentConnection!
   teams(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -11854,6 +12162,146 @@ input RoutingRunWhereInput {
   movedCountGTE: Int
   movedCountLT: Int
   movedCountLTE: Int
+}
+type Segment implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  description: String
+  """
+  the agent who saved it
+  """
+  createdByID: String
+}
+"""
+A connection to a list of items.
+"""
+type SegmentConnection {
+  """
+  A list of edges.
+  """
+  edges: [SegmentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type SegmentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Segment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Segment connections
+"""
+input SegmentOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Segments.
+  """
+  field: SegmentOrderField!
+}
+"""
+Properties by which Segment connections can be ordered.
+"""
+enum SegmentOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+}
+"""
+SegmentWhereInput is used for filtering Segment objects.
+Input was generated by ent.
+"""
+input SegmentWhereInput {
+  not: SegmentWhereInput
+  and: [SegmentWhereInput!]
+  or: [SegmentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionIsNil: Boolean
+  descriptionNotNil: Boolean
+  descriptionEqualFold: String
+  descriptionContainsFold: String
 }
 type Session implements Node {
   id: ID!
@@ -13333,6 +13781,104 @@ extend type RoutingRun {
   moves: [RoutingMove!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/segment.graphqls", Input: `# Segments: saved filters over contacts. contact.read sees them and previews filters (as the caller sees contacts);
+# broadcast.create saves, changes and deletes them (audited). Broadcasts choose their audience with one.
+
+extend type Query {
+  "How many contacts a filter selects and a sample of them (the newest first, at most 100), as the caller sees contacts."
+  segmentPreview(filter: SegmentFilterInput!, sample: Int! = 10): SegmentPreview!
+}
+
+extend type Mutation {
+  "Save a filter under a name, unique in the company (CONFLICT otherwise)."
+  createSegment(input: SegmentInput!): Segment!
+  updateSegment(id: ID!, input: SegmentInput!): Segment!
+  deleteSegment(id: ID!): Segment!
+}
+
+input SegmentInput {
+  name: String!
+  description: String! = ""
+  filter: SegmentFilterInput!
+}
+
+"""
+Every part given must hold; an empty filter is every contact (never erased ones, never a group's). Tags are compared
+as contacts keep them (trimmed, lowercase).
+"""
+input SegmentFilterInput {
+  "The contact has every one of these tags."
+  tagsAll: [String!]! = []
+  "The contact has at least one of these tags."
+  tagsAny: [String!]! = []
+  "The contact has none of these tags."
+  tagsNone: [String!]! = []
+  attributes: [AttributePredicateInput!]! = []
+  "The contact's opt-in state is one of these."
+  optIn: [ContactOptIn!]! = []
+  "The contact has a conversation with one of these numbers."
+  numberIDs: [ID!]! = []
+  "The contact wrote within the last N days (to one of numberIDs when given); 0: no condition."
+  inboundWithinDays: Int! = 0
+}
+
+"""
+A condition on a typed attribute: the contact has the attribute key, of type type, and its value satisfies op.
+STRING: EQ, PREFIX (case-sensitive). NUMBER: EQ, LT, LTE, GT, GTE. TIME: WITHIN_DAYS (value: a number of days),
+BEFORE, AFTER (value: RFC 3339). BOOL: EQ. Any type: EXISTS (no value).
+"""
+input AttributePredicateInput {
+  key: String!
+  type: ContactAttributeType!
+  op: AttributeOp!
+  value: String! = ""
+}
+
+enum AttributeOp {
+  EQ
+  PREFIX
+  LT
+  LTE
+  GT
+  GTE
+  WITHIN_DAYS
+  BEFORE
+  AFTER
+  EXISTS
+}
+
+"A segment's filter, as saved (normalised)."
+type SegmentFilter {
+  tagsAll: [String!]!
+  tagsAny: [String!]!
+  tagsNone: [String!]!
+  attributes: [AttributePredicate!]!
+  "Opt-in states: UNKNOWN, OPTED_IN, OPTED_OUT."
+  optIn: [String!]!
+  numberIDs: [ID!]!
+  inboundWithinDays: Int!
+}
+
+type AttributePredicate {
+  key: String!
+  type: ContactAttributeType!
+  "An AttributeOp."
+  op: String!
+  value: String!
+}
+
+type SegmentPreview {
+  count: Int!
+  "Contacts as the caller may see them (field rules apply: a masked phone stays masked)."
+  sample: [Contact!]!
+}
+
+extend type Segment {
+  filter: SegmentFilter!
+  "Resolves the filter now: a count and a sample (expensive: priced as 50 rows)."
+  preview(sample: Int! = 10): SegmentPreview!
+}
+`, BuiltIn: false},
 	{Name: "../schema/types.graphqls", Input: `# Shapes stored in JSON columns (ent/schema/schematype) and small extensions
 # of the generated types.
 
@@ -13856,6 +14402,20 @@ func (ec *executionContext) childFields_AssignmentEdge(ctx context.Context, fiel
 		return ec.fieldContext_AssignmentEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssignmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AttributePredicate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_AttributePredicate_key(ctx, field)
+	case "type":
+		return ec.fieldContext_AttributePredicate_type(ctx, field)
+	case "op":
+		return ec.fieldContext_AttributePredicate_op(ctx, field)
+	case "value":
+		return ec.fieldContext_AttributePredicate_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributePredicate", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditChainReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15266,6 +15826,80 @@ func (ec *executionContext) childFields_RuleCondition(ctx context.Context, field
 		return ec.fieldContext_RuleCondition_values(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RuleCondition", field.Name)
+}
+
+func (ec *executionContext) childFields_Segment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Segment_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Segment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Segment_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Segment_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Segment_description(ctx, field)
+	case "createdByID":
+		return ec.fieldContext_Segment_createdByID(ctx, field)
+	case "filter":
+		return ec.fieldContext_Segment_filter(ctx, field)
+	case "preview":
+		return ec.fieldContext_Segment_preview(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Segment", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SegmentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SegmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SegmentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SegmentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SegmentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "tagsAll":
+		return ec.fieldContext_SegmentFilter_tagsAll(ctx, field)
+	case "tagsAny":
+		return ec.fieldContext_SegmentFilter_tagsAny(ctx, field)
+	case "tagsNone":
+		return ec.fieldContext_SegmentFilter_tagsNone(ctx, field)
+	case "attributes":
+		return ec.fieldContext_SegmentFilter_attributes(ctx, field)
+	case "optIn":
+		return ec.fieldContext_SegmentFilter_optIn(ctx, field)
+	case "numberIDs":
+		return ec.fieldContext_SegmentFilter_numberIDs(ctx, field)
+	case "inboundWithinDays":
+		return ec.fieldContext_SegmentFilter_inboundWithinDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentFilter", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_SegmentPreview_count(ctx, field)
+	case "sample":
+		return ec.fieldContext_SegmentPreview_sample(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentPreview", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -40,6 +41,16 @@ type AgentOffboarding struct {
 	APIKeysRevoked []string           `json:"apiKeysRevoked"`
 	TeamsLeft      []string           `json:"teamsLeft"`
 	Moves          []*OffboardingMove `json:"moves"`
+}
+
+// A condition on a typed attribute: the contact has the attribute key, of type type, and its value satisfies op.
+// STRING: EQ, PREFIX (case-sensitive). NUMBER: EQ, LT, LTE, GT, GTE. TIME: WITHIN_DAYS (value: a number of days),
+// BEFORE, AFTER (value: RFC 3339). BOOL: EQ. Any type: EXISTS (no value).
+type AttributePredicateInput struct {
+	Key   string                   `json:"key"`
+	Type  schematype.AttributeType `json:"type"`
+	Op    AttributeOp              `json:"op"`
+	Value string                   `json:"value"`
 }
 
 type AuditChainReport struct {
@@ -461,6 +472,30 @@ type RuleConditionInput struct {
 	Values []string `json:"values"`
 }
 
+// Every part given must hold; an empty filter is every contact (never erased ones, never a group's). Tags are compared
+// as contacts keep them (trimmed, lowercase).
+type SegmentFilterInput struct {
+	// The contact has every one of these tags.
+	TagsAll []string `json:"tagsAll"`
+	// The contact has at least one of these tags.
+	TagsAny []string `json:"tagsAny"`
+	// The contact has none of these tags.
+	TagsNone   []string                   `json:"tagsNone"`
+	Attributes []*AttributePredicateInput `json:"attributes"`
+	// The contact's opt-in state is one of these.
+	OptIn []contact.OptIn `json:"optIn"`
+	// The contact has a conversation with one of these numbers.
+	NumberIDs []string `json:"numberIDs"`
+	// The contact wrote within the last N days (to one of numberIDs when given); 0: no condition.
+	InboundWithinDays int `json:"inboundWithinDays"`
+}
+
+type SegmentInput struct {
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Filter      *SegmentFilterInput `json:"filter"`
+}
+
 // What to send: exactly one of text, template, media or interactive.
 type SendMessageInput struct {
 	ConversationID string            `json:"conversationID"`
@@ -543,6 +578,77 @@ type WebhookEndpointSecretPayload struct {
 	Endpoint *ent.WebhookEndpoint `json:"endpoint"`
 	// whsec_…: verify Switchboard-Signature with it. Not stored in the clear, never shown again.
 	Secret string `json:"secret"`
+}
+
+type AttributeOp string
+
+const (
+	AttributeOpEq         AttributeOp = "EQ"
+	AttributeOpPrefix     AttributeOp = "PREFIX"
+	AttributeOpLt         AttributeOp = "LT"
+	AttributeOpLte        AttributeOp = "LTE"
+	AttributeOpGt         AttributeOp = "GT"
+	AttributeOpGte        AttributeOp = "GTE"
+	AttributeOpWithinDays AttributeOp = "WITHIN_DAYS"
+	AttributeOpBefore     AttributeOp = "BEFORE"
+	AttributeOpAfter      AttributeOp = "AFTER"
+	AttributeOpExists     AttributeOp = "EXISTS"
+)
+
+var AllAttributeOp = []AttributeOp{
+	AttributeOpEq,
+	AttributeOpPrefix,
+	AttributeOpLt,
+	AttributeOpLte,
+	AttributeOpGt,
+	AttributeOpGte,
+	AttributeOpWithinDays,
+	AttributeOpBefore,
+	AttributeOpAfter,
+	AttributeOpExists,
+}
+
+func (e AttributeOp) IsValid() bool {
+	switch e {
+	case AttributeOpEq, AttributeOpPrefix, AttributeOpLt, AttributeOpLte, AttributeOpGt, AttributeOpGte, AttributeOpWithinDays, AttributeOpBefore, AttributeOpAfter, AttributeOpExists:
+		return true
+	}
+	return false
+}
+
+func (e AttributeOp) String() string {
+	return string(e)
+}
+
+func (e *AttributeOp) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AttributeOp(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AttributeOp", str)
+	}
+	return nil
+}
+
+func (e AttributeOp) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AttributeOp) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AttributeOp) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type EventKind string
