@@ -3,6 +3,7 @@ package graph_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -281,6 +282,23 @@ func TestTenantIsolation(t *testing.T) {
 					require.NotContains(t, rec.Body.String(), id, "export %s leaked %s", q, id)
 				}
 			}
+			// And the contacts' CSV; an import of B's customer's phone writes A's own contact
+			// (B's snapshot below stays as it was).
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/contacts/export", nil)
+			req.Header.Set("Authorization", "Bearer "+a.token)
+			rec := httptest.NewRecorder()
+			s.App.Handler().ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+			for _, id := range b.ids() {
+				require.NotContains(t, rec.Body.String(), id, "contact export leaked %s", id)
+			}
+			req = httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/contacts/import",
+				strings.NewReader("phone,tags\n+"+b.contactWaID+",pwned\n"))
+			req.Header.Set("Authorization", "Bearer "+a.token)
+			rec = httptest.NewRecorder()
+			s.App.Handler().ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+			require.Contains(t, rec.Body.String(), `"refused":0`)
 			// So is the report's CSV, by every dimension.
 			for _, dim := range []string{"TENANT", "NUMBER", "TEAM", "AGENT"} {
 				q := "from=" + reportDay(-1) + "&to=" + reportDay(1) + "&dimension=" + dim
