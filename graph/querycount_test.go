@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -74,6 +75,34 @@ func TestMessageRepliesCostAFixedNumberOfStatements(t *testing.T) {
 				costs[n] = counter.Count()
 				r.RequireOK(t)
 				require.Equal(t, n, strings.Count(string(r.Data), `"replies":[`), "every message lists its replies")
+			}
+			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
+		})
+	}
+}
+
+// A page of segments with their filters costs the same whatever its size
+// (Segment.preview resolves each filter: it is priced as 50 rows instead).
+func TestSegmentListCostsAFixedNumberOfStatements(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var counter storetest.Counter
+			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
+			s := graphtest.New(t, db, graph.Config{}, graphtest.Quiet())
+			w := seedWorld(t, s, "alpha")
+			for i := range 49 {
+				s.Do(t, w.token, `mutation($n: String!) { createSegment(input: {name: $n, filter: {tagsAny: ["vip"]}}) { id } }`,
+					map[string]any{"n": fmt.Sprintf("segment %d", i)}).RequireOK(t)
+			}
+			costs := map[int]int{}
+			for _, n := range []int{5, 50} {
+				counter.Reset()
+				r := s.Do(t, w.token, `query($n: Int) { segments(first: $n) { totalCount edges { node { id name filter { tagsAny numberIDs attributes { key op } } } } } }`, map[string]any{"n": n})
+				costs[n] = counter.Count()
+				r.RequireOK(t)
+				require.Equal(t, n, strings.Count(string(r.Data), `"name":`))
 			}
 			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
 		})
