@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -14,8 +15,10 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/bulk"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -40,32 +43,32 @@ func seedCRM(b *testing.B, db *store.DB, n int) (context.Context, []string) {
 	}
 	cities := []string{"Paris", "Lyon", "Berlin", "Hamburg", "Madrid"}
 	optIns := []entcontact.OptIn{entcontact.OptInOPTED_IN, entcontact.OptInUNKNOWN, entcontact.OptInOPTED_OUT}
-	const batch = 1000
-	for start := 0; start < n; start += batch {
-		contacts := make([]*ent.ContactCreate, 0, batch)
-		for i := start; i < min(start+batch, n); i++ {
-			tags := []string{"customer", fmt.Sprintf("store-%d", i%12)}
-			if i%50 == 0 {
-				tags = append(tags, "vip")
-			}
-			contacts = append(contacts, db.Client.Contact.Create().SetWaID(strconv.Itoa(4915100000000+i)).
-				SetProfileName(fmt.Sprintf("Customer %d", i)).SetTags(tags).SetOptIn(optIns[i%3]).
-				SetAttributes([]schematype.ContactAttribute{
-					attr("city", schematype.AttributeString, cities[i%len(cities)]),
-					attr("last_purchase_at", schematype.AttributeTime, now.Add(-time.Duration(i%365)*24*time.Hour).Format(time.RFC3339)),
-					attr("orders", schematype.AttributeNumber, strconv.Itoa(i%20)),
-				}))
+	// Written with store/bulk (raw multi-row INSERTs): the triggers fill the
+	// side tables as they would for any write.
+	var contacts, convs [][]any
+	for i := range n {
+		tags := `["customer","store-` + strconv.Itoa(i%12) + `"`
+		if i%50 == 0 {
+			tags += `,"vip"`
 		}
-		saved, err := db.Client.Contact.CreateBulk(contacts...).Save(ctx)
+		attrs, err := json.Marshal([]schematype.ContactAttribute{
+			attr("city", schematype.AttributeString, cities[i%len(cities)]),
+			attr("last_purchase_at", schematype.AttributeTime, now.Add(-time.Duration(i%365)*24*time.Hour).Format(time.RFC3339)),
+			attr("orders", schematype.AttributeNumber, strconv.Itoa(i%20)),
+		})
 		require.NoError(b, err)
-		convs := make([]*ent.ConversationCreate, len(saved))
-		for j, c := range saved {
-			i := start + j
-			convs[j] = db.Client.Conversation.Create().SetNumberID(nums[i%3]).SetContactID(c.ID).
-				SetLastCustomerMessageAt(now.Add(-time.Duration(i%90) * 24 * time.Hour))
-		}
-		require.NoError(b, db.Client.Conversation.CreateBulk(convs...).Exec(ctx))
+		id, at := pulid.New("ctc"), now.Add(-time.Duration(n-i)*time.Second)
+		contacts = append(contacts, []any{id, at, at, strconv.Itoa(4915100000000 + i), fmt.Sprintf("Customer %d", i),
+			tags + "]", string(attrs), string(optIns[i%3]), ten.ID})
+		convs = append(convs, []any{pulid.New("cnv"), at, at, ten.ID, nums[i%3], id, now.Add(-time.Duration(i%90) * 24 * time.Hour)})
 	}
+	err = store.WithTx(ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
+		if err := bulk.Insert(ctx, tx.Client(), "contacts (id, created_at, updated_at, wa_id, profile_name, tags, attributes, opt_in, tenant_id)", contacts, ""); err != nil {
+			return err
+		}
+		return bulk.Insert(ctx, tx.Client(), "conversations (id, created_at, updated_at, tenant_id, number_id, contact_id, last_customer_message_at)", convs, "")
+	})
+	require.NoError(b, err)
 	_, err = db.SQL.ExecContext(ctx, "ANALYZE") // as a database that has lived has statistics
 	require.NoError(b, err)
 	return ctx, nums

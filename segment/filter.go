@@ -161,7 +161,7 @@ func where(tenantID string, f Filter, now time.Time, conv func(*sql.Selector)) p
 	return func(sel *sql.Selector) {
 		var ps []*sql.Predicate
 		ps = append(ps, sql.IsNull(sel.C(entcontact.FieldErasedAt)),
-			sql.NotIn(sel.C(entcontact.FieldID), groupContacts(tenantID)))
+			sql.NotIn(sel.C(entcontact.FieldID), groupContacts()))
 		if len(f.OptIn) > 0 {
 			ps = append(ps, sql.In(sel.C(entcontact.FieldOptIn), anys(f.OptIn)...))
 		}
@@ -248,10 +248,11 @@ func conversed(tenantID string, f Filter, now time.Time, conv func(*sql.Selector
 }
 
 // groupContacts selects the contacts standing for a WhatsApp group: no
-// segment reaches a group.
-func groupContacts(tenantID string) *sql.Selector {
+// segment reaches a group. By group_id alone, so its index serves it (ids
+// are unique across tenants; the contacts' own tenant filter does the rest).
+func groupContacts() *sql.Selector {
 	t := sql.Table("conversations")
-	return sql.Select(t.C("contact_id")).From(t).Where(sql.And(sql.EQ(t.C("tenant_id"), tenantID), sql.NotNull(t.C("group_id"))))
+	return sql.Select(t.C("contact_id")).From(t).Where(sql.NotNull(t.C("group_id")))
 }
 
 func anys(s []string) []any {
