@@ -76,7 +76,7 @@ func (Conversation) Indexes() []ent.Index {
 		index.Fields("tenant_id", "assignee_id"),
 		index.Fields("number_id", "contact_id"),
 		index.Fields("group_id").Unique(),
-		index.Fields("tenant_id", "queued_at"), // the routing queue
+		index.Fields("tenant_id", "queued_at"),                // the routing queue
 		index.Fields("tenant_id", "last_customer_message_at"), // segments: wrote within N days
 	}
 }
