@@ -71,6 +71,10 @@ func (s *Service) Handler() http.Handler {
 			writeError(w, http.StatusForbidden, err)
 			return
 		}
+		if d := policy.FromContext(ctx); d != nil && d.Field("Query", "report") != policy.Allow {
+			writeError(w, http.StatusForbidden, apperr.New(apperr.Forbidden, "your role may not read Query.report"))
+			return
+		}
 		body, rows, err := s.csv(ctx, q)
 		if err != nil {
 			writeError(w, statusOf(err), err)
@@ -92,32 +96,95 @@ func (s *Service) Handler() http.Handler {
 }
 
 // csv runs q and writes it as CSV; rows counts the lines after the header.
+// The field rules of the viewer's roles apply as they do to the API's
+// Report, ReportRow and ReportDurations (Report.* is a coordinate a tenant
+// may rule on): a column the role may not read is empty, a masked key is
+// masked, and the rows of a list the role may not read are left out.
 func (s *Service) csv(ctx context.Context, q Query) ([]byte, int, error) {
 	rep, err := s.Run(ctx, q)
 	if err != nil {
 		return nil, 0, err
 	}
+	f := csvFields{policy.FromContext(ctx)}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write(CSVHeader)
+	n := 0
 	write := func(kind string, r Row) {
-		line := []string{kind, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Key}
-		for _, n := range []int{r.Opened, r.Resolved, r.Reopened, r.MessagesIn, r.MessagesOut, r.Handled, r.FirstResponseBreaches} {
-			line = append(line, strconv.Itoa(n))
+		n++
+		line := []string{kind}
+		text := func(field, v string) {
+			switch f.effect(rowType, field) {
+			case policy.Allow:
+				line = append(line, v)
+			case policy.Mask:
+				line = append(line, policy.Redact(policy.Coordinate{Type: rowType, Field: field}, v))
+			default:
+				line = append(line, "")
+			}
 		}
-		for _, d := range []Durations{r.FirstResponse, r.Response, r.Resolution} {
-			line = append(line, strconv.Itoa(d.Count), seconds(d.Mean), seconds(d.P50), seconds(d.P90))
+		// Masked numbers cannot be redacted: like the API, they are denied.
+		number := func(field, v string) {
+			if f.effect(rowType, field) == policy.Allow {
+				line = append(line, v)
+			} else {
+				line = append(line, "")
+			}
+		}
+		text("start", r.Start.Format(time.RFC3339))
+		text("end", r.End.Format(time.RFC3339))
+		text("key", r.Key)
+		for i, v := range []int{r.Opened, r.Resolved, r.Reopened, r.MessagesIn, r.MessagesOut, r.Handled, r.FirstResponseBreaches} {
+			number(countFields[i], strconv.Itoa(v))
+		}
+		for i, d := range []Durations{r.FirstResponse, r.Response, r.Resolution} {
+			shown := f.effect(rowType, durationFields[i]) == policy.Allow
+			for j, v := range []string{strconv.Itoa(d.Count), seconds(d.Mean), seconds(d.P50), seconds(d.P90)} {
+				if shown && f.effect(durationsType, durationParts[j]) == policy.Allow {
+					line = append(line, v)
+				} else {
+					line = append(line, "")
+				}
+			}
 		}
 		_ = cw.Write(line)
 	}
-	for _, r := range rep.Buckets {
-		write("bucket", r)
+	if f.effect(reportType, "buckets") == policy.Allow {
+		for _, r := range rep.Buckets {
+			write("bucket", r)
+		}
 	}
-	for _, r := range rep.Totals {
-		write("total", r)
+	if f.effect(reportType, "totals") == policy.Allow {
+		for _, r := range rep.Totals {
+			write("total", r)
+		}
 	}
 	cw.Flush()
-	return buf.Bytes(), len(rep.Buckets) + len(rep.Totals), cw.Error()
+	return buf.Bytes(), n, cw.Error()
+}
+
+// The GraphQL coordinates of the CSV's columns, in CSVHeader's order.
+const (
+	reportType    = "Report"
+	rowType       = "ReportRow"
+	durationsType = "ReportDurations"
+)
+
+var (
+	countFields    = []string{"opened", "resolved", "reopened", "messagesIn", "messagesOut", "handled", "firstResponseBreaches"}
+	durationFields = []string{"firstResponse", "response", "resolution"}
+	durationParts  = []string{"count", "mean", "p50", "p90"}
+)
+
+// csvFields answers the field rules of d (everything allowed without
+// decisions: the system's exports).
+type csvFields struct{ d *policy.Decisions }
+
+func (f csvFields) effect(typ, field string) policy.Effect {
+	if f.d == nil {
+		return policy.Allow
+	}
+	return f.d.Field(typ, field)
 }
 
 func seconds(v *float64) string {
