@@ -133,8 +133,11 @@ func (s *Service) revokeKeysOf(ctx context.Context, tx *ent.Tx, agentID string) 
 }
 
 // reassignAll sends every unresolved conversation of a to the target,
-// oldest first.
+// oldest first: all of them, not only those the caller's row scope shows
+// (a lead offboarding an agent of numbers they are not on), so that none
+// stays with an agent who can no longer answer. Only their ids are told.
 func (s *Service) reassignAll(ctx context.Context, tx *ent.Tx, a *ent.Agent, to routing.Target) ([]Move, error) {
+	ctx = viewer.System(ctx, a.TenantID)
 	ids, err := tx.Conversation.Query().
 		Where(conversation.AssigneeID(a.ID), conversation.StatusNEQ(conversation.StatusRESOLVED)).
 		Order(ent.Asc(conversation.FieldCreatedAt), ent.Asc(conversation.FieldID)).IDs(ctx)
