@@ -6,9 +6,12 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	entgroup "github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/policy"
@@ -37,10 +40,13 @@ func nodeType(ctx context.Context, id string) (string, error) {
 
 // nodeSwitches are policy.TypeSwitches by table, for node(id:).
 var nodeSwitches = map[string]policy.Permission{
-	entgroup.Table:         policy.TypeSwitches["Group"],
-	groupmember.Table:      policy.TypeSwitches["GroupMember"],
-	groupjoinrequest.Table: policy.TypeSwitches["GroupJoinRequest"],
-	entrole.Table:          policy.TypeSwitches["Role"],
-	apikey.Table:           policy.TypeSwitches["APIKey"],
-	session.Table:          policy.TypeSwitches["Session"],
+	entgroup.Table:          policy.TypeSwitches["Group"],
+	groupmember.Table:       policy.TypeSwitches["GroupMember"],
+	groupjoinrequest.Table:  policy.TypeSwitches["GroupJoinRequest"],
+	groupwebhookevent.Table: policy.TypeSwitches["GroupWebhookEvent"],
+	automationrule.Table:    policy.TypeSwitches["AutomationRule"],
+	automationrun.Table:     policy.TypeSwitches["AutomationRun"],
+	entrole.Table:           policy.TypeSwitches["Role"],
+	apikey.Table:            policy.TypeSwitches["APIKey"],
+	session.Table:           policy.TypeSwitches["Session"],
 }
