@@ -107,6 +107,7 @@ var expensiveFields = map[string]int{
 	"Number.costs":           50,    // aggregates a month of the number's messages
 	"Segment.preview":        50,    // counts and samples a segment's contacts
 	"Query.segmentPreview":   50,
+	"Query.report":           500, // reads up to 400 days of facts and histograms (every agent may ask for theirs)
 }
 
 const costCeiling = 1 << 40

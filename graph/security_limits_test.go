@@ -107,6 +107,8 @@ func TestAmplificationRefused(t *testing.T) {
 		{"a filter with 20,000 ids", `query($ids: [ID!]) { conversations(where: {idIn: $ids}) { totalCount } }`,
 			map[string]any{"ids": ids(20_000)}, "QUERY_TOO_COMPLEX"},
 		{"aliases of verifyAuditChain", aliases(100, "verifyAuditChain { ok }"), nil, "QUERY_TOO_COMPLEX"},
+		// Every agent may ask for their own report: a year of it, twenty times over, is refused.
+		{"aliases of report", aliases(20, `report(input: {from: "2026-01-01", to: "2026-12-31"}) { from }`), nil, "QUERY_TOO_COMPLEX"},
 		{"pages of pages", `{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { id } } } } } } }`,
 			nil, "QUERY_TOO_COMPLEX"},
 	}
