@@ -88,6 +88,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Subscription", "numberStatusChanged"}:  needs(NumberView, Deny),
 	{"Subscription", "agentPresenceChanged"}: needs(AgentView, Deny),
 	{"Subscription", "dashboard"}:            needs(ReportViewOwn, Deny),
+	{"Subscription", "groupEvents"}:          needs(GroupView, Deny),
 	// Colleagues' figures.
 	{"Dashboard", "agentLoad"}: needs(ReportViewAll, Deny),
 
