@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/pulid"
 	reports "github.com/switchboard-dev/switchboard/report"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -39,7 +41,9 @@ func BenchmarkReport(b *testing.B) {
 			db := storetest.Open(b, d)
 			ctx := seedReport(b, db.Client)
 			svc := reports.NewService(db.Client)
+			explainReport(ctx, b, db)
 			for _, q := range []reports.Query{
+				{From: "2026-10-15", To: "2026-10-15", Bucket: reports.Day, Dimension: reports.Tenant}, // the yardstick: one day
 				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Day, Dimension: reports.Tenant},
 				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Day, Dimension: reports.Agent},
 				{From: "2026-10-01", To: "2026-10-31", Bucket: reports.Week, Dimension: reports.Number, BusinessHours: true},
@@ -127,4 +131,44 @@ func seedReport(b *testing.B, client *ent.Client) context.Context {
 	write()
 	b.Logf("seeded %d conversations, %d messages' facts in %v", reportConversations, reportConversations*reportMessagesEach, time.Since(start))
 	return ctx
+}
+
+// explainReport logs the plans of the two statements of a month's report
+// per agent (BENCHMARKS.md quotes them).
+func explainReport(ctx context.Context, b *testing.B, db *store.DB) {
+	prefix := "EXPLAIN QUERY PLAN "
+	if db.Dialect == dialect.Postgres {
+		prefix = "EXPLAIN "
+	}
+	tenantID := viewer.FromContext(ctx).TenantID
+	from, to := time.Date(2026, 9, 30, 22, 0, 0, 0, time.UTC).Unix(), time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC).Unix()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT slot, dim_id, opened FROM report_counts WHERE tenant_id = $1 AND dim = $2 AND slot >= $3 AND slot < $4`,
+			[]any{tenantID, "agent", from, to}},
+		{`SELECT day, dim_id, kind, bins FROM report_histogram_packs WHERE tenant_id = $1 AND dim = $2 AND kind IN ($5, $6, $7) AND day >= $3 AND day < $4`,
+			[]any{tenantID, "agent", from, to, reports.KindFirstResponse, reports.KindResponse, reports.KindResolution}},
+	} {
+		rows, err := db.SQL.QueryContext(ctx, prefix+q.sql, q.args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		var plan []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				b.Fatal(err)
+			}
+			plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+		}
+		rows.Close()
+		b.Logf("%s\n  %s", q.sql, strings.Join(plan, "\n  "))
+	}
 }

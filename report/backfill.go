@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -111,13 +110,14 @@ func (b *Builder) AddHistory(conv *ent.Conversation, msgs []*ent.Message, change
 }
 
 func (b *Builder) addCounts(at time.Time, d dims, c counts) {
-	slot := localHour(at, b.tc.loc)
+	hour, day := localHour(at, b.tc.loc), localDay(at, b.tc.loc)
 	for _, r := range d.rows() {
-		k := countKey{r[0], slot, r[1]}
-		if b.counts[k] == nil {
-			b.counts[k] = &counts{}
+		for _, k := range []countKey{{r[0], hour, r[1]}, {daily(r[0]), day, r[1]}} {
+			if b.counts[k] == nil {
+				b.counts[k] = &counts{}
+			}
+			b.counts[k].add(c)
 		}
-		b.counts[k].add(c)
 	}
 }
 
@@ -134,10 +134,6 @@ func (b *Builder) addSample(s sample) {
 // Write adds the built facts to db's (in a transaction, when db is one) and
 // empties the builder.
 func (b *Builder) Write(ctx context.Context, db execer) error {
-	set := make([]string, len(countColumns))
-	for i, col := range countColumns {
-		set[i] = fmt.Sprintf("%s = report_counts.%s + excluded.%s", col, col, col)
-	}
 	countRows := make([][]any, 0, len(b.counts))
 	for k, c := range b.counts {
 		row := []any{b.tc.id, k.dim, k.slot, k.dimID}
@@ -146,16 +142,18 @@ func (b *Builder) Write(ctx context.Context, db execer) error {
 		}
 		countRows = append(countRows, row)
 	}
-	if err := insert(ctx, db, "report_counts (tenant_id, dim, slot, dim_id, "+strings.Join(countColumns, ", ")+")", countRows,
-		" ON CONFLICT (tenant_id, dim, slot, dim_id) DO UPDATE SET "+strings.Join(set, ", ")); err != nil {
+	if err := insert(ctx, db, countsTable, countRows, countsUpsert); err != nil {
 		return err
 	}
-	binRows := make([][]any, 0, len(b.bins))
+	packs := map[packKey]map[int]int64{}
 	for k, n := range b.bins {
-		binRows = append(binRows, []any{b.tc.id, k.dim, k.day, k.kind, k.dimID, k.bin, n})
+		pk := packKey{k.dim, k.kind, k.day, k.dimID}
+		if packs[pk] == nil {
+			packs[pk] = map[int]int64{}
+		}
+		packs[pk][k.bin] += n
 	}
-	if err := insert(ctx, db, "report_histograms (tenant_id, dim, day, kind, dim_id, bin, n)", binRows,
-		" ON CONFLICT (tenant_id, dim, day, kind, dim_id, bin) DO UPDATE SET n = report_histograms.n + excluded.n"); err != nil {
+	if err := addPacks(ctx, db, b.tc.id, packs); err != nil {
 		return err
 	}
 	sampleRows := make([][]any, 0, len(b.samples))

@@ -1,15 +1,20 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/hours"
+	"github.com/switchboard-dev/switchboard/store/bulk"
 )
 
 // Kinds of samples: one duration each, from a start to the instant it
@@ -167,7 +172,7 @@ func localHour(t time.Time, loc *time.Location) int64 {
 }
 
 // localDay is the start of the tenant's local day holding t, in Unix
-// seconds: report_histograms' day.
+// seconds: the day of report_histogram_packs.
 func localDay(t time.Time, loc *time.Location) int64 {
 	y, m, d := t.In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, loc).Unix()
@@ -217,40 +222,42 @@ type execer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// addCounts adds c (or takes it away, sign -1) to every dimension row of
-// the local hour holding at.
-func addCounts(ctx context.Context, db execer, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
-	rows := d.rows()
-	vals := c.fields()
-	var q strings.Builder
-	q.WriteString("INSERT INTO report_counts (tenant_id, dim, slot, dim_id, " + strings.Join(countColumns, ", ") + ") VALUES ")
-	args := make([]any, 0, len(rows)*(4+len(vals)))
-	slot := localHour(at, tc.loc)
-	for i, r := range rows {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(")
-		for j := range 4 + len(vals) {
-			if j > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$%d", len(args)+j+1)
-		}
-		q.WriteString(")")
-		args = append(args, tc.id, r[0], slot, r[1])
-		for _, v := range vals {
-			args = append(args, sign**v)
-		}
-	}
-	q.WriteString(" ON CONFLICT (tenant_id, dim, slot, dim_id) DO UPDATE SET ")
+// daily names the day-long rows of a dimension in report_counts: its
+// slot is the start of a local day. Reports by day and week read them (a
+// month per agent is 1,500 rows instead of 36,000 hourly ones); reports by
+// hour read the hourly rows.
+func daily(dim string) string { return dim + "@day" }
+
+// countsUpsert adds excluded's figures to a report_counts row.
+var countsUpsert = func() string {
+	set := make([]string, len(countColumns))
 	for i, col := range countColumns {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "%s = report_counts.%s + excluded.%s", col, col, col)
+		set[i] = fmt.Sprintf("%s = report_counts.%s + excluded.%s", col, col, col)
 	}
-	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+	return " ON CONFLICT (tenant_id, dim, slot, dim_id) DO UPDATE SET " + strings.Join(set, ", ")
+}()
+
+var countsTable = "report_counts (tenant_id, dim, slot, dim_id, " + strings.Join(countColumns, ", ") + ")"
+
+// addCounts adds c (or takes it away, sign -1) to every dimension row of
+// the local hour holding at, and of its local day.
+func addCounts(ctx context.Context, db execer, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
+	vals := c.fields()
+	hour, day := localHour(at, tc.loc), localDay(at, tc.loc)
+	var rows [][]any
+	for _, r := range d.rows() {
+		for _, grain := range []struct {
+			dim  string
+			slot int64
+		}{{r[0], hour}, {daily(r[0]), day}} {
+			row := []any{tc.id, grain.dim, grain.slot, r[1]}
+			for _, v := range vals {
+				row = append(row, sign**v)
+			}
+			rows = append(rows, row)
+		}
+	}
+	if err := bulk.Insert(ctx, db, countsTable, rows, countsUpsert); err != nil {
 		return fmt.Errorf("report: counts: %w", err)
 	}
 	return nil
@@ -278,24 +285,145 @@ started_at, at, ms, business_ms, breached, business_breached, handled) VALUES ($
 	return nil
 }
 
+// addBins adds sample s's bins (its duration's and its business-hours
+// duration's) to the histogram of each of its dimension rows, or takes them
+// away (sign -1).
 func addBins(ctx context.Context, db execer, tc tenantClock, s sample, sign int64) error {
-	var q strings.Builder
-	q.WriteString("INSERT INTO report_histograms (tenant_id, dim, day, kind, dim_id, bin, n) VALUES ")
-	var args []any
 	day := localDay(s.at, tc.loc)
-	for _, variant := range [][2]any{{s.kind, binOf(s.ms)}, {s.kind + businessSuffix, binOf(s.businessMs)}} {
+	delta := map[packKey]map[int]int64{}
+	for _, variant := range []struct {
+		kind string
+		bin  int
+	}{{s.kind, binOf(s.ms)}, {s.kind + businessSuffix, binOf(s.businessMs)}} {
 		for _, r := range s.dims.rows() {
-			if len(args) > 0 {
+			delta[packKey{r[0], variant.kind, day, r[1]}] = map[int]int64{variant.bin: sign}
+		}
+	}
+	return addPacks(ctx, db, tc.id, delta)
+}
+
+// packKey names a row of report_histogram_packs: one histogram of one kind
+// for one key over one local day.
+type packKey struct {
+	dim, kind string
+	day       int64
+	dimID     string
+}
+
+// packsPerStatement bounds the packs locked and written by one statement.
+const packsPerStatement = 200
+
+// addPacks adds delta (bin → samples, per pack) to the packs. Each pack is
+// first locked and read by a no-op upsert (RETURNING its bins: a
+// concurrent writer waits for this transaction), then written back whole.
+func addPacks(ctx context.Context, db execer, tenantID string, delta map[packKey]map[int]int64) error {
+	keys := make([]packKey, 0, len(delta))
+	for k := range delta {
+		keys = append(keys, k)
+	}
+	// One order for every writer: two transactions lock shared packs in
+	// the same order, so they wait for each other instead of deadlocking.
+	slices.SortFunc(keys, func(a, b packKey) int {
+		return cmp.Or(strings.Compare(a.dim, b.dim), strings.Compare(a.kind, b.kind), cmp.Compare(a.day, b.day), strings.Compare(a.dimID, b.dimID))
+	})
+	for len(keys) > 0 {
+		chunk := keys[:min(packsPerStatement, len(keys))]
+		keys = keys[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO report_histogram_packs (tenant_id, dim, kind, day, dim_id, bins) VALUES ")
+		args := []any{tenantID}
+		for i, k := range chunk {
+			if i > 0 {
 				q.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-			args = append(args, tc.id, r[0], day, variant[0], r[1], variant[1], sign)
+			fmt.Fprintf(&q, "($1, $%d, $%d, %d, $%d, '')", n+1, n+2, k.day, n+3)
+			args = append(args, k.dim, k.kind, k.dimID)
+		}
+		q.WriteString(` ON CONFLICT (tenant_id, dim, kind, day, dim_id) DO UPDATE SET bins = report_histogram_packs.bins
+RETURNING dim, kind, day, dim_id, bins`)
+		rows, err := db.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("report: lock histograms: %w", err)
+		}
+		current := map[packKey]string{}
+		for rows.Next() {
+			var k packKey
+			var bins string
+			if err := rows.Scan(&k.dim, &k.kind, &k.day, &k.dimID, &bins); err != nil {
+				rows.Close()
+				return err
+			}
+			current[k] = bins
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("report: lock histograms: %w", err)
+		}
+		out := make([][]any, 0, len(chunk))
+		for _, k := range chunk {
+			h, err := parseBins(current[k])
+			if err != nil {
+				return fmt.Errorf("report: histogram %v: %w", k, err)
+			}
+			for b, n := range delta[k] {
+				h[b] += n
+			}
+			out = append(out, []any{tenantID, k.dim, k.kind, k.day, k.dimID, formatBins(h)})
+		}
+		if err := bulk.Insert(ctx, db, "report_histogram_packs (tenant_id, dim, kind, day, dim_id, bins)", out,
+			" ON CONFLICT (tenant_id, dim, kind, day, dim_id) DO UPDATE SET bins = excluded.bins"); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
 	}
-	q.WriteString(" ON CONFLICT (tenant_id, dim, day, kind, dim_id, bin) DO UPDATE SET n = report_histograms.n + excluded.n")
-	if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("report: histogram: %w", err)
+	return nil
+}
+
+// parseBins reads a pack's bins: "bin:n" pairs separated by spaces.
+func parseBins(s string) (map[int]int64, error) {
+	h := map[int]int64{}
+	return h, eachBin(s, func(b int, n int64) { h[b] += n })
+}
+
+// eachBin calls fn with each bin of a pack, without allocating.
+func eachBin(s string, fn func(bin int, n int64)) error {
+	for len(s) > 0 {
+		pair := s
+		if i := strings.IndexByte(s, ' '); i >= 0 {
+			pair, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		colon := strings.IndexByte(pair, ':')
+		if colon < 0 {
+			return fmt.Errorf("bad pair %q", pair)
+		}
+		b, err1 := strconv.Atoi(pair[:colon])
+		n, err2 := strconv.ParseInt(pair[colon+1:], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		fn(b, n)
 	}
 	return nil
+}
+
+// formatBins writes a histogram's non-zero bins in order.
+func formatBins(h map[int]int64) string {
+	bins := make([]int, 0, len(h))
+	for b, n := range h {
+		if n != 0 {
+			bins = append(bins, b)
+		}
+	}
+	slices.Sort(bins)
+	var out strings.Builder
+	for i, b := range bins {
+		if i > 0 {
+			out.WriteByte(' ')
+		}
+		out.WriteString(strconv.Itoa(b))
+		out.WriteByte(':')
+		out.WriteString(strconv.FormatInt(h[b], 10))
+	}
+	return out.String()
 }

@@ -9,7 +9,7 @@
 // the transaction of each write (fact.go, track.go): one sample row per
 // first response, response and resolution (report_samples, the exact
 // figures), additive counts and sums per local hour and dimension
-// (report_counts) and duration histograms per local day (report_histograms),
+// (report_counts) and duration histograms per local day (report_histogram_packs),
 // so a month's report over a million messages reads a few thousand rows.
 // Means and counts are exact; percentiles are exact to the second under a
 // minute and within 5 % above (binOf).
@@ -131,7 +131,7 @@ func (s *Service) Run(ctx context.Context, q Query) (*Report, error) {
 		return nil, err
 	}
 	acc := newAccumulator(len(bounds) - 1)
-	if err := s.readCounts(ctx, tenantID, dim, filter, bounds, acc); err != nil {
+	if err := s.readCounts(ctx, tenantID, dim, filter, bounds, acc, tc.loc, q.Bucket == Hour); err != nil {
 		return nil, err
 	}
 	if q.Bucket == Hour {
@@ -240,11 +240,61 @@ func (f filter) key(dimID string) string {
 	return dimID
 }
 
-func (s *Service) readCounts(ctx context.Context, tenantID, dim string, f filter, bounds []int64, acc *accumulator) error {
+// readCounts reads the counts of the range: the day-long rows from the
+// first day they are whole (dailySince), hourly rows before it and for
+// hourly reports.
+func (s *Service) readCounts(ctx context.Context, tenantID, dim string, f filter, bounds []int64, acc *accumulator, loc *time.Location, hourly bool) error {
+	start, end := bounds[0], bounds[len(bounds)-1]
+	split := end
+	if !hourly {
+		since, err := s.dailySince(ctx, tenantID, loc)
+		if err != nil {
+			return err
+		}
+		split = max(start, min(end, since))
+	}
+	if split < end {
+		if err := s.readCountRows(ctx, tenantID, daily(dim), f, split, end, bounds, acc); err != nil {
+			return err
+		}
+	}
+	if start < split {
+		return s.readCountRows(ctx, tenantID, dim, f, start, split, bounds, acc)
+	}
+	return nil
+}
+
+// dailySince is the first local midnight from which the day-long counts
+// are whole: they came with migration 0023, which noted in report_rollups,
+// for each tenant that existed then, an instant two days after it ran (old
+// instances may still write for a while); 0 for the others.
+func (s *Service) dailySince(ctx context.Context, tenantID string, loc *time.Location) (int64, error) {
+	rows, err := s.client.QueryContext(ctx, `SELECT day_counts_since FROM report_rollups WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		return 0, fmt.Errorf("report: rollups: %w", err)
+	}
+	defer rows.Close()
+	var since int64
+	if rows.Next() {
+		if err := rows.Scan(&since); err != nil {
+			return 0, err
+		}
+	}
+	if err := rows.Err(); err != nil || since == 0 {
+		return 0, err
+	}
+	if day := localDay(time.Unix(since, 0), loc); day < since {
+		t := time.Unix(day, 0).In(loc)
+		since = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc).Unix()
+	}
+	return since, nil
+}
+
+func (s *Service) readCountRows(ctx context.Context, tenantID, dim string, f filter, from, to int64, bounds []int64, acc *accumulator) error {
 	cond, extra := f.where(5)
 	rows, err := s.client.QueryContext(ctx, `SELECT slot, dim_id, `+strings.Join(countColumns, ", ")+
 		` FROM report_counts WHERE tenant_id = $1 AND dim = $2 AND slot >= $3 AND slot < $4`+cond,
-		append([]any{tenantID, dim, bounds[0], bounds[len(bounds)-1]}, extra...)...)
+		append([]any{tenantID, dim, from, to}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("report: counts: %w", err)
 	}
@@ -271,21 +321,23 @@ func (s *Service) readHistograms(ctx context.Context, tenantID, dim string, f fi
 		suffix = businessSuffix
 	}
 	cond, extra := f.where(8)
-	rows, err := s.client.QueryContext(ctx, `SELECT day, dim_id, kind, bin, n FROM report_histograms
-WHERE tenant_id = $1 AND dim = $2 AND day >= $3 AND day < $4 AND kind IN ($5, $6, $7) AND n <> 0`+cond,
+	rows, err := s.client.QueryContext(ctx, `SELECT day, dim_id, kind, bins FROM report_histogram_packs
+WHERE tenant_id = $1 AND dim = $2 AND kind IN ($5, $6, $7) AND day >= $3 AND day < $4`+cond,
 		append([]any{tenantID, dim, bounds[0], bounds[len(bounds)-1], KindFirstResponse + suffix, KindResponse + suffix, KindResolution + suffix}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("report: histograms: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var day, n int64
-		var dimID, kind string
-		var bin int
-		if err := rows.Scan(&day, &dimID, &kind, &bin, &n); err != nil {
+		var day int64
+		var dimID, kind, bins string
+		if err := rows.Scan(&day, &dimID, &kind, &bins); err != nil {
 			return err
 		}
-		acc.at(bucketOf(bounds, day), f.key(dimID)).bins(strings.TrimSuffix(kind, suffix))[bin] += n
+		h := acc.at(bucketOf(bounds, day), f.key(dimID)).bins(strings.TrimSuffix(kind, suffix))
+		if err := eachBin(bins, func(b int, n int64) { h[b] += n }); err != nil {
+			return fmt.Errorf("report: histogram of %s on %d: %w", dimID, day, err)
+		}
 	}
 	return rows.Err()
 }

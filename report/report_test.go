@@ -470,6 +470,18 @@ func TestReportEqualsRecomputationFromMessages(t *testing.T) {
 		start := time.Now()
 		b.writeInBulk(t, b.generate(n, 14))
 		t.Logf("%d conversations written in %v", n, time.Since(start))
+		// As if the tenant's facts before 24 October, noon, came before
+		// migration 0023 (no day-long counts): reports read hourly counts up
+		// to the next midnight, day-long ones after.
+		since := time.Date(2026, 10, 24, 12, 0, 0, 0, time.UTC).Unix()
+		_, err := db.SQL.ExecContext(b.ctx, `INSERT INTO report_rollups (tenant_id, day_counts_since) VALUES ($1, $2)`, b.tenant.ID, since)
+		require.NoError(t, err)
+		gone, err := db.SQL.ExecContext(b.ctx, `DELETE FROM report_counts WHERE tenant_id = $1 AND dim LIKE '%@day' AND slot < $2`,
+			b.tenant.ID, time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC).Unix())
+		require.NoError(t, err)
+		if n, _ := gone.RowsAffected(); n == 0 {
+			t.Fatal("no day-long counts before the migration's day")
+		}
 		start = time.Now()
 		b.checkReports(t)
 		t.Logf("reports checked in %v", time.Since(start))
@@ -484,11 +496,11 @@ func TestHooksKeepTheBuildersFacts(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		b := setup(t, db)
-		convs := b.generate(400, 16)
+		convs := b.generate(200, 16)
 		b.writeThroughEnt(t, convs)
 		hooked := b.factRows(t)
 		b.checkReports(t)
-		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histograms"} {
+		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
 			_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 			require.NoError(t, err)
 		}
@@ -511,11 +523,11 @@ func TestHooksKeepTheBuildersFacts(t *testing.T) {
 // may leave zeros behind).
 func (b *testBundle) factRows(t *testing.T) map[string][]string {
 	zero := map[string]string{
-		"report_counts":     "opened = 0 AND resolved = 0 AND reopened = 0 AND messages_in = 0 AND messages_out = 0 AND handled = 0 AND first_responses = 0 AND first_response_ms = 0 AND first_response_business_ms = 0 AND first_response_breaches = 0 AND first_response_business_breaches = 0 AND responses = 0 AND response_ms = 0 AND response_business_ms = 0 AND resolutions = 0 AND resolution_ms = 0 AND resolution_business_ms = 0",
-		"report_histograms": "n = 0",
+		"report_counts":          "opened = 0 AND resolved = 0 AND reopened = 0 AND messages_in = 0 AND messages_out = 0 AND handled = 0 AND first_responses = 0 AND first_response_ms = 0 AND first_response_business_ms = 0 AND first_response_breaches = 0 AND first_response_business_breaches = 0 AND responses = 0 AND response_ms = 0 AND response_business_ms = 0 AND resolutions = 0 AND resolution_ms = 0 AND resolution_business_ms = 0",
+		"report_histogram_packs": "bins = ''",
 	}
 	out := map[string][]string{}
-	for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histograms"} {
+	for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
 		q := "SELECT * FROM " + table
 		if z := zero[table]; z != "" {
 			q += " WHERE NOT (" + z + ")"
@@ -625,7 +637,7 @@ func TestBackfillComputesMissingFacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		b := setup(t, db)
 		b.writeInBulk(t, b.generate(300, 15))
-		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histograms"} {
+		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
 			_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 			require.NoError(t, err)
 		}
