@@ -496,7 +496,7 @@ func TestHooksKeepTheBuildersFacts(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		b := setup(t, db)
-		convs := b.generate(200, 16)
+		convs := b.generate(150, 16)
 		b.writeThroughEnt(t, convs)
 		hooked := b.factRows(t)
 		b.checkReports(t)
