@@ -265,8 +265,18 @@ const (
 // Cloud API's 8 participants (README, "Groups"). The parents' group is a
 // Cloud API group whose joins need the approval of one of its 3 admins.
 func seedGroups(ctx context.Context, tx *ent.Tx, cloudNumber, appNumber *ent.Number) error {
-	admins, err := tx.Agent.Query().Where(entAgent.EmailIn("admin@demo.switchboard.local", "supervisor@demo.switchboard.local",
-		"chen@demo.switchboard.local")).Order(ent.Asc(entAgent.FieldEmail)).IDs(ctx)
+	adminOf := func(names ...string) ([]string, error) {
+		emails := make([]string, len(names))
+		for i, n := range names {
+			emails[i] = n + "@demo.switchboard.local"
+		}
+		return tx.Agent.Query().Where(entAgent.EmailIn(emails...)).IDs(ctx)
+	}
+	projectAdmins, err := adminOf("admin", "supervisor")
+	if err != nil {
+		return err
+	}
+	parentsAdmins, err := adminOf("owner", "admin", "supervisor")
 	if err != nil {
 		return err
 	}
@@ -274,7 +284,7 @@ func seedGroups(ctx context.Context, tx *ent.Tx, cloudNumber, appNumber *ent.Num
 		SetNumberID(appNumber.ID).SetSubject(ProjectGroup).
 		SetDescription("Announcements for the Atlas store opening").
 		SetSendMessages(schematype.AudienceAdmins).SetMembersReplyToAdminsOnly(true).
-		SetMemberLimit(64).SetState(entGroup.StateCREATING).AddAdminIDs(admins[:2]...).
+		SetMemberLimit(64).SetState(entGroup.StateCREATING).AddAdminIDs(projectAdmins...).
 		Exec(ctx); err != nil {
 		return err
 	}
@@ -282,7 +292,7 @@ func seedGroups(ctx context.Context, tx *ent.Tx, cloudNumber, appNumber *ent.Num
 		SetNumberID(cloudNumber.ID).SetSubject(ParentsGroup).
 		SetDescription("Class news and outings").
 		SetJoinApproval(true).SetAddMembers(schematype.AudienceAdmins).SetMemberLimit(8).
-		SetState(entGroup.StateCREATING).AddAdminIDs(admins...).
+		SetState(entGroup.StateCREATING).AddAdminIDs(parentsAdmins...).
 		Exec(ctx)
 }
 
