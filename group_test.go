@@ -523,6 +523,8 @@ func TestGroupPhotoAtTheProvider(t *testing.T) {
 		sg, err := b.sim.Group(*g.ProviderGroupID)
 		return err == nil && sg.PhotoSHA256 == out.SetGroupPhoto.PhotoSha256
 	}, 20*time.Second, 20*time.Millisecond, "the provider has the picture")
-	require.Nil(t, b.waitGroup(t, g.ID, func(g groupInfo) bool { return g.StateReason == nil }).StateReason)
+	r = b.s.Do(t, b.owner, `query($id: ID!) { node(id: $id) { ... on Group { stateReason photoSha256 } } }`, map[string]any{"id": g.ID})
+	r.RequireOK(t)
+	require.JSONEq(t, `{"node":{"stateReason":"","photoSha256":"`+out.SetGroupPhoto.PhotoSha256+`"}}`, string(r.Data), "the provider took it")
 	b.verifyAuditChain(t, "group.photo")
 }
