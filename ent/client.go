@@ -353,8 +353,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
 		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
 		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session, c.Team,
-		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -368,8 +368,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
 		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
 		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session, c.Team,
-		c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -5501,15 +5501,15 @@ type (
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
 		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment, Session,
-		Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
+		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
+		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
 		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment, Session,
-		Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
+		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 
