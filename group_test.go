@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"strings"
 	"testing"
 	"time"
@@ -488,4 +492,39 @@ func TestSeededGroupsAsTests(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestGroupPhotoAtTheProvider: a group's picture goes to the provider by a
+// durable job (a multipart POST /{group_id}) and the provider's
+// group_settings_update confirms it; what the Groups API would refuse (not
+// a JPEG, not square, under 192×192) is refused first, and the change is
+// audited.
+func TestGroupPhotoAtTheProvider(t *testing.T) {
+	t.Parallel()
+	b := setupWhatsApp(t, dialect.SQLite, 1000)
+	g := b.createGroup(t, b.numberID, `subject: "Photo club"`)
+	set := func(img image.Image) graphtestResponse {
+		var buf bytes.Buffer
+		require.NoError(t, jpeg.Encode(&buf, img, nil))
+		return b.s.Do(t, b.owner, `mutation($g: ID!, $p: String!) { setGroupPhoto(groupID: $g, jpegBase64: $p) { photoSha256 } }`,
+			map[string]any{"g": g.ID, "p": base64.StdEncoding.EncodeToString(buf.Bytes())})
+	}
+	set(image.NewRGBA(image.Rect(0, 0, 300, 200))).RequireCode(t, "INVALID_INPUT")
+	set(image.NewRGBA(image.Rect(0, 0, 100, 100))).RequireCode(t, "INVALID_INPUT")
+	b.s.Do(t, b.owner, `mutation($g: ID!) { setGroupPhoto(groupID: $g, jpegBase64: "aGVsbG8=") { id } }`, map[string]any{"g": g.ID}).
+		RequireCode(t, "INVALID_INPUT")
+
+	r := set(image.NewRGBA(image.Rect(0, 0, 256, 256)))
+	r.RequireOK(t)
+	var out struct{ SetGroupPhoto struct{ PhotoSha256 string } }
+	r.Decode(t, &out)
+	require.Len(t, out.SetGroupPhoto.PhotoSha256, 64)
+	require.Eventually(t, func() bool {
+		sg, err := b.sim.Group(*g.ProviderGroupID)
+		return err == nil && sg.PhotoSHA256 == out.SetGroupPhoto.PhotoSha256
+	}, 20*time.Second, 20*time.Millisecond, "the provider has the picture")
+	r = b.s.Do(t, b.owner, `query($id: ID!) { node(id: $id) { ... on Group { stateReason photoSha256 } } }`, map[string]any{"id": g.ID})
+	r.RequireOK(t)
+	require.JSONEq(t, `{"node":{"stateReason":"","photoSha256":"`+out.SetGroupPhoto.PhotoSha256+`"}}`, string(r.Data), "the provider took it")
+	b.verifyAuditChain(t, "group.photo")
 }

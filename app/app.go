@@ -84,6 +84,7 @@ type options struct {
 	db       *store.DB
 	bus      realtime.Bus
 	clock    clock.Clock
+	jobClock clock.Clock
 	log      *slog.Logger
 	workers  bool
 	presence bool
@@ -107,6 +108,12 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // them jobs are still enqueued, never worked: sent messages stay QUEUED and
 // the provider is never called.
 func WithWorkers(on bool) Option { return func(o *options) { o.workers = on } }
+
+// WithJobClock has the job workers schedule by c (job.Config.Clock): a
+// durable timer fires when c reaches it. Only for tests that move a
+// clock.Fake and wait for timers: jobs that snooze (sends, retries) wait
+// for c as well.
+func WithJobClock(c clock.Clock) Option { return func(o *options) { o.jobClock = c } }
 
 // WithQuietPresence leaves the presence lease loop out of Start, for tests
 // that count the statements a request costs.
@@ -241,6 +248,7 @@ func (a *App) buildServices() error {
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
 	river.AddWorker(workers, &automation.TimerWorker{Automation: a.Services.Automation})
+	river.AddWorker(workers, &group.ScheduleWorker{Groups: a.Services.Groups})
 	a.Jobs.AddPeriodicJobs(routing.PeriodicTick())
 	river.AddWorker(workers, &retention.Worker{Retention: retention.New(client, a.Clock)})
 	a.Jobs.AddPeriodicJobs(retention.Periodic())

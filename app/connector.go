@@ -74,6 +74,7 @@ func (a *App) newJobs(workers *river.Workers) (*job.Client, error) {
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.JobRescueAfter,
 		Logger:               slog.New(riverLog{slog.LevelWarn, &a.stoppingJobs, a.Log.Handler()}), // River is chatty at INFO
+		Clock:                a.opts.jobClock,
 	})
 }
 

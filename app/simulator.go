@@ -61,8 +61,12 @@ func newSimulator(ctx context.Context, a *App) (*simulator, error) {
 		// A fresh token each start: the simulator serves the number with it,
 		// so no one else can prove the number with a token read in the source.
 		token := "sim-token-" + crand.Text()
+		groupMode := sim.GroupModeCloud
+		if n.GroupMode == number.GroupModeAPP {
+			groupMode = sim.GroupModeApp
+		}
 		if err := s.AddNumber(sim.Number{PhoneNumberID: *n.PhoneNumberID, Token: token, DisplayPhone: n.Phone[1:],
-			VerifiedName: n.DisplayName, Throughput: n.Throughput, Status: string(n.Status)}); err != nil {
+			VerifiedName: n.DisplayName, Throughput: n.Throughput, Status: string(n.Status), GroupMode: groupMode}); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -143,20 +147,24 @@ func flapNumbers(ctx context.Context, s *sim.Simulator, ids []string, log *slog.
 }
 
 // createGroups asks the simulator for the demo's groups (seeded CREATING:
-// the simulator starts empty), then has a few simulated customers join the
+// the simulator starts empty), then has simulated customers join the
 // announcement group and ask to join the one that needs approval.
 func (s *simulator) createGroups(ctx context.Context) error {
 	pctx := viewer.Platform(ctx)
-	// The simulator starts empty: groups it made in an earlier run are made
-	// again (their members rejoin below).
-	known, err := s.db.Group.Query().Where(group.ProviderGroupIDNotNil(), group.StateNEQ(group.StateDELETED),
+	// The simulator starts empty: groups it made in an earlier run, or was
+	// asked for (a request id whose webhook never came), are made again
+	// (their members rejoin below).
+	known, err := s.db.Group.Query().Where(
+		group.Or(group.ProviderGroupIDNotNil(), group.CreateRequestIDNotNil()), group.StateNEQ(group.StateDELETED),
 		group.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).All(pctx)
 	if err != nil {
 		return err
 	}
 	for _, g := range known {
-		if _, err := s.sim.Group(*g.ProviderGroupID); err == nil {
-			continue
+		if g.ProviderGroupID != nil {
+			if _, err := s.sim.Group(*g.ProviderGroupID); err == nil {
+				continue
+			}
 		}
 		sctx := viewer.System(ctx, g.TenantID)
 		if _, err := s.db.GroupMember.Delete().Where(groupmember.GroupID(g.ID)).Exec(sctx); err != nil {
@@ -168,49 +176,70 @@ func (s *simulator) createGroups(ctx context.Context) error {
 		}
 	}
 	groups, err := s.db.Group.Query().Where(group.StateEQ(group.StateCREATING), group.CreateRequestIDIsNil(),
-		group.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).All(pctx)
+		group.HasNumberWith(number.PhoneNumberIDIn(s.ids...))).WithNumber().All(pctx)
 	if err != nil || len(groups) == 0 {
 		return err
 	}
 	for _, g := range groups {
+		// Unique while waiting (GroupOpArgs.InsertOpts): a creation still
+		// queued from before a restart is not asked twice.
 		args := connector.GroupOpArgs{TenantID: g.TenantID, GroupID: g.ID, Op: connector.GroupOpCreate}
 		if _, err := s.app.Jobs.River().Insert(ctx, args, nil); err != nil {
 			return err
 		}
 	}
-	go func() {
-		deadline := time.Now().Add(time.Minute)
-		for _, g := range groups {
-			for time.Now().Before(deadline) {
-				cur, err := s.db.Group.Get(pctx, g.ID)
-				if err == nil && cur.State == group.StateACTIVE && cur.InviteLink != "" {
-					g = cur
-					break
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
+	go s.fillGroups(ctx, groups)
+	return nil
+}
+
+// DemoProjectMembers is how many simulated members join the demo's
+// announcement group (Project Atlas, on a number whose simulated groups
+// behave like the phone app's: the Cloud API would stop at 8).
+const DemoProjectMembers = 35
+
+// fillGroups waits for the groups to be created, then has simulated
+// customers join them: the announcement group fills up, the one that needs
+// approval gets 3 requests for its admins.
+func (s *simulator) fillGroups(ctx context.Context, groups []*ent.Group) {
+	pctx := viewer.Platform(ctx)
+	deadline := time.Now().Add(time.Minute)
+	for _, g := range groups {
+		num := g.Edges.Number
+		for time.Now().Before(deadline) {
+			cur, err := s.db.Group.Get(pctx, g.ID)
+			if err == nil && cur.State == group.StateACTIVE && cur.InviteLink != "" {
+				g = cur
+				break
 			}
-			if g.InviteLink == "" {
-				s.log.Warn("simulator: demo group not created", "group", g.ID)
-				continue
-			}
-			n := 7 // an announcement group within the Cloud API's 8 participants
-			if g.JoinApproval {
-				n = 3 // pending requests for the admins
-			}
-			i := 0
-			for waID, name := range sim.Customers() {
-				if i == n {
-					break
-				}
-				if _, err := s.sim.JoinGroup(g.InviteLink, waID, name); err == nil {
-					i++
-				}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
 			}
 		}
-	}()
-	return nil
+		if g.InviteLink == "" {
+			s.log.Warn("simulator: demo group not created", "group", g.ID)
+			continue
+		}
+		n := min(DemoProjectMembers, g.MemberLimit)
+		if g.JoinApproval {
+			n = 3 // pending requests for the admins
+		}
+		joiners := sim.Customers()
+		for i := len(joiners); len(joiners) < n; i++ {
+			joiners[fmt.Sprintf("1555021%04d", i)] = fmt.Sprintf("Team member %d", i+1)
+		}
+		i := 0
+		for waID, name := range joiners {
+			if i == n {
+				break
+			}
+			if _, err := s.sim.JoinGroup(g.InviteLink, waID, name); err == nil {
+				i++
+			}
+		}
+		if i < n {
+			s.log.Warn("simulator: demo group not filled", "group", g.ID, "joined", i, "wanted", n, "number", num.ID)
+		}
+	}
 }

@@ -69,6 +69,13 @@ const (
 	ActionGroupJoinRejected     = "group.join_reject"
 	ActionGroupAdminsSet        = "group.admins"
 	ActionGroupMessageHidden    = "group.message_hide"
+	ActionGroupPhotoSet         = "group.photo"
+	// A scheduled change of a group's settings: scheduled and cancelled by an
+	// agent, applied and ended by its jobs (the system).
+	ActionGroupScheduled         = "group.schedule"
+	ActionGroupScheduleCancelled = "group.schedule_cancel"
+	ActionGroupScheduleApplied   = "group.schedule_apply"
+	ActionGroupScheduleEnded     = "group.schedule_end"
 
 	ActionWebhookCreated       = "webhook.create"
 	ActionWebhookUpdated       = "webhook.update"

@@ -86,13 +86,16 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 	for _, n := range []struct {
 		phone, name string
 		status      number.Status
+		groups      number.GroupMode
 	}{
-		{"+33612345601", "Acme Paris", number.StatusCONNECTED},
-		{"+33612345602", "Acme Lyon", number.StatusCONNECTED},
-		{"+4915112345603", "Acme Berlin", number.StatusDISCONNECTED},
+		{"+33612345601", "Acme Paris", number.StatusCONNECTED, number.GroupModeCLOUD_API},
+		// Lyon's simulated groups behave like the phone app's (large, members
+		// added by number): the project group of 35 lives there.
+		{"+33612345602", "Acme Lyon", number.StatusCONNECTED, number.GroupModeAPP},
+		{"+4915112345603", "Acme Berlin", number.StatusDISCONNECTED, number.GroupModeCLOUD_API},
 	} {
 		num, err := tx.Number.Create().
-			SetPhone(n.phone).SetDisplayName(n.name).SetProvider(number.ProviderSim).
+			SetPhone(n.phone).SetDisplayName(n.name).SetProvider(number.ProviderSim).SetGroupMode(n.groups).
 			SetPhoneNumberID(n.phone[1:]).SetStatus(n.status).SetQuality(number.QualityGREEN).
 			SetMessagingTier("TIER_1K").SetLastSeenAt(now).
 			// The seed made these ids up for the simulator, so they are the
@@ -184,7 +187,7 @@ func seed(ctx context.Context, tx *ent.Tx) error {
 			return err
 		}
 	}
-	return seedGroups(ctx, tx, numbers[0])
+	return seedGroups(ctx, tx, numbers[0], numbers[1])
 }
 
 func seedConversation(ctx context.Context, tx *ent.Tx, rng *rand.Rand, now time.Time, num *ent.Number, c *ent.Contact,
@@ -247,31 +250,49 @@ func seedConversation(ctx context.Context, tx *ent.Tx, rng *rand.Rand, now time.
 		Exec(ctx)
 }
 
-// seedGroups seeds the seeds' two groups on a simulator number, as asked for
-// at the provider (CREATING): the simulator creates them when it starts
-// (app.simulator), its webhooks bring their ids and invite links, and its
-// simulated customers join (Project Atlas) or ask to (Parents of 5B). Both
-// are Cloud API groups, so within its cap of 8 participants; the README
-// says how a group of 35 is shown (the simulator's APP mode).
-func seedGroups(ctx context.Context, tx *ent.Tx, num *ent.Number) error {
-	admins, err := tx.Agent.Query().Where(entAgent.EmailIn("admin@demo.switchboard.local", "supervisor@demo.switchboard.local",
-		"chen@demo.switchboard.local")).IDs(ctx)
+// Subjects of the demo's two groups.
+const (
+	ProjectGroup = "Project Atlas"
+	ParentsGroup = "Parents of 5B"
+)
+
+// seedGroups seeds the seeds' two groups, as asked for at the provider
+// (CREATING): the simulator creates them when it starts (app.simulator),
+// its webhooks bring their ids and invite links, and its simulated
+// customers join or ask to. The project group, announcements only (admins
+// post, members reply to announcements), is on appNumber, whose simulated
+// groups behave like the phone app's: its 35 members would not fit the
+// Cloud API's 8 participants (README, "Groups"). The parents' group is a
+// Cloud API group whose joins need the approval of one of its 3 admins.
+func seedGroups(ctx context.Context, tx *ent.Tx, cloudNumber, appNumber *ent.Number) error {
+	adminOf := func(names ...string) ([]string, error) {
+		emails := make([]string, len(names))
+		for i, n := range names {
+			emails[i] = n + "@demo.switchboard.local"
+		}
+		return tx.Agent.Query().Where(entAgent.EmailIn(emails...)).IDs(ctx)
+	}
+	projectAdmins, err := adminOf("admin", "supervisor")
+	if err != nil {
+		return err
+	}
+	parentsAdmins, err := adminOf("owner", "admin", "supervisor")
 	if err != nil {
 		return err
 	}
 	if err := tx.Group.Create().
-		SetNumberID(num.ID).SetSubject("Project Atlas").
+		SetNumberID(appNumber.ID).SetSubject(ProjectGroup).
 		SetDescription("Announcements for the Atlas store opening").
 		SetSendMessages(schematype.AudienceAdmins).SetMembersReplyToAdminsOnly(true).
-		SetMemberLimit(8).SetState(entGroup.StateCREATING).AddAdminIDs(admins[:2]...).
+		SetMemberLimit(64).SetState(entGroup.StateCREATING).AddAdminIDs(projectAdmins...).
 		Exec(ctx); err != nil {
 		return err
 	}
 	return tx.Group.Create().
-		SetNumberID(num.ID).SetSubject("Parents of 5B").
+		SetNumberID(cloudNumber.ID).SetSubject(ParentsGroup).
 		SetDescription("Class news and outings").
 		SetJoinApproval(true).SetAddMembers(schematype.AudienceAdmins).SetMemberLimit(8).
-		SetState(entGroup.StateCREATING).AddAdminIDs(admins...).
+		SetState(entGroup.StateCREATING).AddAdminIDs(parentsAdmins...).
 		Exec(ctx)
 }
 

@@ -27,6 +27,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -75,6 +77,10 @@ type Client struct {
 	GroupJoinRequest *GroupJoinRequestClient
 	// GroupMember is the client for interacting with the GroupMember builders.
 	GroupMember *GroupMemberClient
+	// GroupPhoto is the client for interacting with the GroupPhoto builders.
+	GroupPhoto *GroupPhotoClient
+	// GroupSchedule is the client for interacting with the GroupSchedule builders.
+	GroupSchedule *GroupScheduleClient
 	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
 	GroupWebhookEvent *GroupWebhookEventClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
@@ -128,6 +134,8 @@ func (c *Client) init() {
 	c.Group = NewGroupClient(c.config)
 	c.GroupJoinRequest = NewGroupJoinRequestClient(c.config)
 	c.GroupMember = NewGroupMemberClient(c.config)
+	c.GroupPhoto = NewGroupPhotoClient(c.config)
+	c.GroupSchedule = NewGroupScheduleClient(c.config)
 	c.GroupWebhookEvent = NewGroupWebhookEventClient(c.config)
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Message = NewMessageClient(c.config)
@@ -247,6 +255,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Group:             NewGroupClient(cfg),
 		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
 		GroupMember:       NewGroupMemberClient(cfg),
+		GroupPhoto:        NewGroupPhotoClient(cfg),
+		GroupSchedule:     NewGroupScheduleClient(cfg),
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
 		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
@@ -293,6 +303,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Group:             NewGroupClient(cfg),
 		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
 		GroupMember:       NewGroupMemberClient(cfg),
+		GroupPhoto:        NewGroupPhotoClient(cfg),
+		GroupSchedule:     NewGroupScheduleClient(cfg),
 		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
 		LoginThrottle:     NewLoginThrottleClient(cfg),
 		Message:           NewMessageClient(cfg),
@@ -339,10 +351,10 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
-		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
-		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -354,10 +366,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
 		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
-		c.GroupJoinRequest, c.GroupMember, c.GroupWebhookEvent, c.LoginThrottle,
-		c.Message, c.MessageRate, c.Number, c.Offboarding, c.OutboundDelivery, c.Role,
-		c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
+		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -390,6 +402,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.GroupJoinRequest.mutate(ctx, m)
 	case *GroupMemberMutation:
 		return c.GroupMember.mutate(ctx, m)
+	case *GroupPhotoMutation:
+		return c.GroupPhoto.mutate(ctx, m)
+	case *GroupScheduleMutation:
+		return c.GroupSchedule.mutate(ctx, m)
 	case *GroupWebhookEventMutation:
 		return c.GroupWebhookEvent.mutate(ctx, m)
 	case *LoginThrottleMutation:
@@ -2235,6 +2251,22 @@ func (c *GroupClient) QueryAdmins(_m *Group) *AgentQuery {
 	return query
 }
 
+// QuerySchedules queries the schedules edge of a Group.
+func (c *GroupClient) QuerySchedules(_m *Group) *GroupScheduleQuery {
+	query := (&GroupScheduleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, id),
+			sqlgraph.To(groupschedule.Table, groupschedule.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, group.SchedulesTable, group.SchedulesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *GroupClient) Hooks() []Hook {
 	hooks := c.hooks.Group
@@ -2606,6 +2638,354 @@ func (c *GroupMemberClient) mutate(ctx context.Context, m *GroupMemberMutation) 
 		return (&GroupMemberDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown GroupMember mutation op: %q", m.Op())
+	}
+}
+
+// GroupPhotoClient is a client for the GroupPhoto schema.
+type GroupPhotoClient struct {
+	config
+}
+
+// NewGroupPhotoClient returns a client for the GroupPhoto from the given config.
+func NewGroupPhotoClient(c config) *GroupPhotoClient {
+	return &GroupPhotoClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `groupphoto.Hooks(f(g(h())))`.
+func (c *GroupPhotoClient) Use(hooks ...Hook) {
+	c.hooks.GroupPhoto = append(c.hooks.GroupPhoto, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `groupphoto.Intercept(f(g(h())))`.
+func (c *GroupPhotoClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GroupPhoto = append(c.inters.GroupPhoto, interceptors...)
+}
+
+// Create returns a builder for creating a GroupPhoto entity.
+func (c *GroupPhotoClient) Create() *GroupPhotoCreate {
+	mutation := newGroupPhotoMutation(c.config, OpCreate)
+	return &GroupPhotoCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GroupPhoto entities.
+func (c *GroupPhotoClient) CreateBulk(builders ...*GroupPhotoCreate) *GroupPhotoCreateBulk {
+	return &GroupPhotoCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GroupPhotoClient) MapCreateBulk(slice any, setFunc func(*GroupPhotoCreate, int)) *GroupPhotoCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GroupPhotoCreateBulk{err: fmt.Errorf("calling to GroupPhotoClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GroupPhotoCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GroupPhotoCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GroupPhoto.
+func (c *GroupPhotoClient) Update() *GroupPhotoUpdate {
+	mutation := newGroupPhotoMutation(c.config, OpUpdate)
+	return &GroupPhotoUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GroupPhotoClient) UpdateOne(_m *GroupPhoto) *GroupPhotoUpdateOne {
+	mutation := newGroupPhotoMutation(c.config, OpUpdateOne, withGroupPhoto(_m))
+	return &GroupPhotoUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GroupPhotoClient) UpdateOneID(id string) *GroupPhotoUpdateOne {
+	mutation := newGroupPhotoMutation(c.config, OpUpdateOne, withGroupPhotoID(id))
+	return &GroupPhotoUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GroupPhoto.
+func (c *GroupPhotoClient) Delete() *GroupPhotoDelete {
+	mutation := newGroupPhotoMutation(c.config, OpDelete)
+	return &GroupPhotoDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GroupPhotoClient) DeleteOne(_m *GroupPhoto) *GroupPhotoDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GroupPhotoClient) DeleteOneID(id string) *GroupPhotoDeleteOne {
+	builder := c.Delete().Where(groupphoto.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GroupPhotoDeleteOne{builder}
+}
+
+// Query returns a query builder for GroupPhoto.
+func (c *GroupPhotoClient) Query() *GroupPhotoQuery {
+	return &GroupPhotoQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGroupPhoto},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GroupPhoto entity by its id.
+func (c *GroupPhotoClient) Get(ctx context.Context, id string) (*GroupPhoto, error) {
+	return c.Query().Where(groupphoto.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GroupPhotoClient) GetX(ctx context.Context, id string) *GroupPhoto {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a GroupPhoto.
+func (c *GroupPhotoClient) QueryTenant(_m *GroupPhoto) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupphoto.Table, groupphoto.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupphoto.TenantTable, groupphoto.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GroupPhotoClient) Hooks() []Hook {
+	hooks := c.hooks.GroupPhoto
+	return append(hooks[:len(hooks):len(hooks)], groupphoto.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GroupPhotoClient) Interceptors() []Interceptor {
+	return c.inters.GroupPhoto
+}
+
+func (c *GroupPhotoClient) mutate(ctx context.Context, m *GroupPhotoMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GroupPhotoCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GroupPhotoUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GroupPhotoUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GroupPhotoDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GroupPhoto mutation op: %q", m.Op())
+	}
+}
+
+// GroupScheduleClient is a client for the GroupSchedule schema.
+type GroupScheduleClient struct {
+	config
+}
+
+// NewGroupScheduleClient returns a client for the GroupSchedule from the given config.
+func NewGroupScheduleClient(c config) *GroupScheduleClient {
+	return &GroupScheduleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `groupschedule.Hooks(f(g(h())))`.
+func (c *GroupScheduleClient) Use(hooks ...Hook) {
+	c.hooks.GroupSchedule = append(c.hooks.GroupSchedule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `groupschedule.Intercept(f(g(h())))`.
+func (c *GroupScheduleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GroupSchedule = append(c.inters.GroupSchedule, interceptors...)
+}
+
+// Create returns a builder for creating a GroupSchedule entity.
+func (c *GroupScheduleClient) Create() *GroupScheduleCreate {
+	mutation := newGroupScheduleMutation(c.config, OpCreate)
+	return &GroupScheduleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GroupSchedule entities.
+func (c *GroupScheduleClient) CreateBulk(builders ...*GroupScheduleCreate) *GroupScheduleCreateBulk {
+	return &GroupScheduleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GroupScheduleClient) MapCreateBulk(slice any, setFunc func(*GroupScheduleCreate, int)) *GroupScheduleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GroupScheduleCreateBulk{err: fmt.Errorf("calling to GroupScheduleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GroupScheduleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GroupScheduleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GroupSchedule.
+func (c *GroupScheduleClient) Update() *GroupScheduleUpdate {
+	mutation := newGroupScheduleMutation(c.config, OpUpdate)
+	return &GroupScheduleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GroupScheduleClient) UpdateOne(_m *GroupSchedule) *GroupScheduleUpdateOne {
+	mutation := newGroupScheduleMutation(c.config, OpUpdateOne, withGroupSchedule(_m))
+	return &GroupScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GroupScheduleClient) UpdateOneID(id string) *GroupScheduleUpdateOne {
+	mutation := newGroupScheduleMutation(c.config, OpUpdateOne, withGroupScheduleID(id))
+	return &GroupScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GroupSchedule.
+func (c *GroupScheduleClient) Delete() *GroupScheduleDelete {
+	mutation := newGroupScheduleMutation(c.config, OpDelete)
+	return &GroupScheduleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GroupScheduleClient) DeleteOne(_m *GroupSchedule) *GroupScheduleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GroupScheduleClient) DeleteOneID(id string) *GroupScheduleDeleteOne {
+	builder := c.Delete().Where(groupschedule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GroupScheduleDeleteOne{builder}
+}
+
+// Query returns a query builder for GroupSchedule.
+func (c *GroupScheduleClient) Query() *GroupScheduleQuery {
+	return &GroupScheduleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGroupSchedule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GroupSchedule entity by its id.
+func (c *GroupScheduleClient) Get(ctx context.Context, id string) (*GroupSchedule, error) {
+	return c.Query().Where(groupschedule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GroupScheduleClient) GetX(ctx context.Context, id string) *GroupSchedule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a GroupSchedule.
+func (c *GroupScheduleClient) QueryTenant(_m *GroupSchedule) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupschedule.Table, groupschedule.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupschedule.TenantTable, groupschedule.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGroup queries the group edge of a GroupSchedule.
+func (c *GroupScheduleClient) QueryGroup(_m *GroupSchedule) *GroupQuery {
+	query := (&GroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupschedule.Table, groupschedule.FieldID, id),
+			sqlgraph.To(group.Table, group.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, groupschedule.GroupTable, groupschedule.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCreatedBy queries the created_by edge of a GroupSchedule.
+func (c *GroupScheduleClient) QueryCreatedBy(_m *GroupSchedule) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupschedule.Table, groupschedule.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupschedule.CreatedByTable, groupschedule.CreatedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCancelledBy queries the cancelled_by edge of a GroupSchedule.
+func (c *GroupScheduleClient) QueryCancelledBy(_m *GroupSchedule) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupschedule.Table, groupschedule.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, groupschedule.CancelledByTable, groupschedule.CancelledByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GroupScheduleClient) Hooks() []Hook {
+	hooks := c.hooks.GroupSchedule
+	return append(hooks[:len(hooks):len(hooks)], groupschedule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GroupScheduleClient) Interceptors() []Interceptor {
+	return c.inters.GroupSchedule
+}
+
+func (c *GroupScheduleClient) mutate(ctx context.Context, m *GroupScheduleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GroupScheduleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GroupScheduleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GroupScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GroupScheduleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GroupSchedule mutation op: %q", m.Op())
 	}
 }
 
@@ -5120,16 +5500,16 @@ type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
-		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
-		OutboundDelivery, Role, RoutingRun, Segment, Session, Team, Tenant,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
+		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
+		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
 		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
-		GroupWebhookEvent, LoginThrottle, Message, MessageRate, Number, Offboarding,
-		OutboundDelivery, Role, RoutingRun, Segment, Session, Team, Tenant,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
+		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
+		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -24,6 +24,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -111,6 +113,8 @@ func checkColumn(t, c string) error {
 			group.Table:             group.ValidColumn,
 			groupjoinrequest.Table:  groupjoinrequest.ValidColumn,
 			groupmember.Table:       groupmember.ValidColumn,
+			groupphoto.Table:        groupphoto.ValidColumn,
+			groupschedule.Table:     groupschedule.ValidColumn,
 			groupwebhookevent.Table: groupwebhookevent.ValidColumn,
 			loginthrottle.Table:     loginthrottle.ValidColumn,
 			message.Table:           message.ValidColumn,

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -1804,6 +1805,19 @@ func (_q *GroupQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			_q.WithNamedAdmins(alias, func(wq *AgentQuery) {
 				*wq = *query
 			})
+
+		case "schedules":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GroupScheduleClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, groupscheduleImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedSchedules(alias, func(wq *GroupScheduleQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[group.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, group.FieldCreatedAt)
@@ -1833,6 +1847,11 @@ func (_q *GroupQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			if _, ok := fieldSeen[group.FieldIconURL]; !ok {
 				selectedFields = append(selectedFields, group.FieldIconURL)
 				fieldSeen[group.FieldIconURL] = struct{}{}
+			}
+		case "photoSha256":
+			if _, ok := fieldSeen[group.FieldPhotoSha256]; !ok {
+				selectedFields = append(selectedFields, group.FieldPhotoSha256)
+				fieldSeen[group.FieldPhotoSha256] = struct{}{}
 			}
 		case "inviteLink":
 			if _, ok := fieldSeen[group.FieldInviteLink]; !ok {
@@ -2231,6 +2250,215 @@ func newGroupMemberPaginateArgs(rv map[string]any) *groupmemberPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*GroupMemberWhereInput); ok {
 		args.opts = append(args.opts, WithGroupMemberFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *GroupScheduleQuery) CollectFields(ctx context.Context, satisfies ...string) (*GroupScheduleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *GroupScheduleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(groupschedule.Columns))
+		selectedFields = []string{groupschedule.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "group":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GroupClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, groupImplementors)...); err != nil {
+				return err
+			}
+			_q.withGroup = query
+			if _, ok := fieldSeen[groupschedule.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldGroupID)
+				fieldSeen[groupschedule.FieldGroupID] = struct{}{}
+			}
+
+		case "createdBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AgentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, agentImplementors)...); err != nil {
+				return err
+			}
+			_q.withCreatedBy = query
+			if _, ok := fieldSeen[groupschedule.FieldCreatedByID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldCreatedByID)
+				fieldSeen[groupschedule.FieldCreatedByID] = struct{}{}
+			}
+
+		case "cancelledBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AgentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, agentImplementors)...); err != nil {
+				return err
+			}
+			_q.withCancelledBy = query
+			if _, ok := fieldSeen[groupschedule.FieldCancelledByID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldCancelledByID)
+				fieldSeen[groupschedule.FieldCancelledByID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[groupschedule.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldCreatedAt)
+				fieldSeen[groupschedule.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[groupschedule.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldUpdatedAt)
+				fieldSeen[groupschedule.FieldUpdatedAt] = struct{}{}
+			}
+		case "groupID":
+			if _, ok := fieldSeen[groupschedule.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldGroupID)
+				fieldSeen[groupschedule.FieldGroupID] = struct{}{}
+			}
+		case "label":
+			if _, ok := fieldSeen[groupschedule.FieldLabel]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldLabel)
+				fieldSeen[groupschedule.FieldLabel] = struct{}{}
+			}
+		case "startsAt":
+			if _, ok := fieldSeen[groupschedule.FieldStartsAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldStartsAt)
+				fieldSeen[groupschedule.FieldStartsAt] = struct{}{}
+			}
+		case "endsAt":
+			if _, ok := fieldSeen[groupschedule.FieldEndsAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldEndsAt)
+				fieldSeen[groupschedule.FieldEndsAt] = struct{}{}
+			}
+		case "timezone":
+			if _, ok := fieldSeen[groupschedule.FieldTimezone]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldTimezone)
+				fieldSeen[groupschedule.FieldTimezone] = struct{}{}
+			}
+		case "sendMessages":
+			if _, ok := fieldSeen[groupschedule.FieldSendMessages]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldSendMessages)
+				fieldSeen[groupschedule.FieldSendMessages] = struct{}{}
+			}
+		case "membersReplyToAdminsOnly":
+			if _, ok := fieldSeen[groupschedule.FieldMembersReplyToAdminsOnly]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldMembersReplyToAdminsOnly)
+				fieldSeen[groupschedule.FieldMembersReplyToAdminsOnly] = struct{}{}
+			}
+		case "editInfo":
+			if _, ok := fieldSeen[groupschedule.FieldEditInfo]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldEditInfo)
+				fieldSeen[groupschedule.FieldEditInfo] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[groupschedule.FieldState]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldState)
+				fieldSeen[groupschedule.FieldState] = struct{}{}
+			}
+		case "appliedAt":
+			if _, ok := fieldSeen[groupschedule.FieldAppliedAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldAppliedAt)
+				fieldSeen[groupschedule.FieldAppliedAt] = struct{}{}
+			}
+		case "endedAt":
+			if _, ok := fieldSeen[groupschedule.FieldEndedAt]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldEndedAt)
+				fieldSeen[groupschedule.FieldEndedAt] = struct{}{}
+			}
+		case "outcome":
+			if _, ok := fieldSeen[groupschedule.FieldOutcome]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldOutcome)
+				fieldSeen[groupschedule.FieldOutcome] = struct{}{}
+			}
+		case "createdByID":
+			if _, ok := fieldSeen[groupschedule.FieldCreatedByID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldCreatedByID)
+				fieldSeen[groupschedule.FieldCreatedByID] = struct{}{}
+			}
+		case "cancelledByID":
+			if _, ok := fieldSeen[groupschedule.FieldCancelledByID]; !ok {
+				selectedFields = append(selectedFields, groupschedule.FieldCancelledByID)
+				fieldSeen[groupschedule.FieldCancelledByID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type groupschedulePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []GroupSchedulePaginateOption
+}
+
+func newGroupSchedulePaginateArgs(rv map[string]any) *groupschedulePaginateArgs {
+	args := &groupschedulePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &GroupScheduleOrder{Field: &GroupScheduleOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithGroupScheduleOrder(order))
+			}
+		case *GroupScheduleOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithGroupScheduleOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*GroupScheduleWhereInput); ok {
+		args.opts = append(args.opts, WithGroupScheduleFilter(v.Filter))
 	}
 	return args
 }

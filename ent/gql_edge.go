@@ -241,6 +241,18 @@ func (_m *Group) Admins(ctx context.Context) (result []*Agent, err error) {
 	return result, err
 }
 
+func (_m *Group) Schedules(ctx context.Context) (result []*GroupSchedule, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedSchedules(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.SchedulesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySchedules().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *GroupJoinRequest) Group(ctx context.Context) (*Group, error) {
 	result, err := _m.Edges.GroupOrErr()
 	if IsNotLoaded(err) {
@@ -263,6 +275,30 @@ func (_m *GroupMember) Group(ctx context.Context) (*Group, error) {
 		result, err = _m.QueryGroup().Only(ctx)
 	}
 	return result, err
+}
+
+func (_m *GroupSchedule) Group(ctx context.Context) (*Group, error) {
+	result, err := _m.Edges.GroupOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGroup().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *GroupSchedule) CreatedBy(ctx context.Context) (*Agent, error) {
+	result, err := _m.Edges.CreatedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreatedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *GroupSchedule) CancelledBy(ctx context.Context) (*Agent, error) {
+	result, err := _m.Edges.CancelledByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCancelledBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }
 
 func (_m *GroupWebhookEvent) Number(ctx context.Context) (*Number, error) {

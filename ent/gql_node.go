@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -92,6 +93,11 @@ var groupmemberImplementors = []string{"GroupMember", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*GroupMember) IsNode() {}
+
+var groupscheduleImplementors = []string{"GroupSchedule", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*GroupSchedule) IsNode() {}
 
 var groupwebhookeventImplementors = []string{"GroupWebhookEvent", "Node"}
 
@@ -301,6 +307,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(groupmember.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, groupmemberImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case groupschedule.Table:
+		query := c.GroupSchedule.Query().
+			Where(groupschedule.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, groupscheduleImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -641,6 +656,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.GroupMember.Query().
 			Where(groupmember.IDIn(ids...))
 		query, err := query.CollectFields(ctx, groupmemberImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case groupschedule.Table:
+		query := c.GroupSchedule.Query().
+			Where(groupschedule.IDIn(ids...))
+		query, err := query.CollectFields(ctx, groupscheduleImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -3766,6 +3767,338 @@ func (_m *GroupMember) ToEdge(order *GroupMemberOrder) *GroupMemberEdge {
 		order = DefaultGroupMemberOrder
 	}
 	return &GroupMemberEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// GroupScheduleEdge is the edge representation of GroupSchedule.
+type GroupScheduleEdge struct {
+	Node   *GroupSchedule `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// GroupScheduleConnection is the connection containing edges to GroupSchedule.
+type GroupScheduleConnection struct {
+	Edges      []*GroupScheduleEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *GroupScheduleConnection) build(nodes []*GroupSchedule, pager *groupschedulePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *GroupSchedule
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *GroupSchedule {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *GroupSchedule {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*GroupScheduleEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &GroupScheduleEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// GroupSchedulePaginateOption enables pagination customization.
+type GroupSchedulePaginateOption func(*groupschedulePager) error
+
+// WithGroupScheduleOrder configures pagination ordering.
+func WithGroupScheduleOrder(order *GroupScheduleOrder) GroupSchedulePaginateOption {
+	if order == nil {
+		order = DefaultGroupScheduleOrder
+	}
+	o := *order
+	return func(pager *groupschedulePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultGroupScheduleOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithGroupScheduleFilter configures pagination filter.
+func WithGroupScheduleFilter(filter func(*GroupScheduleQuery) (*GroupScheduleQuery, error)) GroupSchedulePaginateOption {
+	return func(pager *groupschedulePager) error {
+		if filter == nil {
+			return errors.New("GroupScheduleQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type groupschedulePager struct {
+	reverse bool
+	order   *GroupScheduleOrder
+	filter  func(*GroupScheduleQuery) (*GroupScheduleQuery, error)
+}
+
+func newGroupSchedulePager(opts []GroupSchedulePaginateOption, reverse bool) (*groupschedulePager, error) {
+	pager := &groupschedulePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultGroupScheduleOrder
+	}
+	return pager, nil
+}
+
+func (p *groupschedulePager) applyFilter(query *GroupScheduleQuery) (*GroupScheduleQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *groupschedulePager) toCursor(_m *GroupSchedule) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *groupschedulePager) applyCursors(query *GroupScheduleQuery, after, before *Cursor) (*GroupScheduleQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultGroupScheduleOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *groupschedulePager) applyOrder(query *GroupScheduleQuery) *GroupScheduleQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultGroupScheduleOrder.Field {
+		query = query.Order(DefaultGroupScheduleOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *groupschedulePager) orderExpr(query *GroupScheduleQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultGroupScheduleOrder.Field {
+			b.Comma().Ident(DefaultGroupScheduleOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to GroupSchedule.
+func (_m *GroupScheduleQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...GroupSchedulePaginateOption,
+) (*GroupScheduleConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newGroupSchedulePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &GroupScheduleConnection{Edges: []*GroupScheduleEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// GroupScheduleOrderFieldCreatedAt orders GroupSchedule by created_at.
+	GroupScheduleOrderFieldCreatedAt = &GroupScheduleOrderField{
+		Value: func(_m *GroupSchedule) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: groupschedule.FieldCreatedAt,
+		toTerm: groupschedule.ByCreatedAt,
+		toCursor: func(_m *GroupSchedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// GroupScheduleOrderFieldUpdatedAt orders GroupSchedule by updated_at.
+	GroupScheduleOrderFieldUpdatedAt = &GroupScheduleOrderField{
+		Value: func(_m *GroupSchedule) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: groupschedule.FieldUpdatedAt,
+		toTerm: groupschedule.ByUpdatedAt,
+		toCursor: func(_m *GroupSchedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// GroupScheduleOrderFieldStartsAt orders GroupSchedule by starts_at.
+	GroupScheduleOrderFieldStartsAt = &GroupScheduleOrderField{
+		Value: func(_m *GroupSchedule) (ent.Value, error) {
+			return _m.StartsAt, nil
+		},
+		column: groupschedule.FieldStartsAt,
+		toTerm: groupschedule.ByStartsAt,
+		toCursor: func(_m *GroupSchedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartsAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f GroupScheduleOrderField) String() string {
+	var str string
+	switch f.column {
+	case GroupScheduleOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case GroupScheduleOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case GroupScheduleOrderFieldStartsAt.column:
+		str = "STARTS_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f GroupScheduleOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *GroupScheduleOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("GroupScheduleOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *GroupScheduleOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *GroupScheduleOrderFieldUpdatedAt
+	case "STARTS_AT":
+		*f = *GroupScheduleOrderFieldStartsAt
+	default:
+		return fmt.Errorf("%s is not a valid GroupScheduleOrderField", str)
+	}
+	return nil
+}
+
+// GroupScheduleOrderField defines the ordering field of GroupSchedule.
+type GroupScheduleOrderField struct {
+	// Value extracts the ordering value from the given GroupSchedule.
+	Value    func(*GroupSchedule) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) groupschedule.OrderOption
+	toCursor func(*GroupSchedule) Cursor
+}
+
+// GroupScheduleOrder defines the ordering of GroupSchedule.
+type GroupScheduleOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *GroupScheduleOrderField `json:"field"`
+}
+
+// DefaultGroupScheduleOrder is the default ordering of GroupSchedule.
+var DefaultGroupScheduleOrder = &GroupScheduleOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &GroupScheduleOrderField{
+		Value: func(_m *GroupSchedule) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: groupschedule.FieldID,
+		toTerm: groupschedule.ByID,
+		toCursor: func(_m *GroupSchedule) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts GroupSchedule into GroupScheduleEdge.
+func (_m *GroupSchedule) ToEdge(order *GroupScheduleOrder) *GroupScheduleEdge {
+	if order == nil {
+		order = DefaultGroupScheduleOrder
+	}
+	return &GroupScheduleEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
@@ -5422,6 +5423,23 @@ type GroupWhereInput struct {
 	IconURLEqualFold    *string  `json:"iconURLEqualFold,omitempty"`
 	IconURLContainsFold *string  `json:"iconURLContainsFold,omitempty"`
 
+	// "photo_sha256" field predicates.
+	PhotoSha256             *string  `json:"photoSha256,omitempty"`
+	PhotoSha256NEQ          *string  `json:"photoSha256NEQ,omitempty"`
+	PhotoSha256In           []string `json:"photoSha256In,omitempty"`
+	PhotoSha256NotIn        []string `json:"photoSha256NotIn,omitempty"`
+	PhotoSha256GT           *string  `json:"photoSha256GT,omitempty"`
+	PhotoSha256GTE          *string  `json:"photoSha256GTE,omitempty"`
+	PhotoSha256LT           *string  `json:"photoSha256LT,omitempty"`
+	PhotoSha256LTE          *string  `json:"photoSha256LTE,omitempty"`
+	PhotoSha256Contains     *string  `json:"photoSha256Contains,omitempty"`
+	PhotoSha256HasPrefix    *string  `json:"photoSha256HasPrefix,omitempty"`
+	PhotoSha256HasSuffix    *string  `json:"photoSha256HasSuffix,omitempty"`
+	PhotoSha256IsNil        bool     `json:"photoSha256IsNil,omitempty"`
+	PhotoSha256NotNil       bool     `json:"photoSha256NotNil,omitempty"`
+	PhotoSha256EqualFold    *string  `json:"photoSha256EqualFold,omitempty"`
+	PhotoSha256ContainsFold *string  `json:"photoSha256ContainsFold,omitempty"`
+
 	// "invite_link" field predicates.
 	InviteLink             *string  `json:"inviteLink,omitempty"`
 	InviteLinkNEQ          *string  `json:"inviteLinkNEQ,omitempty"`
@@ -5530,6 +5548,10 @@ type GroupWhereInput struct {
 	// "admins" edge predicates.
 	HasAdmins     *bool              `json:"hasAdmins,omitempty"`
 	HasAdminsWith []*AgentWhereInput `json:"hasAdminsWith,omitempty"`
+
+	// "schedules" edge predicates.
+	HasSchedules     *bool                      `json:"hasSchedules,omitempty"`
+	HasSchedulesWith []*GroupScheduleWhereInput `json:"hasSchedulesWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5849,6 +5871,51 @@ func (i *GroupWhereInput) P() (predicate.Group, error) {
 	if i.IconURLContainsFold != nil {
 		predicates = append(predicates, group.IconURLContainsFold(*i.IconURLContainsFold))
 	}
+	if i.PhotoSha256 != nil {
+		predicates = append(predicates, group.PhotoSha256EQ(*i.PhotoSha256))
+	}
+	if i.PhotoSha256NEQ != nil {
+		predicates = append(predicates, group.PhotoSha256NEQ(*i.PhotoSha256NEQ))
+	}
+	if len(i.PhotoSha256In) > 0 {
+		predicates = append(predicates, group.PhotoSha256In(i.PhotoSha256In...))
+	}
+	if len(i.PhotoSha256NotIn) > 0 {
+		predicates = append(predicates, group.PhotoSha256NotIn(i.PhotoSha256NotIn...))
+	}
+	if i.PhotoSha256GT != nil {
+		predicates = append(predicates, group.PhotoSha256GT(*i.PhotoSha256GT))
+	}
+	if i.PhotoSha256GTE != nil {
+		predicates = append(predicates, group.PhotoSha256GTE(*i.PhotoSha256GTE))
+	}
+	if i.PhotoSha256LT != nil {
+		predicates = append(predicates, group.PhotoSha256LT(*i.PhotoSha256LT))
+	}
+	if i.PhotoSha256LTE != nil {
+		predicates = append(predicates, group.PhotoSha256LTE(*i.PhotoSha256LTE))
+	}
+	if i.PhotoSha256Contains != nil {
+		predicates = append(predicates, group.PhotoSha256Contains(*i.PhotoSha256Contains))
+	}
+	if i.PhotoSha256HasPrefix != nil {
+		predicates = append(predicates, group.PhotoSha256HasPrefix(*i.PhotoSha256HasPrefix))
+	}
+	if i.PhotoSha256HasSuffix != nil {
+		predicates = append(predicates, group.PhotoSha256HasSuffix(*i.PhotoSha256HasSuffix))
+	}
+	if i.PhotoSha256IsNil {
+		predicates = append(predicates, group.PhotoSha256IsNil())
+	}
+	if i.PhotoSha256NotNil {
+		predicates = append(predicates, group.PhotoSha256NotNil())
+	}
+	if i.PhotoSha256EqualFold != nil {
+		predicates = append(predicates, group.PhotoSha256EqualFold(*i.PhotoSha256EqualFold))
+	}
+	if i.PhotoSha256ContainsFold != nil {
+		predicates = append(predicates, group.PhotoSha256ContainsFold(*i.PhotoSha256ContainsFold))
+	}
 	if i.InviteLink != nil {
 		predicates = append(predicates, group.InviteLinkEQ(*i.InviteLink))
 	}
@@ -6140,6 +6207,24 @@ func (i *GroupWhereInput) P() (predicate.Group, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, group.HasAdminsWith(with...))
+	}
+	if i.HasSchedules != nil {
+		p := group.HasSchedules()
+		if !*i.HasSchedules {
+			p = group.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSchedulesWith) > 0 {
+		with := make([]predicate.GroupSchedule, 0, len(i.HasSchedulesWith))
+		for _, w := range i.HasSchedulesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSchedulesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, group.HasSchedulesWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -7156,6 +7241,868 @@ func (i *GroupMemberWhereInput) P() (predicate.GroupMember, error) {
 		return predicates[0], nil
 	default:
 		return groupmember.And(predicates...), nil
+	}
+}
+
+// GroupScheduleWhereInput represents a where input for filtering GroupSchedule queries.
+type GroupScheduleWhereInput struct {
+	Predicates []predicate.GroupSchedule  `json:"-"`
+	Not        *GroupScheduleWhereInput   `json:"not,omitempty"`
+	Or         []*GroupScheduleWhereInput `json:"or,omitempty"`
+	And        []*GroupScheduleWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "group_id" field predicates.
+	GroupID             *string  `json:"groupID,omitempty"`
+	GroupIDNEQ          *string  `json:"groupIDNEQ,omitempty"`
+	GroupIDIn           []string `json:"groupIDIn,omitempty"`
+	GroupIDNotIn        []string `json:"groupIDNotIn,omitempty"`
+	GroupIDGT           *string  `json:"groupIDGT,omitempty"`
+	GroupIDGTE          *string  `json:"groupIDGTE,omitempty"`
+	GroupIDLT           *string  `json:"groupIDLT,omitempty"`
+	GroupIDLTE          *string  `json:"groupIDLTE,omitempty"`
+	GroupIDContains     *string  `json:"groupIDContains,omitempty"`
+	GroupIDHasPrefix    *string  `json:"groupIDHasPrefix,omitempty"`
+	GroupIDHasSuffix    *string  `json:"groupIDHasSuffix,omitempty"`
+	GroupIDEqualFold    *string  `json:"groupIDEqualFold,omitempty"`
+	GroupIDContainsFold *string  `json:"groupIDContainsFold,omitempty"`
+
+	// "label" field predicates.
+	Label             *string  `json:"label,omitempty"`
+	LabelNEQ          *string  `json:"labelNEQ,omitempty"`
+	LabelIn           []string `json:"labelIn,omitempty"`
+	LabelNotIn        []string `json:"labelNotIn,omitempty"`
+	LabelGT           *string  `json:"labelGT,omitempty"`
+	LabelGTE          *string  `json:"labelGTE,omitempty"`
+	LabelLT           *string  `json:"labelLT,omitempty"`
+	LabelLTE          *string  `json:"labelLTE,omitempty"`
+	LabelContains     *string  `json:"labelContains,omitempty"`
+	LabelHasPrefix    *string  `json:"labelHasPrefix,omitempty"`
+	LabelHasSuffix    *string  `json:"labelHasSuffix,omitempty"`
+	LabelIsNil        bool     `json:"labelIsNil,omitempty"`
+	LabelNotNil       bool     `json:"labelNotNil,omitempty"`
+	LabelEqualFold    *string  `json:"labelEqualFold,omitempty"`
+	LabelContainsFold *string  `json:"labelContainsFold,omitempty"`
+
+	// "starts_at" field predicates.
+	StartsAt      *time.Time  `json:"startsAt,omitempty"`
+	StartsAtNEQ   *time.Time  `json:"startsAtNEQ,omitempty"`
+	StartsAtIn    []time.Time `json:"startsAtIn,omitempty"`
+	StartsAtNotIn []time.Time `json:"startsAtNotIn,omitempty"`
+	StartsAtGT    *time.Time  `json:"startsAtGT,omitempty"`
+	StartsAtGTE   *time.Time  `json:"startsAtGTE,omitempty"`
+	StartsAtLT    *time.Time  `json:"startsAtLT,omitempty"`
+	StartsAtLTE   *time.Time  `json:"startsAtLTE,omitempty"`
+
+	// "ends_at" field predicates.
+	EndsAt      *time.Time  `json:"endsAt,omitempty"`
+	EndsAtNEQ   *time.Time  `json:"endsAtNEQ,omitempty"`
+	EndsAtIn    []time.Time `json:"endsAtIn,omitempty"`
+	EndsAtNotIn []time.Time `json:"endsAtNotIn,omitempty"`
+	EndsAtGT    *time.Time  `json:"endsAtGT,omitempty"`
+	EndsAtGTE   *time.Time  `json:"endsAtGTE,omitempty"`
+	EndsAtLT    *time.Time  `json:"endsAtLT,omitempty"`
+	EndsAtLTE   *time.Time  `json:"endsAtLTE,omitempty"`
+
+	// "timezone" field predicates.
+	Timezone             *string  `json:"timezone,omitempty"`
+	TimezoneNEQ          *string  `json:"timezoneNEQ,omitempty"`
+	TimezoneIn           []string `json:"timezoneIn,omitempty"`
+	TimezoneNotIn        []string `json:"timezoneNotIn,omitempty"`
+	TimezoneGT           *string  `json:"timezoneGT,omitempty"`
+	TimezoneGTE          *string  `json:"timezoneGTE,omitempty"`
+	TimezoneLT           *string  `json:"timezoneLT,omitempty"`
+	TimezoneLTE          *string  `json:"timezoneLTE,omitempty"`
+	TimezoneContains     *string  `json:"timezoneContains,omitempty"`
+	TimezoneHasPrefix    *string  `json:"timezoneHasPrefix,omitempty"`
+	TimezoneHasSuffix    *string  `json:"timezoneHasSuffix,omitempty"`
+	TimezoneEqualFold    *string  `json:"timezoneEqualFold,omitempty"`
+	TimezoneContainsFold *string  `json:"timezoneContainsFold,omitempty"`
+
+	// "send_messages" field predicates.
+	SendMessages       *schematype.Audience  `json:"sendMessages,omitempty"`
+	SendMessagesNEQ    *schematype.Audience  `json:"sendMessagesNEQ,omitempty"`
+	SendMessagesIn     []schematype.Audience `json:"sendMessagesIn,omitempty"`
+	SendMessagesNotIn  []schematype.Audience `json:"sendMessagesNotIn,omitempty"`
+	SendMessagesIsNil  bool                  `json:"sendMessagesIsNil,omitempty"`
+	SendMessagesNotNil bool                  `json:"sendMessagesNotNil,omitempty"`
+
+	// "members_reply_to_admins_only" field predicates.
+	MembersReplyToAdminsOnly       *bool `json:"membersReplyToAdminsOnly,omitempty"`
+	MembersReplyToAdminsOnlyNEQ    *bool `json:"membersReplyToAdminsOnlyNEQ,omitempty"`
+	MembersReplyToAdminsOnlyIsNil  bool  `json:"membersReplyToAdminsOnlyIsNil,omitempty"`
+	MembersReplyToAdminsOnlyNotNil bool  `json:"membersReplyToAdminsOnlyNotNil,omitempty"`
+
+	// "edit_info" field predicates.
+	EditInfo       *schematype.Audience  `json:"editInfo,omitempty"`
+	EditInfoNEQ    *schematype.Audience  `json:"editInfoNEQ,omitempty"`
+	EditInfoIn     []schematype.Audience `json:"editInfoIn,omitempty"`
+	EditInfoNotIn  []schematype.Audience `json:"editInfoNotIn,omitempty"`
+	EditInfoIsNil  bool                  `json:"editInfoIsNil,omitempty"`
+	EditInfoNotNil bool                  `json:"editInfoNotNil,omitempty"`
+
+	// "state" field predicates.
+	State      *groupschedule.State  `json:"state,omitempty"`
+	StateNEQ   *groupschedule.State  `json:"stateNEQ,omitempty"`
+	StateIn    []groupschedule.State `json:"stateIn,omitempty"`
+	StateNotIn []groupschedule.State `json:"stateNotIn,omitempty"`
+
+	// "applied_at" field predicates.
+	AppliedAt       *time.Time  `json:"appliedAt,omitempty"`
+	AppliedAtNEQ    *time.Time  `json:"appliedAtNEQ,omitempty"`
+	AppliedAtIn     []time.Time `json:"appliedAtIn,omitempty"`
+	AppliedAtNotIn  []time.Time `json:"appliedAtNotIn,omitempty"`
+	AppliedAtGT     *time.Time  `json:"appliedAtGT,omitempty"`
+	AppliedAtGTE    *time.Time  `json:"appliedAtGTE,omitempty"`
+	AppliedAtLT     *time.Time  `json:"appliedAtLT,omitempty"`
+	AppliedAtLTE    *time.Time  `json:"appliedAtLTE,omitempty"`
+	AppliedAtIsNil  bool        `json:"appliedAtIsNil,omitempty"`
+	AppliedAtNotNil bool        `json:"appliedAtNotNil,omitempty"`
+
+	// "ended_at" field predicates.
+	EndedAt       *time.Time  `json:"endedAt,omitempty"`
+	EndedAtNEQ    *time.Time  `json:"endedAtNEQ,omitempty"`
+	EndedAtIn     []time.Time `json:"endedAtIn,omitempty"`
+	EndedAtNotIn  []time.Time `json:"endedAtNotIn,omitempty"`
+	EndedAtGT     *time.Time  `json:"endedAtGT,omitempty"`
+	EndedAtGTE    *time.Time  `json:"endedAtGTE,omitempty"`
+	EndedAtLT     *time.Time  `json:"endedAtLT,omitempty"`
+	EndedAtLTE    *time.Time  `json:"endedAtLTE,omitempty"`
+	EndedAtIsNil  bool        `json:"endedAtIsNil,omitempty"`
+	EndedAtNotNil bool        `json:"endedAtNotNil,omitempty"`
+
+	// "outcome" field predicates.
+	Outcome             *string  `json:"outcome,omitempty"`
+	OutcomeNEQ          *string  `json:"outcomeNEQ,omitempty"`
+	OutcomeIn           []string `json:"outcomeIn,omitempty"`
+	OutcomeNotIn        []string `json:"outcomeNotIn,omitempty"`
+	OutcomeGT           *string  `json:"outcomeGT,omitempty"`
+	OutcomeGTE          *string  `json:"outcomeGTE,omitempty"`
+	OutcomeLT           *string  `json:"outcomeLT,omitempty"`
+	OutcomeLTE          *string  `json:"outcomeLTE,omitempty"`
+	OutcomeContains     *string  `json:"outcomeContains,omitempty"`
+	OutcomeHasPrefix    *string  `json:"outcomeHasPrefix,omitempty"`
+	OutcomeHasSuffix    *string  `json:"outcomeHasSuffix,omitempty"`
+	OutcomeIsNil        bool     `json:"outcomeIsNil,omitempty"`
+	OutcomeNotNil       bool     `json:"outcomeNotNil,omitempty"`
+	OutcomeEqualFold    *string  `json:"outcomeEqualFold,omitempty"`
+	OutcomeContainsFold *string  `json:"outcomeContainsFold,omitempty"`
+
+	// "created_by_id" field predicates.
+	CreatedByID             *string  `json:"createdByID,omitempty"`
+	CreatedByIDNEQ          *string  `json:"createdByIDNEQ,omitempty"`
+	CreatedByIDIn           []string `json:"createdByIDIn,omitempty"`
+	CreatedByIDNotIn        []string `json:"createdByIDNotIn,omitempty"`
+	CreatedByIDGT           *string  `json:"createdByIDGT,omitempty"`
+	CreatedByIDGTE          *string  `json:"createdByIDGTE,omitempty"`
+	CreatedByIDLT           *string  `json:"createdByIDLT,omitempty"`
+	CreatedByIDLTE          *string  `json:"createdByIDLTE,omitempty"`
+	CreatedByIDContains     *string  `json:"createdByIDContains,omitempty"`
+	CreatedByIDHasPrefix    *string  `json:"createdByIDHasPrefix,omitempty"`
+	CreatedByIDHasSuffix    *string  `json:"createdByIDHasSuffix,omitempty"`
+	CreatedByIDIsNil        bool     `json:"createdByIDIsNil,omitempty"`
+	CreatedByIDNotNil       bool     `json:"createdByIDNotNil,omitempty"`
+	CreatedByIDEqualFold    *string  `json:"createdByIDEqualFold,omitempty"`
+	CreatedByIDContainsFold *string  `json:"createdByIDContainsFold,omitempty"`
+
+	// "cancelled_by_id" field predicates.
+	CancelledByID             *string  `json:"cancelledByID,omitempty"`
+	CancelledByIDNEQ          *string  `json:"cancelledByIDNEQ,omitempty"`
+	CancelledByIDIn           []string `json:"cancelledByIDIn,omitempty"`
+	CancelledByIDNotIn        []string `json:"cancelledByIDNotIn,omitempty"`
+	CancelledByIDGT           *string  `json:"cancelledByIDGT,omitempty"`
+	CancelledByIDGTE          *string  `json:"cancelledByIDGTE,omitempty"`
+	CancelledByIDLT           *string  `json:"cancelledByIDLT,omitempty"`
+	CancelledByIDLTE          *string  `json:"cancelledByIDLTE,omitempty"`
+	CancelledByIDContains     *string  `json:"cancelledByIDContains,omitempty"`
+	CancelledByIDHasPrefix    *string  `json:"cancelledByIDHasPrefix,omitempty"`
+	CancelledByIDHasSuffix    *string  `json:"cancelledByIDHasSuffix,omitempty"`
+	CancelledByIDIsNil        bool     `json:"cancelledByIDIsNil,omitempty"`
+	CancelledByIDNotNil       bool     `json:"cancelledByIDNotNil,omitempty"`
+	CancelledByIDEqualFold    *string  `json:"cancelledByIDEqualFold,omitempty"`
+	CancelledByIDContainsFold *string  `json:"cancelledByIDContainsFold,omitempty"`
+
+	// "group" edge predicates.
+	HasGroup     *bool              `json:"hasGroup,omitempty"`
+	HasGroupWith []*GroupWhereInput `json:"hasGroupWith,omitempty"`
+
+	// "created_by" edge predicates.
+	HasCreatedBy     *bool              `json:"hasCreatedBy,omitempty"`
+	HasCreatedByWith []*AgentWhereInput `json:"hasCreatedByWith,omitempty"`
+
+	// "cancelled_by" edge predicates.
+	HasCancelledBy     *bool              `json:"hasCancelledBy,omitempty"`
+	HasCancelledByWith []*AgentWhereInput `json:"hasCancelledByWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *GroupScheduleWhereInput) AddPredicates(predicates ...predicate.GroupSchedule) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the GroupScheduleWhereInput filter on the GroupScheduleQuery builder.
+func (i *GroupScheduleWhereInput) Filter(q *GroupScheduleQuery) (*GroupScheduleQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyGroupScheduleWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyGroupScheduleWhereInput is returned in case the GroupScheduleWhereInput is empty.
+var ErrEmptyGroupScheduleWhereInput = errors.New("ent: empty predicate GroupScheduleWhereInput")
+
+// P returns a predicate for filtering groupschedules.
+// An error is returned if the input is empty or invalid.
+func (i *GroupScheduleWhereInput) P() (predicate.GroupSchedule, error) {
+	var predicates []predicate.GroupSchedule
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, groupschedule.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.GroupSchedule, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, groupschedule.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.GroupSchedule, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, groupschedule.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, groupschedule.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, groupschedule.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, groupschedule.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, groupschedule.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, groupschedule.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, groupschedule.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, groupschedule.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, groupschedule.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, groupschedule.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, groupschedule.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, groupschedule.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, groupschedule.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, groupschedule.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, groupschedule.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, groupschedule.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, groupschedule.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, groupschedule.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, groupschedule.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, groupschedule.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.GroupID != nil {
+		predicates = append(predicates, groupschedule.GroupIDEQ(*i.GroupID))
+	}
+	if i.GroupIDNEQ != nil {
+		predicates = append(predicates, groupschedule.GroupIDNEQ(*i.GroupIDNEQ))
+	}
+	if len(i.GroupIDIn) > 0 {
+		predicates = append(predicates, groupschedule.GroupIDIn(i.GroupIDIn...))
+	}
+	if len(i.GroupIDNotIn) > 0 {
+		predicates = append(predicates, groupschedule.GroupIDNotIn(i.GroupIDNotIn...))
+	}
+	if i.GroupIDGT != nil {
+		predicates = append(predicates, groupschedule.GroupIDGT(*i.GroupIDGT))
+	}
+	if i.GroupIDGTE != nil {
+		predicates = append(predicates, groupschedule.GroupIDGTE(*i.GroupIDGTE))
+	}
+	if i.GroupIDLT != nil {
+		predicates = append(predicates, groupschedule.GroupIDLT(*i.GroupIDLT))
+	}
+	if i.GroupIDLTE != nil {
+		predicates = append(predicates, groupschedule.GroupIDLTE(*i.GroupIDLTE))
+	}
+	if i.GroupIDContains != nil {
+		predicates = append(predicates, groupschedule.GroupIDContains(*i.GroupIDContains))
+	}
+	if i.GroupIDHasPrefix != nil {
+		predicates = append(predicates, groupschedule.GroupIDHasPrefix(*i.GroupIDHasPrefix))
+	}
+	if i.GroupIDHasSuffix != nil {
+		predicates = append(predicates, groupschedule.GroupIDHasSuffix(*i.GroupIDHasSuffix))
+	}
+	if i.GroupIDEqualFold != nil {
+		predicates = append(predicates, groupschedule.GroupIDEqualFold(*i.GroupIDEqualFold))
+	}
+	if i.GroupIDContainsFold != nil {
+		predicates = append(predicates, groupschedule.GroupIDContainsFold(*i.GroupIDContainsFold))
+	}
+	if i.Label != nil {
+		predicates = append(predicates, groupschedule.LabelEQ(*i.Label))
+	}
+	if i.LabelNEQ != nil {
+		predicates = append(predicates, groupschedule.LabelNEQ(*i.LabelNEQ))
+	}
+	if len(i.LabelIn) > 0 {
+		predicates = append(predicates, groupschedule.LabelIn(i.LabelIn...))
+	}
+	if len(i.LabelNotIn) > 0 {
+		predicates = append(predicates, groupschedule.LabelNotIn(i.LabelNotIn...))
+	}
+	if i.LabelGT != nil {
+		predicates = append(predicates, groupschedule.LabelGT(*i.LabelGT))
+	}
+	if i.LabelGTE != nil {
+		predicates = append(predicates, groupschedule.LabelGTE(*i.LabelGTE))
+	}
+	if i.LabelLT != nil {
+		predicates = append(predicates, groupschedule.LabelLT(*i.LabelLT))
+	}
+	if i.LabelLTE != nil {
+		predicates = append(predicates, groupschedule.LabelLTE(*i.LabelLTE))
+	}
+	if i.LabelContains != nil {
+		predicates = append(predicates, groupschedule.LabelContains(*i.LabelContains))
+	}
+	if i.LabelHasPrefix != nil {
+		predicates = append(predicates, groupschedule.LabelHasPrefix(*i.LabelHasPrefix))
+	}
+	if i.LabelHasSuffix != nil {
+		predicates = append(predicates, groupschedule.LabelHasSuffix(*i.LabelHasSuffix))
+	}
+	if i.LabelIsNil {
+		predicates = append(predicates, groupschedule.LabelIsNil())
+	}
+	if i.LabelNotNil {
+		predicates = append(predicates, groupschedule.LabelNotNil())
+	}
+	if i.LabelEqualFold != nil {
+		predicates = append(predicates, groupschedule.LabelEqualFold(*i.LabelEqualFold))
+	}
+	if i.LabelContainsFold != nil {
+		predicates = append(predicates, groupschedule.LabelContainsFold(*i.LabelContainsFold))
+	}
+	if i.StartsAt != nil {
+		predicates = append(predicates, groupschedule.StartsAtEQ(*i.StartsAt))
+	}
+	if i.StartsAtNEQ != nil {
+		predicates = append(predicates, groupschedule.StartsAtNEQ(*i.StartsAtNEQ))
+	}
+	if len(i.StartsAtIn) > 0 {
+		predicates = append(predicates, groupschedule.StartsAtIn(i.StartsAtIn...))
+	}
+	if len(i.StartsAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.StartsAtNotIn(i.StartsAtNotIn...))
+	}
+	if i.StartsAtGT != nil {
+		predicates = append(predicates, groupschedule.StartsAtGT(*i.StartsAtGT))
+	}
+	if i.StartsAtGTE != nil {
+		predicates = append(predicates, groupschedule.StartsAtGTE(*i.StartsAtGTE))
+	}
+	if i.StartsAtLT != nil {
+		predicates = append(predicates, groupschedule.StartsAtLT(*i.StartsAtLT))
+	}
+	if i.StartsAtLTE != nil {
+		predicates = append(predicates, groupschedule.StartsAtLTE(*i.StartsAtLTE))
+	}
+	if i.EndsAt != nil {
+		predicates = append(predicates, groupschedule.EndsAtEQ(*i.EndsAt))
+	}
+	if i.EndsAtNEQ != nil {
+		predicates = append(predicates, groupschedule.EndsAtNEQ(*i.EndsAtNEQ))
+	}
+	if len(i.EndsAtIn) > 0 {
+		predicates = append(predicates, groupschedule.EndsAtIn(i.EndsAtIn...))
+	}
+	if len(i.EndsAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.EndsAtNotIn(i.EndsAtNotIn...))
+	}
+	if i.EndsAtGT != nil {
+		predicates = append(predicates, groupschedule.EndsAtGT(*i.EndsAtGT))
+	}
+	if i.EndsAtGTE != nil {
+		predicates = append(predicates, groupschedule.EndsAtGTE(*i.EndsAtGTE))
+	}
+	if i.EndsAtLT != nil {
+		predicates = append(predicates, groupschedule.EndsAtLT(*i.EndsAtLT))
+	}
+	if i.EndsAtLTE != nil {
+		predicates = append(predicates, groupschedule.EndsAtLTE(*i.EndsAtLTE))
+	}
+	if i.Timezone != nil {
+		predicates = append(predicates, groupschedule.TimezoneEQ(*i.Timezone))
+	}
+	if i.TimezoneNEQ != nil {
+		predicates = append(predicates, groupschedule.TimezoneNEQ(*i.TimezoneNEQ))
+	}
+	if len(i.TimezoneIn) > 0 {
+		predicates = append(predicates, groupschedule.TimezoneIn(i.TimezoneIn...))
+	}
+	if len(i.TimezoneNotIn) > 0 {
+		predicates = append(predicates, groupschedule.TimezoneNotIn(i.TimezoneNotIn...))
+	}
+	if i.TimezoneGT != nil {
+		predicates = append(predicates, groupschedule.TimezoneGT(*i.TimezoneGT))
+	}
+	if i.TimezoneGTE != nil {
+		predicates = append(predicates, groupschedule.TimezoneGTE(*i.TimezoneGTE))
+	}
+	if i.TimezoneLT != nil {
+		predicates = append(predicates, groupschedule.TimezoneLT(*i.TimezoneLT))
+	}
+	if i.TimezoneLTE != nil {
+		predicates = append(predicates, groupschedule.TimezoneLTE(*i.TimezoneLTE))
+	}
+	if i.TimezoneContains != nil {
+		predicates = append(predicates, groupschedule.TimezoneContains(*i.TimezoneContains))
+	}
+	if i.TimezoneHasPrefix != nil {
+		predicates = append(predicates, groupschedule.TimezoneHasPrefix(*i.TimezoneHasPrefix))
+	}
+	if i.TimezoneHasSuffix != nil {
+		predicates = append(predicates, groupschedule.TimezoneHasSuffix(*i.TimezoneHasSuffix))
+	}
+	if i.TimezoneEqualFold != nil {
+		predicates = append(predicates, groupschedule.TimezoneEqualFold(*i.TimezoneEqualFold))
+	}
+	if i.TimezoneContainsFold != nil {
+		predicates = append(predicates, groupschedule.TimezoneContainsFold(*i.TimezoneContainsFold))
+	}
+	if i.SendMessages != nil {
+		predicates = append(predicates, groupschedule.SendMessagesEQ(*i.SendMessages))
+	}
+	if i.SendMessagesNEQ != nil {
+		predicates = append(predicates, groupschedule.SendMessagesNEQ(*i.SendMessagesNEQ))
+	}
+	if len(i.SendMessagesIn) > 0 {
+		predicates = append(predicates, groupschedule.SendMessagesIn(i.SendMessagesIn...))
+	}
+	if len(i.SendMessagesNotIn) > 0 {
+		predicates = append(predicates, groupschedule.SendMessagesNotIn(i.SendMessagesNotIn...))
+	}
+	if i.SendMessagesIsNil {
+		predicates = append(predicates, groupschedule.SendMessagesIsNil())
+	}
+	if i.SendMessagesNotNil {
+		predicates = append(predicates, groupschedule.SendMessagesNotNil())
+	}
+	if i.MembersReplyToAdminsOnly != nil {
+		predicates = append(predicates, groupschedule.MembersReplyToAdminsOnlyEQ(*i.MembersReplyToAdminsOnly))
+	}
+	if i.MembersReplyToAdminsOnlyNEQ != nil {
+		predicates = append(predicates, groupschedule.MembersReplyToAdminsOnlyNEQ(*i.MembersReplyToAdminsOnlyNEQ))
+	}
+	if i.MembersReplyToAdminsOnlyIsNil {
+		predicates = append(predicates, groupschedule.MembersReplyToAdminsOnlyIsNil())
+	}
+	if i.MembersReplyToAdminsOnlyNotNil {
+		predicates = append(predicates, groupschedule.MembersReplyToAdminsOnlyNotNil())
+	}
+	if i.EditInfo != nil {
+		predicates = append(predicates, groupschedule.EditInfoEQ(*i.EditInfo))
+	}
+	if i.EditInfoNEQ != nil {
+		predicates = append(predicates, groupschedule.EditInfoNEQ(*i.EditInfoNEQ))
+	}
+	if len(i.EditInfoIn) > 0 {
+		predicates = append(predicates, groupschedule.EditInfoIn(i.EditInfoIn...))
+	}
+	if len(i.EditInfoNotIn) > 0 {
+		predicates = append(predicates, groupschedule.EditInfoNotIn(i.EditInfoNotIn...))
+	}
+	if i.EditInfoIsNil {
+		predicates = append(predicates, groupschedule.EditInfoIsNil())
+	}
+	if i.EditInfoNotNil {
+		predicates = append(predicates, groupschedule.EditInfoNotNil())
+	}
+	if i.State != nil {
+		predicates = append(predicates, groupschedule.StateEQ(*i.State))
+	}
+	if i.StateNEQ != nil {
+		predicates = append(predicates, groupschedule.StateNEQ(*i.StateNEQ))
+	}
+	if len(i.StateIn) > 0 {
+		predicates = append(predicates, groupschedule.StateIn(i.StateIn...))
+	}
+	if len(i.StateNotIn) > 0 {
+		predicates = append(predicates, groupschedule.StateNotIn(i.StateNotIn...))
+	}
+	if i.AppliedAt != nil {
+		predicates = append(predicates, groupschedule.AppliedAtEQ(*i.AppliedAt))
+	}
+	if i.AppliedAtNEQ != nil {
+		predicates = append(predicates, groupschedule.AppliedAtNEQ(*i.AppliedAtNEQ))
+	}
+	if len(i.AppliedAtIn) > 0 {
+		predicates = append(predicates, groupschedule.AppliedAtIn(i.AppliedAtIn...))
+	}
+	if len(i.AppliedAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.AppliedAtNotIn(i.AppliedAtNotIn...))
+	}
+	if i.AppliedAtGT != nil {
+		predicates = append(predicates, groupschedule.AppliedAtGT(*i.AppliedAtGT))
+	}
+	if i.AppliedAtGTE != nil {
+		predicates = append(predicates, groupschedule.AppliedAtGTE(*i.AppliedAtGTE))
+	}
+	if i.AppliedAtLT != nil {
+		predicates = append(predicates, groupschedule.AppliedAtLT(*i.AppliedAtLT))
+	}
+	if i.AppliedAtLTE != nil {
+		predicates = append(predicates, groupschedule.AppliedAtLTE(*i.AppliedAtLTE))
+	}
+	if i.AppliedAtIsNil {
+		predicates = append(predicates, groupschedule.AppliedAtIsNil())
+	}
+	if i.AppliedAtNotNil {
+		predicates = append(predicates, groupschedule.AppliedAtNotNil())
+	}
+	if i.EndedAt != nil {
+		predicates = append(predicates, groupschedule.EndedAtEQ(*i.EndedAt))
+	}
+	if i.EndedAtNEQ != nil {
+		predicates = append(predicates, groupschedule.EndedAtNEQ(*i.EndedAtNEQ))
+	}
+	if len(i.EndedAtIn) > 0 {
+		predicates = append(predicates, groupschedule.EndedAtIn(i.EndedAtIn...))
+	}
+	if len(i.EndedAtNotIn) > 0 {
+		predicates = append(predicates, groupschedule.EndedAtNotIn(i.EndedAtNotIn...))
+	}
+	if i.EndedAtGT != nil {
+		predicates = append(predicates, groupschedule.EndedAtGT(*i.EndedAtGT))
+	}
+	if i.EndedAtGTE != nil {
+		predicates = append(predicates, groupschedule.EndedAtGTE(*i.EndedAtGTE))
+	}
+	if i.EndedAtLT != nil {
+		predicates = append(predicates, groupschedule.EndedAtLT(*i.EndedAtLT))
+	}
+	if i.EndedAtLTE != nil {
+		predicates = append(predicates, groupschedule.EndedAtLTE(*i.EndedAtLTE))
+	}
+	if i.EndedAtIsNil {
+		predicates = append(predicates, groupschedule.EndedAtIsNil())
+	}
+	if i.EndedAtNotNil {
+		predicates = append(predicates, groupschedule.EndedAtNotNil())
+	}
+	if i.Outcome != nil {
+		predicates = append(predicates, groupschedule.OutcomeEQ(*i.Outcome))
+	}
+	if i.OutcomeNEQ != nil {
+		predicates = append(predicates, groupschedule.OutcomeNEQ(*i.OutcomeNEQ))
+	}
+	if len(i.OutcomeIn) > 0 {
+		predicates = append(predicates, groupschedule.OutcomeIn(i.OutcomeIn...))
+	}
+	if len(i.OutcomeNotIn) > 0 {
+		predicates = append(predicates, groupschedule.OutcomeNotIn(i.OutcomeNotIn...))
+	}
+	if i.OutcomeGT != nil {
+		predicates = append(predicates, groupschedule.OutcomeGT(*i.OutcomeGT))
+	}
+	if i.OutcomeGTE != nil {
+		predicates = append(predicates, groupschedule.OutcomeGTE(*i.OutcomeGTE))
+	}
+	if i.OutcomeLT != nil {
+		predicates = append(predicates, groupschedule.OutcomeLT(*i.OutcomeLT))
+	}
+	if i.OutcomeLTE != nil {
+		predicates = append(predicates, groupschedule.OutcomeLTE(*i.OutcomeLTE))
+	}
+	if i.OutcomeContains != nil {
+		predicates = append(predicates, groupschedule.OutcomeContains(*i.OutcomeContains))
+	}
+	if i.OutcomeHasPrefix != nil {
+		predicates = append(predicates, groupschedule.OutcomeHasPrefix(*i.OutcomeHasPrefix))
+	}
+	if i.OutcomeHasSuffix != nil {
+		predicates = append(predicates, groupschedule.OutcomeHasSuffix(*i.OutcomeHasSuffix))
+	}
+	if i.OutcomeIsNil {
+		predicates = append(predicates, groupschedule.OutcomeIsNil())
+	}
+	if i.OutcomeNotNil {
+		predicates = append(predicates, groupschedule.OutcomeNotNil())
+	}
+	if i.OutcomeEqualFold != nil {
+		predicates = append(predicates, groupschedule.OutcomeEqualFold(*i.OutcomeEqualFold))
+	}
+	if i.OutcomeContainsFold != nil {
+		predicates = append(predicates, groupschedule.OutcomeContainsFold(*i.OutcomeContainsFold))
+	}
+	if i.CreatedByID != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDEQ(*i.CreatedByID))
+	}
+	if i.CreatedByIDNEQ != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDNEQ(*i.CreatedByIDNEQ))
+	}
+	if len(i.CreatedByIDIn) > 0 {
+		predicates = append(predicates, groupschedule.CreatedByIDIn(i.CreatedByIDIn...))
+	}
+	if len(i.CreatedByIDNotIn) > 0 {
+		predicates = append(predicates, groupschedule.CreatedByIDNotIn(i.CreatedByIDNotIn...))
+	}
+	if i.CreatedByIDGT != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDGT(*i.CreatedByIDGT))
+	}
+	if i.CreatedByIDGTE != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDGTE(*i.CreatedByIDGTE))
+	}
+	if i.CreatedByIDLT != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDLT(*i.CreatedByIDLT))
+	}
+	if i.CreatedByIDLTE != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDLTE(*i.CreatedByIDLTE))
+	}
+	if i.CreatedByIDContains != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDContains(*i.CreatedByIDContains))
+	}
+	if i.CreatedByIDHasPrefix != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDHasPrefix(*i.CreatedByIDHasPrefix))
+	}
+	if i.CreatedByIDHasSuffix != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDHasSuffix(*i.CreatedByIDHasSuffix))
+	}
+	if i.CreatedByIDIsNil {
+		predicates = append(predicates, groupschedule.CreatedByIDIsNil())
+	}
+	if i.CreatedByIDNotNil {
+		predicates = append(predicates, groupschedule.CreatedByIDNotNil())
+	}
+	if i.CreatedByIDEqualFold != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDEqualFold(*i.CreatedByIDEqualFold))
+	}
+	if i.CreatedByIDContainsFold != nil {
+		predicates = append(predicates, groupschedule.CreatedByIDContainsFold(*i.CreatedByIDContainsFold))
+	}
+	if i.CancelledByID != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDEQ(*i.CancelledByID))
+	}
+	if i.CancelledByIDNEQ != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDNEQ(*i.CancelledByIDNEQ))
+	}
+	if len(i.CancelledByIDIn) > 0 {
+		predicates = append(predicates, groupschedule.CancelledByIDIn(i.CancelledByIDIn...))
+	}
+	if len(i.CancelledByIDNotIn) > 0 {
+		predicates = append(predicates, groupschedule.CancelledByIDNotIn(i.CancelledByIDNotIn...))
+	}
+	if i.CancelledByIDGT != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDGT(*i.CancelledByIDGT))
+	}
+	if i.CancelledByIDGTE != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDGTE(*i.CancelledByIDGTE))
+	}
+	if i.CancelledByIDLT != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDLT(*i.CancelledByIDLT))
+	}
+	if i.CancelledByIDLTE != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDLTE(*i.CancelledByIDLTE))
+	}
+	if i.CancelledByIDContains != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDContains(*i.CancelledByIDContains))
+	}
+	if i.CancelledByIDHasPrefix != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDHasPrefix(*i.CancelledByIDHasPrefix))
+	}
+	if i.CancelledByIDHasSuffix != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDHasSuffix(*i.CancelledByIDHasSuffix))
+	}
+	if i.CancelledByIDIsNil {
+		predicates = append(predicates, groupschedule.CancelledByIDIsNil())
+	}
+	if i.CancelledByIDNotNil {
+		predicates = append(predicates, groupschedule.CancelledByIDNotNil())
+	}
+	if i.CancelledByIDEqualFold != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDEqualFold(*i.CancelledByIDEqualFold))
+	}
+	if i.CancelledByIDContainsFold != nil {
+		predicates = append(predicates, groupschedule.CancelledByIDContainsFold(*i.CancelledByIDContainsFold))
+	}
+
+	if i.HasGroup != nil {
+		p := groupschedule.HasGroup()
+		if !*i.HasGroup {
+			p = groupschedule.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasGroupWith) > 0 {
+		with := make([]predicate.Group, 0, len(i.HasGroupWith))
+		for _, w := range i.HasGroupWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasGroupWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, groupschedule.HasGroupWith(with...))
+	}
+	if i.HasCreatedBy != nil {
+		p := groupschedule.HasCreatedBy()
+		if !*i.HasCreatedBy {
+			p = groupschedule.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCreatedByWith) > 0 {
+		with := make([]predicate.Agent, 0, len(i.HasCreatedByWith))
+		for _, w := range i.HasCreatedByWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCreatedByWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, groupschedule.HasCreatedByWith(with...))
+	}
+	if i.HasCancelledBy != nil {
+		p := groupschedule.HasCancelledBy()
+		if !*i.HasCancelledBy {
+			p = groupschedule.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCancelledByWith) > 0 {
+		with := make([]predicate.Agent, 0, len(i.HasCancelledByWith))
+		for _, w := range i.HasCancelledByWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCancelledByWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, groupschedule.HasCancelledByWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyGroupScheduleWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return groupschedule.And(predicates...), nil
 	}
 }
 

@@ -34,6 +34,8 @@ type Group struct {
 	Description string `json:"description,omitempty"`
 	// IconURL holds the value of the "icon_url" field.
 	IconURL string `json:"icon_url,omitempty"`
+	// the SHA-256 of the picture last sent to the provider (setGroupPhoto)
+	PhotoSha256 *string `json:"photo_sha256,omitempty"`
 	// InviteLink holds the value of the "invite_link" field.
 	InviteLink string `json:"invite_link,omitempty"`
 	// ProviderGroupID holds the value of the "provider_group_id" field.
@@ -74,15 +76,18 @@ type GroupEdges struct {
 	JoinRequests []*GroupJoinRequest `json:"join_requests,omitempty"`
 	// the agents who are the group's admins in the platform (admins-only posting, approvals)
 	Admins []*Agent `json:"admins,omitempty"`
+	// scheduled changes of its posting settings, by start
+	Schedules []*GroupSchedule `json:"schedules,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
 
 	namedMembers      map[string][]*GroupMember
 	namedJoinRequests map[string][]*GroupJoinRequest
 	namedAdmins       map[string][]*Agent
+	namedSchedules    map[string][]*GroupSchedule
 }
 
 // TenantOrErr returns the Tenant value or an error if the edge
@@ -134,6 +139,15 @@ func (e GroupEdges) AdminsOrErr() ([]*Agent, error) {
 	return nil, &NotLoadedError{edge: "admins"}
 }
 
+// SchedulesOrErr returns the Schedules value or an error if the edge
+// was not loaded in eager-loading.
+func (e GroupEdges) SchedulesOrErr() ([]*GroupSchedule, error) {
+	if e.loadedTypes[5] {
+		return e.Schedules, nil
+	}
+	return nil, &NotLoadedError{edge: "schedules"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Group) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -143,7 +157,7 @@ func (*Group) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case group.FieldMemberLimit:
 			values[i] = new(sql.NullInt64)
-		case group.FieldID, group.FieldTenantID, group.FieldNumberID, group.FieldSubject, group.FieldDescription, group.FieldIconURL, group.FieldInviteLink, group.FieldProviderGroupID, group.FieldSendMessages, group.FieldEditInfo, group.FieldAddMembers, group.FieldState, group.FieldStateReason, group.FieldCreateRequestID:
+		case group.FieldID, group.FieldTenantID, group.FieldNumberID, group.FieldSubject, group.FieldDescription, group.FieldIconURL, group.FieldPhotoSha256, group.FieldInviteLink, group.FieldProviderGroupID, group.FieldSendMessages, group.FieldEditInfo, group.FieldAddMembers, group.FieldState, group.FieldStateReason, group.FieldCreateRequestID:
 			values[i] = new(sql.NullString)
 		case group.FieldCreatedAt, group.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -209,6 +223,13 @@ func (_m *Group) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field icon_url", values[i])
 			} else if value.Valid {
 				_m.IconURL = value.String
+			}
+		case group.FieldPhotoSha256:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field photo_sha256", values[i])
+			} else if value.Valid {
+				_m.PhotoSha256 = new(string)
+				*_m.PhotoSha256 = value.String
 			}
 		case group.FieldInviteLink:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -316,6 +337,11 @@ func (_m *Group) QueryAdmins() *AgentQuery {
 	return NewGroupClient(_m.config).QueryAdmins(_m)
 }
 
+// QuerySchedules queries the "schedules" edge of the Group entity.
+func (_m *Group) QuerySchedules() *GroupScheduleQuery {
+	return NewGroupClient(_m.config).QuerySchedules(_m)
+}
+
 // Update returns a builder for updating this Group.
 // Note that you need to call Group.Unwrap() before calling this method if this Group
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -359,6 +385,11 @@ func (_m *Group) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("icon_url=")
 	builder.WriteString(_m.IconURL)
+	builder.WriteString(", ")
+	if v := _m.PhotoSha256; v != nil {
+		builder.WriteString("photo_sha256=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("invite_link=")
 	builder.WriteString(_m.InviteLink)
@@ -469,6 +500,30 @@ func (_m *Group) appendNamedAdmins(name string, edges ...*Agent) {
 		_m.Edges.namedAdmins[name] = []*Agent{}
 	} else {
 		_m.Edges.namedAdmins[name] = append(_m.Edges.namedAdmins[name], edges...)
+	}
+}
+
+// NamedSchedules returns the Schedules named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Group) NamedSchedules(name string) ([]*GroupSchedule, error) {
+	if _m.Edges.namedSchedules == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSchedules[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Group) appendNamedSchedules(name string, edges ...*GroupSchedule) {
+	if _m.Edges.namedSchedules == nil {
+		_m.Edges.namedSchedules = make(map[string][]*GroupSchedule)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSchedules[name] = []*GroupSchedule{}
+	} else {
+		_m.Edges.namedSchedules[name] = append(_m.Edges.namedSchedules[name], edges...)
 	}
 }
 

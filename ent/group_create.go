@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -99,6 +100,20 @@ func (_c *GroupCreate) SetIconURL(v string) *GroupCreate {
 func (_c *GroupCreate) SetNillableIconURL(v *string) *GroupCreate {
 	if v != nil {
 		_c.SetIconURL(*v)
+	}
+	return _c
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (_c *GroupCreate) SetPhotoSha256(v string) *GroupCreate {
+	_c.mutation.SetPhotoSha256(v)
+	return _c
+}
+
+// SetNillablePhotoSha256 sets the "photo_sha256" field if the given value is not nil.
+func (_c *GroupCreate) SetNillablePhotoSha256(v *string) *GroupCreate {
+	if v != nil {
+		_c.SetPhotoSha256(*v)
 	}
 	return _c
 }
@@ -324,6 +339,21 @@ func (_c *GroupCreate) AddAdmins(v ...*Agent) *GroupCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddAdminIDs(ids...)
+}
+
+// AddScheduleIDs adds the "schedules" edge to the GroupSchedule entity by IDs.
+func (_c *GroupCreate) AddScheduleIDs(ids ...string) *GroupCreate {
+	_c.mutation.AddScheduleIDs(ids...)
+	return _c
+}
+
+// AddSchedules adds the "schedules" edges to the GroupSchedule entity.
+func (_c *GroupCreate) AddSchedules(v ...*GroupSchedule) *GroupCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddScheduleIDs(ids...)
 }
 
 // Mutation returns the GroupMutation object of the builder.
@@ -560,6 +590,10 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 		_spec.SetField(group.FieldIconURL, field.TypeString, value)
 		_node.IconURL = value
 	}
+	if value, ok := _c.mutation.PhotoSha256(); ok {
+		_spec.SetField(group.FieldPhotoSha256, field.TypeString, value)
+		_node.PhotoSha256 = &value
+	}
 	if value, ok := _c.mutation.InviteLink(); ok {
 		_spec.SetField(group.FieldInviteLink, field.TypeString, value)
 		_node.InviteLink = value
@@ -686,6 +720,22 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.SchedulesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -795,6 +845,24 @@ func (u *GroupUpsert) UpdateIconURL() *GroupUpsert {
 // ClearIconURL clears the value of the "icon_url" field.
 func (u *GroupUpsert) ClearIconURL() *GroupUpsert {
 	u.SetNull(group.FieldIconURL)
+	return u
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (u *GroupUpsert) SetPhotoSha256(v string) *GroupUpsert {
+	u.Set(group.FieldPhotoSha256, v)
+	return u
+}
+
+// UpdatePhotoSha256 sets the "photo_sha256" field to the value that was provided on create.
+func (u *GroupUpsert) UpdatePhotoSha256() *GroupUpsert {
+	u.SetExcluded(group.FieldPhotoSha256)
+	return u
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (u *GroupUpsert) ClearPhotoSha256() *GroupUpsert {
+	u.SetNull(group.FieldPhotoSha256)
 	return u
 }
 
@@ -1084,6 +1152,27 @@ func (u *GroupUpsertOne) UpdateIconURL() *GroupUpsertOne {
 func (u *GroupUpsertOne) ClearIconURL() *GroupUpsertOne {
 	return u.Update(func(s *GroupUpsert) {
 		s.ClearIconURL()
+	})
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (u *GroupUpsertOne) SetPhotoSha256(v string) *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetPhotoSha256(v)
+	})
+}
+
+// UpdatePhotoSha256 sets the "photo_sha256" field to the value that was provided on create.
+func (u *GroupUpsertOne) UpdatePhotoSha256() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdatePhotoSha256()
+	})
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (u *GroupUpsertOne) ClearPhotoSha256() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearPhotoSha256()
 	})
 }
 
@@ -1567,6 +1656,27 @@ func (u *GroupUpsertBulk) UpdateIconURL() *GroupUpsertBulk {
 func (u *GroupUpsertBulk) ClearIconURL() *GroupUpsertBulk {
 	return u.Update(func(s *GroupUpsert) {
 		s.ClearIconURL()
+	})
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (u *GroupUpsertBulk) SetPhotoSha256(v string) *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetPhotoSha256(v)
+	})
+}
+
+// UpdatePhotoSha256 sets the "photo_sha256" field to the value that was provided on create.
+func (u *GroupUpsertBulk) UpdatePhotoSha256() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdatePhotoSha256()
+	})
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (u *GroupUpsertBulk) ClearPhotoSha256() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearPhotoSha256()
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
@@ -35,11 +36,13 @@ type GroupQuery struct {
 	withMembers           *GroupMemberQuery
 	withJoinRequests      *GroupJoinRequestQuery
 	withAdmins            *AgentQuery
+	withSchedules         *GroupScheduleQuery
 	loadTotal             []func(context.Context, []*Group) error
 	modifiers             []func(*sql.Selector)
 	withNamedMembers      map[string]*GroupMemberQuery
 	withNamedJoinRequests map[string]*GroupJoinRequestQuery
 	withNamedAdmins       map[string]*AgentQuery
+	withNamedSchedules    map[string]*GroupScheduleQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -179,6 +182,28 @@ func (_q *GroupQuery) QueryAdmins() *AgentQuery {
 			sqlgraph.From(group.Table, group.FieldID, selector),
 			sqlgraph.To(agent.Table, agent.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, false, group.AdminsTable, group.AdminsPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySchedules chains the current query on the "schedules" edge.
+func (_q *GroupQuery) QuerySchedules() *GroupScheduleQuery {
+	query := (&GroupScheduleClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, selector),
+			sqlgraph.To(groupschedule.Table, groupschedule.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, group.SchedulesTable, group.SchedulesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -383,6 +408,7 @@ func (_q *GroupQuery) Clone() *GroupQuery {
 		withMembers:      _q.withMembers.Clone(),
 		withJoinRequests: _q.withJoinRequests.Clone(),
 		withAdmins:       _q.withAdmins.Clone(),
+		withSchedules:    _q.withSchedules.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -442,6 +468,17 @@ func (_q *GroupQuery) WithAdmins(opts ...func(*AgentQuery)) *GroupQuery {
 		opt(query)
 	}
 	_q.withAdmins = query
+	return _q
+}
+
+// WithSchedules tells the query-builder to eager-load the nodes that are connected to
+// the "schedules" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithSchedules(opts ...func(*GroupScheduleQuery)) *GroupQuery {
+	query := (&GroupScheduleClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSchedules = query
 	return _q
 }
 
@@ -529,12 +566,13 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 	var (
 		nodes       = []*Group{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withTenant != nil,
 			_q.withNumber != nil,
 			_q.withMembers != nil,
 			_q.withJoinRequests != nil,
 			_q.withAdmins != nil,
+			_q.withSchedules != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -591,6 +629,13 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 			return nil, err
 		}
 	}
+	if query := _q.withSchedules; query != nil {
+		if err := _q.loadSchedules(ctx, query, nodes,
+			func(n *Group) { n.Edges.Schedules = []*GroupSchedule{} },
+			func(n *Group, e *GroupSchedule) { n.Edges.Schedules = append(n.Edges.Schedules, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedMembers {
 		if err := _q.loadMembers(ctx, query, nodes,
 			func(n *Group) { n.appendNamedMembers(name) },
@@ -609,6 +654,13 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 		if err := _q.loadAdmins(ctx, query, nodes,
 			func(n *Group) { n.appendNamedAdmins(name) },
 			func(n *Group, e *Agent) { n.appendNamedAdmins(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSchedules {
+		if err := _q.loadSchedules(ctx, query, nodes,
+			func(n *Group) { n.appendNamedSchedules(name) },
+			func(n *Group, e *GroupSchedule) { n.appendNamedSchedules(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -799,6 +851,36 @@ func (_q *GroupQuery) loadAdmins(ctx context.Context, query *AgentQuery, nodes [
 	}
 	return nil
 }
+func (_q *GroupQuery) loadSchedules(ctx context.Context, query *GroupScheduleQuery, nodes []*Group, init func(*Group), assign func(*Group, *GroupSchedule)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Group)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(groupschedule.FieldGroupID)
+	}
+	query.Where(predicate.GroupSchedule(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(group.SchedulesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.GroupID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "group_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *GroupQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -964,6 +1046,20 @@ func (_q *GroupQuery) WithNamedAdmins(name string, opts ...func(*AgentQuery)) *G
 		_q.withNamedAdmins = make(map[string]*AgentQuery)
 	}
 	_q.withNamedAdmins[name] = query
+	return _q
+}
+
+// WithNamedSchedules tells the query-builder to eager-load the nodes that are connected to the "schedules"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithNamedSchedules(name string, opts ...func(*GroupScheduleQuery)) *GroupQuery {
+	query := (&GroupScheduleClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSchedules == nil {
+		_q.withNamedSchedules = make(map[string]*GroupScheduleQuery)
+	}
+	_q.withNamedSchedules[name] = query
 	return _q
 }
 

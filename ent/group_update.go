@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 )
@@ -90,6 +91,26 @@ func (_u *GroupUpdate) SetNillableIconURL(v *string) *GroupUpdate {
 // ClearIconURL clears the value of the "icon_url" field.
 func (_u *GroupUpdate) ClearIconURL() *GroupUpdate {
 	_u.mutation.ClearIconURL()
+	return _u
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (_u *GroupUpdate) SetPhotoSha256(v string) *GroupUpdate {
+	_u.mutation.SetPhotoSha256(v)
+	return _u
+}
+
+// SetNillablePhotoSha256 sets the "photo_sha256" field if the given value is not nil.
+func (_u *GroupUpdate) SetNillablePhotoSha256(v *string) *GroupUpdate {
+	if v != nil {
+		_u.SetPhotoSha256(*v)
+	}
+	return _u
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (_u *GroupUpdate) ClearPhotoSha256() *GroupUpdate {
+	_u.mutation.ClearPhotoSha256()
 	return _u
 }
 
@@ -323,6 +344,21 @@ func (_u *GroupUpdate) AddAdmins(v ...*Agent) *GroupUpdate {
 	return _u.AddAdminIDs(ids...)
 }
 
+// AddScheduleIDs adds the "schedules" edge to the GroupSchedule entity by IDs.
+func (_u *GroupUpdate) AddScheduleIDs(ids ...string) *GroupUpdate {
+	_u.mutation.AddScheduleIDs(ids...)
+	return _u
+}
+
+// AddSchedules adds the "schedules" edges to the GroupSchedule entity.
+func (_u *GroupUpdate) AddSchedules(v ...*GroupSchedule) *GroupUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScheduleIDs(ids...)
+}
+
 // Mutation returns the GroupMutation object of the builder.
 func (_u *GroupUpdate) Mutation() *GroupMutation {
 	return _u.mutation
@@ -389,6 +425,27 @@ func (_u *GroupUpdate) RemoveAdmins(v ...*Agent) *GroupUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAdminIDs(ids...)
+}
+
+// ClearSchedules clears all "schedules" edges to the GroupSchedule entity.
+func (_u *GroupUpdate) ClearSchedules() *GroupUpdate {
+	_u.mutation.ClearSchedules()
+	return _u
+}
+
+// RemoveScheduleIDs removes the "schedules" edge to GroupSchedule entities by IDs.
+func (_u *GroupUpdate) RemoveScheduleIDs(ids ...string) *GroupUpdate {
+	_u.mutation.RemoveScheduleIDs(ids...)
+	return _u
+}
+
+// RemoveSchedules removes "schedules" edges to GroupSchedule entities.
+func (_u *GroupUpdate) RemoveSchedules(v ...*GroupSchedule) *GroupUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScheduleIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -514,6 +571,12 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.IconURLCleared() {
 		_spec.ClearField(group.FieldIconURL, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhotoSha256(); ok {
+		_spec.SetField(group.FieldPhotoSha256, field.TypeString, value)
+	}
+	if _u.mutation.PhotoSha256Cleared() {
+		_spec.ClearField(group.FieldPhotoSha256, field.TypeString)
 	}
 	if value, ok := _u.mutation.InviteLink(); ok {
 		_spec.SetField(group.FieldInviteLink, field.TypeString, value)
@@ -698,6 +761,51 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.SchedulesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSchedulesIDs(); len(nodes) > 0 && !_u.mutation.SchedulesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SchedulesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -777,6 +885,26 @@ func (_u *GroupUpdateOne) SetNillableIconURL(v *string) *GroupUpdateOne {
 // ClearIconURL clears the value of the "icon_url" field.
 func (_u *GroupUpdateOne) ClearIconURL() *GroupUpdateOne {
 	_u.mutation.ClearIconURL()
+	return _u
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (_u *GroupUpdateOne) SetPhotoSha256(v string) *GroupUpdateOne {
+	_u.mutation.SetPhotoSha256(v)
+	return _u
+}
+
+// SetNillablePhotoSha256 sets the "photo_sha256" field if the given value is not nil.
+func (_u *GroupUpdateOne) SetNillablePhotoSha256(v *string) *GroupUpdateOne {
+	if v != nil {
+		_u.SetPhotoSha256(*v)
+	}
+	return _u
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (_u *GroupUpdateOne) ClearPhotoSha256() *GroupUpdateOne {
+	_u.mutation.ClearPhotoSha256()
 	return _u
 }
 
@@ -1010,6 +1138,21 @@ func (_u *GroupUpdateOne) AddAdmins(v ...*Agent) *GroupUpdateOne {
 	return _u.AddAdminIDs(ids...)
 }
 
+// AddScheduleIDs adds the "schedules" edge to the GroupSchedule entity by IDs.
+func (_u *GroupUpdateOne) AddScheduleIDs(ids ...string) *GroupUpdateOne {
+	_u.mutation.AddScheduleIDs(ids...)
+	return _u
+}
+
+// AddSchedules adds the "schedules" edges to the GroupSchedule entity.
+func (_u *GroupUpdateOne) AddSchedules(v ...*GroupSchedule) *GroupUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScheduleIDs(ids...)
+}
+
 // Mutation returns the GroupMutation object of the builder.
 func (_u *GroupUpdateOne) Mutation() *GroupMutation {
 	return _u.mutation
@@ -1076,6 +1219,27 @@ func (_u *GroupUpdateOne) RemoveAdmins(v ...*Agent) *GroupUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAdminIDs(ids...)
+}
+
+// ClearSchedules clears all "schedules" edges to the GroupSchedule entity.
+func (_u *GroupUpdateOne) ClearSchedules() *GroupUpdateOne {
+	_u.mutation.ClearSchedules()
+	return _u
+}
+
+// RemoveScheduleIDs removes the "schedules" edge to GroupSchedule entities by IDs.
+func (_u *GroupUpdateOne) RemoveScheduleIDs(ids ...string) *GroupUpdateOne {
+	_u.mutation.RemoveScheduleIDs(ids...)
+	return _u
+}
+
+// RemoveSchedules removes "schedules" edges to GroupSchedule entities.
+func (_u *GroupUpdateOne) RemoveSchedules(v ...*GroupSchedule) *GroupUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScheduleIDs(ids...)
 }
 
 // Where appends a list predicates to the GroupUpdate builder.
@@ -1231,6 +1395,12 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 	}
 	if _u.mutation.IconURLCleared() {
 		_spec.ClearField(group.FieldIconURL, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhotoSha256(); ok {
+		_spec.SetField(group.FieldPhotoSha256, field.TypeString, value)
+	}
+	if _u.mutation.PhotoSha256Cleared() {
+		_spec.ClearField(group.FieldPhotoSha256, field.TypeString)
 	}
 	if value, ok := _u.mutation.InviteLink(); ok {
 		_spec.SetField(group.FieldInviteLink, field.TypeString, value)
@@ -1408,6 +1578,51 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SchedulesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSchedulesIDs(); len(nodes) > 0 && !_u.mutation.SchedulesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SchedulesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   group.SchedulesTable,
+			Columns: []string{group.SchedulesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupschedule.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

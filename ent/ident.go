@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -48,6 +50,8 @@ var typeByPrefix = map[string]string{
 	"grp":  group.Table,
 	"gjr":  groupjoinrequest.Table,
 	"gmb":  groupmember.Table,
+	"gph":  groupphoto.Table,
+	"gsc":  groupschedule.Table,
 	"gwe":  groupwebhookevent.Table,
 	"lth":  loginthrottle.Table,
 	"msg":  message.Table,
@@ -78,6 +82,8 @@ var prefixByTable = map[string]string{
 	group.Table:             "grp",
 	groupjoinrequest.Table:  "gjr",
 	groupmember.Table:       "gmb",
+	groupphoto.Table:        "gph",
+	groupschedule.Table:     "gsc",
 	groupwebhookevent.Table: "gwe",
 	loginthrottle.Table:     "lth",
 	message.Table:           "msg",
@@ -105,9 +111,11 @@ var edgeTables = map[string]map[string]string{
 	"CasbinRule":        {"tenant": tenant.Table},
 	"Contact":           {"tenant": tenant.Table, "conversations": conversation.Table},
 	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
-	"Group":             {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table},
+	"Group":             {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table, "schedules": groupschedule.Table},
 	"GroupJoinRequest":  {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":       {"tenant": tenant.Table, "group": group.Table},
+	"GroupPhoto":        {"tenant": tenant.Table},
+	"GroupSchedule":     {"tenant": tenant.Table, "group": group.Table, "created_by": agent.Table, "cancelled_by": agent.Table},
 	"GroupWebhookEvent": {"tenant": tenant.Table, "number": number.Table},
 	"LoginThrottle":     {},
 	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "author": contact.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
@@ -171,6 +179,10 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.GroupJoinRequest.Query().Where(groupjoinrequest.IDIn(ids...)).Count(ctx)
 	case groupmember.Table:
 		return c.GroupMember.Query().Where(groupmember.IDIn(ids...)).Count(ctx)
+	case groupphoto.Table:
+		return c.GroupPhoto.Query().Where(groupphoto.IDIn(ids...)).Count(ctx)
+	case groupschedule.Table:
+		return c.GroupSchedule.Query().Where(groupschedule.IDIn(ids...)).Count(ctx)
 	case groupwebhookevent.Table:
 		return c.GroupWebhookEvent.Query().Where(groupwebhookevent.IDIn(ids...)).Count(ctx)
 	case loginthrottle.Table:

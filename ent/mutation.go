@@ -24,6 +24,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -64,6 +66,8 @@ const (
 	TypeGroup             = "Group"
 	TypeGroupJoinRequest  = "GroupJoinRequest"
 	TypeGroupMember       = "GroupMember"
+	TypeGroupPhoto        = "GroupPhoto"
+	TypeGroupSchedule     = "GroupSchedule"
 	TypeGroupWebhookEvent = "GroupWebhookEvent"
 	TypeLoginThrottle     = "LoginThrottle"
 	TypeMessage           = "Message"
@@ -11776,6 +11780,7 @@ type GroupMutation struct {
 	subject                      *string
 	description                  *string
 	icon_url                     *string
+	photo_sha256                 *string
 	invite_link                  *string
 	provider_group_id            *string
 	send_messages                *schematype.Audience
@@ -11802,6 +11807,9 @@ type GroupMutation struct {
 	admins                       map[string]struct{}
 	removedadmins                map[string]struct{}
 	clearedadmins                bool
+	schedules                    map[string]struct{}
+	removedschedules             map[string]struct{}
+	clearedschedules             bool
 	done                         bool
 	oldValue                     func(context.Context) (*Group, error)
 	predicates                   []predicate.Group
@@ -12187,6 +12195,55 @@ func (m *GroupMutation) IconURLCleared() bool {
 func (m *GroupMutation) ResetIconURL() {
 	m.icon_url = nil
 	delete(m.clearedFields, group.FieldIconURL)
+}
+
+// SetPhotoSha256 sets the "photo_sha256" field.
+func (m *GroupMutation) SetPhotoSha256(s string) {
+	m.photo_sha256 = &s
+}
+
+// PhotoSha256 returns the value of the "photo_sha256" field in the mutation.
+func (m *GroupMutation) PhotoSha256() (r string, exists bool) {
+	v := m.photo_sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhotoSha256 returns the old "photo_sha256" field's value of the Group entity.
+// If the Group object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupMutation) OldPhotoSha256(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhotoSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhotoSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhotoSha256: %w", err)
+	}
+	return oldValue.PhotoSha256, nil
+}
+
+// ClearPhotoSha256 clears the value of the "photo_sha256" field.
+func (m *GroupMutation) ClearPhotoSha256() {
+	m.photo_sha256 = nil
+	m.clearedFields[group.FieldPhotoSha256] = struct{}{}
+}
+
+// PhotoSha256Cleared returns if the "photo_sha256" field was cleared in this mutation.
+func (m *GroupMutation) PhotoSha256Cleared() bool {
+	_, ok := m.clearedFields[group.FieldPhotoSha256]
+	return ok
+}
+
+// ResetPhotoSha256 resets all changes to the "photo_sha256" field.
+func (m *GroupMutation) ResetPhotoSha256() {
+	m.photo_sha256 = nil
+	delete(m.clearedFields, group.FieldPhotoSha256)
 }
 
 // SetInviteLink sets the "invite_link" field.
@@ -12873,6 +12930,60 @@ func (m *GroupMutation) ResetAdmins() {
 	m.removedadmins = nil
 }
 
+// AddScheduleIDs adds the "schedules" edge to the GroupSchedule entity by ids.
+func (m *GroupMutation) AddScheduleIDs(ids ...string) {
+	if m.schedules == nil {
+		m.schedules = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.schedules[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSchedules clears the "schedules" edge to the GroupSchedule entity.
+func (m *GroupMutation) ClearSchedules() {
+	m.clearedschedules = true
+}
+
+// SchedulesCleared reports if the "schedules" edge to the GroupSchedule entity was cleared.
+func (m *GroupMutation) SchedulesCleared() bool {
+	return m.clearedschedules
+}
+
+// RemoveScheduleIDs removes the "schedules" edge to the GroupSchedule entity by IDs.
+func (m *GroupMutation) RemoveScheduleIDs(ids ...string) {
+	if m.removedschedules == nil {
+		m.removedschedules = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.schedules, ids[i])
+		m.removedschedules[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSchedules returns the removed IDs of the "schedules" edge to the GroupSchedule entity.
+func (m *GroupMutation) RemovedSchedulesIDs() (ids []string) {
+	for id := range m.removedschedules {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SchedulesIDs returns the "schedules" edge IDs in the mutation.
+func (m *GroupMutation) SchedulesIDs() (ids []string) {
+	for id := range m.schedules {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSchedules resets all changes to the "schedules" edge.
+func (m *GroupMutation) ResetSchedules() {
+	m.schedules = nil
+	m.clearedschedules = false
+	m.removedschedules = nil
+}
+
 // Where appends a list predicates to the GroupMutation builder.
 func (m *GroupMutation) Where(ps ...predicate.Group) {
 	m.predicates = append(m.predicates, ps...)
@@ -12907,7 +13018,7 @@ func (m *GroupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GroupMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, group.FieldCreatedAt)
 	}
@@ -12928,6 +13039,9 @@ func (m *GroupMutation) Fields() []string {
 	}
 	if m.icon_url != nil {
 		fields = append(fields, group.FieldIconURL)
+	}
+	if m.photo_sha256 != nil {
+		fields = append(fields, group.FieldPhotoSha256)
 	}
 	if m.invite_link != nil {
 		fields = append(fields, group.FieldInviteLink)
@@ -12984,6 +13098,8 @@ func (m *GroupMutation) Field(name string) (ent.Value, bool) {
 		return m.Description()
 	case group.FieldIconURL:
 		return m.IconURL()
+	case group.FieldPhotoSha256:
+		return m.PhotoSha256()
 	case group.FieldInviteLink:
 		return m.InviteLink()
 	case group.FieldProviderGroupID:
@@ -13029,6 +13145,8 @@ func (m *GroupMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldDescription(ctx)
 	case group.FieldIconURL:
 		return m.OldIconURL(ctx)
+	case group.FieldPhotoSha256:
+		return m.OldPhotoSha256(ctx)
 	case group.FieldInviteLink:
 		return m.OldInviteLink(ctx)
 	case group.FieldProviderGroupID:
@@ -13108,6 +13226,13 @@ func (m *GroupMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetIconURL(v)
+		return nil
+	case group.FieldPhotoSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhotoSha256(v)
 		return nil
 	case group.FieldInviteLink:
 		v, ok := value.(string)
@@ -13237,6 +13362,9 @@ func (m *GroupMutation) ClearedFields() []string {
 	if m.FieldCleared(group.FieldIconURL) {
 		fields = append(fields, group.FieldIconURL)
 	}
+	if m.FieldCleared(group.FieldPhotoSha256) {
+		fields = append(fields, group.FieldPhotoSha256)
+	}
 	if m.FieldCleared(group.FieldInviteLink) {
 		fields = append(fields, group.FieldInviteLink)
 	}
@@ -13268,6 +13396,9 @@ func (m *GroupMutation) ClearField(name string) error {
 		return nil
 	case group.FieldIconURL:
 		m.ClearIconURL()
+		return nil
+	case group.FieldPhotoSha256:
+		m.ClearPhotoSha256()
 		return nil
 	case group.FieldInviteLink:
 		m.ClearInviteLink()
@@ -13310,6 +13441,9 @@ func (m *GroupMutation) ResetField(name string) error {
 	case group.FieldIconURL:
 		m.ResetIconURL()
 		return nil
+	case group.FieldPhotoSha256:
+		m.ResetPhotoSha256()
+		return nil
 	case group.FieldInviteLink:
 		m.ResetInviteLink()
 		return nil
@@ -13349,7 +13483,7 @@ func (m *GroupMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *GroupMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.tenant != nil {
 		edges = append(edges, group.EdgeTenant)
 	}
@@ -13364,6 +13498,9 @@ func (m *GroupMutation) AddedEdges() []string {
 	}
 	if m.admins != nil {
 		edges = append(edges, group.EdgeAdmins)
+	}
+	if m.schedules != nil {
+		edges = append(edges, group.EdgeSchedules)
 	}
 	return edges
 }
@@ -13398,13 +13535,19 @@ func (m *GroupMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeSchedules:
+		ids := make([]ent.Value, 0, len(m.schedules))
+		for id := range m.schedules {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *GroupMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.removedmembers != nil {
 		edges = append(edges, group.EdgeMembers)
 	}
@@ -13413,6 +13556,9 @@ func (m *GroupMutation) RemovedEdges() []string {
 	}
 	if m.removedadmins != nil {
 		edges = append(edges, group.EdgeAdmins)
+	}
+	if m.removedschedules != nil {
+		edges = append(edges, group.EdgeSchedules)
 	}
 	return edges
 }
@@ -13439,13 +13585,19 @@ func (m *GroupMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeSchedules:
+		ids := make([]ent.Value, 0, len(m.removedschedules))
+		for id := range m.removedschedules {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *GroupMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.clearedtenant {
 		edges = append(edges, group.EdgeTenant)
 	}
@@ -13460,6 +13612,9 @@ func (m *GroupMutation) ClearedEdges() []string {
 	}
 	if m.clearedadmins {
 		edges = append(edges, group.EdgeAdmins)
+	}
+	if m.clearedschedules {
+		edges = append(edges, group.EdgeSchedules)
 	}
 	return edges
 }
@@ -13478,6 +13633,8 @@ func (m *GroupMutation) EdgeCleared(name string) bool {
 		return m.clearedjoin_requests
 	case group.EdgeAdmins:
 		return m.clearedadmins
+	case group.EdgeSchedules:
+		return m.clearedschedules
 	}
 	return false
 }
@@ -13514,6 +13671,9 @@ func (m *GroupMutation) ResetEdge(name string) error {
 		return nil
 	case group.EdgeAdmins:
 		m.ResetAdmins()
+		return nil
+	case group.EdgeSchedules:
+		m.ResetSchedules()
 		return nil
 	}
 	return fmt.Errorf("unknown Group edge %s", name)
@@ -15411,6 +15571,2297 @@ func (m *GroupMemberMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown GroupMember edge %s", name)
+}
+
+// GroupPhotoMutation represents an operation that mutates the GroupPhoto nodes in the graph.
+type GroupPhotoMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	created_at    *time.Time
+	updated_at    *time.Time
+	group_id      *string
+	jpeg          *[]byte
+	sha256        *string
+	clearedFields map[string]struct{}
+	tenant        *string
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*GroupPhoto, error)
+	predicates    []predicate.GroupPhoto
+}
+
+var _ ent.Mutation = (*GroupPhotoMutation)(nil)
+
+// groupphotoOption allows management of the mutation configuration using functional options.
+type groupphotoOption func(*GroupPhotoMutation)
+
+// newGroupPhotoMutation creates new mutation for the GroupPhoto entity.
+func newGroupPhotoMutation(c config, op Op, opts ...groupphotoOption) *GroupPhotoMutation {
+	m := &GroupPhotoMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGroupPhoto,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGroupPhotoID sets the ID field of the mutation.
+func withGroupPhotoID(id string) groupphotoOption {
+	return func(m *GroupPhotoMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GroupPhoto
+		)
+		m.oldValue = func(ctx context.Context) (*GroupPhoto, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GroupPhoto.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGroupPhoto sets the old GroupPhoto of the mutation.
+func withGroupPhoto(node *GroupPhoto) groupphotoOption {
+	return func(m *GroupPhotoMutation) {
+		m.oldValue = func(context.Context) (*GroupPhoto, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GroupPhotoMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GroupPhotoMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GroupPhoto entities.
+func (m *GroupPhotoMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GroupPhotoMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GroupPhotoMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GroupPhoto.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GroupPhotoMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GroupPhotoMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GroupPhotoMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GroupPhotoMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GroupPhotoMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GroupPhotoMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GroupPhotoMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GroupPhotoMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GroupPhotoMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *GroupPhotoMutation) SetGroupID(s string) {
+	m.group_id = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *GroupPhotoMutation) GroupID() (r string, exists bool) {
+	v := m.group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *GroupPhotoMutation) ResetGroupID() {
+	m.group_id = nil
+}
+
+// SetJpeg sets the "jpeg" field.
+func (m *GroupPhotoMutation) SetJpeg(b []byte) {
+	m.jpeg = &b
+}
+
+// Jpeg returns the value of the "jpeg" field in the mutation.
+func (m *GroupPhotoMutation) Jpeg() (r []byte, exists bool) {
+	v := m.jpeg
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJpeg returns the old "jpeg" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldJpeg(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJpeg is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJpeg requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJpeg: %w", err)
+	}
+	return oldValue.Jpeg, nil
+}
+
+// ResetJpeg resets all changes to the "jpeg" field.
+func (m *GroupPhotoMutation) ResetJpeg() {
+	m.jpeg = nil
+}
+
+// SetSha256 sets the "sha256" field.
+func (m *GroupPhotoMutation) SetSha256(s string) {
+	m.sha256 = &s
+}
+
+// Sha256 returns the value of the "sha256" field in the mutation.
+func (m *GroupPhotoMutation) Sha256() (r string, exists bool) {
+	v := m.sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSha256 returns the old "sha256" field's value of the GroupPhoto entity.
+// If the GroupPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupPhotoMutation) OldSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSha256: %w", err)
+	}
+	return oldValue.Sha256, nil
+}
+
+// ResetSha256 resets all changes to the "sha256" field.
+func (m *GroupPhotoMutation) ResetSha256() {
+	m.sha256 = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GroupPhotoMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[groupphoto.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GroupPhotoMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GroupPhotoMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GroupPhotoMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the GroupPhotoMutation builder.
+func (m *GroupPhotoMutation) Where(ps ...predicate.GroupPhoto) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GroupPhotoMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GroupPhotoMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GroupPhoto, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GroupPhotoMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GroupPhotoMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GroupPhoto).
+func (m *GroupPhotoMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GroupPhotoMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, groupphoto.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, groupphoto.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, groupphoto.FieldTenantID)
+	}
+	if m.group_id != nil {
+		fields = append(fields, groupphoto.FieldGroupID)
+	}
+	if m.jpeg != nil {
+		fields = append(fields, groupphoto.FieldJpeg)
+	}
+	if m.sha256 != nil {
+		fields = append(fields, groupphoto.FieldSha256)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GroupPhotoMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case groupphoto.FieldCreatedAt:
+		return m.CreatedAt()
+	case groupphoto.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case groupphoto.FieldTenantID:
+		return m.TenantID()
+	case groupphoto.FieldGroupID:
+		return m.GroupID()
+	case groupphoto.FieldJpeg:
+		return m.Jpeg()
+	case groupphoto.FieldSha256:
+		return m.Sha256()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GroupPhotoMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case groupphoto.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case groupphoto.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case groupphoto.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case groupphoto.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case groupphoto.FieldJpeg:
+		return m.OldJpeg(ctx)
+	case groupphoto.FieldSha256:
+		return m.OldSha256(ctx)
+	}
+	return nil, fmt.Errorf("unknown GroupPhoto field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupPhotoMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case groupphoto.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case groupphoto.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case groupphoto.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case groupphoto.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case groupphoto.FieldJpeg:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJpeg(v)
+		return nil
+	case groupphoto.FieldSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSha256(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupPhoto field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GroupPhotoMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GroupPhotoMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupPhotoMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown GroupPhoto numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GroupPhotoMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GroupPhotoMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GroupPhotoMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown GroupPhoto nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GroupPhotoMutation) ResetField(name string) error {
+	switch name {
+	case groupphoto.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case groupphoto.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case groupphoto.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case groupphoto.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case groupphoto.FieldJpeg:
+		m.ResetJpeg()
+		return nil
+	case groupphoto.FieldSha256:
+		m.ResetSha256()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupPhoto field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GroupPhotoMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, groupphoto.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GroupPhotoMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case groupphoto.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GroupPhotoMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GroupPhotoMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GroupPhotoMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, groupphoto.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GroupPhotoMutation) EdgeCleared(name string) bool {
+	switch name {
+	case groupphoto.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GroupPhotoMutation) ClearEdge(name string) error {
+	switch name {
+	case groupphoto.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupPhoto unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GroupPhotoMutation) ResetEdge(name string) error {
+	switch name {
+	case groupphoto.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupPhoto edge %s", name)
+}
+
+// GroupScheduleMutation represents an operation that mutates the GroupSchedule nodes in the graph.
+type GroupScheduleMutation struct {
+	config
+	op                           Op
+	typ                          string
+	id                           *string
+	created_at                   *time.Time
+	updated_at                   *time.Time
+	label                        *string
+	starts_at                    *time.Time
+	ends_at                      *time.Time
+	timezone                     *string
+	send_messages                *schematype.Audience
+	members_reply_to_admins_only *bool
+	edit_info                    *schematype.Audience
+	previous                     *schematype.GroupPostingSettings
+	state                        *groupschedule.State
+	applied_at                   *time.Time
+	ended_at                     *time.Time
+	outcome                      *string
+	clearedFields                map[string]struct{}
+	tenant                       *string
+	clearedtenant                bool
+	group                        *string
+	clearedgroup                 bool
+	created_by                   *string
+	clearedcreated_by            bool
+	cancelled_by                 *string
+	clearedcancelled_by          bool
+	done                         bool
+	oldValue                     func(context.Context) (*GroupSchedule, error)
+	predicates                   []predicate.GroupSchedule
+}
+
+var _ ent.Mutation = (*GroupScheduleMutation)(nil)
+
+// groupscheduleOption allows management of the mutation configuration using functional options.
+type groupscheduleOption func(*GroupScheduleMutation)
+
+// newGroupScheduleMutation creates new mutation for the GroupSchedule entity.
+func newGroupScheduleMutation(c config, op Op, opts ...groupscheduleOption) *GroupScheduleMutation {
+	m := &GroupScheduleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGroupSchedule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGroupScheduleID sets the ID field of the mutation.
+func withGroupScheduleID(id string) groupscheduleOption {
+	return func(m *GroupScheduleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GroupSchedule
+		)
+		m.oldValue = func(ctx context.Context) (*GroupSchedule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GroupSchedule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGroupSchedule sets the old GroupSchedule of the mutation.
+func withGroupSchedule(node *GroupSchedule) groupscheduleOption {
+	return func(m *GroupScheduleMutation) {
+		m.oldValue = func(context.Context) (*GroupSchedule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GroupScheduleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GroupScheduleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GroupSchedule entities.
+func (m *GroupScheduleMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GroupScheduleMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GroupScheduleMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GroupSchedule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GroupScheduleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GroupScheduleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GroupScheduleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GroupScheduleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GroupScheduleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GroupScheduleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GroupScheduleMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GroupScheduleMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GroupScheduleMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *GroupScheduleMutation) SetGroupID(s string) {
+	m.group = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *GroupScheduleMutation) GroupID() (r string, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *GroupScheduleMutation) ResetGroupID() {
+	m.group = nil
+}
+
+// SetLabel sets the "label" field.
+func (m *GroupScheduleMutation) SetLabel(s string) {
+	m.label = &s
+}
+
+// Label returns the value of the "label" field in the mutation.
+func (m *GroupScheduleMutation) Label() (r string, exists bool) {
+	v := m.label
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLabel returns the old "label" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldLabel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLabel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLabel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLabel: %w", err)
+	}
+	return oldValue.Label, nil
+}
+
+// ClearLabel clears the value of the "label" field.
+func (m *GroupScheduleMutation) ClearLabel() {
+	m.label = nil
+	m.clearedFields[groupschedule.FieldLabel] = struct{}{}
+}
+
+// LabelCleared returns if the "label" field was cleared in this mutation.
+func (m *GroupScheduleMutation) LabelCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldLabel]
+	return ok
+}
+
+// ResetLabel resets all changes to the "label" field.
+func (m *GroupScheduleMutation) ResetLabel() {
+	m.label = nil
+	delete(m.clearedFields, groupschedule.FieldLabel)
+}
+
+// SetStartsAt sets the "starts_at" field.
+func (m *GroupScheduleMutation) SetStartsAt(t time.Time) {
+	m.starts_at = &t
+}
+
+// StartsAt returns the value of the "starts_at" field in the mutation.
+func (m *GroupScheduleMutation) StartsAt() (r time.Time, exists bool) {
+	v := m.starts_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartsAt returns the old "starts_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldStartsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartsAt: %w", err)
+	}
+	return oldValue.StartsAt, nil
+}
+
+// ResetStartsAt resets all changes to the "starts_at" field.
+func (m *GroupScheduleMutation) ResetStartsAt() {
+	m.starts_at = nil
+}
+
+// SetEndsAt sets the "ends_at" field.
+func (m *GroupScheduleMutation) SetEndsAt(t time.Time) {
+	m.ends_at = &t
+}
+
+// EndsAt returns the value of the "ends_at" field in the mutation.
+func (m *GroupScheduleMutation) EndsAt() (r time.Time, exists bool) {
+	v := m.ends_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndsAt returns the old "ends_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldEndsAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndsAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndsAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndsAt: %w", err)
+	}
+	return oldValue.EndsAt, nil
+}
+
+// ResetEndsAt resets all changes to the "ends_at" field.
+func (m *GroupScheduleMutation) ResetEndsAt() {
+	m.ends_at = nil
+}
+
+// SetTimezone sets the "timezone" field.
+func (m *GroupScheduleMutation) SetTimezone(s string) {
+	m.timezone = &s
+}
+
+// Timezone returns the value of the "timezone" field in the mutation.
+func (m *GroupScheduleMutation) Timezone() (r string, exists bool) {
+	v := m.timezone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimezone returns the old "timezone" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldTimezone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimezone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimezone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimezone: %w", err)
+	}
+	return oldValue.Timezone, nil
+}
+
+// ResetTimezone resets all changes to the "timezone" field.
+func (m *GroupScheduleMutation) ResetTimezone() {
+	m.timezone = nil
+}
+
+// SetSendMessages sets the "send_messages" field.
+func (m *GroupScheduleMutation) SetSendMessages(s schematype.Audience) {
+	m.send_messages = &s
+}
+
+// SendMessages returns the value of the "send_messages" field in the mutation.
+func (m *GroupScheduleMutation) SendMessages() (r schematype.Audience, exists bool) {
+	v := m.send_messages
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSendMessages returns the old "send_messages" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldSendMessages(ctx context.Context) (v *schematype.Audience, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSendMessages is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSendMessages requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSendMessages: %w", err)
+	}
+	return oldValue.SendMessages, nil
+}
+
+// ClearSendMessages clears the value of the "send_messages" field.
+func (m *GroupScheduleMutation) ClearSendMessages() {
+	m.send_messages = nil
+	m.clearedFields[groupschedule.FieldSendMessages] = struct{}{}
+}
+
+// SendMessagesCleared returns if the "send_messages" field was cleared in this mutation.
+func (m *GroupScheduleMutation) SendMessagesCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldSendMessages]
+	return ok
+}
+
+// ResetSendMessages resets all changes to the "send_messages" field.
+func (m *GroupScheduleMutation) ResetSendMessages() {
+	m.send_messages = nil
+	delete(m.clearedFields, groupschedule.FieldSendMessages)
+}
+
+// SetMembersReplyToAdminsOnly sets the "members_reply_to_admins_only" field.
+func (m *GroupScheduleMutation) SetMembersReplyToAdminsOnly(b bool) {
+	m.members_reply_to_admins_only = &b
+}
+
+// MembersReplyToAdminsOnly returns the value of the "members_reply_to_admins_only" field in the mutation.
+func (m *GroupScheduleMutation) MembersReplyToAdminsOnly() (r bool, exists bool) {
+	v := m.members_reply_to_admins_only
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMembersReplyToAdminsOnly returns the old "members_reply_to_admins_only" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldMembersReplyToAdminsOnly(ctx context.Context) (v *bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMembersReplyToAdminsOnly is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMembersReplyToAdminsOnly requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMembersReplyToAdminsOnly: %w", err)
+	}
+	return oldValue.MembersReplyToAdminsOnly, nil
+}
+
+// ClearMembersReplyToAdminsOnly clears the value of the "members_reply_to_admins_only" field.
+func (m *GroupScheduleMutation) ClearMembersReplyToAdminsOnly() {
+	m.members_reply_to_admins_only = nil
+	m.clearedFields[groupschedule.FieldMembersReplyToAdminsOnly] = struct{}{}
+}
+
+// MembersReplyToAdminsOnlyCleared returns if the "members_reply_to_admins_only" field was cleared in this mutation.
+func (m *GroupScheduleMutation) MembersReplyToAdminsOnlyCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldMembersReplyToAdminsOnly]
+	return ok
+}
+
+// ResetMembersReplyToAdminsOnly resets all changes to the "members_reply_to_admins_only" field.
+func (m *GroupScheduleMutation) ResetMembersReplyToAdminsOnly() {
+	m.members_reply_to_admins_only = nil
+	delete(m.clearedFields, groupschedule.FieldMembersReplyToAdminsOnly)
+}
+
+// SetEditInfo sets the "edit_info" field.
+func (m *GroupScheduleMutation) SetEditInfo(s schematype.Audience) {
+	m.edit_info = &s
+}
+
+// EditInfo returns the value of the "edit_info" field in the mutation.
+func (m *GroupScheduleMutation) EditInfo() (r schematype.Audience, exists bool) {
+	v := m.edit_info
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEditInfo returns the old "edit_info" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldEditInfo(ctx context.Context) (v *schematype.Audience, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEditInfo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEditInfo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEditInfo: %w", err)
+	}
+	return oldValue.EditInfo, nil
+}
+
+// ClearEditInfo clears the value of the "edit_info" field.
+func (m *GroupScheduleMutation) ClearEditInfo() {
+	m.edit_info = nil
+	m.clearedFields[groupschedule.FieldEditInfo] = struct{}{}
+}
+
+// EditInfoCleared returns if the "edit_info" field was cleared in this mutation.
+func (m *GroupScheduleMutation) EditInfoCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldEditInfo]
+	return ok
+}
+
+// ResetEditInfo resets all changes to the "edit_info" field.
+func (m *GroupScheduleMutation) ResetEditInfo() {
+	m.edit_info = nil
+	delete(m.clearedFields, groupschedule.FieldEditInfo)
+}
+
+// SetPrevious sets the "previous" field.
+func (m *GroupScheduleMutation) SetPrevious(sps schematype.GroupPostingSettings) {
+	m.previous = &sps
+}
+
+// Previous returns the value of the "previous" field in the mutation.
+func (m *GroupScheduleMutation) Previous() (r schematype.GroupPostingSettings, exists bool) {
+	v := m.previous
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrevious returns the old "previous" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldPrevious(ctx context.Context) (v schematype.GroupPostingSettings, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrevious is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrevious requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrevious: %w", err)
+	}
+	return oldValue.Previous, nil
+}
+
+// ClearPrevious clears the value of the "previous" field.
+func (m *GroupScheduleMutation) ClearPrevious() {
+	m.previous = nil
+	m.clearedFields[groupschedule.FieldPrevious] = struct{}{}
+}
+
+// PreviousCleared returns if the "previous" field was cleared in this mutation.
+func (m *GroupScheduleMutation) PreviousCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldPrevious]
+	return ok
+}
+
+// ResetPrevious resets all changes to the "previous" field.
+func (m *GroupScheduleMutation) ResetPrevious() {
+	m.previous = nil
+	delete(m.clearedFields, groupschedule.FieldPrevious)
+}
+
+// SetState sets the "state" field.
+func (m *GroupScheduleMutation) SetState(gr groupschedule.State) {
+	m.state = &gr
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *GroupScheduleMutation) State() (r groupschedule.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldState(ctx context.Context) (v groupschedule.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *GroupScheduleMutation) ResetState() {
+	m.state = nil
+}
+
+// SetAppliedAt sets the "applied_at" field.
+func (m *GroupScheduleMutation) SetAppliedAt(t time.Time) {
+	m.applied_at = &t
+}
+
+// AppliedAt returns the value of the "applied_at" field in the mutation.
+func (m *GroupScheduleMutation) AppliedAt() (r time.Time, exists bool) {
+	v := m.applied_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppliedAt returns the old "applied_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldAppliedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppliedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppliedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppliedAt: %w", err)
+	}
+	return oldValue.AppliedAt, nil
+}
+
+// ClearAppliedAt clears the value of the "applied_at" field.
+func (m *GroupScheduleMutation) ClearAppliedAt() {
+	m.applied_at = nil
+	m.clearedFields[groupschedule.FieldAppliedAt] = struct{}{}
+}
+
+// AppliedAtCleared returns if the "applied_at" field was cleared in this mutation.
+func (m *GroupScheduleMutation) AppliedAtCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldAppliedAt]
+	return ok
+}
+
+// ResetAppliedAt resets all changes to the "applied_at" field.
+func (m *GroupScheduleMutation) ResetAppliedAt() {
+	m.applied_at = nil
+	delete(m.clearedFields, groupschedule.FieldAppliedAt)
+}
+
+// SetEndedAt sets the "ended_at" field.
+func (m *GroupScheduleMutation) SetEndedAt(t time.Time) {
+	m.ended_at = &t
+}
+
+// EndedAt returns the value of the "ended_at" field in the mutation.
+func (m *GroupScheduleMutation) EndedAt() (r time.Time, exists bool) {
+	v := m.ended_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndedAt returns the old "ended_at" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldEndedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndedAt: %w", err)
+	}
+	return oldValue.EndedAt, nil
+}
+
+// ClearEndedAt clears the value of the "ended_at" field.
+func (m *GroupScheduleMutation) ClearEndedAt() {
+	m.ended_at = nil
+	m.clearedFields[groupschedule.FieldEndedAt] = struct{}{}
+}
+
+// EndedAtCleared returns if the "ended_at" field was cleared in this mutation.
+func (m *GroupScheduleMutation) EndedAtCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldEndedAt]
+	return ok
+}
+
+// ResetEndedAt resets all changes to the "ended_at" field.
+func (m *GroupScheduleMutation) ResetEndedAt() {
+	m.ended_at = nil
+	delete(m.clearedFields, groupschedule.FieldEndedAt)
+}
+
+// SetOutcome sets the "outcome" field.
+func (m *GroupScheduleMutation) SetOutcome(s string) {
+	m.outcome = &s
+}
+
+// Outcome returns the value of the "outcome" field in the mutation.
+func (m *GroupScheduleMutation) Outcome() (r string, exists bool) {
+	v := m.outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutcome returns the old "outcome" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldOutcome(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutcome: %w", err)
+	}
+	return oldValue.Outcome, nil
+}
+
+// ClearOutcome clears the value of the "outcome" field.
+func (m *GroupScheduleMutation) ClearOutcome() {
+	m.outcome = nil
+	m.clearedFields[groupschedule.FieldOutcome] = struct{}{}
+}
+
+// OutcomeCleared returns if the "outcome" field was cleared in this mutation.
+func (m *GroupScheduleMutation) OutcomeCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldOutcome]
+	return ok
+}
+
+// ResetOutcome resets all changes to the "outcome" field.
+func (m *GroupScheduleMutation) ResetOutcome() {
+	m.outcome = nil
+	delete(m.clearedFields, groupschedule.FieldOutcome)
+}
+
+// SetCreatedByID sets the "created_by_id" field.
+func (m *GroupScheduleMutation) SetCreatedByID(s string) {
+	m.created_by = &s
+}
+
+// CreatedByID returns the value of the "created_by_id" field in the mutation.
+func (m *GroupScheduleMutation) CreatedByID() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedByID returns the old "created_by_id" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldCreatedByID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedByID: %w", err)
+	}
+	return oldValue.CreatedByID, nil
+}
+
+// ClearCreatedByID clears the value of the "created_by_id" field.
+func (m *GroupScheduleMutation) ClearCreatedByID() {
+	m.created_by = nil
+	m.clearedFields[groupschedule.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByIDCleared returns if the "created_by_id" field was cleared in this mutation.
+func (m *GroupScheduleMutation) CreatedByIDCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldCreatedByID]
+	return ok
+}
+
+// ResetCreatedByID resets all changes to the "created_by_id" field.
+func (m *GroupScheduleMutation) ResetCreatedByID() {
+	m.created_by = nil
+	delete(m.clearedFields, groupschedule.FieldCreatedByID)
+}
+
+// SetCancelledByID sets the "cancelled_by_id" field.
+func (m *GroupScheduleMutation) SetCancelledByID(s string) {
+	m.cancelled_by = &s
+}
+
+// CancelledByID returns the value of the "cancelled_by_id" field in the mutation.
+func (m *GroupScheduleMutation) CancelledByID() (r string, exists bool) {
+	v := m.cancelled_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledByID returns the old "cancelled_by_id" field's value of the GroupSchedule entity.
+// If the GroupSchedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupScheduleMutation) OldCancelledByID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledByID: %w", err)
+	}
+	return oldValue.CancelledByID, nil
+}
+
+// ClearCancelledByID clears the value of the "cancelled_by_id" field.
+func (m *GroupScheduleMutation) ClearCancelledByID() {
+	m.cancelled_by = nil
+	m.clearedFields[groupschedule.FieldCancelledByID] = struct{}{}
+}
+
+// CancelledByIDCleared returns if the "cancelled_by_id" field was cleared in this mutation.
+func (m *GroupScheduleMutation) CancelledByIDCleared() bool {
+	_, ok := m.clearedFields[groupschedule.FieldCancelledByID]
+	return ok
+}
+
+// ResetCancelledByID resets all changes to the "cancelled_by_id" field.
+func (m *GroupScheduleMutation) ResetCancelledByID() {
+	m.cancelled_by = nil
+	delete(m.clearedFields, groupschedule.FieldCancelledByID)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GroupScheduleMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[groupschedule.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GroupScheduleMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GroupScheduleMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GroupScheduleMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearGroup clears the "group" edge to the Group entity.
+func (m *GroupScheduleMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[groupschedule.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the Group entity was cleared.
+func (m *GroupScheduleMutation) GroupCleared() bool {
+	return m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *GroupScheduleMutation) GroupIDs() (ids []string) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *GroupScheduleMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
+// ClearCreatedBy clears the "created_by" edge to the Agent entity.
+func (m *GroupScheduleMutation) ClearCreatedBy() {
+	m.clearedcreated_by = true
+	m.clearedFields[groupschedule.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByCleared reports if the "created_by" edge to the Agent entity was cleared.
+func (m *GroupScheduleMutation) CreatedByCleared() bool {
+	return m.CreatedByIDCleared() || m.clearedcreated_by
+}
+
+// CreatedByIDs returns the "created_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreatedByID instead. It exists only for internal usage by the builders.
+func (m *GroupScheduleMutation) CreatedByIDs() (ids []string) {
+	if id := m.created_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreatedBy resets all changes to the "created_by" edge.
+func (m *GroupScheduleMutation) ResetCreatedBy() {
+	m.created_by = nil
+	m.clearedcreated_by = false
+}
+
+// ClearCancelledBy clears the "cancelled_by" edge to the Agent entity.
+func (m *GroupScheduleMutation) ClearCancelledBy() {
+	m.clearedcancelled_by = true
+	m.clearedFields[groupschedule.FieldCancelledByID] = struct{}{}
+}
+
+// CancelledByCleared reports if the "cancelled_by" edge to the Agent entity was cleared.
+func (m *GroupScheduleMutation) CancelledByCleared() bool {
+	return m.CancelledByIDCleared() || m.clearedcancelled_by
+}
+
+// CancelledByIDs returns the "cancelled_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CancelledByID instead. It exists only for internal usage by the builders.
+func (m *GroupScheduleMutation) CancelledByIDs() (ids []string) {
+	if id := m.cancelled_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCancelledBy resets all changes to the "cancelled_by" edge.
+func (m *GroupScheduleMutation) ResetCancelledBy() {
+	m.cancelled_by = nil
+	m.clearedcancelled_by = false
+}
+
+// Where appends a list predicates to the GroupScheduleMutation builder.
+func (m *GroupScheduleMutation) Where(ps ...predicate.GroupSchedule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GroupScheduleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GroupScheduleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GroupSchedule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GroupScheduleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GroupScheduleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GroupSchedule).
+func (m *GroupScheduleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GroupScheduleMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.created_at != nil {
+		fields = append(fields, groupschedule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, groupschedule.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, groupschedule.FieldTenantID)
+	}
+	if m.group != nil {
+		fields = append(fields, groupschedule.FieldGroupID)
+	}
+	if m.label != nil {
+		fields = append(fields, groupschedule.FieldLabel)
+	}
+	if m.starts_at != nil {
+		fields = append(fields, groupschedule.FieldStartsAt)
+	}
+	if m.ends_at != nil {
+		fields = append(fields, groupschedule.FieldEndsAt)
+	}
+	if m.timezone != nil {
+		fields = append(fields, groupschedule.FieldTimezone)
+	}
+	if m.send_messages != nil {
+		fields = append(fields, groupschedule.FieldSendMessages)
+	}
+	if m.members_reply_to_admins_only != nil {
+		fields = append(fields, groupschedule.FieldMembersReplyToAdminsOnly)
+	}
+	if m.edit_info != nil {
+		fields = append(fields, groupschedule.FieldEditInfo)
+	}
+	if m.previous != nil {
+		fields = append(fields, groupschedule.FieldPrevious)
+	}
+	if m.state != nil {
+		fields = append(fields, groupschedule.FieldState)
+	}
+	if m.applied_at != nil {
+		fields = append(fields, groupschedule.FieldAppliedAt)
+	}
+	if m.ended_at != nil {
+		fields = append(fields, groupschedule.FieldEndedAt)
+	}
+	if m.outcome != nil {
+		fields = append(fields, groupschedule.FieldOutcome)
+	}
+	if m.created_by != nil {
+		fields = append(fields, groupschedule.FieldCreatedByID)
+	}
+	if m.cancelled_by != nil {
+		fields = append(fields, groupschedule.FieldCancelledByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GroupScheduleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case groupschedule.FieldCreatedAt:
+		return m.CreatedAt()
+	case groupschedule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case groupschedule.FieldTenantID:
+		return m.TenantID()
+	case groupschedule.FieldGroupID:
+		return m.GroupID()
+	case groupschedule.FieldLabel:
+		return m.Label()
+	case groupschedule.FieldStartsAt:
+		return m.StartsAt()
+	case groupschedule.FieldEndsAt:
+		return m.EndsAt()
+	case groupschedule.FieldTimezone:
+		return m.Timezone()
+	case groupschedule.FieldSendMessages:
+		return m.SendMessages()
+	case groupschedule.FieldMembersReplyToAdminsOnly:
+		return m.MembersReplyToAdminsOnly()
+	case groupschedule.FieldEditInfo:
+		return m.EditInfo()
+	case groupschedule.FieldPrevious:
+		return m.Previous()
+	case groupschedule.FieldState:
+		return m.State()
+	case groupschedule.FieldAppliedAt:
+		return m.AppliedAt()
+	case groupschedule.FieldEndedAt:
+		return m.EndedAt()
+	case groupschedule.FieldOutcome:
+		return m.Outcome()
+	case groupschedule.FieldCreatedByID:
+		return m.CreatedByID()
+	case groupschedule.FieldCancelledByID:
+		return m.CancelledByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GroupScheduleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case groupschedule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case groupschedule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case groupschedule.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case groupschedule.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case groupschedule.FieldLabel:
+		return m.OldLabel(ctx)
+	case groupschedule.FieldStartsAt:
+		return m.OldStartsAt(ctx)
+	case groupschedule.FieldEndsAt:
+		return m.OldEndsAt(ctx)
+	case groupschedule.FieldTimezone:
+		return m.OldTimezone(ctx)
+	case groupschedule.FieldSendMessages:
+		return m.OldSendMessages(ctx)
+	case groupschedule.FieldMembersReplyToAdminsOnly:
+		return m.OldMembersReplyToAdminsOnly(ctx)
+	case groupschedule.FieldEditInfo:
+		return m.OldEditInfo(ctx)
+	case groupschedule.FieldPrevious:
+		return m.OldPrevious(ctx)
+	case groupschedule.FieldState:
+		return m.OldState(ctx)
+	case groupschedule.FieldAppliedAt:
+		return m.OldAppliedAt(ctx)
+	case groupschedule.FieldEndedAt:
+		return m.OldEndedAt(ctx)
+	case groupschedule.FieldOutcome:
+		return m.OldOutcome(ctx)
+	case groupschedule.FieldCreatedByID:
+		return m.OldCreatedByID(ctx)
+	case groupschedule.FieldCancelledByID:
+		return m.OldCancelledByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown GroupSchedule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupScheduleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case groupschedule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case groupschedule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case groupschedule.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case groupschedule.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case groupschedule.FieldLabel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLabel(v)
+		return nil
+	case groupschedule.FieldStartsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartsAt(v)
+		return nil
+	case groupschedule.FieldEndsAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndsAt(v)
+		return nil
+	case groupschedule.FieldTimezone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimezone(v)
+		return nil
+	case groupschedule.FieldSendMessages:
+		v, ok := value.(schematype.Audience)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSendMessages(v)
+		return nil
+	case groupschedule.FieldMembersReplyToAdminsOnly:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMembersReplyToAdminsOnly(v)
+		return nil
+	case groupschedule.FieldEditInfo:
+		v, ok := value.(schematype.Audience)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEditInfo(v)
+		return nil
+	case groupschedule.FieldPrevious:
+		v, ok := value.(schematype.GroupPostingSettings)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrevious(v)
+		return nil
+	case groupschedule.FieldState:
+		v, ok := value.(groupschedule.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case groupschedule.FieldAppliedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppliedAt(v)
+		return nil
+	case groupschedule.FieldEndedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndedAt(v)
+		return nil
+	case groupschedule.FieldOutcome:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutcome(v)
+		return nil
+	case groupschedule.FieldCreatedByID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedByID(v)
+		return nil
+	case groupschedule.FieldCancelledByID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupSchedule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GroupScheduleMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GroupScheduleMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupScheduleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown GroupSchedule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GroupScheduleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(groupschedule.FieldLabel) {
+		fields = append(fields, groupschedule.FieldLabel)
+	}
+	if m.FieldCleared(groupschedule.FieldSendMessages) {
+		fields = append(fields, groupschedule.FieldSendMessages)
+	}
+	if m.FieldCleared(groupschedule.FieldMembersReplyToAdminsOnly) {
+		fields = append(fields, groupschedule.FieldMembersReplyToAdminsOnly)
+	}
+	if m.FieldCleared(groupschedule.FieldEditInfo) {
+		fields = append(fields, groupschedule.FieldEditInfo)
+	}
+	if m.FieldCleared(groupschedule.FieldPrevious) {
+		fields = append(fields, groupschedule.FieldPrevious)
+	}
+	if m.FieldCleared(groupschedule.FieldAppliedAt) {
+		fields = append(fields, groupschedule.FieldAppliedAt)
+	}
+	if m.FieldCleared(groupschedule.FieldEndedAt) {
+		fields = append(fields, groupschedule.FieldEndedAt)
+	}
+	if m.FieldCleared(groupschedule.FieldOutcome) {
+		fields = append(fields, groupschedule.FieldOutcome)
+	}
+	if m.FieldCleared(groupschedule.FieldCreatedByID) {
+		fields = append(fields, groupschedule.FieldCreatedByID)
+	}
+	if m.FieldCleared(groupschedule.FieldCancelledByID) {
+		fields = append(fields, groupschedule.FieldCancelledByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GroupScheduleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GroupScheduleMutation) ClearField(name string) error {
+	switch name {
+	case groupschedule.FieldLabel:
+		m.ClearLabel()
+		return nil
+	case groupschedule.FieldSendMessages:
+		m.ClearSendMessages()
+		return nil
+	case groupschedule.FieldMembersReplyToAdminsOnly:
+		m.ClearMembersReplyToAdminsOnly()
+		return nil
+	case groupschedule.FieldEditInfo:
+		m.ClearEditInfo()
+		return nil
+	case groupschedule.FieldPrevious:
+		m.ClearPrevious()
+		return nil
+	case groupschedule.FieldAppliedAt:
+		m.ClearAppliedAt()
+		return nil
+	case groupschedule.FieldEndedAt:
+		m.ClearEndedAt()
+		return nil
+	case groupschedule.FieldOutcome:
+		m.ClearOutcome()
+		return nil
+	case groupschedule.FieldCreatedByID:
+		m.ClearCreatedByID()
+		return nil
+	case groupschedule.FieldCancelledByID:
+		m.ClearCancelledByID()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupSchedule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GroupScheduleMutation) ResetField(name string) error {
+	switch name {
+	case groupschedule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case groupschedule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case groupschedule.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case groupschedule.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case groupschedule.FieldLabel:
+		m.ResetLabel()
+		return nil
+	case groupschedule.FieldStartsAt:
+		m.ResetStartsAt()
+		return nil
+	case groupschedule.FieldEndsAt:
+		m.ResetEndsAt()
+		return nil
+	case groupschedule.FieldTimezone:
+		m.ResetTimezone()
+		return nil
+	case groupschedule.FieldSendMessages:
+		m.ResetSendMessages()
+		return nil
+	case groupschedule.FieldMembersReplyToAdminsOnly:
+		m.ResetMembersReplyToAdminsOnly()
+		return nil
+	case groupschedule.FieldEditInfo:
+		m.ResetEditInfo()
+		return nil
+	case groupschedule.FieldPrevious:
+		m.ResetPrevious()
+		return nil
+	case groupschedule.FieldState:
+		m.ResetState()
+		return nil
+	case groupschedule.FieldAppliedAt:
+		m.ResetAppliedAt()
+		return nil
+	case groupschedule.FieldEndedAt:
+		m.ResetEndedAt()
+		return nil
+	case groupschedule.FieldOutcome:
+		m.ResetOutcome()
+		return nil
+	case groupschedule.FieldCreatedByID:
+		m.ResetCreatedByID()
+		return nil
+	case groupschedule.FieldCancelledByID:
+		m.ResetCancelledByID()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupSchedule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GroupScheduleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.tenant != nil {
+		edges = append(edges, groupschedule.EdgeTenant)
+	}
+	if m.group != nil {
+		edges = append(edges, groupschedule.EdgeGroup)
+	}
+	if m.created_by != nil {
+		edges = append(edges, groupschedule.EdgeCreatedBy)
+	}
+	if m.cancelled_by != nil {
+		edges = append(edges, groupschedule.EdgeCancelledBy)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GroupScheduleMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case groupschedule.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case groupschedule.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
+	case groupschedule.EdgeCreatedBy:
+		if id := m.created_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case groupschedule.EdgeCancelledBy:
+		if id := m.cancelled_by; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GroupScheduleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GroupScheduleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GroupScheduleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedtenant {
+		edges = append(edges, groupschedule.EdgeTenant)
+	}
+	if m.clearedgroup {
+		edges = append(edges, groupschedule.EdgeGroup)
+	}
+	if m.clearedcreated_by {
+		edges = append(edges, groupschedule.EdgeCreatedBy)
+	}
+	if m.clearedcancelled_by {
+		edges = append(edges, groupschedule.EdgeCancelledBy)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GroupScheduleMutation) EdgeCleared(name string) bool {
+	switch name {
+	case groupschedule.EdgeTenant:
+		return m.clearedtenant
+	case groupschedule.EdgeGroup:
+		return m.clearedgroup
+	case groupschedule.EdgeCreatedBy:
+		return m.clearedcreated_by
+	case groupschedule.EdgeCancelledBy:
+		return m.clearedcancelled_by
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GroupScheduleMutation) ClearEdge(name string) error {
+	switch name {
+	case groupschedule.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case groupschedule.EdgeGroup:
+		m.ClearGroup()
+		return nil
+	case groupschedule.EdgeCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	case groupschedule.EdgeCancelledBy:
+		m.ClearCancelledBy()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupSchedule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GroupScheduleMutation) ResetEdge(name string) error {
+	switch name {
+	case groupschedule.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case groupschedule.EdgeGroup:
+		m.ResetGroup()
+		return nil
+	case groupschedule.EdgeCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case groupschedule.EdgeCancelledBy:
+		m.ResetCancelledBy()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupSchedule edge %s", name)
 }
 
 // GroupWebhookEventMutation represents an operation that mutates the GroupWebhookEvent nodes in the graph.

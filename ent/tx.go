@@ -38,6 +38,10 @@ type Tx struct {
 	GroupJoinRequest *GroupJoinRequestClient
 	// GroupMember is the client for interacting with the GroupMember builders.
 	GroupMember *GroupMemberClient
+	// GroupPhoto is the client for interacting with the GroupPhoto builders.
+	GroupPhoto *GroupPhotoClient
+	// GroupSchedule is the client for interacting with the GroupSchedule builders.
+	GroupSchedule *GroupScheduleClient
 	// GroupWebhookEvent is the client for interacting with the GroupWebhookEvent builders.
 	GroupWebhookEvent *GroupWebhookEventClient
 	// LoginThrottle is the client for interacting with the LoginThrottle builders.
@@ -211,6 +215,8 @@ func (tx *Tx) init() {
 	tx.Group = NewGroupClient(tx.config)
 	tx.GroupJoinRequest = NewGroupJoinRequestClient(tx.config)
 	tx.GroupMember = NewGroupMemberClient(tx.config)
+	tx.GroupPhoto = NewGroupPhotoClient(tx.config)
+	tx.GroupSchedule = NewGroupScheduleClient(tx.config)
 	tx.GroupWebhookEvent = NewGroupWebhookEventClient(tx.config)
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)

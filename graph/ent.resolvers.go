@@ -98,6 +98,9 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Curs
 	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last, ent.WithWebhookEndpointOrder(orderBy), ent.WithWebhookEndpointFilter(where.Filter))
 }
 
+// GroupSchedule returns generated.GroupScheduleResolver implementation.
+func (r *Resolver) GroupSchedule() generated.GroupScheduleResolver { return &groupScheduleResolver{r} }
+
 // Message returns generated.MessageResolver implementation.
 func (r *Resolver) Message() generated.MessageResolver { return &messageResolver{r} }
 
@@ -114,9 +117,10 @@ func (r *Resolver) Role() generated.RoleResolver { return &roleResolver{r} }
 func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver{r} }
 
 type (
-	messageResolver struct{ *Resolver }
-	numberResolver  struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
-	roleResolver    struct{ *Resolver }
-	segmentResolver struct{ *Resolver }
+	groupScheduleResolver struct{ *Resolver }
+	messageResolver       struct{ *Resolver }
+	numberResolver        struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	roleResolver          struct{ *Resolver }
+	segmentResolver       struct{ *Resolver }
 )

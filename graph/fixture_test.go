@@ -1,10 +1,14 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"image"
+	"image/jpeg"
 	"testing"
 	"time"
 
@@ -49,11 +53,12 @@ type world struct {
 	rate         string // a line of the rate card
 	joinRequest  string // a customer's pending request to join the group
 	segment      string // a saved contact filter (the world's number's customers)
+	schedule     string // a scheduled change of the group's settings
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment, w.schedule}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -117,6 +122,10 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		SetProviderRequestID("jr-" + slug).Save(sys)
 	require.NoError(t, err)
 	w.joinRequest = jr.ID
+	var sched struct{ ScheduleGroupSettings struct{ ID string } }
+	mutate(`mutation($g: ID!) { scheduleGroupSettings(input: {groupID: $g, label: "Exam week", start: "2099-06-01T08:00", end: "2099-06-05T18:00", sendMessages: ADMINS}) { id } }`,
+		map[string]any{"g": w.group}, &sched)
+	w.schedule = sched.ScheduleGroupSettings.ID
 
 	var key struct {
 		CreateAPIKey struct{ APIKey struct{ ID string } }
@@ -210,4 +219,14 @@ func jsonField(t *testing.T, r graphtest.Response, outer, field string) string {
 // systemCtx reads as w's tenant, bypassing the API.
 func systemCtx(t *testing.T, w world) context.Context {
 	return viewer.System(t.Context(), w.tenantID)
+}
+
+// squareJPEG is a side×side JPEG, base64-encoded (a group picture).
+func squareJPEG(side int) string {
+	img := image.NewRGBA(image.Rect(0, 0, side, side))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }

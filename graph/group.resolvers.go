@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -17,6 +18,16 @@ import (
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/group"
 )
+
+// StartLocal is the resolver for the startLocal field.
+func (r *groupScheduleResolver) StartLocal(ctx context.Context, obj *ent.GroupSchedule) (string, error) {
+	return localTime(obj.StartsAt, obj.Timezone)
+}
+
+// EndLocal is the resolver for the endLocal field.
+func (r *groupScheduleResolver) EndLocal(ctx context.Context, obj *ent.GroupSchedule) (string, error) {
+	return localTime(obj.EndsAt, obj.Timezone)
+}
 
 // CreateGroup is the resolver for the createGroup field.
 func (r *mutationResolver) CreateGroup(ctx context.Context, input ent.CreateGroupInput) (*ent.Group, error) {
@@ -93,6 +104,30 @@ func (r *mutationResolver) SetGroupAdminCap(ctx context.Context, cap int) (*sche
 		s.AdminCapPerGroup = cap
 		return audit.Event{Summary: fmt.Sprintf("group admin cap %d → %d", before, cap), Before: before, After: cap}
 	})
+}
+
+// ScheduleGroupSettings is the resolver for the scheduleGroupSettings field.
+func (r *mutationResolver) ScheduleGroupSettings(ctx context.Context, input model.ScheduleGroupSettingsInput) (*ent.GroupSchedule, error) {
+	in := group.ScheduleInput{GroupID: input.GroupID, StartLocal: input.Start, EndLocal: input.End,
+		SendMessages: input.SendMessages, MembersReplyToAdminsOnly: input.MembersReplyToAdminsOnly, EditInfo: input.EditInfo}
+	if input.Label != nil {
+		in.Label = *input.Label
+	}
+	return r.groups.Schedule(ctx, in)
+}
+
+// CancelGroupSchedule is the resolver for the cancelGroupSchedule field.
+func (r *mutationResolver) CancelGroupSchedule(ctx context.Context, id string) (*ent.GroupSchedule, error) {
+	return r.groups.CancelSchedule(ctx, id)
+}
+
+// SetGroupPhoto is the resolver for the setGroupPhoto field.
+func (r *mutationResolver) SetGroupPhoto(ctx context.Context, groupID string, jpegBase64 string) (*ent.Group, error) {
+	jpeg, err := base64.StdEncoding.DecodeString(jpegBase64)
+	if err != nil {
+		return nil, apperr.Invalid("jpegBase64", "not base64: %v", err)
+	}
+	return r.groups.SetPhoto(ctx, groupID, jpeg)
 }
 
 // GroupCapabilities is the resolver for the groupCapabilities field.

@@ -170,7 +170,10 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		},
 		"deleteSegment": {nf(`mutation { deleteSegment(id: "` + b.segment + `") { id } }`)},
 		// The cap is the caller's tenant's: A sets its own, B's stays (the snapshot).
-		"setGroupAdminCap": {ok(`mutation { setGroupAdminCap(cap: 5) { groupAdminCap } }`)},
+		"setGroupAdminCap":      {ok(`mutation { setGroupAdminCap(cap: 5) { groupAdminCap } }`)},
+		"scheduleGroupSettings": {nf(`mutation { scheduleGroupSettings(input: {groupID: "` + b.group + `", start: "2099-01-01T08:00", end: "2099-01-02T08:00", sendMessages: ADMINS}) { id } }`)},
+		"cancelGroupSchedule":   {nf(`mutation { cancelGroupSchedule(id: "` + b.schedule + `") { id } }`)},
+		"setGroupPhoto":         {nf(`mutation { setGroupPhoto(groupID: "` + b.group + `", jpegBase64: "` + squareJPEG(192) + `") { id } }`)},
 	}
 }
 
@@ -194,7 +197,7 @@ var snapshotQuery = `{
   segments(first: 100) { totalCount edges { node { id name updatedAt filter { numberIDs } preview { count sample { id } } } } }
   everyone: segmentPreview(filter: {}) { count sample { id profileName } }
   messages(first: 100) { totalCount edges { node { id body status deletedAt updatedAt replyTo { id } replies { id } } } }
-  groups(first: 100) { totalCount edges { node { id subject updatedAt state inviteLink admins { id } members(first: 100) { totalCount edges { node { waID role } } } joinRequests(first: 100) { totalCount edges { node { id waID status decidedAt } } } } } }
+  groups(first: 100) { totalCount edges { node { id subject updatedAt state inviteLink admins { id } members(first: 100) { totalCount edges { node { waID role } } } joinRequests(first: 100) { totalCount edges { node { id waID status decidedAt } } } schedules { id state startLocal appliedAt createdBy { id } } } } }
   roles { id name updatedAt permissions fieldRules { coordinate effect } }
   auditEvents(first: 100) { totalCount edges { node { id hash } } }
   webhookEndpoints(first: 100) { totalCount edges { node { id name url events role enabled secretPrefix updatedAt } } }

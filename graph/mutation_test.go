@@ -208,6 +208,24 @@ func TestGroupMembers(t *testing.T) {
 		r.RequireOK(t)
 		require.JSONEq(t, `{"updateGroup":{"sendMessages":"ADMINS","membersReplyToAdminsOnly":true,"joinApproval":true,"memberLimit":3}}`, string(r.Data))
 		do(`mutation($g: ID!) { updateGroup(id: $g, input: {memberLimit: 9}) { id } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")
+		do(`mutation($g: ID!) { updateGroup(id: $g, input: {memberLimit: 0}) { id } }`, g).RequireCode(t, "INVALID_INPUT")
+
+		// The group's own limit (3, under the provider's 8): one member, so
+		// three approvals at once are refused as a whole; two pass, in bulk.
+		reqs := []string{w.joinRequest}
+		for _, wa := range []string{"447700900778", "447700900779"} {
+			jr, err := db.Client.GroupJoinRequest.Create().SetGroupID(w.group).SetWaID(wa).SetProviderRequestID("jr-" + wa).Save(systemCtx(t, w))
+			require.NoError(t, err)
+			reqs = append(reqs, jr.ID)
+		}
+		r = do(`mutation($ids: [ID!]!) { approveGroupJoinRequests(ids: $ids) { id } }`, map[string]any{"ids": reqs})
+		r.RequireCode(t, "INVALID_INPUT")
+		require.Contains(t, r.Errors[0].Message, "limited to 3")
+		r = do(`mutation($ids: [ID!]!) { approveGroupJoinRequests(ids: $ids) { status decidedBy { id } } }`, map[string]any{"ids": reqs[:2]})
+		r.RequireOK(t)
+		require.JSONEq(t, `{"approveGroupJoinRequests":[{"status":"APPROVED","decidedBy":{"id":"`+w.owner+`"}},{"status":"APPROVED","decidedBy":{"id":"`+w.owner+`"}}]}`, string(r.Data))
+		r = do(`{ viewer { tenant { settings { groupAdminCap } } } }`, nil)
+		require.JSONEq(t, `{"viewer":{"tenant":{"settings":{"groupAdminCap":32}}}}`, string(r.Data), "32 admins per group unless the tenant says otherwise")
 
 		do(`mutation($g: ID!) { addGroupMembers(groupID: $g, members: [{waID: "+447700900124"}]) { id } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")
 		do(`mutation($g: ID!) { setGroupMemberRole(groupID: $g, waID: "447700900123", role: MEMBER) { role } }`, g).RequireCode(t, "UNSUPPORTED_BY_PROVIDER")

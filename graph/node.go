@@ -11,6 +11,7 @@ import (
 	entgroup "github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
 	"github.com/switchboard-dev/switchboard/ent/session"
@@ -44,6 +45,7 @@ var nodeSwitches = map[string]policy.Permission{
 	groupmember.Table:       policy.TypeSwitches["GroupMember"],
 	groupjoinrequest.Table:  policy.TypeSwitches["GroupJoinRequest"],
 	groupwebhookevent.Table: policy.TypeSwitches["GroupWebhookEvent"],
+	groupschedule.Table:     policy.TypeSwitches["GroupSchedule"],
 	automationrule.Table:    policy.TypeSwitches["AutomationRule"],
 	automationrun.Table:     policy.TypeSwitches["AutomationRun"],
 	entrole.Table:           policy.TypeSwitches["Role"],

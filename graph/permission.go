@@ -133,6 +133,9 @@ var mutations = map[string]mutationRule{
 	"setGroupAdmins":           {perm: policy.GroupManageSettings, audit: audit.ActionGroupAdminsSet},
 	"hideGroupMessage":         {perm: policy.GroupModerate, id: "msg", audit: audit.ActionGroupMessageHidden},
 	"setGroupAdminCap":         {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
+	"scheduleGroupSettings":    {perm: policy.GroupManageSettings, audit: audit.ActionGroupScheduled},
+	"cancelGroupSchedule":      {perm: policy.GroupManageSettings, id: "gsc", audit: audit.ActionGroupScheduleCancelled},
+	"setGroupPhoto":            {perm: policy.GroupManageSettings, audit: audit.ActionGroupPhotoSet},
 
 	"setRetention":             {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 	"eraseContact":             {perm: policy.ContactErase, id: "ctc", audit: audit.ActionContactErased},

@@ -10,6 +10,7 @@ import (
 	entgroup "github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -18,10 +19,12 @@ import (
 // CheckPost is the platform's rule for an agent posting in a group's
 // conversation, checked in the sending transaction before the message is
 // stored: the transport must send the kind to groups (no interactive
-// messages on the Cloud API), the group must be ACTIVE, and in an
-// admins-only group (sendMessages ADMINS) only its admin agents post,
-// except that with membersReplyToAdminsOnly the others may reply to an
-// admin's announcement.
+// messages on the Cloud API) and the group must be ACTIVE. Who posts is the
+// group's sendMessages: ALL is every agent holding group.manage_members
+// (and the group's admins), ADMINS ("admins-only posting") only its admin
+// agents, except that with membersReplyToAdminsOnly the others who hold
+// group.manage_members may reply to an admin's announcement. The system
+// (automation) posts as the group's settings allow an admin.
 func CheckPost(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, kind message.Kind, replyToID *string) error {
 	if conv.GroupID == nil {
 		return nil
@@ -37,12 +40,15 @@ func CheckPost(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, kind mes
 	if g.State != entgroup.StateACTIVE {
 		return apperr.New(apperr.Conflict, "the group is %s: nothing can be posted in it", g.State)
 	}
-	if g.SendMessages != schematype.AudienceAdmins {
-		return nil
-	}
 	admin, err := IsAdmin(ctx, tx, g.ID)
 	if err != nil || admin {
 		return err
+	}
+	if !policy.Can(ctx, policy.GroupManageMembers) {
+		return apperr.New(apperr.Forbidden, "posting in a group takes %s or being one of its admins", policy.GroupManageMembers)
+	}
+	if g.SendMessages != schematype.AudienceAdmins {
+		return nil
 	}
 	if !g.MembersReplyToAdminsOnly {
 		return apperr.New(apperr.Forbidden, "only the group's admins may post in %s", g.Subject)

@@ -212,6 +212,7 @@ var TypeSwitches = map[string]Permission{
 	"GroupJoinRequest": GroupView,
 	// What the provider said about groups (Query.groupWebhookEvents).
 	"GroupWebhookEvent": GroupView,
+	"GroupSchedule":     GroupView,
 	"Role":              RoleManage,
 	"APIKey":            APIKeyManage,
 	"Session":           AgentManage,

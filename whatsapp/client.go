@@ -140,21 +140,28 @@ func (c *Client) do(ctx context.Context, method, node, edge, token string, query
 		return fmt.Errorf("%w: no access token", ErrInvalidRequest)
 	}
 	var body io.Reader
+	contentType := ""
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
-		body = bytes.NewReader(b)
+		body, contentType = bytes.NewReader(b), "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(node, edge, query), body)
+	return c.request(ctx, method, c.url(node, edge, query), token, body, contentType, out)
+}
+
+// request makes one request with body (of contentType) and decodes a 2xx JSON
+// answer into out; see call.
+func (c *Client) request(ctx context.Context, method, url, token string, body io.Reader, contentType string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {

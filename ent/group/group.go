@@ -34,6 +34,8 @@ const (
 	FieldDescription = "description"
 	// FieldIconURL holds the string denoting the icon_url field in the database.
 	FieldIconURL = "icon_url"
+	// FieldPhotoSha256 holds the string denoting the photo_sha256 field in the database.
+	FieldPhotoSha256 = "photo_sha256"
 	// FieldInviteLink holds the string denoting the invite_link field in the database.
 	FieldInviteLink = "invite_link"
 	// FieldProviderGroupID holds the string denoting the provider_group_id field in the database.
@@ -66,6 +68,8 @@ const (
 	EdgeJoinRequests = "join_requests"
 	// EdgeAdmins holds the string denoting the admins edge name in mutations.
 	EdgeAdmins = "admins"
+	// EdgeSchedules holds the string denoting the schedules edge name in mutations.
+	EdgeSchedules = "schedules"
 	// Table holds the table name of the group in the database.
 	Table = "groups"
 	// TenantTable is the table that holds the tenant relation/edge.
@@ -101,6 +105,13 @@ const (
 	// AdminsInverseTable is the table name for the Agent entity.
 	// It exists in this package in order to avoid circular dependency with the "agent" package.
 	AdminsInverseTable = "agents"
+	// SchedulesTable is the table that holds the schedules relation/edge.
+	SchedulesTable = "group_schedules"
+	// SchedulesInverseTable is the table name for the GroupSchedule entity.
+	// It exists in this package in order to avoid circular dependency with the "groupschedule" package.
+	SchedulesInverseTable = "group_schedules"
+	// SchedulesColumn is the table column denoting the schedules relation/edge.
+	SchedulesColumn = "group_id"
 )
 
 // Columns holds all SQL columns for group fields.
@@ -113,6 +124,7 @@ var Columns = []string{
 	FieldSubject,
 	FieldDescription,
 	FieldIconURL,
+	FieldPhotoSha256,
 	FieldInviteLink,
 	FieldProviderGroupID,
 	FieldSendMessages,
@@ -285,6 +297,11 @@ func ByIconURL(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIconURL, opts...).ToFunc()
 }
 
+// ByPhotoSha256 orders the results by the photo_sha256 field.
+func ByPhotoSha256(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhotoSha256, opts...).ToFunc()
+}
+
 // ByInviteLink orders the results by the invite_link field.
 func ByInviteLink(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldInviteLink, opts...).ToFunc()
@@ -395,6 +412,20 @@ func ByAdmins(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newAdminsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// BySchedulesCount orders the results by schedules count.
+func BySchedulesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSchedulesStep(), opts...)
+	}
+}
+
+// BySchedules orders the results by schedules terms.
+func BySchedules(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSchedulesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newTenantStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -428,6 +459,13 @@ func newAdminsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AdminsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, false, AdminsTable, AdminsPrimaryKey...),
+	)
+}
+func newSchedulesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SchedulesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SchedulesTable, SchedulesColumn),
 	)
 }
 

@@ -101,6 +101,11 @@ func IconURL(v string) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldIconURL, v))
 }
 
+// PhotoSha256 applies equality check predicate on the "photo_sha256" field. It's identical to PhotoSha256EQ.
+func PhotoSha256(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldPhotoSha256, v))
+}
+
 // InviteLink applies equality check predicate on the "invite_link" field. It's identical to InviteLinkEQ.
 func InviteLink(v string) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldInviteLink, v))
@@ -559,6 +564,81 @@ func IconURLEqualFold(v string) predicate.Group {
 // IconURLContainsFold applies the ContainsFold predicate on the "icon_url" field.
 func IconURLContainsFold(v string) predicate.Group {
 	return predicate.Group(sql.FieldContainsFold(FieldIconURL, v))
+}
+
+// PhotoSha256EQ applies the EQ predicate on the "photo_sha256" field.
+func PhotoSha256EQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldPhotoSha256, v))
+}
+
+// PhotoSha256NEQ applies the NEQ predicate on the "photo_sha256" field.
+func PhotoSha256NEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldNEQ(FieldPhotoSha256, v))
+}
+
+// PhotoSha256In applies the In predicate on the "photo_sha256" field.
+func PhotoSha256In(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldIn(FieldPhotoSha256, vs...))
+}
+
+// PhotoSha256NotIn applies the NotIn predicate on the "photo_sha256" field.
+func PhotoSha256NotIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldNotIn(FieldPhotoSha256, vs...))
+}
+
+// PhotoSha256GT applies the GT predicate on the "photo_sha256" field.
+func PhotoSha256GT(v string) predicate.Group {
+	return predicate.Group(sql.FieldGT(FieldPhotoSha256, v))
+}
+
+// PhotoSha256GTE applies the GTE predicate on the "photo_sha256" field.
+func PhotoSha256GTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldGTE(FieldPhotoSha256, v))
+}
+
+// PhotoSha256LT applies the LT predicate on the "photo_sha256" field.
+func PhotoSha256LT(v string) predicate.Group {
+	return predicate.Group(sql.FieldLT(FieldPhotoSha256, v))
+}
+
+// PhotoSha256LTE applies the LTE predicate on the "photo_sha256" field.
+func PhotoSha256LTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldLTE(FieldPhotoSha256, v))
+}
+
+// PhotoSha256Contains applies the Contains predicate on the "photo_sha256" field.
+func PhotoSha256Contains(v string) predicate.Group {
+	return predicate.Group(sql.FieldContains(FieldPhotoSha256, v))
+}
+
+// PhotoSha256HasPrefix applies the HasPrefix predicate on the "photo_sha256" field.
+func PhotoSha256HasPrefix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasPrefix(FieldPhotoSha256, v))
+}
+
+// PhotoSha256HasSuffix applies the HasSuffix predicate on the "photo_sha256" field.
+func PhotoSha256HasSuffix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasSuffix(FieldPhotoSha256, v))
+}
+
+// PhotoSha256IsNil applies the IsNil predicate on the "photo_sha256" field.
+func PhotoSha256IsNil() predicate.Group {
+	return predicate.Group(sql.FieldIsNull(FieldPhotoSha256))
+}
+
+// PhotoSha256NotNil applies the NotNil predicate on the "photo_sha256" field.
+func PhotoSha256NotNil() predicate.Group {
+	return predicate.Group(sql.FieldNotNull(FieldPhotoSha256))
+}
+
+// PhotoSha256EqualFold applies the EqualFold predicate on the "photo_sha256" field.
+func PhotoSha256EqualFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldEqualFold(FieldPhotoSha256, v))
+}
+
+// PhotoSha256ContainsFold applies the ContainsFold predicate on the "photo_sha256" field.
+func PhotoSha256ContainsFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldContainsFold(FieldPhotoSha256, v))
 }
 
 // InviteLinkEQ applies the EQ predicate on the "invite_link" field.
@@ -1138,6 +1218,29 @@ func HasAdmins() predicate.Group {
 func HasAdminsWith(preds ...predicate.Agent) predicate.Group {
 	return predicate.Group(func(s *sql.Selector) {
 		step := newAdminsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSchedules applies the HasEdge predicate on the "schedules" edge.
+func HasSchedules() predicate.Group {
+	return predicate.Group(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SchedulesTable, SchedulesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSchedulesWith applies the HasEdge predicate on the "schedules" edge with a given conditions (other predicates).
+func HasSchedulesWith(preds ...predicate.GroupSchedule) predicate.Group {
+	return predicate.Group(func(s *sql.Selector) {
+		step := newSchedulesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

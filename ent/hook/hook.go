@@ -153,6 +153,30 @@ func (f GroupMemberFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GroupMemberMutation", m)
 }
 
+// The GroupPhotoFunc type is an adapter to allow the use of ordinary
+// function as GroupPhoto mutator.
+type GroupPhotoFunc func(context.Context, *ent.GroupPhotoMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GroupPhotoFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GroupPhotoMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GroupPhotoMutation", m)
+}
+
+// The GroupScheduleFunc type is an adapter to allow the use of ordinary
+// function as GroupSchedule mutator.
+type GroupScheduleFunc func(context.Context, *ent.GroupScheduleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GroupScheduleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GroupScheduleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GroupScheduleMutation", m)
+}
+
 // The GroupWebhookEventFunc type is an adapter to allow the use of ordinary
 // function as GroupWebhookEvent mutator.
 type GroupWebhookEventFunc func(context.Context, *ent.GroupWebhookEventMutation) (ent.Value, error)

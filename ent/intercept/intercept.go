@@ -20,6 +20,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -416,6 +418,60 @@ func (f TraverseGroupMember) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.GroupMemberQuery", q)
+}
+
+// The GroupPhotoFunc type is an adapter to allow the use of ordinary function as a Querier.
+type GroupPhotoFunc func(context.Context, *ent.GroupPhotoQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f GroupPhotoFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.GroupPhotoQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.GroupPhotoQuery", q)
+}
+
+// The TraverseGroupPhoto type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseGroupPhoto func(context.Context, *ent.GroupPhotoQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseGroupPhoto) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseGroupPhoto) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupPhotoQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.GroupPhotoQuery", q)
+}
+
+// The GroupScheduleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type GroupScheduleFunc func(context.Context, *ent.GroupScheduleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f GroupScheduleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.GroupScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.GroupScheduleQuery", q)
+}
+
+// The TraverseGroupSchedule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseGroupSchedule func(context.Context, *ent.GroupScheduleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseGroupSchedule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseGroupSchedule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.GroupScheduleQuery", q)
 }
 
 // The GroupWebhookEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -850,6 +906,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.GroupJoinRequestQuery, predicate.GroupJoinRequest, groupjoinrequest.OrderOption]{typ: ent.TypeGroupJoinRequest, tq: q}, nil
 	case *ent.GroupMemberQuery:
 		return &query[*ent.GroupMemberQuery, predicate.GroupMember, groupmember.OrderOption]{typ: ent.TypeGroupMember, tq: q}, nil
+	case *ent.GroupPhotoQuery:
+		return &query[*ent.GroupPhotoQuery, predicate.GroupPhoto, groupphoto.OrderOption]{typ: ent.TypeGroupPhoto, tq: q}, nil
+	case *ent.GroupScheduleQuery:
+		return &query[*ent.GroupScheduleQuery, predicate.GroupSchedule, groupschedule.OrderOption]{typ: ent.TypeGroupSchedule, tq: q}, nil
 	case *ent.GroupWebhookEventQuery:
 		return &query[*ent.GroupWebhookEventQuery, predicate.GroupWebhookEvent, groupwebhookevent.OrderOption]{typ: ent.TypeGroupWebhookEvent, tq: q}, nil
 	case *ent.LoginThrottleQuery:

@@ -524,6 +524,7 @@ var (
 		{Name: "subject", Type: field.TypeString, Size: 100},
 		{Name: "description", Type: field.TypeString, Nullable: true, Size: 2048},
 		{Name: "icon_url", Type: field.TypeString, Nullable: true},
+		{Name: "photo_sha256", Type: field.TypeString, Nullable: true},
 		{Name: "invite_link", Type: field.TypeString, Nullable: true},
 		{Name: "provider_group_id", Type: field.TypeString, Nullable: true},
 		{Name: "send_messages", Type: field.TypeEnum, Enums: []string{"ALL", "ADMINS"}, Default: "ALL"},
@@ -546,13 +547,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "groups_tenants_tenant",
-				Columns:    []*schema.Column{GroupsColumns[17]},
+				Columns:    []*schema.Column{GroupsColumns[18]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "groups_numbers_number",
-				Columns:    []*schema.Column{GroupsColumns[18]},
+				Columns:    []*schema.Column{GroupsColumns[19]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -561,12 +562,12 @@ var (
 			{
 				Name:    "group_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{GroupsColumns[17]},
+				Columns: []*schema.Column{GroupsColumns[18]},
 			},
 			{
 				Name:    "group_number_id_provider_group_id",
 				Unique:  true,
-				Columns: []*schema.Column{GroupsColumns[18], GroupsColumns[7]},
+				Columns: []*schema.Column{GroupsColumns[19], GroupsColumns[8]},
 			},
 		},
 	}
@@ -663,6 +664,103 @@ var (
 				Name:    "groupmember_group_id_wa_id",
 				Unique:  true,
 				Columns: []*schema.Column{GroupMembersColumns[7], GroupMembersColumns[3]},
+			},
+		},
+	}
+	// GroupPhotosColumns holds the columns for the "group_photos" table.
+	GroupPhotosColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "group_id", Type: field.TypeString, Unique: true},
+		{Name: "jpeg", Type: field.TypeBytes, Size: 5242880},
+		{Name: "sha256", Type: field.TypeString},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// GroupPhotosTable holds the schema information for the "group_photos" table.
+	GroupPhotosTable = &schema.Table{
+		Name:       "group_photos",
+		Columns:    GroupPhotosColumns,
+		PrimaryKey: []*schema.Column{GroupPhotosColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_photos_tenants_tenant",
+				Columns:    []*schema.Column{GroupPhotosColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupphoto_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{GroupPhotosColumns[6]},
+			},
+		},
+	}
+	// GroupSchedulesColumns holds the columns for the "group_schedules" table.
+	GroupSchedulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "label", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "starts_at", Type: field.TypeTime},
+		{Name: "ends_at", Type: field.TypeTime},
+		{Name: "timezone", Type: field.TypeString},
+		{Name: "send_messages", Type: field.TypeEnum, Nullable: true, Enums: []string{"ALL", "ADMINS"}},
+		{Name: "members_reply_to_admins_only", Type: field.TypeBool, Nullable: true},
+		{Name: "edit_info", Type: field.TypeEnum, Nullable: true, Enums: []string{"ALL", "ADMINS"}},
+		{Name: "previous", Type: field.TypeJSON, Nullable: true},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "ACTIVE", "DONE", "CANCELLED"}, Default: "SCHEDULED"},
+		{Name: "applied_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "outcome", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "group_id", Type: field.TypeString},
+		{Name: "tenant_id", Type: field.TypeString},
+		{Name: "created_by_id", Type: field.TypeString, Nullable: true},
+		{Name: "cancelled_by_id", Type: field.TypeString, Nullable: true},
+	}
+	// GroupSchedulesTable holds the schema information for the "group_schedules" table.
+	GroupSchedulesTable = &schema.Table{
+		Name:       "group_schedules",
+		Columns:    GroupSchedulesColumns,
+		PrimaryKey: []*schema.Column{GroupSchedulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_schedules_groups_schedules",
+				Columns:    []*schema.Column{GroupSchedulesColumns[15]},
+				RefColumns: []*schema.Column{GroupsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "group_schedules_tenants_tenant",
+				Columns:    []*schema.Column{GroupSchedulesColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "group_schedules_agents_created_by",
+				Columns:    []*schema.Column{GroupSchedulesColumns[17]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "group_schedules_agents_cancelled_by",
+				Columns:    []*schema.Column{GroupSchedulesColumns[18]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupschedule_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{GroupSchedulesColumns[16]},
+			},
+			{
+				Name:    "groupschedule_group_id_starts_at",
+				Unique:  false,
+				Columns: []*schema.Column{GroupSchedulesColumns[15], GroupSchedulesColumns[4]},
 			},
 		},
 	}
@@ -1436,6 +1534,8 @@ var (
 		GroupsTable,
 		GroupJoinRequestsTable,
 		GroupMembersTable,
+		GroupPhotosTable,
+		GroupSchedulesTable,
 		GroupWebhookEventsTable,
 		LoginThrottlesTable,
 		MessagesTable,
@@ -1483,6 +1583,11 @@ func init() {
 	GroupJoinRequestsTable.ForeignKeys[2].RefTable = AgentsTable
 	GroupMembersTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupMembersTable.ForeignKeys[1].RefTable = GroupsTable
+	GroupPhotosTable.ForeignKeys[0].RefTable = TenantsTable
+	GroupSchedulesTable.ForeignKeys[0].RefTable = GroupsTable
+	GroupSchedulesTable.ForeignKeys[1].RefTable = TenantsTable
+	GroupSchedulesTable.ForeignKeys[2].RefTable = AgentsTable
+	GroupSchedulesTable.ForeignKeys[3].RefTable = AgentsTable
 	GroupWebhookEventsTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupWebhookEventsTable.ForeignKeys[1].RefTable = NumbersTable
 	MessagesTable.ForeignKeys[0].RefTable = TenantsTable

@@ -42,6 +42,12 @@ type GroupJoinRequest func(*sql.Selector)
 // GroupMember is the predicate function for groupmember builders.
 type GroupMember func(*sql.Selector)
 
+// GroupPhoto is the predicate function for groupphoto builders.
+type GroupPhoto func(*sql.Selector)
+
+// GroupSchedule is the predicate function for groupschedule builders.
+type GroupSchedule func(*sql.Selector)
+
 // GroupWebhookEvent is the predicate function for groupwebhookevent builders.
 type GroupWebhookEvent func(*sql.Selector)
 

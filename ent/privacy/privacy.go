@@ -398,6 +398,54 @@ func (f GroupMemberMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GroupMemberMutation", m)
 }
 
+// The GroupPhotoQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GroupPhotoQueryRuleFunc func(context.Context, *ent.GroupPhotoQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GroupPhotoQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupPhotoQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GroupPhotoQuery", q)
+}
+
+// The GroupPhotoMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GroupPhotoMutationRuleFunc func(context.Context, *ent.GroupPhotoMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GroupPhotoMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GroupPhotoMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GroupPhotoMutation", m)
+}
+
+// The GroupScheduleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GroupScheduleQueryRuleFunc func(context.Context, *ent.GroupScheduleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GroupScheduleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GroupScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GroupScheduleQuery", q)
+}
+
+// The GroupScheduleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GroupScheduleMutationRuleFunc func(context.Context, *ent.GroupScheduleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GroupScheduleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GroupScheduleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GroupScheduleMutation", m)
+}
+
 // The GroupWebhookEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type GroupWebhookEventQueryRuleFunc func(context.Context, *ent.GroupWebhookEventQuery) error

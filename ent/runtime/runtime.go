@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
+	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -692,15 +694,15 @@ func init() {
 	// group.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	group.DescriptionValidator = groupDescDescription.Validators[0].(func(string) error)
 	// groupDescJoinApproval is the schema descriptor for join_approval field.
-	groupDescJoinApproval := groupFields[9].Descriptor()
+	groupDescJoinApproval := groupFields[10].Descriptor()
 	// group.DefaultJoinApproval holds the default value on creation for the join_approval field.
 	group.DefaultJoinApproval = groupDescJoinApproval.Default.(bool)
 	// groupDescMembersReplyToAdminsOnly is the schema descriptor for members_reply_to_admins_only field.
-	groupDescMembersReplyToAdminsOnly := groupFields[10].Descriptor()
+	groupDescMembersReplyToAdminsOnly := groupFields[11].Descriptor()
 	// group.DefaultMembersReplyToAdminsOnly holds the default value on creation for the members_reply_to_admins_only field.
 	group.DefaultMembersReplyToAdminsOnly = groupDescMembersReplyToAdminsOnly.Default.(bool)
 	// groupDescMemberLimit is the schema descriptor for member_limit field.
-	groupDescMemberLimit := groupFields[11].Descriptor()
+	groupDescMemberLimit := groupFields[12].Descriptor()
 	// group.DefaultMemberLimit holds the default value on creation for the member_limit field.
 	group.DefaultMemberLimit = groupDescMemberLimit.Default.(int)
 	// group.MemberLimitValidator is a validator for the "member_limit" field. It is called by the builders before save.
@@ -837,6 +839,100 @@ func init() {
 	groupmember.DefaultID = groupmemberDescID.Default.(func() string)
 	// groupmember.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	groupmember.IDValidator = groupmemberDescID.Validators[0].(func(string) error)
+	groupphotoMixin := schema.GroupPhoto{}.Mixin()
+	groupphoto.Policy = privacy.NewPolicies(groupphotoMixin[2], schema.GroupPhoto{})
+	groupphoto.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := groupphoto.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	groupphotoMixinHooks2 := groupphotoMixin[2].Hooks()
+
+	groupphoto.Hooks[1] = groupphotoMixinHooks2[0]
+	groupphotoMixinFields0 := groupphotoMixin[0].Fields()
+	_ = groupphotoMixinFields0
+	groupphotoMixinFields1 := groupphotoMixin[1].Fields()
+	_ = groupphotoMixinFields1
+	groupphotoMixinFields2 := groupphotoMixin[2].Fields()
+	_ = groupphotoMixinFields2
+	groupphotoFields := schema.GroupPhoto{}.Fields()
+	_ = groupphotoFields
+	// groupphotoDescCreatedAt is the schema descriptor for created_at field.
+	groupphotoDescCreatedAt := groupphotoMixinFields1[0].Descriptor()
+	// groupphoto.DefaultCreatedAt holds the default value on creation for the created_at field.
+	groupphoto.DefaultCreatedAt = groupphotoDescCreatedAt.Default.(func() time.Time)
+	// groupphotoDescUpdatedAt is the schema descriptor for updated_at field.
+	groupphotoDescUpdatedAt := groupphotoMixinFields1[1].Descriptor()
+	// groupphoto.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	groupphoto.DefaultUpdatedAt = groupphotoDescUpdatedAt.Default.(func() time.Time)
+	// groupphoto.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	groupphoto.UpdateDefaultUpdatedAt = groupphotoDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// groupphotoDescTenantID is the schema descriptor for tenant_id field.
+	groupphotoDescTenantID := groupphotoMixinFields2[0].Descriptor()
+	// groupphoto.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	groupphoto.TenantIDValidator = groupphotoDescTenantID.Validators[0].(func(string) error)
+	// groupphotoDescJpeg is the schema descriptor for jpeg field.
+	groupphotoDescJpeg := groupphotoFields[1].Descriptor()
+	// groupphoto.JpegValidator is a validator for the "jpeg" field. It is called by the builders before save.
+	groupphoto.JpegValidator = groupphotoDescJpeg.Validators[0].(func([]byte) error)
+	// groupphotoDescID is the schema descriptor for id field.
+	groupphotoDescID := groupphotoMixinFields0[0].Descriptor()
+	// groupphoto.DefaultID holds the default value on creation for the id field.
+	groupphoto.DefaultID = groupphotoDescID.Default.(func() string)
+	// groupphoto.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	groupphoto.IDValidator = groupphotoDescID.Validators[0].(func(string) error)
+	groupscheduleMixin := schema.GroupSchedule{}.Mixin()
+	groupschedule.Policy = privacy.NewPolicies(groupscheduleMixin[2], schema.GroupSchedule{})
+	groupschedule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := groupschedule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	groupscheduleMixinHooks2 := groupscheduleMixin[2].Hooks()
+
+	groupschedule.Hooks[1] = groupscheduleMixinHooks2[0]
+	groupscheduleMixinFields0 := groupscheduleMixin[0].Fields()
+	_ = groupscheduleMixinFields0
+	groupscheduleMixinFields1 := groupscheduleMixin[1].Fields()
+	_ = groupscheduleMixinFields1
+	groupscheduleMixinFields2 := groupscheduleMixin[2].Fields()
+	_ = groupscheduleMixinFields2
+	groupscheduleFields := schema.GroupSchedule{}.Fields()
+	_ = groupscheduleFields
+	// groupscheduleDescCreatedAt is the schema descriptor for created_at field.
+	groupscheduleDescCreatedAt := groupscheduleMixinFields1[0].Descriptor()
+	// groupschedule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	groupschedule.DefaultCreatedAt = groupscheduleDescCreatedAt.Default.(func() time.Time)
+	// groupscheduleDescUpdatedAt is the schema descriptor for updated_at field.
+	groupscheduleDescUpdatedAt := groupscheduleMixinFields1[1].Descriptor()
+	// groupschedule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	groupschedule.DefaultUpdatedAt = groupscheduleDescUpdatedAt.Default.(func() time.Time)
+	// groupschedule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	groupschedule.UpdateDefaultUpdatedAt = groupscheduleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// groupscheduleDescTenantID is the schema descriptor for tenant_id field.
+	groupscheduleDescTenantID := groupscheduleMixinFields2[0].Descriptor()
+	// groupschedule.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	groupschedule.TenantIDValidator = groupscheduleDescTenantID.Validators[0].(func(string) error)
+	// groupscheduleDescLabel is the schema descriptor for label field.
+	groupscheduleDescLabel := groupscheduleFields[1].Descriptor()
+	// groupschedule.LabelValidator is a validator for the "label" field. It is called by the builders before save.
+	groupschedule.LabelValidator = groupscheduleDescLabel.Validators[0].(func(string) error)
+	// groupscheduleDescOutcome is the schema descriptor for outcome field.
+	groupscheduleDescOutcome := groupscheduleFields[12].Descriptor()
+	// groupschedule.OutcomeValidator is a validator for the "outcome" field. It is called by the builders before save.
+	groupschedule.OutcomeValidator = groupscheduleDescOutcome.Validators[0].(func(string) error)
+	// groupscheduleDescID is the schema descriptor for id field.
+	groupscheduleDescID := groupscheduleMixinFields0[0].Descriptor()
+	// groupschedule.DefaultID holds the default value on creation for the id field.
+	groupschedule.DefaultID = groupscheduleDescID.Default.(func() string)
+	// groupschedule.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	groupschedule.IDValidator = groupscheduleDescID.Validators[0].(func(string) error)
 	groupwebhookeventMixin := schema.GroupWebhookEvent{}.Mixin()
 	groupwebhookevent.Policy = privacy.NewPolicies(groupwebhookeventMixin[2], schema.GroupWebhookEvent{})
 	groupwebhookevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {

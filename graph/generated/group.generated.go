@@ -456,6 +456,78 @@ func (ec *executionContext) unmarshalInputGroupMemberInput(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputScheduleGroupSettingsInput(ctx context.Context, obj any) (model.ScheduleGroupSettingsInput, error) {
+	var it model.ScheduleGroupSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"groupID", "label", "start", "end", "sendMessages", "membersReplyToAdminsOnly", "editInfo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "groupID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "end":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("end"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.End = data
+		case "sendMessages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sendMessages"))
+			data, err := ec.unmarshalOGroupAudience2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐAudience(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SendMessages = data
+		case "membersReplyToAdminsOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("membersReplyToAdminsOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MembersReplyToAdminsOnly = data
+		case "editInfo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("editInfo"))
+			data, err := ec.unmarshalOGroupAudience2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐAudience(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EditInfo = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -651,6 +723,11 @@ func (ec *executionContext) marshalNHideGroupMessagePayload2ᚖgithubᚗcomᚋsw
 		return graphql.Null
 	}
 	return ec._HideGroupMessagePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScheduleGroupSettingsInput2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋgraphᚋmodelᚐScheduleGroupSettingsInput(ctx context.Context, v any) (model.ScheduleGroupSettingsInput, error) {
+	res, err := ec.unmarshalInputScheduleGroupSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 // endregion ***************************** type.gotpl *****************************

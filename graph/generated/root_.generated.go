@@ -29,6 +29,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	GroupSchedule() GroupScheduleResolver
 	Message() MessageResolver
 	MessageRate() MessageRateResolver
 	Mutation() MutationResolver
@@ -396,7 +397,9 @@ type ComplexityRoot struct {
 		MembersReplyToAdminsOnly func(childComplexity int) int
 		Number                   func(childComplexity int) int
 		NumberID                 func(childComplexity int) int
+		PhotoSha256              func(childComplexity int) int
 		ProviderGroupID          func(childComplexity int) int
+		Schedules                func(childComplexity int) int
 		SendMessages             func(childComplexity int) int
 		State                    func(childComplexity int) int
 		StateReason              func(childComplexity int) int
@@ -485,6 +488,31 @@ type ComplexityRoot struct {
 	GroupMemberEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	GroupSchedule struct {
+		AppliedAt                func(childComplexity int) int
+		CancelledBy              func(childComplexity int) int
+		CancelledByID            func(childComplexity int) int
+		CreatedAt                func(childComplexity int) int
+		CreatedBy                func(childComplexity int) int
+		CreatedByID              func(childComplexity int) int
+		EditInfo                 func(childComplexity int) int
+		EndLocal                 func(childComplexity int) int
+		EndedAt                  func(childComplexity int) int
+		EndsAt                   func(childComplexity int) int
+		Group                    func(childComplexity int) int
+		GroupID                  func(childComplexity int) int
+		ID                       func(childComplexity int) int
+		Label                    func(childComplexity int) int
+		MembersReplyToAdminsOnly func(childComplexity int) int
+		Outcome                  func(childComplexity int) int
+		SendMessages             func(childComplexity int) int
+		StartLocal               func(childComplexity int) int
+		StartsAt                 func(childComplexity int) int
+		State                    func(childComplexity int) int
+		Timezone                 func(childComplexity int) int
+		UpdatedAt                func(childComplexity int) int
 	}
 
 	GroupWebhookEvent struct {
@@ -638,6 +666,7 @@ type ComplexityRoot struct {
 		ApproveGroupJoinRequests func(childComplexity int, ids []string) int
 		AssignConversation       func(childComplexity int, id string, agentID *string) int
 		AssignRoles              func(childComplexity int, agentID string, roleIDs []string) int
+		CancelGroupSchedule      func(childComplexity int, id string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		ClearFieldRule           func(childComplexity int, roleID string, coordinate string) int
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
@@ -678,6 +707,7 @@ type ComplexityRoot struct {
 		ResolveConversation      func(childComplexity int, id string) int
 		RevokeAPIKey             func(childComplexity int, id string) int
 		RotateWebhookSecret      func(childComplexity int, id string) int
+		ScheduleGroupSettings    func(childComplexity int, input model.ScheduleGroupSettingsInput) int
 		SendMessage              func(childComplexity int, input model.SendMessageInput) int
 		SendText                 func(childComplexity int, conversationID string, body string, replyToID *string) int
 		SetContactAttributes     func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
@@ -689,6 +719,7 @@ type ComplexityRoot struct {
 		SetGroupAdminCap         func(childComplexity int, cap int) int
 		SetGroupAdmins           func(childComplexity int, groupID string, agentIDs []string) int
 		SetGroupMemberRole       func(childComplexity int, groupID string, waID string, role groupmember.Role) int
+		SetGroupPhoto            func(childComplexity int, groupID string, jpegBase64 string) int
 		SetMessageRate           func(childComplexity int, input model.MessageRateInput) int
 		SetNumberCredentials     func(childComplexity int, id string, accessToken string) int
 		SetPresence              func(childComplexity int, presence model.Presence) int
@@ -2643,12 +2674,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.NumberID(childComplexity), true
+	case "Group.photoSha256":
+		if e.ComplexityRoot.Group.PhotoSha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.PhotoSha256(childComplexity), true
 	case "Group.providerGroupID":
 		if e.ComplexityRoot.Group.ProviderGroupID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Group.ProviderGroupID(childComplexity), true
+	case "Group.schedules":
+		if e.ComplexityRoot.Group.Schedules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Schedules(childComplexity), true
 	case "Group.sendMessages":
 		if e.ComplexityRoot.Group.SendMessages == nil {
 			break
@@ -3007,6 +3050,139 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GroupMemberEdge.Node(childComplexity), true
+
+	case "GroupSchedule.appliedAt":
+		if e.ComplexityRoot.GroupSchedule.AppliedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.AppliedAt(childComplexity), true
+	case "GroupSchedule.cancelledBy":
+		if e.ComplexityRoot.GroupSchedule.CancelledBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.CancelledBy(childComplexity), true
+	case "GroupSchedule.cancelledByID":
+		if e.ComplexityRoot.GroupSchedule.CancelledByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.CancelledByID(childComplexity), true
+	case "GroupSchedule.createdAt":
+		if e.ComplexityRoot.GroupSchedule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.CreatedAt(childComplexity), true
+	case "GroupSchedule.createdBy":
+		if e.ComplexityRoot.GroupSchedule.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.CreatedBy(childComplexity), true
+	case "GroupSchedule.createdByID":
+		if e.ComplexityRoot.GroupSchedule.CreatedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.CreatedByID(childComplexity), true
+	case "GroupSchedule.editInfo":
+		if e.ComplexityRoot.GroupSchedule.EditInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.EditInfo(childComplexity), true
+	case "GroupSchedule.endLocal":
+		if e.ComplexityRoot.GroupSchedule.EndLocal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.EndLocal(childComplexity), true
+	case "GroupSchedule.endedAt":
+		if e.ComplexityRoot.GroupSchedule.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.EndedAt(childComplexity), true
+	case "GroupSchedule.endsAt":
+		if e.ComplexityRoot.GroupSchedule.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.EndsAt(childComplexity), true
+	case "GroupSchedule.group":
+		if e.ComplexityRoot.GroupSchedule.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.Group(childComplexity), true
+	case "GroupSchedule.groupID":
+		if e.ComplexityRoot.GroupSchedule.GroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.GroupID(childComplexity), true
+	case "GroupSchedule.id":
+		if e.ComplexityRoot.GroupSchedule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.ID(childComplexity), true
+	case "GroupSchedule.label":
+		if e.ComplexityRoot.GroupSchedule.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.Label(childComplexity), true
+	case "GroupSchedule.membersReplyToAdminsOnly":
+		if e.ComplexityRoot.GroupSchedule.MembersReplyToAdminsOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.MembersReplyToAdminsOnly(childComplexity), true
+	case "GroupSchedule.outcome":
+		if e.ComplexityRoot.GroupSchedule.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.Outcome(childComplexity), true
+	case "GroupSchedule.sendMessages":
+		if e.ComplexityRoot.GroupSchedule.SendMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.SendMessages(childComplexity), true
+	case "GroupSchedule.startLocal":
+		if e.ComplexityRoot.GroupSchedule.StartLocal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.StartLocal(childComplexity), true
+	case "GroupSchedule.startsAt":
+		if e.ComplexityRoot.GroupSchedule.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.StartsAt(childComplexity), true
+	case "GroupSchedule.state":
+		if e.ComplexityRoot.GroupSchedule.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.State(childComplexity), true
+	case "GroupSchedule.timezone":
+		if e.ComplexityRoot.GroupSchedule.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.Timezone(childComplexity), true
+	case "GroupSchedule.updatedAt":
+		if e.ComplexityRoot.GroupSchedule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupSchedule.UpdatedAt(childComplexity), true
 
 	case "GroupWebhookEvent.createdAt":
 		if e.ComplexityRoot.GroupWebhookEvent.CreatedAt == nil {
@@ -3673,6 +3849,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignRoles(childComplexity, args["agentID"].(string), args["roleIDs"].([]string)), true
+	case "Mutation.cancelGroupSchedule":
+		if e.ComplexityRoot.Mutation.CancelGroupSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelGroupSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelGroupSchedule(childComplexity, args["id"].(string)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -4113,6 +4300,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(string)), true
+	case "Mutation.scheduleGroupSettings":
+		if e.ComplexityRoot.Mutation.ScheduleGroupSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleGroupSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleGroupSettings(childComplexity, args["input"].(model.ScheduleGroupSettingsInput)), true
 	case "Mutation.sendMessage":
 		if e.ComplexityRoot.Mutation.SendMessage == nil {
 			break
@@ -4234,6 +4432,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMemberRole(childComplexity, args["groupID"].(string), args["waID"].(string), args["role"].(groupmember.Role)), true
+	case "Mutation.setGroupPhoto":
+		if e.ComplexityRoot.Mutation.SetGroupPhoto == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setGroupPhoto_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetGroupPhoto(childComplexity, args["groupID"].(string), args["jpegBase64"].(string)), true
 	case "Mutation.setMessageRate":
 		if e.ComplexityRoot.Mutation.SetMessageRate == nil {
 			break
@@ -6453,6 +6662,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputGroupMemberOrder,
 		ec.unmarshalInputGroupMemberWhereInput,
 		ec.unmarshalInputGroupOrder,
+		ec.unmarshalInputGroupScheduleOrder,
+		ec.unmarshalInputGroupScheduleWhereInput,
 		ec.unmarshalInputGroupWebhookEventOrder,
 		ec.unmarshalInputGroupWebhookEventWhereInput,
 		ec.unmarshalInputGroupWhereInput,
@@ -6478,6 +6689,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRoutingRunWhereInput,
 		ec.unmarshalInputRuleActionInput,
 		ec.unmarshalInputRuleConditionInput,
+		ec.unmarshalInputScheduleGroupSettingsInput,
 		ec.unmarshalInputSegmentFilterInput,
 		ec.unmarshalInputSegmentInput,
 		ec.unmarshalInputSegmentOrder,
@@ -9112,6 +9324,10 @@ type Group implements Node {
   subject: String!
   description: String
   iconURL: String
+  """
+  the SHA-256 of the picture last sent to the provider (setGroupPhoto)
+  """
+  photoSha256: String
   inviteLink: String
   providerGroupID: String
   """
@@ -9207,6 +9423,10 @@ type Group implements Node {
   the agents who are the group's admins in the platform (admins-only posting, approvals)
   """
   admins: [Agent!]
+  """
+  scheduled changes of its posting settings, by start
+  """
+  schedules: [GroupSchedule!]
 }
 """
 GroupAudience is enum for the field send_messages
@@ -9676,6 +9896,326 @@ enum GroupOrderField {
   UPDATED_AT
   SUBJECT
 }
+type GroupSchedule implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  groupID: ID!
+  """
+  why, for people: "Exam week"
+  """
+  label: String
+  startsAt: Time!
+  endsAt: Time!
+  """
+  the tenant's time zone the window was given in
+  """
+  timezone: String!
+  """
+  who may post during the window (nil: unchanged)
+  """
+  sendMessages: GroupScheduleAudience
+  membersReplyToAdminsOnly: Boolean
+  """
+  who may edit the group's info during the window (nil: unchanged)
+  """
+  editInfo: GroupScheduleAudience
+  state: GroupScheduleState!
+  appliedAt: Time
+  """
+  when it was restored, cancelled or found past
+  """
+  endedAt: Time
+  """
+  what the end restored or left, for people
+  """
+  outcome: String
+  createdByID: ID
+  cancelledByID: ID
+  group: Group!
+  createdBy: Agent
+  cancelledBy: Agent
+}
+"""
+GroupScheduleAudience is enum for the field send_messages
+"""
+enum GroupScheduleAudience @goModel(model: "github.com/switchboard-dev/switchboard/ent/schema/schematype.Audience") {
+  ALL
+  ADMINS
+}
+"""
+Ordering options for GroupSchedule connections
+"""
+input GroupScheduleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order GroupSchedules.
+  """
+  field: GroupScheduleOrderField!
+}
+"""
+Properties by which GroupSchedule connections can be ordered.
+"""
+enum GroupScheduleOrderField {
+  CREATED_AT
+  UPDATED_AT
+  STARTS_AT
+}
+"""
+GroupScheduleState is enum for the field state
+"""
+enum GroupScheduleState @goModel(model: "github.com/switchboard-dev/switchboard/ent/groupschedule.State") {
+  SCHEDULED
+  ACTIVE
+  DONE
+  CANCELLED
+}
+"""
+GroupScheduleWhereInput is used for filtering GroupSchedule objects.
+Input was generated by ent.
+"""
+input GroupScheduleWhereInput {
+  not: GroupScheduleWhereInput
+  and: [GroupScheduleWhereInput!]
+  or: [GroupScheduleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  group_id field predicates
+  """
+  groupID: ID
+  groupIDNEQ: ID
+  groupIDIn: [ID!]
+  groupIDNotIn: [ID!]
+  groupIDGT: ID
+  groupIDGTE: ID
+  groupIDLT: ID
+  groupIDLTE: ID
+  groupIDContains: ID
+  groupIDHasPrefix: ID
+  groupIDHasSuffix: ID
+  groupIDEqualFold: ID
+  groupIDContainsFold: ID
+  """
+  label field predicates
+  """
+  label: String
+  labelNEQ: String
+  labelIn: [String!]
+  labelNotIn: [String!]
+  labelGT: String
+  labelGTE: String
+  labelLT: String
+  labelLTE: String
+  labelContains: String
+  labelHasPrefix: String
+  labelHasSuffix: String
+  labelIsNil: Boolean
+  labelNotNil: Boolean
+  labelEqualFold: String
+  labelContainsFold: String
+  """
+  starts_at field predicates
+  """
+  startsAt: Time
+  startsAtNEQ: Time
+  startsAtIn: [Time!]
+  startsAtNotIn: [Time!]
+  startsAtGT: Time
+  startsAtGTE: Time
+  startsAtLT: Time
+  startsAtLTE: Time
+  """
+  ends_at field predicates
+  """
+  endsAt: Time
+  endsAtNEQ: Time
+  endsAtIn: [Time!]
+  endsAtNotIn: [Time!]
+  endsAtGT: Time
+  endsAtGTE: Time
+  endsAtLT: Time
+  endsAtLTE: Time
+  """
+  timezone field predicates
+  """
+  timezone: String
+  timezoneNEQ: String
+  timezoneIn: [String!]
+  timezoneNotIn: [String!]
+  timezoneGT: String
+  timezoneGTE: String
+  timezoneLT: String
+  timezoneLTE: String
+  timezoneContains: String
+  timezoneHasPrefix: String
+  timezoneHasSuffix: String
+  timezoneEqualFold: String
+  timezoneContainsFold: String
+  """
+  send_messages field predicates
+  """
+  sendMessages: GroupScheduleAudience
+  sendMessagesNEQ: GroupScheduleAudience
+  sendMessagesIn: [GroupScheduleAudience!]
+  sendMessagesNotIn: [GroupScheduleAudience!]
+  sendMessagesIsNil: Boolean
+  sendMessagesNotNil: Boolean
+  """
+  members_reply_to_admins_only field predicates
+  """
+  membersReplyToAdminsOnly: Boolean
+  membersReplyToAdminsOnlyNEQ: Boolean
+  membersReplyToAdminsOnlyIsNil: Boolean
+  membersReplyToAdminsOnlyNotNil: Boolean
+  """
+  edit_info field predicates
+  """
+  editInfo: GroupScheduleAudience
+  editInfoNEQ: GroupScheduleAudience
+  editInfoIn: [GroupScheduleAudience!]
+  editInfoNotIn: [GroupScheduleAudience!]
+  editInfoIsNil: Boolean
+  editInfoNotNil: Boolean
+  """
+  state field predicates
+  """
+  state: GroupScheduleState
+  stateNEQ: GroupScheduleState
+  stateIn: [GroupScheduleState!]
+  stateNotIn: [GroupScheduleState!]
+  """
+  applied_at field predicates
+  """
+  appliedAt: Time
+  appliedAtNEQ: Time
+  appliedAtIn: [Time!]
+  appliedAtNotIn: [Time!]
+  appliedAtGT: Time
+  appliedAtGTE: Time
+  appliedAtLT: Time
+  appliedAtLTE: Time
+  appliedAtIsNil: Boolean
+  appliedAtNotNil: Boolean
+  """
+  ended_at field predicates
+  """
+  endedAt: Time
+  endedAtNEQ: Time
+  endedAtIn: [Time!]
+  endedAtNotIn: [Time!]
+  endedAtGT: Time
+  endedAtGTE: Time
+  endedAtLT: Time
+  endedAtLTE: Time
+  endedAtIsNil: Boolean
+  endedAtNotNil: Boolean
+  """
+  outcome field predicates
+  """
+  outcome: String
+  outcomeNEQ: String
+  outcomeIn: [String!]
+  outcomeNotIn: [String!]
+  outcomeGT: String
+  outcomeGTE: String
+  outcomeLT: String
+  outcomeLTE: String
+  outcomeContains: String
+  outcomeHasPrefix: String
+  outcomeHasSuffix: String
+  outcomeIsNil: Boolean
+  outcomeNotNil: Boolean
+  outcomeEqualFold: String
+  outcomeContainsFold: String
+  """
+  created_by_id field predicates
+  """
+  createdByID: ID
+  createdByIDNEQ: ID
+  createdByIDIn: [ID!]
+  createdByIDNotIn: [ID!]
+  createdByIDGT: ID
+  createdByIDGTE: ID
+  createdByIDLT: ID
+  createdByIDLTE: ID
+  createdByIDContains: ID
+  createdByIDHasPrefix: ID
+  createdByIDHasSuffix: ID
+  createdByIDIsNil: Boolean
+  createdByIDNotNil: Boolean
+  createdByIDEqualFold: ID
+  createdByIDContainsFold: ID
+  """
+  cancelled_by_id field predicates
+  """
+  cancelledByID: ID
+  cancelledByIDNEQ: ID
+  cancelledByIDIn: [ID!]
+  cancelledByIDNotIn: [ID!]
+  cancelledByIDGT: ID
+  cancelledByIDGTE: ID
+  cancelledByIDLT: ID
+  cancelledByIDLTE: ID
+  cancelledByIDContains: ID
+  cancelledByIDHasPrefix: ID
+  cancelledByIDHasSuffix: ID
+  cancelledByIDIsNil: Boolean
+  cancelledByIDNotNil: Boolean
+  cancelledByIDEqualFold: ID
+  cancelledByIDContainsFold: ID
+  """
+  group edge predicates
+  """
+  hasGroup: Boolean
+  hasGroupWith: [GroupWhereInput!]
+  """
+  created_by edge predicates
+  """
+  hasCreatedBy: Boolean
+  hasCreatedByWith: [AgentWhereInput!]
+  """
+  cancelled_by edge predicates
+  """
+  hasCancelledBy: Boolean
+  hasCancelledByWith: [AgentWhereInput!]
+}
 """
 GroupState is enum for the field state
 """
@@ -10020,6 +10560,24 @@ input GroupWhereInput {
   iconURLEqualFold: String
   iconURLContainsFold: String
   """
+  photo_sha256 field predicates
+  """
+  photoSha256: String
+  photoSha256NEQ: String
+  photoSha256In: [String!]
+  photoSha256NotIn: [String!]
+  photoSha256GT: String
+  photoSha256GTE: String
+  photoSha256LT: String
+  photoSha256LTE: String
+  photoSha256Contains: String
+  photoSha256HasPrefix: String
+  photoSha256HasSuffix: String
+  photoSha256IsNil: Boolean
+  photoSha256NotNil: Boolean
+  photoSha256EqualFold: String
+  photoSha256ContainsFold: String
+  """
   invite_link field predicates
   """
   inviteLink: String
@@ -10142,6 +10700,11 @@ input GroupWhereInput {
   """
   hasAdmins: Boolean
   hasAdminsWith: [AgentWhereInput!]
+  """
+  schedules edge predicates
+  """
+  hasSchedules: Boolean
+  hasSchedulesWith: [GroupScheduleWhereInput!]
 }
 type Message implements Node {
   id: ID!
@@ -13224,6 +13787,33 @@ extend type Mutation {
   hideGroupMessage(id: ID!, atProvider: Boolean = false): HideGroupMessagePayload!
   "The most admins a group may have, for the whole tenant (1 to 1024; 32 unless set)."
   setGroupAdminCap(cap: Int!): TenantSettings!
+  "Change a group's posting settings for a window in the tenant's time zone (\"during exam week only admins post\"), restored at its end. Durable: it survives restarts. Windows of one group may not overlap."
+  scheduleGroupSettings(input: ScheduleGroupSettingsInput!): GroupSchedule!
+  "Cancel a schedule: before its start nothing changes; during its window what it changed is restored now."
+  cancelGroupSchedule(id: ID!): GroupSchedule!
+  "Set the group's picture at the provider: a square JPEG of at least 192×192 pixels, base64-encoded (Meta takes up to 5 MB; the API's body limit, 1 MB by default, bounds it first). Who may edit info may do it; a job uploads it and the provider's group_settings_update webhook confirms it."
+  setGroupPhoto(groupID: ID!, jpegBase64: String!): Group!
+}
+
+"A scheduled change of a group's posting settings: at least one setting; the others stay as they are."
+input ScheduleGroupSettingsInput {
+  groupID: ID!
+  "Why, for people (\"Exam week\")."
+  label: String
+  "When the window starts, wall-clock time in the tenant's time zone: 2026-12-07T08:00."
+  start: String!
+  "When it ends (and the settings it changed are restored), same form."
+  end: String!
+  sendMessages: GroupAudience
+  membersReplyToAdminsOnly: Boolean
+  editInfo: GroupAudience
+}
+
+extend type GroupSchedule {
+  "The start as given, in the schedule's time zone (2026-12-07T08:00)."
+  startLocal: String! @goField(forceResolver: true)
+  "The end as given, in the schedule's time zone."
+  endLocal: String! @goField(forceResolver: true)
 }
 
 "What a number's transport can do with groups: a request it cannot do is refused with UNSUPPORTED_BY_PROVIDER before anything is stored."
@@ -14878,6 +15468,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 		return ec.fieldContext_Group_description(ctx, field)
 	case "iconURL":
 		return ec.fieldContext_Group_iconURL(ctx, field)
+	case "photoSha256":
+		return ec.fieldContext_Group_photoSha256(ctx, field)
 	case "inviteLink":
 		return ec.fieldContext_Group_inviteLink(ctx, field)
 	case "providerGroupID":
@@ -14906,6 +15498,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 		return ec.fieldContext_Group_joinRequests(ctx, field)
 	case "admins":
 		return ec.fieldContext_Group_admins(ctx, field)
+	case "schedules":
+		return ec.fieldContext_Group_schedules(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
 }
@@ -15074,6 +15668,56 @@ func (ec *executionContext) childFields_GroupMemberEdge(ctx context.Context, fie
 		return ec.fieldContext_GroupMemberEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GroupMemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupSchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GroupSchedule_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_GroupSchedule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_GroupSchedule_updatedAt(ctx, field)
+	case "groupID":
+		return ec.fieldContext_GroupSchedule_groupID(ctx, field)
+	case "label":
+		return ec.fieldContext_GroupSchedule_label(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_GroupSchedule_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_GroupSchedule_endsAt(ctx, field)
+	case "timezone":
+		return ec.fieldContext_GroupSchedule_timezone(ctx, field)
+	case "sendMessages":
+		return ec.fieldContext_GroupSchedule_sendMessages(ctx, field)
+	case "membersReplyToAdminsOnly":
+		return ec.fieldContext_GroupSchedule_membersReplyToAdminsOnly(ctx, field)
+	case "editInfo":
+		return ec.fieldContext_GroupSchedule_editInfo(ctx, field)
+	case "state":
+		return ec.fieldContext_GroupSchedule_state(ctx, field)
+	case "appliedAt":
+		return ec.fieldContext_GroupSchedule_appliedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_GroupSchedule_endedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_GroupSchedule_outcome(ctx, field)
+	case "createdByID":
+		return ec.fieldContext_GroupSchedule_createdByID(ctx, field)
+	case "cancelledByID":
+		return ec.fieldContext_GroupSchedule_cancelledByID(ctx, field)
+	case "group":
+		return ec.fieldContext_GroupSchedule_group(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_GroupSchedule_createdBy(ctx, field)
+	case "cancelledBy":
+		return ec.fieldContext_GroupSchedule_cancelledBy(ctx, field)
+	case "startLocal":
+		return ec.fieldContext_GroupSchedule_startLocal(ctx, field)
+	case "endLocal":
+		return ec.fieldContext_GroupSchedule_endLocal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupSchedule", field.Name)
 }
 
 func (ec *executionContext) childFields_GroupWebhookEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

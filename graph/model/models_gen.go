@@ -472,6 +472,20 @@ type RuleConditionInput struct {
 	Values []string `json:"values"`
 }
 
+// A scheduled change of a group's posting settings: at least one setting; the others stay as they are.
+type ScheduleGroupSettingsInput struct {
+	GroupID string `json:"groupID"`
+	// Why, for people ("Exam week").
+	Label *string `json:"label,omitempty"`
+	// When the window starts, wall-clock time in the tenant's time zone: 2026-12-07T08:00.
+	Start string `json:"start"`
+	// When it ends (and the settings it changed are restored), same form.
+	End                      string               `json:"end"`
+	SendMessages             *schematype.Audience `json:"sendMessages,omitempty"`
+	MembersReplyToAdminsOnly *bool                `json:"membersReplyToAdminsOnly,omitempty"`
+	EditInfo                 *schematype.Audience `json:"editInfo,omitempty"`
+}
+
 // Every part given must hold; an empty filter is every contact (never erased ones, never a group's). Tags are compared
 // as contacts keep them (trimmed, lowercase).
 type SegmentFilterInput struct {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/credential"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/groupphoto"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -38,6 +40,7 @@ const (
 	GroupOpReject     = "reject"
 	GroupOpRemove     = "remove"
 	GroupOpAddMembers = "add"
+	GroupOpPhoto      = "photo"
 )
 
 // GroupOpArgs is the durable job that runs one change of a group at the
@@ -54,14 +57,28 @@ type GroupOpArgs struct {
 	JoinRequestIDs []string `json:"join_request_ids,omitempty"`
 	// WaIDs: for remove and add, the participants.
 	WaIDs []string `json:"wa_ids,omitempty"`
+	// PhotoSHA256: for photo, the picture asked for (a later one replaces it).
+	PhotoSHA256 string `json:"photo_sha256,omitempty"`
 }
 
 // Kind names the job.
 func (GroupOpArgs) Kind() string { return "whatsapp.group_op" }
 
-// InsertOpts: group changes share the send queue and its retry budget.
-func (GroupOpArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueSend, MaxAttempts: MaxSendAttempts}
+// InsertOpts: group changes share the send queue and its retry budget. A
+// creation is unique per group while it is waiting, running or retrying: a
+// second one (the demo's simulator asking again after a restart, a retry of
+// the mutation) is not inserted, so one platform group makes one provider
+// group. A completed creation does not block a new one: a group whose
+// provider lost it (the simulator restarted) is created again.
+func (a GroupOpArgs) InsertOpts() river.InsertOpts {
+	opts := river.InsertOpts{Queue: QueueSend, MaxAttempts: MaxSendAttempts}
+	if a.Op == GroupOpCreate {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		}}
+	}
+	return opts
 }
 
 // GroupOps runs GroupOpArgs with the senders' error classification: a
@@ -176,6 +193,15 @@ func (w *GroupOps) run(ctx context.Context, api *whatsapp.Client, phoneNumberID,
 		return api.RemoveParticipants(ctx, token, pid, a.WaIDs)
 	case GroupOpAddMembers:
 		return api.AddParticipants(ctx, token, pid, a.WaIDs)
+	case GroupOpPhoto:
+		p, err := w.Client.GroupPhoto.Query().Where(groupphoto.GroupID(g.ID)).Only(ctx)
+		if ent.IsNotFound(err) || (err == nil && p.Sha256 != a.PhotoSHA256) {
+			return nil // a later picture replaced it: its own job sends it
+		}
+		if err != nil {
+			return err
+		}
+		return api.SetGroupPhoto(ctx, token, pid, p.Jpeg)
 	}
 	return fmt.Errorf("unknown group operation %q", a.Op)
 }

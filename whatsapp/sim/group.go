@@ -1,8 +1,15 @@
 package sim
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // group pictures are JPEGs
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -44,11 +51,12 @@ type Group struct {
 	Subject       string   `json:"subject"`
 	Description   string   `json:"description,omitempty"`
 	InviteLink    string   `json:"invite_link"`
-	NeedsApproval bool     `json:"needs_approval"` // join_approval_mode is approval_required
-	IsAdminsOnly  bool     `json:"admins_only"`    // only admins may send
-	Participants  []string `json:"participants"`   // wa_ids, in join order
-	Admins        []string `json:"admins"`         // participants who are admins; the business always is
-	JoinRequests  []string `json:"join_requests"`  // wa_ids waiting for approval
+	NeedsApproval bool     `json:"needs_approval"`         // join_approval_mode is approval_required
+	IsAdminsOnly  bool     `json:"admins_only"`            // only admins may send
+	Participants  []string `json:"participants"`           // wa_ids, in join order
+	Admins        []string `json:"admins"`                 // participants who are admins; the business always is
+	JoinRequests  []string `json:"join_requests"`          // wa_ids waiting for approval
+	PhotoSHA256   string   `json:"photo_sha256,omitempty"` // hex SHA-256 of the group's picture
 }
 
 type group struct {
@@ -61,6 +69,7 @@ type group struct {
 	admins               map[string]bool
 	requests             []joinRequest
 	created              time.Time
+	photoSHA256          string // hex, of the picture last set
 }
 
 type joinRequest struct {
@@ -72,7 +81,7 @@ func (g *group) public() Group {
 	out := Group{
 		ID: g.id, PhoneNumberID: g.number, Subject: g.subject, Description: g.description,
 		InviteLink: inviteLinkPrefix + g.inviteCode, NeedsApproval: g.needsApproval, IsAdminsOnly: g.isAdminsOnly,
-		Participants: slices.Clone(g.participants),
+		Participants: slices.Clone(g.participants), PhotoSHA256: g.photoSHA256,
 	}
 	for _, p := range g.participants {
 		if g.admins[p] {
@@ -466,6 +475,9 @@ func (s *Simulator) removeParticipants(r *http.Request, g *group) (any, *apiErro
 // Meta the answer is a success and the outcome comes in a
 // group_settings_update webhook.
 func (s *Simulator) updateGroup(r *http.Request, g *group) (any, *apiError) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		return s.setGroupPhoto(r, g)
+	}
 	var in struct {
 		MessagingProduct string  `json:"messaging_product"`
 		Subject          *string `json:"subject"`
@@ -601,4 +613,46 @@ func (s *Simulator) customerJoins(phoneNumberID string, c customer) bool {
 	slices.SortFunc(open, func(a, b *group) int { return strings.Compare(a.id, b.id) })
 	_, err := s.joinGroup(open[s.rng.IntN(len(open))], c.waID, c.name)
 	return err == nil
+}
+
+// maxGroupPhotoBytes and minGroupPhotoSide are Meta's rules for a group's
+// picture: a square JPEG, at least 192×192, at most 5 MB.
+const (
+	maxGroupPhotoBytes = 5 << 20
+	minGroupPhotoSide  = 192
+)
+
+// setGroupPhoto answers POST /{group_id} as a multipart form (messaging_product
+// and file): a new picture. As for the subject, the outcome comes in a
+// group_settings_update webhook (profile_picture), refused when the file is
+// not a square JPEG of at least 192×192.
+func (s *Simulator) setGroupPhoto(r *http.Request, g *group) (any, *apiError) {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxGroupPhotoBytes+1<<20)
+	if err := r.ParseMultipartForm(maxGroupPhotoBytes); err != nil {
+		return nil, errInvalidParameter("the upload is not a multipart form: %v", err)
+	}
+	if r.FormValue("messaging_product") != "whatsapp" {
+		return nil, errInvalidParameter("The parameter messaging_product is required and must be 'whatsapp'.")
+	}
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		return nil, errInvalidParameter("The parameter file is required.")
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, maxGroupPhotoBytes+1))
+	if err != nil || len(data) > maxGroupPhotoBytes {
+		return nil, errInvalidParameter("the picture is larger than %d bytes", maxGroupPhotoBytes)
+	}
+	setting := map[string]any{"update_successful": true}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || format != "jpeg" || cfg.Width != cfg.Height || cfg.Width < minGroupPhotoSide {
+		setting = map[string]any{"update_successful": false, "errors": []map[string]any{{"code": 131009,
+			"title": "Parameter value is not valid", "message": "Parameter value is not valid",
+			"error_data": map[string]string{"details": "the picture must be a square JPEG of at least 192x192"}}}}
+	} else {
+		sum := sha256.Sum256(data)
+		g.photoSHA256 = hex.EncodeToString(sum[:])
+	}
+	s.emitGroupEvent(g, map[string]any{"type": "group_settings_update", "request_id": s.ids.token(), "profile_picture": setting})
+	return success, nil
 }

@@ -114,6 +114,14 @@ func (a *Audience) UnmarshalGQL(v any) error {
 	return nil
 }
 
+// GroupPostingSettings are the settings of a group a schedule changes for
+// its window; what it kept to restore at the end.
+type GroupPostingSettings struct {
+	SendMessages             Audience `json:"sendMessages"`
+	MembersReplyToAdminsOnly bool     `json:"membersReplyToAdminsOnly"`
+	EditInfo                 Audience `json:"editInfo"`
+}
+
 // RoutingStrategy is one step of a routing policy's fallback chain.
 type RoutingStrategy string
 

@@ -1,0 +1,9 @@
+PRAGMA foreign_keys = off;
+ALTER TABLE `groups` ADD COLUMN `photo_sha256` text NULL;
+CREATE TABLE `group_photos` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `group_id` text NOT NULL, `jpeg` blob NOT NULL, `sha256` text NOT NULL, `tenant_id` text NOT NULL, PRIMARY KEY (`id`), CONSTRAINT `group_photos_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION);
+CREATE UNIQUE INDEX `group_photos_group_id_key` ON `group_photos` (`group_id`);
+CREATE INDEX `groupphoto_tenant_id` ON `group_photos` (`tenant_id`);
+CREATE TABLE `group_schedules` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `label` text NULL, `starts_at` datetime NOT NULL, `ends_at` datetime NOT NULL, `timezone` text NOT NULL, `send_messages` text NULL, `members_reply_to_admins_only` bool NULL, `edit_info` text NULL, `previous` json NULL, `state` text NOT NULL DEFAULT ('SCHEDULED'), `applied_at` datetime NULL, `ended_at` datetime NULL, `outcome` text NULL, `group_id` text NOT NULL, `tenant_id` text NOT NULL, `created_by_id` text NULL, `cancelled_by_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `group_schedules_groups_schedules` FOREIGN KEY (`group_id`) REFERENCES `groups` (`id`) ON DELETE NO ACTION, CONSTRAINT `group_schedules_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION, CONSTRAINT `group_schedules_agents_created_by` FOREIGN KEY (`created_by_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL, CONSTRAINT `group_schedules_agents_cancelled_by` FOREIGN KEY (`cancelled_by_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL);
+CREATE INDEX `groupschedule_tenant_id` ON `group_schedules` (`tenant_id`);
+CREATE INDEX `groupschedule_group_id_starts_at` ON `group_schedules` (`group_id`, `starts_at`);
+PRAGMA foreign_keys = on;
