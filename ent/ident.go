@@ -104,7 +104,7 @@ var edgeTables = map[string]map[string]string{
 	"AutomationRun":     {"tenant": tenant.Table},
 	"CasbinRule":        {"tenant": tenant.Table},
 	"Contact":           {"tenant": tenant.Table, "conversations": conversation.Table},
-	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
+	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "reserved_for": agent.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
 	"Group":             {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table},
 	"GroupJoinRequest":  {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":       {"tenant": tenant.Table, "group": group.Table},

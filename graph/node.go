@@ -6,10 +6,13 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/apikey"
+	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/automationrun"
 	entgroup "github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
@@ -43,4 +46,7 @@ var nodeSwitches = map[string]policy.Permission{
 	entrole.Table:          policy.TypeSwitches["Role"],
 	apikey.Table:           policy.TypeSwitches["APIKey"],
 	session.Table:          policy.TypeSwitches["Session"],
+	automationrule.Table:   policy.TypeSwitches["AutomationRule"],
+	automationrun.Table:    policy.TypeSwitches["AutomationRun"],
+	routingrun.Table:       policy.TypeSwitches["RoutingRun"],
 }

@@ -127,6 +127,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Agent", "teams"}:         public,
 	{"Agent", "numbers"}:       public,
 	{"Agent", "assigned"}:      public,
+	{"Agent", "workingHours"}:  public, // who is on shift when: colleagues plan with it
 
 	{"Message", "id"}:                public,
 	{"Message", "createdAt"}:         public,
@@ -214,6 +215,7 @@ var TypeSwitches = map[string]Permission{
 	"Session":          AgentManage,
 	"AutomationRule":   AutomationManage,
 	"AutomationRun":    AutomationManage,
+	"RoutingRun":       AutomationManage,
 	"Report":           ReportViewOwn,
 	"ReportRow":        ReportViewOwn,
 	"ReportDurations":  ReportViewOwn,
