@@ -45,7 +45,7 @@ func TestTheEveningCustomer(t *testing.T) {
 				return []schematype.BusinessHours{{Weekday: 0, Open: from, Close: "17:00"}}
 			}
 			shift := func(name, code string, hours []schematype.BusinessHours) *ent.Agent {
-				a, err := b.db.Client.Agent.Create().SetName(name).SetEmail(name+"@acme.test").SetPasswordHash("x").
+				a, err := b.db.Client.Agent.Create().SetName(name).SetEmail(name + "@acme.test").SetPasswordHash("x").
 					SetEmployeeCode(code).SetWorkingHours(hours).Save(b.ctx)
 				require.NoError(t, err)
 				return a
