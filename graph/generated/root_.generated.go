@@ -13971,7 +13971,7 @@ type BusinessHoursState {
   "Dates (YYYY-MM-DD) on which nothing opens."
   closed: [String!]!
   openNow: Boolean!
-  "The next opening after now; null when open around the clock or nothing opens within a year."
+  "The next opening after now, in the tenant's time zone; null when open around the clock or nothing opens within a year."
   nextOpening: Time
 }
 
