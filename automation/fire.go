@@ -26,18 +26,34 @@ type event struct {
 // fire runs, in tx, the enabled rules of e's trigger whose conditions hold,
 // in position order, logging each, until one stops processing.
 func (s *Service) fire(ctx context.Context, tx *ent.Tx, e event) error {
-	q := tx.AutomationRule.Query().Where(automationrule.Enabled(true), automationrule.TriggerEQ(e.trigger)).
-		Order(ent.Asc(automationrule.FieldPosition), ent.Asc(automationrule.FieldID))
-	if e.only != "" {
-		q.Where(automationrule.ID(e.only))
-	}
-	rules, err := q.All(ctx)
-	if err != nil || len(rules) == 0 {
-		return err
-	}
 	conv, err := tx.Conversation.Get(ctx, e.convID)
 	if err != nil {
 		return err
+	}
+	return s.fireOn(ctx, tx, conv, e)
+}
+
+// fireOn is fire with the conversation read.
+func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, e event) error {
+	var rules []*ent.AutomationRule
+	if e.only != "" { // a timer: its rule as it is now, whatever this instance keeps
+		r, err := tx.AutomationRule.Query().Where(automationrule.ID(e.only), automationrule.Enabled(true)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rules = []*ent.AutomationRule{r}
+	} else {
+		rs, err := s.rulesOf(ctx, tx, conv.TenantID)
+		if err != nil {
+			return err
+		}
+		rules = rs[e.trigger]
+	}
+	if len(rules) == 0 {
+		return nil
 	}
 	facts, err := s.facts(ctx, tx, conv, e.message)
 	if err != nil {
@@ -103,6 +119,10 @@ func truncate(s string, n int) string {
 // conversation, ASSIGNED when routing just assigned it, CUSTOMER_MESSAGE;
 // then it arms the timers the message starts.
 func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error {
+	rs, err := s.rulesOf(ctx, tx, conv.TenantID)
+	if err != nil || len(rs) == 0 {
+		return err // a tenant without rules: not one statement (once its empty set is kept)
+	}
 	now, err := tx.Conversation.Get(ctx, conv.ID)
 	if err != nil {
 		return err
