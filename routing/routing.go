@@ -211,8 +211,9 @@ func (s *Service) claim(ctx context.Context, tx *ent.Tx, agentID string, eligibl
 // give assigns conv to d.AgentID, whose load is already claimed, and records
 // why.
 func (s *Service) give(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause) error {
+	// conv is locked and read: the load hook need not read it again
 	err := tx.Conversation.UpdateOneID(conv.ID).SetAssigneeID(d.AgentID).ClearQueuedAt().
-		Exec(schema.WithLoadClaimed(ctx, d.AgentID))
+		Exec(schema.WithLoadClaimedOn(ctx, d.AgentID, conv.ID, conv.AssigneeID, conv.Status))
 	if err != nil {
 		return fmt.Errorf("assign %s: %w", conv.ID, err)
 	}
