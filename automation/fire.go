@@ -7,6 +7,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // maxDepth is how many times rules may trigger rules from one outside
@@ -26,6 +27,12 @@ type event struct {
 // fire runs, in tx, the enabled rules of e's trigger whose conditions hold,
 // in position order, logging each, until one stops processing.
 func (s *Service) fire(ctx context.Context, tx *ent.Tx, e event) error {
+	if v := viewer.FromContext(ctx); e.only == "" && v != nil && v.TenantID != "" {
+		rs, err := s.rulesOf(ctx, tx, v.TenantID)
+		if err != nil || len(rs[e.trigger]) == 0 {
+			return err // no rule of this trigger: not even the conversation is read
+		}
+	}
 	conv, err := tx.Conversation.Get(ctx, e.convID)
 	if err != nil {
 		return err
@@ -86,8 +93,8 @@ func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 				return err
 			}
 		}
-		if r.StopProcessing {
-			break
+		if r.StopProcessing || r == rules[len(rules)-1] {
+			break // nothing after it to see what it changed
 		}
 		// later rules see what this one changed
 		if conv, err = tx.Conversation.Get(ctx, e.convID); err != nil {
@@ -138,7 +145,13 @@ func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversatio
 			return err
 		}
 	}
-	if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerCUSTOMER_MESSAGE, convID: conv.ID, message: msg}); err != nil {
+	customer := event{trigger: automationrule.TriggerCUSTOMER_MESSAGE, convID: conv.ID, message: msg}
+	if created || routed { // rules may have changed it since
+		err = s.fire(ctx, tx, customer)
+	} else {
+		err = s.fireOn(ctx, tx, now, customer)
+	}
+	if err != nil {
 		return err
 	}
 	return s.arm(ctx, tx, conv, msg)
