@@ -518,14 +518,14 @@ var (
 				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[13]},
 			},
 			{
+				Name:    "conversation_tenant_id_last_customer_message_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[7]},
+			},
+			{
 				Name:    "conversation_reserved_until",
 				Unique:  false,
 				Columns: []*schema.Column{ConversationsColumns[14]},
-			},
-			{
-				Name:    "conversation_tenant_id_last_customer_message_at",
-				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[7]},
 			},
 		},
 	}

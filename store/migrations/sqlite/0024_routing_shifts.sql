@@ -11,6 +11,7 @@ CREATE INDEX `conversation_tenant_id_assignee_id` ON `conversations` (`tenant_id
 CREATE INDEX `conversation_number_id_contact_id` ON `conversations` (`number_id`, `contact_id`);
 CREATE UNIQUE INDEX `conversation_group_id` ON `conversations` (`group_id`);
 CREATE INDEX `conversation_tenant_id_queued_at` ON `conversations` (`tenant_id`, `queued_at`);
+CREATE INDEX `conversation_tenant_id_last_customer_message_at` ON `conversations` (`tenant_id`, `last_customer_message_at`);
 CREATE INDEX `conversation_reserved_until` ON `conversations` (`reserved_until`);
 PRAGMA foreign_keys = on;
 PRAGMA foreign_keys = on;
