@@ -317,7 +317,8 @@ func (a *App) API() http.Handler { return a.api }
 
 // Start runs the background work until ctx ends or Close: the job workers
 // (unless WithWorkers(false)), the presence leases (unless
-// WithQuietPresence), the policy follower and the in-process simulator.
+// WithQuietPresence), the policy, routing and automation followers and the
+// in-process simulator.
 func (a *App) Start(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return errors.New("app: started twice")
@@ -331,6 +332,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if err := a.Services.Routing.Follow(ctx, a.Bus, routingSweep, a.Log); err != nil {
 		return fmt.Errorf("routing: %w", err)
+	}
+	if err := a.Services.Automation.Follow(ctx, a.Bus, a.Log); err != nil {
+		return fmt.Errorf("automation: %w", err)
 	}
 	if a.opts.workers {
 		if err := a.Services.Webhooks.Run(ctx, a.Bus); err != nil {

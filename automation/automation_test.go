@@ -68,8 +68,9 @@ func (b *testBundle) agent(t *testing.T, name string) *ent.Agent {
 // instance is one process's automation: its own services and job client
 // over the shared database, working jobs by the test's clock.
 type instance struct {
-	svc  *automation.Service
-	jobs *job.Client
+	svc    *automation.Service
+	router *routing.Service
+	jobs   *job.Client
 }
 
 func (b *testBundle) start(t *testing.T) *instance {
@@ -79,11 +80,11 @@ func (b *testBundle) start(t *testing.T) *instance {
 		Clock: b.clock, PollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
-	svc := automation.New(b.db.Client, nil, jobs, routing.New(b.db.Client, nil, b.clock),
-		inbox.NewService(b.db.Client, nil, nil, b.clock), b.clock, slog.Default())
+	router := routing.New(b.db.Client, nil, b.clock)
+	svc := automation.New(b.db.Client, nil, jobs, router, inbox.NewService(b.db.Client, nil, nil, b.clock), b.clock, slog.Default())
 	river.AddWorker(workers, &automation.TimerWorker{Automation: svc})
 	require.NoError(t, jobs.Start(t.Context()))
-	in := &instance{svc: svc, jobs: jobs}
+	in := &instance{svc: svc, router: router, jobs: jobs}
 	t.Cleanup(func() { in.stop(t) })
 	return in
 }

@@ -51,20 +51,11 @@ func HoursOf(ctx context.Context, client *ent.Client, conv *ent.Conversation) (r
 	return h, err
 }
 
-// hoursOf are the business hours of conv's number: its own when it has
-// them, else the tenant's, in the tenant's time zone.
+// hoursOf are the business hours of conv's number (routing.NumberHours).
 func hoursOf(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (routing.Hours, error) {
-	t, err := tx.Tenant.Get(ctx, conv.TenantID)
-	if err != nil {
-		return routing.Hours{}, err
-	}
-	weekly, closed := t.Settings.BusinessHours, t.Settings.Holidays
 	num, err := tx.Number.Get(ctx, conv.NumberID)
 	if err != nil {
 		return routing.Hours{}, err
 	}
-	if num.BusinessHours != nil && len(num.BusinessHours.Weekly) > 0 {
-		weekly, closed = num.BusinessHours.Weekly, num.BusinessHours.Closed
-	}
-	return routing.NewHours(t.Timezone, weekly, closed)
+	return routing.NumberHours(ctx, tx, num)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // maxDepth is how many times rules may trigger rules from one outside
@@ -26,18 +27,40 @@ type event struct {
 // fire runs, in tx, the enabled rules of e's trigger whose conditions hold,
 // in position order, logging each, until one stops processing.
 func (s *Service) fire(ctx context.Context, tx *ent.Tx, e event) error {
-	q := tx.AutomationRule.Query().Where(automationrule.Enabled(true), automationrule.TriggerEQ(e.trigger)).
-		Order(ent.Asc(automationrule.FieldPosition), ent.Asc(automationrule.FieldID))
-	if e.only != "" {
-		q.Where(automationrule.ID(e.only))
-	}
-	rules, err := q.All(ctx)
-	if err != nil || len(rules) == 0 {
-		return err
+	if v := viewer.FromContext(ctx); e.only == "" && v != nil && v.TenantID != "" {
+		rs, err := s.rulesOf(ctx, tx, v.TenantID)
+		if err != nil || len(rs[e.trigger]) == 0 {
+			return err // no rule of this trigger: not even the conversation is read
+		}
 	}
 	conv, err := tx.Conversation.Get(ctx, e.convID)
 	if err != nil {
 		return err
+	}
+	return s.fireOn(ctx, tx, conv, e)
+}
+
+// fireOn is fire with the conversation read.
+func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, e event) error {
+	var rules []*ent.AutomationRule
+	if e.only != "" { // a timer: its rule as it is now, whatever this instance keeps
+		r, err := tx.AutomationRule.Query().Where(automationrule.ID(e.only), automationrule.Enabled(true)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rules = []*ent.AutomationRule{r}
+	} else {
+		rs, err := s.rulesOf(ctx, tx, conv.TenantID)
+		if err != nil {
+			return err
+		}
+		rules = rs[e.trigger]
+	}
+	if len(rules) == 0 {
+		return nil
 	}
 	facts, err := s.facts(ctx, tx, conv, e.message)
 	if err != nil {
@@ -70,8 +93,8 @@ func (s *Service) fire(ctx context.Context, tx *ent.Tx, e event) error {
 				return err
 			}
 		}
-		if r.StopProcessing {
-			break
+		if r.StopProcessing || r == rules[len(rules)-1] {
+			break // nothing after it to see what it changed
 		}
 		// later rules see what this one changed
 		if conv, err = tx.Conversation.Get(ctx, e.convID); err != nil {
@@ -103,6 +126,10 @@ func truncate(s string, n int) string {
 // conversation, ASSIGNED when routing just assigned it, CUSTOMER_MESSAGE;
 // then it arms the timers the message starts.
 func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error {
+	rs, err := s.rulesOf(ctx, tx, conv.TenantID)
+	if err != nil || len(rs) == 0 {
+		return err // a tenant without rules: not one statement (once its empty set is kept)
+	}
 	now, err := tx.Conversation.Get(ctx, conv.ID)
 	if err != nil {
 		return err
@@ -118,7 +145,13 @@ func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversatio
 			return err
 		}
 	}
-	if err := s.fire(ctx, tx, event{trigger: automationrule.TriggerCUSTOMER_MESSAGE, convID: conv.ID, message: msg}); err != nil {
+	customer := event{trigger: automationrule.TriggerCUSTOMER_MESSAGE, convID: conv.ID, message: msg}
+	if created || routed { // rules may have changed it since
+		err = s.fire(ctx, tx, customer)
+	} else {
+		err = s.fireOn(ctx, tx, now, customer)
+	}
+	if err != nil {
 		return err
 	}
 	return s.arm(ctx, tx, conv, msg)

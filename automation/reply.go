@@ -17,10 +17,15 @@ import (
 // filled in, through the outbox as a system message (no sender). Variables:
 //
 //	{{contact.name}}   the customer's profile name
-//	{{agent.name}}     the agent holding the conversation
+//	{{agent.name}}     the agent holding the conversation, or the one it is reserved for after hours
 //	{{agent.code}}     their employee code
+//	{{agent.starts}}   when that agent takes it: the opening of their shift for a reserved
+//	                   conversation, else the next opening
 //	{{number.name}}    the number's display name
-//	{{next_opening}}   the next opening of the number's business hours, in the tenant's time zone
+//	{{next_opening}}   the next opening of the number's business hours
+//
+// Times are in the tenant's time zone: "09:00 tomorrow", "14:00 today" or
+// "09:00 on Monday 26 October".
 //
 // A conversation gets at most one auto-reply per cooldown (the action's
 // minutes, defaultCooldown when 0). Outside the customer's 24-hour window
@@ -31,7 +36,7 @@ const defaultCooldown = time.Hour
 
 var variable = regexp.MustCompile(`\{\{\s*([a-z_.]+)\s*\}\}`)
 
-var variables = []string{"contact.name", "agent.name", "agent.code", "number.name", "next_opening"}
+var variables = []string{"contact.name", "agent.name", "agent.code", "agent.starts", "number.name", "next_opening"}
 
 func checkVariables(text string) error {
 	for _, m := range variable.FindAllStringSubmatch(text, -1) {
@@ -82,8 +87,12 @@ func (s *Service) fill(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, 
 		return "", err
 	}
 	vals["contact.name"] = c.ProfileName
-	if conv.AssigneeID != nil {
-		ag, err := tx.Agent.Get(ctx, *conv.AssigneeID)
+	who := conv.AssigneeID
+	if who == nil {
+		who = conv.ReservedForID
+	}
+	if who != nil {
+		ag, err := tx.Agent.Get(ctx, *who)
 		if err != nil {
 			return "", err
 		}
@@ -98,10 +107,30 @@ func (s *Service) fill(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, 
 	if err != nil {
 		return "", err
 	}
-	if next, ok := hours.NextOpening(s.clock.Now()); ok {
-		vals["next_opening"] = next.In(hours.Loc).Format("15:04 on Monday 2 January")
+	now := s.clock.Now()
+	if next, ok := hours.NextOpening(now); ok {
+		vals["next_opening"] = whenLocal(next, now, hours.Loc)
+		vals["agent.starts"] = vals["next_opening"]
+	}
+	if conv.AssigneeID == nil && conv.ReservedUntil != nil {
+		vals["agent.starts"] = whenLocal(*conv.ReservedUntil, now, hours.Loc)
 	}
 	return variable.ReplaceAllStringFunc(text, func(m string) string {
 		return vals[variable.FindStringSubmatch(m)[1]]
 	}), nil
+}
+
+// whenLocal says t in loc for a customer writing at now: "09:00 today",
+// "09:00 tomorrow", else "09:00 on Monday 26 October". Days are local
+// calendar days, so a night with a daylight-saving change is still one day.
+func whenLocal(t, now time.Time, loc *time.Location) string {
+	t, now = t.In(loc), now.In(loc)
+	y, m, d := now.Date()
+	switch ty, tm, td := t.Date(); {
+	case ty == y && tm == m && td == d:
+		return t.Format("15:04") + " today"
+	case time.Date(y, m, d+1, 12, 0, 0, 0, loc).Format(time.DateOnly) == t.Format(time.DateOnly):
+		return t.Format("15:04") + " tomorrow"
+	}
+	return t.Format("15:04 on Monday 2 January")
 }

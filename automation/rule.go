@@ -38,12 +38,13 @@ type Service struct {
 	inbox  *inbox.Service // sends auto-replies
 	clock  clock.Clock
 	log    *slog.Logger
+	cache  *ruleCache
 }
 
 // New returns a Service.
 func New(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, router *routing.Service, in *inbox.Service,
 	clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{client: client, pub: pub, jobs: jobs, router: router, inbox: in, clock: clk, log: log}
+	return &Service{client: client, pub: pub, jobs: jobs, router: router, inbox: in, clock: clk, log: log, cache: newRuleCache()}
 }
 
 // RuleInput is a rule as an administrator writes it.
@@ -73,6 +74,7 @@ func (s *Service) CreateRule(ctx context.Context, in RuleInput) (*ent.Automation
 		if err != nil {
 			return nil, err
 		}
+		s.changed(tx, r.TenantID)
 		return r, audit.Record(ctx, tx, audit.Event{Action: ActionRuleCreated, TargetID: r.ID,
 			Summary: "created automation rule " + describe(r), After: in})
 	})
@@ -93,6 +95,7 @@ func (s *Service) UpdateRule(ctx context.Context, id string, in RuleInput) (*ent
 		if err != nil {
 			return nil, err
 		}
+		s.changed(tx, r.TenantID)
 		return r, audit.Record(ctx, tx, audit.Event{Action: ActionRuleUpdated, TargetID: r.ID,
 			Summary: "updated automation rule " + describe(r), After: in})
 	})
@@ -109,6 +112,7 @@ func (s *Service) DeleteRule(ctx context.Context, id string) (*ent.AutomationRul
 		if err := tx.AutomationRule.DeleteOne(r).Exec(ctx); err != nil {
 			return nil, err
 		}
+		s.changed(tx, r.TenantID)
 		return r, audit.Record(ctx, tx, audit.Event{Action: ActionRuleDeleted, TargetID: r.ID,
 			Summary: "deleted automation rule " + describe(r)})
 	})

@@ -50,10 +50,13 @@ func (s *Service) arm(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, m
 	if s.jobs == nil {
 		return nil
 	}
-	rules, err := tx.AutomationRule.Query().
-		Where(automationrule.Enabled(true), automationrule.TriggerEQ(automationrule.TriggerNO_AGENT_REPLY)).All(ctx)
-	if err != nil || len(rules) == 0 {
+	rs, err := s.rulesOf(ctx, tx, conv.TenantID)
+	if err != nil {
 		return err
+	}
+	rules := rs[automationrule.TriggerNO_AGENT_REPLY]
+	if len(rules) == 0 {
+		return nil
 	}
 	stx, err := tx.SQLTx()
 	if err != nil {

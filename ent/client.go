@@ -1989,6 +1989,22 @@ func (c *ConversationClient) QueryTeam(_m *Conversation) *TeamQuery {
 	return query
 }
 
+// QueryReservedFor queries the reserved_for edge of a Conversation.
+func (c *ConversationClient) QueryReservedFor(_m *Conversation) *AgentQuery {
+	query := (&AgentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, id),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, conversation.ReservedForTable, conversation.ReservedForColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryLastMessage queries the last_message edge of a Conversation.
 func (c *ConversationClient) QueryLastMessage(_m *Conversation) *MessageQuery {
 	query := (&MessageClient{config: c.config}).Query()

@@ -64,6 +64,10 @@ type Conversation struct {
 	LegalHoldReason string `json:"legal_hold_reason,omitempty"`
 	// set while the conversation waits in the routing queue for an agent with capacity
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
+	// after hours: the agent whose shift opens next, who takes the conversation at reserved_until
+	ReservedForID *string `json:"reserved_for_id,omitempty"`
+	// when the reservation is handed over: the opening of the reserved agent's shift
+	ReservedUntil *time.Time `json:"reserved_until,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
 	Edges        ConversationEdges `json:"edges"`
@@ -84,6 +88,8 @@ type ConversationEdges struct {
 	Assignee *Agent `json:"assignee,omitempty"`
 	// Team holds the value of the team edge.
 	Team *Team `json:"team,omitempty"`
+	// ReservedFor holds the value of the reserved_for edge.
+	ReservedFor *Agent `json:"reserved_for,omitempty"`
 	// denormalised so a page of conversations loads its last messages in one query
 	LastMessage *Message `json:"last_message,omitempty"`
 	// Messages holds the value of the messages edge.
@@ -92,9 +98,9 @@ type ConversationEdges struct {
 	Assignments []*Assignment `json:"assignments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [9]bool
+	loadedTypes [10]bool
 	// totalCount holds the count of the edges above.
-	totalCount [8]map[string]int
+	totalCount [9]map[string]int
 
 	namedMessages    map[string][]*Message
 	namedAssignments map[string][]*Assignment
@@ -166,12 +172,23 @@ func (e ConversationEdges) TeamOrErr() (*Team, error) {
 	return nil, &NotLoadedError{edge: "team"}
 }
 
+// ReservedForOrErr returns the ReservedFor value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ConversationEdges) ReservedForOrErr() (*Agent, error) {
+	if e.ReservedFor != nil {
+		return e.ReservedFor, nil
+	} else if e.loadedTypes[6] {
+		return nil, &NotFoundError{label: agent.Label}
+	}
+	return nil, &NotLoadedError{edge: "reserved_for"}
+}
+
 // LastMessageOrErr returns the LastMessage value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
 func (e ConversationEdges) LastMessageOrErr() (*Message, error) {
 	if e.LastMessage != nil {
 		return e.LastMessage, nil
-	} else if e.loadedTypes[6] {
+	} else if e.loadedTypes[7] {
 		return nil, &NotFoundError{label: message.Label}
 	}
 	return nil, &NotLoadedError{edge: "last_message"}
@@ -180,7 +197,7 @@ func (e ConversationEdges) LastMessageOrErr() (*Message, error) {
 // MessagesOrErr returns the Messages value or an error if the edge
 // was not loaded in eager-loading.
 func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[8] {
 		return e.Messages, nil
 	}
 	return nil, &NotLoadedError{edge: "messages"}
@@ -189,7 +206,7 @@ func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
 // AssignmentsOrErr returns the Assignments value or an error if the edge
 // was not loaded in eager-loading.
 func (e ConversationEdges) AssignmentsOrErr() ([]*Assignment, error) {
-	if e.loadedTypes[8] {
+	if e.loadedTypes[9] {
 		return e.Assignments, nil
 	}
 	return nil, &NotLoadedError{edge: "assignments"}
@@ -202,9 +219,9 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case conversation.FieldUnreadCount:
 			values[i] = new(sql.NullInt64)
-		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldGroupID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority, conversation.FieldLegalHoldReason:
+		case conversation.FieldID, conversation.FieldTenantID, conversation.FieldNumberID, conversation.FieldContactID, conversation.FieldGroupID, conversation.FieldAssigneeID, conversation.FieldTeamID, conversation.FieldLastMessageID, conversation.FieldStatus, conversation.FieldPriority, conversation.FieldLegalHoldReason, conversation.FieldReservedForID:
 			values[i] = new(sql.NullString)
-		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldLegalHoldAt, conversation.FieldQueuedAt:
+		case conversation.FieldCreatedAt, conversation.FieldUpdatedAt, conversation.FieldLastMessageAt, conversation.FieldLastCustomerMessageAt, conversation.FieldFirstResponseAt, conversation.FieldSnoozedUntil, conversation.FieldResolvedAt, conversation.FieldLegalHoldAt, conversation.FieldQueuedAt, conversation.FieldReservedUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -358,6 +375,20 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				_m.QueuedAt = new(time.Time)
 				*_m.QueuedAt = value.Time
 			}
+		case conversation.FieldReservedForID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reserved_for_id", values[i])
+			} else if value.Valid {
+				_m.ReservedForID = new(string)
+				*_m.ReservedForID = value.String
+			}
+		case conversation.FieldReservedUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field reserved_until", values[i])
+			} else if value.Valid {
+				_m.ReservedUntil = new(time.Time)
+				*_m.ReservedUntil = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -399,6 +430,11 @@ func (_m *Conversation) QueryAssignee() *AgentQuery {
 // QueryTeam queries the "team" edge of the Conversation entity.
 func (_m *Conversation) QueryTeam() *TeamQuery {
 	return NewConversationClient(_m.config).QueryTeam(_m)
+}
+
+// QueryReservedFor queries the "reserved_for" edge of the Conversation entity.
+func (_m *Conversation) QueryReservedFor() *AgentQuery {
+	return NewConversationClient(_m.config).QueryReservedFor(_m)
 }
 
 // QueryLastMessage queries the "last_message" edge of the Conversation entity.
@@ -518,6 +554,16 @@ func (_m *Conversation) String() string {
 	builder.WriteString(", ")
 	if v := _m.QueuedAt; v != nil {
 		builder.WriteString("queued_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReservedForID; v != nil {
+		builder.WriteString("reserved_for_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.ReservedUntil; v != nil {
+		builder.WriteString("reserved_until=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

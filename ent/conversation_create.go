@@ -287,6 +287,34 @@ func (_c *ConversationCreate) SetNillableQueuedAt(v *time.Time) *ConversationCre
 	return _c
 }
 
+// SetReservedForID sets the "reserved_for_id" field.
+func (_c *ConversationCreate) SetReservedForID(v string) *ConversationCreate {
+	_c.mutation.SetReservedForID(v)
+	return _c
+}
+
+// SetNillableReservedForID sets the "reserved_for_id" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableReservedForID(v *string) *ConversationCreate {
+	if v != nil {
+		_c.SetReservedForID(*v)
+	}
+	return _c
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (_c *ConversationCreate) SetReservedUntil(v time.Time) *ConversationCreate {
+	_c.mutation.SetReservedUntil(v)
+	return _c
+}
+
+// SetNillableReservedUntil sets the "reserved_until" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableReservedUntil(v *time.Time) *ConversationCreate {
+	if v != nil {
+		_c.SetReservedUntil(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ConversationCreate) SetID(v string) *ConversationCreate {
 	_c.mutation.SetID(v)
@@ -329,6 +357,11 @@ func (_c *ConversationCreate) SetAssignee(v *Agent) *ConversationCreate {
 // SetTeam sets the "team" edge to the Team entity.
 func (_c *ConversationCreate) SetTeam(v *Team) *ConversationCreate {
 	return _c.SetTeamID(v.ID)
+}
+
+// SetReservedFor sets the "reserved_for" edge to the Agent entity.
+func (_c *ConversationCreate) SetReservedFor(v *Agent) *ConversationCreate {
+	return _c.SetReservedForID(v.ID)
 }
 
 // SetLastMessage sets the "last_message" edge to the Message entity.
@@ -592,6 +625,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 		_spec.SetField(conversation.FieldQueuedAt, field.TypeTime, value)
 		_node.QueuedAt = &value
 	}
+	if value, ok := _c.mutation.ReservedUntil(); ok {
+		_spec.SetField(conversation.FieldReservedUntil, field.TypeTime, value)
+		_node.ReservedUntil = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -692,6 +729,23 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.TeamID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReservedForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ReservedForTable,
+			Columns: []string{conversation.ReservedForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ReservedForID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.LastMessageIDs(); len(nodes) > 0 {
@@ -1056,6 +1110,42 @@ func (u *ConversationUpsert) UpdateQueuedAt() *ConversationUpsert {
 // ClearQueuedAt clears the value of the "queued_at" field.
 func (u *ConversationUpsert) ClearQueuedAt() *ConversationUpsert {
 	u.SetNull(conversation.FieldQueuedAt)
+	return u
+}
+
+// SetReservedForID sets the "reserved_for_id" field.
+func (u *ConversationUpsert) SetReservedForID(v string) *ConversationUpsert {
+	u.Set(conversation.FieldReservedForID, v)
+	return u
+}
+
+// UpdateReservedForID sets the "reserved_for_id" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateReservedForID() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldReservedForID)
+	return u
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (u *ConversationUpsert) ClearReservedForID() *ConversationUpsert {
+	u.SetNull(conversation.FieldReservedForID)
+	return u
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (u *ConversationUpsert) SetReservedUntil(v time.Time) *ConversationUpsert {
+	u.Set(conversation.FieldReservedUntil, v)
+	return u
+}
+
+// UpdateReservedUntil sets the "reserved_until" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateReservedUntil() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldReservedUntil)
+	return u
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (u *ConversationUpsert) ClearReservedUntil() *ConversationUpsert {
+	u.SetNull(conversation.FieldReservedUntil)
 	return u
 }
 
@@ -1424,6 +1514,48 @@ func (u *ConversationUpsertOne) UpdateQueuedAt() *ConversationUpsertOne {
 func (u *ConversationUpsertOne) ClearQueuedAt() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearQueuedAt()
+	})
+}
+
+// SetReservedForID sets the "reserved_for_id" field.
+func (u *ConversationUpsertOne) SetReservedForID(v string) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetReservedForID(v)
+	})
+}
+
+// UpdateReservedForID sets the "reserved_for_id" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateReservedForID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateReservedForID()
+	})
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (u *ConversationUpsertOne) ClearReservedForID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearReservedForID()
+	})
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (u *ConversationUpsertOne) SetReservedUntil(v time.Time) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetReservedUntil(v)
+	})
+}
+
+// UpdateReservedUntil sets the "reserved_until" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateReservedUntil() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateReservedUntil()
+	})
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (u *ConversationUpsertOne) ClearReservedUntil() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearReservedUntil()
 	})
 }
 
@@ -1959,6 +2091,48 @@ func (u *ConversationUpsertBulk) UpdateQueuedAt() *ConversationUpsertBulk {
 func (u *ConversationUpsertBulk) ClearQueuedAt() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearQueuedAt()
+	})
+}
+
+// SetReservedForID sets the "reserved_for_id" field.
+func (u *ConversationUpsertBulk) SetReservedForID(v string) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetReservedForID(v)
+	})
+}
+
+// UpdateReservedForID sets the "reserved_for_id" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateReservedForID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateReservedForID()
+	})
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (u *ConversationUpsertBulk) ClearReservedForID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearReservedForID()
+	})
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (u *ConversationUpsertBulk) SetReservedUntil(v time.Time) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetReservedUntil(v)
+	})
+}
+
+// UpdateReservedUntil sets the "reserved_until" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateReservedUntil() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateReservedUntil()
+	})
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (u *ConversationUpsertBulk) ClearReservedUntil() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearReservedUntil()
 	})
 }
 

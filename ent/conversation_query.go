@@ -39,6 +39,7 @@ type ConversationQuery struct {
 	withGroup            *GroupQuery
 	withAssignee         *AgentQuery
 	withTeam             *TeamQuery
+	withReservedFor      *AgentQuery
 	withLastMessage      *MessageQuery
 	withMessages         *MessageQuery
 	withAssignments      *AssignmentQuery
@@ -207,6 +208,28 @@ func (_q *ConversationQuery) QueryTeam() *TeamQuery {
 			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
 			sqlgraph.To(team.Table, team.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, conversation.TeamTable, conversation.TeamColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReservedFor chains the current query on the "reserved_for" edge.
+func (_q *ConversationQuery) QueryReservedFor() *AgentQuery {
+	query := (&AgentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, selector),
+			sqlgraph.To(agent.Table, agent.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, conversation.ReservedForTable, conversation.ReservedForColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -478,6 +501,7 @@ func (_q *ConversationQuery) Clone() *ConversationQuery {
 		withGroup:       _q.withGroup.Clone(),
 		withAssignee:    _q.withAssignee.Clone(),
 		withTeam:        _q.withTeam.Clone(),
+		withReservedFor: _q.withReservedFor.Clone(),
 		withLastMessage: _q.withLastMessage.Clone(),
 		withMessages:    _q.withMessages.Clone(),
 		withAssignments: _q.withAssignments.Clone(),
@@ -551,6 +575,17 @@ func (_q *ConversationQuery) WithTeam(opts ...func(*TeamQuery)) *ConversationQue
 		opt(query)
 	}
 	_q.withTeam = query
+	return _q
+}
+
+// WithReservedFor tells the query-builder to eager-load the nodes that are connected to
+// the "reserved_for" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ConversationQuery) WithReservedFor(opts ...func(*AgentQuery)) *ConversationQuery {
+	query := (&AgentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReservedFor = query
 	return _q
 }
 
@@ -671,13 +706,14 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	var (
 		nodes       = []*Conversation{}
 		_spec       = _q.querySpec()
-		loadedTypes = [9]bool{
+		loadedTypes = [10]bool{
 			_q.withTenant != nil,
 			_q.withNumber != nil,
 			_q.withContact != nil,
 			_q.withGroup != nil,
 			_q.withAssignee != nil,
 			_q.withTeam != nil,
+			_q.withReservedFor != nil,
 			_q.withLastMessage != nil,
 			_q.withMessages != nil,
 			_q.withAssignments != nil,
@@ -737,6 +773,12 @@ func (_q *ConversationQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	if query := _q.withTeam; query != nil {
 		if err := _q.loadTeam(ctx, query, nodes, nil,
 			func(n *Conversation, e *Team) { n.Edges.Team = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReservedFor; query != nil {
+		if err := _q.loadReservedFor(ctx, query, nodes, nil,
+			func(n *Conversation, e *Agent) { n.Edges.ReservedFor = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -965,6 +1007,38 @@ func (_q *ConversationQuery) loadTeam(ctx context.Context, query *TeamQuery, nod
 	}
 	return nil
 }
+func (_q *ConversationQuery) loadReservedFor(ctx context.Context, query *AgentQuery, nodes []*Conversation, init func(*Conversation), assign func(*Conversation, *Agent)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Conversation)
+	for i := range nodes {
+		if nodes[i].ReservedForID == nil {
+			continue
+		}
+		fk := *nodes[i].ReservedForID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(agent.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "reserved_for_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 func (_q *ConversationQuery) loadLastMessage(ctx context.Context, query *MessageQuery, nodes []*Conversation, init func(*Conversation), assign func(*Conversation, *Message)) error {
 	ids := make([]string, 0, len(nodes))
 	nodeids := make(map[string][]*Conversation)
@@ -1103,6 +1177,9 @@ func (_q *ConversationQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withTeam != nil {
 			_spec.Node.AddColumnOnce(conversation.FieldTeamID)
+		}
+		if _q.withReservedFor != nil {
+			_spec.Node.AddColumnOnce(conversation.FieldReservedForID)
 		}
 		if _q.withLastMessage != nil {
 			_spec.Node.AddColumnOnce(conversation.FieldLastMessageID)

@@ -323,6 +323,46 @@ func (_u *ConversationUpdate) ClearQueuedAt() *ConversationUpdate {
 	return _u
 }
 
+// SetReservedForID sets the "reserved_for_id" field.
+func (_u *ConversationUpdate) SetReservedForID(v string) *ConversationUpdate {
+	_u.mutation.SetReservedForID(v)
+	return _u
+}
+
+// SetNillableReservedForID sets the "reserved_for_id" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableReservedForID(v *string) *ConversationUpdate {
+	if v != nil {
+		_u.SetReservedForID(*v)
+	}
+	return _u
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (_u *ConversationUpdate) ClearReservedForID() *ConversationUpdate {
+	_u.mutation.ClearReservedForID()
+	return _u
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (_u *ConversationUpdate) SetReservedUntil(v time.Time) *ConversationUpdate {
+	_u.mutation.SetReservedUntil(v)
+	return _u
+}
+
+// SetNillableReservedUntil sets the "reserved_until" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableReservedUntil(v *time.Time) *ConversationUpdate {
+	if v != nil {
+		_u.SetReservedUntil(*v)
+	}
+	return _u
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (_u *ConversationUpdate) ClearReservedUntil() *ConversationUpdate {
+	_u.mutation.ClearReservedUntil()
+	return _u
+}
+
 // SetContact sets the "contact" edge to the Contact entity.
 func (_u *ConversationUpdate) SetContact(v *Contact) *ConversationUpdate {
 	return _u.SetContactID(v.ID)
@@ -336,6 +376,11 @@ func (_u *ConversationUpdate) SetAssignee(v *Agent) *ConversationUpdate {
 // SetTeam sets the "team" edge to the Team entity.
 func (_u *ConversationUpdate) SetTeam(v *Team) *ConversationUpdate {
 	return _u.SetTeamID(v.ID)
+}
+
+// SetReservedFor sets the "reserved_for" edge to the Agent entity.
+func (_u *ConversationUpdate) SetReservedFor(v *Agent) *ConversationUpdate {
+	return _u.SetReservedForID(v.ID)
 }
 
 // SetLastMessage sets the "last_message" edge to the Message entity.
@@ -393,6 +438,12 @@ func (_u *ConversationUpdate) ClearAssignee() *ConversationUpdate {
 // ClearTeam clears the "team" edge to the Team entity.
 func (_u *ConversationUpdate) ClearTeam() *ConversationUpdate {
 	_u.mutation.ClearTeam()
+	return _u
+}
+
+// ClearReservedFor clears the "reserved_for" edge to the Agent entity.
+func (_u *ConversationUpdate) ClearReservedFor() *ConversationUpdate {
+	_u.mutation.ClearReservedFor()
 	return _u
 }
 
@@ -601,6 +652,12 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.QueuedAtCleared() {
 		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.ReservedUntil(); ok {
+		_spec.SetField(conversation.FieldReservedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ReservedUntilCleared() {
+		_spec.ClearField(conversation.FieldReservedUntil, field.TypeTime)
+	}
 	if _u.mutation.ContactCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -681,6 +738,35 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(team.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReservedForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ReservedForTable,
+			Columns: []string{conversation.ReservedForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReservedForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ReservedForTable,
+			Columns: []string{conversation.ReservedForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1118,6 +1204,46 @@ func (_u *ConversationUpdateOne) ClearQueuedAt() *ConversationUpdateOne {
 	return _u
 }
 
+// SetReservedForID sets the "reserved_for_id" field.
+func (_u *ConversationUpdateOne) SetReservedForID(v string) *ConversationUpdateOne {
+	_u.mutation.SetReservedForID(v)
+	return _u
+}
+
+// SetNillableReservedForID sets the "reserved_for_id" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableReservedForID(v *string) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetReservedForID(*v)
+	}
+	return _u
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (_u *ConversationUpdateOne) ClearReservedForID() *ConversationUpdateOne {
+	_u.mutation.ClearReservedForID()
+	return _u
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (_u *ConversationUpdateOne) SetReservedUntil(v time.Time) *ConversationUpdateOne {
+	_u.mutation.SetReservedUntil(v)
+	return _u
+}
+
+// SetNillableReservedUntil sets the "reserved_until" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableReservedUntil(v *time.Time) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetReservedUntil(*v)
+	}
+	return _u
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (_u *ConversationUpdateOne) ClearReservedUntil() *ConversationUpdateOne {
+	_u.mutation.ClearReservedUntil()
+	return _u
+}
+
 // SetContact sets the "contact" edge to the Contact entity.
 func (_u *ConversationUpdateOne) SetContact(v *Contact) *ConversationUpdateOne {
 	return _u.SetContactID(v.ID)
@@ -1131,6 +1257,11 @@ func (_u *ConversationUpdateOne) SetAssignee(v *Agent) *ConversationUpdateOne {
 // SetTeam sets the "team" edge to the Team entity.
 func (_u *ConversationUpdateOne) SetTeam(v *Team) *ConversationUpdateOne {
 	return _u.SetTeamID(v.ID)
+}
+
+// SetReservedFor sets the "reserved_for" edge to the Agent entity.
+func (_u *ConversationUpdateOne) SetReservedFor(v *Agent) *ConversationUpdateOne {
+	return _u.SetReservedForID(v.ID)
 }
 
 // SetLastMessage sets the "last_message" edge to the Message entity.
@@ -1188,6 +1319,12 @@ func (_u *ConversationUpdateOne) ClearAssignee() *ConversationUpdateOne {
 // ClearTeam clears the "team" edge to the Team entity.
 func (_u *ConversationUpdateOne) ClearTeam() *ConversationUpdateOne {
 	_u.mutation.ClearTeam()
+	return _u
+}
+
+// ClearReservedFor clears the "reserved_for" edge to the Agent entity.
+func (_u *ConversationUpdateOne) ClearReservedFor() *ConversationUpdateOne {
+	_u.mutation.ClearReservedFor()
 	return _u
 }
 
@@ -1426,6 +1563,12 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	if _u.mutation.QueuedAtCleared() {
 		_spec.ClearField(conversation.FieldQueuedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.ReservedUntil(); ok {
+		_spec.SetField(conversation.FieldReservedUntil, field.TypeTime, value)
+	}
+	if _u.mutation.ReservedUntilCleared() {
+		_spec.ClearField(conversation.FieldReservedUntil, field.TypeTime)
+	}
 	if _u.mutation.ContactCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -1506,6 +1649,35 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(team.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReservedForCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ReservedForTable,
+			Columns: []string{conversation.ReservedForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReservedForIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   conversation.ReservedForTable,
+			Columns: []string{conversation.ReservedForColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(agent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

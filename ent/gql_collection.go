@@ -1304,6 +1304,21 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 				fieldSeen[conversation.FieldTeamID] = struct{}{}
 			}
 
+		case "reservedFor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AgentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, agentImplementors)...); err != nil {
+				return err
+			}
+			_q.withReservedFor = query
+			if _, ok := fieldSeen[conversation.FieldReservedForID]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldReservedForID)
+				fieldSeen[conversation.FieldReservedForID] = struct{}{}
+			}
+
 		case "lastMessage":
 			var (
 				alias = field.Alias
@@ -1362,10 +1377,10 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[6] == nil {
-								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[6][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})
@@ -1373,10 +1388,10 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Conversation) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Messages)
-							if nodes[i].Edges.totalCount[6] == nil {
-								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[6][alias] = n
+							nodes[i].Edges.totalCount[7][alias] = n
 						}
 						return nil
 					})
@@ -1514,6 +1529,16 @@ func (_q *ConversationQuery) collectField(ctx context.Context, oneNode bool, opC
 			if _, ok := fieldSeen[conversation.FieldQueuedAt]; !ok {
 				selectedFields = append(selectedFields, conversation.FieldQueuedAt)
 				fieldSeen[conversation.FieldQueuedAt] = struct{}{}
+			}
+		case "reservedForID":
+			if _, ok := fieldSeen[conversation.FieldReservedForID]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldReservedForID)
+				fieldSeen[conversation.FieldReservedForID] = struct{}{}
+			}
+		case "reservedUntil":
+			if _, ok := fieldSeen[conversation.FieldReservedUntil]; !ok {
+				selectedFields = append(selectedFields, conversation.FieldReservedUntil)
+				fieldSeen[conversation.FieldReservedUntil] = struct{}{}
 			}
 		case "id":
 		case "__typename":

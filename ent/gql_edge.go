@@ -138,6 +138,14 @@ func (_m *Conversation) Team(ctx context.Context) (*Team, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Conversation) ReservedFor(ctx context.Context) (*Agent, error) {
+	result, err := _m.Edges.ReservedForOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReservedFor().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Conversation) LastMessage(ctx context.Context) (*Message, error) {
 	result, err := _m.Edges.LastMessageOrErr()
 	if IsNotLoaded(err) {
@@ -154,7 +162,7 @@ func (_m *Conversation) Messages(
 		WithMessageFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[7][alias]
 	if nodes, err := _m.NamedMessages(alias); err == nil || hasTotalCount {
 		pager, err := newMessagePager(opts, last != nil)
 		if err != nil {

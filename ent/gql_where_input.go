@@ -4422,6 +4422,35 @@ type ConversationWhereInput struct {
 	QueuedAtIsNil  bool        `json:"queuedAtIsNil,omitempty"`
 	QueuedAtNotNil bool        `json:"queuedAtNotNil,omitempty"`
 
+	// "reserved_for_id" field predicates.
+	ReservedForID             *string  `json:"reservedForID,omitempty"`
+	ReservedForIDNEQ          *string  `json:"reservedForIDNEQ,omitempty"`
+	ReservedForIDIn           []string `json:"reservedForIDIn,omitempty"`
+	ReservedForIDNotIn        []string `json:"reservedForIDNotIn,omitempty"`
+	ReservedForIDGT           *string  `json:"reservedForIDGT,omitempty"`
+	ReservedForIDGTE          *string  `json:"reservedForIDGTE,omitempty"`
+	ReservedForIDLT           *string  `json:"reservedForIDLT,omitempty"`
+	ReservedForIDLTE          *string  `json:"reservedForIDLTE,omitempty"`
+	ReservedForIDContains     *string  `json:"reservedForIDContains,omitempty"`
+	ReservedForIDHasPrefix    *string  `json:"reservedForIDHasPrefix,omitempty"`
+	ReservedForIDHasSuffix    *string  `json:"reservedForIDHasSuffix,omitempty"`
+	ReservedForIDIsNil        bool     `json:"reservedForIDIsNil,omitempty"`
+	ReservedForIDNotNil       bool     `json:"reservedForIDNotNil,omitempty"`
+	ReservedForIDEqualFold    *string  `json:"reservedForIDEqualFold,omitempty"`
+	ReservedForIDContainsFold *string  `json:"reservedForIDContainsFold,omitempty"`
+
+	// "reserved_until" field predicates.
+	ReservedUntil       *time.Time  `json:"reservedUntil,omitempty"`
+	ReservedUntilNEQ    *time.Time  `json:"reservedUntilNEQ,omitempty"`
+	ReservedUntilIn     []time.Time `json:"reservedUntilIn,omitempty"`
+	ReservedUntilNotIn  []time.Time `json:"reservedUntilNotIn,omitempty"`
+	ReservedUntilGT     *time.Time  `json:"reservedUntilGT,omitempty"`
+	ReservedUntilGTE    *time.Time  `json:"reservedUntilGTE,omitempty"`
+	ReservedUntilLT     *time.Time  `json:"reservedUntilLT,omitempty"`
+	ReservedUntilLTE    *time.Time  `json:"reservedUntilLTE,omitempty"`
+	ReservedUntilIsNil  bool        `json:"reservedUntilIsNil,omitempty"`
+	ReservedUntilNotNil bool        `json:"reservedUntilNotNil,omitempty"`
+
 	// "number" edge predicates.
 	HasNumber     *bool               `json:"hasNumber,omitempty"`
 	HasNumberWith []*NumberWhereInput `json:"hasNumberWith,omitempty"`
@@ -4441,6 +4470,10 @@ type ConversationWhereInput struct {
 	// "team" edge predicates.
 	HasTeam     *bool             `json:"hasTeam,omitempty"`
 	HasTeamWith []*TeamWhereInput `json:"hasTeamWith,omitempty"`
+
+	// "reserved_for" edge predicates.
+	HasReservedFor     *bool              `json:"hasReservedFor,omitempty"`
+	HasReservedForWith []*AgentWhereInput `json:"hasReservedForWith,omitempty"`
 
 	// "last_message" edge predicates.
 	HasLastMessage     *bool                `json:"hasLastMessage,omitempty"`
@@ -5165,6 +5198,81 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 	if i.QueuedAtNotNil {
 		predicates = append(predicates, conversation.QueuedAtNotNil())
 	}
+	if i.ReservedForID != nil {
+		predicates = append(predicates, conversation.ReservedForIDEQ(*i.ReservedForID))
+	}
+	if i.ReservedForIDNEQ != nil {
+		predicates = append(predicates, conversation.ReservedForIDNEQ(*i.ReservedForIDNEQ))
+	}
+	if len(i.ReservedForIDIn) > 0 {
+		predicates = append(predicates, conversation.ReservedForIDIn(i.ReservedForIDIn...))
+	}
+	if len(i.ReservedForIDNotIn) > 0 {
+		predicates = append(predicates, conversation.ReservedForIDNotIn(i.ReservedForIDNotIn...))
+	}
+	if i.ReservedForIDGT != nil {
+		predicates = append(predicates, conversation.ReservedForIDGT(*i.ReservedForIDGT))
+	}
+	if i.ReservedForIDGTE != nil {
+		predicates = append(predicates, conversation.ReservedForIDGTE(*i.ReservedForIDGTE))
+	}
+	if i.ReservedForIDLT != nil {
+		predicates = append(predicates, conversation.ReservedForIDLT(*i.ReservedForIDLT))
+	}
+	if i.ReservedForIDLTE != nil {
+		predicates = append(predicates, conversation.ReservedForIDLTE(*i.ReservedForIDLTE))
+	}
+	if i.ReservedForIDContains != nil {
+		predicates = append(predicates, conversation.ReservedForIDContains(*i.ReservedForIDContains))
+	}
+	if i.ReservedForIDHasPrefix != nil {
+		predicates = append(predicates, conversation.ReservedForIDHasPrefix(*i.ReservedForIDHasPrefix))
+	}
+	if i.ReservedForIDHasSuffix != nil {
+		predicates = append(predicates, conversation.ReservedForIDHasSuffix(*i.ReservedForIDHasSuffix))
+	}
+	if i.ReservedForIDIsNil {
+		predicates = append(predicates, conversation.ReservedForIDIsNil())
+	}
+	if i.ReservedForIDNotNil {
+		predicates = append(predicates, conversation.ReservedForIDNotNil())
+	}
+	if i.ReservedForIDEqualFold != nil {
+		predicates = append(predicates, conversation.ReservedForIDEqualFold(*i.ReservedForIDEqualFold))
+	}
+	if i.ReservedForIDContainsFold != nil {
+		predicates = append(predicates, conversation.ReservedForIDContainsFold(*i.ReservedForIDContainsFold))
+	}
+	if i.ReservedUntil != nil {
+		predicates = append(predicates, conversation.ReservedUntilEQ(*i.ReservedUntil))
+	}
+	if i.ReservedUntilNEQ != nil {
+		predicates = append(predicates, conversation.ReservedUntilNEQ(*i.ReservedUntilNEQ))
+	}
+	if len(i.ReservedUntilIn) > 0 {
+		predicates = append(predicates, conversation.ReservedUntilIn(i.ReservedUntilIn...))
+	}
+	if len(i.ReservedUntilNotIn) > 0 {
+		predicates = append(predicates, conversation.ReservedUntilNotIn(i.ReservedUntilNotIn...))
+	}
+	if i.ReservedUntilGT != nil {
+		predicates = append(predicates, conversation.ReservedUntilGT(*i.ReservedUntilGT))
+	}
+	if i.ReservedUntilGTE != nil {
+		predicates = append(predicates, conversation.ReservedUntilGTE(*i.ReservedUntilGTE))
+	}
+	if i.ReservedUntilLT != nil {
+		predicates = append(predicates, conversation.ReservedUntilLT(*i.ReservedUntilLT))
+	}
+	if i.ReservedUntilLTE != nil {
+		predicates = append(predicates, conversation.ReservedUntilLTE(*i.ReservedUntilLTE))
+	}
+	if i.ReservedUntilIsNil {
+		predicates = append(predicates, conversation.ReservedUntilIsNil())
+	}
+	if i.ReservedUntilNotNil {
+		predicates = append(predicates, conversation.ReservedUntilNotNil())
+	}
 
 	if i.HasNumber != nil {
 		p := conversation.HasNumber()
@@ -5255,6 +5363,24 @@ func (i *ConversationWhereInput) P() (predicate.Conversation, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, conversation.HasTeamWith(with...))
+	}
+	if i.HasReservedFor != nil {
+		p := conversation.HasReservedFor()
+		if !*i.HasReservedFor {
+			p = conversation.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasReservedForWith) > 0 {
+		with := make([]predicate.Agent, 0, len(i.HasReservedForWith))
+		for _, w := range i.HasReservedForWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasReservedForWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, conversation.HasReservedForWith(with...))
 	}
 	if i.HasLastMessage != nil {
 		p := conversation.HasLastMessage()

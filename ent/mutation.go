@@ -9666,6 +9666,7 @@ type ConversationMutation struct {
 	legal_hold_at            *time.Time
 	legal_hold_reason        *string
 	queued_at                *time.Time
+	reserved_until           *time.Time
 	clearedFields            map[string]struct{}
 	tenant                   *string
 	clearedtenant            bool
@@ -9679,6 +9680,8 @@ type ConversationMutation struct {
 	clearedassignee          bool
 	team                     *string
 	clearedteam              bool
+	reserved_for             *string
+	clearedreserved_for      bool
 	last_message             *string
 	clearedlast_message      bool
 	messages                 map[string]struct{}
@@ -10692,6 +10695,104 @@ func (m *ConversationMutation) ResetQueuedAt() {
 	delete(m.clearedFields, conversation.FieldQueuedAt)
 }
 
+// SetReservedForID sets the "reserved_for_id" field.
+func (m *ConversationMutation) SetReservedForID(s string) {
+	m.reserved_for = &s
+}
+
+// ReservedForID returns the value of the "reserved_for_id" field in the mutation.
+func (m *ConversationMutation) ReservedForID() (r string, exists bool) {
+	v := m.reserved_for
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReservedForID returns the old "reserved_for_id" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldReservedForID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReservedForID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReservedForID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReservedForID: %w", err)
+	}
+	return oldValue.ReservedForID, nil
+}
+
+// ClearReservedForID clears the value of the "reserved_for_id" field.
+func (m *ConversationMutation) ClearReservedForID() {
+	m.reserved_for = nil
+	m.clearedFields[conversation.FieldReservedForID] = struct{}{}
+}
+
+// ReservedForIDCleared returns if the "reserved_for_id" field was cleared in this mutation.
+func (m *ConversationMutation) ReservedForIDCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldReservedForID]
+	return ok
+}
+
+// ResetReservedForID resets all changes to the "reserved_for_id" field.
+func (m *ConversationMutation) ResetReservedForID() {
+	m.reserved_for = nil
+	delete(m.clearedFields, conversation.FieldReservedForID)
+}
+
+// SetReservedUntil sets the "reserved_until" field.
+func (m *ConversationMutation) SetReservedUntil(t time.Time) {
+	m.reserved_until = &t
+}
+
+// ReservedUntil returns the value of the "reserved_until" field in the mutation.
+func (m *ConversationMutation) ReservedUntil() (r time.Time, exists bool) {
+	v := m.reserved_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReservedUntil returns the old "reserved_until" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldReservedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReservedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReservedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReservedUntil: %w", err)
+	}
+	return oldValue.ReservedUntil, nil
+}
+
+// ClearReservedUntil clears the value of the "reserved_until" field.
+func (m *ConversationMutation) ClearReservedUntil() {
+	m.reserved_until = nil
+	m.clearedFields[conversation.FieldReservedUntil] = struct{}{}
+}
+
+// ReservedUntilCleared returns if the "reserved_until" field was cleared in this mutation.
+func (m *ConversationMutation) ReservedUntilCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldReservedUntil]
+	return ok
+}
+
+// ResetReservedUntil resets all changes to the "reserved_until" field.
+func (m *ConversationMutation) ResetReservedUntil() {
+	m.reserved_until = nil
+	delete(m.clearedFields, conversation.FieldReservedUntil)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *ConversationMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -10852,6 +10953,33 @@ func (m *ConversationMutation) TeamIDs() (ids []string) {
 func (m *ConversationMutation) ResetTeam() {
 	m.team = nil
 	m.clearedteam = false
+}
+
+// ClearReservedFor clears the "reserved_for" edge to the Agent entity.
+func (m *ConversationMutation) ClearReservedFor() {
+	m.clearedreserved_for = true
+	m.clearedFields[conversation.FieldReservedForID] = struct{}{}
+}
+
+// ReservedForCleared reports if the "reserved_for" edge to the Agent entity was cleared.
+func (m *ConversationMutation) ReservedForCleared() bool {
+	return m.ReservedForIDCleared() || m.clearedreserved_for
+}
+
+// ReservedForIDs returns the "reserved_for" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReservedForID instead. It exists only for internal usage by the builders.
+func (m *ConversationMutation) ReservedForIDs() (ids []string) {
+	if id := m.reserved_for; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReservedFor resets all changes to the "reserved_for" edge.
+func (m *ConversationMutation) ResetReservedFor() {
+	m.reserved_for = nil
+	m.clearedreserved_for = false
 }
 
 // ClearLastMessage clears the "last_message" edge to the Message entity.
@@ -11023,7 +11151,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, conversation.FieldCreatedAt)
 	}
@@ -11084,6 +11212,12 @@ func (m *ConversationMutation) Fields() []string {
 	if m.queued_at != nil {
 		fields = append(fields, conversation.FieldQueuedAt)
 	}
+	if m.reserved_for != nil {
+		fields = append(fields, conversation.FieldReservedForID)
+	}
+	if m.reserved_until != nil {
+		fields = append(fields, conversation.FieldReservedUntil)
+	}
 	return fields
 }
 
@@ -11132,6 +11266,10 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.LegalHoldReason()
 	case conversation.FieldQueuedAt:
 		return m.QueuedAt()
+	case conversation.FieldReservedForID:
+		return m.ReservedForID()
+	case conversation.FieldReservedUntil:
+		return m.ReservedUntil()
 	}
 	return nil, false
 }
@@ -11181,6 +11319,10 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldLegalHoldReason(ctx)
 	case conversation.FieldQueuedAt:
 		return m.OldQueuedAt(ctx)
+	case conversation.FieldReservedForID:
+		return m.OldReservedForID(ctx)
+	case conversation.FieldReservedUntil:
+		return m.OldReservedUntil(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -11330,6 +11472,20 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetQueuedAt(v)
 		return nil
+	case conversation.FieldReservedForID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReservedForID(v)
+		return nil
+	case conversation.FieldReservedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReservedUntil(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -11411,6 +11567,12 @@ func (m *ConversationMutation) ClearedFields() []string {
 	if m.FieldCleared(conversation.FieldQueuedAt) {
 		fields = append(fields, conversation.FieldQueuedAt)
 	}
+	if m.FieldCleared(conversation.FieldReservedForID) {
+		fields = append(fields, conversation.FieldReservedForID)
+	}
+	if m.FieldCleared(conversation.FieldReservedUntil) {
+		fields = append(fields, conversation.FieldReservedUntil)
+	}
 	return fields
 }
 
@@ -11460,6 +11622,12 @@ func (m *ConversationMutation) ClearField(name string) error {
 		return nil
 	case conversation.FieldQueuedAt:
 		m.ClearQueuedAt()
+		return nil
+	case conversation.FieldReservedForID:
+		m.ClearReservedForID()
+		return nil
+	case conversation.FieldReservedUntil:
+		m.ClearReservedUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation nullable field %s", name)
@@ -11529,13 +11697,19 @@ func (m *ConversationMutation) ResetField(name string) error {
 	case conversation.FieldQueuedAt:
 		m.ResetQueuedAt()
 		return nil
+	case conversation.FieldReservedForID:
+		m.ResetReservedForID()
+		return nil
+	case conversation.FieldReservedUntil:
+		m.ResetReservedUntil()
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ConversationMutation) AddedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.tenant != nil {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -11553,6 +11727,9 @@ func (m *ConversationMutation) AddedEdges() []string {
 	}
 	if m.team != nil {
 		edges = append(edges, conversation.EdgeTeam)
+	}
+	if m.reserved_for != nil {
+		edges = append(edges, conversation.EdgeReservedFor)
 	}
 	if m.last_message != nil {
 		edges = append(edges, conversation.EdgeLastMessage)
@@ -11594,6 +11771,10 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 		if id := m.team; id != nil {
 			return []ent.Value{*id}
 		}
+	case conversation.EdgeReservedFor:
+		if id := m.reserved_for; id != nil {
+			return []ent.Value{*id}
+		}
 	case conversation.EdgeLastMessage:
 		if id := m.last_message; id != nil {
 			return []ent.Value{*id}
@@ -11616,7 +11797,7 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ConversationMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.removedmessages != nil {
 		edges = append(edges, conversation.EdgeMessages)
 	}
@@ -11648,7 +11829,7 @@ func (m *ConversationMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ConversationMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.clearedtenant {
 		edges = append(edges, conversation.EdgeTenant)
 	}
@@ -11666,6 +11847,9 @@ func (m *ConversationMutation) ClearedEdges() []string {
 	}
 	if m.clearedteam {
 		edges = append(edges, conversation.EdgeTeam)
+	}
+	if m.clearedreserved_for {
+		edges = append(edges, conversation.EdgeReservedFor)
 	}
 	if m.clearedlast_message {
 		edges = append(edges, conversation.EdgeLastMessage)
@@ -11695,6 +11879,8 @@ func (m *ConversationMutation) EdgeCleared(name string) bool {
 		return m.clearedassignee
 	case conversation.EdgeTeam:
 		return m.clearedteam
+	case conversation.EdgeReservedFor:
+		return m.clearedreserved_for
 	case conversation.EdgeLastMessage:
 		return m.clearedlast_message
 	case conversation.EdgeMessages:
@@ -11727,6 +11913,9 @@ func (m *ConversationMutation) ClearEdge(name string) error {
 	case conversation.EdgeTeam:
 		m.ClearTeam()
 		return nil
+	case conversation.EdgeReservedFor:
+		m.ClearReservedFor()
+		return nil
 	case conversation.EdgeLastMessage:
 		m.ClearLastMessage()
 		return nil
@@ -11755,6 +11944,9 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 		return nil
 	case conversation.EdgeTeam:
 		m.ResetTeam()
+		return nil
+	case conversation.EdgeReservedFor:
+		m.ResetReservedFor()
 		return nil
 	case conversation.EdgeLastMessage:
 		m.ResetLastMessage()

@@ -174,6 +174,12 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"scheduleGroupSettings": {nf(`mutation { scheduleGroupSettings(input: {groupID: "` + b.group + `", start: "2099-01-01T08:00", end: "2099-01-02T08:00", sendMessages: ADMINS}) { id } }`)},
 		"cancelGroupSchedule":   {nf(`mutation { cancelGroupSchedule(id: "` + b.schedule + `") { id } }`)},
 		"setGroupPhoto":         {nf(`mutation { setGroupPhoto(groupID: "` + b.group + `", jpegBase64: "` + squareJPEG(192) + `") { id } }`)},
+		// Without numberID the hours are the caller's tenant's: A sets its own, B's stay (the snapshot).
+		"setBusinessHours": {
+			nf(`mutation { setBusinessHours(numberID: "` + b.number + `", hours: {weekly: [{weekday: 1, open: "09:00", close: "17:00"}]}) { openNow } }`),
+			ok(`mutation { setBusinessHours(hours: {weekly: [{weekday: 1, open: "08:00", close: "12:00"}], closed: ["2026-12-25"]}) { openNow } }`),
+		},
+		"setAgentWorkingHours": {nf(`mutation { setAgentWorkingHours(agentID: "` + b.agent + `", weekly: [{weekday: 0, open: "09:00", close: "13:00"}]) { id } }`)},
 	}
 }
 
@@ -186,10 +192,11 @@ var snapshotQuery = `{
   numbers(first: 100) { totalCount edges { node { id displayName status updatedAt unlinkedAt routingPolicy { strategies teamID } members(first: 100) { edges { node { id } } }
     costs(month: "2026-11") { total categories { category messages billable cost } } } } }
   messageRates { id category market currency price updatedAt }
-  agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt teams { id } } } }
+  businessHours { timezone weekly { weekday open close } closed openNow nextOpening }
+  agents(first: 100) { totalCount edges { node { id name email roles disabledAt updatedAt workingHours { weekday open close } teams { id } } } }
   teams(first: 100) { totalCount edges { node { id name updatedAt agents { id } } } }
   contacts(first: 100) { totalCount edges { node { id profileName tags attributes { key value } updatedAt erasedAt legalHoldAt } } }
-  conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } } } }
+  conversations(first: 100) { totalCount edges { node { id status assignee { id } team { id } updatedAt lastMessage { id } assignments { id agent { id } } reservedFor { id } reservedUntil } } }
   routingQueue { length conversations { id } }
   routingRuns(first: 100) { totalCount edges { node { id moves { conversationID } } } }
   automationRules(first: 100) { totalCount edges { node { id name enabled position updatedAt actions { type tag } } } }
@@ -234,6 +241,8 @@ func TestTenantIsolation(t *testing.T) {
 			r = s.Do(t, a.token, `query($n: ID!) { inboundDeliveries(numberID: $n) { id } }`, map[string]any{"n": b.number})
 			r.RequireCode(t, "NOT_FOUND")
 			r = s.Do(t, a.token, `query($n: ID!) { segmentPreview(filter: {numberIDs: [$n]}) { count } }`, map[string]any{"n": b.number})
+			r.RequireCode(t, "NOT_FOUND")
+			r = s.Do(t, a.token, `query($n: ID!) { businessHours(numberID: $n) { weekly { open } } }`, map[string]any{"n": b.number})
 			r.RequireCode(t, "NOT_FOUND")
 			r = s.Do(t, a.token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": b.ids()})
 			require.NotContains(t, string(r.Body), `"id":"`, "nodes: %s", r.Body)

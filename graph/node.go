@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	entrole "github.com/switchboard-dev/switchboard/ent/role"
+	"github.com/switchboard-dev/switchboard/ent/routingrun"
 	"github.com/switchboard-dev/switchboard/ent/session"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
@@ -51,4 +52,5 @@ var nodeSwitches = map[string]policy.Permission{
 	entrole.Table:           policy.TypeSwitches["Role"],
 	apikey.Table:            policy.TypeSwitches["APIKey"],
 	session.Table:           policy.TypeSwitches["Session"],
+	routingrun.Table:        policy.TypeSwitches["RoutingRun"],
 }

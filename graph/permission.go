@@ -100,6 +100,9 @@ var mutations = map[string]mutationRule{
 	"updateAutomationRule":    {perm: policy.AutomationManage, id: "aur", audit: automation.ActionRuleUpdated},
 	"deleteAutomationRule":    {perm: policy.AutomationManage, id: "aur", audit: automation.ActionRuleDeleted},
 	"setRoutingPolicy":        {perm: policy.NumberManage, audit: routing.ActionPolicySet},
+	// Opening hours decide auto-replies and after-hours reservations: the automation switch.
+	"setBusinessHours":     {perm: policy.AutomationManage, audit: routing.ActionBusinessHoursSet},
+	"setAgentWorkingHours": {perm: policy.AgentManage, id: "agt", audit: routing.ActionWorkingHoursSet},
 
 	"createContact":        {perm: policy.ContactEdit, noAudit: contactData},
 	"updateContact":        {perm: policy.ContactEdit, id: "ctc", noAudit: contactData},

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/routing"
 )
 
 // SetRoutingPolicy is the resolver for the setRoutingPolicy field.
@@ -24,6 +25,20 @@ func (r *mutationResolver) SetRoutingPolicy(ctx context.Context, numberID string
 	})
 }
 
+// SetBusinessHours is the resolver for the setBusinessHours field.
+func (r *mutationResolver) SetBusinessHours(ctx context.Context, numberID *string, hours schematype.Hours) (*routing.HoursState, error) {
+	return r.routing.SetBusinessHours(ctx, deref(numberID), hours)
+}
+
+// SetAgentWorkingHours is the resolver for the setAgentWorkingHours field.
+func (r *mutationResolver) SetAgentWorkingHours(ctx context.Context, agentID string, weekly []*schematype.BusinessHours) (*ent.Agent, error) {
+	windows := make([]schematype.BusinessHours, len(weekly))
+	for i, w := range weekly {
+		windows[i] = *w
+	}
+	return r.routing.SetWorkingHours(ctx, agentID, windows)
+}
+
 // RoutingQueue is the resolver for the routingQueue field.
 func (r *queryResolver) RoutingQueue(ctx context.Context, first *int) (*model.RoutingQueue, error) {
 	stats, err := r.routing.Stats(ctx)
@@ -35,9 +50,14 @@ func (r *queryResolver) RoutingQueue(ctx context.Context, first *int) (*model.Ro
 		n = *first
 	}
 	// what a queue screen shows of each, loaded with a constant number of statements
-	convs, err := r.routing.Queue().Limit(n).WithContact().WithAssignee().WithNumber().WithLastMessage().WithNamedAssignments("assignments").All(ctx)
+	convs, err := r.routing.Queue().Limit(n).WithContact().WithAssignee().WithNumber().WithLastMessage().WithReservedFor().WithNamedAssignments("assignments").All(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &model.RoutingQueue{Length: stats.Length, LongestWaitSeconds: int(stats.LongestWait.Seconds()), Conversations: convs}, nil
+}
+
+// BusinessHours is the resolver for the businessHours field.
+func (r *queryResolver) BusinessHours(ctx context.Context, numberID *string) (*routing.HoursState, error) {
+	return r.routing.BusinessHours(ctx, deref(numberID))
 }

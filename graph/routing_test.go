@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/app"
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/graph"
@@ -101,5 +102,70 @@ func TestRoutingThroughTheAPI(t *testing.T) {
 		r.RequireOK(t)
 		require.JSONEq(t, `{"node":{"assignee":{"id":"`+w.agent+`"},"assignments":[{"cause":"POLICY","strategy":"LEAST_LOADED",
 			"reason":"least-loaded: the agent with the fewest open conversations, online, under capacity, in team `+w.team+`","agent":{"id":"`+w.agent+`"}}]}}`, string(r.Data))
+	})
+}
+
+// TestBusinessHoursThroughTheAPI: anyone signed in reads the opening hours
+// in force (open now, next opening, in the tenant's time zone); only
+// automation.manage sets them, per tenant or per number, audited; bad
+// windows and dates are INVALID_INPUT. An agent's shift is set with
+// agent.manage and read on the agent.
+func TestBusinessHoursThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		fake := clock.NewFake(time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)) // Monday, 07:00 in Paris
+		s := graphtest.New(t, db, graph.Config{}, graphtest.Quiet(), graphtest.WithApp(app.WithClock(fake)))
+		w := seedWorld(t, s, "alpha")
+		require.NoError(t, db.Client.Tenant.UpdateOneID(w.tenantID).SetTimezone("Europe/Paris").Exec(viewer.Platform(t.Context())))
+		agentToken := s.Login(t, "agent@alpha.test", graphtest.Password)
+		const state = `{ numberID own timezone weekly { weekday open close } closed openNow nextOpening }`
+		set := `mutation($n: ID, $h: BusinessHoursInput!) { setBusinessHours(numberID: $n, hours: $h) ` + state + ` }`
+		get := `query($n: ID) { businessHours(numberID: $n) ` + state + ` }`
+		weekdays := []map[string]any{}
+		for wd := 1; wd <= 5; wd++ {
+			weekdays = append(weekdays, map[string]any{"weekday": wd, "open": "09:00", "close": "18:00"})
+		}
+
+		r := s.Do(t, agentToken, get, nil)
+		r.RequireOK(t)
+		require.JSONEq(t, `{"businessHours":{"numberID":null,"own":false,"timezone":"Europe/Paris","weekly":[],"closed":[],"openNow":true,"nextOpening":null}}`,
+			string(r.Data), "no hours: open around the clock")
+		s.Do(t, agentToken, set, map[string]any{"h": map[string]any{"weekly": weekdays}}).RequireCode(t, "FORBIDDEN")
+
+		r = s.Do(t, w.token, set, map[string]any{"h": map[string]any{"weekly": weekdays, "closed": []string{"2026-12-25"}}})
+		r.RequireOK(t)
+		require.Contains(t, string(r.Data), `"openNow":false,"nextOpening":"2026-11-30T09:00:00+01:00"`, "in tenant time")
+		r = s.Do(t, agentToken, get, map[string]any{"n": w.number})
+		r.RequireOK(t)
+		require.Contains(t, string(r.Data), `"numberID":"`+w.number+`","own":false`, "the number follows the tenant")
+		require.Contains(t, string(r.Data), `"closed":["2026-12-25"]`)
+
+		sunday := []map[string]any{{"weekday": 0, "open": "10:00", "close": "12:00"}}
+		r = s.Do(t, w.token, set, map[string]any{"n": w.number, "h": map[string]any{"weekly": sunday}})
+		r.RequireOK(t)
+		require.Contains(t, string(r.Data), `"own":true`)
+		require.Contains(t, string(r.Data), `"nextOpening":"2026-12-06T10:00:00+01:00"`, "Sunday 10:00 in Paris")
+		r = s.Do(t, w.token, set, map[string]any{"n": w.number, "h": map[string]any{"weekly": []any{}}})
+		r.RequireOK(t)
+		require.Contains(t, string(r.Data), `"own":false`, "no weekly window: the tenant's again")
+
+		for _, bad := range []map[string]any{
+			{"weekly": []map[string]any{{"weekday": 1, "open": "25:00", "close": "26:00"}}},
+			{"weekly": []map[string]any{{"weekday": 7, "open": "09:00", "close": "10:00"}}},
+			{"weekly": []map[string]any{{"weekday": 1, "open": "18:00", "close": "09:00"}}},
+			{"weekly": weekdays, "closed": []string{"2026-13-01"}},
+		} {
+			s.Do(t, w.token, set, map[string]any{"h": bad}).RequireCode(t, "INVALID_INPUT")
+		}
+
+		shift := `mutation($a: ID!, $w: [OpeningWindowInput!]!) { setAgentWorkingHours(agentID: $a, weekly: $w) { id workingHours { weekday open close } } }`
+		s.Do(t, agentToken, shift, map[string]any{"a": w.agent, "w": sunday}).RequireCode(t, "FORBIDDEN")
+		r = s.Do(t, w.token, shift, map[string]any{"a": w.agent, "w": sunday})
+		r.RequireOK(t)
+		require.JSONEq(t, `{"setAgentWorkingHours":{"id":"`+w.agent+`","workingHours":[{"weekday":0,"open":"10:00","close":"12:00"}]}}`, string(r.Data))
+
+		r = s.Do(t, w.token, `{ auditEvents(first: 10, where: {actionIn: ["routing.business_hours", "agent.working_hours"]}) { totalCount } }`, nil)
+		r.RequireOK(t)
+		require.JSONEq(t, `{"auditEvents":{"totalCount":4}}`, string(r.Data))
 	})
 }

@@ -235,7 +235,8 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 			SetKind(kind).
 			SetBody(body).
 			SetStatus(message.StatusQUEUED).
-			SetNillableReplyToID(replyToID)
+			SetNillableReplyToID(replyToID).
+			SetCreatedAt(s.clock.Now()) // the service's clock, like the customer's messages: windows and cooldowns compare them
 		if content != nil {
 			create.SetContent(content)
 		}

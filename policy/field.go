@@ -128,6 +128,7 @@ var FieldRules = map[Coordinate]FieldRule{
 	{"Agent", "teams"}:         public,
 	{"Agent", "numbers"}:       public,
 	{"Agent", "assigned"}:      public,
+	{"Agent", "workingHours"}:  public, // who is on shift when: colleagues plan with it
 
 	{"Message", "id"}:                public,
 	{"Message", "createdAt"}:         public,
@@ -224,6 +225,7 @@ var TypeSwitches = map[string]Permission{
 	"Segment":           ContactRead,
 	"SegmentFilter":     ContactRead,
 	"SegmentPreview":    ContactRead,
+	"RoutingRun":        AutomationManage,
 }
 
 // PhoneFields are the fields holding a customer's phone number or WhatsApp

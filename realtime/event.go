@@ -36,6 +36,9 @@ const (
 	// ContactChanged: a contact was created (kind CREATED) or its profile,
 	// tags or attributes changed (UPDATED). Subject is the contact.
 	ContactChanged = "contact.changed"
+	// AutomationRulesChanged: a tenant's automation rules changed: every
+	// instance drops the rules it keeps in memory for the tenant.
+	AutomationRulesChanged = "automation.rules"
 	// WebhookEndpointChanged: an outbound webhook endpoint changed on its
 	// own (disabled after sustained failure). Subject is the endpoint; Data:
 	// {"kind": …, "reason": …}.
@@ -177,6 +180,12 @@ func GroupEvent(tenantID, id, kind string) Event {
 // group id came (KindJoinRequested) or was decided (KindJoinDecided).
 func GroupJoinEvent(tenantID, id, requestID, kind string) Event {
 	return event(tenantID, GroupChanged, id, Change{Kind: kind, JoinRequestID: requestID})
+}
+
+// AutomationRulesChangedEvent tells every instance that tenantID's
+// automation rules changed.
+func AutomationRulesChangedEvent(tenantID string) Event {
+	return event(tenantID, AutomationRulesChanged, tenantID, Change{Kind: KindUpdated})
 }
 
 // PolicyChangedEvent tells every instance that tenantID's policy changed.

@@ -1,7 +1,9 @@
 // Package routing gives conversations to agents: assignment policies per
 // number (sticky, round-robin, least-loaded, capacity-aware and online-only
 // by default, in a fallback chain), the queue of conversations nobody online
-// can take yet, business hours, and scheduled redistribution.
+// can take yet, business hours and shifts (a conversation that arrives after
+// hours is reserved for the agent whose shift opens next and handed to them
+// at its opening: shift.go), and scheduled redistribution.
 //
 // Nothing here is an in-memory list: every decision is a conditional update
 // in the database, so any number of instances route the same tenant at once

@@ -62,8 +62,9 @@ const drainBatch = 100
 func (s *Service) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		heads, err := queued(s.client.Conversation.Query()).Order(byQueueOrder).Limit(drainBatch).
-			Select(conversation.FieldID, conversation.FieldNumberID).All(ctx)
+		heads, err := queued(s.client.Conversation.Query()).Where(conversation.ReservedForIDIsNil()). // HandOver gives those
+														Order(byQueueOrder).Limit(drainBatch).
+														Select(conversation.FieldID, conversation.FieldNumberID).All(ctx)
 		if err != nil {
 			return total, err
 		}

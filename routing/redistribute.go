@@ -54,11 +54,15 @@ func PeriodicTick() *river.PeriodicJob {
 // slack for a slow one.
 const slotLate = 5 * time.Minute
 
-// RunDue runs, for every tenant, the redistributions whose slot began in the
-// last few minutes and has not run yet. It returns the runs it made.
+// RunDue hands over the reservations due (HandOver), then runs, for every
+// tenant, the redistributions whose slot began in the last few minutes and
+// has not run yet. It returns the runs it made.
 func (s *Service) RunDue(ctx context.Context) ([]*ent.RoutingRun, error) {
 	tenants, err := s.client.Tenant.Query().All(viewer.Platform(ctx))
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.HandOver(ctx); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -115,7 +119,11 @@ func (s *Service) Redistribute(ctx context.Context, schedule, slot string) (*ent
 		Where(conversation.StatusIn(conversation.StatusOPEN, conversation.StatusPENDING), conversation.Or(
 			conversation.AssigneeIDIsNil(),
 			conversation.HasAssigneeWith(agent.Or(agent.PresenceNEQ(agent.PresenceONLINE), agent.DisabledAtNotNil())),
-		)).
+		),
+			conversation.ReservedForIDIsNil(), // promised to the agent of a later shift
+			conversation.Not(conversation.HasAssignmentsWith( // handed over at the shift's opening: its agent is signing in
+				assignment.CauseEQ(assignment.CauseHANDOVER), assignment.CreatedAtGT(s.clock.Now().Add(-handoverGrace)))),
+		).
 		Order(ent.Asc(conversation.FieldCreatedAt), ent.Asc(conversation.FieldID)).
 		IDs(ctx)
 	if err != nil {

@@ -73,6 +73,9 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 	if conv.AssigneeID != nil || conv.Status == conversation.StatusRESOLVED {
 		return Decision{}, nil
 	}
+	if conv.ReservedForID != nil {
+		return Decision{Queued: true, Reason: "reserved for the agent whose shift opens next"}, nil // HandOver gives it
+	}
 	num, err := tx.Number.Get(ctx, conv.NumberID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
@@ -80,6 +83,13 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 	pol := num.RoutingPolicy
 	if pol.Manual() {
 		return Decision{}, nil
+	}
+	h, err := NumberHours(ctx, tx, num)
+	if err != nil {
+		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
+	}
+	if d, ok, err := s.reserve(ctx, tx, conv, num, pol, h); ok || err != nil {
+		return d, err
 	}
 	return s.place(ctx, tx, conv, num, pol, assignment.CausePOLICY, "")
 }
@@ -201,8 +211,9 @@ func (s *Service) claim(ctx context.Context, tx *ent.Tx, agentID string, eligibl
 // give assigns conv to d.AgentID, whose load is already claimed, and records
 // why.
 func (s *Service) give(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause) error {
+	// conv is locked and read: the load hook need not read it again
 	err := tx.Conversation.UpdateOneID(conv.ID).SetAssigneeID(d.AgentID).ClearQueuedAt().
-		Exec(schema.WithLoadClaimed(ctx, d.AgentID))
+		Exec(schema.WithLoadClaimedOn(ctx, d.AgentID, conv.ID, conv.AssigneeID, conv.Status))
 	if err != nil {
 		return fmt.Errorf("assign %s: %w", conv.ID, err)
 	}

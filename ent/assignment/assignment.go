@@ -132,6 +132,8 @@ const (
 	CauseRULE           Cause = "RULE"
 	CauseOFFBOARDING    Cause = "OFFBOARDING"
 	CauseMANUAL         Cause = "MANUAL"
+	CauseRESERVATION    Cause = "RESERVATION"
+	CauseHANDOVER       Cause = "HANDOVER"
 )
 
 func (c Cause) String() string {
@@ -141,7 +143,7 @@ func (c Cause) String() string {
 // CauseValidator is a validator for the "cause" field enum values. It is called by the builders before save.
 func CauseValidator(c Cause) error {
 	switch c {
-	case CausePOLICY, CauseQUEUE, CauseREDISTRIBUTION, CauseRULE, CauseOFFBOARDING, CauseMANUAL:
+	case CausePOLICY, CauseQUEUE, CauseREDISTRIBUTION, CauseRULE, CauseOFFBOARDING, CauseMANUAL, CauseRESERVATION, CauseHANDOVER:
 		return nil
 	default:
 		return fmt.Errorf("assignment: invalid enum value for cause field: %q", c)

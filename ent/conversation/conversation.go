@@ -58,6 +58,10 @@ const (
 	FieldLegalHoldReason = "legal_hold_reason"
 	// FieldQueuedAt holds the string denoting the queued_at field in the database.
 	FieldQueuedAt = "queued_at"
+	// FieldReservedForID holds the string denoting the reserved_for_id field in the database.
+	FieldReservedForID = "reserved_for_id"
+	// FieldReservedUntil holds the string denoting the reserved_until field in the database.
+	FieldReservedUntil = "reserved_until"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// EdgeNumber holds the string denoting the number edge name in mutations.
@@ -70,6 +74,8 @@ const (
 	EdgeAssignee = "assignee"
 	// EdgeTeam holds the string denoting the team edge name in mutations.
 	EdgeTeam = "team"
+	// EdgeReservedFor holds the string denoting the reserved_for edge name in mutations.
+	EdgeReservedFor = "reserved_for"
 	// EdgeLastMessage holds the string denoting the last_message edge name in mutations.
 	EdgeLastMessage = "last_message"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
@@ -120,6 +126,13 @@ const (
 	TeamInverseTable = "teams"
 	// TeamColumn is the table column denoting the team relation/edge.
 	TeamColumn = "team_id"
+	// ReservedForTable is the table that holds the reserved_for relation/edge.
+	ReservedForTable = "conversations"
+	// ReservedForInverseTable is the table name for the Agent entity.
+	// It exists in this package in order to avoid circular dependency with the "agent" package.
+	ReservedForInverseTable = "agents"
+	// ReservedForColumn is the table column denoting the reserved_for relation/edge.
+	ReservedForColumn = "reserved_for_id"
 	// LastMessageTable is the table that holds the last_message relation/edge.
 	LastMessageTable = "conversations"
 	// LastMessageInverseTable is the table name for the Message entity.
@@ -166,6 +179,8 @@ var Columns = []string{
 	FieldLegalHoldAt,
 	FieldLegalHoldReason,
 	FieldQueuedAt,
+	FieldReservedForID,
+	FieldReservedUntil,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -370,6 +385,16 @@ func ByQueuedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldQueuedAt, opts...).ToFunc()
 }
 
+// ByReservedForID orders the results by the reserved_for_id field.
+func ByReservedForID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReservedForID, opts...).ToFunc()
+}
+
+// ByReservedUntil orders the results by the reserved_until field.
+func ByReservedUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReservedUntil, opts...).ToFunc()
+}
+
 // ByTenantField orders the results by tenant field.
 func ByTenantField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -409,6 +434,13 @@ func ByAssigneeField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByTeamField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newTeamStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByReservedForField orders the results by reserved_for field.
+func ByReservedForField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReservedForStep(), sql.OrderByField(field, opts...))
 	}
 }
 
@@ -486,6 +518,13 @@ func newTeamStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TeamInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, TeamTable, TeamColumn),
+	)
+}
+func newReservedForStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ReservedForInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, ReservedForTable, ReservedForColumn),
 	)
 }
 func newLastMessageStep() *sqlgraph.Step {

@@ -155,6 +155,16 @@ func QueuedAt(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldQueuedAt, v))
 }
 
+// ReservedForID applies equality check predicate on the "reserved_for_id" field. It's identical to ReservedForIDEQ.
+func ReservedForID(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldReservedForID, v))
+}
+
+// ReservedUntil applies equality check predicate on the "reserved_until" field. It's identical to ReservedUntilEQ.
+func ReservedUntil(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldReservedUntil, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldCreatedAt, v))
@@ -1235,6 +1245,131 @@ func QueuedAtNotNil() predicate.Conversation {
 	return predicate.Conversation(sql.FieldNotNull(FieldQueuedAt))
 }
 
+// ReservedForIDEQ applies the EQ predicate on the "reserved_for_id" field.
+func ReservedForIDEQ(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldReservedForID, v))
+}
+
+// ReservedForIDNEQ applies the NEQ predicate on the "reserved_for_id" field.
+func ReservedForIDNEQ(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldReservedForID, v))
+}
+
+// ReservedForIDIn applies the In predicate on the "reserved_for_id" field.
+func ReservedForIDIn(vs ...string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldReservedForID, vs...))
+}
+
+// ReservedForIDNotIn applies the NotIn predicate on the "reserved_for_id" field.
+func ReservedForIDNotIn(vs ...string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldReservedForID, vs...))
+}
+
+// ReservedForIDGT applies the GT predicate on the "reserved_for_id" field.
+func ReservedForIDGT(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldReservedForID, v))
+}
+
+// ReservedForIDGTE applies the GTE predicate on the "reserved_for_id" field.
+func ReservedForIDGTE(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldReservedForID, v))
+}
+
+// ReservedForIDLT applies the LT predicate on the "reserved_for_id" field.
+func ReservedForIDLT(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldReservedForID, v))
+}
+
+// ReservedForIDLTE applies the LTE predicate on the "reserved_for_id" field.
+func ReservedForIDLTE(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldReservedForID, v))
+}
+
+// ReservedForIDContains applies the Contains predicate on the "reserved_for_id" field.
+func ReservedForIDContains(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldContains(FieldReservedForID, v))
+}
+
+// ReservedForIDHasPrefix applies the HasPrefix predicate on the "reserved_for_id" field.
+func ReservedForIDHasPrefix(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldHasPrefix(FieldReservedForID, v))
+}
+
+// ReservedForIDHasSuffix applies the HasSuffix predicate on the "reserved_for_id" field.
+func ReservedForIDHasSuffix(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldHasSuffix(FieldReservedForID, v))
+}
+
+// ReservedForIDIsNil applies the IsNil predicate on the "reserved_for_id" field.
+func ReservedForIDIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldReservedForID))
+}
+
+// ReservedForIDNotNil applies the NotNil predicate on the "reserved_for_id" field.
+func ReservedForIDNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldReservedForID))
+}
+
+// ReservedForIDEqualFold applies the EqualFold predicate on the "reserved_for_id" field.
+func ReservedForIDEqualFold(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEqualFold(FieldReservedForID, v))
+}
+
+// ReservedForIDContainsFold applies the ContainsFold predicate on the "reserved_for_id" field.
+func ReservedForIDContainsFold(v string) predicate.Conversation {
+	return predicate.Conversation(sql.FieldContainsFold(FieldReservedForID, v))
+}
+
+// ReservedUntilEQ applies the EQ predicate on the "reserved_until" field.
+func ReservedUntilEQ(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldReservedUntil, v))
+}
+
+// ReservedUntilNEQ applies the NEQ predicate on the "reserved_until" field.
+func ReservedUntilNEQ(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldReservedUntil, v))
+}
+
+// ReservedUntilIn applies the In predicate on the "reserved_until" field.
+func ReservedUntilIn(vs ...time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldReservedUntil, vs...))
+}
+
+// ReservedUntilNotIn applies the NotIn predicate on the "reserved_until" field.
+func ReservedUntilNotIn(vs ...time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldReservedUntil, vs...))
+}
+
+// ReservedUntilGT applies the GT predicate on the "reserved_until" field.
+func ReservedUntilGT(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldReservedUntil, v))
+}
+
+// ReservedUntilGTE applies the GTE predicate on the "reserved_until" field.
+func ReservedUntilGTE(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldReservedUntil, v))
+}
+
+// ReservedUntilLT applies the LT predicate on the "reserved_until" field.
+func ReservedUntilLT(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldReservedUntil, v))
+}
+
+// ReservedUntilLTE applies the LTE predicate on the "reserved_until" field.
+func ReservedUntilLTE(v time.Time) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldReservedUntil, v))
+}
+
+// ReservedUntilIsNil applies the IsNil predicate on the "reserved_until" field.
+func ReservedUntilIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldReservedUntil))
+}
+
+// ReservedUntilNotNil applies the NotNil predicate on the "reserved_until" field.
+func ReservedUntilNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldReservedUntil))
+}
+
 // HasTenant applies the HasEdge predicate on the "tenant" edge.
 func HasTenant() predicate.Conversation {
 	return predicate.Conversation(func(s *sql.Selector) {
@@ -1365,6 +1500,29 @@ func HasTeam() predicate.Conversation {
 func HasTeamWith(preds ...predicate.Team) predicate.Conversation {
 	return predicate.Conversation(func(s *sql.Selector) {
 		step := newTeamStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReservedFor applies the HasEdge predicate on the "reserved_for" edge.
+func HasReservedFor() predicate.Conversation {
+	return predicate.Conversation(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ReservedForTable, ReservedForColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReservedForWith applies the HasEdge predicate on the "reserved_for" edge with a given conditions (other predicates).
+func HasReservedForWith(preds ...predicate.Agent) predicate.Conversation {
+	return predicate.Conversation(func(s *sql.Selector) {
+		step := newReservedForStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -126,7 +126,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "from_agent_id", Type: field.TypeString, Nullable: true},
 		{Name: "contact_id", Type: field.TypeString},
-		{Name: "cause", Type: field.TypeEnum, Enums: []string{"POLICY", "QUEUE", "REDISTRIBUTION", "RULE", "OFFBOARDING", "MANUAL"}},
+		{Name: "cause", Type: field.TypeEnum, Enums: []string{"POLICY", "QUEUE", "REDISTRIBUTION", "RULE", "OFFBOARDING", "MANUAL", "RESERVATION", "HANDOVER"}},
 		{Name: "strategy", Type: field.TypeString, Nullable: true},
 		{Name: "reason", Type: field.TypeString, Size: 500},
 		{Name: "actor_id", Type: field.TypeString, Nullable: true},
@@ -416,12 +416,14 @@ var (
 		{Name: "legal_hold_at", Type: field.TypeTime, Nullable: true},
 		{Name: "legal_hold_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "queued_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reserved_until", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 		{Name: "number_id", Type: field.TypeString},
 		{Name: "contact_id", Type: field.TypeString},
 		{Name: "group_id", Type: field.TypeString, Nullable: true},
 		{Name: "assignee_id", Type: field.TypeString, Nullable: true},
 		{Name: "team_id", Type: field.TypeString, Nullable: true},
+		{Name: "reserved_for_id", Type: field.TypeString, Nullable: true},
 		{Name: "last_message_id", Type: field.TypeString, Nullable: true},
 	}
 	// ConversationsTable holds the schema information for the "conversations" table.
@@ -432,43 +434,49 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversations_tenants_tenant",
-				Columns:    []*schema.Column{ConversationsColumns[14]},
+				Columns:    []*schema.Column{ConversationsColumns[15]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_numbers_number",
-				Columns:    []*schema.Column{ConversationsColumns[15]},
+				Columns:    []*schema.Column{ConversationsColumns[16]},
 				RefColumns: []*schema.Column{NumbersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_contacts_contact",
-				Columns:    []*schema.Column{ConversationsColumns[16]},
+				Columns:    []*schema.Column{ConversationsColumns[17]},
 				RefColumns: []*schema.Column{ContactsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_groups_group",
-				Columns:    []*schema.Column{ConversationsColumns[17]},
+				Columns:    []*schema.Column{ConversationsColumns[18]},
 				RefColumns: []*schema.Column{GroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_agents_assignee",
-				Columns:    []*schema.Column{ConversationsColumns[18]},
+				Columns:    []*schema.Column{ConversationsColumns[19]},
 				RefColumns: []*schema.Column{AgentsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "conversations_teams_team",
-				Columns:    []*schema.Column{ConversationsColumns[19]},
+				Columns:    []*schema.Column{ConversationsColumns[20]},
 				RefColumns: []*schema.Column{TeamsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
+				Symbol:     "conversations_agents_reserved_for",
+				Columns:    []*schema.Column{ConversationsColumns[21]},
+				RefColumns: []*schema.Column{AgentsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
 				Symbol:     "conversations_messages_last_message",
-				Columns:    []*schema.Column{ConversationsColumns[20]},
+				Columns:    []*schema.Column{ConversationsColumns[22]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -477,42 +485,47 @@ var (
 			{
 				Name:    "conversation_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14]},
+				Columns: []*schema.Column{ConversationsColumns[15]},
 			},
 			{
 				Name:    "conversation_tenant_id_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_status_last_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[3], ConversationsColumns[6]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[3], ConversationsColumns[6]},
 			},
 			{
 				Name:    "conversation_tenant_id_assignee_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[18]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[19]},
 			},
 			{
 				Name:    "conversation_number_id_contact_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[16]},
+				Columns: []*schema.Column{ConversationsColumns[16], ConversationsColumns[17]},
 			},
 			{
 				Name:    "conversation_group_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversationsColumns[17]},
+				Columns: []*schema.Column{ConversationsColumns[18]},
 			},
 			{
 				Name:    "conversation_tenant_id_queued_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[13]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[13]},
 			},
 			{
 				Name:    "conversation_tenant_id_last_customer_message_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[14], ConversationsColumns[7]},
+				Columns: []*schema.Column{ConversationsColumns[15], ConversationsColumns[7]},
+			},
+			{
+				Name:    "conversation_reserved_until",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[14]},
 			},
 		},
 	}
@@ -1575,7 +1588,8 @@ func init() {
 	ConversationsTable.ForeignKeys[3].RefTable = GroupsTable
 	ConversationsTable.ForeignKeys[4].RefTable = AgentsTable
 	ConversationsTable.ForeignKeys[5].RefTable = TeamsTable
-	ConversationsTable.ForeignKeys[6].RefTable = MessagesTable
+	ConversationsTable.ForeignKeys[6].RefTable = AgentsTable
+	ConversationsTable.ForeignKeys[7].RefTable = MessagesTable
 	GroupsTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupsTable.ForeignKeys[1].RefTable = NumbersTable
 	GroupJoinRequestsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -32,7 +32,7 @@ func (Assignment) Fields() []ent.Field {
 		field.String("from_agent_id").Optional().Nillable().Immutable(),
 		field.String("contact_id").Immutable().Annotations(entgql.Skip()).
 			Comment("the conversation's contact, denormalised for sticky routing"),
-		field.Enum("cause").Values("POLICY", "QUEUE", "REDISTRIBUTION", "RULE", "OFFBOARDING", "MANUAL").Immutable(),
+		field.Enum("cause").Values("POLICY", "QUEUE", "REDISTRIBUTION", "RULE", "OFFBOARDING", "MANUAL", "RESERVATION", "HANDOVER").Immutable(),
 		field.String("strategy").Optional().Immutable().
 			Comment("the policy step that chose the agent, e.g. LEAST_LOADED"),
 		field.String("reason").MaxLen(500).Immutable().Comment("says why, for people"),

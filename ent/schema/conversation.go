@@ -48,6 +48,12 @@ func (Conversation) Fields() []ent.Field {
 		field.Time("queued_at").Optional().Nillable().
 			Annotations(entgql.OrderField("QUEUED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("set while the conversation waits in the routing queue for an agent with capacity"),
+		field.String("reserved_for_id").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("after hours: the agent whose shift opens next, who takes the conversation at reserved_until"),
+		field.Time("reserved_until").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
+			Comment("when the reservation is handed over: the opening of the reserved agent's shift"),
 	}
 }
 
@@ -59,6 +65,8 @@ func (Conversation) Edges() []ent.Edge {
 		edge.To("group", Group.Type).Field("group_id").Unique().Immutable(),
 		edge.To("assignee", Agent.Type).Field("assignee_id").Unique(),
 		edge.To("team", Team.Type).Field("team_id").Unique(),
+		edge.To("reserved_for", Agent.Type).Field("reserved_for_id").Unique().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		edge.To("last_message", Message.Type).Field("last_message_id").Unique().
 			Comment("denormalised so a page of conversations loads its last messages in one query"),
 		edge.From("messages", Message.Type).Ref("conversation").
@@ -78,6 +86,7 @@ func (Conversation) Indexes() []ent.Index {
 		index.Fields("group_id").Unique(),
 		index.Fields("tenant_id", "queued_at"),                // the routing queue
 		index.Fields("tenant_id", "last_customer_message_at"), // segments: wrote within N days
+		index.Fields("reserved_until"),                        // handovers due at opening, every tenant
 	}
 }
 

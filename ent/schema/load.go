@@ -34,8 +34,27 @@ func WithLoadClaimed(ctx context.Context, agentID string) context.Context {
 }
 
 func claimed(ctx context.Context) string {
-	id, _ := ctx.Value(loadClaimKey{}).(string)
-	return id
+	switch v := ctx.Value(loadClaimKey{}).(type) {
+	case string:
+		return v
+	case knownRow:
+		return v.claimed
+	}
+	return ""
+}
+
+// knownRow is what the caller read of a conversation it locked.
+type knownRow struct {
+	claimed, conversationID string
+	assigneeID              *string
+	status                  conversation.Status
+}
+
+// WithLoadClaimedOn is WithLoadClaimed for an update of conversationID,
+// whose row the caller locked and read (assigneeID and status as they are):
+// the hook then need not read them again.
+func WithLoadClaimedOn(ctx context.Context, agentID, conversationID string, assigneeID *string, status conversation.Status) context.Context {
+	return context.WithValue(ctx, loadClaimKey{}, knownRow{agentID, conversationID, assigneeID, status})
 }
 
 // LockRow makes a read of conversations lock the rows it returns until the
@@ -84,9 +103,13 @@ func updateOneKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.Conversa
 		AssigneeID *string             `json:"assignee_id"`
 		Status     conversation.Status `json:"status"`
 	}
-	err := m.Client().Conversation.Query().Where(conversation.ID(id)).
-		Modify(LockRow).Select(conversation.FieldAssigneeID, conversation.FieldStatus).Scan(ctx, &rows)
-	if err != nil {
+	if k, ok := ctx.Value(loadClaimKey{}).(knownRow); ok && k.conversationID == id {
+		rows = append(rows, struct {
+			AssigneeID *string             `json:"assignee_id"`
+			Status     conversation.Status `json:"status"`
+		}{k.assigneeID, k.status})
+	} else if err := m.Client().Conversation.Query().Where(conversation.ID(id)).
+		Modify(LockRow).Select(conversation.FieldAssigneeID, conversation.FieldStatus).Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
 	v, err := next.Mutate(ctx, m)

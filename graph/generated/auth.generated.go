@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/group"
+	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -87,6 +88,8 @@ type MutationResolver interface {
 	SetPresence(ctx context.Context, presence model.Presence) (*ent.Agent, error)
 	SetFirstResponseTarget(ctx context.Context, seconds int) (*schematype.TenantSettings, error)
 	SetRoutingPolicy(ctx context.Context, numberID string, policy model.RoutingPolicyInput) (*ent.Number, error)
+	SetBusinessHours(ctx context.Context, numberID *string, hours schematype.Hours) (*routing.HoursState, error)
+	SetAgentWorkingHours(ctx context.Context, agentID string, weekly []*schematype.BusinessHours) (*ent.Agent, error)
 	CreateSegment(ctx context.Context, input model.SegmentInput) (*ent.Segment, error)
 	UpdateSegment(ctx context.Context, id string, input model.SegmentInput) (*ent.Segment, error)
 	DeleteSegment(ctx context.Context, id string) (*ent.Segment, error)
@@ -900,6 +903,50 @@ func (ec *executionContext) field_Mutation_sendText_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["replyToID"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAgentWorkingHours_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "agentID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["agentID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "weekly",
+		func(ctx context.Context, v any) ([]*schematype.BusinessHours, error) {
+			return ec.unmarshalNOpeningWindowInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐBusinessHoursᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["weekly"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setBusinessHours_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberID",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "hours",
+		func(ctx context.Context, v any) (schematype.Hours, error) {
+			return ec.unmarshalNBusinessHoursInput2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐHours(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hours"] = arg1
 	return args, nil
 }
 
@@ -4444,6 +4491,94 @@ func (ec *executionContext) fieldContext_Mutation_setRoutingPolicy(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setBusinessHours(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setBusinessHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetBusinessHours(ctx, fc.Args["numberID"].(*string), fc.Args["hours"].(schematype.Hours))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.HoursState) graphql.Marshaler {
+			return ec.marshalNBusinessHoursState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋroutingᚐHoursState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setBusinessHours(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BusinessHoursState(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setBusinessHours_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAgentWorkingHours(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAgentWorkingHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAgentWorkingHours(ctx, fc.Args["agentID"].(string), fc.Args["weekly"].([]*schematype.BusinessHours))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAgent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAgentWorkingHours(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAgentWorkingHours_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createSegment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5797,6 +5932,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setRoutingPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setRoutingPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setBusinessHours":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setBusinessHours(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAgentWorkingHours":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAgentWorkingHours(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/report"
+	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -82,6 +83,7 @@ type QueryResolver interface {
 	VerifyAuditChain(ctx context.Context) (*model.AuditChainReport, error)
 	Report(ctx context.Context, input report.Query) (*report.Report, error)
 	RoutingQueue(ctx context.Context, first *int) (*model.RoutingQueue, error)
+	BusinessHours(ctx context.Context, numberID *string) (*routing.HoursState, error)
 	SegmentPreview(ctx context.Context, filter model.SegmentFilterInput, sample int) (*segment.Preview, error)
 	WebhookEventTypes(ctx context.Context) ([]string, error)
 	InboundDeliveries(ctx context.Context, state *webhookdelivery.State, numberID *string, first *int) ([]*model.InboundDelivery, error)
@@ -772,6 +774,20 @@ func (ec *executionContext) field_Query_automationRuns_args(ctx context.Context,
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_businessHours_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberID",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberID"] = arg0
 	return args, nil
 }
 
@@ -2343,6 +2359,38 @@ func (ec *executionContext) _Agent_email(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Agent_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Agent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Agent_workingHours(ctx context.Context, field graphql.CollectedField, obj *ent.Agent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_workingHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkingHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.BusinessHours) graphql.Marshaler {
+			return ec.marshalNBusinessHours2ᚕgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐBusinessHoursᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_workingHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Agent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BusinessHours(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AgentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AgentConnection) (ret graphql.Marshaler) {
@@ -5172,6 +5220,52 @@ func (ec *executionContext) fieldContext_Conversation_queuedAt(_ context.Context
 	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Conversation_reservedForID(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_reservedForID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservedForID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_reservedForID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Conversation_reservedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_reservedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_reservedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _Conversation_number(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5327,6 +5421,38 @@ func (ec *executionContext) fieldContext_Conversation_team(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Conversation_reservedFor(ctx context.Context, field graphql.CollectedField, obj *ent.Conversation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversation_reservedFor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservedFor(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAgent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Conversation_reservedFor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Conversation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agent(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11358,6 +11484,50 @@ func (ec *executionContext) fieldContext_Query_routingQueue(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_routingQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_businessHours(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_businessHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BusinessHours(ctx, fc.Args["numberID"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.HoursState) graphql.Marshaler {
+			return ec.marshalNBusinessHoursState2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋroutingᚐHoursState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_businessHours(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BusinessHoursState(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_businessHours_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20224,7 +20394,7 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasGroup", "hasGroupWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "numberID", "numberIDNEQ", "numberIDIn", "numberIDNotIn", "numberIDGT", "numberIDGTE", "numberIDLT", "numberIDLTE", "numberIDContains", "numberIDHasPrefix", "numberIDHasSuffix", "numberIDEqualFold", "numberIDContainsFold", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "groupID", "groupIDNEQ", "groupIDIn", "groupIDNotIn", "groupIDGT", "groupIDGTE", "groupIDLT", "groupIDLTE", "groupIDContains", "groupIDHasPrefix", "groupIDHasSuffix", "groupIDIsNil", "groupIDNotNil", "groupIDEqualFold", "groupIDContainsFold", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "teamID", "teamIDNEQ", "teamIDIn", "teamIDNotIn", "teamIDGT", "teamIDGTE", "teamIDLT", "teamIDLTE", "teamIDContains", "teamIDHasPrefix", "teamIDHasSuffix", "teamIDIsNil", "teamIDNotNil", "teamIDEqualFold", "teamIDContainsFold", "lastMessageID", "lastMessageIDNEQ", "lastMessageIDIn", "lastMessageIDNotIn", "lastMessageIDGT", "lastMessageIDGTE", "lastMessageIDLT", "lastMessageIDLTE", "lastMessageIDContains", "lastMessageIDHasPrefix", "lastMessageIDHasSuffix", "lastMessageIDIsNil", "lastMessageIDNotNil", "lastMessageIDEqualFold", "lastMessageIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "unreadCount", "unreadCountNEQ", "unreadCountIn", "unreadCountNotIn", "unreadCountGT", "unreadCountGTE", "unreadCountLT", "unreadCountLTE", "lastMessageAt", "lastMessageAtNEQ", "lastMessageAtIn", "lastMessageAtNotIn", "lastMessageAtGT", "lastMessageAtGTE", "lastMessageAtLT", "lastMessageAtLTE", "lastMessageAtIsNil", "lastMessageAtNotNil", "lastCustomerMessageAt", "lastCustomerMessageAtNEQ", "lastCustomerMessageAtIn", "lastCustomerMessageAtNotIn", "lastCustomerMessageAtGT", "lastCustomerMessageAtGTE", "lastCustomerMessageAtLT", "lastCustomerMessageAtLTE", "lastCustomerMessageAtIsNil", "lastCustomerMessageAtNotNil", "firstResponseAt", "firstResponseAtNEQ", "firstResponseAtIn", "firstResponseAtNotIn", "firstResponseAtGT", "firstResponseAtGTE", "firstResponseAtLT", "firstResponseAtLTE", "firstResponseAtIsNil", "firstResponseAtNotNil", "snoozedUntil", "snoozedUntilNEQ", "snoozedUntilIn", "snoozedUntilNotIn", "snoozedUntilGT", "snoozedUntilGTE", "snoozedUntilLT", "snoozedUntilLTE", "snoozedUntilIsNil", "snoozedUntilNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "legalHoldAt", "legalHoldAtNEQ", "legalHoldAtIn", "legalHoldAtNotIn", "legalHoldAtGT", "legalHoldAtGTE", "legalHoldAtLT", "legalHoldAtLTE", "legalHoldAtIsNil", "legalHoldAtNotNil", "legalHoldReason", "legalHoldReasonNEQ", "legalHoldReasonIn", "legalHoldReasonNotIn", "legalHoldReasonGT", "legalHoldReasonGTE", "legalHoldReasonLT", "legalHoldReasonLTE", "legalHoldReasonContains", "legalHoldReasonHasPrefix", "legalHoldReasonHasSuffix", "legalHoldReasonIsNil", "legalHoldReasonNotNil", "legalHoldReasonEqualFold", "legalHoldReasonContainsFold", "queuedAt", "queuedAtNEQ", "queuedAtIn", "queuedAtNotIn", "queuedAtGT", "queuedAtGTE", "queuedAtLT", "queuedAtLTE", "queuedAtIsNil", "queuedAtNotNil", "reservedForID", "reservedForIDNEQ", "reservedForIDIn", "reservedForIDNotIn", "reservedForIDGT", "reservedForIDGTE", "reservedForIDLT", "reservedForIDLTE", "reservedForIDContains", "reservedForIDHasPrefix", "reservedForIDHasSuffix", "reservedForIDIsNil", "reservedForIDNotNil", "reservedForIDEqualFold", "reservedForIDContainsFold", "reservedUntil", "reservedUntilNEQ", "reservedUntilIn", "reservedUntilNotIn", "reservedUntilGT", "reservedUntilGTE", "reservedUntilLT", "reservedUntilLTE", "reservedUntilIsNil", "reservedUntilNotNil", "hasNumber", "hasNumberWith", "hasContact", "hasContactWith", "hasGroup", "hasGroupWith", "hasAssignee", "hasAssigneeWith", "hasTeam", "hasTeamWith", "hasReservedFor", "hasReservedForWith", "hasLastMessage", "hasLastMessageWith", "hasMessages", "hasMessagesWith", "hasAssignments", "hasAssignmentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21743,6 +21913,181 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.QueuedAtNotNil = data
+		case "reservedForID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForID"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForID = data
+		case "reservedForIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDNEQ = data
+		case "reservedForIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDIn = data
+		case "reservedForIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDNotIn = data
+		case "reservedForIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDGT = data
+		case "reservedForIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDGTE = data
+		case "reservedForIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDLT = data
+		case "reservedForIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDLTE = data
+		case "reservedForIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDContains"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDContains = data
+		case "reservedForIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDHasPrefix = data
+		case "reservedForIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDHasSuffix = data
+		case "reservedForIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDIsNil = data
+		case "reservedForIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDNotNil = data
+		case "reservedForIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDEqualFold = data
+		case "reservedForIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedForIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedForIDContainsFold = data
+		case "reservedUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntil = data
+		case "reservedUntilNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilNEQ = data
+		case "reservedUntilIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilIn = data
+		case "reservedUntilNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilNotIn = data
+		case "reservedUntilGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilGT = data
+		case "reservedUntilGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilGTE = data
+		case "reservedUntilLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilLT = data
+		case "reservedUntilLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilLTE = data
+		case "reservedUntilIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilIsNil = data
+		case "reservedUntilNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedUntilNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReservedUntilNotNil = data
 		case "hasNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasNumber"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -21813,6 +22158,20 @@ func (ec *executionContext) unmarshalInputConversationWhereInput(ctx context.Con
 				return it, err
 			}
 			it.HasTeamWith = data
+		case "hasReservedFor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReservedFor"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReservedFor = data
+		case "hasReservedForWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReservedForWith"))
+			data, err := ec.unmarshalOAgentWhereInput2ᚕᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐAgentWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReservedForWith = data
 		case "hasLastMessage":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasLastMessage"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -36639,6 +36998,11 @@ func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "workingHours":
+			out.Values[i] = ec._Agent_workingHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37897,6 +38261,16 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reservedForID":
+			out.Values[i] = ec._Conversation_reservedForID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reservedUntil":
+			out.Values[i] = ec._Conversation_reservedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "number":
 			field := field
 
@@ -38059,6 +38433,44 @@ func (ec *executionContext) _Conversation(ctx context.Context, sel ast.Selection
 					}
 				}()
 				res = ec._Conversation_team(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reservedFor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Conversation_reservedFor(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -41638,6 +42050,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_routingQueue(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "businessHours":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_businessHours(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/graph/model"
 	"github.com/switchboard-dev/switchboard/report"
@@ -84,6 +85,7 @@ type ComplexityRoot struct {
 		Roles         func(childComplexity int) int
 		Teams         func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+		WorkingHours  func(childComplexity int) int
 	}
 
 	AgentConnection struct {
@@ -247,6 +249,16 @@ type ComplexityRoot struct {
 		Weekday func(childComplexity int) int
 	}
 
+	BusinessHoursState struct {
+		Closed      func(childComplexity int) int
+		NextOpening func(childComplexity int) int
+		NumberID    func(childComplexity int) int
+		OpenNow     func(childComplexity int) int
+		Own         func(childComplexity int) int
+		Timezone    func(childComplexity int) int
+		Weekly      func(childComplexity int) int
+	}
+
 	ButtonReplyContent struct {
 		Payload func(childComplexity int) int
 		Text    func(childComplexity int) int
@@ -324,6 +336,9 @@ type ComplexityRoot struct {
 		NumberID              func(childComplexity int) int
 		Priority              func(childComplexity int) int
 		QueuedAt              func(childComplexity int) int
+		ReservedFor           func(childComplexity int) int
+		ReservedForID         func(childComplexity int) int
+		ReservedUntil         func(childComplexity int) int
 		ResolvedAt            func(childComplexity int) int
 		SnoozedUntil          func(childComplexity int) int
 		Status                func(childComplexity int) int
@@ -710,6 +725,8 @@ type ComplexityRoot struct {
 		ScheduleGroupSettings    func(childComplexity int, input model.ScheduleGroupSettingsInput) int
 		SendMessage              func(childComplexity int, input model.SendMessageInput) int
 		SendText                 func(childComplexity int, conversationID string, body string, replyToID *string) int
+		SetAgentWorkingHours     func(childComplexity int, agentID string, weekly []*schematype.BusinessHours) int
+		SetBusinessHours         func(childComplexity int, numberID *string, hours schematype.Hours) int
 		SetContactAttributes     func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
 		SetContactLegalHold      func(childComplexity int, id string, reason *string) int
 		SetConversationLegalHold func(childComplexity int, id string, reason *string) int
@@ -870,6 +887,7 @@ type ComplexityRoot struct {
 		AuditEvents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		AutomationRules    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
 		AutomationRuns     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
+		BusinessHours      func(childComplexity int, numberID *string) int
 		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
 		Conversations      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
 		GroupWebhookEvents func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
@@ -1388,6 +1406,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Agent.UpdatedAt(childComplexity), true
+	case "Agent.workingHours":
+		if e.ComplexityRoot.Agent.WorkingHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.WorkingHours(childComplexity), true
 
 	case "AgentConnection.edges":
 		if e.ComplexityRoot.AgentConnection.Edges == nil {
@@ -1998,6 +2022,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BusinessHours.Weekday(childComplexity), true
 
+	case "BusinessHoursState.closed":
+		if e.ComplexityRoot.BusinessHoursState.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.Closed(childComplexity), true
+	case "BusinessHoursState.nextOpening":
+		if e.ComplexityRoot.BusinessHoursState.NextOpening == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.NextOpening(childComplexity), true
+	case "BusinessHoursState.numberID":
+		if e.ComplexityRoot.BusinessHoursState.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.NumberID(childComplexity), true
+	case "BusinessHoursState.openNow":
+		if e.ComplexityRoot.BusinessHoursState.OpenNow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.OpenNow(childComplexity), true
+	case "BusinessHoursState.own":
+		if e.ComplexityRoot.BusinessHoursState.Own == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.Own(childComplexity), true
+	case "BusinessHoursState.timezone":
+		if e.ComplexityRoot.BusinessHoursState.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.Timezone(childComplexity), true
+	case "BusinessHoursState.weekly":
+		if e.ComplexityRoot.BusinessHoursState.Weekly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BusinessHoursState.Weekly(childComplexity), true
+
 	case "ButtonReplyContent.payload":
 		if e.ComplexityRoot.ButtonReplyContent.Payload == nil {
 			break
@@ -2345,6 +2412,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Conversation.QueuedAt(childComplexity), true
+	case "Conversation.reservedFor":
+		if e.ComplexityRoot.Conversation.ReservedFor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.ReservedFor(childComplexity), true
+	case "Conversation.reservedForID":
+		if e.ComplexityRoot.Conversation.ReservedForID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.ReservedForID(childComplexity), true
+	case "Conversation.reservedUntil":
+		if e.ComplexityRoot.Conversation.ReservedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversation.ReservedUntil(childComplexity), true
 	case "Conversation.resolvedAt":
 		if e.ComplexityRoot.Conversation.ResolvedAt == nil {
 			break
@@ -4333,6 +4418,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendText(childComplexity, args["conversationID"].(string), args["body"].(string), args["replyToID"].(*string)), true
+	case "Mutation.setAgentWorkingHours":
+		if e.ComplexityRoot.Mutation.SetAgentWorkingHours == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAgentWorkingHours_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAgentWorkingHours(childComplexity, args["agentID"].(string), args["weekly"].([]*schematype.BusinessHours)), true
+	case "Mutation.setBusinessHours":
+		if e.ComplexityRoot.Mutation.SetBusinessHours == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setBusinessHours_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetBusinessHours(childComplexity, args["numberID"].(*string), args["hours"].(schematype.Hours)), true
 	case "Mutation.setContactAttributes":
 		if e.ComplexityRoot.Mutation.SetContactAttributes == nil {
 			break
@@ -5196,6 +5303,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AutomationRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AutomationRunOrder), args["where"].(*ent.AutomationRunWhereInput)), true
+	case "Query.businessHours":
+		if e.ComplexityRoot.Query.BusinessHours == nil {
+			break
+		}
+
+		args, err := ec.field_Query_businessHours_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BusinessHours(childComplexity, args["numberID"].(*string)), true
 	case "Query.contacts":
 		if e.ComplexityRoot.Query.Contacts == nil {
 			break
@@ -6642,6 +6760,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAutomationRuleWhereInput,
 		ec.unmarshalInputAutomationRunOrder,
 		ec.unmarshalInputAutomationRunWhereInput,
+		ec.unmarshalInputBusinessHoursInput,
 		ec.unmarshalInputContactAttributeInput,
 		ec.unmarshalInputContactOrder,
 		ec.unmarshalInputContactWhereInput,
@@ -6677,6 +6796,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
+		ec.unmarshalInputOpeningWindowInput,
 		ec.unmarshalInputOutboundDeliveryOrder,
 		ec.unmarshalInputOutboundDeliveryWhereInput,
 		ec.unmarshalInputReassignTarget,
@@ -7525,6 +7645,8 @@ enum AssignmentCause @goModel(model: "github.com/switchboard-dev/switchboard/ent
   RULE
   OFFBOARDING
   MANUAL
+  RESERVATION
+  HANDOVER
 }
 """
 A connection to a list of items.
@@ -8796,11 +8918,20 @@ type Conversation implements Node {
   set while the conversation waits in the routing queue for an agent with capacity
   """
   queuedAt: Time
+  """
+  after hours: the agent whose shift opens next, who takes the conversation at reserved_until
+  """
+  reservedForID: ID
+  """
+  when the reservation is handed over: the opening of the reserved agent's shift
+  """
+  reservedUntil: Time
   number: Number!
   contact: Contact!
   group: Group
   assignee: Agent
   team: Team
+  reservedFor: Agent
   """
   denormalised so a page of conversations loads its last messages in one query
   """
@@ -9195,6 +9326,37 @@ input ConversationWhereInput {
   queuedAtIsNil: Boolean
   queuedAtNotNil: Boolean
   """
+  reserved_for_id field predicates
+  """
+  reservedForID: ID
+  reservedForIDNEQ: ID
+  reservedForIDIn: [ID!]
+  reservedForIDNotIn: [ID!]
+  reservedForIDGT: ID
+  reservedForIDGTE: ID
+  reservedForIDLT: ID
+  reservedForIDLTE: ID
+  reservedForIDContains: ID
+  reservedForIDHasPrefix: ID
+  reservedForIDHasSuffix: ID
+  reservedForIDIsNil: Boolean
+  reservedForIDNotNil: Boolean
+  reservedForIDEqualFold: ID
+  reservedForIDContainsFold: ID
+  """
+  reserved_until field predicates
+  """
+  reservedUntil: Time
+  reservedUntilNEQ: Time
+  reservedUntilIn: [Time!]
+  reservedUntilNotIn: [Time!]
+  reservedUntilGT: Time
+  reservedUntilGTE: Time
+  reservedUntilLT: Time
+  reservedUntilLTE: Time
+  reservedUntilIsNil: Boolean
+  reservedUntilNotNil: Boolean
+  """
   number edge predicates
   """
   hasNumber: Boolean
@@ -9219,6 +9381,11 @@ input ConversationWhereInput {
   """
   hasTeam: Boolean
   hasTeamWith: [TeamWhereInput!]
+  """
+  reserved_for edge predicates
+  """
+  hasReservedFor: Boolean
+  hasReservedForWith: [AgentWhereInput!]
   """
   last_message edge predicates
   """
@@ -14370,6 +14537,50 @@ type RoutingMove {
 extend type RoutingRun {
   moves: [RoutingMove!]!
 }
+
+extend type Query {
+  "The opening hours in force for a number (its own, else the tenant's), or the tenant's without numberID: whether it is open now and when it opens next, DST-correct. No weekly window means open around the clock."
+  businessHours(numberID: ID): BusinessHoursState!
+}
+
+extend type Mutation {
+  "Set the tenant's opening hours, or a number's own with numberID (a number given no weekly window follows the tenant's again). Times are in the tenant's time zone."
+  setBusinessHours(numberID: ID, hours: BusinessHoursInput!): BusinessHoursState!
+  "Set an agent's shift: weekly windows in the tenant's time zone; none: the business hours. After hours, a conversation is reserved for the agent whose shift opens next and handed to them at its opening."
+  setAgentWorkingHours(agentID: ID!, weekly: [OpeningWindowInput!]!): Agent!
+}
+
+"Opening hours and what they say now."
+type BusinessHoursState {
+  "The number asked about; null for the tenant's hours."
+  numberID: ID
+  "Whether the number has hours of its own (otherwise it follows the tenant's)."
+  own: Boolean!
+  timezone: String!
+  weekly: [BusinessHours!]!
+  "Dates (YYYY-MM-DD) on which nothing opens."
+  closed: [String!]!
+  openNow: Boolean!
+  "The next opening after now, in the tenant's time zone; null when open around the clock or nothing opens within a year."
+  nextOpening: Time
+}
+
+"One opening window: weekday 0 is Sunday, times are HH:MM in the tenant's time zone, opening before closing."
+input OpeningWindowInput {
+  weekday: Int!
+  open: String!
+  close: String!
+}
+
+input BusinessHoursInput {
+  weekly: [OpeningWindowInput!]!
+  closed: [String!]! = []
+}
+
+extend type Agent {
+  "The agent's shift in the tenant's time zone; empty: the business hours."
+  workingHours: [BusinessHours!]!
+}
 `, BuiltIn: false},
 	{Name: "../schema/segment.graphqls", Input: `# Segments: saved filters over contacts. contact.read sees them and previews filters (as the caller sees contacts);
 # broadcast.create saves, changes and deletes them (audited). Broadcasts choose their audience with one.
@@ -14888,6 +15099,8 @@ func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql
 		return ec.fieldContext_Agent_assigned(ctx, field)
 	case "email":
 		return ec.fieldContext_Agent_email(ctx, field)
+	case "workingHours":
+		return ec.fieldContext_Agent_workingHours(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Agent", field.Name)
 }
@@ -15202,6 +15415,26 @@ func (ec *executionContext) childFields_BusinessHours(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type BusinessHours", field.Name)
 }
 
+func (ec *executionContext) childFields_BusinessHoursState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "numberID":
+		return ec.fieldContext_BusinessHoursState_numberID(ctx, field)
+	case "own":
+		return ec.fieldContext_BusinessHoursState_own(ctx, field)
+	case "timezone":
+		return ec.fieldContext_BusinessHoursState_timezone(ctx, field)
+	case "weekly":
+		return ec.fieldContext_BusinessHoursState_weekly(ctx, field)
+	case "closed":
+		return ec.fieldContext_BusinessHoursState_closed(ctx, field)
+	case "openNow":
+		return ec.fieldContext_BusinessHoursState_openNow(ctx, field)
+	case "nextOpening":
+		return ec.fieldContext_BusinessHoursState_nextOpening(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BusinessHoursState", field.Name)
+}
+
 func (ec *executionContext) childFields_CategoryCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "category":
@@ -15336,6 +15569,10 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_legalHoldReason(ctx, field)
 	case "queuedAt":
 		return ec.fieldContext_Conversation_queuedAt(ctx, field)
+	case "reservedForID":
+		return ec.fieldContext_Conversation_reservedForID(ctx, field)
+	case "reservedUntil":
+		return ec.fieldContext_Conversation_reservedUntil(ctx, field)
 	case "number":
 		return ec.fieldContext_Conversation_number(ctx, field)
 	case "contact":
@@ -15346,6 +15583,8 @@ func (ec *executionContext) childFields_Conversation(ctx context.Context, field 
 		return ec.fieldContext_Conversation_assignee(ctx, field)
 	case "team":
 		return ec.fieldContext_Conversation_team(ctx, field)
+	case "reservedFor":
+		return ec.fieldContext_Conversation_reservedFor(ctx, field)
 	case "lastMessage":
 		return ec.fieldContext_Conversation_lastMessage(ctx, field)
 	case "messages":

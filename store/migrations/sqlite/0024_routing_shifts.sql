@@ -1,0 +1,17 @@
+PRAGMA foreign_keys = off;
+PRAGMA foreign_keys = off;
+CREATE TABLE `new_conversations` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `status` text NOT NULL DEFAULT ('OPEN'), `priority` text NOT NULL DEFAULT ('NORMAL'), `unread_count` integer NOT NULL DEFAULT (0), `last_message_at` datetime NULL, `last_customer_message_at` datetime NULL, `first_response_at` datetime NULL, `snoozed_until` datetime NULL, `resolved_at` datetime NULL, `legal_hold_at` datetime NULL, `legal_hold_reason` text NULL, `queued_at` datetime NULL, `reserved_until` datetime NULL, `tenant_id` text NOT NULL, `number_id` text NOT NULL, `contact_id` text NOT NULL, `group_id` text NULL, `assignee_id` text NULL, `team_id` text NULL, `reserved_for_id` text NULL, `last_message_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `conversations_tenants_tenant` FOREIGN KEY (`tenant_id`) REFERENCES `tenants` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversations_numbers_number` FOREIGN KEY (`number_id`) REFERENCES `numbers` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversations_contacts_contact` FOREIGN KEY (`contact_id`) REFERENCES `contacts` (`id`) ON DELETE NO ACTION, CONSTRAINT `conversations_groups_group` FOREIGN KEY (`group_id`) REFERENCES `groups` (`id`) ON DELETE SET NULL, CONSTRAINT `conversations_agents_assignee` FOREIGN KEY (`assignee_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL, CONSTRAINT `conversations_teams_team` FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`) ON DELETE SET NULL, CONSTRAINT `conversations_agents_reserved_for` FOREIGN KEY (`reserved_for_id`) REFERENCES `agents` (`id`) ON DELETE SET NULL, CONSTRAINT `conversations_messages_last_message` FOREIGN KEY (`last_message_id`) REFERENCES `messages` (`id`) ON DELETE SET NULL);
+INSERT INTO `new_conversations` (`id`, `created_at`, `updated_at`, `status`, `priority`, `unread_count`, `last_message_at`, `last_customer_message_at`, `first_response_at`, `snoozed_until`, `resolved_at`, `legal_hold_at`, `legal_hold_reason`, `queued_at`, `tenant_id`, `number_id`, `contact_id`, `group_id`, `assignee_id`, `team_id`, `last_message_id`) SELECT `id`, `created_at`, `updated_at`, `status`, `priority`, `unread_count`, `last_message_at`, `last_customer_message_at`, `first_response_at`, `snoozed_until`, `resolved_at`, `legal_hold_at`, `legal_hold_reason`, `queued_at`, `tenant_id`, `number_id`, `contact_id`, `group_id`, `assignee_id`, `team_id`, `last_message_id` FROM `conversations`;
+DROP TABLE `conversations`;
+ALTER TABLE `new_conversations` RENAME TO `conversations`;
+CREATE INDEX `conversation_tenant_id` ON `conversations` (`tenant_id`);
+CREATE INDEX `conversation_tenant_id_last_message_at` ON `conversations` (`tenant_id`, `last_message_at`);
+CREATE INDEX `conversation_tenant_id_status_last_message_at` ON `conversations` (`tenant_id`, `status`, `last_message_at`);
+CREATE INDEX `conversation_tenant_id_assignee_id` ON `conversations` (`tenant_id`, `assignee_id`);
+CREATE INDEX `conversation_number_id_contact_id` ON `conversations` (`number_id`, `contact_id`);
+CREATE UNIQUE INDEX `conversation_group_id` ON `conversations` (`group_id`);
+CREATE INDEX `conversation_tenant_id_queued_at` ON `conversations` (`tenant_id`, `queued_at`);
+CREATE INDEX `conversation_tenant_id_last_customer_message_at` ON `conversations` (`tenant_id`, `last_customer_message_at`);
+CREATE INDEX `conversation_reserved_until` ON `conversations` (`reserved_until`);
+PRAGMA foreign_keys = on;
+PRAGMA foreign_keys = on;
