@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/automation"
+	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/credential"
@@ -87,6 +88,7 @@ type options struct {
 	log      *slog.Logger
 	workers  bool
 	presence bool
+	jobClock bool
 }
 
 // WithDB runs the App on db, already open and migrated (store/storetest);
@@ -107,6 +109,11 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // them jobs are still enqueued, never worked: sent messages stay QUEUED and
 // the provider is never called.
 func WithWorkers(on bool) Option { return func(o *options) { o.workers = on } }
+
+// WithJobsOnClock has the job queue schedule by the App's clock too (see
+// job.Config.Clock): a test that moves a clock.Fake sees scheduled jobs (a
+// broadcast's start) run. Jobs that snooze wait for the clock to move.
+func WithJobsOnClock() Option { return func(o *options) { o.jobClock = true } }
 
 // WithQuietPresence leaves the presence lease loop out of Start, for tests
 // that count the statements a request costs.
@@ -237,6 +244,7 @@ func (a *App) buildServices() error {
 		Pricing:    pricing.NewService(client),
 		Reports:    report.NewService(client),
 		Segments:   segment.New(client, a.Clock),
+		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, a.Clock, a.Log),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
