@@ -47,7 +47,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	ingester.Templates = broadcast.TemplateUpdated
 	river.AddWorker(workers, &broadcast.PlanWorker{Broadcasts: a.Services.Broadcasts})
 	river.AddWorker(workers, &broadcast.Dispatcher{Client: client, API: api, Box: a.Box, Limits: limits, Pub: a.Pub,
-		Clock: a.Clock, Log: a.Log, Reconcile: cfg.BroadcastReconcile})
+		Clock: a.Clock, Log: a.Log, Reconcile: cfg.BroadcastReconcile, Slice: min(30*time.Second, cfg.JobRescueAfter/2)})
 	river.AddWorker(workers, &broadcast.SyncWorker{Templates: templates})
 	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return broadcast.SyncArgs{}, nil }, nil))

@@ -115,7 +115,7 @@ func (d *Dispatcher) Work(ctx context.Context, j *river.Job[DispatchArgs]) error
 			}
 			return river.JobSnooze(wait)
 		}
-		waiting, err := d.reconcile(ctx, b.ID, num.ID, time.Since(start) >= horizon, horizon)
+		waiting, err := d.reconcile(ctx, b.ID, num.ID, start, horizon)
 		if err != nil {
 			return err
 		}
@@ -207,9 +207,9 @@ func (d *Dispatcher) room(ctx context.Context, b *ent.Broadcast) (int, error) {
 
 // reconcile settles SENDING rows of the number a previous run left: SENT
 // when their message learnt its wamid from a status webhook (FAILED when
-// the status failed it), PENDING again once the run has waited the horizon
-// without any status. It returns how many still wait.
-func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string, horizonPassed bool, horizon time.Duration) (int, error) {
+// the status failed it), PENDING again once the horizon passed since the
+// attempt (or since this run started) without any status. It returns how many still wait.
+func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string, runStart time.Time, horizon time.Duration) (int, error) {
 	rows, err := d.Client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(broadcastID),
 		broadcastrecipient.NumberID(numberID), broadcastrecipient.StateEQ(broadcastrecipient.StateSENDING)).All(ctx)
 	if err != nil || len(rows) == 0 {
@@ -227,7 +227,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string
 			u.SetState(broadcastrecipient.StateFAILED).SetError(m.ErrorText).SetNillableErrorCode(m.ErrorCode)
 		case m.ProviderMessageID != nil:
 			u.SetState(broadcastrecipient.StateSENT)
-		case horizonPassed:
+		case d.Clock.Now().Sub(*r.AttemptedAt) >= horizon || time.Since(runStart) >= horizon:
 			d.Log.Warn("broadcast: no status for a send whose outcome was lost, sending again",
 				"recipient", r.ID, "message", m.ID, "waited", horizon)
 			u.SetState(broadcastrecipient.StatePENDING)
