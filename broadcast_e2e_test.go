@@ -26,7 +26,7 @@ import (
 
 // advance moves Switchboard's clock (and the simulator's by as much) and
 // signs in again: access tokens live 15 minutes of that clock.
-func (b *castBundle) advance(t *testing.T, d time.Duration, simToo bool) {
+func (b *castBundle) advance(t testing.TB, d time.Duration, simToo bool) {
 	t.Helper()
 	b.clock.Advance(d)
 	if simToo {
@@ -52,7 +52,7 @@ func simNumber(i int) string { return fmt.Sprintf("1002003%02d", i) }
 // setupBroadcast links n simulator numbers to a tenant in Europe/Paris whose
 // clock (services and job schedule) starts at start, the simulator's clock
 // moved to the same instant.
-func setupBroadcast(t *testing.T, dialectName string, n int, start time.Time) *castBundle {
+func setupBroadcast(t testing.TB, dialectName string, n int, start time.Time) *castBundle {
 	t.Helper()
 	db := storetest.Open(t, dialectName)
 	var handler http.Handler
@@ -101,7 +101,7 @@ func setupBroadcast(t *testing.T, dialectName string, n int, start time.Time) *c
 
 // customers have each wa_id write to number i, wait until Switchboard holds
 // their contacts, and tag them.
-func (b *castBundle) customers(t *testing.T, number int, tags []string, waIDs ...string) {
+func (b *castBundle) customers(t testing.TB, number int, tags []string, waIDs ...string) {
 	t.Helper()
 	for _, wa := range waIDs {
 		_, err := b.sim.WriteIn(simNumber(number), wa, whatsapp.Message{Type: "text", Text: "hello", ProfileName: "Customer " + wa[len(wa)-3:]})
@@ -118,7 +118,7 @@ func (b *castBundle) customers(t *testing.T, number int, tags []string, waIDs ..
 
 // template adds a template to the simulated business account, syncs, and
 // returns its Switchboard id.
-func (b *castBundle) template(t *testing.T, tpl sim.Template) string {
+func (b *castBundle) template(t testing.TB, tpl sim.Template) string {
 	t.Helper()
 	_, err := b.sim.AddTemplate(tpl)
 	require.NoError(t, err)
@@ -146,7 +146,7 @@ type castStats struct {
 
 const statsFields = `planned queued skipped sent delivered read replied failed readRate replyRate skippedBy { key count }`
 
-func (b *castBundle) stats(t *testing.T, id string) castStats {
+func (b *castBundle) stats(t testing.TB, id string) castStats {
 	t.Helper()
 	r := b.s.Do(t, b.owner, `query($id: ID!) { broadcastStats(id: $id) { `+statsFields+` } }`, map[string]any{"id": id})
 	r.RequireOK(t)
@@ -155,14 +155,14 @@ func (b *castBundle) stats(t *testing.T, id string) castStats {
 	return out.BroadcastStats
 }
 
-func (b *castBundle) state(t *testing.T, id string) (string, *time.Time) {
+func (b *castBundle) state(t testing.TB, id string) (string, *time.Time) {
 	t.Helper()
 	bc, err := b.s.App.DB.Client.Broadcast.Get(viewer.System(t.Context(), b.tenantID), id)
 	require.NoError(t, err)
 	return string(bc.State), bc.StartedAt
 }
 
-func (b *castBundle) create(t *testing.T, input map[string]any, startAt string) string {
+func (b *castBundle) create(t testing.TB, input map[string]any, startAt string) string {
 	t.Helper()
 	r := b.s.Do(t, b.owner, `mutation($in: BroadcastInput!) { createBroadcast(input: $in) { id state } }`, map[string]any{"in": input})
 	r.RequireOK(t)

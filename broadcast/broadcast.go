@@ -99,7 +99,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Broadcast, error) 
 		if in.TemplateID != nil {
 			t, err := tx.MessageTemplate.Get(ctx, *in.TemplateID)
 			if ent.IsNotFound(err) {
-				return nil, apperr.New(apperr.NotFound, "template %s", *in.TemplateID)
+				return nil, apperr.New(apperr.NotFound, "template not found")
 			}
 			if err != nil {
 				return nil, err
@@ -122,12 +122,12 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Broadcast, error) 
 		}
 		if in.NumberID != nil {
 			if _, err := tx.Number.Query().Where(number.ID(*in.NumberID), number.UnlinkedAtIsNil()).Only(ctx); err != nil {
-				return nil, apperr.New(apperr.NotFound, "number %s", *in.NumberID)
+				return nil, apperr.New(apperr.NotFound, "number not found")
 			}
 		}
 		for _, id := range in.Audience.NumberIDs {
 			if ok, err := tx.Number.Query().Where(number.ID(id)).Exist(ctx); err != nil || !ok {
-				return nil, apperr.New(apperr.NotFound, "number %s", id)
+				return nil, apperr.New(apperr.NotFound, "number not found")
 			}
 		}
 		b, err := c.Save(ctx)
@@ -269,7 +269,7 @@ func (s *Service) move(ctx context.Context, id, action string, to broadcast.Stat
 func get(ctx context.Context, tx *ent.Tx, id string) (*ent.Broadcast, error) {
 	b, err := tx.Broadcast.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, apperr.New(apperr.NotFound, "broadcast %s", id)
+		return nil, apperr.New(apperr.NotFound, "broadcast not found")
 	}
 	return b, err
 }
