@@ -89,7 +89,7 @@ func TestKilledMidBroadcast(t *testing.T) {
 		d := gql(token, `query($a: Cursor) { contacts(first: 100, after: $a) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
 			map[string]any{"a": nilIfEmpty(after)})["contacts"].(map[string]any)
 		for _, e := range d["edges"].([]any) {
-			gql(token, `mutation($id: ID!) { tagContact(id: $id, add: ["VIP"]) { id } }`, map[string]any{"id": e.(map[string]any)["node"].(map[string]any)["id"]})
+			gql(token, `mutation($id: ID!) { tagContact(id: $id, add: ["vip"]) { id } }`, map[string]any{"id": e.(map[string]any)["node"].(map[string]any)["id"]})
 		}
 		page := d["pageInfo"].(map[string]any)
 		if !page["hasNextPage"].(bool) {

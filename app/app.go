@@ -226,6 +226,7 @@ func (a *App) buildServices() error {
 	a.Pub.SetOutbox(webhooks)
 	router := routing.New(client, a.Pub, a.Clock)
 	conversations := inbox.NewService(client, a.Pub, a.Jobs, a.Clock)
+	segments := segment.New(client, a.Clock)
 	a.Services = graph.Services{
 		Client:     client,
 		Auth:       a.Auth,
@@ -243,8 +244,8 @@ func (a *App) buildServices() error {
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
 		Reports:    report.NewService(client),
-		Segments:   segment.New(client, a.Clock),
-		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, a.Clock, a.Log),
+		Segments:   segments,
+		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, segments, a.Clock, a.Log),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})

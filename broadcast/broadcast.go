@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-dev/switchboard/hours"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -58,19 +59,17 @@ const (
 
 // Service keeps broadcasts and templates.
 type Service struct {
-	client *ent.Client
-	pub    *realtime.Publisher
-	jobs   *job.Client
-	clock  clock.Clock
-	log    *slog.Logger
-	// Segments resolves a saved segment into contact ids; nil until the
-	// segment package provides it (audiences by tags only).
-	Segments func(ctx context.Context, segmentID string) ([]string, error)
+	client   *ent.Client
+	pub      *realtime.Publisher
+	jobs     *job.Client
+	clock    clock.Clock
+	log      *slog.Logger
+	segments *segment.Service // resolves an audience given as a saved segment
 }
 
 // New returns a Service.
-func New(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{client: client, pub: pub, jobs: jobs, clock: clk, log: log}
+func New(client *ent.Client, pub *realtime.Publisher, jobs *job.Client, segments *segment.Service, clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{client: client, pub: pub, jobs: jobs, segments: segments, clock: clk, log: log}
 }
 
 // Input is a broadcast as a marketer prepares it.
@@ -123,6 +122,11 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Broadcast, error) 
 		if in.NumberID != nil {
 			if _, err := tx.Number.Query().Where(number.ID(*in.NumberID), number.UnlinkedAtIsNil()).Only(ctx); err != nil {
 				return nil, apperr.New(apperr.NotFound, "number not found")
+			}
+		}
+		if id := in.Audience.SegmentID; id != "" {
+			if _, err := tx.Segment.Get(ctx, id); err != nil {
+				return nil, apperr.New(apperr.NotFound, "segment not found")
 			}
 		}
 		for _, id := range in.Audience.NumberIDs {

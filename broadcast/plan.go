@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -293,17 +294,18 @@ func (s *Service) capCounts(ctx context.Context, tx *ent.Tx, marketing bool, now
 
 // audience reads the contacts a broadcast goes to, in id order.
 func (s *Service) audience(ctx context.Context, tx *ent.Tx, a schematype.BroadcastAudience) ([]audienceContact, error) {
-	q := tx.Contact.Query().Where(contact.ErasedAtIsNil()).Order(ent.Asc(contact.FieldID))
+	q := tx.Contact.Query()
 	if a.SegmentID != "" {
-		if s.Segments == nil {
-			return nil, fmt.Errorf("broadcast: segment %s: segments are not available", a.SegmentID)
-		}
-		ids, err := s.Segments(ctx, a.SegmentID)
+		// the segment as it is saved at the start: its filter decides, then the tags
+		seg, err := tx.Segment.Get(ctx, a.SegmentID)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("broadcast: segment %s: %w", a.SegmentID, err)
 		}
-		q.Where(contact.IDIn(ids...))
+		if q, err = s.segments.Query(ctx, seg.Filter); err != nil {
+			return nil, fmt.Errorf("broadcast: segment %s: %w", a.SegmentID, err)
+		}
 	}
+	q.Where(contact.ErasedAtIsNil()).Order(ent.Asc(contact.FieldID))
 	var all []audienceContact
 	if err := q.Select(contact.FieldID, contact.FieldWaID, contact.FieldPhone, contact.FieldTags, contact.FieldOptIn,
 		contact.FieldAttributes, contact.FieldProfileName).Scan(ctx, &all); err != nil {
@@ -320,16 +322,21 @@ func (s *Service) audience(ctx context.Context, tx *ent.Tx, a schematype.Broadca
 
 // matches tells whether tags satisfy an audience's tag filters: all of
 // TagsAll, at least one of TagsAny when given, none of TagsNone.
+// Tags are compared without case: contacts are tagged in lower case
+// (contact.Service), an audience may be written "VIP".
 func matches(tags []string, a schematype.BroadcastAudience) bool {
+	has := func(t string) bool {
+		return slices.ContainsFunc(tags, func(c string) bool { return strings.EqualFold(c, t) })
+	}
 	for _, t := range a.TagsAll {
-		if !slices.Contains(tags, t) {
+		if !has(t) {
 			return false
 		}
 	}
-	if len(a.TagsAny) > 0 && !slices.ContainsFunc(a.TagsAny, func(t string) bool { return slices.Contains(tags, t) }) {
+	if len(a.TagsAny) > 0 && !slices.ContainsFunc(a.TagsAny, has) {
 		return false
 	}
-	return !slices.ContainsFunc(a.TagsNone, func(t string) bool { return slices.Contains(tags, t) })
+	return !slices.ContainsFunc(a.TagsNone, has)
 }
 
 func later(a, b *time.Time) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/segment"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -68,7 +69,7 @@ func setup(tb testing.TB, d string, n int) *testBundle {
 		}
 		require.NoError(tb, db.Client.Conversation.CreateBulk(convs...).Exec(b.ctx))
 	}
-	b.svc = broadcast.New(db.Client, realtime.NewPublisher(realtime.NewMemory(), slog.Default()), nil, clk, slog.Default())
+	b.svc = broadcast.New(db.Client, realtime.NewPublisher(realtime.NewMemory(), slog.Default()), nil, segment.New(db.Client, clk), clk, slog.Default())
 	return b
 }
 
@@ -139,6 +140,13 @@ func TestPlanSkipsWithReasons(t *testing.T) {
 			require.Equal(t, 30, got.Planned)
 			require.Equal(t, 11, got.Skipped)
 
+			// a saved segment (the customers of number 0, tagged wine) decides the audience
+			seg, err := b.client.Segment.Create().SetName("wine lovers of shop 0").
+				SetFilter(schematype.SegmentFilter{NumberIDs: []string{b.numbers[0].ID}, TagsAll: []string{"wine"}}).Save(b.ctx)
+			require.NoError(t, err)
+			bySegment := b.scheduled(t, schematype.BroadcastAudience{SegmentID: seg.ID}, true)
+			require.NoError(t, b.svc.Plan(b.ctx, bySegment.ID))
+			require.Equal(t, 1, count(t, b, bySegment.ID, "")) // of the wine contacts 0, 10, 20 only 0 talks to number 0
 			// planning again changes nothing
 			require.NoError(t, b.svc.Plan(b.ctx, text.ID))
 			require.Equal(t, 30, count(t, b, text.ID, ""))

@@ -49,9 +49,6 @@ type Resolver struct {
 	pricing  *pricing.Service
 	reports  *report.Service
 	segments *segment.Service
-	rows     *eventRows
-	pricing  *pricing.Service
-	reports  *report.Service
 	casts    *broadcast.Service
 	tmpls    *broadcast.Templates
 }
