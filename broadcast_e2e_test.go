@@ -127,7 +127,11 @@ func (b *castBundle) template(t testing.TB, tpl sim.Template) string {
 		map[string]any{"n": tpl.Name})
 	r.RequireOK(t)
 	var out struct {
-		MessageTemplates struct{ Edges []struct{ Node struct{ ID, Status, Category string } } }
+		MessageTemplates struct {
+			Edges []struct {
+				Node struct{ ID, Status, Category string }
+			}
+		}
 	}
 	r.Decode(t, &out)
 	require.Len(t, out.MessageTemplates.Edges, 1)
