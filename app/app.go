@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/automation"
+	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/credential"
@@ -226,6 +227,7 @@ func (a *App) buildServices() error {
 	a.Pub.SetOutbox(webhooks)
 	router := routing.New(client, a.Pub, a.Clock)
 	conversations := inbox.NewService(client, a.Pub, a.Jobs, a.Clock)
+	segments := segment.New(client, a.Clock)
 	a.Services = graph.Services{
 		Client:     client,
 		Auth:       a.Auth,
@@ -243,7 +245,8 @@ func (a *App) buildServices() error {
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
 		Reports:    report.NewService(client),
-		Segments:   segment.New(client, a.Clock),
+		Segments:   segments,
+		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, segments, a.Clock, a.Log),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})

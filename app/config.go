@@ -54,9 +54,12 @@ type Config struct {
 	JobPollInterval     time.Duration
 	JobTimeout          time.Duration
 	JobRescueAfter      time.Duration
-	SendWorkers         int
-	LogLevel            slog.Level
-	LogFormat           string
+	// BroadcastReconcile is how long a broadcast send whose answer was lost
+	// waits for its status webhooks before it is taken as never accepted.
+	BroadcastReconcile time.Duration
+	SendWorkers        int
+	LogLevel           slog.Level
+	LogFormat          string
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the
@@ -125,6 +128,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.JobPollInterval = parseDuration(env("SWITCHBOARD_JOB_POLL_INTERVAL", "100ms"), "SWITCHBOARD_JOB_POLL_INTERVAL", &errs)
 	c.JobTimeout = parseDuration(env("SWITCHBOARD_JOB_TIMEOUT", "1m"), "SWITCHBOARD_JOB_TIMEOUT", &errs)
 	c.JobRescueAfter = parseDuration(env("SWITCHBOARD_JOB_RESCUE_AFTER", "6m"), "SWITCHBOARD_JOB_RESCUE_AFTER", &errs)
+	c.BroadcastReconcile = parseDuration(env("SWITCHBOARD_BROADCAST_RECONCILE", "2m"), "SWITCHBOARD_BROADCAST_RECONCILE", &errs)
 	c.SendWorkers = parseInt(env("SWITCHBOARD_SEND_WORKERS", "8"), "SWITCHBOARD_SEND_WORKERS", &errs)
 	if c.JobRescueAfter <= c.JobTimeout {
 		errs = append(errs, errors.New("SWITCHBOARD_JOB_RESCUE_AFTER must exceed SWITCHBOARD_JOB_TIMEOUT, or running jobs would be run twice"))

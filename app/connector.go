@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"context"
 	"log/slog"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/automation"
+	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/job"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 	"github.com/switchboard-dev/switchboard/whatsapp/connector"
@@ -35,7 +38,18 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	ingester.Arrivals = automation.Arrivals{a.Services.Routing, a.Services.Automation}
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}
 	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
-	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: connector.NewLimits(cfg.PairInterval), Log: a.Log})
+	// one pace per number, shared by the inbox's sends and broadcasts
+	limits := connector.NewLimits(cfg.PairInterval)
+	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: limits, Log: a.Log})
+	templates := &broadcast.Templates{Client: client, API: api, Box: a.Box, Clock: a.Clock}
+	a.Services.Templates = templates
+	ingester.Templates = broadcast.TemplateUpdated
+	river.AddWorker(workers, &broadcast.PlanWorker{Broadcasts: a.Services.Broadcasts})
+	river.AddWorker(workers, &broadcast.Dispatcher{Client: client, API: api, Box: a.Box, Limits: limits, Pub: a.Pub,
+		Clock: a.Clock, Log: a.Log, Reconcile: cfg.BroadcastReconcile, Slice: min(30*time.Second, cfg.JobRescueAfter/2)})
+	river.AddWorker(workers, &broadcast.SyncWorker{Templates: templates})
+	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return broadcast.SyncArgs{}, nil }, nil))
 	river.AddWorker(workers, &connector.Reader{Client: client, API: api, Box: a.Box})
 	river.AddWorker(workers, &connector.GroupOps{Client: client, API: api, Box: a.Box, Pub: a.Pub, Clock: a.Clock, Log: a.Log})
 	river.AddWorker(workers, health)
@@ -69,7 +83,8 @@ func (a *App) newJobs(workers *river.Workers) (*job.Client, error) {
 	return job.New(a.DB.SQL, a.DB.Dialect, workers, job.Config{
 		// River polls (no listener on these drivers): a queue moves at most its
 		// workers per poll interval, so ingest gets many.
-		Queues:               map[string]int{river.QueueDefault: 2, connector.QueueIngest: 32, connector.QueueSend: max(cfg.SendWorkers, 1)},
+		Queues: map[string]int{river.QueueDefault: 2, connector.QueueIngest: 32, connector.QueueSend: max(cfg.SendWorkers, 1),
+			broadcast.Queue: 16}, // a dispatch job per sending number runs for its slice
 		PollInterval:         cfg.JobPollInterval,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.JobRescueAfter,

@@ -21,6 +21,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -33,6 +35,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -65,6 +68,10 @@ type Client struct {
 	AutomationRule *AutomationRuleClient
 	// AutomationRun is the client for interacting with the AutomationRun builders.
 	AutomationRun *AutomationRunClient
+	// Broadcast is the client for interacting with the Broadcast builders.
+	Broadcast *BroadcastClient
+	// BroadcastRecipient is the client for interacting with the BroadcastRecipient builders.
+	BroadcastRecipient *BroadcastRecipientClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
 	// Contact is the client for interacting with the Contact builders.
@@ -89,6 +96,8 @@ type Client struct {
 	Message *MessageClient
 	// MessageRate is the client for interacting with the MessageRate builders.
 	MessageRate *MessageRateClient
+	// MessageTemplate is the client for interacting with the MessageTemplate builders.
+	MessageTemplate *MessageTemplateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
 	// Offboarding is the client for interacting with the Offboarding builders.
@@ -128,6 +137,8 @@ func (c *Client) init() {
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AutomationRule = NewAutomationRuleClient(c.config)
 	c.AutomationRun = NewAutomationRunClient(c.config)
+	c.Broadcast = NewBroadcastClient(c.config)
+	c.BroadcastRecipient = NewBroadcastRecipientClient(c.config)
 	c.CasbinRule = NewCasbinRuleClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
@@ -140,6 +151,7 @@ func (c *Client) init() {
 	c.LoginThrottle = NewLoginThrottleClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.MessageRate = NewMessageRateClient(c.config)
+	c.MessageTemplate = NewMessageTemplateClient(c.config)
 	c.Number = NewNumberClient(c.config)
 	c.Offboarding = NewOffboardingClient(c.config)
 	c.OutboundDelivery = NewOutboundDeliveryClient(c.config)
@@ -241,37 +253,40 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIKey:            NewAPIKeyClient(cfg),
-		Agent:             NewAgentClient(cfg),
-		Assignment:        NewAssignmentClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		AutomationRule:    NewAutomationRuleClient(cfg),
-		AutomationRun:     NewAutomationRunClient(cfg),
-		CasbinRule:        NewCasbinRuleClient(cfg),
-		Contact:           NewContactClient(cfg),
-		Conversation:      NewConversationClient(cfg),
-		Group:             NewGroupClient(cfg),
-		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
-		GroupMember:       NewGroupMemberClient(cfg),
-		GroupPhoto:        NewGroupPhotoClient(cfg),
-		GroupSchedule:     NewGroupScheduleClient(cfg),
-		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Message:           NewMessageClient(cfg),
-		MessageRate:       NewMessageRateClient(cfg),
-		Number:            NewNumberClient(cfg),
-		Offboarding:       NewOffboardingClient(cfg),
-		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
-		Role:              NewRoleClient(cfg),
-		RoutingRun:        NewRoutingRunClient(cfg),
-		Segment:           NewSegmentClient(cfg),
-		Session:           NewSessionClient(cfg),
-		Team:              NewTeamClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		APIKey:             NewAPIKeyClient(cfg),
+		Agent:              NewAgentClient(cfg),
+		Assignment:         NewAssignmentClient(cfg),
+		AuditEvent:         NewAuditEventClient(cfg),
+		AutomationRule:     NewAutomationRuleClient(cfg),
+		AutomationRun:      NewAutomationRunClient(cfg),
+		Broadcast:          NewBroadcastClient(cfg),
+		BroadcastRecipient: NewBroadcastRecipientClient(cfg),
+		CasbinRule:         NewCasbinRuleClient(cfg),
+		Contact:            NewContactClient(cfg),
+		Conversation:       NewConversationClient(cfg),
+		Group:              NewGroupClient(cfg),
+		GroupJoinRequest:   NewGroupJoinRequestClient(cfg),
+		GroupMember:        NewGroupMemberClient(cfg),
+		GroupPhoto:         NewGroupPhotoClient(cfg),
+		GroupSchedule:      NewGroupScheduleClient(cfg),
+		GroupWebhookEvent:  NewGroupWebhookEventClient(cfg),
+		LoginThrottle:      NewLoginThrottleClient(cfg),
+		Message:            NewMessageClient(cfg),
+		MessageRate:        NewMessageRateClient(cfg),
+		MessageTemplate:    NewMessageTemplateClient(cfg),
+		Number:             NewNumberClient(cfg),
+		Offboarding:        NewOffboardingClient(cfg),
+		OutboundDelivery:   NewOutboundDeliveryClient(cfg),
+		Role:               NewRoleClient(cfg),
+		RoutingRun:         NewRoutingRunClient(cfg),
+		Segment:            NewSegmentClient(cfg),
+		Session:            NewSessionClient(cfg),
+		Team:               NewTeamClient(cfg),
+		Tenant:             NewTenantClient(cfg),
+		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -289,37 +304,40 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:               ctx,
-		config:            cfg,
-		APIKey:            NewAPIKeyClient(cfg),
-		Agent:             NewAgentClient(cfg),
-		Assignment:        NewAssignmentClient(cfg),
-		AuditEvent:        NewAuditEventClient(cfg),
-		AutomationRule:    NewAutomationRuleClient(cfg),
-		AutomationRun:     NewAutomationRunClient(cfg),
-		CasbinRule:        NewCasbinRuleClient(cfg),
-		Contact:           NewContactClient(cfg),
-		Conversation:      NewConversationClient(cfg),
-		Group:             NewGroupClient(cfg),
-		GroupJoinRequest:  NewGroupJoinRequestClient(cfg),
-		GroupMember:       NewGroupMemberClient(cfg),
-		GroupPhoto:        NewGroupPhotoClient(cfg),
-		GroupSchedule:     NewGroupScheduleClient(cfg),
-		GroupWebhookEvent: NewGroupWebhookEventClient(cfg),
-		LoginThrottle:     NewLoginThrottleClient(cfg),
-		Message:           NewMessageClient(cfg),
-		MessageRate:       NewMessageRateClient(cfg),
-		Number:            NewNumberClient(cfg),
-		Offboarding:       NewOffboardingClient(cfg),
-		OutboundDelivery:  NewOutboundDeliveryClient(cfg),
-		Role:              NewRoleClient(cfg),
-		RoutingRun:        NewRoutingRunClient(cfg),
-		Segment:           NewSegmentClient(cfg),
-		Session:           NewSessionClient(cfg),
-		Team:              NewTeamClient(cfg),
-		Tenant:            NewTenantClient(cfg),
-		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
-		WebhookEndpoint:   NewWebhookEndpointClient(cfg),
+		ctx:                ctx,
+		config:             cfg,
+		APIKey:             NewAPIKeyClient(cfg),
+		Agent:              NewAgentClient(cfg),
+		Assignment:         NewAssignmentClient(cfg),
+		AuditEvent:         NewAuditEventClient(cfg),
+		AutomationRule:     NewAutomationRuleClient(cfg),
+		AutomationRun:      NewAutomationRunClient(cfg),
+		Broadcast:          NewBroadcastClient(cfg),
+		BroadcastRecipient: NewBroadcastRecipientClient(cfg),
+		CasbinRule:         NewCasbinRuleClient(cfg),
+		Contact:            NewContactClient(cfg),
+		Conversation:       NewConversationClient(cfg),
+		Group:              NewGroupClient(cfg),
+		GroupJoinRequest:   NewGroupJoinRequestClient(cfg),
+		GroupMember:        NewGroupMemberClient(cfg),
+		GroupPhoto:         NewGroupPhotoClient(cfg),
+		GroupSchedule:      NewGroupScheduleClient(cfg),
+		GroupWebhookEvent:  NewGroupWebhookEventClient(cfg),
+		LoginThrottle:      NewLoginThrottleClient(cfg),
+		Message:            NewMessageClient(cfg),
+		MessageRate:        NewMessageRateClient(cfg),
+		MessageTemplate:    NewMessageTemplateClient(cfg),
+		Number:             NewNumberClient(cfg),
+		Offboarding:        NewOffboardingClient(cfg),
+		OutboundDelivery:   NewOutboundDeliveryClient(cfg),
+		Role:               NewRoleClient(cfg),
+		RoutingRun:         NewRoutingRunClient(cfg),
+		Segment:            NewSegmentClient(cfg),
+		Session:            NewSessionClient(cfg),
+		Team:               NewTeamClient(cfg),
+		Tenant:             NewTenantClient(cfg),
+		WebhookDelivery:    NewWebhookDeliveryClient(cfg),
+		WebhookEndpoint:    NewWebhookEndpointClient(cfg),
 	}, nil
 }
 
@@ -350,11 +368,12 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
-		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
-		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
-		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.AutomationRun, c.Broadcast, c.BroadcastRecipient, c.CasbinRule, c.Contact,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.GroupPhoto,
+		c.GroupSchedule, c.GroupWebhookEvent, c.LoginThrottle, c.Message,
+		c.MessageRate, c.MessageTemplate, c.Number, c.Offboarding, c.OutboundDelivery,
+		c.Role, c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -365,11 +384,12 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
-		c.AutomationRun, c.CasbinRule, c.Contact, c.Conversation, c.Group,
-		c.GroupJoinRequest, c.GroupMember, c.GroupPhoto, c.GroupSchedule,
-		c.GroupWebhookEvent, c.LoginThrottle, c.Message, c.MessageRate, c.Number,
-		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
-		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
+		c.AutomationRun, c.Broadcast, c.BroadcastRecipient, c.CasbinRule, c.Contact,
+		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.GroupPhoto,
+		c.GroupSchedule, c.GroupWebhookEvent, c.LoginThrottle, c.Message,
+		c.MessageRate, c.MessageTemplate, c.Number, c.Offboarding, c.OutboundDelivery,
+		c.Role, c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -390,6 +410,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AutomationRule.mutate(ctx, m)
 	case *AutomationRunMutation:
 		return c.AutomationRun.mutate(ctx, m)
+	case *BroadcastMutation:
+		return c.Broadcast.mutate(ctx, m)
+	case *BroadcastRecipientMutation:
+		return c.BroadcastRecipient.mutate(ctx, m)
 	case *CasbinRuleMutation:
 		return c.CasbinRule.mutate(ctx, m)
 	case *ContactMutation:
@@ -414,6 +438,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Message.mutate(ctx, m)
 	case *MessageRateMutation:
 		return c.MessageRate.mutate(ctx, m)
+	case *MessageTemplateMutation:
+		return c.MessageTemplate.mutate(ctx, m)
 	case *NumberMutation:
 		return c.Number.mutate(ctx, m)
 	case *OffboardingMutation:
@@ -1466,6 +1492,338 @@ func (c *AutomationRunClient) mutate(ctx context.Context, m *AutomationRunMutati
 		return (&AutomationRunDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AutomationRun mutation op: %q", m.Op())
+	}
+}
+
+// BroadcastClient is a client for the Broadcast schema.
+type BroadcastClient struct {
+	config
+}
+
+// NewBroadcastClient returns a client for the Broadcast from the given config.
+func NewBroadcastClient(c config) *BroadcastClient {
+	return &BroadcastClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `broadcast.Hooks(f(g(h())))`.
+func (c *BroadcastClient) Use(hooks ...Hook) {
+	c.hooks.Broadcast = append(c.hooks.Broadcast, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `broadcast.Intercept(f(g(h())))`.
+func (c *BroadcastClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Broadcast = append(c.inters.Broadcast, interceptors...)
+}
+
+// Create returns a builder for creating a Broadcast entity.
+func (c *BroadcastClient) Create() *BroadcastCreate {
+	mutation := newBroadcastMutation(c.config, OpCreate)
+	return &BroadcastCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Broadcast entities.
+func (c *BroadcastClient) CreateBulk(builders ...*BroadcastCreate) *BroadcastCreateBulk {
+	return &BroadcastCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BroadcastClient) MapCreateBulk(slice any, setFunc func(*BroadcastCreate, int)) *BroadcastCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BroadcastCreateBulk{err: fmt.Errorf("calling to BroadcastClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BroadcastCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BroadcastCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Broadcast.
+func (c *BroadcastClient) Update() *BroadcastUpdate {
+	mutation := newBroadcastMutation(c.config, OpUpdate)
+	return &BroadcastUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BroadcastClient) UpdateOne(_m *Broadcast) *BroadcastUpdateOne {
+	mutation := newBroadcastMutation(c.config, OpUpdateOne, withBroadcast(_m))
+	return &BroadcastUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BroadcastClient) UpdateOneID(id string) *BroadcastUpdateOne {
+	mutation := newBroadcastMutation(c.config, OpUpdateOne, withBroadcastID(id))
+	return &BroadcastUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Broadcast.
+func (c *BroadcastClient) Delete() *BroadcastDelete {
+	mutation := newBroadcastMutation(c.config, OpDelete)
+	return &BroadcastDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BroadcastClient) DeleteOne(_m *Broadcast) *BroadcastDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BroadcastClient) DeleteOneID(id string) *BroadcastDeleteOne {
+	builder := c.Delete().Where(broadcast.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BroadcastDeleteOne{builder}
+}
+
+// Query returns a query builder for Broadcast.
+func (c *BroadcastClient) Query() *BroadcastQuery {
+	return &BroadcastQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBroadcast},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Broadcast entity by its id.
+func (c *BroadcastClient) Get(ctx context.Context, id string) (*Broadcast, error) {
+	return c.Query().Where(broadcast.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BroadcastClient) GetX(ctx context.Context, id string) *Broadcast {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Broadcast.
+func (c *BroadcastClient) QueryTenant(_m *Broadcast) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(broadcast.Table, broadcast.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, broadcast.TenantTable, broadcast.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRecipients queries the recipients edge of a Broadcast.
+func (c *BroadcastClient) QueryRecipients(_m *Broadcast) *BroadcastRecipientQuery {
+	query := (&BroadcastRecipientClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(broadcast.Table, broadcast.FieldID, id),
+			sqlgraph.To(broadcastrecipient.Table, broadcastrecipient.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, broadcast.RecipientsTable, broadcast.RecipientsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BroadcastClient) Hooks() []Hook {
+	hooks := c.hooks.Broadcast
+	return append(hooks[:len(hooks):len(hooks)], broadcast.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BroadcastClient) Interceptors() []Interceptor {
+	return c.inters.Broadcast
+}
+
+func (c *BroadcastClient) mutate(ctx context.Context, m *BroadcastMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BroadcastCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BroadcastUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BroadcastUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BroadcastDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Broadcast mutation op: %q", m.Op())
+	}
+}
+
+// BroadcastRecipientClient is a client for the BroadcastRecipient schema.
+type BroadcastRecipientClient struct {
+	config
+}
+
+// NewBroadcastRecipientClient returns a client for the BroadcastRecipient from the given config.
+func NewBroadcastRecipientClient(c config) *BroadcastRecipientClient {
+	return &BroadcastRecipientClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `broadcastrecipient.Hooks(f(g(h())))`.
+func (c *BroadcastRecipientClient) Use(hooks ...Hook) {
+	c.hooks.BroadcastRecipient = append(c.hooks.BroadcastRecipient, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `broadcastrecipient.Intercept(f(g(h())))`.
+func (c *BroadcastRecipientClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BroadcastRecipient = append(c.inters.BroadcastRecipient, interceptors...)
+}
+
+// Create returns a builder for creating a BroadcastRecipient entity.
+func (c *BroadcastRecipientClient) Create() *BroadcastRecipientCreate {
+	mutation := newBroadcastRecipientMutation(c.config, OpCreate)
+	return &BroadcastRecipientCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BroadcastRecipient entities.
+func (c *BroadcastRecipientClient) CreateBulk(builders ...*BroadcastRecipientCreate) *BroadcastRecipientCreateBulk {
+	return &BroadcastRecipientCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BroadcastRecipientClient) MapCreateBulk(slice any, setFunc func(*BroadcastRecipientCreate, int)) *BroadcastRecipientCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BroadcastRecipientCreateBulk{err: fmt.Errorf("calling to BroadcastRecipientClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BroadcastRecipientCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BroadcastRecipientCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BroadcastRecipient.
+func (c *BroadcastRecipientClient) Update() *BroadcastRecipientUpdate {
+	mutation := newBroadcastRecipientMutation(c.config, OpUpdate)
+	return &BroadcastRecipientUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BroadcastRecipientClient) UpdateOne(_m *BroadcastRecipient) *BroadcastRecipientUpdateOne {
+	mutation := newBroadcastRecipientMutation(c.config, OpUpdateOne, withBroadcastRecipient(_m))
+	return &BroadcastRecipientUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BroadcastRecipientClient) UpdateOneID(id string) *BroadcastRecipientUpdateOne {
+	mutation := newBroadcastRecipientMutation(c.config, OpUpdateOne, withBroadcastRecipientID(id))
+	return &BroadcastRecipientUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BroadcastRecipient.
+func (c *BroadcastRecipientClient) Delete() *BroadcastRecipientDelete {
+	mutation := newBroadcastRecipientMutation(c.config, OpDelete)
+	return &BroadcastRecipientDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BroadcastRecipientClient) DeleteOne(_m *BroadcastRecipient) *BroadcastRecipientDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BroadcastRecipientClient) DeleteOneID(id string) *BroadcastRecipientDeleteOne {
+	builder := c.Delete().Where(broadcastrecipient.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BroadcastRecipientDeleteOne{builder}
+}
+
+// Query returns a query builder for BroadcastRecipient.
+func (c *BroadcastRecipientClient) Query() *BroadcastRecipientQuery {
+	return &BroadcastRecipientQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBroadcastRecipient},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BroadcastRecipient entity by its id.
+func (c *BroadcastRecipientClient) Get(ctx context.Context, id string) (*BroadcastRecipient, error) {
+	return c.Query().Where(broadcastrecipient.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BroadcastRecipientClient) GetX(ctx context.Context, id string) *BroadcastRecipient {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a BroadcastRecipient.
+func (c *BroadcastRecipientClient) QueryTenant(_m *BroadcastRecipient) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(broadcastrecipient.Table, broadcastrecipient.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, broadcastrecipient.TenantTable, broadcastrecipient.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryBroadcast queries the broadcast edge of a BroadcastRecipient.
+func (c *BroadcastRecipientClient) QueryBroadcast(_m *BroadcastRecipient) *BroadcastQuery {
+	query := (&BroadcastClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(broadcastrecipient.Table, broadcastrecipient.FieldID, id),
+			sqlgraph.To(broadcast.Table, broadcast.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, broadcastrecipient.BroadcastTable, broadcastrecipient.BroadcastColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BroadcastRecipientClient) Hooks() []Hook {
+	hooks := c.hooks.BroadcastRecipient
+	return append(hooks[:len(hooks):len(hooks)], broadcastrecipient.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BroadcastRecipientClient) Interceptors() []Interceptor {
+	return c.inters.BroadcastRecipient
+}
+
+func (c *BroadcastRecipientClient) mutate(ctx context.Context, m *BroadcastRecipientMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BroadcastRecipientCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BroadcastRecipientUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BroadcastRecipientUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BroadcastRecipientDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BroadcastRecipient mutation op: %q", m.Op())
 	}
 }
 
@@ -3749,6 +4107,156 @@ func (c *MessageRateClient) mutate(ctx context.Context, m *MessageRateMutation) 
 	}
 }
 
+// MessageTemplateClient is a client for the MessageTemplate schema.
+type MessageTemplateClient struct {
+	config
+}
+
+// NewMessageTemplateClient returns a client for the MessageTemplate from the given config.
+func NewMessageTemplateClient(c config) *MessageTemplateClient {
+	return &MessageTemplateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messagetemplate.Hooks(f(g(h())))`.
+func (c *MessageTemplateClient) Use(hooks ...Hook) {
+	c.hooks.MessageTemplate = append(c.hooks.MessageTemplate, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messagetemplate.Intercept(f(g(h())))`.
+func (c *MessageTemplateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageTemplate = append(c.inters.MessageTemplate, interceptors...)
+}
+
+// Create returns a builder for creating a MessageTemplate entity.
+func (c *MessageTemplateClient) Create() *MessageTemplateCreate {
+	mutation := newMessageTemplateMutation(c.config, OpCreate)
+	return &MessageTemplateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageTemplate entities.
+func (c *MessageTemplateClient) CreateBulk(builders ...*MessageTemplateCreate) *MessageTemplateCreateBulk {
+	return &MessageTemplateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageTemplateClient) MapCreateBulk(slice any, setFunc func(*MessageTemplateCreate, int)) *MessageTemplateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageTemplateCreateBulk{err: fmt.Errorf("calling to MessageTemplateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageTemplateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageTemplateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageTemplate.
+func (c *MessageTemplateClient) Update() *MessageTemplateUpdate {
+	mutation := newMessageTemplateMutation(c.config, OpUpdate)
+	return &MessageTemplateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageTemplateClient) UpdateOne(_m *MessageTemplate) *MessageTemplateUpdateOne {
+	mutation := newMessageTemplateMutation(c.config, OpUpdateOne, withMessageTemplate(_m))
+	return &MessageTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageTemplateClient) UpdateOneID(id string) *MessageTemplateUpdateOne {
+	mutation := newMessageTemplateMutation(c.config, OpUpdateOne, withMessageTemplateID(id))
+	return &MessageTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageTemplate.
+func (c *MessageTemplateClient) Delete() *MessageTemplateDelete {
+	mutation := newMessageTemplateMutation(c.config, OpDelete)
+	return &MessageTemplateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageTemplateClient) DeleteOne(_m *MessageTemplate) *MessageTemplateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageTemplateClient) DeleteOneID(id string) *MessageTemplateDeleteOne {
+	builder := c.Delete().Where(messagetemplate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageTemplateDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageTemplate.
+func (c *MessageTemplateClient) Query() *MessageTemplateQuery {
+	return &MessageTemplateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageTemplate},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageTemplate entity by its id.
+func (c *MessageTemplateClient) Get(ctx context.Context, id string) (*MessageTemplate, error) {
+	return c.Query().Where(messagetemplate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageTemplateClient) GetX(ctx context.Context, id string) *MessageTemplate {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a MessageTemplate.
+func (c *MessageTemplateClient) QueryTenant(_m *MessageTemplate) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagetemplate.Table, messagetemplate.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, messagetemplate.TenantTable, messagetemplate.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageTemplateClient) Hooks() []Hook {
+	hooks := c.hooks.MessageTemplate
+	return append(hooks[:len(hooks):len(hooks)], messagetemplate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageTemplateClient) Interceptors() []Interceptor {
+	return c.inters.MessageTemplate
+}
+
+func (c *MessageTemplateClient) mutate(ctx context.Context, m *MessageTemplateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageTemplateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageTemplateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageTemplateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageTemplateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageTemplate mutation op: %q", m.Op())
+	}
+}
+
 // NumberClient is a client for the Number schema.
 type NumberClient struct {
 	config
@@ -5514,18 +6022,20 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
-		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
-		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
-		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
+		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun, Broadcast,
+		BroadcastRecipient, CasbinRule, Contact, Conversation, Group, GroupJoinRequest,
+		GroupMember, GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle,
+		Message, MessageRate, MessageTemplate, Number, Offboarding, OutboundDelivery,
+		Role, RoutingRun, Segment, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun,
-		CasbinRule, Contact, Conversation, Group, GroupJoinRequest, GroupMember,
-		GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle, Message,
-		MessageRate, Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment,
-		Session, Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun, Broadcast,
+		BroadcastRecipient, CasbinRule, Contact, Conversation, Group, GroupJoinRequest,
+		GroupMember, GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle,
+		Message, MessageRate, MessageTemplate, Number, Offboarding, OutboundDelivery,
+		Role, RoutingRun, Segment, Session, Team, Tenant, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -30,6 +32,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -101,35 +104,38 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:            apikey.ValidColumn,
-			agent.Table:             agent.ValidColumn,
-			assignment.Table:        assignment.ValidColumn,
-			auditevent.Table:        auditevent.ValidColumn,
-			automationrule.Table:    automationrule.ValidColumn,
-			automationrun.Table:     automationrun.ValidColumn,
-			casbinrule.Table:        casbinrule.ValidColumn,
-			contact.Table:           contact.ValidColumn,
-			conversation.Table:      conversation.ValidColumn,
-			group.Table:             group.ValidColumn,
-			groupjoinrequest.Table:  groupjoinrequest.ValidColumn,
-			groupmember.Table:       groupmember.ValidColumn,
-			groupphoto.Table:        groupphoto.ValidColumn,
-			groupschedule.Table:     groupschedule.ValidColumn,
-			groupwebhookevent.Table: groupwebhookevent.ValidColumn,
-			loginthrottle.Table:     loginthrottle.ValidColumn,
-			message.Table:           message.ValidColumn,
-			messagerate.Table:       messagerate.ValidColumn,
-			number.Table:            number.ValidColumn,
-			offboarding.Table:       offboarding.ValidColumn,
-			outbounddelivery.Table:  outbounddelivery.ValidColumn,
-			role.Table:              role.ValidColumn,
-			routingrun.Table:        routingrun.ValidColumn,
-			segment.Table:           segment.ValidColumn,
-			session.Table:           session.ValidColumn,
-			team.Table:              team.ValidColumn,
-			tenant.Table:            tenant.ValidColumn,
-			webhookdelivery.Table:   webhookdelivery.ValidColumn,
-			webhookendpoint.Table:   webhookendpoint.ValidColumn,
+			apikey.Table:             apikey.ValidColumn,
+			agent.Table:              agent.ValidColumn,
+			assignment.Table:         assignment.ValidColumn,
+			auditevent.Table:         auditevent.ValidColumn,
+			automationrule.Table:     automationrule.ValidColumn,
+			automationrun.Table:      automationrun.ValidColumn,
+			broadcast.Table:          broadcast.ValidColumn,
+			broadcastrecipient.Table: broadcastrecipient.ValidColumn,
+			casbinrule.Table:         casbinrule.ValidColumn,
+			contact.Table:            contact.ValidColumn,
+			conversation.Table:       conversation.ValidColumn,
+			group.Table:              group.ValidColumn,
+			groupjoinrequest.Table:   groupjoinrequest.ValidColumn,
+			groupmember.Table:        groupmember.ValidColumn,
+			groupphoto.Table:         groupphoto.ValidColumn,
+			groupschedule.Table:      groupschedule.ValidColumn,
+			groupwebhookevent.Table:  groupwebhookevent.ValidColumn,
+			loginthrottle.Table:      loginthrottle.ValidColumn,
+			message.Table:            message.ValidColumn,
+			messagerate.Table:        messagerate.ValidColumn,
+			messagetemplate.Table:    messagetemplate.ValidColumn,
+			number.Table:             number.ValidColumn,
+			offboarding.Table:        offboarding.ValidColumn,
+			outbounddelivery.Table:   outbounddelivery.ValidColumn,
+			role.Table:               role.ValidColumn,
+			routingrun.Table:         routingrun.ValidColumn,
+			segment.Table:            segment.ValidColumn,
+			session.Table:            session.ValidColumn,
+			team.Table:               team.ValidColumn,
+			tenant.Table:             tenant.ValidColumn,
+			webhookdelivery.Table:    webhookdelivery.ValidColumn,
+			webhookendpoint.Table:    webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

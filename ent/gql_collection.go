@@ -16,6 +16,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -24,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -965,6 +968,443 @@ func newAutomationRunPaginateArgs(rv map[string]any) *automationrunPaginateArgs 
 	}
 	if v, ok := rv[whereField].(*AutomationRunWhereInput); ok {
 		args.opts = append(args.opts, WithAutomationRunFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *BroadcastQuery) CollectFields(ctx context.Context, satisfies ...string) (*BroadcastQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *BroadcastQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(broadcast.Columns))
+		selectedFields = []string{broadcast.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "recipients":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&BroadcastRecipientClient{config: _q.config}).Query()
+			)
+			args := newBroadcastRecipientPaginateArgs(fieldArgs(ctx, new(BroadcastRecipientWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newBroadcastRecipientPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Broadcast) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"broadcast_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(broadcast.RecipientsColumn), ids...))
+						})
+						if err := query.GroupBy(broadcast.RecipientsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Broadcast) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Recipients)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, broadcastrecipientImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(broadcast.RecipientsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedRecipients(alias, func(wq *BroadcastRecipientQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[broadcast.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldCreatedAt)
+				fieldSeen[broadcast.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[broadcast.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldUpdatedAt)
+				fieldSeen[broadcast.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[broadcast.FieldName]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldName)
+				fieldSeen[broadcast.FieldName] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[broadcast.FieldState]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldState)
+				fieldSeen[broadcast.FieldState] = struct{}{}
+			}
+		case "templateID":
+			if _, ok := fieldSeen[broadcast.FieldTemplateID]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldTemplateID)
+				fieldSeen[broadcast.FieldTemplateID] = struct{}{}
+			}
+		case "templateName":
+			if _, ok := fieldSeen[broadcast.FieldTemplateName]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldTemplateName)
+				fieldSeen[broadcast.FieldTemplateName] = struct{}{}
+			}
+		case "templateLanguage":
+			if _, ok := fieldSeen[broadcast.FieldTemplateLanguage]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldTemplateLanguage)
+				fieldSeen[broadcast.FieldTemplateLanguage] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[broadcast.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldCategory)
+				fieldSeen[broadcast.FieldCategory] = struct{}{}
+			}
+		case "text":
+			if _, ok := fieldSeen[broadcast.FieldText]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldText)
+				fieldSeen[broadcast.FieldText] = struct{}{}
+			}
+		case "headerImage":
+			if _, ok := fieldSeen[broadcast.FieldHeaderImage]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldHeaderImage)
+				fieldSeen[broadcast.FieldHeaderImage] = struct{}{}
+			}
+		case "variables":
+			if _, ok := fieldSeen[broadcast.FieldVariables]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldVariables)
+				fieldSeen[broadcast.FieldVariables] = struct{}{}
+			}
+		case "sender":
+			if _, ok := fieldSeen[broadcast.FieldSender]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldSender)
+				fieldSeen[broadcast.FieldSender] = struct{}{}
+			}
+		case "numberID":
+			if _, ok := fieldSeen[broadcast.FieldNumberID]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldNumberID)
+				fieldSeen[broadcast.FieldNumberID] = struct{}{}
+			}
+		case "scheduledAt":
+			if _, ok := fieldSeen[broadcast.FieldScheduledAt]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldScheduledAt)
+				fieldSeen[broadcast.FieldScheduledAt] = struct{}{}
+			}
+		case "quietStart":
+			if _, ok := fieldSeen[broadcast.FieldQuietStart]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldQuietStart)
+				fieldSeen[broadcast.FieldQuietStart] = struct{}{}
+			}
+		case "quietEnd":
+			if _, ok := fieldSeen[broadcast.FieldQuietEnd]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldQuietEnd)
+				fieldSeen[broadcast.FieldQuietEnd] = struct{}{}
+			}
+		case "planned":
+			if _, ok := fieldSeen[broadcast.FieldPlanned]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldPlanned)
+				fieldSeen[broadcast.FieldPlanned] = struct{}{}
+			}
+		case "skipped":
+			if _, ok := fieldSeen[broadcast.FieldSkipped]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldSkipped)
+				fieldSeen[broadcast.FieldSkipped] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[broadcast.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldStartedAt)
+				fieldSeen[broadcast.FieldStartedAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[broadcast.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, broadcast.FieldFinishedAt)
+				fieldSeen[broadcast.FieldFinishedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type broadcastPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []BroadcastPaginateOption
+}
+
+func newBroadcastPaginateArgs(rv map[string]any) *broadcastPaginateArgs {
+	args := &broadcastPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &BroadcastOrder{Field: &BroadcastOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithBroadcastOrder(order))
+			}
+		case *BroadcastOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithBroadcastOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*BroadcastWhereInput); ok {
+		args.opts = append(args.opts, WithBroadcastFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *BroadcastRecipientQuery) CollectFields(ctx context.Context, satisfies ...string) (*BroadcastRecipientQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *BroadcastRecipientQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(broadcastrecipient.Columns))
+		selectedFields = []string{broadcastrecipient.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "broadcast":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&BroadcastClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, broadcastImplementors)...); err != nil {
+				return err
+			}
+			_q.withBroadcast = query
+			if _, ok := fieldSeen[broadcastrecipient.FieldBroadcastID]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldBroadcastID)
+				fieldSeen[broadcastrecipient.FieldBroadcastID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[broadcastrecipient.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldCreatedAt)
+				fieldSeen[broadcastrecipient.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[broadcastrecipient.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldUpdatedAt)
+				fieldSeen[broadcastrecipient.FieldUpdatedAt] = struct{}{}
+			}
+		case "broadcastID":
+			if _, ok := fieldSeen[broadcastrecipient.FieldBroadcastID]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldBroadcastID)
+				fieldSeen[broadcastrecipient.FieldBroadcastID] = struct{}{}
+			}
+		case "contactID":
+			if _, ok := fieldSeen[broadcastrecipient.FieldContactID]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldContactID)
+				fieldSeen[broadcastrecipient.FieldContactID] = struct{}{}
+			}
+		case "numberID":
+			if _, ok := fieldSeen[broadcastrecipient.FieldNumberID]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldNumberID)
+				fieldSeen[broadcastrecipient.FieldNumberID] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[broadcastrecipient.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldPosition)
+				fieldSeen[broadcastrecipient.FieldPosition] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[broadcastrecipient.FieldState]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldState)
+				fieldSeen[broadcastrecipient.FieldState] = struct{}{}
+			}
+		case "skipReason":
+			if _, ok := fieldSeen[broadcastrecipient.FieldSkipReason]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldSkipReason)
+				fieldSeen[broadcastrecipient.FieldSkipReason] = struct{}{}
+			}
+		case "messageID":
+			if _, ok := fieldSeen[broadcastrecipient.FieldMessageID]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldMessageID)
+				fieldSeen[broadcastrecipient.FieldMessageID] = struct{}{}
+			}
+		case "attemptedAt":
+			if _, ok := fieldSeen[broadcastrecipient.FieldAttemptedAt]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldAttemptedAt)
+				fieldSeen[broadcastrecipient.FieldAttemptedAt] = struct{}{}
+			}
+		case "errorCode":
+			if _, ok := fieldSeen[broadcastrecipient.FieldErrorCode]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldErrorCode)
+				fieldSeen[broadcastrecipient.FieldErrorCode] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[broadcastrecipient.FieldError]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldError)
+				fieldSeen[broadcastrecipient.FieldError] = struct{}{}
+			}
+		case "marketing":
+			if _, ok := fieldSeen[broadcastrecipient.FieldMarketing]; !ok {
+				selectedFields = append(selectedFields, broadcastrecipient.FieldMarketing)
+				fieldSeen[broadcastrecipient.FieldMarketing] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type broadcastrecipientPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []BroadcastRecipientPaginateOption
+}
+
+func newBroadcastRecipientPaginateArgs(rv map[string]any) *broadcastrecipientPaginateArgs {
+	args := &broadcastrecipientPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &BroadcastRecipientOrder{Field: &BroadcastRecipientOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithBroadcastRecipientOrder(order))
+			}
+		case *BroadcastRecipientOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithBroadcastRecipientOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*BroadcastRecipientWhereInput); ok {
+		args.opts = append(args.opts, WithBroadcastRecipientFilter(v.Filter))
 	}
 	return args
 }
@@ -2885,6 +3325,155 @@ func newMessagePaginateArgs(rv map[string]any) *messagePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*MessageWhereInput); ok {
 		args.opts = append(args.opts, WithMessageFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *MessageTemplateQuery) CollectFields(ctx context.Context, satisfies ...string) (*MessageTemplateQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *MessageTemplateQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(messagetemplate.Columns))
+		selectedFields = []string{messagetemplate.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[messagetemplate.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldCreatedAt)
+				fieldSeen[messagetemplate.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[messagetemplate.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldUpdatedAt)
+				fieldSeen[messagetemplate.FieldUpdatedAt] = struct{}{}
+			}
+		case "wabaID":
+			if _, ok := fieldSeen[messagetemplate.FieldWabaID]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldWabaID)
+				fieldSeen[messagetemplate.FieldWabaID] = struct{}{}
+			}
+		case "providerID":
+			if _, ok := fieldSeen[messagetemplate.FieldProviderID]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldProviderID)
+				fieldSeen[messagetemplate.FieldProviderID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[messagetemplate.FieldName]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldName)
+				fieldSeen[messagetemplate.FieldName] = struct{}{}
+			}
+		case "language":
+			if _, ok := fieldSeen[messagetemplate.FieldLanguage]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldLanguage)
+				fieldSeen[messagetemplate.FieldLanguage] = struct{}{}
+			}
+		case "category":
+			if _, ok := fieldSeen[messagetemplate.FieldCategory]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldCategory)
+				fieldSeen[messagetemplate.FieldCategory] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[messagetemplate.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldStatus)
+				fieldSeen[messagetemplate.FieldStatus] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[messagetemplate.FieldReason]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldReason)
+				fieldSeen[messagetemplate.FieldReason] = struct{}{}
+			}
+		case "headerFormat":
+			if _, ok := fieldSeen[messagetemplate.FieldHeaderFormat]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldHeaderFormat)
+				fieldSeen[messagetemplate.FieldHeaderFormat] = struct{}{}
+			}
+		case "body":
+			if _, ok := fieldSeen[messagetemplate.FieldBody]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldBody)
+				fieldSeen[messagetemplate.FieldBody] = struct{}{}
+			}
+		case "bodyVariables":
+			if _, ok := fieldSeen[messagetemplate.FieldBodyVariables]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldBodyVariables)
+				fieldSeen[messagetemplate.FieldBodyVariables] = struct{}{}
+			}
+		case "syncedAt":
+			if _, ok := fieldSeen[messagetemplate.FieldSyncedAt]; !ok {
+				selectedFields = append(selectedFields, messagetemplate.FieldSyncedAt)
+				fieldSeen[messagetemplate.FieldSyncedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type messagetemplatePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []MessageTemplatePaginateOption
+}
+
+func newMessageTemplatePaginateArgs(rv map[string]any) *messagetemplatePaginateArgs {
+	args := &messagetemplatePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &MessageTemplateOrder{Field: &MessageTemplateOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithMessageTemplateOrder(order))
+			}
+		case *MessageTemplateOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithMessageTemplateOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*MessageTemplateWhereInput); ok {
+		args.opts = append(args.opts, WithMessageTemplateFilter(v.Filter))
 	}
 	return args
 }

@@ -77,6 +77,35 @@ func (_m *Assignment) Agent(ctx context.Context) (*Agent, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Broadcast) Recipients(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *BroadcastRecipientOrder, where *BroadcastRecipientWhereInput,
+) (*BroadcastRecipientConnection, error) {
+	opts := []BroadcastRecipientPaginateOption{
+		WithBroadcastRecipientOrder(orderBy),
+		WithBroadcastRecipientFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedRecipients(alias); err == nil || hasTotalCount {
+		pager, err := newBroadcastRecipientPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &BroadcastRecipientConnection{Edges: []*BroadcastRecipientEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryRecipients().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *BroadcastRecipient) Broadcast(ctx context.Context) (*Broadcast, error) {
+	result, err := _m.Edges.BroadcastOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryBroadcast().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Contact) Conversations(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ConversationOrder, where *ConversationWhereInput,
 ) (*ConversationConnection, error) {

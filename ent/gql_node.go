@@ -15,6 +15,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -23,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -69,6 +72,16 @@ var automationrunImplementors = []string{"AutomationRun", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*AutomationRun) IsNode() {}
 
+var broadcastImplementors = []string{"Broadcast", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Broadcast) IsNode() {}
+
+var broadcastrecipientImplementors = []string{"BroadcastRecipient", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*BroadcastRecipient) IsNode() {}
+
 var contactImplementors = []string{"Contact", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -108,6 +121,11 @@ var messageImplementors = []string{"Message", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Message) IsNode() {}
+
+var messagetemplateImplementors = []string{"MessageTemplate", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*MessageTemplate) IsNode() {}
 
 var numberImplementors = []string{"Number", "Node"}
 
@@ -266,6 +284,24 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case broadcast.Table:
+		query := c.Broadcast.Query().
+			Where(broadcast.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, broadcastImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case broadcastrecipient.Table:
+		query := c.BroadcastRecipient.Query().
+			Where(broadcastrecipient.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, broadcastrecipientImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case contact.Table:
 		query := c.Contact.Query().
 			Where(contact.ID(id))
@@ -334,6 +370,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(message.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, messageImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case messagetemplate.Table:
+		query := c.MessageTemplate.Query().
+			Where(messagetemplate.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, messagetemplateImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -588,6 +633,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 				*noder = node
 			}
 		}
+	case broadcast.Table:
+		query := c.Broadcast.Query().
+			Where(broadcast.IDIn(ids...))
+		query, err := query.CollectFields(ctx, broadcastImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case broadcastrecipient.Table:
+		query := c.BroadcastRecipient.Query().
+			Where(broadcastrecipient.IDIn(ids...))
+		query, err := query.CollectFields(ctx, broadcastrecipientImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case contact.Table:
 		query := c.Contact.Query().
 			Where(contact.IDIn(ids...))
@@ -704,6 +781,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Message.Query().
 			Where(message.IDIn(ids...))
 		query, err := query.CollectFields(ctx, messageImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case messagetemplate.Table:
+		query := c.MessageTemplate.Query().
+			Where(messagetemplate.IDIn(ids...))
+		query, err := query.CollectFields(ctx, messagetemplateImplementors...)
 		if err != nil {
 			return nil, err
 		}

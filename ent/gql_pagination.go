@@ -20,6 +20,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -28,6 +30,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/role"
@@ -2071,6 +2074,652 @@ func (_m *AutomationRun) ToEdge(order *AutomationRunOrder) *AutomationRunEdge {
 		order = DefaultAutomationRunOrder
 	}
 	return &AutomationRunEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// BroadcastEdge is the edge representation of Broadcast.
+type BroadcastEdge struct {
+	Node   *Broadcast `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// BroadcastConnection is the connection containing edges to Broadcast.
+type BroadcastConnection struct {
+	Edges      []*BroadcastEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *BroadcastConnection) build(nodes []*Broadcast, pager *broadcastPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Broadcast
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Broadcast {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Broadcast {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*BroadcastEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &BroadcastEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// BroadcastPaginateOption enables pagination customization.
+type BroadcastPaginateOption func(*broadcastPager) error
+
+// WithBroadcastOrder configures pagination ordering.
+func WithBroadcastOrder(order *BroadcastOrder) BroadcastPaginateOption {
+	if order == nil {
+		order = DefaultBroadcastOrder
+	}
+	o := *order
+	return func(pager *broadcastPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultBroadcastOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithBroadcastFilter configures pagination filter.
+func WithBroadcastFilter(filter func(*BroadcastQuery) (*BroadcastQuery, error)) BroadcastPaginateOption {
+	return func(pager *broadcastPager) error {
+		if filter == nil {
+			return errors.New("BroadcastQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type broadcastPager struct {
+	reverse bool
+	order   *BroadcastOrder
+	filter  func(*BroadcastQuery) (*BroadcastQuery, error)
+}
+
+func newBroadcastPager(opts []BroadcastPaginateOption, reverse bool) (*broadcastPager, error) {
+	pager := &broadcastPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultBroadcastOrder
+	}
+	return pager, nil
+}
+
+func (p *broadcastPager) applyFilter(query *BroadcastQuery) (*BroadcastQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *broadcastPager) toCursor(_m *Broadcast) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *broadcastPager) applyCursors(query *BroadcastQuery, after, before *Cursor) (*BroadcastQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultBroadcastOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *broadcastPager) applyOrder(query *BroadcastQuery) *BroadcastQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultBroadcastOrder.Field {
+		query = query.Order(DefaultBroadcastOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *broadcastPager) orderExpr(query *BroadcastQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultBroadcastOrder.Field {
+			b.Comma().Ident(DefaultBroadcastOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Broadcast.
+func (_m *BroadcastQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...BroadcastPaginateOption,
+) (*BroadcastConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newBroadcastPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &BroadcastConnection{Edges: []*BroadcastEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// BroadcastOrderFieldCreatedAt orders Broadcast by created_at.
+	BroadcastOrderFieldCreatedAt = &BroadcastOrderField{
+		Value: func(_m *Broadcast) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: broadcast.FieldCreatedAt,
+		toTerm: broadcast.ByCreatedAt,
+		toCursor: func(_m *Broadcast) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// BroadcastOrderFieldUpdatedAt orders Broadcast by updated_at.
+	BroadcastOrderFieldUpdatedAt = &BroadcastOrderField{
+		Value: func(_m *Broadcast) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: broadcast.FieldUpdatedAt,
+		toTerm: broadcast.ByUpdatedAt,
+		toCursor: func(_m *Broadcast) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// BroadcastOrderFieldName orders Broadcast by name.
+	BroadcastOrderFieldName = &BroadcastOrderField{
+		Value: func(_m *Broadcast) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: broadcast.FieldName,
+		toTerm: broadcast.ByName,
+		toCursor: func(_m *Broadcast) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f BroadcastOrderField) String() string {
+	var str string
+	switch f.column {
+	case BroadcastOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case BroadcastOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case BroadcastOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f BroadcastOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *BroadcastOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("BroadcastOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *BroadcastOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *BroadcastOrderFieldUpdatedAt
+	case "NAME":
+		*f = *BroadcastOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid BroadcastOrderField", str)
+	}
+	return nil
+}
+
+// BroadcastOrderField defines the ordering field of Broadcast.
+type BroadcastOrderField struct {
+	// Value extracts the ordering value from the given Broadcast.
+	Value    func(*Broadcast) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) broadcast.OrderOption
+	toCursor func(*Broadcast) Cursor
+}
+
+// BroadcastOrder defines the ordering of Broadcast.
+type BroadcastOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *BroadcastOrderField `json:"field"`
+}
+
+// DefaultBroadcastOrder is the default ordering of Broadcast.
+var DefaultBroadcastOrder = &BroadcastOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &BroadcastOrderField{
+		Value: func(_m *Broadcast) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: broadcast.FieldID,
+		toTerm: broadcast.ByID,
+		toCursor: func(_m *Broadcast) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Broadcast into BroadcastEdge.
+func (_m *Broadcast) ToEdge(order *BroadcastOrder) *BroadcastEdge {
+	if order == nil {
+		order = DefaultBroadcastOrder
+	}
+	return &BroadcastEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// BroadcastRecipientEdge is the edge representation of BroadcastRecipient.
+type BroadcastRecipientEdge struct {
+	Node   *BroadcastRecipient `json:"node"`
+	Cursor Cursor              `json:"cursor"`
+}
+
+// BroadcastRecipientConnection is the connection containing edges to BroadcastRecipient.
+type BroadcastRecipientConnection struct {
+	Edges      []*BroadcastRecipientEdge `json:"edges"`
+	PageInfo   PageInfo                  `json:"pageInfo"`
+	TotalCount int                       `json:"totalCount"`
+}
+
+func (c *BroadcastRecipientConnection) build(nodes []*BroadcastRecipient, pager *broadcastrecipientPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *BroadcastRecipient
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *BroadcastRecipient {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *BroadcastRecipient {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*BroadcastRecipientEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &BroadcastRecipientEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// BroadcastRecipientPaginateOption enables pagination customization.
+type BroadcastRecipientPaginateOption func(*broadcastrecipientPager) error
+
+// WithBroadcastRecipientOrder configures pagination ordering.
+func WithBroadcastRecipientOrder(order *BroadcastRecipientOrder) BroadcastRecipientPaginateOption {
+	if order == nil {
+		order = DefaultBroadcastRecipientOrder
+	}
+	o := *order
+	return func(pager *broadcastrecipientPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultBroadcastRecipientOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithBroadcastRecipientFilter configures pagination filter.
+func WithBroadcastRecipientFilter(filter func(*BroadcastRecipientQuery) (*BroadcastRecipientQuery, error)) BroadcastRecipientPaginateOption {
+	return func(pager *broadcastrecipientPager) error {
+		if filter == nil {
+			return errors.New("BroadcastRecipientQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type broadcastrecipientPager struct {
+	reverse bool
+	order   *BroadcastRecipientOrder
+	filter  func(*BroadcastRecipientQuery) (*BroadcastRecipientQuery, error)
+}
+
+func newBroadcastRecipientPager(opts []BroadcastRecipientPaginateOption, reverse bool) (*broadcastrecipientPager, error) {
+	pager := &broadcastrecipientPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultBroadcastRecipientOrder
+	}
+	return pager, nil
+}
+
+func (p *broadcastrecipientPager) applyFilter(query *BroadcastRecipientQuery) (*BroadcastRecipientQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *broadcastrecipientPager) toCursor(_m *BroadcastRecipient) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *broadcastrecipientPager) applyCursors(query *BroadcastRecipientQuery, after, before *Cursor) (*BroadcastRecipientQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultBroadcastRecipientOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *broadcastrecipientPager) applyOrder(query *BroadcastRecipientQuery) *BroadcastRecipientQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultBroadcastRecipientOrder.Field {
+		query = query.Order(DefaultBroadcastRecipientOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *broadcastrecipientPager) orderExpr(query *BroadcastRecipientQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultBroadcastRecipientOrder.Field {
+			b.Comma().Ident(DefaultBroadcastRecipientOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to BroadcastRecipient.
+func (_m *BroadcastRecipientQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...BroadcastRecipientPaginateOption,
+) (*BroadcastRecipientConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newBroadcastRecipientPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &BroadcastRecipientConnection{Edges: []*BroadcastRecipientEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// BroadcastRecipientOrderFieldCreatedAt orders BroadcastRecipient by created_at.
+	BroadcastRecipientOrderFieldCreatedAt = &BroadcastRecipientOrderField{
+		Value: func(_m *BroadcastRecipient) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: broadcastrecipient.FieldCreatedAt,
+		toTerm: broadcastrecipient.ByCreatedAt,
+		toCursor: func(_m *BroadcastRecipient) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// BroadcastRecipientOrderFieldUpdatedAt orders BroadcastRecipient by updated_at.
+	BroadcastRecipientOrderFieldUpdatedAt = &BroadcastRecipientOrderField{
+		Value: func(_m *BroadcastRecipient) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: broadcastrecipient.FieldUpdatedAt,
+		toTerm: broadcastrecipient.ByUpdatedAt,
+		toCursor: func(_m *BroadcastRecipient) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f BroadcastRecipientOrderField) String() string {
+	var str string
+	switch f.column {
+	case BroadcastRecipientOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case BroadcastRecipientOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f BroadcastRecipientOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *BroadcastRecipientOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("BroadcastRecipientOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *BroadcastRecipientOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *BroadcastRecipientOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid BroadcastRecipientOrderField", str)
+	}
+	return nil
+}
+
+// BroadcastRecipientOrderField defines the ordering field of BroadcastRecipient.
+type BroadcastRecipientOrderField struct {
+	// Value extracts the ordering value from the given BroadcastRecipient.
+	Value    func(*BroadcastRecipient) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) broadcastrecipient.OrderOption
+	toCursor func(*BroadcastRecipient) Cursor
+}
+
+// BroadcastRecipientOrder defines the ordering of BroadcastRecipient.
+type BroadcastRecipientOrder struct {
+	Direction OrderDirection                `json:"direction"`
+	Field     *BroadcastRecipientOrderField `json:"field"`
+}
+
+// DefaultBroadcastRecipientOrder is the default ordering of BroadcastRecipient.
+var DefaultBroadcastRecipientOrder = &BroadcastRecipientOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &BroadcastRecipientOrderField{
+		Value: func(_m *BroadcastRecipient) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: broadcastrecipient.FieldID,
+		toTerm: broadcastrecipient.ByID,
+		toCursor: func(_m *BroadcastRecipient) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts BroadcastRecipient into BroadcastRecipientEdge.
+func (_m *BroadcastRecipient) ToEdge(order *BroadcastRecipientOrder) *BroadcastRecipientEdge {
+	if order == nil {
+		order = DefaultBroadcastRecipientOrder
+	}
+	return &BroadcastRecipientEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -4763,6 +5412,338 @@ func (_m *Message) ToEdge(order *MessageOrder) *MessageEdge {
 		order = DefaultMessageOrder
 	}
 	return &MessageEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// MessageTemplateEdge is the edge representation of MessageTemplate.
+type MessageTemplateEdge struct {
+	Node   *MessageTemplate `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// MessageTemplateConnection is the connection containing edges to MessageTemplate.
+type MessageTemplateConnection struct {
+	Edges      []*MessageTemplateEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *MessageTemplateConnection) build(nodes []*MessageTemplate, pager *messagetemplatePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *MessageTemplate
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *MessageTemplate {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *MessageTemplate {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*MessageTemplateEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &MessageTemplateEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// MessageTemplatePaginateOption enables pagination customization.
+type MessageTemplatePaginateOption func(*messagetemplatePager) error
+
+// WithMessageTemplateOrder configures pagination ordering.
+func WithMessageTemplateOrder(order *MessageTemplateOrder) MessageTemplatePaginateOption {
+	if order == nil {
+		order = DefaultMessageTemplateOrder
+	}
+	o := *order
+	return func(pager *messagetemplatePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultMessageTemplateOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithMessageTemplateFilter configures pagination filter.
+func WithMessageTemplateFilter(filter func(*MessageTemplateQuery) (*MessageTemplateQuery, error)) MessageTemplatePaginateOption {
+	return func(pager *messagetemplatePager) error {
+		if filter == nil {
+			return errors.New("MessageTemplateQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type messagetemplatePager struct {
+	reverse bool
+	order   *MessageTemplateOrder
+	filter  func(*MessageTemplateQuery) (*MessageTemplateQuery, error)
+}
+
+func newMessageTemplatePager(opts []MessageTemplatePaginateOption, reverse bool) (*messagetemplatePager, error) {
+	pager := &messagetemplatePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultMessageTemplateOrder
+	}
+	return pager, nil
+}
+
+func (p *messagetemplatePager) applyFilter(query *MessageTemplateQuery) (*MessageTemplateQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *messagetemplatePager) toCursor(_m *MessageTemplate) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *messagetemplatePager) applyCursors(query *MessageTemplateQuery, after, before *Cursor) (*MessageTemplateQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultMessageTemplateOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *messagetemplatePager) applyOrder(query *MessageTemplateQuery) *MessageTemplateQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultMessageTemplateOrder.Field {
+		query = query.Order(DefaultMessageTemplateOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *messagetemplatePager) orderExpr(query *MessageTemplateQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultMessageTemplateOrder.Field {
+			b.Comma().Ident(DefaultMessageTemplateOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to MessageTemplate.
+func (_m *MessageTemplateQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...MessageTemplatePaginateOption,
+) (*MessageTemplateConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newMessageTemplatePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &MessageTemplateConnection{Edges: []*MessageTemplateEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// MessageTemplateOrderFieldCreatedAt orders MessageTemplate by created_at.
+	MessageTemplateOrderFieldCreatedAt = &MessageTemplateOrderField{
+		Value: func(_m *MessageTemplate) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: messagetemplate.FieldCreatedAt,
+		toTerm: messagetemplate.ByCreatedAt,
+		toCursor: func(_m *MessageTemplate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// MessageTemplateOrderFieldUpdatedAt orders MessageTemplate by updated_at.
+	MessageTemplateOrderFieldUpdatedAt = &MessageTemplateOrderField{
+		Value: func(_m *MessageTemplate) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: messagetemplate.FieldUpdatedAt,
+		toTerm: messagetemplate.ByUpdatedAt,
+		toCursor: func(_m *MessageTemplate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// MessageTemplateOrderFieldName orders MessageTemplate by name.
+	MessageTemplateOrderFieldName = &MessageTemplateOrderField{
+		Value: func(_m *MessageTemplate) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: messagetemplate.FieldName,
+		toTerm: messagetemplate.ByName,
+		toCursor: func(_m *MessageTemplate) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f MessageTemplateOrderField) String() string {
+	var str string
+	switch f.column {
+	case MessageTemplateOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case MessageTemplateOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case MessageTemplateOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f MessageTemplateOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *MessageTemplateOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("MessageTemplateOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *MessageTemplateOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *MessageTemplateOrderFieldUpdatedAt
+	case "NAME":
+		*f = *MessageTemplateOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid MessageTemplateOrderField", str)
+	}
+	return nil
+}
+
+// MessageTemplateOrderField defines the ordering field of MessageTemplate.
+type MessageTemplateOrderField struct {
+	// Value extracts the ordering value from the given MessageTemplate.
+	Value    func(*MessageTemplate) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) messagetemplate.OrderOption
+	toCursor func(*MessageTemplate) Cursor
+}
+
+// MessageTemplateOrder defines the ordering of MessageTemplate.
+type MessageTemplateOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *MessageTemplateOrderField `json:"field"`
+}
+
+// DefaultMessageTemplateOrder is the default ordering of MessageTemplate.
+var DefaultMessageTemplateOrder = &MessageTemplateOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &MessageTemplateOrderField{
+		Value: func(_m *MessageTemplate) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: messagetemplate.FieldID,
+		toTerm: messagetemplate.ByID,
+		toCursor: func(_m *MessageTemplate) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts MessageTemplate into MessageTemplateEdge.
+func (_m *MessageTemplate) ToEdge(order *MessageTemplateOrder) *MessageTemplateEdge {
+	if order == nil {
+		order = DefaultMessageTemplateOrder
+	}
+	return &MessageTemplateEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

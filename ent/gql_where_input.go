@@ -13,6 +13,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/group"
@@ -21,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/groupschedule"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
@@ -3305,6 +3308,1786 @@ func (i *AutomationRunWhereInput) P() (predicate.AutomationRun, error) {
 		return predicates[0], nil
 	default:
 		return automationrun.And(predicates...), nil
+	}
+}
+
+// BroadcastWhereInput represents a where input for filtering Broadcast queries.
+type BroadcastWhereInput struct {
+	Predicates []predicate.Broadcast  `json:"-"`
+	Not        *BroadcastWhereInput   `json:"not,omitempty"`
+	Or         []*BroadcastWhereInput `json:"or,omitempty"`
+	And        []*BroadcastWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "state" field predicates.
+	State      *broadcast.State  `json:"state,omitempty"`
+	StateNEQ   *broadcast.State  `json:"stateNEQ,omitempty"`
+	StateIn    []broadcast.State `json:"stateIn,omitempty"`
+	StateNotIn []broadcast.State `json:"stateNotIn,omitempty"`
+
+	// "template_id" field predicates.
+	TemplateID             *string  `json:"templateID,omitempty"`
+	TemplateIDNEQ          *string  `json:"templateIDNEQ,omitempty"`
+	TemplateIDIn           []string `json:"templateIDIn,omitempty"`
+	TemplateIDNotIn        []string `json:"templateIDNotIn,omitempty"`
+	TemplateIDGT           *string  `json:"templateIDGT,omitempty"`
+	TemplateIDGTE          *string  `json:"templateIDGTE,omitempty"`
+	TemplateIDLT           *string  `json:"templateIDLT,omitempty"`
+	TemplateIDLTE          *string  `json:"templateIDLTE,omitempty"`
+	TemplateIDContains     *string  `json:"templateIDContains,omitempty"`
+	TemplateIDHasPrefix    *string  `json:"templateIDHasPrefix,omitempty"`
+	TemplateIDHasSuffix    *string  `json:"templateIDHasSuffix,omitempty"`
+	TemplateIDIsNil        bool     `json:"templateIDIsNil,omitempty"`
+	TemplateIDNotNil       bool     `json:"templateIDNotNil,omitempty"`
+	TemplateIDEqualFold    *string  `json:"templateIDEqualFold,omitempty"`
+	TemplateIDContainsFold *string  `json:"templateIDContainsFold,omitempty"`
+
+	// "template_name" field predicates.
+	TemplateName             *string  `json:"templateName,omitempty"`
+	TemplateNameNEQ          *string  `json:"templateNameNEQ,omitempty"`
+	TemplateNameIn           []string `json:"templateNameIn,omitempty"`
+	TemplateNameNotIn        []string `json:"templateNameNotIn,omitempty"`
+	TemplateNameGT           *string  `json:"templateNameGT,omitempty"`
+	TemplateNameGTE          *string  `json:"templateNameGTE,omitempty"`
+	TemplateNameLT           *string  `json:"templateNameLT,omitempty"`
+	TemplateNameLTE          *string  `json:"templateNameLTE,omitempty"`
+	TemplateNameContains     *string  `json:"templateNameContains,omitempty"`
+	TemplateNameHasPrefix    *string  `json:"templateNameHasPrefix,omitempty"`
+	TemplateNameHasSuffix    *string  `json:"templateNameHasSuffix,omitempty"`
+	TemplateNameIsNil        bool     `json:"templateNameIsNil,omitempty"`
+	TemplateNameNotNil       bool     `json:"templateNameNotNil,omitempty"`
+	TemplateNameEqualFold    *string  `json:"templateNameEqualFold,omitempty"`
+	TemplateNameContainsFold *string  `json:"templateNameContainsFold,omitempty"`
+
+	// "template_language" field predicates.
+	TemplateLanguage             *string  `json:"templateLanguage,omitempty"`
+	TemplateLanguageNEQ          *string  `json:"templateLanguageNEQ,omitempty"`
+	TemplateLanguageIn           []string `json:"templateLanguageIn,omitempty"`
+	TemplateLanguageNotIn        []string `json:"templateLanguageNotIn,omitempty"`
+	TemplateLanguageGT           *string  `json:"templateLanguageGT,omitempty"`
+	TemplateLanguageGTE          *string  `json:"templateLanguageGTE,omitempty"`
+	TemplateLanguageLT           *string  `json:"templateLanguageLT,omitempty"`
+	TemplateLanguageLTE          *string  `json:"templateLanguageLTE,omitempty"`
+	TemplateLanguageContains     *string  `json:"templateLanguageContains,omitempty"`
+	TemplateLanguageHasPrefix    *string  `json:"templateLanguageHasPrefix,omitempty"`
+	TemplateLanguageHasSuffix    *string  `json:"templateLanguageHasSuffix,omitempty"`
+	TemplateLanguageIsNil        bool     `json:"templateLanguageIsNil,omitempty"`
+	TemplateLanguageNotNil       bool     `json:"templateLanguageNotNil,omitempty"`
+	TemplateLanguageEqualFold    *string  `json:"templateLanguageEqualFold,omitempty"`
+	TemplateLanguageContainsFold *string  `json:"templateLanguageContainsFold,omitempty"`
+
+	// "category" field predicates.
+	Category             *string  `json:"category,omitempty"`
+	CategoryNEQ          *string  `json:"categoryNEQ,omitempty"`
+	CategoryIn           []string `json:"categoryIn,omitempty"`
+	CategoryNotIn        []string `json:"categoryNotIn,omitempty"`
+	CategoryGT           *string  `json:"categoryGT,omitempty"`
+	CategoryGTE          *string  `json:"categoryGTE,omitempty"`
+	CategoryLT           *string  `json:"categoryLT,omitempty"`
+	CategoryLTE          *string  `json:"categoryLTE,omitempty"`
+	CategoryContains     *string  `json:"categoryContains,omitempty"`
+	CategoryHasPrefix    *string  `json:"categoryHasPrefix,omitempty"`
+	CategoryHasSuffix    *string  `json:"categoryHasSuffix,omitempty"`
+	CategoryEqualFold    *string  `json:"categoryEqualFold,omitempty"`
+	CategoryContainsFold *string  `json:"categoryContainsFold,omitempty"`
+
+	// "text" field predicates.
+	Text             *string  `json:"text,omitempty"`
+	TextNEQ          *string  `json:"textNEQ,omitempty"`
+	TextIn           []string `json:"textIn,omitempty"`
+	TextNotIn        []string `json:"textNotIn,omitempty"`
+	TextGT           *string  `json:"textGT,omitempty"`
+	TextGTE          *string  `json:"textGTE,omitempty"`
+	TextLT           *string  `json:"textLT,omitempty"`
+	TextLTE          *string  `json:"textLTE,omitempty"`
+	TextContains     *string  `json:"textContains,omitempty"`
+	TextHasPrefix    *string  `json:"textHasPrefix,omitempty"`
+	TextHasSuffix    *string  `json:"textHasSuffix,omitempty"`
+	TextIsNil        bool     `json:"textIsNil,omitempty"`
+	TextNotNil       bool     `json:"textNotNil,omitempty"`
+	TextEqualFold    *string  `json:"textEqualFold,omitempty"`
+	TextContainsFold *string  `json:"textContainsFold,omitempty"`
+
+	// "header_image" field predicates.
+	HeaderImage             *string  `json:"headerImage,omitempty"`
+	HeaderImageNEQ          *string  `json:"headerImageNEQ,omitempty"`
+	HeaderImageIn           []string `json:"headerImageIn,omitempty"`
+	HeaderImageNotIn        []string `json:"headerImageNotIn,omitempty"`
+	HeaderImageGT           *string  `json:"headerImageGT,omitempty"`
+	HeaderImageGTE          *string  `json:"headerImageGTE,omitempty"`
+	HeaderImageLT           *string  `json:"headerImageLT,omitempty"`
+	HeaderImageLTE          *string  `json:"headerImageLTE,omitempty"`
+	HeaderImageContains     *string  `json:"headerImageContains,omitempty"`
+	HeaderImageHasPrefix    *string  `json:"headerImageHasPrefix,omitempty"`
+	HeaderImageHasSuffix    *string  `json:"headerImageHasSuffix,omitempty"`
+	HeaderImageIsNil        bool     `json:"headerImageIsNil,omitempty"`
+	HeaderImageNotNil       bool     `json:"headerImageNotNil,omitempty"`
+	HeaderImageEqualFold    *string  `json:"headerImageEqualFold,omitempty"`
+	HeaderImageContainsFold *string  `json:"headerImageContainsFold,omitempty"`
+
+	// "sender" field predicates.
+	Sender      *broadcast.Sender  `json:"sender,omitempty"`
+	SenderNEQ   *broadcast.Sender  `json:"senderNEQ,omitempty"`
+	SenderIn    []broadcast.Sender `json:"senderIn,omitempty"`
+	SenderNotIn []broadcast.Sender `json:"senderNotIn,omitempty"`
+
+	// "number_id" field predicates.
+	NumberID             *string  `json:"numberID,omitempty"`
+	NumberIDNEQ          *string  `json:"numberIDNEQ,omitempty"`
+	NumberIDIn           []string `json:"numberIDIn,omitempty"`
+	NumberIDNotIn        []string `json:"numberIDNotIn,omitempty"`
+	NumberIDGT           *string  `json:"numberIDGT,omitempty"`
+	NumberIDGTE          *string  `json:"numberIDGTE,omitempty"`
+	NumberIDLT           *string  `json:"numberIDLT,omitempty"`
+	NumberIDLTE          *string  `json:"numberIDLTE,omitempty"`
+	NumberIDContains     *string  `json:"numberIDContains,omitempty"`
+	NumberIDHasPrefix    *string  `json:"numberIDHasPrefix,omitempty"`
+	NumberIDHasSuffix    *string  `json:"numberIDHasSuffix,omitempty"`
+	NumberIDIsNil        bool     `json:"numberIDIsNil,omitempty"`
+	NumberIDNotNil       bool     `json:"numberIDNotNil,omitempty"`
+	NumberIDEqualFold    *string  `json:"numberIDEqualFold,omitempty"`
+	NumberIDContainsFold *string  `json:"numberIDContainsFold,omitempty"`
+
+	// "scheduled_at" field predicates.
+	ScheduledAt       *time.Time  `json:"scheduledAt,omitempty"`
+	ScheduledAtNEQ    *time.Time  `json:"scheduledAtNEQ,omitempty"`
+	ScheduledAtIn     []time.Time `json:"scheduledAtIn,omitempty"`
+	ScheduledAtNotIn  []time.Time `json:"scheduledAtNotIn,omitempty"`
+	ScheduledAtGT     *time.Time  `json:"scheduledAtGT,omitempty"`
+	ScheduledAtGTE    *time.Time  `json:"scheduledAtGTE,omitempty"`
+	ScheduledAtLT     *time.Time  `json:"scheduledAtLT,omitempty"`
+	ScheduledAtLTE    *time.Time  `json:"scheduledAtLTE,omitempty"`
+	ScheduledAtIsNil  bool        `json:"scheduledAtIsNil,omitempty"`
+	ScheduledAtNotNil bool        `json:"scheduledAtNotNil,omitempty"`
+
+	// "quiet_start" field predicates.
+	QuietStart             *string  `json:"quietStart,omitempty"`
+	QuietStartNEQ          *string  `json:"quietStartNEQ,omitempty"`
+	QuietStartIn           []string `json:"quietStartIn,omitempty"`
+	QuietStartNotIn        []string `json:"quietStartNotIn,omitempty"`
+	QuietStartGT           *string  `json:"quietStartGT,omitempty"`
+	QuietStartGTE          *string  `json:"quietStartGTE,omitempty"`
+	QuietStartLT           *string  `json:"quietStartLT,omitempty"`
+	QuietStartLTE          *string  `json:"quietStartLTE,omitempty"`
+	QuietStartContains     *string  `json:"quietStartContains,omitempty"`
+	QuietStartHasPrefix    *string  `json:"quietStartHasPrefix,omitempty"`
+	QuietStartHasSuffix    *string  `json:"quietStartHasSuffix,omitempty"`
+	QuietStartIsNil        bool     `json:"quietStartIsNil,omitempty"`
+	QuietStartNotNil       bool     `json:"quietStartNotNil,omitempty"`
+	QuietStartEqualFold    *string  `json:"quietStartEqualFold,omitempty"`
+	QuietStartContainsFold *string  `json:"quietStartContainsFold,omitempty"`
+
+	// "quiet_end" field predicates.
+	QuietEnd             *string  `json:"quietEnd,omitempty"`
+	QuietEndNEQ          *string  `json:"quietEndNEQ,omitempty"`
+	QuietEndIn           []string `json:"quietEndIn,omitempty"`
+	QuietEndNotIn        []string `json:"quietEndNotIn,omitempty"`
+	QuietEndGT           *string  `json:"quietEndGT,omitempty"`
+	QuietEndGTE          *string  `json:"quietEndGTE,omitempty"`
+	QuietEndLT           *string  `json:"quietEndLT,omitempty"`
+	QuietEndLTE          *string  `json:"quietEndLTE,omitempty"`
+	QuietEndContains     *string  `json:"quietEndContains,omitempty"`
+	QuietEndHasPrefix    *string  `json:"quietEndHasPrefix,omitempty"`
+	QuietEndHasSuffix    *string  `json:"quietEndHasSuffix,omitempty"`
+	QuietEndIsNil        bool     `json:"quietEndIsNil,omitempty"`
+	QuietEndNotNil       bool     `json:"quietEndNotNil,omitempty"`
+	QuietEndEqualFold    *string  `json:"quietEndEqualFold,omitempty"`
+	QuietEndContainsFold *string  `json:"quietEndContainsFold,omitempty"`
+
+	// "planned" field predicates.
+	Planned      *int  `json:"planned,omitempty"`
+	PlannedNEQ   *int  `json:"plannedNEQ,omitempty"`
+	PlannedIn    []int `json:"plannedIn,omitempty"`
+	PlannedNotIn []int `json:"plannedNotIn,omitempty"`
+	PlannedGT    *int  `json:"plannedGT,omitempty"`
+	PlannedGTE   *int  `json:"plannedGTE,omitempty"`
+	PlannedLT    *int  `json:"plannedLT,omitempty"`
+	PlannedLTE   *int  `json:"plannedLTE,omitempty"`
+
+	// "skipped" field predicates.
+	Skipped      *int  `json:"skipped,omitempty"`
+	SkippedNEQ   *int  `json:"skippedNEQ,omitempty"`
+	SkippedIn    []int `json:"skippedIn,omitempty"`
+	SkippedNotIn []int `json:"skippedNotIn,omitempty"`
+	SkippedGT    *int  `json:"skippedGT,omitempty"`
+	SkippedGTE   *int  `json:"skippedGTE,omitempty"`
+	SkippedLT    *int  `json:"skippedLT,omitempty"`
+	SkippedLTE   *int  `json:"skippedLTE,omitempty"`
+
+	// "started_at" field predicates.
+	StartedAt       *time.Time  `json:"startedAt,omitempty"`
+	StartedAtNEQ    *time.Time  `json:"startedAtNEQ,omitempty"`
+	StartedAtIn     []time.Time `json:"startedAtIn,omitempty"`
+	StartedAtNotIn  []time.Time `json:"startedAtNotIn,omitempty"`
+	StartedAtGT     *time.Time  `json:"startedAtGT,omitempty"`
+	StartedAtGTE    *time.Time  `json:"startedAtGTE,omitempty"`
+	StartedAtLT     *time.Time  `json:"startedAtLT,omitempty"`
+	StartedAtLTE    *time.Time  `json:"startedAtLTE,omitempty"`
+	StartedAtIsNil  bool        `json:"startedAtIsNil,omitempty"`
+	StartedAtNotNil bool        `json:"startedAtNotNil,omitempty"`
+
+	// "finished_at" field predicates.
+	FinishedAt       *time.Time  `json:"finishedAt,omitempty"`
+	FinishedAtNEQ    *time.Time  `json:"finishedAtNEQ,omitempty"`
+	FinishedAtIn     []time.Time `json:"finishedAtIn,omitempty"`
+	FinishedAtNotIn  []time.Time `json:"finishedAtNotIn,omitempty"`
+	FinishedAtGT     *time.Time  `json:"finishedAtGT,omitempty"`
+	FinishedAtGTE    *time.Time  `json:"finishedAtGTE,omitempty"`
+	FinishedAtLT     *time.Time  `json:"finishedAtLT,omitempty"`
+	FinishedAtLTE    *time.Time  `json:"finishedAtLTE,omitempty"`
+	FinishedAtIsNil  bool        `json:"finishedAtIsNil,omitempty"`
+	FinishedAtNotNil bool        `json:"finishedAtNotNil,omitempty"`
+
+	// "recipients" edge predicates.
+	HasRecipients     *bool                           `json:"hasRecipients,omitempty"`
+	HasRecipientsWith []*BroadcastRecipientWhereInput `json:"hasRecipientsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *BroadcastWhereInput) AddPredicates(predicates ...predicate.Broadcast) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the BroadcastWhereInput filter on the BroadcastQuery builder.
+func (i *BroadcastWhereInput) Filter(q *BroadcastQuery) (*BroadcastQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyBroadcastWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyBroadcastWhereInput is returned in case the BroadcastWhereInput is empty.
+var ErrEmptyBroadcastWhereInput = errors.New("ent: empty predicate BroadcastWhereInput")
+
+// P returns a predicate for filtering broadcasts.
+// An error is returned if the input is empty or invalid.
+func (i *BroadcastWhereInput) P() (predicate.Broadcast, error) {
+	var predicates []predicate.Broadcast
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, broadcast.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Broadcast, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, broadcast.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Broadcast, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, broadcast.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, broadcast.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, broadcast.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, broadcast.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, broadcast.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, broadcast.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, broadcast.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, broadcast.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, broadcast.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, broadcast.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, broadcast.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, broadcast.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, broadcast.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, broadcast.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, broadcast.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, broadcast.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, broadcast.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, broadcast.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, broadcast.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, broadcast.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, broadcast.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, broadcast.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, broadcast.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, broadcast.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, broadcast.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, broadcast.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, broadcast.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, broadcast.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, broadcast.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, broadcast.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, broadcast.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, broadcast.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, broadcast.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, broadcast.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, broadcast.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, broadcast.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, broadcast.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, broadcast.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, broadcast.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, broadcast.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.State != nil {
+		predicates = append(predicates, broadcast.StateEQ(*i.State))
+	}
+	if i.StateNEQ != nil {
+		predicates = append(predicates, broadcast.StateNEQ(*i.StateNEQ))
+	}
+	if len(i.StateIn) > 0 {
+		predicates = append(predicates, broadcast.StateIn(i.StateIn...))
+	}
+	if len(i.StateNotIn) > 0 {
+		predicates = append(predicates, broadcast.StateNotIn(i.StateNotIn...))
+	}
+	if i.TemplateID != nil {
+		predicates = append(predicates, broadcast.TemplateIDEQ(*i.TemplateID))
+	}
+	if i.TemplateIDNEQ != nil {
+		predicates = append(predicates, broadcast.TemplateIDNEQ(*i.TemplateIDNEQ))
+	}
+	if len(i.TemplateIDIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateIDIn(i.TemplateIDIn...))
+	}
+	if len(i.TemplateIDNotIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateIDNotIn(i.TemplateIDNotIn...))
+	}
+	if i.TemplateIDGT != nil {
+		predicates = append(predicates, broadcast.TemplateIDGT(*i.TemplateIDGT))
+	}
+	if i.TemplateIDGTE != nil {
+		predicates = append(predicates, broadcast.TemplateIDGTE(*i.TemplateIDGTE))
+	}
+	if i.TemplateIDLT != nil {
+		predicates = append(predicates, broadcast.TemplateIDLT(*i.TemplateIDLT))
+	}
+	if i.TemplateIDLTE != nil {
+		predicates = append(predicates, broadcast.TemplateIDLTE(*i.TemplateIDLTE))
+	}
+	if i.TemplateIDContains != nil {
+		predicates = append(predicates, broadcast.TemplateIDContains(*i.TemplateIDContains))
+	}
+	if i.TemplateIDHasPrefix != nil {
+		predicates = append(predicates, broadcast.TemplateIDHasPrefix(*i.TemplateIDHasPrefix))
+	}
+	if i.TemplateIDHasSuffix != nil {
+		predicates = append(predicates, broadcast.TemplateIDHasSuffix(*i.TemplateIDHasSuffix))
+	}
+	if i.TemplateIDIsNil {
+		predicates = append(predicates, broadcast.TemplateIDIsNil())
+	}
+	if i.TemplateIDNotNil {
+		predicates = append(predicates, broadcast.TemplateIDNotNil())
+	}
+	if i.TemplateIDEqualFold != nil {
+		predicates = append(predicates, broadcast.TemplateIDEqualFold(*i.TemplateIDEqualFold))
+	}
+	if i.TemplateIDContainsFold != nil {
+		predicates = append(predicates, broadcast.TemplateIDContainsFold(*i.TemplateIDContainsFold))
+	}
+	if i.TemplateName != nil {
+		predicates = append(predicates, broadcast.TemplateNameEQ(*i.TemplateName))
+	}
+	if i.TemplateNameNEQ != nil {
+		predicates = append(predicates, broadcast.TemplateNameNEQ(*i.TemplateNameNEQ))
+	}
+	if len(i.TemplateNameIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateNameIn(i.TemplateNameIn...))
+	}
+	if len(i.TemplateNameNotIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateNameNotIn(i.TemplateNameNotIn...))
+	}
+	if i.TemplateNameGT != nil {
+		predicates = append(predicates, broadcast.TemplateNameGT(*i.TemplateNameGT))
+	}
+	if i.TemplateNameGTE != nil {
+		predicates = append(predicates, broadcast.TemplateNameGTE(*i.TemplateNameGTE))
+	}
+	if i.TemplateNameLT != nil {
+		predicates = append(predicates, broadcast.TemplateNameLT(*i.TemplateNameLT))
+	}
+	if i.TemplateNameLTE != nil {
+		predicates = append(predicates, broadcast.TemplateNameLTE(*i.TemplateNameLTE))
+	}
+	if i.TemplateNameContains != nil {
+		predicates = append(predicates, broadcast.TemplateNameContains(*i.TemplateNameContains))
+	}
+	if i.TemplateNameHasPrefix != nil {
+		predicates = append(predicates, broadcast.TemplateNameHasPrefix(*i.TemplateNameHasPrefix))
+	}
+	if i.TemplateNameHasSuffix != nil {
+		predicates = append(predicates, broadcast.TemplateNameHasSuffix(*i.TemplateNameHasSuffix))
+	}
+	if i.TemplateNameIsNil {
+		predicates = append(predicates, broadcast.TemplateNameIsNil())
+	}
+	if i.TemplateNameNotNil {
+		predicates = append(predicates, broadcast.TemplateNameNotNil())
+	}
+	if i.TemplateNameEqualFold != nil {
+		predicates = append(predicates, broadcast.TemplateNameEqualFold(*i.TemplateNameEqualFold))
+	}
+	if i.TemplateNameContainsFold != nil {
+		predicates = append(predicates, broadcast.TemplateNameContainsFold(*i.TemplateNameContainsFold))
+	}
+	if i.TemplateLanguage != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageEQ(*i.TemplateLanguage))
+	}
+	if i.TemplateLanguageNEQ != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageNEQ(*i.TemplateLanguageNEQ))
+	}
+	if len(i.TemplateLanguageIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateLanguageIn(i.TemplateLanguageIn...))
+	}
+	if len(i.TemplateLanguageNotIn) > 0 {
+		predicates = append(predicates, broadcast.TemplateLanguageNotIn(i.TemplateLanguageNotIn...))
+	}
+	if i.TemplateLanguageGT != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageGT(*i.TemplateLanguageGT))
+	}
+	if i.TemplateLanguageGTE != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageGTE(*i.TemplateLanguageGTE))
+	}
+	if i.TemplateLanguageLT != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageLT(*i.TemplateLanguageLT))
+	}
+	if i.TemplateLanguageLTE != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageLTE(*i.TemplateLanguageLTE))
+	}
+	if i.TemplateLanguageContains != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageContains(*i.TemplateLanguageContains))
+	}
+	if i.TemplateLanguageHasPrefix != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageHasPrefix(*i.TemplateLanguageHasPrefix))
+	}
+	if i.TemplateLanguageHasSuffix != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageHasSuffix(*i.TemplateLanguageHasSuffix))
+	}
+	if i.TemplateLanguageIsNil {
+		predicates = append(predicates, broadcast.TemplateLanguageIsNil())
+	}
+	if i.TemplateLanguageNotNil {
+		predicates = append(predicates, broadcast.TemplateLanguageNotNil())
+	}
+	if i.TemplateLanguageEqualFold != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageEqualFold(*i.TemplateLanguageEqualFold))
+	}
+	if i.TemplateLanguageContainsFold != nil {
+		predicates = append(predicates, broadcast.TemplateLanguageContainsFold(*i.TemplateLanguageContainsFold))
+	}
+	if i.Category != nil {
+		predicates = append(predicates, broadcast.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, broadcast.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, broadcast.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, broadcast.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.CategoryGT != nil {
+		predicates = append(predicates, broadcast.CategoryGT(*i.CategoryGT))
+	}
+	if i.CategoryGTE != nil {
+		predicates = append(predicates, broadcast.CategoryGTE(*i.CategoryGTE))
+	}
+	if i.CategoryLT != nil {
+		predicates = append(predicates, broadcast.CategoryLT(*i.CategoryLT))
+	}
+	if i.CategoryLTE != nil {
+		predicates = append(predicates, broadcast.CategoryLTE(*i.CategoryLTE))
+	}
+	if i.CategoryContains != nil {
+		predicates = append(predicates, broadcast.CategoryContains(*i.CategoryContains))
+	}
+	if i.CategoryHasPrefix != nil {
+		predicates = append(predicates, broadcast.CategoryHasPrefix(*i.CategoryHasPrefix))
+	}
+	if i.CategoryHasSuffix != nil {
+		predicates = append(predicates, broadcast.CategoryHasSuffix(*i.CategoryHasSuffix))
+	}
+	if i.CategoryEqualFold != nil {
+		predicates = append(predicates, broadcast.CategoryEqualFold(*i.CategoryEqualFold))
+	}
+	if i.CategoryContainsFold != nil {
+		predicates = append(predicates, broadcast.CategoryContainsFold(*i.CategoryContainsFold))
+	}
+	if i.Text != nil {
+		predicates = append(predicates, broadcast.TextEQ(*i.Text))
+	}
+	if i.TextNEQ != nil {
+		predicates = append(predicates, broadcast.TextNEQ(*i.TextNEQ))
+	}
+	if len(i.TextIn) > 0 {
+		predicates = append(predicates, broadcast.TextIn(i.TextIn...))
+	}
+	if len(i.TextNotIn) > 0 {
+		predicates = append(predicates, broadcast.TextNotIn(i.TextNotIn...))
+	}
+	if i.TextGT != nil {
+		predicates = append(predicates, broadcast.TextGT(*i.TextGT))
+	}
+	if i.TextGTE != nil {
+		predicates = append(predicates, broadcast.TextGTE(*i.TextGTE))
+	}
+	if i.TextLT != nil {
+		predicates = append(predicates, broadcast.TextLT(*i.TextLT))
+	}
+	if i.TextLTE != nil {
+		predicates = append(predicates, broadcast.TextLTE(*i.TextLTE))
+	}
+	if i.TextContains != nil {
+		predicates = append(predicates, broadcast.TextContains(*i.TextContains))
+	}
+	if i.TextHasPrefix != nil {
+		predicates = append(predicates, broadcast.TextHasPrefix(*i.TextHasPrefix))
+	}
+	if i.TextHasSuffix != nil {
+		predicates = append(predicates, broadcast.TextHasSuffix(*i.TextHasSuffix))
+	}
+	if i.TextIsNil {
+		predicates = append(predicates, broadcast.TextIsNil())
+	}
+	if i.TextNotNil {
+		predicates = append(predicates, broadcast.TextNotNil())
+	}
+	if i.TextEqualFold != nil {
+		predicates = append(predicates, broadcast.TextEqualFold(*i.TextEqualFold))
+	}
+	if i.TextContainsFold != nil {
+		predicates = append(predicates, broadcast.TextContainsFold(*i.TextContainsFold))
+	}
+	if i.HeaderImage != nil {
+		predicates = append(predicates, broadcast.HeaderImageEQ(*i.HeaderImage))
+	}
+	if i.HeaderImageNEQ != nil {
+		predicates = append(predicates, broadcast.HeaderImageNEQ(*i.HeaderImageNEQ))
+	}
+	if len(i.HeaderImageIn) > 0 {
+		predicates = append(predicates, broadcast.HeaderImageIn(i.HeaderImageIn...))
+	}
+	if len(i.HeaderImageNotIn) > 0 {
+		predicates = append(predicates, broadcast.HeaderImageNotIn(i.HeaderImageNotIn...))
+	}
+	if i.HeaderImageGT != nil {
+		predicates = append(predicates, broadcast.HeaderImageGT(*i.HeaderImageGT))
+	}
+	if i.HeaderImageGTE != nil {
+		predicates = append(predicates, broadcast.HeaderImageGTE(*i.HeaderImageGTE))
+	}
+	if i.HeaderImageLT != nil {
+		predicates = append(predicates, broadcast.HeaderImageLT(*i.HeaderImageLT))
+	}
+	if i.HeaderImageLTE != nil {
+		predicates = append(predicates, broadcast.HeaderImageLTE(*i.HeaderImageLTE))
+	}
+	if i.HeaderImageContains != nil {
+		predicates = append(predicates, broadcast.HeaderImageContains(*i.HeaderImageContains))
+	}
+	if i.HeaderImageHasPrefix != nil {
+		predicates = append(predicates, broadcast.HeaderImageHasPrefix(*i.HeaderImageHasPrefix))
+	}
+	if i.HeaderImageHasSuffix != nil {
+		predicates = append(predicates, broadcast.HeaderImageHasSuffix(*i.HeaderImageHasSuffix))
+	}
+	if i.HeaderImageIsNil {
+		predicates = append(predicates, broadcast.HeaderImageIsNil())
+	}
+	if i.HeaderImageNotNil {
+		predicates = append(predicates, broadcast.HeaderImageNotNil())
+	}
+	if i.HeaderImageEqualFold != nil {
+		predicates = append(predicates, broadcast.HeaderImageEqualFold(*i.HeaderImageEqualFold))
+	}
+	if i.HeaderImageContainsFold != nil {
+		predicates = append(predicates, broadcast.HeaderImageContainsFold(*i.HeaderImageContainsFold))
+	}
+	if i.Sender != nil {
+		predicates = append(predicates, broadcast.SenderEQ(*i.Sender))
+	}
+	if i.SenderNEQ != nil {
+		predicates = append(predicates, broadcast.SenderNEQ(*i.SenderNEQ))
+	}
+	if len(i.SenderIn) > 0 {
+		predicates = append(predicates, broadcast.SenderIn(i.SenderIn...))
+	}
+	if len(i.SenderNotIn) > 0 {
+		predicates = append(predicates, broadcast.SenderNotIn(i.SenderNotIn...))
+	}
+	if i.NumberID != nil {
+		predicates = append(predicates, broadcast.NumberIDEQ(*i.NumberID))
+	}
+	if i.NumberIDNEQ != nil {
+		predicates = append(predicates, broadcast.NumberIDNEQ(*i.NumberIDNEQ))
+	}
+	if len(i.NumberIDIn) > 0 {
+		predicates = append(predicates, broadcast.NumberIDIn(i.NumberIDIn...))
+	}
+	if len(i.NumberIDNotIn) > 0 {
+		predicates = append(predicates, broadcast.NumberIDNotIn(i.NumberIDNotIn...))
+	}
+	if i.NumberIDGT != nil {
+		predicates = append(predicates, broadcast.NumberIDGT(*i.NumberIDGT))
+	}
+	if i.NumberIDGTE != nil {
+		predicates = append(predicates, broadcast.NumberIDGTE(*i.NumberIDGTE))
+	}
+	if i.NumberIDLT != nil {
+		predicates = append(predicates, broadcast.NumberIDLT(*i.NumberIDLT))
+	}
+	if i.NumberIDLTE != nil {
+		predicates = append(predicates, broadcast.NumberIDLTE(*i.NumberIDLTE))
+	}
+	if i.NumberIDContains != nil {
+		predicates = append(predicates, broadcast.NumberIDContains(*i.NumberIDContains))
+	}
+	if i.NumberIDHasPrefix != nil {
+		predicates = append(predicates, broadcast.NumberIDHasPrefix(*i.NumberIDHasPrefix))
+	}
+	if i.NumberIDHasSuffix != nil {
+		predicates = append(predicates, broadcast.NumberIDHasSuffix(*i.NumberIDHasSuffix))
+	}
+	if i.NumberIDIsNil {
+		predicates = append(predicates, broadcast.NumberIDIsNil())
+	}
+	if i.NumberIDNotNil {
+		predicates = append(predicates, broadcast.NumberIDNotNil())
+	}
+	if i.NumberIDEqualFold != nil {
+		predicates = append(predicates, broadcast.NumberIDEqualFold(*i.NumberIDEqualFold))
+	}
+	if i.NumberIDContainsFold != nil {
+		predicates = append(predicates, broadcast.NumberIDContainsFold(*i.NumberIDContainsFold))
+	}
+	if i.ScheduledAt != nil {
+		predicates = append(predicates, broadcast.ScheduledAtEQ(*i.ScheduledAt))
+	}
+	if i.ScheduledAtNEQ != nil {
+		predicates = append(predicates, broadcast.ScheduledAtNEQ(*i.ScheduledAtNEQ))
+	}
+	if len(i.ScheduledAtIn) > 0 {
+		predicates = append(predicates, broadcast.ScheduledAtIn(i.ScheduledAtIn...))
+	}
+	if len(i.ScheduledAtNotIn) > 0 {
+		predicates = append(predicates, broadcast.ScheduledAtNotIn(i.ScheduledAtNotIn...))
+	}
+	if i.ScheduledAtGT != nil {
+		predicates = append(predicates, broadcast.ScheduledAtGT(*i.ScheduledAtGT))
+	}
+	if i.ScheduledAtGTE != nil {
+		predicates = append(predicates, broadcast.ScheduledAtGTE(*i.ScheduledAtGTE))
+	}
+	if i.ScheduledAtLT != nil {
+		predicates = append(predicates, broadcast.ScheduledAtLT(*i.ScheduledAtLT))
+	}
+	if i.ScheduledAtLTE != nil {
+		predicates = append(predicates, broadcast.ScheduledAtLTE(*i.ScheduledAtLTE))
+	}
+	if i.ScheduledAtIsNil {
+		predicates = append(predicates, broadcast.ScheduledAtIsNil())
+	}
+	if i.ScheduledAtNotNil {
+		predicates = append(predicates, broadcast.ScheduledAtNotNil())
+	}
+	if i.QuietStart != nil {
+		predicates = append(predicates, broadcast.QuietStartEQ(*i.QuietStart))
+	}
+	if i.QuietStartNEQ != nil {
+		predicates = append(predicates, broadcast.QuietStartNEQ(*i.QuietStartNEQ))
+	}
+	if len(i.QuietStartIn) > 0 {
+		predicates = append(predicates, broadcast.QuietStartIn(i.QuietStartIn...))
+	}
+	if len(i.QuietStartNotIn) > 0 {
+		predicates = append(predicates, broadcast.QuietStartNotIn(i.QuietStartNotIn...))
+	}
+	if i.QuietStartGT != nil {
+		predicates = append(predicates, broadcast.QuietStartGT(*i.QuietStartGT))
+	}
+	if i.QuietStartGTE != nil {
+		predicates = append(predicates, broadcast.QuietStartGTE(*i.QuietStartGTE))
+	}
+	if i.QuietStartLT != nil {
+		predicates = append(predicates, broadcast.QuietStartLT(*i.QuietStartLT))
+	}
+	if i.QuietStartLTE != nil {
+		predicates = append(predicates, broadcast.QuietStartLTE(*i.QuietStartLTE))
+	}
+	if i.QuietStartContains != nil {
+		predicates = append(predicates, broadcast.QuietStartContains(*i.QuietStartContains))
+	}
+	if i.QuietStartHasPrefix != nil {
+		predicates = append(predicates, broadcast.QuietStartHasPrefix(*i.QuietStartHasPrefix))
+	}
+	if i.QuietStartHasSuffix != nil {
+		predicates = append(predicates, broadcast.QuietStartHasSuffix(*i.QuietStartHasSuffix))
+	}
+	if i.QuietStartIsNil {
+		predicates = append(predicates, broadcast.QuietStartIsNil())
+	}
+	if i.QuietStartNotNil {
+		predicates = append(predicates, broadcast.QuietStartNotNil())
+	}
+	if i.QuietStartEqualFold != nil {
+		predicates = append(predicates, broadcast.QuietStartEqualFold(*i.QuietStartEqualFold))
+	}
+	if i.QuietStartContainsFold != nil {
+		predicates = append(predicates, broadcast.QuietStartContainsFold(*i.QuietStartContainsFold))
+	}
+	if i.QuietEnd != nil {
+		predicates = append(predicates, broadcast.QuietEndEQ(*i.QuietEnd))
+	}
+	if i.QuietEndNEQ != nil {
+		predicates = append(predicates, broadcast.QuietEndNEQ(*i.QuietEndNEQ))
+	}
+	if len(i.QuietEndIn) > 0 {
+		predicates = append(predicates, broadcast.QuietEndIn(i.QuietEndIn...))
+	}
+	if len(i.QuietEndNotIn) > 0 {
+		predicates = append(predicates, broadcast.QuietEndNotIn(i.QuietEndNotIn...))
+	}
+	if i.QuietEndGT != nil {
+		predicates = append(predicates, broadcast.QuietEndGT(*i.QuietEndGT))
+	}
+	if i.QuietEndGTE != nil {
+		predicates = append(predicates, broadcast.QuietEndGTE(*i.QuietEndGTE))
+	}
+	if i.QuietEndLT != nil {
+		predicates = append(predicates, broadcast.QuietEndLT(*i.QuietEndLT))
+	}
+	if i.QuietEndLTE != nil {
+		predicates = append(predicates, broadcast.QuietEndLTE(*i.QuietEndLTE))
+	}
+	if i.QuietEndContains != nil {
+		predicates = append(predicates, broadcast.QuietEndContains(*i.QuietEndContains))
+	}
+	if i.QuietEndHasPrefix != nil {
+		predicates = append(predicates, broadcast.QuietEndHasPrefix(*i.QuietEndHasPrefix))
+	}
+	if i.QuietEndHasSuffix != nil {
+		predicates = append(predicates, broadcast.QuietEndHasSuffix(*i.QuietEndHasSuffix))
+	}
+	if i.QuietEndIsNil {
+		predicates = append(predicates, broadcast.QuietEndIsNil())
+	}
+	if i.QuietEndNotNil {
+		predicates = append(predicates, broadcast.QuietEndNotNil())
+	}
+	if i.QuietEndEqualFold != nil {
+		predicates = append(predicates, broadcast.QuietEndEqualFold(*i.QuietEndEqualFold))
+	}
+	if i.QuietEndContainsFold != nil {
+		predicates = append(predicates, broadcast.QuietEndContainsFold(*i.QuietEndContainsFold))
+	}
+	if i.Planned != nil {
+		predicates = append(predicates, broadcast.PlannedEQ(*i.Planned))
+	}
+	if i.PlannedNEQ != nil {
+		predicates = append(predicates, broadcast.PlannedNEQ(*i.PlannedNEQ))
+	}
+	if len(i.PlannedIn) > 0 {
+		predicates = append(predicates, broadcast.PlannedIn(i.PlannedIn...))
+	}
+	if len(i.PlannedNotIn) > 0 {
+		predicates = append(predicates, broadcast.PlannedNotIn(i.PlannedNotIn...))
+	}
+	if i.PlannedGT != nil {
+		predicates = append(predicates, broadcast.PlannedGT(*i.PlannedGT))
+	}
+	if i.PlannedGTE != nil {
+		predicates = append(predicates, broadcast.PlannedGTE(*i.PlannedGTE))
+	}
+	if i.PlannedLT != nil {
+		predicates = append(predicates, broadcast.PlannedLT(*i.PlannedLT))
+	}
+	if i.PlannedLTE != nil {
+		predicates = append(predicates, broadcast.PlannedLTE(*i.PlannedLTE))
+	}
+	if i.Skipped != nil {
+		predicates = append(predicates, broadcast.SkippedEQ(*i.Skipped))
+	}
+	if i.SkippedNEQ != nil {
+		predicates = append(predicates, broadcast.SkippedNEQ(*i.SkippedNEQ))
+	}
+	if len(i.SkippedIn) > 0 {
+		predicates = append(predicates, broadcast.SkippedIn(i.SkippedIn...))
+	}
+	if len(i.SkippedNotIn) > 0 {
+		predicates = append(predicates, broadcast.SkippedNotIn(i.SkippedNotIn...))
+	}
+	if i.SkippedGT != nil {
+		predicates = append(predicates, broadcast.SkippedGT(*i.SkippedGT))
+	}
+	if i.SkippedGTE != nil {
+		predicates = append(predicates, broadcast.SkippedGTE(*i.SkippedGTE))
+	}
+	if i.SkippedLT != nil {
+		predicates = append(predicates, broadcast.SkippedLT(*i.SkippedLT))
+	}
+	if i.SkippedLTE != nil {
+		predicates = append(predicates, broadcast.SkippedLTE(*i.SkippedLTE))
+	}
+	if i.StartedAt != nil {
+		predicates = append(predicates, broadcast.StartedAtEQ(*i.StartedAt))
+	}
+	if i.StartedAtNEQ != nil {
+		predicates = append(predicates, broadcast.StartedAtNEQ(*i.StartedAtNEQ))
+	}
+	if len(i.StartedAtIn) > 0 {
+		predicates = append(predicates, broadcast.StartedAtIn(i.StartedAtIn...))
+	}
+	if len(i.StartedAtNotIn) > 0 {
+		predicates = append(predicates, broadcast.StartedAtNotIn(i.StartedAtNotIn...))
+	}
+	if i.StartedAtGT != nil {
+		predicates = append(predicates, broadcast.StartedAtGT(*i.StartedAtGT))
+	}
+	if i.StartedAtGTE != nil {
+		predicates = append(predicates, broadcast.StartedAtGTE(*i.StartedAtGTE))
+	}
+	if i.StartedAtLT != nil {
+		predicates = append(predicates, broadcast.StartedAtLT(*i.StartedAtLT))
+	}
+	if i.StartedAtLTE != nil {
+		predicates = append(predicates, broadcast.StartedAtLTE(*i.StartedAtLTE))
+	}
+	if i.StartedAtIsNil {
+		predicates = append(predicates, broadcast.StartedAtIsNil())
+	}
+	if i.StartedAtNotNil {
+		predicates = append(predicates, broadcast.StartedAtNotNil())
+	}
+	if i.FinishedAt != nil {
+		predicates = append(predicates, broadcast.FinishedAtEQ(*i.FinishedAt))
+	}
+	if i.FinishedAtNEQ != nil {
+		predicates = append(predicates, broadcast.FinishedAtNEQ(*i.FinishedAtNEQ))
+	}
+	if len(i.FinishedAtIn) > 0 {
+		predicates = append(predicates, broadcast.FinishedAtIn(i.FinishedAtIn...))
+	}
+	if len(i.FinishedAtNotIn) > 0 {
+		predicates = append(predicates, broadcast.FinishedAtNotIn(i.FinishedAtNotIn...))
+	}
+	if i.FinishedAtGT != nil {
+		predicates = append(predicates, broadcast.FinishedAtGT(*i.FinishedAtGT))
+	}
+	if i.FinishedAtGTE != nil {
+		predicates = append(predicates, broadcast.FinishedAtGTE(*i.FinishedAtGTE))
+	}
+	if i.FinishedAtLT != nil {
+		predicates = append(predicates, broadcast.FinishedAtLT(*i.FinishedAtLT))
+	}
+	if i.FinishedAtLTE != nil {
+		predicates = append(predicates, broadcast.FinishedAtLTE(*i.FinishedAtLTE))
+	}
+	if i.FinishedAtIsNil {
+		predicates = append(predicates, broadcast.FinishedAtIsNil())
+	}
+	if i.FinishedAtNotNil {
+		predicates = append(predicates, broadcast.FinishedAtNotNil())
+	}
+
+	if i.HasRecipients != nil {
+		p := broadcast.HasRecipients()
+		if !*i.HasRecipients {
+			p = broadcast.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRecipientsWith) > 0 {
+		with := make([]predicate.BroadcastRecipient, 0, len(i.HasRecipientsWith))
+		for _, w := range i.HasRecipientsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRecipientsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, broadcast.HasRecipientsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyBroadcastWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return broadcast.And(predicates...), nil
+	}
+}
+
+// BroadcastRecipientWhereInput represents a where input for filtering BroadcastRecipient queries.
+type BroadcastRecipientWhereInput struct {
+	Predicates []predicate.BroadcastRecipient  `json:"-"`
+	Not        *BroadcastRecipientWhereInput   `json:"not,omitempty"`
+	Or         []*BroadcastRecipientWhereInput `json:"or,omitempty"`
+	And        []*BroadcastRecipientWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "broadcast_id" field predicates.
+	BroadcastID             *string  `json:"broadcastID,omitempty"`
+	BroadcastIDNEQ          *string  `json:"broadcastIDNEQ,omitempty"`
+	BroadcastIDIn           []string `json:"broadcastIDIn,omitempty"`
+	BroadcastIDNotIn        []string `json:"broadcastIDNotIn,omitempty"`
+	BroadcastIDGT           *string  `json:"broadcastIDGT,omitempty"`
+	BroadcastIDGTE          *string  `json:"broadcastIDGTE,omitempty"`
+	BroadcastIDLT           *string  `json:"broadcastIDLT,omitempty"`
+	BroadcastIDLTE          *string  `json:"broadcastIDLTE,omitempty"`
+	BroadcastIDContains     *string  `json:"broadcastIDContains,omitempty"`
+	BroadcastIDHasPrefix    *string  `json:"broadcastIDHasPrefix,omitempty"`
+	BroadcastIDHasSuffix    *string  `json:"broadcastIDHasSuffix,omitempty"`
+	BroadcastIDEqualFold    *string  `json:"broadcastIDEqualFold,omitempty"`
+	BroadcastIDContainsFold *string  `json:"broadcastIDContainsFold,omitempty"`
+
+	// "contact_id" field predicates.
+	ContactID             *string  `json:"contactID,omitempty"`
+	ContactIDNEQ          *string  `json:"contactIDNEQ,omitempty"`
+	ContactIDIn           []string `json:"contactIDIn,omitempty"`
+	ContactIDNotIn        []string `json:"contactIDNotIn,omitempty"`
+	ContactIDGT           *string  `json:"contactIDGT,omitempty"`
+	ContactIDGTE          *string  `json:"contactIDGTE,omitempty"`
+	ContactIDLT           *string  `json:"contactIDLT,omitempty"`
+	ContactIDLTE          *string  `json:"contactIDLTE,omitempty"`
+	ContactIDContains     *string  `json:"contactIDContains,omitempty"`
+	ContactIDHasPrefix    *string  `json:"contactIDHasPrefix,omitempty"`
+	ContactIDHasSuffix    *string  `json:"contactIDHasSuffix,omitempty"`
+	ContactIDEqualFold    *string  `json:"contactIDEqualFold,omitempty"`
+	ContactIDContainsFold *string  `json:"contactIDContainsFold,omitempty"`
+
+	// "number_id" field predicates.
+	NumberID             *string  `json:"numberID,omitempty"`
+	NumberIDNEQ          *string  `json:"numberIDNEQ,omitempty"`
+	NumberIDIn           []string `json:"numberIDIn,omitempty"`
+	NumberIDNotIn        []string `json:"numberIDNotIn,omitempty"`
+	NumberIDGT           *string  `json:"numberIDGT,omitempty"`
+	NumberIDGTE          *string  `json:"numberIDGTE,omitempty"`
+	NumberIDLT           *string  `json:"numberIDLT,omitempty"`
+	NumberIDLTE          *string  `json:"numberIDLTE,omitempty"`
+	NumberIDContains     *string  `json:"numberIDContains,omitempty"`
+	NumberIDHasPrefix    *string  `json:"numberIDHasPrefix,omitempty"`
+	NumberIDHasSuffix    *string  `json:"numberIDHasSuffix,omitempty"`
+	NumberIDIsNil        bool     `json:"numberIDIsNil,omitempty"`
+	NumberIDNotNil       bool     `json:"numberIDNotNil,omitempty"`
+	NumberIDEqualFold    *string  `json:"numberIDEqualFold,omitempty"`
+	NumberIDContainsFold *string  `json:"numberIDContainsFold,omitempty"`
+
+	// "position" field predicates.
+	Position      *int  `json:"position,omitempty"`
+	PositionNEQ   *int  `json:"positionNEQ,omitempty"`
+	PositionIn    []int `json:"positionIn,omitempty"`
+	PositionNotIn []int `json:"positionNotIn,omitempty"`
+	PositionGT    *int  `json:"positionGT,omitempty"`
+	PositionGTE   *int  `json:"positionGTE,omitempty"`
+	PositionLT    *int  `json:"positionLT,omitempty"`
+	PositionLTE   *int  `json:"positionLTE,omitempty"`
+
+	// "state" field predicates.
+	State      *broadcastrecipient.State  `json:"state,omitempty"`
+	StateNEQ   *broadcastrecipient.State  `json:"stateNEQ,omitempty"`
+	StateIn    []broadcastrecipient.State `json:"stateIn,omitempty"`
+	StateNotIn []broadcastrecipient.State `json:"stateNotIn,omitempty"`
+
+	// "skip_reason" field predicates.
+	SkipReason             *string  `json:"skipReason,omitempty"`
+	SkipReasonNEQ          *string  `json:"skipReasonNEQ,omitempty"`
+	SkipReasonIn           []string `json:"skipReasonIn,omitempty"`
+	SkipReasonNotIn        []string `json:"skipReasonNotIn,omitempty"`
+	SkipReasonGT           *string  `json:"skipReasonGT,omitempty"`
+	SkipReasonGTE          *string  `json:"skipReasonGTE,omitempty"`
+	SkipReasonLT           *string  `json:"skipReasonLT,omitempty"`
+	SkipReasonLTE          *string  `json:"skipReasonLTE,omitempty"`
+	SkipReasonContains     *string  `json:"skipReasonContains,omitempty"`
+	SkipReasonHasPrefix    *string  `json:"skipReasonHasPrefix,omitempty"`
+	SkipReasonHasSuffix    *string  `json:"skipReasonHasSuffix,omitempty"`
+	SkipReasonIsNil        bool     `json:"skipReasonIsNil,omitempty"`
+	SkipReasonNotNil       bool     `json:"skipReasonNotNil,omitempty"`
+	SkipReasonEqualFold    *string  `json:"skipReasonEqualFold,omitempty"`
+	SkipReasonContainsFold *string  `json:"skipReasonContainsFold,omitempty"`
+
+	// "message_id" field predicates.
+	MessageID             *string  `json:"messageID,omitempty"`
+	MessageIDNEQ          *string  `json:"messageIDNEQ,omitempty"`
+	MessageIDIn           []string `json:"messageIDIn,omitempty"`
+	MessageIDNotIn        []string `json:"messageIDNotIn,omitempty"`
+	MessageIDGT           *string  `json:"messageIDGT,omitempty"`
+	MessageIDGTE          *string  `json:"messageIDGTE,omitempty"`
+	MessageIDLT           *string  `json:"messageIDLT,omitempty"`
+	MessageIDLTE          *string  `json:"messageIDLTE,omitempty"`
+	MessageIDContains     *string  `json:"messageIDContains,omitempty"`
+	MessageIDHasPrefix    *string  `json:"messageIDHasPrefix,omitempty"`
+	MessageIDHasSuffix    *string  `json:"messageIDHasSuffix,omitempty"`
+	MessageIDIsNil        bool     `json:"messageIDIsNil,omitempty"`
+	MessageIDNotNil       bool     `json:"messageIDNotNil,omitempty"`
+	MessageIDEqualFold    *string  `json:"messageIDEqualFold,omitempty"`
+	MessageIDContainsFold *string  `json:"messageIDContainsFold,omitempty"`
+
+	// "attempted_at" field predicates.
+	AttemptedAt       *time.Time  `json:"attemptedAt,omitempty"`
+	AttemptedAtNEQ    *time.Time  `json:"attemptedAtNEQ,omitempty"`
+	AttemptedAtIn     []time.Time `json:"attemptedAtIn,omitempty"`
+	AttemptedAtNotIn  []time.Time `json:"attemptedAtNotIn,omitempty"`
+	AttemptedAtGT     *time.Time  `json:"attemptedAtGT,omitempty"`
+	AttemptedAtGTE    *time.Time  `json:"attemptedAtGTE,omitempty"`
+	AttemptedAtLT     *time.Time  `json:"attemptedAtLT,omitempty"`
+	AttemptedAtLTE    *time.Time  `json:"attemptedAtLTE,omitempty"`
+	AttemptedAtIsNil  bool        `json:"attemptedAtIsNil,omitempty"`
+	AttemptedAtNotNil bool        `json:"attemptedAtNotNil,omitempty"`
+
+	// "error_code" field predicates.
+	ErrorCode       *int  `json:"errorCode,omitempty"`
+	ErrorCodeNEQ    *int  `json:"errorCodeNEQ,omitempty"`
+	ErrorCodeIn     []int `json:"errorCodeIn,omitempty"`
+	ErrorCodeNotIn  []int `json:"errorCodeNotIn,omitempty"`
+	ErrorCodeGT     *int  `json:"errorCodeGT,omitempty"`
+	ErrorCodeGTE    *int  `json:"errorCodeGTE,omitempty"`
+	ErrorCodeLT     *int  `json:"errorCodeLT,omitempty"`
+	ErrorCodeLTE    *int  `json:"errorCodeLTE,omitempty"`
+	ErrorCodeIsNil  bool  `json:"errorCodeIsNil,omitempty"`
+	ErrorCodeNotNil bool  `json:"errorCodeNotNil,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "marketing" field predicates.
+	Marketing    *bool `json:"marketing,omitempty"`
+	MarketingNEQ *bool `json:"marketingNEQ,omitempty"`
+
+	// "broadcast" edge predicates.
+	HasBroadcast     *bool                  `json:"hasBroadcast,omitempty"`
+	HasBroadcastWith []*BroadcastWhereInput `json:"hasBroadcastWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *BroadcastRecipientWhereInput) AddPredicates(predicates ...predicate.BroadcastRecipient) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the BroadcastRecipientWhereInput filter on the BroadcastRecipientQuery builder.
+func (i *BroadcastRecipientWhereInput) Filter(q *BroadcastRecipientQuery) (*BroadcastRecipientQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyBroadcastRecipientWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyBroadcastRecipientWhereInput is returned in case the BroadcastRecipientWhereInput is empty.
+var ErrEmptyBroadcastRecipientWhereInput = errors.New("ent: empty predicate BroadcastRecipientWhereInput")
+
+// P returns a predicate for filtering broadcastrecipients.
+// An error is returned if the input is empty or invalid.
+func (i *BroadcastRecipientWhereInput) P() (predicate.BroadcastRecipient, error) {
+	var predicates []predicate.BroadcastRecipient
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, broadcastrecipient.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.BroadcastRecipient, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, broadcastrecipient.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.BroadcastRecipient, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, broadcastrecipient.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, broadcastrecipient.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, broadcastrecipient.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, broadcastrecipient.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, broadcastrecipient.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, broadcastrecipient.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, broadcastrecipient.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, broadcastrecipient.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.BroadcastID != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDEQ(*i.BroadcastID))
+	}
+	if i.BroadcastIDNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDNEQ(*i.BroadcastIDNEQ))
+	}
+	if len(i.BroadcastIDIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDIn(i.BroadcastIDIn...))
+	}
+	if len(i.BroadcastIDNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDNotIn(i.BroadcastIDNotIn...))
+	}
+	if i.BroadcastIDGT != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDGT(*i.BroadcastIDGT))
+	}
+	if i.BroadcastIDGTE != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDGTE(*i.BroadcastIDGTE))
+	}
+	if i.BroadcastIDLT != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDLT(*i.BroadcastIDLT))
+	}
+	if i.BroadcastIDLTE != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDLTE(*i.BroadcastIDLTE))
+	}
+	if i.BroadcastIDContains != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDContains(*i.BroadcastIDContains))
+	}
+	if i.BroadcastIDHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDHasPrefix(*i.BroadcastIDHasPrefix))
+	}
+	if i.BroadcastIDHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDHasSuffix(*i.BroadcastIDHasSuffix))
+	}
+	if i.BroadcastIDEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDEqualFold(*i.BroadcastIDEqualFold))
+	}
+	if i.BroadcastIDContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.BroadcastIDContainsFold(*i.BroadcastIDContainsFold))
+	}
+	if i.ContactID != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDEQ(*i.ContactID))
+	}
+	if i.ContactIDNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDNEQ(*i.ContactIDNEQ))
+	}
+	if len(i.ContactIDIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ContactIDIn(i.ContactIDIn...))
+	}
+	if len(i.ContactIDNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ContactIDNotIn(i.ContactIDNotIn...))
+	}
+	if i.ContactIDGT != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDGT(*i.ContactIDGT))
+	}
+	if i.ContactIDGTE != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDGTE(*i.ContactIDGTE))
+	}
+	if i.ContactIDLT != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDLT(*i.ContactIDLT))
+	}
+	if i.ContactIDLTE != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDLTE(*i.ContactIDLTE))
+	}
+	if i.ContactIDContains != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDContains(*i.ContactIDContains))
+	}
+	if i.ContactIDHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDHasPrefix(*i.ContactIDHasPrefix))
+	}
+	if i.ContactIDHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDHasSuffix(*i.ContactIDHasSuffix))
+	}
+	if i.ContactIDEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDEqualFold(*i.ContactIDEqualFold))
+	}
+	if i.ContactIDContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.ContactIDContainsFold(*i.ContactIDContainsFold))
+	}
+	if i.NumberID != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDEQ(*i.NumberID))
+	}
+	if i.NumberIDNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDNEQ(*i.NumberIDNEQ))
+	}
+	if len(i.NumberIDIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.NumberIDIn(i.NumberIDIn...))
+	}
+	if len(i.NumberIDNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.NumberIDNotIn(i.NumberIDNotIn...))
+	}
+	if i.NumberIDGT != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDGT(*i.NumberIDGT))
+	}
+	if i.NumberIDGTE != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDGTE(*i.NumberIDGTE))
+	}
+	if i.NumberIDLT != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDLT(*i.NumberIDLT))
+	}
+	if i.NumberIDLTE != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDLTE(*i.NumberIDLTE))
+	}
+	if i.NumberIDContains != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDContains(*i.NumberIDContains))
+	}
+	if i.NumberIDHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDHasPrefix(*i.NumberIDHasPrefix))
+	}
+	if i.NumberIDHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDHasSuffix(*i.NumberIDHasSuffix))
+	}
+	if i.NumberIDIsNil {
+		predicates = append(predicates, broadcastrecipient.NumberIDIsNil())
+	}
+	if i.NumberIDNotNil {
+		predicates = append(predicates, broadcastrecipient.NumberIDNotNil())
+	}
+	if i.NumberIDEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDEqualFold(*i.NumberIDEqualFold))
+	}
+	if i.NumberIDContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.NumberIDContainsFold(*i.NumberIDContainsFold))
+	}
+	if i.Position != nil {
+		predicates = append(predicates, broadcastrecipient.PositionEQ(*i.Position))
+	}
+	if i.PositionNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.PositionNEQ(*i.PositionNEQ))
+	}
+	if len(i.PositionIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.PositionIn(i.PositionIn...))
+	}
+	if len(i.PositionNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.PositionNotIn(i.PositionNotIn...))
+	}
+	if i.PositionGT != nil {
+		predicates = append(predicates, broadcastrecipient.PositionGT(*i.PositionGT))
+	}
+	if i.PositionGTE != nil {
+		predicates = append(predicates, broadcastrecipient.PositionGTE(*i.PositionGTE))
+	}
+	if i.PositionLT != nil {
+		predicates = append(predicates, broadcastrecipient.PositionLT(*i.PositionLT))
+	}
+	if i.PositionLTE != nil {
+		predicates = append(predicates, broadcastrecipient.PositionLTE(*i.PositionLTE))
+	}
+	if i.State != nil {
+		predicates = append(predicates, broadcastrecipient.StateEQ(*i.State))
+	}
+	if i.StateNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.StateNEQ(*i.StateNEQ))
+	}
+	if len(i.StateIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.StateIn(i.StateIn...))
+	}
+	if len(i.StateNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.StateNotIn(i.StateNotIn...))
+	}
+	if i.SkipReason != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonEQ(*i.SkipReason))
+	}
+	if i.SkipReasonNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonNEQ(*i.SkipReasonNEQ))
+	}
+	if len(i.SkipReasonIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.SkipReasonIn(i.SkipReasonIn...))
+	}
+	if len(i.SkipReasonNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.SkipReasonNotIn(i.SkipReasonNotIn...))
+	}
+	if i.SkipReasonGT != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonGT(*i.SkipReasonGT))
+	}
+	if i.SkipReasonGTE != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonGTE(*i.SkipReasonGTE))
+	}
+	if i.SkipReasonLT != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonLT(*i.SkipReasonLT))
+	}
+	if i.SkipReasonLTE != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonLTE(*i.SkipReasonLTE))
+	}
+	if i.SkipReasonContains != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonContains(*i.SkipReasonContains))
+	}
+	if i.SkipReasonHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonHasPrefix(*i.SkipReasonHasPrefix))
+	}
+	if i.SkipReasonHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonHasSuffix(*i.SkipReasonHasSuffix))
+	}
+	if i.SkipReasonIsNil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonIsNil())
+	}
+	if i.SkipReasonNotNil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonNotNil())
+	}
+	if i.SkipReasonEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonEqualFold(*i.SkipReasonEqualFold))
+	}
+	if i.SkipReasonContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.SkipReasonContainsFold(*i.SkipReasonContainsFold))
+	}
+	if i.MessageID != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDEQ(*i.MessageID))
+	}
+	if i.MessageIDNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDNEQ(*i.MessageIDNEQ))
+	}
+	if len(i.MessageIDIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.MessageIDIn(i.MessageIDIn...))
+	}
+	if len(i.MessageIDNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.MessageIDNotIn(i.MessageIDNotIn...))
+	}
+	if i.MessageIDGT != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDGT(*i.MessageIDGT))
+	}
+	if i.MessageIDGTE != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDGTE(*i.MessageIDGTE))
+	}
+	if i.MessageIDLT != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDLT(*i.MessageIDLT))
+	}
+	if i.MessageIDLTE != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDLTE(*i.MessageIDLTE))
+	}
+	if i.MessageIDContains != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDContains(*i.MessageIDContains))
+	}
+	if i.MessageIDHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDHasPrefix(*i.MessageIDHasPrefix))
+	}
+	if i.MessageIDHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDHasSuffix(*i.MessageIDHasSuffix))
+	}
+	if i.MessageIDIsNil {
+		predicates = append(predicates, broadcastrecipient.MessageIDIsNil())
+	}
+	if i.MessageIDNotNil {
+		predicates = append(predicates, broadcastrecipient.MessageIDNotNil())
+	}
+	if i.MessageIDEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDEqualFold(*i.MessageIDEqualFold))
+	}
+	if i.MessageIDContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.MessageIDContainsFold(*i.MessageIDContainsFold))
+	}
+	if i.AttemptedAt != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtEQ(*i.AttemptedAt))
+	}
+	if i.AttemptedAtNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtNEQ(*i.AttemptedAtNEQ))
+	}
+	if len(i.AttemptedAtIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtIn(i.AttemptedAtIn...))
+	}
+	if len(i.AttemptedAtNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtNotIn(i.AttemptedAtNotIn...))
+	}
+	if i.AttemptedAtGT != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtGT(*i.AttemptedAtGT))
+	}
+	if i.AttemptedAtGTE != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtGTE(*i.AttemptedAtGTE))
+	}
+	if i.AttemptedAtLT != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtLT(*i.AttemptedAtLT))
+	}
+	if i.AttemptedAtLTE != nil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtLTE(*i.AttemptedAtLTE))
+	}
+	if i.AttemptedAtIsNil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtIsNil())
+	}
+	if i.AttemptedAtNotNil {
+		predicates = append(predicates, broadcastrecipient.AttemptedAtNotNil())
+	}
+	if i.ErrorCode != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeEQ(*i.ErrorCode))
+	}
+	if i.ErrorCodeNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeNEQ(*i.ErrorCodeNEQ))
+	}
+	if len(i.ErrorCodeIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeIn(i.ErrorCodeIn...))
+	}
+	if len(i.ErrorCodeNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeNotIn(i.ErrorCodeNotIn...))
+	}
+	if i.ErrorCodeGT != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeGT(*i.ErrorCodeGT))
+	}
+	if i.ErrorCodeGTE != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeGTE(*i.ErrorCodeGTE))
+	}
+	if i.ErrorCodeLT != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeLT(*i.ErrorCodeLT))
+	}
+	if i.ErrorCodeLTE != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeLTE(*i.ErrorCodeLTE))
+	}
+	if i.ErrorCodeIsNil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeIsNil())
+	}
+	if i.ErrorCodeNotNil {
+		predicates = append(predicates, broadcastrecipient.ErrorCodeNotNil())
+	}
+	if i.Error != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, broadcastrecipient.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, broadcastrecipient.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, broadcastrecipient.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, broadcastrecipient.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.Marketing != nil {
+		predicates = append(predicates, broadcastrecipient.MarketingEQ(*i.Marketing))
+	}
+	if i.MarketingNEQ != nil {
+		predicates = append(predicates, broadcastrecipient.MarketingNEQ(*i.MarketingNEQ))
+	}
+
+	if i.HasBroadcast != nil {
+		p := broadcastrecipient.HasBroadcast()
+		if !*i.HasBroadcast {
+			p = broadcastrecipient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasBroadcastWith) > 0 {
+		with := make([]predicate.Broadcast, 0, len(i.HasBroadcastWith))
+		for _, w := range i.HasBroadcastWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasBroadcastWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, broadcastrecipient.HasBroadcastWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyBroadcastRecipientWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return broadcastrecipient.And(predicates...), nil
 	}
 }
 
@@ -9925,6 +11708,748 @@ func (i *MessageWhereInput) P() (predicate.Message, error) {
 		return predicates[0], nil
 	default:
 		return message.And(predicates...), nil
+	}
+}
+
+// MessageTemplateWhereInput represents a where input for filtering MessageTemplate queries.
+type MessageTemplateWhereInput struct {
+	Predicates []predicate.MessageTemplate  `json:"-"`
+	Not        *MessageTemplateWhereInput   `json:"not,omitempty"`
+	Or         []*MessageTemplateWhereInput `json:"or,omitempty"`
+	And        []*MessageTemplateWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "waba_id" field predicates.
+	WabaID             *string  `json:"wabaID,omitempty"`
+	WabaIDNEQ          *string  `json:"wabaIDNEQ,omitempty"`
+	WabaIDIn           []string `json:"wabaIDIn,omitempty"`
+	WabaIDNotIn        []string `json:"wabaIDNotIn,omitempty"`
+	WabaIDGT           *string  `json:"wabaIDGT,omitempty"`
+	WabaIDGTE          *string  `json:"wabaIDGTE,omitempty"`
+	WabaIDLT           *string  `json:"wabaIDLT,omitempty"`
+	WabaIDLTE          *string  `json:"wabaIDLTE,omitempty"`
+	WabaIDContains     *string  `json:"wabaIDContains,omitempty"`
+	WabaIDHasPrefix    *string  `json:"wabaIDHasPrefix,omitempty"`
+	WabaIDHasSuffix    *string  `json:"wabaIDHasSuffix,omitempty"`
+	WabaIDEqualFold    *string  `json:"wabaIDEqualFold,omitempty"`
+	WabaIDContainsFold *string  `json:"wabaIDContainsFold,omitempty"`
+
+	// "provider_id" field predicates.
+	ProviderID             *string  `json:"providerID,omitempty"`
+	ProviderIDNEQ          *string  `json:"providerIDNEQ,omitempty"`
+	ProviderIDIn           []string `json:"providerIDIn,omitempty"`
+	ProviderIDNotIn        []string `json:"providerIDNotIn,omitempty"`
+	ProviderIDGT           *string  `json:"providerIDGT,omitempty"`
+	ProviderIDGTE          *string  `json:"providerIDGTE,omitempty"`
+	ProviderIDLT           *string  `json:"providerIDLT,omitempty"`
+	ProviderIDLTE          *string  `json:"providerIDLTE,omitempty"`
+	ProviderIDContains     *string  `json:"providerIDContains,omitempty"`
+	ProviderIDHasPrefix    *string  `json:"providerIDHasPrefix,omitempty"`
+	ProviderIDHasSuffix    *string  `json:"providerIDHasSuffix,omitempty"`
+	ProviderIDEqualFold    *string  `json:"providerIDEqualFold,omitempty"`
+	ProviderIDContainsFold *string  `json:"providerIDContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "language" field predicates.
+	Language             *string  `json:"language,omitempty"`
+	LanguageNEQ          *string  `json:"languageNEQ,omitempty"`
+	LanguageIn           []string `json:"languageIn,omitempty"`
+	LanguageNotIn        []string `json:"languageNotIn,omitempty"`
+	LanguageGT           *string  `json:"languageGT,omitempty"`
+	LanguageGTE          *string  `json:"languageGTE,omitempty"`
+	LanguageLT           *string  `json:"languageLT,omitempty"`
+	LanguageLTE          *string  `json:"languageLTE,omitempty"`
+	LanguageContains     *string  `json:"languageContains,omitempty"`
+	LanguageHasPrefix    *string  `json:"languageHasPrefix,omitempty"`
+	LanguageHasSuffix    *string  `json:"languageHasSuffix,omitempty"`
+	LanguageEqualFold    *string  `json:"languageEqualFold,omitempty"`
+	LanguageContainsFold *string  `json:"languageContainsFold,omitempty"`
+
+	// "category" field predicates.
+	Category      *messagetemplate.Category  `json:"category,omitempty"`
+	CategoryNEQ   *messagetemplate.Category  `json:"categoryNEQ,omitempty"`
+	CategoryIn    []messagetemplate.Category `json:"categoryIn,omitempty"`
+	CategoryNotIn []messagetemplate.Category `json:"categoryNotIn,omitempty"`
+
+	// "status" field predicates.
+	Status             *string  `json:"status,omitempty"`
+	StatusNEQ          *string  `json:"statusNEQ,omitempty"`
+	StatusIn           []string `json:"statusIn,omitempty"`
+	StatusNotIn        []string `json:"statusNotIn,omitempty"`
+	StatusGT           *string  `json:"statusGT,omitempty"`
+	StatusGTE          *string  `json:"statusGTE,omitempty"`
+	StatusLT           *string  `json:"statusLT,omitempty"`
+	StatusLTE          *string  `json:"statusLTE,omitempty"`
+	StatusContains     *string  `json:"statusContains,omitempty"`
+	StatusHasPrefix    *string  `json:"statusHasPrefix,omitempty"`
+	StatusHasSuffix    *string  `json:"statusHasSuffix,omitempty"`
+	StatusEqualFold    *string  `json:"statusEqualFold,omitempty"`
+	StatusContainsFold *string  `json:"statusContainsFold,omitempty"`
+
+	// "reason" field predicates.
+	Reason             *string  `json:"reason,omitempty"`
+	ReasonNEQ          *string  `json:"reasonNEQ,omitempty"`
+	ReasonIn           []string `json:"reasonIn,omitempty"`
+	ReasonNotIn        []string `json:"reasonNotIn,omitempty"`
+	ReasonGT           *string  `json:"reasonGT,omitempty"`
+	ReasonGTE          *string  `json:"reasonGTE,omitempty"`
+	ReasonLT           *string  `json:"reasonLT,omitempty"`
+	ReasonLTE          *string  `json:"reasonLTE,omitempty"`
+	ReasonContains     *string  `json:"reasonContains,omitempty"`
+	ReasonHasPrefix    *string  `json:"reasonHasPrefix,omitempty"`
+	ReasonHasSuffix    *string  `json:"reasonHasSuffix,omitempty"`
+	ReasonIsNil        bool     `json:"reasonIsNil,omitempty"`
+	ReasonNotNil       bool     `json:"reasonNotNil,omitempty"`
+	ReasonEqualFold    *string  `json:"reasonEqualFold,omitempty"`
+	ReasonContainsFold *string  `json:"reasonContainsFold,omitempty"`
+
+	// "header_format" field predicates.
+	HeaderFormat             *string  `json:"headerFormat,omitempty"`
+	HeaderFormatNEQ          *string  `json:"headerFormatNEQ,omitempty"`
+	HeaderFormatIn           []string `json:"headerFormatIn,omitempty"`
+	HeaderFormatNotIn        []string `json:"headerFormatNotIn,omitempty"`
+	HeaderFormatGT           *string  `json:"headerFormatGT,omitempty"`
+	HeaderFormatGTE          *string  `json:"headerFormatGTE,omitempty"`
+	HeaderFormatLT           *string  `json:"headerFormatLT,omitempty"`
+	HeaderFormatLTE          *string  `json:"headerFormatLTE,omitempty"`
+	HeaderFormatContains     *string  `json:"headerFormatContains,omitempty"`
+	HeaderFormatHasPrefix    *string  `json:"headerFormatHasPrefix,omitempty"`
+	HeaderFormatHasSuffix    *string  `json:"headerFormatHasSuffix,omitempty"`
+	HeaderFormatIsNil        bool     `json:"headerFormatIsNil,omitempty"`
+	HeaderFormatNotNil       bool     `json:"headerFormatNotNil,omitempty"`
+	HeaderFormatEqualFold    *string  `json:"headerFormatEqualFold,omitempty"`
+	HeaderFormatContainsFold *string  `json:"headerFormatContainsFold,omitempty"`
+
+	// "body" field predicates.
+	Body             *string  `json:"body,omitempty"`
+	BodyNEQ          *string  `json:"bodyNEQ,omitempty"`
+	BodyIn           []string `json:"bodyIn,omitempty"`
+	BodyNotIn        []string `json:"bodyNotIn,omitempty"`
+	BodyGT           *string  `json:"bodyGT,omitempty"`
+	BodyGTE          *string  `json:"bodyGTE,omitempty"`
+	BodyLT           *string  `json:"bodyLT,omitempty"`
+	BodyLTE          *string  `json:"bodyLTE,omitempty"`
+	BodyContains     *string  `json:"bodyContains,omitempty"`
+	BodyHasPrefix    *string  `json:"bodyHasPrefix,omitempty"`
+	BodyHasSuffix    *string  `json:"bodyHasSuffix,omitempty"`
+	BodyIsNil        bool     `json:"bodyIsNil,omitempty"`
+	BodyNotNil       bool     `json:"bodyNotNil,omitempty"`
+	BodyEqualFold    *string  `json:"bodyEqualFold,omitempty"`
+	BodyContainsFold *string  `json:"bodyContainsFold,omitempty"`
+
+	// "body_variables" field predicates.
+	BodyVariables      *int  `json:"bodyVariables,omitempty"`
+	BodyVariablesNEQ   *int  `json:"bodyVariablesNEQ,omitempty"`
+	BodyVariablesIn    []int `json:"bodyVariablesIn,omitempty"`
+	BodyVariablesNotIn []int `json:"bodyVariablesNotIn,omitempty"`
+	BodyVariablesGT    *int  `json:"bodyVariablesGT,omitempty"`
+	BodyVariablesGTE   *int  `json:"bodyVariablesGTE,omitempty"`
+	BodyVariablesLT    *int  `json:"bodyVariablesLT,omitempty"`
+	BodyVariablesLTE   *int  `json:"bodyVariablesLTE,omitempty"`
+
+	// "synced_at" field predicates.
+	SyncedAt      *time.Time  `json:"syncedAt,omitempty"`
+	SyncedAtNEQ   *time.Time  `json:"syncedAtNEQ,omitempty"`
+	SyncedAtIn    []time.Time `json:"syncedAtIn,omitempty"`
+	SyncedAtNotIn []time.Time `json:"syncedAtNotIn,omitempty"`
+	SyncedAtGT    *time.Time  `json:"syncedAtGT,omitempty"`
+	SyncedAtGTE   *time.Time  `json:"syncedAtGTE,omitempty"`
+	SyncedAtLT    *time.Time  `json:"syncedAtLT,omitempty"`
+	SyncedAtLTE   *time.Time  `json:"syncedAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *MessageTemplateWhereInput) AddPredicates(predicates ...predicate.MessageTemplate) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the MessageTemplateWhereInput filter on the MessageTemplateQuery builder.
+func (i *MessageTemplateWhereInput) Filter(q *MessageTemplateQuery) (*MessageTemplateQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyMessageTemplateWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyMessageTemplateWhereInput is returned in case the MessageTemplateWhereInput is empty.
+var ErrEmptyMessageTemplateWhereInput = errors.New("ent: empty predicate MessageTemplateWhereInput")
+
+// P returns a predicate for filtering messagetemplates.
+// An error is returned if the input is empty or invalid.
+func (i *MessageTemplateWhereInput) P() (predicate.MessageTemplate, error) {
+	var predicates []predicate.MessageTemplate
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, messagetemplate.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.MessageTemplate, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, messagetemplate.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.MessageTemplate, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, messagetemplate.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, messagetemplate.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, messagetemplate.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, messagetemplate.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, messagetemplate.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, messagetemplate.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, messagetemplate.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, messagetemplate.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, messagetemplate.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, messagetemplate.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, messagetemplate.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, messagetemplate.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, messagetemplate.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, messagetemplate.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.WabaID != nil {
+		predicates = append(predicates, messagetemplate.WabaIDEQ(*i.WabaID))
+	}
+	if i.WabaIDNEQ != nil {
+		predicates = append(predicates, messagetemplate.WabaIDNEQ(*i.WabaIDNEQ))
+	}
+	if len(i.WabaIDIn) > 0 {
+		predicates = append(predicates, messagetemplate.WabaIDIn(i.WabaIDIn...))
+	}
+	if len(i.WabaIDNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.WabaIDNotIn(i.WabaIDNotIn...))
+	}
+	if i.WabaIDGT != nil {
+		predicates = append(predicates, messagetemplate.WabaIDGT(*i.WabaIDGT))
+	}
+	if i.WabaIDGTE != nil {
+		predicates = append(predicates, messagetemplate.WabaIDGTE(*i.WabaIDGTE))
+	}
+	if i.WabaIDLT != nil {
+		predicates = append(predicates, messagetemplate.WabaIDLT(*i.WabaIDLT))
+	}
+	if i.WabaIDLTE != nil {
+		predicates = append(predicates, messagetemplate.WabaIDLTE(*i.WabaIDLTE))
+	}
+	if i.WabaIDContains != nil {
+		predicates = append(predicates, messagetemplate.WabaIDContains(*i.WabaIDContains))
+	}
+	if i.WabaIDHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.WabaIDHasPrefix(*i.WabaIDHasPrefix))
+	}
+	if i.WabaIDHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.WabaIDHasSuffix(*i.WabaIDHasSuffix))
+	}
+	if i.WabaIDEqualFold != nil {
+		predicates = append(predicates, messagetemplate.WabaIDEqualFold(*i.WabaIDEqualFold))
+	}
+	if i.WabaIDContainsFold != nil {
+		predicates = append(predicates, messagetemplate.WabaIDContainsFold(*i.WabaIDContainsFold))
+	}
+	if i.ProviderID != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDEQ(*i.ProviderID))
+	}
+	if i.ProviderIDNEQ != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDNEQ(*i.ProviderIDNEQ))
+	}
+	if len(i.ProviderIDIn) > 0 {
+		predicates = append(predicates, messagetemplate.ProviderIDIn(i.ProviderIDIn...))
+	}
+	if len(i.ProviderIDNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.ProviderIDNotIn(i.ProviderIDNotIn...))
+	}
+	if i.ProviderIDGT != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDGT(*i.ProviderIDGT))
+	}
+	if i.ProviderIDGTE != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDGTE(*i.ProviderIDGTE))
+	}
+	if i.ProviderIDLT != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDLT(*i.ProviderIDLT))
+	}
+	if i.ProviderIDLTE != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDLTE(*i.ProviderIDLTE))
+	}
+	if i.ProviderIDContains != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDContains(*i.ProviderIDContains))
+	}
+	if i.ProviderIDHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDHasPrefix(*i.ProviderIDHasPrefix))
+	}
+	if i.ProviderIDHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDHasSuffix(*i.ProviderIDHasSuffix))
+	}
+	if i.ProviderIDEqualFold != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDEqualFold(*i.ProviderIDEqualFold))
+	}
+	if i.ProviderIDContainsFold != nil {
+		predicates = append(predicates, messagetemplate.ProviderIDContainsFold(*i.ProviderIDContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, messagetemplate.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, messagetemplate.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, messagetemplate.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, messagetemplate.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, messagetemplate.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, messagetemplate.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, messagetemplate.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, messagetemplate.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, messagetemplate.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, messagetemplate.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Language != nil {
+		predicates = append(predicates, messagetemplate.LanguageEQ(*i.Language))
+	}
+	if i.LanguageNEQ != nil {
+		predicates = append(predicates, messagetemplate.LanguageNEQ(*i.LanguageNEQ))
+	}
+	if len(i.LanguageIn) > 0 {
+		predicates = append(predicates, messagetemplate.LanguageIn(i.LanguageIn...))
+	}
+	if len(i.LanguageNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.LanguageNotIn(i.LanguageNotIn...))
+	}
+	if i.LanguageGT != nil {
+		predicates = append(predicates, messagetemplate.LanguageGT(*i.LanguageGT))
+	}
+	if i.LanguageGTE != nil {
+		predicates = append(predicates, messagetemplate.LanguageGTE(*i.LanguageGTE))
+	}
+	if i.LanguageLT != nil {
+		predicates = append(predicates, messagetemplate.LanguageLT(*i.LanguageLT))
+	}
+	if i.LanguageLTE != nil {
+		predicates = append(predicates, messagetemplate.LanguageLTE(*i.LanguageLTE))
+	}
+	if i.LanguageContains != nil {
+		predicates = append(predicates, messagetemplate.LanguageContains(*i.LanguageContains))
+	}
+	if i.LanguageHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.LanguageHasPrefix(*i.LanguageHasPrefix))
+	}
+	if i.LanguageHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.LanguageHasSuffix(*i.LanguageHasSuffix))
+	}
+	if i.LanguageEqualFold != nil {
+		predicates = append(predicates, messagetemplate.LanguageEqualFold(*i.LanguageEqualFold))
+	}
+	if i.LanguageContainsFold != nil {
+		predicates = append(predicates, messagetemplate.LanguageContainsFold(*i.LanguageContainsFold))
+	}
+	if i.Category != nil {
+		predicates = append(predicates, messagetemplate.CategoryEQ(*i.Category))
+	}
+	if i.CategoryNEQ != nil {
+		predicates = append(predicates, messagetemplate.CategoryNEQ(*i.CategoryNEQ))
+	}
+	if len(i.CategoryIn) > 0 {
+		predicates = append(predicates, messagetemplate.CategoryIn(i.CategoryIn...))
+	}
+	if len(i.CategoryNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.CategoryNotIn(i.CategoryNotIn...))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, messagetemplate.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, messagetemplate.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, messagetemplate.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.StatusGT != nil {
+		predicates = append(predicates, messagetemplate.StatusGT(*i.StatusGT))
+	}
+	if i.StatusGTE != nil {
+		predicates = append(predicates, messagetemplate.StatusGTE(*i.StatusGTE))
+	}
+	if i.StatusLT != nil {
+		predicates = append(predicates, messagetemplate.StatusLT(*i.StatusLT))
+	}
+	if i.StatusLTE != nil {
+		predicates = append(predicates, messagetemplate.StatusLTE(*i.StatusLTE))
+	}
+	if i.StatusContains != nil {
+		predicates = append(predicates, messagetemplate.StatusContains(*i.StatusContains))
+	}
+	if i.StatusHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.StatusHasPrefix(*i.StatusHasPrefix))
+	}
+	if i.StatusHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.StatusHasSuffix(*i.StatusHasSuffix))
+	}
+	if i.StatusEqualFold != nil {
+		predicates = append(predicates, messagetemplate.StatusEqualFold(*i.StatusEqualFold))
+	}
+	if i.StatusContainsFold != nil {
+		predicates = append(predicates, messagetemplate.StatusContainsFold(*i.StatusContainsFold))
+	}
+	if i.Reason != nil {
+		predicates = append(predicates, messagetemplate.ReasonEQ(*i.Reason))
+	}
+	if i.ReasonNEQ != nil {
+		predicates = append(predicates, messagetemplate.ReasonNEQ(*i.ReasonNEQ))
+	}
+	if len(i.ReasonIn) > 0 {
+		predicates = append(predicates, messagetemplate.ReasonIn(i.ReasonIn...))
+	}
+	if len(i.ReasonNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.ReasonNotIn(i.ReasonNotIn...))
+	}
+	if i.ReasonGT != nil {
+		predicates = append(predicates, messagetemplate.ReasonGT(*i.ReasonGT))
+	}
+	if i.ReasonGTE != nil {
+		predicates = append(predicates, messagetemplate.ReasonGTE(*i.ReasonGTE))
+	}
+	if i.ReasonLT != nil {
+		predicates = append(predicates, messagetemplate.ReasonLT(*i.ReasonLT))
+	}
+	if i.ReasonLTE != nil {
+		predicates = append(predicates, messagetemplate.ReasonLTE(*i.ReasonLTE))
+	}
+	if i.ReasonContains != nil {
+		predicates = append(predicates, messagetemplate.ReasonContains(*i.ReasonContains))
+	}
+	if i.ReasonHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.ReasonHasPrefix(*i.ReasonHasPrefix))
+	}
+	if i.ReasonHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.ReasonHasSuffix(*i.ReasonHasSuffix))
+	}
+	if i.ReasonIsNil {
+		predicates = append(predicates, messagetemplate.ReasonIsNil())
+	}
+	if i.ReasonNotNil {
+		predicates = append(predicates, messagetemplate.ReasonNotNil())
+	}
+	if i.ReasonEqualFold != nil {
+		predicates = append(predicates, messagetemplate.ReasonEqualFold(*i.ReasonEqualFold))
+	}
+	if i.ReasonContainsFold != nil {
+		predicates = append(predicates, messagetemplate.ReasonContainsFold(*i.ReasonContainsFold))
+	}
+	if i.HeaderFormat != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatEQ(*i.HeaderFormat))
+	}
+	if i.HeaderFormatNEQ != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatNEQ(*i.HeaderFormatNEQ))
+	}
+	if len(i.HeaderFormatIn) > 0 {
+		predicates = append(predicates, messagetemplate.HeaderFormatIn(i.HeaderFormatIn...))
+	}
+	if len(i.HeaderFormatNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.HeaderFormatNotIn(i.HeaderFormatNotIn...))
+	}
+	if i.HeaderFormatGT != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatGT(*i.HeaderFormatGT))
+	}
+	if i.HeaderFormatGTE != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatGTE(*i.HeaderFormatGTE))
+	}
+	if i.HeaderFormatLT != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatLT(*i.HeaderFormatLT))
+	}
+	if i.HeaderFormatLTE != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatLTE(*i.HeaderFormatLTE))
+	}
+	if i.HeaderFormatContains != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatContains(*i.HeaderFormatContains))
+	}
+	if i.HeaderFormatHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatHasPrefix(*i.HeaderFormatHasPrefix))
+	}
+	if i.HeaderFormatHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatHasSuffix(*i.HeaderFormatHasSuffix))
+	}
+	if i.HeaderFormatIsNil {
+		predicates = append(predicates, messagetemplate.HeaderFormatIsNil())
+	}
+	if i.HeaderFormatNotNil {
+		predicates = append(predicates, messagetemplate.HeaderFormatNotNil())
+	}
+	if i.HeaderFormatEqualFold != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatEqualFold(*i.HeaderFormatEqualFold))
+	}
+	if i.HeaderFormatContainsFold != nil {
+		predicates = append(predicates, messagetemplate.HeaderFormatContainsFold(*i.HeaderFormatContainsFold))
+	}
+	if i.Body != nil {
+		predicates = append(predicates, messagetemplate.BodyEQ(*i.Body))
+	}
+	if i.BodyNEQ != nil {
+		predicates = append(predicates, messagetemplate.BodyNEQ(*i.BodyNEQ))
+	}
+	if len(i.BodyIn) > 0 {
+		predicates = append(predicates, messagetemplate.BodyIn(i.BodyIn...))
+	}
+	if len(i.BodyNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.BodyNotIn(i.BodyNotIn...))
+	}
+	if i.BodyGT != nil {
+		predicates = append(predicates, messagetemplate.BodyGT(*i.BodyGT))
+	}
+	if i.BodyGTE != nil {
+		predicates = append(predicates, messagetemplate.BodyGTE(*i.BodyGTE))
+	}
+	if i.BodyLT != nil {
+		predicates = append(predicates, messagetemplate.BodyLT(*i.BodyLT))
+	}
+	if i.BodyLTE != nil {
+		predicates = append(predicates, messagetemplate.BodyLTE(*i.BodyLTE))
+	}
+	if i.BodyContains != nil {
+		predicates = append(predicates, messagetemplate.BodyContains(*i.BodyContains))
+	}
+	if i.BodyHasPrefix != nil {
+		predicates = append(predicates, messagetemplate.BodyHasPrefix(*i.BodyHasPrefix))
+	}
+	if i.BodyHasSuffix != nil {
+		predicates = append(predicates, messagetemplate.BodyHasSuffix(*i.BodyHasSuffix))
+	}
+	if i.BodyIsNil {
+		predicates = append(predicates, messagetemplate.BodyIsNil())
+	}
+	if i.BodyNotNil {
+		predicates = append(predicates, messagetemplate.BodyNotNil())
+	}
+	if i.BodyEqualFold != nil {
+		predicates = append(predicates, messagetemplate.BodyEqualFold(*i.BodyEqualFold))
+	}
+	if i.BodyContainsFold != nil {
+		predicates = append(predicates, messagetemplate.BodyContainsFold(*i.BodyContainsFold))
+	}
+	if i.BodyVariables != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesEQ(*i.BodyVariables))
+	}
+	if i.BodyVariablesNEQ != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesNEQ(*i.BodyVariablesNEQ))
+	}
+	if len(i.BodyVariablesIn) > 0 {
+		predicates = append(predicates, messagetemplate.BodyVariablesIn(i.BodyVariablesIn...))
+	}
+	if len(i.BodyVariablesNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.BodyVariablesNotIn(i.BodyVariablesNotIn...))
+	}
+	if i.BodyVariablesGT != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesGT(*i.BodyVariablesGT))
+	}
+	if i.BodyVariablesGTE != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesGTE(*i.BodyVariablesGTE))
+	}
+	if i.BodyVariablesLT != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesLT(*i.BodyVariablesLT))
+	}
+	if i.BodyVariablesLTE != nil {
+		predicates = append(predicates, messagetemplate.BodyVariablesLTE(*i.BodyVariablesLTE))
+	}
+	if i.SyncedAt != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtEQ(*i.SyncedAt))
+	}
+	if i.SyncedAtNEQ != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtNEQ(*i.SyncedAtNEQ))
+	}
+	if len(i.SyncedAtIn) > 0 {
+		predicates = append(predicates, messagetemplate.SyncedAtIn(i.SyncedAtIn...))
+	}
+	if len(i.SyncedAtNotIn) > 0 {
+		predicates = append(predicates, messagetemplate.SyncedAtNotIn(i.SyncedAtNotIn...))
+	}
+	if i.SyncedAtGT != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtGT(*i.SyncedAtGT))
+	}
+	if i.SyncedAtGTE != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtGTE(*i.SyncedAtGTE))
+	}
+	if i.SyncedAtLT != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtLT(*i.SyncedAtLT))
+	}
+	if i.SyncedAtLTE != nil {
+		predicates = append(predicates, messagetemplate.SyncedAtLTE(*i.SyncedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyMessageTemplateWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return messagetemplate.And(predicates...), nil
 	}
 }
 

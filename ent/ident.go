@@ -12,6 +12,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -24,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -44,6 +47,8 @@ var typeByPrefix = map[string]string{
 	"aud":  auditevent.Table,
 	"aur":  automationrule.Table,
 	"aurn": automationrun.Table,
+	"bc":   broadcast.Table,
+	"bcr":  broadcastrecipient.Table,
 	"cbr":  casbinrule.Table,
 	"ctc":  contact.Table,
 	"cnv":  conversation.Table,
@@ -56,6 +61,7 @@ var typeByPrefix = map[string]string{
 	"lth":  loginthrottle.Table,
 	"msg":  message.Table,
 	"rate": messagerate.Table,
+	"tpl":  messagetemplate.Table,
 	"num":  number.Table,
 	"ofb":  offboarding.Table,
 	"odl":  outbounddelivery.Table,
@@ -70,67 +76,73 @@ var typeByPrefix = map[string]string{
 }
 
 var prefixByTable = map[string]string{
-	apikey.Table:            "key",
-	agent.Table:             "agt",
-	assignment.Table:        "asg",
-	auditevent.Table:        "aud",
-	automationrule.Table:    "aur",
-	automationrun.Table:     "aurn",
-	casbinrule.Table:        "cbr",
-	contact.Table:           "ctc",
-	conversation.Table:      "cnv",
-	group.Table:             "grp",
-	groupjoinrequest.Table:  "gjr",
-	groupmember.Table:       "gmb",
-	groupphoto.Table:        "gph",
-	groupschedule.Table:     "gsc",
-	groupwebhookevent.Table: "gwe",
-	loginthrottle.Table:     "lth",
-	message.Table:           "msg",
-	messagerate.Table:       "rate",
-	number.Table:            "num",
-	offboarding.Table:       "ofb",
-	outbounddelivery.Table:  "odl",
-	role.Table:              "rol",
-	routingrun.Table:        "rrun",
-	segment.Table:           "seg",
-	session.Table:           "ses",
-	team.Table:              "team",
-	tenant.Table:            "ten",
-	webhookdelivery.Table:   "whd",
-	webhookendpoint.Table:   "whk",
+	apikey.Table:             "key",
+	agent.Table:              "agt",
+	assignment.Table:         "asg",
+	auditevent.Table:         "aud",
+	automationrule.Table:     "aur",
+	automationrun.Table:      "aurn",
+	broadcast.Table:          "bc",
+	broadcastrecipient.Table: "bcr",
+	casbinrule.Table:         "cbr",
+	contact.Table:            "ctc",
+	conversation.Table:       "cnv",
+	group.Table:              "grp",
+	groupjoinrequest.Table:   "gjr",
+	groupmember.Table:        "gmb",
+	groupphoto.Table:         "gph",
+	groupschedule.Table:      "gsc",
+	groupwebhookevent.Table:  "gwe",
+	loginthrottle.Table:      "lth",
+	message.Table:            "msg",
+	messagerate.Table:        "rate",
+	messagetemplate.Table:    "tpl",
+	number.Table:             "num",
+	offboarding.Table:        "ofb",
+	outbounddelivery.Table:   "odl",
+	role.Table:               "rol",
+	routingrun.Table:         "rrun",
+	segment.Table:            "seg",
+	session.Table:            "ses",
+	team.Table:               "team",
+	tenant.Table:             "ten",
+	webhookdelivery.Table:    "whd",
+	webhookendpoint.Table:    "whk",
 }
 
 var edgeTables = map[string]map[string]string{
-	"APIKey":            {"tenant": tenant.Table, "created_by": agent.Table},
-	"Agent":             {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "admin_of": group.Table, "assigned": conversation.Table, "sessions": session.Table},
-	"Assignment":        {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
-	"AuditEvent":        {"tenant": tenant.Table},
-	"AutomationRule":    {"tenant": tenant.Table},
-	"AutomationRun":     {"tenant": tenant.Table},
-	"CasbinRule":        {"tenant": tenant.Table},
-	"Contact":           {"tenant": tenant.Table, "conversations": conversation.Table},
-	"Conversation":      {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
-	"Group":             {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table, "schedules": groupschedule.Table},
-	"GroupJoinRequest":  {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
-	"GroupMember":       {"tenant": tenant.Table, "group": group.Table},
-	"GroupPhoto":        {"tenant": tenant.Table},
-	"GroupSchedule":     {"tenant": tenant.Table, "group": group.Table, "created_by": agent.Table, "cancelled_by": agent.Table},
-	"GroupWebhookEvent": {"tenant": tenant.Table, "number": number.Table},
-	"LoginThrottle":     {},
-	"Message":           {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "author": contact.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
-	"MessageRate":       {"tenant": tenant.Table},
-	"Number":            {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
-	"Offboarding":       {"tenant": tenant.Table, "agent": agent.Table},
-	"OutboundDelivery":  {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
-	"Role":              {"tenant": tenant.Table},
-	"RoutingRun":        {"tenant": tenant.Table},
-	"Segment":           {"tenant": tenant.Table},
-	"Session":           {"tenant": tenant.Table, "agent": agent.Table},
-	"Team":              {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
-	"Tenant":            {},
-	"WebhookDelivery":   {},
-	"WebhookEndpoint":   {"tenant": tenant.Table, "deliveries": outbounddelivery.Table},
+	"APIKey":             {"tenant": tenant.Table, "created_by": agent.Table},
+	"Agent":              {"tenant": tenant.Table, "teams": team.Table, "numbers": number.Table, "admin_of": group.Table, "assigned": conversation.Table, "sessions": session.Table},
+	"Assignment":         {"tenant": tenant.Table, "conversation": conversation.Table, "agent": agent.Table},
+	"AuditEvent":         {"tenant": tenant.Table},
+	"AutomationRule":     {"tenant": tenant.Table},
+	"AutomationRun":      {"tenant": tenant.Table},
+	"Broadcast":          {"tenant": tenant.Table, "recipients": broadcastrecipient.Table},
+	"BroadcastRecipient": {"tenant": tenant.Table, "broadcast": broadcast.Table},
+	"CasbinRule":         {"tenant": tenant.Table},
+	"Contact":            {"tenant": tenant.Table, "conversations": conversation.Table},
+	"Conversation":       {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "reserved_for": agent.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
+	"Group":              {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table, "schedules": groupschedule.Table},
+	"GroupJoinRequest":   {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
+	"GroupMember":        {"tenant": tenant.Table, "group": group.Table},
+	"GroupPhoto":         {"tenant": tenant.Table},
+	"GroupSchedule":      {"tenant": tenant.Table, "group": group.Table, "created_by": agent.Table, "cancelled_by": agent.Table},
+	"GroupWebhookEvent":  {"tenant": tenant.Table, "number": number.Table},
+	"LoginThrottle":      {},
+	"Message":            {"tenant": tenant.Table, "conversation": conversation.Table, "number": number.Table, "sender": agent.Table, "author": contact.Table, "reply_to": message.Table, "replies": message.Table, "deleted_by": agent.Table, "reaction_to": message.Table, "reactions": message.Table},
+	"MessageRate":        {"tenant": tenant.Table},
+	"MessageTemplate":    {"tenant": tenant.Table},
+	"Number":             {"tenant": tenant.Table, "members": agent.Table, "conversations": conversation.Table, "groups": group.Table},
+	"Offboarding":        {"tenant": tenant.Table, "agent": agent.Table},
+	"OutboundDelivery":   {"tenant": tenant.Table, "endpoint": webhookendpoint.Table},
+	"Role":               {"tenant": tenant.Table},
+	"RoutingRun":         {"tenant": tenant.Table},
+	"Segment":            {"tenant": tenant.Table},
+	"Session":            {"tenant": tenant.Table, "agent": agent.Table},
+	"Team":               {"tenant": tenant.Table, "agents": agent.Table, "conversations": conversation.Table},
+	"Tenant":             {},
+	"WebhookDelivery":    {},
+	"WebhookEndpoint":    {"tenant": tenant.Table, "deliveries": outbounddelivery.Table},
 }
 
 // TableOfPrefix returns the table whose rows carry IDs with prefix ("cnv").
@@ -167,6 +179,10 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.AutomationRule.Query().Where(automationrule.IDIn(ids...)).Count(ctx)
 	case automationrun.Table:
 		return c.AutomationRun.Query().Where(automationrun.IDIn(ids...)).Count(ctx)
+	case broadcast.Table:
+		return c.Broadcast.Query().Where(broadcast.IDIn(ids...)).Count(ctx)
+	case broadcastrecipient.Table:
+		return c.BroadcastRecipient.Query().Where(broadcastrecipient.IDIn(ids...)).Count(ctx)
 	case casbinrule.Table:
 		return c.CasbinRule.Query().Where(casbinrule.IDIn(ids...)).Count(ctx)
 	case contact.Table:
@@ -191,6 +207,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Message.Query().Where(message.IDIn(ids...)).Count(ctx)
 	case messagerate.Table:
 		return c.MessageRate.Query().Where(messagerate.IDIn(ids...)).Count(ctx)
+	case messagetemplate.Table:
+		return c.MessageTemplate.Query().Where(messagetemplate.IDIn(ids...)).Count(ctx)
 	case number.Table:
 		return c.Number.Query().Where(number.IDIn(ids...)).Count(ctx)
 	case offboarding.Table:

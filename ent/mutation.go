@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -30,6 +32,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -54,35 +57,38 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey            = "APIKey"
-	TypeAgent             = "Agent"
-	TypeAssignment        = "Assignment"
-	TypeAuditEvent        = "AuditEvent"
-	TypeAutomationRule    = "AutomationRule"
-	TypeAutomationRun     = "AutomationRun"
-	TypeCasbinRule        = "CasbinRule"
-	TypeContact           = "Contact"
-	TypeConversation      = "Conversation"
-	TypeGroup             = "Group"
-	TypeGroupJoinRequest  = "GroupJoinRequest"
-	TypeGroupMember       = "GroupMember"
-	TypeGroupPhoto        = "GroupPhoto"
-	TypeGroupSchedule     = "GroupSchedule"
-	TypeGroupWebhookEvent = "GroupWebhookEvent"
-	TypeLoginThrottle     = "LoginThrottle"
-	TypeMessage           = "Message"
-	TypeMessageRate       = "MessageRate"
-	TypeNumber            = "Number"
-	TypeOffboarding       = "Offboarding"
-	TypeOutboundDelivery  = "OutboundDelivery"
-	TypeRole              = "Role"
-	TypeRoutingRun        = "RoutingRun"
-	TypeSegment           = "Segment"
-	TypeSession           = "Session"
-	TypeTeam              = "Team"
-	TypeTenant            = "Tenant"
-	TypeWebhookDelivery   = "WebhookDelivery"
-	TypeWebhookEndpoint   = "WebhookEndpoint"
+	TypeAPIKey             = "APIKey"
+	TypeAgent              = "Agent"
+	TypeAssignment         = "Assignment"
+	TypeAuditEvent         = "AuditEvent"
+	TypeAutomationRule     = "AutomationRule"
+	TypeAutomationRun      = "AutomationRun"
+	TypeBroadcast          = "Broadcast"
+	TypeBroadcastRecipient = "BroadcastRecipient"
+	TypeCasbinRule         = "CasbinRule"
+	TypeContact            = "Contact"
+	TypeConversation       = "Conversation"
+	TypeGroup              = "Group"
+	TypeGroupJoinRequest   = "GroupJoinRequest"
+	TypeGroupMember        = "GroupMember"
+	TypeGroupPhoto         = "GroupPhoto"
+	TypeGroupSchedule      = "GroupSchedule"
+	TypeGroupWebhookEvent  = "GroupWebhookEvent"
+	TypeLoginThrottle      = "LoginThrottle"
+	TypeMessage            = "Message"
+	TypeMessageRate        = "MessageRate"
+	TypeMessageTemplate    = "MessageTemplate"
+	TypeNumber             = "Number"
+	TypeOffboarding        = "Offboarding"
+	TypeOutboundDelivery   = "OutboundDelivery"
+	TypeRole               = "Role"
+	TypeRoutingRun         = "RoutingRun"
+	TypeSegment            = "Segment"
+	TypeSession            = "Session"
+	TypeTeam               = "Team"
+	TypeTenant             = "Tenant"
+	TypeWebhookDelivery    = "WebhookDelivery"
+	TypeWebhookEndpoint    = "WebhookEndpoint"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -7320,6 +7326,3249 @@ func (m *AutomationRunMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown AutomationRun edge %s", name)
+}
+
+// BroadcastMutation represents an operation that mutates the Broadcast nodes in the graph.
+type BroadcastMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	created_at        *time.Time
+	updated_at        *time.Time
+	name              *string
+	state             *broadcast.State
+	template_id       *string
+	template_name     *string
+	template_language *string
+	category          *string
+	text              *string
+	header_image      *string
+	variables         *[]string
+	appendvariables   []string
+	audience          *schematype.BroadcastAudience
+	sender            *broadcast.Sender
+	number_id         *string
+	scheduled_at      *time.Time
+	quiet_start       *string
+	quiet_end         *string
+	planned           *int
+	addplanned        *int
+	skipped           *int
+	addskipped        *int
+	started_at        *time.Time
+	finished_at       *time.Time
+	clearedFields     map[string]struct{}
+	tenant            *string
+	clearedtenant     bool
+	recipients        map[string]struct{}
+	removedrecipients map[string]struct{}
+	clearedrecipients bool
+	done              bool
+	oldValue          func(context.Context) (*Broadcast, error)
+	predicates        []predicate.Broadcast
+}
+
+var _ ent.Mutation = (*BroadcastMutation)(nil)
+
+// broadcastOption allows management of the mutation configuration using functional options.
+type broadcastOption func(*BroadcastMutation)
+
+// newBroadcastMutation creates new mutation for the Broadcast entity.
+func newBroadcastMutation(c config, op Op, opts ...broadcastOption) *BroadcastMutation {
+	m := &BroadcastMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBroadcast,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBroadcastID sets the ID field of the mutation.
+func withBroadcastID(id string) broadcastOption {
+	return func(m *BroadcastMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Broadcast
+		)
+		m.oldValue = func(ctx context.Context) (*Broadcast, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Broadcast.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBroadcast sets the old Broadcast of the mutation.
+func withBroadcast(node *Broadcast) broadcastOption {
+	return func(m *BroadcastMutation) {
+		m.oldValue = func(context.Context) (*Broadcast, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BroadcastMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BroadcastMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Broadcast entities.
+func (m *BroadcastMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BroadcastMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BroadcastMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Broadcast.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BroadcastMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BroadcastMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BroadcastMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BroadcastMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BroadcastMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BroadcastMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *BroadcastMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *BroadcastMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *BroadcastMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetName sets the "name" field.
+func (m *BroadcastMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *BroadcastMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *BroadcastMutation) ResetName() {
+	m.name = nil
+}
+
+// SetState sets the "state" field.
+func (m *BroadcastMutation) SetState(b broadcast.State) {
+	m.state = &b
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *BroadcastMutation) State() (r broadcast.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldState(ctx context.Context) (v broadcast.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *BroadcastMutation) ResetState() {
+	m.state = nil
+}
+
+// SetTemplateID sets the "template_id" field.
+func (m *BroadcastMutation) SetTemplateID(s string) {
+	m.template_id = &s
+}
+
+// TemplateID returns the value of the "template_id" field in the mutation.
+func (m *BroadcastMutation) TemplateID() (r string, exists bool) {
+	v := m.template_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTemplateID returns the old "template_id" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldTemplateID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTemplateID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTemplateID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTemplateID: %w", err)
+	}
+	return oldValue.TemplateID, nil
+}
+
+// ClearTemplateID clears the value of the "template_id" field.
+func (m *BroadcastMutation) ClearTemplateID() {
+	m.template_id = nil
+	m.clearedFields[broadcast.FieldTemplateID] = struct{}{}
+}
+
+// TemplateIDCleared returns if the "template_id" field was cleared in this mutation.
+func (m *BroadcastMutation) TemplateIDCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldTemplateID]
+	return ok
+}
+
+// ResetTemplateID resets all changes to the "template_id" field.
+func (m *BroadcastMutation) ResetTemplateID() {
+	m.template_id = nil
+	delete(m.clearedFields, broadcast.FieldTemplateID)
+}
+
+// SetTemplateName sets the "template_name" field.
+func (m *BroadcastMutation) SetTemplateName(s string) {
+	m.template_name = &s
+}
+
+// TemplateName returns the value of the "template_name" field in the mutation.
+func (m *BroadcastMutation) TemplateName() (r string, exists bool) {
+	v := m.template_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTemplateName returns the old "template_name" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldTemplateName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTemplateName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTemplateName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTemplateName: %w", err)
+	}
+	return oldValue.TemplateName, nil
+}
+
+// ClearTemplateName clears the value of the "template_name" field.
+func (m *BroadcastMutation) ClearTemplateName() {
+	m.template_name = nil
+	m.clearedFields[broadcast.FieldTemplateName] = struct{}{}
+}
+
+// TemplateNameCleared returns if the "template_name" field was cleared in this mutation.
+func (m *BroadcastMutation) TemplateNameCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldTemplateName]
+	return ok
+}
+
+// ResetTemplateName resets all changes to the "template_name" field.
+func (m *BroadcastMutation) ResetTemplateName() {
+	m.template_name = nil
+	delete(m.clearedFields, broadcast.FieldTemplateName)
+}
+
+// SetTemplateLanguage sets the "template_language" field.
+func (m *BroadcastMutation) SetTemplateLanguage(s string) {
+	m.template_language = &s
+}
+
+// TemplateLanguage returns the value of the "template_language" field in the mutation.
+func (m *BroadcastMutation) TemplateLanguage() (r string, exists bool) {
+	v := m.template_language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTemplateLanguage returns the old "template_language" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldTemplateLanguage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTemplateLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTemplateLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTemplateLanguage: %w", err)
+	}
+	return oldValue.TemplateLanguage, nil
+}
+
+// ClearTemplateLanguage clears the value of the "template_language" field.
+func (m *BroadcastMutation) ClearTemplateLanguage() {
+	m.template_language = nil
+	m.clearedFields[broadcast.FieldTemplateLanguage] = struct{}{}
+}
+
+// TemplateLanguageCleared returns if the "template_language" field was cleared in this mutation.
+func (m *BroadcastMutation) TemplateLanguageCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldTemplateLanguage]
+	return ok
+}
+
+// ResetTemplateLanguage resets all changes to the "template_language" field.
+func (m *BroadcastMutation) ResetTemplateLanguage() {
+	m.template_language = nil
+	delete(m.clearedFields, broadcast.FieldTemplateLanguage)
+}
+
+// SetCategory sets the "category" field.
+func (m *BroadcastMutation) SetCategory(s string) {
+	m.category = &s
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *BroadcastMutation) Category() (r string, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldCategory(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *BroadcastMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetText sets the "text" field.
+func (m *BroadcastMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *BroadcastMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ClearText clears the value of the "text" field.
+func (m *BroadcastMutation) ClearText() {
+	m.text = nil
+	m.clearedFields[broadcast.FieldText] = struct{}{}
+}
+
+// TextCleared returns if the "text" field was cleared in this mutation.
+func (m *BroadcastMutation) TextCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldText]
+	return ok
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *BroadcastMutation) ResetText() {
+	m.text = nil
+	delete(m.clearedFields, broadcast.FieldText)
+}
+
+// SetHeaderImage sets the "header_image" field.
+func (m *BroadcastMutation) SetHeaderImage(s string) {
+	m.header_image = &s
+}
+
+// HeaderImage returns the value of the "header_image" field in the mutation.
+func (m *BroadcastMutation) HeaderImage() (r string, exists bool) {
+	v := m.header_image
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaderImage returns the old "header_image" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldHeaderImage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaderImage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaderImage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaderImage: %w", err)
+	}
+	return oldValue.HeaderImage, nil
+}
+
+// ClearHeaderImage clears the value of the "header_image" field.
+func (m *BroadcastMutation) ClearHeaderImage() {
+	m.header_image = nil
+	m.clearedFields[broadcast.FieldHeaderImage] = struct{}{}
+}
+
+// HeaderImageCleared returns if the "header_image" field was cleared in this mutation.
+func (m *BroadcastMutation) HeaderImageCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldHeaderImage]
+	return ok
+}
+
+// ResetHeaderImage resets all changes to the "header_image" field.
+func (m *BroadcastMutation) ResetHeaderImage() {
+	m.header_image = nil
+	delete(m.clearedFields, broadcast.FieldHeaderImage)
+}
+
+// SetVariables sets the "variables" field.
+func (m *BroadcastMutation) SetVariables(s []string) {
+	m.variables = &s
+	m.appendvariables = nil
+}
+
+// Variables returns the value of the "variables" field in the mutation.
+func (m *BroadcastMutation) Variables() (r []string, exists bool) {
+	v := m.variables
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVariables returns the old "variables" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldVariables(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVariables is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVariables requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVariables: %w", err)
+	}
+	return oldValue.Variables, nil
+}
+
+// AppendVariables adds s to the "variables" field.
+func (m *BroadcastMutation) AppendVariables(s []string) {
+	m.appendvariables = append(m.appendvariables, s...)
+}
+
+// AppendedVariables returns the list of values that were appended to the "variables" field in this mutation.
+func (m *BroadcastMutation) AppendedVariables() ([]string, bool) {
+	if len(m.appendvariables) == 0 {
+		return nil, false
+	}
+	return m.appendvariables, true
+}
+
+// ClearVariables clears the value of the "variables" field.
+func (m *BroadcastMutation) ClearVariables() {
+	m.variables = nil
+	m.appendvariables = nil
+	m.clearedFields[broadcast.FieldVariables] = struct{}{}
+}
+
+// VariablesCleared returns if the "variables" field was cleared in this mutation.
+func (m *BroadcastMutation) VariablesCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldVariables]
+	return ok
+}
+
+// ResetVariables resets all changes to the "variables" field.
+func (m *BroadcastMutation) ResetVariables() {
+	m.variables = nil
+	m.appendvariables = nil
+	delete(m.clearedFields, broadcast.FieldVariables)
+}
+
+// SetAudience sets the "audience" field.
+func (m *BroadcastMutation) SetAudience(sa schematype.BroadcastAudience) {
+	m.audience = &sa
+}
+
+// Audience returns the value of the "audience" field in the mutation.
+func (m *BroadcastMutation) Audience() (r schematype.BroadcastAudience, exists bool) {
+	v := m.audience
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAudience returns the old "audience" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldAudience(ctx context.Context) (v schematype.BroadcastAudience, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAudience is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAudience requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAudience: %w", err)
+	}
+	return oldValue.Audience, nil
+}
+
+// ResetAudience resets all changes to the "audience" field.
+func (m *BroadcastMutation) ResetAudience() {
+	m.audience = nil
+}
+
+// SetSender sets the "sender" field.
+func (m *BroadcastMutation) SetSender(b broadcast.Sender) {
+	m.sender = &b
+}
+
+// Sender returns the value of the "sender" field in the mutation.
+func (m *BroadcastMutation) Sender() (r broadcast.Sender, exists bool) {
+	v := m.sender
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSender returns the old "sender" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldSender(ctx context.Context) (v broadcast.Sender, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSender is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSender requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSender: %w", err)
+	}
+	return oldValue.Sender, nil
+}
+
+// ResetSender resets all changes to the "sender" field.
+func (m *BroadcastMutation) ResetSender() {
+	m.sender = nil
+}
+
+// SetNumberID sets the "number_id" field.
+func (m *BroadcastMutation) SetNumberID(s string) {
+	m.number_id = &s
+}
+
+// NumberID returns the value of the "number_id" field in the mutation.
+func (m *BroadcastMutation) NumberID() (r string, exists bool) {
+	v := m.number_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberID returns the old "number_id" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldNumberID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberID: %w", err)
+	}
+	return oldValue.NumberID, nil
+}
+
+// ClearNumberID clears the value of the "number_id" field.
+func (m *BroadcastMutation) ClearNumberID() {
+	m.number_id = nil
+	m.clearedFields[broadcast.FieldNumberID] = struct{}{}
+}
+
+// NumberIDCleared returns if the "number_id" field was cleared in this mutation.
+func (m *BroadcastMutation) NumberIDCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldNumberID]
+	return ok
+}
+
+// ResetNumberID resets all changes to the "number_id" field.
+func (m *BroadcastMutation) ResetNumberID() {
+	m.number_id = nil
+	delete(m.clearedFields, broadcast.FieldNumberID)
+}
+
+// SetScheduledAt sets the "scheduled_at" field.
+func (m *BroadcastMutation) SetScheduledAt(t time.Time) {
+	m.scheduled_at = &t
+}
+
+// ScheduledAt returns the value of the "scheduled_at" field in the mutation.
+func (m *BroadcastMutation) ScheduledAt() (r time.Time, exists bool) {
+	v := m.scheduled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheduledAt returns the old "scheduled_at" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldScheduledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheduledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheduledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheduledAt: %w", err)
+	}
+	return oldValue.ScheduledAt, nil
+}
+
+// ClearScheduledAt clears the value of the "scheduled_at" field.
+func (m *BroadcastMutation) ClearScheduledAt() {
+	m.scheduled_at = nil
+	m.clearedFields[broadcast.FieldScheduledAt] = struct{}{}
+}
+
+// ScheduledAtCleared returns if the "scheduled_at" field was cleared in this mutation.
+func (m *BroadcastMutation) ScheduledAtCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldScheduledAt]
+	return ok
+}
+
+// ResetScheduledAt resets all changes to the "scheduled_at" field.
+func (m *BroadcastMutation) ResetScheduledAt() {
+	m.scheduled_at = nil
+	delete(m.clearedFields, broadcast.FieldScheduledAt)
+}
+
+// SetQuietStart sets the "quiet_start" field.
+func (m *BroadcastMutation) SetQuietStart(s string) {
+	m.quiet_start = &s
+}
+
+// QuietStart returns the value of the "quiet_start" field in the mutation.
+func (m *BroadcastMutation) QuietStart() (r string, exists bool) {
+	v := m.quiet_start
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuietStart returns the old "quiet_start" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldQuietStart(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuietStart is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuietStart requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuietStart: %w", err)
+	}
+	return oldValue.QuietStart, nil
+}
+
+// ClearQuietStart clears the value of the "quiet_start" field.
+func (m *BroadcastMutation) ClearQuietStart() {
+	m.quiet_start = nil
+	m.clearedFields[broadcast.FieldQuietStart] = struct{}{}
+}
+
+// QuietStartCleared returns if the "quiet_start" field was cleared in this mutation.
+func (m *BroadcastMutation) QuietStartCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldQuietStart]
+	return ok
+}
+
+// ResetQuietStart resets all changes to the "quiet_start" field.
+func (m *BroadcastMutation) ResetQuietStart() {
+	m.quiet_start = nil
+	delete(m.clearedFields, broadcast.FieldQuietStart)
+}
+
+// SetQuietEnd sets the "quiet_end" field.
+func (m *BroadcastMutation) SetQuietEnd(s string) {
+	m.quiet_end = &s
+}
+
+// QuietEnd returns the value of the "quiet_end" field in the mutation.
+func (m *BroadcastMutation) QuietEnd() (r string, exists bool) {
+	v := m.quiet_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldQuietEnd returns the old "quiet_end" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldQuietEnd(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldQuietEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldQuietEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldQuietEnd: %w", err)
+	}
+	return oldValue.QuietEnd, nil
+}
+
+// ClearQuietEnd clears the value of the "quiet_end" field.
+func (m *BroadcastMutation) ClearQuietEnd() {
+	m.quiet_end = nil
+	m.clearedFields[broadcast.FieldQuietEnd] = struct{}{}
+}
+
+// QuietEndCleared returns if the "quiet_end" field was cleared in this mutation.
+func (m *BroadcastMutation) QuietEndCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldQuietEnd]
+	return ok
+}
+
+// ResetQuietEnd resets all changes to the "quiet_end" field.
+func (m *BroadcastMutation) ResetQuietEnd() {
+	m.quiet_end = nil
+	delete(m.clearedFields, broadcast.FieldQuietEnd)
+}
+
+// SetPlanned sets the "planned" field.
+func (m *BroadcastMutation) SetPlanned(i int) {
+	m.planned = &i
+	m.addplanned = nil
+}
+
+// Planned returns the value of the "planned" field in the mutation.
+func (m *BroadcastMutation) Planned() (r int, exists bool) {
+	v := m.planned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanned returns the old "planned" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldPlanned(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanned is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanned requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanned: %w", err)
+	}
+	return oldValue.Planned, nil
+}
+
+// AddPlanned adds i to the "planned" field.
+func (m *BroadcastMutation) AddPlanned(i int) {
+	if m.addplanned != nil {
+		*m.addplanned += i
+	} else {
+		m.addplanned = &i
+	}
+}
+
+// AddedPlanned returns the value that was added to the "planned" field in this mutation.
+func (m *BroadcastMutation) AddedPlanned() (r int, exists bool) {
+	v := m.addplanned
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPlanned resets all changes to the "planned" field.
+func (m *BroadcastMutation) ResetPlanned() {
+	m.planned = nil
+	m.addplanned = nil
+}
+
+// SetSkipped sets the "skipped" field.
+func (m *BroadcastMutation) SetSkipped(i int) {
+	m.skipped = &i
+	m.addskipped = nil
+}
+
+// Skipped returns the value of the "skipped" field in the mutation.
+func (m *BroadcastMutation) Skipped() (r int, exists bool) {
+	v := m.skipped
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSkipped returns the old "skipped" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldSkipped(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSkipped is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSkipped requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSkipped: %w", err)
+	}
+	return oldValue.Skipped, nil
+}
+
+// AddSkipped adds i to the "skipped" field.
+func (m *BroadcastMutation) AddSkipped(i int) {
+	if m.addskipped != nil {
+		*m.addskipped += i
+	} else {
+		m.addskipped = &i
+	}
+}
+
+// AddedSkipped returns the value that was added to the "skipped" field in this mutation.
+func (m *BroadcastMutation) AddedSkipped() (r int, exists bool) {
+	v := m.addskipped
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSkipped resets all changes to the "skipped" field.
+func (m *BroadcastMutation) ResetSkipped() {
+	m.skipped = nil
+	m.addskipped = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *BroadcastMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *BroadcastMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *BroadcastMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[broadcast.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *BroadcastMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *BroadcastMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, broadcast.FieldStartedAt)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *BroadcastMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *BroadcastMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the Broadcast entity.
+// If the Broadcast object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *BroadcastMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[broadcast.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *BroadcastMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[broadcast.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *BroadcastMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, broadcast.FieldFinishedAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *BroadcastMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[broadcast.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *BroadcastMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *BroadcastMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *BroadcastMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// AddRecipientIDs adds the "recipients" edge to the BroadcastRecipient entity by ids.
+func (m *BroadcastMutation) AddRecipientIDs(ids ...string) {
+	if m.recipients == nil {
+		m.recipients = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.recipients[ids[i]] = struct{}{}
+	}
+}
+
+// ClearRecipients clears the "recipients" edge to the BroadcastRecipient entity.
+func (m *BroadcastMutation) ClearRecipients() {
+	m.clearedrecipients = true
+}
+
+// RecipientsCleared reports if the "recipients" edge to the BroadcastRecipient entity was cleared.
+func (m *BroadcastMutation) RecipientsCleared() bool {
+	return m.clearedrecipients
+}
+
+// RemoveRecipientIDs removes the "recipients" edge to the BroadcastRecipient entity by IDs.
+func (m *BroadcastMutation) RemoveRecipientIDs(ids ...string) {
+	if m.removedrecipients == nil {
+		m.removedrecipients = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.recipients, ids[i])
+		m.removedrecipients[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedRecipients returns the removed IDs of the "recipients" edge to the BroadcastRecipient entity.
+func (m *BroadcastMutation) RemovedRecipientsIDs() (ids []string) {
+	for id := range m.removedrecipients {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RecipientsIDs returns the "recipients" edge IDs in the mutation.
+func (m *BroadcastMutation) RecipientsIDs() (ids []string) {
+	for id := range m.recipients {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetRecipients resets all changes to the "recipients" edge.
+func (m *BroadcastMutation) ResetRecipients() {
+	m.recipients = nil
+	m.clearedrecipients = false
+	m.removedrecipients = nil
+}
+
+// Where appends a list predicates to the BroadcastMutation builder.
+func (m *BroadcastMutation) Where(ps ...predicate.Broadcast) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BroadcastMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BroadcastMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Broadcast, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BroadcastMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BroadcastMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Broadcast).
+func (m *BroadcastMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BroadcastMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.created_at != nil {
+		fields = append(fields, broadcast.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, broadcast.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, broadcast.FieldTenantID)
+	}
+	if m.name != nil {
+		fields = append(fields, broadcast.FieldName)
+	}
+	if m.state != nil {
+		fields = append(fields, broadcast.FieldState)
+	}
+	if m.template_id != nil {
+		fields = append(fields, broadcast.FieldTemplateID)
+	}
+	if m.template_name != nil {
+		fields = append(fields, broadcast.FieldTemplateName)
+	}
+	if m.template_language != nil {
+		fields = append(fields, broadcast.FieldTemplateLanguage)
+	}
+	if m.category != nil {
+		fields = append(fields, broadcast.FieldCategory)
+	}
+	if m.text != nil {
+		fields = append(fields, broadcast.FieldText)
+	}
+	if m.header_image != nil {
+		fields = append(fields, broadcast.FieldHeaderImage)
+	}
+	if m.variables != nil {
+		fields = append(fields, broadcast.FieldVariables)
+	}
+	if m.audience != nil {
+		fields = append(fields, broadcast.FieldAudience)
+	}
+	if m.sender != nil {
+		fields = append(fields, broadcast.FieldSender)
+	}
+	if m.number_id != nil {
+		fields = append(fields, broadcast.FieldNumberID)
+	}
+	if m.scheduled_at != nil {
+		fields = append(fields, broadcast.FieldScheduledAt)
+	}
+	if m.quiet_start != nil {
+		fields = append(fields, broadcast.FieldQuietStart)
+	}
+	if m.quiet_end != nil {
+		fields = append(fields, broadcast.FieldQuietEnd)
+	}
+	if m.planned != nil {
+		fields = append(fields, broadcast.FieldPlanned)
+	}
+	if m.skipped != nil {
+		fields = append(fields, broadcast.FieldSkipped)
+	}
+	if m.started_at != nil {
+		fields = append(fields, broadcast.FieldStartedAt)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, broadcast.FieldFinishedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BroadcastMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case broadcast.FieldCreatedAt:
+		return m.CreatedAt()
+	case broadcast.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case broadcast.FieldTenantID:
+		return m.TenantID()
+	case broadcast.FieldName:
+		return m.Name()
+	case broadcast.FieldState:
+		return m.State()
+	case broadcast.FieldTemplateID:
+		return m.TemplateID()
+	case broadcast.FieldTemplateName:
+		return m.TemplateName()
+	case broadcast.FieldTemplateLanguage:
+		return m.TemplateLanguage()
+	case broadcast.FieldCategory:
+		return m.Category()
+	case broadcast.FieldText:
+		return m.Text()
+	case broadcast.FieldHeaderImage:
+		return m.HeaderImage()
+	case broadcast.FieldVariables:
+		return m.Variables()
+	case broadcast.FieldAudience:
+		return m.Audience()
+	case broadcast.FieldSender:
+		return m.Sender()
+	case broadcast.FieldNumberID:
+		return m.NumberID()
+	case broadcast.FieldScheduledAt:
+		return m.ScheduledAt()
+	case broadcast.FieldQuietStart:
+		return m.QuietStart()
+	case broadcast.FieldQuietEnd:
+		return m.QuietEnd()
+	case broadcast.FieldPlanned:
+		return m.Planned()
+	case broadcast.FieldSkipped:
+		return m.Skipped()
+	case broadcast.FieldStartedAt:
+		return m.StartedAt()
+	case broadcast.FieldFinishedAt:
+		return m.FinishedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BroadcastMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case broadcast.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case broadcast.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case broadcast.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case broadcast.FieldName:
+		return m.OldName(ctx)
+	case broadcast.FieldState:
+		return m.OldState(ctx)
+	case broadcast.FieldTemplateID:
+		return m.OldTemplateID(ctx)
+	case broadcast.FieldTemplateName:
+		return m.OldTemplateName(ctx)
+	case broadcast.FieldTemplateLanguage:
+		return m.OldTemplateLanguage(ctx)
+	case broadcast.FieldCategory:
+		return m.OldCategory(ctx)
+	case broadcast.FieldText:
+		return m.OldText(ctx)
+	case broadcast.FieldHeaderImage:
+		return m.OldHeaderImage(ctx)
+	case broadcast.FieldVariables:
+		return m.OldVariables(ctx)
+	case broadcast.FieldAudience:
+		return m.OldAudience(ctx)
+	case broadcast.FieldSender:
+		return m.OldSender(ctx)
+	case broadcast.FieldNumberID:
+		return m.OldNumberID(ctx)
+	case broadcast.FieldScheduledAt:
+		return m.OldScheduledAt(ctx)
+	case broadcast.FieldQuietStart:
+		return m.OldQuietStart(ctx)
+	case broadcast.FieldQuietEnd:
+		return m.OldQuietEnd(ctx)
+	case broadcast.FieldPlanned:
+		return m.OldPlanned(ctx)
+	case broadcast.FieldSkipped:
+		return m.OldSkipped(ctx)
+	case broadcast.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case broadcast.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Broadcast field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BroadcastMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case broadcast.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case broadcast.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case broadcast.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case broadcast.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case broadcast.FieldState:
+		v, ok := value.(broadcast.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case broadcast.FieldTemplateID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTemplateID(v)
+		return nil
+	case broadcast.FieldTemplateName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTemplateName(v)
+		return nil
+	case broadcast.FieldTemplateLanguage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTemplateLanguage(v)
+		return nil
+	case broadcast.FieldCategory:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case broadcast.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	case broadcast.FieldHeaderImage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaderImage(v)
+		return nil
+	case broadcast.FieldVariables:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVariables(v)
+		return nil
+	case broadcast.FieldAudience:
+		v, ok := value.(schematype.BroadcastAudience)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAudience(v)
+		return nil
+	case broadcast.FieldSender:
+		v, ok := value.(broadcast.Sender)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSender(v)
+		return nil
+	case broadcast.FieldNumberID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberID(v)
+		return nil
+	case broadcast.FieldScheduledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheduledAt(v)
+		return nil
+	case broadcast.FieldQuietStart:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuietStart(v)
+		return nil
+	case broadcast.FieldQuietEnd:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetQuietEnd(v)
+		return nil
+	case broadcast.FieldPlanned:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanned(v)
+		return nil
+	case broadcast.FieldSkipped:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSkipped(v)
+		return nil
+	case broadcast.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case broadcast.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BroadcastMutation) AddedFields() []string {
+	var fields []string
+	if m.addplanned != nil {
+		fields = append(fields, broadcast.FieldPlanned)
+	}
+	if m.addskipped != nil {
+		fields = append(fields, broadcast.FieldSkipped)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BroadcastMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case broadcast.FieldPlanned:
+		return m.AddedPlanned()
+	case broadcast.FieldSkipped:
+		return m.AddedSkipped()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BroadcastMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case broadcast.FieldPlanned:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPlanned(v)
+		return nil
+	case broadcast.FieldSkipped:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSkipped(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BroadcastMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(broadcast.FieldTemplateID) {
+		fields = append(fields, broadcast.FieldTemplateID)
+	}
+	if m.FieldCleared(broadcast.FieldTemplateName) {
+		fields = append(fields, broadcast.FieldTemplateName)
+	}
+	if m.FieldCleared(broadcast.FieldTemplateLanguage) {
+		fields = append(fields, broadcast.FieldTemplateLanguage)
+	}
+	if m.FieldCleared(broadcast.FieldText) {
+		fields = append(fields, broadcast.FieldText)
+	}
+	if m.FieldCleared(broadcast.FieldHeaderImage) {
+		fields = append(fields, broadcast.FieldHeaderImage)
+	}
+	if m.FieldCleared(broadcast.FieldVariables) {
+		fields = append(fields, broadcast.FieldVariables)
+	}
+	if m.FieldCleared(broadcast.FieldNumberID) {
+		fields = append(fields, broadcast.FieldNumberID)
+	}
+	if m.FieldCleared(broadcast.FieldScheduledAt) {
+		fields = append(fields, broadcast.FieldScheduledAt)
+	}
+	if m.FieldCleared(broadcast.FieldQuietStart) {
+		fields = append(fields, broadcast.FieldQuietStart)
+	}
+	if m.FieldCleared(broadcast.FieldQuietEnd) {
+		fields = append(fields, broadcast.FieldQuietEnd)
+	}
+	if m.FieldCleared(broadcast.FieldStartedAt) {
+		fields = append(fields, broadcast.FieldStartedAt)
+	}
+	if m.FieldCleared(broadcast.FieldFinishedAt) {
+		fields = append(fields, broadcast.FieldFinishedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BroadcastMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BroadcastMutation) ClearField(name string) error {
+	switch name {
+	case broadcast.FieldTemplateID:
+		m.ClearTemplateID()
+		return nil
+	case broadcast.FieldTemplateName:
+		m.ClearTemplateName()
+		return nil
+	case broadcast.FieldTemplateLanguage:
+		m.ClearTemplateLanguage()
+		return nil
+	case broadcast.FieldText:
+		m.ClearText()
+		return nil
+	case broadcast.FieldHeaderImage:
+		m.ClearHeaderImage()
+		return nil
+	case broadcast.FieldVariables:
+		m.ClearVariables()
+		return nil
+	case broadcast.FieldNumberID:
+		m.ClearNumberID()
+		return nil
+	case broadcast.FieldScheduledAt:
+		m.ClearScheduledAt()
+		return nil
+	case broadcast.FieldQuietStart:
+		m.ClearQuietStart()
+		return nil
+	case broadcast.FieldQuietEnd:
+		m.ClearQuietEnd()
+		return nil
+	case broadcast.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case broadcast.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BroadcastMutation) ResetField(name string) error {
+	switch name {
+	case broadcast.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case broadcast.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case broadcast.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case broadcast.FieldName:
+		m.ResetName()
+		return nil
+	case broadcast.FieldState:
+		m.ResetState()
+		return nil
+	case broadcast.FieldTemplateID:
+		m.ResetTemplateID()
+		return nil
+	case broadcast.FieldTemplateName:
+		m.ResetTemplateName()
+		return nil
+	case broadcast.FieldTemplateLanguage:
+		m.ResetTemplateLanguage()
+		return nil
+	case broadcast.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case broadcast.FieldText:
+		m.ResetText()
+		return nil
+	case broadcast.FieldHeaderImage:
+		m.ResetHeaderImage()
+		return nil
+	case broadcast.FieldVariables:
+		m.ResetVariables()
+		return nil
+	case broadcast.FieldAudience:
+		m.ResetAudience()
+		return nil
+	case broadcast.FieldSender:
+		m.ResetSender()
+		return nil
+	case broadcast.FieldNumberID:
+		m.ResetNumberID()
+		return nil
+	case broadcast.FieldScheduledAt:
+		m.ResetScheduledAt()
+		return nil
+	case broadcast.FieldQuietStart:
+		m.ResetQuietStart()
+		return nil
+	case broadcast.FieldQuietEnd:
+		m.ResetQuietEnd()
+		return nil
+	case broadcast.FieldPlanned:
+		m.ResetPlanned()
+		return nil
+	case broadcast.FieldSkipped:
+		m.ResetSkipped()
+		return nil
+	case broadcast.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case broadcast.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BroadcastMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, broadcast.EdgeTenant)
+	}
+	if m.recipients != nil {
+		edges = append(edges, broadcast.EdgeRecipients)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BroadcastMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case broadcast.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case broadcast.EdgeRecipients:
+		ids := make([]ent.Value, 0, len(m.recipients))
+		for id := range m.recipients {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BroadcastMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedrecipients != nil {
+		edges = append(edges, broadcast.EdgeRecipients)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BroadcastMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case broadcast.EdgeRecipients:
+		ids := make([]ent.Value, 0, len(m.removedrecipients))
+		for id := range m.removedrecipients {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BroadcastMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, broadcast.EdgeTenant)
+	}
+	if m.clearedrecipients {
+		edges = append(edges, broadcast.EdgeRecipients)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BroadcastMutation) EdgeCleared(name string) bool {
+	switch name {
+	case broadcast.EdgeTenant:
+		return m.clearedtenant
+	case broadcast.EdgeRecipients:
+		return m.clearedrecipients
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BroadcastMutation) ClearEdge(name string) error {
+	switch name {
+	case broadcast.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BroadcastMutation) ResetEdge(name string) error {
+	switch name {
+	case broadcast.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case broadcast.EdgeRecipients:
+		m.ResetRecipients()
+		return nil
+	}
+	return fmt.Errorf("unknown Broadcast edge %s", name)
+}
+
+// BroadcastRecipientMutation represents an operation that mutates the BroadcastRecipient nodes in the graph.
+type BroadcastRecipientMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	created_at       *time.Time
+	updated_at       *time.Time
+	contact_id       *string
+	number_id        *string
+	position         *int
+	addposition      *int
+	state            *broadcastrecipient.State
+	skip_reason      *string
+	message_id       *string
+	attempted_at     *time.Time
+	error_code       *int
+	adderror_code    *int
+	error            *string
+	marketing        *bool
+	clearedFields    map[string]struct{}
+	tenant           *string
+	clearedtenant    bool
+	broadcast        *string
+	clearedbroadcast bool
+	done             bool
+	oldValue         func(context.Context) (*BroadcastRecipient, error)
+	predicates       []predicate.BroadcastRecipient
+}
+
+var _ ent.Mutation = (*BroadcastRecipientMutation)(nil)
+
+// broadcastrecipientOption allows management of the mutation configuration using functional options.
+type broadcastrecipientOption func(*BroadcastRecipientMutation)
+
+// newBroadcastRecipientMutation creates new mutation for the BroadcastRecipient entity.
+func newBroadcastRecipientMutation(c config, op Op, opts ...broadcastrecipientOption) *BroadcastRecipientMutation {
+	m := &BroadcastRecipientMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBroadcastRecipient,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBroadcastRecipientID sets the ID field of the mutation.
+func withBroadcastRecipientID(id string) broadcastrecipientOption {
+	return func(m *BroadcastRecipientMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BroadcastRecipient
+		)
+		m.oldValue = func(ctx context.Context) (*BroadcastRecipient, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BroadcastRecipient.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBroadcastRecipient sets the old BroadcastRecipient of the mutation.
+func withBroadcastRecipient(node *BroadcastRecipient) broadcastrecipientOption {
+	return func(m *BroadcastRecipientMutation) {
+		m.oldValue = func(context.Context) (*BroadcastRecipient, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BroadcastRecipientMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BroadcastRecipientMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BroadcastRecipient entities.
+func (m *BroadcastRecipientMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BroadcastRecipientMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BroadcastRecipientMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BroadcastRecipient.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BroadcastRecipientMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BroadcastRecipientMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BroadcastRecipientMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BroadcastRecipientMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BroadcastRecipientMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BroadcastRecipientMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *BroadcastRecipientMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *BroadcastRecipientMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *BroadcastRecipientMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetBroadcastID sets the "broadcast_id" field.
+func (m *BroadcastRecipientMutation) SetBroadcastID(s string) {
+	m.broadcast = &s
+}
+
+// BroadcastID returns the value of the "broadcast_id" field in the mutation.
+func (m *BroadcastRecipientMutation) BroadcastID() (r string, exists bool) {
+	v := m.broadcast
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBroadcastID returns the old "broadcast_id" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldBroadcastID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBroadcastID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBroadcastID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBroadcastID: %w", err)
+	}
+	return oldValue.BroadcastID, nil
+}
+
+// ResetBroadcastID resets all changes to the "broadcast_id" field.
+func (m *BroadcastRecipientMutation) ResetBroadcastID() {
+	m.broadcast = nil
+}
+
+// SetContactID sets the "contact_id" field.
+func (m *BroadcastRecipientMutation) SetContactID(s string) {
+	m.contact_id = &s
+}
+
+// ContactID returns the value of the "contact_id" field in the mutation.
+func (m *BroadcastRecipientMutation) ContactID() (r string, exists bool) {
+	v := m.contact_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContactID returns the old "contact_id" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldContactID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContactID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContactID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContactID: %w", err)
+	}
+	return oldValue.ContactID, nil
+}
+
+// ResetContactID resets all changes to the "contact_id" field.
+func (m *BroadcastRecipientMutation) ResetContactID() {
+	m.contact_id = nil
+}
+
+// SetNumberID sets the "number_id" field.
+func (m *BroadcastRecipientMutation) SetNumberID(s string) {
+	m.number_id = &s
+}
+
+// NumberID returns the value of the "number_id" field in the mutation.
+func (m *BroadcastRecipientMutation) NumberID() (r string, exists bool) {
+	v := m.number_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberID returns the old "number_id" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldNumberID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberID: %w", err)
+	}
+	return oldValue.NumberID, nil
+}
+
+// ClearNumberID clears the value of the "number_id" field.
+func (m *BroadcastRecipientMutation) ClearNumberID() {
+	m.number_id = nil
+	m.clearedFields[broadcastrecipient.FieldNumberID] = struct{}{}
+}
+
+// NumberIDCleared returns if the "number_id" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) NumberIDCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldNumberID]
+	return ok
+}
+
+// ResetNumberID resets all changes to the "number_id" field.
+func (m *BroadcastRecipientMutation) ResetNumberID() {
+	m.number_id = nil
+	delete(m.clearedFields, broadcastrecipient.FieldNumberID)
+}
+
+// SetPosition sets the "position" field.
+func (m *BroadcastRecipientMutation) SetPosition(i int) {
+	m.position = &i
+	m.addposition = nil
+}
+
+// Position returns the value of the "position" field in the mutation.
+func (m *BroadcastRecipientMutation) Position() (r int, exists bool) {
+	v := m.position
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPosition returns the old "position" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldPosition(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPosition is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPosition requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPosition: %w", err)
+	}
+	return oldValue.Position, nil
+}
+
+// AddPosition adds i to the "position" field.
+func (m *BroadcastRecipientMutation) AddPosition(i int) {
+	if m.addposition != nil {
+		*m.addposition += i
+	} else {
+		m.addposition = &i
+	}
+}
+
+// AddedPosition returns the value that was added to the "position" field in this mutation.
+func (m *BroadcastRecipientMutation) AddedPosition() (r int, exists bool) {
+	v := m.addposition
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPosition resets all changes to the "position" field.
+func (m *BroadcastRecipientMutation) ResetPosition() {
+	m.position = nil
+	m.addposition = nil
+}
+
+// SetState sets the "state" field.
+func (m *BroadcastRecipientMutation) SetState(b broadcastrecipient.State) {
+	m.state = &b
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *BroadcastRecipientMutation) State() (r broadcastrecipient.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldState(ctx context.Context) (v broadcastrecipient.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *BroadcastRecipientMutation) ResetState() {
+	m.state = nil
+}
+
+// SetSkipReason sets the "skip_reason" field.
+func (m *BroadcastRecipientMutation) SetSkipReason(s string) {
+	m.skip_reason = &s
+}
+
+// SkipReason returns the value of the "skip_reason" field in the mutation.
+func (m *BroadcastRecipientMutation) SkipReason() (r string, exists bool) {
+	v := m.skip_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSkipReason returns the old "skip_reason" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldSkipReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSkipReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSkipReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSkipReason: %w", err)
+	}
+	return oldValue.SkipReason, nil
+}
+
+// ClearSkipReason clears the value of the "skip_reason" field.
+func (m *BroadcastRecipientMutation) ClearSkipReason() {
+	m.skip_reason = nil
+	m.clearedFields[broadcastrecipient.FieldSkipReason] = struct{}{}
+}
+
+// SkipReasonCleared returns if the "skip_reason" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) SkipReasonCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldSkipReason]
+	return ok
+}
+
+// ResetSkipReason resets all changes to the "skip_reason" field.
+func (m *BroadcastRecipientMutation) ResetSkipReason() {
+	m.skip_reason = nil
+	delete(m.clearedFields, broadcastrecipient.FieldSkipReason)
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *BroadcastRecipientMutation) SetMessageID(s string) {
+	m.message_id = &s
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *BroadcastRecipientMutation) MessageID() (r string, exists bool) {
+	v := m.message_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldMessageID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ClearMessageID clears the value of the "message_id" field.
+func (m *BroadcastRecipientMutation) ClearMessageID() {
+	m.message_id = nil
+	m.clearedFields[broadcastrecipient.FieldMessageID] = struct{}{}
+}
+
+// MessageIDCleared returns if the "message_id" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) MessageIDCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldMessageID]
+	return ok
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *BroadcastRecipientMutation) ResetMessageID() {
+	m.message_id = nil
+	delete(m.clearedFields, broadcastrecipient.FieldMessageID)
+}
+
+// SetAttemptedAt sets the "attempted_at" field.
+func (m *BroadcastRecipientMutation) SetAttemptedAt(t time.Time) {
+	m.attempted_at = &t
+}
+
+// AttemptedAt returns the value of the "attempted_at" field in the mutation.
+func (m *BroadcastRecipientMutation) AttemptedAt() (r time.Time, exists bool) {
+	v := m.attempted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptedAt returns the old "attempted_at" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldAttemptedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptedAt: %w", err)
+	}
+	return oldValue.AttemptedAt, nil
+}
+
+// ClearAttemptedAt clears the value of the "attempted_at" field.
+func (m *BroadcastRecipientMutation) ClearAttemptedAt() {
+	m.attempted_at = nil
+	m.clearedFields[broadcastrecipient.FieldAttemptedAt] = struct{}{}
+}
+
+// AttemptedAtCleared returns if the "attempted_at" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) AttemptedAtCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldAttemptedAt]
+	return ok
+}
+
+// ResetAttemptedAt resets all changes to the "attempted_at" field.
+func (m *BroadcastRecipientMutation) ResetAttemptedAt() {
+	m.attempted_at = nil
+	delete(m.clearedFields, broadcastrecipient.FieldAttemptedAt)
+}
+
+// SetErrorCode sets the "error_code" field.
+func (m *BroadcastRecipientMutation) SetErrorCode(i int) {
+	m.error_code = &i
+	m.adderror_code = nil
+}
+
+// ErrorCode returns the value of the "error_code" field in the mutation.
+func (m *BroadcastRecipientMutation) ErrorCode() (r int, exists bool) {
+	v := m.error_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldErrorCode returns the old "error_code" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldErrorCode(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldErrorCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldErrorCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldErrorCode: %w", err)
+	}
+	return oldValue.ErrorCode, nil
+}
+
+// AddErrorCode adds i to the "error_code" field.
+func (m *BroadcastRecipientMutation) AddErrorCode(i int) {
+	if m.adderror_code != nil {
+		*m.adderror_code += i
+	} else {
+		m.adderror_code = &i
+	}
+}
+
+// AddedErrorCode returns the value that was added to the "error_code" field in this mutation.
+func (m *BroadcastRecipientMutation) AddedErrorCode() (r int, exists bool) {
+	v := m.adderror_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearErrorCode clears the value of the "error_code" field.
+func (m *BroadcastRecipientMutation) ClearErrorCode() {
+	m.error_code = nil
+	m.adderror_code = nil
+	m.clearedFields[broadcastrecipient.FieldErrorCode] = struct{}{}
+}
+
+// ErrorCodeCleared returns if the "error_code" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) ErrorCodeCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldErrorCode]
+	return ok
+}
+
+// ResetErrorCode resets all changes to the "error_code" field.
+func (m *BroadcastRecipientMutation) ResetErrorCode() {
+	m.error_code = nil
+	m.adderror_code = nil
+	delete(m.clearedFields, broadcastrecipient.FieldErrorCode)
+}
+
+// SetError sets the "error" field.
+func (m *BroadcastRecipientMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *BroadcastRecipientMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *BroadcastRecipientMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[broadcastrecipient.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *BroadcastRecipientMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[broadcastrecipient.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *BroadcastRecipientMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, broadcastrecipient.FieldError)
+}
+
+// SetMarketing sets the "marketing" field.
+func (m *BroadcastRecipientMutation) SetMarketing(b bool) {
+	m.marketing = &b
+}
+
+// Marketing returns the value of the "marketing" field in the mutation.
+func (m *BroadcastRecipientMutation) Marketing() (r bool, exists bool) {
+	v := m.marketing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMarketing returns the old "marketing" field's value of the BroadcastRecipient entity.
+// If the BroadcastRecipient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BroadcastRecipientMutation) OldMarketing(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMarketing is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMarketing requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMarketing: %w", err)
+	}
+	return oldValue.Marketing, nil
+}
+
+// ResetMarketing resets all changes to the "marketing" field.
+func (m *BroadcastRecipientMutation) ResetMarketing() {
+	m.marketing = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *BroadcastRecipientMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[broadcastrecipient.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *BroadcastRecipientMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *BroadcastRecipientMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *BroadcastRecipientMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearBroadcast clears the "broadcast" edge to the Broadcast entity.
+func (m *BroadcastRecipientMutation) ClearBroadcast() {
+	m.clearedbroadcast = true
+	m.clearedFields[broadcastrecipient.FieldBroadcastID] = struct{}{}
+}
+
+// BroadcastCleared reports if the "broadcast" edge to the Broadcast entity was cleared.
+func (m *BroadcastRecipientMutation) BroadcastCleared() bool {
+	return m.clearedbroadcast
+}
+
+// BroadcastIDs returns the "broadcast" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// BroadcastID instead. It exists only for internal usage by the builders.
+func (m *BroadcastRecipientMutation) BroadcastIDs() (ids []string) {
+	if id := m.broadcast; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetBroadcast resets all changes to the "broadcast" edge.
+func (m *BroadcastRecipientMutation) ResetBroadcast() {
+	m.broadcast = nil
+	m.clearedbroadcast = false
+}
+
+// Where appends a list predicates to the BroadcastRecipientMutation builder.
+func (m *BroadcastRecipientMutation) Where(ps ...predicate.BroadcastRecipient) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BroadcastRecipientMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BroadcastRecipientMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BroadcastRecipient, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BroadcastRecipientMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BroadcastRecipientMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BroadcastRecipient).
+func (m *BroadcastRecipientMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BroadcastRecipientMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, broadcastrecipient.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, broadcastrecipient.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, broadcastrecipient.FieldTenantID)
+	}
+	if m.broadcast != nil {
+		fields = append(fields, broadcastrecipient.FieldBroadcastID)
+	}
+	if m.contact_id != nil {
+		fields = append(fields, broadcastrecipient.FieldContactID)
+	}
+	if m.number_id != nil {
+		fields = append(fields, broadcastrecipient.FieldNumberID)
+	}
+	if m.position != nil {
+		fields = append(fields, broadcastrecipient.FieldPosition)
+	}
+	if m.state != nil {
+		fields = append(fields, broadcastrecipient.FieldState)
+	}
+	if m.skip_reason != nil {
+		fields = append(fields, broadcastrecipient.FieldSkipReason)
+	}
+	if m.message_id != nil {
+		fields = append(fields, broadcastrecipient.FieldMessageID)
+	}
+	if m.attempted_at != nil {
+		fields = append(fields, broadcastrecipient.FieldAttemptedAt)
+	}
+	if m.error_code != nil {
+		fields = append(fields, broadcastrecipient.FieldErrorCode)
+	}
+	if m.error != nil {
+		fields = append(fields, broadcastrecipient.FieldError)
+	}
+	if m.marketing != nil {
+		fields = append(fields, broadcastrecipient.FieldMarketing)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BroadcastRecipientMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case broadcastrecipient.FieldCreatedAt:
+		return m.CreatedAt()
+	case broadcastrecipient.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case broadcastrecipient.FieldTenantID:
+		return m.TenantID()
+	case broadcastrecipient.FieldBroadcastID:
+		return m.BroadcastID()
+	case broadcastrecipient.FieldContactID:
+		return m.ContactID()
+	case broadcastrecipient.FieldNumberID:
+		return m.NumberID()
+	case broadcastrecipient.FieldPosition:
+		return m.Position()
+	case broadcastrecipient.FieldState:
+		return m.State()
+	case broadcastrecipient.FieldSkipReason:
+		return m.SkipReason()
+	case broadcastrecipient.FieldMessageID:
+		return m.MessageID()
+	case broadcastrecipient.FieldAttemptedAt:
+		return m.AttemptedAt()
+	case broadcastrecipient.FieldErrorCode:
+		return m.ErrorCode()
+	case broadcastrecipient.FieldError:
+		return m.Error()
+	case broadcastrecipient.FieldMarketing:
+		return m.Marketing()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BroadcastRecipientMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case broadcastrecipient.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case broadcastrecipient.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case broadcastrecipient.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case broadcastrecipient.FieldBroadcastID:
+		return m.OldBroadcastID(ctx)
+	case broadcastrecipient.FieldContactID:
+		return m.OldContactID(ctx)
+	case broadcastrecipient.FieldNumberID:
+		return m.OldNumberID(ctx)
+	case broadcastrecipient.FieldPosition:
+		return m.OldPosition(ctx)
+	case broadcastrecipient.FieldState:
+		return m.OldState(ctx)
+	case broadcastrecipient.FieldSkipReason:
+		return m.OldSkipReason(ctx)
+	case broadcastrecipient.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case broadcastrecipient.FieldAttemptedAt:
+		return m.OldAttemptedAt(ctx)
+	case broadcastrecipient.FieldErrorCode:
+		return m.OldErrorCode(ctx)
+	case broadcastrecipient.FieldError:
+		return m.OldError(ctx)
+	case broadcastrecipient.FieldMarketing:
+		return m.OldMarketing(ctx)
+	}
+	return nil, fmt.Errorf("unknown BroadcastRecipient field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BroadcastRecipientMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case broadcastrecipient.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case broadcastrecipient.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case broadcastrecipient.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case broadcastrecipient.FieldBroadcastID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBroadcastID(v)
+		return nil
+	case broadcastrecipient.FieldContactID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContactID(v)
+		return nil
+	case broadcastrecipient.FieldNumberID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberID(v)
+		return nil
+	case broadcastrecipient.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPosition(v)
+		return nil
+	case broadcastrecipient.FieldState:
+		v, ok := value.(broadcastrecipient.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case broadcastrecipient.FieldSkipReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSkipReason(v)
+		return nil
+	case broadcastrecipient.FieldMessageID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case broadcastrecipient.FieldAttemptedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptedAt(v)
+		return nil
+	case broadcastrecipient.FieldErrorCode:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetErrorCode(v)
+		return nil
+	case broadcastrecipient.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case broadcastrecipient.FieldMarketing:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMarketing(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BroadcastRecipientMutation) AddedFields() []string {
+	var fields []string
+	if m.addposition != nil {
+		fields = append(fields, broadcastrecipient.FieldPosition)
+	}
+	if m.adderror_code != nil {
+		fields = append(fields, broadcastrecipient.FieldErrorCode)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BroadcastRecipientMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case broadcastrecipient.FieldPosition:
+		return m.AddedPosition()
+	case broadcastrecipient.FieldErrorCode:
+		return m.AddedErrorCode()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BroadcastRecipientMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case broadcastrecipient.FieldPosition:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPosition(v)
+		return nil
+	case broadcastrecipient.FieldErrorCode:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddErrorCode(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BroadcastRecipientMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(broadcastrecipient.FieldNumberID) {
+		fields = append(fields, broadcastrecipient.FieldNumberID)
+	}
+	if m.FieldCleared(broadcastrecipient.FieldSkipReason) {
+		fields = append(fields, broadcastrecipient.FieldSkipReason)
+	}
+	if m.FieldCleared(broadcastrecipient.FieldMessageID) {
+		fields = append(fields, broadcastrecipient.FieldMessageID)
+	}
+	if m.FieldCleared(broadcastrecipient.FieldAttemptedAt) {
+		fields = append(fields, broadcastrecipient.FieldAttemptedAt)
+	}
+	if m.FieldCleared(broadcastrecipient.FieldErrorCode) {
+		fields = append(fields, broadcastrecipient.FieldErrorCode)
+	}
+	if m.FieldCleared(broadcastrecipient.FieldError) {
+		fields = append(fields, broadcastrecipient.FieldError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BroadcastRecipientMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BroadcastRecipientMutation) ClearField(name string) error {
+	switch name {
+	case broadcastrecipient.FieldNumberID:
+		m.ClearNumberID()
+		return nil
+	case broadcastrecipient.FieldSkipReason:
+		m.ClearSkipReason()
+		return nil
+	case broadcastrecipient.FieldMessageID:
+		m.ClearMessageID()
+		return nil
+	case broadcastrecipient.FieldAttemptedAt:
+		m.ClearAttemptedAt()
+		return nil
+	case broadcastrecipient.FieldErrorCode:
+		m.ClearErrorCode()
+		return nil
+	case broadcastrecipient.FieldError:
+		m.ClearError()
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BroadcastRecipientMutation) ResetField(name string) error {
+	switch name {
+	case broadcastrecipient.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case broadcastrecipient.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case broadcastrecipient.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case broadcastrecipient.FieldBroadcastID:
+		m.ResetBroadcastID()
+		return nil
+	case broadcastrecipient.FieldContactID:
+		m.ResetContactID()
+		return nil
+	case broadcastrecipient.FieldNumberID:
+		m.ResetNumberID()
+		return nil
+	case broadcastrecipient.FieldPosition:
+		m.ResetPosition()
+		return nil
+	case broadcastrecipient.FieldState:
+		m.ResetState()
+		return nil
+	case broadcastrecipient.FieldSkipReason:
+		m.ResetSkipReason()
+		return nil
+	case broadcastrecipient.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case broadcastrecipient.FieldAttemptedAt:
+		m.ResetAttemptedAt()
+		return nil
+	case broadcastrecipient.FieldErrorCode:
+		m.ResetErrorCode()
+		return nil
+	case broadcastrecipient.FieldError:
+		m.ResetError()
+		return nil
+	case broadcastrecipient.FieldMarketing:
+		m.ResetMarketing()
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BroadcastRecipientMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, broadcastrecipient.EdgeTenant)
+	}
+	if m.broadcast != nil {
+		edges = append(edges, broadcastrecipient.EdgeBroadcast)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BroadcastRecipientMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case broadcastrecipient.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case broadcastrecipient.EdgeBroadcast:
+		if id := m.broadcast; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BroadcastRecipientMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BroadcastRecipientMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BroadcastRecipientMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, broadcastrecipient.EdgeTenant)
+	}
+	if m.clearedbroadcast {
+		edges = append(edges, broadcastrecipient.EdgeBroadcast)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BroadcastRecipientMutation) EdgeCleared(name string) bool {
+	switch name {
+	case broadcastrecipient.EdgeTenant:
+		return m.clearedtenant
+	case broadcastrecipient.EdgeBroadcast:
+		return m.clearedbroadcast
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BroadcastRecipientMutation) ClearEdge(name string) error {
+	switch name {
+	case broadcastrecipient.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case broadcastrecipient.EdgeBroadcast:
+		m.ClearBroadcast()
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BroadcastRecipientMutation) ResetEdge(name string) error {
+	switch name {
+	case broadcastrecipient.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case broadcastrecipient.EdgeBroadcast:
+		m.ResetBroadcast()
+		return nil
+	}
+	return fmt.Errorf("unknown BroadcastRecipient edge %s", name)
 }
 
 // CasbinRuleMutation represents an operation that mutates the CasbinRule nodes in the graph.
@@ -23565,6 +26814,1280 @@ func (m *MessageRateMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown MessageRate edge %s", name)
+}
+
+// MessageTemplateMutation represents an operation that mutates the MessageTemplate nodes in the graph.
+type MessageTemplateMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	created_at        *time.Time
+	updated_at        *time.Time
+	waba_id           *string
+	provider_id       *string
+	name              *string
+	language          *string
+	category          *messagetemplate.Category
+	status            *string
+	reason            *string
+	header_format     *string
+	body              *string
+	body_variables    *int
+	addbody_variables *int
+	components        *[]map[string]interface{}
+	appendcomponents  []map[string]interface{}
+	synced_at         *time.Time
+	clearedFields     map[string]struct{}
+	tenant            *string
+	clearedtenant     bool
+	done              bool
+	oldValue          func(context.Context) (*MessageTemplate, error)
+	predicates        []predicate.MessageTemplate
+}
+
+var _ ent.Mutation = (*MessageTemplateMutation)(nil)
+
+// messagetemplateOption allows management of the mutation configuration using functional options.
+type messagetemplateOption func(*MessageTemplateMutation)
+
+// newMessageTemplateMutation creates new mutation for the MessageTemplate entity.
+func newMessageTemplateMutation(c config, op Op, opts ...messagetemplateOption) *MessageTemplateMutation {
+	m := &MessageTemplateMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageTemplate,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageTemplateID sets the ID field of the mutation.
+func withMessageTemplateID(id string) messagetemplateOption {
+	return func(m *MessageTemplateMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageTemplate
+		)
+		m.oldValue = func(ctx context.Context) (*MessageTemplate, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageTemplate.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageTemplate sets the old MessageTemplate of the mutation.
+func withMessageTemplate(node *MessageTemplate) messagetemplateOption {
+	return func(m *MessageTemplateMutation) {
+		m.oldValue = func(context.Context) (*MessageTemplate, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageTemplateMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageTemplateMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MessageTemplate entities.
+func (m *MessageTemplateMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageTemplateMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageTemplateMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageTemplate.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MessageTemplateMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MessageTemplateMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MessageTemplateMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MessageTemplateMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MessageTemplateMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MessageTemplateMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *MessageTemplateMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *MessageTemplateMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *MessageTemplateMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetWabaID sets the "waba_id" field.
+func (m *MessageTemplateMutation) SetWabaID(s string) {
+	m.waba_id = &s
+}
+
+// WabaID returns the value of the "waba_id" field in the mutation.
+func (m *MessageTemplateMutation) WabaID() (r string, exists bool) {
+	v := m.waba_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWabaID returns the old "waba_id" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldWabaID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWabaID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWabaID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWabaID: %w", err)
+	}
+	return oldValue.WabaID, nil
+}
+
+// ResetWabaID resets all changes to the "waba_id" field.
+func (m *MessageTemplateMutation) ResetWabaID() {
+	m.waba_id = nil
+}
+
+// SetProviderID sets the "provider_id" field.
+func (m *MessageTemplateMutation) SetProviderID(s string) {
+	m.provider_id = &s
+}
+
+// ProviderID returns the value of the "provider_id" field in the mutation.
+func (m *MessageTemplateMutation) ProviderID() (r string, exists bool) {
+	v := m.provider_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProviderID returns the old "provider_id" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldProviderID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProviderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProviderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProviderID: %w", err)
+	}
+	return oldValue.ProviderID, nil
+}
+
+// ResetProviderID resets all changes to the "provider_id" field.
+func (m *MessageTemplateMutation) ResetProviderID() {
+	m.provider_id = nil
+}
+
+// SetName sets the "name" field.
+func (m *MessageTemplateMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *MessageTemplateMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *MessageTemplateMutation) ResetName() {
+	m.name = nil
+}
+
+// SetLanguage sets the "language" field.
+func (m *MessageTemplateMutation) SetLanguage(s string) {
+	m.language = &s
+}
+
+// Language returns the value of the "language" field in the mutation.
+func (m *MessageTemplateMutation) Language() (r string, exists bool) {
+	v := m.language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLanguage returns the old "language" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldLanguage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLanguage: %w", err)
+	}
+	return oldValue.Language, nil
+}
+
+// ResetLanguage resets all changes to the "language" field.
+func (m *MessageTemplateMutation) ResetLanguage() {
+	m.language = nil
+}
+
+// SetCategory sets the "category" field.
+func (m *MessageTemplateMutation) SetCategory(value messagetemplate.Category) {
+	m.category = &value
+}
+
+// Category returns the value of the "category" field in the mutation.
+func (m *MessageTemplateMutation) Category() (r messagetemplate.Category, exists bool) {
+	v := m.category
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCategory returns the old "category" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldCategory(ctx context.Context) (v messagetemplate.Category, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCategory is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCategory requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCategory: %w", err)
+	}
+	return oldValue.Category, nil
+}
+
+// ResetCategory resets all changes to the "category" field.
+func (m *MessageTemplateMutation) ResetCategory() {
+	m.category = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *MessageTemplateMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MessageTemplateMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MessageTemplateMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *MessageTemplateMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *MessageTemplateMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ClearReason clears the value of the "reason" field.
+func (m *MessageTemplateMutation) ClearReason() {
+	m.reason = nil
+	m.clearedFields[messagetemplate.FieldReason] = struct{}{}
+}
+
+// ReasonCleared returns if the "reason" field was cleared in this mutation.
+func (m *MessageTemplateMutation) ReasonCleared() bool {
+	_, ok := m.clearedFields[messagetemplate.FieldReason]
+	return ok
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *MessageTemplateMutation) ResetReason() {
+	m.reason = nil
+	delete(m.clearedFields, messagetemplate.FieldReason)
+}
+
+// SetHeaderFormat sets the "header_format" field.
+func (m *MessageTemplateMutation) SetHeaderFormat(s string) {
+	m.header_format = &s
+}
+
+// HeaderFormat returns the value of the "header_format" field in the mutation.
+func (m *MessageTemplateMutation) HeaderFormat() (r string, exists bool) {
+	v := m.header_format
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeaderFormat returns the old "header_format" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldHeaderFormat(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeaderFormat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeaderFormat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeaderFormat: %w", err)
+	}
+	return oldValue.HeaderFormat, nil
+}
+
+// ClearHeaderFormat clears the value of the "header_format" field.
+func (m *MessageTemplateMutation) ClearHeaderFormat() {
+	m.header_format = nil
+	m.clearedFields[messagetemplate.FieldHeaderFormat] = struct{}{}
+}
+
+// HeaderFormatCleared returns if the "header_format" field was cleared in this mutation.
+func (m *MessageTemplateMutation) HeaderFormatCleared() bool {
+	_, ok := m.clearedFields[messagetemplate.FieldHeaderFormat]
+	return ok
+}
+
+// ResetHeaderFormat resets all changes to the "header_format" field.
+func (m *MessageTemplateMutation) ResetHeaderFormat() {
+	m.header_format = nil
+	delete(m.clearedFields, messagetemplate.FieldHeaderFormat)
+}
+
+// SetBody sets the "body" field.
+func (m *MessageTemplateMutation) SetBody(s string) {
+	m.body = &s
+}
+
+// Body returns the value of the "body" field in the mutation.
+func (m *MessageTemplateMutation) Body() (r string, exists bool) {
+	v := m.body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBody returns the old "body" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBody: %w", err)
+	}
+	return oldValue.Body, nil
+}
+
+// ClearBody clears the value of the "body" field.
+func (m *MessageTemplateMutation) ClearBody() {
+	m.body = nil
+	m.clearedFields[messagetemplate.FieldBody] = struct{}{}
+}
+
+// BodyCleared returns if the "body" field was cleared in this mutation.
+func (m *MessageTemplateMutation) BodyCleared() bool {
+	_, ok := m.clearedFields[messagetemplate.FieldBody]
+	return ok
+}
+
+// ResetBody resets all changes to the "body" field.
+func (m *MessageTemplateMutation) ResetBody() {
+	m.body = nil
+	delete(m.clearedFields, messagetemplate.FieldBody)
+}
+
+// SetBodyVariables sets the "body_variables" field.
+func (m *MessageTemplateMutation) SetBodyVariables(i int) {
+	m.body_variables = &i
+	m.addbody_variables = nil
+}
+
+// BodyVariables returns the value of the "body_variables" field in the mutation.
+func (m *MessageTemplateMutation) BodyVariables() (r int, exists bool) {
+	v := m.body_variables
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBodyVariables returns the old "body_variables" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldBodyVariables(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBodyVariables is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBodyVariables requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBodyVariables: %w", err)
+	}
+	return oldValue.BodyVariables, nil
+}
+
+// AddBodyVariables adds i to the "body_variables" field.
+func (m *MessageTemplateMutation) AddBodyVariables(i int) {
+	if m.addbody_variables != nil {
+		*m.addbody_variables += i
+	} else {
+		m.addbody_variables = &i
+	}
+}
+
+// AddedBodyVariables returns the value that was added to the "body_variables" field in this mutation.
+func (m *MessageTemplateMutation) AddedBodyVariables() (r int, exists bool) {
+	v := m.addbody_variables
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBodyVariables resets all changes to the "body_variables" field.
+func (m *MessageTemplateMutation) ResetBodyVariables() {
+	m.body_variables = nil
+	m.addbody_variables = nil
+}
+
+// SetComponents sets the "components" field.
+func (m *MessageTemplateMutation) SetComponents(value []map[string]interface{}) {
+	m.components = &value
+	m.appendcomponents = nil
+}
+
+// Components returns the value of the "components" field in the mutation.
+func (m *MessageTemplateMutation) Components() (r []map[string]interface{}, exists bool) {
+	v := m.components
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComponents returns the old "components" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldComponents(ctx context.Context) (v []map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComponents is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComponents requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComponents: %w", err)
+	}
+	return oldValue.Components, nil
+}
+
+// AppendComponents adds value to the "components" field.
+func (m *MessageTemplateMutation) AppendComponents(value []map[string]interface{}) {
+	m.appendcomponents = append(m.appendcomponents, value...)
+}
+
+// AppendedComponents returns the list of values that were appended to the "components" field in this mutation.
+func (m *MessageTemplateMutation) AppendedComponents() ([]map[string]interface{}, bool) {
+	if len(m.appendcomponents) == 0 {
+		return nil, false
+	}
+	return m.appendcomponents, true
+}
+
+// ClearComponents clears the value of the "components" field.
+func (m *MessageTemplateMutation) ClearComponents() {
+	m.components = nil
+	m.appendcomponents = nil
+	m.clearedFields[messagetemplate.FieldComponents] = struct{}{}
+}
+
+// ComponentsCleared returns if the "components" field was cleared in this mutation.
+func (m *MessageTemplateMutation) ComponentsCleared() bool {
+	_, ok := m.clearedFields[messagetemplate.FieldComponents]
+	return ok
+}
+
+// ResetComponents resets all changes to the "components" field.
+func (m *MessageTemplateMutation) ResetComponents() {
+	m.components = nil
+	m.appendcomponents = nil
+	delete(m.clearedFields, messagetemplate.FieldComponents)
+}
+
+// SetSyncedAt sets the "synced_at" field.
+func (m *MessageTemplateMutation) SetSyncedAt(t time.Time) {
+	m.synced_at = &t
+}
+
+// SyncedAt returns the value of the "synced_at" field in the mutation.
+func (m *MessageTemplateMutation) SyncedAt() (r time.Time, exists bool) {
+	v := m.synced_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSyncedAt returns the old "synced_at" field's value of the MessageTemplate entity.
+// If the MessageTemplate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageTemplateMutation) OldSyncedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSyncedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSyncedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSyncedAt: %w", err)
+	}
+	return oldValue.SyncedAt, nil
+}
+
+// ResetSyncedAt resets all changes to the "synced_at" field.
+func (m *MessageTemplateMutation) ResetSyncedAt() {
+	m.synced_at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *MessageTemplateMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[messagetemplate.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *MessageTemplateMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *MessageTemplateMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *MessageTemplateMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the MessageTemplateMutation builder.
+func (m *MessageTemplateMutation) Where(ps ...predicate.MessageTemplate) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageTemplateMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageTemplateMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageTemplate, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageTemplateMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageTemplateMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageTemplate).
+func (m *MessageTemplateMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageTemplateMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.created_at != nil {
+		fields = append(fields, messagetemplate.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, messagetemplate.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, messagetemplate.FieldTenantID)
+	}
+	if m.waba_id != nil {
+		fields = append(fields, messagetemplate.FieldWabaID)
+	}
+	if m.provider_id != nil {
+		fields = append(fields, messagetemplate.FieldProviderID)
+	}
+	if m.name != nil {
+		fields = append(fields, messagetemplate.FieldName)
+	}
+	if m.language != nil {
+		fields = append(fields, messagetemplate.FieldLanguage)
+	}
+	if m.category != nil {
+		fields = append(fields, messagetemplate.FieldCategory)
+	}
+	if m.status != nil {
+		fields = append(fields, messagetemplate.FieldStatus)
+	}
+	if m.reason != nil {
+		fields = append(fields, messagetemplate.FieldReason)
+	}
+	if m.header_format != nil {
+		fields = append(fields, messagetemplate.FieldHeaderFormat)
+	}
+	if m.body != nil {
+		fields = append(fields, messagetemplate.FieldBody)
+	}
+	if m.body_variables != nil {
+		fields = append(fields, messagetemplate.FieldBodyVariables)
+	}
+	if m.components != nil {
+		fields = append(fields, messagetemplate.FieldComponents)
+	}
+	if m.synced_at != nil {
+		fields = append(fields, messagetemplate.FieldSyncedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageTemplateMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messagetemplate.FieldCreatedAt:
+		return m.CreatedAt()
+	case messagetemplate.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case messagetemplate.FieldTenantID:
+		return m.TenantID()
+	case messagetemplate.FieldWabaID:
+		return m.WabaID()
+	case messagetemplate.FieldProviderID:
+		return m.ProviderID()
+	case messagetemplate.FieldName:
+		return m.Name()
+	case messagetemplate.FieldLanguage:
+		return m.Language()
+	case messagetemplate.FieldCategory:
+		return m.Category()
+	case messagetemplate.FieldStatus:
+		return m.Status()
+	case messagetemplate.FieldReason:
+		return m.Reason()
+	case messagetemplate.FieldHeaderFormat:
+		return m.HeaderFormat()
+	case messagetemplate.FieldBody:
+		return m.Body()
+	case messagetemplate.FieldBodyVariables:
+		return m.BodyVariables()
+	case messagetemplate.FieldComponents:
+		return m.Components()
+	case messagetemplate.FieldSyncedAt:
+		return m.SyncedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageTemplateMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messagetemplate.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case messagetemplate.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case messagetemplate.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case messagetemplate.FieldWabaID:
+		return m.OldWabaID(ctx)
+	case messagetemplate.FieldProviderID:
+		return m.OldProviderID(ctx)
+	case messagetemplate.FieldName:
+		return m.OldName(ctx)
+	case messagetemplate.FieldLanguage:
+		return m.OldLanguage(ctx)
+	case messagetemplate.FieldCategory:
+		return m.OldCategory(ctx)
+	case messagetemplate.FieldStatus:
+		return m.OldStatus(ctx)
+	case messagetemplate.FieldReason:
+		return m.OldReason(ctx)
+	case messagetemplate.FieldHeaderFormat:
+		return m.OldHeaderFormat(ctx)
+	case messagetemplate.FieldBody:
+		return m.OldBody(ctx)
+	case messagetemplate.FieldBodyVariables:
+		return m.OldBodyVariables(ctx)
+	case messagetemplate.FieldComponents:
+		return m.OldComponents(ctx)
+	case messagetemplate.FieldSyncedAt:
+		return m.OldSyncedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageTemplate field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageTemplateMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messagetemplate.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case messagetemplate.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case messagetemplate.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case messagetemplate.FieldWabaID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWabaID(v)
+		return nil
+	case messagetemplate.FieldProviderID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProviderID(v)
+		return nil
+	case messagetemplate.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case messagetemplate.FieldLanguage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLanguage(v)
+		return nil
+	case messagetemplate.FieldCategory:
+		v, ok := value.(messagetemplate.Category)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCategory(v)
+		return nil
+	case messagetemplate.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case messagetemplate.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case messagetemplate.FieldHeaderFormat:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeaderFormat(v)
+		return nil
+	case messagetemplate.FieldBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBody(v)
+		return nil
+	case messagetemplate.FieldBodyVariables:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBodyVariables(v)
+		return nil
+	case messagetemplate.FieldComponents:
+		v, ok := value.([]map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComponents(v)
+		return nil
+	case messagetemplate.FieldSyncedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSyncedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageTemplateMutation) AddedFields() []string {
+	var fields []string
+	if m.addbody_variables != nil {
+		fields = append(fields, messagetemplate.FieldBodyVariables)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageTemplateMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case messagetemplate.FieldBodyVariables:
+		return m.AddedBodyVariables()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageTemplateMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case messagetemplate.FieldBodyVariables:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBodyVariables(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageTemplateMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(messagetemplate.FieldReason) {
+		fields = append(fields, messagetemplate.FieldReason)
+	}
+	if m.FieldCleared(messagetemplate.FieldHeaderFormat) {
+		fields = append(fields, messagetemplate.FieldHeaderFormat)
+	}
+	if m.FieldCleared(messagetemplate.FieldBody) {
+		fields = append(fields, messagetemplate.FieldBody)
+	}
+	if m.FieldCleared(messagetemplate.FieldComponents) {
+		fields = append(fields, messagetemplate.FieldComponents)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageTemplateMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageTemplateMutation) ClearField(name string) error {
+	switch name {
+	case messagetemplate.FieldReason:
+		m.ClearReason()
+		return nil
+	case messagetemplate.FieldHeaderFormat:
+		m.ClearHeaderFormat()
+		return nil
+	case messagetemplate.FieldBody:
+		m.ClearBody()
+		return nil
+	case messagetemplate.FieldComponents:
+		m.ClearComponents()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageTemplateMutation) ResetField(name string) error {
+	switch name {
+	case messagetemplate.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case messagetemplate.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case messagetemplate.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case messagetemplate.FieldWabaID:
+		m.ResetWabaID()
+		return nil
+	case messagetemplate.FieldProviderID:
+		m.ResetProviderID()
+		return nil
+	case messagetemplate.FieldName:
+		m.ResetName()
+		return nil
+	case messagetemplate.FieldLanguage:
+		m.ResetLanguage()
+		return nil
+	case messagetemplate.FieldCategory:
+		m.ResetCategory()
+		return nil
+	case messagetemplate.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case messagetemplate.FieldReason:
+		m.ResetReason()
+		return nil
+	case messagetemplate.FieldHeaderFormat:
+		m.ResetHeaderFormat()
+		return nil
+	case messagetemplate.FieldBody:
+		m.ResetBody()
+		return nil
+	case messagetemplate.FieldBodyVariables:
+		m.ResetBodyVariables()
+		return nil
+	case messagetemplate.FieldComponents:
+		m.ResetComponents()
+		return nil
+	case messagetemplate.FieldSyncedAt:
+		m.ResetSyncedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageTemplateMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, messagetemplate.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageTemplateMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messagetemplate.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageTemplateMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageTemplateMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageTemplateMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, messagetemplate.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageTemplateMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messagetemplate.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageTemplateMutation) ClearEdge(name string) error {
+	switch name {
+	case messagetemplate.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageTemplateMutation) ResetEdge(name string) error {
+	switch name {
+	case messagetemplate.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageTemplate edge %s", name)
 }
 
 // NumberMutation represents an operation that mutates the Number nodes in the graph.

@@ -26,6 +26,10 @@ type Tx struct {
 	AutomationRule *AutomationRuleClient
 	// AutomationRun is the client for interacting with the AutomationRun builders.
 	AutomationRun *AutomationRunClient
+	// Broadcast is the client for interacting with the Broadcast builders.
+	Broadcast *BroadcastClient
+	// BroadcastRecipient is the client for interacting with the BroadcastRecipient builders.
+	BroadcastRecipient *BroadcastRecipientClient
 	// CasbinRule is the client for interacting with the CasbinRule builders.
 	CasbinRule *CasbinRuleClient
 	// Contact is the client for interacting with the Contact builders.
@@ -50,6 +54,8 @@ type Tx struct {
 	Message *MessageClient
 	// MessageRate is the client for interacting with the MessageRate builders.
 	MessageRate *MessageRateClient
+	// MessageTemplate is the client for interacting with the MessageTemplate builders.
+	MessageTemplate *MessageTemplateClient
 	// Number is the client for interacting with the Number builders.
 	Number *NumberClient
 	// Offboarding is the client for interacting with the Offboarding builders.
@@ -209,6 +215,8 @@ func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AutomationRule = NewAutomationRuleClient(tx.config)
 	tx.AutomationRun = NewAutomationRunClient(tx.config)
+	tx.Broadcast = NewBroadcastClient(tx.config)
+	tx.BroadcastRecipient = NewBroadcastRecipientClient(tx.config)
 	tx.CasbinRule = NewCasbinRuleClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
@@ -221,6 +229,7 @@ func (tx *Tx) init() {
 	tx.LoginThrottle = NewLoginThrottleClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.MessageRate = NewMessageRateClient(tx.config)
+	tx.MessageTemplate = NewMessageTemplateClient(tx.config)
 	tx.Number = NewNumberClient(tx.config)
 	tx.Offboarding = NewOffboardingClient(tx.config)
 	tx.OutboundDelivery = NewOutboundDeliveryClient(tx.config)

@@ -43,6 +43,11 @@ func (r *queryResolver) AutomationRuns(ctx context.Context, after *entgql.Cursor
 	return r.client.AutomationRun.Query().Paginate(ctx, after, first, before, last, ent.WithAutomationRunOrder(orderBy), ent.WithAutomationRunFilter(where.Filter))
 }
 
+// Broadcasts is the resolver for the broadcasts field.
+func (r *queryResolver) Broadcasts(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.BroadcastOrder, where *ent.BroadcastWhereInput) (*ent.BroadcastConnection, error) {
+	return r.client.Broadcast.Query().Paginate(ctx, after, first, before, last, ent.WithBroadcastOrder(orderBy), ent.WithBroadcastFilter(where.Filter))
+}
+
 // Contacts is the resolver for the contacts field.
 func (r *queryResolver) Contacts(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) (*ent.ContactConnection, error) {
 	return r.client.Contact.Query().Paginate(ctx, after, first, before, last, ent.WithContactOrder(orderBy), ent.WithContactFilter(where.Filter))
@@ -66,6 +71,11 @@ func (r *queryResolver) GroupWebhookEvents(ctx context.Context, after *entgql.Cu
 // Messages is the resolver for the messages field.
 func (r *queryResolver) Messages(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) (*ent.MessageConnection, error) {
 	return r.client.Message.Query().Paginate(ctx, after, first, before, last, ent.WithMessageOrder(orderBy), ent.WithMessageFilter(where.Filter))
+}
+
+// MessageTemplates is the resolver for the messageTemplates field.
+func (r *queryResolver) MessageTemplates(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageTemplateOrder, where *ent.MessageTemplateWhereInput) (*ent.MessageTemplateConnection, error) {
+	return r.client.MessageTemplate.Query().Paginate(ctx, after, first, before, last, ent.WithMessageTemplateOrder(orderBy), ent.WithMessageTemplateFilter(where.Filter))
 }
 
 // Numbers is the resolver for the numbers field.

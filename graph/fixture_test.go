@@ -54,11 +54,14 @@ type world struct {
 	joinRequest  string // a customer's pending request to join the group
 	segment      string // a saved contact filter (the world's number's customers)
 	schedule     string // a scheduled change of the group's settings
+	template     string // a message template synced from the provider
+	broadcast    string // a draft broadcast of that template
+	recipient    string // one of its recipient rows
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment, w.schedule}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment, w.schedule, w.template, w.broadcast, w.recipient}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -198,6 +201,19 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		SetFilter(schematype.SegmentFilter{NumberIDs: []string{w.number}}).Save(ctx)
 	require.NoError(t, err)
 	w.segment = seg.ID
+	tpl, err := c.MessageTemplate.Create().SetWabaID("waba-" + slug).SetProviderID("tpl-" + slug).SetName("promo_" + slug).
+		SetLanguage("en").SetCategory("MARKETING").SetStatus("APPROVED").SetBody("Hi {{1}}").SetBodyVariables(1).
+		SetSyncedAt(time.Now()).Save(ctx)
+	require.NoError(t, err)
+	w.template = tpl.ID
+	var cast struct{ CreateBroadcast struct{ ID string } }
+	mutate(`mutation($t: ID!) { createBroadcast(input: {name: "VIP", templateID: $t, variables: ["contact.name"], tagsAll: ["vip"]}) { id } }`,
+		map[string]any{"t": tpl.ID}, &cast)
+	w.broadcast = cast.CreateBroadcast.ID
+	rcp, err := c.BroadcastRecipient.Create().SetBroadcastID(w.broadcast).SetContactID(w.contact).SetPosition(0).
+		SetState("SKIPPED").SetSkipReason("OPTED_OUT").Save(ctx)
+	require.NoError(t, err)
+	w.recipient = rcp.ID
 	return w
 }
 

@@ -119,6 +119,10 @@ var emptyValues = map[string]func() any{
 	"[MessageRate!]!":              func() any { return []*ent.MessageRate{} },
 	"[AgentLoad!]!":                func() any { return []*model.AgentLoad{} },
 	"AuditChainReport!":            func() any { return &model.AuditChainReport{} },
+	"BroadcastConnection!":         func() any { return &ent.BroadcastConnection{} },
+	"MessageTemplateConnection!":   func() any { return &ent.MessageTemplateConnection{} },
+	"BroadcastStats!":              func() any { return &model.BroadcastStats{} },
+	"BroadcastPolicy!":             func() any { return &model.BroadcastPolicy{} },
 }
 
 func forbiddenField(typ, field string) error {

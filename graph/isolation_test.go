@@ -169,6 +169,18 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			nf(`mutation { updateSegment(id: "` + a.segment + `", input: {name: "x", filter: {numberIDs: ["` + b.number + `"]}}) { id } }`),
 		},
 		"deleteSegment": {nf(`mutation { deleteSegment(id: "` + b.segment + `") { id } }`)},
+		// Templates and broadcasts: A syncs and prepares its own; B's are not found.
+		"syncTemplates": {ok(`mutation { syncTemplates }`)},
+		"createBroadcast": {
+			nf(`mutation { createBroadcast(input: {name: "x", templateID: "` + b.template + `", variables: ["contact.name"], tagsAll: ["vip"]}) { id } }`),
+			nf(`mutation { createBroadcast(input: {name: "x", text: "hi", tagsAll: ["vip"], numberIDs: ["` + b.number + `"]}) { id } }`),
+			nf(`mutation { createBroadcast(input: {name: "x", text: "hi", tagsAll: ["vip"], sender: FIXED, numberID: "` + b.number + `"}) { id } }`),
+		},
+		"scheduleBroadcast":  {nf(`mutation { scheduleBroadcast(id: "` + b.broadcast + `") { id } }`)},
+		"pauseBroadcast":     {nf(`mutation { pauseBroadcast(id: "` + b.broadcast + `") { id } }`)},
+		"resumeBroadcast":    {nf(`mutation { resumeBroadcast(id: "` + b.broadcast + `") { id } }`)},
+		"cancelBroadcast":    {nf(`mutation { cancelBroadcast(id: "` + b.broadcast + `") { id } }`)},
+		"setBroadcastPolicy": {ok(`mutation { setBroadcastPolicy(input: {marketingCap: 1, marketingCapDays: 7, messagingLimit: 250}) { marketingCap } }`)},
 		// The cap is the caller's tenant's: A sets its own, B's stays (the snapshot).
 		"setGroupAdminCap":      {ok(`mutation { setGroupAdminCap(cap: 5) { groupAdminCap } }`)},
 		"scheduleGroupSettings": {nf(`mutation { scheduleGroupSettings(input: {groupID: "` + b.group + `", start: "2099-01-01T08:00", end: "2099-01-02T08:00", sendMessages: ADMINS}) { id } }`)},
@@ -211,6 +223,9 @@ var snapshotQuery = `{
   outboundDeliveries(first: 100) { totalCount edges { node { id eventID state attempts nextAttemptAt updatedAt } } }
   inboundDeliveries(first: 100) { id state attempts phoneNumberIDs error }
   groupWebhookEvents(first: 100) { totalCount edges { node { id field type groupID } } }
+  messageTemplates(first: 100) { totalCount edges { node { id name status updatedAt } } }
+  broadcasts(first: 100) { totalCount edges { node { id name state updatedAt recipients(first: 100) { totalCount edges { node { id state skipReason } } } } } }
+  broadcastPolicy { marketingCap marketingCapDays messagingLimit }
 }`
 
 func TestTenantIsolation(t *testing.T) {

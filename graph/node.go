@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	entbroadcast "github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
@@ -42,15 +45,18 @@ func nodeType(ctx context.Context, id string) (string, error) {
 
 // nodeSwitches are policy.TypeSwitches by table, for node(id:).
 var nodeSwitches = map[string]policy.Permission{
-	entgroup.Table:          policy.TypeSwitches["Group"],
-	groupmember.Table:       policy.TypeSwitches["GroupMember"],
-	groupjoinrequest.Table:  policy.TypeSwitches["GroupJoinRequest"],
-	groupwebhookevent.Table: policy.TypeSwitches["GroupWebhookEvent"],
-	groupschedule.Table:     policy.TypeSwitches["GroupSchedule"],
-	automationrule.Table:    policy.TypeSwitches["AutomationRule"],
-	automationrun.Table:     policy.TypeSwitches["AutomationRun"],
-	entrole.Table:           policy.TypeSwitches["Role"],
-	apikey.Table:            policy.TypeSwitches["APIKey"],
-	session.Table:           policy.TypeSwitches["Session"],
-	routingrun.Table:        policy.TypeSwitches["RoutingRun"],
+	entgroup.Table:           policy.TypeSwitches["Group"],
+	groupmember.Table:        policy.TypeSwitches["GroupMember"],
+	groupjoinrequest.Table:   policy.TypeSwitches["GroupJoinRequest"],
+	groupwebhookevent.Table:  policy.TypeSwitches["GroupWebhookEvent"],
+	groupschedule.Table:      policy.TypeSwitches["GroupSchedule"],
+	automationrule.Table:     policy.TypeSwitches["AutomationRule"],
+	automationrun.Table:      policy.TypeSwitches["AutomationRun"],
+	entrole.Table:            policy.TypeSwitches["Role"],
+	apikey.Table:             policy.TypeSwitches["APIKey"],
+	session.Table:            policy.TypeSwitches["Session"],
+	routingrun.Table:         policy.TypeSwitches["RoutingRun"],
+	entbroadcast.Table:       policy.TypeSwitches["Broadcast"],
+	broadcastrecipient.Table: policy.TypeSwitches["BroadcastRecipient"],
+	messagetemplate.Table:    policy.TypeSwitches["MessageTemplate"],
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/automation"
+	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -69,8 +70,16 @@ var mutations = map[string]mutationRule{
 
 	"setFirstResponseTarget": {perm: policy.TenantManage, audit: audit.ActionTenantSettings},
 
-	"setMessageRate":    {perm: policy.TenantManage, audit: audit.ActionMessageRateSet},
-	"deleteMessageRate": {perm: policy.TenantManage, id: "rate", audit: audit.ActionMessageRateDeleted},
+	"setMessageRate": {perm: policy.TenantManage, audit: audit.ActionMessageRateSet},
+
+	"syncTemplates":      {perm: policy.BroadcastCreate, audit: broadcast.ActionTemplatesSynced},
+	"createBroadcast":    {perm: policy.BroadcastCreate, audit: broadcast.ActionCreated},
+	"scheduleBroadcast":  {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionScheduled},
+	"pauseBroadcast":     {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionPaused},
+	"resumeBroadcast":    {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionResumed},
+	"cancelBroadcast":    {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionCancelled},
+	"setBroadcastPolicy": {perm: policy.TenantManage, audit: broadcast.ActionPolicySet},
+	"deleteMessageRate":  {perm: policy.TenantManage, id: "rate", audit: audit.ActionMessageRateDeleted},
 
 	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},

@@ -7,6 +7,7 @@ import (
 	"github.com/switchboard-dev/switchboard/agent"
 	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/automation"
+	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/group"
@@ -48,6 +49,8 @@ type Resolver struct {
 	pricing  *pricing.Service
 	reports  *report.Service
 	segments *segment.Service
+	casts    *broadcast.Service
+	tmpls    *broadcast.Templates
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -77,6 +80,10 @@ type Services struct {
 	Reports *report.Service
 	// Segments keep saved contact filters and resolve them.
 	Segments *segment.Service
+	// Broadcasts keeps broadcasts, their plans, policy and outcomes;
+	// Templates syncs the provider's message templates.
+	Broadcasts *broadcast.Service
+	Templates  *broadcast.Templates
 }
 
 // NewResolver returns the root resolver over s.
@@ -102,6 +109,8 @@ func NewResolver(s Services) *Resolver {
 		pricing:  s.Pricing,
 		reports:  s.Reports,
 		segments: s.Segments,
+		casts:    s.Broadcasts,
+		tmpls:    s.Templates,
 	}
 }
 

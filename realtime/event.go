@@ -43,6 +43,9 @@ const (
 	// own (disabled after sustained failure). Subject is the endpoint; Data:
 	// {"kind": …, "reason": …}.
 	WebhookEndpointChanged = "webhook.endpoint"
+	// BroadcastChanged: a broadcast moved on (planned, a batch sent, paused,
+	// finished). Subject is the broadcast.
+	BroadcastChanged = "broadcast.changed"
 )
 
 // Revokes reports whether e takes access away or changes it (a policy
@@ -168,6 +171,11 @@ func WebhookDisabledEvent(tenantID, id, reason string) Event {
 // kind says.
 func ContactEvent(tenantID, id, kind string) Event {
 	return event(tenantID, ContactChanged, id, Change{Kind: kind})
+}
+
+// BroadcastEvent tells tenantID that broadcast id moved on.
+func BroadcastEvent(tenantID, id string) Event {
+	return event(tenantID, BroadcastChanged, id, Change{Kind: KindUpdated})
 }
 
 // GroupEvent tells tenantID's viewers that group id changed in the way kind

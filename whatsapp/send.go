@@ -14,6 +14,9 @@ type Template struct {
 	Name       string
 	Language   string   // the translation to use, e.g. "en_US"
 	BodyParams []string // the values of the body's {{1}}, {{2}}, ... in order
+	// HeaderImage is the link of the image of a template whose header is an
+	// image; empty for other templates.
+	HeaderImage string
 }
 
 // OutgoingMedia is an attachment to send, either an uploaded file (ID) or a
@@ -85,15 +88,46 @@ func (c *Client) SendTemplate(ctx context.Context, phoneNumberID, token, to stri
 	if t.Name == "" || t.Language == "" {
 		return "", fmt.Errorf("whatsapp: send template: %w: name and language are required", ErrInvalidRequest)
 	}
+	return c.send(ctx, phoneNumberID, token, to, replyTo, "template", t.content())
+}
+
+// content is the template object of a send.
+func (t Template) content() map[string]any {
 	template := map[string]any{"name": t.Name, "language": map[string]string{"code": t.Language}}
+	var comps []map[string]any
+	if t.HeaderImage != "" {
+		comps = append(comps, map[string]any{"type": "header", "parameters": []map[string]any{
+			{"type": "image", "image": map[string]string{"link": t.HeaderImage}}}})
+	}
 	if len(t.BodyParams) > 0 {
 		params := make([]map[string]string, len(t.BodyParams))
 		for i, p := range t.BodyParams {
 			params[i] = map[string]string{"type": "text", "text": p}
 		}
-		template["components"] = []map[string]any{{"type": "body", "parameters": params}}
+		comps = append(comps, map[string]any{"type": "body", "parameters": params})
 	}
-	return c.send(ctx, phoneNumberID, token, to, replyTo, "template", template)
+	if len(comps) > 0 {
+		template["components"] = comps
+	}
+	return template
+}
+
+// SendTracked sends a template (t not nil) or a text, with callbackData as
+// its biz_opaque_callback_data: every status webhook of the message carries
+// it back, so a send whose answer was lost (a crash, a timeout) is still
+// recognised by its statuses.
+func (c *Client) SendTracked(ctx context.Context, phoneNumberID, token, to, callbackData string, t *Template, text string) (string, error) {
+	extra := map[string]any{"biz_opaque_callback_data": callbackData}
+	if t != nil {
+		if t.Name == "" || t.Language == "" {
+			return "", fmt.Errorf("whatsapp: send template: %w: name and language are required", ErrInvalidRequest)
+		}
+		return c.sendWith(ctx, phoneNumberID, token, to, "", "template", t.content(), extra)
+	}
+	if text == "" {
+		return "", fmt.Errorf("whatsapp: send text: %w: empty body", ErrInvalidRequest)
+	}
+	return c.sendWith(ctx, phoneNumberID, token, to, "", "text", map[string]any{"body": text, "preview_url": false}, extra)
 }
 
 // SendMedia sends an attachment. A non-empty replyTo quotes that message.
@@ -198,6 +232,11 @@ func (m Interactive) validate() error {
 // send posts one message of the given type to /{phone_number_id}/messages and
 // returns its wamid.
 func (c *Client) send(ctx context.Context, phoneNumberID, token, to, replyTo, kind string, content any) (string, error) {
+	return c.sendWith(ctx, phoneNumberID, token, to, replyTo, kind, content, nil)
+}
+
+// sendWith is send with extra top-level fields.
+func (c *Client) sendWith(ctx context.Context, phoneNumberID, token, to, replyTo, kind string, content any, extra map[string]any) (string, error) {
 	if to == "" {
 		return "", fmt.Errorf("whatsapp: send %s: %w: no recipient", kind, ErrInvalidRequest)
 	}
@@ -219,6 +258,9 @@ func (c *Client) send(ctx context.Context, phoneNumberID, token, to, replyTo, ki
 	}
 	if replyTo != "" {
 		in["context"] = map[string]string{"message_id": replyTo}
+	}
+	for k, v := range extra {
+		in[k] = v
 	}
 	var out struct {
 		Messages []struct {

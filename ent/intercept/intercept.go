@@ -14,6 +14,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -26,6 +28,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -256,6 +259,60 @@ func (f TraverseAutomationRun) Traverse(ctx context.Context, q ent.Query) error 
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AutomationRunQuery", q)
+}
+
+// The BroadcastFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BroadcastFunc func(context.Context, *ent.BroadcastQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BroadcastFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BroadcastQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BroadcastQuery", q)
+}
+
+// The TraverseBroadcast type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBroadcast func(context.Context, *ent.BroadcastQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBroadcast) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBroadcast) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BroadcastQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BroadcastQuery", q)
+}
+
+// The BroadcastRecipientFunc type is an adapter to allow the use of ordinary function as a Querier.
+type BroadcastRecipientFunc func(context.Context, *ent.BroadcastRecipientQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f BroadcastRecipientFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.BroadcastRecipientQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.BroadcastRecipientQuery", q)
+}
+
+// The TraverseBroadcastRecipient type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseBroadcastRecipient func(context.Context, *ent.BroadcastRecipientQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseBroadcastRecipient) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseBroadcastRecipient) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BroadcastRecipientQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.BroadcastRecipientQuery", q)
 }
 
 // The CasbinRuleFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -582,6 +639,33 @@ func (f TraverseMessageRate) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.MessageRateQuery", q)
 }
 
+// The MessageTemplateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MessageTemplateFunc func(context.Context, *ent.MessageTemplateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MessageTemplateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MessageTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MessageTemplateQuery", q)
+}
+
+// The TraverseMessageTemplate type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMessageTemplate func(context.Context, *ent.MessageTemplateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMessageTemplate) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMessageTemplate) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MessageTemplateQuery", q)
+}
+
 // The NumberFunc type is an adapter to allow the use of ordinary function as a Querier.
 type NumberFunc func(context.Context, *ent.NumberQuery) (ent.Value, error)
 
@@ -894,6 +978,10 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AutomationRuleQuery, predicate.AutomationRule, automationrule.OrderOption]{typ: ent.TypeAutomationRule, tq: q}, nil
 	case *ent.AutomationRunQuery:
 		return &query[*ent.AutomationRunQuery, predicate.AutomationRun, automationrun.OrderOption]{typ: ent.TypeAutomationRun, tq: q}, nil
+	case *ent.BroadcastQuery:
+		return &query[*ent.BroadcastQuery, predicate.Broadcast, broadcast.OrderOption]{typ: ent.TypeBroadcast, tq: q}, nil
+	case *ent.BroadcastRecipientQuery:
+		return &query[*ent.BroadcastRecipientQuery, predicate.BroadcastRecipient, broadcastrecipient.OrderOption]{typ: ent.TypeBroadcastRecipient, tq: q}, nil
 	case *ent.CasbinRuleQuery:
 		return &query[*ent.CasbinRuleQuery, predicate.CasbinRule, casbinrule.OrderOption]{typ: ent.TypeCasbinRule, tq: q}, nil
 	case *ent.ContactQuery:
@@ -918,6 +1006,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MessageQuery, predicate.Message, message.OrderOption]{typ: ent.TypeMessage, tq: q}, nil
 	case *ent.MessageRateQuery:
 		return &query[*ent.MessageRateQuery, predicate.MessageRate, messagerate.OrderOption]{typ: ent.TypeMessageRate, tq: q}, nil
+	case *ent.MessageTemplateQuery:
+		return &query[*ent.MessageTemplateQuery, predicate.MessageTemplate, messagetemplate.OrderOption]{typ: ent.TypeMessageTemplate, tq: q}, nil
 	case *ent.NumberQuery:
 		return &query[*ent.NumberQuery, predicate.Number, number.OrderOption]{typ: ent.TypeNumber, tq: q}, nil
 	case *ent.OffboardingQuery:

@@ -310,6 +310,123 @@ var (
 			},
 		},
 	}
+	// BroadcastsColumns holds the columns for the "broadcasts" table.
+	BroadcastsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"DRAFT", "SCHEDULED", "PLANNING", "SENDING", "PAUSED", "DONE", "CANCELLED"}, Default: "DRAFT"},
+		{Name: "template_id", Type: field.TypeString, Nullable: true},
+		{Name: "template_name", Type: field.TypeString, Nullable: true},
+		{Name: "template_language", Type: field.TypeString, Nullable: true},
+		{Name: "category", Type: field.TypeString, Default: "SERVICE"},
+		{Name: "text", Type: field.TypeString, Nullable: true, Size: 4096},
+		{Name: "header_image", Type: field.TypeString, Nullable: true},
+		{Name: "variables", Type: field.TypeJSON, Nullable: true},
+		{Name: "audience", Type: field.TypeJSON},
+		{Name: "sender", Type: field.TypeEnum, Enums: []string{"LAST_NUMBER", "FIXED", "SPREAD"}, Default: "LAST_NUMBER"},
+		{Name: "number_id", Type: field.TypeString, Nullable: true},
+		{Name: "scheduled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "quiet_start", Type: field.TypeString, Nullable: true},
+		{Name: "quiet_end", Type: field.TypeString, Nullable: true},
+		{Name: "planned", Type: field.TypeInt, Default: 0},
+		{Name: "skipped", Type: field.TypeInt, Default: 0},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// BroadcastsTable holds the schema information for the "broadcasts" table.
+	BroadcastsTable = &schema.Table{
+		Name:       "broadcasts",
+		Columns:    BroadcastsColumns,
+		PrimaryKey: []*schema.Column{BroadcastsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "broadcasts_tenants_tenant",
+				Columns:    []*schema.Column{BroadcastsColumns[22]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "broadcast_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastsColumns[22]},
+			},
+			{
+				Name:    "broadcast_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastsColumns[22], BroadcastsColumns[1]},
+			},
+		},
+	}
+	// BroadcastRecipientsColumns holds the columns for the "broadcast_recipients" table.
+	BroadcastRecipientsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "contact_id", Type: field.TypeString},
+		{Name: "number_id", Type: field.TypeString, Nullable: true},
+		{Name: "position", Type: field.TypeInt},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "SKIPPED", "SENDING", "SENT", "FAILED"}, Default: "PENDING"},
+		{Name: "skip_reason", Type: field.TypeString, Nullable: true},
+		{Name: "message_id", Type: field.TypeString, Nullable: true},
+		{Name: "attempted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "error_code", Type: field.TypeInt, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "marketing", Type: field.TypeBool, Default: false},
+		{Name: "broadcast_id", Type: field.TypeString},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// BroadcastRecipientsTable holds the schema information for the "broadcast_recipients" table.
+	BroadcastRecipientsTable = &schema.Table{
+		Name:       "broadcast_recipients",
+		Columns:    BroadcastRecipientsColumns,
+		PrimaryKey: []*schema.Column{BroadcastRecipientsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "broadcast_recipients_broadcasts_recipients",
+				Columns:    []*schema.Column{BroadcastRecipientsColumns[13]},
+				RefColumns: []*schema.Column{BroadcastsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "broadcast_recipients_tenants_tenant",
+				Columns:    []*schema.Column{BroadcastRecipientsColumns[14]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "broadcastrecipient_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastRecipientsColumns[14]},
+			},
+			{
+				Name:    "broadcastrecipient_broadcast_id_contact_id",
+				Unique:  true,
+				Columns: []*schema.Column{BroadcastRecipientsColumns[13], BroadcastRecipientsColumns[3]},
+			},
+			{
+				Name:    "broadcastrecipient_broadcast_id_number_id_state_position",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastRecipientsColumns[13], BroadcastRecipientsColumns[4], BroadcastRecipientsColumns[6], BroadcastRecipientsColumns[5]},
+			},
+			{
+				Name:    "broadcastrecipient_tenant_id_contact_id_marketing_attempted_at",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastRecipientsColumns[14], BroadcastRecipientsColumns[3], BroadcastRecipientsColumns[12], BroadcastRecipientsColumns[9]},
+			},
+			{
+				Name:    "broadcastrecipient_message_id",
+				Unique:  false,
+				Columns: []*schema.Column{BroadcastRecipientsColumns[8]},
+			},
+		},
+	}
 	// CasbinRulesColumns holds the columns for the "casbin_rules" table.
 	CasbinRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -1005,6 +1122,51 @@ var (
 			},
 		},
 	}
+	// MessageTemplatesColumns holds the columns for the "message_templates" table.
+	MessageTemplatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "waba_id", Type: field.TypeString},
+		{Name: "provider_id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 512},
+		{Name: "language", Type: field.TypeString, Size: 20},
+		{Name: "category", Type: field.TypeEnum, Enums: []string{"MARKETING", "UTILITY", "AUTHENTICATION"}},
+		{Name: "status", Type: field.TypeString},
+		{Name: "reason", Type: field.TypeString, Nullable: true},
+		{Name: "header_format", Type: field.TypeString, Nullable: true},
+		{Name: "body", Type: field.TypeString, Nullable: true},
+		{Name: "body_variables", Type: field.TypeInt, Default: 0},
+		{Name: "components", Type: field.TypeJSON, Nullable: true},
+		{Name: "synced_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// MessageTemplatesTable holds the schema information for the "message_templates" table.
+	MessageTemplatesTable = &schema.Table{
+		Name:       "message_templates",
+		Columns:    MessageTemplatesColumns,
+		PrimaryKey: []*schema.Column{MessageTemplatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_templates_tenants_tenant",
+				Columns:    []*schema.Column{MessageTemplatesColumns[15]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "messagetemplate_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessageTemplatesColumns[15]},
+			},
+			{
+				Name:    "messagetemplate_tenant_id_waba_id_name_language",
+				Unique:  true,
+				Columns: []*schema.Column{MessageTemplatesColumns[15], MessageTemplatesColumns[3], MessageTemplatesColumns[5], MessageTemplatesColumns[6]},
+			},
+		},
+	}
 	// NumbersColumns holds the columns for the "numbers" table.
 	NumbersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -1541,6 +1703,8 @@ var (
 		AuditEventsTable,
 		AutomationRulesTable,
 		AutomationRunsTable,
+		BroadcastsTable,
+		BroadcastRecipientsTable,
 		CasbinRulesTable,
 		ContactsTable,
 		ConversationsTable,
@@ -1553,6 +1717,7 @@ var (
 		LoginThrottlesTable,
 		MessagesTable,
 		MessageRatesTable,
+		MessageTemplatesTable,
 		NumbersTable,
 		OffboardingsTable,
 		OutboundDeliveriesTable,
@@ -1580,6 +1745,9 @@ func init() {
 	AuditEventsTable.ForeignKeys[0].RefTable = TenantsTable
 	AutomationRulesTable.ForeignKeys[0].RefTable = TenantsTable
 	AutomationRunsTable.ForeignKeys[0].RefTable = TenantsTable
+	BroadcastsTable.ForeignKeys[0].RefTable = TenantsTable
+	BroadcastRecipientsTable.ForeignKeys[0].RefTable = BroadcastsTable
+	BroadcastRecipientsTable.ForeignKeys[1].RefTable = TenantsTable
 	CasbinRulesTable.ForeignKeys[0].RefTable = TenantsTable
 	ContactsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
@@ -1613,6 +1781,7 @@ func init() {
 	MessagesTable.ForeignKeys[6].RefTable = AgentsTable
 	MessagesTable.ForeignKeys[7].RefTable = MessagesTable
 	MessageRatesTable.ForeignKeys[0].RefTable = TenantsTable
+	MessageTemplatesTable.ForeignKeys[0].RefTable = TenantsTable
 	NumbersTable.ForeignKeys[0].RefTable = TenantsTable
 	OffboardingsTable.ForeignKeys[0].RefTable = TenantsTable
 	OffboardingsTable.ForeignKeys[1].RefTable = AgentsTable

@@ -24,6 +24,12 @@ type AutomationRule func(*sql.Selector)
 // AutomationRun is the predicate function for automationrun builders.
 type AutomationRun func(*sql.Selector)
 
+// Broadcast is the predicate function for broadcast builders.
+type Broadcast func(*sql.Selector)
+
+// BroadcastRecipient is the predicate function for broadcastrecipient builders.
+type BroadcastRecipient func(*sql.Selector)
+
 // CasbinRule is the predicate function for casbinrule builders.
 type CasbinRule func(*sql.Selector)
 
@@ -59,6 +65,9 @@ type Message func(*sql.Selector)
 
 // MessageRate is the predicate function for messagerate builders.
 type MessageRate func(*sql.Selector)
+
+// MessageTemplate is the predicate function for messagetemplate builders.
+type MessageTemplate func(*sql.Selector)
 
 // Number is the predicate function for number builders.
 type Number func(*sql.Selector)

@@ -254,6 +254,54 @@ func (f AutomationRunMutationRuleFunc) EvalMutation(ctx context.Context, m ent.M
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AutomationRunMutation", m)
 }
 
+// The BroadcastQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BroadcastQueryRuleFunc func(context.Context, *ent.BroadcastQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BroadcastQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BroadcastQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BroadcastQuery", q)
+}
+
+// The BroadcastMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BroadcastMutationRuleFunc func(context.Context, *ent.BroadcastMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BroadcastMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BroadcastMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BroadcastMutation", m)
+}
+
+// The BroadcastRecipientQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BroadcastRecipientQueryRuleFunc func(context.Context, *ent.BroadcastRecipientQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BroadcastRecipientQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BroadcastRecipientQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BroadcastRecipientQuery", q)
+}
+
+// The BroadcastRecipientMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BroadcastRecipientMutationRuleFunc func(context.Context, *ent.BroadcastRecipientMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BroadcastRecipientMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BroadcastRecipientMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BroadcastRecipientMutation", m)
+}
+
 // The CasbinRuleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CasbinRuleQueryRuleFunc func(context.Context, *ent.CasbinRuleQuery) error
@@ -540,6 +588,30 @@ func (f MessageRateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageRateMutation", m)
+}
+
+// The MessageTemplateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MessageTemplateQueryRuleFunc func(context.Context, *ent.MessageTemplateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MessageTemplateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageTemplateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MessageTemplateQuery", q)
+}
+
+// The MessageTemplateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MessageTemplateMutationRuleFunc func(context.Context, *ent.MessageTemplateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MessageTemplateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MessageTemplateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageTemplateMutation", m)
 }
 
 // The NumberQueryRuleFunc type is an adapter to allow the use of ordinary

@@ -12,6 +12,8 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
 	"github.com/switchboard-dev/switchboard/ent/automationrun"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -24,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/loginthrottle"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/messagerate"
+	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/offboarding"
 	"github.com/switchboard-dev/switchboard/ent/outbounddelivery"
@@ -436,6 +439,126 @@ func init() {
 	automationrun.DefaultID = automationrunDescID.Default.(func() string)
 	// automationrun.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	automationrun.IDValidator = automationrunDescID.Validators[0].(func(string) error)
+	broadcastMixin := schema.Broadcast{}.Mixin()
+	broadcast.Policy = privacy.NewPolicies(broadcastMixin[2], schema.Broadcast{})
+	broadcast.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := broadcast.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	broadcastMixinHooks2 := broadcastMixin[2].Hooks()
+
+	broadcast.Hooks[1] = broadcastMixinHooks2[0]
+	broadcastMixinFields0 := broadcastMixin[0].Fields()
+	_ = broadcastMixinFields0
+	broadcastMixinFields1 := broadcastMixin[1].Fields()
+	_ = broadcastMixinFields1
+	broadcastMixinFields2 := broadcastMixin[2].Fields()
+	_ = broadcastMixinFields2
+	broadcastFields := schema.Broadcast{}.Fields()
+	_ = broadcastFields
+	// broadcastDescCreatedAt is the schema descriptor for created_at field.
+	broadcastDescCreatedAt := broadcastMixinFields1[0].Descriptor()
+	// broadcast.DefaultCreatedAt holds the default value on creation for the created_at field.
+	broadcast.DefaultCreatedAt = broadcastDescCreatedAt.Default.(func() time.Time)
+	// broadcastDescUpdatedAt is the schema descriptor for updated_at field.
+	broadcastDescUpdatedAt := broadcastMixinFields1[1].Descriptor()
+	// broadcast.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	broadcast.DefaultUpdatedAt = broadcastDescUpdatedAt.Default.(func() time.Time)
+	// broadcast.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	broadcast.UpdateDefaultUpdatedAt = broadcastDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// broadcastDescTenantID is the schema descriptor for tenant_id field.
+	broadcastDescTenantID := broadcastMixinFields2[0].Descriptor()
+	// broadcast.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	broadcast.TenantIDValidator = broadcastDescTenantID.Validators[0].(func(string) error)
+	// broadcastDescName is the schema descriptor for name field.
+	broadcastDescName := broadcastFields[0].Descriptor()
+	// broadcast.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	broadcast.NameValidator = func() func(string) error {
+		validators := broadcastDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// broadcastDescCategory is the schema descriptor for category field.
+	broadcastDescCategory := broadcastFields[5].Descriptor()
+	// broadcast.DefaultCategory holds the default value on creation for the category field.
+	broadcast.DefaultCategory = broadcastDescCategory.Default.(string)
+	// broadcastDescText is the schema descriptor for text field.
+	broadcastDescText := broadcastFields[6].Descriptor()
+	// broadcast.TextValidator is a validator for the "text" field. It is called by the builders before save.
+	broadcast.TextValidator = broadcastDescText.Validators[0].(func(string) error)
+	// broadcastDescPlanned is the schema descriptor for planned field.
+	broadcastDescPlanned := broadcastFields[15].Descriptor()
+	// broadcast.DefaultPlanned holds the default value on creation for the planned field.
+	broadcast.DefaultPlanned = broadcastDescPlanned.Default.(int)
+	// broadcastDescSkipped is the schema descriptor for skipped field.
+	broadcastDescSkipped := broadcastFields[16].Descriptor()
+	// broadcast.DefaultSkipped holds the default value on creation for the skipped field.
+	broadcast.DefaultSkipped = broadcastDescSkipped.Default.(int)
+	// broadcastDescID is the schema descriptor for id field.
+	broadcastDescID := broadcastMixinFields0[0].Descriptor()
+	// broadcast.DefaultID holds the default value on creation for the id field.
+	broadcast.DefaultID = broadcastDescID.Default.(func() string)
+	// broadcast.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	broadcast.IDValidator = broadcastDescID.Validators[0].(func(string) error)
+	broadcastrecipientMixin := schema.BroadcastRecipient{}.Mixin()
+	broadcastrecipient.Policy = privacy.NewPolicies(broadcastrecipientMixin[2], schema.BroadcastRecipient{})
+	broadcastrecipient.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := broadcastrecipient.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	broadcastrecipientMixinHooks2 := broadcastrecipientMixin[2].Hooks()
+
+	broadcastrecipient.Hooks[1] = broadcastrecipientMixinHooks2[0]
+	broadcastrecipientMixinFields0 := broadcastrecipientMixin[0].Fields()
+	_ = broadcastrecipientMixinFields0
+	broadcastrecipientMixinFields1 := broadcastrecipientMixin[1].Fields()
+	_ = broadcastrecipientMixinFields1
+	broadcastrecipientMixinFields2 := broadcastrecipientMixin[2].Fields()
+	_ = broadcastrecipientMixinFields2
+	broadcastrecipientFields := schema.BroadcastRecipient{}.Fields()
+	_ = broadcastrecipientFields
+	// broadcastrecipientDescCreatedAt is the schema descriptor for created_at field.
+	broadcastrecipientDescCreatedAt := broadcastrecipientMixinFields1[0].Descriptor()
+	// broadcastrecipient.DefaultCreatedAt holds the default value on creation for the created_at field.
+	broadcastrecipient.DefaultCreatedAt = broadcastrecipientDescCreatedAt.Default.(func() time.Time)
+	// broadcastrecipientDescUpdatedAt is the schema descriptor for updated_at field.
+	broadcastrecipientDescUpdatedAt := broadcastrecipientMixinFields1[1].Descriptor()
+	// broadcastrecipient.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	broadcastrecipient.DefaultUpdatedAt = broadcastrecipientDescUpdatedAt.Default.(func() time.Time)
+	// broadcastrecipient.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	broadcastrecipient.UpdateDefaultUpdatedAt = broadcastrecipientDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// broadcastrecipientDescTenantID is the schema descriptor for tenant_id field.
+	broadcastrecipientDescTenantID := broadcastrecipientMixinFields2[0].Descriptor()
+	// broadcastrecipient.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	broadcastrecipient.TenantIDValidator = broadcastrecipientDescTenantID.Validators[0].(func(string) error)
+	// broadcastrecipientDescMarketing is the schema descriptor for marketing field.
+	broadcastrecipientDescMarketing := broadcastrecipientFields[10].Descriptor()
+	// broadcastrecipient.DefaultMarketing holds the default value on creation for the marketing field.
+	broadcastrecipient.DefaultMarketing = broadcastrecipientDescMarketing.Default.(bool)
+	// broadcastrecipientDescID is the schema descriptor for id field.
+	broadcastrecipientDescID := broadcastrecipientMixinFields0[0].Descriptor()
+	// broadcastrecipient.DefaultID holds the default value on creation for the id field.
+	broadcastrecipient.DefaultID = broadcastrecipientDescID.Default.(func() string)
+	// broadcastrecipient.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	broadcastrecipient.IDValidator = broadcastrecipientDescID.Validators[0].(func(string) error)
 	casbinruleMixin := schema.CasbinRule{}.Mixin()
 	casbinrule.Policy = privacy.NewPolicies(casbinruleMixin[1], schema.CasbinRule{})
 	casbinrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1169,6 +1292,95 @@ func init() {
 	messagerate.DefaultID = messagerateDescID.Default.(func() string)
 	// messagerate.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	messagerate.IDValidator = messagerateDescID.Validators[0].(func(string) error)
+	messagetemplateMixin := schema.MessageTemplate{}.Mixin()
+	messagetemplate.Policy = privacy.NewPolicies(messagetemplateMixin[2], schema.MessageTemplate{})
+	messagetemplate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := messagetemplate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	messagetemplateMixinHooks2 := messagetemplateMixin[2].Hooks()
+
+	messagetemplate.Hooks[1] = messagetemplateMixinHooks2[0]
+	messagetemplateMixinFields0 := messagetemplateMixin[0].Fields()
+	_ = messagetemplateMixinFields0
+	messagetemplateMixinFields1 := messagetemplateMixin[1].Fields()
+	_ = messagetemplateMixinFields1
+	messagetemplateMixinFields2 := messagetemplateMixin[2].Fields()
+	_ = messagetemplateMixinFields2
+	messagetemplateFields := schema.MessageTemplate{}.Fields()
+	_ = messagetemplateFields
+	// messagetemplateDescCreatedAt is the schema descriptor for created_at field.
+	messagetemplateDescCreatedAt := messagetemplateMixinFields1[0].Descriptor()
+	// messagetemplate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	messagetemplate.DefaultCreatedAt = messagetemplateDescCreatedAt.Default.(func() time.Time)
+	// messagetemplateDescUpdatedAt is the schema descriptor for updated_at field.
+	messagetemplateDescUpdatedAt := messagetemplateMixinFields1[1].Descriptor()
+	// messagetemplate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	messagetemplate.DefaultUpdatedAt = messagetemplateDescUpdatedAt.Default.(func() time.Time)
+	// messagetemplate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	messagetemplate.UpdateDefaultUpdatedAt = messagetemplateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// messagetemplateDescTenantID is the schema descriptor for tenant_id field.
+	messagetemplateDescTenantID := messagetemplateMixinFields2[0].Descriptor()
+	// messagetemplate.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	messagetemplate.TenantIDValidator = messagetemplateDescTenantID.Validators[0].(func(string) error)
+	// messagetemplateDescWabaID is the schema descriptor for waba_id field.
+	messagetemplateDescWabaID := messagetemplateFields[0].Descriptor()
+	// messagetemplate.WabaIDValidator is a validator for the "waba_id" field. It is called by the builders before save.
+	messagetemplate.WabaIDValidator = messagetemplateDescWabaID.Validators[0].(func(string) error)
+	// messagetemplateDescProviderID is the schema descriptor for provider_id field.
+	messagetemplateDescProviderID := messagetemplateFields[1].Descriptor()
+	// messagetemplate.ProviderIDValidator is a validator for the "provider_id" field. It is called by the builders before save.
+	messagetemplate.ProviderIDValidator = messagetemplateDescProviderID.Validators[0].(func(string) error)
+	// messagetemplateDescName is the schema descriptor for name field.
+	messagetemplateDescName := messagetemplateFields[2].Descriptor()
+	// messagetemplate.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	messagetemplate.NameValidator = func() func(string) error {
+		validators := messagetemplateDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// messagetemplateDescLanguage is the schema descriptor for language field.
+	messagetemplateDescLanguage := messagetemplateFields[3].Descriptor()
+	// messagetemplate.LanguageValidator is a validator for the "language" field. It is called by the builders before save.
+	messagetemplate.LanguageValidator = func() func(string) error {
+		validators := messagetemplateDescLanguage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(language string) error {
+			for _, fn := range fns {
+				if err := fn(language); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// messagetemplateDescBodyVariables is the schema descriptor for body_variables field.
+	messagetemplateDescBodyVariables := messagetemplateFields[9].Descriptor()
+	// messagetemplate.DefaultBodyVariables holds the default value on creation for the body_variables field.
+	messagetemplate.DefaultBodyVariables = messagetemplateDescBodyVariables.Default.(int)
+	// messagetemplateDescID is the schema descriptor for id field.
+	messagetemplateDescID := messagetemplateMixinFields0[0].Descriptor()
+	// messagetemplate.DefaultID holds the default value on creation for the id field.
+	messagetemplate.DefaultID = messagetemplateDescID.Default.(func() string)
+	// messagetemplate.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	messagetemplate.IDValidator = messagetemplateDescID.Validators[0].(func(string) error)
 	numberMixin := schema.Number{}.Mixin()
 	number.Policy = privacy.NewPolicies(numberMixin[2], schema.Number{})
 	number.Hooks[0] = func(next ent.Mutator) ent.Mutator {

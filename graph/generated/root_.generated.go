@@ -243,6 +243,115 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Broadcast struct {
+		Category         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		FinishedAt       func(childComplexity int) int
+		HeaderImage      func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Name             func(childComplexity int) int
+		NumberID         func(childComplexity int) int
+		Planned          func(childComplexity int) int
+		QuietEnd         func(childComplexity int) int
+		QuietStart       func(childComplexity int) int
+		Recipients       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.BroadcastRecipientOrder, where *ent.BroadcastRecipientWhereInput) int
+		ScheduledAt      func(childComplexity int) int
+		Sender           func(childComplexity int) int
+		Skipped          func(childComplexity int) int
+		StartedAt        func(childComplexity int) int
+		State            func(childComplexity int) int
+		TemplateID       func(childComplexity int) int
+		TemplateLanguage func(childComplexity int) int
+		TemplateName     func(childComplexity int) int
+		Text             func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Variables        func(childComplexity int) int
+	}
+
+	BroadcastConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	BroadcastCost struct {
+		Billable   func(childComplexity int) int
+		Category   func(childComplexity int) int
+		CostMicros func(childComplexity int) int
+		Messages   func(childComplexity int) int
+		Unrated    func(childComplexity int) int
+	}
+
+	BroadcastCount struct {
+		Count func(childComplexity int) int
+		Key   func(childComplexity int) int
+	}
+
+	BroadcastEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BroadcastPolicy struct {
+		MarketingCap     func(childComplexity int) int
+		MarketingCapDays func(childComplexity int) int
+		MessagingLimit   func(childComplexity int) int
+	}
+
+	BroadcastProgress struct {
+		At        func(childComplexity int) int
+		Broadcast func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Seq       func(childComplexity int) int
+		Stats     func(childComplexity int) int
+	}
+
+	BroadcastRecipient struct {
+		AttemptedAt func(childComplexity int) int
+		Broadcast   func(childComplexity int) int
+		BroadcastID func(childComplexity int) int
+		ContactID   func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Error       func(childComplexity int) int
+		ErrorCode   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Marketing   func(childComplexity int) int
+		MessageID   func(childComplexity int) int
+		NumberID    func(childComplexity int) int
+		Position    func(childComplexity int) int
+		SkipReason  func(childComplexity int) int
+		State       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	BroadcastRecipientConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	BroadcastRecipientEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BroadcastStats struct {
+		Costs     func(childComplexity int) int
+		Currency  func(childComplexity int) int
+		Delivered func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		FailedBy  func(childComplexity int) int
+		Planned   func(childComplexity int) int
+		Queued    func(childComplexity int) int
+		Read      func(childComplexity int) int
+		ReadRate  func(childComplexity int) int
+		Replied   func(childComplexity int) int
+		ReplyRate func(childComplexity int) int
+		Sent      func(childComplexity int) int
+		Skipped   func(childComplexity int) int
+		SkippedBy func(childComplexity int) int
+	}
+
 	BusinessHours struct {
 		Close   func(childComplexity int) int
 		Open    func(childComplexity int) int
@@ -667,6 +776,34 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	MessageTemplate struct {
+		Body          func(childComplexity int) int
+		BodyVariables func(childComplexity int) int
+		Category      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		HeaderFormat  func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Language      func(childComplexity int) int
+		Name          func(childComplexity int) int
+		ProviderID    func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SyncedAt      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		WabaID        func(childComplexity int) int
+	}
+
+	MessageTemplateConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	MessageTemplateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	MessagingCosts struct {
 		BilledServiceMessages func(childComplexity int) int
 		Categories            func(childComplexity int) int
@@ -681,12 +818,14 @@ type ComplexityRoot struct {
 		ApproveGroupJoinRequests func(childComplexity int, ids []string) int
 		AssignConversation       func(childComplexity int, id string, agentID *string) int
 		AssignRoles              func(childComplexity int, agentID string, roleIDs []string) int
+		CancelBroadcast          func(childComplexity int, id string) int
 		CancelGroupSchedule      func(childComplexity int, id string) int
 		ChangePassword           func(childComplexity int, currentPassword string, newPassword string) int
 		ClearFieldRule           func(childComplexity int, roleID string, coordinate string) int
 		CreateAPIKey             func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAgent              func(childComplexity int, input model.CreateAgentInput) int
 		CreateAutomationRule     func(childComplexity int, input model.AutomationRuleInput) int
+		CreateBroadcast          func(childComplexity int, input model.BroadcastInput) int
 		CreateContact            func(childComplexity int, input ent.CreateContactInput) int
 		CreateGroup              func(childComplexity int, input ent.CreateGroupInput) int
 		CreateRole               func(childComplexity int, input model.CreateRoleInput) int
@@ -711,6 +850,7 @@ type ComplexityRoot struct {
 		Logout                   func(childComplexity int, refreshToken *string) int
 		MarkConversationRead     func(childComplexity int, id string) int
 		OffboardAgent            func(childComplexity int, id string, reassignTo model.ReassignTarget) int
+		PauseBroadcast           func(childComplexity int, id string) int
 		RedeliverWebhook         func(childComplexity int, id string) int
 		Refresh                  func(childComplexity int, refreshToken string) int
 		ReinstateAgent           func(childComplexity int, id string) int
@@ -720,12 +860,15 @@ type ComplexityRoot struct {
 		ResetGroupInviteLink     func(childComplexity int, id string) int
 		ResetPassword            func(childComplexity int, token string, newPassword string) int
 		ResolveConversation      func(childComplexity int, id string) int
+		ResumeBroadcast          func(childComplexity int, id string) int
 		RevokeAPIKey             func(childComplexity int, id string) int
 		RotateWebhookSecret      func(childComplexity int, id string) int
+		ScheduleBroadcast        func(childComplexity int, id string, startAt *string) int
 		ScheduleGroupSettings    func(childComplexity int, input model.ScheduleGroupSettingsInput) int
 		SendMessage              func(childComplexity int, input model.SendMessageInput) int
 		SendText                 func(childComplexity int, conversationID string, body string, replyToID *string) int
 		SetAgentWorkingHours     func(childComplexity int, agentID string, weekly []*schematype.BusinessHours) int
+		SetBroadcastPolicy       func(childComplexity int, input model.BroadcastPolicyInput) int
 		SetBusinessHours         func(childComplexity int, numberID *string, hours schematype.Hours) int
 		SetContactAttributes     func(childComplexity int, id string, attributes []*model.ContactAttributeInput) int
 		SetContactLegalHold      func(childComplexity int, id string, reason *string) int
@@ -742,6 +885,7 @@ type ComplexityRoot struct {
 		SetPresence              func(childComplexity int, presence model.Presence) int
 		SetRetention             func(childComplexity int, days int) int
 		SetRoutingPolicy         func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
+		SyncTemplates            func(childComplexity int) int
 		TagContact               func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
 		UnlinkNumber             func(childComplexity int, id string) int
@@ -883,34 +1027,39 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Agents             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		AuditEvents        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		AutomationRules    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
-		AutomationRuns     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
-		BusinessHours      func(childComplexity int, numberID *string) int
-		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
-		Conversations      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		GroupWebhookEvents func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
-		Groups             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		InboundDeliveries  func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
-		MessageRates       func(childComplexity int) int
-		Messages           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
-		Node               func(childComplexity int, id string) int
-		Nodes              func(childComplexity int, ids []string) int
-		Numbers            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
-		OutboundDeliveries func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
-		PermissionCatalog  func(childComplexity int) int
-		Report             func(childComplexity int, input report.Query) int
-		Roles              func(childComplexity int) int
-		RoutingQueue       func(childComplexity int, first *int) int
-		RoutingRuns        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
-		SegmentPreview     func(childComplexity int, filter model.SegmentFilterInput, sample int) int
-		Segments           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) int
-		Teams              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
-		VerifyAuditChain   func(childComplexity int) int
-		Viewer             func(childComplexity int) int
-		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
-		WebhookEventTypes  func(childComplexity int) int
+		Agents               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		AuditEvents          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AutomationRules      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
+		AutomationRuns       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
+		BroadcastOutcomesCSV func(childComplexity int, id string) int
+		BroadcastPolicy      func(childComplexity int) int
+		BroadcastStats       func(childComplexity int, id string) int
+		Broadcasts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.BroadcastOrder, where *ent.BroadcastWhereInput) int
+		BusinessHours        func(childComplexity int, numberID *string) int
+		Contacts             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
+		Conversations        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		GroupWebhookEvents   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
+		Groups               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		InboundDeliveries    func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
+		MessageRates         func(childComplexity int) int
+		MessageTemplates     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageTemplateOrder, where *ent.MessageTemplateWhereInput) int
+		Messages             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
+		Node                 func(childComplexity int, id string) int
+		Nodes                func(childComplexity int, ids []string) int
+		Numbers              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
+		OutboundDeliveries   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
+		PermissionCatalog    func(childComplexity int) int
+		Report               func(childComplexity int, input report.Query) int
+		Roles                func(childComplexity int) int
+		RoutingQueue         func(childComplexity int, first *int) int
+		RoutingRuns          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
+		SegmentPreview       func(childComplexity int, filter model.SegmentFilterInput, sample int) int
+		Segments             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) int
+		Teams                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
+		VerifyAuditChain     func(childComplexity int) int
+		Viewer               func(childComplexity int) int
+		WebhookEndpoints     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
+		WebhookEventTypes    func(childComplexity int) int
 	}
 
 	Referral struct {
@@ -1118,6 +1267,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AgentPresenceChanged func(childComplexity int) int
+		BroadcastProgress    func(childComplexity int, id string) int
 		ConversationEvents   func(childComplexity int, filter *model.ConversationEventFilter, after *int) int
 		Dashboard            func(childComplexity int) int
 		GroupEvents          func(childComplexity int, groupID string) int
@@ -2002,6 +2152,478 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AutomationRunEdge.Node(childComplexity), true
+
+	case "Broadcast.category":
+		if e.ComplexityRoot.Broadcast.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Category(childComplexity), true
+	case "Broadcast.createdAt":
+		if e.ComplexityRoot.Broadcast.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.CreatedAt(childComplexity), true
+	case "Broadcast.finishedAt":
+		if e.ComplexityRoot.Broadcast.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.FinishedAt(childComplexity), true
+	case "Broadcast.headerImage":
+		if e.ComplexityRoot.Broadcast.HeaderImage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.HeaderImage(childComplexity), true
+	case "Broadcast.id":
+		if e.ComplexityRoot.Broadcast.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ID(childComplexity), true
+	case "Broadcast.name":
+		if e.ComplexityRoot.Broadcast.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Name(childComplexity), true
+	case "Broadcast.numberID":
+		if e.ComplexityRoot.Broadcast.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.NumberID(childComplexity), true
+	case "Broadcast.planned":
+		if e.ComplexityRoot.Broadcast.Planned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Planned(childComplexity), true
+	case "Broadcast.quietEnd":
+		if e.ComplexityRoot.Broadcast.QuietEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.QuietEnd(childComplexity), true
+	case "Broadcast.quietStart":
+		if e.ComplexityRoot.Broadcast.QuietStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.QuietStart(childComplexity), true
+	case "Broadcast.recipients":
+		if e.ComplexityRoot.Broadcast.Recipients == nil {
+			break
+		}
+
+		args, err := ec.field_Broadcast_recipients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Broadcast.Recipients(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.BroadcastRecipientOrder), args["where"].(*ent.BroadcastRecipientWhereInput)), true
+	case "Broadcast.scheduledAt":
+		if e.ComplexityRoot.Broadcast.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ScheduledAt(childComplexity), true
+	case "Broadcast.sender":
+		if e.ComplexityRoot.Broadcast.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Sender(childComplexity), true
+	case "Broadcast.skipped":
+		if e.ComplexityRoot.Broadcast.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Skipped(childComplexity), true
+	case "Broadcast.startedAt":
+		if e.ComplexityRoot.Broadcast.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.StartedAt(childComplexity), true
+	case "Broadcast.state":
+		if e.ComplexityRoot.Broadcast.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.State(childComplexity), true
+	case "Broadcast.templateID":
+		if e.ComplexityRoot.Broadcast.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.TemplateID(childComplexity), true
+	case "Broadcast.templateLanguage":
+		if e.ComplexityRoot.Broadcast.TemplateLanguage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.TemplateLanguage(childComplexity), true
+	case "Broadcast.templateName":
+		if e.ComplexityRoot.Broadcast.TemplateName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.TemplateName(childComplexity), true
+	case "Broadcast.text":
+		if e.ComplexityRoot.Broadcast.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Text(childComplexity), true
+	case "Broadcast.updatedAt":
+		if e.ComplexityRoot.Broadcast.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.UpdatedAt(childComplexity), true
+	case "Broadcast.variables":
+		if e.ComplexityRoot.Broadcast.Variables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Variables(childComplexity), true
+
+	case "BroadcastConnection.edges":
+		if e.ComplexityRoot.BroadcastConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastConnection.Edges(childComplexity), true
+	case "BroadcastConnection.pageInfo":
+		if e.ComplexityRoot.BroadcastConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastConnection.PageInfo(childComplexity), true
+	case "BroadcastConnection.totalCount":
+		if e.ComplexityRoot.BroadcastConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastConnection.TotalCount(childComplexity), true
+
+	case "BroadcastCost.billable":
+		if e.ComplexityRoot.BroadcastCost.Billable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCost.Billable(childComplexity), true
+	case "BroadcastCost.category":
+		if e.ComplexityRoot.BroadcastCost.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCost.Category(childComplexity), true
+	case "BroadcastCost.costMicros":
+		if e.ComplexityRoot.BroadcastCost.CostMicros == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCost.CostMicros(childComplexity), true
+	case "BroadcastCost.messages":
+		if e.ComplexityRoot.BroadcastCost.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCost.Messages(childComplexity), true
+	case "BroadcastCost.unrated":
+		if e.ComplexityRoot.BroadcastCost.Unrated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCost.Unrated(childComplexity), true
+
+	case "BroadcastCount.count":
+		if e.ComplexityRoot.BroadcastCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCount.Count(childComplexity), true
+	case "BroadcastCount.key":
+		if e.ComplexityRoot.BroadcastCount.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastCount.Key(childComplexity), true
+
+	case "BroadcastEdge.cursor":
+		if e.ComplexityRoot.BroadcastEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastEdge.Cursor(childComplexity), true
+	case "BroadcastEdge.node":
+		if e.ComplexityRoot.BroadcastEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastEdge.Node(childComplexity), true
+
+	case "BroadcastPolicy.marketingCap":
+		if e.ComplexityRoot.BroadcastPolicy.MarketingCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastPolicy.MarketingCap(childComplexity), true
+	case "BroadcastPolicy.marketingCapDays":
+		if e.ComplexityRoot.BroadcastPolicy.MarketingCapDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastPolicy.MarketingCapDays(childComplexity), true
+	case "BroadcastPolicy.messagingLimit":
+		if e.ComplexityRoot.BroadcastPolicy.MessagingLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastPolicy.MessagingLimit(childComplexity), true
+
+	case "BroadcastProgress.at":
+		if e.ComplexityRoot.BroadcastProgress.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastProgress.At(childComplexity), true
+	case "BroadcastProgress.broadcast":
+		if e.ComplexityRoot.BroadcastProgress.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastProgress.Broadcast(childComplexity), true
+	case "BroadcastProgress.kind":
+		if e.ComplexityRoot.BroadcastProgress.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastProgress.Kind(childComplexity), true
+	case "BroadcastProgress.seq":
+		if e.ComplexityRoot.BroadcastProgress.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastProgress.Seq(childComplexity), true
+	case "BroadcastProgress.stats":
+		if e.ComplexityRoot.BroadcastProgress.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastProgress.Stats(childComplexity), true
+
+	case "BroadcastRecipient.attemptedAt":
+		if e.ComplexityRoot.BroadcastRecipient.AttemptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.AttemptedAt(childComplexity), true
+	case "BroadcastRecipient.broadcast":
+		if e.ComplexityRoot.BroadcastRecipient.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.Broadcast(childComplexity), true
+	case "BroadcastRecipient.broadcastID":
+		if e.ComplexityRoot.BroadcastRecipient.BroadcastID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.BroadcastID(childComplexity), true
+	case "BroadcastRecipient.contactID":
+		if e.ComplexityRoot.BroadcastRecipient.ContactID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.ContactID(childComplexity), true
+	case "BroadcastRecipient.createdAt":
+		if e.ComplexityRoot.BroadcastRecipient.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.CreatedAt(childComplexity), true
+	case "BroadcastRecipient.error":
+		if e.ComplexityRoot.BroadcastRecipient.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.Error(childComplexity), true
+	case "BroadcastRecipient.errorCode":
+		if e.ComplexityRoot.BroadcastRecipient.ErrorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.ErrorCode(childComplexity), true
+	case "BroadcastRecipient.id":
+		if e.ComplexityRoot.BroadcastRecipient.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.ID(childComplexity), true
+	case "BroadcastRecipient.marketing":
+		if e.ComplexityRoot.BroadcastRecipient.Marketing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.Marketing(childComplexity), true
+	case "BroadcastRecipient.messageID":
+		if e.ComplexityRoot.BroadcastRecipient.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.MessageID(childComplexity), true
+	case "BroadcastRecipient.numberID":
+		if e.ComplexityRoot.BroadcastRecipient.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.NumberID(childComplexity), true
+	case "BroadcastRecipient.position":
+		if e.ComplexityRoot.BroadcastRecipient.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.Position(childComplexity), true
+	case "BroadcastRecipient.skipReason":
+		if e.ComplexityRoot.BroadcastRecipient.SkipReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.SkipReason(childComplexity), true
+	case "BroadcastRecipient.state":
+		if e.ComplexityRoot.BroadcastRecipient.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.State(childComplexity), true
+	case "BroadcastRecipient.updatedAt":
+		if e.ComplexityRoot.BroadcastRecipient.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipient.UpdatedAt(childComplexity), true
+
+	case "BroadcastRecipientConnection.edges":
+		if e.ComplexityRoot.BroadcastRecipientConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipientConnection.Edges(childComplexity), true
+	case "BroadcastRecipientConnection.pageInfo":
+		if e.ComplexityRoot.BroadcastRecipientConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipientConnection.PageInfo(childComplexity), true
+	case "BroadcastRecipientConnection.totalCount":
+		if e.ComplexityRoot.BroadcastRecipientConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipientConnection.TotalCount(childComplexity), true
+
+	case "BroadcastRecipientEdge.cursor":
+		if e.ComplexityRoot.BroadcastRecipientEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipientEdge.Cursor(childComplexity), true
+	case "BroadcastRecipientEdge.node":
+		if e.ComplexityRoot.BroadcastRecipientEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastRecipientEdge.Node(childComplexity), true
+
+	case "BroadcastStats.costs":
+		if e.ComplexityRoot.BroadcastStats.Costs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Costs(childComplexity), true
+	case "BroadcastStats.currency":
+		if e.ComplexityRoot.BroadcastStats.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Currency(childComplexity), true
+	case "BroadcastStats.delivered":
+		if e.ComplexityRoot.BroadcastStats.Delivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Delivered(childComplexity), true
+	case "BroadcastStats.failed":
+		if e.ComplexityRoot.BroadcastStats.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Failed(childComplexity), true
+	case "BroadcastStats.failedBy":
+		if e.ComplexityRoot.BroadcastStats.FailedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.FailedBy(childComplexity), true
+	case "BroadcastStats.planned":
+		if e.ComplexityRoot.BroadcastStats.Planned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Planned(childComplexity), true
+	case "BroadcastStats.queued":
+		if e.ComplexityRoot.BroadcastStats.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Queued(childComplexity), true
+	case "BroadcastStats.read":
+		if e.ComplexityRoot.BroadcastStats.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Read(childComplexity), true
+	case "BroadcastStats.readRate":
+		if e.ComplexityRoot.BroadcastStats.ReadRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.ReadRate(childComplexity), true
+	case "BroadcastStats.replied":
+		if e.ComplexityRoot.BroadcastStats.Replied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Replied(childComplexity), true
+	case "BroadcastStats.replyRate":
+		if e.ComplexityRoot.BroadcastStats.ReplyRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.ReplyRate(childComplexity), true
+	case "BroadcastStats.sent":
+		if e.ComplexityRoot.BroadcastStats.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Sent(childComplexity), true
+	case "BroadcastStats.skipped":
+		if e.ComplexityRoot.BroadcastStats.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.Skipped(childComplexity), true
+	case "BroadcastStats.skippedBy":
+		if e.ComplexityRoot.BroadcastStats.SkippedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastStats.SkippedBy(childComplexity), true
 
 	case "BusinessHours.close":
 		if e.ComplexityRoot.BusinessHours.Close == nil {
@@ -3853,6 +4475,123 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageRate.UpdatedAt(childComplexity), true
 
+	case "MessageTemplate.body":
+		if e.ComplexityRoot.MessageTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Body(childComplexity), true
+	case "MessageTemplate.bodyVariables":
+		if e.ComplexityRoot.MessageTemplate.BodyVariables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.BodyVariables(childComplexity), true
+	case "MessageTemplate.category":
+		if e.ComplexityRoot.MessageTemplate.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Category(childComplexity), true
+	case "MessageTemplate.createdAt":
+		if e.ComplexityRoot.MessageTemplate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.CreatedAt(childComplexity), true
+	case "MessageTemplate.headerFormat":
+		if e.ComplexityRoot.MessageTemplate.HeaderFormat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.HeaderFormat(childComplexity), true
+	case "MessageTemplate.id":
+		if e.ComplexityRoot.MessageTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.ID(childComplexity), true
+	case "MessageTemplate.language":
+		if e.ComplexityRoot.MessageTemplate.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Language(childComplexity), true
+	case "MessageTemplate.name":
+		if e.ComplexityRoot.MessageTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Name(childComplexity), true
+	case "MessageTemplate.providerID":
+		if e.ComplexityRoot.MessageTemplate.ProviderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.ProviderID(childComplexity), true
+	case "MessageTemplate.reason":
+		if e.ComplexityRoot.MessageTemplate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Reason(childComplexity), true
+	case "MessageTemplate.status":
+		if e.ComplexityRoot.MessageTemplate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.Status(childComplexity), true
+	case "MessageTemplate.syncedAt":
+		if e.ComplexityRoot.MessageTemplate.SyncedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.SyncedAt(childComplexity), true
+	case "MessageTemplate.updatedAt":
+		if e.ComplexityRoot.MessageTemplate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.UpdatedAt(childComplexity), true
+	case "MessageTemplate.wabaID":
+		if e.ComplexityRoot.MessageTemplate.WabaID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplate.WabaID(childComplexity), true
+
+	case "MessageTemplateConnection.edges":
+		if e.ComplexityRoot.MessageTemplateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplateConnection.Edges(childComplexity), true
+	case "MessageTemplateConnection.pageInfo":
+		if e.ComplexityRoot.MessageTemplateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplateConnection.PageInfo(childComplexity), true
+	case "MessageTemplateConnection.totalCount":
+		if e.ComplexityRoot.MessageTemplateConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplateConnection.TotalCount(childComplexity), true
+
+	case "MessageTemplateEdge.cursor":
+		if e.ComplexityRoot.MessageTemplateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplateEdge.Cursor(childComplexity), true
+	case "MessageTemplateEdge.node":
+		if e.ComplexityRoot.MessageTemplateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageTemplateEdge.Node(childComplexity), true
+
 	case "MessagingCosts.billedServiceMessages":
 		if e.ComplexityRoot.MessagingCosts.BilledServiceMessages == nil {
 			break
@@ -3934,6 +4673,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignRoles(childComplexity, args["agentID"].(string), args["roleIDs"].([]string)), true
+	case "Mutation.cancelBroadcast":
+		if e.ComplexityRoot.Mutation.CancelBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBroadcast(childComplexity, args["id"].(string)), true
 	case "Mutation.cancelGroupSchedule":
 		if e.ComplexityRoot.Mutation.CancelGroupSchedule == nil {
 			break
@@ -4000,6 +4750,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAutomationRule(childComplexity, args["input"].(model.AutomationRuleInput)), true
+	case "Mutation.createBroadcast":
+		if e.ComplexityRoot.Mutation.CreateBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBroadcast(childComplexity, args["input"].(model.BroadcastInput)), true
 	case "Mutation.createContact":
 		if e.ComplexityRoot.Mutation.CreateContact == nil {
 			break
@@ -4264,6 +5025,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OffboardAgent(childComplexity, args["id"].(string), args["reassignTo"].(model.ReassignTarget)), true
+	case "Mutation.pauseBroadcast":
+		if e.ComplexityRoot.Mutation.PauseBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseBroadcast(childComplexity, args["id"].(string)), true
 	case "Mutation.redeliverWebhook":
 		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
 			break
@@ -4363,6 +5135,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveConversation(childComplexity, args["id"].(string)), true
+	case "Mutation.resumeBroadcast":
+		if e.ComplexityRoot.Mutation.ResumeBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeBroadcast(childComplexity, args["id"].(string)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -4385,6 +5168,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(string)), true
+	case "Mutation.scheduleBroadcast":
+		if e.ComplexityRoot.Mutation.ScheduleBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleBroadcast(childComplexity, args["id"].(string), args["startAt"].(*string)), true
 	case "Mutation.scheduleGroupSettings":
 		if e.ComplexityRoot.Mutation.ScheduleGroupSettings == nil {
 			break
@@ -4429,6 +5223,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAgentWorkingHours(childComplexity, args["agentID"].(string), args["weekly"].([]*schematype.BusinessHours)), true
+	case "Mutation.setBroadcastPolicy":
+		if e.ComplexityRoot.Mutation.SetBroadcastPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setBroadcastPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetBroadcastPolicy(childComplexity, args["input"].(model.BroadcastPolicyInput)), true
 	case "Mutation.setBusinessHours":
 		if e.ComplexityRoot.Mutation.SetBusinessHours == nil {
 			break
@@ -4605,6 +5410,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRoutingPolicy(childComplexity, args["numberID"].(string), args["policy"].(model.RoutingPolicyInput)), true
+	case "Mutation.syncTemplates":
+		if e.ComplexityRoot.Mutation.SyncTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.SyncTemplates(childComplexity), true
 	case "Mutation.tagContact":
 		if e.ComplexityRoot.Mutation.TagContact == nil {
 			break
@@ -5303,6 +6114,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AutomationRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AutomationRunOrder), args["where"].(*ent.AutomationRunWhereInput)), true
+	case "Query.broadcastOutcomesCSV":
+		if e.ComplexityRoot.Query.BroadcastOutcomesCSV == nil {
+			break
+		}
+
+		args, err := ec.field_Query_broadcastOutcomesCSV_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BroadcastOutcomesCSV(childComplexity, args["id"].(string)), true
+	case "Query.broadcastPolicy":
+		if e.ComplexityRoot.Query.BroadcastPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BroadcastPolicy(childComplexity), true
+	case "Query.broadcastStats":
+		if e.ComplexityRoot.Query.BroadcastStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_broadcastStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BroadcastStats(childComplexity, args["id"].(string)), true
+	case "Query.broadcasts":
+		if e.ComplexityRoot.Query.Broadcasts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_broadcasts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Broadcasts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.BroadcastOrder), args["where"].(*ent.BroadcastWhereInput)), true
 	case "Query.businessHours":
 		if e.ComplexityRoot.Query.BusinessHours == nil {
 			break
@@ -5376,6 +6226,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MessageRates(childComplexity), true
+	case "Query.messageTemplates":
+		if e.ComplexityRoot.Query.MessageTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_messageTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MessageTemplates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.MessageTemplateOrder), args["where"].(*ent.MessageTemplateWhereInput)), true
 	case "Query.messages":
 		if e.ComplexityRoot.Query.Messages == nil {
 			break
@@ -6360,6 +7221,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AgentPresenceChanged(childComplexity), true
+	case "Subscription.broadcastProgress":
+		if e.ComplexityRoot.Subscription.BroadcastProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_broadcastProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.BroadcastProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.conversationEvents":
 		if e.ComplexityRoot.Subscription.ConversationEvents == nil {
 			break
@@ -6760,6 +7632,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAutomationRuleWhereInput,
 		ec.unmarshalInputAutomationRunOrder,
 		ec.unmarshalInputAutomationRunWhereInput,
+		ec.unmarshalInputBroadcastInput,
+		ec.unmarshalInputBroadcastOrder,
+		ec.unmarshalInputBroadcastPolicyInput,
+		ec.unmarshalInputBroadcastRecipientOrder,
+		ec.unmarshalInputBroadcastRecipientWhereInput,
+		ec.unmarshalInputBroadcastWhereInput,
 		ec.unmarshalInputBusinessHoursInput,
 		ec.unmarshalInputContactAttributeInput,
 		ec.unmarshalInputContactOrder,
@@ -6793,6 +7671,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMediaInput,
 		ec.unmarshalInputMessageOrder,
 		ec.unmarshalInputMessageRateInput,
+		ec.unmarshalInputMessageTemplateOrder,
+		ec.unmarshalInputMessageTemplateWhereInput,
 		ec.unmarshalInputMessageWhereInput,
 		ec.unmarshalInputNumberOrder,
 		ec.unmarshalInputNumberWhereInput,
@@ -7070,6 +7950,114 @@ type RuleAction {
 extend type AutomationRule {
   conditions: [RuleCondition!]!
   actions: [RuleAction!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/broadcast.graphqls", Input: `# Templates and broadcasts (package broadcast). Templates are read with
+# broadcast.create; broadcasts, their recipients, figures and policy with
+# broadcast.view_stats; preparing needs broadcast.create, scheduling,
+# pausing, resuming and cancelling broadcast.send, the policy settings.manage.
+
+extend type Query {
+  "The tenant's frequency cap and messaging limit."
+  broadcastPolicy: BroadcastPolicy!
+  "A broadcast's figures: counts, read and reply rates (of delivered), failures by code, cost by pricing category."
+  broadcastStats(id: ID!): BroadcastStats!
+  "Every recipient's outcome as CSV (recipient_id, contact_id, wa_id, number_id, outcome, skip_reason, error_code, pricing_category, billable, sent_at, delivered_at, read_at, replied_at)."
+  broadcastOutcomesCSV(id: ID!): String!
+}
+
+extend type Mutation {
+  "Read every business account's templates from the provider now (they are also refreshed hourly and by webhook). Returns how many the tenant holds."
+  syncTemplates: Int!
+  "Prepare a broadcast (DRAFT)."
+  createBroadcast(input: BroadcastInput!): Broadcast!
+  "Start a draft at startAt, a wall-clock time in the tenant's time zone (YYYY-MM-DDTHH:MM), or now."
+  scheduleBroadcast(id: ID!, startAt: String): Broadcast!
+  "Stop sending after the sends in flight."
+  pauseBroadcast(id: ID!): Broadcast!
+  "Send again where the broadcast stopped."
+  resumeBroadcast(id: ID!): Broadcast!
+  "End the broadcast: recipients not sent yet are skipped (CANCELLED)."
+  cancelBroadcast(id: ID!): Broadcast!
+  "Set the frequency cap and the portfolio messaging limit."
+  setBroadcastPolicy(input: BroadcastPolicyInput!): BroadcastPolicy!
+}
+
+extend type Subscription {
+  "A broadcast's figures, at once and each time it moves on (planned, a batch sent, paused, finished)."
+  broadcastProgress(id: ID!): BroadcastProgress!
+}
+
+"""
+A broadcast: a template (templateID, with one variable source per body variable and headerImage for an image header) or a text (sent only to contacts inside their 24-hour window). Variable sources: contact.name, contact.phone, attr:<key>, text:<literal>. The audience is contacts with every tag of tagsAll, one of tagsAny (when given), none of tagsNone, or a saved segment, optionally only those who talked to numberIDs. The sender is each contact's last number, a fixed number (numberID) or the numbers in turn (SPREAD). Nothing is sent between quietStart and quietEnd (HH:MM, tenant time).
+"""
+input BroadcastInput {
+  name: String!
+  templateID: ID
+  text: String! = ""
+  headerImage: String! = ""
+  variables: [String!]! = []
+  tagsAll: [String!]! = []
+  tagsAny: [String!]! = []
+  tagsNone: [String!]! = []
+  segmentID: ID
+  numberIDs: [ID!]! = []
+  sender: BroadcastSender! = LAST_NUMBER
+  numberID: ID
+  quietStart: String! = ""
+  quietEnd: String! = ""
+}
+
+"At most marketingCap marketing messages per contact per rolling marketingCapDays, across every broadcast and number (0: no cap); messagingLimit is the portfolio's unique customers per rolling 24 h (0: unlimited)."
+input BroadcastPolicyInput {
+  marketingCap: Int!
+  marketingCapDays: Int!
+  messagingLimit: Int!
+}
+
+type BroadcastPolicy {
+  marketingCap: Int!
+  marketingCapDays: Int!
+  messagingLimit: Int!
+}
+
+type BroadcastCount {
+  key: String!
+  count: Int!
+}
+
+type BroadcastCost {
+  category: String!
+  messages: Int!
+  billable: Int!
+  "In millionths of the currency unit, at the tenant's rates."
+  costMicros: Int!
+  unrated: Int!
+}
+
+type BroadcastStats {
+  planned: Int!
+  queued: Int!
+  skipped: Int!
+  sent: Int!
+  delivered: Int!
+  read: Int!
+  replied: Int!
+  failed: Int!
+  readRate: Float!
+  replyRate: Float!
+  skippedBy: [BroadcastCount!]!
+  failedBy: [BroadcastCount!]!
+  costs: [BroadcastCost!]!
+  currency: String!
+}
+
+type BroadcastProgress {
+  seq: Int!
+  kind: EventKind!
+  at: Time!
+  broadcast: Broadcast
+  stats: BroadcastStats
 }
 `, BuiltIn: false},
 	{Name: "../schema/directory.graphqls", Input: `# Agents, teams, numbers and contacts: the tenant's directory.
@@ -8525,6 +9513,758 @@ input AutomationRunWhereInput {
   detailNotNil: Boolean
   detailEqualFold: String
   detailContainsFold: String
+}
+type Broadcast implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  state: BroadcastState!
+  """
+  the template sent; none: a text, only inside each contact's 24-hour window
+  """
+  templateID: String
+  templateName: String
+  templateLanguage: String
+  """
+  MARKETING, UTILITY, AUTHENTICATION or SERVICE (a text): what counts against frequency caps
+  """
+  category: String!
+  text: String
+  """
+  an image template's header link
+  """
+  headerImage: String
+  """
+  one source per body variable: contact.name, contact.phone, attr:<key>, or text:<literal>
+  """
+  variables: [String!]
+  sender: BroadcastSender!
+  """
+  the fixed sending number
+  """
+  numberID: String
+  """
+  when it starts (an instant; given in tenant time)
+  """
+  scheduledAt: Time
+  """
+  HH:MM tenant time: no sending from then
+  """
+  quietStart: String
+  """
+  HH:MM tenant time: sending resumes
+  """
+  quietEnd: String
+  """
+  recipient rows written
+  """
+  planned: Int!
+  """
+  of which skipped at planning
+  """
+  skipped: Int!
+  startedAt: Time
+  finishedAt: Time
+  recipients(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for BroadcastRecipients returned from the connection.
+    """
+    orderBy: BroadcastRecipientOrder
+
+    """
+    Filtering options for BroadcastRecipients returned from the connection.
+    """
+    where: BroadcastRecipientWhereInput
+  ): BroadcastRecipientConnection!
+}
+"""
+A connection to a list of items.
+"""
+type BroadcastConnection {
+  """
+  A list of edges.
+  """
+  edges: [BroadcastEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type BroadcastEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Broadcast
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Broadcast connections
+"""
+input BroadcastOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Broadcasts.
+  """
+  field: BroadcastOrderField!
+}
+"""
+Properties by which Broadcast connections can be ordered.
+"""
+enum BroadcastOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+}
+type BroadcastRecipient implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  broadcastID: ID!
+  contactID: String!
+  """
+  the number it is sent from
+  """
+  numberID: String
+  """
+  dispatch order within the broadcast
+  """
+  position: Int!
+  """
+  SENDING: the attempt is recorded and the provider called; an outcome not recorded is reconciled by status webhooks, never sent again
+  """
+  state: BroadcastRecipientState!
+  """
+  OPTED_OUT, CAPPED, NO_NUMBER, OUTSIDE_WINDOW, DUPLICATE, CANCELLED
+  """
+  skipReason: String
+  """
+  the message sent, whose status is the outcome
+  """
+  messageID: String
+  attemptedAt: Time
+  errorCode: Int
+  error: String
+  """
+  counts against the tenant's frequency cap once sent
+  """
+  marketing: Boolean!
+  broadcast: Broadcast!
+}
+"""
+A connection to a list of items.
+"""
+type BroadcastRecipientConnection {
+  """
+  A list of edges.
+  """
+  edges: [BroadcastRecipientEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type BroadcastRecipientEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: BroadcastRecipient
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for BroadcastRecipient connections
+"""
+input BroadcastRecipientOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order BroadcastRecipients.
+  """
+  field: BroadcastRecipientOrderField!
+}
+"""
+Properties by which BroadcastRecipient connections can be ordered.
+"""
+enum BroadcastRecipientOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+BroadcastRecipientState is enum for the field state
+"""
+enum BroadcastRecipientState @goModel(model: "github.com/switchboard-dev/switchboard/ent/broadcastrecipient.State") {
+  PENDING
+  SKIPPED
+  SENDING
+  SENT
+  FAILED
+}
+"""
+BroadcastRecipientWhereInput is used for filtering BroadcastRecipient objects.
+Input was generated by ent.
+"""
+input BroadcastRecipientWhereInput {
+  not: BroadcastRecipientWhereInput
+  and: [BroadcastRecipientWhereInput!]
+  or: [BroadcastRecipientWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  broadcast_id field predicates
+  """
+  broadcastID: ID
+  broadcastIDNEQ: ID
+  broadcastIDIn: [ID!]
+  broadcastIDNotIn: [ID!]
+  broadcastIDGT: ID
+  broadcastIDGTE: ID
+  broadcastIDLT: ID
+  broadcastIDLTE: ID
+  broadcastIDContains: ID
+  broadcastIDHasPrefix: ID
+  broadcastIDHasSuffix: ID
+  broadcastIDEqualFold: ID
+  broadcastIDContainsFold: ID
+  """
+  contact_id field predicates
+  """
+  contactID: String
+  contactIDNEQ: String
+  contactIDIn: [String!]
+  contactIDNotIn: [String!]
+  contactIDGT: String
+  contactIDGTE: String
+  contactIDLT: String
+  contactIDLTE: String
+  contactIDContains: String
+  contactIDHasPrefix: String
+  contactIDHasSuffix: String
+  contactIDEqualFold: String
+  contactIDContainsFold: String
+  """
+  number_id field predicates
+  """
+  numberID: String
+  numberIDNEQ: String
+  numberIDIn: [String!]
+  numberIDNotIn: [String!]
+  numberIDGT: String
+  numberIDGTE: String
+  numberIDLT: String
+  numberIDLTE: String
+  numberIDContains: String
+  numberIDHasPrefix: String
+  numberIDHasSuffix: String
+  numberIDIsNil: Boolean
+  numberIDNotNil: Boolean
+  numberIDEqualFold: String
+  numberIDContainsFold: String
+  """
+  position field predicates
+  """
+  position: Int
+  positionNEQ: Int
+  positionIn: [Int!]
+  positionNotIn: [Int!]
+  positionGT: Int
+  positionGTE: Int
+  positionLT: Int
+  positionLTE: Int
+  """
+  state field predicates
+  """
+  state: BroadcastRecipientState
+  stateNEQ: BroadcastRecipientState
+  stateIn: [BroadcastRecipientState!]
+  stateNotIn: [BroadcastRecipientState!]
+  """
+  skip_reason field predicates
+  """
+  skipReason: String
+  skipReasonNEQ: String
+  skipReasonIn: [String!]
+  skipReasonNotIn: [String!]
+  skipReasonGT: String
+  skipReasonGTE: String
+  skipReasonLT: String
+  skipReasonLTE: String
+  skipReasonContains: String
+  skipReasonHasPrefix: String
+  skipReasonHasSuffix: String
+  skipReasonIsNil: Boolean
+  skipReasonNotNil: Boolean
+  skipReasonEqualFold: String
+  skipReasonContainsFold: String
+  """
+  message_id field predicates
+  """
+  messageID: String
+  messageIDNEQ: String
+  messageIDIn: [String!]
+  messageIDNotIn: [String!]
+  messageIDGT: String
+  messageIDGTE: String
+  messageIDLT: String
+  messageIDLTE: String
+  messageIDContains: String
+  messageIDHasPrefix: String
+  messageIDHasSuffix: String
+  messageIDIsNil: Boolean
+  messageIDNotNil: Boolean
+  messageIDEqualFold: String
+  messageIDContainsFold: String
+  """
+  attempted_at field predicates
+  """
+  attemptedAt: Time
+  attemptedAtNEQ: Time
+  attemptedAtIn: [Time!]
+  attemptedAtNotIn: [Time!]
+  attemptedAtGT: Time
+  attemptedAtGTE: Time
+  attemptedAtLT: Time
+  attemptedAtLTE: Time
+  attemptedAtIsNil: Boolean
+  attemptedAtNotNil: Boolean
+  """
+  error_code field predicates
+  """
+  errorCode: Int
+  errorCodeNEQ: Int
+  errorCodeIn: [Int!]
+  errorCodeNotIn: [Int!]
+  errorCodeGT: Int
+  errorCodeGTE: Int
+  errorCodeLT: Int
+  errorCodeLTE: Int
+  errorCodeIsNil: Boolean
+  errorCodeNotNil: Boolean
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  marketing field predicates
+  """
+  marketing: Boolean
+  marketingNEQ: Boolean
+  """
+  broadcast edge predicates
+  """
+  hasBroadcast: Boolean
+  hasBroadcastWith: [BroadcastWhereInput!]
+}
+"""
+BroadcastSender is enum for the field sender
+"""
+enum BroadcastSender @goModel(model: "github.com/switchboard-dev/switchboard/ent/broadcast.Sender") {
+  LAST_NUMBER
+  FIXED
+  SPREAD
+}
+"""
+BroadcastState is enum for the field state
+"""
+enum BroadcastState @goModel(model: "github.com/switchboard-dev/switchboard/ent/broadcast.State") {
+  DRAFT
+  SCHEDULED
+  PLANNING
+  SENDING
+  PAUSED
+  DONE
+  CANCELLED
+}
+"""
+BroadcastWhereInput is used for filtering Broadcast objects.
+Input was generated by ent.
+"""
+input BroadcastWhereInput {
+  not: BroadcastWhereInput
+  and: [BroadcastWhereInput!]
+  or: [BroadcastWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  state field predicates
+  """
+  state: BroadcastState
+  stateNEQ: BroadcastState
+  stateIn: [BroadcastState!]
+  stateNotIn: [BroadcastState!]
+  """
+  template_id field predicates
+  """
+  templateID: String
+  templateIDNEQ: String
+  templateIDIn: [String!]
+  templateIDNotIn: [String!]
+  templateIDGT: String
+  templateIDGTE: String
+  templateIDLT: String
+  templateIDLTE: String
+  templateIDContains: String
+  templateIDHasPrefix: String
+  templateIDHasSuffix: String
+  templateIDIsNil: Boolean
+  templateIDNotNil: Boolean
+  templateIDEqualFold: String
+  templateIDContainsFold: String
+  """
+  template_name field predicates
+  """
+  templateName: String
+  templateNameNEQ: String
+  templateNameIn: [String!]
+  templateNameNotIn: [String!]
+  templateNameGT: String
+  templateNameGTE: String
+  templateNameLT: String
+  templateNameLTE: String
+  templateNameContains: String
+  templateNameHasPrefix: String
+  templateNameHasSuffix: String
+  templateNameIsNil: Boolean
+  templateNameNotNil: Boolean
+  templateNameEqualFold: String
+  templateNameContainsFold: String
+  """
+  template_language field predicates
+  """
+  templateLanguage: String
+  templateLanguageNEQ: String
+  templateLanguageIn: [String!]
+  templateLanguageNotIn: [String!]
+  templateLanguageGT: String
+  templateLanguageGTE: String
+  templateLanguageLT: String
+  templateLanguageLTE: String
+  templateLanguageContains: String
+  templateLanguageHasPrefix: String
+  templateLanguageHasSuffix: String
+  templateLanguageIsNil: Boolean
+  templateLanguageNotNil: Boolean
+  templateLanguageEqualFold: String
+  templateLanguageContainsFold: String
+  """
+  category field predicates
+  """
+  category: String
+  categoryNEQ: String
+  categoryIn: [String!]
+  categoryNotIn: [String!]
+  categoryGT: String
+  categoryGTE: String
+  categoryLT: String
+  categoryLTE: String
+  categoryContains: String
+  categoryHasPrefix: String
+  categoryHasSuffix: String
+  categoryEqualFold: String
+  categoryContainsFold: String
+  """
+  text field predicates
+  """
+  text: String
+  textNEQ: String
+  textIn: [String!]
+  textNotIn: [String!]
+  textGT: String
+  textGTE: String
+  textLT: String
+  textLTE: String
+  textContains: String
+  textHasPrefix: String
+  textHasSuffix: String
+  textIsNil: Boolean
+  textNotNil: Boolean
+  textEqualFold: String
+  textContainsFold: String
+  """
+  header_image field predicates
+  """
+  headerImage: String
+  headerImageNEQ: String
+  headerImageIn: [String!]
+  headerImageNotIn: [String!]
+  headerImageGT: String
+  headerImageGTE: String
+  headerImageLT: String
+  headerImageLTE: String
+  headerImageContains: String
+  headerImageHasPrefix: String
+  headerImageHasSuffix: String
+  headerImageIsNil: Boolean
+  headerImageNotNil: Boolean
+  headerImageEqualFold: String
+  headerImageContainsFold: String
+  """
+  sender field predicates
+  """
+  sender: BroadcastSender
+  senderNEQ: BroadcastSender
+  senderIn: [BroadcastSender!]
+  senderNotIn: [BroadcastSender!]
+  """
+  number_id field predicates
+  """
+  numberID: String
+  numberIDNEQ: String
+  numberIDIn: [String!]
+  numberIDNotIn: [String!]
+  numberIDGT: String
+  numberIDGTE: String
+  numberIDLT: String
+  numberIDLTE: String
+  numberIDContains: String
+  numberIDHasPrefix: String
+  numberIDHasSuffix: String
+  numberIDIsNil: Boolean
+  numberIDNotNil: Boolean
+  numberIDEqualFold: String
+  numberIDContainsFold: String
+  """
+  scheduled_at field predicates
+  """
+  scheduledAt: Time
+  scheduledAtNEQ: Time
+  scheduledAtIn: [Time!]
+  scheduledAtNotIn: [Time!]
+  scheduledAtGT: Time
+  scheduledAtGTE: Time
+  scheduledAtLT: Time
+  scheduledAtLTE: Time
+  scheduledAtIsNil: Boolean
+  scheduledAtNotNil: Boolean
+  """
+  quiet_start field predicates
+  """
+  quietStart: String
+  quietStartNEQ: String
+  quietStartIn: [String!]
+  quietStartNotIn: [String!]
+  quietStartGT: String
+  quietStartGTE: String
+  quietStartLT: String
+  quietStartLTE: String
+  quietStartContains: String
+  quietStartHasPrefix: String
+  quietStartHasSuffix: String
+  quietStartIsNil: Boolean
+  quietStartNotNil: Boolean
+  quietStartEqualFold: String
+  quietStartContainsFold: String
+  """
+  quiet_end field predicates
+  """
+  quietEnd: String
+  quietEndNEQ: String
+  quietEndIn: [String!]
+  quietEndNotIn: [String!]
+  quietEndGT: String
+  quietEndGTE: String
+  quietEndLT: String
+  quietEndLTE: String
+  quietEndContains: String
+  quietEndHasPrefix: String
+  quietEndHasSuffix: String
+  quietEndIsNil: Boolean
+  quietEndNotNil: Boolean
+  quietEndEqualFold: String
+  quietEndContainsFold: String
+  """
+  planned field predicates
+  """
+  planned: Int
+  plannedNEQ: Int
+  plannedIn: [Int!]
+  plannedNotIn: [Int!]
+  plannedGT: Int
+  plannedGTE: Int
+  plannedLT: Int
+  plannedLTE: Int
+  """
+  skipped field predicates
+  """
+  skipped: Int
+  skippedNEQ: Int
+  skippedIn: [Int!]
+  skippedNotIn: [Int!]
+  skippedGT: Int
+  skippedGTE: Int
+  skippedLT: Int
+  skippedLTE: Int
+  """
+  started_at field predicates
+  """
+  startedAt: Time
+  startedAtNEQ: Time
+  startedAtIn: [Time!]
+  startedAtNotIn: [Time!]
+  startedAtGT: Time
+  startedAtGTE: Time
+  startedAtLT: Time
+  startedAtLTE: Time
+  startedAtIsNil: Boolean
+  startedAtNotNil: Boolean
+  """
+  finished_at field predicates
+  """
+  finishedAt: Time
+  finishedAtNEQ: Time
+  finishedAtIn: [Time!]
+  finishedAtNotIn: [Time!]
+  finishedAtGT: Time
+  finishedAtGTE: Time
+  finishedAtLT: Time
+  finishedAtLTE: Time
+  finishedAtIsNil: Boolean
+  finishedAtNotNil: Boolean
+  """
+  recipients edge predicates
+  """
+  hasRecipients: Boolean
+  hasRecipientsWith: [BroadcastRecipientWhereInput!]
 }
 type Contact implements Node {
   id: ID!
@@ -10997,6 +12737,312 @@ enum MessageStatus @goModel(model: "github.com/switchboard-dev/switchboard/ent/m
   FAILED
   RECEIVED
 }
+type MessageTemplate implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  the business account the template belongs to
+  """
+  wabaID: String!
+  """
+  the provider's template id
+  """
+  providerID: String!
+  name: String!
+  language: String!
+  category: MessageTemplateCategory!
+  """
+  APPROVED, PENDING, REJECTED, PAUSED, DISABLED… as the provider says
+  """
+  status: String!
+  """
+  why it was rejected, paused or disabled
+  """
+  reason: String
+  """
+  TEXT, IMAGE, VIDEO, DOCUMENT or empty: no header
+  """
+  headerFormat: String
+  """
+  the body text with its {{n}} variables
+  """
+  body: String
+  """
+  how many {{n}} the body has
+  """
+  bodyVariables: Int!
+  """
+  when the provider last said this
+  """
+  syncedAt: Time!
+}
+"""
+MessageTemplateCategory is enum for the field category
+"""
+enum MessageTemplateCategory @goModel(model: "github.com/switchboard-dev/switchboard/ent/messagetemplate.Category") {
+  MARKETING
+  UTILITY
+  AUTHENTICATION
+}
+"""
+A connection to a list of items.
+"""
+type MessageTemplateConnection {
+  """
+  A list of edges.
+  """
+  edges: [MessageTemplateEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type MessageTemplateEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: MessageTemplate
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for MessageTemplate connections
+"""
+input MessageTemplateOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order MessageTemplates.
+  """
+  field: MessageTemplateOrderField!
+}
+"""
+Properties by which MessageTemplate connections can be ordered.
+"""
+enum MessageTemplateOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+}
+"""
+MessageTemplateWhereInput is used for filtering MessageTemplate objects.
+Input was generated by ent.
+"""
+input MessageTemplateWhereInput {
+  not: MessageTemplateWhereInput
+  and: [MessageTemplateWhereInput!]
+  or: [MessageTemplateWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  waba_id field predicates
+  """
+  wabaID: String
+  wabaIDNEQ: String
+  wabaIDIn: [String!]
+  wabaIDNotIn: [String!]
+  wabaIDGT: String
+  wabaIDGTE: String
+  wabaIDLT: String
+  wabaIDLTE: String
+  wabaIDContains: String
+  wabaIDHasPrefix: String
+  wabaIDHasSuffix: String
+  wabaIDEqualFold: String
+  wabaIDContainsFold: String
+  """
+  provider_id field predicates
+  """
+  providerID: String
+  providerIDNEQ: String
+  providerIDIn: [String!]
+  providerIDNotIn: [String!]
+  providerIDGT: String
+  providerIDGTE: String
+  providerIDLT: String
+  providerIDLTE: String
+  providerIDContains: String
+  providerIDHasPrefix: String
+  providerIDHasSuffix: String
+  providerIDEqualFold: String
+  providerIDContainsFold: String
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  language field predicates
+  """
+  language: String
+  languageNEQ: String
+  languageIn: [String!]
+  languageNotIn: [String!]
+  languageGT: String
+  languageGTE: String
+  languageLT: String
+  languageLTE: String
+  languageContains: String
+  languageHasPrefix: String
+  languageHasSuffix: String
+  languageEqualFold: String
+  languageContainsFold: String
+  """
+  category field predicates
+  """
+  category: MessageTemplateCategory
+  categoryNEQ: MessageTemplateCategory
+  categoryIn: [MessageTemplateCategory!]
+  categoryNotIn: [MessageTemplateCategory!]
+  """
+  status field predicates
+  """
+  status: String
+  statusNEQ: String
+  statusIn: [String!]
+  statusNotIn: [String!]
+  statusGT: String
+  statusGTE: String
+  statusLT: String
+  statusLTE: String
+  statusContains: String
+  statusHasPrefix: String
+  statusHasSuffix: String
+  statusEqualFold: String
+  statusContainsFold: String
+  """
+  reason field predicates
+  """
+  reason: String
+  reasonNEQ: String
+  reasonIn: [String!]
+  reasonNotIn: [String!]
+  reasonGT: String
+  reasonGTE: String
+  reasonLT: String
+  reasonLTE: String
+  reasonContains: String
+  reasonHasPrefix: String
+  reasonHasSuffix: String
+  reasonIsNil: Boolean
+  reasonNotNil: Boolean
+  reasonEqualFold: String
+  reasonContainsFold: String
+  """
+  header_format field predicates
+  """
+  headerFormat: String
+  headerFormatNEQ: String
+  headerFormatIn: [String!]
+  headerFormatNotIn: [String!]
+  headerFormatGT: String
+  headerFormatGTE: String
+  headerFormatLT: String
+  headerFormatLTE: String
+  headerFormatContains: String
+  headerFormatHasPrefix: String
+  headerFormatHasSuffix: String
+  headerFormatIsNil: Boolean
+  headerFormatNotNil: Boolean
+  headerFormatEqualFold: String
+  headerFormatContainsFold: String
+  """
+  body field predicates
+  """
+  body: String
+  bodyNEQ: String
+  bodyIn: [String!]
+  bodyNotIn: [String!]
+  bodyGT: String
+  bodyGTE: String
+  bodyLT: String
+  bodyLTE: String
+  bodyContains: String
+  bodyHasPrefix: String
+  bodyHasSuffix: String
+  bodyIsNil: Boolean
+  bodyNotNil: Boolean
+  bodyEqualFold: String
+  bodyContainsFold: String
+  """
+  body_variables field predicates
+  """
+  bodyVariables: Int
+  bodyVariablesNEQ: Int
+  bodyVariablesIn: [Int!]
+  bodyVariablesNotIn: [Int!]
+  bodyVariablesGT: Int
+  bodyVariablesGTE: Int
+  bodyVariablesLT: Int
+  bodyVariablesLTE: Int
+  """
+  synced_at field predicates
+  """
+  syncedAt: Time
+  syncedAtNEQ: Time
+  syncedAtIn: [Time!]
+  syncedAtNotIn: [Time!]
+  syncedAtGT: Time
+  syncedAtGTE: Time
+  syncedAtLT: Time
+  syncedAtLTE: Time
+}
 """
 MessageWhereInput is used for filtering Message objects.
 Input was generated by ent.
@@ -12258,6 +14304,37 @@ type Query {
     """
     where: AutomationRunWhereInput
   ): AutomationRunConnection!
+  broadcasts(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Broadcasts returned from the connection.
+    """
+    orderBy: BroadcastOrder
+
+    """
+    Filtering options for Broadcasts returned from the connection.
+    """
+    where: BroadcastWhereInput
+  ): BroadcastConnection!
   contacts(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -12413,6 +14490,37 @@ type Query {
     """
     where: MessageWhereInput
   ): MessageConnection!
+  messageTemplates(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for MessageTemplates returned from the connection.
+    """
+    orderBy: MessageTemplateOrder
+
+    """
+    Filtering options for MessageTemplates returned from the connection.
+    """
+    where: MessageTemplateWhereInput
+  ): MessageTemplateConnection!
   numbers(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -15403,6 +17511,224 @@ func (ec *executionContext) childFields_AutomationRunEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type AutomationRunEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Broadcast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Broadcast_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Broadcast_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Broadcast_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Broadcast_name(ctx, field)
+	case "state":
+		return ec.fieldContext_Broadcast_state(ctx, field)
+	case "templateID":
+		return ec.fieldContext_Broadcast_templateID(ctx, field)
+	case "templateName":
+		return ec.fieldContext_Broadcast_templateName(ctx, field)
+	case "templateLanguage":
+		return ec.fieldContext_Broadcast_templateLanguage(ctx, field)
+	case "category":
+		return ec.fieldContext_Broadcast_category(ctx, field)
+	case "text":
+		return ec.fieldContext_Broadcast_text(ctx, field)
+	case "headerImage":
+		return ec.fieldContext_Broadcast_headerImage(ctx, field)
+	case "variables":
+		return ec.fieldContext_Broadcast_variables(ctx, field)
+	case "sender":
+		return ec.fieldContext_Broadcast_sender(ctx, field)
+	case "numberID":
+		return ec.fieldContext_Broadcast_numberID(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_Broadcast_scheduledAt(ctx, field)
+	case "quietStart":
+		return ec.fieldContext_Broadcast_quietStart(ctx, field)
+	case "quietEnd":
+		return ec.fieldContext_Broadcast_quietEnd(ctx, field)
+	case "planned":
+		return ec.fieldContext_Broadcast_planned(ctx, field)
+	case "skipped":
+		return ec.fieldContext_Broadcast_skipped(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Broadcast_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Broadcast_finishedAt(ctx, field)
+	case "recipients":
+		return ec.fieldContext_Broadcast_recipients(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Broadcast", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BroadcastConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BroadcastConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_BroadcastConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_BroadcastCost_category(ctx, field)
+	case "messages":
+		return ec.fieldContext_BroadcastCost_messages(ctx, field)
+	case "billable":
+		return ec.fieldContext_BroadcastCost_billable(ctx, field)
+	case "costMicros":
+		return ec.fieldContext_BroadcastCost_costMicros(ctx, field)
+	case "unrated":
+		return ec.fieldContext_BroadcastCost_unrated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastCost", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_BroadcastCount_key(ctx, field)
+	case "count":
+		return ec.fieldContext_BroadcastCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastCount", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_BroadcastEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_BroadcastEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "marketingCap":
+		return ec.fieldContext_BroadcastPolicy_marketingCap(ctx, field)
+	case "marketingCapDays":
+		return ec.fieldContext_BroadcastPolicy_marketingCapDays(ctx, field)
+	case "messagingLimit":
+		return ec.fieldContext_BroadcastPolicy_messagingLimit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_BroadcastProgress_seq(ctx, field)
+	case "kind":
+		return ec.fieldContext_BroadcastProgress_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_BroadcastProgress_at(ctx, field)
+	case "broadcast":
+		return ec.fieldContext_BroadcastProgress_broadcast(ctx, field)
+	case "stats":
+		return ec.fieldContext_BroadcastProgress_stats(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastRecipient(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BroadcastRecipient_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_BroadcastRecipient_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_BroadcastRecipient_updatedAt(ctx, field)
+	case "broadcastID":
+		return ec.fieldContext_BroadcastRecipient_broadcastID(ctx, field)
+	case "contactID":
+		return ec.fieldContext_BroadcastRecipient_contactID(ctx, field)
+	case "numberID":
+		return ec.fieldContext_BroadcastRecipient_numberID(ctx, field)
+	case "position":
+		return ec.fieldContext_BroadcastRecipient_position(ctx, field)
+	case "state":
+		return ec.fieldContext_BroadcastRecipient_state(ctx, field)
+	case "skipReason":
+		return ec.fieldContext_BroadcastRecipient_skipReason(ctx, field)
+	case "messageID":
+		return ec.fieldContext_BroadcastRecipient_messageID(ctx, field)
+	case "attemptedAt":
+		return ec.fieldContext_BroadcastRecipient_attemptedAt(ctx, field)
+	case "errorCode":
+		return ec.fieldContext_BroadcastRecipient_errorCode(ctx, field)
+	case "error":
+		return ec.fieldContext_BroadcastRecipient_error(ctx, field)
+	case "marketing":
+		return ec.fieldContext_BroadcastRecipient_marketing(ctx, field)
+	case "broadcast":
+		return ec.fieldContext_BroadcastRecipient_broadcast(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastRecipient", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastRecipientConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BroadcastRecipientConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BroadcastRecipientConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_BroadcastRecipientConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastRecipientConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastRecipientEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_BroadcastRecipientEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_BroadcastRecipientEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastRecipientEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "planned":
+		return ec.fieldContext_BroadcastStats_planned(ctx, field)
+	case "queued":
+		return ec.fieldContext_BroadcastStats_queued(ctx, field)
+	case "skipped":
+		return ec.fieldContext_BroadcastStats_skipped(ctx, field)
+	case "sent":
+		return ec.fieldContext_BroadcastStats_sent(ctx, field)
+	case "delivered":
+		return ec.fieldContext_BroadcastStats_delivered(ctx, field)
+	case "read":
+		return ec.fieldContext_BroadcastStats_read(ctx, field)
+	case "replied":
+		return ec.fieldContext_BroadcastStats_replied(ctx, field)
+	case "failed":
+		return ec.fieldContext_BroadcastStats_failed(ctx, field)
+	case "readRate":
+		return ec.fieldContext_BroadcastStats_readRate(ctx, field)
+	case "replyRate":
+		return ec.fieldContext_BroadcastStats_replyRate(ctx, field)
+	case "skippedBy":
+		return ec.fieldContext_BroadcastStats_skippedBy(ctx, field)
+	case "failedBy":
+		return ec.fieldContext_BroadcastStats_failedBy(ctx, field)
+	case "costs":
+		return ec.fieldContext_BroadcastStats_costs(ctx, field)
+	case "currency":
+		return ec.fieldContext_BroadcastStats_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastStats", field.Name)
+}
+
 func (ec *executionContext) childFields_BusinessHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "weekday":
@@ -16197,6 +18523,62 @@ func (ec *executionContext) childFields_MessageRate(ctx context.Context, field g
 		return ec.fieldContext_MessageRate_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessageRate", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MessageTemplate_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MessageTemplate_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_MessageTemplate_updatedAt(ctx, field)
+	case "wabaID":
+		return ec.fieldContext_MessageTemplate_wabaID(ctx, field)
+	case "providerID":
+		return ec.fieldContext_MessageTemplate_providerID(ctx, field)
+	case "name":
+		return ec.fieldContext_MessageTemplate_name(ctx, field)
+	case "language":
+		return ec.fieldContext_MessageTemplate_language(ctx, field)
+	case "category":
+		return ec.fieldContext_MessageTemplate_category(ctx, field)
+	case "status":
+		return ec.fieldContext_MessageTemplate_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_MessageTemplate_reason(ctx, field)
+	case "headerFormat":
+		return ec.fieldContext_MessageTemplate_headerFormat(ctx, field)
+	case "body":
+		return ec.fieldContext_MessageTemplate_body(ctx, field)
+	case "bodyVariables":
+		return ec.fieldContext_MessageTemplate_bodyVariables(ctx, field)
+	case "syncedAt":
+		return ec.fieldContext_MessageTemplate_syncedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageTemplateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MessageTemplateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MessageTemplateConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_MessageTemplateConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageTemplateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageTemplateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_MessageTemplateEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_MessageTemplateEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageTemplateEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_MessagingCosts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	"github.com/switchboard-dev/switchboard/ent/broadcast"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -84,6 +85,76 @@ type AutomationRuleInput struct {
 	Conditions     []*RuleConditionInput  `json:"conditions"`
 	Actions        []*RuleActionInput     `json:"actions"`
 	StopProcessing bool                   `json:"stopProcessing"`
+}
+
+type BroadcastCost struct {
+	Category string `json:"category"`
+	Messages int    `json:"messages"`
+	Billable int    `json:"billable"`
+	// In millionths of the currency unit, at the tenant's rates.
+	CostMicros int `json:"costMicros"`
+	Unrated    int `json:"unrated"`
+}
+
+type BroadcastCount struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
+
+// A broadcast: a template (templateID, with one variable source per body variable and headerImage for an image header) or a text (sent only to contacts inside their 24-hour window). Variable sources: contact.name, contact.phone, attr:<key>, text:<literal>. The audience is contacts with every tag of tagsAll, one of tagsAny (when given), none of tagsNone, or a saved segment, optionally only those who talked to numberIDs. The sender is each contact's last number, a fixed number (numberID) or the numbers in turn (SPREAD). Nothing is sent between quietStart and quietEnd (HH:MM, tenant time).
+type BroadcastInput struct {
+	Name        string           `json:"name"`
+	TemplateID  *string          `json:"templateID,omitempty"`
+	Text        string           `json:"text"`
+	HeaderImage string           `json:"headerImage"`
+	Variables   []string         `json:"variables"`
+	TagsAll     []string         `json:"tagsAll"`
+	TagsAny     []string         `json:"tagsAny"`
+	TagsNone    []string         `json:"tagsNone"`
+	SegmentID   *string          `json:"segmentID,omitempty"`
+	NumberIDs   []string         `json:"numberIDs"`
+	Sender      broadcast.Sender `json:"sender"`
+	NumberID    *string          `json:"numberID,omitempty"`
+	QuietStart  string           `json:"quietStart"`
+	QuietEnd    string           `json:"quietEnd"`
+}
+
+type BroadcastPolicy struct {
+	MarketingCap     int `json:"marketingCap"`
+	MarketingCapDays int `json:"marketingCapDays"`
+	MessagingLimit   int `json:"messagingLimit"`
+}
+
+// At most marketingCap marketing messages per contact per rolling marketingCapDays, across every broadcast and number (0: no cap); messagingLimit is the portfolio's unique customers per rolling 24 h (0: unlimited).
+type BroadcastPolicyInput struct {
+	MarketingCap     int `json:"marketingCap"`
+	MarketingCapDays int `json:"marketingCapDays"`
+	MessagingLimit   int `json:"messagingLimit"`
+}
+
+type BroadcastProgress struct {
+	Seq       int             `json:"seq"`
+	Kind      EventKind       `json:"kind"`
+	At        time.Time       `json:"at"`
+	Broadcast *ent.Broadcast  `json:"broadcast,omitempty"`
+	Stats     *BroadcastStats `json:"stats,omitempty"`
+}
+
+type BroadcastStats struct {
+	Planned   int               `json:"planned"`
+	Queued    int               `json:"queued"`
+	Skipped   int               `json:"skipped"`
+	Sent      int               `json:"sent"`
+	Delivered int               `json:"delivered"`
+	Read      int               `json:"read"`
+	Replied   int               `json:"replied"`
+	Failed    int               `json:"failed"`
+	ReadRate  float64           `json:"readRate"`
+	ReplyRate float64           `json:"replyRate"`
+	SkippedBy []*BroadcastCount `json:"skippedBy"`
+	FailedBy  []*BroadcastCount `json:"failedBy"`
+	Costs     []*BroadcastCost  `json:"costs"`
+	Currency  string            `json:"currency"`
 }
 
 // A press on a template's quick-reply button.

@@ -41,6 +41,9 @@ type Ingester struct {
 
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
+	// Templates, when set, applies a message_template_status_update of a
+	// business account to one tenant holding it (broadcast.TemplateUpdated).
+	Templates func(ctx context.Context, tx *ent.Tx, wabaID string, u *whatsapp.TemplateUpdate, at time.Time) error
 }
 
 // Arrivals is told of every new customer message inside the transaction that
@@ -159,14 +162,28 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
 		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
-	case ch.Account != nil && ch.WABAID != "":
+	case (ch.Account != nil || ch.Template != nil) && ch.WABAID != "":
 		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	}
 	if err != nil || len(nums) == 0 {
 		return false, err
 	}
-	waiting := false // a status whose message is not recorded yet
+	waiting := false               // a status whose message is not recorded yet
+	templated := map[string]bool{} // tenants whose templates this change updated
 	for _, num := range nums {
+		if ch.Template != nil && in.Templates != nil {
+			if templated[num.TenantID] {
+				continue // a business account's numbers share its templates
+			}
+			templated[num.TenantID] = true
+			err := store.WithTx(viewer.System(ctx, num.TenantID), in.client, func(ctx context.Context, tx *ent.Tx) error {
+				return in.Templates(ctx, tx, ch.WABAID, ch.Template, in.clock.Now())
+			})
+			if err != nil {
+				return true, err
+			}
+			continue
+		}
 		tctx := viewer.System(ctx, num.TenantID)
 		err := store.WithTx(tctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
 			for _, m := range ch.Messages {
@@ -582,6 +599,16 @@ var statusRank = map[message.Status]int{
 // not yet delivered.
 func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st whatsapp.Status) error {
 	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID)).Only(ctx)
+	if ent.IsNotFound(err) && strings.HasPrefix(st.BizOpaqueCallbackData, "msg_") {
+		// A send whose answer was lost (the sender died, the connection
+		// broke) named its message in the callback data: the status gives
+		// it its wamid, so it is not sent again.
+		m, err = tx.Message.Query().Where(message.NumberID(num.ID), message.ID(st.BizOpaqueCallbackData),
+			message.ProviderMessageIDIsNil()).Only(ctx)
+		if err == nil {
+			m, err = m.Update().SetProviderMessageID(st.MessageID).Save(ctx)
+		}
+	}
 	if ent.IsNotFound(err) {
 		return ErrStatusBeforeSend
 	}

@@ -23,6 +23,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	mux.HandleFunc("POST /{version}/{node}", s.graph(s.groupRoute(s.updateGroup)))
 	mux.HandleFunc("GET /{version}/{node}/groups", s.graph(s.listGroups))
 	mux.HandleFunc("GET /{version}/{node}/phone_numbers", s.graph(s.businessNumbers))
+	mux.HandleFunc("GET /{version}/{node}/message_templates", s.graph(s.listTemplates))
 	mux.HandleFunc("POST /{version}/{node}/groups", s.graph(s.createGroup))
 	mux.HandleFunc("GET /{version}/{node}/invite_link", s.graph(s.groupRoute(s.getInviteLink)))
 	mux.HandleFunc("POST /{version}/{node}/invite_link", s.graph(s.groupRoute(s.resetInviteLink)))

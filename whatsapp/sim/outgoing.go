@@ -26,6 +26,9 @@ type outgoing struct {
 	digest       string
 	choices      []choice // interactive: what the customer may answer
 	template     string   // a template's name
+	// a template's language and how many body parameters it gives
+	templateLanguage string
+	bodyParams       int
 }
 
 // choice is an option of an interactive message: a reply button or a list row.
@@ -124,10 +127,22 @@ func parseOutgoing(body []byte) (*outgoing, *apiError) {
 	o.digest = digest(o.kind, content)
 	if o.kind == "template" {
 		var t struct {
-			Name string `json:"name"`
+			Name     string `json:"name"`
+			Language struct {
+				Code string `json:"code"`
+			} `json:"language"`
+			Components []struct {
+				Type       string            `json:"type"`
+				Parameters []json.RawMessage `json:"parameters"`
+			} `json:"components"`
 		}
 		_ = json.Unmarshal(content, &t) // checked above
-		o.template = t.Name
+		o.template, o.templateLanguage = t.Name, t.Language.Code
+		for _, c := range t.Components {
+			if c.Type == "body" {
+				o.bodyParams += len(c.Parameters)
+			}
+		}
 	}
 	return o, nil
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,11 @@ func (s *Simulator) postMessage(r *http.Request) (any, *apiError) {
 	}
 	if n.Status == "BANNED" {
 		return nil, errAccountLocked()
+	}
+	if o.kind == "template" {
+		if err := s.checkTemplateSend(o); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	if !n.bucket.take(now, n.Throughput) {
@@ -115,6 +121,9 @@ func (s *Simulator) priceOf(n *number, o *outgoing, now time.Time) pricing {
 		return pricing{category: "service", typ: "free_customer_service"}
 	}
 	category := s.cfg.TemplateCategories[o.template]
+	if t := s.template(o.template, o.templateLanguage); t != nil && category == "" {
+		category = strings.ToLower(t.Category)
+	}
 	if category == "" {
 		category = "utility"
 	}

@@ -98,6 +98,9 @@ type Simulator struct {
 	groups       map[string]*group
 	invites      map[string]string // invite code → group id
 	customers    context.CancelFunc
+	templates    map[string]*Template  // by name and language
+	engagement   map[string]Engagement // by customer wa_id
+	outcomes     map[string]*Outcome   // by wamid: what each customer did
 }
 
 // pair is a business number and a customer.

@@ -33,6 +33,7 @@ func (s *Simulator) scheduleStatuses(n *number, e *sentEntry, participants []str
 	d := s.cfg.StatusDelays
 	sentAt, deliveredAt, readAt := d.Sent, d.Sent+d.Delivered, d.Sent+d.Delivered+d.Read
 	var events []statusEvent
+	reply := false
 	if code, fails := s.failure(e.To); fails {
 		events = append(events, statusEvent{status: whatsapp.StatusFailed, at: sentAt, failCode: code})
 	} else {
@@ -46,8 +47,12 @@ func (s *Simulator) scheduleStatuses(n *number, e *sentEntry, participants []str
 				events = append(events, statusEvent{status: whatsapp.StatusDelivered, at: deliveredAt, participant: m})
 			}
 		}
+		read, willReply, _ := s.engage(e)
+		reply = willReply
 		for _, m := range members {
-			events = append(events, statusEvent{status: whatsapp.StatusRead, at: readAt, participant: m})
+			if read {
+				events = append(events, statusEvent{status: whatsapp.StatusRead, at: readAt, participant: m})
+			}
 		}
 	}
 	for i := range events {
@@ -76,6 +81,9 @@ func (s *Simulator) scheduleStatuses(n *number, e *sentEntry, participants []str
 			}
 			s.recordStatus(wamid, ev.status, s.deliver(ev.body, ev.copies))
 		}
+		if reply && s.sleep(time.Until(start.Add(readAt+d.Read))) {
+			s.answer(e)
+		}
 	})
 }
 
@@ -95,6 +103,7 @@ func (s *Simulator) failure(to string) (int, bool) {
 func (s *Simulator) recordStatus(wamid, status string, acked int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.noteOutcome(wamid, status)
 	if e, ok := s.log.byWAMID[wamid]; ok {
 		for range acked {
 			e.Statuses = append(e.Statuses, status)

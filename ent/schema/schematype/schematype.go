@@ -26,6 +26,25 @@ type TenantSettings struct {
 	// AdminCapPerGroup is the most admins a group may have; 0 means
 	// DefaultGroupAdminCap.
 	AdminCapPerGroup int `json:"groupAdminCap,omitempty"`
+	// MarketingCap is at most how many marketing messages a contact receives
+	// per rolling MarketingCapDays, across every broadcast and number; 0: no cap.
+	MarketingCap     int `json:"marketingCap,omitempty"`
+	MarketingCapDays int `json:"marketingCapDays,omitempty"`
+	// MessagingLimit is the business portfolio's messaging limit: unique
+	// customers reached by templates per rolling 24 hours, shared by all its
+	// numbers (250, 2,000, 10,000, 100,000); 0: unlimited.
+	MessagingLimit int `json:"messagingLimit,omitempty"`
+}
+
+// BroadcastAudience is who a broadcast goes to: contacts whose tags match (all of
+// TagsAll, any of TagsAny when set, none of TagsNone), or a saved segment,
+// optionally only those who talked to chosen numbers.
+type BroadcastAudience struct {
+	TagsAll   []string `json:"tagsAll,omitempty"`
+	TagsAny   []string `json:"tagsAny,omitempty"`
+	TagsNone  []string `json:"tagsNone,omitempty"`
+	SegmentID string   `json:"segmentId,omitempty"`
+	NumberIDs []string `json:"numberIds,omitempty"`
 }
 
 // DefaultGroupAdminCap is the admin cap of a tenant that set none.

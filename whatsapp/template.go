@@ -1,0 +1,76 @@
+package whatsapp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// ProviderTemplate is a message template as the business account holds it
+// (GET /{waba-id}/message_templates).
+type ProviderTemplate struct {
+	ID         string           `json:"id"`
+	Name       string           `json:"name"`
+	Language   string           `json:"language"`
+	Category   string           `json:"category"` // MARKETING, UTILITY or AUTHENTICATION
+	Status     string           `json:"status"`
+	Components []map[string]any `json:"components"`
+}
+
+var templateVariable = regexp.MustCompile(`\{\{\s*[0-9]+\s*\}\}`)
+
+// Body is the template's body text and how many variables it has.
+func (t ProviderTemplate) Body() (string, int) {
+	for _, c := range t.Components {
+		if strings.EqualFold(fmt.Sprint(c["type"]), "BODY") {
+			text, _ := c["text"].(string)
+			return text, len(templateVariable.FindAllString(text, -1))
+		}
+	}
+	return "", 0
+}
+
+// HeaderFormat is the format of the template's header (TEXT, IMAGE, VIDEO,
+// DOCUMENT, LOCATION), empty when it has none.
+func (t ProviderTemplate) HeaderFormat() string {
+	for _, c := range t.Components {
+		if strings.EqualFold(fmt.Sprint(c["type"]), "HEADER") {
+			f, _ := c["format"].(string)
+			return strings.ToUpper(f)
+		}
+	}
+	return ""
+}
+
+// maxTemplatePages bounds the pages Templates reads (100 templates each).
+const maxTemplatePages = 50
+
+// Templates lists the message templates of a business account, following
+// the pages.
+func (c *Client) Templates(ctx context.Context, wabaID, token string) ([]ProviderTemplate, error) {
+	var all []ProviderTemplate
+	query := url.Values{"fields": {"id,name,language,category,status,components"}, "limit": {"100"}}
+	for range maxTemplatePages {
+		var page struct {
+			Data   []ProviderTemplate `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.call(ctx, http.MethodGet, wabaID, "message_templates", token, query, nil, &page); err != nil {
+			return nil, fmt.Errorf("whatsapp: templates of %s: %w", wabaID, err)
+		}
+		all = append(all, page.Data...)
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
+			return all, nil
+		}
+		query.Set("after", page.Paging.Cursors.After)
+	}
+	return all, nil
+}
