@@ -14,7 +14,9 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
@@ -104,6 +106,14 @@ func OpenSchema(ctx context.Context, databaseURL, prefix string, opts ...store.O
 	}
 	drop = func() error {
 		_, err := db.SQL.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		// DROP SCHEMA … CASCADE locks every table of the schema; with other
+		// tests' schemas dropped at the same moment (shared catalogue rows)
+		// Postgres may pick this one as a deadlock victim (40P01). Dropping
+		// again is safe.
+		for i := 0; err != nil && strings.Contains(err.Error(), "40P01") && i < 5; i++ {
+			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+			_, err = db.SQL.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		}
 		if err != nil {
 			err = fmt.Errorf("storetest: drop schema %s: %w", schema, err)
 		}
