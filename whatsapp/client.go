@@ -66,11 +66,21 @@ const maxNumberPages = 20
 // BusinessNumbers lists the phone numbers of a WhatsApp Business Account
 // (GET /{waba-id}/phone_numbers) that token reads, following the pages.
 func (c *Client) BusinessNumbers(ctx context.Context, wabaID, token string) ([]NumberHealth, error) {
-	var all []NumberHealth
 	query := url.Values{"fields": {"id,display_phone_number"}, "limit": {"100"}}
-	for range maxNumberPages {
+	all, err := pages[NumberHealth](ctx, c, wabaID, "phone_numbers", token, query, maxNumberPages)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp: phone numbers of %s: %w", wabaID, err)
+	}
+	return all, nil
+}
+
+// pages GETs /{id}/{edge} and the pages after it (the Graph API's cursor
+// paging), up to max pages, and returns their data in order.
+func pages[T any](ctx context.Context, c *Client, id, edge, token string, query url.Values, max int) ([]T, error) {
+	var all []T
+	for range max {
 		var page struct {
-			Data   []NumberHealth `json:"data"`
+			Data   []T `json:"data"`
 			Paging struct {
 				Cursors struct {
 					After string `json:"after"`
@@ -78,8 +88,8 @@ func (c *Client) BusinessNumbers(ctx context.Context, wabaID, token string) ([]N
 				Next string `json:"next"`
 			} `json:"paging"`
 		}
-		if err := c.call(ctx, http.MethodGet, wabaID, "phone_numbers", token, query, nil, &page); err != nil {
-			return nil, fmt.Errorf("whatsapp: phone numbers of %s: %w", wabaID, err)
+		if err := c.call(ctx, http.MethodGet, id, edge, token, query, nil, &page); err != nil {
+			return nil, err
 		}
 		all = append(all, page.Data...)
 		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {

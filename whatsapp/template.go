@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -51,26 +50,10 @@ const maxTemplatePages = 50
 // Templates lists the message templates of a business account, following
 // the pages.
 func (c *Client) Templates(ctx context.Context, wabaID, token string) ([]ProviderTemplate, error) {
-	var all []ProviderTemplate
 	query := url.Values{"fields": {"id,name,language,category,status,components"}, "limit": {"100"}}
-	for range maxTemplatePages {
-		var page struct {
-			Data   []ProviderTemplate `json:"data"`
-			Paging struct {
-				Cursors struct {
-					After string `json:"after"`
-				} `json:"cursors"`
-				Next string `json:"next"`
-			} `json:"paging"`
-		}
-		if err := c.call(ctx, http.MethodGet, wabaID, "message_templates", token, query, nil, &page); err != nil {
-			return nil, fmt.Errorf("whatsapp: templates of %s: %w", wabaID, err)
-		}
-		all = append(all, page.Data...)
-		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
-			return all, nil
-		}
-		query.Set("after", page.Paging.Cursors.After)
+	all, err := pages[ProviderTemplate](ctx, c, wabaID, "message_templates", token, query, maxTemplatePages)
+	if err != nil {
+		return nil, fmt.Errorf("whatsapp: templates of %s: %w", wabaID, err)
 	}
 	return all, nil
 }
