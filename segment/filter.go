@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -159,27 +160,73 @@ func Where(tenantID string, f Filter, now time.Time, conv func(*sql.Selector)) (
 
 func where(tenantID string, f Filter, now time.Time, conv func(*sql.Selector)) predicate.Contact {
 	return func(sel *sql.Selector) {
-		var ps []*sql.Predicate
-		ps = append(ps, sql.IsNull(sel.C(entcontact.FieldErasedAt)),
-			sql.NotIn(sel.C(entcontact.FieldID), groupContacts()))
+		id := sel.C(entcontact.FieldID)
+		ps := []*sql.Predicate{sql.IsNull(sel.C(entcontact.FieldErasedAt)), sql.NotIn(id, groupContacts())}
 		if len(f.OptIn) > 0 {
 			ps = append(ps, sql.In(sel.C(entcontact.FieldOptIn), anys(f.OptIn)...))
 		}
+		// Each condition is the set of contact ids it selects, the tags
+		// first (usually the smallest), then the conversations, then the
+		// attributes. A set "by contact" can also be asked for one contact
+		// through its table's primary key (contact_id first).
+		type set struct {
+			ids       *sql.Selector
+			byContact bool
+		}
+		var sets []set
 		if len(f.TagsAll) > 0 {
-			all := tagged(tenantID, f.TagsAll).GroupBy("contact_id").Having(sql.EQ(sql.Count("*"), len(f.TagsAll)))
-			ps = append(ps, sql.In(sel.C(entcontact.FieldID), all))
+			sets = append(sets, set{tagged(tenantID, f.TagsAll).GroupBy("contact_id").Having(sql.EQ(sql.Count("*"), len(f.TagsAll))), true})
 		}
 		if len(f.TagsAny) > 0 {
-			ps = append(ps, sql.In(sel.C(entcontact.FieldID), tagged(tenantID, f.TagsAny)))
-		}
-		if len(f.TagsNone) > 0 {
-			ps = append(ps, sql.NotIn(sel.C(entcontact.FieldID), tagged(tenantID, f.TagsNone)))
-		}
-		for _, p := range f.Attributes {
-			ps = append(ps, sql.In(sel.C(entcontact.FieldID), attributed(tenantID, p, now)))
+			sets = append(sets, set{tagged(tenantID, f.TagsAny), true})
 		}
 		if len(f.NumberIDs) > 0 || f.InboundWithinDays > 0 {
-			ps = append(ps, sql.In(sel.C(entcontact.FieldID), conversed(tenantID, f, now, conv)))
+			// By contact through the index (number_id, contact_id) when
+			// numbers are named; without them only the time index serves.
+			sets = append(sets, set{conversed(tenantID, f, now, conv), len(f.NumberIDs) > 0})
+		}
+		for _, p := range f.Attributes {
+			sets = append(sets, set{attributed(tenantID, p, now), true})
+		}
+		var none *sql.Selector
+		if len(f.TagsNone) > 0 {
+			none = tagged(tenantID, f.TagsNone)
+		}
+		if sel.Dialect() != dialect.SQLite {
+			// Postgres plans the semi-joins itself, from its statistics.
+			for _, s := range sets {
+				ps = append(ps, sql.In(id, s.ids))
+			}
+			if none != nil {
+				ps = append(ps, sql.NotIn(id, none))
+			}
+			sel.Where(sql.And(ps...))
+			return
+		}
+		// SQLite materialises every IN (subquery) whole: a filter naming a
+		// tag of 2,000 contacts and "orders ≥ 5" of 75,000 read all 75,000
+		// (3.2 s at 100,000 contacts). So one set drives (the first that
+		// cannot be asked by contact, else the first) and the others are
+		// asked for each of its contacts, by primary key.
+		drive := 0
+		for i, s := range sets {
+			if !s.byContact {
+				drive = i
+				break
+			}
+		}
+		for i, s := range sets {
+			switch {
+			case i == drive:
+				ps = append(ps, sql.In(id, s.ids))
+			case s.byContact:
+				ps = append(ps, sql.Exists(s.ids.Where(sql.ColumnsEQ(s.ids.C("contact_id"), id))))
+			default:
+				ps = append(ps, sql.In(id, s.ids))
+			}
+		}
+		if none != nil {
+			ps = append(ps, sql.NotExists(none.Where(sql.ColumnsEQ(none.C("contact_id"), id))))
 		}
 		sel.Where(sql.And(ps...))
 	}

@@ -159,6 +159,19 @@ func TestFilters(t *testing.T) {
 					{Key: "last_purchase_at", Type: schematype.AttributeTime, Op: segment.OpWithinDays, Value: "30"},
 					{Key: "orders", Type: schematype.AttributeNumber, Op: segment.OpGT, Value: "10"}},
 				NumberIDs: []string{b.numbers[0]}, InboundWithinDays: 1}, []string{"vip-buyer"}},
+			// On SQLite one condition drives and the others are asked per
+			// contact: these pick each kind of driver.
+			{"recent writer, by attribute, not tagged newsletter", segment.Filter{InboundWithinDays: 7, TagsNone: []string{"newsletter"},
+				Attributes: []segment.AttributePredicate{{Key: "orders", Type: schematype.AttributeNumber, Op: segment.OpGTE, Value: "3"}}},
+				[]string{"vip-buyer"}},
+			{"two attributes", segment.Filter{Attributes: []segment.AttributePredicate{
+				{Key: "city", Type: schematype.AttributeString, Op: segment.OpExists},
+				{Key: "last_purchase_at", Type: schematype.AttributeTime, Op: segment.OpBefore, Value: tm(-30 * 24 * time.Hour)}}},
+				[]string{"vip-old"}},
+			{"two tags all, a number, an attribute", segment.Filter{TagsAll: []string{"paris", "vip"}, NumberIDs: []string{b.numbers[0]},
+				Attributes: []segment.AttributePredicate{{Key: "city", Type: schematype.AttributeString, Op: segment.OpPrefix, Value: "Par"}}},
+				[]string{"vip-buyer"}},
+			{"tags any and none that exclude everyone", segment.Filter{TagsAny: []string{"vip"}, TagsNone: []string{"vip"}}, nil},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
