@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -53,7 +54,22 @@ const (
 )
 
 func accountKey(email string) string { return "acct:" + email }
-func addressKey(ip string) string    { return "addr:" + ip }
+// addressKey names the counter of a client address. An IPv6 client counts
+// by its /64: one subscriber is handed a whole /64 (often far more), so a
+// counter per full address would give a guesser 2^64 fresh ones. IPv4 (and
+// IPv4 written as IPv6) counts by the address.
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "addr:" + ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "addr:" + p.String()
+	}
+	return "addr:" + a.String()
+}
 
 type throttleKey struct {
 	key  string
