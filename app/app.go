@@ -234,6 +234,7 @@ func (a *App) buildServices() error {
 		Authz:      a.Authz,
 		Bus:        a.Bus,
 		Presence:   a.Presence,
+		Looking:    presence.NewLooking(a.Bus, 0, 0, a.Log),
 		Roles:      role.NewService(client, a.Authz, a.Pub),
 		Agents:     agent.NewService(client, a.Authz, a.Pub, router, a.Clock),
 		Contacts:   contact.NewService(client, a.Pub),
@@ -333,6 +334,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.opts.presence {
 		go a.Presence.Run(ctx)
 	}
+	go a.Services.Looking.Run(ctx) // looks expire in memory: no database, no lease
 	if err := a.Services.Routing.Follow(ctx, a.Bus, routingSweep, a.Log); err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}

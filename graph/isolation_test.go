@@ -145,6 +145,7 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 		"rotateWebhookSecret":      {nf(`mutation { rotateWebhookSecret(id: "` + b.webhook + `") { secret } }`)},
 		"redeliverWebhook":         {nf(`mutation { redeliverWebhook(id: "` + b.delivery + `") { id } }`)},
 		"indicateTyping":           {nf(`mutation { indicateTyping(conversationID: "` + b.conversation + `") }`)},
+		"typingInConversation":     {nf(`mutation { typingInConversation(conversationID: "` + b.conversation + `") }`)},
 		"replayInboundDeliveries": {
 			nf(`mutation { replayInboundDeliveries(ids: ["` + b.inboundHook + `"]) { id } }`),
 			nf(`mutation { replayInboundDeliveries(numberID: "` + b.number + `") { id } }`),

@@ -131,6 +131,7 @@ var mutations = map[string]mutationRule{
 	"sendMessage":           {perm: policy.ConversationReply, noAudit: messageIsRecord},
 	"markConversationRead":  {perm: policy.ConversationReply, id: "cnv", noAudit: "a read marker: changes nothing a business accounts for"},
 	"indicateTyping":        {perm: policy.ConversationReply, id: "cnv", noAudit: "a transient indicator to the customer: changes no record"},
+	"typingInConversation":  {perm: policy.ConversationReply, id: "cnv", noAudit: "a passing notice to colleagues, never stored"},
 	"deleteMessage":         {perm: policy.MessageDelete, id: "msg", audit: audit.ActionMessageDeleted},
 
 	"createGroup":              {perm: policy.GroupManageSettings, audit: audit.ActionGroupCreated},

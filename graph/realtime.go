@@ -33,6 +33,7 @@ func NewGateway(r *Resolver, cfg GatewayConfig) *gateway.Gateway {
 	cfg.Coalesce = func(field string) bool {
 		return field == "dashboard" || field == "numberStatusChanged" || field == "agentPresenceChanged"
 	}
+	cfg.Personal = personalField
 	if r.presence != nil {
 		cfg.OnConnect = func(id gateway.Identity) { r.presence.Connected(id.TenantID, id.AgentID) }
 		cfg.OnDisconnect = func(id gateway.Identity) { r.presence.Disconnected(id.TenantID, id.AgentID) }

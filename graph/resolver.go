@@ -33,6 +33,7 @@ type Resolver struct {
 	authz    *policy.Authorizer
 	bus      realtime.Bus
 	presence *presence.Tracker
+	looking  *presence.Looking
 	roles    *role.Service
 	agents   *agent.Service
 	contacts *contact.Service
@@ -60,6 +61,9 @@ type Services struct {
 	Authz    *policy.Authorizer
 	Bus      realtime.Bus      // live events: services publish, subscriptions read
 	Presence *presence.Tracker // nil: presence is not tracked
+	// Looking tells who looks at a conversation (nil: conversationViewers
+	// and typingInConversation answer INTERNAL).
+	Looking  *presence.Looking
 	Roles    *role.Service
 	Agents   *agent.Service
 	Contacts *contact.Service
@@ -94,6 +98,7 @@ func NewResolver(s Services) *Resolver {
 		authz:    s.Authz,
 		bus:      s.Bus,
 		presence: s.Presence,
+		looking:  s.Looking,
 		roles:    s.Roles,
 		agents:   s.Agents,
 		contacts: s.Contacts,

@@ -47,6 +47,12 @@ type Bus interface {
 	// oldest is no longer in the window, or afterSeq was never assigned (the
 	// bus's history was reset). The caller must then reload its state.
 	Since(ctx context.Context, tenantID string, afterSeq uint64) (events []Event, ok bool, err error)
+	// Signal sends s to the signal handler of every instance (this one's
+	// too), best effort and without touching a database table: see Signal.
+	Signal(ctx context.Context, s Signal) error
+	// HandleSignals sets the function that receives this instance's signals,
+	// of every tenant (nil drops them). It must return quickly.
+	HandleSignals(fn func(Signal))
 	// Close closes every subscription and releases what the bus opened.
 	// Afterwards every method returns ErrClosed; Close itself returns nil.
 	Close() error

@@ -49,6 +49,8 @@ type memoryBus struct {
 	mu      sync.Mutex
 	closed  bool
 	tenants map[string]*memoryLog
+
+	signals
 }
 
 // memoryLog is one tenant's last assigned Seq and a ring of its most recent
@@ -108,6 +110,26 @@ func (b *memoryBus) Publish(ctx context.Context, e Event) (Event, error) {
 	// Delivering under the lock keeps each tenant's events in Seq order.
 	b.fanout.deliver(e)
 	return e, nil
+}
+
+// Signal hands s to this process's handler: a memory bus is one instance.
+func (b *memoryBus) Signal(ctx context.Context, s Signal) error {
+	s, err := prepareSignal(s)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.Data = bytes.Clone(s.Data) // the caller may reuse its buffer
+	b.signals.dispatch(s)
+	return nil
 }
 
 func (b *memoryBus) Subscribe(ctx context.Context, tenantID string) (*Subscription, error) {

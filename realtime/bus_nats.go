@@ -59,6 +59,8 @@ type natsBus struct {
 	live    jetstream.ConsumeContext
 	tenants sync.Map // tenant id → *natsTenant
 	life    lifecycle
+
+	signals
 }
 
 // natsTenant is what this instance believes is a tenant's last event. Its
@@ -134,6 +136,18 @@ func (b *natsBus) start(ctx context.Context, streamName string) error {
 	if err != nil {
 		return fmt.Errorf("realtime: consume stream %s: %w", streamName, err)
 	}
+	// Signals go on core subjects beside the stream's (prefix_signals.<tenant>
+	// is not under prefix.>): never stored.
+	if _, err := b.nc.Subscribe(b.prefix+"_signals.>", func(m *nats.Msg) {
+		s, ok, err := decodeSignal(m.Data)
+		if !ok || err != nil {
+			b.logger.Warn("realtime: undecodable NATS signal", "subject", m.Subject, "err", err)
+			return
+		}
+		b.signals.dispatch(s)
+	}); err != nil {
+		return fmt.Errorf("realtime: subscribe to signals: %w", err)
+	}
 	b.live, err = live.Consume(b.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		b.logger.Warn("realtime: NATS consumer", "stream", streamName, "err", err)
 	}))
@@ -187,6 +201,30 @@ func (b *natsBus) Publish(ctx context.Context, e Event) (Event, error) {
 			return Event{}, fmt.Errorf("realtime: publish %s for %s: %w", e.Type, e.TenantID, err)
 		}
 	}
+}
+
+// Signal publishes s on its tenant's signal subject (core NATS, not the
+// stream).
+func (b *natsBus) Signal(ctx context.Context, s Signal) error {
+	s, err := prepareSignal(s)
+	if err != nil {
+		return err
+	}
+	payload, err := encodeSignal(s)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.life.enter(); err != nil {
+		return err
+	}
+	defer b.life.leave()
+	if err := b.nc.Publish(b.prefix+"_signals."+s.TenantID, payload); err != nil {
+		return fmt.Errorf("realtime: signal %s for %s: %w", s.Type, s.TenantID, err)
+	}
+	return nil
 }
 
 func (b *natsBus) tenant(id string) *natsTenant {

@@ -70,6 +70,8 @@ type postgresBus struct {
 	listener *pq.Listener
 	done     chan struct{} // closed when the listen loop has ended
 	life     lifecycle
+
+	signals
 }
 
 // NewPostgres returns the bus for a deployment of several instances sharing
@@ -169,6 +171,27 @@ func (b *postgresBus) Publish(ctx context.Context, e Event) (Event, error) {
 	return e, nil
 }
 
+// Signal is a NOTIFY on the bus's channel and nothing else: no table, no
+// sequence.
+func (b *postgresBus) Signal(ctx context.Context, s Signal) error {
+	s, err := prepareSignal(s)
+	if err != nil {
+		return err
+	}
+	payload, err := encodeSignal(s)
+	if err != nil {
+		return err
+	}
+	if err := b.life.enter(); err != nil {
+		return err
+	}
+	defer b.life.leave()
+	if _, err := b.db.ExecContext(ctx, `SELECT pg_notify($1::text, $2::text)`, b.channel, string(payload)); err != nil {
+		return fmt.Errorf("realtime: signal %s for %s: %w", s.Type, s.TenantID, err)
+	}
+	return nil
+}
+
 func (b *postgresBus) Subscribe(ctx context.Context, tenantID string) (*Subscription, error) {
 	return b.fanout.subscribe(ctx, tenantID)
 }
@@ -243,6 +266,14 @@ func (b *postgresBus) listen() {
 	for n := range b.listener.Notify {
 		if n == nil {
 			b.fanout.resync("")
+			continue
+		}
+		if s, ok, err := decodeSignal([]byte(n.Extra)); ok {
+			if err != nil {
+				b.logger.Warn("realtime: undecodable signal", "channel", b.channel, "err", err)
+				continue
+			}
+			b.signals.dispatch(s)
 			continue
 		}
 		e, err := b.decode(n.Extra)

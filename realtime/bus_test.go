@@ -144,6 +144,49 @@ func testBus(t *testing.T, d busDriver) {
 		require.Empty(t, subA.Events())
 	})
 
+	t.Run("SignalsReachEveryInstanceAndLeaveNoTrace", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		buses := instances(t, bundle)
+		got := make([]chan Signal, len(buses))
+		for i, b := range buses {
+			got[i] = make(chan Signal, 4)
+			b.HandleSignals(func(s Signal) { got[i] <- s })
+		}
+		sub := subscribe(t, bundle.bus, "ten_a")
+		sent := Signal{TenantID: "ten_a", Type: "conversation.looking", Subject: "cnv_1", Data: json.RawMessage(`{"agent":"agt_1"}`)}
+		require.NoError(t, buses[len(buses)-1].Signal(t.Context(), sent))
+		for i := range buses {
+			select {
+			case s := <-got[i]:
+				require.Equal(t, sent.TenantID, s.TenantID)
+				require.Equal(t, sent.Type, s.Type)
+				require.Equal(t, sent.Subject, s.Subject)
+				require.JSONEq(t, string(sent.Data), string(s.Data))
+			case <-time.After(waitFor):
+				t.Fatalf("instance %d never got the signal", i)
+			}
+		}
+		// No Seq taken, nothing kept, no event delivered: the first event
+		// after it is still the tenant's first.
+		e := publish(t, bundle.bus, testEvent("ten_a", 1))
+		require.Equal(t, uint64(1), e.Seq)
+		require.Equal(t, []Event{e}, receive(t, sub, 1))
+		missed, ok, err := bundle.bus.Since(t.Context(), "ten_a", 0)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, []Event{e}, missed)
+
+		for _, bad := range []Signal{
+			{TenantID: "ten_a"},
+			{TenantID: "", Type: "x"},
+			{TenantID: "ten_a", Type: "x", Data: json.RawMessage(`{`)},
+			{TenantID: "ten_a", Type: "x", Data: bigJSON(MaxSignalBytes + 1)},
+		} {
+			require.Error(t, bundle.bus.Signal(t.Context(), bad))
+		}
+	})
+
 	t.Run("AllTenantsSubscriptionReceivesEveryTenant", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

@@ -80,6 +80,7 @@ type MutationResolver interface {
 	DeleteMessage(ctx context.Context, id string) (*ent.Message, error)
 	SendMessage(ctx context.Context, input model.SendMessageInput) (*ent.Message, error)
 	MarkConversationRead(ctx context.Context, id string) (*ent.Conversation, error)
+	TypingInConversation(ctx context.Context, conversationID string) (bool, error)
 	OffboardAgent(ctx context.Context, id string, reassignTo model.ReassignTarget) (*model.AgentOffboarding, error)
 	ReinstateAgent(ctx context.Context, id string) (*ent.Agent, error)
 	CreateRole(ctx context.Context, input model.CreateRoleInput) (*ent.Role, error)
@@ -1420,6 +1421,20 @@ func (ec *executionContext) field_Mutation_transferConversation_args(ctx context
 		return nil, err
 	}
 	args["teamID"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_typingInConversation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "conversationID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversationID"] = arg0
 	return args, nil
 }
 
@@ -4217,6 +4232,50 @@ func (ec *executionContext) fieldContext_Mutation_markConversationRead(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_typingInConversation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_typingInConversation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TypingInConversation(ctx, fc.Args["conversationID"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_typingInConversation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_typingInConversation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_offboardAgent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6262,6 +6321,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "markConversationRead":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markConversationRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "typingInConversation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_typingInConversation(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -26,6 +26,7 @@ type SubscriptionResolver interface {
 	Dashboard(ctx context.Context) (<-chan *model.Dashboard, error)
 	GroupEvents(ctx context.Context, groupID string) (<-chan *model.GroupEvent, error)
 	BroadcastProgress(ctx context.Context, id string) (<-chan *model.BroadcastProgress, error)
+	ConversationViewers(ctx context.Context, conversationID string) (<-chan *model.ConversationViewers, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -65,6 +66,20 @@ func (ec *executionContext) field_Subscription_conversationEvents_args(ctx conte
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_conversationViewers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "conversationID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversationID"] = arg0
 	return args, nil
 }
 
@@ -1508,6 +1523,50 @@ func (ec *executionContext) fieldContext_Subscription_broadcastProgress(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_conversationViewers(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_conversationViewers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ConversationViewers(ctx, fc.Args["conversationID"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConversationViewers) graphql.Marshaler {
+			return ec.marshalNConversationViewers2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋgraphᚋmodelᚐConversationViewers(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_conversationViewers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConversationViewers(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_conversationViewers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -2082,6 +2141,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_groupEvents(ctx, fields[0])
 	case "broadcastProgress":
 		return ec._Subscription_broadcastProgress(ctx, fields[0])
+	case "conversationViewers":
+		return ec._Subscription_conversationViewers(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

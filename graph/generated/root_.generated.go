@@ -476,6 +476,18 @@ type ComplexityRoot struct {
 		Seq          func(childComplexity int) int
 	}
 
+	ConversationViewer struct {
+		Agent  func(childComplexity int) int
+		Since  func(childComplexity int) int
+		Typing func(childComplexity int) int
+	}
+
+	ConversationViewers struct {
+		At             func(childComplexity int) int
+		ConversationID func(childComplexity int) int
+		Viewers        func(childComplexity int) int
+	}
+
 	CreateAPIKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Secret func(childComplexity int) int
@@ -888,6 +900,7 @@ type ComplexityRoot struct {
 		SyncTemplates            func(childComplexity int) int
 		TagContact               func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
+		TypingInConversation     func(childComplexity int, conversationID string) int
 		UnlinkNumber             func(childComplexity int, id string) int
 		UpdateAgent              func(childComplexity int, id string, input model.UpdateAgentInput) int
 		UpdateAutomationRule     func(childComplexity int, id string, input model.AutomationRuleInput) int
@@ -1269,6 +1282,7 @@ type ComplexityRoot struct {
 		AgentPresenceChanged func(childComplexity int) int
 		BroadcastProgress    func(childComplexity int, id string) int
 		ConversationEvents   func(childComplexity int, filter *model.ConversationEventFilter, after *int) int
+		ConversationViewers  func(childComplexity int, conversationID string) int
 		Dashboard            func(childComplexity int) int
 		GroupEvents          func(childComplexity int, groupID string) int
 		MessageEvents        func(childComplexity int, conversationID string, after *int) int
@@ -3157,6 +3171,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationEvent.Seq(childComplexity), true
+
+	case "ConversationViewer.agent":
+		if e.ComplexityRoot.ConversationViewer.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewer.Agent(childComplexity), true
+	case "ConversationViewer.since":
+		if e.ComplexityRoot.ConversationViewer.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewer.Since(childComplexity), true
+	case "ConversationViewer.typing":
+		if e.ComplexityRoot.ConversationViewer.Typing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewer.Typing(childComplexity), true
+
+	case "ConversationViewers.at":
+		if e.ComplexityRoot.ConversationViewers.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewers.At(childComplexity), true
+	case "ConversationViewers.conversationID":
+		if e.ComplexityRoot.ConversationViewers.ConversationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewers.ConversationID(childComplexity), true
+	case "ConversationViewers.viewers":
+		if e.ComplexityRoot.ConversationViewers.Viewers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationViewers.Viewers(childComplexity), true
 
 	case "CreateAPIKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateAPIKeyPayload.APIKey == nil {
@@ -5438,6 +5490,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferConversation(childComplexity, args["id"].(string), args["agentID"].(*string), args["teamID"].(*string)), true
+	case "Mutation.typingInConversation":
+		if e.ComplexityRoot.Mutation.TypingInConversation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_typingInConversation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TypingInConversation(childComplexity, args["conversationID"].(string)), true
 	case "Mutation.unlinkNumber":
 		if e.ComplexityRoot.Mutation.UnlinkNumber == nil {
 			break
@@ -7243,6 +7306,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.ConversationEvents(childComplexity, args["filter"].(*model.ConversationEventFilter), args["after"].(*int)), true
+	case "Subscription.conversationViewers":
+		if e.ComplexityRoot.Subscription.ConversationViewers == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_conversationViewers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ConversationViewers(childComplexity, args["conversationID"].(string)), true
 	case "Subscription.dashboard":
 		if e.ComplexityRoot.Subscription.Dashboard == nil {
 			break
@@ -16217,6 +16291,42 @@ extend type Mutation {
   markConversationRead(id: ID!): Conversation!
 }
 `, BuiltIn: false},
+	{Name: "../schema/looking.graphqls", Input: `# Who is looking (collision detection): colleagues who have a conversation open,
+# and who is typing in it, live and on every instance, with no database write.
+
+extend type Subscription {
+  """
+  Who has the conversation open and who is typing in it: the list at once, then again whenever it changes. While this
+  subscription lives it counts you as looking (a console subscribes when it opens a conversation and stops when it
+  closes it); typing is told with typingInConversation. Needs the conversation to be visible to you (else NOT_FOUND).
+  """
+  conversationViewers(conversationID: ID!): ConversationViewers!
+}
+
+extend type Mutation {
+  """
+  Tell the colleagues looking at the conversation (conversationViewers) that you are typing in it, for the next few
+  seconds: call it on keystrokes, calls within 2 s of the last one cost nothing. Unlike indicateTyping, the customer
+  sees nothing. Answers whether this call told them.
+  """
+  typingInConversation(conversationID: ID!): Boolean!
+}
+
+type ConversationViewers {
+  conversationID: ID!
+  at: Time!
+  "The agents looking, the first to arrive first; you among them while you look."
+  viewers: [ConversationViewer!]!
+}
+
+type ConversationViewer {
+  agent: Agent!
+  "They told they were typing within the last few seconds."
+  typing: Boolean!
+  "When their look began."
+  since: Time!
+}
+`, BuiltIn: false},
 	{Name: "../schema/offboarding.graphqls", Input: `# Offboarding: an agent leaves in one action.
 
 extend type Mutation {
@@ -17957,6 +18067,30 @@ func (ec *executionContext) childFields_ConversationEvent(ctx context.Context, f
 		return ec.fieldContext_ConversationEvent_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConversationEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationViewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agent":
+		return ec.fieldContext_ConversationViewer_agent(ctx, field)
+	case "typing":
+		return ec.fieldContext_ConversationViewer_typing(ctx, field)
+	case "since":
+		return ec.fieldContext_ConversationViewer_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationViewer", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationViewers(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "conversationID":
+		return ec.fieldContext_ConversationViewers_conversationID(ctx, field)
+	case "at":
+		return ec.fieldContext_ConversationViewers_at(ctx, field)
+	case "viewers":
+		return ec.fieldContext_ConversationViewers_viewers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationViewers", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -208,6 +208,21 @@ type ConversationEventFilter struct {
 	Kinds       []EventKind           `json:"kinds,omitempty"`
 }
 
+type ConversationViewer struct {
+	Agent *ent.Agent `json:"agent"`
+	// They told they were typing within the last few seconds.
+	Typing bool `json:"typing"`
+	// When their look began.
+	Since time.Time `json:"since"`
+}
+
+type ConversationViewers struct {
+	ConversationID string    `json:"conversationID"`
+	At             time.Time `json:"at"`
+	// The agents looking, the first to arrive first; you among them while you look.
+	Viewers []*ConversationViewer `json:"viewers"`
+}
+
 type CreateAPIKeyInput struct {
 	Name string `json:"name"`
 	// The role the key acts with.

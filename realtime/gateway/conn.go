@@ -311,7 +311,7 @@ func (c *conn) start(ctx context.Context, s *sub) {
 		isResume = true
 	}
 	s.coalesce = c.g.cfg.Coalesce(field)
-	c.g.join(ctx, c, s, rc, !isResume)
+	c.g.join(ctx, c, s, rc, !isResume && !c.g.cfg.Personal(field))
 }
 
 func (c *conn) runOnce(ctx context.Context, s *sub, rc *graphql.OperationContext) {

@@ -48,6 +48,10 @@ type Config struct {
 	// Coalesce reports whether a root subscription field is state-like: a
 	// connection's queue keeps only its newest pending payload.
 	Coalesce func(field string) bool
+	// Personal reports whether a root subscription field acts for its
+	// subscriber (conversationViewers counts them as looking): such a
+	// subscription gets an execution of its own, never shared.
+	Personal func(field string) bool
 	// OnConnect and OnDisconnect are told when an admitted connection opens
 	// and closes (presence).
 	OnConnect, OnDisconnect func(Identity)
@@ -96,6 +100,9 @@ func (c *Config) defaults() {
 	}
 	if c.Coalesce == nil {
 		c.Coalesce = func(string) bool { return false }
+	}
+	if c.Personal == nil {
+		c.Personal = func(string) bool { return false }
 	}
 	if c.Credential == nil {
 		c.Credential = func(header string, payload map[string]any) string {
