@@ -54,6 +54,7 @@ const (
 )
 
 func accountKey(email string) string { return "acct:" + email }
+
 // addressKey names the counter of a client address. An IPv6 client counts
 // by its /64: one subscriber is handed a whole /64 (often far more), so a
 // counter per full address would give a guesser 2^64 fresh ones. IPv4 (and
