@@ -113,7 +113,7 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	id := gql(token, `mutation($t: ID!) { createBroadcast(input: {name: "promo", templateID: $t, variables: ["contact.phone"], tagsAll: ["VIP"], sender: SPREAD}) { id } }`,
 		map[string]any{"t": tpl})["createBroadcast"].(map[string]any)["id"]
 	gql(token, `mutation($id: ID!) { scheduleBroadcast(id: $id) { state } }`, map[string]any{"id": id})
-	for deadline := time.Now().Add(time.Minute); len(s.Log()) < recipients/4; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute + time.Duration(recipients)*20*time.Millisecond); len(s.Log()) < recipients/4; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the broadcast does not send: %v", gql(token, `query($id: ID!) { node(id: $id) { ... on Broadcast { state planned skipped } }
 				broadcastStats(id: $id) { queued sent failed failedBy { key count } skippedBy { key count } } }`, map[string]any{"id": id}))
@@ -132,7 +132,7 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	})
 	token = login()
 	var stats map[string]any
-	for deadline := time.Now().Add(3*time.Minute + time.Duration(recipients)*10*time.Millisecond); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(3*time.Minute + time.Duration(recipients)*30*time.Millisecond); ; time.Sleep(200 * time.Millisecond) {
 		d := gql(token, `query($id: ID!) { node(id: $id) { ... on Broadcast { state } } broadcastStats(id: $id) { planned queued sent failed skipped } }`,
 			map[string]any{"id": id})
 		stats = d["broadcastStats"].(map[string]any)
