@@ -54,13 +54,20 @@ func simNumber(i int) string { return fmt.Sprintf("1002003%02d", i) }
 // moved to the same instant.
 func setupBroadcast(t testing.TB, dialectName string, n int, start time.Time) *castBundle {
 	t.Helper()
+	return setupBroadcastAt(t, dialectName, n, 80, start)
+}
+
+// setupBroadcastAt is setupBroadcast with numbers of the given throughput
+// (messages per second, on the simulator and in Switchboard).
+func setupBroadcastAt(t testing.TB, dialectName string, n, throughput int, start time.Time) *castBundle {
+	t.Helper()
 	db := storetest.Open(t, dialectName)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	var nums []sim.Number
 	for i := range n {
-		nums = append(nums, sim.Number{PhoneNumberID: simNumber(i), Token: simToken, DisplayPhone: fmt.Sprintf("336000001%02d", i), Throughput: 80})
+		nums = append(nums, sim.Number{PhoneNumberID: simNumber(i), Token: simToken, DisplayPhone: fmt.Sprintf("336000001%02d", i), Throughput: throughput})
 	}
 	simulator, err := sim.New(sim.Config{
 		WebhookURL: srv.URL + "/webhooks/whatsapp", AppSecret: simSecret, Numbers: nums,
@@ -87,8 +94,8 @@ func setupBroadcast(t testing.TB, dialectName string, n int, start time.Time) *c
 	require.NoError(t, db.Client.Tenant.UpdateOneID(tenantID).SetTimezone("Europe/Paris").Exec(viewer.Platform(t.Context())))
 	b := &castBundle{sim: simulator, s: s, clock: fake, owner: owner, tenantID: tenantID, wsURL: "ws" + srv.URL[len("http"):] + "/graphql"}
 	for i := range n {
-		r := s.Do(t, owner, `mutation($p: String!, $phone: String!) { linkNumber(input: {phone: $phone, displayName: "Shop", provider: sim, phoneNumberID: $p, wabaID: "`+sim.DefaultWABAID+`", throughput: 80}) { id } }`,
-			map[string]any{"p": simNumber(i), "phone": fmt.Sprintf("+336000001%02d", i)})
+		r := s.Do(t, owner, `mutation($p: String!, $phone: String!, $tp: Int!) { linkNumber(input: {phone: $phone, displayName: "Shop", provider: sim, phoneNumberID: $p, wabaID: "`+sim.DefaultWABAID+`", throughput: $tp}) { id } }`,
+			map[string]any{"p": simNumber(i), "phone": fmt.Sprintf("+336000001%02d", i), "tp": throughput})
 		r.RequireOK(t)
 		var linked struct{ LinkNumber struct{ ID string } }
 		r.Decode(t, &linked)

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/credential"
@@ -68,19 +72,31 @@ type Dispatcher struct {
 	// Slice bounds a run (30 s when zero); Reconcile is how long a send
 	// whose outcome was lost waits for its statuses (2 minutes when zero).
 	Slice, Reconcile time.Duration
-	// Parallel is how many sends are in flight per number (8 when zero).
+	// Parallel is how many sends are in flight per number (when zero, the
+	// number's throughput for 200 ms answers, at least 16).
 	Parallel int
+
+	once  sync.Once
+	since time.Time // the first run of this process
+}
+
+// listening is when this process's first run started: statuses of sends
+// made before it (by a process that died) could not be received before
+// then, however old the attempt.
+func (d *Dispatcher) listening() time.Time {
+	d.once.Do(func() { d.since = time.Now() })
+	return d.since
 }
 
 // Timeout: a run bounds itself by Slice.
 func (d *Dispatcher) Timeout(*river.Job[DispatchArgs]) time.Duration { return -1 }
 
-// Work sends the number's recipients, batch by batch, until they are all
-// sent, the broadcast is paused or cancelled, quiet hours start, or the
-// slice ends.
+// Work sends the number's recipients until they are all sent, the
+// broadcast is paused or cancelled, quiet hours start, or the slice ends.
 func (d *Dispatcher) Work(ctx context.Context, j *river.Job[DispatchArgs]) error {
 	ctx = viewer.System(ctx, j.Args.TenantID)
 	start := time.Now()
+	d.listening()
 	slice, horizon := d.Slice, d.Reconcile
 	if slice <= 0 {
 		slice = 30 * time.Second
@@ -100,50 +116,57 @@ func (d *Dispatcher) Work(ctx context.Context, j *river.Job[DispatchArgs]) error
 	if err != nil || num.PhoneNumberID == nil {
 		return river.JobSnooze(time.Minute)
 	}
-	send := sender{d: d, api: api, phoneNumberID: *num.PhoneNumberID, token: creds.AccessToken, throughput: num.Throughput, numberID: num.ID}
+	send := &sender{d: d, api: api, phoneNumberID: *num.PhoneNumberID, token: creds.AccessToken, throughput: max(num.Throughput, 1),
+		numberID: num.ID, broadcastID: j.Args.BroadcastID, until: start.Add(slice)}
 	for time.Since(start) < slice {
-		b, err := d.Client.Broadcast.Get(ctx, j.Args.BroadcastID)
+		b, stop, err := d.check(ctx, j.Args.BroadcastID)
+		if err != nil || stop {
+			return err
+		}
+		// nothing of this run is in flight here: the SENDING rows are
+		// those of a run that died, or sends whose answer was lost
+		waiting, err := d.reconcile(ctx, b.ID, num.ID, horizon)
 		if err != nil {
 			return err
 		}
-		if b.State != broadcast.StateSENDING {
-			return nil // paused or cancelled: resume starts a new run
-		}
-		if wait, err := d.quiet(ctx, b); err != nil || wait > 0 {
-			if err != nil {
-				return err
-			}
-			return river.JobSnooze(wait)
-		}
-		waiting, err := d.reconcile(ctx, b.ID, num.ID, start, horizon)
+		drained, err := send.pump(ctx, b)
 		if err != nil {
 			return err
 		}
-		room, err := d.room(ctx, b)
-		if err != nil {
-			return err
-		}
-		if room == 0 {
-			return river.JobSnooze(time.Minute) // the portfolio's messaging limit: wait for the 24 h to roll
-		}
-		batch, err := d.Client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(b.ID),
-			broadcastrecipient.NumberID(num.ID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
-			Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(min(room, max(num.Throughput, 10), 200)).All(ctx)
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
+		if drained {
 			if waiting > 0 {
 				time.Sleep(250 * time.Millisecond) // statuses of lost outcomes may still come
 				continue
 			}
+			if _, stop, err := d.check(ctx, b.ID); err != nil || stop {
+				return err
+			}
 			return d.finish(ctx, b.ID)
-		}
-		if err := send.batch(ctx, b, batch); err != nil {
-			return err
 		}
 	}
 	return river.JobSnooze(0) // the slice ended: continue in a new run
+}
+
+// check reads the broadcast and says whether the run must stop now: it is
+// no longer SENDING (paused or cancelled: resume starts a new run), its
+// quiet hours started, or the portfolio's messaging limit is reached. The
+// error then carries the job's outcome (nil, or a snooze).
+func (d *Dispatcher) check(ctx context.Context, id string) (*ent.Broadcast, bool, error) {
+	b, err := d.Client.Broadcast.Get(ctx, id)
+	if err != nil {
+		return nil, true, err
+	}
+	if b.State != broadcast.StateSENDING {
+		return b, true, nil
+	}
+	wait, err := d.quiet(ctx, b)
+	if err != nil {
+		return b, true, err
+	}
+	if wait > 0 {
+		return b, true, river.JobSnooze(wait)
+	}
+	return b, false, nil
 }
 
 // quiet says how long until the broadcast's quiet hours end, 0 outside them.
@@ -207,19 +230,34 @@ func (d *Dispatcher) room(ctx context.Context, b *ent.Broadcast) (int, error) {
 
 // reconcile settles SENDING rows of the number a previous run left: SENT
 // when their message learnt its wamid from a status webhook (FAILED when
-// the status failed it), PENDING again once the horizon passed since the
-// attempt (or since this run started) without any status. It returns how many still wait.
-func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string, runStart time.Time, horizon time.Duration) (int, error) {
+// the status failed it), PENDING again once the horizon passed without any
+// status both since the attempt and since this process could hear statuses
+// (the provider retries its webhooks while a process is down, but only
+// from when it is back are they heard). It returns how many still wait.
+func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string, horizon time.Duration) (int, error) {
+	listening := time.Since(d.listening())
 	rows, err := d.Client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(broadcastID),
 		broadcastrecipient.NumberID(numberID), broadcastrecipient.StateEQ(broadcastrecipient.StateSENDING)).All(ctx)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = *r.MessageID
+	}
+	msgs, err := d.Client.Message.Query().Where(message.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	byID := make(map[string]*ent.Message, len(msgs))
+	for _, m := range msgs {
+		byID[m.ID] = m
+	}
 	waiting := 0
 	for _, r := range rows {
-		m, err := d.Client.Message.Get(ctx, *r.MessageID)
-		if err != nil {
-			return 0, err
+		m := byID[*r.MessageID]
+		if m == nil {
+			return 0, fmt.Errorf("broadcast %s: message %s of recipient %s is missing", broadcastID, *r.MessageID, r.ID)
 		}
 		u := d.Client.BroadcastRecipient.UpdateOneID(r.ID).Where(broadcastrecipient.StateEQ(broadcastrecipient.StateSENDING))
 		switch {
@@ -227,7 +265,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string
 			u.SetState(broadcastrecipient.StateFAILED).SetError(m.ErrorText).SetNillableErrorCode(m.ErrorCode)
 		case m.ProviderMessageID != nil:
 			u.SetState(broadcastrecipient.StateSENT)
-		case d.Clock.Now().Sub(*r.AttemptedAt) >= horizon || time.Since(runStart) >= horizon:
+		case d.Clock.Now().Sub(*r.AttemptedAt) >= horizon && listening >= horizon:
 			d.Log.Warn("broadcast: no status for a send whose outcome was lost, sending again",
 				"recipient", r.ID, "message", m.ID, "waited", horizon)
 			u.SetState(broadcastrecipient.StatePENDING)
@@ -259,39 +297,128 @@ func (d *Dispatcher) finish(ctx context.Context, id string) error {
 	})
 }
 
-// sender sends batches from one number.
+// sender sends one broadcast's recipients from one number.
 type sender struct {
 	d                              *Dispatcher
 	api                            *whatsapp.Client
 	phoneNumberID, token, numberID string
+	broadcastID                    string
 	throughput                     int
+	until                          time.Time // the run's slice ends
 }
 
 // outcome is what the provider answered one send.
 type outcome struct {
+	claimed
 	wamid string
 	err   error
 }
 
-// batch records the attempts of a batch, sends them, and records what the
-// provider answered.
-func (s sender) batch(ctx context.Context, b *ent.Broadcast, batch []*ent.BroadcastRecipient) error {
+// pump sends recipients as a pipeline, so that the database's round trips
+// never hold the provider's pace: a claimer records attempts a chunk at a
+// time (at most about a second of sends ahead), a pacer sends each claimed
+// recipient as soon as the number's throughput and the pair rate allow
+// (several in flight), and a recorder writes the answers in batches. It
+// stops claiming when no recipient is left, the slice ends, or the
+// broadcast must stop (paused, cancelled, quiet hours, messaging limit),
+// and returns once every claimed recipient is sent and its answer
+// recorded, saying whether it stopped because no PENDING recipient was
+// left. A job outcome (a snooze) comes back as the error.
+func (s *sender) pump(ctx context.Context, b *ent.Broadcast) (bool, error) {
 	tmpl, err := templateOf(ctx, s.d.Client, b)
 	if err != nil {
-		return err
+		return false, err
 	}
-	claimed, err := s.claim(ctx, b, tmpl, batch)
-	if err != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunk := min(max(s.throughput/4, 20), 250) // a quarter of a second of sends
+	toSend := make(chan claimed, s.throughput+chunk)
+	answers := make(chan outcome, s.throughput+chunk)
+	var claimErr, recordErr error
+	drained := false
+	go func() {
+		defer close(toSend)
+		drained, claimErr = s.claimAll(ctx, b, tmpl, chunk, toSend)
+		if claimErr != nil && !isJobOutcome(claimErr) {
+			cancel()
+		}
+	}()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		if recordErr = s.recordAll(ctx, b, answers); recordErr != nil {
+			cancel()
+		}
+	}()
+	s.sendAll(ctx, toSend, answers)
+	close(answers)
+	<-recorded
+	if recordErr != nil {
+		return false, recordErr
 	}
-	results := make([]outcome, len(claimed))
+	return drained, claimErr
+}
+
+// isJobOutcome: the error is a snooze River understands, not a failure.
+func isJobOutcome(err error) bool {
+	var snooze *rivertype.JobSnoozeError
+	return errors.As(err, &snooze)
+}
+
+// claimAll claims chunks of PENDING recipients and queues them to be sent
+// (waiting when a second of sends is already queued), until none is left,
+// the slice ends or the broadcast must stop. It says whether none was left.
+func (s *sender) claimAll(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, chunk int, out chan<- claimed) (bool, error) {
+	for first := true; time.Now().Before(s.until); first = false {
+		if !first {
+			var stop bool
+			var err error
+			if b, stop, err = s.d.check(ctx, s.broadcastID); err != nil || stop {
+				return false, err
+			}
+		}
+		room, err := s.d.room(ctx, b)
+		if err != nil {
+			return false, err
+		}
+		if room == 0 {
+			return false, river.JobSnooze(time.Minute) // the portfolio's messaging limit: wait for the 24 h to roll
+		}
+		batch, err := s.d.Client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(b.ID),
+			broadcastrecipient.NumberID(s.numberID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
+			Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(min(room, chunk)).All(ctx)
+		if err != nil || len(batch) == 0 {
+			return err == nil, err
+		}
+		claimed, err := s.claim(ctx, b, tmpl, batch)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range claimed {
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		}
+	}
+	return false, nil
+}
+
+// sendAll sends each claimed recipient when the number's throughput and the
+// pair rate allow, with up to Parallel sends in flight, and passes on what
+// the provider answered. Every recipient claimed is sent, even after the
+// claimer stopped: its attempt is recorded, and a send the provider never
+// saw would only be sent again after Reconcile.
+func (s *sender) sendAll(ctx context.Context, in <-chan claimed, answers chan<- outcome) {
 	parallel := s.d.Parallel
 	if parallel <= 0 {
-		parallel = 8
+		parallel = max(16, s.throughput/5) // the rate for 200 ms answers
 	}
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for i, c := range claimed {
+	defer wg.Wait()
+	for c := range in {
 		for {
 			wait := s.d.Limits.Reserve(s.numberID, s.throughput, c.to, time.Now())
 			if wait == 0 {
@@ -304,11 +431,42 @@ func (s sender) batch(ctx context.Context, b *ent.Broadcast, batch []*ent.Broadc
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			wamid, err := s.api.SendTracked(ctx, s.phoneNumberID, s.token, c.to, c.messageID, c.template, c.text)
-			results[i] = outcome{wamid, err}
+			answers <- outcome{c, wamid, err}
 		}()
 	}
-	wg.Wait()
-	return s.record(ctx, b, claimed, results)
+}
+
+// recordAll writes the answers in batches: whatever arrived within 100 ms
+// of the first unwritten one, or 500 answers, in one transaction.
+func (s *sender) recordAll(ctx context.Context, b *ent.Broadcast, answers <-chan outcome) error {
+	const most, every = 500, 100 * time.Millisecond
+	var pending []outcome
+	var due <-chan time.Time
+	for {
+		select {
+		case a, ok := <-answers:
+			if !ok {
+				if len(pending) == 0 {
+					return nil
+				}
+				return s.record(ctx, b, pending)
+			}
+			pending = append(pending, a)
+			if len(pending) == 1 {
+				due = time.After(every)
+			}
+			if len(pending) < most {
+				continue
+			}
+		case <-due:
+		}
+		if err := s.record(ctx, b, pending); err != nil {
+			for range answers { // let the senders finish; their rows stay SENDING
+			}
+			return err
+		}
+		pending, due = nil, nil
+	}
 }
 
 // claimed is a recipient whose attempt is recorded: what to send it.
@@ -318,158 +476,212 @@ type claimed struct {
 	text                       string
 }
 
-// claim marks each recipient SENDING with a new QUEUED message in its
+// claim marks each recipient SENDING with a QUEUED message in its
 // conversation (created, resolved, when it has none on the number), in one
-// transaction, before anything is sent. A row another run claimed first is
-// left to it.
-func (s sender) claim(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient) ([]claimed, error) {
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.ContactID
-	}
+// transaction, before anything is sent: the conversations and messages are
+// inserted in bulk and the recipients updated by one statement. A
+// recipient tried before (refused for now, or never answered) keeps its
+// message, so that a late status still finds it. A row another run claimed
+// first fails the claim.
+func (s *sender) claim(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient) ([]claimed, error) {
 	var out []claimed
 	err := store.WithTx(ctx, s.d.Client, func(ctx context.Context, tx *ent.Tx) error {
-		out = nil
 		var err error
-		out, err = s.claimTx(ctx, tx, b, tmpl, batch, ids)
+		out, err = s.claimTx(ctx, tx, b, tmpl, batch)
 		return err
 	})
 	return out, err
 }
 
-func (s sender) claimTx(ctx context.Context, tx *ent.Tx, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient, ids []string) ([]claimed, error) {
-	{
-		contacts, err := tx.Contact.Query().Where(contact.IDIn(ids...)).All(ctx)
+func (s *sender) claimTx(ctx context.Context, tx *ent.Tx, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient) ([]claimed, error) {
+	ids := make([]string, len(batch))
+	for i, r := range batch {
+		ids[i] = r.ContactID
+	}
+	contacts, err := tx.Contact.Query().Where(contact.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*ent.Contact, len(contacts))
+	for _, c := range contacts {
+		byID[c.ID] = c
+	}
+	convs, err := tx.Conversation.Query().Where(conversation.NumberID(s.numberID), conversation.ContactIDIn(ids...),
+		conversation.GroupIDIsNil()).Order(ent.Asc(conversation.FieldCreatedAt)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	convOf := map[string]string{}
+	for _, c := range convs {
+		convOf[c.ContactID] = c.ID // the latest wins
+	}
+	now := s.d.Clock.Now()
+	var erased, retried []string
+	var newConvs []*ent.ConversationCreate
+	var live []*ent.BroadcastRecipient
+	for _, r := range batch {
+		c := byID[r.ContactID]
+		switch {
+		case c == nil: // erased since planning
+			erased = append(erased, r.ID)
+			continue
+		case convOf[c.ID] == "":
+			convOf[c.ID] = "new"
+			newConvs = append(newConvs, tx.Conversation.Create().SetNumberID(s.numberID).SetContactID(c.ID).
+				SetStatus(conversation.StatusRESOLVED).SetResolvedAt(now))
+		}
+		live = append(live, r)
+	}
+	if len(erased) > 0 {
+		if err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.IDIn(erased...)).
+			SetState(broadcastrecipient.StateSKIPPED).SetSkipReason("ERASED").Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(newConvs) > 0 {
+		created, err := tx.Conversation.CreateBulk(newConvs...).Save(ctx)
 		if err != nil {
 			return nil, err
 		}
-		byID := make(map[string]*ent.Contact, len(contacts))
-		for _, c := range contacts {
-			byID[c.ID] = c
+		for _, cv := range created {
+			convOf[cv.ContactID] = cv.ID
 		}
-		convs, err := tx.Conversation.Query().Where(conversation.NumberID(s.numberID), conversation.ContactIDIn(ids...),
-			conversation.GroupIDIsNil()).Order(ent.Asc(conversation.FieldCreatedAt)).All(ctx)
+	}
+	out := make([]claimed, len(live))
+	var newMsgs []*ent.MessageCreate
+	var newOf []int // the index in out of each new message
+	for i, r := range live {
+		c := byID[r.ContactID]
+		cl := claimed{recipientID: r.ID, to: c.WaID}
+		if tmpl != nil {
+			cl.template = &whatsapp.Template{Name: tmpl.Name, Language: tmpl.Language, BodyParams: values(b.Variables, c),
+				HeaderImage: b.HeaderImage}
+		} else {
+			cl.text = render(b.Text, values(b.Variables, c))
+		}
+		if r.MessageID != nil {
+			cl.messageID = *r.MessageID
+			retried = append(retried, cl.messageID)
+			out[i] = cl
+			continue
+		}
+		mc := tx.Message.Create().SetConversationID(convOf[c.ID]).SetNumberID(s.numberID).SetDirection(message.DirectionOUTBOUND).
+			SetStatus(message.StatusQUEUED).SetAttempts(1)
+		if tmpl != nil {
+			content, err := json.Marshal(connector.Outbound{Template: cl.template})
+			if err != nil {
+				return nil, err
+			}
+			mc.SetKind(message.KindTEMPLATE).SetBody(render(tmpl.Body, cl.template.BodyParams)).SetContent(content)
+		} else {
+			mc.SetKind(message.KindTEXT).SetBody(cl.text)
+		}
+		newMsgs, newOf = append(newMsgs, mc), append(newOf, i)
+		out[i] = cl
+	}
+	if len(newMsgs) > 0 {
+		created, err := tx.Message.CreateBulk(newMsgs...).Save(ctx)
 		if err != nil {
 			return nil, err
 		}
-		convOf := map[string]string{}
-		for _, c := range convs {
-			convOf[c.ContactID] = c.ID // the latest wins
+		for k, m := range created {
+			out[newOf[k]].messageID = m.ID
 		}
-		now := s.d.Clock.Now()
-		out := make([]claimed, 0, len(batch))
-		for _, r := range batch {
-			c := byID[r.ContactID]
-			if c == nil { // erased since planning
-				if err := tx.BroadcastRecipient.UpdateOneID(r.ID).SetState(broadcastrecipient.StateSKIPPED).SetSkipReason("ERASED").Exec(ctx); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			conv, ok := convOf[c.ID]
-			if !ok {
-				cv, err := tx.Conversation.Create().SetNumberID(s.numberID).SetContactID(c.ID).
-					SetStatus(conversation.StatusRESOLVED).SetResolvedAt(now).Save(ctx)
-				if err != nil {
-					return nil, err
-				}
-				conv, convOf[c.ID] = cv.ID, cv.ID
-			}
-			cl := claimed{recipientID: r.ID, to: c.WaID}
-			if tmpl != nil {
-				cl.template = &whatsapp.Template{Name: tmpl.Name, Language: tmpl.Language, BodyParams: values(b.Variables, c),
-					HeaderImage: b.HeaderImage}
-			} else {
-				cl.text = render(b.Text, values(b.Variables, c))
-			}
-			if r.MessageID != nil {
-				// tried before and refused for now, or never answered: the
-				// same message, so a late status still finds it
-				n, err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.ID(r.ID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
-					SetState(broadcastrecipient.StateSENDING).SetAttemptedAt(now).Save(ctx)
-				if err != nil {
-					return nil, err
-				}
-				if n == 0 {
-					return nil, fmt.Errorf("broadcast %s: recipient %s claimed by another run", b.ID, r.ID)
-				}
-				if err := tx.Message.UpdateOneID(*r.MessageID).AddAttempts(1).Exec(ctx); err != nil {
-					return nil, err
-				}
-				cl.messageID = *r.MessageID
-				out = append(out, cl)
-				continue
-			}
-			mc := tx.Message.Create().SetConversationID(conv).SetNumberID(s.numberID).SetDirection(message.DirectionOUTBOUND).
-				SetStatus(message.StatusQUEUED).SetAttempts(1)
-			if tmpl != nil {
-				content, err := json.Marshal(connector.Outbound{Template: cl.template})
-				if err != nil {
-					return nil, err
-				}
-				mc.SetKind(message.KindTEMPLATE).SetBody(render(tmpl.Body, cl.template.BodyParams)).SetContent(content)
-			} else {
-				mc.SetKind(message.KindTEXT).SetBody(cl.text)
-			}
-			m, err := mc.Save(ctx)
-			if err != nil {
-				return nil, err
-			}
-			n, err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.ID(r.ID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
-				SetState(broadcastrecipient.StateSENDING).SetMessageID(m.ID).SetAttemptedAt(now).Save(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				return nil, fmt.Errorf("broadcast %s: recipient %s claimed by another run", b.ID, r.ID)
-			}
-			cl.messageID = m.ID
-			out = append(out, cl)
+	}
+	if len(retried) > 0 {
+		if err := tx.Message.Update().Where(message.IDIn(retried...)).AddAttempts(1).Exec(ctx); err != nil {
+			return nil, err
 		}
+	}
+	if len(out) == 0 {
 		return out, nil
 	}
+	recipients := make([]string, len(out))
+	messageOf := make(map[string]string, len(out))
+	for i, c := range out {
+		recipients[i], messageOf[c.recipientID] = c.recipientID, c.messageID
+	}
+	n, err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.IDIn(recipients...), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
+		SetState(broadcastrecipient.StateSENDING).SetAttemptedAt(now).
+		Modify(func(u *sql.UpdateBuilder) {
+			u.Set(broadcastrecipient.FieldMessageID, caseOf(broadcastrecipient.FieldID, messageOf))
+		}).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(out) {
+		return nil, fmt.Errorf("broadcast %s: %d of %d recipients claimed by another run", b.ID, len(out)-n, len(out))
+	}
+	return out, nil
+}
+
+// caseOf is the SQL expression that maps each key of column to its value:
+// one UPDATE gives many rows each their own value.
+func caseOf(column string, values map[string]string) sql.Querier {
+	keys := slices.Sorted(maps.Keys(values))
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("CASE ").Ident(column)
+		for _, k := range keys {
+			b.WriteString(" WHEN ").Arg(k).WriteString(" THEN ").Arg(values[k])
+		}
+		b.WriteString(" END")
+	})
 }
 
 // record writes what the provider answered: SENT with the wamid, FAILED with
 // a permanent refusal, PENDING again when the provider refused for now
 // (throughput, pair rate, an outage answer). A send with no answer (the
-// connection broke) stays SENDING: its statuses will tell.
-func (s sender) record(ctx context.Context, b *ent.Broadcast, claimed []claimed, results []outcome) error {
+// connection broke) stays SENDING: its statuses will tell. The common
+// answers cost one statement each for the whole batch.
+func (s *sender) record(ctx context.Context, b *ent.Broadcast, answers []outcome) error {
+	ctx = context.WithoutCancel(ctx) // what the provider answered is kept, even when the run is ending
 	return store.WithTx(ctx, s.d.Client, func(ctx context.Context, tx *ent.Tx) error {
 		now := s.d.Clock.Now()
-		for i, c := range claimed {
-			res := results[i]
+		wamidOf := map[string]string{}
+		var sent, again []string
+		for _, a := range answers {
 			var apiErr *whatsapp.APIError
 			switch {
-			case res.err == nil:
-				// a status webhook may have set the wamid first: only a message still without one is updated
-				if _, err := tx.Message.Update().Where(message.ID(c.messageID), message.StatusEQ(message.StatusQUEUED)).
-					SetStatus(message.StatusSENT).SetProviderMessageID(res.wamid).SetSentAt(now).Save(ctx); err != nil {
-					return err
-				}
-				if err := tx.BroadcastRecipient.UpdateOneID(c.recipientID).SetState(broadcastrecipient.StateSENT).Exec(ctx); err != nil {
-					return err
-				}
-			case errors.As(res.err, &apiErr) && apiErr.Retryable():
-				if err := tx.BroadcastRecipient.UpdateOneID(c.recipientID).SetState(broadcastrecipient.StatePENDING).Exec(ctx); err != nil {
-					return err
-				}
-			case errors.As(res.err, &apiErr):
-				if err := tx.Message.UpdateOneID(c.messageID).SetStatus(message.StatusFAILED).SetErrorCode(apiErr.Code).
+			case a.err == nil:
+				sent, wamidOf[a.messageID] = append(sent, a.recipientID), a.wamid
+			case errors.As(a.err, &apiErr) && apiErr.Retryable():
+				again = append(again, a.recipientID)
+			case errors.As(a.err, &apiErr):
+				if err := tx.Message.UpdateOneID(a.messageID).SetStatus(message.StatusFAILED).SetErrorCode(apiErr.Code).
 					SetErrorText(apiErr.Message).Exec(ctx); err != nil {
 					return err
 				}
-				if err := tx.BroadcastRecipient.UpdateOneID(c.recipientID).SetState(broadcastrecipient.StateFAILED).
+				if err := tx.BroadcastRecipient.UpdateOneID(a.recipientID).SetState(broadcastrecipient.StateFAILED).
 					SetErrorCode(apiErr.Code).SetError(apiErr.Message).Exec(ctx); err != nil {
 					return err
 				}
-			case errors.Is(res.err, whatsapp.ErrInvalidRequest):
-				if err := tx.BroadcastRecipient.UpdateOneID(c.recipientID).SetState(broadcastrecipient.StateFAILED).
-					SetError(res.err.Error()).Exec(ctx); err != nil {
+			case errors.Is(a.err, whatsapp.ErrInvalidRequest):
+				if err := tx.BroadcastRecipient.UpdateOneID(a.recipientID).SetState(broadcastrecipient.StateFAILED).
+					SetError(a.err.Error()).Exec(ctx); err != nil {
 					return err
 				}
 			default:
-				s.d.Log.Warn("broadcast: send outcome unknown, waiting for its statuses", "recipient", c.recipientID, "err", res.err)
+				s.d.Log.Warn("broadcast: send outcome unknown, waiting for its statuses", "recipient", a.recipientID, "err", a.err)
+			}
+		}
+		if len(sent) > 0 {
+			// a status webhook may have set the wamid first: only a message still without one is updated
+			if err := tx.Message.Update().Where(message.IDIn(slices.Collect(maps.Keys(wamidOf))...), message.StatusEQ(message.StatusQUEUED)).
+				SetStatus(message.StatusSENT).SetSentAt(now).
+				Modify(func(u *sql.UpdateBuilder) { u.Set(message.FieldProviderMessageID, caseOf(message.FieldID, wamidOf)) }).
+				Exec(ctx); err != nil {
+				return err
+			}
+			if err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.IDIn(sent...)).
+				SetState(broadcastrecipient.StateSENT).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if len(again) > 0 {
+			if err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.IDIn(again...)).
+				SetState(broadcastrecipient.StatePENDING).Exec(ctx); err != nil {
+				return err
 			}
 		}
 		s.d.Pub.OnCommit(tx, realtime.BroadcastEvent(b.TenantID, b.ID))

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -19,8 +20,9 @@ import (
 // Merge makes two contacts that turned out to be one person (a customer
 // first known by phone and later by business-scoped id, or the reverse) one
 // contact, in tx: keep survives, gone is deleted. Gone's conversations, and
-// so its whole history, move to keep, and so does its routing history
-// (assignments, for sticky routing); tags are united; attributes are united
+// so its whole history, move to keep, and so do its routing history
+// (assignments, for sticky routing) and its broadcast recipient rows (the
+// frequency cap's history); tags are united; attributes are united
 // with keep's value winning on a shared key; keep's profile name, username,
 // parent id, phone and opt-in source are filled from gone where keep has
 // none; an opt-out on either wins, then an opt-in; a legal hold on either
@@ -44,6 +46,9 @@ func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (merged *en
 	if _, err := tx.Assignment.Update().Where(assignment.ContactID(gone.ID)).
 		Modify(func(u *sql.UpdateBuilder) { u.Set(assignment.FieldContactID, keep.ID) }).Save(sctx); err != nil {
 		return nil, nil, fmt.Errorf("merge %s into %s: assignments: %w", gone.ID, keep.ID, err)
+	}
+	if err := moveRecipients(sctx, tx, keep.ID, gone.ID); err != nil {
+		return nil, nil, fmt.Errorf("merge %s into %s: broadcast recipients: %w", gone.ID, keep.ID, err)
 	}
 	if err := tx.Contact.DeleteOneID(gone.ID).Exec(sctx); err != nil {
 		return nil, nil, fmt.Errorf("merge %s into %s: %w", gone.ID, keep.ID, err)
@@ -88,6 +93,22 @@ func Merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (merged *en
 			gone.ID, keep.ID, len(moved)),
 		Before: []string{keep.ID, gone.ID}, After: keep.ID,
 	})
+}
+
+// moveRecipients gives keep gone's broadcast recipient rows (a plain
+// column): their outcomes, and the marketing sends the frequency cap counts.
+// In a broadcast that planned both (one row per contact and broadcast),
+// keep's row stays and gone's row keeps gone's id: the one case the cap
+// undercounts a merged person.
+func moveRecipients(ctx context.Context, tx *ent.Tx, keep, gone string) error {
+	shared, err := tx.BroadcastRecipient.Query().Where(broadcastrecipient.ContactID(keep)).
+		Select(broadcastrecipient.FieldBroadcastID).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.BroadcastRecipient.Update().Where(broadcastrecipient.ContactID(gone), broadcastrecipient.BroadcastIDNotIn(shared...)).
+		Modify(func(u *sql.UpdateBuilder) { u.Set(broadcastrecipient.FieldContactID, keep) }).Save(ctx)
+	return err
 }
 
 // optRank orders opt-in states for a merge: an opt-out wins.

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -152,6 +153,43 @@ func TestContactsOfOnePersonAreMerged(t *testing.T) {
 		// posted again: nothing changes
 		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.both", 1750000020, kerryPhone, kerryBSUID, "both")))
 		require.Len(t, contacts(t, b), 1)
+	})
+}
+
+// A merge moves the absorbed contact's broadcast recipient rows to the
+// survivor, so that the frequency cap counts the marketing it was sent
+// (issue 12); in a broadcast that planned both, the survivor's row stays.
+func TestMergeMovesBroadcastRecipients(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.phone", 1750000000, kerryPhone, "", "from my phone")))
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.bsuid", 1750000010, "", kerryBSUID, "from my username")))
+		cs := contacts(t, b)
+		require.Len(t, cs, 2)
+		byPhone, byUser := cs[0], cs[1]
+		sent := time.Now()
+		recipient := func(name string, contacts ...string) (string, []string) {
+			bc := db.Client.Broadcast.Create().SetName(name).SetAudience(schematype.BroadcastAudience{}).SetCategory("MARKETING").SaveX(b.ctx)
+			var ids []string
+			for i, c := range contacts {
+				ids = append(ids, db.Client.BroadcastRecipient.Create().SetBroadcastID(bc.ID).SetContactID(c).SetPosition(i).
+					SetState(broadcastrecipient.StateSENT).SetMarketing(true).SetAttemptedAt(sent).SaveX(b.ctx).ID)
+			}
+			return bc.ID, ids
+		}
+		_, onlyUser := recipient("spring", byUser.ID)
+		_, both := recipient("summer", byPhone.ID, byUser.ID)
+
+		require.Equal(t, http.StatusOK, b.post(t, textAs("wamid.both", 1750000020, kerryPhone, kerryBSUID, "both")))
+		require.Len(t, contacts(t, b), 1, "merged")
+		contactOf := func(id string) string { return db.Client.BroadcastRecipient.GetX(b.ctx, id).ContactID }
+		require.Equal(t, byPhone.ID, contactOf(onlyUser[0]), "the absorbed contact's send is the survivor's")
+		require.Equal(t, byPhone.ID, contactOf(both[0]))
+		require.Equal(t, byUser.ID, contactOf(both[1]), "one row per contact and broadcast: the absorbed one's stays")
+		n, err := db.Client.BroadcastRecipient.Query().Where(broadcastrecipient.ContactID(byPhone.ID), broadcastrecipient.Marketing(true)).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "the cap counts both broadcasts for the merged person")
 	})
 }
 
