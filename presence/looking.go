@@ -1,6 +1,7 @@
 package presence
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -239,19 +240,9 @@ func (l *Looking) List(tenantID, conversationID string) []Looker {
 		if c := a.Since.Compare(b.Since); c != 0 {
 			return c
 		}
-		return compareStrings(a.AgentID, b.AgentID)
+		return cmp.Compare(a.AgentID, b.AgentID)
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (l *Looking) signal(ctx context.Context, k lookKey, d lookData) {

@@ -206,10 +206,6 @@ func (b *natsBus) Publish(ctx context.Context, e Event) (Event, error) {
 // Signal publishes s on its tenant's signal subject (core NATS, not the
 // stream).
 func (b *natsBus) Signal(ctx context.Context, s Signal) error {
-	s, err := prepareSignal(s)
-	if err != nil {
-		return err
-	}
 	payload, err := encodeSignal(s)
 	if err != nil {
 		return err

@@ -174,10 +174,6 @@ func (b *postgresBus) Publish(ctx context.Context, e Event) (Event, error) {
 // Signal is a NOTIFY on the bus's channel and nothing else: no table, no
 // sequence.
 func (b *postgresBus) Signal(ctx context.Context, s Signal) error {
-	s, err := prepareSignal(s)
-	if err != nil {
-		return err
-	}
 	payload, err := encodeSignal(s)
 	if err != nil {
 		return err

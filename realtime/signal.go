@@ -81,7 +81,12 @@ type wireSignal struct {
 	Data     json.RawMessage `json:"d,omitempty"`
 }
 
+// encodeSignal checks s and returns it as the wire carries it.
 func encodeSignal(s Signal) ([]byte, error) {
+	s, err := prepareSignal(s)
+	if err != nil {
+		return nil, err
+	}
 	return json.Marshal(wireSignal{Sig: true, TenantID: s.TenantID, Type: s.Type, Subject: s.Subject, Data: s.Data})
 }
 
