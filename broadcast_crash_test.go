@@ -72,11 +72,18 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	_, err = s.AddTemplate(sim.TextTemplate("promo", "en", "MARKETING", "Hi {{1}}", false))
 	require.NoError(t, err)
 
+	// Jobs time out and are rescued fast, so that the restart picks the
+	// killed dispatch up soon; planning 10,000 recipients on a loaded
+	// machine needs longer than 2 s in one job.
+	timeout, rescue := "2s", "3s"
+	if recipients > 1000 {
+		timeout, rescue = "60s", "90s"
+	}
 	env := append(os.Environ(),
 		"SWITCHBOARD_ADDR="+addr, "SWITCHBOARD_DATA_DIR="+dir, "SWITCHBOARD_DEMO=false", "SWITCHBOARD_SIMULATOR=false",
 		"SWITCHBOARD_LOG_LEVEL=error", "SWITCHBOARD_OWNER_PASSWORD=owner password 1", "DATABASE_URL="+databaseURL, "NATS_URL=",
 		"SWITCHBOARD_WHATSAPP_API_URL="+simSrv.URL, "SWITCHBOARD_SIM_URL="+simSrv.URL, "SWITCHBOARD_WHATSAPP_APP_SECRET="+simSecret,
-		"SWITCHBOARD_SECRET="+strings.Repeat("s", 40), "SWITCHBOARD_JOB_TIMEOUT=2s", "SWITCHBOARD_JOB_RESCUE_AFTER=3s", "SWITCHBOARD_BROADCAST_RECONCILE=15s",
+		"SWITCHBOARD_SECRET="+strings.Repeat("s", 40), "SWITCHBOARD_JOB_TIMEOUT="+timeout, "SWITCHBOARD_JOB_RESCUE_AFTER="+rescue, "SWITCHBOARD_BROADCAST_RECONCILE=15s",
 	)
 	create := exec.CommandContext(t.Context(), bin, "create-tenant", "-name", "Acme", "-slug", "acme",
 		"-owner-name", "Olivia", "-owner-email", "olivia@acme.test")
@@ -132,7 +139,7 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	})
 	token = login()
 	var stats map[string]any
-	for deadline := time.Now().Add(3*time.Minute + time.Duration(recipients)*30*time.Millisecond); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(5*time.Minute + time.Duration(recipients)*30*time.Millisecond); ; time.Sleep(200 * time.Millisecond) {
 		d := gql(token, `query($id: ID!) { node(id: $id) { ... on Broadcast { state } } broadcastStats(id: $id) { planned queued sent failed skipped } }`,
 			map[string]any{"id": id})
 		stats = d["broadcastStats"].(map[string]any)
