@@ -72,10 +72,13 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	_, err = s.AddTemplate(sim.TextTemplate("promo", "en", "MARKETING", "Hi {{1}}", false))
 	require.NoError(t, err)
 
-	// Jobs time out and are rescued fast, so that the restart picks the
-	// killed dispatch up soon; planning 10,000 recipients on a loaded
-	// machine needs longer than 2 s in one job.
-	timeout, rescue := "2s", "3s"
+	// Jobs time out and are rescued soon, so that the restart picks the
+	// killed dispatch up without a long wait; planning 10,000 recipients on
+	// a loaded machine needs longer than 2 s in one job. A dispatch run lasts
+	// half the rescue time: at 3 s (a 1.5 s slice) a run on a machine at
+	// load 25 overran it, was rescued while alive and retried with growing
+	// backoff, and 250 recipients stayed queued past the deadline.
+	timeout, rescue := "5s", "10s"
 	if recipients > 1000 {
 		timeout, rescue = "60s", "90s"
 	}
