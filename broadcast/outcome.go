@@ -2,9 +2,6 @@ package broadcast
 
 import (
 	"context"
-	"encoding/csv"
-	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -286,36 +283,4 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// WriteCSV writes a broadcast's outcomes, one row per recipient.
-func (s *Service) WriteCSV(ctx context.Context, broadcastID string, w io.Writer) error {
-	rows, err := s.Outcomes(ctx, broadcastID)
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"recipient_id", "contact_id", "wa_id", "number_id", "outcome", "skip_reason", "error_code",
-		"pricing_category", "billable", "sent_at", "delivered_at", "read_at", "replied_at"})
-	stamp := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	for _, r := range rows {
-		code := ""
-		if r.ErrorCode != 0 {
-			code = strconv.Itoa(r.ErrorCode)
-		}
-		if err := cw.Write([]string{r.RecipientID, r.ContactID, r.WaID, r.NumberID, r.Outcome, r.SkipReason, code,
-			r.PricingCategory, strconv.FormatBool(r.Billable), stamp(r.SentAt), stamp(r.DeliveredAt), stamp(r.ReadAt), stamp(r.RepliedAt)}); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("broadcast %s: csv: %w", broadcastID, err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/number"
@@ -50,6 +51,7 @@ type Resolver struct {
 	reports  *report.Service
 	segments *segment.Service
 	casts    *broadcast.Service
+	exports  *export.Jobs
 	tmpls    *broadcast.Templates
 }
 
@@ -84,6 +86,8 @@ type Services struct {
 	// Templates syncs the provider's message templates.
 	Broadcasts *broadcast.Service
 	Templates  *broadcast.Templates
+	// Exports runs conversation exports as jobs and signs their links.
+	Exports *export.Jobs
 }
 
 // NewResolver returns the root resolver over s.
@@ -110,6 +114,7 @@ func NewResolver(s Services) *Resolver {
 		reports:  s.Reports,
 		segments: s.Segments,
 		casts:    s.Broadcasts,
+		exports:  s.Exports,
 		tmpls:    s.Templates,
 	}
 }
