@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/job"
@@ -101,6 +103,9 @@ func (j *Jobs) Start(ctx context.Context, f Filter, format conversationexport.Fo
 	if _, err := f.where(); err != nil {
 		return nil, err
 	}
+	if err := j.known(ctx, f); err != nil {
+		return nil, err
+	}
 	now := j.clock.Now()
 	var out *ent.ConversationExport
 	err := store.WithTx(ctx, j.svc.client, func(ctx context.Context, tx *ent.Tx) error {
@@ -134,6 +139,24 @@ func formatOf(f conversationexport.Format) string {
 		return CSV
 	}
 	return JSONL
+}
+
+// known refuses a filter naming numbers or agents the viewer of ctx does not
+// see (another tenant's among them) with NOT_FOUND.
+func (j *Jobs) known(ctx context.Context, f Filter) error {
+	numbers := slices.Compact(slices.Sorted(slices.Values(f.NumberIDs)))
+	if n, err := j.svc.client.Number.Query().Where(number.IDIn(numbers...)).Count(ctx); err != nil {
+		return err
+	} else if n != len(numbers) {
+		return apperr.New(apperr.NotFound, "a number of the filter was not found")
+	}
+	agents := slices.Compact(slices.Sorted(slices.Values(f.AgentIDs)))
+	if n, err := j.svc.client.Agent.Query().Where(agent.IDIn(agents...)).Count(ctx); err != nil {
+		return err
+	} else if n != len(agents) {
+		return apperr.New(apperr.NotFound, "an agent of the filter was not found")
+	}
+	return nil
 }
 
 // Worker runs JobArgs.
