@@ -208,4 +208,3 @@ func TestExportJobRun(t *testing.T) {
 		})
 	})
 }
-
