@@ -31,7 +31,7 @@ var OutcomesColumns = []string{"recipient_id", "contact_id", "wa_id", "number_id
 	"pricing_category", "billable", "sent_at", "delivered_at", "read_at", "replied_at"}
 
 // ExportOutcomes writes a broadcast's outcomes as CSV to w, one row per
-// recipient in dispatch order, as the viewer of ctx may read them (with
+// recipient in dispatch order, a page of recipients at a time, as the viewer of ctx may read them (with
 // broadcast.view_stats; wa_id under the field rules of Contact.waID: a
 // masked phone stays masked), and audits the export once it ends, also
 // when it fails half way, with the rows and the SHA-256 of what was written,
@@ -53,33 +53,30 @@ func (s *Service) ExportOutcomes(ctx context.Context, broadcastID string, w io.W
 		}
 		return 0, "", err
 	}
-	outcomes, err := s.Outcomes(ctx, broadcastID)
-	if err != nil {
-		return 0, "", err
-	}
 	d := attachment.NewDigest(w)
 	bw := bufio.NewWriterSize(d, 64<<10)
 	cw := csv.NewWriter(bw)
-	err = cw.Write(OutcomesColumns)
 	stamp := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	for _, r := range outcomes {
-		if err != nil {
-			break
-		}
-		code := ""
-		if r.ErrorCode != 0 {
-			code = strconv.Itoa(r.ErrorCode)
-		}
-		waID := attachment.Cell(view.Cut(dec, "Contact", map[string]any{"waID": r.WaID})["waID"])
-		if err = cw.Write([]string{r.RecipientID, r.ContactID, waID, r.NumberID, r.Outcome, r.SkipReason, code,
-			r.PricingCategory, strconv.FormatBool(r.Billable), stamp(r.SentAt), stamp(r.DeliveredAt), stamp(r.ReadAt), stamp(r.RepliedAt)}); err == nil {
+	err = cw.Write(OutcomesColumns)
+	if err == nil {
+		err = s.EachOutcome(ctx, broadcastID, func(r Row) error {
+			code := ""
+			if r.ErrorCode != 0 {
+				code = strconv.Itoa(r.ErrorCode)
+			}
+			waID := attachment.Cell(view.Cut(dec, "Contact", map[string]any{"waID": r.WaID})["waID"])
+			if err := cw.Write([]string{r.RecipientID, r.ContactID, waID, r.NumberID, r.Outcome, r.SkipReason, code,
+				r.PricingCategory, strconv.FormatBool(r.Billable), stamp(r.SentAt), stamp(r.DeliveredAt), stamp(r.ReadAt), stamp(r.RepliedAt)}); err != nil {
+				return err
+			}
 			rows++
-		}
+			return nil
+		})
 	}
 	cw.Flush()
 	if err == nil {

@@ -66,6 +66,41 @@ func (s *Service) Outcomes(ctx context.Context, broadcastID string) ([]Row, erro
 	if err != nil {
 		return nil, err
 	}
+	return s.outcomesOf(ctx, recipients)
+}
+
+// outcomePage is how many recipients EachOutcome holds at once.
+const outcomePage = 1000
+
+// EachOutcome calls fn with every recipient's outcome in dispatch order,
+// reading a page of recipients at a time: an export of any size holds one
+// page.
+func (s *Service) EachOutcome(ctx context.Context, broadcastID string, fn func(Row) error) error {
+	after := -1
+	for {
+		page, err := s.client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(broadcastID),
+			broadcastrecipient.PositionGT(after)).Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(outcomePage).All(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := s.outcomesOf(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < outcomePage {
+			return nil
+		}
+		after = page[len(page)-1].Position
+	}
+}
+
+// outcomesOf reads the outcomes of recipients, in their order.
+func (s *Service) outcomesOf(ctx context.Context, recipients []*ent.BroadcastRecipient) ([]Row, error) {
 	var msgIDs, contactIDs []string
 	for _, r := range recipients {
 		contactIDs = append(contactIDs, r.ContactID)
