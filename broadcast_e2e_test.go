@@ -315,10 +315,13 @@ func TestFridayVIPBroadcast(t *testing.T) {
 			require.Equal(t, st.Replied, later.Replied)
 			require.InDelta(t, st.ReplyRate, later.ReplyRate, 1e-9)
 
-			csv := b.s.Do(t, b.owner, `query($id: ID!) { broadcastOutcomesCSV(id: $id) }`, map[string]any{"id": id})
-			csv.RequireOK(t)
-			require.Contains(t, string(csv.Data), "CAPPED")
-			require.Contains(t, string(csv.Data), "REPLIED")
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/broadcasts/"+id+"/outcomes.csv", nil)
+			req.Header.Set("Authorization", "Bearer "+b.owner)
+			rec := httptest.NewRecorder()
+			b.s.App.Handler().ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), "CAPPED")
+			require.Contains(t, rec.Body.String(), "REPLIED")
 		})
 	}
 }

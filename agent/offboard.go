@@ -99,7 +99,7 @@ func (s *Service) Offboard(ctx context.Context, id string, to routing.Target) (*
 		if err != nil {
 			return nil, err
 		}
-		s.pub.OnCommit(tx, realtime.AgentEvent(a.TenantID, a.ID))
+		s.pub.OnCommit(tx, realtime.AgentOffboardedEvent(a.TenantID, a.ID))
 		return out, audit.Record(ctx, tx, audit.Event{
 			Action: ActionOffboarded, TargetID: a.ID, Summary: summarize(a.Name, to, out),
 			After: out.Moves,

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/credential"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
@@ -248,6 +252,7 @@ func (a *App) buildServices() error {
 		Reports:    report.NewService(client),
 		Segments:   segments,
 		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, segments, a.Clock, a.Log),
+		Exports:    a.newExports(),
 	}
 	a.WhatsApp = newConnector(a, workers)
 	river.AddWorker(workers, &routing.TickWorker{Routing: a.Services.Routing})
@@ -258,7 +263,20 @@ func (a *App) buildServices() error {
 	a.Jobs.AddPeriodicJobs(retention.Periodic())
 	river.AddWorker(workers, &auth.PurgeThrottlesWorker{Auth: a.Auth})
 	a.Jobs.AddPeriodicJobs(auth.PeriodicPurgeThrottles())
+	river.AddWorker(workers, &export.Worker{Jobs: a.Services.Exports})
+	river.AddWorker(workers, &export.SweepWorker{Jobs: a.Services.Exports})
+	a.Jobs.AddPeriodicJobs(export.PeriodicSweep())
 	return nil
+}
+
+// newExports builds the conversation export jobs over their directory.
+func (a *App) newExports() *export.Jobs {
+	dir := a.Config.ExportDir
+	if dir == "" {
+		dir = filepath.Join(cmp.Or(a.Config.DataDir, os.TempDir()), "switchboard-exports")
+	}
+	return export.NewJobs(export.New(a.DB.Client), a.Jobs, a.Authz, a.Clock, a.Log,
+		export.JobConfig{Dir: dir, Secret: exportLinkSecret(a.Config.Secret), LinkTTL: a.Config.ExportLinkTTL})
 }
 
 // startupWrites are the writes an instance makes before it serves: the demo

@@ -38,6 +38,12 @@ type Config struct {
 	NATSURL         string
 	PresenceGrace   time.Duration
 	Webhooks        outhook.Config // outbound webhooks; zero values take their defaults
+	// ExportDir holds the files of conversation export jobs (default
+	// <data dir>/exports; a temporary directory when both are empty).
+	ExportDir string
+	// ExportLinkTTL is how long a finished export may be downloaded before
+	// its file is removed (default 24 h).
+	ExportLinkTTL time.Duration
 
 	Simulator bool // run the Cloud API simulator in process (the demo), under /sim/
 	// SimURL is the simulator's Cloud API that the simulator's numbers
@@ -130,6 +136,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.JobRescueAfter = parseDuration(env("SWITCHBOARD_JOB_RESCUE_AFTER", "6m"), "SWITCHBOARD_JOB_RESCUE_AFTER", &errs)
 	c.BroadcastReconcile = parseDuration(env("SWITCHBOARD_BROADCAST_RECONCILE", "2m"), "SWITCHBOARD_BROADCAST_RECONCILE", &errs)
 	c.SendWorkers = parseInt(env("SWITCHBOARD_SEND_WORKERS", "8"), "SWITCHBOARD_SEND_WORKERS", &errs)
+	c.ExportDir = env("SWITCHBOARD_EXPORT_DIR", filepath.Join(c.DataDir, "exports"))
+	c.ExportLinkTTL = parseDuration(env("SWITCHBOARD_EXPORT_LINK_TTL", "24h"), "SWITCHBOARD_EXPORT_LINK_TTL", &errs)
 	if c.JobRescueAfter <= c.JobTimeout {
 		errs = append(errs, errors.New("SWITCHBOARD_JOB_RESCUE_AFTER must exceed SWITCHBOARD_JOB_TIMEOUT, or running jobs would be run twice"))
 	}
@@ -219,6 +227,15 @@ func baseURL(addr string) string {
 		return "http://localhost" + addr
 	}
 	return "http://" + addr
+}
+
+// exportLinkSecret signs the download links of export jobs: derived from
+// the installation's secret, which every instance shares, so a link made by
+// one instance is good on all.
+func exportLinkSecret(secret []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("switchboard export links"))
+	return mac.Sum(nil)
 }
 
 // simulatorAppSecret is the app secret the demo simulator signs its webhooks

@@ -36,6 +36,9 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/graphql", metrics.Route("graphql", middleware.CORS(a.Config.CORSOrigins, a.api)))
 	mux.Handle("/webhooks/whatsapp", metrics.Route("webhook", hook))
 	mux.Handle("/export/conversations", metrics.Route("export", a.Auth.Middleware(export.New(a.DB.Client).Handler(a.Log))))
+	// The link is the credential: no token needed (export.Jobs.Link).
+	mux.Handle(export.DownloadPath, metrics.Route("export_download", a.Services.Exports.DownloadHandler(a.Log)))
+	mux.Handle("/broadcasts/", metrics.Route("broadcast_outcomes", a.Auth.Middleware(a.Services.Broadcasts.OutcomesHandler(a.Log))))
 	mux.Handle("/contacts/import", metrics.Route("contacts_import", a.Auth.Middleware(a.Services.Contacts.ImportHandler())))
 	mux.Handle("/contacts/export", metrics.Route("contacts_export", a.Auth.Middleware(a.Services.Contacts.ExportHandler(a.Log))))
 	mux.Handle("/export/report", metrics.Route("export_report", a.Auth.Middleware(a.Services.Reports.Handler())))

@@ -31,7 +31,11 @@ const (
 	// message says why. Nothing was stored.
 	UnsupportedByProvider Code = "UNSUPPORTED_BY_PROVIDER"
 	QueryTooDeep          Code = "QUERY_TOO_DEEP"
-	QueryTooComplex       Code = "QUERY_TOO_COMPLEX"
+	// LinkInvalid: a signed link (an export's download) was altered or not
+	// signed by this server. LinkExpired: it was, but its time is over.
+	LinkInvalid     Code = "LINK_INVALID"
+	LinkExpired     Code = "LINK_EXPIRED"
+	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
 	// Cancelled: the caller left (a subscriber disconnected, a request was
 	// abandoned) or its own deadline passed before the answer was ready.
 	Cancelled Code = "CANCELLED"

@@ -17,6 +17,8 @@ var statuses = map[Code]int{
 	RateLimited:     http.StatusTooManyRequests,
 	BadRequest:      http.StatusBadRequest,
 	PayloadTooLarge: http.StatusRequestEntityTooLarge,
+	LinkInvalid:     http.StatusForbidden,
+	LinkExpired:     http.StatusGone,
 	Cancelled:       499, // nginx's "client closed request": nobody reads it
 }
 
@@ -32,6 +34,17 @@ func WriteHTTP(w http.ResponseWriter, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	write(w, status, e)
+}
+
+// WriteMethodNotAllowed answers a request whose method is not allowed:
+// 405 with Allow, the body a BAD_REQUEST error as WriteHTTP writes them.
+func WriteMethodNotAllowed(w http.ResponseWriter, allowed string) {
+	w.Header().Set("Allow", allowed)
+	write(w, http.StatusMethodNotAllowed, New(BadRequest, "use %s", allowed))
+}
+
+func write(w http.ResponseWriter, status int, e *Error) {
 	ext := map[string]any{"code": string(e.Code)}
 	if e.Field != "" {
 		ext["field"] = e.Field

@@ -265,7 +265,11 @@ func (s *Service) move(ctx context.Context, id, action string, to broadcast.Stat
 		if b, err = u.Save(ctx); err != nil {
 			return nil, err
 		}
-		s.pub.OnCommit(tx, realtime.BroadcastEvent(b.TenantID, b.ID))
+		changed := realtime.BroadcastEvent(b.TenantID, b.ID)
+		if to == broadcast.StateCANCELLED {
+			changed = realtime.BroadcastFinishedEvent(b.TenantID, b.ID)
+		}
+		s.pub.OnCommit(tx, changed)
 		return b, audit.Record(ctx, tx, audit.Event{Action: action, TargetID: b.ID, Summary: action + " " + b.Name})
 	})
 }

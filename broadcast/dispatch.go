@@ -291,7 +291,7 @@ func (d *Dispatcher) finish(ctx context.Context, id string) error {
 		n, err := tx.Broadcast.Update().Where(broadcast.ID(id), broadcast.StateEQ(broadcast.StateSENDING)).
 			SetState(broadcast.StateDONE).SetFinishedAt(d.Clock.Now()).Save(ctx)
 		if err == nil && n > 0 {
-			d.Pub.OnCommit(tx, realtime.BroadcastEvent(viewer.FromContext(ctx).TenantID, id))
+			d.Pub.OnCommit(tx, realtime.BroadcastFinishedEvent(viewer.FromContext(ctx).TenantID, id))
 		}
 		return err
 	})

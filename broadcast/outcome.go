@@ -2,9 +2,6 @@ package broadcast
 
 import (
 	"context"
-	"encoding/csv"
-	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -69,6 +66,41 @@ func (s *Service) Outcomes(ctx context.Context, broadcastID string) ([]Row, erro
 	if err != nil {
 		return nil, err
 	}
+	return s.outcomesOf(ctx, recipients)
+}
+
+// outcomePage is how many recipients EachOutcome holds at once.
+const outcomePage = 1000
+
+// EachOutcome calls fn with every recipient's outcome in dispatch order,
+// reading a page of recipients at a time: an export of any size holds one
+// page.
+func (s *Service) EachOutcome(ctx context.Context, broadcastID string, fn func(Row) error) error {
+	after := -1
+	for {
+		page, err := s.client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(broadcastID),
+			broadcastrecipient.PositionGT(after)).Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(outcomePage).All(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := s.outcomesOf(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < outcomePage {
+			return nil
+		}
+		after = page[len(page)-1].Position
+	}
+}
+
+// outcomesOf reads the outcomes of recipients, in their order.
+func (s *Service) outcomesOf(ctx context.Context, recipients []*ent.BroadcastRecipient) ([]Row, error) {
 	var msgIDs, contactIDs []string
 	for _, r := range recipients {
 		contactIDs = append(contactIDs, r.ContactID)
@@ -286,36 +318,4 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// WriteCSV writes a broadcast's outcomes, one row per recipient.
-func (s *Service) WriteCSV(ctx context.Context, broadcastID string, w io.Writer) error {
-	rows, err := s.Outcomes(ctx, broadcastID)
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"recipient_id", "contact_id", "wa_id", "number_id", "outcome", "skip_reason", "error_code",
-		"pricing_category", "billable", "sent_at", "delivered_at", "read_at", "replied_at"})
-	stamp := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	for _, r := range rows {
-		code := ""
-		if r.ErrorCode != 0 {
-			code = strconv.Itoa(r.ErrorCode)
-		}
-		if err := cw.Write([]string{r.RecipientID, r.ContactID, r.WaID, r.NumberID, r.Outcome, r.SkipReason, code,
-			r.PricingCategory, strconv.FormatBool(r.Billable), stamp(r.SentAt), stamp(r.DeliveredAt), stamp(r.ReadAt), stamp(r.RepliedAt)}); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("broadcast %s: csv: %w", broadcastID, err)
-	}
-	return nil
 }

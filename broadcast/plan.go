@@ -124,8 +124,10 @@ func (s *Service) Plan(ctx context.Context, id string) error {
 			}
 		}
 		u := tx.Broadcast.UpdateOneID(b.ID).SetPlanned(len(rows)).SetSkipped(skipped).SetState(broadcast.StateSENDING)
+		changed := realtime.BroadcastEvent(b.TenantID, b.ID)
 		if len(numbers) == 0 {
 			u.SetState(broadcast.StateDONE).SetFinishedAt(s.clock.Now())
+			changed = realtime.BroadcastFinishedEvent(b.TenantID, b.ID)
 		}
 		if err := u.Exec(ctx); err != nil {
 			return err
@@ -135,7 +137,7 @@ func (s *Service) Plan(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		s.pub.OnCommit(tx, realtime.BroadcastEvent(b.TenantID, b.ID))
+		s.pub.OnCommit(tx, changed)
 		return nil
 	})
 }

@@ -3,16 +3,14 @@ package contact
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/attachment"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
@@ -69,16 +67,15 @@ func (s *Service) Export(ctx context.Context, w io.Writer) (ExportResult, error)
 			return ExportResult{}, err
 		}
 	}
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(w, h)}
-	bw := bufio.NewWriterSize(cw, 64<<10)
+	d := attachment.NewDigest(w)
+	bw := bufio.NewWriterSize(d, 64<<10)
 	out := csv.NewWriter(bw)
 	var res ExportResult
 	err := s.writeExport(ctx, out, dec, attrCols, &res)
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	res.Bytes, res.SHA256 = cw.n, hex.EncodeToString(h.Sum(nil))
+	res.Bytes, res.SHA256 = d.Bytes(), d.SHA256()
 	if aerr := s.recordExport(ctx, res, err); aerr != nil && err == nil {
 		err = aerr
 	}
@@ -114,7 +111,7 @@ func (s *Service) writeExport(ctx context.Context, out *csv.Writer, dec *policy.
 				"optInAt": c.OptInAt, "createdAt": c.CreatedAt,
 			})
 			for i, col := range exportColumns {
-				record[i] = cell(fields[col.field])
+				record[i] = attachment.Cell(fields[col.field])
 			}
 			for i, a := range attrCols {
 				record[len(exportColumns)+i] = attributeValue(c.Attributes, a)
@@ -164,41 +161,6 @@ func attributeValue(attrs []schematype.ContactAttribute, col schematype.ContactA
 		return ""
 	}
 	return attrs[i].Value
-}
-
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case *string:
-		if x == nil {
-			return ""
-		}
-		return *x
-	case time.Time:
-		return x.UTC().Format(time.RFC3339)
-	case *time.Time:
-		if x == nil {
-			return ""
-		}
-		return x.UTC().Format(time.RFC3339)
-	case []string:
-		return strings.Join(x, ";")
-	}
-	return fmt.Sprint(v)
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // recordExport audits the export in a transaction of its own.

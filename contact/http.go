@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/attachment"
 )
 
 // TrailerSHA256 closes an export's response with the SHA-256 of its body.
-const TrailerSHA256 = "X-Export-Sha256"
+const TrailerSHA256 = attachment.TrailerSHA256
 
 // ImportHandler serves POST /contacts/import?mode=PER_ROW|ALL_OR_NOTHING&source=…
 // behind the auth middleware. The body is the CSV itself (text/csv), or a
@@ -71,35 +72,10 @@ func csvBody(r *http.Request) (io.Reader, error) {
 // contacts as CSV (Export), streamed, closed by the X-Export-Sha256 trailer.
 func (s *Service) ExportHandler(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			apperr.WriteHTTP(w, apperr.New(apperr.BadRequest, "use GET"))
-			return
-		}
-		sent := false
-		res, err := s.Export(r.Context(), writerFunc(func(p []byte) (int, error) {
-			if !sent {
-				sent = true
-				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-				w.Header().Set("Content-Disposition", `attachment; filename="contacts-`+time.Now().UTC().Format("20060102-150405")+`.csv"`)
-				w.Header().Set("Cache-Control", "no-store")
-				w.Header().Set("Trailer", TrailerSHA256)
-			}
-			return w.Write(p)
-		}))
-		switch {
-		case err != nil && !sent:
-			apperr.WriteHTTP(w, err)
-		case err != nil:
-			// Half a file must not look whole: cut the connection.
-			log.WarnContext(r.Context(), "contact export interrupted", "err", err, "rows", res.Rows)
-			panic(http.ErrAbortHandler)
-		default:
-			w.Header().Set(TrailerSHA256, res.SHA256)
-		}
+		f := attachment.File{Name: "contacts-" + attachment.Stamp(time.Now()) + ".csv", Type: "text/csv; charset=utf-8"}
+		attachment.Serve(w, r, log, f, func(w io.Writer) (string, error) {
+			res, err := s.Export(r.Context(), w)
+			return res.SHA256, err
+		})
 	})
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -78,6 +79,8 @@ type Client struct {
 	Contact *ContactClient
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// ConversationExport is the client for interacting with the ConversationExport builders.
+	ConversationExport *ConversationExportClient
 	// Group is the client for interacting with the Group builders.
 	Group *GroupClient
 	// GroupJoinRequest is the client for interacting with the GroupJoinRequest builders.
@@ -142,6 +145,7 @@ func (c *Client) init() {
 	c.CasbinRule = NewCasbinRuleClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
+	c.ConversationExport = NewConversationExportClient(c.config)
 	c.Group = NewGroupClient(c.config)
 	c.GroupJoinRequest = NewGroupJoinRequestClient(c.config)
 	c.GroupMember = NewGroupMemberClient(c.config)
@@ -266,6 +270,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CasbinRule:         NewCasbinRuleClient(cfg),
 		Contact:            NewContactClient(cfg),
 		Conversation:       NewConversationClient(cfg),
+		ConversationExport: NewConversationExportClient(cfg),
 		Group:              NewGroupClient(cfg),
 		GroupJoinRequest:   NewGroupJoinRequestClient(cfg),
 		GroupMember:        NewGroupMemberClient(cfg),
@@ -317,6 +322,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CasbinRule:         NewCasbinRuleClient(cfg),
 		Contact:            NewContactClient(cfg),
 		Conversation:       NewConversationClient(cfg),
+		ConversationExport: NewConversationExportClient(cfg),
 		Group:              NewGroupClient(cfg),
 		GroupJoinRequest:   NewGroupJoinRequestClient(cfg),
 		GroupMember:        NewGroupMemberClient(cfg),
@@ -369,11 +375,11 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
 		c.AutomationRun, c.Broadcast, c.BroadcastRecipient, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.GroupPhoto,
-		c.GroupSchedule, c.GroupWebhookEvent, c.LoginThrottle, c.Message,
-		c.MessageRate, c.MessageTemplate, c.Number, c.Offboarding, c.OutboundDelivery,
-		c.Role, c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.Conversation, c.ConversationExport, c.Group, c.GroupJoinRequest,
+		c.GroupMember, c.GroupPhoto, c.GroupSchedule, c.GroupWebhookEvent,
+		c.LoginThrottle, c.Message, c.MessageRate, c.MessageTemplate, c.Number,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -385,11 +391,11 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Agent, c.Assignment, c.AuditEvent, c.AutomationRule,
 		c.AutomationRun, c.Broadcast, c.BroadcastRecipient, c.CasbinRule, c.Contact,
-		c.Conversation, c.Group, c.GroupJoinRequest, c.GroupMember, c.GroupPhoto,
-		c.GroupSchedule, c.GroupWebhookEvent, c.LoginThrottle, c.Message,
-		c.MessageRate, c.MessageTemplate, c.Number, c.Offboarding, c.OutboundDelivery,
-		c.Role, c.RoutingRun, c.Segment, c.Session, c.Team, c.Tenant,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.Conversation, c.ConversationExport, c.Group, c.GroupJoinRequest,
+		c.GroupMember, c.GroupPhoto, c.GroupSchedule, c.GroupWebhookEvent,
+		c.LoginThrottle, c.Message, c.MessageRate, c.MessageTemplate, c.Number,
+		c.Offboarding, c.OutboundDelivery, c.Role, c.RoutingRun, c.Segment, c.Session,
+		c.Team, c.Tenant, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -420,6 +426,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Contact.mutate(ctx, m)
 	case *ConversationMutation:
 		return c.Conversation.mutate(ctx, m)
+	case *ConversationExportMutation:
+		return c.ConversationExport.mutate(ctx, m)
 	case *GroupMutation:
 		return c.Group.mutate(ctx, m)
 	case *GroupJoinRequestMutation:
@@ -2434,6 +2442,156 @@ func (c *ConversationClient) mutate(ctx context.Context, m *ConversationMutation
 		return (&ConversationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Conversation mutation op: %q", m.Op())
+	}
+}
+
+// ConversationExportClient is a client for the ConversationExport schema.
+type ConversationExportClient struct {
+	config
+}
+
+// NewConversationExportClient returns a client for the ConversationExport from the given config.
+func NewConversationExportClient(c config) *ConversationExportClient {
+	return &ConversationExportClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `conversationexport.Hooks(f(g(h())))`.
+func (c *ConversationExportClient) Use(hooks ...Hook) {
+	c.hooks.ConversationExport = append(c.hooks.ConversationExport, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `conversationexport.Intercept(f(g(h())))`.
+func (c *ConversationExportClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConversationExport = append(c.inters.ConversationExport, interceptors...)
+}
+
+// Create returns a builder for creating a ConversationExport entity.
+func (c *ConversationExportClient) Create() *ConversationExportCreate {
+	mutation := newConversationExportMutation(c.config, OpCreate)
+	return &ConversationExportCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConversationExport entities.
+func (c *ConversationExportClient) CreateBulk(builders ...*ConversationExportCreate) *ConversationExportCreateBulk {
+	return &ConversationExportCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConversationExportClient) MapCreateBulk(slice any, setFunc func(*ConversationExportCreate, int)) *ConversationExportCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConversationExportCreateBulk{err: fmt.Errorf("calling to ConversationExportClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConversationExportCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConversationExportCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConversationExport.
+func (c *ConversationExportClient) Update() *ConversationExportUpdate {
+	mutation := newConversationExportMutation(c.config, OpUpdate)
+	return &ConversationExportUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConversationExportClient) UpdateOne(_m *ConversationExport) *ConversationExportUpdateOne {
+	mutation := newConversationExportMutation(c.config, OpUpdateOne, withConversationExport(_m))
+	return &ConversationExportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConversationExportClient) UpdateOneID(id string) *ConversationExportUpdateOne {
+	mutation := newConversationExportMutation(c.config, OpUpdateOne, withConversationExportID(id))
+	return &ConversationExportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConversationExport.
+func (c *ConversationExportClient) Delete() *ConversationExportDelete {
+	mutation := newConversationExportMutation(c.config, OpDelete)
+	return &ConversationExportDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConversationExportClient) DeleteOne(_m *ConversationExport) *ConversationExportDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConversationExportClient) DeleteOneID(id string) *ConversationExportDeleteOne {
+	builder := c.Delete().Where(conversationexport.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConversationExportDeleteOne{builder}
+}
+
+// Query returns a query builder for ConversationExport.
+func (c *ConversationExportClient) Query() *ConversationExportQuery {
+	return &ConversationExportQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConversationExport},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConversationExport entity by its id.
+func (c *ConversationExportClient) Get(ctx context.Context, id string) (*ConversationExport, error) {
+	return c.Query().Where(conversationexport.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConversationExportClient) GetX(ctx context.Context, id string) *ConversationExport {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a ConversationExport.
+func (c *ConversationExportClient) QueryTenant(_m *ConversationExport) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversationexport.Table, conversationexport.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, conversationexport.TenantTable, conversationexport.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ConversationExportClient) Hooks() []Hook {
+	hooks := c.hooks.ConversationExport
+	return append(hooks[:len(hooks):len(hooks)], conversationexport.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConversationExportClient) Interceptors() []Interceptor {
+	return c.inters.ConversationExport
+}
+
+func (c *ConversationExportClient) mutate(ctx context.Context, m *ConversationExportMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConversationExportCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConversationExportUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConversationExportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConversationExportDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConversationExport mutation op: %q", m.Op())
 	}
 }
 
@@ -6023,19 +6181,19 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun, Broadcast,
-		BroadcastRecipient, CasbinRule, Contact, Conversation, Group, GroupJoinRequest,
-		GroupMember, GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle,
-		Message, MessageRate, MessageTemplate, Number, Offboarding, OutboundDelivery,
-		Role, RoutingRun, Segment, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Hook
+		BroadcastRecipient, CasbinRule, Contact, Conversation, ConversationExport,
+		Group, GroupJoinRequest, GroupMember, GroupPhoto, GroupSchedule,
+		GroupWebhookEvent, LoginThrottle, Message, MessageRate, MessageTemplate,
+		Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment, Session,
+		Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Agent, Assignment, AuditEvent, AutomationRule, AutomationRun, Broadcast,
-		BroadcastRecipient, CasbinRule, Contact, Conversation, Group, GroupJoinRequest,
-		GroupMember, GroupPhoto, GroupSchedule, GroupWebhookEvent, LoginThrottle,
-		Message, MessageRate, MessageTemplate, Number, Offboarding, OutboundDelivery,
-		Role, RoutingRun, Segment, Session, Team, Tenant, WebhookDelivery,
-		WebhookEndpoint []ent.Interceptor
+		BroadcastRecipient, CasbinRule, Contact, Conversation, ConversationExport,
+		Group, GroupJoinRequest, GroupMember, GroupPhoto, GroupSchedule,
+		GroupWebhookEvent, LoginThrottle, Message, MessageRate, MessageTemplate,
+		Number, Offboarding, OutboundDelivery, Role, RoutingRun, Segment, Session,
+		Team, Tenant, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

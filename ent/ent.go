@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -115,6 +116,7 @@ func checkColumn(t, c string) error {
 			casbinrule.Table:         casbinrule.ValidColumn,
 			contact.Table:            contact.ValidColumn,
 			conversation.Table:       conversation.ValidColumn,
+			conversationexport.Table: conversationexport.ValidColumn,
 			group.Table:              group.ValidColumn,
 			groupjoinrequest.Table:   groupjoinrequest.ValidColumn,
 			groupmember.Table:        groupmember.ValidColumn,

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -2039,6 +2040,152 @@ func newConversationPaginateArgs(rv map[string]any) *conversationPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ConversationWhereInput); ok {
 		args.opts = append(args.opts, WithConversationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ConversationExportQuery) CollectFields(ctx context.Context, satisfies ...string) (*ConversationExportQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ConversationExportQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(conversationexport.Columns))
+		selectedFields = []string{conversationexport.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[conversationexport.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldCreatedAt)
+				fieldSeen[conversationexport.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[conversationexport.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldUpdatedAt)
+				fieldSeen[conversationexport.FieldUpdatedAt] = struct{}{}
+			}
+		case "requesterID":
+			if _, ok := fieldSeen[conversationexport.FieldRequesterID]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldRequesterID)
+				fieldSeen[conversationexport.FieldRequesterID] = struct{}{}
+			}
+		case "format":
+			if _, ok := fieldSeen[conversationexport.FieldFormat]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldFormat)
+				fieldSeen[conversationexport.FieldFormat] = struct{}{}
+			}
+		case "filterText":
+			if _, ok := fieldSeen[conversationexport.FieldFilterText]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldFilterText)
+				fieldSeen[conversationexport.FieldFilterText] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[conversationexport.FieldState]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldState)
+				fieldSeen[conversationexport.FieldState] = struct{}{}
+			}
+		case "rowsTotal":
+			if _, ok := fieldSeen[conversationexport.FieldRowsTotal]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldRowsTotal)
+				fieldSeen[conversationexport.FieldRowsTotal] = struct{}{}
+			}
+		case "rowsWritten":
+			if _, ok := fieldSeen[conversationexport.FieldRowsWritten]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldRowsWritten)
+				fieldSeen[conversationexport.FieldRowsWritten] = struct{}{}
+			}
+		case "bytes":
+			if _, ok := fieldSeen[conversationexport.FieldBytes]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldBytes)
+				fieldSeen[conversationexport.FieldBytes] = struct{}{}
+			}
+		case "sha256":
+			if _, ok := fieldSeen[conversationexport.FieldSha256]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldSha256)
+				fieldSeen[conversationexport.FieldSha256] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[conversationexport.FieldError]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldError)
+				fieldSeen[conversationexport.FieldError] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[conversationexport.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldFinishedAt)
+				fieldSeen[conversationexport.FieldFinishedAt] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[conversationexport.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, conversationexport.FieldExpiresAt)
+				fieldSeen[conversationexport.FieldExpiresAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type conversationexportPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ConversationExportPaginateOption
+}
+
+func newConversationExportPaginateArgs(rv map[string]any) *conversationexportPaginateArgs {
+	args := &conversationexportPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ConversationExportOrder{Field: &ConversationExportOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithConversationExportOrder(order))
+			}
+		case *ConversationExportOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithConversationExportOrder(v))
+			}
+		}
 	}
 	return args
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -91,6 +92,11 @@ var conversationImplementors = []string{"Conversation", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Conversation) IsNode() {}
+
+var conversationexportImplementors = []string{"ConversationExport", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ConversationExport) IsNode() {}
 
 var groupImplementors = []string{"Group", "Node"}
 
@@ -316,6 +322,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(conversation.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, conversationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case conversationexport.Table:
+		query := c.ConversationExport.Query().
+			Where(conversationexport.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, conversationexportImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -685,6 +700,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Conversation.Query().
 			Where(conversation.IDIn(ids...))
 		query, err := query.CollectFields(ctx, conversationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case conversationexport.Table:
+		query := c.ConversationExport.Query().
+			Where(conversationexport.IDIn(ids...))
+		query, err := query.CollectFields(ctx, conversationexportImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -3456,6 +3457,320 @@ func (_m *Conversation) ToEdge(order *ConversationOrder) *ConversationEdge {
 		order = DefaultConversationOrder
 	}
 	return &ConversationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ConversationExportEdge is the edge representation of ConversationExport.
+type ConversationExportEdge struct {
+	Node   *ConversationExport `json:"node"`
+	Cursor Cursor              `json:"cursor"`
+}
+
+// ConversationExportConnection is the connection containing edges to ConversationExport.
+type ConversationExportConnection struct {
+	Edges      []*ConversationExportEdge `json:"edges"`
+	PageInfo   PageInfo                  `json:"pageInfo"`
+	TotalCount int                       `json:"totalCount"`
+}
+
+func (c *ConversationExportConnection) build(nodes []*ConversationExport, pager *conversationexportPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ConversationExport
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ConversationExport {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ConversationExport {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ConversationExportEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ConversationExportEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ConversationExportPaginateOption enables pagination customization.
+type ConversationExportPaginateOption func(*conversationexportPager) error
+
+// WithConversationExportOrder configures pagination ordering.
+func WithConversationExportOrder(order *ConversationExportOrder) ConversationExportPaginateOption {
+	if order == nil {
+		order = DefaultConversationExportOrder
+	}
+	o := *order
+	return func(pager *conversationexportPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultConversationExportOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithConversationExportFilter configures pagination filter.
+func WithConversationExportFilter(filter func(*ConversationExportQuery) (*ConversationExportQuery, error)) ConversationExportPaginateOption {
+	return func(pager *conversationexportPager) error {
+		if filter == nil {
+			return errors.New("ConversationExportQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type conversationexportPager struct {
+	reverse bool
+	order   *ConversationExportOrder
+	filter  func(*ConversationExportQuery) (*ConversationExportQuery, error)
+}
+
+func newConversationExportPager(opts []ConversationExportPaginateOption, reverse bool) (*conversationexportPager, error) {
+	pager := &conversationexportPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultConversationExportOrder
+	}
+	return pager, nil
+}
+
+func (p *conversationexportPager) applyFilter(query *ConversationExportQuery) (*ConversationExportQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *conversationexportPager) toCursor(_m *ConversationExport) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *conversationexportPager) applyCursors(query *ConversationExportQuery, after, before *Cursor) (*ConversationExportQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultConversationExportOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *conversationexportPager) applyOrder(query *ConversationExportQuery) *ConversationExportQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultConversationExportOrder.Field {
+		query = query.Order(DefaultConversationExportOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *conversationexportPager) orderExpr(query *ConversationExportQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultConversationExportOrder.Field {
+			b.Comma().Ident(DefaultConversationExportOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ConversationExport.
+func (_m *ConversationExportQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ConversationExportPaginateOption,
+) (*ConversationExportConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newConversationExportPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ConversationExportConnection{Edges: []*ConversationExportEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ConversationExportOrderFieldCreatedAt orders ConversationExport by created_at.
+	ConversationExportOrderFieldCreatedAt = &ConversationExportOrderField{
+		Value: func(_m *ConversationExport) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: conversationexport.FieldCreatedAt,
+		toTerm: conversationexport.ByCreatedAt,
+		toCursor: func(_m *ConversationExport) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ConversationExportOrderFieldUpdatedAt orders ConversationExport by updated_at.
+	ConversationExportOrderFieldUpdatedAt = &ConversationExportOrderField{
+		Value: func(_m *ConversationExport) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: conversationexport.FieldUpdatedAt,
+		toTerm: conversationexport.ByUpdatedAt,
+		toCursor: func(_m *ConversationExport) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ConversationExportOrderField) String() string {
+	var str string
+	switch f.column {
+	case ConversationExportOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ConversationExportOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ConversationExportOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ConversationExportOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ConversationExportOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ConversationExportOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *ConversationExportOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ConversationExportOrderField", str)
+	}
+	return nil
+}
+
+// ConversationExportOrderField defines the ordering field of ConversationExport.
+type ConversationExportOrderField struct {
+	// Value extracts the ordering value from the given ConversationExport.
+	Value    func(*ConversationExport) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) conversationexport.OrderOption
+	toCursor func(*ConversationExport) Cursor
+}
+
+// ConversationExportOrder defines the ordering of ConversationExport.
+type ConversationExportOrder struct {
+	Direction OrderDirection                `json:"direction"`
+	Field     *ConversationExportOrderField `json:"field"`
+}
+
+// DefaultConversationExportOrder is the default ordering of ConversationExport.
+var DefaultConversationExportOrder = &ConversationExportOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ConversationExportOrderField{
+		Value: func(_m *ConversationExport) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: conversationexport.FieldID,
+		toTerm: conversationexport.ByID,
+		toCursor: func(_m *ConversationExport) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ConversationExport into ConversationExportEdge.
+func (_m *ConversationExport) ToEdge(order *ConversationExportOrder) *ConversationExportEdge {
+	if order == nil {
+		order = DefaultConversationExportOrder
+	}
+	return &ConversationExportEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

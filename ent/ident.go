@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -52,6 +53,7 @@ var typeByPrefix = map[string]string{
 	"cbr":  casbinrule.Table,
 	"ctc":  contact.Table,
 	"cnv":  conversation.Table,
+	"cxp":  conversationexport.Table,
 	"grp":  group.Table,
 	"gjr":  groupjoinrequest.Table,
 	"gmb":  groupmember.Table,
@@ -87,6 +89,7 @@ var prefixByTable = map[string]string{
 	casbinrule.Table:         "cbr",
 	contact.Table:            "ctc",
 	conversation.Table:       "cnv",
+	conversationexport.Table: "cxp",
 	group.Table:              "grp",
 	groupjoinrequest.Table:   "gjr",
 	groupmember.Table:        "gmb",
@@ -122,6 +125,7 @@ var edgeTables = map[string]map[string]string{
 	"CasbinRule":         {"tenant": tenant.Table},
 	"Contact":            {"tenant": tenant.Table, "conversations": conversation.Table},
 	"Conversation":       {"tenant": tenant.Table, "number": number.Table, "contact": contact.Table, "group": group.Table, "assignee": agent.Table, "team": team.Table, "reserved_for": agent.Table, "last_message": message.Table, "messages": message.Table, "assignments": assignment.Table},
+	"ConversationExport": {"tenant": tenant.Table},
 	"Group":              {"tenant": tenant.Table, "number": number.Table, "members": groupmember.Table, "join_requests": groupjoinrequest.Table, "admins": agent.Table, "schedules": groupschedule.Table},
 	"GroupJoinRequest":   {"tenant": tenant.Table, "group": group.Table, "decided_by": agent.Table},
 	"GroupMember":        {"tenant": tenant.Table, "group": group.Table},
@@ -189,6 +193,8 @@ func (c *Client) CountVisible(ctx context.Context, table string, ids ...string) 
 		return c.Contact.Query().Where(contact.IDIn(ids...)).Count(ctx)
 	case conversation.Table:
 		return c.Conversation.Query().Where(conversation.IDIn(ids...)).Count(ctx)
+	case conversationexport.Table:
+		return c.ConversationExport.Query().Where(conversationexport.IDIn(ids...)).Count(ctx)
 	case group.Table:
 		return c.Group.Query().Where(group.IDIn(ids...)).Count(ctx)
 	case groupjoinrequest.Table:

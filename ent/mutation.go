@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -68,6 +69,7 @@ const (
 	TypeCasbinRule         = "CasbinRule"
 	TypeContact            = "Contact"
 	TypeConversation       = "Conversation"
+	TypeConversationExport = "ConversationExport"
 	TypeGroup              = "Group"
 	TypeGroupJoinRequest   = "GroupJoinRequest"
 	TypeGroupMember        = "GroupMember"
@@ -15208,6 +15210,1402 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation edge %s", name)
+}
+
+// ConversationExportMutation represents an operation that mutates the ConversationExport nodes in the graph.
+type ConversationExportMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	requester_id    *string
+	format          *conversationexport.Format
+	filter          *schematype.ExportFilter
+	filter_text     *string
+	state           *conversationexport.State
+	rows_total      *int
+	addrows_total   *int
+	rows_written    *int
+	addrows_written *int
+	bytes           *int64
+	addbytes        *int64
+	sha256          *string
+	error           *string
+	file            *string
+	finished_at     *time.Time
+	expires_at      *time.Time
+	clearedFields   map[string]struct{}
+	tenant          *string
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*ConversationExport, error)
+	predicates      []predicate.ConversationExport
+}
+
+var _ ent.Mutation = (*ConversationExportMutation)(nil)
+
+// conversationexportOption allows management of the mutation configuration using functional options.
+type conversationexportOption func(*ConversationExportMutation)
+
+// newConversationExportMutation creates new mutation for the ConversationExport entity.
+func newConversationExportMutation(c config, op Op, opts ...conversationexportOption) *ConversationExportMutation {
+	m := &ConversationExportMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeConversationExport,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withConversationExportID sets the ID field of the mutation.
+func withConversationExportID(id string) conversationexportOption {
+	return func(m *ConversationExportMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ConversationExport
+		)
+		m.oldValue = func(ctx context.Context) (*ConversationExport, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ConversationExport.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withConversationExport sets the old ConversationExport of the mutation.
+func withConversationExport(node *ConversationExport) conversationexportOption {
+	return func(m *ConversationExportMutation) {
+		m.oldValue = func(context.Context) (*ConversationExport, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ConversationExportMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ConversationExportMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ConversationExport entities.
+func (m *ConversationExportMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ConversationExportMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ConversationExportMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ConversationExport.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ConversationExportMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ConversationExportMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ConversationExportMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ConversationExportMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ConversationExportMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ConversationExportMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ConversationExportMutation) SetTenantID(s string) {
+	m.tenant = &s
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ConversationExportMutation) TenantID() (r string, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldTenantID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ConversationExportMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetRequesterID sets the "requester_id" field.
+func (m *ConversationExportMutation) SetRequesterID(s string) {
+	m.requester_id = &s
+}
+
+// RequesterID returns the value of the "requester_id" field in the mutation.
+func (m *ConversationExportMutation) RequesterID() (r string, exists bool) {
+	v := m.requester_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequesterID returns the old "requester_id" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldRequesterID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequesterID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequesterID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequesterID: %w", err)
+	}
+	return oldValue.RequesterID, nil
+}
+
+// ResetRequesterID resets all changes to the "requester_id" field.
+func (m *ConversationExportMutation) ResetRequesterID() {
+	m.requester_id = nil
+}
+
+// SetFormat sets the "format" field.
+func (m *ConversationExportMutation) SetFormat(c conversationexport.Format) {
+	m.format = &c
+}
+
+// Format returns the value of the "format" field in the mutation.
+func (m *ConversationExportMutation) Format() (r conversationexport.Format, exists bool) {
+	v := m.format
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFormat returns the old "format" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldFormat(ctx context.Context) (v conversationexport.Format, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFormat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFormat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFormat: %w", err)
+	}
+	return oldValue.Format, nil
+}
+
+// ResetFormat resets all changes to the "format" field.
+func (m *ConversationExportMutation) ResetFormat() {
+	m.format = nil
+}
+
+// SetFilter sets the "filter" field.
+func (m *ConversationExportMutation) SetFilter(sf schematype.ExportFilter) {
+	m.filter = &sf
+}
+
+// Filter returns the value of the "filter" field in the mutation.
+func (m *ConversationExportMutation) Filter() (r schematype.ExportFilter, exists bool) {
+	v := m.filter
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilter returns the old "filter" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldFilter(ctx context.Context) (v schematype.ExportFilter, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilter: %w", err)
+	}
+	return oldValue.Filter, nil
+}
+
+// ResetFilter resets all changes to the "filter" field.
+func (m *ConversationExportMutation) ResetFilter() {
+	m.filter = nil
+}
+
+// SetFilterText sets the "filter_text" field.
+func (m *ConversationExportMutation) SetFilterText(s string) {
+	m.filter_text = &s
+}
+
+// FilterText returns the value of the "filter_text" field in the mutation.
+func (m *ConversationExportMutation) FilterText() (r string, exists bool) {
+	v := m.filter_text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilterText returns the old "filter_text" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldFilterText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilterText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilterText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilterText: %w", err)
+	}
+	return oldValue.FilterText, nil
+}
+
+// ResetFilterText resets all changes to the "filter_text" field.
+func (m *ConversationExportMutation) ResetFilterText() {
+	m.filter_text = nil
+}
+
+// SetState sets the "state" field.
+func (m *ConversationExportMutation) SetState(c conversationexport.State) {
+	m.state = &c
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *ConversationExportMutation) State() (r conversationexport.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldState(ctx context.Context) (v conversationexport.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *ConversationExportMutation) ResetState() {
+	m.state = nil
+}
+
+// SetRowsTotal sets the "rows_total" field.
+func (m *ConversationExportMutation) SetRowsTotal(i int) {
+	m.rows_total = &i
+	m.addrows_total = nil
+}
+
+// RowsTotal returns the value of the "rows_total" field in the mutation.
+func (m *ConversationExportMutation) RowsTotal() (r int, exists bool) {
+	v := m.rows_total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRowsTotal returns the old "rows_total" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldRowsTotal(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRowsTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRowsTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRowsTotal: %w", err)
+	}
+	return oldValue.RowsTotal, nil
+}
+
+// AddRowsTotal adds i to the "rows_total" field.
+func (m *ConversationExportMutation) AddRowsTotal(i int) {
+	if m.addrows_total != nil {
+		*m.addrows_total += i
+	} else {
+		m.addrows_total = &i
+	}
+}
+
+// AddedRowsTotal returns the value that was added to the "rows_total" field in this mutation.
+func (m *ConversationExportMutation) AddedRowsTotal() (r int, exists bool) {
+	v := m.addrows_total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRowsTotal resets all changes to the "rows_total" field.
+func (m *ConversationExportMutation) ResetRowsTotal() {
+	m.rows_total = nil
+	m.addrows_total = nil
+}
+
+// SetRowsWritten sets the "rows_written" field.
+func (m *ConversationExportMutation) SetRowsWritten(i int) {
+	m.rows_written = &i
+	m.addrows_written = nil
+}
+
+// RowsWritten returns the value of the "rows_written" field in the mutation.
+func (m *ConversationExportMutation) RowsWritten() (r int, exists bool) {
+	v := m.rows_written
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRowsWritten returns the old "rows_written" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldRowsWritten(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRowsWritten is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRowsWritten requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRowsWritten: %w", err)
+	}
+	return oldValue.RowsWritten, nil
+}
+
+// AddRowsWritten adds i to the "rows_written" field.
+func (m *ConversationExportMutation) AddRowsWritten(i int) {
+	if m.addrows_written != nil {
+		*m.addrows_written += i
+	} else {
+		m.addrows_written = &i
+	}
+}
+
+// AddedRowsWritten returns the value that was added to the "rows_written" field in this mutation.
+func (m *ConversationExportMutation) AddedRowsWritten() (r int, exists bool) {
+	v := m.addrows_written
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRowsWritten resets all changes to the "rows_written" field.
+func (m *ConversationExportMutation) ResetRowsWritten() {
+	m.rows_written = nil
+	m.addrows_written = nil
+}
+
+// SetBytes sets the "bytes" field.
+func (m *ConversationExportMutation) SetBytes(i int64) {
+	m.bytes = &i
+	m.addbytes = nil
+}
+
+// Bytes returns the value of the "bytes" field in the mutation.
+func (m *ConversationExportMutation) Bytes() (r int64, exists bool) {
+	v := m.bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBytes returns the old "bytes" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBytes: %w", err)
+	}
+	return oldValue.Bytes, nil
+}
+
+// AddBytes adds i to the "bytes" field.
+func (m *ConversationExportMutation) AddBytes(i int64) {
+	if m.addbytes != nil {
+		*m.addbytes += i
+	} else {
+		m.addbytes = &i
+	}
+}
+
+// AddedBytes returns the value that was added to the "bytes" field in this mutation.
+func (m *ConversationExportMutation) AddedBytes() (r int64, exists bool) {
+	v := m.addbytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBytes resets all changes to the "bytes" field.
+func (m *ConversationExportMutation) ResetBytes() {
+	m.bytes = nil
+	m.addbytes = nil
+}
+
+// SetSha256 sets the "sha256" field.
+func (m *ConversationExportMutation) SetSha256(s string) {
+	m.sha256 = &s
+}
+
+// Sha256 returns the value of the "sha256" field in the mutation.
+func (m *ConversationExportMutation) Sha256() (r string, exists bool) {
+	v := m.sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSha256 returns the old "sha256" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSha256: %w", err)
+	}
+	return oldValue.Sha256, nil
+}
+
+// ClearSha256 clears the value of the "sha256" field.
+func (m *ConversationExportMutation) ClearSha256() {
+	m.sha256 = nil
+	m.clearedFields[conversationexport.FieldSha256] = struct{}{}
+}
+
+// Sha256Cleared returns if the "sha256" field was cleared in this mutation.
+func (m *ConversationExportMutation) Sha256Cleared() bool {
+	_, ok := m.clearedFields[conversationexport.FieldSha256]
+	return ok
+}
+
+// ResetSha256 resets all changes to the "sha256" field.
+func (m *ConversationExportMutation) ResetSha256() {
+	m.sha256 = nil
+	delete(m.clearedFields, conversationexport.FieldSha256)
+}
+
+// SetError sets the "error" field.
+func (m *ConversationExportMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *ConversationExportMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *ConversationExportMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[conversationexport.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *ConversationExportMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[conversationexport.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *ConversationExportMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, conversationexport.FieldError)
+}
+
+// SetFile sets the "file" field.
+func (m *ConversationExportMutation) SetFile(s string) {
+	m.file = &s
+}
+
+// File returns the value of the "file" field in the mutation.
+func (m *ConversationExportMutation) File() (r string, exists bool) {
+	v := m.file
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFile returns the old "file" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldFile(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFile is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFile requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFile: %w", err)
+	}
+	return oldValue.File, nil
+}
+
+// ClearFile clears the value of the "file" field.
+func (m *ConversationExportMutation) ClearFile() {
+	m.file = nil
+	m.clearedFields[conversationexport.FieldFile] = struct{}{}
+}
+
+// FileCleared returns if the "file" field was cleared in this mutation.
+func (m *ConversationExportMutation) FileCleared() bool {
+	_, ok := m.clearedFields[conversationexport.FieldFile]
+	return ok
+}
+
+// ResetFile resets all changes to the "file" field.
+func (m *ConversationExportMutation) ResetFile() {
+	m.file = nil
+	delete(m.clearedFields, conversationexport.FieldFile)
+}
+
+// SetFinishedAt sets the "finished_at" field.
+func (m *ConversationExportMutation) SetFinishedAt(t time.Time) {
+	m.finished_at = &t
+}
+
+// FinishedAt returns the value of the "finished_at" field in the mutation.
+func (m *ConversationExportMutation) FinishedAt() (r time.Time, exists bool) {
+	v := m.finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishedAt returns the old "finished_at" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishedAt: %w", err)
+	}
+	return oldValue.FinishedAt, nil
+}
+
+// ClearFinishedAt clears the value of the "finished_at" field.
+func (m *ConversationExportMutation) ClearFinishedAt() {
+	m.finished_at = nil
+	m.clearedFields[conversationexport.FieldFinishedAt] = struct{}{}
+}
+
+// FinishedAtCleared returns if the "finished_at" field was cleared in this mutation.
+func (m *ConversationExportMutation) FinishedAtCleared() bool {
+	_, ok := m.clearedFields[conversationexport.FieldFinishedAt]
+	return ok
+}
+
+// ResetFinishedAt resets all changes to the "finished_at" field.
+func (m *ConversationExportMutation) ResetFinishedAt() {
+	m.finished_at = nil
+	delete(m.clearedFields, conversationexport.FieldFinishedAt)
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *ConversationExportMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *ConversationExportMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the ConversationExport entity.
+// If the ConversationExport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationExportMutation) OldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *ConversationExportMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[conversationexport.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *ConversationExportMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[conversationexport.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *ConversationExportMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, conversationexport.FieldExpiresAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ConversationExportMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[conversationexport.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ConversationExportMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ConversationExportMutation) TenantIDs() (ids []string) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ConversationExportMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the ConversationExportMutation builder.
+func (m *ConversationExportMutation) Where(ps ...predicate.ConversationExport) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ConversationExportMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ConversationExportMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ConversationExport, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ConversationExportMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ConversationExportMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ConversationExport).
+func (m *ConversationExportMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ConversationExportMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.created_at != nil {
+		fields = append(fields, conversationexport.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, conversationexport.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, conversationexport.FieldTenantID)
+	}
+	if m.requester_id != nil {
+		fields = append(fields, conversationexport.FieldRequesterID)
+	}
+	if m.format != nil {
+		fields = append(fields, conversationexport.FieldFormat)
+	}
+	if m.filter != nil {
+		fields = append(fields, conversationexport.FieldFilter)
+	}
+	if m.filter_text != nil {
+		fields = append(fields, conversationexport.FieldFilterText)
+	}
+	if m.state != nil {
+		fields = append(fields, conversationexport.FieldState)
+	}
+	if m.rows_total != nil {
+		fields = append(fields, conversationexport.FieldRowsTotal)
+	}
+	if m.rows_written != nil {
+		fields = append(fields, conversationexport.FieldRowsWritten)
+	}
+	if m.bytes != nil {
+		fields = append(fields, conversationexport.FieldBytes)
+	}
+	if m.sha256 != nil {
+		fields = append(fields, conversationexport.FieldSha256)
+	}
+	if m.error != nil {
+		fields = append(fields, conversationexport.FieldError)
+	}
+	if m.file != nil {
+		fields = append(fields, conversationexport.FieldFile)
+	}
+	if m.finished_at != nil {
+		fields = append(fields, conversationexport.FieldFinishedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, conversationexport.FieldExpiresAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ConversationExportMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case conversationexport.FieldCreatedAt:
+		return m.CreatedAt()
+	case conversationexport.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case conversationexport.FieldTenantID:
+		return m.TenantID()
+	case conversationexport.FieldRequesterID:
+		return m.RequesterID()
+	case conversationexport.FieldFormat:
+		return m.Format()
+	case conversationexport.FieldFilter:
+		return m.Filter()
+	case conversationexport.FieldFilterText:
+		return m.FilterText()
+	case conversationexport.FieldState:
+		return m.State()
+	case conversationexport.FieldRowsTotal:
+		return m.RowsTotal()
+	case conversationexport.FieldRowsWritten:
+		return m.RowsWritten()
+	case conversationexport.FieldBytes:
+		return m.Bytes()
+	case conversationexport.FieldSha256:
+		return m.Sha256()
+	case conversationexport.FieldError:
+		return m.Error()
+	case conversationexport.FieldFile:
+		return m.File()
+	case conversationexport.FieldFinishedAt:
+		return m.FinishedAt()
+	case conversationexport.FieldExpiresAt:
+		return m.ExpiresAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ConversationExportMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case conversationexport.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case conversationexport.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case conversationexport.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case conversationexport.FieldRequesterID:
+		return m.OldRequesterID(ctx)
+	case conversationexport.FieldFormat:
+		return m.OldFormat(ctx)
+	case conversationexport.FieldFilter:
+		return m.OldFilter(ctx)
+	case conversationexport.FieldFilterText:
+		return m.OldFilterText(ctx)
+	case conversationexport.FieldState:
+		return m.OldState(ctx)
+	case conversationexport.FieldRowsTotal:
+		return m.OldRowsTotal(ctx)
+	case conversationexport.FieldRowsWritten:
+		return m.OldRowsWritten(ctx)
+	case conversationexport.FieldBytes:
+		return m.OldBytes(ctx)
+	case conversationexport.FieldSha256:
+		return m.OldSha256(ctx)
+	case conversationexport.FieldError:
+		return m.OldError(ctx)
+	case conversationexport.FieldFile:
+		return m.OldFile(ctx)
+	case conversationexport.FieldFinishedAt:
+		return m.OldFinishedAt(ctx)
+	case conversationexport.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ConversationExport field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConversationExportMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case conversationexport.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case conversationexport.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case conversationexport.FieldTenantID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case conversationexport.FieldRequesterID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequesterID(v)
+		return nil
+	case conversationexport.FieldFormat:
+		v, ok := value.(conversationexport.Format)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFormat(v)
+		return nil
+	case conversationexport.FieldFilter:
+		v, ok := value.(schematype.ExportFilter)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilter(v)
+		return nil
+	case conversationexport.FieldFilterText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilterText(v)
+		return nil
+	case conversationexport.FieldState:
+		v, ok := value.(conversationexport.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case conversationexport.FieldRowsTotal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRowsTotal(v)
+		return nil
+	case conversationexport.FieldRowsWritten:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRowsWritten(v)
+		return nil
+	case conversationexport.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBytes(v)
+		return nil
+	case conversationexport.FieldSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSha256(v)
+		return nil
+	case conversationexport.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case conversationexport.FieldFile:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFile(v)
+		return nil
+	case conversationexport.FieldFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishedAt(v)
+		return nil
+	case conversationexport.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ConversationExportMutation) AddedFields() []string {
+	var fields []string
+	if m.addrows_total != nil {
+		fields = append(fields, conversationexport.FieldRowsTotal)
+	}
+	if m.addrows_written != nil {
+		fields = append(fields, conversationexport.FieldRowsWritten)
+	}
+	if m.addbytes != nil {
+		fields = append(fields, conversationexport.FieldBytes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ConversationExportMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case conversationexport.FieldRowsTotal:
+		return m.AddedRowsTotal()
+	case conversationexport.FieldRowsWritten:
+		return m.AddedRowsWritten()
+	case conversationexport.FieldBytes:
+		return m.AddedBytes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConversationExportMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case conversationexport.FieldRowsTotal:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRowsTotal(v)
+		return nil
+	case conversationexport.FieldRowsWritten:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRowsWritten(v)
+		return nil
+	case conversationexport.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBytes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ConversationExportMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(conversationexport.FieldSha256) {
+		fields = append(fields, conversationexport.FieldSha256)
+	}
+	if m.FieldCleared(conversationexport.FieldError) {
+		fields = append(fields, conversationexport.FieldError)
+	}
+	if m.FieldCleared(conversationexport.FieldFile) {
+		fields = append(fields, conversationexport.FieldFile)
+	}
+	if m.FieldCleared(conversationexport.FieldFinishedAt) {
+		fields = append(fields, conversationexport.FieldFinishedAt)
+	}
+	if m.FieldCleared(conversationexport.FieldExpiresAt) {
+		fields = append(fields, conversationexport.FieldExpiresAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ConversationExportMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ConversationExportMutation) ClearField(name string) error {
+	switch name {
+	case conversationexport.FieldSha256:
+		m.ClearSha256()
+		return nil
+	case conversationexport.FieldError:
+		m.ClearError()
+		return nil
+	case conversationexport.FieldFile:
+		m.ClearFile()
+		return nil
+	case conversationexport.FieldFinishedAt:
+		m.ClearFinishedAt()
+		return nil
+	case conversationexport.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ConversationExportMutation) ResetField(name string) error {
+	switch name {
+	case conversationexport.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case conversationexport.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case conversationexport.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case conversationexport.FieldRequesterID:
+		m.ResetRequesterID()
+		return nil
+	case conversationexport.FieldFormat:
+		m.ResetFormat()
+		return nil
+	case conversationexport.FieldFilter:
+		m.ResetFilter()
+		return nil
+	case conversationexport.FieldFilterText:
+		m.ResetFilterText()
+		return nil
+	case conversationexport.FieldState:
+		m.ResetState()
+		return nil
+	case conversationexport.FieldRowsTotal:
+		m.ResetRowsTotal()
+		return nil
+	case conversationexport.FieldRowsWritten:
+		m.ResetRowsWritten()
+		return nil
+	case conversationexport.FieldBytes:
+		m.ResetBytes()
+		return nil
+	case conversationexport.FieldSha256:
+		m.ResetSha256()
+		return nil
+	case conversationexport.FieldError:
+		m.ResetError()
+		return nil
+	case conversationexport.FieldFile:
+		m.ResetFile()
+		return nil
+	case conversationexport.FieldFinishedAt:
+		m.ResetFinishedAt()
+		return nil
+	case conversationexport.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ConversationExportMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, conversationexport.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ConversationExportMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case conversationexport.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ConversationExportMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ConversationExportMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ConversationExportMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, conversationexport.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ConversationExportMutation) EdgeCleared(name string) bool {
+	switch name {
+	case conversationexport.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ConversationExportMutation) ClearEdge(name string) error {
+	switch name {
+	case conversationexport.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ConversationExportMutation) ResetEdge(name string) error {
+	switch name {
+	case conversationexport.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown ConversationExport edge %s", name)
 }
 
 // GroupMutation represents an operation that mutates the Group nodes in the graph.

@@ -36,6 +36,8 @@ type Tx struct {
 	Contact *ContactClient
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// ConversationExport is the client for interacting with the ConversationExport builders.
+	ConversationExport *ConversationExportClient
 	// Group is the client for interacting with the Group builders.
 	Group *GroupClient
 	// GroupJoinRequest is the client for interacting with the GroupJoinRequest builders.
@@ -220,6 +222,7 @@ func (tx *Tx) init() {
 	tx.CasbinRule = NewCasbinRuleClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
+	tx.ConversationExport = NewConversationExportClient(tx.config)
 	tx.Group = NewGroupClient(tx.config)
 	tx.GroupJoinRequest = NewGroupJoinRequestClient(tx.config)
 	tx.GroupMember = NewGroupMemberClient(tx.config)

@@ -10,30 +10,32 @@
 // the filter, the rows and the SHA-256 of the bytes sent, which also closes the
 // response as the X-Export-Sha256 trailer.
 //
-// Not built yet: exports too large for one request as a durable job with an
-// expiring signed download link.
+// Exports too large for one request run as durable jobs (Jobs, jobs.go): the
+// file is written to the export directory as the requester, its progress
+// kept on a ConversationExport row, and it is downloaded through a link
+// signed by the server until it expires (links.go); a periodic sweep removes
+// expired files.
 package export
 
 import (
 	"archive/zip"
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/attachment"
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/view"
@@ -46,13 +48,9 @@ const (
 )
 
 // Filter chooses the conversations. Empty lists mean "all"; times bound the
-// conversation's creation, From included, To excluded.
-type Filter struct {
-	NumberIDs []string
-	AgentIDs  []string
-	Statuses  []string
-	From, To  *time.Time
-}
+// conversation's creation, From included, To excluded. An export job keeps
+// it as its row's filter.
+type Filter schematype.ExportFilter
 
 func (f Filter) String() string {
 	var parts []string
@@ -141,32 +139,42 @@ func (s *Service) Write(ctx context.Context, w io.Writer, format string, f Filte
 	if err != nil {
 		return Result{}, err
 	}
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(w, h)}
+	return s.write(ctx, w, format, f, where, "", func(*Result) error { return nil })
+}
+
+// write streams the export and audits it (naming exportID, the job, if
+// any); step is called after each row written (a job's progress), and its
+// error stops the export.
+func (s *Service) write(ctx context.Context, w io.Writer, format string, f Filter, where []predicate.Conversation, exportID string, step func(*Result) error) (Result, error) {
+	d := attachment.NewDigest(w)
 	res := Result{Format: format}
+	var err error
 	if format == JSONL {
-		err = s.jsonl(ctx, cw, where, &res)
+		err = s.jsonl(ctx, d, where, &res, step)
 	} else {
-		err = s.csv(ctx, cw, where, &res)
+		err = s.csv(ctx, d, where, &res, step)
 	}
-	res.Bytes, res.SHA256 = cw.n, hex.EncodeToString(h.Sum(nil))
-	if aerr := s.record(ctx, f, res, err); aerr != nil && err == nil {
+	res.Bytes, res.SHA256 = d.Bytes(), d.SHA256()
+	if aerr := s.record(ctx, f, res, exportID, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	return res, err
 }
 
 // record audits the export in a transaction of its own.
-func (s *Service) record(ctx context.Context, f Filter, res Result, failed error) error {
+func (s *Service) record(ctx context.Context, f Filter, res Result, exportID string, failed error) error {
 	ctx = context.WithoutCancel(ctx)
 	summary := fmt.Sprintf("exported %d conversations and %d messages as %s (%s), %d bytes, sha256 %s",
 		res.Conversations, res.Messages, res.Format, f, res.Bytes, res.SHA256)
+	if exportID != "" {
+		summary += ", export job " + exportID
+	}
 	if failed != nil {
 		summary = "interrupted: " + summary
 	}
 	return store.WithTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) error {
 		return audit.Record(ctx, tx, audit.Event{Action: audit.ActionConversationsExported, Summary: summary,
-			After: map[string]any{"filter": f.String(), "rows": res.Conversations + res.Messages, "sha256": res.SHA256}})
+			After: map[string]any{"filter": f.String(), "rows": res.Conversations + res.Messages, "sha256": res.SHA256, "export": exportID}})
 	})
 }
 
@@ -220,7 +228,7 @@ func (s *Service) messages(ctx context.Context, conversationID string, fn func(*
 	}
 }
 
-func (s *Service) jsonl(ctx context.Context, w io.Writer, where []predicate.Conversation, res *Result) error {
+func (s *Service) jsonl(ctx context.Context, w io.Writer, where []predicate.Conversation, res *Result, step func(*Result) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	dec := policy.FromContext(ctx)
@@ -229,9 +237,15 @@ func (s *Service) jsonl(ctx context.Context, w io.Writer, where []predicate.Conv
 		if err := enc.Encode(map[string]any{"type": "conversation", "conversation": view.Conversation(dec, c)}); err != nil {
 			return err
 		}
+		if err := step(res); err != nil {
+			return err
+		}
 		return s.messages(ctx, c.ID, func(m *ent.Message) error {
 			res.Messages++
-			return enc.Encode(map[string]any{"type": "message", "message": view.Message(dec, m)})
+			if err := enc.Encode(map[string]any{"type": "message", "message": view.Message(dec, m)}); err != nil {
+				return err
+			}
+			return step(res)
 		})
 	})
 	if ferr := bw.Flush(); err == nil {
@@ -247,7 +261,7 @@ var (
 		"body", "deletedAt", "sentAt", "deliveredAt", "readAt"}
 )
 
-func (s *Service) csv(ctx context.Context, w io.Writer, where []predicate.Conversation, res *Result) error {
+func (s *Service) csv(ctx context.Context, w io.Writer, where []predicate.Conversation, res *Result, step func(*Result) error) error {
 	zw := zip.NewWriter(w)
 	dec := policy.FromContext(ctx)
 	file := func(name string, columns []string, rows func(*csv.Writer) error) error {
@@ -268,7 +282,10 @@ func (s *Service) csv(ctx context.Context, w io.Writer, where []predicate.Conver
 	err := file("conversations.csv", conversationColumns, func(cw *csv.Writer) error {
 		return s.conversations(ctx, where, func(c *ent.Conversation) error {
 			res.Conversations++
-			return cw.Write(row(view.Conversation(dec, c), conversationColumns))
+			if err := cw.Write(row(view.Conversation(dec, c), conversationColumns)); err != nil {
+				return err
+			}
+			return step(res)
 		})
 	})
 	if err == nil {
@@ -276,7 +293,10 @@ func (s *Service) csv(ctx context.Context, w io.Writer, where []predicate.Conver
 			return s.conversations(ctx, where, func(c *ent.Conversation) error {
 				return s.messages(ctx, c.ID, func(m *ent.Message) error {
 					res.Messages++
-					return cw.Write(row(view.Message(dec, m), messageColumns))
+					if err := cw.Write(row(view.Message(dec, m), messageColumns)); err != nil {
+						return err
+					}
+					return step(res)
 				})
 			})
 		})
@@ -301,49 +321,7 @@ func row(v map[string]any, columns []string) []string {
 			}
 			val = m[part]
 		}
-		out[i] = text(val)
+		out[i] = attachment.Cell(val)
 	}
 	return out
-}
-
-func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case *string:
-		if x == nil {
-			return ""
-		}
-		return *x
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case *time.Time:
-		if x == nil {
-			return ""
-		}
-		return x.UTC().Format(time.RFC3339Nano)
-	case *int:
-		if x == nil {
-			return ""
-		}
-		return fmt.Sprint(*x)
-	case []string:
-		return strings.Join(slices.Clone(x), ";")
-	case fmt.Stringer:
-		return x.String()
-	}
-	return fmt.Sprint(v)
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

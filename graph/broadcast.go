@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -110,19 +109,6 @@ func (r *subscriptionResolver) broadcastProgress(ctx context.Context, id string)
 		}
 	}()
 	return out, nil
-}
-
-// broadcastCSV is a broadcast's outcomes as CSV.
-func (r *queryResolver) broadcastCSV(ctx context.Context, id string) (string, error) {
-	if err := mayViewBroadcasts(ctx); err != nil {
-		return "", err
-	}
-	if _, err := r.client.Broadcast.Get(ctx, id); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	err := r.casts.WriteCSV(ctx, id, &b)
-	return b.String(), err
 }
 
 var _ = ent.IsNotFound

@@ -79,11 +79,6 @@ func (r *queryResolver) BroadcastStats(ctx context.Context, id string) (*model.B
 	return statsModel(st), nil
 }
 
-// BroadcastOutcomesCSV is the resolver for the broadcastOutcomesCSV field.
-func (r *queryResolver) BroadcastOutcomesCSV(ctx context.Context, id string) (string, error) {
-	return r.broadcastCSV(ctx, id)
-}
-
 // BroadcastProgress is the resolver for the broadcastProgress field.
 func (r *subscriptionResolver) BroadcastProgress(ctx context.Context, id string) (<-chan *model.BroadcastProgress, error) {
 	return r.broadcastProgress(ctx, id)

@@ -58,6 +58,11 @@ func (r *queryResolver) Conversations(ctx context.Context, after *entgql.Cursor[
 	return r.client.Conversation.Query().Paginate(ctx, after, first, before, last, ent.WithConversationOrder(orderBy), ent.WithConversationFilter(where.Filter))
 }
 
+// ConversationExports is the resolver for the conversationExports field.
+func (r *queryResolver) ConversationExports(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationExportOrder) (*ent.ConversationExportConnection, error) {
+	return r.client.ConversationExport.Query().Paginate(ctx, after, first, before, last, ent.WithConversationExportOrder(orderBy))
+}
+
 // Groups is the resolver for the groups field.
 func (r *queryResolver) Groups(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) (*ent.GroupConnection, error) {
 	return r.client.Group.Query().Paginate(ctx, after, first, before, last, ent.WithGroupOrder(orderBy), ent.WithGroupFilter(where.Filter))
@@ -108,6 +113,11 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Curs
 	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last, ent.WithWebhookEndpointOrder(orderBy), ent.WithWebhookEndpointFilter(where.Filter))
 }
 
+// ConversationExport returns generated.ConversationExportResolver implementation.
+func (r *Resolver) ConversationExport() generated.ConversationExportResolver {
+	return &conversationExportResolver{r}
+}
+
 // GroupSchedule returns generated.GroupScheduleResolver implementation.
 func (r *Resolver) GroupSchedule() generated.GroupScheduleResolver { return &groupScheduleResolver{r} }
 
@@ -127,10 +137,11 @@ func (r *Resolver) Role() generated.RoleResolver { return &roleResolver{r} }
 func (r *Resolver) Segment() generated.SegmentResolver { return &segmentResolver{r} }
 
 type (
-	groupScheduleResolver struct{ *Resolver }
-	messageResolver       struct{ *Resolver }
-	numberResolver        struct{ *Resolver }
-	queryResolver         struct{ *Resolver }
-	roleResolver          struct{ *Resolver }
-	segmentResolver       struct{ *Resolver }
+	conversationExportResolver struct{ *Resolver }
+	groupScheduleResolver      struct{ *Resolver }
+	messageResolver            struct{ *Resolver }
+	numberResolver             struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
+	roleResolver               struct{ *Resolver }
+	segmentResolver            struct{ *Resolver }
 )

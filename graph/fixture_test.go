@@ -57,11 +57,12 @@ type world struct {
 	template     string // a message template synced from the provider
 	broadcast    string // a draft broadcast of that template
 	recipient    string // one of its recipient rows
+	export       string // a conversation export job the owner asked for
 }
 
 // ids lists every entity id of the world.
 func (w world) ids() []string {
-	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment, w.schedule, w.template, w.broadcast, w.recipient}
+	return []string{w.tenantID, w.owner, w.agent, w.team, w.number, w.contact, w.conversation, w.inbound, w.outbound, w.group, w.apiKey, w.agentRole, w.webhook, w.delivery, w.inboundHook, w.groupEvent, w.rule, w.ruleRun, w.joinRequest, w.segment, w.schedule, w.template, w.broadcast, w.recipient, w.export}
 }
 
 // seedWorld creates a tenant through the API where the API can, and through
@@ -214,6 +215,10 @@ func seedWorld(t *testing.T, s *graphtest.Server, slug string) world {
 		SetState("SKIPPED").SetSkipReason("OPTED_OUT").Save(ctx)
 	require.NoError(t, err)
 	w.recipient = rcp.ID
+	xp, err := c.ConversationExport.Create().SetRequesterID(w.owner).SetFormat("JSONL").
+		SetFilter(schematype.ExportFilter{NumberIDs: []string{w.number}}).SetFilterText("numbers=" + w.number).Save(ctx)
+	require.NoError(t, err)
+	w.export = xp.ID
 	return w
 }
 

@@ -193,6 +193,12 @@ func crossTenantMutations(a, b world) map[string][]crossTenantCase {
 			ok(`mutation { setBusinessHours(hours: {weekly: [{weekday: 1, open: "08:00", close: "12:00"}], closed: ["2026-12-25"]}) { openNow } }`),
 		},
 		"setAgentWorkingHours": {nf(`mutation { setAgentWorkingHours(agentID: "` + b.agent + `", weekly: [{weekday: 0, open: "09:00", close: "13:00"}]) { id } }`)},
+		// An export job of A's own conversations; B's numbers and agents are not found.
+		"startConversationExport": {
+			nf(`mutation { startConversationExport(filter: {numberIDs: ["` + b.number + `"]}, format: JSONL) { id } }`),
+			nf(`mutation { startConversationExport(filter: {agentIDs: ["` + b.agent + `"]}, format: CSV) { id } }`),
+			ok(`mutation { startConversationExport(format: JSONL) { id state } }`),
+		},
 	}
 }
 
@@ -227,6 +233,7 @@ var snapshotQuery = `{
   messageTemplates(first: 100) { totalCount edges { node { id name status updatedAt } } }
   broadcasts(first: 100) { totalCount edges { node { id name state updatedAt recipients(first: 100) { totalCount edges { node { id state skipReason } } } } } }
   broadcastPolicy { marketingCap marketingCapDays messagingLimit }
+  conversationExports(first: 100) { totalCount edges { node { id state filterText rowsWritten updatedAt downloadURL } } }
 }`
 
 func TestTenantIsolation(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	entbroadcast "github.com/switchboard-dev/switchboard/ent/broadcast"
 	"github.com/switchboard-dev/switchboard/ent/broadcastrecipient"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/messagetemplate"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -59,4 +60,5 @@ var nodeSwitches = map[string]policy.Permission{
 	entbroadcast.Table:       policy.TypeSwitches["Broadcast"],
 	broadcastrecipient.Table: policy.TypeSwitches["BroadcastRecipient"],
 	messagetemplate.Table:    policy.TypeSwitches["MessageTemplate"],
+	conversationexport.Table: policy.TypeSwitches["ConversationExport"],
 }

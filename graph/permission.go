@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/automation"
 	"github.com/switchboard-dev/switchboard/broadcast"
+	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/routing"
@@ -79,7 +80,10 @@ var mutations = map[string]mutationRule{
 	"resumeBroadcast":    {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionResumed},
 	"cancelBroadcast":    {perm: policy.BroadcastSend, id: "bc", audit: broadcast.ActionCancelled},
 	"setBroadcastPolicy": {perm: policy.TenantManage, audit: broadcast.ActionPolicySet},
-	"deleteMessageRate":  {perm: policy.TenantManage, id: "rate", audit: audit.ActionMessageRateDeleted},
+	// A conversation export as a job (package export): the request is audited
+	// here, the export itself when its file is written.
+	"startConversationExport": {perm: policy.ConversationExport, audit: export.ActionJobStarted},
+	"deleteMessageRate":       {perm: policy.TenantManage, id: "rate", audit: audit.ActionMessageRateDeleted},
 
 	"createAPIKey": {perm: policy.APIKeyManage, audit: audit.ActionAPIKeyCreated},
 	"revokeAPIKey": {perm: policy.APIKeyManage, id: "key", audit: audit.ActionAPIKeyRevoked},

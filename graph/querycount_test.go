@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/store"
@@ -103,6 +104,34 @@ func TestSegmentListCostsAFixedNumberOfStatements(t *testing.T) {
 				costs[n] = counter.Count()
 				r.RequireOK(t)
 				require.Equal(t, n, strings.Count(string(r.Data), `"name":`))
+			}
+			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
+		})
+	}
+}
+
+// TestConversationExportListCostsAFixedNumberOfStatements: a page of export
+// jobs, with their links, costs the same for 5 rows as for 50.
+func TestConversationExportListCostsAFixedNumberOfStatements(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var counter storetest.Counter
+			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
+			s := graphtest.New(t, db, graph.Config{}, graphtest.Quiet())
+			w := seedWorld(t, s, "alpha")
+			for i := range 49 {
+				require.NoError(t, db.Client.ConversationExport.Create().SetRequesterID(w.owner).SetFormat("CSV").
+					SetFilter(schematype.ExportFilter{}).SetFilterText(fmt.Sprint("everything ", i)).Exec(systemCtx(t, w)))
+			}
+			costs := map[int]int{}
+			for _, n := range []int{5, 50} {
+				counter.Reset()
+				r := s.Do(t, w.token, `query($n: Int) { conversationExports(first: $n) { totalCount edges { node { id state filterText rowsWritten rowsTotal downloadURL } } } }`, map[string]any{"n": n})
+				costs[n] = counter.Count()
+				r.RequireOK(t)
+				require.Equal(t, n, strings.Count(string(r.Data), `"filterText":`))
 			}
 			require.Equal(t, costs[5], costs[50], "the cost must not grow with the page")
 		})

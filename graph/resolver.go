@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-dev/switchboard/broadcast"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/group"
 	"github.com/switchboard-dev/switchboard/inbox"
 	"github.com/switchboard-dev/switchboard/number"
@@ -51,6 +52,7 @@ type Resolver struct {
 	reports  *report.Service
 	segments *segment.Service
 	casts    *broadcast.Service
+	exports  *export.Jobs
 	tmpls    *broadcast.Templates
 }
 
@@ -88,6 +90,8 @@ type Services struct {
 	// Templates syncs the provider's message templates.
 	Broadcasts *broadcast.Service
 	Templates  *broadcast.Templates
+	// Exports runs conversation exports as jobs and signs their links.
+	Exports *export.Jobs
 }
 
 // NewResolver returns the root resolver over s.
@@ -115,6 +119,7 @@ func NewResolver(s Services) *Resolver {
 		reports:  s.Reports,
 		segments: s.Segments,
 		casts:    s.Broadcasts,
+		exports:  s.Exports,
 		tmpls:    s.Templates,
 	}
 }

@@ -36,13 +36,18 @@ const (
 	NumberStatus              = "number.status"
 	ContactCreated            = "contact.created"
 	ContactUpdated            = "contact.updated"
+	// BroadcastFinished: a broadcast ended (DONE or CANCELLED), with its
+	// counts; for roles with broadcast.view_stats.
+	BroadcastFinished = "broadcast.finished"
+	// AgentOffboarded: an agent was offboarded (offboardAgent).
+	AgentOffboarded = "agent.offboarded"
 )
 
 // EventTypes are the event types, in the order a console lists them.
 var EventTypes = []string{
 	ConversationCreated, ConversationAssigned, ConversationQueued, ConversationResolved,
 	ConversationStatusChanged, MessageReceived, MessageSent, MessageStatus, MessageDeleted, NumberStatus,
-	ContactCreated, ContactUpdated,
+	ContactCreated, ContactUpdated, BroadcastFinished, AgentOffboarded,
 }
 
 // Config tunes delivery. The zero value of a field takes its default.
@@ -147,6 +152,10 @@ func relevant(e realtime.Event) bool {
 	switch e.Type {
 	case realtime.ConversationChanged, realtime.MessageChanged, realtime.NumberStatusChanged, realtime.ContactChanged:
 		return e.TenantID != ""
+	case realtime.BroadcastChanged:
+		return e.TenantID != "" && e.Change().Finished
+	case realtime.AgentChanged:
+		return e.TenantID != "" && e.Change().Offboarded
 	}
 	return false
 }
@@ -260,6 +269,14 @@ func classify(ctx context.Context, tx *ent.Tx, e realtime.Event) (classified, er
 			c.typ = ContactCreated
 		}
 		return c, nil
+	case realtime.BroadcastChanged:
+		if change.Finished {
+			return classified{typ: BroadcastFinished, orderKey: e.Subject}, nil
+		}
+	case realtime.AgentChanged:
+		if change.Offboarded {
+			return classified{typ: AgentOffboarded, orderKey: e.Subject}, nil
+		}
 	}
 	return classified{}, nil
 }

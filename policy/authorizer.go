@@ -383,6 +383,7 @@ func scopeOf(perms map[Permission]bool) viewer.Scope {
 		AssignedConversations: perms[ConversationReadAssigned],
 		Audit:                 perms[AuditView],
 		Webhooks:              perms[WebhookManage],
+		Exports:               perms[ConversationExport] && perms[ConversationReadAll],
 	}
 }
 

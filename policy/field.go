@@ -231,6 +231,8 @@ var TypeSwitches = map[string]Permission{
 	"BroadcastRecipient": BroadcastViewStats,
 	"BroadcastStats":     BroadcastViewStats,
 	"BroadcastPolicy":    BroadcastViewStats,
+	// Export jobs, their progress and download links (package export).
+	"ConversationExport": ConversationExport,
 }
 
 // PhoneFields are the fields holding a customer's phone number or WhatsApp

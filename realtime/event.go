@@ -103,6 +103,12 @@ type Change struct {
 	// JoinRequestID: the join request of a GroupChanged event of kind
 	// KindJoinRequested or KindJoinDecided.
 	JoinRequestID string `json:"joinRequestID,omitempty"`
+	// Finished: a BroadcastChanged event whose change ended the broadcast
+	// (DONE or CANCELLED). Offboarded: an AgentChanged event of the agent's
+	// offboarding. Outbound webhooks tell these apart (broadcast.finished,
+	// agent.offboarded); live subscribers see an UPDATED change.
+	Finished   bool `json:"finished,omitempty"`
+	Offboarded bool `json:"offboarded,omitempty"`
 }
 
 // Change reads the Change an event carries (the zero Change when it carries
@@ -171,6 +177,18 @@ func WebhookDisabledEvent(tenantID, id, reason string) Event {
 // kind says.
 func ContactEvent(tenantID, id, kind string) Event {
 	return event(tenantID, ContactChanged, id, Change{Kind: kind})
+}
+
+// BroadcastFinishedEvent tells tenantID that broadcast id ended: DONE or
+// CANCELLED.
+func BroadcastFinishedEvent(tenantID, id string) Event {
+	return event(tenantID, BroadcastChanged, id, Change{Kind: KindUpdated, Finished: true})
+}
+
+// AgentOffboardedEvent tells tenantID that agentID was offboarded: like
+// AgentEvent, their teams and conversations changed.
+func AgentOffboardedEvent(tenantID, agentID string) Event {
+	return event(tenantID, AgentChanged, agentID, Change{Kind: KindUpdated, Offboarded: true})
 }
 
 // BroadcastEvent tells tenantID that broadcast id moved on.

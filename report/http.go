@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,18 +35,16 @@ var CSVHeader = []string{
 func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			writeError(w, http.StatusMethodNotAllowed, apperr.New(apperr.BadRequest, "use GET"))
+			apperr.WriteMethodNotAllowed(w, http.MethodGet)
 			return
 		}
 		ctx := r.Context()
 		if viewer.FromContext(ctx) == nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			writeError(w, http.StatusUnauthorized, apperr.New(apperr.Unauthenticated, "sign in first: Authorization: Bearer <token>"))
+			apperr.WriteHTTP(w, apperr.New(apperr.Unauthenticated, "sign in first: Authorization: Bearer <token>"))
 			return
 		}
 		if !policy.Can(ctx, policy.ReportExport) {
-			writeError(w, http.StatusForbidden, apperr.New(apperr.Forbidden, "your role may not export reports (report.export)"))
+			apperr.WriteHTTP(w, apperr.New(apperr.Forbidden, "your role may not export reports (report.export)"))
 			return
 		}
 		p := r.URL.Query()
@@ -61,29 +58,29 @@ func (s *Service) Handler() http.Handler {
 		if v := p.Get("businessHours"); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, apperr.Invalid("businessHours", "must be true or false"))
+				apperr.WriteHTTP(w, apperr.Invalid("businessHours", "must be true or false"))
 				return
 			}
 			q.BusinessHours = b
 		}
 		q, err := Scope(ctx, q)
 		if err != nil {
-			writeError(w, http.StatusForbidden, err)
+			apperr.WriteHTTP(w, err)
 			return
 		}
 		if d := policy.FromContext(ctx); d != nil && d.Field("Query", "report") != policy.Allow {
-			writeError(w, http.StatusForbidden, apperr.New(apperr.Forbidden, "your role may not read Query.report"))
+			apperr.WriteHTTP(w, apperr.New(apperr.Forbidden, "your role may not read Query.report"))
 			return
 		}
 		body, rows, err := s.csv(ctx, q)
 		if err != nil {
-			writeError(w, statusOf(err), err)
+			apperr.WriteHTTP(w, err)
 			return
 		}
 		sum := sha256.Sum256(body)
 		digest := hex.EncodeToString(sum[:])
 		if err := s.recordExport(ctx, q, rows, digest); err != nil {
-			writeError(w, http.StatusInternalServerError, err)
+			apperr.WriteHTTP(w, err)
 			return
 		}
 		name := fmt.Sprintf("report-%s-%s-%s-%s.csv", q.From, q.To, q.Bucket, q.Dimension)
@@ -215,31 +212,4 @@ func (s *Service) recordExport(ctx context.Context, q Query, rows int, digest st
 		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
-}
-
-func statusOf(err error) int {
-	var e *apperr.Error
-	switch {
-	case !errors.As(err, &e):
-		return http.StatusInternalServerError
-	case e.Code == apperr.Forbidden:
-		return http.StatusForbidden
-	case e.Code == apperr.InvalidInput:
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		e = apperr.New(apperr.Internal, "report failed")
-	}
-	ext := map[string]any{"code": e.Code}
-	if e.Field != "" {
-		ext["field"] = e.Field
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"message": e.Message, "extensions": ext}}})
 }

@@ -31,6 +31,7 @@ import (
 //     deliveries they owe (outhook);
 //   - erasure and retention: the stored provider webhooks, which belong to
 //     no tenant, of the tenant's own numbers (contact.Erase, retention);
+//   - conversation export jobs: the expired files of every tenant (export);
 //   - tests that count or inspect rows across tenants.
 func Platform(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)

@@ -51,6 +51,7 @@ type Scope struct {
 	AssignedConversations bool // conversation.read.assigned: those assigned to the viewer
 	Audit                 bool // audit.view
 	Webhooks              bool // webhook.manage: outbound webhooks and their delivery log
+	Exports               bool // conversation.export with conversation.read.all: every export job, not only one's own
 	// NumbersPinned: NumberConversations covers exactly Numbers (sorted),
 	// the viewer's numbers as read when a live connection was admitted,
 	// rather than their membership as it is at each query. Subscribers on
@@ -61,7 +62,7 @@ type Scope struct {
 }
 
 // Everything is the scope of the system viewer.
-var Everything = Scope{AllConversations: true, NumberConversations: true, AssignedConversations: true, Audit: true, Webhooks: true}
+var Everything = Scope{AllConversations: true, NumberConversations: true, AssignedConversations: true, Audit: true, Webhooks: true, Exports: true}
 
 type ctxKey struct{}
 

@@ -646,6 +646,57 @@ var (
 			},
 		},
 	}
+	// ConversationExportsColumns holds the columns for the "conversation_exports" table.
+	ConversationExportsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "requester_id", Type: field.TypeString},
+		{Name: "format", Type: field.TypeEnum, Enums: []string{"JSONL", "CSV"}},
+		{Name: "filter", Type: field.TypeJSON},
+		{Name: "filter_text", Type: field.TypeString},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"QUEUED", "RUNNING", "DONE", "FAILED", "EXPIRED"}, Default: "QUEUED"},
+		{Name: "rows_total", Type: field.TypeInt, Default: 0},
+		{Name: "rows_written", Type: field.TypeInt, Default: 0},
+		{Name: "bytes", Type: field.TypeInt64, Default: 0},
+		{Name: "sha256", Type: field.TypeString, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "file", Type: field.TypeString, Nullable: true},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeString},
+	}
+	// ConversationExportsTable holds the schema information for the "conversation_exports" table.
+	ConversationExportsTable = &schema.Table{
+		Name:       "conversation_exports",
+		Columns:    ConversationExportsColumns,
+		PrimaryKey: []*schema.Column{ConversationExportsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "conversation_exports_tenants_tenant",
+				Columns:    []*schema.Column{ConversationExportsColumns[16]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "conversationexport_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationExportsColumns[16]},
+			},
+			{
+				Name:    "conversationexport_tenant_id_requester_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationExportsColumns[16], ConversationExportsColumns[3], ConversationExportsColumns[1]},
+			},
+			{
+				Name:    "conversationexport_state_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationExportsColumns[7], ConversationExportsColumns[15]},
+			},
+		},
+	}
 	// GroupsColumns holds the columns for the "groups" table.
 	GroupsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -1708,6 +1759,7 @@ var (
 		CasbinRulesTable,
 		ContactsTable,
 		ConversationsTable,
+		ConversationExportsTable,
 		GroupsTable,
 		GroupJoinRequestsTable,
 		GroupMembersTable,
@@ -1758,6 +1810,7 @@ func init() {
 	ConversationsTable.ForeignKeys[5].RefTable = TeamsTable
 	ConversationsTable.ForeignKeys[6].RefTable = AgentsTable
 	ConversationsTable.ForeignKeys[7].RefTable = MessagesTable
+	ConversationExportsTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupsTable.ForeignKeys[0].RefTable = TenantsTable
 	GroupsTable.ForeignKeys[1].RefTable = NumbersTable
 	GroupJoinRequestsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -39,6 +39,9 @@ type Contact func(*sql.Selector)
 // Conversation is the predicate function for conversation builders.
 type Conversation func(*sql.Selector)
 
+// ConversationExport is the predicate function for conversationexport builders.
+type ConversationExport func(*sql.Selector)
+
 // Group is the predicate function for group builders.
 type Group func(*sql.Selector)
 

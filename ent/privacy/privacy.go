@@ -374,6 +374,30 @@ func (f ConversationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConversationMutation", m)
 }
 
+// The ConversationExportQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConversationExportQueryRuleFunc func(context.Context, *ent.ConversationExportQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConversationExportQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConversationExportQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConversationExportQuery", q)
+}
+
+// The ConversationExportMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConversationExportMutationRuleFunc func(context.Context, *ent.ConversationExportMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConversationExportMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConversationExportMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConversationExportMutation", m)
+}
+
 // The GroupQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type GroupQueryRuleFunc func(context.Context, *ent.GroupQuery) error

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/casbinrule"
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/group"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
@@ -759,6 +760,59 @@ func init() {
 	conversation.DefaultID = conversationDescID.Default.(func() string)
 	// conversation.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	conversation.IDValidator = conversationDescID.Validators[0].(func(string) error)
+	conversationexportMixin := schema.ConversationExport{}.Mixin()
+	conversationexport.Policy = privacy.NewPolicies(conversationexportMixin[2], schema.ConversationExport{})
+	conversationexport.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := conversationexport.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	conversationexportMixinHooks2 := conversationexportMixin[2].Hooks()
+
+	conversationexport.Hooks[1] = conversationexportMixinHooks2[0]
+	conversationexportMixinFields0 := conversationexportMixin[0].Fields()
+	_ = conversationexportMixinFields0
+	conversationexportMixinFields1 := conversationexportMixin[1].Fields()
+	_ = conversationexportMixinFields1
+	conversationexportMixinFields2 := conversationexportMixin[2].Fields()
+	_ = conversationexportMixinFields2
+	conversationexportFields := schema.ConversationExport{}.Fields()
+	_ = conversationexportFields
+	// conversationexportDescCreatedAt is the schema descriptor for created_at field.
+	conversationexportDescCreatedAt := conversationexportMixinFields1[0].Descriptor()
+	// conversationexport.DefaultCreatedAt holds the default value on creation for the created_at field.
+	conversationexport.DefaultCreatedAt = conversationexportDescCreatedAt.Default.(func() time.Time)
+	// conversationexportDescUpdatedAt is the schema descriptor for updated_at field.
+	conversationexportDescUpdatedAt := conversationexportMixinFields1[1].Descriptor()
+	// conversationexport.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	conversationexport.DefaultUpdatedAt = conversationexportDescUpdatedAt.Default.(func() time.Time)
+	// conversationexport.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	conversationexport.UpdateDefaultUpdatedAt = conversationexportDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// conversationexportDescTenantID is the schema descriptor for tenant_id field.
+	conversationexportDescTenantID := conversationexportMixinFields2[0].Descriptor()
+	// conversationexport.TenantIDValidator is a validator for the "tenant_id" field. It is called by the builders before save.
+	conversationexport.TenantIDValidator = conversationexportDescTenantID.Validators[0].(func(string) error)
+	// conversationexportDescRowsTotal is the schema descriptor for rows_total field.
+	conversationexportDescRowsTotal := conversationexportFields[5].Descriptor()
+	// conversationexport.DefaultRowsTotal holds the default value on creation for the rows_total field.
+	conversationexport.DefaultRowsTotal = conversationexportDescRowsTotal.Default.(int)
+	// conversationexportDescRowsWritten is the schema descriptor for rows_written field.
+	conversationexportDescRowsWritten := conversationexportFields[6].Descriptor()
+	// conversationexport.DefaultRowsWritten holds the default value on creation for the rows_written field.
+	conversationexport.DefaultRowsWritten = conversationexportDescRowsWritten.Default.(int)
+	// conversationexportDescBytes is the schema descriptor for bytes field.
+	conversationexportDescBytes := conversationexportFields[7].Descriptor()
+	// conversationexport.DefaultBytes holds the default value on creation for the bytes field.
+	conversationexport.DefaultBytes = conversationexportDescBytes.Default.(int64)
+	// conversationexportDescID is the schema descriptor for id field.
+	conversationexportDescID := conversationexportMixinFields0[0].Descriptor()
+	// conversationexport.DefaultID holds the default value on creation for the id field.
+	conversationexport.DefaultID = conversationexportDescID.Default.(func() string)
+	// conversationexport.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	conversationexport.IDValidator = conversationexportDescID.Validators[0].(func(string) error)
 	groupMixin := schema.Group{}.Mixin()
 	group.Policy = privacy.NewPolicies(groupMixin[2], schema.Group{})
 	group.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
@@ -57,6 +58,7 @@ type MutationResolver interface {
 	TagContact(ctx context.Context, id string, add []string, remove []string) (*ent.Contact, error)
 	SetContactAttributes(ctx context.Context, id string, attributes []*model.ContactAttributeInput) (*ent.Contact, error)
 	SetNumberCredentials(ctx context.Context, id string, accessToken string) (*ent.Number, error)
+	StartConversationExport(ctx context.Context, filter schematype.ExportFilter, format conversationexport.Format) (*ent.ConversationExport, error)
 	CreateGroup(ctx context.Context, input ent.CreateGroupInput) (*ent.Group, error)
 	UpdateGroup(ctx context.Context, id string, input ent.UpdateGroupInput) (*ent.Group, error)
 	AddGroupMembers(ctx context.Context, groupID string, members []*model.GroupMemberInput) (*ent.Group, error)
@@ -1361,6 +1363,28 @@ func (ec *executionContext) field_Mutation_setRoutingPolicy_args(ctx context.Con
 		return nil, err
 	}
 	args["policy"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startConversationExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (schematype.ExportFilter, error) {
+			return ec.unmarshalNExportFilter2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋschemaᚋschematypeᚐExportFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (conversationexport.Format, error) {
+			return ec.unmarshalNConversationExportFormat2githubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚋconversationexportᚐFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg1
 	return args, nil
 }
 
@@ -3214,6 +3238,50 @@ func (ec *executionContext) fieldContext_Mutation_setNumberCredentials(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setNumberCredentials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startConversationExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startConversationExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartConversationExport(ctx, fc.Args["filter"].(schematype.ExportFilter), fc.Args["format"].(conversationexport.Format))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ConversationExport) graphql.Marshaler {
+			return ec.marshalNConversationExport2ᚖgithubᚗcomᚋswitchboardᚑdevᚋswitchboardᚋentᚐConversationExport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startConversationExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConversationExport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startConversationExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6160,6 +6228,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setNumberCredentials":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setNumberCredentials(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startConversationExport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startConversationExport(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

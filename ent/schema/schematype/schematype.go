@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // TenantSettings are a tenant's adjustable limits and hours.
@@ -250,4 +251,15 @@ type RuleAction struct {
 	Priority string `json:"priority,omitempty"`
 	Status   string `json:"status,omitempty"`
 	Minutes  int    `json:"minutes,omitempty"`
+}
+
+// ExportFilter chooses the conversations of an export. Empty lists mean
+// "all"; From and To bound the conversation's creation, From included, To
+// excluded.
+type ExportFilter struct {
+	NumberIDs []string   `json:"numberIds,omitempty"`
+	AgentIDs  []string   `json:"agentIds,omitempty"`
+	Statuses  []string   `json:"statuses,omitempty"`
+	From      *time.Time `json:"from,omitempty"`
+	To        *time.Time `json:"to,omitempty"`
 }
