@@ -37,8 +37,8 @@ const benchSecret = "bench app secret"
 var benchLog io.Writer = io.Discard
 
 // webhookBench is the App as the server builds it (webhook: signature, raw
-// body stored with its River job in one transaction, eager ingest; the API
-// with its gateway), and a subscriber timing each new conversation.
+// body stored, eager ingest, the sweep of stored deliveries; the API with its
+// gateway), and a subscriber timing each new conversation.
 type webhookBench struct {
 	post      func(body []byte) int
 	latencies chan time.Duration
