@@ -101,7 +101,7 @@ const maxAttempts = 25
 // sweep. If release itself fails, the claim's lease passes and a sweep takes
 // the delivery all the same.
 func (in *Ingester) release(ctx context.Context, d *ent.WebhookDelivery, claim string, cause error) {
-	u := in.outcome(d, claim).AddAttempts(1).SetError(cause.Error())
+	u := outcome(in.client, d, claim).AddAttempts(1).SetError(cause.Error())
 	if d.Attempts+1 >= maxAttempts {
 		u.SetState(webhookdelivery.StateFAILED).SetProcessedAt(in.clock.Now())
 		in.log.Error("whatsapp: delivery given up", "delivery", d.ID, "attempts", d.Attempts+1, "err", cause)
@@ -114,11 +114,11 @@ func (in *Ingester) release(ctx context.Context, d *ent.WebhookDelivery, claim s
 	}
 }
 
-// outcome is the update that records what ingesting d came to, releasing
-// it: only while claim holds d (whatever holds it when claim is empty). It is
-// one UPDATE that does not read the row back.
-func (in *Ingester) outcome(d *ent.WebhookDelivery, claim string) *ent.WebhookDeliveryUpdate {
-	u := in.client.WebhookDelivery.Update().Where(webhookdelivery.ID(d.ID)).ClearClaim()
+// outcome is the update, through c, that records what ingesting d came to,
+// releasing it: only while claim holds d (whatever holds it when claim is
+// empty). It is one UPDATE that does not read the row back.
+func outcome(c *ent.Client, d *ent.WebhookDelivery, claim string) *ent.WebhookDeliveryUpdate {
+	u := c.WebhookDelivery.Update().Where(webhookdelivery.ID(d.ID)).ClearClaim()
 	if claim != "" {
 		u.Where(webhookdelivery.Claim(claim))
 	}
@@ -140,29 +140,46 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 	return nil
 }
 
-// process ingests d under claim (none: whatever holds it).
+// process ingests d under claim (none: whatever holds it), in one
+// transaction with its outcome: a delivery is ingested and marked at once
+// (one commit), and an ingest whose claim was lost leaves nothing behind.
 func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim string) error {
-	deliveryID := d.ID
 	if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
 		return nil
 	}
 	n, err := whatsapp.Parse(d.Body)
 	if err != nil {
 		// Malformed bodies are kept, marked, and never retried.
-		return record(ctx, in.outcome(d, claim).SetState(webhookdelivery.StateFAILED).SetError(err.Error()), claim)
+		return record(ctx, outcome(in.client, d, claim).SetState(webhookdelivery.StateFAILED).SetError(err.Error()), claim)
 	}
+	waits := false
+	err = store.WithTx(viewer.Platform(ctx), in.client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		waits, err = in.ingest(ctx, tx, d, claim, n)
+		return err
+	})
+	if err == nil && waits {
+		return ErrStatusBeforeSend
+	}
+	return err
+}
+
+// ingest applies the changes of n, the body of d, in tx and records the
+// outcome; waits tells that a status waits for its message (d is taken
+// again after a wait).
+func (in *Ingester) ingest(ctx context.Context, tx *ent.Tx, d *ent.WebhookDelivery, claim string, n *whatsapp.Notification) (waits bool, err error) {
 	var ids, unrouted []string
 	routed, retry := false, false
 	for _, ch := range n.Changes {
 		if ch.PhoneNumberID != "" {
 			ids = append(ids, ch.PhoneNumberID)
 		}
-		ok, err := in.change(ctx, ch)
+		ok, err := in.change(ctx, tx, ch)
 		switch {
 		case errors.Is(err, ErrStatusBeforeSend):
 			retry = true
 		case err != nil:
-			return fmt.Errorf("delivery %s: %w", deliveryID, err)
+			return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 		}
 		routed = routed || ok
 		if !ok && ch.PhoneNumberID != "" && !slices.Contains(unrouted, ch.PhoneNumberID) {
@@ -171,7 +188,7 @@ func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim s
 	}
 	// The ids no number had: linking one of them replays the delivery
 	// (Replayer.NumberLinked), whether the rest of it was routed or not.
-	u := in.outcome(d, claim).SetPhoneNumberIds(ids).SetUnroutedPhoneNumberIds(unrouted).AddAttempts(1)
+	u := outcome(tx.Client(), d, claim).SetPhoneNumberIds(ids).SetUnroutedPhoneNumberIds(unrouted).AddAttempts(1)
 	var notes []string
 	if len(n.Problems) > 0 {
 		// Each item that could not be read is left out with its reason; the
@@ -190,10 +207,7 @@ func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim s
 			u.SetError(strings.Join(notes, "; "))
 		}
 		// the sweep takes it again once the wait is over
-		if err := record(ctx, u.SetDueAt(in.clock.Now().Add(statusWait(d.Attempts)).UTC()), claim); err != nil {
-			return err
-		}
-		return ErrStatusBeforeSend
+		return true, record(ctx, u.SetDueAt(in.clock.Now().Add(statusWait(d.Attempts)).UTC()), claim)
 	}
 	if retry {
 		// The horizon passed: what was applied stays, the statuses whose
@@ -213,35 +227,35 @@ func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim s
 	case len(unrouted) > 0:
 		in.log.Warn("whatsapp: webhook partly for no known number, kept for when it is linked", "delivery", d.ID, "unrouted", unrouted)
 	}
-	return record(ctx, u.SetState(state).SetProcessedAt(in.clock.Now()).ClearDueAt(), claim)
+	return false, record(ctx, u.SetState(state).SetProcessedAt(in.clock.Now()).ClearDueAt(), claim)
 }
 
 // maxStatusWaits bounds how often a delivery waits for its message to be
 // recorded before its statuses are given up (the horizon).
 const maxStatusWaits = 8
 
-// statusWait is how long a delivery that waited waits times for its
-// message waits again: 1 s doubling up to 32 s.
+// statusWait is how long a delivery waits for its message after it has
+// waited waits times: 1 s doubling up to 32 s.
 func statusWait(waits int) time.Duration { return time.Second << min(waits, 5) }
 
 // DroppedStatuses counts the deliveries whose statuses were given up because
 // their message never appeared within the horizon.
 func (in *Ingester) DroppedStatuses() int64 { return in.dropped.Load() }
 
-// change applies one change of a notification; false when it concerns no
-// number of any tenant.
-func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error) {
+// change applies one change of a notification in tx; false when it concerns
+// no number of any tenant.
+func (in *Ingester) change(ctx context.Context, tx *ent.Tx, ch whatsapp.Change) (bool, error) {
 	var nums []*ent.Number
 	var err error
 	switch {
 	// Only to verified numbers: a tenant that links someone else's phone
 	// number id, phone or business account receives nothing of it.
 	case ch.PhoneNumberID != "":
-		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
-		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case (ch.Account != nil || ch.Template != nil) && ch.WABAID != "":
-		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	}
 	if err != nil || len(nums) == 0 {
 		return false, err
