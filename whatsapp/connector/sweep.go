@@ -34,7 +34,8 @@ type Sweeper struct {
 	Client   *ent.Client
 	Dialect  string
 	Ingester *Ingester
-	// Every is the pause between sweeps that found nothing to do.
+	// Every is the pause between sweeps that found nothing to do (1 s when
+	// zero).
 	Every time.Duration
 	// Batch bounds the deliveries one claim takes; Workers ingest them.
 	Batch, Workers int
@@ -57,7 +58,7 @@ func (s *Sweeper) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(s.Every):
+		case <-time.After(cmp.Or(s.Every, time.Second)):
 		}
 	}
 }
