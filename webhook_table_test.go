@@ -295,7 +295,7 @@ func TestWebhookTable(t *testing.T) {
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 			d, err := db.Client.WebhookDelivery.Query().Order(ent.Desc(webhookdelivery.FieldID)).First(pctx)
 			require.NoError(t, err)
-			if err := hook.Process(t.Context(), d.ID); err != nil {
+			if err := hook.Ingester.Process(t.Context(), d.ID); err != nil {
 				require.ErrorContains(t, err, "status for a message not yet recorded")
 			}
 		}

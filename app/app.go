@@ -76,6 +76,10 @@ type App struct {
 	closers  []func() error     // in reverse order of opening
 	close    sync.Once
 	stopped  sync.Once // the job workers
+	// stopSweep ends the sweep of stored deliveries, which closes sweeping
+	// once the deliveries it holds are ingested.
+	stopSweep context.CancelFunc
+	sweeping  chan struct{}
 	// stoppingJobs is set while River stops: its services' errors about
 	// their cancelled context are then logged at INFO (riverLog).
 	stoppingJobs atomic.Bool
@@ -366,6 +370,12 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
+		sctx, stopSweep := context.WithCancel(ctx)
+		a.sweeping, a.stopSweep = make(chan struct{}), stopSweep
+		go func() {
+			defer close(a.sweeping)
+			a.WhatsApp.Sweeper.Run(sctx)
+		}()
 	}
 	if a.sim != nil {
 		if err := a.sim.start(ctx); err != nil {
@@ -423,8 +433,13 @@ func (a *App) stopJobs() {
 		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 		defer cancel()
 		a.stoppingJobs.Store(true)
+		a.stopSweep()
 		if err := a.Jobs.Stop(sctx); err != nil {
 			a.Log.Warn("jobs still running at the deadline: they will be retried", "err", err)
+		}
+		select {
+		case <-a.sweeping:
+		case <-sctx.Done(): // what it holds is swept again when its claim passes
 		}
 	})
 }

@@ -22,6 +22,9 @@ import (
 type Connector struct {
 	Webhook *connector.Webhook
 	Health  *connector.Health // the periodic health read; tests run it on demand
+	// Sweeper ingests the stored deliveries no ingest holds; it runs with
+	// the job workers, and tests run it on demand.
+	Sweeper *connector.Sweeper
 }
 
 // newConnector builds the connector and registers its workers and periodic
@@ -37,7 +40,6 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	// routes new conversations on arrival, then runs the rules
 	ingester.Arrivals = automation.Arrivals{a.Services.Routing, a.Services.Automation}
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}
-	river.AddWorker(workers, &connector.ProcessWebhookWorker{Ingester: ingester})
 	// one pace per number, shared by the inbox's sends and broadcasts
 	limits := connector.NewLimits(cfg.PairInterval)
 	river.AddWorker(workers, &connector.Sender{Client: client, API: api, Clock: a.Clock, Box: a.Box, Pub: a.Pub, Limits: limits, Log: a.Log})
@@ -56,8 +58,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	a.Jobs.AddPeriodicJobs(river.NewPeriodicJob(river.PeriodicInterval(cfg.HealthInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return connector.HealthArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true}))
-	enqueue := connector.EnqueueWebhook(a.Jobs)
-	replayer := &connector.Replayer{Enqueue: enqueue}
+	replayer := &connector.Replayer{}
 	// A number is verified with its provider, and then gets the webhooks
 	// that arrived for it before.
 	a.Services.Numbers.Prove = api.Proves
@@ -69,11 +70,11 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		AppSecret:   cfg.WhatsAppAppSecret,
 		VerifyToken: cfg.WhatsAppVerifyToken,
 		Log:         a.Log,
-		Process:     ingester.Process,
+		Ingester:    ingester,
 		Eager:       64,
-		Enqueue:     enqueue,
 	}
-	return &Connector{Webhook: hook, Health: health}
+	sweeper := &connector.Sweeper{Client: client, Dialect: a.DB.Dialect, Ingester: ingester, Every: cfg.JobPollInterval, Log: a.Log}
+	return &Connector{Webhook: hook, Health: health, Sweeper: sweeper}
 }
 
 // newJobs returns the job client; every package registers its workers on
@@ -82,8 +83,8 @@ func (a *App) newJobs(workers *river.Workers) (*job.Client, error) {
 	cfg := a.Config
 	return job.New(a.DB.SQL, a.DB.Dialect, workers, job.Config{
 		// River polls (no listener on these drivers): a queue moves at most its
-		// workers per poll interval, so ingest gets many.
-		Queues: map[string]int{river.QueueDefault: 2, connector.QueueIngest: 32, connector.QueueSend: max(cfg.SendWorkers, 1),
+		// workers per poll interval.
+		Queues: map[string]int{river.QueueDefault: 2, connector.QueueSend: max(cfg.SendWorkers, 1),
 			broadcast.Queue: 16}, // a dispatch job per sending number runs for its slice
 		PollInterval:         cfg.JobPollInterval,
 		JobTimeout:           cfg.JobTimeout,

@@ -38695,6 +38695,8 @@ type WebhookDeliveryMutation struct {
 	attempts                        *int
 	addattempts                     *int
 	processed_at                    *time.Time
+	due_at                          *time.Time
+	claim                           *string
 	clearedFields                   map[string]struct{}
 	done                            bool
 	oldValue                        func(context.Context) (*WebhookDelivery, error)
@@ -39269,6 +39271,104 @@ func (m *WebhookDeliveryMutation) ResetProcessedAt() {
 	delete(m.clearedFields, webhookdelivery.FieldProcessedAt)
 }
 
+// SetDueAt sets the "due_at" field.
+func (m *WebhookDeliveryMutation) SetDueAt(t time.Time) {
+	m.due_at = &t
+}
+
+// DueAt returns the value of the "due_at" field in the mutation.
+func (m *WebhookDeliveryMutation) DueAt() (r time.Time, exists bool) {
+	v := m.due_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDueAt returns the old "due_at" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldDueAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDueAt: %w", err)
+	}
+	return oldValue.DueAt, nil
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (m *WebhookDeliveryMutation) ClearDueAt() {
+	m.due_at = nil
+	m.clearedFields[webhookdelivery.FieldDueAt] = struct{}{}
+}
+
+// DueAtCleared returns if the "due_at" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) DueAtCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldDueAt]
+	return ok
+}
+
+// ResetDueAt resets all changes to the "due_at" field.
+func (m *WebhookDeliveryMutation) ResetDueAt() {
+	m.due_at = nil
+	delete(m.clearedFields, webhookdelivery.FieldDueAt)
+}
+
+// SetClaim sets the "claim" field.
+func (m *WebhookDeliveryMutation) SetClaim(s string) {
+	m.claim = &s
+}
+
+// Claim returns the value of the "claim" field in the mutation.
+func (m *WebhookDeliveryMutation) Claim() (r string, exists bool) {
+	v := m.claim
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaim returns the old "claim" field's value of the WebhookDelivery entity.
+// If the WebhookDelivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WebhookDeliveryMutation) OldClaim(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaim is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaim requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaim: %w", err)
+	}
+	return oldValue.Claim, nil
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (m *WebhookDeliveryMutation) ClearClaim() {
+	m.claim = nil
+	m.clearedFields[webhookdelivery.FieldClaim] = struct{}{}
+}
+
+// ClaimCleared returns if the "claim" field was cleared in this mutation.
+func (m *WebhookDeliveryMutation) ClaimCleared() bool {
+	_, ok := m.clearedFields[webhookdelivery.FieldClaim]
+	return ok
+}
+
+// ResetClaim resets all changes to the "claim" field.
+func (m *WebhookDeliveryMutation) ResetClaim() {
+	m.claim = nil
+	delete(m.clearedFields, webhookdelivery.FieldClaim)
+}
+
 // Where appends a list predicates to the WebhookDeliveryMutation builder.
 func (m *WebhookDeliveryMutation) Where(ps ...predicate.WebhookDelivery) {
 	m.predicates = append(m.predicates, ps...)
@@ -39303,7 +39403,7 @@ func (m *WebhookDeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *WebhookDeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, webhookdelivery.FieldCreatedAt)
 	}
@@ -39334,6 +39434,12 @@ func (m *WebhookDeliveryMutation) Fields() []string {
 	if m.processed_at != nil {
 		fields = append(fields, webhookdelivery.FieldProcessedAt)
 	}
+	if m.due_at != nil {
+		fields = append(fields, webhookdelivery.FieldDueAt)
+	}
+	if m.claim != nil {
+		fields = append(fields, webhookdelivery.FieldClaim)
+	}
 	return fields
 }
 
@@ -39362,6 +39468,10 @@ func (m *WebhookDeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.Attempts()
 	case webhookdelivery.FieldProcessedAt:
 		return m.ProcessedAt()
+	case webhookdelivery.FieldDueAt:
+		return m.DueAt()
+	case webhookdelivery.FieldClaim:
+		return m.Claim()
 	}
 	return nil, false
 }
@@ -39391,6 +39501,10 @@ func (m *WebhookDeliveryMutation) OldField(ctx context.Context, name string) (en
 		return m.OldAttempts(ctx)
 	case webhookdelivery.FieldProcessedAt:
 		return m.OldProcessedAt(ctx)
+	case webhookdelivery.FieldDueAt:
+		return m.OldDueAt(ctx)
+	case webhookdelivery.FieldClaim:
+		return m.OldClaim(ctx)
 	}
 	return nil, fmt.Errorf("unknown WebhookDelivery field %s", name)
 }
@@ -39470,6 +39584,20 @@ func (m *WebhookDeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetProcessedAt(v)
 		return nil
+	case webhookdelivery.FieldDueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDueAt(v)
+		return nil
+	case webhookdelivery.FieldClaim:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaim(v)
+		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery field %s", name)
 }
@@ -39527,6 +39655,12 @@ func (m *WebhookDeliveryMutation) ClearedFields() []string {
 	if m.FieldCleared(webhookdelivery.FieldProcessedAt) {
 		fields = append(fields, webhookdelivery.FieldProcessedAt)
 	}
+	if m.FieldCleared(webhookdelivery.FieldDueAt) {
+		fields = append(fields, webhookdelivery.FieldDueAt)
+	}
+	if m.FieldCleared(webhookdelivery.FieldClaim) {
+		fields = append(fields, webhookdelivery.FieldClaim)
+	}
 	return fields
 }
 
@@ -39552,6 +39686,12 @@ func (m *WebhookDeliveryMutation) ClearField(name string) error {
 		return nil
 	case webhookdelivery.FieldProcessedAt:
 		m.ClearProcessedAt()
+		return nil
+	case webhookdelivery.FieldDueAt:
+		m.ClearDueAt()
+		return nil
+	case webhookdelivery.FieldClaim:
+		m.ClearClaim()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery nullable field %s", name)
@@ -39590,6 +39730,12 @@ func (m *WebhookDeliveryMutation) ResetField(name string) error {
 		return nil
 	case webhookdelivery.FieldProcessedAt:
 		m.ResetProcessedAt()
+		return nil
+	case webhookdelivery.FieldDueAt:
+		m.ResetDueAt()
+		return nil
+	case webhookdelivery.FieldClaim:
+		m.ResetClaim()
 		return nil
 	}
 	return fmt.Errorf("unknown WebhookDelivery field %s", name)

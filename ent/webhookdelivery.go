@@ -37,7 +37,11 @@ type WebhookDelivery struct {
 	// Attempts holds the value of the "attempts" field.
 	Attempts int `json:"attempts,omitempty"`
 	// ProcessedAt holds the value of the "processed_at" field.
-	ProcessedAt  *time.Time `json:"processed_at,omitempty"`
+	ProcessedAt *time.Time `json:"processed_at,omitempty"`
+	// while RECEIVED: when a sweep may claim it (now, after a wait, or when a claim's lease ends)
+	DueAt *time.Time `json:"due_at,omitempty"`
+	// the token of the ingest that holds it until due_at: only that ingest records its outcome
+	Claim        string `json:"claim,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -50,9 +54,9 @@ func (*WebhookDelivery) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case webhookdelivery.FieldAttempts:
 			values[i] = new(sql.NullInt64)
-		case webhookdelivery.FieldID, webhookdelivery.FieldProvider, webhookdelivery.FieldState, webhookdelivery.FieldError:
+		case webhookdelivery.FieldID, webhookdelivery.FieldProvider, webhookdelivery.FieldState, webhookdelivery.FieldError, webhookdelivery.FieldClaim:
 			values[i] = new(sql.NullString)
-		case webhookdelivery.FieldCreatedAt, webhookdelivery.FieldUpdatedAt, webhookdelivery.FieldProcessedAt:
+		case webhookdelivery.FieldCreatedAt, webhookdelivery.FieldUpdatedAt, webhookdelivery.FieldProcessedAt, webhookdelivery.FieldDueAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -140,6 +144,19 @@ func (_m *WebhookDelivery) assignValues(columns []string, values []any) error {
 				_m.ProcessedAt = new(time.Time)
 				*_m.ProcessedAt = value.Time
 			}
+		case webhookdelivery.FieldDueAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field due_at", values[i])
+			} else if value.Valid {
+				_m.DueAt = new(time.Time)
+				*_m.DueAt = value.Time
+			}
+		case webhookdelivery.FieldClaim:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field claim", values[i])
+			} else if value.Valid {
+				_m.Claim = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -207,6 +224,14 @@ func (_m *WebhookDelivery) String() string {
 		builder.WriteString("processed_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.DueAt; v != nil {
+		builder.WriteString("due_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("claim=")
+	builder.WriteString(_m.Claim)
 	builder.WriteByte(')')
 	return builder.String()
 }

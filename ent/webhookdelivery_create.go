@@ -139,6 +139,34 @@ func (_c *WebhookDeliveryCreate) SetNillableProcessedAt(v *time.Time) *WebhookDe
 	return _c
 }
 
+// SetDueAt sets the "due_at" field.
+func (_c *WebhookDeliveryCreate) SetDueAt(v time.Time) *WebhookDeliveryCreate {
+	_c.mutation.SetDueAt(v)
+	return _c
+}
+
+// SetNillableDueAt sets the "due_at" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableDueAt(v *time.Time) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetDueAt(*v)
+	}
+	return _c
+}
+
+// SetClaim sets the "claim" field.
+func (_c *WebhookDeliveryCreate) SetClaim(v string) *WebhookDeliveryCreate {
+	_c.mutation.SetClaim(v)
+	return _c
+}
+
+// SetNillableClaim sets the "claim" field if the given value is not nil.
+func (_c *WebhookDeliveryCreate) SetNillableClaim(v *string) *WebhookDeliveryCreate {
+	if v != nil {
+		_c.SetClaim(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *WebhookDeliveryCreate) SetID(v string) *WebhookDeliveryCreate {
 	_c.mutation.SetID(v)
@@ -332,6 +360,14 @@ func (_c *WebhookDeliveryCreate) createSpec() (*WebhookDelivery, *sqlgraph.Creat
 		_spec.SetField(webhookdelivery.FieldProcessedAt, field.TypeTime, value)
 		_node.ProcessedAt = &value
 	}
+	if value, ok := _c.mutation.DueAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDueAt, field.TypeTime, value)
+		_node.DueAt = &value
+	}
+	if value, ok := _c.mutation.Claim(); ok {
+		_spec.SetField(webhookdelivery.FieldClaim, field.TypeString, value)
+		_node.Claim = value
+	}
 	return _node, _spec
 }
 
@@ -507,6 +543,42 @@ func (u *WebhookDeliveryUpsert) UpdateProcessedAt() *WebhookDeliveryUpsert {
 // ClearProcessedAt clears the value of the "processed_at" field.
 func (u *WebhookDeliveryUpsert) ClearProcessedAt() *WebhookDeliveryUpsert {
 	u.SetNull(webhookdelivery.FieldProcessedAt)
+	return u
+}
+
+// SetDueAt sets the "due_at" field.
+func (u *WebhookDeliveryUpsert) SetDueAt(v time.Time) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldDueAt, v)
+	return u
+}
+
+// UpdateDueAt sets the "due_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateDueAt() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldDueAt)
+	return u
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (u *WebhookDeliveryUpsert) ClearDueAt() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldDueAt)
+	return u
+}
+
+// SetClaim sets the "claim" field.
+func (u *WebhookDeliveryUpsert) SetClaim(v string) *WebhookDeliveryUpsert {
+	u.Set(webhookdelivery.FieldClaim, v)
+	return u
+}
+
+// UpdateClaim sets the "claim" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsert) UpdateClaim() *WebhookDeliveryUpsert {
+	u.SetExcluded(webhookdelivery.FieldClaim)
+	return u
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (u *WebhookDeliveryUpsert) ClearClaim() *WebhookDeliveryUpsert {
+	u.SetNull(webhookdelivery.FieldClaim)
 	return u
 }
 
@@ -708,6 +780,48 @@ func (u *WebhookDeliveryUpsertOne) UpdateProcessedAt() *WebhookDeliveryUpsertOne
 func (u *WebhookDeliveryUpsertOne) ClearProcessedAt() *WebhookDeliveryUpsertOne {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearProcessedAt()
+	})
+}
+
+// SetDueAt sets the "due_at" field.
+func (u *WebhookDeliveryUpsertOne) SetDueAt(v time.Time) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetDueAt(v)
+	})
+}
+
+// UpdateDueAt sets the "due_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateDueAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateDueAt()
+	})
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (u *WebhookDeliveryUpsertOne) ClearDueAt() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearDueAt()
+	})
+}
+
+// SetClaim sets the "claim" field.
+func (u *WebhookDeliveryUpsertOne) SetClaim(v string) *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetClaim(v)
+	})
+}
+
+// UpdateClaim sets the "claim" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertOne) UpdateClaim() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateClaim()
+	})
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (u *WebhookDeliveryUpsertOne) ClearClaim() *WebhookDeliveryUpsertOne {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearClaim()
 	})
 }
 
@@ -1076,6 +1190,48 @@ func (u *WebhookDeliveryUpsertBulk) UpdateProcessedAt() *WebhookDeliveryUpsertBu
 func (u *WebhookDeliveryUpsertBulk) ClearProcessedAt() *WebhookDeliveryUpsertBulk {
 	return u.Update(func(s *WebhookDeliveryUpsert) {
 		s.ClearProcessedAt()
+	})
+}
+
+// SetDueAt sets the "due_at" field.
+func (u *WebhookDeliveryUpsertBulk) SetDueAt(v time.Time) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetDueAt(v)
+	})
+}
+
+// UpdateDueAt sets the "due_at" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateDueAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateDueAt()
+	})
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (u *WebhookDeliveryUpsertBulk) ClearDueAt() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearDueAt()
+	})
+}
+
+// SetClaim sets the "claim" field.
+func (u *WebhookDeliveryUpsertBulk) SetClaim(v string) *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.SetClaim(v)
+	})
+}
+
+// UpdateClaim sets the "claim" field to the value that was provided on create.
+func (u *WebhookDeliveryUpsertBulk) UpdateClaim() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.UpdateClaim()
+	})
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (u *WebhookDeliveryUpsertBulk) ClearClaim() *WebhookDeliveryUpsertBulk {
+	return u.Update(func(s *WebhookDeliveryUpsert) {
+		s.ClearClaim()
 	})
 }
 

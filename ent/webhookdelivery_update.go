@@ -153,6 +153,46 @@ func (_u *WebhookDeliveryUpdate) ClearProcessedAt() *WebhookDeliveryUpdate {
 	return _u
 }
 
+// SetDueAt sets the "due_at" field.
+func (_u *WebhookDeliveryUpdate) SetDueAt(v time.Time) *WebhookDeliveryUpdate {
+	_u.mutation.SetDueAt(v)
+	return _u
+}
+
+// SetNillableDueAt sets the "due_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableDueAt(v *time.Time) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetDueAt(*v)
+	}
+	return _u
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (_u *WebhookDeliveryUpdate) ClearDueAt() *WebhookDeliveryUpdate {
+	_u.mutation.ClearDueAt()
+	return _u
+}
+
+// SetClaim sets the "claim" field.
+func (_u *WebhookDeliveryUpdate) SetClaim(v string) *WebhookDeliveryUpdate {
+	_u.mutation.SetClaim(v)
+	return _u
+}
+
+// SetNillableClaim sets the "claim" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdate) SetNillableClaim(v *string) *WebhookDeliveryUpdate {
+	if v != nil {
+		_u.SetClaim(*v)
+	}
+	return _u
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (_u *WebhookDeliveryUpdate) ClearClaim() *WebhookDeliveryUpdate {
+	_u.mutation.ClearClaim()
+	return _u
+}
+
 // Mutation returns the WebhookDeliveryMutation object of the builder.
 func (_u *WebhookDeliveryUpdate) Mutation() *WebhookDeliveryMutation {
 	return _u.mutation
@@ -276,6 +316,18 @@ func (_u *WebhookDeliveryUpdate) sqlSave(ctx context.Context) (_node int, err er
 	}
 	if _u.mutation.ProcessedAtCleared() {
 		_spec.ClearField(webhookdelivery.FieldProcessedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DueAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.DueAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldDueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Claim(); ok {
+		_spec.SetField(webhookdelivery.FieldClaim, field.TypeString, value)
+	}
+	if _u.mutation.ClaimCleared() {
+		_spec.ClearField(webhookdelivery.FieldClaim, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -419,6 +471,46 @@ func (_u *WebhookDeliveryUpdateOne) SetNillableProcessedAt(v *time.Time) *Webhoo
 // ClearProcessedAt clears the value of the "processed_at" field.
 func (_u *WebhookDeliveryUpdateOne) ClearProcessedAt() *WebhookDeliveryUpdateOne {
 	_u.mutation.ClearProcessedAt()
+	return _u
+}
+
+// SetDueAt sets the "due_at" field.
+func (_u *WebhookDeliveryUpdateOne) SetDueAt(v time.Time) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetDueAt(v)
+	return _u
+}
+
+// SetNillableDueAt sets the "due_at" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableDueAt(v *time.Time) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetDueAt(*v)
+	}
+	return _u
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (_u *WebhookDeliveryUpdateOne) ClearDueAt() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearDueAt()
+	return _u
+}
+
+// SetClaim sets the "claim" field.
+func (_u *WebhookDeliveryUpdateOne) SetClaim(v string) *WebhookDeliveryUpdateOne {
+	_u.mutation.SetClaim(v)
+	return _u
+}
+
+// SetNillableClaim sets the "claim" field if the given value is not nil.
+func (_u *WebhookDeliveryUpdateOne) SetNillableClaim(v *string) *WebhookDeliveryUpdateOne {
+	if v != nil {
+		_u.SetClaim(*v)
+	}
+	return _u
+}
+
+// ClearClaim clears the value of the "claim" field.
+func (_u *WebhookDeliveryUpdateOne) ClearClaim() *WebhookDeliveryUpdateOne {
+	_u.mutation.ClearClaim()
 	return _u
 }
 
@@ -575,6 +667,18 @@ func (_u *WebhookDeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Webhook
 	}
 	if _u.mutation.ProcessedAtCleared() {
 		_spec.ClearField(webhookdelivery.FieldProcessedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DueAt(); ok {
+		_spec.SetField(webhookdelivery.FieldDueAt, field.TypeTime, value)
+	}
+	if _u.mutation.DueAtCleared() {
+		_spec.ClearField(webhookdelivery.FieldDueAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Claim(); ok {
+		_spec.SetField(webhookdelivery.FieldClaim, field.TypeString, value)
+	}
+	if _u.mutation.ClaimCleared() {
+		_spec.ClearField(webhookdelivery.FieldClaim, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &WebhookDelivery{config: _u.config}

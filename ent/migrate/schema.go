@@ -1617,6 +1617,8 @@ var (
 		{Name: "error", Type: field.TypeString, Nullable: true},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "due_at", Type: field.TypeTime, Nullable: true},
+		{Name: "claim", Type: field.TypeString, Nullable: true},
 	}
 	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
 	WebhookDeliveriesTable = &schema.Table{
@@ -1628,6 +1630,11 @@ var (
 				Name:    "webhookdelivery_state_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[1]},
+			},
+			{
+				Name:    "webhookdelivery_state_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[5], WebhookDeliveriesColumns[11]},
 			},
 		},
 	}

@@ -36,12 +36,16 @@ func (WebhookDelivery) Fields() []ent.Field {
 		field.String("error").Optional(),
 		field.Int("attempts").Default(0),
 		field.Time("processed_at").Optional().Nillable(),
+		field.Time("due_at").Optional().Nillable().
+			Comment("while RECEIVED: when a sweep may claim it (now, after a wait, or when a claim's lease ends)"),
+		field.String("claim").Optional().
+			Comment("the token of the ingest that holds it until due_at: only that ingest records its outcome"),
 	}
 }
 
 // Indexes of the WebhookDelivery.
 func (WebhookDelivery) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("state", "created_at")}
+	return []ent.Index{index.Fields("state", "created_at"), index.Fields("state", "due_at")}
 }
 
 // Annotations of the WebhookDelivery.

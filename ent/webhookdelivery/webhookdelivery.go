@@ -37,6 +37,10 @@ const (
 	FieldAttempts = "attempts"
 	// FieldProcessedAt holds the string denoting the processed_at field in the database.
 	FieldProcessedAt = "processed_at"
+	// FieldDueAt holds the string denoting the due_at field in the database.
+	FieldDueAt = "due_at"
+	// FieldClaim holds the string denoting the claim field in the database.
+	FieldClaim = "claim"
 	// Table holds the table name of the webhookdelivery in the database.
 	Table = "webhook_deliveries"
 )
@@ -54,6 +58,8 @@ var Columns = []string{
 	FieldError,
 	FieldAttempts,
 	FieldProcessedAt,
+	FieldDueAt,
+	FieldClaim,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -159,6 +165,16 @@ func ByAttempts(opts ...sql.OrderTermOption) OrderOption {
 // ByProcessedAt orders the results by the processed_at field.
 func ByProcessedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessedAt, opts...).ToFunc()
+}
+
+// ByDueAt orders the results by the due_at field.
+func ByDueAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDueAt, opts...).ToFunc()
+}
+
+// ByClaim orders the results by the claim field.
+func ByClaim(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClaim, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

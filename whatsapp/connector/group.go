@@ -559,7 +559,7 @@ func (in *Ingester) participantsAdded(ctx context.Context, tx *ent.Tx, g *ent.Gr
 		}
 		if !exists {
 			name := ""
-			if c, err := in.contact(ctx, tx, customerOf(whatsapp.Message{}, wa)); err == nil {
+			if c, _, err := in.contact(ctx, tx, customerOf(whatsapp.Message{}, wa)); err == nil {
 				name = c.ProfileName
 			} else {
 				return err
@@ -629,7 +629,7 @@ func (in *Ingester) joinRequested(ctx context.Context, tx *ent.Tx, g *ent.Group,
 	if err != nil || r != nil {
 		return err
 	}
-	c, err := in.contact(ctx, tx, customerOf(whatsapp.Message{}, item.WaID))
+	c, _, err := in.contact(ctx, tx, customerOf(whatsapp.Message{}, item.WaID))
 	if err != nil {
 		return err
 	}
@@ -692,9 +692,9 @@ func (in *Ingester) settingsUpdated(ctx context.Context, tx *ent.Tx, g *ent.Grou
 // conversationOf is where an inbound message goes: the contact's
 // conversation, or, for a message in a group (providerGroupID set), the
 // group's one conversation, whose contact stands for the group.
-func (in *Ingester) conversationOf(ctx context.Context, tx *ent.Tx, num *ent.Number, c *ent.Contact, providerGroupID string) (*ent.Conversation, bool, error) {
+func (in *Ingester) conversationOf(ctx context.Context, tx *ent.Tx, num *ent.Number, c *ent.Contact, newContact bool, providerGroupID string) (*ent.Conversation, bool, error) {
 	if providerGroupID == "" {
-		return in.conversation(ctx, tx, num, c)
+		return in.conversation(ctx, tx, num, c, newContact)
 	}
 	g, err := tx.Group.Query().Where(group.NumberID(num.ID), group.ProviderGroupID(providerGroupID)).Only(ctx)
 	if ent.IsNotFound(err) {

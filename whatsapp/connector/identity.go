@@ -35,15 +35,16 @@ func customerOf(m whatsapp.Message, waID string) customer {
 // gets the other; two contacts found to be one person (one by phone, one by
 // BSUID) are merged into the older, with their conversations. A contact's
 // wa_id is how it is addressed: its phone's wa_id when known, else its BSUID.
-func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.Contact, error) {
+// created tells that the contact is new (so it has no conversation yet).
+func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (c *ent.Contact, created bool, err error) {
 	var byPhone, byUser *ent.Contact
-	var err error
+	changed := false
 	if cu.waID != "" {
 		if byPhone, err = tx.Contact.Query().Where(entcontact.WaID(cu.waID)).Only(ctx); ent.IsNotFound(err) {
 			byPhone, err = nil, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if cu.userID != "" {
@@ -53,7 +54,7 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 			byUser, err = nil, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if byPhone != nil && cu.userID != "" && byPhone.UserID != nil && *byPhone.UserID != cu.userID {
@@ -61,14 +62,15 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 		// number was given to someone new. The earlier person keeps their
 		// contact and history, addressed by their BSUID from now on.
 		if err := in.readdress(ctx, tx, byPhone); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		byPhone = nil
 	}
-	c, changed := byPhone, false
+	c, changed = byPhone, false
 	switch {
 	case c == nil && byUser == nil:
-		return in.newContact(ctx, tx, cu)
+		c, err := in.newContact(ctx, tx, cu)
+		return c, true, err
 	case c == nil:
 		c = byUser
 	case byUser != nil && byUser.ID != byPhone.ID:
@@ -77,7 +79,7 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 			keep, gone = gone, keep
 		}
 		if c, err = in.merge(ctx, tx, keep, gone); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		in.log.Info("whatsapp: a customer known as two contacts (by phone and by business-scoped id) merged", "contact", keep.ID, "merged", gone.ID)
 		changed = true
@@ -106,13 +108,13 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.
 		}
 	}
 	if !changed {
-		return c, nil
+		return c, false, nil
 	}
 	if c, err = u.Save(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
-	return c, nil
+	return c, false, nil
 }
 
 func (in *Ingester) newContact(ctx context.Context, tx *ent.Tx, cu customer) (*ent.Contact, error) {

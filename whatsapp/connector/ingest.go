@@ -62,33 +62,124 @@ func NewIngester(client *ent.Client, pub *realtime.Publisher, clk clock.Clock, l
 // the message id): the delivery is retried later.
 var ErrStatusBeforeSend = errors.New("connector: status for a message not yet recorded")
 
-// Process ingests one stored delivery.
+// Process ingests one stored delivery, whoever holds it (a test, an
+// operator's tool): its outcome is recorded whatever claim it is under.
 func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
-	pctx := viewer.Platform(ctx)
-	d, err := in.client.WebhookDelivery.Get(pctx, deliveryID)
+	d, err := in.client.WebhookDelivery.Get(viewer.Platform(ctx), deliveryID)
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", deliveryID, err)
 	}
+	return in.process(ctx, d, "")
+}
+
+// ingestClaimed ingests d, held under claim. When that fails, d goes back
+// to the sweep, to be taken again after a backoff, or is FAILED after
+// maxAttempts; when the claim was lost (a sweep took d, the lease having
+// passed), the ingest that holds it now records the outcome.
+func (in *Ingester) ingestClaimed(ctx context.Context, d *ent.WebhookDelivery, claim string) {
+	err := in.process(ctx, d, claim)
+	switch {
+	case err == nil || errors.Is(err, ErrStatusBeforeSend):
+	case errors.Is(err, errClaimLost):
+		in.log.Warn("whatsapp: a delivery's claim passed before its ingest ended; ingested again by its new holder",
+			"delivery", d.ID)
+	default:
+		in.release(ctx, d, claim, err)
+	}
+}
+
+// errClaimLost: the delivery is no longer held by the claim its ingest ran
+// under.
+var errClaimLost = errors.New("connector: delivery claimed by another ingest")
+
+// maxAttempts bounds how often a delivery whose ingest fails is taken
+// again before it is FAILED; between attempts it waits 1 s doubling up to
+// about 4 min.
+const maxAttempts = 25
+
+// release hands a delivery whose ingest failed with cause back to the
+// sweep. If release itself fails, the claim's lease passes and a sweep takes
+// the delivery all the same.
+func (in *Ingester) release(ctx context.Context, d *ent.WebhookDelivery, claim string, cause error) {
+	u := outcome(in.client, d, claim).AddAttempts(1).SetError(cause.Error())
+	if d.Attempts+1 >= maxAttempts {
+		u.SetState(webhookdelivery.StateFAILED).SetProcessedAt(in.clock.Now())
+		in.log.Error("whatsapp: delivery given up", "delivery", d.ID, "attempts", d.Attempts+1, "err", cause)
+	} else {
+		u.SetDueAt(in.clock.Now().Add(time.Second << min(d.Attempts, 8)).UTC())
+		in.log.Warn("whatsapp: ingest failed; the sweep retries", "delivery", d.ID, "attempts", d.Attempts+1, "err", cause)
+	}
+	if err := record(ctx, u, claim); err != nil && !errors.Is(err, errClaimLost) {
+		in.log.Error("whatsapp: failed ingest not recorded; retried when its claim passes", "delivery", d.ID, "err", err)
+	}
+}
+
+// outcome is the update, through c, that records what ingesting d came to,
+// releasing it: only while claim holds d (whatever holds it when claim is
+// empty). It is one UPDATE that does not read the row back.
+func outcome(c *ent.Client, d *ent.WebhookDelivery, claim string) *ent.WebhookDeliveryUpdate {
+	u := c.WebhookDelivery.Update().Where(webhookdelivery.ID(d.ID)).ClearClaim()
+	if claim != "" {
+		u.Where(webhookdelivery.Claim(claim))
+	}
+	return u
+}
+
+// record runs u, telling errClaimLost when claim no longer holds the
+// delivery.
+func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) error {
+	n, err := u.Save(viewer.Platform(ctx))
+	switch {
+	case err != nil:
+		return err
+	case n == 0 && claim != "":
+		return errClaimLost
+	case n == 0:
+		return errors.New("connector: delivery not found")
+	}
+	return nil
+}
+
+// process ingests d under claim (none: whatever holds it), in one
+// transaction with its outcome: a delivery is ingested and marked at once
+// (one commit), and an ingest whose claim was lost leaves nothing behind.
+func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim string) error {
 	if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
 		return nil
 	}
 	n, err := whatsapp.Parse(d.Body)
 	if err != nil {
 		// Malformed bodies are kept, marked, and never retried.
-		return in.client.WebhookDelivery.UpdateOne(d).SetState(webhookdelivery.StateFAILED).SetError(err.Error()).Exec(pctx)
+		return record(ctx, outcome(in.client, d, claim).SetState(webhookdelivery.StateFAILED).SetError(err.Error()), claim)
 	}
+	waits := false
+	err = store.WithTx(viewer.Platform(ctx), in.client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		waits, err = in.ingest(ctx, tx, d, claim, n)
+		return err
+	})
+	if err == nil && waits {
+		return ErrStatusBeforeSend
+	}
+	return err
+}
+
+// ingest applies the changes of n, the body of d, in tx and records the
+// outcome; waits tells that a status waits for its message (d is taken
+// again after a wait).
+func (in *Ingester) ingest(ctx context.Context, tx *ent.Tx, d *ent.WebhookDelivery, claim string, n *whatsapp.Notification) (waits bool, err error) {
 	var ids, unrouted []string
 	routed, retry := false, false
 	for _, ch := range n.Changes {
 		if ch.PhoneNumberID != "" {
 			ids = append(ids, ch.PhoneNumberID)
 		}
-		ok, err := in.change(ctx, ch)
+		ok, err := in.change(ctx, tx, ch)
 		switch {
 		case errors.Is(err, ErrStatusBeforeSend):
 			retry = true
 		case err != nil:
-			return fmt.Errorf("delivery %s: %w", deliveryID, err)
+			return false, fmt.Errorf("delivery %s: %w", d.ID, err)
 		}
 		routed = routed || ok
 		if !ok && ch.PhoneNumberID != "" && !slices.Contains(unrouted, ch.PhoneNumberID) {
@@ -97,7 +188,7 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 	}
 	// The ids no number had: linking one of them replays the delivery
 	// (Replayer.NumberLinked), whether the rest of it was routed or not.
-	u := in.client.WebhookDelivery.UpdateOne(d).SetPhoneNumberIds(ids).SetUnroutedPhoneNumberIds(unrouted).AddAttempts(1)
+	u := outcome(tx.Client(), d, claim).SetPhoneNumberIds(ids).SetUnroutedPhoneNumberIds(unrouted).AddAttempts(1)
 	var notes []string
 	if len(n.Problems) > 0 {
 		// Each item that could not be read is left out with its reason; the
@@ -115,10 +206,8 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 		if len(notes) > 0 {
 			u.SetError(strings.Join(notes, "; "))
 		}
-		if err := u.Exec(pctx); err != nil {
-			return err
-		}
-		return ErrStatusBeforeSend
+		// the sweep takes it again once the wait is over
+		return true, record(ctx, u.SetDueAt(in.clock.Now().Add(statusWait(d.Attempts)).UTC()), claim)
 	}
 	if retry {
 		// The horizon passed: what was applied stays, the statuses whose
@@ -138,32 +227,35 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 	case len(unrouted) > 0:
 		in.log.Warn("whatsapp: webhook partly for no known number, kept for when it is linked", "delivery", d.ID, "unrouted", unrouted)
 	}
-	return u.SetState(state).SetProcessedAt(in.clock.Now()).Exec(pctx)
+	return false, record(ctx, u.SetState(state).SetProcessedAt(in.clock.Now()).ClearDueAt(), claim)
 }
 
 // maxStatusWaits bounds how often a delivery waits for its message to be
-// recorded before its statuses are given up (the horizon): between waits the
-// job snoozes, 1 s doubling up to 32 s (ProcessWebhookWorker).
+// recorded before its statuses are given up (the horizon).
 const maxStatusWaits = 8
+
+// statusWait is how long a delivery waits for its message after it has
+// waited waits times: 1 s doubling up to 32 s.
+func statusWait(waits int) time.Duration { return time.Second << min(waits, 5) }
 
 // DroppedStatuses counts the deliveries whose statuses were given up because
 // their message never appeared within the horizon.
 func (in *Ingester) DroppedStatuses() int64 { return in.dropped.Load() }
 
-// change applies one change of a notification; false when it concerns no
-// number of any tenant.
-func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error) {
+// change applies one change of a notification in tx; false when it concerns
+// no number of any tenant.
+func (in *Ingester) change(ctx context.Context, tx *ent.Tx, ch whatsapp.Change) (bool, error) {
 	var nums []*ent.Number
 	var err error
 	switch {
 	// Only to verified numbers: a tenant that links someone else's phone
 	// number id, phone or business account receives nothing of it.
 	case ch.PhoneNumberID != "":
-		nums, err = in.client.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case ch.Quality != nil && ch.DisplayPhone != "":
-		nums, err = in.client.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case (ch.Account != nil || ch.Template != nil) && ch.WABAID != "":
-		nums, err = in.client.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = tx.Number.Query().Where(number.WabaID(ch.WABAID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	}
 	if err != nil || len(nums) == 0 {
 		return false, err
@@ -186,13 +278,17 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 		}
 		tctx := viewer.System(ctx, num.TenantID)
 		err := store.WithTx(tctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
+			stored, err := storedOf(ctx, tx, num, ch)
+			if err != nil {
+				return err
+			}
 			for _, m := range ch.Messages {
-				if err := in.inbound(ctx, tx, num, m); err != nil {
+				if err := in.inbound(ctx, tx, num, m, stored); err != nil {
 					return err
 				}
 			}
 			for _, m := range ch.Echoes {
-				if err := in.echo(ctx, tx, num, m); err != nil {
+				if err := in.echo(ctx, tx, num, m, stored); err != nil {
 					return err
 				}
 			}
@@ -208,7 +304,7 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 				}
 			}
 			for _, m := range ch.History {
-				if err := in.history(ctx, tx, num, m); err != nil {
+				if err := in.history(ctx, tx, num, m, stored); err != nil {
 					return err
 				}
 			}
@@ -229,29 +325,53 @@ func (in *Ingester) change(ctx context.Context, ch whatsapp.Change) (bool, error
 	return true, nil
 }
 
+// storedIDs are the provider ids of the messages already stored on a
+// number, among those a change brings.
+type storedIDs map[string]bool
+
+// storedOf reads, in one query for the whole change, which of its messages,
+// echoes and history items num already has; the change's ingest adds those
+// it stores.
+func storedOf(ctx context.Context, tx *ent.Tx, num *ent.Number, ch whatsapp.Change) (storedIDs, error) {
+	var ids []string
+	for _, items := range [][]whatsapp.Message{ch.Messages, ch.Echoes, ch.History} {
+		for _, m := range items {
+			ids = append(ids, m.ID)
+		}
+	}
+	stored := storedIDs{}
+	if len(ids) == 0 {
+		return stored, nil
+	}
+	var found []string
+	err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageIDIn(ids...)).
+		Select(message.FieldProviderMessageID).Scan(ctx, &found)
+	for _, id := range found {
+		stored[id] = true
+	}
+	return stored, err
+}
+
 // inbound records a customer's message, creating or reopening its
 // conversation and contact.
-func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
+func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message, stored storedIDs) error {
 	switch {
 	case m.OriginalID != "" && m.Type == "revoke", m.Type == "deleted":
 		return in.revoke(ctx, tx, num, m.OriginalID)
 	case m.Edited != nil && m.OriginalID != "":
 		return in.edit(ctx, tx, num, m)
 	}
-	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
-	if exists {
+	if stored[m.ID] {
 		// Meta redelivers, and its examples reuse ids across types: say so,
 		// so an operator sees why nothing appeared.
 		in.log.Info("whatsapp: duplicate message, already stored", "wamid", m.ID, "number", num.ID, "type", m.Type)
+		return nil // a duplicate delivery: nothing to do
 	}
-	if err != nil || exists {
-		return err // a duplicate delivery: nothing to do
-	}
-	c, err := in.contact(ctx, tx, customerOf(m, m.From))
+	c, newContact, err := in.contact(ctx, tx, customerOf(m, m.From))
 	if err != nil {
 		return err
 	}
-	conv, created, err := in.conversationOf(ctx, tx, num, c, m.GroupID)
+	conv, created, err := in.conversationOf(ctx, tx, num, c, newContact, m.GroupID)
 	if err != nil {
 		return err
 	}
@@ -279,6 +399,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
+	stored[m.ID] = true
 	if sys := m.System; sys != nil && sys.Type == "user_changed_number" && sys.NewWAID != "" && sys.NewWAID != c.WaID {
 		if err := in.changedNumber(ctx, tx, c, sys.NewWAID); err != nil {
 			return err
@@ -289,8 +410,16 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	// the customer's window nor becomes the last message. A reaction is not
 	// a message to read: it raises no unread count and is never the last
 	// message.
-	u := conv.Update()
 	reaction := msg.Kind == message.KindREACTION
+	if !reaction && (conv.Status == conversation.StatusRESOLVED || conv.Status == conversation.StatusSNOOZED) {
+		// reopened: through the row, whose status change the hooks follow
+		// (agent load, reports)
+		if err := conv.Update().SetStatus(conversation.StatusOPEN).ClearResolvedAt().ClearSnoozedUntil().Exec(ctx); err != nil {
+			return err
+		}
+	}
+	// The clocks and the count in one UPDATE, without reading the row back.
+	u := tx.Conversation.Update().Where(conversation.ID(conv.ID))
 	if !reaction && latest(conv.LastMessageAt, msg.CreatedAt) {
 		u.SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt)
 	}
@@ -299,9 +428,6 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	}
 	if !reaction {
 		u.AddUnreadCount(1)
-	}
-	if !reaction && (conv.Status == conversation.StatusRESOLVED || conv.Status == conversation.StatusSNOOZED) {
-		u.SetStatus(conversation.StatusOPEN).ClearResolvedAt().ClearSnoozedUntil()
 	}
 	if err := u.Exec(ctx); err != nil {
 		return err
@@ -458,20 +584,19 @@ func (in *Ingester) inboundMessage(tx *ent.Tx, conv *ent.Conversation, num *ent.
 // inbound, the business's as outbound with the status the app knew. History
 // is the past: it raises no unread count, reopens and routes nothing, and
 // moves the conversation's clocks only forward, like a late message.
-func (in *Ingester) history(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
-	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
-	if err != nil || exists {
-		return err
+func (in *Ingester) history(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message, stored storedIDs) error {
+	if stored[m.ID] {
+		return nil
 	}
 	outbound, customer := m.To != "", m.From
 	if outbound {
 		customer = m.To
 	}
-	c, err := in.contact(ctx, tx, customerOf(m, customer))
+	c, newContact, err := in.contact(ctx, tx, customerOf(m, customer))
 	if err != nil {
 		return err
 	}
-	conv, created, err := in.conversation(ctx, tx, num, c)
+	conv, created, err := in.conversation(ctx, tx, num, c, newContact)
 	if err != nil {
 		return err
 	}
@@ -483,6 +608,7 @@ func (in *Ingester) history(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 	if err != nil {
 		return err
 	}
+	stored[m.ID] = true
 	u, moved := conv.Update(), false
 	if msg.Kind != message.KindREACTION && latest(conv.LastMessageAt, msg.CreatedAt) {
 		u.SetLastMessageID(msg.ID).SetLastMessageAt(msg.CreatedAt)
@@ -528,16 +654,15 @@ func historyStatus(raw []byte) message.Status {
 }
 
 // echo records a message the business sent from elsewhere (the phone app).
-func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message) error {
-	exists, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(m.ID)).Exist(ctx)
-	if err != nil || exists {
-		return err
+func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m whatsapp.Message, stored storedIDs) error {
+	if stored[m.ID] {
+		return nil
 	}
-	c, err := in.contact(ctx, tx, customerOf(m, m.To))
+	c, newContact, err := in.contact(ctx, tx, customerOf(m, m.To))
 	if err != nil {
 		return err
 	}
-	conv, _, err := in.conversation(ctx, tx, num, c)
+	conv, _, err := in.conversation(ctx, tx, num, c, newContact)
 	if err != nil {
 		return err
 	}
@@ -546,6 +671,7 @@ func (in *Ingester) echo(ctx context.Context, tx *ent.Tx, num *ent.Number, m wha
 	if err != nil {
 		return err
 	}
+	stored[m.ID] = true
 	if !latest(conv.LastMessageAt, msg.CreatedAt) {
 		in.pub.OnCommit(tx, messageEvent(ctx, msg, realtime.KindAdded))
 		return nil
@@ -686,7 +812,7 @@ func (in *Ingester) recipientKnown(ctx context.Context, tx *ent.Tx, m *ent.Messa
 	if st.RecipientID == "" || st.RecipientID != c.WaID {
 		return nil // only a contact the status names by its phone learns the BSUID
 	}
-	_, err = in.contact(ctx, tx, customer{waID: st.RecipientID, userID: st.RecipientUserID})
+	_, _, err = in.contact(ctx, tx, customer{waID: st.RecipientID, userID: st.RecipientUserID})
 	return err
 }
 
@@ -754,17 +880,19 @@ func accountStatus(a *whatsapp.AccountUpdate) (number.Status, bool) {
 }
 
 // conversation returns the contact's latest conversation on the number, or
-// a new one.
-func (in *Ingester) conversation(ctx context.Context, tx *ent.Tx, num *ent.Number, c *ent.Contact) (*ent.Conversation, bool, error) {
-	conv, err := tx.Conversation.Query().
-		Where(conversation.NumberID(num.ID), conversation.ContactID(c.ID)).
-		Order(ent.Desc(conversation.FieldCreatedAt)).
-		First(ctx)
-	if ent.IsNotFound(err) {
-		conv, err = tx.Conversation.Create().SetNumberID(num.ID).SetContactID(c.ID).Save(ctx)
-		return conv, true, err
+// a new one (at once for a new contact, which has none).
+func (in *Ingester) conversation(ctx context.Context, tx *ent.Tx, num *ent.Number, c *ent.Contact, newContact bool) (*ent.Conversation, bool, error) {
+	if !newContact {
+		conv, err := tx.Conversation.Query().
+			Where(conversation.NumberID(num.ID), conversation.ContactID(c.ID)).
+			Order(ent.Desc(conversation.FieldCreatedAt)).
+			First(ctx)
+		if !ent.IsNotFound(err) {
+			return conv, false, err
+		}
 	}
-	return conv, false, err
+	conv, err := tx.Conversation.Create().SetNumberID(num.ID).SetContactID(c.ID).Save(ctx)
+	return conv, true, err
 }
 
 func mediaRef(m *whatsapp.Media) *schematype.MediaRef {

@@ -30,6 +30,10 @@ type SendArgs struct {
 // Kind names the job.
 func (SendArgs) Kind() string { return "whatsapp.send" }
 
+// QueueSend is the queue of sends, so that a burst of them never delays
+// other jobs.
+const QueueSend = "send"
+
 // InsertOpts: sends have their own queue; a message keeps trying through an
 // outage (with backoff) before it is given up.
 func (SendArgs) InsertOpts() river.InsertOpts {

@@ -16,13 +16,10 @@ import (
 // MaxReplay bounds the deliveries one replay puts back.
 const MaxReplay = 500
 
-// Replayer puts stored deliveries back to be ingested: the UNROUTED ones of a
-// number when it is verified, and those an operator replays.
-type Replayer struct {
-	// Enqueue schedules the processing of a delivery inside tx
-	// (Webhook.Enqueue).
-	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error
-}
+// Replayer puts stored deliveries back to be ingested (by the Sweeper): the
+// UNROUTED ones of a number when it is verified, and those an operator
+// replays.
+type Replayer struct{}
 
 // NamingAny is the predicate of the deliveries whose phone_number_ids hold
 // one of ids (none when ids is empty).
@@ -67,8 +64,8 @@ func (r *Replayer) NumberLinked(ctx context.Context, tx *ent.Tx, phoneNumberID s
 	return r.Replay(ctx, tx, ids)
 }
 
-// Replay puts the deliveries ids back to RECEIVED, their waits counted
-// afresh, and schedules their processing, in tx.
+// Replay puts the deliveries ids back to RECEIVED, due at once and their
+// waits counted afresh, in tx: the next sweep ingests them.
 func (r *Replayer) Replay(ctx context.Context, tx *ent.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -78,13 +75,9 @@ func (r *Replayer) Replay(ctx context.Context, tx *ent.Tx, ids []string) error {
 	}
 	pctx := viewer.Platform(ctx)
 	if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).
-		SetState(webhookdelivery.StateRECEIVED).SetAttempts(0).ClearError().ClearProcessedAt().Exec(pctx); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := r.Enqueue(pctx, tx, id, false); err != nil {
-			return err
-		}
+		SetState(webhookdelivery.StateRECEIVED).SetAttempts(0).ClearError().ClearProcessedAt().
+		ClearDueAt().ClearClaim().Exec(pctx); err != nil {
+		return fmt.Errorf("replay deliveries: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -9,11 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/switchboard-dev/switchboard/ent"
-	"github.com/switchboard-dev/switchboard/job"
-	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
@@ -23,22 +20,23 @@ const MaxWebhookBytes = 3 << 20
 
 // Webhook receives the Cloud API's webhooks. GET answers Meta's
 // verification handshake; POST checks X-Hub-Signature-256, stores the raw
-// body and enqueues its processing in one transaction, then answers 200 at
-// once: a crash after that answer loses nothing.
+// body (one INSERT: the stored row is the durable record) and answers 200 at
+// once: a crash after that answer loses nothing, the Sweeper ingests what no
+// ingest finished.
 type Webhook struct {
 	Client      *ent.Client
 	AppSecret   []byte
 	VerifyToken string
-	// Enqueue schedules the processing of a stored delivery inside tx (a
-	// durable job in production: EnqueueWebhook). eager tells that Process
-	// is about to ingest it at once, so the job is only a safety net.
-	Enqueue func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error
-	// Process, when set, ingests a delivery right after it is stored, for
-	// latency; the durable job then finds it done. At most Eager run at once;
-	// past that, deliveries wait for their job.
-	Process func(ctx context.Context, deliveryID string) error
-	Eager   int
-	Log     *slog.Logger
+	// Ingester, when set, ingests a delivery right after it is stored, for
+	// latency: the delivery is stored claimed by that ingest for Lease, so
+	// that no sweep takes it meanwhile. At most Eager run at once; past that,
+	// deliveries are stored unclaimed for the Sweeper.
+	Ingester *Ingester
+	Eager    int
+	// Lease is how long an eager ingest holds its delivery (ClaimLease when
+	// zero): after that a sweep takes it, the ingest being presumed dead.
+	Lease time.Duration
+	Log   *slog.Logger
 
 	rejected, accepted atomic.Int64
 	eager              atomic.Int64
@@ -85,21 +83,17 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := viewer.Platform(r.Context())
-	// An eager slot is taken before storing, so that the job knows it is
-	// only the safety net.
-	eager := h.Process != nil && h.eager.Add(1) <= int64(h.Eager)
-	if h.Process != nil && !eager {
+	eager := h.Ingester != nil && h.eager.Add(1) <= int64(h.Eager)
+	if h.Ingester != nil && !eager {
 		h.eager.Add(-1)
 	}
-	var id string
-	err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
-		d, err := tx.WebhookDelivery.Create().SetBody(body).Save(ctx)
-		if err != nil {
-			return err
-		}
-		id = d.ID
-		return h.Enqueue(ctx, tx, d.ID, eager)
-	})
+	create := h.Client.WebhookDelivery.Create().SetBody(body)
+	var claim string
+	if eager {
+		claim = newClaim()
+		create.SetClaim(claim).SetDueAt(h.Ingester.clock.Now().Add(cmp.Or(h.Lease, ClaimLease)).UTC())
+	}
+	d, err := create.Save(ctx)
 	if err != nil {
 		if eager {
 			h.eager.Add(-1)
@@ -114,33 +108,7 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 	if eager {
 		go func() {
 			defer h.eager.Add(-1)
-			if err := h.Process(context.WithoutCancel(ctx), id); err != nil && !errors.Is(err, ErrStatusBeforeSend) {
-				h.Log.Warn("whatsapp: eager ingest failed; its job will retry", "delivery", id, "err", err)
-			}
+			h.Ingester.ingestClaimed(context.WithoutCancel(ctx), d, claim)
 		}()
-	}
-}
-
-// EagerGrace is how long the job of a delivery being ingested eagerly waits
-// before it runs: long enough for the eager ingest to finish, so the two do
-// not ingest the same delivery at once (on Postgres the loser would hit a
-// unique index and be retried); short enough to pick up soon what an eager
-// ingest that failed or died left behind.
-const EagerGrace = 5 * time.Second
-
-// EnqueueWebhook returns a Webhook.Enqueue that inserts the delivery's
-// durable job with jobs, in the delivery's transaction.
-func EnqueueWebhook(jobs *job.Client) func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error {
-	return func(ctx context.Context, tx *ent.Tx, deliveryID string, eager bool) error {
-		stx, err := tx.SQLTx()
-		if err != nil {
-			return err
-		}
-		var opts *river.InsertOpts
-		if eager {
-			opts = &river.InsertOpts{ScheduledAt: time.Now().Add(EagerGrace)}
-		}
-		_, err = jobs.InsertTx(ctx, stx, ProcessWebhookArgs{DeliveryID: deliveryID}, opts)
-		return err
 	}
 }
