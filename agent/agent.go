@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -229,6 +230,9 @@ func (s *Service) Disable(ctx context.Context, id string) (*ent.Agent, error) {
 		now := policy.RevocationInstant()
 		s.revoke(ctx, tx, id)
 		if a, err = a.Update().SetDisabledAt(now).SetTokensValidAfter(now).SetPresence("OFFLINE").Save(ctx); err != nil {
+			return nil, err
+		}
+		if err := report.TrackPresence(ctx, tx.Client(), a.TenantID, id, "OFFLINE", s.clock.Now()); err != nil {
 			return nil, err
 		}
 		if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, now); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/team"
 	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/routing"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -81,6 +82,9 @@ func (s *Service) Offboard(ctx context.Context, id string, to routing.Target) (*
 			u.SetDisabledAt(now)
 		}
 		if out.Agent, err = u.Save(ctx); err != nil {
+			return nil, err
+		}
+		if err := report.TrackPresence(ctx, tx.Client(), a.TenantID, id, "OFFLINE", s.clock.Now()); err != nil {
 			return nil, err
 		}
 		if err := auth.RevokeAgentSessions(ctx, tx.Client(), id, now); err != nil {

@@ -253,7 +253,7 @@ func (a *App) buildServices() error {
 		Automation: automation.New(client, a.Pub, a.Jobs, router, conversations, a.Clock, a.Log),
 		Webhooks:   webhooks,
 		Pricing:    pricing.NewService(client),
-		Reports:    report.NewService(client),
+		Reports:    report.NewService(client, a.Clock),
 		Segments:   segments,
 		Broadcasts: broadcast.New(client, a.Pub, a.Jobs, segments, a.Clock, a.Log),
 		Exports:    a.newExports(),

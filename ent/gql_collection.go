@@ -3992,6 +3992,11 @@ func (_q *NumberQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, number.FieldUnlinkedAt)
 				fieldSeen[number.FieldUnlinkedAt] = struct{}{}
 			}
+		case "firstResponseTargetSeconds":
+			if _, ok := fieldSeen[number.FieldFirstResponseTargetSeconds]; !ok {
+				selectedFields = append(selectedFields, number.FieldFirstResponseTargetSeconds)
+				fieldSeen[number.FieldFirstResponseTargetSeconds] = struct{}{}
+			}
 		case "attention":
 			if _, ok := fieldSeen[number.FieldAttention]; !ok {
 				selectedFields = append(selectedFields, number.FieldAttention)

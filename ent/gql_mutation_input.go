@@ -230,14 +230,15 @@ func (c *GroupUpdateOne) SetInput(i UpdateGroupInput) *GroupUpdateOne {
 
 // CreateNumberInput represents a mutation input for creating numbers.
 type CreateNumberInput struct {
-	Phone         string
-	DisplayName   string
-	Provider      *number.Provider
-	GroupMode     *number.GroupMode
-	WabaID        *string
-	PhoneNumberID *string
-	Throughput    *int
-	MemberIDs     []string
+	Phone                      string
+	DisplayName                string
+	Provider                   *number.Provider
+	GroupMode                  *number.GroupMode
+	WabaID                     *string
+	PhoneNumberID              *string
+	Throughput                 *int
+	FirstResponseTargetSeconds *int
+	MemberIDs                  []string
 }
 
 // Mutate applies the CreateNumberInput on the NumberMutation builder.
@@ -259,6 +260,9 @@ func (i *CreateNumberInput) Mutate(m *NumberMutation) {
 	if v := i.Throughput; v != nil {
 		m.SetThroughput(*v)
 	}
+	if v := i.FirstResponseTargetSeconds; v != nil {
+		m.SetFirstResponseTargetSeconds(*v)
+	}
 	if v := i.MemberIDs; len(v) > 0 {
 		m.AddMemberIDs(v...)
 	}
@@ -272,18 +276,20 @@ func (c *NumberCreate) SetInput(i CreateNumberInput) *NumberCreate {
 
 // UpdateNumberInput represents a mutation input for updating numbers.
 type UpdateNumberInput struct {
-	Phone              *string
-	DisplayName        *string
-	Provider           *number.Provider
-	GroupMode          *number.GroupMode
-	ClearWabaID        bool
-	WabaID             *string
-	ClearPhoneNumberID bool
-	PhoneNumberID      *string
-	Throughput         *int
-	ClearMembers       bool
-	AddMemberIDs       []string
-	RemoveMemberIDs    []string
+	Phone                           *string
+	DisplayName                     *string
+	Provider                        *number.Provider
+	GroupMode                       *number.GroupMode
+	ClearWabaID                     bool
+	WabaID                          *string
+	ClearPhoneNumberID              bool
+	PhoneNumberID                   *string
+	Throughput                      *int
+	ClearFirstResponseTargetSeconds bool
+	FirstResponseTargetSeconds      *int
+	ClearMembers                    bool
+	AddMemberIDs                    []string
+	RemoveMemberIDs                 []string
 }
 
 // Mutate applies the UpdateNumberInput on the NumberMutation builder.
@@ -314,6 +320,12 @@ func (i *UpdateNumberInput) Mutate(m *NumberMutation) {
 	}
 	if v := i.Throughput; v != nil {
 		m.SetThroughput(*v)
+	}
+	if i.ClearFirstResponseTargetSeconds {
+		m.ClearFirstResponseTargetSeconds()
+	}
+	if v := i.FirstResponseTargetSeconds; v != nil {
+		m.SetFirstResponseTargetSeconds(*v)
 	}
 	if i.ClearMembers {
 		m.ClearMembers()

@@ -12643,6 +12643,18 @@ type NumberWhereInput struct {
 	UnlinkedAtIsNil  bool        `json:"unlinkedAtIsNil,omitempty"`
 	UnlinkedAtNotNil bool        `json:"unlinkedAtNotNil,omitempty"`
 
+	// "first_response_target_seconds" field predicates.
+	FirstResponseTargetSeconds       *int  `json:"firstResponseTargetSeconds,omitempty"`
+	FirstResponseTargetSecondsNEQ    *int  `json:"firstResponseTargetSecondsNEQ,omitempty"`
+	FirstResponseTargetSecondsIn     []int `json:"firstResponseTargetSecondsIn,omitempty"`
+	FirstResponseTargetSecondsNotIn  []int `json:"firstResponseTargetSecondsNotIn,omitempty"`
+	FirstResponseTargetSecondsGT     *int  `json:"firstResponseTargetSecondsGT,omitempty"`
+	FirstResponseTargetSecondsGTE    *int  `json:"firstResponseTargetSecondsGTE,omitempty"`
+	FirstResponseTargetSecondsLT     *int  `json:"firstResponseTargetSecondsLT,omitempty"`
+	FirstResponseTargetSecondsLTE    *int  `json:"firstResponseTargetSecondsLTE,omitempty"`
+	FirstResponseTargetSecondsIsNil  bool  `json:"firstResponseTargetSecondsIsNil,omitempty"`
+	FirstResponseTargetSecondsNotNil bool  `json:"firstResponseTargetSecondsNotNil,omitempty"`
+
 	// "attention" field predicates.
 	Attention             *string  `json:"attention,omitempty"`
 	AttentionNEQ          *string  `json:"attentionNEQ,omitempty"`
@@ -13196,6 +13208,36 @@ func (i *NumberWhereInput) P() (predicate.Number, error) {
 	}
 	if i.UnlinkedAtNotNil {
 		predicates = append(predicates, number.UnlinkedAtNotNil())
+	}
+	if i.FirstResponseTargetSeconds != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsEQ(*i.FirstResponseTargetSeconds))
+	}
+	if i.FirstResponseTargetSecondsNEQ != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsNEQ(*i.FirstResponseTargetSecondsNEQ))
+	}
+	if len(i.FirstResponseTargetSecondsIn) > 0 {
+		predicates = append(predicates, number.FirstResponseTargetSecondsIn(i.FirstResponseTargetSecondsIn...))
+	}
+	if len(i.FirstResponseTargetSecondsNotIn) > 0 {
+		predicates = append(predicates, number.FirstResponseTargetSecondsNotIn(i.FirstResponseTargetSecondsNotIn...))
+	}
+	if i.FirstResponseTargetSecondsGT != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsGT(*i.FirstResponseTargetSecondsGT))
+	}
+	if i.FirstResponseTargetSecondsGTE != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsGTE(*i.FirstResponseTargetSecondsGTE))
+	}
+	if i.FirstResponseTargetSecondsLT != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsLT(*i.FirstResponseTargetSecondsLT))
+	}
+	if i.FirstResponseTargetSecondsLTE != nil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsLTE(*i.FirstResponseTargetSecondsLTE))
+	}
+	if i.FirstResponseTargetSecondsIsNil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsIsNil())
+	}
+	if i.FirstResponseTargetSecondsNotNil {
+		predicates = append(predicates, number.FirstResponseTargetSecondsNotNil())
 	}
 	if i.Attention != nil {
 		predicates = append(predicates, number.AttentionEQ(*i.Attention))

@@ -29491,44 +29491,46 @@ func (m *MessageTemplateMutation) ResetEdge(name string) error {
 // NumberMutation represents an operation that mutates the Number nodes in the graph.
 type NumberMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *string
-	created_at           *time.Time
-	updated_at           *time.Time
-	phone                *string
-	display_name         *string
-	provider             *number.Provider
-	group_mode           *number.GroupMode
-	waba_id              *string
-	phone_number_id      *string
-	verified_at          *time.Time
-	credentials          *[]byte
-	status               *number.Status
-	quality              *number.Quality
-	messaging_tier       *string
-	throughput           *int
-	addthroughput        *int
-	last_seen_at         *time.Time
-	unlinked_at          *time.Time
-	routing_policy       *schematype.RoutingPolicy
-	business_hours       **schematype.Hours
-	attention            *string
-	clearedFields        map[string]struct{}
-	tenant               *string
-	clearedtenant        bool
-	members              map[string]struct{}
-	removedmembers       map[string]struct{}
-	clearedmembers       bool
-	conversations        map[string]struct{}
-	removedconversations map[string]struct{}
-	clearedconversations bool
-	groups               map[string]struct{}
-	removedgroups        map[string]struct{}
-	clearedgroups        bool
-	done                 bool
-	oldValue             func(context.Context) (*Number, error)
-	predicates           []predicate.Number
+	op                               Op
+	typ                              string
+	id                               *string
+	created_at                       *time.Time
+	updated_at                       *time.Time
+	phone                            *string
+	display_name                     *string
+	provider                         *number.Provider
+	group_mode                       *number.GroupMode
+	waba_id                          *string
+	phone_number_id                  *string
+	verified_at                      *time.Time
+	credentials                      *[]byte
+	status                           *number.Status
+	quality                          *number.Quality
+	messaging_tier                   *string
+	throughput                       *int
+	addthroughput                    *int
+	last_seen_at                     *time.Time
+	unlinked_at                      *time.Time
+	routing_policy                   *schematype.RoutingPolicy
+	business_hours                   **schematype.Hours
+	first_response_target_seconds    *int
+	addfirst_response_target_seconds *int
+	attention                        *string
+	clearedFields                    map[string]struct{}
+	tenant                           *string
+	clearedtenant                    bool
+	members                          map[string]struct{}
+	removedmembers                   map[string]struct{}
+	clearedmembers                   bool
+	conversations                    map[string]struct{}
+	removedconversations             map[string]struct{}
+	clearedconversations             bool
+	groups                           map[string]struct{}
+	removedgroups                    map[string]struct{}
+	clearedgroups                    bool
+	done                             bool
+	oldValue                         func(context.Context) (*Number, error)
+	predicates                       []predicate.Number
 }
 
 var _ ent.Mutation = (*NumberMutation)(nil)
@@ -30456,6 +30458,76 @@ func (m *NumberMutation) ResetBusinessHours() {
 	delete(m.clearedFields, number.FieldBusinessHours)
 }
 
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (m *NumberMutation) SetFirstResponseTargetSeconds(i int) {
+	m.first_response_target_seconds = &i
+	m.addfirst_response_target_seconds = nil
+}
+
+// FirstResponseTargetSeconds returns the value of the "first_response_target_seconds" field in the mutation.
+func (m *NumberMutation) FirstResponseTargetSeconds() (r int, exists bool) {
+	v := m.first_response_target_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstResponseTargetSeconds returns the old "first_response_target_seconds" field's value of the Number entity.
+// If the Number object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *NumberMutation) OldFirstResponseTargetSeconds(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstResponseTargetSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstResponseTargetSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstResponseTargetSeconds: %w", err)
+	}
+	return oldValue.FirstResponseTargetSeconds, nil
+}
+
+// AddFirstResponseTargetSeconds adds i to the "first_response_target_seconds" field.
+func (m *NumberMutation) AddFirstResponseTargetSeconds(i int) {
+	if m.addfirst_response_target_seconds != nil {
+		*m.addfirst_response_target_seconds += i
+	} else {
+		m.addfirst_response_target_seconds = &i
+	}
+}
+
+// AddedFirstResponseTargetSeconds returns the value that was added to the "first_response_target_seconds" field in this mutation.
+func (m *NumberMutation) AddedFirstResponseTargetSeconds() (r int, exists bool) {
+	v := m.addfirst_response_target_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (m *NumberMutation) ClearFirstResponseTargetSeconds() {
+	m.first_response_target_seconds = nil
+	m.addfirst_response_target_seconds = nil
+	m.clearedFields[number.FieldFirstResponseTargetSeconds] = struct{}{}
+}
+
+// FirstResponseTargetSecondsCleared returns if the "first_response_target_seconds" field was cleared in this mutation.
+func (m *NumberMutation) FirstResponseTargetSecondsCleared() bool {
+	_, ok := m.clearedFields[number.FieldFirstResponseTargetSeconds]
+	return ok
+}
+
+// ResetFirstResponseTargetSeconds resets all changes to the "first_response_target_seconds" field.
+func (m *NumberMutation) ResetFirstResponseTargetSeconds() {
+	m.first_response_target_seconds = nil
+	m.addfirst_response_target_seconds = nil
+	delete(m.clearedFields, number.FieldFirstResponseTargetSeconds)
+}
+
 // SetAttention sets the "attention" field.
 func (m *NumberMutation) SetAttention(s string) {
 	m.attention = &s
@@ -30728,7 +30800,7 @@ func (m *NumberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *NumberMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, number.FieldCreatedAt)
 	}
@@ -30786,6 +30858,9 @@ func (m *NumberMutation) Fields() []string {
 	if m.business_hours != nil {
 		fields = append(fields, number.FieldBusinessHours)
 	}
+	if m.first_response_target_seconds != nil {
+		fields = append(fields, number.FieldFirstResponseTargetSeconds)
+	}
 	if m.attention != nil {
 		fields = append(fields, number.FieldAttention)
 	}
@@ -30835,6 +30910,8 @@ func (m *NumberMutation) Field(name string) (ent.Value, bool) {
 		return m.RoutingPolicy()
 	case number.FieldBusinessHours:
 		return m.BusinessHours()
+	case number.FieldFirstResponseTargetSeconds:
+		return m.FirstResponseTargetSeconds()
 	case number.FieldAttention:
 		return m.Attention()
 	}
@@ -30884,6 +30961,8 @@ func (m *NumberMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldRoutingPolicy(ctx)
 	case number.FieldBusinessHours:
 		return m.OldBusinessHours(ctx)
+	case number.FieldFirstResponseTargetSeconds:
+		return m.OldFirstResponseTargetSeconds(ctx)
 	case number.FieldAttention:
 		return m.OldAttention(ctx)
 	}
@@ -31028,6 +31107,13 @@ func (m *NumberMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetBusinessHours(v)
 		return nil
+	case number.FieldFirstResponseTargetSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstResponseTargetSeconds(v)
+		return nil
 	case number.FieldAttention:
 		v, ok := value.(string)
 		if !ok {
@@ -31046,6 +31132,9 @@ func (m *NumberMutation) AddedFields() []string {
 	if m.addthroughput != nil {
 		fields = append(fields, number.FieldThroughput)
 	}
+	if m.addfirst_response_target_seconds != nil {
+		fields = append(fields, number.FieldFirstResponseTargetSeconds)
+	}
 	return fields
 }
 
@@ -31056,6 +31145,8 @@ func (m *NumberMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case number.FieldThroughput:
 		return m.AddedThroughput()
+	case number.FieldFirstResponseTargetSeconds:
+		return m.AddedFirstResponseTargetSeconds()
 	}
 	return nil, false
 }
@@ -31071,6 +31162,13 @@ func (m *NumberMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddThroughput(v)
+		return nil
+	case number.FieldFirstResponseTargetSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFirstResponseTargetSeconds(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Number numeric field %s", name)
@@ -31106,6 +31204,9 @@ func (m *NumberMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(number.FieldBusinessHours) {
 		fields = append(fields, number.FieldBusinessHours)
+	}
+	if m.FieldCleared(number.FieldFirstResponseTargetSeconds) {
+		fields = append(fields, number.FieldFirstResponseTargetSeconds)
 	}
 	if m.FieldCleared(number.FieldAttention) {
 		fields = append(fields, number.FieldAttention)
@@ -31150,6 +31251,9 @@ func (m *NumberMutation) ClearField(name string) error {
 		return nil
 	case number.FieldBusinessHours:
 		m.ClearBusinessHours()
+		return nil
+	case number.FieldFirstResponseTargetSeconds:
+		m.ClearFirstResponseTargetSeconds()
 		return nil
 	case number.FieldAttention:
 		m.ClearAttention()
@@ -31218,6 +31322,9 @@ func (m *NumberMutation) ResetField(name string) error {
 		return nil
 	case number.FieldBusinessHours:
 		m.ResetBusinessHours()
+		return nil
+	case number.FieldFirstResponseTargetSeconds:
+		m.ResetFirstResponseTargetSeconds()
 		return nil
 	case number.FieldAttention:
 		m.ResetAttention()

@@ -58,6 +58,8 @@ type Number struct {
 	RoutingPolicy schematype.RoutingPolicy `json:"routing_policy,omitempty"`
 	// the number's own hours; nil: the tenant's
 	BusinessHours *schematype.Hours `json:"business_hours,omitempty"`
+	// the number's first-response target (SLA), in seconds; nil: the tenant's. A first response later than it is a breach in reports
+	FirstResponseTargetSeconds *int `json:"first_response_target_seconds,omitempty"`
 	// why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine
 	Attention string `json:"attention,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -132,7 +134,7 @@ func (*Number) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case number.FieldCredentials, number.FieldRoutingPolicy, number.FieldBusinessHours:
 			values[i] = new([]byte)
-		case number.FieldThroughput:
+		case number.FieldThroughput, number.FieldFirstResponseTargetSeconds:
 			values[i] = new(sql.NullInt64)
 		case number.FieldID, number.FieldTenantID, number.FieldPhone, number.FieldDisplayName, number.FieldProvider, number.FieldGroupMode, number.FieldWabaID, number.FieldPhoneNumberID, number.FieldStatus, number.FieldQuality, number.FieldMessagingTier, number.FieldAttention:
 			values[i] = new(sql.NullString)
@@ -281,6 +283,13 @@ func (_m *Number) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field business_hours: %w", err)
 				}
 			}
+		case number.FieldFirstResponseTargetSeconds:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field first_response_target_seconds", values[i])
+			} else if value.Valid {
+				_m.FirstResponseTargetSeconds = new(int)
+				*_m.FirstResponseTargetSeconds = int(value.Int64)
+			}
 		case number.FieldAttention:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field attention", values[i])
@@ -406,6 +415,11 @@ func (_m *Number) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("business_hours=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BusinessHours))
+	builder.WriteString(", ")
+	if v := _m.FirstResponseTargetSeconds; v != nil {
+		builder.WriteString("first_response_target_seconds=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("attention=")
 	builder.WriteString(_m.Attention)

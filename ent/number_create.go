@@ -254,6 +254,20 @@ func (_c *NumberCreate) SetBusinessHours(v *schematype.Hours) *NumberCreate {
 	return _c
 }
 
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (_c *NumberCreate) SetFirstResponseTargetSeconds(v int) *NumberCreate {
+	_c.mutation.SetFirstResponseTargetSeconds(v)
+	return _c
+}
+
+// SetNillableFirstResponseTargetSeconds sets the "first_response_target_seconds" field if the given value is not nil.
+func (_c *NumberCreate) SetNillableFirstResponseTargetSeconds(v *int) *NumberCreate {
+	if v != nil {
+		_c.SetFirstResponseTargetSeconds(*v)
+	}
+	return _c
+}
+
 // SetAttention sets the "attention" field.
 func (_c *NumberCreate) SetAttention(v string) *NumberCreate {
 	_c.mutation.SetAttention(v)
@@ -485,6 +499,11 @@ func (_c *NumberCreate) check() error {
 			return &ValidationError{Name: "throughput", err: fmt.Errorf(`ent: validator failed for field "Number.throughput": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.FirstResponseTargetSeconds(); ok {
+		if err := number.FirstResponseTargetSecondsValidator(v); err != nil {
+			return &ValidationError{Name: "first_response_target_seconds", err: fmt.Errorf(`ent: validator failed for field "Number.first_response_target_seconds": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := number.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Number.id": %w`, err)}
@@ -600,6 +619,10 @@ func (_c *NumberCreate) createSpec() (*Number, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.BusinessHours(); ok {
 		_spec.SetField(number.FieldBusinessHours, field.TypeJSON, value)
 		_node.BusinessHours = value
+	}
+	if value, ok := _c.mutation.FirstResponseTargetSeconds(); ok {
+		_spec.SetField(number.FieldFirstResponseTargetSeconds, field.TypeInt, value)
+		_node.FirstResponseTargetSeconds = &value
 	}
 	if value, ok := _c.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)
@@ -986,6 +1009,30 @@ func (u *NumberUpsert) ClearBusinessHours() *NumberUpsert {
 	return u
 }
 
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (u *NumberUpsert) SetFirstResponseTargetSeconds(v int) *NumberUpsert {
+	u.Set(number.FieldFirstResponseTargetSeconds, v)
+	return u
+}
+
+// UpdateFirstResponseTargetSeconds sets the "first_response_target_seconds" field to the value that was provided on create.
+func (u *NumberUpsert) UpdateFirstResponseTargetSeconds() *NumberUpsert {
+	u.SetExcluded(number.FieldFirstResponseTargetSeconds)
+	return u
+}
+
+// AddFirstResponseTargetSeconds adds v to the "first_response_target_seconds" field.
+func (u *NumberUpsert) AddFirstResponseTargetSeconds(v int) *NumberUpsert {
+	u.Add(number.FieldFirstResponseTargetSeconds, v)
+	return u
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (u *NumberUpsert) ClearFirstResponseTargetSeconds() *NumberUpsert {
+	u.SetNull(number.FieldFirstResponseTargetSeconds)
+	return u
+}
+
 // SetAttention sets the "attention" field.
 func (u *NumberUpsert) SetAttention(v string) *NumberUpsert {
 	u.Set(number.FieldAttention, v)
@@ -1363,6 +1410,34 @@ func (u *NumberUpsertOne) UpdateBusinessHours() *NumberUpsertOne {
 func (u *NumberUpsertOne) ClearBusinessHours() *NumberUpsertOne {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearBusinessHours()
+	})
+}
+
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (u *NumberUpsertOne) SetFirstResponseTargetSeconds(v int) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetFirstResponseTargetSeconds(v)
+	})
+}
+
+// AddFirstResponseTargetSeconds adds v to the "first_response_target_seconds" field.
+func (u *NumberUpsertOne) AddFirstResponseTargetSeconds(v int) *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.AddFirstResponseTargetSeconds(v)
+	})
+}
+
+// UpdateFirstResponseTargetSeconds sets the "first_response_target_seconds" field to the value that was provided on create.
+func (u *NumberUpsertOne) UpdateFirstResponseTargetSeconds() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateFirstResponseTargetSeconds()
+	})
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (u *NumberUpsertOne) ClearFirstResponseTargetSeconds() *NumberUpsertOne {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearFirstResponseTargetSeconds()
 	})
 }
 
@@ -1913,6 +1988,34 @@ func (u *NumberUpsertBulk) UpdateBusinessHours() *NumberUpsertBulk {
 func (u *NumberUpsertBulk) ClearBusinessHours() *NumberUpsertBulk {
 	return u.Update(func(s *NumberUpsert) {
 		s.ClearBusinessHours()
+	})
+}
+
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (u *NumberUpsertBulk) SetFirstResponseTargetSeconds(v int) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.SetFirstResponseTargetSeconds(v)
+	})
+}
+
+// AddFirstResponseTargetSeconds adds v to the "first_response_target_seconds" field.
+func (u *NumberUpsertBulk) AddFirstResponseTargetSeconds(v int) *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.AddFirstResponseTargetSeconds(v)
+	})
+}
+
+// UpdateFirstResponseTargetSeconds sets the "first_response_target_seconds" field to the value that was provided on create.
+func (u *NumberUpsertBulk) UpdateFirstResponseTargetSeconds() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.UpdateFirstResponseTargetSeconds()
+	})
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (u *NumberUpsertBulk) ClearFirstResponseTargetSeconds() *NumberUpsertBulk {
+	return u.Update(func(s *NumberUpsert) {
+		s.ClearFirstResponseTargetSeconds()
 	})
 }
 

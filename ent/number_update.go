@@ -308,6 +308,33 @@ func (_u *NumberUpdate) ClearBusinessHours() *NumberUpdate {
 	return _u
 }
 
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (_u *NumberUpdate) SetFirstResponseTargetSeconds(v int) *NumberUpdate {
+	_u.mutation.ResetFirstResponseTargetSeconds()
+	_u.mutation.SetFirstResponseTargetSeconds(v)
+	return _u
+}
+
+// SetNillableFirstResponseTargetSeconds sets the "first_response_target_seconds" field if the given value is not nil.
+func (_u *NumberUpdate) SetNillableFirstResponseTargetSeconds(v *int) *NumberUpdate {
+	if v != nil {
+		_u.SetFirstResponseTargetSeconds(*v)
+	}
+	return _u
+}
+
+// AddFirstResponseTargetSeconds adds value to the "first_response_target_seconds" field.
+func (_u *NumberUpdate) AddFirstResponseTargetSeconds(v int) *NumberUpdate {
+	_u.mutation.AddFirstResponseTargetSeconds(v)
+	return _u
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (_u *NumberUpdate) ClearFirstResponseTargetSeconds() *NumberUpdate {
+	_u.mutation.ClearFirstResponseTargetSeconds()
+	return _u
+}
+
 // SetAttention sets the "attention" field.
 func (_u *NumberUpdate) SetAttention(v string) *NumberUpdate {
 	_u.mutation.SetAttention(v)
@@ -520,6 +547,11 @@ func (_u *NumberUpdate) check() error {
 			return &ValidationError{Name: "throughput", err: fmt.Errorf(`ent: validator failed for field "Number.throughput": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FirstResponseTargetSeconds(); ok {
+		if err := number.FirstResponseTargetSecondsValidator(v); err != nil {
+			return &ValidationError{Name: "first_response_target_seconds", err: fmt.Errorf(`ent: validator failed for field "Number.first_response_target_seconds": %w`, err)}
+		}
+	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Number.tenant"`)
 	}
@@ -624,6 +656,15 @@ func (_u *NumberUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.BusinessHoursCleared() {
 		_spec.ClearField(number.FieldBusinessHours, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.FirstResponseTargetSeconds(); ok {
+		_spec.SetField(number.FieldFirstResponseTargetSeconds, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedFirstResponseTargetSeconds(); ok {
+		_spec.AddField(number.FieldFirstResponseTargetSeconds, field.TypeInt, value)
+	}
+	if _u.mutation.FirstResponseTargetSecondsCleared() {
+		_spec.ClearField(number.FieldFirstResponseTargetSeconds, field.TypeInt)
 	}
 	if value, ok := _u.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)
@@ -1063,6 +1104,33 @@ func (_u *NumberUpdateOne) ClearBusinessHours() *NumberUpdateOne {
 	return _u
 }
 
+// SetFirstResponseTargetSeconds sets the "first_response_target_seconds" field.
+func (_u *NumberUpdateOne) SetFirstResponseTargetSeconds(v int) *NumberUpdateOne {
+	_u.mutation.ResetFirstResponseTargetSeconds()
+	_u.mutation.SetFirstResponseTargetSeconds(v)
+	return _u
+}
+
+// SetNillableFirstResponseTargetSeconds sets the "first_response_target_seconds" field if the given value is not nil.
+func (_u *NumberUpdateOne) SetNillableFirstResponseTargetSeconds(v *int) *NumberUpdateOne {
+	if v != nil {
+		_u.SetFirstResponseTargetSeconds(*v)
+	}
+	return _u
+}
+
+// AddFirstResponseTargetSeconds adds value to the "first_response_target_seconds" field.
+func (_u *NumberUpdateOne) AddFirstResponseTargetSeconds(v int) *NumberUpdateOne {
+	_u.mutation.AddFirstResponseTargetSeconds(v)
+	return _u
+}
+
+// ClearFirstResponseTargetSeconds clears the value of the "first_response_target_seconds" field.
+func (_u *NumberUpdateOne) ClearFirstResponseTargetSeconds() *NumberUpdateOne {
+	_u.mutation.ClearFirstResponseTargetSeconds()
+	return _u
+}
+
 // SetAttention sets the "attention" field.
 func (_u *NumberUpdateOne) SetAttention(v string) *NumberUpdateOne {
 	_u.mutation.SetAttention(v)
@@ -1288,6 +1356,11 @@ func (_u *NumberUpdateOne) check() error {
 			return &ValidationError{Name: "throughput", err: fmt.Errorf(`ent: validator failed for field "Number.throughput": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FirstResponseTargetSeconds(); ok {
+		if err := number.FirstResponseTargetSecondsValidator(v); err != nil {
+			return &ValidationError{Name: "first_response_target_seconds", err: fmt.Errorf(`ent: validator failed for field "Number.first_response_target_seconds": %w`, err)}
+		}
+	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Number.tenant"`)
 	}
@@ -1409,6 +1482,15 @@ func (_u *NumberUpdateOne) sqlSave(ctx context.Context) (_node *Number, err erro
 	}
 	if _u.mutation.BusinessHoursCleared() {
 		_spec.ClearField(number.FieldBusinessHours, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.FirstResponseTargetSeconds(); ok {
+		_spec.SetField(number.FieldFirstResponseTargetSeconds, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedFirstResponseTargetSeconds(); ok {
+		_spec.AddField(number.FieldFirstResponseTargetSeconds, field.TypeInt, value)
+	}
+	if _u.mutation.FirstResponseTargetSecondsCleared() {
+		_spec.ClearField(number.FieldFirstResponseTargetSeconds, field.TypeInt)
 	}
 	if value, ok := _u.mutation.Attention(); ok {
 		_spec.SetField(number.FieldAttention, field.TypeString, value)

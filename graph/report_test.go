@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
+	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
 	"github.com/switchboard-dev/switchboard/report"
@@ -111,5 +112,64 @@ func TestReportThroughTheAPI(t *testing.T) {
 		require.Len(t, events, 1)
 		require.Contains(t, events[0].Summary, digest)
 		require.Contains(t, events[0].Summary, "4 rows")
+	})
+}
+
+// A number's own first-response target overrides the tenant's: set through
+// updateNumber (number.manage, audited as number.update), refused to an
+// agent, to another tenant and out of range; the report by number shows
+// it, and a first response is judged by it.
+func TestNumberFirstResponseTarget(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := graphtest.New(t, db, graph.DefaultConfig)
+		owner := s.Inbox(t, "acme", 1)
+		other := s.Inbox(t, "globex", 1)
+		ctx := viewer.Platform(t.Context())
+		tenantID := s.DB.Client.Agent.Query().Where(agent.Email("agent@acme.test")).OnlyX(ctx).TenantID
+		sys := viewer.System(t.Context(), tenantID)
+		num := s.DB.Client.Number.Query().FirstX(sys)
+
+		const set = `mutation($id: ID!, $s: Int) { updateNumber(id: $id, input: {firstResponseTargetSeconds: $s}) { id firstResponseTargetSeconds } }`
+		var out struct {
+			UpdateNumber struct{ FirstResponseTargetSeconds *int }
+		}
+		s.Do(t, owner, set, map[string]any{"id": num.ID, "s": 30}).Decode(t, &out)
+		require.Equal(t, 30, *out.UpdateNumber.FirstResponseTargetSeconds)
+		events := s.DB.Client.AuditEvent.Query().Where(auditevent.Action(audit.ActionNumberUpdated), auditevent.TargetID(num.ID)).AllX(sys)
+		require.Len(t, events, 1)
+
+		s.Do(t, s.Login(t, "agent@acme.test", graphtest.Password), set, map[string]any{"id": num.ID, "s": 600}).RequireCode(t, "FORBIDDEN")
+		s.Do(t, other, set, map[string]any{"id": num.ID, "s": 600}).RequireCode(t, "NOT_FOUND")
+		s.Do(t, owner, set, map[string]any{"id": num.ID, "s": 0}).RequireCode(t, "INVALID_INPUT")
+		require.Equal(t, 30, *s.DB.Client.Number.GetX(sys, num.ID).FirstResponseTargetSeconds, "unchanged by the refusals")
+
+		// A customer waits 45 s: over the number's 30 s, under the tenant's.
+		agentID := s.DB.Client.Agent.Query().Where(agent.Email("agent@acme.test")).OnlyX(ctx).ID
+		ct := s.DB.Client.Contact.Create().SetWaID("33799999999").SetPhone("+33799999999").SaveX(sys)
+		conv := s.DB.Client.Conversation.Create().SetNumberID(num.ID).SetContactID(ct.ID).SetAssigneeID(agentID).SaveX(sys)
+		at := time.Now()
+		s.DB.Client.Message.Create().SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionINBOUND).
+			SetStatus(message.StatusRECEIVED).SetBody("Hello?").SetCreatedAt(at).ExecX(sys)
+		s.DB.Client.Message.Create().SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionOUTBOUND).
+			SetStatus(message.StatusREAD).SetBody("Hi!").SetSenderID(agentID).SetCreatedAt(at.Add(45 * time.Second)).ExecX(sys)
+		today := time.Now().UTC().Format(time.DateOnly)
+		var rep struct {
+			Report struct {
+				FirstResponseTargetSeconds int
+				Totals                     []struct {
+					Key                        string
+					FirstResponseTargetSeconds *int
+					FirstResponseBreaches      int
+				}
+			}
+		}
+		s.Do(t, owner, `query($in: ReportInput!) { report(input: $in) { firstResponseTargetSeconds totals { key firstResponseTargetSeconds firstResponseBreaches } } }`,
+			map[string]any{"in": map[string]any{"from": today, "to": today, "dimension": "NUMBER"}}).Decode(t, &rep)
+		require.Len(t, rep.Report.Totals, 1)
+		require.Equal(t, num.ID, rep.Report.Totals[0].Key)
+		require.Equal(t, 30, *rep.Report.Totals[0].FirstResponseTargetSeconds)
+		require.Greater(t, rep.Report.FirstResponseTargetSeconds, 45, "the tenant's target would not count it")
+		require.Equal(t, 1, rep.Report.Totals[0].FirstResponseBreaches)
 	})
 }

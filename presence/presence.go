@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -132,7 +133,7 @@ func (t *Tracker) Set(ctx context.Context, away bool) (*ent.Agent, error) {
 	if a, err = t.client.Agent.UpdateOneID(v.AgentID).SetPresence(p).Save(ctx); err != nil {
 		return nil, err
 	}
-	t.publish(ctx, v.TenantID, v.AgentID)
+	t.changed(ctx, v.TenantID, v.AgentID, p)
 	return a, nil
 }
 
@@ -194,7 +195,7 @@ func (t *Tracker) sweep(ctx context.Context) {
 			continue
 		}
 		if n > 0 {
-			t.publish(sctx, a.TenantID, a.ID)
+			t.changed(sctx, a.TenantID, a.ID, agent.PresenceOFFLINE)
 		}
 	}
 }
@@ -211,16 +212,21 @@ func (t *Tracker) move(ctx context.Context, agentID string, to agent.Presence, f
 		return
 	}
 	if n > 0 {
-		t.publish(ctx, viewer.FromContext(ctx).TenantID, agentID)
+		t.changed(ctx, viewer.FromContext(ctx).TenantID, agentID, to)
 	}
 }
 
-func (t *Tracker) publish(ctx context.Context, tenantID, agentID string) {
-	if t.bus == nil {
-		return
+// changed publishes the agent's new presence and records it for reports
+// (an interval of report_presence, at the clock's now): subscribers first,
+// the record does not delay them.
+func (t *Tracker) changed(ctx context.Context, tenantID, agentID string, p agent.Presence) {
+	at := t.clock.Now()
+	if t.bus != nil {
+		if _, err := t.bus.Publish(context.WithoutCancel(ctx), realtime.AgentPresenceEvent(tenantID, agentID)); err != nil {
+			t.log.Error("presence: publish", "agent", agentID, "err", err)
+		}
 	}
-	_, err := t.bus.Publish(context.WithoutCancel(ctx), realtime.AgentPresenceEvent(tenantID, agentID))
-	if err != nil {
-		t.log.Error("presence: publish", "agent", agentID, "err", err)
+	if err := report.TrackPresence(ctx, t.client, tenantID, agentID, p.String(), at); err != nil {
+		t.log.Error("presence: record", "agent", agentID, "err", err)
 	}
 }

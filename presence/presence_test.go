@@ -14,6 +14,7 @@ import (
 	_ "github.com/switchboard-dev/switchboard/ent/runtime"
 	"github.com/switchboard-dev/switchboard/presence"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/tenant"
@@ -90,5 +91,62 @@ func TestPresenceAcrossInstances(t *testing.T) {
 			t.Fatalf("unexpected event %s after %d changes: each change is published once", e.Type, changes)
 		default:
 		}
+	})
+}
+
+// Reports give each agent's time online and away from their presence
+// changes, clipped to the tenant's local days and to now (a moved clock):
+// connected at 23:30 in Berlin, away from 00:30 to 01:00, online again
+// until the report at 01:45.
+func TestPresenceTimeIsReportedPerLocalDay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		ten, owner, err := tenant.Create(ctx, db.Client, tenant.Input{
+			Name: "Acme", Slug: "acme", OwnerName: "Owner", OwnerEmail: "owner@acme.test", OwnerPassword: "correct horse battery",
+		})
+		require.NoError(t, err)
+		sys := viewer.System(ctx, ten.ID)
+		require.NoError(t, db.Client.Tenant.UpdateOneID(ten.ID).SetTimezone("Europe/Berlin").Exec(viewer.Platform(ctx)))
+		clk := clock.NewFake(time.Date(2026, 11, 10, 22, 30, 0, 0, time.UTC)) // 23:30 in Berlin
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		tr := presence.NewTracker(db.Client, nil, 24*time.Hour, clk, log) // no Run: the lease holds all along
+		self := viewer.NewContext(ctx, &viewer.Viewer{Kind: viewer.KindAgent, TenantID: ten.ID, AgentID: owner.ID, Roles: owner.Roles})
+
+		tr.Connected(ten.ID, owner.ID)
+		clk.Advance(time.Hour)
+		_, err = tr.Set(self, true)
+		require.NoError(t, err)
+		_, err = tr.Set(self, true) // already away: nothing more
+		require.NoError(t, err)
+		clk.Advance(30 * time.Minute)
+		a, err := tr.Set(self, false)
+		require.NoError(t, err)
+		require.Equal(t, agent.PresenceONLINE, a.Presence)
+		clk.Advance(45 * time.Minute)
+
+		svc := report.NewService(db.Client, clk)
+		type times struct{ online, away int }
+		run := func(dim report.Dimension) (days []times, total times) {
+			r, err := svc.Run(sys, report.Query{From: "2026-11-10", To: "2026-11-12", Bucket: report.Day, Dimension: dim})
+			require.NoError(t, err)
+			require.Len(t, r.Totals, 1)
+			for _, row := range r.Buckets {
+				days = append(days, times{row.OnlineSeconds, row.AwaySeconds})
+			}
+			return days, times{r.Totals[0].OnlineSeconds, r.Totals[0].AwaySeconds}
+		}
+		for _, dim := range []report.Dimension{report.Agent, report.Tenant} {
+			days, total := run(dim)
+			require.Equal(t, []times{{1800, 0}, {1800 + 2700, 1800}, {0, 0}}, days, dim)
+			require.Equal(t, times{6300, 1800}, total, dim)
+		}
+
+		// Later, the open interval has grown; disabling the agent ends it.
+		clk.Advance(15 * time.Minute)
+		require.NoError(t, report.TrackPresence(sys, db.Client, ten.ID, owner.ID, "OFFLINE", clk.Now()))
+		clk.Advance(time.Hour)
+		days, total := run(report.Agent)
+		require.Equal(t, []times{{1800, 0}, {1800 + 3600, 1800}, {0, 0}}, days)
+		require.Equal(t, times{7200, 1800}, total)
 	})
 }

@@ -46,6 +46,13 @@ func NewBuilder(t *ent.Tenant) *Builder {
 	return &Builder{tc: tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
 }
 
+// SetFirstResponseTarget gives a number its own first-response target (in
+// seconds), which its first responses added later are judged by instead of
+// the tenant's.
+func (b *Builder) SetFirstResponseTarget(numberID string, seconds int) {
+	b.tc.setTarget(numberID, int64(seconds))
+}
+
 // Add computes the facts of conv from its messages, oldest first. Its
 // status history is unknown: a resolved conversation counts one resolution,
 // at resolved_at (updated_at when that is unset), from its opening.
@@ -259,6 +266,9 @@ func backfillPage(ctx context.Context, client *ent.Client, t *ent.Tenant, ids []
 			byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
 		}
 		b := NewBuilder(t)
+		if err := b.tc.readTargets(ctx, tx.Client()); err != nil {
+			return err
+		}
 		for _, c := range convs {
 			b.Add(c, byConv[c.ID])
 		}

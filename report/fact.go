@@ -119,13 +119,16 @@ func b2i(b bool) int64 {
 }
 
 // tenantClock is what facts need from the tenant: its zone, its opening
-// hours and its first-response target, read once per write.
+// hours and its first-response targets (the numbers' read only by writes
+// that may respond, readTargets), read once per write.
 type tenantClock struct {
 	id       string
 	loc      *time.Location
 	hours    hours.Hours
 	hasHours bool
 	targetMs int64
+	// numberTargetMs holds the numbers' own targets, overriding targetMs.
+	numberTargetMs map[string]int64
 }
 
 func readTenant(ctx context.Context, c *ent.Client, id string) (tenantClock, error) {
@@ -134,6 +137,41 @@ func readTenant(ctx context.Context, c *ent.Client, id string) (tenantClock, err
 		return tenantClock{}, fmt.Errorf("report: tenant %s: %w", id, err)
 	}
 	return newTenantClock(t)
+}
+
+// readTargets reads the numbers' own first-response targets.
+func (tc *tenantClock) readTargets(ctx context.Context, db execer) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, first_response_target_seconds FROM numbers
+WHERE tenant_id = $1 AND first_response_target_seconds IS NOT NULL`, tc.id)
+	if err != nil {
+		return fmt.Errorf("report: number targets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seconds int64
+		if err := rows.Scan(&id, &seconds); err != nil {
+			return err
+		}
+		tc.setTarget(id, seconds)
+	}
+	return rows.Err()
+}
+
+func (tc *tenantClock) setTarget(numberID string, seconds int64) {
+	if tc.numberTargetMs == nil {
+		tc.numberTargetMs = map[string]int64{}
+	}
+	tc.numberTargetMs[numberID] = seconds * 1000
+}
+
+// targetOf is the first-response target in force on a number, in
+// milliseconds: its own, else the tenant's.
+func (tc tenantClock) targetOf(numberID string) int64 {
+	if ms, ok := tc.numberTargetMs[numberID]; ok {
+		return ms
+	}
+	return tc.targetMs
 }
 
 func newTenantClock(t *ent.Tenant) (tenantClock, error) {
@@ -158,7 +196,8 @@ func (tc tenantClock) span(kind, conversationID string, d dims, start, at time.T
 		s.businessMs = tc.hours.OpenBetween(time.UnixMilli(start.UnixMilli()), time.UnixMilli(at.UnixMilli())).Milliseconds()
 	}
 	if kind == KindFirstResponse {
-		s.breached, s.businessBreach = s.ms > tc.targetMs, s.businessMs > tc.targetMs
+		target := tc.targetOf(d.number)
+		s.breached, s.businessBreach = s.ms > target, s.businessMs > target
 	}
 	return s
 }

@@ -26,6 +26,7 @@ var CSVHeader = []string{
 	"first_response_count", "first_response_mean_s", "first_response_p50_s", "first_response_p90_s",
 	"response_count", "response_mean_s", "response_p50_s", "response_p90_s",
 	"resolution_count", "resolution_mean_s", "resolution_p50_s", "resolution_p90_s",
+	"first_response_target_s", "online_s", "away_s",
 }
 
 // Handler serves GET /export/report?from=…&to=…&bucket=…&dimension=…&businessHours=true
@@ -144,6 +145,13 @@ func (s *Service) csv(ctx context.Context, q Query) ([]byte, int, error) {
 				}
 			}
 		}
+		target := ""
+		if r.FirstResponseTargetSeconds != nil {
+			target = strconv.Itoa(*r.FirstResponseTargetSeconds)
+		}
+		number("firstResponseTargetSeconds", target)
+		number("onlineSeconds", strconv.Itoa(r.OnlineSeconds))
+		number("awaySeconds", strconv.Itoa(r.AwaySeconds))
 		_ = cw.Write(line)
 	}
 	if f.effect(reportType, "buckets") == policy.Allow {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/apperr"
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -85,7 +86,13 @@ type Row struct {
 	Key                                                 string
 	Opened, Resolved, Reopened, MessagesIn, MessagesOut int
 	Handled, FirstResponseBreaches                      int
-	FirstResponse, Response, Resolution                 Durations
+	// FirstResponseTargetSeconds is, by number, the number's target today
+	// (its own, else the tenant's); nil otherwise.
+	FirstResponseTargetSeconds *int
+	// OnlineSeconds and AwaySeconds are an agent's time in each presence
+	// (by agent; all agents' by tenant), clipped to the row's range.
+	OnlineSeconds, AwaySeconds          int
+	FirstResponse, Response, Resolution Durations
 }
 
 // Report is the answer to a Query.
@@ -103,11 +110,12 @@ type Report struct {
 // Service answers reports from the facts.
 type Service struct {
 	client *ent.Client
+	clock  clock.Clock // where an open presence interval ends
 }
 
 // NewService reads reports through client.
-func NewService(client *ent.Client) *Service {
-	return &Service{client: client}
+func NewService(client *ent.Client, clk clock.Clock) *Service {
+	return &Service{client: client, clock: clk}
 }
 
 // Run answers q for the viewer's tenant.
@@ -119,6 +127,9 @@ func (s *Service) Run(ctx context.Context, q Query) (*Report, error) {
 	}
 	tc, err := newTenantClock(t)
 	if err != nil {
+		return nil, err
+	}
+	if err := tc.readTargets(ctx, s.client); err != nil {
 		return nil, err
 	}
 	r := &Report{Query: q, Location: tc.loc, TimeZone: tc.loc.String(), FirstResponseTargetSeconds: t.Settings.FirstResponseTargetSeconds()}
@@ -142,7 +153,13 @@ func (s *Service) Run(ctx context.Context, q Query) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.readPresence(ctx, tenantID, dim, filter, bounds, acc); err != nil {
+		return nil, err
+	}
 	r.Buckets, r.Totals = acc.rows(bounds, r.BusinessHours)
+	if dim == dimNumber || dim == dimAgentNumber {
+		r.targets(tc)
+	}
 	return r, nil
 }
 
@@ -334,8 +351,12 @@ WHERE tenant_id = $1 AND dim = $2 AND kind IN ($5, $6, $7) AND day >= $3 AND day
 		if err := rows.Scan(&day, &dimID, &kind, &bins); err != nil {
 			return err
 		}
-		h := acc.at(bucketOf(bounds, day), f.key(dimID)).bins(strings.TrimSuffix(kind, suffix))
-		if err := eachBin(bins, func(b int, n int64) { h[b] += n }); err != nil {
+		k := kindIndex(strings.TrimSuffix(kind, suffix))
+		if k < 0 {
+			return fmt.Errorf("report: histogram of %s on %d: kind %q", dimID, day, kind)
+		}
+		h := &acc.at(bucketOf(bounds, day), f.key(dimID)).hist[k]
+		if err := eachBin(bins, h.add); err != nil {
 			return fmt.Errorf("report: histogram of %s on %d: %w", dimID, day, err)
 		}
 	}
@@ -369,7 +390,9 @@ func (s *Service) readSamples(ctx context.Context, tenantID string, f filter, bo
 		if r.BusinessHours {
 			ms = bms
 		}
-		acc.at(bucketOf(bounds, floorDiv(at, 1000)), key).bins(kind)[binOf(ms)]++
+		if k := kindIndex(kind); k >= 0 {
+			acc.at(bucketOf(bounds, floorDiv(at, 1000)), key).hist[k].add(binOf(ms), 1)
+		}
 	}
 	return rows.Err()
 }
@@ -383,27 +406,17 @@ func bucketOf(bounds []int64, u int64) int {
 
 // cell gathers one key's figures over one bucket.
 type cell struct {
-	counts counts
-	hist   map[string]map[int]int64 // kind → bin → samples
-}
-
-func (c *cell) bins(kind string) map[int]int64 {
-	if c.hist == nil {
-		c.hist = map[string]map[int]int64{}
-	}
-	if c.hist[kind] == nil {
-		c.hist[kind] = map[int]int64{}
-	}
-	return c.hist[kind]
+	counts           counts
+	onlineMs, awayMs int64
+	hist             [len(histKinds)]hist
 }
 
 func (c *cell) merge(o *cell) {
 	c.counts.add(o.counts)
-	for kind, h := range o.hist {
-		mine := c.bins(kind)
-		for b, n := range h {
-			mine[b] += n
-		}
+	c.onlineMs += o.onlineMs
+	c.awayMs += o.awayMs
+	for k, h := range o.hist {
+		c.hist[k].merge(h)
 	}
 }
 
@@ -465,64 +478,51 @@ func (a *accumulator) rows(bounds []int64, business bool) (buckets, totals []Row
 func (c *cell) row(key string, start, end int64, business bool) Row {
 	n := c.counts
 	r := Row{
+		OnlineSeconds: int(c.onlineMs / 1000), AwaySeconds: int(c.awayMs / 1000),
 		Start: time.Unix(start, 0).UTC(), End: time.Unix(end, 0).UTC(), Key: key,
 		Opened: int(n.Opened), Resolved: int(n.Resolved), Reopened: int(n.Reopened),
 		MessagesIn: int(n.MessagesIn), MessagesOut: int(n.MessagesOut), Handled: int(n.Handled),
 		FirstResponseBreaches: int(n.Breaches),
-		FirstResponse:         durations(n.FirstResponses, n.FirstResponseMs, c.hist[KindFirstResponse]),
-		Response:              durations(n.Responses, n.ResponseMs, c.hist[KindResponse]),
-		Resolution:            durations(n.Resolutions, n.ResolutionMs, c.hist[KindResolution]),
+		FirstResponse:         durations(n.FirstResponses, n.FirstResponseMs, c.hist[histFirstResponse]),
+		Response:              durations(n.Responses, n.ResponseMs, c.hist[histResponse]),
+		Resolution:            durations(n.Resolutions, n.ResolutionMs, c.hist[histResolution]),
 	}
 	if business {
 		r.FirstResponseBreaches = int(n.BusinessBreaches)
-		r.FirstResponse = durations(n.FirstResponses, n.FirstResponseBusinessMs, c.hist[KindFirstResponse])
-		r.Response = durations(n.Responses, n.ResponseBusinessMs, c.hist[KindResponse])
-		r.Resolution = durations(n.Resolutions, n.ResolutionBusinessMs, c.hist[KindResolution])
+		r.FirstResponse = durations(n.FirstResponses, n.FirstResponseBusinessMs, c.hist[histFirstResponse])
+		r.Response = durations(n.Responses, n.ResponseBusinessMs, c.hist[histResponse])
+		r.Resolution = durations(n.Resolutions, n.ResolutionBusinessMs, c.hist[histResolution])
 	}
 	return r
 }
 
-func durations(count, sumMs int64, hist map[int]int64) Durations {
+func durations(count, sumMs int64, h hist) Durations {
 	if count <= 0 {
 		return Durations{}
 	}
 	mean := float64(sumMs) / float64(count) / 1000
-	return Durations{Count: int(count), Mean: &mean, P50: percentile(hist, 50), P90: percentile(hist, 90)}
-}
-
-// percentile is the nearest-rank p-th percentile of a histogram: the lower
-// edge of the bin holding the ⌈p·n/100⌉-th smallest sample.
-func percentile(hist map[int]int64, p int64) *float64 {
-	var n int64
-	bins := make([]int, 0, len(hist))
-	for b, c := range hist {
-		if c > 0 {
-			n += c
-			bins = append(bins, b)
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	slices.Sort(bins)
-	rank := (p*n + 99) / 100
-	var seen int64
-	for _, b := range bins {
-		if seen += hist[b]; seen >= rank {
-			v := binFloor(b)
-			return &v
-		}
-	}
-	return nil
+	return Durations{Count: int(count), Mean: &mean, P50: h.percentile(50), P90: h.percentile(90)}
 }
 
 // Percentile is the figure a report gives as the p-th percentile of exact
 // durations in milliseconds (nearest rank, to its histogram bin): what a
 // recomputation from raw messages compares with.
 func Percentile(ms []int64, p int64) *float64 {
-	hist := map[int]int64{}
+	var h hist
 	for _, v := range ms {
-		hist[binOf(v)]++
+		h.add(binOf(v), 1)
 	}
-	return percentile(hist, p)
+	return h.percentile(p)
+}
+
+// targets sets each number's row's first-response target in force today.
+func (r *Report) targets(tc tenantClock) {
+	for _, rows := range [][]Row{r.Buckets, r.Totals} {
+		for i := range rows {
+			if rows[i].Key != "" {
+				s := int(tc.targetOf(rows[i].Key) / 1000)
+				rows[i].FirstResponseTargetSeconds = &s
+			}
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
@@ -43,6 +44,25 @@ type testBundle struct {
 	teams   []string
 	agents  []string
 	facts   map[bool][]fact // by business hours, once computed
+	// targetMs holds the numbers' own first-response targets (the second
+	// number's: 300 s); the others have the tenant's, 120 s.
+	targetMs map[string]int64
+}
+
+func (b *testBundle) target(number string) int64 {
+	if ms, ok := b.targetMs[number]; ok {
+		return ms
+	}
+	return 120_000
+}
+
+// builder is a report.Builder that knows the numbers' own targets.
+func (b *testBundle) builder() *report.Builder {
+	built := report.NewBuilder(b.tenant)
+	for number, ms := range b.targetMs {
+		built.SetFirstResponseTarget(number, int(ms/1000))
+	}
+	return built
 }
 
 var weekly = []schematype.BusinessHours{
@@ -59,11 +79,15 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 	require.NoError(t, err)
 	h, err := hours.New("Europe/Berlin", weekly, settings.Holidays)
 	require.NoError(t, err)
-	b := &testBundle{db: db, ctx: viewer.System(t.Context(), ten.ID), tenant: ten, hours: h, facts: map[bool][]fact{}}
+	b := &testBundle{db: db, ctx: viewer.System(t.Context(), ten.ID), tenant: ten, hours: h, facts: map[bool][]fact{}, targetMs: map[string]int64{}}
 	for i := range 2 {
 		n, err := db.Client.Number.Create().SetPhone(fmt.Sprintf("+4930000000%d", i)).SetDisplayName(fmt.Sprintf("N%d", i)).Save(b.ctx)
 		require.NoError(t, err)
 		b.numbers = append(b.numbers, n.ID)
+		if i == 1 {
+			require.NoError(t, db.Client.Number.UpdateOne(n).SetFirstResponseTargetSeconds(300).Exec(b.ctx))
+			b.targetMs[n.ID] = 300_000
+		}
 		tm, err := db.Client.Team.Create().SetName(fmt.Sprintf("T%d", i)).Save(b.ctx)
 		require.NoError(t, err)
 		b.teams = append(b.teams, tm.ID)
@@ -233,7 +257,7 @@ func (g genConv) final() (*ent.Conversation, []report.StatusChange, []*ent.Messa
 func (b *testBundle) writeInBulk(t *testing.T, convs []genConv) {
 	ctx, tenant := b.ctx, b.tenant.ID
 	var contacts, conversations, messages [][]any
-	builder := report.NewBuilder(b.tenant)
+	builder := b.builder()
 	for _, g := range convs {
 		c, changes, ordered := g.final()
 		ctID := pulid.New("ctc")
@@ -364,7 +388,7 @@ func (b *testBundle) recompute(t *testing.T, business bool) []fact {
 					}
 					if first {
 						x.firstResponse = append(x.firstResponse, took)
-						if took > 120_000 {
+						if took > b.target(c.NumberID) {
 							x.breaches++
 						}
 					}
@@ -504,7 +528,7 @@ func TestHooksKeepTheBuildersFacts(t *testing.T) {
 			_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 			require.NoError(t, err)
 		}
-		built := report.NewBuilder(b.tenant)
+		built := b.builder()
 		for _, g := range convs {
 			c, changes, ordered := g.final()
 			built.AddHistory(c, ordered, changes)
@@ -561,7 +585,7 @@ func (b *testBundle) factRows(t *testing.T) map[string][]string {
 // team and agent, with and without business hours, with the recomputation.
 func (b *testBundle) checkReports(t *testing.T) {
 	t.Helper()
-	svc := report.NewService(b.db.Client)
+	svc := report.NewService(b.db.Client, clock.Real())
 	loc := b.hours.Loc
 	day := func(at time.Time) string { return at.In(loc).Format(time.DateOnly) }
 	hour := func(at time.Time) string { return at.UTC().Truncate(time.Hour).Format(time.RFC3339) }
@@ -609,6 +633,14 @@ func (b *testBundle) checkReports(t *testing.T) {
 				require.NoError(t, err, what)
 				want := b.expect(t, business, from, to, bucketOf, keyOf)
 				compare(t, want, r.Buckets, bucketOf, what)
+				for _, row := range r.Totals {
+					if dim == report.Number {
+						require.NotNil(t, row.FirstResponseTargetSeconds, what)
+						require.EqualValues(t, b.target(row.Key)/1000, *row.FirstResponseTargetSeconds, what)
+					} else {
+						require.Nil(t, row.FirstResponseTargetSeconds, what)
+					}
+				}
 				whole := map[key]*cell{}
 				for k, v := range want {
 					w := whole[key{"", k.key}]
@@ -663,7 +695,7 @@ func TestBackfillComputesMissingFacts(t *testing.T) {
 		from, _ := time.ParseInLocation(time.DateOnly, "2026-03-20", loc)
 		to, _ := time.ParseInLocation(time.DateOnly, "2026-11-05", loc)
 		for _, business := range []bool{false, true} {
-			r, err := report.NewService(db.Client).Run(b.ctx, report.Query{From: "2026-03-20", To: "2026-11-04", Bucket: report.Day,
+			r, err := report.NewService(db.Client, clock.Real()).Run(b.ctx, report.Query{From: "2026-03-20", To: "2026-11-04", Bucket: report.Day,
 				Dimension: report.Agent, BusinessHours: business})
 			require.NoError(t, err)
 			want := b.expect(t, business, from, to, day, func(_, _, a string) string { return a })

@@ -95,6 +95,9 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 	if !countsAsCustomerMessage(m) && !isResponse(m) {
 		return nil
 	}
+	if err := tc.readTargets(ctx, c); err != nil {
+		return err
+	}
 	st, err := loadState(ctx, c, conv)
 	if err != nil {
 		return err

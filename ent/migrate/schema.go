@@ -1239,6 +1239,7 @@ var (
 		{Name: "unlinked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "routing_policy", Type: field.TypeJSON, Nullable: true},
 		{Name: "business_hours", Type: field.TypeJSON, Nullable: true},
+		{Name: "first_response_target_seconds", Type: field.TypeInt, Nullable: true},
 		{Name: "attention", Type: field.TypeString, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeString},
 	}
@@ -1250,7 +1251,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "numbers_tenants_tenant",
-				Columns:    []*schema.Column{NumbersColumns[20]},
+				Columns:    []*schema.Column{NumbersColumns[21]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -1259,12 +1260,12 @@ var (
 			{
 				Name:    "number_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{NumbersColumns[20]},
+				Columns: []*schema.Column{NumbersColumns[21]},
 			},
 			{
 				Name:    "number_tenant_id_phone",
 				Unique:  true,
-				Columns: []*schema.Column{NumbersColumns[20], NumbersColumns[3]},
+				Columns: []*schema.Column{NumbersColumns[21], NumbersColumns[3]},
 			},
 			{
 				Name:    "number_phone_number_id",

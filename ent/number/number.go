@@ -56,6 +56,8 @@ const (
 	FieldRoutingPolicy = "routing_policy"
 	// FieldBusinessHours holds the string denoting the business_hours field in the database.
 	FieldBusinessHours = "business_hours"
+	// FieldFirstResponseTargetSeconds holds the string denoting the first_response_target_seconds field in the database.
+	FieldFirstResponseTargetSeconds = "first_response_target_seconds"
 	// FieldAttention holds the string denoting the attention field in the database.
 	FieldAttention = "attention"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
@@ -118,6 +120,7 @@ var Columns = []string{
 	FieldUnlinkedAt,
 	FieldRoutingPolicy,
 	FieldBusinessHours,
+	FieldFirstResponseTargetSeconds,
 	FieldAttention,
 }
 
@@ -161,6 +164,8 @@ var (
 	DefaultThroughput int
 	// ThroughputValidator is a validator for the "throughput" field. It is called by the builders before save.
 	ThroughputValidator func(int) error
+	// FirstResponseTargetSecondsValidator is a validator for the "first_response_target_seconds" field. It is called by the builders before save.
+	FirstResponseTargetSecondsValidator func(int) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -362,6 +367,11 @@ func ByLastSeenAt(opts ...sql.OrderTermOption) OrderOption {
 // ByUnlinkedAt orders the results by the unlinked_at field.
 func ByUnlinkedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUnlinkedAt, opts...).ToFunc()
+}
+
+// ByFirstResponseTargetSeconds orders the results by the first_response_target_seconds field.
+func ByFirstResponseTargetSeconds(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstResponseTargetSeconds, opts...).ToFunc()
 }
 
 // ByAttention orders the results by the attention field.

@@ -130,6 +130,11 @@ func UnlinkedAt(v time.Time) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldUnlinkedAt, v))
 }
 
+// FirstResponseTargetSeconds applies equality check predicate on the "first_response_target_seconds" field. It's identical to FirstResponseTargetSecondsEQ.
+func FirstResponseTargetSeconds(v int) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldFirstResponseTargetSeconds, v))
+}
+
 // Attention applies equality check predicate on the "attention" field. It's identical to AttentionEQ.
 func Attention(v string) predicate.Number {
 	return predicate.Number(sql.FieldEQ(FieldAttention, v))
@@ -973,6 +978,56 @@ func BusinessHoursIsNil() predicate.Number {
 // BusinessHoursNotNil applies the NotNil predicate on the "business_hours" field.
 func BusinessHoursNotNil() predicate.Number {
 	return predicate.Number(sql.FieldNotNull(FieldBusinessHours))
+}
+
+// FirstResponseTargetSecondsEQ applies the EQ predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsEQ(v int) predicate.Number {
+	return predicate.Number(sql.FieldEQ(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsNEQ applies the NEQ predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsNEQ(v int) predicate.Number {
+	return predicate.Number(sql.FieldNEQ(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsIn applies the In predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsIn(vs ...int) predicate.Number {
+	return predicate.Number(sql.FieldIn(FieldFirstResponseTargetSeconds, vs...))
+}
+
+// FirstResponseTargetSecondsNotIn applies the NotIn predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsNotIn(vs ...int) predicate.Number {
+	return predicate.Number(sql.FieldNotIn(FieldFirstResponseTargetSeconds, vs...))
+}
+
+// FirstResponseTargetSecondsGT applies the GT predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsGT(v int) predicate.Number {
+	return predicate.Number(sql.FieldGT(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsGTE applies the GTE predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsGTE(v int) predicate.Number {
+	return predicate.Number(sql.FieldGTE(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsLT applies the LT predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsLT(v int) predicate.Number {
+	return predicate.Number(sql.FieldLT(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsLTE applies the LTE predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsLTE(v int) predicate.Number {
+	return predicate.Number(sql.FieldLTE(FieldFirstResponseTargetSeconds, v))
+}
+
+// FirstResponseTargetSecondsIsNil applies the IsNil predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsIsNil() predicate.Number {
+	return predicate.Number(sql.FieldIsNull(FieldFirstResponseTargetSeconds))
+}
+
+// FirstResponseTargetSecondsNotNil applies the NotNil predicate on the "first_response_target_seconds" field.
+func FirstResponseTargetSecondsNotNil() predicate.Number {
+	return predicate.Number(sql.FieldNotNull(FieldFirstResponseTargetSeconds))
 }
 
 // AttentionEQ applies the EQ predicate on the "attention" field.

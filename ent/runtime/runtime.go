@@ -1498,6 +1498,10 @@ func init() {
 	number.DefaultThroughput = numberDescThroughput.Default.(int)
 	// number.ThroughputValidator is a validator for the "throughput" field. It is called by the builders before save.
 	number.ThroughputValidator = numberDescThroughput.Validators[0].(func(int) error)
+	// numberDescFirstResponseTargetSeconds is the schema descriptor for first_response_target_seconds field.
+	numberDescFirstResponseTargetSeconds := numberFields[16].Descriptor()
+	// number.FirstResponseTargetSecondsValidator is a validator for the "first_response_target_seconds" field. It is called by the builders before save.
+	number.FirstResponseTargetSecondsValidator = numberDescFirstResponseTargetSeconds.Validators[0].(func(int) error)
 	// numberDescID is the schema descriptor for id field.
 	numberDescID := numberMixinFields0[0].Descriptor()
 	// number.DefaultID holds the default value on creation for the id field.

@@ -53,6 +53,8 @@ func (Number) Fields() []ent.Field {
 			Comment("how new conversations on the number find an agent (routing); empty: manual"),
 		field.JSON("business_hours", &schematype.Hours{}).Optional().Annotations(entgql.Skip()).
 			Comment("the number's own hours; nil: the tenant's"),
+		field.Int("first_response_target_seconds").Optional().Nillable().Range(1, 7*24*3600).
+			Comment("the number's first-response target (SLA), in seconds; nil: the tenant's. A first response later than it is a breach in reports"),
 		field.String("attention").Optional().Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)).
 			Comment("why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine"),
 	}

@@ -11860,6 +11860,29 @@ func (ec *executionContext) fieldContext_Number_unlinkedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Number_firstResponseTargetSeconds(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Number_firstResponseTargetSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstResponseTargetSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Number_firstResponseTargetSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Number", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Number_attention(ctx context.Context, field graphql.CollectedField, obj *ent.Number) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27796,7 +27819,7 @@ func (ec *executionContext) unmarshalInputCreateNumberInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "phoneNumberID", "throughput", "memberIDs"}
+	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "phoneNumberID", "throughput", "firstResponseTargetSeconds", "memberIDs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27852,6 +27875,13 @@ func (ec *executionContext) unmarshalInputCreateNumberInput(ctx context.Context,
 				return it, err
 			}
 			it.Throughput = data
+		case "firstResponseTargetSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSeconds = data
 		case "memberIDs":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberIDs"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
@@ -35821,7 +35851,7 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "groupMode", "groupModeNEQ", "groupModeIn", "groupModeNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "verifiedAt", "verifiedAtNEQ", "verifiedAtIn", "verifiedAtNotIn", "verifiedAtGT", "verifiedAtGTE", "verifiedAtLT", "verifiedAtLTE", "verifiedAtIsNil", "verifiedAtNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "displayName", "displayNameNEQ", "displayNameIn", "displayNameNotIn", "displayNameGT", "displayNameGTE", "displayNameLT", "displayNameLTE", "displayNameContains", "displayNameHasPrefix", "displayNameHasSuffix", "displayNameEqualFold", "displayNameContainsFold", "provider", "providerNEQ", "providerIn", "providerNotIn", "groupMode", "groupModeNEQ", "groupModeIn", "groupModeNotIn", "wabaID", "wabaIDNEQ", "wabaIDIn", "wabaIDNotIn", "wabaIDGT", "wabaIDGTE", "wabaIDLT", "wabaIDLTE", "wabaIDContains", "wabaIDHasPrefix", "wabaIDHasSuffix", "wabaIDIsNil", "wabaIDNotNil", "wabaIDEqualFold", "wabaIDContainsFold", "phoneNumberID", "phoneNumberIDNEQ", "phoneNumberIDIn", "phoneNumberIDNotIn", "phoneNumberIDGT", "phoneNumberIDGTE", "phoneNumberIDLT", "phoneNumberIDLTE", "phoneNumberIDContains", "phoneNumberIDHasPrefix", "phoneNumberIDHasSuffix", "phoneNumberIDIsNil", "phoneNumberIDNotNil", "phoneNumberIDEqualFold", "phoneNumberIDContainsFold", "verifiedAt", "verifiedAtNEQ", "verifiedAtIn", "verifiedAtNotIn", "verifiedAtGT", "verifiedAtGTE", "verifiedAtLT", "verifiedAtLTE", "verifiedAtIsNil", "verifiedAtNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "quality", "qualityNEQ", "qualityIn", "qualityNotIn", "messagingTier", "messagingTierNEQ", "messagingTierIn", "messagingTierNotIn", "messagingTierGT", "messagingTierGTE", "messagingTierLT", "messagingTierLTE", "messagingTierContains", "messagingTierHasPrefix", "messagingTierHasSuffix", "messagingTierIsNil", "messagingTierNotNil", "messagingTierEqualFold", "messagingTierContainsFold", "throughput", "throughputNEQ", "throughputIn", "throughputNotIn", "throughputGT", "throughputGTE", "throughputLT", "throughputLTE", "lastSeenAt", "lastSeenAtNEQ", "lastSeenAtIn", "lastSeenAtNotIn", "lastSeenAtGT", "lastSeenAtGTE", "lastSeenAtLT", "lastSeenAtLTE", "lastSeenAtIsNil", "lastSeenAtNotNil", "unlinkedAt", "unlinkedAtNEQ", "unlinkedAtIn", "unlinkedAtNotIn", "unlinkedAtGT", "unlinkedAtGTE", "unlinkedAtLT", "unlinkedAtLTE", "unlinkedAtIsNil", "unlinkedAtNotNil", "firstResponseTargetSeconds", "firstResponseTargetSecondsNEQ", "firstResponseTargetSecondsIn", "firstResponseTargetSecondsNotIn", "firstResponseTargetSecondsGT", "firstResponseTargetSecondsGTE", "firstResponseTargetSecondsLT", "firstResponseTargetSecondsLTE", "firstResponseTargetSecondsIsNil", "firstResponseTargetSecondsNotNil", "attention", "attentionNEQ", "attentionIn", "attentionNotIn", "attentionGT", "attentionGTE", "attentionLT", "attentionLTE", "attentionContains", "attentionHasPrefix", "attentionHasSuffix", "attentionIsNil", "attentionNotNil", "attentionEqualFold", "attentionContainsFold", "hasMembers", "hasMembersWith", "hasConversations", "hasConversationsWith", "hasGroups", "hasGroupsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -36906,6 +36936,76 @@ func (ec *executionContext) unmarshalInputNumberWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.UnlinkedAtNotNil = data
+		case "firstResponseTargetSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSeconds = data
+		case "firstResponseTargetSecondsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsNEQ = data
+		case "firstResponseTargetSecondsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsIn = data
+		case "firstResponseTargetSecondsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsNotIn = data
+		case "firstResponseTargetSecondsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsGT = data
+		case "firstResponseTargetSecondsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsGTE = data
+		case "firstResponseTargetSecondsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsLT = data
+		case "firstResponseTargetSecondsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsLTE = data
+		case "firstResponseTargetSecondsIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsIsNil = data
+		case "firstResponseTargetSecondsNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSecondsNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSecondsNotNil = data
 		case "attention":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attention"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -41840,7 +41940,7 @@ func (ec *executionContext) unmarshalInputUpdateNumberInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "clearWabaID", "phoneNumberID", "clearPhoneNumberID", "throughput", "addMemberIDs", "removeMemberIDs", "clearMembers"}
+	fieldsInOrder := [...]string{"phone", "displayName", "provider", "groupMode", "wabaID", "clearWabaID", "phoneNumberID", "clearPhoneNumberID", "throughput", "firstResponseTargetSeconds", "clearFirstResponseTargetSeconds", "addMemberIDs", "removeMemberIDs", "clearMembers"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -41910,6 +42010,20 @@ func (ec *executionContext) unmarshalInputUpdateNumberInput(ctx context.Context,
 				return it, err
 			}
 			it.Throughput = data
+		case "firstResponseTargetSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstResponseTargetSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstResponseTargetSeconds = data
+		case "clearFirstResponseTargetSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearFirstResponseTargetSeconds"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearFirstResponseTargetSeconds = data
 		case "addMemberIDs":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addMemberIDs"))
 			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
@@ -48454,6 +48568,11 @@ func (ec *executionContext) _Number(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "unlinkedAt":
 			out.Values[i] = ec._Number_unlinkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstResponseTargetSeconds":
+			out.Values[i] = ec._Number_firstResponseTargetSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -914,29 +914,30 @@ type ComplexityRoot struct {
 	}
 
 	Number struct {
-		Attention         func(childComplexity int) int
-		Conversations     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		Costs             func(childComplexity int, month string) int
-		CreatedAt         func(childComplexity int) int
-		DisplayName       func(childComplexity int) int
-		GroupCapabilities func(childComplexity int) int
-		GroupMode         func(childComplexity int) int
-		Groups            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		ID                func(childComplexity int) int
-		LastSeenAt        func(childComplexity int) int
-		Members           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		MessagingTier     func(childComplexity int) int
-		Phone             func(childComplexity int) int
-		PhoneNumberID     func(childComplexity int) int
-		Provider          func(childComplexity int) int
-		Quality           func(childComplexity int) int
-		RoutingPolicy     func(childComplexity int) int
-		Status            func(childComplexity int) int
-		Throughput        func(childComplexity int) int
-		UnlinkedAt        func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
-		VerifiedAt        func(childComplexity int) int
-		WabaID            func(childComplexity int) int
+		Attention                  func(childComplexity int) int
+		Conversations              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		Costs                      func(childComplexity int, month string) int
+		CreatedAt                  func(childComplexity int) int
+		DisplayName                func(childComplexity int) int
+		FirstResponseTargetSeconds func(childComplexity int) int
+		GroupCapabilities          func(childComplexity int) int
+		GroupMode                  func(childComplexity int) int
+		Groups                     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		ID                         func(childComplexity int) int
+		LastSeenAt                 func(childComplexity int) int
+		Members                    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		MessagingTier              func(childComplexity int) int
+		Phone                      func(childComplexity int) int
+		PhoneNumberID              func(childComplexity int) int
+		Provider                   func(childComplexity int) int
+		Quality                    func(childComplexity int) int
+		RoutingPolicy              func(childComplexity int) int
+		Status                     func(childComplexity int) int
+		Throughput                 func(childComplexity int) int
+		UnlinkedAt                 func(childComplexity int) int
+		UpdatedAt                  func(childComplexity int) int
+		VerifiedAt                 func(childComplexity int) int
+		WabaID                     func(childComplexity int) int
 	}
 
 	NumberConnection struct {
@@ -1115,19 +1116,22 @@ type ComplexityRoot struct {
 	}
 
 	ReportRow struct {
-		End                   func(childComplexity int) int
-		FirstResponse         func(childComplexity int) int
-		FirstResponseBreaches func(childComplexity int) int
-		Handled               func(childComplexity int) int
-		Key                   func(childComplexity int) int
-		MessagesIn            func(childComplexity int) int
-		MessagesOut           func(childComplexity int) int
-		Opened                func(childComplexity int) int
-		Reopened              func(childComplexity int) int
-		Resolution            func(childComplexity int) int
-		Resolved              func(childComplexity int) int
-		Response              func(childComplexity int) int
-		Start                 func(childComplexity int) int
+		AwaySeconds                func(childComplexity int) int
+		End                        func(childComplexity int) int
+		FirstResponse              func(childComplexity int) int
+		FirstResponseBreaches      func(childComplexity int) int
+		FirstResponseTargetSeconds func(childComplexity int) int
+		Handled                    func(childComplexity int) int
+		Key                        func(childComplexity int) int
+		MessagesIn                 func(childComplexity int) int
+		MessagesOut                func(childComplexity int) int
+		OnlineSeconds              func(childComplexity int) int
+		Opened                     func(childComplexity int) int
+		Reopened                   func(childComplexity int) int
+		Resolution                 func(childComplexity int) int
+		Resolved                   func(childComplexity int) int
+		Response                   func(childComplexity int) int
+		Start                      func(childComplexity int) int
 	}
 
 	Role struct {
@@ -5652,6 +5656,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Number.DisplayName(childComplexity), true
+	case "Number.firstResponseTargetSeconds":
+		if e.ComplexityRoot.Number.FirstResponseTargetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Number.FirstResponseTargetSeconds(childComplexity), true
 	case "Number.groupCapabilities":
 		if e.ComplexityRoot.Number.GroupCapabilities == nil {
 			break
@@ -6629,6 +6639,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReportDurations.P90(childComplexity), true
 
+	case "ReportRow.awaySeconds":
+		if e.ComplexityRoot.ReportRow.AwaySeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.AwaySeconds(childComplexity), true
 	case "ReportRow.end":
 		if e.ComplexityRoot.ReportRow.End == nil {
 			break
@@ -6647,6 +6663,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRow.FirstResponseBreaches(childComplexity), true
+	case "ReportRow.firstResponseTargetSeconds":
+		if e.ComplexityRoot.ReportRow.FirstResponseTargetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.FirstResponseTargetSeconds(childComplexity), true
 	case "ReportRow.handled":
 		if e.ComplexityRoot.ReportRow.Handled == nil {
 			break
@@ -6671,6 +6693,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportRow.MessagesOut(childComplexity), true
+	case "ReportRow.onlineSeconds":
+		if e.ComplexityRoot.ReportRow.OnlineSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportRow.OnlineSeconds(childComplexity), true
 	case "ReportRow.opened":
 		if e.ComplexityRoot.ReportRow.Opened == nil {
 			break
@@ -11281,6 +11309,10 @@ input CreateNumberInput {
   messages per second
   """
   throughput: Int
+  """
+  the number's first-response target (SLA), in seconds; nil: the tenant's. A first response later than it is a breach in reports
+  """
+  firstResponseTargetSeconds: Int
   memberIDs: [ID!]
 }
 """
@@ -13480,6 +13512,10 @@ type Number implements Node {
   """
   unlinkedAt: Time
   """
+  the number's first-response target (SLA), in seconds; nil: the tenant's. A first response later than it is a breach in reports
+  """
+  firstResponseTargetSeconds: Int
+  """
   why the number needs someone's attention, e.g. TOKEN_EXPIRED; empty when fine
   """
   attention: String
@@ -13870,6 +13906,19 @@ input NumberWhereInput {
   unlinkedAtLTE: Time
   unlinkedAtIsNil: Boolean
   unlinkedAtNotNil: Boolean
+  """
+  first_response_target_seconds field predicates
+  """
+  firstResponseTargetSeconds: Int
+  firstResponseTargetSecondsNEQ: Int
+  firstResponseTargetSecondsIn: [Int!]
+  firstResponseTargetSecondsNotIn: [Int!]
+  firstResponseTargetSecondsGT: Int
+  firstResponseTargetSecondsGTE: Int
+  firstResponseTargetSecondsLT: Int
+  firstResponseTargetSecondsLTE: Int
+  firstResponseTargetSecondsIsNil: Boolean
+  firstResponseTargetSecondsNotNil: Boolean
   """
   attention field predicates
   """
@@ -15788,6 +15837,11 @@ input UpdateNumberInput {
   messages per second
   """
   throughput: Int
+  """
+  the number's first-response target (SLA), in seconds; nil: the tenant's. A first response later than it is a breach in reports
+  """
+  firstResponseTargetSeconds: Int
+  clearFirstResponseTargetSeconds: Boolean
   addMemberIDs: [ID!]
   removeMemberIDs: [ID!]
   clearMembers: Boolean
@@ -16632,8 +16686,8 @@ input ReportInput {
 """
 Figures over a range of days. With report.view_all, everyone's; with report.view_own only, the viewer's own
 (by TENANT or AGENT: their own row; by NUMBER: their own figures per number). Durations are in seconds: means are
-exact, percentiles exact to the second under a minute and within 5 % above. Time online or away is not reported:
-presence keeps no history.
+exact, percentiles exact to the second under a minute and within 5 % above. Time online or away comes from the agents'
+presence changes (recorded since migration 0026), clipped to each bucket.
 """
 type Report {
   from: String!
@@ -16645,7 +16699,10 @@ type Report {
   bucket: ReportBucket!
   dimension: ReportDimension!
   businessHours: Boolean!
-  "The tenant's first-response target today; a breach was judged against the target in force when the response came."
+  """
+  The tenant's first-response target today; a breach was judged against the target in force when the response came
+  (the number's own target when it has one, else the tenant's).
+  """
   firstResponseTargetSeconds: Int!
   "A row per bucket per key (every key with figures in the range, zeros included), in time then key order."
   buckets: [ReportRow!]!
@@ -16666,8 +16723,17 @@ type ReportRow {
   messagesOut: Int!
   "Conversations an agent answered for the first time."
   handled: Int!
-  "First responses later than the target."
+  "First responses later than the target (the number's own, else the tenant's)."
   firstResponseBreaches: Int!
+  "By NUMBER: the number's first-response target today, in seconds (its own, else the tenant's); null otherwise."
+  firstResponseTargetSeconds: Int
+  """
+  Seconds the agent was ONLINE (by AGENT; by TENANT, all agents' time summed; 0 by NUMBER and TEAM), from their
+  presence changes, clipped to the row's range and to now.
+  """
+  onlineSeconds: Int!
+  "Seconds the agent was AWAY, likewise."
+  awaySeconds: Int!
   "From the customer's first unanswered message to the conversation's first answer by an agent."
   firstResponse: ReportDurations!
   "From the customer's first unanswered message to an agent's answer."
@@ -18767,6 +18833,8 @@ func (ec *executionContext) childFields_Number(ctx context.Context, field graphq
 		return ec.fieldContext_Number_lastSeenAt(ctx, field)
 	case "unlinkedAt":
 		return ec.fieldContext_Number_unlinkedAt(ctx, field)
+	case "firstResponseTargetSeconds":
+		return ec.fieldContext_Number_firstResponseTargetSeconds(ctx, field)
 	case "attention":
 		return ec.fieldContext_Number_attention(ctx, field)
 	case "members":
@@ -19073,6 +19141,12 @@ func (ec *executionContext) childFields_ReportRow(ctx context.Context, field gra
 		return ec.fieldContext_ReportRow_handled(ctx, field)
 	case "firstResponseBreaches":
 		return ec.fieldContext_ReportRow_firstResponseBreaches(ctx, field)
+	case "firstResponseTargetSeconds":
+		return ec.fieldContext_ReportRow_firstResponseTargetSeconds(ctx, field)
+	case "onlineSeconds":
+		return ec.fieldContext_ReportRow_onlineSeconds(ctx, field)
+	case "awaySeconds":
+		return ec.fieldContext_ReportRow_awaySeconds(ctx, field)
 	case "firstResponse":
 		return ec.fieldContext_ReportRow_firstResponse(ctx, field)
 	case "response":
