@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
@@ -30,6 +31,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	ConversationExport() ConversationExportResolver
 	GroupSchedule() GroupScheduleResolver
 	Message() MessageResolver
 	MessageRate() MessageRateResolver
@@ -476,6 +478,35 @@ type ComplexityRoot struct {
 		Seq          func(childComplexity int) int
 	}
 
+	ConversationExport struct {
+		Bytes       func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		Error       func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		FilterText  func(childComplexity int) int
+		FinishedAt  func(childComplexity int) int
+		Format      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		RequesterID func(childComplexity int) int
+		RowsTotal   func(childComplexity int) int
+		RowsWritten func(childComplexity int) int
+		Sha256      func(childComplexity int) int
+		State       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	ConversationExportConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ConversationExportEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	ConversationViewer struct {
 		Agent  func(childComplexity int) int
 		Since  func(childComplexity int) int
@@ -897,6 +928,7 @@ type ComplexityRoot struct {
 		SetPresence              func(childComplexity int, presence model.Presence) int
 		SetRetention             func(childComplexity int, days int) int
 		SetRoutingPolicy         func(childComplexity int, numberID string, policy model.RoutingPolicyInput) int
+		StartConversationExport  func(childComplexity int, filter schematype.ExportFilter, format conversationexport.Format) int
 		SyncTemplates            func(childComplexity int) int
 		TagContact               func(childComplexity int, id string, add []string, remove []string) int
 		TransferConversation     func(childComplexity int, id string, agentID *string, teamID *string) int
@@ -1041,39 +1073,39 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Agents               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
-		AuditEvents          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		AutomationRules      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
-		AutomationRuns       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
-		BroadcastOutcomesCSV func(childComplexity int, id string) int
-		BroadcastPolicy      func(childComplexity int) int
-		BroadcastStats       func(childComplexity int, id string) int
-		Broadcasts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.BroadcastOrder, where *ent.BroadcastWhereInput) int
-		BusinessHours        func(childComplexity int, numberID *string) int
-		Contacts             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
-		Conversations        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
-		GroupWebhookEvents   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
-		Groups               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
-		InboundDeliveries    func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
-		MessageRates         func(childComplexity int) int
-		MessageTemplates     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageTemplateOrder, where *ent.MessageTemplateWhereInput) int
-		Messages             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
-		Node                 func(childComplexity int, id string) int
-		Nodes                func(childComplexity int, ids []string) int
-		Numbers              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
-		OutboundDeliveries   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
-		PermissionCatalog    func(childComplexity int) int
-		Report               func(childComplexity int, input report.Query) int
-		Roles                func(childComplexity int) int
-		RoutingQueue         func(childComplexity int, first *int) int
-		RoutingRuns          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
-		SegmentPreview       func(childComplexity int, filter model.SegmentFilterInput, sample int) int
-		Segments             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) int
-		Teams                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
-		VerifyAuditChain     func(childComplexity int) int
-		Viewer               func(childComplexity int) int
-		WebhookEndpoints     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
-		WebhookEventTypes    func(childComplexity int) int
+		Agents              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AgentOrder, where *ent.AgentWhereInput) int
+		AuditEvents         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		AutomationRules     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
+		AutomationRuns      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AutomationRunOrder, where *ent.AutomationRunWhereInput) int
+		BroadcastPolicy     func(childComplexity int) int
+		BroadcastStats      func(childComplexity int, id string) int
+		Broadcasts          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.BroadcastOrder, where *ent.BroadcastWhereInput) int
+		BusinessHours       func(childComplexity int, numberID *string) int
+		Contacts            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
+		ConversationExports func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationExportOrder) int
+		Conversations       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ConversationOrder, where *ent.ConversationWhereInput) int
+		GroupWebhookEvents  func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupWebhookEventOrder, where *ent.GroupWebhookEventWhereInput) int
+		Groups              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
+		InboundDeliveries   func(childComplexity int, state *webhookdelivery.State, numberID *string, first *int) int
+		MessageRates        func(childComplexity int) int
+		MessageTemplates    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageTemplateOrder, where *ent.MessageTemplateWhereInput) int
+		Messages            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MessageOrder, where *ent.MessageWhereInput) int
+		Node                func(childComplexity int, id string) int
+		Nodes               func(childComplexity int, ids []string) int
+		Numbers             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.NumberOrder, where *ent.NumberWhereInput) int
+		OutboundDeliveries  func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OutboundDeliveryOrder, where *ent.OutboundDeliveryWhereInput) int
+		PermissionCatalog   func(childComplexity int) int
+		Report              func(childComplexity int, input report.Query) int
+		Roles               func(childComplexity int) int
+		RoutingQueue        func(childComplexity int, first *int) int
+		RoutingRuns         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoutingRunOrder, where *ent.RoutingRunWhereInput) int
+		SegmentPreview      func(childComplexity int, filter model.SegmentFilterInput, sample int) int
+		Segments            func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SegmentOrder, where *ent.SegmentWhereInput) int
+		Teams               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TeamOrder, where *ent.TeamWhereInput) int
+		VerifyAuditChain    func(childComplexity int) int
+		Viewer              func(childComplexity int) int
+		WebhookEndpoints    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
+		WebhookEventTypes   func(childComplexity int) int
 	}
 
 	Referral struct {
@@ -3175,6 +3207,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationEvent.Seq(childComplexity), true
+
+	case "ConversationExport.bytes":
+		if e.ComplexityRoot.ConversationExport.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.Bytes(childComplexity), true
+	case "ConversationExport.createdAt":
+		if e.ComplexityRoot.ConversationExport.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.CreatedAt(childComplexity), true
+	case "ConversationExport.downloadURL":
+		if e.ComplexityRoot.ConversationExport.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.DownloadURL(childComplexity), true
+	case "ConversationExport.error":
+		if e.ComplexityRoot.ConversationExport.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.Error(childComplexity), true
+	case "ConversationExport.expiresAt":
+		if e.ComplexityRoot.ConversationExport.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.ExpiresAt(childComplexity), true
+	case "ConversationExport.filterText":
+		if e.ComplexityRoot.ConversationExport.FilterText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.FilterText(childComplexity), true
+	case "ConversationExport.finishedAt":
+		if e.ComplexityRoot.ConversationExport.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.FinishedAt(childComplexity), true
+	case "ConversationExport.format":
+		if e.ComplexityRoot.ConversationExport.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.Format(childComplexity), true
+	case "ConversationExport.id":
+		if e.ComplexityRoot.ConversationExport.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.ID(childComplexity), true
+	case "ConversationExport.requesterID":
+		if e.ComplexityRoot.ConversationExport.RequesterID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.RequesterID(childComplexity), true
+	case "ConversationExport.rowsTotal":
+		if e.ComplexityRoot.ConversationExport.RowsTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.RowsTotal(childComplexity), true
+	case "ConversationExport.rowsWritten":
+		if e.ComplexityRoot.ConversationExport.RowsWritten == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.RowsWritten(childComplexity), true
+	case "ConversationExport.sha256":
+		if e.ComplexityRoot.ConversationExport.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.Sha256(childComplexity), true
+	case "ConversationExport.state":
+		if e.ComplexityRoot.ConversationExport.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.State(childComplexity), true
+	case "ConversationExport.updatedAt":
+		if e.ComplexityRoot.ConversationExport.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExport.UpdatedAt(childComplexity), true
+
+	case "ConversationExportConnection.edges":
+		if e.ComplexityRoot.ConversationExportConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExportConnection.Edges(childComplexity), true
+	case "ConversationExportConnection.pageInfo":
+		if e.ComplexityRoot.ConversationExportConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExportConnection.PageInfo(childComplexity), true
+	case "ConversationExportConnection.totalCount":
+		if e.ComplexityRoot.ConversationExportConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExportConnection.TotalCount(childComplexity), true
+
+	case "ConversationExportEdge.cursor":
+		if e.ComplexityRoot.ConversationExportEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExportEdge.Cursor(childComplexity), true
+	case "ConversationExportEdge.node":
+		if e.ComplexityRoot.ConversationExportEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationExportEdge.Node(childComplexity), true
 
 	case "ConversationViewer.agent":
 		if e.ComplexityRoot.ConversationViewer.Agent == nil {
@@ -5466,6 +5621,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRoutingPolicy(childComplexity, args["numberID"].(string), args["policy"].(model.RoutingPolicyInput)), true
+	case "Mutation.startConversationExport":
+		if e.ComplexityRoot.Mutation.StartConversationExport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startConversationExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartConversationExport(childComplexity, args["filter"].(schematype.ExportFilter), args["format"].(conversationexport.Format)), true
 	case "Mutation.syncTemplates":
 		if e.ComplexityRoot.Mutation.SyncTemplates == nil {
 			break
@@ -6187,17 +6353,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AutomationRuns(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.AutomationRunOrder), args["where"].(*ent.AutomationRunWhereInput)), true
-	case "Query.broadcastOutcomesCSV":
-		if e.ComplexityRoot.Query.BroadcastOutcomesCSV == nil {
-			break
-		}
-
-		args, err := ec.field_Query_broadcastOutcomesCSV_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.BroadcastOutcomesCSV(childComplexity, args["id"].(string)), true
 	case "Query.broadcastPolicy":
 		if e.ComplexityRoot.Query.BroadcastPolicy == nil {
 			break
@@ -6248,6 +6403,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Contacts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ContactOrder), args["where"].(*ent.ContactWhereInput)), true
+	case "Query.conversationExports":
+		if e.ComplexityRoot.Query.ConversationExports == nil {
+			break
+		}
+
+		args, err := ec.field_Query_conversationExports_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConversationExports(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ConversationExportOrder)), true
 	case "Query.conversations":
 		if e.ComplexityRoot.Query.Conversations == nil {
 			break
@@ -7745,6 +7911,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputContactOrder,
 		ec.unmarshalInputContactWhereInput,
 		ec.unmarshalInputConversationEventFilter,
+		ec.unmarshalInputConversationExportOrder,
 		ec.unmarshalInputConversationOrder,
 		ec.unmarshalInputConversationWhereInput,
 		ec.unmarshalInputCreateAPIKeyInput,
@@ -7755,6 +7922,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateRoleInput,
 		ec.unmarshalInputCreateTeamInput,
 		ec.unmarshalInputCreateWebhookEndpointInput,
+		ec.unmarshalInputExportFilter,
 		ec.unmarshalInputGroupJoinRequestOrder,
 		ec.unmarshalInputGroupJoinRequestWhereInput,
 		ec.unmarshalInputGroupMemberInput,
@@ -8058,14 +8226,13 @@ extend type AutomationRule {
 # broadcast.create; broadcasts, their recipients, figures and policy with
 # broadcast.view_stats; preparing needs broadcast.create, scheduling,
 # pausing, resuming and cancelling broadcast.send, the policy settings.manage.
+# Every recipient's outcome is a streamed CSV: GET /broadcasts/{id}/outcomes.csv.
 
 extend type Query {
   "The tenant's frequency cap and messaging limit."
   broadcastPolicy: BroadcastPolicy!
   "A broadcast's figures: counts, read and reply rates (of delivered), failures by code, cost by pricing category."
   broadcastStats(id: ID!): BroadcastStats!
-  "Every recipient's outcome as CSV (recipient_id, contact_id, wa_id, number_id, outcome, skip_reason, error_code, pricing_category, billable, sent_at, delivered_at, read_at, replied_at)."
-  broadcastOutcomesCSV(id: ID!): String!
 }
 
 extend type Mutation {
@@ -10843,6 +11010,107 @@ type ConversationEdge {
   A cursor for use in pagination.
   """
   cursor: Cursor!
+}
+type ConversationExport implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  """
+  the agent who asked: the job runs as them, with their scope and field rules
+  """
+  requesterID: String!
+  format: ConversationExportFormat!
+  """
+  the filter as the audit record names it
+  """
+  filterText: String!
+  state: ConversationExportState!
+  """
+  conversations and messages to write, counted when the job starts
+  """
+  rowsTotal: Int!
+  rowsWritten: Int!
+  bytes: Int!
+  """
+  of the file, once DONE
+  """
+  sha256: String
+  """
+  why it FAILED
+  """
+  error: String
+  finishedAt: Time
+  """
+  when the file is removed and its link refused
+  """
+  expiresAt: Time
+}
+"""
+A connection to a list of items.
+"""
+type ConversationExportConnection {
+  """
+  A list of edges.
+  """
+  edges: [ConversationExportEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ConversationExportEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ConversationExport
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+ConversationExportFormat is enum for the field format
+"""
+enum ConversationExportFormat @goModel(model: "github.com/switchboard-dev/switchboard/ent/conversationexport.Format") {
+  JSONL
+  CSV
+}
+"""
+Ordering options for ConversationExport connections
+"""
+input ConversationExportOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ConversationExports.
+  """
+  field: ConversationExportOrderField!
+}
+"""
+Properties by which ConversationExport connections can be ordered.
+"""
+enum ConversationExportOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+ConversationExportState is enum for the field state
+"""
+enum ConversationExportState @goModel(model: "github.com/switchboard-dev/switchboard/ent/conversationexport.State") {
+  QUEUED
+  RUNNING
+  DONE
+  FAILED
+  EXPIRED
 }
 """
 Ordering options for Conversation connections
@@ -14520,6 +14788,32 @@ type Query {
     """
     where: ConversationWhereInput
   ): ConversationConnection!
+  conversationExports(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ConversationExports returned from the connection.
+    """
+    orderBy: ConversationExportOrder
+  ): ConversationExportConnection!
   groups(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -16155,6 +16449,31 @@ input WebhookEndpointWhereInput {
   """
   hasDeliveries: Boolean
   hasDeliveriesWith: [OutboundDeliveryWhereInput!]
+}
+`, BuiltIn: false},
+	{Name: "../schema/export.graphqls", Input: `# Conversation exports as durable jobs (package export). Everything here needs
+# conversation.export; a viewer sees the exports they asked for, and every
+# export of the tenant when they also see every conversation. Small exports
+# stream instead: GET /export/conversations.
+
+extend type Mutation {
+  "Export the conversations of filter as a job, written to a file with the requester's row scope and field rules (a masked phone stays masked). Poll the export (node or conversationExports) for its progress; once DONE, downloadURL fetches the file until expiresAt."
+  startConversationExport(filter: ExportFilter! = {}, format: ConversationExportFormat!): ConversationExport!
+}
+
+"The conversations an export takes: empty lists mean all; from (included) and to (excluded) bound their creation."
+input ExportFilter {
+  numberIDs: [ID!]! = []
+  agentIDs: [ID!]! = []
+  "Conversation statuses: OPEN, PENDING, SNOOZED, RESOLVED."
+  statuses: [String!]! = []
+  from: Time
+  to: Time
+}
+
+extend type ConversationExport {
+  "A link that downloads the file without a token until expiresAt, signed for the requester; null before DONE, after expiry, and for anyone else."
+  downloadURL: String
 }
 `, BuiltIn: false},
 	{Name: "../schema/group.graphqls", Input: `# WhatsApp groups.
@@ -18133,6 +18452,64 @@ func (ec *executionContext) childFields_ConversationEvent(ctx context.Context, f
 		return ec.fieldContext_ConversationEvent_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConversationEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConversationExport_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConversationExport_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ConversationExport_updatedAt(ctx, field)
+	case "requesterID":
+		return ec.fieldContext_ConversationExport_requesterID(ctx, field)
+	case "format":
+		return ec.fieldContext_ConversationExport_format(ctx, field)
+	case "filterText":
+		return ec.fieldContext_ConversationExport_filterText(ctx, field)
+	case "state":
+		return ec.fieldContext_ConversationExport_state(ctx, field)
+	case "rowsTotal":
+		return ec.fieldContext_ConversationExport_rowsTotal(ctx, field)
+	case "rowsWritten":
+		return ec.fieldContext_ConversationExport_rowsWritten(ctx, field)
+	case "bytes":
+		return ec.fieldContext_ConversationExport_bytes(ctx, field)
+	case "sha256":
+		return ec.fieldContext_ConversationExport_sha256(ctx, field)
+	case "error":
+		return ec.fieldContext_ConversationExport_error(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ConversationExport_finishedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ConversationExport_expiresAt(ctx, field)
+	case "downloadURL":
+		return ec.fieldContext_ConversationExport_downloadURL(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationExport", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationExportConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ConversationExportConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ConversationExportConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ConversationExportConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationExportConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ConversationExportEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ConversationExportEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ConversationExportEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConversationExportEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ConversationViewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
