@@ -361,11 +361,12 @@ func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	if conv.QueuedAt != nil && conv.AssigneeID == nil {
 		return d, nil
 	}
-	u := tx.Conversation.UpdateOneID(conv.ID).ClearAssignee()
+	// conv is locked and read (see give)
+	u := tx.Conversation.Update().Where(conversation.ID(conv.ID)).ClearAssignee()
 	if conv.QueuedAt == nil {
 		u.SetQueuedAt(s.clock.Now())
 	}
-	if err := u.Exec(ctx); err != nil {
+	if err := u.Exec(schema.WithLoadClaimedOn(ctx, "", conv.ID, conv.AssigneeID, conv.Status)); err != nil {
 		return Decision{}, fmt.Errorf("queue %s: %w", conv.ID, err)
 	}
 	return d, s.record(ctx, tx, conv, d, assignment.CauseQUEUE, realtime.KindQueued)
