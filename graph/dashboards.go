@@ -74,7 +74,7 @@ func (ds *dashboards) subscribe(ctx context.Context,
 		return nil, hub.err
 	}
 	ds.mu.Lock()
-	if len(out) == 0 && hub.last != nil {
+	if _, live := hub.subs[out]; live && len(out) == 0 && hub.last != nil { // not live: the loop ended, out is closed
 		out <- dashboardCopy(hub.last)
 	}
 	ds.mu.Unlock()
