@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 
@@ -63,8 +64,9 @@ func HoursOfNumber(ctx context.Context, tx *ent.Tx, numberID string) (Hours, err
 	if err != nil {
 		return Hours{}, err
 	}
-	if len(rows) == 0 {
-		return Hours{}, &ent.NotFoundError{}
+	if len(rows) == 0 { // ent's own error (not found, or not the viewer's to see)
+		_, err := tx.Number.Get(ctx, numberID)
+		return Hours{}, cmp.Or(err, error(&ent.NotFoundError{}))
 	}
 	r := rows[0]
 	num := &ent.Number{ID: numberID, TenantID: r.TenantID}

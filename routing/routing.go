@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -129,8 +130,9 @@ func lockForRouting(ctx context.Context, tx *ent.Tx, conversationID string) (*en
 	if err != nil {
 		return nil, nil, Hours{}, err
 	}
-	if len(rows) == 0 {
-		return nil, nil, Hours{}, &ent.NotFoundError{}
+	if len(rows) == 0 { // ent's own error (not found, or not the viewer's to see)
+		_, err := tx.Conversation.Get(ctx, conversationID)
+		return nil, nil, Hours{}, cmp.Or(err, error(&ent.NotFoundError{}))
 	}
 	r := rows[0]
 	conv := &ent.Conversation{ID: r.ID, TenantID: r.TenantID, NumberID: r.NumberID, ContactID: r.ContactID,
