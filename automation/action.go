@@ -9,17 +9,18 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/automationrule"
+	entcontact "github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/routing"
 )
 
-// apply runs r's actions on conv in order. It returns what was done (for
-// people), the triggers the actions caused, and, when an action could not
-// run (an agent disabled since the rule was written), why; the actions
-// after it do not run. err is for the database.
-func (s *Service) apply(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, conv *ent.Conversation, e event) (
+// apply runs r's actions on conv, whose contact is ct, in order. It returns
+// what was done (for people), the triggers the actions caused, and, when an
+// action could not run (an agent disabled since the rule was written), why;
+// the actions after it do not run. err is for the database.
+func (s *Service) apply(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, conv *ent.Conversation, ct *ent.Contact, e event) (
 	done []string, next []event, failure string, err error) {
 	why := fmt.Sprintf("rule %q", r.Name)
 	for _, a := range r.Actions {
@@ -34,7 +35,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, 
 		case ActAssignPolicy, ActAssignAgent, ActAssignTeam, ActTransferOnline:
 			what, assigned, failure, err = s.assign(ctx, tx, conv, a, why)
 		case ActTag, ActUntag:
-			what, err = s.tag(ctx, tx, conv, a)
+			what, err = s.tag(ctx, tx, ct, a)
 		case ActSetPriority:
 			what = "priority " + a.Priority
 			err = tx.Conversation.UpdateOneID(conv.ID).SetPriority(conversation.Priority(a.Priority)).Exec(ctx)
@@ -52,6 +53,9 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, r *ent.AutomationRule, 
 		done = append(done, what)
 		if assigned {
 			next = append(next, event{trigger: automationrule.TriggerASSIGNED, convID: conv.ID, depth: e.depth + 1})
+		}
+		if a.Type == ActTag || a.Type == ActUntag {
+			continue // the conversation is as it was; ct follows its tags
 		}
 		if conv, err = tx.Conversation.Get(ctx, conv.ID); err != nil {
 			return done, next, "", err
@@ -107,11 +111,9 @@ func outcome(d routing.Decision) string {
 	return "left as is (manual routing)"
 }
 
-func (s *Service) tag(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, a schematype.RuleAction) (string, error) {
-	c, err := tx.Contact.Get(ctx, conv.ContactID)
-	if err != nil {
-		return "", err
-	}
+// tag tags or untags the contact c, as read in this transaction, and keeps
+// c's tags as they now are.
+func (s *Service) tag(ctx context.Context, tx *ent.Tx, c *ent.Contact, a schematype.RuleAction) (string, error) {
 	tags := slices.Clone(c.Tags)
 	what := "untagged " + a.Tag
 	if a.Type == ActTag {
@@ -119,14 +121,20 @@ func (s *Service) tag(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, a
 	} else {
 		tags = slices.DeleteFunc(tags, func(t string) bool { return t == a.Tag })
 	}
-	if tags, err = contact.NormalizeTags(tags); err != nil {
+	tags, err := contact.NormalizeTags(tags)
+	if err != nil {
 		return "", err
 	}
 	if slices.Equal(tags, c.Tags) {
 		return what + " (no change)", nil
 	}
 	s.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindUpdated))
-	return what, c.Update().SetTags(tags).Exec(ctx)
+	// an Update, not UpdateOne: nothing to read back
+	if err := tx.Contact.Update().Where(entcontact.ID(c.ID)).SetTags(tags).Exec(ctx); err != nil {
+		return "", err
+	}
+	c.Tags = tags
+	return what, nil
 }
 
 func (s *Service) setStatus(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, st conversation.Status) (string, error) {

@@ -8,8 +8,9 @@ import (
 	"github.com/switchboard-dev/switchboard/store"
 )
 
-// facts reads what conditions test about conv (and msg, if any).
-func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message) (*Facts, error) {
+// facts reads what conditions test about conv (and msg, if any), and
+// returns the contact it read for the actions to reuse.
+func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message) (*Facts, *ent.Contact, error) {
 	f := &Facts{NumberID: conv.NumberID, Priority: string(conv.Priority), ContactAttrs: map[string]string{}}
 	if conv.TeamID != nil {
 		f.TeamID = *conv.TeamID
@@ -20,13 +21,13 @@ func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	if conv.AssigneeID != nil {
 		a, err := tx.Agent.Get(ctx, *conv.AssigneeID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.AssigneePresence = string(a.Presence)
 	}
 	c, err := tx.Contact.Get(ctx, conv.ContactID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f.ContactTags = c.Tags
 	for _, a := range c.Attributes {
@@ -34,10 +35,10 @@ func (s *Service) facts(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	}
 	hours, err := hoursOf(ctx, tx, conv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f.BusinessOpen = hours.OpenAt(s.clock.Now())
-	return f, nil
+	return f, c, nil
 }
 
 // HoursOf are the business hours of conv's number (see hoursOf).
@@ -51,11 +52,7 @@ func HoursOf(ctx context.Context, client *ent.Client, conv *ent.Conversation) (r
 	return h, err
 }
 
-// hoursOf are the business hours of conv's number (routing.NumberHours).
+// hoursOf are the business hours of conv's number (routing.HoursOfNumber).
 func hoursOf(ctx context.Context, tx *ent.Tx, conv *ent.Conversation) (routing.Hours, error) {
-	num, err := tx.Number.Get(ctx, conv.NumberID)
-	if err != nil {
-		return routing.Hours{}, err
-	}
-	return routing.NumberHours(ctx, tx, num)
+	return routing.HoursOfNumber(ctx, tx, conv.NumberID)
 }

@@ -62,7 +62,7 @@ func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 	if len(rules) == 0 {
 		return nil
 	}
-	facts, err := s.facts(ctx, tx, conv, e.message)
+	facts, ct, err := s.facts(ctx, tx, conv, e.message)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 			}
 			continue
 		}
-		done, next, failure, err := s.apply(ctx, tx, r, conv, e)
+		done, next, failure, err := s.apply(ctx, tx, r, conv, ct, e)
 		if err != nil {
 			return fmt.Errorf("rule %s on %s: %w", r.ID, conv.ID, err)
 		}
@@ -100,7 +100,7 @@ func (s *Service) fireOn(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 		if conv, err = tx.Conversation.Get(ctx, e.convID); err != nil {
 			return err
 		}
-		if facts, err = s.facts(ctx, tx, conv, e.message); err != nil {
+		if facts, ct, err = s.facts(ctx, tx, conv, e.message); err != nil {
 			return err
 		}
 	}

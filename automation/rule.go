@@ -165,15 +165,36 @@ var supported = []automationrule.Trigger{
 	automationrule.TriggerASSIGNED, automationrule.TriggerNO_AGENT_REPLY,
 }
 
+// The caps of a rule: what one customer's message may cost is bounded by
+// what an administrator may write (every enabled rule of a trigger is
+// evaluated on every event).
+const (
+	maxNameLen      = 200
+	maxConditions   = 20
+	maxActions      = 10
+	maxValues       = 100 // per condition
+	maxValueLen     = 500 // a value or a regular expression, in bytes
+	maxDelayMinutes = 30 * 24 * 60
+)
+
 func validRule(in RuleInput) error {
-	if strings.TrimSpace(in.Name) == "" {
-		return apperr.Invalid("name", "a rule needs a name")
+	if strings.TrimSpace(in.Name) == "" || len(in.Name) > maxNameLen {
+		return apperr.Invalid("name", "a rule needs a name of at most %d characters", maxNameLen)
 	}
 	if !slices.Contains(supported, in.Trigger) {
 		return apperr.Invalid("trigger", "%s is not supported yet", in.Trigger)
 	}
 	if slices.Contains(timers, in.Trigger) != (in.DelayMinutes > 0) {
 		return apperr.Invalid("delayMinutes", "a timer trigger needs a delay in minutes, and only a timer trigger has one")
+	}
+	if in.DelayMinutes > maxDelayMinutes {
+		return apperr.Invalid("delayMinutes", "at most %d minutes (30 days)", maxDelayMinutes)
+	}
+	if len(in.Conditions) > maxConditions {
+		return apperr.Invalid("conditions", "at most %d conditions per rule", maxConditions)
+	}
+	if len(in.Actions) > maxActions {
+		return apperr.Invalid("actions", "at most %d actions per rule", maxActions)
 	}
 	for i, c := range in.Conditions {
 		if err := validCondition(c); err != nil {
@@ -227,8 +248,13 @@ func validCondition(c schematype.RuleCondition) error {
 	default:
 		return fmt.Errorf("%q is not a condition field", c.Field)
 	}
-	if len(c.Values) == 0 {
-		return fmt.Errorf("%s needs values to compare with", c.Field)
+	if len(c.Values) == 0 || len(c.Values) > maxValues {
+		return fmt.Errorf("%s needs 1 to %d values to compare with", c.Field, maxValues)
+	}
+	for _, v := range append([]string{c.Key}, c.Values...) {
+		if len(v) > maxValueLen {
+			return fmt.Errorf("a value or key of %s has at most %d bytes", c.Field, maxValueLen)
+		}
 	}
 	return nil
 }
@@ -245,15 +271,15 @@ func validAction(a schematype.RuleAction) error {
 			return fmt.Errorf("ASSIGN_TEAM needs teamID")
 		}
 	case ActTag, ActUntag:
-		if strings.TrimSpace(a.Tag) == "" {
-			return fmt.Errorf("%s needs a tag", a.Type)
+		if strings.TrimSpace(a.Tag) == "" || len(a.Tag) > maxValueLen {
+			return fmt.Errorf("%s needs a tag of at most %d bytes", a.Type, maxValueLen)
 		}
 	case ActSendText:
 		if strings.TrimSpace(a.Text) == "" || len(a.Text) > inbox.MaxTextLen {
 			return fmt.Errorf("SEND_TEXT needs a text of at most %d characters", inbox.MaxTextLen)
 		}
-		if a.Minutes < 0 {
-			return fmt.Errorf("SEND_TEXT's cooldown (minutes) cannot be negative")
+		if a.Minutes < 0 || a.Minutes > maxDelayMinutes {
+			return fmt.Errorf("SEND_TEXT's cooldown is 0 to %d minutes", maxDelayMinutes)
 		}
 		if err := checkVariables(a.Text); err != nil {
 			return err

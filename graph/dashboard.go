@@ -32,39 +32,53 @@ var dashboardEvents = []string{
 }
 
 // dashboard computes the live counters as the viewer sees them: row scopes
-// apply, so an agent's dashboard counts their own conversations.
+// apply, so an agent's dashboard counts their own conversations. Each table
+// is read once: numbers grouped by status, the conversations' counters in
+// one aggregate, open conversations grouped by agent, and the agents (their
+// presence counted from the list).
 func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 	c := r.client
 	d := &model.Dashboard{At: time.Now().UTC()}
-	count := func(dst *int, q interface {
-		Count(context.Context) (int, error)
-	}) error {
-		n, err := q.Count(ctx)
-		*dst = n
-		return err
+	var numbers []struct {
+		Status number.Status `json:"status"`
+		Count  int           `json:"count"`
+	}
+	if err := c.Number.Query().GroupBy(number.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &numbers); err != nil {
+		return nil, err
+	}
+	for _, n := range numbers {
+		switch n.Status {
+		case number.StatusCONNECTED:
+			d.NumbersConnected += n.Count
+		case number.StatusDISCONNECTED:
+			d.NumbersDisconnected += n.Count
+		case number.StatusRESTRICTED, number.StatusBANNED:
+			d.NumbersRestricted += n.Count
+		}
 	}
 	open := conversation.StatusEQ(conversation.StatusOPEN)
-	for _, step := range []struct {
-		dst *int
-		q   interface {
-			Count(context.Context) (int, error)
+	var convs []struct {
+		Open       int `json:"n_open"`
+		Unassigned int `json:"n_unassigned"`
+		Waiting    int `json:"n_waiting"`
+	}
+	countWhere := func(as string, cond func(s *sql.Selector) string) ent.AggregateFunc {
+		return func(s *sql.Selector) string {
+			return sql.As("COALESCE(SUM(CASE WHEN "+cond(s)+" THEN 1 ELSE 0 END), 0)", as)
 		}
-	}{
-		{&d.NumbersConnected, c.Number.Query().Where(number.StatusEQ(number.StatusCONNECTED))},
-		{&d.NumbersDisconnected, c.Number.Query().Where(number.StatusEQ(number.StatusDISCONNECTED))},
-		{&d.NumbersRestricted, c.Number.Query().Where(number.StatusIn(number.StatusRESTRICTED, number.StatusBANNED))},
-		{&d.AgentsOnline, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceONLINE))},
-		{&d.AgentsAway, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceAWAY))},
-		{&d.AgentsOffline, c.Agent.Query().Where(agent.DisabledAtIsNil(), agent.PresenceEQ(agent.PresenceOFFLINE))},
-		{&d.OpenConversations, c.Conversation.Query().Where(open)},
-		{&d.UnassignedConversations, c.Conversation.Query().Where(open, conversation.AssigneeIDIsNil())},
-		{&d.WaitingConversations, c.Conversation.Query().Where(open, func(s *sql.Selector) {
-			s.Where(sql.ColumnsEQ(s.C(conversation.FieldLastCustomerMessageAt), s.C(conversation.FieldLastMessageAt)))
-		})},
-	} {
-		if err := count(step.dst, step.q); err != nil {
-			return nil, err
-		}
+	}
+	err := c.Conversation.Query().Where(open).Aggregate(
+		func(s *sql.Selector) string { return sql.As(sql.Count("*"), "n_open") },
+		countWhere("n_unassigned", func(s *sql.Selector) string { return s.C(conversation.FieldAssigneeID) + " IS NULL" }),
+		countWhere("n_waiting", func(s *sql.Selector) string {
+			return s.C(conversation.FieldLastCustomerMessageAt) + " = " + s.C(conversation.FieldLastMessageAt)
+		}),
+	).Scan(ctx, &convs)
+	if err != nil {
+		return nil, err
+	}
+	if len(convs) == 1 {
+		d.OpenConversations, d.UnassignedConversations, d.WaitingConversations = convs[0].Open, convs[0].Unassigned, convs[0].Waiting
 	}
 	var loads []struct {
 		AssigneeID string `json:"assignee_id"`
@@ -83,6 +97,14 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		openByAgent[l.AssigneeID] = l.Count
 	}
 	for _, a := range agents {
+		switch a.Presence {
+		case agent.PresenceONLINE:
+			d.AgentsOnline++
+		case agent.PresenceAWAY:
+			d.AgentsAway++
+		case agent.PresenceOFFLINE:
+			d.AgentsOffline++
+		}
 		d.AgentLoad = append(d.AgentLoad, &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent, OpenConversations: openByAgent[a.ID]})
 	}
 	t, err := c.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)

@@ -121,7 +121,9 @@ func (r *subscriptionResolver) AgentPresenceChanged(ctx context.Context) (<-chan
 
 // Dashboard is the resolver for the dashboard field.
 func (r *subscriptionResolver) Dashboard(ctx context.Context) (<-chan *model.Dashboard, error) {
-	return ticker(ctx, r.bus, dashboardPeriod, dashboardEvents, r.dashboard)
+	return r.dashboards.subscribe(ctx, func(ctx context.Context) (<-chan *model.Dashboard, error) {
+		return ticker(ctx, r.bus, dashboardPeriod, dashboardEvents, r.dashboard)
+	})
 }
 
 // GroupEvents is the resolver for the groupEvents field.

@@ -47,13 +47,15 @@ type Resolver struct {
 	delivs   *connector.Deliveries
 	typing   *connector.Typing
 	// rows: the conversations of live events, read once per event.
-	rows     *eventRows
-	pricing  *pricing.Service
-	reports  *report.Service
-	segments *segment.Service
-	casts    *broadcast.Service
-	exports  *export.Jobs
-	tmpls    *broadcast.Templates
+	rows *eventRows
+	// dashboards: one dashboard computation per tick for all who see the same.
+	dashboards *dashboards
+	pricing    *pricing.Service
+	reports    *report.Service
+	segments   *segment.Service
+	casts      *broadcast.Service
+	exports    *export.Jobs
+	tmpls      *broadcast.Templates
 }
 
 // Services are what the API runs on; package app builds them once.
@@ -97,30 +99,31 @@ type Services struct {
 // NewResolver returns the root resolver over s.
 func NewResolver(s Services) *Resolver {
 	return &Resolver{
-		client:   s.Client,
-		auth:     s.Auth,
-		authz:    s.Authz,
-		bus:      s.Bus,
-		presence: s.Presence,
-		looking:  s.Looking,
-		roles:    s.Roles,
-		agents:   s.Agents,
-		contacts: s.Contacts,
-		numbers:  s.Numbers,
-		inbox:    s.Inbox,
-		groups:   s.Groups,
-		routing:  s.Routing,
-		rules:    s.Automation,
-		webhooks: s.Webhooks,
-		delivs:   s.Deliveries,
-		typing:   s.Typing,
-		rows:     newEventRows(),
-		pricing:  s.Pricing,
-		reports:  s.Reports,
-		segments: s.Segments,
-		casts:    s.Broadcasts,
-		exports:  s.Exports,
-		tmpls:    s.Templates,
+		client:     s.Client,
+		auth:       s.Auth,
+		authz:      s.Authz,
+		bus:        s.Bus,
+		presence:   s.Presence,
+		looking:    s.Looking,
+		roles:      s.Roles,
+		agents:     s.Agents,
+		contacts:   s.Contacts,
+		numbers:    s.Numbers,
+		inbox:      s.Inbox,
+		groups:     s.Groups,
+		routing:    s.Routing,
+		rules:      s.Automation,
+		webhooks:   s.Webhooks,
+		delivs:     s.Deliveries,
+		typing:     s.Typing,
+		rows:       newEventRows(),
+		dashboards: newDashboards(),
+		pricing:    s.Pricing,
+		reports:    s.Reports,
+		segments:   s.Segments,
+		casts:      s.Broadcasts,
+		exports:    s.Exports,
+		tmpls:      s.Templates,
 	}
 }
 

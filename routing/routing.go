@@ -1,11 +1,13 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/switchboard-dev/switchboard/clock"
@@ -13,9 +15,11 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/agent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/predicate"
 	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
+	"github.com/switchboard-dev/switchboard/ent/tenant"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -65,8 +69,7 @@ func (s *Service) Route(ctx context.Context, conversationID string) (Decision, e
 // conversation. A conversation that is assigned, resolved, or on a manually
 // routed number is left alone.
 func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string) (Decision, error) {
-	conv, err := tx.Conversation.Query().Where(conversation.ID(conversationID)).
-		Modify(schema.LockRow).Only(ctx)
+	conv, num, h, err := lockForRouting(ctx, tx, conversationID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
 	}
@@ -76,22 +79,76 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 	if conv.ReservedForID != nil {
 		return Decision{Queued: true, Reason: "reserved for the agent whose shift opens next"}, nil // HandOver gives it
 	}
-	num, err := tx.Number.Get(ctx, conv.NumberID)
-	if err != nil {
-		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
-	}
 	pol := num.RoutingPolicy
 	if pol.Manual() {
 		return Decision{}, nil
-	}
-	h, err := NumberHours(ctx, tx, num)
-	if err != nil {
-		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
 	}
 	if d, ok, err := s.reserve(ctx, tx, conv, num, pol, h); ok || err != nil {
 		return d, err
 	}
 	return s.place(ctx, tx, conv, num, pol, assignment.CausePOLICY, "")
+}
+
+// routingRow is what RouteTx reads of a conversation, its number and its
+// tenant.
+type routingRow struct {
+	ID            string              `json:"id"`
+	TenantID      string              `json:"tenant_id"`
+	NumberID      string              `json:"number_id"`
+	ContactID     string              `json:"contact_id"`
+	AssigneeID    *string             `json:"assignee_id"`
+	Status        conversation.Status `json:"status"`
+	QueuedAt      *time.Time          `json:"queued_at"`
+	ReservedForID *string             `json:"reserved_for_id"`
+	ReservedUntil *time.Time          `json:"reserved_until"`
+	Policy        []byte              `json:"routing_policy"`
+	NumberHours   []byte              `json:"number_hours"`
+	Timezone      string              `json:"timezone"`
+	Settings      []byte              `json:"settings"`
+}
+
+// lockForRouting reads, in one statement, conversationID (locked until tx
+// ends, the number and tenant rows not), its number's policy and the
+// business hours it keeps (NumberHours). conv and num hold only the fields
+// routing reads: conv its ids, assignee, status, queue place and
+// reservation; num its id, tenant, policy and hours.
+func lockForRouting(ctx context.Context, tx *ent.Tx, conversationID string) (*ent.Conversation, *ent.Number, Hours, error) {
+	var rows []routingRow
+	err := tx.Conversation.Query().Where(conversation.ID(conversationID)).Modify(func(s *sql.Selector) {
+		n, t := sql.Table(number.Table), sql.Table(tenant.Table)
+		s.Join(n).On(s.C(conversation.FieldNumberID), n.C(number.FieldID)).
+			Join(t).On(s.C(conversation.FieldTenantID), t.C(tenant.FieldID))
+		s.Select(s.C(conversation.FieldID), s.C(conversation.FieldTenantID), s.C(conversation.FieldNumberID),
+			s.C(conversation.FieldContactID), s.C(conversation.FieldAssigneeID), s.C(conversation.FieldStatus),
+			s.C(conversation.FieldQueuedAt), s.C(conversation.FieldReservedForID), s.C(conversation.FieldReservedUntil),
+			n.C(number.FieldRoutingPolicy), sql.As(n.C(number.FieldBusinessHours), "number_hours"),
+			t.C(tenant.FieldTimezone), t.C(tenant.FieldSettings))
+		if s.Dialect() == dialect.Postgres {
+			s.ForUpdate(sql.WithLockTables(conversation.Table))
+		}
+	}).Scan(ctx, &rows)
+	if err != nil {
+		return nil, nil, Hours{}, err
+	}
+	if len(rows) == 0 { // ent's own error (not found, or not the viewer's to see)
+		_, err := tx.Conversation.Get(ctx, conversationID)
+		return nil, nil, Hours{}, cmp.Or(err, error(&ent.NotFoundError{}))
+	}
+	r := rows[0]
+	conv := &ent.Conversation{ID: r.ID, TenantID: r.TenantID, NumberID: r.NumberID, ContactID: r.ContactID,
+		AssigneeID: r.AssigneeID, Status: r.Status, QueuedAt: r.QueuedAt, ReservedForID: r.ReservedForID, ReservedUntil: r.ReservedUntil}
+	num := &ent.Number{ID: r.NumberID, TenantID: r.TenantID}
+	var settings schematype.TenantSettings
+	for _, j := range []struct {
+		raw []byte
+		v   any
+	}{{r.Policy, &num.RoutingPolicy}, {r.NumberHours, &num.BusinessHours}, {r.Settings, &settings}} {
+		if err := unmarshalJSON(j.raw, j.v); err != nil {
+			return nil, nil, Hours{}, err
+		}
+	}
+	h, err := hoursOf(num, r.Timezone, settings)
+	return conv, num, h, err
 }
 
 // place gives the locked conv to the first agent a step of pol finds and
@@ -116,23 +173,101 @@ func (s *Service) pick(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, 
 		eligible = append(eligible, agent.IDNEQ(*conv.AssigneeID))
 	}
 	for _, step := range pol.Strategies {
-		ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
+		id, err := s.claimFor(ctx, tx, conv, pol, step, eligible)
 		if err != nil {
 			return Decision{}, err
 		}
-		for _, id := range ids {
-			ok, err := s.claim(ctx, tx, id, eligible)
-			if err != nil {
-				return Decision{}, err
-			}
-			if !ok {
-				continue // taken by someone else meanwhile
-			}
-			d := Decision{AgentID: id, Strategy: step, Reason: why + reasonOf(step, pol)}
-			return d, s.give(ctx, tx, conv, d, cause)
+		if id == "" {
+			continue
 		}
+		d := Decision{AgentID: id, Strategy: step, Reason: why + reasonOf(step, pol)}
+		return d, s.give(ctx, tx, conv, d, cause)
 	}
 	return Decision{}, nil
+}
+
+// claimFor claims the place of the agent one step of a policy chooses and
+// returns who, or "" when nobody qualifies. Its first try chooses and
+// claims in one statement (claimBest); only when that one finds its choice
+// taken meanwhile by another instance does it fall back to reading the
+// candidates and claiming them in turn.
+func (s *Service) claimFor(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
+	step schematype.RoutingStrategy, eligible []predicate.Agent) (string, error) {
+	id, err := s.claimBest(ctx, tx, conv, pol, step, eligible)
+	if err != nil || id != "" || step == schematype.StrategySticky {
+		return id, err // sticky has one candidate: not claimed is not eligible
+	}
+	ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		ok, err := s.claim(ctx, tx, id, eligible)
+		if err != nil || ok {
+			return id, err
+		}
+	}
+	return "", nil
+}
+
+// claimBest raises the load of the agent a step chooses, if they are still
+// eligible when the update reaches their row, in one statement:
+//
+//	UPDATE agents SET open_count = open_count + 1, … WHERE <eligible> AND id IN
+//	  (SELECT id FROM agents WHERE <eligible> ORDER BY <the step's order> LIMIT 1)
+//	RETURNING id
+//
+// The condition is checked again on the row itself (on Postgres after any
+// concurrent claim of it commits), so two instances never both take an
+// agent's last place; "" when nobody qualified or the one chosen was taken
+// meanwhile. The same SQL runs on both databases.
+func (s *Service) claimBest(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
+	step schematype.RoutingStrategy, eligible []predicate.Agent) (string, error) {
+	b := sql.Dialect(dialect.Postgres)
+	a := b.Table(agent.Table)
+	best := b.Select(a.C(agent.FieldID)).From(a).Where(sql.EQ(a.C(agent.FieldTenantID), conv.TenantID)).Limit(1)
+	for _, p := range eligible {
+		p(best)
+	}
+	switch step {
+	case schematype.StrategySticky:
+		as := b.Table(assignment.Table)
+		last := b.Select(as.C(assignment.FieldAgentID)).From(as).
+			Where(sql.And(sql.EQ(as.C(assignment.FieldContactID), conv.ContactID), sql.NotNull(as.C(assignment.FieldAgentID)))).
+			OrderBy(sql.Desc(as.C(assignment.FieldCreatedAt))).Limit(1)
+		if pol.StickyWindowMinutes > 0 {
+			last.Where(sql.GTE(as.C(assignment.FieldCreatedAt), s.clock.Now().Add(-time.Duration(pol.StickyWindowMinutes)*time.Minute)))
+		}
+		best.Where(sql.In(a.C(agent.FieldID), last))
+	case schematype.StrategyRoundRobin:
+		best.OrderExpr(sql.Expr(a.C(agent.FieldLastAssignedAt) + " ASC NULLS FIRST")).OrderBy(a.C(agent.FieldID))
+	case schematype.StrategyLeastLoaded:
+		best.OrderBy(a.C(agent.FieldOpenCount)).OrderExpr(sql.Expr(a.C(agent.FieldLastAssignedAt) + " ASC NULLS FIRST")).
+			OrderBy(a.C(agent.FieldID))
+	default:
+		return "", nil
+	}
+	now := s.clock.Now()
+	where := b.Select().From(a).Where(sql.In(a.C(agent.FieldID), best))
+	for _, p := range eligible {
+		p(where)
+	}
+	query, args := b.Update(agent.Table).
+		Set(agent.FieldUpdatedAt, now).Set(agent.FieldLastAssignedAt, now).
+		Set(agent.FieldOpenCount, sql.Expr(a.C(agent.FieldOpenCount)+" + 1")).
+		FromSelect(where).Returning(agent.FieldID).Query()
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", fmt.Errorf("claim an agent for %s: %w", conv.ID, err)
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+	}
+	return id, rows.Err()
 }
 
 // eligibleAgents is the filter every candidate of a policy passes: enabled,
@@ -211,8 +346,9 @@ func (s *Service) claim(ctx context.Context, tx *ent.Tx, agentID string, eligibl
 // give assigns conv to d.AgentID, whose load is already claimed, and records
 // why.
 func (s *Service) give(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause) error {
-	// conv is locked and read: the load hook need not read it again
-	err := tx.Conversation.UpdateOneID(conv.ID).SetAssigneeID(d.AgentID).ClearQueuedAt().
+	// conv is locked and read: the load hook need not read it again, nor ent
+	// read it back (an Update, narrowed to conv by the hook)
+	err := tx.Conversation.Update().Where(conversation.ID(conv.ID)).SetAssigneeID(d.AgentID).ClearQueuedAt().
 		Exec(schema.WithLoadClaimedOn(ctx, d.AgentID, conv.ID, conv.AssigneeID, conv.Status))
 	if err != nil {
 		return fmt.Errorf("assign %s: %w", conv.ID, err)
@@ -227,11 +363,12 @@ func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	if conv.QueuedAt != nil && conv.AssigneeID == nil {
 		return d, nil
 	}
-	u := tx.Conversation.UpdateOneID(conv.ID).ClearAssignee()
+	// conv is locked and read (see give)
+	u := tx.Conversation.Update().Where(conversation.ID(conv.ID)).ClearAssignee()
 	if conv.QueuedAt == nil {
 		u.SetQueuedAt(s.clock.Now())
 	}
-	if err := u.Exec(ctx); err != nil {
+	if err := u.Exec(schema.WithLoadClaimedOn(ctx, "", conv.ID, conv.AssigneeID, conv.Status)); err != nil {
 		return Decision{}, fmt.Errorf("queue %s: %w", conv.ID, err)
 	}
 	return d, s.record(ctx, tx, conv, d, assignment.CauseQUEUE, realtime.KindQueued)

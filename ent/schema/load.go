@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"entgo.io/ent"
@@ -33,6 +34,13 @@ func WithLoadClaimed(ctx context.Context, agentID string) context.Context {
 	return context.WithValue(ctx, loadClaimKey{}, agentID)
 }
 
+func knownRowOf(ctx context.Context) *knownRow {
+	if k, ok := ctx.Value(loadClaimKey{}).(knownRow); ok {
+		return &k
+	}
+	return nil
+}
+
 func claimed(ctx context.Context) string {
 	switch v := ctx.Value(loadClaimKey{}).(type) {
 	case string:
@@ -52,7 +60,10 @@ type knownRow struct {
 
 // WithLoadClaimedOn is WithLoadClaimed for an update of conversationID,
 // whose row the caller locked and read (assigneeID and status as they are):
-// the hook then need not read them again.
+// the hook then need not read them again. agentID is "" when the update
+// claims no agent's place (it takes the conversation from its agent). With it, a bulk Update (which ent
+// does not read back, as it does an update by id) is narrowed to that one
+// conversation and keeps the load as an update by id does.
 func WithLoadClaimedOn(ctx context.Context, agentID, conversationID string, assigneeID *string, status conversation.Status) context.Context {
 	return context.WithValue(ctx, loadClaimKey{}, knownRow{agentID, conversationID, assigneeID, status})
 }
@@ -85,6 +96,8 @@ var keepAgentLoad = hook.On(func(next ent.Mutator) ent.Mutator {
 				return next.Mutate(ctx, m)
 			}
 			return updateOneKeepingLoad(ctx, next, m)
+		case m.Op().Is(ent.OpUpdate) && touches && knownRowOf(ctx) != nil:
+			return updateKnownKeepingLoad(ctx, next, m, knownRowOf(ctx))
 		case m.Op().Is(ent.OpDelete | ent.OpDeleteOne), touches:
 			// bulk writes: recount the tenant's agents afterwards
 			v, err := next.Mutate(ctx, m)
@@ -97,17 +110,17 @@ var keepAgentLoad = hook.On(func(next ent.Mutator) ent.Mutator {
 	})
 }, ent.OpCreate|ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne)
 
+// loadRow is what the load follows of a conversation.
+type loadRow struct {
+	AssigneeID *string             `json:"assignee_id"`
+	Status     conversation.Status `json:"status"`
+}
+
 func updateOneKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.ConversationMutation) (ent.Value, error) {
 	id, _ := m.ID()
-	var rows []struct {
-		AssigneeID *string             `json:"assignee_id"`
-		Status     conversation.Status `json:"status"`
-	}
-	if k, ok := ctx.Value(loadClaimKey{}).(knownRow); ok && k.conversationID == id {
-		rows = append(rows, struct {
-			AssigneeID *string             `json:"assignee_id"`
-			Status     conversation.Status `json:"status"`
-		}{k.assigneeID, k.status})
+	var rows []loadRow
+	if k := knownRowOf(ctx); k != nil && k.conversationID == id {
+		rows = append(rows, loadRow{k.assigneeID, k.status})
 	} else if err := m.Client().Conversation.Query().Where(conversation.ID(id)).
 		Modify(LockRow).Select(conversation.FieldAssigneeID, conversation.FieldStatus).Scan(ctx, &rows); err != nil {
 		return nil, err
@@ -116,7 +129,27 @@ func updateOneKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.Conversa
 	if err != nil || len(rows) == 0 {
 		return v, err
 	}
-	old := rows[0]
+	return v, followLoad(ctx, m, rows[0])
+}
+
+// updateKnownKeepingLoad runs an update of the one conversation whose row
+// the caller locked and read (WithLoadClaimedOn), which ent sends without
+// reading the row back as an update by id does: the update is narrowed to
+// that conversation, and it must touch it.
+func updateKnownKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.ConversationMutation, k *knownRow) (ent.Value, error) {
+	m.Where(conversation.ID(k.conversationID))
+	v, err := next.Mutate(ctx, m)
+	if err != nil {
+		return v, err
+	}
+	if n, _ := v.(int); n != 1 {
+		return v, fmt.Errorf("update conversation %s: %d rows updated, want 1", k.conversationID, n)
+	}
+	return v, followLoad(ctx, m, loadRow{k.assigneeID, k.status})
+}
+
+// followLoad moves the load as m changed a conversation that was old.
+func followLoad(ctx context.Context, m *gen.ConversationMutation, old loadRow) error {
 	oldAgent, newAgent := "", ""
 	if old.AssigneeID != nil {
 		oldAgent = *old.AssigneeID
@@ -133,13 +166,13 @@ func updateOneKeepingLoad(ctx context.Context, next ent.Mutator, m *gen.Conversa
 	oldCounted := oldAgent != "" && old.Status != conversation.StatusRESOLVED
 	newCounted := newAgent != "" && newStatus != conversation.StatusRESOLVED
 	if oldCounted == newCounted && oldAgent == newAgent {
-		return v, nil
+		return nil
 	}
 	from := ""
 	if oldCounted {
 		from = oldAgent
 	}
-	return v, moveLoad(ctx, m.Client(), from, newAgent, newCounted)
+	return moveLoad(ctx, m.Client(), from, newAgent, newCounted)
 }
 
 // moveLoad takes one from from's load and adds one to to's (when counted and
@@ -183,7 +216,11 @@ func RecountLoads(ctx context.Context, c *gen.Client) error {
 		return nil
 	}
 	return c.Agent.Update().Where(agent.TenantID(v.TenantID)).Modify(func(u *sql.UpdateBuilder) {
+		// the tenant in the count lets it use the (tenant_id, assignee_id)
+		// index: without it, every agent's count scanned the tenant's
+		// conversations (1,000 agents × 100,000 conversations)
 		u.Set(agent.FieldOpenCount, sql.Expr(
-			"(SELECT COUNT(*) FROM conversations WHERE conversations.assignee_id = agents.id AND conversations.status <> 'RESOLVED')"))
+			"(SELECT COUNT(*) FROM conversations WHERE conversations.tenant_id = agents.tenant_id"+
+				" AND conversations.assignee_id = agents.id AND conversations.status <> 'RESOLVED')"))
 	}).Exec(ctx)
 }
