@@ -200,7 +200,9 @@ func (s *Service) Send(ctx context.Context, out Outgoing) (*ent.Message, error) 
 		return nil, err
 	}
 	conversationID, replyToID := out.ConversationID, out.ReplyToID
-	return store.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
+	// Retried as a deadlock victim: a reply races ingest on the tenant's
+	// report rows (store.InTxRetry).
+	return store.InTxRetry(ctx, s.client, func(ctx context.Context, tx *ent.Tx) (*ent.Message, error) {
 		c, err := tx.Conversation.Query().
 			Where(conversation.ID(conversationID)).
 			WithNumber().

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/lib/pq"
 
 	"github.com/switchboard-dev/switchboard/ent"
 )
@@ -60,4 +63,33 @@ func InTx[T interface{ Unwrap() T }](ctx context.Context, client *ent.Client, fn
 		return out, nil
 	}
 	return out.Unwrap(), nil
+}
+
+// deadlockAttempts is how many times InTxRetry runs a transaction that
+// Postgres keeps picking as a deadlock victim.
+const deadlockAttempts = 3
+
+// IsDeadlock reports whether err is Postgres rolling the transaction back as
+// a deadlock victim (SQLSTATE 40P01). Two transactions that upsert the same
+// report rows in different orders can deadlock (report facts are written
+// with the change, so a tenant's hot rows are locked mid-transaction).
+func IsDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
+}
+
+// InTxRetry is InTx that runs fn again, in a new transaction, when Postgres
+// picked its transaction as a deadlock victim: the whole transaction was
+// rolled back, so running it again loses nothing and doubles nothing, as
+// long as fn acts on the database alone (its River jobs, audit records and
+// published events are part of the transaction). For user-facing writes
+// that race with ingest on the same tenant (sendMessage). A transaction
+// joined from the context is not retried here: its owner decides.
+func InTxRetry[T interface{ Unwrap() T }](ctx context.Context, client *ent.Client, fn func(ctx context.Context, tx *ent.Tx) (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := InTx(ctx, client, fn)
+		if err == nil || attempt == deadlockAttempts || ent.TxFromContext(ctx) != nil || !IsDeadlock(err) || ctx.Err() != nil {
+			return out, err
+		}
+	}
 }
