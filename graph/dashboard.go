@@ -80,6 +80,11 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 	if len(convs) == 1 {
 		d.OpenConversations, d.UnassignedConversations, d.WaitingConversations = convs[0].Open, convs[0].Unassigned, convs[0].Waiting
 	}
+	queue, err := r.routing.Stats(ctx) // the conversations of the queue the viewer may see
+	if err != nil {
+		return nil, err
+	}
+	d.QueuedConversations, d.LongestQueueWaitSeconds = queue.Length, int(queue.LongestWait.Seconds())
 	var loads []struct {
 		AssigneeID string `json:"assignee_id"`
 		Count      int    `json:"count"`

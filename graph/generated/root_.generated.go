@@ -534,10 +534,12 @@ type ComplexityRoot struct {
 		FirstResponseTargetSeconds  func(childComplexity int) int
 		FirstResponsesToday         func(childComplexity int) int
 		FirstResponsesWithinTarget  func(childComplexity int) int
+		LongestQueueWaitSeconds     func(childComplexity int) int
 		NumbersConnected            func(childComplexity int) int
 		NumbersDisconnected         func(childComplexity int) int
 		NumbersRestricted           func(childComplexity int) int
 		OpenConversations           func(childComplexity int) int
+		QueuedConversations         func(childComplexity int) int
 		UnassignedConversations     func(childComplexity int) int
 		VolumesToday                func(childComplexity int) int
 		WaitingConversations        func(childComplexity int) int
@@ -3436,6 +3438,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dashboard.FirstResponsesWithinTarget(childComplexity), true
+	case "Dashboard.longestQueueWaitSeconds":
+		if e.ComplexityRoot.Dashboard.LongestQueueWaitSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.LongestQueueWaitSeconds(childComplexity), true
 	case "Dashboard.numbersConnected":
 		if e.ComplexityRoot.Dashboard.NumbersConnected == nil {
 			break
@@ -3460,6 +3468,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dashboard.OpenConversations(childComplexity), true
+	case "Dashboard.queuedConversations":
+		if e.ComplexityRoot.Dashboard.QueuedConversations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.QueuedConversations(childComplexity), true
 	case "Dashboard.unassignedConversations":
 		if e.ComplexityRoot.Dashboard.UnassignedConversations == nil {
 			break
@@ -16937,6 +16951,10 @@ type Dashboard {
   unassignedConversations: Int!
   "Open conversations whose last message is the customer's."
   waitingConversations: Int!
+  "Conversations in the routing queue (nobody online had capacity), as routingQueue counts them."
+  queuedConversations: Int!
+  "How long the first arrival still in the queue had waited at ` + "`" + `at` + "`" + `, in seconds; 0 when the queue is empty."
+  longestQueueWaitSeconds: Int!
   agentLoad: [AgentLoad!]!
   "Mean time to first response of the first responses given today (tenant time), in seconds; null when none. From the reports: everyone's with report.view_all, the viewer's own with report.view_own."
   averageFirstResponseSeconds: Float
@@ -18568,6 +18586,10 @@ func (ec *executionContext) childFields_Dashboard(ctx context.Context, field gra
 		return ec.fieldContext_Dashboard_unassignedConversations(ctx, field)
 	case "waitingConversations":
 		return ec.fieldContext_Dashboard_waitingConversations(ctx, field)
+	case "queuedConversations":
+		return ec.fieldContext_Dashboard_queuedConversations(ctx, field)
+	case "longestQueueWaitSeconds":
+		return ec.fieldContext_Dashboard_longestQueueWaitSeconds(ctx, field)
 	case "agentLoad":
 		return ec.fieldContext_Dashboard_agentLoad(ctx, field)
 	case "averageFirstResponseSeconds":

@@ -279,8 +279,12 @@ type Dashboard struct {
 	OpenConversations       int       `json:"openConversations"`
 	UnassignedConversations int       `json:"unassignedConversations"`
 	// Open conversations whose last message is the customer's.
-	WaitingConversations int          `json:"waitingConversations"`
-	AgentLoad            []*AgentLoad `json:"agentLoad"`
+	WaitingConversations int `json:"waitingConversations"`
+	// Conversations in the routing queue (nobody online had capacity), as routingQueue counts them.
+	QueuedConversations int `json:"queuedConversations"`
+	// How long the first arrival still in the queue had waited at `at`, in seconds; 0 when the queue is empty.
+	LongestQueueWaitSeconds int          `json:"longestQueueWaitSeconds"`
+	AgentLoad               []*AgentLoad `json:"agentLoad"`
 	// Mean time to first response of the first responses given today (tenant time), in seconds; null when none. From the reports: everyone's with report.view_all, the viewer's own with report.view_own.
 	AverageFirstResponseSeconds *float64 `json:"averageFirstResponseSeconds,omitempty"`
 	// The tenant's first-response target, in seconds (TenantSettings.firstResponseTargetSeconds).

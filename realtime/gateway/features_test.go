@@ -96,16 +96,23 @@ func TestDashboard(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	conv := firstConversation(t, b)
+	// One conversation waits in the routing queue since 90 s.
+	sys := viewer.System(t.Context(), tenantOf(t, b))
+	num := b.s.DB.Client.Number.Query().FirstX(sys)
+	who := b.s.DB.Client.Contact.Create().SetWaID("33699999999").SaveX(sys)
+	b.s.DB.Client.Conversation.Create().SetNumberID(num.ID).SetContactID(who.ID).SetQueuedAt(time.Now().Add(-90 * time.Second)).SaveX(sys)
 	c := b.dial(t, gateway.ProtocolTransportWS)
 	c.init(b.token)
-	c.send(subscribeMsg("d", `subscription { dashboard { openConversations unassignedConversations numbersConnected agentsOffline agentLoad { openConversations capacity agent { name } } } }`))
+	c.send(subscribeMsg("d", `subscription { dashboard { openConversations unassignedConversations queuedConversations longestQueueWaitSeconds numbersConnected agentsOffline agentLoad { openConversations capacity agent { name } } } }`))
 	snap := event(c.read(), "dashboard")
-	require.Equal(t, float64(3), snap["openConversations"], "a snapshot at once: %v", snap)
-	require.Equal(t, float64(0), snap["unassignedConversations"])
+	require.Equal(t, float64(4), snap["openConversations"], "a snapshot at once: %v", snap)
+	require.Equal(t, float64(1), snap["unassignedConversations"])
+	require.Equal(t, float64(1), snap["queuedConversations"])
+	require.GreaterOrEqual(t, snap["longestQueueWaitSeconds"], float64(90))
 
 	b.s.Do(t, b.token, `mutation { resolveConversation(id: "`+conv+`") { id } }`, nil).RequireOK(t)
 	next := event(c.read(), "dashboard")
-	require.Equal(t, float64(2), next["openConversations"])
+	require.Equal(t, float64(3), next["openConversations"])
 	require.NotEmpty(t, next["agentLoad"])
 
 	// An agent sees the counters but not colleagues' load (report.view_all).
