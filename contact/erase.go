@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/groupjoinrequest"
 	"github.com/switchboard-dev/switchboard/ent/groupmember"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
@@ -42,7 +43,9 @@ var ErasedWebhookBody = []byte(`{"erased":true}`)
 // agents' replies); its group memberships and join requests (in this
 // database: the provider's group is not changed); the provider webhook bodies
 // that name them (replaced by ErasedWebhookBody); the rendered payloads of
-// outbound webhook deliveries about its conversations. Audit summaries never
+// outbound webhook deliveries about its conversations; the tenant's export
+// files already written (their links are refused at once, the export sweep
+// removes them). Audit summaries never
 // carry a customer's data, so the audit chain stays whole.
 //
 // It refuses (CONFLICT) while a legal hold applies to the contact or one of
@@ -102,6 +105,15 @@ func (s *Service) Erase(ctx context.Context, id string) (*ent.Contact, error) {
 		}).Exec(sctx); err != nil {
 			return nil, fmt.Errorf("erase group webhook events: %w", err)
 		}
+		// Export files already written may hold the person: their links are
+		// refused from now on and the export sweep removes the files.
+		voided, err := tx.ConversationExport.Update().Where(conversationexport.TenantID(c.TenantID),
+			conversationexport.StateEQ(conversationexport.StateDONE), conversationexport.Or(
+				conversationexport.ExpiresAtIsNil(), conversationexport.ExpiresAtGT(time.Now()))).
+			SetExpiresAt(time.Now().UTC()).Save(sctx)
+		if err != nil {
+			return nil, fmt.Errorf("void export files: %w", err)
+		}
 		erased, err := c.Update().SetWaID("erased-" + c.ID).ClearUserID().SetParentUserID("").SetUsername("").
 			SetPhone("").SetProfileName("").SetTags([]string{}).
 			SetAttributes([]schematype.ContactAttribute{}).SetOptInSource("").SetErasedAt(time.Now().UTC()).Save(sctx)
@@ -110,8 +122,8 @@ func (s *Service) Erase(ctx context.Context, id string) (*ent.Contact, error) {
 		}
 		return erased, audit.Record(ctx, tx, audit.Event{
 			Action: audit.ActionContactErased, TargetID: c.ID,
-			Summary: fmt.Sprintf("erased contact %s: %d conversations, %d messages, %d provider webhooks redacted",
-				c.ID, len(convIDs), len(msgIDs), scrubbed),
+			Summary: fmt.Sprintf("erased contact %s: %d conversations, %d messages, %d provider webhooks redacted, %d export files voided",
+				c.ID, len(convIDs), len(msgIDs), scrubbed, voided),
 		})
 	})
 }

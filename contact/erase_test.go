@@ -13,7 +13,9 @@ import (
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
+	"github.com/switchboard-dev/switchboard/ent/conversationexport"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
@@ -104,9 +106,23 @@ func TestEraseContact(t *testing.T) {
 		_, err = svc.SetContactLegalHold(ctx, c.ID, "")
 		require.NoError(t, err)
 
+		// An export file alpha already wrote (it may hold the person), and
+		// one of beta's.
+		later := time.Now().Add(24 * time.Hour)
+		file := func(ctx context.Context) *ent.ConversationExport {
+			return db.Client.ConversationExport.Create().SetRequesterID("agt_x").SetFormat(conversationexport.FormatJSONL).
+				SetFilter(schematype.ExportFilter{}).SetFilterText("all").SetState(conversationexport.StateDONE).
+				SetFile("f.jsonl").SetExpiresAt(later).SaveX(ctx)
+		}
+		alphaFile, betaFile := file(ctx), file(bctx)
+
 		erased, err := svc.Erase(ctx, c.ID)
 		require.NoError(t, err)
 		require.NotNil(t, erased.ErasedAt)
+		alphaFile = db.Client.ConversationExport.GetX(ctx, alphaFile.ID)
+		require.False(t, alphaFile.ExpiresAt.After(time.Now()), "alpha's export file is voided: its link refused, the sweep removes it")
+		betaFile = db.Client.ConversationExport.GetX(bctx, betaFile.ID)
+		require.WithinDuration(t, later, *betaFile.ExpiresAt, time.Second, "beta's is not alpha's to void")
 		_, err = svc.Erase(ctx, c.ID)
 		require.NoError(t, err, "erasing twice is harmless")
 

@@ -106,7 +106,10 @@ func (j *Jobs) linked(r *http.Request) (*ent.ConversationExport, error) {
 	if !hmac.Equal([]byte(want), []byte(sig)) {
 		return nil, invalid
 	}
-	if !j.clock.Now().Before(time.Unix(at, 0)) || x.State == conversationexport.StateEXPIRED {
+	// The row's expiry wins over the link's: an erasure voids the files
+	// already written (contact.Erase).
+	if !j.clock.Now().Before(time.Unix(at, 0)) || x.State == conversationexport.StateEXPIRED ||
+		x.ExpiresAt != nil && !j.clock.Now().Before(*x.ExpiresAt) {
 		return nil, apperr.New(apperr.LinkExpired, "this download link has expired: export again")
 	}
 	if x.State != conversationexport.StateDONE || x.File == "" {

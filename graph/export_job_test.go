@@ -138,6 +138,14 @@ func TestConversationExportJob(t *testing.T) {
 			require.Equal(t, "LINK_INVALID", codeOf(rec), name)
 		}
 
+		// An erasure voids the file (contact.Erase sets its expiry to now):
+		// the link, still within its own expiry, is refused.
+		sys := viewer.System(t.Context(), w.tenantID)
+		db.Client.ConversationExport.UpdateOneID(id).SetExpiresAt(fake.Now()).ExecX(sys)
+		rec = get(*done.DownloadURL)
+		require.Equal(t, http.StatusGone, rec.Code, rec.Body.String())
+		require.Equal(t, "LINK_EXPIRED", codeOf(rec))
+
 		// A day later the link has expired, and the sweep removes the file.
 		fake.Advance(24*time.Hour + time.Minute)
 		rec = get(*done.DownloadURL)
