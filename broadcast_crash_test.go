@@ -79,6 +79,11 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 	// load 25 overran it, was rescued while alive and retried with growing
 	// backoff, and 250 recipients stayed queued past the deadline.
 	timeout, rescue := "5s", "10s"
+	// Reconcile (how long a send whose outcome the kill lost waits for its
+	// statuses before it is sent again) must outlast the restarted server's
+	// backlog of status webhooks: two per send, retried by the simulator
+	// while the server was down. At 15 s a loaded CI machine ingested them
+	// too late on Postgres, and 44 recipients were sent twice.
 	if recipients > 1000 {
 		timeout, rescue = "60s", "90s"
 	}
@@ -86,7 +91,7 @@ func killMidBroadcast(t *testing.T, bin, dir, databaseURL string, recipients int
 		"SWITCHBOARD_ADDR="+addr, "SWITCHBOARD_DATA_DIR="+dir, "SWITCHBOARD_DEMO=false", "SWITCHBOARD_SIMULATOR=false",
 		"SWITCHBOARD_LOG_LEVEL=error", "SWITCHBOARD_OWNER_PASSWORD=owner password 1", "DATABASE_URL="+databaseURL, "NATS_URL=",
 		"SWITCHBOARD_WHATSAPP_API_URL="+simSrv.URL, "SWITCHBOARD_SIM_URL="+simSrv.URL, "SWITCHBOARD_WHATSAPP_APP_SECRET="+simSecret,
-		"SWITCHBOARD_SECRET="+strings.Repeat("s", 40), "SWITCHBOARD_JOB_TIMEOUT="+timeout, "SWITCHBOARD_JOB_RESCUE_AFTER="+rescue, "SWITCHBOARD_BROADCAST_RECONCILE=15s",
+		"SWITCHBOARD_SECRET="+strings.Repeat("s", 40), "SWITCHBOARD_JOB_TIMEOUT="+timeout, "SWITCHBOARD_JOB_RESCUE_AFTER="+rescue, "SWITCHBOARD_BROADCAST_RECONCILE=60s",
 	)
 	create := exec.CommandContext(t.Context(), bin, "create-tenant", "-name", "Acme", "-slug", "acme",
 		"-owner-name", "Olivia", "-owner-email", "olivia@acme.test")

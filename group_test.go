@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,9 @@ func (b *waBundle) joinRequests(t *testing.T, groupID string, n int) []struct{ I
 	for i, e := range out.Node.JoinRequests.Edges {
 		reqs[i] = e.Node
 	}
+	// By WhatsApp id, not by arrival: deliveries are ingested concurrently,
+	// so requests posted in one order may be stored in another.
+	slices.SortFunc(reqs, func(a, b struct{ ID, WaID, Status string }) int { return strings.Compare(a.WaID, b.WaID) })
 	return reqs
 }
 
@@ -471,10 +475,7 @@ func TestSeededGroupsAsTests(t *testing.T) {
 				require.NoError(t, err)
 				_, err = b.sim.JoinGroup(*g.InviteLink, "33630000002", "Parent B")
 				require.NoError(t, err)
-				reqs := b.joinRequests(t, g.ID, 2)
-				if reqs[0].WaID != "33630000001" { // the two webhooks may arrive in either order
-					reqs[0], reqs[1] = reqs[1], reqs[0]
-				}
+				reqs := b.joinRequests(t, g.ID, 2) // by WhatsApp id: A, then B
 				b.s.Do(t, outsiderToken, `mutation($ids: [ID!]!) { approveGroupJoinRequests(ids: $ids) { id } }`,
 					map[string]any{"ids": []string{reqs[0].ID}}).RequireCode(t, "FORBIDDEN")
 				r := b.s.Do(t, a2Token, `mutation($ids: [ID!]!) { approveGroupJoinRequests(ids: $ids) { status decidedBy { id } } }`,
