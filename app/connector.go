@@ -1,13 +1,13 @@
 package app
 
 import (
-	"time"
-
 	"context"
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/riverqueue/river"
 
 	"github.com/switchboard-dev/switchboard/automation"
@@ -71,7 +71,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		VerifyToken: cfg.WhatsAppVerifyToken,
 		Log:         a.Log,
 		Ingester:    ingester,
-		Eager:       64,
+		Eager:       eagerIngests(a.DB.Dialect),
 	}
 	sweeper := &connector.Sweeper{Client: client, Dialect: a.DB.Dialect, Ingester: ingester, Every: cfg.JobPollInterval, Log: a.Log}
 	return &Connector{Webhook: hook, Health: health, Sweeper: sweeper}
@@ -133,4 +133,17 @@ func cancelled(r slog.Record) bool {
 		return !found
 	})
 	return found
+}
+
+// eagerIngests is how many webhooks are ingested at once as they arrive
+// (the rest wait for the sweep). SQLite has one writer and a pool of 4
+// connections: more ingests than that only queue on its lock, each holding a
+// connection, and a read outside their transactions (another request's, a
+// cache's) then waits for a connection behind them until busy_timeout fails
+// one. Two keep the writer busy and leave the pool room.
+func eagerIngests(d string) int {
+	if d == dialect.SQLite {
+		return 2
+	}
+	return 64
 }
