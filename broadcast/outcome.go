@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -297,7 +298,7 @@ func (s *Service) Stats(ctx context.Context, broadcastID string) (*Stats, error)
 	for _, c := range cats {
 		st.Costs = append(st.Costs, *c)
 	}
-	slices.SortFunc(st.Costs, func(a, b pricing.CategoryCost) int { return cmpString(a.Category, b.Category) })
+	slices.SortFunc(st.Costs, func(a, b pricing.CategoryCost) int { return strings.Compare(a.Category, b.Category) })
 	return st, nil
 }
 
@@ -306,16 +307,6 @@ func counts(m map[string]int) []Count {
 	for k, n := range m {
 		out = append(out, Count{k, n})
 	}
-	slices.SortFunc(out, func(a, b Count) int { return cmpString(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b Count) int { return strings.Compare(a.Key, b.Key) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

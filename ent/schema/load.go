@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
@@ -189,23 +190,13 @@ func moveLoad(ctx context.Context, c *gen.Client, from, to string, counted bool)
 	if to != "" && counted && claimed(ctx) != to {
 		ds = append(ds, delta{to, +1})
 	}
-	slices.SortFunc(ds, func(a, b delta) int { return cmpString(a.id, b.id) })
+	slices.SortFunc(ds, func(a, b delta) int { return strings.Compare(a.id, b.id) })
 	for _, d := range ds {
 		if err := c.Agent.Update().Where(agent.ID(d.id)).AddOpenCount(d.by).Exec(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // RecountLoads sets every agent's load of the viewer's tenant from the
