@@ -332,6 +332,10 @@ func (a *App) writeAtStartup(ctx context.Context) error {
 // still wait, in case an event that freed capacity was lost.
 const routingSweep = 30 * time.Second
 
+// reportFold is how often every instance folds the report deltas into the
+// report rows (report.Folder).
+const reportFold = time.Second
+
 // Handler serves every route: /graphql, the WhatsApp webhook, /metrics,
 // /healthz, /readyz, the simulator under /sim/ when it runs in process, and
 // the web assets.
@@ -370,6 +374,8 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
+		folder := &report.Folder{Client: a.DB.Client, Dialect: a.DB.Dialect, Every: reportFold, Log: a.Log}
+		go folder.Run(ctx)
 		sctx, stopSweep := context.WithCancel(ctx)
 		a.sweeping, a.stopSweep = make(chan struct{}), stopSweep
 		go func() {

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -117,7 +120,11 @@ func (b *Builder) AddHistory(conv *ent.Conversation, msgs []*ent.Message, change
 }
 
 func (b *Builder) addCounts(at time.Time, d dims, c counts) {
-	hour, day := localHour(at, b.tc.loc), localDay(at, b.tc.loc)
+	b.addCountsAt(localHour(at, b.tc.loc), localDay(at, b.tc.loc), d, c)
+}
+
+// addCountsAt adds c to d's rows of a local hour and day (Unix seconds).
+func (b *Builder) addCountsAt(hour, day int64, d dims, c counts) {
 	for _, r := range d.rows() {
 		for _, k := range []countKey{{r[0], hour, r[1]}, {daily(r[0]), day, r[1]}} {
 			if b.counts[k] == nil {
@@ -131,10 +138,15 @@ func (b *Builder) addCounts(at time.Time, d dims, c counts) {
 func (b *Builder) addSample(s sample) {
 	b.samples = append(b.samples, s)
 	b.addCounts(s.at, s.dims, s.counts())
-	day := localDay(s.at, b.tc.loc)
-	for _, r := range s.dims.rows() {
-		b.bins[binKey{r[0], day, s.kind, r[1], binOf(s.ms)}]++
-		b.bins[binKey{r[0], day, s.kind + businessSuffix, r[1], binOf(s.businessMs)}]++
+	b.addBins(localDay(s.at, b.tc.loc), s.dims, s.kind, binOf(s.ms), binOf(s.businessMs), 1)
+}
+
+// addBins adds n samples of a kind to bin (and n of its business-hours
+// variant to businessBin) in d's histograms of a local day.
+func (b *Builder) addBins(day int64, d dims, kind string, bin, businessBin int, n int64) {
+	for _, r := range d.rows() {
+		b.bins[binKey{r[0], day, kind, r[1], bin}] += n
+		b.bins[binKey{r[0], day, kind + businessSuffix, r[1], businessBin}] += n
 	}
 }
 
@@ -149,6 +161,11 @@ func (b *Builder) Write(ctx context.Context, db execer) error {
 		}
 		countRows = append(countRows, row)
 	}
+	// One order for every writer (two folders at once): they wait for each
+	// other on a shared row instead of deadlocking.
+	slices.SortFunc(countRows, func(a, b []any) int {
+		return cmp.Or(strings.Compare(a[1].(string), b[1].(string)), cmp.Compare(a[2].(int64), b[2].(int64)), strings.Compare(a[3].(string), b[3].(string)))
+	})
 	if err := insert(ctx, db, countsTable, countRows, countsUpsert); err != nil {
 		return err
 	}

@@ -278,67 +278,58 @@ var countsUpsert = func() string {
 
 var countsTable = "report_counts (tenant_id, dim, slot, dim_id, " + strings.Join(countColumns, ", ") + ")"
 
-// addCounts adds c (or takes it away, sign -1) to every dimension row of
-// the local hour holding at, and of its local day.
-func addCounts(ctx context.Context, db execer, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
-	vals := c.fields()
-	hour, day := localHour(at, tc.loc), localDay(at, tc.loc)
-	var rows [][]any
-	for _, r := range d.rows() {
-		for _, grain := range []struct {
-			dim  string
-			slot int64
-		}{{r[0], hour}, {daily(r[0]), day}} {
-			row := []any{tc.id, grain.dim, grain.slot, r[1]}
-			for _, v := range vals {
-				row = append(row, sign**v)
-			}
-			rows = append(rows, row)
-		}
+// deltaColumns are report_deltas' columns as the hooks write them.
+var deltaColumns = "tenant_id, hour, day, number_id, team_id, agent_id, " + strings.Join(countColumns, ", ") + ", kind, bin, business_bin, n"
+
+// deltaRow is the report_deltas row of counts c (taken away: sign -1) at
+// instant at for dimensions d, without bins.
+func deltaRow(tc tenantClock, at time.Time, d dims, c counts, sign int64) []any {
+	row := make([]any, 0, 6+len(countColumns)+4)
+	row = append(row, tc.id, localHour(at, tc.loc), localDay(at, tc.loc), d.number, d.team, d.agent)
+	for _, v := range c.fields() {
+		row = append(row, sign**v)
 	}
-	if err := bulk.Insert(ctx, db, countsTable, rows, countsUpsert); err != nil {
-		return fmt.Errorf("report: counts: %w", err)
+	return append(row, "", 0, 0, int64(0))
+}
+
+// writeDeltas appends rows to report_deltas: no shared row is locked (see
+// Fold for how they reach report_counts and report_histogram_packs).
+func writeDeltas(ctx context.Context, db execer, rows [][]any) error {
+	if err := bulk.Insert(ctx, db, "report_deltas ("+deltaColumns+")", rows, ""); err != nil {
+		return fmt.Errorf("report: deltas: %w", err)
 	}
 	return nil
+}
+
+// addCounts adds c (or takes it away, sign -1) to every dimension row of
+// the local hour holding at, and of its local day, as a delta.
+func addCounts(ctx context.Context, db execer, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
+	return writeDeltas(ctx, db, [][]any{deltaRow(tc, at, d, c, sign)})
 }
 
 // addSamples records samples (sign 1) or takes them back (sign -1): their
-// rows, their counts and their histogram bins.
+// rows, and one delta each for their counts and their histogram bins (its
+// duration's and its business-hours duration's).
 func addSamples(ctx context.Context, db execer, tc tenantClock, samples []sample, sign int64) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	deltas := make([][]any, 0, len(samples))
+	var rows [][]any
 	for _, s := range samples {
 		if sign > 0 {
-			if _, err := db.ExecContext(ctx, `INSERT INTO report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
-started_at, at, ms, business_ms, breached, business_breached, handled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-				tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(), s.at.UnixMilli(),
-				s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)); err != nil {
-				return fmt.Errorf("report: sample: %w", err)
-			}
+			rows = append(rows, []any{tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
+				s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)})
 		}
-		if err := addCounts(ctx, db, tc, s.at, s.dims, s.counts(), sign); err != nil {
-			return err
-		}
-		if err := addBins(ctx, db, tc, s, sign); err != nil {
-			return err
-		}
+		row := deltaRow(tc, s.at, s.dims, s.counts(), sign)
+		row = append(row[:len(row)-4], s.kind, binOf(s.ms), binOf(s.businessMs), sign)
+		deltas = append(deltas, row)
 	}
-	return nil
-}
-
-// addBins adds sample s's bins (its duration's and its business-hours
-// duration's) to the histogram of each of its dimension rows, or takes them
-// away (sign -1).
-func addBins(ctx context.Context, db execer, tc tenantClock, s sample, sign int64) error {
-	day := localDay(s.at, tc.loc)
-	delta := map[packKey]map[int]int64{}
-	for _, variant := range []struct {
-		kind string
-		bin  int
-	}{{s.kind, binOf(s.ms)}, {s.kind + businessSuffix, binOf(s.businessMs)}} {
-		for _, r := range s.dims.rows() {
-			delta[packKey{r[0], variant.kind, day, r[1]}] = map[int]int64{variant.bin: sign}
-		}
+	if err := bulk.Insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
+started_at, at, ms, business_ms, breached, business_breached, handled)`, rows, ""); err != nil {
+		return fmt.Errorf("report: sample: %w", err)
 	}
-	return addPacks(ctx, db, tc.id, delta)
+	return writeDeltas(ctx, db, deltas)
 }
 
 // packKey names a row of report_histogram_packs: one histogram of one kind

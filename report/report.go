@@ -11,6 +11,10 @@
 // figures), additive counts and sums per local hour and dimension
 // (report_counts) and duration histograms per local day (report_histogram_packs),
 // so a month's report over a million messages reads a few thousand rows.
+// The hooks append the counts and bins as deltas (report_deltas: a tenant's
+// rows are shared by all its messages and must not be locked by each), and
+// every instance folds them into the rows every second (fold.go); reports
+// read the rows and the pending deltas in one statement.
 // Means and counts are exact; percentiles are exact to the second under a
 // minute and within 5 % above (binOf).
 package report
@@ -309,8 +313,15 @@ func (s *Service) dailySince(ctx context.Context, tenantID string, loc *time.Loc
 
 func (s *Service) readCountRows(ctx context.Context, tenantID, dim string, f filter, from, to int64, bounds []int64, acc *accumulator) error {
 	cond, extra := f.where(5)
-	rows, err := s.client.QueryContext(ctx, `SELECT slot, dim_id, `+strings.Join(countColumns, ", ")+
-		` FROM report_counts WHERE tenant_id = $1 AND dim = $2 AND slot >= $3 AND slot < $4`+cond,
+	cols := strings.Join(countColumns, ", ")
+	slot, base := "hour", dim
+	if b, ok := strings.CutSuffix(dim, daily("")); ok {
+		slot, base = "day", b
+	}
+	rows, err := s.client.QueryContext(ctx, `SELECT slot, dim_id, `+cols+
+		` FROM report_counts WHERE tenant_id = $1 AND dim = $2 AND slot >= $3 AND slot < $4`+cond+`
+UNION ALL SELECT slot, dim_id, `+cols+` FROM (SELECT `+slot+` AS slot, `+deltaDimID(base)+` AS dim_id, `+cols+
+		` FROM report_deltas WHERE tenant_id = $1`+deltaDimCond(base)+`) d WHERE slot >= $3 AND slot < $4`+cond,
 		append([]any{tenantID, dim, from, to}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("report: counts: %w", err)
@@ -332,14 +343,46 @@ func (s *Service) readCountRows(ctx context.Context, tenantID, dim string, f fil
 	return rows.Err()
 }
 
+// deltaDimID is the expression of a report_deltas row's key in dimension
+// dim (not a day-long one), and deltaDimCond the condition of the rows that
+// count in it: an agent × number key only when there is an agent (as
+// dims.rows).
+func deltaDimID(dim string) string {
+	switch dim {
+	case dimNumber:
+		return "number_id"
+	case dimTeam:
+		return "team_id"
+	case dimAgent:
+		return "agent_id"
+	case dimAgentNumber:
+		return "agent_id || ' ' || number_id"
+	}
+	return "''"
+}
+
+func deltaDimCond(dim string) string {
+	if dim == dimAgentNumber {
+		return " AND agent_id <> ''"
+	}
+	return ""
+}
+
 func (s *Service) readHistograms(ctx context.Context, tenantID, dim string, f filter, bounds []int64, acc *accumulator, r *Report) error {
 	suffix := ""
 	if r.BusinessHours {
 		suffix = businessSuffix
 	}
 	cond, extra := f.where(8)
+	bin := "bin"
+	if r.BusinessHours {
+		bin = "business_bin"
+	}
 	rows, err := s.client.QueryContext(ctx, `SELECT day, dim_id, kind, bins FROM report_histogram_packs
-WHERE tenant_id = $1 AND dim = $2 AND kind IN ($5, $6, $7) AND day >= $3 AND day < $4`+cond,
+WHERE tenant_id = $1 AND dim = $2 AND kind IN ($5, $6, $7) AND day >= $3 AND day < $4`+cond+`
+UNION ALL SELECT day, dim_id, kind, bins FROM (SELECT day, `+deltaDimID(dim)+` AS dim_id, kind || '`+suffix+`' AS kind,
+CAST(`+bin+` AS TEXT) || ':' || CAST(n AS TEXT) AS bins FROM report_deltas WHERE tenant_id = $1 AND kind <> ''`+deltaDimCond(dim)+`) d
+WHERE kind IN ($5, $6, $7) AND day >= $3 AND day < $4`+cond,
 		append([]any{tenantID, dim, bounds[0], bounds[len(bounds)-1], KindFirstResponse + suffix, KindResponse + suffix, KindResolution + suffix}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("report: histograms: %w", err)

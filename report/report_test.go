@@ -522,9 +522,19 @@ func TestHooksKeepTheBuildersFacts(t *testing.T) {
 		b := setup(t, db)
 		convs := b.generate(150, 16)
 		b.writeThroughEnt(t, convs)
+		// The hooks write deltas; reports read them whether none, some or
+		// all of them are folded into the rows.
+		var pending int
+		require.NoError(t, db.SQL.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM report_deltas").Scan(&pending))
+		require.Positive(t, pending, "the hooks append deltas")
+		b.checkReports(t)
+		moved, err := report.Fold(b.ctx, db.Client, db.Dialect, pending/2)
+		require.NoError(t, err)
+		require.Equal(t, pending/2, moved)
+		b.checkReports(t)
 		hooked := b.factRows(t)
 		b.checkReports(t)
-		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
+		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs", "report_deltas"} {
 			_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 			require.NoError(t, err)
 		}
@@ -550,6 +560,7 @@ func (b *testBundle) factRows(t *testing.T) map[string][]string {
 		"report_counts":          "opened = 0 AND resolved = 0 AND reopened = 0 AND messages_in = 0 AND messages_out = 0 AND handled = 0 AND first_responses = 0 AND first_response_ms = 0 AND first_response_business_ms = 0 AND first_response_breaches = 0 AND first_response_business_breaches = 0 AND responses = 0 AND response_ms = 0 AND response_business_ms = 0 AND resolutions = 0 AND resolution_ms = 0 AND resolution_business_ms = 0",
 		"report_histogram_packs": "bins = ''",
 	}
+	require.NoError(t, report.FoldAll(b.ctx, b.db.Client, b.db.Dialect))
 	out := map[string][]string{}
 	for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
 		q := "SELECT * FROM " + table
@@ -669,7 +680,7 @@ func TestBackfillComputesMissingFacts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		b := setup(t, db)
 		b.writeInBulk(t, b.generate(300, 15))
-		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs"} {
+		for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_histogram_packs", "report_deltas"} {
 			_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 			require.NoError(t, err)
 		}
