@@ -22,7 +22,9 @@ import (
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/contact"
 	"github.com/switchboard-dev/switchboard/credential"
+	"github.com/switchboard-dev/switchboard/dashboard"
 	"github.com/switchboard-dev/switchboard/demo"
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/export"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/group"
@@ -332,9 +334,44 @@ func (a *App) writeAtStartup(ctx context.Context) error {
 // still wait, in case an event that freed capacity was lost.
 const routingSweep = 30 * time.Second
 
-// reportFold is how often every instance folds the report deltas into the
-// report rows (report.Folder).
-const reportFold = time.Second
+// deltaFold is how often every instance folds the report and dashboard
+// deltas into their rows.
+const deltaFold = time.Second
+
+// foldDeltas folds the report and dashboard deltas (report.Fold,
+// dashboard.Fold) every deltaFold until ctx ends, as many batches as wait.
+// A failed fold is logged and tried again at the next tick: the deltas stay
+// until a fold commits, and the readers read them meanwhile.
+func (a *App) foldDeltas(ctx context.Context) {
+	folds := []struct {
+		what  string
+		fold  func(context.Context, *ent.Client, string, int) (int, error)
+		batch int
+	}{{"report", report.Fold, report.FoldBatch}, {"dashboard", dashboard.Fold, dashboard.FoldBatch}}
+	t := time.NewTicker(deltaFold)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, f := range folds {
+			for ctx.Err() == nil {
+				n, err := f.fold(ctx, a.DB.Client, a.DB.Dialect, f.batch)
+				if err != nil {
+					if ctx.Err() == nil {
+						a.Log.WarnContext(ctx, "deltas not folded", "of", f.what, "err", err)
+					}
+					break
+				}
+				if n < f.batch {
+					break
+				}
+			}
+		}
+	}
+}
 
 // Handler serves every route: /graphql, the WhatsApp webhook, /metrics,
 // /healthz, /readyz, the simulator under /sim/ when it runs in process, and
@@ -374,8 +411,7 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.Jobs.Start(ctx); err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
-		folder := &report.Folder{Client: a.DB.Client, Dialect: a.DB.Dialect, Every: reportFold, Log: a.Log}
-		go folder.Run(ctx)
+		go a.foldDeltas(ctx)
 		sctx, stopSweep := context.WithCancel(ctx)
 		a.sweeping, a.stopSweep = make(chan struct{}), stopSweep
 		go func() {

@@ -7,13 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
-
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/dashboard"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/agent"
-	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/number"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/model"
@@ -56,51 +54,22 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 			d.NumbersRestricted += n.Count
 		}
 	}
-	open := conversation.StatusEQ(conversation.StatusOPEN)
-	var convs []struct {
-		Open       int `json:"n_open"`
-		Unassigned int `json:"n_unassigned"`
-		Waiting    int `json:"n_waiting"`
-	}
-	countWhere := func(as string, cond func(s *sql.Selector) string) ent.AggregateFunc {
-		return func(s *sql.Selector) string {
-			return sql.As("COALESCE(SUM(CASE WHEN "+cond(s)+" THEN 1 ELSE 0 END), 0)", as)
-		}
-	}
-	err := c.Conversation.Query().Where(open).Aggregate(
-		func(s *sql.Selector) string { return sql.As(sql.Count("*"), "n_open") },
-		countWhere("n_unassigned", func(s *sql.Selector) string { return s.C(conversation.FieldAssigneeID) + " IS NULL" }),
-		countWhere("n_waiting", func(s *sql.Selector) string {
-			return s.C(conversation.FieldLastCustomerMessageAt) + " = " + s.C(conversation.FieldLastMessageAt)
-		}),
-	).Scan(ctx, &convs)
+	v := viewer.FromContext(ctx)
+	counts, err := r.dashboardCounts(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	if len(convs) == 1 {
-		d.OpenConversations, d.UnassignedConversations, d.WaitingConversations = convs[0].Open, convs[0].Unassigned, convs[0].Waiting
-	}
+	d.OpenConversations, d.UnassignedConversations, d.WaitingConversations = counts.Open, counts.Unassigned, counts.Waiting
 	queue, err := r.routing.Stats(ctx) // the conversations of the queue the viewer may see
 	if err != nil {
 		return nil, err
 	}
 	d.QueuedConversations, d.LongestQueueWaitSeconds = queue.Length, int(queue.LongestWait.Seconds())
-	var loads []struct {
-		AssigneeID string `json:"assignee_id"`
-		Count      int    `json:"count"`
-	}
-	if err := c.Conversation.Query().Where(open, conversation.AssigneeIDNotNil()).
-		GroupBy(conversation.FieldAssigneeID).Aggregate(ent.Count()).Scan(ctx, &loads); err != nil {
-		return nil, err
-	}
 	agents, err := c.Agent.Query().Where(agent.DisabledAtIsNil()).Order(ent.Asc(agent.FieldName)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	openByAgent := make(map[string]int, len(loads))
-	for _, l := range loads {
-		openByAgent[l.AssigneeID] = l.Count
-	}
+	openByAgent := counts.OpenByAgent
 	for _, a := range agents {
 		switch a.Presence {
 		case agent.PresenceONLINE:
@@ -112,7 +81,7 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		}
 		d.AgentLoad = append(d.AgentLoad, &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent, OpenConversations: openByAgent[a.ID]})
 	}
-	t, err := c.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
+	t, err := c.Tenant.Get(ctx, v.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +91,35 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// dashboardCounts reads the conversation counters v sees (package
+// dashboard): their row scope, with their numbers read from their
+// memberships when the scope does not pin them.
+func (r *Resolver) dashboardCounts(ctx context.Context, v *viewer.Viewer) (dashboard.Counts, error) {
+	s := v.Scope
+	if v.Kind == viewer.KindSystem {
+		s = viewer.Everything
+	}
+	var numbers []string
+	if !s.AllConversations && s.NumberConversations && !s.NumbersPinned && v.AgentID != "" {
+		rows, err := r.client.QueryContext(ctx, `SELECT number_id FROM number_members WHERE agent_id = $1`, v.AgentID)
+		if err != nil {
+			return dashboard.Counts{}, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return dashboard.Counts{}, err
+			}
+			numbers = append(numbers, id)
+		}
+		if err := rows.Err(); err != nil {
+			return dashboard.Counts{}, err
+		}
+	}
+	return dashboard.Read(ctx, r.client, v.TenantID, s, v.AgentID, numbers)
 }
 
 // figuresOfToday fills in today's first responses and messages per number

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -19,8 +17,8 @@ import (
 // Postgres take a tenant's messages one at a time (and deadlock two writes
 // that locked it and a conversation in different orders). They append
 // report_deltas rows instead, which lock nothing shared. Fold moves the
-// deltas into the rows, many facts per row in one statement, and Folder
-// runs it every second on every instance. Reports read the rows and the
+// deltas into the rows, many facts per row in one statement, and every
+// instance runs it every second (app). Reports read the rows and the
 // deltas not yet folded in one statement (readCountRows,
 // readHistograms), so a report is exact whether or not the folder has run.
 
@@ -105,41 +103,6 @@ func FoldAll(ctx context.Context, client *ent.Client, dialectName string) error 
 		n, err := Fold(ctx, client, dialectName, FoldBatch)
 		if err != nil || n == 0 {
 			return err
-		}
-	}
-}
-
-// Folder runs Fold every Every until its context ends.
-type Folder struct {
-	Client  *ent.Client
-	Dialect string
-	Every   time.Duration
-	Log     *slog.Logger
-}
-
-// Run folds every f.Every, as many batches as are waiting, until ctx ends.
-// A failed fold is logged and tried again at the next tick: the deltas stay
-// until a fold commits, and reports read them meanwhile.
-func (f *Folder) Run(ctx context.Context) {
-	t := time.NewTicker(f.Every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for ctx.Err() == nil {
-			n, err := Fold(ctx, f.Client, f.Dialect, FoldBatch)
-			if err != nil {
-				if ctx.Err() == nil {
-					f.Log.WarnContext(ctx, "report deltas not folded", "err", err)
-				}
-				break
-			}
-			if n < FoldBatch {
-				break
-			}
 		}
 	}
 }
