@@ -95,14 +95,19 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 	if !countsAsCustomerMessage(m) && !isResponse(m) {
 		return nil
 	}
-	if err := tc.readTargets(ctx, c); err != nil {
-		return err
-	}
 	st, err := loadState(ctx, c, conv)
 	if err != nil {
 		return err
 	}
-	if st.lastMessageAt != nil && m.CreatedAt.Before(*st.lastMessageAt) {
+	late := st.lastMessageAt != nil && m.CreatedAt.Before(*st.lastMessageAt)
+	// The targets judge the samples a response completes: a customer's
+	// message in order completes none, and needs no read of them.
+	if late || isResponse(m) && st.waitingSince != nil {
+		if err := tc.readTargets(ctx, c); err != nil {
+			return err
+		}
+	}
+	if late {
 		return rebuild(ctx, c, tc, conv, st)
 	}
 	samples, err := tc.step(&st, conv, m, func(agent string) (bool, error) {
