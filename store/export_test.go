@@ -50,3 +50,6 @@ func (db *DB) MigrateTo(ctx context.Context, version string) error {
 	}
 	return db.migrate(ctx, upTo)
 }
+
+// StmtCacheSize exposes stmtCacheSize.
+const StmtCacheSize = stmtCacheSize

@@ -14,8 +14,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq" // registers "postgres"
-	"modernc.org/sqlite"  // registers "sqlite"
+	"github.com/lib/pq"
+	"modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/switchboard-dev/switchboard/ent"
 	// Registers the privacy policies and hooks of ent/schema; without it the
@@ -84,9 +84,19 @@ func (db *DB) Close() error {
 // openPool returns the ent dialect name and a pool sized for it.
 func openPool(url string) (string, *sql.DB, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		sqlDB, err := sql.Open("postgres", url)
+		dsn, cache, err := statementCache(url)
 		if err != nil {
 			return "", nil, fmt.Errorf("store: open %s: %w", redact(url), err)
+		}
+		connector, err := pq.NewConnector(dsn)
+		if err != nil {
+			return "", nil, fmt.Errorf("store: open %s: %w", redact(url), err)
+		}
+		var sqlDB *sql.DB
+		if cache {
+			sqlDB = sql.OpenDB(cachingConnector{connector})
+		} else {
+			sqlDB = sql.OpenDB(connector)
 		}
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
