@@ -26,6 +26,10 @@ type phases struct {
 
 	mu    sync.Mutex
 	calls []phase
+	// lastClaim is the last UPDATE agents sent raw (routing's claim), to
+	// explain it.
+	lastClaim     string
+	lastClaimArgs []any
 }
 
 type phase struct {
@@ -124,6 +128,11 @@ func (tx *phasedTx) ExecContext(ctx context.Context, query string, args ...any) 
 // QueryContext times the statement until its rows are returned; reading
 // them (a few rows here) is left to the caller's time.
 func (tx *phasedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if label(query) == "UPDATE agents" {
+		tx.p.mu.Lock()
+		tx.p.lastClaim, tx.p.lastClaimArgs = query, args
+		tx.p.mu.Unlock()
+	}
 	defer tx.p.add(label(query), time.Now())
 	return tx.Tx.(execQuerier).QueryContext(ctx, query, args...)
 }

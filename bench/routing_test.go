@@ -60,6 +60,9 @@ func BenchmarkRouteArrival(b *testing.B) {
 //     the commit that takes the log past 1,000 pages
 //     (_pragma=wal_autocheckpoint(1000)); B is what store.Open does, a
 //     background checkpointer and none in a commit.
+//   - {sqlite3,postgres}/claim_index: A has the agents' index of before
+//     migration 0032, (tenant_id, presence, open_count), and its claim sorts
+//     the tenant's agents; B has 0032's, in the claim's order.
 //   - postgres/binary_parameters: A is lib/pq as store.Open opens it (each
 //     statement with arguments prepared, then executed: two round trips); B
 //     adds binary_parameters=yes (one round trip a statement) to the routing
@@ -69,16 +72,36 @@ func BenchmarkRouteArrival(b *testing.B) {
 // Reported: p50/p99 of each, and the write system calls per operation (on
 // Postgres one per round trip).
 func BenchmarkRouteArrivalAB(b *testing.B) {
+	// oldClaimIndex puts back the agents' index before migration 0032:
+	// routing's claim then sorts the tenant's agents.
+	const oldClaimIndex = `DROP INDEX agent_tenant_id_presence_open_count_last_assigned_at_id;
+CREATE INDEX agent_tenant_id_presence_open_count ON agents (tenant_id, presence, open_count)`
 	for _, ab := range []struct {
 		name, dialect string
 		a, b          string // URL parameters of A and B
+		aSQL          string // run on A after the seed
 	}{
-		{"sqlite3/checkpoints", dialect.SQLite, "_pragma=wal_autocheckpoint(1000)", ""},
-		{"postgres/binary_parameters", dialect.Postgres, "", "binary_parameters=yes"},
+		{"sqlite3/checkpoints", dialect.SQLite, "_pragma=wal_autocheckpoint(1000)", "", ""},
+		{"postgres/binary_parameters", dialect.Postgres, "", "binary_parameters=yes", ""},
+		{"sqlite3/claim_index", dialect.SQLite, "", "", oldClaimIndex},
+		{"postgres/claim_index", dialect.Postgres, "", "", oldClaimIndex},
 	} {
 		b.Run(ab.name, func(b *testing.B) {
 			ra := newRouteBench(b, ab.dialect, ab.a, 1000, 100_000)
 			rb := newRouteBench(b, ab.dialect, ab.b, 1000, 100_000)
+			for _, q := range strings.Split(ab.aSQL, ";\n") {
+				if q == "" {
+					continue
+				}
+				if _, err := ra.db.SQL.ExecContext(b.Context(), q); err != nil {
+					b.Fatal(err)
+				}
+				if ab.dialect == dialect.Postgres {
+					if _, err := ra.db.SQL.ExecContext(b.Context(), "ANALYZE agents"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
 			b.ResetTimer()
 			for i := range b.N {
 				if i%2 == 0 { // alternate who goes first
@@ -212,6 +235,9 @@ func (r *routeBench) once(b *testing.B) {
 
 func (r *routeBench) report(b *testing.B, name string) {
 	histogram(b, name, r.traces, 5*time.Millisecond)
+	if os.Getenv("ROUTE_BENCH_EXPLAIN") != "" {
+		r.explainClaim(b, name)
+	}
 	if name == b.Name() {
 		report(b, slices.Clone(r.latencies))
 		b.ReportMetric(float64(r.statements), "max-statements/op")
@@ -301,6 +327,14 @@ func seedRouting(b *testing.B, db *store.DB, agents, open int) (ctx context.Cont
 	if err := schema.RecountLoads(ctx, db.Client); err != nil {
 		b.Fatal(err)
 	}
+	if db.Dialect == dialect.Postgres {
+		// statistics, as autovacuum keeps them in a database in service
+		// (measured seconds after the seed, the planner would think the
+		// tenant has one agent)
+		if _, err := db.SQL.ExecContext(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return ctx, num.ID
 }
 
@@ -317,4 +351,39 @@ func sqliteFile(b *testing.B, db *store.DB) string {
 		b.Fatal(err)
 	}
 	return file
+}
+
+// explainClaim prints the plan and timing of routing's last claim, run again
+// in a transaction rolled back (ROUTE_BENCH_EXPLAIN=1).
+func (r *routeBench) explainClaim(b *testing.B, name string) {
+	if r.timer.lastClaim == "" {
+		return
+	}
+	prefix := "EXPLAIN (ANALYZE, BUFFERS) "
+	if r.db.Dialect == dialect.SQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	tx, err := r.db.SQL.BeginTx(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	rows, err := tx.QueryContext(b.Context(), prefix+r.timer.lastClaim, r.timer.lastClaimArgs...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	fmt.Printf("%s: %s\n", name, r.timer.lastClaim)
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("%s: %v\n", name, vals)
+	}
 }
