@@ -33,6 +33,21 @@ const checkpointEvery = 200 * time.Millisecond
 // over while someone reads its pages) or after a burst of writes.
 const checkpointTruncateBytes = 64 << 20
 
+// checkpointBusyTimeout bounds how long a TRUNCATE checkpoint waits for the
+// writer and for readers of old pages: it holds the write lock while it
+// waits, so every write waits with it (the pool's busy_timeout is 10 s).
+const checkpointBusyTimeout = "busy_timeout(200)"
+
+// truncateBackoff is how long the checkpointer waits before it tries to
+// empty the log again after a reader kept it from doing so; it doubles up to
+// truncateBackoffMax while the reader stays. Without it a long reader (an
+// export) would have every write wait checkpointBusyTimeout five times a
+// second.
+const (
+	truncateBackoff    = 5 * time.Second
+	truncateBackoffMax = 5 * time.Minute
+)
+
 // autoCheckpointOff is the pragma Open adds to every pooled SQLite
 // connection. A URL that sets wal_autocheckpoint itself keeps SQLite's
 // checkpoints in the committing transaction and gets no checkpointer.
@@ -55,10 +70,13 @@ type checkpointer struct {
 	walPath       string
 	every         time.Duration
 	truncateBytes int64
-	stop          chan struct{}
-	done          chan struct{}
-	once          sync.Once
-	lastErr       string
+	// noTruncateUntil and backoff hold TRUNCATE back after a busy one.
+	noTruncateUntil time.Time
+	backoff         time.Duration
+	stop            chan struct{}
+	done            chan struct{}
+	once            sync.Once
+	lastErr         string
 }
 
 // startCheckpointer opens its own connection to the database of dsn (whose
@@ -96,11 +114,16 @@ func (c *checkpointer) checkpoint(ctx context.Context) {
 	var busy, logFrames, copied int
 	err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
 	if err == nil {
-		if fi, serr := os.Stat(c.walPath); serr == nil && fi.Size() > c.truncateBytes {
-			err = c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
-			if err == nil && busy != 0 {
-				slog.Warn("store: the SQLite log could not be emptied: a reader or the writer held it past busy_timeout",
-					"wal", c.walPath, "bytes", fi.Size(), "frames", logFrames, "copied", copied)
+		if fi, serr := os.Stat(c.walPath); serr == nil && fi.Size() > c.truncateBytes && !time.Now().Before(c.noTruncateUntil) {
+			err = c.truncate(ctx, &busy, &logFrames, &copied)
+			switch {
+			case err == nil && busy != 0:
+				c.backoff = min(max(2*c.backoff, truncateBackoff), truncateBackoffMax)
+				c.noTruncateUntil = time.Now().Add(c.backoff)
+				slog.Warn("store: the SQLite log could not be emptied: a reader of old pages or the writer held it",
+					"wal", c.walPath, "bytes", fi.Size(), "frames", logFrames, "copied", copied, "retry_in", c.backoff)
+			case err == nil:
+				c.backoff = 0
 			}
 		}
 	}
@@ -111,6 +134,22 @@ func (c *checkpointer) checkpoint(ctx context.Context) {
 	if err != nil {
 		c.lastErr = err.Error()
 	}
+}
+
+// truncate runs a TRUNCATE checkpoint with checkpointBusyTimeout. The
+// timeout is set on the connection each time rather than in the DSN:
+// modernc runs a DSN's _pragma values sorted, so of two busy_timeouts either
+// may come last.
+func (c *checkpointer) truncate(ctx context.Context, busy, logFrames, copied *int) error {
+	conn, err := c.conn.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA "+checkpointBusyTimeout); err != nil {
+		return err
+	}
+	return conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(busy, logFrames, copied)
 }
 
 // close stops the checkpointer and closes its connection. Closing the pool

@@ -186,6 +186,11 @@ func sqliteDSN(rawURL string) (string, error) {
 	for key, vs := range sqliteDefaults {
 		params[key] = slices.Clone(vs)
 	}
+	// A URL that sets wal_autocheckpoint replaces Open's: modernc runs the
+	// _pragma values sorted, not in order, so both would leave either one.
+	if !ownCheckpoints(user["_pragma"]) {
+		params["_pragma"] = slices.DeleteFunc(params["_pragma"], func(p string) bool { return p == autoCheckpointOff })
+	}
 	for key, vs := range user {
 		if key == "_pragma" {
 			params[key] = append(params[key], vs...)
