@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path"
+	"time"
 )
 
 // Migration is a migration file, for tests that run their own.
@@ -53,3 +54,12 @@ func (db *DB) MigrateTo(ctx context.Context, version string) error {
 
 // StmtCacheSize exposes stmtCacheSize.
 const StmtCacheSize = stmtCacheSize
+
+// WithCheckpoints sets the checkpointer's period and the log size past which
+// it truncates the log.
+func WithCheckpoints(every time.Duration, truncateBytes int64) Option {
+	return func(o *options) { o.checkpointEvery, o.truncateBytes = every, truncateBytes }
+}
+
+// OwnsCheckpoints reports whether db checkpoints its SQLite log itself.
+func (db *DB) OwnsCheckpoints() bool { return db.checkpoints != nil }

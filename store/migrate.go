@@ -15,8 +15,11 @@ import (
 	"strconv"
 	"sync"
 
+	"ariga.io/atlas/sql/postgres"
+	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/switchboard-dev/switchboard/ent/migrate"
 )
@@ -320,13 +323,50 @@ func (db *DB) SchemaDiff(ctx context.Context) (string, error) {
 	diffMu.Lock()
 	defer diffMu.Unlock()
 	var buf bytes.Buffer
-	err := db.Client.Schema.WriteTo(ctx, &buf,
+	opts := []schema.MigrateOption{
 		migrate.WithDropIndex(true),
 		migrate.WithDropColumn(true),
 		migrate.WithForeignKeys(true),
-	)
+	}
+	if db.Dialect == dialect.Postgres {
+		opts = append(opts, schema.WithDiffHook(nullsFirstParts))
+	}
+	err := db.Client.Schema.WriteTo(ctx, &buf, opts...)
 	if err != nil {
 		return "", fmt.Errorf("store: diff ent schema: %w", err)
 	}
 	return buf.String(), nil
+}
+
+// nullsFirst names the index columns that Postgres must sort NULLS FIRST
+// (table, index, column), which ent's index annotations cannot say: routing's
+// least-loaded claim orders by last_assigned_at ASC NULLS FIRST, and its
+// index must be in that order for the claim's LIMIT 1 to stop at the first
+// eligible agent (migration 0032). SQLite sorts NULL first already.
+var nullsFirst = [][3]string{
+	{"agents", "agent_tenant_id_presence_open_count_last_assigned_at_id", "last_assigned_at"},
+}
+
+// nullsFirstParts marks the nullsFirst columns of the desired schema before
+// ent diffs it with the database, so the diff (TestMigrate, migrategen)
+// expects them.
+func nullsFirstParts(next schema.Differ) schema.Differ {
+	return schema.DiffFunc(func(current, desired *atlas.Schema) ([]atlas.Change, error) {
+		for _, nf := range nullsFirst {
+			t, ok := desired.Table(nf[0])
+			if !ok {
+				continue
+			}
+			idx, ok := t.Index(nf[1])
+			if !ok {
+				continue
+			}
+			for _, part := range idx.Parts {
+				if part.C != nil && part.C.Name == nf[2] {
+					part.Attrs = append(part.Attrs, &postgres.IndexColumnProperty{NullsFirst: true})
+				}
+			}
+		}
+		return next.Diff(current, desired)
+	})
 }

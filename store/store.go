@@ -30,6 +30,10 @@ type DB struct {
 	SQL    *sql.DB
 	// Dialect is dialect.SQLite or dialect.Postgres.
 	Dialect string
+
+	// checkpoints is the SQLite log's checkpointer (checkpoint.go); nil on
+	// Postgres and when the URL keeps SQLite's automatic checkpoints.
+	checkpoints *checkpointer
 }
 
 // Option configures Open.
@@ -37,6 +41,10 @@ type Option func(*options)
 
 type options struct {
 	wrapDriver func(dialect.Driver) dialect.Driver
+	// checkpointEvery and truncateBytes replace the checkpointer's defaults
+	// (tests).
+	checkpointEvery time.Duration
+	truncateBytes   int64
 }
 
 // WithDriver wraps the driver the ent client talks to, for example to count
@@ -59,7 +67,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	name, sqlDB, err := openPool(url)
+	name, sqlDB, sqliteFile, err := openPool(url)
 	if err != nil {
 		return nil, err
 	}
@@ -67,30 +75,51 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", redact(url), err)
 	}
+	var ckp *checkpointer
+	if sqliteFile.dsn != "" && sqliteFile.ownCheckpoints {
+		if ckp, err = startCheckpointer(sqliteFile.dsn, sqliteFile.path, o); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("store: open %s: %w", url, err)
+		}
+	}
 	var drv dialect.Driver = entsql.OpenDB(name, sqlDB)
 	if o.wrapDriver != nil {
 		drv = o.wrapDriver(drv)
 	}
 	client := ent.NewClient(ent.Driver(drv))
 	guardEdges(client)
-	return &DB{Client: client, SQL: sqlDB, Dialect: name}, nil
+	return &DB{Client: client, SQL: sqlDB, Dialect: name, checkpoints: ckp}, nil
 }
 
 // Close closes the pool; the client is unusable afterwards.
 func (db *DB) Close() error {
-	return db.SQL.Close()
+	var err error
+	if db.checkpoints != nil {
+		err = db.checkpoints.close()
+	}
+	if cerr := db.SQL.Close(); cerr != nil {
+		err = cerr
+	}
+	return err
 }
 
-// openPool returns the ent dialect name and a pool sized for it.
-func openPool(url string) (string, *sql.DB, error) {
+// sqliteFile is what Open needs to checkpoint an SQLite database.
+type sqliteFile struct {
+	dsn, path      string
+	ownCheckpoints bool // the URL leaves checkpoints to the checkpointer
+}
+
+// openPool returns the ent dialect name and a pool sized for it, and for
+// SQLite its file.
+func openPool(url string) (string, *sql.DB, sqliteFile, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		dsn, cache, err := statementCache(url)
 		if err != nil {
-			return "", nil, fmt.Errorf("store: open %s: %w", redact(url), err)
+			return "", nil, sqliteFile{}, fmt.Errorf("store: open %s: %w", redact(url), err)
 		}
 		connector, err := pq.NewConnector(dsn)
 		if err != nil {
-			return "", nil, fmt.Errorf("store: open %s: %w", redact(url), err)
+			return "", nil, sqliteFile{}, fmt.Errorf("store: open %s: %w", redact(url), err)
 		}
 		var sqlDB *sql.DB
 		if cache {
@@ -102,30 +131,36 @@ func openPool(url string) (string, *sql.DB, error) {
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		return dialect.Postgres, sqlDB, nil
+		return dialect.Postgres, sqlDB, sqliteFile{}, nil
 	}
 	dsn, err := sqliteDSN(url)
 	if err != nil {
-		return "", nil, err
+		return "", nil, sqliteFile{}, err
 	}
 	registerSQLite3()
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return "", nil, fmt.Errorf("store: open %s: %w", url, err)
+		return "", nil, sqliteFile{}, fmt.Errorf("store: open %s: %w", url, err)
+	}
+	file, err := fileOf(dsn)
+	if err != nil {
+		sqlDB.Close()
+		return "", nil, sqliteFile{}, fmt.Errorf("store: open %s: %w", url, err)
 	}
 	// WAL lets readers run beside the one writer; more connections would only
 	// queue on the write lock.
 	sqlDB.SetMaxOpenConns(4)
 	sqlDB.SetMaxIdleConns(4)
-	return dialect.SQLite, sqlDB, nil
+	return dialect.SQLite, sqlDB, file, nil
 }
 
 // sqliteDefaults are the connection settings every SQLite connection gets.
 // _txlock=immediate makes BEGIN take the write lock, so a write transaction
 // waits out busy_timeout instead of failing with SQLITE_BUSY when it upgrades
-// from reading to writing.
+// from reading to writing. wal_autocheckpoint(0): no commit copies the log
+// back into the database file, the checkpointer does (checkpoint.go).
 var sqliteDefaults = url.Values{
-	"_pragma": {"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"},
+	"_pragma": {"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", autoCheckpointOff},
 	"_txlock": {"immediate"},
 }
 
@@ -161,6 +196,11 @@ func sqliteDSN(rawURL string) (string, error) {
 	for key, vs := range sqliteDefaults {
 		params[key] = slices.Clone(vs)
 	}
+	// A URL that sets wal_autocheckpoint replaces Open's: modernc runs the
+	// _pragma values sorted, not in order, so both would leave either one.
+	if !ownCheckpoints(user["_pragma"]) {
+		params["_pragma"] = slices.DeleteFunc(params["_pragma"], func(p string) bool { return p == autoCheckpointOff })
+	}
 	for key, vs := range user {
 		if key == "_pragma" {
 			params[key] = append(params[key], vs...)
@@ -171,6 +211,15 @@ func sqliteDSN(rawURL string) (string, error) {
 	// The path is opened as an SQLite URI, which percent-decodes it.
 	dsn := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: params.Encode()}
 	return dsn.String(), nil
+}
+
+// fileOf reads the file and the checkpoint setting back from an SQLite DSN.
+func fileOf(dsn string) (sqliteFile, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return sqliteFile{}, err
+	}
+	return sqliteFile{dsn: dsn, path: filepath.FromSlash(u.Path), ownCheckpoints: ownCheckpoints(u.Query()["_pragma"])}, nil
 }
 
 var sqlite3Once sync.Once

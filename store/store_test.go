@@ -36,7 +36,7 @@ func TestOpen(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, file, u.Path, rawURL)
 			require.Equal(t, url.Values{
-				"_pragma": {"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"},
+				"_pragma": {"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "wal_autocheckpoint(0)"},
 				"_txlock": {"immediate"},
 			}, u.Query(), rawURL)
 		}

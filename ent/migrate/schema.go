@@ -113,9 +113,9 @@ var (
 				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[5]},
 			},
 			{
-				Name:    "agent_tenant_id_presence_open_count",
+				Name:    "agent_tenant_id_presence_open_count_last_assigned_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[8], AgentsColumns[11]},
+				Columns: []*schema.Column{AgentsColumns[18], AgentsColumns[8], AgentsColumns[11], AgentsColumns[12], AgentsColumns[0]},
 			},
 		},
 	}

@@ -78,7 +78,12 @@ func (Agent) Indexes() []ent.Index {
 		index.Fields("tenant_id", "email").Unique(),
 		index.Fields("email"),
 		index.Fields("tenant_id", "employee_code"),
-		index.Fields("tenant_id", "presence", "open_count"), // routing's candidates
+		// routing's claim, in the least-loaded order (open_count,
+		// last_assigned_at, id): its LIMIT 1 stops at the first eligible
+		// agent instead of sorting the tenant's agents. SQLite sorts NULL
+		// first already; the Postgres migration (0032) declares
+		// last_assigned_at NULLS FIRST by hand (ent cannot say it).
+		index.Fields("tenant_id", "presence", "open_count", "last_assigned_at", "id"),
 	}
 }
 
