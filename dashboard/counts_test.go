@@ -214,4 +214,3 @@ func TestCountTriggersExist(t *testing.T) {
 		require.Equal(t, want, got, "triggers on conversations: %s", strings.Join(got, ", "))
 	})
 }
-
