@@ -72,6 +72,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		Log:         a.Log,
 		Ingester:    ingester,
 		Eager:       eagerIngests(a.DB.Dialect),
+		Writers:     webhookWriters(a.DB.Dialect),
 	}
 	sweeper := &connector.Sweeper{Client: client, Dialect: a.DB.Dialect, Ingester: ingester, Every: cfg.JobPollInterval, Log: a.Log}
 	return &Connector{Webhook: hook, Health: health, Sweeper: sweeper}
@@ -133,6 +134,16 @@ func cancelled(r slog.Record) bool {
 		return !found
 	})
 	return found
+}
+
+// webhookWriters is how many batches of webhooks are stored at once: one
+// on SQLite (one writer: a second batch would only wait for the first),
+// four on Postgres.
+func webhookWriters(d string) int {
+	if d == dialect.SQLite {
+		return 1
+	}
+	return 4
 }
 
 // eagerIngests is how many webhooks are ingested at once as they arrive
