@@ -40,6 +40,11 @@ type Ingester struct {
 	dropped atomic.Int64 // deliveries whose statuses were given up
 	batched atomic.Int64 // deliveries ingested in a batch of several
 
+	// BatchTx ingests a batch of deliveries in one transaction (SQLite: one
+	// writer, so one commit instead of one per webhook). Off on Postgres: a
+	// transaction holding several messages' row locks deadlocked (40P01)
+	// with the broadcast recorder's bulk UPDATE of the same messages.
+	BatchTx bool
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
 	// Templates, when set, applies a message_template_status_update of a
@@ -148,8 +153,10 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 // When one of them fails, the batch is rolled back and each is ingested
 // alone, so that a failure is recorded on its own delivery only.
 func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery, claim string) {
-	if len(ds) == 1 {
-		in.ingestClaimed(ctx, ds[0], claim)
+	if len(ds) == 1 || !in.BatchTx {
+		for _, d := range ds {
+			in.ingestClaimed(ctx, d, claim)
+		}
 		return
 	}
 	ctx = withNumberCache(viewer.Platform(ctx))
