@@ -100,14 +100,29 @@ func benchDispatch(b *testing.B, d string, n, numbers, perNumber int) {
 		if v := os.Getenv("BENCH_BROADCAST_DRAIN"); v != "" {
 			drainFor, _ = time.ParseDuration(v)
 		}
-		for deadline := time.Now().Add(drainFor); ; time.Sleep(100 * time.Millisecond) {
+		// The simulator posts a message's statuses one after the other, each
+		// once the previous one was acknowledged: a POST not yet stored is
+		// not RECEIVED either. Done when every message has its sent and
+		// delivered statuses acknowledged, the acknowledgements stopped
+		// growing, and nothing is left RECEIVED.
+		acked := func() int {
+			k := 0
+			for _, e := range cast.sim.Log() {
+				k += len(e.Statuses)
+			}
+			return k
+		}
+		before := -1
+		for deadline := time.Now().Add(drainFor); ; time.Sleep(300 * time.Millisecond) {
 			cast.clock.Set(time.Now()) // the sweep's due times are on the service clock
 			left, err := cast.s.App.DB.Client.WebhookDelivery.Query().
 				Where(webhookdelivery.StateEQ(webhookdelivery.StateRECEIVED)).Count(viewer.Platform(b.Context()))
 			require.NoError(b, err)
-			if left == 0 {
+			now := acked()
+			if left == 0 && now >= 2*n && now == before {
 				break
 			}
+			before = now
 			if time.Now().After(deadline) {
 				stuck, err := cast.s.App.DB.Client.WebhookDelivery.Query().
 					Where(webhookdelivery.StateEQ(webhookdelivery.StateRECEIVED)).Limit(3).All(viewer.Platform(b.Context()))
