@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp/sim"
 )
@@ -43,7 +48,10 @@ func BenchmarkBroadcastDispatch(b *testing.B) {
 }
 
 func benchDispatch(b *testing.B, d string, n, numbers, perNumber int) {
-	cast := setupBroadcastAt(b, d, numbers, perNumber, time.Now())
+	counter := new(stmtCounter)
+	// the App's warnings and the dispatcher's stages go to the output
+	log := slog.New(stagesOnly{slog.NewTextHandler(os.Stderr, nil)})
+	cast := setupBroadcastWith(b, d, numbers, perNumber, time.Now(), castOptions{store: []store.Option{store.WithDriver(counter.wrap)}, log: log})
 	ctx := viewer.System(b.Context(), cast.tenantID)
 	for start := 0; start < n; start += 1000 {
 		var cs []*ent.ContactCreate
@@ -53,9 +61,16 @@ func benchDispatch(b *testing.B, d string, n, numbers, perNumber int) {
 		}
 		require.NoError(b, cast.s.App.DB.Client.Contact.CreateBulk(cs...).Exec(ctx))
 	}
+	if d == dialect.Postgres {
+		// production's pool (store.Open), not the 4 connections storetest
+		// gives each test: the webhooks, River and the dispatchers share it
+		cast.s.App.DB.SQL.SetMaxOpenConns(20)
+		cast.s.App.DB.SQL.SetMaxIdleConns(10)
+	}
 	tpl := cast.template(b, sim.TextTemplate("bench", "en", "MARKETING", "Hello", false))
 	for b.Loop() {
 		cast.sim.ClearLog()
+		counter.reset()
 		cpu := cpuTime()
 		id := cast.create(b, map[string]any{"name": "bench", "templateID": tpl, "tagsAll": []string{"bench"}, "sender": "SPREAD"}, "")
 		// The harness's job clock is a clock.Fake: keep it on the
@@ -77,10 +92,81 @@ func benchDispatch(b *testing.B, d string, n, numbers, perNumber int) {
 			first, last = minTime(first, e.At), maxTime(last, e.At)
 		}
 		rate := float64(n-1) / last.Sub(first).Seconds()
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(n), "cpu-ms/msg")
+		cpuMs := float64((cpuTime() - cpu).Microseconds()) / 1000 / float64(n)
+		// The statuses are ingested after the broadcast is DONE: what the
+		// whole message costs is counted once none is left RECEIVED.
+		drained := time.Now()
+		drainFor := 5 * time.Minute
+		if v := os.Getenv("BENCH_BROADCAST_DRAIN"); v != "" {
+			drainFor, _ = time.ParseDuration(v)
+		}
+		// The simulator posts a message's statuses one after the other, each
+		// once the previous one was acknowledged: a POST not yet stored is
+		// not RECEIVED either. Done when every message has its sent and
+		// delivered statuses acknowledged, the acknowledgements stopped
+		// growing, and nothing is left RECEIVED.
+		acked := func() int {
+			k := 0
+			for _, e := range cast.sim.Log() {
+				k += len(e.Statuses)
+			}
+			return k
+		}
+		before := -1
+		for deadline := time.Now().Add(drainFor); ; time.Sleep(300 * time.Millisecond) {
+			cast.clock.Set(time.Now()) // the sweep's due times are on the service clock
+			left, err := cast.s.App.DB.Client.WebhookDelivery.Query().
+				Where(webhookdelivery.StateEQ(webhookdelivery.StateRECEIVED)).Count(viewer.Platform(b.Context()))
+			require.NoError(b, err)
+			now := acked()
+			if left == 0 && now >= 2*n && now == before {
+				break
+			}
+			before = now
+			if time.Now().After(deadline) {
+				stuck, err := cast.s.App.DB.Client.WebhookDelivery.Query().
+					Where(webhookdelivery.StateEQ(webhookdelivery.StateRECEIVED)).Limit(3).All(viewer.Platform(b.Context()))
+				require.NoError(b, err)
+				for _, d := range stuck {
+					b.Logf("still RECEIVED: %s attempts %d claim %q due %v error %q body %.300s", d.ID, d.Attempts, d.Claim, d.DueAt, d.Error, d.Body)
+				}
+				b.Fatalf("%d deliveries still RECEIVED %v after DONE", left, drainFor)
+			}
+		}
+		lag := time.Since(drained)
+		cpuAll := float64((cpuTime() - cpu).Microseconds()) / 1000 / float64(n)
+		counts := counter.reset()
+		// where the pace was lost: accepted sends per second of the run
+		perSecond := make([]int, int(last.Sub(first).Seconds())+1)
+		for _, e := range log {
+			perSecond[int(e.At.Sub(first).Seconds())]++
+		}
+		b.Logf("%s %dx%d: %d recipients, %.1f msg/s, %.2f cpu-ms/msg to DONE, %.2f with the statuses ingested (%.1f s after DONE); %s\naccepted per second: %v",
+			d, numbers, perNumber, n, rate, cpuMs, cpuAll, lag.Seconds(), summary(counts, n), perSecond)
+		total := 0
+		for k, v := range counts {
+			if k != "BEGIN " {
+				total += v
+			}
+		}
+		b.ReportMetric(float64(total)/float64(n), "stmts/msg")
+		b.ReportMetric(cpuMs, "cpu-ms/msg")
+		b.ReportMetric(cpuAll, "cpu-ms/msg-ingested")
 		b.ReportMetric(rate, "msg/s")
 		b.ReportMetric(100*rate/float64(numbers*perNumber), "%-of-sim-rate")
 	}
+}
+
+// stagesOnly passes on warnings, errors and the dispatcher's stages.
+type stagesOnly struct{ slog.Handler }
+
+func (h stagesOnly) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h stagesOnly) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && !strings.HasPrefix(r.Message, "broadcast: dispatch stages") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func minTime(a, b time.Time) time.Time {

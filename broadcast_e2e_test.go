@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph"
 	"github.com/switchboard-dev/switchboard/graph/graphtest"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
@@ -61,7 +63,19 @@ func setupBroadcast(t testing.TB, dialectName string, n int, start time.Time) *c
 // (messages per second, on the simulator and in Switchboard).
 func setupBroadcastAt(t testing.TB, dialectName string, n, throughput int, start time.Time) *castBundle {
 	t.Helper()
-	db := storetest.Open(t, dialectName)
+	return setupBroadcastWith(t, dialectName, n, throughput, start, castOptions{})
+}
+
+// castOptions are what a benchmark changes in the harness: the database's
+// driver (a statement counter) and where the App logs (nowhere when nil).
+type castOptions struct {
+	store []store.Option
+	log   *slog.Logger
+}
+
+func setupBroadcastWith(t testing.TB, dialectName string, n, throughput int, start time.Time, o castOptions) *castBundle {
+	t.Helper()
+	db := storetest.Open(t, dialectName, o.store...)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -83,7 +97,11 @@ func setupBroadcastAt(t testing.TB, dialectName string, n, throughput int, start
 	t.Cleanup(simSrv.Close)
 
 	fake := clock.NewFake(start)
-	s := graphtest.New(t, db, graph.Config{}, graphtest.WithApp(app.WithWorkers(true), app.WithClock(fake), app.WithJobClock(fake)),
+	appOpts := []app.Option{app.WithWorkers(true), app.WithClock(fake), app.WithJobClock(fake)}
+	if o.log != nil {
+		appOpts = append(appOpts, app.WithLogger(o.log))
+	}
+	s := graphtest.New(t, db, graph.Config{}, graphtest.WithApp(appOpts...),
 		graphtest.WithConfig(func(c *app.Config) {
 			c.WhatsAppAPIURL, c.WhatsAppAppSecret, c.WhatsAppVerifyToken = simSrv.URL, []byte(simSecret), "verify"
 			c.SimURL = simSrv.URL

@@ -37,6 +37,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 	}
 	client := a.DB.Client
 	ingester := connector.NewIngester(client, a.Pub, a.Clock, a.Log)
+	ingester.BatchTx = a.DB.Dialect == dialect.SQLite
 	// routes new conversations on arrival, then runs the rules
 	ingester.Arrivals = automation.Arrivals{a.Services.Routing, a.Services.Automation}
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}
@@ -72,6 +73,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		Log:         a.Log,
 		Ingester:    ingester,
 		Eager:       eagerIngests(a.DB.Dialect),
+		Writers:     webhookWriters(a.DB.Dialect),
 	}
 	sweeper := &connector.Sweeper{Client: client, Dialect: a.DB.Dialect, Ingester: ingester, Every: cfg.JobPollInterval, Log: a.Log}
 	return &Connector{Webhook: hook, Health: health, Sweeper: sweeper}
@@ -133,6 +135,16 @@ func cancelled(r slog.Record) bool {
 		return !found
 	})
 	return found
+}
+
+// webhookWriters is how many batches of webhooks are stored at once: one
+// on SQLite (one writer: a second batch would only wait for the first),
+// four on Postgres.
+func webhookWriters(d string) int {
+	if d == dialect.SQLite {
+		return 1
+	}
+	return 4
 }
 
 // eagerIngests is how many webhooks are ingested at once as they arrive

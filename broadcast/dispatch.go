@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/contact"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/hours"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
@@ -254,18 +256,34 @@ func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string
 		byID[m.ID] = m
 	}
 	waiting := 0
+	var backlog *time.Time // the oldest delivery received and not yet ingested
+	backlogRead := false
 	for _, r := range rows {
 		m := byID[*r.MessageID]
 		if m == nil {
 			return 0, fmt.Errorf("broadcast %s: message %s of recipient %s is missing", broadcastID, *r.MessageID, r.ID)
 		}
 		u := d.Client.BroadcastRecipient.UpdateOneID(r.ID).Where(broadcastrecipient.StateEQ(broadcastrecipient.StateSENDING))
+		since := min(d.Clock.Now().Sub(*r.AttemptedAt), listening)
 		switch {
 		case m.Status == message.StatusFAILED:
 			u.SetState(broadcastrecipient.StateFAILED).SetError(m.ErrorText).SetNillableErrorCode(m.ErrorCode)
 		case m.ProviderMessageID != nil:
 			u.SetState(broadcastrecipient.StateSENT)
-		case d.Clock.Now().Sub(*r.AttemptedAt) >= horizon && listening >= horizon:
+		case since >= horizon:
+			// The horizon passed; but statuses heard before it may still
+			// wait in the ingest's backlog (stored, not yet ingested):
+			// wait for those first.
+			if !backlogRead {
+				if backlog, err = d.backlog(ctx); err != nil {
+					return 0, err
+				}
+				backlogRead = true
+			}
+			if due := time.Now().Add(horizon - since); backlog != nil && backlog.Before(due) {
+				waiting++
+				continue
+			}
 			d.Log.Warn("broadcast: no status for a send whose outcome was lost, sending again",
 				"recipient", r.ID, "message", m.ID, "waited", horizon)
 			u.SetState(broadcastrecipient.StatePENDING)
@@ -278,6 +296,23 @@ func (d *Dispatcher) reconcile(ctx context.Context, broadcastID, numberID string
 		}
 	}
 	return waiting, nil
+}
+
+// backlog is when the oldest webhook delivery still waiting for its first
+// ingest was received (nil when none waits): a status that arrived before
+// a lost send's horizon but is not ingested yet must be waited for, or the
+// recipient is sent twice.
+func (d *Dispatcher) backlog(ctx context.Context) (*time.Time, error) {
+	oldest, err := d.Client.WebhookDelivery.Query().
+		Where(webhookdelivery.StateEQ(webhookdelivery.StateRECEIVED), webhookdelivery.Attempts(0)).
+		Order(ent.Asc(webhookdelivery.FieldCreatedAt)).Select(webhookdelivery.FieldCreatedAt).First(viewer.Platform(ctx))
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &oldest.CreatedAt, nil
 }
 
 // finish marks the broadcast DONE when no recipient of any number is left.
@@ -305,6 +340,24 @@ type sender struct {
 	broadcastID                    string
 	throughput                     int
 	until                          time.Time // the run's slice ends
+	stages                         *stages
+	requeued                       bool // a pump made a refused recipient PENDING again
+}
+
+// stages is where one pump's time went, logged when it ends: what holds the
+// pace when the process is not short of CPU.
+type stages struct {
+	sends, refused, claims, records                       atomic.Int64
+	waitInput, waitLimit, waitSlot, claimTime, recordTime atomic.Int64 // nanoseconds
+	sendTime                                              atomic.Int64 // summed over sends
+}
+
+func (st *stages) log(l *slog.Logger, numberID string, took time.Duration) {
+	ms := func(v *atomic.Int64) int64 { return v.Load() / 1e6 }
+	l.Info("broadcast: dispatch stages", "number", numberID, "took_ms", took.Milliseconds(),
+		"sends", st.sends.Load(), "refused", st.refused.Load(), "claims", st.claims.Load(), "records", st.records.Load(),
+		"wait_input_ms", ms(&st.waitInput), "wait_limit_ms", ms(&st.waitLimit), "wait_slot_ms", ms(&st.waitSlot),
+		"claim_ms", ms(&st.claimTime), "record_ms", ms(&st.recordTime), "send_ms_sum", ms(&st.sendTime))
 }
 
 // outcome is what the provider answered one send.
@@ -331,8 +384,11 @@ func (s *sender) pump(ctx context.Context, b *ent.Broadcast) (bool, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunk := min(max(s.throughput/4, 20), 250) // a quarter of a second of sends
-	toSend := make(chan claimed, s.throughput+chunk)
+	began := time.Now()
+	s.stages, s.requeued = &stages{}, false
+	defer func() { s.stages.log(s.d.Log, s.numberID, time.Since(began)) }()
+	chunk := min(max(s.throughput/4, 20), maxClaim) // a quarter of a second of sends
+	toSend := make(chan claimed, max(s.throughput, 2*chunk))
 	answers := make(chan outcome, s.throughput+chunk)
 	var claimErr, recordErr error
 	drained := false
@@ -356,7 +412,10 @@ func (s *sender) pump(ctx context.Context, b *ent.Broadcast) (bool, error) {
 	if recordErr != nil {
 		return false, recordErr
 	}
-	return drained, claimErr
+	// A send the provider refused for now was made PENDING again after the
+	// claimer found none left: not drained, or the job would complete
+	// with it never sent.
+	return drained && !s.requeued, claimErr
 }
 
 // isJobOutcome: the error is a snooze River understands, not a failure.
@@ -365,11 +424,24 @@ func isJobOutcome(err error) bool {
 	return errors.As(err, &snooze)
 }
 
-// claimAll claims chunks of PENDING recipients and queues them to be sent
-// (waiting when a second of sends is already queued), until none is left,
-// the slice ends or the broadcast must stop. It says whether none was left.
+// claimAll claims chunks of PENDING recipients and queues them to be sent,
+// until none is left, the slice ends or the broadcast must stop. It says
+// whether none was left.
+//
+// A chunk is what the queue lacks of a second of sends (at least chunk,
+// at most maxClaim): a claim waits for the database's writer (on SQLite,
+// behind every status webhook's ingest), so a claimer that fell behind
+// catches up in one claim instead of falling further behind a fixed small
+// chunk at a time; when the queue is full it waits for room.
 func (s *sender) claimAll(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, chunk int, out chan<- claimed) (bool, error) {
 	for first := true; time.Now().Before(s.until); first = false {
+		for cap(out)-len(out) < chunk {
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(time.Second * time.Duration(chunk) / time.Duration(4*s.throughput)):
+			}
+		}
 		if !first {
 			var stop bool
 			var err error
@@ -384,15 +456,12 @@ func (s *sender) claimAll(ctx context.Context, b *ent.Broadcast, tmpl *ent.Messa
 		if room == 0 {
 			return false, river.JobSnooze(time.Minute) // the portfolio's messaging limit: wait for the 24 h to roll
 		}
-		batch, err := s.d.Client.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(b.ID),
-			broadcastrecipient.NumberID(s.numberID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
-			Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(min(room, chunk)).All(ctx)
-		if err != nil || len(batch) == 0 {
+		t0 := time.Now()
+		claimed, left, err := s.claim(ctx, b, tmpl, min(room, max(chunk, cap(out)-len(out)), maxClaim))
+		s.stages.claims.Add(1)
+		s.stages.claimTime.Add(int64(time.Since(t0)))
+		if err != nil || !left {
 			return err == nil, err
-		}
-		claimed, err := s.claim(ctx, b, tmpl, batch)
-		if err != nil {
-			return false, err
 		}
 		for _, c := range claimed {
 			select {
@@ -404,6 +473,10 @@ func (s *sender) claimAll(ctx context.Context, b *ent.Broadcast, tmpl *ent.Messa
 	}
 	return false, nil
 }
+
+// maxClaim bounds the recipients one claim takes: its bulk INSERTs and
+// UPDATE stay a few hundred rows.
+const maxClaim = 250
 
 // sendAll sends each claimed recipient when the number's throughput and the
 // pair rate allow, with up to Parallel sends in flight, and passes on what
@@ -418,7 +491,11 @@ func (s *sender) sendAll(ctx context.Context, in <-chan claimed, answers chan<- 
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	st := s.stages
+	t0 := time.Now()
 	for c := range in {
+		t1 := time.Now()
+		st.waitInput.Add(int64(t1.Sub(t0)))
 		for {
 			wait := s.d.Limits.Reserve(s.numberID, s.throughput, c.to, time.Now())
 			if wait == 0 {
@@ -426,11 +503,21 @@ func (s *sender) sendAll(ctx context.Context, in <-chan claimed, answers chan<- 
 			}
 			time.Sleep(wait)
 		}
+		t2 := time.Now()
+		st.waitLimit.Add(int64(t2.Sub(t1)))
 		sem <- struct{}{}
+		t0 = time.Now()
+		st.waitSlot.Add(int64(t0.Sub(t2)))
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			began := time.Now()
 			wamid, err := s.api.SendTracked(ctx, s.phoneNumberID, s.token, c.to, c.messageID, c.template, c.text)
+			st.sendTime.Add(int64(time.Since(began)))
+			st.sends.Add(1)
+			if err != nil {
+				st.refused.Add(1)
+			}
 			answers <- outcome{c, wamid, err}
 		}()
 	}
@@ -482,15 +569,23 @@ type claimed struct {
 // inserted in bulk and the recipients updated by one statement. A
 // recipient tried before (refused for now, or never answered) keeps its
 // message, so that a late status still finds it. A row another run claimed
-// first fails the claim.
-func (s *sender) claim(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient) ([]claimed, error) {
+// first fails the claim. It claims the next n PENDING recipients of the
+// number, read in the same transaction, and says whether there were any.
+func (s *sender) claim(ctx context.Context, b *ent.Broadcast, tmpl *ent.MessageTemplate, n int) ([]claimed, bool, error) {
 	var out []claimed
+	left := false
 	err := store.WithTx(ctx, s.d.Client, func(ctx context.Context, tx *ent.Tx) error {
-		var err error
+		batch, err := tx.BroadcastRecipient.Query().Where(broadcastrecipient.BroadcastID(b.ID),
+			broadcastrecipient.NumberID(s.numberID), broadcastrecipient.StateEQ(broadcastrecipient.StatePENDING)).
+			Order(ent.Asc(broadcastrecipient.FieldPosition)).Limit(n).All(ctx)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		left = true
 		out, err = s.claimTx(ctx, tx, b, tmpl, batch)
 		return err
 	})
-	return out, err
+	return out, left, err
 }
 
 func (s *sender) claimTx(ctx context.Context, tx *ent.Tx, b *ent.Broadcast, tmpl *ent.MessageTemplate, batch []*ent.BroadcastRecipient) ([]claimed, error) {
@@ -635,6 +730,10 @@ func caseOf(column string, values map[string]string) sql.Querier {
 // connection broke) stays SENDING: its statuses will tell. The common
 // answers cost one statement each for the whole batch.
 func (s *sender) record(ctx context.Context, b *ent.Broadcast, answers []outcome) error {
+	defer func(t0 time.Time) {
+		s.stages.records.Add(1)
+		s.stages.recordTime.Add(int64(time.Since(t0)))
+	}(time.Now())
 	ctx = context.WithoutCancel(ctx) // what the provider answered is kept, even when the run is ending
 	return store.WithTx(ctx, s.d.Client, func(ctx context.Context, tx *ent.Tx) error {
 		now := s.d.Clock.Now()
@@ -679,6 +778,7 @@ func (s *sender) record(ctx context.Context, b *ent.Broadcast, answers []outcome
 			}
 		}
 		if len(again) > 0 {
+			s.requeued = true
 			if err := tx.BroadcastRecipient.Update().Where(broadcastrecipient.IDIn(again...)).
 				SetState(broadcastrecipient.StatePENDING).Exec(ctx); err != nil {
 				return err

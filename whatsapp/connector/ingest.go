@@ -38,7 +38,13 @@ type Ingester struct {
 	log    *slog.Logger
 
 	dropped atomic.Int64 // deliveries whose statuses were given up
+	batched atomic.Int64 // deliveries ingested in a batch of several
 
+	// BatchTx ingests a batch of deliveries in one transaction (SQLite: one
+	// writer, so one commit instead of one per webhook). Off on Postgres: a
+	// transaction holding several messages' row locks deadlocked (40P01)
+	// with the broadcast recorder's bulk UPDATE of the same messages.
+	BatchTx bool
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
 	// Templates, when set, applies a message_template_status_update of a
@@ -138,6 +144,69 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 		return errors.New("connector: delivery not found")
 	}
 	return nil
+}
+
+// ingestBatch ingests deliveries held under claim in one transaction (the
+// sweep's batch): one commit, and each number read once, instead of a
+// transaction per delivery, which on SQLite's single writer queues every
+// other write (a broadcast's claims among them) behind each status webhook.
+// When one of them fails, the batch is rolled back and each is ingested
+// alone, so that a failure is recorded on its own delivery only.
+func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery, claim string) {
+	if len(ds) == 1 || !in.BatchTx {
+		for _, d := range ds {
+			in.ingestClaimed(ctx, d, claim)
+		}
+		return
+	}
+	ctx = withNumberCache(viewer.Platform(ctx))
+	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
+		for _, d := range ds {
+			if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
+				continue
+			}
+			n, err := whatsapp.Parse(d.Body)
+			if err != nil {
+				return err // recorded FAILED on its own below
+			}
+			if _, err := in.ingest(ctx, tx, d, claim, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		in.batched.Add(int64(len(ds)))
+		return
+	}
+	for _, d := range ds {
+		in.ingestClaimed(ctx, d, claim)
+	}
+}
+
+// Batched counts the deliveries ingested in a batch of several.
+func (in *Ingester) Batched() int64 { return in.batched.Load() }
+
+type numberCacheKey struct{}
+
+// withNumberCache lets the changes ingested in one transaction share the
+// numbers they look up by phone number id.
+func withNumberCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, numberCacheKey{}, map[string][]*ent.Number{})
+}
+
+// numbersOf are the verified numbers of a phone number id, read through tx
+// (once per transaction of a batch).
+func numbersOf(ctx context.Context, tx *ent.Tx, phoneNumberID string) ([]*ent.Number, error) {
+	cache, _ := ctx.Value(numberCacheKey{}).(map[string][]*ent.Number)
+	if nums, ok := cache[phoneNumberID]; ok {
+		return nums, nil
+	}
+	nums, err := tx.Number.Query().Where(number.PhoneNumberID(phoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+	if err == nil && cache != nil {
+		cache[phoneNumberID] = nums
+	}
+	return nums, err
 }
 
 // process ingests d under claim (none: whatever holds it), in one
@@ -251,7 +320,7 @@ func (in *Ingester) change(ctx context.Context, tx *ent.Tx, ch whatsapp.Change) 
 	// Only to verified numbers: a tenant that links someone else's phone
 	// number id, phone or business account receives nothing of it.
 	case ch.PhoneNumberID != "":
-		nums, err = tx.Number.Query().Where(number.PhoneNumberID(ch.PhoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
+		nums, err = numbersOf(ctx, tx, ch.PhoneNumberID)
 	case ch.Quality != nil && ch.DisplayPhone != "":
 		nums, err = tx.Number.Query().Where(number.Phone("+"+strings.TrimPrefix(ch.DisplayPhone, "+")), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
 	case (ch.Account != nil || ch.Template != nil) && ch.WABAID != "":
@@ -725,6 +794,9 @@ var statusRank = map[message.Status]int{
 // not yet delivered.
 func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st whatsapp.Status) error {
 	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID)).Only(ctx)
+	// what the status changes, written by one UPDATE that does not read the
+	// row back (the event needs only the message's id and conversation)
+	u, changed := tx.Message.Update(), false
 	if ent.IsNotFound(err) && strings.HasPrefix(st.BizOpaqueCallbackData, "msg_") {
 		// A send whose answer was lost (the sender died, the connection
 		// broke) named its message in the callback data: the status gives
@@ -732,7 +804,8 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 		m, err = tx.Message.Query().Where(message.NumberID(num.ID), message.ID(st.BizOpaqueCallbackData),
 			message.ProviderMessageIDIsNil()).Only(ctx)
 		if err == nil {
-			m, err = m.Update().SetProviderMessageID(st.MessageID).Save(ctx)
+			u.SetProviderMessageID(st.MessageID)
+			changed = true
 		}
 	}
 	if ent.IsNotFound(err) {
@@ -741,6 +814,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	if err != nil {
 		return err
 	}
+	u.Where(message.ID(m.ID))
 	at := st.Timestamp
 	if at.IsZero() {
 		at = in.clock.Now()
@@ -751,12 +825,25 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	if p := st.Pricing; p != nil && p.Category != "" && m.PricedAt == nil {
 		// How the message is billed, from the first status that says it
 		// (sent, delivered and read repeat it), whatever order they come in.
-		if m, err = m.Update().SetPricingCategory(p.Category).SetPricingModel(p.Model).SetPricingType(p.Type).
-			SetBillable(charged(p)).SetPricedAt(at).Save(ctx); err != nil {
-			return err
-		}
+		u.SetPricingCategory(p.Category).SetPricingModel(p.Model).SetPricingType(p.Type).SetBillable(charged(p)).SetPricedAt(at)
+		changed = true
 	}
-	u := m.Update()
+	moved := in.statusChange(u, m, st, at)
+	if !changed && !moved {
+		return nil
+	}
+	if err := u.Exec(ctx); err != nil {
+		return err
+	}
+	if moved {
+		in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
+	}
+	return nil
+}
+
+// statusChange adds to u what st changes of m's status, forward only, and
+// says whether it changes anything.
+func (in *Ingester) statusChange(u *ent.MessageUpdate, m *ent.Message, st whatsapp.Status, at time.Time) bool {
 	cur, ok := statusRank[m.Status]
 	switch st.Status {
 	case whatsapp.StatusSent, whatsapp.StatusDelivered, whatsapp.StatusRead, "played":
@@ -765,7 +852,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 			whatsapp.StatusRead: message.StatusREAD, "played": message.StatusREAD,
 		}[st.Status]
 		if !ok || statusRank[next] <= cur {
-			return nil
+			return false
 		}
 		u.SetStatus(next)
 		switch next {
@@ -781,20 +868,16 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 		}
 	case whatsapp.StatusFailed:
 		if !ok || cur > statusRank[message.StatusSENT] {
-			return nil
+			return false
 		}
 		u.SetStatus(message.StatusFAILED)
 		if len(st.Errors) > 0 {
 			u.SetErrorCode(st.Errors[0].Code).SetErrorText(errorText(st.Errors[0]))
 		}
 	default:
-		return nil
+		return false
 	}
-	if m, err = u.Save(ctx); err != nil {
-		return err
-	}
-	in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
-	return nil
+	return true
 }
 
 // recipientKnown learns the customer's business-scoped id from a status of

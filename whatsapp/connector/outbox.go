@@ -234,7 +234,7 @@ func (s *Sender) attention(ctx context.Context, num *ent.Number, reason string) 
 }
 
 // Limits paces sends: a token bucket per number (its throughput, messages a
-// second) and a minimum interval per (number, customer) pair. They hold per
+// second, with half a second of burst) and a minimum interval per (number, customer) pair. They hold per
 // instance; with several instances each paces its own share.
 type Limits struct {
 	PairInterval time.Duration
@@ -264,12 +264,18 @@ func (l *Limits) Reserve(numberID string, perSecond int, to string, now time.Tim
 		return next.Sub(now)
 	}
 	rate := float64(max(perSecond, 1))
+	// Half a second of burst where the provider allows a second: sends
+	// reach it with jitter, and a bucket as deep as the provider's keeps
+	// the provider's near empty at full pace, so that a send arriving a
+	// little early is refused (130429) and waits its retry. The half
+	// second left over absorbs the jitter.
+	burst := max(rate/2, 1)
 	b := l.buckets[numberID]
 	if b == nil {
-		b = &bucket{tokens: rate, last: now}
+		b = &bucket{tokens: burst, last: now}
 		l.buckets[numberID] = b
 	}
-	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens < 1 {
 		return time.Duration((1 - b.tokens) / rate * float64(time.Second))

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -79,23 +81,61 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(ids), err // the claim passes, and a sweep takes them again
 	}
-	work := make(chan *ent.WebhookDelivery)
+	// Each worker ingests its share in one transaction. SQLite has one
+	// writer: one worker, one transaction for the whole claim. On Postgres
+	// the statuses of one message go to the same share, in order: two
+	// shares updating the same messages in different orders would
+	// deadlock (and fall back to one transaction per delivery).
+	workers := min(cmp.Or(s.Workers, 8), len(ds))
+	if s.Dialect == dialect.SQLite {
+		workers = 1
+	}
+	shares := make([][]*ent.WebhookDelivery, workers)
+	for _, d := range ds {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(shareKey(d)))
+		i := int(h.Sum32() % uint32(workers))
+		shares[i] = append(shares[i], d)
+	}
 	var wg sync.WaitGroup
-	for range min(cmp.Or(s.Workers, 8), len(ds)) {
+	for _, share := range shares {
+		if len(share) == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for d := range work {
-				s.Ingester.ingestClaimed(ctx, d, claim)
-			}
+			s.Ingester.ingestBatch(ctx, share, claim)
 		}()
 	}
-	for _, d := range ds {
-		work <- d
-	}
-	close(work)
 	wg.Wait()
 	return len(ids), nil
+}
+
+// shareKey is what decides a delivery's share of a sweep: the message its
+// first status is about, else the delivery itself.
+func shareKey(d *ent.WebhookDelivery) string {
+	var body struct {
+		Entry []struct {
+			Changes []struct {
+				Value struct {
+					Statuses []struct {
+						ID string `json:"id"`
+					} `json:"statuses"`
+				} `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(d.Body, &body) == nil {
+		for _, e := range body.Entry {
+			for _, c := range e.Changes {
+				for _, st := range c.Value.Statuses {
+					return st.ID
+				}
+			}
+		}
+	}
+	return d.ID
 }
 
 // Claim takes, under claim, at most n deliveries that are RECEIVED and due

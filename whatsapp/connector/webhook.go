@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
@@ -20,27 +23,53 @@ const MaxWebhookBytes = 3 << 20
 
 // Webhook receives the Cloud API's webhooks. GET answers Meta's
 // verification handshake; POST checks X-Hub-Signature-256, stores the raw
-// body (one INSERT: the stored row is the durable record) and answers 200 at
-// once: a crash after that answer loses nothing, the Sweeper ingests what no
-// ingest finished.
+// body (the stored row is the durable record; POSTs arriving together are
+// stored in one transaction) and answers 200 once it is committed: a crash
+// after that answer loses nothing, the Sweeper ingests what no ingest
+// finished.
 type Webhook struct {
 	Client      *ent.Client
 	AppSecret   []byte
 	VerifyToken string
-	// Ingester, when set, ingests a delivery right after it is stored, for
-	// latency: the delivery is stored claimed by that ingest for Lease, so
-	// that no sweep takes it meanwhile. At most Eager run at once; past that,
-	// deliveries are stored unclaimed for the Sweeper.
+	// Ingester, when set, ingests each stored batch right after it is
+	// stored, for latency, in one transaction: the batch is stored claimed
+	// by that ingest for Lease, so that no sweep takes it meanwhile. At most
+	// Eager batches are ingested at once; past that, batches are stored
+	// unclaimed for the Sweeper.
 	Ingester *Ingester
 	Eager    int
 	// Lease is how long an eager ingest holds its delivery (ClaimLease when
 	// zero): after that a sweep takes it, the ingest being presumed dead.
 	Lease time.Duration
-	Log   *slog.Logger
+	// Writers is how many batches of deliveries are stored at once (1 when
+	// zero). POSTs that arrive while a batch is being stored wait and are
+	// stored together in the next one, in one transaction: a group commit.
+	// On SQLite's single writer a transaction per webhook (two or three per
+	// broadcast message) queued every other write behind them.
+	Writers int
+	Log     *slog.Logger
 
 	rejected, accepted atomic.Int64
 	eager              atomic.Int64
+
+	mu      sync.Mutex
+	pending []*arrival // POSTs waiting to be stored
+	writing int        // requests storing batches
+	batches atomic.Int64
 }
+
+// arrival is a POST waiting to be stored.
+type arrival struct {
+	body []byte
+	done chan error
+}
+
+// maxBatch bounds the deliveries stored (and ingested) together.
+const maxBatch = 64
+
+// Batches counts the transactions that stored deliveries; with Accepted it
+// tells how many webhooks a commit stored.
+func (h *Webhook) Batches() int64 { return h.batches.Load() }
 
 // Rejected counts POSTs refused for a missing or wrong signature.
 func (h *Webhook) Rejected() int64 { return h.rejected.Load() }
@@ -82,33 +111,111 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	ctx := viewer.Platform(r.Context())
-	eager := h.Ingester != nil && h.eager.Add(1) <= int64(h.Eager)
-	if h.Ingester != nil && !eager {
-		h.eager.Add(-1)
+	a := &arrival{body: body, done: make(chan error, 1)}
+	h.mu.Lock()
+	h.pending = append(h.pending, a)
+	lead := h.writing < max(h.Writers, 1)
+	if lead {
+		h.writing++
 	}
-	create := h.Client.WebhookDelivery.Create().SetBody(body)
-	var claim string
-	if eager {
-		claim = newClaim()
-		create.SetClaim(claim).SetDueAt(h.Ingester.clock.Now().Add(cmp.Or(h.Lease, ClaimLease)).UTC())
+	h.mu.Unlock()
+	if lead {
+		// this request stores what is pending, its own among it, until
+		// nothing is
+		h.storePending(context.WithoutCancel(viewer.Platform(r.Context())))
 	}
-	d, err := create.Save(ctx)
-	if err != nil {
-		if eager {
-			h.eager.Add(-1)
-		}
+	if err := <-a.done; err != nil {
 		// Meta retries what is not acknowledged: nothing is lost.
 		h.Log.Error("whatsapp: webhook not stored", "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
-	h.accepted.Add(1)
 	w.WriteHeader(http.StatusOK)
+}
+
+// storePending stores the pending arrivals a batch at a time until none is
+// left, answering each, and hands every batch to an eager ingest when one
+// is free.
+func (h *Webhook) storePending(ctx context.Context) {
+	for {
+		h.mu.Lock()
+		n := min(len(h.pending), maxBatch)
+		if n == 0 {
+			h.writing--
+			h.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(h.pending[:n])
+		h.pending = slices.Delete(h.pending, 0, n)
+		h.mu.Unlock()
+		h.storeBatch(ctx, batch)
+	}
+}
+
+// storeBatch stores a batch in one transaction, claimed by an eager ingest
+// of the whole batch if one of the Eager slots is free (else unclaimed, for
+// the Sweeper), and answers each arrival.
+func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
+	eager := h.Ingester != nil && h.eager.Add(1) <= int64(h.Eager)
+	if h.Ingester != nil && !eager {
+		h.eager.Add(-1)
+	}
+	var claim string
+	var due time.Time
+	if eager {
+		claim, due = newClaim(), h.Ingester.clock.Now().Add(cmp.Or(h.Lease, ClaimLease)).UTC()
+	}
+	create := func(c *ent.Client, a *arrival) *ent.WebhookDeliveryCreate {
+		create := c.WebhookDelivery.Create().SetBody(a.body)
+		if eager {
+			create.SetClaim(claim).SetDueAt(due)
+		}
+		return create
+	}
+	var ds []*ent.WebhookDelivery
+	var err error
+	if len(batch) == 1 {
+		var d *ent.WebhookDelivery
+		if d, err = create(h.Client, batch[0]).Save(ctx); err == nil {
+			ds = []*ent.WebhookDelivery{d}
+		}
+	} else {
+		err = store.WithTx(ctx, h.Client, func(ctx context.Context, tx *ent.Tx) error {
+			ds = ds[:0]
+			// rows of 9 columns at most: under 100 parameters a statement,
+			// where modernc's binding stays cheap (store/bulk)
+			for chunk := range slices.Chunk(batch, 9) {
+				creates := make([]*ent.WebhookDeliveryCreate, len(chunk))
+				for i, a := range chunk {
+					creates[i] = create(tx.Client(), a)
+				}
+				saved, err := tx.WebhookDelivery.CreateBulk(creates...).Save(ctx)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, saved...)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		if eager {
+			h.eager.Add(-1)
+		}
+		for _, a := range batch {
+			a.done <- err
+		}
+		return
+	}
+	h.batches.Add(1)
+	h.accepted.Add(int64(len(batch)))
+	for _, a := range batch {
+		a.done <- nil
+	}
 	if eager {
 		go func() {
 			defer h.eager.Add(-1)
-			h.Ingester.ingestClaimed(context.WithoutCancel(ctx), d, claim)
+			h.Ingester.ingestBatch(ctx, ds, claim)
 		}()
 	}
 }
