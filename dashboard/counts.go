@@ -20,6 +20,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/bulk"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
@@ -104,18 +105,13 @@ func Fold(ctx context.Context, client *ent.Client, dialectName string, limit int
 	if dialectName == dialect.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("dashboard: fold: %w", err)
-	}
-	moved, err := fold(ctx, tx, lock, limit)
-	if err != nil {
-		return 0, errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("dashboard: fold: %w", err)
-	}
-	return moved, nil
+	moved := 0
+	err := store.WithTx(ctx, client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		moved, err = fold(ctx, tx, lock, limit)
+		return err
+	})
+	return moved, err
 }
 
 func fold(ctx context.Context, tx *ent.Tx, lock string, limit int) (int, error) {

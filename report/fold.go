@@ -34,6 +34,8 @@ func Fold(ctx context.Context, client *ent.Client, dialectName string, limit int
 	if dialectName == dialect.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	// Not store.WithTx: store imports ent/runtime, whose hooks import this
+	// package.
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("report: fold: %w", err)
