@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -793,7 +796,13 @@ var statusRank = map[message.Status]int{
 // "delivered" after "read" changes nothing, and "failed" only fails a message
 // not yet delivered.
 func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st whatsapp.Status) error {
-	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID)).Only(ctx)
+	// The row is locked (Postgres) until the transaction ends: the
+	// statuses of one message are ingested concurrently (sent, delivered
+	// and read can arrive together), and each computes its move from the
+	// status it read; without the lock a sent ingested last would write
+	// SENT over READ.
+	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID), lockOnPostgres).
+		Unique(false).Only(ctx)
 	// what the status changes, written by one UPDATE that does not read the
 	// row back (the event needs only the message's id and conversation)
 	u, changed := tx.Message.Update(), false
@@ -802,7 +811,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 		// broke) named its message in the callback data: the status gives
 		// it its wamid, so it is not sent again.
 		m, err = tx.Message.Query().Where(message.NumberID(num.ID), message.ID(st.BizOpaqueCallbackData),
-			message.ProviderMessageIDIsNil()).Only(ctx)
+			message.ProviderMessageIDIsNil(), lockOnPostgres).Unique(false).Only(ctx)
 		if err == nil {
 			u.SetProviderMessageID(st.MessageID)
 			changed = true
@@ -843,6 +852,14 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 
 // statusChange adds to u what st changes of m's status, forward only, and
 // says whether it changes anything.
+// lockOnPostgres locks the selected rows FOR UPDATE on Postgres. SQLite has
+// one writer (and no FOR UPDATE): a write transaction already runs alone.
+func lockOnPostgres(s *sql.Selector) {
+	if s.Dialect() == dialect.Postgres {
+		s.ForUpdate()
+	}
+}
+
 func (in *Ingester) statusChange(u *ent.MessageUpdate, m *ent.Message, st whatsapp.Status, at time.Time) bool {
 	cur, ok := statusRank[m.Status]
 	switch st.Status {
