@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -725,19 +724,10 @@ func caseOf(column string, values map[string]string) sql.Querier {
 	})
 }
 
-// notSent reports whether err says the request never reached the provider:
-// the connection to it could not be made (refused, unreachable, or this
-// process out of file descriptors). Any later error (a reset, a timeout
-// while waiting for the answer) may come after the provider took the send.
-func notSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 // record writes what the provider answered: SENT with the wamid, FAILED with
 // a permanent refusal, PENDING again when the provider refused for now
 // (throughput, pair rate, an outage answer) or the send never left
-// (notSent). A send with no answer (the connection broke after the request
+// (whatsapp.NotSent). A send with no answer (the connection broke after the request
 // went out) stays SENDING: its statuses will tell. The common answers cost
 // one statement each for the whole batch.
 func (s *sender) record(ctx context.Context, b *ent.Broadcast, answers []outcome) error {
@@ -766,7 +756,7 @@ func (s *sender) record(ctx context.Context, b *ent.Broadcast, answers []outcome
 					SetErrorCode(apiErr.Code).SetError(apiErr.Message).Exec(ctx); err != nil {
 					return err
 				}
-			case notSent(a.err):
+			case whatsapp.NotSent(a.err):
 				// the connection was never made: nothing reached the provider
 				again = append(again, a.recipientID)
 			case errors.Is(a.err, whatsapp.ErrInvalidRequest):

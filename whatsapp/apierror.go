@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Cloud API error codes this package classifies. The simulator answers with
@@ -88,6 +89,18 @@ func IsRetryable(err error) bool {
 	}
 	_, ok := errors.AsType[*transportError](err)
 	return ok
+}
+
+// NotSent reports whether err says the request never reached Meta: the
+// connection could not be made (refused, unreachable, this process out of
+// file descriptors). Any other transport error (a reset, a timeout while
+// waiting for the answer) may come after Meta took the request.
+func NotSent(err error) bool {
+	if _, ok := errors.AsType[*transportError](err); !ok {
+		return false
+	}
+	op, ok := errors.AsType[*net.OpError](err)
+	return ok && op.Op == "dial"
 }
 
 // transportError is a request that got no HTTP answer.

@@ -1,4 +1,4 @@
-package broadcast
+package whatsapp_test
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
-// A send that could not connect never reached the provider and is sent
-// again at once; one whose connection broke after the request went out may
-// have been taken, and waits for its statuses.
+// A send that could not connect never reached the provider (a broadcast
+// sends it again at once); one whose connection broke after the request went
+// out may have been taken (it waits for its statuses).
 func TestNotSent(t *testing.T) {
 	t.Parallel()
 	// a port nobody listens on: the dial is refused
@@ -29,7 +29,7 @@ func TestNotSent(t *testing.T) {
 	api := &whatsapp.Client{BaseURL: closed, Version: "v21.0"}
 	_, err = api.SendTracked(ctx, "100200300", "token", "33600000001", "msg_1", nil, "hi")
 	require.Error(t, err)
-	require.True(t, notSent(err), "refused at the dial: %v", err)
+	require.True(t, whatsapp.NotSent(err), "refused at the dial: %v", err)
 
 	// the server takes the request, then drops the connection unanswered
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,8 +42,8 @@ func TestNotSent(t *testing.T) {
 	api = &whatsapp.Client{BaseURL: srv.URL, Version: "v21.0"}
 	_, err = api.SendTracked(ctx, "100200300", "token", "33600000001", "msg_1", nil, "hi")
 	require.Error(t, err)
-	require.False(t, notSent(err), "the request went out: %v", err)
+	require.False(t, whatsapp.NotSent(err), "the request went out: %v", err)
 
-	require.False(t, notSent(errors.New("anything else")))
-	require.False(t, notSent(&whatsapp.APIError{Code: whatsapp.CodeThroughput, Status: 429}))
+	require.False(t, whatsapp.NotSent(errors.New("anything else")))
+	require.False(t, whatsapp.NotSent(&whatsapp.APIError{Code: whatsapp.CodeThroughput, Status: 429}))
 }
