@@ -46,6 +46,10 @@ type binKey struct {
 // NewBuilder builds facts for tenant t.
 func NewBuilder(t *ent.Tenant) *Builder {
 	tc, _ := newTenantClock(t)
+	return newBuilder(tc)
+}
+
+func newBuilder(tc tenantClock) *Builder {
 	return &Builder{tc: tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
 }
 
@@ -197,7 +201,7 @@ started_at, at, ms, business_ms, breached, business_breached, handled)`, sampleR
 		stateRows, " ON CONFLICT (conversation_id) DO NOTHING"); err != nil {
 		return err
 	}
-	*b = Builder{tc: b.tc, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
+	*b = *newBuilder(b.tc)
 	return nil
 }
 

@@ -74,7 +74,7 @@ RETURNING `+deltaColumns, limit)
 		}
 		b := builders[tenantID]
 		if b == nil {
-			b = &Builder{tc: tenantClock{id: tenantID}, counts: map[countKey]*counts{}, bins: map[binKey]int64{}, states: map[string]state{}}
+			b = newBuilder(tenantClock{id: tenantID}) // the deltas carry their hour and day: no zone needed
 			builders[tenantID] = b
 		}
 		b.addCountsAt(hour, day, d, c)

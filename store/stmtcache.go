@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"net/url"
 )
@@ -161,5 +160,5 @@ func (c *cachedConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid()
 // Close closes the connection; its statements go with the session.
 func (c *cachedConn) Close() error {
 	c.stmts, c.lru = nil, nil
-	return errors.Join(c.Conn.Close())
+	return c.Conn.Close()
 }
