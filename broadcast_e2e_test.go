@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/app"
@@ -303,11 +304,13 @@ func TestFridayVIPBroadcast(t *testing.T) {
 			}
 			require.Len(t, b.sim.Log(), 40-6-1)
 			var st castStats
-			require.Eventually(t, func() bool {
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
 				delivered, read, replied := truth()
 				st = b.stats(t, id)
-				return delivered == 33 && st.Delivered == delivered && st.Read == read && st.Replied == replied
-			}, 30*time.Second, 100*time.Millisecond, "the broadcast's figures reach the simulator's: %+v", st)
+				assert.Equal(c, 33, delivered, "delivered by the simulator")
+				assert.Equal(c, []int{delivered, read, replied}, []int{st.Delivered, st.Read, st.Replied},
+					"the broadcast's delivered, read and replied reach the simulator's")
+			}, 30*time.Second, 100*time.Millisecond)
 			require.Equal(t, 40, st.Planned)
 			require.Equal(t, 7, st.Skipped)
 			require.ElementsMatch(t, []struct {

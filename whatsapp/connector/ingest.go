@@ -809,10 +809,14 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	if ent.IsNotFound(err) && strings.HasPrefix(st.BizOpaqueCallbackData, "msg_") {
 		// A send whose answer was lost (the sender died, the connection
 		// broke) named its message in the callback data: the status gives
-		// it its wamid, so it is not sent again.
+		// it its wamid, so it is not sent again. The wamid may also be
+		// being written at this moment (the sender's record holds the
+		// row): the first query did not see it, this one waits for the
+		// lock and finds the row with or without it.
 		m, err = tx.Message.Query().Where(message.NumberID(num.ID), message.ID(st.BizOpaqueCallbackData),
-			message.ProviderMessageIDIsNil(), lockOnPostgres).Unique(false).Only(ctx)
-		if err == nil {
+			message.Or(message.ProviderMessageIDIsNil(), message.ProviderMessageID(st.MessageID)), lockOnPostgres).
+			Unique(false).Only(ctx)
+		if err == nil && m.ProviderMessageID == nil {
 			u.SetProviderMessageID(st.MessageID)
 			changed = true
 		}
@@ -850,8 +854,6 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	return nil
 }
 
-// statusChange adds to u what st changes of m's status, forward only, and
-// says whether it changes anything.
 // lockOnPostgres locks the selected rows FOR UPDATE on Postgres. SQLite has
 // one writer (and no FOR UPDATE): a write transaction already runs alone.
 func lockOnPostgres(s *sql.Selector) {
@@ -860,6 +862,8 @@ func lockOnPostgres(s *sql.Selector) {
 	}
 }
 
+// statusChange adds to u what st changes of m's status, forward only, and
+// says whether it changes anything.
 func (in *Ingester) statusChange(u *ent.MessageUpdate, m *ent.Message, st whatsapp.Status, at time.Time) bool {
 	cur, ok := statusRank[m.Status]
 	switch st.Status {
