@@ -101,11 +101,11 @@ func (s *Service) Reassign(ctx context.Context, tx *ent.Tx, conversationID strin
 		return d, s.record(ctx, tx, conv, d, cause, kindOfMove(conv))
 	}
 	if to.OrStay {
-		d, err := s.pick(ctx, tx, conv, num, pol, cause, why)
+		d, err := s.pick(ctx, tx, conv, num, pol, cause, why, false)
 		if err != nil || d.AgentID != "" {
 			return d, err
 		}
 		return Decision{AgentID: *conv.AssigneeID, Reason: why + "nobody else qualifies: left with the agent"}, nil
 	}
-	return s.place(ctx, tx, conv, num, pol, cause, why)
+	return s.place(ctx, tx, conv, num, pol, cause, why, false)
 }

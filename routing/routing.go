@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/tenant"
+	"github.com/switchboard-dev/switchboard/pulid"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 )
@@ -69,7 +70,7 @@ func (s *Service) Route(ctx context.Context, conversationID string) (Decision, e
 // conversation. A conversation that is assigned, resolved, or on a manually
 // routed number is left alone.
 func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string) (Decision, error) {
-	conv, num, h, err := lockForRouting(ctx, tx, conversationID)
+	conv, num, h, pg, err := lockForRouting(ctx, tx, conversationID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("route %s: %w", conversationID, err)
 	}
@@ -86,7 +87,9 @@ func (s *Service) RouteTx(ctx context.Context, tx *ent.Tx, conversationID string
 	if d, ok, err := s.reserve(ctx, tx, conv, num, pol, h); ok || err != nil {
 		return d, err
 	}
-	return s.place(ctx, tx, conv, num, pol, assignment.CausePOLICY, "")
+	// an arrival nobody holds, on Postgres: claim, assign and record in one
+	// statement (s.claimAndGive)
+	return s.place(ctx, tx, conv, num, pol, assignment.CausePOLICY, "", pg)
 }
 
 // routingRow is what RouteTx reads of a conversation, its number and its
@@ -111,10 +114,11 @@ type routingRow struct {
 // ends, the number and tenant rows not), its number's policy and the
 // business hours it keeps (NumberHours). conv and num hold only the fields
 // routing reads: conv its ids, assignee, status, queue place and
-// reservation; num its id, tenant, policy and hours.
-func lockForRouting(ctx context.Context, tx *ent.Tx, conversationID string) (*ent.Conversation, *ent.Number, Hours, error) {
+// reservation; num its id, tenant, policy and hours. pg tells that tx is
+// Postgres's.
+func lockForRouting(ctx context.Context, tx *ent.Tx, conversationID string) (conv *ent.Conversation, num *ent.Number, h Hours, pg bool, err error) {
 	var rows []routingRow
-	err := tx.Conversation.Query().Where(conversation.ID(conversationID)).Modify(func(s *sql.Selector) {
+	err = tx.Conversation.Query().Where(conversation.ID(conversationID)).Modify(func(s *sql.Selector) {
 		n, t := sql.Table(number.Table), sql.Table(tenant.Table)
 		s.Join(n).On(s.C(conversation.FieldNumberID), n.C(number.FieldID)).
 			Join(t).On(s.C(conversation.FieldTenantID), t.C(tenant.FieldID))
@@ -123,40 +127,40 @@ func lockForRouting(ctx context.Context, tx *ent.Tx, conversationID string) (*en
 			s.C(conversation.FieldQueuedAt), s.C(conversation.FieldReservedForID), s.C(conversation.FieldReservedUntil),
 			n.C(number.FieldRoutingPolicy), sql.As(n.C(number.FieldBusinessHours), "number_hours"),
 			t.C(tenant.FieldTimezone), t.C(tenant.FieldSettings))
-		if s.Dialect() == dialect.Postgres {
+		if pg = s.Dialect() == dialect.Postgres; pg {
 			s.ForUpdate(sql.WithLockTables(conversation.Table))
 		}
 	}).Scan(ctx, &rows)
 	if err != nil {
-		return nil, nil, Hours{}, err
+		return nil, nil, Hours{}, false, err
 	}
 	if len(rows) == 0 { // ent's own error (not found, or not the viewer's to see)
 		_, err := tx.Conversation.Get(ctx, conversationID)
-		return nil, nil, Hours{}, cmp.Or(err, error(&ent.NotFoundError{}))
+		return nil, nil, Hours{}, false, cmp.Or(err, error(&ent.NotFoundError{}))
 	}
 	r := rows[0]
-	conv := &ent.Conversation{ID: r.ID, TenantID: r.TenantID, NumberID: r.NumberID, ContactID: r.ContactID,
+	conv = &ent.Conversation{ID: r.ID, TenantID: r.TenantID, NumberID: r.NumberID, ContactID: r.ContactID,
 		AssigneeID: r.AssigneeID, Status: r.Status, QueuedAt: r.QueuedAt, ReservedForID: r.ReservedForID, ReservedUntil: r.ReservedUntil}
-	num := &ent.Number{ID: r.NumberID, TenantID: r.TenantID}
+	num = &ent.Number{ID: r.NumberID, TenantID: r.TenantID}
 	var settings schematype.TenantSettings
 	for _, j := range []struct {
 		raw []byte
 		v   any
 	}{{r.Policy, &num.RoutingPolicy}, {r.NumberHours, &num.BusinessHours}, {r.Settings, &settings}} {
 		if err := unmarshalJSON(j.raw, j.v); err != nil {
-			return nil, nil, Hours{}, err
+			return nil, nil, Hours{}, false, err
 		}
 	}
-	h, err := hoursOf(num, r.Timezone, settings)
-	return conv, num, h, err
+	h, err = hoursOf(num, r.Timezone, settings)
+	return conv, num, h, pg, err
 }
 
 // place gives the locked conv to the first agent a step of pol finds and
 // claims, recording cause and why (prefixed to the step's reason), or puts
-// it in the queue when nobody qualifies.
+// it in the queue when nobody qualifies. fold: see pick.
 func (s *Service) place(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, num *ent.Number,
-	pol schematype.RoutingPolicy, cause assignment.Cause, why string) (Decision, error) {
-	d, err := s.pick(ctx, tx, conv, num, pol, cause, why)
+	pol schematype.RoutingPolicy, cause assignment.Cause, why string, fold bool) (Decision, error) {
+	d, err := s.pick(ctx, tx, conv, num, pol, cause, why, fold)
 	if err != nil || d.AgentID != "" {
 		return d, err
 	}
@@ -165,37 +169,58 @@ func (s *Service) place(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 
 // pick gives the locked conv to the first agent a step of pol finds and
 // claims (never the agent holding it); an empty Decision when nobody
-// qualifies.
+// qualifies. With fold (Postgres, conv held by nobody) each step's first
+// try claims, assigns and records in one statement (claimAndGive); its
+// fallback, and every try without fold, take three.
 func (s *Service) pick(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, num *ent.Number,
-	pol schematype.RoutingPolicy, cause assignment.Cause, why string) (Decision, error) {
+	pol schematype.RoutingPolicy, cause assignment.Cause, why string, fold bool) (Decision, error) {
 	eligible := eligibleAgents(num, pol)
 	if conv.AssigneeID != nil {
 		eligible = append(eligible, agent.IDNEQ(*conv.AssigneeID))
 	}
 	for _, step := range pol.Strategies {
-		id, err := s.claimFor(ctx, tx, conv, pol, step, eligible)
+		d := Decision{Strategy: step, Reason: why + reasonOf(step, pol)}
+		folds := fold && conv.AssigneeID == nil && assignment.ReasonValidator(d.Reason) == nil
+		if folds {
+			id, err := s.claimAndGive(ctx, tx, conv, pol, step, eligible, d, cause)
+			if err != nil {
+				return Decision{}, err
+			}
+			if id != "" {
+				d.AgentID = id
+				s.published(tx, conv, d, cause, kindOfMove(conv))
+				return d, nil
+			}
+		}
+		id, err := s.claimFor(ctx, tx, conv, pol, step, eligible, !folds)
 		if err != nil {
 			return Decision{}, err
 		}
 		if id == "" {
 			continue
 		}
-		d := Decision{AgentID: id, Strategy: step, Reason: why + reasonOf(step, pol)}
+		d.AgentID = id
 		return d, s.give(ctx, tx, conv, d, cause)
 	}
 	return Decision{}, nil
 }
 
 // claimFor claims the place of the agent one step of a policy chooses and
-// returns who, or "" when nobody qualifies. Its first try chooses and
-// claims in one statement (claimBest); only when that one finds its choice
-// taken meanwhile by another instance does it fall back to reading the
-// candidates and claiming them in turn.
+// returns who, or "" when nobody qualifies. Its first try (unless best is
+// false: the caller made it) chooses and claims in one statement
+// (claimBest); only when that one finds its choice taken meanwhile by
+// another instance does it fall back to reading the candidates and claiming
+// them in turn.
 func (s *Service) claimFor(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
-	step schematype.RoutingStrategy, eligible []predicate.Agent) (string, error) {
-	id, err := s.claimBest(ctx, tx, conv, pol, step, eligible)
-	if err != nil || id != "" || step == schematype.StrategySticky {
-		return id, err // sticky has one candidate: not claimed is not eligible
+	step schematype.RoutingStrategy, eligible []predicate.Agent, best bool) (string, error) {
+	if step == schematype.StrategySticky && !best {
+		return "", nil // sticky has one candidate: not claimed is not eligible
+	}
+	if best {
+		id, err := s.claimBest(ctx, tx, conv, pol, step, eligible)
+		if err != nil || id != "" || step == schematype.StrategySticky {
+			return id, err
+		}
 	}
 	ids, err := s.candidates(ctx, tx, conv, pol, step, eligible)
 	if err != nil {
@@ -223,6 +248,77 @@ func (s *Service) claimFor(ctx context.Context, tx *ent.Tx, conv *ent.Conversati
 // meanwhile. The same SQL runs on both databases.
 func (s *Service) claimBest(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
 	step schematype.RoutingStrategy, eligible []predicate.Agent) (string, error) {
+	query, args, ok := s.claimQuery(conv, pol, step, eligible)
+	if !ok {
+		return "", nil
+	}
+	return s.claimed(ctx, tx, conv, query, args)
+}
+
+// claimed runs query, a claim returning the id of the agent it claimed,
+// and returns that id ("" when it claimed nobody).
+func (s *Service) claimed(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, query string, args []any) (string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", fmt.Errorf("claim an agent for %s: %w", conv.ID, err)
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+	}
+	return id, rows.Err()
+}
+
+// claimAndGive is claimBest, the assignment of conv to the agent claimed
+// and its history in one statement (Postgres: data-modifying WITH), for a
+// conversation nobody holds:
+//
+//	WITH claimed AS (<claimBest's UPDATE agents … RETURNING id>),
+//	  assigned AS (UPDATE conversations SET assignee_id = claimed.id, queued_at = NULL, …
+//	    FROM claimed WHERE conversations.id = <conv> RETURNING claimed.id AS agent_id),
+//	  history AS (INSERT INTO assignments (…) SELECT … FROM assigned)
+//	SELECT agent_id FROM assigned
+//
+// It writes what give writes through ent, whose hooks have nothing to add
+// here: the agent's load is the claim (keepAgentLoad moves none when
+// nobody held the conversation), the status is unchanged (no report
+// fact), and the viewer is the system's (no edge guard). Returns "" when
+// nobody was claimed; nothing was written then.
+func (s *Service) claimAndGive(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
+	step schematype.RoutingStrategy, eligible []predicate.Agent, d Decision, cause assignment.Cause) (string, error) {
+	claim, args, ok := s.claimQuery(conv, pol, step, eligible)
+	if !ok {
+		return "", nil
+	}
+	now := s.clock.Now()
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var q strings.Builder
+	q.WriteString("WITH claimed AS (" + claim + "), assigned AS (UPDATE " + conversation.Table +
+		" SET " + conversation.FieldAssigneeID + " = claimed." + agent.FieldID + ", " + conversation.FieldQueuedAt + " = NULL, " +
+		conversation.FieldUpdatedAt + " = " + arg(time.Now()) + " FROM claimed WHERE " + conversation.Table + "." + conversation.FieldID +
+		" = " + arg(conv.ID) + " RETURNING claimed." + agent.FieldID + " AS agent_id), history AS (INSERT INTO " + assignment.Table + " (" +
+		strings.Join([]string{assignment.FieldID, assignment.FieldCreatedAt, assignment.FieldUpdatedAt, assignment.FieldTenantID,
+			assignment.FieldConversationID, assignment.FieldAgentID, assignment.FieldContactID, assignment.FieldCause,
+			assignment.FieldStrategy, assignment.FieldReason}, ", ") + ") SELECT ")
+	q.WriteString(strings.Join([]string{arg(pulid.New(assignmentPrefix)), arg(now), arg(time.Now()), arg(conv.TenantID),
+		arg(conv.ID), "agent_id", arg(conv.ContactID), arg(string(cause)), arg(string(d.Strategy)), arg(d.Reason)}, ", "))
+	q.WriteString(" FROM assigned) SELECT agent_id FROM assigned")
+	return s.claimed(ctx, tx, conv, q.String(), args)
+}
+
+// assignmentPrefix is the prefix of the assignments' ids (their IDMixin).
+const assignmentPrefix = "asg"
+
+// claimQuery is claimBest's statement for one step; false for a step it
+// does not know.
+func (s *Service) claimQuery(conv *ent.Conversation, pol schematype.RoutingPolicy,
+	step schematype.RoutingStrategy, eligible []predicate.Agent) (string, []any, bool) {
 	b := sql.Dialect(dialect.Postgres)
 	a := b.Table(agent.Table)
 	best := b.Select(a.C(agent.FieldID)).From(a).Where(sql.EQ(a.C(agent.FieldTenantID), conv.TenantID)).Limit(1)
@@ -245,7 +341,7 @@ func (s *Service) claimBest(ctx context.Context, tx *ent.Tx, conv *ent.Conversat
 		best.OrderBy(a.C(agent.FieldOpenCount)).OrderExpr(sql.Expr(a.C(agent.FieldLastAssignedAt) + " ASC NULLS FIRST")).
 			OrderBy(a.C(agent.FieldID))
 	default:
-		return "", nil
+		return "", nil, false
 	}
 	now := s.clock.Now()
 	where := b.Select().From(a).Where(sql.In(a.C(agent.FieldID), best))
@@ -256,18 +352,7 @@ func (s *Service) claimBest(ctx context.Context, tx *ent.Tx, conv *ent.Conversat
 		Set(agent.FieldUpdatedAt, now).Set(agent.FieldLastAssignedAt, now).
 		Set(agent.FieldOpenCount, sql.Expr(a.C(agent.FieldOpenCount)+" + 1")).
 		FromSelect(where).Returning(agent.FieldID).Query()
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return "", fmt.Errorf("claim an agent for %s: %w", conv.ID, err)
-	}
-	defer rows.Close()
-	var id string
-	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			return "", err
-		}
-	}
-	return id, rows.Err()
+	return query, args, true
 }
 
 // eligibleAgents is the filter every candidate of a policy passes: enabled,
@@ -374,7 +459,8 @@ func (s *Service) queue(ctx context.Context, tx *ent.Tx, conv *ent.Conversation,
 	return d, s.record(ctx, tx, conv, d, assignment.CauseQUEUE, realtime.KindQueued)
 }
 
-// record writes the history entry and publishes the event, both saying why.
+// record writes the history entry and publishes the event (published), both
+// saying why.
 func (s *Service) record(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause, kind string) error {
 	create := tx.Assignment.Create().
 		SetConversationID(conv.ID).
@@ -390,8 +476,13 @@ func (s *Service) record(ctx context.Context, tx *ent.Tx, conv *ent.Conversation
 	if err := create.Exec(ctx); err != nil {
 		return fmt.Errorf("record assignment of %s: %w", conv.ID, err)
 	}
-	s.pub.OnCommit(tx, realtime.RoutedEvent(conv.TenantID, conv.ID, kind, d.AgentID, string(cause), d.Reason))
+	s.published(tx, conv, d, cause, kind)
 	return nil
+}
+
+// published publishes, when tx commits, what routing did with conv.
+func (s *Service) published(tx *ent.Tx, conv *ent.Conversation, d Decision, cause assignment.Cause, kind string) {
+	s.pub.OnCommit(tx, realtime.RoutedEvent(conv.TenantID, conv.ID, kind, d.AgentID, string(cause), d.Reason))
 }
 
 func reasonOf(step schematype.RoutingStrategy, pol schematype.RoutingPolicy) string {

@@ -195,7 +195,7 @@ func (s *Service) handOverTx(ctx context.Context, tx *ent.Tx, id string) (Decisi
 			return Decision{}, err
 		}
 		return s.place(ctx, tx, conv, num, num.RoutingPolicy, assignment.CauseHANDOVER,
-			fmt.Sprintf("reserved for %s, disabled since: ", nameOf(a)))
+			fmt.Sprintf("reserved for %s, disabled since: ", nameOf(a)), false)
 	}
 	d := Decision{AgentID: a.ID, Reason: fmt.Sprintf("handover: %s's shift opened, the conversation reserved for them is theirs", nameOf(a))}
 	// their load follows through the hook; the reservation made the promise whatever their capacity
