@@ -64,9 +64,18 @@ type Config struct {
 	// waits for its status webhooks before it is taken as never accepted.
 	BroadcastReconcile time.Duration
 	SendWorkers        int
-	LogLevel           slog.Level
-	LogFormat          string
+	// WebhookMaxPending bounds the WhatsApp webhooks waiting to be stored;
+	// beyond it they are answered 503 for the provider to retry
+	// (connector.Webhook.MaxPending; DefaultWebhookMaxPending).
+	WebhookMaxPending int
+	LogLevel          slog.Level
+	LogFormat         string
 }
+
+// DefaultWebhookMaxPending is how many WhatsApp webhooks may wait to be
+// stored before more are answered 503: each holds a connection (a
+// descriptor) meanwhile, and a provider retries what it is refused.
+const DefaultWebhookMaxPending = 1024
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the
 // server, a map in tests).
@@ -136,6 +145,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.JobRescueAfter = parseDuration(env("SWITCHBOARD_JOB_RESCUE_AFTER", "6m"), "SWITCHBOARD_JOB_RESCUE_AFTER", &errs)
 	c.BroadcastReconcile = parseDuration(env("SWITCHBOARD_BROADCAST_RECONCILE", "2m"), "SWITCHBOARD_BROADCAST_RECONCILE", &errs)
 	c.SendWorkers = parseInt(env("SWITCHBOARD_SEND_WORKERS", "8"), "SWITCHBOARD_SEND_WORKERS", &errs)
+	c.WebhookMaxPending = parseInt(env("SWITCHBOARD_WEBHOOK_MAX_PENDING", strconv.Itoa(DefaultWebhookMaxPending)), "SWITCHBOARD_WEBHOOK_MAX_PENDING", &errs)
+	if c.WebhookMaxPending < 1 {
+		errs = append(errs, errors.New("SWITCHBOARD_WEBHOOK_MAX_PENDING must be at least 1"))
+	}
 	c.ExportDir = env("SWITCHBOARD_EXPORT_DIR", filepath.Join(c.DataDir, "exports"))
 	c.ExportLinkTTL = parseDuration(env("SWITCHBOARD_EXPORT_LINK_TTL", "24h"), "SWITCHBOARD_EXPORT_LINK_TTL", &errs)
 	if c.JobRescueAfter <= c.JobTimeout {

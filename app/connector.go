@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strings"
@@ -74,6 +75,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		Ingester:    ingester,
 		Eager:       eagerIngests(a.DB.Dialect),
 		Writers:     webhookWriters(a.DB.Dialect),
+		MaxPending:  cmp.Or(cfg.WebhookMaxPending, DefaultWebhookMaxPending),
 	}
 	sweeper := &connector.Sweeper{Client: client, Dialect: a.DB.Dialect, Ingester: ingester, Every: cfg.JobPollInterval, Log: a.Log}
 	return &Connector{Webhook: hook, Health: health, Sweeper: sweeper}

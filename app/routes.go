@@ -29,6 +29,8 @@ func (a *App) routes() http.Handler {
 			func() float64 { return float64(hook.Accepted()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_rejected_total", Help: "Webhooks refused for a missing or wrong signature."},
 			func() float64 { return float64(hook.Rejected()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_shed_total", Help: "Webhooks answered 503 because too many were waiting to be stored (the provider retries them)."},
+			func() float64 { return float64(hook.Shed()) }),
 	)
 	metrics := middleware.NewHTTPMetrics(reg)
 

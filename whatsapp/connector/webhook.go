@@ -47,10 +47,17 @@ type Webhook struct {
 	// On SQLite's single writer a transaction per webhook (two or three per
 	// broadcast message) queued every other write behind them.
 	Writers int
-	Log     *slog.Logger
+	// MaxPending bounds the POSTs waiting to be stored; one beyond it is
+	// answered 503 with Retry-After at once, and the provider posts it
+	// again later (Meta retries for days). Zero: no bound. Each waiting
+	// POST holds its connection: unbounded, a flood of status webhooks
+	// held thousands, until the process ran out of descriptors and could
+	// no longer open its database file.
+	MaxPending int
+	Log        *slog.Logger
 
-	rejected, accepted atomic.Int64
-	eager              atomic.Int64
+	rejected, accepted, shed atomic.Int64
+	eager                    atomic.Int64
 
 	mu      sync.Mutex
 	pending []*arrival // POSTs waiting to be stored
@@ -76,6 +83,16 @@ func (h *Webhook) Rejected() int64 { return h.rejected.Load() }
 
 // Accepted counts stored deliveries.
 func (h *Webhook) Accepted() int64 { return h.accepted.Load() }
+
+// Pending is how many POSTs wait to be stored now.
+func (h *Webhook) Pending() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.pending)
+}
+
+// Shed counts POSTs answered 503 because MaxPending were waiting.
+func (h *Webhook) Shed() int64 { return h.shed.Load() }
 
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
@@ -113,6 +130,16 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 	}
 	a := &arrival{body: body, done: make(chan error, 1)}
 	h.mu.Lock()
+	if h.MaxPending > 0 && len(h.pending) >= h.MaxPending {
+		h.mu.Unlock()
+		if n := h.shed.Add(1); n&(n-1) == 0 { // the 1st, 2nd, 4th, 8th…: said, not flooded
+			h.Log.Warn("whatsapp: webhooks arrive faster than they are stored; the excess is answered 503 for the provider to retry",
+				"waiting", h.MaxPending, "shed", n)
+		}
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy: try again", http.StatusServiceUnavailable)
+		return
+	}
 	h.pending = append(h.pending, a)
 	lead := h.writing < max(h.Writers, 1)
 	if lead {

@@ -57,8 +57,13 @@ type Config struct {
 	// 2026. Zero: every service message is free.
 	ServiceFreeTier int
 
-	HTTPClient *http.Client // posts webhooks; a client with a 10 s timeout when nil
-	Seed       uint64       // seeds the random choices (skips, faults by rate, customers); random when zero
+	// WebhookConnections bounds the webhook POSTs in flight at once
+	// (DefaultWebhookConnections when zero); the others wait for one of
+	// its connections, within the 10 s timeout of a post. Ignored with
+	// HTTPClient.
+	WebhookConnections int
+	HTTPClient         *http.Client // posts webhooks; a client with a 10 s timeout when nil
+	Seed               uint64       // seeds the random choices (skips, faults by rate, customers); random when zero
 }
 
 // StatusDelays are the waits before each status of a message is posted:

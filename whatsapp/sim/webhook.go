@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -23,10 +24,21 @@ type poster struct {
 	retryFor time.Duration
 }
 
+// DefaultWebhookConnections is how many webhook POSTs are in flight at once
+// when Config.WebhookConnections is zero.
+const DefaultWebhookConnections = 64
+
 func newPoster(cfg Config) *poster {
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// A bounded number of connections, kept open: the rest of the
+		// webhooks wait their turn (and time out into a retry), as a
+		// provider's delivery does. Unbounded, a thousand sends a second
+		// made three thousand concurrent POSTs, a connection each.
+		conns := cmp.Or(cfg.WebhookConnections, DefaultWebhookConnections)
+		t := whatsapp.KeepAlive()
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = conns, conns
+		client = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	return &poster{url: cfg.WebhookURL, secret: []byte(cfg.AppSecret), client: client, backoff: cfg.RetryBackoff, retryFor: cfg.RetryFor}
 }
