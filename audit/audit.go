@@ -55,6 +55,13 @@ const (
 	ActionMessageRateSet        = "pricing.rate_set"
 	ActionMessageRateDeleted    = "pricing.rate_delete"
 	ActionConversationsExported = "conversation.export"
+	// A download of an export job's file through its signed link, by its
+	// requester: admitted (written before the first byte), ended (sent whole
+	// with its bytes and SHA-256, or broken off with the error) and refused
+	// (a link this server signed that may no longer download).
+	ActionExportDownload        = "conversation.export_download"
+	ActionExportDownloadEnd     = "conversation.export_download_end"
+	ActionExportDownloadRefused = "conversation.export_download_refused"
 	ActionReportExported        = "report.export"
 	ActionRetentionPurged       = "retention.purge"
 	ActionLegalHold             = "privacy.legal_hold" // on a contact or a conversation, set or released: the summary says which

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -54,10 +56,22 @@ type Grant struct {
 	Agent            *ent.Agent
 }
 
-// ClientInfo describes where a sign-in comes from, kept on the session.
+// ClientInfo describes where a request comes from: kept on a sign-in's
+// session, recorded with an export's download.
 type ClientInfo struct {
 	UserAgent string
 	IP        string
+}
+
+// ClientOf is where r comes from. The IP is the connection's peer, never
+// X-Forwarded-For: a header the client writes itself would let it choose the
+// address recorded. Behind a reverse proxy that is the proxy's address.
+func ClientOf(r *http.Request) ClientInfo {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return ClientInfo{UserAgent: r.UserAgent(), IP: ip}
 }
 
 var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid email or password")

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,8 +21,12 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/attachment"
+	"github.com/switchboard-dev/switchboard/audit"
+	"github.com/switchboard-dev/switchboard/auth"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversationexport"
+	"github.com/switchboard-dev/switchboard/pulid"
+	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
@@ -54,71 +59,170 @@ func (j *Jobs) sign(tenantID, exportID, requesterID, expires string) string {
 // the expiry (LINK_EXPIRED, 410), then that the export is still DONE and
 // that its requester is still enabled and may still export (FORBIDDEN).
 // The file streams with its SHA-256 as the X-Export-Sha256 trailer.
+//
+// Each download is audited in the export's tenant as its requester (the
+// link is theirs), naming the export, the client's address and user agent.
+// The audit chain is append-only, so a download is two records:
+// audit.ActionExportDownload before the first byte, and
+// audit.ActionExportDownloadEnd once the stream ends, sent whole (bytes,
+// SHA-256) or broken off (bytes sent, the error). A download whose first
+// record cannot be written is refused (INTERNAL) rather than served
+// unaudited; one whose end cannot be written is broken off, so a client
+// never holds a whole file whose end is not recorded.
+//
+// A link whose signature holds but that may no longer download (expired,
+// requester disabled or without conversation.export) is audited as
+// audit.ActionExportDownloadRefused: the signature proves the tenant and the
+// requester. A link whose signature does not hold is not audited: nothing
+// in it can be trusted, so writing it into the tenant it names would let
+// anyone write into any tenant's chain; the request log keeps it.
 func (j *Jobs) DownloadHandler(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x, err := j.linked(r)
+		if r.Method != http.MethodGet {
+			apperr.WriteMethodNotAllowed(w, http.MethodGet)
+			return
+		}
+		x, expires, err := j.signed(r)
 		if err != nil {
 			apperr.WriteHTTP(w, err)
 			return
 		}
-		name := "conversations-" + x.ID
-		attachment.Serve(w, r, log, fileOf(formatOf(x.Format), name),
+		d := download{id: pulid.New("dl"), export: x, client: auth.ClientOf(r)}
+		// As the requester, to the end even if the client leaves.
+		ctx := viewer.NewContext(context.WithoutCancel(r.Context()),
+			&viewer.Viewer{Kind: viewer.KindAgent, TenantID: x.TenantID, AgentID: x.RequesterID})
+		if err := j.admit(r.Context(), x, expires); err != nil {
+			if aerr := j.audit(ctx, audit.ActionExportDownloadRefused, d.refused(err)); aerr != nil {
+				log.ErrorContext(ctx, "export download refusal not audited", "export", x.ID, "err", aerr)
+			}
+			apperr.WriteHTTP(w, err)
+			return
+		}
+		if err := j.audit(ctx, audit.ActionExportDownload, d.started()); err != nil {
+			log.ErrorContext(ctx, "export download not audited: refused", "export", x.ID, "err", err)
+			apperr.WriteHTTP(w, &apperr.Error{Code: apperr.Internal, Err: err,
+				Message: "the download cannot be recorded in the audit log, so it is not served: try again later"})
+			return
+		}
+		attachment.Serve(w, r, log, fileOf(formatOf(x.Format), "conversations-"+x.ID),
 			func(w io.Writer) (string, error) {
-				f, err := os.Open(filepath.Join(j.cfg.Dir, x.File))
-				if err != nil {
-					return "", fmt.Errorf("export %s: %w", x.ID, err)
+				sent := attachment.NewDigest(w)
+				err := j.copyFile(sent, x)
+				if aerr := j.audit(ctx, audit.ActionExportDownloadEnd, d.ended(sent, err)); aerr != nil {
+					err = errors.Join(err, fmt.Errorf("export %s: download end not audited: %w", x.ID, aerr))
 				}
-				defer f.Close()
-				d := attachment.NewDigest(w)
-				if _, err := io.Copy(d, f); err != nil {
-					return "", err
-				}
-				return d.SHA256(), nil
+				return sent.SHA256(), err
 			})
 	})
 }
 
-// linked is the export a download request's link names, once the link is
-// proved good.
-func (j *Jobs) linked(r *http.Request) (*ent.ConversationExport, error) {
+// copyFile writes x's file to w.
+func (j *Jobs) copyFile(w io.Writer, x *ent.ConversationExport) error {
+	f, err := os.Open(filepath.Join(j.cfg.Dir, x.File))
+	if err != nil {
+		return fmt.Errorf("export %s: %w", x.ID, err)
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// download is one download of an export, for its audit records; id ties
+// its start to its end.
+type download struct {
+	id     string
+	export *ent.ConversationExport
+	client auth.ClientInfo
+}
+
+func (d download) started() audit.Event {
+	return d.event(fmt.Sprintf("download %s of export %s started", d.id, d.export.ID), nil)
+}
+
+func (d download) ended(sent *attachment.Digest, err error) audit.Event {
+	if err != nil {
+		return d.event(fmt.Sprintf("download %s of export %s broken off after %d of %d bytes: %v",
+			d.id, d.export.ID, sent.Bytes(), d.export.Bytes, err),
+			map[string]any{"bytes": sent.Bytes(), "error": err.Error()})
+	}
+	return d.event(fmt.Sprintf("download %s of export %s sent whole: %d bytes, sha256 %s",
+		d.id, d.export.ID, sent.Bytes(), sent.SHA256()),
+		map[string]any{"bytes": sent.Bytes(), "sha256": sent.SHA256()})
+}
+
+func (d download) refused(err error) audit.Event {
+	return d.event(fmt.Sprintf("download of export %s refused: %v", d.export.ID, err), map[string]any{"error": err.Error()})
+}
+
+// maxUserAgent bounds the user agent a record keeps: the client writes it.
+const maxUserAgent = 256
+
+// event is an audit event of the download: the summary, then where from.
+func (d download) event(summary string, after map[string]any) audit.Event {
+	if after == nil {
+		after = map[string]any{}
+	}
+	ua := d.client.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "") + "…"
+	}
+	after["download"], after["ip"], after["userAgent"] = d.id, d.client.IP, ua
+	return audit.Event{TargetID: d.export.ID, After: after,
+		Summary: fmt.Sprintf("%s, from %s (%q)", summary, d.client.IP, ua)}
+}
+
+// audit records e as action, in a transaction of its own.
+func (j *Jobs) audit(ctx context.Context, action string, e audit.Event) error {
+	e.Action = action
+	return store.WithTx(ctx, j.svc.client, func(ctx context.Context, tx *ent.Tx) error {
+		return audit.Record(ctx, tx, e)
+	})
+}
+
+// signed is the export a download request's link names, and the link's
+// expiry, once its signature is proved good.
+func (j *Jobs) signed(r *http.Request) (*ent.ConversationExport, time.Time, error) {
 	id := strings.TrimPrefix(r.URL.Path, DownloadPath)
 	q := r.URL.Query()
 	tenantID, expires, sig := q.Get("tenant"), q.Get("expires"), q.Get("sig")
 	invalid := apperr.New(apperr.LinkInvalid, "this download link is not valid: ask for the export's downloadURL again")
 	if id == "" || tenantID == "" || strings.Contains(id, "/") {
-		return nil, invalid
+		return nil, time.Time{}, invalid
 	}
 	at, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil {
-		return nil, invalid
+		return nil, time.Time{}, invalid
 	}
 	ctx := viewer.System(r.Context(), tenantID)
 	// The requester is part of what is signed, so the row is read first;
 	// the answer does not tell a missing export from a bad signature.
 	x, err := j.svc.client.ConversationExport.Query().Where(conversationexport.ID(id)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, invalid
+		return nil, time.Time{}, invalid
 	}
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	want := j.sign(tenantID, id, x.RequesterID, expires)
 	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return nil, invalid
+		return nil, time.Time{}, invalid
 	}
+	return x, time.Unix(at, 0), nil
+}
+
+// admit refuses a signed link that may no longer download x.
+func (j *Jobs) admit(ctx context.Context, x *ent.ConversationExport, expires time.Time) error {
 	// The row's expiry wins over the link's: an erasure voids the files
 	// already written (contact.Erase).
-	if !j.clock.Now().Before(time.Unix(at, 0)) || x.State == conversationexport.StateEXPIRED ||
+	if !j.clock.Now().Before(expires) || x.State == conversationexport.StateEXPIRED ||
 		x.ExpiresAt != nil && !j.clock.Now().Before(*x.ExpiresAt) {
-		return nil, apperr.New(apperr.LinkExpired, "this download link has expired: export again")
+		return apperr.New(apperr.LinkExpired, "this download link has expired: export again")
 	}
 	if x.State != conversationexport.StateDONE || x.File == "" {
-		return nil, invalid
+		return apperr.New(apperr.LinkInvalid, "this download link is not valid: ask for the export's downloadURL again")
 	}
-	if _, err := j.asRequester(r.Context(), tenantID, x.RequesterID); err != nil {
-		return nil, err
-	}
-	return x, nil
+	_, err := j.asRequester(ctx, x.TenantID, x.RequesterID)
+	return err
 }
 
 // Sweep removes the files of exports whose links expired, across tenants,

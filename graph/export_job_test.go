@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/app"
+	"github.com/switchboard-dev/switchboard/audit"
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent/auditevent"
 	"github.com/switchboard-dev/switchboard/ent/conversationexport"
@@ -45,13 +46,16 @@ func TestConversationExportJob(t *testing.T) {
 		w := seedWorld(t, s, "alpha")
 		s.Do(t, w.token, `mutation { createRole(input: {name: "archivist", label: "Archivist",
 			permissions: ["conversation.read.all", "conversation.export", "contact.read"]}) { id } }`, nil).RequireOK(t)
-		s.Do(t, w.token, `mutation { createAgent(input: {name: "Ada", email: "ada@alpha.test", password: "long enough pw", roles: ["archivist"]}) { id } }`, nil).RequireOK(t)
+		r := s.Do(t, w.token, `mutation { createAgent(input: {name: "Ada", email: "ada@alpha.test", password: "long enough pw", roles: ["archivist"]}) { id } }`, nil)
+		r.RequireOK(t)
+		var ada struct{ CreateAgent struct{ ID string } }
+		r.Decode(t, &ada)
 		archivist := s.Login(t, "ada@alpha.test", "long enough pw")
 		agent := s.Login(t, "agent@alpha.test", graphtest.Password)
 
 		s.Do(t, agent, `mutation { startConversationExport(format: JSONL) { id } }`, nil).RequireCode(t, "FORBIDDEN")
 		s.Do(t, archivist, `mutation { startConversationExport(filter: {statuses: ["LOST"]}, format: JSONL) { id } }`, nil).RequireCode(t, "INVALID_INPUT")
-		r := s.Do(t, archivist, `mutation($n: ID!) { startConversationExport(filter: {numberIDs: [$n]}, format: JSONL) { id state } }`,
+		r = s.Do(t, archivist, `mutation($n: ID!) { startConversationExport(filter: {numberIDs: [$n]}, format: JSONL) { id state } }`,
 			map[string]any{"n": w.number})
 		r.RequireOK(t)
 		var started struct{ StartConversationExport struct{ ID, State string } }
@@ -120,6 +124,30 @@ func TestConversationExportJob(t *testing.T) {
 		require.Contains(t, ev.Summary, id)
 		require.Contains(t, ev.Summary, "1 conversations and 2 messages")
 		require.Equal(t, 1, db.Client.AuditEvent.Query().Where(auditevent.Action(export.ActionJobStarted)).CountX(viewer.System(t.Context(), w.tenantID)))
+
+		// The download, as an auditor finds it: its start and its end, by
+		// the archivist (the link is theirs), on the export.
+		r = s.Do(t, w.token, `{ auditEvents(where: {actionHasPrefix: "conversation.export_download"}) {
+			edges { node { action actorID targetID summary } } } }`, nil)
+		r.RequireOK(t)
+		var downloads struct {
+			AuditEvents struct {
+				Edges []struct {
+					Node struct{ Action, ActorID, TargetID, Summary string }
+				}
+			}
+		}
+		r.Decode(t, &downloads)
+		require.Len(t, downloads.AuditEvents.Edges, 2, "%s", r.Body)
+		summaries := map[string]string{}
+		for _, e := range downloads.AuditEvents.Edges {
+			require.Equal(t, ada.CreateAgent.ID, e.Node.ActorID)
+			require.Equal(t, id, e.Node.TargetID)
+			summaries[e.Node.Action] = e.Node.Summary
+		}
+		require.Contains(t, summaries, audit.ActionExportDownload)
+		require.Contains(t, summaries[audit.ActionExportDownloadEnd], "sent whole: ")
+		require.Contains(t, summaries[audit.ActionExportDownloadEnd], *done.Sha256)
 
 		// Tampered links: another signature, a later expiry, another export.
 		u, err := url.Parse(*done.DownloadURL)

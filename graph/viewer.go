@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"net"
 	"net/http"
 
 	"github.com/switchboard-dev/switchboard/apperr"
@@ -48,9 +47,5 @@ func clientInfo(ctx context.Context) auth.ClientInfo {
 	if r == nil {
 		return auth.ClientInfo{}
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return auth.ClientInfo{UserAgent: r.UserAgent(), IP: ip}
+	return auth.ClientOf(r)
 }
