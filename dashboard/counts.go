@@ -18,8 +18,10 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/bulk"
 	"github.com/switchboard-dev/switchboard/viewer"
@@ -36,39 +38,32 @@ type key struct{ tenant, number, assignee string }
 
 type figures struct{ open, unassigned, waiting int64 }
 
-// Read sums the counters of tenantID within scope: every conversation
-// (AllConversations), or those assigned to agentID and those on the scope's
-// pinned numbers (as the conversations' row scope, ent/schema/scope.go).
-// numbers is the viewer's numbers when the scope has numbers that are not
-// pinned (read from number_members by the caller).
-func Read(ctx context.Context, db Querier, tenantID string, s viewer.Scope, agentID string, numbers []string) (Counts, error) {
+// Read sums the counters of the tenant of the viewer of ctx within their
+// row scope: the predicate the privacy rules put on conversations
+// (schema.ConversationScope), applied to the counters' rows, which carry
+// the two columns it reads (number_id and assignee_id, empty for nobody,
+// which no agent's id equals). dialectName is the database's, for the
+// predicate's placeholders.
+func Read(ctx context.Context, db Querier, dialectName string) (Counts, error) {
 	out := Counts{OpenByAgent: map[string]int{}}
-	args := []any{tenantID}
-	cond := ""
-	if !s.AllConversations {
-		var ors []string
-		if s.AssignedConversations && agentID != "" {
-			args = append(args, agentID)
-			ors = append(ors, fmt.Sprintf("assignee_id = $%d", len(args)))
-		}
-		if s.NumberConversations {
-			if s.NumbersPinned {
-				numbers = s.Numbers
-			}
-			for _, n := range numbers {
-				args = append(args, n)
-				ors = append(ors, fmt.Sprintf("number_id = $%d", len(args)))
-			}
-		}
-		if len(ors) == 0 {
-			return out, nil
-		}
-		cond = " AND (" + strings.Join(ors, " OR ") + ")"
+	v := viewer.FromContext(ctx)
+	if v == nil {
+		return out, errors.New("dashboard: counts: no viewer")
 	}
-	rows, err := db.QueryContext(ctx, `SELECT assignee_id, SUM(open), SUM(unassigned), SUM(waiting) FROM (
-SELECT assignee_id, number_id, open, unassigned, waiting FROM dashboard_counts WHERE tenant_id = $1
-UNION ALL SELECT assignee_id, number_id, open, unassigned, waiting FROM dashboard_deltas WHERE tenant_id = $1) c
-WHERE true`+cond+` GROUP BY assignee_id`, args...)
+	scope := schema.ConversationScope(ctx)
+	b := entsql.Dialect(dialectName)
+	rowsOf := func(table string) *entsql.Selector {
+		sel := b.Select("assignee_id", "open", "unassigned", "waiting").From(b.Table(table))
+		sel.Where(entsql.EQ(sel.C("tenant_id"), v.TenantID))
+		if scope != nil {
+			scope(sel)
+		}
+		return sel
+	}
+	union := rowsOf("dashboard_counts").UnionAll(rowsOf("dashboard_deltas")).As("c")
+	query, args := b.Select("assignee_id", entsql.Sum("open"), entsql.Sum("unassigned"), entsql.Sum("waiting")).
+		From(union).GroupBy("assignee_id").Query()
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return out, fmt.Errorf("dashboard: counts: %w", err)
 	}

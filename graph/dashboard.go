@@ -54,8 +54,7 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 			d.NumbersRestricted += n.Count
 		}
 	}
-	v := viewer.FromContext(ctx)
-	counts, err := r.dashboardCounts(ctx, v)
+	counts, err := dashboard.Read(ctx, r.client, r.dialect) // within the viewer's row scope
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		}
 		d.AgentLoad = append(d.AgentLoad, &model.AgentLoad{Agent: a, Capacity: a.MaxConcurrent, OpenConversations: openByAgent[a.ID]})
 	}
-	t, err := c.Tenant.Get(ctx, v.TenantID)
+	t, err := c.Tenant.Get(ctx, viewer.FromContext(ctx).TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -91,35 +90,6 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 		return nil, err
 	}
 	return d, nil
-}
-
-// dashboardCounts reads the conversation counters v sees (package
-// dashboard): their row scope, with their numbers read from their
-// memberships when the scope does not pin them.
-func (r *Resolver) dashboardCounts(ctx context.Context, v *viewer.Viewer) (dashboard.Counts, error) {
-	s := v.Scope
-	if v.Kind == viewer.KindSystem {
-		s = viewer.Everything
-	}
-	var numbers []string
-	if !s.AllConversations && s.NumberConversations && !s.NumbersPinned && v.AgentID != "" {
-		rows, err := r.client.QueryContext(ctx, `SELECT number_id FROM number_members WHERE agent_id = $1`, v.AgentID)
-		if err != nil {
-			return dashboard.Counts{}, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return dashboard.Counts{}, err
-			}
-			numbers = append(numbers, id)
-		}
-		if err := rows.Err(); err != nil {
-			return dashboard.Counts{}, err
-		}
-	}
-	return dashboard.Read(ctx, r.client, v.TenantID, s, v.AgentID, numbers)
 }
 
 // figuresOfToday fills in today's first responses and messages per number

@@ -30,6 +30,7 @@ import (
 // domain services for writes.
 type Resolver struct {
 	client   *ent.Client
+	dialect  string
 	auth     *auth.Service
 	authz    *policy.Authorizer
 	bus      realtime.Bus
@@ -60,7 +61,10 @@ type Resolver struct {
 
 // Services are what the API runs on; package app builds them once.
 type Services struct {
-	Client   *ent.Client
+	Client *ent.Client
+	// Dialect is the database's (dialect.SQLite or dialect.Postgres), for
+	// the reads written in SQL (the dashboard's counters).
+	Dialect  string
 	Auth     *auth.Service
 	Authz    *policy.Authorizer
 	Bus      realtime.Bus      // live events: services publish, subscriptions read
@@ -100,6 +104,7 @@ type Services struct {
 func NewResolver(s Services) *Resolver {
 	return &Resolver{
 		client:     s.Client,
+		dialect:    s.Dialect,
 		auth:       s.Auth,
 		authz:      s.Authz,
 		bus:        s.Bus,
