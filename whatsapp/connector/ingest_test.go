@@ -73,13 +73,20 @@ func unclaimed(t *testing.T, db *store.DB) []string {
 	return ids
 }
 
-// post signs and posts body, then processes what was stored.
-func (b *testBundle) post(t *testing.T, body []byte) int {
-	t.Helper()
+// deliver signs and posts body to the webhook endpoint, and returns its
+// answer; nothing is ingested.
+func (b *testBundle) deliver(body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
 	req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(secret, body))
 	rec := httptest.NewRecorder()
 	b.hook.ServeHTTP(rec, req)
+	return rec
+}
+
+// post signs and posts body, then processes what was stored.
+func (b *testBundle) post(t *testing.T, body []byte) int {
+	t.Helper()
+	rec := b.deliver(body)
 	for _, id := range unclaimed(t, b.db) {
 		err := b.ingester.Process(t.Context(), id)
 		if err != nil && err != connector.ErrStatusBeforeSend {

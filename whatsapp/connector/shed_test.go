@@ -1,7 +1,6 @@
 package connector_test
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
-	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
 // Webhooks beyond MaxPending waiting to be stored are answered 503 at once
@@ -33,13 +31,7 @@ func TestWebhooksBeyondMaxPendingAreShed(t *testing.T) {
 	require.NoError(t, err)
 	defer holding.Rollback() //nolint:errcheck // committed below; a failed test rolls back
 
-	post := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
-		req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(secret, body))
-		rec := httptest.NewRecorder()
-		b.hook.ServeHTTP(rec, req)
-		return rec
-	}
+	post := func() *httptest.ResponseRecorder { return b.deliver(body) }
 	// the first leads the store and waits for the lock; two more wait for
 	// the next batch: the bound
 	answers := make(chan int, 3)

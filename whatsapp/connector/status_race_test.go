@@ -1,10 +1,8 @@
 package connector_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
-	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
 // Two statuses of one message ingested at once take turns (Postgres; SQLite
@@ -93,11 +90,7 @@ func whileHeld(t *testing.T, b *testBundle, db *store.DB, body []byte, update st
 	_, err = holding.ExecContext(t.Context(), update, args...)
 	require.NoError(t, err)
 
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
-	req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(secret, body))
-	rec := httptest.NewRecorder()
-	b.hook.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, http.StatusOK, b.deliver(body).Code)
 	ids := unclaimed(t, db)
 	require.Len(t, ids, 1)
 	done := make(chan error, 1)
