@@ -65,6 +65,8 @@ type Jobs struct {
 	progressEvery int
 	// afterProgress, in tests, runs after each progress write.
 	afterProgress func(ctx context.Context, rows int) error
+
+	refusals refusals // refused downloads recorded, per export (links.go)
 }
 
 // NewJobs returns the export jobs of svc.

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -67,13 +68,18 @@ func (j *Jobs) sign(tenantID, exportID, requesterID, expires string) string {
 // audit.ActionExportDownloadEnd once the stream ends, sent whole (bytes,
 // SHA-256) or broken off (bytes sent, the error). A download whose first
 // record cannot be written is refused (INTERNAL) rather than served
-// unaudited; one whose end cannot be written is broken off, so a client
-// never holds a whole file whose end is not recorded.
+// unaudited; one whose end cannot be written is broken off (the client
+// misses the chunked end and the SHA-256 trailer, though the bytes before
+// them may all have reached it: "started" without "sent whole" means the
+// client may hold the file but was never told it is whole).
 //
 // A link whose signature holds but that may no longer download (expired,
 // requester disabled or without conversation.export) is audited as
 // audit.ActionExportDownloadRefused: the signature proves the tenant and the
-// requester. A link whose signature does not hold is not audited: nothing
+// requester. A leaked link can be replayed without end, and each record
+// takes the tenant's audit lock: an instance records at most
+// refusalsPerHour refusals of one export an hour, and logs the rest.
+// A link whose signature does not hold is not audited: nothing
 // in it can be trusted, so writing it into the tenant it names would let
 // anyone write into any tenant's chain; the request log keeps it.
 func (j *Jobs) DownloadHandler(log *slog.Logger) http.Handler {
@@ -92,7 +98,10 @@ func (j *Jobs) DownloadHandler(log *slog.Logger) http.Handler {
 		ctx := viewer.NewContext(context.WithoutCancel(r.Context()),
 			&viewer.Viewer{Kind: viewer.KindAgent, TenantID: x.TenantID, AgentID: x.RequesterID})
 		if err := j.admit(r.Context(), x, expires); err != nil {
-			if aerr := j.audit(ctx, audit.ActionExportDownloadRefused, d.refused(err)); aerr != nil {
+			if !j.refusals.record(x.ID, time.Now()) {
+				log.WarnContext(ctx, "export download refused again: not audited (refusals of this export this hour are on record)",
+					"export", x.ID, "ip", d.client.IP, "err", err)
+			} else if aerr := j.audit(ctx, audit.ActionExportDownloadRefused, d.refused(err)); aerr != nil {
 				log.ErrorContext(ctx, "export download refusal not audited", "export", x.ID, "err", aerr)
 			}
 			apperr.WriteHTTP(w, err)
@@ -152,6 +161,49 @@ func (d download) ended(sent *attachment.Digest, err error) audit.Event {
 
 func (d download) refused(err error) audit.Event {
 	return d.event(fmt.Sprintf("download of export %s refused: %v", d.export.ID, err), map[string]any{"error": err.Error()})
+}
+
+// refusalsPerHour bounds the refused downloads of one export an instance
+// records in an hour.
+const refusalsPerHour = 5
+
+// refusals counts the refused downloads recorded per export in the current
+// hour's window, on this instance.
+type refusals struct {
+	mu      sync.Mutex
+	windows map[string]refusalWindow
+}
+
+type refusalWindow struct {
+	start time.Time
+	n     int
+}
+
+// record says whether a refusal of exportID at now may be recorded, and
+// counts it if so. Windows older than an hour are dropped as the map grows.
+func (r *refusals) record(exportID string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.windows == nil {
+		r.windows = map[string]refusalWindow{}
+	}
+	if len(r.windows) >= 10_000 {
+		for id, w := range r.windows {
+			if now.Sub(w.start) >= time.Hour {
+				delete(r.windows, id)
+			}
+		}
+	}
+	w := r.windows[exportID]
+	if now.Sub(w.start) >= time.Hour {
+		w = refusalWindow{start: now}
+	}
+	if w.n >= refusalsPerHour {
+		return false
+	}
+	w.n++
+	r.windows[exportID] = w
+	return true
 }
 
 // maxUserAgent bounds the user agent a record keeps: the client writes it.

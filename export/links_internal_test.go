@@ -220,5 +220,15 @@ func TestExportDownloadAudit(t *testing.T) {
 			require.Len(t, evs[audit.ActionExportDownloadRefused], 1)
 			require.Contains(t, evs[audit.ActionExportDownloadRefused][0].Summary, "expired")
 		})
+
+		t.Run("a replayed refused link is recorded a bounded number of times", func(t *testing.T) {
+			x := done(t)
+			link := b.jobs.Link(x)
+			b.clock.Advance(25 * time.Hour)
+			for range 3 * refusalsPerHour {
+				require.Equal(t, http.StatusGone, get(link).Code)
+			}
+			require.Equal(t, refusalsPerHour, len(events(t, x)[audit.ActionExportDownloadRefused]))
+		})
 	})
 }

@@ -308,8 +308,31 @@ func (s *Service) claimAndGive(ctx context.Context, tx *ent.Tx, conv *ent.Conver
 			assignment.FieldStrategy, assignment.FieldReason}, ", ") + ") SELECT ")
 	q.WriteString(strings.Join([]string{arg(pulid.New(assignmentPrefix)), arg(now), arg(time.Now()), arg(conv.TenantID),
 		arg(conv.ID), "agent_id", arg(conv.ContactID), arg(string(cause)), arg(string(d.Strategy)), arg(d.Reason)}, ", "))
-	q.WriteString(" FROM assigned) SELECT agent_id FROM assigned")
-	return s.claimed(ctx, tx, conv, q.String(), args)
+	// a row when an agent was claimed; its agent_id NULL if the conversation
+	// was then not assigned (cannot happen while RouteTx holds its row: an
+	// error, not a load raised for nothing)
+	q.WriteString(" FROM assigned) SELECT claimed.id, assigned.agent_id FROM claimed LEFT JOIN assigned ON true")
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return "", fmt.Errorf("claim an agent for %s: %w", conv.ID, err)
+	}
+	defer rows.Close()
+	var claimedID string
+	var assignedID *string
+	for rows.Next() {
+		if err := rows.Scan(&claimedID, &assignedID); err != nil {
+			return "", err
+		}
+	}
+	switch err := rows.Err(); {
+	case err != nil:
+		return "", err
+	case claimedID == "":
+		return "", nil
+	case assignedID == nil:
+		return "", fmt.Errorf("route %s: agent %s claimed but the conversation not assigned", conv.ID, claimedID)
+	}
+	return *assignedID, nil
 }
 
 // assignmentPrefix is the prefix of the assignments' ids (their IDMixin).

@@ -47,7 +47,9 @@ type Webhook struct {
 	// On SQLite's single writer a transaction per webhook (two or three per
 	// broadcast message) queued every other write behind them.
 	Writers int
-	// MaxPending bounds the POSTs waiting to be stored; one beyond it is
+	// MaxPending bounds the POSTs waiting for the next batch to be stored
+	// (those in the batches being stored, Writers × 64 at most, come on
+	// top; a POST still sending its body is not counted); one beyond it is
 	// answered 503 with Retry-After at once, and the provider posts it
 	// again later (Meta retries for days). Zero: no bound. Each waiting
 	// POST holds its connection: unbounded, a flood of status webhooks
