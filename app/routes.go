@@ -31,6 +31,8 @@ func (a *App) routes() http.Handler {
 			func() float64 { return float64(hook.Rejected()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_webhooks_shed_total", Help: "Webhooks answered 503 because too many were waiting to be stored (the provider retries them)."},
 			func() float64 { return float64(hook.Shed()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_webhooks_pending", Help: "Webhooks waiting to be stored now (503 past SWITCHBOARD_WEBHOOK_MAX_PENDING)."},
+			func() float64 { return float64(hook.Pending()) }),
 	)
 	metrics := middleware.NewHTTPMetrics(reg)
 

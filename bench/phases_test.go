@@ -26,8 +26,8 @@ type phases struct {
 
 	mu    sync.Mutex
 	calls []phase
-	// lastClaim is the last UPDATE agents sent raw (routing's claim), to
-	// explain it.
+	// lastClaim is routing's last claim sent raw, to explain it: UPDATE
+	// agents, or on Postgres the WITH that claims, assigns and records.
 	lastClaim     string
 	lastClaimArgs []any
 }
@@ -128,7 +128,7 @@ func (tx *phasedTx) ExecContext(ctx context.Context, query string, args ...any) 
 // QueryContext times the statement until its rows are returned; reading
 // them (a few rows here) is left to the caller's time.
 func (tx *phasedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if label(query) == "UPDATE agents" {
+	if label(query) == "UPDATE agents" || strings.HasPrefix(query, "WITH claimed AS") {
 		tx.p.mu.Lock()
 		tx.p.lastClaim, tx.p.lastClaimArgs = query, args
 		tx.p.mu.Unlock()

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -172,20 +173,10 @@ func explainReport(ctx context.Context, b *testing.B, db *store.DB) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cols, _ := rows.Columns()
 		var plan []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				b.Fatal(err)
-			}
+		for _, vals := range scanAll(b, rows) {
 			plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
 		}
-		rows.Close()
 		b.Logf("%s\n  %s", q.sql, strings.Join(plan, "\n  "))
 	}
 }
@@ -197,4 +188,31 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scanAll reads every row of rows, each as its columns' values, and closes
+// rows (EXPLAIN output, whatever its columns).
+func scanAll(b *testing.B, rows *sql.Rows) [][]any {
+	b.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return out
 }

@@ -96,6 +96,14 @@ func TestExportDownloadAudit(t *testing.T) {
 			}
 			return out
 		}
+		// onlyRefusal: x's audit holds one record, a refusal saying why.
+		onlyRefusal := func(t *testing.T, x *ent.ConversationExport, why string) {
+			t.Helper()
+			evs := events(t, x)
+			require.Len(t, evs, 1, "%v", evs)
+			require.Len(t, evs[audit.ActionExportDownloadRefused], 1)
+			require.Contains(t, evs[audit.ActionExportDownloadRefused][0].Summary, why)
+		}
 		downloadID := func(e *ent.AuditEvent) string {
 			_, rest, _ := strings.Cut(e.Summary, "download ")
 			id, _, _ := strings.Cut(rest, " ")
@@ -180,10 +188,7 @@ func TestExportDownloadAudit(t *testing.T) {
 			require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
 			require.Contains(t, rec.Body.String(), `"FORBIDDEN"`)
 
-			evs := events(t, x)
-			require.Len(t, evs, 1, "%v", evs)
-			require.Len(t, evs[audit.ActionExportDownloadRefused], 1)
-			require.Contains(t, evs[audit.ActionExportDownloadRefused][0].Summary, "disabled")
+			onlyRefusal(t, x, "disabled")
 		})
 
 		t.Run("a download that cannot be recorded is not served", func(t *testing.T) {
@@ -215,10 +220,7 @@ func TestExportDownloadAudit(t *testing.T) {
 			b.clock.Advance(25 * time.Hour)
 			rec := get(link)
 			require.Equal(t, http.StatusGone, rec.Code, rec.Body.String())
-			evs := events(t, x)
-			require.Len(t, evs, 1, "%v", evs)
-			require.Len(t, evs[audit.ActionExportDownloadRefused], 1)
-			require.Contains(t, evs[audit.ActionExportDownloadRefused][0].Summary, "expired")
+			onlyRefusal(t, x, "expired")
 		})
 
 		t.Run("a replayed refused link is recorded a bounded number of times", func(t *testing.T) {

@@ -252,12 +252,6 @@ func (s *Service) claimBest(ctx context.Context, tx *ent.Tx, conv *ent.Conversat
 	if !ok {
 		return "", nil
 	}
-	return s.claimed(ctx, tx, conv, query, args)
-}
-
-// claimed runs query, a claim returning the id of the agent it claimed,
-// and returns that id ("" when it claimed nobody).
-func (s *Service) claimed(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, query string, args []any) (string, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return "", fmt.Errorf("claim an agent for %s: %w", conv.ID, err)
@@ -280,13 +274,14 @@ func (s *Service) claimed(ctx context.Context, tx *ent.Tx, conv *ent.Conversatio
 //	  assigned AS (UPDATE conversations SET assignee_id = claimed.id, queued_at = NULL, …
 //	    FROM claimed WHERE conversations.id = <conv> RETURNING claimed.id AS agent_id),
 //	  history AS (INSERT INTO assignments (…) SELECT … FROM assigned)
-//	SELECT agent_id FROM assigned
+//	SELECT claimed.id, assigned.agent_id FROM claimed LEFT JOIN assigned ON true
 //
 // It writes what give writes through ent, whose hooks have nothing to add
 // here: the agent's load is the claim (keepAgentLoad moves none when
 // nobody held the conversation), the status is unchanged (no report
 // fact), and the viewer is the system's (no edge guard). Returns "" when
-// nobody was claimed; nothing was written then.
+// nobody was claimed (nothing was written then), and an error when an
+// agent was claimed but the conversation not assigned.
 func (s *Service) claimAndGive(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, pol schematype.RoutingPolicy,
 	step schematype.RoutingStrategy, eligible []predicate.Agent, d Decision, cause assignment.Cause) (string, error) {
 	claim, args, ok := s.claimQuery(conv, pol, step, eligible)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -97,10 +98,7 @@ func (db *DB) Close() error {
 	if db.checkpoints != nil {
 		err = db.checkpoints.close()
 	}
-	if cerr := db.SQL.Close(); cerr != nil {
-		err = cerr
-	}
-	return err
+	return errors.Join(err, db.SQL.Close())
 }
 
 // sqliteFile is what Open needs to checkpoint an SQLite database.

@@ -69,9 +69,10 @@ func WithLoadClaimedOn(ctx context.Context, agentID, conversationID string, assi
 	return context.WithValue(ctx, loadClaimKey{}, knownRow{agentID, conversationID, assigneeID, status})
 }
 
-// LockRow makes a read of conversations lock the rows it returns until the
-// transaction ends, on Postgres; SQLite's immediate transactions already
-// serialise writers.
+// LockRow makes a read lock the rows it returns until the transaction ends,
+// on Postgres (FOR UPDATE; conversations here, messages in the status
+// ingest); SQLite's immediate transactions already serialise writers, and
+// SQLite has no FOR UPDATE.
 func LockRow(s *sql.Selector) {
 	if s.Dialect() == dialect.Postgres {
 		s.ForUpdate()

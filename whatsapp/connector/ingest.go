@@ -13,15 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"entgo.io/ent/dialect"
-	"entgo.io/ent/dialect/sql"
-
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/groupwebhookevent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/number"
+	"github.com/switchboard-dev/switchboard/ent/schema"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -801,7 +799,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 	// and read can arrive together), and each computes its move from the
 	// status it read; without the lock a sent ingested last would write
 	// SENT over READ.
-	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID), lockOnPostgres).
+	m, err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageID(st.MessageID), schema.LockRow).
 		Unique(false).Only(ctx)
 	// what the status changes, written by one UPDATE that does not read the
 	// row back (the event needs only the message's id and conversation)
@@ -814,7 +812,7 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 		// row): the first query did not see it, this one waits for the
 		// lock and finds the row with or without it.
 		m, err = tx.Message.Query().Where(message.NumberID(num.ID), message.ID(st.BizOpaqueCallbackData),
-			message.Or(message.ProviderMessageIDIsNil(), message.ProviderMessageID(st.MessageID)), lockOnPostgres).
+			message.Or(message.ProviderMessageIDIsNil(), message.ProviderMessageID(st.MessageID)), schema.LockRow).
 			Unique(false).Only(ctx)
 		if err == nil && m.ProviderMessageID == nil {
 			u.SetProviderMessageID(st.MessageID)
@@ -852,14 +850,6 @@ func (in *Ingester) status(ctx context.Context, tx *ent.Tx, num *ent.Number, st 
 		in.pub.OnCommit(tx, messageEvent(ctx, m, realtime.KindStatusChanged))
 	}
 	return nil
-}
-
-// lockOnPostgres locks the selected rows FOR UPDATE on Postgres. SQLite has
-// one writer (and no FOR UPDATE): a write transaction already runs alone.
-func lockOnPostgres(s *sql.Selector) {
-	if s.Dialect() == dialect.Postgres {
-		s.ForUpdate()
-	}
 }
 
 // statusChange adds to u what st changes of m's status, forward only, and

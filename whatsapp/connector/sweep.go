@@ -90,12 +90,15 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if s.Dialect == dialect.SQLite {
 		workers = 1
 	}
-	shares := make([][]*ent.WebhookDelivery, workers)
-	for _, d := range ds {
-		h := fnv.New32a()
-		_, _ = h.Write([]byte(shareKey(d)))
-		i := int(h.Sum32() % uint32(workers))
-		shares[i] = append(shares[i], d)
+	shares := [][]*ent.WebhookDelivery{ds}
+	if workers > 1 { // the share key reads each body: only where there are shares to choose
+		shares = make([][]*ent.WebhookDelivery, workers)
+		for _, d := range ds {
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(shareKey(d)))
+			i := int(h.Sum32() % uint32(workers))
+			shares[i] = append(shares[i], d)
+		}
 	}
 	var wg sync.WaitGroup
 	for _, share := range shares {
