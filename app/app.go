@@ -240,7 +240,6 @@ func (a *App) buildServices() error {
 	segments := segment.New(client, a.Clock)
 	a.Services = graph.Services{
 		Client:     client,
-		Dialect:    a.DB.Dialect,
 		Auth:       a.Auth,
 		Authz:      a.Authz,
 		Bus:        a.Bus,

@@ -38,7 +38,7 @@ func BenchmarkDashboardCounts(b *testing.B) {
 			var want dashboard.Counts
 			b.Run("counters", func(b *testing.B) {
 				for range b.N {
-					got, err := dashboard.Read(ctx, db.Client, db.Dialect)
+					got, err := dashboard.Read(ctx, db.Client)
 					if err != nil || got.Open != 100_000 {
 						b.Fatalf("%v %d", err, got.Open)
 					}
@@ -76,7 +76,7 @@ WHERE tenant_id = $1 AND status = 'OPEN' AND assignee_id IS NOT NULL GROUP BY as
 				}
 				b.ResetTimer()
 				for range b.N {
-					got, err := dashboard.Read(ctx, db.Client, db.Dialect)
+					got, err := dashboard.Read(ctx, db.Client)
 					if err != nil || got.Open != 99_000 {
 						b.Fatalf("%v %d", err, got.Open)
 					}

@@ -42,16 +42,16 @@ type figures struct{ open, unassigned, waiting int64 }
 // row scope: the predicate the privacy rules put on conversations
 // (schema.ConversationScope), applied to the counters' rows, which carry
 // the two columns it reads (number_id and assignee_id, empty for nobody,
-// which no agent's id equals). dialectName is the database's, for the
-// predicate's placeholders.
-func Read(ctx context.Context, db Querier, dialectName string) (Counts, error) {
+// which no agent's id equals). The statement is built with Postgres's $n
+// placeholders, which SQLite reads too (as routing's claim).
+func Read(ctx context.Context, db Querier) (Counts, error) {
 	out := Counts{OpenByAgent: map[string]int{}}
 	v := viewer.FromContext(ctx)
 	if v == nil {
 		return out, errors.New("dashboard: counts: no viewer")
 	}
 	scope := schema.ConversationScope(ctx)
-	b := entsql.Dialect(dialectName)
+	b := entsql.Dialect(dialect.Postgres)
 	rowsOf := func(table string) *entsql.Selector {
 		sel := b.Select("assignee_id", "open", "unassigned", "waiting").From(b.Table(table))
 		sel.Where(entsql.EQ(sel.C("tenant_id"), v.TenantID))

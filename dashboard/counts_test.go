@@ -185,7 +185,7 @@ func (w *world) seen(t *testing.T, ctx context.Context) dashboard.Counts {
 // read is what the counters say to the viewer of ctx.
 func (w *world) read(t *testing.T, ctx context.Context) dashboard.Counts {
 	t.Helper()
-	got, err := dashboard.Read(ctx, w.db.Client, w.db.Dialect)
+	got, err := dashboard.Read(ctx, w.db.Client)
 	require.NoError(t, err)
 	return got
 }

@@ -54,7 +54,7 @@ func (r *Resolver) dashboard(ctx context.Context) (*model.Dashboard, error) {
 			d.NumbersRestricted += n.Count
 		}
 	}
-	counts, err := dashboard.Read(ctx, r.client, r.dialect) // within the viewer's row scope
+	counts, err := dashboard.Read(ctx, r.client) // within the viewer's row scope
 	if err != nil {
 		return nil, err
 	}

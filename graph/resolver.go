@@ -30,7 +30,6 @@ import (
 // domain services for writes.
 type Resolver struct {
 	client   *ent.Client
-	dialect  string
 	auth     *auth.Service
 	authz    *policy.Authorizer
 	bus      realtime.Bus
@@ -61,10 +60,7 @@ type Resolver struct {
 
 // Services are what the API runs on; package app builds them once.
 type Services struct {
-	Client *ent.Client
-	// Dialect is the database's (dialect.SQLite or dialect.Postgres), for
-	// the reads written in SQL (the dashboard's counters).
-	Dialect  string
+	Client   *ent.Client
 	Auth     *auth.Service
 	Authz    *policy.Authorizer
 	Bus      realtime.Bus      // live events: services publish, subscriptions read
@@ -104,7 +100,6 @@ type Services struct {
 func NewResolver(s Services) *Resolver {
 	return &Resolver{
 		client:     s.Client,
-		dialect:    s.Dialect,
 		auth:       s.Auth,
 		authz:      s.Authz,
 		bus:        s.Bus,
