@@ -131,12 +131,21 @@ type tenantClock struct {
 	numberTargetMs map[string]int64
 }
 
-func readTenant(ctx context.Context, c *ent.Client, id string) (tenantClock, error) {
+// readTenant reads the tenant's clock, once per transaction when p holds
+// its facts.
+func readTenant(ctx context.Context, c *ent.Client, p *pending, id string) (tenantClock, error) {
+	if tc, ok := p.clock(id); ok {
+		return tc, nil
+	}
 	t, err := c.Tenant.Get(ctx, id)
 	if err != nil {
 		return tenantClock{}, fmt.Errorf("report: tenant %s: %w", id, err)
 	}
-	return newTenantClock(t)
+	tc, err := newTenantClock(t)
+	if err == nil {
+		p.setClock(tc)
+	}
+	return tc, err
 }
 
 // readTargets reads the numbers' own first-response targets.
@@ -281,55 +290,107 @@ var countsTable = "report_counts (tenant_id, dim, slot, dim_id, " + strings.Join
 // deltaColumns are report_deltas' columns as the hooks write them.
 var deltaColumns = "tenant_id, hour, day, number_id, team_id, agent_id, " + strings.Join(countColumns, ", ") + ", kind, bin, business_bin, n"
 
-// deltaRow is the report_deltas row of counts c (taken away: sign -1) at
-// instant at for dimensions d, without bins.
-func deltaRow(tc tenantClock, at time.Time, d dims, c counts, sign int64) []any {
-	row := make([]any, 0, 6+len(countColumns)+4)
-	row = append(row, tc.id, localHour(at, tc.loc), localDay(at, tc.loc), d.number, d.team, d.agent)
-	for _, v := range c.fields() {
-		row = append(row, sign**v)
-	}
-	return append(row, "", 0, 0, int64(0))
+// delta is a report_deltas row: counts (and, for a sample, one histogram
+// bin of its kind, n samples) at a tenant's local hour and day.
+type delta struct {
+	tenant      string
+	hour, day   int64
+	dims        dims
+	counts      counts
+	kind        string
+	bin, bizBin int
+	n           int64
 }
 
-// writeDeltas appends rows to report_deltas: no shared row is locked (see
+// deltaOf is the delta of counts c (taken away: sign -1) at instant at for
+// dimensions d, without bins.
+func deltaOf(tc tenantClock, at time.Time, d dims, c counts, sign int64) delta {
+	x := delta{tenant: tc.id, hour: localHour(at, tc.loc), day: localDay(at, tc.loc), dims: d}
+	x.counts.add(c)
+	if sign < 0 {
+		for _, v := range x.counts.fields() {
+			*v = -*v
+		}
+	}
+	return x
+}
+
+// deltaKey is what deltas that may be summed into one row share.
+type deltaKey struct {
+	tenant            string
+	hour, day         int64
+	number, team, agt string
+	kind              string
+	bin, bizBin       int
+}
+
+func (x delta) key() deltaKey {
+	return deltaKey{x.tenant, x.hour, x.day, x.dims.number, x.dims.team, x.dims.agent, x.kind, x.bin, x.bizBin}
+}
+
+func (x delta) row() []any {
+	row := make([]any, 0, 6+len(countColumns)+4)
+	row = append(row, x.tenant, x.hour, x.day, x.dims.number, x.dims.team, x.dims.agent)
+	for _, v := range x.counts.fields() {
+		row = append(row, *v)
+	}
+	return append(row, x.kind, x.bin, x.bizBin, x.n)
+}
+
+// writeDeltas appends deltas to report_deltas: no shared row is locked (see
 // Fold for how they reach report_counts and report_histogram_packs).
-func writeDeltas(ctx context.Context, db execer, rows [][]any) error {
+func writeDeltas(ctx context.Context, db execer, deltas []delta) error {
+	rows := make([][]any, len(deltas))
+	for i, x := range deltas {
+		rows[i] = x.row()
+	}
 	if err := bulk.Insert(ctx, db, "report_deltas ("+deltaColumns+")", rows, ""); err != nil {
 		return fmt.Errorf("report: deltas: %w", err)
 	}
 	return nil
 }
 
+// addDeltas writes deltas, or keeps them for the commit of the
+// transaction whose facts p holds.
+func addDeltas(ctx context.Context, db execer, p *pending, deltas []delta) error {
+	if p != nil {
+		p.addDeltas(deltas)
+		return nil
+	}
+	return writeDeltas(ctx, db, deltas)
+}
+
 // addCounts adds c (or takes it away, sign -1) to every dimension row of
 // the local hour holding at, and of its local day, as a delta.
-func addCounts(ctx context.Context, db execer, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
-	return writeDeltas(ctx, db, [][]any{deltaRow(tc, at, d, c, sign)})
+func addCounts(ctx context.Context, db execer, p *pending, tc tenantClock, at time.Time, d dims, c counts, sign int64) error {
+	return addDeltas(ctx, db, p, []delta{deltaOf(tc, at, d, c, sign)})
 }
 
 // addSamples records samples (sign 1) or takes them back (sign -1): their
 // rows, and one delta each for their counts and their histogram bins (its
-// duration's and its business-hours duration's).
-func addSamples(ctx context.Context, db execer, tc tenantClock, samples []sample, sign int64) error {
+// duration's and its business-hours duration's). The rows are written at
+// once (a later write of the transaction may read them); the deltas may
+// wait for the commit (p).
+func addSamples(ctx context.Context, db execer, p *pending, tc tenantClock, samples []sample, sign int64) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	deltas := make([][]any, 0, len(samples))
+	deltas := make([]delta, 0, len(samples))
 	var rows [][]any
 	for _, s := range samples {
 		if sign > 0 {
 			rows = append(rows, []any{tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
 				s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)})
 		}
-		row := deltaRow(tc, s.at, s.dims, s.counts(), sign)
-		row = append(row[:len(row)-4], s.kind, binOf(s.ms), binOf(s.businessMs), sign)
-		deltas = append(deltas, row)
+		x := deltaOf(tc, s.at, s.dims, s.counts(), sign)
+		x.kind, x.bin, x.bizBin, x.n = s.kind, binOf(s.ms), binOf(s.businessMs), sign
+		deltas = append(deltas, x)
 	}
 	if err := bulk.Insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
 started_at, at, ms, business_ms, breached, business_breached, handled)`, rows, ""); err != nil {
 		return fmt.Errorf("report: sample: %w", err)
 	}
-	return writeDeltas(ctx, db, deltas)
+	return addDeltas(ctx, db, p, deltas)
 }
 
 // packKey names a row of report_histogram_packs: one histogram of one kind

@@ -72,9 +72,13 @@ func (tc tenantClock) step(st *state, conv *ent.Conversation, m *ent.Message, re
 // TrackMessage records a new message: it counts in or out, and may answer
 // the customer (a response sample). A message older than one already
 // applied (a late delivery) replays the conversation's messages in order.
-func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
+//
+// inTx says that c is the client of the transaction in ctx: the facts then
+// wait for its commit (pending.go).
+func TrackMessage(ctx context.Context, c *ent.Client, inTx bool, m *ent.Message) error {
+	p := pendingOf(ctx, inTx)
 	ctx = viewer.System(ctx, m.TenantID)
-	tc, err := readTenant(ctx, c, m.TenantID)
+	tc, err := readTenant(ctx, c, p, m.TenantID)
 	if err != nil {
 		return err
 	}
@@ -89,13 +93,13 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 	} else {
 		d.agent, cnt.MessagesOut = deref(m.SenderID), 1
 	}
-	if err := addCounts(ctx, c, tc, m.CreatedAt, d, cnt, 1); err != nil {
+	if err := addCounts(ctx, c, p, tc, m.CreatedAt, d, cnt, 1); err != nil {
 		return err
 	}
 	if !countsAsCustomerMessage(m) && !isResponse(m) {
 		return nil
 	}
-	st, err := loadState(ctx, c, conv)
+	st, err := loadState(ctx, c, p, conv)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 		}
 	}
 	if late {
-		return rebuild(ctx, c, tc, conv, st)
+		return rebuild(ctx, c, p, tc, conv, st)
 	}
 	samples, err := tc.step(&st, conv, m, func(agent string) (bool, error) {
 		return exists(ctx, c, `SELECT 1 FROM report_samples WHERE conversation_id = $1 AND kind = $2 AND agent_id = $3`, conv.ID, KindResponse, agent)
@@ -116,26 +120,27 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := addSamples(ctx, c, tc, samples, 1); err != nil {
+	if err := addSamples(ctx, c, p, tc, samples, 1); err != nil {
 		return err
 	}
-	return saveState(ctx, c, tc.id, conv.ID, st)
+	return saveState(ctx, c, p, tc.id, conv.ID, st)
 }
 
 // TrackOpened records a new conversation (and its resolution, when it is
-// created resolved, as the demo does).
-func TrackOpened(ctx context.Context, c *ent.Client, conv *ent.Conversation) error {
+// created resolved, as the demo does). inTx: as for TrackMessage.
+func TrackOpened(ctx context.Context, c *ent.Client, inTx bool, conv *ent.Conversation) error {
+	p := pendingOf(ctx, inTx)
 	ctx = viewer.System(ctx, conv.TenantID)
-	tc, err := readTenant(ctx, c, conv.TenantID)
+	tc, err := readTenant(ctx, c, p, conv.TenantID)
 	if err != nil {
 		return err
 	}
 	d := conversationDims(conv)
-	if err := addCounts(ctx, c, tc, conv.CreatedAt, d, counts{Opened: 1}, 1); err != nil {
+	if err := addCounts(ctx, c, p, tc, conv.CreatedAt, d, counts{Opened: 1}, 1); err != nil {
 		return err
 	}
 	st := state{episodeStartedAt: conv.CreatedAt}
-	if err := saveState(ctx, c, tc.id, conv.ID, st); err != nil {
+	if err := saveState(ctx, c, p, tc.id, conv.ID, st); err != nil {
 		return err
 	}
 	if conv.Status != conversation.StatusRESOLVED {
@@ -145,12 +150,14 @@ func TrackOpened(ctx context.Context, c *ent.Client, conv *ent.Conversation) err
 	if conv.ResolvedAt != nil {
 		at = *conv.ResolvedAt
 	}
-	return resolved(ctx, c, tc, conv, st, at)
+	return resolved(ctx, c, p, tc, conv, st, at)
 }
 
 // TrackStatus records a conversation's move from status old to its current
-// one at instant at: a resolution or a reopening.
-func TrackStatus(ctx context.Context, c *ent.Client, tenantID, id string, old conversation.Status, at time.Time) error {
+// one at instant at: a resolution or a reopening. inTx: as for
+// TrackMessage.
+func TrackStatus(ctx context.Context, c *ent.Client, inTx bool, tenantID, id string, old conversation.Status, at time.Time) error {
+	p := pendingOf(ctx, inTx)
 	ctx = viewer.System(ctx, tenantID)
 	conv, err := c.Conversation.Get(ctx, id)
 	if err != nil {
@@ -160,40 +167,40 @@ func TrackStatus(ctx context.Context, c *ent.Client, tenantID, id string, old co
 	if isResolved == wasResolved {
 		return nil
 	}
-	tc, err := readTenant(ctx, c, conv.TenantID)
+	tc, err := readTenant(ctx, c, p, conv.TenantID)
 	if err != nil {
 		return err
 	}
-	st, err := loadState(ctx, c, conv)
+	st, err := loadState(ctx, c, p, conv)
 	if err != nil {
 		return err
 	}
 	if isResolved {
-		return resolved(ctx, c, tc, conv, st, at)
+		return resolved(ctx, c, p, tc, conv, st, at)
 	}
-	if err := addCounts(ctx, c, tc, at, conversationDims(conv), counts{Reopened: 1}, 1); err != nil {
+	if err := addCounts(ctx, c, p, tc, at, conversationDims(conv), counts{Reopened: 1}, 1); err != nil {
 		return err
 	}
 	st.episodeStartedAt = at
-	return saveState(ctx, c, tc.id, conv.ID, st)
+	return saveState(ctx, c, p, tc.id, conv.ID, st)
 }
 
-func resolved(ctx context.Context, c *ent.Client, tc tenantClock, conv *ent.Conversation, st state, at time.Time) error {
+func resolved(ctx context.Context, c *ent.Client, p *pending, tc tenantClock, conv *ent.Conversation, st state, at time.Time) error {
 	d := conversationDims(conv)
-	if err := addCounts(ctx, c, tc, at, d, counts{Resolved: 1}, 1); err != nil {
+	if err := addCounts(ctx, c, p, tc, at, d, counts{Resolved: 1}, 1); err != nil {
 		return err
 	}
-	return addSamples(ctx, c, tc, []sample{tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, at)}, 1)
+	return addSamples(ctx, c, p, tc, []sample{tc.span(KindResolution, conv.ID, d, st.episodeStartedAt, at)}, 1)
 }
 
 // rebuild takes back the conversation's response samples and replays its
 // messages in order.
-func rebuild(ctx context.Context, c *ent.Client, tc tenantClock, conv *ent.Conversation, st state) error {
+func rebuild(ctx context.Context, c *ent.Client, p *pending, tc tenantClock, conv *ent.Conversation, st state) error {
 	old, err := responseSamples(ctx, c, conv.ID)
 	if err != nil {
 		return err
 	}
-	if err := addSamples(ctx, c, tc, old, -1); err != nil {
+	if err := addSamples(ctx, c, p, tc, old, -1); err != nil {
 		return err
 	}
 	if _, err := c.ExecContext(ctx, `DELETE FROM report_samples WHERE conversation_id = $1 AND kind IN ($2, $3)`,
@@ -218,10 +225,10 @@ func rebuild(ctx context.Context, c *ent.Client, tc tenantClock, conv *ent.Conve
 		}
 		samples = append(samples, got...)
 	}
-	if err := addSamples(ctx, c, tc, samples, 1); err != nil {
+	if err := addSamples(ctx, c, p, tc, samples, 1); err != nil {
 		return err
 	}
-	return saveState(ctx, c, tc.id, conv.ID, st)
+	return saveState(ctx, c, p, tc.id, conv.ID, st)
 }
 
 func responseSamples(ctx context.Context, db execer, conversationID string) ([]sample, error) {
@@ -250,8 +257,14 @@ func conversationDims(conv *ent.Conversation) dims {
 }
 
 // loadState reads the conversation's state; a conversation from before the
-// facts existed starts from its opening.
-func loadState(ctx context.Context, db execer, conv *ent.Conversation) (state, error) {
+// facts existed starts from its opening. A state the transaction wrote
+// (p) is its pending one.
+func loadState(ctx context.Context, db execer, p *pending, conv *ent.Conversation) (state, error) {
+	if p != nil {
+		if st, ok := p.state(conv.ID); ok {
+			return st, nil
+		}
+	}
 	var st state
 	var episode int64
 	var waiting, last sql.NullInt64
@@ -283,11 +296,15 @@ func loadState(ctx context.Context, db execer, conv *ent.Conversation) (state, e
 	return st, rows.Err()
 }
 
-func saveState(ctx context.Context, db execer, tenantID, conversationID string, st state) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_id) DO UPDATE SET episode_started_at = excluded.episode_started_at,
-waiting_since = excluded.waiting_since, last_message_at = excluded.last_message_at, responded = excluded.responded`,
-		conversationID, tenantID, st.episodeStartedAt.UnixMilli(), millis(st.waitingSince), millis(st.lastMessageAt), b2i(st.responded))
+// saveState writes the conversation's state, or keeps it for the commit
+// (p).
+func saveState(ctx context.Context, db execer, p *pending, tenantID, conversationID string, st state) error {
+	if p != nil {
+		p.setState(tenantID, conversationID, st)
+		return nil
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO `+stateTable+`
+VALUES ($1, $2, $3, $4, $5, $6)`+stateUpsert, stateRow(tenantID, conversationID, st)...)
 	if err != nil {
 		return fmt.Errorf("report: state of %s: %w", conversationID, err)
 	}
