@@ -368,29 +368,42 @@ func addCounts(ctx context.Context, db execer, p *pending, tc tenantClock, at ti
 
 // addSamples records samples (sign 1) or takes them back (sign -1): their
 // rows, and one delta each for their counts and their histogram bins (its
-// duration's and its business-hours duration's). The rows are written at
-// once (a later write of the transaction may read them); the deltas may
-// wait for the commit (p).
+// duration's and its business-hours duration's). Rows and deltas may wait
+// for the commit (p).
 func addSamples(ctx context.Context, db execer, p *pending, tc tenantClock, samples []sample, sign int64) error {
 	if len(samples) == 0 {
 		return nil
 	}
 	deltas := make([]delta, 0, len(samples))
-	var rows [][]any
+	var rows []sample
 	for _, s := range samples {
 		if sign > 0 {
-			rows = append(rows, []any{tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
-				s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)})
+			rows = append(rows, s)
 		}
 		x := deltaOf(tc, s.at, s.dims, s.counts(), sign)
 		x.kind, x.bin, x.bizBin, x.n = s.kind, binOf(s.ms), binOf(s.businessMs), sign
 		deltas = append(deltas, x)
 	}
+	if p != nil {
+		p.addSamples(tc.id, rows)
+	} else if err := writeSamples(ctx, db, tc.id, rows); err != nil {
+		return err
+	}
+	return addDeltas(ctx, db, p, deltas)
+}
+
+// writeSamples inserts the rows of a tenant's samples.
+func writeSamples(ctx context.Context, db execer, tenantID string, samples []sample) error {
+	rows := make([][]any, len(samples))
+	for i, s := range samples {
+		rows[i] = []any{tenantID, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
+			s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)}
+	}
 	if err := bulk.Insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
 started_at, at, ms, business_ms, breached, business_breached, handled)`, rows, ""); err != nil {
 		return fmt.Errorf("report: sample: %w", err)
 	}
-	return addDeltas(ctx, db, p, deltas)
+	return nil
 }
 
 // packKey names a row of report_histogram_packs: one histogram of one kind

@@ -22,8 +22,9 @@ import (
 // transaction: they are committed with the write or not at all.
 //
 // What a later write of the same transaction reads comes from the pending
-// facts (the running state) or is written at once (the sample rows, which
-// a response's facts look up). A write outside a transaction, or through a
+// facts: the running state, and whether an agent already answered (a
+// response sample); a late message's replay (rebuild) writes the pending
+// samples first, then reads them back from the table. A write outside a transaction, or through a
 // client other than the context's transaction's, keeps writing its facts at
 // once.
 
@@ -36,6 +37,8 @@ type pending struct {
 	clocks map[string]tenantClock
 	states map[string]pendingState
 	deltas map[deltaKey]*delta
+	// samples are the sample rows not yet written, by tenant.
+	samples map[string][]sample
 }
 
 type pendingState struct {
@@ -57,7 +60,7 @@ func pendingOf(ctx context.Context, inTx bool) *pending {
 	if p, ok := inFlight.Load(tx); ok {
 		return p.(*pending)
 	}
-	p := &pending{clocks: map[string]tenantClock{}, states: map[string]pendingState{}, deltas: map[deltaKey]*delta{}}
+	p := &pending{clocks: map[string]tenantClock{}, states: map[string]pendingState{}, deltas: map[deltaKey]*delta{}, samples: map[string][]sample{}}
 	inFlight.Store(tx, p)
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
@@ -110,6 +113,56 @@ func (p *pending) setState(tenantID, conversationID string, st state) {
 	p.states[conversationID] = pendingState{tenantID, st}
 }
 
+func (p *pending) addSamples(tenantID string, samples []sample) {
+	if len(samples) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.samples[tenantID] = append(p.samples[tenantID], samples...)
+}
+
+// answered says whether a pending response sample of the conversation is
+// the agent's.
+func (p *pending) answered(conversationID, agent string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ss := range p.samples {
+		for _, s := range ss {
+			if s.conversationID == conversationID && s.kind == KindResponse && s.dims.agent == agent {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeSamples writes the pending sample rows now (before a read of the
+// table).
+func (p *pending) writeSamples(ctx context.Context, db execer) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writeSamplesLocked(ctx, db)
+}
+
+func (p *pending) writeSamplesLocked(ctx context.Context, db execer) error {
+	tenants := make([]string, 0, len(p.samples))
+	for id := range p.samples {
+		tenants = append(tenants, id)
+	}
+	slices.Sort(tenants)
+	for _, id := range tenants {
+		if err := writeSamples(ctx, db, id, p.samples[id]); err != nil {
+			return err
+		}
+		delete(p.samples, id)
+	}
+	return nil
+}
+
 func (p *pending) addDeltas(deltas []delta) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -124,12 +177,15 @@ func (p *pending) addDeltas(deltas []delta) {
 	}
 }
 
-// write appends the deltas and writes the states, each conversation's in
+// write inserts the samples, appends the deltas and writes the states, each conversation's in
 // one order for every transaction (two commits that share a conversation
 // wait for each other instead of deadlocking).
 func (p *pending) write(ctx context.Context, db execer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.writeSamplesLocked(ctx, db); err != nil {
+		return err
+	}
 	if len(p.deltas) > 0 {
 		deltas := make([]delta, 0, len(p.deltas))
 		for _, x := range p.deltas {

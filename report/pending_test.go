@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/store"
@@ -20,7 +23,7 @@ import (
 
 // The facts of a transaction's writes wait for its commit: opening 40
 // conversations with a customer message each (a broadcast's claim, a batch
-// of webhooks) reads the tenant once and writes the facts in two
+// of webhooks) reads the tenant once and writes the facts in three
 // statements, not several per write; the facts equal those of the same
 // writes made one by one; and a transaction that rolls back leaves none.
 func TestFactsAreWrittenAtTheCommit(t *testing.T) {
@@ -37,8 +40,12 @@ func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				conv, err := c.Conversation.Create().SetNumberID(b.numbers[i%2]).SetContactID(ct.ID).
-					SetNillableAssigneeID(&b.agents[i%4]).SetCreatedAt(at).SetUpdatedAt(at).Save(ctx)
+				create := c.Conversation.Create().SetNumberID(b.numbers[i%2]).SetContactID(ct.ID).
+					SetNillableAssigneeID(&b.agents[i%4]).SetCreatedAt(at).SetUpdatedAt(at)
+				if i%4 == 0 { // opened resolved, as a broadcast's: a resolution sample
+					create.SetStatus(conversation.StatusRESOLVED).SetResolvedAt(at.Add(2 * time.Minute))
+				}
+				conv, err := create.Save(ctx)
 				if err != nil {
 					return err
 				}
@@ -83,19 +90,23 @@ func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 				}
 				return nil
 			}))
-			require.Equal(t, 3, reportStatements(), "one read of the tenant, one INSERT of deltas, one of states:\n%s",
+			require.Equal(t, 4, reportStatements(), "one read of the tenant, one INSERT of samples, one of deltas, one of states:\n%s",
 				strings.Join(counter.Statements(), "\n"))
 			batched := b.factRows(t)
 			for _, rows := range []map[string][]string{single, batched} {
-				for i, r := range rows["report_conversations"] { // the conversations are new ones: their ids differ
-					rows["report_conversations"][i] = r[len("cnv_01M8Q2MD3Y9PCQQ9C93GK17B4K"):]
+				for table, rs := range rows { // the conversations are new ones: their ids differ
+					for i, r := range rs {
+						rs[i] = conversationID.ReplaceAllString(r, "cnv_")
+					}
+					slices.Sort(rs)
+					rows[table] = rs
 				}
 			}
 			require.NotEmpty(t, single["report_counts"])
 			require.Equal(t, single, batched, "the same facts as one by one")
 
 			// Rolled back: no fact is left.
-			for _, table := range []string{"report_conversations", "report_counts", "report_deltas"} {
+			for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_deltas"} {
 				_, err := db.SQL.ExecContext(t.Context(), "DELETE FROM "+table)
 				require.NoError(t, err)
 			}
@@ -108,7 +119,7 @@ func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 				}
 				return abort
 			}), abort)
-			for _, table := range []string{"report_conversations", "report_counts", "report_deltas"} {
+			for _, table := range []string{"report_conversations", "report_samples", "report_counts", "report_deltas"} {
 				var n int
 				require.NoError(t, db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 				require.Zero(t, n, table)
@@ -117,3 +128,5 @@ func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 		})
 	}
 }
+
+var conversationID = regexp.MustCompile(`cnv_[0-9A-Z]{26}`)

@@ -115,6 +115,9 @@ func TrackMessage(ctx context.Context, c *ent.Client, inTx bool, m *ent.Message)
 		return rebuild(ctx, c, p, tc, conv, st)
 	}
 	samples, err := tc.step(&st, conv, m, func(agent string) (bool, error) {
+		if p != nil && p.answered(conv.ID, agent) {
+			return true, nil
+		}
 		return exists(ctx, c, `SELECT 1 FROM report_samples WHERE conversation_id = $1 AND kind = $2 AND agent_id = $3`, conv.ID, KindResponse, agent)
 	})
 	if err != nil {
@@ -196,6 +199,9 @@ func resolved(ctx context.Context, c *ent.Client, p *pending, tc tenantClock, co
 // rebuild takes back the conversation's response samples and replays its
 // messages in order.
 func rebuild(ctx context.Context, c *ent.Client, p *pending, tc tenantClock, conv *ent.Conversation, st state) error {
+	if err := p.writeSamples(ctx, c); err != nil {
+		return err
+	}
 	old, err := responseSamples(ctx, c, conv.ID)
 	if err != nil {
 		return err
