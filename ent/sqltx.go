@@ -32,3 +32,11 @@ func (tx *Tx) SQLTx() (*stdsql.Tx, error) {
 		}
 	}
 }
+
+// Runs reports whether c is a client of tx: the client of a mutation made
+// in tx (m.Client()). Work kept for tx's commit (package report) must not
+// take in a write made through another transaction, or none.
+func (tx *Tx) Runs(c *Client) bool {
+	d, ok := c.driver.(*txDriver)
+	return ok && d == tx.config.driver
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // The facts of a write made in a transaction (store.WithTx: the
-// transaction is in the context, and the write's mutation runs in it) wait
+// transaction is in the context, and the write's mutation runs in it,
+// ent.Tx.Runs) wait
 // for its commit: the tenant is read once per transaction, the deltas of
 // all its writes are summed by row and appended in one statement, and each
 // conversation's running state is written once, its last. A broadcast's
@@ -47,21 +48,19 @@ type pendingState struct {
 }
 
 // pendingOf is the pending facts of the transaction in ctx, registering
-// their write at its commit; nil (write at once) when the write is not made
-// in that transaction (inTx false) or ctx holds none.
-func pendingOf(ctx context.Context, inTx bool) *pending {
-	if !inTx {
-		return nil
-	}
+// their write at its commit; nil (write at once) when ctx holds none or c,
+// the client of the write, is not that transaction's.
+func pendingOf(ctx context.Context, c *ent.Client) *pending {
 	tx := ent.TxFromContext(ctx)
-	if tx == nil {
+	if tx == nil || !tx.Runs(c) {
 		return nil
 	}
-	if p, ok := inFlight.Load(tx); ok {
-		return p.(*pending)
+	fresh := &pending{clocks: map[string]tenantClock{}, states: map[string]pendingState{}, deltas: map[deltaKey]*delta{}, samples: map[string][]sample{}}
+	got, loaded := inFlight.LoadOrStore(tx, fresh)
+	if loaded {
+		return got.(*pending)
 	}
-	p := &pending{clocks: map[string]tenantClock{}, states: map[string]pendingState{}, deltas: map[deltaKey]*delta{}, samples: map[string][]sample{}}
-	inFlight.Store(tx, p)
+	p := fresh
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
 			inFlight.Delete(tx)

@@ -25,7 +25,8 @@ import (
 // conversations with a customer message each (a broadcast's claim, a batch
 // of webhooks) reads the tenant once and writes the facts in three
 // statements, not several per write; the facts equal those of the same
-// writes made one by one; and a transaction that rolls back leaves none.
+// writes made one by one; a transaction that rolls back leaves none; and a
+// write through another transaction keeps its facts with that one.
 func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 	t.Parallel()
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
@@ -123,6 +124,27 @@ func TestFactsAreWrittenAtTheCommit(t *testing.T) {
 				var n int
 				require.NoError(t, db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 				require.Zero(t, n, table)
+			}
+
+			// A write through another transaction than the context's keeps
+			// its facts with its own: they are written at once.
+			if d == dialect.Postgres { // SQLite's one writer: a second transaction would wait on the first
+				require.ErrorIs(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, _ *ent.Tx) error {
+					other, err := db.Client.Tx(ctx)
+					if err != nil {
+						return err
+					}
+					if err := write(ctx, other.Client(), 200); err != nil {
+						return errors.Join(err, other.Rollback())
+					}
+					if err := other.Commit(); err != nil {
+						return err
+					}
+					return abort
+				}), abort)
+				var n int
+				require.NoError(t, db.SQL.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM report_conversations").Scan(&n))
+				require.Equal(t, 1, n, "the other transaction's facts are committed with it")
 			}
 			require.NoError(t, report.FoldAll(b.ctx, db.Client, db.Dialect))
 		})

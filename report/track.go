@@ -72,11 +72,10 @@ func (tc tenantClock) step(st *state, conv *ent.Conversation, m *ent.Message, re
 // TrackMessage records a new message: it counts in or out, and may answer
 // the customer (a response sample). A message older than one already
 // applied (a late delivery) replays the conversation's messages in order.
-//
-// inTx says that c is the client of the transaction in ctx: the facts then
-// wait for its commit (pending.go).
-func TrackMessage(ctx context.Context, c *ent.Client, inTx bool, m *ent.Message) error {
-	p := pendingOf(ctx, inTx)
+// When c is the client of the transaction in ctx, the facts wait for its
+// commit (pending.go).
+func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
+	p := pendingOf(ctx, c)
 	ctx = viewer.System(ctx, m.TenantID)
 	tc, err := readTenant(ctx, c, p, m.TenantID)
 	if err != nil {
@@ -130,9 +129,10 @@ func TrackMessage(ctx context.Context, c *ent.Client, inTx bool, m *ent.Message)
 }
 
 // TrackOpened records a new conversation (and its resolution, when it is
-// created resolved, as the demo does). inTx: as for TrackMessage.
-func TrackOpened(ctx context.Context, c *ent.Client, inTx bool, conv *ent.Conversation) error {
-	p := pendingOf(ctx, inTx)
+// created resolved, as the demo does), at once or at the commit as for
+// TrackMessage.
+func TrackOpened(ctx context.Context, c *ent.Client, conv *ent.Conversation) error {
+	p := pendingOf(ctx, c)
 	ctx = viewer.System(ctx, conv.TenantID)
 	tc, err := readTenant(ctx, c, p, conv.TenantID)
 	if err != nil {
@@ -157,10 +157,10 @@ func TrackOpened(ctx context.Context, c *ent.Client, inTx bool, conv *ent.Conver
 }
 
 // TrackStatus records a conversation's move from status old to its current
-// one at instant at: a resolution or a reopening. inTx: as for
-// TrackMessage.
-func TrackStatus(ctx context.Context, c *ent.Client, inTx bool, tenantID, id string, old conversation.Status, at time.Time) error {
-	p := pendingOf(ctx, inTx)
+// one at instant at: a resolution or a reopening, at once or at the commit
+// as for TrackMessage.
+func TrackStatus(ctx context.Context, c *ent.Client, tenantID, id string, old conversation.Status, at time.Time) error {
+	p := pendingOf(ctx, c)
 	ctx = viewer.System(ctx, tenantID)
 	conv, err := c.Conversation.Get(ctx, id)
 	if err != nil {

@@ -28,8 +28,7 @@ var reportMessage = hook.On(func(next ent.Mutator) ent.Mutator {
 		if err != nil {
 			return v, err
 		}
-		_, err = m.Tx()
-		return v, report.TrackMessage(ctx, m.Client(), err == nil, v.(*gen.Message))
+		return v, report.TrackMessage(ctx, m.Client(), v.(*gen.Message))
 	})
 }, ent.OpCreate)
 
@@ -40,8 +39,7 @@ var reportConversation = hook.On(func(next ent.Mutator) ent.Mutator {
 			if err != nil {
 				return v, err
 			}
-			_, err = m.Tx()
-			return v, report.TrackOpened(ctx, m.Client(), err == nil, v.(*gen.Conversation))
+			return v, report.TrackOpened(ctx, m.Client(), v.(*gen.Conversation))
 		}
 		if _, ok := m.Status(); !ok {
 			return next.Mutate(ctx, m)
@@ -63,7 +61,6 @@ var reportConversation = hook.On(func(next ent.Mutator) ent.Mutator {
 		if err != nil {
 			return v, err
 		}
-		_, notInTx := m.Tx()
 		at := time.Now()
 		if t, ok := m.UpdatedAt(); ok {
 			at = t
@@ -72,7 +69,7 @@ var reportConversation = hook.On(func(next ent.Mutator) ent.Mutator {
 			at = t
 		}
 		for _, b := range before {
-			if err := report.TrackStatus(ctx, m.Client(), notInTx == nil, b.TenantID, b.ID, b.Status, at); err != nil {
+			if err := report.TrackStatus(ctx, m.Client(), b.TenantID, b.ID, b.Status, at); err != nil {
 				return v, err
 			}
 		}
