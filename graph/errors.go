@@ -15,7 +15,14 @@ import (
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/privacy"
+	"github.com/switchboard-dev/switchboard/store"
 )
+
+// cancelled: err is a context's end, or Postgres cancelling a statement
+// (what lib/pq returns when the statement's context ends).
+func cancelled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || store.IsQueryCanceled(err)
+}
 
 // presentError gives every error a stable extensions.code. Errors the
 // executor made (parse, validation, persisted query) keep their code; domain
@@ -28,9 +35,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return gerr
 	}
 	code, msg, field := classify(err)
-	if code == apperr.Internal && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if code == apperr.Internal && ctx.Err() != nil && cancelled(err) {
 		// The operation's own context ended: the caller left (a subscriber
-		// disconnecting mid-execution) or its deadline passed. Nothing is
+		// disconnecting mid-execution) or its deadline passed (on Postgres
+		// lib/pq returns the server's "canceling statement due to user
+		// request", not the context's error). Nothing is
 		// broken and usually nobody reads the answer: no ERROR line, which
 		// under load would fill the log.
 		code, msg = apperr.Cancelled, "the request was cancelled or timed out"

@@ -80,6 +80,15 @@ func IsDeadlock(err error) bool {
 	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
 }
 
+// IsQueryCanceled reports whether err is Postgres cancelling a statement
+// (SQLSTATE 57014): lib/pq asks it to when the statement's context ends
+// ("canceling statement due to user request") and returns that error, not
+// the context's; a statement_timeout gives it too.
+func IsQueryCanceled(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "57014"
+}
+
 // InTxRetry is InTx that runs fn again, in a new transaction, when Postgres
 // picked its transaction as a deadlock victim: the whole transaction was
 // rolled back, so running it again loses nothing and doubles nothing, as
