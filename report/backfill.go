@@ -186,19 +186,16 @@ func (b *Builder) Write(ctx context.Context, db execer) error {
 	}
 	sampleRows := make([][]any, 0, len(b.samples))
 	for _, s := range b.samples {
-		sampleRows = append(sampleRows, []any{b.tc.id, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent,
-			s.startedAt.UnixMilli(), s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)})
+		sampleRows = append(sampleRows, sampleRow(b.tc.id, s))
 	}
-	if err := insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
-started_at, at, ms, business_ms, breached, business_breached, handled)`, sampleRows, ""); err != nil {
+	if err := insert(ctx, db, sampleTable, sampleRows, ""); err != nil {
 		return err
 	}
 	stateRows := make([][]any, 0, len(b.states))
 	for id, st := range b.states {
-		stateRows = append(stateRows, []any{id, b.tc.id, st.episodeStartedAt.UnixMilli(), millis(st.waitingSince), millis(st.lastMessageAt), b2i(st.responded)})
+		stateRows = append(stateRows, stateRow(b.tc.id, id, st))
 	}
-	if err := insert(ctx, db, "report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)",
-		stateRows, " ON CONFLICT (conversation_id) DO NOTHING"); err != nil {
+	if err := insert(ctx, db, stateTable, stateRows, " ON CONFLICT (conversation_id) DO NOTHING"); err != nil {
 		return err
 	}
 	*b = *newBuilder(b.tc)

@@ -396,14 +396,21 @@ func addSamples(ctx context.Context, db execer, p *pending, tc tenantClock, samp
 func writeSamples(ctx context.Context, db execer, tenantID string, samples []sample) error {
 	rows := make([][]any, len(samples))
 	for i, s := range samples {
-		rows[i] = []any{tenantID, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
-			s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)}
+		rows[i] = sampleRow(tenantID, s)
 	}
-	if err := bulk.Insert(ctx, db, `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
-started_at, at, ms, business_ms, breached, business_breached, handled)`, rows, ""); err != nil {
+	if err := bulk.Insert(ctx, db, sampleTable, rows, ""); err != nil {
 		return fmt.Errorf("report: sample: %w", err)
 	}
 	return nil
+}
+
+// sampleTable is report_samples with its columns, in sampleRow's order.
+const sampleTable = `report_samples (tenant_id, conversation_id, kind, number_id, team_id, agent_id,
+started_at, at, ms, business_ms, breached, business_breached, handled)`
+
+func sampleRow(tenantID string, s sample) []any {
+	return []any{tenantID, s.conversationID, s.kind, s.dims.number, s.dims.team, s.dims.agent, s.startedAt.UnixMilli(),
+		s.at.UnixMilli(), s.ms, s.businessMs, b2i(s.breached), b2i(s.businessBreach), b2i(s.handled)}
 }
 
 // packKey names a row of report_histogram_packs: one histogram of one kind

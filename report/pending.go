@@ -10,24 +10,23 @@ import (
 	"github.com/switchboard-dev/switchboard/store/bulk"
 )
 
-// The facts of a write made in a transaction (store.WithTx: the
-// transaction is in the context, and the write's mutation runs in it,
-// ent.Tx.Runs) wait
-// for its commit: the tenant is read once per transaction, the deltas of
-// all its writes are summed by row and appended in one statement, and each
-// conversation's running state is written once, its last. A broadcast's
-// claim opens hundreds of conversations and messages in one transaction:
-// their facts cost a few statements instead of several each, and an
-// ingest's new conversation and its first message share theirs. The
+// The facts of a write made in a transaction (store.WithTx: the transaction
+// is in the context, and the write's mutation runs in it, ent.Tx.Runs) wait
+// for its commit: the tenant is read once per transaction, the deltas of all
+// its writes are summed by row and appended in one statement, the sample rows
+// in one, and each conversation's running state is written once, its last. A
+// broadcast's claim opens hundreds of conversations and messages in one
+// transaction: their facts cost a few statements instead of several each, and
+// an ingest's new conversation and its first message share theirs. The
 // pending facts are written by a commit hook, before the commit and in the
 // transaction: they are committed with the write or not at all.
 //
 // What a later write of the same transaction reads comes from the pending
 // facts: the running state, and whether an agent already answered (a
 // response sample); a late message's replay (rebuild) writes the pending
-// samples first, then reads them back from the table. A write outside a transaction, or through a
-// client other than the context's transaction's, keeps writing its facts at
-// once.
+// samples first, then reads them back from the table. A write outside a
+// transaction, or through a client other than the context's transaction's,
+// writes its facts at once.
 
 // inFlight holds the pending facts of each open transaction that has some.
 var inFlight sync.Map // *ent.Tx → *pending
@@ -176,9 +175,9 @@ func (p *pending) addDeltas(deltas []delta) {
 	}
 }
 
-// write inserts the samples, appends the deltas and writes the states, each conversation's in
-// one order for every transaction (two commits that share a conversation
-// wait for each other instead of deadlocking).
+// write inserts the samples, appends the deltas and writes the states,
+// conversations in one order for every transaction (two commits that share
+// a conversation wait for each other instead of deadlocking).
 func (p *pending) write(ctx context.Context, db execer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -213,9 +212,11 @@ func (p *pending) write(ctx context.Context, db execer) error {
 	return nil
 }
 
-var stateTable = "report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)"
+// stateTable is report_conversations with its columns, in stateRow's order.
+const stateTable = "report_conversations (conversation_id, tenant_id, episode_started_at, waiting_since, last_message_at, responded)"
 
-var stateUpsert = ` ON CONFLICT (conversation_id) DO UPDATE SET episode_started_at = excluded.episode_started_at,
+// stateUpsert makes a state written again replace the one written before.
+const stateUpsert = ` ON CONFLICT (conversation_id) DO UPDATE SET episode_started_at = excluded.episode_started_at,
 waiting_since = excluded.waiting_since, last_message_at = excluded.last_message_at, responded = excluded.responded`
 
 func stateRow(tenantID, conversationID string, st state) []any {
