@@ -33,32 +33,43 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 	if err != nil {
 		return nil, err
 	}
-	return stream(ctx, r.bus, after, []string{realtime.ConversationChanged, realtime.AgentChanged},
-		func(ctx context.Context, e realtime.Event) (*model.ConversationEvent, bool, error) {
+	withLast := selects(ctx, "conversation", "lastMessage")
+	return streamFetch(ctx, r.bus, after, []string{realtime.ConversationChanged, realtime.AgentChanged},
+		func(ctx context.Context, e realtime.Event) (fetch[*model.ConversationEvent], error) {
 			if e.Type == realtime.AgentChanged {
-				return nil, false, aud.changed(ctx, e.Subject) // the viewer's numbers may have changed
+				return nil, aud.changed(ctx, e.Subject) // the viewer's numbers may have changed
 			}
 			change := e.Change()
 			kind := model.EventKind(change.Kind)
 			if filter != nil && len(filter.Kinds) > 0 && !slices.Contains(filter.Kinds, kind) {
-				return nil, false, nil
+				return nil, nil
 			}
 			if !aud.concerns(change) {
-				return nil, false, nil // decided in memory: the load would not find it
+				return nil, nil // decided in memory: the load would not find it
 			}
-			c, err := r.rows.conversation(ctx, r.client, e)
-			if err != nil {
-				return nil, false, err
-			}
-			if !conversationMatches(c, filter) {
-				return nil, false, nil
-			}
-			ev := &model.ConversationEvent{Seq: int(e.Seq), Kind: kind, At: e.At, Conversation: c}
-			if change.Reason != "" {
-				ev.Reason = &change.Reason
-			}
-			return ev, true, nil
-		},
+			return func(ctx context.Context) (*model.ConversationEvent, bool, error) {
+				c, err := r.rows.conversation(ctx, r.client, e)
+				if err != nil {
+					return nil, false, err
+				}
+				if !conversationMatches(c, filter) {
+					return nil, false, nil
+				}
+				if withLast && c.LastMessageID != nil {
+					// read here, beside the other events' reads, rather than
+					// by the execution, which resolves one event at a time;
+					// as the subscriber, as the field's resolver would
+					if m, err := r.client.Message.Get(ctx, *c.LastMessageID); err == nil {
+						c.Edges.LastMessage = m
+					}
+				}
+				ev := &model.ConversationEvent{Seq: int(e.Seq), Kind: kind, At: e.At, Conversation: c}
+				if change.Reason != "" {
+					ev.Reason = &change.Reason
+				}
+				return ev, true, nil
+			}, nil
+		}, eventFetches,
 		func(seq uint64) *model.ConversationEvent {
 			return &model.ConversationEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}
 		})
@@ -69,18 +80,20 @@ func (r *subscriptionResolver) MessageEvents(ctx context.Context, conversationID
 	if _, err := r.client.Conversation.Get(ctx, conversationID); err != nil {
 		return nil, err // not visible: NOT_FOUND, like a query
 	}
-	return stream(ctx, r.bus, after, []string{realtime.MessageChanged},
-		func(ctx context.Context, e realtime.Event) (*model.MessageEvent, bool, error) {
+	return streamFetch(ctx, r.bus, after, []string{realtime.MessageChanged},
+		func(ctx context.Context, e realtime.Event) (fetch[*model.MessageEvent], error) {
 			change := e.Change()
 			if change.ConversationID != conversationID {
-				return nil, false, nil
+				return nil, nil
 			}
-			m, err := r.client.Message.Get(ctx, e.Subject)
-			if err != nil {
-				return nil, false, err
-			}
-			return &model.MessageEvent{Seq: int(e.Seq), Kind: model.EventKind(change.Kind), At: e.At, Message: m}, true, nil
-		},
+			return func(ctx context.Context) (*model.MessageEvent, bool, error) {
+				m, err := r.client.Message.Get(ctx, e.Subject)
+				if err != nil {
+					return nil, false, err
+				}
+				return &model.MessageEvent{Seq: int(e.Seq), Kind: model.EventKind(change.Kind), At: e.At, Message: m}, true, nil
+			}, nil
+		}, eventFetches,
 		func(seq uint64) *model.MessageEvent {
 			return &model.MessageEvent{Seq: int(seq), Kind: model.EventKindResync, At: time.Now()}
 		})
