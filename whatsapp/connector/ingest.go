@@ -147,42 +147,64 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 	return nil
 }
 
-// ingestBatch ingests deliveries held under claim in one transaction (the
-// sweep's batch): one commit, and each number read once, instead of a
-// transaction per delivery, which on SQLite's single writer queues every
-// other write (a broadcast's claims among them) behind each status webhook.
-// When one of them fails, the batch is rolled back and each is ingested
-// alone, so that a failure is recorded on its own delivery only.
-func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery, claim string) {
-	if len(ds) == 1 || !in.BatchTx {
-		for _, d := range ds {
-			in.ingestClaimed(ctx, d, claim)
+// ingestBatch ingests deliveries, each held under its own claim, in one
+// transaction (an eager ingest's or a sweep's batch): one commit, each
+// number read once, the report's facts summed, instead of a transaction per
+// delivery, which on SQLite's single writer queues every other write (a
+// broadcast's claims among them) behind each status webhook, and on Postgres
+// costs a commit and a dozen statements a message. When one of them fails,
+// the batch is rolled back and each is ingested alone, so that a failure is
+// recorded on its own delivery only. Without BatchTx (Postgres) a delivery
+// with statuses is ingested alone: a transaction holding several messages'
+// row locks deadlocked (40P01) with the broadcast recorder's bulk UPDATE of
+// the same messages.
+func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) {
+	var together []*ent.WebhookDelivery
+	var ns []*whatsapp.Notification
+	for _, d := range ds {
+		if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
+			continue
 		}
+		n, err := whatsapp.Parse(d.Body)
+		if err != nil || (!in.BatchTx && hasStatuses(n)) {
+			in.ingestClaimed(ctx, d, d.Claim) // a malformed body is recorded FAILED there
+			continue
+		}
+		together, ns = append(together, d), append(ns, n)
+	}
+	if len(together) == 1 {
+		in.ingestClaimed(ctx, together[0], together[0].Claim)
+		return
+	}
+	if len(together) == 0 {
 		return
 	}
 	ctx = withNumberCache(viewer.Platform(ctx))
 	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
-		for _, d := range ds {
-			if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
-				continue
-			}
-			n, err := whatsapp.Parse(d.Body)
-			if err != nil {
-				return err // recorded FAILED on its own below
-			}
-			if _, err := in.ingest(ctx, tx, d, claim, n); err != nil {
+		for i, d := range together {
+			if _, err := in.ingest(ctx, tx, d, d.Claim, ns[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err == nil {
-		in.batched.Add(int64(len(ds)))
+		in.batched.Add(int64(len(together)))
 		return
 	}
-	for _, d := range ds {
-		in.ingestClaimed(ctx, d, claim)
+	for _, d := range together {
+		in.ingestClaimed(ctx, d, d.Claim)
 	}
+}
+
+// hasStatuses tells whether n carries statuses of sent messages.
+func hasStatuses(n *whatsapp.Notification) bool {
+	for _, ch := range n.Changes {
+		if len(ch.Statuses) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Batched counts the deliveries ingested in a batch of several.

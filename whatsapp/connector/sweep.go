@@ -108,7 +108,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.Ingester.ingestBatch(ctx, share, claim)
+			s.Ingester.ingestBatch(ctx, share)
 		}()
 	}
 	wg.Wait()

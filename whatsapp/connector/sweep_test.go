@@ -2,11 +2,13 @@ package connector_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-dev/switchboard/clock"
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
@@ -249,4 +252,68 @@ func assertNoError(t *testing.T, err error) bool {
 		return false
 	}
 	return true
+}
+
+// heldArrivals holds the first arrival's ingest until release is closed,
+// telling entered once it is held.
+type heldArrivals struct {
+	first            atomic.Bool
+	entered, release chan struct{}
+}
+
+func (h *heldArrivals) Arrived(context.Context, *ent.Tx, *ent.Conversation, *ent.Message, bool) error {
+	if h.first.CompareAndSwap(false, true) { // the others go on meanwhile
+		close(h.entered)
+		<-h.release
+	}
+	return nil
+}
+
+// Deliveries stored while the eager ingest is busy wait for it, claimed
+// (no sweep takes them), and are then ingested together in one
+// transaction; a delivery with statuses among them is ingested alone.
+func TestEagerIngestTakesWhatWaitedTogether(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect == dialect.SQLite {
+			t.Skip("SQLite has one writer: an ingest held in its transaction holds every store too")
+		}
+		b := setupSweep(t, db)
+		held := &heldArrivals{entered: make(chan struct{}), release: make(chan struct{})}
+		release := sync.OnceFunc(func() { close(held.release) })
+		t.Cleanup(release) // a failure above the release holds no transaction
+		b.ingester.Arrivals = held
+		b.hook.Eager = 1
+		customer := func(i int) []byte {
+			body := inboundAt(fmt.Sprintf("wamid.queued.%d", i), 1750000000+int64(i), "text", `{"body":"queued"}`)
+			return bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", i), -1)
+		}
+		require.Equal(t, http.StatusOK, b.deliver(customer(0)).Code)
+		select {
+		case <-held.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first delivery's ingest never started")
+		}
+		for i := 1; i <= 5; i++ {
+			require.Equal(t, http.StatusOK, b.deliver(customer(i)).Code)
+		}
+		status := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"statuses":[{"id":"wamid.sent.elsewhere","status":"delivered","timestamp":"1750000000","recipient_id":"16505551234"}]}}]}]}`)
+		require.Equal(t, http.StatusOK, b.deliver(status).Code)
+		n, err := b.sweeper.Sweep(t.Context())
+		require.NoError(t, err)
+		require.Zero(t, n, "what waits for the eager ingest is held by it")
+
+		release()
+		require.Eventually(t, func() bool {
+			n, err := db.Client.Message.Query().Where(message.ProviderMessageIDHasPrefix("wamid.queued.")).Count(b.ctx)
+			return err == nil && n == 6
+		}, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool {
+			n, err := db.Client.WebhookDelivery.Query().Where(webhookdelivery.Attempts(1)).Count(viewer.Platform(t.Context()))
+			return err == nil && n == 7
+		}, 10*time.Second, 5*time.Millisecond, "each ingested once (the status waits for its message)")
+		require.EqualValues(t, 5, b.ingester.Batched(), "the five messages that waited, in one transaction; the status alone")
+	})
 }

@@ -31,11 +31,14 @@ type Webhook struct {
 	Client      *ent.Client
 	AppSecret   []byte
 	VerifyToken string
-	// Ingester, when set, ingests each stored batch right after it is
-	// stored, for latency, in one transaction: the batch is stored claimed
-	// by that ingest for Lease, so that no sweep takes it meanwhile. At most
-	// Eager batches are ingested at once; past that, batches are stored
-	// unclaimed for the Sweeper.
+	// Ingester, when set, ingests the stored deliveries right after they
+	// are stored, for latency: they are stored claimed by the eager ingest
+	// for Lease, so that no sweep takes them meanwhile, and queued for it.
+	// Eager workers take what is queued, up to maxBatch deliveries at a time
+	// each, and ingest it in one transaction when they can (a group commit:
+	// under load the batches grow with the time a batch takes, idle each
+	// delivery goes at once). While Eager × maxBatch deliveries wait, new
+	// ones are stored unclaimed for the Sweeper.
 	Ingester *Ingester
 	Eager    int
 	// Lease is how long an eager ingest holds its delivery (ClaimLease when
@@ -59,12 +62,13 @@ type Webhook struct {
 	Log        *slog.Logger
 
 	rejected, accepted, shed atomic.Int64
-	eager                    atomic.Int64
 
-	mu      sync.Mutex
-	pending []*arrival // POSTs waiting to be stored
-	writing int        // requests storing batches
-	batches atomic.Int64
+	mu        sync.Mutex
+	pending   []*arrival // POSTs waiting to be stored
+	writing   int        // requests storing batches
+	queued    []*ent.WebhookDelivery
+	ingesting int // eager workers running
+	batches   atomic.Int64
 }
 
 // arrival is a POST waiting to be stored.
@@ -181,13 +185,15 @@ func (h *Webhook) storePending(ctx context.Context) {
 	}
 }
 
-// storeBatch stores a batch in one transaction, claimed by an eager ingest
-// of the whole batch if one of the Eager slots is free (else unclaimed, for
-// the Sweeper), and answers each arrival.
+// storeBatch stores a batch in one transaction, claimed by the eager ingest
+// and queued for it if fewer than Eager × maxBatch deliveries wait there
+// (else unclaimed, for the Sweeper), and answers each arrival.
 func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
-	eager := h.Ingester != nil && h.eager.Add(1) <= int64(h.Eager)
-	if h.Ingester != nil && !eager {
-		h.eager.Add(-1)
+	eager := false
+	if h.Ingester != nil {
+		h.mu.Lock()
+		eager = len(h.queued) < h.Eager*maxBatch
+		h.mu.Unlock()
 	}
 	var claim string
 	var due time.Time
@@ -228,9 +234,6 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 		})
 	}
 	if err != nil {
-		if eager {
-			h.eager.Add(-1)
-		}
 		for _, a := range batch {
 			a.done <- err
 		}
@@ -241,10 +244,35 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 	for _, a := range batch {
 		a.done <- nil
 	}
-	if eager {
-		go func() {
-			defer h.eager.Add(-1)
-			h.Ingester.ingestBatch(ctx, ds, claim)
-		}()
+	if !eager {
+		return
+	}
+	h.mu.Lock()
+	h.queued = append(h.queued, ds...)
+	start := h.ingesting < max(h.Eager, 1)
+	if start {
+		h.ingesting++
+	}
+	h.mu.Unlock()
+	if start {
+		go h.ingestQueued(ctx)
+	}
+}
+
+// ingestQueued ingests what the eager ingest holds, maxBatch deliveries at
+// a time, until nothing is queued.
+func (h *Webhook) ingestQueued(ctx context.Context) {
+	for {
+		h.mu.Lock()
+		n := min(len(h.queued), maxBatch)
+		if n == 0 {
+			h.ingesting--
+			h.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(h.queued[:n])
+		h.queued = slices.Delete(h.queued, 0, n)
+		h.mu.Unlock()
+		h.Ingester.ingestBatch(ctx, batch)
 	}
 }
