@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type webhookBench struct {
 	post      func(body []byte) int
 	latencies chan time.Duration
 	stored    func() int
+	stages    func()
 	// statements counts what the App sends through its ent client (River's
 	// own statements go around it).
 	statements *storetest.Counter
@@ -85,6 +87,26 @@ func setupWebhookBench(b *testing.B, d string) *webhookBench {
 		res.Body.Close()
 		return res.StatusCode
 	}
+	wb.stages = func() { // BENCH_WINDOWS: where the time went, after the run
+		rows, err := db.SQL.QueryContext(context.Background(), `SELECT body, created_at, processed_at FROM webhook_deliveries ORDER BY created_at`)
+		if err != nil {
+			b.Log(err)
+			return
+		}
+		defer rows.Close()
+		var stored, ingested []time.Duration
+		for rows.Next() {
+			var body []byte
+			var created, processed time.Time
+			if rows.Scan(&body, &created, &processed) != nil {
+				continue
+			}
+			stored = append(stored, created.Sub(time.Unix(0, sentAt(body))))
+			ingested = append(ingested, processed.Sub(created))
+		}
+		windows(b.Name()+" post → stored", stored)
+		windows(b.Name()+" stored → ingested", ingested)
+	}
 	wb.stored = func() int { // around the counter: polling is not the App's cost
 		var n int
 		_ = db.SQL.QueryRowContext(context.Background(), `SELECT count(*) FROM messages`).Scan(&n)
@@ -115,13 +137,7 @@ func subscribe(b *testing.B, url, token string, out chan<- time.Duration) {
 			if err != nil {
 				return
 			}
-			i := bytes.Index(data, []byte(`"body":"`))
-			if i < 0 {
-				continue
-			}
-			rest := data[i+8:]
-			sent, err := strconv.ParseInt(string(rest[:bytes.IndexByte(rest, '"')]), 10, 64)
-			if err == nil {
+			if sent := sentAt(data); sent != 0 {
 				out <- time.Since(time.Unix(0, sent))
 			}
 		}
@@ -209,10 +225,39 @@ func BenchmarkWebhookIngest(b *testing.B) {
 					writeStatements(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"), wb.statements.Statements())
 				}
 				lat := drain(wb.latencies, b.N, 10*time.Second)
+				if os.Getenv("BENCH_WINDOWS") != "" {
+					wb.stages()
+					windows(b.Name()+" post → subscriber", lat)
+				}
 				report(b, lat)
 			})
 		}
 	}
+}
+
+// windows prints, for each 250 messages in turn, the median and the
+// longest of what took them from one stage to the next, and how many took
+// over 100 ms (BENCH_WINDOWS=1): whether a p99 is a warm-up, a stall or a
+// queue that grows, and at which stage.
+func windows(what string, ds []time.Duration) {
+	for i := 0; i < len(ds); i += 250 {
+		w := slices.Clone(ds[i:min(i+250, len(ds))])
+		slices.Sort(w)
+		slow := len(w) - sort.Search(len(w), func(j int) bool { return w[j] > 100*time.Millisecond })
+		fmt.Fprintf(os.Stderr, "%s, messages %d–%d: p50 %v, max %v, %d over 100 ms\n", what, i, i+len(w)-1,
+			w[len(w)/2].Round(time.Microsecond), w[len(w)-1].Round(time.Microsecond), slow)
+	}
+}
+
+// sentAt is the send time a bench body carries as its text (unix ns).
+func sentAt(body []byte) int64 {
+	i := bytes.Index(body, []byte(`"body":"`))
+	if i < 0 {
+		return 0
+	}
+	rest := body[i+8:]
+	sent, _ := strconv.ParseInt(string(rest[:max(bytes.IndexByte(rest, '"'), 0)]), 10, 64)
+	return sent
 }
 
 // writeStatements writes the statements of a run to path by kind, most
