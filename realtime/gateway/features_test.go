@@ -183,6 +183,11 @@ func answerAfter(t *testing.T, b *bundle, wait time.Duration) {
 	ct := c.Contact.Create().SetWaID(strconv.FormatInt(time.Now().UnixNano()%1e11, 10)).SaveX(ctx)
 	conv := c.Conversation.Create().SetNumberID(num.ID).SetContactID(ct.ID).SetAssigneeID(agt.ID).SaveX(ctx)
 	now := time.Now()
+	if today := now.UTC().Truncate(24 * time.Hour); now.Add(-wait).Before(today) {
+		// run just after midnight (the tenant's, UTC): both messages today,
+		// the answer a little ahead of the clock
+		now = today.Add(wait + time.Minute)
+	}
 	c.Message.Create().SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionINBOUND).
 		SetStatus(message.StatusRECEIVED).SetCreatedAt(now.Add(-wait)).ExecX(ctx)
 	c.Message.Create().SetConversationID(conv.ID).SetNumberID(num.ID).SetDirection(message.DirectionOUTBOUND).
