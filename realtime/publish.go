@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-dev/switchboard/ent"
@@ -109,34 +110,46 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 // addAudience writes into each ConversationChanged event the conversation's
 // number and assignee as tx leaves them, read in tx just before it commits
 // (as the system: the writer may not see the conversation any more, e.g.
-// after transferring it away). Subscribers then tell in memory whose
-// screens an event may concern (graph's audience) instead of loading it for
-// every one of them.
+// after transferring it away), one statement per tenant for all the events
+// of the transaction. Subscribers then tell in memory whose screens an event
+// may concern (graph's audience) instead of loading it for every one of them.
 func addAudience(ctx context.Context, tx *ent.Tx, events []Event) error {
+	ids := map[string][]string{} // by tenant, the conversations to read
+	for _, e := range events {
+		if e.Type == ConversationChanged && e.Change().NumberID == "" && !slices.Contains(ids[e.TenantID], e.Subject) {
+			ids[e.TenantID] = append(ids[e.TenantID], e.Subject)
+		}
+	}
+	type audience struct {
+		ID         string  `json:"id"`
+		NumberID   string  `json:"number_id"`
+		AssigneeID *string `json:"assignee_id"`
+	}
+	found := map[string]audience{}
+	for tenantID, convs := range ids {
+		var rows []audience
+		err := tx.Conversation.Query().Where(conversation.IDIn(convs...)).
+			Select(conversation.FieldID, conversation.FieldNumberID, conversation.FieldAssigneeID).
+			Scan(viewer.System(ctx, tenantID), &rows)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			found[r.ID] = r
+		}
+	}
 	for i, e := range events {
 		if e.Type != ConversationChanged {
 			continue
 		}
 		c := e.Change()
-		if c.NumberID != "" {
-			continue
+		r, ok := found[e.Subject]
+		if c.NumberID != "" || !ok {
+			continue // known, or gone: the audience stays unknown
 		}
-		var rows []struct {
-			NumberID   string  `json:"number_id"`
-			AssigneeID *string `json:"assignee_id"`
-		}
-		err := tx.Conversation.Query().Where(conversation.ID(e.Subject)).
-			Select(conversation.FieldNumberID, conversation.FieldAssigneeID).
-			Scan(viewer.System(ctx, e.TenantID), &rows)
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			continue // gone: the audience stays unknown
-		}
-		c.NumberID = rows[0].NumberID
-		if rows[0].AssigneeID != nil {
-			c.AssigneeID = *rows[0].AssigneeID
+		c.NumberID = r.NumberID
+		if r.AssigneeID != nil {
+			c.AssigneeID = *r.AssigneeID
 		}
 		events[i] = e.WithChange(c)
 	}

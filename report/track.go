@@ -69,6 +69,17 @@ func (tc tenantClock) step(st *state, conv *ent.Conversation, m *ent.Message, re
 	return nil, nil
 }
 
+type heldKey struct{}
+
+// Holding tells TrackMessage, for a message written with the returned
+// context, that conv is its conversation as the writer's transaction has it
+// now (read or created in it, not changed since), so that it is not read
+// again: the webhook ingest records a customer's message in the
+// conversation it has just found or opened.
+func Holding(ctx context.Context, conv *ent.Conversation) context.Context {
+	return context.WithValue(ctx, heldKey{}, conv)
+}
+
 // TrackMessage records a new message: it counts in or out, and may answer
 // the customer (a response sample). A message older than one already
 // applied (a late delivery) replays the conversation's messages in order.
@@ -81,9 +92,11 @@ func TrackMessage(ctx context.Context, c *ent.Client, m *ent.Message) error {
 	if err != nil {
 		return err
 	}
-	conv, err := c.Conversation.Get(ctx, m.ConversationID)
-	if err != nil {
-		return fmt.Errorf("report: conversation of %s: %w", m.ID, err)
+	conv, ok := ctx.Value(heldKey{}).(*ent.Conversation)
+	if !ok || conv.ID != m.ConversationID {
+		if conv, err = c.Conversation.Get(ctx, m.ConversationID); err != nil {
+			return fmt.Errorf("report: conversation of %s: %w", m.ID, err)
+		}
 	}
 	d := dims{number: m.NumberID, team: deref(conv.TeamID)}
 	var cnt counts

@@ -39,7 +39,19 @@ func customerOf(m whatsapp.Message, waID string) customer {
 func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (c *ent.Contact, created bool, err error) {
 	var byPhone, byUser *ent.Contact
 	changed := false
-	if cu.waID != "" {
+	// in a batch, the contacts its customers name are read once for all
+	b := batchOf(ctx)
+	var known *knownContacts
+	if b.covers(cu.waID) || b.covers(cu.userID) {
+		if known, err = b.knownContacts(ctx, tx); err != nil {
+			return nil, false, err
+		}
+	}
+	switch {
+	case cu.waID == "":
+	case known != nil && b.covers(cu.waID):
+		byPhone = known.byPhone(cu.waID)
+	default:
 		if byPhone, err = tx.Contact.Query().Where(entcontact.WaID(cu.waID)).Only(ctx); ent.IsNotFound(err) {
 			byPhone, err = nil, nil
 		}
@@ -47,7 +59,11 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (c *en
 			return nil, false, err
 		}
 	}
-	if cu.userID != "" {
+	switch {
+	case cu.userID == "":
+	case known != nil && b.covers(cu.userID):
+		byUser = known.byUser(cu.userID)
+	default:
 		byUser, err = tx.Contact.Query().Where(entcontact.Or(entcontact.UserID(cu.userID), entcontact.WaID(cu.userID))).
 			Order(ent.Asc(entcontact.FieldCreatedAt)).First(ctx)
 		if ent.IsNotFound(err) {
@@ -110,6 +126,7 @@ func (in *Ingester) contact(ctx context.Context, tx *ent.Tx, cu customer) (c *en
 	if !changed {
 		return c, false, nil
 	}
+	b.changed(ctx)
 	if c, err = u.Save(ctx); err != nil {
 		return nil, false, err
 	}
@@ -129,6 +146,7 @@ func (in *Ingester) newContact(ctx context.Context, tx *ent.Tx, cu customer) (*e
 	if err != nil {
 		return nil, err
 	}
+	batchOf(ctx).created(ctx, c)
 	in.pub.OnCommit(tx, realtime.ContactEvent(c.TenantID, c.ID, realtime.KindCreated))
 	return c, nil
 }
@@ -138,6 +156,7 @@ func (in *Ingester) newContact(ctx context.Context, tx *ent.Tx, cu customer) (*e
 // When the new number is already another contact's, that contact was the
 // same person: the two are merged.
 func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contact, newWAID string) error {
+	batchOf(ctx).changed(ctx)
 	other, err := tx.Contact.Query().Where(entcontact.WaID(newWAID)).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
@@ -170,6 +189,7 @@ func (in *Ingester) changedNumber(ctx context.Context, tx *ent.Tx, c *ent.Contac
 // readdress addresses c, whose phone now belongs to someone else, by its
 // BSUID (c.UserID must be set): the phone is no longer theirs.
 func (in *Ingester) readdress(ctx context.Context, tx *ent.Tx, c *ent.Contact) error {
+	batchOf(ctx).changed(ctx)
 	c, err := c.Update().SetWaID(*c.UserID).ClearPhone().Save(ctx)
 	if err != nil {
 		return err
@@ -182,6 +202,7 @@ func (in *Ingester) readdress(ctx context.Context, tx *ent.Tx, c *ent.Contact) e
 // merge merges gone into keep (contact.Merge) and tells subscribers that the
 // conversations moved changed contact.
 func (in *Ingester) merge(ctx context.Context, tx *ent.Tx, keep, gone *ent.Contact) (*ent.Contact, error) {
+	batchOf(ctx).changed(ctx)
 	c, moved, err := contact.Merge(ctx, tx, keep, gone)
 	if err != nil {
 		return nil, err

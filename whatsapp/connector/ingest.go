@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/report"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/viewer"
 	"github.com/switchboard-dev/switchboard/whatsapp"
@@ -179,14 +180,14 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) 
 	if len(together) == 0 {
 		return
 	}
-	ctx = withNumberCache(viewer.Platform(ctx))
+	ctx, b := withBatch(viewer.Platform(ctx), ns)
 	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
 		for i, d := range together {
 			if _, err := in.ingest(ctx, tx, d, d.Claim, ns[i]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return b.mark(ctx, tx, in.clock.Now())
 	})
 	if err == nil {
 		in.batched.Add(int64(len(together)))
@@ -209,28 +210,6 @@ func hasStatuses(n *whatsapp.Notification) bool {
 
 // Batched counts the deliveries ingested in a batch of several.
 func (in *Ingester) Batched() int64 { return in.batched.Load() }
-
-type numberCacheKey struct{}
-
-// withNumberCache lets the changes ingested in one transaction share the
-// numbers they look up by phone number id.
-func withNumberCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, numberCacheKey{}, map[string][]*ent.Number{})
-}
-
-// numbersOf are the verified numbers of a phone number id, read through tx
-// (once per transaction of a batch).
-func numbersOf(ctx context.Context, tx *ent.Tx, phoneNumberID string) ([]*ent.Number, error) {
-	cache, _ := ctx.Value(numberCacheKey{}).(map[string][]*ent.Number)
-	if nums, ok := cache[phoneNumberID]; ok {
-		return nums, nil
-	}
-	nums, err := tx.Number.Query().Where(number.PhoneNumberID(phoneNumberID), number.VerifiedAtNotNil()).All(viewer.Platform(ctx))
-	if err == nil && cache != nil {
-		cache[phoneNumberID] = nums
-	}
-	return nums, err
-}
 
 // process ingests d under claim (none: whatever holds it), in one
 // transaction with its outcome: a delivery is ingested and marked at once
@@ -308,9 +287,6 @@ func (in *Ingester) ingest(ctx context.Context, tx *ent.Tx, d *ent.WebhookDelive
 		in.log.Warn("whatsapp: statuses for messages never recorded, given up", "delivery", d.ID, "waits", d.Attempts)
 		notes = append(notes, fmt.Sprintf("statuses for messages never recorded, given up after %d waits", d.Attempts))
 	}
-	if len(notes) > 0 {
-		u.SetError(strings.Join(notes, "; "))
-	}
 	state := webhookdelivery.StatePROCESSED
 	switch {
 	case !routed:
@@ -318,6 +294,13 @@ func (in *Ingester) ingest(ctx context.Context, tx *ent.Tx, d *ent.WebhookDelive
 		in.log.Warn("whatsapp: webhook for no known number, kept", "delivery", d.ID, "phone_number_ids", ids)
 	case len(unrouted) > 0:
 		in.log.Warn("whatsapp: webhook partly for no known number, kept for when it is linked", "delivery", d.ID, "unrouted", unrouted)
+	}
+	if b := batchOf(ctx); b != nil && claim != "" && len(notes) == 0 {
+		b.processed(d, claim, state, ids, unrouted) // marked with the rest of the batch
+		return false, nil
+	}
+	if len(notes) > 0 {
+		u.SetError(strings.Join(notes, "; "))
 	}
 	return false, record(ctx, u.SetState(state).SetProcessedAt(in.clock.Now()).ClearDueAt(), claim)
 }
@@ -418,31 +401,8 @@ func (in *Ingester) change(ctx context.Context, tx *ent.Tx, ch whatsapp.Change) 
 }
 
 // storedIDs are the provider ids of the messages already stored on a
-// number, among those a change brings.
+// number, among those a change brings (storedOf).
 type storedIDs map[string]bool
-
-// storedOf reads, in one query for the whole change, which of its messages,
-// echoes and history items num already has; the change's ingest adds those
-// it stores.
-func storedOf(ctx context.Context, tx *ent.Tx, num *ent.Number, ch whatsapp.Change) (storedIDs, error) {
-	var ids []string
-	for _, items := range [][]whatsapp.Message{ch.Messages, ch.Echoes, ch.History} {
-		for _, m := range items {
-			ids = append(ids, m.ID)
-		}
-	}
-	stored := storedIDs{}
-	if len(ids) == 0 {
-		return stored, nil
-	}
-	var found []string
-	err := tx.Message.Query().Where(message.NumberID(num.ID), message.ProviderMessageIDIn(ids...)).
-		Select(message.FieldProviderMessageID).Scan(ctx, &found)
-	for _, id := range found {
-		stored[id] = true
-	}
-	return stored, err
-}
 
 // inbound records a customer's message, creating or reopening its
 // conversation and contact.
@@ -487,7 +447,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 			create.SetReplyToID(orig.ID)
 		}
 	}
-	msg, err := create.Save(ctx)
+	msg, err := create.Save(report.Holding(ctx, conv)) // the report's facts need not read conv again
 	if err != nil {
 		return err
 	}
