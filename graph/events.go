@@ -164,17 +164,20 @@ func streamFetch[T any](ctx context.Context, bus realtime.Bus, after *int, types
 		if !slices.Contains(types, e.Type) {
 			return true
 		}
-		p := &pendingItem[T]{seq: e.Seq, done: make(chan struct{})}
 		f, err := decide(ctx, e)
-		if err != nil || f == nil {
-			p.err, p.ok = err, false
-			close(p.done)
-			return queue(p)
+		if err == nil && f == nil {
+			return true // not for this subscriber
 		}
-		if depth <= 1 {
-			p.item, p.ok, p.err = f(ctx)
+		p := &pendingItem[T]{seq: e.Seq, done: make(chan struct{})}
+		if err != nil || depth <= 1 {
+			if err == nil {
+				p.item, p.ok, p.err = f(ctx)
+			} else {
+				p.err = err
+			}
 			close(p.done)
-			return queue(p)
+			// sent now: one at a time, nothing waits behind it
+			return queue(p) && (depth > 1 || send())
 		}
 		go func() {
 			p.item, p.ok, p.err = f(ctx)

@@ -25,7 +25,13 @@ type Publisher struct {
 	outbox Outbox
 
 	mu      sync.Mutex
-	pending map[*ent.Tx]*[]Event // per open transaction, in publication order
+	pending map[*ent.Tx]*txEvents // per open transaction
+}
+
+// txEvents are a transaction's events: those of the segments closed
+// (Segment), in order, then the current segment's, later calls first.
+type txEvents struct {
+	closed, current []Event
 }
 
 // Outbox takes a transaction's events before it commits: what it writes
@@ -36,12 +42,29 @@ type Outbox interface {
 
 // NewPublisher returns a Publisher onto bus.
 func NewPublisher(bus Bus, log *slog.Logger) *Publisher {
-	return &Publisher{bus: bus, log: log, pending: map[*ent.Tx]*[]Event{}}
+	return &Publisher{bus: bus, log: log, pending: map[*ent.Tx]*txEvents{}}
 }
 
 // SetOutbox makes o receive every transaction's events before it commits.
 // Call it while building, before any transaction publishes.
 func (p *Publisher) SetOutbox(o Outbox) { p.outbox = o }
+
+// Segment closes the events registered on tx so far: they are published
+// before any registered after it, whatever the order within each segment.
+// A transaction that records several independent changes (a batch of
+// webhooks) opens a segment for each, so that they are published in the
+// order they were made.
+func (p *Publisher) Segment(tx *ent.Tx) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if list, open := p.pending[tx]; open {
+		list.closed = append(list.closed, list.current...)
+		list.current = nil
+	}
+}
 
 // OnCommit publishes events after tx commits. Events of later calls on the
 // same transaction are published first (ent runs the commit hooks registered
@@ -54,10 +77,10 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 	p.mu.Lock()
 	list, open := p.pending[tx]
 	if !open {
-		list = new([]Event)
+		list = new(txEvents)
 		p.pending[tx] = list
 	}
-	*list = append(append([]Event(nil), events...), *list...)
+	list.current = append(append([]Event(nil), events...), list.current...)
 	p.mu.Unlock()
 	if open {
 		return
@@ -76,7 +99,7 @@ func (p *Publisher) OnCommit(tx *ent.Tx, events ...Event) {
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
 			p.mu.Lock()
-			events := *list
+			events := slices.Concat(list.closed, list.current)
 			p.mu.Unlock()
 			if err := addAudience(ctx, tx, events); err != nil {
 				// Not worth the change: without an audience every

@@ -39,14 +39,20 @@ type Ingester struct {
 	clock  clock.Clock
 	log    *slog.Logger
 
-	dropped atomic.Int64 // deliveries whose statuses were given up
-	batched atomic.Int64 // deliveries ingested in a batch of several
+	dropped       atomic.Int64 // deliveries whose statuses were given up
+	batched       atomic.Int64 // deliveries ingested in a batch of several
+	batchFailures atomic.Int64
 
-	// BatchTx ingests a batch of deliveries in one transaction (SQLite: one
-	// writer, so one commit instead of one per webhook). Off on Postgres: a
-	// transaction holding several messages' row locks deadlocked (40P01)
-	// with the broadcast recorder's bulk UPDATE of the same messages.
+	// BatchTx ingests a batch's deliveries with statuses in its
+	// transactions too (SQLite: one writer, so one commit instead of one
+	// per webhook). Off on Postgres: a transaction holding several
+	// messages' row locks deadlocked (40P01) with the broadcast recorder's
+	// bulk UPDATE of the same messages. Deliveries without statuses are
+	// batched either way (ingestBatch).
 	BatchTx bool
+	// SerialBatches makes batches of one tenant go one at a time across
+	// instances (Postgres: an advisory lock per tenant; ingestTogether).
+	SerialBatches bool
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
 	// Templates, when set, applies a message_template_status_update of a
@@ -148,41 +154,63 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 	return nil
 }
 
-// ingestBatch ingests deliveries, each held under its own claim, in one
-// transaction (an eager ingest's or a sweep's batch): one commit, each
-// number read once, the report's facts summed, instead of a transaction per
-// delivery, which on SQLite's single writer queues every other write (a
-// broadcast's claims among them) behind each status webhook, and on Postgres
-// costs a commit and a dozen statements a message. When one of them fails,
-// the batch is rolled back and each is ingested alone, so that a failure is
-// recorded on its own delivery only. Without BatchTx (Postgres) a delivery
-// with statuses is ingested alone: a transaction holding several messages'
-// row locks deadlocked (40P01) with the broadcast recorder's bulk UPDATE of
-// the same messages.
+// ingestBatch ingests deliveries, each held under its own claim, in their
+// order (an eager ingest's or a sweep's batch). Runs of deliveries without
+// statuses (of any delivery with BatchTx, SQLite) are ingested in one
+// transaction (ingestTogether); a delivery with statuses on Postgres is
+// ingested alone, after what came before it: a transaction holding several
+// messages' row locks deadlocked (40P01) with the broadcast recorder's bulk
+// UPDATE of the same messages. A delivery whose claim's lease passed while
+// it waited is left to the sweep that may already hold it.
 func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) {
-	var together []*ent.WebhookDelivery
+	now := in.clock.Now()
+	var run []*ent.WebhookDelivery
 	var ns []*whatsapp.Notification
 	for _, d := range ds {
-		if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
+		if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED ||
+			(d.Claim != "" && d.DueAt != nil && !now.Before(*d.DueAt)) {
 			continue
 		}
 		n, err := whatsapp.Parse(d.Body)
 		if err != nil || (!in.BatchTx && hasStatuses(n)) {
+			in.ingestTogether(ctx, run, ns)
+			run, ns = nil, nil
 			in.ingestClaimed(ctx, d, d.Claim) // a malformed body is recorded FAILED there
 			continue
 		}
-		together, ns = append(together, d), append(ns, n)
+		run, ns = append(run, d), append(ns, n)
 	}
-	if len(together) == 1 {
-		in.ingestClaimed(ctx, together[0], together[0].Claim)
+	in.ingestTogether(ctx, run, ns)
+}
+
+// ingestTogether ingests ds, whose bodies are ns, in one transaction: one
+// commit, each number and the customers' contacts read once, the report's
+// facts summed, the deliveries marked together (batch.go), instead of a
+// transaction and a dozen statements a message. Their events are published
+// in the deliveries' order. With SerialBatches, a batch first takes a
+// transaction-level lock on each tenant it concerns, in one order: batches
+// of one tenant, on every instance, go one after the other, where two of
+// them holding one customer's conversation and another's, or two agents
+// routing just claimed, in opposite orders deadlocked. When the batch
+// fails, it is rolled back, said, and each delivery is ingested alone, so
+// that a failure is recorded on its own delivery only.
+func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDelivery, ns []*whatsapp.Notification) {
+	switch len(ds) {
+	case 0:
 		return
-	}
-	if len(together) == 0 {
+	case 1:
+		in.ingestClaimed(ctx, ds[0], ds[0].Claim)
 		return
 	}
 	ctx, b := withBatch(viewer.Platform(ctx), ns)
 	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
-		for i, d := range together {
+		if in.SerialBatches {
+			if err := in.lockTenants(ctx, tx, ns); err != nil {
+				return err
+			}
+		}
+		for i, d := range ds {
+			in.pub.Segment(tx) // published after the deliveries before it
 			if _, err := in.ingest(ctx, tx, d, d.Claim, ns[i]); err != nil {
 				return err
 			}
@@ -190,13 +218,49 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) 
 		return b.mark(ctx, tx, in.clock.Now())
 	})
 	if err == nil {
-		in.batched.Add(int64(len(together)))
+		in.batched.Add(int64(len(ds)))
 		return
 	}
-	for _, d := range together {
+	if n := in.batchFailures.Add(1); n&(n-1) == 0 { // the 1st, 2nd, 4th…: said, not flooded
+		in.log.Warn("whatsapp: a batch of webhooks failed; each is ingested alone", "deliveries", len(ds), "failures", n, "err", err)
+	}
+	for _, d := range ds {
 		in.ingestClaimed(ctx, d, d.Claim)
 	}
 }
+
+// lockTenants takes, in tx, the ingest's lock of each tenant whose numbers
+// the changes of ns are for (Postgres's pg_advisory_xact_lock, released at
+// the commit), in one order.
+func (in *Ingester) lockTenants(ctx context.Context, tx *ent.Tx, ns []*whatsapp.Notification) error {
+	var tenants []string
+	for _, n := range ns {
+		for _, ch := range n.Changes {
+			if ch.PhoneNumberID == "" {
+				continue
+			}
+			nums, err := numbersOf(ctx, tx, ch.PhoneNumberID)
+			if err != nil {
+				return err
+			}
+			for _, num := range nums {
+				if !slices.Contains(tenants, num.TenantID) {
+					tenants = append(tenants, num.TenantID)
+				}
+			}
+		}
+	}
+	slices.Sort(tenants)
+	for _, t := range tenants {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchboard.ingest.' || $1))`, t); err != nil {
+			return fmt.Errorf("lock tenant %s for a batch: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// BatchFailures counts the batches rolled back and ingested one by one.
+func (in *Ingester) BatchFailures() int64 { return in.batchFailures.Load() }
 
 // hasStatuses tells whether n carries statuses of sent messages.
 func hasStatuses(n *whatsapp.Notification) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"entgo.io/ent/dialect"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,6 +59,7 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := realtime.NewMemory()
 	b := &testBundle{db: db, ctx: ctx, num: num, bus: bus, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(bus, log), clock.Real(), log)}
+	b.ingester.SerialBatches = db.Dialect == dialect.Postgres // as the App
 	// no eager ingest: post ingests what the endpoint stored
 	b.hook = &connector.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log}
 	return b

@@ -27,7 +27,7 @@ import (
 const ClaimLease = 30 * time.Second
 
 // Sweeper ingests the stored deliveries that no ingest holds: those stored
-// while every eager slot was taken, those whose wait for a status's message
+// while the eager ingest's queue was full, those whose wait for a status's message
 // or whose backoff after a failure is over, those replayed, and those whose
 // ingest died (its claim's lease passed). Every instance runs one; a claim
 // takes each delivery for one of them only (on Postgres, FOR UPDATE SKIP
@@ -81,11 +81,12 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(ids), err // the claim passes, and a sweep takes them again
 	}
-	// Each worker ingests its share in one transaction. SQLite has one
-	// writer: one worker, one transaction for the whole claim. On Postgres
-	// the statuses of one message go to the same share, in order: two
-	// shares updating the same messages in different orders would
-	// deadlock (and fall back to one transaction per delivery).
+	// Each worker ingests its share (ingestBatch: runs without statuses
+	// in one transaction, on Postgres a delivery with statuses alone).
+	// SQLite has one writer: one worker, one transaction for the whole
+	// claim. On Postgres the statuses of one message go to the same share,
+	// in order: two shares updating the same messages in different orders
+	// would deadlock.
 	workers := min(cmp.Or(s.Workers, 8), len(ds))
 	if s.Dialect == dialect.SQLite {
 		workers = 1

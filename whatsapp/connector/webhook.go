@@ -42,7 +42,9 @@ type Webhook struct {
 	Ingester *Ingester
 	Eager    int
 	// Lease is how long an eager ingest holds its delivery (ClaimLease when
-	// zero): after that a sweep takes it, the ingest being presumed dead.
+	// zero), from when it is stored: after that a sweep takes it, the ingest
+	// being presumed dead, and an eager ingest that finds it still queued
+	// leaves it to the sweep.
 	Lease time.Duration
 	// Writers is how many batches of deliveries are stored at once (1 when
 	// zero). POSTs that arrive while a batch is being stored wait and are
@@ -167,8 +169,8 @@ func (h *Webhook) post(w http.ResponseWriter, r *http.Request) {
 }
 
 // storePending stores the pending arrivals a batch at a time until none is
-// left, answering each, and hands every batch to an eager ingest when one
-// is free.
+// left, answering each, and queues every batch for the eager ingest when
+// its queue has room.
 func (h *Webhook) storePending(ctx context.Context) {
 	for {
 		h.mu.Lock()

@@ -1,0 +1,161 @@
+package connector_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/message"
+	"github.com/switchboard-dev/switchboard/realtime"
+	"github.com/switchboard-dev/switchboard/store"
+	"github.com/switchboard-dev/switchboard/store/storetest"
+	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp/connector"
+)
+
+// meetingArrivals holds the first n arrivals until all n came, or wait
+// passed: two batches that can run at once both get in before either goes
+// on.
+type meetingArrivals struct {
+	n       int32
+	wait    time.Duration
+	entered atomic.Int32
+	all     chan struct{}
+}
+
+func (h *meetingArrivals) Arrived(context.Context, *ent.Tx, *ent.Conversation, *ent.Message, bool) error {
+	if k := h.entered.Add(1); k <= h.n {
+		if k == h.n {
+			close(h.all)
+		}
+		select {
+		case <-h.all:
+		case <-time.After(h.wait):
+		}
+	}
+	return nil
+}
+
+// claimedDelivery stores body claimed, as an eager ingest holds it.
+func claimedDelivery(t *testing.T, db *store.DB, body []byte) *ent.WebhookDelivery {
+	t.Helper()
+	d, err := db.Client.WebhookDelivery.Create().SetBody(body).SetClaim(fmt.Sprint("claim ", time.Now().UnixNano())).
+		SetDueAt(time.Now().Add(connector.ClaimLease).UTC()).Save(viewer.Platform(t.Context()))
+	require.NoError(t, err)
+	return d
+}
+
+func customerText(who int, id string, ts int64) []byte {
+	body := inboundAt(id, ts, "text", `{"body":"hi"}`)
+	return bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", who), -1)
+}
+
+// Two batches of one tenant holding two customers' conversations in
+// opposite orders do not deadlock on Postgres: they go one after the other
+// (found by review: 40P01 after a second's wait, and both batches redone a
+// delivery at a time).
+func TestBatchesOfATenantDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect == dialect.SQLite {
+			t.Skip("SQLite has one writer: its transactions never hold locks against each other")
+		}
+		b := setup(t, db)
+		require.Equal(t, http.StatusOK, b.post(t, customerText(1, "wamid.a0", 1750000000)))
+		require.Equal(t, http.StatusOK, b.post(t, customerText(2, "wamid.b0", 1750000000)))
+		first := []*ent.WebhookDelivery{claimedDelivery(t, db, customerText(1, "wamid.a1", 1750000001)),
+			claimedDelivery(t, db, customerText(2, "wamid.b1", 1750000001))}
+		second := []*ent.WebhookDelivery{claimedDelivery(t, db, customerText(2, "wamid.b2", 1750000002)),
+			claimedDelivery(t, db, customerText(1, "wamid.a2", 1750000002))}
+		b.ingester.Arrivals = &meetingArrivals{n: 2, wait: 500 * time.Millisecond, all: make(chan struct{})}
+		var wg sync.WaitGroup
+		for _, batch := range [][]*ent.WebhookDelivery{first, second} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.ingester.IngestBatch(t.Context(), batch)
+			}()
+		}
+		wg.Wait()
+		n, err := db.Client.Message.Query().Where(message.ProviderMessageIDIn("wamid.a1", "wamid.b1", "wamid.a2", "wamid.b2")).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 4, n)
+		require.EqualValues(t, 4, b.ingester.Batched(), "both batches committed as batches")
+		require.Zero(t, b.ingester.BatchFailures())
+	})
+}
+
+// A batch's events are published in its deliveries' order: a customer's
+// messages reach screens as they were sent (found by review: the last
+// delivery's events went first).
+func TestBatchPublishesInDeliveryOrder(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		sub, err := b.bus.Subscribe(t.Context(), b.num.TenantID)
+		require.NoError(t, err)
+		defer sub.Close()
+		var ds []*ent.WebhookDelivery
+		for i, id := range []string{"wamid.first", "wamid.second", "wamid.third"} {
+			ds = append(ds, claimedDelivery(t, db, inboundAt(id, 1750000000+int64(i), "text", `{"body":"hi"}`)))
+		}
+		b.ingester.IngestBatch(t.Context(), ds)
+		require.EqualValues(t, 3, b.ingester.Batched())
+		wamid := map[string]string{}
+		ms, err := db.Client.Message.Query().All(b.ctx)
+		require.NoError(t, err)
+		for _, m := range ms {
+			wamid[m.ID] = *m.ProviderMessageID
+		}
+		var order []string
+		for len(order) < 3 {
+			select {
+			case e := <-sub.Events():
+				if e.Type == realtime.MessageChanged && wamid[e.Subject] != "" {
+					order = append(order, wamid[e.Subject])
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("events: %v", order)
+			}
+		}
+		require.Equal(t, []string{"wamid.first", "wamid.second", "wamid.third"}, order)
+	})
+}
+
+// A delivery with statuses in a batch on Postgres is ingested after the
+// deliveries before it, not ahead of them: a status of an echo that came
+// just before it finds its message.
+func TestBatchKeepsArrivalOrderAroundStatuses(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		echo := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"smb_message_echoes",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"message_echoes":[{"from":"972123456789","to":"16505551234","id":"wamid.echoed","timestamp":"1750000000","type":"text","text":{"body":"from the phone"}}]}}]}]}`)
+		status := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
+"statuses":[{"id":"wamid.echoed","status":"delivered","timestamp":"1750000001","recipient_id":"16505551234"}]}}]}]}`)
+		ds := []*ent.WebhookDelivery{
+			claimedDelivery(t, db, customerText(1, "wamid.before", 1750000000)),
+			claimedDelivery(t, db, echo),
+			claimedDelivery(t, db, status),
+			claimedDelivery(t, db, customerText(2, "wamid.after", 1750000002)),
+		}
+		b.ingester.IngestBatch(t.Context(), ds)
+		m, err := db.Client.Message.Query().Where(message.ProviderMessageID("wamid.echoed")).Only(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, message.StatusDELIVERED, m.Status, "the status found its message at once")
+		n, err := db.Client.Message.Query().Where(message.ProviderMessageIDIn("wamid.before", "wamid.after")).Count(b.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+	})
+}
