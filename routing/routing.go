@@ -288,6 +288,9 @@ func (s *Service) claimAndGive(ctx context.Context, tx *ent.Tx, conv *ent.Conver
 	if !ok {
 		return "", nil
 	}
+	if err := schema.TouchAgents(ctx); err != nil {
+		return "", err
+	}
 	now := s.clock.Now()
 	arg := func(v any) string {
 		args = append(args, v)
@@ -439,6 +442,9 @@ func (s *Service) candidates(ctx context.Context, tx *ent.Tx, conv *ent.Conversa
 // claim raises agentID's load if they are still eligible: one conditional
 // update, so that two instances never both take an agent's last place.
 func (s *Service) claim(ctx context.Context, tx *ent.Tx, agentID string, eligible []predicate.Agent) (bool, error) {
+	if err := schema.TouchAgents(ctx); err != nil {
+		return false, err
+	}
 	n, err := tx.Agent.Update().
 		Where(append([]predicate.Agent{agent.ID(agentID)}, eligible...)...).
 		AddOpenCount(1).SetLastAssignedAt(s.clock.Now()).

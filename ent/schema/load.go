@@ -42,6 +42,25 @@ func knownRowOf(ctx context.Context) *knownRow {
 	return nil
 }
 
+type agentsKey struct{}
+
+// BeforeAgents returns ctx in which f runs before a write changes an
+// agent's row (its load, or routing's claim), once per such write: the
+// webhook ingest's batches take their tenant's lock there (package
+// connector), since agents are what batches of different customers share.
+func BeforeAgents(ctx context.Context, f func(ctx context.Context) error) context.Context {
+	return context.WithValue(ctx, agentsKey{}, f)
+}
+
+// TouchAgents runs what BeforeAgents set, if anything: call it before a
+// write of agents' rows.
+func TouchAgents(ctx context.Context) error {
+	if f, ok := ctx.Value(agentsKey{}).(func(context.Context) error); ok {
+		return f(ctx)
+	}
+	return nil
+}
+
 func claimed(ctx context.Context) string {
 	switch v := ctx.Value(loadClaimKey{}).(type) {
 	case string:
@@ -192,6 +211,11 @@ func moveLoad(ctx context.Context, c *gen.Client, from, to string, counted bool)
 		ds = append(ds, delta{to, +1})
 	}
 	slices.SortFunc(ds, func(a, b delta) int { return strings.Compare(a.id, b.id) })
+	if len(ds) > 0 {
+		if err := TouchAgents(ctx); err != nil {
+			return err
+		}
+	}
 	for _, d := range ds {
 		if err := c.Agent.Update().Where(agent.ID(d.id)).AddOpenCount(d.by).Exec(ctx); err != nil {
 			return err

@@ -37,6 +37,25 @@ type batch struct {
 	contacts  map[string]*knownContacts
 	// outcomes are the deliveries processed, to be marked so together.
 	outcomes map[outcomeKey]*deferredOutcome
+	locked   []string // the tenants lockTenant locked
+}
+
+// lockTenant takes, in tx, the lock of the tenant's batches (Postgres's
+// pg_advisory_xact_lock, released at the commit) once per batch, before
+// the batch first writes an agent's row (schema.TouchAgents: routing
+// claims the agent; a reopened conversation counts in its agent's load).
+// Everything the batch held before is its customers' own, which no other
+// batch holds (shareKey), so two batches never wait for each other in a
+// cycle: one holds the lock and rows the other never asks for.
+func (b *batch) lockTenant(ctx context.Context, tx *ent.Tx, tenantID string) error {
+	if slices.Contains(b.locked, tenantID) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchboard.ingest.' || $1))`, tenantID); err != nil {
+		return fmt.Errorf("lock tenant %s for a batch: %w", tenantID, err)
+	}
+	b.locked = append(b.locked, tenantID)
+	return nil
 }
 
 // knownContacts are a tenant's contacts that the batch's customers name, as

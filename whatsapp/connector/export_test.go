@@ -10,3 +10,6 @@ import (
 func (in *Ingester) IngestBatch(ctx context.Context, ds []*ent.WebhookDelivery) {
 	in.ingestBatch(ctx, ds)
 }
+
+// Partition is partition.
+func Partition(d *ent.WebhookDelivery, n int) int { return partition(d, n) }

@@ -50,8 +50,8 @@ type Ingester struct {
 	// bulk UPDATE of the same messages. Deliveries without statuses are
 	// batched either way (ingestBatch).
 	BatchTx bool
-	// SerialBatches makes batches of one tenant go one at a time across
-	// instances (Postgres: an advisory lock per tenant; ingestTogether).
+	// SerialBatches makes batches of one tenant route one at a time across
+	// instances (Postgres: an advisory lock per tenant, lockTenant).
 	SerialBatches bool
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
@@ -187,13 +187,14 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) 
 // commit, each number and the customers' contacts read once, the report's
 // facts summed, the deliveries marked together (batch.go), instead of a
 // transaction and a dozen statements a message. Their events are published
-// in the deliveries' order. With SerialBatches, a batch first takes a
-// transaction-level lock on each tenant it concerns, in one order: batches
-// of one tenant, on every instance, go one after the other, where two of
-// them holding one customer's conversation and another's, or two agents
-// routing just claimed, in opposite orders deadlocked. When the batch
-// fails, it is rolled back, said, and each delivery is ingested alone, so
-// that a failure is recorded on its own delivery only.
+// in the deliveries' order. Batches ingested at once hold different
+// customers (the eager ingest's partitions, the sweep's shares: shareKey),
+// so their contacts and conversations never wait for each other; what they
+// share, the agents' rows (routing claims an agent; a conversation reopened
+// or routed changes its agent's load), is written after a lock of the
+// tenant with SerialBatches (lockTenant, at schema.TouchAgents). When the batch fails, it is rolled back,
+// said, and each delivery is ingested alone, so that a failure is recorded
+// on its own delivery only.
 func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDelivery, ns []*whatsapp.Notification) {
 	switch len(ds) {
 	case 0:
@@ -205,9 +206,9 @@ func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDeliver
 	ctx, b := withBatch(viewer.Platform(ctx), ns)
 	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
 		if in.SerialBatches {
-			if err := in.lockTenants(ctx, tx, ns); err != nil {
-				return err
-			}
+			ctx = schema.BeforeAgents(ctx, func(ctx context.Context) error {
+				return b.lockTenant(ctx, tx, viewer.FromContext(ctx).TenantID)
+			})
 		}
 		for i, d := range ds {
 			in.pub.Segment(tx) // published after the deliveries before it
@@ -227,36 +228,6 @@ func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDeliver
 	for _, d := range ds {
 		in.ingestClaimed(ctx, d, d.Claim)
 	}
-}
-
-// lockTenants takes, in tx, the ingest's lock of each tenant whose numbers
-// the changes of ns are for (Postgres's pg_advisory_xact_lock, released at
-// the commit), in one order.
-func (in *Ingester) lockTenants(ctx context.Context, tx *ent.Tx, ns []*whatsapp.Notification) error {
-	var tenants []string
-	for _, n := range ns {
-		for _, ch := range n.Changes {
-			if ch.PhoneNumberID == "" {
-				continue
-			}
-			nums, err := numbersOf(ctx, tx, ch.PhoneNumberID)
-			if err != nil {
-				return err
-			}
-			for _, num := range nums {
-				if !slices.Contains(tenants, num.TenantID) {
-					tenants = append(tenants, num.TenantID)
-				}
-			}
-		}
-	}
-	slices.Sort(tenants)
-	for _, t := range tenants {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchboard.ingest.' || $1))`, t); err != nil {
-			return fmt.Errorf("lock tenant %s for a batch: %w", t, err)
-		}
-	}
-	return nil
 }
 
 // BatchFailures counts the batches rolled back and ingested one by one.

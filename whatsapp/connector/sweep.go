@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -95,9 +94,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if workers > 1 { // the share key reads each body: only where there are shares to choose
 		shares = make([][]*ent.WebhookDelivery, workers)
 		for _, d := range ds {
-			h := fnv.New32a()
-			_, _ = h.Write([]byte(shareKey(d)))
-			i := int(h.Sum32() % uint32(workers))
+			i := partition(d, workers)
 			shares[i] = append(shares[i], d)
 		}
 	}
@@ -116,16 +113,25 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// shareKey is what decides a delivery's share of a sweep: the message its
-// first status is about, else the delivery itself.
+// shareKey is what decides a delivery's share of a sweep and its partition
+// of the eager ingest: the message its first status is about, else the
+// customer its first message is from (or an echo or history item is to),
+// else the delivery itself. Two batches ingested at once then hold
+// different customers' contacts and conversations, and one message's
+// statuses go in order.
 func shareKey(d *ent.WebhookDelivery) string {
+	type item struct {
+		ID   string `json:"id"`
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
 	var body struct {
 		Entry []struct {
 			Changes []struct {
 				Value struct {
-					Statuses []struct {
-						ID string `json:"id"`
-					} `json:"statuses"`
+					Statuses []item `json:"statuses"`
+					Messages []item `json:"messages"`
+					Echoes   []item `json:"message_echoes"`
 				} `json:"value"`
 			} `json:"changes"`
 		} `json:"entry"`
@@ -135,6 +141,12 @@ func shareKey(d *ent.WebhookDelivery) string {
 			for _, c := range e.Changes {
 				for _, st := range c.Value.Statuses {
 					return st.ID
+				}
+				for _, m := range c.Value.Messages {
+					return "customer " + m.From
+				}
+				for _, m := range c.Value.Echoes {
+					return "customer " + m.To
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -65,11 +66,15 @@ type Webhook struct {
 
 	rejected, accepted, shed atomic.Int64
 
-	mu        sync.Mutex
-	pending   []*arrival // POSTs waiting to be stored
-	writing   int        // requests storing batches
-	queued    []*ent.WebhookDelivery
-	ingesting int // eager workers running
+	mu      sync.Mutex
+	pending []*arrival // POSTs waiting to be stored
+	writing int        // requests storing batches
+	// queued are the deliveries waiting for the eager ingest, in Eager
+	// partitions by customer (shareKey): each has one worker at most, so
+	// batches ingested at once hold different customers' rows.
+	queued    [][]*ent.WebhookDelivery
+	nQueued   int
+	ingesting []bool
 	batches   atomic.Int64
 }
 
@@ -194,7 +199,7 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 	eager := false
 	if h.Ingester != nil {
 		h.mu.Lock()
-		eager = len(h.queued) < h.Eager*maxBatch
+		eager = h.nQueued < max(h.Eager, 1)*maxBatch
 		h.mu.Unlock()
 	}
 	var claim string
@@ -249,32 +254,53 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 	if !eager {
 		return
 	}
+	workers := max(h.Eager, 1)
 	h.mu.Lock()
-	h.queued = append(h.queued, ds...)
-	start := h.ingesting < max(h.Eager, 1)
-	if start {
-		h.ingesting++
+	if h.queued == nil {
+		h.queued, h.ingesting = make([][]*ent.WebhookDelivery, workers), make([]bool, workers)
+	}
+	var start []int
+	for _, d := range ds {
+		i := partition(d, workers)
+		h.queued[i] = append(h.queued[i], d)
+		h.nQueued++
+		if !h.ingesting[i] {
+			h.ingesting[i] = true
+			start = append(start, i)
+		}
 	}
 	h.mu.Unlock()
-	if start {
-		go h.ingestQueued(ctx)
+	for _, i := range start {
+		go h.ingestQueued(ctx, i)
 	}
 }
 
-// ingestQueued ingests what the eager ingest holds, maxBatch deliveries at
-// a time, until nothing is queued.
-func (h *Webhook) ingestQueued(ctx context.Context) {
+// ingestQueued ingests what partition i of the eager ingest holds,
+// maxBatch deliveries at a time, until nothing is queued there.
+func (h *Webhook) ingestQueued(ctx context.Context, i int) {
 	for {
 		h.mu.Lock()
-		n := min(len(h.queued), maxBatch)
+		n := min(len(h.queued[i]), maxBatch)
 		if n == 0 {
-			h.ingesting--
+			h.ingesting[i] = false
 			h.mu.Unlock()
 			return
 		}
-		batch := slices.Clone(h.queued[:n])
-		h.queued = slices.Delete(h.queued, 0, n)
+		batch := slices.Clone(h.queued[i][:n])
+		h.queued[i] = slices.Delete(h.queued[i], 0, n)
+		h.nQueued -= n
 		h.mu.Unlock()
 		h.Ingester.ingestBatch(ctx, batch)
 	}
+}
+
+// partition is d's among n, by its share key: a customer's deliveries (a
+// message's statuses) always in the same one.
+func partition(d *ent.WebhookDelivery, n int) int {
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(shareKey(d)))
+	return int(h.Sum32() % uint32(n))
 }
