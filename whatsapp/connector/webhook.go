@@ -38,7 +38,7 @@ type Webhook struct {
 	// Eager workers take what is queued, up to maxBatch deliveries at a time
 	// each, and ingest it in one transaction when they can (a group commit:
 	// under load the batches grow with the time a batch takes, idle each
-	// delivery goes at once). While Eager × maxBatch deliveries wait, new
+	// delivery goes at once; none when Eager is zero). While Eager × maxBatch deliveries wait, new
 	// ones are stored unclaimed for the Sweeper.
 	Ingester *Ingester
 	Eager    int
@@ -199,7 +199,7 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 	eager := false
 	if h.Ingester != nil {
 		h.mu.Lock()
-		eager = h.nQueued < max(h.Eager, 1)*maxBatch
+		eager = h.nQueued < h.Eager*maxBatch // none without Eager workers
 		h.mu.Unlock()
 	}
 	var claim string
@@ -254,7 +254,7 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 	if !eager {
 		return
 	}
-	workers := max(h.Eager, 1)
+	workers := h.Eager
 	h.mu.Lock()
 	if h.queued == nil {
 		h.queued, h.ingesting = make([][]*ent.WebhookDelivery, workers), make([]bool, workers)
