@@ -73,6 +73,7 @@ type outcomeKey struct {
 
 // deferredOutcome is the outcome of deliveries: processed with state, for the
 // phone number ids ids of which unrouted had no number.
+//
 // Each delivery is marked only under the claim it is held by: a claim is
 // a token of the store or the sweep that took a delivery, and the one that
 // takes it next gets a new one, so a delivery whose claim passed matches
@@ -85,12 +86,12 @@ type deferredOutcome struct {
 
 type batchKey struct{}
 
-// withBatch returns ctx carrying the batch of the notifications ns.
-func withBatch(ctx context.Context, ns []*whatsapp.Notification) (context.Context, *batch) {
+// withBatch returns ctx carrying the batch of the deliveries ds.
+func withBatch(ctx context.Context, ds []delivery) (context.Context, *batch) {
 	b := &batch{numbers: map[string][]*ent.Number{}, ids: map[string][]string{}, stored: map[string]storedIDs{},
 		contacts: map[string]*knownContacts{}, outcomes: map[outcomeKey]*deferredOutcome{}}
-	for _, n := range ns {
-		for _, ch := range n.Changes {
+	for _, d := range ds {
+		for _, ch := range d.n.Changes {
 			for _, items := range [][]whatsapp.Message{ch.Messages, ch.Echoes, ch.History} {
 				for _, m := range items {
 					b.ids[ch.PhoneNumberID] = append(b.ids[ch.PhoneNumberID], m.ID)

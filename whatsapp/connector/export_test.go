@@ -8,8 +8,8 @@ import (
 
 // IngestBatch is ingestBatch, for tests that make batches themselves.
 func (in *Ingester) IngestBatch(ctx context.Context, ds []*ent.WebhookDelivery) {
-	in.ingestBatch(ctx, ds)
+	in.ingestBatch(ctx, parseAll(ds))
 }
 
 // Partition is partition.
-func Partition(d *ent.WebhookDelivery, n int) int { return partition(d, n) }
+func Partition(d *ent.WebhookDelivery, n int) int { return partition(parse(d), n) }

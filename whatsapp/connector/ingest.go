@@ -83,14 +83,35 @@ func (in *Ingester) Process(ctx context.Context, deliveryID string) error {
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", deliveryID, err)
 	}
-	return in.process(ctx, d, "")
+	return in.process(ctx, parse(d), "")
+}
+
+// delivery is a stored delivery and its body, parsed once: for its
+// partition (shareKey) and its ingest.
+type delivery struct {
+	*ent.WebhookDelivery
+	n   *whatsapp.Notification
+	err error // the body is malformed
+}
+
+func parse(d *ent.WebhookDelivery) delivery {
+	n, err := whatsapp.Parse(d.Body)
+	return delivery{WebhookDelivery: d, n: n, err: err}
+}
+
+func parseAll(ds []*ent.WebhookDelivery) []delivery {
+	out := make([]delivery, len(ds))
+	for i, d := range ds {
+		out[i] = parse(d)
+	}
+	return out
 }
 
 // ingestClaimed ingests d, held under claim. When that fails, d goes back
 // to the sweep, to be taken again after a backoff, or is FAILED after
 // maxAttempts; when the claim was lost (a sweep took d, the lease having
 // passed), the ingest that holds it now records the outcome.
-func (in *Ingester) ingestClaimed(ctx context.Context, d *ent.WebhookDelivery, claim string) {
+func (in *Ingester) ingestClaimed(ctx context.Context, d delivery, claim string) {
 	err := in.process(ctx, d, claim)
 	switch {
 	case err == nil || errors.Is(err, ErrStatusBeforeSend):
@@ -98,7 +119,7 @@ func (in *Ingester) ingestClaimed(ctx context.Context, d *ent.WebhookDelivery, c
 		in.log.Warn("whatsapp: a delivery's claim passed before its ingest ended; ingested again by its new holder",
 			"delivery", d.ID)
 	default:
-		in.release(ctx, d, claim, err)
+		in.release(ctx, d.WebhookDelivery, claim, err)
 	}
 }
 
@@ -162,28 +183,26 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 // messages' row locks deadlocked (40P01) with the broadcast recorder's bulk
 // UPDATE of the same messages. A delivery whose claim's lease passed while
 // it waited is left to the sweep that may already hold it.
-func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) {
+func (in *Ingester) ingestBatch(ctx context.Context, ds []delivery) {
 	now := in.clock.Now()
-	var run []*ent.WebhookDelivery
-	var ns []*whatsapp.Notification
+	var run []delivery
 	for _, d := range ds {
 		if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED ||
 			(d.Claim != "" && d.DueAt != nil && !now.Before(*d.DueAt)) {
 			continue
 		}
-		n, err := whatsapp.Parse(d.Body)
-		if err != nil || (!in.BatchTx && hasStatuses(n)) {
-			in.ingestTogether(ctx, run, ns)
-			run, ns = nil, nil
+		if d.err != nil || (!in.BatchTx && hasStatuses(d.n)) {
+			in.ingestTogether(ctx, run)
+			run = nil
 			in.ingestClaimed(ctx, d, d.Claim) // a malformed body is recorded FAILED there
 			continue
 		}
-		run, ns = append(run, d), append(ns, n)
+		run = append(run, d)
 	}
-	in.ingestTogether(ctx, run, ns)
+	in.ingestTogether(ctx, run)
 }
 
-// ingestTogether ingests ds, whose bodies are ns, in one transaction: one
+// ingestTogether ingests ds in one transaction: one
 // commit, each number and the customers' contacts read once, the report's
 // facts summed, the deliveries marked together (batch.go), instead of a
 // transaction and a dozen statements a message. Their events are published
@@ -195,7 +214,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []*ent.WebhookDelivery) 
 // tenant with SerialBatches (lockTenant, at schema.TouchAgents). When the batch fails, it is rolled back,
 // said, and each delivery is ingested alone, so that a failure is recorded
 // on its own delivery only.
-func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDelivery, ns []*whatsapp.Notification) {
+func (in *Ingester) ingestTogether(ctx context.Context, ds []delivery) {
 	switch len(ds) {
 	case 0:
 		return
@@ -203,16 +222,16 @@ func (in *Ingester) ingestTogether(ctx context.Context, ds []*ent.WebhookDeliver
 		in.ingestClaimed(ctx, ds[0], ds[0].Claim)
 		return
 	}
-	ctx, b := withBatch(viewer.Platform(ctx), ns)
+	ctx, b := withBatch(viewer.Platform(ctx), ds)
 	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
 		if in.SerialBatches {
 			ctx = schema.BeforeAgents(ctx, func(ctx context.Context) error {
 				return b.lockTenant(ctx, tx, viewer.FromContext(ctx).TenantID)
 			})
 		}
-		for i, d := range ds {
+		for _, d := range ds {
 			in.pub.Segment(tx) // published after the deliveries before it
-			if _, err := in.ingest(ctx, tx, d, d.Claim, ns[i]); err != nil {
+			if _, err := in.ingest(ctx, tx, d.WebhookDelivery, d.Claim, d.n); err != nil {
 				return err
 			}
 		}
@@ -249,19 +268,18 @@ func (in *Ingester) Batched() int64 { return in.batched.Load() }
 // process ingests d under claim (none: whatever holds it), in one
 // transaction with its outcome: a delivery is ingested and marked at once
 // (one commit), and an ingest whose claim was lost leaves nothing behind.
-func (in *Ingester) process(ctx context.Context, d *ent.WebhookDelivery, claim string) error {
+func (in *Ingester) process(ctx context.Context, d delivery, claim string) error {
 	if d.State == webhookdelivery.StatePROCESSED || d.State == webhookdelivery.StateUNROUTED {
 		return nil
 	}
-	n, err := whatsapp.Parse(d.Body)
-	if err != nil {
+	if d.err != nil {
 		// Malformed bodies are kept, marked, and never retried.
-		return record(ctx, outcome(in.client, d, claim).SetState(webhookdelivery.StateFAILED).SetError(err.Error()), claim)
+		return record(ctx, outcome(in.client, d.WebhookDelivery, claim).SetState(webhookdelivery.StateFAILED).SetError(d.err.Error()), claim)
 	}
 	waits := false
-	err = store.WithTx(viewer.Platform(ctx), in.client, func(ctx context.Context, tx *ent.Tx) error {
+	err := store.WithTx(viewer.Platform(ctx), in.client, func(ctx context.Context, tx *ent.Tx) error {
 		var err error
-		waits, err = in.ingest(ctx, tx, d, claim, n)
+		waits, err = in.ingest(ctx, tx, d.WebhookDelivery, claim, d.n)
 		return err
 	})
 	if err == nil && waits {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/viewer"
+	"github.com/switchboard-dev/switchboard/whatsapp"
 )
 
 // ClaimLease is how long an ingest holds the delivery it claimed. One that
@@ -75,11 +75,12 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	ctx = context.WithoutCancel(ctx)
-	ds, err := s.Client.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...)).
+	stored, err := s.Client.WebhookDelivery.Query().Where(webhookdelivery.IDIn(ids...)).
 		Order(ent.Asc(webhookdelivery.FieldCreatedAt)).All(viewer.Platform(ctx))
 	if err != nil {
 		return len(ids), err // the claim passes, and a sweep takes them again
 	}
+	ds := parseAll(stored)
 	// Each worker ingests its share (ingestBatch: runs without statuses
 	// in one transaction, on Postgres a delivery with statuses alone).
 	// SQLite has one writer: one worker, one transaction for the whole
@@ -90,9 +91,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	if s.Dialect == dialect.SQLite {
 		workers = 1
 	}
-	shares := [][]*ent.WebhookDelivery{ds}
-	if workers > 1 { // the share key reads each body: only where there are shares to choose
-		shares = make([][]*ent.WebhookDelivery, workers)
+	shares := [][]delivery{ds}
+	if workers > 1 {
+		shares = make([][]delivery, workers)
 		for _, d := range ds {
 			i := partition(d, workers)
 			shares[i] = append(shares[i], d)
@@ -115,38 +116,19 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 
 // shareKey is what decides a delivery's share of a sweep and its partition
 // of the eager ingest: the message its first status is about, else the
-// customer its first message is from (or an echo or history item is to),
-// else the delivery itself. Two batches ingested at once then hold
-// different customers' contacts and conversations, and one message's
-// statuses go in order.
-func shareKey(d *ent.WebhookDelivery) string {
-	type item struct {
-		ID   string `json:"id"`
-		From string `json:"from"`
-		To   string `json:"to"`
-	}
-	var body struct {
-		Entry []struct {
-			Changes []struct {
-				Value struct {
-					Statuses []item `json:"statuses"`
-					Messages []item `json:"messages"`
-					Echoes   []item `json:"message_echoes"`
-				} `json:"value"`
-			} `json:"changes"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(d.Body, &body) == nil {
-		for _, e := range body.Entry {
-			for _, c := range e.Changes {
-				for _, st := range c.Value.Statuses {
-					return st.ID
-				}
-				for _, m := range c.Value.Messages {
-					return "customer " + m.From
-				}
-				for _, m := range c.Value.Echoes {
-					return "customer " + m.To
+// customer its first message is from (an echo or a history item of the
+// business's is to), else the delivery itself. Two batches ingested at
+// once then hold different customers' contacts and conversations, and one
+// message's statuses go in order.
+func shareKey(d delivery) string {
+	if d.n != nil {
+		for _, ch := range d.n.Changes {
+			for _, st := range ch.Statuses {
+				return st.MessageID
+			}
+			for _, items := range [][]whatsapp.Message{ch.Messages, ch.Echoes, ch.History} {
+				for _, m := range items {
+					return "customer " + cmp.Or(m.To, m.From) // To: the business's own, an echo's or history's
 				}
 			}
 		}

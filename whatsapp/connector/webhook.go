@@ -72,7 +72,7 @@ type Webhook struct {
 	// queued are the deliveries waiting for the eager ingest, in Eager
 	// partitions by customer (shareKey): each has one worker at most, so
 	// batches ingested at once hold different customers' rows.
-	queued    [][]*ent.WebhookDelivery
+	queued    [][]delivery
 	nQueued   int
 	ingesting []bool
 	batches   atomic.Int64
@@ -255,12 +255,13 @@ func (h *Webhook) storeBatch(ctx context.Context, batch []*arrival) {
 		return
 	}
 	workers := h.Eager
+	parsed := parseAll(ds) // once, for the partition and the ingest; outside the lock
 	h.mu.Lock()
 	if h.queued == nil {
-		h.queued, h.ingesting = make([][]*ent.WebhookDelivery, workers), make([]bool, workers)
+		h.queued, h.ingesting = make([][]delivery, workers), make([]bool, workers)
 	}
 	var start []int
-	for _, d := range ds {
+	for _, d := range parsed {
 		i := partition(d, workers)
 		h.queued[i] = append(h.queued[i], d)
 		h.nQueued++
@@ -296,7 +297,7 @@ func (h *Webhook) ingestQueued(ctx context.Context, i int) {
 
 // partition is d's among n, by its share key: a customer's deliveries (a
 // message's statuses) always in the same one.
-func partition(d *ent.WebhookDelivery, n int) int {
+func partition(d delivery, n int) int {
 	if n == 1 {
 		return 0
 	}
