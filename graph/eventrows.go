@@ -7,18 +7,25 @@ import (
 
 	"github.com/switchboard-dev/switchboard/apperr"
 	"github.com/switchboard-dev/switchboard/ent"
+	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/viewer"
 )
 
 // eventRows reads the conversation of a live event once, whatever the
 // number of executions showing it (subscribers with different decisions or
-// scopes each run their own): the first execution reads the row, the others
-// wait for it and take a copy. Each then decides in memory whether its
-// viewer may see it (visibleConversation, the row scope of
+// scopes each run their own): the first execution asks for the row, the
+// others wait for it and take a copy. Each then decides in memory whether
+// its viewer may see it (visibleConversation, the row scope of
 // ent/schema/scope.go), and its fields go through the field guard as any
 // other. A viewer whose scope needs a database read to decide (numbers not
 // pinned) loads the row through the privacy rules, as before.
+//
+// The rows asked for while a read of their tenant runs are read together by
+// the next one (a group commit for reads: no timer, so an event alone is read
+// at once): under a burst, a subscriber's stream fetches several events at
+// once (streamFetch), and their conversations, with their last messages when
+// a subscriber selects them, cost two statements instead of two per event.
 //
 // Only the last few events are kept: executions of one event run within
 // moments of each other.
@@ -26,9 +33,16 @@ type eventRows struct {
 	mu    sync.Mutex
 	rows  map[eventRowKey]*eventRow
 	order []eventRowKey // oldest first
+	// reads are the tenants whose rows are being read: what waits for the
+	// next read of each.
+	reads map[string]*tenantRead
 }
 
-const eventRowsKept = 256
+const (
+	eventRowsKept = 256
+	// eventRowsRead is the most conversations one statement reads.
+	eventRowsRead = 64
+)
 
 type eventRowKey struct {
 	tenantID string
@@ -37,16 +51,31 @@ type eventRowKey struct {
 }
 
 type eventRow struct {
-	done chan struct{}
-	conv *ent.Conversation
-	err  error
+	id       string
+	withLast bool // its last message is read too
+	done     chan struct{}
+	conv     *ent.Conversation
+	err      error
 }
 
-func newEventRows() *eventRows { return &eventRows{rows: map[eventRowKey]*eventRow{}} }
+// tenantRead is what waits for a tenant's next read.
+type tenantRead struct {
+	ctx     context.Context // the first waiter's, without its cancellation
+	client  *ent.Client
+	waiting []*eventRow
+}
+
+func newEventRows() *eventRows {
+	return &eventRows{rows: map[eventRowKey]*eventRow{}, reads: map[string]*tenantRead{}}
+}
 
 // conversation returns the conversation of event e as ctx's viewer may see
-// it: an error that invisible() recognises when they may not.
-func (r *eventRows) conversation(ctx context.Context, client *ent.Client, e realtime.Event) (*ent.Conversation, error) {
+// it: an error that invisible() recognises when they may not. withLast asks
+// for its last message too, in Edges.LastMessage (where the generated
+// resolver takes it without a query); another execution of the event may
+// have asked for the row without it, so the caller checks with
+// Edges.LastMessageOrErr.
+func (r *eventRows) conversation(ctx context.Context, client *ent.Client, e realtime.Event, withLast bool) (*ent.Conversation, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.TenantID != e.TenantID || !decidesInMemory(v.Scope) {
 		return client.Conversation.Get(ctx, e.Subject)
@@ -55,24 +84,26 @@ func (r *eventRows) conversation(ctx context.Context, client *ent.Client, e real
 	r.mu.Lock()
 	row, ok := r.rows[key]
 	if !ok {
-		row = &eventRow{done: make(chan struct{})}
+		row = &eventRow{id: e.Subject, withLast: withLast, done: make(chan struct{})}
 		r.rows[key] = row
 		r.order = append(r.order, key)
 		if len(r.order) > eventRowsKept {
 			delete(r.rows, r.order[0])
 			r.order = slices.Delete(r.order, 0, 1)
 		}
+		read, reading := r.reads[e.TenantID]
+		if !reading {
+			read = &tenantRead{ctx: context.WithoutCancel(ctx), client: client}
+			r.reads[e.TenantID] = read
+			go r.read(e.TenantID, read)
+		}
+		read.waiting = append(read.waiting, row)
 	}
 	r.mu.Unlock()
-	if !ok {
-		row.conv, row.err = client.Conversation.Get(viewer.System(context.WithoutCancel(ctx), e.TenantID), e.Subject)
-		close(row.done)
-	} else {
-		select {
-		case <-row.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	select {
+	case <-row.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	if row.err != nil {
 		return nil, row.err
@@ -81,7 +112,58 @@ func (r *eventRows) conversation(ctx context.Context, client *ent.Client, e real
 		return nil, apperr.New(apperr.NotFound, "conversation not found")
 	}
 	c := *row.conv // each execution its own copy: resolvers may fill its edges
+	if m := row.conv.Edges.LastMessage; m != nil {
+		// a message follows its conversation's row scope (scope.go)
+		if m.ConversationID != c.ID || m.TenantID != c.TenantID {
+			c.Edges = ent.ConversationEdges{} // not the row's own: the resolver reads it as the viewer
+		} else {
+			mc := *m
+			c.Edges.LastMessage = &mc
+		}
+	}
 	return &c, nil
+}
+
+// read reads, as the system viewer of tenantID, what waits for read, a few
+// dozen rows a statement, until nothing does.
+func (r *eventRows) read(tenantID string, read *tenantRead) {
+	ctx := viewer.System(read.ctx, tenantID)
+	for {
+		r.mu.Lock()
+		batch := read.waiting[:min(len(read.waiting), eventRowsRead)]
+		read.waiting = read.waiting[len(batch):]
+		if len(batch) == 0 {
+			delete(r.reads, tenantID)
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		ids := make([]string, 0, len(batch))
+		withLast := false
+		for _, row := range batch {
+			if !slices.Contains(ids, row.id) {
+				ids = append(ids, row.id)
+			}
+			withLast = withLast || row.withLast
+		}
+		q := read.client.Conversation.Query().Where(conversation.IDIn(ids...))
+		if withLast {
+			q.WithLastMessage()
+		}
+		convs, err := q.All(ctx)
+		for _, row := range batch {
+			row.err = err
+			if err == nil {
+				i := slices.IndexFunc(convs, func(c *ent.Conversation) bool { return c.ID == row.id })
+				if i < 0 {
+					row.err = apperr.New(apperr.NotFound, "conversation not found")
+				} else {
+					row.conv = convs[i]
+				}
+			}
+			close(row.done)
+		}
+	}
 }
 
 // decidesInMemory reports whether visibleConversation can decide for scope

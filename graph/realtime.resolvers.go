@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
 	"github.com/switchboard-dev/switchboard/graph/generated"
 	"github.com/switchboard-dev/switchboard/graph/model"
+	"github.com/switchboard-dev/switchboard/policy"
 	"github.com/switchboard-dev/switchboard/realtime"
 )
 
@@ -33,7 +34,10 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 	if err != nil {
 		return nil, err
 	}
-	withLast := selects(ctx, "conversation", "lastMessage")
+	// the last message is read with the row unless the field guard would
+	// deny it anyway
+	d := policy.FromContext(ctx)
+	withLast := selects(ctx, "conversation", "lastMessage") && (d == nil || d.Field("Conversation", "lastMessage") != policy.Deny)
 	return streamFetch(ctx, r.bus, after, []string{realtime.ConversationChanged, realtime.AgentChanged},
 		func(ctx context.Context, e realtime.Event) (fetch[*model.ConversationEvent], error) {
 			if e.Type == realtime.AgentChanged {
@@ -48,17 +52,19 @@ func (r *subscriptionResolver) ConversationEvents(ctx context.Context, filter *m
 				return nil, nil // decided in memory: the load would not find it
 			}
 			return func(ctx context.Context) (*model.ConversationEvent, bool, error) {
-				c, err := r.rows.conversation(ctx, r.client, e)
+				c, err := r.rows.conversation(ctx, r.client, e, withLast)
 				if err != nil {
 					return nil, false, err
 				}
 				if !conversationMatches(c, filter) {
 					return nil, false, nil
 				}
-				if withLast && c.LastMessageID != nil {
-					// read here, beside the other events' reads, rather than
-					// by the execution, which resolves one event at a time;
-					// as the subscriber, as the field's resolver would
+				if _, err := c.Edges.LastMessageOrErr(); withLast && c.LastMessageID != nil && ent.IsNotLoaded(err) {
+					// not read with the row (a scope that needs the database
+					// to decide): read here, beside the other events' reads,
+					// rather than by the execution, which resolves one event
+					// at a time; as the subscriber, as the field's resolver
+					// would
 					if m, err := r.client.Message.Get(ctx, *c.LastMessageID); err == nil {
 						c.Edges.LastMessage = m
 					}
