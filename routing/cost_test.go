@@ -1,6 +1,7 @@
 package routing_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/assignment"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
 	"github.com/switchboard-dev/switchboard/ent/schema/schematype"
@@ -66,5 +68,44 @@ func TestRouteCost(t *testing.T) {
 				b.requireLoads(t)
 			})
 		}
+	}
+}
+
+// An arrival on a number routed by hand costs routing nothing when the
+// caller passes the number it read (the webhook ingest does): RouteTx would
+// lock and read the conversation to change nothing. Passed a number with a
+// policy, or no number, Arrived routes as before.
+func TestArrivedOnANumberRoutedByHand(t *testing.T) {
+	t.Parallel()
+	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var counter storetest.Counter
+			db := storetest.Open(t, d, store.WithDriver(counter.Wrap))
+			b := setup(t, db, schematype.RoutingPolicy{}) // by hand
+			b.agent(t, "101", true, 5)
+			arrived := func(c *ent.Conversation) int {
+				counter.Reset()
+				require.NoError(t, store.WithTx(b.ctx, db.Client, func(ctx context.Context, tx *ent.Tx) error {
+					return b.svc.Arrived(ctx, tx, c, nil, true)
+				}))
+				return counter.Count()
+			}
+			c := b.arrive(t, conversation.PriorityNORMAL)
+			c.Edges.Number = b.number
+			require.Zero(t, arrived(c), strings.Join(counter.Statements(), "\n"))
+			require.Nil(t, b.conv(t, c.ID).AssigneeID)
+
+			c.Edges.Number = nil // not passed: read, and left alone
+			require.Equal(t, 1, arrived(c), strings.Join(counter.Statements(), "\n"))
+			require.Nil(t, b.conv(t, c.ID).AssigneeID)
+
+			// the number's policy changes: its conversations are routed
+			num, err := db.Client.Number.UpdateOne(b.number).SetRoutingPolicy(leastLoaded).Save(b.ctx)
+			require.NoError(t, err)
+			c.Edges.Number = num
+			require.Positive(t, arrived(c))
+			require.NotNil(t, b.conv(t, c.ID).AssigneeID, "a number with a policy routes its arrivals")
+		})
 	}
 }

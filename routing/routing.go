@@ -533,8 +533,14 @@ func reasonOf(step schematype.RoutingStrategy, pol schematype.RoutingPolicy) str
 
 // Arrived routes the conversation of a new customer message when nobody
 // holds it: a new conversation, or one reopened unassigned (inbox.Arrivals).
+// When conv carries its number (Edges.Number, as tx read it) and that number
+// is routed by hand, there is nothing to do and nothing is read: RouteTx
+// would lock and read the conversation to change nothing.
 func (s *Service) Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, _ *ent.Message, _ bool) error {
 	if conv.AssigneeID != nil {
+		return nil
+	}
+	if num := conv.Edges.Number; num != nil && num.ID == conv.NumberID && num.RoutingPolicy.Manual() {
 		return nil
 	}
 	_, err := s.RouteTx(ctx, tx, conv.ID)

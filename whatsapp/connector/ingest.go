@@ -61,7 +61,9 @@ type Ingester struct {
 }
 
 // Arrivals is told of every new customer message inside the transaction that
-// records it: routing assigns the conversation when nobody holds it.
+// records it: routing assigns the conversation when nobody holds it. conv's
+// Edges.Number is the number the message came on, as tx read it (routing
+// reads nothing more for a number routed by hand).
 type Arrivals interface {
 	Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error
 }
@@ -538,6 +540,7 @@ func (in *Ingester) inbound(ctx context.Context, tx *ent.Tx, num *ent.Number, m 
 		return err
 	}
 	if in.Arrivals != nil {
+		conv.Edges.Number = num
 		// before this change's own events: commit hooks registered later publish first
 		if err := in.Arrivals.Arrived(ctx, tx, conv, msg, created); err != nil {
 			return err

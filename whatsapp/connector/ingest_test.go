@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -398,5 +399,38 @@ func TestStatusPricingIsStoredPerMessage(t *testing.T) {
 		require.Nil(t, plain.PricingCategory)
 		require.Nil(t, plain.Billable)
 		require.Nil(t, plain.PricedAt)
+	})
+}
+
+// numberTold records the number each arrival's conversation carries.
+type numberTold struct {
+	mu      sync.Mutex
+	numbers []*ent.Number
+}
+
+func (n *numberTold) Arrived(_ context.Context, _ *ent.Tx, conv *ent.Conversation, _ *ent.Message, _ bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if num := conv.Edges.Number; num != nil && num.ID == conv.NumberID {
+		n.numbers = append(n.numbers, num)
+	}
+	return nil
+}
+
+// Arrivals are told the number the message came on, as the ingest read it,
+// with its routing policy: routing needs no read of its own for a number
+// routed by hand (routing.Service.Arrived).
+func TestArrivalsAreToldTheNumber(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		told := &numberTold{}
+		b.ingester.Arrivals = told
+		require.Equal(t, http.StatusOK, b.post(t, inboundBatch("wamid.told", 3)))
+		require.Len(t, told.numbers, 3, "each arrival carries its number")
+		for _, num := range told.numbers {
+			require.Equal(t, b.num.ID, num.ID)
+			require.True(t, num.RoutingPolicy.Manual())
+		}
 	})
 }
