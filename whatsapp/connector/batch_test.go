@@ -3,6 +3,7 @@ package connector_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/message"
 	"github.com/switchboard-dev/switchboard/ent/schema"
+	"github.com/switchboard-dev/switchboard/ent/webhookdelivery"
 	"github.com/switchboard-dev/switchboard/realtime"
 	"github.com/switchboard-dev/switchboard/store"
 	"github.com/switchboard-dev/switchboard/store/storetest"
@@ -209,5 +211,43 @@ func TestBatchKeepsArrivalOrderAroundStatuses(t *testing.T) {
 		n, err := db.Client.Message.Query().Where(message.ProviderMessageIDIn("wamid.before", "wamid.after")).Count(b.ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
+	})
+}
+
+// failOnce fails the arrival of wamid.fb.b once.
+type failOnce struct{ failed atomic.Bool }
+
+func (f *failOnce) Arrived(_ context.Context, _ *ent.Tx, _ *ent.Conversation, m *ent.Message, _ bool) error {
+	if *m.ProviderMessageID == "wamid.fb.b" && f.failed.CompareAndSwap(false, true) {
+		return errors.New("transient")
+	}
+	return nil
+}
+
+// A batch that fails is rolled back and each of its deliveries ingested
+// alone, without what the rolled-back batch had cached (found by session
+// 11's review: the fallback ran with the batch's context, took the batch's
+// messages for stored ones and deferred their outcomes to a mark that never
+// ran, so nothing was stored and the deliveries waited out their lease).
+func TestAFailedBatchIsIngestedDeliveryByDelivery(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		b.ingester.Arrivals = &failOnce{}
+		ds := []*ent.WebhookDelivery{claimedDelivery(t, db, customerText(1, "wamid.fb.a", 1750000001)),
+			claimedDelivery(t, db, customerText(2, "wamid.fb.b", 1750000001))}
+		b.ingester.IngestBatch(t.Context(), ds)
+		require.EqualValues(t, 1, b.ingester.BatchFailures())
+		ids, err := db.Client.Message.Query().Where(message.ProviderMessageIDHasPrefix("wamid.fb.")).
+			Select(message.FieldProviderMessageID).Strings(b.ctx)
+		require.NoError(t, err)
+		states := map[string]webhookdelivery.State{}
+		for _, d := range ds {
+			states[d.ID] = db.Client.WebhookDelivery.GetX(viewer.Platform(t.Context()), d.ID).State
+		}
+		require.ElementsMatch(t, []string{"wamid.fb.a", "wamid.fb.b"}, ids)
+		for _, s := range states {
+			require.Equal(t, webhookdelivery.StatePROCESSED, s)
+		}
 	})
 }

@@ -224,8 +224,11 @@ func (in *Ingester) ingestTogether(ctx context.Context, ds []delivery) {
 		in.ingestClaimed(ctx, ds[0], ds[0].Claim)
 		return
 	}
-	ctx, b := withBatch(viewer.Platform(ctx), ds)
-	err := store.WithTx(ctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
+	// the batch's caches are the batch's alone: the fallback below, after
+	// its rollback, must not see them (it would take the batch's messages
+	// for stored ones, and defer its outcomes to a mark that never runs)
+	bctx, b := withBatch(viewer.Platform(ctx), ds)
+	err := store.WithTx(bctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
 		if in.SerialBatches {
 			ctx = schema.BeforeAgents(ctx, func(ctx context.Context) error {
 				return b.lockTenant(ctx, tx, viewer.FromContext(ctx).TenantID)
