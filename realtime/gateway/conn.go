@@ -86,7 +86,10 @@ type sub struct {
 	group    *group
 	// fingerprint: Config.Fingerprint of the context group runs in.
 	fingerprint string
-	cancel      context.CancelFunc // single-result operations
+	// moving: a re-admission is taking it from group (handOver); another
+	// leaves it alone.
+	moving bool
+	cancel context.CancelFunc // single-result operations
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -447,24 +450,46 @@ func (c *conn) readmit(since uint64) {
 	for _, s := range live {
 		c.mu.Lock()
 		grp := s.group
-		same := s.fingerprint == fp
-		if !same {
-			s.group = nil
+		same, moving := s.fingerprint == fp, s.moving
+		if grp != nil && !same && !moving {
+			s.moving = true
 		}
 		c.mu.Unlock()
-		if grp == nil || same {
-			// Stopped meanwhile, or it may see what it saw: its execution,
-			// shared by whoever else may, goes on without a gap.
+		if grp == nil || same || moving {
+			// Stopped meanwhile, being moved by another re-admission, or it
+			// may see what it saw: its execution, shared by whoever else
+			// may, goes on without a gap.
 			continue
+		}
+		if !c.handOver(s, grp, since) {
+			continue // stopped, or the connection closed, meanwhile
 		}
 		sctx := ctx
 		if since > 0 {
-			grp.waitReach(since)
 			sctx = context.WithValue(ctx, resumeKey{}, since)
 		}
 		grp.leave(s)
 		c.start(sctx, s)
 	}
+}
+
+// handOver takes s from its execution grp for a restart, once grp has
+// delivered what came before the revocation at since (when since is set):
+// until then what grp sends still reaches the client, and the restart
+// resumes after since, so nothing falls in between. False when s was
+// stopped or the connection closed meanwhile: there is nothing to restart.
+func (c *conn) handOver(s *sub, grp *group, since uint64) bool {
+	if since > 0 {
+		grp.waitReach(since)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.moving = false
+	if c.closed || s.group != grp || c.subs[s.id] != s {
+		return false
+	}
+	s.group = nil
+	return true
 }
 
 // enqueue adds a message to the connection's queue. A state-like payload
