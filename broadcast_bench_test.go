@@ -168,7 +168,7 @@ func benchDispatch(b *testing.B, d string, n, numbers, perNumber int) {
 // schema has no statistics: a statement prepared while its tables were
 // empty keeps the generic plan Postgres made then (a lookup by key walking
 // an index by its prefix), which an ANALYZE invalidates. Without it the
-// 1,000 msg/s tier on Postgres passed in 11 of 18 runs (48–105 %);
+// 1,000 msg/s tier on Postgres passed in 12 of 18 runs (48–105 %);
 // BENCH_BROADCAST_ANALYZE=off runs without it.
 func analyzeEvery(db *store.DB, interval time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
