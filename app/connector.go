@@ -37,9 +37,7 @@ func newConnector(a *App, workers *river.Workers) *Connector {
 		api.Sim = &whatsapp.Client{BaseURL: cfg.SimURL, Version: cfg.WhatsAppAPIVersion}
 	}
 	client := a.DB.Client
-	ingester := connector.NewIngester(client, a.Pub, a.Clock, a.Log)
-	ingester.BatchTx = a.DB.Dialect == dialect.SQLite
-	ingester.SerialBatches = a.DB.Dialect == dialect.Postgres
+	ingester := connector.NewIngester(client, a.DB.Dialect, a.Pub, a.Clock, a.Log)
 	// routes new conversations on arrival, then runs the rules
 	ingester.Arrivals = automation.Arrivals{a.Services.Routing, a.Services.Automation}
 	health := &connector.Health{Client: client, API: api, Box: a.Box, Pub: a.Pub, Log: a.Log, Proven: a.Services.Numbers.Proven}

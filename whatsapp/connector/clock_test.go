@@ -87,7 +87,7 @@ func TestDuplicateMessageIsLoggedAtInfo(t *testing.T) {
 		b := setup(t, db)
 		var logs bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		b.ingester = connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)
+		b.ingester = connector.NewIngester(db.Client, db.Dialect, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)
 		body := inboundAt("wamid.twice", 1750000000, "text", `{"body":"hello"}`)
 		require.Equal(t, http.StatusOK, b.post(t, body))
 		require.NotContains(t, logs.String(), "duplicate")
@@ -105,7 +105,7 @@ func TestStatusBeforeItsMessageIsGivenUpAtTheHorizon(t *testing.T) {
 		b := setup(t, db)
 		var logs bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&logs, nil))
-		b.ingester = connector.NewIngester(db.Client, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)
+		b.ingester = connector.NewIngester(db.Client, db.Dialect, realtime.NewPublisher(realtime.NewMemory(), log), clock.Real(), log)
 		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",
 "value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"972123456789","phone_number_id":"1122334455667"},
 "statuses":[{"id":"wamid.never","status":"delivered","timestamp":"1750000000","recipient_id":"16505551234"}]}}]}]}`)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/switchboard-dev/switchboard/clock"
 	"github.com/switchboard-dev/switchboard/ent"
 	"github.com/switchboard-dev/switchboard/ent/conversation"
@@ -43,16 +45,17 @@ type Ingester struct {
 	batched       atomic.Int64 // deliveries ingested in a batch of several
 	batchFailures atomic.Int64
 
-	// BatchTx ingests a batch's deliveries with statuses in its
-	// transactions too (SQLite: one writer, so one commit instead of one
-	// per webhook). Off on Postgres: a transaction holding several
-	// messages' row locks deadlocked (40P01) with the broadcast recorder's
-	// bulk UPDATE of the same messages. Deliveries without statuses are
-	// batched either way (ingestBatch).
-	BatchTx bool
-	// SerialBatches makes batches of one tenant route one at a time across
-	// instances (Postgres: an advisory lock per tenant, lockTenant).
-	SerialBatches bool
+	// postgres: the database is Postgres. Two things follow from it:
+	//   - a delivery with statuses is ingested in its own transaction (on
+	//     SQLite, one writer, a batch's are one commit instead of one per
+	//     webhook): a transaction holding several messages' row locks
+	//     deadlocked (40P01) with the broadcast recorder's bulk UPDATE of the
+	//     same messages. Deliveries without statuses are batched either way
+	//     (ingestBatch);
+	//   - batches of one tenant write agents' rows one at a time across
+	//     instances (an advisory lock per tenant, lockTenant); SQLite's one
+	//     writer already serialises them.
+	postgres bool
 	// Arrivals, when set, is told of every new customer message.
 	Arrivals Arrivals
 	// Templates, when set, applies a message_template_status_update of a
@@ -68,9 +71,10 @@ type Arrivals interface {
 	Arrived(ctx context.Context, tx *ent.Tx, conv *ent.Conversation, msg *ent.Message, created bool) error
 }
 
-// NewIngester returns an Ingester over client that publishes what changed.
-func NewIngester(client *ent.Client, pub *realtime.Publisher, clk clock.Clock, log *slog.Logger) *Ingester {
-	return &Ingester{client: client, pub: pub, clock: clk, log: log}
+// NewIngester returns an Ingester over client, a database of dialect d, that
+// publishes what changed.
+func NewIngester(client *ent.Client, d string, pub *realtime.Publisher, clk clock.Clock, log *slog.Logger) *Ingester {
+	return &Ingester{client: client, postgres: d == dialect.Postgres, pub: pub, clock: clk, log: log}
 }
 
 // ErrStatusBeforeSend is returned when a status names a message not yet
@@ -179,7 +183,7 @@ func record(ctx context.Context, u *ent.WebhookDeliveryUpdate, claim string) err
 
 // ingestBatch ingests deliveries, each held under its own claim, in their
 // order (an eager ingest's or a sweep's batch). Runs of deliveries without
-// statuses (of any delivery with BatchTx, SQLite) are ingested in one
+// statuses (of any delivery on SQLite) are ingested in one
 // transaction (ingestTogether); a delivery with statuses on Postgres is
 // ingested alone, after what came before it: a transaction holding several
 // messages' row locks deadlocked (40P01) with the broadcast recorder's bulk
@@ -193,7 +197,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []delivery) {
 			(d.Claim != "" && d.DueAt != nil && !now.Before(*d.DueAt)) {
 			continue
 		}
-		if d.err != nil || (!in.BatchTx && hasStatuses(d.n)) {
+		if d.err != nil || (in.postgres && hasStatuses(d.n)) {
 			in.ingestTogether(ctx, run)
 			run = nil
 			in.ingestClaimed(ctx, d, d.Claim) // a malformed body is recorded FAILED there
@@ -213,7 +217,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, ds []delivery) {
 // so their contacts and conversations never wait for each other; what they
 // share, the agents' rows (routing claims an agent; a conversation reopened
 // or routed changes its agent's load), is written after a lock of the
-// tenant with SerialBatches (lockTenant, at schema.TouchAgents). When the batch fails, it is rolled back,
+// tenant on Postgres (lockTenant, at schema.TouchAgents). When the batch fails, it is rolled back,
 // said, and each delivery is ingested alone, so that a failure is recorded
 // on its own delivery only.
 func (in *Ingester) ingestTogether(ctx context.Context, ds []delivery) {
@@ -229,7 +233,7 @@ func (in *Ingester) ingestTogether(ctx context.Context, ds []delivery) {
 	// for stored ones, and defer its outcomes to a mark that never runs)
 	bctx, b := withBatch(viewer.Platform(ctx), ds)
 	err := store.WithTx(bctx, in.client, func(ctx context.Context, tx *ent.Tx) error {
-		if in.SerialBatches {
+		if in.postgres {
 			ctx = schema.BeforeAgents(ctx, func(ctx context.Context) error {
 				return b.lockTenant(ctx, tx, viewer.FromContext(ctx).TenantID)
 			})

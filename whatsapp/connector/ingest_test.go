@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"entgo.io/ent/dialect"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,8 +58,7 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := realtime.NewMemory()
-	b := &testBundle{db: db, ctx: ctx, num: num, bus: bus, ingester: connector.NewIngester(db.Client, realtime.NewPublisher(bus, log), clock.Real(), log)}
-	b.ingester.SerialBatches = db.Dialect == dialect.Postgres // as the App
+	b := &testBundle{db: db, ctx: ctx, num: num, bus: bus, ingester: connector.NewIngester(db.Client, db.Dialect, realtime.NewPublisher(bus, log), clock.Real(), log)}
 	// no eager ingest: post ingests what the endpoint stored
 	b.hook = &connector.Webhook{Client: db.Client, AppSecret: secret, VerifyToken: "verify-me", Log: log}
 	return b

@@ -41,8 +41,7 @@ func setupSweep(t *testing.T, db *store.DB) *sweepBundle {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	clk := clock.NewFake(time.Now())
-	b.ingester = connector.NewIngester(db.Client, realtime.NewPublisher(b.bus, log), clk, log)
-	b.ingester.SerialBatches = db.Dialect == dialect.Postgres // as the App
+	b.ingester = connector.NewIngester(db.Client, db.Dialect, realtime.NewPublisher(b.bus, log), clk, log)
 	b.hook.Ingester, b.hook.Eager, b.hook.Log = b.ingester, 4, log
 	return &sweepBundle{testBundle: b, clock: clk, logs: logs, sweeper: &connector.Sweeper{
 		Client: db.Client, Dialect: db.Dialect, Ingester: b.ingester, Every: 10 * time.Millisecond, Batch: 16, Log: log,
