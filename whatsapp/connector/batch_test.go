@@ -57,6 +57,8 @@ func claimedDelivery(t *testing.T, db *store.DB, body []byte) *ent.WebhookDelive
 	return d
 }
 
+// customerText is a text id sent at ts by customer number who (a phone of
+// their own: each a contact of their own).
 func customerText(who int, id string, ts int64) []byte {
 	body := inboundAt(id, ts, "text", `{"body":"hi"}`)
 	return bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", who), -1)

@@ -1,7 +1,6 @@
 package connector_test
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -99,8 +98,7 @@ func TestBatchStatements(t *testing.T) {
 			b.sweeper.Workers = 1
 			const n = 10
 			for i := range n {
-				body := inboundAt(fmt.Sprintf("wamid.batch.%d", i), 1750000000+int64(i), "text", `{"body":"batched"}`)
-				b.stored(t, bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", i), -1), "")
+				b.stored(t, customerText(i, fmt.Sprintf("wamid.batch.%d", i), 1750000000+int64(i)), "")
 			}
 			counter.Reset()
 			got, err := b.sweeper.Sweep(t.Context())

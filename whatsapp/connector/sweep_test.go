@@ -185,9 +185,7 @@ func TestTwoSweepersNeverTakeOneDelivery(t *testing.T) {
 		const deliveries = 120
 		want := map[string]bool{}
 		for i := range deliveries {
-			body := inboundAt(fmt.Sprintf("wamid.swept.%d", i), 1750000000+int64(i), "text", `{"body":"swept"}`)
-			body = bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", i), -1)
-			want[b.stored(t, body, "")] = true
+			want[b.stored(t, customerText(i, fmt.Sprintf("wamid.swept.%d", i), 1750000000+int64(i)), "")] = true
 		}
 		// Claims alone, racing: each id comes out of one claim only.
 		claimed := map[string]string{}
@@ -284,10 +282,7 @@ func TestEagerIngestTakesWhatWaitedTogether(t *testing.T) {
 		t.Cleanup(release) // a failure above the release holds no transaction
 		b.ingester.Arrivals = held
 		b.hook.Eager = 1
-		customer := func(i int) []byte {
-			body := inboundAt(fmt.Sprintf("wamid.queued.%d", i), 1750000000+int64(i), "text", `{"body":"queued"}`)
-			return bytes.Replace(body, []byte("16505551234"), fmt.Appendf(nil, "165055%05d", i), -1)
-		}
+		customer := func(i int) []byte { return customerText(i, fmt.Sprintf("wamid.queued.%d", i), 1750000000+int64(i)) }
 		require.Equal(t, http.StatusOK, b.deliver(customer(0)).Code)
 		select {
 		case <-held.entered:
