@@ -118,9 +118,9 @@ func TestEventRowsAreReadTogether(t *testing.T) {
 	wg.Wait()
 	statements := f.held.Statements()
 	all := strings.Join(statements, "\n")
-	require.LessOrEqual(t, countIn(statements, "FROM `conversations`"), 3, all)
-	require.LessOrEqual(t, countIn(statements, "FROM `messages`"), 2, all)
-	require.Len(t, statements, countIn(statements, "FROM `conversations`")+countIn(statements, "FROM `messages`"), all)
+	require.LessOrEqual(t, storetest.CountIn(statements, `FROM "conversations"`), 3, all)
+	require.LessOrEqual(t, storetest.CountIn(statements, `FROM "messages"`), 2, all)
+	require.Len(t, statements, storetest.CountIn(statements, `FROM "conversations"`)+storetest.CountIn(statements, `FROM "messages"`), all)
 
 	for i, r := range results {
 		require.NoError(t, r.err)
@@ -190,14 +190,4 @@ func TestEventRowsDoNotOutliveATombstone(t *testing.T) {
 		require.NoError(t, err)
 		require.Nil(t, body, "fresh %v: the body of a deleted message", fresh)
 	}
-}
-
-func countIn(statements []string, part string) int {
-	n := 0
-	for _, s := range statements {
-		if strings.Contains(s, part) {
-			n++
-		}
-	}
-	return n
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"entgo.io/ent/dialect"
@@ -146,4 +147,17 @@ func (tx *countedTx) QueryContext(ctx context.Context, query string, args ...any
 type execQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// CountIn counts the statements that contain part, written with Postgres's
+// quotes: SQLite's backquotes count as double quotes, so one part serves both
+// databases.
+func CountIn(statements []string, part string) int {
+	n := 0
+	for _, s := range statements {
+		if strings.Contains(strings.ReplaceAll(s, "`", `"`), part) {
+			n++
+		}
+	}
+	return n
 }

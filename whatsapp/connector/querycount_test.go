@@ -31,17 +31,6 @@ func inboundBatch(prefix string, n int) []byte {
 "messages":[%s]}}]}]}`, strings.Join(msgs, ","))
 }
 
-// countIn counts the statements that contain part (either dialect's quotes).
-func countIn(statements []string, part string) int {
-	n := 0
-	for _, s := range statements {
-		if strings.Contains(strings.ReplaceAll(s, "`", `"`), part) {
-			n++
-		}
-	}
-	return n
-}
-
 // What ingesting a delivery costs in statements, pinned on both databases
 // where it is the ingest's own (the report hooks' are theirs): a new
 // customer's message is not looked for in conversations, nothing written is
@@ -60,7 +49,7 @@ func TestIngestStatements(t *testing.T) {
 				require.Equal(t, http.StatusOK, b.post(t, body))
 				return counter.Statements()
 			}
-			count := countIn
+			count := storetest.CountIn
 			// post's own: it lists the stored deliveries and reads each to process it
 			const harness = 2
 
@@ -105,7 +94,7 @@ func TestBatchStatements(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, n, got)
 			statements := counter.Statements()
-			count := func(part string) int { return countIn(statements, part) }
+			count := func(part string) int { return storetest.CountIn(statements, part) }
 			all := strings.Join(statements, "\n")
 			require.Equal(t, 1, count(`FROM "contacts"`), "the customers' contacts read at once:\n%s", all)
 			require.Equal(t, 1, count(`"provider_message_id" IN`), "the batch's ids checked at once")
